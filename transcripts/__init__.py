@@ -1,0 +1,56 @@
+"""The vocabulary everyone speaks: data model, run store, judge views, rendering.
+
+This package is the bottom layer: it imports no other package of ours and never
+touches the network.
+"""
+
+from transcripts._models import (
+    SCHEMA_VERSION,
+    Call,
+    Escalation,
+    JudgeIdentity,
+    JudgeKind,
+    Judgment,
+    Question,
+    Quote,
+    Record,
+    Role,
+    Transcript,
+    Turn,
+    Usage,
+    Visibility,
+    new_id,
+    utc_now,
+)
+from transcripts._render import answer_label, render_judge_view, render_transcript
+from transcripts._store import JsonlLog, RunStore, TornRecordWarning, write_json_atomic
+from transcripts._view import JudgeView, ViewQuote, ViewTurn
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Call",
+    "Escalation",
+    "JsonlLog",
+    "JudgeIdentity",
+    "JudgeKind",
+    "JudgeView",
+    "Judgment",
+    "Question",
+    "Quote",
+    "Record",
+    "Role",
+    "RunStore",
+    "TornRecordWarning",
+    "Transcript",
+    "Turn",
+    "Usage",
+    "ViewQuote",
+    "ViewTurn",
+    "Visibility",
+    "answer_label",
+    "new_id",
+    "render_judge_view",
+    "render_transcript",
+    "utc_now",
+    "write_json_atomic",
+]

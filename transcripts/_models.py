@@ -1,0 +1,379 @@
+"""The core vocabulary: questions, calls, turns, transcripts and judgments.
+
+Every record is an immutable pydantic model with documented fields. Records that are
+stored on disk carry ``schema_version``; see :mod:`transcripts._store` for how older
+and newer versions are treated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+"""Version of the on-disk record layout written by this code."""
+
+Role = Literal[
+    "debater",
+    "consultant",
+    "critic",
+    "answerer",
+    "assistant",
+    "evaluator",
+    "preference",
+    "judge",
+]
+"""Who produced a turn. ``judge`` turns are a judge's questions or interim beliefs."""
+
+Visibility = Literal["public", "private"]
+"""``public`` turns are shown to the judge; ``private`` ones (scratchpads, candidates) never are."""
+
+JudgeKind = Literal["llm", "human", "fallback", "panel"]
+
+
+def new_id() -> str:
+    """A fresh random id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    """Base of every stored model: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Question(Record):
+    """A multiple-choice question, with its gold answer and hidden context."""
+
+    id: str
+    """Stable id, unique within the dataset."""
+    text: str
+    """The question as a judge reads it."""
+    answers: list[str] = Field(min_length=2)
+    """Answer options in the dataset's original order (two or more)."""
+    correct: int | None = None
+    """Index into ``answers`` of the gold answer; None when unknown. Never shown to a judge."""
+    context: str | None = None
+    """Hidden source material (e.g. the story) that only entitled roles may read."""
+    source: str | None = None
+    """Cluster key for statistics: questions sharing a source (e.g. a story id) are not independent."""
+    dataset: str | None = None
+    """Name of the dataset the question comes from."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Anything else the dataset says about the question."""
+
+    @model_validator(mode="after")
+    def _correct_in_range(self) -> Question:
+        if self.correct is not None and not 0 <= self.correct < len(self.answers):
+            raise ValueError(
+                f"question {self.id!r}: correct={self.correct} is not an index into "
+                f"its {len(self.answers)} answers"
+            )
+        return self
+
+
+class Usage(Record):
+    """Token counts of one or more model calls."""
+
+    input_tokens: int = 0
+    """Prompt tokens billed (including cached ones)."""
+    output_tokens: int = 0
+    """Completion tokens billed."""
+    cached_tokens: int = 0
+    """Prompt tokens served from the provider's prompt cache (a subset of ``input_tokens``)."""
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+
+class Call(Record):
+    """The record of one model call: who answered, what it cost, how long it took."""
+
+    endpoint: str
+    """Endpoint spec, e.g. ``openai/gpt-4o-mini``. Never shown to a judge."""
+    provider: str
+    """``openai``, ``anthropic``, ``mock`` or ``local``."""
+    model: str
+    """Model name as sent to the provider."""
+    usage: Usage = Field(default_factory=Usage)
+    """Tokens of this call (zero when answered from our response cache)."""
+    cost_usd: float | None = None
+    """Cost in US dollars; None when the model's price is unknown (never a silent zero)."""
+    latency_s: float = 0.0
+    """Wall-clock seconds from the first attempt to the final answer, retries included."""
+    cached: bool = False
+    """True when our response cache answered and no request was sent."""
+    retries: int = 0
+    """How many attempts were retried before the one that succeeded."""
+    retry_wait_s: float = 0.0
+    """Seconds spent waiting between attempts (backoff and Retry-After)."""
+    request_hash: str = ""
+    """Content address of the request in the response cache."""
+    sample_index: int = 0
+    """Index of this sample among independent samples of the same request."""
+
+
+class Quote(Record):
+    """A quotation from the hidden context inside a turn."""
+
+    text: str
+    """The quoted text as the speaker wrote it."""
+    verified: bool
+    """True when the text was found in the hidden context (after normalisation)."""
+    span: tuple[int, int] | None = None
+    """Character offsets ``[start, end)`` of the match in the context, when verified."""
+
+
+class Turn(Record):
+    """One utterance in a protocol."""
+
+    role: Role
+    """What part the speaker plays."""
+    speaker: str
+    """Label of the speaker as a judge sees it, e.g. ``Debater A`` (never a model name)."""
+    round: int = Field(ge=0)
+    """Round number, from 0."""
+    content: str
+    """What was said. Quotes stay inline in the protocol's quote tag."""
+    visibility: Visibility = "public"
+    """Whether the judge may see this turn."""
+    answer: int | None = None
+    """Index (original order) of the answer this speaker argues for, if any."""
+    quotes: list[Quote] = Field(default_factory=list)
+    """Quotes found in ``content``, each marked verified or not."""
+    truncated: bool = False
+    """True when the content was cut to the protocol's length limit."""
+    probabilities: list[float] | None = None
+    """For judge turns: the judge's probability per answer (original order) after this turn."""
+    call: Call | None = None
+    """The model call that produced this turn; None for human or scripted turns."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Protocol-specific structure (best-of-N scores, an RRM tree, ...)."""
+
+
+class Transcript(Record):
+    """Everything one protocol run on one question produced."""
+
+    id: str = Field(default_factory=new_id)
+    """Unique id. The runner derives it from the work item, so a resumed run reuses it."""
+    run_id: str = ""
+    """Id of the run (folder) this transcript belongs to."""
+    protocol: str
+    """Protocol name, e.g. ``debate``."""
+    protocol_config: dict[str, Any] = Field(default_factory=dict)
+    """The protocol's full configuration."""
+    condition: str = ""
+    """Condition label from the experiment, e.g. ``debate-gpt4``."""
+    question: Question
+    """The question, with gold and context (which judge views strip)."""
+    assignment: dict[str, int] = Field(default_factory=dict)
+    """Speaker label -> index (original order) of the answer it was assigned."""
+    answer_order: list[int] = Field(default_factory=list)
+    """Presentation order: position i shows original answer ``answer_order[i]``. Empty = identity."""
+    judge_sees_context: bool = False
+    """True only for the ``expert`` protocol: the judge may read the hidden context."""
+    turns: list[Turn] = Field(default_factory=list)
+    """All turns in the order they happened."""
+    roles: dict[str, str] = Field(default_factory=dict)
+    """Speaker label -> endpoint spec or participant name that played it. Never shown to a judge."""
+    repeat: int = 0
+    """Repeat index of this item in the experiment."""
+    status: Literal["complete", "error"] = "complete"
+    """Whether the protocol finished."""
+    error: str | None = None
+    """What went wrong, when ``status`` is ``error``."""
+    created_at: datetime = Field(default_factory=utc_now)
+    """When the transcript was finished (UTC)."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Anything else (imported room metadata, dataset fields)."""
+    schema_version: int = SCHEMA_VERSION
+    """Layout version of this record."""
+
+    @model_validator(mode="after")
+    def _check_order(self) -> Transcript:
+        n = len(self.question.answers)
+        if self.answer_order and sorted(self.answer_order) != list(range(n)):
+            raise ValueError(
+                f"transcript {self.id!r}: answer_order {self.answer_order} is not a "
+                f"permutation of 0..{n - 1}"
+            )
+        for speaker, index in self.assignment.items():
+            if not 0 <= index < n:
+                raise ValueError(
+                    f"transcript {self.id!r}: {speaker} is assigned answer {index}, "
+                    f"but the question has {n} answers"
+                )
+        return self
+
+    @property
+    def order(self) -> list[int]:
+        """The presentation order, with the identity spelled out."""
+        return self.answer_order or list(range(len(self.question.answers)))
+
+    @property
+    def rounds(self) -> int:
+        """Number of rounds with at least one public turn."""
+        rounds = {t.round for t in self.turns if t.visibility == "public"}
+        return len(rounds)
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every model call recorded on the turns."""
+        return [t.call for t in self.turns if t.call is not None]
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Total cost of the calls; None when any call's cost is unknown."""
+        total = 0.0
+        for call in self.calls:
+            if call.cost_usd is None:
+                return None
+            total += call.cost_usd
+        return total
+
+
+class JudgeIdentity(Record):
+    """Who judged."""
+
+    kind: JudgeKind
+    """``llm``, ``human``, ``fallback`` or ``panel``."""
+    name: str
+    """Judge name from the experiment, e.g. ``weak-judge``."""
+    model: str | None = None
+    """Endpoint spec of an LLM judge."""
+    annotator: str | None = None
+    """Name of the person, for human judges."""
+
+
+class Judgment(Record):
+    """A judge's decision on one transcript."""
+
+    id: str = Field(default_factory=new_id)
+    """Unique id."""
+    transcript_id: str
+    """The transcript judged."""
+    run_id: str = ""
+    """Run the judgment belongs to."""
+    judge: JudgeIdentity
+    """Who judged."""
+    status: Literal["ok", "failed", "skipped"] = "ok"
+    """``failed`` when no valid judgment came out (never a silent guess); ``skipped`` by a person."""
+    probabilities: list[float] | None = None
+    """Probability per answer in the question's original order; sums to 1 when status is ok."""
+    rationale: str = ""
+    """The judge's stated reason."""
+    rounds_seen: int | None = None
+    """How many rounds the judge saw (None = all)."""
+    time_s: float | None = None
+    """Seconds the judge took."""
+    escalated: bool = False
+    """True when a fallback judge sent this item to a human."""
+    escalation_reason: str | None = None
+    """Why the item was escalated (low confidence, disagreement, failure)."""
+    escalated_from: str | None = None
+    """Id of the judgment that triggered escalation."""
+    decided_by: str | None = None
+    """For fallback and panel judges: which component's judgment decided."""
+    components: list[Judgment] = Field(default_factory=list)
+    """The judgments a fallback or panel judge combined."""
+    agreement: float | None = None
+    """For panels: share of components whose verdict equals the panel's."""
+    calls: list[Call] = Field(default_factory=list)
+    """Model calls the judge made."""
+    error: str | None = None
+    """What went wrong, when ``status`` is ``failed``."""
+    created_at: datetime = Field(default_factory=utc_now)
+    """When the judgment was made (UTC)."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Anything else (rejudge provenance, interim beliefs)."""
+    schema_version: int = SCHEMA_VERSION
+    """Layout version of this record."""
+
+    @field_validator("probabilities")
+    @classmethod
+    def _valid_probabilities(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return None
+        if any(p < 0 or p > 1 for p in value):
+            raise ValueError(f"probabilities must lie in [0, 1], got {value}")
+        if abs(sum(value) - 1.0) > 1e-6:
+            raise ValueError(f"probabilities must sum to 1, got {value} (sum {sum(value)})")
+        return value
+
+    @model_validator(mode="after")
+    def _ok_has_probabilities(self) -> Judgment:
+        if self.status == "ok" and self.probabilities is None:
+            raise ValueError("an ok judgment needs probabilities")
+        return self
+
+    @property
+    def verdict(self) -> int | None:
+        """Index (original order) of the most probable answer; None on a tie or no judgment."""
+        if not self.probabilities:
+            return None
+        best = max(self.probabilities)
+        winners = [i for i, p in enumerate(self.probabilities) if p == best]
+        return winners[0] if len(winners) == 1 else None
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Total cost of this judgment's calls and its components'; None when any is unknown."""
+        total = 0.0
+        for call in self.calls:
+            if call.cost_usd is None:
+                return None
+            total += call.cost_usd
+        for component in self.components:
+            cost = component.cost_usd
+            if cost is None:
+                return None
+            total += cost
+        return total
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens of this judgment's calls and its components'."""
+        total = Usage()
+        for call in self.calls:
+            total = total + call.usage
+        for component in self.components:
+            total = total + component.usage
+        return total
+
+
+class Escalation(Record):
+    """An item a fallback judge sent to a human for later judging (``oversight judge RUN``)."""
+
+    id: str = Field(default_factory=new_id)
+    """Unique id; the human's judgment names it in ``escalated_from``."""
+    transcript_id: str
+    """The transcript to judge."""
+    judge_name: str
+    """Name of the fallback judge that escalated."""
+    reason: str
+    """Why: low confidence, disagreement or failure, in words."""
+    first: Judgment
+    """The automatic judgment that triggered escalation."""
+    rounds: int | None = None
+    """Rounds of the transcript the human should see (None = all)."""
+    created_at: datetime = Field(default_factory=utc_now)
+    """When it was queued (UTC)."""
+    schema_version: int = SCHEMA_VERSION
+    """Layout version of this record."""

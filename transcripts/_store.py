@@ -1,0 +1,306 @@
+"""The run store: one folder per run, append-only JSON Lines, safe against crashes.
+
+Layout of a run folder::
+
+    RUN/
+      run.json            run id and creation time
+      experiment.json     the frozen experiment spec and its hash (written by the runner)
+      transcripts.jsonl   one Transcript a line
+      judgments.jsonl     one Judgment a line (separate, so re-judging only appends)
+      escalations.jsonl   items a fallback judge sent to a human, served by ``oversight judge``
+      reports/            reports and plots
+
+Guarantees:
+
+* Each record is written with a single ``write`` on an ``O_APPEND`` descriptor under a
+  per-file lock, so concurrent writers in one process (tasks or threads) never interleave
+  bytes, and records are in the kernel the moment ``append`` returns (a ``kill -9`` loses
+  nothing already appended; pass ``fsync=True`` to survive power loss too).
+* A torn last line left by a crash is skipped with a warning when reading, and set aside
+  into ``<file>.torn-<time>`` (never deleted) before the next append, so appending goes on
+  on a clean line boundary.
+* Reading streams the file line by line; memory does not grow with the file.
+* Duplicate ids (as after a resumed run) resolve deterministically in :meth:`JsonlLog.latest`:
+  a complete/ok record beats a failed one, and among equals the last written wins.
+* A record from a newer schema than this code knows is refused with :class:`SchemaVersionError`;
+  older ones are read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
+from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
+
+__all__ = ["JsonlLog", "RunStore", "TornRecordWarning"]
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class TornRecordWarning(UserWarning):
+    """A file's last line was cut short by a crash; it was skipped (and set aside on append)."""
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    """One lock per file per process, however many logs point at it."""
+    key = str(path.resolve())
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def _default_rank(record: BaseModel) -> int:
+    status = getattr(record, "status", None)
+    return 1 if status in (None, "complete", "ok", "skipped") else 0
+
+
+class JsonlLog(Generic[R]):
+    """An append-only JSON Lines file of one record type.
+
+    Example::
+
+        log = JsonlLog(run / "transcripts.jsonl", Transcript)
+        log.append(transcript)
+        for t in log.latest():
+            ...
+    """
+
+    __slots__ = ("_fd", "_fsync", "_lock", "_model", "_rank", "path")
+
+    def __init__(
+        self,
+        path: Path,
+        model: type[R],
+        *,
+        fsync: bool = False,
+        rank: Callable[[R], int] = _default_rank,
+    ) -> None:
+        self.path = path
+        self._model = model
+        self._fsync = fsync
+        self._rank = rank
+        self._lock = _lock_for(path)
+        self._fd: int | None = None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, record: R) -> None:
+        """Append one record as one line, flushed to the kernel before returning."""
+        data = (record.model_dump_json() + "\n").encode()
+        with self._lock:
+            if self._fd is None:
+                self._set_aside_torn_tail()
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if self._fsync:
+                os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Close the file descriptor (appending again reopens it)."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def _set_aside_torn_tail(self) -> None:
+        """Move an unterminated last line into a side file and truncate to the last newline."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            # Walk back to the previous newline in blocks.
+            end = size
+            cut = 0
+            while end > 0:
+                start = max(0, end - 65536)
+                f.seek(start)
+                block = f.read(end - start)
+                at = block.rfind(b"\n")
+                if at >= 0:
+                    cut = start + at + 1
+                    break
+                end = start
+            f.seek(cut)
+            tail = f.read()
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
+            aside.write_bytes(tail)
+            f.truncate(cut)
+        warnings.warn(
+            f"{self.path}: the last line ({len(tail)} bytes) was cut short, probably by a "
+            f"crash; it was moved to {aside.name} and appending continues",
+            TornRecordWarning,
+            stacklevel=4,
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _lines(self) -> Iterator[tuple[int, int, bytes]]:
+        """Yield (line number, byte offset, line) of complete lines; warn on a torn tail."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as f:
+            offset = 0
+            for number, line in enumerate(f, start=1):
+                if not line.endswith(b"\n"):
+                    warnings.warn(
+                        f"{self.path}:{number}: the last line is cut short (a crash while "
+                        f"writing?); it was skipped, and is set aside on the next append",
+                        TornRecordWarning,
+                        stacklevel=4,
+                    )
+                    return
+                if line.strip():
+                    yield number, offset, line
+                offset += len(line)
+
+    def _parse(self, number: int, line: bytes) -> R:
+        try:
+            data: Any = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorruptRecordError(
+                f"{self.path}:{number}: not valid JSON ({err.msg}); this line is not the last, "
+                f"so it is not a crash artefact: move it out of the file to continue"
+            ) from err
+        version = data.get("schema_version", SCHEMA_VERSION) if isinstance(data, dict) else None
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path}:{number}: record has schema_version {version}, but this oversight "
+                f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
+            )
+        try:
+            return self._model.model_validate(data)
+        except ValidationError as err:
+            raise CorruptRecordError(
+                f"{self.path}:{number}: not a valid {self._model.__name__} record: {err}"
+            ) from err
+
+    def __iter__(self) -> Iterator[R]:
+        """Every record in file order, duplicates included, streamed."""
+        for number, _, line in self._lines():
+            yield self._parse(number, line)
+
+    def latest(self) -> Iterator[R]:
+        """One record per id, resolved deterministically, in order of first appearance.
+
+        Memory holds one small entry per distinct id, not the records.
+        """
+        best: dict[str, tuple[int, int, int]] = {}  # id -> (rank, line number, offset)
+        for number, offset, line in self._lines():
+            record = self._parse(number, line)
+            key = str(getattr(record, "id"))
+            rank = self._rank(record)
+            current = best.get(key)
+            if current is None or rank >= current[0]:
+                best[key] = (rank, number, offset)
+        if not best:
+            return
+        wanted = sorted((offset, number) for _, number, offset in best.values())
+        with open(self.path, "rb") as f:
+            for offset, number in wanted:
+                f.seek(offset)
+                yield self._parse(number, f.readline())
+
+    def ids(self) -> set[str]:
+        """Ids of all records in the file."""
+        return {str(getattr(r, "id")) for r in self}
+
+
+class RunStore:
+    """One run's folder.
+
+    Example::
+
+        store = RunStore.create("runs/pilot")
+        store.transcripts.append(transcript)
+        for judgment in store.judgments.latest():
+            ...
+    """
+
+    def __init__(self, path: Path, *, fsync: bool = False) -> None:
+        self.path = path
+        meta = path / "run.json"
+        if not meta.exists():
+            raise StoreError(
+                f"{path} is not a run folder (no run.json); create one with RunStore.create "
+                f"or `oversight run`"
+            )
+        self.run_id: str = json.loads(meta.read_text())["run_id"]
+        self.transcripts: JsonlLog[Transcript] = JsonlLog(
+            path / "transcripts.jsonl", Transcript, fsync=fsync
+        )
+        self.judgments: JsonlLog[Judgment] = JsonlLog(
+            path / "judgments.jsonl", Judgment, fsync=fsync
+        )
+        self.escalations: JsonlLog[Escalation] = JsonlLog(
+            path / "escalations.jsonl", Escalation, fsync=fsync
+        )
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], *, run_id: str | None = None) -> RunStore:
+        """Open the run folder at ``path``, creating it (and its run id) if needed."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = folder / "run.json"
+        if not meta.exists():
+            write_json_atomic(
+                meta,
+                {"run_id": run_id or new_id(), "created_at": utc_now().isoformat(),
+                 "schema_version": SCHEMA_VERSION},
+            )
+        return cls(folder)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> RunStore:
+        """Open an existing run folder."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise StoreError(f"no run folder at {folder}: check the path")
+        return cls(folder)
+
+    def write_json(self, name: str, data: Any) -> Path:
+        """Write ``data`` as JSON to ``name`` in the run folder, atomically."""
+        target = self.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(target, data)
+        return target
+
+    def read_json(self, name: str) -> Any:
+        """Read a JSON file of the run folder; None when it does not exist."""
+        target = self.path / name
+        if not target.exists():
+            return None
+        return json.loads(target.read_text())
+
+    def close(self) -> None:
+        """Close open file descriptors."""
+        for log in (self.transcripts, self.judgments, self.escalations):
+            log.close()
+
+
+def write_json_atomic(target: Path, data: Any) -> None:
+    """Write JSON through a temporary file and a rename, so readers never see half a file."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, target)
