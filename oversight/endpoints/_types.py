@@ -1,0 +1,102 @@
+"""Requests and completions: the one call shape shared by every provider."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from transcripts import Call, Usage
+
+__all__ = ["Completion", "Message", "Request", "TokenLogprob"]
+
+
+class Message(BaseModel):
+    """One chat message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["user", "assistant"]
+    """Who speaks; the system prompt is passed separately."""
+    content: str
+    """The text."""
+
+
+class Request(BaseModel):
+    """Everything that changes a model's answer; its canonical JSON is the cache key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    messages: list[Message]
+    """The conversation, oldest first."""
+    system: str | None = None
+    """System prompt."""
+    max_tokens: int = 512
+    """Maximum completion tokens."""
+    temperature: float = 0.0
+    """Sampling temperature."""
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    """JSON schema the reply must match (structured output), or None for free text."""
+    schema_name: str = "response"
+    """Name given to the schema in the provider request."""
+    seed: int | None = None
+    """Sampling seed, where the provider honours one."""
+    logprobs: bool = False
+    """Ask for token log-probabilities, where the provider offers them."""
+    top_logprobs: int = 0
+    """How many alternatives per token to return with ``logprobs``."""
+    sample_index: int = 0
+    """Index among independent samples of the same request (keeps them apart in the cache)."""
+
+
+class TokenLogprob(BaseModel):
+    """Log-probability of one generated token, with alternatives."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    """The generated token."""
+    logprob: float
+    """Its natural-log probability."""
+    top: dict[str, float] = Field(default_factory=dict)
+    """Alternative tokens at this position and their log-probabilities."""
+
+
+class Completion(BaseModel):
+    """A model's answer to one request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    """The reply text (for structured output, the JSON text)."""
+    parsed: Any = None
+    """The validated JSON object when a schema was given; None otherwise."""
+    logprobs: list[TokenLogprob] | None = None
+    """Token log-probabilities, when asked for and offered."""
+    call: Call
+    """The call record (endpoint, model, usage, cost, latency, cached, retries)."""
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens of this call."""
+        return self.call.usage
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Cost in US dollars; None when the model's price is unknown."""
+        return self.call.cost_usd
+
+    @property
+    def cached(self) -> bool:
+        """True when our response cache answered."""
+        return self.call.cached
+
+    @property
+    def latency_s(self) -> float:
+        """Seconds from first attempt to answer."""
+        return self.call.latency_s
+
+    @property
+    def retries(self) -> int:
+        """How many attempts were retried."""
+        return self.call.retries

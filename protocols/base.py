@@ -1,0 +1,94 @@
+"""What every protocol module provides, and how the runner finds them.
+
+A protocol is a module with:
+
+* ``Config`` — a pydantic model (subclass of :class:`ProtocolConfig`) of its options;
+* ``ROLES`` — the agent roles an experiment must bind to endpoints (e.g. ``("debater",)``);
+* ``def setups(question, config) -> list[Setup]`` — the counterbalanced variants the runner
+  should run for one question (answer orders x assignments);
+* ``async def run(question, agents, *, config, setup, judge=None) -> Transcript``.
+
+The runner looks protocols up by name in :data:`REGISTRY` (an explicit table: nothing
+registers itself as an import side effect).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from transcripts import Question, Transcript
+from transcripts.errors import ConfigError
+
+if TYPE_CHECKING:
+    from judges.base import Judge
+    from oversight.endpoints import Endpoint
+
+__all__ = ["REGISTRY", "ProtocolConfig", "ProtocolSpec", "Setup", "get"]
+
+
+class ProtocolConfig(BaseModel):
+    """Base of every protocol's options: immutable, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Setup(BaseModel):
+    """The counterbalancing choice the runner makes for one item."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order: list[int]
+    """Presentation order: position i shows original answer ``order[i]``."""
+    assignment: dict[str, int] = Field(default_factory=dict)
+    """Speaker label -> original index of the answer it must argue (empty for open variants)."""
+    label: str = ""
+    """Short stable label of this variant, used in work-item ids (e.g. ``o10-a01``)."""
+
+
+class RunFn(Protocol):
+    def __call__(
+        self,
+        question: Question,
+        agents: Mapping[str, Endpoint],
+        *,
+        config: Any,
+        setup: Setup,
+        judge: Judge | None = None,
+    ) -> Awaitable[Transcript]: ...
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """A protocol as the runner sees it."""
+
+    name: str
+    config: type[ProtocolConfig]
+    roles: tuple[str, ...]
+    setups: Callable[[Question, Any], list[Setup]]
+    run: RunFn
+
+
+REGISTRY: dict[str, str] = {
+    "unassisted": "protocols.baselines",
+    "expert": "protocols.baselines",
+    "consultancy": "protocols.consultancy",
+    "debate": "protocols.debate",
+    "critique": "protocols.critique",
+    "rrm": "protocols.rrm",
+}
+"""Protocol name -> module that implements it."""
+
+
+def get(name: str) -> ProtocolSpec:
+    """The protocol called ``name``; a clear error lists the known ones."""
+    module_name = REGISTRY.get(name)
+    if module_name is None:
+        raise ConfigError(f"unknown protocol {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    module = importlib.import_module(module_name)
+    spec: ProtocolSpec = module.PROTOCOLS[name]
+    return spec
