@@ -64,7 +64,7 @@ class Question(Record):
     context: str | None = None
     """Hidden source material (e.g. the story) that only entitled roles may read."""
     source: str | None = None
-    """Cluster key for statistics: questions sharing a source (e.g. a story id) are not independent."""
+    """Cluster key for statistics: questions sharing a source (e.g. a story) are not independent."""
     dataset: str | None = None
     """Name of the dataset the question comes from."""
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -186,7 +186,7 @@ class Transcript(Record):
     assignment: dict[str, int] = Field(default_factory=dict)
     """Speaker label -> index (original order) of the answer it was assigned."""
     answer_order: list[int] = Field(default_factory=list)
-    """Presentation order: position i shows original answer ``answer_order[i]``. Empty = identity."""
+    """Presentation order: position i shows original answer ``answer_order[i]``; empty: identity."""
     judge_sees_context: bool = False
     """True only for the ``expert`` protocol: the judge may read the hidden context."""
     turns: list[Turn] = Field(default_factory=list)
@@ -274,7 +274,7 @@ class Judgment(Record):
     judge: JudgeIdentity
     """Who judged."""
     status: Literal["ok", "failed", "skipped"] = "ok"
-    """``failed`` when no valid judgment came out (never a silent guess); ``skipped`` by a person."""
+    """``failed``: no valid judgment came out (never a silent guess); ``skipped`` by a person."""
     probabilities: list[float] | None = None
     """Probability per answer in the question's original order; sums to 1 when status is ok."""
     rationale: str = ""

@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from transcripts._models import Transcript, Turn
+from transcripts._models import Call, Transcript, Turn
 from transcripts._view import JudgeView, ViewTurn
 from transcripts.quotes import QUOTE_PATTERN
 
@@ -30,7 +30,8 @@ def _content(content: str, verified: list[bool]) -> Text:
         text.append(content[last : match.start()])
         ok = verified[i] if i < len(verified) else False
         mark = "✓" if ok else "✗ unverified"
-        text.append(f"“{match.group(1)}” [{mark}]", style=VERIFIED_STYLE if ok else UNVERIFIED_STYLE)
+        style = VERIFIED_STYLE if ok else UNVERIFIED_STYLE
+        text.append(f"“{match.group(1)}” [{mark}]", style=style)
         last = match.end()
     text.append(content[last:])
     return text
@@ -53,6 +54,10 @@ def _answers_table(answers: list[str], marks: dict[int, str]) -> Table:
     return table
 
 
+def _side(answer: int | None) -> str:
+    return f" (for {answer_label(answer)})" if answer is not None else ""
+
+
 def render_judge_view(view: JudgeView) -> RenderableType:
     """The judge's view: question, presented answers, public turns; nothing else."""
     parts: list[RenderableType] = [
@@ -61,40 +66,51 @@ def render_judge_view(view: JudgeView) -> RenderableType:
     ]
     if view.context is not None:
         parts.append(Panel(view.context, title="Source text", title_align="left"))
-    for turn in view.turns:
-        side = f" (for {answer_label(turn.answer)})" if turn.answer is not None else ""
-        parts.append(_turn_panel(turn, side, ""))
+    parts.extend(_turn_panel(turn, _side(turn.answer), "") for turn in view.turns)
     return Group(*parts)
+
+
+def _call_summary(call: Call) -> str:
+    price = "?" if call.cost_usd is None else f"${call.cost_usd:.4f}"
+    cached = " · cached" if call.cached else ""
+    return f"{call.endpoint} · {call.usage.total_tokens} tok · {price}{cached}"
+
+
+def _header(transcript: Transcript) -> Table:
+    header = Table(show_header=False, box=None, padding=(0, 1))
+    header.add_row("transcript", transcript.id)
+    header.add_row("protocol", f"{transcript.protocol} ({transcript.condition})")
+    error = f": {transcript.error}" if transcript.error else ""
+    header.add_row("status", transcript.status + error)
+    shown = ", ".join(answer_label(i) for i in transcript.order)
+    header.add_row("order", f"{shown} (original labels, in presented order)")
+    for speaker, index in transcript.assignment.items():
+        played_by = f" · {transcript.roles[speaker]}" if speaker in transcript.roles else ""
+        header.add_row(speaker, f"argues {answer_label(index)}{played_by}")
+    cost = transcript.cost_usd
+    header.add_row("cost", "unknown" if cost is None else f"${cost:.4f}")
+    return header
 
 
 def render_transcript(transcript: Transcript) -> RenderableType:
     """The full view for researchers: gold, roles, models, private turns, costs."""
     q = transcript.question
     marks = {q.correct: "[green]✓ gold[/green]"} if q.correct is not None else {}
-    header = Table(show_header=False, box=None, padding=(0, 1))
-    header.add_row("transcript", transcript.id)
-    header.add_row("protocol", f"{transcript.protocol} ({transcript.condition})")
-    header.add_row("status", transcript.status + (f": {transcript.error}" if transcript.error else ""))
-    header.add_row("order", ", ".join(answer_label(i) for i in transcript.order) + " (original indices shown)")
-    for speaker, index in transcript.assignment.items():
-        header.add_row(speaker, f"argues {answer_label(index)}" +
-                       (f" · {transcript.roles[speaker]}" if speaker in transcript.roles else ""))
-    cost = transcript.cost_usd
-    header.add_row("cost", "unknown" if cost is None else f"${cost:.4f}")
-    parts: list[RenderableType] = [header, Text(q.text, style="bold"), _answers_table(q.answers, marks)]
+    parts: list[RenderableType] = [
+        _header(transcript),
+        Text(q.text, style="bold"),
+        _answers_table(q.answers, marks),
+    ]
     if q.context:
         preview = q.context if len(q.context) < 600 else q.context[:600] + " …"
         parts.append(Panel(preview, title="Hidden context", title_align="left", style="dim"))
     for turn in transcript.turns:
-        side = f" (for {answer_label(turn.answer)})" if turn.answer is not None else ""
         private = " [private]" if turn.visibility == "private" else ""
-        extra = ""
-        if turn.call is not None:
-            c = turn.call
-            price = "?" if c.cost_usd is None else f"${c.cost_usd:.4f}"
-            extra = f"{c.endpoint} · {c.usage.total_tokens} tok · {price}" + (" · cached" if c.cached else "")
+        extra = _call_summary(turn.call) if turn.call is not None else ""
         if turn.probabilities is not None:
-            extra = (extra + " · " if extra else "") + "beliefs " + ", ".join(
-                f"{answer_label(i)}={p:.2f}" for i, p in enumerate(turn.probabilities))
-        parts.append(_turn_panel(turn, side + private, extra))
+            beliefs = ", ".join(
+                f"{answer_label(i)}={p:.2f}" for i, p in enumerate(turn.probabilities)
+            )
+            extra = f"{extra} · beliefs {beliefs}" if extra else f"beliefs {beliefs}"
+        parts.append(_turn_panel(turn, _side(turn.answer) + private, extra))
     return Group(*parts)

@@ -62,6 +62,11 @@ def _lock_for(path: Path) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
+def _record_id(record: BaseModel) -> str:
+    """The ``id`` field every stored record type has."""
+    return str(record.__dict__["id"])
+
+
 def _default_rank(record: BaseModel) -> int:
     status = getattr(record, "status", None)
     return 1 if status in (None, "complete", "ok", "skipped") else 0
@@ -209,7 +214,7 @@ class JsonlLog(Generic[R]):
         best: dict[str, tuple[int, int, int]] = {}  # id -> (rank, line number, offset)
         for number, offset, line in self._lines():
             record = self._parse(number, line)
-            key = str(getattr(record, "id"))
+            key = _record_id(record)
             rank = self._rank(record)
             current = best.get(key)
             if current is None or rank >= current[0]:
@@ -224,7 +229,7 @@ class JsonlLog(Generic[R]):
 
     def ids(self) -> set[str]:
         """Ids of all records in the file."""
-        return {str(getattr(r, "id")) for r in self}
+        return {_record_id(r) for r in self}
 
 
 class RunStore:

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from transcripts import JsonlLog, RunStore, TornRecordWarning, Transcript
+from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
+
+from .factories import debate, judgment
+
+
+def test_create_open_and_json_files(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path / "run")
+    again = RunStore.open(tmp_path / "run")
+    assert again.run_id == store.run_id
+    store.write_json("experiment.json", {"hash": "x"})
+    assert again.read_json("experiment.json") == {"hash": "x"}
+    assert again.read_json("missing.json") is None
+    with pytest.raises(StoreError, match="not a run folder"):
+        RunStore.open(tmp_path)
+    with pytest.raises(StoreError, match="no run folder"):
+        RunStore.open(tmp_path / "nowhere")
+
+
+async def test_10000_records_from_100_concurrent_tasks_read_back_intact(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    base = debate()
+
+    async def writer(w: int) -> None:
+        for i in range(100):
+            store.transcripts.append(base.model_copy(update={"id": f"w{w}-{i}"}))
+            if i % 10 == 0:
+                await asyncio.sleep(0)  # interleave the tasks
+
+    async def threaded_writer(w: int) -> None:
+        # Half the writers append from worker threads, the way blocking code would.
+        def work() -> None:
+            for i in range(100):
+                store.transcripts.append(base.model_copy(update={"id": f"w{w}-{i}"}))
+        await asyncio.to_thread(work)
+
+    await asyncio.gather(*(writer(w) if w % 2 else threaded_writer(w) for w in range(100)))
+    lines = (tmp_path / "transcripts.jsonl").read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    assert len(lines) - 1 == 10_000
+    records = list(store.transcripts)
+    assert len(records) == 10_000
+    assert {r.id for r in records} == {f"w{w}-{i}" for w in range(100) for i in range(100)}
+    assert all(r.turns == base.turns for r in records)
+
+
+def test_torn_last_line_is_skipped_then_set_aside_and_appending_continues(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    store.transcripts.append(debate(id="a"))
+    store.transcripts.close()
+    path = tmp_path / "transcripts.jsonl"
+    whole = debate(id="b").model_dump_json()
+    with open(path, "ab") as f:
+        f.write(whole[: len(whole) // 2].encode())  # a crash mid-write
+
+    with pytest.warns(TornRecordWarning, match="cut short"):
+        assert [t.id for t in store.transcripts] == ["a"]
+
+    fresh = RunStore.open(tmp_path)
+    with pytest.warns(TornRecordWarning, match="moved to"):
+        fresh.transcripts.append(debate(id="c"))
+    assert [t.id for t in fresh.transcripts] == ["a", "c"]
+    aside = list(tmp_path.glob("transcripts.jsonl.torn-*"))
+    assert len(aside) == 1
+    assert aside[0].read_text() == whole[: len(whole) // 2]
+
+
+def test_a_corrupt_middle_line_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    store.transcripts.append(debate(id="a"))
+    with open(tmp_path / "transcripts.jsonl", "ab") as f:
+        f.write(b"{not json\n")
+    store.transcripts.append(debate(id="b"))
+    with pytest.raises(CorruptRecordError, match=r"transcripts.jsonl:2"):
+        list(store.transcripts)
+
+
+def test_duplicate_ids_resolve_deterministically(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    store.transcripts.append(debate(id="a", status="error", error="boom"))
+    store.transcripts.append(debate(id="b", condition="first"))
+    store.transcripts.append(debate(id="a", condition="retried"))
+    store.transcripts.append(debate(id="b", condition="second"))
+    store.transcripts.append(debate(id="a", status="error", error="late failure"))
+    latest = list(store.transcripts.latest())
+    assert [(t.id, t.status, t.condition) for t in latest] == [
+        ("a", "complete", "retried"),
+        ("b", "complete", "second"),
+    ]
+    assert list(store.transcripts.latest()) == latest
+
+
+def test_newer_schema_is_refused_older_is_read(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    record = json.loads(judgment().model_dump_json())
+    older = dict(record, schema_version=0)
+    newer = dict(record, schema_version=99)
+    path = tmp_path / "judgments.jsonl"
+    path.write_text(json.dumps(older) + "\n")
+    assert [j.schema_version for j in store.judgments] == [0]
+    path.write_text(json.dumps(older) + "\n" + json.dumps(newer) + "\n")
+    with pytest.raises(SchemaVersionError, match=r"schema_version 99.*upgrade oversight"):
+        list(store.judgments)
+
+
+def test_reading_streams_without_holding_the_file(tmp_path: Path) -> None:
+    log: JsonlLog[Transcript] = JsonlLog(tmp_path / "t.jsonl", Transcript)
+    record = debate()
+    for i in range(3000):
+        log.append(record.model_copy(update={"id": str(i)}))
+    size = os.path.getsize(tmp_path / "t.jsonl")
+    tracemalloc.start()
+    count = sum(1 for _ in log)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == 3000
+    assert peak < size / 10, (peak, size)
+
+
+def test_appends_are_visible_to_another_reader_immediately(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    store.judgments.append(judgment(id="j1"))
+    other = RunStore.open(tmp_path)
+    assert [j.id for j in other.judgments] == ["j1"]
