@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TypeVar
 
-__all__ = ["bounded_gather", "bounded_map", "as_completed_bounded"]
+__all__ = ["as_completed_bounded", "bounded_gather", "bounded_map"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -59,7 +59,8 @@ async def as_completed_bounded(
 
     Failures are yielded, not raised, so one bad item does not stop the others. Items are
     started lazily, so a consumer that stops iterating (e.g. at a cost cap) starts no more;
-    tasks already running are awaited before the generator closes.
+    tasks already running are awaited before the generator closes, so consume it inside
+    ``contextlib.aclosing(...)`` when you may stop early.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from transcripts.quotes import extract_quotes, normalise, verify_quotes
+
+CONTEXT = "“Don’t go,” she said — and the Skerry light went dark.\nNobody   answered."
+
+
+def test_exact_quote_is_verified_with_its_span() -> None:
+    [quote] = verify_quotes("She says <quote>the Skerry light went dark</quote>.", CONTEXT)
+    assert quote.verified
+    assert quote.span is not None
+    start, end = quote.span
+    assert CONTEXT[start:end] == "the Skerry light went dark"
+
+
+def test_case_punctuation_whitespace_and_curly_quotes_are_normalised() -> None:
+    content = '<quote>"DON\'T go," she said - and</quote> then <quote>nobody answered</quote>'
+    first, second = verify_quotes(content, CONTEXT)
+    assert first.verified and second.verified
+    assert second.span is not None
+    assert CONTEXT[second.span[0] : second.span[1]] == "Nobody   answered"
+
+
+def test_fabricated_quote_is_unverified() -> None:
+    [quote] = verify_quotes("<quote>the light burned all night</quote>", CONTEXT)
+    assert not quote.verified
+    assert quote.span is None
+
+
+def test_no_context_means_nothing_can_be_verified() -> None:
+    [quote] = verify_quotes("<quote>anything</quote>", None)
+    assert not quote.verified
+
+
+def test_empty_quote_is_unverified_and_text_without_tags_has_none() -> None:
+    assert not verify_quotes("<quote>  ,  </quote>", CONTEXT)[0].verified
+    assert verify_quotes("no quotes here", CONTEXT) == []
+    assert extract_quotes("<quote>a</quote> and <quote>b\nc</quote>") == ["a", "b\nc"]
+    assert normalise("  “Hello,”  World — ok ") == "hello world ok"
