@@ -1,0 +1,382 @@
+"""The transcript being written: who plays whom, what each speaker reads, every call recorded.
+
+A protocol creates one :class:`Recorder` per run. It checks the setup, casts endpoints to
+speaker labels (``Transcript.roles``), renders prompts with what the speaker is entitled to
+read, calls the models, turns each completion into a :class:`~transcripts.Turn` (cut to the
+length limits, quotes verified against the hidden context, the call recorded), runs best-of-N
+selection, asks the judge between rounds, and finally builds the
+:class:`~transcripts.Transcript`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from oversight.concurrency import bounded_map
+from protocols._common import SpeakerConfig, cut_to_limit, render
+from protocols.base import ProtocolConfig, Setup
+from transcripts import (
+    JudgeView,
+    Question,
+    Role,
+    Transcript,
+    Turn,
+    Visibility,
+    answer_label,
+    new_id,
+)
+from transcripts.errors import ProtocolError
+from transcripts.quotes import QUOTE_PATTERN, verify_quotes
+
+if TYPE_CHECKING:
+    from judges.base import Judge
+    from oversight.endpoints import Completion, Endpoint
+
+__all__ = ["CHOICE_KEY", "SCORE_SCHEMA", "Recorder", "score_of"]
+
+CHOICE_KEY = "answer"
+"""Field of the structured reply in which a speaker chooses an answer (by letter)."""
+
+SCORE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"score": {"type": "number"}, "reason": {"type": "string"}},
+    "required": ["score", "reason"],
+    "additionalProperties": False,
+}
+"""Structured reply of a scorer: a score in [0, 1] and why."""
+
+
+def _marked(turn: Turn) -> str:
+    """The turn's content with each quote followed by its verification mark."""
+    flags = iter([q.verified for q in turn.quotes])
+    return QUOTE_PATTERN.sub(
+        lambda m: m.group(0) + (" (verified)" if next(flags, False) else " (unverified)"),
+        turn.content,
+    )
+
+
+def score_of(completion: Completion, who: str) -> float:
+    """The score in a scorer's structured reply, clamped to [0, 1]."""
+    parsed = completion.parsed
+    try:
+        return min(1.0, max(0.0, float(parsed["score"])))
+    except (TypeError, KeyError, ValueError) as err:
+        raise ProtocolError(f"{who} gave no numeric score: {completion.text[:200]!r}") from err
+
+
+class Recorder:
+    """A transcript being written, and everything a protocol does to write it."""
+
+    def __init__(
+        self,
+        protocol: str,
+        question: Question,
+        config: ProtocolConfig,
+        setup: Setup,
+        *,
+        speakers: Sequence[str] | None = None,
+        judge: Judge | None = None,
+        judge_questions: bool = False,
+        judge_sees_context: bool = False,
+    ) -> None:
+        n = len(question.answers)
+        if sorted(setup.order) != list(range(n)):
+            raise ProtocolError(f"setup order {setup.order} is not a permutation of 0..{n - 1}")
+        given, expected = sorted(setup.assignment), sorted(speakers or [])
+        if given != expected:
+            raise ProtocolError(
+                f"{protocol}: the setup assigns answers to {given or 'nobody'}, but this "
+                f"configuration assigns them to {expected or 'nobody'}; build setups with "
+                "this protocol's setups(question, config)"
+            )
+        values = list(setup.assignment.values())
+        if any(not 0 <= i < n for i in values) or len(set(values)) != len(values):
+            raise ProtocolError(
+                f"setup assignment {setup.assignment} needs distinct answers in 0..{n - 1}"
+            )
+        if judge_questions and judge is None:
+            raise ProtocolError(f"{protocol}: judge_questions is on, but run() was given no judge")
+        self.protocol, self.question, self.config, self.setup = protocol, question, config, setup
+        self.speech = config if isinstance(config, SpeakerConfig) else SpeakerConfig()
+        self.order = list(setup.order)
+        self.assignment = dict(setup.assignment)
+        self.judge = judge if judge_questions else None
+        self.judge_sees_context = judge_sees_context
+        self.turns: list[Turn] = []
+        self.roles: dict[str, str] = {}
+        self.metadata: dict[str, Any] = {"setup": setup.label}
+        self.id = new_id()
+
+    # -- who plays whom ------------------------------------------------------------------
+
+    def cast(self, agents: Mapping[str, Endpoint], speaker: str, *keys: str) -> Endpoint:
+        """The endpoint under the first of ``keys`` in ``agents``, recorded as ``speaker``."""
+        for key in keys:
+            if key in agents:
+                self.roles[speaker] = agents[key].spec
+                return agents[key]
+        alt = f" (or {' / '.join(map(repr, keys[:-1]))} for {speaker} alone)" * (len(keys) > 1)
+        raise ProtocolError(
+            f"{self.protocol} needs an endpoint for role {keys[-1]!r}{alt}; agents given: "
+            f"{sorted(agents) or 'none'}"
+        )
+
+    # -- what speakers read --------------------------------------------------------------
+
+    def letter(self, index: int) -> str:
+        """Presented letter of original answer ``index``."""
+        return answer_label(self.order.index(index))
+
+    def side(self, index: int) -> str:
+        """Original answer ``index`` as speakers read it, e.g. ``B. The butler``."""
+        return f"{self.letter(index)}. {self.question.answers[index]}"
+
+    def history(self, *, before_round: int | None = None) -> str:
+        """Public turns so far (optionally only earlier rounds), quotes marked."""
+        last = float("inf") if before_round is None else before_round
+        parts = []
+        for turn in self.turns:
+            if turn.visibility != "public" or turn.round >= last:
+                continue
+            side = f" (arguing for {self.letter(turn.answer)})" if turn.answer is not None else ""
+            cut = "\n[cut at the length limit]" if turn.truncated else ""
+            parts.append(f"Round {turn.round + 1}, {turn.speaker}{side}:\n{_marked(turn)}{cut}")
+        return "\n\n".join(parts) or "(nothing has been said yet)"
+
+    def prompt(self, fn: Callable[..., str], **fields: Any) -> str:
+        """Render ``fn`` with the question, answers, context and limit plus ``fields``."""
+        common = {
+            "question": self.question.text,
+            "answers": "\n".join(self.side(i) for i in self.order),
+            "context": self.question.context or "(there is no source text)",
+            "limit": self.speech.limit_text,
+        }
+        return render(self.speech, fn, **{**common, **fields})
+
+    # -- model calls, each recorded on a turn --------------------------------------------
+
+    async def complete(
+        self,
+        endpoint: Endpoint,
+        *,
+        system: str | None,
+        prompt: str,
+        schema: dict[str, Any] | None = None,
+        sample_index: int = 0,
+        temperature: float | None = None,
+    ) -> Completion:
+        """One call with this protocol's sampling options."""
+        return await endpoint.complete(
+            prompt,
+            system=system,
+            max_tokens=self.speech.max_tokens,
+            temperature=self.speech.temperature if temperature is None else temperature,
+            schema=schema,
+            sample_index=sample_index,
+        )
+
+    def turn(
+        self,
+        completion: Completion,
+        *,
+        role: Role,
+        speaker: str,
+        round: int,
+        answer: int | None = None,
+        visibility: Visibility = "public",
+        metadata: dict[str, Any] | None = None,
+        limit: bool = True,
+    ) -> Turn:
+        """A turn of ``completion``: cut to the limits, quotes verified, call recorded."""
+        content, cut = completion.text.strip(), False
+        if limit:
+            content, cut = cut_to_limit(
+                content, word_limit=self.speech.word_limit, char_limit=self.speech.char_limit
+            )
+        return Turn(
+            role=role,
+            speaker=speaker,
+            round=round,
+            content=content,
+            visibility=visibility,
+            answer=answer,
+            quotes=verify_quotes(content, self.question.context),
+            truncated=cut,
+            call=completion.call,
+            metadata=metadata or {},
+        )
+
+    async def utter(
+        self,
+        endpoint: Endpoint,
+        *,
+        system: str,
+        prompt: str,
+        role: Role,
+        speaker: str,
+        round: int,
+        answer: int | None = None,
+        sample_index: int = 0,
+        temperature: float | None = None,
+    ) -> Turn:
+        """A public speech (not yet added)."""
+        completion = await self.complete(
+            endpoint,
+            system=system,
+            prompt=prompt,
+            sample_index=sample_index,
+            temperature=temperature,
+        )
+        return self.turn(completion, role=role, speaker=speaker, round=round, answer=answer)
+
+    async def speak(
+        self,
+        endpoint: Endpoint,
+        *,
+        system: str,
+        prompt: str,
+        role: Role,
+        speaker: str,
+        round: int,
+        answer: int | None = None,
+    ) -> Turn:
+        """A public speech, added to the transcript."""
+        turn = await self.utter(
+            endpoint,
+            system=system,
+            prompt=prompt,
+            role=role,
+            speaker=speaker,
+            round=round,
+            answer=answer,
+        )
+        self.add(turn)
+        return turn
+
+    async def choose(
+        self,
+        endpoint: Endpoint,
+        *,
+        system: str | None,
+        prompt: str,
+        role: Role,
+        speaker: str,
+        allowed: Sequence[int],
+    ) -> int:
+        """A speaker picks one of ``allowed`` (original indices); recorded as a private turn."""
+        letters = {self.letter(i): i for i in allowed}
+        schema = {
+            "type": "object",
+            "properties": {
+                CHOICE_KEY: {"type": "string", "enum": sorted(letters)},
+                "reason": {"type": "string"},
+            },
+            "required": [CHOICE_KEY, "reason"],
+            "additionalProperties": False,
+        }
+        completion = await self.complete(endpoint, system=system, prompt=prompt, schema=schema)
+        parsed = completion.parsed if isinstance(completion.parsed, dict) else {}
+        letter = str(parsed.get(CHOICE_KEY, "")).strip().strip(".").upper()
+        if letter not in letters:
+            raise ProtocolError(
+                f"{speaker} chose {letter or completion.text[:80]!r}, not one of {sorted(letters)}"
+            )
+        self.add(
+            self.turn(
+                completion,
+                role=role,
+                speaker=speaker,
+                round=0,
+                answer=letters[letter],
+                visibility="private",
+                metadata={"kind": "choice"},
+                limit=False,
+            )
+        )
+        self.assignment[speaker] = letters[letter]
+        return letters[letter]
+
+    async def best_of(
+        self,
+        draft: Callable[[int], Awaitable[Turn]],
+        *,
+        n: int,
+        preference: Endpoint,
+        prompt: Callable[[Turn], str],
+    ) -> list[Turn]:
+        """``n`` drafts (``draft(sample_index)``), the one a preference model scores highest kept.
+
+        Returns the kept turn, then the other candidates, then the scoring turns. The kept
+        turn carries its score and every candidate's in ``metadata``; the others become
+        private turns with ``candidate_of`` and their score; each scoring call is a private
+        ``preference`` turn. Ties go to the earliest candidate.
+        """
+        candidates = await bounded_map(draft, range(n), limit=self.speech.concurrency)
+        scored = await bounded_map(
+            lambda t: self.complete(preference, system=None, prompt=prompt(t), schema=SCORE_SCHEMA),
+            candidates,
+            limit=self.speech.concurrency,
+        )
+        scores = [score_of(c, "the preference judge") for c in scored]
+        best = scores.index(max(scores))
+        kept = candidates[best]
+        of: dict[str, Any] = {"speaker": kept.speaker, "round": kept.round}
+        turns = [
+            t.model_copy(
+                update={
+                    "visibility": "public" if k == best else "private",
+                    "metadata": {
+                        **t.metadata,
+                        "candidate": k,
+                        "score": scores[k],
+                        **({"scores": scores} if k == best else {"candidate_of": of}),
+                    },
+                }
+            )
+            for k, t in enumerate(candidates)
+        ]
+        judged = [
+            self.turn(
+                c,
+                role="preference",
+                speaker="Preference judge",
+                round=kept.round,
+                visibility="private",
+                limit=False,
+                metadata={"candidate_of": of, "candidate": k, "score": scores[k]},
+            )
+            for k, c in enumerate(scored)
+        ]
+        return [turns[best], *(t for k, t in enumerate(turns) if k != best), *judged]
+
+    # -- the judge between rounds --------------------------------------------------------
+
+    async def between_rounds(self, round: int) -> None:
+        """Ask the judge (when asked to) for a question, recorded as a public judge turn."""
+        if self.judge is None:
+            return
+        asked = await self.judge.ask(JudgeView.from_transcript(self.transcript()))
+        if asked and asked.strip():
+            self.add(Turn(role="judge", speaker="Judge", round=round, content=asked.strip()))
+
+    # -- the record ----------------------------------------------------------------------
+
+    def add(self, *turns: Turn) -> None:
+        """Append ``turns`` to the transcript."""
+        self.turns.extend(turns)
+
+    def transcript(self) -> Transcript:
+        """The transcript as written so far."""
+        return Transcript(
+            id=self.id,
+            protocol=self.protocol,
+            protocol_config=self.config.model_dump(mode="json"),
+            question=self.question,
+            assignment=dict(self.assignment),
+            answer_order=list(self.order),
+            judge_sees_context=self.judge_sees_context,
+            turns=list(self.turns),
+            roles=dict(self.roles),
+            metadata=dict(self.metadata),
+        )

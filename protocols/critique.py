@@ -1,0 +1,161 @@
+"""Critique (after Saunders et al. 2022, "Self-critiquing models for assisting human evaluators").
+
+An answerer, who can read the hidden source text, proposes an answer with its justification;
+a critic, who can read it too, points out the flaws; the judge, who cannot, decides with the
+critique in view. Rounds: 0 the proposal, 1 the critiques, then (optionally) a critique of
+the critiques, then (optionally) the answerer's refinement in reply.
+
+Options: self-critique (the answerer's own endpoint writes the critiques), several
+independent critiques, a critique of the critiques, a refinement round, and an answerer
+that chooses its answer instead of being assigned one.
+
+Agents: ``answerer``; ``critic`` (or ``critic_1``, ``critic_2``, ... for one critic each)
+unless ``self_critique``; ``meta_critic`` optionally for the critique of critiques (the
+critic, or with self-critique the answerer, writes it otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from oversight.concurrency import bounded_map
+from protocols import _common, _turns
+from protocols.base import ProtocolSpec, Setup
+from protocols.prompts import critique as prompts
+from transcripts import Question, Transcript
+
+if TYPE_CHECKING:
+    from judges.base import Judge
+    from oversight.endpoints import Endpoint
+
+__all__ = ["ANSWERER", "PROTOCOLS", "ROLES", "Config", "run", "setups"]
+
+ROLES = ("answerer", "critic")
+"""Roles a critique needs (``critic`` not with ``self_critique``)."""
+
+ANSWERER = "Answerer"
+"""The answerer's speaker label."""
+
+
+class Config(_common.SpeakerConfig):
+    """Options of a critique."""
+
+    critiques: int = Field(default=1, ge=1)
+    """Independent critiques of the proposal (speakers ``Critic 1``, ... when more than one)."""
+    self_critique: bool = False
+    """The answerer's own endpoint writes the critiques."""
+    critique_of_critique: bool = False
+    """A meta-critic then points out what the critiques got wrong or missed."""
+    refine: bool = False
+    """The answerer finally defends or refines its justification with the critiques in view."""
+    answerer_chooses: bool = False
+    """The answerer picks the answer it proposes instead of being assigned one."""
+    sides: _common.Sides = "all"
+    """Which answers the answerer is assigned across setups (all when gold is unknown)."""
+    word_limit: int | None = Field(default=250, ge=1)
+    """Most words per turn (quoted words count); longer turns are cut and marked."""
+
+
+def setups(question: Question, config: Config) -> list[Setup]:
+    """One setup per assigned answer (see ``sides``) per answer order; orders only if chosen."""
+    if config.answerer_chooses:
+        return _common.counterbalance(question, [])
+    assigned = [{ANSWERER: i} for i in _common.sides(question, config.sides)]
+    return _common.counterbalance(question, assigned)
+
+
+async def run(
+    question: Question,
+    agents: Mapping[str, Endpoint],
+    *,
+    config: Config,
+    setup: Setup,
+    judge: Judge | None = None,
+) -> Transcript:
+    """Run one critique and return its transcript."""
+    config.check_prompts(prompts)
+    chooses = config.answerer_chooses
+    rec = _turns.Recorder(
+        "critique", question, config, setup, speakers=None if chooses else [ANSWERER]
+    )
+    answerer = rec.cast(agents, ANSWERER, "answerer")
+    many = config.critiques > 1
+    critics = [f"Critic {i + 1}" if many else "Critic" for i in range(config.critiques)]
+    eps = {
+        c: rec.cast(agents, c, "answerer")
+        if config.self_critique
+        else rec.cast(agents, c, f"critic_{i + 1}", "critic")
+        for i, c in enumerate(critics)
+    }
+    system = rec.prompt(prompts.render_answerer_system)
+    if chooses:
+        choice = rec.prompt(prompts.render_answerer_choice)
+        await rec.choose(
+            answerer,
+            system=system,
+            prompt=choice,
+            role="answerer",
+            speaker=ANSWERER,
+            allowed=rec.order,
+        )
+    index = rec.assignment[ANSWERER]
+    side = rec.side(index)
+    proposal = rec.prompt(prompts.render_answer_prompt, side=side)
+    await rec.speak(
+        answerer,
+        system=system,
+        prompt=proposal,
+        role="answerer",
+        speaker=ANSWERER,
+        round=0,
+        answer=index,
+    )
+
+    critic_system = rec.prompt(prompts.render_critic_system)
+    critiques = await bounded_map(
+        lambda c: rec.utter(
+            eps[c],
+            system=critic_system,
+            role="critic",
+            speaker=c,
+            round=1,
+            prompt=rec.prompt(prompts.render_critique_prompt, speaker=c, transcript=rec.history()),
+        ),
+        critics,
+        limit=config.concurrency,
+    )
+    rec.add(*critiques)
+    r = 2
+    if config.critique_of_critique:
+        keys = ("meta_critic", "answerer") if config.self_critique else ("meta_critic", "critic")
+        meta = rec.cast(agents, "Meta-critic", *keys)
+        prompt = rec.prompt(prompts.render_meta_critique_prompt, transcript=rec.history())
+        await rec.speak(
+            meta,
+            system=critic_system,
+            prompt=prompt,
+            role="critic",
+            speaker="Meta-critic",
+            round=r,
+        )
+        r += 1
+    if config.refine:
+        prompt = rec.prompt(prompts.render_refine_prompt, transcript=rec.history(), side=side)
+        await rec.speak(
+            answerer,
+            system=system,
+            prompt=prompt,
+            role="answerer",
+            speaker=ANSWERER,
+            round=r,
+            answer=index,
+        )
+    rec.metadata["self_critique"] = config.self_critique
+    return rec.transcript()
+
+
+PROTOCOLS = {"critique": ProtocolSpec("critique", Config, ROLES, setups, run)}
+"""The protocol this module implements, for :data:`protocols.base.REGISTRY`."""

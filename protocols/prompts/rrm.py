@@ -1,0 +1,63 @@
+"""Prompts of :mod:`protocols.rrm`."""
+
+from __future__ import annotations
+
+__all__ = [
+    "render_assistant_system",
+    "render_decompose_prompt",
+    "render_evaluator_system",
+    "render_leaf_prompt",
+    "render_root_claim",
+]
+
+
+def render_root_claim(*, side: str) -> str:
+    return f"Answer {side} is the correct answer to the question."
+
+
+def render_assistant_system(*, question: str, answers: str, context: str) -> str:
+    return f"""
+You help evaluate candidate answers to a question about a source text. You split a claim
+that is hard to check into simpler claims that are easier to check against the text, and
+that together settle whether the claim holds.
+
+Question: {question}
+Answers:
+{answers}
+
+Source text:
+{context}
+""".strip()
+
+
+def render_decompose_prompt(*, claim: str, branching: int) -> str:
+    return f"""
+Claim to evaluate: {claim}
+
+Split the evaluation of this claim into exactly {branching} sub-claims. Each must be a
+single statement that can be checked against the source text, and the claim should hold
+only if the sub-claims do. Reply in JSON with a list of strings as "subclaims".
+""".strip()
+
+
+def render_evaluator_system(*, question: str, answers: str, context: str) -> str:
+    return f"""
+You evaluate claims about a source text, strictly against what the text says.
+
+Question: {question}
+Answers:
+{answers}
+
+Source text:
+{context}
+""".strip()
+
+
+def render_leaf_prompt(*, claim: str) -> str:
+    return f"""
+Claim: {claim}
+
+How well does the source text support this claim? Reply in JSON with "score", a number from
+0 (the text contradicts it or gives no support) to 1 (the text clearly supports it), and
+"evidence": one or two sentences citing the text, with exact quotes in <quote></quote> tags.
+""".strip()

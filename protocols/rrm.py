@@ -1,0 +1,174 @@
+"""Recursive reward modeling (Leike et al. 2018), as a prompting protocol.
+
+Evaluating an answer is hard, so the evaluation is split: an assistant breaks the claim
+"answer X is correct" into ``branching`` sub-claims, each sub-claim is split again, down to
+``depth`` levels; an evaluator judges each leaf directly against the hidden source text.
+Scores flow back up into one reward per answer.
+
+Aggregation: a leaf's score is the evaluator's, clamped to [0, 1]; a claim's score is the
+mean (``aggregate="mean"``) or the minimum (``"min"``: a claim is as weak as its weakest
+part) of its sub-claims' scores; an answer's reward is its root claim's score. With
+``depth=0`` each answer's claim is judged directly. A claim the assistant splits into no
+sub-claims is judged directly as a leaf; extra sub-claims beyond ``branching`` are dropped.
+
+The whole tree (claim, evidence with verified quotes, score at every node) is stored in
+``transcript.metadata["rrm_tree"]`` and in each answer's public ``Evaluation tree`` turn,
+which shows it to the judge. The decision is the judge's, with the trees in view
+(``decide="judge"``), or the rewards' own (``decide="rewards"``): see
+:func:`reward_probabilities`.
+
+Agents: ``assistant`` (splits claims), ``evaluator`` (judges leaves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from oversight.concurrency import bounded_map
+from protocols import _common, _turns
+from protocols._tree import LEAF_SCHEMA, SUBCLAIMS_SCHEMA, Node
+from protocols.base import ProtocolSpec, Setup
+from protocols.prompts import rrm as prompts
+from transcripts import Question, Transcript, Turn
+from transcripts.errors import ProtocolError
+from transcripts.quotes import verify_quotes
+
+if TYPE_CHECKING:
+    from judges.base import Judge
+    from oversight.endpoints import Endpoint
+
+__all__ = ["PROTOCOLS", "ROLES", "Config", "Node", "reward_probabilities", "run", "setups"]
+
+ROLES = ("assistant", "evaluator")
+"""Roles recursive reward modeling needs."""
+
+
+class Config(_common.SpeakerConfig):
+    """Options of recursive reward modeling."""
+
+    depth: int = Field(default=2, ge=0)
+    """Levels of decomposition below each answer's claim (0: judge the claim directly)."""
+    branching: int = Field(default=2, ge=1)
+    """Sub-claims each claim is split into."""
+    aggregate: Literal["mean", "min"] = "mean"
+    """How a claim's score follows from its sub-claims' scores."""
+    decide: Literal["judge", "rewards"] = "judge"
+    """Who decides: the judge with the trees in view, or the rewards themselves."""
+
+
+def setups(question: Question, config: Config) -> list[Setup]:
+    """Every answer order (rotations); every answer is evaluated, so nothing is assigned."""
+    return _common.counterbalance(question, [])
+
+
+async def run(
+    question: Question,
+    agents: Mapping[str, Endpoint],
+    *,
+    config: Config,
+    setup: Setup,
+    judge: Judge | None = None,
+) -> Transcript:
+    """Build and score every answer's evaluation tree; return the transcript."""
+    config.check_prompts(prompts)
+    rec = _turns.Recorder("rrm", question, config, setup)
+    assistant = rec.cast(agents, "Assistant", "assistant")
+    evaluator = rec.cast(agents, "Evaluator", "evaluator")
+    helper, judging = (
+        rec.prompt(prompts.render_assistant_system),
+        rec.prompt(prompts.render_evaluator_system),
+    )
+
+    async def split(node: Node) -> Turn:
+        prompt = rec.prompt(
+            prompts.render_decompose_prompt, claim=node.claim, branching=config.branching
+        )
+        done = await rec.complete(assistant, system=helper, prompt=prompt, schema=SUBCLAIMS_SCHEMA)
+        claims = done.parsed.get("subclaims") if isinstance(done.parsed, dict) else None
+        if not isinstance(claims, list):
+            raise ProtocolError(f"the assistant gave no list of sub-claims: {done.text[:200]!r}")
+        claims = [str(c).strip() for c in claims if str(c).strip()][: config.branching]
+        node.children = [Node(f"{node.id}.{k + 1}", c, node.answer) for k, c in enumerate(claims)]
+        return rec.turn(
+            done,
+            role="assistant",
+            speaker="Assistant",
+            round=0,
+            limit=False,
+            visibility="private",
+            metadata={"node": node.id, "subclaims": claims},
+        )
+
+    async def evaluate(node: Node) -> Turn:
+        prompt = rec.prompt(prompts.render_leaf_prompt, claim=node.claim)
+        done = await rec.complete(evaluator, system=judging, prompt=prompt, schema=LEAF_SCHEMA)
+        node.score = _turns.score_of(done, "the evaluator")
+        node.evidence, _ = _common.cut_to_limit(
+            str(done.parsed.get("evidence", "")).strip(),
+            word_limit=config.word_limit,
+            char_limit=config.char_limit,
+        )
+        node.quotes = verify_quotes(node.evidence, question.context)
+        return rec.turn(
+            done,
+            role="evaluator",
+            speaker="Evaluator",
+            round=0,
+            limit=False,
+            visibility="private",
+            metadata={"node": node.id, "score": node.score},
+        )
+
+    roots = [
+        Node(rec.letter(i), rec.prompt(prompts.render_root_claim, side=rec.side(i)), i)
+        for i in rec.order
+    ]
+    frontier = roots
+    for _ in range(config.depth):
+        rec.add(*await bounded_map(split, frontier, limit=config.concurrency))
+        frontier = [child for node in frontier for child in node.children]
+    leaves = [node for root in roots for node in root.walk() if not node.children]
+    rec.add(*await bounded_map(evaluate, leaves, limit=config.concurrency))
+    for root in roots:
+        root.aggregate(config.aggregate)
+        content = root.readable(config.aggregate)
+        rec.add(
+            Turn(
+                role="evaluator",
+                speaker="Evaluation tree",
+                round=0,
+                content=content,
+                answer=root.answer,
+                quotes=verify_quotes(content, question.context),
+                metadata={"tree": root.as_dict(), "reward": root.score},
+            )
+        )
+    by_answer = sorted(roots, key=lambda node: node.answer)
+    rec.metadata.update(
+        rrm_tree=[root.as_dict() for root in by_answer],
+        decide=config.decide,
+        rewards=[root.score for root in by_answer],
+        aggregate=config.aggregate,
+    )
+    return rec.transcript()
+
+
+def reward_probabilities(transcript: Transcript) -> list[float]:
+    """The rewards as probabilities (original answer order): each reward over their sum.
+
+    When every reward is 0 the answers are equally likely.
+    """
+    rewards = transcript.metadata.get("rewards")
+    if transcript.protocol != "rrm" or not isinstance(rewards, list) or not rewards:
+        raise ProtocolError(f"transcript {transcript.id!r} is not a finished rrm transcript")
+    total = float(sum(rewards))
+    if total <= 0:
+        return [1 / len(rewards)] * len(rewards)
+    return [float(r) / total for r in rewards]
+
+
+PROTOCOLS = {"rrm": ProtocolSpec("rrm", Config, ROLES, setups, run)}
+"""The protocol this module implements, for :data:`protocols.base.REGISTRY`."""
