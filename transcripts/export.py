@@ -1,0 +1,253 @@
+"""A run's judgments and transcripts as tables: rows, a pandas DataFrame, CSV or Parquet.
+
+Example::
+
+    from transcripts.export import to_dataframe, to_csv
+
+    df = to_dataframe("runs/nyu")                         # one row per judgment
+    df[df.meta_included_in_paper].groupby("condition").judge_correct.mean()
+    to_csv("runs/nyu", "nyu-judgments.csv")
+    to_dataframe("runs/nyu", kind="transcripts")          # one row per transcript
+
+A judgment row holds the judge (kind, name, model, annotator), its probability per answer in
+the question's original order (``p_0``, ``p_1``, ...), ``p_correct``, ``verdict``,
+``judge_correct`` (1 when the most probable answer is the gold one, 0 when not, shared
+evenly on a tie, so a 0.5/0.5 judgement counts 0.5; its mean is accuracy), rounds seen and
+time taken, joined with its transcript's protocol, condition, question id, source (the
+cluster key), gold answer and round count. Scalar metadata of the transcript comes along as
+``meta_<key>`` columns and of the judgment as ``judgment_meta_<key>``.
+
+CSV needs nothing beyond the standard library; DataFrames and Parquet need the optional
+``export`` extra (``pip install 'oversight[export]'``: pandas and pyarrow).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from transcripts._models import Judgment, Transcript
+from transcripts._store import RunStore
+from transcripts.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "KINDS",
+    "TableKind",
+    "judgment_rows",
+    "rows",
+    "to_csv",
+    "to_dataframe",
+    "to_parquet",
+    "transcript_rows",
+]
+
+TableKind = Literal["judgments", "transcripts"]
+KINDS: tuple[TableKind, ...] = ("judgments", "transcripts")
+"""The tables a run exports: one row per judgment, or one row per transcript."""
+
+_SCALAR = (str, int, float, bool)
+_INSTALL = "pip install 'oversight[export]'"
+
+
+def _open(store: RunStore | str | os.PathLike[str]) -> RunStore:
+    return store if isinstance(store, RunStore) else RunStore.open(store)
+
+
+def _scalars(metadata: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Metadata values that fit in a cell (strings, numbers, booleans, None)."""
+    return {f"{prefix}{key}": value for key, value in metadata.items()
+            if value is None or isinstance(value, _SCALAR)}
+
+
+def _credit(probabilities: list[float] | None, correct: int | None) -> float | None:
+    """1 for the gold answer alone on top, 0 for another, 1/k when k answers tie on top."""
+    if not probabilities or correct is None or not 0 <= correct < len(probabilities):
+        return None
+    best = max(probabilities)
+    top = [i for i, p in enumerate(probabilities) if p == best]
+    return 1.0 / len(top) if correct in top else 0.0
+
+
+def _transcript_facts(transcript: Transcript) -> dict[str, Any]:
+    """What a judgment row takes from its transcript."""
+    question = transcript.question
+    return {
+        "protocol": transcript.protocol,
+        "condition": transcript.condition,
+        "question_id": question.id,
+        "source": question.source,
+        "dataset": question.dataset,
+        "correct": question.correct,
+        "n_answers": len(question.answers),
+        "repeat": transcript.repeat,
+        "transcript_status": transcript.status,
+        "rounds": transcript.rounds,
+        **_scalars(transcript.metadata, "meta_"),
+    }
+
+
+def _judgment_row(judgment: Judgment, facts: dict[str, Any] | None) -> dict[str, Any]:
+    facts = facts or {}
+    probabilities = judgment.probabilities or []
+    correct = facts.get("correct")
+    row: dict[str, Any] = {
+        "judgment_id": judgment.id,
+        "transcript_id": judgment.transcript_id,
+        "run_id": judgment.run_id,
+        "judge_kind": judgment.judge.kind,
+        "judge_name": judgment.judge.name,
+        "judge_model": judgment.judge.model,
+        "annotator": judgment.judge.annotator,
+        "status": judgment.status,
+        "error": judgment.error,
+        "verdict": judgment.verdict,
+        **{f"p_{i}": p for i, p in enumerate(probabilities)},
+        "p_correct": (probabilities[correct]
+                      if correct is not None and 0 <= correct < len(probabilities) else None),
+        "judge_correct": _credit(judgment.probabilities, correct),
+        "rounds_seen": judgment.rounds_seen,
+        "time_s": judgment.time_s,
+        "escalated": judgment.escalated,
+        "cost_usd": judgment.cost_usd,
+        "created_at": judgment.created_at.isoformat(),
+    }
+    row.update(facts)
+    row.update(_scalars(judgment.metadata, "judgment_meta_"))
+    return row
+
+
+def judgment_rows(store: RunStore | str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """One row per judgment (latest record per id), joined with its transcript."""
+    run = _open(store)
+    facts = {t.id: _transcript_facts(t) for t in run.transcripts.latest()}
+    return [_judgment_row(j, facts.get(j.transcript_id)) for j in run.judgments.latest()]
+
+
+def _transcript_row(transcript: Transcript) -> dict[str, Any]:
+    question = transcript.question
+    public = [t for t in transcript.turns if t.visibility == "public"]
+    quotes = [q for t in transcript.turns for q in t.quotes]
+    return {
+        "transcript_id": transcript.id,
+        "run_id": transcript.run_id,
+        "protocol": transcript.protocol,
+        "condition": transcript.condition,
+        "question_id": question.id,
+        "question": question.text,
+        "answers": json.dumps(question.answers),
+        "source": question.source,
+        "dataset": question.dataset,
+        "correct": question.correct,
+        "n_answers": len(question.answers),
+        "answer_order": json.dumps(transcript.order),
+        "assignment": json.dumps(transcript.assignment),
+        "roles": json.dumps(transcript.roles),
+        "repeat": transcript.repeat,
+        "status": transcript.status,
+        "error": transcript.error,
+        "rounds": transcript.rounds,
+        "turns": len(transcript.turns),
+        "public_turns": len(public),
+        "judge_turns": sum(1 for t in public if t.role == "judge"),
+        "quotes": len(quotes),
+        "verified_quotes": sum(1 for q in quotes if q.verified),
+        "cost_usd": transcript.cost_usd,
+        "created_at": transcript.created_at.isoformat(),
+        **_scalars(transcript.metadata, "meta_"),
+    }
+
+
+def transcript_rows(store: RunStore | str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """One row per transcript (latest record per id), without turns or context."""
+    return [_transcript_row(t) for t in _open(store).transcripts.latest()]
+
+
+def rows(store: RunStore | str | os.PathLike[str], kind: TableKind = "judgments",
+         ) -> list[dict[str, Any]]:
+    """The rows of one table of the run."""
+    if kind == "judgments":
+        return judgment_rows(store)
+    if kind == "transcripts":
+        return transcript_rows(store)
+    raise ConfigError(f"unknown table {kind!r}: choose one of {', '.join(KINDS)}")
+
+
+def _columns(table: Iterable[dict[str, Any]]) -> list[str]:
+    """Every column in first-seen order, with all ``p_<i>`` columns together, in order."""
+    seen: dict[str, None] = {}
+    for row in table:
+        seen.update(dict.fromkeys(row))
+    names = list(seen)
+    probability = sorted((n for n in names if n.startswith("p_") and n[2:].isdigit()),
+                         key=lambda n: int(n[2:]))
+    if not probability:
+        return names
+    at = min(names.index(n) for n in probability)
+    rest = [n for n in names if n not in probability]
+    return rest[:at] + probability + rest[at:]
+
+
+def _pandas() -> Any:
+    try:
+        return importlib.import_module("pandas")
+    except ImportError as err:
+        raise ConfigError(
+            f"exporting to a DataFrame or Parquet needs pandas (and pyarrow for Parquet), "
+            f"which are not installed: {_INSTALL}"
+        ) from err
+
+
+def to_dataframe(store: RunStore | str | os.PathLike[str],
+                 kind: TableKind = "judgments") -> pd.DataFrame:
+    """The run's judgments (or transcripts) as a pandas DataFrame, one row each."""
+    pandas = _pandas()
+    table = rows(store, kind)
+    frame: pd.DataFrame = pandas.DataFrame(table, columns=_columns(table))
+    return frame
+
+
+def to_csv(store: RunStore | str | os.PathLike[str], path: str | os.PathLike[str],
+           kind: TableKind = "judgments") -> int:
+    """Write one table of the run as CSV (no pandas needed); returns the rows written."""
+    table = rows(store, kind)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=_columns(table), restval="")
+        writer.writeheader()
+        writer.writerows(_csv_cells(table))
+    return len(table)
+
+
+def _csv_cells(table: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for row in table:
+        yield {k: "" if v is None else v for k, v in row.items()}
+
+
+def to_parquet(store: RunStore | str | os.PathLike[str], path: str | os.PathLike[str],
+               kind: TableKind = "judgments") -> int:
+    """Write one table of the run as Parquet (needs pandas and pyarrow); returns rows written."""
+    frame = to_dataframe(store, kind)
+    try:
+        importlib.import_module("pyarrow")
+    except ImportError as err:
+        raise ConfigError(
+            f"writing Parquet needs pyarrow, which is not installed: {_INSTALL}"
+        ) from err
+    infer = _pandas().api.types.infer_dtype
+    for column in frame.columns:
+        if infer(frame[column], skipna=True) in ("mixed", "mixed-integer"):
+            # Metadata from different runs may mix types in one column; Parquet cannot.
+            frame[column] = [None if v is None else str(v) for v in frame[column]]
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(target, index=False)
+    return len(frame)
