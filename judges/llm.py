@@ -1,0 +1,280 @@
+"""The LLM judge: a probability per answer from a model, never a silent guess.
+
+Example::
+
+    judge = LLMJudge(endpoint("openai/gpt-4o-mini"), name="weak", samples=5, combine="majority")
+    judgment = await judge.judge(JudgeView.from_transcript(transcript))
+
+Two ways to read the model's belief:
+
+* ``structured`` (default): the model replies with JSON, ``{"rationale": ..., "probabilities":
+  {"A": 0.7, "B": 0.3}}`` (a list in presented order is accepted too, and percentages that
+  sum to 100). Sums off by up to 5% are renormalised; negative, NaN, all-zero or missing
+  values are refused and the question is asked again.
+* ``logprobs``: the model replies with one answer label and the label tokens' top
+  log-probabilities give the distribution (a softmax over the labels found; a label absent
+  from the top alternatives gets probability 0). When the provider returns no logprobs the
+  judgment fails with a clear error, or, with ``on_missing_logprobs="structured"``, that
+  sample is asked in structured mode instead (recorded in ``metadata["fell_back"]``).
+
+A reply that cannot be read is asked again, up to ``max_attempts`` times per sample, each
+time under a new ``sample_index`` so the response cache does not return the same bad
+reply. After that the judgment is recorded with ``status="failed"`` and the reasons. Errors
+the endpoint raises for good (after its own retries) are not retried here.
+
+With ``samples=k`` the k samples are asked concurrently (``sample_index`` 0..k-1, so cached
+samples stay independent) and combined by their mean or by majority vote (probability =
+share of votes). Samples default to temperature 1.0 when k > 1 (0.0 for one sample).
+Probabilities are mapped back to the question's original order with
+:meth:`JudgeView.to_original`; the presented-order vector is kept in ``metadata``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from judges._probs import Combine, combine, normalise
+from judges.base import Judge
+from judges.prompts import (
+    JUDGE_SYSTEM,
+    judge_schema,
+    labels,
+    render_judge_prompt,
+    render_label_prompt,
+    render_question_prompt,
+)
+from oversight.concurrency import bounded_map
+from oversight.endpoints import Completion, Endpoint, TokenLogprob
+from transcripts import Call, JudgeIdentity, JudgeView, Judgment
+from transcripts.errors import ConfigError, EndpointError, JudgeError, StructuredOutputError
+
+__all__ = ["LLMJudge", "Mode", "label_probabilities", "parse_structured"]
+
+Mode = Literal["structured", "logprobs"]
+"""How the judge reads the model's belief: JSON probabilities, or answer-label logprobs."""
+
+_LABEL_PUNCTUATION = " \t\n()[]*.:'\"`"
+
+
+@dataclass
+class _Sample:
+    """What one sample produced: presented-order probabilities, or the reasons it failed."""
+
+    presented: list[float] | None = None
+    rationale: str = ""
+    calls: list[Call] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    fell_back: bool = False
+
+
+class LLMJudge(Judge):
+    """A model as judge: structured probabilities or label logprobs, optionally k samples."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        name: str | None = None,
+        mode: Mode = "structured",
+        samples: int = 1,
+        combine: Combine = "mean",
+        temperature: float | None = None,
+        max_attempts: int = 3,
+        max_tokens: int = 600,
+        ask_questions: bool = False,
+        on_missing_logprobs: Literal["fail", "structured"] = "fail",
+        concurrency: int = 8,
+        seed: int | None = None,
+    ) -> None:
+        if samples < 1:
+            raise ConfigError(f"samples must be at least 1, got {samples}")
+        if max_attempts < 1:
+            raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
+        self.endpoint = endpoint
+        self.mode: Mode = mode
+        self.samples = samples
+        self.combine: Combine = combine
+        self.temperature = temperature if temperature is not None else (
+            1.0 if samples > 1 else 0.0)
+        self.max_attempts = max_attempts
+        self.max_tokens = max_tokens
+        self.ask_questions = ask_questions
+        self.on_missing_logprobs = on_missing_logprobs
+        self.concurrency = concurrency
+        self.seed = seed
+        self._identity = JudgeIdentity(kind="llm", name=name or endpoint.spec, model=endpoint.spec)
+
+    @property
+    def identity(self) -> JudgeIdentity:
+        return self._identity
+
+    def __repr__(self) -> str:
+        return f"LLMJudge({self.endpoint.spec!r}, name={self._identity.name!r}, mode={self.mode!r})"
+
+    async def judge(self, view: JudgeView) -> Judgment:
+        started = time.monotonic()
+        results = await bounded_map(
+            lambda i: self._sample(view, i), range(self.samples), limit=self.concurrency)
+        calls = [c for r in results for c in r.calls]
+        good = [r for r in results if r.presented is not None]
+        metadata: dict[str, Any] = {"mode": self.mode, "samples": self.samples}
+        if self.samples > 1:
+            metadata["combine"] = self.combine
+        if any(r.fell_back for r in results):
+            metadata["fell_back"] = "structured"
+        if not good:
+            errors = [e for r in results for e in r.errors]
+            return Judgment(
+                transcript_id=view.transcript_id, judge=self.identity, status="failed",
+                error=f"no valid verdict from {self.endpoint.spec}: " + "; ".join(errors),
+                rounds_seen=view.rounds_shown, time_s=time.monotonic() - started,
+                calls=calls, metadata=metadata,
+            )
+        vectors = [r.presented for r in good if r.presented is not None]
+        presented = combine(vectors, self.combine)
+        metadata["presented_probabilities"] = presented
+        if self.samples > 1:
+            metadata["sample_probabilities"] = [view.to_original(v) for v in vectors]
+            metadata["samples_failed"] = len(results) - len(good)
+            metadata["rationales"] = [r.rationale for r in good]
+        return Judgment(
+            transcript_id=view.transcript_id, judge=self.identity,
+            probabilities=view.to_original(presented), rationale=good[0].rationale,
+            rounds_seen=view.rounds_shown, time_s=time.monotonic() - started,
+            calls=calls, metadata=metadata,
+        )
+
+    async def ask(self, view: JudgeView) -> str | None:
+        """A short question from the model when ``ask_questions`` is on; None otherwise."""
+        if not self.ask_questions:
+            return None
+        try:
+            completion = await self.endpoint.complete(
+                render_question_prompt(view), system=JUDGE_SYSTEM, max_tokens=120,
+                temperature=self.temperature, seed=self.seed)
+        except EndpointError as err:
+            raise JudgeError(f"{self.endpoint.spec} could not ask a question: {err}") from err
+        question = completion.text.strip()
+        if not question or question.strip(" .!").upper() == "NONE":
+            return None
+        return question
+
+    # -- one sample ------------------------------------------------------------------------
+
+    async def _sample(self, view: JudgeView, index: int) -> _Sample:
+        """Ask until a readable reply or ``max_attempts``; endpoint errors end it at once."""
+        sample = _Sample()
+        mode = self.mode
+        for attempt in range(self.max_attempts):
+            sample_index = index + attempt * self.samples
+            try:
+                completion = await self._complete(view, mode, sample_index)
+            except StructuredOutputError as err:
+                sample.errors.append(f"sample {index} attempt {attempt + 1}: {err}")
+                continue
+            except EndpointError as err:
+                sample.errors.append(f"sample {index}: endpoint failed: {err}")
+                return sample
+            sample.calls.append(completion.call)
+            if mode == "logprobs" and completion.logprobs is None:
+                if self.on_missing_logprobs == "fail":
+                    sample.errors.append(
+                        f"{self.endpoint.spec} returned no logprobs; use mode='structured' or "
+                        f"on_missing_logprobs='structured' for this endpoint")
+                    return sample
+                mode, sample.fell_back = "structured", True
+                continue
+            try:
+                if mode == "logprobs":
+                    sample.presented = label_probabilities(completion.logprobs or [], labels(view))
+                    sample.rationale = completion.text.strip()
+                else:
+                    sample.presented, sample.rationale = parse_structured(completion, labels(view))
+            except JudgeError as err:
+                sample.errors.append(f"sample {index} attempt {attempt + 1}: {err}")
+                continue
+            return sample
+        return sample
+
+    async def _complete(self, view: JudgeView, mode: Mode, sample_index: int) -> Completion:
+        if mode == "logprobs":
+            return await self.endpoint.complete(
+                render_label_prompt(view), system=JUDGE_SYSTEM, max_tokens=5,
+                temperature=self.temperature, seed=self.seed, logprobs=True,
+                top_logprobs=max(5, min(20, 2 * len(view.answers))), sample_index=sample_index)
+        return await self.endpoint.complete(
+            render_judge_prompt(view), system=JUDGE_SYSTEM, max_tokens=self.max_tokens,
+            temperature=self.temperature, seed=self.seed, schema=judge_schema(view),
+            sample_index=sample_index)
+
+
+def parse_structured(completion: Completion, names: list[str]) -> tuple[list[float], str]:
+    """Presented-order probabilities and the rationale from a structured reply.
+
+    Raises :class:`JudgeError` saying what is wrong when the reply is unusable.
+    """
+    data = completion.parsed
+    if data is None:
+        try:
+            data = json.loads(completion.text)
+        except json.JSONDecodeError as err:
+            raise JudgeError(f"reply is not JSON: {completion.text[:200]!r}") from err
+    if hasattr(data, "model_dump"):
+        data = data.model_dump()
+    if not isinstance(data, dict) or "probabilities" not in data:
+        raise JudgeError(f"reply has no 'probabilities': {completion.text[:200]!r}")
+    raw = data["probabilities"]
+    if isinstance(raw, dict):
+        given = {str(k).strip(_LABEL_PUNCTUATION).upper(): v for k, v in raw.items()}
+        missing = [n for n in names if n not in given]
+        extra = sorted(set(given) - set(names))
+        if missing or extra:
+            raise JudgeError(
+                f"probabilities must name exactly the labels {names}; missing {missing}, "
+                f"unexpected {extra}")
+        values = [given[n] for n in names]
+    elif isinstance(raw, list):
+        if len(raw) != len(names):
+            raise JudgeError(f"got {len(raw)} probabilities for {len(names)} answers")
+        values = raw
+    else:
+        raise JudgeError(f"'probabilities' must be an object or a list, got {raw!r}")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        raise JudgeError(f"probabilities must be numbers, got {values}")
+    floats = [float(v) for v in values]
+    if all(0 <= v <= 100 for v in floats) and abs(math.fsum(floats) - 100) <= 5:
+        floats = [v / 100 for v in floats]  # percentages
+    rationale = data.get("rationale", "")
+    return normalise(floats), rationale if isinstance(rationale, str) else str(rationale)
+
+
+def label_probabilities(logprobs: list[TokenLogprob], names: list[str]) -> list[float]:
+    """Softmax over the answer labels at the first token that names one.
+
+    Whitespace and bracket tokens before the label are skipped; if the first meaningful
+    token is not a label, the reply is unusable. Alternatives that spell the same label
+    (``"A"``, ``" A"``) are summed. Labels absent from the alternatives get 0.
+    """
+    for position in logprobs:
+        chosen = position.token.strip(_LABEL_PUNCTUATION)
+        if not chosen:
+            continue
+        if chosen not in names:
+            raise JudgeError(f"the reply starts with {position.token!r}, not an answer label")
+        found: dict[str, list[float]] = {}
+        for token, logprob in {position.token: position.logprob, **position.top}.items():
+            label = token.strip(_LABEL_PUNCTUATION)
+            if label in names and math.isfinite(logprob):
+                found.setdefault(label, []).append(logprob)
+        if not found:
+            raise JudgeError("the answer labels carry no probability mass")
+        shift = max(lp for lps in found.values() for lp in lps)  # stable softmax
+        mass = {label: math.fsum(math.exp(lp - shift) for lp in lps)
+                for label, lps in found.items()}
+        total = math.fsum(mass.values())
+        return [mass.get(n, 0.0) / total for n in names]
+    raise JudgeError("the reply holds no answer label")

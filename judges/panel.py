@@ -1,0 +1,81 @@
+"""A panel: several judges asked at once, combined by mean probability or majority vote.
+
+Example::
+
+    panel = PanelJudge([LLMJudge(a), LLMJudge(b), LLMJudge(c)], name="trio", combine="majority")
+
+Members are judged concurrently through the bounded-concurrency helper. Members that fail
+are kept in ``components`` but left out of the combination; if all fail, the panel's
+judgment fails. ``agreement`` is the share of the members that gave a judgment whose
+verdict equals the panel's verdict (a tie counts as the verdict ``None``). ``decided_by``
+names the combination rule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from judges._common import failed, judge_safely
+from judges._probs import Combine, combine, verdict
+from judges.base import Judge
+from oversight.concurrency import bounded_map
+from transcripts import JudgeIdentity, JudgeView, Judgment
+from transcripts.errors import ConfigError
+
+__all__ = ["PanelJudge"]
+
+
+class PanelJudge(Judge):
+    """Several judges combined by mean probability or majority vote, with their agreement."""
+
+    def __init__(
+        self,
+        members: Sequence[Judge],
+        *,
+        name: str = "panel",
+        combine: Combine = "mean",
+        concurrency: int = 8,
+    ) -> None:
+        if not members:
+            raise ConfigError(f"panel {name!r} has no members: give it at least one judge")
+        names = [m.identity.name for m in members]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"panel {name!r} has members with the same name: {names}; "
+                              f"give each member its own name")
+        self.members = list(members)
+        self.combine: Combine = combine
+        self.concurrency = concurrency
+        self._identity = JudgeIdentity(kind="panel", name=name)
+
+    @property
+    def identity(self) -> JudgeIdentity:
+        return self._identity
+
+    async def judge(self, view: JudgeView) -> Judgment:
+        started = time.monotonic()
+        results = await bounded_map(
+            lambda member: judge_safely(member, view), self.members, limit=self.concurrency)
+        good = [j for j in results if j.status == "ok" and j.probabilities is not None]
+        if not good:
+            errors = "; ".join(f"{j.judge.name}: {j.error}" for j in results)
+            return failed(view, self.identity, f"every panel member failed: {errors}",
+                          components=results, time_s=time.monotonic() - started)
+        probabilities = combine([j.probabilities for j in good if j.probabilities], self.combine)
+        panel_verdict = verdict(probabilities)
+        agreement = sum(1 for j in good if j.verdict == panel_verdict) / len(good)
+        return Judgment(
+            transcript_id=view.transcript_id, judge=self.identity, probabilities=probabilities,
+            rationale="\n\n".join(f"{j.judge.name}: {j.rationale}" for j in good if j.rationale),
+            rounds_seen=view.rounds_shown, time_s=time.monotonic() - started,
+            decided_by=self.combine, components=results, agreement=agreement,
+            metadata={"members": len(results), "members_failed": len(results) - len(good)},
+        )
+
+    async def ask(self, view: JudgeView) -> str | None:
+        """The first question any member asks (members are asked in order)."""
+        for member in self.members:
+            question = await member.ask(view)
+            if question:
+                return question
+        return None
