@@ -1,0 +1,197 @@
+"""An automatic judge first, a person when it is unsure, disagrees with itself or fails.
+
+Example::
+
+    judge = FallbackJudge(
+        LLMJudge(endpoint("openai/gpt-4o-mini")),
+        policy=EscalationPolicy(threshold=0.7),
+        mode="deferred",
+        store=store,
+        name="weak+human",
+    )
+
+Modes:
+
+* ``interactive`` — the person (``human``, e.g. a :class:`~judges.HumanJudge`) is asked at
+  once; the call waits for them while the runner goes on with other items. The returned
+  judgment has ``decided_by="human"`` and ``components=[primary, human]``. If the person
+  skips, the primary decides (``metadata["human"]="skipped"``). If the person quits, items
+  go to the queue from then on when a ``store`` is given, otherwise the primary decides.
+* ``deferred`` — an :class:`~transcripts.Escalation` is appended to the run's
+  ``escalations.jsonl`` and the primary's decision is returned at once, marked
+  ``escalated=True``; ``oversight judge RUN`` serves the queue later and appends the final
+  judgment that supersedes it (see :mod:`judges.queue` for the records and the rule for
+  which judgment is final). Escalation is idempotent per (judge name, transcript, rounds):
+  judging the same item again after a restart returns the queued provisional judgment
+  without asking the primary again or queueing a second time.
+
+Judgments that were not escalated have ``decided_by`` equal to the primary's kind (``llm``
+or ``panel``) and ``components=[primary's judgment]``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from judges._common import HumanQuit, judge_safely
+from judges.base import Judge
+from judges.queue import EscalationKey, human_decided, key_of
+from transcripts import Escalation, JudgeIdentity, JudgeView, Judgment, RunStore, new_id
+from transcripts.errors import ConfigError
+
+__all__ = ["EscalationPolicy", "FallbackJudge", "FallbackMode"]
+
+FallbackMode = Literal["interactive", "deferred"]
+"""Ask the person now (``interactive``) or queue the item for a later session (``deferred``)."""
+
+
+class EscalationPolicy(BaseModel):
+    """When an automatic judgment goes to a person."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Escalate when the largest probability is below this (e.g. 0.7); None: never on confidence."""
+    on_failure: bool = True
+    """Escalate when the automatic judge failed."""
+    on_disagreement: bool = False
+    """Escalate when a panel's ``agreement`` is below ``min_agreement``."""
+    min_agreement: float = Field(default=1.0, ge=0.0, le=1.0)
+    """With ``on_disagreement``: the share of members that must agree (1.0 = unanimous)."""
+
+    def reason(self, judgment: Judgment) -> str | None:
+        """Why ``judgment`` should go to a person, in words; None when it should not."""
+        if judgment.status != "ok" or judgment.probabilities is None:
+            return f"the automatic judge failed: {judgment.error}" if self.on_failure else None
+        top = max(judgment.probabilities)
+        if self.threshold is not None and top < self.threshold:
+            return f"low confidence: {top:.2f} < threshold {self.threshold:.2f}"
+        if (self.on_disagreement and judgment.agreement is not None
+                and judgment.agreement < self.min_agreement):
+            return f"disagreement: agreement {judgment.agreement:.2f} < {self.min_agreement:.2f}"
+        return None
+
+
+class FallbackJudge(Judge):
+    """An automatic judge first; a person when the escalation policy says so."""
+
+    def __init__(
+        self,
+        primary: Judge,
+        *,
+        human: Judge | None = None,
+        policy: EscalationPolicy | None = None,
+        mode: FallbackMode = "deferred",
+        store: RunStore | None = None,
+        name: str = "fallback",
+    ) -> None:
+        if mode == "interactive" and human is None:
+            raise ConfigError(f"fallback judge {name!r} is interactive but has no human judge; "
+                              f"give it one (e.g. HumanJudge(annotator=...)) or use deferred")
+        if mode == "deferred" and store is None:
+            raise ConfigError(f"fallback judge {name!r} is deferred but has no run store to "
+                              f"queue items in; pass store=RunStore.open(run_folder)")
+        self.primary = primary
+        self.human = human
+        self.policy = policy or EscalationPolicy()
+        self.mode: FallbackMode = mode
+        self.store = store
+        self._identity = JudgeIdentity(kind="fallback", name=name, model=primary.identity.model)
+        self._queued: dict[EscalationKey, Escalation] | None = None
+        self._human_gone = False
+
+    @property
+    def identity(self) -> JudgeIdentity:
+        return self._identity
+
+    async def judge(self, view: JudgeView) -> Judgment:
+        queued = self._already_queued(view)
+        if queued is not None:
+            return queued.first
+        started = time.monotonic()
+        first = await judge_safely(self.primary, view)
+        reason = self.policy.reason(first)
+        if reason is None:
+            return self._decided_by_primary(first, time.monotonic() - started)
+        if self.mode == "interactive" and not self._human_gone and self.human is not None:
+            return await self._ask_now(view, first, reason, started)
+        return self._queue(view, first, reason, time.monotonic() - started)
+
+    async def ask(self, view: JudgeView) -> str | None:
+        """The primary's question (the person is not disturbed between rounds)."""
+        return await self.primary.ask(view)
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def _decided_by_primary(
+        self, first: Judgment, time_s: float, **fields: object
+    ) -> Judgment:
+        return Judgment.model_validate({
+            "transcript_id": first.transcript_id,
+            "judge": self.identity,
+            "status": first.status,
+            "probabilities": first.probabilities,
+            "rationale": first.rationale,
+            "rounds_seen": first.rounds_seen,
+            "time_s": time_s,
+            "decided_by": first.judge.kind,
+            "components": [first],
+            "error": first.error,
+            **fields,
+        })
+
+    async def _ask_now(
+        self, view: JudgeView, first: Judgment, reason: str, started: float
+    ) -> Judgment:
+        assert self.human is not None
+        try:
+            human = await self.human.judge(view)
+        except HumanQuit as err:
+            self._human_gone = True
+            if self.store is not None:
+                return self._queue(view, first, reason, time.monotonic() - started)
+            return self._decided_by_primary(
+                first, time.monotonic() - started, escalated=True, escalation_reason=reason,
+                metadata={"human": f"unavailable: {err}"})
+        if human.status != "ok":
+            fields: dict[str, object] = {}
+            if first.status != "ok":
+                fields["error"] = (f"the automatic judge failed ({first.error}) and the person "
+                                   f"gave no judgment ({human.status})")
+            return self._decided_by_primary(
+                first, time.monotonic() - started, escalated=True, escalation_reason=reason,
+                metadata={"human": human.status}, components=[first, human], **fields)
+        final = human_decided(identity=self.identity, first=first, human=human, reason=reason)
+        return final.model_copy(update={"time_s": time.monotonic() - started})
+
+    def _queue(self, view: JudgeView, first: Judgment, reason: str, time_s: float) -> Judgment:
+        assert self.store is not None
+        escalation_id = new_id()
+        provisional = self._decided_by_primary(
+            first, time_s, escalated=True, escalation_reason=reason,
+            metadata={"escalation_id": escalation_id})
+        escalation = Escalation(
+            id=escalation_id, transcript_id=view.transcript_id, judge_name=self.identity.name,
+            reason=reason, first=provisional, rounds=view.rounds_shown)
+        self.store.escalations.append(escalation)
+        self._known()[key_of(escalation)] = escalation
+        return provisional
+
+    # -- idempotency -----------------------------------------------------------------------
+
+    def _known(self) -> dict[EscalationKey, Escalation]:
+        """Escalations already in the store, read once (first one per key wins)."""
+        if self._queued is None:
+            self._queued = {}
+            if self.store is not None:
+                for escalation in self.store.escalations.latest():
+                    self._queued.setdefault(key_of(escalation), escalation)
+        return self._queued
+
+    def _already_queued(self, view: JudgeView) -> Escalation | None:
+        if self.store is None:
+            return None
+        return self._known().get((self.identity.name, view.transcript_id, view.rounds_shown))
