@@ -1,0 +1,68 @@
+"""``oversight export RUN``: a run's judgments (or transcripts) as CSV or Parquet.
+
+One row per judgment, joined with its transcript's condition, protocol, question id, source
+and gold answer, with a probability column per answer and ``p_correct``; see
+:mod:`transcripts.export` for every column. From Python, ``transcripts.export.to_dataframe``
+gives the same table as a pandas DataFrame.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from transcripts import RunStore
+from transcripts.errors import ConfigError
+from transcripts.export import KINDS, TableKind, to_csv, to_parquet
+
+__all__ = ["FORMATS", "add_parser", "run"]
+
+FORMATS = ("csv", "parquet")
+"""File formats ``oversight export`` writes."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``export`` on the dispatcher's subparsers."""
+    parser = subparsers.add_parser(
+        "export",
+        help="write a run's judgments or transcripts as a CSV or Parquet table",
+        description=(
+            "Write a run's judgments (one row each, joined with its transcript's condition, "
+            "protocol, question, source and gold answer, with p_0, p_1, ... and p_correct) "
+            "or its transcripts (one row each, without turns) as CSV or Parquet, for "
+            "analysis elsewhere. Parquet needs the export extra: pip install "
+            "'oversight[export]'."
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN", help="the run folder")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="csv or parquet (default: from --out's suffix, else csv)")
+    parser.add_argument("--kind", choices=KINDS, default="judgments",
+                        help="one row per judgment (default) or per transcript")
+    parser.add_argument("--out", metavar="FILE", default=None,
+                        help="file to write (default: RUN/exports/KIND.FORMAT)")
+    parser.set_defaults(handler=run)
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format is not None:
+        return str(args.format)
+    suffix = Path(args.out).suffix.lower().lstrip(".") if args.out else ""
+    if suffix in ("pq", "parquet"):
+        return "parquet"
+    return "csv"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the table and say where."""
+    store = RunStore.open(args.run_dir)
+    kind: TableKind = args.kind
+    if kind not in KINDS:
+        raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    fmt = _format(args)
+    out = Path(args.out) if args.out else store.path / "exports" / f"{kind}.{fmt}"
+    written = to_parquet(store, out, kind) if fmt == "parquet" else to_csv(store, out, kind)
+    Console(highlight=False).print(f"wrote {written} {kind} rows to {out}")
+    return 0
