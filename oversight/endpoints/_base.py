@@ -1,50 +1,83 @@
 """The endpoint: one ``complete`` for every provider, around a provider backend.
 
-A backend only knows how to send one request to its provider and read the reply. The
-:class:`Endpoint` around it owns everything else, in one place: the response cache,
-the limits, the one retry layer, structured-output validation, usage and cost.
+A backend only knows how to send one request to its provider, read the reply, and say
+what a provider error means (:meth:`Backend.classify`). The :class:`Endpoint` around it
+owns everything else, in one place and in this order: the response cache, the retry layer,
+the limits (per attempt), structured-output validation, usage and cost.
 """
 
 from __future__ import annotations
 
 import abc
-import json
+import asyncio
+import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
-from oversight.endpoints._types import Completion, Message, Request, TokenLogprob
+from oversight.endpoints._cache import cache_key, open_cache
+from oversight.endpoints._limits import LimitSettings, shared_limits
+from oversight.endpoints._options import EndpointOptions
+from oversight.endpoints._pricing import as_price, cost_usd
+from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats, status_failure
+from oversight.endpoints._structured import parse_structured
+from oversight.endpoints._types import Completion, Message, Reply, Request
 from transcripts import Call, Usage
-from transcripts.errors import StructuredOutputError
+from transcripts.errors import (
+    CacheMissError,
+    ConfigError,
+    ProviderError,
+    RetriesExhaustedError,
+    StructuredOutputError,
+)
 
-__all__ = ["Backend", "Endpoint", "Reply", "MessageLike", "as_messages", "schema_dict"]
+__all__ = ["Backend", "Endpoint", "MessageLike", "Reply", "as_messages", "schema_dict"]
+
+log = logging.getLogger("oversight.endpoints")
 
 MessageLike = Message | dict[str, str] | str
-
-
-@dataclass
-class Reply:
-    """What a backend read from its provider for one request."""
-
-    text: str
-    usage: Usage = field(default_factory=Usage)
-    logprobs: list[TokenLogprob] | None = None
 
 
 class Backend(abc.ABC):
     """Sends one request to one provider; knows nothing of caching, limits or retries."""
 
     provider: str
+    """``openai``, ``anthropic``, ``local`` or ``mock``."""
     model: str
+    """Model name as sent to the provider."""
+    server: str = ""
+    """Where requests go (base URL), for the shared limits; empty for in-process backends."""
+    default_concurrency: int | None = 64
+    """Concurrency limit when no endpoint of this model sets one (None: unlimited)."""
+    cache_by_default: bool = True
+    """Whether replies are cached when the ``cache`` option is not given."""
+    free: bool = False
+    """True when calls cost nothing (mocks, local servers) unless ``pricing=`` says otherwise."""
 
     @abc.abstractmethod
     async def send(self, request: Request) -> Reply:
         """Send ``request`` once and return the provider's reply."""
 
-    async def aclose(self) -> None:
+    def classify(self, error: BaseException) -> Failure | None:
+        """What ``error`` from :meth:`send` means for retrying; None if it is not a provider
+        failure (it then propagates unchanged). Backends extend this for their SDK."""
+        if isinstance(error, ProviderError) and error.status_code is not None:
+            return status_failure(
+                error.status_code, error.provider_message or str(error), request_id=error.request_id
+            )
+        return None
+
+    def identity(self) -> dict[str, Any]:
+        """Everything besides the request that changes the answer (part of the cache key)."""
+        return {"provider": self.provider, "model": self.model, "server": self.server}
+
+    def redact(self, text: str) -> str:
+        """``text`` with any secret of this backend removed (for error messages)."""
+        return text
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections."""
 
 
@@ -80,9 +113,40 @@ class Endpoint:
         completion.text, completion.usage, completion.cost_usd, completion.cached
     """
 
-    def __init__(self, spec: str, backend: Backend) -> None:
+    def __init__(self, spec: str, backend: Backend, options: EndpointOptions | None = None) -> None:
         self.spec = spec
         self.backend = backend
+        self.options = options = options or EndpointOptions()
+        cache_option = backend.cache_by_default if options.cache is None else options.cache
+        self.cache = open_cache(cache_option)
+        self.offline = options.resolved_offline()
+        if self.offline and self.cache is None:
+            raise ConfigError(
+                f"endpoint {spec!r} is offline but has no cache to answer from: "
+                "drop cache=False, or unset offline / OVERSIGHT_OFFLINE"
+            )
+        explicit = LimitSettings(options.max_concurrency, options.rpm, options.tpm)
+        self.limits = shared_limits(
+            backend.provider,
+            backend.server,
+            backend.model,
+            explicit,
+            default_concurrency=backend.default_concurrency,
+        )
+        self.retry = RetryPolicy(
+            backend.classify,
+            max_retries=options.max_retries,
+            max_time=options.max_retry_time,
+            backoff=options.retry_backoff,
+            backoff_max=options.retry_backoff_max,
+        )
+        self.price = None if options.pricing is None else as_price(options.pricing)
+        if options.pricing is not None and self.price is None:
+            raise ConfigError(
+                f"endpoint {spec!r}: pricing={options.pricing!r} names no model with a known "
+                "price; pass pricing={'input': ..., 'output': ...} in USD per million tokens"
+            )
+        self._identity = backend.identity()
 
     def __repr__(self) -> str:
         return f"Endpoint({self.spec!r})"
@@ -100,7 +164,14 @@ class Endpoint:
         top_logprobs: int = 0,
         sample_index: int = 0,
     ) -> Completion:
-        """Ask the model; see :class:`Request` for what each option means."""
+        """Ask the model; see :class:`Request` for what each option means.
+
+        Answered from the cache when the identical request was answered before (then
+        ``cached`` is True, usage zero and nothing is paid). Raises ProviderError for a
+        request the provider refuses, RetriesExhaustedError when transient failures outlast
+        the retry budget, StructuredOutputError when no reply matches ``schema``, and
+        CacheMissError in offline mode when the cache has no answer.
+        """
         request = Request(
             messages=as_messages(messages),
             system=system,
@@ -113,29 +184,156 @@ class Endpoint:
             sample_index=sample_index,
         )
         started = time.monotonic()
-        reply = await self.backend.send(request)
-        parsed = _parse(reply.text, schema, self.spec) if schema is not None else None
-        call = Call(
-            endpoint=self.spec,
-            provider=self.backend.provider,
-            model=self.backend.model,
-            usage=reply.usage,
-            cost_usd=None,
-            latency_s=time.monotonic() - started,
-            sample_index=sample_index,
-        )
-        return Completion(text=reply.text, parsed=parsed, logprobs=reply.logprobs, call=call)
+        key, canonical = cache_key(self._identity, request)
+        cache = self.cache
+        if cache is None:
+            return await self._fresh(request, schema, key, started)
+        hit = cache.get(key)
+        if hit is None and self.offline:
+            raise CacheMissError(
+                f"{self.spec}: offline, and the cache {cache.path} has no reply to this request "
+                f"(key {key[:12]}); run once online to fill it, or unset offline"
+            )
+        if hit is None:
+            waiting = cache.lead(key)
+            if waiting is None:
+                try:
+                    completion = await self._fresh(request, schema, key, started)
+                except BaseException:
+                    cache.finish(key, None)
+                    raise
+                reply = Reply(completion.text, completion.call.usage, completion.logprobs)
+                cache.finish(key, reply)
+                await self._store(key, canonical, reply)
+                return completion
+            hit = await asyncio.shield(waiting)
+            if hit is None:  # the request in flight failed: try on our own
+                return await self._fresh(request, schema, key, started)
+        parsed = None if schema is None else parse_structured(hit.text, schema, self.spec)
+        return self._completion(request, hit, parsed, key, started, cached=True)
 
     async def aclose(self) -> None:
         """Release the backend's connections."""
         await self.backend.aclose()
 
+    async def _fresh(
+        self,
+        request: Request,
+        schema: dict[str, Any] | type[BaseModel] | None,
+        key: str,
+        started: float,
+    ) -> Completion:
+        """Send (with retries), validate against the schema (re-asking a bounded number of
+        times), and price the answer."""
+        stats = RetryStats()
+        spent = Usage()
+        last_error: StructuredOutputError | None = None
+        for round_ in range(self.options.validation_retries + 1 if schema is not None else 1):
+            if round_:
+                stats.retries += 1
+            reply = await self._send(request, stats)
+            spent = spent + reply.usage
+            if schema is None:
+                return self._completion(
+                    request, reply, None, key, started, stats=stats, usage=spent
+                )
+            try:
+                parsed = parse_structured(reply.text, schema, self.spec)
+            except StructuredOutputError as err:
+                log.info("%s: reply %d did not match the schema: %s", self.spec, round_ + 1, err)
+                last_error = err
+                continue
+            return self._completion(request, reply, parsed, key, started, stats=stats, usage=spent)
+        raise StructuredOutputError(
+            f"{last_error} (after {self.options.validation_retries + 1} replies; simplify the "
+            "schema, raise max_tokens, or raise validation_retries)"
+        )
 
-def _parse(text: str, schema: dict[str, Any] | type[BaseModel], spec: str) -> Any:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise StructuredOutputError(f"{spec}: reply is not JSON: {text[:200]!r}") from err
-    if isinstance(schema, type):
-        return schema.model_validate(data)
-    return data
+    async def _send(self, request: Request, stats: RetryStats) -> Reply:
+        """One reply through the retry layer, each attempt inside the shared limits."""
+        tokens = _token_estimate(request)
+
+        async def attempt() -> Reply:
+            held = await self.limits.acquire(tokens)
+            try:
+                return await self.backend.send(request)
+            finally:
+                self.limits.release(held)
+
+        try:
+            return await self.retry.run(attempt, stats)
+        except Exception as err:
+            failure = self.backend.classify(err)
+            if failure is None:
+                raise
+            raise self._error(failure, stats) from err
+
+    def _error(self, failure: Failure, stats: RetryStats) -> ProviderError | RetriesExhaustedError:
+        """Our exception for the provider's last failure."""
+        detail = failure.reason
+        if failure.request_id:
+            detail += f", request id {failure.request_id}"
+        said = f": {failure.provider_message}" if failure.provider_message else ""
+        if not failure.retryable:
+            message = self.backend.redact(
+                f"{self.spec}: the provider refused the request ({detail}){said}"
+            )
+            return ProviderError(
+                message,
+                status_code=failure.status_code,
+                request_id=failure.request_id,
+                provider_message=self.backend.redact(failure.provider_message or ""),
+            )
+        return RetriesExhaustedError(
+            self.backend.redact(
+                f"{self.spec}: gave up after {stats.retries + 1} attempts and "
+                f"{stats.wait_s:.1f}s of waiting; last failure ({detail}){said}. "
+                "Lower max_concurrency or rpm, or raise max_retries / max_retry_time"
+            )
+        )
+
+    async def _store(self, key: str, canonical: str, reply: Reply) -> None:
+        assert self.cache is not None
+        try:
+            await self.cache.put(key, self.spec, canonical, reply)
+        except Exception as err:  # a paid answer is never lost to a cache write
+            log.warning("%s: could not write the response cache: %s", self.spec, err)
+
+    def _completion(
+        self,
+        request: Request,
+        reply: Reply,
+        parsed: Any,
+        key: str,
+        started: float,
+        *,
+        cached: bool = False,
+        stats: RetryStats | None = None,
+        usage: Usage | None = None,
+    ) -> Completion:
+        usage = Usage() if cached else usage or reply.usage
+        call = Call(
+            endpoint=self.spec,
+            provider=self.backend.provider,
+            model=self.backend.model,
+            usage=usage,
+            cost_usd=0.0 if cached else self._cost(usage),
+            latency_s=time.monotonic() - started,
+            cached=cached,
+            retries=stats.retries if stats else 0,
+            retry_wait_s=stats.wait_s if stats else 0.0,
+            request_hash=key,
+            sample_index=request.sample_index,
+        )
+        return Completion(text=reply.text, parsed=parsed, logprobs=reply.logprobs, call=call)
+
+    def _cost(self, usage: Usage) -> float | None:
+        if self.price is None and self.backend.free:
+            return 0.0
+        return cost_usd(self.backend.model, usage, self.price)
+
+
+def _token_estimate(request: Request) -> int:
+    """Tokens a request may use, for the tokens-per-minute limit (about 4 characters each)."""
+    chars = sum(len(m.content) for m in request.messages) + len(request.system or "")
+    return chars // 4 + request.max_tokens

@@ -1,29 +1,46 @@
-"""``mock/<name>`` endpoints: scripted replies from Python, for tests and dry runs."""
+"""``mock/<name>`` endpoints: scripted replies from Python, for tests and dry runs.
+
+With ``replies=`` (a list, or a sync or async function of the :class:`Request`), the mock
+answers exactly as scripted. Without, it invents a deterministic answer for a dry run:
+free text derived from a hash of the request, or, for a schema, a schema-valid object.
+Either way it reports token usage, so cost estimates work.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from oversight.endpoints._base import Backend, Reply
-from oversight.endpoints._types import Request
+from oversight.endpoints._base import Backend
+from oversight.endpoints._jsonschema import example
+from oversight.endpoints._types import Reply, Request
 from transcripts import Usage
 from transcripts.errors import ConfigError
 
-__all__ = ["MockBackend", "MockReply"]
+__all__ = ["MockBackend", "MockReply", "dry_run_reply"]
 
 MockReply = str | dict[str, Any] | Reply
 ReplyFn = Callable[[Request], MockReply | Awaitable[MockReply]]
+
+# Filler for invented free text (words a debater might use).
+_WORDS = "answer balance because evidence key likely more option other passage reading".split()  # noqa: SIM905
 
 
 class MockBackend(Backend):
     """Replies from a list (in order) or from a sync or async function of the request.
 
-    Every request is kept in ``requests``, so tests can check who saw what.
+    Every request is kept in ``requests``, so tests can check who saw what. With no
+    replies at all, answers are invented (see :func:`dry_run_reply`).
     """
 
     provider = "mock"
+    default_concurrency = None
+    cache_by_default = False
+    free = True
 
     def __init__(self, name: str, replies: Sequence[MockReply] | ReplyFn | None = None) -> None:
         self.model = name
@@ -33,21 +50,18 @@ class MockBackend(Backend):
 
     async def send(self, request: Request) -> Reply:
         self.requests.append(request)
-        reply = await self._reply(request)
+        if self._replies is None:
+            return dry_run_reply(self.model, request)
+        reply = await self._reply(request, self._replies)
         if isinstance(reply, Reply):
             return reply
-        text = reply if isinstance(reply, str) else _json(reply)
+        text = reply if isinstance(reply, str) else json.dumps(reply)
         words = sum(len(m.content.split()) for m in request.messages) + len(
             (request.system or "").split()
         )
         return Reply(text=text, usage=Usage(input_tokens=words, output_tokens=len(text.split())))
 
-    async def _reply(self, request: Request) -> MockReply:
-        replies = self._replies
-        if replies is None:
-            raise ConfigError(
-                f"mock/{self.model} has no scripted replies: pass replies=[...] or a function"
-            )
+    async def _reply(self, request: Request, replies: Sequence[MockReply] | ReplyFn) -> MockReply:
         if callable(replies):
             result = replies(request)
             if inspect.isawaitable(result):
@@ -63,7 +77,20 @@ class MockBackend(Backend):
         return reply
 
 
-def _json(data: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(data)
+def dry_run_reply(name: str, request: Request) -> Reply:
+    """A deterministic stand-in answer: schema-valid JSON for a schema, else free text about
+    half of ``max_tokens`` long; usage counts about 4 characters per token."""
+    digest = hashlib.sha256(request.model_dump_json(by_alias=True).encode()).digest()
+    seed = int.from_bytes(digest[:8], "big")
+    if request.schema_ is not None:
+        text = json.dumps(example(request.schema_, seed=seed))
+    else:
+        rng = random.Random(seed)
+        n_words = max(1, min(request.max_tokens // 2, 600) * 3 // 4)
+        body = " ".join(rng.choice(_WORDS) for _ in range(n_words))
+        text = f"[mock/{name} {digest.hex()[:8]}] {body}"
+    prompt_chars = sum(len(m.content) for m in request.messages) + len(request.system or "")
+    return Reply(
+        text=text,
+        usage=Usage(input_tokens=max(1, prompt_chars // 4), output_tokens=max(1, len(text) // 4)),
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from transcripts import Call, Usage
 
-__all__ = ["Completion", "Message", "Request", "TokenLogprob"]
+__all__ = ["Completion", "Message", "Reply", "Request", "TokenLogprob"]
 
 
 class Message(BaseModel):
@@ -100,3 +101,15 @@ class Completion(BaseModel):
     def retries(self) -> int:
         """How many attempts were retried."""
         return self.call.retries
+
+
+@dataclass
+class Reply:
+    """What a backend read from its provider for one request."""
+
+    text: str
+    """The reply text (for structured output, the JSON text)."""
+    usage: Usage = field(default_factory=Usage)
+    """Tokens billed for this one attempt."""
+    logprobs: list[TokenLogprob] | None = None
+    """Token log-probabilities, when asked for and offered."""

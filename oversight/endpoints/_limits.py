@@ -1,0 +1,195 @@
+"""Limits per model and server, shared by every endpoint of that model in the process.
+
+Providers limit an organisation per model, not per caller, so two endpoints for the same
+model and server (a debater and a judge, say) share one budget: at most
+``max_concurrency`` requests in flight, ``rpm`` requests and ``tpm`` tokens per minute.
+When endpoints ask for different limits, the strictest wins.
+
+Rates are smoothed leaky buckets (aiolimiter) with a small burst, so a limit also holds
+over windows much shorter than a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import deque
+from dataclasses import dataclass
+
+from aiolimiter import AsyncLimiter
+
+__all__ = ["LimitSettings", "SharedLimits", "shared_limits"]
+
+log = logging.getLogger("oversight.endpoints")
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Limits asked for by one endpoint; None means no limit of that kind."""
+
+    max_concurrency: int | None = None
+    rpm: float | None = None
+    tpm: float | None = None
+
+    def tighten(self, other: LimitSettings) -> LimitSettings:
+        """The stricter of the two, field by field."""
+
+        def low(a: float | None, b: float | None) -> float | None:
+            return b if a is None else a if b is None else min(a, b)
+
+        concurrency = low(self.max_concurrency, other.max_concurrency)
+        return LimitSettings(
+            max_concurrency=None if concurrency is None else int(concurrency),
+            rpm=low(self.rpm, other.rpm),
+            tpm=low(self.tpm, other.tpm),
+        )
+
+
+class _Gate:
+    """A semaphore whose capacity can shrink while in use."""
+
+    __slots__ = ("capacity", "in_use", "waiters")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.in_use = 0
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting in turn for one."""
+        if self.in_use < self.capacity and not self.waiters:
+            self.in_use += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed over just as we were cancelled
+            else:
+                self.waiters.remove(future)
+            raise
+
+    def release(self) -> None:
+        """Give a slot back and hand it on."""
+        self.in_use -= 1
+        self.wake()
+
+    def wake(self) -> None:
+        """Hand free slots to waiters, oldest first."""
+        while self.waiters and self.in_use < self.capacity:
+            future = self.waiters.popleft()
+            if not future.done():
+                self.in_use += 1
+                future.set_result(None)
+
+
+def _rate_limiter(per_minute: float, burst_share: float) -> AsyncLimiter:
+    """A leaky bucket of ``per_minute`` whose burst is ``burst_share`` of a minute's worth."""
+    capacity = max(1.0, per_minute * burst_share)
+    return AsyncLimiter(capacity, time_period=capacity * 60.0 / per_minute)
+
+
+class _LoopState:
+    """The asyncio primitives of one event loop (they cannot cross loops)."""
+
+    __slots__ = ("gate", "rpm", "settings", "tpm")
+
+    def __init__(self, settings: LimitSettings) -> None:
+        self.settings = settings
+        self.gate = _Gate(settings.max_concurrency) if settings.max_concurrency else None
+        self.rpm = _rate_limiter(settings.rpm, 1 / 600) if settings.rpm else None
+        self.tpm = _rate_limiter(settings.tpm, 1 / 10) if settings.tpm else None
+
+
+class SharedLimits:
+    """The limits of one model on one server, for every endpoint that uses it."""
+
+    __slots__ = ("__weakref__", "_loops", "default_concurrency", "name", "settings")
+
+    def __init__(self, name: str, settings: LimitSettings, default_concurrency: int | None) -> None:
+        self.name = name
+        self.settings = settings
+        self.default_concurrency = default_concurrency
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def tighten(self, settings: LimitSettings) -> None:
+        """Apply another endpoint's limits: the strictest of all wins."""
+        tightened = self.settings.tighten(settings)
+        if tightened != self.settings:
+            if self._loops:
+                log.info("limits of %s tightened to %s", self.name, tightened)
+            self.settings = tightened
+
+    async def acquire(self, tokens: int) -> _LoopState:
+        """Wait for a concurrency slot, then for room in the request and token rates."""
+        state = self._state()
+        if state.gate is not None:
+            await state.gate.acquire()
+        try:
+            if state.rpm is not None:
+                await state.rpm.acquire()
+            if state.tpm is not None:
+                await state.tpm.acquire(min(float(tokens), state.tpm.max_rate))
+        except BaseException:
+            self.release(state)
+            raise
+        return state
+
+    def release(self, state: _LoopState) -> None:
+        """Give back the concurrency slot taken by :meth:`acquire`."""
+        if state.gate is not None:
+            state.gate.release()
+
+    @property
+    def effective(self) -> LimitSettings:
+        """The limits in force: the strictest asked for, with the provider's default
+        concurrency where no endpoint set one."""
+        if self.settings.max_concurrency is not None or self.default_concurrency is None:
+            return self.settings
+        return LimitSettings(self.default_concurrency, self.settings.rpm, self.settings.tpm)
+
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        effective = self.effective
+        if state is None or state.settings != effective:
+            fresh = _LoopState(effective)
+            if state is not None and state.gate is not None and fresh.gate is not None:
+                fresh.gate = state.gate  # keep holders and waiters; only the capacity changes
+                fresh.gate.capacity = fresh.settings.max_concurrency or fresh.gate.capacity
+                fresh.gate.wake()
+            self._loops[loop] = state = fresh
+        return state
+
+
+_registry: weakref.WeakValueDictionary[tuple[str, str, str], SharedLimits] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def shared_limits(
+    provider: str,
+    server: str,
+    model: str,
+    settings: LimitSettings,
+    *,
+    default_concurrency: int | None,
+) -> SharedLimits:
+    """The limits shared by every endpoint of ``model`` on ``server`` in this process.
+
+    ``settings`` holds only what the endpoint's options set explicitly, so a default never
+    overrides another endpoint's explicit choice.
+    """
+    key = (provider, server, model)
+    limits = _registry.get(key)
+    if limits is None:
+        limits = SharedLimits(f"{provider}/{model} at {server}", settings, default_concurrency)
+        _registry[key] = limits
+    else:
+        limits.tighten(settings)
+    return limits

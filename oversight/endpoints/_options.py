@@ -1,0 +1,93 @@
+"""The options every endpoint takes, checked once when the endpoint is made."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from oversight.endpoints._pricing import Price
+from transcripts.errors import ConfigError
+
+__all__ = ["EndpointOptions", "parse_options"]
+
+
+class EndpointOptions(BaseModel):
+    """Options of ``endpoint(spec, **options)``; every one is keyword-only and optional."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    api_key: SecretStr | None = None
+    """API key; by default read from the provider's variable (``OPENAI_API_KEY``,
+    ``ANTHROPIC_API_KEY``) at first use. Never written to any file or log."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the key, e.g. ``TOGETHER_API_KEY``."""
+    base_url: str | None = None
+    """Server address for OpenAI- or Anthropic-compatible servers (vLLM, llama.cpp, Ollama, ...)."""
+    timeout: float = Field(default=120.0, gt=0)
+    """Seconds one attempt may take before it counts as timed out (and is retried)."""
+    max_retries: int = Field(default=6, ge=0)
+    """Retries after the first attempt, for rate limits, overload, 5xx, timeouts, dropped
+    connections and malformed bodies. Other client errors are never retried."""
+    max_retry_time: float = Field(default=600.0, gt=0)
+    """Seconds from the first attempt after which no retry is started (waits included)."""
+    retry_backoff: float = Field(default=0.5, ge=0)
+    """First exponential backoff step in seconds (doubling, with jitter) when no Retry-After."""
+    retry_backoff_max: float = Field(default=30.0, ge=0)
+    """Longest single backoff in seconds."""
+    validation_retries: int = Field(default=2, ge=0)
+    """New requests after a reply that does not match the schema (structured output)."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Requests in flight at once, shared by every endpoint of the same model and server in
+    the process. None: 64 for remote providers, 4 for a local server, unlimited for mocks."""
+    rpm: float | None = Field(default=None, gt=0)
+    """Requests per minute, shared like ``max_concurrency``."""
+    tpm: float | None = Field(default=None, gt=0)
+    """Tokens per minute (prompt estimate + ``max_tokens``), shared like ``max_concurrency``."""
+    cache: bool | str | Path | None = None
+    """Response cache: True for ``$OVERSIGHT_CACHE`` or ``~/.cache/oversight/responses.sqlite``,
+    a path for a file of your own, False for none. None: True, except for mocks."""
+    offline: bool | None = None
+    """Answer only from the cache, never send (a miss raises ``CacheMissError``).
+    None: on when the environment has ``OVERSIGHT_OFFLINE=1``."""
+    pricing: Price | str | dict[str, float] | None = None
+    """Price of this endpoint's model: a :class:`Price`, a dict with ``input``/``output``
+    (/``cached_input``) in USD per million tokens, or the name of a model whose price to use."""
+    structured: Literal["native", "tool", "json_object", "prompt"] = "native"
+    """How a schema is sent: the provider's native structured output (OpenAI ``json_schema``,
+    Anthropic ``output_config``), Anthropic forced tool use, OpenAI ``json_object`` mode, or
+    only as an instruction in the system prompt (for servers with no support)."""
+    stream: bool | None = None
+    """Stream the reply (Anthropic default: True, so overloads mid-stream are seen);
+    None: the provider's default."""
+    extra_body: dict[str, Any] | None = None
+    """Extra request fields sent as they are (e.g. ``{"top_p": 0.9}``); part of the cache key."""
+    replies: Any = None
+    """``mock/`` only: a list of replies, or a sync or async function of the request."""
+    ctx_size: int = Field(default=4096, ge=256)
+    """``local/`` only: context window of the llama.cpp server, in tokens (shared by slots)."""
+    parallel: int = Field(default=2, ge=1)
+    """``local/`` only: requests the llama.cpp server decodes at once."""
+
+    def resolved_offline(self) -> bool:
+        """Offline from the option, else from ``OVERSIGHT_OFFLINE``."""
+        if self.offline is not None:
+            return self.offline
+        return os.environ.get("OVERSIGHT_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+
+
+def parse_options(spec: str, options: dict[str, Any]) -> EndpointOptions:
+    """Check ``options`` for ``spec``; a wrong name or value is a ConfigError saying which."""
+    unknown = sorted(set(options) - set(EndpointOptions.model_fields))
+    if unknown:
+        known = ", ".join(sorted(EndpointOptions.model_fields))
+        raise ConfigError(f"endpoint {spec!r}: unknown option(s) {unknown}; options are: {known}")
+    try:
+        return EndpointOptions(**options)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        raise ConfigError(f"endpoint {spec!r}: bad option value: {problems}") from None

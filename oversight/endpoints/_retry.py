@@ -1,0 +1,156 @@
+"""The one retry layer: tenacity around one attempt, driven by what the backend says failed.
+
+A backend turns a provider's exception into a :class:`Failure` (retryable or not, how long
+the provider asked us to wait). Rate limits and overload honour ``retry-after-ms`` /
+``retry-after``; 5xx, timeouts, dropped connections and malformed bodies back off
+exponentially with jitter; anything else fails at once. Attempts and total time are bounded.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+)
+
+__all__ = ["Failure", "RetryPolicy", "RetryStats", "parse_retry_after", "status_failure"]
+
+T = TypeVar("T")
+
+_RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong in one attempt, as the retry layer needs to know it."""
+
+    retryable: bool
+    """True for rate limits, overload, 5xx, timeouts, dropped connections, malformed bodies."""
+    reason: str
+    """Short description for messages, e.g. ``HTTP 429 rate limited``."""
+    status_code: int | None = None
+    """HTTP status, when there was one."""
+    request_id: str | None = None
+    """The provider's request id, when it sent one."""
+    provider_message: str | None = None
+    """The provider's own error message."""
+    retry_after_s: float | None = None
+    """Seconds the provider asked us to wait before the next attempt."""
+
+
+def status_failure(
+    status: int,
+    message: str | None,
+    *,
+    request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Failure:
+    """A Failure for an HTTP error status: 408, 409, 429 and 5xx (but 501) are retryable."""
+    retryable = status in _RETRYABLE_STATUS or (status >= 500 and status != 501)
+    return Failure(
+        retryable=retryable,
+        reason=f"HTTP {status}",
+        status_code=status,
+        request_id=request_id,
+        provider_message=message,
+        retry_after_s=parse_retry_after(headers) if retryable and headers else None,
+    )
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from ``retry-after-ms``, else ``retry-after`` (seconds or an HTTP date)."""
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return max(float(value) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    return max(email.utils.mktime_tz(parsed) - time.time(), 0.0)
+
+
+@dataclass
+class RetryStats:
+    """How a call went through the retry layer (kept up to date, also when it fails)."""
+
+    retries: int = 0
+    """Attempts retried so far."""
+    wait_s: float = 0.0
+    """Seconds spent waiting between attempts so far."""
+
+
+class RetryPolicy:
+    """Bounded retries with Retry-After or exponential backoff with jitter (tenacity)."""
+
+    __slots__ = ("backoff", "backoff_max", "classify", "max_retries", "max_time")
+
+    def __init__(
+        self,
+        classify: Callable[[BaseException], Failure | None],
+        *,
+        max_retries: int,
+        max_time: float,
+        backoff: float,
+        backoff_max: float,
+    ) -> None:
+        self.classify = classify
+        self.max_retries = max_retries
+        self.max_time = max_time
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+
+    async def run(self, attempt: Callable[[], Awaitable[T]], stats: RetryStats) -> T:
+        """Call ``attempt`` until it returns or a failure is final; re-raise the last error.
+
+        The last error is the provider's own exception: the endpoint turns it into ours.
+        Retries and waiting are added to ``stats`` as they happen.
+        """
+        base_retries, base_wait = stats.retries, stats.wait_s
+
+        def count(state: RetryCallState) -> None:
+            stats.retries = base_retries + state.attempt_number
+            stats.wait_s = base_wait + state.idle_for
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.max_time),
+            wait=self._wait,
+            retry=retry_if_exception(self._retryable),
+            before_sleep=count,
+            reraise=True,
+        )
+        async for try_ in retrying:
+            with try_:
+                return await attempt()
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _retryable(self, error: BaseException) -> bool:
+        failure = self.classify(error)
+        return failure is not None and failure.retryable
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Retry-After when given (never less, a little jitter more), else backoff."""
+        error = state.outcome.exception() if state.outcome else None
+        failure = self.classify(error) if error is not None else None
+        if failure is not None and failure.retry_after_s is not None:
+            return failure.retry_after_s * (1 + 0.1 * random.random())
+        step = min(self.backoff * 2.0 ** (state.attempt_number - 1), self.backoff_max)
+        return step / 2 + random.uniform(0, step / 2)

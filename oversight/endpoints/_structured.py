@@ -1,0 +1,110 @@
+"""Structured output: a JSON schema in, a validated object out.
+
+The schema travels through each provider's native mechanism (see the backends); this
+module prepares it for them and checks what comes back, whichever way it was produced.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from oversight.endpoints._jsonschema import first_error
+from transcripts.errors import StructuredOutputError
+
+__all__ = ["closed_schema", "is_strict", "parse_structured", "schema_instruction"]
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?```\s*$", re.DOTALL)
+
+
+def closed_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy where every object without ``additionalProperties`` gets ``false``, as
+    OpenAI strict mode and Anthropic structured output require."""
+    closed = copy.deepcopy(schema)
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if (node.get("type") == "object" or "properties" in node) and (
+                "additionalProperties" not in node
+            ):
+                node["additionalProperties"] = False
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(closed)
+    return closed
+
+
+def is_strict(schema: dict[str, Any]) -> bool:
+    """True when every object lists all its properties as required and allows no others
+    (what OpenAI's ``strict`` json_schema mode accepts)."""
+
+    def ok(node: Any) -> bool:
+        if isinstance(node, list):
+            return all(ok(v) for v in node)
+        if not isinstance(node, dict):
+            return True
+        if node.get("type") == "object" or "properties" in node:
+            properties = node.get("properties", {})
+            if node.get("additionalProperties") is not False:
+                return False
+            if set(node.get("required", [])) != set(properties):
+                return False
+        return all(ok(v) for v in node.values())
+
+    return ok(schema)
+
+
+def schema_instruction(schema: dict[str, Any]) -> str:
+    """The instruction added to the system prompt where a server has no schema support."""
+    return (
+        "Reply with one JSON value and nothing else (no prose, no code fence). "
+        f"It must match this JSON schema:\n{json.dumps(schema, separators=(',', ':'))}"
+    )
+
+
+def parse_structured(text: str, schema: dict[str, Any] | type[BaseModel], where: str) -> Any:
+    """The validated object in ``text``: a model instance for a pydantic class, else plain
+    JSON data. Raises StructuredOutputError saying what is wrong."""
+    fenced = _FENCE.match(text)
+    body = fenced.group(1) if fenced else text
+    try:
+        data = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (json.JSONDecodeError, ValueError) as err:
+        raise StructuredOutputError(f"{where}: reply is not JSON ({err}): {text[:200]!r}") from None
+    if isinstance(schema, type):
+        try:
+            return schema.model_validate(data)
+        except ValidationError as err:
+            raise StructuredOutputError(
+                f"{where}: reply does not match {schema.__name__}: {_first_pydantic_error(err)}"
+            ) from None
+    error = first_error(data, schema)
+    if error is not None:
+        raise StructuredOutputError(f"{where}: reply does not match the schema: {error}")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise ValueError(f"number {literal[:40]} is out of range")
+    return value
+
+
+def _first_pydantic_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    location = ".".join(str(p) for p in first["loc"]) or "$"
+    return f"{location}: {first['msg']}"
