@@ -10,8 +10,8 @@ selection, asks the judge between rounds, and finally builds the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from oversight.concurrency import bounded_map
 from protocols._common import SpeakerConfig, cut_to_limit, render
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from oversight.endpoints import Completion, Endpoint
 
 __all__ = ["CHOICE_KEY", "SCORE_SCHEMA", "Recorder", "score_of"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 CHOICE_KEY = "answer"
 """Field of the structured reply in which a speaker chooses an answer (by letter)."""
@@ -312,11 +315,10 @@ class Recorder:
         private turns with ``candidate_of`` and their score; each scoring call is a private
         ``preference`` turn. Ties go to the earliest candidate.
         """
-        candidates = await bounded_map(draft, range(n), limit=self.speech.concurrency)
-        scored = await bounded_map(
+        candidates = await self.each(draft, range(n))
+        scored = await self.each(
             lambda t: self.complete(preference, system=None, prompt=prompt(t), schema=SCORE_SCHEMA),
             candidates,
-            limit=self.speech.concurrency,
         )
         scores = [score_of(c, "the preference judge") for c in scored]
         best = scores.index(max(scores))
@@ -349,6 +351,17 @@ class Recorder:
             for k, c in enumerate(scored)
         ]
         return [turns[best], *(t for k, t in enumerate(turns) if k != best), *judged]
+
+    async def each(self, fn: Callable[[T], Awaitable[R]], items: Iterable[T]) -> list[R]:
+        """``[await fn(x) for x in items]``, bounded by ``concurrency``; the first error raised.
+
+        One failed call fails the protocol with that call's own error (not an exception
+        group), so the runner records a readable reason.
+        """
+        try:
+            return await bounded_map(fn, items, limit=self.speech.concurrency)
+        except ExceptionGroup as group:
+            raise group.exceptions[0] from group
 
     # -- the judge between rounds --------------------------------------------------------
 

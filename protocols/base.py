@@ -3,10 +3,14 @@
 A protocol is a module with:
 
 * ``Config`` — a pydantic model (subclass of :class:`ProtocolConfig`) of its options;
-* ``ROLES`` — the agent roles an experiment must bind to endpoints (e.g. ``("debater",)``);
+* ``ROLES`` — the agent roles every configuration must bind to endpoints (e.g.
+  ``("debater",)``); options may need more (``ProtocolSpec.roles_needed(config)``);
 * ``def setups(question, config) -> list[Setup]`` — the counterbalanced variants the runner
   should run for one question (answer orders x assignments);
 * ``async def run(question, agents, *, config, setup, judge=None) -> Transcript``.
+
+The ``baselines`` module implements two protocols, so it has ``run_unassisted`` and
+``run_expert`` instead of ``run``; go through :func:`get` rather than module attributes.
 
 The runner looks protocols up by name in :data:`REGISTRY` (an explicit table: nothing
 registers itself as an import side effect).
@@ -67,10 +71,25 @@ class ProtocolSpec:
     """A protocol as the runner sees it."""
 
     name: str
+    """Name in :data:`REGISTRY`, e.g. ``debate``."""
     config: type[ProtocolConfig]
+    """The options model; ``config.model_validate(options)`` checks an experiment's options."""
     roles: tuple[str, ...]
+    """Roles every configuration needs bound to an endpoint."""
     setups: Callable[[Question, Any], list[Setup]]
+    """The deterministic, labelled counterbalanced setups for one question and config."""
     run: RunFn
+    """Runs the protocol on one question and setup, returning the transcript."""
+    needs: Callable[[Any], tuple[str, ...]] | None = None
+    """Roles a given configuration needs, when options add or remove some (``roles`` if None)."""
+
+    def roles_needed(self, config: ProtocolConfig) -> tuple[str, ...]:
+        """The roles ``config`` needs bound (e.g. ``preference`` for best-of-N debate).
+
+        A role ``r`` is bound when the agents hold ``r`` or, for per-speaker roles, every
+        ``r_<speaker>`` key the protocol documents (``debater_a``, ``debater_b``, ...).
+        """
+        return self.needs(config) if self.needs is not None else self.roles
 
 
 REGISTRY: dict[str, str] = {

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from oversight.concurrency import bounded_map
 from protocols import _common, _turns
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import critique as prompts
@@ -31,10 +30,10 @@ if TYPE_CHECKING:
     from judges.base import Judge
     from oversight.endpoints import Endpoint
 
-__all__ = ["ANSWERER", "PROTOCOLS", "ROLES", "Config", "run", "setups"]
+__all__ = ["ANSWERER", "PROTOCOLS", "ROLES", "Config", "needed_roles", "run", "setups"]
 
-ROLES = ("answerer", "critic")
-"""Roles a critique needs (``critic`` not with ``self_critique``)."""
+ROLES = ("answerer",)
+"""Roles every critique needs (``critic`` too unless ``self_critique``)."""
 
 ANSWERER = "Answerer"
 """The answerer's speaker label."""
@@ -57,6 +56,11 @@ class Config(_common.SpeakerConfig):
     """Which answers the answerer is assigned across setups (all when gold is unknown)."""
     word_limit: int | None = Field(default=250, ge=1)
     """Most words per turn (quoted words count); longer turns are cut and marked."""
+
+
+def needed_roles(config: Config) -> tuple[str, ...]:
+    """``answerer``, and ``critic`` unless the answerer critiques itself."""
+    return ROLES if config.self_critique else (*ROLES, "critic")
 
 
 def setups(question: Question, config: Config) -> list[Setup]:
@@ -115,7 +119,7 @@ async def run(
     )
 
     critic_system = rec.prompt(prompts.render_critic_system)
-    critiques = await bounded_map(
+    critiques = await rec.each(
         lambda c: rec.utter(
             eps[c],
             system=critic_system,
@@ -125,7 +129,6 @@ async def run(
             prompt=rec.prompt(prompts.render_critique_prompt, speaker=c, transcript=rec.history()),
         ),
         critics,
-        limit=config.concurrency,
     )
     rec.add(*critiques)
     r = 2
@@ -157,5 +160,5 @@ async def run(
     return rec.transcript()
 
 
-PROTOCOLS = {"critique": ProtocolSpec("critique", Config, ROLES, setups, run)}
+PROTOCOLS = {"critique": ProtocolSpec("critique", Config, ROLES, setups, run, needed_roles)}
 """The protocol this module implements, for :data:`protocols.base.REGISTRY`."""

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from oversight.concurrency import bounded_map
 from protocols import _common, _turns
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import debate as prompts
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from judges.base import Judge
     from oversight.endpoints import Endpoint
 
-__all__ = ["PROTOCOLS", "ROLES", "Config", "run", "setups", "speakers"]
+__all__ = ["PROTOCOLS", "ROLES", "Config", "needed_roles", "run", "setups", "speakers"]
 
 ROLES = ("debater",)
 """Roles every debate needs (``preference`` too with best-of-N)."""
@@ -58,6 +57,11 @@ class Config(_common.SpeakerConfig):
     """Debaters choose their own answers instead of being assigned them."""
     word_limit: int | None = Field(default=150, ge=1)
     """Most words per speech (quoted words count); longer speeches are cut and marked."""
+
+
+def needed_roles(config: Config) -> tuple[str, ...]:
+    """``debater``, and ``preference`` with best-of-N."""
+    return (*ROLES, "preference") if config.best_of_n > 1 else ROLES
 
 
 def speakers(config: Config) -> list[str]:
@@ -159,7 +163,7 @@ async def run(
 
     for r in range(config.rounds):
         if config.simultaneous:
-            for turns in await bounded_map(partial(speech, r=r), names, limit=config.concurrency):
+            for turns in await rec.each(partial(speech, r=r), names):
                 rec.add(*turns)
         else:
             for s in names:
@@ -169,5 +173,5 @@ async def run(
     return rec.transcript()
 
 
-PROTOCOLS = {"debate": ProtocolSpec("debate", Config, ROLES, setups, run)}
+PROTOCOLS = {"debate": ProtocolSpec("debate", Config, ROLES, setups, run, needed_roles)}
 """The protocol this module implements, for :data:`protocols.base.REGISTRY`."""

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from oversight.concurrency import bounded_map
 from protocols import _common, _turns
 from protocols._tree import LEAF_SCHEMA, SUBCLAIMS_SCHEMA, Node
 from protocols.base import ProtocolSpec, Setup
@@ -128,10 +127,10 @@ async def run(
     ]
     frontier = roots
     for _ in range(config.depth):
-        rec.add(*await bounded_map(split, frontier, limit=config.concurrency))
+        rec.add(*await rec.each(split, frontier))
         frontier = [child for node in frontier for child in node.children]
     leaves = [node for root in roots for node in root.walk() if not node.children]
-    rec.add(*await bounded_map(evaluate, leaves, limit=config.concurrency))
+    rec.add(*await rec.each(evaluate, leaves))
     for root in roots:
         root.aggregate(config.aggregate)
         content = root.readable(config.aggregate)

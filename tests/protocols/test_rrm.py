@@ -1,0 +1,161 @@
+"""Recursive reward modeling end to end: tree shape, aggregation, rewards, who saw what."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from oversight.endpoints import Request
+from protocols import rrm
+from protocols.base import Setup
+from transcripts import JudgeView
+from transcripts.errors import ProtocolError, StructuredOutputError
+
+from .scripted import ANSWERS, CONTEXT, SECRET, mock, prompt, question, sent, text
+
+# Leaf scores by answer text and the leaf's path of sub-claim numbers.
+SCORES = {
+    ("Salt cod", "1.1"): 1.0,
+    ("Salt cod", "1.2"): 0.5,
+    ("Salt cod", "2.1"): 1.0,
+    ("Salt cod", "2.2"): 0.9,
+    ("Iron ore", "1.1"): 0.2,
+    ("Iron ore", "1.2"): 0.0,
+    ("Iron ore", "2.1"): 0.6,
+    ("Iron ore", "2.2"): 0.2,
+}
+
+
+def split(request: Request, width: int = 2) -> dict[str, object]:
+    claim = re.search(r"Claim to evaluate: (.*)", prompt(request))
+    assert claim
+    return {"subclaims": [f"{claim.group(1)} #{k + 1}" for k in range(width)]}
+
+
+def evaluate(request: Request) -> dict[str, object]:
+    claim = re.search(r"Claim: (.*)", prompt(request))
+    assert claim
+    answer = next(a for a in ANSWERS if a in claim.group(1))
+    path = ".".join(re.findall(r"#(\d)", claim.group(1)))
+    return {
+        "score": SCORES.get((answer, path), 0.3),
+        "evidence": f"{answer} {path}: <quote>forty barrels of salt cod</quote>",
+    }
+
+
+async def run(config: rrm.Config, order: list[int], assistant: object = split) -> tuple:
+    helper = mock("assistant", assistant)  # type: ignore[arg-type]
+    evaluator = mock("evaluator", evaluate)
+    transcript = await rrm.run(
+        question(),
+        {"assistant": helper, "evaluator": evaluator},
+        config=config,
+        setup=Setup(order=order),
+    )
+    return transcript, helper, evaluator
+
+
+async def test_the_tree_has_the_configured_depth_and_branching() -> None:
+    transcript, helper, evaluator = await run(rrm.Config(depth=2, branching=2), order=[1, 0])
+    # Per answer: 1 + 2 decompositions, 4 leaves.
+    assert len(sent(helper)) == 2 * 3 and len(sent(evaluator)) == 2 * 4
+    assert len(transcript.calls) == 14
+    trees = transcript.metadata["rrm_tree"]
+    assert [t["id"] for t in trees] == ["B", "A"]  # original order; answer 1 is shown first
+    leaves = [leaf["id"] for child in trees[0]["children"] for leaf in child["children"]]
+    assert leaves == ["B.1.1", "B.1.2", "B.2.1", "B.2.2"]
+    assert all(not leaf["children"] for c in trees[0]["children"] for leaf in c["children"])
+    private = [t for t in transcript.turns if t.visibility == "private"]
+    assert len(private) == 14 and all(t.call is not None for t in private)
+    assert {t.metadata["node"] for t in private if t.role == "evaluator"} == {
+        f"{a}.{i}.{j}" for a in "AB" for i in (1, 2) for j in (1, 2)
+    }
+    assert all(CONTEXT in text(r) for r in [*sent(helper), *sent(evaluator)])
+
+
+async def test_mean_aggregation_gives_one_reward_per_answer_in_original_order() -> None:
+    transcript, _, _ = await run(rrm.Config(depth=2, branching=2), order=[1, 0])
+    salt = ((1.0 + 0.5) / 2 + (1.0 + 0.9) / 2) / 2
+    iron = ((0.2 + 0.0) / 2 + (0.6 + 0.2) / 2) / 2
+    assert transcript.metadata["rewards"] == pytest.approx([salt, iron])
+    tree = transcript.metadata["rrm_tree"][0]
+    assert tree["score"] == pytest.approx(salt)
+    assert tree["children"][0]["score"] == pytest.approx(0.75)
+    assert tree["children"][0]["children"][1]["evidence"].startswith("Salt cod 1.2")
+    assert tree["children"][0]["children"][1]["quotes"][0]["verified"] is True
+    assert rrm.reward_probabilities(transcript) == pytest.approx(
+        [salt / (salt + iron), iron / (salt + iron)]
+    )
+
+
+async def test_min_aggregation_takes_the_weakest_sub_claim() -> None:
+    transcript, _, _ = await run(rrm.Config(depth=2, branching=2, aggregate="min"), order=[0, 1])
+    assert transcript.metadata["rewards"] == pytest.approx([0.5, 0.0])
+    assert transcript.metadata["aggregate"] == "min"
+
+
+async def test_the_judge_sees_each_tree_in_readable_form() -> None:
+    transcript, _, _ = await run(rrm.Config(depth=1, branching=2), order=[1, 0])
+    view = JudgeView.from_transcript(transcript)
+    assert [(t.speaker, t.answer) for t in view.turns] == [
+        ("Evaluation tree", 0),
+        ("Evaluation tree", 1),
+    ]
+    shown = view.turns[0].content
+    assert shown.splitlines()[0] == (
+        f"[A] Answer A. {ANSWERS[1]} is the correct answer to the question. "
+        "— score 0.30 (mean of 2 sub-claims)"
+    )
+    assert "    [A.1] " in shown and "        Evidence: Iron ore 1: <quote>" in shown
+    assert all(q.verified for q in view.turns[0].quotes) and len(view.turns[0].quotes) == 2
+    assert view.context is None and SECRET not in view.model_dump_json()
+    assert transcript.metadata["decide"] == "judge"
+
+
+async def test_decide_by_rewards() -> None:
+    transcript, _, _ = await run(rrm.Config(depth=0, decide="rewards"), order=[0, 1])
+    assert transcript.metadata["decide"] == "rewards"
+    assert transcript.metadata["rewards"] == [0.3, 0.3]
+    assert rrm.reward_probabilities(transcript) == [0.5, 0.5]
+
+
+async def test_depth_zero_judges_each_answer_directly() -> None:
+    transcript, helper, evaluator = await run(rrm.Config(depth=0), order=[0, 1])
+    assert sent(helper) == [] and len(sent(evaluator)) == 2
+    assert all(tree["children"] == [] for tree in transcript.metadata["rrm_tree"])
+
+
+async def test_sub_claims_are_cut_to_the_branching_and_none_make_a_leaf() -> None:
+    def uneven(request: Request) -> dict[str, object]:
+        return split(request, width=0 if "#" in prompt(request) else 5)
+
+    transcript, _, evaluator = await run(
+        rrm.Config(depth=2, branching=3), order=[0, 1], assistant=uneven
+    )
+    tree = transcript.metadata["rrm_tree"][0]
+    assert [c["id"] for c in tree["children"]] == ["A.1", "A.2", "A.3"]
+    assert all(c["children"] == [] for c in tree["children"])
+    assert len(sent(evaluator)) == 2 * 3
+
+
+async def test_all_zero_rewards_are_equally_likely() -> None:
+    transcript, _, _ = await run(rrm.Config(depth=0), order=[0, 1])
+    zero = transcript.model_copy(update={"metadata": {**transcript.metadata, "rewards": [0, 0]}})
+    assert rrm.reward_probabilities(zero) == [0.5, 0.5]
+    with pytest.raises(ProtocolError, match="not a finished rrm"):
+        rrm.reward_probabilities(zero.model_copy(update={"metadata": {}}))
+
+
+async def test_a_bad_decomposition_is_one_clear_error() -> None:
+    # The endpoint layer validates the schema; the protocol re-checks the shape.
+    with pytest.raises((ProtocolError, StructuredOutputError), match=r"subclaims|sub-claims"):
+        await run(rrm.Config(depth=1), order=[0, 1], assistant=lambda r: {"subclaims": "x"})
+
+
+def test_setups_are_orders_only() -> None:
+    assert [s.label for s in rrm.setups(question(answers=3), rrm.Config())] == [
+        "o012",
+        "o120",
+        "o201",
+    ]
