@@ -30,6 +30,8 @@ def normalise(values: Sequence[float], *, tolerance: float = SUM_TOLERANCE) -> l
         raise JudgeError(f"probabilities must be finite numbers, got {floats}")
     if any(v < 0 for v in floats):
         raise JudgeError(f"probabilities must not be negative, got {floats}")
+    if any(v > 1.0 + tolerance for v in floats):
+        raise JudgeError(f"probabilities must be at most 1, got {floats}")
     total = math.fsum(floats)
     if total <= 0:
         raise JudgeError(f"probabilities are all zero: {floats}")

@@ -116,8 +116,12 @@ class FallbackJudge(Judge):
         reason = self.policy.reason(first)
         if reason is None:
             return self._decided_by_primary(first, time.monotonic() - started)
-        if self.mode == "interactive" and not self._human_gone and self.human is not None:
+        if self.mode == "interactive" and not self._human_gone:
             return await self._ask_now(view, first, reason, started)
+        if self.store is None:  # interactive, and the person has quit
+            return self._decided_by_primary(
+                first, time.monotonic() - started, escalated=True, escalation_reason=reason,
+                metadata={"human": "unavailable: the person quit earlier"})
         return self._queue(view, first, reason, time.monotonic() - started)
 
     async def ask(self, view: JudgeView) -> str | None:

@@ -8,19 +8,22 @@ Example::
 Two ways to read the model's belief:
 
 * ``structured`` (default): the model replies with JSON, ``{"rationale": ..., "probabilities":
-  {"A": 0.7, "B": 0.3}}`` (a list in presented order is accepted too, and percentages that
-  sum to 100). Sums off by up to 5% are renormalised; negative, NaN, all-zero or missing
-  values are refused and the question is asked again.
+  {"A": 0.7, "B": 0.3}}`` (percentages that sum to 100 are read as such). Sums off by up to
+  5% are renormalised; negative, NaN, all-zero or missing values are refused.
 * ``logprobs``: the model replies with one answer label and the label tokens' top
   log-probabilities give the distribution (a softmax over the labels found; a label absent
   from the top alternatives gets probability 0). When the provider returns no logprobs the
   judgment fails with a clear error, or, with ``on_missing_logprobs="structured"``, that
   sample is asked in structured mode instead (recorded in ``metadata["fell_back"]``).
 
-A reply that cannot be read is asked again, up to ``max_attempts`` times per sample, each
-time under a new ``sample_index`` so the response cache does not return the same bad
-reply. After that the judgment is recorded with ``status="failed"`` and the reasons. Errors
-the endpoint raises for good (after its own retries) are not retried here.
+A reply that is not schema-valid JSON is re-asked by the endpoint (it owns structured-output
+validation and its ``validation_retries``); if it still fails, so does the sample. A
+schema-valid reply whose numbers are not probabilities (negative, NaN, all zero, a sum off
+by more than 5%) or whose logprobs name no label is asked again here, up to
+``max_attempts`` times per sample, each time under a new ``sample_index`` so the response
+cache cannot return the same bad reply. A judgment with no usable sample is recorded with
+``status="failed"`` and the reasons, never a guess. Endpoint errors (after the endpoint's
+own retries) are not retried here.
 
 With ``samples=k`` the k samples are asked concurrently (``sample_index`` 0..k-1, so cached
 samples stay independent) and combined by their mean or by majority vote (probability =
@@ -174,8 +177,9 @@ class LLMJudge(Judge):
             try:
                 completion = await self._complete(view, mode, sample_index)
             except StructuredOutputError as err:
-                sample.errors.append(f"sample {index} attempt {attempt + 1}: {err}")
-                continue
+                # The endpoint already re-asked for a schema-valid reply (it owns that).
+                sample.errors.append(f"sample {index}: no schema-valid reply: {err}")
+                return sample
             except EndpointError as err:
                 sample.errors.append(f"sample {index}: endpoint failed: {err}")
                 return sample
@@ -237,12 +241,8 @@ def parse_structured(completion: Completion, names: list[str]) -> tuple[list[flo
                 f"probabilities must name exactly the labels {names}; missing {missing}, "
                 f"unexpected {extra}")
         values = [given[n] for n in names]
-    elif isinstance(raw, list):
-        if len(raw) != len(names):
-            raise JudgeError(f"got {len(raw)} probabilities for {len(names)} answers")
-        values = raw
     else:
-        raise JudgeError(f"'probabilities' must be an object or a list, got {raw!r}")
+        raise JudgeError(f"'probabilities' must be an object of label: number, got {raw!r}")
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         raise JudgeError(f"probabilities must be numbers, got {values}")
     floats = [float(v) for v in values]

@@ -1,0 +1,88 @@
+"""Panels: members asked at once, combined by mean or majority, agreement recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+from judges import LLMJudge, PanelJudge
+from oversight.endpoints import endpoint
+from transcripts import JudgeView
+from transcripts.errors import ConfigError
+
+from .helpers import ANSWERS, Scripted, believer, transcript
+
+
+async def test_mean_and_majority_with_agreement() -> None:
+    view = JudgeView.from_transcript(transcript())
+    answers = [[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]]
+
+    def members() -> list[Scripted]:
+        return [Scripted(f"m{i}", [a]) for i, a in enumerate(answers)]
+
+    mean = await PanelJudge(members(), name="trio").judge(view)
+    assert mean.probabilities == pytest.approx([17 / 30, 13 / 30])
+    assert mean.agreement == pytest.approx(2 / 3)
+    assert mean.judge.kind == "panel" and mean.judge.name == "trio"
+    assert [c.judge.name for c in mean.components] == ["m0", "m1", "m2"]
+    assert mean.decided_by == "mean"
+
+    majority = await PanelJudge(members(), combine="majority").judge(view)
+    assert majority.probabilities == pytest.approx([2 / 3, 1 / 3])
+    assert majority.agreement == pytest.approx(2 / 3)
+
+
+async def test_failed_members_are_kept_but_not_counted() -> None:
+    view = JudgeView.from_transcript(transcript())
+    panel = PanelJudge([Scripted("a", [[0.8, 0.2]]), Scripted("b", [None])])
+    judgment = await panel.judge(view)
+    assert judgment.status == "ok"
+    assert judgment.probabilities == pytest.approx([0.8, 0.2])
+    assert judgment.agreement == 1.0
+    assert [c.status for c in judgment.components] == ["ok", "failed"]
+    assert judgment.metadata["members_failed"] == 1
+
+    everyone_fails = PanelJudge([Scripted("a", [None]), Scripted("b", [None])])
+    judgment = await everyone_fails.judge(view)
+    assert judgment.status == "failed"
+    assert judgment.probabilities is None
+    assert judgment.error and "every panel member failed" in judgment.error
+
+
+async def test_members_are_judged_concurrently() -> None:
+    started: list[str] = []
+    both = asyncio.Event()
+
+    class Waiting(Scripted):
+        async def judge(self, view: JudgeView):  # type: ignore[no-untyped-def]
+            started.append(self.identity.name)
+            if len(started) == 2:
+                both.set()
+            await asyncio.wait_for(both.wait(), timeout=2)  # deadlocks if run one by one
+            return await super().judge(view)
+
+    panel = PanelJudge([Waiting("a", [[0.7, 0.3]]), Waiting("b", [[0.6, 0.4]])])
+    judgment = await panel.judge(JudgeView.from_transcript(transcript()))
+    assert judgment.status == "ok"
+
+
+@pytest.mark.parametrize("order", [list(p) for p in itertools.permutations(range(3))])
+async def test_a_panel_of_llms_maps_every_order_back(order: list[int]) -> None:
+    beliefs = [{ANSWERS[0]: 0.5, ANSWERS[1]: 0.3, ANSWERS[2]: 0.2},
+               {ANSWERS[0]: 0.1, ANSWERS[1]: 0.3, ANSWERS[2]: 0.6}]
+    members = [LLMJudge(endpoint(f"mock/m{i}", replies=believer(b)), name=f"m{i}")
+               for i, b in enumerate(beliefs)]
+    view = JudgeView.from_transcript(transcript(n=3, order=order))
+    judgment = await PanelJudge(members).judge(view)
+    assert judgment.probabilities == pytest.approx([0.3, 0.3, 0.4])
+    assert judgment.verdict == 2
+    assert judgment.agreement == pytest.approx(0.5)
+
+
+def test_a_panel_needs_distinct_members() -> None:
+    with pytest.raises(ConfigError, match="no members"):
+        PanelJudge([])
+    with pytest.raises(ConfigError, match="same name"):
+        PanelJudge([Scripted("a", []), Scripted("a", [])])
