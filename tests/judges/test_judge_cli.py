@@ -1,0 +1,207 @@
+"""``oversight judge`` as a person meets it: a real pseudo-terminal, driven with pexpect."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from judges import EscalationPolicy, FallbackJudge
+from transcripts import JudgeView, RunStore
+
+from .helpers import ANSWERS, Scripted, saved_run, transcript
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+
+PROMPT = "q quit: "
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+ANSWER_LINE = re.compile(
+    r"^\s*([A-D])\s+(" + "|".join(re.escape(a) for a in ANSWERS) + r")\s*$", re.M)
+MAIN = "import sys; from oversight.cli import main; sys.exit(main())"
+
+
+def _spawn(run: Path, *args: str) -> pexpect.spawn:
+    return pexpect.spawn(sys.executable, ["-c", MAIN, "judge", str(run), *args],
+                         dimensions=(60, 110), encoding="utf-8", timeout=15,
+                         env={**os.environ, "TERM": "xterm-256color"})
+
+
+def _shown(child: pexpect.spawn) -> list[int]:
+    """Original answer index at each shown position, read off the screen."""
+    screen = ANSI.sub("", child.before or "")
+    block = screen.rsplit("Item ", 1)[-1]
+    pairs = ANSWER_LINE.findall(block)
+    return [ANSWERS.index(text) for _, text in sorted(pairs)]
+
+
+def _lines(run: Path) -> list[dict[str, Any]]:
+    path = run / "judgments.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _answer(child: pexpect.spawn, entry: str, reason: str) -> list[int]:
+    """Wait for the prompt, read the order shown, enter ``entry`` and ``reason``."""
+    child.expect_exact(PROMPT)
+    shown = _shown(child)
+    child.sendline(entry)
+    child.expect_exact("Reason (optional")
+    child.sendline(reason)
+    child.expect_exact("Saved.")
+    return shown
+
+
+def _finish(child: pexpect.spawn, status: int = 0) -> str:
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == status, child.before
+    return ANSI.sub("", child.before or "")
+
+
+def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    saved_run(run, [transcript("t1"), transcript("t2", n=3, order=[2, 0, 1]),
+                    transcript("t3", order=[1, 0])]).close()
+    entered: dict[str, list[float]] = {}
+
+    # Session 1: a bad entry is explained and asked again; then q after the first item.
+    child = _spawn(run, "--annotator", "alice", "--all")
+    child.expect_exact("Item 1 of 3")
+    child.expect_exact(PROMPT)
+    shown = _shown(child)
+    child.sendline("80 30")
+    child.expect_exact("they must add up to 100")
+    child.expect_exact(PROMPT)
+    child.sendline("70 30")
+    child.expect_exact("Reason (optional")
+    child.sendline("the ledger quote is verified")
+    child.expect_exact("Saved.")
+    entered["t1"] = [0.0, 0.0]
+    entered["t1"][shown[0]], entered["t1"][shown[1]] = 0.7, 0.3
+    child.expect_exact("Item 2 of 3")
+    child.expect_exact(PROMPT)
+    child.sendline("q")
+    assert "1 judged, 0 skipped, 2 left" in _finish(child)
+    [first] = _lines(run)
+    assert first["transcript_id"] == "t1"
+    assert first["probabilities"] == pytest.approx(entered["t1"])
+    assert first["rationale"] == "the ledger quote is verified"
+    assert first["judge"] == {"kind": "human", "name": "human", "model": None,
+                              "annotator": "alice"}
+    assert first["metadata"]["entry"] == "70 30"
+    assert first["metadata"]["presented_order"] == shown
+
+    # Session 2 resumes at the next item; a letter and confidence; then Ctrl-C.
+    child = _spawn(run, "--annotator", "alice", "--all")
+    child.expect_exact("Item 1 of 2")
+    shown = _answer(child, "B 60", "")
+    assert len(shown) == 3
+    entered["t2"] = [0.2, 0.2, 0.2]
+    entered["t2"][shown[1]] = 0.6
+    child.expect_exact("Item 2 of 2")
+    child.expect_exact(PROMPT)
+    child.sendintr()
+    assert "everything saved so far is kept" in _finish(child, status=130)
+    assert [j["transcript_id"] for j in _lines(run)] == ["t1", "t2"]
+
+    # Session 3: the person skips the last item; it is not offered again...
+    child = _spawn(run, "--annotator", "alice", "--all")
+    child.expect_exact("Item 1 of 1")
+    child.expect_exact(PROMPT)
+    child.sendline("s")
+    child.expect_exact("Skipped")
+    assert "0 judged, 1 skipped, 0 left" in _finish(child)
+    child = _spawn(run, "--annotator", "alice", "--all")
+    assert "Nothing to judge for alice" in _finish(child)
+
+    # ...unless asked for.
+    child = _spawn(run, "--annotator", "alice", "--all", "--include-skipped")
+    child.expect_exact("Item 1 of 1")
+    shown = _answer(child, "0.25 0.75", "changed my mind")
+    entered["t3"] = [0.0, 0.0]
+    entered["t3"][shown[0]], entered["t3"][shown[1]] = 0.25, 0.75
+    _finish(child)
+
+    lines = _lines(run)
+    assert [(j["transcript_id"], j["status"]) for j in lines] == [
+        ("t1", "ok"), ("t2", "ok"), ("t3", "skipped"), ("t3", "ok")]
+    ok = {j["transcript_id"]: j for j in lines if j["status"] == "ok"}
+    for tid, probabilities in entered.items():
+        assert ok[tid]["probabilities"] == pytest.approx(probabilities)
+        assert ok[tid]["time_s"] >= 0
+    assert ok["t2"]["metadata"]["entry"] == "B 60"
+    assert len({j["id"] for j in lines}) == 4
+
+
+def test_a_closed_terminal_loses_nothing(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    saved_run(run, [transcript("t1"), transcript("t2")]).close()
+    child = _spawn(run, "--annotator", "bob", "--all")
+    _answer(child, "A 90", "")
+    child.expect_exact(PROMPT)
+    child.sendline("60 40")
+    child.expect_exact("Reason (optional")
+    child.close(force=True)  # the terminal goes away before the item is finished
+    assert [j["transcript_id"] for j in _lines(run)] == ["t1"]
+
+    child = _spawn(run, "--annotator", "bob", "--all")
+    child.expect_exact("Item 1 of 1")
+    child.expect_exact(PROMPT)
+    child.sendeof()  # end of input counts as quitting
+    assert "0 judged, 0 skipped, 1 left" in _finish(child)
+    assert len(_lines(run)) == 1
+
+
+def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    saved_run(run, [transcript("t1")]).close()
+    child = _spawn(run, "--all")
+    child.expect_exact("Your name")
+    child.sendline("")
+    child.expect_exact("Your name")
+    child.sendline("carol")
+    _answer(child, "50 50", "")
+    _finish(child)
+    assert _lines(run)[0]["judge"]["annotator"] == "carol"
+
+
+async def test_the_escalation_queue_is_served_once(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    store = saved_run(run, [transcript("t1"), transcript("t2"), transcript("t3")])
+    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4], [0.9, 0.1], [0.55, 0.45]]),
+                          policy=EscalationPolicy(threshold=0.7), store=store, name="weak+human")
+    for tid in ("t1", "t2", "t3"):
+        store.judgments.append(await judge.judge(JudgeView.from_transcript(transcript(tid))))
+    store.close()
+
+    child = _spawn(run, "--annotator", "dana")  # the queue only, by default
+    child.expect_exact("2 item(s) to judge")
+    shown = _answer(child, "10 90", "invented quote")
+    child.expect_exact("Item 2 of 2")
+    child.expect_exact(PROMPT)
+    child.sendline("q")
+    _finish(child)
+
+    child = _spawn(run, "--annotator", "dana")
+    child.expect_exact("Item 1 of 1")
+    _answer(child, "A 70", "")
+    _finish(child)
+    child = _spawn(run, "--annotator", "dana")
+    assert "the queue is empty" in _finish(child)
+
+    lines = _lines(run)
+    finals = [j for j in lines if j["decided_by"] == "human"]
+    assert [j["transcript_id"] for j in finals] == ["t1", "t3"]
+    assert len(lines) == 5
+    t1 = finals[0]
+    assert t1["judge"]["name"] == "weak+human"
+    assert t1["probabilities"][shown[1]] == pytest.approx(0.9)
+    assert [c["judge"]["kind"] for c in t1["components"]] == ["llm", "human"]
+    provisional = next(j for j in lines if j["transcript_id"] == "t1" and j["decided_by"] == "llm")
+    assert t1["metadata"]["supersedes"] == provisional["id"]
+    assert RunStore.open(run).escalations.path.read_text().count("\n") == 2
