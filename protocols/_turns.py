@@ -1,16 +1,26 @@
 """The transcript being written: who plays whom, what each speaker reads, every call recorded.
 
-A protocol creates one :class:`Recorder` per run. It checks the setup, casts endpoints to
-speaker labels (``Transcript.roles``), renders prompts with what the speaker is entitled to
-read, calls the models, turns each completion into a :class:`~transcripts.Turn` (cut to the
-length limits, quotes verified against the hidden context, the call recorded), runs best-of-N
-selection, asks the judge between rounds, and finally builds the
-:class:`~transcripts.Transcript`.
+A protocol creates one :class:`Recorder` per run. The recorder checks the setup, casts
+endpoints to speaker labels (each a :class:`Voice`, recorded in ``Transcript.roles``),
+renders prompts with what a speaker is entitled to read, asks the judge between rounds and
+finally builds the :class:`~transcripts.Transcript`. A voice calls its model and turns each
+completion into a :class:`~transcripts.Turn`: cut to the length limits, quotes verified
+against the hidden context, the call recorded on the turn.
+
+Example (one consultancy round)::
+
+    rec = Recorder("consultancy", question, config, setup, speakers=["Consultant"])
+    consultant = rec.cast(agents, "Consultant", "consultant", role="consultant")
+    consultant = consultant.arguing(rec.assignment["Consultant"], system=...)
+    rec.add(await consultant.say(rec.prompt(render_consultant_turn, ...), round=0))
+    transcript = rec.transcript()
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from oversight.concurrency import bounded_map
@@ -33,7 +43,7 @@ if TYPE_CHECKING:
     from judges.base import Judge
     from oversight.endpoints import Completion, Endpoint
 
-__all__ = ["CHOICE_KEY", "SCORE_SCHEMA", "Recorder", "score_of"]
+__all__ = ["CHOICE_KEY", "SCORE_SCHEMA", "Recorder", "Voice", "score_of"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,6 +78,114 @@ def score_of(completion: Completion, who: str) -> float:
         raise ProtocolError(f"{who} gave no numeric score: {completion.text[:200]!r}") from err
 
 
+@dataclass(frozen=True)
+class Voice:
+    """A speaker: its label, role and endpoint, and the side and system prompt it speaks with."""
+
+    rec: Recorder
+    """The transcript this voice speaks in."""
+    endpoint: Endpoint
+    """The model behind the voice."""
+    role: Role
+    """Role of its turns."""
+    speaker: str
+    """Speaker label of its turns, e.g. ``Debater A``."""
+    system: str | None = None
+    """System prompt of its calls."""
+    answer: int | None = None
+    """Original index of the answer it argues, if any."""
+
+    def arguing(self, answer: int | None, *, system: str | None = None) -> Voice:
+        """This voice arguing ``answer`` (original index), with ``system`` as its prompt."""
+        return dataclasses.replace(self, answer=answer, system=system or self.system)
+
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        schema: dict[str, Any] | None = None,
+        sample_index: int = 0,
+        temperature: float | None = None,
+    ) -> Completion:
+        """One call with the protocol's sampling options."""
+        options = self.rec.speech
+        return await self.endpoint.complete(
+            prompt,
+            system=self.system,
+            max_tokens=options.max_tokens,
+            temperature=options.temperature if temperature is None else temperature,
+            schema=schema,
+            sample_index=sample_index,
+        )
+
+    def turn(
+        self,
+        completion: Completion,
+        *,
+        round: int,
+        visibility: Visibility = "public",
+        metadata: dict[str, Any] | None = None,
+        limit: bool = True,
+    ) -> Turn:
+        """A turn of ``completion``: cut to the limits, quotes verified, call recorded."""
+        content, cut = completion.text.strip(), False
+        if limit:
+            options = self.rec.speech
+            content, cut = cut_to_limit(
+                content, word_limit=options.word_limit, char_limit=options.char_limit
+            )
+        return Turn(
+            role=self.role,
+            speaker=self.speaker,
+            round=round,
+            content=content,
+            visibility=visibility,
+            answer=self.answer,
+            quotes=verify_quotes(content, self.rec.question.context),
+            truncated=cut,
+            call=completion.call,
+            metadata=metadata or {},
+        )
+
+    def aside(self, completion: Completion, *, round: int = 0, **metadata: Any) -> Turn:
+        """A private turn recording ``completion`` as written (a choice, a score, a sub-step)."""
+        return self.turn(
+            completion, round=round, visibility="private", metadata=metadata, limit=False
+        )
+
+    async def say(
+        self, prompt: str, *, round: int, sample_index: int = 0, temperature: float | None = None
+    ) -> Turn:
+        """A public speech in ``round`` (not yet added to the transcript)."""
+        completion = await self.complete(prompt, sample_index=sample_index, temperature=temperature)
+        return self.turn(completion, round=round)
+
+    async def choose(self, prompt: str, *, allowed: Sequence[int]) -> Voice:
+        """Pick one of ``allowed`` (original indices); a private turn; the voice arguing it."""
+        letters = {self.rec.letter(i): i for i in allowed}
+        schema = {
+            "type": "object",
+            "properties": {
+                CHOICE_KEY: {"type": "string", "enum": sorted(letters)},
+                "reason": {"type": "string"},
+            },
+            "required": [CHOICE_KEY, "reason"],
+            "additionalProperties": False,
+        }
+        completion = await self.complete(prompt, schema=schema)
+        parsed = completion.parsed if isinstance(completion.parsed, dict) else {}
+        letter = str(parsed.get(CHOICE_KEY, "")).strip().strip(".").upper()
+        if letter not in letters:
+            raise ProtocolError(
+                f"{self.speaker} chose {letter or completion.text[:80]!r}, "
+                f"not one of {sorted(letters)}"
+            )
+        chosen = self.arguing(letters[letter])
+        self.rec.assignment[self.speaker] = letters[letter]
+        self.rec.add(chosen.aside(completion, kind="choice"))
+        return chosen
+
+
 class Recorder:
     """A transcript being written, and everything a protocol does to write it."""
 
@@ -100,7 +218,7 @@ class Recorder:
             )
         if judge_questions and judge is None:
             raise ProtocolError(f"{protocol}: judge_questions is on, but run() was given no judge")
-        self.protocol, self.question, self.config, self.setup = protocol, question, config, setup
+        self.protocol, self.question, self.config = protocol, question, config
         self.speech = config if isinstance(config, SpeakerConfig) else SpeakerConfig()
         self.order = list(setup.order)
         self.assignment = dict(setup.assignment)
@@ -111,14 +229,19 @@ class Recorder:
         self.metadata: dict[str, Any] = {"setup": setup.label}
         self.id = new_id()
 
-    # -- who plays whom ------------------------------------------------------------------
-
-    def cast(self, agents: Mapping[str, Endpoint], speaker: str, *keys: str) -> Endpoint:
-        """The endpoint under the first of ``keys`` in ``agents``, recorded as ``speaker``."""
+    def cast(
+        self,
+        agents: Mapping[str, Endpoint],
+        speaker: str,
+        *keys: str,
+        role: Role,
+        system: str | None = None,
+    ) -> Voice:
+        """``speaker``'s voice, played by the endpoint under the first of ``keys`` in ``agents``."""
         for key in keys:
             if key in agents:
                 self.roles[speaker] = agents[key].spec
-                return agents[key]
+                return Voice(self, agents[key], role, speaker, system)
         alt = f" (or {' / '.join(map(repr, keys[:-1]))} for {speaker} alone)" * (len(keys) > 1)
         raise ProtocolError(
             f"{self.protocol} needs an endpoint for role {keys[-1]!r}{alt}; agents given: "
@@ -157,158 +280,28 @@ class Recorder:
         }
         return render(self.speech, fn, **{**common, **fields})
 
-    # -- model calls, each recorded on a turn --------------------------------------------
+    # -- fan-out and best-of-N -----------------------------------------------------------
 
-    async def complete(
-        self,
-        endpoint: Endpoint,
-        *,
-        system: str | None,
-        prompt: str,
-        schema: dict[str, Any] | None = None,
-        sample_index: int = 0,
-        temperature: float | None = None,
-    ) -> Completion:
-        """One call with this protocol's sampling options."""
-        return await endpoint.complete(
-            prompt,
-            system=system,
-            max_tokens=self.speech.max_tokens,
-            temperature=self.speech.temperature if temperature is None else temperature,
-            schema=schema,
-            sample_index=sample_index,
-        )
+    async def each(self, fn: Callable[[T], Awaitable[R]], items: Iterable[T]) -> list[R]:
+        """``[await fn(x) for x in items]``, bounded by ``concurrency``; the first error raised.
 
-    def turn(
-        self,
-        completion: Completion,
-        *,
-        role: Role,
-        speaker: str,
-        round: int,
-        answer: int | None = None,
-        visibility: Visibility = "public",
-        metadata: dict[str, Any] | None = None,
-        limit: bool = True,
-    ) -> Turn:
-        """A turn of ``completion``: cut to the limits, quotes verified, call recorded."""
-        content, cut = completion.text.strip(), False
-        if limit:
-            content, cut = cut_to_limit(
-                content, word_limit=self.speech.word_limit, char_limit=self.speech.char_limit
-            )
-        return Turn(
-            role=role,
-            speaker=speaker,
-            round=round,
-            content=content,
-            visibility=visibility,
-            answer=answer,
-            quotes=verify_quotes(content, self.question.context),
-            truncated=cut,
-            call=completion.call,
-            metadata=metadata or {},
-        )
-
-    async def utter(
-        self,
-        endpoint: Endpoint,
-        *,
-        system: str,
-        prompt: str,
-        role: Role,
-        speaker: str,
-        round: int,
-        answer: int | None = None,
-        sample_index: int = 0,
-        temperature: float | None = None,
-    ) -> Turn:
-        """A public speech (not yet added)."""
-        completion = await self.complete(
-            endpoint,
-            system=system,
-            prompt=prompt,
-            sample_index=sample_index,
-            temperature=temperature,
-        )
-        return self.turn(completion, role=role, speaker=speaker, round=round, answer=answer)
-
-    async def speak(
-        self,
-        endpoint: Endpoint,
-        *,
-        system: str,
-        prompt: str,
-        role: Role,
-        speaker: str,
-        round: int,
-        answer: int | None = None,
-    ) -> Turn:
-        """A public speech, added to the transcript."""
-        turn = await self.utter(
-            endpoint,
-            system=system,
-            prompt=prompt,
-            role=role,
-            speaker=speaker,
-            round=round,
-            answer=answer,
-        )
-        self.add(turn)
-        return turn
-
-    async def choose(
-        self,
-        endpoint: Endpoint,
-        *,
-        system: str | None,
-        prompt: str,
-        role: Role,
-        speaker: str,
-        allowed: Sequence[int],
-    ) -> int:
-        """A speaker picks one of ``allowed`` (original indices); recorded as a private turn."""
-        letters = {self.letter(i): i for i in allowed}
-        schema = {
-            "type": "object",
-            "properties": {
-                CHOICE_KEY: {"type": "string", "enum": sorted(letters)},
-                "reason": {"type": "string"},
-            },
-            "required": [CHOICE_KEY, "reason"],
-            "additionalProperties": False,
-        }
-        completion = await self.complete(endpoint, system=system, prompt=prompt, schema=schema)
-        parsed = completion.parsed if isinstance(completion.parsed, dict) else {}
-        letter = str(parsed.get(CHOICE_KEY, "")).strip().strip(".").upper()
-        if letter not in letters:
-            raise ProtocolError(
-                f"{speaker} chose {letter or completion.text[:80]!r}, not one of {sorted(letters)}"
-            )
-        self.add(
-            self.turn(
-                completion,
-                role=role,
-                speaker=speaker,
-                round=0,
-                answer=letters[letter],
-                visibility="private",
-                metadata={"kind": "choice"},
-                limit=False,
-            )
-        )
-        self.assignment[speaker] = letters[letter]
-        return letters[letter]
+        One failed call fails the protocol with that call's own error (not an exception
+        group), so the runner records a readable reason.
+        """
+        try:
+            return await bounded_map(fn, items, limit=self.speech.concurrency)
+        except ExceptionGroup as group:
+            raise group.exceptions[0] from group
 
     async def best_of(
         self,
         draft: Callable[[int], Awaitable[Turn]],
         *,
         n: int,
-        preference: Endpoint,
+        preference: Voice,
         prompt: Callable[[Turn], str],
     ) -> list[Turn]:
-        """``n`` drafts (``draft(sample_index)``), the one a preference model scores highest kept.
+        """``n`` drafts (``draft(sample_index)``); the one the preference model scores highest.
 
         Returns the kept turn, then the other candidates, then the scoring turns. The kept
         turn carries its score and every candidate's in ``metadata``; the others become
@@ -317,10 +310,9 @@ class Recorder:
         """
         candidates = await self.each(draft, range(n))
         scored = await self.each(
-            lambda t: self.complete(preference, system=None, prompt=prompt(t), schema=SCORE_SCHEMA),
-            candidates,
+            lambda t: preference.complete(prompt(t), schema=SCORE_SCHEMA), candidates
         )
-        scores = [score_of(c, "the preference judge") for c in scored]
+        scores = [score_of(c, preference.speaker) for c in scored]
         best = scores.index(max(scores))
         kept = candidates[best]
         of: dict[str, Any] = {"speaker": kept.speaker, "round": kept.round}
@@ -339,29 +331,10 @@ class Recorder:
             for k, t in enumerate(candidates)
         ]
         judged = [
-            self.turn(
-                c,
-                role="preference",
-                speaker="Preference judge",
-                round=kept.round,
-                visibility="private",
-                limit=False,
-                metadata={"candidate_of": of, "candidate": k, "score": scores[k]},
-            )
+            preference.aside(c, round=kept.round, candidate_of=of, candidate=k, score=scores[k])
             for k, c in enumerate(scored)
         ]
         return [turns[best], *(t for k, t in enumerate(turns) if k != best), *judged]
-
-    async def each(self, fn: Callable[[T], Awaitable[R]], items: Iterable[T]) -> list[R]:
-        """``[await fn(x) for x in items]``, bounded by ``concurrency``; the first error raised.
-
-        One failed call fails the protocol with that call's own error (not an exception
-        group), so the runner records a readable reason.
-        """
-        try:
-            return await bounded_map(fn, items, limit=self.speech.concurrency)
-        except ExceptionGroup as group:
-            raise group.exceptions[0] from group
 
     # -- the judge between rounds --------------------------------------------------------
 

@@ -80,36 +80,22 @@ async def run(
         judge=judge,
         judge_questions=config.judge_questions,
     )
-    consultant = rec.cast(agents, CONSULTANT, "consultant")
+    consultant = rec.cast(agents, CONSULTANT, "consultant", role="consultant")
     if config.open:
         choice = rec.prompt(prompts.render_consultant_choice)
-        await rec.choose(
-            consultant,
-            system=None,
-            prompt=choice,
-            role="consultant",
-            speaker=CONSULTANT,
-            allowed=rec.order,
-        )
-    side = rec.assignment[CONSULTANT]
-    system = rec.prompt(prompts.render_consultant_system, side=rec.side(side))
+        consultant = await consultant.choose(choice, allowed=rec.order)
+    side = rec.side(rec.assignment[CONSULTANT])
+    system = rec.prompt(prompts.render_consultant_system, side=side)
+    consultant = consultant.arguing(rec.assignment[CONSULTANT], system=system)
     for r in range(config.rounds):
         prompt = rec.prompt(
             prompts.render_consultant_turn,
             round=r + 1,
             rounds=config.rounds,
             transcript=rec.history(),
-            side=rec.side(side),
+            side=side,
         )
-        await rec.speak(
-            consultant,
-            system=system,
-            prompt=prompt,
-            role="consultant",
-            speaker=CONSULTANT,
-            round=r,
-            answer=side,
-        )
+        rec.add(await consultant.say(prompt, round=r))
         if r < config.rounds - 1:
             await rec.between_rounds(r)
     return rec.transcript()

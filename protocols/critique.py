@@ -10,8 +10,9 @@ independent critiques, a critique of the critiques, a refinement round, and an a
 that chooses its answer instead of being assigned one.
 
 Agents: ``answerer``; ``critic`` (or ``critic_1``, ``critic_2``, ... for one critic each)
-unless ``self_critique``; ``meta_critic`` optionally for the critique of critiques (the
-critic, or with self-critique the answerer, writes it otherwise).
+unless ``self_critique``; optionally ``meta_critic`` for the critique of the critiques
+(``critic`` writes it otherwise). With self-critique the answerer's endpoint writes every
+critique, the critique of critiques included.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydantic import Field
 from protocols import _common, _turns
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import critique as prompts
-from transcripts import Question, Transcript
+from transcripts import Question, Transcript, Turn
 
 if TYPE_CHECKING:
     from judges.base import Judge
@@ -81,82 +82,42 @@ async def run(
 ) -> Transcript:
     """Run one critique and return its transcript."""
     config.check_prompts(prompts)
-    chooses = config.answerer_chooses
-    rec = _turns.Recorder(
-        "critique", question, config, setup, speakers=None if chooses else [ANSWERER]
-    )
-    answerer = rec.cast(agents, ANSWERER, "answerer")
-    many = config.critiques > 1
-    critics = [f"Critic {i + 1}" if many else "Critic" for i in range(config.critiques)]
-    eps = {
-        c: rec.cast(agents, c, "answerer")
-        if config.self_critique
-        else rec.cast(agents, c, f"critic_{i + 1}", "critic")
-        for i, c in enumerate(critics)
-    }
+    self_critique, many = config.self_critique, config.critiques > 1
+    assigned = None if config.answerer_chooses else [ANSWERER]
+    rec = _turns.Recorder("critique", question, config, setup, speakers=assigned)
     system = rec.prompt(prompts.render_answerer_system)
-    if chooses:
-        choice = rec.prompt(prompts.render_answerer_choice)
-        await rec.choose(
-            answerer,
-            system=system,
-            prompt=choice,
-            role="answerer",
-            speaker=ANSWERER,
-            allowed=rec.order,
-        )
-    index = rec.assignment[ANSWERER]
-    side = rec.side(index)
-    proposal = rec.prompt(prompts.render_answer_prompt, side=side)
-    await rec.speak(
-        answerer,
-        system=system,
-        prompt=proposal,
-        role="answerer",
-        speaker=ANSWERER,
-        round=0,
-        answer=index,
-    )
-
+    answerer = rec.cast(agents, ANSWERER, "answerer", role="answerer", system=system)
     critic_system = rec.prompt(prompts.render_critic_system)
-    critiques = await rec.each(
-        lambda c: rec.utter(
-            eps[c],
-            system=critic_system,
-            role="critic",
-            speaker=c,
-            round=1,
-            prompt=rec.prompt(prompts.render_critique_prompt, speaker=c, transcript=rec.history()),
-        ),
-        critics,
-    )
-    rec.add(*critiques)
+
+    def critic(label: str, *keys: str) -> _turns.Voice:
+        keys = ("answerer",) if self_critique else keys
+        return rec.cast(agents, label, *keys, role="critic", system=critic_system)
+
+    async def critique(voice: _turns.Voice) -> Turn:
+        seen = rec.history()
+        prompt = rec.prompt(prompts.render_critique_prompt, speaker=voice.speaker, transcript=seen)
+        return await voice.say(prompt, round=1)
+
+    labels = [f"Critic {i + 1}" for i in range(config.critiques)] if many else ["Critic"]
+    critics = [critic(c, f"critic_{i + 1}", "critic") for i, c in enumerate(labels)]
+    meta = critic("Meta-critic", "meta_critic", "critic") if config.critique_of_critique else None
+
+    if config.answerer_chooses:
+        choice = rec.prompt(prompts.render_answerer_choice)
+        answerer = await answerer.choose(choice, allowed=rec.order)
+    answerer = answerer.arguing(rec.assignment[ANSWERER])
+    side = rec.side(rec.assignment[ANSWERER])
+    rec.add(await answerer.say(rec.prompt(prompts.render_answer_prompt, side=side), round=0))
+    rec.add(*await rec.each(critique, critics))
     r = 2
-    if config.critique_of_critique:
-        keys = ("meta_critic", "answerer") if config.self_critique else ("meta_critic", "critic")
-        meta = rec.cast(agents, "Meta-critic", *keys)
+    if meta is not None:
         prompt = rec.prompt(prompts.render_meta_critique_prompt, transcript=rec.history())
-        await rec.speak(
-            meta,
-            system=critic_system,
-            prompt=prompt,
-            role="critic",
-            speaker="Meta-critic",
-            round=r,
-        )
+        rec.add(await meta.say(prompt, round=r))
         r += 1
     if config.refine:
         prompt = rec.prompt(prompts.render_refine_prompt, transcript=rec.history(), side=side)
-        await rec.speak(
-            answerer,
-            system=system,
-            prompt=prompt,
-            role="answerer",
-            speaker=ANSWERER,
-            round=r,
-            answer=index,
-        )
-    rec.metadata["self_critique"] = config.self_critique
+        rec.add(await answerer.say(prompt, round=r))
+    rec.metadata["self_critique"] = self_critique
     return rec.transcript()
 
 

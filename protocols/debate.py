@@ -113,47 +113,31 @@ async def run(
         judge=judge,
         judge_questions=config.judge_questions,
     )
-    eps = {s: rec.cast(agents, s, f"debater_{s[-1].lower()}", "debater") for s in names}
-    preference = (
-        rec.cast(agents, "Preference judge", "preference") if config.best_of_n > 1 else None
-    )
+    voices = {
+        s: rec.cast(agents, s, f"debater_{s[-1].lower()}", "debater", role="debater") for s in names
+    }
+    preference = None
+    if config.best_of_n > 1:
+        preference = rec.cast(agents, "Preference judge", "preference", role="preference")
     for s in names if config.open else []:
         free = [i for i in rec.order if i not in rec.assignment.values()]
-        choice = rec.prompt(
-            prompts.render_debater_choice,
-            speaker=s,
-            open_answers=", ".join(rec.letter(i) for i in free),
-        )
-        await rec.choose(
-            eps[s], system=None, prompt=choice, role="debater", speaker=s, allowed=free
-        )
+        letters = ", ".join(rec.letter(i) for i in free)
+        choice = rec.prompt(prompts.render_debater_choice, speaker=s, open_answers=letters)
+        await voices[s].choose(choice, allowed=free)
 
     async def speech(s: str, r: int) -> list[Turn]:
-        side = rec.assignment[s]
-        fields = {"speaker": s, "debaters": config.debaters, "side": rec.side(side)}
+        fields = {"speaker": s, "debaters": config.debaters, "side": rec.side(rec.assignment[s])}
         system = rec.prompt(prompts.render_debater_system, **fields)
+        debater = voices[s].arguing(rec.assignment[s], system=system)
         seen = rec.history(before_round=r if config.simultaneous else None)
-        prompt = rec.prompt(
-            prompts.render_debater_turn,
-            round=r + 1,
-            rounds=config.rounds,
-            transcript=seen,
-            **fields,
-        )
-        say = partial(
-            rec.utter,
-            eps[s],
-            system=system,
-            prompt=prompt,
-            role="debater",
-            speaker=s,
-            round=r,
-            answer=side,
-        )
+        at = {"round": r + 1, "rounds": config.rounds, "transcript": seen}
+        prompt = rec.prompt(prompts.render_debater_turn, **at, **fields)
         if preference is None:
-            return [await say()]
+            return [await debater.say(prompt, round=r)]
         return await rec.best_of(
-            lambda k: say(sample_index=k, temperature=config.candidate_temperature),
+            lambda k: debater.say(
+                prompt, round=r, sample_index=k, temperature=config.candidate_temperature
+            ),
             n=config.best_of_n,
             preference=preference,
             prompt=lambda t: rec.prompt(

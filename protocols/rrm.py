@@ -74,52 +74,31 @@ async def run(
     """Build and score every answer's evaluation tree; return the transcript."""
     config.check_prompts(prompts)
     rec = _turns.Recorder("rrm", question, config, setup)
-    assistant = rec.cast(agents, "Assistant", "assistant")
-    evaluator = rec.cast(agents, "Evaluator", "evaluator")
-    helper, judging = (
-        rec.prompt(prompts.render_assistant_system),
-        rec.prompt(prompts.render_evaluator_system),
-    )
+    b = config.branching
+    helper = rec.prompt(prompts.render_assistant_system)
+    assistant = rec.cast(agents, "Assistant", "assistant", role="assistant", system=helper)
+    judging = rec.prompt(prompts.render_evaluator_system)
+    evaluator = rec.cast(agents, "Evaluator", "evaluator", role="evaluator", system=judging)
 
     async def split(node: Node) -> Turn:
-        prompt = rec.prompt(
-            prompts.render_decompose_prompt, claim=node.claim, branching=config.branching
-        )
-        done = await rec.complete(assistant, system=helper, prompt=prompt, schema=SUBCLAIMS_SCHEMA)
+        ask = rec.prompt(prompts.render_decompose_prompt, claim=node.claim, branching=b)
+        done = await assistant.complete(ask, schema=SUBCLAIMS_SCHEMA)
         claims = done.parsed.get("subclaims") if isinstance(done.parsed, dict) else None
         if not isinstance(claims, list):
             raise ProtocolError(f"the assistant gave no list of sub-claims: {done.text[:200]!r}")
-        claims = [str(c).strip() for c in claims if str(c).strip()][: config.branching]
+        claims = [str(c).strip() for c in claims if str(c).strip()][:b]
         node.children = [Node(f"{node.id}.{k + 1}", c, node.answer) for k, c in enumerate(claims)]
-        return rec.turn(
-            done,
-            role="assistant",
-            speaker="Assistant",
-            round=0,
-            limit=False,
-            visibility="private",
-            metadata={"node": node.id, "subclaims": claims},
-        )
+        return assistant.aside(done, node=node.id, subclaims=claims)
 
     async def evaluate(node: Node) -> Turn:
-        prompt = rec.prompt(prompts.render_leaf_prompt, claim=node.claim)
-        done = await rec.complete(evaluator, system=judging, prompt=prompt, schema=LEAF_SCHEMA)
+        ask = rec.prompt(prompts.render_leaf_prompt, claim=node.claim)
+        done = await evaluator.complete(ask, schema=LEAF_SCHEMA)
         node.score = _turns.score_of(done, "the evaluator")
-        node.evidence, _ = _common.cut_to_limit(
-            str(done.parsed.get("evidence", "")).strip(),
-            word_limit=config.word_limit,
-            char_limit=config.char_limit,
-        )
+        evidence = str(done.parsed.get("evidence", "")).strip()
+        limits = {"word_limit": config.word_limit, "char_limit": config.char_limit}
+        node.evidence, _ = _common.cut_to_limit(evidence, **limits)
         node.quotes = verify_quotes(node.evidence, question.context)
-        return rec.turn(
-            done,
-            role="evaluator",
-            speaker="Evaluator",
-            round=0,
-            limit=False,
-            visibility="private",
-            metadata={"node": node.id, "score": node.score},
-        )
+        return evaluator.aside(done, node=node.id, score=node.score)
 
     roots = [
         Node(rec.letter(i), rec.prompt(prompts.render_root_claim, side=rec.side(i)), i)
