@@ -1,0 +1,159 @@
+"""Judges from spec strings and from the experiment file's [[judges]] tables."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import judges
+from judges import (
+    FallbackJudge,
+    HumanJudge,
+    LLMJudge,
+    LLMJudgeConfig,
+    PanelJudge,
+    from_spec,
+    parse_judge_config,
+)
+from oversight.endpoints import Endpoint, MockBackend
+from transcripts import JudgeView
+from transcripts.errors import ConfigError
+
+from .helpers import saved_run, transcript
+
+TOML = """
+[[judges]]
+name = "weak"
+kind = "llm"
+endpoint = "mock/weak"
+samples = 5
+combine = "majority"
+
+[[judges]]
+name = "trio"
+kind = "panel"
+combine = "mean"
+members = ["llm:mock/a", { kind = "llm", endpoint = "mock/b", mode = "logprobs" }]
+
+[[judges]]
+name = "weak+human"
+kind = "fallback"
+endpoint = "mock/weak"
+threshold = 0.7
+mode = "deferred"
+
+[[judges]]
+name = "panel+human"
+kind = "fallback"
+members = ["llm:mock/a", "llm:mock/b"]
+on_disagreement = true
+mode = "interactive"
+annotator = "alice"
+"""
+
+
+class Factory:
+    """An endpoint factory that records what it built (as a runner's would share options)."""
+
+    def __init__(self) -> None:
+        self.built: list[str] = []
+
+    def __call__(self, spec: str) -> Endpoint:
+        self.built.append(spec)
+        reply = json.dumps({"rationale": "", "probabilities": {"A": 0.6, "B": 0.4}})
+        # Any spec, answered by a scripted backend: no network, no keys.
+        return Endpoint(spec, MockBackend(spec, lambda request: reply))
+
+
+def test_spec_strings() -> None:
+    factory = Factory()
+    judge = from_spec("llm:mock/x,samples=3,combine=majority,mode=logprobs",
+                      endpoint_factory=factory)
+    assert isinstance(judge, LLMJudge)
+    assert (judge.samples, judge.combine, judge.mode) == (3, "majority", "logprobs")
+    assert judge.identity.name == "mock/x" and factory.built == ["mock/x"]
+
+    bare = from_spec("openai/gpt-4o-mini", endpoint_factory=factory)
+    assert isinstance(bare, LLMJudge) and bare.identity.model == "openai/gpt-4o-mini"
+
+    human = from_spec("human:alice")
+    assert isinstance(human, HumanJudge) and human.identity.annotator == "alice"
+    assert isinstance(from_spec("human", annotator="bob"), HumanJudge)
+
+    panel = from_spec("panel:llm=mock/a,llm=mock/b,combine=majority,name=duo",
+                      endpoint_factory=factory)
+    assert isinstance(panel, PanelJudge) and panel.identity.name == "duo"
+    assert [m.identity.name for m in panel.members] == ["mock/a", "mock/b"]
+
+    live = from_spec("fallback:llm=mock/x,mode=interactive,human=alice,threshold=0.8",
+                     endpoint_factory=factory)
+    assert isinstance(live, FallbackJudge) and isinstance(live.human, HumanJudge)
+    assert live.policy.threshold == 0.8 and live.mode == "interactive"
+
+
+async def test_a_deferred_fallback_from_a_spec_queues_into_the_store(tmp_path: Path) -> None:
+    store = saved_run(tmp_path / "run", [transcript()])
+    judge = from_spec("fallback:llm=mock/x,threshold=0.7,mode=deferred", store=store,
+                      endpoint_factory=Factory())
+    assert isinstance(judge, FallbackJudge) and judge.identity.name == "fallback"
+    judgment = await judge.judge(JudgeView.from_transcript(transcript()))
+    assert judgment.escalated and len(list(store.escalations)) == 1
+
+
+def test_toml_judges_tables(tmp_path: Path) -> None:
+    tables = tomllib.loads(TOML)["judges"]
+    configs = [parse_judge_config(t) for t in tables]
+    assert [c.kind for c in configs] == ["llm", "panel", "fallback", "fallback"]
+    factory = Factory()
+    store = saved_run(tmp_path / "run", [])
+    built = [judges.build_judge(c, endpoint_factory=factory, store=store) for c in configs]
+    assert [j.identity.name for j in built] == ["weak", "trio", "weak+human", "panel+human"]
+    assert [j.identity.kind for j in built] == ["llm", "panel", "fallback", "fallback"]
+    trio = built[1]
+    assert isinstance(trio, PanelJudge)
+    assert isinstance(trio.members[1], LLMJudge) and trio.members[1].mode == "logprobs"
+    panel_human = built[3]
+    assert isinstance(panel_human, FallbackJudge)
+    assert isinstance(panel_human.primary, PanelJudge)
+    assert panel_human.policy.on_disagreement and panel_human.mode == "interactive"
+    assert factory.built == ["mock/weak", "mock/a", "mock/b", "mock/weak", "mock/a", "mock/b"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"kind": "oracle", "endpoint": "mock/x"}, "kind"),
+        ({"kind": "llm", "endpoint": "mock/x", "sampels": 3}, "sampels"),
+        ({"kind": "llm"}, "endpoint"),
+        ("llm:mock/x,samples=0", "samples"),
+        ("fallback:llm=mock/x,members=1", "members"),
+        ({"kind": "fallback", "threshold": 0.7}, "exactly one of primary, endpoint or members"),
+        ({"kind": "panel", "members": []}, "members"),
+        ("llm:mock/x,extra", "key=value"),
+    ],
+)
+def test_bad_configs_say_what_is_wrong(spec: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        from_spec(spec, endpoint_factory=Factory())  # type: ignore[arg-type]
+
+
+def test_missing_partners_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="annotator"):
+        from_spec("human")
+    with pytest.raises(ConfigError, match="no run store"):
+        from_spec("fallback:llm=mock/x", endpoint_factory=Factory())
+
+
+def test_config_objects_pass_through() -> None:
+    config = LLMJudgeConfig(endpoint="mock/x", name="weak")
+    assert parse_judge_config(config) is config
+    assert from_spec(config, endpoint_factory=Factory()).identity.name == "weak"
+
+
+def test_public_names_are_exported_sorted() -> None:
+    assert list(judges.__all__) == sorted(judges.__all__)
+    for name in judges.__all__:
+        assert hasattr(judges, name)
