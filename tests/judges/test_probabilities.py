@@ -35,7 +35,8 @@ def test_what_is_not_a_probability_vector_is_refused(values: list[float], messag
 
 def test_votes_split_ties_and_majority_is_the_vote_share() -> None:
     assert vote([0.5, 0.5, 0.0]) == [0.5, 0.5, 0.0]
-    assert combine([[0.9, 0.1], [0.4, 0.6], [0.8, 0.2]], "majority") == pytest.approx([2 / 3, 1 / 3])
+    votes = combine([[0.9, 0.1], [0.4, 0.6], [0.8, 0.2]], "majority")
+    assert votes == pytest.approx([2 / 3, 1 / 3])
     assert combine([[0.9, 0.1], [0.4, 0.6]], "mean") == pytest.approx([0.65, 0.35])
     with pytest.raises(JudgeError, match="different lengths"):
         combine([[0.5, 0.5], [0.2, 0.3, 0.5]], "mean")
