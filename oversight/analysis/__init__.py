@@ -1,0 +1,103 @@
+"""Statistics of a run: does assistance beat unassisted judging?
+
+Example::
+
+    from oversight.analysis import analyze
+    result = analyze("runs/pilot", by=["condition", "judge"], where={"included_in_paper": True})
+    for group in result.groups:
+        print(group.label, group.accuracy, group.ci95)
+    print(result.model_dump_json(indent=2))   # the JSON schema of `oversight report --json`
+
+How each number is defined is documented where it is computed: per-judgment scores, Brier,
+log score, ECE and the tests in :mod:`oversight.analysis._stats`; the cluster bootstrap in
+:mod:`oversight.analysis._bootstrap`; paired comparisons and gap closed in
+:mod:`oversight.analysis._groups`; ratings in :mod:`oversight.analysis._ratings`; matches,
+agreement and escalations in :mod:`oversight.analysis._judges`; ``--by`` / ``--where``
+fields in :mod:`oversight.analysis._fields`. The output models in
+:mod:`oversight.analysis._schema` document every field of the JSON.
+"""
+
+from oversight.analysis._analyze import DEFAULT_BY, DEFAULT_THRESHOLDS, analyze
+from oversight.analysis._bootstrap import percentile_interval, resample_sums, sums_by_cluster
+from oversight.analysis._data import Data, load
+from oversight.analysis._fields import BUILTIN_FIELDS, Where, parse_where
+from oversight.analysis._ratings import (
+    ELO_BASE,
+    ELO_SCALE,
+    fit_bradley_terry,
+    fit_bradley_terry_batch,
+)
+from oversight.analysis._schema import (
+    ANALYSIS_SCHEMA_VERSION,
+    Agreement,
+    Analysis,
+    CalibrationBin,
+    Comparison,
+    DebaterStats,
+    EscalationStats,
+    GroupStats,
+    JudgePairAgreement,
+    McNemar,
+    PlayerRating,
+    RatingTable,
+    SelectivePoint,
+    Settings,
+    Slice,
+    Totals,
+)
+from oversight.analysis._stats import (
+    LOG_FLOOR,
+    TIE_TOLERANCE,
+    RowMetrics,
+    calibration_bins,
+    cohens_kappa,
+    expected_calibration_error,
+    krippendorff_alpha,
+    mcnemar_exact,
+    row_metrics,
+    selective_accuracy,
+)
+
+__all__ = [
+    "ANALYSIS_SCHEMA_VERSION",
+    "BUILTIN_FIELDS",
+    "DEFAULT_BY",
+    "DEFAULT_THRESHOLDS",
+    "ELO_BASE",
+    "ELO_SCALE",
+    "LOG_FLOOR",
+    "TIE_TOLERANCE",
+    "Agreement",
+    "Analysis",
+    "CalibrationBin",
+    "Comparison",
+    "Data",
+    "DebaterStats",
+    "EscalationStats",
+    "GroupStats",
+    "JudgePairAgreement",
+    "McNemar",
+    "PlayerRating",
+    "RatingTable",
+    "RowMetrics",
+    "SelectivePoint",
+    "Settings",
+    "Slice",
+    "Totals",
+    "Where",
+    "analyze",
+    "calibration_bins",
+    "cohens_kappa",
+    "expected_calibration_error",
+    "fit_bradley_terry",
+    "fit_bradley_terry_batch",
+    "krippendorff_alpha",
+    "load",
+    "mcnemar_exact",
+    "parse_where",
+    "percentile_interval",
+    "resample_sums",
+    "row_metrics",
+    "selective_accuracy",
+    "sums_by_cluster",
+]

@@ -1,0 +1,218 @@
+"""``analyze``: from a run store to an :class:`~oversight.analysis.Analysis`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oversight.analysis._bootstrap import Resampler
+from oversight.analysis._data import Data, load
+from oversight.analysis._fields import field_codes, parse_where
+from oversight.analysis._groups import compare, group_stats, protocols_of
+from oversight.analysis._judges import agreement, escalations, ratings
+from oversight.analysis._schema import Analysis, Comparison, GroupStats, Settings, Totals
+from oversight.analysis._stats import row_metrics
+from transcripts import RunStore
+from transcripts.errors import ConfigError
+
+__all__ = ["DEFAULT_BY", "DEFAULT_THRESHOLDS", "analyze"]
+
+Ints = NDArray[np.int64]
+
+DEFAULT_BY = ("condition", "judge")
+"""Groups of the report unless ``by`` says otherwise."""
+DEFAULT_THRESHOLDS = (0.6, 0.7, 0.8, 0.9)
+"""Confidence thresholds of selective accuracy."""
+
+_PROTOCOL_RANK = {"unassisted": 0, "expert": 2}
+_STRATUM_EXCLUDED = ("condition", "protocol")
+
+
+def _sort_key(value: Any, rank: int = 1) -> tuple[int, int, float, str]:
+    if value is None:
+        return (rank, 2, 0.0, "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (rank, 0, float(value), "")
+    return (rank, 1, 0.0, str(value))
+
+
+def _label(values: Sequence[Any]) -> str:
+    return " · ".join("—" if v is None else str(v) for v in values) or "all"
+
+
+def _split(
+    codes: list[Ints], uniques: list[list[Any]], rows: Ints
+) -> list[tuple[list[Any], Ints]]:
+    """Rows split by the combination of their codes: ``(values, rows)`` per combination."""
+    if not codes:
+        return [([], rows)]
+    if rows.size == 0:
+        return []
+    stacked = np.stack([c[rows] for c in codes], axis=1)
+    combos, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(combos.shape[0] + 1))
+    out = []
+    for g, combo in enumerate(combos):
+        values = [uniques[f][int(code)] for f, code in enumerate(combo)]
+        out.append((values, rows[order[bounds[g] : bounds[g + 1]]]))
+    return out
+
+
+def _normalise_by(by: Sequence[str] | str | None) -> list[str]:
+    if by is None:
+        return list(DEFAULT_BY)
+    names = by.split(",") if isinstance(by, str) else list(by)
+    out: list[str] = []
+    for name in (n.strip() for n in names):
+        if not name:
+            continue
+        if name in out:
+            raise ConfigError(f"--by names {name!r} twice")
+        out.append(name)
+    return out
+
+
+def analyze(
+    store: RunStore | str | os.PathLike[str] | Data,
+    *,
+    by: Sequence[str] | str | None = None,
+    where: Sequence[str] | dict[str, Any] | None = None,
+    n_bootstrap: int = 2000,
+    seed: int = 0,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    n_bins: int = 10,
+) -> Analysis:
+    """Analyse a run: per-group accuracy and calibration, assisted vs unassisted, bias,
+    debater ratings, judge agreement and escalations.
+
+    ``store`` is a :class:`~transcripts.RunStore`, its folder, or already loaded
+    :class:`Data`. ``by`` names the grouping fields (default ``condition`` and ``judge``;
+    a comma-separated string works too); ``where`` filters judgments with ``FIELD=VALUE`` /
+    ``FIELD!=VALUE`` strings or a ``{field: value}`` dict (see :mod:`oversight.analysis._fields`).
+    Intervals use ``n_bootstrap`` cluster-bootstrap resamples drawn from ``seed``.
+    """
+    if n_bootstrap < 1:
+        raise ConfigError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
+    data = store if isinstance(store, Data) else load(store)
+    by_names = _normalise_by(by)
+    wheres = parse_where(where if where is None or isinstance(where, dict) else list(where))
+    thresholds = tuple(float(t) for t in thresholds)
+
+    mask = np.ones(data.t.size, dtype=bool)
+    for w in wheres:
+        mask &= w.mask(data)
+    rows = np.nonzero(mask)[0]
+    gold = np.clip(data.t_correct[data.t], 0, None)
+    metrics = row_metrics(data.probs, gold, data.t_first[data.t])
+
+    protocol_of = protocols_of(data, rows)
+    resampler = Resampler(n_bootstrap, seed)
+    resolved = [field_codes(data, name) for name in by_names]
+    codes = [c for c, _ in resolved]
+    uniques = [u for _, u in resolved]
+
+    def group_key(values: list[Any]) -> list[tuple[int, int, float, str]]:
+        key = []
+        for name, v in zip(by_names, values, strict=True):
+            if name == "condition":
+                key.append(_sort_key(v, _PROTOCOL_RANK.get(protocol_of.get(v, ""), 1)))
+            elif name == "protocol":
+                key.append(_sort_key(v, _PROTOCOL_RANK.get(str(v), 1)))
+            else:
+                key.append(_sort_key(v))
+        return key
+
+    groups: list[GroupStats] = []
+    for values, members in sorted(_split(codes, uniques, rows), key=lambda g: group_key(g[0])):
+        label = _label(values)
+        groups.append(
+            group_stats(
+                data,
+                metrics,
+                members,
+                by=dict(zip(by_names, values, strict=True)),
+                label=label,
+                resampler=resampler,
+                thresholds=thresholds,
+                n_bins=n_bins,
+            )
+        )
+
+    warnings: list[str] = []
+    comparisons: list[Comparison] = []
+    strata = [i for i, name in enumerate(by_names) if name not in _STRATUM_EXCLUDED]
+    cond_codes, cond_values = field_codes(data, "condition")
+    scored_rows = rows[data.scored[rows]]
+    for values, members in sorted(
+        _split([codes[i] for i in strata], [uniques[i] for i in strata], scored_rows),
+        key=lambda g: [_sort_key(v) for v in g[0]],
+    ):
+        by_condition = {
+            str(cond_values[c]): members[cond_codes[members] == c]
+            for c in np.unique(cond_codes[members])
+        }
+        comparisons += compare(
+            data,
+            metrics,
+            by_condition,
+            protocol_of,
+            by={by_names[i]: v for i, v in zip(strata, values, strict=True)},
+            resampler=resampler,
+            warnings=warnings,
+        )
+    if scored_rows.size and "unassisted" not in protocol_of.values():
+        warnings.append(
+            "no condition uses the unassisted protocol, so there is no baseline to compare "
+            "assisted conditions with"
+        )
+
+    judges = sorted({data.judge[r].name for r in rows})
+    status = data.status[rows]
+    unscored = int(((status == 0) & ~data.scored[rows]).sum())
+    if data.orphans:
+        warnings.append(
+            f"{data.orphans} judgments refer to transcripts that are not in the store; "
+            f"they were left out"
+        )
+    if unscored:
+        warnings.append(
+            f"{unscored} ok judgments could not be scored (no gold answer, a transcript that "
+            f"ended in error, or probabilities of the wrong length); they were left out"
+        )
+    return Analysis(
+        run=str(data.path),
+        run_id=data.run_id,
+        settings=Settings(
+            by=by_names,
+            where=[str(w) for w in wheres],
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            ci_level=0.95,
+            n_bins=n_bins,
+            thresholds=list(thresholds),
+        ),
+        totals=Totals(
+            transcripts=len(data.transcripts),
+            judgments=int(data.t.size),
+            orphaned=data.orphans,
+            replaced=data.replaced,
+            filtered_out=int(data.t.size - rows.size),
+            analysed=int(rows.size),
+            scored=int(scored_rows.size),
+            failed=int((status == 1).sum()),
+            skipped=int((status == 2).sum()),
+            unscored=unscored,
+        ),
+        groups=groups,
+        comparisons=comparisons,
+        ratings=ratings(data, rows, judges, resampler),
+        agreement=agreement(data, metrics, rows),
+        escalations=escalations(data, rows),
+        warnings=warnings,
+    )

@@ -1,0 +1,223 @@
+"""Fields to group and filter by (``--by``, ``--where``).
+
+A field name resolves, per judgment, in this order:
+
+1. a built-in field: ``condition``, ``protocol``, ``run_id``, ``repeat``,
+   ``transcript_status`` (of the transcript); ``question``, ``source``, ``dataset`` (of its
+   question); ``gold_position`` (presented position of the gold answer, 0 = first) and
+   ``side`` (``correct`` / ``incorrect`` when a single consultant was assigned an answer); and
+   ``judge`` (the judge's name), ``judge_kind``, ``judge_model``, ``annotator`` (of the
+   judgment);
+2. the transcript's ``metadata`` (e.g. ``setting``, ``included_in_paper`` of imported data);
+3. the question's ``metadata``;
+4. the judgment's ``metadata``.
+
+A prefix picks one place explicitly: ``metadata.KEY`` (transcript), ``question.KEY``,
+``judgment.KEY``. A judgment that lacks a field has the value None.
+
+``--where FIELD=VALUE`` keeps judgments whose field equals VALUE, ``FIELD!=VALUE`` those whose
+field differs. VALUE is read as JSON-ish: ``true``/``false`` match booleans (and the strings
+"true"/"false" in any case), ``null``/``none`` match a missing field, numbers match numbers;
+any value also matches a field whose text is exactly VALUE (so ``question=7`` finds the
+question with id ``"7"``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oversight.analysis._data import Data
+from transcripts.errors import ConfigError
+
+__all__ = ["BUILTIN_FIELDS", "Where", "field_codes", "parse_where"]
+
+Ints = NDArray[np.int64]
+Bools = NDArray[np.bool_]
+
+_TRANSCRIPT_FIELDS = {
+    "condition",
+    "protocol",
+    "run_id",
+    "repeat",
+    "transcript_status",
+    "question",
+    "source",
+    "dataset",
+    "gold_position",
+    "side",
+}
+_JUDGMENT_FIELDS = {"judge", "judge_kind", "judge_model", "annotator"}
+BUILTIN_FIELDS = tuple(sorted(_TRANSCRIPT_FIELDS | _JUDGMENT_FIELDS))
+"""Names that resolve before any metadata key."""
+
+_MISSING = object()
+
+
+def _transcript_value(data: Data, i: int, name: str) -> Any:
+    t = data.transcripts[i]
+    if name == "transcript_status":
+        return t.status
+    if name == "question":
+        return t.question.id
+    if name in ("source", "dataset"):
+        return getattr(t.question, name)
+    if name == "gold_position":
+        position = int(data.t_gold_position[i])
+        return position if position >= 0 else None
+    if name == "side":
+        return {1: "correct", 0: "incorrect"}.get(int(data.t_side[i]))
+    return getattr(t, name)
+
+
+def _judgment_value(data: Data, r: int, name: str) -> Any:
+    judge = data.judge[r]
+    return {
+        "judge": judge.name,
+        "judge_kind": judge.kind,
+        "judge_model": judge.model,
+        "annotator": judge.annotator,
+    }[name]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _encode(values: list[Any]) -> tuple[Ints, list[Any]]:
+    codes: dict[str, int] = {}
+    uniques: list[Any] = []
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        key = v if type(v) is str else "\x00" + _canonical(v)
+        code = codes.get(key)
+        if code is None:
+            code = codes[key] = len(uniques)
+            uniques.append(v)
+        out[i] = code
+    return out, uniques
+
+
+def field_codes(data: Data, name: str) -> tuple[Ints, list[Any]]:
+    """Per row, a code of the field's value; and the value of each code (None = missing)."""
+    prefix, _, key = name.partition(".")
+    if not key:
+        prefix, key = "", name
+    if prefix not in ("", "metadata", "question", "judgment"):
+        prefix, key = "", name  # a dotted metadata key such as "a.b"
+    if not prefix and name in _TRANSCRIPT_FIELDS:
+        per_t = [_transcript_value(data, i, name) for i in range(len(data.transcripts))]
+        t_codes, uniques = _encode(per_t)
+        return t_codes[data.t], uniques
+    if not prefix and name in _JUDGMENT_FIELDS:
+        return _encode([_judgment_value(data, r, name) for r in range(data.t.size)])
+
+    lookups: list[Callable[[int], Any]] = []
+    if prefix in ("", "metadata"):
+        lookups.append(lambda r: data.transcripts[data.t[r]].metadata.get(key, _MISSING))
+    if prefix in ("", "question"):
+        lookups.append(lambda r: data.transcripts[data.t[r]].question.metadata.get(key, _MISSING))
+    if prefix in ("", "judgment"):
+        lookups.append(lambda r: data.judgment_metadata[r].get(key, _MISSING))
+    values: list[Any] = []
+    found = False
+    for r in range(data.t.size):
+        value: Any = _MISSING
+        for lookup in lookups:
+            value = lookup(r)
+            if value is not _MISSING:
+                found = True
+                break
+        values.append(None if value is _MISSING else value)
+    if not found and data.t.size:
+        raise ConfigError(f"unknown field {name!r}: {_known_fields(data)}")
+    return _encode(values)
+
+
+def _known_fields(data: Data) -> str:
+    keys: set[str] = set()
+    for t in data.transcripts[:2000]:
+        keys.update(t.metadata)
+        keys.update(t.question.metadata)
+    return (
+        f"use a built-in field ({', '.join(BUILTIN_FIELDS)}) or a metadata key of this run "
+        f"({', '.join(sorted(keys)) or 'none found'})"
+    )
+
+
+def _coerce(raw: str) -> Any:
+    low = raw.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("null", "none"):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
+
+
+def _matches(value: Any, raw: str, coerced: Any) -> bool:
+    if value is None:
+        return coerced is None or raw.strip() == ""
+    if isinstance(coerced, bool):
+        if isinstance(value, bool):
+            return value is coerced
+        if isinstance(value, str):
+            return value.strip().lower() == raw.strip().lower()
+        return False
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if is_number and isinstance(coerced, int | float) and not isinstance(coerced, bool):
+        return bool(value == coerced)
+    if isinstance(value, str):
+        return value == raw
+    return _canonical(value) == raw or str(value) == raw
+
+
+@dataclass(frozen=True)
+class Where:
+    """One filter: ``field`` equals (or, with ``negate``, differs from) ``value``."""
+
+    field: str
+    value: str
+    negate: bool = False
+
+    def mask(self, data: Data) -> Bools:
+        """Per row, whether the row passes this filter."""
+        codes, uniques = field_codes(data, self.field)
+        coerced = _coerce(self.value)
+        ok = np.array([_matches(v, self.value, coerced) for v in uniques], dtype=bool)
+        passed = ok[codes] if codes.size else np.zeros(0, dtype=bool)
+        return ~passed if self.negate else passed
+
+    def __str__(self) -> str:
+        return f"{self.field}{'!=' if self.negate else '='}{self.value}"
+
+
+def parse_where(clauses: list[str] | dict[str, Any] | None) -> list[Where]:
+    """Filters from ``FIELD=VALUE`` / ``FIELD!=VALUE`` strings or a ``{field: value}`` dict."""
+    if not clauses:
+        return []
+    if isinstance(clauses, dict):
+        out = []
+        for k, v in clauses.items():
+            text = v if isinstance(v, str) else "null" if v is None else _canonical(v)
+            out.append(Where(k, text))
+        return out
+    wheres = []
+    for clause in clauses:
+        negate = "!=" in clause
+        name, sep, value = clause.partition("!=" if negate else "=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--where {clause!r}: write FIELD=VALUE or FIELD!=VALUE")
+        wheres.append(Where(name.strip(), value.strip(), negate))
+    return wheres

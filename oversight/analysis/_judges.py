@@ -1,0 +1,297 @@
+"""Debaters and judges: ratings, agreement between judges, escalations to people.
+
+* **Matches.** In a transcript with two or more assigned speakers whose ``roles`` name who
+  played them, every pair of speakers is a match per judgment: the one whose assigned answer
+  got more of the judge's probability wins, equal probabilities are a draw (half each).
+  Matches between two speakers played by the same debater (self-play) say nothing about who
+  is stronger: they count in the win rates by side, not in the ratings.
+* **Ratings** are Bradley-Terry fits per judge (see :mod:`oversight.analysis._ratings`),
+  with cluster-bootstrap intervals (sources resampled, the model refitted each time).
+* **Agreement** uses verdicts (the single most probable answer; ties left out), one per
+  judge and transcript (the last), over judgments with valid probabilities, gold or not:
+  Cohen's kappa and raw agreement per pair of judges, Krippendorff's alpha (nominal) over all.
+* **Escalations.** For each fallback judge: how many of its judgments it escalated and why;
+  where both an LLM and a human verdict exist for an escalated item (the fallback judgment's
+  components, or a human judgment whose ``escalated_from`` names the escalation or the LLM
+  judgment), how often they agree and how accurate each was; ``pending`` counts escalated
+  items no human has judged yet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import combinations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
+from oversight.analysis._data import Data, JudgmentRow
+from oversight.analysis._ratings import (
+    ELO_BASE,
+    ELO_SCALE,
+    fit_bradley_terry,
+    fit_bradley_terry_batch,
+)
+from oversight.analysis._schema import (
+    Agreement,
+    DebaterStats,
+    EscalationStats,
+    JudgePairAgreement,
+    PlayerRating,
+    RatingTable,
+)
+from oversight.analysis._stats import RowMetrics, cohens_kappa, krippendorff_alpha, row_metrics
+
+__all__ = ["agreement", "escalations", "ratings"]
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
+_TOL = 1e-9
+
+
+def _pair_table(data: Data) -> tuple[Ints, Ints, Ints, Ints, Ints, list[str]]:
+    """All speaker pairs of all debates: transcript, debater codes, assigned answers."""
+    names: dict[str, int] = {}
+    cols: list[list[int]] = [[], [], [], [], []]
+    for t, tr in enumerate(data.transcripts):
+        speakers = [(s, a) for s, a in sorted(tr.assignment.items()) if s in tr.roles]
+        if len(speakers) < 2:
+            continue
+        for (s1, a1), (s2, a2) in combinations(speakers, 2):
+            d1 = names.setdefault(tr.roles[s1], len(names))
+            d2 = names.setdefault(tr.roles[s2], len(names))
+            for col, v in zip(cols, (t, d1, a1, d2, a2), strict=True):
+                col.append(v)
+    arrays = [np.asarray(c, dtype=np.int64) for c in cols]
+    return arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], list(names)
+
+
+def ratings(data: Data, rows: Ints, judges: list[str], resampler: Resampler) -> list[RatingTable]:
+    """Per judge, debater ratings and win rates by side from the scored judgments ``rows``."""
+    p_t, p_d1, p_a1, p_d2, p_a2, names = _pair_table(data)
+    if p_t.size == 0:
+        return []
+    rows = rows[data.scored[rows]]
+    # Join judgments to their transcript's pairs.
+    order = np.argsort(p_t, kind="stable")
+    starts = np.searchsorted(p_t[order], data.t[rows], side="left")
+    ends = np.searchsorted(p_t[order], data.t[rows], side="right")
+    counts = ends - starts
+    r = np.repeat(rows, counts)
+    pair = order[np.repeat(starts, counts) + _ranges(counts)]
+    diff = data.probs[r, p_a1[pair]] - data.probs[r, p_a2[pair]]
+    outcome = np.where(diff > _TOL, 1.0, np.where(diff < -_TOL, 0.0, 0.5))
+    gold = data.t_correct[data.t[r]]
+    judge_of = np.array([judges.index(data.judge[i].name) for i in r], dtype=np.int64)
+    out = []
+    for j, judge in enumerate(judges):
+        mine = judge_of == j
+        if not mine.any():
+            continue
+        out.append(
+            _table(
+                judge,
+                names,
+                d1=p_d1[pair[mine]],
+                d2=p_d2[pair[mine]],
+                outcome=outcome[mine],
+                correct1=p_a1[pair[mine]] == gold[mine],
+                correct2=p_a2[pair[mine]] == gold[mine],
+                cluster=data.t_cluster[data.t[r[mine]]],
+                resampler=resampler,
+            )
+        )
+    return out
+
+
+def _ranges(counts: Ints) -> Ints:
+    """``[0..c0), [0..c1), ...`` concatenated."""
+    if counts.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    return np.arange(ends[-1]) - np.repeat(ends - counts, counts)
+
+
+def _table(
+    judge: str,
+    names: list[str],
+    *,
+    d1: Ints,
+    d2: Ints,
+    outcome: Floats,
+    correct1: NDArray[np.bool_],
+    correct2: NDArray[np.bool_],
+    cluster: Ints,
+    resampler: Resampler,
+) -> RatingTable:
+    debaters = []
+    for d, name in enumerate(names):
+        as1, as2 = d1 == d, d2 == d
+        if not (as1.any() or as2.any()):
+            continue
+        won = np.concatenate([outcome[as1], 1.0 - outcome[as2]])
+        right = np.concatenate([correct1[as1], correct2[as2]])
+        debaters.append(
+            DebaterStats(
+                debater=name,
+                matches_correct=int(right.sum()),
+                win_rate_correct=float(won[right].mean()) if right.any() else None,
+                matches_incorrect=int((~right).sum()),
+                win_rate_incorrect=float(won[~right].mean()) if (~right).any() else None,
+            )
+        )
+    other = d1 != d2
+    d1, d2, outcome, cluster = d1[other], d2[other], outcome[other], cluster[other]
+    players: list[PlayerRating] = []
+    used = np.unique(np.concatenate([d1, d2]))
+    if used.size >= 2:
+        k = used.size
+        i1, i2 = np.searchsorted(used, d1), np.searchsorted(used, d2)
+        # Per match, its contribution to the flattened k x k win matrix.
+        cells = np.zeros((d1.size, k * k))
+        rows = np.arange(d1.size)
+        cells[rows, i1 * k + i2] += outcome
+        cells[rows, i2 * k + i1] += 1.0 - outcome
+        clusters, c = np.unique(cluster, return_inverse=True)
+        sums = sums_by_cluster(c, cells, clusters.size)
+        theta = fit_bradley_terry(sums.sum(axis=0).reshape(k, k))
+        boot = resampler.sums(clusters, sums)
+        thetas = fit_bradley_terry_batch(boot.reshape(-1, k, k))
+        for idx in np.argsort(-theta):
+            mine = (i1 == idx) | (i2 == idx)
+            wins = np.where(i1 == idx, outcome, 1.0 - outcome)[mine]
+            interval = percentile_interval(ELO_BASE + ELO_SCALE * thetas[:, idx], clusters.size)
+            players.append(
+                PlayerRating(
+                    debater=names[used[idx]],
+                    elo=float(ELO_BASE + ELO_SCALE * theta[idx]),
+                    ci95=interval,
+                    matches=int(mine.sum()),
+                    win_rate=float(wins.mean()),
+                )
+            )
+    return RatingTable(judge=judge, n_matches=int(d1.size), players=players, debaters=debaters)
+
+
+def agreement(data: Data, metrics: RowMetrics, rows: Ints) -> Agreement | None:
+    """Agreement between the judges of ``rows`` on the transcripts they share."""
+    rows = rows[data.valid[rows] & (metrics.verdict[rows] >= 0)]
+    names = sorted({data.judge[r].name for r in rows})
+    if len(names) < 2:
+        return None
+    judge_code = np.array([names.index(data.judge[r].name) for r in rows], dtype=np.int64)
+    units, unit = np.unique(data.t[rows], return_inverse=True)
+    table = np.full((units.size, len(names)), -1, dtype=np.int64)
+    table[unit, judge_code] = metrics.verdict[rows]
+    shared = (table >= 0).sum(axis=1) >= 2
+    if not shared.any():
+        return None
+    table = table[shared]
+    pairs = []
+    for a, b in combinations(range(len(names)), 2):
+        both = (table[:, a] >= 0) & (table[:, b] >= 0)
+        if not both.any():
+            continue
+        va, vb = table[both, a], table[both, b]
+        kappa = cohens_kappa(va, vb)
+        pairs.append(
+            JudgePairAgreement(
+                judge_a=names[a],
+                judge_b=names[b],
+                n=int(both.sum()),
+                observed=float((va == vb).mean()),
+                kappa=kappa if np.isfinite(kappa) else None,
+            )
+        )
+    alpha = krippendorff_alpha(table)
+    return Agreement(
+        judges=names,
+        n_transcripts=int(table.shape[0]),
+        alpha=alpha if np.isfinite(alpha) else None,
+        pairs=pairs,
+    )
+
+
+def _probs(j: JudgmentRow, width: int) -> list[float] | None:
+    if j.status != "ok" or j.probabilities is None or len(j.probabilities) != width:
+        return None
+    return j.probabilities
+
+
+def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
+    """Per fallback judge among ``rows``: escalation counts and human/LLM agreement."""
+    fallback = [int(r) for r in rows if data.judge[r].kind == "fallback"]
+    if not fallback:
+        return []
+    parts: dict[int, list[JudgmentRow]] = {}
+    row_of: dict[str, int] = {}  # fallback, LLM and escalation ids -> fallback row
+    for r in fallback:
+        j = data.judgments[r]
+        if j is None:
+            continue
+        parts[r] = j.components
+        for key in (j.id, j.escalated_from, *(c.id for c in parts[r])):
+            if key:
+                row_of[key] = r
+    for e in data.escalations:
+        if e.first.id in row_of:
+            row_of[e.id] = row_of[e.first.id]
+    queued: dict[int, JudgmentRow] = {}  # fallback row -> the human's later judgment
+    for r in rows:
+        j = data.judgments[r]
+        if j is not None and j.judge.kind == "human" and j.escalated_from in row_of:
+            queued[row_of[j.escalated_from]] = j
+
+    out = []
+    for name in sorted({data.judge[r].name for r in fallback}):
+        mine = [r for r in fallback if data.judge[r].name == name]
+        reasons: Counter[str] = Counter()
+        pending = 0
+        llm_p: list[list[float]] = []
+        human_p: list[list[float]] = []
+        gold: list[int] = []
+        for r in mine:
+            j = data.judgments[r]
+            if j is None or not j.escalated:
+                continue
+            reasons[j.escalation_reason or "unstated"] += 1
+            components = parts.get(r, [])
+            llm = next((c for c in components if c.judge.kind != "human"), None)
+            human = next((c for c in components if c.judge.kind == "human"), queued.get(r))
+            if human is None:
+                pending += 1
+                continue
+            t = int(data.t[r])
+            width = len(data.transcripts[t].question.answers)
+            first = _probs(llm, width) if llm is not None else None
+            second = _probs(human, width)
+            if first is None or second is None:
+                continue
+            llm_p.append(first + [0.0] * (data.probs.shape[1] - width))
+            human_p.append(second + [0.0] * (data.probs.shape[1] - width))
+            gold.append(int(data.t_correct[t]))
+        n_esc = sum(reasons.values())
+        g = np.array(gold, dtype=np.int64)
+        known = g >= 0
+        width = data.probs.shape[1]
+        lm = row_metrics(np.array(llm_p).reshape(-1, width), np.clip(g, 0, None))
+        hm = row_metrics(np.array(human_p).reshape(-1, width), np.clip(g, 0, None))
+        kappa = cohens_kappa(lm.verdict, hm.verdict)
+        out.append(
+            EscalationStats(
+                judge=name,
+                n=len(mine),
+                escalated=n_esc,
+                rate=n_esc / len(mine),
+                reasons=dict(sorted(reasons.items())),
+                pending=pending,
+                n_pairs=int(g.size),
+                agreement=float((lm.verdict == hm.verdict).mean()) if g.size else None,
+                kappa=kappa if np.isfinite(kappa) else None,
+                llm_accuracy=float(lm.score[known].mean()) if known.any() else None,
+                human_accuracy=float(hm.score[known].mean()) if known.any() else None,
+            )
+        )
+    return out

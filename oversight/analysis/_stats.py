@@ -1,0 +1,200 @@
+"""The statistics, each defined exactly, on plain numpy arrays.
+
+Per judgment, with ``p`` the judge's probabilities over the answers (original order) and
+``g`` the gold answer:
+
+* **score** (what accuracy averages): 1 when ``g`` is the judge's single most probable
+  answer, 0 when another answer is, and ``1/m`` when ``g`` ties with ``m - 1`` others for the
+  top (probabilities within ``1e-9`` count as tied). With two answers this is exactly
+  "``p[g] > 0.5`` counts 1, ``p[g] == 0.5`` counts half, ``p[g] < 0.5`` counts 0".
+* **confidence**: ``max(p)``.
+* **Brier score**: ``sum_i (p[i] - [i == g])**2``, the original multi-class form (Brier 1950),
+  in ``[0, 2]``; lower is better. With two answers it is ``2 * (1 - p[g])**2``, so always
+  answering 50/50 scores 0.5 and a confident right answer 0.
+* **log score**: ``ln(max(p[g], 1e-6))``, natural log, in ``[-13.8, 0]``; higher is better.
+  The floor keeps one confident wrong answer from making the mean ``-inf``.
+* **ECE** (expected calibration error): confidences are put in 10 equal-width bins
+  ``[0, 0.1), [0.1, 0.2), ..., [0.9, 1.0]`` (the last one closed);
+  ``ECE = sum_b (n_b / n) * |accuracy_b - mean confidence_b|``, where accuracy is the mean
+  score. With two answers confidence is at least 0.5, so only the top five bins are used.
+* **selective accuracy** at threshold ``t``: the accuracy of the judgments with confidence
+  ``>= t``, and their share of all judgments (coverage).
+
+Tests:
+
+* **McNemar's exact test** on paired binary outcomes: with ``b`` pairs right only under the
+  first condition and ``c`` right only under the second, the two-sided binomial test of
+  ``b`` successes in ``b + c`` trials at ``p = 0.5`` (1.0 when ``b + c = 0``).
+* **Cohen's kappa** for two raters: ``(p_o - p_e) / (1 - p_e)`` from their contingency table.
+* **Krippendorff's alpha** (nominal) for any number of raters with missing ratings, from the
+  coincidence matrix: ``1 - (n - 1) * D_o / D_e`` with ``D_o`` the pairable within-unit
+  disagreements and ``D_e = n**2 - sum_c n_c**2``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import binomtest
+
+__all__ = [
+    "LOG_FLOOR",
+    "TIE_TOLERANCE",
+    "RowMetrics",
+    "calibration_bins",
+    "cohens_kappa",
+    "expected_calibration_error",
+    "krippendorff_alpha",
+    "mcnemar_exact",
+    "row_metrics",
+    "selective_accuracy",
+]
+
+TIE_TOLERANCE = 1e-9
+"""Probabilities closer than this count as tied."""
+LOG_FLOOR = 1e-6
+"""Smallest probability used inside the log score."""
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class RowMetrics:
+    """Per-judgment metrics, one entry per row of the probability matrix."""
+
+    score: Floats
+    """1 / 0 / share of a tie: see the module docstring."""
+    p_gold: Floats
+    """Probability on the gold answer."""
+    confidence: Floats
+    """Largest probability."""
+    brier: Floats
+    """Multi-class Brier score."""
+    log_score: Floats
+    """Natural log of the (floored) probability on gold."""
+    first: Floats
+    """Like ``score``, but for the answer in column ``first`` instead of gold."""
+    verdict: Ints
+    """Column of the single most probable answer; -1 on a tie."""
+
+
+def row_metrics(probs: Floats, gold: Ints, first: Ints | None = None) -> RowMetrics:
+    """Metrics of each row of ``probs`` (rows padded with zeros to a common width)."""
+    n = probs.shape[0]
+    rows = np.arange(n)
+    best = probs.max(axis=1) if n else np.zeros(0)
+    top = probs >= (best - TIE_TOLERANCE)[:, None]
+    n_top = top.sum(axis=1).astype(np.float64)
+    p_gold = probs[rows, gold]
+    score = top[rows, gold] / np.maximum(n_top, 1.0)
+    onehot = np.zeros_like(probs)
+    onehot[rows, gold] = 1.0
+    brier = ((probs - onehot) ** 2).sum(axis=1)
+    first_col = gold if first is None else first
+    first_score = top[rows, first_col] / np.maximum(n_top, 1.0)
+    verdict = np.where(n_top == 1, probs.argmax(axis=1) if n else rows, -1).astype(np.int64)
+    return RowMetrics(
+        score=score.astype(np.float64),
+        p_gold=p_gold.astype(np.float64),
+        confidence=best.astype(np.float64),
+        brier=brier,
+        log_score=np.log(np.clip(p_gold, LOG_FLOOR, 1.0)),
+        first=first_score.astype(np.float64),
+        verdict=verdict,
+    )
+
+
+def _bin_index(confidence: Floats, n_bins: int) -> Ints:
+    # The small nudge puts a confidence of exactly 0.3 in [0.3, 0.4) despite 0.3 * 10 < 3.
+    index = np.floor(confidence * n_bins + 1e-9).astype(np.int64)
+    return np.clip(index, 0, n_bins - 1)
+
+
+def calibration_bins(
+    confidence: Floats, score: Floats, n_bins: int = 10
+) -> tuple[Ints, Floats, Floats]:
+    """Per equal-width confidence bin: count, mean confidence and accuracy (NaN when empty)."""
+    index = _bin_index(confidence, n_bins)
+    counts = np.bincount(index, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.bincount(index, weights=confidence, minlength=n_bins) / counts
+        accuracy = np.bincount(index, weights=score, minlength=n_bins) / counts
+    return counts.astype(np.int64), mean_conf, accuracy
+
+
+def expected_calibration_error(confidence: Floats, score: Floats, n_bins: int = 10) -> float:
+    """ECE over ``n_bins`` equal-width bins of the confidence; NaN without judgments."""
+    if confidence.size == 0:
+        return float("nan")
+    index = _bin_index(confidence, n_bins)
+    gap = np.bincount(index, weights=score - confidence, minlength=n_bins)
+    return float(np.abs(gap).sum() / confidence.size)
+
+
+def selective_accuracy(
+    confidence: Floats, score: Floats, thresholds: tuple[float, ...]
+) -> list[tuple[float, int, float, float]]:
+    """``(threshold, n, coverage, accuracy)`` for judgments with confidence >= each threshold."""
+    out = []
+    total = confidence.size
+    for t in thresholds:
+        keep = confidence >= t - TIE_TOLERANCE
+        n = int(keep.sum())
+        coverage = n / total if total else float("nan")
+        accuracy = float(score[keep].mean()) if n else float("nan")
+        out.append((t, n, coverage, accuracy))
+    return out
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts ``b`` and ``c``."""
+    if b + c == 0:
+        return 1.0
+    return float(binomtest(b, b + c, 0.5).pvalue)
+
+
+def cohens_kappa(a: Ints, b: Ints) -> float:
+    """Cohen's kappa between two raters' labels (same length); NaN when undefined."""
+    if a.size == 0:
+        return float("nan")
+    labels, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    k = labels.size
+    table = np.zeros((k, k))
+    np.add.at(table, (codes[: a.size], codes[a.size :]), 1.0)
+    n = table.sum()
+    p_o = np.trace(table) / n
+    p_e = float((table.sum(axis=1) * table.sum(axis=0)).sum() / n**2)
+    if p_e >= 1.0 - 1e-12:
+        return float("nan")
+    return float((p_o - p_e) / (1.0 - p_e))
+
+
+def krippendorff_alpha(ratings: Ints) -> float:
+    """Krippendorff's alpha (nominal) of a units x raters matrix; -1 marks a missing rating.
+
+    Returns NaN when there is no disagreement to expect (fewer than two values in play).
+    """
+    if ratings.size == 0:
+        return float("nan")
+    valid = ratings >= 0
+    labels, codes = np.unique(ratings[valid], return_inverse=True)
+    if labels.size == 0:
+        return float("nan")
+    units = np.nonzero(valid)[0]
+    counts = np.zeros((ratings.shape[0], labels.size))
+    np.add.at(counts, (units, codes), 1.0)
+    m = counts.sum(axis=1)
+    pairable = m >= 2
+    counts, m = counts[pairable], m[pairable]
+    n = m.sum()
+    if n < 2:
+        return float("nan")
+    observed = ((m**2 - (counts**2).sum(axis=1)) / (m - 1)).sum()
+    n_c = counts.sum(axis=0)
+    expected = n**2 - (n_c**2).sum()
+    if expected <= 0:
+        return float("nan")
+    return float(1.0 - (n - 1) * observed / expected)
