@@ -42,11 +42,13 @@ async def run_unassisted(
     question: Question,
     agents: Mapping[str, Endpoint],
     *,
-    config: Config,
-    setup: Setup,
+    config: Config | None = None,
+    setup: Setup | None = None,
     judge: Judge | None = None,
 ) -> Transcript:
     """The judge alone: a transcript with no turns."""
+    config = config or Config()
+    setup = setup or setups(question, config)[0]
     return _turns.Recorder("unassisted", question, config, setup).transcript()
 
 
@@ -54,8 +56,8 @@ async def run_expert(
     question: Question,
     agents: Mapping[str, Endpoint],
     *,
-    config: Config,
-    setup: Setup,
+    config: Config | None = None,
+    setup: Setup | None = None,
     judge: Judge | None = None,
 ) -> Transcript:
     """The judge with the hidden source text: no turns, ``judge_sees_context`` set."""
@@ -64,6 +66,8 @@ async def run_expert(
             f"expert needs hidden context, and question {question.id!r} has none; "
             "without it expert is the same as unassisted"
         )
+    config = config or Config()
+    setup = setup or setups(question, config)[0]
     rec = _turns.Recorder("expert", question, config, setup, judge_sees_context=True)
     return rec.transcript()
 

@@ -65,11 +65,13 @@ async def run(
     question: Question,
     agents: Mapping[str, Endpoint],
     *,
-    config: Config,
-    setup: Setup,
+    config: Config | None = None,
+    setup: Setup | None = None,
     judge: Judge | None = None,
 ) -> Transcript:
-    """Run one consultancy and return its transcript."""
+    """Run one consultancy (by default with ``Config()`` and the first setup)."""
+    config = config or Config()
+    setup = setup or setups(question, config)[0]
     config.check_prompts(prompts)
     rec = _turns.Recorder(
         "consultancy",

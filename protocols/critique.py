@@ -76,11 +76,13 @@ async def run(
     question: Question,
     agents: Mapping[str, Endpoint],
     *,
-    config: Config,
-    setup: Setup,
+    config: Config | None = None,
+    setup: Setup | None = None,
     judge: Judge | None = None,
 ) -> Transcript:
-    """Run one critique and return its transcript."""
+    """Run one critique (by default with ``Config()`` and the first setup)."""
+    config = config or Config()
+    setup = setup or setups(question, config)[0]
     config.check_prompts(prompts)
     self_critique, many = config.self_critique, config.critiques > 1
     assigned = None if config.answerer_chooses else [ANSWERER]

@@ -67,11 +67,13 @@ async def run(
     question: Question,
     agents: Mapping[str, Endpoint],
     *,
-    config: Config,
-    setup: Setup,
+    config: Config | None = None,
+    setup: Setup | None = None,
     judge: Judge | None = None,
 ) -> Transcript:
-    """Build and score every answer's evaluation tree; return the transcript."""
+    """Build and score every answer's evaluation tree (defaults: ``Config()``, first setup)."""
+    config = config or Config()
+    setup = setup or setups(question, config)[0]
     config.check_prompts(prompts)
     rec = _turns.Recorder("rrm", question, config, setup)
     b = config.branching

@@ -8,11 +8,11 @@ import pytest
 from pydantic import ValidationError
 
 from oversight.endpoints import Request
-from protocols import _common, debate
+from protocols import _common, baselines, consultancy, critique, debate, rrm
 from protocols.base import Setup
 from transcripts.errors import ConfigError
 
-from .scripted import mock, prompt, question, sent
+from .scripted import anything, mock, prompt, question, sent
 
 
 def test_word_limit_cuts_at_a_word_boundary() -> None:
@@ -141,3 +141,28 @@ def test_options_are_validated_and_keyword_only() -> None:
         debate.Config(rounds=0)
     with pytest.raises(ValidationError):
         debate.Config(roundz=2)  # type: ignore[call-arg]
+
+
+async def test_a_prompt_override_cannot_reach_context_its_role_may_not_read() -> None:
+    # The preference judge's default prompt takes no context, so no override can add it.
+    config = debate.Config(best_of_n=2, prompts={"render_preference_prompt": "{context}"})
+    agents = {"debater": mock("debater", echo), "preference": mock("preference", echo)}
+    with pytest.raises(ConfigError, match="unknown field 'context'"):
+        await debate.run(question(), agents, config=config)
+
+
+async def test_every_protocol_runs_with_its_defaults() -> None:
+    agents = {
+        role: mock(role, anything)
+        for role in ("debater", "consultant", "answerer", "critic", "assistant", "evaluator")
+    }
+    for run in (
+        debate.run,
+        consultancy.run,
+        critique.run,
+        rrm.run,
+        baselines.run_unassisted,
+        baselines.run_expert,
+    ):
+        transcript = await run(question(), agents)
+        assert transcript.answer_order == [0, 1]
