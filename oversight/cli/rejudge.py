@@ -1,0 +1,123 @@
+"""``oversight rejudge RUN --judge SPEC``: new judgments of saved transcripts, none regenerated."""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from oversight.rejudge import RejudgeResult, rejudge
+from transcripts import RunStore
+from transcripts.errors import ConfigError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``rejudge`` on the dispatcher's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "rejudge",
+        help="judge a run's saved transcripts again with another judge",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "New judgments of a run's saved transcripts by any judge: an LLM, a person in\n"
+            "the terminal, a fallback or a panel. Only the judge is called; no debater,\n"
+            "consultant, critic or assistant is asked anything. Judgments are appended to\n"
+            "the run with their provenance (judge spec, time, rounds shown). Running the\n"
+            "same command again skips what is already judged.\n\n"
+            "--rounds K shows the judge only the first K rounds; give several (1,2,3) to\n"
+            "see how accuracy grows with rounds."
+        ),
+        epilog=(
+            "judge specs:\n"
+            "  llm:openai/gpt-4o-mini[,samples=5,combine=majority]   an LLM judge\n"
+            "  llm:weak                     an endpoint named in the run's [endpoints]\n"
+            "  human:alice                  you, in the terminal\n"
+            "  fallback:llm=mock/weak,threshold=0.7[,mode=deferred]\n"
+            "  panel:llm=openai/gpt-4o-mini,llm=anthropic/claude-3-5-haiku-latest\n\n"
+            "examples:\n"
+            "  oversight rejudge runs/a --judge llm:openai/gpt-4o-mini --condition debate\n"
+            "  oversight rejudge runs/a --judge llm:weak --rounds 1,2,3\n"
+            "  oversight rejudge runs/a --judge human:alice --where source=lighthouse"
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN", help="the run folder")
+    parser.add_argument("--judge", required=True, metavar="SPEC", help="the judge (see below)")
+    parser.add_argument("--rounds", metavar="K[,K2...]",
+                        help="show only the first K rounds (several: one judgment each)")
+    parser.add_argument("--condition", action="append", metavar="C",
+                        help="only this condition (repeatable)")
+    parser.add_argument("--where", action="append", metavar="FIELD=VALUE",
+                        help="only transcripts whose field matches (repeatable; != negates)")
+    parser.add_argument("--id", action="append", dest="ids", metavar="ID",
+                        help="only this transcript (an id prefix; repeatable)")
+    parser.add_argument("--concurrency", type=int, default=8, metavar="N",
+                        help="transcripts judged at once (default 8; 1 for a person)")
+    parser.add_argument("--offline", action="store_true",
+                        help="answer judge calls from the cache only (a miss is an error)")
+    parser.add_argument("--max-cost", type=float, metavar="USD",
+                        help="stop starting judge calls once this much is spent")
+    parser.add_argument("--annotator", help="your name, for human judges")
+    parser.set_defaults(handler=run)
+
+
+def _parse_rounds(text: str | None) -> list[int | None] | None:
+    if text is None:
+        return None
+    values: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part in ("all", ""):
+            values.append(None)
+            continue
+        if not part.isdigit():
+            raise ConfigError(f"--rounds {text!r}: give whole numbers, e.g. 1,2,3 (or all)")
+        values.append(int(part))
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    """Re-judge and print what was done, with accuracy by condition and rounds."""
+    console = Console(highlight=False)
+    result = rejudge(
+        args.run_dir, args.judge, conditions=args.condition, where=args.where, ids=args.ids,
+        rounds=_parse_rounds(args.rounds), concurrency=args.concurrency, offline=args.offline,
+        max_cost_usd=args.max_cost, annotator=args.annotator, console=console)
+    console.print(
+        f"{result.judged} new judgment(s) ({result.failed} failed), {result.skipped} already "
+        f"judged · judge calls: {result.calls} sent, {result.cached_calls} from the cache · "
+        f"spend ${result.spent_usd:.4f}"
+        + (f" + {result.unknown_cost_calls} call(s) of unknown price"
+           if result.unknown_cost_calls else ""))
+    if result.stopped:
+        console.print(f"[yellow]stopped:[/] {result.stopped}")
+    if result.judgments:
+        console.print(_accuracy_by_rounds(args.run_dir, result))
+    return 0 if result.stopped is None else 3
+
+
+def _accuracy_by_rounds(run_dir: str, result: RejudgeResult) -> Table:
+    store = RunStore.open(run_dir)
+    gold = {t.id: (t.condition, t.question.correct) for t in store.transcripts.latest()}
+    store.close()
+    scores: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for j in result.judgments:
+        condition, correct = gold.get(j.transcript_id, ("?", None))
+        if correct is None or j.probabilities is None:
+            continue
+        best = max(j.probabilities)
+        winners = [i for i, p in enumerate(j.probabilities) if p == best]
+        rounds = j.metadata.get("rounds")
+        scores[(condition, "all" if rounds is None else str(rounds))].append(
+            1.0 / len(winners) if correct in winners else 0.0)
+    table = Table(title="accuracy of the new judgments")
+    for column in ("condition", "rounds", "n", "accuracy"):
+        table.add_column(column, justify="left" if column == "condition" else "right")
+    for (condition, rounds), values in sorted(
+        scores.items(), key=lambda kv: (kv[0][0], int(kv[0][1]) if kv[0][1].isdigit() else 10**9)
+    ):
+        table.add_row(condition, rounds, str(len(values)), f"{sum(values) / len(values):.3f}")
+    return table

@@ -1,0 +1,137 @@
+"""``oversight run EXPERIMENT.toml``: run an experiment, resume it, rehearse it, or replay it."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from oversight.runner import DryRun, RunResult, accuracy_table, dry_run, run_experiment
+
+__all__ = ["add_parser", "print_report", "run"]
+
+EXIT_STOPPED = 3
+"""Exit status of a run that stopped before its end (cost cap, too many failures)."""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``run`` on the dispatcher's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "run",
+        help="run an experiment (or resume it), then print the report",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Run every question x condition x counterbalanced setup x repeat of an experiment\n"
+            "file, judge each transcript, save everything as it finishes into the run folder,\n"
+            "and print a summary and the report.\n\n"
+            "Resume: run the same command again. Finished items are skipped; an item cut off\n"
+            "mid-way is re-run with its earlier calls answered by the run's response cache, so\n"
+            "no paid call is repeated. This holds after a cost cap, Ctrl-C or kill -9.\n"
+            "Only [limits] may change between sessions (e.g. a higher --max-cost).\n\n"
+            "Exit status: 0 when every item finished (even with recorded errors), 3 when the\n"
+            "run stopped early (cost cap, token cap, too many failures), 1 on a usage error,\n"
+            "130 when interrupted."
+        ),
+        epilog=(
+            "examples:\n"
+            "  oversight run examples/quickstart.toml --out runs/quickstart\n"
+            "  oversight run exp.toml --dry-run              # estimate calls, tokens, cost\n"
+            "  oversight run exp.toml --out runs/a --max-cost 20   # resume with a higher cap\n"
+            "  oversight run exp.toml --out runs/b --replay runs/a # exact replay, no network"
+        ),
+    )
+    parser.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
+    parser.add_argument("--out", metavar="DIR",
+                        help="run folder (default: the file's `out`, else runs/<name>)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="run the whole pipeline on mock endpoints (into a temporary "
+                             "folder) and estimate calls, tokens and cost per endpoint")
+    parser.add_argument("--max-cost", type=float, metavar="USD",
+                        help="cost cap in US dollars (overrides [limits] max_cost_usd)")
+    parser.add_argument("--max-tokens", type=int, metavar="N",
+                        help="token cap (overrides [limits] max_tokens)")
+    parser.add_argument("--concurrency", type=int, metavar="N",
+                        help="work items in flight at once (overrides [limits] concurrency)")
+    parser.add_argument("--offline", action="store_true",
+                        help="answer every call from the response cache; a miss is an error")
+    parser.add_argument("--replay", metavar="RUN",
+                        help="copy RUN's response cache into --out and run offline: an exact "
+                             "replay with no network call")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="plain progress lines instead of the live display")
+    parser.add_argument("--no-report", action="store_true",
+                        help="do not print the report at the end")
+    parser.add_argument("--json", action="store_true",
+                        help="print the result (or the dry-run estimate) as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run, dry-run or replay the experiment."""
+    console = Console(highlight=False, stderr=args.json)
+    if args.dry_run:
+        rehearsal = dry_run(args.experiment, console=console)
+        if args.json:
+            print(json.dumps(rehearsal.to_json(), indent=2))
+        else:
+            print_estimate(rehearsal, console)
+        return 0 if rehearsal.result.status.startswith("complete") else EXIT_STOPPED
+    result = run_experiment(
+        args.experiment, out=args.out, max_cost_usd=args.max_cost, max_tokens=args.max_tokens,
+        concurrency=args.concurrency, offline=args.offline, replay=args.replay,
+        console=console, progress=False if args.no_progress else None, summary=not args.json)
+    if args.json:
+        print(json.dumps(_result_json(result), indent=2))
+    elif not args.no_report and result.transcripts > 0:
+        print_report(result.path, console)
+    if result.status == "interrupted":
+        return 130
+    return 0 if result.status.startswith("complete") else EXIT_STOPPED
+
+
+def print_estimate(rehearsal: DryRun, console: Console) -> None:
+    """The dry run's table: calls, tokens and cost per endpoint of the real run."""
+    result = rehearsal.result
+    console.print(f"dry run on mock endpoints: {result.status}, {result.items_complete} of "
+                  f"{result.items_total} items, {result.transcripts} transcripts "
+                  f"(folder {result.path})")
+    for error in result.errors:
+        console.print(f"  [red]error[/] {error}")
+    table = Table(title="estimate for the real run")
+    for column in ("endpoint", "spec", "calls", "input tok", "output tok (est / max)",
+                   "cost USD (est / max)"):
+        table.add_column(column, justify="left" if column in ("endpoint", "spec") else "right")
+    tokenizer = "chars/4"
+    for e in rehearsal.endpoints:
+        tokenizer = e.tokenizer
+        cost = ("unknown price" if e.cost_usd is None or e.cost_usd_max is None
+                else f"{e.cost_usd:.4f} / {e.cost_usd_max:.4f}")
+        table.add_row(e.name, e.spec, f"{e.calls:,}", f"{e.input_tokens:,}",
+                      f"{e.output_tokens:,} / {e.output_tokens_max:,}", cost)
+    console.print(table)
+    total = rehearsal.cost_usd
+    cost = "unknown (a price is missing)" if total is None else f"${total:.4f}"
+    console.print(f"total estimated cost: {cost} · input tokens counted with {tokenizer}; "
+                  f"output estimated as half of max_tokens")
+
+
+def print_report(path: Path, console: Console) -> None:
+    """The run's report: the analysis engineer's report when installed, else accuracy."""
+    try:
+        report = importlib.import_module("oversight.report")
+    except ModuleNotFoundError:
+        report = None
+    render = getattr(report, "print_report", None) if report is not None else None
+    if callable(render):
+        render(path, console=console)
+        return
+    console.print(accuracy_table(path))
+
+
+def _result_json(result: RunResult) -> dict[str, Any]:
+    return {"path": str(result.path), **{k: v for k, v in vars(result).items() if k != "path"}}

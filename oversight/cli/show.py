@@ -1,0 +1,142 @@
+"""``oversight show RUN [TRANSCRIPT]``: list a run's transcripts, or render one."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from oversight.runner import match_id, read_status, select_transcripts
+from transcripts import (
+    JudgeView,
+    Judgment,
+    RunStore,
+    Transcript,
+    answer_label,
+    render_judge_view,
+    render_transcript,
+)
+from transcripts.errors import ConfigError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``show`` on the dispatcher's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "show",
+        help="list a run's transcripts, or show one in full or as its judge saw it",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Without TRANSCRIPT: a table of the run's transcripts (id prefix, condition,\n"
+            "question, setup, status, rounds, judgments), filtered by --condition and --where.\n"
+            "With TRANSCRIPT (an id prefix): the transcript in full, with the gold answer,\n"
+            "private turns, who played each role and every judgment; or, with --as-judge,\n"
+            "exactly what a judge sees (no gold, no model names, no private turns)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  oversight show runs/quickstart --condition debate\n"
+            "  oversight show runs/quickstart --where source=lighthouse --where status=error\n"
+            "  oversight show runs/quickstart 3f2a --as-judge --rounds 1"
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN", help="the run folder")
+    parser.add_argument("transcript", metavar="TRANSCRIPT", nargs="?",
+                        help="id (or a unique prefix) of the transcript to show")
+    parser.add_argument("--as-judge", action="store_true",
+                        help="show only what a judge sees of the transcript")
+    parser.add_argument("--rounds", type=int, metavar="K",
+                        help="with --as-judge: only the first K rounds")
+    parser.add_argument("--condition", action="append", metavar="C",
+                        help="list only this condition (repeatable)")
+    parser.add_argument("--where", action="append", metavar="FIELD=VALUE",
+                        help="list only transcripts whose field matches (repeatable; != negates)")
+    parser.add_argument("--limit", type=int, default=200, metavar="N",
+                        help="list at most N transcripts (default 200; 0 for all)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """List or render."""
+    console = Console(highlight=False)
+    store = RunStore.open(args.run_dir)
+    try:
+        if args.transcript:
+            _show_one(store, args, console)
+        else:
+            if args.as_judge:
+                raise ConfigError("--as-judge needs a TRANSCRIPT id to show")
+            _list(store, args, console)
+    finally:
+        store.close()
+    return 0
+
+
+def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
+    judged: Counter[str] = Counter(j.transcript_id for j in store.judgments.latest())
+    status = read_status(store)
+    if status is not None:
+        console.print(f"{store.path}: {status.get('status')} · {status.get('items_complete')} "
+                      f"of {status.get('items_total')} items · spend "
+                      f"${status.get('spent_usd', 0):.4f}")
+    table = Table()
+    for column in ("id", "condition", "question", "setup", "status", "rounds", "judgments"):
+        table.add_column(column, justify="right" if column in ("rounds", "judgments") else "left",
+                         overflow="fold" if column == "question" else "ellipsis")
+    shown = total = 0
+    for t in select_transcripts(store, conditions=args.condition, where=args.where):
+        total += 1
+        if args.limit and shown >= args.limit:
+            continue
+        shown += 1
+        text = t.question.text if len(t.question.text) <= 60 else t.question.text[:57] + "..."
+        state = t.status if t.status == "complete" else f"[red]{t.status}[/]"
+        table.add_row(t.id[:10], t.condition, f"{t.question.id}: {text}",
+                      str(t.metadata.get("setup", "")), state, str(t.rounds),
+                      str(judged.get(t.id, 0)))
+    console.print(table)
+    more = f" (first {shown} shown; --limit 0 for all)" if shown < total else ""
+    console.print(f"{total} transcript(s){more}")
+
+
+def _show_one(store: RunStore, args: argparse.Namespace, console: Console) -> None:
+    everything = {t.id: t for t in store.transcripts.latest()}
+    transcript = everything[match_id(everything, args.transcript)]
+    if args.as_judge:
+        console.print(render_judge_view(JudgeView.from_transcript(transcript, rounds=args.rounds)))
+        return
+    if args.rounds is not None:
+        raise ConfigError("--rounds applies to --as-judge; the full view shows every round")
+    console.print(render_transcript(transcript))
+    judgments = [j for j in store.judgments.latest() if j.transcript_id == transcript.id]
+    if judgments:
+        console.print(_judgments_table(transcript, judgments))
+
+
+def _judgments_table(transcript: Transcript, judgments: list[Judgment]) -> Table:
+    table = Table(title="judgments")
+    for column in ("judge", "status", "probabilities (original order)", "verdict", "rounds",
+                   "notes"):
+        table.add_column(column)
+    correct = transcript.question.correct
+    for j in judgments:
+        probs = " ".join(f"{answer_label(i)}={p:.2f}" for i, p in enumerate(j.probabilities or []))
+        verdict = j.verdict
+        mark = ""
+        if verdict is not None:
+            mark = answer_label(verdict) + (
+                "" if correct is None else (" ✓" if verdict == correct else " ✗"))
+        notes = []
+        if j.metadata.get("rejudge"):
+            notes.append("rejudge")
+        if j.escalated:
+            notes.append(f"escalated ({j.escalation_reason})")
+        if j.error:
+            notes.append(j.error[:80])
+        table.add_row(j.judge.name, j.status, probs, mark,
+                      "all" if j.rounds_seen is None else str(j.rounds_seen), "; ".join(notes))
+    return table

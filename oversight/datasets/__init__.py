@@ -1,0 +1,79 @@
+"""Datasets from local files (nothing is downloaded at run time), as :class:`~transcripts.Question`.
+
+Example::
+
+    from oversight.datasets import SampleSpec, load_questions
+    questions = load_questions(SampleSpec(limit=6))
+
+Loaders, by ``loader`` key: ``sample`` (shipped with oversight), ``quality`` (QuALITY
+JSONL), ``gpqa`` (GPQA CSV), ``mmlu`` (MMLU CSV or parquet), ``jsonl`` and ``csv`` (your
+own files with a field mapping), ``nyu`` (questions of imported NYU debate rooms). Every
+question carries ``source``, the cluster key the statistics need (QuALITY article, GPQA
+subdomain, MMLU subject, story id).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from oversight.datasets import generic, gpqa, mmlu, nyu, quality, sample
+from oversight.datasets._common import DatasetOptions, select
+from oversight.datasets.generic import FieldMap, GenericSpec
+from oversight.datasets.gpqa import GPQASpec
+from oversight.datasets.mmlu import MMLUSpec
+from oversight.datasets.nyu import NYUSpec
+from oversight.datasets.quality import QualitySpec
+from oversight.datasets.sample import SampleSpec
+from transcripts import Question
+from transcripts.errors import DatasetError
+
+__all__ = [
+    "LOADERS",
+    "DatasetOptions",
+    "DatasetSpec",
+    "FieldMap",
+    "GPQASpec",
+    "GenericSpec",
+    "MMLUSpec",
+    "NYUSpec",
+    "QualitySpec",
+    "SampleSpec",
+    "load_questions",
+]
+
+DatasetSpec = Annotated[
+    SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec,
+    Field(discriminator="loader"),
+]
+"""The ``[dataset]`` table of an experiment: one spec per loader, chosen by ``loader``."""
+
+LOADERS: tuple[str, ...] = ("sample", "quality", "gpqa", "mmlu", "jsonl", "csv", "nyu")
+"""Every ``loader`` name."""
+
+
+def load_questions(
+    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec,
+    base_dir: Path | None = None,
+) -> list[Question]:
+    """The questions ``spec`` selects; relative paths are read from ``base_dir``."""
+    if isinstance(spec, SampleSpec):
+        found = sample.load(spec, base_dir)
+    elif isinstance(spec, QualitySpec):
+        found = quality.load(spec, base_dir)
+    elif isinstance(spec, GPQASpec):
+        found = gpqa.load(spec, base_dir)
+    elif isinstance(spec, MMLUSpec):
+        found = mmlu.load(spec, base_dir)
+    elif isinstance(spec, GenericSpec):
+        found = generic.load(spec, base_dir)
+    else:
+        found = nyu.load(spec, base_dir)
+    questions = select(found, spec)
+    if not questions:
+        raise DatasetError(
+            f"the {spec.loader} dataset has no questions left after the filters; loosen them"
+        )
+    return questions

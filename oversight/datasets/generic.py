@@ -1,0 +1,164 @@
+"""Any JSON Lines or CSV file of multiple-choice questions, with a field mapping.
+
+With the default mapping, a JSONL line reads::
+
+    {"id": "q1", "question": "...", "answers": ["...", "..."], "correct": 0,
+     "context": "...", "source": "story-3"}
+
+and ``[dataset.fields]`` renames any of them (dotted names reach into nested JSON objects).
+In CSV files, ``answers`` names either several columns (a list) or one column whose cells
+separate the answers with ``answers_separator``. The gold answer may be given as a 0-based
+index, a 1-based index, a letter or the answer's text (``correct_format``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from oversight.datasets._common import DatasetOptions, keep_answers, resolve
+from transcripts import Question
+from transcripts.errors import DatasetError
+
+__all__ = ["FieldMap", "GenericSpec", "load"]
+
+
+class FieldMap(BaseModel):
+    """Which field of a record holds each part of a question."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str | None = "id"
+    """Field of the question id; None (or a missing field) numbers the records."""
+    text: str = "question"
+    """Field of the question text."""
+    answers: str | list[str] = "answers"
+    """Field holding the list of answers, or a list of fields, one per answer."""
+    correct: str | None = "correct"
+    """Field of the gold answer; None when the file has no gold."""
+    context: str | None = "context"
+    """Field of the hidden context (a story, an article); None for none."""
+    source: str | None = "source"
+    """Field of the cluster key (e.g. the story id); None makes each question its own cluster."""
+
+
+class GenericSpec(DatasetOptions):
+    """``loader = "jsonl"`` or ``"csv"``: your own file, with a field mapping."""
+
+    loader: Literal["jsonl", "csv"]
+    """Which loader reads the dataset."""
+    path: Path
+    """The JSON Lines or CSV file."""
+    fields: FieldMap = FieldMap()
+    """Where each part of a question is (see :class:`FieldMap`)."""
+    correct_format: Literal["auto", "index", "index1", "letter", "text"] = "auto"
+    """How the gold is written: 0-based index, 1-based index, letter, the answer's text, or
+    ``auto`` (an integer is a 0-based index, one capital letter a letter, else text)."""
+    answers_separator: str = "|"
+    """In CSV files, separator of the answers when ``fields.answers`` names one column."""
+    name: str | None = None
+    """Dataset name recorded on each question (default: the file name without suffix)."""
+
+
+def load(spec: GenericSpec, base_dir: Path | None = None) -> list[Question]:
+    """Every record of the file, as questions."""
+    path = resolve(spec.path, base_dir, spec.loader)
+    questions = []
+    for number, record in _records(path, spec.loader):
+        try:
+            question = _question(record, spec, path, number)
+        except (KeyError, ValueError, TypeError) as err:
+            raise DatasetError(f"{path}:{number}: {err}; check dataset.fields") from err
+        questions.append(keep_answers(question, spec.answers, seed=spec.seed))
+    return questions
+
+
+def _records(path: Path, loader: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        if loader == "csv":
+            yield from enumerate(csv.DictReader(f), start=2)
+            return
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DatasetError(f"{path}:{number}: not valid JSON ({err.msg})") from err
+            if not isinstance(record, dict):
+                raise DatasetError(f"{path}:{number}: expected a JSON object per line")
+            yield number, record
+
+
+def _get(record: dict[str, Any], field: str) -> Any:
+    value: Any = record
+    for part in field.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(f"no field {field!r} in the record (fields: {', '.join(record)})")
+        value = value[part]
+    return value
+
+
+def _optional(record: dict[str, Any], field: str | None) -> Any:
+    if field is None:
+        return None
+    try:
+        value = _get(record, field)
+    except KeyError:
+        return None
+    return None if value in ("", None) else value
+
+
+def _question(record: dict[str, Any], spec: GenericSpec, path: Path, number: int) -> Question:
+    fields = spec.fields
+    if isinstance(fields.answers, list):
+        answers = [str(_get(record, f)).strip() for f in fields.answers]
+    else:
+        raw = _get(record, fields.answers)
+        if isinstance(raw, str):
+            raw = raw.split(spec.answers_separator)
+        if not isinstance(raw, list):
+            raise ValueError(f"field {fields.answers!r} is not a list of answers")
+        answers = [str(a).strip() for a in raw]
+    qid = _optional(record, fields.id)
+    gold = _optional(record, fields.correct)
+    return Question(
+        id=str(qid) if qid is not None else f"{path.stem}-{number}",
+        text=str(_get(record, fields.text)).strip(),
+        answers=answers,
+        correct=None if gold is None else _correct(gold, answers, spec.correct_format),
+        context=_str_or_none(_optional(record, fields.context)),
+        source=_str_or_none(_optional(record, fields.source)),
+        dataset=spec.name or path.stem,
+    )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _correct(value: Any, answers: list[str], fmt: str) -> int:
+    text = str(value).strip()
+    if fmt == "auto":
+        if isinstance(value, int) or text.lstrip("-").isdigit():
+            fmt = "index"
+        elif len(text) == 1 and text.isupper():
+            fmt = "letter"
+        else:
+            fmt = "text"
+    if fmt == "index":
+        return int(text)
+    if fmt == "index1":
+        return int(text) - 1
+    if fmt == "letter":
+        if len(text) != 1 or not text.isalpha():
+            raise ValueError(f"gold {value!r} is not a letter")
+        return ord(text.upper()) - ord("A")
+    if text not in answers:
+        raise ValueError(f"gold {value!r} is not one of the answers {answers}")
+    return answers.index(text)

@@ -1,0 +1,21 @@
+"""Experiments: the TOML file (or the same pydantic object built in Python) that defines a run.
+
+Example::
+
+    from oversight.experiment import load_experiment
+    experiment = load_experiment("examples/quickstart.toml")
+"""
+
+from oversight.experiment._load import check_experiment, format_errors, load_experiment
+from oversight.experiment._spec import Condition, Counterbalance, EndpointConfig, Experiment, Limits
+
+__all__ = [
+    "Condition",
+    "Counterbalance",
+    "EndpointConfig",
+    "Experiment",
+    "Limits",
+    "check_experiment",
+    "format_errors",
+    "load_experiment",
+]

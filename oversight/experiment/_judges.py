@@ -1,0 +1,75 @@
+"""The ``[[judges]]`` of an experiment: their names and cross-checks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from judges.config import (
+    FallbackJudgeConfig,
+    HumanJudgeConfig,
+    JudgeConfig,
+    LLMJudgeConfig,
+    PanelJudgeConfig,
+)
+
+if TYPE_CHECKING:
+    from oversight.experiment._spec import Experiment
+
+__all__ = ["interactive", "judge_name", "judge_names", "validate_judges"]
+
+
+def judge_name(config: JudgeConfig, experiment: Experiment) -> str:
+    """The name a judge's judgments are filed under (as the judges package names them)."""
+    if config.name:
+        return config.name
+    if isinstance(config, LLMJudgeConfig):
+        named = experiment.endpoints.get(config.endpoint)
+        return named.spec if named is not None else config.endpoint
+    return config.kind
+
+
+def judge_names(experiment: Experiment) -> list[str]:
+    """Names of the experiment's judges, in order."""
+    return [judge_name(j, experiment) for j in experiment.judges]
+
+
+def _endpoints(config: JudgeConfig) -> list[str]:
+    if isinstance(config, LLMJudgeConfig):
+        return [config.endpoint]
+    if isinstance(config, PanelJudgeConfig):
+        return [e for m in config.members for e in _endpoints(m)]
+    if isinstance(config, FallbackJudgeConfig):
+        found = [config.endpoint] if config.endpoint else []
+        for member in [config.primary] if config.primary else config.members or []:
+            found.extend(_endpoints(member))
+        return found
+    return []
+
+
+def validate_judges(experiment: Experiment) -> list[str]:
+    """Problems with the ``[[judges]]`` tables, one line each."""
+    problems = []
+    names = judge_names(experiment)
+    for i, config in enumerate(experiment.judges):
+        at = f"judges[{i}]"
+        if names.index(names[i]) != i:
+            problems.append(f"{at}.name: {names[i]!r} is used twice; give each judge its own name")
+        for ref in _endpoints(config):
+            if ref not in experiment.endpoints and "/" not in ref:
+                known = ", ".join(sorted(experiment.endpoints)) or "none defined"
+                problems.append(
+                    f"{at}: endpoint {ref!r} is not an [endpoints] entry (known: {known}) "
+                    f"nor a spec such as 'openai/gpt-4o-mini'"
+                )
+    return problems
+
+
+def interactive(config: JudgeConfig) -> bool:
+    """True for judges that ask a person in the terminal during the run."""
+    if isinstance(config, HumanJudgeConfig):
+        return True
+    if isinstance(config, FallbackJudgeConfig):
+        return config.mode == "interactive"
+    if isinstance(config, PanelJudgeConfig):
+        return any(interactive(m) for m in config.members)
+    return False

@@ -1,0 +1,181 @@
+"""The experiment: every choice of a run, as one pydantic model (and one TOML file)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from judges.config import JudgeConfig
+from oversight.datasets import DatasetSpec, SampleSpec
+
+__all__ = [
+    "Condition",
+    "Counterbalance",
+    "EndpointConfig",
+    "Experiment",
+    "Limits",
+]
+
+_LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EndpointConfig(_Model):
+    """``[endpoints.NAME]``: one model behind a provider, named for the conditions to use."""
+
+    spec: str
+    """Provider and model, e.g. ``openai/gpt-4o-mini``, ``anthropic/claude-3-5-haiku-latest``,
+    ``mock/strong`` (no network), or ``openai/<model>`` with ``base_url`` for a vLLM server."""
+    base_url: str | None = None
+    """Server address of an OpenAI- or Anthropic-compatible server, e.g. ``http://localhost:8000/v1``."""
+    api_key_env: str | None = None
+    """Environment variable holding the API key (default: the provider's, e.g. ``OPENAI_API_KEY``).
+    Keys never go in experiment files."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Requests to this model in flight at once (default: the endpoint layer's)."""
+    rpm: float | None = Field(default=None, gt=0)
+    """Requests per minute allowed to this model."""
+    tpm: float | None = Field(default=None, gt=0)
+    """Tokens per minute allowed to this model."""
+    timeout: float | None = Field(default=None, gt=0)
+    """Seconds one attempt may take before it is retried."""
+    max_retries: int | None = Field(default=None, ge=0)
+    """Retries of one call on rate limits, overload, 5xx and timeouts (the only retry layer)."""
+    pricing: dict[str, float] | str | None = None
+    """Price when the built-in table lacks the model: ``{input = 0.15, output = 0.6}`` in USD per
+    million tokens, or the name of a model whose price to use. Unknown prices count as unknown."""
+    structured: Literal["native", "tool", "json_object", "prompt"] | None = None
+    """How JSON-schema replies are requested (``prompt`` for servers without support)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Any other option of ``oversight.endpoint(spec, **options)``, passed as is."""
+
+    @field_validator("spec")
+    @classmethod
+    def _has_model(cls, value: str) -> str:
+        provider, _, model = value.partition("/")
+        if not provider or not model:
+            raise ValueError(
+                f"{value!r} is not provider/model; write e.g. 'openai/gpt-4o-mini' or 'mock/strong'"
+            )
+        return value
+
+    def endpoint_options(self) -> dict[str, Any]:
+        """Keyword options for ``endpoint(spec, ...)`` (unset ones left to the endpoint layer)."""
+        options = dict(self.options)
+        for name in ("base_url", "api_key_env", "max_concurrency", "rpm", "tpm", "timeout",
+                     "max_retries", "pricing", "structured"):
+            value = getattr(self, name)
+            if value is not None:
+                options[name] = value
+        return options
+
+
+class Condition(_Model):
+    """``[[conditions]]``: one protocol with its options and the endpoints playing its roles."""
+
+    label: str = Field(pattern=_LABEL)
+    """Name of the condition in transcripts and reports, e.g. ``debate-3rounds``."""
+    protocol: str
+    """Protocol name: unassisted, expert, consultancy, debate, critique or rrm."""
+    roles: dict[str, str] = Field(default_factory=dict)
+    """Role -> endpoint name from ``[endpoints]`` (or a spec such as ``mock/x``), e.g.
+    ``{debater = "strong"}``; ``debater_a``/``debater_b`` bind one debater each."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """The protocol's options (e.g. ``{rounds = 3, word_limit = 120}``), checked by its Config."""
+    judge: str | None = None
+    """Name of a ``[[judges]]`` entry the protocol may consult between rounds (judge questions)."""
+    judges: list[str] | None = None
+    """Names of the judges that judge this condition's transcripts (default: every judge)."""
+
+
+class Counterbalance(_Model):
+    """``[counterbalance]``: which of each protocol's counterbalanced setups are run."""
+
+    orders: Literal["all", "identity", "balanced"] = "all"
+    """``all`` answer orders (each answer shown in each position), only the dataset's
+    ``identity`` order, or ``balanced``: one order per question, rotating across questions."""
+    sides: Literal["all", "correct-and-one"] = "all"
+    """``all`` assignments the protocol offers, or only those using the gold and one fixed
+    (seeded) distractor per question; matters for questions with more than two answers."""
+
+
+class Limits(_Model):
+    """``[limits]``: how hard the run may push, and when it stops. May change on resume."""
+
+    concurrency: int = Field(default=16, ge=1)
+    """Work items (a protocol run and its judgments) in flight at once."""
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    """Spend cap in USD: at the cap no new call starts, calls in flight finish, the run stops
+    as ``stopped: cost cap``; resume with a higher cap. Calls of unknown price are counted apart."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Cap on tokens (input + output) sent and received in the run, enforced like the cost cap."""
+    item_retries: int = Field(default=1, ge=0)
+    """Times a failed work item is run again before it is recorded as an error. Calls keep
+    their own retries in the endpoint layer; this is for whole items that still failed."""
+    max_failure_fraction: float = Field(default=0.2, ge=0, le=1)
+    """Stop as ``stopped: too many failures`` when more than this share of the items finished
+    so far failed (judged once at least 10 items, or all of them, have finished)."""
+
+
+class Experiment(_Model):
+    """A whole experiment: what is asked, who argues, who judges, how much may be spent.
+
+    Build it in Python or load it with :func:`oversight.experiment.load_experiment`.
+    """
+
+    name: str = Field(pattern=_LABEL)
+    """Name of the experiment (used in reports)."""
+    description: str = ""
+    """Free text for the reader of the run folder."""
+    seed: int = 0
+    """Seed of every random choice the runner makes (balanced orders, sides)."""
+    dataset: DatasetSpec = Field(default_factory=SampleSpec)
+    """``[dataset]``: the questions; ``loader`` picks the file format (see oversight.datasets)."""
+    endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
+    """``[endpoints.NAME]``: the models, by the names the conditions and judges use."""
+    conditions: list[Condition] = Field(min_length=1)
+    """``[[conditions]]``: the protocols compared."""
+    judges: list[JudgeConfig] = Field(default_factory=list)
+    """``[[judges]]``: who judges every transcript, by ``kind`` (llm, human, fallback, panel);
+    an ``endpoint`` may name an ``[endpoints]`` entry or be a spec."""
+    counterbalance: Counterbalance = Field(default_factory=Counterbalance)
+    """``[counterbalance]``: answer orders and sides."""
+    repeats: int = Field(default=1, ge=1)
+    """Times each (question, condition, setup) is run; repeats differ only in ``sample_index``
+    when a protocol samples, so with temperature 0 they are replays of each other."""
+    limits: Limits = Field(default_factory=Limits)
+    """``[limits]``: concurrency, spend and failure limits."""
+    out: Path | None = None
+    """Default run folder (``--out`` overrides); relative to the working directory."""
+    cache: Path | None = None
+    """Response cache file shared across runs (default: ``RUN/cache.sqlite``, the run's own)."""
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The TOML file this experiment was read from, if any."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path | None:
+        """Folder relative dataset paths are read from: the experiment file's folder."""
+        return self._source.parent if self._source is not None else None
+
+    def frozen(self) -> dict[str, Any]:
+        """The spec as JSON data, as stored in ``RUN/experiment.json``."""
+        data: dict[str, Any] = self.model_dump(mode="json")
+        return data
+
+    def spec_hash(self) -> str:
+        """Hash of everything that decides what the run produces (not limits, out, description)."""
+        data = self.model_dump(mode="json", exclude={"limits", "out", "description"})
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,207 @@
+"""Re-judging saved transcripts: new judgments by any judge, nothing regenerated.
+
+Example::
+
+    from oversight.rejudge import rejudge
+    result = rejudge("runs/pilot", "llm:openai/gpt-4o-mini", rounds=[1, 2, 3])
+
+Only the judge is built, so no debater, consultant, critic or assistant is ever called.
+Each new judgment is appended to ``judgments.jsonl`` with its provenance in ``metadata``:
+``rejudge: true``, ``judge_spec`` (what was asked for), ``rejudged_at`` (UTC) and
+``rounds`` (the first k rounds shown, or None for all). Judgment ids are a hash of
+(transcript, judge name, rounds, spec), so re-running the same command after an interrupt
+skips what is done, while a different spec adds new judgments. Judge calls go through the
+run's response cache (``RUN/cache.sqlite``) and are added to the run's spend ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+
+from judges import Judge, from_spec
+from oversight.concurrency import as_completed_bounded
+from oversight.endpoints import Endpoint, endpoint
+from oversight.experiment import Experiment
+from oversight.runner import Meter, MeteredEndpoint, SpendEntry, judgment_id, select_transcripts
+from transcripts import JsonlLog, JudgeView, Judgment, RunStore, Transcript, utc_now
+from transcripts.errors import CostCapReached
+
+__all__ = ["RejudgeResult", "rejudge", "rejudge_async"]
+
+Rounds = int | None | Sequence[int | None]
+
+
+@dataclass
+class RejudgeResult:
+    """What a re-judging pass did."""
+
+    judged: int = 0
+    """New judgments written."""
+    skipped: int = 0
+    """(transcript, rounds) pairs already judged by this judge and spec."""
+    failed: int = 0
+    """New judgments with status ``failed``."""
+    calls: int = 0
+    """Judge calls sent."""
+    cached_calls: int = 0
+    """Judge calls answered by the cache."""
+    spent_usd: float = 0.0
+    """Dollars of the calls sent (known prices)."""
+    unknown_cost_calls: int = 0
+    """Calls sent whose price is unknown."""
+    judgments: list[Judgment] = field(default_factory=list)
+    """The new judgments."""
+    stopped: str | None = None
+    """Why it stopped early (a cost cap), if it did."""
+
+
+def _rounds_list(rounds: Rounds) -> list[int | None]:
+    if rounds is None or isinstance(rounds, int):
+        return [rounds]
+    values = list(rounds)
+    return values or [None]
+
+
+def _run_experiment(store: RunStore) -> Experiment | None:
+    frozen = store.read_json("experiment.json")
+    if not isinstance(frozen, dict) or "spec" not in frozen:
+        return None
+    try:
+        return Experiment.model_validate(frozen["spec"])
+    except ValidationError:
+        return None
+
+
+def _spec_text(spec: str | dict[str, Any] | BaseModel | Judge) -> str:
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, BaseModel):
+        return spec.model_dump_json()
+    if isinstance(spec, dict):
+        import json
+
+        return json.dumps(spec, sort_keys=True)
+    return repr(spec.identity)
+
+
+async def rejudge_async(
+    run: str | os.PathLike[str] | RunStore,
+    judge: str | dict[str, Any] | BaseModel | Judge,
+    *,
+    conditions: Sequence[str] | None = None,
+    where: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    rounds: Rounds = None,
+    concurrency: int = 8,
+    offline: bool = False,
+    max_cost_usd: float | None = None,
+    annotator: str | None = None,
+    console: Console | None = None,
+) -> RejudgeResult:
+    """New judgments of a run's complete transcripts; see :func:`rejudge`."""
+    store = run if isinstance(run, RunStore) else RunStore.open(Path(run))
+    experiment = _run_experiment(store)
+    cache = store.path / "cache.sqlite"
+    if experiment is not None and experiment.cache is not None:
+        cache = experiment.cache
+    meter = Meter(max_cost_usd=max_cost_usd,
+                  ledger=JsonlLog(store.path / "spend.jsonl", SpendEntry))
+    made: list[Endpoint] = []
+
+    def factory(ref: str) -> Endpoint:
+        named = experiment.endpoints.get(ref) if experiment is not None else None
+        spec, options = (named.spec, named.endpoint_options()) if named else (ref, {})
+        inner = endpoint(spec, cache=cache, offline=offline, **options)
+        made.append(inner)
+        return MeteredEndpoint(inner, meter)
+
+    spec_text = _spec_text(judge)
+    built = judge if isinstance(judge, Judge) else from_spec(
+        judge, endpoint_factory=factory, store=store, annotator=annotator, console=console)
+    name = built.identity.name
+    extra = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
+    done = {str(j.metadata.get("work_key")) for j in store.judgments if j.status == "ok"}
+    result = RejudgeResult()
+    work: list[tuple[Transcript, int | None, str]] = []
+    for transcript in select_transcripts(store, conditions=conditions, where=where, ids=ids,
+                                         complete_only=True):
+        for k in _rounds_list(rounds):
+            key = judgment_id(transcript.id, name, k, extra)
+            if key in done:
+                result.skipped += 1
+            else:
+                work.append((transcript, k, key))
+
+    async def one(job: tuple[Transcript, int | None, str]) -> Judgment:
+        transcript, k, key = job
+        view = JudgeView.from_transcript(transcript, rounds=k)
+        judgment = await built.judge(view)
+        metadata = {**judgment.metadata, "rejudge": True, "judge_spec": spec_text,
+                    "rejudged_at": utc_now().isoformat(), "rounds": k, "work_key": key}
+        update: dict[str, Any] = {"run_id": store.run_id, "metadata": metadata}
+        if "escalation_id" not in judgment.metadata:
+            update["id"] = key
+        judgment = judgment.model_copy(update=update)
+        store.judgments.append(judgment)
+        return judgment
+
+    limit = 1 if built.identity.kind == "human" else concurrency
+    try:
+        stream = as_completed_bounded(one, work, limit=limit)
+        async with contextlib.aclosing(cast(AsyncGenerator[Any, None], stream)) as results:
+            async for _, outcome in results:
+                if isinstance(outcome, CostCapReached):
+                    result.stopped = str(outcome)
+                    break
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                result.judged += 1
+                result.failed += int(outcome.status != "ok")
+                result.judgments.append(outcome)
+    finally:
+        for inner in made:
+            await inner.aclose()
+        store.close()
+    result.calls, result.cached_calls = meter.calls, meter.cached_calls
+    result.spent_usd = meter.spent_usd - meter.carried_usd
+    result.unknown_cost_calls = meter.unknown_cost_calls
+    return result
+
+
+def rejudge(
+    run: str | os.PathLike[str] | RunStore,
+    judge: str | dict[str, Any] | BaseModel | Judge,
+    *,
+    conditions: Sequence[str] | None = None,
+    where: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    rounds: Rounds = None,
+    concurrency: int = 8,
+    offline: bool = False,
+    max_cost_usd: float | None = None,
+    annotator: str | None = None,
+    console: Console | None = None,
+) -> RejudgeResult:
+    """Judge a run's saved transcripts again with ``judge``; nothing else is called.
+
+    ``judge`` is a spec (``"llm:openai/gpt-4o-mini"``, ``"human:alice"``,
+    ``"fallback:llm=mock/weak,threshold=0.7"``, ``"panel:llm=a,llm=b"``; an endpoint may be
+    a name from the run's ``[endpoints]``), a ``[[judges]]`` table, a config or a built
+    judge. Transcripts are chosen by ``conditions``, ``where`` (``FIELD=VALUE``) and ``ids``
+    (prefixes); ``rounds`` (k, or a list of k) shows the judge only the first k rounds
+    (None = all), once per value. ``offline`` answers from the cache only.
+    """
+    return asyncio.run(rejudge_async(
+        run, judge, conditions=conditions, where=where, ids=ids, rounds=rounds,
+        concurrency=concurrency, offline=offline, max_cost_usd=max_cost_usd,
+        annotator=annotator, console=console))

@@ -1,0 +1,243 @@
+"""Running an experiment from Python: the same thing ``oversight run`` does."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from oversight.datasets import load_questions
+from oversight.endpoints import Endpoint
+from oversight.experiment import Experiment, check_experiment, load_experiment
+from oversight.experiment._judges import interactive
+from oversight.runner._build import Endpoints, Factory
+from oversight.runner._dry import EndpointEstimate, estimate_endpoint, mock_factory, temp_folder
+from oversight.runner._items import plan
+from oversight.runner._meter import Meter, SpendEntry
+from oversight.runner._progress import interactive as terminal
+from oversight.runner._run import Session
+from oversight.runner._status import RunResult
+from oversight.runner._summary import print_summary
+from transcripts import JsonlLog, Question, RunStore, utc_now
+from transcripts.errors import ConfigError
+
+__all__ = ["DryRun", "dry_run", "run_experiment", "run_experiment_async"]
+
+ExperimentLike = Experiment | str | os.PathLike[str]
+
+
+def _experiment(source: ExperimentLike) -> Experiment:
+    if isinstance(source, Experiment):
+        check_experiment(source)
+        return source
+    return load_experiment(source)
+
+
+def _with_limits(experiment: Experiment, **overrides: Any) -> Experiment:
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if not changes:
+        return experiment
+    limits = experiment.limits.model_copy(update=changes)
+    updated = experiment.model_copy(update={"limits": limits})
+    updated._source = experiment.source
+    return updated
+
+
+def default_out(experiment: Experiment) -> Path:
+    """The run folder when none is given: the file's ``out``, else ``runs/<name>``."""
+    return experiment.out if experiment.out is not None else Path("runs") / experiment.name
+
+
+def _questions_hash(questions: list[Question]) -> str:
+    digest = hashlib.sha256()
+    for q in questions:
+        digest.update(q.model_dump_json().encode())
+    return digest.hexdigest()
+
+
+def _freeze(store: RunStore, experiment: Experiment, questions: list[Question]) -> None:
+    """Write ``experiment.json``, or check that the folder's run is this experiment."""
+    frozen = {
+        "name": experiment.name,
+        "spec_hash": experiment.spec_hash(),
+        "questions_hash": _questions_hash(questions),
+        "questions": len(questions),
+        "source": str(experiment.source) if experiment.source else None,
+        "spec": experiment.frozen(),
+    }
+    existing = store.read_json("experiment.json")
+    if existing is None:
+        store.write_json("experiment.json", {**frozen, "created_at": utc_now().isoformat()})
+        return
+    if existing.get("spec_hash") != frozen["spec_hash"]:
+        old: dict[str, Any] = existing.get("spec", {})
+        new: dict[str, Any] = experiment.frozen()
+        changed = sorted(k for k in set(old) | set(new)
+                         if k not in ("limits", "out", "description") and old.get(k) != new.get(k))
+        raise ConfigError(
+            f"{store.path} holds a run of a different experiment (changed: "
+            f"{', '.join(changed) or 'details'}); only [limits] may change when resuming. "
+            f"Run into a new folder (--out), or restore the experiment as it was"
+        )
+    if existing.get("questions_hash") != frozen["questions_hash"]:
+        raise ConfigError(
+            f"{store.path}: the dataset's questions changed since this run began (the file "
+            f"at dataset.path was edited or replaced); restore it or run into a new folder"
+        )
+
+
+async def run_experiment_async(
+    experiment: ExperimentLike,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    max_cost_usd: float | None = None,
+    max_tokens: int | None = None,
+    concurrency: int | None = None,
+    offline: bool = False,
+    replay: str | os.PathLike[str] | None = None,
+    console: Console | None = None,
+    progress: bool | None = None,
+) -> RunResult:
+    """Run (or resume) ``experiment`` into ``out``; see :func:`run_experiment`."""
+    exp = _with_limits(_experiment(experiment), max_cost_usd=max_cost_usd,
+                       max_tokens=max_tokens, concurrency=concurrency)
+    folder = Path(out) if out is not None else default_out(exp)
+    result, _ = await _run(exp, folder, offline=offline, replay=replay,
+                           console=console or Console(), progress=progress)
+    return result
+
+
+async def _run(
+    exp: Experiment,
+    folder: Path,
+    *,
+    offline: bool = False,
+    replay: str | os.PathLike[str] | None = None,
+    console: Console,
+    progress: bool | None,
+    factory: Factory | None = None,
+) -> tuple[RunResult, dict[str, Endpoint]]:
+    """One session; returns its result and the endpoints it made (by name or spec)."""
+    questions = load_questions(exp.dataset, exp.base_dir)
+    store = RunStore.create(folder)
+    try:
+        _freeze(store, exp, questions)
+        cache: Path | bool = exp.cache if exp.cache is not None else folder / "cache.sqlite"
+        if factory is not None:
+            cache = False
+        if replay is not None:
+            cache = _replay_cache(Path(replay), folder)
+            offline = True
+        meter = Meter(max_cost_usd=exp.limits.max_cost_usd, max_tokens=exp.limits.max_tokens,
+                      ledger=JsonlLog(folder / "spend.jsonl", SpendEntry))
+        endpoints = Endpoints(exp, cache=cache, offline=offline, factory=factory)
+        live = terminal(console) if progress is None else progress
+        if any(interactive(j) for j in exp.judges):
+            live = False  # a person answers in this terminal: no live display over them
+        session = Session(exp, store, list(plan(exp, questions)), endpoints=endpoints,
+                          meter=meter, console=console, live=live)
+        made = endpoints.made
+        try:
+            return await session.run(), dict(made)
+        finally:
+            await endpoints.aclose()
+    finally:
+        store.close()
+
+
+def _replay_cache(source: Path, folder: Path) -> Path:
+    """The cache to replay from: the source run's, copied into the new run folder."""
+    origin = source / "cache.sqlite" if source.is_dir() else source
+    if not origin.is_file():
+        raise ConfigError(f"nothing to replay: no response cache at {origin}")
+    target = folder / "cache.sqlite"
+    if target.resolve() != origin.resolve():
+        shutil.copyfile(origin, target)
+    return target
+
+
+def run_experiment(
+    experiment: ExperimentLike,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    max_cost_usd: float | None = None,
+    max_tokens: int | None = None,
+    concurrency: int | None = None,
+    offline: bool = False,
+    replay: str | os.PathLike[str] | None = None,
+    console: Console | None = None,
+    progress: bool | None = None,
+    summary: bool = True,
+) -> RunResult:
+    """Run ``experiment`` (a file or an :class:`Experiment`) into ``out``, or resume it there.
+
+    Completed items are never done again; interrupted items are re-run with their earlier
+    calls answered by the run's response cache. ``max_cost_usd``, ``max_tokens`` and
+    ``concurrency`` override ``[limits]`` (e.g. a higher cap to resume a capped run).
+    ``offline`` answers every call from the cache and fails on a miss; ``replay`` copies
+    another run's cache into ``out`` and runs offline (exact replay, no network).
+    """
+    console = console or Console()
+    result = asyncio.run(run_experiment_async(
+        experiment, out=out, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
+        concurrency=concurrency, offline=offline, replay=replay, console=console,
+        progress=progress))
+    if summary:
+        print_summary(result, console)
+    return result
+
+
+@dataclass
+class DryRun:
+    """What a dry run found: the pipeline's result on mocks, and the estimate per endpoint."""
+
+    result: RunResult
+    """The run on mock endpoints (into ``result.path``, a temporary folder)."""
+    endpoints: list[EndpointEstimate] = field(default_factory=list)
+    """What the real run would send to each endpoint."""
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Estimated total; None when any endpoint's price is unknown."""
+        costs = [e.cost_usd for e in self.endpoints]
+        return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
+
+    def to_json(self) -> dict[str, Any]:
+        """As JSON data."""
+        return {
+            "folder": str(self.result.path), "status": self.result.status,
+            "items": self.result.items_total,
+            "endpoints": [{k: v for k, v in vars(e).items() if k != "price"}
+                          for e in self.endpoints],
+            "cost_usd": self.cost_usd,
+        }
+
+
+def dry_run(
+    experiment: ExperimentLike,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    console: Console | None = None,
+) -> DryRun:
+    """Run the whole pipeline on mock endpoints and estimate the real run.
+
+    The rehearsal runs into ``out`` (default: a new temporary folder) with no caps and
+    without judges that would ask a person; see :mod:`oversight.runner._dry` for how calls,
+    tokens and cost are estimated.
+    """
+    exp = _experiment(experiment)
+    limits = exp.limits.model_copy(update={"max_cost_usd": None, "max_tokens": None})
+    rehearsal = exp.model_copy(update={
+        "limits": limits, "judges": [j for j in exp.judges if not interactive(j)]})
+    rehearsal._source = exp.source
+    folder = Path(out) if out is not None else temp_folder(exp.name)
+    result, made = asyncio.run(_run(rehearsal, folder, console=console or Console(),
+                                    progress=False, factory=mock_factory()))
+    estimates = [estimate_endpoint(exp, name, ep) for name, ep in made.items()]
+    return DryRun(result=result, endpoints=estimates)

@@ -1,0 +1,90 @@
+"""Building what a run needs from its experiment: endpoints and judges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from judges import Judge, build_judge
+from oversight.endpoints import Endpoint, endpoint
+from oversight.experiment import Experiment
+from oversight.experiment._judges import judge_name
+from oversight.runner._meter import Meter, MeteredEndpoint
+from transcripts import RunStore
+
+__all__ = ["Endpoints", "Factory", "build_judges"]
+
+Factory = Callable[[str, dict[str, Any]], Endpoint]
+"""Makes an endpoint from a spec and its options (the dry run swaps in mocks here)."""
+
+
+class Endpoints:
+    """The run's endpoints, made once each, by ``[endpoints]`` name or by spec.
+
+    Every endpoint shares the run's response cache (``cache``), so a resumed or replayed run
+    answers repeated requests from it; ``offline`` makes a cache miss an error instead of a
+    network call.
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        *,
+        cache: Path | bool,
+        offline: bool = False,
+        factory: Factory | None = None,
+    ) -> None:
+        self.experiment = experiment
+        self.cache = cache
+        self.offline = offline
+        self.factory = factory or self._real
+        self.made: dict[str, Endpoint] = {}
+        """Endpoints made so far, by the name or spec they were asked for."""
+
+    def _real(self, spec: str, options: dict[str, Any]) -> Endpoint:
+        return endpoint(spec, cache=self.cache, offline=self.offline, **options)
+
+    def get(self, ref: str) -> Endpoint:
+        """The endpoint named ``ref`` in ``[endpoints]``, or made from the spec ``ref``."""
+        made = self.made.get(ref)
+        if made is None:
+            config = self.experiment.endpoints.get(ref)
+            if config is not None:
+                made = self.factory(config.spec, config.endpoint_options())
+            else:
+                made = self.factory(ref, {})
+            self.made[ref] = made
+        return made
+
+    def spec_of(self, ref: str) -> str:
+        """The endpoint spec ``ref`` stands for."""
+        config = self.experiment.endpoints.get(ref)
+        return config.spec if config is not None else ref
+
+    async def aclose(self) -> None:
+        """Close every endpoint made."""
+        for made in self.made.values():
+            await made.aclose()
+
+
+def build_judges(
+    experiment: Experiment,
+    endpoints: Endpoints,
+    meter: Meter,
+    store: RunStore,
+    *,
+    console: Console | None = None,
+) -> dict[str, Judge]:
+    """The experiment's judges by name, on metered endpoints of the run."""
+
+    def factory(ref: str) -> Endpoint:
+        return MeteredEndpoint(endpoints.get(ref), meter)
+
+    built: dict[str, Judge] = {}
+    for config in experiment.judges:
+        judge = build_judge(config, endpoint_factory=factory, store=store, console=console)
+        built[judge_name(config, experiment)] = judge
+    return built

@@ -1,0 +1,138 @@
+"""The dry run: the whole pipeline on mock endpoints, and what the real run would use.
+
+Every endpoint is replaced by ``mock/<its spec>``, which invents deterministic replies
+(schema-valid JSON where a schema is asked, free text of about half ``max_tokens``
+otherwise), so every protocol, judge, store write and report runs as in the real run, into
+a temporary folder. Each request the mocks receive is one call the real run would make, so:
+
+* **calls** are exact for the given dataset, conditions and judges (re-asks after unusable
+  replies come on top);
+* **input tokens** are counted on the prompts as built with the mock replies, with
+  ``tiktoken`` when it is installed and has its encoding locally (``o200k_base``),
+  otherwise estimated as characters / 4 (about right for English text);
+* **output tokens** are given as an estimate (half of each call's ``max_tokens``, as the
+  mocks answer) and a bound (all of ``max_tokens``);
+* **cost** applies the endpoint's price (``pricing`` or the built-in table) to the input
+  tokens and to the output estimate and bound; mock and local endpoints are free and a
+  model with no known price is reported as unknown, never as zero.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from oversight.endpoints import Endpoint, MockBackend, Price, Request, endpoint, lookup_price
+from oversight.experiment import Experiment
+
+__all__ = ["EndpointEstimate", "count_tokens", "estimate_endpoint", "mock_factory", "temp_folder"]
+
+
+@dataclass
+class EndpointEstimate:
+    """What the real run would send to one endpoint."""
+
+    name: str
+    """Name in ``[endpoints]`` (or the spec, for endpoints given inline)."""
+    spec: str
+    """The real endpoint spec."""
+    calls: int = 0
+    """Calls the real run would make."""
+    input_tokens: int = 0
+    """Prompt tokens, counted or estimated (see ``tokenizer``)."""
+    output_tokens: int = 0
+    """Completion tokens, estimated as half of each call's ``max_tokens``."""
+    output_tokens_max: int = 0
+    """Completion tokens if every call used all of its ``max_tokens``."""
+    cost_usd: float | None = None
+    """Estimated cost; None when the price is unknown."""
+    cost_usd_max: float | None = None
+    """Cost with the output bound; None when the price is unknown."""
+    tokenizer: str = "chars/4"
+    """How input tokens were counted: ``tiktoken:o200k_base`` or ``chars/4``."""
+    price: Price | None = field(default=None, repr=False)
+
+
+def temp_folder(name: str) -> Path:
+    """A fresh folder for the dry run's store."""
+    return Path(tempfile.mkdtemp(prefix=f"oversight-dry-{name}-"))
+
+
+def mock_factory() -> Callable[[str, dict[str, Any]], Endpoint]:
+    """Makes ``mock/<spec>`` for every real spec (no cache, no network, no key)."""
+
+    def make(spec: str, options: dict[str, Any]) -> Endpoint:
+        return endpoint(f"mock/{spec}", cache=False)
+
+    return make
+
+
+_ENCODER: Any = None
+_TOKENIZER = "chars/4"
+
+
+def _encoder() -> Any:
+    """tiktoken's o200k_base encoder when installed and available offline, else None."""
+    global _ENCODER, _TOKENIZER
+    if _ENCODER is None:
+        _ENCODER = False
+        try:
+            tiktoken = importlib.import_module("tiktoken")
+            _ENCODER = tiktoken.get_encoding("o200k_base")
+            _TOKENIZER = "tiktoken:o200k_base"
+        except Exception:  # not installed, or its encoding is not cached (no downloads here)
+            _ENCODER = False
+    return _ENCODER or None
+
+
+def count_tokens(text: str) -> int:
+    """Tokens of ``text``: tiktoken when available, else characters / 4 (rounded up)."""
+    encoder = _encoder()
+    if encoder is not None:
+        return len(encoder.encode(text, disallowed_special=()))
+    return (len(text) + 3) // 4
+
+
+def _request_tokens(request: Request) -> int:
+    text = (request.system or "") + "".join(m.content for m in request.messages)
+    return count_tokens(text) + 4 * len(request.messages)  # a few tokens of chat framing
+
+
+def _price(spec: str, pricing: dict[str, float] | str | None) -> Price | None:
+    provider, _, model = spec.partition("/")
+    if isinstance(pricing, dict):
+        return Price(**pricing)
+    if isinstance(pricing, str):
+        return lookup_price(pricing)
+    if provider in ("mock", "local"):
+        return Price(input=0.0, output=0.0)
+    return lookup_price(model)
+
+
+def estimate_endpoint(experiment: Experiment, name: str, made: Endpoint) -> EndpointEstimate:
+    """The estimate for one endpoint, from the requests its mock received."""
+    config = experiment.endpoints.get(name)
+    spec = config.spec if config is not None else name
+    estimate = EndpointEstimate(name=name, spec=spec)
+    backend = made.backend
+    requests = backend.requests if isinstance(backend, MockBackend) else []
+    for request in requests:
+        estimate.calls += 1
+        estimate.input_tokens += _request_tokens(request)
+        estimate.output_tokens += max(1, request.max_tokens // 2)
+        estimate.output_tokens_max += request.max_tokens
+    estimate.tokenizer = _TOKENIZER
+    price = _price(spec, config.pricing if config is not None else None)
+    estimate.price = price
+    if price is not None:
+        from transcripts import Usage
+
+        estimate.cost_usd = price.cost(Usage(input_tokens=estimate.input_tokens,
+                                             output_tokens=estimate.output_tokens))
+        estimate.cost_usd_max = price.cost(Usage(input_tokens=estimate.input_tokens,
+                                                 output_tokens=estimate.output_tokens_max))
+    return estimate

@@ -1,0 +1,114 @@
+"""Work items: question x condition x setup x repeat, with ids that survive a restart.
+
+An item's id is a hash of (condition label, question id, setup label, repeat) and becomes
+the transcript's id, so a resumed run knows which items are finished. A judgment's id is a
+hash of (transcript id, judge name, rounds), so judging is idempotent too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from oversight.datasets._common import rng_for
+from oversight.experiment import Condition, Experiment
+from protocols.base import ProtocolConfig, ProtocolSpec, Setup, get
+from transcripts import Question
+
+__all__ = ["WorkItem", "item_id", "judgment_id", "plan"]
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def item_id(condition: str, question_id: str, setup_label: str, repeat: int) -> str:
+    """The id of one work item (and of its transcript)."""
+    return _digest("item", condition, question_id, setup_label, repeat)
+
+
+def judgment_id(transcript_id: str, judge_name: str, rounds: int | None, extra: str = "") -> str:
+    """The id of one judge's judgment of one transcript (cut to ``rounds`` rounds if given)."""
+    shown = "all" if rounds is None else rounds
+    return _digest("judgment", transcript_id, judge_name, shown, extra)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One protocol run on one question, and the judgments of its transcript."""
+
+    id: str
+    """Deterministic id, used as the transcript id."""
+    condition: Condition
+    """The condition this item belongs to."""
+    protocol: ProtocolSpec
+    """The condition's protocol."""
+    config: ProtocolConfig
+    """The protocol's validated options."""
+    question: Question
+    """The question."""
+    setup: Setup
+    """The counterbalancing choice (answer order, assignment)."""
+    repeat: int
+    """Repeat index, from 0."""
+
+
+def _setup_label(setup: Setup) -> str:
+    if setup.label:
+        return setup.label
+    order = "".join(map(str, setup.order))
+    sides = ",".join(f"{k}={v}" for k, v in sorted(setup.assignment.items()))
+    return f"o{order}-{sides}"
+
+
+def _filter(
+    setups: Sequence[Setup], question: Question, index: int, experiment: Experiment
+) -> list[Setup]:
+    """Apply ``[counterbalance]`` to one question's setups."""
+    chosen = list(setups)
+    balance = experiment.counterbalance
+    n = len(question.answers)
+    if balance.sides == "correct-and-one" and question.correct is not None and n > 2:
+        others = [i for i in range(n) if i != question.correct]
+        one = rng_for("side", experiment.seed, question.id).choice(others)
+        allowed = {question.correct, one}
+        chosen = [s for s in chosen if set(s.assignment.values()) <= allowed]
+    if balance.orders == "identity":
+        chosen = [s for s in chosen if s.order == sorted(s.order)]
+    elif balance.orders == "balanced":
+        orders: list[list[int]] = []
+        for s in chosen:
+            if s.order not in orders:
+                orders.append(s.order)
+        if orders:
+            keep = orders[index % len(orders)]
+            chosen = [s for s in chosen if s.order == keep]
+    return chosen
+
+
+def plan(experiment: Experiment, questions: Sequence[Question]) -> Iterator[WorkItem]:
+    """Every work item, repeat by repeat, question by question, condition by condition.
+
+    Question-major order means a run stopped early (cost cap) has every condition for the
+    questions it reached, which is what paired comparisons need.
+    """
+    conditions = [
+        (c, spec, spec.config.model_validate(c.options))
+        for c in experiment.conditions
+        for spec in [get(c.protocol)]
+    ]
+    for repeat in range(experiment.repeats):
+        for index, question in enumerate(questions):
+            for condition, spec, config in conditions:
+                setups = _filter(spec.setups(question, config), question, index, experiment)
+                for setup in setups:
+                    yield WorkItem(
+                        id=item_id(condition.label, question.id, _setup_label(setup), repeat),
+                        condition=condition,
+                        protocol=spec,
+                        config=config,
+                        question=question,
+                        setup=setup,
+                        repeat=repeat,
+                    )

@@ -1,0 +1,116 @@
+"""Progress of a run: a rich live bar in a terminal, plain periodic lines elsewhere (CI, pipes)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from oversight.runner._meter import Meter
+
+__all__ = ["RunProgress", "interactive"]
+
+
+def interactive(console: Console) -> bool:
+    """True when a live display makes sense: a terminal, and not CI."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        return False
+    return console.is_terminal and sys.stdout.isatty()
+
+
+class RunProgress:
+    """Items done of total, calls per second, tokens, spend, errors and time left.
+
+    Example::
+
+        with RunProgress(console, meter, total=120, done=40, live=True) as progress:
+            progress.advance(failed=False)
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        meter: Meter,
+        *,
+        total: int,
+        done: int,
+        live: bool,
+        every_s: float = 10.0,
+    ) -> None:
+        self.console = console
+        self.meter = meter
+        self.total = total
+        self.done = done
+        self.failed = 0
+        self.live = live
+        self.every_s = every_s
+        self._last_line = time.monotonic()
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> RunProgress:
+        if self.live:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task(
+                "items", total=self.total, completed=self.done, stats=self.stats())
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._update()
+            self._progress.__exit__(exc_type, exc, tb)
+
+    def stats(self) -> str:
+        """The one-line statistics shown next to the bar."""
+        m = self.meter
+        return (f"{m.calls_per_second():.1f} calls/s · {m.tokens:,} tok · {m.spend_text()} · "
+                f"{self.failed} errors")
+
+    def advance(self, *, failed: bool) -> None:
+        """One more item finished (failed or not)."""
+        self.done += 1
+        self.failed += int(failed)
+        self.tick()
+
+    def tick(self) -> None:
+        """Refresh the display (live) or print a line when one is due (plain)."""
+        if self._progress is not None:
+            self._update()
+            return
+        now = time.monotonic()
+        if now - self._last_line >= self.every_s or self.done == self.total:
+            self._last_line = now
+            self.console.print(f"items {self.done}/{self.total} · {self.stats()}",
+                               highlight=False)
+
+    def _update(self) -> None:
+        assert self._progress is not None and self._task is not None
+        self._progress.update(self._task, completed=self.done, stats=self.stats())

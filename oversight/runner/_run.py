@@ -1,0 +1,354 @@
+"""The runner: every work item of an experiment, bounded, saved as it finishes, resumable.
+
+One session of a run:
+
+1. loads the questions and plans the items (question x condition x setup x repeat);
+2. reads the run folder: complete transcripts and ok judgments are not done again;
+3. runs the remaining items through :func:`oversight.concurrency.as_completed_bounded`;
+   each item saves its own transcript, then each judge's judgment, the moment they exist;
+4. stops starting items at a cap, on too many failures or on an interrupt (calls in flight
+   finish), and writes ``RUN/status.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import cast
+
+from rich.console import Console
+
+from judges import Judge
+from oversight.concurrency import as_completed_bounded
+from oversight.endpoints import Endpoint
+from oversight.experiment import Experiment
+from oversight.runner._build import Endpoints, build_judges
+from oversight.runner._items import WorkItem, judgment_id
+from oversight.runner._meter import Meter, MeteredEndpoint
+from oversight.runner._progress import RunProgress
+from oversight.runner._status import RunResult, Status, write_status
+from protocols.rrm import reward_probabilities
+from transcripts import JudgeIdentity, JudgeView, Judgment, RunStore, Transcript
+from transcripts.errors import CostCapReached
+
+__all__ = ["Session"]
+
+REPEAT_SAMPLE_OFFSET = 10_000
+"""Added to ``sample_index`` per repeat, so repeats are cached (and sampled) apart."""
+
+_MIN_FOR_FRACTION = 10
+
+
+@dataclass
+class _Outcome:
+    failed: bool
+    error: str | None = None
+    judgments: int = 0
+
+
+class Session:
+    """One session of a run (a first run, or a resume)."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        store: RunStore,
+        items: list[WorkItem],
+        *,
+        endpoints: Endpoints,
+        meter: Meter,
+        console: Console,
+        live: bool,
+    ) -> None:
+        self.experiment = experiment
+        self.store = store
+        self.items = items
+        self.endpoints = endpoints
+        self.meter = meter
+        self.console = console
+        self.live = live
+        self.limits = experiment.limits
+        self.judges: dict[str, Judge] = build_judges(
+            experiment, endpoints, meter, store, console=console)
+        self.failed = 0
+        self.finished = 0
+        self.judgments = 0
+        self.errors: list[str] = []
+        self._done_judgments: set[str] = set()
+        self._complete: dict[str, Transcript] = {}
+        self._last_status = 0.0
+
+    # -- what is already done ----------------------------------------------------------------
+
+    def _scan(self) -> list[WorkItem]:
+        """Read the store; return the items that still have work to do."""
+        wanted = {item.id for item in self.items}
+        for judgment in self.store.judgments:
+            key = judgment.metadata.get("work_key")
+            if _settled(judgment) and isinstance(key, str):
+                self._done_judgments.add(key)
+        for transcript in self.store.transcripts.latest():
+            if transcript.status == "complete" and transcript.id in wanted:
+                self._complete[transcript.id] = transcript
+        pending = []
+        for item in self.items:
+            saved = self._complete.get(item.id)
+            if saved is None or any(
+                key not in self._done_judgments for _, key in self._judge_keys(item, saved)
+            ):
+                pending.append(item)
+            else:
+                del self._complete[item.id]  # finished: no need to keep it in memory
+        return pending
+
+    def _judges_for(self, item: WorkItem) -> list[Judge]:
+        names = item.condition.judges
+        return [j for n, j in self.judges.items() if names is None or n in names]
+
+    def _judge_keys(self, item: WorkItem, transcript: Transcript) -> list[tuple[Judge | None, str]]:
+        keys: list[tuple[Judge | None, str]] = [
+            (j, judgment_id(transcript.id, j.identity.name, None)) for j in self._judges_for(item)
+        ]
+        if _rewards_decide(item):
+            keys.append((None, judgment_id(transcript.id, _rewards_name(item), None)))
+        return keys
+
+    # -- one item ---------------------------------------------------------------------------
+
+    def _agents(self, item: WorkItem) -> dict[str, Endpoint]:
+        offset = item.repeat * REPEAT_SAMPLE_OFFSET
+        return {
+            role: MeteredEndpoint(self.endpoints.get(ref), self.meter, sample_offset=offset)
+            for role, ref in item.condition.roles.items()
+        }
+
+    async def _item(self, item: WorkItem) -> _Outcome:
+        saved = self._complete.pop(item.id, None)
+        transcript = saved if saved is not None else await self._produce(item)
+        if transcript.status != "complete":
+            return _Outcome(failed=True, error=transcript.error)
+        written, failures = await self._judge(item, transcript)
+        return _Outcome(failed=bool(failures), error="; ".join(failures) or None,
+                        judgments=written)
+
+    async def _produce(self, item: WorkItem) -> Transcript:
+        """Run the protocol (retrying a failed item), save and return the transcript."""
+        condition = item.condition
+        interject = self.judges.get(condition.judge) if condition.judge else None
+        attempts = self.limits.item_retries + 1
+        error = ""
+        for attempt in range(attempts):
+            try:
+                produced = await item.protocol.run(
+                    item.question, self._agents(item), config=item.config, setup=item.setup,
+                    judge=interject)
+            except (CostCapReached, asyncio.CancelledError):
+                raise
+            except Exception as err:  # isolate the item: any failure is recorded, not raised
+                error = f"{type(err).__name__}: {err}"
+                continue
+            if produced.status == "complete":
+                transcript = self._finish(item, produced, attempt + 1)
+                self.store.transcripts.append(transcript)
+                return transcript
+            error = produced.error or "the protocol returned an unfinished transcript"
+        if self.meter.stop_reason is not None:
+            raise CostCapReached(self.meter.cap_message())
+        failed = Transcript(
+            id=item.id, run_id=self.store.run_id, protocol=item.protocol.name,
+            protocol_config=item.config.model_dump(mode="json"), condition=condition.label,
+            question=item.question, assignment=dict(item.setup.assignment),
+            answer_order=list(item.setup.order), repeat=item.repeat, status="error",
+            error=error, roles={r: self.endpoints.spec_of(e) for r, e in condition.roles.items()},
+            metadata={"setup": item.setup.label, "attempts": attempts},
+        )
+        self.store.transcripts.append(failed)
+        return failed
+
+    def _finish(self, item: WorkItem, produced: Transcript, attempts: int) -> Transcript:
+        roles = produced.roles or {
+            r: self.endpoints.spec_of(e) for r, e in item.condition.roles.items()}
+        metadata = {**produced.metadata, "setup": item.setup.label, "experiment":
+                    self.experiment.name}
+        if attempts > 1:
+            metadata["attempts"] = attempts
+        return produced.model_copy(update={
+            "id": item.id, "run_id": self.store.run_id, "condition": item.condition.label,
+            "repeat": item.repeat, "roles": roles, "metadata": metadata,
+        })
+
+    async def _judge(self, item: WorkItem, transcript: Transcript) -> tuple[int, list[str]]:
+        """Every missing judgment of ``transcript``, each saved as it comes."""
+        written = 0
+        failures = []
+        for judge, key in self._judge_keys(item, transcript):
+            if key in self._done_judgments:
+                continue
+            if judge is None:
+                judgment = _rewards_judgment(item, transcript)
+            else:
+                judgment = await self._one_judgment(judge, transcript)
+            if judgment.status == "failed" and self.meter.stop_reason is not None:
+                raise CostCapReached(self.meter.cap_message())
+            update: dict[str, object] = {
+                "run_id": self.store.run_id,
+                "metadata": {**judgment.metadata, "work_key": key},
+            }
+            if "escalation_id" not in judgment.metadata:
+                # A deferred escalation keeps the id its queue record names, so the person's
+                # final judgment can supersede it; every other judgment gets the work key.
+                update["id"] = key
+            judgment = judgment.model_copy(update=update)
+            self.store.judgments.append(judgment)
+            written += 1
+            self.judgments += 1
+            if _settled(judgment):
+                self._done_judgments.add(key)
+            else:
+                failures.append(f"judge {judgment.judge.name}: {judgment.error}")
+        return written, failures
+
+    async def _one_judgment(self, judge: Judge, transcript: Transcript) -> Judgment:
+        view = JudgeView.from_transcript(transcript)
+        try:
+            return await judge.judge(view)
+        except (CostCapReached, asyncio.CancelledError):
+            raise
+        except Exception as err:  # a judge bug must not take the run down
+            return Judgment(transcript_id=transcript.id, judge=judge.identity, status="failed",
+                            error=f"{type(err).__name__}: {err}",
+                            rounds_seen=view.rounds_shown)
+
+    # -- the session ------------------------------------------------------------------------
+
+    async def run(self) -> RunResult:
+        """Run every pending item; return where the run stands."""
+        started = time.monotonic()
+        pending = self._scan()
+        total = len(self.items)
+        already = total - len(pending)
+        status: Status | None = None
+        message = ""
+        self._write_status("running", "", already, started, force=True)
+        loop = asyncio.get_running_loop()
+        current = asyncio.current_task()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            if current is not None:
+                loop.add_signal_handler(signal.SIGTERM, current.cancel)
+        progress = RunProgress(self.console, self.meter, total=total, done=already,
+                               live=self.live)
+        try:
+            with progress:
+                stream = cast(
+                    AsyncGenerator[tuple[WorkItem, _Outcome | BaseException], None],
+                    as_completed_bounded(self._item, pending, limit=self.limits.concurrency))
+                async with contextlib.aclosing(stream) as results:
+                    async for item, outcome in results:
+                        if isinstance(outcome, CostCapReached):
+                            break
+                        if isinstance(outcome, BaseException):
+                            outcome = _Outcome(failed=True,
+                                               error=f"{type(outcome).__name__}: {outcome}")
+                        self._count(item, outcome)
+                        progress.advance(failed=outcome.failed)
+                        self._write_status("running", "", already, started)
+                        if self.meter.stop_reason is not None:
+                            break
+                        if self._too_many_failures(len(pending)):
+                            status = "stopped: too many failures"
+                            message = (f"{self.failed} of {self.finished} items failed, more than "
+                                       f"max_failure_fraction={self.limits.max_failure_fraction}; "
+                                       f"first error: {self.errors[0] if self.errors else '?'}")
+                            break
+        except asyncio.CancelledError:
+            self.meter.stop_reason = "interrupted"
+            result = self._result("interrupted", "interrupted; run again to resume", already,
+                                  started)
+            write_status(self.store, result)
+            raise
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGTERM)
+        if status is None and self.meter.stop_reason in ("cost cap", "token cap"):
+            status = "stopped: cost cap" if self.meter.stop_reason == "cost cap" else \
+                "stopped: token cap"
+            message = self.meter.cap_message()
+        if status is None:
+            status = "complete" if self.failed == 0 else "complete with errors"
+            if self.failed:
+                message = (f"{self.failed} item(s) failed and were recorded as errors; "
+                           f"run again to retry them")
+        result = self._result(status, message, already, started)
+        write_status(self.store, result)
+        return result
+
+    def _count(self, item: WorkItem, outcome: _Outcome) -> None:
+        self.finished += 1
+        if outcome.failed:
+            self.failed += 1
+            if len(self.errors) < 5:
+                self.errors.append(f"{item.condition.label} / {item.question.id} / "
+                                   f"{item.setup.label}: {outcome.error}")
+
+    def _too_many_failures(self, pending: int) -> bool:
+        needed = min(_MIN_FOR_FRACTION, pending)
+        return (self.finished >= needed
+                and self.failed > self.limits.max_failure_fraction * self.finished)
+
+    def _result(self, status: Status, message: str, already: int, started: float) -> RunResult:
+        m = self.meter
+        return RunResult(
+            path=self.store.path, status=status, message=message, items_total=len(self.items),
+            items_complete=already + self.finished - self.failed, items_failed=self.failed,
+            transcripts=len(self._complete_ids()), judgments=self.judgments,
+            spent_usd=m.spent_usd, unknown_cost_calls=m.unknown_cost_calls,
+            input_tokens=m.input_tokens, output_tokens=m.output_tokens, calls=m.calls,
+            cached_calls=m.cached_calls, elapsed_s=time.monotonic() - started,
+            errors=list(self.errors),
+        )
+
+    def _complete_ids(self) -> set[str]:
+        return {t.id for t in self.store.transcripts.latest() if t.status == "complete"}
+
+    def _write_status(
+        self, status: Status, message: str, already: int, started: float, *, force: bool = False
+    ) -> None:
+        now = time.monotonic()
+        if force or now - self._last_status >= 2.0:
+            self._last_status = now
+            result = self._result(status, message, already, started)
+            result.transcripts = -1  # not counted while running (it reads the whole file)
+            write_status(self.store, result)
+
+
+def _settled(judgment: Judgment) -> bool:
+    """Done for the runner: ok, or handed to a person (a deferred escalation, even of a
+    failed automatic judgment: the person decides it, not another automatic try)."""
+    return judgment.status == "ok" or (judgment.escalated and "escalation_id" in judgment.metadata)
+
+
+def _rewards_decide(item: WorkItem) -> bool:
+    return item.protocol.name == "rrm" and getattr(item.config, "decide", None) == "rewards"
+
+
+def _rewards_name(item: WorkItem) -> str:
+    return f"{item.condition.label}-rewards"
+
+
+def _rewards_judgment(item: WorkItem, transcript: Transcript) -> Judgment:
+    """The rewards' own decision (rrm with ``decide = "rewards"``), filed as a judgment."""
+    identity = JudgeIdentity(kind="llm", name=_rewards_name(item),
+                             model=transcript.roles.get("Evaluator"))
+    try:
+        probabilities = reward_probabilities(transcript)
+    except Exception as err:
+        return Judgment(transcript_id=transcript.id, judge=identity, status="failed",
+                        error=f"{type(err).__name__}: {err}")
+    return Judgment(transcript_id=transcript.id, judge=identity, probabilities=probabilities,
+                    rationale="rewards of the evaluation trees, normalised",
+                    rounds_seen=transcript.rounds, metadata={"decided_by": "rewards"})
+

@@ -1,0 +1,130 @@
+"""Choosing transcripts of a run: by condition, by field (``--where``), by id prefix.
+
+``--where FIELD=VALUE`` (or ``FIELD!=VALUE``) uses the field names of ``oversight report``
+that belong to transcripts: ``condition``, ``protocol``, ``run_id``, ``repeat``, ``status``
+(also ``transcript_status``), ``question`` (its id), ``source``, ``dataset``, ``setup``,
+``gold_position`` (presented position of the gold, 0 = first); then the transcript's
+``metadata`` and the question's ``metadata``. ``metadata.KEY`` and ``question.KEY`` pick
+one place. VALUE matches a field whose text is VALUE; ``true``/``false``, numbers and
+``null`` (a missing field) match as such.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from transcripts import RunStore, Transcript
+from transcripts.errors import ConfigError
+
+__all__ = ["Filter", "match_id", "parse_filters", "select_transcripts"]
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One ``FIELD=VALUE`` (or ``FIELD!=VALUE``) clause."""
+
+    field: str
+    value: str
+    negate: bool = False
+
+    def matches(self, transcript: Transcript) -> bool:
+        """Whether ``transcript`` passes this clause."""
+        found = _value_equals(field_value(transcript, self.field), self.value)
+        return found != self.negate
+
+
+def parse_filters(clauses: Iterable[str] | None) -> list[Filter]:
+    """Filters from ``FIELD=VALUE`` / ``FIELD!=VALUE`` strings."""
+    out = []
+    for clause in clauses or []:
+        negate = "!=" in clause
+        name, sep, value = clause.partition("!=" if negate else "=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--where {clause!r}: write FIELD=VALUE or FIELD!=VALUE")
+        out.append(Filter(name.strip(), value.strip(), negate))
+    return out
+
+
+def field_value(t: Transcript, name: str) -> Any:
+    """The value of field ``name`` for transcript ``t`` (``_MISSING`` when absent)."""
+    builtin: dict[str, Any] = {
+        "condition": t.condition, "protocol": t.protocol, "run_id": t.run_id,
+        "repeat": t.repeat, "status": t.status, "transcript_status": t.status,
+        "question": t.question.id, "source": t.question.source, "dataset": t.question.dataset,
+        "setup": t.metadata.get("setup"), "id": t.id,
+    }
+    if name == "gold_position":
+        correct = t.question.correct
+        return t.order.index(correct) if correct is not None else None
+    if name in builtin:
+        return builtin[name]
+    place, _, key = name.partition(".")
+    if key and place == "metadata":
+        return t.metadata.get(key, _MISSING)
+    if key and place == "question":
+        return t.question.metadata.get(key, _MISSING)
+    if name in t.metadata:
+        return t.metadata[name]
+    return t.question.metadata.get(name, _MISSING)
+
+
+def _value_equals(value: Any, text: str) -> bool:
+    lowered = text.lower()
+    if value is _MISSING or value is None:
+        return lowered in ("null", "none")
+    if isinstance(value, bool):
+        return lowered == str(value).lower()
+    if isinstance(value, int | float):
+        try:
+            return float(text) == float(value)
+        except ValueError:
+            return False
+    if isinstance(value, str):
+        return value == text
+    return json.dumps(value, sort_keys=True) == text
+
+
+def match_id(ids: Iterable[str], prefix: str) -> str:
+    """The one id starting with ``prefix``; a clear error when none or several do."""
+    found = [i for i in ids if i.startswith(prefix)]
+    if not found:
+        raise ConfigError(
+            f"no transcript id starts with {prefix!r}; `oversight show RUN` lists them")
+    if len(found) > 1:
+        shown = ", ".join(f[:12] for f in found[:5])
+        raise ConfigError(
+            f"{prefix!r} matches {len(found)} transcripts ({shown}...); give more of the id")
+    return found[0]
+
+
+def select_transcripts(
+    store: RunStore,
+    *,
+    conditions: Sequence[str] | None = None,
+    where: Sequence[str] | Sequence[Filter] | None = None,
+    ids: Sequence[str] | None = None,
+    complete_only: bool = False,
+) -> Iterator[Transcript]:
+    """The run's transcripts (latest record per id) that pass every filter given.
+
+    ``ids`` are id prefixes (each must match exactly one transcript).
+    """
+    filters = [w if isinstance(w, Filter) else parse_filters([w])[0] for w in where or []]
+    wanted: set[str] | None = None
+    if ids:
+        known = [t.id for t in store.transcripts.latest()]
+        wanted = {match_id(known, prefix) for prefix in ids}
+    for t in store.transcripts.latest():
+        if complete_only and t.status != "complete":
+            continue
+        if conditions and t.condition not in conditions:
+            continue
+        if wanted is not None and t.id not in wanted:
+            continue
+        if all(f.matches(t) for f in filters):
+            yield t

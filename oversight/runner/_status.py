@@ -1,0 +1,85 @@
+"""The run's status file and the result a run returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from transcripts import RunStore, utc_now
+
+__all__ = ["STATUSES", "RunResult", "Status", "read_status", "write_status"]
+
+Status = Literal[
+    "running",
+    "complete",
+    "complete with errors",
+    "stopped: cost cap",
+    "stopped: token cap",
+    "stopped: too many failures",
+    "interrupted",
+]
+"""Where a run stands. ``running`` left behind in the file means the process was killed."""
+
+STATUSES: tuple[str, ...] = (
+    "running", "complete", "complete with errors", "stopped: cost cap", "stopped: token cap",
+    "stopped: too many failures", "interrupted",
+)
+
+
+@dataclass
+class RunResult:
+    """What one session of a run did, and where the run stands (also in ``RUN/status.json``)."""
+
+    path: Path
+    """The run folder."""
+    status: Status
+    """Where the run stands."""
+    message: str = ""
+    """What happened, in words, and what to do next."""
+    items_total: int = 0
+    """Work items in the experiment."""
+    items_complete: int = 0
+    """Items whose transcript and judgments are all saved."""
+    items_failed: int = 0
+    """Items that failed in this session (recorded as errors; a new session retries them)."""
+    transcripts: int = 0
+    """Complete transcripts in the store."""
+    judgments: int = 0
+    """Judgments written in this session."""
+    spent_usd: float = 0.0
+    """Dollars of the run's paid calls with a known price (all sessions)."""
+    unknown_cost_calls: int = 0
+    """Paid calls whose price is unknown (all sessions)."""
+    input_tokens: int = 0
+    """Prompt tokens of the run's paid calls (all sessions)."""
+    output_tokens: int = 0
+    """Completion tokens of the run's paid calls (all sessions)."""
+    calls: int = 0
+    """Calls sent in this session."""
+    cached_calls: int = 0
+    """Calls the response cache answered in this session."""
+    elapsed_s: float = 0.0
+    """Seconds this session took."""
+    errors: list[str] = field(default_factory=list)
+    """The first few item errors of this session."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the run finished every item without errors."""
+        return self.status == "complete"
+
+
+def write_status(store: RunStore, result: RunResult, **extra: Any) -> None:
+    """Write ``RUN/status.json`` atomically."""
+    data = asdict(result)
+    data["path"] = str(result.path)
+    data["updated_at"] = utc_now().isoformat()
+    data.update(extra)
+    store.write_json("status.json", data)
+
+
+def read_status(store: RunStore) -> dict[str, Any] | None:
+    """The last status written, or None."""
+    data = store.read_json("status.json")
+    return data if isinstance(data, dict) else None
