@@ -12,6 +12,7 @@ The transcript-writing side (turns, calls, views, the judge between rounds) is i
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +42,22 @@ Sides = Literal["all", "correct", "incorrect"]
 """Which answers an assigned speaker is run on: every answer, only the gold, or only the others."""
 
 _TAG = re.compile(r"</?quote>")
+_PYTHON = "python:"
+
+
+def _imported(ref: str) -> Callable[..., str]:
+    """The function a ``python:package.module.function`` prompt override names."""
+    module, _, name = ref.removeprefix(_PYTHON).rpartition(".")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise ValueError(
+            f"prompt function {ref!r} cannot be imported ({err}); name a module-level "
+            "function as python:package.module.function"
+        ) from err
+    if not callable(fn):
+        raise ValueError(f"prompt override {ref!r} is not a function")
+    return fn  # type: ignore[no-any-return]
 
 
 class SpeakerConfig(ProtocolConfig):
@@ -68,11 +85,20 @@ class SpeakerConfig(ProtocolConfig):
             raise ValueError(f"prompt_dir {str(value)!r} is not a folder")
         return value
 
+    @field_validator("prompts")
+    @classmethod
+    def _import_functions(cls, prompts: dict[str, PromptOverride]) -> dict[str, PromptOverride]:
+        # "python:package.module.function" names a prompt function (e.g. from a TOML file).
+        return {
+            name: _imported(p) if isinstance(p, str) and p.startswith(_PYTHON) else p
+            for name, p in prompts.items()
+        }
+
     @field_serializer("prompts")
     def _named(self, prompts: dict[str, PromptOverride]) -> dict[str, str]:
         # Functions are recorded by name, so the configuration stays JSON.
         return {
-            name: p if isinstance(p, str) else f"python:{p.__module__}.{p.__qualname__}"
+            name: p if isinstance(p, str) else f"{_PYTHON}{p.__module__}.{p.__qualname__}"
             for name, p in prompts.items()
         }
 

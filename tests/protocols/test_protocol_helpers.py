@@ -166,3 +166,19 @@ async def test_every_protocol_runs_with_its_defaults() -> None:
     ):
         transcript = await run(question(), agents)
         assert transcript.answer_order == [0, 1]
+
+
+def shouting_turn(*, speaker: str, round: int, **_: object) -> str:
+    return f"{speaker.upper()} ROUND {round}"
+
+
+async def test_prompt_functions_can_be_named_for_experiment_files() -> None:
+    ref = f"python:{__name__}.shouting_turn"
+    config = debate.Config.model_validate({"rounds": 1, "prompts": {"render_debater_turn": ref}})
+    debater = mock("debater", echo)
+    transcript = await debate.run(question(), {"debater": debater}, config=config)
+    assert sorted(prompt(r) for r in sent(debater)) == ["DEBATER A ROUND 1", "DEBATER B ROUND 1"]
+    assert transcript.protocol_config["prompts"] == {"render_debater_turn": ref}
+    assert debate.Config.model_validate(transcript.protocol_config) == config
+    with pytest.raises(ValidationError, match="cannot be imported"):
+        debate.Config(prompts={"render_debater_turn": "python:nowhere.at_all"})
