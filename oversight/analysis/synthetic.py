@@ -66,6 +66,9 @@ class SyntheticSpec:
     """Endpoint specs debaters are drawn from (two different ones per debate)."""
     turns_per_side: int = 3
     """Rounds of argument per speaker (affects file size, not statistics)."""
+    rounds_effect: float | None = None
+    """When set, judges of debate and consultancy see a random 1..turns_per_side rounds
+    (``rounds_seen``) and their skill shifts by this much per round above the midpoint."""
     escalate_below: float = 0.65
     """Fallback judges escalate to a human when their confidence is below this."""
     seed: int = 0
@@ -199,6 +202,11 @@ def make_store(path: str | os.PathLike[str], spec: SyntheticSpec | None = None) 
             store.transcripts.append(transcript)
             for name in spec.judges:
                 skill = spec.skill.get(condition, {}).get(name, 0.7)
+                rounds_seen = None
+                if spec.rounds_effect is not None and assignment:
+                    rounds_seen = int(rng.integers(1, spec.turns_per_side + 1))
+                    mid = (1 + spec.turns_per_side) / 2
+                    skill = min(0.99, max(0.5, skill + spec.rounds_effect * (rounds_seen - mid)))
                 identity = JudgeIdentity(kind="llm", name=name, model=f"mock/{name}")
                 judgment = _judgment(
                     rng,
@@ -210,6 +218,8 @@ def make_store(path: str | os.PathLike[str], spec: SyntheticSpec | None = None) 
                 )
                 if name.startswith("fallback"):
                     judgment = _fallback(rng, judgment, transcript, spec)
+                if rounds_seen is not None:
+                    judgment = judgment.model_copy(update={"rounds_seen": rounds_seen})
                 store.judgments.append(judgment)
     store.close()
     return store

@@ -1,0 +1,106 @@
+"""``oversight report RUN``: does assistance beat unassisted judging?
+
+Prints per-group accuracy with clustered confidence intervals, calibration, the paired
+assisted-vs-unassisted comparison, bias, debater ratings, judge agreement and escalations;
+``--json`` prints the documented JSON instead; ``--markdown`` and ``--plots`` write
+``report.md`` (with ``analysis.json``) and PNG plots into ``RUN/reports/`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from oversight.analysis import DEFAULT_BY, analyze
+from oversight.report import print_report, render_json, write_report
+from transcripts.errors import ConfigError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``report`` on the dispatcher's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "report",
+        help="statistics of a run: does assistance beat unassisted judging?",
+        description=(
+            "Accuracy per condition and judge with 95%% confidence intervals clustered by "
+            "question source, calibration (Brier, log score, ECE), each assisted condition "
+            "against the unassisted baseline on the same questions (paired bootstrap, exact "
+            "McNemar, gap closed toward the expert ceiling), position and side bias, debater "
+            "ratings, agreement between judges and escalations to people."
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN", help="the run folder")
+    parser.add_argument(
+        "--by",
+        default=",".join(DEFAULT_BY),
+        metavar="FIELD,...",
+        help="group by these fields (default: condition,judge); built-ins such as protocol, "
+        "judge_kind, annotator, source, gold_position, side, or any metadata key",
+    )
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="keep only judgments whose FIELD equals VALUE (FIELD!=VALUE: differs); "
+        "repeat to combine; true/false/null and numbers are understood",
+    )
+    parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    parser.add_argument(
+        "--markdown", action="store_true", help="write report.md and analysis.json"
+    )
+    parser.add_argument("--plots", action="store_true", help="write PNG plots")
+    parser.add_argument(
+        "--out", metavar="DIR", default=None, help="folder for files (default: RUN/reports)"
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="bootstrap resamples per interval (default: 2000)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse the run and present it as asked; 0 on success."""
+    bootstrap = int(getattr(args, "bootstrap", 2000))
+    if bootstrap < 1:
+        raise ConfigError(f"--bootstrap must be at least 1, got {bootstrap}")
+    result = analyze(
+        args.run_dir,
+        by=getattr(args, "by", None) or ",".join(DEFAULT_BY),
+        where=list(getattr(args, "where", None) or []),
+        n_bootstrap=bootstrap,
+        seed=int(getattr(args, "seed", 0)),
+    )
+    as_json = bool(getattr(args, "json", False))
+    stdout = Console(highlight=False, soft_wrap=as_json)
+    # With --json, stdout holds the JSON alone; messages go to stderr.
+    messages = Console(stderr=True, highlight=False) if as_json else stdout
+    if as_json:
+        print(render_json(result))
+    else:
+        print_report(result, stdout)
+    markdown, plots = bool(getattr(args, "markdown", False)), bool(getattr(args, "plots", False))
+    if markdown or plots:
+        out = getattr(args, "out", None)
+        files = write_report(
+            result,
+            Path(out) if out else None,
+            json=markdown,
+            markdown=markdown,
+            plots=plots,
+        )
+        for path in files.all():
+            messages.print(f"wrote {path}")
+    return 0

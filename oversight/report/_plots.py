@@ -1,0 +1,230 @@
+"""PNG plots of an analysis, drawn with matplotlib's Agg canvas.
+
+matplotlib is imported only when plotting, and only through ``matplotlib.figure.Figure``
+with the Agg canvas: no pyplot, so no global backend is switched and no window opens.
+
+* ``accuracy.png`` — accuracy per condition (one marker per judge or other group) with 95%
+  cluster-bootstrap intervals;
+* ``differences.png`` — each assisted condition minus the unassisted baseline, with paired
+  intervals (when there are comparisons);
+* ``calibration.png`` — reliability diagrams: accuracy against mean confidence per
+  confidence bin, marker area proportional to the judgments in the bin;
+* ``rounds.png`` — accuracy against the number of rounds the judge saw, with intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from oversight.analysis import Analysis, GroupStats
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["write_plots"]
+
+_MAX_PANELS = 12
+_DPI = 150
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _split_fields(a: Analysis) -> tuple[str | None, list[str]]:
+    """The field on the x axis (condition if grouped by it) and the fields of the series."""
+    by = a.settings.by
+    if not by:
+        return None, []
+    x = "condition" if "condition" in by else by[0]
+    return x, [f for f in by if f != x]
+
+
+def _series_label(g: GroupStats, fields: list[str]) -> str:
+    return " · ".join("—" if g.by.get(f) is None else str(g.by.get(f)) for f in fields) or "all"
+
+
+def _x_label(g: GroupStats, x: str | None) -> str:
+    return "all" if x is None else ("—" if g.by.get(x) is None else str(g.by.get(x)))
+
+
+def _errors(values: list[float], intervals: list[tuple[float, float] | None]) -> list[list[float]]:
+    low = [v - i[0] if i else 0.0 for v, i in zip(values, intervals, strict=True)]
+    high = [i[1] - v if i else 0.0 for v, i in zip(values, intervals, strict=True)]
+    return [[max(0.0, e) for e in low], [max(0.0, e) for e in high]]
+
+
+def _accuracy(a: Analysis, path: Path) -> Path | None:
+    groups = [g for g in a.groups if g.accuracy is not None]
+    if not groups:
+        return None
+    x_field, series_fields = _split_fields(a)
+    categories = list(dict.fromkeys(_x_label(g, x_field) for g in groups))
+    series = list(dict.fromkeys(_series_label(g, series_fields) for g in groups))
+    width = max(6.0, 0.9 * len(categories) * max(1.0, len(series) / 2) + 2.5)
+    fig = _figure(min(width, 20.0), 4.8)
+    ax = fig.add_subplot()
+    step = 0.7 / max(1, len(series))
+    for s_index, name in enumerate(series):
+        mine = [g for g in groups if _series_label(g, series_fields) == name]
+        xs = [
+            categories.index(_x_label(g, x_field)) + (s_index - (len(series) - 1) / 2) * step
+            for g in mine
+        ]
+        ys = [float(g.accuracy or 0.0) for g in mine]
+        ax.errorbar(
+            xs, ys, yerr=_errors(ys, [g.ci95 for g in mine]), fmt="o", capsize=4,
+            markersize=6, label=name,
+        )
+    ax.set_xticks(range(len(categories)), categories)
+    if max(len(c) for c in categories) * len(categories) > 60:
+        ax.tick_params(axis="x", labelrotation=25)
+    lows = [g.ci95[0] if g.ci95 else g.accuracy or 0.0 for g in groups]
+    ax.set_ylim(max(0.0, math.floor(min(lows) * 10 - 0.5) / 10), 1.02)
+    ax.set_xlim(-0.6, len(categories) - 0.4)
+    ax.set_ylabel("accuracy")
+    ax.set_xlabel(x_field or "")
+    ax.set_title("Accuracy with 95% cluster-bootstrap intervals")
+    ax.grid(axis="y", alpha=0.3)
+    if series_fields:
+        ax.legend(title=" · ".join(series_fields), fontsize="small", loc="lower right")
+    fig.savefig(path)
+    return path
+
+
+def _differences(a: Analysis, path: Path) -> Path | None:
+    rows = [c for c in a.comparisons if c.difference is not None]
+    if not rows:
+        return None
+    fig = _figure(7.5, 1.4 + 0.45 * len(rows))
+    ax = fig.add_subplot()
+    labels = []
+    for i, c in enumerate(rows):
+        stratum = " · ".join(str(v) for v in c.by.values())
+        labels.append(f"{c.assisted} vs {c.baseline}" + (f" ({stratum})" if stratum else ""))
+        d = 100 * float(c.difference or 0.0)
+        interval = (100 * c.ci95[0], 100 * c.ci95[1]) if c.ci95 else None
+        ax.errorbar([d], [i], xerr=_errors([d], [interval]), fmt="o", capsize=4, color="C0")
+    ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(rows)), labels)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel("accuracy difference, assisted − unassisted (percentage points)")
+    ax.set_title("Assisted vs unassisted, paired by question (95% CI)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.savefig(path)
+    return path
+
+
+def _panels(a: Analysis) -> tuple[str | None, list[str], dict[str, list[GroupStats]]]:
+    """Groups split into panels by the series fields; lines within a panel by the x field."""
+    x_field, series_fields = _split_fields(a)
+    panels: dict[str, list[GroupStats]] = {}
+    for g in a.groups:
+        if g.n:
+            panels.setdefault(_series_label(g, series_fields), []).append(g)
+    return x_field, series_fields, dict(list(panels.items())[:_MAX_PANELS])
+
+
+def _grid(n: int) -> tuple[int, int]:
+    cols = min(3, n)
+    return math.ceil(n / cols), cols
+
+
+def _panel_axes(fig: Figure, n: int) -> list[Axes]:
+    rows, cols = _grid(n)
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+    flat: list[Axes] = [ax for row in axes for ax in row]
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return flat[:n]
+
+
+def _calibration(a: Analysis, path: Path) -> Path | None:
+    x_field, series_fields, panels = _panels(a)
+    if not panels:
+        return None
+    rows, cols = _grid(len(panels))
+    fig = _figure(4.4 * cols + 0.8, 4.0 * rows + 0.6)
+    lowest = min(b.lower for gs in panels.values() for g in gs for b in g.calibration if b.n)
+    for ax, (title, groups) in zip(_panel_axes(fig, len(panels)), panels.items(), strict=True):
+        lo = 0.45 if lowest >= 0.5 else 0.0
+        ax.plot([lo, 1.0], [lo, 1.0], linestyle="--", color="grey", linewidth=1,
+                label="perfect calibration")
+        for g in groups:
+            bins = [b for b in g.calibration if b.n and b.mean_confidence is not None]
+            xs = [float(b.mean_confidence or 0.0) for b in bins]
+            ys = [float(b.accuracy or 0.0) for b in bins]
+            total = sum(b.n for b in bins) or 1
+            label = _x_label(g, x_field)
+            if g.ece is not None:
+                label += f" (ECE {g.ece:.3f})"
+            line = ax.plot(xs, ys, linewidth=1.2, label=label)
+            ax.scatter(xs, ys, s=[12 + 300 * b.n / total for b in bins],
+                       color=line[0].get_color(), alpha=0.7, zorder=3)
+        ax.set_xlim(lo, 1.0)
+        ax.set_ylim(0.0, 1.02)
+        ax.set_xlabel("confidence max(p)")
+        ax.set_ylabel("accuracy")
+        ax.set_title(title if series_fields else "calibration", fontsize="medium")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small", loc="best")
+    fig.suptitle("Calibration (10 equal-width bins; marker area ∝ judgments in the bin)")
+    fig.savefig(path)
+    return path
+
+
+def _rounds(a: Analysis, path: Path) -> Path | None:
+    x_field, series_fields, panels = _panels(a)
+    if not any(g.by_rounds for gs in panels.values() for g in gs):
+        return None
+    rows, cols = _grid(len(panels))
+    fig = _figure(4.4 * cols + 0.8, 3.8 * rows + 0.6)
+    all_lows = [s.ci95[0] if s.ci95 else s.accuracy or 0.0
+                for gs in panels.values() for g in gs for s in g.by_rounds]
+    y_low = max(0.0, math.floor(min(all_lows, default=0.0) * 10 - 0.5) / 10)
+    from matplotlib.ticker import MaxNLocator
+
+    for ax, (title, groups) in zip(_panel_axes(fig, len(panels)), panels.items(), strict=True):
+        for k, g in enumerate(groups):
+            slices = [s for s in g.by_rounds if s.accuracy is not None]
+            if not slices:
+                continue
+            offset = (k - (len(groups) - 1) / 2) * 0.06
+            xs = [float(_as_float(s.value)) + offset for s in slices]
+            ys = [float(s.accuracy or 0.0) for s in slices]
+            ax.errorbar(xs, ys, yerr=_errors(ys, [s.ci95 for s in slices]), marker="o",
+                        capsize=3, markersize=4, linewidth=1, label=_x_label(g, x_field))
+        ax.set_ylim(y_low, 1.02)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("rounds seen by the judge")
+        ax.set_ylabel("accuracy")
+        ax.set_title(title if series_fields else "accuracy by rounds", fontsize="medium")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small", loc="lower right")
+    fig.suptitle("Accuracy against rounds (95% cluster-bootstrap intervals)")
+    fig.savefig(path)
+    return path
+
+
+def _as_float(v: Any) -> float:
+    return float(v) if isinstance(v, int | float) else math.nan
+
+
+def write_plots(a: Analysis, folder: Path) -> list[Path]:
+    """Draw every plot that has data into ``folder``; the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [
+        _accuracy(a, folder / "accuracy.png"),
+        _differences(a, folder / "differences.png"),
+        _calibration(a, folder / "calibration.png"),
+        _rounds(a, folder / "rounds.png"),
+    ]
+    return [p for p in written if p is not None]
