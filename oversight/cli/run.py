@@ -121,16 +121,14 @@ def print_estimate(rehearsal: DryRun, console: Console) -> None:
 
 
 def print_report(path: Path, console: Console) -> None:
-    """The run's report: the analysis engineer's report when installed, else accuracy."""
+    """The run's report (``oversight report RUN``); a plain accuracy table without it."""
     try:
-        report = importlib.import_module("oversight.report")
+        analysis: Any = importlib.import_module("oversight.analysis")
+        report: Any = importlib.import_module("oversight.report")
     except ModuleNotFoundError:
-        report = None
-    render = getattr(report, "print_report", None) if report is not None else None
-    if callable(render):
-        render(path, console=console)
+        console.print(accuracy_table(path))
         return
-    console.print(accuracy_table(path))
+    report.print_report(analysis.analyze(path), console=console)
 
 
 def _result_json(result: RunResult) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from oversight.datasets._common import DatasetOptions, keep_answers, resolve
 from transcripts import Question
@@ -72,6 +72,9 @@ def load(spec: GenericSpec, base_dir: Path | None = None) -> list[Question]:
     for number, record in _records(path, spec.loader):
         try:
             question = _question(record, spec, path, number)
+        except ValidationError as err:
+            problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
+            raise DatasetError(f"{path}:{number}: {problems}") from None
         except (KeyError, ValueError, TypeError) as err:
             raise DatasetError(f"{path}:{number}: {err}; check dataset.fields") from err
         questions.append(keep_answers(question, spec.answers, seed=spec.seed))

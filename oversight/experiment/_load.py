@@ -126,12 +126,14 @@ def format_errors(err: ValidationError, root: type[BaseModel], prefix: Loc = ())
         elif kind == "literal_error":
             lines.append(f"{key}: {e['input']!r} is not allowed; allowed: {ctx.get('expected')}")
         elif kind == "union_tag_invalid":
+            tag_key = str(ctx.get("discriminator", "")).strip("'")
             lines.append(
-                f"{key}: {ctx.get('tag')!r} is not a known {ctx.get('discriminator')}; "
+                f"{key}.{tag_key}: {ctx.get('tag')!r} is not a known {tag_key}; "
                 f"known: {ctx.get('expected_tags')}"
             )
         elif kind == "union_tag_not_found":
-            lines.append(f"{key}: required key {ctx.get('discriminator')} is missing")
+            tag_key = str(ctx.get("discriminator", "")).strip("'")
+            lines.append(f"{key}.{tag_key}: required key is missing")
         else:
             message = str(e["msg"]).removeprefix("Value error, ")
             lines.append(f"{key}: {message} (got {_short(e.get('input'))})")

@@ -103,13 +103,15 @@ async def run_experiment_async(
     replay: str | os.PathLike[str] | None = None,
     console: Console | None = None,
     progress: bool | None = None,
+    endpoint_factory: Factory | None = None,
 ) -> RunResult:
     """Run (or resume) ``experiment`` into ``out``; see :func:`run_experiment`."""
     exp = _with_limits(_experiment(experiment), max_cost_usd=max_cost_usd,
                        max_tokens=max_tokens, concurrency=concurrency)
     folder = Path(out) if out is not None else default_out(exp)
     result, _ = await _run(exp, folder, offline=offline, replay=replay,
-                           console=console or Console(), progress=progress)
+                           console=console or Console(), progress=progress,
+                           factory=endpoint_factory)
     return result
 
 
@@ -129,8 +131,6 @@ async def _run(
     try:
         _freeze(store, exp, questions)
         cache: Path | bool = exp.cache if exp.cache is not None else folder / "cache.sqlite"
-        if factory is not None:
-            cache = False
         if replay is not None:
             cache = _replay_cache(Path(replay), folder)
             offline = True
@@ -174,6 +174,7 @@ def run_experiment(
     console: Console | None = None,
     progress: bool | None = None,
     summary: bool = True,
+    endpoint_factory: Factory | None = None,
 ) -> RunResult:
     """Run ``experiment`` (a file or an :class:`Experiment`) into ``out``, or resume it there.
 
@@ -182,12 +183,14 @@ def run_experiment(
     ``concurrency`` override ``[limits]`` (e.g. a higher cap to resume a capped run).
     ``offline`` answers every call from the cache and fails on a miss; ``replay`` copies
     another run's cache into ``out`` and runs offline (exact replay, no network).
+    ``endpoint_factory`` replaces :func:`oversight.endpoint` (same signature; it receives
+    the run's ``cache`` and ``offline`` options), e.g. to script mock replies.
     """
     console = console or Console()
     result = asyncio.run(run_experiment_async(
         experiment, out=out, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
         concurrency=concurrency, offline=offline, replay=replay, console=console,
-        progress=progress))
+        progress=progress, endpoint_factory=endpoint_factory))
     if summary:
         print_summary(result, console)
     return result

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -12,13 +11,15 @@ from judges import Judge, build_judge
 from oversight.endpoints import Endpoint, endpoint
 from oversight.experiment import Experiment
 from oversight.experiment._judges import judge_name
+from oversight.runner._dry import mock_replies
 from oversight.runner._meter import Meter, MeteredEndpoint
 from transcripts import RunStore
 
 __all__ = ["Endpoints", "Factory", "build_judges"]
 
-Factory = Callable[[str, dict[str, Any]], Endpoint]
-"""Makes an endpoint from a spec and its options (the dry run swaps in mocks here)."""
+Factory = Callable[..., Endpoint]
+"""Makes an endpoint like :func:`oversight.endpoint`: ``factory(spec, **options)``, the options
+including the run's ``cache`` and ``offline`` (the dry run swaps in mocks here)."""
 
 
 class Endpoints:
@@ -26,7 +27,8 @@ class Endpoints:
 
     Every endpoint shares the run's response cache (``cache``), so a resumed or replayed run
     answers repeated requests from it; ``offline`` makes a cache miss an error instead of a
-    network call.
+    network call. A ``mock/`` endpoint without scripted replies answers like the dry run's
+    mocks (:func:`oversight.runner._dry.mock_replies`).
     """
 
     def __init__(
@@ -40,22 +42,20 @@ class Endpoints:
         self.experiment = experiment
         self.cache = cache
         self.offline = offline
-        self.factory = factory or self._real
+        self.factory = factory or endpoint
         self.made: dict[str, Endpoint] = {}
         """Endpoints made so far, by the name or spec they were asked for."""
 
-    def _real(self, spec: str, options: dict[str, Any]) -> Endpoint:
-        return endpoint(spec, cache=self.cache, offline=self.offline, **options)
 
     def get(self, ref: str) -> Endpoint:
         """The endpoint named ``ref`` in ``[endpoints]``, or made from the spec ``ref``."""
         made = self.made.get(ref)
         if made is None:
             config = self.experiment.endpoints.get(ref)
-            if config is not None:
-                made = self.factory(config.spec, config.endpoint_options())
-            else:
-                made = self.factory(ref, {})
+            spec, options = (config.spec, config.endpoint_options()) if config else (ref, {})
+            if spec.startswith("mock/") and self.factory is endpoint:
+                options.setdefault("replies", mock_replies(spec.removeprefix("mock/")))
+            made = self.factory(spec, cache=self.cache, offline=self.offline, **options)
             self.made[ref] = made
         return made
 

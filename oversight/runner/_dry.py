@@ -20,16 +20,33 @@ a temporary folder. Each request the mocks receive is one call the real run woul
 from __future__ import annotations
 
 import importlib
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oversight.endpoints import Endpoint, MockBackend, Price, Request, endpoint, lookup_price
+from oversight.endpoints import (
+    Endpoint,
+    MockBackend,
+    Price,
+    Reply,
+    Request,
+    dry_run_reply,
+    endpoint,
+    lookup_price,
+)
 from oversight.experiment import Experiment
 
-__all__ = ["EndpointEstimate", "count_tokens", "estimate_endpoint", "mock_factory", "temp_folder"]
+__all__ = [
+    "EndpointEstimate",
+    "count_tokens",
+    "estimate_endpoint",
+    "mock_factory",
+    "mock_replies",
+    "temp_folder",
+]
 
 
 @dataclass
@@ -62,11 +79,36 @@ def temp_folder(name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"oversight-dry-{name}-"))
 
 
-def mock_factory() -> Callable[[str, dict[str, Any]], Endpoint]:
+def mock_replies(name: str) -> Callable[[Request], Reply]:
+    """The invented replies of :func:`oversight.endpoints.dry_run_reply`, except that an
+    object of numbers under a ``probabilities`` key (a judge's verdict) is normalised to sum
+    to 1, as a real judge model's would; other schema-valid inventions do not."""
+
+    def reply(request: Request) -> Reply:
+        invented = dry_run_reply(name, request)
+        if request.schema_ is None:
+            return invented
+        try:
+            data = json.loads(invented.text)
+        except ValueError:
+            return invented
+        probabilities = data.get("probabilities") if isinstance(data, dict) else None
+        if isinstance(probabilities, dict) and probabilities and all(
+            isinstance(v, int | float) for v in probabilities.values()
+        ):
+            total = sum(abs(v) for v in probabilities.values()) or 1.0
+            data["probabilities"] = {k: abs(v) / total for k, v in probabilities.items()}
+            return Reply(text=json.dumps(data), usage=invented.usage)
+        return invented
+
+    return reply
+
+
+def mock_factory() -> Callable[..., Endpoint]:
     """Makes ``mock/<spec>`` for every real spec (no cache, no network, no key)."""
 
-    def make(spec: str, options: dict[str, Any]) -> Endpoint:
-        return endpoint(f"mock/{spec}", cache=False)
+    def make(spec: str, **options: Any) -> Endpoint:
+        return endpoint(f"mock/{spec}", cache=False, replies=mock_replies(spec))
 
     return make
 

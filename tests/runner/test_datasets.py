@@ -1,0 +1,170 @@
+"""Dataset loaders on small files the tests write themselves (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from oversight.datasets import (
+    GenericSpec,
+    GPQASpec,
+    MMLUSpec,
+    NYUSpec,
+    QualitySpec,
+    SampleSpec,
+    load_questions,
+)
+from transcripts import Question, RunStore, Transcript
+from transcripts.errors import DatasetError
+
+
+def test_sample_has_twelve_questions_over_four_stories() -> None:
+    questions = load_questions(SampleSpec())
+    assert len(questions) == 12
+    assert len({q.source for q in questions}) == 4
+    for q in questions:
+        assert q.context and q.correct is not None and len(q.answers) == 2
+    assert {q.correct for q in questions} == {0, 1}  # the gold is not always first
+
+
+def test_common_filters_shuffle_cap_per_source_and_limit() -> None:
+    picked = load_questions(SampleSpec(shuffle=True, seed=3, max_per_source=1, limit=3))
+    assert len(picked) == 3
+    assert len({q.source for q in picked}) == 3
+    again = load_questions(SampleSpec(shuffle=True, seed=3, max_per_source=1, limit=3))
+    assert [q.id for q in again] == [q.id for q in picked]
+    only = load_questions(SampleSpec(ids=["saltroad-2", "seedvault-1"]))
+    assert [q.id for q in only] == ["saltroad-2", "seedvault-1"]
+    with pytest.raises(DatasetError, match="nope"):
+        load_questions(SampleSpec(ids=["nope"]))
+
+
+def _quality_article(article_id: str, questions: list[dict[str, object]]) -> dict[str, object]:
+    return {"article_id": article_id, "set_unique_id": f"{article_id}_set", "title": "T",
+            "article": "Once upon a time there was a lighthouse.", "questions": questions}
+
+
+def _quality_question(qid: str, gold: int, difficult: int, best: int) -> dict[str, object]:
+    return {"question": f"Question {qid}?", "options": ["w", "x", "y", "z"], "gold_label": gold,
+            "question_unique_id": qid, "difficult": difficult,
+            "validation": [{"untimed_best_distractor": best}, {"untimed_best_distractor": best},
+                           {"untimed_best_distractor": 1}]}
+
+
+def test_quality_hard_subset_best_distractor_and_cap_per_article(tmp_path: Path) -> None:
+    path = tmp_path / "QuALITY.dev"
+    articles = [
+        _quality_article("a1", [_quality_question("a1q1", 2, 1, 4), _quality_question("a1q2", 1, 0, 3),
+                                _quality_question("a1q3", 3, 1, 1)]),
+        _quality_article("a2", [_quality_question("a2q1", 4, 1, 2)]),
+    ]
+    path.write_text("\n".join(json.dumps(a) for a in articles) + "\n")
+    everything = load_questions(QualitySpec(path=path))
+    assert [q.id for q in everything] == ["a1q1", "a1q2", "a1q3", "a2q1"]
+    first = everything[0]
+    assert first.correct == 1 and first.answers == ["w", "x", "y", "z"]
+    assert first.source == "a1" and first.context and first.dataset == "quality"
+    hard = load_questions(QualitySpec(path=path, hard=True, max_per_source=1, answers=2))
+    assert [q.id for q in hard] == ["a1q1", "a2q1"]
+    # gold (x) and the annotators' best distractor (z), in their original relative order
+    assert hard[0].answers == ["x", "z"] and hard[0].correct == 0
+    assert hard[1].answers == ["x", "z"] and hard[1].correct == 1
+
+
+def test_quality_file_problems_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps(_quality_article("a1", [])) + "\n{broken\n")
+    with pytest.raises(DatasetError, match=r"q.jsonl:2: not a QuALITY article"):
+        load_questions(QualitySpec(path=path))
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_questions(QualitySpec(path=tmp_path / "absent.jsonl"))
+
+
+def test_gpqa_shuffles_the_gold_out_of_first_place(tmp_path: Path) -> None:
+    path = tmp_path / "gpqa_main.csv"
+    columns = ["Record ID", "Question", "Correct Answer", "Incorrect Answer 1",
+               "Incorrect Answer 2", "Incorrect Answer 3", "High-level domain", "Subdomain",
+               "Explanation"]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for i in range(12):
+            domain = "Physics" if i % 2 else "Chemistry"
+            writer.writerow([f"rec{i}", f"Q{i}?", "right", "wrong1", "wrong2", "wrong3", domain,
+                             f"{domain} sub", "because"])
+    questions = load_questions(GPQASpec(path=path))
+    assert len(questions) == 12
+    for q in questions:
+        assert q.answers[q.correct or 0] == "right"
+    assert {q.correct for q in questions} != {0}
+    physics = load_questions(GPQASpec(path=path, domains=["Physics"], answers=2))
+    assert len(physics) == 6 and all(len(q.answers) == 2 for q in physics)
+    assert all(q.source == "Physics sub" for q in physics)
+    assert all("right" in q.answers for q in physics)
+
+
+def test_mmlu_csv_folder_and_parquet(tmp_path: Path) -> None:
+    folder = tmp_path / "test"
+    folder.mkdir()
+    for subject in ("astronomy", "virology"):
+        with open(folder / f"{subject}_test.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["What?", "a", "b", "c", "d", "C"])
+            writer.writerow(["Why?", "a", "b", "c", "d", "A"])
+    questions = load_questions(MMLUSpec(path=folder))
+    assert [q.source for q in questions] == ["astronomy"] * 2 + ["virology"] * 2
+    assert [q.correct for q in questions] == [2, 0, 2, 0]
+    only = load_questions(MMLUSpec(path=folder, subjects=["virology"]))
+    assert {q.source for q in only} == {"virology"}
+
+    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pyarrow.table({"question": ["Q?"], "subject": ["anatomy"],
+                           "choices": [["p", "q", "r", "s"]], "answer": [3]})
+    pq.write_table(table, tmp_path / "mmlu.parquet")
+    parquet = load_questions(MMLUSpec(path=tmp_path / "mmlu.parquet"))
+    assert parquet[0].answers == ["p", "q", "r", "s"] and parquet[0].correct == 3
+    assert parquet[0].source == "anatomy"
+
+
+def test_generic_jsonl_and_csv_with_a_field_mapping(tmp_path: Path) -> None:
+    jsonl = tmp_path / "mine.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in [
+        {"qid": "1", "prompt": "Which?", "opts": ["red", "blue"], "label": "blue",
+         "doc": {"id": "d1", "text": "The sky is blue."}},
+        {"qid": "2", "prompt": "Other?", "opts": ["up", "down"], "label": "up",
+         "doc": {"id": "d1", "text": "Up it goes."}},
+    ]) + "\n")
+    spec = GenericSpec(loader="jsonl", path=jsonl, fields={
+        "id": "qid", "text": "prompt", "answers": "opts", "correct": "label",
+        "context": "doc.text", "source": "doc.id"})
+    questions = load_questions(spec)
+    assert [(q.id, q.correct, q.source) for q in questions] == [("1", 1, "d1"), ("2", 0, "d1")]
+    assert questions[0].context == "The sky is blue." and questions[0].dataset == "mine"
+
+    table = tmp_path / "mine.csv"
+    table.write_text("question,a,b,gold\nWhich?,red,blue,B\n")
+    spec = GenericSpec(loader="csv", path=table, fields={"answers": ["a", "b"], "correct": "gold",
+                                                         "id": None, "context": None})
+    [only] = load_questions(spec)
+    assert only.answers == ["red", "blue"] and only.correct == 1 and only.id == "mine-2"
+
+    table.write_text("question,answers,gold\nWhich?,red|blue,7\n")
+    spec = GenericSpec(loader="csv", path=table, fields={"correct": "gold"})
+    with pytest.raises(DatasetError, match=r"mine.csv:2: .*correct=7"):
+        load_questions(spec)
+
+
+def test_nyu_questions_from_an_imported_run(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path / "nyu")
+    question = Question(id="story-1:q", text="Who?", answers=["A", "B"], correct=1,
+                        context="story", source="story-1")
+    for room in ("r1", "r2"):
+        store.transcripts.append(Transcript(id=room, protocol="debate", question=question))
+    store.close()
+    questions = load_questions(NYUSpec(path=tmp_path / "nyu"))
+    assert questions == [question]
