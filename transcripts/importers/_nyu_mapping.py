@@ -10,7 +10,8 @@ How the room maps:
   number, and the judge's opening turn (their prior, before any speech) is in round 0 too.
 * Quotes are rendered inline as ``<quote>text</quote>`` with the story text of their token
   span, marked verified with its character span; a span reaching past the end of the story
-  is clipped and marked unverified.
+  is clipped and marked unverified. A quote tag typed as plain text (a judge asking for
+  ``<quote></quote>`` tags) is written ``<quote >`` so it is not read as a quote.
 * The live judge's turns carry their probabilities after each turn; their final judgement,
   and each offline judge's, become Judgments. Scratchpads are private turns.
 """
@@ -73,6 +74,8 @@ _STATUS = {"Complete": "complete", "InProgress": "in-progress",
            "WaitingToBegin": "waiting-to-begin"}
 _ENDED_BY = {"JudgeDecided": "judge-decided", "MutualAgreement": "mutual-agreement",
              "TimeUp": "time-up"}
+_TAG = re.compile(r"</?quote>")
+"""A quote tag typed as text (judges asking for quotes) would read as a quote: it is escaped."""
 _TOLERANCE = 1e-9
 """Distributions whose sum is this close to 1 are kept exactly as recorded."""
 
@@ -166,9 +169,12 @@ class _Renderer:
         quotes: list[Quote] = []
         spans: list[list[int]] = []
         clipped_spans: list[list[int]] = []
+        escaped = False
         for segment in segments:
             if segment.span is None:
-                parts.append(segment.text)
+                text = _TAG.sub(lambda m: m.group(0)[:-1] + " >", segment.text)
+                escaped = escaped or text != segment.text
+                parts.append(text)
                 continue
             begin, end = segment.span
             start, stop, clipped = self.story.char_span(begin, end)
@@ -183,6 +189,8 @@ class _Renderer:
             else:
                 quotes.append(Quote(text=text, verified=True, span=(start, stop)))
         extra: dict[str, Any] = {}
+        if escaped:
+            extra["escaped_quote_tags"] = True
         if spans:
             extra["token_spans"] = spans
         if clipped_spans:
