@@ -1,0 +1,162 @@
+"""Exporting a run as tables: the rows a user gets, CSV and Parquet files, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+from oversight.cli import export as export_cli
+from transcripts import Judgment, Question, RunStore, Transcript, Turn
+from transcripts.errors import ConfigError
+from transcripts.export import judgment_rows, to_csv, to_dataframe, to_parquet, transcript_rows
+
+DATA = Path(__file__).parents[2].parent / "shared/data/nyu-debate"
+
+
+def _transcript(tid: str, *, answers: int = 2, correct: int = 1, condition: str = "debate-a",
+                metadata: dict[str, object] | None = None) -> Transcript:
+    return Transcript(
+        id=tid, run_id="run-1", protocol="debate", condition=condition,
+        question=Question(id=f"q-{tid}", text="Which?",
+                          answers=[f"ans {i}" for i in range(answers)], correct=correct,
+                          context="secret story", source=f"story-{tid}", dataset="toy"),
+        assignment={"Debater A": 0, "Debater B": 1},
+        turns=[Turn(role="debater", speaker="Debater A", round=0, answer=0, content="A!"),
+               Turn(role="debater", speaker="Debater B", round=0, answer=1, content="B!"),
+               Turn(role="judge", speaker="Judge", round=0, content="hm",
+                    probabilities=[0.5] + [0.5 / (answers - 1)] * (answers - 1))],
+        metadata=metadata or {"setting": "toy", "included_in_paper": True,
+                              "nested": {"not": "a cell"}},
+    )
+
+
+def _judgment(jid: str, tid: str, probabilities: list[float], *, name: str = "weak",
+              kind: str = "llm") -> Judgment:
+    return Judgment.model_validate({
+        "id": jid, "transcript_id": tid, "run_id": "run-1",
+        "judge": {"kind": kind, "name": name, "model": "mock/echo" if kind == "llm" else None},
+        "probabilities": probabilities, "rounds_seen": 1, "metadata": {"reward": 0.3},
+    })
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> RunStore:
+    store = RunStore.create(tmp_path / "run")
+    store.transcripts.append(_transcript("t1"))
+    store.transcripts.append(_transcript("t2", answers=3, correct=2, condition="consult"))
+    store.judgments.append(_judgment("j1", "t1", [0.2, 0.8]))
+    store.judgments.append(_judgment("j2", "t1", [0.5, 0.5], name="human", kind="human"))
+    store.judgments.append(_judgment("j3", "t2", [0.6, 0.3, 0.1]))
+    store.close()
+    return store
+
+
+def test_one_row_per_judgment_joined_with_its_transcript(run: RunStore) -> None:
+    rows = {r["judgment_id"]: r for r in judgment_rows(run)}
+    assert set(rows) == {"j1", "j2", "j3"}
+    j1 = rows["j1"]
+    assert (j1["p_0"], j1["p_1"], j1["p_correct"], j1["verdict"]) == (0.2, 0.8, 0.8, 1)
+    assert j1["judge_correct"] == 1.0 and j1["judge_model"] == "mock/echo"
+    assert (j1["condition"], j1["protocol"], j1["question_id"], j1["source"]) == (
+        "debate-a", "debate", "q-t1", "story-t1")
+    assert j1["correct"] == 1 and j1["meta_setting"] == "toy"
+    assert j1["meta_included_in_paper"] is True and "meta_nested" not in j1
+    assert j1["judgment_meta_reward"] == 0.3
+    assert "secret story" not in str(j1.values())
+    # A 0.5/0.5 judgement is a tie: half credit, no verdict.
+    assert rows["j2"]["judge_correct"] == 0.5 and rows["j2"]["verdict"] is None
+    assert rows["j3"]["p_2"] == 0.1 and rows["j3"]["judge_correct"] == 0.0
+
+
+def test_one_row_per_transcript_without_turns_or_story(run: RunStore) -> None:
+    rows = {r["transcript_id"]: r for r in transcript_rows(run)}
+    assert rows["t2"]["n_answers"] == 3 and rows["t2"]["correct"] == 2
+    assert rows["t1"]["turns"] == 3 and rows["t1"]["judge_turns"] == 1
+    assert rows["t1"]["rounds"] == 1 and rows["t1"]["meta_setting"] == "toy"
+    assert all("secret story" not in str(r.values()) for r in rows.values())
+
+
+def test_dataframe_has_every_answer_column_in_order(run: RunStore) -> None:
+    df = to_dataframe(run)
+    assert len(df) == 3
+    columns = list(df.columns)
+    at = columns.index("p_0")
+    assert columns[at:at + 3] == ["p_0", "p_1", "p_2"]
+    assert df.groupby("condition")["judge_correct"].mean().to_dict() == {
+        "consult": 0.0, "debate-a": 0.75}
+    assert list(to_dataframe(run, kind="transcripts").transcript_id) == ["t1", "t2"]
+
+
+def test_csv_reads_back_with_the_same_rows(run: RunStore, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "judgments.csv"
+    assert to_csv(run, target) == 3
+    with target.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["judgment_id"] for r in rows] == ["j1", "j2", "j3"]
+    assert rows[0]["p_correct"] == "0.8" and rows[0]["p_2"] == "" and rows[2]["p_2"] == "0.1"
+
+
+def test_parquet_reads_back_with_the_same_rows(run: RunStore, tmp_path: Path) -> None:
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    target = tmp_path / "judgments.parquet"
+    assert to_parquet(run, target) == 3
+    frame = pandas.read_parquet(target)
+    assert list(frame.judgment_id) == ["j1", "j2", "j3"]
+    assert frame.p_correct.tolist() == [0.8, 0.5, 0.1]
+
+
+def test_metadata_of_mixed_types_still_writes_parquet(tmp_path: Path) -> None:
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    store = RunStore.create(tmp_path / "run")
+    store.transcripts.append(_transcript("t1", metadata={"size": 3}))
+    store.transcripts.append(_transcript("t2", metadata={"size": "large"}))
+    store.close()
+    to_parquet(store, tmp_path / "t.parquet", kind="transcripts")
+    assert pandas.read_parquet(tmp_path / "t.parquet").meta_size.tolist() == ["3", "large"]
+
+
+def test_without_pandas_a_dataframe_asks_for_the_export_extra(
+    run: RunStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ConfigError, match=r"pip install 'oversight\[export\]'"):
+        to_dataframe(run)
+    with pytest.raises(ConfigError, match="export"):
+        to_parquet(run, tmp_path / "x.parquet")
+    assert to_csv(run, tmp_path / "x.csv") == 3  # CSV needs no pandas
+
+
+def test_export_command_writes_the_file_it_names(
+    run: RunStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "t.csv"
+    args = argparse.Namespace(run_dir=str(run.path), format=None, kind="transcripts",
+                              out=str(out))
+    assert export_cli.run(args) == 0
+    assert out.read_text().splitlines()[0].startswith("transcript_id,")
+    assert "wrote 2 transcripts rows" in capsys.readouterr().out
+    default = argparse.Namespace(run_dir=str(run.path), format="csv", kind="judgments", out=None)
+    assert export_cli.run(default) == 0
+    assert (run.path / "exports" / "judgments.csv").is_file()
+
+
+def test_exporting_the_nyu_import_gives_one_row_per_judgment(tmp_path: Path) -> None:
+    if not (DATA / "debates-metadata.jsonl").is_file():
+        pytest.skip(f"the NYU debate dataset is not at {DATA}")
+    pytest.importorskip("pandas")
+    from transcripts.importers.nyu import import_nyu_debate
+
+    summary = import_nyu_debate(DATA, tmp_path / "nyu")
+    df = to_dataframe(tmp_path / "nyu")
+    assert len(df) == summary.judgments
+    live = df[(df.judge_name == "nyu-live-judge") & df.meta_included_in_paper.astype(bool)]
+    by_setting = live.groupby("condition").judge_correct.agg(["size", "mean"])
+    assert by_setting.loc["human-debate", "size"] == 154
+    assert by_setting.loc["human-debate", "mean"] == pytest.approx(130 / 154)
+    assert to_csv(tmp_path / "nyu", tmp_path / "nyu.csv", kind="transcripts") == 602
