@@ -30,9 +30,17 @@ from rich.console import Console
 
 from judges import Judge, from_spec
 from oversight.concurrency import as_completed_bounded
-from oversight.endpoints import Endpoint, endpoint
+from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment
-from oversight.runner import Meter, MeteredEndpoint, SpendEntry, judgment_id, select_transcripts
+from oversight.runner import (
+    Factory,
+    Meter,
+    MeteredEndpoint,
+    SpendEntry,
+    judgment_id,
+    make_endpoint,
+    select_transcripts,
+)
 from transcripts import JsonlLog, JudgeView, Judgment, RunStore, Transcript, utc_now
 from transcripts.errors import CostCapReached
 
@@ -107,8 +115,10 @@ async def rejudge_async(
     max_cost_usd: float | None = None,
     annotator: str | None = None,
     console: Console | None = None,
+    endpoint_factory: Factory | None = None,
 ) -> RejudgeResult:
     """New judgments of a run's complete transcripts; see :func:`rejudge`."""
+    make = endpoint_factory or make_endpoint
     store = run if isinstance(run, RunStore) else RunStore.open(Path(run))
     experiment = _run_experiment(store)
     cache = store.path / "cache.sqlite"
@@ -121,7 +131,7 @@ async def rejudge_async(
     def factory(ref: str) -> Endpoint:
         named = experiment.endpoints.get(ref) if experiment is not None else None
         spec, options = (named.spec, named.endpoint_options()) if named else (ref, {})
-        inner = endpoint(spec, cache=cache, offline=offline, **options)
+        inner = make(spec, cache=cache, offline=offline, **options)
         made.append(inner)
         return MeteredEndpoint(inner, meter)
 
@@ -191,6 +201,7 @@ def rejudge(
     max_cost_usd: float | None = None,
     annotator: str | None = None,
     console: Console | None = None,
+    endpoint_factory: Factory | None = None,
 ) -> RejudgeResult:
     """Judge a run's saved transcripts again with ``judge``; nothing else is called.
 
@@ -199,9 +210,10 @@ def rejudge(
     a name from the run's ``[endpoints]``), a ``[[judges]]`` table, a config or a built
     judge. Transcripts are chosen by ``conditions``, ``where`` (``FIELD=VALUE``) and ``ids``
     (prefixes); ``rounds`` (k, or a list of k) shows the judge only the first k rounds
-    (None = all), once per value. ``offline`` answers from the cache only.
+    (None = all), once per value. ``offline`` answers from the cache only;
+    ``endpoint_factory`` replaces :func:`oversight.endpoint` for the judge's endpoints.
     """
     return asyncio.run(rejudge_async(
         run, judge, conditions=conditions, where=where, ids=ids, rounds=rounds,
         concurrency=concurrency, offline=offline, max_cost_usd=max_cost_usd,
-        annotator=annotator, console=console))
+        annotator=annotator, console=console, endpoint_factory=endpoint_factory))

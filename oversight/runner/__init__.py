@@ -12,6 +12,7 @@ how a session proceeds and :mod:`oversight.runner._dry` for the dry run.
 """
 
 from oversight.runner._api import DryRun, default_out, dry_run, run_experiment, run_experiment_async
+from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._dry import EndpointEstimate, count_tokens
 from oversight.runner._items import WorkItem, item_id, judgment_id, plan
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
@@ -23,6 +24,7 @@ __all__ = [
     "STATUSES",
     "DryRun",
     "EndpointEstimate",
+    "Factory",
     "Filter",
     "Meter",
     "MeteredEndpoint",
@@ -36,6 +38,7 @@ __all__ = [
     "dry_run",
     "item_id",
     "judgment_id",
+    "make_endpoint",
     "match_id",
     "parse_filters",
     "plan",

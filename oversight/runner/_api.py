@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
-import shutil
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,10 @@ def _replay_cache(source: Path, folder: Path) -> Path:
         raise ConfigError(f"nothing to replay: no response cache at {origin}")
     target = folder / "cache.sqlite"
     if target.resolve() != origin.resolve():
-        shutil.copyfile(origin, target)
+        # SQLite's backup reads a consistent copy, including what sits in the write-ahead log.
+        with contextlib.closing(sqlite3.connect(origin)) as reader, \
+                contextlib.closing(sqlite3.connect(target)) as writer:
+            reader.backup(writer)
     return target
 
 
@@ -242,5 +246,6 @@ def dry_run(
     folder = Path(out) if out is not None else temp_folder(exp.name)
     result, made = asyncio.run(_run(rehearsal, folder, console=console or Console(),
                                     progress=False, factory=mock_factory()))
-    estimates = [estimate_endpoint(exp, name, ep) for name, ep in made.items()]
+    order = [*exp.endpoints, *(name for name in made if name not in exp.endpoints)]
+    estimates = [estimate_endpoint(exp, name, made[name]) for name in order if name in made]
     return DryRun(result=result, endpoints=estimates)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -15,11 +16,19 @@ from oversight.runner._dry import mock_replies
 from oversight.runner._meter import Meter, MeteredEndpoint
 from transcripts import RunStore
 
-__all__ = ["Endpoints", "Factory", "build_judges"]
+__all__ = ["Endpoints", "Factory", "build_judges", "make_endpoint"]
 
 Factory = Callable[..., Endpoint]
 """Makes an endpoint like :func:`oversight.endpoint`: ``factory(spec, **options)``, the options
 including the run's ``cache`` and ``offline`` (the dry run swaps in mocks here)."""
+
+
+def make_endpoint(spec: str, **options: Any) -> Endpoint:
+    """:func:`oversight.endpoint`, except that a ``mock/`` endpoint without scripted replies
+    answers like the dry run's mocks (:func:`oversight.runner._dry.mock_replies`)."""
+    if spec.startswith("mock/") and options.get("replies") is None:
+        options["replies"] = mock_replies(spec.removeprefix("mock/"))
+    return endpoint(spec, **options)
 
 
 class Endpoints:
@@ -27,8 +36,7 @@ class Endpoints:
 
     Every endpoint shares the run's response cache (``cache``), so a resumed or replayed run
     answers repeated requests from it; ``offline`` makes a cache miss an error instead of a
-    network call. A ``mock/`` endpoint without scripted replies answers like the dry run's
-    mocks (:func:`oversight.runner._dry.mock_replies`).
+    network call. Endpoints are made by ``factory`` (default :func:`make_endpoint`).
     """
 
     def __init__(
@@ -42,7 +50,7 @@ class Endpoints:
         self.experiment = experiment
         self.cache = cache
         self.offline = offline
-        self.factory = factory or endpoint
+        self.factory = factory or make_endpoint
         self.made: dict[str, Endpoint] = {}
         """Endpoints made so far, by the name or spec they were asked for."""
 
@@ -53,8 +61,6 @@ class Endpoints:
         if made is None:
             config = self.experiment.endpoints.get(ref)
             spec, options = (config.spec, config.endpoint_options()) if config else (ref, {})
-            if spec.startswith("mock/") and self.factory is endpoint:
-                options.setdefault("replies", mock_replies(spec.removeprefix("mock/")))
             made = self.factory(spec, cache=self.cache, offline=self.offline, **options)
             self.made[ref] = made
         return made

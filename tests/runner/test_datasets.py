@@ -57,7 +57,8 @@ def _quality_question(qid: str, gold: int, difficult: int, best: int) -> dict[st
 def test_quality_hard_subset_best_distractor_and_cap_per_article(tmp_path: Path) -> None:
     path = tmp_path / "QuALITY.dev"
     articles = [
-        _quality_article("a1", [_quality_question("a1q1", 2, 1, 4), _quality_question("a1q2", 1, 0, 3),
+        _quality_article("a1", [_quality_question("a1q1", 2, 1, 4),
+                                _quality_question("a1q2", 1, 0, 3),
                                 _quality_question("a1q3", 3, 1, 1)]),
         _quality_article("a2", [_quality_question("a2q1", 4, 1, 2)]),
     ]

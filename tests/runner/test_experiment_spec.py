@@ -86,7 +86,8 @@ def test_limits_and_out_do_not_change_the_hash(tmp_path: Path) -> None:
 
 
 def test_unknown_key_names_the_path_and_the_allowed_keys(tmp_path: Path) -> None:
-    message = _error(tmp_path, GOOD.replace('spec = "mock/weak"', 'spec = "mock/weak"\nbse_url = "x"'))
+    text = GOOD.replace('spec = "mock/weak"', 'spec = "mock/weak"\nbse_url = "x"')
+    message = _error(tmp_path, text)
     assert "endpoints.weak.bse_url: unknown key" in message
     assert "base_url" in message
 
@@ -107,15 +108,16 @@ def test_bad_protocol_option_is_reported_under_options(tmp_path: Path) -> None:
 def test_missing_role_and_unknown_endpoint(tmp_path: Path) -> None:
     message = _error(tmp_path, GOOD.replace('roles = { debater = "strong" }',
                                             'roles = { debatr = "strongg" }'))
-    assert "conditions[0].roles.debatr: 'strongg' is not an endpoint; known: strong, weak" in message
+    expected = "conditions[0].roles.debatr: 'strongg' is not an endpoint; known: strong, weak"
+    assert expected in message
     assert "needs an endpoint for the 'debater' role" in message
 
 
 def test_bad_values_say_what_is_allowed(tmp_path: Path) -> None:
     text = GOOD + '[counterbalance]\norders = "some"\n[limits]\nconcurrency = 0\n'
     message = _error(tmp_path, text)
-    assert "counterbalance.orders: 'some' is not allowed; allowed: 'all', 'identity' or 'balanced'" \
-        in message
+    allowed = "allowed: 'all', 'identity' or 'balanced'"
+    assert f"counterbalance.orders: 'some' is not allowed; {allowed}" in message
     assert "limits.concurrency" in message and "greater than or equal to 1" in message
 
 

@@ -1,0 +1,135 @@
+"""Re-judging saved transcripts, exact replay, and the dry run (on scripted mocks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oversight.rejudge import rejudge
+from oversight.runner import dry_run, judgment_id, run_experiment
+from transcripts import RunStore
+from transcripts.errors import CacheMissError
+
+from .helpers import Factory, experiment
+
+
+def _finished_run(out: Path) -> Factory:
+    factory = Factory()
+    result = run_experiment(experiment(), out=out, endpoint_factory=factory, progress=False,
+                            summary=False)
+    assert result.status == "complete"
+    return factory
+
+
+def test_rejudge_calls_only_the_judge_and_records_provenance(tmp_path: Path) -> None:
+    _finished_run(tmp_path / "run")
+    spec = "llm:mock/other,name=second"
+    factory = Factory()
+    result = rejudge(tmp_path / "run", spec, conditions=["debate"], endpoint_factory=factory)
+    assert result.judged == 16 and result.failed == 0
+    assert factory.sent == {"mock/other": 16}, "only the judge's endpoint was called"
+    store = RunStore.open(tmp_path / "run")
+    new = [j for j in store.judgments if j.metadata.get("rejudge")]
+    assert len(new) == 16
+    for j in new:
+        assert j.judge.name == "second" and j.metadata["judge_spec"] == spec
+        assert j.metadata["rounds"] is None and j.metadata["rejudged_at"]
+    again = rejudge(tmp_path / "run", spec, conditions=["debate"], endpoint_factory=Factory())
+    assert again.judged == 0 and again.skipped == 16
+    # The run's own judge model, asked the same questions: answered by the run's cache.
+    same = Factory()
+    cached = rejudge(tmp_path / "run", "llm:weak,name=third", conditions=["debate"],
+                     endpoint_factory=same)
+    assert cached.judged == 16 and same.total == 0 and cached.cached_calls == 16
+
+
+def test_truncated_rejudging_shows_only_the_first_rounds(tmp_path: Path) -> None:
+    _finished_run(tmp_path / "run")
+    factory = Factory()
+    result = rejudge(tmp_path / "run", "llm:mock/weak", rounds=[1, 2],
+                     where=["protocol=debate", "question=lighthouse-1"], endpoint_factory=factory)
+    assert result.judged == 8  # 4 debates of one question x 2 cuts
+    by_rounds = {(j.transcript_id, j.metadata["rounds"]): j for j in result.judgments}
+    for (tid, k), j in by_rounds.items():
+        assert j.rounds_seen == k
+        assert j.id == judgment_id(tid, "mock/weak", k, j.id and _extra(j.metadata["judge_spec"]))
+    prompts = [r for r in factory.sent]
+    assert prompts == ["mock/weak"]
+
+
+def _extra(spec: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+
+def test_rejudge_by_id_prefix(tmp_path: Path) -> None:
+    _finished_run(tmp_path / "run")
+    store = RunStore.open(tmp_path / "run")
+    target = next(iter(store.transcripts)).id
+    result = rejudge(tmp_path / "run", "llm:weak", ids=[target[:8]], endpoint_factory=Factory())
+    assert [j.transcript_id for j in result.judgments] == [target]
+
+
+def test_replay_of_a_finished_run_makes_no_call(tmp_path: Path) -> None:
+    first = _finished_run(tmp_path / "run")
+    replay = Factory()
+    result = run_experiment(experiment(), out=tmp_path / "replay", replay=tmp_path / "run",
+                            endpoint_factory=replay, progress=False, summary=False)
+    assert result.status == "complete"
+    assert replay.total == 0 and result.calls == 0
+    assert result.cached_calls == first.total
+    original, copy = RunStore.open(tmp_path / "run"), RunStore.open(tmp_path / "replay")
+    for a, b in ((original, copy), (copy, original)):
+        turns = {t.id: [u.content for u in t.turns] for t in a.transcripts.latest()}
+        assert turns == {t.id: [u.content for u in t.turns] for t in b.transcripts.latest()}
+        verdicts = {j.id: j.probabilities for j in a.judgments.latest()}
+        assert verdicts == {j.id: j.probabilities for j in b.judgments.latest()}
+    assert all(t.call is None or t.call.cached for x in copy.transcripts for t in x.turns)
+
+
+def test_offline_run_fails_items_on_a_cache_miss_instead_of_calling(tmp_path: Path) -> None:
+    factory = Factory()
+    result = run_experiment(experiment(limits={"item_retries": 0}), out=tmp_path / "run",
+                            offline=True, endpoint_factory=factory, progress=False,
+                            summary=False)
+    assert factory.total == 0
+    assert result.status == "stopped: too many failures"
+    store = RunStore.open(tmp_path / "run")
+    errors = [t for t in store.transcripts if t.status == "error"]
+    assert errors and all(CacheMissError.__name__ in (t.error or "") for t in errors)
+
+
+def test_dry_run_estimates_the_real_calls_per_endpoint(tmp_path: Path) -> None:
+    real = _finished_run(tmp_path / "real")
+    exp = experiment(endpoints={"strong": {"spec": "openai/gpt-4o-mini"},
+                                "weak": {"spec": "anthropic/claude-3-5-haiku-latest"}},
+                     limits={"max_cost_usd": 0.0001})
+    rehearsal = dry_run(exp, out=tmp_path / "dry")
+    assert rehearsal.result.status == "complete"
+    calls = {e.name: e.calls for e in rehearsal.endpoints}
+    assert calls == {"strong": real.sent["mock/strong"], "weak": real.sent["mock/weak"]}
+    for e in rehearsal.endpoints:
+        assert e.input_tokens > 0 and 0 < e.output_tokens <= e.output_tokens_max
+        assert e.cost_usd is not None and 0 < e.cost_usd <= (e.cost_usd_max or 0)
+    assert rehearsal.cost_usd is not None
+    assert rehearsal.to_json()["endpoints"][0]["spec"] == "openai/gpt-4o-mini"
+
+
+def test_dry_run_says_when_a_price_is_unknown(tmp_path: Path) -> None:
+    exp = experiment(endpoints={"strong": {"spec": "openai/qwen2.5-7b",
+                                           "base_url": "http://localhost:8000/v1"},
+                                "weak": {"spec": "mock/weak"}})
+    rehearsal = dry_run(exp, out=tmp_path / "dry")
+    prices = {e.name: e.cost_usd for e in rehearsal.endpoints}
+    assert prices["strong"] is None and prices["weak"] == 0.0
+    assert rehearsal.cost_usd is None
+
+
+@pytest.mark.parametrize("k", [0])
+def test_rounds_zero_is_the_question_alone(tmp_path: Path, k: int) -> None:
+    _finished_run(tmp_path / "run")
+    result = rejudge(tmp_path / "run", "llm:weak", rounds=k, conditions=["debate"],
+                     endpoint_factory=Factory())
+    assert all(j.rounds_seen == 0 for j in result.judgments)

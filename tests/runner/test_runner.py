@@ -1,0 +1,207 @@
+"""The runner on scripted mock endpoints: saving, resuming, isolating failures, caps, limits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oversight.datasets import load_questions
+from oversight.endpoints import Request
+from oversight.experiment import Counterbalance, Experiment
+from oversight.runner import (
+    RunResult,
+    item_id,
+    judgment_id,
+    plan,
+    read_status,
+    run_experiment,
+)
+from transcripts import RunStore
+from transcripts.errors import ConfigError
+
+from .helpers import Factory, experiment
+
+ITEMS = 40
+"""4 questions x (unassisted 2 orders + consultancy 2 sides x 2 + debate 2 x 2)."""
+
+
+def _run(out: Path, factory: Factory, *, exp: Experiment | None = None,
+         max_cost_usd: float | None = None, max_tokens: int | None = None) -> RunResult:
+    return run_experiment(exp or experiment(), out=out, endpoint_factory=factory,
+                          progress=False, summary=False, max_cost_usd=max_cost_usd,
+                          max_tokens=max_tokens)
+
+
+def _ids(out: Path) -> tuple[set[str], set[str]]:
+    store = RunStore.open(out)
+    transcripts = {t.id for t in store.transcripts.latest() if t.status == "complete"}
+    judgments = {j.id for j in store.judgments.latest() if j.status == "ok"}
+    store.close()
+    return transcripts, judgments
+
+
+def test_a_run_saves_every_transcript_and_judgment_under_stable_ids(tmp_path: Path) -> None:
+    factory = Factory()
+    result = _run(tmp_path / "run", factory)
+    assert result.status == "complete"
+    assert result.items_total == ITEMS and result.items_complete == ITEMS
+    transcripts, judgments = _ids(tmp_path / "run")
+    exp = experiment()
+    expected = {item.id for item in plan(exp, load_questions(exp.dataset))}
+    assert transcripts == expected
+    assert judgments == {judgment_id(t, "weak-judge", None) for t in transcripts}
+    store = RunStore.open(tmp_path / "run")
+    for t in store.transcripts:
+        assert t.run_id == store.run_id and t.condition in {"unassisted", "consultancy", "debate"}
+        assert t.metadata["setup"] and (bool(t.roles) == (t.protocol != "unassisted"))
+        assert t.id == item_id(t.condition, t.question.id, t.metadata["setup"], t.repeat)
+    frozen = store.read_json("experiment.json")
+    assert frozen["spec_hash"] == exp.spec_hash() and frozen["questions"] == 4
+    status = read_status(store)
+    assert status is not None and status["status"] == "complete"
+    assert status["spent_usd"] > 0 and status["unknown_cost_calls"] == 0
+
+
+def test_resume_of_a_finished_run_calls_nothing(tmp_path: Path) -> None:
+    _run(tmp_path / "run", Factory())
+    before = _ids(tmp_path / "run")
+    again = Factory()
+    result = _run(tmp_path / "run", again)
+    assert again.total == 0 and result.calls == 0
+    assert _ids(tmp_path / "run") == before
+
+
+def test_items_cut_off_mid_way_rerun_from_the_cache(tmp_path: Path) -> None:
+    first = Factory()
+    _run(tmp_path / "run", first)
+    before = _ids(tmp_path / "run")
+    # As after kill -9: the last transcripts and judgments never reached the files, one torn.
+    for name, keep in (("transcripts.jsonl", 25), ("judgments.jsonl", 20)):
+        path = tmp_path / "run" / name
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join(lines[:keep]) + lines[keep][:50])
+    again = Factory()
+    with pytest.warns(UserWarning, match="cut short"):
+        result = _run(tmp_path / "run", again)
+    assert result.status == "complete"
+    assert again.total == 0, "every call of the re-run items came from the cache"
+    assert result.cached_calls > 0
+    assert _ids(tmp_path / "run") == before
+
+
+def _fails_on_ledger(request: Request) -> bool:
+    text = (request.system or "") + " ".join(m.content for m in request.messages)
+    return request.schema_ is None and "Who started the ledger?" in text
+
+
+def test_an_item_that_always_fails_is_isolated_and_retried_on_resume(tmp_path: Path) -> None:
+    exp = experiment(limits={"concurrency": 4, "item_retries": 2, "max_failure_fraction": 0.5})
+    failing = Factory(fail=_fails_on_ledger)
+    result = _run(tmp_path / "run", failing, exp=exp)
+    assert result.status == "complete with errors"
+    assert result.items_failed == 8  # consultancy 4 + debate 4
+    store = RunStore.open(tmp_path / "run")
+    errors = [t for t in store.transcripts.latest() if t.status == "error"]
+    assert {t.question.id for t in errors} == {"lighthouse-2"}
+    assert all("scripted failure" in (t.error or "") for t in errors)
+    assert all(t.metadata["attempts"] == 3 for t in errors)
+    assert sum(t.status == "complete" for t in store.transcripts.latest()) == ITEMS - 8
+    store.close()
+    healed = Factory()
+    result = _run(tmp_path / "run", healed, exp=exp)
+    assert result.status == "complete" and result.items_complete == ITEMS
+    assert 0 < healed.total < failing.total
+
+
+def test_too_many_failures_stop_the_run_early(tmp_path: Path) -> None:
+    exp = experiment(limits={"concurrency": 2, "item_retries": 0, "max_failure_fraction": 0.2})
+    broken = Factory(fail=lambda request: request.schema_ is None)
+    result = _run(tmp_path / "run", broken, exp=exp)
+    assert result.status == "stopped: too many failures"
+    assert "max_failure_fraction=0.2" in result.message
+    store = RunStore.open(tmp_path / "run")
+    assert len(list(store.transcripts.latest())) < ITEMS
+    status = read_status(store)
+    assert status is not None and status["status"] == "stopped: too many failures"
+
+
+def test_cost_cap_stops_then_a_higher_cap_resumes_without_repeating_paid_calls(
+    tmp_path: Path,
+) -> None:
+    whole = Factory()
+    full = _run(tmp_path / "whole", whole)
+    capped = Factory()
+    cap = full.spent_usd / 4
+    stopped = _run(tmp_path / "run", capped, max_cost_usd=cap)
+    assert stopped.status == "stopped: cost cap"
+    assert "cost cap reached" in stopped.message
+    assert cap <= stopped.spent_usd < full.spent_usd / 2
+    status = read_status(RunStore.open(tmp_path / "run"))
+    assert status is not None and status["status"] == "stopped: cost cap"
+    resumed = Factory()
+    done = _run(tmp_path / "run", resumed, max_cost_usd=full.spent_usd * 2)
+    assert done.status == "complete"
+    assert capped.total + resumed.total == whole.total, "no paid call was made twice"
+    assert done.spent_usd == pytest.approx(full.spent_usd)
+    assert _ids(tmp_path / "run") == _ids(tmp_path / "whole")
+
+
+def test_token_cap(tmp_path: Path) -> None:
+    result = _run(tmp_path / "run", Factory(), max_tokens=5_000)
+    assert result.status == "stopped: token cap"
+
+
+def test_resume_refuses_a_changed_experiment_but_accepts_new_limits(tmp_path: Path) -> None:
+    _run(tmp_path / "run", Factory())
+    changed = experiment(repeats=2)
+    with pytest.raises(ConfigError, match=r"different experiment \(changed: repeats\)"):
+        _run(tmp_path / "run", Factory(), exp=changed)
+    new_limits = experiment(limits={"concurrency": 1, "max_cost_usd": 9.0})
+    assert _run(tmp_path / "run", Factory(), exp=new_limits).status == "complete"
+
+
+def test_counterbalance_and_repeats_shape_the_items() -> None:
+    exp = experiment()
+    questions = load_questions(exp.dataset)
+    assert len(list(plan(exp, questions))) == ITEMS
+    identity = exp.model_copy(update={"counterbalance": Counterbalance(orders="identity")})
+    items = list(plan(identity, questions))
+    assert len(items) == ITEMS // 2 and all(i.setup.order == [0, 1] for i in items)
+    balanced = exp.model_copy(update={"counterbalance": Counterbalance(orders="balanced")})
+    items = list(plan(balanced, questions))
+    assert len(items) == ITEMS // 2
+    firsts = {i.question.id: i.setup.order[0] for i in items}
+    assert sorted(firsts.values()) == [0, 0, 1, 1]
+    twice = exp.model_copy(update={"repeats": 2})
+    ids = [i.id for i in plan(twice, questions)]
+    assert len(ids) == 2 * ITEMS == len(set(ids))
+
+
+def test_correct_and_one_keeps_one_distractor_per_question(tmp_path: Path) -> None:
+    data = tmp_path / "four.jsonl"
+    data.write_text("\n".join(json.dumps({
+        "id": f"q{i}", "question": "Which?", "answers": ["a", "b", "c", "d"], "correct": i % 4,
+        "context": "ctx", "source": "s"}) for i in range(3)) + "\n")
+    exp = experiment(dataset={"loader": "jsonl", "path": str(data)},
+                     counterbalance={"sides": "correct-and-one", "orders": "identity"})
+    questions = load_questions(exp.dataset)
+    for item in plan(exp, questions):
+        if item.setup.assignment:
+            assert item.question.correct in set(item.setup.assignment.values()) or \
+                item.condition.protocol == "consultancy"
+    debate = [i for i in plan(exp, questions) if i.condition.protocol == "debate"]
+    assert len(debate) == 3 * 2  # per question: one pair, both ways round
+
+
+def test_repeats_are_sampled_apart(tmp_path: Path) -> None:
+    factory = Factory()
+    exp = experiment(repeats=2, conditions=[{
+        "label": "consultancy", "protocol": "consultancy", "roles": {"consultant": "strong"},
+        "options": {"rounds": 1}}])
+    result = _run(tmp_path / "run", factory, exp=exp)
+    assert result.status == "complete"
+    assert factory.sent["mock/strong"] == 2 * 4 * 4  # nothing answered from the other repeat
+    store = RunStore.open(tmp_path / "run")
+    assert {t.repeat for t in store.transcripts} == {0, 1}
