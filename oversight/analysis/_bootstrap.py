@@ -45,7 +45,8 @@ def rng_for(seed: int, *key: str) -> np.random.Generator:
 
 def sums_by_cluster(cluster: Ints, values: Floats, n_clusters: int) -> Floats:
     """Per-cluster column sums: ``values`` is rows x columns, the result clusters x columns."""
-    values = values.reshape(values.shape[0], -1)
+    if values.ndim == 1:
+        values = values[:, None]
     out = np.zeros((n_clusters, values.shape[1]))
     for j in range(values.shape[1]):
         out[:, j] = np.bincount(cluster, weights=values[:, j], minlength=n_clusters)

@@ -1,0 +1,107 @@
+"""Builders of small run stores whose statistics are known by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from transcripts import JudgeIdentity, Judgment, Question, RunStore, Transcript
+
+
+class RunBuilder:
+    """Appends transcripts and judgments to a fresh run store, with terse defaults."""
+
+    def __init__(self, path: Path) -> None:
+        self.store = RunStore.create(path, run_id="test-run")
+        self.path = path
+        self._n = 0
+
+    def question(
+        self,
+        qid: str,
+        *,
+        correct: int | None = 0,
+        source: str | None = None,
+        answers: int = 2,
+        metadata: dict[str, Any] | None = None,
+    ) -> Question:
+        """A question with ``answers`` options."""
+        return Question(
+            id=qid,
+            text=f"Question {qid}?",
+            answers=[f"answer {i}" for i in range(answers)],
+            correct=correct,
+            source=source if source is not None else f"source-{qid}",
+            metadata=metadata or {},
+        )
+
+    def transcript(
+        self,
+        question: Question,
+        *,
+        condition: str = "unassisted",
+        protocol: str | None = None,
+        order: list[int] | None = None,
+        assignment: dict[str, int] | None = None,
+        roles: dict[str, str] | None = None,
+        status: str = "complete",
+        metadata: dict[str, Any] | None = None,
+        tid: str | None = None,
+    ) -> Transcript:
+        """Append a transcript and return it."""
+        self._n += 1
+        transcript = Transcript(
+            id=tid or f"t{self._n}",
+            run_id=self.store.run_id,
+            protocol=protocol or condition.split("-")[0],
+            condition=condition,
+            question=question,
+            answer_order=order or [],
+            assignment=assignment or {},
+            roles=roles or {},
+            status=status,
+            error="boom" if status == "error" else None,
+            metadata=metadata or {},
+        )
+        self.store.transcripts.append(transcript)
+        return transcript
+
+    def judge(
+        self,
+        transcript: Transcript | str,
+        probabilities: list[float] | None,
+        *,
+        judge: str = "j",
+        kind: str = "llm",
+        status: str = "ok",
+        **fields: Any,
+    ) -> Judgment:
+        """Append a judgment of ``transcript`` and return it."""
+        tid = transcript if isinstance(transcript, str) else transcript.id
+        judgment = Judgment(
+            transcript_id=tid,
+            run_id=self.store.run_id,
+            judge=JudgeIdentity(kind=kind, name=judge),
+            status=status,
+            probabilities=probabilities,
+            **fields,
+        )
+        self.store.judgments.append(judgment)
+        return judgment
+
+    def item(
+        self,
+        qid: str,
+        p_gold: float,
+        *,
+        condition: str = "unassisted",
+        judge: str = "j",
+        source: str | None = None,
+        **transcript_fields: Any,
+    ) -> Transcript:
+        """One two-answer question (gold 0), one transcript, one judgment with ``p_gold``."""
+        t = self.transcript(
+            self.question(qid, source=source), condition=condition, **transcript_fields
+        )
+        self.judge(t, [p_gold, round(1.0 - p_gold, 12)], judge=judge)
+        return t

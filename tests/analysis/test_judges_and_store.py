@@ -1,0 +1,184 @@
+"""Reading the store, the final-judgment rule, escalations, agreement and debater ratings."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from oversight.analysis import analyze, cohens_kappa, krippendorff_alpha, load
+from oversight.analysis._data import JudgmentRow, _latest
+from transcripts import JsonlLog, JudgeIdentity, Judgment, TornRecordWarning
+from transcripts.errors import CorruptRecordError
+
+from .helpers import RunBuilder
+
+
+def test_one_pass_dedup_agrees_with_the_store(run: RunBuilder) -> None:
+    t = run.item("q", 0.8)
+    base = Judgment(
+        transcript_id=t.id, judge=JudgeIdentity(kind="llm", name="x"), probabilities=[0.6, 0.4]
+    )
+    failed = base.model_copy(update={"status": "failed", "probabilities": None})
+    later = base.model_copy(update={"probabilities": [0.1, 0.9]})
+    other = Judgment(
+        transcript_id=t.id, judge=JudgeIdentity(kind="llm", name="y"), status="failed"
+    )
+    for record in (base, other, failed, later, other):
+        run.store.judgments.append(record)
+    log = JsonlLog(run.store.judgments.path, JudgmentRow)
+    ours = [(j.id, j.status, j.probabilities) for j in _latest(log, JudgmentRow)]
+    theirs = [(j.id, j.status, j.probabilities) for j in run.store.judgments.latest()]
+    assert sorted(ours, key=str) == sorted(theirs, key=str)
+    assert (base.id, "ok", [0.1, 0.9]) in ours  # ok beats failed; last of equals wins
+
+
+def test_a_torn_tail_is_skipped_and_a_corrupt_line_refused(run: RunBuilder) -> None:
+    run.item("q", 0.8)
+    with open(run.store.judgments.path, "ab") as f:
+        f.write(b'{"id": "half a rec')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = analyze(run.path, n_bootstrap=20)
+    assert result.totals.scored == 1
+    assert any(issubclass(w.category, TornRecordWarning) for w in caught)
+
+    with open(run.store.judgments.path, "ab") as f:
+        f.write(b"\nnot json\n")
+    run.item("r", 0.8)
+    with pytest.raises(CorruptRecordError):
+        analyze(run.path, n_bootstrap=20)
+
+
+def _fallback(
+    run: RunBuilder, qid: str, llm: list[float], human: list[float] | None, **fields: object
+) -> Judgment:
+    t = run.transcript(run.question(qid), condition="unassisted")
+    first = Judgment(
+        transcript_id=t.id, judge=JudgeIdentity(kind="llm", name="weak"), probabilities=llm
+    )
+    components = [first]
+    decided = llm
+    if human is not None:
+        components.append(
+            Judgment(
+                transcript_id=t.id,
+                judge=JudgeIdentity(kind="human", name="person", annotator="ann"),
+                probabilities=human,
+            )
+        )
+        decided = human
+    judgment = Judgment(
+        transcript_id=t.id,
+        judge=JudgeIdentity(kind="fallback", name="weak+human"),
+        probabilities=decided,
+        components=components,
+        decided_by="human" if human is not None else "llm",
+        **fields,  # type: ignore[arg-type,unused-ignore]
+    )
+    run.store.judgments.append(judgment)
+    return judgment
+
+
+def test_escalations_and_human_llm_agreement(run: RunBuilder) -> None:
+    _fallback(run, "sure", [0.9, 0.1], None)
+    _fallback(run, "asked", [0.4, 0.6], [0.8, 0.2], escalated=True,
+              escalation_reason="low confidence")
+    _fallback(run, "agreed", [0.55, 0.45], [0.9, 0.1], escalated=True,
+              escalation_reason="low confidence")
+    provisional = _fallback(run, "queued", [0.45, 0.55], None, escalated=True,
+                            escalation_reason="failure")
+    result = analyze(run.path, n_bootstrap=20)
+    (e,) = result.escalations
+    assert (e.judge, e.n, e.escalated, e.pending, e.n_pairs) == ("weak+human", 4, 3, 1, 2)
+    assert e.reasons == {"failure": 1, "low confidence": 2}
+    assert e.agreement == pytest.approx(0.5)
+    assert (e.llm_accuracy, e.human_accuracy) == (pytest.approx(0.5), pytest.approx(1.0))
+
+    # A person decides the queued item: the final judgment supersedes the provisional one.
+    first = provisional.components[0]
+    person = Judgment(
+        transcript_id=provisional.transcript_id,
+        judge=JudgeIdentity(kind="human", name="person", annotator="ann"),
+        probabilities=[0.7, 0.3],
+    )
+    final = provisional.model_copy(
+        update={
+            "id": "final",
+            "probabilities": [0.7, 0.3],
+            "components": [first, person],
+            "decided_by": "human",
+            "escalated_from": first.id,
+            "metadata": {"supersedes": provisional.id, "escalation_id": "e1"},
+        }
+    )
+    run.store.judgments.append(final)
+    after = analyze(run.path, n_bootstrap=20)
+    (e,) = after.escalations
+    assert (e.n, e.escalated, e.pending, e.n_pairs) == (4, 3, 0, 3)
+    assert after.totals.replaced == 1
+    fallback_group = next(g for g in after.groups if g.by["judge"] == "weak+human")
+    assert fallback_group.n == 4  # the superseded provisional judgment is not double-counted
+    assert fallback_group.accuracy == pytest.approx(1.0)
+
+
+def test_agreement_between_judges_on_the_same_transcripts(run: RunBuilder) -> None:
+    a_verdicts = [0, 0, 1, 1, 0, 1, 0, 0, 1, 0]
+    b_verdicts = [0, 1, 1, 1, 0, 0, 0, 0, 1, 1]
+    for i, (va, vb) in enumerate(zip(a_verdicts, b_verdicts, strict=True)):
+        t = run.transcript(run.question(f"q{i}"))
+        run.judge(t, [0.8, 0.2] if va == 0 else [0.2, 0.8], judge="a")
+        run.judge(t, [0.7, 0.3] if vb == 0 else [0.3, 0.7], judge="b")
+        run.judge(t, [0.5, 0.5], judge="tie")  # ties are not verdicts: left out
+    agreement = analyze(run.path, n_bootstrap=20).agreement
+    assert agreement is not None
+    assert agreement.judges == ["a", "b"]  # "tie" gave no verdict at all
+    (pair,) = agreement.pairs
+    expected = cohens_kappa(np.array(a_verdicts), np.array(b_verdicts))
+    assert (pair.judge_a, pair.judge_b, pair.n) == ("a", "b", 10)
+    assert pair.observed == pytest.approx(0.7)
+    assert pair.kappa == pytest.approx(expected)
+    alpha = krippendorff_alpha(np.array([a_verdicts, b_verdicts]).T)
+    assert agreement.alpha == pytest.approx(alpha)
+
+
+def test_debater_ratings_when_debaters_differ(run: RunBuilder) -> None:
+    rng = np.random.default_rng(0)
+    for i in range(60):
+        pair = ("mock/strong", "mock/weak") if i % 2 else ("mock/weak", "mock/strong")
+        t = run.transcript(
+            run.question(f"q{i}", source=f"s{i // 3}"),
+            condition="debate",
+            assignment={"Debater A": 0, "Debater B": 1},
+            roles={"Debater A": pair[0], "Debater B": pair[1]},
+        )
+        strong_answer = 0 if pair[0] == "mock/strong" else 1
+        wins = rng.random() < 0.8
+        verdict = strong_answer if wins else 1 - strong_answer
+        run.judge(t, [0.9, 0.1] if verdict == 0 else [0.1, 0.9])
+    # Self-play counts in win rates by side but not in the ratings.
+    run.transcript(
+        run.question("self"),
+        condition="debate",
+        assignment={"Debater A": 0, "Debater B": 1},
+        roles={"Debater A": "mock/weak", "Debater B": "mock/weak"},
+    )
+    (table,) = analyze(run.path, n_bootstrap=300).ratings
+    assert table.n_matches == 60
+    best, worst = table.players
+    assert best.debater == "mock/strong" and best.elo > 1500 > worst.elo
+    assert best.elo + worst.elo == pytest.approx(3000)
+    assert best.ci95 is not None and best.ci95[0] < best.elo < best.ci95[1]
+    assert best.win_rate == pytest.approx(1 - worst.win_rate)
+    assert best.matches == worst.matches == 60
+    # The Elo gap matches the win rate: 400 * log10(w / (1 - w)) (2 players, tiny prior).
+    w = best.win_rate
+    assert best.elo - worst.elo == pytest.approx(400 * np.log10(w / (1 - w)), rel=0.02)
+
+
+def test_load_exposes_arrays_for_custom_analyses(run: RunBuilder) -> None:
+    run.item("q", 0.8)
+    data = load(run.path)
+    assert data.t.size == 1 and bool(data.scored[0])
+    assert data.probs[0].tolist() == [0.8, pytest.approx(0.2)]

@@ -1,0 +1,148 @@
+"""The report: JSON schema, terminal tables, Markdown, plots and the CLI handler."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oversight.analysis import Analysis, analyze
+from oversight.analysis.synthetic import SyntheticSpec, make_store
+from oversight.cli import main
+from oversight.cli.report import run as report_run
+
+GROUP_KEYS = {
+    "label", "n", "n_failed", "n_skipped", "n_unscored", "n_transcripts", "n_questions",
+    "n_clusters", "accuracy", "ci95", "mean_p_gold", "brier", "log_score", "ece",
+    "mean_rounds", "picks_first", "calibration", "selective", "by_rounds", "by_gold_position",
+    "by_assigned_side", "by",
+}
+COMPARISON_KEYS = {
+    "by", "assisted", "baseline", "expert", "n_questions", "n_clusters", "accuracy_assisted",
+    "accuracy_baseline", "difference", "ci95", "mcnemar", "n_questions_gap", "accuracy_expert",
+    "gap_closed", "gap_closed_ci95",
+}
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("synthetic") / "run"
+    make_store(path, SyntheticSpec(n_questions=60, judges=("weak", "fallback"), seed=3))
+    return path
+
+
+def _args(path: Path, **overrides: Any) -> argparse.Namespace:
+    values: dict[str, Any] = dict(
+        run_dir=str(path), by="condition,judge", where=[], json=False, markdown=False,
+        plots=False, out=None, bootstrap=100, seed=0,
+    )
+    values.update(overrides)
+    return argparse.Namespace(**values)
+
+
+def test_json_has_the_documented_schema(synthetic_run: Path) -> None:
+    result = analyze(synthetic_run, n_bootstrap=100)
+    data = json.loads(result.model_dump_json())
+    assert set(data) == {
+        "schema_version", "run", "run_id", "settings", "totals", "groups", "comparisons",
+        "ratings", "agreement", "escalations", "warnings",
+    }
+    group = data["groups"][0]
+    assert GROUP_KEYS | {"condition", "judge"} == set(group)
+    assert group["condition"] == group["by"]["condition"] == "unassisted"
+    assert len(group["ci95"]) == 2 and len(group["calibration"]) == 10
+    comparison = data["comparisons"][0]
+    assert COMPARISON_KEYS | {"judge"} == set(comparison)
+    assert set(comparison["mcnemar"]) == {
+        "assisted_only", "baseline_only", "both", "neither", "excluded", "p_value",
+    }
+    # The JSON reads back into the same model.
+    assert Analysis.model_validate_json(result.model_dump_json()) == result
+
+
+def _properties(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for model in [schema, *schema.get("$defs", {}).values()]:
+        for name, prop in model.get("properties", {}).items():
+            found.append((f"{model.get('title')}.{name}", prop))
+    return found
+
+
+def test_every_json_field_is_documented() -> None:
+    undocumented = [
+        name for name, prop in _properties(Analysis.model_json_schema())
+        if not prop.get("description")
+    ]
+    assert undocumented == []
+
+
+def test_cli_prints_the_tables(synthetic_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert report_run(_args(synthetic_run)) == 0
+    out = capsys.readouterr().out
+    for title in ("Accuracy by condition × judge", "Assisted vs unassisted",
+                  "Position and side bias", "Debaters judged by weak",
+                  "Judge agreement", "Escalations to people"):
+        assert title in out
+    assert "unassisted" in out and "consultancy" in out
+
+
+def test_cli_json_is_the_only_thing_on_stdout(
+    synthetic_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert report_run(_args(synthetic_run, json=True, by="protocol",
+                            where=["judge=weak"])) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["by"] == ["protocol"]
+    assert data["settings"]["where"] == ["judge=weak"]
+    assert [g["protocol"] for g in data["groups"]] == [
+        "unassisted", "consultancy", "debate", "expert",
+    ]
+    assert all(g["n"] == 60 for g in data["groups"])
+
+
+def test_cli_writes_markdown_json_and_plots(
+    synthetic_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    assert report_run(_args(synthetic_run, markdown=True, plots=True, out=str(out))) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"analysis.json", "report.md", "accuracy.png", "calibration.png", "rounds.png",
+            "differences.png"} <= names
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = (out / "report.md").read_text()
+    assert "## Results" in markdown and "](accuracy.png)" in markdown
+    assert "| condition | judge | n | accuracy |" in markdown
+    assert "How to read these numbers" in markdown
+    assert json.loads((out / "analysis.json").read_text())["run_id"] == "synthetic-3"
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_default_output_folder_is_the_runs_reports(tmp_path: Path) -> None:
+    path = tmp_path / "run"
+    make_store(path, SyntheticSpec(n_questions=10, judges=("weak",), conditions=("unassisted",)))
+    assert report_run(_args(path, markdown=True)) == 0
+    assert (path / "reports" / "report.md").exists()
+
+
+def test_dispatcher_runs_report_and_reports_user_errors(
+    synthetic_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(synthetic_run), "--json", "--bootstrap", "50"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["n_bootstrap"] == 50
+    assert main(["report", str(synthetic_run), "--by", "nonsense"]) == 1
+    assert "unknown field 'nonsense'" in capsys.readouterr().err
+    assert main(["report", str(synthetic_run.parent / "absent")]) == 1
+
+
+def test_matplotlib_is_imported_only_for_plots() -> None:
+    code = (
+        "import sys, oversight.analysis, oversight.report, oversight.cli.report\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
