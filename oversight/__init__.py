@@ -2,6 +2,15 @@
 
 The top-level names are loaded lazily (PEP 562), so ``import oversight`` stays cheap and
 importing a low layer (such as :mod:`oversight.endpoints`) never drags in the runner.
+
+Example (the Python side of ``oversight run``, ``oversight rejudge``)::
+
+    import oversight
+
+    experiment = oversight.load_experiment("examples/quickstart.toml")
+    result = oversight.run_experiment(experiment, out="runs/quickstart", max_cost_usd=5)
+    estimate = oversight.dry_run(experiment)
+    oversight.rejudge("runs/quickstart", "llm:openai/gpt-4o-mini", rounds=[1, 2])
 """
 
 from __future__ import annotations
@@ -14,9 +23,22 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "endpoint": "oversight.endpoints",
     "OversightError": "oversight.errors",
+    "Experiment": "oversight.experiment",
+    "load_experiment": "oversight.experiment",
+    "load_questions": "oversight.datasets",
+    "run_experiment": "oversight.runner",
+    "run_experiment_async": "oversight.runner",
+    "dry_run": "oversight.runner",
+    "RunResult": "oversight.runner",
+    "rejudge": "oversight.rejudge",
+    "rejudge_async": "oversight.rejudge",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])
+
+
+def __dir__() -> list[str]:
+    return __all__
 
 
 def __getattr__(name: str) -> Any:

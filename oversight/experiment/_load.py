@@ -25,19 +25,17 @@ Loc = tuple[str | int, ...]
 def load_experiment(source: str | os.PathLike[str] | Mapping[str, Any]) -> Experiment:
     """Read and check an experiment from a TOML file (or a dict of the same shape).
 
-    Every problem is reported at once, each as ``file: key.path: what is wrong; allowed: ...``.
+    A file may start from another with ``extends = "base.toml"`` (a path relative to it):
+    its tables are merged into the base's key by key, and any other value, arrays of
+    tables such as ``[[conditions]]`` included, replaces the base's. Every problem is
+    reported at once, each as ``file: key.path: what is wrong; allowed: ...``.
     """
     if isinstance(source, Mapping):
         where, data, path = "experiment", dict(source), None
     else:
         path = Path(source)
         where = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{where}: no such experiment file")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{where}: not valid TOML: {err}") from None
+        data = _read(path, ())
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as err:
@@ -46,6 +44,36 @@ def load_experiment(source: str | os.PathLike[str] | Mapping[str, Any]) -> Exper
         experiment._source = path.resolve()
     check_experiment(experiment, where=where)
     return experiment
+
+
+def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The TOML file at ``path``, merged over the file its ``extends`` key names."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such experiment file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: extends: give the path of another experiment file")
+    parent = (path.parent / base).resolve()
+    if parent in seen or parent == path.resolve():
+        raise ConfigError(f"{path}: extends: {base!r} extends itself (a cycle)")
+    return _merge(_read(parent, (*seen, path.resolve())), data)
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; every other value (arrays included) replaces the base's."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def check_experiment(experiment: Experiment, *, where: str | None = None) -> None:

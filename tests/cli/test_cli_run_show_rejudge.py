@@ -1,0 +1,115 @@
+"""The command line: `oversight run`, `show`, `rejudge`, as a user types them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oversight.cli import main
+from transcripts import RunStore
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+QUICKSTART = EXAMPLES / "quickstart.toml"
+
+
+@pytest.fixture(scope="module")
+def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "quickstart"
+    assert main(["run", str(QUICKSTART), "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("command", ["run", "rejudge", "show"])
+def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert f"usage: oversight {command}" in text and "examples:" in text
+
+
+def test_run_prints_a_summary_and_the_report(
+    quickstart_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = json.loads((quickstart_run / "status.json").read_text())
+    assert status["status"] == "complete" and status["items_complete"] == status["items_total"]
+    store = RunStore.open(quickstart_run)
+    conditions = {t.condition for t in store.transcripts}
+    assert conditions == {"unassisted", "expert", "consultancy", "debate", "critique", "rrm"}
+    assert len(list(store.escalations)) > 0, "low-confidence items are queued for a person"
+    # Running it again resumes a finished run: nothing is called, and the report is printed.
+    assert main(["run", str(QUICKSTART), "--out", str(quickstart_run), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "complete" in out and "0 calls sent" in out
+    assert "Accuracy" in out or "accuracy" in out
+
+
+def test_dry_run_prints_the_estimate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(EXAMPLES / "openai.toml"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "estimate for the real run" in out and "openai/gpt-4o" in out
+    assert "total estimated cost: $" in out
+
+
+def test_dry_run_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(QUICKSTART), "--dry-run", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {e["name"] for e in data["endpoints"]} == {"strong", "weak"}
+    assert data["cost_usd"] == 0.0
+
+
+def test_a_malformed_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(QUICKSTART.read_text().replace('protocol = "debate"', 'protocol = "debait"'))
+    assert main(["run", str(bad), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "bad.toml" in err and "conditions[3].protocol: 'debait' is not a protocol" in err
+    assert not (tmp_path / "out").exists(), "nothing is created for a refused file"
+
+
+def test_show_lists_and_filters(quickstart_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", str(quickstart_run), "--condition", "debate", "--limit", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "24 transcript(s)" in out and "debate" in out
+    assert main(["show", str(quickstart_run), "--where", "source=lighthouse",
+                 "--where", "protocol=expert"]) == 0
+    assert "6 transcript(s)" in capsys.readouterr().out
+
+
+def test_show_one_in_full_and_as_its_judge_saw_it(
+    quickstart_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = RunStore.open(quickstart_run)
+    debate = next(t for t in store.transcripts if t.condition == "debate")
+    assert main(["show", str(quickstart_run), debate.id[:8]]) == 0
+    full = capsys.readouterr().out
+    assert "judgments" in full and "Round 2" in full and "weak-judge" in full
+    assert main(["show", str(quickstart_run), debate.id[:8], "--as-judge", "--rounds", "1"]) == 0
+    seen = capsys.readouterr().out
+    assert debate.question.text in seen and "Round 1" in seen
+    assert "Round 2" not in seen and "judgments" not in seen and "weak-judge" not in seen
+
+
+def test_show_refuses_an_unknown_id(
+    quickstart_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["show", str(quickstart_run), "zzzz"]) == 1
+    assert "no transcript id starts with 'zzzz'" in capsys.readouterr().err
+
+
+def test_rejudge_by_rounds_prints_accuracy_by_rounds(
+    quickstart_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["rejudge", str(quickstart_run), "--judge", "llm:mock/second-opinion",
+                 "--condition", "debate", "--rounds", "1,2"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "48 new judgment(s)" in out and "accuracy of the new judgments" in out
+    store = RunStore.open(quickstart_run)
+    new = [j for j in store.judgments if j.metadata.get("rejudge")]
+    assert {j.metadata["rounds"] for j in new} == {1, 2}
+    assert {j.judge.name for j in new} == {"mock/second-opinion"}
