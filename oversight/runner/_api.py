@@ -191,10 +191,13 @@ def run_experiment(
     the run's ``cache`` and ``offline`` options), e.g. to script mock replies.
     """
     console = console or Console()
-    result = asyncio.run(run_experiment_async(
-        experiment, out=out, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
-        concurrency=concurrency, offline=offline, replay=replay, console=console,
-        progress=progress, endpoint_factory=endpoint_factory))
+    try:
+        result = asyncio.run(run_experiment_async(
+            experiment, out=out, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
+            concurrency=concurrency, offline=offline, replay=replay, console=console,
+            progress=progress, endpoint_factory=endpoint_factory))
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None  # a second Ctrl-C: stopped at once, status written
     if summary:
         print_summary(result, console)
     return result

@@ -63,7 +63,7 @@ class Meter:
         self.cached_calls = 0
         """Calls the response cache answered in this session (free)."""
         self.stop_reason: str | None = None
-        """``cost cap`` or ``token cap`` once a cap is reached."""
+        """``cost cap`` or ``token cap`` once a cap is reached, ``interrupted`` on Ctrl-C."""
         self.started = time.monotonic()
         if ledger is not None:
             for entry in ledger:
@@ -93,6 +93,8 @@ class Meter:
 
     def cap_message(self) -> str:
         """What stopped the run, and how to go on."""
+        if self.stop_reason == "interrupted":
+            return "the run was interrupted: no new call is started"
         if self.stop_reason == "token cap":
             return (f"token cap reached: {self.tokens:,} of {self.max_tokens:,} tokens; "
                     f"resume with a higher [limits] max_tokens")

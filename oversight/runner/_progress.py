@@ -56,7 +56,8 @@ class RunProgress:
         self.failed = 0
         self.live = live
         self.every_s = every_s
-        self._last_line = time.monotonic()
+        self._last_line = self._started = time.monotonic()
+        self._first_done = done
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
@@ -94,6 +95,16 @@ class RunProgress:
         return (f"{m.calls_per_second():.1f} calls/s · {m.tokens:,} tok · {m.spend_text()} · "
                 f"{self.failed} errors")
 
+    def time_left(self) -> str:
+        """Time left at this session's pace so far."""
+        done = self.done - self._first_done
+        if done <= 0:
+            return "time left unknown"
+        seconds = (time.monotonic() - self._started) / done * (self.total - self.done)
+        minutes, secs = divmod(int(seconds), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{secs:02d} left"
+
     def advance(self, *, failed: bool) -> None:
         """One more item finished (failed or not)."""
         self.done += 1
@@ -108,8 +119,9 @@ class RunProgress:
         now = time.monotonic()
         if now - self._last_line >= self.every_s or self.done == self.total:
             self._last_line = now
-            self.console.print(f"items {self.done}/{self.total} · {self.stats()}",
-                               highlight=False)
+            self.console.print(
+                f"items {self.done}/{self.total} · {self.stats()} · {self.time_left()}",
+                highlight=False)
 
     def _update(self) -> None:
         assert self._progress is not None and self._task is not None

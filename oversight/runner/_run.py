@@ -234,14 +234,11 @@ class Session:
         status: Status | None = None
         message = ""
         self._write_status("running", "", already, started, force=True)
-        loop = asyncio.get_running_loop()
-        current = asyncio.current_task()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            if current is not None:
-                loop.add_signal_handler(signal.SIGTERM, current.cancel)
+        signals = _Signals(self)
         progress = RunProgress(self.console, self.meter, total=total, done=already,
                                live=self.live)
         try:
+            signals.install()
             with progress:
                 stream = cast(
                     AsyncGenerator[tuple[WorkItem, _Outcome | BaseException], None],
@@ -266,13 +263,14 @@ class Session:
                             break
         except asyncio.CancelledError:
             self.meter.stop_reason = "interrupted"
-            result = self._result("interrupted", "interrupted; run again to resume", already,
-                                  started)
+            result = self._result("interrupted", "interrupted at once; run again to resume",
+                                  already, started)
             write_status(self.store, result)
             raise
         finally:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signal.SIGTERM)
+            signals.remove()
+        if status is None and self.meter.stop_reason == "interrupted":
+            status, message = "interrupted", "interrupted; run the same command again to resume"
         if status is None and self.meter.stop_reason in ("cost cap", "token cap"):
             status = "stopped: cost cap" if self.meter.stop_reason == "cost cap" else \
                 "stopped: token cap"
@@ -323,6 +321,42 @@ class Session:
             result = self._result(status, message, already, started)
             result.transcripts = -1  # not counted while running (it reads the whole file)
             write_status(self.store, result)
+
+
+class _Signals:
+    """Ctrl-C or SIGTERM: start no new call, let calls in flight finish, stop; again: at once."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.task = asyncio.current_task()
+        self.loop = asyncio.get_running_loop()
+        self.installed: list[signal.Signals] = []
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.loop.add_signal_handler(sig, self._first)
+                self.installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or no signals here: Ctrl-C stops at once
+
+    def _first(self) -> None:
+        self.session.meter.stop_reason = "interrupted"
+        self.session.console.print(
+            "interrupting: no new call is started, calls in flight finish "
+            "(Ctrl-C again to stop at once)", highlight=False)
+        for sig in self.installed:
+            self.loop.add_signal_handler(sig, self._second)
+
+    def _second(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def remove(self) -> None:
+        for sig in self.installed:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                self.loop.remove_signal_handler(sig)
+        self.installed.clear()
 
 
 def _settled(judgment: Judgment) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from oversight.datasets import load_questions
-from oversight.endpoints import Request
+from oversight.endpoints import Endpoint, MockBackend, Request
 from oversight.experiment import Counterbalance, Experiment
 from oversight.runner import (
     RunResult,
@@ -205,3 +205,34 @@ def test_repeats_are_sampled_apart(tmp_path: Path) -> None:
     assert factory.sent["mock/strong"] == 2 * 4 * 4  # nothing answered from the other repeat
     store = RunStore.open(tmp_path / "run")
     assert {t.repeat for t in store.transcripts} == {0, 1}
+
+
+def test_ctrl_c_finishes_calls_in_flight_then_stops_resumably(tmp_path: Path) -> None:
+    import asyncio
+    import signal
+    import threading
+
+    class Slow(Factory):
+        def __call__(self, spec: str, **options: object) -> Endpoint:
+            made = super().__call__(spec, **options)
+            backend = made.backend
+            assert isinstance(backend, MockBackend)
+            script = backend._replies
+            assert callable(script)
+
+            async def slowly(request: Request) -> object:
+                await asyncio.sleep(0.02)
+                return script(request)
+
+            backend._replies = slowly
+            return made
+
+    timer = threading.Timer(0.3, signal.raise_signal, args=(signal.SIGINT,))
+    timer.start()
+    stopped = _run(tmp_path / "run", Slow())
+    timer.join()
+    assert stopped.status == "interrupted"
+    assert 0 < stopped.items_complete < ITEMS
+    status = read_status(RunStore.open(tmp_path / "run"))
+    assert status is not None and status["status"] == "interrupted"
+    assert _run(tmp_path / "run", Factory()).status == "complete"
