@@ -157,8 +157,12 @@ def _table(
         clusters, c = np.unique(cluster, return_inverse=True)
         sums = sums_by_cluster(c, cells, clusters.size)
         theta = fit_bradley_terry(sums.sum(axis=0).reshape(k, k))
-        boot = resampler.sums(clusters, sums)
-        thetas = fit_bradley_terry_batch(boot.reshape(-1, k, k))
+        boot = resampler.sums(clusters, sums).reshape(-1, k, k)
+        thetas = fit_bradley_terry_batch(boot)
+        # A debater with no match in a resample has no rating there (the prior alone would
+        # put it at 1500): leave it out of that debater's interval.
+        played = (boot + np.transpose(boot, (0, 2, 1))).sum(axis=2) > 0
+        thetas[~played] = np.nan
         for idx in np.argsort(-theta):
             mine = (i1 == idx) | (i2 == idx)
             wins = np.where(i1 == idx, outcome, 1.0 - outcome)[mine]

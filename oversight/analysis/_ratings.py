@@ -16,7 +16,8 @@ gap means 10:1 odds.
 
 The point estimate uses :func:`scipy.optimize.minimize`; bootstrap refits run as one batch
 of damped Newton steps over all resamples at once (the objective is strictly convex when
-``prior > 0``), checked against the same gradient.
+``prior > 0``), checked against the same gradient. In a resample where a debater has no
+match, it has no rating: that resample is left out of its interval.
 """
 
 from __future__ import annotations

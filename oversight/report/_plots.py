@@ -9,7 +9,11 @@ with the Agg canvas: no pyplot, so no global backend is switched and no window o
   intervals (when there are comparisons);
 * ``calibration.png`` — reliability diagrams: accuracy against mean confidence per
   confidence bin, marker area proportional to the judgments in the bin;
-* ``rounds.png`` — accuracy against the number of rounds the judge saw, with intervals.
+* ``rounds.png`` — accuracy against the number of rounds the judge saw, with intervals
+  (round counts with fewer than ``MIN_POINT_N`` judgments are left out of the plot, not out
+  of the JSON).
+
+Every point of ``accuracy.png`` is labelled with its number of judgments.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ __all__ = ["write_plots"]
 
 _MAX_PANELS = 12
 _DPI = 150
+_Y_LIMITS = (-0.04, 1.06)
+"""Accuracy axes: a margin so points at 0 and 1 are drawn whole."""
+MIN_POINT_N = 5
+"""Fewest judgments behind a point of the rounds plot."""
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -84,11 +92,15 @@ def _accuracy(a: Analysis, path: Path) -> Path | None:
             xs, ys, yerr=_errors(ys, [g.ci95 for g in mine]), fmt="o", capsize=4,
             markersize=6, label=name,
         )
+        for x, y, g in zip(xs, ys, mine, strict=True):
+            ax.annotate(f"n={g.n}", (x, y), xytext=(5, 0), textcoords="offset points",
+                        fontsize="x-small", va="center", color="dimgrey")
     ax.set_xticks(range(len(categories)), categories)
     if max(len(c) for c in categories) * len(categories) > 60:
         ax.tick_params(axis="x", labelrotation=25)
     lows = [g.ci95[0] if g.ci95 else g.accuracy or 0.0 for g in groups]
-    ax.set_ylim(max(0.0, math.floor(min(lows) * 10 - 0.5) / 10), 1.02)
+    low = math.floor(min(lows) * 10 - 0.5) / 10
+    ax.set_ylim(max(_Y_LIMITS[0], low if low > 0 else _Y_LIMITS[0]), _Y_LIMITS[1])
     ax.set_xlim(-0.6, len(categories) - 0.4)
     ax.set_ylabel("accuracy")
     ax.set_xlabel(x_field or "")
@@ -123,14 +135,19 @@ def _differences(a: Analysis, path: Path) -> Path | None:
     return path
 
 
-def _panels(a: Analysis) -> tuple[str | None, list[str], dict[str, list[GroupStats]]]:
-    """Groups split into panels by the series fields; lines within a panel by the x field."""
+def _panels(
+    a: Analysis,
+) -> tuple[str | None, list[str], dict[str, list[GroupStats]], dict[str, str]]:
+    """Groups split into panels by the series fields, lines within a panel by the x field;
+    and one colour per line label, the same in every panel."""
     x_field, series_fields = _split_fields(a)
     panels: dict[str, list[GroupStats]] = {}
+    colours: dict[str, str] = {}
     for g in a.groups:
         if g.n:
             panels.setdefault(_series_label(g, series_fields), []).append(g)
-    return x_field, series_fields, dict(list(panels.items())[:_MAX_PANELS])
+            colours.setdefault(_x_label(g, x_field), f"C{len(colours) % 10}")
+    return x_field, series_fields, dict(list(panels.items())[:_MAX_PANELS]), colours
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -148,7 +165,7 @@ def _panel_axes(fig: Figure, n: int) -> list[Axes]:
 
 
 def _calibration(a: Analysis, path: Path) -> Path | None:
-    x_field, series_fields, panels = _panels(a)
+    x_field, series_fields, panels, colours = _panels(a)
     if not panels:
         return None
     rows, cols = _grid(len(panels))
@@ -163,14 +180,14 @@ def _calibration(a: Analysis, path: Path) -> Path | None:
             xs = [float(b.mean_confidence or 0.0) for b in bins]
             ys = [float(b.accuracy or 0.0) for b in bins]
             total = sum(b.n for b in bins) or 1
-            label = _x_label(g, x_field)
-            if g.ece is not None:
-                label += f" (ECE {g.ece:.3f})"
-            line = ax.plot(xs, ys, linewidth=1.2, label=label)
+            label = f"{_x_label(g, x_field)} (n={g.n}"
+            label += f", ECE {g.ece:.3f})" if g.ece is not None else ")"
+            colour = colours[_x_label(g, x_field)]
+            ax.plot(xs, ys, linewidth=1.2, label=label, color=colour)
             ax.scatter(xs, ys, s=[12 + 300 * b.n / total for b in bins],
-                       color=line[0].get_color(), alpha=0.7, zorder=3)
-        ax.set_xlim(lo, 1.0)
-        ax.set_ylim(0.0, 1.02)
+                       color=colour, alpha=0.7, zorder=3)
+        ax.set_xlim(lo, 1.01)
+        ax.set_ylim(*_Y_LIMITS)
         ax.set_xlabel("confidence max(p)")
         ax.set_ylabel("accuracy")
         ax.set_title(title if series_fields else "calibration", fontsize="medium")
@@ -182,34 +199,52 @@ def _calibration(a: Analysis, path: Path) -> Path | None:
 
 
 def _rounds(a: Analysis, path: Path) -> Path | None:
-    x_field, series_fields, panels = _panels(a)
-    if not any(g.by_rounds for gs in panels.values() for g in gs):
-        return None
-    rows, cols = _grid(len(panels))
-    fig = _figure(4.4 * cols + 0.8, 3.8 * rows + 0.6)
-    all_lows = [s.ci95[0] if s.ci95 else s.accuracy or 0.0
-                for gs in panels.values() for g in gs for s in g.by_rounds]
-    y_low = max(0.0, math.floor(min(all_lows, default=0.0) * 10 - 0.5) / 10)
     from matplotlib.ticker import MaxNLocator
 
+    x_field, series_fields, panels, colours = _panels(a)
+    shown = {
+        id(g): [s for s in g.by_rounds if s.accuracy is not None and s.n >= MIN_POINT_N]
+        for gs in panels.values()
+        for g in gs
+    }
+    if not any(shown.values()):
+        return None
+    rows, cols = _grid(len(panels))
+    fig = _figure(4.4 * cols + 0.8, 3.8 * rows + 1.2)
+    lows = [s.ci95[0] if s.ci95 else s.accuracy or 0.0 for ss in shown.values() for s in ss]
+    y_low = math.floor(min(lows) * 10 - 0.5) / 10
+    y_low = y_low if y_low > 0 else _Y_LIMITS[0]
+    xs_all = [_as_float(s.value) for ss in shown.values() for s in ss]
+    step = min(0.12, 0.5 / max(1, len(colours)))
+    handles: dict[str, Any] = {}
     for ax, (title, groups) in zip(_panel_axes(fig, len(panels)), panels.items(), strict=True):
-        for k, g in enumerate(groups):
-            slices = [s for s in g.by_rounds if s.accuracy is not None]
+        for g in groups:
+            slices = shown[id(g)]
             if not slices:
                 continue
-            offset = (k - (len(groups) - 1) / 2) * 0.06
-            xs = [float(_as_float(s.value)) + offset for s in slices]
+            name = _x_label(g, x_field)
+            offset = (list(colours).index(name) - (len(colours) - 1) / 2) * step
+            xs = [_as_float(s.value) + offset for s in slices]
             ys = [float(s.accuracy or 0.0) for s in slices]
-            ax.errorbar(xs, ys, yerr=_errors(ys, [s.ci95 for s in slices]), marker="o",
-                        capsize=3, markersize=4, linewidth=1, label=_x_label(g, x_field))
-        ax.set_ylim(y_low, 1.02)
+            handles[name] = ax.errorbar(
+                xs, ys, yerr=_errors(ys, [s.ci95 for s in slices]), marker="o", capsize=3,
+                markersize=4, linewidth=1, color=colours[name], label=name,
+            )
+        ax.set_xlim(min(xs_all) - 0.6, max(xs_all) + 0.6)
+        ax.set_ylim(y_low, _Y_LIMITS[1])
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("rounds seen by the judge")
         ax.set_ylabel("accuracy")
         ax.set_title(title if series_fields else "accuracy by rounds", fontsize="medium")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="x-small", loc="lower right")
-    fig.suptitle("Accuracy against rounds (95% cluster-bootstrap intervals)")
+    ordered = [n for n in colours if n in handles]
+    fig.legend([handles[n] for n in ordered], ordered, loc="outside lower center",
+               ncols=min(len(ordered), 4), fontsize="small", title=x_field)
+    fig.suptitle(
+        "Accuracy against rounds, 95% cluster-bootstrap intervals\n"
+        f"(round counts with fewer than {MIN_POINT_N} judgments are not drawn)",
+        fontsize="medium",
+    )
     fig.savefig(path)
     return path
 
