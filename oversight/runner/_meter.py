@@ -62,6 +62,8 @@ class Meter:
         """Calls sent in this session."""
         self.cached_calls = 0
         """Calls the response cache answered in this session (free)."""
+        self.unpriced: set[str] = set()
+        """Endpoints whose calls had no known price (the cost cap cannot count them)."""
         self.stop_reason: str | None = None
         """``cost cap`` or ``token cap`` once a cap is reached, ``interrupted`` on Ctrl-C."""
         self.started = time.monotonic()
@@ -107,6 +109,8 @@ class Meter:
             self.cached_calls += 1
             return
         self.calls += 1
+        if call.cost_usd is None:
+            self.unpriced.add(call.endpoint)
         self._add(call.cost_usd, call.usage.input_tokens, call.usage.output_tokens)
         if self.ledger is not None:
             self.ledger.append(SpendEntry(

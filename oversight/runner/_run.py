@@ -81,6 +81,7 @@ class Session:
         self._done_judgments: set[str] = set()
         self._complete: dict[str, Transcript] = {}
         self._last_status = 0.0
+        self._warned: set[str] = set()
 
     # -- what is already done ----------------------------------------------------------------
 
@@ -251,6 +252,7 @@ class Session:
                             outcome = _Outcome(failed=True,
                                                error=f"{type(outcome).__name__}: {outcome}")
                         self._count(item, outcome)
+                        self._warn_unpriced()
                         progress.advance(failed=outcome.failed)
                         self._write_status("running", "", already, started)
                         if self.meter.stop_reason is not None:
@@ -283,6 +285,17 @@ class Session:
         result = self._result(status, message, already, started)
         write_status(self.store, result)
         return result
+
+    def _warn_unpriced(self) -> None:
+        new = self.meter.unpriced - self._warned
+        if new:
+            self._warned |= new
+            cap = (" The cost cap cannot count them." if self.limits.max_cost_usd is not None
+                   else "")
+            self.console.print(
+                f"[yellow]warning:[/] no price is known for {', '.join(sorted(new))}: their "
+                f"cost is reported as unknown, not zero.{cap} Set pricing in [endpoints].",
+                highlight=False)
 
     def _count(self, item: WorkItem, outcome: _Outcome) -> None:
         self.finished += 1

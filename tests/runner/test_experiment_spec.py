@@ -157,3 +157,30 @@ def test_dataset_paths_are_read_from_the_experiment_folder(tmp_path: Path) -> No
     experiment = load_experiment(_write(tmp_path, text))
     assert isinstance(experiment.dataset, QualitySpec)
     assert experiment.base_dir == tmp_path.resolve()
+
+
+def test_extends_merges_tables_and_replaces_arrays(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text(GOOD + "[limits]\nconcurrency = 3\nmax_cost_usd = 1.0\n")
+    (tmp_path / "child.toml").write_text(
+        'extends = "base.toml"\nname = "child"\n'
+        '[endpoints.strong]\nspec = "openai/gpt-4o"\nmax_concurrency = 4\n'
+        "[limits]\nmax_cost_usd = 5.0\n")
+    child = load_experiment(tmp_path / "child.toml")
+    assert child.name == "child" and child.endpoints["strong"].spec == "openai/gpt-4o"
+    assert child.endpoints["strong"].max_concurrency == 4
+    assert child.endpoints["weak"].spec == "mock/weak"
+    assert child.limits.concurrency == 3 and child.limits.max_cost_usd == 5.0
+    assert [c.label for c in child.conditions] == ["debate"]
+    (tmp_path / "loop.toml").write_text('extends = "loop.toml"\nname = "x"\n')
+    with pytest.raises(ConfigError, match="extends itself"):
+        load_experiment(tmp_path / "loop.toml")
+
+
+def test_examples_change_only_the_endpoints_and_limits() -> None:
+    quickstart = load_experiment(EXAMPLES / "quickstart.toml")
+    for name in ("openai", "anthropic", "vllm"):
+        variant = load_experiment(EXAMPLES / f"{name}.toml")
+        assert variant.conditions == quickstart.conditions
+        assert variant.judges == quickstart.judges and variant.dataset == quickstart.dataset
+        assert set(variant.endpoints) == set(quickstart.endpoints)
+        assert all(not e.spec.startswith("mock/") for e in variant.endpoints.values())
