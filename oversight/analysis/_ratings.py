@@ -26,7 +26,6 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize
 
 __all__ = ["ELO_BASE", "ELO_SCALE", "fit_bradley_terry", "fit_bradley_terry_batch"]
 
@@ -50,6 +49,8 @@ def _objective(theta: Floats, wins: Floats, prior: float) -> tuple[float, Floats
 
 def fit_bradley_terry(wins: Floats, *, prior: float = 0.01) -> Floats:
     """Ratings ``theta`` (mean zero) from a ``k x k`` matrix of win counts (draws as halves)."""
+    from scipy.optimize import minimize  # imported here: only debates need it
+
     k = wins.shape[0]
     if k == 0:
         return np.zeros(0)

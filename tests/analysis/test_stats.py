@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import binomtest
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.inter_rater import cohens_kappa as sm_cohens_kappa
 
@@ -103,10 +104,14 @@ def test_selective_accuracy_keeps_judgments_at_or_above_the_threshold() -> None:
     assert points[2][1] == 0 and math.isnan(points[2][3])
 
 
-@pytest.mark.parametrize(("b", "c"), [(0, 0), (5, 0), (12, 4), (30, 41), (100, 70), (3, 3)])
-def test_mcnemar_exact_matches_statsmodels(b: int, c: int) -> None:
+@pytest.mark.parametrize(
+    ("b", "c"), [(0, 0), (5, 0), (12, 4), (30, 41), (100, 70), (3, 3), (1, 2), (900, 1000)]
+)
+def test_mcnemar_exact_matches_statsmodels_and_scipy(b: int, c: int) -> None:
     expected = mcnemar([[10, b], [c, 7]], exact=True).pvalue
-    assert mcnemar_exact(b, c) == pytest.approx(expected)
+    assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-9)
+    if b + c:
+        assert mcnemar_exact(b, c) == pytest.approx(binomtest(b, b + c, 0.5).pvalue, rel=1e-9)
 
 
 def test_cohens_kappa_matches_statsmodels_on_random_raters() -> None:
