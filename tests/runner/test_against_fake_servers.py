@@ -1,0 +1,278 @@
+"""The runner against a fake OpenAI server over real HTTP: kill -9 and resume, cost cap and
+resume, an always-failing item, re-judging with zero non-judge calls, replay with no network."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oversight.rejudge import rejudge
+from oversight.runner import run_experiment
+from oversight.testing import FakeOpenAIServer, Fault, RecordedRequest
+from transcripts import RunStore
+
+KEY_VARIABLE = "FAKE_OPENAI_KEY"
+
+
+def _openai_available() -> bool:
+    from oversight.endpoints import endpoint
+    from transcripts.errors import ConfigError
+
+    try:
+        endpoint("openai/probe", base_url="http://127.0.0.1:9/v1", api_key="x", cache=False)
+    except ConfigError:
+        return False
+    return True
+
+
+pytestmark = pytest.mark.skipif(not _openai_available(),
+                                reason="the openai provider is not in endpoint() yet")
+
+
+def script(body: dict[str, Any]) -> Any:
+    """Deterministic replies: verdicts whose probabilities sum to 1; the server's own
+    deterministic inventions (schema-valid JSON, or an echo) for everything else."""
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
+    probabilities = schema.get("properties", {}).get("probabilities")
+    if probabilities is None:
+        if "Who started the ledger?" in json.dumps(body) and os.environ.get("FAIL_LEDGER"):
+            return Fault.bad_request("scripted: this question always fails")
+        return None
+    labels = list(probabilities["properties"])
+    top = 0.55 + (len(json.dumps(body)) % 40) / 100
+    return {"rationale": "scripted", "probabilities": {
+        label: top if i == 0 else (1 - top) / (len(labels) - 1) for i, label in enumerate(labels)}}
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(reply=script, latency=0.03) as fake:
+        yield fake
+
+
+def experiment_file(tmp_path: Path, server: FakeOpenAIServer, **limits: Any) -> Path:
+    limit_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in limits.items())
+    endpoint = (f'base_url = "{server.base_url}"\napi_key_env = "{KEY_VARIABLE}"\n'
+                f"pricing = {{ input = 1.0, output = 2.0 }}\nmax_retries = 1\n"
+                f"options = {{ retry_backoff = 0.01 }}\n")
+    text = f"""
+name = "fake"
+[dataset]
+loader = "sample"
+limit = 4
+[endpoints.strong]
+spec = "openai/strong-model"
+{endpoint}
+[endpoints.weak]
+spec = "openai/weak-model"
+{endpoint}
+[endpoints.second]
+spec = "openai/second-judge"
+{endpoint}
+[[conditions]]
+label = "unassisted"
+protocol = "unassisted"
+[[conditions]]
+label = "consultancy"
+protocol = "consultancy"
+roles = {{ consultant = "strong" }}
+options = {{ rounds = 2 }}
+[[conditions]]
+label = "debate"
+protocol = "debate"
+roles = {{ debater = "strong" }}
+options = {{ rounds = 2 }}
+[[judges]]
+kind = "llm"
+name = "weak-judge"
+endpoint = "weak"
+[limits]
+concurrency = 4
+{limit_lines}
+"""
+    path = tmp_path / "fake.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, "test")
+
+
+def key(request: RecordedRequest) -> str:
+    return json.dumps(request.body, sort_keys=True)
+
+
+def contents(out: Path) -> tuple[dict[str, list[str]], dict[str, list[float] | None]]:
+    store = RunStore.open(out)
+    transcripts = {t.id: [u.content for u in t.turns]
+                   for t in store.transcripts.latest() if t.status == "complete"}
+    judgments = {j.id: j.probabilities for j in store.judgments.latest() if j.status == "ok"}
+    store.close()
+    return transcripts, judgments
+
+
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "oversight.cli", *args]
+
+
+def test_kill_9_at_random_points_then_resume_matches_an_uninterrupted_run(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    exp = experiment_file(tmp_path, server)
+    env = {**os.environ, "CI": "true"}
+    whole = tmp_path / "whole"
+    subprocess.run(_cli("run", str(exp), "--out", str(whole), "--no-report"), env=env,
+                   check=True, capture_output=True, timeout=120)
+    uninterrupted = Counter(key(r) for r in server.requests)
+    assert max(uninterrupted.values()) == 1
+    server.reset()
+
+    run = tmp_path / "run"
+    rng = random.Random(20261121)
+    kills: list[float] = []
+    saved: list[int] = []
+    total = len(contents(whole)[0])
+    for _ in range(3):
+        # A random point of progress (some transcripts saved, more to come), then a random
+        # moment after it, so calls are in flight when the kill comes.
+        done = _lines(run / "transcripts.jsonl")
+        target = rng.randint(done + 1, done + max(1, (total - done) // 3))
+        process = subprocess.Popen(_cli("run", str(exp), "--out", str(run), "--no-report"),
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while _lines(run / "transcripts.jsonl") < target and process.poll() is None:
+            assert time.monotonic() < deadline, "the run made no progress"
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.05))
+        process.kill()  # SIGKILL: no cleanup of any kind
+        process.wait()
+        kills.append(time.monotonic())
+        saved.append(_lines(run / "transcripts.jsonl"))
+    finished = subprocess.run(_cli("run", str(exp), "--out", str(run), "--no-report"), env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads((run / "status.json").read_text())["status"] == "complete"
+
+    assert all(0 < n < total for n in saved), f"a kill did not land mid-run: {saved} of {total}"
+    assert contents(run) == contents(whole), "same transcripts and judgments, by id and content"
+    seen: dict[str, list[RecordedRequest]] = {}
+    for request in server.requests:
+        seen.setdefault(key(request), []).append(request)
+    assert set(seen) == set(uninterrupted), "the same requests as the uninterrupted run"
+    for body, requests in seen.items():
+        for earlier in requests[:-1]:
+            # A request may be sent again only if it was in flight when a kill came: its
+            # answer had not reached the cache (allowing a moment to write it).
+            answered = earlier.responded_at or float("inf")
+            assert any(earlier.received_at <= k and answered >= k - 0.5 for k in kills), (
+                f"a completed request was repeated: {body[:200]}")
+
+
+async def test_cost_cap_stops_then_resumes_with_no_request_repeated(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    from oversight.runner import run_experiment_async
+
+    whole = await run_experiment_async(experiment_file(tmp_path, server), out=tmp_path / "whole",
+                                       progress=False)
+    assert whole.status == "complete" and whole.unknown_cost_calls == 0
+    total = server.total_requests
+    server.reset()
+    capped = await run_experiment_async(experiment_file(tmp_path, server), out=tmp_path / "run",
+                                        max_cost_usd=whole.spent_usd / 3, progress=False)
+    assert capped.status == "stopped: cost cap"
+    first = server.total_requests
+    assert 0 < first < total
+    resumed = await run_experiment_async(experiment_file(tmp_path, server), out=tmp_path / "run",
+                                         max_cost_usd=whole.spent_usd * 2, progress=False)
+    assert resumed.status == "complete"
+    assert server.total_requests == total, "every request was sent exactly once in all"
+    assert max(Counter(key(r) for r in server.requests).values()) == 1
+    assert resumed.spent_usd == pytest.approx(whole.spent_usd)
+    assert contents(tmp_path / "run") == contents(tmp_path / "whole")
+
+
+async def test_an_item_that_always_fails_is_isolated(
+    tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oversight.runner import run_experiment_async
+
+    monkeypatch.setenv("FAIL_LEDGER", "1")
+    exp = experiment_file(tmp_path, server, max_failure_fraction=0.5, item_retries=1)
+    result = await run_experiment_async(exp, out=tmp_path / "run", progress=False)
+    assert result.status == "complete with errors" and result.items_failed == 8
+    store = RunStore.open(tmp_path / "run")
+    failed = [t for t in store.transcripts.latest() if t.status == "error"]
+    assert {t.question.id for t in failed} == {"lighthouse-2"}
+    assert all("400" in (t.error or "") or "scripted" in (t.error or "") for t in failed)
+    complete = [t for t in store.transcripts.latest() if t.status == "complete"]
+    assert len(complete) == result.items_total - 8
+
+
+async def test_rejudge_makes_only_judge_calls(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    from oversight.rejudge import rejudge_async
+    from oversight.runner import run_experiment_async
+
+    exp = experiment_file(tmp_path, server)
+    await run_experiment_async(exp, out=tmp_path / "run", progress=False)
+    server.reset()
+    result = await rejudge_async(tmp_path / "run", "llm:second", rounds=[1, 2])
+    assert result.judged == 2 * 40 and result.failed == 0
+    models = Counter((r.body or {}).get("model") for r in server.requests)
+    assert set(models) == {"second-judge"}, "no debater, consultant or other call was made"
+    # Unassisted transcripts have no rounds, so their two cuts are one request (cached).
+    assert models["second-judge"] + result.cached_calls == 80 and result.cached_calls == 8
+
+
+def test_replay_of_a_finished_run_makes_no_network_call(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    exp = experiment_file(tmp_path, server)
+    run_experiment(exp, out=tmp_path / "run", progress=False, summary=False)
+    server.reset()
+    replay = run_experiment(exp, out=tmp_path / "replay", replay=tmp_path / "run",
+                            progress=False, summary=False)
+    assert replay.status == "complete" and replay.calls == 0
+    assert server.total_requests == 0
+    assert contents(tmp_path / "replay") == contents(tmp_path / "run")
+    _ = rejudge  # the Python API is the CLI's; see test_rejudge_makes_only_judge_calls
+
+
+def test_sigterm_stops_cleanly_with_status_interrupted(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    exp = experiment_file(tmp_path, server)
+    run = tmp_path / "run"
+    env = {**os.environ, "CI": "true"}
+    process = subprocess.Popen(_cli("run", str(exp), "--out", str(run), "--no-report"),
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 60
+    while _lines(run / "transcripts.jsonl") < 5:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.005)
+    process.terminate()
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, out
+    assert "interrupted" in out
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "interrupted" and 0 < status["items_complete"] < 40
+    finished = subprocess.run(_cli("run", str(exp), "--out", str(run), "--no-report"), env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
