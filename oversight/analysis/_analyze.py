@@ -48,10 +48,10 @@ def _split(
     codes: list[Ints], uniques: list[list[Any]], rows: Ints
 ) -> list[tuple[list[Any], Ints]]:
     """Rows split by the combination of their codes: ``(values, rows)`` per combination."""
-    if not codes:
-        return [([], rows)]
     if rows.size == 0:
         return []
+    if not codes:
+        return [([], rows)]
     stacked = np.stack([c[rows] for c in codes], axis=1)
     combos, inverse = np.unique(stacked, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
@@ -172,6 +172,11 @@ def analyze(
             "assisted conditions with"
         )
 
+    if scored_rows.size == 0:
+        warnings.append(
+            "no judgment could be scored (none in the store, all filtered out, or none ok "
+            "with a gold answer): there is nothing to report"
+        )
     judges = sorted({data.judge[r].name for r in rows})
     status = data.status[rows]
     unscored = int(((status == 0) & ~data.scored[rows]).sum())

@@ -9,6 +9,7 @@ assisted-vs-unassisted comparison, bias, debater ratings, judge agreement and es
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         seed=int(getattr(args, "seed", 0)),
     )
     as_json = bool(getattr(args, "json", False))
-    stdout = Console(highlight=False, soft_wrap=as_json)
+    # Piped into a file or a pager, wide tables are better than squeezed ones.
+    width = None if sys.stdout.isatty() else 220
+    stdout = Console(highlight=False, soft_wrap=as_json, width=width)
     # With --json, stdout holds the JSON alone; messages go to stderr.
     messages = Console(stderr=True, highlight=False) if as_json else stdout
     if as_json:
