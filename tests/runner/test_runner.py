@@ -236,3 +236,26 @@ def test_ctrl_c_finishes_calls_in_flight_then_stops_resumably(tmp_path: Path) ->
     status = read_status(RunStore.open(tmp_path / "run"))
     assert status is not None and status["status"] == "interrupted"
     assert _run(tmp_path / "run", Factory()).status == "complete"
+
+
+def test_rrm_rewards_are_filed_as_a_judgment_and_judges_may_interject(tmp_path: Path) -> None:
+    exp = experiment(
+        dataset={"loader": "sample", "limit": 2},
+        conditions=[
+            {"label": "rrm", "protocol": "rrm", "roles": {"assistant": "strong",
+                                                          "evaluator": "strong"},
+             "options": {"depth": 1, "branching": 2, "decide": "rewards"}},
+            {"label": "debate-q", "protocol": "debate", "roles": {"debater": "strong"},
+             "options": {"rounds": 2, "judge_questions": True}, "judge": "asker"},
+        ],
+        judges=[{"kind": "llm", "name": "weak-judge", "endpoint": "weak"},
+                {"kind": "llm", "name": "asker", "endpoint": "weak", "ask_questions": True}],
+    )
+    result = _run(tmp_path / "run", Factory(), exp=exp)
+    assert result.status == "complete", result.errors
+    store = RunStore.open(tmp_path / "run")
+    rewards = [j for j in store.judgments if j.judge.name == "rrm-rewards"]
+    assert len(rewards) == 4 and all(j.status == "ok" for j in rewards)
+    assert all(j.metadata["decided_by"] == "rewards" for j in rewards)
+    debates = [t for t in store.transcripts if t.condition == "debate-q"]
+    assert debates and all(any(turn.role == "judge" for turn in t.turns) for t in debates)
