@@ -355,7 +355,8 @@ class Analysis(_Model):
     totals: Totals
     """Counts over the run."""
     groups: list[GroupStats]
-    """Per group statistics; each object also carries its ``by`` fields at the top level."""
+    """Per group statistics; each object also carries its ``by`` fields at the top level
+    (except a field named like a statistic, e.g. ``n``, which is only inside ``by``)."""
     comparisons: list[Comparison]
     """Each assisted condition against each unassisted baseline, within each combination of
     the ``by`` fields other than condition and protocol (also at the top level)."""

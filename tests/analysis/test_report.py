@@ -146,3 +146,13 @@ def test_matplotlib_is_imported_only_for_plots() -> None:
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_public_names_are_exported() -> None:
+    import oversight.analysis
+    import oversight.report
+
+    for module in (oversight.analysis, oversight.report):
+        assert len(set(module.__all__)) == len(module.__all__)
+        for name in module.__all__:
+            assert hasattr(module, name)
