@@ -88,6 +88,26 @@ def _accuracy(a: Analysis) -> Table:
     return table
 
 
+def _selective(a: Analysis) -> Table | None:
+    by = a.settings.by
+    if not a.groups or not a.settings.thresholds:
+        return None
+    table = Table(
+        "Selective accuracy: accuracy (coverage) of the judgments at least this confident",
+        [*by, *(f"max(p) ≥ {t:g}" for t in a.settings.thresholds)],
+        note="coverage: share of the group's judgments with confidence at or above the "
+        "threshold; a calibrated judge gets more accurate as the threshold rises.",
+    )
+    table.numeric = set(range(len(by), len(table.headers)))
+    for g in a.groups:
+        cells = [
+            f"{pct(p.accuracy)} ({pct(p.coverage, 0)})" if p.n else f"{DASH} (0%)"
+            for p in g.selective
+        ]
+        table.rows.append([*(value(g.by.get(f)) for f in by), *cells])
+    return table
+
+
 def _comparisons(a: Analysis) -> Table | None:
     if not a.comparisons:
         return None
@@ -247,6 +267,7 @@ def build_tables(a: Analysis) -> list[Table]:
     tables: list[Table | None] = [
         _accuracy(a),
         _comparisons(a),
+        _selective(a),
         _bias(a),
         *_ratings(a),
         _agreement(a),
