@@ -22,7 +22,7 @@ from typing import cast
 
 from rich.console import Console
 
-from judges import Judge
+from judges import Judge, pending_escalations
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment
@@ -283,6 +283,7 @@ class Session:
                 message = (f"{self.failed} item(s) failed and were recorded as errors; "
                            f"run again to retry them")
         result = self._result(status, message, already, started)
+        result.escalations_pending = len(pending_escalations(self.store))
         write_status(self.store, result)
         return result
 

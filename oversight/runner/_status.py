@@ -63,6 +63,8 @@ class RunResult:
     """Seconds this session took."""
     errors: list[str] = field(default_factory=list)
     """The first few item errors of this session."""
+    escalations_pending: int = 0
+    """Items a fallback judge queued for a person that no one has judged yet."""
 
     @property
     def ok(self) -> bool:

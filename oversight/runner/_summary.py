@@ -35,6 +35,9 @@ def print_summary(result: RunResult, console: Console) -> None:
         console.print(result.message, highlight=False)
     for error in result.errors:
         console.print(f"  [red]error[/] {error}", highlight=False)
+    if result.escalations_pending:
+        console.print(f"{result.escalations_pending} item(s) wait for a person: "
+                      f"oversight judge {result.path} --annotator NAME", highlight=False)
     console.print(f"run folder: {result.path}", highlight=False)
 
 
