@@ -64,6 +64,10 @@ def _split(
     return out
 
 
+_JUDGE_FIELDS = frozenset({"judge", "judge_kind", "judge_model", "annotator"})
+"""Grouping fields that already keep different judges apart."""
+
+
 def _normalise_by(by: Sequence[str] | str | None) -> list[str]:
     if by is None:
         return list(DEFAULT_BY)
@@ -87,6 +91,7 @@ def analyze(
     seed: int = 0,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     n_bins: int = 10,
+    pool_judges: bool = False,
 ) -> Analysis:
     """Analyse a run: per-group accuracy and calibration, assisted vs unassisted, bias,
     debater ratings, judge agreement and escalations.
@@ -96,6 +101,10 @@ def analyze(
     a comma-separated string works too); ``where`` filters judgments with ``FIELD=VALUE`` /
     ``FIELD!=VALUE`` strings or a ``{field: value}`` dict (see :mod:`oversight.analysis._fields`).
     Intervals use ``n_bootstrap`` cluster-bootstrap resamples drawn from ``seed``.
+
+    Judgments of different judges are never pooled silently: when the filtered judgments
+    come from more than one judge and ``by`` names no judge field, ``judge`` is added to
+    the grouping (with a warning); pass ``pool_judges=True`` to pool them on purpose.
     """
     if n_bootstrap < 1:
         raise ConfigError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
@@ -108,6 +117,16 @@ def analyze(
     for w in wheres:
         mask &= w.mask(data)
     rows = np.nonzero(mask)[0]
+    pooled_warning = None
+    if not pool_judges and not _JUDGE_FIELDS.intersection(by_names):
+        names = {data.judge[r].name for r in rows}
+        if len(names) > 1:
+            by_names.append("judge")
+            pooled_warning = (
+                f"the judgments come from {len(names)} judges ({', '.join(sorted(names))}); "
+                f"'judge' was added to the grouping so they are not pooled "
+                f"(pool them on purpose with --pool-judges)"
+            )
     gold = np.clip(data.t_correct[data.t], 0, None)
     metrics = row_metrics(data.probs, gold, data.t_first[data.t])
 
@@ -144,7 +163,7 @@ def analyze(
             )
         )
 
-    warnings: list[str] = []
+    warnings: list[str] = [pooled_warning] if pooled_warning else []
     comparisons: list[Comparison] = []
     strata = [i for i, name in enumerate(by_names) if name not in _STRATUM_EXCLUDED]
     cond_codes, cond_values = field_codes(data, "condition")

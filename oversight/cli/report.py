@@ -15,8 +15,6 @@ from typing import Any
 
 from rich.console import Console
 
-from oversight.analysis import DEFAULT_BY, analyze
-from oversight.report import print_report, render_json, write_report
 from transcripts.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
@@ -38,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
     parser.add_argument(
         "--by",
-        default=",".join(DEFAULT_BY),
+        default=None,
         metavar="FIELD,...",
         help="group by these fields (default: condition,judge); built-ins such as protocol, "
         "judge_kind, annotator, source, gold_position, side, or any metadata key",
@@ -69,11 +67,23 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)"
     )
+    parser.add_argument(
+        "--pool-judges",
+        action="store_true",
+        help=(
+            "pool the judgments of different judges in one group; by default, when --by "
+            "names no judge field and several judges judged, 'judge' is added to the grouping"
+        ),
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Analyse the run and present it as asked; 0 on success."""
+    # Imported here so that `oversight --help` and other commands start fast.
+    from oversight.analysis import DEFAULT_BY, analyze
+    from oversight.report import print_report, render_json, write_report
+
     bootstrap = int(getattr(args, "bootstrap", 2000))
     if bootstrap < 1:
         raise ConfigError(f"--bootstrap must be at least 1, got {bootstrap}")
@@ -83,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         where=list(getattr(args, "where", None) or []),
         n_bootstrap=bootstrap,
         seed=int(getattr(args, "seed", 0)),
+        pool_judges=bool(getattr(args, "pool_judges", False)),
     )
     as_json = bool(getattr(args, "json", False))
     # Piped into a file or a pager, wide tables are better than squeezed ones.

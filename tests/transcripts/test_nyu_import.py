@@ -468,3 +468,27 @@ def test_tokens_render_as_readable_text_with_exact_offsets() -> None:
         "--", "no", "."]
     assert rendered.char_span(3, 7) == (9, 14, False)
     assert rendered.char_span(15, 40) == (len(rendered.text) - 3, len(rendered.text), True)
+
+
+def test_the_report_over_the_import_gives_the_hand_computed_figures(
+    data: Path, imported: tuple[ImportSummary, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.cli import main
+
+    code = main(["report", str(imported[1]), "--by", "setting",
+                 "--where", "included_in_paper=true", "--json", "--bootstrap", "200"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    # Live and offline judges are never pooled: the judge joins the grouping by itself.
+    live = {g["setting"]: g for g in report["groups"] if g["judge"] == LIVE_JUDGE}
+    assert any("not pooled" in w for w in report["warnings"])
+    for setting, figures in _hand_figures(data).items():
+        group = live[setting]
+        assert group["n"] == figures["n"], setting
+        assert group["accuracy"] == pytest.approx(figures["accuracy"]), setting
+        # Two answers: the multi-class Brier score is twice the binary (1 - p_gold)^2.
+        assert group["brier"] == pytest.approx(2 * figures["brier"]), setting
+        # Rounds seen = the dataset's numContinues = judge turns minus the final one.
+        assert group["mean_rounds"] == pytest.approx(figures["judge_turns"] - 1), setting
+        low, high = group["ci95"]
+        assert low < group["accuracy"] < high
