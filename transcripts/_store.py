@@ -62,14 +62,9 @@ def _lock_for(path: Path) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def _record_id(record: BaseModel) -> str:
-    """The ``id`` field every stored record type has."""
-    return str(record.__dict__["id"])
-
-
-def _default_rank(record: BaseModel) -> int:
-    status = getattr(record, "status", None)
-    return 1 if status in (None, "complete", "ok", "skipped") else 0
+def _default_rank(data: dict[str, Any]) -> int:
+    """Complete and ok records outrank failed ones when ids collide."""
+    return 1 if data.get("status") in (None, "complete", "ok", "skipped") else 0
 
 
 class JsonlLog(Generic[R]):
@@ -91,7 +86,7 @@ class JsonlLog(Generic[R]):
         model: type[R],
         *,
         fsync: bool = False,
-        rank: Callable[[R], int] = _default_rank,
+        rank: Callable[[dict[str, Any]], int] = _default_rank,
     ) -> None:
         self.path = path
         self._model = model
@@ -180,7 +175,8 @@ class JsonlLog(Generic[R]):
                     yield number, offset, line
                 offset += len(line)
 
-    def _parse(self, number: int, line: bytes) -> R:
+    def _load(self, number: int, line: bytes) -> dict[str, Any]:
+        """The line as a JSON object, refusing corrupt lines and newer schemas."""
         try:
             data: Any = json.loads(line)
         except json.JSONDecodeError as err:
@@ -188,12 +184,18 @@ class JsonlLog(Generic[R]):
                 f"{self.path}:{number}: not valid JSON ({err.msg}); this line is not the last, "
                 f"so it is not a crash artefact: move it out of the file to continue"
             ) from err
-        version = data.get("schema_version", SCHEMA_VERSION) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise CorruptRecordError(f"{self.path}:{number}: a record must be a JSON object")
+        version = data.get("schema_version", SCHEMA_VERSION)
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self.path}:{number}: record has schema_version {version}, but this oversight "
                 f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
             )
+        return data
+
+    def _parse(self, number: int, line: bytes) -> R:
+        data = self._load(number, line)
         try:
             return self._model.model_validate(data)
         except ValidationError as err:
@@ -207,15 +209,16 @@ class JsonlLog(Generic[R]):
             yield self._parse(number, line)
 
     def latest(self) -> Iterator[R]:
-        """One record per id, resolved deterministically, in order of first appearance.
+        """One record per id, resolved deterministically, in file order of the winners.
 
-        Memory holds one small entry per distinct id, not the records.
+        The first pass reads only JSON (no validation) and keeps one small entry per
+        distinct id; the second validates just the winning records.
         """
         best: dict[str, tuple[int, int, int]] = {}  # id -> (rank, line number, offset)
         for number, offset, line in self._lines():
-            record = self._parse(number, line)
-            key = _record_id(record)
-            rank = self._rank(record)
+            data = self._load(number, line)
+            key = str(data.get("id"))
+            rank = self._rank(data)
             current = best.get(key)
             if current is None or rank >= current[0]:
                 best[key] = (rank, number, offset)
@@ -229,7 +232,7 @@ class JsonlLog(Generic[R]):
 
     def ids(self) -> set[str]:
         """Ids of all records in the file."""
-        return {_record_id(r) for r in self}
+        return {str(self._load(number, line).get("id")) for number, _, line in self._lines()}
 
 
 class RunStore:
