@@ -45,9 +45,10 @@ _MIN_FOR_FRACTION = 10
 
 @dataclass
 class _Outcome:
+    """How one item ended: failed (transcript error or a failed judgment) or not."""
+
     failed: bool
     error: str | None = None
-    judgments: int = 0
 
 
 class Session:
@@ -132,9 +133,8 @@ class Session:
         transcript = saved if saved is not None else await self._produce(item)
         if transcript.status != "complete":
             return _Outcome(failed=True, error=transcript.error)
-        written, failures = await self._judge(item, transcript)
-        return _Outcome(failed=bool(failures), error="; ".join(failures) or None,
-                        judgments=written)
+        failures = await self._judge(item, transcript)
+        return _Outcome(failed=bool(failures), error="; ".join(failures) or None)
 
     async def _produce(self, item: WorkItem) -> Transcript:
         """Run the protocol (retrying a failed item), save and return the transcript."""
@@ -182,9 +182,8 @@ class Session:
             "repeat": item.repeat, "roles": roles, "metadata": metadata,
         })
 
-    async def _judge(self, item: WorkItem, transcript: Transcript) -> tuple[int, list[str]]:
-        """Every missing judgment of ``transcript``, each saved as it comes."""
-        written = 0
+    async def _judge(self, item: WorkItem, transcript: Transcript) -> list[str]:
+        """Every missing judgment of ``transcript``, each saved as it comes; the failures."""
         failures = []
         for judge, key in self._judge_keys(item, transcript):
             if key in self._done_judgments:
@@ -205,13 +204,12 @@ class Session:
                 update["id"] = key
             judgment = judgment.model_copy(update=update)
             self.store.judgments.append(judgment)
-            written += 1
             self.judgments += 1
             if _settled(judgment):
                 self._done_judgments.add(key)
             else:
                 failures.append(f"judge {judgment.judge.name}: {judgment.error}")
-        return written, failures
+        return failures
 
     async def _one_judgment(self, judge: Judge, transcript: Transcript) -> Judgment:
         view = JudgeView.from_transcript(transcript)
