@@ -6,12 +6,13 @@ Fake provider servers (real sockets on 127.0.0.1) are fixtures too: ``openai_ser
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from oversight.endpoints._cache import close_caches
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer
 
 _KEY_VARIABLES = (
     "OPENAI_API_KEY",
@@ -32,3 +33,17 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         monkeypatch.delenv(name, raising=False)
     yield cache
     close_caches()
+
+
+@pytest.fixture
+async def openai_server() -> AsyncIterator[FakeOpenAIServer]:
+    """A fake OpenAI-compatible server on 127.0.0.1 (script it through its attributes)."""
+    async with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def anthropic_server() -> AsyncIterator[FakeAnthropicServer]:
+    """A fake Anthropic-compatible server on 127.0.0.1 (script it through its attributes)."""
+    async with FakeAnthropicServer() as server:
+        yield server

@@ -74,6 +74,16 @@ def endpoint(spec: str, **options: Any) -> Endpoint:
     backend: Backend
     if provider == "mock":
         backend = MockBackend(model, opts.replies)
-    else:  # provider backends land in the next commits
-        raise ConfigError(f"provider {provider!r} is not available yet")
+    elif provider == "openai":
+        from oversight.endpoints._openai import OpenAIBackend
+
+        backend = OpenAIBackend(model, opts)
+    elif provider == "anthropic":
+        from oversight.endpoints._anthropic import AnthropicBackend
+
+        backend = AnthropicBackend(model, opts)
+    else:
+        from oversight.endpoints._local import LocalBackend
+
+        backend = LocalBackend(model, opts)
     return Endpoint(spec, backend, opts)

@@ -5,8 +5,8 @@ model and server (a debater and a judge, say) share one budget: at most
 ``max_concurrency`` requests in flight, ``rpm`` requests and ``tpm`` tokens per minute.
 When endpoints ask for different limits, the strictest wins.
 
-Rates are smoothed leaky buckets (aiolimiter) with a small burst, so a limit also holds
-over windows much shorter than a minute.
+Rates are smoothed leaky buckets (aiolimiter) holding a tenth of a second's requests and a
+second's tokens, so a limit also holds over windows much shorter than a minute.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class _LoopState:
         self.settings = settings
         self.gate = _Gate(settings.max_concurrency) if settings.max_concurrency else None
         self.rpm = _rate_limiter(settings.rpm, 1 / 600) if settings.rpm else None
-        self.tpm = _rate_limiter(settings.tpm, 1 / 10) if settings.tpm else None
+        self.tpm = _rate_limiter(settings.tpm, 1 / 60) if settings.tpm else None
 
 
 class SharedLimits:
@@ -134,7 +134,13 @@ class SharedLimits:
             if state.rpm is not None:
                 await state.rpm.acquire()
             if state.tpm is not None:
-                await state.tpm.acquire(min(float(tokens), state.tpm.max_rate))
+                # A request bigger than the bucket takes it in bucket-sized turns, so its
+                # tokens all count at the limit's rate.
+                remaining = float(tokens)
+                while remaining > 0:
+                    turn = min(remaining, state.tpm.max_rate)
+                    await state.tpm.acquire(turn)
+                    remaining -= turn
         except BaseException:
             self.release(state)
             raise

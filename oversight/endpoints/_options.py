@@ -28,7 +28,7 @@ class EndpointOptions(BaseModel):
     """Server address for OpenAI- or Anthropic-compatible servers (vLLM, llama.cpp, Ollama, ...)."""
     timeout: float = Field(default=120.0, gt=0)
     """Seconds one attempt may take before it counts as timed out (and is retried)."""
-    max_retries: int = Field(default=6, ge=0)
+    max_retries: int = Field(default=10, ge=0)
     """Retries after the first attempt, for rate limits, overload, 5xx, timeouts, dropped
     connections and malformed bodies. Other client errors are never retried."""
     max_retry_time: float = Field(default=600.0, gt=0)
@@ -67,7 +67,7 @@ class EndpointOptions(BaseModel):
     replies: Any = None
     """``mock/`` only: a list of replies, or a sync or async function of the request."""
     ctx_size: int = Field(default=4096, ge=256)
-    """``local/`` only: context window of the llama.cpp server, in tokens (shared by slots)."""
+    """``local/`` only: context window of each request on the llama.cpp server, in tokens."""
     parallel: int = Field(default=2, ge=1)
     """``local/`` only: requests the llama.cpp server decodes at once."""
 

@@ -55,8 +55,12 @@ def status_failure(
     request_id: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Failure:
-    """A Failure for an HTTP error status: 408, 409, 429 and 5xx (but 501) are retryable."""
+    """A Failure for an HTTP error status: 408, 409, 429 and 5xx (but 501) are retryable,
+    unless the server says otherwise in ``x-should-retry``."""
     retryable = status in _RETRYABLE_STATUS or (status >= 500 and status != 501)
+    should_retry = (headers or {}).get("x-should-retry")
+    if should_retry in ("true", "false"):
+        retryable = should_retry == "true"
     return Failure(
         retryable=retryable,
         reason=f"HTTP {status}",

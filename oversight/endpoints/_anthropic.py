@@ -1,0 +1,227 @@
+"""``anthropic/<model>``: the Messages API, on Anthropic or any compatible server.
+
+Replies are streamed by default, so an overload that arrives inside a 200 response (an
+``error`` event of type ``overloaded_error``) is seen and retried like a 529. The SDK's own
+retries are off. Structured output goes as ``output_config.format`` json_schema, or with
+``structured="tool"`` as a forced tool call. The API version this SDK speaks (2026-10-21)
+has no sampling parameters, so ``temperature`` is not sent (it stays in the cache key) and
+there are no log-probabilities.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import anthropic
+
+from oversight.endpoints._base import Backend
+from oversight.endpoints._options import EndpointOptions
+from oversight.endpoints._retry import Failure, status_failure
+from oversight.endpoints._structured import closed_schema, schema_instruction
+from oversight.endpoints._types import Reply, Request
+from transcripts import Usage
+from transcripts.errors import ConfigError, MissingAPIKeyError
+
+__all__ = ["AnthropicBackend"]
+
+log = logging.getLogger("oversight.endpoints")
+
+ANTHROPIC_URL = "https://api.anthropic.com"
+
+# 429s that no wait will clear: the organisation's spend limit.
+_FINAL_429_CODES = frozenset(
+    {
+        "enforced_spend_limit_reached",
+        "contract_spend_limit_reached",
+        "linked_organization_spend_limit_reached",
+    }
+)
+# Errors inside a 200 stream that are the server's trouble, not the request's.
+_TRANSIENT_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "timeout_error"})
+
+
+class AnthropicBackend(Backend):
+    """Sends requests to an Anthropic-compatible Messages server."""
+
+    provider = "anthropic"
+
+    def __init__(self, model: str, options: EndpointOptions) -> None:
+        if options.structured == "json_object":
+            raise ConfigError(
+                f"anthropic/{model}: structured='json_object' is for OpenAI; use 'native' "
+                "(output_config json_schema), 'tool' or 'prompt'"
+            )
+        self.model = model
+        self.options = options
+        self.server = (
+            options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL
+        ).rstrip("/")
+        self.stream = True if options.stream is None else options.stream
+        self._client: anthropic.AsyncAnthropic | None = None
+        self._secret: str | None = None
+        self._said: set[str] = set()
+
+    def identity(self) -> dict[str, Any]:
+        identity = super().identity()
+        if self.options.structured != "native":
+            identity["structured"] = self.options.structured
+        if self.options.extra_body:
+            identity["extra_body"] = self.options.extra_body
+        return identity
+
+    def redact(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    async def send(self, request: Request) -> Reply:
+        client = self._client or self._connect()
+        params = self.params(request)
+        if not self.stream:
+            message = await client.messages.create(**params, extra_body=self.options.extra_body)
+            return self._read_message(message.model_dump())
+        stream = await client.messages.create(
+            **params, stream=True, extra_body=self.options.extra_body
+        )
+        return await self._read_stream(stream)
+
+    def _connect(self) -> anthropic.AsyncAnthropic:
+        """The SDK client, made at first use (that is when a missing key is noticed)."""
+        self._secret = self._api_key()
+        self._client = anthropic.AsyncAnthropic(
+            api_key=self._secret, base_url=self.server, max_retries=0, timeout=self.options.timeout
+        )
+        return self._client
+
+    def _api_key(self) -> str:
+        if self.options.api_key is not None:
+            return self.options.api_key.get_secret_value()
+        variable = self.options.api_key_env or "ANTHROPIC_API_KEY"
+        key = os.environ.get(variable)
+        if key:
+            return key
+        raise MissingAPIKeyError(
+            f"anthropic/{self.model} needs an API key: set the environment variable "
+            f"{variable}, or pass api_key=... (or api_key_env=NAME) to endpoint()"
+        )
+
+    def params(self, request: Request) -> dict[str, Any]:
+        """The Messages request body for ``request`` (without ``stream``)."""
+        self._say_once_what_is_not_sent(request)
+        system = request.system
+        params: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens}
+        schema = request.schema_
+        if schema is not None:
+            mode = self.options.structured
+            if mode == "native":
+                params["output_config"] = {
+                    "format": {"type": "json_schema", "schema": closed_schema(schema)}
+                }
+            elif mode == "tool":
+                params["tools"] = [
+                    {
+                        "name": request.schema_name,
+                        "description": "Give your answer in exactly this form.",
+                        "input_schema": schema,
+                    }
+                ]
+                params["tool_choice"] = {"type": "tool", "name": request.schema_name}
+            else:
+                system = "\n\n".join(filter(None, [system, schema_instruction(schema)]))
+        if system:
+            params["system"] = system
+        params["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        return params
+
+    def _say_once_what_is_not_sent(self, request: Request) -> None:
+        for flag, applies, what in (
+            ("temperature", request.temperature != 0.0, "temperature"),
+            ("seed", request.seed is not None, "seed"),
+            ("logprobs", request.logprobs, "log-probabilities"),
+        ):
+            if applies and flag not in self._said:
+                self._said.add(flag)
+                log.info(
+                    "anthropic/%s: the Messages API has no %s; it is not sent (it still keeps "
+                    "cache entries apart)",
+                    self.model,
+                    what,
+                )
+
+    async def _read_stream(self, stream: Any) -> Reply:
+        """Collect a streamed reply; a stream cut short counts as a dropped connection."""
+        text: list[str] = []
+        tool_json: list[str] = []
+        usage: dict[str, int] = {}
+        finished = False
+        async for event in stream:
+            kind = event.type
+            if kind == "message_start":
+                usage.update(_ints(event.message.usage.model_dump()))
+            elif kind == "content_block_delta":
+                delta = event.delta
+                if delta.type == "text_delta":
+                    text.append(delta.text)
+                elif delta.type == "input_json_delta":
+                    tool_json.append(delta.partial_json)
+            elif kind == "message_delta" and event.usage is not None:
+                usage.update(_ints(event.usage.model_dump()))
+            elif kind == "message_stop":
+                finished = True
+        if not finished:
+            raise anthropic.APIConnectionError(
+                message="the stream ended before message_stop", request=stream.response.request
+            )
+        return Reply(text="".join(tool_json) or "".join(text), usage=_usage(usage))
+
+    def _read_message(self, message: dict[str, Any]) -> Reply:
+        """Our Reply from a complete (not streamed) message."""
+        parts = []
+        for block in message.get("content") or []:
+            if block.get("type") == "tool_use":
+                return Reply(json.dumps(block.get("input")), _usage(message.get("usage") or {}))
+            if block.get("type") == "text":
+                parts.append(block.get("text", ""))
+        return Reply("".join(parts), _usage(message.get("usage") or {}))
+
+    def classify(self, error: BaseException) -> Failure | None:
+        if isinstance(error, anthropic.APIStatusError):
+            said = error.api_message or error.message
+            if error.status_code == 200:  # an error event inside the stream
+                retryable = error.type in _TRANSIENT_STREAM_ERRORS
+                reason = f"{error.type or 'error'} inside the stream"
+                return Failure(retryable, reason, None, error.request_id, said)
+            failure = status_failure(
+                error.status_code, said, request_id=error.request_id, headers=error.response.headers
+            )
+            if error.status_code == 429 and error.error_code in _FINAL_429_CODES:
+                return Failure(False, "HTTP 429 spend limit", 429, error.request_id, said)
+            return failure
+        if isinstance(error, anthropic.APITimeoutError):
+            return Failure(True, f"timed out after {self.options.timeout:g}s")
+        if isinstance(error, anthropic.APIConnectionError):
+            return Failure(True, "connection failed or dropped", provider_message=error.message)
+        if isinstance(error, anthropic.APIResponseValidationError | json.JSONDecodeError):
+            return Failure(True, "malformed response body", provider_message=str(error)[:200])
+        return super().classify(error)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _ints(data: dict[str, Any]) -> dict[str, int]:
+    return {k: v for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def _usage(raw: dict[str, Any]) -> Usage:
+    """Anthropic counts cache reads and writes apart from ``input_tokens``; ours includes them."""
+    read = int(raw.get("cache_read_input_tokens") or 0)
+    written = int(raw.get("cache_creation_input_tokens") or 0)
+    return Usage(
+        input_tokens=int(raw.get("input_tokens") or 0) + read + written,
+        output_tokens=int(raw.get("output_tokens") or 0),
+        cached_tokens=read,
+    )

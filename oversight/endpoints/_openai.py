@@ -1,0 +1,181 @@
+"""``openai/<model>``: the Chat Completions API, on OpenAI or any compatible server.
+
+The SDK's own retries are off (``max_retries=0``): the endpoint's retry layer is the only
+one. Structured output goes as ``response_format`` json_schema (strict when the schema
+allows it); servers without it can use ``structured="json_object"`` or ``"prompt"``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from oversight.endpoints._base import Backend
+from oversight.endpoints._options import EndpointOptions
+from oversight.endpoints._retry import Failure, status_failure
+from oversight.endpoints._structured import closed_schema, is_strict, schema_instruction
+from oversight.endpoints._types import Reply, Request, TokenLogprob
+from transcripts import Usage
+from transcripts.errors import ConfigError, MissingAPIKeyError, ProviderError
+
+__all__ = ["OpenAIBackend"]
+
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+class OpenAIBackend(Backend):
+    """Sends requests to an OpenAI-compatible Chat Completions server."""
+
+    provider = "openai"
+    key_variable = "OPENAI_API_KEY"
+
+    def __init__(self, model: str, options: EndpointOptions) -> None:
+        if options.structured == "tool":
+            raise ConfigError(
+                f"openai/{model}: structured='tool' is for Anthropic; use 'native' "
+                "(response_format json_schema), 'json_object' or 'prompt'"
+            )
+        self.model = model
+        self.options = options
+        self.server = (options.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip(
+            "/"
+        )
+        self._client: openai.AsyncOpenAI | None = None
+        self._secret: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        identity = super().identity()
+        if self.options.structured != "native":
+            identity["structured"] = self.options.structured
+        if self.options.extra_body:
+            identity["extra_body"] = self.options.extra_body
+        return identity
+
+    def redact(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    async def send(self, request: Request) -> Reply:
+        client = self._client or await self._connect()
+        response = await client.chat.completions.create(
+            **self.params(request), extra_body=self.options.extra_body
+        )
+        return self.read(response)
+
+    async def _connect(self) -> openai.AsyncOpenAI:
+        """The SDK client, made at first use (that is when a missing key is noticed)."""
+        self._secret = self._api_key()
+        self._client = openai.AsyncOpenAI(
+            api_key=self._secret,
+            base_url=self.server,
+            max_retries=0,
+            timeout=self.options.timeout,
+        )
+        return self._client
+
+    def _api_key(self) -> str:
+        if self.options.api_key is not None:
+            return self.options.api_key.get_secret_value()
+        variable = self.options.api_key_env or self.key_variable
+        key = os.environ.get(variable)
+        if key:
+            return key
+        if self.server != OPENAI_URL and self.options.api_key_env is None:
+            return "not-needed"  # a local OpenAI-compatible server usually wants no key
+        raise MissingAPIKeyError(
+            f"{self.provider}/{self.model} needs an API key: set the environment variable "
+            f"{variable}, or pass api_key=... (or api_key_env=NAME) to endpoint()"
+        )
+
+    def params(self, request: Request) -> dict[str, Any]:
+        """The Chat Completions request body for ``request``."""
+        system = request.system
+        params: dict[str, Any] = {"model": self.model, "temperature": request.temperature}
+        # OpenAI's reasoning models only take max_completion_tokens; other servers know
+        # max_tokens best.
+        limit_name = "max_completion_tokens" if self.server == OPENAI_URL else "max_tokens"
+        params[limit_name] = request.max_tokens
+        if request.seed is not None:
+            params["seed"] = request.seed
+        if request.logprobs:
+            params["logprobs"] = True
+            if request.top_logprobs:
+                params["top_logprobs"] = request.top_logprobs
+        schema = request.schema_
+        if schema is not None:
+            mode = self.options.structured
+            if mode == "native":
+                closed = closed_schema(schema)
+                params["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": request.schema_name,
+                        "schema": closed,
+                        "strict": is_strict(closed),
+                    },
+                }
+            else:
+                if mode == "json_object":
+                    params["response_format"] = {"type": "json_object"}
+                system = "\n\n".join(filter(None, [system, schema_instruction(schema)]))
+        messages = [{"role": "system", "content": system}] if system else []
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        params["messages"] = messages
+        return params
+
+    def read(self, response: ChatCompletion) -> Reply:
+        """Our Reply from the SDK's ChatCompletion."""
+        if not response.choices:
+            raise ProviderError(
+                f"{self.provider}/{self.model}: the server answered with no choices",
+                provider_message="empty choices",
+            )
+        choice = response.choices[0]
+        text = choice.message.content or choice.message.refusal or ""
+        usage = Usage()
+        if response.usage is not None:
+            details = response.usage.prompt_tokens_details
+            usage = Usage(
+                input_tokens=response.usage.prompt_tokens,
+                output_tokens=response.usage.completion_tokens,
+                cached_tokens=(details.cached_tokens or 0) if details else 0,
+            )
+        logprobs = None
+        if choice.logprobs is not None and choice.logprobs.content is not None:
+            logprobs = [
+                TokenLogprob(
+                    token=item.token,
+                    logprob=item.logprob,
+                    top={alt.token: alt.logprob for alt in item.top_logprobs or []},
+                )
+                for item in choice.logprobs.content
+            ]
+        return Reply(text=text, usage=usage, logprobs=logprobs)
+
+    def classify(self, error: BaseException) -> Failure | None:
+        if isinstance(error, openai.APIStatusError):
+            body = error.body
+            said = body.get("message") if isinstance(body, dict) else None
+            return status_failure(
+                error.status_code,
+                str(said or error.message),
+                request_id=error.request_id,
+                headers=error.response.headers,
+            )
+        if isinstance(error, openai.APITimeoutError):
+            return Failure(True, f"timed out after {self.options.timeout:g}s")
+        if isinstance(error, openai.APIConnectionError):
+            return Failure(True, "connection failed or dropped", provider_message=error.message)
+        if isinstance(error, openai.APIResponseValidationError | json.JSONDecodeError):
+            return Failure(True, "malformed response body", provider_message=str(error)[:200])
+        if isinstance(error, openai.APIError):  # an error event inside a stream
+            return Failure(True, "error inside the response", provider_message=error.message)
+        return super().classify(error)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None

@@ -1,0 +1,155 @@
+"""A fake OpenAI-compatible server: ``POST /v1/chat/completions``, plain or streamed."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from oversight.testing._faults import FakeReply, Fault, RecordedRequest
+from oversight.testing._http import Responder
+from oversight.testing._server import FakeServer, Scripted
+
+__all__ = ["FakeOpenAIServer"]
+
+
+class FakeOpenAIServer(FakeServer):
+    """An OpenAI-compatible Chat Completions server on 127.0.0.1, for tests.
+
+    It honours what our endpoints send: ``response_format`` json_schema (the default
+    reply is then a schema-valid object), ``logprobs``/``top_logprobs``, ``stream``, and
+    reports usage. Errors use OpenAI's body shape and ``x-request-id``.
+
+    Example::
+
+        async with FakeOpenAIServer(reply=lambda body: "Answer A",
+                                    faults={Fault.rate_limit(retry_after=0.2): 0.3},
+                                    latency=0.05) as server:
+            ep = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key="test")
+            completion = await ep.complete("Which answer?")
+        server.total_requests, server.peak_concurrency, server.requests[0].body
+    """
+
+    paths = ("/v1/chat/completions",)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    async def answer(
+        self, record: RecordedRequest, scripted: Scripted | None, out: Responder
+    ) -> None:
+        body = record.body or {}
+        reply = self._reply(record, scripted)
+        tokens_in, tokens_out, cached = self.usage_of(record, reply)
+        usage = {
+            "prompt_tokens": tokens_in,
+            "completion_tokens": tokens_out,
+            "total_tokens": tokens_in + tokens_out,
+            "prompt_tokens_details": {"cached_tokens": cached},
+        }
+        rid = f"req_{record.index}"
+        if body.get("stream"):
+            await out.send(
+                200,
+                _stream(record, reply.text, usage),
+                content_type="text/event-stream",
+                headers={"x-request-id": rid},
+            )
+            return
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": {"role": "assistant", "content": reply.text, "refusal": None},
+            "finish_reason": "stop",
+            "logprobs": _logprobs(reply.text, int(body.get("top_logprobs") or 0))
+            if body.get("logprobs")
+            else None,
+        }
+        completion = {
+            "id": f"chatcmpl-{record.index}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [choice],
+            "usage": usage,
+        }
+        await out.send_json(200, completion, headers={"x-request-id": rid})
+
+    async def error(self, record: RecordedRequest, fault: Fault, out: Responder) -> None:
+        rid = {"x-request-id": f"req_{record.index}"}
+        if fault.kind == "overloaded_mid_stream":
+            first = _chunk(record, {"role": "assistant", "content": "Partial"}, None)
+            event = {"error": {"message": fault.message, "type": "server_error", "code": None}}
+            data = f"data: {json.dumps(first)}\n\ndata: {json.dumps(event)}\n\n".encode()
+            await out.send(200, data, content_type="text/event-stream", headers=rid)
+            return
+        status = record.status = 503 if fault.kind == "overloaded" else fault.status
+        error_type = "server_error" if fault.kind == "overloaded" else fault.error_type
+        error: dict[str, Any] = {
+            "message": fault.message,
+            "type": error_type,
+            "param": None,
+            "code": fault.code,
+        }
+        await out.send_json(status, {"error": error}, headers={**rid, **self.fault_headers(fault)})
+
+    def _reply(self, record: RecordedRequest, scripted: Scripted | None) -> FakeReply:
+        if isinstance(scripted, FakeReply):
+            return scripted
+        if isinstance(scripted, str):
+            return FakeReply(scripted)
+        if scripted is not None:
+            return FakeReply(json.dumps(scripted))
+        schema = _schema_of(record.body or {})
+        if schema is not None:
+            return FakeReply(json.dumps(self.invented(record, schema)))
+        return FakeReply(self.default_text(record))
+
+
+def _schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        return schema if isinstance(schema, dict) else None
+    return None
+
+
+def _tokens(text: str) -> list[str]:
+    """Word-ish tokens that join back to ``text``."""
+    words = text.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words)]
+
+
+def _logprobs(text: str, top: int) -> dict[str, Any]:
+    content = []
+    for i, token in enumerate(_tokens(text)):
+        logprob = -0.05 * (i % 7)
+        alternatives = [{"token": token, "logprob": logprob, "bytes": None}]
+        alternatives += [
+            {"token": f"{token}~{k}", "logprob": logprob - 1.0 - k, "bytes": None}
+            for k in range(max(0, top - 1))
+        ]
+        content.append(
+            {"token": token, "logprob": logprob, "bytes": None, "top_logprobs": alternatives[:top]}
+        )
+    return {"content": content, "refusal": None}
+
+
+def _chunk(record: RecordedRequest, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{record.index}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": (record.body or {}).get("model", "fake"),
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _stream(record: RecordedRequest, text: str, usage: dict[str, Any]) -> bytes:
+    chunks = [_chunk(record, {"role": "assistant", "content": ""}, None)]
+    chunks += [_chunk(record, {"content": token}, None) for token in _tokens(text)]
+    chunks.append(_chunk(record, {}, "stop"))
+    if ((record.body or {}).get("stream_options") or {}).get("include_usage"):
+        chunks.append({**_chunk(record, {}, None), "choices": [], "usage": usage})
+    events = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    return events.encode()

@@ -1,0 +1,160 @@
+"""The response cache: an identical request is never paid for twice, and runs replay offline."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from oversight.endpoints import endpoint
+from oversight.errors import CacheMissError, ConfigError, StructuredOutputError
+from oversight.testing import FakeOpenAIServer
+
+KEY = "test-key"
+
+
+class Verdict(BaseModel):
+    answer: int
+
+
+async def test_the_same_200_calls_again_make_zero_requests(
+    openai_server: FakeOpenAIServer, isolated_environment: Path
+) -> None:
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY)
+    first = await asyncio.gather(*(ep.complete(f"q{i}", temperature=0.7) for i in range(200)))
+    assert openai_server.total_requests == 200 and not any(c.cached for c in first)
+    assert all(c.cost_usd and c.cost_usd > 0 for c in first)
+
+    openai_server.reset()
+    again = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY)
+    second = await asyncio.gather(*(again.complete(f"q{i}", temperature=0.7) for i in range(200)))
+    assert openai_server.total_requests == 0
+    assert [c.text for c in second] == [c.text for c in first]
+    assert all(c.cached and c.cost_usd == 0.0 and c.usage.total_tokens == 0 for c in second)
+    assert [c.call.request_hash for c in second] == [c.call.request_hash for c in first]
+    assert again.cache is not None and len(again.cache) == 200
+    assert again.cache.path == isolated_environment  # $OVERSIGHT_CACHE by default
+
+
+async def test_everything_that_changes_the_answer_changes_the_key(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY)
+    variants = [
+        ep.complete("q"),
+        ep.complete("q", system="be brief"),
+        ep.complete("q", max_tokens=7),
+        ep.complete("q", temperature=1.0),
+        ep.complete("q", temperature=1.0, sample_index=1),  # independent samples stay apart
+        ep.complete("q", seed=3),
+        ep.complete("q", schema=Verdict),
+        ep.complete("q", logprobs=True),
+        ep.complete([{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]),
+        endpoint("openai/gpt-4o", base_url=openai_server.base_url, api_key=KEY).complete("q"),
+    ]
+    completions = await asyncio.gather(*variants)
+    assert len({c.call.request_hash for c in completions}) == len(variants)
+    assert openai_server.total_requests == len(variants)
+
+
+async def test_the_key_never_includes_the_api_key(openai_server: FakeOpenAIServer) -> None:
+    one = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key="key-one")
+    two = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key="key-two")
+    await one.complete("q")
+    assert (await two.complete("q")).cached
+    assert openai_server.total_requests == 1
+
+
+async def test_identical_requests_in_flight_at_once_are_sent_once(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.latency = 0.05
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY)
+    completions = await asyncio.gather(*(ep.complete("same question") for _ in range(10)))
+    assert openai_server.total_requests == 1
+    assert sum(not c.cached for c in completions) == 1
+
+
+async def test_offline_replays_a_finished_run_with_no_network(tmp_path: Path) -> None:
+    cache = tmp_path / "run-cache.sqlite"
+    async with FakeOpenAIServer() as server:
+        live = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY, cache=cache)
+        answers = [(await live.complete(f"q{i}")).text for i in range(5)]
+        url = server.base_url
+    # The server is gone: only the cache can answer.
+    replay = endpoint("openai/gpt-4o-mini", base_url=url, cache=cache, offline=True)
+    assert [(await replay.complete(f"q{i}")).text for i in range(5)] == answers
+    with pytest.raises(CacheMissError, match=r"offline, and the cache .* has no reply"):
+        await replay.complete("a question never asked")
+
+
+async def test_offline_from_the_environment(
+    openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OVERSIGHT_OFFLINE", "1")
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY)
+    with pytest.raises(CacheMissError):
+        await ep.complete("q")
+    assert openai_server.total_requests == 0
+    with pytest.raises(ConfigError, match="offline but has no cache"):
+        endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, cache=False)
+
+
+async def test_invalid_structured_replies_are_not_cached(openai_server: FakeOpenAIServer) -> None:
+    openai_server.reply = "not json at all"
+    ep = endpoint(
+        "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, validation_retries=1
+    )
+    with pytest.raises(StructuredOutputError):
+        await ep.complete("judge", schema=Verdict)
+    assert openai_server.total_requests == 2
+    openai_server.reply = '{"answer": 1}'
+    completion = await ep.complete("judge", schema=Verdict)
+    assert completion.parsed == Verdict(answer=1) and not completion.cached
+    assert (await ep.complete("judge", schema=Verdict)).cached
+
+
+async def test_cache_false_writes_nothing(
+    openai_server: FakeOpenAIServer, isolated_environment: Path
+) -> None:
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, cache=False)
+    await ep.complete("q")
+    await ep.complete("q")
+    assert openai_server.total_requests == 2
+    assert not isolated_environment.parent.exists()
+
+
+async def test_mocks_are_not_cached_unless_asked(tmp_path: Path) -> None:
+    replies = iter(["one", "two", "three"])
+    scripted = endpoint("mock/m", replies=lambda request: next(replies))
+    assert [(await scripted.complete("q")).text for _ in range(2)] == ["one", "two"]
+    cached = endpoint("mock/m2", replies=lambda request: next(replies), cache=tmp_path / "c.db")
+    assert [(await cached.complete("q")).text for _ in range(2)] == ["three", "three"]
+
+
+_WRITER = """
+import asyncio, sys
+from oversight.endpoints import endpoint
+
+async def main() -> None:
+    ep = endpoint("mock/shared", replies=lambda r: "x", cache=sys.argv[1])
+    await asyncio.gather(*(ep.complete(f"{sys.argv[2]}-{i}") for i in range(100)))
+
+asyncio.run(main())
+"""
+
+
+def test_processes_share_one_cache_file_safely(tmp_path: Path) -> None:
+    cache = tmp_path / "shared.sqlite"
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(cache), name])
+        for name in ("a", "b", "c")
+    ]
+    assert [w.wait(timeout=60) for w in writers] == [0, 0, 0]
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 300

@@ -1,0 +1,83 @@
+"""Limits per model and server, shared by every endpoint of that model in the process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from oversight.endpoints import endpoint
+from oversight.testing import FakeOpenAIServer, RecordedRequest
+
+KEY = "test-key"
+
+
+def most_in_window(requests: list[RecordedRequest], window: float) -> int:
+    """The most requests the server received within any ``window`` seconds."""
+    times = sorted(r.received_at for r in requests)
+    start, best = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] > window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_max_concurrency_caps_what_the_server_sees(openai_server: FakeOpenAIServer) -> None:
+    openai_server.latency = 0.05
+    ep = endpoint(
+        "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, max_concurrency=8
+    )
+    await asyncio.gather(*(ep.complete(f"q{i}") for i in range(64)))
+    assert openai_server.total_requests == 64
+    assert openai_server.peak_concurrency == 8
+
+
+async def test_endpoints_of_one_model_share_the_limit_and_the_strictest_wins(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.latency = 0.05
+    debater = endpoint(
+        "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, max_concurrency=6
+    )
+    judge = endpoint(
+        "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, max_concurrency=4
+    )
+    other_model = endpoint("openai/gpt-4o", base_url=openai_server.base_url, api_key=KEY)
+    await asyncio.gather(
+        *(debater.complete(f"d{i}") for i in range(20)),
+        *(judge.complete(f"j{i}") for i in range(20)),
+    )
+    assert openai_server.peak_concurrency == 4
+    openai_server.reset()
+    await asyncio.gather(*(other_model.complete(f"o{i}") for i in range(20)))
+    assert openai_server.peak_concurrency == 20  # another model has its own budget
+
+
+async def test_rpm_holds_over_a_measured_window(openai_server: FakeOpenAIServer) -> None:
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, rpm=3000)
+    started = time.monotonic()
+    await asyncio.gather(*(ep.complete(f"q{i}") for i in range(40)))
+    elapsed = time.monotonic() - started
+    # 3000 rpm is 50 a second, with bursts of at most a tenth of a second's worth (5).
+    assert elapsed >= (40 - 5) / 50 * 0.95
+    assert most_in_window(openai_server.requests, 0.5) <= 5 + 25 + 1
+
+
+async def test_tpm_holds_over_a_measured_window(openai_server: FakeOpenAIServer) -> None:
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, tpm=600_000)
+    started = time.monotonic()
+    # Each request counts about 1,000 tokens (its max_tokens) of the 10,000 a second.
+    await asyncio.gather(*(ep.complete(f"q{i}", max_tokens=1000) for i in range(20)))
+    elapsed = time.monotonic() - started
+    assert elapsed >= (20 - 10) / 10 * 0.9
+    assert most_in_window(openai_server.requests, 0.5) <= 10 + 5 + 1
+
+
+async def test_a_request_bigger_than_the_token_bucket_still_counts_in_full(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, tpm=60_000)
+    started = time.monotonic()
+    await ep.complete("a", max_tokens=1000)  # the bucket holds 1,000 tokens (one second's)
+    await ep.complete("b", max_tokens=500)
+    assert time.monotonic() - started >= 0.45

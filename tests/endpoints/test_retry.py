@@ -1,0 +1,178 @@
+"""The one retry layer, driven through the real SDKs against the fake servers."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import itertools
+import time
+from collections import defaultdict
+
+import pytest
+
+from oversight.endpoints import endpoint
+from oversight.endpoints._retry import parse_retry_after
+from oversight.errors import ProviderError, RetriesExhaustedError
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault, RecordedRequest
+
+KEY = "test-key"
+
+
+def by_prompt(server: FakeOpenAIServer | FakeAnthropicServer) -> dict[str, list[RecordedRequest]]:
+    """The attempts the server saw for each distinct prompt, in order."""
+    attempts: dict[str, list[RecordedRequest]] = defaultdict(list)
+    for record in server.requests:
+        attempts[record.last_user_message].append(record)
+    return attempts
+
+
+async def test_200_calls_through_429s_and_500s_all_succeed_honouring_retry_after(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.set_faults(
+        {Fault.rate_limit(retry_after=0.2): 0.3, Fault.server_error(): 0.1}, seed=7
+    )
+    ep = endpoint(
+        "openai/gpt-4o-mini",
+        base_url=openai_server.base_url,
+        api_key=KEY,
+        max_concurrency=64,
+        retry_backoff=0.01,
+        cache=False,
+    )
+    completions = await asyncio.gather(*(ep.complete(f"question {i}") for i in range(200)))
+
+    assert [c.text for c in completions] == [f"echo: question {i}" for i in range(200)]
+    faults = [r.fault for r in openai_server.requests if r.fault is not None]
+    assert sum(f.status == 429 for f in faults) > 40 and sum(f.status == 500 for f in faults) > 10
+    assert openai_server.total_requests == 200 + len(faults)
+    assert sum(c.retries for c in completions) == len(faults)
+    for attempts in by_prompt(openai_server).values():
+        assert len(attempts) <= 11  # max_retries=10 by default
+        for failed, retry in itertools.pairwise(attempts):
+            assert failed.responded_at is not None
+            gap = retry.received_at - failed.responded_at
+            if failed.fault is not None and failed.fault.status == 429:
+                assert gap >= 0.2, f"retried {gap:.3f}s after a 429 asking for 0.2s"
+    waited = [c for c in completions if c.retries]
+    assert all(c.call.retry_wait_s > 0 for c in waited)
+
+
+async def test_400_fails_after_one_request_with_the_provider_message(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.set_faults([Fault.bad_request("max_tokens is too large: 99999999")])
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY)
+    with pytest.raises(ProviderError, match="max_tokens is too large: 99999999") as info:
+        await ep.complete("hi", max_tokens=99999999)
+    assert openai_server.total_requests == 1
+    assert info.value.status_code == 400 and info.value.request_id == "req_0"
+    assert info.value.provider_message == "max_tokens is too large: 99999999"
+
+
+async def test_attempts_are_bounded_then_a_clear_error(openai_server: FakeOpenAIServer) -> None:
+    openai_server.set_faults(lambda request: Fault.rate_limit(retry_after=0.01))
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, max_retries=3)
+    with pytest.raises(RetriesExhaustedError, match=r"gave up after 4 attempts.*HTTP 429"):
+        await ep.complete("hi")
+    assert openai_server.total_requests == 4
+
+
+async def test_total_retry_time_is_bounded(openai_server: FakeOpenAIServer) -> None:
+    openai_server.set_faults(lambda request: Fault.rate_limit(retry_after=0.3))
+    ep = endpoint(
+        "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, max_retry_time=0.5
+    )
+    started = time.monotonic()
+    with pytest.raises(RetriesExhaustedError):
+        await ep.complete("hi")
+    assert time.monotonic() - started < 0.5
+    assert openai_server.total_requests == 2  # a third attempt would start after 0.5s
+
+
+async def test_timeouts_dropped_connections_and_malformed_bodies_are_retried(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.set_faults([Fault.slow(2.0), Fault.drop(), Fault.malformed_json()])
+    ep = endpoint(
+        "openai/gpt-4o-mini",
+        base_url=openai_server.base_url,
+        api_key=KEY,
+        timeout=0.2,
+        retry_backoff=0.01,
+    )
+    completion = await ep.complete("hi")
+    assert completion.text == "echo: hi" and completion.retries == 3
+    assert openai_server.total_requests == 4
+
+
+async def test_server_errors_back_off_exponentially(openai_server: FakeOpenAIServer) -> None:
+    openai_server.set_faults([Fault.server_error(503)] * 3)
+    ep = endpoint(
+        "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, retry_backoff=0.04
+    )
+    await ep.complete("hi")
+    gaps = [
+        later.received_at - (earlier.responded_at or 0)
+        for earlier, later in itertools.pairwise(openai_server.requests)
+    ]
+    # Steps of 0.04, 0.08, 0.16 s, each drawn from [half, whole] of its step.
+    for gap, step in zip(gaps, (0.04, 0.08, 0.16), strict=True):
+        assert step / 2 <= gap < step + 0.05
+
+
+async def test_a_server_that_says_do_not_retry_is_not_retried(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.set_faults(
+        [Fault.error(503, "shard is gone", headers={"x-should-retry": "false"})]
+    )
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY)
+    with pytest.raises(ProviderError, match="shard is gone"):
+        await ep.complete("hi")
+    assert openai_server.total_requests == 1
+
+
+async def test_anthropic_overload_529_and_mid_stream_are_retried(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    anthropic_server.set_faults([Fault.overloaded(retry_after=0.05), Fault.overloaded_mid_stream()])
+    ep = endpoint(
+        "anthropic/claude-haiku-4-5",
+        base_url=anthropic_server.base_url,
+        api_key=KEY,
+        retry_backoff=0.01,
+    )
+    completion = await ep.complete("hi")
+    assert completion.text == "echo: hi" and completion.retries == 2
+    assert [r.status for r in anthropic_server.requests] == [529, 200, 200]
+    first, second = anthropic_server.requests[:2]
+    assert first.responded_at is not None and second.received_at - first.responded_at >= 0.05
+
+
+async def test_anthropic_spend_limit_429_is_not_retried(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    anthropic_server.set_faults(
+        lambda request: Fault.error(
+            429,
+            "monthly spend limit reached",
+            error_type="rate_limit_error",
+            code="enforced_spend_limit_reached",
+        )
+    )
+    ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, api_key=KEY)
+    with pytest.raises(ProviderError, match="monthly spend limit reached"):
+        await ep.complete("hi")
+    assert anthropic_server.total_requests == 1
+
+
+def test_retry_after_headers_parse_ms_seconds_and_dates() -> None:
+    assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert parse_retry_after({"retry-after": "2"}) == 2.0
+    assert parse_retry_after({"retry-after": "0.5"}) == 0.5
+    date = email.utils.formatdate(time.time() + 30, usegmt=True)
+    parsed = parse_retry_after({"retry-after": date})
+    assert parsed is not None and 28 <= parsed <= 31
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    assert parse_retry_after({}) is None
