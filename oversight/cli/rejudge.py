@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from oversight.cli.run import wide_when_piped
 from oversight.rejudge import RejudgeResult, rejudge
 from transcripts import RunStore
 from transcripts.errors import ConfigError
@@ -81,7 +82,7 @@ def _parse_rounds(text: str | None) -> list[int | None] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Re-judge and print what was done, with accuracy by condition and rounds."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=wide_when_piped())
     result = rejudge(
         args.run_dir, args.judge, conditions=args.condition, where=args.where, ids=args.ids,
         rounds=_parse_rounds(args.rounds), concurrency=args.concurrency, offline=args.offline,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from rich.table import Table
 
 from oversight.runner import DryRun, RunResult, accuracy_table, dry_run, run_experiment
 
-__all__ = ["add_parser", "print_report", "run"]
+__all__ = ["add_parser", "print_report", "run", "wide_when_piped"]
 
 EXIT_STOPPED = 3
 """Exit status of a run that stopped before its end (cost cap, too many failures)."""
@@ -73,7 +75,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run, dry-run or replay the experiment."""
-    console = Console(highlight=False, stderr=args.json)
+    console = Console(highlight=False, stderr=args.json, width=wide_when_piped())
     if args.dry_run:
         rehearsal = dry_run(args.experiment, console=console)
         if args.json:
@@ -92,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
     if result.status == "interrupted":
         return 130
     return 0 if result.status.startswith("complete") else EXIT_STOPPED
+
+
+def wide_when_piped() -> int | None:
+    """A console width: the terminal's, or 200 columns when piped (wide tables beat squeezed
+    ones in files and pagers), unless ``COLUMNS`` says otherwise."""
+    return None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
 
 
 def print_estimate(rehearsal: DryRun, console: Console) -> None:

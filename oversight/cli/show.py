@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from oversight.cli.run import wide_when_piped
 from oversight.runner import match_id, read_status, select_transcripts
 from transcripts import (
     JudgeView,
@@ -62,7 +63,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """List or render."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=wide_when_piped())
     store = RunStore.open(args.run_dir)
     try:
         if args.transcript:
@@ -86,18 +87,18 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
     table = Table()
     for column in ("id", "condition", "question", "setup", "status", "rounds", "judgments"):
         table.add_column(column, justify="right" if column in ("rounds", "judgments") else "left",
-                         overflow="fold" if column == "question" else "ellipsis")
+                         no_wrap=True, min_width=len(column))
+    table.add_column("text", no_wrap=True, overflow="ellipsis")
     shown = total = 0
     for t in select_transcripts(store, conditions=args.condition, where=args.where):
         total += 1
         if args.limit and shown >= args.limit:
             continue
         shown += 1
-        text = t.question.text if len(t.question.text) <= 60 else t.question.text[:57] + "..."
         state = t.status if t.status == "complete" else f"[red]{t.status}[/]"
-        table.add_row(t.id[:10], t.condition, f"{t.question.id}: {text}",
+        table.add_row(t.id if len(t.id) <= 24 else t.id[:10], t.condition, t.question.id,
                       str(t.metadata.get("setup", "")), state, str(t.rounds),
-                      str(judged.get(t.id, 0)))
+                      str(judged.get(t.id, 0)), t.question.text)
     console.print(table)
     more = f" (first {shown} shown; --limit 0 for all)" if shown < total else ""
     console.print(f"{total} transcript(s){more}")

@@ -90,8 +90,11 @@ def _value_equals(value: Any, text: str) -> bool:
 
 
 def match_id(ids: Iterable[str], prefix: str) -> str:
-    """The one id starting with ``prefix``; a clear error when none or several do."""
+    """The id equal to ``prefix``, else the one id starting with it; a clear error when none
+    or several do."""
     found = [i for i in ids if i.startswith(prefix)]
+    if prefix in found:
+        return prefix
     if not found:
         raise ConfigError(
             f"no transcript id starts with {prefix!r}; `oversight show RUN` lists them")

@@ -113,3 +113,10 @@ def test_rejudge_by_rounds_prints_accuracy_by_rounds(
     new = [j for j in store.judgments if j.metadata.get("rejudge")]
     assert {j.metadata["rounds"] for j in new} == {1, 2}
     assert {j.judge.name for j in new} == {"mock/second-opinion"}
+
+
+def test_an_exact_id_wins_over_longer_ids_it_prefixes() -> None:
+    from oversight.runner import match_id
+
+    assert match_id(["room-8", "room-80", "room-81"], "room-8") == "room-8"
+    assert match_id(["room-8", "room-80", "room-81"], "room-80") == "room-80"
