@@ -15,7 +15,7 @@ from judges.config import (
 if TYPE_CHECKING:
     from oversight.experiment._spec import Experiment
 
-__all__ = ["interactive", "judge_name", "judge_names", "validate_judges"]
+__all__ = ["interactive", "judge_name", "judge_names", "unattended", "validate_judges"]
 
 
 def judge_name(config: JudgeConfig, experiment: Experiment) -> str:
@@ -62,6 +62,18 @@ def validate_judges(experiment: Experiment) -> list[str]:
                     f"nor a spec such as 'openai/gpt-4o-mini'"
                 )
     return problems
+
+
+def unattended(configs: list[JudgeConfig]) -> list[JudgeConfig]:
+    """The judges as they run with no one at the terminal: human judges (and panels with a
+    human member) left out, interactive fallbacks queueing for later instead."""
+    out: list[JudgeConfig] = []
+    for config in configs:
+        if isinstance(config, FallbackJudgeConfig) and config.mode == "interactive":
+            out.append(config.model_copy(update={"mode": "deferred"}))
+        elif not interactive(config):
+            out.append(config)
+    return out
 
 
 def interactive(config: JudgeConfig) -> bool:

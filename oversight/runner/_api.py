@@ -16,7 +16,7 @@ from rich.console import Console
 from oversight.datasets import load_questions
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment, check_experiment, load_experiment
-from oversight.experiment._judges import interactive
+from oversight.experiment._judges import interactive, unattended
 from oversight.runner._build import Endpoints, Factory
 from oversight.runner._dry import EndpointEstimate, estimate_endpoint, mock_factory, temp_folder
 from oversight.runner._items import plan
@@ -237,14 +237,14 @@ def dry_run(
 ) -> DryRun:
     """Run the whole pipeline on mock endpoints and estimate the real run.
 
-    The rehearsal runs into ``out`` (default: a new temporary folder) with no caps and
-    without judges that would ask a person; see :mod:`oversight.runner._dry` for how calls,
+    The rehearsal runs into ``out`` (default: a new temporary folder) with no caps and no
+    person asked: human judges are left out and interactive fallback judges queue instead
+    (their automatic judge still runs); see :mod:`oversight.runner._dry` for how calls,
     tokens and cost are estimated.
     """
     exp = _experiment(experiment)
     limits = exp.limits.model_copy(update={"max_cost_usd": None, "max_tokens": None})
-    rehearsal = exp.model_copy(update={
-        "limits": limits, "judges": [j for j in exp.judges if not interactive(j)]})
+    rehearsal = exp.model_copy(update={"limits": limits, "judges": unattended(exp.judges)})
     rehearsal._source = exp.source
     folder = Path(out) if out is not None else temp_folder(exp.name)
     result, made = asyncio.run(_run(rehearsal, folder, console=console or Console(),

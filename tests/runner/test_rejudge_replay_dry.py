@@ -133,3 +133,17 @@ def test_rounds_zero_is_the_question_alone(tmp_path: Path, k: int) -> None:
     result = rejudge(tmp_path / "run", "llm:weak", rounds=k, conditions=["debate"],
                      endpoint_factory=Factory())
     assert all(j.rounds_seen == 0 for j in result.judgments)
+
+
+def test_dry_run_asks_no_one_but_still_runs_the_automatic_judges(tmp_path: Path) -> None:
+    exp = experiment(judges=[
+        {"kind": "fallback", "name": "asks-now", "endpoint": "weak", "threshold": 0.99,
+         "mode": "interactive", "annotator": "ann"},
+        {"kind": "human", "name": "person", "annotator": "ann"},
+    ])
+    rehearsal = dry_run(exp, out=tmp_path / "dry")
+    assert rehearsal.result.status == "complete"
+    assert {e.name: e.calls for e in rehearsal.endpoints}["weak"] == 40
+    store = RunStore.open(tmp_path / "dry")
+    assert {j.judge.name for j in store.judgments} == {"asks-now"}
+    assert len(list(store.escalations)) > 0
