@@ -184,3 +184,13 @@ def test_examples_change_only_the_endpoints_and_limits() -> None:
         assert variant.judges == quickstart.judges and variant.dataset == quickstart.dataset
         assert set(variant.endpoints) == set(quickstart.endpoints)
         assert all(not e.spec.startswith("mock/") for e in variant.endpoints.values())
+
+
+@pytest.mark.parametrize("name", ["quickstart", "openai", "anthropic", "vllm"])
+def test_every_example_endpoint_is_accepted_by_the_endpoint_layer(name: str) -> None:
+    from oversight.endpoints import endpoint
+
+    experiment = load_experiment(EXAMPLES / f"{name}.toml")
+    for config in experiment.endpoints.values():
+        made = endpoint(config.spec, cache=False, **config.endpoint_options())
+        assert made.spec == config.spec
