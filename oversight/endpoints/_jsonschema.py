@@ -228,24 +228,32 @@ class _Generator:
         high = max(low, min(schema.get("maxItems", low + 2), low + 2))
         items = [self.make(sub, depth + 1) for sub in prefix]
         rest = schema.get("items", {"type": "string"})
+        seen = {_canonical(v) for v in items}
         for _ in range(self.rng.randint(low, high) - len(items)):
             item = self.make(rest, depth + 1)
             if schema.get("uniqueItems"):
-                for _retry in range(8):
-                    if _canonical(item) not in {_canonical(v) for v in items}:
+                for _retry in range(16):
+                    if _canonical(item) not in seen:
                         break
                     item = self.make(rest, depth + 1)
+                else:
+                    break  # no new distinct item to be had
+                seen.add(_canonical(item))
             items.append(item)
         return items
 
     def _number(self, schema: _Schema, depth: int) -> float:
         low, high = _bounds(schema, 0.0, 1.0)
+        step = schema.get("multipleOf")
+        if step:
+            return float(step * self.rng.randint(math.ceil(low / step), math.floor(high / step)))
         value = round(self.rng.uniform(low, high), 3)
         return min(max(value, low), high)
 
     def _integer(self, schema: _Schema, depth: int) -> int:
         low, high = _bounds(schema, 0, 10)
-        return self.rng.randint(math.ceil(low), math.floor(high))
+        step = schema.get("multipleOf") or 1
+        return int(step * self.rng.randint(math.ceil(low / step), math.floor(high / step)))
 
     def _string(self, schema: _Schema, depth: int) -> str:
         words = ["alpha", "beta", "gamma", "delta", "evidence", "answer", "claim", "source"]

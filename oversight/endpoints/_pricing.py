@@ -20,7 +20,7 @@ __all__ = ["PRICES_AS_OF", "Price", "cost_usd", "lookup_price", "set_price"]
 
 log = logging.getLogger("oversight.endpoints")
 
-PRICES_AS_OF = "2025-11-01"
+PRICES_AS_OF = "2026-06-01"
 """The date the built-in table was last checked against the providers' price pages."""
 
 
@@ -50,6 +50,12 @@ class Price:
 _P = Price
 _BUILTIN: dict[str, Price] = {
     # OpenAI
+    "gpt-5.5": _P(5.00, 30.00, 0.50),
+    "gpt-5.4": _P(2.50, 15.00, 0.25),
+    "gpt-5.4-mini": _P(0.75, 4.50, 0.075),
+    "gpt-5.4-nano": _P(0.20, 1.25, 0.02),
+    "gpt-5.2": _P(1.75, 14.00, 0.175),
+    "gpt-5.1": _P(1.25, 10.00, 0.125),
     "gpt-4o": _P(2.50, 10.00, 1.25),
     "gpt-4o-mini": _P(0.15, 0.60, 0.075),
     "gpt-4.1": _P(2.00, 8.00, 0.50),
@@ -65,6 +71,8 @@ _BUILTIN: dict[str, Price] = {
     "gpt-4-turbo": _P(10.00, 30.00),
     "gpt-3.5-turbo": _P(0.50, 1.50),
     # Anthropic (cache reads at 10% of input; cache writes are billed here as plain input)
+    "claude-opus-4-6": _P(5.00, 25.00, 0.50),
+    "claude-sonnet-4-6": _P(3.00, 15.00, 0.30),
     "claude-opus-4-5": _P(5.00, 25.00, 0.50),
     "claude-opus-4-1": _P(15.00, 75.00, 1.50),
     "claude-opus-4": _P(15.00, 75.00, 1.50),

@@ -24,7 +24,7 @@ class FakeAnthropicServer(FakeServer):
     Example::
 
         async with FakeAnthropicServer(faults=[Fault.overloaded(), None]) as server:
-            ep = endpoint("anthropic/claude-sonnet-4-5", base_url=server.base_url, api_key="t")
+            ep = endpoint("anthropic/claude-sonnet-4-6", base_url=server.base_url, api_key="t")
             completion = await ep.complete("Which answer?")   # retried once
     """
 

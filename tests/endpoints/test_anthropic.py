@@ -1,0 +1,99 @@
+"""``anthropic/...`` endpoints: the Messages API, streamed, on real HTTP to the fake server."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from pydantic import BaseModel
+
+from oversight.endpoints import endpoint
+from oversight.testing import FakeAnthropicServer, FakeReply
+
+KEY = "test-key"
+
+
+class Verdict(BaseModel):
+    answer: int
+    confidence: float
+
+
+async def test_request_shape_and_streamed_reply(anthropic_server: FakeAnthropicServer) -> None:
+    ep = endpoint("anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url, api_key=KEY)
+    completion = await ep.complete("Argue for B", system="You are debater B", max_tokens=77)
+    assert completion.text == "echo: Argue for B"
+    body = anthropic_server.requests[0].body
+    assert body["stream"] is True and body["max_tokens"] == 77
+    assert body["system"] == "You are debater B"
+    assert body["messages"] == [{"role": "user", "content": "Argue for B"}]
+    assert anthropic_server.requests[0].headers["anthropic-version"]
+    assert anthropic_server.requests[0].api_key == KEY
+
+
+async def test_temperature_is_not_sent_but_still_keys_the_cache(
+    anthropic_server: FakeAnthropicServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, api_key=KEY)
+    with caplog.at_level(logging.INFO, logger="oversight.endpoints"):
+        await ep.complete("q", temperature=0.0)
+        await ep.complete("q", temperature=1.0)
+        await ep.complete("q", temperature=1.0, sample_index=1)
+    assert anthropic_server.total_requests == 3
+    assert all("temperature" not in r.body for r in anthropic_server.requests)
+    assert sum("has no temperature" in m for m in caplog.messages) == 1
+
+
+async def test_usage_counts_cache_reads_and_prices_them(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    anthropic_server.reply = lambda body: FakeReply(
+        "ok", input_tokens=1_000_000, output_tokens=10_000, cached_tokens=500_000
+    )
+    ep = endpoint(
+        "anthropic/claude-haiku-4-5-20251001", base_url=anthropic_server.base_url, api_key=KEY
+    )
+    completion = await ep.complete("q")
+    assert completion.usage.input_tokens == 1_000_000
+    assert completion.usage.cached_tokens == 500_000
+    # claude-haiku-4-5: $1 per M input, $0.10 per M cache read, $5 per M output.
+    assert completion.cost_usd == pytest.approx(0.5 * 1 + 0.5 * 0.1 + 0.01 * 5)
+
+
+async def test_structured_output_native_and_by_tool(anthropic_server: FakeAnthropicServer) -> None:
+    native = endpoint(
+        "anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url, api_key=KEY
+    )
+    assert isinstance((await native.complete("Judge", schema=Verdict)).parsed, Verdict)
+    sent = anthropic_server.requests[0].body["output_config"]["format"]
+    assert sent["type"] == "json_schema" and sent["schema"]["additionalProperties"] is False
+
+    tool = endpoint(
+        "anthropic/claude-sonnet-4-6",
+        base_url=anthropic_server.base_url,
+        api_key=KEY,
+        structured="tool",
+        stream=False,
+    )
+    anthropic_server.reply = lambda body: {"answer": 1, "confidence": 0.75}
+    completion = await tool.complete("Judge", schema=Verdict)
+    assert completion.parsed == Verdict(answer=1, confidence=0.75)
+    body = anthropic_server.requests[1].body
+    assert body["tool_choice"] == {"type": "tool", "name": "response"}
+    assert "stream" not in body
+
+
+async def test_streamed_tool_call_is_reassembled(anthropic_server: FakeAnthropicServer) -> None:
+    anthropic_server.reply = lambda body: {"answer": 0, "confidence": 0.123456789}
+    ep = endpoint(
+        "anthropic/claude-haiku-4-5",
+        base_url=anthropic_server.base_url,
+        api_key=KEY,
+        structured="tool",
+    )
+    completion = await ep.complete("Judge", schema=Verdict)
+    assert completion.parsed == Verdict(answer=0, confidence=0.123456789)
+
+
+async def test_logprobs_are_not_offered(anthropic_server: FakeAnthropicServer) -> None:
+    ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, api_key=KEY)
+    assert (await ep.complete("q", logprobs=True)).logprobs is None

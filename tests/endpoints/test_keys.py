@@ -1,0 +1,101 @@
+"""API keys: from the usual variables, a clear error when missing, never written anywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from oversight.endpoints import endpoint
+from oversight.errors import MissingAPIKeyError, ProviderError
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
+
+
+async def test_a_missing_key_is_named_at_first_use_not_before() -> None:
+    ep = endpoint("openai/gpt-4o-mini")  # making it needs no key
+    with pytest.raises(MissingAPIKeyError, match="set the environment variable OPENAI_API_KEY"):
+        await ep.complete("hi")
+    claude = endpoint("anthropic/claude-haiku-4-5")
+    with pytest.raises(MissingAPIKeyError, match="ANTHROPIC_API_KEY"):
+        await claude.complete("hi")
+    custom = endpoint("openai/llama-3-70b", base_url="http://127.0.0.1:9/v1", api_key_env="MY_KEY")
+    with pytest.raises(MissingAPIKeyError, match="MY_KEY"):
+        await custom.complete("hi")
+
+
+async def test_keys_come_from_the_environment(
+    openai_server: FakeOpenAIServer,
+    anthropic_server: FakeAnthropicServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "from-openai-variable")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "from-anthropic-variable")
+    monkeypatch.setenv("TOGETHER_API_KEY", "from-together-variable")
+    await endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url).complete("a")
+    await endpoint(
+        "openai/llama", base_url=openai_server.base_url, api_key_env="TOGETHER_API_KEY"
+    ).complete("b")
+    await endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url).complete("c")
+    assert [r.api_key for r in openai_server.requests] == [
+        "from-openai-variable",
+        "from-together-variable",
+    ]
+    assert anthropic_server.requests[0].api_key == "from-anthropic-variable"
+
+
+async def test_a_local_compatible_server_needs_no_key(openai_server: FakeOpenAIServer) -> None:
+    ep = endpoint("openai/qwen2.5-7b", base_url=openai_server.base_url)
+    assert (await ep.complete("hi")).text == "echo: hi"
+
+
+async def test_no_key_appears_in_any_file_the_run_writes(tmp_path: Path) -> None:
+    openai_key, anthropic_key = "sk-proj-SECRET0penAI1234567890", "sk-ant-SECRETclaude0987654321"
+    log_file = tmp_path / "run.log"
+    handler = logging.FileHandler(log_file)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        leak = Fault.error(401, f"Incorrect API key provided: {openai_key}", error_type="auth")
+        async with (
+            FakeOpenAIServer(faults=[leak]) as gpt,
+            FakeAnthropicServer(faults=[Fault.overloaded(retry_after=0.01)]) as claude,
+        ):
+            cache = tmp_path / "cache.sqlite"
+            ep = endpoint(
+                "openai/gpt-4o-mini", base_url=gpt.base_url, api_key=openai_key, cache=cache
+            )
+            with pytest.raises(ProviderError) as info:
+                await ep.complete("first")
+            logging.getLogger("test").exception("the run failed: %s", info.value)
+            assert openai_key not in str(info.value) and "***" in str(info.value)
+            judge = endpoint(
+                "anthropic/claude-haiku-4-5",
+                base_url=claude.base_url,
+                api_key=anthropic_key,
+                cache=cache,
+            )
+            await asyncio.gather(
+                *(ep.complete(f"q{i}") for i in range(5)),
+                *(judge.complete(f"q{i}", schema={"type": "integer"}) for i in range(5)),
+            )
+            logging.getLogger("test").info("endpoints: %r %r %r", ep, judge, ep.options)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+    assert gpt.requests[0].api_key == openai_key  # the key was really used
+    written = files_under(tmp_path)
+    assert log_file in written and cache in written
+    assert b"Incorrect API key provided: ***" in written[log_file]
+    for path, data in written.items():
+        assert openai_key.encode() not in data, path
+        assert anthropic_key.encode() not in data, path
+
+
+def files_under(root: Path) -> dict[Path, bytes]:
+    """Every file under ``root`` with its bytes (the cache's WAL and SHM files included)."""
+    return {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
