@@ -40,6 +40,7 @@ from oversight.runner import (
     judgment_id,
     make_endpoint,
     select_transcripts,
+    settled,
 )
 from transcripts import JsonlLog, JudgeView, Judgment, RunStore, Transcript, utc_now
 from transcripts.errors import CostCapReached
@@ -140,7 +141,7 @@ async def rejudge_async(
         judge, endpoint_factory=factory, store=store, annotator=annotator, console=console)
     name = built.identity.name
     extra = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
-    done = {str(j.metadata.get("work_key")) for j in store.judgments if j.status == "ok"}
+    done = {str(j.metadata.get("work_key")) for j in store.judgments if settled(j)}
     result = RejudgeResult()
     work: list[tuple[Transcript, int | None, str]] = []
     for transcript in select_transcripts(store, conditions=conditions, where=where, ids=ids,

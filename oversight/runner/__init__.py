@@ -16,6 +16,7 @@ from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._dry import EndpointEstimate, count_tokens
 from oversight.runner._items import WorkItem, item_id, judgment_id, plan
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
+from oversight.runner._run import settled
 from oversight.runner._select import Filter, match_id, parse_filters, select_transcripts
 from oversight.runner._status import STATUSES, RunResult, Status, read_status
 from oversight.runner._summary import accuracy_table, print_summary
@@ -47,4 +48,5 @@ __all__ = [
     "run_experiment",
     "run_experiment_async",
     "select_transcripts",
+    "settled",
 ]

@@ -35,7 +35,7 @@ from protocols.rrm import reward_probabilities
 from transcripts import JudgeIdentity, JudgeView, Judgment, RunStore, Transcript
 from transcripts.errors import CostCapReached
 
-__all__ = ["Session"]
+__all__ = ["Session", "settled"]
 
 REPEAT_SAMPLE_OFFSET = 10_000
 """Added to ``sample_index`` per repeat, so repeats are cached (and sampled) apart."""
@@ -91,7 +91,7 @@ class Session:
         wanted = {item.id for item in self.items}
         for judgment in self.store.judgments:
             key = judgment.metadata.get("work_key")
-            if _settled(judgment) and isinstance(key, str):
+            if settled(judgment) and isinstance(key, str):
                 self._done_judgments.add(key)
         for transcript in self.store.transcripts.latest():
             if transcript.status == "complete" and transcript.id in wanted:
@@ -205,7 +205,7 @@ class Session:
             judgment = judgment.model_copy(update=update)
             self.store.judgments.append(judgment)
             self.judgments += 1
-            if _settled(judgment):
+            if settled(judgment):
                 self._done_judgments.add(key)
             else:
                 failures.append(f"judge {judgment.judge.name}: {judgment.error}")
@@ -371,7 +371,7 @@ class _Signals:
         self.installed.clear()
 
 
-def _settled(judgment: Judgment) -> bool:
+def settled(judgment: Judgment) -> bool:
     """Done for the runner: ok, or handed to a person (a deferred escalation, even of a
     failed automatic judgment: the person decides it, not another automatic try)."""
     return judgment.status == "ok" or (judgment.escalated and "escalation_id" in judgment.metadata)

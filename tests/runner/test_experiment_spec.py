@@ -178,15 +178,16 @@ def test_extends_merges_tables_and_replaces_arrays(tmp_path: Path) -> None:
 
 def test_examples_change_only_the_endpoints_and_limits() -> None:
     quickstart = load_experiment(EXAMPLES / "quickstart.toml")
-    for name in ("openai", "anthropic", "vllm"):
+    for name in ("openai", "anthropic", "vllm", "local"):
         variant = load_experiment(EXAMPLES / f"{name}.toml")
-        assert variant.conditions == quickstart.conditions
-        assert variant.judges == quickstart.judges and variant.dataset == quickstart.dataset
+        assert variant.conditions == quickstart.conditions and variant.judges == quickstart.judges
+        if name != "local":
+            assert variant.dataset == quickstart.dataset
         assert set(variant.endpoints) == set(quickstart.endpoints)
         assert all(not e.spec.startswith("mock/") for e in variant.endpoints.values())
 
 
-@pytest.mark.parametrize("name", ["quickstart", "openai", "anthropic", "vllm"])
+@pytest.mark.parametrize("name", ["quickstart", "openai", "anthropic", "vllm", "local"])
 def test_every_example_endpoint_is_accepted_by_the_endpoint_layer(name: str) -> None:
     from oversight.endpoints import endpoint
 
