@@ -188,13 +188,15 @@ class Endpoint:
         cache = self.cache
         if cache is None:
             return await self._fresh(request, schema, key, started)
-        hit = cache.get(key)
-        if hit is None and self.offline:
-            raise CacheMissError(
-                f"{self.spec}: offline, and the cache {cache.path} has no reply to this request "
-                f"(key {key[:12]}); run once online to fill it, or unset offline"
-            )
-        if hit is None:
+        while True:
+            hit = cache.get(key)
+            if hit is None and self.offline:
+                raise CacheMissError(
+                    f"{self.spec}: offline, and the cache {cache.path} has no reply to this "
+                    f"request (key {key[:12]}); run once online to fill it, or unset offline"
+                )
+            if hit is not None:
+                break
             waiting = cache.lead(key)
             if waiting is None:
                 try:
@@ -204,11 +206,12 @@ class Endpoint:
                     raise
                 reply = Reply(completion.text, completion.call.usage, completion.logprobs)
                 cache.finish(key, reply)
-                await self._store(key, canonical, reply)
+                cache.put(key, self.spec, canonical, reply)
                 return completion
             hit = await asyncio.shield(waiting)
-            if hit is None:  # the request in flight failed: try on our own
-                return await self._fresh(request, schema, key, started)
+            if hit is not None:
+                break
+            # The identical request in flight failed: one of its waiters tries again.
         parsed = None if schema is None else parse_structured(hit.text, schema, self.spec)
         return self._completion(request, hit, parsed, key, started, cached=True)
 
@@ -291,13 +294,6 @@ class Endpoint:
                 "Lower max_concurrency or rpm, or raise max_retries / max_retry_time"
             )
         )
-
-    async def _store(self, key: str, canonical: str, reply: Reply) -> None:
-        assert self.cache is not None
-        try:
-            await self.cache.put(key, self.spec, canonical, reply)
-        except Exception as err:  # a paid answer is never lost to a cache write
-            log.warning("%s: could not write the response cache: %s", self.spec, err)
 
     def _completion(
         self,

@@ -13,8 +13,10 @@ first and are answered from it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -28,6 +30,8 @@ from transcripts import Usage
 from transcripts.errors import ConfigError
 
 __all__ = ["ResponseCache", "cache_key", "close_caches", "default_cache_path", "open_cache"]
+
+log = logging.getLogger("oversight.endpoints")
 
 _KEY_VERSION = 1
 
@@ -56,17 +60,18 @@ class ResponseCache:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Two connections: reads run on the event loop and, in WAL mode, never wait for
-            # a writer; writes run in a worker thread, where waiting for another process's
-            # write lock blocks nobody.
-            self._writer = _connect(path)
+            # Reads run on the event loop: in WAL mode they never wait for a writer. Writes
+            # are batched once per turn of the event loop into one transaction, on the loop
+            # when the file is free (the usual case), else in a worker thread that waits.
+            self._writer = _connect(path, timeout=0.0)
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._writer.execute(
                 "CREATE TABLE IF NOT EXISTS responses ("
                 " key TEXT PRIMARY KEY, endpoint TEXT NOT NULL, created REAL NOT NULL,"
                 " request TEXT NOT NULL, reply TEXT NOT NULL)"
             )
-            self._reader = _connect(path)
+            self._patient_writer = _connect(path, timeout=60.0)
+            self._reader = _connect(path, timeout=60.0)
         except (OSError, sqlite3.Error) as err:
             raise ConfigError(
                 f"cannot open the response cache at {path}: {err}; "
@@ -74,35 +79,81 @@ class ResponseCache:
             ) from err
         self._read_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._in_flight: dict[tuple[int, str], asyncio.Future[Reply]] = {}
+        self._pending: dict[str, _Row] = {}
+        self._flush_scheduled = False
+        self._in_flight: dict[tuple[int, str], asyncio.Future[Reply | None]] = {}
 
     def __repr__(self) -> str:
         return f"ResponseCache({str(self.path)!r})"
 
     def get(self, key: str) -> Reply | None:
-        """The stored reply for ``key``, or None (a WAL read never waits for writers)."""
+        """The stored reply for ``key``, or None."""
+        pending = self._pending.get(key)
+        if pending is not None:
+            return _decode(pending[4])
         with self._read_lock:
             row = self._reader.execute(
                 "SELECT reply FROM responses WHERE key = ?", (key,)
             ).fetchone()
         return None if row is None else _decode(row[0])
 
-    async def put(self, key: str, endpoint: str, request_json: str, reply: Reply) -> None:
-        """Store ``reply`` under ``key`` (in a worker thread: a write may wait for a lock)."""
-        await asyncio.to_thread(self._put, key, endpoint, request_json, _encode(reply))
+    def put(self, key: str, endpoint: str, request_json: str, reply: Reply) -> None:
+        """Store ``reply`` under ``key``: visible at once, written at the end of this turn of
+        the event loop together with the others stored in it."""
+        self._pending[key] = (key, endpoint, time.time(), request_json, _encode(reply))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
-    def _put(self, key: str, endpoint: str, request_json: str, reply_json: str) -> None:
+    def _flush(self) -> None:
+        """Write what is pending: now if the file is free, else from a worker thread."""
+        self._flush_scheduled = False
+        rows = list(self._pending.values())
+        if not rows:
+            return
+        if self._write_lock.acquire(blocking=False):
+            try:
+                _write(self._writer, rows)
+            except sqlite3.OperationalError:  # another process is writing: do not wait here
+                pass
+            else:
+                self._forget(rows)
+                return
+            finally:
+                self._write_lock.release()
+        done = asyncio.get_running_loop().run_in_executor(None, self._write_patiently, rows)
+        done.add_done_callback(lambda future: self._written(rows, future))
+
+    def _write_patiently(self, rows: list[_Row]) -> None:
         with self._write_lock:
-            self._writer.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
-                (key, endpoint, time.time(), request_json, reply_json),
+            _write(self._patient_writer, rows)
+
+    def _written(self, rows: list[_Row], future: asyncio.Future[None]) -> None:
+        error = future.exception()
+        if error is not None:
+            log.warning(
+                "could not write %d replies to the cache %s: %s", len(rows), self.path, error
             )
+        self._forget(rows)
+
+    def _forget(self, rows: list[_Row]) -> None:
+        """Drop written rows from the pending ones (unless replaced since)."""
+        for row in rows:
+            if self._pending.get(row[0]) is row:
+                del self._pending[row[0]]
+
+    def flush(self) -> None:
+        """Write everything pending now, waiting for the file if need be."""
+        rows = list(self._pending.values())
+        if rows:
+            self._write_patiently(rows)
+            self._forget(rows)
 
     def __len__(self) -> int:
         with self._read_lock:
             return int(self._reader.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
-    def lead(self, key: str) -> asyncio.Future[Reply] | None:
+    def lead(self, key: str) -> asyncio.Future[Reply | None] | None:
         """None if this caller should send ``key`` (call :meth:`finish` after), else the
         future of the identical request already in flight."""
         slot = (id(asyncio.get_running_loop()), key)
@@ -116,22 +167,36 @@ class ResponseCache:
         """Release the callers waiting on ``key``: with the reply, or None if it failed."""
         future = self._in_flight.pop((id(asyncio.get_running_loop()), key), None)
         if future is not None and not future.done():
-            if reply is None:
-                future.cancel()
-            else:
-                future.set_result(reply)
+            future.set_result(reply)
 
     def close(self) -> None:
-        """Close the database connections."""
+        """Write what is pending and close the database connections."""
+        self.flush()
         with self._write_lock, self._read_lock:
-            self._writer.close()
-            self._reader.close()
+            for db in (self._writer, self._patient_writer, self._reader):
+                db.close()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
+_Row = tuple[str, str, float, str, str]
+"""key, endpoint, created, request JSON, reply JSON."""
+
+
+def _connect(path: Path, *, timeout: float) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA synchronous=NORMAL")
     return db
+
+
+def _write(db: sqlite3.Connection, rows: list[_Row]) -> None:
+    """Insert ``rows`` in one transaction (rolled back whole if any step fails)."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", rows)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 def _encode(reply: Reply) -> str:
@@ -162,10 +227,14 @@ _open_lock = threading.Lock()
 
 
 def close_caches() -> None:
-    """Close every cache this process opened (tests use it between runs)."""
+    """Write what is pending and close every cache this process opened (at exit, and
+    between tests)."""
     with _open_lock:
         for cache in _open.values():
-            cache.close()
+            try:
+                cache.close()
+            except sqlite3.Error as err:
+                log.warning("could not close the cache %s: %s", cache.path, err)
         _open.clear()
 
 
@@ -178,5 +247,8 @@ def open_cache(option: bool | str | Path) -> ResponseCache | None:
     with _open_lock:
         cache = _open.get(path)
         if cache is None:
+            if not _open:
+                atexit.unregister(close_caches)
+                atexit.register(close_caches)
             cache = _open[path] = ResponseCache(path)
         return cache

@@ -107,7 +107,7 @@ class _LoopState:
 class SharedLimits:
     """The limits of one model on one server, for every endpoint that uses it."""
 
-    __slots__ = ("__weakref__", "_loops", "default_concurrency", "name", "settings")
+    __slots__ = ("__weakref__", "_last", "_loops", "default_concurrency", "name", "settings")
 
     def __init__(self, name: str, settings: LimitSettings, default_concurrency: int | None) -> None:
         self.name = name
@@ -116,6 +116,7 @@ class SharedLimits:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary()
         )
+        self._last: tuple[asyncio.AbstractEventLoop, _LoopState] | None = None
 
     def tighten(self, settings: LimitSettings) -> None:
         """Apply another endpoint's limits: the strictest of all wins."""
@@ -124,6 +125,7 @@ class SharedLimits:
             if self._loops:
                 log.info("limits of %s tightened to %s", self.name, tightened)
             self.settings = tightened
+            self._last = None
 
     async def acquire(self, tokens: int) -> _LoopState:
         """Wait for a concurrency slot, then for room in the request and token rates."""
@@ -161,6 +163,9 @@ class SharedLimits:
 
     def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0] is loop:
+            return last[1]  # the usual case: one loop, limits unchanged since
         state = self._loops.get(loop)
         effective = self.effective
         if state is None or state.settings != effective:
@@ -170,6 +175,7 @@ class SharedLimits:
                 fresh.gate.capacity = fresh.settings.max_concurrency or fresh.gate.capacity
                 fresh.gate.wake()
             self._loops[loop] = state = fresh
+        self._last = (loop, state)
         return state
 
 

@@ -128,6 +128,19 @@ class RetryPolicy:
         The last error is the provider's own exception: the endpoint turns it into ours.
         Retries and waiting are added to ``stats`` as they happen.
         """
+        started = time.monotonic()
+        try:
+            return await attempt()  # most calls succeed at once: no retry machinery for them
+        except Exception as error:
+            if not self._retryable(error):
+                raise
+            first_failure: list[Exception] = [error]
+
+        async def again() -> T:
+            if first_failure:  # tenacity's first attempt is the one that just failed
+                raise first_failure.pop()
+            return await attempt()
+
         base_retries, base_wait = stats.retries, stats.wait_s
 
         def count(state: RetryCallState) -> None:
@@ -135,7 +148,8 @@ class RetryPolicy:
             stats.wait_s = base_wait + state.idle_for
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.max_time),
+            stop=stop_after_attempt(self.max_retries + 1)
+            | stop_before_delay(self.max_time - (time.monotonic() - started)),
             wait=self._wait,
             retry=retry_if_exception(self._retryable),
             before_sleep=count,
@@ -143,7 +157,7 @@ class RetryPolicy:
         )
         async for try_ in retrying:
             with try_:
-                return await attempt()
+                return await again()
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     def _retryable(self, error: BaseException) -> bool:

@@ -12,8 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from oversight.endpoints import endpoint
-from oversight.errors import CacheMissError, ConfigError, StructuredOutputError
-from oversight.testing import FakeOpenAIServer
+from oversight.errors import CacheMissError, ConfigError, ProviderError, StructuredOutputError
+from oversight.testing import FakeOpenAIServer, Fault
 
 KEY = "test-key"
 
@@ -78,6 +78,20 @@ async def test_identical_requests_in_flight_at_once_are_sent_once(
     completions = await asyncio.gather(*(ep.complete("same question") for _ in range(10)))
     assert openai_server.total_requests == 1
     assert sum(not c.cached for c in completions) == 1
+
+
+async def test_when_the_request_in_flight_fails_one_waiter_tries_again(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.latency = 0.05
+    openai_server.set_faults([Fault.bad_request("first one refused")])
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY)
+    results = await asyncio.gather(
+        *(ep.complete("same question") for _ in range(3)), return_exceptions=True
+    )
+    assert isinstance(results[0], ProviderError)
+    assert [r.text for r in results[1:]] == ["echo: same question"] * 2  # type: ignore[union-attr]
+    assert openai_server.total_requests == 2
 
 
 async def test_offline_replays_a_finished_run_with_no_network(tmp_path: Path) -> None:
