@@ -83,6 +83,8 @@ class Session:
         self._complete: dict[str, Transcript] = {}
         self._last_status = 0.0
         self._warned: set[str] = set()
+        self.tasks: set[asyncio.Task[_Outcome]] = set()
+        """Items in flight (a second Ctrl-C cancels them)."""
 
     # -- what is already done ----------------------------------------------------------------
 
@@ -129,6 +131,16 @@ class Session:
         }
 
     async def _item(self, item: WorkItem) -> _Outcome:
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
+        try:
+            return await self._work(item)
+        finally:
+            if task is not None:
+                self.tasks.discard(task)
+
+    async def _work(self, item: WorkItem) -> _Outcome:
         saved = self._complete.pop(item.id, None)
         transcript = saved if saved is not None else await self._produce(item)
         if transcript.status != "complete":
@@ -361,6 +373,8 @@ class _Signals:
             self.loop.add_signal_handler(sig, self._second)
 
     def _second(self) -> None:
+        for task in self.session.tasks:
+            task.cancel()  # calls in flight too: stop now, their items are redone on resume
         if self.task is not None:
             self.task.cancel()
 

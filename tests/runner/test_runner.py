@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -207,35 +211,50 @@ def test_repeats_are_sampled_apart(tmp_path: Path) -> None:
     assert {t.repeat for t in store.transcripts} == {0, 1}
 
 
+class Slow(Factory):
+    """Scripted mocks that take ``delay`` seconds to answer."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def __call__(self, spec: str, **options: object) -> Endpoint:
+        made = super().__call__(spec, **options)
+        backend = made.backend
+        assert isinstance(backend, MockBackend)
+        script = backend._replies
+        assert callable(script)
+
+        async def slowly(request: Request) -> object:
+            await asyncio.sleep(self.delay)
+            return script(request)
+
+        backend._replies = slowly
+        return made
+
+
 def test_ctrl_c_finishes_calls_in_flight_then_stops_resumably(tmp_path: Path) -> None:
-    import asyncio
-    import signal
-    import threading
-
-    class Slow(Factory):
-        def __call__(self, spec: str, **options: object) -> Endpoint:
-            made = super().__call__(spec, **options)
-            backend = made.backend
-            assert isinstance(backend, MockBackend)
-            script = backend._replies
-            assert callable(script)
-
-            async def slowly(request: Request) -> object:
-                await asyncio.sleep(0.02)
-                return script(request)
-
-            backend._replies = slowly
-            return made
-
     timer = threading.Timer(0.3, signal.raise_signal, args=(signal.SIGINT,))
     timer.start()
-    stopped = _run(tmp_path / "run", Slow())
+    stopped = _run(tmp_path / "run", Slow(0.02))
     timer.join()
     assert stopped.status == "interrupted"
     assert 0 < stopped.items_complete < ITEMS
     status = read_status(RunStore.open(tmp_path / "run"))
     assert status is not None and status["status"] == "interrupted"
     assert _run(tmp_path / "run", Factory()).status == "complete"
+
+
+def test_a_second_ctrl_c_stops_at_once_even_with_calls_in_flight(tmp_path: Path) -> None:
+    timers = [threading.Timer(t, signal.raise_signal, args=(signal.SIGINT,)) for t in (0.3, 0.6)]
+    for timer in timers:
+        timer.start()
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "run", Slow(30.0))
+    assert time.monotonic() - began < 5, "did not wait for the 30 s calls in flight"
+    status = read_status(RunStore.open(tmp_path / "run"))
+    assert status is not None and status["status"] == "interrupted"
 
 
 def test_rrm_rewards_are_filed_as_a_judgment_and_judges_may_interject(tmp_path: Path) -> None:
