@@ -260,7 +260,7 @@ def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
             j = data.judgments[r]
             if j is None or not j.escalated:
                 continue
-            reasons[j.escalation_reason or "unstated"] += 1
+            reasons[_reason_kind(j.escalation_reason)] += 1
             components = parts.get(r, [])
             llm = next((c for c in components if c.judge.kind != "human"), None)
             human = next((c for c in components if c.judge.kind == "human"), queued.get(r))
@@ -299,3 +299,14 @@ def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
             )
         )
     return out
+
+
+def _reason_kind(reason: str | None) -> str:
+    """The kind of an escalation reason: its text before the first colon.
+
+    Reasons read like ``low confidence: 0.55 < threshold 0.70``; counting them by their full
+    text would give every confidence value a row of its own.
+    """
+    if not reason:
+        return "unstated"
+    return reason.split(":", 1)[0].strip() or "unstated"

@@ -326,7 +326,8 @@ class EscalationStats(_Model):
     rate: float | None
     """escalated / n."""
     reasons: dict[str, int]
-    """Escalations per stated reason."""
+    """Escalations per kind of reason (the reason text before its first colon, e.g.
+    ``low confidence``, ``disagreement``, ``the automatic judge failed``)."""
     pending: int
     """Escalated items no human has judged yet."""
     n_pairs: int

@@ -83,12 +83,13 @@ def _fallback(
 
 def test_escalations_and_human_llm_agreement(run: RunBuilder) -> None:
     _fallback(run, "sure", [0.9, 0.1], None)
+    # Reasons as the fallback judge words them: counted by kind, not by full text.
     _fallback(run, "asked", [0.4, 0.6], [0.8, 0.2], escalated=True,
-              escalation_reason="low confidence")
+              escalation_reason="low confidence: 0.60 < threshold 0.70")
     _fallback(run, "agreed", [0.55, 0.45], [0.9, 0.1], escalated=True,
-              escalation_reason="low confidence")
+              escalation_reason="low confidence: 0.55 < threshold 0.70")
     provisional = _fallback(run, "queued", [0.45, 0.55], None, escalated=True,
-                            escalation_reason="failure")
+                            escalation_reason="failure: no parseable verdict")
     result = analyze(run.path, n_bootstrap=20)
     (e,) = result.escalations
     assert (e.judge, e.n, e.escalated, e.pending, e.n_pairs) == ("weak+human", 4, 3, 1, 2)
