@@ -6,7 +6,8 @@ at the same concurrency, alternately through the raw ``openai`` SDK (a semaphore
 ``chat.completions.create``) and through ``oversight.endpoint`` (its shared concurrency
 limit, retry layer and response cache; a fresh cache file per run, so every call misses,
 is sent and is written). Fresh prompts every run. The ratio of median wall times is the
-overhead; the target is at most 1.10.
+overhead; the target is at most 1.10. The client's CPU time per call (the server runs in
+another process) shows where the time goes.
 
     .venv/bin/python benchmarks/bench_endpoints.py                 # 2,000 calls, 128, 200 ms
     .venv/bin/python benchmarks/bench_endpoints.py --calls 200 --repeats 1   # a quick look
@@ -24,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import openai
@@ -99,33 +99,31 @@ async def main() -> None:
 
     process, base_url = start_server(args.latency)
     workdir = Path(tempfile.mkdtemp(prefix="bench-endpoints-"))
-    runs: dict[str, list[float]] = {
-        "raw SDK": [],
-        "endpoint, cache on": [],
-        "endpoint, no cache": [],
-    }
+    names = ("raw SDK", "endpoint, cache on", "endpoint, no cache")
+    runs: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+
+    async def run(name: str, prompts: list[str], repeat: int) -> float:
+        if name == "raw SDK":
+            return await raw_sdk(base_url, prompts, args.concurrency)
+        cache = workdir / f"cache-{repeat}.sqlite" if name == "endpoint, cache on" else False
+        return await through_endpoint(base_url, prompts, args.concurrency, cache)
+
     try:
         # One warm-up call each, so imports and connection set-up are not timed.
         await raw_sdk(base_url, ["warm-up"], 1)
         await through_endpoint(base_url, ["warm-up"], 1, False)
         for repeat in range(args.repeats):
-            kinds: list[tuple[str, Callable[[list[str]], Awaitable[float]]]] = [
-                ("raw SDK", lambda p: raw_sdk(base_url, p, args.concurrency)),
-                (
-                    "endpoint, cache on",
-                    lambda p: through_endpoint(
-                        base_url, p, args.concurrency, workdir / f"cache-{repeat}.sqlite"
-                    ),
-                ),
-                (
-                    "endpoint, no cache",
-                    lambda p: through_endpoint(base_url, p, args.concurrency, False),
-                ),
-            ]
-            for name, run in kinds:
+            for name in names:
                 prompts = [f"{name} {repeat} question {i}" for i in range(args.calls)]
-                runs[name].append(await run(prompts))
-                print(f"  {name:<20} run {repeat + 1}: {runs[name][-1]:.3f} s", flush=True)
+                cpu_before = time.process_time()
+                runs[name].append(await run(name, prompts, repeat))
+                cpu[name].append((time.process_time() - cpu_before) / args.calls * 1000)
+                print(
+                    f"  {name:<20} run {repeat + 1}: {runs[name][-1]:.3f} s, "
+                    f"client CPU {cpu[name][-1]:.2f} ms a call",
+                    flush=True,
+                )
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -137,13 +135,16 @@ async def main() -> None:
         f"{args.calls} calls, concurrency {args.concurrency}, server latency "
         f"{args.latency * 1000:.0f} ms (ideal {ideal:.2f} s); median of {args.repeats}:"
     )
-    print("| path | median (s) | best (s) | ratio to raw SDK |")
-    print("|---|---:|---:|---:|")
+    print("| path | median (s) | best (s) | ratio to raw SDK | client CPU a call (ms) |")
+    print("|---|---:|---:|---:|---:|")
     summary = {}
     for name, times in runs.items():
         median = statistics.median(times)
         summary[name] = round(median / raw, 3)
-        print(f"| {name} | {median:.2f} | {min(times):.2f} | {median / raw:.3f} |")
+        print(
+            f"| {name} | {median:.2f} | {min(times):.2f} | {median / raw:.3f} "
+            f"| {statistics.median(cpu[name]):.2f} |"
+        )
     print()
     machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
     print(json.dumps({"machine": machine, "python": platform.python_version(), **summary}))

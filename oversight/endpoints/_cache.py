@@ -35,6 +35,9 @@ log = logging.getLogger("oversight.endpoints")
 
 _KEY_VERSION = 1
 
+FLUSH_DELAY_S = 0.05
+"""How long new replies may wait to be written together (one transaction for many)."""
+
 
 def default_cache_path() -> Path:
     """``$OVERSIGHT_CACHE``, else ``$XDG_CACHE_HOME/oversight/responses.sqlite``
@@ -61,7 +64,7 @@ class ResponseCache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Reads run on the event loop: in WAL mode they never wait for a writer. Writes
-            # are batched once per turn of the event loop into one transaction, on the loop
+            # are gathered for up to FLUSH_DELAY_S into one transaction, written on the loop
             # when the file is free (the usual case), else in a worker thread that waits.
             self._writer = _connect(path, timeout=0.0)
             self._writer.execute("PRAGMA journal_mode=WAL")
@@ -98,12 +101,12 @@ class ResponseCache:
         return None if row is None else _decode(row[0])
 
     def put(self, key: str, endpoint: str, request_json: str, reply: Reply) -> None:
-        """Store ``reply`` under ``key``: visible at once, written at the end of this turn of
-        the event loop together with the others stored in it."""
+        """Store ``reply`` under ``key``: visible here at once, written to the file within
+        ``FLUSH_DELAY_S`` together with the others stored meanwhile (and at exit)."""
         self._pending[key] = (key, endpoint, time.time(), request_json, _encode(reply))
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self._flush)
 
     def _flush(self) -> None:
         """Write what is pending: now if the file is free, else from a worker thread."""
@@ -150,6 +153,8 @@ class ResponseCache:
             self._forget(rows)
 
     def __len__(self) -> int:
+        """How many replies the cache holds (what is pending is written first)."""
+        self.flush()
         with self._read_lock:
             return int(self._reader.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
