@@ -10,6 +10,7 @@ there are no log-probabilities.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -61,6 +62,7 @@ class AnthropicBackend(Backend):
         ).rstrip("/")
         self.stream = True if options.stream is None else options.stream
         self._client: anthropic.AsyncAnthropic | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
         self._secret: str | None = None
         self._said: set[str] = set()
 
@@ -76,7 +78,11 @@ class AnthropicBackend(Backend):
         return text.replace(self._secret, "***") if self._secret else text
 
     async def send(self, request: Request) -> Reply:
-        client = self._client or self._connect()
+        client = self._client
+        if client is None or self._client_loop is not asyncio.get_running_loop():
+            # An SDK client's connections belong to the event loop that opened them.
+            client = self._connect()
+            self._client_loop = asyncio.get_running_loop()
         params = self.params(request)
         if not self.stream:
             message = await client.messages.create(**params, extra_body=self.options.extra_body)

@@ -66,14 +66,14 @@ class ResponseCache:
             # Reads run on the event loop: in WAL mode they never wait for a writer. Writes
             # are gathered for up to FLUSH_DELAY_S into one transaction, written on the loop
             # when the file is free (the usual case), else in a worker thread that waits.
-            self._writer = _connect(path, timeout=0.0)
-            self._writer.execute("PRAGMA journal_mode=WAL")
-            self._writer.execute(
+            self._patient_writer = _connect(path, timeout=60.0)
+            self._patient_writer.execute("PRAGMA journal_mode=WAL")
+            self._patient_writer.execute(
                 "CREATE TABLE IF NOT EXISTS responses ("
                 " key TEXT PRIMARY KEY, endpoint TEXT NOT NULL, created REAL NOT NULL,"
                 " request TEXT NOT NULL, reply TEXT NOT NULL)"
             )
-            self._patient_writer = _connect(path, timeout=60.0)
+            self._writer = _connect(path, timeout=0.0)
             self._reader = _connect(path, timeout=60.0)
         except (OSError, sqlite3.Error) as err:
             raise ConfigError(
@@ -83,7 +83,7 @@ class ResponseCache:
         self._read_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._pending: dict[str, _Row] = {}
-        self._flush_scheduled = False
+        self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop a flush waits on
         self._in_flight: dict[tuple[int, str], asyncio.Future[Reply | None]] = {}
 
     def __repr__(self) -> str:
@@ -104,13 +104,14 @@ class ResponseCache:
         """Store ``reply`` under ``key``: visible here at once, written to the file within
         ``FLUSH_DELAY_S`` together with the others stored meanwhile (and at exit)."""
         self._pending[key] = (key, endpoint, time.time(), request_json, _encode(reply))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self._flush)
+        loop = asyncio.get_running_loop()
+        if self._flush_on is not loop:  # none waiting, or on a loop that may have ended
+            self._flush_on = loop
+            loop.call_later(FLUSH_DELAY_S, self._flush)
 
     def _flush(self) -> None:
         """Write what is pending: now if the file is free, else from a worker thread."""
-        self._flush_scheduled = False
+        self._flush_on = None
         rows = list(self._pending.values())
         if not rows:
             return

@@ -7,6 +7,7 @@ allows it); servers without it can use ``structured="json_object"`` or ``"prompt
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from typing import Any
@@ -45,6 +46,7 @@ class OpenAIBackend(Backend):
             "/"
         )
         self._client: openai.AsyncOpenAI | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
         self._secret: str | None = None
 
     def identity(self) -> dict[str, Any]:
@@ -59,7 +61,11 @@ class OpenAIBackend(Backend):
         return text.replace(self._secret, "***") if self._secret else text
 
     async def send(self, request: Request) -> Reply:
-        client = self._client or await self._connect()
+        client = self._client
+        if client is None or self._client_loop is not asyncio.get_running_loop():
+            # An SDK client's connections belong to the event loop that opened them.
+            client = await self._connect()
+            self._client_loop = asyncio.get_running_loop()
         response = await client.chat.completions.create(
             **self.params(request), extra_body=self.options.extra_body
         )

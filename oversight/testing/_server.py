@@ -69,7 +69,7 @@ class FakeServer(abc.ABC):
         self.peak_concurrency = 0
         """The most requests in flight at once so far."""
         self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._connections: set[asyncio.Task[Any]] = set()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -120,8 +120,9 @@ class FakeServer(abc.ABC):
         """Stop listening and close every open connection."""
         if self._server is not None:
             self._server.close()
-            for writer in list(self._writers):
-                writer.transport.abort()
+            for task in list(self._connections):
+                task.cancel()  # a slow reply still sleeping, say
+            await asyncio.gather(*self._connections, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), timeout=2)
             self._server = None
@@ -188,11 +189,13 @@ class FakeServer(abc.ABC):
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
         try:
             await serve_connection(reader, writer, self._handle)
         finally:
-            self._writers.discard(writer)
+            self._connections.discard(task)
 
     async def _handle(self, http: HttpRequest, out: Responder) -> None:
         record = RecordedRequest(

@@ -172,3 +172,15 @@ def test_processes_share_one_cache_file_safely(tmp_path: Path) -> None:
     assert [w.wait(timeout=60) for w in writers] == [0, 0, 0]
     with sqlite3.connect(cache) as db:
         assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 300
+
+
+def test_an_endpoint_outlives_its_event_loop(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as server:
+        ep = endpoint(
+            "openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY, cache=tmp_path / "c.db"
+        )
+        first = asyncio.run(ep.complete("asked in one asyncio.run"))
+        second = asyncio.run(ep.complete("asked in the next"))
+    assert (first.retries, second.retries) == (0, 0)
+    assert server.total_requests == 2
+    assert ep.cache is not None and len(ep.cache) == 2
