@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -100,7 +101,13 @@ def schema_dict(schema: dict[str, Any] | type[BaseModel] | None) -> dict[str, An
     """A JSON schema from a dict or a pydantic model class."""
     if schema is None or isinstance(schema, dict):
         return schema
-    return schema.model_json_schema()
+    return _model_schema(schema)
+
+
+@functools.lru_cache(maxsize=256)
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema, built once (pydantic builds it anew on every call)."""
+    return model.model_json_schema()
 
 
 class Endpoint:

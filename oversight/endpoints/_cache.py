@@ -35,9 +35,6 @@ log = logging.getLogger("oversight.endpoints")
 
 _KEY_VERSION = 1
 
-FLUSH_DELAY_S = 0.05
-"""How long new replies may wait to be written together (one transaction for many)."""
-
 
 def default_cache_path() -> Path:
     """``$OVERSIGHT_CACHE``, else ``$XDG_CACHE_HOME/oversight/responses.sqlite``
@@ -64,8 +61,8 @@ class ResponseCache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Reads run on the event loop: in WAL mode they never wait for a writer. Writes
-            # are gathered for up to FLUSH_DELAY_S into one transaction, written on the loop
-            # when the file is free (the usual case), else in a worker thread that waits.
+            # are gathered over one turn of the event loop into one transaction, written on
+            # the loop when the file is free (the usual case), else in a worker thread.
             self._patient_writer = _connect(path, timeout=60.0)
             self._patient_writer.execute("PRAGMA journal_mode=WAL")
             self._patient_writer.execute(
@@ -101,13 +98,13 @@ class ResponseCache:
         return None if row is None else _decode(row[0])
 
     def put(self, key: str, endpoint: str, request_json: str, reply: Reply) -> None:
-        """Store ``reply`` under ``key``: visible here at once, written to the file within
-        ``FLUSH_DELAY_S`` together with the others stored meanwhile (and at exit)."""
+        """Store ``reply`` under ``key``: visible here at once, written to the file at the end
+        of this turn of the event loop, with the others stored in it."""
         self._pending[key] = (key, endpoint, time.time(), request_json, _encode(reply))
         loop = asyncio.get_running_loop()
         if self._flush_on is not loop:  # none waiting, or on a loop that may have ended
             self._flush_on = loop
-            loop.call_later(FLUSH_DELAY_S, self._flush)
+            loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         """Write what is pending: now if the file is free, else from a worker thread."""
@@ -118,7 +115,7 @@ class ResponseCache:
         if self._write_lock.acquire(blocking=False):
             try:
                 _write(self._writer, rows)
-            except sqlite3.OperationalError:  # another process is writing: do not wait here
+            except sqlite3.Error:  # another process is writing, say: do not wait here
                 pass
             else:
                 self._forget(rows)
@@ -133,6 +130,8 @@ class ResponseCache:
             _write(self._patient_writer, rows)
 
     def _written(self, rows: list[_Row], future: asyncio.Future[None]) -> None:
+        if future.cancelled():
+            return  # still pending: written at exit
         error = future.exception()
         if error is not None:
             log.warning(

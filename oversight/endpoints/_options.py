@@ -27,7 +27,8 @@ class EndpointOptions(BaseModel):
     base_url: str | None = None
     """Server address for OpenAI- or Anthropic-compatible servers (vLLM, llama.cpp, Ollama, ...)."""
     timeout: float = Field(default=120.0, gt=0)
-    """Seconds one attempt may take before it counts as timed out (and is retried)."""
+    """Seconds an attempt may wait to connect or for the server's next bytes before it
+    counts as timed out (and is retried)."""
     max_retries: int = Field(default=10, ge=0)
     """Retries after the first attempt, for rate limits, overload, 5xx, timeouts, dropped
     connections and malformed bodies. Other client errors are never retried."""
@@ -41,7 +42,8 @@ class EndpointOptions(BaseModel):
     """New requests after a reply that does not match the schema (structured output)."""
     max_concurrency: int | None = Field(default=None, ge=1)
     """Requests in flight at once, shared by every endpoint of the same model and server in
-    the process. None: 64 for remote providers, 4 for a local server, unlimited for mocks."""
+    the process. None: 64 for remote providers, ``parallel`` for a local server, unlimited
+    for mocks."""
     rpm: float | None = Field(default=None, gt=0)
     """Requests per minute, shared like ``max_concurrency``."""
     tpm: float | None = Field(default=None, gt=0)
