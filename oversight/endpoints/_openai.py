@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import re
 from typing import Any
 
 import openai
@@ -25,7 +27,12 @@ from transcripts.errors import ConfigError, MissingAPIKeyError, ProviderError
 
 __all__ = ["OpenAIBackend"]
 
+log = logging.getLogger("oversight.endpoints")
+
 OPENAI_URL = "https://api.openai.com/v1"
+
+# OpenAI's reasoning models take only the default temperature (a 400 otherwise).
+_FIXED_TEMPERATURE = re.compile(r"^(o\d|gpt-5|gpt-6)")
 
 
 class OpenAIBackend(Backend):
@@ -45,6 +52,10 @@ class OpenAIBackend(Backend):
         self.server = (options.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip(
             "/"
         )
+        self._fixed_temperature = self.server == OPENAI_URL and bool(
+            _FIXED_TEMPERATURE.match(model)
+        )
+        self._said_temperature = False
         self._client: openai.AsyncOpenAI | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._secret: str | None = None
@@ -99,7 +110,17 @@ class OpenAIBackend(Backend):
     def params(self, request: Request) -> dict[str, Any]:
         """The Chat Completions request body for ``request``."""
         system = request.system
-        params: dict[str, Any] = {"model": self.model, "temperature": request.temperature}
+        params: dict[str, Any] = {"model": self.model}
+        if not self._fixed_temperature:
+            params["temperature"] = request.temperature
+        elif request.temperature != 1.0 and not self._said_temperature:
+            self._said_temperature = True
+            log.info(
+                "openai/%s takes only its default temperature: temperature=%s is not sent "
+                "(it still keeps cache entries apart)",
+                self.model,
+                request.temperature,
+            )
         # OpenAI's reasoning models only take max_completion_tokens; other servers know
         # max_tokens best.
         limit_name = "max_completion_tokens" if self.server == OPENAI_URL else "max_tokens"

@@ -138,8 +138,10 @@ async def test_extra_body_is_sent_and_keys_the_cache(openai_server: FakeOpenAISe
     assert openai_server.requests[1].body["top_p"] == 0.5
 
 
-async def test_the_real_openai_server_gets_max_completion_tokens() -> None:
-    ep = endpoint("openai/gpt-5-mini", api_key=KEY)
-    params = ep.backend.params  # type: ignore[attr-defined]
-    body = params(Request(messages=[Message(role="user", content="q")], max_tokens=64))
-    assert body["max_completion_tokens"] == 64 and "max_tokens" not in body
+async def test_the_real_openai_server_gets_what_its_models_accept() -> None:
+    request = Request(messages=[Message(role="user", content="q")], max_tokens=64)
+    reasoning = endpoint("openai/gpt-5-mini", api_key=KEY).backend.params(request)  # type: ignore[attr-defined]
+    assert reasoning["max_completion_tokens"] == 64 and "max_tokens" not in reasoning
+    assert "temperature" not in reasoning  # reasoning models refuse any but their default
+    chat = endpoint("openai/gpt-4o-mini", api_key=KEY).backend.params(request)  # type: ignore[attr-defined]
+    assert chat["temperature"] == 0.0
