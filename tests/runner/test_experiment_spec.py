@@ -178,11 +178,10 @@ def test_extends_merges_tables_and_replaces_arrays(tmp_path: Path) -> None:
 
 def test_examples_change_only_the_endpoints_and_limits() -> None:
     quickstart = load_experiment(EXAMPLES / "quickstart.toml")
-    for name in ("openai", "anthropic", "vllm", "local"):
+    for name in ("openai", "anthropic", "vllm"):
         variant = load_experiment(EXAMPLES / f"{name}.toml")
         assert variant.conditions == quickstart.conditions and variant.judges == quickstart.judges
-        if name != "local":
-            assert variant.dataset == quickstart.dataset
+        assert variant.dataset == quickstart.dataset
         assert set(variant.endpoints) == set(quickstart.endpoints)
         assert all(not e.spec.startswith("mock/") for e in variant.endpoints.values())
 
