@@ -10,21 +10,19 @@ there are no log-probabilities.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
 from typing import Any
 
 import anthropic
 
-from oversight.endpoints._base import Backend
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure, status_failure
+from oversight.endpoints._sdk import SdkBackend
 from oversight.endpoints._structured import closed_schema, schema_instruction
 from oversight.endpoints._types import Reply, Request
 from transcripts import Usage
-from transcripts.errors import ConfigError, MissingAPIKeyError
+from transcripts.errors import ConfigError
 
 __all__ = ["AnthropicBackend"]
 
@@ -44,10 +42,16 @@ _FINAL_429_CODES = frozenset(
 _TRANSIENT_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "timeout_error"})
 
 
-class AnthropicBackend(Backend):
+class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
     """Sends requests to an Anthropic-compatible Messages server."""
 
     provider = "anthropic"
+    default_url = ANTHROPIC_URL
+    url_variable = "ANTHROPIC_BASE_URL"
+    key_variable = "ANTHROPIC_API_KEY"
+    timeout_errors = (anthropic.APITimeoutError,)
+    connection_errors = (anthropic.APIConnectionError,)
+    malformed_errors = (anthropic.APIResponseValidationError,)
 
     def __init__(self, model: str, options: EndpointOptions) -> None:
         if options.structured == "json_object":
@@ -55,34 +59,12 @@ class AnthropicBackend(Backend):
                 f"anthropic/{model}: structured='json_object' is for OpenAI; use 'native' "
                 "(output_config json_schema), 'tool' or 'prompt'"
             )
-        self.model = model
-        self.options = options
-        self.server = (
-            options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL
-        ).rstrip("/")
+        super().__init__(model, options)
         self.stream = True if options.stream is None else options.stream
-        self._client: anthropic.AsyncAnthropic | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
-        self._secret: str | None = None
         self._said: set[str] = set()
 
-    def identity(self) -> dict[str, Any]:
-        identity = super().identity()
-        if self.options.structured != "native":
-            identity["structured"] = self.options.structured
-        if self.options.extra_body:
-            identity["extra_body"] = self.options.extra_body
-        return identity
-
-    def redact(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
-
     async def send(self, request: Request) -> Reply:
-        client = self._client
-        if client is None or self._client_loop is not asyncio.get_running_loop():
-            # An SDK client's connections belong to the event loop that opened them.
-            client = self._connect()
-            self._client_loop = asyncio.get_running_loop()
+        client = await self.client()
         params = self.params(request)
         if not self.stream:
             message = await client.messages.create(**params, extra_body=self.options.extra_body)
@@ -92,24 +74,12 @@ class AnthropicBackend(Backend):
         )
         return await self._read_stream(stream)
 
-    def _connect(self) -> anthropic.AsyncAnthropic:
-        """The SDK client, made at first use (that is when a missing key is noticed)."""
-        self._secret = self._api_key()
-        self._client = anthropic.AsyncAnthropic(
-            api_key=self._secret, base_url=self.server, max_retries=0, timeout=self.options.timeout
-        )
-        return self._client
-
-    def _api_key(self) -> str:
-        if self.options.api_key is not None:
-            return self.options.api_key.get_secret_value()
-        variable = self.options.api_key_env or "ANTHROPIC_API_KEY"
-        key = os.environ.get(variable)
-        if key:
-            return key
-        raise MissingAPIKeyError(
-            f"anthropic/{self.model} needs an API key: set the environment variable "
-            f"{variable}, or pass api_key=... (or api_key_env=NAME) to endpoint()"
+    async def connect(self) -> anthropic.AsyncAnthropic:
+        return anthropic.AsyncAnthropic(
+            api_key=self.api_key(),
+            base_url=self.server,
+            max_retries=0,
+            timeout=self.options.timeout,
         )
 
     def params(self, request: Request) -> dict[str, Any]:
@@ -204,18 +174,7 @@ class AnthropicBackend(Backend):
             if error.status_code == 429 and error.error_code in _FINAL_429_CODES:
                 return Failure(False, "HTTP 429 spend limit", 429, error.request_id, said)
             return failure
-        if isinstance(error, anthropic.APITimeoutError):
-            return Failure(True, f"timed out after {self.options.timeout:g}s")
-        if isinstance(error, anthropic.APIConnectionError):
-            return Failure(True, "connection failed or dropped", provider_message=error.message)
-        if isinstance(error, anthropic.APIResponseValidationError | json.JSONDecodeError):
-            return Failure(True, "malformed response body", provider_message=str(error)[:200])
         return super().classify(error)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
 
 
 def _ints(data: dict[str, Any]) -> dict[str, int]:

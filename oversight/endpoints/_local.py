@@ -49,14 +49,13 @@ class LocalBackend(OpenAIBackend):
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "server": "llama.cpp"}
 
-    async def _connect(self) -> openai.AsyncOpenAI:
+    async def connect(self) -> openai.AsyncOpenAI:
         url = await asyncio.to_thread(
             _start_server, self.model, self.options.ctx_size, self.options.parallel
         )
-        self._client = openai.AsyncOpenAI(
+        return openai.AsyncOpenAI(
             api_key="not-needed", base_url=url + "/v1", max_retries=0, timeout=self.options.timeout
         )
-        return self._client
 
 
 def resolve_model(name: str) -> Path:

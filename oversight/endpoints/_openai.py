@@ -7,23 +7,20 @@ allows it); servers without it can use ``structured="json_object"`` or ``"prompt
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import os
 import re
 from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
 
-from oversight.endpoints._base import Backend
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure, status_failure
+from oversight.endpoints._sdk import SdkBackend
 from oversight.endpoints._structured import closed_schema, is_strict, schema_instruction
 from oversight.endpoints._types import Reply, Request, TokenLogprob
 from transcripts import Usage
-from transcripts.errors import ConfigError, MissingAPIKeyError, ProviderError
+from transcripts.errors import ConfigError, ProviderError
 
 __all__ = ["OpenAIBackend"]
 
@@ -35,11 +32,16 @@ OPENAI_URL = "https://api.openai.com/v1"
 _FIXED_TEMPERATURE = re.compile(r"^(o\d|gpt-5|gpt-6)")
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
     """Sends requests to an OpenAI-compatible Chat Completions server."""
 
     provider = "openai"
+    default_url = OPENAI_URL
+    url_variable = "OPENAI_BASE_URL"
     key_variable = "OPENAI_API_KEY"
+    timeout_errors = (openai.APITimeoutError,)
+    connection_errors = (openai.APIConnectionError,)
+    malformed_errors = (openai.APIResponseValidationError,)
 
     def __init__(self, model: str, options: EndpointOptions) -> None:
         if options.structured == "tool":
@@ -47,64 +49,24 @@ class OpenAIBackend(Backend):
                 f"openai/{model}: structured='tool' is for Anthropic; use 'native' "
                 "(response_format json_schema), 'json_object' or 'prompt'"
             )
-        self.model = model
-        self.options = options
-        self.server = (options.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip(
-            "/"
-        )
+        super().__init__(model, options)
         self._fixed_temperature = self.server == OPENAI_URL and bool(
             _FIXED_TEMPERATURE.match(model)
         )
         self._said_temperature = False
-        self._client: openai.AsyncOpenAI | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
-        self._secret: str | None = None
-
-    def identity(self) -> dict[str, Any]:
-        identity = super().identity()
-        if self.options.structured != "native":
-            identity["structured"] = self.options.structured
-        if self.options.extra_body:
-            identity["extra_body"] = self.options.extra_body
-        return identity
-
-    def redact(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
 
     async def send(self, request: Request) -> Reply:
-        client = self._client
-        if client is None or self._client_loop is not asyncio.get_running_loop():
-            # An SDK client's connections belong to the event loop that opened them.
-            client = await self._connect()
-            self._client_loop = asyncio.get_running_loop()
+        client = await self.client()
         response = await client.chat.completions.create(
             **self.params(request), extra_body=self.options.extra_body
         )
         return self.read(response)
 
-    async def _connect(self) -> openai.AsyncOpenAI:
-        """The SDK client, made at first use (that is when a missing key is noticed)."""
-        self._secret = self._api_key()
-        self._client = openai.AsyncOpenAI(
-            api_key=self._secret,
-            base_url=self.server,
-            max_retries=0,
-            timeout=self.options.timeout,
-        )
-        return self._client
-
-    def _api_key(self) -> str:
-        if self.options.api_key is not None:
-            return self.options.api_key.get_secret_value()
-        variable = self.options.api_key_env or self.key_variable
-        key = os.environ.get(variable)
-        if key:
-            return key
-        if self.server != OPENAI_URL and self.options.api_key_env is None:
-            return "not-needed"  # a local OpenAI-compatible server usually wants no key
-        raise MissingAPIKeyError(
-            f"{self.provider}/{self.model} needs an API key: set the environment variable "
-            f"{variable}, or pass api_key=... (or api_key_env=NAME) to endpoint()"
+    async def connect(self) -> openai.AsyncOpenAI:
+        # A compatible server of one's own (vLLM, llama.cpp, Ollama) usually wants no key.
+        key = self.api_key(required=self.server == OPENAI_URL)
+        return openai.AsyncOpenAI(
+            api_key=key, base_url=self.server, max_retries=0, timeout=self.options.timeout
         )
 
     def params(self, request: Request) -> dict[str, Any]:
@@ -192,17 +154,7 @@ class OpenAIBackend(Backend):
                 request_id=error.request_id,
                 headers=error.response.headers,
             )
-        if isinstance(error, openai.APITimeoutError):
-            return Failure(True, f"timed out after {self.options.timeout:g}s")
-        if isinstance(error, openai.APIConnectionError):
-            return Failure(True, "connection failed or dropped", provider_message=error.message)
-        if isinstance(error, openai.APIResponseValidationError | json.JSONDecodeError):
-            return Failure(True, "malformed response body", provider_message=str(error)[:200])
-        if isinstance(error, openai.APIError):  # an error event inside a stream
+        failure = super().classify(error)  # timeouts, connections, malformed bodies
+        if failure is None and isinstance(error, openai.APIError):  # an error event in a stream
             return Failure(True, "error inside the response", provider_message=error.message)
-        return super().classify(error)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        return failure

@@ -106,6 +106,22 @@ async def test_timeouts_dropped_connections_and_malformed_bodies_are_retried(
     assert openai_server.total_requests == 4
 
 
+async def test_a_server_that_never_answers_in_time_is_named_in_the_error(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.set_faults(lambda request: Fault.slow(1.0))
+    ep = endpoint(
+        "openai/gpt-4o-mini",
+        base_url=openai_server.base_url,
+        api_key=KEY,
+        timeout=0.1,
+        max_retries=1,
+        retry_backoff=0.01,
+    )
+    with pytest.raises(RetriesExhaustedError, match=r"after 2 attempts.*timed out after 0.1s"):
+        await ep.complete("hi")
+
+
 async def test_server_errors_back_off_exponentially(openai_server: FakeOpenAIServer) -> None:
     openai_server.set_faults([Fault.server_error(503)] * 3)
     ep = endpoint(

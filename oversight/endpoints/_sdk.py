@@ -1,0 +1,105 @@
+"""What the OpenAI and Anthropic backends share: the server, the key, one SDK client per
+event loop, redaction, and the transport failures every SDK reports alike."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import json
+import os
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from oversight.endpoints._base import Backend
+from oversight.endpoints._options import EndpointOptions
+from oversight.endpoints._retry import Failure
+from transcripts.errors import MissingAPIKeyError
+
+__all__ = ["SdkBackend"]
+
+
+class _Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=_Closable)
+
+
+class SdkBackend(Backend, Generic[ClientT]):
+    """A backend that talks through a provider SDK's async client."""
+
+    default_url: ClassVar[str]
+    """The provider's own server."""
+    url_variable: ClassVar[str]
+    """Environment variable the SDK reads a base URL from, e.g. ``OPENAI_BASE_URL``."""
+    key_variable: ClassVar[str]
+    """Environment variable holding the API key, e.g. ``OPENAI_API_KEY``."""
+    timeout_errors: ClassVar[tuple[type[BaseException], ...]]
+    """The SDK's exceptions for a timed-out attempt."""
+    connection_errors: ClassVar[tuple[type[BaseException], ...]]
+    """The SDK's exceptions for a connection that failed or dropped."""
+    malformed_errors: ClassVar[tuple[type[BaseException], ...]]
+    """The SDK's exceptions for a response body it could not read."""
+
+    def __init__(self, model: str, options: EndpointOptions) -> None:
+        self.model = model
+        self.options = options
+        server = options.base_url or os.environ.get(self.url_variable) or self.default_url
+        self.server = server.rstrip("/")
+        self._client: ClientT | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._secret: str | None = None
+
+    @abc.abstractmethod
+    async def connect(self) -> ClientT:
+        """A new SDK client (its own retries off), made at first use in each event loop."""
+
+    async def client(self) -> ClientT:
+        """The SDK client of the running event loop (its connections belong to that loop)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = await self.connect()
+            self._client_loop = loop
+        return self._client
+
+    def api_key(self, *, required: bool = True) -> str:
+        """The key from ``api_key=``, else from its environment variable; a missing one is
+        a MissingAPIKeyError naming the variable (or, where not required, a placeholder)."""
+        if self.options.api_key is not None:
+            key = self.options.api_key.get_secret_value()
+        else:
+            variable = self.options.api_key_env or self.key_variable
+            key = os.environ.get(variable, "")
+            if not key and (required or self.options.api_key_env is not None):
+                raise MissingAPIKeyError(
+                    f"{self.provider}/{self.model} needs an API key: set the environment "
+                    f"variable {variable}, or pass api_key=... (or api_key_env=NAME) to endpoint()"
+                )
+        self._secret = key or None
+        return key or "not-needed"
+
+    def identity(self) -> dict[str, Any]:
+        identity = super().identity()
+        if self.options.structured != "native":
+            identity["structured"] = self.options.structured
+        if self.options.extra_body:
+            identity["extra_body"] = self.options.extra_body
+        return identity
+
+    def redact(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def classify(self, error: BaseException) -> Failure | None:
+        """Timeouts, dropped connections and unreadable bodies are transient."""
+        if isinstance(error, self.timeout_errors):
+            return Failure(True, f"timed out after {self.options.timeout:g}s")
+        if isinstance(error, self.connection_errors):
+            message = getattr(error, "message", str(error))
+            return Failure(True, "connection failed or dropped", provider_message=message)
+        if isinstance(error, (*self.malformed_errors, json.JSONDecodeError)):
+            return Failure(True, "malformed response body", provider_message=str(error)[:200])
+        return super().classify(error)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
