@@ -47,11 +47,16 @@ class LocalBackend(OpenAIBackend):
         self.default_concurrency = options.parallel
 
     def identity(self) -> dict[str, Any]:
-        return {**super().identity(), "server": "llama.cpp"}
+        template = self.options.chat_template
+        return {**super().identity(), "server": "llama.cpp", "chat_template": template}
 
     async def connect(self) -> openai.AsyncOpenAI:
         url = await asyncio.to_thread(
-            _start_server, self.model, self.options.ctx_size, self.options.parallel
+            _start_server,
+            self.model,
+            self.options.ctx_size,
+            self.options.parallel,
+            self.options.chat_template,
         )
         return openai.AsyncOpenAI(
             api_key="not-needed", base_url=url + "/v1", max_retries=0, timeout=self.options.timeout
@@ -76,14 +81,14 @@ def resolve_model(name: str) -> Path:
     return path
 
 
-_servers: dict[tuple[Path, int, int], tuple[Any, str]] = {}
+_servers: dict[tuple[Path, int, int, str | None], tuple[Any, str]] = {}
 _lock = threading.Lock()
 
 
-def _start_server(name: str, ctx_size: int, parallel: int) -> str:
+def _start_server(name: str, ctx_size: int, parallel: int, chat_template: str | None) -> str:
     """Start (once per process) a llama.cpp server for ``name``; its base address."""
     path = resolve_model(name)
-    key = (path.resolve(), ctx_size, parallel)
+    key = (path.resolve(), ctx_size, parallel, chat_template)
     with _lock:
         if key in _servers:
             return _servers[key][1]
@@ -95,6 +100,8 @@ def _start_server(name: str, ctx_size: int, parallel: int) -> str:
         params.model.path = str(path)
         params.n_ctx = ctx_size * parallel  # the context is shared out among the slots
         params.n_parallel = parallel
+        if chat_template:
+            params.chat_template = chat_template
         params.hostnames = ["127.0.0.1"]
         params.port = 0
         params.verbosity = -1

@@ -72,6 +72,9 @@ class EndpointOptions(BaseModel):
     """``local/`` only: context window of each request on the llama.cpp server, in tokens."""
     parallel: int = Field(default=2, ge=1)
     """``local/`` only: requests the llama.cpp server decodes at once."""
+    chat_template: str | None = None
+    """``local/`` only: llama.cpp chat template name (e.g. ``gemma``, ``chatml``, ``llama3``);
+    None uses the one the model file carries (llama.cpp falls back to ChatML without one)."""
 
     def resolved_offline(self) -> bool:
         """Offline from the option, else from ``OVERSIGHT_OFFLINE``."""

@@ -43,3 +43,17 @@ async def test_structured_output_from_a_real_llama_cpp_server_is_schema_valid() 
         max_tokens=40,
     )
     assert again.cached and again.parsed == completion.parsed
+
+
+
+async def test_a_chat_template_can_be_chosen_and_keeps_its_own_cache_entries() -> None:
+    prompt = "Name a colour."
+    chatml = await endpoint("local/gemma3-270m").complete(prompt, max_tokens=12)
+    gemma = await endpoint("local/gemma3-270m", chat_template="gemma").complete(
+        prompt, max_tokens=12
+    )
+    assert not gemma.cached  # another template is another answer, never the cached one
+    # The packaged model is a base model without a template of its own: llama.cpp's ChatML
+    # fallback shows in what it echoes, the Gemma turn format does not.
+    assert "<|im_" not in gemma.text
+    assert chatml.call.request_hash != gemma.call.request_hash
