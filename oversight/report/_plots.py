@@ -169,7 +169,7 @@ def _calibration(a: Analysis, path: Path) -> Path | None:
     if not panels:
         return None
     rows, cols = _grid(len(panels))
-    fig = _figure(4.4 * cols + 0.8, 4.0 * rows + 0.6)
+    fig = _figure(6.6 * cols + 0.8, 4.0 * rows + 0.6)  # room for the legend beside each panel
     lowest = min(b.lower for gs in panels.values() for g in gs for b in g.calibration if b.n)
     for ax, (title, groups) in zip(_panel_axes(fig, len(panels)), panels.items(), strict=True):
         lo = 0.45 if lowest >= 0.5 else 0.0
@@ -192,8 +192,14 @@ def _calibration(a: Analysis, path: Path) -> Path | None:
         ax.set_ylabel("accuracy")
         ax.set_title(title if series_fields else "calibration", fontsize="medium")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="x-small", loc="best")
-    fig.suptitle("Calibration (10 equal-width bins; marker area ∝ judgments in the bin)")
+        # Beside the panel, not on it: a legend inside would hide calibration points.
+        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  borderaxespad=0.0)
+    # Two short lines, so the title fits a single panel too.
+    fig.suptitle(
+        "Calibration, 10 equal-width bins of max(p)\n(marker area ∝ judgments in the bin)",
+        fontsize="medium",
+    )
     fig.savefig(path)
     return path
 
