@@ -178,9 +178,11 @@ class LLMJudge(Judge):
                 completion = await self._complete(view, mode, sample_index)
             except StructuredOutputError as err:
                 # The endpoint already re-asked for a schema-valid reply (it owns that).
+                sample.calls.extend(err.calls)  # paid for, so counted in the judgment
                 sample.errors.append(f"sample {index}: no schema-valid reply: {err}")
                 return sample
             except EndpointError as err:
+                sample.calls.extend(err.calls)
                 sample.errors.append(f"sample {index}: endpoint failed: {err}")
                 return sample
             sample.calls.append(completion.call)

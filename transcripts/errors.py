@@ -24,6 +24,12 @@ Every error a user can cause says what was wrong and what to do next.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transcripts._models import Call
+
 __all__ = [
     "CacheMissError",
     "ConfigError",
@@ -68,7 +74,16 @@ class CorruptRecordError(StoreError):
 
 
 class EndpointError(OversightError):
-    """A model call failed for good, after whatever retries were allowed."""
+    """A model call failed for good, after whatever retries were allowed.
+
+    Attributes:
+        calls: paid calls made before the failure (e.g. replies that never matched the
+            schema), so that their tokens and cost are still counted by whoever catches it.
+    """
+
+    def __init__(self, *args: object, calls: Sequence[Call] = ()) -> None:
+        super().__init__(*args)
+        self.calls: list[Call] = list(calls)
 
 
 class ProviderError(EndpointError):
@@ -87,8 +102,9 @@ class ProviderError(EndpointError):
         status_code: int | None = None,
         request_id: str | None = None,
         provider_message: str | None = None,
+        calls: Sequence[Call] = (),
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, calls=calls)
         self.status_code = status_code
         self.request_id = request_id
         self.provider_message = provider_message

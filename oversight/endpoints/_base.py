@@ -254,9 +254,12 @@ class Endpoint:
                 last_error = err
                 continue
             return self._completion(request, reply, parsed, key, started, stats=stats, usage=spent)
+        # The invalid replies were paid for: the error carries their call record.
+        paid = self._completion(request, reply, None, key, started, stats=stats, usage=spent)
         raise StructuredOutputError(
             f"{last_error} (after {self.options.validation_retries + 1} replies; simplify the "
-            "schema, raise max_tokens, or raise validation_retries)"
+            "schema, raise max_tokens, or raise validation_retries)",
+            calls=[paid.call],
         )
 
     async def _send(self, request: Request, stats: RetryStats) -> Reply:

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from oversight.endpoints import Completion, Endpoint
 from transcripts import Call, JsonlLog, Record, new_id, utc_now
-from transcripts.errors import CostCapReached
+from transcripts.errors import CostCapReached, EndpointError
 
 __all__ = ["Meter", "MeteredEndpoint", "SpendEntry"]
 
@@ -158,7 +158,12 @@ class MeteredEndpoint(Endpoint):
         self.meter.check()
         if self.sample_offset:
             options["sample_index"] = options.get("sample_index", 0) + self.sample_offset
-        completion = await self.inner.complete(messages, **options)
+        try:
+            completion = await self.inner.complete(messages, **options)
+        except EndpointError as err:
+            for call in err.calls:  # replies paid for before the call failed for good
+                self.meter.record(call)
+            raise
         self.meter.record(completion.call)
         return completion
 

@@ -93,9 +93,13 @@ async def test_invalid_json_is_asked_again_a_bounded_number_of_times(
     assert completion.usage.output_tokens > 0  # the invalid replies were paid for too
 
     openai_server.reply = "never JSON"
-    with pytest.raises(StructuredOutputError, match=r"not JSON.*after 3 replies"):
+    with pytest.raises(StructuredOutputError, match=r"not JSON.*after 3 replies") as failed:
         await ep.complete("Judge again", schema=Verdict)
     assert openai_server.total_requests == 6
+    # The three useless replies were paid for: the error carries their call, priced.
+    (paid,) = failed.value.calls
+    assert paid.usage.output_tokens > 0 and paid.retries == 2
+    assert paid.cost_usd is not None and paid.cost_usd > 0 and not paid.cached
 
 
 async def test_servers_without_json_schema_get_the_schema_in_the_prompt(
