@@ -5,7 +5,7 @@ Every judge reads a :class:`~transcripts.JudgeView` (never a transcript) and ret
 """
 
 from judges._common import HumanQuit
-from judges.base import Judge
+from judges.base import Judge, JudgeQuestion
 from judges.config import (
     FallbackJudgeConfig,
     HumanJudgeConfig,
@@ -31,6 +31,7 @@ __all__ = [
     "HumanQuit",
     "Judge",
     "JudgeConfig",
+    "JudgeQuestion",
     "LLMJudge",
     "LLMJudgeConfig",
     "PanelJudge",

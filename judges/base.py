@@ -10,9 +10,24 @@ from __future__ import annotations
 
 import abc
 
-from transcripts import JudgeIdentity, JudgeView, Judgment
+from transcripts import Call, JudgeIdentity, JudgeView, Judgment
 
-__all__ = ["Judge"]
+__all__ = ["Judge", "JudgeQuestion"]
+
+
+class JudgeQuestion(str):
+    """A question a judge asks between rounds: the text, and the model call that wrote it.
+
+    It is a ``str``, so code that only wants the text needs nothing else; protocols put
+    ``call`` on the judge turn they record, so every model call stays on its turn.
+    """
+
+    call: Call | None
+
+    def __new__(cls, text: str, call: Call | None = None) -> JudgeQuestion:
+        question = super().__new__(cls, text)
+        question.call = call
+        return question
 
 
 class Judge(abc.ABC):
@@ -34,6 +49,7 @@ class Judge(abc.ABC):
     async def ask(self, view: JudgeView) -> str | None:
         """A question for the speakers between rounds of an interactive protocol.
 
-        ``None`` (the default) asks nothing.
+        ``None`` (the default) asks nothing. A judge that asks a model returns a
+        :class:`JudgeQuestion` carrying the call.
         """
         return None

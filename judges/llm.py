@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from judges._probs import Combine, combine, normalise
-from judges.base import Judge
+from judges.base import Judge, JudgeQuestion
 from judges.prompts import (
     JUDGE_SYSTEM,
     judge_schema,
@@ -164,7 +164,7 @@ class LLMJudge(Judge):
         question = completion.text.strip()
         if not question or question.strip(" .!").upper() == "NONE":
             return None
-        return question
+        return JudgeQuestion(question, completion.call)
 
     # -- one sample ------------------------------------------------------------------------
 

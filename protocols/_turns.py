@@ -344,7 +344,10 @@ class Recorder:
             return
         asked = await self.judge.ask(JudgeView.from_transcript(self.transcript()))
         if asked and asked.strip():
-            self.add(Turn(role="judge", speaker="Judge", round=round, content=asked.strip()))
+            call = getattr(asked, "call", None)  # a JudgeQuestion from a model-backed judge
+            self.add(
+                Turn(role="judge", speaker="Judge", round=round, content=asked.strip(), call=call)
+            )
 
     # -- the record ----------------------------------------------------------------------
 

@@ -281,3 +281,26 @@ async def test_asks_a_question_only_when_configured() -> None:
                        ask_questions=True)
     assert await curious.ask(view) == "Which page is the ledger on?"
     assert await curious.ask(view) is None
+
+
+async def test_a_question_asked_in_a_live_debate_is_a_judge_turn_with_its_call() -> None:
+    from protocols import debate
+    from transcripts import Question
+
+    q = Question(id="q", text="What did the keeper record?", answers=list(ANSWERS[:2]),
+                 correct=0, context=CONTEXT, source="s")
+    debater = endpoint("mock/debater", replies=lambda request: "I stand by my answer.")
+    asker = endpoint("mock/judge", replies=["Which page is the ledger on?"])
+    transcript_ = await debate.run(
+        q, {"debater": debater}, config=debate.Config(rounds=2, judge_questions=True),
+        judge=LLMJudge(asker, ask_questions=True),
+    )
+    (asked,) = [t for t in transcript_.turns if t.role == "judge"]
+    assert asked.content == "Which page is the ledger on?" and asked.round == 0
+    assert asked.call is not None and asked.call.endpoint == "mock/judge"
+    assert asked.call in transcript_.calls  # counted with the rest of the transcript
+    # The judge's request never carried the hidden context; the debaters' did.
+    (judge_request,) = asker.backend.requests  # type: ignore[attr-defined]
+    assert CONTEXT not in judge_request.model_dump_json()
+    assert any(CONTEXT in r.model_dump_json()
+               for r in debater.backend.requests)  # type: ignore[attr-defined]
