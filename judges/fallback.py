@@ -31,6 +31,7 @@ or ``panel``) and ``components=[primary's judgment]``.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Literal
 
@@ -39,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from judges._common import HumanQuit, judge_safely
 from judges.base import Judge
 from judges.queue import EscalationKey, human_decided, key_of
-from transcripts import Escalation, JudgeIdentity, JudgeView, Judgment, RunStore, new_id
+from transcripts import Escalation, JudgeIdentity, JudgeView, Judgment, RunStore
 from transcripts.errors import ConfigError
 
 __all__ = ["EscalationPolicy", "FallbackJudge", "FallbackMode"]
@@ -173,10 +174,13 @@ class FallbackJudge(Judge):
 
     def _queue(self, view: JudgeView, first: Judgment, reason: str, time_s: float) -> Judgment:
         assert self.store is not None
-        escalation_id = new_id()
+        # Ids derived from what is escalated, so a rerun of the same experiment (not only a
+        # resume) files the same escalation and provisional judgment under the same ids.
+        escalation_id = _stable_id(self.identity.name, view.transcript_id, view.rounds_shown)
         provisional = self._decided_by_primary(
             first, time_s, escalated=True, escalation_reason=reason,
-            metadata={"escalation_id": escalation_id})
+            metadata={"escalation_id": escalation_id},
+        ).model_copy(update={"id": _stable_id("provisional", escalation_id)})
         escalation = Escalation(
             id=escalation_id, transcript_id=view.transcript_id, judge_name=self.identity.name,
             reason=reason, first=provisional, rounds=view.rounds_shown)
@@ -199,3 +203,9 @@ class FallbackJudge(Judge):
         if self.store is None:
             return None
         return self._known().get((self.identity.name, view.transcript_id, view.rounds_shown))
+
+
+def _stable_id(*parts: object) -> str:
+    """A 32-hex-digit id determined by ``parts``."""
+    text = "\x1f".join(str(p) for p in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

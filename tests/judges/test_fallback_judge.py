@@ -168,6 +168,24 @@ async def test_deferred_queues_the_item_and_returns_the_automatic_decision(
     assert "low confidence" in escalation.reason
 
 
+async def test_separate_runs_file_the_same_escalation_under_the_same_ids(
+    tmp_path: Path,
+) -> None:
+    ids = []
+    for folder in ("first", "second"):
+        store = saved_run(tmp_path / folder, [transcript("t1")])
+        judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), policy=POLICY, store=store,
+                              name="weak+human")
+        provisional = await judge.judge(JudgeView.from_transcript(transcript("t1")))
+        [escalation] = list(store.escalations)
+        ids.append((provisional.id, escalation.id))
+    assert ids[0] == ids[1]
+    other = saved_run(tmp_path / "other", [transcript("t2")])
+    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), policy=POLICY, store=other,
+                          name="weak+human")
+    assert (await judge.judge(JudgeView.from_transcript(transcript("t2")))).id != ids[0][0]
+
+
 async def _deferred_run(store: RunStore, ids: list[str], answers: list[list[float]]) -> None:
     """What the runner does: judge each transcript and append the judgment."""
     judge = FallbackJudge(Scripted("weak", list(answers)), policy=POLICY, store=store,
