@@ -14,8 +14,15 @@ from oversight.analysis._data import Data, load
 from oversight.analysis._fields import field_codes, parse_where
 from oversight.analysis._groups import compare, group_stats, protocols_of
 from oversight.analysis._judges import agreement, escalations, ratings
-from oversight.analysis._schema import Analysis, Comparison, GroupStats, Settings, Totals
-from oversight.analysis._stats import row_metrics
+from oversight.analysis._schema import (
+    Agreement,
+    Analysis,
+    Comparison,
+    GroupStats,
+    Settings,
+    Totals,
+)
+from oversight.analysis._stats import RowMetrics, row_metrics
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
@@ -61,6 +68,17 @@ def _split(
     for g, combo in enumerate(combos):
         values = [uniques[f][int(code)] for f, code in enumerate(combo)]
         out.append((values, rows[order[bounds[g] : bounds[g + 1]]]))
+    return out
+
+
+def _agreement_by_condition(data: Data, metrics: RowMetrics, rows: Ints) -> list[Agreement]:
+    """Judge agreement within each condition that has shared transcripts."""
+    codes, values = field_codes(data, "condition")
+    out = []
+    for c in np.unique(codes[rows]):
+        found = agreement(data, metrics, rows[codes[rows] == c], condition=str(values[c]))
+        if found is not None:
+            out.append(found)
     return out
 
 
@@ -237,6 +255,7 @@ def analyze(
         comparisons=comparisons,
         ratings=ratings(data, rows, judges, resampler),
         agreement=agreement(data, metrics, rows),
+        agreement_by_condition=_agreement_by_condition(data, metrics, rows),
         escalations=escalations(data, rows),
         warnings=warnings,
     )

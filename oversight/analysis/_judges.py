@@ -179,7 +179,9 @@ def _table(
     return RatingTable(judge=judge, n_matches=int(d1.size), players=players, debaters=debaters)
 
 
-def agreement(data: Data, metrics: RowMetrics, rows: Ints) -> Agreement | None:
+def agreement(
+    data: Data, metrics: RowMetrics, rows: Ints, *, condition: str | None = None
+) -> Agreement | None:
     """Agreement between the judges of ``rows`` on the transcripts they share."""
     rows = rows[data.valid[rows] & (metrics.verdict[rows] >= 0)]
     names = sorted({data.judge[r].name for r in rows})
@@ -211,6 +213,7 @@ def agreement(data: Data, metrics: RowMetrics, rows: Ints) -> Agreement | None:
         )
     alpha = krippendorff_alpha(table)
     return Agreement(
+        condition=condition,
         judges=names,
         n_transcripts=int(table.shape[0]),
         alpha=alpha if np.isfinite(alpha) else None,

@@ -304,6 +304,8 @@ class JudgePairAgreement(_Model):
 class Agreement(_Model):
     """Agreement between judges on the same transcripts (verdicts; ties left out)."""
 
+    condition: str | None = None
+    """The condition these transcripts come from; null: over the whole run."""
     judges: list[str]
     """Judges compared."""
     n_transcripts: int
@@ -365,6 +367,9 @@ class Analysis(_Model):
     """Debater ratings per judge, for runs with debates."""
     agreement: Agreement | None
     """Agreement between judges, when at least two judged the same transcripts."""
+    agreement_by_condition: list[Agreement] = []
+    """The same, within each condition where at least two judges judged the same
+    transcripts (assistance may make judges agree more, or less)."""
     escalations: list[EscalationStats]
     """Per fallback judge."""
     warnings: list[str]

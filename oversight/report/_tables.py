@@ -222,14 +222,18 @@ def _agreement(a: Analysis) -> Table | None:
     if a.agreement is None:
         return None
     ag = a.agreement
+    per_condition = bool(a.agreement_by_condition)
     table = Table(
         f"Judge agreement on shared transcripts (Krippendorff's alpha {num(ag.alpha)}, "
         f"{ag.n_transcripts} transcripts)",
-        ["judge A", "judge B", "n", "agreement", "Cohen's kappa"],
-        numeric={2, 3, 4},
+        ["condition", "judge A", "judge B", "n", "agreement", "Cohen's kappa", "alpha"],
+        numeric={3, 4, 5, 6},
     )
-    for p in ag.pairs:
-        table.rows.append([p.judge_a, p.judge_b, str(p.n), pct(p.observed), num(p.kappa)])
+    for scope in [ag, *a.agreement_by_condition] if per_condition else [ag]:
+        label = scope.condition if scope.condition is not None else "all"
+        for p in scope.pairs:
+            table.rows.append([label, p.judge_a, p.judge_b, str(p.n), pct(p.observed),
+                               num(p.kappa), num(scope.alpha)])
     return table
 
 

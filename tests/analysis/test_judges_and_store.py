@@ -144,6 +144,25 @@ def test_agreement_between_judges_on_the_same_transcripts(run: RunBuilder) -> No
     assert agreement.alpha == pytest.approx(alpha)
 
 
+def test_agreement_is_also_reported_within_each_condition(run: RunBuilder) -> None:
+    # Under debate the two judges always agree; unassisted, they agree on 1 of 4.
+    verdicts = {"debate": ([0, 1, 0, 1], [0, 1, 0, 1]), "unassisted": ([0, 1, 0, 1], [1, 0, 0, 0])}
+    for condition, (a_verdicts, b_verdicts) in verdicts.items():
+        for i, (va, vb) in enumerate(zip(a_verdicts, b_verdicts, strict=True)):
+            t = run.transcript(run.question(f"{condition}-{i}"), condition=condition,
+                               protocol=condition)
+            run.judge(t, [0.8, 0.2] if va == 0 else [0.2, 0.8], judge="a")
+            run.judge(t, [0.7, 0.3] if vb == 0 else [0.3, 0.7], judge="b")
+    result = analyze(run.path, n_bootstrap=20)
+    assert result.agreement is not None and result.agreement.condition is None
+    assert result.agreement.n_transcripts == 8
+    by = {a.condition: a for a in result.agreement_by_condition}
+    assert set(by) == {"debate", "unassisted"}
+    assert by["debate"].pairs[0].observed == 1.0 and by["debate"].pairs[0].n == 4
+    assert by["unassisted"].pairs[0].observed == pytest.approx(0.25)
+    assert result.agreement.pairs[0].observed == pytest.approx(5 / 8)
+
+
 def test_debater_ratings_when_debaters_differ(run: RunBuilder) -> None:
     rng = np.random.default_rng(0)
     for i in range(60):
