@@ -6,8 +6,10 @@ critique in view. Rounds: 0 the proposal, 1 the critiques, then (optionally) a c
 the critiques, then (optionally) the answerer's refinement in reply.
 
 Options: self-critique (the answerer's own endpoint writes the critiques), several
-independent critiques, a critique of the critiques, a refinement round, and an answerer
-that chooses its answer instead of being assigned one.
+independent critiques, a critique of the critiques, a refinement round, an answerer that
+chooses its answer instead of being assigned one, and judge questions: after the proposal,
+and after the critiques when a refinement follows, the judge may ask a question that every
+later speaker sees.
 
 Agents: ``answerer``; ``critic`` (or ``critic_1``, ``critic_2``, ... for one critic each)
 unless ``self_critique``; optionally ``meta_critic`` for the critique of the critiques
@@ -53,6 +55,8 @@ class Config(_common.SpeakerConfig):
     """The answerer finally defends or refines its justification with the critiques in view."""
     answerer_chooses: bool = False
     """The answerer picks the answer it proposes instead of being assigned one."""
+    judge_questions: bool = False
+    """The judge may ask a question after the proposal, and before the refinement if any."""
     sides: _common.Sides = "all"
     """Which answers the answerer is assigned across setups (all when gold is unknown)."""
     word_limit: int | None = Field(default=250, ge=1)
@@ -86,7 +90,15 @@ async def run(
     config.check_prompts(prompts)
     self_critique, many = config.self_critique, config.critiques > 1
     assigned = None if config.answerer_chooses else [ANSWERER]
-    rec = _turns.Recorder("critique", question, config, setup, speakers=assigned)
+    rec = _turns.Recorder(
+        "critique",
+        question,
+        config,
+        setup,
+        speakers=assigned,
+        judge=judge,
+        judge_questions=config.judge_questions,
+    )
     system = rec.prompt(prompts.render_answerer_system)
     answerer = rec.cast(agents, ANSWERER, "answerer", role="answerer", system=system)
     critic_system = rec.prompt(prompts.render_critic_system)
@@ -110,6 +122,7 @@ async def run(
     answerer = answerer.arguing(rec.assignment[ANSWERER])
     side = rec.side(rec.assignment[ANSWERER])
     rec.add(await answerer.say(rec.prompt(prompts.render_answer_prompt, side=side), round=0))
+    await rec.between_rounds(0)
     rec.add(*await rec.each(critique, critics))
     r = 2
     if meta is not None:
@@ -117,6 +130,7 @@ async def run(
         rec.add(await meta.say(prompt, round=r))
         r += 1
     if config.refine:
+        await rec.between_rounds(r - 1)  # after the last critique, for the answerer to answer
         prompt = rec.prompt(prompts.render_refine_prompt, transcript=rec.history(), side=side)
         rec.add(await answerer.say(prompt, round=r))
     rec.metadata["self_critique"] = self_critique

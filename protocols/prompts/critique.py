@@ -72,7 +72,8 @@ What has been said so far:
 
 {transcript}
 
-Write {speaker}'s critique of the proposed answer.
+Write {speaker}'s critique of the proposed answer; if the judge asked a question, answer it
+too.
 """.strip()
 
 
@@ -94,5 +95,6 @@ What has been said so far:
 {transcript}
 
 Write a refined justification of answer {side}: answer the critiques' valid points,
-correct any mistakes you made, and show where the critiques are wrong.
+correct any mistakes you made, and show where the critiques are wrong. If the judge asked a
+question, answer it first.
 """.strip()

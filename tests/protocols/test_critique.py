@@ -10,7 +10,17 @@ from protocols.base import Setup
 from transcripts import JudgeView
 from transcripts.errors import ProtocolError
 
-from .scripted import ANSWERS, CONTEXT, SECRET, mock, properties, question, sent, text
+from .scripted import (
+    ANSWERS,
+    CONTEXT,
+    SECRET,
+    ScriptedJudge,
+    mock,
+    properties,
+    question,
+    sent,
+    text,
+)
 
 
 def answerer_reply(request: Request) -> object:
@@ -120,6 +130,77 @@ async def test_the_answerer_may_choose_its_answer() -> None:
         ("public", 1),
     ]
     assert [s.assignment for s in critique.setups(question(), config)] == [{}, {}]
+
+
+async def test_the_judge_asks_after_the_proposal_and_before_the_refinement() -> None:
+    judge = ScriptedJudge(["Why cod?", "Is the crate relevant?"])
+    answerer, critic = mock("answerer", answerer_reply), mock("critic", critic_reply("Critic"))
+    config = critique.Config(critique_of_critique=True, refine=True, judge_questions=True)
+    transcript = await critique.run(
+        question(),
+        {"answerer": answerer, "critic": critic},
+        config=config,
+        setup=assigned(0),
+        judge=judge,
+    )
+    assert [(t.round, t.speaker, t.visibility) for t in transcript.turns] == [
+        (0, "Answerer", "public"),
+        (0, "Judge", "public"),
+        (1, "Critic", "public"),
+        (2, "Meta-critic", "public"),
+        (2, "Judge", "public"),
+        (3, "Answerer", "public"),
+    ]
+    asked = [t.content for t in transcript.turns if t.role == "judge"]
+    assert asked == ["Why cod?", "Is the crate relevant?"]
+    proposal, refinement = sent(answerer)
+    critique_request, meta_request = sent(critic)
+    assert "Why cod?" not in text(proposal)
+    assert "Round 1, Judge:\nWhy cod?" in text(critique_request)
+    assert "Why cod?" in text(meta_request) and "crate relevant" not in text(meta_request)
+    assert "Round 3, Judge:\nIs the crate relevant?" in text(refinement)
+    # The judge reads what was said, never the hidden text.
+    assert [[t.speaker for t in v.turns] for v in judge.views] == [
+        ["Answerer"],
+        ["Answerer", "Judge", "Critic", "Meta-critic"],
+    ]
+    assert all(v.context is None and SECRET not in v.model_dump_json() for v in judge.views)
+    assert all(CONTEXT not in text(r) and SECRET not in text(r) for r in sent(judge.endpoint))
+
+
+async def test_without_a_refinement_the_judge_asks_once() -> None:
+    judge = ScriptedJudge(["Why cod?"])
+    answerer, critic = mock("answerer", answerer_reply), mock("critic", critic_reply("Critic"))
+    agents = {"answerer": answerer, "critic": critic}
+    transcript = await critique.run(
+        question(),
+        agents,
+        config=critique.Config(judge_questions=True),
+        setup=assigned(0),
+        judge=judge,
+    )
+    assert [(t.round, t.speaker) for t in transcript.turns] == [
+        (0, "Answerer"),
+        (0, "Judge"),
+        (1, "Critic"),
+    ]
+    assert len(sent(judge.endpoint)) == 1
+    # A judge passed without judge_questions is never asked.
+    quiet = ScriptedJudge([])
+    plain = await critique.run(
+        question(), agents, config=critique.Config(refine=True), setup=assigned(0), judge=quiet
+    )
+    assert all(t.role != "judge" for t in plain.turns) and sent(quiet.endpoint) == []
+
+
+async def test_judge_questions_need_a_judge() -> None:
+    with pytest.raises(ProtocolError, match="judge_questions is on, but run"):
+        await critique.run(
+            question(),
+            {"answerer": mock("a", answerer_reply), "critic": mock("c", critic_reply("C"))},
+            config=critique.Config(judge_questions=True),
+            setup=assigned(0),
+        )
 
 
 async def test_a_missing_critic_is_named() -> None:
