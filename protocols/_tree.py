@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transcripts import Quote
+from transcripts import Quote, Turn
+from transcripts.errors import ProtocolError
+from transcripts.quotes import verify_quotes
 
-__all__ = ["LEAF_SCHEMA", "SUBCLAIMS_SCHEMA", "Node"]
+if TYPE_CHECKING:
+    from oversight.endpoints import Completion
+
+__all__ = ["INNER_SCHEMA", "LEAF_SCHEMA", "SUBCLAIMS_SCHEMA", "Node", "subclaims_of"]
 
 SUBCLAIMS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -26,6 +31,22 @@ LEAF_SCHEMA: dict[str, Any] = {
 }
 """Structured reply of the evaluator on a leaf: a score in [0, 1] and the evidence."""
 
+INNER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"score": {"type": "number"}, "justification": {"type": "string"}},
+    "required": ["score", "justification"],
+    "additionalProperties": False,
+}
+"""Structured reply of the evaluator on an inner claim (``aggregate="evaluator"``)."""
+
+
+def subclaims_of(completion: Completion, branching: int) -> list[str]:
+    """The non-empty sub-claims in the assistant's reply, at most ``branching`` of them."""
+    claims = completion.parsed.get("subclaims") if isinstance(completion.parsed, dict) else None
+    if not isinstance(claims, list):
+        raise ProtocolError(f"the assistant gave no list of sub-claims: {completion.text[:200]!r}")
+    return [str(c).strip() for c in claims if str(c).strip()][:branching]
+
 
 @dataclass
 class Node:
@@ -40,11 +61,14 @@ class Node:
     children: list[Node] = field(default_factory=list)
     """Sub-claims; none at a leaf."""
     score: float = 0.0
-    """In [0, 1]: the evaluator's at a leaf, the aggregate of the children's above."""
+    """In [0, 1]: the evaluator's at a leaf; above, the aggregate of the children's (or the
+    evaluator's, with ``aggregate="evaluator"``)."""
     evidence: str = ""
     """The evaluator's evidence, with quotes in tags (leaves only)."""
+    justification: str = ""
+    """Why the evaluator gave an inner claim its score (``aggregate="evaluator"`` only)."""
     quotes: list[Quote] = field(default_factory=list)
-    """The evidence's quotes, verified against the hidden context."""
+    """The evidence's (or justification's) quotes, verified against the hidden context."""
 
     def walk(self) -> Iterator[Node]:
         """This node and every node below it, depth first."""
@@ -53,8 +77,11 @@ class Node:
             yield from child.walk()
 
     def aggregate(self, how: str) -> float:
-        """Set every inner node's score from its children's; return this node's."""
-        if self.children:
+        """Set every inner node's score from its children's; return this node's.
+
+        With ``how="evaluator"`` the evaluator has set every score already; none changes.
+        """
+        if self.children and how != "evaluator":
             scores = [child.aggregate(how) for child in self.children]
             self.score = min(scores) if how == "min" else sum(scores) / len(scores)
         return self.score
@@ -66,14 +93,35 @@ class Node:
             "claim": self.claim,
             "score": self.score,
             "evidence": self.evidence,
+            "justification": self.justification,
             "quotes": [q.model_dump(mode="json") for q in self.quotes],
             "children": [child.as_dict() for child in self.children],
         }
 
+    def summary(self) -> str:
+        """One line with the claim and score, then its evidence or justification."""
+        said = [f"Evidence: {self.evidence}"] if self.evidence else []
+        said += [f"Justification: {self.justification}"] if self.justification else []
+        return "\n    ".join([f"[{self.id}] {self.claim} — score {self.score:.2f}", *said])
+
     def readable(self, how: str, indent: int = 0) -> str:
-        """The tree as a judge reads it: one claim a line, evidence below leaves."""
-        pad = "    " * indent
-        rule = f" ({how} of {len(self.children)} sub-claims)" if self.children else ""
-        lines = [f"{pad}[{self.id}] {self.claim} — score {self.score:.2f}{rule}"]
-        lines += [f"{pad}    Evidence: {self.evidence}"] if self.evidence else []
+        """The tree as a judge reads it: one claim a line, evidence or justification below."""
+        pad, n = "    " * indent, len(self.children)
+        rule = "evaluator's judgment of" if how == "evaluator" else f"{how} of"
+        head, *said = self.summary().splitlines()
+        lines = [f"{pad}{head}" + f" ({rule} {n} sub-claims)" * bool(n)]
+        lines += [f"{pad}{line}" for line in said]
         return "\n".join(lines + [child.readable(how, indent + 1) for child in self.children])
+
+    def turn(self, how: str, context: str | None) -> Turn:
+        """The public ``Evaluation tree`` turn showing this answer's tree to the judge."""
+        content = self.readable(how)
+        return Turn(
+            role="evaluator",
+            speaker="Evaluation tree",
+            round=0,
+            content=content,
+            answer=self.answer,
+            quotes=verify_quotes(content, context),
+            metadata={"tree": self.as_dict(), "reward": self.score},
+        )

@@ -7,17 +7,22 @@ Scores flow back up into one reward per answer.
 
 Aggregation: a leaf's score is the evaluator's, clamped to [0, 1]; a claim's score is the
 mean (``aggregate="mean"``) or the minimum (``"min"``: a claim is as weak as its weakest
-part) of its sub-claims' scores; an answer's reward is its root claim's score. With
-``depth=0`` each answer's claim is judged directly. A claim the assistant splits into no
-sub-claims is judged directly as a leaf; extra sub-claims beyond ``branching`` are dropped.
+part) of its sub-claims' scores, or the evaluator's own judgment of the claim with its
+sub-claims' scores and evidence in view (``"evaluator"``: one more call per inner claim,
+bottom up, each with a score and a short justification); an answer's reward is its root
+claim's score. With ``depth=0`` each answer's claim is judged directly. A claim the
+assistant splits into no sub-claims is judged directly as a leaf; extra sub-claims beyond
+``branching`` are dropped.
 
-The whole tree (claim, evidence with verified quotes, score at every node) is stored in
+The whole tree (claim, evidence or justification with verified quotes, score at every node;
+every call is a private turn naming its node) is stored in
 ``transcript.metadata["rrm_tree"]`` and in each answer's public ``Evaluation tree`` turn,
 which shows it to the judge. The decision is the judge's, with the trees in view
 (``decide="judge"``), or the rewards' own (``decide="rewards"``): see
 :func:`reward_probabilities`.
 
-Agents: ``assistant`` (splits claims), ``evaluator`` (judges leaves).
+Agents: ``assistant`` (splits claims), ``evaluator`` (judges leaves, and inner claims with
+``aggregate="evaluator"``).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from protocols import _common, _turns
-from protocols._tree import LEAF_SCHEMA, SUBCLAIMS_SCHEMA, Node
+from protocols._tree import INNER_SCHEMA, LEAF_SCHEMA, SUBCLAIMS_SCHEMA, Node, subclaims_of
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import rrm as prompts
 from transcripts import Question, Transcript, Turn
@@ -52,8 +57,9 @@ class Config(_common.SpeakerConfig):
     """Levels of decomposition below each answer's claim (0: judge the claim directly)."""
     branching: int = Field(default=2, ge=1)
     """Sub-claims each claim is split into."""
-    aggregate: Literal["mean", "min"] = "mean"
-    """How a claim's score follows from its sub-claims' scores."""
+    aggregate: Literal["mean", "min", "evaluator"] = "mean"
+    """How a claim's score follows from its sub-claims': their mean, their minimum, or the
+    evaluator's judgment with their scores and evidence in view (one call per inner claim)."""
     decide: Literal["judge", "rewards"] = "judge"
     """Who decides: the judge with the trees in view, or the rewards themselves."""
 
@@ -85,47 +91,40 @@ async def run(
     async def split(node: Node) -> Turn:
         ask = rec.prompt(prompts.render_decompose_prompt, claim=node.claim, branching=b)
         done = await assistant.complete(ask, schema=SUBCLAIMS_SCHEMA)
-        claims = done.parsed.get("subclaims") if isinstance(done.parsed, dict) else None
-        if not isinstance(claims, list):
-            raise ProtocolError(f"the assistant gave no list of sub-claims: {done.text[:200]!r}")
-        claims = [str(c).strip() for c in claims if str(c).strip()][:b]
+        claims = subclaims_of(done, b)
         node.children = [Node(f"{node.id}.{k + 1}", c, node.answer) for k, c in enumerate(claims)]
         return assistant.aside(done, node=node.id, subclaims=claims)
 
     async def evaluate(node: Node) -> Turn:
-        ask = rec.prompt(prompts.render_leaf_prompt, claim=node.claim)
-        done = await evaluator.complete(ask, schema=LEAF_SCHEMA)
+        # A leaf is judged against the text; an inner claim with its sub-claims in view.
+        inner = bool(node.children)
+        parts = "\n".join(child.summary() for child in node.children)
+        render = prompts.render_inner_prompt if inner else prompts.render_leaf_prompt
+        ask = rec.prompt(render, claim=node.claim, subclaims=parts)
+        done = await evaluator.complete(ask, schema=INNER_SCHEMA if inner else LEAF_SCHEMA)
         node.score = _turns.score_of(done, "the evaluator")
-        evidence = str(done.parsed.get("evidence", "")).strip()
+        said = str(done.parsed.get("justification" if inner else "evidence", "")).strip()
         limits = {"word_limit": config.word_limit, "char_limit": config.char_limit}
-        node.evidence, _ = _common.cut_to_limit(evidence, **limits)
-        node.quotes = verify_quotes(node.evidence, question.context)
+        said, _ = _common.cut_to_limit(said, **limits)
+        node.justification, node.evidence = (said, "") if inner else ("", said)
+        node.quotes = verify_quotes(said, question.context)
         return evaluator.aside(done, node=node.id, score=node.score)
 
     roots = [
         Node(rec.letter(i), rec.prompt(prompts.render_root_claim, side=rec.side(i)), i)
         for i in rec.order
     ]
-    frontier = roots
+    levels = [roots]
     for _ in range(config.depth):
-        rec.add(*await rec.each(split, frontier))
-        frontier = [child for node in frontier for child in node.children]
+        rec.add(*await rec.each(split, levels[-1]))
+        levels.append([child for node in levels[-1] for child in node.children])
     leaves = [node for root in roots for node in root.walk() if not node.children]
     rec.add(*await rec.each(evaluate, leaves))
+    for level in reversed(levels if config.aggregate == "evaluator" else []):
+        rec.add(*await rec.each(evaluate, [node for node in level if node.children]))
     for root in roots:
         root.aggregate(config.aggregate)
-        content = root.readable(config.aggregate)
-        rec.add(
-            Turn(
-                role="evaluator",
-                speaker="Evaluation tree",
-                round=0,
-                content=content,
-                answer=root.answer,
-                quotes=verify_quotes(content, question.context),
-                metadata={"tree": root.as_dict(), "reward": root.score},
-            )
-        )
+        rec.add(root.turn(config.aggregate, question.context))
     by_answer = sorted(roots, key=lambda node: node.answer)
     rec.metadata.update(
         rrm_tree=[root.as_dict() for root in by_answer],

@@ -6,6 +6,7 @@ __all__ = [
     "render_assistant_system",
     "render_decompose_prompt",
     "render_evaluator_system",
+    "render_inner_prompt",
     "render_leaf_prompt",
     "render_root_claim",
 ]
@@ -60,4 +61,22 @@ Claim: {claim}
 How well does the source text support this claim? Reply in JSON with "score", a number from
 0 (the text contradicts it or gives no support) to 1 (the text clearly supports it), and
 "evidence": one or two sentences citing the text, with exact quotes in <quote></quote> tags.
+""".strip()
+
+
+def render_inner_prompt(*, claim: str, subclaims: str) -> str:
+    return f"""
+Claim: {claim}
+
+This claim was split into the sub-claims below, each already scored from 0 to 1 against
+the source text, with the evidence or reasoning behind its score:
+
+{subclaims}
+
+Taking the sub-claims' scores and evidence into account, and checking them against the
+source text where they seem doubtful, how well is the claim itself supported? A claim can
+be weaker than its sub-claims suggest when they miss something it needs, or stronger when
+one weak sub-claim does not matter to it. Reply in JSON with "score", a number from 0 (not
+supported) to 1 (clearly supported), and "justification": one or two sentences saying why,
+with any exact quotes in <quote></quote> tags.
 """.strip()

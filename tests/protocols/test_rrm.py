@@ -12,7 +12,7 @@ from protocols.base import Setup
 from transcripts import JudgeView
 from transcripts.errors import ProtocolError, StructuredOutputError
 
-from .scripted import ANSWERS, CONTEXT, SECRET, mock, prompt, question, sent, text
+from .scripted import ANSWERS, CONTEXT, SECRET, mock, prompt, properties, question, sent, text
 
 # Leaf scores by answer text and the leaf's path of sub-claim numbers.
 SCORES = {
@@ -44,9 +44,33 @@ def evaluate(request: Request) -> dict[str, object]:
     }
 
 
-async def run(config: rrm.Config, order: list[int], assistant: object = split) -> tuple:
+# Inner-claim scores the evaluator gives with aggregate="evaluator", far from the means.
+INNER = {
+    ("Salt cod", "1"): 0.2,
+    ("Salt cod", "2"): 0.4,
+    ("Salt cod", ""): 0.95,
+    ("Iron ore", "1"): 0.6,
+    ("Iron ore", "2"): 0.7,
+    ("Iron ore", ""): 0.1,
+}
+
+
+def evaluate_all(request: Request) -> dict[str, object]:
+    """Leaves as :func:`evaluate`; inner claims from :data:`INNER`, with a justification."""
+    if "justification" not in properties(request):
+        return evaluate(request)
+    claim = re.search(r"Claim: (.*)", prompt(request))
+    assert claim
+    answer = next(a for a in ANSWERS if a in claim.group(1))
+    path = ".".join(re.findall(r"#(\d)", claim.group(1)))
+    return {"score": INNER[(answer, path)], "justification": f"{answer} [{path}] weighed."}
+
+
+async def run(
+    config: rrm.Config, order: list[int], assistant: object = split, judged: object = evaluate
+) -> tuple:
     helper = mock("assistant", assistant)  # type: ignore[arg-type]
-    evaluator = mock("evaluator", evaluate)
+    evaluator = mock("evaluator", judged)  # type: ignore[arg-type]
     transcript = await rrm.run(
         question(),
         {"assistant": helper, "evaluator": evaluator},
@@ -93,6 +117,45 @@ async def test_min_aggregation_takes_the_weakest_sub_claim() -> None:
     transcript, _, _ = await run(rrm.Config(depth=2, branching=2, aggregate="min"), order=[0, 1])
     assert transcript.metadata["rewards"] == pytest.approx([0.5, 0.0])
     assert transcript.metadata["aggregate"] == "min"
+
+
+async def test_the_evaluator_judges_inner_claims_with_their_sub_claims_in_view() -> None:
+    config = rrm.Config(depth=2, branching=2, aggregate="evaluator")
+    transcript, helper, evaluator = await run(config, order=[1, 0], judged=evaluate_all)
+    # Per answer: 4 leaves, then 2 inner claims and the root: leaves + inner nodes calls.
+    assert len(sent(helper)) == 2 * 3 and len(sent(evaluator)) == 2 * (4 + 3)
+    judged = [t for t in transcript.turns if t.role == "evaluator" and t.visibility == "private"]
+    assert len(judged) == 14 and all(t.call is not None for t in judged)
+    assert len(transcript.calls) == 6 + 14
+    assert {t.metadata["node"] for t in judged} == {
+        f"{a}{path}" for a in "AB" for path in ("", ".1", ".2", ".1.1", ".1.2", ".2.1", ".2.2")
+    }
+    # Scores come from the evaluator's replies, not the mean; rewards follow the roots.
+    assert transcript.metadata["rewards"] == pytest.approx([0.95, 0.1])
+    assert transcript.metadata["aggregate"] == "evaluator"
+    salt = transcript.metadata["rrm_tree"][0]
+    assert [c["score"] for c in salt["children"]] == pytest.approx([0.2, 0.4])
+    assert salt["justification"] == "Salt cod [] weighed."
+    assert salt["children"][0]["justification"] == "Salt cod [1] weighed."
+    assert salt["children"][0]["children"][1]["evidence"].startswith("Salt cod 1.2")
+    assert salt["children"][0]["children"][1]["justification"] == ""
+    assert rrm.reward_probabilities(transcript) == pytest.approx([0.95 / 1.05, 0.1 / 1.05])
+    # Each inner claim is judged with its sub-claims' scores and evidence in view.
+    inner = [r for r in sent(evaluator) if "justification" in properties(r)]
+    first = next(r for r in inner if re.search(r"Claim: .*Salt cod.* #1$", prompt(r), re.M))
+    assert "— score 0.50\n    Evidence: Salt cod 1.2: <quote>" in prompt(first)
+    root = next(r for r in inner if "#" not in prompt(r).splitlines()[0] and "Salt" in prompt(r))
+    assert "— score 0.20\n    Justification: Salt cod [1] weighed." in prompt(root)
+    assert all(CONTEXT in text(r) for r in sent(evaluator))
+    # The judge reads the evaluator's justifications, never the hidden text.
+    view = JudgeView.from_transcript(transcript)
+    shown = view.turns[1].content
+    assert shown.splitlines()[:2] == [
+        f"[B] Answer B. {ANSWERS[0]} is the correct answer to the question. "
+        "— score 0.95 (evaluator's judgment of 2 sub-claims)",
+        "    Justification: Salt cod [] weighed.",
+    ]
+    assert view.context is None and SECRET not in view.model_dump_json()
 
 
 async def test_the_judge_sees_each_tree_in_readable_form() -> None:
