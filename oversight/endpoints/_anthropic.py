@@ -167,7 +167,10 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
             if error.status_code == 200:  # an error event inside the stream
                 retryable = error.type in _TRANSIENT_STREAM_ERRORS
                 reason = f"{error.type or 'error'} inside the stream"
-                return Failure(retryable, reason, None, error.request_id, said)
+                overloaded = error.type == "overloaded_error"
+                return Failure(
+                    retryable, reason, None, error.request_id, said, throttled=overloaded
+                )
             failure = status_failure(
                 error.status_code, said, request_id=error.request_id, headers=error.response.headers
             )

@@ -3,7 +3,8 @@
 A backend only knows how to send one request to its provider, read the reply, and say
 what a provider error means (:meth:`Backend.classify`). The :class:`Endpoint` around it
 owns everything else, in one place and in this order: the response cache, the retry layer,
-the limits (per attempt), structured-output validation, usage and cost.
+the limits (per attempt, including a pause shared by every caller after a rate limit),
+structured-output validation, usage and cost.
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ class Endpoint:
             max_time=options.max_retry_time,
             backoff=options.retry_backoff,
             backoff_max=options.retry_backoff_max,
+            on_throttle=self.limits.pause,
         )
         self.price = None if options.pricing is None else as_price(options.pricing)
         if options.pricing is not None and self.price is None:

@@ -7,12 +7,18 @@ When endpoints ask for different limits, the strictest wins.
 
 Rates are smoothed leaky buckets (aiolimiter) holding a tenth of a second's requests and a
 second's tokens, so a limit also holds over windows much shorter than a minute.
+
+After a rate limit or overload the retry layer pauses the model (:meth:`SharedLimits.pause`):
+no attempt by any caller starts before the wait the provider asked for (or the backoff
+chosen) is over, so one 429 does not turn into one per caller. Attempts already sent are
+left to finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections import deque
 from dataclasses import dataclass
@@ -107,7 +113,15 @@ class _LoopState:
 class SharedLimits:
     """The limits of one model on one server, for every endpoint that uses it."""
 
-    __slots__ = ("__weakref__", "_last", "_loops", "default_concurrency", "name", "settings")
+    __slots__ = (
+        "__weakref__",
+        "_last",
+        "_loops",
+        "_not_before",
+        "default_concurrency",
+        "name",
+        "settings",
+    )
 
     def __init__(self, name: str, settings: LimitSettings, default_concurrency: int | None) -> None:
         self.name = name
@@ -117,6 +131,15 @@ class SharedLimits:
             weakref.WeakKeyDictionary()
         )
         self._last: tuple[asyncio.AbstractEventLoop, _LoopState] | None = None
+        self._not_before = 0.0  # time.monotonic() before which no attempt starts
+
+    def pause(self, seconds: float) -> None:
+        """Start no attempt, from any caller, for ``seconds`` (a longer pause already set wins)."""
+        until = time.monotonic() + seconds
+        if until > self._not_before:
+            if self._not_before <= time.monotonic():
+                log.info("pausing %s for %.2fs after a rate limit or overload", self.name, seconds)
+            self._not_before = until
 
     def tighten(self, settings: LimitSettings) -> None:
         """Apply another endpoint's limits: the strictest of all wins."""
@@ -128,7 +151,9 @@ class SharedLimits:
             self._last = None
 
     async def acquire(self, tokens: int) -> _LoopState:
-        """Wait for a concurrency slot, then for room in the request and token rates."""
+        """Wait out any pause, for a concurrency slot, then for room in the request and token
+        rates."""
+        await self._paused()
         state = self._state()
         if state.gate is not None:
             await state.gate.acquire()
@@ -143,6 +168,7 @@ class SharedLimits:
                     turn = min(remaining, state.tpm.max_rate)
                     await state.tpm.acquire(turn)
                     remaining -= turn
+            await self._paused()  # a pause that began while we queued
         except BaseException:
             self.release(state)
             raise
@@ -160,6 +186,12 @@ class SharedLimits:
         if self.settings.max_concurrency is not None or self.default_concurrency is None:
             return self.settings
         return LimitSettings(self.default_concurrency, self.settings.rpm, self.settings.tpm)
+
+    async def _paused(self) -> None:
+        """Return once no pause is in force."""
+        # Sleeps to the deadline, not a poll; again only if a later 429 extended it.
+        while (left := self._not_before - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(left)
 
     def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()

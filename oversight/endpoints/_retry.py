@@ -4,6 +4,10 @@ A backend turns a provider's exception into a :class:`Failure` (retryable or not
 the provider asked us to wait). Rate limits and overload honour ``retry-after-ms`` /
 ``retry-after``; 5xx, timeouts, dropped connections and malformed bodies back off
 exponentially with jitter; anything else fails at once. Attempts and total time are bounded.
+
+A rate limit or overload is the provider asking the whole model to slow down, not just one
+request: its wait is also handed to ``on_throttle`` (the endpoint pauses its shared limits
+with it), so every caller of that model holds back until then, not only the one refused.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ __all__ = ["Failure", "RetryPolicy", "RetryStats", "parse_retry_after", "status_
 T = TypeVar("T")
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+# Rate limited (429), unavailable or overloaded (OpenAI's 503, Anthropic's 529).
+_THROTTLE_STATUS = frozenset({429, 503, 529})
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ class Failure:
     """The provider's own error message."""
     retry_after_s: float | None = None
     """Seconds the provider asked us to wait before the next attempt."""
+    throttled: bool = False
+    """True for a rate limit or overload: every caller of the model should pause, not only
+    the one refused."""
 
 
 def status_failure(
@@ -68,6 +77,7 @@ def status_failure(
         request_id=request_id,
         provider_message=message,
         retry_after_s=parse_retry_after(headers) if retryable and headers else None,
+        throttled=retryable and status in _THROTTLE_STATUS,
     )
 
 
@@ -105,7 +115,7 @@ class RetryStats:
 class RetryPolicy:
     """Bounded retries with Retry-After or exponential backoff with jitter (tenacity)."""
 
-    __slots__ = ("backoff", "backoff_max", "classify", "max_retries", "max_time")
+    __slots__ = ("backoff", "backoff_max", "classify", "max_retries", "max_time", "on_throttle")
 
     def __init__(
         self,
@@ -115,8 +125,10 @@ class RetryPolicy:
         max_time: float,
         backoff: float,
         backoff_max: float,
+        on_throttle: Callable[[float], None] | None = None,
     ) -> None:
         self.classify = classify
+        self.on_throttle = on_throttle  # told each rate limit's wait, to pause other callers
         self.max_retries = max_retries
         self.max_time = max_time
         self.backoff = backoff
@@ -165,10 +177,15 @@ class RetryPolicy:
         return failure is not None and failure.retryable
 
     def _wait(self, state: RetryCallState) -> float:
-        """Retry-After when given (never less, a little jitter more), else backoff."""
+        """Retry-After when given (never less, a little jitter more), else backoff; after a
+        rate limit or overload, the same wait for every caller (``on_throttle``)."""
         error = state.outcome.exception() if state.outcome else None
         failure = self.classify(error) if error is not None else None
         if failure is not None and failure.retry_after_s is not None:
-            return failure.retry_after_s * (1 + 0.1 * random.random())
-        step = min(self.backoff * 2.0 ** (state.attempt_number - 1), self.backoff_max)
-        return step / 2 + random.uniform(0, step / 2)
+            wait = failure.retry_after_s * (1 + 0.1 * random.random())
+        else:
+            step = min(self.backoff * 2.0 ** (state.attempt_number - 1), self.backoff_max)
+            wait = step / 2 + random.uniform(0, step / 2)
+        if failure is not None and failure.throttled and self.on_throttle is not None:
+            self.on_throttle(wait)
+        return wait

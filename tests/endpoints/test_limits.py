@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from oversight.endpoints import endpoint
-from oversight.testing import FakeOpenAIServer, RecordedRequest
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault, RecordedRequest
 
 KEY = "test-key"
 
@@ -85,3 +87,42 @@ async def test_a_request_bigger_than_the_token_bucket_still_counts_in_full(
     await ep.complete("a", max_tokens=1000)  # the bucket holds 1,000 tokens (one second's)
     await ep.complete("b", max_tokens=500)
     assert time.monotonic() - started >= 0.45
+
+
+@pytest.mark.parametrize(
+    ("provider", "fault"),
+    [
+        ("openai", Fault.rate_limit(retry_after=0.3)),
+        ("anthropic", Fault.overloaded(retry_after=0.3)),
+    ],
+)
+async def test_a_rate_limit_pauses_every_caller_of_the_model(
+    openai_server: FakeOpenAIServer,
+    anthropic_server: FakeAnthropicServer,
+    provider: str,
+    fault: Fault,
+) -> None:
+    server = openai_server if provider == "openai" else anthropic_server
+    server.set_faults([fault])
+    # The throttled reply comes back while the other callers' first requests are in flight.
+    server.latency = lambda record: 0.02 if record.fault else 0.05
+    model = "gpt-4o-mini" if provider == "openai" else "claude-haiku-4-5"
+    # A debater and a judge of one model: two endpoints, one shared limits entry.
+    debater, judge = (
+        endpoint(f"{provider}/{model}", base_url=server.base_url, api_key=KEY, cache=False)
+        for _ in range(2)
+    )
+
+    async def caller(i: int) -> list[str]:
+        ep = debater if i % 2 else judge
+        return [(await ep.complete(f"caller {i} call {n}")).text for n in range(4)]
+
+    texts = await asyncio.gather(*(caller(i) for i in range(10)))
+
+    assert texts == [[f"echo: caller {i} call {n}" for n in range(4)] for i in range(10)]
+    throttled = [r for r in server.requests if r.fault is not None]
+    assert len(throttled) == 1 and server.total_requests == 41
+    pause_from = throttled[0].responded_at
+    assert pause_from is not None
+    in_pause = [r for r in server.requests if pause_from <= r.received_at < pause_from + 0.3]
+    assert in_pause == [], f"{len(in_pause)} requests arrived during the 0.3s pause"
