@@ -84,17 +84,22 @@ class Usage(Record):
     """Token counts of one or more model calls."""
 
     input_tokens: int = 0
-    """Prompt tokens billed (including cached ones)."""
+    """Prompt tokens billed (including cache reads and cache writes)."""
     output_tokens: int = 0
     """Completion tokens billed."""
     cached_tokens: int = 0
     """Prompt tokens served from the provider's prompt cache (a subset of ``input_tokens``)."""
+    cache_write_tokens: int = 0
+    """Prompt tokens written to the provider's prompt cache, billed at a premium (Anthropic's
+    ``cache_creation_input_tokens``; a subset of ``input_tokens``, apart from ``cached_tokens``).
+    0 for providers that do not report cache writes."""
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
         )
 
     @property

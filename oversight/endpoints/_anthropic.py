@@ -192,4 +192,5 @@ def _usage(raw: dict[str, Any]) -> Usage:
         input_tokens=int(raw.get("input_tokens") or 0) + read + written,
         output_tokens=int(raw.get("output_tokens") or 0),
         cached_tokens=read,
+        cache_write_tokens=written,
     )

@@ -5,6 +5,9 @@ no batch discount). ``PRICES_AS_OF`` says when the table was last checked: price
 so check the providers' pages and override with :func:`set_price` or ``pricing=`` when
 they do. A model missing from the table has an unknown cost (None, never a silent zero),
 and the first such call in a process logs a warning naming the model.
+
+Prompt-cache writes (reported by Anthropic only) cost a premium: 1.25 times the input
+rate unless a price says otherwise, Anthropic's rate for its default 5-minute cache.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from transcripts import Usage
 
 __all__ = ["PRICES_AS_OF", "Price", "cost_usd", "lookup_price", "set_price"]
 
+CACHE_WRITE_PREMIUM = 1.25
+"""Cache writes cost this times the input rate where a price sets no ``cache_write`` rate
+(Anthropic's 5-minute cache; its 1-hour cache costs 2x: set ``cache_write`` for it)."""
+
 log = logging.getLogger("oversight.endpoints")
 
 PRICES_AS_OF = "2026-06-01"
@@ -29,19 +36,26 @@ class Price:
     """USD per million tokens."""
 
     input: float
-    """Prompt tokens not served from the provider's prompt cache."""
+    """Prompt tokens neither read from nor written to the provider's prompt cache."""
     output: float
     """Completion tokens (reasoning tokens included, as billed)."""
     cached_input: float | None = None
     """Prompt tokens read from the provider's prompt cache; None: same as ``input``."""
+    cache_write: float | None = None
+    """Prompt tokens written to the provider's prompt cache; None: 1.25 x ``input``."""
 
     def cost(self, usage: Usage) -> float:
         """Dollars for ``usage``."""
         cached = min(usage.cached_tokens, usage.input_tokens)
+        written = min(usage.cache_write_tokens, usage.input_tokens - cached)
         cached_rate = self.input if self.cached_input is None else self.cached_input
+        write_rate = (
+            self.input * CACHE_WRITE_PREMIUM if self.cache_write is None else self.cache_write
+        )
         dollars = (
-            (usage.input_tokens - cached) * self.input
+            (usage.input_tokens - cached - written) * self.input
             + cached * cached_rate
+            + written * write_rate
             + usage.output_tokens * self.output
         )
         return dollars / 1_000_000
@@ -70,7 +84,7 @@ _BUILTIN: dict[str, Price] = {
     "o4-mini": _P(1.10, 4.40, 0.275),
     "gpt-4-turbo": _P(10.00, 30.00),
     "gpt-3.5-turbo": _P(0.50, 1.50),
-    # Anthropic (cache reads at 10% of input; cache writes are billed here as plain input)
+    # Anthropic (cache reads at 10% of input; cache writes at 1.25x input, the default)
     "claude-opus-4-6": _P(5.00, 25.00, 0.50),
     "claude-sonnet-4-6": _P(3.00, 15.00, 0.30),
     "claude-opus-4-5": _P(5.00, 25.00, 0.50),
@@ -95,7 +109,12 @@ _SNAPSHOT = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest)$")
 
 
 def set_price(
-    model: str, *, input: float, output: float, cached_input: float | None = None
+    model: str,
+    *,
+    input: float,
+    output: float,
+    cached_input: float | None = None,
+    cache_write: float | None = None,
 ) -> None:
     """Set the price of ``model`` (USD per million tokens) for this process.
 
@@ -104,7 +123,9 @@ def set_price(
         set_price("qwen2.5-7b-instruct", input=0.0, output=0.0)   # free local server
         set_price("gpt-4o", input=2.5, output=10.0, cached_input=1.25)
     """
-    _overrides[model] = Price(input=input, output=output, cached_input=cached_input)
+    _overrides[model] = Price(
+        input=input, output=output, cached_input=cached_input, cache_write=cache_write
+    )
 
 
 def lookup_price(model: str) -> Price | None:

@@ -34,6 +34,30 @@ def test_cached_tokens_are_billed_at_the_cached_rate() -> None:
     assert Price(input=1.0, output=2.0).cost(usage) == pytest.approx(1.0)  # no cached rate
 
 
+def test_cache_writes_are_billed_at_a_premium() -> None:
+    writes = Usage(input_tokens=1_000_000, cache_write_tokens=1_000_000)
+    # Anthropic's table has no write rate: 1.25x its input rate.
+    assert cost_usd("claude-haiku-4-5", writes) == pytest.approx(1.25)
+    assert Price(input=3.0, output=15.0, cache_write=6.0).cost(writes) == pytest.approx(6.0)
+    set_price("claude-custom", input=2.0, output=8.0, cache_write=4.0)
+    assert cost_usd("claude-custom", writes) == pytest.approx(4.0)
+    assert cost_usd("claude-unreleased", writes) is None  # unknown stays unknown
+    # Reads, writes and plain input together; more reported than billed is capped.
+    mixed = Usage(input_tokens=1_000_000, cached_tokens=250_000, cache_write_tokens=250_000)
+    assert cost_usd("claude-haiku-4-5", mixed) == pytest.approx(0.5 + 0.025 + 0.3125)
+    over = Usage(input_tokens=100, cached_tokens=60, cache_write_tokens=60)
+    assert Price(input=1e6, output=0.0, cached_input=0.0, cache_write=1e6).cost(over) == 40
+
+
+def test_usage_adds_cache_writes_and_reads_records_without_them() -> None:
+    total = Usage(input_tokens=10, cache_write_tokens=4) + Usage(
+        input_tokens=5, cache_write_tokens=3
+    )
+    assert total.cache_write_tokens == 7 and total.input_tokens == 15
+    old = Usage.model_validate({"input_tokens": 3, "output_tokens": 1, "cached_tokens": 0})
+    assert old.cache_write_tokens == 0
+
+
 def test_unknown_model_cost_is_none_and_said_once(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="oversight.endpoints"):
         assert cost_usd("my-finetune", MILLION) is None
