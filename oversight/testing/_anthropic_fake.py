@@ -18,8 +18,9 @@ class FakeAnthropicServer(FakeServer):
     It honours what our endpoints send: ``output_config.format`` json_schema and forced
     tool use (the default reply is then a schema-valid object), ``stream`` (server-sent
     events, where ``Fault.overloaded_mid_stream()`` breaks off with an ``overloaded_error``
-    event inside the 200), and reports usage with cache reads. Errors use Anthropic's body
-    shape and ``request-id``; ``Fault.overloaded()`` is a 529.
+    event inside the 200), and reports usage with cache reads and writes (script them with
+    :class:`FakeReply`). Errors use Anthropic's body shape and ``request-id``;
+    ``Fault.overloaded()`` is a 529.
 
     Example::
 
@@ -41,11 +42,13 @@ class FakeAnthropicServer(FakeServer):
         tool = _forced_tool(body)
         reply, block = self._content(record, scripted, tool)
         tokens_in, tokens_out, cached = self.usage_of(record, reply)
+        written = reply.cache_write_tokens
+        # Anthropic counts cache reads and writes apart from input_tokens.
         usage = {
-            "input_tokens": tokens_in - cached,
+            "input_tokens": max(0, tokens_in - cached - written),
             "output_tokens": tokens_out,
             "cache_read_input_tokens": cached,
-            "cache_creation_input_tokens": 0,
+            "cache_creation_input_tokens": written,
         }
         stop = "tool_use" if block["type"] == "tool_use" else "end_turn"
         message = {

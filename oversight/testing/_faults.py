@@ -113,8 +113,12 @@ class FakeReply:
 
     text: str
     input_tokens: int | None = None
+    """All prompt tokens, cache reads and writes included."""
     output_tokens: int | None = None
     cached_tokens: int = 0
+    """Prompt tokens read from the prompt cache."""
+    cache_write_tokens: int = 0
+    """Prompt tokens written to the prompt cache (reported by the Anthropic fake only)."""
 
 
 @dataclass

@@ -59,6 +59,32 @@ async def test_usage_counts_cache_reads_and_prices_them(
     assert completion.cost_usd == pytest.approx(0.5 * 1 + 0.5 * 0.1 + 0.01 * 5)
 
 
+@pytest.mark.parametrize("stream", [True, False])
+async def test_usage_counts_cache_writes_and_prices_them_at_a_premium(
+    anthropic_server: FakeAnthropicServer, stream: bool
+) -> None:
+    anthropic_server.reply = lambda body: FakeReply(
+        "ok",
+        input_tokens=1_000_000,
+        output_tokens=10_000,
+        cached_tokens=200_000,
+        cache_write_tokens=600_000,
+    )
+    ep = endpoint(
+        "anthropic/claude-sonnet-4-6",
+        base_url=anthropic_server.base_url,
+        api_key=KEY,
+        stream=stream,
+    )
+    completion = await ep.complete("q")
+    usage = completion.call.usage
+    assert usage.input_tokens == 1_000_000  # reads and writes included, as billed
+    assert usage.cached_tokens == 200_000 and usage.cache_write_tokens == 600_000
+    # claude-sonnet-4-6: $3 per M input, $0.30 per M cache read, $3.75 (1.25x) per M cache
+    # write, $15 per M output.
+    assert completion.cost_usd == pytest.approx(0.2 * 3 + 0.2 * 0.3 + 0.6 * 3.75 + 0.01 * 15)
+
+
 async def test_structured_output_native_and_by_tool(anthropic_server: FakeAnthropicServer) -> None:
     native = endpoint(
         "anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url, api_key=KEY
