@@ -79,6 +79,9 @@ class Backend(abc.ABC):
         """``text`` with any secret of this backend removed (for error messages)."""
         return text
 
+    def check_credentials(self) -> None:  # noqa: B027 - optional hook, no key by default
+        """Raise MissingAPIKeyError now if a call would need a key that is not set."""
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections."""
 
@@ -223,6 +226,11 @@ class Endpoint:
             # The identical request in flight failed: one of its waiters tries again.
         parsed = None if schema is None else parse_structured(hit.text, schema, self.spec)
         return self._completion(request, hit, parsed, key, started, cached=True)
+
+    def check_credentials(self) -> None:
+        """Raise MissingAPIKeyError now, naming the variable, if calls would need a key
+        that is not set (so a run can refuse to start instead of failing every item)."""
+        self.backend.check_credentials()
 
     async def aclose(self) -> None:
         """Release the backend's connections."""

@@ -62,9 +62,12 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         )
         return self.read(response)
 
-    async def connect(self) -> openai.AsyncOpenAI:
+    def key_required(self) -> bool:
         # A compatible server of one's own (vLLM, llama.cpp, Ollama) usually wants no key.
-        key = self.api_key(required=self.server == OPENAI_URL)
+        return self.server == OPENAI_URL
+
+    async def connect(self) -> openai.AsyncOpenAI:
+        key = self.api_key(required=self.key_required())
         return openai.AsyncOpenAI(
             api_key=key, base_url=self.server, max_retries=0, timeout=self.options.timeout
         )

@@ -61,6 +61,13 @@ class SdkBackend(Backend, Generic[ClientT]):
             self._client_loop = loop
         return self._client
 
+    def key_required(self) -> bool:
+        """Whether calls need a key (a compatible server of one's own usually does not)."""
+        return True
+
+    def check_credentials(self) -> None:
+        self.api_key(required=self.key_required())
+
     def api_key(self, *, required: bool = True) -> str:
         """The key from ``api_key=``, else from its environment variable; a missing one is
         a MissingAPIKeyError naming the variable (or, where not required, a placeholder)."""

@@ -145,6 +145,7 @@ async def _run(
                           meter=meter, console=console, live=live)
         made = endpoints.made
         try:
+            endpoints.check_credentials()  # a missing key stops the run before any item
             return await session.run(), dict(made)
         finally:
             await endpoints.aclose()

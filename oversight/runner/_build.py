@@ -65,6 +65,18 @@ class Endpoints:
             self.made[ref] = made
         return made
 
+    def check_credentials(self) -> None:
+        """Refuse to start, naming the variable, when an endpoint of the run lacks its key.
+
+        Nothing is checked offline: a replay answers from the cache and needs no key.
+        """
+        if self.offline:
+            return
+        refs = set(self.experiment.endpoints) | set(self.made)
+        refs |= {ref for c in self.experiment.conditions for ref in c.roles.values()}
+        for ref in sorted(refs):
+            self.get(ref).check_credentials()
+
     def spec_of(self, ref: str) -> str:
         """The endpoint spec ``ref`` stands for."""
         config = self.experiment.endpoints.get(ref)

@@ -25,6 +25,19 @@ async def test_a_missing_key_is_named_at_first_use_not_before() -> None:
         await custom.complete("hi")
 
 
+def test_credentials_can_be_checked_before_any_call() -> None:
+    with pytest.raises(MissingAPIKeyError, match="OPENAI_API_KEY"):
+        endpoint("openai/gpt-4o-mini").check_credentials()
+    with pytest.raises(MissingAPIKeyError, match="ANTHROPIC_API_KEY"):
+        endpoint("anthropic/claude-haiku-4-5").check_credentials()
+    # A server of one's own needs no key unless one is named; mocks never do.
+    endpoint("openai/qwen2.5-7b", base_url="http://127.0.0.1:9/v1").check_credentials()
+    with pytest.raises(MissingAPIKeyError, match="MY_KEY"):
+        endpoint("openai/qwen2.5-7b", base_url="http://127.0.0.1:9/v1",
+                 api_key_env="MY_KEY").check_credentials()
+    endpoint("mock/anything").check_credentials()
+
+
 async def test_keys_come_from_the_environment(
     openai_server: FakeOpenAIServer,
     anthropic_server: FakeAnthropicServer,

@@ -276,3 +276,23 @@ def test_sigterm_stops_cleanly_with_status_interrupted(
     finished = subprocess.run(_cli("run", str(exp), "--out", str(run), "--no-report"), env=env,
                               capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
+
+
+def test_a_missing_key_stops_the_run_before_any_item(
+    tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from oversight.cli import main
+
+    monkeypatch.delenv(KEY_VARIABLE)
+    out = tmp_path / "run"
+    assert main(["run", str(experiment_file(tmp_path, server)), "--out", str(out),
+                 "--no-progress", "--no-report"]) == 1
+    assert KEY_VARIABLE in capsys.readouterr().err
+    assert server.total_requests == 0
+    assert not (out / "transcripts.jsonl").exists() and not (out / "judgments.jsonl").exists()
+    # With the key set, the same command starts the run in the same folder.
+    monkeypatch.setenv(KEY_VARIABLE, "test")
+    assert main(["run", str(experiment_file(tmp_path, server)), "--out", str(out),
+                 "--no-progress", "--no-report"]) == 0
+    assert server.total_requests > 0
