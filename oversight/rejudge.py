@@ -168,6 +168,9 @@ async def rejudge_async(
 
     limit = 1 if built.identity.kind == "human" else concurrency
     try:
+        if not offline:  # a missing key stops here, before any judgment is attempted
+            for inner in made:
+                inner.check_credentials()
         stream = as_completed_bounded(one, work, limit=limit)
         async with contextlib.aclosing(cast(AsyncGenerator[Any, None], stream)) as results:
             async for _, outcome in results:

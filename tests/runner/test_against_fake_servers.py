@@ -240,6 +240,24 @@ async def test_rejudge_makes_only_judge_calls(tmp_path: Path, server: FakeOpenAI
     assert models["second-judge"] + result.cached_calls == 80 and result.cached_calls == 8
 
 
+async def test_rejudge_with_a_missing_key_stops_before_any_judgment(
+    tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oversight.errors import MissingAPIKeyError
+    from oversight.rejudge import rejudge_async
+    from oversight.runner import run_experiment_async
+
+    exp = experiment_file(tmp_path, server)
+    await run_experiment_async(exp, out=tmp_path / "run", progress=False)
+    before = (tmp_path / "run" / "judgments.jsonl").read_bytes()
+    server.reset()
+    monkeypatch.delenv(KEY_VARIABLE)
+    with pytest.raises(MissingAPIKeyError, match=KEY_VARIABLE):
+        await rejudge_async(tmp_path / "run", "llm:second")
+    assert server.total_requests == 0
+    assert (tmp_path / "run" / "judgments.jsonl").read_bytes() == before
+
+
 def test_replay_of_a_finished_run_makes_no_network_call(
     tmp_path: Path, server: FakeOpenAIServer
 ) -> None:
