@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._data import Data, load
-from oversight.analysis._fields import field_codes, parse_where
+from oversight.analysis._fields import field_codes, parse_where, where_mask
 from oversight.analysis._groups import compare, group_stats, protocols_of
 from oversight.analysis._judges import agreement, escalations, ratings
 from oversight.analysis._schema import (
@@ -133,7 +133,7 @@ def analyze(
 
     mask = np.ones(data.t.size, dtype=bool)
     for w in wheres:
-        mask &= w.mask(data)
+        mask &= where_mask(w, data)
     rows = np.nonzero(mask)[0]
     pooled_warning = None
     if not pool_judges and not _JUDGE_FIELDS.intersection(by_names):

@@ -24,9 +24,7 @@ question with id ``"7"``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,8 +32,9 @@ from numpy.typing import NDArray
 
 from oversight.analysis._data import Data
 from transcripts.errors import ConfigError
+from transcripts.filters import Where, canonical, parse_where
 
-__all__ = ["BUILTIN_FIELDS", "Where", "field_codes", "parse_where"]
+__all__ = ["BUILTIN_FIELDS", "Where", "field_codes", "parse_where", "where_mask"]
 
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
@@ -85,8 +84,7 @@ def _judgment_value(data: Data, r: int, name: str) -> Any:
     }[name]
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+_canonical = canonical
 
 
 def _encode(values: list[Any]) -> tuple[Ints, list[Any]]:
@@ -150,74 +148,8 @@ def _known_fields(data: Data) -> str:
     )
 
 
-def _coerce(raw: str) -> Any:
-    low = raw.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("null", "none"):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        pass
-    try:
-        return float(raw)
-    except ValueError:
-        return raw
-
-
-def _matches(value: Any, raw: str, coerced: Any) -> bool:
-    if value is None:
-        return coerced is None or raw.strip() == ""
-    if isinstance(coerced, bool):
-        if isinstance(value, bool):
-            return value is coerced
-        if isinstance(value, str):
-            return value.strip().lower() == raw.strip().lower()
-        return False
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if is_number and isinstance(coerced, int | float) and not isinstance(coerced, bool):
-        return bool(value == coerced)
-    if isinstance(value, str):
-        return value == raw
-    return _canonical(value) == raw or str(value) == raw
-
-
-@dataclass(frozen=True)
-class Where:
-    """One filter: ``field`` equals (or, with ``negate``, differs from) ``value``."""
-
-    field: str
-    value: str
-    negate: bool = False
-
-    def mask(self, data: Data) -> Bools:
-        """Per row, whether the row passes this filter."""
-        codes, uniques = field_codes(data, self.field)
-        coerced = _coerce(self.value)
-        ok = np.array([_matches(v, self.value, coerced) for v in uniques], dtype=bool)
-        passed = ok[codes] if codes.size else np.zeros(0, dtype=bool)
-        return ~passed if self.negate else passed
-
-    def __str__(self) -> str:
-        return f"{self.field}{'!=' if self.negate else '='}{self.value}"
-
-
-def parse_where(clauses: list[str] | dict[str, Any] | None) -> list[Where]:
-    """Filters from ``FIELD=VALUE`` / ``FIELD!=VALUE`` strings or a ``{field: value}`` dict."""
-    if not clauses:
-        return []
-    if isinstance(clauses, dict):
-        out = []
-        for k, v in clauses.items():
-            text = v if isinstance(v, str) else "null" if v is None else _canonical(v)
-            out.append(Where(k, text))
-        return out
-    wheres = []
-    for clause in clauses:
-        negate = "!=" in clause
-        name, sep, value = clause.partition("!=" if negate else "=")
-        if not sep or not name.strip():
-            raise ConfigError(f"--where {clause!r}: write FIELD=VALUE or FIELD!=VALUE")
-        wheres.append(Where(name.strip(), value.strip(), negate))
-    return wheres
+def where_mask(where: Where, data: Data) -> Bools:
+    """Per row, whether the row passes ``where`` (matching rules: :mod:`transcripts.filters`)."""
+    codes, uniques = field_codes(data, where.field)
+    ok = np.array([where.accepts(v) for v in uniques], dtype=bool)
+    return ok[codes] if codes.size else np.zeros(0, dtype=bool)

@@ -5,53 +5,29 @@ that belong to transcripts: ``condition``, ``protocol``, ``run_id``, ``repeat``,
 (also ``transcript_status``), ``question`` (its id), ``source``, ``dataset``, ``setup``,
 ``gold_position`` (presented position of the gold, 0 = first); then the transcript's
 ``metadata`` and the question's ``metadata``. ``metadata.KEY`` and ``question.KEY`` pick
-one place. VALUE matches a field whose text is VALUE; ``true``/``false``, numbers and
-``null`` (a missing field) match as such.
+one place. VALUE is matched exactly as ``oversight report`` matches it
+(:mod:`transcripts.filters`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
+from transcripts.filters import MISSING, Where, parse_where
 
 __all__ = ["Filter", "match_id", "parse_filters", "select_transcripts"]
 
-_MISSING = object()
-
-
-@dataclass(frozen=True)
-class Filter:
-    """One ``FIELD=VALUE`` (or ``FIELD!=VALUE``) clause."""
-
-    field: str
-    value: str
-    negate: bool = False
-
-    def matches(self, transcript: Transcript) -> bool:
-        """Whether ``transcript`` passes this clause."""
-        found = _value_equals(field_value(transcript, self.field), self.value)
-        return found != self.negate
-
-
-def parse_filters(clauses: Iterable[str] | None) -> list[Filter]:
-    """Filters from ``FIELD=VALUE`` / ``FIELD!=VALUE`` strings."""
-    out = []
-    for clause in clauses or []:
-        negate = "!=" in clause
-        name, sep, value = clause.partition("!=" if negate else "=")
-        if not sep or not name.strip():
-            raise ConfigError(f"--where {clause!r}: write FIELD=VALUE or FIELD!=VALUE")
-        out.append(Filter(name.strip(), value.strip(), negate))
-    return out
+Filter = Where
+"""One ``FIELD=VALUE`` (or ``FIELD!=VALUE``) clause (matching rules: :mod:`transcripts.filters`)."""
+parse_filters = parse_where
+"""Filters from ``FIELD=VALUE`` / ``FIELD!=VALUE`` strings."""
 
 
 def field_value(t: Transcript, name: str) -> Any:
-    """The value of field ``name`` for transcript ``t`` (``_MISSING`` when absent)."""
+    """The value of field ``name`` for transcript ``t`` (``MISSING`` when absent)."""
     builtin: dict[str, Any] = {
         "condition": t.condition, "protocol": t.protocol, "run_id": t.run_id,
         "repeat": t.repeat, "status": t.status, "transcript_status": t.status,
@@ -65,28 +41,12 @@ def field_value(t: Transcript, name: str) -> Any:
         return builtin[name]
     place, _, key = name.partition(".")
     if key and place == "metadata":
-        return t.metadata.get(key, _MISSING)
+        return t.metadata.get(key, MISSING)
     if key and place == "question":
-        return t.question.metadata.get(key, _MISSING)
+        return t.question.metadata.get(key, MISSING)
     if name in t.metadata:
         return t.metadata[name]
-    return t.question.metadata.get(name, _MISSING)
-
-
-def _value_equals(value: Any, text: str) -> bool:
-    lowered = text.lower()
-    if value is _MISSING or value is None:
-        return lowered in ("null", "none")
-    if isinstance(value, bool):
-        return lowered == str(value).lower()
-    if isinstance(value, int | float):
-        try:
-            return float(text) == float(value)
-        except ValueError:
-            return False
-    if isinstance(value, str):
-        return value == text
-    return json.dumps(value, sort_keys=True) == text
+    return t.question.metadata.get(name, MISSING)
 
 
 def match_id(ids: Iterable[str], prefix: str) -> str:
@@ -129,5 +89,5 @@ def select_transcripts(
             continue
         if wanted is not None and t.id not in wanted:
             continue
-        if all(f.matches(t) for f in filters):
+        if all(f.accepts(field_value(t, f.field)) for f in filters):
             yield t
