@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from transcripts import Escalation, JudgeIdentity, Judgment, RunStore
+from transcripts.final import final_judgments as shared_final_judgments
 
 __all__ = [
     "EscalationKey",
@@ -148,17 +149,6 @@ def resolve(escalation: Escalation, human: Judgment) -> Judgment:
 
 
 def final_judgments(judgments: Iterable[Judgment]) -> list[Judgment]:
-    """One final judgment per (transcript, judge name, rounds seen[, annotator]); see above."""
-    records = list(judgments)
-    superseded = {str(j.metadata["supersedes"]) for j in records if "supersedes" in j.metadata}
-    best: dict[tuple[str, str, str | None, int | None], tuple[int, int, Judgment]] = {}
-    for position, j in enumerate(records):
-        if j.status == "skipped" or j.id in superseded:
-            continue
-        annotator = j.judge.annotator if j.judge.kind == "human" else None
-        key = (j.transcript_id, j.judge.name, annotator, j.rounds_seen)
-        rank = 1 if j.status == "ok" else 0
-        current = best.get(key)
-        if current is None or (rank, position) >= current[:2]:
-            best[key] = (rank, position, j)
-    return [j for _, _, j in sorted(best.values(), key=lambda item: item[1])]
+    """One final judgment per (transcript, judge name, rounds seen[, annotator]), skipped
+    ones left out: the rule of :mod:`transcripts.final`."""
+    return shared_final_judgments(judgments)

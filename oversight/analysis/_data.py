@@ -11,7 +11,7 @@ Duplicate ids resolve as :meth:`transcripts.JsonlLog.latest` resolves them (a
 complete/ok/skipped record beats a failed/error one; among equals the last written wins);
 ``tests/analysis`` checks the two agree.
 
-Then the *final-judgment rule* of :mod:`judges.queue` picks the judgments that count: a
+Then the *final-judgment rule* of :mod:`transcripts.final` picks the judgments that count: a
 judgment whose id another names in ``metadata["supersedes"]`` (a queued item's provisional
 judgment, once a person decided it) is dropped; of the judgments with the same transcript,
 judge name, rounds seen (and annotator, for human judges), an ok one beats a failed one and
@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from transcripts import SCHEMA_VERSION, JsonlLog, RunStore
+from transcripts.final import final_judgments
 
 __all__ = ["Data", "EscalationRow", "JudgmentRow", "TranscriptRow", "load"]
 
@@ -180,23 +181,9 @@ def _latest(log: JsonlLog[Any], model: type[_Row]) -> list[Any]:
 
 
 def _final(rows: list[JudgmentRow]) -> list[JudgmentRow]:
-    """The judgments that count, by the final-judgment rule (see the module docstring)."""
-    superseded = {j.metadata.get("supersedes") for j in rows} - {None}
-    best: dict[tuple[str, str, int | None, str | None], tuple[int, int]] = {}
-    for i, j in enumerate(rows):
-        if j.id in superseded:
-            continue
-        key = (
-            j.transcript_id,
-            j.judge.name,
-            j.rounds_seen,
-            j.judge.annotator if j.judge.kind == "human" else None,
-        )
-        rank = {"ok": 2, "failed": 1}.get(j.status, 0)
-        current = best.get(key)
-        if current is None or rank >= current[0]:
-            best[key] = (rank, i)
-    return [rows[i] for i in sorted(i for _, i in best.values())]
+    """The judgments that count, by the final-judgment rule of :mod:`transcripts.final`;
+    skipped ones stay where nothing else exists, so they are reported as skipped."""
+    return final_judgments(rows, include_skipped=True)
 
 
 @dataclass

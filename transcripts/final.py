@@ -1,0 +1,65 @@
+"""Which judgments count: the final-judgment rule, in one place for the runner, the judges
+and the analysis.
+
+Per (transcript, judge name, rounds seen, and annotator for human judges):
+
+* a judgment whose id another names in ``metadata["supersedes"]`` is dropped (a queued
+  item's provisional judgment, once a person decided it);
+* of the rest an ``ok`` judgment beats a ``failed`` one, which beats a ``skipped`` one, and
+  among equals the last written wins;
+* a ``skipped`` judgment is kept only where nothing else exists, and only when asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["final_judgments"]
+
+
+class _JudgeLike(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def annotator(self) -> str | None: ...
+
+
+class _JudgmentLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def transcript_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def rounds_seen(self) -> int | None: ...
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
+    @property
+    def judge(self) -> _JudgeLike: ...
+
+
+J = TypeVar("J", bound=_JudgmentLike)
+
+_RANK = {"ok": 2, "failed": 1}
+
+
+def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) -> list[J]:
+    """The judgments that count, in the order they were written (see the module)."""
+    records = list(judgments)
+    superseded = {j.metadata.get("supersedes") for j in records} - {None}
+    best: dict[tuple[str, str, int | None, str | None], tuple[int, int]] = {}
+    for i, j in enumerate(records):
+        if j.id in superseded:
+            continue
+        annotator = j.judge.annotator if j.judge.kind == "human" else None
+        key = (j.transcript_id, j.judge.name, j.rounds_seen, annotator)
+        rank = _RANK.get(j.status, 0)
+        current = best.get(key)
+        if current is None or rank >= current[0]:
+            best[key] = (rank, i)
+    chosen = (records[i] for i in sorted(i for _, i in best.values()))
+    return [j for j in chosen if include_skipped or j.status != "skipped"]
