@@ -23,7 +23,13 @@ from transcripts._models import (
     utc_now,
 )
 from transcripts._render import answer_label, render_judge_view, render_transcript
-from transcripts._store import JsonlLog, RunStore, TornRecordWarning, write_json_atomic
+from transcripts._store import (
+    JsonlLog,
+    RunStore,
+    TornRecordWarning,
+    status_rank,
+    write_json_atomic,
+)
 from transcripts._view import JudgeView, ViewQuote, ViewTurn
 
 __all__ = [
@@ -51,6 +57,7 @@ __all__ = [
     "new_id",
     "render_judge_view",
     "render_transcript",
+    "status_rank",
     "utc_now",
     "write_json_atomic",
 ]

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ValidationError
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
 
-__all__ = ["JsonlLog", "RunStore", "TornRecordWarning"]
+__all__ = ["JsonlLog", "RunStore", "TornRecordWarning", "status_rank"]
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -62,9 +62,14 @@ def _lock_for(path: Path) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
+def status_rank(status: object) -> int:
+    """How a record's ``status`` ranks when ids collide: complete, ok and skipped records
+    (and records without a status) outrank failed and error ones."""
+    return 1 if status in (None, "complete", "ok", "skipped") else 0
+
+
 def _default_rank(data: dict[str, Any]) -> int:
-    """Complete and ok records outrank failed ones when ids collide."""
-    return 1 if data.get("status") in (None, "complete", "ok", "skipped") else 0
+    return status_rank(data.get("status"))
 
 
 class JsonlLog(Generic[R]):

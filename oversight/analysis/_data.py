@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from transcripts import SCHEMA_VERSION, JsonlLog, RunStore
+from transcripts import SCHEMA_VERSION, JsonlLog, RunStore, status_rank
 from transcripts.final import final_judgments
 
 __all__ = ["Data", "EscalationRow", "JudgmentRow", "TranscriptRow", "load"]
@@ -139,8 +139,7 @@ class EscalationRow(_Row):
 
 def _rank(record: TranscriptRow | JudgmentRow | EscalationRow) -> int:
     """The rank :meth:`transcripts.JsonlLog.latest` gives a record: failed/error lose."""
-    status = getattr(record, "status", None)
-    return 1 if status in (None, "complete", "ok", "skipped") else 0
+    return status_rank(getattr(record, "status", None))
 
 
 def _read(log: JsonlLog[Any], model: type[_Row]) -> list[Any]:
