@@ -80,7 +80,7 @@ def select_transcripts(
     filters = [w if isinstance(w, Filter) else parse_filters([w])[0] for w in where or []]
     wanted: set[str] | None = None
     if ids:
-        known = [t.id for t in store.transcripts.latest()]
+        known = sorted(store.transcripts.ids())  # ids only: no record is validated here
         wanted = {match_id(known, prefix) for prefix in ids}
     for t in store.transcripts.latest():
         if complete_only and t.status != "complete":
