@@ -1,0 +1,56 @@
+"""A run written by the previous stored format (schema_version 1) stays readable.
+
+``tests/data/runs/v1-quickstart`` is the quickstart run exactly as oversight wrote it with
+schema_version 1 (its response cache left out). Every later format must still read it:
+the store, ``show``, ``report`` and re-judging work on it unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from oversight.analysis import analyze
+from oversight.cli import main
+from transcripts import RunStore
+
+V1_RUN = Path(__file__).parents[1] / "data" / "runs" / "v1-quickstart"
+
+
+@pytest.fixture
+def v1_run(tmp_path: Path) -> Path:
+    copy = tmp_path / "v1"
+    shutil.copytree(V1_RUN, copy)
+    return copy
+
+
+def test_the_fixture_is_a_version_1_run() -> None:
+    meta = json.loads((V1_RUN / "run.json").read_text())
+    assert meta["schema_version"] == 1
+    first = json.loads((V1_RUN / "transcripts.jsonl").read_text().splitlines()[0])
+    assert first["schema_version"] == 1
+
+
+def test_store_reads_every_v1_record(v1_run: Path) -> None:
+    store = RunStore.open(v1_run)
+    transcripts = list(store.transcripts.latest())
+    judgments = list(store.judgments.latest())
+    assert len(transcripts) == 108
+    assert len(judgments) == 108
+    assert {t.condition for t in transcripts} == {
+        "unassisted", "expert", "consultancy", "debate", "critique", "rrm"
+    }
+
+
+def test_report_and_show_work_on_a_v1_run(v1_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = analyze(v1_run)
+    assert sum(group.n for group in result.groups) == 108
+    assert main(["report", str(v1_run), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sum(group["n"] for group in report["groups"]) == 108
+    first_id = json.loads((v1_run / "transcripts.jsonl").read_text().splitlines()[0])["id"]
+    assert main(["show", str(v1_run), first_id]) == 0
+    assert first_id in capsys.readouterr().out
