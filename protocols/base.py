@@ -52,6 +52,9 @@ class Setup(BaseModel):
     """Speaker label -> original index of the answer it must argue (empty for open variants)."""
     label: str = ""
     """Short stable label of this variant, used in work-item ids (e.g. ``o10-a01``)."""
+    variant: str = ""
+    """A protocol's own variant of the item, when orders and assignments do not say it all
+    (critique: ``planted`` for the flawed copy of a planted-flaw pair, ``clean`` for the other)."""
 
 
 class RunFn(Protocol):

@@ -1,33 +1,48 @@
 """Critique (after Saunders et al. 2022, "Self-critiquing models for assisting human evaluators").
 
-An answerer, who can read the hidden source text, proposes an answer with its justification;
-a critic, who can read it too, points out the flaws; the judge, who cannot, decides with the
-critique in view. Rounds: 0 the proposal, 1 the critiques, then (optionally) a critique of
-the critiques, then (optionally) the answerer's refinement in reply.
+An answer with its justification is put to the judge, who cannot read the hidden source
+text; critics, who can, point out its flaws; the judge decides with the critiques in view.
+Rounds: 0 the proposal, 1 the critiques, then (optionally) a critique of the critiques,
+then (optionally) the answerer's refinement, which may change the answer: the judge then
+reads the refined answer, marked as the one the Answerer now argues.
+
+The answer critiqued (``target``): the answerer's own (assigned, or chosen with
+``answerer_chooses``), a dataset's given answer (``Question.metadata["given_answer"]``,
+see :class:`protocols._critique.GivenAnswer`), or the answerer's justification of the gold
+answer, once as written (``clean``) and once with a flaw a planter model plants in it
+(``planted``): a built-in set of known-good and known-flawed answers.
+
+Ratings (``rate``): a rater rates each critique's helpfulness (1-7) and whether it points at
+a real flaw, as the paper's labellers did; ``blind`` raters see what the judge sees,
+``key`` raters read the source text and what is known about the answer (the planted or
+given flaw), and also say whether the critique identifies that flaw.
+
+GDC (``gdc = true``): the critic's model is also asked, apart, for its own answer
+(generation) and, before it critiques, for the probability that the answer is flawed
+(discrimination); with key ratings this is what :mod:`oversight.analysis` turns into the
+generator–discriminator–critique gaps. Everything measured is in ``transcript.critique``.
 
 Options: self-critique (the answerer's own endpoint writes the critiques), several
-independent critiques, a critique of the critiques, a refinement round, an answerer that
-chooses its answer instead of being assigned one, and judge questions: after the proposal,
-and after the critiques when a refinement follows, the judge may ask a question that every
-later speaker sees.
+independent critiques, a critique of the critiques, judge questions after the proposal and
+before the refinement.
 
-Agents: ``answerer``; ``critic`` (or ``critic_1``, ``critic_2``, ... for one critic each)
-unless ``self_critique``; optionally ``meta_critic`` for the critique of the critiques
-(``critic`` writes it otherwise). With self-critique the answerer's endpoint writes every
-critique, the critique of critiques included.
+Agents: ``answerer`` (not needed for a given answer unless it is refined); ``critic`` (or
+``critic_1``, ``critic_2``, ... one each) unless ``self_critique``; ``meta_critic``
+optionally; ``planter`` for ``target = "planted"``; ``rater`` when ``rate`` is on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from protocols import _common, _turns
+from protocols import _common, _critique, _turns
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import critique as prompts
-from transcripts import Question, Transcript, Turn
+from transcripts import CritiqueOutcome, Question, Transcript, Turn
+from transcripts.errors import ConfigError
 
 if TYPE_CHECKING:
     from judges.base import Judge
@@ -36,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["ANSWERER", "PROTOCOLS", "ROLES", "Config", "needed_roles", "run", "setups"]
 
 ROLES = ("answerer",)
-"""Roles every critique needs (``critic`` too unless ``self_critique``)."""
+"""Roles every critique of the answerer's own answer needs (``critic`` too, see needed_roles)."""
 
 ANSWERER = "Answerer"
 """The answerer's speaker label."""
@@ -45,6 +60,9 @@ ANSWERER = "Answerer"
 class Config(_common.SpeakerConfig):
     """Options of a critique."""
 
+    target: Literal["own", "given", "planted"] = "own"
+    """The answer critiqued: the answerer's own, the dataset's given answer, or the gold
+    justification as written (``clean``) and with a planted flaw (``planted``)."""
     critiques: int = Field(default=1, ge=1)
     """Independent critiques of the proposal (speakers ``Critic 1``, ... when more than one)."""
     self_critique: bool = False
@@ -52,24 +70,76 @@ class Config(_common.SpeakerConfig):
     critique_of_critique: bool = False
     """A meta-critic then points out what the critiques got wrong or missed."""
     refine: bool = False
-    """The answerer finally defends or refines its justification with the critiques in view."""
+    """The answerer finally refines its answer with the critiques in view."""
+    refine_answer: Literal["may_change", "keep"] = "may_change"
+    """In the refinement the answerer may switch to another answer (the judge sees the new
+    one), or must keep its answer and only re-justify it."""
     answerer_chooses: bool = False
-    """The answerer picks the answer it proposes instead of being assigned one."""
+    """The answerer picks the answer it proposes instead of being assigned one (own target)."""
     judge_questions: bool = False
     """The judge may ask a question after the proposal, and before the refinement if any."""
+    rate: Literal["off", "blind", "key"] = "off"
+    """Rate every critique: a ``blind`` rater sees what the judge sees; a ``key`` rater reads
+    the source text and what is known about the answer."""
+    gdc: bool = False
+    """Also measure generation and discrimination with the (first) critic's model; needs a
+    known-good/known-flawed target (``given`` or ``planted``) and ``rate = "key"``."""
     sides: _common.Sides = "all"
-    """Which answers the answerer is assigned across setups (all when gold is unknown)."""
+    """Which answers the answerer is assigned across setups (own target; all when gold is
+    unknown)."""
     word_limit: int | None = Field(default=250, ge=1)
     """Most words per turn (quoted words count); longer turns are cut and marked."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gdc_rates_with_the_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("gdc") and data.get("rate", "off") == "off":
+            data = {**data, "rate": "key"}  # critique accuracy is judged with the key
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        if self.gdc and self.target == "own":
+            raise ValueError(
+                "gdc needs answers known to be good or flawed: set target = 'planted' (flaws "
+                "planted in gold justifications) or 'given' (the dataset's given answers)"
+            )
+        if self.gdc and self.rate != "key":
+            raise ValueError("gdc judges critique accuracy with the key: set rate = 'key'")
+        if self.answerer_chooses and self.target != "own":
+            raise ValueError("answerer_chooses applies to target = 'own' only")
+        if self.self_critique and self.target == "given" and not self.refine:
+            raise ValueError("self_critique needs an answerer; a given answer has none")
+        return self
+
 
 def needed_roles(config: Config) -> tuple[str, ...]:
-    """``answerer``, and ``critic`` unless the answerer critiques itself."""
-    return ROLES if config.self_critique else (*ROLES, "critic")
+    """The roles ``config`` needs bound."""
+    roles = [] if config.target == "given" and not config.refine else ["answerer"]
+    roles += [] if config.self_critique else ["critic"]
+    roles += ["planter"] if config.target == "planted" else []
+    roles += ["rater"] if config.rate != "off" else []
+    return tuple(roles)
 
 
 def setups(question: Question, config: Config) -> list[Setup]:
-    """One setup per assigned answer (see ``sides``) per answer order; orders only if chosen."""
+    """Per answer order: one setup per assigned answer (own target), the given answer, or
+    the gold justification clean and planted."""
+    if config.target == "given":
+        given = _critique.given_answer(question)
+        return _common.counterbalance(question, [{ANSWERER: given.answer}])
+    if config.target == "planted":
+        if question.correct is None:
+            raise ConfigError(
+                f"question {question.id!r} has no gold answer, so no flaw can be planted in "
+                "its gold justification; use questions with a gold answer"
+            )
+        clean = _common.counterbalance(question, [{ANSWERER: question.correct}])
+        return [
+            s.model_copy(update={"variant": v, "label": f"{s.label}-{v}"})
+            for v in ("clean", "planted")
+            for s in clean
+        ]
     if config.answerer_chooses:
         return _common.counterbalance(question, [])
     assigned = [{ANSWERER: i} for i in _common.sides(question, config.sides)]
@@ -88,53 +158,109 @@ async def run(
     config = config or Config()
     setup = setup or setups(question, config)[0]
     config.check_prompts(prompts)
-    self_critique, many = config.self_critique, config.critiques > 1
-    assigned = None if config.answerer_chooses else [ANSWERER]
     rec = _turns.Recorder(
         "critique",
         question,
         config,
         setup,
-        speakers=assigned,
+        speakers=None if config.answerer_chooses else [ANSWERER],
         judge=judge,
         judge_questions=config.judge_questions,
     )
     system = rec.prompt(prompts.render_answerer_system)
-    answerer = rec.cast(agents, ANSWERER, "answerer", role="answerer", system=system)
+    answerer = (
+        rec.cast(agents, ANSWERER, "answerer", role="answerer", system=system)
+        if "answerer" in needed_roles(config) else None
+    )
     critic_system = rec.prompt(prompts.render_critic_system)
 
     def critic(label: str, *keys: str) -> _turns.Voice:
-        keys = ("answerer",) if self_critique else keys
+        keys = ("answerer",) if config.self_critique else keys
         return rec.cast(agents, label, *keys, role="critic", system=critic_system)
 
-    async def critique(voice: _turns.Voice) -> Turn:
-        seen = rec.history()
-        prompt = rec.prompt(prompts.render_critique_prompt, speaker=voice.speaker, transcript=seen)
-        return await voice.say(prompt, round=1)
-
+    many = config.critiques > 1
     labels = [f"Critic {i + 1}" for i in range(config.critiques)] if many else ["Critic"]
     critics = [critic(c, f"critic_{i + 1}", "critic") for i, c in enumerate(labels)]
     meta = critic("Meta-critic", "meta_critic", "critic") if config.critique_of_critique else None
+    outcome: dict[str, Any] = {"target": config.target}
 
-    if config.answerer_chooses:
-        choice = rec.prompt(prompts.render_answerer_choice)
-        answerer = await answerer.choose(choice, allowed=rec.order)
-    answerer = answerer.arguing(rec.assignment[ANSWERER])
-    side = rec.side(rec.assignment[ANSWERER])
-    rec.add(await answerer.say(rec.prompt(prompts.render_answer_prompt, side=side), round=0))
+    # Round 0: the answer critiqued.
+    if config.target == "given":
+        given = _critique.given_answer(question)
+        rec.add(_critique.given_turn(rec, given))
+        outcome.update(flawed=given.flawed, flaw=given.flaw)
+    else:
+        assert answerer is not None
+        if config.answerer_chooses:
+            answerer = await answerer.choose(rec.prompt(prompts.render_answerer_choice),
+                                             allowed=rec.order)
+        answerer = answerer.arguing(rec.assignment[ANSWERER])
+        side = rec.side(rec.assignment[ANSWERER])
+        proposal = await answerer.say(rec.prompt(prompts.render_answer_prompt, side=side), round=0)
+        if setup.variant == "planted":
+            planter = rec.cast(agents, "Planter", "planter", role="answerer",
+                               system=rec.prompt(prompts.render_planter_system))
+            planted = await _critique.plant(rec, planter, proposal)
+            rec.add(proposal.model_copy(update={"visibility": "private",
+                                                "metadata": {"kind": "unflawed draft"}}))
+            proposal = planted.turn
+            outcome.update(flawed=True, flaw=planted.flaw)
+        elif config.target == "planted":
+            outcome.update(flawed=False)
+        rec.add(proposal)
+    critiqued = rec.assignment[ANSWERER]
+    outcome.update(critiqued=critiqued, final_answer=critiqued)
     await rec.between_rounds(0)
-    rec.add(*await rec.each(critique, critics))
+
+    # GDC probes with the first critic's model, before any critique is written.
+    if config.gdc:
+        outcome["generated"], generated = await _critique.generate(rec, critics[0])
+        outcome["p_flawed"], discriminated = await _critique.discriminate(rec, critics[0])
+        rec.add(generated, discriminated)
+
+    async def critique(voice: _turns.Voice) -> Turn:
+        prompt = rec.prompt(prompts.render_critique_prompt, speaker=voice.speaker,
+                            transcript=rec.history())
+        return await voice.say(prompt, round=1)
+
+    written = await rec.each(critique, critics)
+    rec.add(*written)
     r = 2
     if meta is not None:
         prompt = rec.prompt(prompts.render_meta_critique_prompt, transcript=rec.history())
         rec.add(await meta.say(prompt, round=r))
         r += 1
     if config.refine:
+        assert answerer is not None
         await rec.between_rounds(r - 1)  # after the last critique, for the answerer to answer
-        prompt = rec.prompt(prompts.render_refine_prompt, transcript=rec.history(), side=side)
-        rec.add(await answerer.say(prompt, round=r))
-    rec.metadata["self_critique"] = self_critique
-    return rec.transcript()
+        voice = answerer.arguing(critiqued)
+        if config.refine_answer == "may_change":
+            choice = rec.prompt(prompts.render_refine_choice, transcript=rec.history())
+            voice = await voice.choose(choice, allowed=rec.order)
+            rec.assignment[ANSWERER] = critiqued  # the assignment stays what was critiqued
+            chose = rec.turns.pop()
+            rec.add(chose.model_copy(update={"round": r, "metadata": {"kind": "refined choice"}}))
+        final = voice.answer if voice.answer is not None else critiqued
+        prompt = rec.prompt(prompts.render_refine_prompt, transcript=rec.history(),
+                            side=rec.side(final))
+        rec.add(await voice.say(prompt, round=r))
+        outcome.update(final_answer=final, changed=final != critiqued)
+
+    if config.rate != "off":
+        saw_key = config.rate == "key"
+        system = rec.prompt(prompts.render_key_rater_system if saw_key
+                            else prompts.render_rater_system)
+        rater = rec.cast(agents, "Rater", "rater", role="rater", system=system)
+        flawed, key = outcome.get("flawed"), outcome.get("flaw")
+
+        async def rated(turn: Turn) -> tuple[Any, Turn]:
+            return await _critique.rate(rec, rater, turn, saw_key=saw_key, flawed=flawed, key=key)
+
+        results = await rec.each(rated, written)
+        outcome["ratings"] = [rating for rating, _ in results]
+        rec.add(*(turn for _, turn in results))
+    rec.metadata["self_critique"] = config.self_critique
+    return rec.transcript().model_copy(update={"critique": CritiqueOutcome(**outcome)})
 
 
 PROTOCOLS = {"critique": ProtocolSpec("critique", Config, ROLES, setups, run, needed_roles)}

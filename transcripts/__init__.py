@@ -23,6 +23,7 @@ from transcripts._models import (
     utc_now,
 )
 from transcripts._render import answer_label, render_judge_view, render_transcript
+from transcripts._results import CritiqueOutcome, CritiqueRating, Tree, TreeKind, TreeNode
 from transcripts._store import (
     JsonlLog,
     RunStore,
@@ -35,6 +36,8 @@ from transcripts._view import JudgeView, ViewQuote, ViewTurn
 __all__ = [
     "SCHEMA_VERSION",
     "Call",
+    "CritiqueOutcome",
+    "CritiqueRating",
     "Escalation",
     "JsonlLog",
     "JudgeIdentity",
@@ -48,6 +51,9 @@ __all__ = [
     "RunStore",
     "TornRecordWarning",
     "Transcript",
+    "Tree",
+    "TreeKind",
+    "TreeNode",
     "Turn",
     "Usage",
     "ViewQuote",

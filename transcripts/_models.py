@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the on-disk record layout written by this code."""
 
 Role = Literal[
@@ -25,8 +25,13 @@ Role = Literal[
     "evaluator",
     "preference",
     "judge",
+    "prover",
+    "estimator",
+    "rater",
+    "leaf_judge",
 ]
-"""Who produced a turn. ``judge`` turns are a judge's questions or interim beliefs."""
+"""Who produced a turn. ``judge`` turns are a judge's questions or interim beliefs; ``rater``
+turns rate critiques; ``leaf_judge`` turns check a prover–estimator debate's leaf."""
 
 Visibility = Literal["public", "private"]
 """``public`` turns are shown to the judge; ``private`` ones (scratchpads, candidates) never are."""
@@ -208,6 +213,10 @@ class Transcript(Record):
     """When the transcript was finished (UTC)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Anything else (imported room metadata, dataset fields)."""
+    tree: Tree | None = None
+    """The evaluation tree of RRM, or the path of a prover–estimator debate (version 2 on)."""
+    critique: CritiqueOutcome | None = None
+    """A critique's answer, known flaw, GDC data and critique ratings (version 2 on)."""
     schema_version: int = SCHEMA_VERSION
     """Layout version of this record."""
 
@@ -382,3 +391,9 @@ class Escalation(Record):
     """When it was queued (UTC)."""
     schema_version: int = SCHEMA_VERSION
     """Layout version of this record."""
+
+
+# The typed results need Record and Quote above; Transcript's annotations name them.
+from transcripts._results import CritiqueOutcome, Tree  # noqa: E402
+
+Transcript.model_rebuild()

@@ -97,12 +97,13 @@ async def test_several_critiques_a_meta_critique_and_a_refinement() -> None:
         config=config,
         setup=assigned(0),
     )
-    assert [(t.round, t.speaker) for t in transcript.turns] == [
-        (0, "Answerer"),
-        (1, "Critic 1"),
-        (1, "Critic 2"),
-        (2, "Meta-critic"),
-        (3, "Answerer"),
+    assert [(t.round, t.speaker, t.visibility) for t in transcript.turns] == [
+        (0, "Answerer", "public"),
+        (1, "Critic 1", "public"),
+        (1, "Critic 2", "public"),
+        (2, "Meta-critic", "public"),
+        (3, "Answerer", "private"),  # the refinement's choice of answer
+        (3, "Answerer", "public"),
     ]
     assert transcript.roles["Critic 2"] == "mock/critic-2"
     assert transcript.roles["Meta-critic"] == "mock/meta"
@@ -111,7 +112,8 @@ async def test_several_critiques_a_meta_critique_and_a_refinement() -> None:
     refine_request = sent(answerer)[-1]
     assert "Meta: the critiques overreach." in text(refine_request)
     assert transcript.turns[-1].content.startswith("Refined") and transcript.turns[-1].answer == 0
-    assert len(transcript.calls) == 5
+    assert transcript.critique is not None and transcript.critique.changed is False
+    assert len(transcript.calls) == 6
 
 
 async def test_the_answerer_may_choose_its_answer() -> None:
@@ -135,7 +137,9 @@ async def test_the_answerer_may_choose_its_answer() -> None:
 async def test_the_judge_asks_after_the_proposal_and_before_the_refinement() -> None:
     judge = ScriptedJudge(["Why cod?", "Is the crate relevant?"])
     answerer, critic = mock("answerer", answerer_reply), mock("critic", critic_reply("Critic"))
-    config = critique.Config(critique_of_critique=True, refine=True, judge_questions=True)
+    config = critique.Config(
+        critique_of_critique=True, refine=True, refine_answer="keep", judge_questions=True
+    )
     transcript = await critique.run(
         question(),
         {"answerer": answerer, "critic": critic},
