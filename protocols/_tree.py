@@ -1,4 +1,6 @@
-"""The evaluation tree of recursive reward modeling: nodes, aggregation, readable form."""
+"""The tree of recursive reward modeling and prover–estimator debate: nodes being grown,
+aggregation, the readable form the judge sees, and the typed record stored on the
+transcript (:class:`transcripts.Tree`)."""
 
 from __future__ import annotations
 
@@ -6,14 +8,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from transcripts import Quote, Turn
+from transcripts import Quote, Transcript, Tree, TreeNode, Turn
 from transcripts.errors import ProtocolError
 from transcripts.quotes import verify_quotes
 
 if TYPE_CHECKING:
     from oversight.endpoints import Completion
 
-__all__ = ["INNER_SCHEMA", "LEAF_SCHEMA", "SUBCLAIMS_SCHEMA", "Node", "subclaims_of"]
+__all__ = [
+    "INNER_SCHEMA",
+    "LEAF_SCHEMA",
+    "SUBCLAIMS_SCHEMA",
+    "Node",
+    "decision_probabilities",
+    "normalised",
+    "subclaims_of",
+]
 
 SUBCLAIMS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -68,7 +78,15 @@ class Node:
     justification: str = ""
     """Why the evaluator gave an inner claim its score (``aggregate="evaluator"`` only)."""
     quotes: list[Quote] = field(default_factory=list)
-    """The evidence's (or justification's) quotes, verified against the hidden context."""
+    """Quotes of the evidence, justification or reply, verified against the hidden context."""
+    question: str = ""
+    """Weak-evaluator RRM: the sub-question this node answers."""
+    reply: str = ""
+    """Weak-evaluator RRM: the assistant's answer to ``question``, quotes marked."""
+    judged: bool = True
+    """False until an evaluator has scored the node (a reply not yet judged shows no score)."""
+    reply_marked: str = ""
+    """``reply`` with each quote marked verified or not, as the weak evaluator reads it."""
 
     def walk(self) -> Iterator[Node]:
         """This node and every node below it, depth first."""
@@ -86,20 +104,29 @@ class Node:
             self.score = min(scores) if how == "min" else sum(scores) / len(scores)
         return self.score
 
-    def as_dict(self) -> dict[str, Any]:
-        """The tree as JSON-ready data."""
-        return {
-            "id": self.id,
-            "claim": self.claim,
-            "score": self.score,
-            "evidence": self.evidence,
-            "justification": self.justification,
-            "quotes": [q.model_dump(mode="json") for q in self.quotes],
-            "children": [child.as_dict() for child in self.children],
-        }
+    def record(self) -> TreeNode:
+        """The node and everything below it as the stored, typed record."""
+        return TreeNode(
+            id=self.id,
+            claim=self.claim,
+            answer=self.answer,
+            score=self.score if self.judged else None,
+            evidence=self.evidence,
+            justification=self.justification,
+            quotes=self.quotes,
+            question=self.question,
+            reply=self.reply,
+            children=[child.record() for child in self.children],
+        )
 
-    def summary(self) -> str:
-        """One line with the claim and score, then its evidence or justification."""
+    def summary(self, *, marked: bool = False) -> str:
+        """One line with the claim and score, then its evidence or justification (a reply
+        with its quotes marked verified or not, if ``marked``)."""
+        if self.question:
+            trust = f" — trusted {self.score:.2f}" if self.judged else ""
+            said = [f"Answer: {self.reply_marked if marked else self.reply}"]
+            said += [f"Justification: {self.justification}"] if self.justification else []
+            return "\n    ".join([f"[{self.id}] Q: {self.question}{trust}", *said])
         said = [f"Evidence: {self.evidence}"] if self.evidence else []
         said += [f"Justification: {self.justification}"] if self.justification else []
         return "\n    ".join([f"[{self.id}] {self.claim} — score {self.score:.2f}", *said])
@@ -108,8 +135,10 @@ class Node:
         """The tree as a judge reads it: one claim a line, evidence or justification below."""
         pad, n = "    " * indent, len(self.children)
         rule = "evaluator's judgment of" if how == "evaluator" else f"{how} of"
+        rule = "weak evaluator's judgment with" if how == "weak" else rule
+        kind = "sub-questions" if how == "weak" else "sub-claims"
         head, *said = self.summary().splitlines()
-        lines = [f"{pad}{head}" + f" ({rule} {n} sub-claims)" * bool(n)]
+        lines = [f"{pad}{head}" + f" ({rule} {n} {kind})" * bool(n)]
         lines += [f"{pad}{line}" for line in said]
         return "\n".join(lines + [child.readable(how, indent + 1) for child in self.children])
 
@@ -123,5 +152,31 @@ class Node:
             content=content,
             answer=self.answer,
             quotes=verify_quotes(content, context),
-            metadata={"tree": self.as_dict(), "reward": self.score},
+            metadata={"node": self.id},
         )
+
+
+def normalised(rewards: list[float]) -> list[float]:
+    """Rewards as probabilities: each over their sum; equally likely when all are 0."""
+    total = float(sum(rewards))
+    if total <= 0:
+        return [1 / len(rewards)] * len(rewards)
+    return [float(r) / total for r in rewards]
+
+
+def decision_probabilities(transcript: Transcript) -> list[float]:
+    """The protocol's own decision (original answer order) stored with its tree.
+
+    RRM's normalised rewards or prover–estimator's estimate; a run written before trees
+    were typed (schema version 1) keeps its rewards in ``metadata["rewards"]``.
+    """
+    tree: Tree | None = transcript.tree
+    if tree is not None and tree.probabilities:
+        return list(tree.probabilities)
+    rewards = transcript.metadata.get("rewards")
+    if transcript.protocol == "rrm" and isinstance(rewards, list) and rewards:
+        return normalised([float(r) for r in rewards])
+    raise ProtocolError(
+        f"transcript {transcript.id!r} ({transcript.protocol}) holds no decision of its own: "
+        "only finished rrm and prover-estimator transcripts do"
+    )

@@ -102,6 +102,8 @@ REGISTRY: dict[str, str] = {
     "debate": "protocols.debate",
     "critique": "protocols.critique",
     "rrm": "protocols.rrm",
+    "rrm-expert-leaves": "protocols.rrm_expert",
+    "prover-estimator": "protocols.prover_estimator",
 }
 """Protocol name -> module that implements it."""
 

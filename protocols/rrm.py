@@ -1,42 +1,38 @@
-"""Recursive reward modeling (Leike et al. 2018), as a prompting protocol.
+"""Recursive reward modeling with a weak evaluator (after Leike et al. 2018, "Scalable agent
+alignment via reward modeling").
 
-Evaluating an answer is hard, so the evaluation is split: an assistant breaks the claim
-"answer X is correct" into ``branching`` sub-claims, each sub-claim is split again, down to
-``depth`` levels; an evaluator judges each leaf directly against the hidden source text.
-Scores flow back up into one reward per answer.
+The evaluator (the weak model, or a person's stand-in) decides how good each answer is but
+never reads the hidden source text. It is assisted: for the claim "answer X is correct" it
+asks up to ``branching`` sub-questions, and assistants who read the text answer them. Each
+answer it relies on is a sub-evaluation of its own ("the assistant's answer to Q is
+accurate"), itself assisted the same way, down to ``depth`` levels; at the bottom the
+evaluator judges an answer on its face (quotes marked verified or not). Every judgment is
+the evaluator's, bottom up, with the sub-evaluations' answers and trust scores in view; an
+answer's reward is the evaluator's assisted judgment of its claim.
 
-Aggregation: a leaf's score is the evaluator's, clamped to [0, 1]; a claim's score is the
-mean (``aggregate="mean"``) or the minimum (``"min"``: a claim is as weak as its weakest
-part) of its sub-claims' scores, or the evaluator's own judgment of the claim with its
-sub-claims' scores and evidence in view (``"evaluator"``: one more call per inner claim,
-bottom up, each with a score and a short justification); an answer's reward is its root
-claim's score. With ``depth=0`` each answer's claim is judged directly. A claim the
-assistant splits into no sub-claims is judged directly as a leaf; extra sub-claims beyond
-``branching`` are dropped.
+With ``depth=0`` the evaluator judges each claim unassisted. The tree (every question,
+reply, trust score and justification, with verified quotes) is stored in
+``transcript.tree`` (kind ``rrm``) and shown in each answer's public ``Evaluation tree``
+turn. The decision is the rewards' own (``decide="rewards"``: each reward over their sum),
+or the experiment's judges', reading the trees (``decide="judge"``).
 
-The whole tree (claim, evidence or justification with verified quotes, score at every node;
-every call is a private turn naming its node) is stored in
-``transcript.metadata["rrm_tree"]`` and in each answer's public ``Evaluation tree`` turn,
-which shows it to the judge. The decision is the judge's, with the trees in view
-(``decide="judge"``), or the rewards' own (``decide="rewards"``): see
-:func:`reward_probabilities`.
-
-Agents: ``assistant`` (splits claims), ``evaluator`` (judges leaves, and inner claims with
-``aggregate="evaluator"``).
+Agents: ``evaluator`` (weak: asks and judges, never reads the text), ``assistant`` (reads the
+text, answers). :mod:`protocols.rrm_expert` keeps the first wave's variant, whose leaves are
+judged by an evaluator that reads the text (``rrm-expert-leaves``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from protocols import _common, _turns
-from protocols._tree import INNER_SCHEMA, LEAF_SCHEMA, SUBCLAIMS_SCHEMA, Node, subclaims_of
+from protocols._tree import INNER_SCHEMA, Node, normalised
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import rrm as prompts
-from transcripts import Question, Transcript, Turn
+from transcripts import Question, Transcript, Tree
 from transcripts.errors import ProtocolError
 from transcripts.quotes import verify_quotes
 
@@ -44,24 +40,32 @@ if TYPE_CHECKING:
     from judges.base import Judge
     from oversight.endpoints import Endpoint
 
-__all__ = ["PROTOCOLS", "ROLES", "Config", "Node", "reward_probabilities", "run", "setups"]
+__all__ = ["PROTOCOLS", "QUESTIONS_SCHEMA", "ROLES", "Config", "reward_probabilities", "run",
+           "setups"]
 
 ROLES = ("assistant", "evaluator")
 """Roles recursive reward modeling needs."""
 
+QUESTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"questions": {"type": "array", "items": {"type": "string"}}},
+    "required": ["questions"],
+    "additionalProperties": False,
+}
+"""Structured reply of the evaluator: the sub-questions it wants answered."""
+
 
 class Config(_common.SpeakerConfig):
-    """Options of recursive reward modeling."""
+    """Options of recursive reward modeling with a weak evaluator."""
 
     depth: int = Field(default=2, ge=0)
-    """Levels of decomposition below each answer's claim (0: judge the claim directly)."""
+    """Levels of assistance: 1, the evaluator's questions are answered; 2, each answer is
+    itself evaluated with assistance; ... (0: the evaluator judges unassisted)."""
     branching: int = Field(default=2, ge=1)
-    """Sub-claims each claim is split into."""
-    aggregate: Literal["mean", "min", "evaluator"] = "mean"
-    """How a claim's score follows from its sub-claims': their mean, their minimum, or the
-    evaluator's judgment with their scores and evidence in view (one call per inner claim)."""
-    decide: Literal["judge", "rewards"] = "judge"
-    """Who decides: the judge with the trees in view, or the rewards themselves."""
+    """Most sub-questions the evaluator asks per evaluation."""
+    decide: Literal["rewards", "judge"] = "rewards"
+    """Who decides: the evaluator's assisted rewards, or the experiment's judges reading the
+    trees."""
 
 
 def setups(question: Question, config: Config) -> list[Setup]:
@@ -77,76 +81,77 @@ async def run(
     setup: Setup | None = None,
     judge: Judge | None = None,
 ) -> Transcript:
-    """Build and score every answer's evaluation tree (defaults: ``Config()``, first setup)."""
+    """Evaluate every answer with the weak evaluator, assisted (defaults: ``Config()``, first
+    setup)."""
     config = config or Config()
     setup = setup or setups(question, config)[0]
     config.check_prompts(prompts)
     rec = _turns.Recorder("rrm", question, config, setup)
-    b = config.branching
-    helper = rec.prompt(prompts.render_assistant_system)
+    helper = rec.prompt(prompts.render_helper_system)
     assistant = rec.cast(agents, "Assistant", "assistant", role="assistant", system=helper)
-    judging = rec.prompt(prompts.render_evaluator_system)
-    evaluator = rec.cast(agents, "Evaluator", "evaluator", role="evaluator", system=judging)
+    blind = rec.prompt(prompts.render_weak_evaluator_system)  # takes no context field
+    evaluator = rec.cast(agents, "Evaluator", "evaluator", role="evaluator", system=blind)
+    b = config.branching
 
-    async def split(node: Node) -> Turn:
-        ask = rec.prompt(prompts.render_decompose_prompt, claim=node.claim, branching=b)
-        done = await assistant.complete(ask, schema=SUBCLAIMS_SCHEMA)
-        claims = subclaims_of(done, b)
-        node.children = [Node(f"{node.id}.{k + 1}", c, node.answer) for k, c in enumerate(claims)]
-        return assistant.aside(done, node=node.id, subclaims=claims)
+    async def evaluate(node: Node, level: int) -> None:
+        """Score ``node``: ask, have it answered, evaluate the answers (deeper), judge."""
+        if level < config.depth:
+            ask = rec.prompt(prompts.render_ask_prompt, claim=node.claim, branching=b)
+            done = await evaluator.complete(ask, schema=QUESTIONS_SCHEMA)
+            asked = _questions(done.parsed, done.text)[:b]
+            rec.add(evaluator.aside(done, node=node.id, questions=asked))
+            node.children = [
+                Node(f"{node.id}.{k + 1}", rec.prompt(prompts.render_reply_claim, asked=q),
+                     node.answer, question=q, judged=False)
+                for k, q in enumerate(asked)
+            ]
+            await rec.each(lambda child: answer(child, level + 1), node.children)
+        findings = "\n".join(child.summary(marked=True) for child in node.children)
+        ask = rec.prompt(prompts.render_weak_judge_prompt, claim=node.claim,
+                         findings=findings or "(no assistance: judge it as it stands)")
+        done = await evaluator.complete(ask, schema=INNER_SCHEMA)
+        node.score, node.judged = _turns.score_of(done, "the evaluator"), True
+        said = str(done.parsed.get("justification", "")).strip()
+        node.justification, _ = _common.cut_to_limit(
+            said, word_limit=config.word_limit, char_limit=config.char_limit)
+        node.quotes = verify_quotes(node.reply + node.justification, question.context)
+        rec.add(evaluator.aside(done, node=node.id, score=node.score))
 
-    async def evaluate(node: Node) -> Turn:
-        # A leaf is judged against the text; an inner claim with its sub-claims in view.
-        inner = bool(node.children)
-        parts = "\n".join(child.summary() for child in node.children)
-        render = prompts.render_inner_prompt if inner else prompts.render_leaf_prompt
-        ask = rec.prompt(render, claim=node.claim, subclaims=parts)
-        done = await evaluator.complete(ask, schema=INNER_SCHEMA if inner else LEAF_SCHEMA)
-        node.score = _turns.score_of(done, "the evaluator")
-        said = str(done.parsed.get("justification" if inner else "evidence", "")).strip()
-        limits = {"word_limit": config.word_limit, "char_limit": config.char_limit}
-        said, _ = _common.cut_to_limit(said, **limits)
-        node.justification, node.evidence = (said, "") if inner else ("", said)
-        node.quotes = verify_quotes(said, question.context)
-        return evaluator.aside(done, node=node.id, score=node.score)
+    async def answer(node: Node, level: int) -> None:
+        """The assistant answers ``node.question``; the answer is evaluated in turn."""
+        turn = await assistant.say(rec.prompt(prompts.render_subanswer_prompt,
+                                              asked=node.question), round=0)
+        rec.add(turn.model_copy(update={"visibility": "private", "metadata": {"node": node.id}}))
+        node.reply, node.reply_marked = turn.content, _turns._marked(turn)
+        await evaluate(node, level)
 
     roots = [
         Node(rec.letter(i), rec.prompt(prompts.render_root_claim, side=rec.side(i)), i)
         for i in rec.order
     ]
-    levels = [roots]
-    for _ in range(config.depth):
-        rec.add(*await rec.each(split, levels[-1]))
-        levels.append([child for node in levels[-1] for child in node.children])
-    leaves = [node for root in roots for node in root.walk() if not node.children]
-    rec.add(*await rec.each(evaluate, leaves))
-    for level in reversed(levels if config.aggregate == "evaluator" else []):
-        rec.add(*await rec.each(evaluate, [node for node in level if node.children]))
+    await rec.each(lambda root: evaluate(root, 0), roots)
     for root in roots:
-        root.aggregate(config.aggregate)
-        rec.add(root.turn(config.aggregate, question.context))
+        rec.add(root.turn("weak", question.context))  # quotes verified for the judge
     by_answer = sorted(roots, key=lambda node: node.answer)
-    rec.metadata.update(
-        rrm_tree=[root.as_dict() for root in by_answer],
-        decide=config.decide,
-        rewards=[root.score for root in by_answer],
-        aggregate=config.aggregate,
-    )
-    return rec.transcript()
+    rewards = [root.score for root in by_answer]
+    tree = Tree(kind="rrm", roots=[root.record() for root in by_answer], decide=config.decide,
+                rewards=rewards, probabilities=normalised(rewards))
+    return rec.transcript().model_copy(update={"tree": tree})
+
+
+def _questions(parsed: Any, text: str) -> list[str]:
+    questions = parsed.get("questions") if isinstance(parsed, dict) else None
+    if not isinstance(questions, list):
+        raise ProtocolError(f"the evaluator gave no list of questions: {text[:200]!r}")
+    return [str(q).strip() for q in questions if str(q).strip()]
 
 
 def reward_probabilities(transcript: Transcript) -> list[float]:
-    """The rewards as probabilities (original answer order): each reward over their sum.
+    """The rewards as probabilities (original answer order): each reward over their sum,
+    equally likely when every reward is 0. Reads runs written before trees were typed."""
+    from protocols._tree import decision_probabilities
 
-    When every reward is 0 the answers are equally likely.
-    """
-    rewards = transcript.metadata.get("rewards")
-    if transcript.protocol != "rrm" or not isinstance(rewards, list) or not rewards:
-        raise ProtocolError(f"transcript {transcript.id!r} is not a finished rrm transcript")
-    total = float(sum(rewards))
-    if total <= 0:
-        return [1 / len(rewards)] * len(rewards)
-    return [float(r) / total for r in rewards]
+    return decision_probabilities(transcript)
 
 
 PROTOCOLS = {"rrm": ProtocolSpec("rrm", Config, ROLES, setups, run)}

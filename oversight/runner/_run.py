@@ -31,7 +31,7 @@ from oversight.runner._items import WorkItem, judgment_id
 from oversight.runner._meter import Meter, MeteredEndpoint
 from oversight.runner._progress import RunProgress
 from oversight.runner._status import RunResult, Status, write_status
-from protocols.rrm import reward_probabilities
+from protocols._tree import decision_probabilities
 from transcripts import JudgeIdentity, JudgeView, Judgment, RunStore, Transcript
 from transcripts.errors import CostCapReached
 
@@ -391,24 +391,32 @@ def settled(judgment: Judgment) -> bool:
     return judgment.status == "ok" or (judgment.escalated and "escalation_id" in judgment.metadata)
 
 
+_OWN_DECISIONS = ("rewards", "estimator")
+"""``decide`` options by which a protocol's tree decides the item itself (rrm, rrm-expert-leaves:
+the rewards; prover-estimator: the estimator)."""
+
+
 def _rewards_decide(item: WorkItem) -> bool:
-    return item.protocol.name == "rrm" and getattr(item.config, "decide", None) == "rewards"
+    return getattr(item.config, "decide", None) in _OWN_DECISIONS
 
 
 def _rewards_name(item: WorkItem) -> str:
-    return f"{item.condition.label}-rewards"
+    return f"{item.condition.label}-{getattr(item.config, 'decide', 'rewards')}"
 
 
 def _rewards_judgment(item: WorkItem, transcript: Transcript) -> Judgment:
-    """The rewards' own decision (rrm with ``decide = "rewards"``), filed as a judgment."""
-    identity = JudgeIdentity(kind="llm", name=_rewards_name(item),
-                             model=transcript.roles.get("Evaluator"))
+    """The tree's own decision (``decide = "rewards"`` or ``"estimator"``), filed as a
+    judgment."""
+    decide = str(getattr(item.config, "decide", "rewards"))
+    model = transcript.roles.get("Evaluator") or transcript.roles.get("Estimator")
+    identity = JudgeIdentity(kind="llm", name=_rewards_name(item), model=model)
     try:
-        probabilities = reward_probabilities(transcript)
+        probabilities = decision_probabilities(transcript)
     except Exception as err:
         return Judgment(transcript_id=transcript.id, judge=identity, status="failed",
                         error=f"{type(err).__name__}: {err}")
+    how = ("rewards of the evaluation trees, normalised" if decide == "rewards"
+           else "the estimator's probability for the prover's answer")
     return Judgment(transcript_id=transcript.id, judge=identity, probabilities=probabilities,
-                    rationale="rewards of the evaluation trees, normalised",
-                    rounds_seen=transcript.rounds, metadata={"decided_by": "rewards"})
-
+                    rationale=how, rounds_seen=transcript.rounds,
+                    metadata={"decided_by": decide})
