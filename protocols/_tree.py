@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from transcripts import Quote, Transcript, Tree, TreeNode, Turn
+from transcripts import Quote, Role, Transcript, Tree, TreeNode, Turn
 from transcripts.errors import ProtocolError
 from transcripts.quotes import verify_quotes
 
@@ -87,6 +87,14 @@ class Node:
     """False until an evaluator has scored the node (a reply not yet judged shows no score)."""
     reply_marked: str = ""
     """``reply`` with each quote marked verified or not, as the weak evaluator reads it."""
+    estimate: float | None = None
+    """Prover–estimator: the estimator's probability that the claim holds."""
+    chosen: bool = False
+    """Prover–estimator: the prover recursed on this sub-claim."""
+    bet: Literal["higher", "lower"] | None = None
+    """Prover–estimator: the prover's bet that the truth is above or below the estimate."""
+    check: float | None = None
+    """Prover–estimator, leaf: the judge's probability that the claim holds."""
 
     def walk(self) -> Iterator[Node]:
         """This node and every node below it, depth first."""
@@ -116,6 +124,10 @@ class Node:
             quotes=self.quotes,
             question=self.question,
             reply=self.reply,
+            estimate=self.estimate,
+            chosen=self.chosen,
+            bet=self.bet,
+            check=self.check,
             children=[child.record() for child in self.children],
         )
 
@@ -127,6 +139,13 @@ class Node:
             said = [f"Answer: {self.reply_marked if marked else self.reply}"]
             said += [f"Justification: {self.justification}"] if self.justification else []
             return "\n    ".join([f"[{self.id}] Q: {self.question}{trust}", *said])
+        if self.estimate is not None:
+            bet = f" <- the prover recursed here: the truth is {self.bet}" if self.chosen else ""
+            said = [f"Prover's evidence: {self.evidence}"] if self.evidence else []
+            said += [f"Estimator's reply: {self.justification}"] if self.justification else []
+            said += [f"Judge's check: {self.check:.2f}"] if self.check is not None else []
+            head = f"[{self.id}] {self.claim} — estimator {self.estimate:.2f}{bet}"
+            return "\n    ".join([head, *said])
         said = [f"Evidence: {self.evidence}"] if self.evidence else []
         said += [f"Justification: {self.justification}"] if self.justification else []
         return "\n    ".join([f"[{self.id}] {self.claim} — score {self.score:.2f}", *said])
@@ -136,18 +155,26 @@ class Node:
         pad, n = "    " * indent, len(self.children)
         rule = "evaluator's judgment of" if how == "evaluator" else f"{how} of"
         rule = "weak evaluator's judgment with" if how == "weak" else rule
+        rule = "the prover's decomposition into" if how == "prover-estimator" else rule
         kind = "sub-questions" if how == "weak" else "sub-claims"
         head, *said = self.summary().splitlines()
         lines = [f"{pad}{head}" + f" ({rule} {n} {kind})" * bool(n)]
         lines += [f"{pad}{line}" for line in said]
         return "\n".join(lines + [child.readable(how, indent + 1) for child in self.children])
 
-    def turn(self, how: str, context: str | None) -> Turn:
-        """The public ``Evaluation tree`` turn showing this answer's tree to the judge."""
+    def turn(
+        self,
+        how: str,
+        context: str | None,
+        *,
+        speaker: str = "Evaluation tree",
+        role: Role = "evaluator",
+    ) -> Turn:
+        """The public turn (``Evaluation tree`` by default) showing this tree to the judge."""
         content = self.readable(how)
         return Turn(
-            role="evaluator",
-            speaker="Evaluation tree",
+            role=role,
+            speaker=speaker,
             round=0,
             content=content,
             answer=self.answer,

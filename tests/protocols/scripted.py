@@ -84,8 +84,25 @@ def anything(request: Request) -> Reply:
         return {"answer": props["answer"]["enum"][0], "reason": "it fits"}
     if "subclaims" in props:
         return {"subclaims": ["The text names the cargo.", "The cargo left Kestrel Bay."]}
+    if "questions" in props:
+        return {"questions": ["What was the cargo?", "Where did it sail from?"]}
     if "evidence" in props:
         return {"score": 0.75, "evidence": "<quote>forty barrels of salt cod</quote>"}
+    if "justification" in props and "score" in props:
+        return {"score": 0.6, "justification": "<quote>forty barrels of salt cod</quote>"}
+    if "flaw" in props:
+        return {"justification": "It was <quote>a crate</quote>.", "flaw": "Not the cargo."}
+    if "p_flawed" in props:
+        return {"p_flawed": 0.4, "reason": "maybe"}
+    if "helpfulness" in props:
+        return {"helpfulness": 5, "real_flaw": True, "identifies_key": False, "reason": "ok"}
+    if "bet" in props:
+        return {"index": 1, "bet": "lower", "reason": "overconfident"}
+    if "probabilities" in props:
+        keys = props["probabilities"]["properties"]
+        return {"probabilities": dict.fromkeys(keys, 0.7), "reason": "plausible"}
+    if "probability" in props:
+        return {"probability": 0.6, "reason": "plausible"}
     if "score" in props:
         return {"score": 0.5, "reason": "fair"}
     return "My case: <quote>She carried forty barrels of salt cod</quote>."

@@ -12,7 +12,23 @@ from transcripts import JudgeView, Question, Transcript
 
 from .scripted import CONTEXT, SECRET, ScriptedJudge, anything, mock, question, sent, text
 
-ROLES = ("debater", "consultant", "answerer", "critic", "assistant", "evaluator", "preference")
+ROLES = (
+    "debater",
+    "consultant",
+    "answerer",
+    "critic",
+    "assistant",
+    "evaluator",
+    "preference",
+    "planter",
+    "rater",
+    "prover",
+    "estimator",
+    "leaf_judge",
+)
+
+BLIND = {"rrm": ("evaluator",), "critique": ("rater",), "prover-estimator": ("leaf_judge",)}
+"""Roles that must never read the hidden text, per protocol (besides every judge)."""
 
 OPTIONS: dict[str, list[dict[str, Any]]] = {
     "unassisted": [{}],
@@ -24,9 +40,11 @@ OPTIONS: dict[str, list[dict[str, Any]]] = {
     ],
     "critique": [
         {"critiques": 2, "critique_of_critique": True, "refine": True},
-        {"self_critique": True, "answerer_chooses": True},
+        {"self_critique": True, "answerer_chooses": True, "rate": "blind"},
     ],
-    "rrm": [{"depth": 1, "branching": 2}, {"depth": 0, "decide": "rewards"}],
+    "rrm": [{"depth": 2, "branching": 2}, {"depth": 0, "decide": "judge"}],
+    "rrm-expert-leaves": [{"depth": 1, "branching": 2}, {"depth": 0, "decide": "rewards"}],
+    "prover-estimator": [{"depth": 2, "branching": 2}, {"depth": 0, "decide": "judge"}],
 }
 
 QUESTIONS = {
@@ -71,8 +89,8 @@ async def test_protocol_runs_and_leaks_nothing_to_the_judge(
         assert isinstance(spec.config.model_validate(transcript.protocol_config), ProtocolConfig)
         calls += len(transcript.calls)
         for turn in transcript.turns:
-            if turn.call is None:  # only judges' questions and rrm's assembled trees
-                assert turn.role == "judge" or turn.speaker == "Evaluation tree"
+            if turn.call is None:  # only judges' questions and assembled trees and paths
+                assert turn.role == "judge" or turn.speaker in ("Evaluation tree", "Debate path")
 
         view = JudgeView.from_transcript(transcript)
         shown = view.model_dump_json()
@@ -88,8 +106,11 @@ async def test_protocol_runs_and_leaks_nothing_to_the_judge(
         assert CONTEXT not in text(request) and SECRET not in text(request)
     for request in sent(agents["preference"]):
         assert SECRET not in text(request)
-    for role in ("debater", "consultant", "answerer", "critic", "assistant", "evaluator"):
-        assert all(CONTEXT in text(r) for r in sent(agents[role]) if r.system)
+    blind = BLIND.get(name, ())
+    for role in blind:
+        assert all(CONTEXT not in text(r) and SECRET not in text(r) for r in sent(agents[role]))
+    for role in set(ROLES) - {"preference", *blind}:
+        assert all(CONTEXT in text(r) for r in sent(agents[role]) if r.system), role
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
