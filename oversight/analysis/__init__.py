@@ -13,7 +13,8 @@ log score, ECE and the tests in :mod:`oversight.analysis._stats`; the cluster bo
 :mod:`oversight.analysis._bootstrap`; paired comparisons and gap closed in
 :mod:`oversight.analysis._groups`; ratings in :mod:`oversight.analysis._ratings`; matches,
 agreement and escalations in :mod:`oversight.analysis._judges`; ``--by`` / ``--where``
-fields in :mod:`oversight.analysis._fields`. The output models in
+fields in :mod:`oversight.analysis._fields`; the generator–discriminator–critique gaps of
+critique runs in :mod:`oversight.analysis._gdc` (:func:`gdc`). The output models in
 :mod:`oversight.analysis._schema` document every field of the JSON.
 """
 
@@ -21,6 +22,7 @@ from oversight.analysis._analyze import DEFAULT_BY, DEFAULT_THRESHOLDS, analyze
 from oversight.analysis._bootstrap import percentile_interval, resample_sums, sums_by_cluster
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import BUILTIN_FIELDS, Where, parse_where
+from oversight.analysis._gdc import GDCEstimate, GDCStats, gdc
 from oversight.analysis._ratings import (
     ELO_BASE,
     ELO_SCALE,
@@ -74,6 +76,8 @@ __all__ = [
     "Data",
     "DebaterStats",
     "EscalationStats",
+    "GDCEstimate",
+    "GDCStats",
     "GroupStats",
     "JudgePairAgreement",
     "McNemar",
@@ -91,6 +95,7 @@ __all__ = [
     "expected_calibration_error",
     "fit_bradley_terry",
     "fit_bradley_terry_batch",
+    "gdc",
     "krippendorff_alpha",
     "load",
     "mcnemar_exact",

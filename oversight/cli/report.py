@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_report(result, stdout)
     markdown, plots = bool(getattr(args, "markdown", False)), bool(getattr(args, "plots", False))
+    _gdc_section(args, bootstrap, stdout if not as_json else None, messages, write=markdown)
     if markdown or plots:
         out = getattr(args, "out", None)
         files = write_report(
@@ -118,3 +119,28 @@ def run(args: argparse.Namespace) -> int:
         for path in files.all():
             messages.print(f"wrote {path}")
     return 0
+
+
+def _gdc_section(
+    args: argparse.Namespace, bootstrap: int, console: Console | None, messages: Console,
+    *, write: bool,
+) -> None:
+    """The GDC gaps of the run's critiques (``oversight gdc``), when it measured any: printed
+    under the report, and with ``--markdown`` written as ``gdc.md`` and ``gdc.json``."""
+    from oversight.analysis import gdc
+    from oversight.report import gdc_markdown, print_gdc
+    from transcripts import write_json_atomic
+
+    stats = gdc(args.run_dir, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)))
+    if not stats:
+        return
+    if console is not None:
+        print_gdc(stats, console)
+    if write:
+        out = Path(getattr(args, "out", None) or Path(args.run_dir) / "reports")
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / ".gdc.md.tmp"
+        tmp.write_text(gdc_markdown(stats), encoding="utf-8")
+        tmp.replace(out / "gdc.md")
+        write_json_atomic(out / "gdc.json", [s.model_dump(mode="json") for s in stats])
+        messages.print(f"wrote {out / 'gdc.md'}\nwrote {out / 'gdc.json'}")

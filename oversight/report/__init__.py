@@ -13,6 +13,7 @@ matplotlib is imported only when plots are drawn.
 """
 
 from oversight.report._files import ReportFiles, render_json, write_report
+from oversight.report._gdc import gdc_markdown, gdc_table, print_gdc
 from oversight.report._markdown import DEFINITIONS, render_markdown
 from oversight.report._plots import write_plots
 from oversight.report._tables import Table, build_tables
@@ -23,6 +24,9 @@ __all__ = [
     "ReportFiles",
     "Table",
     "build_tables",
+    "gdc_markdown",
+    "gdc_table",
+    "print_gdc",
     "print_report",
     "render_json",
     "render_markdown",

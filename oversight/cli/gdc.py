@@ -1,0 +1,59 @@
+"""``oversight gdc RUN``: the generator–discriminator–critique gaps of a run's critiques.
+
+Reads the critique conditions run with ``gdc = true`` and prints G, D, C, D − C and G − D
+with cluster-bootstrap intervals (``--json``: the documented JSON instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.console import Console
+
+from transcripts.errors import ConfigError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``gdc`` on the dispatcher's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "gdc",
+        help="generator-discriminator-critique gaps of a run's critiques (Saunders et al.)",
+        description=(
+            "Generation, discrimination and critique accuracy of each critique condition run "
+            "with gdc = true, and the D - C and G - D gaps, with 95%% intervals of a cluster "
+            "bootstrap over question sources."
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN", help="the run folder")
+    parser.add_argument("--json", action="store_true", help="print the measurement as JSON")
+    parser.add_argument("--bootstrap", type=int, default=2000, metavar="N",
+                        help="bootstrap resamples per interval (default: 2000)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed of the bootstrap (default: 0)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure and print; 0 on success, 1 when the run holds no GDC measurement."""
+    from oversight.analysis import gdc
+    from oversight.report import print_gdc
+    from transcripts import RunStore
+
+    if args.bootstrap < 1:
+        raise ConfigError(f"--bootstrap must be at least 1, got {args.bootstrap}")
+    stats = gdc(RunStore.open(args.run_dir), n_bootstrap=args.bootstrap, seed=args.seed)
+    if args.json:
+        print(json.dumps([s.model_dump(mode="json") for s in stats], indent=2))
+        return 0
+    console = Console(highlight=False, width=None if Console().is_terminal else 220)
+    if not stats:
+        console.print(
+            "no GDC measurement in this run: run a critique condition with "
+            "options = { target = \"planted\", gdc = true } (or target = \"given\")")
+        return 1
+    print_gdc(stats, console)
+    return 0
