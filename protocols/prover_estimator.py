@@ -146,7 +146,7 @@ async def run(
     checker = rec.cast(agents, "Leaf judge", "leaf_judge", role="leaf_judge", system=blind)
 
     root = Node(rec.letter(answer), rec.prompt(prompts.render_root_claim, side=rec.side(answer)),
-                answer)
+                answer, judged=False)  # estimated, never scored
     done = await estimator.complete(rec.prompt(prompts.render_estimate_prompt, claim=root.claim),
                                     schema=PROBABILITY_SCHEMA)
     root.estimate = _probability(done)
@@ -162,7 +162,8 @@ async def run(
         rec.add(prover.aside(done, node=node.id, subclaims=claims))
         if not claims:
             break  # nothing simpler to say: the current claim is the leaf
-        node.children = [Node(f"{node.id}.{k + 1}", c, answer) for k, c in enumerate(claims)]
+        node.children = [Node(f"{node.id}.{k + 1}", c, answer, judged=False)
+                         for k, c in enumerate(claims)]
         listed = "\n".join(f"{k + 1}. {c}" for k, c in enumerate(claims))
         ask = rec.prompt(prompts.render_estimates_prompt, claim=node.claim, estimate=shown,
                          subclaims=listed)
