@@ -50,8 +50,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ANSWERER", "PROTOCOLS", "ROLES", "Config", "needed_roles", "run", "setups"]
 
-ROLES = ("answerer",)
-"""Roles every critique of the answerer's own answer needs (``critic`` too, see needed_roles)."""
+ROLES: tuple[str, ...] = ()
+"""Roles every critique needs: none in every configuration (a given answer needs no
+answerer, self-critique no critic); :func:`needed_roles` says which a configuration needs."""
 
 ANSWERER = "Answerer"
 """The answerer's speaker label."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oversight.cli import main
-from transcripts import RunStore
+from transcripts import RunStore, Transcript
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "critique_rrm.toml"
 
@@ -26,7 +26,9 @@ def test_every_protocol_ran_and_stored_what_it_measured(run_dir: Path) -> None:
     store = RunStore.open(run_dir)
     transcripts = list(store.transcripts.latest())
     assert transcripts and all(t.status == "complete" for t in transcripts)
-    by = {c: [t for t in transcripts if t.condition == c] for c in {t.condition for t in transcripts}}
+    by: dict[str, list[Transcript]] = {}
+    for t in transcripts:
+        by.setdefault(t.condition, []).append(t)
     refined = by["critique-refine"]
     assert all(t.critique and len(t.critique.ratings) == 2 for t in refined)
     assert all(t.critique and t.critique.final_answer is not None for t in refined)
