@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from transcripts._models import Call, Transcript, Turn
+from transcripts._results import CritiqueOutcome, Tree
 from transcripts._view import JudgeView, ViewTurn
 from transcripts.quotes import QUOTE_PATTERN
 
@@ -113,4 +114,51 @@ def render_transcript(transcript: Transcript) -> RenderableType:
             )
             extra = f"{extra} · beliefs {beliefs}" if extra else f"beliefs {beliefs}"
         parts.append(_turn_panel(turn, _side(turn.answer) + private, extra))
+    if transcript.critique is not None:
+        parts.append(_critique_panel(transcript.critique))
+    if transcript.tree is not None:
+        parts.append(_tree_panel(transcript.tree))
     return Group(*parts)
+
+
+def _rows(title: str, rows: list[tuple[str, str]]) -> Panel:
+    table = Table(show_header=False, box=None, padding=(0, 1))
+    for name, shown in rows:
+        table.add_row(Text(name, style="bold"), Text(shown))  # Text: model words never markup
+    return Panel(table, title=title, title_align="left", style="dim")
+
+
+def _label(index: int | None) -> str:
+    return "—" if index is None else answer_label(index)
+
+
+def _critique_panel(c: CritiqueOutcome) -> Panel:
+    """What the critique measured: the answer, the key, the GDC probes, the ratings."""
+    rows = [
+        ("target", c.target),
+        ("critiqued", f"{_label(c.critiqued)} (original label)"),
+        ("known", "unknown" if c.flawed is None else "flawed" if c.flawed else "good"),
+    ]
+    rows += [("flaw (key)", c.flaw)] if c.flaw else []
+    rows += [("final answer", f"{_label(c.final_answer)}" + " (changed by refinement)" * c.changed)]
+    rows += [("p(flawed)", f"{c.p_flawed:.2f}")] if c.p_flawed is not None else []
+    rows += [("generated", _label(c.generated))] if c.generated is not None else []
+    for r in c.ratings:
+        key = "" if r.identifies_key is None else f", identifies the key: {r.identifies_key}"
+        rows.append((f"rating of {r.critique}", f"helpfulness {r.helpfulness}/7, real flaw: "
+                     f"{r.real_flaw}{key}{' (rater saw the key)' * r.saw_key} — {r.reason}"))
+    return _rows("Critique outcome (not shown to judges)", rows)
+
+
+def _tree_panel(tree: Tree) -> Panel:
+    """The tree's own decision: rewards, probabilities, the prover's payoff."""
+    rows = [("kind", tree.kind), ("decide", tree.decide)]
+    if tree.rewards is not None:
+        rows.append(("rewards", ", ".join(f"{answer_label(i)}={r:.2f}"
+                                          for i, r in enumerate(tree.rewards))))
+    if tree.probabilities is not None:
+        rows.append(("probabilities", ", ".join(f"{answer_label(i)}={p:.2f}"
+                                                for i, p in enumerate(tree.probabilities))))
+    if tree.prover_payoff is not None:
+        rows.append(("prover's payoff", f"{tree.prover_payoff:+.2f}"))
+    return _rows("Tree (not shown to judges)", rows)

@@ -67,3 +67,21 @@ def test_the_report_shows_each_protocols_accuracy_with_intervals_and_the_gdc_gap
     assert stats["items"] == 32 and stats["flawed"] == 16
     for gap in ("d_minus_c", "g_minus_d"):
         assert stats[gap]["value"] is not None and len(stats[gap]["ci95"]) == 2
+
+
+def test_show_gives_researchers_the_key_and_ratings_and_judges_neither(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = RunStore.open(run_dir)
+    planted = next(t for t in store.transcripts.latest()
+                   if t.condition == "critique-gdc" and t.critique and t.critique.flawed)
+    assert planted.critique is not None and planted.critique.flaw
+    capsys.readouterr()
+    assert main(["show", str(run_dir), planted.id]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Critique outcome (not shown to judges)" in out and "rating of Critic" in out
+    assert " ".join(planted.critique.flaw.split())[:30] in out
+    assert main(["show", str(run_dir), planted.id, "--as-judge"]) == 0
+    judged = " ".join(capsys.readouterr().out.split())
+    assert "Critique outcome" not in judged and "Rater" not in judged
+    assert " ".join(planted.critique.flaw.split())[:30] not in judged
