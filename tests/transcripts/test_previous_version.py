@@ -54,3 +54,24 @@ def test_report_and_show_work_on_a_v1_run(v1_run: Path, capsys: pytest.CaptureFi
     first_id = json.loads((v1_run / "transcripts.jsonl").read_text().splitlines()[0])["id"]
     assert main(["show", str(v1_run), first_id]) == 0
     assert first_id in capsys.readouterr().out
+
+
+def test_v1_rrm_and_critique_records_read_with_their_rewards(tmp_path: Path) -> None:
+    """Version 1 kept RRM rewards in ``metadata`` and had no typed tree or critique outcome."""
+    from protocols._tree import decision_probabilities
+    from transcripts import Question, Transcript
+
+    RunStore.create(tmp_path / "run")
+    question = Question(id="q", text="?", answers=["a", "b"], correct=0)
+    lines = []
+    for protocol, metadata in [
+        ("rrm", {"rewards": [0.6, 0.2], "rrm_tree": [{"id": "A"}], "decide": "rewards"}),
+        ("critique", {"self_critique": False}),
+    ]:
+        record = Transcript(protocol=protocol, question=question, metadata=metadata)
+        data = record.model_dump(mode="json", exclude={"tree", "critique"})
+        lines.append(json.dumps({**data, "schema_version": 1}))
+    (tmp_path / "run" / "transcripts.jsonl").write_text("\n".join(lines) + "\n")
+    rrm, critique = RunStore.open(tmp_path / "run").transcripts.latest()
+    assert rrm.schema_version == 1 and rrm.tree is None and critique.critique is None
+    assert decision_probabilities(rrm) == pytest.approx([0.75, 0.25])
