@@ -83,7 +83,8 @@ class Condition(_Model):
     label: str = Field(pattern=_LABEL)
     """Name of the condition in transcripts and reports, e.g. ``debate-3rounds``."""
     protocol: str
-    """Protocol name: unassisted, expert, consultancy, debate, critique or rrm."""
+    """Protocol name: unassisted, expert, consultancy, debate, critique, rrm,
+    rrm-expert-leaves or prover-estimator."""
     roles: dict[str, str] = Field(default_factory=dict)
     """Role -> endpoint name from ``[endpoints]`` (or a spec such as ``mock/x``), e.g.
     ``{debater = "strong"}``; ``debater_a``/``debater_b`` bind one debater each."""
