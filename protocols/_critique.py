@@ -65,16 +65,19 @@ RATING_SCHEMA: dict[str, Any] = {
 class GivenAnswer(BaseModel):
     """An answer a dataset supplies for critique, with what is known about it.
 
-    Stored in ``Question.metadata["given_answer"]``, e.g. in a JSONL dataset::
+    Stored in ``Question.metadata["given_answer"]``; the JSONL loader fills it from a
+    ``given_answer`` field, e.g.::
 
-        {"id": "q1", ..., "metadata": {"given_answer": {"answer": 1, "justification": "...",
-         "flawed": true, "flaw": "It misreads the date in the second paragraph."}}}
+        {"id": "q1", "question": "...", "answers": ["...", "..."], "correct": 0,
+         "given_answer": {"answer": "Iron ore", "justification": "...", "flawed": true,
+                          "flaw": "It misreads the date in the second paragraph."}}
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    answer: int = Field(ge=0)
-    """Original index of the answer given."""
+    answer: int | str
+    """The answer given: its 0-based index in the dataset's answers, or its text (text
+    survives ``dataset.answers`` cutting or shuffling the answers)."""
     justification: str = Field(min_length=1)
     """Its justification, as the judge will read it (quotes in ``<quote>`` tags)."""
     flawed: bool | None = None
@@ -84,7 +87,8 @@ class GivenAnswer(BaseModel):
 
 
 def given_answer(question: Question) -> GivenAnswer:
-    """The question's given answer; a clear error naming the question when it has none."""
+    """The question's given answer, ``answer`` resolved to an index; a clear error naming the
+    question when it has none or it is invalid."""
     raw = question.metadata.get(GIVEN_KEY)
     if raw is None:
         raise ConfigError(
@@ -98,12 +102,15 @@ def given_answer(question: Question) -> GivenAnswer:
         raise ConfigError(
             f"question {question.id!r}: metadata.{GIVEN_KEY} is invalid: {err}"
         ) from err
-    if given.answer >= len(question.answers):
+    index = given.answer
+    if isinstance(index, str):
+        index = question.answers.index(index) if index in question.answers else -1
+    if not 0 <= index < len(question.answers):
         raise ConfigError(
-            f"question {question.id!r}: metadata.{GIVEN_KEY}.answer = {given.answer} is not an "
-            f"index into its {len(question.answers)} answers"
+            f"question {question.id!r}: metadata.{GIVEN_KEY}.answer = {given.answer!r} is "
+            f"neither the text of one of its answers {question.answers} nor an index into them"
         )
-    return given
+    return given.model_copy(update={"answer": index})
 
 
 def given_turn(rec: _turns.Recorder, given: GivenAnswer) -> Turn:
@@ -113,7 +120,7 @@ def given_turn(rec: _turns.Recorder, given: GivenAnswer) -> Turn:
         speaker="Answerer",
         round=0,
         content=given.justification,
-        answer=given.answer,
+        answer=int(given.answer),  # resolved to an index by given_answer()
         quotes=verify_quotes(given.justification, rec.question.context),
         metadata={"given": True},
     )

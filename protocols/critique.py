@@ -128,7 +128,7 @@ def setups(question: Question, config: Config) -> list[Setup]:
     the gold justification clean and planted."""
     if config.target == "given":
         given = _critique.given_answer(question)
-        return _common.counterbalance(question, [{ANSWERER: given.answer}])
+        return _common.counterbalance(question, [{ANSWERER: int(given.answer)}])
     if config.target == "planted":
         if question.correct is None:
             raise ConfigError(

@@ -45,6 +45,10 @@ class FieldMap(BaseModel):
     """Field of the hidden context (a story, an article); None for none."""
     source: str | None = "source"
     """Field of the cluster key (e.g. the story id); None makes each question its own cluster."""
+    given_answer: str | None = "given_answer"
+    """Field of an answer to critique (``{answer, justification, flawed, flaw}``, the answer as
+    its text or 0-based index), kept in ``metadata["given_answer"]`` for critique with
+    ``target = "given"``; None, or a missing field, for none."""
 
 
 class GenericSpec(DatasetOptions):
@@ -138,7 +142,18 @@ def _question(record: dict[str, Any], spec: GenericSpec, path: Path, number: int
         context=_str_or_none(_optional(record, fields.context)),
         source=_str_or_none(_optional(record, fields.source)),
         dataset=spec.name or path.stem,
+        metadata=_given(record, fields.given_answer),
     )
+
+
+def _given(record: dict[str, Any], field: str | None) -> dict[str, Any]:
+    """The record's answer to critique, as question metadata (checked by the protocol)."""
+    given = _optional(record, field)
+    if given is None:
+        return {}
+    if not isinstance(given, dict):
+        raise ValueError(f"field {field!r} is not an object {{answer, justification, ...}}")
+    return {"given_answer": given}
 
 
 def _str_or_none(value: Any) -> str | None:
