@@ -211,6 +211,7 @@ async def rate(
             identifies_key=bool(parsed["identifies_key"]) if flawed else None,
             saw_key=saw_key,
             reason=str(parsed.get("reason", "")),
+            rater=rater.endpoint.spec,
         )
     except (KeyError, TypeError, ValueError) as err:
         raise ProtocolError(f"the rater gave no valid rating: {done.text[:200]!r}") from err

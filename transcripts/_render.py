@@ -145,7 +145,8 @@ def _critique_panel(c: CritiqueOutcome) -> Panel:
     rows += [("generated", _label(c.generated))] if c.generated is not None else []
     for r in c.ratings:
         key = "" if r.identifies_key is None else f", identifies the key: {r.identifies_key}"
-        rows.append((f"rating of {r.critique}", f"helpfulness {r.helpfulness}/7, real flaw: "
+        by = f" by {r.rater}" if r.rater else ""
+        rows.append((f"rating of {r.critique}{by}", f"helpfulness {r.helpfulness}/7, real flaw: "
                      f"{r.real_flaw}{key}{' (rater saw the key)' * r.saw_key} — {r.reason}"))
     return _rows("Critique outcome (not shown to judges)", rows)
 

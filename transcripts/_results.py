@@ -101,6 +101,9 @@ class CritiqueRating(Record):
     """The rater read the known flaw and the hidden text; else it saw what the judge sees."""
     reason: str = ""
     """The rater's reason, in a sentence."""
+    rater: str = ""
+    """Who rated: an LLM rater's endpoint spec, or ``human:NAME`` for a person
+    (``oversight rate``)."""
 
 
 class CritiqueOutcome(Record):

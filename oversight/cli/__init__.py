@@ -18,7 +18,7 @@ from transcripts.errors import OversightError
 __all__ = ["main"]
 
 # In the order `oversight --help` lists them.
-SUBCOMMANDS = ("run", "rejudge", "judge", "show", "report", "gdc", "imports", "export")
+SUBCOMMANDS = ("run", "rejudge", "judge", "rate", "show", "report", "gdc", "imports", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

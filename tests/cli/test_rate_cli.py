@@ -1,0 +1,105 @@
+"""``oversight rate`` as a person meets it: a real pseudo-terminal, driven with pexpect."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from transcripts import CritiqueOutcome, Question, RunStore, Transcript, Turn
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+
+MAIN = "import sys; from oversight.cli import main; sys.exit(main())"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+KEY = "The planted flaw: the log says cod, not ore."
+SECRET = "the cook hid a silver locket"
+
+
+def critique_transcript(tid: str, critics: int) -> Transcript:
+    q = Question(id=tid, text="What was the cargo?", answers=["Salt cod", "Iron ore"], correct=0,
+                 context=f"She carried salt cod. Nobody knew {SECRET}.", source="s")
+    turns = [Turn(role="answerer", speaker="Answerer", round=0, answer=1,
+                  content="It was ore, clearly.")]
+    labels = [f"Critic {k + 1}" for k in range(critics)] if critics > 1 else ["Critic"]
+    turns += [Turn(role="critic", speaker=c, round=1, content=f"{c}: the text says cod.")
+              for c in labels]
+    return Transcript(id=tid, protocol="critique", condition="crit", question=q,
+                      assignment={"Answerer": 1}, answer_order=[0, 1], turns=turns,
+                      roles={"Answerer": "mock/secret-model"},
+                      critique=CritiqueOutcome(target="given", critiqued=1, flawed=True, flaw=KEY))
+
+
+def spawn(run: Path) -> pexpect.spawn:
+    return pexpect.spawn(sys.executable, ["-c", MAIN, "rate", str(run), "--annotator", "alice"],
+                         dimensions=(60, 110), encoding="utf-8", timeout=15,
+                         env={**os.environ, "TERM": "xterm-256color"})
+
+
+def ratings(run: Path) -> dict[str, list[tuple[str, int, bool, str]]]:
+    store = RunStore.open(run)
+    return {t.id: [(r.critique, r.helpfulness, r.real_flaw, r.rater)
+                   for r in (t.critique.ratings if t.critique else [])]
+            for t in store.transcripts.latest()}
+
+
+def test_a_person_rates_critiques_quits_and_resumes(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    for t in (critique_transcript("t1", critics=2), critique_transcript("t2", critics=1)):
+        store.transcripts.append(t)
+    store.close()
+
+    child = spawn(run)
+    child.expect_exact("Item 1 of 2")
+    child.expect_exact("Helpfulness of Critic 1")
+    child.sendline("9")
+    child.expect_exact("type a whole number from 1 to 7")
+    child.expect_exact("Helpfulness of Critic 1")
+    child.sendline("6")
+    child.expect_exact("real flaw? (y/n)")
+    child.sendline("y")
+    child.expect_exact("Reason (optional")
+    child.sendline("names the quote")
+    child.expect_exact("Helpfulness of Critic 2")
+    child.sendline("2")
+    child.expect_exact("real flaw? (y/n)")
+    child.sendline("n")
+    child.expect_exact("Reason (optional")
+    child.sendline("")
+    child.expect_exact("Saved.")
+    child.expect_exact("Item 2 of 2")
+    child.expect_exact("Helpfulness of Critic")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    screen = ANSI.sub("", child.before or "")
+    assert "1 transcript(s) rated this session." in screen
+    assert ratings(run) == {
+        "t1": [("Critic 1", 6, True, "human:alice"), ("Critic 2", 2, False, "human:alice")],
+        "t2": [],
+    }
+
+    child = spawn(run)
+    seen = io.StringIO()
+    child.logfile_read = seen  # everything the person's screen showed
+    child.expect_exact("Item 1 of 1")
+    child.expect_exact("Helpfulness of Critic")
+    child.sendline("5")
+    child.expect_exact("real flaw? (y/n)")
+    child.sendline("yes")
+    child.expect_exact("Reason (optional")
+    child.sendline("ok")
+    child.expect_exact("Saved.")
+    child.expect(pexpect.EOF)
+    child.close()
+    shown = ANSI.sub("", seen.getvalue())
+    assert ratings(run)["t2"] == [("Critic", 5, True, "human:alice")]
+    assert "Critic: the text says cod." in shown
+    assert KEY not in shown and SECRET not in shown and "secret-model" not in shown
