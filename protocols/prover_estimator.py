@@ -209,7 +209,7 @@ async def run(
         rec.prompt(prompts.render_leaf_judge_prompt, claim=node.claim, evidence=evidence),
         schema=PROBABILITY_SCHEMA)
     node.check = _probability(done)
-    node.quotes = verify_quotes(node.evidence + node.justification, question.context)
+    node.quotes = verify_quotes(f"{node.evidence}\n{node.justification}", question.context)
     rec.add(checker.aside(done, node=node.id, check=node.check))
     assert node.estimate is not None and root.estimate is not None
     payoff = (node.check - node.estimate) * (1 if bet == "higher" else -1)

@@ -114,7 +114,7 @@ async def run(
         said = str(done.parsed.get("justification", "")).strip()
         node.justification, _ = _common.cut_to_limit(
             said, word_limit=config.word_limit, char_limit=config.char_limit)
-        node.quotes = verify_quotes(node.reply + node.justification, question.context)
+        node.quotes = verify_quotes(f"{node.reply}\n{node.justification}", question.context)
         rec.add(evaluator.aside(done, node=node.id, score=node.score))
 
     async def answer(node: Node, level: int) -> None:
