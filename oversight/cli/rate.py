@@ -7,7 +7,10 @@ helpfulness from 1 to 7, whether it points at a real flaw (y/n) and an optional 
 ratings of one transcript are saved together, the moment its last critique is rated, as a
 new record of the transcript (``critique.ratings`` with ``rater = "human:NAME"``; the run
 store reads the latest record of each id). ``s`` skips a transcript, ``q`` quits; run the
-same command to resume where you stopped.
+same command to resume where you stopped. With ``--with-key`` the person grades as the GDC
+measurement's key-reading rater does: the source text and what is known about the answer
+(the planted or given flaw) are shown, and for a known-flawed answer they also say whether
+the critique identifies that flaw; these ratings count in the GDC critique accuracy.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.panel import Panel
 from rich.rule import Rule
+from rich.text import Text
 
 from transcripts import CritiqueRating, JudgeView, RunStore, Transcript, render_judge_view
 from transcripts.errors import ConfigError
@@ -28,6 +33,7 @@ __all__ = ["add_parser", "rate_session", "run"]
 HELPFUL = "Helpfulness of {critic}, 1 (none) to 7 (settles it); s skip, q quit: "
 REAL = "Does it point at a real flaw? (y/n): "
 REASON = "Reason (optional, Enter to leave empty): "
+KEYED = "Does it identify the known flaw? (y/n): "
 
 
 class _Quit(Exception):
@@ -53,6 +59,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--annotator", required=True, help="your name, recorded with each rating")
     parser.add_argument("--condition", action="append", default=[], metavar="LABEL",
                         help="only this condition (repeat for several)")
+    parser.add_argument("--with-key", action="store_true",
+                        help="also show the source text and the known flaw, and grade whether "
+                        "each critique identifies it (counts in the GDC critique accuracy)")
     parser.set_defaults(handler=run)
 
 
@@ -67,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"no critique transcripts in condition(s) {unknown}; the run's "
                           f"critique conditions are {sorted(known) or 'none'}")
     rated = rate_session(store, annotator=args.annotator, console=console, ask=console.input,
-                         conditions=conditions)
+                         conditions=conditions, with_key=bool(args.with_key))
     console.print(f"{rated} transcript(s) rated this session.")
     return 0
 
@@ -105,8 +114,10 @@ def rate_session(
     console: Console,
     ask: Callable[[str], str],
     conditions: list[str] | None = None,
+    with_key: bool = False,
 ) -> int:
-    """Ask ``annotator`` to rate every critique not yet rated; the transcripts rated."""
+    """Ask ``annotator`` to rate every critique not yet rated; the transcripts rated. With
+    ``with_key`` the person also reads the source text and the key."""
     rater = f"human:{annotator}"
     items = _pending(store, rater, conditions or [])
     done = 0
@@ -114,6 +125,15 @@ def rate_session(
         view = JudgeView.from_transcript(transcript)
         console.print(Rule(f"Item {number} of {len(items)}"))
         console.print(render_judge_view(view))
+        outcome = transcript.critique
+        assert outcome is not None
+        if with_key:
+            known = ("unknown" if outcome.flawed is None else
+                     f"flawed: {outcome.flaw or '(no key given)'}" if outcome.flawed else "good")
+            console.print(Panel(Text(transcript.question.context or "(no source text)"),
+                                title="Source text (the judge did not see it)"))
+            console.print(Text(f"Known about the proposal: {known}", style="bold"))
+        yes_no = lambda s: s.lower() in ("y", "n", "yes", "no")  # noqa: E731
         critics = [t.speaker for t in view.turns if t.role == "critic"]
         ratings = []
         try:
@@ -121,21 +141,22 @@ def rate_session(
                 helpful = _entry(ask, HELPFUL.format(critic=critic),
                                  lambda s: s.isdigit() and 1 <= int(s) <= 7, console,
                                  "type a whole number from 1 to 7 (or s, q)")
-                real = _entry(ask, REAL, lambda s: s.lower() in ("y", "n", "yes", "no"),
-                              console, "type y or n (or s, q)")
+                real = _entry(ask, REAL, yes_no, console, "type y or n (or s, q)")
+                keyed = (_entry(ask, KEYED, yes_no, console, "type y or n (or s, q)")
+                         if with_key and outcome.flawed else None)
                 reason = _entry(ask, REASON, lambda s: True, console, "")
                 ratings.append(CritiqueRating(
                     critique=critic, helpfulness=int(helpful),
-                    real_flaw=real.lower().startswith("y"), reason=reason, rater=rater))
+                    real_flaw=real.lower().startswith("y"), reason=reason, rater=rater,
+                    saw_key=with_key,
+                    identifies_key=None if keyed is None else keyed.lower().startswith("y")))
         except _Skip:
             console.print("Skipped.")
             continue
         except _Quit:
             break
-        assert transcript.critique is not None
-        outcome = transcript.critique.model_copy(
-            update={"ratings": [*transcript.critique.ratings, *ratings]})
-        store.transcripts.append(transcript.model_copy(update={"critique": outcome}))
+        updated = outcome.model_copy(update={"ratings": [*outcome.ratings, *ratings]})
+        store.transcripts.append(transcript.model_copy(update={"critique": updated}))
         done += 1
         console.print("Saved.")
     return done

@@ -103,3 +103,40 @@ def test_a_person_rates_critiques_quits_and_resumes(tmp_path: Path) -> None:
     assert ratings(run)["t2"] == [("Critic", 5, True, "human:alice")]
     assert "Critic: the text says cod." in shown
     assert KEY not in shown and SECRET not in shown and "secret-model" not in shown
+
+
+def test_with_the_key_a_person_grades_critique_accuracy_for_gdc(tmp_path: Path) -> None:
+    from oversight.analysis import gdc
+
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    store.transcripts.append(critique_transcript("t1", critics=1))
+    store.close()
+    child = pexpect.spawn(sys.executable, ["-c", MAIN, "rate", str(run), "--annotator", "bo",
+                                           "--with-key"],
+                          dimensions=(60, 110), encoding="utf-8", timeout=15,
+                          env={**os.environ, "TERM": "xterm-256color"})
+    seen = io.StringIO()
+    child.logfile_read = seen
+    child.expect_exact("Helpfulness of Critic")
+    child.sendline("7")
+    child.expect_exact("real flaw? (y/n)")
+    child.sendline("y")
+    child.expect_exact("identify the known flaw? (y/n)")
+    child.sendline("maybe")
+    child.expect_exact("type y or n")
+    child.expect_exact("identify the known flaw? (y/n)")
+    child.sendline("y")
+    child.expect_exact("Reason (optional")
+    child.sendline("")
+    child.expect_exact("Saved.")
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = " ".join(ANSI.sub("", seen.getvalue()).split())
+    assert KEY in screen and SECRET in screen  # the grader reads the key and the text
+    (t,) = RunStore.open(run).transcripts.latest()
+    assert t.critique is not None
+    (rating,) = t.critique.ratings
+    assert (rating.saw_key, rating.identifies_key, rating.rater) == (True, True, "human:bo")
+    (stats,) = gdc(run, n_bootstrap=10)
+    assert stats.critique.value == 1.0 and stats.critique.n == 1
