@@ -20,6 +20,7 @@ critique runs in :mod:`oversight.analysis._gdc` (:func:`gdc`). The output models
 
 from oversight.analysis._analyze import DEFAULT_BY, DEFAULT_THRESHOLDS, analyze
 from oversight.analysis._bootstrap import percentile_interval, resample_sums, sums_by_cluster
+from oversight.analysis._cluster import ClusterEstimate
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import BUILTIN_FIELDS, Where, parse_where
 from oversight.analysis._gdc import GDCEstimate, GDCStats, gdc
@@ -72,6 +73,7 @@ __all__ = [
     "Agreement",
     "Analysis",
     "CalibrationBin",
+    "ClusterEstimate",
     "Comparison",
     "Data",
     "DebaterStats",
