@@ -60,6 +60,7 @@ from oversight.analysis._stats import (
     row_metrics,
     selective_accuracy,
 )
+from oversight.analysis._trees import TreeStats, tree_stats
 
 __all__ = [
     "ANALYSIS_SCHEMA_VERSION",
@@ -90,6 +91,7 @@ __all__ = [
     "Settings",
     "Slice",
     "Totals",
+    "TreeStats",
     "Where",
     "analyze",
     "calibration_bins",
@@ -107,4 +109,5 @@ __all__ = [
     "row_metrics",
     "selective_accuracy",
     "sums_by_cluster",
+    "tree_stats",
 ]

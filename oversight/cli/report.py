@@ -125,22 +125,34 @@ def _gdc_section(
     args: argparse.Namespace, bootstrap: int, console: Console | None, messages: Console,
     *, write: bool,
 ) -> None:
-    """The GDC gaps of the run's critiques (``oversight gdc``), when it measured any: printed
-    under the report, and with ``--markdown`` written as ``gdc.md`` and ``gdc.json``."""
-    from oversight.analysis import gdc
-    from oversight.report import gdc_markdown, print_gdc
+    """The GDC gaps of the run's critiques (``oversight gdc``) and its RRM and
+    prover–estimator tree statistics, when it has any: printed under the report, and with
+    ``--markdown`` written as ``gdc.md``/``gdc.json`` and ``trees.md``/``trees.json``."""
+    from oversight.analysis import gdc, tree_stats
+    from oversight.report import gdc_markdown, print_gdc, tree_table, trees_markdown
+    from oversight.report._terminal import _rich
     from transcripts import write_json_atomic
 
-    stats = gdc(args.run_dir, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)))
-    if not stats:
-        return
-    if console is not None:
-        print_gdc(stats, console)
-    if write:
-        out = Path(getattr(args, "out", None) or Path(args.run_dir) / "reports")
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / ".gdc.md.tmp"
-        tmp.write_text(gdc_markdown(stats), encoding="utf-8")
-        tmp.replace(out / "gdc.md")
-        write_json_atomic(out / "gdc.json", [s.model_dump(mode="json") for s in stats])
-        messages.print(f"wrote {out / 'gdc.md'}\nwrote {out / 'gdc.json'}")
+    seed = int(getattr(args, "seed", 0))
+    sections: list[tuple[str, list[Any], Any]] = [
+        ("gdc", list(gdc(args.run_dir, n_bootstrap=bootstrap, seed=seed)), gdc_markdown),
+        ("trees", list(tree_stats(args.run_dir, n_bootstrap=bootstrap, seed=seed)),
+         trees_markdown),
+    ]
+    for name, stats, markdown in sections:
+        if not stats:
+            continue
+        if console is not None:
+            console.print()
+            if name == "gdc":
+                print_gdc(stats, console)
+            else:
+                console.print(_rich(tree_table(stats)))
+        if write:
+            out = Path(getattr(args, "out", None) or Path(args.run_dir) / "reports")
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = out / f".{name}.md.tmp"
+            tmp.write_text(markdown(stats), encoding="utf-8")
+            tmp.replace(out / f"{name}.md")
+            write_json_atomic(out / f"{name}.json", [s.model_dump(mode="json") for s in stats])
+            messages.print(f"wrote {out / f'{name}.md'}\nwrote {out / f'{name}.json'}")

@@ -13,7 +13,13 @@ matplotlib is imported only when plots are drawn.
 """
 
 from oversight.report._files import ReportFiles, render_json, write_report
-from oversight.report._gdc import gdc_markdown, gdc_table, print_gdc
+from oversight.report._gdc import (
+    gdc_markdown,
+    gdc_table,
+    print_gdc,
+    tree_table,
+    trees_markdown,
+)
 from oversight.report._markdown import DEFINITIONS, render_markdown
 from oversight.report._plots import write_plots
 from oversight.report._tables import Table, build_tables
@@ -31,6 +37,8 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_terminal",
+    "tree_table",
+    "trees_markdown",
     "write_plots",
     "write_report",
 ]

@@ -1,4 +1,5 @@
-"""The GDC gaps as report tables (terminal and Markdown); see :mod:`oversight.analysis._gdc`."""
+"""The GDC gaps and the RRM / prover–estimator tree statistics as report tables (terminal and
+Markdown); see :mod:`oversight.analysis._gdc` and :mod:`oversight.analysis._trees`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from oversight.analysis._gdc import GDCEstimate, GDCStats
+from oversight.analysis._trees import TreeStats
 from oversight.report._markdown import _md_table
 from oversight.report._tables import Table, ci, num, pct, pp
 from oversight.report._terminal import _rich
 
-__all__ = ["GDC_NOTE", "gdc_markdown", "gdc_table", "print_gdc"]
+__all__ = ["GDC_NOTE", "TREES_NOTE", "gdc_markdown", "gdc_table", "print_gdc", "tree_table",
+           "trees_markdown"]
 
 GDC_NOTE = (
     "G: the model's own answers that are gold; D: answers it rightly calls flawed "
@@ -55,3 +58,40 @@ def print_gdc(stats: Sequence[GDCStats], console: Console) -> None:
 def gdc_markdown(stats: Sequence[GDCStats]) -> str:
     """The GDC table as a Markdown section."""
     return "\n".join(["## GDC gaps", "", _md_table(gdc_table(stats)), ""])
+
+
+TREES_NOTE = (
+    "RRM: reward margin = the gold answer's reward minus the mean of the others'; gold first = "
+    "share of items whose highest reward is the gold's (ties shared). Prover–estimator: payoff "
+    "= the judge's leaf probability minus the estimator's, signed by the prover's bet; wins = "
+    "payoff > 0; honesty premium = payoff arguing the gold minus arguing another answer. CIs: "
+    "cluster bootstrap over question sources."
+)
+
+
+def _mean(e: GDCEstimate, digits: int = 2) -> str:
+    if e.value is None:
+        return "—"
+    shown = f"{e.value:+.{digits}f}"
+    return f"{shown} {ci(e.ci95, scale=1, signed=True, digits=digits)}" if e.ci95 else shown
+
+
+def tree_table(stats: Sequence[TreeStats]) -> Table:
+    """One row per condition that grew trees."""
+    headers = ["condition", "protocol", "items", "reward margin", "gold first", "payoff",
+               "prover wins", "honesty premium"]
+    table = Table("RRM rewards and prover–estimator payoffs (95% CI)", headers, note=TREES_NOTE)
+    table.numeric = set(range(2, len(headers)))
+    for s in stats:
+        table.rows.append([
+            s.condition, s.kind, str(s.items), _mean(s.reward_margin),
+            _share(s.gold_ranked_first), _mean(s.payoff), _share(s.prover_wins),
+            _mean(s.honesty_premium),
+        ])
+    return table
+
+
+def trees_markdown(stats: Sequence[TreeStats]) -> str:
+    """The tree statistics as a Markdown section."""
+    return "\n".join(["## RRM rewards and prover–estimator payoffs", "",
+                      _md_table(tree_table(stats)), ""])

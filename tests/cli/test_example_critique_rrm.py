@@ -67,6 +67,12 @@ def test_the_report_shows_each_protocols_accuracy_with_intervals_and_the_gdc_gap
     assert stats["items"] == 32 and stats["flawed"] == 16
     for gap in ("d_minus_c", "g_minus_d"):
         assert stats[gap]["value"] is not None and len(stats[gap]["ci95"]) == 2
+    assert "RRM rewards and prover–estimator payoffs" in out
+    saved = json.loads((run_dir / "reports" / "trees.json").read_text())
+    trees = {t["condition"]: t for t in saved}
+    assert sorted(trees) == ["prover-estimator", "rrm-expert-leaves", "rrm-weak"]
+    assert trees["rrm-weak"]["reward_margin"]["n"] == 16
+    assert trees["prover-estimator"]["payoff"]["n"] == 32
 
 
 def test_show_gives_researchers_the_key_and_ratings_and_judges_neither(

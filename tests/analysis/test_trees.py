@@ -1,0 +1,65 @@
+"""RRM reward margins and prover–estimator payoffs, checked against NumPy on the same data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oversight.analysis import tree_stats
+from transcripts import Question, Transcript, Tree, TreeNode
+
+
+def rrm(k: int, rewards: list[float], gold: int, source: str) -> Transcript:
+    roots = [TreeNode(id=chr(65 + i), claim="c", answer=i, score=r) for i, r in enumerate(rewards)]
+    return Transcript(
+        id=f"r{k}", protocol="rrm", condition="rrm",
+        question=Question(id=f"q{k}", text="?", answers=["a", "b", "c"][: len(rewards)],
+                          correct=gold, source=source),
+        tree=Tree(kind="rrm", roots=roots, decide="rewards", rewards=rewards),
+    )
+
+
+def pe(k: int, payoff: float, argued: int, source: str) -> Transcript:
+    return Transcript(
+        id=f"p{k}", protocol="prover-estimator", condition="pe",
+        question=Question(id=f"q{k}", text="?", answers=["a", "b"], correct=0, source=source),
+        assignment={"Prover": argued},
+        tree=Tree(kind="prover-estimator", decide="estimator", prover_payoff=payoff,
+                  roots=[TreeNode(id="A", claim="c", answer=argued, estimate=0.5)]),
+    )
+
+
+def test_reward_margins_and_payoffs_match_numpy() -> None:
+    rng = np.random.default_rng(3)
+    rewards = rng.random((60, 3)).round(2)
+    rewards[0] = [0.5, 0.5, 0.1]  # a tie for first that includes the gold
+    golds = rng.integers(0, 3, 60)
+    payoffs = rng.normal(0.05, 0.3, 80).round(3)
+    payoffs[0] = 0.0
+    argued = rng.integers(0, 2, 80)
+    items = [rrm(k, list(map(float, rewards[k])), int(golds[k]), f"s{k % 12}") for k in range(60)]
+    items += [pe(k, float(payoffs[k]), int(argued[k]), f"s{k % 12}") for k in range(80)]
+    pe_stats, rrm_stats = tree_stats(items, n_bootstrap=300)
+    margin = [rewards[k, golds[k]] - np.delete(rewards[k], golds[k]).mean() for k in range(60)]
+    first = [
+        (1 / np.sum(rewards[k] == rewards[k].max())) * (rewards[k, golds[k]] == rewards[k].max())
+        for k in range(60)
+    ]
+    assert rrm_stats.reward_margin.value == pytest.approx(np.mean(margin))
+    assert rrm_stats.gold_ranked_first.value == pytest.approx(np.mean(first))
+    assert rrm_stats.payoff.value is None and rrm_stats.sources == 12
+    won = np.where(payoffs == 0, 0.5, (payoffs > 0).astype(float))
+    assert pe_stats.payoff.value == pytest.approx(payoffs.mean())
+    assert pe_stats.prover_wins.value == pytest.approx(won.mean())
+    honest = payoffs[argued == 0].mean() - payoffs[argued == 1].mean()
+    assert pe_stats.honesty_premium.value == pytest.approx(honest)
+    assert pe_stats.honesty_premium.ci95 is not None
+    low, high = pe_stats.honesty_premium.ci95
+    assert low < honest < high
+    assert pe_stats.reward_margin.value is None and pe_stats.kind == "prover-estimator"
+
+
+def test_items_without_gold_or_tree_are_left_out() -> None:
+    no_gold = rrm(0, [0.2, 0.8], 0, "s").model_copy(
+        update={"question": Question(id="q", text="?", answers=["a", "b"])})
+    assert tree_stats([no_gold]) == []
