@@ -86,10 +86,27 @@ def _freeze(store: RunStore, experiment: Experiment, questions: list[Question]) 
             f"{', '.join(changed) or 'details'}); only [limits] may change when resuming. "
             f"Run into a new folder (--out), or restore the experiment as it was"
         )
+    _no_rrm_switch(store, experiment)
     if existing.get("questions_hash") != frozen["questions_hash"]:
         raise ConfigError(
             f"{store.path}: the dataset's questions changed since this run began (the file "
             f"at dataset.path was edited or replaced); restore it or run into a new folder"
+        )
+
+
+def _no_rrm_switch(store: RunStore, experiment: Experiment) -> None:
+    """Refuse to resume a run begun when ``rrm`` meant expert leaves (schema version 1):
+    its missing items would be run by RRM with a weak evaluator, mixing two protocols."""
+    meta = store.read_json("run.json") or {}
+    version = meta.get("schema_version", 1)
+    old = [c.label for c in experiment.conditions if c.protocol == "rrm"]
+    if isinstance(version, int) and version < 2 and old:
+        raise ConfigError(
+            f"{store.path} was started with schema version {version}, when protocol 'rrm' "
+            f"meant what is now 'rrm-expert-leaves' (the evaluator reads the text); resuming "
+            f"would run its missing items of {', '.join(old)} with RRM's weak evaluator. Its "
+            f"saved transcripts stay readable (report, show, rejudge); to run the rest, use "
+            f"a new folder (--out) with protocol = 'rrm-expert-leaves' or 'rrm'"
         )
 
 
