@@ -93,8 +93,9 @@ def given_answer(question: Question) -> GivenAnswer:
     if raw is None:
         raise ConfigError(
             f"question {question.id!r} has no metadata.{GIVEN_KEY}, which critique with "
-            "target = 'given' critiques; add {answer, justification, flawed, flaw} to the "
-            "dataset, or use target = 'planted' to plant flaws in gold justifications"
+            "target = 'given' critiques; give each record of a JSONL dataset a given_answer "
+            "field {answer, justification, flawed, flaw}, or use target = 'planted' to plant "
+            "flaws in gold justifications"
         )
     try:
         given = GivenAnswer.model_validate(raw)
