@@ -21,8 +21,10 @@ validation and its ``validation_retries``); if it still fails, so does the sampl
 schema-valid reply whose numbers are not probabilities (negative, NaN, all zero, a sum off
 by more than 5%) or whose logprobs name no label is asked again here, up to
 ``max_attempts`` times per sample, each time under a new ``sample_index`` so the response
-cache cannot return the same bad reply. A judgment with no usable sample is recorded with
-``status="failed"`` and the reasons, never a guess. Endpoint errors (after the endpoint's
+cache cannot return the same bad reply, and never as the identical request: the re-ask
+shows the model its unusable reply and what was wrong with it (and moves ``seed`` on), so
+even at temperature 0 a deterministic failure is not simply paid for again. A judgment
+with no usable sample is recorded with ``status="failed"`` and the reasons, never a guess. Endpoint errors (after the endpoint's
 own retries) are not retried here.
 
 With ``samples=k`` the k samples are asked concurrently (``sample_index`` 0..k-1, so cached
@@ -51,7 +53,7 @@ from judges.prompts import (
     render_question_prompt,
 )
 from oversight.concurrency import bounded_map
-from oversight.endpoints import Completion, Endpoint, TokenLogprob
+from oversight.endpoints import Completion, Endpoint, Message, TokenLogprob, render_correction
 from transcripts import Call, JudgeIdentity, JudgeView, Judgment
 from transcripts.errors import ConfigError, EndpointError, JudgeError, StructuredOutputError
 
@@ -172,10 +174,11 @@ class LLMJudge(Judge):
         """Ask until a readable reply or ``max_attempts``; endpoint errors end it at once."""
         sample = _Sample()
         mode = self.mode
+        unusable: tuple[str, str] | None = None  # the last unusable reply and what was wrong
         for attempt in range(self.max_attempts):
             sample_index = index + attempt * self.samples
             try:
-                completion = await self._complete(view, mode, sample_index)
+                completion = await self._complete(view, mode, sample_index, unusable)
             except StructuredOutputError as err:
                 # The endpoint already re-asked for a schema-valid reply (it owns that).
                 sample.calls.extend(err.calls)  # paid for, so counted in the judgment
@@ -202,19 +205,31 @@ class LLMJudge(Judge):
                     sample.presented, sample.rationale = parse_structured(completion, labels(view))
             except JudgeError as err:
                 sample.errors.append(f"sample {index} attempt {attempt + 1}: {err}")
+                unusable = (completion.text, str(err))
                 continue
             return sample
         return sample
 
-    async def _complete(self, view: JudgeView, mode: Mode, sample_index: int) -> Completion:
+    async def _complete(
+        self, view: JudgeView, mode: Mode, sample_index: int, unusable: tuple[str, str] | None
+    ) -> Completion:
+        """One ask; a re-ask after an unusable reply shows the model that reply and what was
+        wrong with it (and moves the seed on), so it is never the identical request."""
+        prompt = render_label_prompt(view) if mode == "logprobs" else render_judge_prompt(view)
+        messages: list[Message] = [Message(role="user", content=prompt)]
+        seed = self.seed
+        if unusable is not None:
+            messages += [Message(role="assistant", content=unusable[0] or "(empty reply)"),
+                         Message(role="user", content=render_correction(unusable[1]))]
+            seed = None if seed is None else seed + sample_index
         if mode == "logprobs":
             return await self.endpoint.complete(
-                render_label_prompt(view), system=JUDGE_SYSTEM, max_tokens=5,
-                temperature=self.temperature, seed=self.seed, logprobs=True,
+                messages, system=JUDGE_SYSTEM, max_tokens=5,
+                temperature=self.temperature, seed=seed, logprobs=True,
                 top_logprobs=max(5, min(20, 2 * len(view.answers))), sample_index=sample_index)
         return await self.endpoint.complete(
-            render_judge_prompt(view), system=JUDGE_SYSTEM, max_tokens=self.max_tokens,
-            temperature=self.temperature, seed=self.seed, schema=judge_schema(view),
+            messages, system=JUDGE_SYSTEM, max_tokens=self.max_tokens,
+            temperature=self.temperature, seed=seed, schema=judge_schema(view),
             sample_index=sample_index)
 
 

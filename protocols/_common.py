@@ -67,8 +67,9 @@ class SpeakerConfig(ProtocolConfig):
     """Most words per speech (quoted words count); longer speeches are cut and marked."""
     char_limit: int | None = Field(default=None, ge=1)
     """Most characters per speech (quote tags not counted); longer speeches are cut and marked."""
-    max_tokens: int = Field(default=800, ge=1)
-    """Most tokens a speaker may generate in one call."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Most tokens a speaker may generate in one call. None: derived from the length limit
+    with headroom (see :attr:`token_limit`), so the word limit, not the token limit, cuts."""
     temperature: float = Field(default=0.0, ge=0.0)
     """Sampling temperature of every speaker call."""
     concurrency: int = Field(default=8, ge=1)
@@ -108,6 +109,17 @@ class SpeakerConfig(ProtocolConfig):
         unknown = sorted(set(self.prompts) - set(known))
         if unknown:
             raise ConfigError(f"unknown prompt names {unknown}; this protocol's are {known}")
+
+    @property
+    def token_limit(self) -> int:
+        """``max_tokens`` if set; else twice the word limit (English runs about 1.3 tokens a
+        word, quote tags add more) or half the character limit (about 4 characters a token),
+        plus 64; else 800."""
+        if self.max_tokens is not None:
+            return self.max_tokens
+        derived = [2 * self.word_limit] if self.word_limit else []
+        derived += [self.char_limit // 2] if self.char_limit else []
+        return min(derived) + 64 if derived else 800
 
     @property
     def limit_text(self) -> str:

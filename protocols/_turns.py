@@ -112,7 +112,7 @@ class Voice:
         return await self.endpoint.complete(
             prompt,
             system=self.system,
-            max_tokens=options.max_tokens,
+            max_tokens=options.token_limit,
             temperature=options.temperature if temperature is None else temperature,
             schema=schema,
             sample_index=sample_index,
@@ -128,12 +128,14 @@ class Voice:
         limit: bool = True,
     ) -> Turn:
         """A turn of ``completion``: cut to the limits, quotes verified, call recorded."""
-        content, cut = completion.text.strip(), False
+        # A reply cut at max_tokens is marked for the judge exactly like a length-limit cut.
+        content, cut = completion.text.strip(), completion.truncated
         if limit:
             options = self.rec.speech
-            content, cut = cut_to_limit(
+            content, cut_here = cut_to_limit(
                 content, word_limit=options.word_limit, char_limit=options.char_limit
             )
+            cut = cut or cut_here
         return Turn(
             role=self.role,
             speaker=self.speaker,

@@ -127,7 +127,9 @@ class Call(Record):
     cost_usd: float | None = None
     """Cost in US dollars; None when the model's price is unknown (never a silent zero)."""
     latency_s: float = 0.0
-    """Wall-clock seconds from the first attempt to the final answer, retries included."""
+    """Seconds the answering attempt took, from sending it to its reply: waiting for a
+    concurrency or rate-limit slot and earlier failed attempts are not included (they are
+    ``queued_s`` and ``retry_wait_s``). Before schema version 2: from the first attempt."""
     cached: bool = False
     """True when our response cache answered and no request was sent."""
     retries: int = 0
@@ -138,6 +140,14 @@ class Call(Record):
     """Content address of the request in the response cache."""
     sample_index: int = 0
     """Index of this sample among independent samples of the same request."""
+    finish_reason: str | None = None
+    """Why the completion ended, the same words for every provider: ``stop`` (the model
+    ended, or a stop sequence), ``length`` (cut at ``max_tokens``), ``content_filter``,
+    ``tool_use``, else the provider's own word. None when not known (records before schema
+    version 2)."""
+    queued_s: float = 0.0
+    """Seconds spent waiting for a concurrency or rate-limit slot before the answering
+    attempt was sent."""
 
 
 class Quote(Record):
@@ -169,7 +179,8 @@ class Turn(Record):
     quotes: list[Quote] = Field(default_factory=list)
     """Quotes found in ``content``, each marked verified or not."""
     truncated: bool = False
-    """True when the content was cut to the protocol's length limit."""
+    """True when the content was cut: to the protocol's length limit, or by the model's token
+    limit (then ``call.finish_reason`` is ``length``); the judge sees it marked as cut."""
     probabilities: list[float] | None = None
     """For judge turns: the judge's probability per answer (original order) after this turn."""
     call: Call | None = None

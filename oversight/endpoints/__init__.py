@@ -14,6 +14,7 @@ from oversight.endpoints._mock import MockBackend, MockReply, dry_run_reply
 from oversight.endpoints._options import EndpointOptions, parse_options
 from oversight.endpoints._pricing import PRICES_AS_OF, Price, cost_usd, lookup_price, set_price
 from oversight.endpoints._retry import Failure
+from oversight.endpoints._structured import render_correction
 from oversight.endpoints._types import Completion, Message, Reply, Request, TokenLogprob
 from transcripts.errors import ConfigError
 
@@ -39,6 +40,7 @@ __all__ = [
     "dry_run_reply",
     "endpoint",
     "lookup_price",
+    "render_correction",
     "schema_dict",
     "set_price",
 ]

@@ -20,7 +20,7 @@ from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure, status_failure
 from oversight.endpoints._sdk import SdkBackend
 from oversight.endpoints._structured import closed_schema, schema_instruction
-from oversight.endpoints._types import Reply, Request
+from oversight.endpoints._types import Reply, Request, normal_finish
 from transcripts import Usage
 from transcripts.errors import ConfigError
 
@@ -130,6 +130,7 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
         text: list[str] = []
         tool_json: list[str] = []
         usage: dict[str, int] = {}
+        stop_reason: str | None = None
         finished = False
         async for event in stream:
             kind = event.type
@@ -141,25 +142,33 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
                     text.append(delta.text)
                 elif delta.type == "input_json_delta":
                     tool_json.append(delta.partial_json)
-            elif kind == "message_delta" and event.usage is not None:
-                usage.update(_ints(event.usage.model_dump()))
+            elif kind == "message_delta":
+                stop_reason = event.delta.stop_reason or stop_reason
+                if event.usage is not None:
+                    usage.update(_ints(event.usage.model_dump()))
             elif kind == "message_stop":
                 finished = True
         if not finished:
             raise anthropic.APIConnectionError(
                 message="the stream ended before message_stop", request=stream.response.request
             )
-        return Reply(text="".join(tool_json) or "".join(text), usage=_usage(usage))
+        return Reply(
+            text="".join(tool_json) or "".join(text),
+            usage=_usage(usage),
+            finish_reason=normal_finish(stop_reason),
+        )
 
     def _read_message(self, message: dict[str, Any]) -> Reply:
         """Our Reply from a complete (not streamed) message."""
         parts = []
+        usage = _usage(message.get("usage") or {})
+        finish = normal_finish(message.get("stop_reason"))
         for block in message.get("content") or []:
             if block.get("type") == "tool_use":
-                return Reply(json.dumps(block.get("input")), _usage(message.get("usage") or {}))
+                return Reply(json.dumps(block.get("input")), usage, finish_reason=finish)
             if block.get("type") == "text":
                 parts.append(block.get("text", ""))
-        return Reply("".join(parts), _usage(message.get("usage") or {}))
+        return Reply("".join(parts), usage, finish_reason=finish)
 
     def classify(self, error: BaseException) -> Failure | None:
         if isinstance(error, anthropic.APIStatusError):

@@ -24,7 +24,7 @@ from oversight.endpoints._limits import LimitSettings, shared_limits
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import as_price, cost_usd
 from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats, status_failure
-from oversight.endpoints._structured import parse_structured
+from oversight.endpoints._structured import corrected, parse_structured
 from oversight.endpoints._types import Completion, Message, Reply, Request
 from transcripts import Call, Usage
 from transcripts.errors import (
@@ -216,7 +216,12 @@ class Endpoint:
                 except BaseException:
                     cache.finish(key, None)
                     raise
-                reply = Reply(completion.text, completion.call.usage, completion.logprobs)
+                reply = Reply(
+                    completion.text,
+                    completion.call.usage,
+                    completion.logprobs,
+                    completion.call.finish_reason,
+                )
                 cache.finish(key, reply)
                 cache.put(key, self.spec, canonical, reply)
                 return completion
@@ -248,10 +253,11 @@ class Endpoint:
         stats = RetryStats()
         spent = Usage()
         last_error: StructuredOutputError | None = None
+        asked = request
         for round_ in range(self.options.validation_retries + 1 if schema is not None else 1):
             if round_:
                 stats.retries += 1
-            reply = await self._send(request, stats)
+            reply = await self._send(asked, stats)
             spent = spent + reply.usage
             if schema is None:
                 return self._completion(
@@ -262,13 +268,22 @@ class Endpoint:
             except StructuredOutputError as err:
                 log.info("%s: reply %d did not match the schema: %s", self.spec, round_ + 1, err)
                 last_error = err
+                if reply.finish_reason == "length":
+                    break  # the same limit would cut the re-ask too
+                asked = corrected(asked, reply.text, str(err))
                 continue
             return self._completion(request, reply, parsed, key, started, stats=stats, usage=spent)
         # The invalid replies were paid for: the error carries their call record.
         paid = self._completion(request, reply, None, key, started, stats=stats, usage=spent)
+        if reply.finish_reason == "length":
+            raise StructuredOutputError(
+                f"{self.spec}: the reply was cut at max_tokens={request.max_tokens} before its "
+                f"JSON was complete ({last_error}); raise max_tokens for this call",
+                calls=[paid.call],
+            )
         raise StructuredOutputError(
-            f"{last_error} (after {self.options.validation_retries + 1} replies; simplify the "
-            "schema, raise max_tokens, or raise validation_retries)",
+            f"{last_error} (after {round_ + 1} replies, each re-ask told what was wrong; "
+            "simplify the schema, raise max_tokens, or raise validation_retries)",
             calls=[paid.call],
         )
 
@@ -277,10 +292,14 @@ class Endpoint:
         tokens = _token_estimate(request)
 
         async def attempt() -> Reply:
+            asked = time.monotonic()
             held = await self.limits.acquire(tokens)
+            sent = time.monotonic()
+            stats.queued_s = sent - asked
             try:
                 return await self.backend.send(request)
             finally:
+                stats.latency_s = time.monotonic() - sent
                 self.limits.release(held)
 
         try:
@@ -334,12 +353,14 @@ class Endpoint:
             model=self.backend.model,
             usage=usage,
             cost_usd=0.0 if cached else self._cost(usage),
-            latency_s=time.monotonic() - started,
+            latency_s=stats.latency_s if stats else time.monotonic() - started,
+            queued_s=stats.queued_s if stats else 0.0,
             cached=cached,
             retries=stats.retries if stats else 0,
             retry_wait_s=stats.wait_s if stats else 0.0,
             request_hash=key,
             sample_index=request.sample_index,
+            finish_reason=reply.finish_reason,
         )
         return Completion(text=reply.text, parsed=parsed, logprobs=reply.logprobs, call=call)
 

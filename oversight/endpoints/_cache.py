@@ -212,6 +212,7 @@ def _encode(reply: Reply) -> str:
             "logprobs": None
             if reply.logprobs is None
             else [lp.model_dump() for lp in reply.logprobs],
+            "finish_reason": reply.finish_reason,
         },
         ensure_ascii=False,
     )
@@ -224,6 +225,7 @@ def _decode(data: str) -> Reply:
         text=raw["text"],
         usage=Usage(**raw.get("usage", {})),
         logprobs=None if logprobs is None else [TokenLogprob(**lp) for lp in logprobs],
+        finish_reason=raw.get("finish_reason"),
     )
 
 

@@ -59,7 +59,11 @@ class MockBackend(Backend):
         words = sum(len(m.content.split()) for m in request.messages) + len(
             (request.system or "").split()
         )
-        return Reply(text=text, usage=Usage(input_tokens=words, output_tokens=len(text.split())))
+        return Reply(
+            text=text,
+            usage=Usage(input_tokens=words, output_tokens=len(text.split())),
+            finish_reason="stop",
+        )
 
     async def _reply(self, request: Request, replies: Sequence[MockReply] | ReplyFn) -> MockReply:
         if callable(replies):
@@ -93,4 +97,5 @@ def dry_run_reply(name: str, request: Request) -> Reply:
     return Reply(
         text=text,
         usage=Usage(input_tokens=max(1, prompt_chars // 4), output_tokens=max(1, len(text) // 4)),
+        finish_reason="stop",
     )

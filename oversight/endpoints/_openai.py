@@ -18,7 +18,7 @@ from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure, status_failure
 from oversight.endpoints._sdk import SdkBackend
 from oversight.endpoints._structured import closed_schema, is_strict, schema_instruction
-from oversight.endpoints._types import Reply, Request, TokenLogprob
+from oversight.endpoints._types import Reply, Request, TokenLogprob, normal_finish
 from transcripts import Usage
 from transcripts.errors import ConfigError, ProviderError
 
@@ -145,7 +145,8 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
                 )
                 for item in choice.logprobs.content
             ]
-        return Reply(text=text, usage=usage, logprobs=logprobs)
+        finish = normal_finish(choice.finish_reason)
+        return Reply(text=text, usage=usage, logprobs=logprobs, finish_reason=finish)
 
     def classify(self, error: BaseException) -> Failure | None:
         if isinstance(error, openai.APIStatusError):

@@ -39,7 +39,10 @@ class EndpointOptions(BaseModel):
     retry_backoff_max: float = Field(default=30.0, ge=0)
     """Longest single backoff in seconds."""
     validation_retries: int = Field(default=2, ge=0)
-    """New requests after a reply that does not match the schema (structured output)."""
+    """Re-asks after a reply that does not match the schema (structured output). A re-ask is
+    never the identical request: the invalid reply and the validation error are added to the
+    conversation and the seed moves on by one. A reply cut at ``max_tokens`` is not re-asked
+    (the same limit would cut it again): it fails at once, naming ``max_tokens``."""
     max_concurrency: int | None = Field(default=None, ge=1)
     """Requests in flight at once, shared by every endpoint of the same model and server in
     the process. None: 64 for remote providers, ``parallel`` for a local server, unlimited

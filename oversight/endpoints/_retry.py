@@ -110,6 +110,10 @@ class RetryStats:
     """Attempts retried so far."""
     wait_s: float = 0.0
     """Seconds spent waiting between attempts so far."""
+    queued_s: float = 0.0
+    """Seconds the last attempt waited for a concurrency or rate-limit slot."""
+    latency_s: float = 0.0
+    """Seconds the last attempt took from sending to its reply (or failure)."""
 
 
 class RetryPolicy:

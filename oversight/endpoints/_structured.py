@@ -15,9 +15,17 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from oversight.endpoints._jsonschema import first_error
+from oversight.endpoints._types import Message, Request
 from transcripts.errors import StructuredOutputError
 
-__all__ = ["closed_schema", "is_strict", "parse_structured", "schema_instruction"]
+__all__ = [
+    "closed_schema",
+    "corrected",
+    "is_strict",
+    "parse_structured",
+    "render_correction",
+    "schema_instruction",
+]
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?```\s*$", re.DOTALL)
 
@@ -69,6 +77,30 @@ def schema_instruction(schema: dict[str, Any]) -> str:
         "Reply with one JSON value and nothing else (no prose, no code fence). "
         f"It must match this JSON schema:\n{json.dumps(schema, separators=(',', ':'))}"
     )
+
+
+def render_correction(error: str) -> str:
+    """The user message that re-asks after an unusable reply, saying what was wrong."""
+    return (
+        f"That reply could not be used: {error}\n"
+        "Answer the same request again, correcting this, in the form asked for."
+    ).strip()
+
+
+def corrected(request: Request, reply: str, error: str) -> Request:
+    """The re-ask after ``reply`` was unusable: never the identical request.
+
+    The unusable reply and what was wrong with it join the conversation (so even at
+    temperature 0 the model sees something new), and the seed moves on by one (for providers
+    that sample with it).
+    """
+    messages = [
+        *request.messages,
+        Message(role="assistant", content=reply or "(empty reply)"),
+        Message(role="user", content=render_correction(error)),
+    ]
+    seed = None if request.seed is None else request.seed + 1
+    return request.model_copy(update={"messages": messages, "seed": seed})
 
 
 def parse_structured(text: str, schema: dict[str, Any] | type[BaseModel], where: str) -> Any:

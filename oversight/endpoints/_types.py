@@ -9,7 +9,29 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from transcripts import Call, Usage
 
-__all__ = ["Completion", "Message", "Reply", "Request", "TokenLogprob"]
+__all__ = ["Completion", "Message", "Reply", "Request", "TokenLogprob", "normal_finish"]
+
+_FINISH_WORDS = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "eos": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "content_filter": "content_filter",
+    "refusal": "content_filter",
+    "tool_calls": "tool_use",
+    "tool_use": "tool_use",
+    "function_call": "tool_use",
+}
+
+
+def normal_finish(reason: str | None) -> str | None:
+    """A provider's finish or stop reason in our words (see ``Call.finish_reason``)."""
+    if reason is None:
+        return None
+    return _FINISH_WORDS.get(reason, reason)
 
 
 class Message(BaseModel):
@@ -98,6 +120,16 @@ class Completion(BaseModel):
         return self.call.latency_s
 
     @property
+    def finish_reason(self) -> str | None:
+        """Why the reply ended: ``stop``, ``length`` (cut at ``max_tokens``), ..."""
+        return self.call.finish_reason
+
+    @property
+    def truncated(self) -> bool:
+        """True when the reply was cut at ``max_tokens``."""
+        return self.call.finish_reason == "length"
+
+    @property
     def retries(self) -> int:
         """How many attempts were retried."""
         return self.call.retries
@@ -113,3 +145,5 @@ class Reply:
     """Tokens billed for this one attempt."""
     logprobs: list[TokenLogprob] | None = None
     """Token log-probabilities, when asked for and offered."""
+    finish_reason: str | None = None
+    """Why the reply ended, normalised (``stop``, ``length``, ...); see ``Call.finish_reason``."""

@@ -41,6 +41,10 @@ class FakeAnthropicServer(FakeServer):
         body = record.body or {}
         tool = _forced_tool(body)
         reply, block = self._content(record, scripted, tool)
+        cut = False
+        if block["type"] == "text":
+            reply, cut = self.cut_to_max_tokens(record, reply)
+            block = {"type": "text", "text": reply.text}
         tokens_in, tokens_out, cached = self.usage_of(record, reply)
         written = reply.cache_write_tokens
         # Anthropic counts cache reads and writes apart from input_tokens.
@@ -50,7 +54,9 @@ class FakeAnthropicServer(FakeServer):
             "cache_read_input_tokens": cached,
             "cache_creation_input_tokens": written,
         }
-        stop = "tool_use" if block["type"] == "tool_use" else "end_turn"
+        stop = reply.finish_reason or (
+            "max_tokens" if cut else "tool_use" if block["type"] == "tool_use" else "end_turn"
+        )
         message = {
             "id": f"msg_{record.index}",
             "type": "message",

@@ -119,6 +119,10 @@ class FakeReply:
     """Prompt tokens read from the prompt cache."""
     cache_write_tokens: int = 0
     """Prompt tokens written to the prompt cache (reported by the Anthropic fake only)."""
+    finish_reason: str | None = None
+    """Why the reply ended, in the provider's word (OpenAI ``stop``/``length``, Anthropic
+    ``end_turn``/``max_tokens``). None: like a real server, the reply is cut at the request's
+    ``max_tokens`` (about 4 characters a token) and reported as cut, else as finished."""
 
 
 @dataclass

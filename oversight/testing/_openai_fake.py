@@ -40,7 +40,8 @@ class FakeOpenAIServer(FakeServer):
         self, record: RecordedRequest, scripted: Scripted | None, out: Responder
     ) -> None:
         body = record.body or {}
-        reply = self._reply(record, scripted)
+        reply, cut = self.cut_to_max_tokens(record, self._reply(record, scripted))
+        finish = reply.finish_reason or ("length" if cut else "stop")
         tokens_in, tokens_out, cached = self.usage_of(record, reply)
         usage = {
             "prompt_tokens": tokens_in,
@@ -52,7 +53,7 @@ class FakeOpenAIServer(FakeServer):
         if body.get("stream"):
             await out.send(
                 200,
-                _stream(record, reply.text, usage),
+                _stream(record, reply.text, usage, finish),
                 content_type="text/event-stream",
                 headers={"x-request-id": rid},
             )
@@ -60,7 +61,7 @@ class FakeOpenAIServer(FakeServer):
         choice: dict[str, Any] = {
             "index": 0,
             "message": {"role": "assistant", "content": reply.text, "refusal": None},
-            "finish_reason": "stop",
+            "finish_reason": finish,
             "logprobs": _logprobs(reply.text, int(body.get("top_logprobs") or 0))
             if body.get("logprobs")
             else None,
@@ -145,10 +146,10 @@ def _chunk(record: RecordedRequest, delta: dict[str, Any], finish: str | None) -
     }
 
 
-def _stream(record: RecordedRequest, text: str, usage: dict[str, Any]) -> bytes:
+def _stream(record: RecordedRequest, text: str, usage: dict[str, Any], finish: str) -> bytes:
     chunks = [_chunk(record, {"role": "assistant", "content": ""}, None)]
     chunks += [_chunk(record, {"content": token}, None) for token in _tokens(text)]
-    chunks.append(_chunk(record, {}, "stop"))
+    chunks.append(_chunk(record, {}, finish))
     if ((record.body or {}).get("stream_options") or {}).get("include_usage"):
         chunks.append({**_chunk(record, {}, None), "choices": [], "usage": usage})
     events = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"

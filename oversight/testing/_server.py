@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -282,6 +283,21 @@ class FakeServer(abc.ABC):
         if output_tokens is None:
             output_tokens = max(1, math.ceil(len(reply.text) / 4))
         return input_tokens, output_tokens, reply.cached_tokens
+
+    @staticmethod
+    def cut_to_max_tokens(record: RecordedRequest, reply: FakeReply) -> tuple[FakeReply, bool]:
+        """``reply`` as a real server sends it under the request's ``max_tokens`` (about 4
+        characters a token), and whether it was cut there. A scripted ``finish_reason``
+        or ``output_tokens`` is sent as it is, uncut."""
+        body = record.body or {}
+        limit = body.get("max_tokens") or body.get("max_completion_tokens")
+        scripted = reply.finish_reason is not None or reply.output_tokens is not None
+        if scripted or not isinstance(limit, int):
+            return reply, False
+        tokens = max(1, math.ceil(len(reply.text) / 4))
+        if tokens <= limit:
+            return reply, False
+        return dataclasses.replace(reply, text=reply.text[: limit * 4], output_tokens=limit), True
 
     @staticmethod
     def fault_headers(fault: Fault) -> dict[str, str]:
