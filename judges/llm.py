@@ -24,8 +24,8 @@ by more than 5%) or whose logprobs name no label is asked again here, up to
 cache cannot return the same bad reply, and never as the identical request: the re-ask
 shows the model its unusable reply and what was wrong with it (and moves ``seed`` on), so
 even at temperature 0 a deterministic failure is not simply paid for again. A judgment
-with no usable sample is recorded with ``status="failed"`` and the reasons, never a guess. Endpoint errors (after the endpoint's
-own retries) are not retried here.
+with no usable sample is recorded with ``status="failed"`` and the reasons, never a guess.
+Endpoint errors (after the endpoint's own retries) are not retried here.
 
 With ``samples=k`` the k samples are asked concurrently (``sample_index`` 0..k-1, so cached
 samples stay independent) and combined by their mean or by majority vote (probability =
