@@ -44,7 +44,8 @@ def add_parser(subparsers: Any) -> None:
             "  oversight run examples/quickstart.toml --out runs/quickstart\n"
             "  oversight run exp.toml --dry-run              # estimate calls, tokens, cost\n"
             "  oversight run exp.toml --out runs/a --max-cost 20   # resume with a higher cap\n"
-            "  oversight run exp.toml --out runs/b --replay runs/a # exact replay, no network"
+            "  oversight run exp.toml --out runs/b --replay runs/a # exact replay, no network\n"
+            "  oversight run exp.toml --out runs/a --retry-failed  # ask failed judges again"
         ),
     )
     parser.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
@@ -64,6 +65,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--replay", metavar="RUN",
                         help="copy RUN's response cache into --out and run offline: an exact "
                              "replay with no network call")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="on a resume, ask again the judges whose judgments failed, with "
+                             "fresh calls (by default a failed judgment is left as recorded)")
     parser.add_argument("--no-progress", action="store_true",
                         help="plain progress lines instead of the live display")
     parser.add_argument("--no-report", action="store_true",
@@ -86,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     result = run_experiment(
         args.experiment, out=args.out, max_cost_usd=args.max_cost, max_tokens=args.max_tokens,
         concurrency=args.concurrency, offline=args.offline, replay=args.replay,
-        console=console, progress=False if args.no_progress else None, summary=not args.json)
+        console=console, progress=False if args.no_progress else None, summary=not args.json,
+        retry_failed=args.retry_failed)
     if args.json:
         print(json.dumps(_result_json(result), indent=2))
     elif not args.no_report and result.transcripts > 0:

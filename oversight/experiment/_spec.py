@@ -122,7 +122,12 @@ class Limits(_Model):
     their own retries in the endpoint layer; this is for whole items that still failed."""
     max_failure_fraction: float = Field(default=0.2, ge=0, le=1)
     """Stop as ``stopped: too many failures`` when more than this share of the items finished
-    so far failed (judged once at least 10 items, or all of them, have finished)."""
+    so far failed to produce a transcript (judged once at least 10 items, or all of them, have
+    finished). Failed judgments are counted apart (``max_judgment_failure_fraction``)."""
+    max_judgment_failure_fraction: float = Field(default=0.5, ge=0, le=1)
+    """Stop as ``stopped: too many failures`` when more than this share of the judgments
+    written in this session failed (judged like ``max_failure_fraction``). A failed judgment
+    leaves its transcript saved; ``--retry-failed`` on a resume asks its judge again."""
 
 
 class Experiment(_Model):

@@ -122,6 +122,7 @@ async def run_experiment_async(
     console: Console | None = None,
     progress: bool | None = None,
     endpoint_factory: Factory | None = None,
+    retry_failed: bool = False,
 ) -> RunResult:
     """Run (or resume) ``experiment`` into ``out``; see :func:`run_experiment`."""
     exp = _with_limits(_experiment(experiment), max_cost_usd=max_cost_usd,
@@ -129,7 +130,7 @@ async def run_experiment_async(
     folder = Path(out) if out is not None else default_out(exp)
     result, _ = await _run(exp, folder, offline=offline, replay=replay,
                            console=console or Console(), progress=progress,
-                           factory=endpoint_factory)
+                           factory=endpoint_factory, retry_failed=retry_failed)
     return result
 
 
@@ -142,6 +143,7 @@ async def _run(
     console: Console,
     progress: bool | None,
     factory: Factory | None = None,
+    retry_failed: bool = False,
 ) -> tuple[RunResult, dict[str, Endpoint]]:
     """One session; returns its result and the endpoints it made (by name or spec)."""
     questions = load_questions(exp.dataset, exp.base_dir)
@@ -159,7 +161,7 @@ async def _run(
         if any(interactive(j) for j in exp.judges):
             live = False  # a person answers in this terminal: no live display over them
         session = Session(exp, store, list(plan(exp, questions)), endpoints=endpoints,
-                          meter=meter, console=console, live=live)
+                          meter=meter, console=console, live=live, retry_failed=retry_failed)
         made = endpoints.made
         try:
             endpoints.check_credentials()  # a missing key stops the run before any item
@@ -197,6 +199,7 @@ def run_experiment(
     progress: bool | None = None,
     summary: bool = True,
     endpoint_factory: Factory | None = None,
+    retry_failed: bool = False,
 ) -> RunResult:
     """Run ``experiment`` (a file or an :class:`Experiment`) into ``out``, or resume it there.
 
@@ -207,13 +210,15 @@ def run_experiment(
     another run's cache into ``out`` and runs offline (exact replay, no network).
     ``endpoint_factory`` replaces :func:`oversight.endpoint` (same signature; it receives
     the run's ``cache`` and ``offline`` options), e.g. to script mock replies.
+    A failed judgment is left as it is on a resume (asking again would replay it from the
+    cache); ``retry_failed`` asks its judge again with fresh calls.
     """
     console = console or Console()
     try:
         result = asyncio.run(run_experiment_async(
             experiment, out=out, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
             concurrency=concurrency, offline=offline, replay=replay, console=console,
-            progress=progress, endpoint_factory=endpoint_factory))
+            progress=progress, endpoint_factory=endpoint_factory, retry_failed=retry_failed))
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None  # a second Ctrl-C: stopped at once, status written
     if summary:

@@ -95,11 +95,13 @@ def build_judges(
     store: RunStore,
     *,
     console: Console | None = None,
+    sample_offset: int = 0,
 ) -> dict[str, Judge]:
-    """The experiment's judges by name, on metered endpoints of the run."""
+    """The experiment's judges by name, on metered endpoints of the run (their calls'
+    ``sample_index`` moved on by ``sample_offset``, for fresh retries of failed judgments)."""
 
     def factory(ref: str) -> Endpoint:
-        return MeteredEndpoint(endpoints.get(ref), meter)
+        return MeteredEndpoint(endpoints.get(ref), meter, sample_offset=sample_offset)
 
     built: dict[str, Judge] = {}
     for config in experiment.judges:

@@ -8,12 +8,20 @@ One session of a run:
    each item saves its own transcript, then each judge's judgment, the moment they exist;
 4. stops starting items at a cap, on too many failures or on an interrupt (calls in flight
    finish), and writes ``RUN/status.json``.
+
+A failed judgment is a judgment failure, not an item failure: its transcript is complete and
+saved, the judgment is recorded with ``status="failed"`` and its reason, and it counts
+against ``max_judgment_failure_fraction``, not ``max_failure_fraction``. A resume leaves it
+be (re-asking would only replay the failure from the response cache); with
+``retry_failed`` it is asked again with fresh calls: its judge's sample indices move on by
+:data:`JUDGE_RETRY_OFFSET` per earlier failure, so no cached reply answers it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import time
 from collections.abc import AsyncGenerator
@@ -40,15 +48,20 @@ __all__ = ["Session", "settled"]
 REPEAT_SAMPLE_OFFSET = 10_000
 """Added to ``sample_index`` per repeat, so repeats are cached (and sampled) apart."""
 
+JUDGE_RETRY_OFFSET = 1_000_000
+"""Added to a judge's ``sample_index`` per earlier failed judgment when ``retry_failed``
+asks again, so the retry's calls are fresh, never the cached failure."""
+
 _MIN_FOR_FRACTION = 10
 
 
 @dataclass
 class _Outcome:
-    """How one item ended: failed (transcript error or a failed judgment) or not."""
+    """How one item ended: failed (no complete transcript) or not, and its failed judgments."""
 
     failed: bool
     error: str | None = None
+    judgment_failures: list[str] = dataclasses.field(default_factory=list)
 
 
 class Session:
@@ -64,6 +77,7 @@ class Session:
         meter: Meter,
         console: Console,
         live: bool,
+        retry_failed: bool = False,
     ) -> None:
         self.experiment = experiment
         self.store = store
@@ -72,14 +86,21 @@ class Session:
         self.meter = meter
         self.console = console
         self.live = live
+        self.retry_failed = retry_failed
         self.limits = experiment.limits
         self.judges: dict[str, Judge] = build_judges(
             experiment, endpoints, meter, store, console=console)
         self.failed = 0
         self.finished = 0
         self.judgments = 0
+        self.judgments_failed = 0
         self.errors: list[str] = []
         self._done_judgments: set[str] = set()
+        self._failed_before: dict[str, int] = {}
+        """Failed judgments already in the store, per work key."""
+        self._failed_keys: set[str] = set()
+        """Work keys whose last judgment failed (a retry that succeeds removes its key)."""
+        self._retry_judges: dict[int, dict[str, Judge]] = {}
         self._complete: dict[str, Transcript] = {}
         self._last_status = 0.0
         self._warned: set[str] = set()
@@ -93,8 +114,16 @@ class Session:
         wanted = {item.id for item in self.items}
         for judgment in self.store.judgments:
             key = judgment.metadata.get("work_key")
-            if settled(judgment) and isinstance(key, str):
+            if not isinstance(key, str):
+                continue
+            if settled(judgment):
                 self._done_judgments.add(key)
+            elif judgment.status == "failed":
+                self._failed_before[key] = self._failed_before.get(key, 0) + 1
+        self._failed_keys = set(self._failed_before) - self._done_judgments
+        if not self.retry_failed:
+            # A failed judgment stays failed until asked: re-asking would replay it.
+            self._done_judgments |= set(self._failed_before)
         for transcript in self.store.transcripts.latest():
             if transcript.status == "complete" and transcript.id in wanted:
                 self._complete[transcript.id] = transcript
@@ -146,7 +175,7 @@ class Session:
         if transcript.status != "complete":
             return _Outcome(failed=True, error=transcript.error)
         failures = await self._judge(item, transcript)
-        return _Outcome(failed=bool(failures), error="; ".join(failures) or None)
+        return _Outcome(failed=False, judgment_failures=failures)
 
     async def _produce(self, item: WorkItem) -> Transcript:
         """Run the protocol (retrying a failed item), save and return the transcript."""
@@ -200,16 +229,17 @@ class Session:
         for judge, key in self._judge_keys(item, transcript):
             if key in self._done_judgments:
                 continue
+            earlier = self._failed_before.get(key, 0)
             if judge is None:
                 judgment = _rewards_judgment(item, transcript)
             else:
-                judgment = await self._one_judgment(judge, transcript)
+                judgment = await self._one_judgment(self._retrying(judge, earlier), transcript)
             if judgment.status == "failed" and self.meter.stop_reason is not None:
                 raise CostCapReached(self.meter.cap_message())
-            update: dict[str, object] = {
-                "run_id": self.store.run_id,
-                "metadata": {**judgment.metadata, "work_key": key},
-            }
+            metadata = {**judgment.metadata, "work_key": key}
+            if earlier:
+                metadata["attempt"] = earlier + 1  # one record per attempt, same id
+            update: dict[str, object] = {"run_id": self.store.run_id, "metadata": metadata}
             if "escalation_id" not in judgment.metadata:
                 # A deferred escalation keeps the id its queue record names, so the person's
                 # final judgment can supersede it; every other judgment gets the work key.
@@ -217,11 +247,27 @@ class Session:
             judgment = judgment.model_copy(update=update)
             self.store.judgments.append(judgment)
             self.judgments += 1
+            self._done_judgments.add(key)  # settled, or failed: asked again only when told
             if settled(judgment):
-                self._done_judgments.add(key)
+                self._failed_keys.discard(key)
             else:
+                self._failed_keys.add(key)
                 failures.append(f"judge {judgment.judge.name}: {judgment.error}")
         return failures
+
+    def _retrying(self, judge: Judge, earlier: int) -> Judge:
+        """``judge``, or after ``earlier`` failed judgments the same judge on sample indices
+        moved on by ``earlier * JUDGE_RETRY_OFFSET`` (fresh calls, not cached failures)."""
+        if not earlier:
+            return judge
+        built = self._retry_judges.get(earlier)
+        if built is None:
+            built = build_judges(self.experiment, self.endpoints, self.meter, self.store,
+                                 console=self.console,
+                                 sample_offset=earlier * JUDGE_RETRY_OFFSET)
+            self._retry_judges[earlier] = built
+        name = next(n for n, j in self.judges.items() if j is judge)
+        return built[name]
 
     async def _one_judgment(self, judge: Judge, transcript: Transcript) -> Judgment:
         view = JudgeView.from_transcript(transcript)
@@ -273,6 +319,14 @@ class Session:
                                        f"max_failure_fraction={self.limits.max_failure_fraction}; "
                                        f"first error: {self.errors[0] if self.errors else '?'}")
                             break
+                        if self._too_many_judgment_failures(len(pending)):
+                            status = "stopped: too many failures"
+                            limit = self.limits.max_judgment_failure_fraction
+                            message = (f"{self.judgments_failed} of {self.judgments} "
+                                       f"judgments failed, more than max_judgment_failure_"
+                                       f"fraction={limit}; their transcripts are saved; first "
+                                       f"error: {self.errors[0] if self.errors else '?'}")
+                            break
         except asyncio.CancelledError:
             self.meter.stop_reason = "interrupted"
             result = self._result("interrupted", "interrupted at once; run again to resume",
@@ -288,10 +342,18 @@ class Session:
                 "stopped: token cap"
             message = self.meter.cap_message()
         if status is None:
-            status = "complete" if self.failed == 0 else "complete with errors"
+            failed_judgments = len(self._failed_keys)
+            clean = self.failed == 0 and not failed_judgments
+            status = "complete" if clean else "complete with errors"
+            notes = []
             if self.failed:
-                message = (f"{self.failed} item(s) failed and were recorded as errors; "
-                           f"run again to retry them")
+                notes.append(f"{self.failed} item(s) failed and were recorded as errors; "
+                             f"run again to retry them")
+            if failed_judgments:
+                notes.append(f"{failed_judgments} judgment(s) failed (their transcripts are "
+                             f"saved); run again with --retry-failed to ask those judges again "
+                             f"with fresh calls")
+            message = "; ".join(notes)
         result = self._result(status, message, already, started)
         result.escalations_pending = len(pending_escalations(self.store))
         write_status(self.store, result)
@@ -310,11 +372,20 @@ class Session:
 
     def _count(self, item: WorkItem, outcome: _Outcome) -> None:
         self.finished += 1
+        where = f"{item.condition.label} / {item.question.id} / {item.setup.label}"
         if outcome.failed:
             self.failed += 1
             if len(self.errors) < 5:
-                self.errors.append(f"{item.condition.label} / {item.question.id} / "
-                                   f"{item.setup.label}: {outcome.error}")
+                self.errors.append(f"{where}: {outcome.error}")
+        self.judgments_failed += len(outcome.judgment_failures)
+        for failure in outcome.judgment_failures:
+            if len(self.errors) < 5:
+                self.errors.append(f"{where}: {failure}")
+
+    def _too_many_judgment_failures(self, pending: int) -> bool:
+        needed = min(_MIN_FOR_FRACTION, pending)
+        return (self.finished >= needed and self.judgments_failed
+                > self.limits.max_judgment_failure_fraction * self.judgments)
 
     def _too_many_failures(self, pending: int) -> bool:
         needed = min(_MIN_FOR_FRACTION, pending)
@@ -326,6 +397,7 @@ class Session:
         return RunResult(
             path=self.store.path, status=status, message=message, items_total=len(self.items),
             items_complete=already + self.finished - self.failed, items_failed=self.failed,
+            judgments_failed=self.judgments_failed,
             transcripts=len(self._complete_ids()), judgments=self.judgments,
             spent_usd=m.spent_usd, unknown_cost_calls=m.unknown_cost_calls,
             input_tokens=m.input_tokens, output_tokens=m.output_tokens, calls=m.calls,

@@ -40,9 +40,14 @@ class RunResult:
     items_total: int = 0
     """Work items in the experiment."""
     items_complete: int = 0
-    """Items whose transcript and judgments are all saved."""
+    """Items whose transcript is complete and whose judgments are all saved (a failed
+    judgment is saved too: it is counted in ``judgments_failed``, not here)."""
     items_failed: int = 0
-    """Items that failed in this session (recorded as errors; a new session retries them)."""
+    """Items whose transcript failed in this session (recorded as errors; a new session
+    retries them)."""
+    judgments_failed: int = 0
+    """Judgments recorded as failed in this session; their transcripts are complete.
+    ``oversight run ... --retry-failed`` asks those judges again with fresh calls."""
     transcripts: int = 0
     """Complete transcripts in the store."""
     judgments: int = 0

@@ -23,7 +23,8 @@ def print_summary(result: RunResult, console: Console) -> None:
     style = _STYLE.get(result.status, "bold red")
     console.print(f"[{style}]{result.status}[/]: {result.items_complete} of {result.items_total} "
                   f"items done, {result.items_failed} failed · {result.transcripts} transcripts · "
-                  f"{result.judgments} new judgments · {result.elapsed_s:.1f}s", highlight=False)
+                  f"{result.judgments} new judgments ({result.judgments_failed} failed) · "
+                  f"{result.elapsed_s:.1f}s", highlight=False)
     spend = f"${result.spent_usd:.4f}"
     if result.unknown_cost_calls:
         spend += f" + {result.unknown_cost_calls} call(s) of unknown price"

@@ -1,0 +1,116 @@
+"""A failing judge fails judgments, not items: transcripts are saved, failed judgments are
+recorded once, counted apart, and asked again with fresh calls only when ``--retry-failed``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from judges import final_judgments
+from oversight.endpoints import Endpoint, Request
+from oversight.experiment import Experiment
+from oversight.runner import RunResult, read_status, run_experiment
+from transcripts import RunStore
+
+from .helpers import Factory, experiment, verdict
+
+ITEMS = 40
+"""4 questions x (unassisted 2 orders + consultancy 2 sides x 2 + debate 2 x 2)."""
+
+
+class JudgeFactory(Factory):
+    """Scripted mocks whose judge answers all-zero probabilities (schema-valid, unusable)
+    while ``broken`` is set: a deterministic failure, as a weak model at temperature 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = True
+        self.judge_requests: list[Request] = []
+
+    def __call__(self, spec: str, **options: Any) -> Endpoint:
+        made = super().__call__(spec, **options)
+        inner = made.backend._replies  # type: ignore[attr-defined]
+
+        def reply(request: Request) -> Any:
+            found = verdict(request)
+            if found is None:
+                return inner(request)
+            self.judge_requests.append(request)
+            self.sent[spec] = self.sent.get(spec, 0) + 1
+            if self.broken:
+                return {"rationale": "?", "probabilities": dict.fromkeys(
+                    found["probabilities"], 0.0)}
+            return found
+
+        made.backend._replies = reply  # type: ignore[attr-defined]
+        return made
+
+
+def _run(out: Path, factory: Factory, exp: Experiment, *, retry_failed: bool = False
+         ) -> RunResult:
+    return run_experiment(exp, out=out, endpoint_factory=factory, progress=False,
+                          summary=False, retry_failed=retry_failed)
+
+
+def _records(out: Path) -> list[dict[str, Any]]:
+    lines = (out / "judgments.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_failed_judgments_keep_their_transcripts_and_are_retried_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    exp = experiment(limits={"concurrency": 4, "max_judgment_failure_fraction": 1.0})
+    factory = JudgeFactory()
+    first = _run(out, factory, exp)
+    assert first.status == "complete with errors"
+    assert (first.items_complete, first.items_failed) == (ITEMS, 0)
+    assert first.judgments_failed == ITEMS and "--retry-failed" in first.message
+    status = read_status(RunStore.open(out))
+    assert status is not None and status["judgments_failed"] == ITEMS
+    assert status["items_failed"] == 0
+    records = _records(out)
+    assert len(records) == ITEMS and all(r["status"] == "failed" for r in records)
+    assert "all zero" in records[0]["error"]
+
+    # A plain resume leaves the failures be: no call (it would only replay them), no record.
+    factory.broken = False
+    calls = factory.total
+    again = _run(out, factory, exp)
+    assert factory.total == calls and again.judgments == 0
+    assert again.status == "complete with errors" and "--retry-failed" in again.message
+    assert len(_records(out)) == ITEMS
+
+    # --retry-failed asks again with fresh calls: were the cache replayed, they would fail.
+    retried = _run(out, factory, exp, retry_failed=True)
+    assert retried.status == "complete" and retried.judgments == ITEMS
+    assert retried.judgments_failed == 0 and factory.total > calls
+    fresh = factory.judge_requests[-ITEMS:]
+    assert all(r.sample_index >= 1_000_000 for r in fresh)
+    store = RunStore.open(out)
+    final = final_judgments(store.judgments)
+    assert len(final) == ITEMS and all(j.status == "ok" for j in final)
+    # One record per attempt, the retry under the same id, marked as the second attempt.
+    records = _records(out)
+    assert len(records) == 2 * ITEMS and len({r["id"] for r in records}) == ITEMS
+    assert {r["metadata"].get("attempt") for r in records if r["status"] == "ok"} == {2}
+    # Once settled, nothing is asked again, with or without --retry-failed.
+    calls = factory.total
+    done = _run(out, factory, exp, retry_failed=True)
+    assert done.status == "complete" and factory.total == calls
+
+
+def test_too_many_failed_judgments_stop_the_run_apart_from_item_failures(
+    tmp_path: Path,
+) -> None:
+    exp = experiment(limits={"concurrency": 2, "max_judgment_failure_fraction": 0.5})
+    result = _run(tmp_path / "run", JudgeFactory(), exp)
+    assert result.status == "stopped: too many failures"
+    assert "max_judgment_failure_fraction=0.5" in result.message
+    assert "transcripts are saved" in result.message
+    assert result.items_failed == 0 and result.judgments_failed >= 10
+    store = RunStore.open(tmp_path / "run")
+    complete = [t for t in store.transcripts.latest() if t.status == "complete"]
+    assert len(complete) >= result.judgments_failed
