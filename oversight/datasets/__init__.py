@@ -15,9 +15,9 @@ subdomain, MMLU subject, story id).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter, ValidationError
 
 from oversight.datasets import generic, gpqa, mmlu, nyu, quality, sample
 from oversight.datasets._common import DatasetOptions, select
@@ -53,12 +53,25 @@ DatasetSpec = Annotated[
 LOADERS: tuple[str, ...] = ("sample", "quality", "gpqa", "mmlu", "jsonl", "csv", "nyu")
 """Every ``loader`` name."""
 
+_SPEC: TypeAdapter[DatasetSpec] = TypeAdapter(DatasetSpec)
+
 
 def load_questions(
-    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec,
+    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | dict[str, Any],
     base_dir: Path | None = None,
 ) -> list[Question]:
-    """The questions ``spec`` selects; relative paths are read from ``base_dir``."""
+    """The questions ``spec`` selects (a spec, or its ``[dataset]`` table as a dict, e.g.
+    ``{"loader": "sample", "limit": 6}``); relative paths are read from ``base_dir``."""
+    if isinstance(spec, dict):
+        try:
+            spec = _SPEC.validate_python(spec)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'dataset'}: {e['msg']}"
+                for e in err.errors())
+            raise DatasetError(
+                f"bad dataset spec {spec!r}: {problems}; loaders are {', '.join(LOADERS)}"
+            ) from None
     if isinstance(spec, SampleSpec):
         found = sample.load(spec, base_dir)
     elif isinstance(spec, QualitySpec):

@@ -20,7 +20,7 @@ from rich.progress import (
 
 from oversight.runner._meter import Meter
 
-__all__ = ["RunProgress", "interactive"]
+__all__ = ["RunProgress", "interactive", "rate_text"]
 
 
 def interactive(console: Console) -> bool:
@@ -93,7 +93,7 @@ class RunProgress:
     def stats(self) -> str:
         """The one-line statistics shown next to the bar."""
         m = self.meter
-        return (f"{m.calls_per_second():.1f} calls/s · {m.tokens:,} tok · {m.spend_text()} · "
+        return (f"{rate_text(m.calls_per_second())} · {m.tokens:,} tok · {m.spend_text()} · "
                 f"{self.failed} errors")
 
     def time_left(self) -> str:
@@ -127,3 +127,15 @@ class RunProgress:
     def _update(self) -> None:
         assert self._progress is not None and self._task is not None
         self._progress.update(self._task, completed=self.done, stats=self.stats())
+
+
+def rate_text(per_second: float) -> str:
+    """A call rate a person can read at any speed: per second, per minute, or seconds a call
+    (a slow local model is not "0.0 calls/s")."""
+    if per_second <= 0:
+        return "no calls yet"
+    if per_second >= 1:
+        return f"{per_second:.1f} calls/s"
+    if per_second * 60 >= 1:
+        return f"{per_second * 60:.1f} calls/min"
+    return f"{1 / per_second:.0f} s/call"

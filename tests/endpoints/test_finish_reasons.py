@@ -14,7 +14,7 @@ import pytest
 from judges import LLMJudge
 from oversight.endpoints import endpoint
 from oversight.errors import StructuredOutputError
-from oversight.testing import FakeAnthropicServer, FakeOpenAIServer
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
 from protocols import consultancy
 from protocols._common import SpeakerConfig
 from protocols.base import Setup
@@ -145,3 +145,17 @@ def test_speaker_max_tokens_derive_from_the_word_limit_with_headroom() -> None:
     assert SpeakerConfig(word_limit=60, max_tokens=90).token_limit == 90
     assert SpeakerConfig().token_limit == 800
     assert consultancy.Config().token_limit == 364  # its default word limit is 150
+
+
+async def test_latency_is_the_answering_attempt_without_retry_waits(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.set_faults([Fault.rate_limit(retry_after=0.3), None])
+    ep = endpoint("openai/qwen", base_url=openai_server.base_url, api_key=KEY, cache=False)
+    completion = await ep.complete("hi", max_tokens=20)
+    first, second = openai_server.requests
+    call = completion.call
+    assert call.retries == 1 and call.retry_wait_s >= 0.3
+    # The 0.3 s Retry-After wait and the refused attempt are not part of latency_s.
+    assert call.latency_s < second.received_at - first.received_at
+    assert call.latency_s < call.retry_wait_s and call.queued_s >= 0.0
