@@ -158,7 +158,7 @@ class Endpoint:
                 f"endpoint {spec!r}: pricing={options.pricing!r} names no model with a known "
                 "price; pass pricing={'input': ..., 'output': ...} in USD per million tokens"
             )
-        self._identity = backend.identity()
+        self._identity: dict[str, Any] | None = None  # at first call (a local model is hashed)
 
     def __repr__(self) -> str:
         return f"Endpoint({self.spec!r})"
@@ -196,6 +196,8 @@ class Endpoint:
             sample_index=sample_index,
         )
         started = time.monotonic()
+        if self._identity is None:
+            self._identity = await asyncio.to_thread(self.backend.identity)
         key, canonical = cache_key(self._identity, request)
         cache = self.cache
         if cache is None:

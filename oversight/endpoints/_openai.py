@@ -12,7 +12,8 @@ import re
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionTokenLogprob
 
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure, status_failure
@@ -54,13 +55,23 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
             _FIXED_TEMPERATURE.match(model)
         )
         self._said_temperature = False
+        self.stream = bool(options.stream)
 
     async def send(self, request: Request) -> Reply:
         client = await self.client()
-        response = await client.chat.completions.create(
-            **self.params(request), extra_body=self.options.extra_body
+        params = self.params(request)
+        if not self.stream:
+            response = await client.chat.completions.create(
+                **params, extra_body=self.options.extra_body
+            )
+            return self.read(response)
+        stream = await client.chat.completions.create(
+            **params,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_body=self.options.extra_body,
         )
-        return self.read(response)
+        return await self.read_stream(stream)
 
     def key_required(self) -> bool:
         # A compatible server of one's own (vLLM, llama.cpp, Ollama) usually wants no key.
@@ -127,26 +138,40 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
             )
         choice = response.choices[0]
         text = choice.message.content or choice.message.refusal or ""
-        usage = Usage()
-        if response.usage is not None:
-            details = response.usage.prompt_tokens_details
-            usage = Usage(
-                input_tokens=response.usage.prompt_tokens,
-                output_tokens=response.usage.completion_tokens,
-                cached_tokens=(details.cached_tokens or 0) if details else 0,
-            )
+        usage = Usage() if response.usage is None else _usage(response.usage)
         logprobs = None
         if choice.logprobs is not None and choice.logprobs.content is not None:
-            logprobs = [
-                TokenLogprob(
-                    token=item.token,
-                    logprob=item.logprob,
-                    top={alt.token: alt.logprob for alt in item.top_logprobs or []},
-                )
-                for item in choice.logprobs.content
-            ]
+            logprobs = [_token_logprob(item) for item in choice.logprobs.content]
         finish = normal_finish(choice.finish_reason)
         return Reply(text=text, usage=usage, logprobs=logprobs, finish_reason=finish)
+
+    async def read_stream(self, stream: openai.AsyncStream[ChatCompletionChunk]) -> Reply:
+        """Our Reply from a streamed completion. The timeout then bounds the wait for each
+        next chunk, not the whole generation, so a generation that progresses is never cut
+        off and started again. A stream that ends without a finish reason was dropped."""
+        text: list[str] = []
+        logprobs: list[TokenLogprob] = []
+        finish: str | None = None
+        usage = Usage()
+        async for chunk in stream:
+            if chunk.usage is not None:
+                usage = _usage(chunk.usage)
+            for choice in chunk.choices[:1]:
+                if choice.delta.content:
+                    text.append(choice.delta.content)
+                if choice.logprobs is not None and choice.logprobs.content:
+                    logprobs += [_token_logprob(item) for item in choice.logprobs.content]
+                finish = choice.finish_reason or finish
+        if finish is None:
+            raise openai.APIConnectionError(
+                message="the stream ended before a finish reason", request=stream.response.request
+            )
+        return Reply(
+            text="".join(text),
+            usage=usage,
+            logprobs=logprobs or None,
+            finish_reason=normal_finish(finish),
+        )
 
     def classify(self, error: BaseException) -> Failure | None:
         if isinstance(error, openai.APIStatusError):
@@ -162,3 +187,20 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         if failure is None and isinstance(error, openai.APIError):  # an error event in a stream
             return Failure(True, "error inside the response", provider_message=error.message)
         return failure
+
+
+def _usage(usage: CompletionUsage) -> Usage:
+    details = usage.prompt_tokens_details
+    return Usage(
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        cached_tokens=(details.cached_tokens or 0) if details else 0,
+    )
+
+
+def _token_logprob(item: ChatCompletionTokenLogprob) -> TokenLogprob:
+    return TokenLogprob(
+        token=item.token,
+        logprob=item.logprob,
+        top={alt.token: alt.logprob for alt in item.top_logprobs or []},
+    )

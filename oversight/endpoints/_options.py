@@ -28,7 +28,8 @@ class EndpointOptions(BaseModel):
     """Server address for OpenAI- or Anthropic-compatible servers (vLLM, llama.cpp, Ollama, ...)."""
     timeout: float = Field(default=120.0, gt=0)
     """Seconds an attempt may wait to connect or for the server's next bytes before it
-    counts as timed out (and is retried)."""
+    counts as timed out (and is retried). ``local/`` default: 600, and replies stream, so
+    this is the wait for each next token, never a cap on a whole generation."""
     max_retries: int = Field(default=10, ge=0)
     """Retries after the first attempt, for rate limits, overload, 5xx, timeouts, dropped
     connections and malformed bodies. Other client errors are never retried."""
@@ -65,19 +66,27 @@ class EndpointOptions(BaseModel):
     Anthropic ``output_config``), Anthropic forced tool use, OpenAI ``json_object`` mode, or
     only as an instruction in the system prompt (for servers with no support)."""
     stream: bool | None = None
-    """Stream the reply (Anthropic default: True, so overloads mid-stream are seen);
-    None: the provider's default."""
+    """Stream the reply; None: the provider's default (Anthropic and ``local/``: True, OpenAI:
+    False). Streamed, ``timeout`` bounds the wait for each next piece of the reply, not the
+    whole reply, so a long generation that keeps producing tokens is never cut off."""
     extra_body: dict[str, Any] | None = None
     """Extra request fields sent as they are (e.g. ``{"top_p": 0.9}``); part of the cache key."""
     replies: Any = None
     """``mock/`` only: a list of replies, or a sync or async function of the request."""
-    ctx_size: int = Field(default=4096, ge=256)
-    """``local/`` only: context window of each request on the llama.cpp server, in tokens."""
+    ctx_size: int | None = Field(default=None, ge=256)
+    """``local/`` only: context window of each request on the llama.cpp server, in tokens.
+    None: the model's own context length from its GGUF metadata, at most 16384. A prompt
+    that cannot fit with its ``max_tokens`` is refused before it is sent."""
     parallel: int = Field(default=2, ge=1)
     """``local/`` only: requests the llama.cpp server decodes at once."""
+    threads: int | None = Field(default=None, ge=1)
+    """``local/`` only: CPU threads llama.cpp computes with. None: the cores this process may
+    use. (OpenMP is told to sleep, not spin, when idle: ``OMP_WAIT_POLICY=passive`` unless
+    the environment sets it.)"""
     chat_template: str | None = None
-    """``local/`` only: llama.cpp chat template name (e.g. ``gemma``, ``chatml``, ``llama3``);
-    None uses the one the model file carries (llama.cpp falls back to ChatML without one)."""
+    """``local/`` only: llama.cpp chat template name (e.g. ``gemma``, ``chatml``, ``llama3``).
+    None: the template in the model file's metadata; a file without one is refused (name
+    one here), except the packaged ``gemma3-270m``, whose template is ``gemma``."""
 
     def resolved_offline(self) -> bool:
         """Offline from the option, else from ``OVERSIGHT_OFFLINE``."""

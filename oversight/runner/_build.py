@@ -16,7 +16,7 @@ from oversight.runner._dry import mock_replies
 from oversight.runner._meter import Meter, MeteredEndpoint
 from transcripts import RunStore
 
-__all__ = ["Endpoints", "Factory", "build_judges", "make_endpoint"]
+__all__ = ["Endpoints", "Factory", "build_judges", "local_spec", "make_endpoint"]
 
 Factory = Callable[..., Endpoint]
 """Makes an endpoint like :func:`oversight.endpoint`: ``factory(spec, **options)``, the options
@@ -29,6 +29,16 @@ def make_endpoint(spec: str, **options: Any) -> Endpoint:
     if spec.startswith("mock/") and options.get("replies") is None:
         options["replies"] = mock_replies(spec.removeprefix("mock/"))
     return endpoint(spec, **options)
+
+
+def local_spec(spec: str, base_dir: Path | None) -> str:
+    """``spec``, with the model file of a ``local/<relative path>.gguf`` read from
+    ``base_dir`` (the experiment file's folder), as dataset paths are."""
+    provider, _, model = spec.partition("/")
+    path = Path(model).expanduser()
+    if provider != "local" or base_dir is None or path.suffix != ".gguf" or path.is_absolute():
+        return spec
+    return f"local/{base_dir / path}"
 
 
 class Endpoints:
@@ -61,6 +71,7 @@ class Endpoints:
         if made is None:
             config = self.experiment.endpoints.get(ref)
             spec, options = (config.spec, config.endpoint_options()) if config else (ref, {})
+            spec = local_spec(spec, self.experiment.base_dir)
             made = self.factory(spec, cache=self.cache, offline=self.offline, **options)
             self.made[ref] = made
         return made
