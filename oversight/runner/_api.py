@@ -110,6 +110,30 @@ def _no_rrm_switch(store: RunStore, experiment: Experiment) -> None:
         )
 
 
+def _freeze_models(store: RunStore, experiment: Experiment, endpoints: Endpoints) -> None:
+    """Record each ``local/`` model's content hash in ``experiment.json``; on a resume,
+    refuse a model file whose content changed (a path is not a model)."""
+    refs = set(experiment.endpoints) | set(endpoints.made)
+    refs |= {ref for c in experiment.conditions for ref in c.roles.values()}
+    local = [ref for ref in sorted(refs) if endpoints.spec_of(ref).startswith("local/")]
+    made = {ref: endpoints.get(ref) for ref in local}
+    models = {endpoints.spec_of(ref): str(ep.backend.identity()["model"])
+              for ref, ep in made.items() if ep.backend.provider == "local"}
+    if not models:
+        return
+    frozen = store.read_json("experiment.json") or {}
+    known: dict[str, str] = frozen.get("models") or {}
+    changed = sorted(spec for spec, digest in models.items()
+                     if spec in known and known[spec] != digest)
+    if changed:
+        raise ConfigError(
+            f"{store.path}: the model file of {', '.join(changed)} changed since this run "
+            f"began (its content hash differs); restore it or run into a new folder"
+        )
+    if models.keys() - known.keys():
+        store.write_json("experiment.json", {**frozen, "models": {**known, **models}})
+
+
 async def run_experiment_async(
     experiment: ExperimentLike,
     *,
@@ -165,6 +189,7 @@ async def _run(
         made = endpoints.made
         try:
             endpoints.check_credentials()  # a missing key stops the run before any item
+            await asyncio.to_thread(_freeze_models, store, exp, endpoints)
             return await session.run(), dict(made)
         finally:
             await endpoints.aclose()

@@ -119,6 +119,9 @@ class FakeReply:
     """Prompt tokens read from the prompt cache."""
     cache_write_tokens: int = 0
     """Prompt tokens written to the prompt cache (reported by the Anthropic fake only)."""
+    token_delay: float = 0.0
+    """Seconds between tokens, as a slow model generates them (OpenAI fake): a streamed reply
+    sends each token as it comes; a plain one is sent when the last is done."""
     finish_reason: str | None = None
     """Why the reply ended, in the provider's word (OpenAI ``stop``/``length``, Anthropic
     ``end_turn``/``max_tokens``). None: like a real server, the reply is cut at the request's

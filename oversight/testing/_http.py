@@ -49,6 +49,23 @@ class Responder:
         self.writer.write(_head(status, len(body), content_type, headers) + body)
         await self.writer.drain()
 
+    async def send_slowly(
+        self,
+        status: int,
+        parts: list[bytes],
+        delay: float,
+        *,
+        content_type: str = "text/event-stream",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """A response whose body comes in ``parts``, ``delay`` seconds apart (a slow model
+        streaming its tokens)."""
+        self.writer.write(_head(status, sum(map(len, parts)), content_type, headers))
+        for part in parts:
+            await asyncio.sleep(delay)
+            self.writer.write(part)
+            await self.writer.drain()
+
     async def send_json(
         self, status: int, data: Any, *, headers: dict[str, str] | None = None
     ) -> None:

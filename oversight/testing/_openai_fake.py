@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -51,13 +52,15 @@ class FakeOpenAIServer(FakeServer):
         }
         rid = f"req_{record.index}"
         if body.get("stream"):
-            await out.send(
-                200,
-                _stream(record, reply.text, usage, finish),
-                content_type="text/event-stream",
-                headers={"x-request-id": rid},
-            )
+            events = _stream(record, reply.text, usage, finish)
+            if reply.token_delay:
+                await out.send_slowly(200, events, reply.token_delay, headers={"x-request-id": rid})
+            else:
+                await out.send(200, b"".join(events), content_type="text/event-stream",
+                               headers={"x-request-id": rid})
             return
+        if reply.token_delay:
+            await asyncio.sleep(reply.token_delay * len(_tokens(reply.text)))
         choice: dict[str, Any] = {
             "index": 0,
             "message": {"role": "assistant", "content": reply.text, "refusal": None},
@@ -146,11 +149,13 @@ def _chunk(record: RecordedRequest, delta: dict[str, Any], finish: str | None) -
     }
 
 
-def _stream(record: RecordedRequest, text: str, usage: dict[str, Any], finish: str) -> bytes:
+def _stream(
+    record: RecordedRequest, text: str, usage: dict[str, Any], finish: str
+) -> list[bytes]:
+    """The server-sent events of a streamed reply, one per token (then finish, usage, done)."""
     chunks = [_chunk(record, {"role": "assistant", "content": ""}, None)]
     chunks += [_chunk(record, {"content": token}, None) for token in _tokens(text)]
     chunks.append(_chunk(record, {}, finish))
     if ((record.body or {}).get("stream_options") or {}).get("include_usage"):
         chunks.append({**_chunk(record, {}, None), "choices": [], "usage": usage})
-    events = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
-    return events.encode()
+    return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]

@@ -13,8 +13,8 @@ import pytest
 
 from judges import LLMJudge
 from oversight.endpoints import endpoint
-from oversight.errors import StructuredOutputError
-from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
+from oversight.errors import RetriesExhaustedError, StructuredOutputError
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, FakeReply, Fault
 from protocols import consultancy
 from protocols._common import SpeakerConfig
 from protocols.base import Setup
@@ -159,3 +159,22 @@ async def test_latency_is_the_answering_attempt_without_retry_waits(
     # The 0.3 s Retry-After wait and the refused attempt are not part of latency_s.
     assert call.latency_s < second.received_at - first.received_at
     assert call.latency_s < call.retry_wait_s and call.queued_s >= 0.0
+
+
+async def test_a_streamed_generation_that_progresses_is_never_cut_off_and_restarted(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    # Six tokens, 0.1 s apart: 0.6 s in all, against a 0.25 s timeout.
+    openai_server.reply = lambda body: FakeReply("one two three four five six", token_delay=0.1)
+    streamed = endpoint("openai/slow", base_url=openai_server.base_url, api_key=KEY,
+                        stream=True, timeout=0.25, max_retries=1, cache=False)
+    completion = await streamed.complete("Count.", max_tokens=50)
+    assert completion.text == "one two three four five six"
+    assert completion.call.retries == 0 and completion.call.finish_reason == "stop"
+    assert openai_server.total_requests == 1
+    # Not streamed, the same timeout bounds the whole reply: cut off and sent again.
+    whole = endpoint("openai/slow", base_url=openai_server.base_url, api_key=KEY,
+                     timeout=0.25, max_retries=1, retry_backoff=0.0, cache=False)
+    with pytest.raises(RetriesExhaustedError, match="timed out"):
+        await whole.complete("Count.", max_tokens=50)
+    assert openai_server.total_requests == 3

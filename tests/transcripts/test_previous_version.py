@@ -75,3 +75,10 @@ def test_v1_rrm_and_critique_records_read_with_their_rewards(tmp_path: Path) -> 
     rrm, critique = RunStore.open(tmp_path / "run").transcripts.latest()
     assert rrm.schema_version == 1 and rrm.tree is None and critique.critique is None
     assert decision_probabilities(rrm) == pytest.approx([0.75, 0.25])
+
+
+def test_v1_calls_read_with_no_finish_reason(v1_run: Path) -> None:
+    store = RunStore.open(v1_run)
+    calls = [c for t in store.transcripts.latest() for c in t.calls]
+    assert calls and all(c.finish_reason is None and c.queued_s == 0.0 for c in calls)
+    assert all(c.latency_s >= 0 for c in calls)
