@@ -170,3 +170,11 @@ def test_local_model_paths_in_an_experiment_file_are_read_from_its_folder(
     write_gguf(folder / "models" / "tiny.gguf", template=CHATML_JINJA, vocab=7)
     with pytest.raises(ConfigError, match=r"model file of local/models/tiny\.gguf changed"):
         _freeze_models(store, exp, Endpoints(exp, cache=False))
+
+
+def test_another_chat_template_is_another_cache_identity(tmp_path: Path) -> None:
+    path = str(write_gguf(tmp_path / "m.gguf", template=CHATML_JINJA))
+    own, chatml, gemma = (LocalBackend(path, options(**given)).identity() for given in (
+        {}, {"chat_template": "chatml"}, {"chat_template": "gemma"}))
+    assert len({own["chat_template"], chatml["chat_template"], gemma["chat_template"]}) == 3
+    assert own["model"] == chatml["model"] == gemma["model"]
