@@ -7,9 +7,10 @@ Run from the repository root, with the ``local`` extra installed::
 
 For each finished run folder it prints one row: the session's wall time (``status.json``),
 calls sent (``spend.jsonl``), retried attempts of the calls recorded on turns and judgments
-(timeouts and transport failures show up here), their finish reasons (runs written before schema version 2 did not record them), speeches marked
-as cut, speeches carrying chat control text, and judgments ok / failed / escalated. Give it
-the runs of two versions to compare them side by side (BENCHMARKS.md).
+(timeouts and transport failures show up here), their finish reasons (runs written before
+schema version 2 did not record them), speeches marked as cut, speeches carrying chat
+control text, and judgments ok / failed / escalated. Give it the runs of two versions to
+compare them side by side (BENCHMARKS.md).
 """
 
 from __future__ import annotations
