@@ -2,8 +2,9 @@
 
 What only a real server shows: why each completion ended, a speech cut at ``max_tokens``
 marked for the judge, no chat control text in what the judge reads, structured output that
-ends by itself, and a prompt too long for the context refused before it is sent. Every test
-here uses the same settings, so the whole module starts one server (a few seconds), once.
+ends by itself, a prompt too long for the context refused before it is sent, and a model
+file's own chat template (Jinja, from its metadata) applied. The first two tests share one
+server; the last starts a second one for a copy of the model whose file carries a template.
 
 Skipped unless the extra is installed: ``pip install -e '.[local]'``.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import struct
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +27,7 @@ from judges.prompts import render_judge_prompt
 from oversight.datasets import load_questions
 from oversight.endpoints import endpoint
 from oversight.endpoints._jsonschema import first_error
+from oversight.endpoints._local import resolve_model
 from protocols import consultancy
 from protocols.base import Setup
 from transcripts import JudgeView
@@ -88,3 +92,62 @@ async def test_the_cache_answers_a_repeat_and_keeps_why_it_ended() -> None:
         prompt, schema=VERDICT, max_tokens=40)
     assert again.cached and again.parsed == first.parsed
     assert again.call.finish_reason == first.call.finish_reason == "stop"
+
+
+GEMMA_JINJA = (
+    "{{ bos_token }}{% for m in messages %}"
+    "{% set role = 'model' if m['role'] == 'assistant' else 'user' %}"
+    "<start_of_turn>{{ role }}\n{{ m['content'] | trim }}<end_of_turn>\n{% endfor %}"
+    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+
+def with_template(source: Path, target: Path, template: str) -> Path:
+    """A copy of the GGUF ``source`` whose metadata carries ``template``, as an instruct
+    model's file does: the header rewritten with one more key, the tensors copied as they
+    are (their data starts at the next 32-byte boundary, GGUF's default alignment)."""
+    data = source.read_bytes()
+    version, tensors, count = struct.unpack_from("<IQQ", data, 4)
+    at = 24
+
+    def skip_value(kind: int, at: int) -> int:
+        sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+        if kind in sizes:
+            return at + sizes[kind]
+        if kind == 8:
+            return at + 8 + struct.unpack_from("<Q", data, at)[0]
+        item, n = struct.unpack_from("<IQ", data, at)
+        at += 12
+        for _ in range(n):
+            at = skip_value(item, at)
+        return at
+
+    for _ in range(count):
+        at += 8 + struct.unpack_from("<Q", data, at)[0]
+        (kind,) = struct.unpack_from("<I", data, at)
+        at = skip_value(kind, at + 4)
+    kv_end = at
+    for _ in range(tensors):
+        at += 8 + struct.unpack_from("<Q", data, at)[0]
+        (dims,) = struct.unpack_from("<I", data, at)
+        at += 4 + 8 * dims + 4 + 8
+    start = (at + 31) // 32 * 32
+    key, value = b"tokenizer.chat_template", template.encode()
+    extra = (struct.pack("<Q", len(key)) + key + struct.pack("<I", 8)
+             + struct.pack("<Q", len(value)) + value)
+    head = (data[:4] + struct.pack("<IQQ", version, tensors, count + 1) + data[24:kv_end]
+            + extra + data[kv_end:at])
+    target.write_bytes(head + bytes(-len(head) % 32) + data[start:])
+    return target
+
+
+async def test_a_model_files_own_chat_template_is_used(tmp_path: Path) -> None:
+    packaged = resolve_model("gemma3-270m")
+    instruct = with_template(packaged, tmp_path / "gemma-with-template.gguf", GEMMA_JINJA)
+    ep = endpoint(f"local/{instruct}", ctx_size=2048, parallel=1)
+    completion = await ep.complete("Name three colours.", max_tokens=24)
+    assert completion.call.finish_reason in ("stop", "length")
+    assert not CONTROL.search(completion.text)
+    # Rendered from the file's Jinja template: the turn markers are in the prompt.
+    assert completion.usage.input_tokens > 8
+    assert ep.backend.identity()["chat_template"].startswith("gguf:")  # type: ignore[attr-defined]
