@@ -100,7 +100,9 @@ class HumanJudgeConfig(_Config):
     live: bool = False
     """Also ask the person for questions between rounds of interactive protocols."""
     blind: bool = True
-    """Shuffle the answers per person and item (recorded in the judgment)."""
+    """Accepted so older experiment files load; it changes nothing: a person always sees the
+    protocol's counterbalanced answer order, because a second shuffle would contradict the
+    letters the speakers used (model names, gold and hidden text are never shown anyway)."""
 
 
 class PanelJudgeConfig(_Config):
@@ -266,8 +268,7 @@ def build_judge(
             ask_questions=config.ask_questions, on_missing_logprobs=config.on_missing_logprobs)
     if isinstance(config, HumanJudgeConfig):
         return HumanJudge(annotator=_annotator(config.annotator or annotator, config.name),
-                          name=config.name or "human", console=console, live=config.live,
-                          blind=config.blind)
+                          name=config.name or "human", console=console, live=config.live)
     if isinstance(config, PanelJudgeConfig):
         return PanelJudge([build(m) for m in config.members], name=config.name or "panel",
                           combine=config.combine)

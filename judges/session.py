@@ -4,34 +4,51 @@ Example::
 
     store = RunStore.open("runs/pilot")
     judge = HumanJudge(annotator="alice")
-    items = plan(store, annotator="alice", everything=True)
+    items = plan(store, annotator="alice", everything=True)       # or study=open_study(...)
     result = serve(store, judge, items)
 
-Items come in two groups, in this order:
+What is served:
 
-1. the escalation queue (:func:`judges.queue.pending_escalations`): items a deferred
-   fallback judge sent to a person, shown with the rounds the automatic judge saw;
-2. with ``everything``: every complete transcript not yet judged under this judge name by
-   this person (their ``ok`` and ``skipped`` judgments count, also those inside a fallback
-   judge's final judgment), cut to ``rounds`` if given.
+* with a ``study`` (:mod:`judges.study`): the person's own list, in the study's order,
+  minus what they already judged or skipped; each item keeps its place in the list, so the
+  screen reads "Item 14 of 40" across any number of resumed sessions;
+* otherwise the escalation queue (:func:`judges.queue.pending_escalations`: items a
+  deferred fallback judge sent to a person, shown with the rounds the automatic judge
+  saw), then with ``everything`` every complete transcript this person has not judged
+  under this judge name (their ``ok`` and ``skipped`` judgments count, also those inside a
+  fallback judge's final judgment), cut to ``rounds`` if given; numbered after what the
+  person already did, so numbers also stay put across resumes.
 
-Each judgment is appended to the run's ``judgments.jsonl`` the moment it is given (one
-flushed line), so quitting (``q``), Ctrl-C or a closed terminal loses nothing, and the next
-session, planned afresh from the files, starts where the last stopped. A skipped item is
-recorded as a ``skipped`` judgment and not offered to the same person again unless
+Each judgment is appended the moment it is given (one flushed line, under a file lock, so
+several people in several terminals can judge one run at once): to ``judgments.jsonl``, or
+for attention checks to ``attention.jsonl``. Quitting (``q``), Ctrl-C (even at the reason
+prompt: the verdict typed is kept) or a closed terminal loses nothing, and the next session,
+planned afresh from the files, starts where the last stopped. While an item is on a
+person's screen a lock on it is held (released by the OS if the process dies): a queued
+item is then never shown to two people at once, nor a study item in two terminals of the
+same person; a queued item someone resolved in the meantime is passed over. A skipped item
+is recorded as ``skipped`` and not offered to the same person again unless
 ``include_skipped`` is set.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+
+from filelock import FileLock, Timeout
 
 from judges._common import HumanQuit
 from judges.human import HumanJudge
 from judges.queue import human_judgments, pending_escalations, resolve, resolved_escalation_ids
-from transcripts import Escalation, JudgeView, Judgment, RunStore, Transcript
+from judges.study import Study
+from transcripts import Escalation, JsonlLog, JudgeView, Judgment, RunStore, Transcript
 
-__all__ = ["Item", "SessionResult", "judged_by", "plan", "serve"]
+__all__ = ["ATTENTION_FILE", "Item", "SessionResult", "attention_log", "judged_by", "plan",
+           "serve", "study_progress"]
+
+ATTENTION_FILE = "attention.jsonl"
+"""Attention-check judgments, kept apart from the run's judgments."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,12 @@ class Item:
     """Rounds to show (None = all)."""
     escalation: Escalation | None = None
     """The queue entry this item resolves, if it comes from the queue."""
+    number: int = 0
+    """Its place in the person's whole list, from 1 (stable across resumes)."""
+    total: int = 0
+    """Length of the person's whole list."""
+    attention: bool = False
+    """An attention-check item (saved to ``attention.jsonl``)."""
 
 
 @dataclass
@@ -56,6 +79,8 @@ class SessionResult:
     """Items skipped."""
     total: int = 0
     """Items planned."""
+    busy: int = 0
+    """Items passed over because another session had them open (or resolved them)."""
     stopped: bool = False
     """True when the person quit before the end."""
 
@@ -65,18 +90,29 @@ class SessionResult:
         return self.total - self.judged - self.skipped
 
 
-def judged_by(
-    store: RunStore, *, judge_name: str, annotator: str, include_skipped: bool = False
-) -> set[str]:
-    """Ids of transcripts this person has judged (or skipped) under ``judge_name``."""
+def attention_log(store: RunStore) -> JsonlLog[Judgment]:
+    """The run's attention-check judgments."""
+    return JsonlLog(store.path / ATTENTION_FILE, Judgment)
+
+
+def _done(judgments: JsonlLog[Judgment], *, judge_name: str, annotator: str,
+          include_skipped: bool) -> set[str]:
     done: set[str] = set()
-    for judgment in store.judgments.latest():
+    for judgment in judgments.latest():
         for human in human_judgments(judgment):
             if human.judge.name != judge_name or human.judge.annotator != annotator:
                 continue
             if human.status == "ok" or (human.status == "skipped" and not include_skipped):
                 done.add(human.transcript_id)
     return done
+
+
+def judged_by(
+    store: RunStore, *, judge_name: str, annotator: str, include_skipped: bool = False
+) -> set[str]:
+    """Ids of transcripts this person has judged (or skipped) under ``judge_name``."""
+    return _done(store.judgments, judge_name=judge_name, annotator=annotator,
+                 include_skipped=include_skipped)
 
 
 def plan(
@@ -88,8 +124,11 @@ def plan(
     everything: bool = False,
     rounds: int | None = None,
     include_skipped: bool = False,
+    study: Study | None = None,
 ) -> list[Item]:
-    """The items to serve, queue first; see the module docstring."""
+    """The items to serve, numbered within the person's whole list; see the module docstring."""
+    if study is not None:
+        return _study_items(store, study, annotator, include_skipped=include_skipped)
     transcripts = {t.id: t for t in store.transcripts.latest()}
     items: list[Item] = []
     if queue:
@@ -98,37 +137,111 @@ def plan(
             transcript = transcripts.get(escalation.transcript_id)
             if transcript is not None:
                 items.append(Item(transcript, escalation.rounds, escalation))
+    before = 0
     if everything:
         done = judged_by(store, judge_name=judge_name, annotator=annotator,
                          include_skipped=include_skipped)
-        done |= {item.transcript.id for item in items}
-        items.extend(Item(t, rounds) for t in transcripts.values()
-                     if t.status == "complete" and t.id not in done)
-    return items
+        queued = {item.transcript.id for item in items}
+        complete = [t for t in transcripts.values() if t.status == "complete"]
+        before = sum(1 for t in complete if t.id in done and t.id not in queued)
+        items.extend(Item(t, rounds) for t in complete if t.id not in done | queued)
+    total = before + len(items)
+    return [Item(i.transcript, i.rounds, i.escalation, number=before + n, total=total)
+            for n, i in enumerate(items, start=1)]
+
+
+def study_progress(store: RunStore, study: Study) -> dict[str, int]:
+    """Annotator -> items of their study list already judged or skipped."""
+    out = {}
+    for annotator, slots in study.assignments.items():
+        done = judged_by(store, judge_name=study.design.judge_name, annotator=annotator)
+        done |= _done(attention_log(store), judge_name=study.design.judge_name,
+                      annotator=annotator, include_skipped=False)
+        out[annotator] = sum(1 for slot in slots if slot.transcript_id in done)
+    return out
+
+
+def _study_items(store: RunStore, study: Study, annotator: str, *,
+                 include_skipped: bool) -> list[Item]:
+    design = study.design
+    slots = study.slots_of(annotator)
+    transcripts = {t.id: t for t in store.transcripts.latest()}
+    transcripts.update({t.id: t for t in study.attention_items})
+    done = judged_by(store, judge_name=design.judge_name, annotator=annotator,
+                     include_skipped=include_skipped)
+    done |= _done(attention_log(store), judge_name=design.judge_name, annotator=annotator,
+                  include_skipped=include_skipped)
+    return [Item(transcripts[slot.transcript_id], design.rounds, number=n, total=len(slots),
+                 attention=slot.attention)
+            for n, slot in enumerate(slots, start=1)
+            if slot.transcript_id not in done and slot.transcript_id in transcripts]
+
+
+def _item_lock(store: RunStore, item: Item, annotator: str) -> FileLock:
+    """The lock held while ``item`` is on a screen (shared by everyone for a queued item)."""
+    who = "" if item.escalation is not None else annotator
+    what = item.escalation.id if item.escalation is not None else item.transcript.id
+    name = hashlib.sha256(f"{who}|{what}".encode()).hexdigest()[:32]
+    folder = store.path / ".locks"
+    folder.mkdir(exist_ok=True)
+    return FileLock(folder / f"{name}.lock", timeout=0, thread_local=False)
 
 
 def serve(store: RunStore, judge: HumanJudge, items: list[Item]) -> SessionResult:
-    """Ask the person about each item in turn, saving each answer at once."""
+    """Ask the person about each item in turn, saving each answer at once.
+
+    A Ctrl-C is re-raised (as :class:`KeyboardInterrupt`) after the verdict typed before it
+    was saved.
+    """
     result = SessionResult(total=len(items))
     console = judge.console
-    for number, item in enumerate(items, start=1):
-        view = JudgeView.from_transcript(item.transcript, rounds=item.rounds)
+    for item in items:
+        lock = _item_lock(store, item, judge.annotator)
         try:
-            judgment = judge.judge_now(view, progress=(number, len(items)))
-        except HumanQuit:
-            result.stopped = True
-            break
-        judgment = judgment.model_copy(update={"run_id": store.run_id})
-        if item.escalation is not None:
-            judgment = _for_escalation(judgment, item.escalation)
-        store.judgments.append(_record(store, judgment, item.escalation))
+            lock.acquire()
+        except Timeout:
+            result.busy += 1
+            console.print(f"[dim]Item {item.number} is open in another session; "
+                          f"passed over for now.[/dim]")
+            continue
+        try:
+            if item.escalation is not None and item.escalation.id in resolved_escalation_ids(
+                    store.judgments.latest()):
+                result.busy += 1
+                continue
+            view = JudgeView.from_transcript(item.transcript, rounds=item.rounds)
+            try:
+                judgment = judge.judge_now(view, progress=(item.number, item.total))
+            except HumanQuit:
+                result.stopped = True
+                break
+            _save(store, judgment, item)
+        finally:
+            lock.release()
         if judgment.status == "skipped":
             result.skipped += 1
             console.print("[yellow]Skipped[/yellow] (saved).")
         else:
             result.judged += 1
             console.print("[green]Saved.[/green]")
+        if judge.stopping is not None:
+            result.stopped = True
+            if judge.stopping == "interrupt":
+                raise KeyboardInterrupt
+            break
     return result
+
+
+def _save(store: RunStore, judgment: Judgment, item: Item) -> None:
+    judgment = judgment.model_copy(update={"run_id": store.run_id})
+    if item.attention:
+        log = attention_log(store)
+        log.append(judgment)
+        log.close()
+        return
+    if item.escalation is not None:
+        judgment = _for_escalation(judgment, item.escalation)
+    store.judgments.append(_record(store, judgment, item.escalation))
 
 
 def _for_escalation(judgment: Judgment, escalation: Escalation) -> Judgment:
@@ -141,7 +254,7 @@ def _record(store: RunStore, judgment: Judgment, escalation: Escalation | None) 
     """What goes into judgments.jsonl: the fallback's final judgment for a queued item."""
     if escalation is None or judgment.status != "ok":
         return judgment
-    if escalation.id in resolved_escalation_ids(store.judgments):
+    if escalation.id in resolved_escalation_ids(store.judgments.latest()):
         # Someone else resolved it meanwhile: keep this person's judgment, do not resolve twice.
         return judgment
     return resolve(escalation, judgment).model_copy(update={"run_id": store.run_id})

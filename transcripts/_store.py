@@ -13,9 +13,11 @@ Layout of a run folder::
 Guarantees:
 
 * Each record is written with a single ``write`` on an ``O_APPEND`` descriptor under a
-  per-file lock, so concurrent writers in one process (tasks or threads) never interleave
-  bytes, and records are in the kernel the moment ``append`` returns (a ``kill -9`` loses
-  nothing already appended; pass ``fsync=True`` to survive power loss too).
+  per-file lock, held both within the process (tasks, threads) and across processes (an OS
+  file lock on ``.<file>.lock`` next to it, e.g. two people judging one run in two
+  terminals), so writers never interleave bytes and one never mistakes another's line in
+  progress for a torn tail; records are in the kernel the moment ``append`` returns (a
+  ``kill -9`` loses nothing already appended; pass ``fsync=True`` to survive power loss too).
 * A torn last line left by a crash is skipped with a warning when reading, and set aside
   into ``<file>.torn-<time>`` (never deleted) before the next append, so appending goes on
   on a clean line boundary.
@@ -37,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from filelock import FileLock
 from pydantic import BaseModel, ValidationError
 
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
@@ -83,7 +86,7 @@ class JsonlLog(Generic[R]):
             ...
     """
 
-    __slots__ = ("_fd", "_fsync", "_lock", "_model", "_rank", "path")
+    __slots__ = ("_fd", "_fsync", "_lock", "_model", "_os_lock", "_rank", "path")
 
     def __init__(
         self,
@@ -98,6 +101,7 @@ class JsonlLog(Generic[R]):
         self._fsync = fsync
         self._rank = rank
         self._lock = _lock_for(path)
+        self._os_lock = FileLock(path.with_name(f".{path.name}.lock"), thread_local=False)
         self._fd: int | None = None
 
     # -- writing ---------------------------------------------------------------------------
@@ -105,7 +109,7 @@ class JsonlLog(Generic[R]):
     def append(self, record: R) -> None:
         """Append one record as one line, flushed to the kernel before returning."""
         data = (record.model_dump_json() + "\n").encode()
-        with self._lock:
+        with self._lock, self._os_lock:
             if self._fd is None:
                 self._set_aside_torn_tail()
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -93,6 +93,13 @@ class JudgeView(_ViewModel):
         view._order = list(order)
         return view
 
+    @property
+    def presented_order(self) -> list[int]:
+        """Original answer index at each presented position (what a judge's letters mean)."""
+        if not self._order:
+            raise JudgeError("this JudgeView has no presentation order; build it from a transcript")
+        return list(self._order)
+
     def to_original(self, probabilities: list[float]) -> list[float]:
         """Map probabilities given in presented order back to the question's original order."""
         if not self._order:

@@ -83,7 +83,8 @@ class MockBackend(Backend):
 
 def dry_run_reply(name: str, request: Request) -> Reply:
     """A deterministic stand-in answer: schema-valid JSON for a schema, else free text about
-    half of ``max_tokens`` long; usage counts about 4 characters per token."""
+    half of ``max_tokens`` long (naming no model, so a person judging a dry run stays blind);
+    usage counts about 4 characters per token."""
     digest = hashlib.sha256(request.model_dump_json(by_alias=True).encode()).digest()
     seed = int.from_bytes(digest[:8], "big")
     if request.schema_ is not None:
@@ -92,7 +93,8 @@ def dry_run_reply(name: str, request: Request) -> Reply:
         rng = random.Random(seed)
         n_words = max(1, min(request.max_tokens // 2, 600) * 3 // 4)
         body = " ".join(rng.choice(_WORDS) for _ in range(n_words))
-        text = f"[mock/{name} {digest.hex()[:8]}] {body}"
+        # No model name in the text: it reaches people's screens in blinded sessions.
+        text = f"[draft {digest.hex()[:8]}] {body}"
     prompt_chars = sum(len(m.content) for m in request.messages) + len(request.system or "")
     return Reply(
         text=text,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from judges.config import JudgeConfig
+from judges.study import StudyDesign
 from oversight.datasets import DatasetSpec, SampleSpec
 
 __all__ = [
@@ -158,6 +159,9 @@ class Experiment(_Model):
     when a protocol samples, so with temperature 0 they are replays of each other."""
     limits: Limits = Field(default_factory=Limits)
     """``[limits]``: concurrency, spend and failure limits."""
+    human: StudyDesign | None = None
+    """``[human]``: the design of the human study of the run; the first ``oversight judge``
+    session plans it and saves it as ``RUN/study.json``. Not part of the spec hash."""
     out: Path | None = None
     """Default run folder (``--out`` overrides); relative to the working directory."""
     cache: Path | None = None
@@ -182,6 +186,6 @@ class Experiment(_Model):
 
     def spec_hash(self) -> str:
         """Hash of everything that decides what the run produces (not limits, out, description)."""
-        data = self.model_dump(mode="json", exclude={"limits", "out", "description"})
+        data = self.model_dump(mode="json", exclude={"limits", "out", "description", "human"})
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -51,7 +51,7 @@ async def test_dry_run_mock_invents_deterministic_text_with_usage() -> None:
     b = await endpoint("mock/dry").complete("Which answer?", max_tokens=200)
     c = await ep.complete("Another question?", max_tokens=200)
     assert a.text == b.text != c.text
-    assert a.text.startswith("[mock/dry ")
+    assert a.text.startswith("[draft ") and "dry" not in a.text and "mock" not in a.text
     assert a.usage.input_tokens > 0 and 50 <= a.usage.output_tokens <= 200
 
 

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from judges import HumanJudge, HumanQuit
-from judges.human import EntryError, parse_entry, present
+from judges.human import EntryError, parse_entry
 from transcripts import JudgeView
 
 from .helpers import ANSWERS, CONTEXT, SECRET_MODEL, transcript
@@ -74,32 +74,37 @@ def test_a_bare_letter_asks_for_confidence() -> None:
 
 @pytest.mark.parametrize(
     "order", [list(p) for n in (2, 3, 4) for p in itertools.permutations(range(n))])
-def test_blinded_presentation_maps_back_from_every_position(order: list[int]) -> None:
-    view = JudgeView.from_transcript(transcript(n=len(order), order=order))
+def test_the_person_sees_the_order_the_speakers_saw_and_answers_map_back(
+        order: list[int]) -> None:
+    n = len(order)
+    view = JudgeView.from_transcript(transcript(n=n, order=order))
+    for letter in range(n):
+        entry = f"{'ABCD'[letter]} 100\n\n"
+        judge, out = _judge(entry)
+        judgment = judge.judge_now(view)
+        # The answer shown under the letter typed is the one that gets the probability...
+        assert judgment.probabilities is not None
+        assert judgment.probabilities[order[letter]] == pytest.approx(1.0)
+        assert judgment.metadata["presented_order"] == order
+        # ...and the screen lists the answers in the protocol's order, with each debater's
+        # side under the letter its speeches use (Debater A argues original answer 0).
+        text = out.getvalue()
+        positions = [text.index(ANSWERS[i]) for i in order]
+        assert positions == sorted(positions)
+        assert f"Debater A (for {'ABCD'[order.index(0)]})" in text
+        assert f"Debater B (for {'ABCD'[order.index(1)]})" in text
+
+
+def test_every_person_sees_the_same_letters() -> None:
+    view = JudgeView.from_transcript(transcript(n=3, order=[2, 0, 1]))
+    screens = set()
     for annotator in ("alice", "bob", "carol"):
-        shown = present(view, annotator=annotator)
-        assert sorted(shown.original) == list(range(len(order)))
-        for j, original in enumerate(shown.original):
-            assert shown.view.answers[j] == ANSWERS[original]
-            one_hot = [1.0 if k == j else 0.0 for k in range(len(order))]
-            back = view.to_original(shown.to_view_order(one_hot))
-            assert back.index(1.0) == original
-        # Each debater's side is shown at the position of its original answer.
-        sides = {t.speaker: t.answer for t in shown.view.turns}
-        assert sides["Debater A"] == shown.original.index(0)
-        assert sides["Debater B"] == shown.original.index(1)
-        # The same person sees the same order again (so a resumed session matches).
-        assert present(view, annotator=annotator).original == shown.original
-
-
-def test_blinding_shuffles_per_person_and_item() -> None:
-    orders = {tuple(present(JudgeView.from_transcript(transcript(f"t{i}", n=4)),
-                            annotator=a).original)
-              for i in range(10) for a in ("alice", "bob")}
-    assert len(orders) > 5
-    unblinded = present(JudgeView.from_transcript(transcript(n=3, order=[2, 0, 1])),
-                        annotator="alice", blind=False)
-    assert unblinded.original == [2, 0, 1]
+        out = io.StringIO()
+        judge = HumanJudge(annotator=annotator, stream=io.StringIO("A 90\n\n"),
+                           console=Console(file=out, width=100, color_system=None))
+        judge.judge_now(view)
+        screens.add(out.getvalue().split("Probabilities")[0])
+    assert len(screens) == 1
 
 
 async def test_bad_entry_is_explained_and_asked_again() -> None:
@@ -145,10 +150,65 @@ async def test_letter_then_confidence_skip_and_quit() -> None:
     skipped = judge.judge_now(view)
     assert skipped.status == "skipped" and skipped.probabilities is None
 
-    for entries in ("q\n", "", "70 30\n"):  # quit, end of input, end of input at the reason
+    for entries in ("q\n", "", "A\n"):  # quit, end of input, end of input at the confidence
         judge, _ = _judge(entries)
         with pytest.raises(HumanQuit):
             judge.judge_now(view)
+
+
+async def test_stopping_at_the_reason_prompt_keeps_the_verdict() -> None:
+    view = JudgeView.from_transcript(transcript(order=[1, 0]))
+    judge, out = _judge("70 30\n")  # the input ends at the reason prompt
+    judgment = judge.judge_now(view)
+    assert judgment.status == "ok" and judgment.probabilities == pytest.approx([0.3, 0.7])
+    assert judgment.metadata["reason_interrupted"] is True and judgment.rationale == ""
+    assert judge.stopping == "quit" and "your verdict is kept" in out.getvalue()
+    with pytest.raises(HumanQuit):  # the person is gone: the next item is not asked
+        await judge.judge(view)
+
+    class CtrlC(io.StringIO):
+        def readline(self, size: int | None = -1) -> str:
+            line = super().readline()
+            if not line:
+                raise KeyboardInterrupt
+            return line
+
+    out = io.StringIO()
+    judge = HumanJudge(annotator="alice", stream=CtrlC("B 80\n"),
+                       console=Console(file=out, width=100, color_system=None))
+    judgment = judge.judge_now(view)
+    assert judgment.probabilities == pytest.approx([0.8, 0.2])
+    assert judge.stopping == "interrupt"
+
+
+def test_the_time_limit_is_shown_recorded_and_marked_when_exceeded() -> None:
+    now = [100.0]
+
+    def clock() -> float:
+        return now[0]
+
+    class Slow(io.StringIO):
+        """The person takes ``step`` seconds per line (a fake clock, no waiting)."""
+
+        step = 50.0
+
+        def readline(self, size: int | None = -1) -> str:
+            now[0] += self.step
+            return super().readline()
+
+    view = JudgeView.from_transcript(transcript())
+    out = io.StringIO()
+    judge = HumanJudge(annotator="alice", stream=Slow("60 40\n\n"), time_limit_s=90,
+                       clock=clock, console=Console(file=out, width=100, color_system=None))
+    quick = judge.judge_now(view)
+    assert "time limit 90 s" in out.getvalue()
+    assert quick.time_s == 50 and quick.metadata["time_limit_s"] == 90
+    assert quick.metadata["over_time"] is False
+    Slow.step = 100.0
+    judge.stream = Slow("60 40\n\n")
+    late = judge.judge_now(view)
+    assert late.status == "ok" and late.metadata["over_time"] is True and late.time_s == 100
+    assert "Over the time limit (100 s of 90 s)" in out.getvalue()
 
 
 async def test_waiting_for_the_person_does_not_block_the_event_loop() -> None:

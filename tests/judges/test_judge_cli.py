@@ -96,14 +96,16 @@ def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
     assert first["metadata"]["entry"] == "70 30"
     assert first["metadata"]["presented_order"] == shown
 
-    # Session 2 resumes at the next item; a letter and confidence; then Ctrl-C.
+    # Session 2 resumes at the next item, numbered as before; a letter and confidence;
+    # then Ctrl-C.
     child = _spawn(run, "--annotator", "alice", "--all")
-    child.expect_exact("Item 1 of 2")
+    child.expect_exact("(1 of 3 done)")
+    child.expect_exact("Item 2 of 3")
     shown = _answer(child, "B 60", "")
     assert len(shown) == 3
     entered["t2"] = [0.2, 0.2, 0.2]
     entered["t2"][shown[1]] = 0.6
-    child.expect_exact("Item 2 of 2")
+    child.expect_exact("Item 3 of 3")
     child.expect_exact(PROMPT)
     child.sendintr()
     assert "everything saved so far is kept" in _finish(child, status=130)
@@ -111,7 +113,7 @@ def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
 
     # Session 3: the person skips the last item; it is not offered again...
     child = _spawn(run, "--annotator", "alice", "--all")
-    child.expect_exact("Item 1 of 1")
+    child.expect_exact("Item 3 of 3")
     child.expect_exact(PROMPT)
     child.sendline("s")
     child.expect_exact("Skipped")
@@ -121,7 +123,7 @@ def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
 
     # ...unless asked for.
     child = _spawn(run, "--annotator", "alice", "--all", "--include-skipped")
-    child.expect_exact("Item 1 of 1")
+    child.expect_exact("Item 3 of 3")
     shown = _answer(child, "0.25 0.75", "changed my mind")
     entered["t3"] = [0.0, 0.0]
     entered["t3"][shown[0]], entered["t3"][shown[1]] = 0.25, 0.75
@@ -138,23 +140,39 @@ def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
     assert len({j["id"] for j in lines}) == 4
 
 
-def test_a_closed_terminal_loses_nothing(tmp_path: Path) -> None:
+def test_a_killed_session_loses_nothing_and_a_closed_input_keeps_the_verdict(
+        tmp_path: Path) -> None:
     run = tmp_path / "run"
-    saved_run(run, [transcript("t1"), transcript("t2")]).close()
+    saved_run(run, [transcript("t1"), transcript("t2"), transcript("t3")]).close()
     child = _spawn(run, "--annotator", "bob", "--all")
     _answer(child, "A 90", "")
     child.expect_exact(PROMPT)
     child.sendline("60 40")
     child.expect_exact("Reason (optional")
-    child.close(force=True)  # the terminal goes away before the item is finished
+    child.kill(9)  # killed mid-item, before the verdict was complete
+    child.close(force=True)
     assert [j["transcript_id"] for j in _lines(run)] == ["t1"]
 
     child = _spawn(run, "--annotator", "bob", "--all")
-    child.expect_exact("Item 1 of 1")
+    child.expect_exact("Item 2 of 3")  # the unfinished item again, at its own number
     child.expect_exact(PROMPT)
-    child.sendeof()  # end of input counts as quitting
-    assert "0 judged, 0 skipped, 1 left" in _finish(child)
-    assert len(_lines(run)) == 1
+    child.sendline("60 40")
+    child.expect_exact("Reason (optional")
+    child.sendeof()  # the input ends at the reason prompt: the verdict typed is kept
+    out = _finish(child)
+    assert "your verdict is kept" in out and "1 judged, 0 skipped, 1 left" in out
+    lines = _lines(run)
+    assert [j["transcript_id"] for j in lines] == ["t1", "t2"]
+    assert lines[1]["metadata"]["reason_interrupted"] is True
+
+    child = _spawn(run, "--annotator", "bob", "--all")
+    child.expect_exact("Item 3 of 3")
+    child.expect_exact(PROMPT)
+    child.sendline("B 70")
+    child.expect_exact("Reason (optional")
+    child.sendintr()  # Ctrl-C at the reason prompt: kept too, and the exit says so
+    assert "everything saved so far is kept" in _finish(child, status=130)
+    assert [j["transcript_id"] for j in _lines(run)] == ["t1", "t2", "t3"]
 
 
 def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:

@@ -1,0 +1,145 @@
+"""Small terminal pieces a person-facing judge is built from (rich console, one line at a time).
+
+Example::
+
+    console = Console()
+    show_view(console, view, title="Item 3 of 40")
+    entry, shown = read_probabilities(console, len(view.answers))   # shown order; None = skip
+    reason = read_line(console, REASON_PROMPT)
+
+What a person types (see :func:`parse_entry`): a probability per answer in the order shown
+(``70 30``, ``0.7 0.3``, ``70% 30%``; percentages add up to 100, fractions to 1), or a
+letter and a confidence (``A 80``: 80% on A, the rest shared evenly; a letter alone asks
+for the confidence). ``s`` skips, ``q`` quits (:class:`~judges.HumanQuit`, as does the end
+of input). A bad entry is explained and asked again.
+
+The person always sees the answers in the view's own presented order — the order the
+protocol counterbalanced and the speakers were shown — so every letter in a speech, a
+heading or a quote names the answer shown under that letter. (A second, per-person
+shuffle would contradict the speeches: "Debater A (for A): answer B is correct".)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.rule import Rule
+
+from judges._common import HumanQuit
+from transcripts import JudgeView, answer_label
+from transcripts import render_judge_view as _render_view
+
+__all__ = [
+    "PROMPT",
+    "QUESTION_PROMPT",
+    "REASON_PROMPT",
+    "EntryError",
+    "confidence_probabilities",
+    "parse_entry",
+    "read_line",
+    "read_probabilities",
+    "show_view",
+]
+
+PROMPT = "Probabilities (e.g. 70 30) or letter + confidence (A 80); s skip, q quit: "
+REASON_PROMPT = "Reason (optional, Enter to leave empty): "
+QUESTION_PROMPT = "Your question for the speakers (Enter for none): "
+
+
+class EntryError(ValueError):
+    """An entry the person typed that is not a valid judgment; the message says why."""
+
+
+_NUMBER = re.compile(r"^\d+(\.\d*)?%?$|^\.\d+%?$")
+
+
+def _number(token: str) -> float:
+    if not _NUMBER.match(token):
+        raise EntryError(f"{token!r} is not a number")
+    return float(token.rstrip("%"))
+
+
+def parse_entry(entry: str, n: int) -> list[float] | int:
+    """Probabilities in shown order from what the person typed, or a bare letter's index.
+
+    Raises :class:`EntryError` with a message for the person when the entry is invalid.
+    """
+    tokens = [t for t in re.split(r"[\s,;/]+", entry.strip()) if t]
+    if not tokens:
+        raise EntryError("nothing entered")
+    letters = [answer_label(i) for i in range(n)]
+    first = tokens[0].upper()
+    if first.isalpha():
+        if first not in letters:
+            raise EntryError(f"{tokens[0]!r} is not an answer; choose one of {', '.join(letters)}")
+        if len(tokens) == 1:
+            return letters.index(first)
+        if len(tokens) > 2:
+            raise EntryError("after the letter give one confidence, e.g. A 80")
+        return confidence_probabilities(letters.index(first), _number(tokens[1]), n)
+    values = [_number(t) for t in tokens]
+    if len(values) != n:
+        example = " ".join(str(round(100 / n)) for _ in range(n))
+        raise EntryError(f"give one number per answer ({n}), e.g. {example}")
+    percent = any(t.endswith("%") for t in tokens) or sum(values) > 1.5
+    total = sum(values)
+    if percent and abs(total - 100) > 0.5:
+        raise EntryError(f"your numbers add up to {total:g}; they must add up to 100")
+    if not percent and abs(total - 1) > 0.005:
+        raise EntryError(f"your numbers add up to {total:g}; they must add up to 1 (or 100)")
+    return [v / total for v in values]
+
+
+def confidence_probabilities(choice: int, confidence: float, n: int) -> list[float]:
+    """``confidence`` (percent, or a fraction up to 1) on ``choice``; the rest shared evenly."""
+    percent = confidence if confidence > 1 else confidence * 100
+    floor = 100 / n
+    if not floor <= percent <= 100:
+        raise EntryError(f"confidence must be between {floor:g} and 100 (percent)")
+    rest = (100 - percent) / (n - 1) / 100
+    return [percent / 100 if i == choice else rest for i in range(n)]
+
+
+def show_view(console: Console, view: JudgeView, *, title: str) -> None:
+    """A rule titled ``title``, then the view: question, answers, public turns."""
+    console.print(Rule(escape(title)))
+    console.print(_render_view(view))
+
+
+def read_line(console: Console, prompt: str, *, stream: TextIO | None = None) -> str:
+    """One line from the person; the end of input counts as quitting (:class:`HumanQuit`)."""
+    try:
+        line = console.input(prompt, markup=False, stream=stream)
+    except EOFError as err:
+        raise HumanQuit("the terminal closed") from err
+    if stream is not None and line == "":  # readline() gives "" only at the end
+        raise HumanQuit("end of input")
+    return line.rstrip("\n")
+
+
+def read_probabilities(
+    console: Console, n: int, *, stream: TextIO | None = None, who: str = "the person"
+) -> tuple[str, list[float] | None]:
+    """(what was typed, probabilities in shown order), asked until valid; None for a skip."""
+    while True:
+        entry = read_line(console, PROMPT, stream=stream).strip()
+        command = entry.lower()
+        if command in ("q", "quit"):
+            raise HumanQuit(f"{who} quit")
+        if command in ("s", "skip"):
+            return entry, None
+        try:
+            parsed = parse_entry(entry, n)
+            if isinstance(parsed, int):
+                label = answer_label(parsed)
+                more = read_line(console, f"Confidence in {label} ({100 / n:g}-100): ",
+                                 stream=stream).strip()
+                entry = f"{label} {more}"
+                parsed = confidence_probabilities(parsed, _number(more), n)
+        except EntryError as err:
+            console.print(f"[bold red]Not accepted:[/bold red] {escape(str(err))}. Try again.")
+            continue
+        return entry, parsed
