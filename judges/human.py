@@ -16,8 +16,9 @@ order.
 
 Entries are read by :func:`judges.terminal.read_probabilities`; then an optional reason.
 ``time_s`` runs from showing the item to the verdict (the reason is not timed). With
-``time_limit_s`` the limit is shown with the item and recorded (``metadata["time_limit_s"]``); an answer given after it is
-kept and marked ``metadata["over_time"] = True`` for the analysis to count or drop.
+``time_limit_s`` the limit is shown with the item and recorded (``metadata["time_limit_s"]``);
+an answer given after it is kept and marked ``metadata["over_time"] = True`` for the
+analysis to count or drop.
 
 Ctrl-C or a closed terminal at the reason prompt keeps the verdict just typed: the judgment
 is returned with an empty reason (``metadata["reason_interrupted"] = True``) and

@@ -13,10 +13,11 @@ settings balanced across judges):
 * ``between`` — each annotator sees each *question* at most once, across conditions, so no
   one learns a question in one condition and then judges it in another; each chosen
   transcript gets ``target`` judgments from different people. Per question, transcripts are
-  picked and given to annotators greedily: the transcript whose condition (then setup) has
-  been chosen least so far, given to the annotators who have judged that condition least
-  (then who have the fewest items). A question with more transcripts than the pool can
-  cover (``transcripts x target > annotators``) has the rest *left out* and listed as such,
+  picked greedily (the one whose condition, then setup, was chosen least so far) and their
+  ``target`` copies given to distinct people by an optimal assignment
+  (``scipy.optimize.linear_sum_assignment``) that prefers people who have judged that
+  condition least, then who have the fewest items. A question with more transcripts than the
+  pool can cover (``transcripts x target > annotators``) has the rest *left out* and listed as such,
   never silently dropped. Conditions therefore balance across annotators and across the
   run's coverage.
 
@@ -48,8 +49,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from scipy.optimize import linear_sum_assignment
 
 from judges.attention import attention_transcripts
 from transcripts import SCHEMA_VERSION, RunStore, Transcript, utc_now
@@ -203,29 +206,34 @@ def _between(
     by_question: dict[str, list[Transcript]], questions: list[str], design: StudyDesign
 ) -> tuple[dict[str, list[Transcript]], list[str]]:
     """Each person at most once per question; conditions balanced (module docstring)."""
-    picks: dict[str, list[Transcript]] = {a: [] for a in design.annotators}
+    people = design.annotators
+    picks: dict[str, list[Transcript]] = {a: [] for a in people}
     per_condition: dict[tuple[str, str], int] = defaultdict(int)   # (annotator, condition)
     chosen_condition: dict[str, int] = defaultdict(int)
     chosen_variant: dict[tuple[str, str], int] = defaultdict(int)
     left: list[str] = []
     for q in questions:
-        free = list(design.annotators)
         candidates = list(by_question[q])
-        while candidates and len(free) >= design.target:
+        slots: list[Transcript] = []
+        while candidates and len(slots) + design.target <= len(people):
             t = min(candidates, key=lambda t: (
                 chosen_condition[t.condition], chosen_variant[(t.condition, _variant(t))],
                 _key(design.seed, "pick", t.id)))
             candidates.remove(t)
-            people = sorted(free, key=lambda a: (
-                per_condition[(a, t.condition)], len(picks[a]),
-                _key(design.seed, "person", q, a)))[: design.target]
-            for a in people:
-                picks[a].append(t)
-                per_condition[(a, t.condition)] += 1
-                free.remove(a)
+            slots += [t] * design.target
             chosen_condition[t.condition] += 1
             chosen_variant[(t.condition, _variant(t))] += 1
         left += [t.id for t in candidates]
+        # The question's slots go to distinct people, optimally: fewest items of the slot's
+        # condition first, then the lightest load, then a seeded tie-break.
+        tie = {a: r for r, a in enumerate(sorted(people, key=lambda a: _key(design.seed, q, a)))}
+        cost = np.array([[per_condition[(a, t.condition)] * 1e6 + len(picks[a]) * 1e3 + tie[a]
+                          for a in people] for t in slots])
+        rows, cols = linear_sum_assignment(cost) if slots else ([], [])
+        for i, j in zip(rows, cols, strict=True):
+            t, a = slots[i], people[j]
+            picks[a].append(t)
+            per_condition[(a, t.condition)] += 1
     return picks, left
 
 

@@ -19,6 +19,12 @@ critique runs in :mod:`oversight.analysis._gdc` (:func:`gdc`). The output models
 """
 
 from oversight.analysis._analyze import DEFAULT_BY, DEFAULT_THRESHOLDS, analyze
+from oversight.analysis._annotators import (
+    AnnotatorPair,
+    AnnotatorStats,
+    AnnotatorTable,
+    annotators,
+)
 from oversight.analysis._bootstrap import percentile_interval, resample_sums, sums_by_cluster
 from oversight.analysis._cluster import ClusterEstimate
 from oversight.analysis._data import Data, load
@@ -73,6 +79,9 @@ __all__ = [
     "TIE_TOLERANCE",
     "Agreement",
     "Analysis",
+    "AnnotatorPair",
+    "AnnotatorStats",
+    "AnnotatorTable",
     "CalibrationBin",
     "ClusterEstimate",
     "Comparison",
@@ -94,6 +103,7 @@ __all__ = [
     "TreeStats",
     "Where",
     "analyze",
+    "annotators",
     "calibration_bins",
     "cohens_kappa",
     "expected_calibration_error",

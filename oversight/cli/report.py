@@ -81,8 +81,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Analyse the run and present it as asked; 0 on success."""
     # Imported here so that `oversight --help` and other commands start fast.
-    from oversight.analysis import DEFAULT_BY, analyze
+    from oversight.analysis import DEFAULT_BY, analyze, annotators
     from oversight.report import print_report, render_json, write_report
+    from oversight.report._annotators import print_annotators, write_annotators
 
     bootstrap = int(getattr(args, "bootstrap", 2000))
     if bootstrap < 1:
@@ -105,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         print(render_json(result))
     else:
         print_report(result, stdout)
+    people = annotators(args.run_dir, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)))
+    if not as_json:
+        print_annotators(people, stdout)
     markdown, plots = bool(getattr(args, "markdown", False)), bool(getattr(args, "plots", False))
     _gdc_section(args, bootstrap, stdout if not as_json else None, messages, write=markdown)
     if markdown or plots:
@@ -116,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
             markdown=markdown,
             plots=plots,
         )
-        for path in files.all():
+        folder = Path(out) if out else Path(args.run_dir) / "reports"
+        extra = write_annotators(people, folder, files.markdown) if markdown else []
+        for path in [*files.all(), *extra]:
             messages.print(f"wrote {path}")
     return 0
 

@@ -1,0 +1,244 @@
+"""Annotator quality: is each person's data worth publishing?
+
+Example::
+
+    from oversight.analysis import annotators
+    table = annotators("runs/pilot")
+    for a in table.annotators:
+        print(a.annotator, a.accuracy, a.accuracy_ci, a.attention_failures)
+
+Per annotator, over the judgments people gave (also those inside a fallback judge's final
+judgment), one per (transcript, judge name, rounds seen, annotator) by the final-judgment rule
+of :mod:`transcripts.final`:
+
+* **accuracy** (mean score, ties half, as in :mod:`oversight.analysis._stats`) and **Brier**
+  score, each with a 95% percentile cluster-bootstrap interval over question sources
+  (:mod:`oversight.analysis._bootstrap`: the same resampler as the rest of the report);
+  **ECE** and mean confidence; transcripts without a gold answer are not scored;
+* **time per item**: median and mean ``time_s`` of their judgments (skips included), and how
+  many answers came after the study's time limit (``metadata["over_time"]``);
+* **attention checks** (``RUN/attention.jsonl``): how many were answered, and *failures*:
+  answers that do not put more than half their probability on the obvious answer (a skipped
+  check is counted apart);
+* **agreement**: for every pair of annotators with shared transcripts, the share of those
+  transcripts on which their verdicts (the single most probable answer; a tie is its own
+  category) agree and Cohen's kappa; over everyone, Krippendorff's alpha (nominal).
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections import defaultdict
+from itertools import combinations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from judges.queue import human_judgments
+from judges.session import attention_log
+from judges.study import load_study
+from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
+from oversight.analysis._stats import (
+    cohens_kappa,
+    expected_calibration_error,
+    krippendorff_alpha,
+    row_metrics,
+)
+from transcripts import Judgment, RunStore, Transcript
+from transcripts.final import final_judgments
+
+__all__ = ["AnnotatorPair", "AnnotatorStats", "AnnotatorTable", "annotators"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class AnnotatorStats(_Out):
+    """One person's judging, in numbers."""
+
+    annotator: str
+    """The person's name."""
+    judgments: int
+    """Judgments given (ok), attention checks not included."""
+    scored: int
+    """Of those, judgments of transcripts with a known gold answer."""
+    skipped: int
+    """Items skipped."""
+    accuracy: float | None = None
+    """Mean score on the scored judgments (ties count half)."""
+    accuracy_ci: tuple[float, float] | None = None
+    """95% cluster-bootstrap interval of the accuracy (None with fewer than two sources)."""
+    brier: float | None = None
+    """Mean multi-class Brier score (0 best, 2 worst)."""
+    brier_ci: tuple[float, float] | None = None
+    """95% cluster-bootstrap interval of the Brier score."""
+    ece: float | None = None
+    """Expected calibration error over 10 confidence bins."""
+    mean_confidence: float | None = None
+    """Mean probability on the answer they favoured."""
+    median_time_s: float | None = None
+    """Median seconds per item (judged or skipped)."""
+    mean_time_s: float | None = None
+    """Mean seconds per item."""
+    over_time: int = 0
+    """Answers given after the study's time limit."""
+    attention_checks: int = 0
+    """Attention-check items answered."""
+    attention_failures: int = 0
+    """Attention checks answered without a majority on the obvious answer."""
+    attention_skipped: int = 0
+    """Attention checks skipped."""
+
+
+class AnnotatorPair(_Out):
+    """Two people on the transcripts both judged."""
+
+    annotator_a: str
+    """First person."""
+    annotator_b: str
+    """Second person."""
+    n: int
+    """Transcripts both judged."""
+    agreement: float | None = None
+    """Share of those on which their verdicts agree."""
+    kappa: float | None = None
+    """Cohen's kappa of their verdicts (None when undefined)."""
+
+
+class AnnotatorTable(_Out):
+    """Every annotator of a run, and how they agree."""
+
+    annotators: list[AnnotatorStats] = Field(default_factory=list)
+    """One row per person, by name."""
+    pairs: list[AnnotatorPair] = Field(default_factory=list)
+    """Pairs with at least one shared transcript."""
+    alpha: float | None = None
+    """Krippendorff's alpha (nominal) of all people's verdicts on shared transcripts."""
+    shared_transcripts: int = 0
+    """Transcripts judged by two or more people."""
+
+
+def _number(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(x)
+
+
+def _people(store: RunStore) -> list[Judgment]:
+    """Every person's judgments that count (fallback components included)."""
+    flat = [h for j in store.judgments.latest() for h in human_judgments(j)]
+    return final_judgments(flat, include_skipped=True)
+
+
+def _gold(transcript: Transcript | None) -> int | None:
+    return None if transcript is None else transcript.question.correct
+
+
+def annotators(
+    store: RunStore | str | os.PathLike[str], *, n_bootstrap: int = 2000, seed: int = 0
+) -> AnnotatorTable:
+    """The annotator table of a run (empty when no person judged)."""
+    store = store if isinstance(store, RunStore) else RunStore.open(store)
+    transcripts = {t.id: t for t in store.transcripts.latest()}
+    judgments = _people(store)
+    attention = final_judgments(list(attention_log(store).latest()), include_skipped=True)
+    study = load_study(store)
+    obvious = {t.id: t.question.correct for t in (study.attention_items if study else [])}
+    names = sorted({j.judge.annotator or "" for j in [*judgments, *attention]})
+    resampler = Resampler(n_bootstrap, seed)
+    rows = [_stats(name, [j for j in judgments if j.judge.annotator == name],
+                   [j for j in attention if j.judge.annotator == name], obvious, transcripts,
+                   resampler)
+            for name in names]
+    pairs, alpha, shared = _agreement(judgments, transcripts)
+    return AnnotatorTable(annotators=rows, pairs=pairs, alpha=alpha, shared_transcripts=shared)
+
+
+def _stats(name: str, mine: list[Judgment], checks: list[Judgment], obvious: dict[str, int | None],
+           transcripts: dict[str, Transcript], resampler: Resampler) -> AnnotatorStats:
+    ok = [j for j in mine if j.status == "ok" and j.probabilities is not None]
+    scored = [j for j in ok if _gold(transcripts.get(j.transcript_id)) is not None]
+    times = [j.time_s for j in mine if j.time_s is not None]
+    out: dict[str, object] = {
+        "annotator": name, "judgments": len(ok), "scored": len(scored),
+        "skipped": sum(1 for j in mine if j.status == "skipped"),
+        "median_time_s": float(np.median(times)) if times else None,
+        "mean_time_s": float(np.mean(times)) if times else None,
+        "over_time": sum(1 for j in [*mine, *checks] if j.metadata.get("over_time") is True),
+        **_attention(checks, obvious),
+    }
+    if scored:
+        width = max(len(j.probabilities or []) for j in scored)
+        probs = np.zeros((len(scored), width))
+        for i, j in enumerate(scored):
+            probs[i, : len(j.probabilities or [])] = j.probabilities or []
+        gold = np.array([_gold(transcripts[j.transcript_id]) for j in scored], dtype=np.int64)
+        metrics = row_metrics(probs, gold)
+        sources = [transcripts[j.transcript_id].question.source or
+                   transcripts[j.transcript_id].question.id for j in scored]
+        labels, local = np.unique(np.array(sources), return_inverse=True)
+        sums = sums_by_cluster(local.astype(np.int64),
+                               np.stack([metrics.score, metrics.brier, np.ones(len(scored))],
+                                        axis=1), labels.size)
+        # Sources keyed by a stable id, so people judging the same sources share draws.
+        key = np.array([zlib.crc32(str(s).encode()) for s in labels], dtype=np.int64)
+        boot = resampler.sums(key, sums)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            accuracy, brier = boot[:, 0] / boot[:, 2], boot[:, 1] / boot[:, 2]
+        out |= {
+            "accuracy": float(metrics.score.mean()),
+            "accuracy_ci": percentile_interval(accuracy, labels.size),
+            "brier": float(metrics.brier.mean()),
+            "brier_ci": percentile_interval(brier, labels.size),
+            "ece": _number(expected_calibration_error(metrics.confidence, metrics.score)),
+            "mean_confidence": float(metrics.confidence.mean()),
+        }
+    return AnnotatorStats.model_validate(out)
+
+
+def _attention(checks: list[Judgment], obvious: dict[str, int | None]) -> dict[str, int]:
+    """Checks answered and failed; the obvious answers come from the saved study."""
+    answered = [j for j in checks if j.status == "ok" and j.probabilities is not None]
+    failures = 0
+    for j in answered:
+        correct = obvious.get(j.transcript_id)
+        if correct is None or (j.probabilities or [0.0])[correct] <= 0.5:
+            failures += 1
+    return {"attention_checks": len(answered), "attention_failures": failures,
+            "attention_skipped": sum(1 for j in checks if j.status == "skipped")}
+
+
+def _verdict(judgment: Judgment) -> int:
+    """The single most probable answer; -2 for a tie (its own category)."""
+    verdict = judgment.verdict
+    return -2 if verdict is None else verdict
+
+
+def _agreement(
+    judgments: list[Judgment], transcripts: dict[str, Transcript]
+) -> tuple[list[AnnotatorPair], float | None, int]:
+    by_transcript: dict[str, dict[str, int]] = defaultdict(dict)
+    for j in judgments:
+        if j.status == "ok" and j.probabilities is not None and j.transcript_id in transcripts:
+            by_transcript[j.transcript_id][j.judge.annotator or ""] = _verdict(j)
+    shared = {t: v for t, v in by_transcript.items() if len(v) >= 2}
+    names = sorted({a for v in shared.values() for a in v})
+    pairs = []
+    for a, b in combinations(names, 2):
+        both = [(v[a], v[b]) for v in shared.values() if a in v and b in v]
+        if not both:
+            continue
+        x = np.array([p[0] for p in both], dtype=np.int64)
+        y = np.array([p[1] for p in both], dtype=np.int64)
+        pairs.append(AnnotatorPair(annotator_a=a, annotator_b=b, n=len(both),
+                                   agreement=float((x == y).mean()),
+                                   kappa=_number(cohens_kappa(x, y))))
+    alpha = None
+    if shared:
+        # Verdict codes shifted so that -1 stays "missing" for krippendorff_alpha.
+        matrix = np.full((len(shared), len(names)), -1, dtype=np.int64)
+        for i, v in enumerate(shared.values()):
+            for a, verdict in v.items():
+                matrix[i, names.index(a)] = verdict + 2
+        alpha = _number(krippendorff_alpha(matrix))
+    return pairs, alpha, len(shared)

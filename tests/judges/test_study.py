@@ -1,0 +1,162 @@
+"""Study assignment: within / between, orders, targets, attention checks, saved once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from judges.study import STUDY_FILE, StudyDesign, load_study, open_study, plan_study
+from transcripts import Question, RunStore, Transcript, Turn
+from transcripts.errors import ConfigError
+
+CONDITIONS = ("consultancy", "debate", "unassisted")
+
+
+def run_transcripts(questions: int = 6, conditions: tuple[str, ...] = CONDITIONS) -> list[
+        Transcript]:
+    """Each question under each condition in both answer orders."""
+    out = []
+    for q in range(questions):
+        question = Question(id=f"q{q}", text=f"Question {q}?", answers=["Yes", "No"],
+                            correct=q % 2, source=f"story-{q // 2}")
+        for condition in conditions:
+            for order in ([0, 1], [1, 0]):
+                out.append(Transcript(
+                    id=f"{condition}-q{q}-o{order[0]}{order[1]}", protocol=condition,
+                    condition=condition, question=question, answer_order=order,
+                    turns=[Turn(role="debater", speaker="Debater A", round=0, content="hi",
+                                answer=0)]))
+    return out
+
+
+def test_between_gives_each_person_each_question_once_and_meets_targets() -> None:
+    transcripts = run_transcripts()
+    design = StudyDesign(annotators=["ann", "ben", "cat", "dev"], assignment="between",
+                         target=2, seed=3)
+    study = plan_study(transcripts, design)
+    by_id = {t.id: t for t in transcripts}
+    for person, slots in study.assignments.items():
+        questions = [s.question_id for s in slots]
+        assert len(questions) == len(set(questions)) == 6, person
+    # Each assigned transcript has exactly `target` judgments, from different people.
+    holders: dict[str, list[str]] = {}
+    for person, slots in study.assignments.items():
+        for s in slots:
+            holders.setdefault(s.transcript_id, []).append(person)
+    assert all(len(p) == len(set(p)) == 2 for p in holders.values())
+    assert study.targets() == {t: 2 for t in holders}
+    # Four people, target two: two transcripts per question; the rest listed, not lost.
+    assert len(holders) == 12
+    assert sorted([*holders, *study.left_out]) == sorted(by_id)
+    # Conditions balanced across people, and across what gets covered.
+    for person, slots in study.assignments.items():
+        counts = Counter(s.condition for s in slots)
+        assert max(counts.values()) - min(counts.values()) <= 1, (person, counts)
+    covered = Counter(by_id[t].condition for t in holders)
+    assert max(covered.values()) - min(covered.values()) <= 1
+
+
+def test_between_with_a_pool_large_enough_covers_everything() -> None:
+    transcripts = run_transcripts(questions=2)
+    study = plan_study(transcripts, StudyDesign(
+        annotators=[f"p{i}" for i in range(6)], assignment="between"))
+    assert not study.left_out and set(study.targets()) == {t.id for t in transcripts}
+
+
+def test_the_plan_is_deterministic_from_the_seed() -> None:
+    transcripts = run_transcripts()
+    design = StudyDesign(annotators=["ann", "ben"], assignment="between", seed=11,
+                         attention_checks=2)
+    one, two = plan_study(transcripts, design), plan_study(reversed(transcripts), design)
+    assert one.assignments == two.assignments and one.left_out == two.left_out
+    other = plan_study(transcripts, design.model_copy(update={"seed": 12}))
+    assert other.assignments != one.assignments
+
+
+def test_within_everyone_judges_everything_interleaved() -> None:
+    transcripts = run_transcripts(questions=4)
+    study = plan_study(transcripts, StudyDesign(annotators=["ann", "ben", "cat"]))
+    firsts = []
+    for slots in study.assignments.values():
+        assert sorted(s.transcript_id for s in slots) == sorted(t.id for t in transcripts)
+        # The same question never twice in a row; each pass shows every question once.
+        assert all(a.question_id != b.question_id for a, b in pairwise(slots))
+        assert len({s.question_id for s in slots[:4]}) == 4
+        firsts.append(tuple(s.condition for s in slots[:4]))
+    # People start the questions in different conditions (first exposures rotate).
+    assert len(set(firsts)) == 3
+
+
+def test_grouped_and_random_orders() -> None:
+    transcripts = run_transcripts(questions=3)
+    grouped = plan_study(transcripts, StudyDesign(annotators=["ann"], order="grouped"))
+    questions = [s.question_id for s in grouped.assignments["ann"]]
+    assert questions == sorted(questions, key=questions.index)  # one question at a time
+    assert all(n == 6 for n in Counter(questions).values())
+    shuffled = plan_study(transcripts, StudyDesign(annotators=["ann", "ben"], order="random"))
+    ann, ben = shuffled.assignments["ann"], shuffled.assignments["ben"]
+    assert sorted(s.transcript_id for s in ann) == sorted(s.transcript_id for s in ben)
+    assert ann != ben and ann != grouped.assignments["ann"]
+
+
+def test_between_interleaves_conditions() -> None:
+    study = plan_study(run_transcripts(questions=6), StudyDesign(
+        annotators=["ann", "ben", "cat"], assignment="between"))
+    for slots in study.assignments.values():
+        assert all(a.condition != b.condition for a, b in pairwise(slots))
+
+
+def test_attention_checks_are_spread_and_never_first() -> None:
+    study = plan_study(run_transcripts(questions=6), StudyDesign(
+        annotators=["ann", "ben"], assignment="between", attention_checks=2))
+    for slots in study.assignments.values():
+        where = [i for i, s in enumerate(slots) if s.attention]
+        assert len(where) == 2 and where[0] > 0 and where[1] - where[0] > 1
+    assert len(study.attention_items) == 2
+    assert all(t.question.correct is not None for t in study.attention_items)
+    assert "attention-check" not in {t.condition for t in run_transcripts()}
+    assert all(not s.attention for s in study.assignments["ann"] if s.condition != (
+        "attention-check"))
+
+
+def test_attention_questions_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "checks.jsonl"
+    path.write_text('{"id": "sky", "text": "What colour is a clear daytime sky?", '
+                    '"answers": ["Blue", "Plaid"], "correct": 0}\n')
+    study = plan_study(run_transcripts(questions=2), StudyDesign(
+        annotators=["ann"], attention_checks=1, attention_file=path))
+    assert study.attention_items[0].question.text.startswith("What colour")
+    path.write_text('{"id": "x", "text": "?", "answers": ["a", "b"]}\n')
+    with pytest.raises(ConfigError, match="needs its correct answer"):
+        plan_study(run_transcripts(questions=2), StudyDesign(
+            annotators=["ann"], attention_checks=1, attention_file=path))
+
+
+def test_bad_designs_say_what_is_wrong() -> None:
+    with pytest.raises(ValidationError, match="needs at least 3 annotators"):
+        StudyDesign(annotators=["ann", "ben"], assignment="between", target=3)
+    with pytest.raises(ValidationError, match="named twice: ann"):
+        StudyDesign(annotators=["ann", "ann "])
+    with pytest.raises(ConfigError, match="no complete transcripts of conditions"):
+        plan_study(run_transcripts(), StudyDesign(annotators=["ann"], conditions=["rrm"]))
+    study = plan_study(run_transcripts(questions=1), StudyDesign(annotators=["ann"]))
+    with pytest.raises(ConfigError, match="'zed' is not in this run's study"):
+        study.slots_of("zed")
+
+
+def test_the_study_is_saved_once_and_cannot_change(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path / "run")
+    for t in run_transcripts(questions=2):
+        store.transcripts.append(t)
+    assert open_study(store, None) is None
+    design = StudyDesign(annotators=["ann", "ben"], assignment="between", seed=5)
+    study = open_study(store, design)
+    assert study is not None and (store.path / STUDY_FILE).is_file()
+    assert load_study(store) == study
+    assert open_study(store, None) == study == open_study(store, design)
+    with pytest.raises(ConfigError, match="a study cannot change once judging began"):
+        open_study(store, design.model_copy(update={"seed": 6}))
