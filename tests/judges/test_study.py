@@ -160,3 +160,35 @@ def test_the_study_is_saved_once_and_cannot_change(tmp_path: Path) -> None:
     assert open_study(store, None) == study == open_study(store, design)
     with pytest.raises(ConfigError, match="a study cannot change once judging began"):
         open_study(store, design.model_copy(update={"seed": 6}))
+
+
+def test_a_human_table_in_the_experiment_plans_the_study(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import oversight
+    from oversight.cli import main
+
+    root = Path(__file__).parents[2]
+    path = tmp_path / "exp.toml"
+    path.write_text(f'extends = "{root / "examples/quickstart.toml"}"\n'
+                    'name = "study"\n[dataset]\nloader = "sample"\nlimit = 2\n'
+                    '[human]\nannotators = ["ann", "ben"]\nassignment = "between"\n'
+                    'order = "random"\nseed = 9\ntime_limit_s = 120\n'
+                    'conditions = ["debate", "consultancy"]\n')
+    experiment = oversight.load_experiment(path)
+    assert experiment.human is not None and experiment.human.assignment == "between"
+    run = tmp_path / "run"
+    oversight.run_experiment(experiment, out=run, progress=False, summary=False)
+    assert not (run / STUDY_FILE).exists()
+    assert main(["judge", str(run), "--plan-study"]) == 0
+    out = capsys.readouterr().out
+    assert "between, order random, seed 9, target 1 per transcript, time limit 120 s" in out
+    study = load_study(RunStore.open(run))
+    assert study is not None and study.design == experiment.human
+    assert {s.condition for s in study.assignments["ann"]} == {"debate", "consultancy"}
+    # The study stays as planned; options that differ from it are refused with the reason.
+    assert main(["judge", str(run), "--plan-study", "--annotators", "ann,cat"]) == 1
+    assert "a study cannot change once judging began" in " ".join(capsys.readouterr().err.split())
+    # A [human] table with a mistake says where.
+    path.write_text(path.read_text().replace('order = "random"', 'order = "shuffled"'))
+    with pytest.raises(Exception, match=r"human\.order"):
+        oversight.load_experiment(path)
