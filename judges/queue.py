@@ -28,10 +28,11 @@ every judgment whose id another names in ``metadata["supersedes"]``; of the rest
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from transcripts import Escalation, JudgeIdentity, Judgment, RunStore
 from transcripts.final import final_judgments as shared_final_judgments
+from transcripts.final import human_judgments
 
 __all__ = [
     "EscalationKey",
@@ -51,14 +52,6 @@ EscalationKey = tuple[str, str, int | None]
 def key_of(escalation: Escalation) -> EscalationKey:
     """The key under which an escalation is unique."""
     return escalation.judge_name, escalation.transcript_id, escalation.rounds
-
-
-def human_judgments(judgment: Judgment) -> Iterator[Judgment]:
-    """``judgment`` and its components, recursively, that a person gave."""
-    if judgment.judge.kind == "human":
-        yield judgment
-    for component in judgment.components:
-        yield from human_judgments(component)
 
 
 def resolved_escalation_ids(judgments: Iterable[Judgment]) -> set[str]:

@@ -41,15 +41,11 @@ from filelock import FileLock, Timeout
 from judges._common import HumanQuit
 from judges.human import HumanJudge
 from judges.queue import human_judgments, pending_escalations, resolve, resolved_escalation_ids
-from judges.study import Study
 from transcripts import Escalation, JsonlLog, JudgeView, Judgment, RunStore, Transcript
+from transcripts.study import ATTENTION_FILE, Study, attention_log
 
 __all__ = ["ATTENTION_FILE", "Item", "SessionResult", "attention_log", "judged_by", "plan",
            "serve", "study_progress"]
-
-ATTENTION_FILE = "attention.jsonl"
-"""Attention-check judgments, kept apart from the run's judgments."""
-
 
 @dataclass(frozen=True)
 class Item:
@@ -88,11 +84,6 @@ class SessionResult:
     def remaining(self) -> int:
         """Items not yet dealt with."""
         return self.total - self.judged - self.skipped
-
-
-def attention_log(store: RunStore) -> JsonlLog[Judgment]:
-    """The run's attention-check judgments."""
-    return JsonlLog(store.path / ATTENTION_FILE, Judgment)
 
 
 def _done(judgments: JsonlLog[Judgment], *, judge_name: str, annotator: str,

@@ -12,10 +12,10 @@ Per (transcript, judge name, rounds seen, and annotator for human judges):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["final_judgments"]
+__all__ = ["final_judgments", "human_judgments"]
 
 
 class _JudgeLike(Protocol):
@@ -63,3 +63,20 @@ def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) ->
             best[key] = (rank, i)
     chosen = (records[i] for i in sorted(i for _, i in best.values()))
     return [j for j in chosen if include_skipped or j.status != "skipped"]
+
+
+class _Nested(_JudgmentLike, Protocol):
+    @property
+    def components(self) -> list[Any]: ...
+
+
+N = TypeVar("N", bound=_Nested)
+
+
+def human_judgments(judgment: N) -> Iterator[N]:
+    """``judgment`` and its components, recursively, that a person gave (a fallback judge's
+    final judgment holds the person's own judgment as a component)."""
+    if judgment.judge.kind == "human":
+        yield judgment
+    for component in judgment.components:
+        yield from human_judgments(component)

@@ -35,9 +35,6 @@ from itertools import combinations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from judges.queue import human_judgments
-from judges.session import attention_log
-from judges.study import load_study
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
 from oversight.analysis._stats import (
     cohens_kappa,
@@ -46,7 +43,8 @@ from oversight.analysis._stats import (
     row_metrics,
 )
 from transcripts import Judgment, RunStore, Transcript
-from transcripts.final import final_judgments
+from transcripts.final import final_judgments, human_judgments
+from transcripts.study import attention_log, read_study
 
 __all__ = ["AnnotatorPair", "AnnotatorStats", "AnnotatorTable", "annotators"]
 
@@ -142,7 +140,7 @@ def annotators(
     transcripts = {t.id: t for t in store.transcripts.latest()}
     judgments = _people(store)
     attention = final_judgments(list(attention_log(store).latest()), include_skipped=True)
-    study = load_study(store)
+    study = read_study(store)
     obvious = {t.id: t.question.correct for t in (study.attention_items if study else [])}
     names = sorted({j.judge.annotator or "" for j in [*judgments, *attention]})
     resampler = Resampler(n_bootstrap, seed)
