@@ -82,3 +82,27 @@ def test_v1_calls_read_with_no_finish_reason(v1_run: Path) -> None:
     calls = [c for t in store.transcripts.latest() for c in t.calls]
     assert calls and all(c.finish_reason is None and c.queued_s == 0.0 for c in calls)
     assert all(c.latency_s >= 0 for c in calls)
+
+
+def test_a_human_study_runs_on_a_v1_run(v1_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from rich.console import Console
+
+    from judges import HumanJudge
+    from judges.session import plan, serve
+    from oversight.analysis import annotators
+    from transcripts.study import read_study
+
+    assert main(["judge", str(v1_run), "--plan-study", "--annotators", "ann,ben",
+                 "--assignment", "between", "--condition", "debate"]) == 0
+    assert "between" in capsys.readouterr().out
+    store = RunStore.open(v1_run)
+    study = read_study(store)
+    assert study is not None and len(study.assignments["ann"]) == 6
+    items = plan(store, annotator="ann", study=study)
+    judge = HumanJudge(annotator="ann", stream=io.StringIO("A 70\n\n"),
+                       console=Console(file=io.StringIO()))
+    assert serve(store, judge, items[:1]).judged == 1
+    table = annotators(v1_run, n_bootstrap=50)
+    assert [(a.annotator, a.judgments) for a in table.annotators] == [("ann", 1)]
