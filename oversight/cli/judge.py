@@ -127,6 +127,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"this run has a study ({store.path / STUDY_FILE}); your items come "
                           f"from it: run without --all (or --queue for the escalation queue)")
     use_study = study if study is not None and not args.queue else None
+    if use_study is not None and not any(getattr(args, f, None) is not None
+                                         for f in _DESIGN_FLAGS):
+        fixed = [flag for flag, value in (("--rounds", args.rounds),
+                                          ("--time-limit", args.time_limit),
+                                          ("--judge-name", args.judge_name)) if value is not None]
+        if fixed:
+            raise ConfigError(f"{', '.join(fixed)}: this run's study ({store.path / STUDY_FILE}) "
+                              f"fixes rounds, time limit and judge name for everyone; drop "
+                              f"{'them' if len(fixed) > 1 else 'it'}")
     annotator = args.annotator or _ask_name(console)
     judge_name = (use_study.design.judge_name if use_study is not None
                   else args.judge_name or "human")

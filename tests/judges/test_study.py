@@ -192,3 +192,23 @@ def test_a_human_table_in_the_experiment_plans_the_study(
     path.write_text(path.read_text().replace('order = "random"', 'order = "shuffled"'))
     with pytest.raises(Exception, match=r"human\.order"):
         oversight.load_experiment(path)
+
+
+def test_session_options_a_study_fixes_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from oversight.cli import main
+
+    store = RunStore.create(tmp_path / "run")
+    for t in run_transcripts(questions=2):
+        store.transcripts.append(t)
+    store.close()
+    run = str(tmp_path / "run")
+    assert main(["judge", run, "--plan-study", "--annotators", "ann", "--time-limit", "60"]) == 0
+    capsys.readouterr()
+    assert main(["judge", run, "--annotator", "ann", "--time-limit", "30"]) == 1
+    assert "--time-limit: this run's study" in " ".join(capsys.readouterr().err.split())
+    assert main(["judge", run, "--annotator", "ann", "--all"]) == 1
+    assert "your items come from it" in " ".join(capsys.readouterr().err.split())
+    assert main(["judge", run, "--annotator", "zed"]) == 1
+    assert "'zed' is not in this run's study (annotators: ann)" in " ".join(
+        capsys.readouterr().err.split())
