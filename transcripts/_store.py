@@ -14,10 +14,11 @@ Guarantees:
 
 * Each record is written with a single ``write`` on an ``O_APPEND`` descriptor under a
   per-file lock, held both within the process (tasks, threads) and across processes (an OS
-  file lock on ``.<file>.lock`` next to it, e.g. two people judging one run in two
-  terminals), so writers never interleave bytes and one never mistakes another's line in
-  progress for a torn tail; records are in the kernel the moment ``append`` returns (a
-  ``kill -9`` loses nothing already appended; pass ``fsync=True`` to survive power loss too).
+  advisory lock, ``flock``, on the file itself; a ``.<file>.lock`` side file where there is
+  no ``fcntl``), e.g. two people judging one run in two terminals, so writers never
+  interleave bytes and one never mistakes another's line in progress for a torn tail;
+  records are in the kernel the moment ``append`` returns (a ``kill -9`` loses nothing
+  already appended; pass ``fsync=True`` to survive power loss too).
 * A torn last line left by a crash is skipped with a warning when reading, and set aside
   into ``<file>.torn-<time>`` (never deleted) before the next append, so appending goes on
   on a clean line boundary.
@@ -35,6 +36,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -52,6 +54,22 @@ R = TypeVar("R", bound=BaseModel)
 
 class TornRecordWarning(UserWarning):
     """A file's last line was cut short by a crash; it was skipped (and set aside on append)."""
+
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: a lock file instead of flock
+    fcntl = None  # type: ignore[assignment]
+
+
+@contextmanager
+def _flocked(fd: int) -> Iterator[None]:
+    """Hold an exclusive OS lock on the open file ``fd`` (released when the process dies)."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 _locks: dict[str, threading.Lock] = {}
@@ -86,7 +104,7 @@ class JsonlLog(Generic[R]):
             ...
     """
 
-    __slots__ = ("_fd", "_fsync", "_lock", "_model", "_os_lock", "_rank", "path")
+    __slots__ = ("_fd", "_fsync", "_lock", "_model", "_rank", "path")
 
     def __init__(
         self,
@@ -101,7 +119,6 @@ class JsonlLog(Generic[R]):
         self._fsync = fsync
         self._rank = rank
         self._lock = _lock_for(path)
-        self._os_lock = FileLock(path.with_name(f".{path.name}.lock"), thread_local=False)
         self._fd: int | None = None
 
     # -- writing ---------------------------------------------------------------------------
@@ -109,16 +126,25 @@ class JsonlLog(Generic[R]):
     def append(self, record: R) -> None:
         """Append one record as one line, flushed to the kernel before returning."""
         data = (record.model_dump_json() + "\n").encode()
-        with self._lock, self._os_lock:
+        with self._lock:
+            first = self._fd is None
             if self._fd is None:
-                self._set_aside_torn_tail()
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
-            if self._fsync:
-                os.fsync(self._fd)
+            with self._os_lock(self._fd):
+                if first:  # under the OS lock: another writer's line in progress is not torn
+                    self._set_aside_torn_tail()
+                view = memoryview(data)
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+                if self._fsync:
+                    os.fsync(self._fd)
+
+    def _os_lock(self, fd: int) -> AbstractContextManager[object]:
+        """The cross-process lock: ``flock`` on the file, or a side lock file without fcntl."""
+        if fcntl is not None:
+            return _flocked(fd)
+        return FileLock(self.path.with_name(f".{self.path.name}.lock"))  # pragma: no cover
 
     def close(self) -> None:
         """Close the file descriptor (appending again reopens it)."""
