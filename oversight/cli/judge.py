@@ -186,6 +186,13 @@ def print_study(console: Console, store: RunStore, study: Study) -> None:
                       str(progress[annotator]))
     console.print(table)
     targets = study.targets()
+    known = set(targets) | set(study.left_out)
+    newer = [t.id for t in store.transcripts.latest() if t.status == "complete"
+             and (not d.conditions or t.condition in d.conditions) and t.id not in known]
+    if newer:
+        console.print(f"[yellow]{len(newer)} transcript(s) of the run came after the study was "
+                      f"planned and are not in it[/yellow] (plan a new study in a copy of the "
+                      f"run to include them).")
     console.print(f"{len(targets)} transcripts assigned ({sum(targets.values())} judgments); "
                   f"{len(study.left_out)} left out" + (
                       " (each question has more transcripts than the pool can cover under "

@@ -212,3 +212,22 @@ def test_session_options_a_study_fixes_are_refused(
     assert main(["judge", run, "--annotator", "zed"]) == 1
     assert "'zed' is not in this run's study (annotators: ann)" in " ".join(
         capsys.readouterr().err.split())
+
+
+def test_transcripts_added_after_planning_are_pointed_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from oversight.cli import main
+
+    store = RunStore.create(tmp_path / "run")
+    transcripts = run_transcripts(questions=2)
+    for t in transcripts[:-2]:
+        store.transcripts.append(t)
+    run = str(tmp_path / "run")
+    assert main(["judge", run, "--plan-study", "--annotators", "ann"]) == 0
+    assert "came after the study" not in capsys.readouterr().out
+    for t in transcripts[-2:]:
+        store.transcripts.append(t)
+    store.close()
+    assert main(["judge", run, "--plan-study"]) == 0
+    assert "2 transcript(s) of the run came after the study" in " ".join(
+        capsys.readouterr().out.split())
