@@ -13,13 +13,14 @@ settings balanced across judges):
 * ``between`` — each annotator sees each *question* at most once, across conditions, so no
   one learns a question in one condition and then judges it in another; each chosen
   transcript gets ``target`` judgments from different people. Per question, transcripts are
-  picked greedily (the one whose condition, then setup, was chosen least so far) and their
-  ``target`` copies given to distinct people by an optimal assignment
-  (``scipy.optimize.linear_sum_assignment``) that prefers people who have judged that
-  condition least, then who have the fewest items. A question with more transcripts than the
-  pool can cover (``transcripts x target > annotators``) has the rest *left out* and listed as such,
-  never silently dropped. Conditions therefore balance across annotators and across the
-  run's coverage.
+  picked greedily (the one whose condition, then gold position, then setup, was chosen
+  least so far) and their ``target`` copies given to distinct people by an optimal
+  assignment (``scipy.optimize.linear_sum_assignment``) that prefers people who have judged
+  that condition least, then who have seen the gold answer at that position least (position
+  bias balances per person too), then who have the fewest items. A question with more
+  transcripts than the pool can cover (``transcripts x target > annotators``) has the rest
+  *left out* and listed as such, never silently dropped. Conditions therefore balance
+  across annotators and across the run's coverage.
 
 Orders of one annotator's list:
 
@@ -103,7 +104,9 @@ def _between(
     people = design.annotators
     picks: dict[str, list[Transcript]] = {a: [] for a in people}
     per_condition: dict[tuple[str, str], int] = defaultdict(int)   # (annotator, condition)
+    per_position: dict[tuple[str, int], int] = defaultdict(int)    # (annotator, gold position)
     chosen_condition: dict[str, int] = defaultdict(int)
+    chosen_position: dict[int, int] = defaultdict(int)
     chosen_variant: dict[tuple[str, str], int] = defaultdict(int)
     left: list[str] = []
     for q in questions:
@@ -111,24 +114,34 @@ def _between(
         slots: list[Transcript] = []
         while candidates and len(slots) + design.target <= len(people):
             t = min(candidates, key=lambda t: (
-                chosen_condition[t.condition], chosen_variant[(t.condition, _variant(t))],
-                _key(design.seed, "pick", t.id)))
+                chosen_condition[t.condition], chosen_position[_gold_position(t)],
+                chosen_variant[(t.condition, _variant(t))], _key(design.seed, "pick", t.id)))
             candidates.remove(t)
             slots += [t] * design.target
             chosen_condition[t.condition] += 1
+            chosen_position[_gold_position(t)] += 1
             chosen_variant[(t.condition, _variant(t))] += 1
         left += [t.id for t in candidates]
         # The question's slots go to distinct people, optimally: fewest items of the slot's
-        # condition first, then the lightest load, then a seeded tie-break.
+        # condition first, then of its gold position (position bias per person), then the
+        # lightest load, then a seeded tie-break.
         tie = {a: r for r, a in enumerate(sorted(people, key=lambda a: _key(design.seed, q, a)))}
-        cost = np.array([[per_condition[(a, t.condition)] * 1e6 + len(picks[a]) * 1e3 + tie[a]
-                          for a in people] for t in slots])
+        cost = np.array([[per_condition[(a, t.condition)] * 1e9
+                          + per_position[(a, _gold_position(t))] * 1e6
+                          + len(picks[a]) * 1e3 + tie[a] for a in people] for t in slots])
         rows, cols = linear_sum_assignment(cost) if slots else ([], [])
         for i, j in zip(rows, cols, strict=True):
             t, a = slots[i], people[j]
             picks[a].append(t)
             per_condition[(a, t.condition)] += 1
+            per_position[(a, _gold_position(t))] += 1
     return picks, left
+
+
+def _gold_position(t: Transcript) -> int:
+    """Where the gold answer is shown (-1 when unknown)."""
+    correct = t.question.correct
+    return -1 if correct is None else t.order.index(correct)
 
 
 def _slot(t: Transcript, *, attention: bool = False) -> Slot:

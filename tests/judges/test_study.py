@@ -58,6 +58,12 @@ def test_between_gives_each_person_each_question_once_and_meets_targets() -> Non
         assert max(counts.values()) - min(counts.values()) <= 1, (person, counts)
     covered = Counter(by_id[t].condition for t in holders)
     assert max(covered.values()) - min(covered.values()) <= 1
+    # The gold answer is shown first about as often as second, for each person.
+    for person, slots in study.assignments.items():
+        first = Counter(by_id[s.transcript_id].order.index(by_id[s.transcript_id]
+                                                           .question.correct or 0) == 0
+                        for s in slots)
+        assert abs(first[True] - first[False]) <= 2, (person, first)
 
 
 def test_between_with_a_pool_large_enough_covers_everything() -> None:
