@@ -17,7 +17,8 @@ What is served:
   saw), then with ``everything`` every complete transcript this person has not judged
   under this judge name (their ``ok`` and ``skipped`` judgments count, also those inside a
   fallback judge's final judgment), cut to ``rounds`` if given; numbered after what the
-  person already did, so numbers also stay put across resumes.
+  person already did (queued items they judged or skipped, transcripts they judged), so
+  numbers also stay put across resumes.
 
 Each judgment is appended the moment it is given (one flushed line, under a file lock, so
 several people in several terminals can judge one run at once): to ``judgments.jsonl``, or
@@ -122,23 +123,33 @@ def plan(
         return _study_items(store, study, annotator, include_skipped=include_skipped)
     transcripts = {t.id: t for t in store.transcripts.latest()}
     items: list[Item] = []
+    before = 0
     if queue:
-        for escalation in pending_escalations(
-                store, annotator=annotator, include_skipped=include_skipped):
+        pending = pending_escalations(store, annotator=annotator,
+                                      include_skipped=include_skipped)
+        for escalation in pending:
             transcript = transcripts.get(escalation.transcript_id)
             if transcript is not None:
                 items.append(Item(transcript, escalation.rounds, escalation))
-    before = 0
+        before = len(_queue_done(store, annotator) - {e.id for e in pending})
     if everything:
         done = judged_by(store, judge_name=judge_name, annotator=annotator,
                          include_skipped=include_skipped)
         queued = {item.transcript.id for item in items}
         complete = [t for t in transcripts.values() if t.status == "complete"]
-        before = sum(1 for t in complete if t.id in done and t.id not in queued)
+        before += sum(1 for t in complete if t.id in done and t.id not in queued)
         items.extend(Item(t, rounds) for t in complete if t.id not in done | queued)
     total = before + len(items)
     return [Item(i.transcript, i.rounds, i.escalation, number=before + n, total=total)
             for n, i in enumerate(items, start=1)]
+
+
+def _queue_done(store: RunStore, annotator: str) -> set[str]:
+    """Ids of queued items this person judged or skipped (so numbers stay put on resume)."""
+    queued = {e.id for e in store.escalations.latest()}
+    return {h.escalated_from for j in store.judgments.latest() for h in human_judgments(j)
+            if h.judge.annotator == annotator and h.escalated_from in queued
+            and h.status in ("ok", "skipped")}
 
 
 def study_progress(store: RunStore, study: Study) -> dict[str, int]:

@@ -206,7 +206,7 @@ async def test_the_escalation_queue_is_served_once(tmp_path: Path) -> None:
     _finish(child)
 
     child = _spawn(run, "--annotator", "dana")
-    child.expect_exact("Item 1 of 1")
+    child.expect_exact("Item 2 of 2")  # numbered as in the first session
     _answer(child, "A 70", "")
     _finish(child)
     child = _spawn(run, "--annotator", "dana")
