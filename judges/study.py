@@ -14,13 +14,14 @@ settings balanced across judges):
   one learns a question in one condition and then judges it in another; each chosen
   transcript gets ``target`` judgments from different people. Per question, transcripts are
   picked greedily (the one whose condition, then gold position, then setup, was chosen
-  least so far) and their ``target`` copies given to distinct people by an optimal
-  assignment (``scipy.optimize.linear_sum_assignment``) that prefers people who have judged
-  that condition least, then who have seen the gold answer at that position least (position
-  bias balances per person too), then who have the fewest items. A question with more
-  transcripts than the pool can cover (``transcripts x target > annotators``) has the rest
-  *left out* and listed as such, never silently dropped. Conditions therefore balance
-  across annotators and across the run's coverage.
+  least so far) and, copy by copy, given to distinct people by an optimal assignment
+  (``scipy.optimize.linear_sum_assignment``) that prefers people who have judged that
+  condition least, then who have seen the gold answer at that position least (position
+  bias balances per person too), then who were paired least with the people already on
+  that transcript (agreement then covers many pairs), then who have the fewest items. A
+  question with more transcripts than the pool can cover (``transcripts x target >
+  annotators``) has the rest *left out* and listed as such, never silently dropped.
+  Conditions therefore balance across annotators and across the run's coverage.
 
 Orders of one annotator's list:
 
@@ -109,33 +110,50 @@ def _between(
     chosen_position: dict[int, int] = defaultdict(int)
     chosen_variant: dict[tuple[str, str], int] = defaultdict(int)
     left: list[str] = []
+    paired: dict[tuple[str, str], int] = defaultdict(int)          # people judged together
     for q in questions:
         candidates = list(by_question[q])
-        slots: list[Transcript] = []
-        while candidates and len(slots) + design.target <= len(people):
+        chosen: list[Transcript] = []
+        while candidates and (len(chosen) + 1) * design.target <= len(people):
             t = min(candidates, key=lambda t: (
                 chosen_condition[t.condition], chosen_position[_gold_position(t)],
                 chosen_variant[(t.condition, _variant(t))], _key(design.seed, "pick", t.id)))
             candidates.remove(t)
-            slots += [t] * design.target
+            chosen.append(t)
             chosen_condition[t.condition] += 1
             chosen_position[_gold_position(t)] += 1
             chosen_variant[(t.condition, _variant(t))] += 1
         left += [t.id for t in candidates]
-        # The question's slots go to distinct people, optimally: fewest items of the slot's
-        # condition first, then of its gold position (position bias per person), then the
-        # lightest load, then a seeded tie-break.
+        # Copy by copy, the question's transcripts go to distinct people by an optimal
+        # assignment: fewest items of the transcript's condition first, then of its gold
+        # position (position bias per person), then the people already on this transcript
+        # they were paired with least (so agreement covers many pairs), then the lightest
+        # load, then a seeded tie-break.
         tie = {a: r for r, a in enumerate(sorted(people, key=lambda a: _key(design.seed, q, a)))}
-        cost = np.array([[per_condition[(a, t.condition)] * 1e9
-                          + per_position[(a, _gold_position(t))] * 1e6
-                          + len(picks[a]) * 1e3 + tie[a] for a in people] for t in slots])
-        rows, cols = linear_sum_assignment(cost) if slots else ([], [])
-        for i, j in zip(rows, cols, strict=True):
-            t, a = slots[i], people[j]
-            picks[a].append(t)
-            per_condition[(a, t.condition)] += 1
-            per_position[(a, _gold_position(t))] += 1
+        holders: dict[str, list[str]] = {t.id: [] for t in chosen}
+        free = list(people)
+        for _ in range(design.target if chosen else 0):
+            cost = np.array([[per_condition[(a, t.condition)] * 1e9
+                              + per_position[(a, _gold_position(t))] * 1e6
+                              + sum(paired[_pair(a, b)] for b in holders[t.id]) * 1e4
+                              + len(picks[a]) * 1e2 + tie[a] for a in free] for t in chosen])
+            rows, cols = linear_sum_assignment(cost)
+            taken = []
+            for i, j in zip(rows, cols, strict=True):
+                t, a = chosen[i], free[j]
+                for b in holders[t.id]:
+                    paired[_pair(a, b)] += 1
+                holders[t.id].append(a)
+                picks[a].append(t)
+                per_condition[(a, t.condition)] += 1
+                per_position[(a, _gold_position(t))] += 1
+                taken.append(a)
+            free = [a for a in free if a not in taken]
     return picks, left
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
 
 
 def _gold_position(t: Transcript) -> int:

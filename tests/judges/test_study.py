@@ -237,3 +237,14 @@ def test_transcripts_added_after_planning_are_pointed_out(
     assert main(["judge", run, "--plan-study"]) == 0
     assert "2 transcript(s) of the run came after the study" in " ".join(
         capsys.readouterr().out.split())
+
+
+def test_with_two_judgments_per_transcript_many_pairs_share_items() -> None:
+    study = plan_study(run_transcripts(questions=6), StudyDesign(
+        annotators=["ann", "ben", "cat", "dev"], assignment="between", target=2, seed=1))
+    holders: dict[str, list[str]] = {}
+    for person, slots in study.assignments.items():
+        for s in slots:
+            holders.setdefault(s.transcript_id, []).append(person)
+    pairs = Counter(tuple(sorted(p)) for p in holders.values())
+    assert len(pairs) >= 4  # of the 6 possible pairs; not the same two couples every time
