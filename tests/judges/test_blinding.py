@@ -25,13 +25,17 @@ ITEM = re.compile(r"Item (\d+) of (\d+)")
 
 def test_every_screen_of_a_session_over_the_quickstart_run_is_blind(tmp_path: Path) -> None:
     experiment = oversight.load_experiment(ROOT / "examples/quickstart.toml")
-    experiment = experiment.model_copy(
-        update={"dataset": experiment.dataset.model_copy(update={"limit": 1})})
+    # Model names no screen could contain by chance (the quickstart's "strong" and "weak" are
+    # also words a protocol may use, e.g. RRM's "weak evaluator").
+    endpoints = {name: config.model_copy(update={"spec": f"mock/zq-{name}-model-7b"})
+                 for name, config in experiment.endpoints.items()}
+    experiment = experiment.model_copy(update={
+        "dataset": experiment.dataset.model_copy(update={"limit": 1}), "endpoints": endpoints})
     run = tmp_path / "quickstart"
     oversight.run_experiment(experiment, out=run, progress=False, summary=False)
     store = RunStore.open(run)
     transcripts = list(store.transcripts.latest())
-    secrets = {"mock/", "[mock", "gold"}
+    secrets = {"mock/", "[mock", "gold", "zq-"}
     for t in transcripts:
         secrets |= {t.id, *t.roles.values()}
         secrets |= {c.endpoint for c in t.calls} | {c.model for c in t.calls}
