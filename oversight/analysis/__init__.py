@@ -11,9 +11,10 @@ Example::
 How each number is defined is documented where it is computed: per-judgment scores, Brier,
 log score, ECE and the tests in :mod:`oversight.analysis._stats`; the cluster bootstrap in
 :mod:`oversight.analysis._bootstrap`; paired comparisons and gap closed in
-:mod:`oversight.analysis._groups`; ratings in :mod:`oversight.analysis._ratings`; matches,
-agreement and escalations in :mod:`oversight.analysis._judges`; ``--by`` / ``--where``
-fields in :mod:`oversight.analysis._fields`; the generator–discriminator–critique gaps of
+:mod:`oversight.analysis._groups`; side-adjusted ratings (:func:`rate_players`) in
+:mod:`oversight.analysis._players`; matches, agreement and escalations in
+:mod:`oversight.analysis._judges`; ``--by`` / ``--where`` fields in
+:mod:`oversight.analysis._fields`; the generator–discriminator–critique gaps of
 critique runs in :mod:`oversight.analysis._gdc` (:func:`gdc`). The output models in
 :mod:`oversight.analysis._schema` document every field of the JSON.
 """
@@ -30,6 +31,7 @@ from oversight.analysis._cluster import ClusterEstimate
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import BUILTIN_FIELDS, Where, parse_where
 from oversight.analysis._gdc import GDCEstimate, GDCStats, gdc
+from oversight.analysis._players import DEFAULT_PRIOR_SD, SIDE_PRIOR_SD, rate_players
 from oversight.analysis._ratings import (
     ELO_BASE,
     ELO_SCALE,
@@ -48,6 +50,7 @@ from oversight.analysis._schema import (
     JudgePairAgreement,
     McNemar,
     PlayerRating,
+    PlayerRatings,
     RatingTable,
     SelectivePoint,
     Settings,
@@ -72,10 +75,12 @@ __all__ = [
     "ANALYSIS_SCHEMA_VERSION",
     "BUILTIN_FIELDS",
     "DEFAULT_BY",
+    "DEFAULT_PRIOR_SD",
     "DEFAULT_THRESHOLDS",
     "ELO_BASE",
     "ELO_SCALE",
     "LOG_FLOOR",
+    "SIDE_PRIOR_SD",
     "TIE_TOLERANCE",
     "Agreement",
     "Analysis",
@@ -94,6 +99,7 @@ __all__ = [
     "JudgePairAgreement",
     "McNemar",
     "PlayerRating",
+    "PlayerRatings",
     "RatingTable",
     "RowMetrics",
     "SelectivePoint",
@@ -115,6 +121,7 @@ __all__ = [
     "mcnemar_exact",
     "parse_where",
     "percentile_interval",
+    "rate_players",
     "resample_sums",
     "row_metrics",
     "selective_accuracy",

@@ -19,6 +19,7 @@ from oversight.analysis._schema import (
     Analysis,
     Comparison,
     GroupStats,
+    RatingTable,
     Settings,
     Totals,
 )
@@ -166,6 +167,7 @@ def analyze(
         return key
 
     groups: list[GroupStats] = []
+    rating_tables: list[RatingTable] = []
     for values, members in sorted(_split(codes, uniques, rows), key=lambda g: group_key(g[0])):
         label = _label(values)
         groups.append(
@@ -180,6 +182,7 @@ def analyze(
                 n_bins=n_bins,
             )
         )
+        rating_tables += ratings(data, members, group=dict(zip(by_names, values, strict=True)))
 
     warnings: list[str] = [pooled_warning] if pooled_warning else []
     comparisons: list[Comparison] = []
@@ -214,7 +217,6 @@ def analyze(
             "no judgment could be scored (none in the store, all filtered out, or none ok "
             "with a gold answer): there is nothing to report"
         )
-    judges = sorted({data.judge[r].name for r in rows})
     status = data.status[rows]
     unscored = int(((status == 0) & ~data.scored[rows]).sum())
     if data.orphans:
@@ -253,7 +255,7 @@ def analyze(
         ),
         groups=groups,
         comparisons=comparisons,
-        ratings=ratings(data, rows, judges, resampler),
+        ratings=rating_tables,
         agreement=agreement(data, metrics, rows),
         agreement_by_condition=_agreement_by_condition(data, metrics, rows),
         escalations=escalations(data, rows),

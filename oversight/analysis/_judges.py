@@ -5,8 +5,8 @@
   got more of the judge's probability wins, equal probabilities are a draw (half each).
   Matches between two speakers played by the same debater (self-play) say nothing about who
   is stronger: they count in the win rates by side, not in the ratings.
-* **Ratings** are Bradley-Terry fits per judge (see :mod:`oversight.analysis._ratings`),
-  with cluster-bootstrap intervals (sources resampled, the model refitted each time).
+* **Ratings** are side-adjusted Bradley-Terry fits per judge within each ``by`` group (by
+  default per condition), see :mod:`oversight.analysis._players`.
 * **Agreement** uses verdicts (the single most probable answer; ties left out), one per
   judge and transcript (the last), over judgments with valid probabilities, gold or not:
   Cohen's kappa and raw agreement per pair of judges, Krippendorff's alpha (nominal) over all.
@@ -21,24 +21,18 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
 from oversight.analysis._data import Data, JudgmentRow
-from oversight.analysis._ratings import (
-    ELO_BASE,
-    ELO_SCALE,
-    fit_bradley_terry,
-    fit_bradley_terry_batch,
-)
+from oversight.analysis._players import rate_players
 from oversight.analysis._schema import (
     Agreement,
     DebaterStats,
     EscalationStats,
     JudgePairAgreement,
-    PlayerRating,
     RatingTable,
 )
 from oversight.analysis._stats import RowMetrics, cohens_kappa, krippendorff_alpha, row_metrics
@@ -68,8 +62,9 @@ def _pair_table(data: Data) -> tuple[Ints, Ints, Ints, Ints, Ints, list[str]]:
     return arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], list(names)
 
 
-def ratings(data: Data, rows: Ints, judges: list[str], resampler: Resampler) -> list[RatingTable]:
-    """Per judge, debater ratings and win rates by side from the scored judgments ``rows``."""
+def ratings(data: Data, rows: Ints, *, group: dict[str, Any]) -> list[RatingTable]:
+    """Per judge among ``rows`` (one ``by`` group), side-adjusted debater ratings and win
+    rates by side from the scored judgments."""
     p_t, p_d1, p_a1, p_d2, p_a2, names = _pair_table(data)
     if p_t.size == 0:
         return []
@@ -84,23 +79,22 @@ def ratings(data: Data, rows: Ints, judges: list[str], resampler: Resampler) -> 
     diff = data.probs[r, p_a1[pair]] - data.probs[r, p_a2[pair]]
     outcome = np.where(diff > _TOL, 1.0, np.where(diff < -_TOL, 0.0, 0.5))
     gold = data.t_correct[data.t[r]]
+    judges = sorted({data.judge[i].name for i in r})
     judge_of = np.array([judges.index(data.judge[i].name) for i in r], dtype=np.int64)
+    shown = {k: v for k, v in group.items() if k != "judge"}
     out = []
     for j, judge in enumerate(judges):
         mine = judge_of == j
-        if not mine.any():
-            continue
         out.append(
             _table(
                 judge,
                 names,
+                group=shown,
                 d1=p_d1[pair[mine]],
                 d2=p_d2[pair[mine]],
                 outcome=outcome[mine],
                 correct1=p_a1[pair[mine]] == gold[mine],
                 correct2=p_a2[pair[mine]] == gold[mine],
-                cluster=data.t_cluster[data.t[r[mine]]],
-                resampler=resampler,
             )
         )
     return out
@@ -118,13 +112,12 @@ def _table(
     judge: str,
     names: list[str],
     *,
+    group: dict[str, Any],
     d1: Ints,
     d2: Ints,
     outcome: Floats,
     correct1: NDArray[np.bool_],
     correct2: NDArray[np.bool_],
-    cluster: Ints,
-    resampler: Resampler,
 ) -> RatingTable:
     debaters = []
     for d, name in enumerate(names):
@@ -143,40 +136,25 @@ def _table(
             )
         )
     other = d1 != d2
-    d1, d2, outcome, cluster = d1[other], d2[other], outcome[other], cluster[other]
-    players: list[PlayerRating] = []
-    used = np.unique(np.concatenate([d1, d2]))
-    if used.size >= 2:
-        k = used.size
-        i1, i2 = np.searchsorted(used, d1), np.searchsorted(used, d2)
-        # Per match, its contribution to the flattened k x k win matrix.
-        cells = np.zeros((d1.size, k * k))
-        rows = np.arange(d1.size)
-        cells[rows, i1 * k + i2] += outcome
-        cells[rows, i2 * k + i1] += 1.0 - outcome
-        clusters, c = np.unique(cluster, return_inverse=True)
-        sums = sums_by_cluster(c, cells, clusters.size)
-        theta = fit_bradley_terry(sums.sum(axis=0).reshape(k, k))
-        boot = resampler.sums(clusters, sums).reshape(-1, k, k)
-        thetas = fit_bradley_terry_batch(boot)
-        # A debater with no match in a resample has no rating there (the prior alone would
-        # put it at 1500): leave it out of that debater's interval.
-        played = (boot + np.transpose(boot, (0, 2, 1))).sum(axis=2) > 0
-        thetas[~played] = np.nan
-        for idx in np.argsort(-theta):
-            mine = (i1 == idx) | (i2 == idx)
-            wins = np.where(i1 == idx, outcome, 1.0 - outcome)[mine]
-            interval = percentile_interval(ELO_BASE + ELO_SCALE * thetas[:, idx], clusters.size)
-            players.append(
-                PlayerRating(
-                    debater=names[used[idx]],
-                    elo=float(ELO_BASE + ELO_SCALE * theta[idx]),
-                    ci95=interval,
-                    matches=int(mine.sum()),
-                    win_rate=float(wins.mean()),
-                )
-            )
-    return RatingTable(judge=judge, n_matches=int(d1.size), players=players, debaters=debaters)
+    fit = None
+    if np.unique(np.concatenate([d1[other], d2[other]])).size >= 2:
+        fit = rate_players(
+            [names[i] for i in d1[other]],
+            [names[i] for i in d2[other]],
+            outcome[other],
+            first_correct=correct1[other],
+            second_correct=correct2[other],
+        )
+    return RatingTable(
+        judge=judge,
+        group=group,
+        n_matches=int(other.sum()),
+        players=fit.players if fit else [],
+        debaters=debaters,
+        side_advantage=fit.side_advantage if fit else None,
+        side_advantage_ci95=fit.side_advantage_ci95 if fit else None,
+        prior_sd=fit.prior_sd if fit else None,
+    )
 
 
 def agreement(

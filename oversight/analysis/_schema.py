@@ -25,6 +25,7 @@ __all__ = [
     "JudgePairAgreement",
     "McNemar",
     "PlayerRating",
+    "PlayerRatings",
     "RatingTable",
     "SelectivePoint",
     "Settings",
@@ -249,9 +250,9 @@ class PlayerRating(_Model):
     debater: str
     """Endpoint spec or participant name, from the transcripts' ``roles``."""
     elo: float
-    """Rating on the Elo scale: 1500 + 400 * theta / ln(10); 1500 is the average debater."""
+    """Rating on the Elo scale: 1500 + 400 * theta / ln(10); 1500 is the prior mean."""
     ci95: Interval
-    """Cluster-bootstrap 95% interval of the Elo rating."""
+    """95% interval of the Elo rating (Laplace approximation of the posterior)."""
     matches: int
     """Pairwise matches against other debaters (self-play left out)."""
     win_rate: float
@@ -273,15 +274,38 @@ class DebaterStats(_Model):
     """Share of those it won (draws half)."""
 
 
+class PlayerRatings(_Model):
+    """Side-adjusted Bradley-Terry ratings (see :func:`oversight.analysis.rate_players`)."""
+
+    n_matches: int
+    """Pairwise matches between different players."""
+    players: list[PlayerRating]
+    """Ratings, best first."""
+    side_advantage: float | None = None
+    """Log-odds advantage of arguing the gold answer (beta); null when sides were not given."""
+    side_advantage_ci95: Interval = None
+    """95% interval of the side advantage (Laplace approximation of the posterior)."""
+    prior_sd: float
+    """Prior standard deviation of a rating, in logits."""
+
+
 class RatingTable(_Model):
-    """Debater ratings from one judge's verdicts."""
+    """Debater ratings from one judge's verdicts (within one condition / ``by`` group)."""
 
     judge: str
     """Judge name."""
+    group: dict[str, Any] = {}
+    """The ``by`` fields (other than judge) of the judgments rated, e.g. the condition."""
+    side_advantage: float | None = None
+    """Log-odds advantage of arguing the gold answer, fitted with the ratings."""
+    side_advantage_ci95: Interval = None
+    """95% interval of the side advantage."""
+    prior_sd: float | None = None
+    """Prior standard deviation of a rating, in logits."""
     n_matches: int
     """Pairwise matches between different debaters."""
     players: list[PlayerRating]
-    """Ratings, best first; empty when fewer than two debaters met."""
+    """Side-adjusted ratings, best first; empty when fewer than two debaters met."""
     debaters: list[DebaterStats]
     """Win rates by assigned side, for every debater."""
 

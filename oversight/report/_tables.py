@@ -188,14 +188,22 @@ def _bias(a: Analysis) -> Table | None:
 def _ratings(a: Analysis) -> list[Table]:
     tables = []
     for r in a.ratings:
+        where = "".join(f" · {k}={v}" for k, v in r.group.items())
+        side = ""
+        if r.side_advantage is not None and r.side_advantage_ci95 is not None:
+            lo, hi = r.side_advantage_ci95
+            side = (f" Arguing the correct side is worth {r.side_advantage:+.2f} logits "
+                    f"[{lo:+.2f}, {hi:+.2f}].")
         table = Table(
-            f"Debaters judged by {r.judge} ({r.n_matches} matches between different debaters)",
+            f"Debaters judged by {r.judge}{where} ({r.n_matches} matches between different "
+            f"debaters)",
             ["debater", "Elo", "95% CI", "matches", "win rate", "wins as correct",
              "wins as incorrect"],
             numeric={1, 2, 3, 4, 5, 6},
-            note="Bradley-Terry fit by maximum likelihood on the Elo scale (1500 = average); "
-            "a debater wins when the judge favours its assigned answer; wins by side include "
-            "self-play.",
+            note="Side-adjusted Bradley-Terry (posterior mode, prior sd "
+            f"{r.prior_sd or 0:g} logits) on the Elo scale (1500 = prior mean); a debater wins "
+            "when the judge favours its assigned answer; wins by side include self-play."
+            + side,
         )
         rated = {p.debater: p for p in r.players}
         order = sorted(
