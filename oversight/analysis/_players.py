@@ -69,7 +69,7 @@ def _fit(design: Floats, y: Floats, precision: Floats) -> tuple[Floats, Floats]:
     z = design @ x
     p = 1.0 / (1.0 + np.exp(-z))
     hess = (design * (p * (1.0 - p))[:, None]).T @ design + np.diag(precision)
-    cov: Floats = np.linalg.inv(hess)
+    cov: Floats = np.asarray(np.linalg.inv(hess), dtype=np.float64)
     return x, cov
 
 
