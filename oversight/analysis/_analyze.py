@@ -10,9 +10,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler
+from oversight.analysis._compare import compare, comparison_pairs
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import field_codes, parse_where, where_mask
-from oversight.analysis._groups import compare, group_stats, protocols_of
+from oversight.analysis._groups import group_stats, protocols_of
 from oversight.analysis._judges import agreement, escalations, ratings
 from oversight.analysis._schema import (
     Agreement,
@@ -23,6 +24,7 @@ from oversight.analysis._schema import (
     Settings,
     Totals,
 )
+from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, holm
 from oversight.analysis._stats import RowMetrics, row_metrics
 from transcripts import RunStore
 from transcripts.errors import ConfigError
@@ -101,6 +103,31 @@ def _normalise_by(by: Sequence[str] | str | None) -> list[str]:
     return out
 
 
+def _parse_pairs(
+    pairs: Sequence[tuple[str, str]] | Sequence[str] | None,
+) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for pair in pairs or []:
+        parts = [p.strip() for p in pair.split(",")] if isinstance(pair, str) else list(pair)
+        if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+            raise ConfigError(
+                f"--compare takes two different conditions as A,B (e.g. --compare "
+                f"debate,consultancy), got {pair!r}"
+            )
+        out.append((parts[0], parts[1]))
+    return out
+
+
+def _per_condition(codes: Ints, cond_codes: Ints, rows: Ints) -> bool:
+    """Whether a field only renames the conditions (one value each, all different), like
+    NYU's ``setting``: as a stratum it would leave no two conditions to compare."""
+    if rows.size == 0:
+        return False
+    pairs = np.unique(np.stack([cond_codes[rows], codes[rows]], axis=1), axis=0)
+    n = pairs.shape[0]
+    return bool(n > 1 and np.unique(pairs[:, 0]).size == n == np.unique(pairs[:, 1]).size)
+
+
 def analyze(
     store: RunStore | str | os.PathLike[str] | Data,
     *,
@@ -111,6 +138,9 @@ def analyze(
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     n_bins: int = 10,
     pool_judges: bool = False,
+    compare_pairs: Sequence[tuple[str, str]] | Sequence[str] | None = None,
+    baseline: str | None = None,
+    multiplicity: str = "holm",
 ) -> Analysis:
     """Analyse a run: per-group accuracy and calibration, assisted vs unassisted, bias,
     debater ratings, judge agreement and escalations.
@@ -121,12 +151,21 @@ def analyze(
     ``FIELD!=VALUE`` strings or a ``{field: value}`` dict (see :mod:`oversight.analysis._fields`).
     Intervals use ``n_bootstrap`` cluster-bootstrap resamples drawn from ``seed``.
 
+    ``compare_pairs`` (``[("A", "B"), ...]`` or ``["A,B", ...]``) names the comparisons
+    ``A - B``; else ``baseline`` compares every condition with it; else the defaults of
+    :mod:`oversight.analysis._compare` (assisted vs unassisted, debate vs consultancy).
+    ``multiplicity`` is ``holm`` (default: Holm-adjusted p-values over all comparisons) or
+    ``none``.
+
     Judgments of different judges are never pooled silently: when the filtered judgments
     come from more than one judge and ``by`` names no judge field, ``judge`` is added to
     the grouping (with a warning); pass ``pool_judges=True`` to pool them on purpose.
     """
     if n_bootstrap < 1:
         raise ConfigError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
+    if multiplicity not in ("holm", "none"):
+        raise ConfigError(f"multiplicity must be 'holm' or 'none', got {multiplicity!r}")
+    pairs = _parse_pairs(compare_pairs)
     data = store if isinstance(store, Data) else load(store)
     by_names = _normalise_by(by)
     wheres = parse_where(where if where is None or isinstance(where, dict) else list(where))
@@ -186,9 +225,19 @@ def analyze(
 
     warnings: list[str] = [pooled_warning] if pooled_warning else []
     comparisons: list[Comparison] = []
-    strata = [i for i, name in enumerate(by_names) if name not in _STRATUM_EXCLUDED]
     cond_codes, cond_values = field_codes(data, "condition")
     scored_rows = rows[data.scored[rows]]
+    known = sorted({str(cond_values[c]) for c in np.unique(cond_codes[rows])})
+    for name in {n for pair in pairs for n in pair} | ({baseline} if baseline else set()):
+        if name not in known:
+            raise ConfigError(
+                f"--compare/--baseline names the condition {name!r}, which is not among the "
+                f"analysed judgments; conditions: {', '.join(known) or 'none'}"
+            )
+    strata = [
+        i for i, name in enumerate(by_names)
+        if name not in _STRATUM_EXCLUDED and not _per_condition(codes[i], cond_codes, rows)
+    ]
     for values, members in sorted(
         _split([codes[i] for i in strata], [uniques[i] for i in strata], scored_rows),
         key=lambda g: [_sort_key(v) for v in g[0]],
@@ -202,14 +251,37 @@ def analyze(
             metrics,
             by_condition,
             protocol_of,
+            pairs=comparison_pairs(
+                sorted(by_condition, key=lambda c: _sort_key(c, _PROTOCOL_RANK.get(
+                    protocol_of.get(c, ""), 1))),
+                protocol_of, pairs=pairs, baseline=baseline,
+            ),
             by={by_names[i]: v for i, v in zip(strata, values, strict=True)},
             resampler=resampler,
             warnings=warnings,
         )
-    if scored_rows.size and "unassisted" not in protocol_of.values():
+    if multiplicity == "holm":
+        adjusted = holm([c.p_value for c in comparisons])
+    else:
+        adjusted = [c.p_value for c in comparisons]
+    comparisons = [
+        c.model_copy(update={"p_adjusted": p}) for c, p in zip(comparisons, adjusted, strict=True)
+    ]
+    if scored_rows.size and not pairs and baseline is None and not comparisons:
         warnings.append(
-            "no condition uses the unassisted protocol, so there is no baseline to compare "
-            "assisted conditions with"
+            "no pair of conditions to compare by default: no condition uses the unassisted "
+            "protocol (the baseline of assisted conditions) and there is no debate and "
+            "consultancy pair; name them with --compare A,B or --baseline C"
+        )
+    few = sorted({g.n_clusters for g in groups if 2 <= g.n_clusters < SMALL_SAMPLE_CLUSTERS}
+                 | {c.n_clusters for c in comparisons
+                    if 2 <= c.n_clusters < SMALL_SAMPLE_CLUSTERS})
+    if few:
+        warnings.append(
+            f"few sources ({', '.join(map(str, few))}; fewer than {SMALL_SAMPLE_CLUSTERS}): "
+            f"intervals of means and differences use CR2 with a t distribution (Bell-McCaffrey "
+            f"df) instead of the bootstrap, which undercovers with few clusters; they are "
+            f"wide because the data say little"
         )
 
     if scored_rows.size == 0:
@@ -236,6 +308,10 @@ def analyze(
             by=by_names,
             where=[str(w) for w in wheres],
             n_bootstrap=n_bootstrap,
+            small_sample_clusters=SMALL_SAMPLE_CLUSTERS,
+            multiplicity=multiplicity,
+            compare=[list(p) for p in pairs],
+            baseline=baseline,
             seed=seed,
             ci_level=0.95,
             n_bins=n_bins,

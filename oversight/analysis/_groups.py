@@ -1,19 +1,16 @@
-"""Per-group statistics and the assisted-vs-unassisted comparisons.
+"""Per-group statistics.
 
-Comparisons pair *questions*: within one stratum (a combination of the ``by`` fields other
-than condition and protocol, e.g. one judge), each question's score under a condition is
-the mean score of its judgments there (several orders, sides or repeats average out). For
-an assisted condition ``A`` and the unassisted baseline ``U``, over the questions both have:
+Every mean (accuracy, Brier, log score, accuracy in a slice) gets an interval from the
+clusters (sources) of *its own* judgments: a slice with one source gets none, whatever the
+group has. Below :data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources
+the interval is CR2 with a Bell-McCaffrey t (see :mod:`oversight.analysis._smallsample`),
+from there on the percentile cluster bootstrap; ``ci_method`` says which. ECE is not a mean,
+so its interval is always the percentile cluster bootstrap (ECE is biased upwards in small
+samples; no debiasing is applied, so read a small ECE with its interval).
 
-* ``difference = mean_q (A_q - U_q)``, with a paired cluster-bootstrap interval
-  (sources are resampled with all their paired questions);
-* McNemar's exact test on the per-question majority outcomes (``A_q > 0.5`` right,
-  ``< 0.5`` wrong, ``= 0.5`` left out). It treats questions as independent; the bootstrap
-  interval is the one that respects clustering;
-* with an expert condition ``E`` too, over the questions all three share,
-  ``gap closed = (A - U) / (E - U)``: 0 means no better than unassisted, 1 means as good as
-  the expert. Undefined (null) when ``E <= U``. Resamples with ``E <= U`` are left out of its
-  interval.
+Consultancy is also reported as Khan et al. (2024) define it: **balanced accuracy**, the
+mean of the accuracy when the consultant argued the correct answer and when it argued an
+incorrect one, so the share of honest consultants does not drive the number.
 """
 
 from __future__ import annotations
@@ -25,23 +22,17 @@ from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
 from oversight.analysis._data import Data
-from oversight.analysis._schema import (
-    CalibrationBin,
-    Comparison,
-    GroupStats,
-    McNemar,
-    SelectivePoint,
-    Slice,
-)
+from oversight.analysis._schema import CalibrationBin, GroupStats, SelectivePoint, Slice
+from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, Cr2, cr2_contrast, cr2_means
 from oversight.analysis._stats import (
     RowMetrics,
+    bin_index,
     calibration_bins,
     expected_calibration_error,
-    mcnemar_exact,
     selective_accuracy,
 )
 
-__all__ = ["compare", "group_stats"]
+__all__ = ["group_stats", "protocols_of"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -56,6 +47,20 @@ def _mean(x: Floats) -> float | None:
 
 def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
+
+
+def _cr2_interval(values: Floats, cluster: Ints) -> tuple[float, float] | None:
+    _, local = np.unique(cluster, return_inverse=True)
+    mean, cov, df = cr2_means(values, local)
+    return Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(df[0])).interval()
+
+
+def _method(n_clusters: int) -> str:
+    if n_clusters < 2:
+        return f"no interval: {n_clusters} source{'s' if n_clusters != 1 else ''} (need 2)"
+    if n_clusters < SMALL_SAMPLE_CLUSTERS:
+        return "CR2, t(Bell-McCaffrey df)"
+    return "cluster bootstrap (percentile)"
 
 
 def group_stats(
@@ -78,38 +83,53 @@ def group_stats(
     rounds = data.rounds[scored]
     clusters, cluster = np.unique(data.t_cluster[t], return_inverse=True)
     n_clusters = clusters.size
+    small = n_clusters < SMALL_SAMPLE_CLUSTERS
 
-    # Every interval in the group is a ratio of sums: stack (numerator, denominator) columns.
-    columns: list[tuple[str, object, Floats]] = [("all", None, np.ones(score.size))]
+    # Every mean in the group: (name, slice value, row mask, per-row values).
+    ones = np.ones(score.size, dtype=bool)
+    columns: list[tuple[str, object, Bools, Floats]] = [
+        ("all", None, ones, score),
+        ("brier", None, ones, metrics.brier[scored]),
+        ("log", None, ones, metrics.log_score[scored]),
+    ]
     finite_rounds = rounds[np.isfinite(rounds)]
     round_values = np.unique(finite_rounds)
     if round_values.size <= _MAX_ROUND_SLICES:
         for v in round_values:
-            columns.append(("rounds", v, (rounds == v).astype(np.float64)))
+            columns.append(("rounds", v, rounds == v, score))
     positions = data.t_gold_position[t]
     for v in np.unique(positions[positions >= 0]):
-        columns.append(("position", v, (positions == v).astype(np.float64)))
+        columns.append(("position", v, positions == v, score))
     sides = data.t_side[t]
     for v in (1, 0):
         if (sides == v).any():
-            columns.append(("side", v, (sides == v).astype(np.float64)))
-    den = np.stack([c[2] for c in columns], axis=1)
-    num = den * score[:, None]
-    sums = sums_by_cluster(cluster, np.concatenate([num, den], axis=1), n_clusters)
-    boot = resampler.sums(clusters, sums)
-    m = len(columns)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratios = boot[:, :m] / boot[:, m:]
+            columns.append(("side", v, sides == v, score))
+    ratios = np.zeros((0, len(columns)))
+    boot = np.zeros((0, 0))
+    if not small and score.size:
+        den = np.stack([c[2] for c in columns], axis=1).astype(np.float64)
+        num = den * np.stack([c[3] for c in columns], axis=1)
+        sums = sums_by_cluster(cluster, np.concatenate([num, den], axis=1), n_clusters)
+        boot = resampler.sums(clusters, sums)
+        m = len(columns)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratios = boot[:, :m] / boot[:, m:]
 
     slices: dict[str, list[Slice]] = {"rounds": [], "position": [], "side": []}
-    overall: tuple[float, float] | None = None
-    for j, (kind, value, mask) in enumerate(columns):
+    intervals: dict[str, tuple[float, float] | None] = {}
+    for j, (kind, value, mask, values) in enumerate(columns):
         n = int(mask.sum())
-        acc = float(num[:, j].sum() / n) if n else None
-        interval = percentile_interval(ratios[:, j], n_clusters)
-        if kind == "all":
-            overall = interval
+        own = int(np.unique(cluster[mask]).size)
+        interval = None
+        if own >= 2:
+            if own < SMALL_SAMPLE_CLUSTERS:
+                interval = _cr2_interval(values[mask], cluster[mask])
+            else:
+                interval = percentile_interval(ratios[:, j], own)
+        if kind in ("all", "brier", "log"):
+            intervals[kind] = interval
             continue
+        acc = float(values[mask].mean()) if n else None
         shown: str | int | float | None
         if kind == "side":
             shown = "correct" if value == 1 else "incorrect"
@@ -118,7 +138,9 @@ def group_stats(
         else:
             as_float = float(value)  # type: ignore[arg-type]
             shown = int(as_float) if as_float.is_integer() else as_float
-        slices[kind].append(Slice(value=shown, n=n, accuracy=acc, ci95=interval))
+        slices[kind].append(
+            Slice(value=shown, n=n, n_clusters=own, accuracy=acc, ci95=interval)
+        )
 
     counts, mean_conf, bin_acc = calibration_bins(conf, score, n_bins)
     calibration = [
@@ -136,6 +158,9 @@ def group_stats(
         for th, n, cov, acc in selective_accuracy(conf, score, thresholds)
     ]
     ece = expected_calibration_error(conf, score, n_bins)
+    n_answers = np.array([len(data.transcripts[i].question.answers) for i in t], dtype=np.int64)
+    binary = bool(score.size) and bool((n_answers == 2).all())
+    balanced, balanced_ci = _balanced(score, sides, cluster, clusters, resampler)
     return GroupStats(
         by=by,
         label=label,
@@ -147,11 +172,18 @@ def group_stats(
         n_questions=int(np.unique(data.t_question[t]).size),
         n_clusters=int(n_clusters),
         accuracy=_mean(score),
-        ci95=overall,
+        ci95=intervals["all"],
+        ci_method=_method(int(n_clusters)),
+        balanced_accuracy=balanced,
+        balanced_accuracy_ci95=balanced_ci,
         mean_p_gold=_mean(metrics.p_gold[scored]),
         brier=_mean(metrics.brier[scored]),
+        brier_ci95=intervals["brier"],
+        brier_binary=_mean(metrics.brier[scored] / 2.0) if binary else None,
         log_score=_mean(metrics.log_score[scored]),
+        log_score_ci95=intervals["log"],
         ece=_num(ece),
+        ece_ci95=_ece_interval(conf, score, cluster, clusters, resampler, n_bins),
         mean_rounds=_mean(finite_rounds),
         picks_first=_mean(metrics.first[scored]),
         calibration=calibration,
@@ -162,140 +194,45 @@ def group_stats(
     )
 
 
-def _question_means(
-    data: Data, score: Floats, rows: Ints, n_questions: int
-) -> tuple[Floats, Bools]:
-    """Mean score per question over ``rows``, and which questions have any."""
-    q = data.t_question[data.t[rows]]
-    total = np.bincount(q, weights=score[rows], minlength=n_questions)
-    count = np.bincount(q, minlength=n_questions)
+def _balanced(
+    score: Floats, sides: Ints, cluster: Ints, clusters: Ints, resampler: Resampler
+) -> tuple[float | None, tuple[float, float] | None]:
+    """Khan et al.'s balanced consultancy accuracy and its interval."""
+    honest, dishonest = sides == 1, sides == 0
+    if not (honest.any() and dishonest.any()):
+        return None, None
+    estimate = float((score[honest].mean() + score[dishonest].mean()) / 2.0)
+    keep = honest | dishonest
+    c = int(np.unique(cluster[keep]).size)
+    if c < 2:
+        return estimate, None
+    if c < SMALL_SAMPLE_CLUSTERS:
+        x = np.stack([honest[keep], dishonest[keep]], axis=1).astype(np.float64)
+        fit = cr2_contrast(x, score[keep], cluster[keep], np.array([0.5, 0.5]))
+        return estimate, fit.interval()
+    cols = np.stack([score * honest, honest, score * dishonest, dishonest], axis=1)
+    boot = resampler.sums(clusters, sums_by_cluster(cluster, cols.astype(np.float64),
+                                                    clusters.size))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return total / count, count > 0
+        both = (boot[:, 0] / boot[:, 1] + boot[:, 2] / boot[:, 3]) / 2.0
+    return estimate, percentile_interval(both, c)
 
 
-def _mcnemar(a: Floats, u: Floats) -> McNemar:
-    decided = (a != 0.5) & (u != 0.5)
-    ra, ru = a[decided] > 0.5, u[decided] > 0.5
-    b, c = int((ra & ~ru).sum()), int((~ra & ru).sum())
-    return McNemar(
-        assisted_only=b,
-        baseline_only=c,
-        both=int((ra & ru).sum()),
-        neither=int((~ra & ~ru).sum()),
-        excluded=int((~decided).sum()),
-        p_value=mcnemar_exact(b, c),
-    )
-
-
-def compare(
-    data: Data,
-    metrics: RowMetrics,
-    rows_by_condition: dict[str, Ints],
-    protocol_of: dict[str, str],
-    *,
-    by: dict[str, object],
-    resampler: Resampler,
-    warnings: list[str],
-) -> list[Comparison]:
-    """Every assisted condition against every unassisted one, within one stratum."""
-    baselines = sorted(c for c in rows_by_condition if protocol_of[c] == "unassisted")
-    experts = sorted(c for c in rows_by_condition if protocol_of[c] == "expert")
-    assisted = [c for c in rows_by_condition if protocol_of[c] not in ("unassisted", "expert")]
-    n_q = data.n_questions
-    q_cluster = np.zeros(n_q, dtype=np.int64)
-    q_cluster[data.t_question] = data.t_cluster
-    means = {
-        c: _question_means(data, metrics.score, rows, n_q) for c, rows in rows_by_condition.items()
-    }
-    where = " · ".join(f"{k}={v}" for k, v in by.items())
-    out = []
-    for base in baselines:
-        u, has_u = means[base]
-        for cond in assisted:
-            a, has_a = means[cond]
-            pairs = np.nonzero(has_a & has_u)[0]
-            expert_names: list[str | None] = [*experts] or [None]
-            for expert in expert_names:
-                out.append(
-                    _one(
-                        a, u, pairs, q_cluster,
-                        means[expert] if expert else None,
-                        by=by, names=(cond, base, expert),
-                        resampler=resampler, warnings=warnings, where=where,
-                    )
-                )
-    return out
-
-
-def _one(
-    a: Floats,
-    u: Floats,
-    pairs: Ints,
-    q_cluster: Ints,
-    expert: tuple[Floats, Bools] | None,
-    *,
-    by: dict[str, object],
-    names: tuple[str, str, str | None],
-    resampler: Resampler,
-    warnings: list[str],
-    where: str,
-) -> Comparison:
-    cond, base, expert_name = names
-    clusters, cluster = np.unique(q_cluster[pairs], return_inverse=True)
-    if pairs.size == 0:
-        warnings.append(f"{cond} vs {base}{' (' + where + ')' if where else ''}: no question "
-                        f"was judged under both, so they cannot be compared")
-    values = np.stack([a[pairs], u[pairs], np.ones(pairs.size)], axis=1)
-    boot = resampler.sums(clusters, sums_by_cluster(cluster, values, clusters.size))
+def _ece_interval(
+    conf: Floats, score: Floats, cluster: Ints, clusters: Ints, resampler: Resampler,
+    n_bins: int,
+) -> tuple[float, float] | None:
+    """Percentile cluster-bootstrap interval of ECE."""
+    if clusters.size < 2:
+        return None
+    index = bin_index(conf, n_bins)
+    cols = np.zeros((conf.size, n_bins + 1))
+    cols[np.arange(conf.size), index] = score - conf
+    cols[:, n_bins] = 1.0
+    boot = resampler.sums(clusters, sums_by_cluster(cluster, cols, clusters.size))
     with np.errstate(invalid="ignore", divide="ignore"):
-        diffs = (boot[:, 0] - boot[:, 1]) / boot[:, 2]
-    acc_a = _mean(a[pairs])
-    acc_u = _mean(u[pairs])
-    difference = None if acc_a is None or acc_u is None else acc_a - acc_u
-
-    gap = gap_ci = acc_e = None
-    n_gap = 0
-    if expert is not None:
-        e, has_e = expert
-        triples = pairs[has_e[pairs]]
-        n_gap = int(triples.size)
-        if n_gap:
-            ea, eu, ee = a[triples].mean(), u[triples].mean(), e[triples].mean()
-            acc_e = float(ee)
-            if ee - eu > 0:
-                gap = float((ea - eu) / (ee - eu))
-                tc, tcluster = np.unique(q_cluster[triples], return_inverse=True)
-                tsums = sums_by_cluster(
-                    tcluster, np.stack([a[triples], u[triples], e[triples]], axis=1), tc.size
-                )
-                tboot = resampler.sums(tc, tsums)
-                span = tboot[:, 2] - tboot[:, 1]
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    ratio = np.where(span > 0, (tboot[:, 0] - tboot[:, 1]) / span, np.nan)
-                gap_ci = percentile_interval(ratio, int(tc.size))
-            else:
-                warnings.append(
-                    f"gap closed for {cond} vs {base}{' (' + where + ')' if where else ''} is "
-                    f"undefined: the expert condition {expert_name} is not more accurate than "
-                    f"the baseline ({ee:.3f} <= {eu:.3f})"
-                )
-    return Comparison(
-        by=by,
-        assisted=cond,
-        baseline=base,
-        expert=expert_name,
-        n_questions=int(pairs.size),
-        n_clusters=int(clusters.size),
-        accuracy_assisted=acc_a,
-        accuracy_baseline=acc_u,
-        difference=difference,
-        ci95=percentile_interval(diffs, int(clusters.size)),
-        mcnemar=_mcnemar(a[pairs], u[pairs]) if pairs.size else None,
-        n_questions_gap=n_gap,
-        accuracy_expert=acc_e,
-        gap_closed=gap,
-        gap_closed_ci95=gap_ci,
-    )
+        eces = np.abs(boot[:, :n_bins]).sum(axis=1) / boot[:, n_bins]
+    return percentile_interval(eces, int(clusters.size))
 
 
 def protocols_of(data: Data, rows: Ints) -> dict[str, str]:

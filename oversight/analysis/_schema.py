@@ -67,6 +67,15 @@ class Settings(_Model):
     """Filters applied, as ``FIELD=VALUE`` / ``FIELD!=VALUE``."""
     n_bootstrap: int
     """Cluster-bootstrap resamples per interval."""
+    small_sample_clusters: int = 50
+    """Below this many sources, means and differences get CR2 t intervals, not the
+    bootstrap."""
+    multiplicity: str = "holm"
+    """Adjustment of the comparisons' p-values: ``holm`` or ``none``."""
+    compare: list[list[str]] = []
+    """Pairs ``[A, B]`` asked for with ``--compare`` (empty: the default pairs)."""
+    baseline: str | None = None
+    """The condition every other is compared with (``--baseline``), if any."""
     seed: int
     """Random seed: the same data, settings and seed give the same numbers."""
     ci_level: float
@@ -107,9 +116,9 @@ class CalibrationBin(_Model):
     """One equal-width confidence bin of a calibration curve."""
 
     lower: float
-    """Lower edge of the bin (inclusive)."""
+    """Lower edge of the bin (exclusive, except 0.0): bins are ``(lower, upper]``."""
     upper: float
-    """Upper edge (exclusive, except 1.0)."""
+    """Upper edge (inclusive)."""
     n: int
     """Judgments whose confidence max(p) falls in the bin."""
     mean_confidence: float | None
@@ -138,10 +147,14 @@ class Slice(_Model):
     """The value: a round count, a gold position (0 = shown first), ``correct``/``incorrect``."""
     n: int
     """Judgments with that value."""
+    n_clusters: int = 0
+    """Sources among them: the interval uses these, not the group's."""
     accuracy: float | None
     """Their accuracy (ties half)."""
     ci95: Interval
-    """Cluster-bootstrap 95% interval of that accuracy."""
+    """95% interval of that accuracy from the slice's own sources (CR2 t below
+    ``Settings.small_sample_clusters`` sources, else the cluster bootstrap); null with fewer
+    than 2 sources."""
 
 
 class GroupStats(_Flat):
@@ -167,15 +180,33 @@ class GroupStats(_Flat):
     """Mean score: 1 if the gold answer is the judge's single most probable one, 1/m for a
     tie of m answers including gold (with two answers: p(gold) > 0.5 is 1, = 0.5 is half)."""
     ci95: Interval
-    """95% percentile interval of accuracy, bootstrapping sources (clusters)."""
+    """95% interval of accuracy over the group's sources (clusters): method in
+    ``ci_method``."""
+    ci_method: str = ""
+    """How the group's intervals of means were computed (CR2 t with few sources, else the
+    percentile cluster bootstrap), or why there are none."""
+    balanced_accuracy: float | None = None
+    """Consultancy (one assigned speaker): mean of the accuracy when the consultant argued
+    the correct and an incorrect answer (Khan et al. 2024); null unless both occur."""
+    balanced_accuracy_ci95: Interval = None
+    """95% interval of balanced_accuracy."""
     mean_p_gold: float | None
     """Mean probability on the gold answer."""
     brier: float | None
     """Mean multi-class Brier score, sum_i (p_i - [i = gold])^2, in [0, 2]; lower is better."""
+    brier_ci95: Interval = None
+    """95% interval of the multi-class Brier score."""
+    brier_binary: float | None = None
+    """Binary Brier (1 - p(gold))^2 in [0, 1], the convention of debate papers (half the
+    multi-class score); only when every question of the group has two answers."""
     log_score: float | None
     """Mean natural log of p(gold), floored at 1e-6; higher (closer to 0) is better."""
+    log_score_ci95: Interval = None
+    """95% interval of the log score."""
     ece: float | None
-    """Expected calibration error over 10 equal-width bins of max(p)."""
+    """Expected calibration error over 10 equal-width right-closed bins (a, b] of max(p)."""
+    ece_ci95: Interval = None
+    """Percentile cluster-bootstrap 95% interval of ECE (not debiased)."""
     mean_rounds: float | None
     """Mean rounds seen by the judge (``rounds_seen``, else the transcript's rounds)."""
     picks_first: float | None
@@ -211,37 +242,63 @@ class McNemar(_Model):
 
 
 class Comparison(_Flat):
-    """An assisted condition against the unassisted baseline, on the questions both have."""
+    """Condition ``assisted`` (A) against condition ``baseline`` (B): accuracy A - B."""
 
     assisted: str
-    """The assisted condition."""
+    """The first condition, A (by default the assisted one, or debate against consultancy)."""
     baseline: str
-    """The unassisted condition."""
+    """The second condition, B (by default the unassisted one, or consultancy)."""
     expert: str | None
     """The expert condition used for gap closed, if any."""
+    design: str = "paired"
+    """``paired`` (the shared questions, A_q - B_q) or ``unpaired`` (all questions of each)."""
     n_questions: int
-    """Questions judged under both conditions (the pairs)."""
+    """Questions of A in the comparison (paired: the pairs)."""
+    n_questions_baseline: int = 0
+    """Questions of B in the comparison (paired: the same pairs)."""
     n_clusters: int
-    """Sources among the paired questions."""
+    """Sources among the compared questions."""
     accuracy_assisted: float | None
-    """Accuracy of the assisted condition on the paired questions (per-question means)."""
+    """Per-question accuracy of A on the compared questions (each question counts once)."""
     accuracy_baseline: float | None
-    """Accuracy of the baseline on the same questions."""
+    """Per-question accuracy of B on its compared questions."""
     difference: float | None
-    """accuracy_assisted - accuracy_baseline: mean over questions of the paired differences."""
+    """accuracy_assisted - accuracy_baseline."""
     ci95: Interval
-    """Paired cluster-bootstrap 95% interval of the difference."""
+    """95% interval of the difference (method in ``ci_method``); null with fewer than 2
+    sources."""
+    ci_method: str = ""
+    """How ``ci95`` was computed, or why there is none."""
+    df: float | None = None
+    """Degrees of freedom of the t reference distribution, when one was used."""
+    test: str = ""
+    """The clustered test behind ``p_value``."""
+    p_value: float | None = None
+    """Two-sided p-value of no difference, respecting clustering by source."""
+    p_adjusted: float | None = None
+    """``p_value`` adjusted for the number of comparisons in the report (``Settings.
+    multiplicity``); equal to ``p_value`` when no adjustment is made."""
     mcnemar: McNemar | None
-    """Exact McNemar test on the same pairs."""
+    """Exact McNemar test on the same pairs (paired designs only; ignores clustering)."""
     n_questions_gap: int
-    """Questions judged under assisted, baseline and expert conditions."""
-    accuracy_expert: float | None
+    """Questions judged under A, B and the expert condition."""
+    accuracy_expert: float | None = None
     """Accuracy of the expert ceiling on those questions."""
-    gap_closed: float | None
-    """(A - U) / (E - U) on the questions all three share; null without an expert condition
-    or when the expert is not more accurate than the baseline."""
-    gap_closed_ci95: Interval
-    """Paired cluster-bootstrap 95% interval of gap_closed."""
+    assisted_minus_baseline: float | None = None
+    """A - U on the gap-closed questions."""
+    assisted_minus_baseline_ci95: Interval = None
+    """CR2 t 95% interval of A - U."""
+    expert_minus_baseline: float | None = None
+    """E - U on the gap-closed questions."""
+    expert_minus_baseline_ci95: Interval = None
+    """CR2 t 95% interval of E - U."""
+    gap_closed: float | None = None
+    """(A - U) / (E - U); null without an expert condition or when E - U <= 0."""
+    gap_closed_ci95: Interval = None
+    """Fieller 95% interval of gap closed; null when unbounded (E - U not clearly positive)
+    or with fewer than 2 sources."""
+    gap_closed_bounded: bool | None = None
+    """Whether Fieller's set is a finite interval; null when not computed."""
 
 
 class PlayerRating(_Model):

@@ -10,11 +10,14 @@ Per judgment, with ``p`` the judge's probabilities over the answers (original or
 * **confidence**: ``max(p)``.
 * **Brier score**: ``sum_i (p[i] - [i == g])**2``, the original multi-class form (Brier 1950),
   in ``[0, 2]``; lower is better. With two answers it is ``2 * (1 - p[g])**2``, so always
-  answering 50/50 scores 0.5 and a confident right answer 0.
+  answering 50/50 scores 0.5 and a confident right answer 0. Debate papers report the
+  *binary* Brier ``(1 - p[g])**2`` (half of it, in ``[0, 1]``, 50/50 scoring 0.25); groups
+  whose questions all have two answers report both, labelled.
 * **log score**: ``ln(max(p[g], 1e-6))``, natural log, in ``[-13.8, 0]``; higher is better.
   The floor keeps one confident wrong answer from making the mean ``-inf``.
-* **ECE** (expected calibration error): confidences are put in 10 equal-width bins
-  ``[0, 0.1), [0.1, 0.2), ..., [0.9, 1.0]`` (the last one closed);
+* **ECE** (expected calibration error): confidences are put in 10 equal-width bins closed
+  on the right, ``[0, 0.1], (0.1, 0.2], ..., (0.9, 1.0]``, the convention of Guo et al.
+  (2017) and of most calibration libraries (a confidence of exactly 0.5 is in (0.4, 0.5]);
   ``ECE = sum_b (n_b / n) * |accuracy_b - mean confidence_b|``, where accuracy is the mean
   score. With two answers confidence is at least 0.5, so only the top five bins are used.
 * **selective accuracy** at threshold ``t``: the accuracy of the judgments with confidence
@@ -46,6 +49,7 @@ __all__ = [
     "LOG_FLOOR",
     "TIE_TOLERANCE",
     "RowMetrics",
+    "bin_index",
     "calibration_bins",
     "cohens_kappa",
     "expected_calibration_error",
@@ -110,9 +114,10 @@ def row_metrics(probs: Floats, gold: Ints, first: Ints | None = None) -> RowMetr
     )
 
 
-def _bin_index(confidence: Floats, n_bins: int) -> Ints:
-    # The small nudge puts a confidence of exactly 0.3 in [0.3, 0.4) despite 0.3 * 10 < 3.
-    index = np.floor(confidence * n_bins + 1e-9).astype(np.int64)
+def bin_index(confidence: Floats, n_bins: int) -> Ints:
+    """The equal-width bin of each confidence, bins right-closed: ``(a, b]``, first ``[0, b]``."""
+    # The small nudge keeps a confidence of exactly 0.3 in (0.2, 0.3] despite 0.3 * 10 > 3.
+    index = np.ceil(confidence * n_bins - 1e-9).astype(np.int64) - 1
     return np.clip(index, 0, n_bins - 1)
 
 
@@ -120,7 +125,7 @@ def calibration_bins(
     confidence: Floats, score: Floats, n_bins: int = 10
 ) -> tuple[Ints, Floats, Floats]:
     """Per equal-width confidence bin: count, mean confidence and accuracy (NaN when empty)."""
-    index = _bin_index(confidence, n_bins)
+    index = bin_index(confidence, n_bins)
     counts = np.bincount(index, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_conf = np.bincount(index, weights=confidence, minlength=n_bins) / counts
@@ -132,7 +137,7 @@ def expected_calibration_error(confidence: Floats, score: Floats, n_bins: int = 
     """ECE over ``n_bins`` equal-width bins of the confidence; NaN without judgments."""
     if confidence.size == 0:
         return float("nan")
-    index = _bin_index(confidence, n_bins)
+    index = bin_index(confidence, n_bins)
     gap = np.bincount(index, weights=score - confidence, minlength=n_bins)
     return float(np.abs(gap).sum() / confidence.size)
 

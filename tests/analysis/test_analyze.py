@@ -33,7 +33,8 @@ def test_per_group_statistics_match_hand_computation(run: RunBuilder) -> None:
     assert g.log_score == pytest.approx(sum(math.log(p) for p in (0.9, 0.6, 0.5, 0.2)) / 4)
     # Confidences 0.9, 0.6, 0.5, 0.8 with scores 1, 1, 0.5, 0: one judgment per bin.
     assert g.ece == pytest.approx((0.1 + 0.4 + 0.0 + 0.8) / 4)
-    assert [b.n for b in g.calibration] == [0, 0, 0, 0, 0, 1, 1, 0, 1, 1]
+    # Right-closed bins (a, b]: 0.5 in (0.4, 0.5], 0.9 in (0.8, 0.9].
+    assert [b.n for b in g.calibration] == [0, 0, 0, 0, 1, 1, 0, 1, 1, 0]
     assert g.n_unscored == 2
     # The failed and the skipped judgment share a key (transcript, judge, rounds): the
     # final-judgment rule keeps the failed one over the skip.

@@ -20,12 +20,15 @@ GROUP_KEYS = {
     "label", "n", "n_failed", "n_skipped", "n_unscored", "n_transcripts", "n_questions",
     "n_clusters", "accuracy", "ci95", "mean_p_gold", "brier", "log_score", "ece",
     "mean_rounds", "picks_first", "calibration", "selective", "by_rounds", "by_gold_position",
-    "by_assigned_side", "by",
+    "by_assigned_side", "by", "ci_method", "balanced_accuracy", "balanced_accuracy_ci95",
+    "brier_ci95", "brier_binary", "log_score_ci95", "ece_ci95",
 }
 COMPARISON_KEYS = {
     "by", "assisted", "baseline", "expert", "n_questions", "n_clusters", "accuracy_assisted",
     "accuracy_baseline", "difference", "ci95", "mcnemar", "n_questions_gap", "accuracy_expert",
-    "gap_closed", "gap_closed_ci95",
+    "gap_closed", "gap_closed_ci95", "design", "n_questions_baseline", "ci_method", "df",
+    "test", "p_value", "p_adjusted", "assisted_minus_baseline", "assisted_minus_baseline_ci95",
+    "expert_minus_baseline", "expert_minus_baseline_ci95", "gap_closed_bounded",
 }
 
 

@@ -79,13 +79,21 @@ def test_ece_matches_a_plain_loop_over_equal_width_bins() -> None:
     assert ours == pytest.approx(_ece_by_loop(list(conf), list(correct)))
 
 
-def test_bin_edges_put_exact_tenths_in_the_upper_bin() -> None:
-    conf = np.array([0.3, 0.6, 0.7, 1.0, 0.5, 0.55])
-    counts, mean_conf, accuracy = calibration_bins(conf, np.ones(6))
-    assert counts[3] == 1 and counts[6] == 1 and counts[7] == 1
-    assert counts[9] == 1  # 1.0 lands in the last, closed bin
-    assert counts[5] == 2
-    assert math.isnan(mean_conf[0]) and math.isnan(accuracy[0])
+def test_bins_are_right_closed_like_sklearn_calibration_curve() -> None:
+    from sklearn.calibration import calibration_curve
+
+    conf = np.array([0.3, 0.6, 0.7, 1.0, 0.5, 0.55, 0.05, 0.0])
+    counts, mean_conf, accuracy = calibration_bins(conf, np.ones(8))
+    # (a, b]: exact tenths land in the lower bin; [0, 0.1] holds 0.
+    assert counts.tolist() == [2, 0, 1, 0, 1, 2, 1, 0, 0, 1]
+    assert math.isnan(mean_conf[1]) and math.isnan(accuracy[1])
+    rng = np.random.default_rng(4)
+    conf = np.concatenate([np.round(rng.random(300), 1), rng.random(300)])
+    right = (rng.random(600) < conf).astype(float)
+    counts, mean_conf, accuracy = calibration_bins(conf, right)
+    prob_true, prob_pred = calibration_curve(right, conf, n_bins=10, strategy="uniform")
+    assert mean_conf[counts > 0] == pytest.approx(prob_pred)
+    assert accuracy[counts > 0] == pytest.approx(prob_true)
 
 
 def test_perfectly_calibrated_judgments_have_zero_ece() -> None:

@@ -1,0 +1,317 @@
+"""Comparisons between any two conditions, and gap closed.
+
+Which pairs are compared, within each stratum (a combination of the ``by`` fields other than
+condition, protocol and any field that has one value per condition, e.g. one judge):
+
+* ``--compare A,B`` (repeatable): exactly those pairs, ``A - B``;
+* else ``--baseline C``: every other condition against ``C``;
+* else, by default, every assisted condition against every ``unassisted`` one, and every
+  ``debate`` condition against every ``consultancy`` one whose name matches once the
+  protocol names are removed (``human-debate`` vs ``human-consultancy``; a lone debate and
+  a lone consultancy condition are paired whatever their names).
+
+Each question's score under a condition is the mean score of its judgments there, so
+comparisons are in **per-question** accuracy (each question counts once, however many
+judgments it has). The design is **paired** when the shared questions are at least half of
+each condition's questions:
+then ``difference = mean_q (A_q - B_q)`` over the shared questions. Otherwise it is
+**unpaired**: the difference of the two per-question accuracies over all their questions,
+the regression ``score_q ~ 1 + [q under A]`` with sources as clusters (a source may hold
+questions of both).
+
+Intervals: below :data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources,
+CR2 with Bell-McCaffrey t (see :mod:`oversight.analysis._smallsample`); from there on the
+percentile cluster bootstrap. Fewer than two sources: no interval, and the reason says so.
+
+Tests: the headline p-value is clustered: for a paired design the sign-flip permutation
+test over sources, for an unpaired one the CR2 cluster-robust t-test. McNemar's exact test
+on the per-question majority outcomes is kept for paired designs, labelled as ignoring
+clustering. Across all comparisons of a report, p-values are adjusted by Holm's method
+(``multiplicity="holm"``, the default) or not (``"none"``).
+
+Gap closed, for an assisted condition ``A`` against an unassisted ``U`` with an expert
+condition ``E``, over the questions all three share: ``(A - U) / (E - U)`` with Fieller's
+interval from the CR2 covariance of ``A - U`` and ``E - U``; it is *unbounded* (null
+interval, ``gap_closed_bounded = false``) unless ``E - U`` is clearly positive. Both
+``A - U`` and ``E - U`` are reported with their own intervals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oversight.analysis._bootstrap import Resampler, percentile_interval, rng_for, sums_by_cluster
+from oversight.analysis._data import Data
+from oversight.analysis._schema import Comparison, McNemar
+from oversight.analysis._smallsample import (
+    SMALL_SAMPLE_CLUSTERS,
+    Cr2,
+    cr2_contrast,
+    cr2_means,
+    fieller,
+    sign_flip_test,
+)
+from oversight.analysis._stats import RowMetrics, mcnemar_exact
+
+__all__ = ["compare", "comparison_pairs"]
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+Bools = NDArray[np.bool_]
+
+Interval = tuple[float, float] | None
+
+
+def _strip(name: str, protocol: str) -> str:
+    return name.replace(protocol, "").strip("-_ ·")
+
+
+def comparison_pairs(
+    conditions: list[str],
+    protocol_of: dict[str, str],
+    *,
+    pairs: list[tuple[str, str]] | None,
+    baseline: str | None,
+) -> list[tuple[str, str]]:
+    """The ``(A, B)`` pairs to compare among ``conditions`` (see the module docstring)."""
+    if pairs:
+        return [(a, b) for a, b in pairs if a in conditions and b in conditions]
+    if baseline is not None:
+        if baseline not in conditions:
+            return []
+        return [(c, baseline) for c in conditions if c != baseline]
+    out = []
+    units = [c for c in conditions if protocol_of.get(c) == "unassisted"]
+    assisted = [c for c in conditions if protocol_of.get(c) not in ("unassisted", "expert")]
+    out += [(a, u) for u in sorted(units) for a in assisted]
+    debates = sorted(c for c in conditions if protocol_of.get(c) == "debate")
+    consults = sorted(c for c in conditions if protocol_of.get(c) == "consultancy")
+    lone = len(debates) == 1 and len(consults) == 1
+    for d in debates:
+        for k in consults:
+            if lone or _strip(d, "debate") == _strip(k, "consultancy"):
+                out.append((d, k))
+    return out
+
+
+def _question_means(
+    data: Data, score: Floats, rows: Ints, n_questions: int
+) -> tuple[Floats, Bools]:
+    """Mean score per question over ``rows``, and which questions have any."""
+    q = data.t_question[data.t[rows]]
+    total = np.bincount(q, weights=score[rows], minlength=n_questions)
+    count = np.bincount(q, minlength=n_questions)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count, count > 0
+
+
+def _mcnemar(a: Floats, u: Floats) -> McNemar:
+    decided = (a != 0.5) & (u != 0.5)
+    ra, ru = a[decided] > 0.5, u[decided] > 0.5
+    b, c = int((ra & ~ru).sum()), int((~ra & ru).sum())
+    return McNemar(
+        assisted_only=b,
+        baseline_only=c,
+        both=int((ra & ru).sum()),
+        neither=int((~ra & ~ru).sum()),
+        excluded=int((~decided).sum()),
+        p_value=mcnemar_exact(b, c),
+    )
+
+
+def _no_interval_reason(n_clusters: int) -> str:
+    return f"no interval: {n_clusters} source{'s' if n_clusters != 1 else ''} (need 2)"
+
+
+def compare(
+    data: Data,
+    metrics: RowMetrics,
+    rows_by_condition: dict[str, Ints],
+    protocol_of: dict[str, str],
+    *,
+    pairs: list[tuple[str, str]],
+    by: dict[str, object],
+    resampler: Resampler,
+    warnings: list[str],
+) -> list[Comparison]:
+    """The comparisons ``pairs`` within one stratum (Holm is applied by the caller)."""
+    experts = sorted(c for c in rows_by_condition if protocol_of[c] == "expert")
+    n_q = data.n_questions
+    q_cluster = np.zeros(n_q, dtype=np.int64)
+    q_cluster[data.t_question] = data.t_cluster
+    means = {
+        c: _question_means(data, metrics.score, rows, n_q) for c, rows in rows_by_condition.items()
+    }
+    where = " · ".join(f"{k}={v}" for k, v in by.items())
+    out = []
+    for cond, base in pairs:
+        gap_experts: list[str | None] = [None]
+        if protocol_of[base] == "unassisted" and experts:
+            gap_experts = list(experts)
+        for expert in gap_experts:
+            out.append(
+                _one(
+                    means[cond], means[base], q_cluster,
+                    means[expert] if expert else None,
+                    by=by, names=(cond, base, expert), resampler=resampler,
+                    warnings=warnings, where=where, seed=resampler.seed,
+                )
+            )
+    return out
+
+
+def _paired(shared: Ints, has_a: Bools, has_b: Bools) -> bool:
+    return bool(shared.size and shared.size * 2 >= max(has_a.sum(), has_b.sum()))
+
+
+def _one(
+    a_means: tuple[Floats, Bools],
+    b_means: tuple[Floats, Bools],
+    q_cluster: Ints,
+    expert: tuple[Floats, Bools] | None,
+    *,
+    by: dict[str, object],
+    names: tuple[str, str, str | None],
+    resampler: Resampler,
+    warnings: list[str],
+    where: str,
+    seed: int,
+) -> Comparison:
+    cond, base, expert_name = names
+    a, has_a = a_means
+    b, has_b = b_means
+    label = f"{cond} vs {base}{' (' + where + ')' if where else ''}"
+    shared = np.nonzero(has_a & has_b)[0]
+    paired = _paired(shared, has_a, has_b)
+    ci: Interval = None
+    p_value: float | None = None
+    df: float | None = None
+    mcnemar = None
+    if paired:
+        qs = shared
+        clusters, cluster = np.unique(q_cluster[qs], return_inverse=True)
+        d = a[qs] - b[qs]
+        acc_a, acc_b = float(a[qs].mean()), float(b[qs].mean())
+        difference: float | None = float(d.mean())
+        c = int(clusters.size)
+        if c >= 2:
+            if c < SMALL_SAMPLE_CLUSTERS:
+                mean, cov, dfs = cr2_means(d, cluster)
+                fit = Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(dfs[0]))
+                ci, df = fit.interval(), fit.df
+            else:
+                boot = resampler.sums(clusters, sums_by_cluster(
+                    cluster, np.stack([d, np.ones(d.size)], axis=1), c))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ci = percentile_interval(boot[:, 0] / boot[:, 1], c)
+        totals = np.bincount(cluster, weights=d, minlength=c).astype(np.float64)
+        p_value = sign_flip_test(totals, rng_for(seed, "sign-flip", label))
+        mcnemar = _mcnemar(a[qs], b[qs])
+        n_a = n_b = int(qs.size)
+        test = "sign-flip permutation over sources"
+    else:
+        qa, qb = np.nonzero(has_a)[0], np.nonzero(has_b)[0]
+        n_a, n_b = int(qa.size), int(qb.size)
+        acc_a = float(a[qa].mean()) if n_a else None  # type: ignore[assignment]
+        acc_b = float(b[qb].mean()) if n_b else None  # type: ignore[assignment]
+        difference = None if acc_a is None or acc_b is None else acc_a - acc_b
+        qs = np.concatenate([qa, qb])
+        clusters, cluster = np.unique(q_cluster[qs], return_inverse=True)
+        c = int(clusters.size)
+        test = "CR2 cluster-robust t-test"
+        if n_a and n_b and c >= 2:
+            y = np.concatenate([a[qa], b[qb]])
+            is_a = np.concatenate([np.ones(n_a), np.zeros(n_b)])
+            x = np.stack([np.ones(y.size), is_a], axis=1)
+            fit = cr2_contrast(x, y, cluster, np.array([0.0, 1.0]))
+            p_value, df = fit.p_value(), fit.df
+            if c < SMALL_SAMPLE_CLUSTERS:
+                ci = fit.interval()
+            else:
+                cols = np.stack([y * is_a, is_a, y * (1 - is_a), 1 - is_a], axis=1)
+                boot = resampler.sums(clusters, sums_by_cluster(cluster, cols, c))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    diffs = boot[:, 0] / boot[:, 1] - boot[:, 2] / boot[:, 3]
+                ci = percentile_interval(diffs, c)
+    if n_a == 0 or n_b == 0:
+        warnings.append(f"{label}: a condition has no scored question, so they cannot be "
+                        f"compared")
+    if c < 2:
+        method = _no_interval_reason(c)
+    elif c < SMALL_SAMPLE_CLUSTERS:
+        method = "CR2, t(Bell-McCaffrey df)"
+    else:
+        method = "cluster bootstrap (percentile)"
+    gap = _gap(a, b, q_cluster, expert, paired_with=has_a & has_b, label=label,
+               expert_name=expert_name, warnings=warnings)
+    return Comparison(
+        by=by,
+        assisted=cond,
+        baseline=base,
+        expert=expert_name,
+        design="paired" if paired else "unpaired",
+        n_questions=n_a,
+        n_questions_baseline=n_b,
+        n_clusters=c,
+        accuracy_assisted=acc_a,
+        accuracy_baseline=acc_b,
+        difference=difference,
+        ci95=ci,
+        ci_method=method,
+        df=df,
+        test=test,
+        p_value=p_value,
+        mcnemar=mcnemar,
+        **gap,
+    )
+
+
+def _gap(
+    a: Floats,
+    u: Floats,
+    q_cluster: Ints,
+    expert: tuple[Floats, Bools] | None,
+    *,
+    paired_with: Bools,
+    label: str,
+    expert_name: str | None,
+    warnings: list[str],
+) -> dict[str, object]:
+    """Gap closed and its pieces (see the module docstring)."""
+    out: dict[str, object] = {"n_questions_gap": 0}
+    if expert is None:
+        return out
+    e, has_e = expert
+    triples = np.nonzero(paired_with & has_e)[0]
+    out["n_questions_gap"] = int(triples.size)
+    if triples.size == 0:
+        return out
+    _, cluster = np.unique(q_cluster[triples], return_inverse=True)
+    pieces = np.stack([a[triples] - u[triples], e[triples] - u[triples]], axis=1)
+    mean, cov, dfs = cr2_means(pieces, cluster)
+    au, eu = float(mean[0]), float(mean[1])
+    out["accuracy_expert"] = float(e[triples].mean())
+    out["assisted_minus_baseline"] = au
+    out["expert_minus_baseline"] = eu
+    if int(cluster.max()) + 1 >= 2:
+        out["assisted_minus_baseline_ci95"] = Cr2(au, float(np.sqrt(cov[0, 0])),
+                                                  float(dfs[0])).interval()
+        out["expert_minus_baseline_ci95"] = Cr2(eu, float(np.sqrt(cov[1, 1])),
+                                                float(dfs[1])).interval()
+        interval = fieller(au, eu, cov, float(dfs[0]))
+        out["gap_closed_ci95"] = interval
+        out["gap_closed_bounded"] = interval is not None
+    if eu > 0:
+        out["gap_closed"] = au / eu
+    else:
+        warnings.append(
+            f"gap closed for {label} is undefined: the expert condition {expert_name} is not "
+            f"more accurate than the baseline (E - U = {eu:+.3f})"
+        )
+    if eu > 0 and out.get("gap_closed_bounded") is False:
+        warnings.append(
+            f"gap closed for {label} has an unbounded interval: E - U = {eu:+.3f} is not "
+            f"clearly positive, so any ratio is compatible with the data"
+        )
+    return out

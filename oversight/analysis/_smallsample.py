@@ -1,0 +1,219 @@
+"""Intervals and tests that hold with few clusters.
+
+With few sources (clusters) the percentile cluster bootstrap undercovers: in simulation its
+nominal 95% intervals held 89% of the time with 8 sources. Below
+:data:`SMALL_SAMPLE_CLUSTERS` sources the report therefore uses, for every mean and every
+difference of means, the **CR2** cluster-robust variance (Bell & McCaffrey 2002; Pustejovsky
+& Tipton 2018) with a **t** reference distribution whose degrees of freedom are the
+Bell-McCaffrey approximation (at most ``C - 1`` for ``C`` clusters, fewer when clusters
+are unequal). Every statistic here is an ordinary least-squares coefficient (a mean is the
+coefficient of an intercept), so for a contrast ``c'b`` of ``b = (X'X)^-1 X'y``::
+
+    V_CR2 = M (sum_c X_c' A_c e_c e_c' A_c X_c) M,   M = (X'X)^-1,  A_c = (I - H_cc)^(-1/2)
+
+with ``e`` the residuals and ``H_cc`` the cluster's block of the hat matrix (a pseudo-inverse
+square root where ``I - H_cc`` is singular). With one observation per cluster CR2 is HC2.
+The degrees of freedom are ``(sum lambda)^2 / sum lambda^2`` over the eigenvalues of
+``G'G``, ``G``'s column ``c`` being ``(I - H)[:, c] A_c X_c M c``.
+
+Other pieces:
+
+* :func:`fieller`: the Fieller confidence set of a ratio ``a / b`` of two estimates with
+  covariance ``V``, e.g. gap closed ``(A - U) / (E - U)``: the ``theta`` with
+  ``(a - theta b)^2 <= t^2 (v_aa - 2 theta v_ab + theta^2 v_bb)``. It is a finite interval
+  only when ``b`` is itself significantly non-zero; otherwise it is unbounded.
+* :func:`sign_flip_test`: the clustered permutation test of a paired mean difference. Under
+  the null the two conditions are exchangeable within a question, so each source's total
+  difference is symmetric about zero; flipping the signs of whole sources gives the exact
+  null distribution of the sum (all ``2^C`` flips up to 16 sources, random flips beyond).
+* :func:`holm`: Holm's step-down adjustment of p-values (family-wise error control).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "SMALL_SAMPLE_CLUSTERS",
+    "Cr2",
+    "cr2_contrast",
+    "cr2_means",
+    "fieller",
+    "holm",
+    "sign_flip_test",
+    "t_quantile",
+]
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
+SMALL_SAMPLE_CLUSTERS = 50
+"""Below this many sources, means and differences get CR2 + t intervals, not the bootstrap."""
+_EXACT_FLIPS = 16
+"""Up to this many sources the sign-flip test enumerates every flip."""
+
+
+@dataclass(frozen=True)
+class Cr2:
+    """A CR2 estimate of one contrast: the estimate, its standard error, degrees of freedom."""
+
+    estimate: float
+    """The estimate (a mean, a difference of means)."""
+    se: float
+    """CR2 standard error."""
+    df: float
+    """Bell-McCaffrey degrees of freedom of the t reference distribution."""
+
+    def interval(self, level: float = 0.95) -> tuple[float, float] | None:
+        """The t interval, or None when the standard error or the df is not usable."""
+        if not (math.isfinite(self.se) and self.df > 0 and math.isfinite(self.df)):
+            return None
+        half = t_quantile(0.5 + level / 2.0, self.df) * self.se
+        return self.estimate - half, self.estimate + half
+
+    def p_value(self) -> float | None:
+        """Two-sided p-value of estimate = 0 under t(df)."""
+        if not (self.se > 0 and self.df > 0 and math.isfinite(self.se)):
+            return None
+        from scipy.stats import t as student_t
+
+        return float(2.0 * student_t.sf(abs(self.estimate) / self.se, self.df))
+
+
+def t_quantile(q: float, df: float) -> float:
+    """The ``q`` quantile of Student's t with ``df`` degrees of freedom."""
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(q, df))
+
+
+def cr2_means(y: Floats, cluster: Ints) -> tuple[Floats, Floats, Floats]:
+    """Means of the columns of ``y`` (rows x columns), their CR2 covariance, and per column
+    the Bell-McCaffrey degrees of freedom. ``cluster`` holds codes ``0..C-1``.
+
+    The intercept-only case in closed form: with ``h_c = n_c / n`` the cluster's leverage,
+    ``A_c`` scales the cluster's residuals by ``(1 - h_c)^(-1/2)``.
+    """
+    if y.ndim == 1:
+        y = y[:, None]
+    n = y.shape[0]
+    n_c = np.bincount(cluster).astype(np.float64)
+    keep = n_c > 0
+    mean = y.mean(axis=0)
+    resid = y - mean
+    totals = np.stack(
+        [np.bincount(cluster, weights=resid[:, j]) for j in range(y.shape[1])], axis=1
+    )[keep]
+    n_c = n_c[keep]
+    h = n_c / n
+    with np.errstate(divide="ignore"):
+        a = np.where(h < 1.0 - 1e-12, 1.0 / np.sqrt(1.0 - h), 0.0)
+    u = totals * a[:, None]
+    cov: Floats = u.T @ u / n**2
+    # G'G[c, d] = a_c a_d (delta_cd n_c - n_c n_d / n) / n^2; the n^2 cancels in the df.
+    gtg = np.outer(a, a) * (np.diag(n_c) - np.outer(n_c, n_c) / n)
+    denominator = float((gtg**2).sum())
+    df = float(np.trace(gtg) ** 2) / denominator if n_c.size > 1 and denominator > 0 else 0.0
+    return mean, cov, np.full(y.shape[1], float(df))
+
+
+def cr2_contrast(x: Floats, y: Floats, cluster: Ints, contrast: Floats) -> Cr2:
+    """CR2 estimate of ``contrast' b`` for the OLS fit of ``y`` on the columns of ``x``."""
+    n = x.shape[0]
+    m = np.linalg.pinv(x.T @ x)
+    b = m @ x.T @ y
+    e = y - x @ b
+    mc = m @ contrast
+    groups = np.unique(cluster)
+    var = 0.0
+    g = np.zeros((n, groups.size))
+    # M^(1/2) through its eigen-decomposition (M is symmetric positive semi-definite).
+    w, v = np.linalg.eigh(m)
+    m_half = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    for j, c in enumerate(groups):
+        rows = np.nonzero(cluster == c)[0]
+        xc = x[rows]
+        u, s, _ = np.linalg.svd(xc @ m_half, full_matrices=False)
+        s2 = s**2
+        with np.errstate(divide="ignore"):
+            factor = np.where(s2 < 1.0 - 1e-10, 1.0 / np.sqrt(1.0 - s2), 0.0) - 1.0
+
+        def a_times(vec: Floats, u: Floats = u, factor: Floats = factor) -> Floats:
+            out: Floats = vec + u @ (factor * (u.T @ vec))
+            return out
+
+        score = xc.T @ a_times(e[rows])
+        var += float(mc @ score) ** 2
+        p = a_times(xc @ mc)
+        col = -(x @ (m @ (xc.T @ p)))
+        col[rows] += p
+        g[:, j] = col
+    gtg = g.T @ g
+    denominator = float((gtg**2).sum())
+    df = float(np.trace(gtg) ** 2 / denominator) if groups.size > 1 and denominator > 0 else 0.0
+    return Cr2(estimate=float(contrast @ b), se=math.sqrt(var), df=df)
+
+
+def fieller(
+    a: float, b: float, cov: Floats, df: float, level: float = 0.95
+) -> tuple[float, float] | None:
+    """Fieller's confidence interval for ``a / b``; None when the set is unbounded.
+
+    ``cov`` is the 2 x 2 covariance of ``(a, b)``. The set is a finite interval exactly
+    when ``b^2 > t^2 v_bb`` (the denominator is significantly non-zero at ``level``).
+    """
+    if df <= 0 or not np.isfinite(cov).all():
+        return None
+    t2 = t_quantile(0.5 + level / 2.0, df) ** 2
+    v_aa, v_ab, v_bb = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
+    qa = b * b - t2 * v_bb
+    qb = a * b - t2 * v_ab
+    qc = a * a - t2 * v_aa
+    disc = qb * qb - qa * qc
+    if qa <= 0 or disc < 0:
+        return None
+    root = math.sqrt(disc)
+    return (qb - root) / qa, (qb + root) / qa
+
+
+def fieller_covers(a: float, b: float, cov: Floats, df: float, theta: float,
+                   level: float = 0.95) -> bool:
+    """Whether ``theta`` lies in Fieller's confidence set (bounded or not)."""
+    t2 = t_quantile(0.5 + level / 2.0, df) ** 2
+    spread = cov[0, 0] - 2.0 * theta * cov[0, 1] + theta * theta * cov[1, 1]
+    return bool((a - theta * b) ** 2 <= t2 * spread)
+
+
+def sign_flip_test(totals: Floats, rng: np.random.Generator, n_random: int = 20000) -> float:
+    """Two-sided p-value of the sum of per-source totals under random sign flips."""
+    c = totals.size
+    if c == 0:
+        return 1.0
+    observed = abs(float(totals.sum()))
+    if c <= _EXACT_FLIPS:
+        codes = np.arange(2**c, dtype=np.int64)
+        signs = 1.0 - 2.0 * ((codes[:, None] >> np.arange(c)) & 1)
+    else:
+        signs = rng.choice(np.array([-1.0, 1.0]), size=(n_random, c))
+    sums = np.abs(signs @ totals)
+    # Ties within rounding count as at least as extreme.
+    extreme = int((sums >= observed - 1e-9 * max(1.0, observed)).sum())
+    if c > _EXACT_FLIPS:
+        return (extreme + 1) / (n_random + 1)
+    return float(extreme) / float(signs.shape[0])
+
+
+def holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm's step-down adjusted p-values (None stays None and is not counted)."""
+    present = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    m = len(present)
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
