@@ -9,17 +9,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from oversight.analysis._agreement import agreement
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._compare import compare, comparison_pairs
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import field_codes, parse_where, where_mask
 from oversight.analysis._groups import group_stats, protocols_of
-from oversight.analysis._judges import agreement, escalations, ratings
+from oversight.analysis._judges import escalations, ratings
+from oversight.analysis._model import MODEL_KINDS, fit_model
 from oversight.analysis._schema import (
     Agreement,
     Analysis,
     Comparison,
     GroupStats,
+    ModelFit,
     RatingTable,
     Settings,
     Totals,
@@ -74,12 +77,15 @@ def _split(
     return out
 
 
-def _agreement_by_condition(data: Data, metrics: RowMetrics, rows: Ints) -> list[Agreement]:
+def _agreement_by_condition(
+    data: Data, metrics: RowMetrics, rows: Ints, resampler: Resampler
+) -> list[Agreement]:
     """Judge agreement within each condition that has shared transcripts."""
     codes, values = field_codes(data, "condition")
     out = []
     for c in np.unique(codes[rows]):
-        found = agreement(data, metrics, rows[codes[rows] == c], condition=str(values[c]))
+        found = agreement(data, metrics, rows[codes[rows] == c], resampler=resampler,
+                          condition=str(values[c]))
         if found is not None:
             out.append(found)
     return out
@@ -128,6 +134,27 @@ def _per_condition(codes: Ints, cond_codes: Ints, rows: Ints) -> bool:
     return bool(n > 1 and np.unique(pairs[:, 0]).size == n == np.unique(pairs[:, 1]).size)
 
 
+def _model(
+    kind: str | None,
+    data: Data,
+    metrics: RowMetrics,
+    rows: Ints,
+    protocol_of: dict[str, str],
+    warnings: list[str],
+) -> ModelFit | None:
+    if kind is None:
+        return None
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"--model must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+    conditions = sorted(protocol_of)
+    if not conditions:
+        return None
+    unassisted = [c for c in conditions if protocol_of[c] == "unassisted"]
+    fit = fit_model(kind, data, metrics, rows, reference=(unassisted or conditions)[0])
+    warnings += [f"model ({kind}): {note}" for note in fit.notes]
+    return fit
+
+
 def analyze(
     store: RunStore | str | os.PathLike[str] | Data,
     *,
@@ -141,6 +168,7 @@ def analyze(
     compare_pairs: Sequence[tuple[str, str]] | Sequence[str] | None = None,
     baseline: str | None = None,
     multiplicity: str = "holm",
+    model: str | None = None,
 ) -> Analysis:
     """Analyse a run: per-group accuracy and calibration, assisted vs unassisted, bias,
     debater ratings, judge agreement and escalations.
@@ -155,7 +183,8 @@ def analyze(
     ``A - B``; else ``baseline`` compares every condition with it; else the defaults of
     :mod:`oversight.analysis._compare` (assisted vs unassisted, debate vs consultancy).
     ``multiplicity`` is ``holm`` (default: Holm-adjusted p-values over all comparisons) or
-    ``none``.
+    ``none``. ``model`` (``gee`` or ``glmm``) adds a logistic model of each judgment's
+    correctness (see :mod:`oversight.analysis._model`; needs statsmodels).
 
     Judgments of different judges are never pooled silently: when the filtered judgments
     come from more than one judge and ``by`` names no judge field, ``judge`` is added to
@@ -332,8 +361,9 @@ def analyze(
         groups=groups,
         comparisons=comparisons,
         ratings=rating_tables,
-        agreement=agreement(data, metrics, rows),
-        agreement_by_condition=_agreement_by_condition(data, metrics, rows),
+        agreement=agreement(data, metrics, rows, resampler=resampler),
+        agreement_by_condition=_agreement_by_condition(data, metrics, rows, resampler),
         escalations=escalations(data, rows),
+        model=_model(model, data, metrics, rows, protocol_of, warnings),
         warnings=warnings,
     )

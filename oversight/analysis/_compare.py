@@ -199,7 +199,7 @@ def _one(
             if c < SMALL_SAMPLE_CLUSTERS:
                 mean, cov, dfs = cr2_means(d, cluster)
                 fit = Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(dfs[0]))
-                ci, df = fit.interval(), fit.df
+                ci, df = fit.interval(bounds=(-1.0, 1.0)), fit.df
             else:
                 boot = resampler.sums(clusters, sums_by_cluster(
                     cluster, np.stack([d, np.ones(d.size)], axis=1), c))
@@ -227,7 +227,7 @@ def _one(
             fit = cr2_contrast(x, y, cluster, np.array([0.0, 1.0]))
             p_value, df = fit.p_value(), fit.df
             if c < SMALL_SAMPLE_CLUSTERS:
-                ci = fit.interval()
+                ci = fit.interval(bounds=(-1.0, 1.0))
             else:
                 cols = np.stack([y * is_a, is_a, y * (1 - is_a), 1 - is_a], axis=1)
                 boot = resampler.sums(clusters, sums_by_cluster(cluster, cols, c))
@@ -239,6 +239,8 @@ def _one(
                         f"compared")
     if c < 2:
         method = _no_interval_reason(c)
+    elif ci is None:
+        method = "no interval: no variation between sources"
     elif c < SMALL_SAMPLE_CLUSTERS:
         method = "CR2, t(Bell-McCaffrey df)"
     else:
@@ -296,9 +298,9 @@ def _gap(
     out["expert_minus_baseline"] = eu
     if int(cluster.max()) + 1 >= 2:
         out["assisted_minus_baseline_ci95"] = Cr2(au, float(np.sqrt(cov[0, 0])),
-                                                  float(dfs[0])).interval()
+                                                  float(dfs[0])).interval(bounds=(-1.0, 1.0))
         out["expert_minus_baseline_ci95"] = Cr2(eu, float(np.sqrt(cov[1, 1])),
-                                                float(dfs[1])).interval()
+                                                float(dfs[1])).interval(bounds=(-1.0, 1.0))
         interval = fieller(au, eu, cov, float(dfs[0]))
         out["gap_closed_ci95"] = interval
         out["gap_closed_bounded"] = interval is not None

@@ -15,6 +15,7 @@ incorrect one, so the share of honest consultants does not drive the number.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -23,7 +24,13 @@ from numpy.typing import NDArray
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
 from oversight.analysis._data import Data
 from oversight.analysis._schema import CalibrationBin, GroupStats, SelectivePoint, Slice
-from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, Cr2, cr2_contrast, cr2_means
+from oversight.analysis._smallsample import (
+    SMALL_SAMPLE_CLUSTERS,
+    Cr2,
+    cr2_contrast,
+    cr2_means,
+    proportion_interval,
+)
 from oversight.analysis._stats import (
     RowMetrics,
     bin_index,
@@ -49,10 +56,17 @@ def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def _cr2_interval(values: Floats, cluster: Ints) -> tuple[float, float] | None:
+def _cr2_interval(
+    values: Floats, cluster: Ints, kind: str
+) -> tuple[float, float] | None:
     _, local = np.unique(cluster, return_inverse=True)
     mean, cov, df = cr2_means(values, local)
-    return Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(df[0])).interval()
+    fit = Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0]))
+    if kind == "brier":
+        return fit.interval(bounds=(0.0, 2.0))
+    if kind == "log":
+        return fit.interval(bounds=(-math.inf, 0.0))
+    return proportion_interval(fit.estimate, fit, int(local.max()) + 1)
 
 
 def _method(n_clusters: int) -> str:
@@ -123,7 +137,7 @@ def group_stats(
         interval = None
         if own >= 2:
             if own < SMALL_SAMPLE_CLUSTERS:
-                interval = _cr2_interval(values[mask], cluster[mask])
+                interval = _cr2_interval(values[mask], cluster[mask], kind)
             else:
                 interval = percentile_interval(ratios[:, j], own)
         if kind in ("all", "brier", "log"):
@@ -209,7 +223,7 @@ def _balanced(
     if c < SMALL_SAMPLE_CLUSTERS:
         x = np.stack([honest[keep], dishonest[keep]], axis=1).astype(np.float64)
         fit = cr2_contrast(x, score[keep], cluster[keep], np.array([0.5, 0.5]))
-        return estimate, fit.interval()
+        return estimate, fit.interval(bounds=(0.0, 1.0))
     cols = np.stack([score * honest, honest, score * dishonest, dishonest], axis=1)
     boot = resampler.sums(clusters, sums_by_cluster(cluster, cols.astype(np.float64),
                                                     clusters.size))

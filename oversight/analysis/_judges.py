@@ -7,9 +7,7 @@
   is stronger: they count in the win rates by side, not in the ratings.
 * **Ratings** are side-adjusted Bradley-Terry fits per judge within each ``by`` group (by
   default per condition), see :mod:`oversight.analysis._players`.
-* **Agreement** uses verdicts (the single most probable answer; ties left out), one per
-  judge and transcript (the last), over judgments with valid probabilities, gold or not:
-  Cohen's kappa and raw agreement per pair of judges, Krippendorff's alpha (nominal) over all.
+* **Agreement**: see :mod:`oversight.analysis._agreement`.
 * **Escalations.** For each fallback judge: how many of its judgments it escalated and why;
   where both an LLM and a human verdict exist for an escalated item (the fallback judgment's
   components, or a human judgment whose ``escalated_from`` names the escalation or the LLM
@@ -29,15 +27,13 @@ from numpy.typing import NDArray
 from oversight.analysis._data import Data, JudgmentRow
 from oversight.analysis._players import rate_players
 from oversight.analysis._schema import (
-    Agreement,
     DebaterStats,
     EscalationStats,
-    JudgePairAgreement,
     RatingTable,
 )
-from oversight.analysis._stats import RowMetrics, cohens_kappa, krippendorff_alpha, row_metrics
+from oversight.analysis._stats import cohens_kappa, row_metrics
 
-__all__ = ["agreement", "escalations", "ratings"]
+__all__ = ["escalations", "ratings"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -154,48 +150,6 @@ def _table(
         side_advantage=fit.side_advantage if fit else None,
         side_advantage_ci95=fit.side_advantage_ci95 if fit else None,
         prior_sd=fit.prior_sd if fit else None,
-    )
-
-
-def agreement(
-    data: Data, metrics: RowMetrics, rows: Ints, *, condition: str | None = None
-) -> Agreement | None:
-    """Agreement between the judges of ``rows`` on the transcripts they share."""
-    rows = rows[data.valid[rows] & (metrics.verdict[rows] >= 0)]
-    names = sorted({data.judge[r].name for r in rows})
-    if len(names) < 2:
-        return None
-    judge_code = np.array([names.index(data.judge[r].name) for r in rows], dtype=np.int64)
-    units, unit = np.unique(data.t[rows], return_inverse=True)
-    table = np.full((units.size, len(names)), -1, dtype=np.int64)
-    table[unit, judge_code] = metrics.verdict[rows]
-    shared = (table >= 0).sum(axis=1) >= 2
-    if not shared.any():
-        return None
-    table = table[shared]
-    pairs = []
-    for a, b in combinations(range(len(names)), 2):
-        both = (table[:, a] >= 0) & (table[:, b] >= 0)
-        if not both.any():
-            continue
-        va, vb = table[both, a], table[both, b]
-        kappa = cohens_kappa(va, vb)
-        pairs.append(
-            JudgePairAgreement(
-                judge_a=names[a],
-                judge_b=names[b],
-                n=int(both.sum()),
-                observed=float((va == vb).mean()),
-                kappa=kappa if np.isfinite(kappa) else None,
-            )
-        )
-    alpha = krippendorff_alpha(table)
-    return Agreement(
-        condition=condition,
-        judges=names,
-        n_transcripts=int(table.shape[0]),
-        alpha=alpha if np.isfinite(alpha) else None,
-        pairs=pairs,
     )
 
 

@@ -9,9 +9,20 @@ the version.
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from oversight.analysis._schema_base import Interval, _Flat, _Model
+from oversight.analysis._schema_extra import (
+    Agreement,
+    DebaterStats,
+    EscalationStats,
+    JudgePairAgreement,
+    ModelFit,
+    ModelTerm,
+    PlayerRating,
+    PlayerRatings,
+    RatingTable,
+)
 
 __all__ = [
     "ANALYSIS_SCHEMA_VERSION",
@@ -24,6 +35,8 @@ __all__ = [
     "GroupStats",
     "JudgePairAgreement",
     "McNemar",
+    "ModelFit",
+    "ModelTerm",
     "PlayerRating",
     "PlayerRatings",
     "RatingTable",
@@ -35,28 +48,6 @@ __all__ = [
 
 ANALYSIS_SCHEMA_VERSION = 1
 """Version of the JSON layout below."""
-
-Interval = tuple[float, float] | None
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-
-class _Flat(BaseModel):
-    """A model whose ``by`` values are also written at the top level of its JSON object."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", use_attribute_docstrings=True)
-
-    by: dict[str, Any]
-    """The grouping fields of this entry and their values (null = field missing)."""
-
-    @model_serializer(mode="wrap")
-    def _flatten(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        flat = {k: v for k, v in self.by.items() if k not in data}
-        return {**flat, **data}
-
 
 class Settings(_Model):
     """How the analysis was run."""
@@ -72,7 +63,7 @@ class Settings(_Model):
     bootstrap."""
     multiplicity: str = "holm"
     """Adjustment of the comparisons' p-values: ``holm`` or ``none``."""
-    compare: list[list[str]] = []
+    compare: list[list[str]] = Field(default_factory=list)
     """Pairs ``[A, B]`` asked for with ``--compare`` (empty: the default pairs)."""
     baseline: str | None = None
     """The condition every other is compared with (``--baseline``), if any."""
@@ -301,130 +292,6 @@ class Comparison(_Flat):
     """Whether Fieller's set is a finite interval; null when not computed."""
 
 
-class PlayerRating(_Model):
-    """One debater's Bradley-Terry rating."""
-
-    debater: str
-    """Endpoint spec or participant name, from the transcripts' ``roles``."""
-    elo: float
-    """Rating on the Elo scale: 1500 + 400 * theta / ln(10); 1500 is the prior mean."""
-    ci95: Interval
-    """95% interval of the Elo rating (Laplace approximation of the posterior)."""
-    matches: int
-    """Pairwise matches against other debaters (self-play left out)."""
-    win_rate: float
-    """Wins over matches, draws half."""
-
-
-class DebaterStats(_Model):
-    """How often a debater wins, by the side it was assigned."""
-
-    debater: str
-    """Endpoint spec or participant name."""
-    matches_correct: int
-    """Matches in which it argued the gold answer (self-play included)."""
-    win_rate_correct: float | None
-    """Share of those it won (draws half)."""
-    matches_incorrect: int
-    """Matches in which it argued a wrong answer."""
-    win_rate_incorrect: float | None
-    """Share of those it won (draws half)."""
-
-
-class PlayerRatings(_Model):
-    """Side-adjusted Bradley-Terry ratings (see :func:`oversight.analysis.rate_players`)."""
-
-    n_matches: int
-    """Pairwise matches between different players."""
-    players: list[PlayerRating]
-    """Ratings, best first."""
-    side_advantage: float | None = None
-    """Log-odds advantage of arguing the gold answer (beta); null when sides were not given."""
-    side_advantage_ci95: Interval = None
-    """95% interval of the side advantage (Laplace approximation of the posterior)."""
-    prior_sd: float
-    """Prior standard deviation of a rating, in logits."""
-
-
-class RatingTable(_Model):
-    """Debater ratings from one judge's verdicts (within one condition / ``by`` group)."""
-
-    judge: str
-    """Judge name."""
-    group: dict[str, Any] = {}
-    """The ``by`` fields (other than judge) of the judgments rated, e.g. the condition."""
-    side_advantage: float | None = None
-    """Log-odds advantage of arguing the gold answer, fitted with the ratings."""
-    side_advantage_ci95: Interval = None
-    """95% interval of the side advantage."""
-    prior_sd: float | None = None
-    """Prior standard deviation of a rating, in logits."""
-    n_matches: int
-    """Pairwise matches between different debaters."""
-    players: list[PlayerRating]
-    """Side-adjusted ratings, best first; empty when fewer than two debaters met."""
-    debaters: list[DebaterStats]
-    """Win rates by assigned side, for every debater."""
-
-
-class JudgePairAgreement(_Model):
-    """Agreement of two judges on the transcripts both judged."""
-
-    judge_a: str
-    """First judge name."""
-    judge_b: str
-    """Second judge name."""
-    n: int
-    """Transcripts both judged with a definite verdict."""
-    observed: float
-    """Share of those with the same verdict."""
-    kappa: float | None
-    """Cohen's kappa; null when undefined (both always gave the same single answer)."""
-
-
-class Agreement(_Model):
-    """Agreement between judges on the same transcripts (verdicts; ties left out)."""
-
-    condition: str | None = None
-    """The condition these transcripts come from; null: over the whole run."""
-    judges: list[str]
-    """Judges compared."""
-    n_transcripts: int
-    """Transcripts with at least two verdicts."""
-    alpha: float | None
-    """Krippendorff's alpha (nominal) over all judges; null when undefined."""
-    pairs: list[JudgePairAgreement]
-    """Every pair of judges that shares transcripts."""
-
-
-class EscalationStats(_Model):
-    """How a fallback judge escalated to people, and how the human and the LLM agreed."""
-
-    judge: str
-    """Fallback judge name."""
-    n: int
-    """Its judgments (any status)."""
-    escalated: int
-    """How many it escalated to a human."""
-    rate: float | None
-    """escalated / n."""
-    reasons: dict[str, int]
-    """Escalations per kind of reason (the reason text before its first colon, e.g.
-    ``low confidence``, ``disagreement``, ``the automatic judge failed``)."""
-    pending: int
-    """Escalated items no human has judged yet."""
-    n_pairs: int
-    """Escalated items with both an LLM and a human verdict."""
-    agreement: float | None
-    """Share of those pairs where the human's verdict equals the LLM's."""
-    kappa: float | None
-    """Cohen's kappa between the LLM and the human on those pairs."""
-    llm_accuracy: float | None
-    """Accuracy of the LLM on the pairs (gold known)."""
-    human_accuracy: float | None
-    """Accuracy of the human on the same pairs."""
-
-
 class Analysis(_Model):
     """Everything ``oversight report`` says about a run."""
 
@@ -448,10 +315,12 @@ class Analysis(_Model):
     """Debater ratings per judge, for runs with debates."""
     agreement: Agreement | None
     """Agreement between judges, when at least two judged the same transcripts."""
-    agreement_by_condition: list[Agreement] = []
+    agreement_by_condition: list[Agreement] = Field(default_factory=list)
     """The same, within each condition where at least two judges judged the same
     transcripts (assistance may make judges agree more, or less)."""
     escalations: list[EscalationStats]
     """Per fallback judge."""
+    model: ModelFit | None = None
+    """The optional model-based analysis (``--model gee|glmm``)."""
     warnings: list[str]
     """Things a reader should know before trusting the numbers."""

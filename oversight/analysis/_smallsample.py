@@ -44,6 +44,7 @@ __all__ = [
     "cr2_means",
     "fieller",
     "holm",
+    "proportion_interval",
     "sign_flip_test",
     "t_quantile",
 ]
@@ -68,15 +69,19 @@ class Cr2:
     df: float
     """Bell-McCaffrey degrees of freedom of the t reference distribution."""
 
-    def interval(self, level: float = 0.95) -> tuple[float, float] | None:
-        """The t interval, or None when the standard error or the df is not usable."""
-        if not (math.isfinite(self.se) and self.df > 0 and math.isfinite(self.df)):
+    def interval(
+        self, level: float = 0.95, bounds: tuple[float, float] = (-math.inf, math.inf)
+    ) -> tuple[float, float] | None:
+        """The t interval clipped to ``bounds`` (the range the statistic can take), or None
+        when the standard error is zero (no variation between sources says nothing about
+        it) or the df is not usable."""
+        if not (math.isfinite(self.se) and self.se > 0 and self.df > 0):
             return None
         half = t_quantile(0.5 + level / 2.0, self.df) * self.se
-        return self.estimate - half, self.estimate + half
+        return max(bounds[0], self.estimate - half), min(bounds[1], self.estimate + half)
 
     def p_value(self) -> float | None:
-        """Two-sided p-value of estimate = 0 under t(df)."""
+        """Two-sided p-value of estimate = 0 under t(df); None without variation."""
         if not (self.se > 0 and self.df > 0 and math.isfinite(self.se)):
             return None
         from scipy.stats import t as student_t
@@ -139,7 +144,7 @@ def cr2_contrast(x: Floats, y: Floats, cluster: Ints, contrast: Floats) -> Cr2:
         xc = x[rows]
         u, s, _ = np.linalg.svd(xc @ m_half, full_matrices=False)
         s2 = s**2
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(s2 < 1.0 - 1e-10, 1.0 / np.sqrt(1.0 - s2), 0.0) - 1.0
 
         def a_times(vec: Floats, u: Floats = u, factor: Floats = factor) -> Floats:
@@ -156,6 +161,24 @@ def cr2_contrast(x: Floats, y: Floats, cluster: Ints, contrast: Floats) -> Cr2:
     denominator = float((gtg**2).sum())
     df = float(np.trace(gtg) ** 2 / denominator) if groups.size > 1 and denominator > 0 else 0.0
     return Cr2(estimate=float(contrast @ b), se=math.sqrt(var), df=df)
+
+
+def proportion_interval(
+    estimate: float, fit: Cr2, n_clusters: int, level: float = 0.95
+) -> tuple[float, float] | None:
+    """A CR2 t interval for a share in [0, 1]; when every judgment scored the same (0 or 1,
+    so no variation to estimate from), the Clopper-Pearson interval of ``n_clusters``
+    successes (or failures) in ``n_clusters`` trials: each source counts once."""
+    if n_clusters < 2:
+        return None
+    if fit.se > 0:
+        return fit.interval(level, (0.0, 1.0))
+    if estimate not in (0.0, 1.0):
+        return None
+    from scipy.stats import beta
+
+    edge = float(beta.ppf((1.0 - level) / 2.0, n_clusters, 1))
+    return (edge, 1.0) if estimate == 1.0 else (0.0, 1.0 - edge)
 
 
 def fieller(

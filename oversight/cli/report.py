@@ -27,10 +27,12 @@ def add_parser(subparsers: Any) -> None:
         help="statistics of a run: does assistance beat unassisted judging?",
         description=(
             "Accuracy per condition and judge with 95%% confidence intervals clustered by "
-            "question source, calibration (Brier, log score, ECE), each assisted condition "
-            "against the unassisted baseline on the same questions (paired bootstrap, exact "
-            "McNemar, gap closed toward the expert ceiling), position and side bias, debater "
-            "ratings, agreement between judges and escalations to people."
+            "question source (CR2 t with few sources), calibration (Brier, log score, ECE), "
+            "comparisons between conditions (assisted vs unassisted and debate vs "
+            "consultancy by default; paired or unpaired; clustered tests with Holm's "
+            "adjustment; exact McNemar for reference; gap closed toward the expert ceiling "
+            "with Fieller's interval), position and side bias, side-adjusted debater ratings, "
+            "agreement between judges and escalations to people."
         ),
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
@@ -75,6 +77,34 @@ def add_parser(subparsers: Any) -> None:
             "names no judge field and several judges judged, 'judge' is added to the grouping"
         ),
     )
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="A,B",
+        help="compare condition A with condition B (A - B); repeat for more pairs; default: "
+        "each assisted condition vs unassisted, and debate vs consultancy",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="CONDITION",
+        help="compare every other condition with this one",
+    )
+    parser.add_argument(
+        "--multiplicity",
+        choices=("holm", "none"),
+        default="holm",
+        help="adjust the comparisons' p-values for their number (default: holm)",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("gee", "glmm"),
+        default=None,
+        help="also fit a logistic model (GEE clustered by source, or a Bayesian GLMM with "
+        "crossed effects for source, judge/annotator and debater) with rounds and gold "
+        "position as covariates; needs statsmodels (pip install 'oversight[stats]')",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -95,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
         n_bootstrap=bootstrap,
         seed=int(getattr(args, "seed", 0)),
         pool_judges=bool(getattr(args, "pool_judges", False)),
+        compare_pairs=list(getattr(args, "compare", None) or []),
+        baseline=getattr(args, "baseline", None),
+        multiplicity=str(getattr(args, "multiplicity", "holm")),
+        model=getattr(args, "model", None),
     )
     as_json = bool(getattr(args, "json", False))
     # Piped into a file or a pager, wide tables are better than squeezed ones.

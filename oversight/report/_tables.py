@@ -60,13 +60,13 @@ def ci(
 
 def _accuracy(a: Analysis) -> Table:
     by = a.settings.by
+    methods = sorted({g.ci_method for g in a.groups if g.ci_method})
     table = Table(
         "Accuracy by " + (" × ".join(by) or "run"),
-        [*by, "n", "accuracy", "95% CI", "p(gold)", "Brier", "log score", "ECE", "rounds",
-         "failed", "skipped"],
-        note="accuracy: gold answer most probable (ties half); CI: bootstrap over sources; "
-        "Brier in [0, 2], lower is better; log score: mean ln p(gold); "
-        "ECE: 10 bins of max(p).",
+        [*by, "n", "sources", "accuracy", "95% CI", "p(gold)", "rounds", "failed", "skipped"],
+        note="accuracy: per judgment, gold answer most probable (ties half); CI over the "
+        f"group's sources ({'; '.join(methods) or 'none'}); CR2 t below "
+        f"{a.settings.small_sample_clusters} sources, where the bootstrap undercovers.",
     )
     table.numeric = set(range(len(by), len(table.headers)))
     for g in a.groups:
@@ -74,17 +74,41 @@ def _accuracy(a: Analysis) -> Table:
             [
                 *(value(g.by.get(f)) for f in by),
                 str(g.n),
+                str(g.n_clusters),
                 pct(g.accuracy),
                 ci(g.ci95),
                 num(g.mean_p_gold),
-                num(g.brier),
-                num(g.log_score),
-                num(g.ece),
                 num(g.mean_rounds, 1),
                 str(g.n_failed),
                 str(g.n_skipped),
             ]
         )
+    return table
+
+
+def _scoring(a: Analysis) -> Table | None:
+    by = a.settings.by
+    if not a.groups:
+        return None
+    binary = any(g.brier_binary is not None for g in a.groups)
+    table = Table(
+        "Calibration and scoring rules (95% CI)",
+        [*by, "Brier (multi-class, 0-2)", *(["Brier (binary, 0-1)"] if binary else []),
+         "log score", "ECE"],
+        note="Brier multi-class: sum over answers of (p - 1[gold])^2; binary: (1 - p(gold))^2, "
+        "half of it, the convention of debate papers (two-answer groups only); log score: "
+        f"mean ln p(gold); ECE: {a.settings.n_bins} equal-width bins (a, b] of max(p), "
+        "percentile cluster-bootstrap CI, not debiased.",
+    )
+    table.numeric = set(range(len(by), len(table.headers)))
+    for g in a.groups:
+        row = [*(value(g.by.get(f)) for f in by),
+               f"{num(g.brier)} {ci(g.brier_ci95, scale=1, digits=3)}"]
+        if binary:
+            row.append(num(g.brier_binary))
+        row += [f"{num(g.log_score)} {ci(g.log_score_ci95, scale=1, digits=3)}",
+                f"{num(g.ece)} {ci(g.ece_ci95, scale=1, digits=3)}"]
+        table.rows.append(row)
     return table
 
 
@@ -108,33 +132,89 @@ def _selective(a: Analysis) -> Table | None:
     return table
 
 
+def _p(p: float | None) -> str:
+    if p is None:
+        return DASH
+    return f"{p:.3g}" if p >= 1e-4 else f"{p:.1e}"
+
+
 def _comparisons(a: Analysis) -> Table | None:
     if not a.comparisons:
         return None
-    strata = [f for f in a.settings.by if f not in ("condition", "protocol")]
+    strata = sorted({k for c in a.comparisons for k in c.by})
+    holm = a.settings.multiplicity == "holm"
     table = Table(
-        "Assisted vs unassisted (paired by question)",
-        [*strata, "assisted", "baseline", "pairs", "assisted acc", "baseline acc",
-         "difference", "95% CI", "McNemar p (b/c)", "gap closed", "gap 95% CI"],
-        note="difference: mean over shared questions of assisted minus baseline accuracy; "
-        "CI: paired bootstrap over sources; McNemar: exact, b = right only when assisted, "
-        "c = right only unassisted; gap closed: (A - U) / (E - U) toward the expert ceiling.",
+        "Comparisons: accuracy of A minus B (per question)",
+        [*strata, "A", "B", "design", "questions A/B", "sources", "A acc", "B acc",
+         "difference", "95% CI", "p (clustered)", "p (Holm)" if holm else "p (unadjusted)",
+         "McNemar p (b/c), unclustered"],
+        note="Per-question accuracy: each question counts once (the accuracy table counts "
+        "judgments). paired: the shared questions, A_q - B_q; unpaired: all questions of "
+        "each. CI: " + "; ".join(sorted({c.ci_method for c in a.comparisons if c.ci_method}))
+        + ". p (clustered): sign-flip permutation over sources (paired) or CR2 "
+        "cluster-robust t (unpaired); "
+        + ("Holm-adjusted over the report's comparisons. " if holm else "not adjusted for "
+           "multiple comparisons. ")
+        + "McNemar: exact test on per-question majorities (b = right only under A, c = only "
+        "under B); it ignores clustering and is shown for reference.",
     )
-    table.numeric = set(range(len(strata) + 2, len(table.headers)))
+    table.numeric = set(range(len(strata) + 3, len(table.headers)))
     for c in a.comparisons:
+        if c.expert is not None and (c.assisted, c.baseline) in {
+            (o.assisted, o.baseline) for o in a.comparisons[: a.comparisons.index(c)]
+            if o.by == c.by
+        }:
+            continue  # the same pair again for another expert: shown in the gap table
         table.rows.append(
             [
                 *(value(c.by.get(f)) for f in strata),
                 c.assisted,
                 c.baseline,
-                str(c.n_questions),
+                c.design,
+                f"{c.n_questions}/{c.n_questions_baseline}",
+                str(c.n_clusters),
                 pct(c.accuracy_assisted),
                 pct(c.accuracy_baseline),
                 pp(c.difference),
                 ci(c.ci95, signed=True),
+                _p(c.p_value),
+                _p(c.p_adjusted),
                 _mcnemar(c),
+            ]
+        )
+    return table
+
+
+def _gap(a: Analysis) -> Table | None:
+    rows = [c for c in a.comparisons if c.expert is not None and c.n_questions_gap]
+    if not rows:
+        return None
+    strata = sorted({k for c in rows for k in c.by})
+    table = Table(
+        "Gap closed toward the expert ceiling",
+        [*strata, "A", "U", "E", "questions", "A - U", "95% CI", "E - U", "95% CI",
+         "gap closed", "95% CI (Fieller)"],
+        note="gap closed = (A - U) / (E - U) on the questions all three share; Fieller's "
+        "interval from the CR2 covariance of A - U and E - U; 'unbounded' when E - U is not "
+        "clearly positive (then any ratio fits the data).",
+    )
+    table.numeric = set(range(len(strata) + 3, len(table.headers)))
+    for c in rows:
+        gap_ci = ("unbounded" if c.gap_closed_bounded is False
+                  else ci(c.gap_closed_ci95, digits=0))
+        table.rows.append(
+            [
+                *(value(c.by.get(f)) for f in strata),
+                c.assisted,
+                c.baseline,
+                c.expert or DASH,
+                str(c.n_questions_gap),
+                pp(c.assisted_minus_baseline),
+                ci(c.assisted_minus_baseline_ci95, signed=True),
+                pp(c.expert_minus_baseline),
+                ci(c.expert_minus_baseline_ci95, signed=True),
                 pct(c.gap_closed, 0),
-                ci(c.gap_closed_ci95, digits=0),
+                gap_ci,
             ]
         )
     return table
@@ -144,8 +224,7 @@ def _mcnemar(c: Comparison) -> str:
     if c.mcnemar is None:
         return DASH
     m = c.mcnemar
-    p = f"{m.p_value:.3g}" if m.p_value >= 1e-4 else f"{m.p_value:.1e}"
-    return f"{p} ({m.assisted_only}/{m.baseline_only})"
+    return f"{_p(m.p_value)} ({m.assisted_only}/{m.baseline_only})"
 
 
 def _slice_text(g: GroupStats, kind: str, key: Any) -> str:
@@ -166,13 +245,14 @@ def _bias(a: Analysis) -> Table | None:
         return None
     headers = [*by, *(f"gold shown {answer_label(p)}" for p in positions), "picks first"]
     if has_side:
-        headers += ["consultant correct", "consultant incorrect"]
+        headers += ["consultant correct", "consultant incorrect", "balanced (Khan et al.)"]
     table = Table(
         "Position and side bias (accuracy, 95% CI)",
         headers,
         note="gold shown X: accuracy when the gold answer was presented at position X; "
         "picks first: share of verdicts for the answer shown first (ties split); "
-        "consultant correct/incorrect: the consultant argued the gold / a wrong answer.",
+        "consultant correct/incorrect: the consultant argued the gold / a wrong answer; "
+        "balanced: their mean, consultancy accuracy as Khan et al. (2024) report it.",
     )
     table.numeric = set(range(len(by), len(headers)))
     for g in a.groups:
@@ -180,7 +260,9 @@ def _bias(a: Analysis) -> Table | None:
         row += [_slice_text(g, "position", p) for p in positions]
         row.append(pct(g.picks_first))
         if has_side:
-            row += [_slice_text(g, "side", "correct"), _slice_text(g, "side", "incorrect")]
+            row += [_slice_text(g, "side", "correct"), _slice_text(g, "side", "incorrect"),
+                    f"{pct(g.balanced_accuracy)} {ci(g.balanced_accuracy_ci95)}"
+                    if g.balanced_accuracy is not None else DASH]
         table.rows.append(row)
     return table
 
@@ -200,10 +282,10 @@ def _ratings(a: Analysis) -> list[Table]:
             ["debater", "Elo", "95% CI", "matches", "win rate", "wins as correct",
              "wins as incorrect"],
             numeric={1, 2, 3, 4, 5, 6},
-            note="Side-adjusted Bradley-Terry (posterior mode, prior sd "
-            f"{r.prior_sd or 0:g} logits) on the Elo scale (1500 = prior mean); a debater wins "
-            "when the judge favours its assigned answer; wins by side include self-play."
-            + side,
+            note="Side-adjusted Bradley-Terry (posterior mode"
+            + (f", prior sd {r.prior_sd:g} logits" if r.prior_sd else "")
+            + ") on the Elo scale (1500 = prior mean); a debater wins when the judge favours "
+            "its assigned answer; wins by side include self-play." + side,
         )
         rated = {p.debater: p for p in r.players}
         order = sorted(
@@ -232,16 +314,20 @@ def _agreement(a: Analysis) -> Table | None:
     ag = a.agreement
     per_condition = bool(a.agreement_by_condition)
     table = Table(
-        f"Judge agreement on shared transcripts (Krippendorff's alpha {num(ag.alpha)}, "
-        f"{ag.n_transcripts} transcripts)",
-        ["condition", "judge A", "judge B", "n", "agreement", "Cohen's kappa", "alpha"],
+        f"Judge agreement on shared transcripts (Krippendorff's alpha {num(ag.alpha)} "
+        f"{ci(ag.alpha_ci95, scale=1, digits=2)}, {ag.n_transcripts} transcripts, "
+        f"{ag.n_judgments} verdicts)",
+        ["condition", "judge A", "judge B", "pairs", "agreement", "Cohen's kappa", "alpha"],
         numeric={3, 4, 5, 6},
+        note="Every judgment kept: a judge that judged a transcript twice pairs twice; "
+        "95% CIs: percentile cluster bootstrap over sources.",
     )
     for scope in [ag, *a.agreement_by_condition] if per_condition else [ag]:
         label = scope.condition if scope.condition is not None else "all"
         for p in scope.pairs:
             table.rows.append([label, p.judge_a, p.judge_b, str(p.n), pct(p.observed),
-                               num(p.kappa), num(scope.alpha)])
+                               f"{num(p.kappa)} {ci(p.kappa_ci95, scale=1, digits=2)}",
+                               f"{num(scope.alpha)} {ci(scope.alpha_ci95, scale=1, digits=2)}"])
     return table
 
 
@@ -278,7 +364,9 @@ def build_tables(a: Analysis) -> list[Table]:
     """Every table of the report, in reading order (empty sections left out)."""
     tables: list[Table | None] = [
         _accuracy(a),
+        _scoring(a),
         _comparisons(a),
+        _gap(a),
         _selective(a),
         _bias(a),
         *_ratings(a),

@@ -32,8 +32,9 @@ def _header(a: Analysis) -> Text:
     if a.settings.where:
         text.append(f"\nwhere {' and '.join(a.settings.where)}", style="italic")
     text.append(
-        f"\n95% CIs: percentile cluster bootstrap over question sources, "
-        f"{a.settings.n_bootstrap} resamples, seed {a.settings.seed}",
+        f"\n95% CIs over question sources: CR2 t below {a.settings.small_sample_clusters} "
+        f"sources, else percentile cluster bootstrap ({a.settings.n_bootstrap} resamples, "
+        f"seed {a.settings.seed}); p-values: {a.settings.multiplicity} adjustment",
         style="dim",
     )
     return text

@@ -53,7 +53,7 @@ def test_json_has_the_documented_schema(synthetic_run: Path) -> None:
     data = json.loads(result.model_dump_json())
     assert set(data) == {
         "schema_version", "run", "run_id", "settings", "totals", "groups", "comparisons",
-        "ratings", "agreement", "agreement_by_condition", "escalations", "warnings",
+        "ratings", "agreement", "agreement_by_condition", "escalations", "warnings", "model",
     }
     group = data["groups"][0]
     assert GROUP_KEYS | {"condition", "judge"} == set(group)
@@ -87,7 +87,8 @@ def test_every_json_field_is_documented() -> None:
 def test_cli_prints_the_tables(synthetic_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert report_run(_args(synthetic_run)) == 0
     out = capsys.readouterr().out
-    for title in ("Accuracy by condition × judge", "Assisted vs unassisted",
+    for title in ("Accuracy by condition × judge", "Comparisons: accuracy of A minus B",
+                  "Calibration and scoring rules", "Gap closed toward the expert ceiling",
                   "Position and side bias", "Debaters judged by weak",
                   "Judge agreement", "Escalations to people"):
         assert title in out
@@ -120,7 +121,7 @@ def test_cli_writes_markdown_json_and_plots(
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = (out / "report.md").read_text()
     assert "## Results" in markdown and "](accuracy.png)" in markdown
-    assert "| condition | judge | n | accuracy |" in markdown
+    assert "| condition | judge | n | sources | accuracy |" in markdown
     assert "How to read these numbers" in markdown
     assert json.loads((out / "analysis.json").read_text())["run_id"] == "synthetic-3"
     assert "wrote" in capsys.readouterr().out

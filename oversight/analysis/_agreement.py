@@ -1,0 +1,138 @@
+"""Agreement between judges on the same transcripts, keeping every judgment.
+
+Verdicts are the single most probable answer (ties left out), over judgments with valid
+probabilities, gold or not. Every judgment counts: a judge (or, for people, each annotator)
+that judged a transcript twice contributes both verdicts.
+
+* **Krippendorff's alpha** (nominal) over all verdicts per transcript (the unit): from the
+  coincidence matrix, ``alpha = 1 - (n - 1) D_o / (n^2 - sum_c n_c^2)`` with
+  ``D_o = sum_u (m_u^2 - sum_c n_uc^2) / (m_u - 1)`` over units with ``m_u >= 2`` values.
+* **Cohen's kappa** per pair of judge names, over every pair of one verdict of each on the
+  same transcript.
+
+Both are functions of sums over transcripts, so their intervals are percentile cluster
+bootstraps (sources resampled with all their transcripts) computed from per-source sums.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
+from oversight.analysis._data import Data
+from oversight.analysis._schema import Agreement, JudgePairAgreement
+from oversight.analysis._stats import RowMetrics
+
+__all__ = ["agreement"]
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
+
+def _alpha_from_sums(sums: Floats, n_labels: int) -> Floats:
+    """Alpha from (D_o, n, n_c...) sums; rows are resamples."""
+    d_o, n, n_c = sums[:, 0], sums[:, 1], sums[:, 2 : 2 + n_labels]
+    expected = n**2 - (n_c**2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: Floats = np.where(expected > 0, 1.0 - (n - 1.0) * d_o / expected, np.nan)
+    return out
+
+
+def _kappa_from_sums(cells: Floats, k: int) -> Floats:
+    """Kappa from the flattened k x k tables; rows are resamples."""
+    table = cells.reshape(-1, k, k)
+    n = table.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_o = np.trace(table, axis1=1, axis2=2) / n
+        p_e = (table.sum(axis=2) * table.sum(axis=1)).sum(axis=1) / n**2
+        out: Floats = np.where(p_e < 1.0 - 1e-12, (p_o - p_e) / (1.0 - p_e), np.nan)
+    return out
+
+
+def _num(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def agreement(
+    data: Data,
+    metrics: RowMetrics,
+    rows: Ints,
+    *,
+    resampler: Resampler,
+    condition: str | None = None,
+) -> Agreement | None:
+    """Agreement between the judges of ``rows`` on the transcripts they share."""
+    rows = rows[data.valid[rows] & (metrics.verdict[rows] >= 0)]
+    names = sorted({data.judge[r].name for r in rows})
+    if len(names) < 2:
+        return None
+    t = data.t[rows]
+    per_unit = np.bincount(t, minlength=len(data.transcripts))
+    judges_per_unit: dict[int, set[str]] = {}
+    for r, u in zip(rows, t, strict=True):
+        judges_per_unit.setdefault(int(u), set()).add(data.judge[r].name)
+    shared_units = np.array(
+        sorted(u for u, js in judges_per_unit.items() if per_unit[u] >= 2 and len(js) >= 2),
+        dtype=np.int64,
+    )
+    if shared_units.size == 0:
+        return None
+    keep = np.isin(t, shared_units)
+    rows, t = rows[keep], t[keep]
+    verdict = metrics.verdict[rows]
+    labels, code = np.unique(verdict, return_inverse=True)
+    n_labels = labels.size
+    units, unit = np.unique(t, return_inverse=True)
+    counts = np.zeros((units.size, n_labels))
+    np.add.at(counts, (unit, code), 1.0)
+    m = counts.sum(axis=1)
+    d_o = (m**2 - (counts**2).sum(axis=1)) / (m - 1.0)
+    clusters, cluster = np.unique(data.t_cluster[units], return_inverse=True)
+    alpha_cols = np.concatenate([d_o[:, None], m[:, None], counts], axis=1)
+    alpha_sums = sums_by_cluster(cluster, alpha_cols, clusters.size)
+    alpha = _alpha_from_sums(alpha_sums.sum(axis=0, keepdims=True), n_labels)[0]
+    alpha_ci = percentile_interval(
+        _alpha_from_sums(resampler.sums(clusters, alpha_sums), n_labels), int(clusters.size)
+    )
+
+    judge = np.array([names.index(data.judge[r].name) for r in rows], dtype=np.int64)
+    pairs = []
+    for a, b in combinations(range(len(names)), 2):
+        ia, ib = np.nonzero(judge == a)[0], np.nonzero(judge == b)[0]
+        match = unit[ia][:, None] == unit[ib][None, :]
+        pa, pb = np.nonzero(match)
+        if pa.size == 0:
+            continue
+        va, vb = code[ia[pa]], code[ib[pb]]
+        pair_units = unit[ia[pa]]
+        cells = np.zeros((pa.size, n_labels * n_labels))
+        cells[np.arange(pa.size), va * n_labels + vb] = 1.0
+        pc, pcluster = np.unique(cluster[pair_units], return_inverse=True)
+        sums = sums_by_cluster(pcluster, cells, pc.size)
+        kappa = _kappa_from_sums(sums.sum(axis=0, keepdims=True), n_labels)[0]
+        kappa_ci = percentile_interval(
+            _kappa_from_sums(resampler.sums(clusters[pc], sums), n_labels), int(pc.size)
+        )
+        pairs.append(
+            JudgePairAgreement(
+                judge_a=names[a],
+                judge_b=names[b],
+                n=int(pa.size),
+                n_transcripts=int(np.unique(pair_units).size),
+                observed=float((va == vb).mean()),
+                kappa=_num(kappa),
+                kappa_ci95=kappa_ci if np.isfinite(kappa) else None,
+            )
+        )
+    return Agreement(
+        condition=condition,
+        judges=names,
+        n_transcripts=int(units.size),
+        n_judgments=int(rows.size),
+        alpha=_num(alpha),
+        alpha_ci95=alpha_ci if np.isfinite(alpha) else None,
+        pairs=pairs,
+    )

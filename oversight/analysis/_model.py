@@ -1,0 +1,161 @@
+"""Model-based analysis (optional): a logistic model of each judgment's correctness.
+
+Beside the design-based numbers (bootstrap / CR2), ``analyze(..., model="gee")`` or
+``model="glmm"`` fits, via statsmodels (``pip install 'oversight[stats]'``)::
+
+    logit P(right) = condition + rounds_c + gold_position [+ side]
+
+on the scored judgments, with ``rounds_c`` the rounds seen minus their mean, ``gold_position``
+the presented position of the gold answer (0 = first) and ``side`` (1 when a single
+consultant argued the gold answer, 0 when a wrong one, 0.5 otherwise) when consultancies are
+present. A tie scores 0.5 (a fractional outcome, fine for quasi-likelihood). Condition
+coefficients are log-odds against the reference condition (the first unassisted one, else
+the first condition).
+
+* ``gee``: generalized estimating equations clustered by source, exchangeable working
+  correlation, robust (sandwich) standard errors (``statsmodels.formula.api.gee``).
+* ``glmm``: a Bayesian logistic mixed model with **crossed** random intercepts for source,
+  judge (the annotator for people) and the debater who argued the gold answer
+  (``statsmodels`` ``BinomialBayesMixedGLM``, variational Bayes): posterior means and
+  standard deviations, and each random effect's standard deviation.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oversight.analysis._data import Data
+from oversight.analysis._schema import ModelFit, ModelTerm
+from oversight.analysis._stats import RowMetrics
+from transcripts.errors import ConfigError
+
+__all__ = ["MODEL_KINDS", "fit_model", "model_frame"]
+
+Ints = NDArray[np.int64]
+
+MODEL_KINDS = ("gee", "glmm")
+"""Values of ``analyze(model=...)``."""
+
+
+def _honest_debater(data: Data, t: int) -> str:
+    tr = data.transcripts[t]
+    gold = tr.question.correct
+    for speaker, answer in sorted(tr.assignment.items()):
+        if answer == gold and speaker in tr.roles:
+            return tr.roles[speaker]
+    return "none"
+
+
+def model_frame(data: Data, metrics: RowMetrics, rows: Ints, reference: str) -> Any:
+    """The scored judgments as a pandas DataFrame, one row each, for the model."""
+    import pandas as pd
+
+    rows = rows[data.scored[rows]]
+    t = data.t[rows]
+    rounds = data.rounds[rows]
+    rounds = np.where(np.isfinite(rounds), rounds, np.nanmean(rounds) if rounds.size else 0.0)
+    conditions = [data.transcripts[i].condition for i in t]
+    order = [reference, *sorted({c for c in conditions if c != reference})]
+    side = data.t_side[t].astype(np.float64)
+    return pd.DataFrame(
+        {
+            "right": metrics.score[rows],
+            "condition": pd.Categorical(conditions, categories=order),
+            "rounds_c": rounds - rounds.mean() if rounds.size else rounds,
+            "gold_position": data.t_gold_position[t].astype(np.float64),
+            "side": np.where(side < 0, 0.5, side),
+            "source": data.t_cluster[t],
+            "judge": [data.judge[r].annotator or data.judge[r].name for r in rows],
+            "debater": [_honest_debater(data, int(i)) for i in t],
+        }
+    )
+
+
+def _formula(frame: Any) -> str:
+    terms = ["C(condition)"] if frame["condition"].nunique() > 1 else []
+    if frame["rounds_c"].std() > 0:
+        terms.append("rounds_c")
+    if frame["gold_position"].nunique() > 1:
+        terms.append("gold_position")
+    if frame["side"].nunique() > 1:
+        terms.append("side")
+    return "right ~ " + (" + ".join(terms) or "1")
+
+
+def fit_model(
+    kind: str, data: Data, metrics: RowMetrics, rows: Ints, *, reference: str
+) -> ModelFit:
+    """Fit the ``kind`` model on the scored judgments ``rows`` (see the module docstring)."""
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"model must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+    try:
+        import statsmodels.formula.api as smf
+        from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+    except ImportError as err:  # pragma: no cover - depends on the installation
+        raise ConfigError(
+            "--model needs statsmodels and pandas: pip install 'oversight[stats]'"
+        ) from err
+    import warnings as py_warnings
+
+    frame = model_frame(data, metrics, rows, reference)
+    if len(frame) < 10:
+        raise ConfigError(f"--model needs at least 10 scored judgments, got {len(frame)}")
+    formula = _formula(frame)
+    z = NormalDist().inv_cdf(0.975)
+    notes: list[str] = []
+    with py_warnings.catch_warnings(record=True) as caught:
+        py_warnings.simplefilter("always")
+        if kind == "gee":
+            import statsmodels.api as sm
+
+            result = smf.gee(
+                formula, groups="source", data=frame, family=sm.families.Binomial(),
+                cov_struct=sm.cov_struct.Exchangeable(),
+            ).fit()
+            names = list(result.params.index)
+            est, se = result.params.to_numpy(), result.bse.to_numpy()
+            pvals = result.pvalues.to_numpy()
+            variance: dict[str, float] = {}
+            method = "GEE (binomial, logit), exchangeable within source, robust SE"
+        else:
+            vc = {name: f"0 + C({name})" for name in ("source", "judge", "debater")
+                  if frame[name].nunique() > 1}
+            frame["right"] = (frame["right"] > 0.5).astype(float)  # the GLMM needs 0/1
+            notes.append("ties counted as wrong in the GLMM (it needs 0/1 outcomes)")
+            result = BinomialBayesMixedGLM.from_formula(formula, vc, frame).fit_vb()
+            names = list(result.model.exog_names)
+            est, se = result.fe_mean, result.fe_sd
+            pvals = np.array([2 * (1 - NormalDist().cdf(abs(e / s))) if s > 0 else math.nan
+                              for e, s in zip(est, se, strict=True)])
+            variance = {
+                name: float(np.exp(m))
+                for name, m in zip(result.model.vcp_names, result.vcp_mean, strict=True)
+            }
+            method = ("Bayesian logistic GLMM, crossed random intercepts ("
+                      + ", ".join(vc) + "), variational Bayes; posterior mean and sd")
+    notes += sorted({str(w.message).splitlines()[0] for w in caught})
+    terms = [
+        ModelTerm(
+            name=name,
+            estimate=float(e),
+            se=float(s),
+            ci95=(float(e - z * s), float(e + z * s)) if math.isfinite(s) else None,
+            p_value=float(p) if math.isfinite(p) else None,
+        )
+        for name, e, s, p in zip(names, est, se, pvals, strict=True)
+    ]
+    return ModelFit(
+        kind=kind,
+        method=method,
+        formula=formula,
+        reference=reference,
+        n=len(frame),
+        terms=terms,
+        random_effect_sd=variance,
+        notes=notes,
+    )

@@ -1,0 +1,191 @@
+"""Output models of debater ratings, judge agreement, escalations and the optional model fit
+(part of the JSON schema of ``oversight report --json``; see :mod:`._schema`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from oversight.analysis._schema_base import Interval, _Model
+
+__all__ = [
+    "Agreement",
+    "DebaterStats",
+    "EscalationStats",
+    "JudgePairAgreement",
+    "ModelFit",
+    "ModelTerm",
+    "PlayerRating",
+    "PlayerRatings",
+    "RatingTable",
+]
+
+
+class PlayerRating(_Model):
+    """One debater's Bradley-Terry rating."""
+
+    debater: str
+    """Endpoint spec or participant name, from the transcripts' ``roles``."""
+    elo: float
+    """Rating on the Elo scale: 1500 + 400 * theta / ln(10); 1500 is the prior mean."""
+    ci95: Interval
+    """95% interval of the Elo rating (Laplace approximation of the posterior)."""
+    matches: int
+    """Pairwise matches against other debaters (self-play left out)."""
+    win_rate: float
+    """Wins over matches, draws half."""
+
+
+class DebaterStats(_Model):
+    """How often a debater wins, by the side it was assigned."""
+
+    debater: str
+    """Endpoint spec or participant name."""
+    matches_correct: int
+    """Matches in which it argued the gold answer (self-play included)."""
+    win_rate_correct: float | None
+    """Share of those it won (draws half)."""
+    matches_incorrect: int
+    """Matches in which it argued a wrong answer."""
+    win_rate_incorrect: float | None
+    """Share of those it won (draws half)."""
+
+
+class PlayerRatings(_Model):
+    """Side-adjusted Bradley-Terry ratings (see :func:`oversight.analysis.rate_players`)."""
+
+    n_matches: int
+    """Pairwise matches between different players."""
+    players: list[PlayerRating]
+    """Ratings, best first."""
+    side_advantage: float | None = None
+    """Log-odds advantage of arguing the gold answer (beta); null when sides were not given."""
+    side_advantage_ci95: Interval = None
+    """95% interval of the side advantage (Laplace approximation of the posterior)."""
+    prior_sd: float
+    """Prior standard deviation of a rating, in logits."""
+
+
+class RatingTable(_Model):
+    """Debater ratings from one judge's verdicts (within one condition / ``by`` group)."""
+
+    judge: str
+    """Judge name."""
+    group: dict[str, Any] = Field(default_factory=dict)
+    """The ``by`` fields (other than judge) of the judgments rated, e.g. the condition."""
+    side_advantage: float | None = None
+    """Log-odds advantage of arguing the gold answer, fitted with the ratings."""
+    side_advantage_ci95: Interval = None
+    """95% interval of the side advantage."""
+    prior_sd: float | None = None
+    """Prior standard deviation of a rating, in logits."""
+    n_matches: int
+    """Pairwise matches between different debaters."""
+    players: list[PlayerRating]
+    """Side-adjusted ratings, best first; empty when fewer than two debaters met."""
+    debaters: list[DebaterStats]
+    """Win rates by assigned side, for every debater."""
+
+
+class JudgePairAgreement(_Model):
+    """Agreement of two judges on the transcripts both judged."""
+
+    judge_a: str
+    """First judge name."""
+    judge_b: str
+    """Second judge name."""
+    n: int
+    """Pairs of verdicts (one of each judge on the same transcript; every judgment kept, so a
+    judge that judged a transcript twice pairs twice)."""
+    n_transcripts: int = 0
+    """Transcripts both judged with a definite verdict."""
+    observed: float
+    """Share of those pairs with the same verdict."""
+    kappa: float | None
+    """Cohen's kappa; null when undefined (both always gave the same single answer)."""
+    kappa_ci95: Interval = None
+    """Percentile cluster-bootstrap 95% interval of kappa (sources resampled)."""
+
+
+class Agreement(_Model):
+    """Agreement between judges on the same transcripts (verdicts; ties left out)."""
+
+    condition: str | None = None
+    """The condition these transcripts come from; null: over the whole run."""
+    judges: list[str]
+    """Judges compared."""
+    n_transcripts: int
+    """Transcripts with at least two verdicts."""
+    n_judgments: int = 0
+    """Verdicts on those transcripts (every judgment kept)."""
+    alpha: float | None
+    """Krippendorff's alpha (nominal) over all verdicts per transcript; null when undefined."""
+    alpha_ci95: Interval = None
+    """Percentile cluster-bootstrap 95% interval of alpha (sources resampled)."""
+    pairs: list[JudgePairAgreement]
+    """Every pair of judges that shares transcripts."""
+
+
+class EscalationStats(_Model):
+    """How a fallback judge escalated to people, and how the human and the LLM agreed."""
+
+    judge: str
+    """Fallback judge name."""
+    n: int
+    """Its judgments (any status)."""
+    escalated: int
+    """How many it escalated to a human."""
+    rate: float | None
+    """escalated / n."""
+    reasons: dict[str, int]
+    """Escalations per kind of reason (the reason text before its first colon, e.g.
+    ``low confidence``, ``disagreement``, ``the automatic judge failed``)."""
+    pending: int
+    """Escalated items no human has judged yet."""
+    n_pairs: int
+    """Escalated items with both an LLM and a human verdict."""
+    agreement: float | None
+    """Share of those pairs where the human's verdict equals the LLM's."""
+    kappa: float | None
+    """Cohen's kappa between the LLM and the human on those pairs."""
+    llm_accuracy: float | None
+    """Accuracy of the LLM on the pairs (gold known)."""
+    human_accuracy: float | None
+    """Accuracy of the human on the same pairs."""
+
+
+class ModelTerm(_Model):
+    """One fixed effect of the model-based analysis (log-odds scale)."""
+
+    name: str
+    """The term, as statsmodels names it, e.g. ``C(condition)[T.debate]``."""
+    estimate: float
+    """Log-odds coefficient (GEE) or its posterior mean (GLMM)."""
+    se: float
+    """Robust standard error (GEE) or posterior standard deviation (GLMM)."""
+    ci95: Interval
+    """estimate +- 1.96 se."""
+    p_value: float | None
+    """Two-sided p-value of zero (normal approximation)."""
+
+
+class ModelFit(_Model):
+    """A logistic model of each judgment's correctness, beside the design-based numbers."""
+
+    kind: str
+    """``gee`` or ``glmm``."""
+    method: str
+    """What was fitted, in words."""
+    formula: str
+    """The fixed-effects formula (patsy syntax)."""
+    reference: str
+    """The reference condition of the condition coefficients."""
+    n: int
+    """Judgments in the fit."""
+    terms: list[ModelTerm]
+    """Fixed effects."""
+    random_effect_sd: dict[str, float] = Field(default_factory=dict)
+    """GLMM: posterior mean standard deviation of each crossed random intercept."""
+    notes: list[str] = Field(default_factory=list)
+    """Warnings from the fit (e.g. convergence) and simplifications made."""
