@@ -32,6 +32,13 @@ from oversight.analysis._data import Data, load
 from oversight.analysis._fields import BUILTIN_FIELDS, Where, parse_where
 from oversight.analysis._gdc import GDCEstimate, GDCStats, gdc
 from oversight.analysis._players import DEFAULT_PRIOR_SD, SIDE_PRIOR_SD, rate_players
+from oversight.analysis._power import (
+    PilotInputs,
+    PowerPlan,
+    icc_from_scores,
+    pilot_inputs,
+    plan_sample_size,
+)
 from oversight.analysis._ratings import (
     ELO_BASE,
     ELO_SCALE,
@@ -49,6 +56,8 @@ from oversight.analysis._schema import (
     GroupStats,
     JudgePairAgreement,
     McNemar,
+    ModelFit,
+    ModelTerm,
     PlayerRating,
     PlayerRatings,
     RatingTable,
@@ -98,8 +107,12 @@ __all__ = [
     "GroupStats",
     "JudgePairAgreement",
     "McNemar",
+    "ModelFit",
+    "ModelTerm",
+    "PilotInputs",
     "PlayerRating",
     "PlayerRatings",
+    "PowerPlan",
     "RatingTable",
     "RowMetrics",
     "SelectivePoint",
@@ -116,11 +129,14 @@ __all__ = [
     "fit_bradley_terry",
     "fit_bradley_terry_batch",
     "gdc",
+    "icc_from_scores",
     "krippendorff_alpha",
     "load",
     "mcnemar_exact",
     "parse_where",
     "percentile_interval",
+    "pilot_inputs",
+    "plan_sample_size",
     "rate_players",
     "resample_sums",
     "row_metrics",

@@ -18,7 +18,9 @@ from transcripts.errors import OversightError
 __all__ = ["main"]
 
 # In the order `oversight --help` lists them.
-SUBCOMMANDS = ("run", "rejudge", "judge", "rate", "show", "report", "gdc", "imports", "export")
+SUBCOMMANDS = (
+    "run", "rejudge", "judge", "rate", "show", "report", "plan", "gdc", "imports", "export",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,6 +74,7 @@ class RunBuilder:
         judge: str = "j",
         kind: str = "llm",
         status: str = "ok",
+        annotator: str | None = None,
         **fields: Any,
     ) -> Judgment:
         """Append a judgment of ``transcript`` and return it."""
@@ -81,7 +82,7 @@ class RunBuilder:
         judgment = Judgment(
             transcript_id=tid,
             run_id=self.store.run_id,
-            judge=JudgeIdentity(kind=kind, name=judge),
+            judge=JudgeIdentity(kind=kind, name=judge, annotator=annotator),
             status=status,
             probabilities=probabilities,
             **fields,

@@ -1,0 +1,98 @@
+"""``oversight plan``: questions and sources needed to detect a difference in accuracy.
+
+Assumptions come from the flags or from a pilot run (``--pilot RUN --condition C``): the
+baseline accuracy, the intraclass correlation (ICC) of question scores within a source and
+the questions per source; with ``--paired --compare A`` also how often the two conditions
+score a question differently. See :mod:`oversight.analysis._power` for the formulas.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``plan`` on the dispatcher's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "plan",
+        help="power planning: questions and sources needed to detect a difference",
+        description=(
+            "Questions and sources per condition needed to detect a difference in accuracy "
+            "at a given power, unclustered and with clustering by source (design effect "
+            "1 + (m - 1) ICC), from assumed values or a pilot run."
+        ),
+    )
+    parser.add_argument("--difference", type=float, required=True, metavar="D",
+                        help="difference in accuracy to detect, e.g. 0.10 for +10 points")
+    parser.add_argument("--power", type=float, default=0.8, help="default: 0.8")
+    parser.add_argument("--alpha", type=float, default=0.05, help="two-sided, default: 0.05")
+    parser.add_argument("--baseline-accuracy", type=float, default=None, metavar="P",
+                        help="accuracy of the baseline condition (default 0.7, or the pilot's)")
+    parser.add_argument("--icc", type=float, default=None,
+                        help="ICC of question scores within a source (default 0, or the "
+                        "pilot's)")
+    parser.add_argument("--questions-per-source", type=float, default=None, metavar="M",
+                        help="questions per source (default 1, or the pilot's)")
+    parser.add_argument("--paired", action="store_true",
+                        help="both conditions judge the same questions")
+    parser.add_argument("--discordance", type=float, default=None,
+                        help="paired: share of questions the conditions score differently")
+    parser.add_argument("--pilot", metavar="RUN", default=None,
+                        help="estimate the assumptions from this run folder")
+    parser.add_argument("--condition", default="unassisted",
+                        help="the pilot's baseline condition (default: unassisted)")
+    parser.add_argument("--compare", default=None, metavar="A",
+                        help="with --pilot --paired: the other condition, for the discordance")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the plan; 0 on success."""
+    from oversight.analysis import pilot_inputs, plan_sample_size
+
+    console = Console(highlight=False)
+    baseline, icc, m = args.baseline_accuracy, args.icc, args.questions_per_source
+    discordance = args.discordance
+    if args.pilot:
+        pilot = pilot_inputs(args.pilot, condition=args.condition,
+                             other=args.compare if args.paired else None)
+        baseline = pilot.baseline_accuracy if baseline is None else baseline
+        icc = pilot.icc if icc is None else icc
+        m = pilot.questions_per_source if m is None else m
+        discordance = pilot.discordance if discordance is None else discordance
+        console.print(
+            f"pilot {escape(args.pilot)}: {escape(pilot.condition)} on {pilot.n_questions} "
+            f"questions, accuracy {pilot.baseline_accuracy:.3f}, ICC {pilot.icc:.3f}, "
+            f"{pilot.questions_per_source:.1f} questions per source"
+            + (f", discordance {pilot.discordance:.3f}" if pilot.discordance is not None else "")
+        )
+    plan = plan_sample_size(
+        args.difference,
+        baseline_accuracy=0.7 if baseline is None else baseline,
+        power=args.power,
+        alpha=args.alpha,
+        icc=0.0 if icc is None else icc,
+        questions_per_source=1.0 if m is None else m,
+        paired=args.paired,
+        discordance=discordance,
+    )
+    table = Table(title=f"{plan.design.capitalize()} comparison: {100 * plan.difference:+.1f} "
+                  f"points over {100 * plan.baseline_accuracy:.1f}% at {100 * plan.power:.0f}% "
+                  f"power, alpha {plan.alpha:g}")
+    for column in ("", "questions per condition", "sources per condition"):
+        table.add_column(column, justify="right" if column else "left")
+    table.add_row("independent questions", str(plan.questions_unclustered), "—")
+    table.add_row(
+        f"{plan.questions_per_source:.1f} per source, ICC {plan.icc:.2f} "
+        f"(design effect {plan.design_effect:.2f})",
+        str(plan.questions), str(plan.sources),
+    )
+    console.print(table)
+    return 0

@@ -1,0 +1,152 @@
+"""Balanced consultancy accuracy, binary Brier, agreement with every judgment, the optional
+model and power planning, each against sklearn, krippendorff or statsmodels."""
+
+from __future__ import annotations
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from sklearn.metrics import balanced_accuracy_score, brier_score_loss, cohen_kappa_score
+from statsmodels.stats.power import NormalIndPower
+
+from oversight.analysis import analyze, icc_from_scores, plan_sample_size
+from oversight.cli import main
+from transcripts.errors import ConfigError
+
+from .helpers import RunBuilder
+
+
+def test_consultancy_balanced_accuracy_is_sklearns_and_binary_brier_is_half(
+    run: RunBuilder,
+) -> None:
+    rng = np.random.default_rng(0)
+    honest, agrees, p_gold = [], [], []
+    for i in range(30):
+        q = run.question(f"q{i}", source=f"s{i % 10}")
+        side = int(rng.random() < 0.3)  # 1: the consultant argued gold (answer 0)
+        t = run.transcript(q, condition="consultancy", assignment={"Consultant": 0 if side
+                                                                   else 1})
+        p = float(rng.choice([0.1, 0.3, 0.7, 0.9]))
+        run.judge(t, [p, 1 - p])
+        honest.append(side)
+        agrees.append(int((p > 0.5) == bool(side)))  # the judge sided with the consultant
+        p_gold.append(p)
+    (g,) = analyze(run.path, n_bootstrap=200).groups
+    assert g.balanced_accuracy == pytest.approx(balanced_accuracy_score(honest, agrees))
+    assert g.balanced_accuracy_ci95 is not None
+    assert g.brier_binary == pytest.approx(brier_score_loss(np.ones(30), p_gold))
+    assert g.brier == pytest.approx(2 * g.brier_binary)
+    assert g.ece_ci95 is not None and g.ece_ci95[0] <= g.ece <= g.ece_ci95[1]  # type: ignore[operator]
+
+
+def test_agreement_keeps_every_judgment_and_matches_krippendorff_and_sklearn(
+    run: RunBuilder,
+) -> None:
+    rng = np.random.default_rng(1)
+    pairs_a, pairs_b = [], []
+    units: list[list[float]] = []
+    for i in range(24):
+        t = run.transcript(run.question(f"q{i}", source=f"s{i % 8}"), condition="debate")
+        a = [int(rng.random() < 0.5)]
+        b = [a[0] if rng.random() < 0.8 else 1 - a[0]]
+        if i % 6 == 0:  # judge a judged this transcript twice (another annotator)
+            a.append(int(rng.random() < 0.5))
+        for k, v in enumerate(a):
+            run.judge(t, [0.9, 0.1] if v == 0 else [0.1, 0.9], judge="a", kind="human",
+                      annotator=f"person{k}")
+        run.judge(t, [0.8, 0.2] if b[0] == 0 else [0.2, 0.8], judge="b")
+        units.append([*map(float, a), *map(float, b)])
+        for va in a:
+            pairs_a.append(va)
+            pairs_b.append(b[0])
+    ag = analyze(run.path, n_bootstrap=300).agreement
+    assert ag is not None and ag.n_judgments == 28 + 24 and ag.n_transcripts == 24
+    matrix = np.full((3, 24), np.nan)  # raters (slots) x units
+    for u, values in enumerate(units):
+        matrix[: len(values), u] = values
+    assert ag.alpha == pytest.approx(krippendorff.alpha(reliability_data=matrix,
+                                                        level_of_measurement="nominal"))
+    (pair,) = ag.pairs
+    assert pair.n == 28 and pair.n_transcripts == 24
+    assert pair.kappa == pytest.approx(cohen_kappa_score(pairs_a, pairs_b))
+    assert ag.alpha_ci95 is not None and ag.alpha_ci95[0] < ag.alpha < ag.alpha_ci95[1]
+    assert pair.kappa_ci95 is not None and pair.kappa_ci95[0] < pair.kappa < pair.kappa_ci95[1]
+
+
+def test_the_gee_model_is_statsmodels_gee_on_the_same_frame(run: RunBuilder) -> None:
+    rng = np.random.default_rng(2)
+    rows = []
+    for s in range(12):
+        for i in range(4):
+            q = run.question(f"q{s}-{i}", source=f"s{s}")
+            for cond, p in (("unassisted", 0.55), ("debate", 0.8)):
+                order = [0, 1] if i % 2 else [1, 0]
+                rounds = int(rng.integers(1, 4))
+                right = rng.random() < p
+                t = run.transcript(q, condition=cond, order=order,
+                                   metadata={"judge_turns": rounds})
+                run.judge(t, [0.8, 0.2] if right else [0.2, 0.8])
+                rows.append((float(right), cond, rounds, float(order.index(0)), s))
+    fit = analyze(run.path, n_bootstrap=50, model="gee").model
+    assert fit is not None and fit.n == 96 and fit.reference == "unassisted"
+    frame = pd.DataFrame(rows, columns=["right", "condition", "rounds", "gold_position",
+                                        "source"])
+    frame["rounds_c"] = frame["rounds"] - frame["rounds"].mean()
+    frame["condition"] = pd.Categorical(frame["condition"], ["unassisted", "debate"])
+    ref = smf.gee("right ~ C(condition) + rounds_c + gold_position", groups="source",
+                  data=frame, family=sm.families.Binomial(),
+                  cov_struct=sm.cov_struct.Exchangeable()).fit()
+    terms = {t.name: t for t in fit.terms}
+    for name in ref.params.index:
+        assert terms[name].estimate == pytest.approx(ref.params[name], rel=1e-6)
+        assert terms[name].se == pytest.approx(ref.bse[name], rel=1e-6)
+    glmm = analyze(run.path, n_bootstrap=50, model="glmm").model
+    assert glmm is not None and "source" in glmm.random_effect_sd
+    assert any(t.name == "C(condition)[T.debate]" and t.estimate > 0 for t in glmm.terms)
+
+
+def test_power_plan_is_statsmodels_normal_power_times_the_design_effect() -> None:
+    plan = plan_sample_size(0.10, baseline_accuracy=0.7, power=0.8, icc=0.1,
+                            questions_per_source=5)
+    var = 0.8 * 0.2 + 0.7 * 0.3
+    ref = NormalIndPower().solve_power(effect_size=0.1 / np.sqrt(var / 2), alpha=0.05,
+                                       power=0.8, ratio=1.0)
+    assert plan.questions_unclustered == int(np.ceil(ref))
+    assert plan.design_effect == pytest.approx(1.4)
+    assert plan.questions == int(np.ceil(ref * 1.4)) and plan.sources == -(-plan.questions // 5)
+    paired = plan_sample_size(0.10, baseline_accuracy=0.7, paired=True, discordance=0.2)
+    assert paired.questions < plan.questions_unclustered  # pairing pays
+    with pytest.raises(ConfigError, match="inside"):
+        plan_sample_size(0.4, baseline_accuracy=0.7)
+
+
+def test_icc_is_the_one_way_anova_estimator_from_statsmodels_anova() -> None:
+    rng = np.random.default_rng(3)
+    source = np.repeat(np.arange(15), rng.integers(2, 7, 15))
+    scores = (rng.random(source.size) < 0.4 + 0.4 * rng.random(15)[source]).astype(float)
+    frame = pd.DataFrame({"y": scores, "g": source})
+    table = sm.stats.anova_lm(smf.ols("y ~ C(g)", data=frame).fit())
+    msb, msw = table["mean_sq"].iloc[0], table["mean_sq"].iloc[1]
+    n, k = source.size, 15
+    n0 = (n - (np.bincount(source) ** 2).sum() / n) / (k - 1)
+    expected = max(0.0, (msb - msw) / (msb + (n0 - 1) * msw))
+    assert icc_from_scores(scores, source) == pytest.approx(expected)
+
+
+def test_oversight_plan_prints_questions_and_sources(
+    run: RunBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", "--difference", "0.1", "--icc", "0.1",
+                 "--questions-per-source", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "291" in out and "407" in out and "82" in out and "design effect 1.40" in out
+    for i in range(12):
+        run.item(f"q{i}", 0.8 if i % 3 else 0.3, source=f"s{i // 3}")
+    assert main(["plan", "--difference", "0.1", "--pilot", str(run.path)]) == 0
+    assert "pilot" in capsys.readouterr().out
+    assert main(["plan", "--difference", "0.1", "--pilot", str(run.path),
+                 "--condition", "debate"]) == 1
+    assert "no scored judgment under condition 'debate'" in capsys.readouterr().err
