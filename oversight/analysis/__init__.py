@@ -10,12 +10,16 @@ Example::
 
 How each number is defined is documented where it is computed: per-judgment scores, Brier,
 log score, ECE and the tests in :mod:`oversight.analysis._stats`; the cluster bootstrap in
-:mod:`oversight.analysis._bootstrap`; paired comparisons and gap closed in
-:mod:`oversight.analysis._groups`; side-adjusted ratings (:func:`rate_players`) in
-:mod:`oversight.analysis._players`; matches, agreement and escalations in
-:mod:`oversight.analysis._judges`; ``--by`` / ``--where`` fields in
-:mod:`oversight.analysis._fields`; the generator–discriminator–critique gaps of
-critique runs in :mod:`oversight.analysis._gdc` (:func:`gdc`). The output models in
+:mod:`oversight.analysis._bootstrap`; CR2 t intervals for few sources, Fieller, the sign-flip
+test and Holm in :mod:`oversight.analysis._smallsample`; per-group statistics in
+:mod:`oversight.analysis._groups`; comparisons between any conditions and gap closed in
+:mod:`oversight.analysis._compare`; side-adjusted ratings (:func:`rate_players`) in
+:mod:`oversight.analysis._players`; agreement in :mod:`oversight.analysis._agreement`;
+matches and escalations in :mod:`oversight.analysis._judges`; the optional GEE/GLMM in
+:mod:`oversight.analysis._model`; power planning (:func:`plan_sample_size`) in
+:mod:`oversight.analysis._power`; ``--by`` / ``--where`` fields in
+:mod:`oversight.analysis._fields`; the generator–discriminator–critique gaps of critique
+runs in :mod:`oversight.analysis._gdc` (:func:`gdc`). The output models in
 :mod:`oversight.analysis._schema` document every field of the JSON.
 """
 
@@ -31,7 +35,12 @@ from oversight.analysis._cluster import ClusterEstimate
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import BUILTIN_FIELDS, Where, parse_where
 from oversight.analysis._gdc import GDCEstimate, GDCStats, gdc
-from oversight.analysis._players import DEFAULT_PRIOR_SD, SIDE_PRIOR_SD, rate_players
+from oversight.analysis._players import (
+    DEFAULT_PRIOR_SD,
+    SIDE_PRIOR_SD,
+    accuracy_vs_elo,
+    rate_players,
+)
 from oversight.analysis._power import (
     PilotInputs,
     PowerPlan,
@@ -52,6 +61,7 @@ from oversight.analysis._schema import (
     CalibrationBin,
     Comparison,
     DebaterStats,
+    EloRelation,
     EscalationStats,
     GroupStats,
     JudgePairAgreement,
@@ -101,6 +111,7 @@ __all__ = [
     "Comparison",
     "Data",
     "DebaterStats",
+    "EloRelation",
     "EscalationStats",
     "GDCEstimate",
     "GDCStats",
@@ -121,6 +132,7 @@ __all__ = [
     "Totals",
     "TreeStats",
     "Where",
+    "accuracy_vs_elo",
     "analyze",
     "annotators",
     "calibration_bins",

@@ -41,10 +41,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oversight.analysis._ratings import ELO_BASE, ELO_SCALE
-from oversight.analysis._schema import PlayerRating, PlayerRatings
+from oversight.analysis._schema import EloRelation, PlayerRating, PlayerRatings
 from transcripts.errors import ConfigError
 
-__all__ = ["DEFAULT_PRIOR_SD", "SIDE_PRIOR_SD", "rate_players"]
+__all__ = ["DEFAULT_PRIOR_SD", "SIDE_PRIOR_SD", "accuracy_vs_elo", "rate_players"]
 
 Floats = NDArray[np.float64]
 
@@ -161,4 +161,48 @@ def rate_players(
         side_advantage=side,
         side_advantage_ci95=side_ci,
         prior_sd=prior_sd,
+    )
+
+
+def accuracy_vs_elo(
+    elo: Sequence[float],
+    accuracy: Sequence[float],
+    weights: Sequence[float] | None = None,
+    *,
+    level: float = 0.95,
+) -> EloRelation:
+    """The line through judge accuracy against debater Elo (Khan et al. 2024, Fig. 1).
+
+    One point per player: its Elo (e.g. from :func:`rate_players` on cross-play matches)
+    and the judge's accuracy on its debates (e.g. self-play), weighted by ``weights`` (e.g.
+    the number of judgments). Weighted least squares of accuracy on ``(elo - 1500) / 100``;
+    the interval and p-value of the slope use the HC2 robust variance with a t distribution
+    (Bell-McCaffrey degrees of freedom), since accuracies of few players rarely share one
+    variance.
+    """
+    from oversight.analysis._smallsample import cr2_contrast
+
+    x = (np.asarray(elo, dtype=np.float64) - ELO_BASE) / 100.0
+    y = np.asarray(accuracy, dtype=np.float64)
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)
+    if not (x.size == y.size == w.size) or x.size < 3:
+        raise ConfigError(
+            f"accuracy_vs_elo: needs one Elo, accuracy (and weight) per player and at least "
+            f"3 players, got {x.size}, {y.size} and {w.size}"
+        )
+    if (w <= 0).any() or not np.isfinite(np.concatenate([x, y, w])).all():
+        raise ConfigError("accuracy_vs_elo: weights must be positive and every value finite")
+    root = np.sqrt(w)
+    design = np.stack([np.ones_like(x), x], axis=1) * root[:, None]
+    target = y * root
+    ones = np.arange(x.size)
+    slope = cr2_contrast(design, target, ones, np.array([0.0, 1.0]))
+    intercept = cr2_contrast(design, target, ones, np.array([1.0, 0.0]))
+    return EloRelation(
+        n_players=int(x.size),
+        slope_per_100_elo=slope.estimate,
+        slope_ci95=slope.interval(level),
+        p_value=slope.p_value(),
+        accuracy_at_1500=intercept.estimate,
+        df=slope.df,
     )

@@ -15,6 +15,7 @@ from oversight.analysis._schema_base import Interval, _Flat, _Model
 from oversight.analysis._schema_extra import (
     Agreement,
     DebaterStats,
+    EloRelation,
     EscalationStats,
     JudgePairAgreement,
     ModelFit,
@@ -31,6 +32,7 @@ __all__ = [
     "CalibrationBin",
     "Comparison",
     "DebaterStats",
+    "EloRelation",
     "EscalationStats",
     "GroupStats",
     "JudgePairAgreement",

@@ -12,6 +12,7 @@ from oversight.analysis._schema_base import Interval, _Model
 __all__ = [
     "Agreement",
     "DebaterStats",
+    "EloRelation",
     "EscalationStats",
     "JudgePairAgreement",
     "ModelFit",
@@ -153,6 +154,23 @@ class EscalationStats(_Model):
     """Accuracy of the LLM on the pairs (gold known)."""
     human_accuracy: float | None
     """Accuracy of the human on the same pairs."""
+
+
+class EloRelation(_Model):
+    """Judge accuracy against debater Elo: a weighted least-squares line (Khan et al. 2024)."""
+
+    n_players: int
+    """Players (points) in the fit."""
+    slope_per_100_elo: float
+    """Change in judge accuracy per 100 Elo points of the debaters."""
+    slope_ci95: Interval
+    """HC2 robust t 95% interval of the slope; null when it cannot be computed."""
+    p_value: float | None
+    """Two-sided p-value of a zero slope."""
+    accuracy_at_1500: float
+    """Fitted accuracy for a debater rated 1500."""
+    df: float
+    """Bell-McCaffrey degrees of freedom of the t distribution."""
 
 
 class ModelTerm(_Model):

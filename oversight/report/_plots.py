@@ -5,8 +5,8 @@ with the Agg canvas: no pyplot, so no global backend is switched and no window o
 
 * ``accuracy.png`` — accuracy per condition (one marker per judge or other group) with 95%
   cluster-bootstrap intervals;
-* ``differences.png`` — each assisted condition minus the unassisted baseline, with paired
-  intervals (when there are comparisons);
+* ``differences.png`` — each comparison A − B (by default assisted minus unassisted and
+  debate minus consultancy), with its interval (when there are comparisons);
 * ``calibration.png`` — reliability diagrams: accuracy against mean confidence per
   confidence bin, marker area proportional to the judgments in the bin;
 * ``rounds.png`` — accuracy against the number of rounds the judge saw, with intervals
@@ -113,7 +113,12 @@ def _accuracy(a: Analysis, path: Path) -> Path | None:
 
 
 def _differences(a: Analysis, path: Path) -> Path | None:
-    rows = [c for c in a.comparisons if c.difference is not None]
+    rows, seen = [], set()
+    for c in a.comparisons:  # one row per pair (a pair repeats for each expert condition)
+        key = (tuple(c.by.items()), c.assisted, c.baseline)
+        if c.difference is not None and key not in seen:
+            seen.add(key)
+            rows.append(c)
     if not rows:
         return None
     fig = _figure(7.5, 1.4 + 0.45 * len(rows))
@@ -121,15 +126,16 @@ def _differences(a: Analysis, path: Path) -> Path | None:
     labels = []
     for i, c in enumerate(rows):
         stratum = " · ".join(str(v) for v in c.by.values())
-        labels.append(f"{c.assisted} vs {c.baseline}" + (f" ({stratum})" if stratum else ""))
+        labels.append(f"{c.assisted} − {c.baseline}, {c.design}"
+                      + (f" ({stratum})" if stratum else ""))
         d = 100 * float(c.difference or 0.0)
         interval = (100 * c.ci95[0], 100 * c.ci95[1]) if c.ci95 else None
         ax.errorbar([d], [i], xerr=_errors([d], [interval]), fmt="o", capsize=4, color="C0")
     ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(rows)), labels)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel("accuracy difference, assisted − unassisted (percentage points)")
-    ax.set_title("Assisted vs unassisted, paired by question (95% CI)")
+    ax.set_xlabel("per-question accuracy difference, A − B (percentage points)")
+    ax.set_title("Comparisons between conditions (95% CI)")
     ax.grid(axis="x", alpha=0.3)
     fig.savefig(path)
     return path

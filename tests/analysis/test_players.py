@@ -89,3 +89,22 @@ def test_one_match_moves_a_player_little_and_bad_input_is_refused() -> None:
         rate_players(["a"], ["b"], [2.0])
     with pytest.raises(ConfigError, match="both first_correct"):
         rate_players(["a"], ["b"], [1.0], first_correct=[True])
+
+
+def test_accuracy_vs_elo_is_statsmodels_wls_with_hc2() -> None:
+    from scipy import stats
+
+    from oversight.analysis import accuracy_vs_elo
+
+    elo = np.array([1350.0, 1420, 1500, 1560, 1610, 1700])
+    acc = np.array([0.62, 0.66, 0.70, 0.71, 0.76, 0.80])
+    n = np.array([40, 55, 60, 38, 70, 45])
+    rel = accuracy_vs_elo(elo, acc, n)
+    x = sm.add_constant((elo - 1500) / 100)
+    ref = sm.WLS(acc, x, weights=n).fit(cov_type="HC2")
+    assert rel.slope_per_100_elo == pytest.approx(ref.params[1])
+    assert rel.accuracy_at_1500 == pytest.approx(ref.params[0])
+    half = stats.t.ppf(0.975, rel.df) * ref.bse[1]
+    assert rel.slope_ci95 == pytest.approx((ref.params[1] - half, ref.params[1] + half))
+    with pytest.raises(ConfigError, match="at least 3 players"):
+        accuracy_vs_elo([1500, 1600], [0.7, 0.8])
