@@ -71,17 +71,16 @@ def agreement(
         return None
     t = data.t[rows]
     per_unit = np.bincount(t, minlength=len(data.transcripts))
-    judges_per_unit: dict[int, set[str]] = {}
-    for r, u in zip(rows, t, strict=True):
-        judges_per_unit.setdefault(int(u), set()).add(data.judge[r].name)
-    shared_units = np.array(
-        sorted(u for u, js in judges_per_unit.items() if per_unit[u] >= 2 and len(js) >= 2),
-        dtype=np.int64,
-    )
+    index = {name: i for i, name in enumerate(names)}
+    name_code = np.array([index[data.judge[r].name] for r in rows], dtype=np.int64)
+    # Transcripts judged by at least two different judge names.
+    pairs_tj = np.unique(np.stack([t, name_code], axis=1), axis=0)
+    judges_on = np.bincount(pairs_tj[:, 0], minlength=len(data.transcripts))
+    shared_units = np.nonzero((judges_on >= 2) & (per_unit >= 2))[0].astype(np.int64)
     if shared_units.size == 0:
         return None
     keep = np.isin(t, shared_units)
-    rows, t = rows[keep], t[keep]
+    rows, t, judge = rows[keep], t[keep], name_code[keep]
     verdict = metrics.verdict[rows]
     labels, code = np.unique(verdict, return_inverse=True)
     n_labels = labels.size
@@ -98,31 +97,33 @@ def agreement(
         _alpha_from_sums(resampler.sums(clusters, alpha_sums), n_labels), int(clusters.size)
     )
 
-    judge = np.array([names.index(data.judge[r].name) for r in rows], dtype=np.int64)
+    # Per transcript, judge and label: how many verdicts. Every pair of one verdict of each
+    # of two judges on a transcript is a rating pair, so a pair's table is sum_u outer().
+    per = np.zeros((units.size, len(names), n_labels))
+    np.add.at(per, (unit, judge, code), 1.0)
     pairs = []
     for a, b in combinations(range(len(names)), 2):
-        ia, ib = np.nonzero(judge == a)[0], np.nonzero(judge == b)[0]
-        match = unit[ia][:, None] == unit[ib][None, :]
-        pa, pb = np.nonzero(match)
-        if pa.size == 0:
+        cells = (per[:, a, :, None] * per[:, b, None, :]).reshape(units.size, -1)
+        n_pairs = cells.sum(axis=1)
+        shared = n_pairs > 0
+        if not shared.any():
             continue
-        va, vb = code[ia[pa]], code[ib[pb]]
-        pair_units = unit[ia[pa]]
-        cells = np.zeros((pa.size, n_labels * n_labels))
-        cells[np.arange(pa.size), va * n_labels + vb] = 1.0
-        pc, pcluster = np.unique(cluster[pair_units], return_inverse=True)
+        cells = cells[shared]
+        pc, pcluster = np.unique(cluster[shared], return_inverse=True)
         sums = sums_by_cluster(pcluster, cells, pc.size)
-        kappa = _kappa_from_sums(sums.sum(axis=0, keepdims=True), n_labels)[0]
+        total = sums.sum(axis=0, keepdims=True)
+        kappa = _kappa_from_sums(total, n_labels)[0]
         kappa_ci = percentile_interval(
             _kappa_from_sums(resampler.sums(clusters[pc], sums), n_labels), int(pc.size)
         )
+        n = float(total.sum())
         pairs.append(
             JudgePairAgreement(
                 judge_a=names[a],
                 judge_b=names[b],
-                n=int(pa.size),
-                n_transcripts=int(np.unique(pair_units).size),
-                observed=float((va == vb).mean()),
+                n=round(n),
+                n_transcripts=int(shared.sum()),
+                observed=float(np.trace(total.reshape(n_labels, n_labels)) / n),
                 kappa=_num(kappa),
                 kappa_ci95=kappa_ci if np.isfinite(kappa) else None,
             )
