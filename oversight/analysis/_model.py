@@ -125,8 +125,10 @@ def fit_model(
         else:
             vc = {name: f"0 + C({name})" for name in ("source", "judge", "debater")
                   if frame[name].nunique() > 1}
-            frame["right"] = (frame["right"] > 0.5).astype(float)  # the GLMM needs 0/1
-            notes.append("ties counted as wrong in the GLMM (it needs 0/1 outcomes)")
+            ties = int((frame["right"] == 0.5).sum())
+            if ties:
+                notes.append(f"{ties} ties counted as wrong in the GLMM (it needs 0/1 outcomes)")
+            frame["right"] = (frame["right"] > 0.5).astype(float)
             result = BinomialBayesMixedGLM.from_formula(formula, vc, frame).fit_vb()
             names = list(result.model.exog_names)
             est, se = result.fe_mean, result.fe_sd

@@ -135,6 +135,8 @@ def _selective(a: Analysis) -> Table | None:
 def _p(p: float | None) -> str:
     if p is None:
         return DASH
+    if p < 1e-16:
+        return "<1e-16"
     return f"{p:.3g}" if p >= 1e-4 else f"{p:.1e}"
 
 
@@ -331,6 +333,25 @@ def _agreement(a: Analysis) -> Table | None:
     return table
 
 
+def _model(a: Analysis) -> Table | None:
+    fit = a.model
+    if fit is None:
+        return None
+    spread = ", ".join(f"{k} sd {v:.2f}" for k, v in fit.random_effect_sd.items())
+    table = Table(
+        f"Model-based analysis ({fit.kind}, n = {fit.n}): {fit.formula}",
+        ["term", "log-odds", "95% CI", "p"],
+        numeric={1, 2, 3},
+        note=f"{fit.method}; condition terms against {fit.reference}"
+        + (f"; random effects: {spread}" if spread else "") + ". Beside, not instead of, "
+        "the design-based intervals above.",
+    )
+    for term in fit.terms:
+        table.rows.append([term.name, num(term.estimate), ci(term.ci95, scale=1, digits=3),
+                           _p(term.p_value)])
+    return table
+
+
 def _escalations(a: Analysis) -> Table | None:
     if not a.escalations:
         return None
@@ -372,5 +393,6 @@ def build_tables(a: Analysis) -> list[Table]:
         *_ratings(a),
         _agreement(a),
         _escalations(a),
+        _model(a),
     ]
     return [t for t in tables if t is not None]

@@ -42,18 +42,18 @@ def _header(a: Analysis) -> Text:
 
 def _rich(table: Table) -> RichTable:
     out = RichTable(
-        title=table.title,
+        title=Text(table.title),  # Text, not markup: names come from users and models
         title_style="bold",
         title_justify="left",
-        caption=table.note or None,
+        caption=Text(table.note) if table.note else None,
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         header_style="bold",
     )
     for i, name in enumerate(table.headers):
-        out.add_column(name, justify="right" if i in table.numeric else "left")
+        out.add_column(Text(name), justify="right" if i in table.numeric else "left")
     for row in table.rows:
-        out.add_row(*row)
+        out.add_row(*(Text(cell) for cell in row))
     return out
 
 

@@ -160,3 +160,16 @@ def test_public_names_are_exported() -> None:
         assert len(set(module.__all__)) == len(module.__all__)
         for name in module.__all__:
             assert hasattr(module, name)
+
+
+def test_names_from_users_are_printed_as_text_not_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .helpers import RunBuilder
+
+    run = RunBuilder(tmp_path / "run")
+    for i in range(4):
+        run.item(f"q{i}", 0.8 if i % 2 else 0.3, condition="[bold]weird[/bold]",
+                 protocol="debate", source=f"s{i}")
+    assert report_run(_args(run.path)) == 0
+    assert "[bold]weird[/bold]" in capsys.readouterr().out
