@@ -122,7 +122,7 @@ def run_size(n_sources: int, reps: int, seed: int) -> dict[str, tuple[int, int]]
     }
     hits = {k: [0, 0] for k in target}
     hits |= {"false positives, paired sign-flip test": [0, 0],
-             "false positives, unpaired CR2 t-test": [0, 0],
+             "false positives, unpaired CR3 t-test": [0, 0],
              "gap closed bounded (share of runs)": [0, 0]}
     null_mu = {**MU, "debate": MU["unassisted"], "consultancy": MU["unassisted"]}
     rng = np.random.default_rng(seed + 1)
@@ -156,7 +156,7 @@ def run_size(n_sources: int, reps: int, seed: int) -> dict[str, tuple[int, int]]
                        multiplicity="none")
         ncomps = {(c.assisted, c.baseline): c for c in null.comparisons}
         for key, name in ((("debate", "unassisted"), "false positives, paired sign-flip test"),
-                          (("debate", "consultancy"), "false positives, unpaired CR2 t-test")):
+                          (("debate", "consultancy"), "false positives, unpaired CR3 t-test")):
             p = ncomps[key].p_value
             hits[name][0] += p is not None and p < 0.05
             hits[name][1] += 1
@@ -247,7 +247,8 @@ def _write(rows: list[tuple[int, str, float, float, int]], ratings: tuple[float,
         f"sigmoid(mu_cond + u_source + w_source,cond + v_question), sd 1, 0.5, 0.5 (strong "
         f"within-source correlation). Every question is judged under unassisted, debate and "
         f"expert (paired); consultancy judges other questions of the same sources (unpaired). "
-        f"Below 50 sources the report uses CR2 intervals with a Bell-McCaffrey t; gap closed "
+        f"Below 50 sources the report uses CR2 (CR3 for unpaired differences) intervals with a "
+        f"Bell-McCaffrey t; gap closed "
         f"is Fieller's set (its coverage counts the set, bounded or not). MCSE = Monte Carlo "
         f"standard error, sqrt(p(1-p)/runs).", "",
         "| sources | statistic | rate | MCSE |",

@@ -12,7 +12,8 @@ coefficient of an intercept), so for a contrast ``c'b`` of ``b = (X'X)^-1 X'y``:
     V_CR2 = M (sum_c X_c' A_c e_c e_c' A_c X_c) M,   M = (X'X)^-1,  A_c = (I - H_cc)^(-1/2)
 
 with ``e`` the residuals and ``H_cc`` the cluster's block of the hat matrix (a pseudo-inverse
-square root where ``I - H_cc`` is singular). With one observation per cluster CR2 is HC2.
+square root where ``I - H_cc`` is singular). With one observation per cluster CR2 is HC2. CR3 (``A_c = (I - H_cc)^-1``, the cluster
+jackknife) is available for the unpaired comparison, where it holds the level better.
 The degrees of freedom are ``(sum lambda)^2 / sum lambda^2`` over the eigenvalues of
 ``G'G``, ``G``'s column ``c`` being ``(I - H)[:, c] A_c X_c M c``.
 
@@ -126,8 +127,14 @@ def cr2_means(y: Floats, cluster: Ints) -> tuple[Floats, Floats, Floats]:
     return mean, cov, np.full(y.shape[1], float(df))
 
 
-def cr2_contrast(x: Floats, y: Floats, cluster: Ints, contrast: Floats) -> Cr2:
-    """CR2 estimate of ``contrast' b`` for the OLS fit of ``y`` on the columns of ``x``."""
+def cr2_contrast(
+    x: Floats, y: Floats, cluster: Ints, contrast: Floats, *, jackknife: bool = False
+) -> Cr2:
+    """CR2 estimate of ``contrast' b`` for the OLS fit of ``y`` on the columns of ``x``;
+    with ``jackknife`` the CR3 variance instead, ``A_c = (I - H_cc)^-1`` (the cluster
+    jackknife, more conservative; MacKinnon, Nielsen & Webb 2023). The degrees of freedom
+    are Bell-McCaffrey's for the same ``A_c``."""
+    power = 1.0 if jackknife else 0.5
     n = x.shape[0]
     m = np.linalg.pinv(x.T @ x)
     b = m @ x.T @ y
@@ -145,7 +152,7 @@ def cr2_contrast(x: Floats, y: Floats, cluster: Ints, contrast: Floats) -> Cr2:
         u, s, _ = np.linalg.svd(xc @ m_half, full_matrices=False)
         s2 = s**2
         with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(s2 < 1.0 - 1e-10, 1.0 / np.sqrt(1.0 - s2), 0.0) - 1.0
+            factor = np.where(s2 < 1.0 - 1e-10, (1.0 - s2) ** -power, 0.0) - 1.0
 
         def a_times(vec: Floats, u: Floats = u, factor: Floats = factor) -> Floats:
             out: Floats = vec + u @ (factor * (u.T @ vec))

@@ -36,7 +36,7 @@ DEFINITIONS = """\
   Per-question accuracy (each question once). **paired** when the conditions share most
   questions (A_q − B_q over the shared ones), else **unpaired** (all questions of each,
   sources as clusters). **p (clustered)**: sign-flip permutation test over sources (paired)
-  or CR2 cluster-robust t-test (unpaired), Holm-adjusted across the report's comparisons
+  or CR3 cluster-jackknife t-test (unpaired), Holm-adjusted across the report's comparisons
   unless `--multiplicity none`. **McNemar**: exact binomial test on the questions only one
   condition got right (per-question majority; ties left out); it ignores clustering.
 - **gap closed**: (A − U) / (E − U) with E the expert ceiling (the judge reads the source):

@@ -153,8 +153,8 @@ def _comparisons(a: Analysis) -> Table | None:
         note="Per-question accuracy: each question counts once (the accuracy table counts "
         "judgments). paired: the shared questions, A_q - B_q; unpaired: all questions of "
         "each. CI: " + "; ".join(sorted({c.ci_method for c in a.comparisons if c.ci_method}))
-        + ". p (clustered): sign-flip permutation over sources (paired) or CR2 "
-        "cluster-robust t (unpaired); "
+        + ". p (clustered): sign-flip permutation over sources (paired) or CR3 "
+        "cluster-jackknife t (unpaired); "
         + ("Holm-adjusted over the report's comparisons. " if holm else "not adjusted for "
            "multiple comparisons. ")
         + "McNemar: exact test on per-question majorities (b = right only under A, c = only "

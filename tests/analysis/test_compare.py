@@ -57,7 +57,7 @@ def test_a_paired_comparison_is_statsmodels_cluster_t_and_scipys_sign_flip(
     assert "CR2" in c.ci_method
 
 
-def test_an_unpaired_comparison_is_the_hc2_regression_with_one_question_per_source(
+def test_an_unpaired_comparison_is_the_hc3_regression_with_one_question_per_source(
     run: RunBuilder,
 ) -> None:
     rng = np.random.default_rng(5)
@@ -70,13 +70,14 @@ def test_an_unpaired_comparison_is_the_hc2_regression_with_one_question_per_sour
     assert (c.n_questions, c.n_questions_baseline) == (14, 11)
     y = np.concatenate([scores["debate"], scores["consultancy"]]).astype(float)
     x = np.stack([np.ones(25), np.r_[np.ones(14), np.zeros(11)]], axis=1)
-    ref = sm.OLS(y, x).fit(cov_type="HC2")
+    ref = sm.OLS(y, x).fit(cov_type="HC3")  # CR3 with one question per source is HC3
     assert c.difference == pytest.approx(ref.params[1])
     assert c.df is not None
     half = stats.t.ppf(0.975, c.df) * ref.bse[1]
     assert c.ci95 == pytest.approx((ref.params[1] - half, ref.params[1] + half))
     assert c.p_value == pytest.approx(2 * stats.t.sf(abs(ref.tvalues[1]), c.df))
-    assert c.mcnemar is None and c.test == "CR2 cluster-robust t-test"
+    assert c.mcnemar is None and c.test == "CR3 cluster-jackknife t-test"
+    assert c.ci_method.startswith("CR3")
 
 
 def test_debate_is_compared_with_consultancy_in_the_same_setting_and_p_values_are_holm(

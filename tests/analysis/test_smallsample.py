@@ -116,3 +116,10 @@ def test_sign_flip_test_is_scipys_exact_permutation_test() -> None:
 def test_holm_is_statsmodels_multipletests() -> None:
     p = [0.01, 0.04, 0.03, 0.2, 0.005]
     assert holm([*p, None]) == pytest.approx([*multipletests(p, method="holm")[1], None])
+
+
+def test_cr3_with_one_observation_per_cluster_is_statsmodels_hc3() -> None:
+    x, y = _two_groups(4)
+    fit = cr2_contrast(x, y, np.arange(y.size), np.array([0.0, 1.0]), jackknife=True)
+    ref = sm.OLS(y, x).fit(cov_type="HC3")
+    assert fit.se == pytest.approx(ref.bse[1], rel=1e-10)
