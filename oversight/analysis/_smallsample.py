@@ -12,8 +12,9 @@ coefficient of an intercept), so for a contrast ``c'b`` of ``b = (X'X)^-1 X'y``:
     V_CR2 = M (sum_c X_c' A_c e_c e_c' A_c X_c) M,   M = (X'X)^-1,  A_c = (I - H_cc)^(-1/2)
 
 with ``e`` the residuals and ``H_cc`` the cluster's block of the hat matrix (a pseudo-inverse
-square root where ``I - H_cc`` is singular). With one observation per cluster CR2 is HC2. CR3 (``A_c = (I - H_cc)^-1``, the cluster
-jackknife) is available for the unpaired comparison, where it holds the level better.
+square root where ``I - H_cc`` is singular). With one observation per cluster CR2 is HC2.
+CR3 (``A_c = (I - H_cc)^-1``, the cluster jackknife) is available for the unpaired
+comparison, where it holds the level better.
 The degrees of freedom are ``(sum lambda)^2 / sum lambda^2`` over the eigenvalues of
 ``G'G``, ``G``'s column ``c`` being ``(I - H)[:, c] A_c X_c M c``.
 
