@@ -15,7 +15,7 @@ from oversight.analysis._compare import compare, comparison_pairs
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import field_codes, parse_where, where_mask
 from oversight.analysis._groups import group_stats, protocols_of
-from oversight.analysis._judges import escalations, ratings
+from oversight.analysis._judges import escalations, pair_table, ratings
 from oversight.analysis._model import MODEL_KINDS, fit_model
 from oversight.analysis._schema import (
     Agreement,
@@ -236,6 +236,8 @@ def analyze(
 
     groups: list[GroupStats] = []
     rating_tables: list[RatingTable] = []
+    matches = pair_table(data)
+    n_answers = np.array([len(tr.question.answers) for tr in data.transcripts], dtype=np.int64)
     for values, members in sorted(_split(codes, uniques, rows), key=lambda g: group_key(g[0])):
         label = _label(values)
         groups.append(
@@ -248,9 +250,12 @@ def analyze(
                 resampler=resampler,
                 thresholds=thresholds,
                 n_bins=n_bins,
+                n_answers=n_answers,
             )
         )
-        rating_tables += ratings(data, members, group=dict(zip(by_names, values, strict=True)))
+        rating_tables += ratings(
+            data, members, group=dict(zip(by_names, values, strict=True)), pairs=matches
+        )
 
     warnings: list[str] = [pooled_warning] if pooled_warning else []
     comparisons: list[Comparison] = []

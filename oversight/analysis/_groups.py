@@ -87,8 +87,10 @@ def group_stats(
     resampler: Resampler,
     thresholds: tuple[float, ...],
     n_bins: int,
+    n_answers: Ints,
 ) -> GroupStats:
-    """Statistics of the judgments ``rows`` (any status) forming one group."""
+    """Statistics of the judgments ``rows`` (any status) forming one group; ``n_answers``
+    holds each transcript's number of answers."""
     status = data.status[rows]
     scored = rows[data.scored[rows]]
     t = data.t[scored]
@@ -172,8 +174,7 @@ def group_stats(
         for th, n, cov, acc in selective_accuracy(conf, score, thresholds)
     ]
     ece = expected_calibration_error(conf, score, n_bins)
-    n_answers = np.array([len(data.transcripts[i].question.answers) for i in t], dtype=np.int64)
-    binary = bool(score.size) and bool((n_answers == 2).all())
+    binary = bool(score.size) and bool((n_answers[t] == 2).all())
     balanced, balanced_ci = _balanced(score, sides, cluster, clusters, resampler)
     return GroupStats(
         by=by,

@@ -33,7 +33,7 @@ from oversight.analysis._schema import (
 )
 from oversight.analysis._stats import cohens_kappa, row_metrics
 
-__all__ = ["escalations", "ratings"]
+__all__ = ["escalations", "pair_table", "ratings"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -41,7 +41,7 @@ Ints = NDArray[np.int64]
 _TOL = 1e-9
 
 
-def _pair_table(data: Data) -> tuple[Ints, Ints, Ints, Ints, Ints, list[str]]:
+def pair_table(data: Data) -> tuple[Ints, Ints, Ints, Ints, Ints, list[str]]:
     """All speaker pairs of all debates: transcript, debater codes, assigned answers."""
     names: dict[str, int] = {}
     cols: list[list[int]] = [[], [], [], [], []]
@@ -58,10 +58,16 @@ def _pair_table(data: Data) -> tuple[Ints, Ints, Ints, Ints, Ints, list[str]]:
     return arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], list(names)
 
 
-def ratings(data: Data, rows: Ints, *, group: dict[str, Any]) -> list[RatingTable]:
+PairTable = tuple[Ints, Ints, Ints, Ints, Ints, list[str]]
+
+
+def ratings(
+    data: Data, rows: Ints, *, group: dict[str, Any], pairs: PairTable | None = None
+) -> list[RatingTable]:
     """Per judge among ``rows`` (one ``by`` group), side-adjusted debater ratings and win
-    rates by side from the scored judgments."""
-    p_t, p_d1, p_a1, p_d2, p_a2, names = _pair_table(data)
+    rates by side from the scored judgments. ``pairs`` is :func:`pair_table` of ``data``,
+    when the caller already has it (it is the same for every group)."""
+    p_t, p_d1, p_a1, p_d2, p_a2, names = pairs if pairs is not None else pair_table(data)
     if p_t.size == 0:
         return []
     rows = rows[data.scored[rows]]

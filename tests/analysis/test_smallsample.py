@@ -123,3 +123,11 @@ def test_cr3_with_one_observation_per_cluster_is_statsmodels_hc3() -> None:
     fit = cr2_contrast(x, y, np.arange(y.size), np.array([0.0, 1.0]), jackknife=True)
     ref = sm.OLS(y, x).fit(cov_type="HC3")
     assert fit.se == pytest.approx(ref.bse[1], rel=1e-10)
+
+
+def test_sign_flip_with_many_sources_is_the_normal_limit_of_scipys_permutation_test() -> None:
+    totals = np.random.default_rng(5).normal(0.25, 1, 80)
+    approx = stats.permutation_test((totals,), np.sum, permutation_type="samples",
+                                    n_resamples=40000, random_state=6)
+    assert sign_flip_test(totals, np.random.default_rng(0)) == pytest.approx(approx.pvalue,
+                                                                             abs=0.01)
