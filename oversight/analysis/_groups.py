@@ -66,7 +66,7 @@ def _cr2_interval(
         return fit.interval(bounds=(0.0, 2.0))
     if kind == "log":
         return fit.interval(bounds=(-math.inf, 0.0))
-    return proportion_interval(fit.estimate, fit, int(local.max()) + 1)
+    return proportion_interval(fit.estimate, fit, int(local.max()) + 1, int(values.size))
 
 
 def _method(n_clusters: int) -> str:

@@ -172,15 +172,22 @@ def cr2_contrast(
 
 
 def proportion_interval(
-    estimate: float, fit: Cr2, n_clusters: int, level: float = 0.95
+    estimate: float, fit: Cr2, n_clusters: int, n: int, level: float = 0.95
 ) -> tuple[float, float] | None:
-    """A CR2 t interval for a share in [0, 1]; when every judgment scored the same (0 or 1,
-    so no variation to estimate from), the Clopper-Pearson interval of ``n_clusters``
+    """A CR2 t interval for a share in [0, 1] of ``n`` judgments.
+
+    Its standard error is never below the independent-judgments one, ``sqrt(p (1 - p) /
+    n)``: judgments of one source are not less alike than judgments of different sources
+    (a non-negative ICC), and with few sources CR2 can come out near zero by chance (e.g.
+    four sources with the same accuracy). When every judgment scored the same (0 or 1, no
+    variation to estimate from), the interval is Clopper-Pearson for ``n_clusters``
     successes (or failures) in ``n_clusters`` trials: each source counts once."""
     if n_clusters < 2:
         return None
-    if fit.se > 0:
-        return fit.interval(level, (0.0, 1.0))
+    if 0.0 < estimate < 1.0:
+        floor = math.sqrt(estimate * (1.0 - estimate) / n) if n > 0 else 0.0
+        widened = Cr2(fit.estimate, max(fit.se, floor), fit.df)
+        return widened.interval(level, (0.0, 1.0))
     if estimate not in (0.0, 1.0):
         return None
     from scipy.special import betaincinv

@@ -79,7 +79,7 @@ def test_proportion_interval_without_variation_is_clopper_pearson_over_sources()
 
     fit = Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(df[0]))
     assert fit.interval() is None  # a zero standard error says nothing
-    lo, hi = proportion_interval(1.0, fit, 5)  # type: ignore[misc]
+    lo, hi = proportion_interval(1.0, fit, 5, 10)  # type: ignore[misc]
     ref = stats.binomtest(5, 5).proportion_ci(method="exact")
     assert (lo, hi) == pytest.approx((ref.low, ref.high))
 
@@ -131,3 +131,15 @@ def test_sign_flip_with_many_sources_is_the_normal_limit_of_scipys_permutation_t
                                     n_resamples=40000, random_state=6)
     assert sign_flip_test(totals, np.random.default_rng(0)) == pytest.approx(approx.pvalue,
                                                                              abs=0.01)
+
+
+def test_a_share_equal_in_every_source_keeps_the_independent_judgments_width() -> None:
+    from oversight.analysis._smallsample import Cr2
+
+    y = np.array([1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1], dtype=float)  # 3/4 each
+    mean, cov, df = cr2_means(y, np.repeat(np.arange(4), 4))
+    fit = Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0]))
+    assert fit.se == pytest.approx(0.0, abs=1e-12)
+    lo, hi = proportion_interval(0.75, fit, 4, 16)  # type: ignore[misc]
+    half = stats.t.ppf(0.975, 3) * np.sqrt(0.75 * 0.25 / 16)
+    assert (lo, hi) == pytest.approx((0.75 - half, min(1.0, 0.75 + half)))
