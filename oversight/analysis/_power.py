@@ -24,12 +24,14 @@ source.
 from __future__ import annotations
 
 import math
+import os
 from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
+from transcripts import RunStore
 from transcripts.errors import ConfigError
 
 __all__ = ["PilotInputs", "PowerPlan", "icc_from_scores", "pilot_inputs", "plan_sample_size"]
@@ -163,14 +165,14 @@ class PilotInputs(BaseModel):
 
 
 def pilot_inputs(
-    store: object, *, condition: str, other: str | None = None
+    store: RunStore | str | os.PathLike[str], *, condition: str, other: str | None = None
 ) -> PilotInputs:
     """Estimate baseline accuracy, ICC, questions per source (and the paired discordance
     against ``other``) from the scored judgments of a pilot run (a folder or a RunStore)."""
     from oversight.analysis._data import load
     from oversight.analysis._stats import row_metrics
 
-    data = load(store)  # type: ignore[arg-type]
+    data = load(store)
     gold = np.clip(data.t_correct[data.t], 0, None)
     score = row_metrics(data.probs, gold).score
     conditions = np.array([data.transcripts[i].condition for i in data.t])
