@@ -263,6 +263,12 @@ def _write(rows: list[tuple[int, str, float, float, int]], ratings: tuple[float,
         "test is exact under the null (sources' total differences are symmetric), and with 8 "
         "sources its smallest p-values come in steps of 1/256, so it is a little conservative.",
         "",
+        "Margins are thin in places: accuracy with 30 sources (94.3%) and the unpaired "
+        "test's false positives with 30 sources (5.4%) are within one MCSE of their targets. "
+        "For comparison, the percentile cluster bootstrap the report used before held 89% "
+        "(accuracy) and 87% (paired difference) with 8 sources, and McNemar's test, which "
+        "ignores clustering, rejected a true null 7.2% of the time.",
+        "",
         f"Debater ratings (`rate_players`, side-adjusted Bradley-Terry, prior sd 1 logit): "
         f"with 6 players, ratings drawn from the prior, a side advantage of 1.5 logits and 60 "
         f"matches per run, the 95% intervals held the true rating for "
