@@ -192,6 +192,7 @@ def _one(
     p_value: float | None = None
     df: float | None = None
     mcnemar = None
+    reason = ""
     if paired:
         qs = shared
         clusters, cluster = np.unique(q_cluster[qs], return_inverse=True)
@@ -224,7 +225,13 @@ def _one(
         clusters, cluster = np.unique(q_cluster[qs], return_inverse=True)
         c = int(clusters.size)
         test = "CR3 cluster-jackknife t-test"
-        if n_a and n_b and c >= 2:
+        # Each side's own spread must be estimable: a condition whose questions all come
+        # from one source says nothing about how its accuracy varies between sources.
+        thin = min(np.unique(q_cluster[qa]).size, np.unique(q_cluster[qb]).size)
+        if thin < 2:
+            reason = (f"no interval: a condition has questions from {thin} source"
+                      f"{'s' if thin != 1 else ''} (need 2 each)")
+        if n_a and n_b and c >= 2 and thin >= 2:
             y = np.concatenate([a[qa], b[qb]])
             is_a = np.concatenate([np.ones(n_a), np.zeros(n_b)])
             x = np.stack([np.ones(y.size), is_a], axis=1)
@@ -243,6 +250,8 @@ def _one(
                         f"compared")
     if c < 2:
         method = _no_interval_reason(c)
+    elif reason:
+        method = reason
     elif ci is None:
         method = "no interval: no variation between sources"
     elif c < SMALL_SAMPLE_CLUSTERS:

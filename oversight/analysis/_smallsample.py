@@ -56,6 +56,8 @@ Ints = NDArray[np.int64]
 
 SMALL_SAMPLE_CLUSTERS = 50
 """Below this many sources, means and differences get CR2 + t intervals, not the bootstrap."""
+_TINY = 1e-12
+"""A standard error this small (relative to the estimate) is rounding noise, not spread."""
 _EXACT_FLIPS = 16
 """Up to this many sources the sign-flip test enumerates every flip."""
 
@@ -77,14 +79,16 @@ class Cr2:
         """The t interval clipped to ``bounds`` (the range the statistic can take), or None
         when the standard error is zero (no variation between sources says nothing about
         it) or the df is not usable."""
-        if not (math.isfinite(self.se) and self.se > 0 and self.df > 0):
+        if not (math.isfinite(self.se) and self.se > _TINY * max(1.0, abs(self.estimate))
+                and self.df > 0):
             return None
         half = t_quantile(0.5 + level / 2.0, self.df) * self.se
         return max(bounds[0], self.estimate - half), min(bounds[1], self.estimate + half)
 
     def p_value(self) -> float | None:
         """Two-sided p-value of estimate = 0 under t(df); None without variation."""
-        if not (self.se > 0 and self.df > 0 and math.isfinite(self.se)):
+        if not (math.isfinite(self.se) and self.se > _TINY * max(1.0, abs(self.estimate))
+                and self.df > 0):
             return None
         from scipy.special import stdtr  # scipy.special: far cheaper to import than stats
 

@@ -162,3 +162,15 @@ def test_gap_closed_is_unbounded_when_the_expert_is_not_clearly_better(
 
     gap = next(t for t in build_tables(result) if t.title.startswith("Gap closed"))
     assert gap.rows[0][-1] == "unbounded"
+
+
+def test_an_unpaired_side_from_one_source_gets_no_interval_and_no_p_value(
+    run: RunBuilder,
+) -> None:
+    run.item("a0", WRONG, condition="debate", source="s0")
+    run.item("b0", RIGHT, condition="consultancy", source="s1")
+    run.item("b1", RIGHT, condition="consultancy", source="s2")
+    (c,) = analyze(run.path, n_bootstrap=50).comparisons
+    assert c.design == "unpaired" and c.difference == pytest.approx(-1.0)
+    assert c.ci95 is None and c.p_value is None
+    assert c.ci_method == "no interval: a condition has questions from 1 source (need 2 each)"
