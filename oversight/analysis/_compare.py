@@ -309,7 +309,9 @@ def _gap(
     out["accuracy_expert"] = float(e[triples].mean())
     out["assisted_minus_baseline"] = au
     out["expert_minus_baseline"] = eu
-    if int(cluster.max()) + 1 >= 2:
+    # Without any spread between sources (e.g. every question scored alike) there is
+    # nothing to build an interval from: leave them null rather than of zero width.
+    if int(cluster.max()) + 1 >= 2 and max(cov[0, 0], cov[1, 1]) > 1e-24:
         out["assisted_minus_baseline_ci95"] = Cr2(au, float(np.sqrt(cov[0, 0])),
                                                   float(dfs[0])).interval(bounds=(-1.0, 1.0))
         out["expert_minus_baseline_ci95"] = Cr2(eu, float(np.sqrt(cov[1, 1])),
