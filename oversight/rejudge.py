@@ -68,6 +68,8 @@ class RejudgeResult:
     """Dollars of the calls sent (known prices)."""
     unknown_cost_calls: int = 0
     """Calls sent whose price is unknown."""
+    calls_lost_in_flight: int = 0
+    """Calls of this run a kill cut off in flight (all sessions; cost unknown)."""
     judgments: list[Judgment] = field(default_factory=list)
     """The new judgments."""
     stopped: str | None = None
@@ -171,6 +173,7 @@ async def rejudge_async(
         if not offline:  # a missing key stops here, before any judgment is attempted
             for inner in made:
                 inner.check_credentials()
+        meter.recover(made)  # spend lines a kill cut off, from the cache
         stream = as_completed_bounded(one, work, limit=limit)
         async with contextlib.aclosing(cast(AsyncGenerator[Any, None], stream)) as results:
             async for _, outcome in results:
@@ -189,6 +192,7 @@ async def rejudge_async(
     result.calls, result.cached_calls = meter.calls, meter.cached_calls
     result.spent_usd = meter.spent_usd - meter.carried_usd
     result.unknown_cost_calls = meter.unknown_cost_calls
+    result.calls_lost_in_flight = meter.lost_in_flight
     return result
 
 

@@ -190,6 +190,7 @@ async def _run(
         try:
             endpoints.check_credentials()  # a missing key stops the run before any item
             await asyncio.to_thread(_freeze_models, store, exp, endpoints)
+            meter.recover(endpoints.every())  # spend lines a kill cut off, from the cache
             return await session.run(), dict(made)
         finally:
             await endpoints.aclose()

@@ -401,6 +401,7 @@ class Session:
             transcripts=len(self._complete_ids()), judgments=self.judgments,
             spent_usd=m.spent_usd, unknown_cost_calls=m.unknown_cost_calls,
             input_tokens=m.input_tokens, output_tokens=m.output_tokens, calls=m.calls,
+            paid_calls=m.paid_lines, calls_lost_in_flight=m.lost_in_flight,
             cached_calls=m.cached_calls, elapsed_s=time.monotonic() - started,
             errors=list(self.errors),
         )

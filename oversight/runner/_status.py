@@ -62,6 +62,11 @@ class RunResult:
     """Completion tokens of the run's paid calls (all sessions)."""
     calls: int = 0
     """Calls sent in this session."""
+    paid_calls: int = 0
+    """Paid calls of the run (all sessions): the lines of ``RUN/spend.jsonl``."""
+    calls_lost_in_flight: int = 0
+    """Calls a kill cut off in flight (all sessions): sent, perhaps charged by the
+    provider, never answered to the run; their cost is unknown and not in ``spent_usd``."""
     cached_calls: int = 0
     """Calls the response cache answered in this session."""
     elapsed_s: float = 0.0
