@@ -43,7 +43,7 @@ from oversight.runner import (
     settled,
 )
 from transcripts import JsonlLog, JudgeView, Judgment, RunStore, Transcript, utc_now
-from transcripts.errors import CostCapReached
+from transcripts.errors import ConfigError, CostCapReached
 
 __all__ = ["RejudgeResult", "rejudge", "rejudge_async"]
 
@@ -121,6 +121,13 @@ async def rejudge_async(
     endpoint_factory: Factory | None = None,
 ) -> RejudgeResult:
     """New judgments of a run's complete transcripts; see :func:`rejudge`."""
+    problems = []
+    if concurrency < 1:
+        problems.append(f"--concurrency (concurrency=): must be 1 or more, got {concurrency}")
+    if max_cost_usd is not None and not max_cost_usd >= 0:
+        problems.append(f"--max-cost (max_cost_usd=): must be 0 or more, got {max_cost_usd}")
+    if problems:
+        raise ConfigError("; ".join(problems))
     make = endpoint_factory or make_endpoint
     store = run if isinstance(run, RunStore) else RunStore.open(Path(run))
     experiment = _run_experiment(store)

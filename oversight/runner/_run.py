@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from rich.console import Console
+from rich.markup import escape
 
 from judges import Judge, pending_escalations
 from oversight.concurrency import as_completed_bounded
@@ -366,8 +367,9 @@ class Session:
             cap = (" The cost cap cannot count them." if self.limits.max_cost_usd is not None
                    else "")
             self.console.print(
-                f"[yellow]warning:[/] no price is known for {', '.join(sorted(new))}: their "
-                f"cost is reported as unknown, not zero.{cap} Set pricing in [endpoints].",
+                f"[yellow]warning:[/] no price is known for {escape(', '.join(sorted(new)))}: "
+                f"their cost is reported as unknown, not zero.{cap} Set pricing in "
+                f"{escape('[endpoints]')}.",
                 highlight=False)
 
     def _count(self, item: WorkItem, outcome: _Outcome) -> None:
