@@ -267,6 +267,7 @@ class Endpoint:
         spent = Usage()
         last_error: StructuredOutputError | None = None
         asked = request
+        rejected: list[Call] = []  # one record per paid reply that failed the schema
         for round_ in range(self.options.validation_retries + 1 if schema is not None else 1):
             if round_:
                 stats.retries += 1
@@ -281,23 +282,29 @@ class Endpoint:
             except StructuredOutputError as err:
                 log.info("%s: reply %d did not match the schema: %s", self.spec, round_ + 1, err)
                 last_error = err
+                rejected.append(self._completion(
+                    request, reply, None, key, started, stats=stats, usage=reply.usage).call)
                 if reply.finish_reason == "length":
                     break  # the same limit would cut the re-ask too
                 asked = corrected(asked, reply.text, str(err))
                 continue
-            return self._completion(request, reply, parsed, key, started, stats=stats, usage=spent)
-        # The invalid replies were paid for: the error carries their call record.
-        paid = self._completion(request, reply, None, key, started, stats=stats, usage=spent)
+            done = self._completion(request, reply, parsed, key, started, stats=stats, usage=spent)
+            if rejected:  # one record per paid reply, for the ledger
+                last = self._completion(request, reply, parsed, key, started, stats=stats,
+                                        usage=reply.usage).call
+                done = done.model_copy(update={"paid": [*rejected, last]})
+            return done
+        # The invalid replies were paid for: the error carries one call record per reply.
         if reply.finish_reason == "length":
             raise StructuredOutputError(
                 f"{self.spec}: the reply was cut at max_tokens={request.max_tokens} before its "
                 f"JSON was complete ({last_error}); raise max_tokens for this call",
-                calls=[paid.call],
+                calls=rejected,
             )
         raise StructuredOutputError(
             f"{last_error} (after {round_ + 1} replies, each re-ask told what was wrong; "
             "simplify the schema, raise max_tokens, or raise validation_retries)",
-            calls=[paid.call],
+            calls=rejected,
         )
 
     async def _send(self, request: Request, stats: RetryStats) -> Reply:

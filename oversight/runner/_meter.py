@@ -109,12 +109,15 @@ class Meter:
         self.paid_lines = 0
         """Lines of the ledger: paid calls of the run (all sessions)."""
         closed: set[str] = set()
+        self._paid_hashes: set[str] = set()
         if ledger is not None:
             for entry in ledger:
                 self._add(entry.cost_usd, entry.input_tokens, entry.output_tokens)
                 self.paid_lines += 1
                 if entry.sent_id is not None:
                     closed.add(entry.sent_id)
+                if entry.request_hash is not None:
+                    self._paid_hashes.add(entry.request_hash)
         self.unclosed: list[SentEntry] = []
         """Calls earlier sessions sent that were neither paid nor closed: cut off by a kill."""
         if sent is not None and sent.path.exists():
@@ -133,17 +136,23 @@ class Meter:
 
     def recover(self, endpoints: Iterable[Endpoint]) -> int:
         """Write the spend lines a kill prevented for calls whose reply reached the response
-        cache (from the cached usage, at the endpoint's price); return how many."""
+        cache (from the cached usage, at the endpoint's price); return how many.
+
+        A cached reply is one call's: when the ledger already has a line for its request,
+        or another cut-off call of the same request was recovered, the rest were still in
+        flight (the same request cut off by several kills) and stay counted as lost.
+        """
         by_spec = {e.spec: e for e in endpoints}
         recovered = 0
         still: list[SentEntry] = []
-        for mark in self.unclosed:
+        for mark in reversed(self.unclosed):  # the latest call of a request wrote its reply
             found = by_spec.get(mark.endpoint)
             cache = getattr(found, "cache", None)
             hit = cache.get(mark.request_hash) if found is not None and cache is not None else None
-            if found is None or hit is None:
+            if found is None or hit is None or mark.request_hash in self._paid_hashes:
                 still.append(mark)
                 continue
+            self._paid_hashes.add(mark.request_hash)
             cost = found.cost_of(hit.usage)
             self._add(cost, hit.usage.input_tokens, hit.usage.output_tokens)
             self.paid_lines += 1
@@ -153,7 +162,7 @@ class Meter:
                     output_tokens=hit.usage.output_tokens, cost_usd=cost,
                     request_hash=mark.request_hash, sent_id=mark.id, recovered=True))
             recovered += 1
-        self.unclosed = still
+        self.unclosed = still[::-1]
         self.lost_in_flight = len(still)
         return recovered
 
@@ -209,6 +218,7 @@ class Meter:
         if call.cost_usd is None:
             self.unpriced.add(call.endpoint)
         self._add(call.cost_usd, call.usage.input_tokens, call.usage.output_tokens)
+        self._paid_hashes.add(call.request_hash)
         if self.ledger is not None:
             self.ledger.append(SpendEntry(
                 endpoint=call.endpoint, input_tokens=call.usage.input_tokens,

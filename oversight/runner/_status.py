@@ -41,10 +41,11 @@ class RunResult:
     """Work items in the experiment."""
     items_complete: int = 0
     """Items whose transcript is complete and whose judgments are all saved (a failed
-    judgment is saved too: it is counted in ``judgments_failed``, not here)."""
+    judgment is saved too: it is counted in ``judgments_failed``, not here). Counted from
+    the store at the end of a session, so it equals what the files hold."""
     items_failed: int = 0
-    """Items whose transcript failed in this session (recorded as errors; a new session
-    retries them)."""
+    """Items whose transcript the store holds as an error (a new session retries them).
+    Counted from the store at the end of a session."""
     judgments_failed: int = 0
     """Judgments recorded as failed in this session; their transcripts are complete.
     ``oversight run ... --retry-failed`` asks those judges again with fresh calls."""

@@ -25,12 +25,14 @@ async def test_replies_that_never_matched_the_schema_are_still_spent(tmp_path: P
     judge = MeteredEndpoint(inner, meter)
     with pytest.raises(StructuredOutputError) as failed:
         await judge.complete("Which answer?", schema=Verdict)
-    (paid,) = failed.value.calls
-    assert paid.cost_usd is not None and paid.cost_usd > 0
-    assert meter.spent_usd == pytest.approx(paid.cost_usd)
-    assert meter.output_tokens == paid.usage.output_tokens > 0
+    # Three paid replies (one asked, two re-asks): three call records, three ledger lines.
+    paid = failed.value.calls
+    assert len(paid) == 3 and all(c.cost_usd is not None and c.cost_usd > 0 for c in paid)
+    total = sum(c.cost_usd or 0.0 for c in paid)
+    assert meter.spent_usd == pytest.approx(total)
+    assert meter.output_tokens == sum(c.usage.output_tokens for c in paid) > 0
     # On disk too, so a resumed run counts it, and the cap holds.
-    assert [e.cost_usd for e in ledger] == [pytest.approx(paid.cost_usd)]
+    assert [e.cost_usd for e in ledger] == [pytest.approx(c.cost_usd) for c in paid]
     # Three long useless replies cost more than the cap: no new call starts.
     assert meter.spent_usd > 0.01
     with pytest.raises(CostCapReached):

@@ -119,3 +119,24 @@ async def test_a_kill_on_either_side_of_the_ledger_leaves_an_exact_spend(
     await MeteredEndpoint(inner, meter).complete("question")
     assert len(sent) == (0 if where == "ledger" else 1)
     assert meter.calls == len(sent)
+
+
+async def test_a_request_cut_off_by_several_kills_is_paid_once_and_the_rest_lost(
+    tmp_path: Path,
+) -> None:
+    # Two sessions killed with the same request in flight; a third got its answer (in the
+    # cache, and on the ledger). Only that one is paid; the other two were lost in flight.
+    cache = tmp_path / "cache.sqlite"
+    inner = endpoint("mock/x", replies=lambda request: "paid for", cache=cache, pricing=PRICE)
+    ledger: JsonlLog[SpendEntry] = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
+    meter = Meter(ledger=ledger)
+    completion = await MeteredEndpoint(inner, meter).complete("question")
+    sent: JsonlLog[SentEntry] = JsonlLog(tmp_path / "sent.jsonl", SentEntry)
+    for cut in ("first", "second"):
+        sent.append(SentEntry(id=cut, endpoint="mock/x",
+                              request_hash=completion.call.request_hash))
+    resumed = Meter(ledger=ledger)
+    assert resumed.lost_in_flight == 2
+    assert resumed.recover([inner]) == 0
+    assert resumed.lost_in_flight == 2 and len(list(ledger)) == 1
+    assert resumed.spent_usd == pytest.approx(meter.spent_usd)
