@@ -85,7 +85,9 @@ async def test_total_retry_time_is_bounded(openai_server: FakeOpenAIServer) -> N
     )
     with pytest.raises(RetriesExhaustedError, match="gave up after"):
         await ep.complete("hi")
-    assert openai_server.total_requests == 2  # a third attempt would start after 0.5s
+    # Each wait is at least 0.3 s, so within 0.5 s at most one retry can start (a loaded
+    # machine may leave no room for it); without the bound there would be 11 attempts.
+    assert 1 <= openai_server.total_requests <= 2
 
 
 async def test_timeouts_dropped_connections_and_malformed_bodies_are_retried(
