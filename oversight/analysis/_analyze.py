@@ -19,6 +19,7 @@ from oversight.analysis._schema import (
     Analysis,
     Comparison,
     GroupStats,
+    InjectionCount,
     Settings,
     Totals,
 )
@@ -257,5 +258,19 @@ def analyze(
         agreement=agreement(data, metrics, rows),
         agreement_by_condition=_agreement_by_condition(data, metrics, rows),
         escalations=escalations(data, rows),
+        injection=_injection(data),
         warnings=warnings,
     )
+
+
+def _injection(data: Data) -> list[InjectionCount]:
+    """Flagged transcripts and turns per condition, for conditions with any."""
+    counts: dict[str, list[int]] = {}
+    for t in data.transcripts:
+        flagged = sum(turn.injection for turn in t.turns)
+        row = counts.setdefault(t.condition, [0, 0, 0])
+        row[0] += 1
+        row[1] += int(flagged > 0)
+        row[2] += flagged
+    return [InjectionCount(condition=c, transcripts=n, flagged=f, turns=k)
+            for c, (n, f, k) in sorted(counts.items()) if f]

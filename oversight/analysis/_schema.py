@@ -344,6 +344,20 @@ class EscalationStats(_Model):
     """Accuracy of the human on the same pairs."""
 
 
+class InjectionCount(_Model):
+    """Injection attempts the heuristic detector (``transcripts.injection``) flags, per
+    condition: a count for a reader to check by hand, not a measured rate."""
+
+    condition: str
+    """Condition label."""
+    transcripts: int
+    """Transcripts of the condition in the store."""
+    flagged: int
+    """Transcripts with at least one flagged speaker turn."""
+    turns: int
+    """Flagged speaker turns."""
+
+
 class Analysis(_Model):
     """Everything ``oversight report`` says about a run."""
 
@@ -372,5 +386,7 @@ class Analysis(_Model):
     transcripts (assistance may make judges agree more, or less)."""
     escalations: list[EscalationStats]
     """Per fallback judge."""
+    injection: list[InjectionCount] = []
+    """Per condition with at least one flagged turn (see ``oversight show`` for which)."""
     warnings: list[str]
     """Things a reader should know before trusting the numbers."""

@@ -93,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
         f"judged · judge calls: {result.calls} sent, {result.cached_calls} from the cache · "
         f"spend ${result.spent_usd:.4f}"
         + (f" + {result.unknown_cost_calls} call(s) of unknown price"
-           if result.unknown_cost_calls else ""))
+           if result.unknown_cost_calls else "")
+        + (f" · {result.calls_lost_in_flight} call(s) of the run cut off in flight by a kill "
+           f"(cost unknown)" if result.calls_lost_in_flight else ""))
     if result.stopped:
         console.print(f"[yellow]stopped:[/] {escape(result.stopped)}")
     if result.judgments:

@@ -52,7 +52,7 @@ def _rich(table: Table) -> RichTable:
     for i, name in enumerate(table.headers):
         out.add_column(name, justify="right" if i in table.numeric else "left")
     for row in table.rows:
-        out.add_row(*row)
+        out.add_row(*(Text(cell) for cell in row))  # names from users are not markup
     return out
 
 

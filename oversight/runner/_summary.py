@@ -29,6 +29,9 @@ def print_summary(result: RunResult, console: Console) -> None:
     spend = f"${result.spent_usd:.4f}"
     if result.unknown_cost_calls:
         spend += f" + {result.unknown_cost_calls} call(s) of unknown price"
+    if result.calls_lost_in_flight:
+        spend += (f" + {result.calls_lost_in_flight} call(s) cut off in flight by a kill "
+                  f"(perhaps charged by the provider; cost unknown)")
     console.print(
         f"spend {spend} · {result.input_tokens:,} input + {result.output_tokens:,} output tokens "
         f"· {result.calls} calls sent, {result.cached_calls} from the cache this session",
