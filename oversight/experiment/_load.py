@@ -61,6 +61,7 @@ def load_experiment(
     except ValidationError as err:
         problems += _from_overrides(format_errors(err, Experiment), changes)
         problems += _endpoint_problems_raw(data)
+        problems += [p for p in _cross_problems_despite(data, err) if p not in problems]
         raise ConfigError(_report(where, problems)) from None
     if path is not None:
         experiment._source = path.resolve()
@@ -193,7 +194,28 @@ def check_experiment(
     problems = list(known)
     if not known:  # a loaded file was scanned already
         problems += secret_problems(experiment.model_dump(mode="json"))
-    problems += validate_judges(experiment)
+    problems += cross_problems(experiment)
+    if problems:
+        raise ConfigError(_report(where, problems))
+
+
+def _cross_problems_despite(data: dict[str, Any], err: ValidationError) -> list[str]:
+    """The cross-checks of the experiment the file would be with its invalid top-level keys
+    left at their defaults, so they are reported together with the invalid keys; none when
+    the invalid keys are ones the cross-checks read (endpoints, conditions, judges)."""
+    bad = {str(e["loc"][0]) for e in err.errors() if e["loc"]}
+    if bad & {"endpoints", "conditions", "judges"}:
+        return []  # the cross-checks read these: without them they would mislead
+    try:
+        rest = Experiment.model_validate({k: v for k, v in data.items() if k not in bad})
+    except ValidationError:
+        return []
+    return cross_problems(rest)
+
+
+def cross_problems(experiment: Experiment) -> list[str]:
+    """Every cross-check problem of ``experiment``, one line each (see check_experiment)."""
+    problems = validate_judges(experiment)
     for name, named in experiment.endpoints.items():
         problems += _endpoint_lines(f"endpoints.{name}", named.spec, named.endpoint_options())
     specs = {ref: at for at, ref in judge_specs(experiment)}
@@ -244,8 +266,7 @@ def check_experiment(
                 problems.append(
                     f"{at}.{key}: {judge!r} is not a judge; known: {', '.join(judges) or 'none'}"
                 )
-    if problems:
-        raise ConfigError(_report(where, problems))
+    return problems
 
 
 def _loc(text: str) -> Loc:

@@ -164,3 +164,16 @@ def test_rejudge_refuses_bad_overrides_before_any_judgment(
                   "--max-cost", "-1"], capsys)
     assert "--concurrency" in err and "--max-cost" in err
     assert (out / "judgments.jsonl").read_bytes() == before
+
+
+def test_a_bad_limit_and_a_bad_cross_reference_are_reported_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The protocol name is wrong (a cross-check) and --max-cost is wrong (a field check):
+    # both in one message, before anything is written.
+    path = _experiment(tmp_path)
+    path.write_text(path.read_text().replace('protocol = "consultancy"', 'protocol = "debat"'))
+    out = tmp_path / "run"
+    err = _fails(["run", str(path), "--out", str(out), "--max-cost", "-1"], capsys)
+    assert "2 problems" in err and "--max-cost" in err and "'debat' is not a protocol" in err
+    assert not out.exists()
