@@ -282,7 +282,8 @@ class MeteredEndpoint(Endpoint):
             if sent_id is not None and not any(not c.cached for c in err.calls):
                 self.meter.unpaid(sent_id)
             raise
-        self.meter.record(completion.call, sent_id=sent[0] if sent else None)
+        for call in completion.paid or [completion.call]:  # one ledger line per paid reply
+            self.meter.record(call, sent_id=sent[0] if sent else None)
         return completion
 
     async def aclose(self) -> None:

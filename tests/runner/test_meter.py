@@ -37,3 +37,20 @@ async def test_replies_that_never_matched_the_schema_are_still_spent(tmp_path: P
     assert meter.spent_usd > 0.01
     with pytest.raises(CostCapReached):
         await judge.complete("Another question?")
+
+
+async def test_a_reply_that_failed_the_schema_before_a_good_one_is_its_own_ledger_line(
+    tmp_path: Path,
+) -> None:
+    ledger: JsonlLog[SpendEntry] = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
+    meter = Meter(ledger=ledger)
+    replies = iter(["not JSON at all", '{"answer": 1}'])
+    inner = endpoint("mock/judge", replies=lambda request: next(replies),
+                     pricing={"input": 1.0, "output": 10.0})
+    completion = await MeteredEndpoint(inner, meter).complete("Which?", schema=Verdict)
+    assert completion.parsed == Verdict(answer=1)
+    lines = list(ledger)
+    assert len(lines) == 2 and len({line.sent_id for line in lines}) == 1
+    assert sum(line.cost_usd or 0.0 for line in lines) == pytest.approx(completion.cost_usd)
+    assert sum(line.output_tokens for line in lines) == completion.usage.output_tokens
+    assert meter.calls == 2
