@@ -350,8 +350,8 @@ class RunStore:
             return json.loads(target.read_text(encoding="utf-8"))
         except ValueError as err:  # JSONDecodeError and UnicodeDecodeError alike
             raise StoreError(
-                f"{target} is damaged and cannot be read ({err}); restore it, or move it "
-                f"away to have it written again where the program can (e.g. status.json)"
+                f"{target} is damaged and cannot be read ({err}); restore it from a copy, "
+                f"or run into a new folder"
             ) from None
 
     def close(self) -> None:

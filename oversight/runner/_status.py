@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from transcripts import RunStore, utc_now
+from transcripts.errors import StoreError
 
 __all__ = ["STATUSES", "RunResult", "Status", "read_status", "write_status"]
 
@@ -93,6 +94,10 @@ def write_status(store: RunStore, result: RunResult, **extra: Any) -> None:
 
 
 def read_status(store: RunStore) -> dict[str, Any] | None:
-    """The last status written, or None."""
-    data = store.read_json("status.json")
+    """The last status written, or None (also when the file is damaged: every session
+    writes it anew, so nothing is lost by not reading it)."""
+    try:
+        data = store.read_json("status.json")
+    except StoreError:
+        return None
     return data if isinstance(data, dict) else None
