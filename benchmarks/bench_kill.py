@@ -243,15 +243,25 @@ class Figures:
     """What the kills did, summed over rounds."""
 
     rounds: int = 0
+    """Fresh run folders used."""
     kills_run: int = 0
+    """SIGKILLs that landed on ``oversight run``."""
     kills_rejudge: int = 0
+    """SIGKILLs that landed on ``oversight rejudge``."""
     answered_then_repaid: int = 0
+    """Calls paid again under a request hash already on the ledger. Must be 0."""
     lost: int = 0
+    """Transcripts or ok judgments of the uninterrupted run missing or different. Must be 0."""
     duplicates: int = 0
+    """Extra complete transcripts or ok judgments under one id. Must be 0."""
     answered_unrecorded: int = 0
+    """Replies the server wrote beyond the ledger's lines (cut off after the answer)."""
     in_flight_reported: int = 0
+    """Calls the run's files report as cut off in flight (sent, never answered to it)."""
     ledger_lines: int = 0
+    """Lines of ``spend.jsonl``."""
     server_replies: int = 0
+    """Replies the fake server finished writing."""
 
     @property
     def kills(self) -> int:
