@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from transcripts import JudgeView, ViewTurn, answer_label
-from transcripts.quotes import QUOTE_PATTERN
+from transcripts.quotes import mark_quotes
 
 __all__ = [
     "JUDGE_SYSTEM",
@@ -38,14 +38,13 @@ def labels(view: JudgeView) -> list[str]:
 
 
 def _quotes_marked(turn: ViewTurn) -> str:
-    """The turn's text with each quote tag replaced by the quote and its verification mark."""
-    marks = iter(q.verified for q in turn.quotes)
+    """The turn's text with each quote tag replaced by the quote and its verification mark;
+    nothing the speaker wrote can imitate such a mark or a turn header (see mark_quotes)."""
 
-    def mark(match: Any) -> str:
-        verified = next(marks, False)
-        return f"\"{match.group(1)}\" [{'verified' if verified else 'unverified'}]"
+    def mark(text: str, verified: bool) -> str:
+        return f"\"{text}\" [{'verified' if verified else 'unverified'}]"
 
-    return QUOTE_PATTERN.sub(mark, turn.content)
+    return mark_quotes(turn.content, [q.verified for q in turn.quotes], mark)
 
 
 def render_turn(turn: ViewTurn) -> str:

@@ -43,7 +43,7 @@ from oversight.runner import (
     settled,
 )
 from transcripts import JsonlLog, JudgeView, Judgment, RunStore, Transcript, utc_now
-from transcripts.errors import CostCapReached
+from transcripts.errors import ConfigError, CostCapReached
 
 __all__ = ["RejudgeResult", "rejudge", "rejudge_async"]
 
@@ -68,6 +68,8 @@ class RejudgeResult:
     """Dollars of the calls sent (known prices)."""
     unknown_cost_calls: int = 0
     """Calls sent whose price is unknown."""
+    calls_lost_in_flight: int = 0
+    """Calls of this run a kill cut off in flight (all sessions; cost unknown)."""
     judgments: list[Judgment] = field(default_factory=list)
     """The new judgments."""
     stopped: str | None = None
@@ -119,6 +121,13 @@ async def rejudge_async(
     endpoint_factory: Factory | None = None,
 ) -> RejudgeResult:
     """New judgments of a run's complete transcripts; see :func:`rejudge`."""
+    problems = []
+    if concurrency < 1:
+        problems.append(f"--concurrency (concurrency=): must be 1 or more, got {concurrency}")
+    if max_cost_usd is not None and not max_cost_usd >= 0:
+        problems.append(f"--max-cost (max_cost_usd=): must be 0 or more, got {max_cost_usd}")
+    if problems:
+        raise ConfigError("; ".join(problems))
     make = endpoint_factory or make_endpoint
     store = run if isinstance(run, RunStore) else RunStore.open(Path(run))
     experiment = _run_experiment(store)
@@ -171,6 +180,7 @@ async def rejudge_async(
         if not offline:  # a missing key stops here, before any judgment is attempted
             for inner in made:
                 inner.check_credentials()
+        meter.recover(made)  # spend lines a kill cut off, from the cache
         stream = as_completed_bounded(one, work, limit=limit)
         async with contextlib.aclosing(cast(AsyncGenerator[Any, None], stream)) as results:
             async for _, outcome in results:
@@ -189,6 +199,7 @@ async def rejudge_async(
     result.calls, result.cached_calls = meter.calls, meter.cached_calls
     result.spent_usd = meter.spent_usd - meter.carried_usd
     result.unknown_cost_calls = meter.unknown_cost_calls
+    result.calls_lost_in_flight = meter.lost_in_flight
     return result
 
 

@@ -37,7 +37,7 @@ from transcripts import (
     new_id,
 )
 from transcripts.errors import ProtocolError
-from transcripts.quotes import QUOTE_PATTERN, verify_quotes
+from transcripts.quotes import mark_quotes, verify_quotes
 
 if TYPE_CHECKING:
     from judges.base import Judge
@@ -62,10 +62,9 @@ SCORE_SCHEMA: dict[str, Any] = {
 
 def _marked(turn: Turn) -> str:
     """The turn's content with each quote followed by its verification mark."""
-    flags = iter([q.verified for q in turn.quotes])
-    return QUOTE_PATTERN.sub(
-        lambda m: m.group(0) + (" (verified)" if next(flags, False) else " (unverified)"),
-        turn.content,
+    return mark_quotes(
+        turn.content, [q.verified for q in turn.quotes],
+        lambda text, ok: f"<quote>{text}</quote>" + (" (verified)" if ok else " (unverified)"),
     )
 
 

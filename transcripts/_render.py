@@ -1,4 +1,10 @@
-"""Rendering transcripts with rich: the researcher's full view and the judge's view."""
+"""Rendering transcripts with rich: the researcher's full view and the judge's view.
+
+Everything from a speaker, a question or a run (answers, labels, errors, model names) goes in
+as :class:`rich.text.Text`, never as markup, so brackets in it are shown as written; and a
+speaker's text passes through :func:`transcripts.quotes.mark_quotes`, so only the
+framework's own quote marks look like marks. Turns the injection detector flags say so.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,10 @@ from rich.text import Text
 from transcripts._models import Call, Transcript, Turn
 from transcripts._results import CritiqueOutcome, Tree
 from transcripts._view import JudgeView, ViewTurn
-from transcripts.quotes import QUOTE_PATTERN
+from transcripts.injection import detect_injection
+from transcripts.quotes import QUOTE_PATTERN, speaker_text
 
-__all__ = ["answer_label", "render_judge_view", "render_transcript"]
+__all__ = ["answer_label", "injection_note", "render_judge_view", "render_transcript"]
 
 VERIFIED_STYLE = "bold green"
 UNVERIFIED_STYLE = "bold red strike"
@@ -24,34 +31,49 @@ def answer_label(index: int) -> str:
 
 
 def _content(content: str, verified: list[bool]) -> Text:
-    """The content with quotes styled: verified green, unverified red and marked."""
+    """The content with quotes styled: verified green, unverified red and marked; what the
+    speaker wrote around them cannot imitate a mark (see :func:`speaker_text`)."""
     text = Text()
     last = 0
     for i, match in enumerate(QUOTE_PATTERN.finditer(content)):
-        text.append(content[last : match.start()])
+        text.append(speaker_text(content[last : match.start()]))
         ok = verified[i] if i < len(verified) else False
         mark = "✓" if ok else "✗ unverified"
         style = VERIFIED_STYLE if ok else UNVERIFIED_STYLE
-        text.append(f"“{match.group(1)}” [{mark}]", style=style)
+        text.append(f"“{speaker_text(match.group(1))}” [{mark}]", style=style)
         last = match.end()
-    text.append(content[last:])
+    text.append(speaker_text(content[last:]))
     return text
 
 
-def _turn_panel(turn: Turn | ViewTurn, answer: str, extra: str) -> Panel:
+def injection_note(turn: Turn | ViewTurn) -> str:
+    """``injection? instruction, imitated-turn`` when the detector flags a speaker's turn
+    (see :mod:`transcripts.injection`); empty for clean turns and judges' own turns."""
+    if turn.role == "judge":
+        return ""
+    kinds = sorted({flag.kind for flag in detect_injection(turn.content)})
+    return f"injection? {', '.join(kinds)}" if kinds else ""
+
+
+def _turn_panel(turn: Turn | ViewTurn, answer: str, extra: str, *, flags: bool = False) -> Panel:
     verified = [q.verified for q in turn.quotes]
     body = _content(turn.content, verified)
     if turn.truncated:
         body.append("\n[cut at the length limit]", style="italic yellow")
-    title = f"Round {turn.round + 1} · {turn.speaker}{answer}"
-    return Panel(body, title=title, title_align="left", subtitle=extra or None,
-                 subtitle_align="right")
+    title = Text(f"Round {turn.round + 1} · {turn.speaker}{answer}")
+    subtitle = Text(extra)
+    note = injection_note(turn) if flags else ""
+    if note:
+        subtitle = Text.assemble(subtitle, " · " if extra else "", (f"⚠ {note}", "bold yellow"))
+    return Panel(body, title=title, title_align="left", subtitle=subtitle or None,
+                 subtitle_align="right", border_style="yellow" if note else "none")
 
 
-def _answers_table(answers: list[str], marks: dict[int, str]) -> Table:
+def _answers_table(answers: list[str], marks: dict[int, Text]) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 1))
     for i, answer in enumerate(answers):
-        table.add_row(Text(answer_label(i), style="bold"), answer, marks.get(i, ""))
+        table.add_row(Text(answer_label(i), style="bold"), Text(answer),
+                      marks.get(i, Text("")))
     return table
 
 
@@ -66,7 +88,7 @@ def render_judge_view(view: JudgeView) -> RenderableType:
         _answers_table(view.answers, {}),
     ]
     if view.context is not None:
-        parts.append(Panel(view.context, title="Source text", title_align="left"))
+        parts.append(Panel(Text(view.context), title="Source text", title_align="left"))
     parts.extend(_turn_panel(turn, _side(turn.answer), "") for turn in view.turns)
     return Group(*parts)
 
@@ -79,24 +101,31 @@ def _call_summary(call: Call) -> str:
 
 def _header(transcript: Transcript) -> Table:
     header = Table(show_header=False, box=None, padding=(0, 1))
-    header.add_row("transcript", transcript.id)
-    header.add_row("protocol", f"{transcript.protocol} ({transcript.condition})")
+
+    def row(name: str, value: str) -> None:
+        header.add_row(Text(name), Text(value))
+
+    row("transcript", transcript.id)
+    row("protocol", f"{transcript.protocol} ({transcript.condition})")
     error = f": {transcript.error}" if transcript.error else ""
-    header.add_row("status", transcript.status + error)
+    row("status", transcript.status + error)
     shown = ", ".join(answer_label(i) for i in transcript.order)
-    header.add_row("order", f"{shown} (original labels, in presented order)")
+    row("order", f"{shown} (original labels, in presented order)")
     for speaker, index in transcript.assignment.items():
         played_by = f" · {transcript.roles[speaker]}" if speaker in transcript.roles else ""
-        header.add_row(speaker, f"argues {answer_label(index)}{played_by}")
+        row(speaker, f"argues {answer_label(index)}{played_by}")
     cost = transcript.cost_usd
-    header.add_row("cost", "unknown" if cost is None else f"${cost:.4f}")
+    row("cost", "unknown" if cost is None else f"${cost:.4f}")
+    flagged = sum(1 for turn in transcript.turns if injection_note(turn))
+    if flagged:
+        row("injection?", f"{flagged} turn(s) flagged by the heuristic detector (marked below)")
     return header
 
 
 def render_transcript(transcript: Transcript) -> RenderableType:
     """The full view for researchers: gold, roles, models, private turns, costs."""
     q = transcript.question
-    marks = {q.correct: "[green]✓ gold[/green]"} if q.correct is not None else {}
+    marks = {q.correct: Text("✓ gold", style="green")} if q.correct is not None else {}
     parts: list[RenderableType] = [
         _header(transcript),
         Text(q.text, style="bold"),
@@ -104,7 +133,8 @@ def render_transcript(transcript: Transcript) -> RenderableType:
     ]
     if q.context:
         preview = q.context if len(q.context) < 600 else q.context[:600] + " …"
-        parts.append(Panel(preview, title="Hidden context", title_align="left", style="dim"))
+        parts.append(Panel(Text(preview), title="Hidden context", title_align="left",
+                           style="dim"))
     for turn in transcript.turns:
         private = " [private]" if turn.visibility == "private" else ""
         extra = _call_summary(turn.call) if turn.call is not None else ""
@@ -113,7 +143,7 @@ def render_transcript(transcript: Transcript) -> RenderableType:
                 f"{answer_label(i)}={p:.2f}" for i, p in enumerate(turn.probabilities)
             )
             extra = f"{extra} · beliefs {beliefs}" if extra else f"beliefs {beliefs}"
-        parts.append(_turn_panel(turn, _side(turn.answer) + private, extra))
+        parts.append(_turn_panel(turn, _side(turn.answer) + private, extra, flags=True))
     if transcript.critique is not None:
         parts.append(_critique_panel(transcript.critique))
     if transcript.tree is not None:

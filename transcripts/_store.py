@@ -289,7 +289,13 @@ class RunStore:
                 f"{path} is not a run folder (no run.json); create one with RunStore.create "
                 f"or `oversight run`"
             )
-        self.run_id: str = json.loads(meta.read_text())["run_id"]
+        try:
+            self.run_id: str = str(json.loads(meta.read_text(encoding="utf-8"))["run_id"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise StoreError(
+                f"{meta} is damaged ({type(err).__name__}: {err}); it should hold "
+                f'{{"run_id": "..."}}: restore it from a backup, or run into a new folder'
+            ) from None
         self.transcripts: JsonlLog[Transcript] = JsonlLog(
             path / "transcripts.jsonl", Transcript, fsync=fsync
         )
@@ -304,7 +310,13 @@ class RunStore:
     def create(cls, path: str | os.PathLike[str], *, run_id: str | None = None) -> RunStore:
         """Open the run folder at ``path``, creating it (and its run id) if needed."""
         folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(f"{folder} is a file, not a run folder: give a folder (--out DIR)")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(f"cannot create the run folder {folder}: {err.strerror or err}; "
+                             f"give another --out") from None
         meta = folder / "run.json"
         if not meta.exists():
             write_json_atomic(
@@ -334,7 +346,13 @@ class RunStore:
         target = self.path / name
         if not target.exists():
             return None
-        return json.loads(target.read_text())
+        try:
+            return json.loads(target.read_text(encoding="utf-8"))
+        except ValueError as err:  # JSONDecodeError and UnicodeDecodeError alike
+            raise StoreError(
+                f"{target} is damaged and cannot be read ({err}); restore it from a copy, "
+                f"or run into a new folder"
+            ) from None
 
     def close(self) -> None:
         """Close open file descriptors."""

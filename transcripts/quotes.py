@@ -4,17 +4,33 @@ Speakers quote the hidden context as ``<quote>exact words</quote>``. A quote is 
 when its text occurs in the context after both are normalised: case folded, curly quotes
 and dashes made plain, punctuation dropped and whitespace collapsed. Verified quotes carry
 the character span of the match in the original context.
+
+Only the framework marks quotes. A speaker's text is shown to judges (LLM and human) through
+:func:`mark_quotes`, which keeps the framework's own marks (square brackets after a
+``<quote>`` tag) apart from anything the speaker wrote: a bracketed span in the speaker's
+text that imitates a framework mark (``[verified]``, ``[✓]``, ``[Round 2]``, ``[cut at the
+length limit]``, ``[private]``, ``[Judge]``...) is rewritten as ``(verified, written by the
+speaker)``, so it can never read as the framework's own.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from transcripts._models import Quote
 
-__all__ = ["QUOTE_PATTERN", "extract_quotes", "normalise", "verify_quotes"]
+__all__ = [
+    "FRAMEWORK_MARK",
+    "QUOTE_PATTERN",
+    "extract_quotes",
+    "imitated_marks",
+    "mark_quotes",
+    "normalise",
+    "speaker_text",
+    "verify_quotes",
+]
 
 QUOTE_PATTERN = re.compile(r"<quote>(.*?)</quote>", re.DOTALL)
 """The tag a quote is written in."""
@@ -26,6 +42,51 @@ _PLAIN = str.maketrans(
         "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " ",
     }
 )
+
+
+FRAMEWORK_MARK = re.compile(
+    r"^\s*(?:[✓✔✗✘]\s*)?(?:un)?verified\s*$|^\s*[✓✔✗✘][^\]\)]{0,20}$|^\s*round\s+\d+\b.*$"
+    r"|^\s*cut at the length limit\s*$|^\s*private\s*$|^\s*(?:judge|moderator|system)\b.*$",
+    re.IGNORECASE,
+)
+"""What the inside of a framework mark looks like (a verification mark, a round header, the
+cut notice, the private tag, a judge's turn); the same text in brackets from a speaker is
+rewritten by :func:`speaker_text`."""
+
+_BRACKETED = re.compile(r"[\[(]([^\[\]()\n]{0,60})[\])]")
+
+
+def imitated_marks(text: str) -> Iterator[re.Match[str]]:
+    """The bracketed spans of ``text`` that imitate a framework mark (group 1: the inside)."""
+    return (m for m in _BRACKETED.finditer(text) if FRAMEWORK_MARK.match(m.group(1)))
+
+
+def speaker_text(text: str) -> str:
+    """``text`` (written by a speaker) with every bracketed imitation of a framework mark
+    rewritten as ``(…, written by the speaker)``; anything else is kept as written."""
+    out = []
+    last = 0
+    for match in imitated_marks(text):
+        out.append(text[last : match.start()])
+        out.append(f"({match.group(1).strip()}, written by the speaker)")
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def mark_quotes(content: str, verified: list[bool], mark: Callable[[str, bool], str]) -> str:
+    """``content`` as a judge reads it: each ``<quote>`` tag replaced by ``mark(text, ok)``
+    (the framework's own mark, from the verification result in ``verified``), and every
+    other part, the quoted text included, passed through :func:`speaker_text`."""
+    out = []
+    last = 0
+    for i, match in enumerate(QUOTE_PATTERN.finditer(content)):
+        out.append(speaker_text(content[last : match.start()]))
+        ok = verified[i] if i < len(verified) else False
+        out.append(mark(speaker_text(match.group(1)), ok))
+        last = match.end()
+    out.append(speaker_text(content[last:]))
+    return "".join(out)
 
 
 def _normalised_chars(text: str) -> Iterator[tuple[str, int]]:

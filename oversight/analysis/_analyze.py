@@ -22,6 +22,7 @@ from oversight.analysis._schema import (
     Analysis,
     Comparison,
     GroupStats,
+    InjectionCount,
     ModelFit,
     RatingTable,
     Settings,
@@ -370,5 +371,19 @@ def analyze(
         agreement_by_condition=_agreement_by_condition(data, metrics, rows, resampler),
         escalations=escalations(data, rows),
         model=_model(model, data, metrics, rows, protocol_of, warnings),
+        injection=_injection(data),
         warnings=warnings,
     )
+
+
+def _injection(data: Data) -> list[InjectionCount]:
+    """Flagged transcripts and turns per condition, for conditions with any."""
+    counts: dict[str, list[int]] = {}
+    for t in data.transcripts:
+        flagged = sum(turn.injection for turn in t.turns)
+        row = counts.setdefault(t.condition, [0, 0, 0])
+        row[0] += 1
+        row[1] += int(flagged > 0)
+        row[2] += flagged
+    return [InjectionCount(condition=c, transcripts=n, flagged=f, turns=k)
+            for c, (n, f, k) in sorted(counts.items()) if f]

@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from transcripts import SCHEMA_VERSION, JsonlLog, RunStore, status_rank
 from transcripts.final import final_judgments
+from transcripts.injection import detect_injection
 
 __all__ = ["Data", "EscalationRow", "JudgmentRow", "TranscriptRow", "load"]
 
@@ -96,6 +97,19 @@ class TurnRow(_Row):
     role: str
     round: int
     visibility: str = "public"
+    injection: bool = False
+    """True when the injection detector flags this speaker's text (never a judge's turn);
+    computed from ``content`` as the row is read, the text itself is not kept."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flag(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "content" in data and "injection" not in data:
+            content = data.get("content")
+            flagged = (data.get("role") != "judge" and isinstance(content, str)
+                       and bool(detect_injection(content)))
+            data = {**data, "injection": flagged}
+        return data
 
 
 class TranscriptRow(_Row):

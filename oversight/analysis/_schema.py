@@ -294,6 +294,20 @@ class Comparison(_Flat):
     """Whether Fieller's set is a finite interval; null when not computed."""
 
 
+class InjectionCount(_Model):
+    """Injection attempts the heuristic detector (``transcripts.injection``) flags, per
+    condition: a count for a reader to check by hand, not a measured rate."""
+
+    condition: str
+    """Condition label."""
+    transcripts: int
+    """Transcripts of the condition in the store."""
+    flagged: int
+    """Transcripts with at least one flagged speaker turn."""
+    turns: int
+    """Flagged speaker turns."""
+
+
 class Analysis(_Model):
     """Everything ``oversight report`` says about a run."""
 
@@ -324,5 +338,7 @@ class Analysis(_Model):
     """Per fallback judge."""
     model: ModelFit | None = None
     """The optional model-based analysis (``--model gee|glmm``)."""
+    injection: list[InjectionCount] = Field(default_factory=list)
+    """Per condition with at least one flagged turn (see ``oversight show`` for which)."""
     warnings: list[str]
     """Things a reader should know before trusting the numbers."""

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 
 from transcripts.errors import OversightError
 
@@ -55,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = handler(args)
     except OversightError as err:
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {err}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(err))}",
+                                   highlight=False)
         return 1
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted; everything saved so far is kept")

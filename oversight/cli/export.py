@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from transcripts import RunStore
 from transcripts.errors import ConfigError
@@ -64,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
     fmt = _format(args)
     out = Path(args.out) if args.out else store.path / "exports" / f"{kind}.{fmt}"
     written = to_parquet(store, out, kind) if fmt == "parquet" else to_csv(store, out, kind)
-    Console(highlight=False).print(f"wrote {written} {kind} rows to {out}")
+    Console(highlight=False).print(f"wrote {written} {kind} rows to {escape(str(out))}")
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from transcripts.importers.nyu import SKIPPED_FILE, ImportSummary, import_nyu_debate
@@ -52,7 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     """Import, then print what was imported and what was skipped and why."""
     console = Console(highlight=False)
-    with console.status(f"importing {args.source} from {args.path} ..."):
+    with console.status(f"importing {escape(args.source)} from {escape(str(args.path))} ..."):
         summary = import_nyu_debate(args.path, args.out)
     console.print(render_summary(summary))
     return 0
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 def render_summary(summary: ImportSummary) -> Table:
     """The import's counts as a table: rooms by setting and status, skipped by reason."""
-    table = Table(title=f"NYU debate import into {summary.out}", title_justify="left",
+    table = Table(title=f"NYU debate import into {escape(str(summary.out))}", title_justify="left",
                   show_header=True, header_style="bold")
     table.add_column("")
     table.add_column("rooms", justify="right")
@@ -70,19 +71,19 @@ def render_summary(summary: ImportSummary) -> Table:
         table.add_row("already in the folder", str(summary.already_present))
     table.add_row("in the folder now", str(summary.present))
     for setting, count in summary.by_setting.items():
-        table.add_row(f"  {setting}", str(count))
+        table.add_row(f"  {escape(str(setting))}", str(count))
     for status, count in summary.by_status.items():
-        table.add_row(f"  status {status}", str(count))
+        table.add_row(f"  status {escape(str(status))}", str(count))
     table.add_row("  included in the paper", str(summary.included_in_paper))
     skipped = summary.skipped_by_reason()
     table.add_row("skipped", str(len(summary.skipped)), style="yellow" if skipped else None)
     for reason, count in sorted(skipped.items()):
-        table.add_row(f"  {reason}", str(count))
+        table.add_row(f"  {escape(str(reason))}", str(count))
     table.add_section()
     table.add_row("judgments written", str(summary.judgments))
     verified = summary.quotes - summary.unverified_quotes
     table.add_row("quotes verified", f"{verified}/{summary.quotes}")
     table.add_row("seconds", f"{summary.seconds:.1f}")
     if summary.skipped:
-        table.caption = f"skipped rooms and reasons: {summary.out}/{SKIPPED_FILE}"
+        table.caption = f"skipped rooms and reasons: {escape(str(summary.out))}/{SKIPPED_FILE}"
     return table

@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from oversight.cli.run import wide_when_piped
@@ -92,9 +93,11 @@ def run(args: argparse.Namespace) -> int:
         f"judged · judge calls: {result.calls} sent, {result.cached_calls} from the cache · "
         f"spend ${result.spent_usd:.4f}"
         + (f" + {result.unknown_cost_calls} call(s) of unknown price"
-           if result.unknown_cost_calls else ""))
+           if result.unknown_cost_calls else "")
+        + (f" · {result.calls_lost_in_flight} call(s) of the run cut off in flight by a kill "
+           f"(cost unknown)" if result.calls_lost_in_flight else ""))
     if result.stopped:
-        console.print(f"[yellow]stopped:[/] {result.stopped}")
+        console.print(f"[yellow]stopped:[/] {escape(result.stopped)}")
     if result.judgments:
         console.print(_accuracy_by_rounds(args.run_dir, result))
     return 0 if result.stopped is None else 3
@@ -120,5 +123,6 @@ def _accuracy_by_rounds(run_dir: str, result: RejudgeResult) -> Table:
     for (condition, rounds), values in sorted(
         scores.items(), key=lambda kv: (kv[0][0], int(kv[0][1]) if kv[0][1].isdigit() else 10**9)
     ):
-        table.add_row(condition, rounds, str(len(values)), f"{sum(values) / len(values):.3f}")
+        table.add_row(escape(condition), rounds, str(len(values)),
+                      f"{sum(values) / len(values):.3f}")
     return table

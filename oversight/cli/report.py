@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from transcripts.errors import ConfigError
 
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         folder = Path(out) if out else Path(args.run_dir) / "reports"
         extra = write_annotators(people, folder, files.markdown) if markdown else []
         for path in [*files.all(), *extra]:
-            messages.print(f"wrote {path}")
+            messages.print(f"wrote {escape(str(path))}")
     return 0
 
 
@@ -195,4 +196,5 @@ def _gdc_section(
             tmp.write_text(markdown(stats), encoding="utf-8")
             tmp.replace(out / f"{name}.md")
             write_json_atomic(out / f"{name}.json", [s.model_dump(mode="json") for s in stats])
-            messages.print(f"wrote {out / f'{name}.md'}\nwrote {out / f'{name}.json'}")
+            messages.print(f"wrote {escape(str(out / f'{name}.md'))}\n"
+                           f"wrote {escape(str(out / f'{name}.json'))}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from oversight.runner import DryRun, RunResult, accuracy_table, dry_run, run_experiment
@@ -112,9 +113,9 @@ def print_estimate(rehearsal: DryRun, console: Console) -> None:
     result = rehearsal.result
     console.print(f"dry run on mock endpoints: {result.status}, {result.items_complete} of "
                   f"{result.items_total} items, {result.transcripts} transcripts "
-                  f"(folder {result.path})")
+                  f"(folder {escape(str(result.path))})")
     for error in result.errors:
-        console.print(f"  [red]error[/] {error}")
+        console.print(f"  [red]error[/] {escape(error)}")
     table = Table(title="estimate for the real run")
     for column in ("endpoint", "spec", "calls", "input tok", "output tok (est / max)",
                    "cost USD (est / max)"):
@@ -124,7 +125,7 @@ def print_estimate(rehearsal: DryRun, console: Console) -> None:
         tokenizer = e.tokenizer
         cost = ("unknown price" if e.cost_usd is None or e.cost_usd_max is None
                 else f"{e.cost_usd:.4f} / {e.cost_usd_max:.4f}")
-        table.add_row(e.name, e.spec, f"{e.calls:,}", f"{e.input_tokens:,}",
+        table.add_row(escape(e.name), escape(e.spec), f"{e.calls:,}", f"{e.input_tokens:,}",
                       f"{e.output_tokens:,} / {e.output_tokens_max:,}", cost)
     console.print(table)
     total = rehearsal.cost_usd

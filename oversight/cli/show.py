@@ -7,7 +7,9 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from oversight.cli.run import wide_when_piped
 from oversight.runner import match_id, read_status, select_transcripts
@@ -81,7 +83,8 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
     judged: Counter[str] = Counter(j.transcript_id for j in store.judgments.latest())
     status = read_status(store)
     if status is not None:
-        console.print(f"{store.path}: {status.get('status')} · {status.get('items_complete')} "
+        console.print(f"{escape(str(store.path))}: {escape(str(status.get('status')))} · "
+                      f"{status.get('items_complete')} "
                       f"of {status.get('items_total')} items · spend "
                       f"${status.get('spent_usd', 0):.4f}")
     table = Table()
@@ -95,10 +98,10 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
         if args.limit and shown >= args.limit:
             continue
         shown += 1
-        state = t.status if t.status == "complete" else f"[red]{t.status}[/]"
-        table.add_row(t.id if len(t.id) <= 24 else t.id[:10], t.condition, t.question.id,
-                      str(t.metadata.get("setup", "")), state, str(t.rounds),
-                      str(judged.get(t.id, 0)), t.question.text)
+        state = Text(t.status, style="" if t.status == "complete" else "red")
+        table.add_row(Text(t.id if len(t.id) <= 24 else t.id[:10]), Text(t.condition),
+                      Text(t.question.id), Text(str(t.metadata.get("setup", ""))), state,
+                      str(t.rounds), str(judged.get(t.id, 0)), Text(t.question.text))
     console.print(table)
     more = f" (first {shown} shown; --limit 0 for all)" if shown < total else ""
     console.print(f"{total} transcript(s){more}")
@@ -138,6 +141,7 @@ def _judgments_table(transcript: Transcript, judgments: list[Judgment]) -> Table
             notes.append(f"escalated ({j.escalation_reason})")
         if j.error:
             notes.append(j.error[:80])
-        table.add_row(j.judge.name, j.status, probs, mark,
-                      "all" if j.rounds_seen is None else str(j.rounds_seen), "; ".join(notes))
+        table.add_row(Text(j.judge.name), Text(j.status), probs, mark,
+                      "all" if j.rounds_seen is None else str(j.rounds_seen),
+                      Text("; ".join(notes)))
     return table

@@ -72,6 +72,28 @@ def load_questions(
             raise DatasetError(
                 f"bad dataset spec {spec!r}: {problems}; loaders are {', '.join(LOADERS)}"
             ) from None
+    try:
+        found = _load(spec, base_dir)
+    except UnicodeDecodeError as err:
+        raise DatasetError(
+            f"the {spec.loader} dataset ({getattr(spec, 'path', None) or 'its file'}) is not "
+            f"UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); save it as "
+            f"UTF-8") from None
+    except IsADirectoryError as err:
+        raise DatasetError(f"the {spec.loader} dataset path {err.filename} is a folder; give a "
+                           f"file") from None
+    questions = select(found, spec)
+    if not questions:
+        raise DatasetError(
+            f"the {spec.loader} dataset has no questions left after the filters; loosen them"
+        )
+    return questions
+
+
+def _load(
+    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec,
+    base_dir: Path | None,
+) -> list[Question]:
     if isinstance(spec, SampleSpec):
         found = sample.load(spec, base_dir)
     elif isinstance(spec, QualitySpec):
@@ -84,9 +106,4 @@ def load_questions(
         found = generic.load(spec, base_dir)
     else:
         found = nyu.load(spec, base_dir)
-    questions = select(found, spec)
-    if not questions:
-        raise DatasetError(
-            f"the {spec.loader} dataset has no questions left after the filters; loosen them"
-        )
-    return questions
+    return found

@@ -14,7 +14,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -175,8 +175,14 @@ class Endpoint:
         logprobs: bool = False,
         top_logprobs: int = 0,
         sample_index: int = 0,
+        on_send: Callable[[str], None] | None = None,
     ) -> Completion:
         """Ask the model; see :class:`Request` for what each option means.
+
+        ``on_send`` is called with the request's cache key just before it is sent to the
+        provider (never when the cache answers), so a caller can note a call in flight.
+        A fresh answer is in the cache file before this returns, so whatever the caller
+        then records about it (as paid) a kill cannot make it be paid again.
 
         Answered from the cache when the identical request was answered before (then
         ``cached`` is True, usage zero and nothing is paid). Raises ProviderError for a
@@ -201,6 +207,8 @@ class Endpoint:
         key, canonical = cache_key(self._identity, request)
         cache = self.cache
         if cache is None:
+            if on_send is not None:
+                on_send(key)
             return await self._fresh(request, schema, key, started)
         while True:
             hit = cache.get(key)
@@ -214,6 +222,8 @@ class Endpoint:
             waiting = cache.lead(key)
             if waiting is None:
                 try:
+                    if on_send is not None:
+                        on_send(key)
                     completion = await self._fresh(request, schema, key, started)
                 except BaseException:
                     cache.finish(key, None)
@@ -225,7 +235,8 @@ class Endpoint:
                     completion.call.finish_reason,
                 )
                 cache.finish(key, reply)
-                cache.put(key, self.spec, canonical, reply)
+                # In the file before the caller can record the call as paid (see put).
+                await asyncio.shield(cache.put(key, self.spec, canonical, reply))
                 return completion
             hit = await asyncio.shield(waiting)
             if hit is not None:
@@ -256,6 +267,7 @@ class Endpoint:
         spent = Usage()
         last_error: StructuredOutputError | None = None
         asked = request
+        rejected: list[Call] = []  # one record per paid reply that failed the schema
         for round_ in range(self.options.validation_retries + 1 if schema is not None else 1):
             if round_:
                 stats.retries += 1
@@ -270,23 +282,29 @@ class Endpoint:
             except StructuredOutputError as err:
                 log.info("%s: reply %d did not match the schema: %s", self.spec, round_ + 1, err)
                 last_error = err
+                rejected.append(self._completion(
+                    request, reply, None, key, started, stats=stats, usage=reply.usage).call)
                 if reply.finish_reason == "length":
                     break  # the same limit would cut the re-ask too
                 asked = corrected(asked, reply.text, str(err))
                 continue
-            return self._completion(request, reply, parsed, key, started, stats=stats, usage=spent)
-        # The invalid replies were paid for: the error carries their call record.
-        paid = self._completion(request, reply, None, key, started, stats=stats, usage=spent)
+            done = self._completion(request, reply, parsed, key, started, stats=stats, usage=spent)
+            if rejected:  # one record per paid reply, for the ledger
+                last = self._completion(request, reply, parsed, key, started, stats=stats,
+                                        usage=reply.usage).call
+                done = done.model_copy(update={"paid": [*rejected, last]})
+            return done
+        # The invalid replies were paid for: the error carries one call record per reply.
         if reply.finish_reason == "length":
             raise StructuredOutputError(
                 f"{self.spec}: the reply was cut at max_tokens={request.max_tokens} before its "
                 f"JSON was complete ({last_error}); raise max_tokens for this call",
-                calls=[paid.call],
+                calls=rejected,
             )
         raise StructuredOutputError(
             f"{last_error} (after {round_ + 1} replies, each re-ask told what was wrong; "
             "simplify the schema, raise max_tokens, or raise validation_retries)",
-            calls=[paid.call],
+            calls=rejected,
         )
 
     async def _send(self, request: Request, stats: RetryStats) -> Reply:
@@ -365,6 +383,10 @@ class Endpoint:
             finish_reason=reply.finish_reason,
         )
         return Completion(text=reply.text, parsed=parsed, logprobs=reply.logprobs, call=call)
+
+    def cost_of(self, usage: Usage) -> float | None:
+        """Dollars a reply with ``usage`` costs at this endpoint's price; None if unknown."""
+        return self._cost(usage)
 
     def _cost(self, usage: Usage) -> float | None:
         if self.price is None and self.backend.free:

@@ -81,6 +81,7 @@ class ResponseCache:
         self._write_lock = threading.Lock()
         self._pending: dict[str, _Row] = {}
         self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop a flush waits on
+        self._batch: asyncio.Future[None] | None = None  # done when the next flush is written
         self._in_flight: dict[tuple[int, str], asyncio.Future[Reply | None]] = {}
 
     def __repr__(self) -> str:
@@ -97,20 +98,30 @@ class ResponseCache:
             ).fetchone()
         return None if row is None else _decode(row[0])
 
-    def put(self, key: str, endpoint: str, request_json: str, reply: Reply) -> None:
+    def put(self, key: str, endpoint: str, request_json: str, reply: Reply) -> asyncio.Future[None]:
         """Store ``reply`` under ``key``: visible here at once, written to the file at the end
-        of this turn of the event loop, with the others stored in it."""
+        of this turn of the event loop, with the others stored in it.
+
+        Returns a future done once the row is in the file (or its write failed and was
+        logged): await it before anything records the call as paid, so that a kill can
+        never leave a call paid on record but missing from the cache (and so paid again).
+        """
         self._pending[key] = (key, endpoint, time.time(), request_json, _encode(reply))
         loop = asyncio.get_running_loop()
-        if self._flush_on is not loop:  # none waiting, or on a loop that may have ended
+        if self._flush_on is not loop or self._batch is None:
+            # None waiting, or on a loop that may have ended: a new batch on this loop.
             self._flush_on = loop
+            self._batch = loop.create_future()
             loop.call_soon(self._flush)
+        return self._batch
 
     def _flush(self) -> None:
         """Write what is pending: now if the file is free, else from a worker thread."""
         self._flush_on = None
+        batch, self._batch = self._batch, None
         rows = list(self._pending.values())
         if not rows:
+            _settle(batch)
             return
         if self._write_lock.acquire(blocking=False):
             try:
@@ -119,17 +130,21 @@ class ResponseCache:
                 pass
             else:
                 self._forget(rows)
+                _settle(batch)
                 return
             finally:
                 self._write_lock.release()
         done = asyncio.get_running_loop().run_in_executor(None, self._write_patiently, rows)
-        done.add_done_callback(lambda future: self._written(rows, future))
+        done.add_done_callback(lambda future: self._written(rows, future, batch))
 
     def _write_patiently(self, rows: list[_Row]) -> None:
         with self._write_lock:
             _write(self._patient_writer, rows)
 
-    def _written(self, rows: list[_Row], future: asyncio.Future[None]) -> None:
+    def _written(
+        self, rows: list[_Row], future: asyncio.Future[None], batch: asyncio.Future[None] | None
+    ) -> None:
+        _settle(batch)
         if future.cancelled():
             return  # still pending: written at exit
         error = future.exception()
@@ -184,6 +199,12 @@ class ResponseCache:
 
 _Row = tuple[str, str, float, str, str]
 """key, endpoint, created, request JSON, reply JSON."""
+
+
+def _settle(batch: asyncio.Future[None] | None) -> None:
+    """Release whoever awaits ``batch`` (the rows are written, or their failure logged)."""
+    if batch is not None and not batch.done():
+        batch.set_result(None)
 
 
 def _connect(path: Path, *, timeout: float) -> sqlite3.Connection:

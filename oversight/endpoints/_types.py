@@ -98,6 +98,9 @@ class Completion(BaseModel):
     """Token log-probabilities, when asked for and offered."""
     call: Call
     """The call record (endpoint, model, usage, cost, latency, cached, retries)."""
+    paid: list[Call] = Field(default_factory=list)
+    """When replies failed the schema before this one: one record per paid reply (theirs,
+    then this one's), whose usage and cost add up to ``call``'s; empty otherwise."""
 
     @property
     def usage(self) -> Usage:

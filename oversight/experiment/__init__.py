@@ -6,10 +6,18 @@ Example::
     experiment = load_experiment("examples/quickstart.toml")
 """
 
-from oversight.experiment._load import check_experiment, format_errors, load_experiment
+from oversight.experiment._load import (
+    LIMIT_FLAGS,
+    check_experiment,
+    format_errors,
+    load_experiment,
+    secret_problems,
+    with_limits,
+)
 from oversight.experiment._spec import Condition, Counterbalance, EndpointConfig, Experiment, Limits
 
 __all__ = [
+    "LIMIT_FLAGS",
     "Condition",
     "Counterbalance",
     "EndpointConfig",
@@ -18,4 +26,6 @@ __all__ = [
     "check_experiment",
     "format_errors",
     "load_experiment",
+    "secret_problems",
+    "with_limits",
 ]

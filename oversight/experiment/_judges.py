@@ -15,7 +15,9 @@ from judges.config import (
 if TYPE_CHECKING:
     from oversight.experiment._spec import Experiment
 
-__all__ = ["interactive", "judge_name", "judge_names", "unattended", "validate_judges"]
+__all__ = [
+    "interactive", "judge_name", "judge_names", "judge_specs", "unattended", "validate_judges",
+]
 
 
 def judge_name(config: JudgeConfig, experiment: Experiment) -> str:
@@ -44,6 +46,12 @@ def _endpoints(config: JudgeConfig) -> list[str]:
             found.extend(_endpoints(member))
         return found
     return []
+
+
+def judge_specs(experiment: Experiment) -> list[tuple[str, str]]:
+    """``(where, endpoint reference)`` of every endpoint the judges use."""
+    return [(f"judges[{i}]", ref) for i, config in enumerate(experiment.judges)
+            for ref in _endpoints(config)]
 
 
 def validate_judges(experiment: Experiment) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import types
 import typing
@@ -12,23 +13,37 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from oversight.experiment._judges import judge_names, validate_judges
-from oversight.experiment._spec import Experiment
+from oversight.endpoints import option_problems
+from oversight.experiment._judges import judge_names, judge_specs, validate_judges
+from oversight.experiment._spec import Experiment, Limits
 from protocols.base import REGISTRY, get
 from transcripts.errors import ConfigError
 
-__all__ = ["check_experiment", "format_errors", "load_experiment"]
+__all__ = ["LIMIT_FLAGS", "check_experiment", "format_errors", "load_experiment", "with_limits"]
 
 Loc = tuple[str | int, ...]
 
+LIMIT_FLAGS = {"max_cost_usd": "--max-cost", "max_tokens": "--max-tokens",
+               "concurrency": "--concurrency"}
+"""The ``[limits]`` keys ``oversight run`` can override, and the flag of each."""
 
-def load_experiment(source: str | os.PathLike[str] | Mapping[str, Any]) -> Experiment:
+_SECRET_KEY = re.compile(r"^(api[_-]?key|secret(_key)?|password|(access|auth)[_-]?token)$", re.I)
+_SECRET_VALUE = re.compile(r"^(sk-|sk_|xai-|AIza)[A-Za-z0-9_\-]{16,}$")
+
+
+def load_experiment(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+) -> Experiment:
     """Read and check an experiment from a TOML file (or a dict of the same shape).
 
     A file may start from another with ``extends = "base.toml"`` (a path relative to it):
     its tables are merged into the base's key by key, and any other value, arrays of
-    tables such as ``[[conditions]]`` included, replaces the base's. Every problem is
-    reported at once, each as ``file: key.path: what is wrong; allowed: ...``.
+    tables such as ``[[conditions]]`` included, replaces the base's. ``overrides`` replace
+    ``[limits]`` keys (as ``--max-cost`` does) and pass the same checks. Every problem is
+    reported at once, each as ``file: key.path: what is wrong; allowed: ...``; nothing is
+    written anywhere before the experiment passes.
     """
     if isinstance(source, Mapping):
         where, data, path = "experiment", dict(source), None
@@ -36,22 +51,115 @@ def load_experiment(source: str | os.PathLike[str] | Mapping[str, Any]) -> Exper
         path = Path(source)
         where = str(path)
         data = _read(path, ())
+    changes = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if changes:
+        limits = data.get("limits")
+        data["limits"] = {**(limits if isinstance(limits, Mapping) else {}), **changes}
+    problems = secret_problems(data)
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_report(where, format_errors(err, Experiment))) from None
+        problems += _from_overrides(format_errors(err, Experiment), changes)
+        problems += _endpoint_problems_raw(data)
+        problems += [p for p in _cross_problems_despite(data, err) if p not in problems]
+        raise ConfigError(_report(where, problems)) from None
     if path is not None:
         experiment._source = path.resolve()
-    check_experiment(experiment, where=where)
+    check_experiment(experiment, where=where, known=problems)
     return experiment
+
+
+def with_limits(experiment: Experiment, **overrides: Any) -> Experiment:
+    """``experiment`` with ``[limits]`` keys replaced, checked as in a file (every bad value
+    reported at once, named by its flag); None values are left alone."""
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if not changes:
+        return experiment
+    try:
+        limits = Limits.model_validate({**experiment.limits.model_dump(), **changes})
+    except ValidationError as err:
+        lines = _from_overrides(format_errors(err, Limits, ("limits",)), changes)
+        raise ConfigError(_report("overrides", lines)) from None
+    updated = experiment.model_copy(update={"limits": limits})
+    updated._source = experiment.source
+    return updated
+
+
+def _from_overrides(lines: list[str], changes: Mapping[str, Any]) -> list[str]:
+    """Say which problems come from an override rather than from the file."""
+    out = []
+    for line in lines:
+        for key in changes:
+            prefix = f"limits.{key}:"
+            if line.startswith(prefix):
+                flag = LIMIT_FLAGS.get(key, key)
+                line = f"limits.{key} (given as {flag}, overriding the file):{line[len(prefix):]}"
+        out.append(line)
+    return out
+
+
+def secret_problems(data: Any, at: str = "") -> list[str]:
+    """Every key of ``data`` that holds (or looks like) an API key, by its path; never the
+    value. A key in an experiment would be copied into the run folder, so it is refused."""
+    problems = []
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            path = f"{at}.{key}" if at else str(key)
+            if isinstance(key, str) and _SECRET_KEY.match(key) and value not in (None, ""):
+                problems.append(
+                    f"{path}: an API key must not be written in an experiment (it would be "
+                    f"copied into the run folder); remove it, put the key in an environment "
+                    f"variable and name that variable with api_key_env = \"MY_KEY_VARIABLE\"")
+            else:
+                problems += secret_problems(value, path)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            problems += secret_problems(value, f"{at}[{i}]")
+    elif isinstance(data, str) and _SECRET_VALUE.match(data.strip()):
+        problems.append(
+            f"{at}: this value looks like an API key; keys never go in experiment files: put "
+            f"it in an environment variable and name that variable with api_key_env")
+    return problems
+
+
+def _endpoint_problems_raw(data: Mapping[str, Any]) -> list[str]:
+    """Endpoint problems found in the raw tables, reported even when other keys are wrong."""
+    problems: list[str] = []
+    tables = data.get("endpoints")
+    if not isinstance(tables, Mapping):
+        return problems
+    for name, table in tables.items():
+        if isinstance(table, Mapping) and isinstance(table.get("spec"), str):
+            problems += _endpoint_lines(f"endpoints.{name}", table["spec"],
+                                        _raw_options(table))
+    return problems
+
+
+def _raw_options(table: Mapping[str, Any]) -> dict[str, Any]:
+    """The free-form ``options`` of a raw endpoint table (its typed keys pydantic checks)."""
+    options = table.get("options")
+    return dict(options) if isinstance(options, Mapping) else {}
+
+
+def _endpoint_lines(at: str, spec: str, options: Mapping[str, Any]) -> list[str]:
+    safe = {k: v for k, v in options.items() if not _SECRET_KEY.match(k)}
+    return [f"{at}: {problem}" for problem in option_problems(spec, safe)]
 
 
 def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     """The TOML file at ``path``, merged over the file its ``extends`` key names."""
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; give the experiment's .toml file")
     if not path.is_file():
         raise ConfigError(f"{path}: no such experiment file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); "
+            f"save the file as UTF-8") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read: {err.strerror or err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
     base = data.pop("extends", None)
@@ -76,10 +184,47 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def check_experiment(experiment: Experiment, *, where: str | None = None) -> None:
-    """Cross-checks no single field can make: protocols, roles, options, names of judges."""
+def check_experiment(
+    experiment: Experiment, *, where: str | None = None, known: Sequence[str] = ()
+) -> None:
+    """Cross-checks no single field can make: protocols, roles, options, names of judges,
+    endpoint specs and options (as the endpoint layer would refuse them), and no API key
+    anywhere. Raises one ConfigError with every problem (``known`` ones first)."""
     where = where or (str(experiment.source) if experiment.source else "experiment")
+    problems = list(known)
+    if not known:  # a loaded file was scanned already
+        problems += secret_problems(experiment.model_dump(mode="json"))
+    problems += cross_problems(experiment)
+    if problems:
+        raise ConfigError(_report(where, problems))
+
+
+def _cross_problems_despite(data: dict[str, Any], err: ValidationError) -> list[str]:
+    """The cross-checks of the experiment the file would be with its invalid top-level keys
+    left at their defaults, so they are reported together with the invalid keys; none when
+    the invalid keys are ones the cross-checks read (endpoints, conditions, judges)."""
+    bad = {str(e["loc"][0]) for e in err.errors() if e["loc"]}
+    if bad & {"endpoints", "conditions", "judges"}:
+        return []  # the cross-checks read these: without them they would mislead
+    try:
+        rest = Experiment.model_validate({k: v for k, v in data.items() if k not in bad})
+    except ValidationError:
+        return []
+    return cross_problems(rest)
+
+
+def cross_problems(experiment: Experiment) -> list[str]:
+    """Every cross-check problem of ``experiment``, one line each (see check_experiment)."""
     problems = validate_judges(experiment)
+    for name, named in experiment.endpoints.items():
+        problems += _endpoint_lines(f"endpoints.{name}", named.spec, named.endpoint_options())
+    specs = {ref: at for at, ref in judge_specs(experiment)}
+    for i, condition in enumerate(experiment.conditions):
+        for role, ref in condition.roles.items():
+            specs.setdefault(ref, f"conditions[{i}].roles.{role}")
+    for ref, at in specs.items():
+        if ref not in experiment.endpoints and "/" in ref:
+            problems += _endpoint_lines(at, ref, {})
     judges = judge_names(experiment)
     labels: set[str] = set()
     for i, condition in enumerate(experiment.conditions):
@@ -121,8 +266,7 @@ def check_experiment(experiment: Experiment, *, where: str | None = None) -> Non
                 problems.append(
                     f"{at}.{key}: {judge!r} is not a judge; known: {', '.join(judges) or 'none'}"
                 )
-    if problems:
-        raise ConfigError(_report(where, problems))
+    return problems
 
 
 def _loc(text: str) -> Loc:

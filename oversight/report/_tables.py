@@ -394,5 +394,24 @@ def build_tables(a: Analysis) -> list[Table]:
         _agreement(a),
         _escalations(a),
         _model(a),
+        _injection(a),
     ]
     return [t for t in tables if t is not None]
+
+
+def _injection(a: Analysis) -> Table | None:
+    if not a.injection:
+        return None
+    table = Table(
+        "Injection attempts flagged (heuristic detector)",
+        ["condition", "transcripts", "flagged", "flagged turns"],
+        numeric={1, 2, 3},
+        note="speaker text that addresses the judge's instructions or imitates a framework "
+        "mark or turn; a heuristic (see RELIABILITY.md for its false-positive rate): check "
+        "the flagged turns with `oversight show RUN ID`.",
+    )
+    for c in a.injection:
+        share = pct(c.flagged / c.transcripts)
+        table.rows.append([c.condition, str(c.transcripts), f"{c.flagged} ({share})",
+                           str(c.turns)])
+    return table

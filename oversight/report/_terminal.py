@@ -53,7 +53,7 @@ def _rich(table: Table) -> RichTable:
     for i, name in enumerate(table.headers):
         out.add_column(Text(name), justify="right" if i in table.numeric else "left")
     for row in table.rows:
-        out.add_row(*(Text(cell) for cell in row))
+        out.add_row(*(Text(cell) for cell in row))  # names from users are not markup
     return out
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from oversight.datasets import load_questions
 from oversight.endpoints import Endpoint
-from oversight.experiment import Experiment, check_experiment, load_experiment
+from oversight.experiment import Experiment, check_experiment, load_experiment, with_limits
 from oversight.experiment._judges import interactive, unattended
 from oversight.runner._build import Endpoints, Factory
 from oversight.runner._dry import EndpointEstimate, estimate_endpoint, mock_factory, temp_folder
@@ -33,21 +33,13 @@ __all__ = ["DryRun", "dry_run", "run_experiment", "run_experiment_async"]
 ExperimentLike = Experiment | str | os.PathLike[str]
 
 
-def _experiment(source: ExperimentLike) -> Experiment:
+def _experiment(source: ExperimentLike, **overrides: Any) -> Experiment:
+    """The experiment with its ``[limits]`` overrides, every problem of both found (and
+    reported at once) before anything is written."""
     if isinstance(source, Experiment):
         check_experiment(source)
-        return source
-    return load_experiment(source)
-
-
-def _with_limits(experiment: Experiment, **overrides: Any) -> Experiment:
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if not changes:
-        return experiment
-    limits = experiment.limits.model_copy(update=changes)
-    updated = experiment.model_copy(update={"limits": limits})
-    updated._source = experiment.source
-    return updated
+        return with_limits(source, **overrides)
+    return load_experiment(source, overrides=overrides)
 
 
 def default_out(experiment: Experiment) -> Path:
@@ -149,8 +141,8 @@ async def run_experiment_async(
     retry_failed: bool = False,
 ) -> RunResult:
     """Run (or resume) ``experiment`` into ``out``; see :func:`run_experiment`."""
-    exp = _with_limits(_experiment(experiment), max_cost_usd=max_cost_usd,
-                       max_tokens=max_tokens, concurrency=concurrency)
+    exp = _experiment(experiment, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
+                      concurrency=concurrency)
     folder = Path(out) if out is not None else default_out(exp)
     result, _ = await _run(exp, folder, offline=offline, replay=replay,
                            console=console or Console(), progress=progress,
@@ -171,6 +163,8 @@ async def _run(
 ) -> tuple[RunResult, dict[str, Endpoint]]:
     """One session; returns its result and the endpoints it made (by name or spec)."""
     questions = load_questions(exp.dataset, exp.base_dir)
+    if replay is not None:
+        _replay_origin(Path(replay))  # a bad --replay is refused before the folder is made
     store = RunStore.create(folder)
     try:
         _freeze(store, exp, questions)
@@ -190,6 +184,7 @@ async def _run(
         try:
             endpoints.check_credentials()  # a missing key stops the run before any item
             await asyncio.to_thread(_freeze_models, store, exp, endpoints)
+            meter.recover(endpoints.every())  # spend lines a kill cut off, from the cache
             return await session.run(), dict(made)
         finally:
             await endpoints.aclose()
@@ -197,11 +192,18 @@ async def _run(
         store.close()
 
 
-def _replay_cache(source: Path, folder: Path) -> Path:
-    """The cache to replay from: the source run's, copied into the new run folder."""
+def _replay_origin(source: Path) -> Path:
+    """The response cache file ``--replay`` names (a run folder or the file itself)."""
     origin = source / "cache.sqlite" if source.is_dir() else source
     if not origin.is_file():
-        raise ConfigError(f"nothing to replay: no response cache at {origin}")
+        raise ConfigError(f"nothing to replay: no response cache at {origin}; give --replay a "
+                          f"finished run's folder")
+    return origin
+
+
+def _replay_cache(source: Path, folder: Path) -> Path:
+    """The cache to replay from: the source run's, copied into the new run folder."""
+    origin = _replay_origin(source)
     target = folder / "cache.sqlite"
     if target.resolve() != origin.resolve():
         # SQLite's backup reads a consistent copy, including what sits in the write-ahead log.

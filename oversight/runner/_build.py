@@ -83,10 +83,14 @@ class Endpoints:
         """
         if self.offline:
             return
+        for made in self.every():
+            made.check_credentials()
+
+    def every(self) -> list[Endpoint]:
+        """Every endpoint the experiment names (made now if not yet)."""
         refs = set(self.experiment.endpoints) | set(self.made)
         refs |= {ref for c in self.experiment.conditions for ref in c.roles.values()}
-        for ref in sorted(refs):
-            self.get(ref).check_credentials()
+        return [self.get(ref) for ref in sorted(refs)]
 
     def spec_of(self, ref: str) -> str:
         """The endpoint spec ``ref`` stands for."""

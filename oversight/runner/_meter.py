@@ -3,15 +3,27 @@
 Every endpoint the runner hands to a protocol or a judge is wrapped in a
 :class:`MeteredEndpoint`, which asks the :class:`Meter` before each call (so at a cap no
 new call starts, while calls already in flight finish) and records each call after it.
-Every call that was sent (not answered by the response cache) is appended to
-``RUN/spend.jsonl`` the moment it returns, so a resumed run, even after ``kill -9``, starts
-from the true spend, including calls of items that never finished.
+
+Two files keep the money honest across ``kill -9``:
+
+* ``RUN/sent.jsonl`` gets a line just before a request goes to a provider (a cache answer
+  sends nothing), and a closing ``unpaid`` line if it then failed with nothing to pay;
+* ``RUN/spend.jsonl`` gets one line per paid call, written only after the reply is in the
+  response cache file (the endpoint layer awaits that), so a call on record as paid is
+  always answered from the cache after a resume, never sent and paid again.
+
+A resumed run reads both: a call sent but neither paid nor closed was cut off by the kill.
+If its reply had reached the cache (the kill fell between the cache and the ledger), its
+spend line is written now from the cached usage, so the spend is exact; otherwise it was
+still in flight, and is counted in :attr:`Meter.lost_in_flight` (the provider may have
+charged for it; its cost is unknown).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -19,7 +31,7 @@ from oversight.endpoints import Completion, Endpoint
 from transcripts import Call, JsonlLog, Record, new_id, utc_now
 from transcripts.errors import CostCapReached, EndpointError
 
-__all__ = ["Meter", "MeteredEndpoint", "SpendEntry"]
+__all__ = ["Meter", "MeteredEndpoint", "SentEntry", "SpendEntry"]
 
 
 class SpendEntry(Record):
@@ -37,6 +49,29 @@ class SpendEntry(Record):
     """Dollars; None when the model's price is unknown."""
     at: str = Field(default_factory=lambda: utc_now().isoformat())
     """When the call returned (UTC, ISO 8601)."""
+    request_hash: str | None = None
+    """Cache key of the request (None in ledgers written before it was recorded)."""
+    sent_id: str | None = None
+    """Id of the call's line in ``RUN/sent.jsonl`` (None in older ledgers)."""
+    recovered: bool = False
+    """True when written by a resumed session from the cached reply of a call whose ledger
+    line a kill had prevented."""
+
+
+class SentEntry(Record):
+    """A request sent to a provider (``event = "sent"``, written before sending), or the
+    note that it ended with nothing to pay (``unpaid``), in ``RUN/sent.jsonl``."""
+
+    id: str
+    """Id of the call; a paid call's ``SpendEntry.sent_id``."""
+    event: Literal["sent", "unpaid"] = "sent"
+    """``sent`` before the request goes out; ``unpaid`` once it failed with no paid reply."""
+    endpoint: str = ""
+    """Endpoint spec of the call."""
+    request_hash: str = ""
+    """Cache key of the request."""
+    at: str = Field(default_factory=lambda: utc_now().isoformat())
+    """When it was written (UTC, ISO 8601)."""
 
 
 class Meter:
@@ -48,10 +83,14 @@ class Meter:
         max_cost_usd: float | None = None,
         max_tokens: int | None = None,
         ledger: JsonlLog[SpendEntry] | None = None,
+        sent: JsonlLog[SentEntry] | None = None,
     ) -> None:
         self.max_cost_usd = max_cost_usd
         self.max_tokens = max_tokens
         self.ledger = ledger
+        if sent is None and ledger is not None:
+            sent = JsonlLog(ledger.path.with_name("sent.jsonl"), SentEntry)
+        self.sent = sent
         self.spent_usd = 0.0
         """Dollars of calls with a known price (this and earlier sessions)."""
         self.unknown_cost_calls = 0
@@ -67,11 +106,77 @@ class Meter:
         self.stop_reason: str | None = None
         """``cost cap`` or ``token cap`` once a cap is reached, ``interrupted`` on Ctrl-C."""
         self.started = time.monotonic()
+        self.paid_lines = 0
+        """Lines of the ledger: paid calls of the run (all sessions)."""
+        closed: set[str] = set()
+        self._paid_hashes: set[str] = set()
         if ledger is not None:
             for entry in ledger:
                 self._add(entry.cost_usd, entry.input_tokens, entry.output_tokens)
+                self.paid_lines += 1
+                if entry.sent_id is not None:
+                    closed.add(entry.sent_id)
+                if entry.request_hash is not None:
+                    self._paid_hashes.add(entry.request_hash)
+        self.unclosed: list[SentEntry] = []
+        """Calls earlier sessions sent that were neither paid nor closed: cut off by a kill."""
+        if sent is not None and sent.path.exists():
+            opened: dict[str, SentEntry] = {}
+            for mark in sent:
+                if mark.event == "unpaid":
+                    closed.add(mark.id)
+                else:
+                    opened[mark.id] = mark
+            self.unclosed = [m for i, m in opened.items() if i not in closed]
+        self.lost_in_flight = len(self.unclosed)
+        """Calls a kill cut off while they were in flight (all sessions): perhaps charged by
+        the provider, cost unknown. :meth:`recover` takes out those the cache answered."""
         self.carried_usd = self.spent_usd
         """Spend of earlier sessions of this run."""
+
+    def recover(self, endpoints: Iterable[Endpoint]) -> int:
+        """Write the spend lines a kill prevented for calls whose reply reached the response
+        cache (from the cached usage, at the endpoint's price); return how many.
+
+        A cached reply is one call's: when the ledger already has a line for its request,
+        or another cut-off call of the same request was recovered, the rest were still in
+        flight (the same request cut off by several kills) and stay counted as lost.
+        """
+        by_spec = {e.spec: e for e in endpoints}
+        recovered = 0
+        still: list[SentEntry] = []
+        for mark in reversed(self.unclosed):  # the latest call of a request wrote its reply
+            found = by_spec.get(mark.endpoint)
+            cache = getattr(found, "cache", None)
+            hit = cache.get(mark.request_hash) if found is not None and cache is not None else None
+            if found is None or hit is None or mark.request_hash in self._paid_hashes:
+                still.append(mark)
+                continue
+            self._paid_hashes.add(mark.request_hash)
+            cost = found.cost_of(hit.usage)
+            self._add(cost, hit.usage.input_tokens, hit.usage.output_tokens)
+            self.paid_lines += 1
+            if self.ledger is not None:
+                self.ledger.append(SpendEntry(
+                    endpoint=mark.endpoint, input_tokens=hit.usage.input_tokens,
+                    output_tokens=hit.usage.output_tokens, cost_usd=cost,
+                    request_hash=mark.request_hash, sent_id=mark.id, recovered=True))
+            recovered += 1
+        self.unclosed = still[::-1]
+        self.lost_in_flight = len(still)
+        return recovered
+
+    def sending(self, endpoint: str, request_hash: str) -> str:
+        """Note that a request is about to be sent; return the id its record will carry."""
+        mark = SentEntry(id=new_id(), endpoint=endpoint, request_hash=request_hash)
+        if self.sent is not None:
+            self.sent.append(mark)
+        return mark.id
+
+    def unpaid(self, sent_id: str) -> None:
+        """Note that the sent call ``sent_id`` ended with nothing to pay."""
+        if self.sent is not None:
+            self.sent.append(SentEntry(id=sent_id, event="unpaid"))
 
     @property
     def tokens(self) -> int:
@@ -103,19 +208,22 @@ class Meter:
         return (f"cost cap reached: ${self.spent_usd:.4f} of ${self.max_cost_usd or 0:.4f}; "
                 f"resume with a higher cap (--max-cost)")
 
-    def record(self, call: Call) -> None:
+    def record(self, call: Call, *, sent_id: str | None = None) -> None:
         """Count one finished call; append it to the ledger when it was paid for."""
         if call.cached:
             self.cached_calls += 1
             return
         self.calls += 1
+        self.paid_lines += 1
         if call.cost_usd is None:
             self.unpriced.add(call.endpoint)
         self._add(call.cost_usd, call.usage.input_tokens, call.usage.output_tokens)
+        self._paid_hashes.add(call.request_hash)
         if self.ledger is not None:
             self.ledger.append(SpendEntry(
                 endpoint=call.endpoint, input_tokens=call.usage.input_tokens,
-                output_tokens=call.usage.output_tokens, cost_usd=call.cost_usd))
+                output_tokens=call.usage.output_tokens, cost_usd=call.cost_usd,
+                request_hash=call.request_hash, sent_id=sent_id))
 
     def _add(self, cost: float | None, input_tokens: int, output_tokens: int) -> None:
         if cost is None:
@@ -130,6 +238,8 @@ class Meter:
         text = f"${self.spent_usd:.4f}"
         if self.unknown_cost_calls:
             text += f" + {self.unknown_cost_calls} call(s) of unknown price"
+        if self.lost_in_flight:
+            text += f" + {self.lost_in_flight} call(s) cut off in flight by a kill, cost unknown"
         return text
 
 
@@ -158,13 +268,22 @@ class MeteredEndpoint(Endpoint):
         self.meter.check()
         if self.sample_offset:
             options["sample_index"] = options.get("sample_index", 0) + self.sample_offset
+        sent: list[str] = []
+
+        def sending(key: str) -> None:
+            sent.append(self.meter.sending(self.spec, key))
+
         try:
-            completion = await self.inner.complete(messages, **options)
+            completion = await self.inner.complete(messages, on_send=sending, **options)
         except EndpointError as err:
+            sent_id = sent[0] if sent else None
             for call in err.calls:  # replies paid for before the call failed for good
-                self.meter.record(call)
+                self.meter.record(call, sent_id=sent_id)
+            if sent_id is not None and not any(not c.cached for c in err.calls):
+                self.meter.unpaid(sent_id)
             raise
-        self.meter.record(completion.call)
+        for call in completion.paid or [completion.call]:  # one ledger line per paid reply
+            self.meter.record(call, sent_id=sent[0] if sent else None)
         return completion
 
     async def aclose(self) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from rich.console import Console
+from rich.markup import escape
 
 from judges import Judge, pending_escalations
 from oversight.concurrency import as_completed_bounded
@@ -183,6 +184,7 @@ class Session:
         interject = self.judges.get(condition.judge) if condition.judge else None
         attempts = self.limits.item_retries + 1
         error = ""
+        earlier: list[dict[str, object]] = []  # every failed attempt, kept on the record
         for attempt in range(attempts):
             try:
                 produced = await item.protocol.run(
@@ -192,12 +194,14 @@ class Session:
                 raise
             except Exception as err:  # isolate the item: any failure is recorded, not raised
                 error = f"{type(err).__name__}: {err}"
+                earlier.append(_attempt(attempt, error))
                 continue
             if produced.status == "complete":
-                transcript = self._finish(item, produced, attempt + 1)
+                transcript = self._finish(item, produced, attempt + 1, earlier)
                 self.store.transcripts.append(transcript)
                 return transcript
             error = produced.error or "the protocol returned an unfinished transcript"
+            earlier.append(_attempt(attempt, error, produced))
         if self.meter.stop_reason is not None:
             raise CostCapReached(self.meter.cap_message())
         failed = Transcript(
@@ -206,18 +210,21 @@ class Session:
             question=item.question, assignment=dict(item.setup.assignment),
             answer_order=list(item.setup.order), repeat=item.repeat, status="error",
             error=error, roles={r: self.endpoints.spec_of(e) for r, e in condition.roles.items()},
-            metadata={"setup": item.setup.label, "attempts": attempts},
+            metadata={"setup": item.setup.label, "attempts": attempts,
+                      "attempt_errors": earlier},
         )
         self.store.transcripts.append(failed)
         return failed
 
-    def _finish(self, item: WorkItem, produced: Transcript, attempts: int) -> Transcript:
+    def _finish(self, item: WorkItem, produced: Transcript, attempts: int,
+                earlier: list[dict[str, object]]) -> Transcript:
         roles = produced.roles or {
             r: self.endpoints.spec_of(e) for r, e in item.condition.roles.items()}
         metadata = {**produced.metadata, "setup": item.setup.label, "experiment":
                     self.experiment.name}
         if attempts > 1:
             metadata["attempts"] = attempts
+            metadata["attempt_errors"] = earlier
         return produced.model_copy(update={
             "id": item.id, "run_id": self.store.run_id, "condition": item.condition.label,
             "repeat": item.repeat, "roles": roles, "metadata": metadata,
@@ -355,9 +362,34 @@ class Session:
                              f"with fresh calls")
             message = "; ".join(notes)
         result = self._result(status, message, already, started)
+        result.items_complete, result.items_failed, result.transcripts = self._store_counts()
         result.escalations_pending = len(pending_escalations(self.store))
         write_status(self.store, result)
         return result
+
+    def _store_counts(self) -> tuple[int, int, int]:
+        """``(complete items, failed items, complete transcripts)`` as the store holds them,
+        so the status agrees with the files even when items in flight at a stop (too many
+        failures, a cap) wrote their records after the last one was counted. An item is
+        complete when its transcript is complete and each of its judgments is saved (ok,
+        handed to a person, or failed: those are ``judgments_failed``), failed when its
+        transcript is an error."""
+        saved: set[str] = set()
+        for judgment in self.store.judgments:
+            key = judgment.metadata.get("work_key")
+            if isinstance(key, str) and (settled(judgment) or judgment.status == "failed"):
+                saved.add(key)
+        latest = {t.id: t for t in self.store.transcripts.latest()}
+        complete = failed = 0
+        for item in self.items:
+            found = latest.get(item.id)
+            if found is None:
+                continue
+            if found.status != "complete":
+                failed += 1
+            elif all(key in saved for _, key in self._judge_keys(item, found)):
+                complete += 1
+        return complete, failed, sum(t.status == "complete" for t in latest.values())
 
     def _warn_unpriced(self) -> None:
         new = self.meter.unpriced - self._warned
@@ -366,8 +398,9 @@ class Session:
             cap = (" The cost cap cannot count them." if self.limits.max_cost_usd is not None
                    else "")
             self.console.print(
-                f"[yellow]warning:[/] no price is known for {', '.join(sorted(new))}: their "
-                f"cost is reported as unknown, not zero.{cap} Set pricing in [endpoints].",
+                f"[yellow]warning:[/] no price is known for {escape(', '.join(sorted(new)))}: "
+                f"their cost is reported as unknown, not zero.{cap} Set pricing in "
+                f"{escape('[endpoints]')}.",
                 highlight=False)
 
     def _count(self, item: WorkItem, outcome: _Outcome) -> None:
@@ -401,6 +434,7 @@ class Session:
             transcripts=len(self._complete_ids()), judgments=self.judgments,
             spent_usd=m.spent_usd, unknown_cost_calls=m.unknown_cost_calls,
             input_tokens=m.input_tokens, output_tokens=m.output_tokens, calls=m.calls,
+            paid_calls=m.paid_lines, calls_lost_in_flight=m.lost_in_flight,
             cached_calls=m.cached_calls, elapsed_s=time.monotonic() - started,
             errors=list(self.errors),
         )
@@ -455,6 +489,17 @@ class _Signals:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 self.loop.remove_signal_handler(sig)
         self.installed.clear()
+
+
+def _attempt(index: int, error: str, produced: Transcript | None = None) -> dict[str, object]:
+    """A failed attempt of an item as kept in ``metadata["attempt_errors"]``: its number, its
+    error (an endpoint's own says how many times its call was retried), and, when the
+    protocol returned an unfinished transcript, its turns and their calls' retries."""
+    record: dict[str, object] = {"attempt": index + 1, "error": error}
+    if produced is not None:
+        record["turns"] = len(produced.turns)
+        record["retries"] = sum(t.call.retries for t in produced.turns if t.call is not None)
+    return record
 
 
 def settled(judgment: Judgment) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from transcripts import RunStore, utc_now
+from transcripts.errors import StoreError
 
 __all__ = ["STATUSES", "RunResult", "Status", "read_status", "write_status"]
 
@@ -41,10 +42,11 @@ class RunResult:
     """Work items in the experiment."""
     items_complete: int = 0
     """Items whose transcript is complete and whose judgments are all saved (a failed
-    judgment is saved too: it is counted in ``judgments_failed``, not here)."""
+    judgment is saved too: it is counted in ``judgments_failed``, not here). Counted from
+    the store at the end of a session, so it equals what the files hold."""
     items_failed: int = 0
-    """Items whose transcript failed in this session (recorded as errors; a new session
-    retries them)."""
+    """Items whose transcript the store holds as an error (a new session retries them).
+    Counted from the store at the end of a session."""
     judgments_failed: int = 0
     """Judgments recorded as failed in this session; their transcripts are complete.
     ``oversight run ... --retry-failed`` asks those judges again with fresh calls."""
@@ -62,6 +64,11 @@ class RunResult:
     """Completion tokens of the run's paid calls (all sessions)."""
     calls: int = 0
     """Calls sent in this session."""
+    paid_calls: int = 0
+    """Paid calls of the run (all sessions): the lines of ``RUN/spend.jsonl``."""
+    calls_lost_in_flight: int = 0
+    """Calls a kill cut off in flight (all sessions): sent, perhaps charged by the
+    provider, never answered to the run; their cost is unknown and not in ``spent_usd``."""
     cached_calls: int = 0
     """Calls the response cache answered in this session."""
     elapsed_s: float = 0.0
@@ -87,6 +94,10 @@ def write_status(store: RunStore, result: RunResult, **extra: Any) -> None:
 
 
 def read_status(store: RunStore) -> dict[str, Any] | None:
-    """The last status written, or None."""
-    data = store.read_json("status.json")
+    """The last status written, or None (also when the file is damaged: every session
+    writes it anew, so nothing is lost by not reading it)."""
+    try:
+        data = store.read_json("status.json")
+    except StoreError:
+        return None
     return data if isinstance(data, dict) else None

@@ -6,6 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from judges import final_judgments
@@ -28,18 +29,22 @@ def print_summary(result: RunResult, console: Console) -> None:
     spend = f"${result.spent_usd:.4f}"
     if result.unknown_cost_calls:
         spend += f" + {result.unknown_cost_calls} call(s) of unknown price"
+    if result.calls_lost_in_flight:
+        spend += (f" + {result.calls_lost_in_flight} call(s) cut off in flight by a kill "
+                  f"(perhaps charged by the provider; cost unknown)")
     console.print(
         f"spend {spend} · {result.input_tokens:,} input + {result.output_tokens:,} output tokens "
         f"· {result.calls} calls sent, {result.cached_calls} from the cache this session",
         highlight=False)
     if result.message:
-        console.print(result.message, highlight=False)
+        console.print(escape(result.message), highlight=False)
     for error in result.errors:
-        console.print(f"  [red]error[/] {error}", highlight=False)
+        console.print(f"  [red]error[/] {escape(error)}", highlight=False)
     if result.escalations_pending:
         console.print(f"{result.escalations_pending} item(s) wait for a person: "
-                      f"oversight judge {result.path} --annotator NAME", highlight=False)
-    console.print(f"run folder: {result.path}", highlight=False)
+                      f"oversight judge {escape(str(result.path))} --annotator NAME",
+                      highlight=False)
+    console.print(f"run folder: {escape(str(result.path))}", highlight=False)
 
 
 def accuracy_table(path: Path) -> Table:
@@ -61,5 +66,6 @@ def accuracy_table(path: Path) -> Table:
     for column in ("condition", "judge", "n", "accuracy"):
         table.add_column(column, justify="right" if column in ("n", "accuracy") else "left")
     for (condition, judge), values in sorted(scores.items()):
-        table.add_row(condition, judge, str(len(values)), f"{sum(values) / len(values):.3f}")
+        table.add_row(escape(condition), escape(judge), str(len(values)),
+                      f"{sum(values) / len(values):.3f}")
     return table

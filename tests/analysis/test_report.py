@@ -53,7 +53,8 @@ def test_json_has_the_documented_schema(synthetic_run: Path) -> None:
     data = json.loads(result.model_dump_json())
     assert set(data) == {
         "schema_version", "run", "run_id", "settings", "totals", "groups", "comparisons",
-        "ratings", "agreement", "agreement_by_condition", "escalations", "warnings", "model",
+        "ratings", "agreement", "agreement_by_condition", "escalations", "injection", "warnings",
+        "model",
     }
     group = data["groups"][0]
     assert GROUP_KEYS | {"condition", "judge"} == set(group)

@@ -97,9 +97,11 @@ async def test_invalid_json_is_asked_again_a_bounded_number_of_times(
         await ep.complete("Judge again", schema=Verdict)
     assert openai_server.total_requests == 6
     # The three useless replies were paid for: the error carries their call, priced.
-    (paid,) = failed.value.calls
-    assert paid.usage.output_tokens > 0 and paid.retries == 2
-    assert paid.cost_usd is not None and paid.cost_usd > 0 and not paid.cached
+    # Three paid replies, one call record (and so one ledger line) each.
+    paid = failed.value.calls
+    assert len(paid) == 3 and [c.retries for c in paid] == [0, 1, 2]
+    assert all(c.usage.output_tokens > 0 for c in paid)
+    assert all(c.cost_usd is not None and c.cost_usd > 0 and not c.cached for c in paid)
 
 
 async def test_servers_without_json_schema_get_the_schema_in_the_prompt(

@@ -83,11 +83,11 @@ async def test_total_retry_time_is_bounded(openai_server: FakeOpenAIServer) -> N
     ep = endpoint(
         "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, max_retry_time=0.5
     )
-    started = time.monotonic()
-    with pytest.raises(RetriesExhaustedError):
+    with pytest.raises(RetriesExhaustedError, match="gave up after"):
         await ep.complete("hi")
-    assert time.monotonic() - started < 0.5
-    assert openai_server.total_requests == 2  # a third attempt would start after 0.5s
+    # Each wait is at least 0.3 s, so within 0.5 s at most one retry can start (a loaded
+    # machine may leave no room for it); without the bound there would be 11 attempts.
+    assert 1 <= openai_server.total_requests <= 2
 
 
 async def test_timeouts_dropped_connections_and_malformed_bodies_are_retried(
@@ -127,14 +127,17 @@ async def test_server_errors_back_off_exponentially(openai_server: FakeOpenAISer
     ep = endpoint(
         "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, retry_backoff=0.04
     )
-    await ep.complete("hi")
+    completion = await ep.complete("hi")
     gaps = [
         later.received_at - (earlier.responded_at or 0)
         for earlier, later in itertools.pairwise(openai_server.requests)
     ]
-    # Steps of 0.04, 0.08, 0.16 s, each drawn from [half, whole] of its step.
-    for gap, step in zip(gaps, (0.04, 0.08, 0.16), strict=True):
-        assert step / 2 <= gap < step + 0.05
+    # Steps of 0.04, 0.08, 0.16 s, each drawn from [half, whole] of its step: the planned
+    # waits say so exactly; the measured gaps can only be longer (a busy machine).
+    steps = (0.04, 0.08, 0.16)
+    assert sum(steps) / 2 <= completion.call.retry_wait_s <= sum(steps)
+    for gap, step in zip(gaps, steps, strict=True):
+        assert gap >= step / 2
 
 
 async def test_a_server_that_says_do_not_retry_is_not_retried(

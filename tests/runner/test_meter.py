@@ -25,13 +25,32 @@ async def test_replies_that_never_matched_the_schema_are_still_spent(tmp_path: P
     judge = MeteredEndpoint(inner, meter)
     with pytest.raises(StructuredOutputError) as failed:
         await judge.complete("Which answer?", schema=Verdict)
-    (paid,) = failed.value.calls
-    assert paid.cost_usd is not None and paid.cost_usd > 0
-    assert meter.spent_usd == pytest.approx(paid.cost_usd)
-    assert meter.output_tokens == paid.usage.output_tokens > 0
+    # Three paid replies (one asked, two re-asks): three call records, three ledger lines.
+    paid = failed.value.calls
+    assert len(paid) == 3 and all(c.cost_usd is not None and c.cost_usd > 0 for c in paid)
+    total = sum(c.cost_usd or 0.0 for c in paid)
+    assert meter.spent_usd == pytest.approx(total)
+    assert meter.output_tokens == sum(c.usage.output_tokens for c in paid) > 0
     # On disk too, so a resumed run counts it, and the cap holds.
-    assert [e.cost_usd for e in ledger] == [pytest.approx(paid.cost_usd)]
+    assert [e.cost_usd for e in ledger] == [pytest.approx(c.cost_usd) for c in paid]
     # Three long useless replies cost more than the cap: no new call starts.
     assert meter.spent_usd > 0.01
     with pytest.raises(CostCapReached):
         await judge.complete("Another question?")
+
+
+async def test_a_reply_that_failed_the_schema_before_a_good_one_is_its_own_ledger_line(
+    tmp_path: Path,
+) -> None:
+    ledger: JsonlLog[SpendEntry] = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
+    meter = Meter(ledger=ledger)
+    replies = iter(["not JSON at all", '{"answer": 1}'])
+    inner = endpoint("mock/judge", replies=lambda request: next(replies),
+                     pricing={"input": 1.0, "output": 10.0})
+    completion = await MeteredEndpoint(inner, meter).complete("Which?", schema=Verdict)
+    assert completion.parsed == Verdict(answer=1)
+    lines = list(ledger)
+    assert len(lines) == 2 and len({line.sent_id for line in lines}) == 1
+    assert sum(line.cost_usd or 0.0 for line in lines) == pytest.approx(completion.cost_usd)
+    assert sum(line.output_tokens for line in lines) == completion.usage.output_tokens
+    assert meter.calls == 2

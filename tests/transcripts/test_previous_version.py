@@ -106,3 +106,17 @@ def test_a_human_study_runs_on_a_v1_run(v1_run: Path, capsys: pytest.CaptureFixt
     assert serve(store, judge, items[:1]).judged == 1
     table = annotators(v1_run, n_bootstrap=50)
     assert [(a.annotator, a.judgments) for a in table.annotators] == [("ann", 1)]
+
+
+def test_a_v1_spend_ledger_reads_into_the_meter(v1_run: Path) -> None:
+    """Version 1 ledger lines carry no request hash or sent id, and there is no sent.jsonl:
+    the spend is what the lines say, and no call counts as lost in flight."""
+    from oversight.runner import Meter, SpendEntry
+    from transcripts import JsonlLog
+
+    lines = [json.loads(line) for line in (v1_run / "spend.jsonl").read_text().splitlines()]
+    assert lines and all("request_hash" not in line for line in lines)
+    meter = Meter(ledger=JsonlLog(v1_run / "spend.jsonl", SpendEntry))
+    assert meter.paid_lines == len(lines)
+    assert meter.spent_usd == pytest.approx(sum(line["cost_usd"] or 0.0 for line in lines))
+    assert meter.lost_in_flight == 0

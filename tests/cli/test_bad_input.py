@@ -1,0 +1,179 @@
+"""Bad input at the command line: one clear message with every problem, no traceback, and
+nothing written before the experiment and the overrides pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oversight.cli import main
+
+EXPERIMENT = """
+name = "small"
+[dataset]
+loader = "sample"
+limit = 2
+[endpoints.strong]
+spec = "{spec}"
+{extra}
+[[conditions]]
+label = "consultancy"
+protocol = "consultancy"
+roles = {{ consultant = "strong" }}
+options = {{ rounds = 1 }}
+[[judges]]
+kind = "llm"
+name = "judge"
+endpoint = "mock/weak"
+"""
+
+
+def _experiment(tmp_path: Path, *, spec: str = "mock/strong", extra: str = "") -> Path:
+    path = tmp_path / "exp.toml"
+    path.write_text(EXPERIMENT.format(spec=spec, extra=extra), encoding="utf-8")
+    return path
+
+
+def _fails(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    return " ".join(captured.err.split())  # rich wraps long lines
+
+
+def test_bad_overrides_are_all_refused_before_the_folder_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    err = _fails(["run", str(_experiment(tmp_path)), "--out", str(out), "--concurrency", "0",
+                  "--max-cost", "-1", "--max-tokens", "0"], capsys)
+    assert "3 problems" in err
+    for flag in ("--concurrency", "--max-cost", "--max-tokens"):
+        assert f"(given as {flag}, overriding the file)" in err
+    assert not out.exists()
+
+
+def test_overrides_and_file_problems_are_reported_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _experiment(tmp_path, extra="rpm = -5")
+    err = _fails(["run", str(path), "--out", str(tmp_path / "run"), "--concurrency", "0"],
+                 capsys)
+    assert "2 problems" in err and "endpoints.strong.rpm" in err and "--concurrency" in err
+
+
+def test_an_unknown_provider_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    err = _fails(["run", str(_experiment(tmp_path, spec="opneai/gpt-4o")), "--out", str(out)],
+                 capsys)
+    assert "unknown provider 'opneai'" in err and "endpoints.strong" in err
+    assert not out.exists()
+    # Fixed, the same --out is accepted (it was never a different experiment).
+    assert main(["run", str(_experiment(tmp_path)), "--out", str(out), "--no-progress",
+                 "--no-report"]) == 0
+
+
+def test_an_api_key_in_the_file_is_refused_naming_the_key_not_its_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "sk-test-DO-NOT-LEAK-0123456789abcdef"
+    path = _experiment(tmp_path, extra=f'options = {{ api_key = "{secret}" }}')
+    out = tmp_path / "run"
+    err = _fails(["run", str(path), "--out", str(out)], capsys)
+    assert str(path) in err and "endpoints.strong.options.api_key" in err
+    assert "api_key_env" in err and secret not in err
+    assert not out.exists()
+
+
+def test_a_key_like_value_anywhere_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _experiment(tmp_path, extra='api_key_env = "sk-proj-abcdefghijklmnopqrstuvwx"')
+    err = _fails(["run", str(path), "--out", str(tmp_path / "run")], capsys)
+    assert "endpoints.strong.api_key_env: this value looks like an API key" in err
+    assert "abcdefghijklmnop" not in err
+
+
+def test_a_non_utf8_experiment_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(EXPERIMENT.format(spec="mock/strong", extra="").encode() +
+                     '# caf\xe9\n'.encode("latin-1"))
+    err = _fails(["run", str(path), "--out", str(tmp_path / "run")], capsys)
+    assert "not UTF-8 text" in err and "save the file as UTF-8" in err
+
+
+def test_a_non_utf8_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "questions.jsonl"
+    data.write_bytes(b'{"id": "q1", "question": "caf\xe9?", "answers": ["a", "b"]}\n')
+    text = EXPERIMENT.format(spec="mock/strong", extra="").replace(
+        'loader = "sample"\nlimit = 2', f'loader = "jsonl"\npath = "{data.name}"')
+    path = tmp_path / "exp.toml"
+    path.write_text(text)
+    out = tmp_path / "run"
+    err = _fails(["run", str(path), "--out", str(out)], capsys)
+    assert "not UTF-8 text" in err and "questions.jsonl" in err
+    assert not out.exists()
+
+
+def test_out_pointing_at_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "taken"
+    out.write_text("mine")
+    err = _fails(["run", str(_experiment(tmp_path)), "--out", str(out)], capsys)
+    assert "is a file, not a run folder" in err and out.read_text() == "mine"
+
+
+def test_a_corrupt_experiment_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    path = _experiment(tmp_path)
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--no-report"]) == 0
+    (out / "experiment.json").write_text('{"name": "small", "spec_h')
+    err = _fails(["run", str(path), "--out", str(out)], capsys)
+    assert "experiment.json" in err.replace(" ", "") and "is damaged" in err
+
+
+def test_bracketed_words_in_an_error_are_printed_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _fails(["run", str(tmp_path / "[/red] and [limits].toml")], capsys)
+    assert "[/red] and [limits].toml: no such experiment file" in err
+
+
+def test_a_token_cap_message_keeps_its_limits_table_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    assert main(["run", str(_experiment(tmp_path)), "--out", str(out), "--max-tokens", "1",
+                 "--no-progress", "--no-report"]) == 3
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "resume with a higher [limits] max_tokens" in printed
+    assert json.loads((out / "status.json").read_text())["status"] == "stopped: token cap"
+
+
+def test_rejudge_refuses_bad_overrides_before_any_judgment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    assert main(["run", str(_experiment(tmp_path)), "--out", str(out), "--no-progress",
+                 "--no-report"]) == 0
+    before = (out / "judgments.jsonl").read_bytes()
+    err = _fails(["rejudge", str(out), "--judge", "llm:mock/other", "--concurrency", "0",
+                  "--max-cost", "-1"], capsys)
+    assert "--concurrency" in err and "--max-cost" in err
+    assert (out / "judgments.jsonl").read_bytes() == before
+
+
+def test_a_bad_limit_and_a_bad_cross_reference_are_reported_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The protocol name is wrong (a cross-check) and --max-cost is wrong (a field check):
+    # both in one message, before anything is written.
+    path = _experiment(tmp_path)
+    path.write_text(path.read_text().replace('protocol = "consultancy"', 'protocol = "debat"'))
+    out = tmp_path / "run"
+    err = _fails(["run", str(path), "--out", str(out), "--max-cost", "-1"], capsys)
+    assert "2 problems" in err and "--max-cost" in err and "'debat' is not a protocol" in err
+    assert not out.exists()

@@ -1,0 +1,142 @@
+"""No paid call twice: a reply is in the cache file before its spend line, and a kill at
+either side of that line leaves a ledger a resumed session makes exact (or says what the
+kill cut off)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from oversight.endpoints import endpoint
+from oversight.runner._meter import Meter, MeteredEndpoint, SentEntry, SpendEntry
+from transcripts import JsonlLog
+
+PRICE = {"input": 1.0, "output": 2.0}
+
+
+def _in_cache_file(cache: Path, key: str | None) -> bool:
+    with contextlib.closing(sqlite3.connect(cache)) as db:
+        row = db.execute("SELECT COUNT(*) FROM responses WHERE key = ?", (key,)).fetchone()
+    return bool(row[0])
+
+
+async def test_every_spend_line_is_written_after_its_reply_is_in_the_cache_file(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache.sqlite"
+    seen: list[bool] = []
+
+    class Checking(JsonlLog[SpendEntry]):
+        """A ledger that looks, from another connection, at the cache file as it appends."""
+
+        def append(self, record: SpendEntry) -> None:
+            seen.append(_in_cache_file(cache, record.request_hash))
+            super().append(record)
+
+    meter = Meter(ledger=Checking(tmp_path / "spend.jsonl", SpendEntry))
+    inner = endpoint("mock/x", replies=lambda request: "an answer", cache=cache, pricing=PRICE)
+    ep = MeteredEndpoint(inner, meter)
+    await asyncio.gather(*(ep.complete(f"question {i}") for i in range(5)))
+    assert seen == [True] * 5
+    marks = list(JsonlLog(tmp_path / "sent.jsonl", SentEntry))
+    assert len(marks) == 5 and {m.id for m in marks} == {
+        e.sent_id for e in JsonlLog(tmp_path / "spend.jsonl", SpendEntry)}
+
+
+_CHILD = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from oversight.endpoints import endpoint
+from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
+from transcripts import JsonlLog
+
+folder, where = sys.argv[1], sys.argv[2]
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+class Dying(JsonlLog[SpendEntry]):
+    def append(self, record: SpendEntry) -> None:
+        if where == "ledger":
+            die()  # the reply is in the cache; its spend line is never written
+        super().append(record)
+
+def reply(request):
+    if where == "send":
+        die()  # the request went out; no reply ever came back
+    return "paid for"
+
+async def main() -> None:
+    meter = Meter(ledger=Dying(Path(folder, "spend.jsonl"), SpendEntry))
+    inner = endpoint("mock/x", replies=reply, cache=os.path.join(folder, "cache.sqlite"),
+                     pricing={"input": 1.0, "output": 2.0})
+    await MeteredEndpoint(inner, meter).complete("question")
+
+asyncio.run(main())
+"""
+
+
+def _killed_child(folder: Path, where: str) -> None:
+    script = folder / "child.py"
+    script.write_text(textwrap.dedent(_CHILD))
+    done = subprocess.run([sys.executable, str(script), str(folder), where],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+@pytest.mark.parametrize("where", ["ledger", "send"])
+async def test_a_kill_on_either_side_of_the_ledger_leaves_an_exact_spend(
+    tmp_path: Path, where: str
+) -> None:
+    _killed_child(tmp_path, where)
+    sent: list[str] = []
+    inner = endpoint("mock/x", replies=lambda request: sent.append("x") or "paid for",
+                     cache=tmp_path / "cache.sqlite", pricing=PRICE)
+    meter = Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
+    assert meter.lost_in_flight == 1  # sent, never on the ledger
+    recovered = meter.recover([inner])
+    ledger = list(JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
+    if where == "ledger":
+        # The reply reached the cache: its spend is written now, from the cached usage.
+        assert recovered == 1 and meter.lost_in_flight == 0
+        (line,) = ledger
+        assert line.recovered and line.cost_usd is not None and line.cost_usd > 0
+        assert meter.spent_usd == pytest.approx(line.cost_usd)
+        assert "cut off" not in meter.spend_text()
+    else:
+        # Cut off in flight: counted and said, not guessed into the spend.
+        assert recovered == 0 and meter.lost_in_flight == 1 and ledger == []
+        assert "1 call(s) cut off in flight" in meter.spend_text()
+    # Resumed, the same request is paid again only if it never reached the cache.
+    await MeteredEndpoint(inner, meter).complete("question")
+    assert len(sent) == (0 if where == "ledger" else 1)
+    assert meter.calls == len(sent)
+
+
+async def test_a_request_cut_off_by_several_kills_is_paid_once_and_the_rest_lost(
+    tmp_path: Path,
+) -> None:
+    # Two sessions killed with the same request in flight; a third got its answer (in the
+    # cache, and on the ledger). Only that one is paid; the other two were lost in flight.
+    cache = tmp_path / "cache.sqlite"
+    inner = endpoint("mock/x", replies=lambda request: "paid for", cache=cache, pricing=PRICE)
+    ledger: JsonlLog[SpendEntry] = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
+    meter = Meter(ledger=ledger)
+    completion = await MeteredEndpoint(inner, meter).complete("question")
+    sent: JsonlLog[SentEntry] = JsonlLog(tmp_path / "sent.jsonl", SentEntry)
+    for cut in ("first", "second"):
+        sent.append(SentEntry(id=cut, endpoint="mock/x",
+                              request_hash=completion.call.request_hash))
+    resumed = Meter(ledger=ledger)
+    assert resumed.lost_in_flight == 2
+    assert resumed.recover([inner]) == 0
+    assert resumed.lost_in_flight == 2 and len(list(ledger)) == 1
+    assert resumed.spent_usd == pytest.approx(meter.spent_usd)
