@@ -26,11 +26,15 @@ from transcripts import Question
 from transcripts.errors import ConfigError
 
 __all__ = [
+    "Player",
     "PromptOverride",
     "Sides",
     "SpeakerConfig",
     "counterbalance",
     "cut_to_limit",
+    "digits",
+    "half_correct",
+    "orders",
     "render",
     "sides",
 ]
@@ -78,6 +82,15 @@ class SpeakerConfig(ProtocolConfig):
     """Prompt overrides: ``render_*`` function name -> ``str.format`` template or function."""
     prompt_dir: Path | None = None
     """Folder of prompt templates named ``<render function>.txt`` (``prompts`` wins over it)."""
+    scratchpad: bool = False
+    """Speakers first reason in ``<thinking>`` tags, then write the public ``<argument>``;
+    the reasoning is kept as a private turn and never reaches the judge."""
+    resamples: int = Field(default=2, ge=0)
+    """Times a speech that breaks the rules (no ``<argument>`` tags with ``scratchpad``, no
+    quote where a source text must be quoted, over the length limit) is drawn again; after
+    that the last draw is cut to the limit and its broken rules recorded."""
+    require_quotes: bool = False
+    """A speech on a question with a source text must quote it at least once."""
 
     @field_validator("prompt_dir")
     @classmethod
@@ -105,7 +118,9 @@ class SpeakerConfig(ProtocolConfig):
 
     def check_prompts(self, module: object) -> None:
         """Refuse overrides that name no ``render_*`` function of the protocol's prompts."""
-        known = sorted(n for n in dir(module) if n.startswith("render_"))
+        from protocols.prompts import speech  # shared by every speaking protocol
+
+        known = sorted(n for m in (module, speech) for n in dir(m) if n.startswith("render_"))
         unknown = sorted(set(self.prompts) - set(known))
         if unknown:
             raise ConfigError(f"unknown prompt names {unknown}; this protocol's are {known}")
@@ -127,6 +142,37 @@ class SpeakerConfig(ProtocolConfig):
         parts = [f"{self.word_limit} words"] if self.word_limit else []
         parts += [f"{self.char_limit} characters"] if self.char_limit else []
         return f"Stay within {' and '.join(parts)}; anything longer is cut." if parts else ""
+
+
+class Player(ProtocolConfig):
+    """How one speaker seat is optimised for persuasiveness (Khan et al. 2024, section 3).
+
+    A *player* is a model with these settings; two seats on one model with different
+    settings are different players.
+    """
+
+    name: str | None = None
+    """Name of the player in transcripts and reports (default: derived from the model and
+    the settings, e.g. ``openai/gpt-4o:bo4+refine2``)."""
+    best_of_n: int = Field(default=1, ge=1)
+    """Candidate speeches per turn; the one the judge model finds most convincing is kept."""
+    refine: int = Field(default=0, ge=0)
+    """Critiques of the kept speech, each answered by a refined speech; the refinement the
+    judge model finds most convincing replaces it (0: no critique-and-refine)."""
+    candidate_temperature: float = Field(default=0.8, ge=0.0)
+    """Sampling temperature of candidates and refinements when the player optimises."""
+
+    def label(self, spec: str) -> str:
+        """The player's name, played by the endpoint ``spec``."""
+        if self.name:
+            return self.name
+        parts = [f"bo{self.best_of_n}"] + [f"refine{self.refine}"] * bool(self.refine)
+        return f"{spec}:{'+'.join(parts)}"
+
+    @property
+    def optimises(self) -> bool:
+        """True when speeches are selected or refined (a scorer is needed)."""
+        return self.best_of_n > 1 or self.refine > 0
 
 
 def render(config: SpeakerConfig, fn: Callable[..., str], **fields: Any) -> str:
@@ -172,29 +218,53 @@ def cut_to_limit(text: str, *, word_limit: int | None, char_limit: int | None) -
     return cut, True
 
 
-def _digits(indices: Iterable[int]) -> str:
+def digits(indices: Iterable[int]) -> str:
+    """Indices written for a setup label: ``012``, or ``0.11.2`` past nine."""
     items = list(indices)
     return ("" if max(items, default=0) < 10 else ".").join(map(str, items))
+
+
+def orders(n: int) -> list[list[int]]:
+    """The n rotations of the original order: each answer shown once in each position."""
+    return [[(start + i) % n for i in range(n)] for start in range(n)]
 
 
 def counterbalance(question: Question, assignments: Sequence[dict[str, int]]) -> list[Setup]:
     """Every assignment (none for open variants) crossed with every answer order.
 
-    The orders are the n rotations of the original order (for two answers: both orders),
-    so each answer is shown once in each position. Labels read ``o<order>-a<assignment>``,
-    e.g. ``o10-a01``: order 1,0; Debater A argues answer 0, Debater B answer 1.
+    The orders are the rotations of :func:`orders` (for two answers: both orders), so
+    each answer is shown once in each position. Labels read ``o<order>-a<assignment>``,
+    e.g. ``o10-a01``: order 1,0; the first speaker argues answer 0, the second answer 1.
     """
-    n = len(question.answers)
-    orders = [[(start + i) % n for i in range(n)] for start in range(n)]
     return [
         Setup(
             order=order,
             assignment=dict(assignment),
-            label=f"o{_digits(order)}" + (f"-a{_digits(assignment.values())}" * bool(assignment)),
+            label=f"o{digits(order)}" + (f"-a{digits(assignment.values())}" * bool(assignment)),
         )
         for assignment in (assignments or [{}])
-        for order in orders
+        for order in orders(len(question.answers))
     ]
+
+
+def half_correct(question: Question, speaker: str) -> list[Setup]:
+    """One speaker's setups, arguing the gold in exactly half of them (Khan et al. 2024).
+
+    Each other answer is argued once per order; the gold as often as all of them together
+    (as separate draws, ``Setup.draw``, so the repeats are sampled apart). Which answers
+    are presented, and each setup's prompts, do not depend on the gold: only how often each
+    assignment occurs does. Without a gold every answer is argued once per order.
+    """
+    n, gold = len(question.answers), question.correct
+    if gold is None:
+        return counterbalance(question, [{speaker: i} for i in range(n)])
+    out = []
+    for order in orders(n):
+        for draw, other in enumerate(i for i in range(n) if i != gold):
+            for argued, k in ((gold, draw), (other, 0)):
+                label = f"o{digits(order)}-a{argued}" + (f"-d{k}" if k else "")
+                out.append(Setup(order=order, assignment={speaker: argued}, draw=k, label=label))
+    return out
 
 
 def sides(question: Question, which: Sides) -> list[int]:

@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from oversight.concurrency import bounded_map
+from oversight.endpoints import as_messages
+from protocols import _speech
 from protocols._common import SpeakerConfig, cut_to_limit, render
 from protocols.base import ProtocolConfig, Setup
+from protocols.prompts import speech as speech_prompts
 from transcripts import (
     JudgeView,
     Question,
@@ -41,9 +44,12 @@ from transcripts.quotes import mark_quotes, verify_quotes
 
 if TYPE_CHECKING:
     from judges.base import Judge
-    from oversight.endpoints import Completion, Endpoint
+    from oversight.endpoints import Completion, Endpoint, MessageLike
 
-__all__ = ["CHOICE_KEY", "SCORE_SCHEMA", "Recorder", "Voice", "score_of"]
+__all__ = ["CHOICE_KEY", "DRAW_OFFSET", "SCORE_SCHEMA", "Recorder", "Voice", "score_of"]
+
+DRAW_OFFSET = 100_000
+"""Added to ``sample_index`` per :attr:`Setup.draw`, so repeated setups are sampled apart."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -66,6 +72,16 @@ def _marked(turn: Turn) -> str:
         turn.content, [q.verified for q in turn.quotes],
         lambda text, ok: f"<quote>{text}</quote>" + (" (verified)" if ok else " (unverified)"),
     )
+
+
+def _with_format(prompt: str | Sequence[MessageLike], note: str) -> str | list[MessageLike]:
+    """``prompt`` with ``note`` appended to its last message."""
+    if isinstance(prompt, str):
+        return f"{prompt}\n\n{note}"
+    messages = [as_messages([m])[0].model_dump() for m in prompt]
+    last = dict(messages[-1])
+    last["content"] = f"{last['content']}\n\n{note}"
+    return [*messages[:-1], last]
 
 
 def score_of(completion: Completion, who: str) -> float:
@@ -100,7 +116,7 @@ class Voice:
 
     async def complete(
         self,
-        prompt: str,
+        prompt: str | Sequence[MessageLike],
         *,
         schema: dict[str, Any] | None = None,
         sample_index: int = 0,
@@ -114,7 +130,7 @@ class Voice:
             max_tokens=options.token_limit,
             temperature=options.temperature if temperature is None else temperature,
             schema=schema,
-            sample_index=sample_index,
+            sample_index=sample_index + self.rec.draw * DRAW_OFFSET,
         )
 
     def turn(
@@ -125,10 +141,19 @@ class Voice:
         visibility: Visibility = "public",
         metadata: dict[str, Any] | None = None,
         limit: bool = True,
+        content: str | None = None,
     ) -> Turn:
-        """A turn of ``completion``: cut to the limits, quotes verified, call recorded."""
-        # A reply cut at max_tokens is marked for the judge exactly like a length-limit cut.
-        content, cut = completion.text.strip(), completion.truncated
+        """A turn of ``completion`` (or of ``content`` taken from it): cut to the limits,
+        quotes verified, call recorded.
+
+        A reply cut at max_tokens is marked for the judge exactly like a length-limit cut.
+        On a question without a source text nothing can be verified, so quote tags become
+        plain quotation marks and no quote is marked either way.
+        """
+        content = (completion.text if content is None else content).strip()
+        cut = completion.truncated
+        if self.rec.question.context is None:
+            content = QUOTE_PATTERN.sub(lambda m: f'"{m.group(1)}"', content)
         if limit:
             options = self.rec.speech
             content, cut_here = cut_to_limit(
@@ -154,12 +179,68 @@ class Voice:
             completion, round=round, visibility="private", metadata=metadata, limit=False
         )
 
+    async def speech(
+        self,
+        prompt: str | Sequence[MessageLike],
+        *,
+        round: int,
+        sample_index: int = 0,
+        temperature: float | None = None,
+    ) -> _speech.Speech:
+        """A public speech in ``round`` and the private turns behind it (none added yet).
+
+        With ``scratchpad`` the reply's ``<thinking>`` becomes a private turn and only its
+        ``<argument>`` is public. A reply that breaks the rules is drawn again up to
+        ``resamples`` times (each rejected draw kept as a private turn); the last draw is
+        then cut to the limit and its broken rules recorded in ``metadata["rule_breaks"]``.
+        """
+        options = self.rec.speech
+        if options.scratchpad:
+            prompt = _with_format(prompt, self.rec.prompt(speech_prompts.render_speech_format))
+        rejected: list[Turn] = []
+        for attempt in range(options.resamples + 1):
+            completion = await self.complete(
+                prompt,
+                sample_index=sample_index + attempt * _speech.RESAMPLE_OFFSET,
+                temperature=temperature,
+            )
+            thinking, argument = (
+                _speech.split(completion.text) if options.scratchpad else ("", completion.text)
+            )
+            broken = _speech.broken_rules(
+                argument.strip() if argument is not None else None,
+                quotes_needed=options.require_quotes and self.rec.question.context is not None,
+                word_limit=options.word_limit,
+                char_limit=options.char_limit,
+            )
+            if not broken or attempt == options.resamples:
+                break
+            rejected.append(self.aside(completion, round=round, kind="rejected", broken=broken))
+        if argument is None:  # no tags even after redraws: what is outside the reasoning
+            argument = _speech.strip_thinking(completion.text)
+        extra = {"rule_breaks": broken} if broken else {}
+        public = self.turn(completion, round=round, content=argument, metadata=extra)
+        private = list(rejected)
+        if thinking:
+            private.append(Turn(role=self.role, speaker=self.speaker, round=round,
+                                content=thinking, visibility="private", answer=self.answer,
+                                metadata={"kind": "scratchpad"}))
+        return _speech.Speech(public, private, completion.text)
+
     async def say(
-        self, prompt: str, *, round: int, sample_index: int = 0, temperature: float | None = None
+        self,
+        prompt: str | Sequence[MessageLike],
+        *,
+        round: int,
+        sample_index: int = 0,
+        temperature: float | None = None,
     ) -> Turn:
-        """A public speech in ``round`` (not yet added to the transcript)."""
-        completion = await self.complete(prompt, sample_index=sample_index, temperature=temperature)
-        return self.turn(completion, round=round)
+        """A public speech in ``round``: its private turns are added, the public one returned."""
+        made = await self.speech(
+            prompt, round=round, sample_index=sample_index, temperature=temperature
+        )
+        self.rec.add(*made.private)
+        return made.public
 
     async def choose(self, prompt: str, *, allowed: Sequence[int]) -> Voice:
         """Pick one of ``allowed`` (original indices); a private turn; the voice arguing it."""
@@ -228,6 +309,9 @@ class Recorder:
         self.turns: list[Turn] = []
         self.roles: dict[str, str] = {}
         self.metadata: dict[str, Any] = {"setup": setup.label}
+        self.seats = dict(setup.cast)
+        self.draw = setup.draw
+        self.players: dict[str, str] = {}
         self.id = new_id()
 
     def cast(
@@ -238,7 +322,13 @@ class Recorder:
         role: Role,
         system: str | None = None,
     ) -> Voice:
-        """``speaker``'s voice, played by the endpoint under the first of ``keys`` in ``agents``."""
+        """``speaker``'s voice, played by the endpoint under the first of ``keys`` in ``agents``.
+
+        Where the setup rotates seats (``Setup.cast``), the speaker's seat replaces the
+        first key.
+        """
+        if speaker in self.seats:
+            keys = (self.seats[speaker], *keys[1:])
         for key in keys:
             if key in agents:
                 self.roles[speaker] = agents[key].spec
@@ -278,6 +368,9 @@ class Recorder:
             "answers": "\n".join(self.side(i) for i in self.order),
             "context": self.question.context or "(there is no source text)",
             "limit": self.speech.limit_text,
+            "quoting": render(self.speech, speech_prompts.render_quoting_rules)
+            if self.question.context is not None
+            else "",
         }
         return render(self.speech, fn, **{**common, **fields})
 
@@ -294,48 +387,17 @@ class Recorder:
         except ExceptionGroup as group:
             raise group.exceptions[0] from group
 
-    async def best_of(
-        self,
-        draft: Callable[[int], Awaitable[Turn]],
-        *,
-        n: int,
-        preference: Voice,
-        prompt: Callable[[Turn], str],
-    ) -> list[Turn]:
-        """``n`` drafts (``draft(sample_index)``); the one the preference model scores highest.
-
-        Returns the kept turn, then the other candidates, then the scoring turns. The kept
-        turn carries its score and every candidate's in ``metadata``; the others become
-        private turns with ``candidate_of`` and their score; each scoring call is a private
-        ``preference`` turn. Ties go to the earliest candidate.
-        """
-        candidates = await self.each(draft, range(n))
-        scored = await self.each(
-            lambda t: preference.complete(prompt(t), schema=SCORE_SCHEMA), candidates
-        )
-        scores = [score_of(c, preference.speaker) for c in scored]
-        best = scores.index(max(scores))
-        kept = candidates[best]
-        of: dict[str, Any] = {"speaker": kept.speaker, "round": kept.round}
-        turns = [
-            t.model_copy(
-                update={
-                    "visibility": "public" if k == best else "private",
-                    "metadata": {
-                        **t.metadata,
-                        "candidate": k,
-                        "score": scores[k],
-                        **({"scores": scores} if k == best else {"candidate_of": of}),
-                    },
-                }
-            )
-            for k, t in enumerate(candidates)
+    def trial(self, turn: Turn, others: Mapping[str, int]) -> JudgeView:
+        """The judge's view if ``turn`` were said now and each of ``others`` (speaker ->
+        answer) answered it with a dummy speech: what a scorer of ``turn`` reads."""
+        earlier = [t for t in self.turns if t.visibility == "public" and t.round < turn.round]
+        dummy = render(self.speech, speech_prompts.render_dummy_argument)
+        stand_ins = [
+            Turn(role=turn.role, speaker=s, round=turn.round, content=dummy, answer=a)
+            for s, a in others.items()
         ]
-        judged = [
-            preference.aside(c, round=kept.round, candidate_of=of, candidate=k, score=scores[k])
-            for k, c in enumerate(scored)
-        ]
-        return [turns[best], *(t for k, t in enumerate(turns) if k != best), *judged]
+        trial = self.transcript().model_copy(update={"turns": [*earlier, turn, *stand_ins]})
+        return JudgeView.from_transcript(trial)
 
     # -- the judge between rounds --------------------------------------------------------
 
@@ -368,5 +430,6 @@ class Recorder:
             judge_sees_context=self.judge_sees_context,
             turns=list(self.turns),
             roles=dict(self.roles),
+            players=dict(self.players),
             metadata=dict(self.metadata),
         )

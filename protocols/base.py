@@ -55,6 +55,13 @@ class Setup(BaseModel):
     variant: str = ""
     """A protocol's own variant of the item, when orders and assignments do not say it all
     (critique: ``planted`` for the flawed copy of a planted-flaw pair, ``clean`` for the other)."""
+    cast: dict[str, str] = Field(default_factory=dict)
+    """Speaker label -> the agent seat that plays it, where seats rotate over speakers
+    (debate: ``{"Debater A": "debater_b", "Debater B": "debater_a"}``); empty: each
+    speaker is played by its own key."""
+    draw: int = Field(default=0, ge=0)
+    """Which independent draw of an otherwise identical setup this is (a consultant argues
+    the gold in as many setups as every other answer together); offsets sample indices."""
 
 
 class RunFn(Protocol):

@@ -214,6 +214,9 @@ class Transcript(Record):
     """All turns in the order they happened."""
     roles: dict[str, str] = Field(default_factory=dict)
     """Speaker label -> endpoint spec or participant name that played it. Never shown to a judge."""
+    players: dict[str, str] = Field(default_factory=dict)
+    """Speaker label -> player (model x best-of-N x critique-and-refine) that played it, for
+    tournaments and ratings; empty in records written before players existed."""
     repeat: int = 0
     """Repeat index of this item in the experiment."""
     status: Literal["complete", "error"] = "complete"

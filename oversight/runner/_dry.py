@@ -19,6 +19,7 @@ a temporary folder. Each request the mocks receive is one call the real run woul
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import tempfile
@@ -33,6 +34,7 @@ from oversight.endpoints import (
     Price,
     Reply,
     Request,
+    TokenLogprob,
     dry_run_reply,
     endpoint,
     lookup_price,
@@ -79,15 +81,40 @@ def temp_folder(name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"oversight-dry-{name}-"))
 
 
+_LETTERS = "ABCDEFGH"
+
+
+def _shaped(invented: Reply, request: Request) -> Reply:
+    """Free text shaped as the request asks: letter logprobs for a scorer or logprob judge,
+    private reasoning and a short quoting argument for a speaker told to use the tags."""
+    if request.logprobs:
+        seed = int.from_bytes(hashlib.sha256(invented.text.encode()).digest()[:4], "big")
+        top = {c: -0.1 - ((seed >> (3 * i)) % 8) / 2 for i, c in enumerate(_LETTERS)}
+        best = max(top, key=lambda c: top[c])
+        return Reply(text=best, usage=invented.usage,
+                     logprobs=[TokenLogprob(token=best, logprob=top[best], top=top)])
+    prompt = "".join(m.content for m in request.messages)
+    if "<argument>" not in prompt:
+        return invented
+    words = invented.text.split()
+    argument = " ".join(words[:60])
+    quote = " ".join(words[60:68]) or "mock"
+    text = (f"<thinking>{' '.join(words[68:])}</thinking>\n"
+            f"<argument>{argument} <quote>{quote}</quote></argument>")
+    return Reply(text=text, usage=invented.usage)
+
+
 def mock_replies(name: str) -> Callable[[Request], Reply]:
     """The invented replies of :func:`oversight.endpoints.dry_run_reply`, except that an
     object of numbers under a ``probabilities`` key (a judge's verdict) is normalised to sum
-    to 1, as a real judge model's would; other schema-valid inventions do not."""
+    to 1, as a real judge model's would; other schema-valid inventions do not. Free text
+    keeps to the format a request asks for (see :func:`_shaped`), so a dry run makes the
+    calls a run with well-behaved models would, not redraws of rule-breaking speeches."""
 
     def reply(request: Request) -> Reply:
         invented = dry_run_reply(name, request)
         if request.schema_ is None:
-            return invented
+            return _shaped(invented, request)
         try:
             data = json.loads(invented.text)
         except ValueError:

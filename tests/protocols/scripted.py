@@ -77,9 +77,17 @@ def round_in(request: Request) -> int:
     return int(found.group(1))
 
 
+def argue(body: str, thinking: str = "Plan: stress the cargo.") -> str:
+    """A speaker's reply in the tagged format: private reasoning, then the public argument."""
+    return f"<thinking>{thinking}</thinking>\n<argument>{body}</argument>"
+
+
 def anything(request: Request) -> Reply:
     """A reply that fits any request of any protocol (first choice, middling scores)."""
     props = properties(request)
+    if "probabilities" in props:
+        labels = list(props["probabilities"]["properties"])
+        return {"rationale": "even", "probabilities": {k: 1 / len(labels) for k in labels}}
     if "answer" in props:
         return {"answer": props["answer"]["enum"][0], "reason": "it fits"}
     if "subclaims" in props:
@@ -105,7 +113,8 @@ def anything(request: Request) -> Reply:
         return {"probability": 0.6, "reason": "plausible"}
     if "score" in props:
         return {"score": 0.5, "reason": "fair"}
-    return "My case: <quote>She carried forty barrels of salt cod</quote>."
+    case = "My case: <quote>She carried forty barrels of salt cod</quote>."
+    return argue(case) if "<argument>" in text(request) else case
 
 
 class ScriptedJudge(Judge):

@@ -1,10 +1,13 @@
-"""Debate end to end with mock debaters, preference model and judge."""
+"""Debate end to end with mock debaters, scorer and judge."""
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 
-from oversight.endpoints import Request
+from oversight.endpoints import Reply, Request, TokenLogprob
 from protocols import debate
 from protocols.base import Setup
 from transcripts import JudgeView
@@ -15,6 +18,7 @@ from .scripted import (
     CONTEXT,
     SECRET,
     ScriptedJudge,
+    argue,
     mock,
     properties,
     question,
@@ -24,311 +28,278 @@ from .scripted import (
     text,
 )
 
+QUOTE = "<quote>She carried forty barrels of salt cod</quote>"
+
 
 def speech(request: Request) -> str:
-    return f"{speaker_in(request)} speaks in round {round_in(request)}."
+    return argue(f"{speaker_in(request)} speaks in round {round_in(request)}. {QUOTE}",
+                 thinking=f"secret plan of {speaker_in(request)}")
 
 
-def setup(order: list[int], a: int, b: int) -> Setup:
-    return Setup(order=order, assignment={"Debater A": a, "Debater B": b})
+def setup(order: list[int], rotation: int = 0) -> Setup:
+    """The setup of ``debate.setups`` with this order and seat rotation."""
+    chosen = [s for s in debate.setups(question(answers=len(order)), debate.Config())
+              if s.order == order and s.label.endswith(f"s{rotation}")]
+    return chosen[0]
 
 
-async def test_debaters_argue_their_assigned_answers_every_round() -> None:
+async def test_debaters_are_named_after_the_answers_they_defend() -> None:
     debater = mock("debater", speech)
-    config = debate.Config(rounds=3)
     transcript = await debate.run(
-        question(), {"debater": debater}, config=config, setup=setup([1, 0], a=1, b=0)
+        question(), {"debater": debater}, config=debate.Config(rounds=3), setup=setup([1, 0])
     )
-
     public = [t for t in transcript.turns if t.visibility == "public"]
     assert [(t.round, t.speaker) for t in public] == [
         (r, s) for r in range(3) for s in ("Debater A", "Debater B")
     ]
+    # Debater A defends the answer shown first (original 1), Debater B the other.
     assert [t.answer for t in public] == [1, 0] * 3
-    assert public[2].content == "Debater A speaks in round 2."
-    assert transcript.rounds == 3
     assert transcript.assignment == {"Debater A": 1, "Debater B": 0}
-    assert transcript.answer_order == [1, 0]
-    assert transcript.roles == {"Debater A": "mock/debater", "Debater B": "mock/debater"}
-    assert transcript.protocol == "debate" and transcript.protocol_config["rounds"] == 3
-    # Every call is on its turn; every debater request carried the hidden context.
-    assert len(transcript.calls) == len(sent(debater)) == 6
-    assert all(CONTEXT in text(r) for r in sent(debater))
-    # Debater A argues original answer 1, which the judge sees first, as "A".
     first = next(r for r in sent(debater) if speaker_in(r) == "Debater A")
-    assert f"You argue for answer A. {ANSWERS[1]}" in text(first)
+    assert f"You are Debater A, an expert debater. You defend answer A. {ANSWERS[1]}" in text(first)
     view = JudgeView.from_transcript(transcript)
     assert view.answers == [ANSWERS[1], ANSWERS[0]]
-    assert [t.answer for t in view.turns[:2]] == [0, 1]
+    assert [(t.speaker, t.answer) for t in view.turns[:2]] == [("Debater A", 0), ("Debater B", 1)]
     assert view.context is None and SECRET not in view.model_dump_json()
+
+
+async def test_reasoning_stays_private_and_only_the_argument_is_public() -> None:
+    debater = mock("debater", speech)
+    transcript = await debate.run(
+        question(), {"debater": debater}, config=debate.Config(rounds=2), setup=setup([0, 1])
+    )
+    pads = [t for t in transcript.turns if t.metadata.get("kind") == "scratchpad"]
+    assert len(pads) == 4 and all(t.visibility == "private" for t in pads)
+    assert pads[0].content == "secret plan of Debater A"
+    public = [t for t in transcript.turns if t.visibility == "public"]
+    assert public[0].content == f"Debater A speaks in round 1. {QUOTE}"
+    view = JudgeView.from_transcript(transcript)
+    assert "secret plan" not in view.model_dump_json()
+    # Neither the other debater nor the debater itself reads the reasoning later.
+    assert all("secret plan" not in text(r) for r in sent(debater))
+    assert "<thinking>" in text(sent(debater)[0]) and "<argument>" in text(sent(debater)[0])
+
+
+async def test_a_speech_that_breaks_the_rules_is_drawn_again_then_cut_and_marked() -> None:
+    long = " ".join(f"w{i}" for i in range(40))
+
+    def reply(request: Request) -> str:
+        if speaker_in(request) == "Debater A":  # never quotes, always too long
+            return argue(long)
+        if request.sample_index == 0:  # B forgets its tags once
+            return "I just talk."
+        return speech(request)
+
+    debater = mock("debater", reply)
+    transcript = await debate.run(
+        question(), {"debater": debater}, config=debate.Config(rounds=1, word_limit=14,
+                                                               resamples=2),
+        setup=setup([0, 1]),
+    )
+    a_calls = [r for r in sent(debater) if speaker_in(r) == "Debater A"]
+    assert [r.sample_index for r in a_calls] == [0, 1000, 2000]
+    a = next(t for t in transcript.turns if t.speaker == "Debater A" and t.visibility == "public")
+    assert a.truncated and a.content == " ".join(f"w{i}" for i in range(14))
+    assert a.metadata["rule_breaks"] == ["no quote from the source text", "over the length limit"]
+    rejected = [t for t in transcript.turns if t.metadata.get("kind") == "rejected"]
+    assert sorted((t.speaker, t.visibility) for t in rejected) == [("Debater A", "private")] * 2 + [
+        ("Debater B", "private")]
+    assert next(t for t in rejected if t.speaker == "Debater B").metadata["broken"] == [
+        "no <argument> tags"]
+    b = next(t for t in transcript.turns if t.speaker == "Debater B" and t.visibility == "public")
+    assert "rule_breaks" not in b.metadata and b.content.startswith("Debater B speaks")
+    assert JudgeView.from_transcript(transcript).turns[0].truncated
+    assert len(transcript.calls) == len(sent(debater)) == 5
 
 
 async def test_simultaneous_debaters_see_only_earlier_rounds() -> None:
     debater = mock("debater", speech)
-    await debate.run(
-        question(),
-        {"debater": debater},
-        config=debate.Config(rounds=2),
-        setup=setup([0, 1], a=0, b=1),
-    )
+    await debate.run(question(), {"debater": debater}, config=debate.Config(rounds=2),
+                     setup=setup([0, 1]))
     seen = {(speaker_in(r), round_in(r)): text(r) for r in sent(debater)}
     assert "Debater A speaks in round 1" not in seen[("Debater B", 1)]
-    assert "Debater B speaks in round 1" not in seen[("Debater A", 1)]
     assert "Debater A speaks in round 1" in seen[("Debater B", 2)]
     assert "Debater B speaks in round 2" not in seen[("Debater A", 2)]
 
 
 async def test_sequential_debaters_see_what_was_said_before_them() -> None:
     debater = mock("debater", speech)
-    await debate.run(
-        question(),
-        {"debater": debater},
-        config=debate.Config(rounds=2, simultaneous=False),
-        setup=setup([0, 1], a=0, b=1),
-    )
+    await debate.run(question(), {"debater": debater},
+                     config=debate.Config(rounds=2, simultaneous=False), setup=setup([0, 1]))
     seen = {(speaker_in(r), round_in(r)): text(r) for r in sent(debater)}
     assert "Debater A speaks in round 1" in seen[("Debater B", 1)]
-    assert "Debater B speaks in round 1" in seen[("Debater A", 2)]
     assert "Debater B speaks in round 2" not in seen[("Debater A", 2)]
 
 
-async def test_two_different_models_can_debate() -> None:
-    a, b = mock("model-a", speech), mock("model-b", speech)
-    transcript = await debate.run(
-        question(),
-        {"debater_a": a, "debater_b": b},
-        config=debate.Config(rounds=1),
-        setup=setup([0, 1], a=1, b=0),
-    )
-    assert transcript.roles == {"Debater A": "mock/model-a", "Debater B": "mock/model-b"}
-    assert [speaker_in(r) for r in sent(a)] == ["Debater A"]
-    assert [speaker_in(r) for r in sent(b)] == ["Debater B"]
-    assert {t.speaker: t.call.endpoint for t in transcript.turns if t.call} == {
-        "Debater A": "mock/model-a",
-        "Debater B": "mock/model-b",
-    }
+async def test_seats_rotate_so_each_model_defends_each_answer_in_each_position() -> None:
+    played = set()
+    for s in debate.setups(question(), debate.Config()):
+        a, b = mock("model-a", speech), mock("model-b", speech)
+        transcript = await debate.run(question(), {"debater_a": a, "debater_b": b},
+                                      config=debate.Config(rounds=1), setup=s)
+        for speaker, spec in transcript.roles.items():
+            played.add((spec, transcript.assignment[speaker], speaker))
+        assert transcript.players == {k: f"{v}:bo1" for k, v in transcript.roles.items()}
+    assert played == {(m, answer, f"Debater {'AB'[pos]}")
+                      for m in ("mock/model-a", "mock/model-b")
+                      for answer in (0, 1) for pos in (0, 1)
+                      if (answer, pos) in {(0, 0), (1, 1), (1, 0), (0, 1)}}
+    assert len(played) == 8
 
 
-async def test_a_missing_debater_is_named() -> None:
-    with pytest.raises(ProtocolError, match=r"'debater'.*debater_b"):
-        await debate.run(
-            question(),
-            {"debater_a": mock("a", speech)},
-            config=debate.Config(),
-            setup=setup([0, 1], a=0, b=1),
-        )
-
-
-async def test_word_limit_cuts_and_marks_long_speeches() -> None:
-    words = " ".join(f"w{i}" for i in range(40))
-    debater = mock("debater", lambda r: words if speaker_in(r) == "Debater A" else "Short.")
-    transcript = await debate.run(
-        question(),
-        {"debater": debater},
-        config=debate.Config(rounds=2, word_limit=10),
-        setup=setup([0, 1], a=0, b=1),
-    )
-    a_turn, b_turn = transcript.turns[0], transcript.turns[1]
-    assert a_turn.content == " ".join(f"w{i}" for i in range(10)) and a_turn.truncated
-    assert b_turn.content == "Short." and not b_turn.truncated
-    assert JudgeView.from_transcript(transcript).turns[0].truncated
-    later = next(r for r in sent(debater) if round_in(r) == 2 and speaker_in(r) == "Debater B")
-    assert "w9\n[cut at the length limit]" in text(later) and "w10" not in text(later)
-    assert "Stay within 10 words" in text(later)
-
-
-async def test_character_limit_counts_quotes_and_keeps_them_closed() -> None:
-    reply = "Look: <quote>forty barrels of salt cod and a crate</quote> settles it."
-    debater = mock("debater", lambda r: reply)
-    transcript = await debate.run(
-        question(),
-        {"debater": debater},
-        config=debate.Config(rounds=1, word_limit=None, char_limit=30),
-        setup=setup([0, 1], a=0, b=1),
-    )
-    turn = transcript.turns[0]
-    assert turn.truncated
-    assert turn.content == "Look: <quote>forty barrels of salt</quote>"
-    assert [(q.text, q.verified) for q in turn.quotes] == [("forty barrels of salt", True)]
-
-
-async def test_quotes_are_verified_against_the_hidden_context() -> None:
-    exact = "She carried forty barrels of salt cod"
-    normalised = 'SHE CARRIED forty  barrels of Salt\n Cod, and a crate of "brass compass needles"!'
+async def test_quotes_are_verified_and_other_debaters_see_the_marks() -> None:
     fabricated = "She carried forty barrels of iron ore"
-    past_the_end = "hidden a silver locket under the stove and sailed home"
-    reply = " ".join(f"<quote>{q}</quote>" for q in (exact, normalised, fabricated, past_the_end))
-    debater = mock("debater", lambda r: reply)
-    transcript = await debate.run(
-        question(),
-        {"debater": debater},
-        config=debate.Config(rounds=2, word_limit=None),
-        setup=setup([0, 1], a=0, b=1),
-    )
-    quotes = transcript.turns[0].quotes
-    assert [q.verified for q in quotes] == [True, True, False, False]
-    start, end = quotes[0].span or (0, 0)
-    assert CONTEXT[start:end] == exact
-    view = JudgeView.from_transcript(transcript)
-    assert [q.verified for q in view.turns[0].quotes] == [True, True, False, False]
-    # The other debater is told which quotes check out.
+    body = f"{QUOTE} <quote>{fabricated}</quote>"
+    debater = mock("debater", lambda r: argue(body))
+    transcript = await debate.run(question(), {"debater": debater},
+                                  config=debate.Config(rounds=2), setup=setup([0, 1]))
+    public = [t for t in transcript.turns if t.visibility == "public"]
+    assert [q.verified for q in public[0].quotes] == [True, False]
     later = next(r for r in sent(debater) if round_in(r) == 2)
     assert f"{fabricated}</quote> (unverified)" in text(later)
-    assert f"{exact}</quote> (verified)" in text(later)
+
+
+async def test_closed_questions_have_no_quoting_rules_and_no_marks() -> None:
+    debater = mock("debater", lambda r: argue("As <quote>everyone knows</quote>, it is A."))
+    transcript = await debate.run(question(context=None), {"debater": debater},
+                                  config=debate.Config(rounds=2), setup=setup([0, 1]))
+    assert all("<quote>" not in text(r) and "verified" not in text(r) for r in sent(debater))
+    assert all("rule_breaks" not in t.metadata for t in transcript.turns)
+    public = [t for t in transcript.turns if t.visibility == "public"]
+    assert public[0].content == 'As "everyone knows", it is A.' and public[0].quotes == []
+    assert len(sent(debater)) == 4  # nothing was redrawn for want of a quote
 
 
 async def test_the_judge_asks_between_rounds_without_seeing_the_context() -> None:
     judge = ScriptedJudge(["Why salt?", "What about the crew?"])
     debater = mock("debater", speech)
     transcript = await debate.run(
-        question(),
-        {"debater": debater},
-        config=debate.Config(rounds=3, judge_questions=True),
-        setup=setup([0, 1], a=0, b=1),
-        judge=judge,
-    )
+        question(), {"debater": debater}, config=debate.Config(rounds=3, judge_questions=True),
+        setup=setup([0, 1]), judge=judge)
     asked = [t for t in transcript.turns if t.role == "judge"]
-    assert [(t.round, t.content, t.visibility) for t in asked] == [
-        (0, "Why salt?", "public"),
-        (1, "What about the crew?", "public"),
-    ]
-    assert [v.rounds_shown for v in judge.views] == [1, 2]
+    assert [(t.round, t.content) for t in asked] == [(0, "Why salt?"), (1, "What about the crew?")]
     round_two = [r for r in sent(debater) if round_in(r) == 2]
     assert all("Judge:\nWhy salt?" in text(r) for r in round_two)
-    assert all("What about the crew?" not in text(r) for r in round_two)
-    for request in sent(judge.endpoint):
-        assert CONTEXT not in text(request) and SECRET not in text(request)
-    assert all(view.context is None for view in judge.views)
+    assert all(CONTEXT not in text(r) for r in sent(judge.endpoint))
+    assert all("secret plan" not in v.model_dump_json() for v in judge.views)
 
 
-async def test_judge_questions_need_a_judge() -> None:
-    with pytest.raises(ProtocolError, match="judge"):
-        await debate.run(
-            question(),
-            {"debater": mock("d", speech)},
-            config=debate.Config(judge_questions=True),
-            setup=setup([0, 1], a=0, b=1),
-        )
+def _judge_probabilities(request: Request, scores: dict[int, float]) -> dict[str, float]:
+    """The scorer's belief: the candidate's score for the side that spoke it."""
+    found = re.findall(r"(Debater [AB]) speaks in round \d\. [^\n]* Candidate (\d)", text(request))
+    speaker, k = found[-1]  # the candidate is the last speech; earlier rounds come first
+    k, a_spoke = int(k), speaker == "Debater A"
+    return {"A": scores[k], "B": 1 - scores[k]} if a_spoke else {
+        "A": 1 - scores[k], "B": scores[k]}
 
 
-async def test_best_of_n_keeps_the_top_scored_candidate_and_stores_the_rest() -> None:
+async def test_best_of_n_is_scored_by_the_judge_model_against_a_dummy_opponent() -> None:
     scores = {0: 0.2, 1: 0.9, 2: 0.5}
-    debater = mock("debater", lambda r: f"{speech(r)} Candidate {r.sample_index}.")
+    debater = mock("debater", lambda r: argue(
+        f"{speaker_in(r)} speaks in round {round_in(r)}. {QUOTE} Candidate {r.sample_index}."))
 
-    def prefer(request: Request) -> dict[str, object]:
-        k = int(text(request).split("Candidate ")[-1][0])
-        return {"score": scores[k], "reason": "scripted"}
+    def logprobs(request: Request) -> Reply:
+        p = _judge_probabilities(request, scores)
+        top = {k: math.log(v) for k, v in p.items()}
+        best = max(top, key=lambda k: top[k])
+        return Reply(text=best, logprobs=[TokenLogprob(token=best, logprob=top[best], top=top)])
 
-    preference = mock("preference", prefer)
+    preference = mock("preference", logprobs)
     transcript = await debate.run(
-        question(),
-        {"debater": debater, "preference": preference},
-        config=debate.Config(rounds=2, best_of_n=3),
-        setup=setup([0, 1], a=0, b=1),
-    )
+        question(), {"debater": debater, "preference": preference},
+        config=debate.Config(rounds=2, best_of_n=3), setup=setup([0, 1]))
     public = [t for t in transcript.turns if t.visibility == "public"]
-    assert len(public) == 4
-    assert all(t.content.endswith("Candidate 1.") for t in public)
-    assert all(
-        t.metadata["score"] == 0.9 and t.metadata["scores"] == [0.2, 0.9, 0.5] for t in public
-    )
-    losers = [t for t in transcript.turns if t.role == "debater" and t.visibility == "private"]
+    assert len(public) == 4 and all(t.content.endswith("Candidate 1.") for t in public)
+    assert all(t.metadata["bo_scores"] == pytest.approx([0.2, 0.9, 0.5]) for t in public)
+    losers = [t for t in transcript.turns if t.metadata.get("candidate_of") == "bo"
+              and t.visibility == "private" and "kind" not in t.metadata]
     assert len(losers) == 8
-    assert {
-        (
-            t.metadata["candidate_of"]["speaker"],
-            t.metadata["candidate_of"]["round"],
-            t.metadata["candidate"],
-            t.metadata["score"],
-        )
-        for t in losers
-    } == {(s, r, k, scores[k]) for s in ("Debater A", "Debater B") for r in (0, 1) for k in (0, 2)}
+    # The scorer reads the judge's own rendering: marks, names, and a dummy opponent.
+    asked = text(sent(preference)[0])
+    assert "[verified]" in asked and "I stand by my answer" in asked
+    assert "Reply with exactly one letter" in asked
+    assert all(r.logprobs for r in sent(preference))
+    assert all(CONTEXT not in text(r) and "secret plan" not in text(r) for r in sent(preference))
     scoring = [t for t in transcript.turns if t.role == "preference"]
     assert len(scoring) == 12 and all(t.visibility == "private" and t.call for t in scoring)
     assert len(transcript.calls) == len(sent(debater)) + len(sent(preference)) == 24
-    assert {r.temperature for r in sent(debater)} == {0.8}
-    assert all(CONTEXT not in text(r) and SECRET not in text(r) for r in sent(preference))
-    assert transcript.roles["Preference judge"] == "mock/preference"
-    view = JudgeView.from_transcript(transcript)
-    assert len(view.turns) == 4 and "Candidate 0" not in view.model_dump_json()
+    assert transcript.players == {"Debater A": "mock/debater:bo3", "Debater B": "mock/debater:bo3"}
+    assert "Candidate 0" not in JudgeView.from_transcript(transcript).model_dump_json()
 
 
-async def test_best_of_n_needs_a_preference_model() -> None:
+async def test_critique_and_refine_replaces_the_speech_with_the_best_refinement() -> None:
+    def reply(request: Request) -> str:
+        last = request.messages[-1].content
+        if "Criticise the speaker" in last:
+            return f"Critique {request.sample_index}: quote the crew."
+        if "Here is a critique" in last:
+            k = last.split("Critique ")[1][0]
+            return argue(f"{speaker_in(request)} refined after critique {k}. {QUOTE}")
+        return speech(request)
+
+    debater = mock("debater", reply)
+    preference = mock("preference", lambda r: {"rationale": "r", "probabilities": (
+        {"A": 0.7, "B": 0.3} if "critique 1" in text(r) else {"A": 0.4, "B": 0.6})})
+    config = debate.Config(rounds=1, score_mode="structured",
+                           players={"debater_a": {"refine": 2, "name": "refiner"}})
+    transcript = await debate.run(question(), {"debater": debater, "preference": preference},
+                                  config=config, setup=setup([0, 1]))
+    public = {t.speaker: t for t in transcript.turns if t.visibility == "public"}
+    assert public["Debater A"].content.startswith("Debater A refined after critique 1")
+    assert public["Debater B"].content.startswith("Debater B speaks")  # its own optimisation
+    assert transcript.players == {"Debater A": "refiner", "Debater B": "mock/debater:bo1"}
+    critiques = [t for t in transcript.turns if t.metadata.get("kind") == "critique"]
+    assert len(critiques) == 2 and all(t.visibility == "private" for t in critiques)
+    refine_call = next(r for r in sent(debater) if "Here is a critique" in r.messages[-1].content)
+    assert [m.role for m in refine_call.messages] == ["user", "assistant", "user"]
+    assert "<thinking>" in refine_call.messages[1].content  # continues its own first reply
+    assert "Critique" not in JudgeView.from_transcript(transcript).model_dump_json()
+
+
+async def test_an_optimising_player_needs_a_scorer() -> None:
     with pytest.raises(ProtocolError, match="'preference'"):
-        await debate.run(
-            question(),
-            {"debater": mock("d", speech)},
-            config=debate.Config(best_of_n=2),
-            setup=setup([0, 1], a=0, b=1),
-        )
+        await debate.run(question(), {"debater": mock("d", speech)},
+                         config=debate.Config(best_of_n=2), setup=setup([0, 1]))
+    assert debate.needed_roles(debate.Config(players={"debater_b": {"best_of_n": 4}})) == (
+        "debater", "preference")
 
 
-async def test_open_debaters_choose_distinct_answers() -> None:
+async def test_open_debate_rotates_who_chooses_first() -> None:
     def reply(request: Request) -> object:
         props = properties(request)
         if "answer" in props:
             return {"answer": props["answer"]["enum"][-1], "reason": "last one left"}
         return speech(request)
 
-    debater = mock("debater", reply)
     q = question(answers=3)
     config = debate.Config(rounds=1, open=True)
-    chosen = debate.setups(q, config)[1]
-    assert chosen.assignment == {} and chosen.order == [1, 2, 0]
-    transcript = await debate.run(q, {"debater": debater}, config=config, setup=chosen)
-    choices = [r for r in sent(debater) if "answer" in properties(r)]
-    assert [properties(r)["answer"]["enum"] for r in choices] == [["A", "B", "C"], ["A", "B"]]
-    # Presented C is original 0; presented B is original 2.
-    assert transcript.assignment == {"Debater A": 0, "Debater B": 2}
-    private = [t for t in transcript.turns if t.visibility == "private"]
-    assert [(t.speaker, t.answer, t.metadata["kind"]) for t in private] == [
-        ("Debater A", 0, "choice"),
-        ("Debater B", 2, "choice"),
-    ]
-    assert [t.answer for t in transcript.turns if t.visibility == "public"] == [0, 2]
-    assert all(CONTEXT in text(r) for r in choices)
+    chosen = debate.setups(q, config)
+    assert {s.cast["Debater 1"] for s in chosen} == {"debater_a", "debater_b", "debater_c"}
+    first = [s for s in chosen if s.cast["Debater 1"] == "debater_c"][0]
+    a, b, c = (mock(n, reply) for n in "abc")
+    transcript = await debate.run(q, {"debater_a": a, "debater_b": b, "debater_c": c},
+                                  config=config, setup=first)
+    enums = [properties(r)["answer"]["enum"] for m in (c, a, b) for r in sent(m)
+             if "answer" in properties(r)]
+    assert enums == [["A", "B", "C"], ["A", "B"], ["A"]]
+    assert transcript.metadata["first_chooser"] == "debater_c"
+    assert transcript.metadata["first_choice"] == first.order[2]
+    assert transcript.roles["Debater C"] == "mock/c"
+    assert sorted(transcript.assignment) == ["Debater A", "Debater B", "Debater C"]
 
 
-async def test_three_debaters_on_three_answers() -> None:
-    q = question(answers=3)
-    config = debate.Config(rounds=1, debaters=3)
-    setups = debate.setups(q, config)
-    assert len(setups) == 9 and len({s.label for s in setups}) == 9
-    debater = mock("debater", speech)
-    transcript = await debate.run(q, {"debater": debater}, config=config, setup=setups[4])
-    assert sorted(transcript.assignment.values()) == [0, 1, 2]
-    assert [t.speaker for t in transcript.turns] == ["Debater A", "Debater B", "Debater C"]
-    assert [t.answer for t in transcript.turns] == list(setups[4].assignment.values())
-
-
-def test_setups_cross_assignments_with_orders() -> None:
+def test_setups_do_not_depend_on_the_gold_and_need_one_debater_per_answer() -> None:
+    for n in (2, 3, 4):
+        setups = {g: debate.setups(question(answers=min(n, 3), correct=g), debate.Config())
+                  for g in (0, 1, None)}
+        assert setups[0] == setups[1] == setups[None]
     labels = [s.label for s in debate.setups(question(), debate.Config())]
-    assert labels == ["o01-a01", "o10-a01", "o01-a10", "o10-a10"]
-    assert debate.setups(question(), debate.Config()) == debate.setups(question(), debate.Config())
-
-
-def test_setups_with_more_answers_than_debaters() -> None:
-    with_gold = debate.setups(question(answers=3, correct=2), debate.Config())
-    assert len(with_gold) == 2 * 2 * 3
-    assert all(2 in s.assignment.values() for s in with_gold)
-    without_gold = debate.setups(question(answers=3, correct=None), debate.Config())
-    assert len(without_gold) == 3 * 2 * 3
-    assert {frozenset(s.assignment.values()) for s in without_gold} == {
-        frozenset({0, 1}),
-        frozenset({0, 2}),
-        frozenset({1, 2}),
-    }
-    with pytest.raises(ConfigError, match="3 debaters"):
-        debate.setups(question(), debate.Config(debaters=3))
+    assert labels == ["o01-s0", "o10-s0", "o01-s1", "o10-s1"]
+    with pytest.raises(ConfigError, match="dataset.answers = 2"):
+        debate.setups(question(answers=3), debate.Config(debaters=2))
 
 
 async def test_a_setup_that_does_not_fit_the_config_is_refused() -> None:
-    agents = {"debater": mock("d", speech)}
     with pytest.raises(ProtocolError, match="assigns"):
-        await debate.run(
-            question(), agents, config=debate.Config(open=True), setup=setup([0, 1], a=0, b=1)
-        )
-    with pytest.raises(ProtocolError, match="distinct"):
-        await debate.run(question(), agents, config=debate.Config(), setup=setup([0, 1], 1, 1))
-    with pytest.raises(ProtocolError, match="permutation"):
-        await debate.run(question(), agents, config=debate.Config(), setup=setup([0, 0], 0, 1))
+        await debate.run(question(), {"debater": mock("d", speech)},
+                         config=debate.Config(open=True), setup=setup([0, 1]))
