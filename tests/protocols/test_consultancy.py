@@ -17,6 +17,7 @@ from .scripted import (
     CONTEXT,
     SECRET,
     ScriptedJudge,
+    argue,
     mock,
     properties,
     question,
@@ -28,7 +29,8 @@ from .scripted import (
 def consult(request: Request) -> str:
     found = re.search(r"This is round (\d+) of", text(request))
     assert found
-    return f"Consultant, round {found.group(1)}: <quote>forty barrels of salt cod</quote>."
+    return argue(f"Consultant, round {found.group(1)}: <quote>forty barrels of salt cod</quote>.",
+                 thinking="I privately doubt this")
 
 
 async def test_the_consultant_argues_its_assigned_side_with_judge_questions() -> None:
@@ -42,16 +44,21 @@ async def test_the_consultant_argues_its_assigned_side_with_judge_questions() ->
         setup=Setup(order=[1, 0], assignment={"Consultant": 1}),
         judge=judge,
     )
-    assert [(t.round, t.role, t.speaker, t.answer) for t in transcript.turns] == [
-        (0, "consultant", "Consultant", 1),
-        (0, "judge", "Judge", None),
-        (1, "consultant", "Consultant", 1),
+    assert [(t.round, t.role, t.visibility, t.answer) for t in transcript.turns] == [
+        (0, "consultant", "private", 1),
+        (0, "consultant", "public", 1),
+        (0, "judge", "public", None),
+        (1, "consultant", "private", 1),
+        (1, "consultant", "public", 1),
     ]
-    assert transcript.turns[0].quotes[0].verified
+    assert transcript.turns[1].quotes[0].verified
+    assert transcript.turns[0].content == "I privately doubt this"
+    assert transcript.players == {"Consultant": "mock/consultant:bo1"}
     assert transcript.assignment == {"Consultant": 1} and transcript.answer_order == [1, 0]
     assert len(transcript.calls) == len(sent(consultant)) == 2
     first, second = sent(consultant)
-    assert f"answer A. {ANSWERS[1]} is correct" in text(first)
+    assert f"the answer is A. {ANSWERS[1]}, whatever you privately believe" in text(first)
+    assert "I privately doubt" not in text(second)
     assert all(CONTEXT in text(r) for r in sent(consultant))
     assert "Is the crew relevant?" in text(second) and "Is the crew relevant?" not in text(first)
     assert all(CONTEXT not in text(r) and SECRET not in text(r) for r in sent(judge.endpoint))
@@ -67,7 +74,7 @@ async def test_the_consultant_runs_without_judge_questions() -> None:
         config=consultancy.Config(rounds=3),
         setup=Setup(order=[0, 1], assignment={"Consultant": 0}),
     )
-    assert [t.round for t in transcript.turns] == [0, 1, 2]
+    assert [t.round for t in transcript.turns if t.visibility == "public"] == [0, 1, 2]
     assert transcript.roles == {"Consultant": "mock/consultant"}
 
 
@@ -84,9 +91,10 @@ async def test_the_open_consultant_chooses_its_side() -> None:
     )
     # Presented B is original answer 0.
     assert transcript.assignment == {"Consultant": 0}
-    choice, speech = transcript.turns
+    choice, _, speech = transcript.turns
     assert (choice.visibility, choice.answer, speech.answer) == ("private", 0, 0)
-    assert f"answer B. {ANSWERS[0]} is correct" in text(sent(consultant)[1])
+    assert f"the answer is B. {ANSWERS[0]}" in text(sent(consultant)[1])
+    assert transcript.metadata["first_choice"] == 0
 
 
 async def test_a_choice_outside_the_answers_is_an_error() -> None:
@@ -101,11 +109,34 @@ async def test_a_choice_outside_the_answers_is_an_error() -> None:
         )
 
 
+def test_the_consultant_argues_the_gold_in_exactly_half_the_setups() -> None:
+    for n in (2, 3, 4):
+        answers = [f"answer {i}" for i in range(n)]
+        for gold in range(n):
+            q = question().model_copy(update={"answers": answers, "correct": gold})
+            chosen = consultancy.setups(q, consultancy.Config())
+            right = [s for s in chosen if s.assignment["Consultant"] == gold]
+            assert 2 * len(right) == len(chosen) == 2 * n * (n - 1)
+            wrong = [s.assignment["Consultant"] for s in chosen if s not in right]
+            assert all(wrong.count(i) == n for i in range(n) if i != gold)
+            assert len({s.label for s in chosen}) == len(chosen)
+            assert {s.draw for s in right} == set(range(n - 1))
+
+
+async def test_repeated_setups_draw_fresh_samples() -> None:
+    consultant = mock("consultant", consult)
+    q = question(answers=3, correct=1)
+    twice = [s for s in consultancy.setups(q, consultancy.Config())
+             if s.assignment["Consultant"] == 1 and s.order == [0, 1, 2]]
+    assert [s.draw for s in twice] == [0, 1]
+    for s in twice:
+        await consultancy.run(q, {"consultant": consultant},
+                              config=consultancy.Config(rounds=1), setup=s)
+    assert [r.sample_index for r in sent(consultant)] == [0, 100_000]
+
+
 def test_setups_cover_each_side_in_each_order() -> None:
     q = question(answers=3, correct=1)
-    assert [s.label for s in consultancy.setups(q, consultancy.Config())] == [
-        f"o{o}-a{a}" for a in "012" for o in ("012", "120", "201")
-    ]
     assert {
         s.assignment["Consultant"]
         for s in consultancy.setups(q, consultancy.Config(sides="correct"))

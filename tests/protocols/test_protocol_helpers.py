@@ -66,18 +66,18 @@ def echo(request: Request) -> str:
 async def test_prompt_template_overrides_with_format_fields() -> None:
     debater = mock("debater", echo)
     config = debate.Config(
-        rounds=1,
+        rounds=1, scratchpad=False, require_quotes=False,
         prompts={"render_debater_turn": "  {speaker} argues {side}, round {round}/{rounds}.  "},
     )
     await debate.run(
         question(),
         {"debater": debater},
         config=config,
-        setup=Setup(order=[0, 1], assignment={"Debater A": 1, "Debater B": 0}),
+        setup=Setup(order=[1, 0], assignment={"Debater A": 1, "Debater B": 0}),
     )
     assert sorted(prompt(r) for r in sent(debater)) == [
-        "Debater A argues B. Iron ore, round 1/1.",
-        "Debater B argues A. Salt cod, round 1/1.",
+        "Debater A argues A. Iron ore, round 1/1.",
+        "Debater B argues B. Salt cod, round 1/1.",
     ]
 
 
@@ -86,7 +86,8 @@ async def test_prompt_function_overrides_are_called_and_recorded_by_name() -> No
         return f"custom {speaker} {round}"
 
     debater = mock("debater", echo)
-    config = debate.Config(rounds=1, prompts={"render_debater_turn": my_turn})
+    config = debate.Config(rounds=1, scratchpad=False, require_quotes=False,
+                           prompts={"render_debater_turn": my_turn})
     transcript = await debate.run(
         question(),
         {"debater": debater},
@@ -102,7 +103,8 @@ async def test_prompt_files_override_from_a_folder(tmp_path: Path) -> None:
     (tmp_path / "render_debater_system.txt").write_text("You are {speaker}. Argue {side}.\n")
     (tmp_path / "render_something_else.txt").write_text("ignored")
     debater = mock("debater", echo)
-    config = debate.Config(rounds=1, prompt_dir=tmp_path)
+    config = debate.Config(rounds=1, prompt_dir=tmp_path, scratchpad=False,
+                           require_quotes=False)
     await debate.run(
         question(),
         {"debater": debater},
@@ -144,8 +146,8 @@ def test_options_are_validated_and_keyword_only() -> None:
 
 
 async def test_a_prompt_override_cannot_reach_context_its_role_may_not_read() -> None:
-    # The preference judge's default prompt takes no context, so no override can add it.
-    config = debate.Config(best_of_n=2, prompts={"render_preference_prompt": "{context}"})
+    # The dummy opponent the scorer reads takes no context, so no override can add it.
+    config = debate.Config(best_of_n=2, prompts={"render_dummy_argument": "{context}"})
     agents = {"debater": mock("debater", echo), "preference": mock("preference", echo)}
     with pytest.raises(ConfigError, match="unknown field 'context'"):
         await debate.run(question(), agents, config=config)
@@ -174,7 +176,9 @@ def shouting_turn(*, speaker: str, round: int, **_: object) -> str:
 
 async def test_prompt_functions_can_be_named_for_experiment_files() -> None:
     ref = f"python:{__name__}.shouting_turn"
-    config = debate.Config.model_validate({"rounds": 1, "prompts": {"render_debater_turn": ref}})
+    config = debate.Config.model_validate({"rounds": 1, "scratchpad": False,
+                                           "require_quotes": False,
+                                           "prompts": {"render_debater_turn": ref}})
     debater = mock("debater", echo)
     transcript = await debate.run(question(), {"debater": debater}, config=config)
     assert sorted(prompt(r) for r in sent(debater)) == ["DEBATER A ROUND 1", "DEBATER B ROUND 1"]
