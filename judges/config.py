@@ -89,6 +89,20 @@ class LLMJudgeConfig(_Config):
     """Ask the speakers a question between rounds of interactive protocols."""
     on_missing_logprobs: Literal["fail", "structured"] = "fail"
     """In logprobs mode, when the provider gives none: fail, or ask in structured mode."""
+    prompts: dict[str, str] = Field(default_factory=dict)
+    """Judge prompt overrides: ``render_*`` name (or ``protocol:render_*`` for one protocol)
+    -> ``str.format`` template over the view's fields (functions: build ``LLMJudge`` in Python)."""
+
+    @field_validator("prompts")
+    @classmethod
+    def _known_prompts(cls, value: dict[str, str]) -> dict[str, str]:
+        from judges.prompts import check_prompts
+
+        try:
+            check_prompts(value)
+        except ConfigError as err:
+            raise ValueError(str(err)) from err
+        return value
 
 
 class HumanJudgeConfig(_Config):
@@ -265,7 +279,8 @@ def build_judge(
             endpoint_factory(config.endpoint), name=config.name, mode=config.mode,
             samples=config.samples, combine=config.combine, temperature=config.temperature,
             max_attempts=config.max_attempts, max_tokens=config.max_tokens,
-            ask_questions=config.ask_questions, on_missing_logprobs=config.on_missing_logprobs)
+            ask_questions=config.ask_questions, on_missing_logprobs=config.on_missing_logprobs,
+            prompts=config.prompts)
     if isinstance(config, HumanJudgeConfig):
         return HumanJudge(annotator=_annotator(config.annotator or annotator, config.name),
                           name=config.name or "human", console=console, live=config.live)

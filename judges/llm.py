@@ -39,18 +39,22 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from judges._probs import Combine, combine, normalise
 from judges.base import Judge, JudgeQuestion
 from judges.prompts import (
-    JUDGE_SYSTEM,
+    JudgePrompt,
+    check_prompts,
     judge_schema,
     labels,
     render_judge_prompt,
+    render_judge_system,
     render_label_prompt,
     render_question_prompt,
+    render_with,
 )
 from oversight.concurrency import bounded_map
 from oversight.endpoints import Completion, Endpoint, Message, TokenLogprob, render_correction
@@ -94,6 +98,7 @@ class LLMJudge(Judge):
         on_missing_logprobs: Literal["fail", "structured"] = "fail",
         concurrency: int = 8,
         seed: int | None = None,
+        prompts: Mapping[str, JudgePrompt] | None = None,
     ) -> None:
         if samples < 1:
             raise ConfigError(f"samples must be at least 1, got {samples}")
@@ -111,6 +116,8 @@ class LLMJudge(Judge):
         self.on_missing_logprobs = on_missing_logprobs
         self.concurrency = concurrency
         self.seed = seed
+        self.prompts = dict(prompts or {})
+        check_prompts(self.prompts)
         self._identity = JudgeIdentity(kind="llm", name=name or endpoint.spec, model=endpoint.spec)
 
     @property
@@ -159,7 +166,8 @@ class LLMJudge(Judge):
             return None
         try:
             completion = await self.endpoint.complete(
-                render_question_prompt(view), system=JUDGE_SYSTEM, max_tokens=120,
+                self._render(render_question_prompt, view),
+                system=self._render(render_judge_system, view), max_tokens=120,
                 temperature=self.temperature, seed=self.seed)
         except EndpointError as err:
             raise JudgeError(f"{self.endpoint.spec} could not ask a question: {err}") from err
@@ -210,12 +218,17 @@ class LLMJudge(Judge):
             return sample
         return sample
 
+    def _render(self, fn: Callable[[JudgeView], str], view: JudgeView) -> str:
+        return render_with(fn, view, self.prompts)
+
     async def _complete(
         self, view: JudgeView, mode: Mode, sample_index: int, unusable: tuple[str, str] | None
     ) -> Completion:
         """One ask; a re-ask after an unusable reply shows the model that reply and what was
         wrong with it (and moves the seed on), so it is never the identical request."""
-        prompt = render_label_prompt(view) if mode == "logprobs" else render_judge_prompt(view)
+        prompt = self._render(
+            render_label_prompt if mode == "logprobs" else render_judge_prompt, view)
+        system = self._render(render_judge_system, view)
         messages: list[Message] = [Message(role="user", content=prompt)]
         seed = self.seed
         if unusable is not None:
@@ -224,11 +237,11 @@ class LLMJudge(Judge):
             seed = None if seed is None else seed + sample_index
         if mode == "logprobs":
             return await self.endpoint.complete(
-                messages, system=JUDGE_SYSTEM, max_tokens=5,
+                messages, system=system, max_tokens=5,
                 temperature=self.temperature, seed=seed, logprobs=True,
                 top_logprobs=max(5, min(20, 2 * len(view.answers))), sample_index=sample_index)
         return await self.endpoint.complete(
-            messages, system=JUDGE_SYSTEM, max_tokens=self.max_tokens,
+            messages, system=system, max_tokens=self.max_tokens,
             temperature=self.temperature, seed=seed, schema=judge_schema(view),
             sample_index=sample_index)
 
