@@ -275,7 +275,7 @@ async def test_open_debate_rotates_who_chooses_first() -> None:
     config = debate.Config(rounds=1, open=True)
     chosen = debate.setups(q, config)
     assert {s.cast["Debater 1"] for s in chosen} == {"debater_a", "debater_b", "debater_c"}
-    first = [s for s in chosen if s.cast["Debater 1"] == "debater_c"][0]
+    first = next(s for s in chosen if s.cast["Debater 1"] == "debater_c")
     a, b, c = (mock(n, reply) for n in "abc")
     transcript = await debate.run(q, {"debater_a": a, "debater_b": b, "debater_c": c},
                                   config=config, setup=first)
@@ -295,7 +295,7 @@ def test_setups_do_not_depend_on_the_gold_and_need_one_debater_per_answer() -> N
         assert setups[0] == setups[1] == setups[None]
     labels = [s.label for s in debate.setups(question(), debate.Config())]
     assert labels == ["o01-s0", "o10-s0", "o01-s1", "o10-s1"]
-    with pytest.raises(ConfigError, match="dataset.answers = 2"):
+    with pytest.raises(ConfigError, match=r"dataset\.answers = 2"):
         debate.setups(question(answers=3), debate.Config(debaters=2))
 
 
