@@ -72,6 +72,10 @@ class Config(_common.SpeakerConfig):
     probabilities; logprobs fall back to JSON where the provider returns none."""
     open: bool = False
     """Debaters choose their own answers instead of being assigned them."""
+    rotate_seats: bool = False
+    """Rotate the seats (``debater_a``, ...) over the speakers across setups, so each
+    seat's model defends every answer in every position; for seats played by different
+    models (tournaments turn it on for cross-play). Off: seat X always plays Debater X."""
     word_limit: int | None = Field(default=150, ge=1)
     """Most words per speech (quoted words count); longer speeches are redrawn, then cut."""
     temperature: float = Field(default=0.4, ge=0.0)
@@ -106,11 +110,11 @@ def seats(count: int) -> list[str]:
 
 
 def setups(question: Question, config: Config) -> list[Setup]:
-    """Every answer order crossed with every rotation of seats over speakers.
+    """Every answer order, crossed with every rotation of seats when ``rotate_seats``.
 
-    Debater X argues the answer shown as X, so the order decides the assignment; seats
-    rotate so each argues every answer in every position. In the open variant the rotation
-    is the order in which seats choose. Nothing here depends on the gold.
+    Debater X argues the answer shown as X, so the order decides the assignment; rotated
+    seats argue every answer in every position. In the open variant the rotation is the
+    order in which seats choose (always rotated). Nothing here depends on the gold.
     """
     n = len(question.answers)
     k = config.debaters or n
@@ -122,12 +126,13 @@ def setups(question: Question, config: Config) -> list[Setup]:
         )
     names, chairs = speakers(config, n), seats(k)
     out = []
-    for rotation in range(k):
+    rotate = config.rotate_seats or config.open
+    for rotation in range(k if rotate else 1):
         for order in _common.orders(n):
             assignment = {} if config.open else {names[p]: order[p] for p in range(k)}
             keys = [f"Debater {p + 1}" for p in range(k)] if config.open else names
             cast = {keys[p]: chairs[(p + rotation) % k] for p in range(k)}
-            label = f"o{_common.digits(order)}-s{rotation}"
+            label = f"o{_common.digits(order)}" + f"-s{rotation}" * rotate
             out.append(Setup(order=order, assignment=assignment, cast=cast, label=label))
     return out
 

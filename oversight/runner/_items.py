@@ -11,12 +11,12 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from oversight.datasets._common import rng_for
+from oversight.datasets._common import keep_answers, rng_for
 from oversight.experiment import Condition, Experiment
 from protocols.base import ProtocolConfig, ProtocolSpec, Setup, get
 from transcripts import Question
 
-__all__ = ["WorkItem", "item_id", "judgment_id", "plan"]
+__all__ = ["WorkItem", "answer_set", "item_id", "judgment_id", "plan"]
 
 
 def _digest(*parts: object) -> str:
@@ -62,18 +62,24 @@ def _setup_label(setup: Setup) -> str:
     return f"o{order}-{sides}"
 
 
+def answer_set(question: Question, experiment: Experiment) -> Question:
+    """The question as every condition presents it: with ``sides = "correct-and-one"``, only
+    the gold and one seeded distractor (so no condition shows an answer nobody argues, and
+    every condition shows the same answers)."""
+    n = len(question.answers)
+    if experiment.counterbalance.sides != "correct-and-one" or question.correct is None or n <= 2:
+        return question
+    others = [i for i in range(n) if i != question.correct]
+    one = rng_for("side", experiment.seed, question.id).choice(others)
+    return keep_answers(question, 2, seed=experiment.seed, preferred=[one])
+
+
 def _filter(
     setups: Sequence[Setup], question: Question, index: int, experiment: Experiment
 ) -> list[Setup]:
-    """Apply ``[counterbalance]`` to one question's setups."""
+    """Apply ``[counterbalance] orders`` to one question's setups."""
     chosen = list(setups)
     balance = experiment.counterbalance
-    n = len(question.answers)
-    if balance.sides == "correct-and-one" and question.correct is not None and n > 2:
-        others = [i for i in range(n) if i != question.correct]
-        one = rng_for("side", experiment.seed, question.id).choice(others)
-        allowed = {question.correct, one}
-        chosen = [s for s in chosen if set(s.assignment.values()) <= allowed]
     if balance.orders == "identity":
         chosen = [s for s in chosen if s.order == sorted(s.order)]
     elif balance.orders == "balanced":
@@ -99,7 +105,8 @@ def plan(experiment: Experiment, questions: Sequence[Question]) -> Iterator[Work
         for spec in [get(c.protocol)]
     ]
     for repeat in range(experiment.repeats):
-        for index, question in enumerate(questions):
+        for index, asked in enumerate(questions):
+            question = answer_set(asked, experiment)
             for condition, spec, config in conditions:
                 setups = _filter(spec.setups(question, config), question, index, experiment)
                 for setup in setups:

@@ -74,7 +74,7 @@ def test_a_malformed_file_is_a_clear_error(
 def test_show_lists_and_filters(quickstart_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", str(quickstart_run), "--condition", "debate", "--limit", "0"]) == 0
     out = capsys.readouterr().out
-    assert "24 transcript(s)" in out and "debate" in out
+    assert "12 transcript(s)" in out and "debate" in out
     assert main(["show", str(quickstart_run), "--where", "source=lighthouse",
                  "--where", "protocol=expert"]) == 0
     assert "6 transcript(s)" in capsys.readouterr().out
@@ -108,7 +108,7 @@ def test_rejudge_by_rounds_prints_accuracy_by_rounds(
                  "--condition", "debate", "--rounds", "1,2"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "48 new judgment(s)" in out and "accuracy of the new judgments" in out
+    assert "24 new judgment(s)" in out and "accuracy of the new judgments" in out
     store = RunStore.open(quickstart_run)
     new = [j for j in store.judgments if j.metadata.get("rejudge")]
     assert {j.metadata["rounds"] for j in new} == {1, 2}

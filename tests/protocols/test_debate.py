@@ -38,7 +38,8 @@ def speech(request: Request) -> str:
 
 def setup(order: list[int], rotation: int = 0) -> Setup:
     """The setup of ``debate.setups`` with this order and seat rotation."""
-    chosen = [s for s in debate.setups(question(answers=len(order)), debate.Config())
+    config = debate.Config(rotate_seats=True)
+    chosen = [s for s in debate.setups(question(answers=len(order)), config)
               if s.order == order and s.label.endswith(f"s{rotation}")]
     return chosen[0]
 
@@ -133,7 +134,8 @@ async def test_sequential_debaters_see_what_was_said_before_them() -> None:
 
 async def test_seats_rotate_so_each_model_defends_each_answer_in_each_position() -> None:
     played = set()
-    for s in debate.setups(question(), debate.Config()):
+    assert len(debate.setups(question(), debate.Config())) == 2  # one model: no rotation
+    for s in debate.setups(question(), debate.Config(rotate_seats=True)):
         a, b = mock("model-a", speech), mock("model-b", speech)
         transcript = await debate.run(question(), {"debater_a": a, "debater_b": b},
                                       config=debate.Config(rounds=1), setup=s)
@@ -293,8 +295,9 @@ def test_setups_do_not_depend_on_the_gold_and_need_one_debater_per_answer() -> N
         setups = {g: debate.setups(question(answers=min(n, 3), correct=g), debate.Config())
                   for g in (0, 1, None)}
         assert setups[0] == setups[1] == setups[None]
-    labels = [s.label for s in debate.setups(question(), debate.Config())]
+    labels = [s.label for s in debate.setups(question(), debate.Config(rotate_seats=True))]
     assert labels == ["o01-s0", "o10-s0", "o01-s1", "o10-s1"]
+    assert [s.label for s in debate.setups(question(), debate.Config())] == ["o01", "o10"]
     with pytest.raises(ConfigError, match=r"dataset\.answers = 2"):
         debate.setups(question(answers=3), debate.Config(debaters=2))
 

@@ -6,8 +6,9 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from oversight.endpoints import Endpoint, Reply, Request, dry_run_reply, endpoint
+from oversight.endpoints import Endpoint, Reply, Request, endpoint
 from oversight.experiment import Experiment, load_experiment
+from oversight.runner._dry import mock_replies
 from transcripts.errors import ProviderError
 
 PRICE = {"input": 1.0, "output": 2.0}
@@ -32,13 +33,15 @@ def verdict(request: Request) -> dict[str, Any] | None:
 def replies(spec: str, fail: Callable[[Request], bool] | None = None) -> Callable[[Request], Any]:
     """Replies of a scripted mock: verdicts for judges, the dry-run mock's otherwise."""
 
+    shaped = mock_replies(spec)
+
     def reply(request: Request) -> Any:
         if fail is not None and fail(request):
             raise ProviderError("scripted failure", status_code=400)
         found = verdict(request)
         if found is not None:
             return found
-        invented: Reply = dry_run_reply(spec, request)
+        invented: Reply = shaped(request)  # as the dry run's mocks: tagged speeches, logprobs
         return invented
 
     return reply

@@ -86,12 +86,12 @@ protocol = "unassisted"
 label = "consultancy"
 protocol = "consultancy"
 roles = {{ consultant = "strong" }}
-options = {{ rounds = 2 }}
+options = {{ rounds = 2, resamples = 0 }}
 [[conditions]]
 label = "debate"
 protocol = "debate"
 roles = {{ debater = "strong" }}
-options = {{ rounds = 2 }}
+options = {{ rounds = 2, resamples = 0 }}
 [[judges]]
 kind = "llm"
 name = "weak-judge"
@@ -163,13 +163,13 @@ async def test_an_item_that_always_fails_is_isolated(
     monkeypatch.setenv("FAIL_LEDGER", "1")
     exp = experiment_file(tmp_path, server, max_failure_fraction=0.5, item_retries=1)
     result = await run_experiment_async(exp, out=tmp_path / "run", progress=False)
-    assert result.status == "complete with errors" and result.items_failed == 8
+    assert result.status == "complete with errors" and result.items_failed == 6
     store = RunStore.open(tmp_path / "run")
     failed = [t for t in store.transcripts.latest() if t.status == "error"]
     assert {t.question.id for t in failed} == {"lighthouse-2"}
     assert all("400" in (t.error or "") or "scripted" in (t.error or "") for t in failed)
     complete = [t for t in store.transcripts.latest() if t.status == "complete"]
-    assert len(complete) == result.items_total - 8
+    assert len(complete) == result.items_total - 6
 
 
 async def test_rejudge_makes_only_judge_calls(tmp_path: Path, server: FakeOpenAIServer) -> None:
@@ -180,11 +180,11 @@ async def test_rejudge_makes_only_judge_calls(tmp_path: Path, server: FakeOpenAI
     await run_experiment_async(exp, out=tmp_path / "run", progress=False)
     server.reset()
     result = await rejudge_async(tmp_path / "run", "llm:second", rounds=[1, 2])
-    assert result.judged == 2 * 40 and result.failed == 0
+    assert result.judged == 2 * 32 and result.failed == 0
     models = Counter((r.body or {}).get("model") for r in server.requests)
     assert set(models) == {"second-judge"}, "no debater, consultant or other call was made"
     # Unassisted transcripts have no rounds, so their two cuts are one request (cached).
-    assert models["second-judge"] + result.cached_calls == 80 and result.cached_calls == 8
+    assert models["second-judge"] + result.cached_calls == 64 and result.cached_calls == 8
 
 
 async def test_rejudge_with_a_missing_key_stops_before_any_judgment(
@@ -237,7 +237,7 @@ def test_sigterm_stops_cleanly_with_status_interrupted(
     assert process.returncode == 130, out
     assert "interrupted" in out
     status = json.loads((run / "status.json").read_text())
-    assert status["status"] == "interrupted" and 0 < status["items_complete"] < 40
+    assert status["status"] == "interrupted" and 0 < status["items_complete"] < 32
     finished = subprocess.run(_cli("run", str(exp), "--out", str(run), "--no-report"), env=env,
                               capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr

@@ -27,21 +27,21 @@ def test_rejudge_calls_only_the_judge_and_records_provenance(tmp_path: Path) -> 
     spec = "llm:mock/other,name=second"
     factory = Factory()
     result = rejudge(tmp_path / "run", spec, conditions=["debate"], endpoint_factory=factory)
-    assert result.judged == 16 and result.failed == 0
-    assert factory.sent == {"mock/other": 16}, "only the judge's endpoint was called"
+    assert result.judged == 8 and result.failed == 0
+    assert factory.sent == {"mock/other": 8}, "only the judge's endpoint was called"
     store = RunStore.open(tmp_path / "run")
     new = [j for j in store.judgments if j.metadata.get("rejudge")]
-    assert len(new) == 16
+    assert len(new) == 8
     for j in new:
         assert j.judge.name == "second" and j.metadata["judge_spec"] == spec
         assert j.metadata["rounds"] is None and j.metadata["rejudged_at"]
     again = rejudge(tmp_path / "run", spec, conditions=["debate"], endpoint_factory=Factory())
-    assert again.judged == 0 and again.skipped == 16
+    assert again.judged == 0 and again.skipped == 8
     # The run's own judge model, asked the same questions: answered by the run's cache.
     same = Factory()
     cached = rejudge(tmp_path / "run", "llm:weak,name=third", conditions=["debate"],
                      endpoint_factory=same)
-    assert cached.judged == 16 and same.total == 0 and cached.cached_calls == 16
+    assert cached.judged == 8 and same.total == 0 and cached.cached_calls == 8
 
 
 def test_truncated_rejudging_shows_only_the_first_rounds(tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_truncated_rejudging_shows_only_the_first_rounds(tmp_path: Path) -> None
     factory = Factory()
     result = rejudge(tmp_path / "run", "llm:mock/weak", rounds=[1, 2],
                      where=["protocol=debate", "question=lighthouse-1"], endpoint_factory=factory)
-    assert result.judged == 8  # 4 debates of one question x 2 cuts
+    assert result.judged == 4  # 2 debates (answer orders) of one question x 2 cuts
     by_rounds = {(j.transcript_id, j.metadata["rounds"]): j for j in result.judgments}
     for (tid, k), j in by_rounds.items():
         assert j.rounds_seen == k
@@ -143,7 +143,7 @@ def test_dry_run_asks_no_one_but_still_runs_the_automatic_judges(tmp_path: Path)
     ])
     rehearsal = dry_run(exp, out=tmp_path / "dry")
     assert rehearsal.result.status == "complete"
-    assert {e.name: e.calls for e in rehearsal.endpoints}["weak"] == 40
+    assert {e.name: e.calls for e in rehearsal.endpoints}["weak"] == 32
     store = RunStore.open(tmp_path / "dry")
     assert {j.judge.name for j in store.judgments} == {"asks-now"}
     assert len(list(store.escalations)) > 0
