@@ -89,6 +89,12 @@ from oversight.analysis._stats import (
     row_metrics,
     selective_accuracy,
 )
+from oversight.analysis._tournament import (
+    PlayerResult,
+    Slope,
+    TournamentTable,
+    fit_side_adjusted,
+)
 from oversight.analysis._trees import TreeStats, tree_stats
 
 __all__ = [
@@ -125,13 +131,16 @@ __all__ = [
     "PilotInputs",
     "PlayerRating",
     "PlayerRatings",
+    "PlayerResult",
     "PowerPlan",
     "RatingTable",
     "RowMetrics",
     "SelectivePoint",
     "Settings",
     "Slice",
+    "Slope",
     "Totals",
+    "TournamentTable",
     "TreeStats",
     "Where",
     "accuracy_vs_elo",
@@ -142,6 +151,7 @@ __all__ = [
     "expected_calibration_error",
     "fit_bradley_terry",
     "fit_bradley_terry_batch",
+    "fit_side_adjusted",
     "gdc",
     "icc_from_scores",
     "krippendorff_alpha",

@@ -30,6 +30,7 @@ from oversight.analysis._schema import (
 )
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, holm
 from oversight.analysis._stats import RowMetrics, row_metrics
+from oversight.analysis._tournament import tournaments
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
@@ -372,6 +373,8 @@ def analyze(
         escalations=escalations(data, rows),
         model=_model(model, data, metrics, rows, protocol_of, warnings),
         injection=_injection(data),
+        tournaments=tournaments(data, rows, sorted({data.judge[r].name for r in rows}),
+                                n_bootstrap=min(n_bootstrap, 500), seed=seed),
         warnings=warnings,
     )
 

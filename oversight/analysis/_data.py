@@ -124,6 +124,7 @@ class TranscriptRow(_Row):
     answer_order: list[int] = []
     turns: list[TurnRow] = []
     roles: dict[str, str] = {}
+    players: dict[str, str] = {}
     repeat: int = 0
     status: str = "complete"
     metadata: dict[str, Any] = {}

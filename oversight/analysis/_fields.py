@@ -5,7 +5,9 @@ A field name resolves, per judgment, in this order:
 1. a built-in field: ``condition``, ``protocol``, ``run_id``, ``repeat``,
    ``transcript_status`` (of the transcript); ``question``, ``source``, ``dataset`` (of its
    question); ``gold_position`` (presented position of the gold answer, 0 = first) and
-   ``side`` (``correct`` / ``incorrect`` when a single consultant was assigned an answer); and
+   ``side`` (``correct`` / ``incorrect`` when a single consultant was assigned an answer);
+   ``chooser`` (``right`` / ``wrong``: whether the first speaker to choose in an open
+   variant chose the gold); and
    ``judge`` (the judge's name), ``judge_kind``, ``judge_model``, ``annotator`` (of the
    judgment);
 2. the transcript's ``metadata`` (e.g. ``setting``, ``included_in_paper`` of imported data);
@@ -50,6 +52,7 @@ _TRANSCRIPT_FIELDS = {
     "dataset",
     "gold_position",
     "side",
+    "chooser",
 }
 _JUDGMENT_FIELDS = {"judge", "judge_kind", "judge_model", "annotator"}
 BUILTIN_FIELDS = tuple(sorted(_TRANSCRIPT_FIELDS | _JUDGMENT_FIELDS))
@@ -71,6 +74,9 @@ def _transcript_value(data: Data, i: int, name: str) -> Any:
         return position if position >= 0 else None
     if name == "side":
         return {1: "correct", 0: "incorrect"}.get(int(data.t_side[i]))
+    if name == "chooser":  # open variants: did the first to choose take the gold?
+        first, gold = t.metadata.get("first_choice"), t.question.correct
+        return None if first is None or gold is None else ("right" if first == gold else "wrong")
     return getattr(t, name)
 
 

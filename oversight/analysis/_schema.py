@@ -24,6 +24,7 @@ from oversight.analysis._schema_extra import (
     PlayerRatings,
     RatingTable,
 )
+from oversight.analysis._tournament import TournamentTable
 
 __all__ = [
     "ANALYSIS_SCHEMA_VERSION",
@@ -340,5 +341,8 @@ class Analysis(_Model):
     """The optional model-based analysis (``--model gee|glmm``)."""
     injection: list[InjectionCount] = Field(default_factory=list)
     """Per condition with at least one flagged turn (see ``oversight show`` for which)."""
+    tournaments: list[TournamentTable] = Field(default_factory=list)
+    """Per judge, for runs whose transcripts record players: ratings, each player's judge
+    accuracy in debate and consultancy, and accuracy against Elo (Khan et al. 2024)."""
     warnings: list[str]
     """Things a reader should know before trusting the numbers."""

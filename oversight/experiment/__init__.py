@@ -15,6 +15,7 @@ from oversight.experiment._load import (
     with_limits,
 )
 from oversight.experiment._spec import Condition, Counterbalance, EndpointConfig, Experiment, Limits
+from oversight.experiment._tournaments import PlayerConfig, Tournament
 
 __all__ = [
     "LIMIT_FLAGS",
@@ -23,6 +24,8 @@ __all__ = [
     "EndpointConfig",
     "Experiment",
     "Limits",
+    "PlayerConfig",
+    "Tournament",
     "check_experiment",
     "format_errors",
     "load_experiment",

@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from judges.config import JudgeConfig
 from judges.study import StudyDesign
 from oversight.datasets import DatasetSpec, SampleSpec
+from oversight.experiment._tournaments import PlayerConfig, Tournament, expand
 
 __all__ = [
     "Condition",
@@ -19,6 +20,8 @@ __all__ = [
     "EndpointConfig",
     "Experiment",
     "Limits",
+    "PlayerConfig",
+    "Tournament",
 ]
 
 _LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
@@ -95,6 +98,9 @@ class Condition(_Model):
     """Name of a ``[[judges]]`` entry the protocol may consult between rounds (judge questions)."""
     judges: list[str] | None = None
     """Names of the judges that judge this condition's transcripts (default: every judge)."""
+    tournament: str | None = None
+    """The ``[[tournaments]]`` entry this condition was generated from (None: written by
+    hand); generated conditions are rebuilt from their tournament on every load."""
 
 
 class Counterbalance(_Model):
@@ -148,7 +154,12 @@ class Experiment(_Model):
     endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
     """``[endpoints.NAME]``: the models, by the names the conditions and judges use."""
     conditions: list[Condition] = Field(min_length=1)
-    """``[[conditions]]``: the protocols compared."""
+    """``[[conditions]]``: the protocols compared (and those ``[[tournaments]]`` generate)."""
+    players: dict[str, PlayerConfig] = Field(default_factory=dict)
+    """``[players.NAME]``: models with their optimisation, for tournaments."""
+    tournaments: list[Tournament] = Field(default_factory=list)
+    """``[[tournaments]]``: players meeting in debate or consultancy on every question; each
+    becomes conditions (self-play, cross-play, one per consultant)."""
     judges: list[JudgeConfig] = Field(default_factory=list)
     """``[[judges]]``: who judges every transcript, by ``kind`` (llm, human, fallback, panel);
     an ``endpoint`` may name an ``[endpoints]`` entry or be a spec."""
@@ -168,6 +179,19 @@ class Experiment(_Model):
     """Response cache file shared across runs (default: ``RUN/cache.sqlite``, the run's own)."""
 
     _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tournament_conditions(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("tournaments"):
+            return data
+        tournaments = [t if isinstance(t, Tournament) else Tournament.model_validate(t)
+                       for t in data["tournaments"]]
+        players = {k: v if isinstance(v, PlayerConfig) else PlayerConfig.model_validate(v)
+                   for k, v in (data.get("players") or {}).items()}
+        written = [c for c in data.get("conditions") or []
+                   if (c.get("tournament") if isinstance(c, dict) else c.tournament) is None]
+        return {**data, "conditions": [*written, *expand(tournaments, players)]}
 
     @property
     def source(self) -> Path | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oversight.analysis import Analysis, GroupStats
+from oversight.report._tournament import tournament_plot
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -273,5 +274,6 @@ def write_plots(a: Analysis, folder: Path) -> list[Path]:
         _differences(a, folder / "differences.png"),
         _calibration(a, folder / "calibration.png"),
         _rounds(a, folder / "rounds.png"),
+        tournament_plot(a, folder / "accuracy_vs_elo.png"),
     ]
     return [p for p in written if p is not None]

@@ -382,6 +382,8 @@ def _escalations(a: Analysis) -> Table | None:
 
 
 def build_tables(a: Analysis) -> list[Table]:
+    from oversight.report._tournament import tournament_tables  # it builds on this module
+
     """Every table of the report, in reading order (empty sections left out)."""
     tables: list[Table | None] = [
         _accuracy(a),
@@ -391,6 +393,7 @@ def build_tables(a: Analysis) -> list[Table]:
         _selective(a),
         _bias(a),
         *_ratings(a),
+        *tournament_tables(a),
         _agreement(a),
         _escalations(a),
         _model(a),

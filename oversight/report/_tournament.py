@@ -1,0 +1,98 @@
+"""The tournament section of the report: players' Elo and accuracy, and Khan et al.'s (2024)
+figure of judge accuracy against Elo (``accuracy_vs_elo.png``).
+
+The figure has one point per player and protocol: x the player's side-adjusted Elo with its
+interval, y the judge's accuracy (self-play debate; balanced consultancy) with its interval,
+and the fitted line per protocol with its slope and interval in the legend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oversight.analysis import Analysis
+from oversight.report._tables import DASH, Table, ci, num, pct
+
+__all__ = ["tournament_plot", "tournament_tables"]
+
+_COLOURS = {"debate": "tab:blue", "consultancy": "tab:orange"}
+
+
+def tournament_tables(a: Analysis) -> list[Table]:
+    """One table per judge: every player's Elo, accuracies and the slopes."""
+    tables = []
+    for t in a.tournaments:
+        slopes = "; ".join(
+            f"{s.protocol}: {100 * s.per_100_elo:+.1f} pp per 100 Elo {ci(s.ci95, signed=True)}"
+            for s in t.slopes) or "not enough rated players with accuracies for a slope"
+        beta = DASH if t.truth_advantage_elo is None else f"{t.truth_advantage_elo:+.0f}"
+        table = Table(
+            f"Players judged by {t.judge} ({t.n_matches} cross-play judgments)",
+            ["player", "Elo", "95% CI", "matches", "debate acc.", "95% CI", "n",
+             "consultancy acc.", "95% CI", "n"],
+            numeric=set(range(1, 10)),
+            note=(f"Side-adjusted Bradley-Terry on cross-play (truth advantage {beta} Elo); "
+                  f"debate accuracy in self-play, consultancy balanced over right and wrong "
+                  f"consultants; cluster-bootstrap intervals. Accuracy vs Elo — {slopes}."),
+        )
+        for p in t.players:
+            table.rows.append([
+                p.player, num(p.elo, 0), ci(p.elo_ci95, scale=1, digits=0), str(p.matches),
+                pct(p.debate_accuracy), ci(p.debate_accuracy_ci95), str(p.debate_n),
+                pct(p.consultancy_accuracy), ci(p.consultancy_accuracy_ci95),
+                str(p.consultancy_n),
+            ])
+        tables.append(table)
+    return tables
+
+
+def tournament_plot(a: Analysis, path: Path) -> Path | None:
+    """Draw accuracy against Elo for every judge with rated players; None without any."""
+    panels = [t for t in a.tournaments if any(p.elo is not None for p in t.players)]
+    if not panels:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5 * len(panels), 4.2))
+    FigureCanvasAgg(fig)
+    for n, t in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), n + 1)
+        for protocol, colour in _COLOURS.items():
+            points = [
+                (p, acc, acc_ci) for p in t.players if p.elo is not None
+                for acc, acc_ci in [(p.debate_accuracy, p.debate_accuracy_ci95)
+                                    if protocol == "debate" else
+                                    (p.consultancy_accuracy, p.consultancy_accuracy_ci95)]
+                if acc is not None
+            ]
+            if not points:
+                continue
+            xs = [p.elo or 0.0 for p, _, _ in points]
+            ys = [acc for _, acc, _ in points]
+            yerr = [[y - (c or (y, y))[0] for (_, y, c) in points],
+                    [(c or (y, y))[1] - y for (_, y, c) in points]]
+            spans = [p.elo_ci95 or (x, x) for x, (p, _, _) in zip(xs, points, strict=True)]
+            xerr = [[x - lo for x, (lo, _) in zip(xs, spans, strict=True)],
+                    [hi - x for x, (_, hi) in zip(xs, spans, strict=True)]]
+            slope = next((s for s in t.slopes if s.protocol == protocol), None)
+            label = protocol if slope is None else (
+                f"{protocol}: {100 * slope.per_100_elo:+.1f} pp/100 Elo "
+                f"{ci(slope.ci95, signed=True)}")
+            ax.errorbar(xs, ys, yerr=yerr, xerr=xerr, fmt="o", color=colour, capsize=3,
+                        label=label)
+            for (p, y, _), x in zip(points, xs, strict=True):
+                ax.annotate(p.player, (x, y), fontsize=7, xytext=(3, 3),
+                            textcoords="offset points")
+            if slope is not None:
+                lo, hi = min(xs), max(xs)
+                ax.plot([lo, hi], [slope.intercept + slope.per_100_elo / 100 * x
+                                   for x in (lo, hi)], color=colour, linewidth=1)
+        ax.set_xlabel("Elo (side-adjusted, cross-play)")
+        ax.set_ylabel("judge accuracy")
+        ax.set_ylim(-0.04, 1.06)
+        ax.set_title(f"judge: {t.judge}", fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    return path
