@@ -89,8 +89,9 @@ def _shaped(invented: Reply, request: Request) -> Reply:
     private reasoning and a short quoting argument for a speaker told to use the tags."""
     if request.logprobs:
         seed = int.from_bytes(hashlib.sha256(invented.text.encode()).digest()[:4], "big")
-        top = {c: -0.1 - ((seed >> (3 * i)) % 8) / 2 for i, c in enumerate(_LETTERS)}
-        best = max(top, key=lambda c: top[c])
+        top = {c: -1.0 - ((seed >> (3 * i)) % 8) / 2 for i, c in enumerate(_LETTERS)}
+        best = "AB"[seed % 2]  # every question has these labels
+        top[best] = -0.1
         return Reply(text=best, usage=invented.usage,
                      logprobs=[TokenLogprob(token=best, logprob=top[best], top=top)])
     prompt = "".join(m.content for m in request.messages)
