@@ -374,7 +374,7 @@ def analyze(
         model=_model(model, data, metrics, rows, protocol_of, warnings),
         injection=_injection(data),
         tournaments=tournaments(data, rows, sorted({data.judge[r].name for r in rows}),
-                                n_bootstrap=min(n_bootstrap, 500), seed=seed),
+                                n_bootstrap=n_bootstrap, seed=seed),
         warnings=warnings,
     )
 

@@ -17,8 +17,7 @@ accuracy-versus-Elo slope, per judge.
 
 Every interval is a percentile interval of a cluster bootstrap (clusters: question sources,
 as elsewhere): each resample refits the ratings and recomputes accuracies and slopes, so
-the slope's interval carries the uncertainty of both axes. :func:`oversight.analysis.analyze`
-uses at most 500 resamples here (each refits the ratings).
+the slope's interval carries the uncertainty of both axes.
 """
 
 from __future__ import annotations
@@ -102,29 +101,30 @@ def fit_side_adjusted(
     i: Ints, j: Ints, outcome: Floats, side: Floats, k: int, *,
     weights: Floats | None = None, prior: float = 0.01,
 ) -> tuple[Floats, float]:
-    """``(theta, beta)``: centred player strengths and the truth advantage (natural units)."""
-    from scipy.optimize import minimize  # imported here: only tournaments need it
+    """``(theta, beta)``: centred player strengths and the truth advantage (natural units).
 
-    w = np.ones(i.size) if weights is None else weights
-
-    def fun(x: Floats) -> tuple[float, Floats]:
-        theta, beta = x[:k], x[k]
-        z = theta[i] - theta[j] + beta * side
-        log_p, log_q = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
-        value = -(w * (outcome * log_p + (1 - outcome) * log_q)).sum() + prior / 2 * (
-            theta**2).sum()
-        resid = w * (outcome - np.exp(log_p))  # d(loglik)/dz
-        grad = np.zeros(k + 1)
-        np.add.at(grad, i, -resid)
-        np.add.at(grad, j, resid)
-        grad[:k] += prior * theta
-        grad[k] = -(resid * side).sum()
-        return float(value), grad
-
-    result = minimize(fun, np.zeros(k + 1), jac=True, method="L-BFGS-B",
-                      options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 1000})
-    theta = np.asarray(result.x[:k], dtype=np.float64)
-    return theta - theta.mean(), float(result.x[k])
+    ``weights`` may be one row per match, or a ``B x matches`` batch (then ``theta`` is
+    ``B x k`` and ``beta`` a length-``B`` array, one fit per row).
+    """
+    w = np.ones((1, i.size)) if weights is None else np.atleast_2d(weights)
+    design = np.zeros((i.size, k + 1))
+    design[np.arange(i.size), i] += 1.0
+    design[np.arange(i.size), j] -= 1.0
+    design[:, k] = side
+    ridge = np.full(k + 1, prior)
+    ridge[k] = 1e-9  # beta is unpenalised (a whisker keeps it finite without sides)
+    x = np.zeros((w.shape[0], k + 1))
+    for _ in range(100):  # damped Newton: the objective is strictly convex
+        p = 1.0 / (1.0 + np.exp(-(x @ design.T)))
+        grad = -(w * (outcome - p)) @ design + ridge * x
+        if np.abs(grad).max(initial=0.0) < 1e-10:
+            break
+        hess = np.einsum("bn,ni,nj->bij", w * p * (1 - p), design, design) + np.diag(ridge)
+        x = x - np.clip(np.linalg.solve(hess, grad[:, :, None])[:, :, 0], -2.0, 2.0)
+    theta = x[:, :k] - x[:, :k].mean(axis=1, keepdims=True)
+    if weights is None or np.ndim(weights) == 1:
+        return theta[0], float(x[0, k])
+    return theta, x[:, k]  # type: ignore[return-value]
 
 
 @dataclass
@@ -181,26 +181,33 @@ def _collect(data: Data, rows: Ints, names: dict[str, int]) -> _Rows:
     return out
 
 
-def _estimates(rows: _Rows, k: int, w: Floats) -> tuple[Floats, float, Floats, Floats]:
-    """Elo per player (NaN unrated), beta, self-play and balanced consultancy accuracy."""
-    elo = np.full(k, np.nan)
-    beta = np.nan
-    mw = w[rows.m_cluster] if rows.m_cluster else np.zeros(0)
-    if mw.sum() > 0:
-        i, j = np.asarray(rows.m_i), np.asarray(rows.m_j)
-        theta, beta = fit_side_adjusted(i, j, np.asarray(rows.m_out), np.asarray(rows.m_side),
-                                        k, weights=mw)
-        played = np.zeros(k)
-        np.add.at(played, i, mw)
-        np.add.at(played, j, mw)
-        elo = np.where(played > 0, ELO_BASE + ELO_SCALE * theta, np.nan)
+def _ratings(rows: _Rows, k: int, w: Floats) -> tuple[Floats, Floats]:
+    """Elo per player (NaN where unrated) and beta in Elo, for each row of cluster weights."""
+    elo = np.full((w.shape[0], k), np.nan)
+    beta = np.full(w.shape[0], np.nan)
+    if not rows.m_cluster:
+        return elo, beta
+    i, j = np.asarray(rows.m_i, dtype=np.int64), np.asarray(rows.m_j, dtype=np.int64)
+    mw = w[:, rows.m_cluster]
+    fitted = fit_side_adjusted(i, j, np.asarray(rows.m_out), np.asarray(rows.m_side), k,
+                               weights=mw if w.shape[0] > 1 else mw[0])
+    theta, truth = np.atleast_2d(fitted[0]), np.atleast_1d(fitted[1])
+    played = np.zeros((w.shape[0], k))
+    for col in (i, j):
+        np.add.at(played.T, col, mw.T)
+    elo = np.where(played > 0, ELO_BASE + ELO_SCALE * theta, np.nan)
+    return elo, np.where(mw.sum(axis=1) > 0, truth * ELO_SCALE, np.nan)
+
+
+def _accuracies(rows: _Rows, k: int, w: Floats) -> tuple[Floats, Floats]:
+    """Self-play and balanced consultancy accuracy per player (NaN without judgments)."""
     debate = _mean_by(rows.s_player, rows.s_score, w[rows.s_cluster] if rows.s_cluster else
                       np.zeros(0), k)
     right = np.asarray(rows.c_right, dtype=bool)
     cw = w[rows.c_cluster] if rows.c_cluster else np.zeros(0)
     players, scores = np.asarray(rows.c_player, dtype=np.int64), np.asarray(rows.c_score)
     by_side = [_mean_by(players[m], scores[m], cw[m], k) for m in (right, ~right)]
-    return elo, beta * ELO_SCALE, debate, (by_side[0] + by_side[1]) / 2
+    return debate, (by_side[0] + by_side[1]) / 2
 
 
 def _mean_by(players: list[int] | Ints, scores: list[float] | Floats, w: Floats, k: int) -> Floats:
@@ -246,17 +253,20 @@ def tournaments(
         if k == 0:
             continue
         n_clusters = data.n_clusters
-        elo, beta, debate, consult = _estimates(collected, k, np.ones(n_clusters))
+        ones = np.ones((1, n_clusters))
+        elos, betas = _ratings(collected, k, ones)
+        elo, beta = elos[0], float(betas[0])
+        debate, consult = _accuracies(collected, k, ones[0])
         rng = np.random.default_rng([seed, 14])
-        boot_elo = np.full((n_bootstrap, k), np.nan)
+        draws = rng.integers(0, n_clusters, (n_bootstrap, n_clusters))
+        weights = np.stack([np.bincount(d, minlength=n_clusters) for d in draws]).astype(float)
+        boot_elo = _ratings(collected, k, weights)[0]
         boot_acc = np.full((2, n_bootstrap, k), np.nan)
         boot_slope = np.full((2, n_bootstrap), np.nan)
         for b in range(n_bootstrap):
-            w = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-            e, _, d, c = _estimates(collected, k, w.astype(np.float64))
-            boot_elo[b], boot_acc[0, b], boot_acc[1, b] = e, d, c
-            for p, acc in enumerate((d, c)):
-                fitted = _slope(e, acc)
+            boot_acc[0, b], boot_acc[1, b] = _accuracies(collected, k, weights[b])
+            for p in range(2):
+                fitted = _slope(boot_elo[b], boot_acc[p, b])
                 boot_slope[p, b] = fitted[0] if fitted else np.nan
         counts = [np.bincount(np.asarray(x, dtype=np.int64), minlength=k) for x in (
             collected.m_i + collected.m_j, collected.s_player, collected.c_player)]
