@@ -88,7 +88,11 @@ def test_a_tournament_runs_end_to_end_and_the_report_rates_its_players(
     analysis = json.loads(capsys.readouterr().out)
     (table,) = analysis["tournaments"]
     assert {p["player"] for p in table["players"]} == {"plain", "bo2", "refined"}
-    assert all(p["elo"] is not None and p["debate_n"] == 4 for p in table["players"])
+    selfplay = {name: sum(set(t.players.values()) == {name} and t.protocol == "debate"
+                          for t in store.transcripts.latest()) for name in ("plain", "bo2")}
+    assert {p["player"]: p["debate_n"] for p in table["players"]
+            if p["player"] in selfplay} == selfplay
+    assert all(p["elo"] is not None and p["matches"] > 0 for p in table["players"])
 
 
 def _toml_rest(data: dict[str, Any]) -> str:
