@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from oversight.endpoints import Request
 from protocols import _common, baselines, consultancy, critique, debate, rrm
 from protocols.base import Setup
+from transcripts import JudgeView
 from transcripts.errors import ConfigError
 
 from .scripted import anything, mock, prompt, question, sent
@@ -186,3 +187,18 @@ async def test_prompt_functions_can_be_named_for_experiment_files() -> None:
     assert debate.Config.model_validate(transcript.protocol_config) == config
     with pytest.raises(ValidationError, match="cannot be imported"):
         debate.Config(prompts={"render_debater_turn": "python:nowhere.at_all"})
+
+
+async def test_any_speaking_protocol_can_keep_its_reasoning_private() -> None:
+    def reply(request: Request) -> str:
+        return "<thinking>my hidden doubts</thinking><argument>Salt cod, clearly.</argument>"
+
+    agents = {role: mock(role, reply) for role in ("answerer", "critic")}
+    transcript = await critique.run(question(), agents,
+                                    config=critique.Config(scratchpad=True))
+    private = [t for t in transcript.turns if t.metadata.get("kind") == "scratchpad"]
+    assert {t.role for t in private} == {"answerer", "critic"}
+    assert all(t.visibility == "private" and t.content == "my hidden doubts" for t in private)
+    view = JudgeView.from_transcript(transcript)
+    assert "hidden doubts" not in view.model_dump_json() and view.turns
+    assert all("<thinking>" in r.messages[-1].content for a in agents.values() for r in sent(a))

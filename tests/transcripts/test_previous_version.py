@@ -120,3 +120,11 @@ def test_a_v1_spend_ledger_reads_into_the_meter(v1_run: Path) -> None:
     assert meter.paid_lines == len(lines)
     assert meter.spent_usd == pytest.approx(sum(line["cost_usd"] or 0.0 for line in lines))
     assert meter.lost_in_flight == 0
+
+
+def test_v1_debates_read_without_players_and_report_no_tournament(v1_run: Path) -> None:
+    store = RunStore.open(v1_run)
+    debates = [t for t in store.transcripts.latest() if t.protocol == "debate"]
+    assert debates and all(t.players == {} for t in debates)  # written before players existed
+    assert all(t.schema_version == 1 for t in debates)
+    assert analyze(v1_run, n_bootstrap=50).tournaments == []
