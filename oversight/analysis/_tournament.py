@@ -39,7 +39,7 @@ _TOL = 1e-9
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class PlayerResult(_Model):

@@ -63,7 +63,8 @@ def test_a_tournament_becomes_self_play_cross_play_and_consultancy_conditions() 
 def test_unknown_players_and_missing_scorers_are_refused_clearly() -> None:
     with pytest.raises(ConfigError, match=r"unknown players \['nobody'\].*bo2, plain, refined"):
         load_experiment(_experiment(tournaments=[{"label": "d", "players": ["nobody"]}]))
-    with pytest.raises(ConfigError, match="needs an endpoint for the 'preference' role"):
+    with pytest.raises(ConfigError, match=r"tournament 'd' \(condition d\.bo2\) roles: debate "
+                       r"needs an endpoint for the 'preference' role"):
         load_experiment(_experiment(tournaments=[{"label": "d", "players": ["bo2"]}]))
 
 
