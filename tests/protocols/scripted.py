@@ -85,7 +85,7 @@ def argue(body: str, thinking: str = "Plan: stress the cargo.") -> str:
 def anything(request: Request) -> Reply:
     """A reply that fits any request of any protocol (first choice, middling scores)."""
     props = properties(request)
-    if "probabilities" in props:
+    if "probabilities" in props and "rationale" in props:  # a judge's verdict
         labels = list(props["probabilities"]["properties"])
         return {"rationale": "even", "probabilities": {k: 1 / len(labels) for k in labels}}
     if "answer" in props:

@@ -28,8 +28,11 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "debate": {"judge_questions": True, "rounds": 2},
     "critique": {"critiques": 2, "refine": True},
     "rrm": {"depth": 1, "branching": 2},
+    "rrm-expert-leaves": {"depth": 1, "branching": 2},
+    "prover-estimator": {"depth": 1, "branching": 2, "decide": "judge"},
 }
-ROLES = ("debater", "consultant", "answerer", "critic", "assistant", "evaluator")
+ROLES = ("debater", "consultant", "answerer", "critic", "assistant", "evaluator", "planter",
+         "rater", "prover", "estimator", "leaf_judge")
 WORDS = ["Salt cod", "Iron ore", "Raw wool", "Brass needles"]
 
 
