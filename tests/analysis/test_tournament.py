@@ -118,3 +118,18 @@ def test_runs_without_players_have_no_tournament_section(tmp_path: Path) -> None
     store.judgments.append(Judgment(transcript_id="t1", judge=JudgeIdentity(kind="llm", name="j"),
                                     probabilities=[0.6, 0.4]))
     assert analyze(store, n_bootstrap=20).tournaments == []
+
+
+def test_open_variants_split_by_whether_the_first_chooser_took_the_gold(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path / "run", run_id="t")
+    for k, (first, p_gold) in enumerate([(0, 0.9), (0, 0.8), (1, 0.3), (1, 0.6)]):
+        q = Question(id=f"q{k}", text="?", answers=["gold", "other"], correct=0, source=f"s{k}")
+        store.transcripts.append(Transcript(
+            id=f"t{k}", protocol="debate", condition="open", question=q,
+            assignment={"Debater A": 0, "Debater B": 1},
+            metadata={"first_choice": first, "first_chooser": "debater_a"}))
+        store.judgments.append(Judgment(transcript_id=f"t{k}", judge=JudgeIdentity(
+            kind="llm", name="j"), probabilities=[p_gold, 1 - p_gold]))
+    a = analyze(store, by=["condition", "chooser"], n_bootstrap=20)
+    assert {g.by["chooser"]: (g.n, g.accuracy) for g in a.groups} == {
+        "right": (2, 1.0), "wrong": (2, 0.5)}
