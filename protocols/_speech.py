@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ async def optimise(
             if player.best_of_n > 1 else await voice.speech(prompt, round=round))
     if player.refine == 0:
         return kept
-    critic = voice.arguing(voice.answer, system=None)
+    critic = dataclasses.replace(voice, system=None)  # the player's model, out of its role
     critiques = await voice.rec.each(
         lambda k: critic.complete(critique_prompt(kept), sample_index=k, temperature=temperature),
         range(player.refine))

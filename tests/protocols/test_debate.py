@@ -252,6 +252,8 @@ async def test_critique_and_refine_replaces_the_speech_with_the_best_refinement(
     assert transcript.players == {"Debater A": "refiner", "Debater B": "mock/debater:bo1"}
     critiques = [t for t in transcript.turns if t.metadata.get("kind") == "critique"]
     assert len(critiques) == 2 and all(t.visibility == "private" for t in critiques)
+    critique_call = next(r for r in sent(debater) if "Criticise" in r.messages[-1].content)
+    assert critique_call.system is None and CONTEXT in critique_call.messages[-1].content
     refine_call = next(r for r in sent(debater) if "Here is a critique" in r.messages[-1].content)
     assert [m.role for m in refine_call.messages] == ["user", "assistant", "user"]
     assert "<thinking>" in refine_call.messages[1].content  # continues its own first reply
