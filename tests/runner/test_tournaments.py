@@ -12,7 +12,7 @@ import pytest
 from oversight.cli import main
 from oversight.datasets import load_questions
 from oversight.experiment import Experiment, load_experiment
-from oversight.runner import plan
+from oversight.runner import dry_run, plan
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
@@ -129,3 +129,17 @@ def test_the_khan2024_example_loads_as_the_paper_describes() -> None:
     assert consult.options["judge_questions"] is True and consult.judge == "judge"
     questions = load_questions(exp.dataset, base_dir=exp.base_dir)
     assert all(len(q.answers) == 2 and q.context for q in questions)
+
+
+def test_a_dry_run_counts_every_call_of_a_tournament_on_real_models(tmp_path: Path) -> None:
+    real = {"m": {"spec": "openai/gpt-4-turbo"}, "judge": {"spec": "openai/gpt-4o-mini"}}
+    rehearsal = dry_run(load_experiment(_experiment(endpoints=real)), out=tmp_path / "dry")
+    assert rehearsal.result.status == "complete"
+    calls = {e.name: e.calls for e in rehearsal.endpoints}
+    store = RunStore.open(tmp_path / "dry")
+    made = [c for t in store.transcripts for c in t.calls]
+    judged = [c for j in store.judgments for c in j.calls]
+    # Every debater, consultant, critic and scorer call is on a turn, every verdict on a judgment.
+    assert calls["m"] == sum(c.endpoint.endswith("gpt-4-turbo") for c in made)
+    assert calls["judge"] == len(judged) + sum(c.endpoint.endswith("gpt-4o-mini") for c in made)
+    assert all(e.cost_usd is not None and e.cost_usd > 0 for e in rehearsal.endpoints)
