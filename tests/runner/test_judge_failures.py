@@ -15,8 +15,8 @@ from transcripts import RunStore
 
 from .helpers import Factory, experiment, verdict
 
-ITEMS = 40
-"""4 questions x (unassisted 2 orders + consultancy 2 sides x 2 + debate 2 x 2)."""
+ITEMS = 32
+"""4 questions x (unassisted 2 orders + consultancy 2 sides x 2 + debate 2 orders)."""
 
 
 class JudgeFactory(Factory):
