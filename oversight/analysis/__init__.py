@@ -93,7 +93,6 @@ from oversight.analysis._tournament import (
     PlayerResult,
     Slope,
     TournamentTable,
-    fit_side_adjusted,
 )
 from oversight.analysis._trees import TreeStats, tree_stats
 
@@ -151,7 +150,6 @@ __all__ = [
     "expected_calibration_error",
     "fit_bradley_terry",
     "fit_bradley_terry_batch",
-    "fit_side_adjusted",
     "gdc",
     "icc_from_scores",
     "krippendorff_alpha",

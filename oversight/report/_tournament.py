@@ -23,17 +23,19 @@ def tournament_tables(a: Analysis) -> list[Table]:
     tables = []
     for t in a.tournaments:
         slopes = "; ".join(
-            f"{s.protocol}: {100 * s.per_100_elo:+.1f} pp per 100 Elo {ci(s.ci95, signed=True)}"
-            for s in t.slopes) or "not enough rated players with accuracies for a slope"
-        beta = DASH if t.truth_advantage_elo is None else f"{t.truth_advantage_elo:+.0f}"
+            f"{s.protocol}: {100 * s.relation.slope_per_100_elo:+.1f} pp per 100 Elo "
+            f"{ci(s.relation.slope_ci95, signed=True)}"
+            for s in t.slopes) or "fewer than three rated players with accuracies: no slope"
+        beta = DASH if t.side_advantage is None else f"{t.side_advantage:+.2f}"
         table = Table(
             f"Players judged by {t.judge} ({t.n_matches} cross-play judgments)",
             ["player", "Elo", "95% CI", "matches", "debate acc.", "95% CI", "n",
              "consultancy acc.", "95% CI", "n"],
             numeric=set(range(1, 10)),
-            note=(f"Side-adjusted Bradley-Terry on cross-play (truth advantage {beta} Elo); "
-                  f"debate accuracy in self-play, consultancy balanced over right and wrong "
-                  f"consultants; cluster-bootstrap intervals. Accuracy vs Elo — {slopes}."),
+            note=(f"Elo: side-adjusted Bradley-Terry on cross-play (gold side advantage {beta} "
+                  f"logits); debate accuracy in self-play, consultancy balanced over right and "
+                  f"wrong consultants, cluster-bootstrap intervals. Accuracy vs Elo "
+                  f"(weighted least squares, HC2 interval) — {slopes}."),
         )
         for p in t.players:
             table.rows.append([
@@ -76,18 +78,19 @@ def tournament_plot(a: Analysis, path: Path) -> Path | None:
             xerr = [[x - lo for x, (lo, _) in zip(xs, spans, strict=True)],
                     [hi - x for x, (_, hi) in zip(xs, spans, strict=True)]]
             slope = next((s for s in t.slopes if s.protocol == protocol), None)
-            label = protocol if slope is None else (
-                f"{protocol}: {100 * slope.per_100_elo:+.1f} pp/100 Elo "
-                f"{ci(slope.ci95, signed=True)}")
+            line = None if slope is None else slope.relation
+            label = protocol if line is None else (
+                f"{protocol}: {100 * line.slope_per_100_elo:+.1f} pp/100 Elo "
+                f"{ci(line.slope_ci95, signed=True)}")
             ax.errorbar(xs, ys, yerr=yerr, xerr=xerr, fmt="o", color=colour, capsize=3,
                         label=label)
             for (p, y, _), x in zip(points, xs, strict=True):
                 ax.annotate(p.player, (x, y), fontsize=7, xytext=(3, 3),
                             textcoords="offset points")
-            if slope is not None:
+            if line is not None:
                 lo, hi = min(xs), max(xs)
-                ax.plot([lo, hi], [slope.intercept + slope.per_100_elo / 100 * x
-                                   for x in (lo, hi)], color=colour, linewidth=1)
+                ax.plot([lo, hi], [line.accuracy_at_1500 + line.slope_per_100_elo * (x - 1500)
+                                   / 100 for x in (lo, hi)], color=colour, linewidth=1)
         ax.set_xlabel("Elo (side-adjusted, cross-play)")
         ax.set_ylabel("judge accuracy")
         ax.set_ylim(-0.04, 1.06)

@@ -1,39 +1,24 @@
-"""Tournament statistics: side-adjusted ratings against statsmodels, accuracies by hand, the
-accuracy-versus-Elo slope, and the report's table and figure."""
+"""Tournament statistics: ratings and slope from the analysis's own rate_players and
+accuracy_vs_elo, accuracies by hand, and the report's table and figure."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-import statsmodels.api as sm
 
-from oversight.analysis import analyze, fit_side_adjusted
+from oversight.analysis import accuracy_vs_elo, analyze, rate_players
 from oversight.report import build_tables, write_report
 from transcripts import JudgeIdentity, Judgment, Question, RunStore, Transcript
 
-
-def test_side_adjusted_fit_matches_a_statsmodels_logit() -> None:
-    rng = np.random.default_rng(3)
-    k, n = 4, 3000
-    true = np.array([0.0, 0.4, -0.3, 0.9])
-    i = rng.integers(0, k, n)
-    j = (i + rng.integers(1, k, n)) % k
-    side = rng.choice([-1.0, 1.0], n)
-    p = 1 / (1 + np.exp(-(true[i] - true[j] + 0.7 * side)))
-    outcome = (rng.random(n) < p).astype(float)
-    theta, beta = fit_side_adjusted(i, j, outcome, side, k, prior=1e-9)
-    design = np.zeros((n, k))
-    design[np.arange(n), i] += 1
-    design[np.arange(n), j] -= 1
-    reference = sm.Logit(outcome, np.column_stack([design[:, 1:], side])).fit(disp=0)
-    assert theta[1:] - theta[0] == pytest.approx(reference.params[: k - 1], abs=1e-4)
-    assert beta == pytest.approx(reference.params[-1], abs=1e-4)
+STRENGTH = {"P": 0.8, "Q": 0.55, "R": 0.3}
+"""How often each player wins a cross-play match, and the judge's self-play accuracy."""
 
 
-def _store(path: Path) -> RunStore:
+def _store(path: Path) -> tuple[RunStore, list[tuple[str, str, float, bool, bool]]]:
+    """A tournament of three players on 8 questions; the cross-play matches as rated."""
     store = RunStore.create(path, run_id="t")
+    matches: list[tuple[str, str, float, bool, bool]] = []
     n = 0
 
     def add(q: Question, protocol: str, assignment: dict[str, int], players: dict[str, str],
@@ -48,62 +33,65 @@ def _store(path: Path) -> RunStore:
                                         judge=JudgeIdentity(kind="llm", name="j"),
                                         probabilities=probabilities))
 
+    sides = {"Debater A": 0, "Debater B": 1}
     for k in range(8):
         q = Question(id=f"q{k}", text="?", answers=["gold", "other"], correct=0, source=f"s{k}")
-        # Cross-play: P beats Q on 7 of 8 questions as the gold's debater, 5 of 8 otherwise.
-        p_gold = 0.8 if k < 7 else 0.3
-        add(q, "debate", {"Debater A": 0, "Debater B": 1}, {"Debater A": "P", "Debater B": "Q"},
-            [p_gold, 1 - p_gold])
-        p_other = 0.7 if k < 5 else 0.4  # probability on P's answer (answer 1)
-        add(q, "debate", {"Debater A": 0, "Debater B": 1}, {"Debater A": "Q", "Debater B": "P"},
-            [1 - p_other, p_other])
-        # Self-play: the judge is right on 7 of 8 with P, on 4 of 8 with Q.
-        for player, right in (("P", k < 7), ("Q", k < 4)):
-            add(q, "debate", {"Debater A": 0, "Debater B": 1},
-                {"Debater A": player, "Debater B": player}, [0.9, 0.1] if right else [0.2, 0.8])
-        # Consultancy: P right -> judge right always; P wrong -> judge right on 2 of 8.
-        add(q, "consultancy", {"Consultant": 0}, {"Consultant": "P"}, [0.9, 0.1])
-        add(q, "consultancy", {"Consultant": 1}, {"Consultant": "P"},
-            [0.6, 0.4] if k < 2 else [0.3, 0.7])
-        add(q, "consultancy", {"Consultant": 0}, {"Consultant": "Q"}, [0.9, 0.1])
-        add(q, "consultancy", {"Consultant": 1}, {"Consultant": "Q"},
-            [0.6, 0.4] if k < 6 else [0.3, 0.7])
-    return store
+        for first, second in (("P", "Q"), ("P", "R"), ("Q", "R"), ("Q", "P"), ("R", "P"),
+                              ("R", "Q")):
+            # The stronger player wins on the first questions; the gold's debater is `first`.
+            wins = k < 8 * STRENGTH[first] / (STRENGTH[first] + STRENGTH[second])
+            p_gold = 0.7 if wins else 0.3
+            add(q, "debate", sides, {"Debater A": first, "Debater B": second},
+                [p_gold, 1 - p_gold])
+            matches.append((first, second, 1.0 if wins else 0.0, True, False))
+        for player, strength in STRENGTH.items():
+            right = k < 8 * strength
+            add(q, "debate", sides, {"Debater A": player, "Debater B": player},
+                [0.9, 0.1] if right else [0.2, 0.8])
+            # Consultancy: right consultants always believed; wrong ones believed less
+            # often the stronger the player.
+            add(q, "consultancy", {"Consultant": 0}, {"Consultant": player}, [0.9, 0.1])
+            fooled = k < 8 * strength
+            add(q, "consultancy", {"Consultant": 1}, {"Consultant": player},
+                [0.3, 0.7] if fooled else [0.6, 0.4])
+    return store, matches
 
 
-def test_players_are_rated_and_scored_and_the_slope_is_the_line_through_them(
-    tmp_path: Path,
-) -> None:
-    store = _store(tmp_path / "run")
+def test_players_are_rated_scored_and_lined_up_against_elo(tmp_path: Path) -> None:
+    store, matches = _store(tmp_path / "run")
     a = analyze(store, n_bootstrap=200)
     (table,) = a.tournaments
-    assert [p.player for p in table.players] == ["P", "Q"]
-    p, q = table.players
-    assert p.debate_accuracy == pytest.approx(7 / 8) and q.debate_accuracy == pytest.approx(4 / 8)
-    assert p.consultancy_accuracy == pytest.approx((1 + 2 / 8) / 2)
-    assert q.consultancy_accuracy == pytest.approx((1 + 6 / 8) / 2)
-    assert (p.matches, p.debate_n, p.consultancy_n) == (16, 8, 16)
-    assert table.n_matches == 16
-    # The ratings are the side-adjusted fit on the 16 cross-play outcomes.
-    wins_p = np.array([1.0] * 7 + [0.0] + [1.0] * 5 + [0.0] * 3)
-    side = np.array([1.0] * 8 + [-1.0] * 8)  # P argued the gold in the first eight
-    theta, beta = fit_side_adjusted(np.zeros(16, dtype=np.int64), np.ones(16, dtype=np.int64),
-                                    wins_p, side, 2)
-    assert (p.elo or 0) - (q.elo or 0) == pytest.approx((theta[0] - theta[1]) * 400 / np.log(10))
-    assert table.truth_advantage_elo == pytest.approx(beta * 400 / np.log(10))
-    assert p.elo_ci95 is not None and p.elo_ci95[0] <= (p.elo or 0) <= p.elo_ci95[1]
-    slopes = {s.protocol: s for s in table.slopes}
-    expected = np.polyfit([p.elo, q.elo], [p.debate_accuracy, q.debate_accuracy], 1)[0] * 100
-    assert slopes["debate"].per_100_elo == pytest.approx(expected)
-    assert slopes["debate"].per_100_elo > 0 > slopes["consultancy"].per_100_elo
-    assert slopes["debate"].ci95 is not None and slopes["debate"].players == 2
+    assert [p.player for p in table.players] == ["P", "Q", "R"]
+    by_name = {p.player: p for p in table.players}
+    for name, strength in STRENGTH.items():
+        right = sum(k < 8 * strength for k in range(8)) / 8
+        assert by_name[name].debate_accuracy == pytest.approx(right)
+        assert by_name[name].consultancy_accuracy == pytest.approx((1 + (1 - right)) / 2)
+        assert (by_name[name].matches, by_name[name].debate_n,
+                by_name[name].consultancy_n) == (32, 8, 16)
+        lo, hi = by_name[name].debate_accuracy_ci95 or (2.0, -1.0)
+        assert lo <= (by_name[name].debate_accuracy or 0) <= hi
+    # The ratings are rate_players on the cross-play matches, sides included.
+    expected = rate_players([m[0] for m in matches], [m[1] for m in matches],
+                            [m[2] for m in matches], first_correct=[m[3] for m in matches],
+                            second_correct=[m[4] for m in matches])
+    assert {p.debater: p.elo for p in expected.players} == pytest.approx(
+        {p.player: p.elo for p in table.players})
+    assert table.side_advantage == pytest.approx(expected.side_advantage)
+    assert table.n_matches == 48
+    # The slopes are accuracy_vs_elo on one point per player, weighted by its judgments.
+    slopes = {s.protocol: s.relation for s in table.slopes}
+    elo = [p.elo or 0.0 for p in table.players]
+    line = accuracy_vs_elo(elo, [p.debate_accuracy or 0.0 for p in table.players], [8.0] * 3)
+    assert slopes["debate"] == line
+    assert slopes["debate"].slope_per_100_elo > 0 > slopes["consultancy"].slope_per_100_elo
 
 
 def test_the_report_shows_players_and_draws_accuracy_against_elo(tmp_path: Path) -> None:
-    store = _store(tmp_path / "run")
+    store, _ = _store(tmp_path / "run")
     a = analyze(store, n_bootstrap=50)
     table = next(t for t in build_tables(a) if t.title.startswith("Players judged by j"))
-    assert [row[0] for row in table.rows] == ["P", "Q"]
+    assert [row[0] for row in table.rows] == ["P", "Q", "R"]
     assert table.rows[0][4] == "87.5%" and "pp per 100 Elo" in table.note
     files = write_report(a, tmp_path / "reports", plots=True)
     figure = tmp_path / "reports" / "accuracy_vs_elo.png"
