@@ -40,7 +40,7 @@ from transcripts import (
     new_id,
 )
 from transcripts.errors import ProtocolError
-from transcripts.quotes import mark_quotes, verify_quotes
+from transcripts.quotes import QUOTE_PATTERN, mark_quotes, verify_quotes
 
 if TYPE_CHECKING:
     from judges.base import Judge
