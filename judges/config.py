@@ -81,8 +81,9 @@ class LLMJudgeConfig(_Config):
     """How samples are combined: mean probability, or ``majority`` (share of votes)."""
     temperature: float | None = Field(default=None, ge=0.0)
     """Sampling temperature; None = 0.0 for one sample, 1.0 for several."""
-    max_attempts: int = Field(default=3, ge=1)
-    """Times an unreadable reply is asked again, per sample, before the judgment fails."""
+    max_attempts: int | None = Field(default=None, ge=1)
+    """Times an unreadable reply is asked, per sample, before the judgment fails; None: the
+    endpoint's ``judge_attempts`` option (3 unless set)."""
     max_tokens: int = Field(default=600, ge=1)
     """Completion token limit of a structured verdict."""
     ask_questions: bool = False

@@ -20,10 +20,11 @@ A reply that is not schema-valid JSON is re-asked by the endpoint (it owns struc
 validation and its ``validation_retries``); if it still fails, so does the sample. A
 schema-valid reply whose numbers are not probabilities (negative, NaN, all zero, a sum off
 by more than 5%) or whose logprobs name no label is asked again here, up to
-``max_attempts`` times per sample, each time under a new ``sample_index`` so the response
-cache cannot return the same bad reply, and never as the identical request: the re-ask
-shows the model its unusable reply and what was wrong with it (and moves ``seed`` on), so
-even at temperature 0 a deterministic failure is not simply paid for again. A judgment
+``max_attempts`` times per sample (default: the endpoint's ``judge_attempts`` option), each
+time under a new ``sample_index`` so the response cache cannot return the same bad reply,
+and never as the identical request: the re-ask shows the model its unusable reply and what
+was wrong with it (and moves ``seed`` on), so even at temperature 0 a deterministic failure
+is not simply paid for again. A judgment
 with no usable sample is recorded with ``status="failed"`` and the reasons, never a guess.
 Endpoint errors (after the endpoint's own retries) are not retried here.
 
@@ -92,7 +93,7 @@ class LLMJudge(Judge):
         samples: int = 1,
         combine: Combine = "mean",
         temperature: float | None = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         max_tokens: int = 600,
         ask_questions: bool = False,
         on_missing_logprobs: Literal["fail", "structured"] = "fail",
@@ -102,6 +103,8 @@ class LLMJudge(Judge):
     ) -> None:
         if samples < 1:
             raise ConfigError(f"samples must be at least 1, got {samples}")
+        if max_attempts is None:
+            max_attempts = endpoint.options.judge_attempts
         if max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
         self.endpoint = endpoint

@@ -44,6 +44,10 @@ class EndpointOptions(BaseModel):
     never the identical request: the invalid reply and the validation error are added to the
     conversation and the seed moves on by one. A reply cut at ``max_tokens`` is not re-asked
     (the same limit would cut it again): it fails at once, naming ``max_tokens``."""
+    judge_attempts: int = Field(default=3, ge=1)
+    """Times an LLM judge on this endpoint asks, per sample, for a verdict whose numbers are
+    usable probabilities before the judgment fails (each re-ask shows the model what was
+    wrong). A judge's own ``max_attempts`` overrides it."""
     max_concurrency: int | None = Field(default=None, ge=1)
     """Requests in flight at once, shared by every endpoint of the same model and server in
     the process. None: 64 for remote providers, ``parallel`` for a local server, unlimited

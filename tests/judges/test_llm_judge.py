@@ -151,6 +151,23 @@ async def test_replies_that_are_not_probabilities_are_asked_again_then_fail(bad:
     assert len(judgment.calls) == 3
 
 
+async def test_judge_attempts_is_an_endpoint_option_the_judge_config_overrides() -> None:
+    from judges.config import LLMJudgeConfig, build_judge
+
+    bad = json.dumps({"probabilities": {"A": -0.2, "B": 1.2}, "rationale": ""})
+    view = JudgeView.from_transcript(transcript())
+
+    async def asked(config: LLMJudgeConfig, **options: object) -> int:
+        ep = endpoint("mock/j", replies=lambda request: bad, **options)  # type: ignore[arg-type]
+        judgment = await build_judge(config, endpoint_factory=lambda spec: ep).judge(view)
+        assert judgment.status == "failed"
+        return len(ep.backend.requests)  # type: ignore[attr-defined]
+
+    assert await asked(LLMJudgeConfig(endpoint="mock/j")) == 3  # the endpoint's default
+    assert await asked(LLMJudgeConfig(endpoint="mock/j"), judge_attempts=5) == 5
+    assert await asked(LLMJudgeConfig(endpoint="mock/j", max_attempts=2), judge_attempts=5) == 2
+
+
 @pytest.mark.parametrize(
     "bad",
     [
