@@ -41,17 +41,29 @@ async def test_replies_are_scripted_from_the_request_body() -> None:
     assert server.requests[1].body["messages"][0]["content"] == "You are debater B"
 
 
-async def test_counters_see_latency_and_peak_concurrency() -> None:
-    async with FakeOpenAIServer(latency=0.05) as server:
+async def test_counters_see_timestamps_and_peak_concurrency() -> None:
+    # Each reply waits until all six requests are in (a barrier, not a wall-clock guess).
+    arrived = asyncio.Event()
+    seen = 0
+
+    async def script(body: dict[str, object]) -> str:
+        nonlocal seen
+        seen += 1
+        if seen == 6:
+            arrived.set()
+        await arrived.wait()
+        return "ok"
+
+    async with FakeOpenAIServer(reply=script) as server:
         client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
         await asyncio.gather(
             *(client.chat.completions.create(model="m", messages=ask(f"{i}")) for i in range(6))
         )
         await client.close()
     assert server.total_requests == 6 and server.peak_concurrency == 6 and server.in_flight == 0
+    last_in = max(record.received_at for record in server.requests)
     for record in server.requests:
-        assert record.responded_at is not None
-        assert record.responded_at - record.received_at >= 0.05
+        assert record.responded_at is not None and record.responded_at >= last_in
         assert record.status == 200
 
 

@@ -8,11 +8,12 @@ is cut there and reported as ``length`` (OpenAI) or ``max_tokens`` (Anthropic).
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from judges import LLMJudge
-from oversight.endpoints import endpoint
+from oversight.endpoints import _base, endpoint
 from oversight.errors import RetriesExhaustedError, StructuredOutputError
 from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, FakeReply, Fault
 from protocols import consultancy
@@ -148,17 +149,20 @@ def test_speaker_max_tokens_derive_from_the_word_limit_with_headroom() -> None:
 
 
 async def test_latency_is_the_answering_attempt_without_retry_waits(
-    openai_server: FakeOpenAIServer,
+    openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     openai_server.set_faults([Fault.rate_limit(retry_after=0.3), None])
     ep = endpoint("openai/qwen", base_url=openai_server.base_url, api_key=KEY, cache=False)
+    # A patched clock for the endpoint: every reading is one second after the last, so the
+    # answering attempt alone (sent, then answered) spans exactly one step, and a latency
+    # measured from the first attempt (refused, waited on, sent again) would span several.
+    readings = iter(range(1_000))
+    monkeypatch.setattr(_base, "time", SimpleNamespace(monotonic=lambda: float(next(readings))))
     completion = await ep.complete("hi", max_tokens=20)
-    first, second = openai_server.requests
+    assert openai_server.total_requests == 2
     call = completion.call
-    assert call.retries == 1 and call.retry_wait_s >= 0.3
-    # The 0.3 s Retry-After wait and the refused attempt are not part of latency_s.
-    assert call.latency_s < second.received_at - first.received_at
-    assert call.latency_s < call.retry_wait_s and call.queued_s >= 0.0
+    assert call.retries == 1 and call.retry_wait_s >= 0.3  # the planned Retry-After wait
+    assert call.latency_s == 1.0 and call.queued_s == 1.0
 
 
 async def test_a_streamed_generation_that_progresses_is_never_cut_off_and_restarted(

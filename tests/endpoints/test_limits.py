@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from oversight.endpoints import endpoint
-from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault, RecordedRequest
+from oversight.endpoints import Request, endpoint
+from oversight.errors import ProviderError
+from oversight.testing import FakeOpenAIServer
 
 KEY = "test-key"
-
-
-def most_in_window(requests: list[RecordedRequest], window: float) -> int:
-    """The most requests the server received within any ``window`` seconds."""
-    times = sorted(r.received_at for r in requests)
-    start, best = 0, 0
-    for end, t in enumerate(times):
-        while t - times[start] > window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def test_max_concurrency_caps_what_the_server_sees(openai_server: FakeOpenAIServer) -> None:
@@ -130,40 +121,45 @@ def test_a_request_bigger_than_the_token_bucket_still_counts_in_full() -> None:
     assert max(sent) - min(sent) >= 0.45
 
 
-@pytest.mark.parametrize(
-    ("provider", "fault"),
-    [
-        ("openai", Fault.rate_limit(retry_after=0.3)),
-        ("anthropic", Fault.overloaded(retry_after=0.3)),
-    ],
-)
-async def test_a_rate_limit_pauses_every_caller_of_the_model(
-    openai_server: FakeOpenAIServer,
-    anthropic_server: FakeAnthropicServer,
-    provider: str,
-    fault: Fault,
-) -> None:
-    server = openai_server if provider == "openai" else anthropic_server
-    server.set_faults([fault])
-    # The throttled reply comes back while the other callers' first requests are in flight.
-    server.latency = lambda record: 0.02 if record.fault else 0.05
-    model = "gpt-4o-mini" if provider == "openai" else "claude-haiku-4-5"
-    # A debater and a judge of one model: two endpoints, one shared limits entry.
-    debater, judge = (
-        endpoint(f"{provider}/{model}", base_url=server.base_url, api_key=KEY, cache=False)
-        for _ in range(2)
-    )
+def test_a_rate_limit_pauses_every_caller_of_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    # In loop time (the virtual clock, which the limits' and retries' clock follows here):
+    # mocks answer in no time at all, so without the shared pause the other callers would
+    # send again within microseconds of the 429.
+    loop = VirtualClockLoop()
+    monkeypatch.setattr(time, "monotonic", loop.time)
+    sent: list[tuple[float, str]] = []
+    throttled: list[float] = []
+
+    async def reply(request: Request) -> str:
+        prompt = request.messages[-1].content
+        sent.append((loop.time(), prompt))
+        await asyncio.sleep(0.01)  # the model thinks (in loop time): the others are in flight
+        if not throttled and prompt == "caller 0 call 0":
+            throttled.append(loop.time())
+            raise ProviderError("HTTP 429 rate limited", status_code=429)
+        return f"echo: {prompt}"
+
+    # A debater and a judge of one model: two endpoints, one shared limits entry. With no
+    # Retry-After the pause is the backoff: 0.3 s drawn from [0.15, 0.3].
+    debater, judge = (endpoint("mock/pause-probe", replies=reply, retry_backoff=0.3,
+                               retry_backoff_max=0.3) for _ in range(2))
 
     async def caller(i: int) -> list[str]:
         ep = debater if i % 2 else judge
         return [(await ep.complete(f"caller {i} call {n}")).text for n in range(4)]
 
-    texts = await asyncio.gather(*(caller(i) for i in range(10)))
+    async def main() -> list[list[str]]:
+        return await asyncio.gather(*(caller(i) for i in range(10)))
 
+    try:
+        texts = loop.run_until_complete(main())
+    finally:
+        loop.close()
     assert texts == [[f"echo: caller {i} call {n}" for n in range(4)] for i in range(10)]
-    throttled = [r for r in server.requests if r.fault is not None]
-    assert len(throttled) == 1 and server.total_requests == 41
-    pause_from = throttled[0].responded_at
-    assert pause_from is not None
-    in_pause = [r for r in server.requests if pause_from <= r.received_at < pause_from + 0.3]
-    assert in_pause == [], f"{len(in_pause)} requests arrived during the 0.3s pause"
+    assert len(throttled) == 1 and len(sent) == 41  # 40 calls, one retried
+    pause_from = throttled[0]
+    # The other callers' first requests were in flight and finished normally; nothing new
+    # was sent until the pause was over.
+    assert sum(at < pause_from for at, _ in sent) == 10
+    in_pause = [prompt for at, prompt in sent if pause_from <= at < pause_from + 0.15]
+    assert in_pause == [], f"{len(in_pause)} requests were sent during the pause"
