@@ -116,3 +116,36 @@ async def test_unknown_option_is_a_clear_error() -> None:
         endpoint("openai/gpt-4o-mini", replies=["x"])
     with pytest.raises(ConfigError, match="no model"):
         endpoint("openai")
+
+
+@pytest.mark.parametrize("max_retry_time", [0.01, 0.2, 0.35, 0.6])
+def test_giving_up_on_max_retry_time_counts_every_attempt_made(
+    monkeypatch: pytest.MonkeyPatch, max_retry_time: float
+) -> None:
+    # In virtual loop time (the retry layer's clock follows it), so where the time bound
+    # falls is decided by the planned waits alone, not by how busy the machine is.
+    import asyncio
+    import re
+    import time
+
+    from tests.endpoints.test_limits import VirtualClockLoop
+
+    loop = VirtualClockLoop()
+    monkeypatch.setattr(time, "monotonic", loop.time)
+    made: list[float] = []
+
+    async def down(request: Request) -> str:
+        made.append(loop.time())
+        await asyncio.sleep(0.05)  # each attempt takes a while to fail
+        raise ProviderError("down", status_code=503)
+
+    ep = endpoint("mock/down-slowly", replies=down, max_retry_time=max_retry_time,
+                  retry_backoff=0.1, retry_backoff_max=0.1)
+    try:
+        with pytest.raises(RetriesExhaustedError) as info:
+            loop.run_until_complete(ep.complete("go"))
+    finally:
+        loop.close()
+    said = re.search(r"gave up after (\d+) attempts", str(info.value))
+    assert said is not None and int(said.group(1)) == len(made), str(info.value)
+    assert len(made) < 11  # the time bound, not max_retries, ended it
