@@ -21,7 +21,7 @@ from typing import Any
 
 from transcripts import JudgeView, ViewTurn, answer_label
 from transcripts.errors import ConfigError
-from transcripts.quotes import mark_quotes
+from transcripts.quotes import mark_quotes, round_header
 
 __all__ = [
     "JUDGE_SYSTEM",
@@ -107,7 +107,7 @@ def render_turn(turn: ViewTurn) -> str:
     """One public turn with its speaker label, round and side."""
     side = f" (arguing for {answer_label(turn.answer)})" if turn.answer is not None else ""
     cut = "\n[cut at the length limit]" if turn.truncated else ""
-    return f"[Round {turn.round + 1}] {turn.speaker}{side}:\n{_quotes_marked(turn)}{cut}"
+    return f"{round_header(turn.round, turn.speaker, side)}\n{_quotes_marked(turn)}{cut}"
 
 
 def render_view(view: JudgeView) -> str:

@@ -40,7 +40,7 @@ from transcripts import (
     new_id,
 )
 from transcripts.errors import ProtocolError
-from transcripts.quotes import QUOTE_PATTERN, mark_quotes, verify_quotes
+from transcripts.quotes import QUOTE_PATTERN, mark_quotes, round_header, verify_quotes
 
 if TYPE_CHECKING:
     from judges.base import Judge
@@ -358,7 +358,7 @@ class Recorder:
                 continue
             side = f" (arguing for {self.letter(turn.answer)})" if turn.answer is not None else ""
             cut = "\n[cut at the length limit]" if turn.truncated else ""
-            parts.append(f"Round {turn.round + 1}, {turn.speaker}{side}:\n{_marked(turn)}{cut}")
+            parts.append(f"{round_header(turn.round, turn.speaker, side)}\n{_marked(turn)}{cut}")
         return "\n\n".join(parts) or "(nothing has been said yet)"
 
     def prompt(self, fn: Callable[..., str], **fields: Any) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "imitated_marks",
     "mark_quotes",
     "normalise",
+    "round_header",
     "speaker_text",
     "verify_quotes",
 ]
@@ -54,6 +55,13 @@ cut notice, the private tag, a judge's turn); the same text in brackets from a s
 rewritten by :func:`speaker_text`."""
 
 _BRACKETED = re.compile(r"[\[(]([^\[\]()\n]{0,60})[\])]")
+
+
+def round_header(round_index: int, speaker: str, side: str = "") -> str:
+    """The framework's header of a turn, e.g. ``[Round 2] Debater A (arguing for B):``, as
+    judges and speakers read it: in brackets, so that :func:`speaker_text` rewrites any copy
+    a speaker writes (``round_index`` counts from 0)."""
+    return f"[Round {round_index + 1}] {speaker}{side}:"
 
 
 def imitated_marks(text: str) -> Iterator[re.Match[str]]:

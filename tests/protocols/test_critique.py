@@ -160,9 +160,9 @@ async def test_the_judge_asks_after_the_proposal_and_before_the_refinement() -> 
     proposal, refinement = sent(answerer)
     critique_request, meta_request = sent(critic)
     assert "Why cod?" not in text(proposal)
-    assert "Round 1, Judge:\nWhy cod?" in text(critique_request)
+    assert "[Round 1] Judge:\nWhy cod?" in text(critique_request)
     assert "Why cod?" in text(meta_request) and "crate relevant" not in text(meta_request)
-    assert "Round 3, Judge:\nIs the crate relevant?" in text(refinement)
+    assert "[Round 3] Judge:\nIs the crate relevant?" in text(refinement)
     # The judge reads what was said, never the hidden text.
     assert [[t.speaker for t in v.turns] for v in judge.views] == [
         ["Answerer"],
