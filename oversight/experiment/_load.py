@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from oversight.endpoints import option_problems
 from oversight.experiment._judges import judge_names, judge_specs, validate_judges
-from oversight.experiment._spec import Experiment, Limits
+from oversight.experiment._spec import _LABEL, Experiment, Limits
 from protocols.base import REGISTRY, get
 from transcripts.errors import ConfigError
 
@@ -200,17 +200,57 @@ def check_experiment(
 
 
 def _cross_problems_despite(data: dict[str, Any], err: ValidationError) -> list[str]:
-    """The cross-checks of the experiment the file would be with its invalid top-level keys
-    left at their defaults, so they are reported together with the invalid keys; none when
-    the invalid keys are ones the cross-checks read (endpoints, conditions, judges)."""
-    bad = {str(e["loc"][0]) for e in err.errors() if e["loc"]}
-    if bad & {"endpoints", "conditions", "judges"}:
-        return []  # the cross-checks read these: without them they would mislead
+    """The cross-checks that do not depend on the invalid parts of the file, so that they are
+    reported together with the invalid keys: invalid top-level keys are left at their
+    defaults; an invalid endpoint, condition or judge is replaced by a stand-in that keeps
+    its name (so references to it still resolve), and every check touching it is dropped."""
+    stand_ins: list[str] = []  # locations of the stand-ins: their problems are not real
+    drop: set[str] = set()
+    fixed = dict(data)
+    for e in err.errors():
+        loc = e["loc"]
+        top = str(loc[0]) if loc else ""
+        if top not in ("endpoints", "conditions", "judges") or len(loc) < 2:
+            drop.add(top)
+            continue
+        key, table = loc[1], fixed[top]
+        if top == "endpoints" and isinstance(key, str) and isinstance(table, Mapping):
+            fixed[top] = {**table, key: {"spec": f"mock/{_STAND_IN}"}}
+            stand_ins.append(f"endpoints.{key}")
+        elif isinstance(key, int) and isinstance(table, list) and key < len(table):
+            fixed[top] = [*table[:key], _stand_in(top, key, table[key]), *table[key + 1:]]
+            stand_ins.append(f"{top}[{key}]")
+        else:
+            return []
+    if drop & {"endpoints", "conditions", "judges"}:
+        return []  # the whole table is unusable: checks against it would mislead
     try:
-        rest = Experiment.model_validate({k: v for k, v in data.items() if k not in bad})
+        rest = Experiment.model_validate({k: v for k, v in fixed.items() if k not in drop})
     except ValidationError:
         return []
-    return cross_problems(rest)
+    return [p for p in cross_problems(rest) if _STAND_IN not in p
+            and not any(p.startswith((f"{at}.", f"{at}:")) for at in stand_ins)]
+
+
+_STAND_IN = "__invalid_entry__"
+"""Marks a stand-in for an invalid entry in the cross-checks (see _cross_problems_despite)."""
+
+
+def _stand_in(table: str, index: int, entry: Any) -> dict[str, Any]:
+    """A valid condition or judge in place of an invalid one, under the same name."""
+    given = dict(entry) if isinstance(entry, Mapping) else {}
+    if table == "conditions":
+        label = given.get("label")
+        ok = isinstance(label, str) and re.match(_LABEL, label)
+        return {"label": label if ok else f"x{_STAND_IN}{index}", "protocol": "unassisted"}
+    name, endpoint, kind = given.get("name"), given.get("endpoint"), given.get("kind")
+    judge: dict[str, Any] = {"kind": "llm", "endpoint": endpoint if isinstance(endpoint, str)
+                             else f"mock/{_STAND_IN}"}
+    if isinstance(name, str):
+        judge["name"] = name
+    elif isinstance(kind, str) and kind != "llm":
+        judge["name"] = kind  # an unnamed judge of another kind is named by its kind
+    return judge
 
 
 def cross_problems(experiment: Experiment) -> list[str]:

@@ -194,3 +194,20 @@ def test_every_example_endpoint_is_accepted_by_the_endpoint_layer(name: str) -> 
     for config in experiment.endpoints.values():
         made = endpoint(config.spec, cache=False, **config.endpoint_options())
         assert made.spec == config.spec
+
+
+def test_independent_problems_are_all_reported_beside_invalid_entries(tmp_path: Path) -> None:
+    # Three independent problems: a bad field in an endpoint, a bad field in a judge, and a
+    # condition (itself valid) naming a judge that does not exist. The two field errors
+    # used to hide the third; checks touching the invalid entries are still left out.
+    text = (GOOD.replace('spec = "mock/weak"', 'spec = "mock/weak"\nmax_concurrency = 0')
+            .replace('endpoint = "weak"', 'endpoint = "weak"\nsamples = 0')
+            .replace('options = { rounds = 2 }', 'options = { rounds = 2 }\njudge = "nobody"'))
+    message = _error(tmp_path, text)
+    assert "3 problems:" in message, message
+    assert "endpoints.weak.max_concurrency" in message
+    assert "judges[0].llm.samples: Input should be greater than or equal to 1" in message
+    assert "conditions[0].judge: 'nobody' is not a judge; known: weak-judge" in message
+    # The judge stand-in keeps its name, and the endpoint's name still resolves: no
+    # misleading "not an endpoint" or "not a judge" about the invalid entries themselves.
+    assert "is not an [endpoints] entry" not in message and "invalid" not in message
