@@ -30,12 +30,16 @@ from __future__ import annotations
 import os
 import zlib
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
+from oversight.analysis._data import load
+from oversight.analysis._fields import judgment_passes, parse_where
 from oversight.analysis._stats import (
     cohens_kappa,
     expected_calibration_error,
@@ -133,13 +137,23 @@ def _gold(transcript: Transcript | None) -> int | None:
 
 
 def annotators(
-    store: RunStore | str | os.PathLike[str], *, n_bootstrap: int = 2000, seed: int = 0
+    store: RunStore | str | os.PathLike[str], *, n_bootstrap: int = 2000, seed: int = 0,
+    where: Sequence[str] | Mapping[str, Any] | None = None,
 ) -> AnnotatorTable:
-    """The annotator table of a run (empty when no person judged)."""
+    """The annotator table of a run (empty when no person judged); ``where`` keeps only the
+    judgments that pass it, as ``--where`` does for the report (attention checks have no
+    transcript fields)."""
     store = store if isinstance(store, RunStore) else RunStore.open(store)
     transcripts = {t.id: t for t in store.transcripts.latest()}
     judgments = _people(store)
     attention = final_judgments(list(attention_log(store).latest()), include_skipped=True)
+    wheres = parse_where(where if where is None or isinstance(where, Mapping) else list(where))
+    if wheres:
+        data = load(store)
+        judgments, attention = (
+            [j for j in kept if judgment_passes(wheres, data, j.transcript_id, j.judge,
+                                                j.metadata)]
+            for kept in (judgments, attention))
     study = read_study(store)
     obvious = {t.id: t.question.correct for t in (study.attention_items if study else [])}
     names = sorted({j.judge.annotator or "" for j in [*judgments, *attention]})

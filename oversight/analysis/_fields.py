@@ -26,17 +26,20 @@ question with id ``"7"``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from oversight.analysis._data import Data
+from oversight.analysis._data import Data, JudgeRow
+from transcripts import JudgeIdentity
 from transcripts.errors import ConfigError
 from transcripts.filters import Where, canonical, parse_where
 
-__all__ = ["BUILTIN_FIELDS", "Where", "field_codes", "parse_where", "where_mask"]
+__all__ = [
+    "BUILTIN_FIELDS", "Where", "field_codes", "judgment_passes", "parse_where", "where_mask",
+]
 
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
@@ -81,7 +84,10 @@ def _transcript_value(data: Data, i: int, name: str) -> Any:
 
 
 def _judgment_value(data: Data, r: int, name: str) -> Any:
-    judge = data.judge[r]
+    return _judge_value(data.judge[r], name)
+
+
+def _judge_value(judge: JudgeIdentity | JudgeRow, name: str) -> Any:
     return {
         "judge": judge.name,
         "judge_kind": judge.kind,
@@ -152,6 +158,37 @@ def _known_fields(data: Data) -> str:
         f"use a built-in field ({', '.join(BUILTIN_FIELDS)}) or a metadata key of this run "
         f"({', '.join(sorted(keys)) or 'none found'})"
     )
+
+
+def judgment_passes(wheres: Sequence[Where], data: Data, transcript_id: str,
+                    judge: JudgeIdentity, metadata: Mapping[str, Any]) -> bool:
+    """Whether one judgment (of the transcript ``transcript_id``, by ``judge``, with its
+    ``metadata``) passes every ``where``, a field resolving as in :func:`field_codes`; a
+    transcript not in ``data`` (e.g. an attention-check item) has no transcript fields."""
+    i = _transcript_index(data).get(transcript_id)
+    for where in wheres:
+        name = where.field
+        prefix, _, key = name.partition(".")
+        if not key or prefix not in ("metadata", "question", "judgment"):
+            prefix, key = "", name
+        value: Any = _MISSING
+        if not prefix and name in _TRANSCRIPT_FIELDS:
+            value = None if i is None else _transcript_value(data, i, name)
+        elif not prefix and name in _JUDGMENT_FIELDS:
+            value = _judge_value(judge, name)
+        else:
+            t = None if i is None else data.transcripts[i]
+            places = [t.metadata if t and prefix in ("", "metadata") else {},
+                      t.question.metadata if t and prefix in ("", "question") else {},
+                      metadata if prefix in ("", "judgment") else {}]
+            value = next((p[key] for p in places if key in p), None)
+        if not where.accepts(value):
+            return False
+    return True
+
+
+def _transcript_index(data: Data) -> dict[str, int]:
+    return {t.id: i for i, t in enumerate(data.transcripts)}
 
 
 def where_mask(where: Where, data: Data) -> Bools:

@@ -9,6 +9,7 @@ assisted-vs-unassisted comparison, bias, debater ratings, judge agreement and es
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -137,12 +138,14 @@ def run(args: argparse.Namespace) -> int:
     stdout = Console(highlight=False, soft_wrap=as_json, width=width)
     # With --json, stdout holds the JSON alone; messages go to stderr.
     messages = Console(stderr=True, highlight=False) if as_json else stdout
+    people = annotators(args.run_dir, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)),
+                        where=list(getattr(args, "where", None) or []))
     if as_json:
-        print(render_json(result))
+        # The analysis's documented JSON, with the annotator table added under "annotators".
+        print(json.dumps({**json.loads(render_json(result)),
+                          "annotators": people.model_dump(mode="json")}, indent=2))
     else:
         print_report(result, stdout)
-    people = annotators(args.run_dir, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)))
-    if not as_json:
         print_annotators(people, stdout)
     markdown, plots = bool(getattr(args, "markdown", False)), bool(getattr(args, "plots", False))
     _gdc_section(args, bootstrap, stdout if not as_json else None, messages, write=markdown)

@@ -119,3 +119,36 @@ def test_the_report_prints_and_writes_the_annotator_table(
     empty.close()
     main(["report", str(tmp_path / "empty"), "--bootstrap", "50"])
     assert "Annotators" not in capsys.readouterr().out
+
+
+def test_report_json_holds_the_annotator_table_filtered_by_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    store, p_gold = _run(tmp_path / "run")
+    store.close()
+    run = str(tmp_path / "run")
+    assert main(["report", run, "--bootstrap", "50", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "groups" in data and "totals" in data  # the analysis's own fields, unchanged
+    rows = {a["annotator"]: a for a in data["annotators"]["annotators"]}
+    assert set(rows) == {"ann", "ben"} and rows["ann"]["judgments"] == 40
+
+    assert main(["report", run, "--bootstrap", "50", "--json", "--where", "annotator=ann"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [a["annotator"] for a in data["annotators"]["annotators"]] == ["ann"]
+    assert data["annotators"]["pairs"] == []
+
+    # A transcript field: only the five transcripts of source s0 (i = 0, 8, 16, 24, 32).
+    assert main(["report", run, "--bootstrap", "50", "--json", "--where", "source=s0"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {a["annotator"]: a for a in data["annotators"]["annotators"]}
+    for name in ("ann", "ben"):
+        p = np.array(p_gold[name])[::8]
+        assert rows[name]["judgments"] == 5
+        assert rows[name]["accuracy"] == pytest.approx(float((p > 0.5).mean()))
+    # The terminal table is filtered the same way.
+    assert main(["report", run, "--bootstrap", "50", "--where", "annotator=ben"]) == 0
+    out = capsys.readouterr().out
+    assert "ben" in out and "ann " not in out
