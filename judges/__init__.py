@@ -5,7 +5,7 @@ Every judge reads a :class:`~transcripts.JudgeView` (never a transcript) and ret
 """
 
 from judges._common import HumanQuit
-from judges.base import Judge, JudgeQuestion
+from judges.base import Judge, JudgeQuestion, LiveBelief
 from judges.config import (
     FallbackJudgeConfig,
     HumanJudgeConfig,
@@ -18,6 +18,7 @@ from judges.config import (
 )
 from judges.fallback import EscalationPolicy, FallbackJudge
 from judges.human import HumanJudge
+from judges.live import LiveHumanJudge
 from judges.llm import LLMJudge
 from judges.panel import PanelJudge
 from judges.queue import final_judgments, pending_escalations
@@ -34,6 +35,8 @@ __all__ = [
     "JudgeQuestion",
     "LLMJudge",
     "LLMJudgeConfig",
+    "LiveBelief",
+    "LiveHumanJudge",
     "PanelJudge",
     "PanelJudgeConfig",
     "build_judge",

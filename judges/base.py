@@ -9,10 +9,12 @@ Probabilities a judge produces in presented order are mapped back with
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass, field
 
-from transcripts import Call, JudgeIdentity, JudgeView, Judgment
+from transcripts import Call, Decision, JudgeIdentity, JudgeView, Judgment
+from transcripts.errors import JudgeError
 
-__all__ = ["Judge", "JudgeQuestion"]
+__all__ = ["Judge", "JudgeQuestion", "LiveBelief"]
 
 
 class JudgeQuestion(str):
@@ -28,6 +30,24 @@ class JudgeQuestion(str):
         question = super().__new__(cls, text)
         question.call = call
         return question
+
+
+@dataclass(frozen=True)
+class LiveBelief:
+    """A live judge's turn after a round (Michael et al. 2023): belief, question, decision."""
+
+    probabilities: list[float]
+    """Probability per answer in the question's original order."""
+    decision: Decision
+    """``continue`` to hear another round, ``end`` to stop the protocol here."""
+    question: str | None = None
+    """A question for the speakers, who read it in the next round; None asks nothing."""
+    rationale: str = ""
+    """Why the judge believes what it does (never shown to the speakers)."""
+    calls: list[Call] = field(default_factory=list)
+    """Model calls that produced this turn (none for people)."""
+    time_s: float | None = None
+    """Seconds the judge took for this turn."""
 
 
 class Judge(abc.ABC):
@@ -53,3 +73,24 @@ class Judge(abc.ABC):
         :class:`JudgeQuestion` carrying the call.
         """
         return None
+
+    async def live_turn(
+        self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
+    ) -> LiveBelief:
+        """The judge's turn in a protocol with a live judge, after a round (or, ``opening``,
+        before any speech: a prior, no question, always ``continue``).
+
+        ``can_end`` is False where the protocol goes on regardless (the opening) and at the
+        last round, where it ends regardless. ``previous`` holds this judge's earlier beliefs
+        in this transcript, in the view's presented order. This default judges the view as it
+        stands, asks :meth:`ask`'s question and never ends early; the LLM and human judges
+        decide for themselves.
+        """
+        judgment = await self.judge(view)
+        if judgment.status != "ok" or judgment.probabilities is None:
+            why = judgment.error or judgment.status
+            raise JudgeError(f"{self.identity.name} gave no belief: {why}")
+        question = None if opening or not can_end else await self.ask(view)
+        return LiveBelief(probabilities=judgment.probabilities, decision="continue",
+                          question=question, rationale=judgment.rationale,
+                          calls=list(judgment.calls), time_s=judgment.time_s)

@@ -38,6 +38,7 @@ from judges._probs import Combine
 from judges.base import Judge
 from judges.fallback import EscalationPolicy, FallbackJudge, FallbackMode
 from judges.human import HumanJudge
+from judges.live import JOURNAL, LiveHumanJudge
 from judges.llm import LLMJudge, Mode
 from judges.panel import PanelJudge
 from oversight.endpoints import Endpoint, endpoint
@@ -283,8 +284,11 @@ def build_judge(
             ask_questions=config.ask_questions, on_missing_logprobs=config.on_missing_logprobs,
             prompts=config.prompts)
     if isinstance(config, HumanJudgeConfig):
-        return HumanJudge(annotator=_annotator(config.annotator or annotator, config.name),
-                          name=config.name or "human", console=console, live=config.live)
+        # A person can also be a protocol's live judge; their turns are journaled in the run.
+        return LiveHumanJudge(
+            annotator=_annotator(config.annotator or annotator, config.name),
+            name=config.name or "human", console=console, live=config.live,
+            journal=store.path / JOURNAL if store is not None else None)
     if isinstance(config, PanelJudgeConfig):
         return PanelJudge([build(m) for m in config.members], name=config.name or "panel",
                           combine=config.combine)

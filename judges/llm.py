@@ -45,15 +45,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from judges._probs import Combine, combine, normalise
-from judges.base import Judge, JudgeQuestion
+from judges.base import Judge, JudgeQuestion, LiveBelief
 from judges.prompts import (
     JudgePrompt,
     check_prompts,
     judge_schema,
     labels,
+    live_schema,
     render_judge_prompt,
     render_judge_system,
     render_label_prompt,
+    render_live_prompt,
     render_question_prompt,
     render_with,
 )
@@ -179,6 +181,43 @@ class LLMJudge(Judge):
             return None
         return JudgeQuestion(question, completion.call)
 
+    async def live_turn(
+        self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
+    ) -> LiveBelief:
+        """One structured reply: probabilities, and (when it may end) a question and a decision.
+
+        An unreadable reply is asked again, up to ``max_attempts`` times under a new
+        ``sample_index``; every call is returned, so each is recorded on the transcript. One
+        sample is asked whatever ``samples`` says (a live belief is one judge's turn).
+        """
+        prompt = render_live_prompt(view, opening=opening, can_end=can_end, previous=previous)
+        schema = live_schema(view) if can_end else judge_schema(view)
+        calls: list[Call] = []
+        errors: list[str] = []
+        started = time.monotonic()
+        for attempt in range(self.max_attempts):
+            try:
+                completion = await self.endpoint.complete(
+                    prompt, system=self._render(render_judge_system, view),
+                    max_tokens=self.max_tokens,
+                    temperature=self.temperature, seed=self.seed, schema=schema,
+                    sample_index=attempt)
+            except EndpointError as err:
+                raise JudgeError(f"{self.endpoint.spec} gave no live belief: {err}") from err
+            calls.append(completion.call)
+            try:
+                presented, rationale = parse_structured(completion, labels(view))
+                decision, question = _decision(completion) if can_end else ("continue", "")
+            except JudgeError as err:
+                errors.append(f"attempt {attempt + 1}: {err}")
+                continue
+            return LiveBelief(
+                probabilities=view.to_original(presented), decision=decision,
+                question=question or None, rationale=rationale, calls=calls,
+                time_s=time.monotonic() - started)
+        raise JudgeError(f"{self.endpoint.spec} gave no readable live belief: "
+                         + "; ".join(errors))
+
     # -- one sample ------------------------------------------------------------------------
 
     async def _sample(self, view: JudgeView, index: int) -> _Sample:
@@ -247,6 +286,24 @@ class LLMJudge(Judge):
             messages, system=system, max_tokens=self.max_tokens,
             temperature=self.temperature, seed=seed, schema=judge_schema(view),
             sample_index=sample_index)
+
+
+def _decision(completion: Completion) -> tuple[Literal["continue", "end"], str]:
+    """The decision and the question of a live reply (JudgeError when there is no decision)."""
+    data = completion.parsed
+    if data is None:
+        try:
+            data = json.loads(completion.text)
+        except json.JSONDecodeError as err:
+            raise JudgeError(f"reply is not JSON: {completion.text[:200]!r}") from err
+    data = data if isinstance(data, dict) else {}
+    decision = str(data.get("decision", "")).strip().lower()
+    if decision not in ("continue", "end"):
+        raise JudgeError(f"'decision' must be \"continue\" or \"end\", got {decision!r}")
+    question = data.get("question")
+    text = question.strip() if isinstance(question, str) else ""
+    return ("continue" if decision == "continue" else "end"), (
+        "" if text.strip(" .!").upper() == "NONE" else text)
 
 
 def parse_structured(completion: Completion, names: list[str]) -> tuple[list[float], str]:

@@ -30,9 +30,11 @@ __all__ = [
     "check_prompts",
     "judge_schema",
     "labels",
+    "live_schema",
     "render_judge_prompt",
     "render_judge_system",
     "render_label_prompt",
+    "render_live_prompt",
     "render_question_prompt",
     "render_turn",
     "render_view",
@@ -210,6 +212,62 @@ def render_with(
         raise ConfigError(
             f"judge prompt template for {name} uses unknown field {err}; its fields are "
             f"{sorted(fields)} (write literal braces as {{{{ and }}}})") from err
+
+
+def _beliefs(previous: list[list[float]], names: list[str]) -> str:
+    """The judge's earlier beliefs, one line per turn."""
+    lines = [
+        f"- turn {k + 1}: " + ", ".join(f"{n} {p:.0%}" for n, p in zip(names, ps, strict=True))
+        for k, ps in enumerate(previous)
+    ]
+    return "\n".join(lines)
+
+
+def render_live_prompt(
+    view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
+) -> str:
+    """A live judge's turn: beliefs now, and (when it may) a question and continue or end."""
+    names = labels(view)
+    example = ", ".join(f'"{label}": ...' for label in names)
+    earlier = (f"\n\nYour beliefs after your earlier turns:\n{_beliefs(previous, names)}"
+               if previous else "")
+    if opening:
+        task = ("No speaker has spoken yet. State your prior: how likely each answer is, from "
+                "the question and answers alone.")
+        form = f'{{"rationale": "<one or two sentences>", "probabilities": {{{example}}}}}'
+    elif not can_end:
+        task = "This was the last round. State your final beliefs."
+        form = f'{{"rationale": "<one short paragraph>", "probabilities": {{{example}}}}}'
+    else:
+        task = (
+            "State how likely each answer is now. Then decide: \"end\" to stop here with these "
+            "beliefs as your final judgment, or \"continue\" to hear another round. Every "
+            "further round costs you a little, and you are rewarded for a high final "
+            "probability on the correct answer. If you continue you may ask the speakers one "
+            "short question (\"\" for none); they read it before the next round.")
+        form = (f'{{"rationale": "<one short paragraph>", "probabilities": {{{example}}}, '
+                f'"question": "<a question or empty>", "decision": "continue" or "end"}}')
+    return f"""
+{render_view(view)}{earlier}
+
+You are judging live. {task}
+Reply with JSON only, in this form:
+{form}
+Give a probability for every answer label ({", ".join(names)}); each between 0 and 1, summing
+to 1.
+""".strip()
+
+
+def live_schema(view: JudgeView) -> dict[str, Any]:
+    """JSON schema of a live turn that may end: the verdict plus a question and a decision."""
+    schema = judge_schema(view)
+    schema["properties"] = {
+        **schema["properties"],
+        "question": {"type": "string"},
+        "decision": {"type": "string", "enum": ["continue", "end"]},
+    }
+    schema["required"] = [*schema["required"], "question", "decision"]
+    return schema
 
 
 def judge_schema(view: JudgeView) -> dict[str, Any]:

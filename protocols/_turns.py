@@ -28,6 +28,7 @@ from oversight.endpoints import as_messages
 from protocols import _speech
 from protocols._common import SpeakerConfig, cut_to_limit, render
 from protocols.base import ProtocolConfig, Setup
+from protocols.live import beliefs_text
 from protocols.prompts import speech as speech_prompts
 from transcripts import (
     JudgeView,
@@ -306,6 +307,8 @@ class Recorder:
         self.assignment = dict(setup.assignment)
         self.judge = judge if judge_questions else None
         self.judge_sees_context = judge_sees_context
+        self.show_beliefs = False
+        """Speakers read a live judge's beliefs (see :mod:`protocols.live`)."""
         self.turns: list[Turn] = []
         self.roles: dict[str, str] = {}
         self.metadata: dict[str, Any] = {"setup": setup.label}
@@ -350,15 +353,21 @@ class Recorder:
         return f"{self.letter(index)}. {self.question.answers[index]}"
 
     def history(self, *, before_round: int | None = None) -> str:
-        """Public turns so far (optionally only earlier rounds), quotes marked."""
+        """Public turns so far (optionally only earlier rounds), quotes marked; with
+        ``show_beliefs``, a live judge's beliefs too."""
         last = float("inf") if before_round is None else before_round
         parts = []
         for turn in self.turns:
-            if turn.visibility != "public" or turn.round >= last:
+            belief = self.show_beliefs and turn.decision is not None and turn.probabilities
+            if (turn.visibility != "public" and not belief) or turn.round >= last:
                 continue
             side = f" (arguing for {self.letter(turn.answer)})" if turn.answer is not None else ""
             cut = "\n[cut at the length limit]" if turn.truncated else ""
-            parts.append(f"{round_header(turn.round, turn.speaker, side)}\n{_marked(turn)}{cut}")
+            text = _marked(turn)
+            if belief and turn.probabilities:
+                shown = f"(the judge's beliefs now: {beliefs_text(turn.probabilities, self.order)})"
+                text = f"{text}\n{shown}" if text else shown
+            parts.append(f"{round_header(turn.round, turn.speaker, side)}\n{text}{cut}")
         return "\n\n".join(parts) or "(nothing has been said yet)"
 
     def prompt(self, fn: Callable[..., str], **fields: Any) -> str:

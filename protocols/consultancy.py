@@ -9,6 +9,9 @@ Consultancy is debate's single-speaker baseline: the judge hears only one side.
 
 The consultant reasons privately in ``<thinking>`` tags; only its ``<argument>`` is
 public. Like a debater it may be an optimised :class:`~protocols._common.Player`.
+With ``live_judge`` the judge states its beliefs after every speech and ends the
+consultancy or hears another speech, as in Michael et al. 2023 (see :mod:`protocols.live`).
+
 In the ``open`` variant the consultant first chooses the answer it will argue for.
 
 Agents: ``consultant``; ``preference`` (the judge's model) when the player optimises.
@@ -25,6 +28,7 @@ from judges.llm import LLMJudge
 from protocols import _common, _speech, _turns
 from protocols._common import Player
 from protocols.base import ProtocolSpec, Setup
+from protocols.live import Live, LiveOptions
 from protocols.prompts import consultancy as prompts
 from protocols.prompts import speech as speech_prompts
 from transcripts import Question, Transcript
@@ -42,7 +46,7 @@ CONSULTANT = "Consultant"
 """The consultant's speaker label."""
 
 
-class Config(_common.SpeakerConfig):
+class Config(_common.SpeakerConfig, LiveOptions):
     """Options of a consultancy."""
 
     rounds: int = Field(default=3, ge=1)
@@ -121,6 +125,8 @@ async def run(
         judge_questions=config.judge_questions,
     )
     consultant = rec.cast(agents, CONSULTANT, "consultant", role="consultant")
+    live = Live(rec, config, judge)
+    rounds = live.rounds(config.rounds)
     player = config.optimisation
     rec.players = {CONSULTANT: player.label(consultant.endpoint.spec)}
     scorer = None
@@ -135,11 +141,12 @@ async def run(
     side = rec.side(rec.assignment[CONSULTANT])
     system = rec.prompt(prompts.render_consultant_system, side=side)
     consultant = consultant.arguing(rec.assignment[CONSULTANT], system=system)
-    for r in range(config.rounds):
+    await live.opening()
+    for r in range(rounds):
         prompt = rec.prompt(
             prompts.render_consultant_turn,
             round=r + 1,
-            rounds=config.rounds,
+            rounds=rounds,
             transcript=rec.history(),
             side=side,
         )
@@ -152,8 +159,8 @@ async def run(
                 speech_prompts.render_refine_request, critique=c, side=side),
         )
         rec.add(*made.turns)
-        if r < config.rounds - 1:
-            await rec.between_rounds(r)
+        if not await live.after_round(r, last=r == rounds - 1):
+            break
     return rec.transcript()
 
 

@@ -24,7 +24,9 @@ generator–discriminator–critique gaps. Everything measured is in ``transcrip
 
 Options: self-critique (the answerer's own endpoint writes the critiques), several
 independent critiques, a critique of the critiques, judge questions after the proposal and
-before the refinement.
+before the refinement. With ``live_judge`` the judge instead states its beliefs before the
+proposal and after every round, may ask a question, and ends the critique or hears the next
+round (Michael et al. 2023's live judge; see :mod:`protocols.live`).
 
 Agents: ``answerer`` (not needed for a given answer unless it is refined); ``critic`` (or
 ``critic_1``, ``critic_2``, ... one each) unless ``self_critique``; ``meta_critic``
@@ -40,6 +42,7 @@ from pydantic import Field, model_validator
 
 from protocols import _common, _critique, _turns
 from protocols.base import ProtocolSpec, Setup
+from protocols.live import Live, LiveOptions
 from protocols.prompts import critique as prompts
 from transcripts import CritiqueOutcome, Question, Transcript, Turn
 from transcripts.errors import ConfigError
@@ -58,7 +61,7 @@ ANSWERER = "Answerer"
 """The answerer's speaker label."""
 
 
-class Config(_common.SpeakerConfig):
+class Config(_common.SpeakerConfig, LiveOptions):
     """Options of a critique."""
 
     target: Literal["own", "given", "planted"] = "own"
@@ -184,6 +187,11 @@ async def run(
     critics = [critic(c, f"critic_{i + 1}", "critic") for i, c in enumerate(labels)]
     meta = critic("Meta-critic", "meta_critic", "critic") if config.critique_of_critique else None
     outcome: dict[str, Any] = {"target": config.target}
+    # A live judge may end the critique after any round (proposal, critiques, meta, refine).
+    live = Live(rec, config, judge)
+    stages = 2 + (meta is not None) + config.refine
+    rounds = min(live.rounds(stages), stages)
+    await live.opening()
 
     # Round 0: the answer critiqued.
     if config.target == "given":
@@ -211,7 +219,7 @@ async def run(
         rec.add(proposal)
     critiqued = rec.assignment[ANSWERER]
     outcome.update(critiqued=critiqued, final_answer=critiqued)
-    await rec.between_rounds(0)
+    go = await live.after_round(0, last=rounds == 1)
 
     # GDC probes with the first critic's model, before any critique is written.
     if config.gdc:
@@ -224,16 +232,19 @@ async def run(
                             transcript=rec.history())
         return await voice.say(prompt, round=1)
 
-    written = await rec.each(critique, critics)
+    written = await rec.each(critique, critics) if go else []
     rec.add(*written)
     r = 2
-    if meta is not None:
+    # Judge questions come before the refinement, which answers them.
+    if go:
+        go = await live.after_round(1, last=rounds == 2, ask=meta is None and config.refine)
+    if go and meta is not None:
         prompt = rec.prompt(prompts.render_meta_critique_prompt, transcript=rec.history())
         rec.add(await meta.say(prompt, round=r))
+        go = await live.after_round(r, last=rounds == r + 1, ask=config.refine)
         r += 1
-    if config.refine:
+    if go and config.refine:
         assert answerer is not None
-        await rec.between_rounds(r - 1)  # after the last critique, for the answerer to answer
         voice = answerer.arguing(critiqued)
         if config.refine_answer == "may_change":
             choice = rec.prompt(prompts.render_refine_choice, transcript=rec.history())
@@ -246,6 +257,7 @@ async def run(
                             side=rec.side(final))
         rec.add(await voice.say(prompt, round=r))
         outcome.update(final_answer=final, changed=final != critiqued)
+        await live.after_round(r, last=True)
 
     if config.rate != "off":
         saw_key = config.rate == "key"

@@ -16,6 +16,10 @@ Seats ``debater_a``, ``debater_b``, ... rotate over the answer-named speakers ac
 so each seat argues every answer in every position. In the ``open`` variant debaters, in
 a rotating order, each choose an answer not yet taken.
 
+A live judge (Michael et al. 2023: a prior, beliefs after every round, a question, and the
+judge ends the debate or hears another round) and the paper's schedule, a simultaneous
+opening then rounds in turn (``simultaneous = "opening"``): see :mod:`protocols.live`.
+
 Agents: ``debater`` for every seat, or ``debater_a``, ``debater_b``, ... per seat;
 ``preference`` (the judge's model) when a player optimises.
 """
@@ -32,6 +36,7 @@ from judges.llm import LLMJudge
 from protocols import _common, _speech, _turns
 from protocols._common import Player
 from protocols.base import ProtocolSpec, Setup
+from protocols.live import Live, LiveOptions
 from protocols.prompts import debate as prompts
 from protocols.prompts import speech as speech_prompts
 from transcripts import Question, Transcript, Turn, answer_label
@@ -47,15 +52,16 @@ ROLES = ("debater",)
 """Roles every debate needs (``preference`` too when a player optimises)."""
 
 
-class Config(_common.SpeakerConfig):
+class Config(_common.SpeakerConfig, LiveOptions):
     """Options of a debate (defaults: Khan et al. 2024)."""
 
     rounds: int = Field(default=3, ge=1)
     """Number of rounds; every debater speaks once a round."""
     debaters: int | None = Field(default=None, ge=2)
     """Number of debaters; must equal the number of answers (None: one per answer)."""
-    simultaneous: bool = True
-    """Debaters write a round's speeches at once, seeing only earlier rounds; False: in turn."""
+    simultaneous: bool | Literal["opening"] = True
+    """Debaters write a round's speeches at once, seeing only earlier rounds; False: in turn;
+    ``"opening"``: the first round at once, later rounds in turn (Michael et al. 2023)."""
     judge_questions: bool = False
     """After every round but the last, the judge may ask a question the debaters then see."""
     best_of_n: int = Field(default=1, ge=1)
@@ -84,6 +90,10 @@ class Config(_common.SpeakerConfig):
     """Debaters reason in private ``<thinking>`` tags before their public ``<argument>``."""
     require_quotes: bool = True
     """Every speech on a question with a source text must quote it."""
+
+    def at_once(self, round: int) -> bool:
+        """Whether the debaters write round ``round``'s speeches at once (the schedule)."""
+        return self.simultaneous is True or (self.simultaneous == "opening" and round == 0)
 
     def player(self, seat: str) -> Player:
         """The optimisation of ``seat``."""
@@ -161,6 +171,8 @@ async def run(
     voices = {s: rec.cast(agents, s, seat_of[s], "debater", role="debater") for s in names}
     players = {s: config.player(seat_of[s]) for s in names}
     rec.players = {s: players[s].label(voices[s].endpoint.spec) for s in names}
+    live = Live(rec, config, judge)
+    rounds = live.rounds(config.rounds)
     scorer = None
     if any(p.optimises for p in players.values()):
         preference = rec.cast(agents, "Scorer", "preference", role="preference")
@@ -174,8 +186,8 @@ async def run(
                   "opponents": ", ".join(rec.side(a) for a in others.values())}
         debater = voices[s].arguing(answer, system=rec.prompt(prompts.render_debater_system,
                                                                **fields))
-        seen = rec.history(before_round=r if config.simultaneous else None)
-        prompt = rec.prompt(prompts.render_debater_turn, round=r + 1, rounds=config.rounds,
+        seen = rec.history(before_round=r if config.at_once(r) else None)
+        prompt = rec.prompt(prompts.render_debater_turn, round=r + 1, rounds=rounds,
                             transcript=seen, **fields)
         made = await _speech.optimise(
             debater, prompt, round=r, player=players[s], scorer=scorer,
@@ -187,15 +199,16 @@ async def run(
         )
         return made.turns
 
-    for r in range(config.rounds):
-        if config.simultaneous:
+    await live.opening()
+    for r in range(rounds):
+        if config.at_once(r):
             for turns in await rec.each(partial(speech, r=r), names):
                 rec.add(*turns)
         else:
             for s in names:
                 rec.add(*await speech(s, r))
-        if r < config.rounds - 1:
-            await rec.between_rounds(r)
+        if not await live.after_round(r, last=r == rounds - 1):
+            break
     return rec.transcript()
 
 

@@ -7,6 +7,7 @@ touches the network.
 from transcripts._models import (
     SCHEMA_VERSION,
     Call,
+    Decision,
     Escalation,
     JudgeIdentity,
     JudgeKind,
@@ -38,6 +39,7 @@ __all__ = [
     "Call",
     "CritiqueOutcome",
     "CritiqueRating",
+    "Decision",
     "Escalation",
     "JsonlLog",
     "JudgeIdentity",

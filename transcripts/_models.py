@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 2
-"""Version of the on-disk record layout written by this code."""
+"""Version of the on-disk record layout written by this code (2: typed critique outcomes
+and trees, live judge turns)."""
 
 Role = Literal[
     "debater",
@@ -37,6 +38,9 @@ Visibility = Literal["public", "private"]
 """``public`` turns are shown to the judge; ``private`` ones (scratchpads, candidates) never are."""
 
 JudgeKind = Literal["llm", "human", "fallback", "panel"]
+
+Decision = Literal["continue", "end"]
+"""A live judge's choice after a round: hear another round, or end the protocol."""
 
 
 def new_id() -> str:
@@ -183,6 +187,9 @@ class Turn(Record):
     limit (then ``call.finish_reason`` is ``length``); the judge sees it marked as cut."""
     probabilities: list[float] | None = None
     """For judge turns: the judge's probability per answer (original order) after this turn."""
+    decision: Decision | None = None
+    """For live judge turns: ``continue`` (hear another round) or ``end``; None otherwise
+    (speeches, between-round questions, imported judge turns)."""
     call: Call | None = None
     """The model call that produced this turn; None for human or scripted turns."""
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -313,6 +320,9 @@ class Judgment(Record):
     """Seconds the judge took."""
     escalated: bool = False
     """True when a fallback judge sent this item to a human."""
+    live: bool = False
+    """True when this is a live judge's final belief, taken from its last judge turn in the
+    transcript (the judge chose when to stop); False for judges that read a finished one."""
     escalation_reason: str | None = None
     """Why the item was escalated (low confidence, disagreement, failure)."""
     escalated_from: str | None = None

@@ -143,6 +143,8 @@ def render_transcript(transcript: Transcript) -> RenderableType:
                 f"{answer_label(i)}={p:.2f}" for i, p in enumerate(turn.probabilities)
             )
             extra = f"{extra} · beliefs {beliefs}" if extra else f"beliefs {beliefs}"
+        if turn.decision is not None:  # a live judge's choice after this turn
+            extra = f"{extra} · {turn.decision}"
         parts.append(_turn_panel(turn, _side(turn.answer) + private, extra, flags=True))
     if transcript.critique is not None:
         parts.append(_critique_panel(transcript.critique))

@@ -19,7 +19,8 @@ matches and escalations in :mod:`oversight.analysis._judges`; the optional GEE/G
 :mod:`oversight.analysis._model`; power planning (:func:`plan_sample_size`) in
 :mod:`oversight.analysis._power`; ``--by`` / ``--where`` fields in
 :mod:`oversight.analysis._fields`; the generator–discriminator–critique gaps of critique
-runs in :mod:`oversight.analysis._gdc` (:func:`gdc`). The output models in
+runs in :mod:`oversight.analysis._gdc` (:func:`gdc`); live judges' belief curves, turns used
+and reward in :mod:`oversight.analysis._beliefs`. The output models in
 :mod:`oversight.analysis._schema` document every field of the JSON.
 """
 
@@ -30,6 +31,7 @@ from oversight.analysis._annotators import (
     AnnotatorTable,
     annotators,
 )
+from oversight.analysis._belief_models import BeliefCurve, BeliefPoint
 from oversight.analysis._bootstrap import percentile_interval, resample_sums, sums_by_cluster
 from oversight.analysis._cluster import ClusterEstimate
 from oversight.analysis._data import Data, load
@@ -112,6 +114,8 @@ __all__ = [
     "AnnotatorPair",
     "AnnotatorStats",
     "AnnotatorTable",
+    "BeliefCurve",
+    "BeliefPoint",
     "CalibrationBin",
     "ClusterEstimate",
     "Comparison",

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oversight.analysis._agreement import agreement
+from oversight.analysis._beliefs import belief_curves
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._compare import compare, comparison_pairs
 from oversight.analysis._data import Data, load
@@ -375,6 +376,8 @@ def analyze(
         injection=_injection(data),
         tournaments=tournaments(data, rows, sorted({data.judge[r].name for r in rows}),
                                 n_bootstrap=n_bootstrap, seed=seed),
+        beliefs=belief_curves(RunStore.open(data.path), by=_normalise_by(by), where=wheres,
+                              resampler=resampler) if data.path.is_dir() else [],
         warnings=warnings,
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from oversight.analysis._belief_models import BeliefCurve
 from oversight.analysis._schema_base import Interval, _Flat, _Model
 from oversight.analysis._schema_extra import (
     Agreement,
@@ -344,5 +345,8 @@ class Analysis(_Model):
     tournaments: list[TournamentTable] = Field(default_factory=list)
     """Per judge, for runs whose transcripts record players: ratings, each player's judge
     accuracy in debate and consultancy, and accuracy against Elo (Khan et al. 2024)."""
+    beliefs: list[BeliefCurve] = Field(default_factory=list)
+    """Live judges' belief turn by turn within transcripts, turns used and reward, per group
+    of transcripts with belief turns (see :mod:`oversight.analysis._beliefs`)."""
     warnings: list[str]
     """Things a reader should know before trusting the numbers."""

@@ -301,6 +301,17 @@ def cross_problems(experiment: Experiment) -> list[str]:
                     f"{where_roles}: {condition.protocol} needs an endpoint for the {role!r} "
                     f"role; add roles = {{{role} = \"<endpoint name>\"}}"
                 )
+        if getattr(config, "live_judge", False) and condition.judge is None:
+            problems.append(
+                f"{at}: live_judge is on, so the condition needs its live judge: add "
+                f"judge = \"<name of a [[judges]] entry>\""
+            )
+        kinds = dict(zip(judges, (j.kind for j in experiment.judges), strict=False))
+        if getattr(config, "live_judge", False) and kinds.get(condition.judge or "") == "fallback":
+            problems.append(
+                f"{at}.judge: {condition.judge!r} is a fallback judge, which cannot judge live "
+                "(it would escalate every turn); name an llm, human or panel judge"
+            )
         refs: list[tuple[str, str | None]] = [
             ("judge", condition.judge), *(("judges", n) for n in condition.judges or [])]
         for key, judge in refs:

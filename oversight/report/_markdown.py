@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from oversight.analysis import Analysis
+from oversight.report._beliefs import BELIEF_DEFINITIONS
 from oversight.report._tables import Table, build_tables
 
 __all__ = ["DEFINITIONS", "render_markdown"]
@@ -30,7 +31,9 @@ DEFINITIONS = """\
   judgments) × |accuracy − mean confidence|; cluster-bootstrap CI; not debiased, so small
   samples overstate it.
 - **rounds**: rounds the judge saw (the judgment's rounds_seen, else the transcript's judge
-  turns or rounds).
+  turns or rounds). Accuracy against rounds (rounds.png) compares separate judgments of
+  transcripts cut to k rounds (offline judges, e.g. `rejudge --rounds`); a live judge's belief
+  within a transcript is in the live judges' tables and beliefs.png.
 - **comparisons** (A − B): by default each assisted condition against the unassisted one and
   debate against consultancy in the same setting (`--compare A,B`, `--baseline C` choose).
   Per-question accuracy (each question once). **paired** when the conditions share most
@@ -105,5 +108,6 @@ def render_markdown(
         for p in plots:
             shown = p.relative_to(relative_to) if relative_to else p
             out += [f"![{p.stem}]({shown.as_posix()})", ""]
-    out += ["## How to read these numbers", "", DEFINITIONS]
+    definitions = DEFINITIONS + (BELIEF_DEFINITIONS if a.beliefs else "")
+    out += ["## How to read these numbers", "", definitions]
     return "\n".join(out)

@@ -11,7 +11,10 @@ with the Agg canvas: no pyplot, so no global backend is switched and no window o
   confidence bin, marker area proportional to the judgments in the bin;
 * ``rounds.png`` — accuracy against the number of rounds the judge saw, with intervals
   (round counts with fewer than ``MIN_POINT_N`` judgments are left out of the plot, not out
-  of the JSON).
+  of the JSON): separate judgments of transcripts cut to k rounds (offline judges, e.g.
+  ``rejudge --rounds``), not a live judge's belief within a transcript;
+* ``beliefs.png`` — live judges' accuracy and p(gold) turn by turn within transcripts
+  (:mod:`oversight.report._beliefs`).
 
 Every point of ``accuracy.png`` is labelled with its number of judgments.
 """
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oversight.analysis import Analysis, GroupStats
+from oversight.report._beliefs import belief_plot
 from oversight.report._tournament import tournament_plot
 
 if TYPE_CHECKING:
@@ -246,7 +250,7 @@ def _rounds(a: Analysis, path: Path) -> Path | None:
         ax.set_xlim(min(xs_all) - 0.6, max(xs_all) + 0.6)
         ax.set_ylim(y_low, _Y_LIMITS[1])
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("rounds seen by the judge")
+        ax.set_xlabel("rounds seen by the judge (offline judgments)")
         ax.set_ylabel("accuracy")
         ax.set_title(title if series_fields else "accuracy by rounds", fontsize="medium")
         ax.grid(alpha=0.3)
@@ -254,7 +258,8 @@ def _rounds(a: Analysis, path: Path) -> Path | None:
     fig.legend([handles[n] for n in ordered], ordered, loc="outside lower center",
                ncols=min(len(ordered), 4), fontsize="small", title=x_field)
     fig.suptitle(
-        "Accuracy against rounds, 95% cluster-bootstrap intervals\n"
+        "Accuracy against rounds seen: separate offline judgments (e.g. rejudge --rounds), "
+        "not live beliefs\n95% cluster-bootstrap intervals; "
         f"(round counts with fewer than {MIN_POINT_N} judgments are not drawn)",
         fontsize="medium",
     )
@@ -275,5 +280,6 @@ def write_plots(a: Analysis, folder: Path) -> list[Path]:
         _calibration(a, folder / "calibration.png"),
         _rounds(a, folder / "rounds.png"),
         tournament_plot(a, folder / "accuracy_vs_elo.png"),
+        belief_plot(a, folder / "beliefs.png"),
     ]
     return [p for p in written if p is not None]

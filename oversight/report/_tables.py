@@ -8,7 +8,7 @@ from typing import Any
 from oversight.analysis import Analysis, Comparison, GroupStats
 from transcripts import answer_label
 
-__all__ = ["Table", "build_tables", "ci", "num", "pct", "pp", "value"]
+__all__ = ["DASH", "Table", "build_tables", "ci", "num", "pct", "pp", "value"]
 
 DASH = "—"
 
@@ -385,6 +385,8 @@ def build_tables(a: Analysis) -> list[Table]:
     from oversight.report._tournament import tournament_tables  # it builds on this module
 
     """Every table of the report, in reading order (empty sections left out)."""
+    from oversight.report._beliefs import belief_tables  # it builds on this module's helpers
+
     tables: list[Table | None] = [
         _accuracy(a),
         _scoring(a),
@@ -398,6 +400,7 @@ def build_tables(a: Analysis) -> list[Table]:
         _escalations(a),
         _model(a),
         _injection(a),
+        *belief_tables(a),
     ]
     return [t for t in tables if t is not None]
 

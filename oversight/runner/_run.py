@@ -31,7 +31,8 @@ from typing import cast
 from rich.console import Console
 from rich.markup import escape
 
-from judges import Judge, pending_escalations
+from judges import HumanQuit, Judge, pending_escalations
+from judges.live import StandIn, for_item
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment
@@ -41,8 +42,10 @@ from oversight.runner._meter import Meter, MeteredEndpoint
 from oversight.runner._progress import RunProgress
 from oversight.runner._status import RunResult, Status, write_status
 from protocols._tree import decision_probabilities
+from protocols.live import live_judgment
 from transcripts import JudgeIdentity, JudgeView, Judgment, RunStore, Transcript
 from transcripts.errors import CostCapReached
+from transcripts.live import JUDGE_SPEAKER
 
 __all__ = ["Session", "settled"]
 
@@ -141,6 +144,8 @@ class Session:
 
     def _judges_for(self, item: WorkItem) -> list[Judge]:
         names = item.condition.judges
+        if names is not None and getattr(item.config, "live_judge", False):
+            names = [*names, item.condition.judge or ""]  # the live judge's final belief
         return [j for n, j in self.judges.items() if names is None or n in names]
 
     def _judge_keys(self, item: WorkItem, transcript: Transcript) -> list[tuple[Judge | None, str]]:
@@ -182,6 +187,10 @@ class Session:
         """Run the protocol (retrying a failed item), save and return the transcript."""
         condition = item.condition
         interject = self.judges.get(condition.judge) if condition.judge else None
+        if interject is None and condition.judge and getattr(item.config, "live_judge", False):
+            interject = StandIn(condition.judge)  # a person left out of a dry run
+        if interject is not None:  # its views carry the item's id, stable across a resume
+            interject = for_item(interject, item.id)
         attempts = self.limits.item_retries + 1
         error = ""
         earlier: list[dict[str, object]] = []  # every failed attempt, kept on the record
@@ -191,6 +200,9 @@ class Session:
                     item.question, self._agents(item), config=item.config, setup=item.setup,
                     judge=interject)
             except (CostCapReached, asyncio.CancelledError):
+                raise
+            except HumanQuit:  # a live judge quit: start nothing new; the journal keeps the turns
+                self.meter.stop_reason = "interrupted"
                 raise
             except Exception as err:  # isolate the item: any failure is recorded, not raised
                 error = f"{type(err).__name__}: {err}"
@@ -277,6 +289,10 @@ class Session:
         return built[name]
 
     async def _one_judgment(self, judge: Judge, transcript: Transcript) -> Judgment:
+        if transcript.roles.get(JUDGE_SPEAKER) == judge.identity.name:
+            live = live_judgment(transcript, judge.identity)  # it judged during the protocol
+            if live is not None:
+                return live
         view = JudgeView.from_transcript(transcript)
         try:
             return await judge.judge(view)

@@ -54,7 +54,7 @@ def test_json_has_the_documented_schema(synthetic_run: Path) -> None:
     assert set(data) == {
         "schema_version", "run", "run_id", "settings", "totals", "groups", "comparisons",
         "ratings", "agreement", "agreement_by_condition", "escalations", "injection", "warnings",
-        "model", "tournaments",
+        "model", "tournaments", "beliefs",
     }
     group = data["groups"][0]
     assert GROUP_KEYS | {"condition", "judge"} == set(group)

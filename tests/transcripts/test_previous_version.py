@@ -128,3 +128,12 @@ def test_v1_debates_read_without_players_and_report_no_tournament(v1_run: Path) 
     assert debates and all(t.players == {} for t in debates)  # written before players existed
     assert all(t.schema_version == 1 for t in debates)
     assert analyze(v1_run, n_bootstrap=50).tournaments == []
+
+
+def test_v1_records_read_as_no_live_judge(v1_run: Path) -> None:
+    """Schema 2 added live judge turns (Turn.decision) and live judgments (Judgment.live):
+    v1 records read with neither, and the report has no belief curves for them."""
+    store = RunStore.open(v1_run)
+    assert all(turn.decision is None for t in store.transcripts.latest() for turn in t.turns)
+    assert not any(j.live for j in store.judgments.latest())
+    assert analyze(v1_run, n_bootstrap=20).beliefs == []
