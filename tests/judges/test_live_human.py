@@ -52,7 +52,7 @@ name = "person"
 kind = "human"
 annotator = "alice"
 [counterbalance]
-orders = "identity"
+orders = "all"
 [limits]
 concurrency = 1
 """)
@@ -97,7 +97,7 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
     # Debate 1: prior, then after round 1 beliefs + a question, then end after round 2.
     turn(child, "before any argument, your prior", "50 50")
     order = turn(child, "after round 1", "A 70")
-    assert order == [0, 1]  # the protocol's order (identity here), not shuffled again
+    assert sorted(order) == [0, 1]
     child.expect_exact("Continue (c)")
     child.sendline("x")
     child.expect_exact("type c to continue or e to end")
@@ -130,6 +130,7 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
         ("continue", None), ("continue", None)]
     first = [t for t in records(run / "transcripts.jsonl") if t["status"] == "complete"]
     assert len(first) == 1
+    assert order == first[0]["answer_order"]  # the protocol's order, not shuffled again
     speeches = sorted({t["round"] for t in first[0]["turns"] if t["role"] == "debater"})
     assert speeches == [0, 1]  # ended after round 2 of at most 4
     judged = [(t["decision"], t["probabilities"], t["visibility"], t["content"])

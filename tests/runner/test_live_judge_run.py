@@ -124,9 +124,11 @@ def test_a_dry_run_rehearses_a_live_person_at_max_rounds(tmp_path: Path) -> None
     rehearsal = dry_run(EXAMPLE.with_name("live_human.toml"), out=tmp_path / "dry")
     assert rehearsal.result.status == "complete"
     [strong] = rehearsal.endpoints
-    assert strong.calls == 2 * 4 * 2  # two debates x max_rounds 4 x two debaters
+    assert strong.calls >= 2 * 4 * 2  # two debates x max_rounds 4 x two debaters (+ redraws)
     judged = [t for t in RunStore.open(tmp_path / "dry").transcripts.latest()]
     assert all(len([x for x in t.turns if x.decision]) == 5 for t in judged)
+    assert all(len([x for x in t.turns if x.role == "debater" and x.visibility == "public"])
+               == 8 for t in judged)
 
 
 def test_the_curves_last_point_is_the_live_judgments_accuracy_with_the_same_interval(
