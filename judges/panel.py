@@ -17,10 +17,10 @@ import time
 from collections.abc import Sequence
 
 from judges._common import failed, judge_safely
-from judges._probs import Combine, combine, verdict
+from judges._probs import Combine, combine
 from judges.base import Judge
 from oversight.concurrency import bounded_map
-from transcripts import JudgeIdentity, JudgeView, Judgment
+from transcripts import JudgeIdentity, JudgeView, Judgment, verdict
 from transcripts.errors import ConfigError
 
 __all__ = ["PanelJudge"]

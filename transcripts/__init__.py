@@ -28,13 +28,21 @@ from transcripts._store import (
     JsonlLog,
     RunStore,
     TornRecordWarning,
-    status_rank,
     write_json_atomic,
 )
 from transcripts._view import JudgeView, ViewQuote, ViewTurn
+from transcripts.scoring import (
+    TIE_TOLERANCE,
+    score,
+    status_rank,
+    top_answers,
+    total_cost,
+    verdict,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
+    "TIE_TOLERANCE",
     "Call",
     "CritiqueOutcome",
     "CritiqueRating",
@@ -63,7 +71,11 @@ __all__ = [
     "new_id",
     "render_judge_view",
     "render_transcript",
+    "score",
     "status_rank",
+    "top_answers",
+    "total_cost",
     "utc_now",
+    "verdict",
     "write_json_atomic",
 ]

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transcripts.scoring import total_cost, verdict
+
 SCHEMA_VERSION = 2
 """Version of the on-disk record layout written by this code."""
 
@@ -269,12 +271,7 @@ class Transcript(Record):
     @property
     def cost_usd(self) -> float | None:
         """Total cost of the calls; None when any call's cost is unknown."""
-        total = 0.0
-        for call in self.calls:
-            if call.cost_usd is None:
-                return None
-            total += call.cost_usd
-        return total
+        return total_cost(call.cost_usd for call in self.calls)
 
 
 class JudgeIdentity(Record):
@@ -353,27 +350,15 @@ class Judgment(Record):
 
     @property
     def verdict(self) -> int | None:
-        """Index (original order) of the most probable answer; None on a tie or no judgment."""
-        if not self.probabilities:
-            return None
-        best = max(self.probabilities)
-        winners = [i for i, p in enumerate(self.probabilities) if p == best]
-        return winners[0] if len(winners) == 1 else None
+        """Index (original order) of the most probable answer; None on a tie (within
+        :data:`transcripts.scoring.TIE_TOLERANCE`) or no judgment."""
+        return verdict(self.probabilities)
 
     @property
     def cost_usd(self) -> float | None:
         """Total cost of this judgment's calls and its components'; None when any is unknown."""
-        total = 0.0
-        for call in self.calls:
-            if call.cost_usd is None:
-                return None
-            total += call.cost_usd
-        for component in self.components:
-            cost = component.cost_usd
-            if cost is None:
-                return None
-            total += cost
-        return total
+        return total_cost([*(call.cost_usd for call in self.calls),
+                           *(component.cost_usd for component in self.components)])
 
     @property
     def usage(self) -> Usage:

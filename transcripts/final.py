@@ -5,8 +5,8 @@ Per (transcript, judge name, rounds seen, and annotator for human judges):
 
 * a judgment whose id another names in ``metadata["supersedes"]`` is dropped (a queued
   item's provisional judgment, once a person decided it);
-* of the rest an ``ok`` judgment beats a ``failed`` one, which beats a ``skipped`` one, and
-  among equals the last written wins;
+* of the rest the higher :func:`transcripts.scoring.status_rank` wins (``ok`` beats
+  ``failed``, which beats ``skipped``), and among equals the last written wins;
 * a ``skipped`` judgment is kept only where nothing else exists, and only when asked.
 """
 
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
+
+from transcripts.scoring import status_rank
 
 __all__ = ["final_judgments", "human_judgments"]
 
@@ -44,9 +46,6 @@ class _JudgmentLike(Protocol):
 
 J = TypeVar("J", bound=_JudgmentLike)
 
-_RANK = {"ok": 2, "failed": 1}
-
-
 def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) -> list[J]:
     """The judgments that count, in the order they were written (see the module)."""
     records = list(judgments)
@@ -57,7 +56,7 @@ def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) ->
             continue
         annotator = j.judge.annotator if j.judge.kind == "human" else None
         key = (j.transcript_id, j.judge.name, j.rounds_seen, annotator)
-        rank = _RANK.get(j.status, 0)
+        rank = status_rank(j.status)
         current = best.get(key)
         if current is None or rank >= current[0]:
             best[key] = (rank, i)

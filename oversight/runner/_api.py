@@ -25,7 +25,7 @@ from oversight.runner._progress import interactive as terminal
 from oversight.runner._run import Session
 from oversight.runner._status import RunResult
 from oversight.runner._summary import print_summary
-from transcripts import JsonlLog, Question, RunStore, utc_now
+from transcripts import JsonlLog, Question, RunStore, total_cost, utc_now
 from transcripts.errors import ConfigError
 
 __all__ = ["DryRun", "dry_run", "run_experiment", "run_experiment_async"]
@@ -265,8 +265,7 @@ class DryRun:
     @property
     def cost_usd(self) -> float | None:
         """Estimated total; None when any endpoint's price is unknown."""
-        costs = [e.cost_usd for e in self.endpoints]
-        return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
+        return total_cost(e.cost_usd for e in self.endpoints)
 
     def to_json(self) -> dict[str, Any]:
         """As JSON data."""
