@@ -28,7 +28,7 @@ from typing import Any, cast
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
-from judges import Judge, from_spec
+from judges import Judge, build_judge
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment
@@ -146,7 +146,7 @@ async def rejudge_async(
         return MeteredEndpoint(inner, meter)
 
     spec_text = _spec_text(judge)
-    built = judge if isinstance(judge, Judge) else from_spec(
+    built = judge if isinstance(judge, Judge) else build_judge(
         judge, endpoint_factory=factory, store=store, annotator=annotator, console=console)
     name = built.identity.name
     extra = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
