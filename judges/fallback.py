@@ -198,7 +198,7 @@ class FallbackJudge(Judge):
         escalation_id = _stable_id(self.identity.name, view.transcript_id, view.rounds_shown)
         provisional = self._decided_by_primary(
             first, time_s, escalated=True, escalation_reason=reason,
-            metadata={"escalation_id": escalation_id},
+            escalation_id=escalation_id,
         ).model_copy(update={"id": _stable_id("provisional", escalation_id)})
         escalation = Escalation(
             id=escalation_id, transcript_id=view.transcript_id, judge_name=self.identity.name,

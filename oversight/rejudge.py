@@ -150,7 +150,7 @@ async def rejudge_async(
         judge, endpoint_factory=factory, store=store, annotator=annotator, console=console)
     name = built.identity.name
     extra = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
-    done = {str(j.metadata.get("work_key")) for j in store.judgments if settled(j)}
+    done = {j.work_key for j in store.judgments if settled(j) and j.work_key is not None}
     result = RejudgeResult()
     work: list[tuple[Transcript, int | None, str]] = []
     for transcript in select_transcripts(store, conditions=conditions, where=where, ids=ids,
@@ -167,9 +167,9 @@ async def rejudge_async(
         view = JudgeView.from_transcript(transcript, rounds=k)
         judgment = await built.judge(view)
         metadata = {**judgment.metadata, "rejudge": True, "judge_spec": spec_text,
-                    "rejudged_at": utc_now().isoformat(), "rounds": k, "work_key": key}
-        update: dict[str, Any] = {"run_id": store.run_id, "metadata": metadata}
-        if "escalation_id" not in judgment.metadata:
+                    "rejudged_at": utc_now().isoformat(), "rounds": k}
+        update: dict[str, Any] = {"run_id": store.run_id, "metadata": metadata, "work_key": key}
+        if judgment.escalation_id is None:
             update["id"] = key
         judgment = judgment.model_copy(update=update)
         store.judgments.append(judgment)

@@ -20,6 +20,7 @@ from transcripts._models import (
     Usage,
     Visibility,
     new_id,
+    upgrade_v1,
     utc_now,
 )
 from transcripts._render import answer_label, render_judge_view, render_transcript
@@ -75,6 +76,7 @@ __all__ = [
     "status_rank",
     "top_answers",
     "total_cost",
+    "upgrade_v1",
     "utc_now",
     "verdict",
     "write_json_atomic",

@@ -16,7 +16,29 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from transcripts.scoring import total_cost, verdict
 
 SCHEMA_VERSION = 2
-"""Version of the on-disk record layout written by this code."""
+"""Version of the on-disk record layout written by this code.
+
+2: typed RRM/prover-estimator trees and critique outcomes (``Transcript.tree``,
+``critique``); contracts that several modules read moved from ``metadata`` keys into
+typed fields (``Judgment.supersedes``, ``escalation_id``, ``work_key``). Version-1
+judgments are upgraded as they are read (:func:`upgrade_v1`)."""
+
+_V1_METADATA_FIELDS = ("supersedes", "escalation_id", "work_key")
+
+
+def upgrade_v1(data: Any) -> Any:
+    """A judgment as stored before schema 2, in today's layout: the contract keys it kept in
+    ``metadata`` become fields. Anything else (and a record already at 2) passes unchanged."""
+    if not isinstance(data, dict) or data.get("schema_version", SCHEMA_VERSION) >= 2:
+        return data
+    metadata = data.get("metadata")
+    out = dict(data)  # schema_version stays: it says which oversight wrote the record
+    if isinstance(metadata, dict):
+        out["metadata"] = {k: v for k, v in metadata.items() if k not in _V1_METADATA_FIELDS}
+        for key in _V1_METADATA_FIELDS:
+            if key in metadata and out.get(key) is None:
+                out[key] = metadata[key]
+    return out
 
 Role = Literal[
     "debater",
@@ -326,10 +348,24 @@ class Judgment(Record):
     """What went wrong, when ``status`` is ``failed``."""
     created_at: datetime = Field(default_factory=utc_now)
     """When the judgment was made (UTC)."""
+    supersedes: str | None = None
+    """Id of the judgment this one replaces (a person's decision of a queued item replaces
+    the provisional automatic judgment); the replaced one no longer counts."""
+    escalation_id: str | None = None
+    """Id of the :class:`Escalation` this judgment belongs to: the provisional judgment a
+    deferred fallback filed, and the person's final judgment of that item."""
+    work_key: str | None = None
+    """The runner's or rejudge's key of the work this judgment completes (transcript, judge,
+    rounds): a resumed run skips keys already settled."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Anything else (rejudge provenance, interim beliefs)."""
     schema_version: int = SCHEMA_VERSION
     """Layout version of this record."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        return upgrade_v1(data)
 
     @field_validator("probabilities")
     @classmethod

@@ -3,7 +3,7 @@ and the analysis.
 
 Per (transcript, judge name, rounds seen, and annotator for human judges):
 
-* a judgment whose id another names in ``metadata["supersedes"]`` is dropped (a queued
+* a judgment whose id another names in ``supersedes`` is dropped (a queued
   item's provisional judgment, once a person decided it);
 * of the rest the higher :func:`transcripts.scoring.status_rank` wins (``ok`` beats
   ``failed``, which beats ``skipped``), and among equals the last written wins;
@@ -12,7 +12,7 @@ Per (transcript, judge name, rounds seen, and annotator for human judges):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
 from transcripts.scoring import status_rank
@@ -39,7 +39,7 @@ class _JudgmentLike(Protocol):
     @property
     def rounds_seen(self) -> int | None: ...
     @property
-    def metadata(self) -> Mapping[str, Any]: ...
+    def supersedes(self) -> str | None: ...
     @property
     def judge(self) -> _JudgeLike: ...
 
@@ -49,7 +49,7 @@ J = TypeVar("J", bound=_JudgmentLike)
 def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) -> list[J]:
     """The judgments that count, in the order they were written (see the module)."""
     records = list(judgments)
-    superseded = {j.metadata.get("supersedes") for j in records} - {None}
+    superseded = {j.supersedes for j in records} - {None}
     best: dict[tuple[str, str, int | None, str | None], tuple[int, int]] = {}
     for i, j in enumerate(records):
         if j.id in superseded:

@@ -111,7 +111,8 @@ def test_escalations_and_human_llm_agreement(run: RunBuilder) -> None:
             "components": [first, person],
             "decided_by": "human",
             "escalated_from": first.id,
-            "metadata": {"supersedes": provisional.id, "escalation_id": "e1"},
+            "supersedes": provisional.id,
+            "escalation_id": "e1",
         }
     )
     run.store.judgments.append(final)

@@ -117,7 +117,7 @@ async def test_interactive_quit_with_a_store_sends_the_rest_to_the_queue(tmp_pat
                           threshold=0.7, mode="interactive", store=store)
     for t in ("t1", "t2"):
         judgment = await judge.judge(JudgeView.from_transcript(transcript(t)))
-        assert judgment.metadata["escalation_id"]
+        assert judgment.escalation_id
     assert [e.transcript_id for e in pending_escalations(store)] == ["t1", "t2"]
     assert len(human.seen) == 1
 
@@ -161,7 +161,7 @@ async def test_deferred_queues_the_item_and_returns_the_automatic_decision(
     [escalation] = list(store.escalations)
     assert escalation.first == provisional
     assert escalation.judge_name == "weak+human" and escalation.rounds == 2
-    assert provisional.metadata["escalation_id"] == escalation.id
+    assert provisional.escalation_id == escalation.id
     assert "low confidence" in escalation.reason
 
 
@@ -230,14 +230,14 @@ async def test_serving_the_queue_resolves_each_item_once(tmp_path: Path) -> None
     judgments = list(store.judgments)
     assert len(judgments) == 5  # 3 from the run, 2 final
     finals = [j for j in judgments if j.decided_by == "human"]
-    assert len({j.metadata["escalation_id"] for j in finals}) == 2
+    assert len({j.escalation_id for j in finals}) == 2
     t1 = next(j for j in finals if j.transcript_id == "t1")
     provisional = next(j for j in judgments if j.transcript_id == "t1" and j.decided_by == "llm")
     llm, person = t1.components
     assert t1.judge.name == "weak+human" and t1.judge.kind == "fallback"
-    assert t1.metadata["supersedes"] == provisional.id
+    assert t1.supersedes == provisional.id
     assert t1.escalated_from == llm.id and llm.probabilities == [0.6, 0.4]
-    assert person.escalated_from == t1.metadata["escalation_id"]
+    assert person.escalated_from == t1.escalation_id
     assert person.judge.annotator == "alice" and person.rationale == "the quote is invented"
     order = person.metadata["presented_order"]
     assert t1.probabilities is not None

@@ -221,5 +221,5 @@ async def test_the_escalation_queue_is_served_once(tmp_path: Path) -> None:
     assert t1["probabilities"][shown[1]] == pytest.approx(0.9)
     assert [c["judge"]["kind"] for c in t1["components"]] == ["llm", "human"]
     provisional = next(j for j in lines if j["transcript_id"] == "t1" and j["decided_by"] == "llm")
-    assert t1["metadata"]["supersedes"] == provisional["id"]
+    assert t1["supersedes"] == provisional["id"]
     assert RunStore.open(run).escalations.path.read_text().count("\n") == 2

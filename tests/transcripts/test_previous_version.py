@@ -128,3 +128,33 @@ def test_v1_debates_read_without_players_and_report_no_tournament(v1_run: Path) 
     assert debates and all(t.players == {} for t in debates)  # written before players existed
     assert all(t.schema_version == 1 for t in debates)
     assert analyze(v1_run, n_bootstrap=50).tournaments == []
+
+
+def test_v1_metadata_contracts_are_upgraded_to_typed_fields(v1_run: Path) -> None:
+    """Schema 2 moved ``work_key`` (and ``supersedes``, ``escalation_id``) from metadata into
+    fields; a v1 judgment gets them as it is read."""
+    raw = [json.loads(line) for line in (v1_run / "judgments.jsonl").read_text().splitlines()]
+    assert all("work_key" in r["metadata"] and "work_key" not in r for r in raw)
+    store = RunStore.open(v1_run)
+    judgments = list(store.judgments)
+    assert [j.work_key for j in judgments] == [r["metadata"]["work_key"] for r in raw]
+    assert all("work_key" not in j.metadata for j in judgments)
+    escalated = [(j, r) for j, r in zip(judgments, raw, strict=True)
+                 if "escalation_id" in r["metadata"]]
+    assert escalated and all(j.escalation_id == r["metadata"]["escalation_id"]
+                             for j, r in escalated)
+
+
+def test_a_v1_person_decision_supersedes_its_provisional_judgment(tmp_path: Path) -> None:
+    from transcripts import Judgment
+    from transcripts.final import final_judgments
+
+    def v1(id_: str, **metadata: str) -> Judgment:
+        return Judgment.model_validate({
+            "id": id_, "transcript_id": "t", "judge": {"kind": "fallback", "name": "f"},
+            "probabilities": [0.6, 0.4], "schema_version": 1, "metadata": metadata})
+
+    provisional = v1("p", escalation_id="e")
+    final = v1("f", escalation_id="e", supersedes="p")
+    assert (final.supersedes, final.escalation_id, final.schema_version) == ("p", "e", 1)
+    assert [j.id for j in final_judgments([provisional, final])] == ["f"]
