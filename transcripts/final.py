@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from transcripts.scoring import status_rank
 
-__all__ = ["final_judgments", "human_judgments"]
+__all__ = ["final_judgments", "human_judgments", "left_out"]
 
 
 class _JudgeLike(Protocol):
@@ -46,6 +46,12 @@ class _JudgmentLike(Protocol):
 
 J = TypeVar("J", bound=_JudgmentLike)
 
+
+def _key(j: _JudgmentLike) -> tuple[str, str, int | None, str | None]:
+    """What makes two judgments compete: transcript, judge, rounds seen (annotator for people)."""
+    annotator = j.judge.annotator if j.judge.kind == "human" else None
+    return (j.transcript_id, j.judge.name, j.rounds_seen, annotator)
+
 def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) -> list[J]:
     """The judgments that count, in the order they were written (see the module)."""
     records = list(judgments)
@@ -54,8 +60,7 @@ def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) ->
     for i, j in enumerate(records):
         if j.id in superseded:
             continue
-        annotator = j.judge.annotator if j.judge.kind == "human" else None
-        key = (j.transcript_id, j.judge.name, j.rounds_seen, annotator)
+        key = _key(j)
         rank = status_rank(j.status)
         current = best.get(key)
         if current is None or rank >= current[0]:
@@ -79,3 +84,28 @@ def human_judgments(judgment: N) -> Iterator[N]:
         yield judgment
     for component in judgment.components:
         yield from human_judgments(component)
+
+
+def left_out(judgments: Iterable[J]) -> dict[str, str]:
+    """Why the final-judgment rule leaves each judgment out, by judgment id (judgments that
+    count are absent): superseded by a person's decision, replaced by a better or later
+    judgment of the same key, or ``skipped``. ``failed`` final judgments are kept here;
+    that they are not scored is for the caller to say."""
+    records = list(judgments)
+    kept = {j.id for j in final_judgments(records)}
+    superseders = {j.supersedes: j.id for j in records if j.supersedes is not None}
+    winner: dict[tuple[str, str, int | None, str | None], str] = {}
+    for j in records:
+        if j.id in kept:
+            winner[_key(j)] = j.id
+    reasons: dict[str, str] = {}
+    for j in records:
+        if j.id in kept:
+            continue
+        if j.id in superseders:
+            reasons[j.id] = f"superseded by {superseders[j.id]}"
+        elif j.status == "skipped" and _key(j) not in winner:
+            reasons[j.id] = "skipped"
+        else:
+            reasons[j.id] = f"replaced by {winner.get(_key(j), 'a later judgment')}"
+    return reasons
