@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,6 @@ from oversight.cli import main
 from transcripts import Judgment, Question, RunStore, Transcript, Turn
 from transcripts.errors import ConfigError
 from transcripts.export import judgment_rows, to_csv, to_dataframe, to_parquet, transcript_rows
-
-DATA = Path(__file__).parents[2].parent / "shared/data/nyu-debate"
 
 
 def _transcript(tid: str, *, answers: int = 2, correct: int = 1, condition: str = "debate-a",
@@ -142,20 +141,18 @@ def test_export_command_writes_the_file_it_names(
     assert (run.path / "exports" / "judgments.csv").is_file()
 
 
-def test_exporting_the_nyu_import_gives_one_row_per_judgment(tmp_path: Path) -> None:
-    if not (DATA / "debates-metadata.jsonl").is_file():
-        pytest.skip(f"the NYU debate dataset is not at {DATA}")
+def test_exporting_the_nyu_import_gives_one_row_per_judgment(
+    nyu_run: tuple[Any, Path], tmp_path: Path
+) -> None:
     pytest.importorskip("pandas")
-    from transcripts.importers.nyu import import_nyu_debate
-
-    summary = import_nyu_debate(DATA, tmp_path / "nyu")
-    df = to_dataframe(tmp_path / "nyu")
+    summary, run = nyu_run
+    df = to_dataframe(run)
     assert len(df) == summary.judgments
     live = df[(df.judge_name == "nyu-live-judge") & df.meta_included_in_paper.astype(bool)]
     by_setting = live.groupby("condition").judge_correct.agg(["size", "mean"])
     assert by_setting.loc["human-debate", "size"] == 154
     assert by_setting.loc["human-debate", "mean"] == pytest.approx(130 / 154)
-    assert to_csv(tmp_path / "nyu", tmp_path / "nyu.csv", kind="transcripts") == 602
+    assert to_csv(run, tmp_path / "nyu.csv", kind="transcripts") == 602
 
 
 def _every_kind_of_left_out(tmp_path: Path) -> Path:
