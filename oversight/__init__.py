@@ -30,8 +30,9 @@ _LAZY: dict[str, str] = {
     "run_experiment_async": "oversight.runner",
     "dry_run": "oversight.runner",
     "RunResult": "oversight.runner",
-    "rejudge": "oversight.rejudge",
-    "rejudge_async": "oversight.rejudge",
+    "rejudge": "oversight._rejudge",
+    "rejudge_async": "oversight._rejudge",
+    "RejudgeResult": "oversight._rejudge",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

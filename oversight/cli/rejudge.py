@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from oversight._rejudge import RejudgeResult, rejudge
 from oversight.cli.run import wide_when_piped
-from oversight.rejudge import RejudgeResult, rejudge
 from transcripts import RunStore, score
 from transcripts.errors import ConfigError
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from oversight.rejudge import rejudge
+from oversight import rejudge
 from oversight.runner import dry_run, judgment_id, run_experiment
 from transcripts import RunStore
 from transcripts.errors import CacheMissError

@@ -2,7 +2,7 @@
 
 Example::
 
-    from oversight.rejudge import rejudge
+    from oversight import rejudge
     result = rejudge("runs/pilot", "llm:openai/gpt-4o-mini", rounds=[1, 2, 3])
 
 Only the judge is built, so no debater, consultant, critic or assistant is ever called.
