@@ -18,3 +18,12 @@ def test_oversight_rejudge_stays_the_function_once_the_cli_is_loaded() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, env={"PYTHONPATH": str(ROOT)}, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_endpoint_keywords_are_typed_with_exactly_the_options_it_validates() -> None:
+    from typing import get_type_hints
+
+    from oversight.endpoints import EndpointArgs, EndpointOptions, endpoint
+
+    assert set(EndpointArgs.__annotations__) == set(EndpointOptions.model_fields)
+    assert get_type_hints(endpoint, include_extras=True)["options"].__args__ == (EndpointArgs,)

@@ -7,12 +7,12 @@ their provider, so ``import oversight.endpoints`` stays cheap.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from oversight.endpoints._base import Backend, Endpoint, MessageLike, as_messages, schema_dict
 from oversight.endpoints._cache import ResponseCache, default_cache_path
 from oversight.endpoints._mock import MockBackend, MockReply, dry_run_reply
-from oversight.endpoints._options import EndpointOptions, parse_options
+from oversight.endpoints._options import EndpointArgs, EndpointOptions, parse_options
 from oversight.endpoints._pricing import (
     PRICES_AS_OF,
     Price,
@@ -31,6 +31,7 @@ __all__ = [
     "Backend",
     "Completion",
     "Endpoint",
+    "EndpointArgs",
     "EndpointOptions",
     "Failure",
     "Message",
@@ -90,7 +91,7 @@ def option_problems(spec: str, options: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def endpoint(spec: str, **options: Any) -> Endpoint:
+def endpoint(spec: str, **options: Unpack[EndpointArgs]) -> Endpoint:
     """An endpoint for ``spec``; see :class:`EndpointOptions` for the options.
 
     Specs: ``openai/<model>`` (Chat Completions; with ``base_url=`` any OpenAI-compatible
@@ -107,7 +108,7 @@ def endpoint(spec: str, **options: Any) -> Endpoint:
     problems = option_problems(spec, options)
     if problems:
         raise ConfigError("; ".join(problems))
-    opts = parse_options(spec, options)
+    opts = parse_options(spec, dict(options))
     backend: Backend
     if provider == "mock":
         backend = MockBackend(model, opts.replies)
