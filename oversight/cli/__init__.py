@@ -56,8 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = handler(args)
     except OversightError as err:
+        # soft_wrap: a long path or id in the message is never cut in two by a line break
         Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(err))}",
-                                   highlight=False)
+                                   highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted; everything saved so far is kept")
