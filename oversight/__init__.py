@@ -33,6 +33,8 @@ _LAZY: dict[str, str] = {
     "rejudge": "oversight._rejudge",
     "rejudge_async": "oversight._rejudge",
     "RejudgeResult": "oversight._rejudge",
+    "RejudgeOptions": "oversight._rejudge",
+    "RunOptions": "oversight.runner",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,3 +31,22 @@ def test_endpoint_keywords_are_typed_with_exactly_the_options_it_validates() -> 
 
     assert set(EndpointArgs.__annotations__) == set(EndpointOptions.model_fields)
     assert get_type_hints(endpoint, include_extras=True)["options"].__args__ == (EndpointArgs,)
+
+
+@pytest.mark.parametrize("name", ["run_experiment", "run_experiment_async", "rejudge",
+                                  "rejudge_async"])
+def test_run_and_rejudge_options_are_one_list_each_and_unknown_ones_are_refused(
+    name: str, tmp_path: Path
+) -> None:
+    import oversight
+
+    function = getattr(oversight, name)
+    options = oversight.RejudgeOptions if "rejudge" in name else oversight.RunOptions
+    assert "max_cost_usd" in options.__annotations__
+    parameters = inspect.signature(function).parameters.values()
+    assert inspect.Parameter.VAR_KEYWORD in {p.kind for p in parameters}  # Unpack[options]
+    positional = [tmp_path / "x", *(["llm:mock/j"] if "rejudge" in name else [])]
+    with pytest.raises(TypeError, match=r"unexpected keyword.*'max_cost'.*max_cost_usd"):
+        result = function(*positional, max_cost=1)
+        if inspect.iscoroutine(result):
+            asyncio.run(result)

@@ -11,7 +11,14 @@ run the same experiment into the same folder again. See :mod:`oversight.runner._
 how a session proceeds and :mod:`oversight.runner._dry` for the dry run.
 """
 
-from oversight.runner._api import DryRun, default_out, dry_run, run_experiment, run_experiment_async
+from oversight.runner._api import (
+    DryRun,
+    RunOptions,
+    default_out,
+    dry_run,
+    run_experiment,
+    run_experiment_async,
+)
 from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._dry import EndpointEstimate, count_tokens
 from oversight.runner._items import WorkItem, item_id, judgment_id, plan
@@ -29,6 +36,7 @@ __all__ = [
     "Filter",
     "Meter",
     "MeteredEndpoint",
+    "RunOptions",
     "RunResult",
     "SpendEntry",
     "Status",
