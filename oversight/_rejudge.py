@@ -32,17 +32,12 @@ from judges import Judge, build_judge
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment
-from oversight.runner import (
-    Factory,
-    Meter,
-    MeteredEndpoint,
-    SpendEntry,
-    judgment_id,
-    make_endpoint,
-    select_transcripts,
-    settled,
-)
+from oversight.runner import select_transcripts
 from oversight.runner._api import check_options
+from oversight.runner._build import Factory, make_endpoint
+from oversight.runner._items import judgment_id
+from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
+from oversight.runner._run import settled
 from transcripts import JsonlLog, JudgeView, Judgment, RunStore, Transcript, utc_now
 from transcripts.errors import ConfigError, CostCapReached
 

@@ -20,13 +20,3 @@ def test_import_linter_contracts_are_kept() -> None:
                           env={"PYTHONPATH": str(ROOT), "PATH": ""}, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout
-
-
-def test_public_names_are_exported() -> None:
-    import oversight.errors
-    import transcripts
-
-    for module in (transcripts, oversight.errors):
-        assert len(set(module.__all__)) == len(module.__all__)
-        for name in module.__all__:
-            assert hasattr(module, name)

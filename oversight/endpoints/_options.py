@@ -124,8 +124,9 @@ class EndpointArgs(TypedDict, total=False):
     stream: bool | None
     extra_body: dict[str, Any] | None
     replies: list[Any] | Callable[..., Any] | Callable[..., Awaitable[Any]] | None
-    ctx_size: int
+    ctx_size: int | None
     parallel: int
+    threads: int | None
     chat_template: str | None
 
 

@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from oversight.analysis import analyze, cohens_kappa, krippendorff_alpha, load
-from oversight.analysis._data import JudgmentRow, _latest
+from oversight.analysis import analyze, cohens_kappa, krippendorff_alpha
+from oversight.analysis._data import JudgmentRow, _latest, load
 from transcripts import JsonlLog, JudgeIdentity, Judgment, TornRecordWarning
 from transcripts.errors import CorruptRecordError
 

@@ -116,7 +116,7 @@ def test_rejudge_by_rounds_prints_accuracy_by_rounds(
 
 
 def test_an_exact_id_wins_over_longer_ids_it_prefixes() -> None:
-    from oversight.runner import match_id
+    from oversight.runner._select import match_id
 
     assert match_id(["room-8", "room-80", "room-81"], "room-8") == "room-8"
     assert match_id(["room-8", "room-80", "room-81"], "room-80") == "room-80"
