@@ -43,6 +43,8 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("OVERSIGHT_CACHE", str(cache))
     for name in _KEY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    for name in ("COLUMNS", "LINES"):  # pytest-xdist workers set 80x24; a serial run does not
+        monkeypatch.delenv(name, raising=False)
     yield cache
     close_caches()
 

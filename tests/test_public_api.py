@@ -85,7 +85,7 @@ PUBLIC: dict[str, list[str]] = {
         "PRICES_AS_OF", "Backend", "Completion", "Endpoint", "EndpointArgs",
         "EndpointOptions", "Message", "MessageLike", "MockBackend", "MockReply",
         "Price", "Reply", "Request", "TokenLogprob", "cost_usd", "dry_run_reply",
-        "endpoint", "lookup_price", "set_price",
+        "endpoint", "lookup_price", "render_correction", "set_price",
     ],
     "oversight.runner": [
         "STATUSES", "DryRun", "EndpointEstimate", "RunOptions", "RunResult", "Status",
@@ -94,12 +94,13 @@ PUBLIC: dict[str, list[str]] = {
     ],
     "oversight.analysis": [
         "ANALYSIS_SCHEMA_VERSION", "BUILTIN_FIELDS", "DEFAULT_BY", "DEFAULT_THRESHOLDS",
-        "Agreement", "Analysis", "CalibrationBin", "ClusterEstimate", "Comparison",
-        "DebaterStats", "EscalationStats", "GDCEstimate", "GDCStats", "GroupStats",
+        "Agreement", "Analysis", "AnnotatorPair", "AnnotatorStats", "AnnotatorTable",
+        "CalibrationBin", "ClusterEstimate", "Comparison", "DebaterStats",
+        "EscalationStats", "GDCEstimate", "GDCStats", "GroupStats",
         "JudgePairAgreement", "McNemar", "PlayerRating", "RatingTable",
         "SelectivePoint", "Settings", "Slice", "Totals", "TreeStats", "analyze",
-        "cohens_kappa", "expected_calibration_error", "fit_bradley_terry", "gdc",
-        "krippendorff_alpha", "mcnemar_exact", "tree_stats",
+        "annotators", "cohens_kappa", "expected_calibration_error", "fit_bradley_terry",
+        "gdc", "krippendorff_alpha", "mcnemar_exact", "tree_stats",
     ],
     "oversight.report": [
         "DEFINITIONS", "ReportFiles", "gdc_markdown", "gdc_table", "print_gdc",
