@@ -111,7 +111,7 @@ def test_a_human_study_runs_on_a_v1_run(v1_run: Path, capsys: pytest.CaptureFixt
 def test_a_v1_spend_ledger_reads_into_the_meter(v1_run: Path) -> None:
     """Version 1 ledger lines carry no request hash or sent id, and there is no sent.jsonl:
     the spend is what the lines say, and no call counts as lost in flight."""
-    from oversight.runner import Meter, SpendEntry
+    from oversight.runner._meter import Meter, SpendEntry
     from transcripts import JsonlLog
 
     lines = [json.loads(line) for line in (v1_run / "spend.jsonl").read_text().splitlines()]
