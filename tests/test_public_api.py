@@ -99,11 +99,12 @@ PUBLIC: dict[str, list[str]] = {
         "Comparison", "DebaterStats", "EloRelation", "EscalationStats", "GDCEstimate",
         "GDCStats", "GroupStats", "InjectionCount", "JudgePairAgreement", "McNemar",
         "ModelFit", "ModelTerm", "PilotInputs", "PlayerRating", "PlayerRatings",
-        "PowerPlan", "RatingTable", "SelectivePoint", "Settings", "Slice", "Totals",
-        "TreeStats", "accuracy_vs_elo", "analyze", "annotators", "cohens_kappa",
-        "expected_calibration_error", "fit_bradley_terry", "gdc", "icc_from_scores",
-        "krippendorff_alpha", "mcnemar_exact", "pilot_inputs", "plan_sample_size",
-        "rate_players", "tree_stats",
+        "PlayerResult", "PowerPlan", "RatingTable", "SelectivePoint", "Settings",
+        "Slice", "Slope", "Totals", "TournamentTable", "TreeStats", "accuracy_vs_elo",
+        "analyze", "annotators", "cohens_kappa", "expected_calibration_error",
+        "fit_bradley_terry", "gdc", "icc_from_scores", "krippendorff_alpha",
+        "mcnemar_exact", "pilot_inputs", "plan_sample_size", "rate_players",
+        "tree_stats",
     ],
     "oversight.report": [
         "DEFINITIONS", "ReportFiles", "gdc_markdown", "gdc_table", "print_gdc",
@@ -112,8 +113,8 @@ PUBLIC: dict[str, list[str]] = {
     ],
     "oversight.experiment": [
         "LIMIT_FLAGS", "Condition", "Counterbalance", "EndpointConfig", "Experiment",
-        "Limits", "check_experiment", "load_experiment", "secret_problems",
-        "with_limits",
+        "Limits", "PlayerConfig", "Tournament", "check_experiment", "load_experiment",
+        "secret_problems", "with_limits",
     ],
     "oversight.datasets": [
         "LOADERS", "DatasetOptions", "DatasetSpec", "FieldMap", "GPQASpec",
