@@ -114,6 +114,7 @@ class EndpointArgs(TypedDict, total=False):
     retry_backoff: float
     retry_backoff_max: float
     validation_retries: int
+    judge_attempts: int
     max_concurrency: int | None
     rpm: float | None
     tpm: float | None
