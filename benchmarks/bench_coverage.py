@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from oversight.analysis import Data, analyze, rate_players
-from oversight.analysis._data import JudgeRow, QuestionRow, TranscriptRow
+from oversight.analysis import analyze, rate_players
+from oversight.analysis._data import Data, JudgeRow, QuestionRow, TranscriptRow
 from oversight.analysis._smallsample import cr2_means, fieller_covers
 
 SIZES = (8, 15, 30)

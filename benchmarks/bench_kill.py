@@ -232,7 +232,7 @@ def _repaid(run: Path) -> tuple[int, int]:
 
 def _lost_in_flight(run: Path) -> int:
     """Calls the run's files show as cut off in flight (what a resumed session reports)."""
-    from oversight.runner import Meter, SpendEntry
+    from oversight.runner._meter import Meter, SpendEntry
     from transcripts import JsonlLog
 
     return Meter(ledger=JsonlLog(run / "spend.jsonl", SpendEntry)).lost_in_flight

@@ -37,7 +37,8 @@ from typing import Any
 
 from rich.console import Console
 
-from oversight.analysis import analyze, load
+from oversight.analysis import analyze
+from oversight.analysis._data import load
 from oversight.analysis.synthetic import SyntheticSpec, make_store
 from oversight.report import print_report, render_json, render_markdown, write_plots
 

@@ -5,7 +5,7 @@ Every judge reads a :class:`~transcripts.JudgeView` (never a transcript) and ret
 """
 
 from judges._common import HumanQuit
-from judges.base import Judge, JudgeQuestion, LiveBelief
+from judges.base import Judge, JudgeOptions, JudgeQuestion, LiveBelief
 from judges.config import (
     FallbackJudgeConfig,
     HumanJudgeConfig,
@@ -13,35 +13,38 @@ from judges.config import (
     LLMJudgeConfig,
     PanelJudgeConfig,
     build_judge,
-    from_spec,
     parse_judge_config,
 )
-from judges.fallback import EscalationPolicy, FallbackJudge
-from judges.human import HumanJudge
+from judges.fallback import EscalationPolicy, FallbackJudge, FallbackOptions
+from judges.human import HumanJudge, HumanJudgeOptions
 from judges.live import LiveHumanJudge
-from judges.llm import LLMJudge
-from judges.panel import PanelJudge
+from judges.llm import LLMJudge, LLMJudgeOptions
+from judges.panel import PanelJudge, PanelOptions
 from judges.queue import final_judgments, pending_escalations
 
 __all__ = [
     "EscalationPolicy",
     "FallbackJudge",
     "FallbackJudgeConfig",
+    "FallbackOptions",
     "HumanJudge",
     "HumanJudgeConfig",
+    "HumanJudgeOptions",
     "HumanQuit",
     "Judge",
     "JudgeConfig",
+    "JudgeOptions",
     "JudgeQuestion",
     "LLMJudge",
     "LLMJudgeConfig",
+    "LLMJudgeOptions",
     "LiveBelief",
     "LiveHumanJudge",
     "PanelJudge",
     "PanelJudgeConfig",
+    "PanelOptions",
     "build_judge",
     "final_judgments",
-    "from_spec",
     "parse_judge_config",
     "pending_escalations",
 ]

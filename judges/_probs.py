@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Literal
 
 from transcripts.errors import JudgeError
+from transcripts.scoring import vote
 
-__all__ = ["Combine", "combine", "exact", "normalise", "verdict", "vote"]
+__all__ = ["Combine", "combine", "exact", "normalise"]
 
 Combine = Literal["mean", "majority"]
 """How several probability vectors become one: their mean, or the share of votes."""
@@ -45,20 +46,6 @@ def exact(values: Sequence[float]) -> list[float]:
     total = math.fsum(values)
     scaled = [min(1.0, max(0.0, v / total)) for v in values]
     return scaled
-
-
-def verdict(probabilities: Sequence[float]) -> int | None:
-    """Index of the largest probability; None on a tie."""
-    best = max(probabilities)
-    winners = [i for i, p in enumerate(probabilities) if p == best]
-    return winners[0] if len(winners) == 1 else None
-
-
-def vote(probabilities: Sequence[float]) -> list[float]:
-    """One vote for the most probable answer, split evenly over answers tied at the top."""
-    best = max(probabilities)
-    winners = [i for i, p in enumerate(probabilities) if p == best]
-    return [1 / len(winners) if i in winners else 0.0 for i in range(len(probabilities))]
 
 
 def combine(vectors: Sequence[Sequence[float]], how: Combine) -> list[float]:

@@ -9,12 +9,54 @@ Probabilities a judge produces in presented order are mapped back with
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from transcripts import Call, Decision, JudgeIdentity, JudgeView, Judgment
-from transcripts.errors import JudgeError
+from transcripts._validation import format_errors
+from transcripts.errors import ConfigError, JudgeError
 
-__all__ = ["Judge", "JudgeQuestion", "LiveBelief"]
+__all__ = ["Judge", "JudgeOptions", "JudgeQuestion", "LiveBelief", "resolve_options"]
+
+
+class JudgeOptions(BaseModel):
+    """Base of every judge kind's options: immutable, unknown keys refused.
+
+    A judge kind's options model is the one list of its options: its constructor takes it
+    (or the same names as keywords), and the experiment file's ``[[judges]]`` tables and the
+    ``KIND:...`` spec strings are validated by a subclass that adds ``kind`` and what the
+    judge is built from (see :mod:`judges.config`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = None
+    """Name the judgments are filed under; defaults to the endpoint spec (llm) or the kind."""
+
+
+OptionsT = TypeVar("OptionsT", bound=JudgeOptions)
+
+
+def resolve_options(
+    model: type[OptionsT], given: JudgeOptions | None, overrides: Mapping[str, Any], *, what: str
+) -> OptionsT:
+    """``given`` (or the defaults) with ``overrides`` applied, validated by ``model``.
+
+    ``given`` may be a subclass (a ``[[judges]]`` config); it is kept as it is when nothing
+    overrides it. A bad option is a :class:`ConfigError` naming the key, what is wrong and
+    what is allowed.
+    """
+    if isinstance(given, model) and not overrides:
+        return given
+    data = given.model_dump(include=set(model.model_fields), exclude_unset=True) if given else {}
+    try:
+        return model.model_validate({**data, **overrides})
+    except ValidationError as err:
+        problems = "; ".join(format_errors(err, model))
+        raise ConfigError(f"{what}: {problems}") from None
 
 
 class JudgeQuestion(str):

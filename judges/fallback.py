@@ -4,7 +4,7 @@ Example::
 
     judge = FallbackJudge(
         LLMJudge(endpoint("openai/gpt-4o-mini")),
-        policy=EscalationPolicy(threshold=0.7),
+        threshold=0.7,
         mode="deferred",
         store=store,
         name="weak+human",
@@ -33,17 +33,17 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from judges._common import HumanQuit, judge_safely
-from judges.base import Judge
+from judges.base import Judge, JudgeOptions, resolve_options
 from judges.queue import EscalationKey, human_decided, key_of
 from transcripts import Escalation, JudgeIdentity, JudgeView, Judgment, RunStore
 from transcripts.errors import ConfigError
 
-__all__ = ["EscalationPolicy", "FallbackJudge", "FallbackMode"]
+__all__ = ["EscalationPolicy", "FallbackJudge", "FallbackMode", "FallbackOptions"]
 
 FallbackMode = Literal["interactive", "deferred"]
 """Ask the person now (``interactive``) or queue the item for a later session (``deferred``)."""
@@ -76,19 +76,30 @@ class EscalationPolicy(BaseModel):
         return None
 
 
+class FallbackOptions(JudgeOptions, EscalationPolicy):
+    """Options of a fallback judge (:class:`FallbackJudge`; ``kind = "fallback"`` adds what
+    the automatic judge is): its escalation policy, and how a person is reached."""
+
+    mode: FallbackMode = "deferred"
+    """``deferred``: queue for ``oversight judge RUN``; ``interactive``: ask a person now."""
+
+
 class FallbackJudge(Judge):
     """An automatic judge first; a person when the escalation policy says so."""
 
     def __init__(
         self,
         primary: Judge,
+        options: JudgeOptions | None = None,
+        /,
         *,
         human: Judge | None = None,
-        policy: EscalationPolicy | None = None,
-        mode: FallbackMode = "deferred",
         store: RunStore | None = None,
-        name: str = "fallback",
+        **overrides: Any,
     ) -> None:
+        self.options = resolve_options(FallbackOptions, options, overrides,
+                                       what="fallback judge")
+        name, mode = self.options.name or "fallback", self.options.mode
         if mode == "interactive" and human is None:
             raise ConfigError(f"fallback judge {name!r} is interactive but has no human judge; "
                               f"give it one (e.g. HumanJudge(annotator=...)) or use deferred")
@@ -97,12 +108,20 @@ class FallbackJudge(Judge):
                               f"queue items in; pass store=RunStore.open(run_folder)")
         self.primary = primary
         self.human = human
-        self.policy = policy or EscalationPolicy()
-        self.mode: FallbackMode = mode
         self.store = store
         self._identity = JudgeIdentity(kind="fallback", name=name, model=primary.identity.model)
         self._queued: dict[EscalationKey, Escalation] | None = None
         self._human_gone = False
+
+    @property
+    def policy(self) -> EscalationPolicy:
+        """When an automatic judgment goes to a person (part of the options)."""
+        return self.options
+
+    @property
+    def mode(self) -> FallbackMode:
+        """``interactive`` or ``deferred`` (see the module)."""
+        return self.options.mode
 
     @property
     def identity(self) -> JudgeIdentity:
@@ -179,7 +198,7 @@ class FallbackJudge(Judge):
         escalation_id = _stable_id(self.identity.name, view.transcript_id, view.rounds_shown)
         provisional = self._decided_by_primary(
             first, time_s, escalated=True, escalation_reason=reason,
-            metadata={"escalation_id": escalation_id},
+            escalation_id=escalation_id,
         ).model_copy(update={"id": _stable_id("provisional", escalation_id)})
         escalation = Escalation(
             id=escalation_id, transcript_id=view.transcript_id, judge_name=self.identity.name,

@@ -35,12 +35,13 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from typing import Literal, TextIO, TypeVar
+from typing import Any, Literal, TextIO, TypeVar
 
+from pydantic import Field
 from rich.console import Console
 
 from judges._common import HumanQuit
-from judges.base import Judge
+from judges.base import Judge, JudgeOptions, resolve_options
 from judges.terminal import (
     PROMPT,
     QUESTION_PROMPT,
@@ -61,6 +62,7 @@ __all__ = [
     "REASON_PROMPT",
     "EntryError",
     "HumanJudge",
+    "HumanJudgeOptions",
     "confidence_probabilities",
     "parse_entry",
 ]
@@ -71,32 +73,43 @@ Stopping = Literal["quit", "interrupt"]
 """Why a person stopped after giving a verdict: end of input, or Ctrl-C."""
 
 
+class HumanJudgeOptions(JudgeOptions):
+    """Options of a person judging in the terminal (:class:`HumanJudge`; ``kind = "human"``)."""
+
+    annotator: str | None = None
+    """The person's name (required by the time the judge is built)."""
+    live: bool = False
+    """Also ask the person for questions between rounds of interactive protocols."""
+    time_limit_s: float | None = Field(default=None, gt=0)
+    """Seconds a person should take per item; a later answer is kept and marked over time."""
+
+
 class HumanJudge(Judge):
     """A person in the terminal: blinded, validated entries, timed, skippable."""
 
     def __init__(
         self,
+        options: JudgeOptions | None = None,
+        /,
         *,
-        annotator: str,
-        name: str = "human",
         console: Console | None = None,
         stream: TextIO | None = None,
-        live: bool = False,
-        time_limit_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        **overrides: Any,
     ) -> None:
-        if not annotator.strip():
-            raise ConfigError("a human judge needs the annotator's name (e.g. --annotator alice)")
-        if time_limit_s is not None and time_limit_s <= 0:
-            raise ConfigError(f"the time limit must be positive seconds, got {time_limit_s}")
+        self.options = resolve_options(HumanJudgeOptions, options, overrides, what="human judge")
+        annotator = (self.options.annotator or "").strip()
+        if not annotator:
+            raise ConfigError("a human judge needs the annotator's name: annotator = \"NAME\" "
+                              "in its [[judges]] table, human:NAME as a spec, --annotator NAME "
+                              "on the command line")
         self.console = console or Console(highlight=False)
         self.stream = stream
-        self.live = live
-        self.time_limit_s = time_limit_s
         self.clock = clock
         self.stopping: Stopping | None = None
         """Set when the person stopped at the reason prompt after giving a verdict."""
-        self._identity = JudgeIdentity(kind="human", name=name, annotator=annotator.strip())
+        self._identity = JudgeIdentity(kind="human", name=self.options.name or "human",
+                                       annotator=annotator)
         self._lock = asyncio.Lock()
 
     @property
@@ -117,7 +130,7 @@ class HumanJudge(Judge):
 
     async def ask(self, view: JudgeView) -> str | None:
         """In live mode, show the turns so far and ask for a question; otherwise None."""
-        if not self.live:
+        if not self.options.live:
             return None
         async with self._lock:
             return await _in_thread(lambda: self.ask_now(view))
@@ -129,20 +142,21 @@ class HumanJudge(Judge):
     ) -> Judgment:
         """Show ``view``, read a valid entry and a reason, and return the judgment."""
         title = f"Item {progress[0]} of {progress[1]}" if progress else "Judge this transcript"
-        if self.time_limit_s is not None:
-            title += f" · time limit {self.time_limit_s:g} s"
+        if self.options.time_limit_s is not None:
+            title += f" · time limit {self.options.time_limit_s:g} s"
         show_view(self.console, view, title=title)
         started = self.clock()
         entry, presented = read_probabilities(self.console, len(view.answers),
                                               stream=self.stream, who=self.annotator)
         elapsed = self.clock() - started
         metadata: dict[str, object] = {"presented_order": view.presented_order, "entry": entry}
-        if self.time_limit_s is not None:
-            metadata["time_limit_s"] = self.time_limit_s
-            metadata["over_time"] = elapsed > self.time_limit_s
-            if elapsed > self.time_limit_s:
+        if self.options.time_limit_s is not None:
+            metadata["time_limit_s"] = self.options.time_limit_s
+            metadata["over_time"] = elapsed > self.options.time_limit_s
+            if elapsed > self.options.time_limit_s:
                 self.console.print(f"[yellow]Over the time limit[/yellow] ({elapsed:.0f} s of "
-                                   f"{self.time_limit_s:g} s): kept, and marked as over time.")
+                                   f"{self.options.time_limit_s:g} s): kept, and marked as "
+                                   f"over time.")
         if presented is None:
             return Judgment(
                 transcript_id=view.transcript_id, judge=self.identity, status="skipped",

@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import Field
 from rich.markup import escape
 
-from judges.base import Judge, LiveBelief
+from judges.base import Judge, JudgeOptions, LiveBelief
 from judges.human import HumanJudge, _in_thread
 from judges.terminal import QUESTION_PROMPT, read_line, read_probabilities, show_view
 from transcripts import (
@@ -94,8 +94,11 @@ def view_key(view: JudgeView, *, judge: str, annotator: str, opening: bool, can_
 class LiveHumanJudge(HumanJudge):
     """A :class:`~judges.human.HumanJudge` that can also play the live judge, journaled."""
 
-    def __init__(self, *, journal: Path | None = None, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(
+        self, options: JudgeOptions | None = None, /, *, journal: Path | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(options, **kwargs)
         self.journal = JsonlLog(journal, LiveEntry, fsync=True) if journal is not None else None
 
     async def live_turn(

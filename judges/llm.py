@@ -3,6 +3,10 @@
 Example::
 
     judge = LLMJudge(endpoint("openai/gpt-4o-mini"), name="weak", samples=5, combine="majority")
+    judge = LLMJudge(endpoint("openai/gpt-4o-mini"), LLMJudgeOptions(samples=5))  # the same
+
+The options are :class:`LLMJudgeOptions`, the one list of them: keywords here, keys of a
+``[[judges]]`` table and ``key=value`` items of an ``llm:`` spec string all name its fields.
     judgment = await judge.judge(JudgeView.from_transcript(transcript))
 
 Two ways to read the model's belief:
@@ -44,8 +48,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import Field
+
 from judges._probs import Combine, combine, normalise
-from judges.base import Judge, JudgeQuestion, LiveBelief
+from judges.base import Judge, JudgeOptions, JudgeQuestion, LiveBelief, resolve_options
 from judges.prompts import (
     JudgePrompt,
     check_prompts,
@@ -62,9 +68,9 @@ from judges.prompts import (
 from oversight.concurrency import bounded_map
 from oversight.endpoints import Completion, Endpoint, Message, TokenLogprob, render_correction
 from transcripts import Call, JudgeIdentity, JudgeView, Judgment
-from transcripts.errors import ConfigError, EndpointError, JudgeError, StructuredOutputError
+from transcripts.errors import EndpointError, JudgeError, StructuredOutputError
 
-__all__ = ["LLMJudge", "Mode", "label_probabilities", "parse_structured"]
+__all__ = ["LLMJudge", "LLMJudgeOptions", "Mode", "label_probabilities", "parse_structured"]
 
 Mode = Literal["structured", "logprobs"]
 """How the judge reads the model's belief: JSON probabilities, or answer-label logprobs."""
@@ -83,64 +89,85 @@ class _Sample:
     fell_back: bool = False
 
 
+class LLMJudgeOptions(JudgeOptions):
+    """Options of an LLM judge (:class:`LLMJudge`; ``kind = "llm"`` in a ``[[judges]]`` table)."""
+
+    mode: Mode = "structured"
+    """``structured`` (JSON probabilities) or ``logprobs`` (answer-label token logprobs)."""
+    samples: int = Field(default=1, ge=1)
+    """Independent samples per item, combined by ``combine``."""
+    combine: Combine = "mean"
+    """How samples are combined: mean probability, or ``majority`` (share of votes)."""
+    temperature: float | None = Field(default=None, ge=0.0)
+    """Sampling temperature; None = 0.0 for one sample, 1.0 for several."""
+    max_attempts: int | None = Field(default=None, ge=1)
+    """Times an unreadable reply is asked again, per sample, before the judgment fails;
+    None: the endpoint's ``judge_attempts``."""
+    max_tokens: int = Field(default=600, ge=1)
+    """Completion token limit of a structured verdict."""
+    ask_questions: bool = False
+    """Ask the speakers a question between rounds of interactive protocols."""
+    on_missing_logprobs: Literal["fail", "structured"] = "fail"
+    """In logprobs mode, when the provider gives none: fail, or ask in structured mode."""
+    concurrency: int = Field(default=8, ge=1)
+    """Samples of one item asked at once."""
+    seed: int | None = None
+    """Sampling seed sent to providers that accept one (None: none sent)."""
+
+
 class LLMJudge(Judge):
     """A model as judge: structured probabilities or label logprobs, optionally k samples."""
 
     def __init__(
         self,
         endpoint: Endpoint,
+        options: JudgeOptions | None = None,
+        /,
         *,
-        name: str | None = None,
-        mode: Mode = "structured",
-        samples: int = 1,
-        combine: Combine = "mean",
-        temperature: float | None = None,
-        max_attempts: int | None = None,
-        max_tokens: int = 600,
-        ask_questions: bool = False,
-        on_missing_logprobs: Literal["fail", "structured"] = "fail",
-        concurrency: int = 8,
-        seed: int | None = None,
         prompts: Mapping[str, JudgePrompt] | None = None,
+        **overrides: Any,
     ) -> None:
-        if samples < 1:
-            raise ConfigError(f"samples must be at least 1, got {samples}")
-        if max_attempts is None:
-            max_attempts = endpoint.options.judge_attempts
-        if max_attempts < 1:
-            raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
         self.endpoint = endpoint
-        self.mode: Mode = mode
-        self.samples = samples
-        self.combine: Combine = combine
-        self.temperature = temperature if temperature is not None else (
-            1.0 if samples > 1 else 0.0)
-        self.max_attempts = max_attempts
-        self.max_tokens = max_tokens
-        self.ask_questions = ask_questions
-        self.on_missing_logprobs = on_missing_logprobs
-        self.concurrency = concurrency
-        self.seed = seed
+        self.options = resolve_options(LLMJudgeOptions, options, overrides,
+                                       what=f"LLM judge on {endpoint.spec}")
         self.prompts = dict(prompts or {})
+        """Prompt overrides by ``render_*`` name: templates, or functions in Python."""
         check_prompts(self.prompts)
-        self._identity = JudgeIdentity(kind="llm", name=name or endpoint.spec, model=endpoint.spec)
+        self._identity = JudgeIdentity(kind="llm", name=self.options.name or endpoint.spec,
+                                       model=endpoint.spec)
+
+    @property
+    def max_attempts(self) -> int:
+        """Asks per sample: the option, or the endpoint's ``judge_attempts``."""
+        if self.options.max_attempts is not None:
+            return self.options.max_attempts
+        return self.endpoint.options.judge_attempts
+
+    @property
+    def temperature(self) -> float:
+        """The sampling temperature used: the option, or 0.0 for one sample, 1.0 for several."""
+        if self.options.temperature is not None:
+            return self.options.temperature
+        return 1.0 if self.options.samples > 1 else 0.0
 
     @property
     def identity(self) -> JudgeIdentity:
         return self._identity
 
     def __repr__(self) -> str:
-        return f"LLMJudge({self.endpoint.spec!r}, name={self._identity.name!r}, mode={self.mode!r})"
+        return (f"LLMJudge({self.endpoint.spec!r}, name={self._identity.name!r}, "
+                f"mode={self.options.mode!r})")
 
     async def judge(self, view: JudgeView) -> Judgment:
         started = time.monotonic()
         results = await bounded_map(
-            lambda i: self._sample(view, i), range(self.samples), limit=self.concurrency)
+            lambda i: self._sample(view, i), range(self.options.samples),
+            limit=self.options.concurrency)
         calls = [c for r in results for c in r.calls]
         good = [r for r in results if r.presented is not None]
-        metadata: dict[str, Any] = {"mode": self.mode, "samples": self.samples}
-        if self.samples > 1:
-            metadata["combine"] = self.combine
+        metadata: dict[str, Any] = {"mode": self.options.mode, "samples": self.options.samples}
+        if self.options.samples > 1:
+            metadata["combine"] = self.options.combine
         if any(r.fell_back for r in results):
             metadata["fell_back"] = "structured"
         if not good:
@@ -152,9 +179,9 @@ class LLMJudge(Judge):
                 calls=calls, metadata=metadata,
             )
         vectors = [r.presented for r in good if r.presented is not None]
-        presented = combine(vectors, self.combine)
+        presented = combine(vectors, self.options.combine)
         metadata["presented_probabilities"] = presented
-        if self.samples > 1:
+        if self.options.samples > 1:
             metadata["sample_probabilities"] = [view.to_original(v) for v in vectors]
             metadata["samples_failed"] = len(results) - len(good)
             metadata["rationales"] = [r.rationale for r in good]
@@ -167,13 +194,13 @@ class LLMJudge(Judge):
 
     async def ask(self, view: JudgeView) -> str | None:
         """A short question from the model when ``ask_questions`` is on; None otherwise."""
-        if not self.ask_questions:
+        if not self.options.ask_questions:
             return None
         try:
             completion = await self.endpoint.complete(
                 self._render(render_question_prompt, view),
                 system=self._render(render_judge_system, view), max_tokens=120,
-                temperature=self.temperature, seed=self.seed)
+                temperature=self.temperature, seed=self.options.seed)
         except EndpointError as err:
             raise JudgeError(f"{self.endpoint.spec} could not ask a question: {err}") from err
         question = completion.text.strip()
@@ -199,8 +226,8 @@ class LLMJudge(Judge):
             try:
                 completion = await self.endpoint.complete(
                     prompt, system=self._render(render_judge_system, view),
-                    max_tokens=self.max_tokens,
-                    temperature=self.temperature, seed=self.seed, schema=schema,
+                    max_tokens=self.options.max_tokens,
+                    temperature=self.temperature, seed=self.options.seed, schema=schema,
                     sample_index=attempt)
             except EndpointError as err:
                 raise JudgeError(f"{self.endpoint.spec} gave no live belief: {err}") from err
@@ -223,10 +250,10 @@ class LLMJudge(Judge):
     async def _sample(self, view: JudgeView, index: int) -> _Sample:
         """Ask until a readable reply or ``max_attempts``; endpoint errors end it at once."""
         sample = _Sample()
-        mode = self.mode
+        mode = self.options.mode
         unusable: tuple[str, str] | None = None  # the last unusable reply and what was wrong
         for attempt in range(self.max_attempts):
-            sample_index = index + attempt * self.samples
+            sample_index = index + attempt * self.options.samples
             try:
                 completion = await self._complete(view, mode, sample_index, unusable)
             except StructuredOutputError as err:
@@ -240,7 +267,7 @@ class LLMJudge(Judge):
                 return sample
             sample.calls.append(completion.call)
             if mode == "logprobs" and completion.logprobs is None:
-                if self.on_missing_logprobs == "fail":
+                if self.options.on_missing_logprobs == "fail":
                     sample.errors.append(
                         f"{self.endpoint.spec} returned no logprobs; use mode='structured' or "
                         f"on_missing_logprobs='structured' for this endpoint")
@@ -272,7 +299,7 @@ class LLMJudge(Judge):
             render_label_prompt if mode == "logprobs" else render_judge_prompt, view)
         system = self._render(render_judge_system, view)
         messages: list[Message] = [Message(role="user", content=prompt)]
-        seed = self.seed
+        seed = self.options.seed
         if unusable is not None:
             messages += [Message(role="assistant", content=unusable[0] or "(empty reply)"),
                          Message(role="user", content=render_correction(unusable[1]))]
@@ -283,7 +310,7 @@ class LLMJudge(Judge):
                 temperature=self.temperature, seed=seed, logprobs=True,
                 top_logprobs=max(5, min(20, 2 * len(view.answers))), sample_index=sample_index)
         return await self.endpoint.complete(
-            messages, system=system, max_tokens=self.max_tokens,
+            messages, system=system, max_tokens=self.options.max_tokens,
             temperature=self.temperature, seed=seed, schema=judge_schema(view),
             sample_index=sample_index)
 

@@ -15,28 +15,38 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field
 
 from judges._common import failed, judge_safely
-from judges._probs import Combine, combine, verdict
-from judges.base import Judge
+from judges._probs import Combine, combine
+from judges.base import Judge, JudgeOptions, resolve_options
 from oversight.concurrency import bounded_map
-from transcripts import JudgeIdentity, JudgeView, Judgment
+from transcripts import JudgeIdentity, JudgeView, Judgment, verdict
 from transcripts.errors import ConfigError
 
-__all__ = ["PanelJudge"]
+__all__ = ["PanelJudge", "PanelOptions"]
+
+
+class PanelOptions(JudgeOptions):
+    """Options of a panel (:class:`PanelJudge`; ``kind = "panel"`` adds its ``members``)."""
+
+    combine: Combine = "mean"
+    """Mean probability, or ``majority`` (share of member votes)."""
+    concurrency: int = Field(default=8, ge=1)
+    """Members asked at once."""
 
 
 class PanelJudge(Judge):
     """Several judges combined by mean probability or majority vote, with their agreement."""
 
     def __init__(
-        self,
-        members: Sequence[Judge],
-        *,
-        name: str = "panel",
-        combine: Combine = "mean",
-        concurrency: int = 8,
+        self, members: Sequence[Judge], options: JudgeOptions | None = None, /,
+        **overrides: Any,
     ) -> None:
+        self.options = resolve_options(PanelOptions, options, overrides, what="panel judge")
+        name = self.options.name or "panel"
         if not members:
             raise ConfigError(f"panel {name!r} has no members: give it at least one judge")
         names = [m.identity.name for m in members]
@@ -44,8 +54,6 @@ class PanelJudge(Judge):
             raise ConfigError(f"panel {name!r} has members with the same name: {names}; "
                               f"give each member its own name")
         self.members = list(members)
-        self.combine: Combine = combine
-        self.concurrency = concurrency
         self._identity = JudgeIdentity(kind="panel", name=name)
 
     @property
@@ -55,20 +63,21 @@ class PanelJudge(Judge):
     async def judge(self, view: JudgeView) -> Judgment:
         started = time.monotonic()
         results = await bounded_map(
-            lambda member: judge_safely(member, view), self.members, limit=self.concurrency)
+            lambda member: judge_safely(member, view), self.members, limit=self.options.concurrency)
         good = [j for j in results if j.status == "ok" and j.probabilities is not None]
         if not good:
             errors = "; ".join(f"{j.judge.name}: {j.error}" for j in results)
             return failed(view, self.identity, f"every panel member failed: {errors}",
                           components=results, time_s=time.monotonic() - started)
-        probabilities = combine([j.probabilities for j in good if j.probabilities], self.combine)
+        probabilities = combine([j.probabilities for j in good if j.probabilities],
+                                self.options.combine)
         panel_verdict = verdict(probabilities)
         agreement = sum(1 for j in good if j.verdict == panel_verdict) / len(good)
         return Judgment(
             transcript_id=view.transcript_id, judge=self.identity, probabilities=probabilities,
             rationale="\n\n".join(f"{j.judge.name}: {j.rationale}" for j in good if j.rationale),
             rounds_seen=view.rounds_shown, time_s=time.monotonic() - started,
-            decided_by=self.combine, components=results, agreement=agreement,
+            decided_by=self.options.combine, components=results, agreement=agreement,
             metadata={"members": len(results), "members_failed": len(results) - len(good)},
         )
 

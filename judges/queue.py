@@ -5,14 +5,14 @@ record, all in the run folder:
 
 1. ``P`` — the *provisional* judgment it returns to the runner (``judge.kind="fallback"``,
    ``escalated=True``, ``decided_by`` the primary's kind, ``components=[L]`` where ``L``
-   is the primary's own judgment, ``metadata["escalation_id"]``); the runner appends it to
+   is the primary's own judgment, ``escalation_id``); the runner appends it to
    ``judgments.jsonl`` like any other judgment.
 2. ``E`` — an :class:`~transcripts.Escalation` in ``escalations.jsonl`` with ``first = P``.
 3. ``F`` — when a person judges the item (``oversight judge RUN``): the *final* judgment,
    appended to ``judgments.jsonl`` as one line, with the same judge name as ``P``,
    ``decided_by="human"``, ``components=[L, H]`` (``H`` the person's judgment, whose
    ``escalated_from`` is ``E.id``), ``escalated_from = L.id``,
-   ``metadata["escalation_id"] = E.id`` and ``metadata["supersedes"] = P.id``.
+   ``escalation_id = E.id`` and ``supersedes = P.id``.
 
 An escalation is *pending* until a final judgment names its id. Serving is idempotent by
 escalation id: a second session never resolves an item twice, and a person who skips an
@@ -21,7 +21,7 @@ the same person is not asked again unless they ask for skipped items).
 
 *Final judgment* rule (what the analysis should use): group judgments by (transcript,
 judge name, rounds seen, and the annotator for human judges); drop ``skipped`` ones and
-every judgment whose id another names in ``metadata["supersedes"]``; of the rest, an
+every judgment whose id another names in ``supersedes``; of the rest, an
 ``ok`` judgment beats a ``failed`` one and among equals the last written wins.
 :func:`final_judgments` applies this rule.
 """
@@ -57,9 +57,9 @@ def key_of(escalation: Escalation) -> EscalationKey:
 def resolved_escalation_ids(judgments: Iterable[Judgment]) -> set[str]:
     """Ids of escalations that a final (human-decided) judgment resolves."""
     return {
-        str(j.metadata["escalation_id"])
+        j.escalation_id
         for j in judgments
-        if j.decided_by == "human" and j.status == "ok" and "escalation_id" in j.metadata
+        if j.decided_by == "human" and j.status == "ok" and j.escalation_id is not None
     }
 
 
@@ -106,6 +106,8 @@ def human_decided(
     human: Judgment,
     reason: str,
     metadata: dict[str, object] | None = None,
+    escalation_id: str | None = None,
+    supersedes: str | None = None,
 ) -> Judgment:
     """The fallback judgment a person decided: components ``[first, human]``."""
     time_s = None
@@ -125,6 +127,8 @@ def human_decided(
         decided_by="human",
         components=[first, human],
         metadata=dict(metadata or {}),
+        escalation_id=escalation_id,
+        supersedes=supersedes,
     )
 
 
@@ -137,7 +141,8 @@ def resolve(escalation: Escalation, human: Judgment) -> Judgment:
         first=first,
         human=human,
         reason=escalation.reason,
-        metadata={"escalation_id": escalation.id, "supersedes": provisional.id},
+        escalation_id=escalation.id,
+        supersedes=provisional.id,
     )
 
 

@@ -248,8 +248,8 @@ def _save(store: RunStore, judgment: Judgment, item: Item) -> None:
 
 def _for_escalation(judgment: Judgment, escalation: Escalation) -> Judgment:
     """The person's judgment of a queued item names the escalation."""
-    metadata = {**judgment.metadata, "escalation_id": escalation.id}
-    return judgment.model_copy(update={"escalated_from": escalation.id, "metadata": metadata})
+    return judgment.model_copy(
+        update={"escalated_from": escalation.id, "escalation_id": escalation.id})
 
 
 def _record(store: RunStore, judgment: Judgment, escalation: Escalation | None) -> Judgment:

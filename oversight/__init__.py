@@ -30,8 +30,11 @@ _LAZY: dict[str, str] = {
     "run_experiment_async": "oversight.runner",
     "dry_run": "oversight.runner",
     "RunResult": "oversight.runner",
-    "rejudge": "oversight.rejudge",
-    "rejudge_async": "oversight.rejudge",
+    "rejudge": "oversight._rejudge",
+    "rejudge_async": "oversight._rejudge",
+    "RejudgeResult": "oversight._rejudge",
+    "RejudgeOptions": "oversight._rejudge",
+    "RunOptions": "oversight.runner",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

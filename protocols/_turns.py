@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from oversight.concurrency import bounded_map
-from oversight.endpoints import as_messages
+from oversight.endpoints._base import as_messages
 from protocols import _speech
 from protocols._common import SpeakerConfig, cut_to_limit, render
 from protocols.base import ProtocolConfig, Setup

@@ -21,6 +21,7 @@ from transcripts._models import (
     Usage,
     Visibility,
     new_id,
+    upgrade_v1,
     utc_now,
 )
 from transcripts._render import answer_label, render_judge_view, render_transcript
@@ -29,13 +30,21 @@ from transcripts._store import (
     JsonlLog,
     RunStore,
     TornRecordWarning,
-    status_rank,
     write_json_atomic,
 )
 from transcripts._view import JudgeView, ViewQuote, ViewTurn
+from transcripts.scoring import (
+    TIE_TOLERANCE,
+    score,
+    status_rank,
+    top_answers,
+    total_cost,
+    verdict,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
+    "TIE_TOLERANCE",
     "Call",
     "CritiqueOutcome",
     "CritiqueRating",
@@ -65,7 +74,12 @@ __all__ = [
     "new_id",
     "render_judge_view",
     "render_transcript",
+    "score",
     "status_rank",
+    "top_answers",
+    "total_cost",
+    "upgrade_v1",
     "utc_now",
+    "verdict",
     "write_json_atomic",
 ]

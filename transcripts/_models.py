@@ -13,9 +13,33 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transcripts.scoring import total_cost, verdict
+
 SCHEMA_VERSION = 2
-"""Version of the on-disk record layout written by this code (2: typed critique outcomes
-and trees, live judge turns)."""
+"""Version of the on-disk record layout written by this code.
+
+2: typed RRM/prover-estimator trees and critique outcomes (``Transcript.tree``,
+``critique``), live judge turns (``Turn.decision``, ``Judgment.live``); contracts that
+several modules read moved from ``metadata`` keys into typed fields
+(``Judgment.supersedes``, ``escalation_id``, ``work_key``). Version-1 judgments are
+upgraded as they are read (:func:`upgrade_v1`)."""
+
+_V1_METADATA_FIELDS = ("supersedes", "escalation_id", "work_key")
+
+
+def upgrade_v1(data: Any) -> Any:
+    """A judgment as stored before schema 2, in today's layout: the contract keys it kept in
+    ``metadata`` become fields. Anything else (and a record already at 2) passes unchanged."""
+    if not isinstance(data, dict) or data.get("schema_version", SCHEMA_VERSION) >= 2:
+        return data
+    metadata = data.get("metadata")
+    out = dict(data)  # schema_version stays: it says which oversight wrote the record
+    if isinstance(metadata, dict):
+        out["metadata"] = {k: v for k, v in metadata.items() if k not in _V1_METADATA_FIELDS}
+        for key in _V1_METADATA_FIELDS:
+            if key in metadata and out.get(key) is None:
+                out[key] = metadata[key]
+    return out
 
 Role = Literal[
     "debater",
@@ -276,12 +300,7 @@ class Transcript(Record):
     @property
     def cost_usd(self) -> float | None:
         """Total cost of the calls; None when any call's cost is unknown."""
-        total = 0.0
-        for call in self.calls:
-            if call.cost_usd is None:
-                return None
-            total += call.cost_usd
-        return total
+        return total_cost(call.cost_usd for call in self.calls)
 
 
 class JudgeIdentity(Record):
@@ -339,10 +358,24 @@ class Judgment(Record):
     """What went wrong, when ``status`` is ``failed``."""
     created_at: datetime = Field(default_factory=utc_now)
     """When the judgment was made (UTC)."""
+    supersedes: str | None = None
+    """Id of the judgment this one replaces (a person's decision of a queued item replaces
+    the provisional automatic judgment); the replaced one no longer counts."""
+    escalation_id: str | None = None
+    """Id of the :class:`Escalation` this judgment belongs to: the provisional judgment a
+    deferred fallback filed, and the person's final judgment of that item."""
+    work_key: str | None = None
+    """The runner's or rejudge's key of the work this judgment completes (transcript, judge,
+    rounds): a resumed run skips keys already settled."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Anything else (rejudge provenance, interim beliefs)."""
     schema_version: int = SCHEMA_VERSION
     """Layout version of this record."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        return upgrade_v1(data)
 
     @field_validator("probabilities")
     @classmethod
@@ -363,27 +396,15 @@ class Judgment(Record):
 
     @property
     def verdict(self) -> int | None:
-        """Index (original order) of the most probable answer; None on a tie or no judgment."""
-        if not self.probabilities:
-            return None
-        best = max(self.probabilities)
-        winners = [i for i, p in enumerate(self.probabilities) if p == best]
-        return winners[0] if len(winners) == 1 else None
+        """Index (original order) of the most probable answer; None on a tie (within
+        :data:`transcripts.scoring.TIE_TOLERANCE`) or no judgment."""
+        return verdict(self.probabilities)
 
     @property
     def cost_usd(self) -> float | None:
         """Total cost of this judgment's calls and its components'; None when any is unknown."""
-        total = 0.0
-        for call in self.calls:
-            if call.cost_usd is None:
-                return None
-            total += call.cost_usd
-        for component in self.components:
-            cost = component.cost_usd
-            if cost is None:
-                return None
-            total += cost
-        return total
+        return total_cost([*(call.cost_usd for call in self.calls),
+                           *(component.cost_usd for component in self.components)])
 
     @property
     def usage(self) -> Usage:

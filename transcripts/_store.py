@@ -46,8 +46,9 @@ from pydantic import BaseModel, ValidationError
 
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
+from transcripts.scoring import status_rank
 
-__all__ = ["JsonlLog", "RunStore", "TornRecordWarning", "status_rank"]
+__all__ = ["JsonlLog", "RunStore", "TornRecordWarning"]
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -81,12 +82,6 @@ def _lock_for(path: Path) -> threading.Lock:
     key = str(path.resolve())
     with _locks_guard:
         return _locks.setdefault(key, threading.Lock())
-
-
-def status_rank(status: object) -> int:
-    """How a record's ``status`` ranks when ids collide: complete, ok and skipped records
-    (and records without a status) outrank failed and error ones."""
-    return 1 if status in (None, "complete", "ok", "skipped") else 0
 
 
 def _default_rank(data: dict[str, Any]) -> int:

@@ -5,7 +5,7 @@ Example::
     from transcripts.export import to_dataframe, to_csv
 
     df = to_dataframe("runs/nyu")                         # one row per judgment
-    df[df.meta_included_in_paper].groupby("condition").judge_correct.mean()
+    df[df.counted].groupby("condition").judge_correct.mean()   # the report's accuracy
     to_csv("runs/nyu", "nyu-judgments.csv")
     to_dataframe("runs/nyu", kind="transcripts")          # one row per transcript
 
@@ -13,7 +13,8 @@ A judgment row holds the judge (kind, name, model, annotator), its probability p
 the question's original order (``p_0``, ``p_1``, ...), ``p_correct``, ``verdict``,
 ``judge_correct`` (1 when the most probable answer is the gold one, 0 when not, shared
 evenly on a tie, so a 0.5/0.5 judgement counts 0.5; its mean is accuracy), rounds seen and
-time taken, joined with its transcript's protocol, condition, question id, source (the
+time taken, ``counted`` (whether ``oversight report`` scores it) and ``not_counted`` (why
+not), joined with its transcript's protocol, condition, question id, source (the
 cluster key), gold answer and round count. Scalar metadata of the transcript comes along as
 ``meta_<key>`` columns and of the judgment as ``judgment_meta_<key>``.
 
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from transcripts._models import Judgment, Transcript
 from transcripts._store import RunStore
 from transcripts.errors import ConfigError
+from transcripts.final import left_out
+from transcripts.scoring import score
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,15 +68,6 @@ def _scalars(metadata: dict[str, Any], prefix: str) -> dict[str, Any]:
     """Metadata values that fit in a cell (strings, numbers, booleans, None)."""
     return {f"{prefix}{key}": value for key, value in metadata.items()
             if value is None or isinstance(value, _SCALAR)}
-
-
-def _credit(probabilities: list[float] | None, correct: int | None) -> float | None:
-    """1 for the gold answer alone on top, 0 for another, 1/k when k answers tie on top."""
-    if not probabilities or correct is None or not 0 <= correct < len(probabilities):
-        return None
-    best = max(probabilities)
-    top = [i for i, p in enumerate(probabilities) if p == best]
-    return 1.0 / len(top) if correct in top else 0.0
 
 
 def _transcript_facts(transcript: Transcript) -> dict[str, Any]:
@@ -112,7 +106,8 @@ def _judgment_row(judgment: Judgment, facts: dict[str, Any] | None) -> dict[str,
         **{f"p_{i}": p for i, p in enumerate(probabilities)},
         "p_correct": (probabilities[correct]
                       if correct is not None and 0 <= correct < len(probabilities) else None),
-        "judge_correct": _credit(judgment.probabilities, correct),
+        "judge_correct": (score(probabilities, correct) if judgment.probabilities
+                          and correct is not None and 0 <= correct < len(probabilities) else None),
         "rounds_seen": judgment.rounds_seen,
         "time_s": judgment.time_s,
         "escalated": judgment.escalated,
@@ -124,11 +119,47 @@ def _judgment_row(judgment: Judgment, facts: dict[str, Any] | None) -> dict[str,
     return row
 
 
-def judgment_rows(store: RunStore | str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """One row per judgment (latest record per id), joined with its transcript."""
+def _not_scored(judgment: Judgment, facts: dict[str, Any] | None) -> str | None:
+    """Why a final judgment is not scored by the analysis; None when it is."""
+    if facts is None:
+        return "its transcript is not in the run"
+    if judgment.status != "ok":
+        return judgment.status
+    if facts["transcript_status"] != "complete":
+        return "its transcript failed"
+    if facts["correct"] is None:
+        return "the question has no gold answer"
+    if len(judgment.probabilities or []) != facts["n_answers"]:
+        return "one probability per answer is missing"
+    return None
+
+
+def judgment_rows(
+    store: RunStore | str | os.PathLike[str], *, counted_only: bool = False
+) -> list[dict[str, Any]]:
+    """One row per judgment (latest record per id), joined with its transcript.
+
+    ``counted`` says whether the analysis (``oversight report``) scores the judgment, and
+    ``not_counted`` why not: superseded by a person's decision, replaced by a better or
+    later judgment of the same transcript, judge and rounds (:mod:`transcripts.final`),
+    skipped, failed, or its transcript failed or has no gold answer. With
+    ``counted_only`` only the counted rows are returned, so their ``judge_correct`` mean is
+    the report's accuracy.
+    """
     run = _open(store)
     facts = {t.id: _transcript_facts(t) for t in run.transcripts.latest()}
-    return [_judgment_row(j, facts.get(j.transcript_id)) for j in run.judgments.latest()]
+    judgments = list(run.judgments.latest())
+    dropped = left_out(judgments)
+    out = []
+    for j in judgments:
+        reason = dropped.get(j.id) or _not_scored(j, facts.get(j.transcript_id))
+        if counted_only and reason is not None:
+            continue
+        row = _judgment_row(j, facts.get(j.transcript_id))
+        row["counted"] = reason is None
+        row["not_counted"] = reason
+        out.append(row)
+    return out
 
 
 def _transcript_row(transcript: Transcript) -> dict[str, Any]:
@@ -170,11 +201,11 @@ def transcript_rows(store: RunStore | str | os.PathLike[str]) -> list[dict[str, 
     return [_transcript_row(t) for t in _open(store).transcripts.latest()]
 
 
-def rows(store: RunStore | str | os.PathLike[str], kind: TableKind = "judgments",
-         ) -> list[dict[str, Any]]:
-    """The rows of one table of the run."""
+def rows(store: RunStore | str | os.PathLike[str], kind: TableKind = "judgments", *,
+         counted_only: bool = False) -> list[dict[str, Any]]:
+    """The rows of one table of the run (``counted_only``: see :func:`judgment_rows`)."""
     if kind == "judgments":
-        return judgment_rows(store)
+        return judgment_rows(store, counted_only=counted_only)
     if kind == "transcripts":
         return transcript_rows(store)
     raise ConfigError(f"unknown table {kind!r}: choose one of {', '.join(KINDS)}")
@@ -206,18 +237,18 @@ def _pandas() -> Any:
 
 
 def to_dataframe(store: RunStore | str | os.PathLike[str],
-                 kind: TableKind = "judgments") -> pd.DataFrame:
+                 kind: TableKind = "judgments", *, counted_only: bool = False) -> pd.DataFrame:
     """The run's judgments (or transcripts) as a pandas DataFrame, one row each."""
     pandas = _pandas()
-    table = rows(store, kind)
+    table = rows(store, kind, counted_only=counted_only)
     frame: pd.DataFrame = pandas.DataFrame(table, columns=_columns(table))
     return frame
 
 
 def to_csv(store: RunStore | str | os.PathLike[str], path: str | os.PathLike[str],
-           kind: TableKind = "judgments") -> int:
+           kind: TableKind = "judgments", *, counted_only: bool = False) -> int:
     """Write one table of the run as CSV (no pandas needed); returns the rows written."""
-    table = rows(store, kind)
+    table = rows(store, kind, counted_only=counted_only)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", newline="", encoding="utf-8") as f:
@@ -233,9 +264,9 @@ def _csv_cells(table: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def to_parquet(store: RunStore | str | os.PathLike[str], path: str | os.PathLike[str],
-               kind: TableKind = "judgments") -> int:
+               kind: TableKind = "judgments", *, counted_only: bool = False) -> int:
     """Write one table of the run as Parquet (needs pandas and pyarrow); returns rows written."""
-    frame = to_dataframe(store, kind)
+    frame = to_dataframe(store, kind, counted_only=counted_only)
     try:
         importlib.import_module("pyarrow")
     except ImportError as err:

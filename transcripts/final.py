@@ -3,19 +3,21 @@ and the analysis.
 
 Per (transcript, judge name, rounds seen, and annotator for human judges):
 
-* a judgment whose id another names in ``metadata["supersedes"]`` is dropped (a queued
+* a judgment whose id another names in ``supersedes`` is dropped (a queued
   item's provisional judgment, once a person decided it);
-* of the rest an ``ok`` judgment beats a ``failed`` one, which beats a ``skipped`` one, and
-  among equals the last written wins;
+* of the rest the higher :func:`transcripts.scoring.status_rank` wins (``ok`` beats
+  ``failed``, which beats ``skipped``), and among equals the last written wins;
 * a ``skipped`` judgment is kept only where nothing else exists, and only when asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["final_judgments", "human_judgments"]
+from transcripts.scoring import status_rank
+
+__all__ = ["final_judgments", "human_judgments", "left_out"]
 
 
 class _JudgeLike(Protocol):
@@ -37,27 +39,29 @@ class _JudgmentLike(Protocol):
     @property
     def rounds_seen(self) -> int | None: ...
     @property
-    def metadata(self) -> Mapping[str, Any]: ...
+    def supersedes(self) -> str | None: ...
     @property
     def judge(self) -> _JudgeLike: ...
 
 
 J = TypeVar("J", bound=_JudgmentLike)
 
-_RANK = {"ok": 2, "failed": 1}
 
+def _key(j: _JudgmentLike) -> tuple[str, str, int | None, str | None]:
+    """What makes two judgments compete: transcript, judge, rounds seen (annotator for people)."""
+    annotator = j.judge.annotator if j.judge.kind == "human" else None
+    return (j.transcript_id, j.judge.name, j.rounds_seen, annotator)
 
 def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) -> list[J]:
     """The judgments that count, in the order they were written (see the module)."""
     records = list(judgments)
-    superseded = {j.metadata.get("supersedes") for j in records} - {None}
+    superseded = {j.supersedes for j in records} - {None}
     best: dict[tuple[str, str, int | None, str | None], tuple[int, int]] = {}
     for i, j in enumerate(records):
         if j.id in superseded:
             continue
-        annotator = j.judge.annotator if j.judge.kind == "human" else None
-        key = (j.transcript_id, j.judge.name, j.rounds_seen, annotator)
-        rank = _RANK.get(j.status, 0)
+        key = _key(j)
+        rank = status_rank(j.status)
         current = best.get(key)
         if current is None or rank >= current[0]:
             best[key] = (rank, i)
@@ -80,3 +84,28 @@ def human_judgments(judgment: N) -> Iterator[N]:
         yield judgment
     for component in judgment.components:
         yield from human_judgments(component)
+
+
+def left_out(judgments: Iterable[J]) -> dict[str, str]:
+    """Why the final-judgment rule leaves each judgment out, by judgment id (judgments that
+    count are absent): superseded by a person's decision, replaced by a better or later
+    judgment of the same key, or ``skipped``. ``failed`` final judgments are kept here;
+    that they are not scored is for the caller to say."""
+    records = list(judgments)
+    kept = {j.id for j in final_judgments(records)}
+    superseders = {j.supersedes: j.id for j in records if j.supersedes is not None}
+    winner: dict[tuple[str, str, int | None, str | None], str] = {}
+    for j in records:
+        if j.id in kept:
+            winner[_key(j)] = j.id
+    reasons: dict[str, str] = {}
+    for j in records:
+        if j.id in kept:
+            continue
+        if j.id in superseders:
+            reasons[j.id] = f"superseded by {superseders[j.id]}"
+        elif j.status == "skipped" and _key(j) not in winner:
+            reasons[j.id] = "skipped"
+        else:
+            reasons[j.id] = f"replaced by {winner.get(_key(j), 'a later judgment')}"
+    return reasons

@@ -25,17 +25,10 @@ and reward in :mod:`oversight.analysis._beliefs`. The output models in
 """
 
 from oversight.analysis._analyze import DEFAULT_BY, DEFAULT_THRESHOLDS, analyze
-from oversight.analysis._annotators import (
-    AnnotatorPair,
-    AnnotatorStats,
-    AnnotatorTable,
-    annotators,
-)
+from oversight.analysis._annotators import AnnotatorPair, AnnotatorStats, AnnotatorTable, annotators
 from oversight.analysis._belief_models import BeliefCurve, BeliefPoint
-from oversight.analysis._bootstrap import percentile_interval, resample_sums, sums_by_cluster
 from oversight.analysis._cluster import ClusterEstimate
-from oversight.analysis._data import Data, load
-from oversight.analysis._fields import BUILTIN_FIELDS, Where, parse_where
+from oversight.analysis._fields import BUILTIN_FIELDS
 from oversight.analysis._gdc import GDCEstimate, GDCStats, gdc
 from oversight.analysis._players import (
     DEFAULT_PRIOR_SD,
@@ -50,12 +43,7 @@ from oversight.analysis._power import (
     pilot_inputs,
     plan_sample_size,
 )
-from oversight.analysis._ratings import (
-    ELO_BASE,
-    ELO_SCALE,
-    fit_bradley_terry,
-    fit_bradley_terry_batch,
-)
+from oversight.analysis._ratings import fit_bradley_terry
 from oversight.analysis._schema import (
     ANALYSIS_SCHEMA_VERSION,
     Agreement,
@@ -80,16 +68,10 @@ from oversight.analysis._schema import (
     Totals,
 )
 from oversight.analysis._stats import (
-    LOG_FLOOR,
-    TIE_TOLERANCE,
-    RowMetrics,
-    calibration_bins,
     cohens_kappa,
     expected_calibration_error,
     krippendorff_alpha,
     mcnemar_exact,
-    row_metrics,
-    selective_accuracy,
 )
 from oversight.analysis._tournament import (
     PlayerResult,
@@ -104,11 +86,7 @@ __all__ = [
     "DEFAULT_BY",
     "DEFAULT_PRIOR_SD",
     "DEFAULT_THRESHOLDS",
-    "ELO_BASE",
-    "ELO_SCALE",
-    "LOG_FLOOR",
     "SIDE_PRIOR_SD",
-    "TIE_TOLERANCE",
     "Agreement",
     "Analysis",
     "AnnotatorPair",
@@ -119,7 +97,6 @@ __all__ = [
     "CalibrationBin",
     "ClusterEstimate",
     "Comparison",
-    "Data",
     "DebaterStats",
     "EloRelation",
     "EscalationStats",
@@ -137,7 +114,6 @@ __all__ = [
     "PlayerResult",
     "PowerPlan",
     "RatingTable",
-    "RowMetrics",
     "SelectivePoint",
     "Settings",
     "Slice",
@@ -145,28 +121,18 @@ __all__ = [
     "Totals",
     "TournamentTable",
     "TreeStats",
-    "Where",
     "accuracy_vs_elo",
     "analyze",
     "annotators",
-    "calibration_bins",
     "cohens_kappa",
     "expected_calibration_error",
     "fit_bradley_terry",
-    "fit_bradley_terry_batch",
     "gdc",
     "icc_from_scores",
     "krippendorff_alpha",
-    "load",
     "mcnemar_exact",
-    "parse_where",
-    "percentile_interval",
     "pilot_inputs",
     "plan_sample_size",
     "rate_players",
-    "resample_sums",
-    "row_metrics",
-    "selective_accuracy",
-    "sums_by_cluster",
     "tree_stats",
 ]

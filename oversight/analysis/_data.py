@@ -12,7 +12,7 @@ complete/ok/skipped record beats a failed/error one; among equals the last writt
 ``tests/analysis`` checks the two agree.
 
 Then the *final-judgment rule* of :mod:`transcripts.final` picks the judgments that count: a
-judgment whose id another names in ``metadata["supersedes"]`` (a queued item's provisional
+judgment whose id another names in ``supersedes`` (a queued item's provisional
 judgment, once a person decided it) is dropped; of the judgments with the same transcript,
 judge name, rounds seen (and annotator, for human judges), an ok one beats a failed one and
 among equals the last written wins; ``skipped`` judgments count only where the key has
@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from transcripts import SCHEMA_VERSION, JsonlLog, RunStore, status_rank
+from transcripts import SCHEMA_VERSION, JsonlLog, RunStore, status_rank, upgrade_v1
 from transcripts.final import final_judgments
 from transcripts.injection import detect_injection
 
@@ -77,7 +77,14 @@ class JudgmentRow(_Row):
     escalated_from: str | None = None
     decided_by: str | None = None
     components: list[JudgmentRow] = []
+    supersedes: str | None = None
+    escalation_id: str | None = None
     metadata: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        return upgrade_v1(data)
 
 
 class QuestionRow(_Row):

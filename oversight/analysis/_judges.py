@@ -32,13 +32,12 @@ from oversight.analysis._schema import (
     RatingTable,
 )
 from oversight.analysis._stats import cohens_kappa, row_metrics
+from transcripts.scoring import TIE_TOLERANCE
 
 __all__ = ["escalations", "pair_table", "ratings"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
-
-_TOL = 1e-9
 
 
 def pair_table(data: Data) -> tuple[Ints, Ints, Ints, Ints, Ints, list[str]]:
@@ -79,7 +78,7 @@ def ratings(
     r = np.repeat(rows, counts)
     pair = order[np.repeat(starts, counts) + _ranges(counts)]
     diff = data.probs[r, p_a1[pair]] - data.probs[r, p_a2[pair]]
-    outcome = np.where(diff > _TOL, 1.0, np.where(diff < -_TOL, 0.0, 0.5))
+    outcome = np.where(diff > TIE_TOLERANCE, 1.0, np.where(diff < -TIE_TOLERANCE, 0.0, 0.5))
     gold = data.t_correct[data.t[r]]
     judges = sorted({data.judge[i].name for i in r})
     judge_of = np.array([judges.index(data.judge[i].name) for i in r], dtype=np.int64)

@@ -3,10 +3,8 @@
 Per judgment, with ``p`` the judge's probabilities over the answers (original order) and
 ``g`` the gold answer:
 
-* **score** (what accuracy averages): 1 when ``g`` is the judge's single most probable
-  answer, 0 when another answer is, and ``1/m`` when ``g`` ties with ``m - 1`` others for the
-  top (probabilities within ``1e-9`` count as tied). With two answers this is exactly
-  "``p[g] > 0.5`` counts 1, ``p[g] == 0.5`` counts half, ``p[g] < 0.5`` counts 0".
+* **score** (what accuracy averages) and **verdict**: the rule of :mod:`transcripts.scoring`
+  (ties within :data:`~transcripts.scoring.TIE_TOLERANCE`), computed here on whole arrays.
 * **confidence**: ``max(p)``.
 * **Brier score**: ``sum_i (p[i] - [i == g])**2``, the original multi-class form (Brier 1950),
   in ``[0, 2]``; lower is better. With two answers it is ``2 * (1 - p[g])**2``, so always
@@ -46,6 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from transcripts.scoring import TIE_TOLERANCE
+
 __all__ = [
     "LOG_FLOOR",
     "TIE_TOLERANCE",
@@ -60,8 +60,6 @@ __all__ = [
     "selective_accuracy",
 ]
 
-TIE_TOLERANCE = 1e-9
-"""Probabilities closer than this count as tied."""
 LOG_FLOOR = 1e-6
 """Smallest probability used inside the log score."""
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._cluster import ClusterEstimate, cluster_estimates, transcripts_of
-from transcripts import RunStore, Transcript
+from transcripts import RunStore, Transcript, score
 
 __all__ = ["TreeStats", "tree_rows", "tree_stats"]
 
@@ -74,9 +74,7 @@ def tree_rows(transcript: Transcript) -> dict[str, float] | None:
     if tree.rewards and len(tree.rewards) > 1:
         others = [r for i, r in enumerate(tree.rewards) if i != gold]
         row["margin"], row["m_n"] = tree.rewards[gold] - sum(others) / len(others), 1.0
-        best = max(tree.rewards)
-        tied = [i for i, r in enumerate(tree.rewards) if r == best]
-        row["first"] = 1.0 / len(tied) if gold in tied else 0.0
+        row["first"] = score(tree.rewards, gold)  # the scoring rule, ties within its tolerance
     if tree.prover_payoff is not None:
         pay = tree.prover_payoff
         row["payoff"], row["p_n"] = pay, 1.0

@@ -42,6 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="csv or parquet (default: from --out's suffix, else csv)")
     parser.add_argument("--kind", choices=KINDS, default="judgments",
                         help="one row per judgment (default) or per transcript")
+    parser.add_argument("--counted-only", action="store_true",
+                        help="only the judgments the report scores (see the counted and "
+                             "not_counted columns)")
     parser.add_argument("--out", metavar="FILE", default=None,
                         help="file to write (default: RUN/exports/KIND.FORMAT)")
     parser.set_defaults(handler=run)
@@ -64,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     fmt = _format(args)
     out = Path(args.out) if args.out else store.path / "exports" / f"{kind}.{fmt}"
-    written = to_parquet(store, out, kind) if fmt == "parquet" else to_csv(store, out, kind)
+    if args.counted_only and kind != "judgments":
+        raise ConfigError("--counted-only applies to --kind judgments only")
+    write = to_parquet if fmt == "parquet" else to_csv
+    written = write(store, out, kind, counted_only=args.counted_only)
     Console(highlight=False).print(f"wrote {written} {kind} rows to {escape(str(out))}")
     return 0

@@ -59,7 +59,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--time-limit", type=float, default=None, metavar="S",
                         help="seconds per item, shown and recorded; later answers are marked")
     study = parser.add_argument_group(
-        "study design", "plan who judges what (saved once in RUN/study.json; see the README)")
+        "study design",
+        "plan who judges what (saved once in RUN/study.json; see docs/guide/judges.md)")
     study.add_argument("--plan-study", action="store_true",
                        help="plan the study (or show the saved one) and exit")
     study.add_argument("--annotators", metavar="A,B,...",

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from oversight._rejudge import RejudgeResult, rejudge
 from oversight.cli.run import wide_when_piped
-from oversight.rejudge import RejudgeResult, rejudge
-from transcripts import RunStore
+from transcripts import RunStore, score
 from transcripts.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
@@ -112,11 +112,9 @@ def _accuracy_by_rounds(run_dir: str, result: RejudgeResult) -> Table:
         condition, correct = gold.get(j.transcript_id, ("?", None))
         if correct is None or j.probabilities is None:
             continue
-        best = max(j.probabilities)
-        winners = [i for i, p in enumerate(j.probabilities) if p == best]
         rounds = j.metadata.get("rounds")
         scores[(condition, "all" if rounds is None else str(rounds))].append(
-            1.0 / len(winners) if correct in winners else 0.0)
+            score(j.probabilities, correct))
     table = Table(title="accuracy of the new judgments")
     for column in ("condition", "rounds", "n", "accuracy"):
         table.add_column(column, justify="left" if column == "condition" else "right")

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from oversight.runner import DryRun, RunResult, accuracy_table, dry_run, run_experiment
+from oversight.runner import DryRun, RunResult, dry_run, run_experiment
+from oversight.runner._summary import accuracy_table
 
 __all__ = ["add_parser", "print_report", "run", "wide_when_piped"]
 

@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from oversight.cli.run import wide_when_piped
-from oversight.runner import match_id, read_status, select_transcripts
+from oversight.runner import read_status, select_transcripts
+from oversight.runner._select import match_id
 from transcripts import (
     JudgeView,
     Judgment,

@@ -1,49 +1,79 @@
-"""The subset of JSON Schema that structured output uses: validate a reply, invent an instance.
+"""JSON Schema for structured output: validate a reply (with the ``jsonschema`` library),
+invent an instance (by hand).
 
-Covers what pydantic models and hand-written verdict schemas produce: ``type`` (one or a
-list), ``enum``, ``const``, ``properties``, ``required``, ``additionalProperties``,
-``items``, ``prefixItems``, ``minItems``/``maxItems``, ``uniqueItems``, numeric bounds,
-``multipleOf``, ``minLength``/``maxLength``, ``pattern``, ``anyOf``/``oneOf``/``allOf``/``not``
-and local ``$ref`` (``#/$defs/...``). Keywords outside it (``format``, ...) are ignored,
-as the JSON Schema specification allows for annotations.
+Validation is :mod:`jsonschema`'s, for the draft the schema names (2020-12 when it names
+none), so every keyword is checked, none silently ignored; only non-finite numbers (NaN,
+infinity), which JSON cannot carry, are refused before it.
+
+:func:`example` is written here because no library offers it: a deterministic, seeded
+instance of a schema, used by the mock endpoints and dry runs to invent replies. It covers
+what pydantic models and verdict schemas use (``type``, ``enum``, ``const``, ``properties``,
+``required``, ``items``, ``prefixItems``, item counts, ``uniqueItems``, numeric bounds,
+``multipleOf``, string lengths, ``anyOf``/``oneOf``/``allOf`` and local ``$ref``); what it
+invents is checked by the validator, and a schema it cannot satisfy is an error, never an
+invalid instance.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-import operator
 import random
-import re
-from collections.abc import Callable
 from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
 
 __all__ = ["example", "first_error"]
 
 _Schema = dict[str, Any]
 
-_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-    "integer": lambda v: (
-        (isinstance(v, int) and not isinstance(v, bool))
-        or (isinstance(v, float) and v.is_integer())
-    ),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-}
-
 
 def first_error(instance: Any, schema: _Schema) -> str | None:
-    """The first way ``instance`` breaks ``schema`` (with its JSON path), or None if valid."""
-    return _Validator(schema).check(instance, schema, "$")
+    """The most relevant way ``instance`` breaks ``schema`` (with its JSON path), or None."""
+    bad = _non_finite(instance, "$")
+    if bad is not None:
+        return bad
+    error = best_match(_validator(json.dumps(schema, sort_keys=True)).iter_errors(instance))
+    return None if error is None else f"{error.json_path}: {error.message}"
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(canonical: str) -> jsonschema.protocols.Validator:
+    """The validator of the draft a schema names (2020-12 by default), built once per schema."""
+    schema = json.loads(canonical)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema)
 
 
 def example(schema: _Schema, *, seed: int = 0) -> Any:
-    """A deterministic instance that satisfies ``schema`` (for mocks and dry runs)."""
-    return _Generator(schema, random.Random(seed)).make(schema, depth=0)
+    """A deterministic instance that satisfies ``schema`` (for mocks and dry runs).
+
+    Raises ``ValueError`` naming the problem when the schema uses a keyword the generator
+    cannot satisfy (the invented instance is always validated).
+    """
+    instance = _Generator(schema, random.Random(seed)).make(schema, depth=0)
+    problem = first_error(instance, schema)
+    if problem is not None:
+        raise ValueError(f"cannot invent an instance of this schema (seed {seed}): {problem}")
+    return instance
+
+
+def _non_finite(value: Any, path: str) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path}: {value} is not a finite number"
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for sub_path, sub in items:
+        bad = _non_finite(sub, sub_path)
+        if bad is not None:
+            return bad
+    return None
 
 
 def _resolve(root: _Schema, schema: _Schema) -> _Schema:
@@ -63,124 +93,6 @@ def _resolve(root: _Schema, schema: _Schema) -> _Schema:
         if seen > 64:
             raise ValueError(f"$ref cycle at {ref!r}")
     return schema
-
-
-class _Validator:
-    __slots__ = ("root",)
-
-    def __init__(self, root: _Schema) -> None:
-        self.root = root
-
-    def check(self, value: Any, schema: Any, path: str) -> str | None:
-        """Return the first error under ``path``, or None."""
-        if schema is True or schema == {}:
-            return None
-        if schema is False:
-            return f"{path}: no value is allowed here"
-        schema = _resolve(self.root, schema)
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"{path}: {value} is not a finite number"
-        for check in (self._type, self._enum, self._combinators, self._number, self._string):
-            error = check(value, schema, path)
-            if error:
-                return error
-        if isinstance(value, dict):
-            return self._object(value, schema, path)
-        if isinstance(value, list):
-            return self._array(value, schema, path)
-        return None
-
-    def _type(self, value: Any, schema: _Schema, path: str) -> str | None:
-        expected = schema.get("type")
-        if expected is None:
-            return None
-        names = expected if isinstance(expected, list) else [expected]
-        if any(_TYPE_CHECKS.get(name, _anything)(value) for name in names):
-            return None
-        return f"{path}: expected {' or '.join(names)}, got {_describe(value)}"
-
-    def _enum(self, value: Any, schema: _Schema, path: str) -> str | None:
-        if "const" in schema and not _equal(value, schema["const"]):
-            return f"{path}: expected {schema['const']!r}, got {value!r}"
-        if "enum" in schema and not any(_equal(value, option) for option in schema["enum"]):
-            return f"{path}: {value!r} is not one of {schema['enum']!r}"
-        return None
-
-    def _combinators(self, value: Any, schema: _Schema, path: str) -> str | None:
-        for sub in schema.get("allOf", []):
-            error = self.check(value, sub, path)
-            if error:
-                return error
-        if "anyOf" in schema:
-            errors = [self.check(value, sub, path) for sub in schema["anyOf"]]
-            if all(errors):
-                return f"{path}: matches none of anyOf ({errors[0]})"
-        if "oneOf" in schema:
-            matches = sum(self.check(value, sub, path) is None for sub in schema["oneOf"])
-            if matches != 1:
-                return f"{path}: matches {matches} of oneOf, expected exactly 1"
-        if "not" in schema and self.check(value, schema["not"], path) is None:
-            return f"{path}: matches a schema it must not match"
-        return None
-
-    def _number(self, value: Any, schema: _Schema, path: str) -> str | None:
-        if not _TYPE_CHECKS["number"](value):
-            return None
-        bounds = (
-            ("minimum", operator.ge, ">="),
-            ("maximum", operator.le, "<="),
-            ("exclusiveMinimum", operator.gt, ">"),
-            ("exclusiveMaximum", operator.lt, "<"),
-        )
-        for key, holds, sign in bounds:
-            if key in schema and not holds(value, schema[key]):
-                return f"{path}: {value} is not {sign} {schema[key]}"
-        step = schema.get("multipleOf")
-        if step and not math.isclose(value / step, round(value / step), abs_tol=1e-9):
-            return f"{path}: {value} is not a multiple of {step}"
-        return None
-
-    def _string(self, value: Any, schema: _Schema, path: str) -> str | None:
-        if not isinstance(value, str):
-            return None
-        if len(value) < schema.get("minLength", 0):
-            return f"{path}: string shorter than {schema['minLength']}"
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            return f"{path}: string longer than {schema['maxLength']}"
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            return f"{path}: {value!r} does not match {schema['pattern']!r}"
-        return None
-
-    def _object(self, value: dict[str, Any], schema: _Schema, path: str) -> str | None:
-        for name in schema.get("required", []):
-            if name not in value:
-                return f"{path}: missing required property {name!r}"
-        properties: dict[str, Any] = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for name, item in value.items():
-            sub = properties.get(name, extra)
-            if sub is False:
-                return f"{path}: unexpected property {name!r}"
-            error = self.check(item, sub, f"{path}.{name}")
-            if error:
-                return error
-        return None
-
-    def _array(self, value: list[Any], schema: _Schema, path: str) -> str | None:
-        if len(value) < schema.get("minItems", 0):
-            return f"{path}: fewer than {schema['minItems']} items"
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            return f"{path}: more than {schema['maxItems']} items"
-        if schema.get("uniqueItems") and len({_canonical(v) for v in value}) != len(value):
-            return f"{path}: items are not unique"
-        prefix: list[Any] = schema.get("prefixItems", [])
-        rest = schema.get("items", True)
-        for i, item in enumerate(value):
-            sub = prefix[i] if i < len(prefix) else rest
-            error = self.check(item, sub, f"{path}[{i}]")
-            if error:
-                return error
-        return None
 
 
 class _Generator:
@@ -287,28 +199,5 @@ def _bounds(schema: _Schema, low: float, high: float) -> tuple[float, float]:
     return lo, hi
 
 
-def _anything(value: Any) -> bool:
-    return True
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """JSON equality: 1 == 1.0, but True != 1."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return bool(a == b)
-
-
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
-
-
-def _describe(value: Any) -> str:
-    names: dict[type, str] = {
-        dict: "object",
-        list: "array",
-        str: "string",
-        bool: "boolean",
-        type(None): "null",
-    }
-    shown = "" if isinstance(value, dict | list) else f" {value!r}"
-    return names.get(type(value), "number") + shown

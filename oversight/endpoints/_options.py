@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from oversight.endpoints._pricing import Price
 from transcripts.errors import ConfigError
 
-__all__ = ["EndpointOptions", "parse_options"]
+__all__ = ["EndpointArgs", "EndpointOptions", "parse_options"]
 
 
 class EndpointOptions(BaseModel):
@@ -97,6 +98,37 @@ class EndpointOptions(BaseModel):
         if self.offline is not None:
             return self.offline
         return os.environ.get("OVERSIGHT_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+
+
+class EndpointArgs(TypedDict, total=False):
+    """The keyword options of ``endpoint(spec, **options)``, for type checkers: the same
+    names as :class:`EndpointOptions`, which documents and validates them (a test keeps the
+    two lists equal). Each takes what a user may pass (a ``str`` key, a ``dict`` price)."""
+
+    api_key: str | SecretStr | None
+    api_key_env: str | None
+    base_url: str | None
+    timeout: float
+    max_retries: int
+    max_retry_time: float
+    retry_backoff: float
+    retry_backoff_max: float
+    validation_retries: int
+    judge_attempts: int
+    max_concurrency: int | None
+    rpm: float | None
+    tpm: float | None
+    cache: bool | str | Path | None
+    offline: bool | None
+    pricing: Price | str | dict[str, float] | None
+    structured: Literal["native", "tool", "json_object", "prompt"]
+    stream: bool | None
+    extra_body: dict[str, Any] | None
+    replies: list[Any] | Callable[..., Any] | Callable[..., Awaitable[Any]] | None
+    ctx_size: int | None
+    parallel: int
+    threads: int | None
+    chat_template: str | None
 
 
 def parse_options(spec: str, options: dict[str, Any]) -> EndpointOptions:

@@ -9,12 +9,17 @@ Example::
 from oversight.experiment._load import (
     LIMIT_FLAGS,
     check_experiment,
-    format_errors,
     load_experiment,
     secret_problems,
     with_limits,
 )
-from oversight.experiment._spec import Condition, Counterbalance, EndpointConfig, Experiment, Limits
+from oversight.experiment._spec import (
+    Condition,
+    Counterbalance,
+    EndpointConfig,
+    Experiment,
+    Limits,
+)
 from oversight.experiment._tournaments import PlayerConfig, Tournament
 
 __all__ = [
@@ -27,7 +32,6 @@ __all__ = [
     "PlayerConfig",
     "Tournament",
     "check_experiment",
-    "format_errors",
     "load_experiment",
     "secret_problems",
     "with_limits",

@@ -5,23 +5,21 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from oversight.endpoints import option_problems
 from oversight.experiment._judges import judge_names, judge_specs, validate_judges
 from oversight.experiment._spec import _LABEL, Experiment, Limits
 from protocols.base import REGISTRY, get
+from transcripts._validation import Loc, format_errors
 from transcripts.errors import ConfigError
 
 __all__ = ["LIMIT_FLAGS", "check_experiment", "format_errors", "load_experiment", "with_limits"]
 
-Loc = tuple[str | int, ...]
 
 LIMIT_FLAGS = {"max_cost_usd": "--max-cost", "max_tokens": "--max-tokens",
                "concurrency": "--concurrency"}
@@ -332,97 +330,3 @@ def _report(where: str, problems: Sequence[str]) -> str:
     if len(problems) == 1:
         return f"{where}: {problems[0]}"
     return f"{where}: {len(problems)} problems:\n  " + "\n  ".join(problems)
-
-
-def format_errors(err: ValidationError, root: type[BaseModel], prefix: Loc = ()) -> list[str]:
-    """One line per pydantic error: key path, what is wrong, what is allowed."""
-    lines = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        model, path = _walk(root, loc)
-        key = _dotted((*prefix, *path))
-        kind = e["type"]
-        ctx = e.get("ctx") or {}
-        if kind == "extra_forbidden":
-            allowed = ", ".join(model.model_fields) if model else "none"
-            lines.append(f"{key}: unknown key; allowed here: {allowed}")
-        elif kind == "missing":
-            lines.append(f"{key}: required key is missing")
-        elif kind == "literal_error":
-            lines.append(f"{key}: {e['input']!r} is not allowed; allowed: {ctx.get('expected')}")
-        elif kind == "union_tag_invalid":
-            tag_key = str(ctx.get("discriminator", "")).strip("'")
-            lines.append(
-                f"{key}.{tag_key}: {ctx.get('tag')!r} is not a known {tag_key}; "
-                f"known: {ctx.get('expected_tags')}"
-            )
-        elif kind == "union_tag_not_found":
-            tag_key = str(ctx.get("discriminator", "")).strip("'")
-            lines.append(f"{key}.{tag_key}: required key is missing")
-        else:
-            message = str(e["msg"]).removeprefix("Value error, ")
-            lines.append(f"{key}: {message} (got {_short(e.get('input'))})")
-    return lines
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _walk(root: type[BaseModel], loc: Loc) -> tuple[type[BaseModel] | None, Loc]:
-    """The model holding the last key of ``loc``, and ``loc`` without union tags."""
-    current: Any = root
-    model: type[BaseModel] | None = root
-    path: list[str | int] = []
-    parts = list(loc)
-    while parts:
-        part = parts.pop(0)
-        current = _unwrap(current)
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            model = current
-            field = current.model_fields.get(str(part))
-            path.append(part)
-            current = field.annotation if field is not None else None
-            continue
-        origin = get_origin(current)
-        if origin in (list, tuple, dict):
-            path.append(part)
-            current = get_args(current)[-1] if get_args(current) else None
-            continue
-        member = _tagged_member(current, part)
-        if member is not None:
-            current = member  # a union tag: not a key the user wrote
-            continue
-        path.append(part)
-        current = None
-        model = None
-    return (model if not parts else None), tuple(path)
-
-
-def _unwrap(annotation: Any) -> Any:
-    """``X | None`` -> X."""
-    if get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
-
-
-def _tagged_member(annotation: Any, tag: str | int) -> type[BaseModel] | None:
-    if get_origin(annotation) not in (typing.Union, types.UnionType):
-        return None
-    for member in get_args(annotation):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            for key in ("loader", "kind"):
-                field = member.model_fields.get(key)
-                if field is not None and tag in get_args(field.annotation):
-                    return member
-    return None

@@ -22,14 +22,11 @@ from oversight.report._gdc import (
 )
 from oversight.report._markdown import DEFINITIONS, render_markdown
 from oversight.report._plots import write_plots
-from oversight.report._tables import Table, build_tables
 from oversight.report._terminal import print_report, render_terminal
 
 __all__ = [
     "DEFINITIONS",
     "ReportFiles",
-    "Table",
-    "build_tables",
     "gdc_markdown",
     "gdc_table",
     "print_gdc",

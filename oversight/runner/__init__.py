@@ -11,42 +11,27 @@ run the same experiment into the same folder again. See :mod:`oversight.runner._
 how a session proceeds and :mod:`oversight.runner._dry` for the dry run.
 """
 
-from oversight.runner._api import DryRun, default_out, dry_run, run_experiment, run_experiment_async
-from oversight.runner._build import Factory, make_endpoint
-from oversight.runner._dry import EndpointEstimate, count_tokens
-from oversight.runner._items import WorkItem, item_id, judgment_id, plan
-from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
-from oversight.runner._run import settled
-from oversight.runner._select import Filter, match_id, parse_filters, select_transcripts
+from oversight.runner._api import (
+    DryRun,
+    RunOptions,
+    dry_run,
+    run_experiment,
+    run_experiment_async,
+)
+from oversight.runner._dry import EndpointEstimate
+from oversight.runner._select import select_transcripts
 from oversight.runner._status import STATUSES, RunResult, Status, read_status
-from oversight.runner._summary import accuracy_table, print_summary
 
 __all__ = [
     "STATUSES",
     "DryRun",
     "EndpointEstimate",
-    "Factory",
-    "Filter",
-    "Meter",
-    "MeteredEndpoint",
+    "RunOptions",
     "RunResult",
-    "SpendEntry",
     "Status",
-    "WorkItem",
-    "accuracy_table",
-    "count_tokens",
-    "default_out",
     "dry_run",
-    "item_id",
-    "judgment_id",
-    "make_endpoint",
-    "match_id",
-    "parse_filters",
-    "plan",
-    "print_summary",
     "read_status",
     "run_experiment",
     "run_experiment_async",
     "select_transcripts",
-    "settled",
 ]

@@ -7,9 +7,10 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from rich.console import Console
 
@@ -25,10 +26,12 @@ from oversight.runner._progress import interactive as terminal
 from oversight.runner._run import Session
 from oversight.runner._status import RunResult
 from oversight.runner._summary import print_summary
-from transcripts import JsonlLog, Question, RunStore, utc_now
+from transcripts import JsonlLog, Question, RunStore, total_cost, utc_now
 from transcripts.errors import ConfigError
 
-__all__ = ["DryRun", "dry_run", "run_experiment", "run_experiment_async"]
+__all__ = [
+    "DryRun", "RunOptions", "check_options", "dry_run", "run_experiment", "run_experiment_async",
+]
 
 ExperimentLike = Experiment | str | os.PathLike[str]
 
@@ -126,27 +129,60 @@ def _freeze_models(store: RunStore, experiment: Experiment, endpoints: Endpoints
         store.write_json("experiment.json", {**frozen, "models": {**known, **models}})
 
 
+class RunOptions(TypedDict, total=False):
+    """The keyword options of :func:`run_experiment` and :func:`run_experiment_async`: the
+    one list of them, each optional."""
+
+    out: str | os.PathLike[str] | None
+    """The run folder (default: the experiment's ``out``, else ``runs/<name>``); a folder
+    that already holds this experiment's run is resumed."""
+    max_cost_usd: float | None
+    """Overrides ``[limits] max_cost_usd`` (e.g. a higher cap to resume a capped run)."""
+    max_tokens: int | None
+    """Overrides ``[limits] max_tokens``."""
+    concurrency: int | None
+    """Overrides ``[limits] concurrency``."""
+    offline: bool
+    """Answer every call from the cache and fail on a miss (default False)."""
+    replay: str | os.PathLike[str] | None
+    """Copy this run's response cache into ``out`` and run offline: an exact replay."""
+    console: Console | None
+    """Where progress and the summary are printed (default: the terminal)."""
+    progress: bool | None
+    """Show the live progress line (default: when the console is a terminal)."""
+    endpoint_factory: Factory | None
+    """Replaces :func:`oversight.endpoint` (same signature; it receives the run's ``cache``
+    and ``offline`` options), e.g. to script mock replies."""
+    retry_failed: bool
+    """Ask the judges of failed judgments again, with fresh calls (default False: a failed
+    judgment is left as it is on a resume, since asking again would replay it from the
+    cache)."""
+
+
+def check_options(function: str, given: Mapping[str, object], allowed: type) -> None:
+    """Refuse keyword options a ``TypedDict`` of options does not name, as Python would."""
+    unknown = sorted(set(given) - set(allowed.__annotations__))
+    if unknown:
+        raise TypeError(f"{function}() got unexpected keyword argument(s) {unknown}; "
+                        f"its options are: {', '.join(allowed.__annotations__)}")
+
+
 async def run_experiment_async(
-    experiment: ExperimentLike,
-    *,
-    out: str | os.PathLike[str] | None = None,
-    max_cost_usd: float | None = None,
-    max_tokens: int | None = None,
-    concurrency: int | None = None,
-    offline: bool = False,
-    replay: str | os.PathLike[str] | None = None,
-    console: Console | None = None,
-    progress: bool | None = None,
-    endpoint_factory: Factory | None = None,
-    retry_failed: bool = False,
+    experiment: ExperimentLike, **options: Unpack[RunOptions]
 ) -> RunResult:
     """Run (or resume) ``experiment`` into ``out``; see :func:`run_experiment`."""
-    exp = _experiment(experiment, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
-                      concurrency=concurrency)
+    check_options("run_experiment_async", options, RunOptions)
+    exp = _experiment(experiment, max_cost_usd=options.get("max_cost_usd"),
+                      max_tokens=options.get("max_tokens"),
+                      concurrency=options.get("concurrency"))
+    out = options.get("out")
     folder = Path(out) if out is not None else default_out(exp)
-    result, _ = await _run(exp, folder, offline=offline, replay=replay,
-                           console=console or Console(), progress=progress,
-                           factory=endpoint_factory, retry_failed=retry_failed)
+    result, _ = await _run(exp, folder, offline=options.get("offline", False),
+                           replay=options.get("replay"),
+                           console=options.get("console") or Console(),
+                           progress=options.get("progress"),
+                           factory=options.get("endpoint_factory"),
+                           retry_failed=options.get("retry_failed", False))
     return result
 
 
@@ -214,38 +250,18 @@ def _replay_cache(source: Path, folder: Path) -> Path:
 
 
 def run_experiment(
-    experiment: ExperimentLike,
-    *,
-    out: str | os.PathLike[str] | None = None,
-    max_cost_usd: float | None = None,
-    max_tokens: int | None = None,
-    concurrency: int | None = None,
-    offline: bool = False,
-    replay: str | os.PathLike[str] | None = None,
-    console: Console | None = None,
-    progress: bool | None = None,
-    summary: bool = True,
-    endpoint_factory: Factory | None = None,
-    retry_failed: bool = False,
+    experiment: ExperimentLike, *, summary: bool = True, **options: Unpack[RunOptions]
 ) -> RunResult:
     """Run ``experiment`` (a file or an :class:`Experiment`) into ``out``, or resume it there.
 
     Completed items are never done again; interrupted items are re-run with their earlier
-    calls answered by the run's response cache. ``max_cost_usd``, ``max_tokens`` and
-    ``concurrency`` override ``[limits]`` (e.g. a higher cap to resume a capped run).
-    ``offline`` answers every call from the cache and fails on a miss; ``replay`` copies
-    another run's cache into ``out`` and runs offline (exact replay, no network).
-    ``endpoint_factory`` replaces :func:`oversight.endpoint` (same signature; it receives
-    the run's ``cache`` and ``offline`` options), e.g. to script mock replies.
-    A failed judgment is left as it is on a resume (asking again would replay it from the
-    cache); ``retry_failed`` asks its judge again with fresh calls.
+    calls answered by the run's response cache. The options are :class:`RunOptions`;
+    ``summary`` prints where the run stands, what it cost and what to do next.
     """
-    console = console or Console()
+    check_options("run_experiment", options, RunOptions)
+    console = options["console"] = options.get("console") or Console()
     try:
-        result = asyncio.run(run_experiment_async(
-            experiment, out=out, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
-            concurrency=concurrency, offline=offline, replay=replay, console=console,
-            progress=progress, endpoint_factory=endpoint_factory, retry_failed=retry_failed))
+        result = asyncio.run(run_experiment_async(experiment, **options))
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None  # a second Ctrl-C: stopped at once, status written
     if summary:
@@ -265,8 +281,7 @@ class DryRun:
     @property
     def cost_usd(self) -> float | None:
         """Estimated total; None when any endpoint's price is unknown."""
-        costs = [e.cost_usd for e in self.endpoints]
-        return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
+        return total_cost(e.cost_usd for e in self.endpoints)
 
     def to_json(self) -> dict[str, Any]:
         """As JSON data."""

@@ -117,8 +117,8 @@ class Session:
         """Read the store; return the items that still have work to do."""
         wanted = {item.id for item in self.items}
         for judgment in self.store.judgments:
-            key = judgment.metadata.get("work_key")
-            if not isinstance(key, str):
+            key = judgment.work_key
+            if key is None:
                 continue
             if settled(judgment):
                 self._done_judgments.add(key)
@@ -255,11 +255,10 @@ class Session:
                 judgment = await self._one_judgment(self._retrying(judge, earlier), transcript)
             if judgment.status == "failed" and self.meter.stop_reason is not None:
                 raise CostCapReached(self.meter.cap_message())
-            metadata = {**judgment.metadata, "work_key": key}
-            if earlier:
-                metadata["attempt"] = earlier + 1  # one record per attempt, same id
-            update: dict[str, object] = {"run_id": self.store.run_id, "metadata": metadata}
-            if "escalation_id" not in judgment.metadata:
+            update: dict[str, object] = {"run_id": self.store.run_id, "work_key": key}
+            if earlier:  # one record per attempt, same id
+                update["metadata"] = {**judgment.metadata, "attempt": earlier + 1}
+            if judgment.escalation_id is None:
                 # A deferred escalation keeps the id its queue record names, so the person's
                 # final judgment can supersede it; every other judgment gets the work key.
                 update["id"] = key
@@ -392,8 +391,8 @@ class Session:
         transcript is an error."""
         saved: set[str] = set()
         for judgment in self.store.judgments:
-            key = judgment.metadata.get("work_key")
-            if isinstance(key, str) and (settled(judgment) or judgment.status == "failed"):
+            key = judgment.work_key
+            if key is not None and (settled(judgment) or judgment.status == "failed"):
                 saved.add(key)
         latest = {t.id: t for t in self.store.transcripts.latest()}
         complete = failed = 0
@@ -521,7 +520,7 @@ def _attempt(index: int, error: str, produced: Transcript | None = None) -> dict
 def settled(judgment: Judgment) -> bool:
     """Done for the runner: ok, or handed to a person (a deferred escalation, even of a
     failed automatic judgment: the person decides it, not another automatic try)."""
-    return judgment.status == "ok" or (judgment.escalated and "escalation_id" in judgment.metadata)
+    return judgment.status == "ok" or (judgment.escalated and judgment.escalation_id is not None)
 
 
 _OWN_DECISIONS = ("rewards", "estimator")

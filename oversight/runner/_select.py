@@ -26,6 +26,11 @@ parse_filters = parse_where
 """Filters from ``FIELD=VALUE`` / ``FIELD!=VALUE`` strings."""
 
 
+BUILTIN = ("condition", "protocol", "run_id", "repeat", "status", "transcript_status",
+           "question", "source", "dataset", "setup", "id", "gold_position")
+"""The built-in fields ``--where`` knows for transcripts; any other name is a metadata key."""
+
+
 def field_value(t: Transcript, name: str) -> Any:
     """The value of field ``name`` for transcript ``t`` (``MISSING`` when absent)."""
     builtin: dict[str, Any] = {
@@ -75,14 +80,21 @@ def select_transcripts(
 ) -> Iterator[Transcript]:
     """The run's transcripts (latest record per id) that pass every filter given.
 
-    ``ids`` are id prefixes (each must match exactly one transcript).
+    ``ids`` are id prefixes (each must match exactly one transcript). A condition that is
+    not in the run, or a ``--where`` field that is neither built in nor a metadata key of
+    any transcript, is a :class:`ConfigError` naming the ones there are (a typo would
+    otherwise select nothing, silently).
     """
     filters = [w if isinstance(w, Filter) else parse_filters([w])[0] for w in where or []]
     wanted: set[str] | None = None
     if ids:
         known = sorted(store.transcripts.ids())  # ids only: no record is validated here
         wanted = {match_id(known, prefix) for prefix in ids}
-    for t in store.transcripts.latest():
+    records: Iterable[Transcript] = store.transcripts.latest()
+    if conditions or filters:
+        records = list(records)
+        _check_names(records, conditions or [], filters)
+    for t in records:
         if complete_only and t.status != "complete":
             continue
         if conditions and t.condition not in conditions:
@@ -91,3 +103,29 @@ def select_transcripts(
             continue
         if all(f.accepts(field_value(t, f.field)) for f in filters):
             yield t
+
+
+def _check_names(
+    transcripts: Sequence[Transcript], conditions: Sequence[str], filters: Sequence[Filter]
+) -> None:
+    """Refuse a condition the run lacks, or a field no transcript has, naming the valid ones."""
+    present = sorted({t.condition for t in transcripts})
+    unknown = [c for c in conditions if c not in present]
+    if unknown and transcripts:
+        raise ConfigError(
+            f"--condition {', '.join(map(repr, unknown))}: no such condition in this run; "
+            f"its conditions: {', '.join(present)} (in an experiment file: [[conditions]] "
+            f"label = \"...\")")
+    metadata = {k for t in transcripts for k in t.metadata}
+    question = {k for t in transcripts for k in t.question.metadata}
+    for f in filters:
+        place, _, key = f.field.partition(".")
+        known = (f.field in BUILTIN or f.field in metadata or f.field in question
+                 or (place == "metadata" and key in metadata)
+                 or (place == "question" and key in question))
+        if not known and transcripts:
+            raise ConfigError(
+                f"--where {f}: unknown field {f.field!r}; use a built-in field "
+                f"({', '.join(BUILTIN)}), a metadata key of this run "
+                f"({', '.join(sorted(metadata | question)) or 'none found'}), or "
+                f"metadata.KEY / question.KEY")

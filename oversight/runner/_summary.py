@@ -11,7 +11,7 @@ from rich.table import Table
 
 from judges import final_judgments
 from oversight.runner._status import RunResult
-from transcripts import RunStore
+from transcripts import RunStore, score
 
 __all__ = ["accuracy_table", "print_summary"]
 
@@ -55,13 +55,12 @@ def accuracy_table(path: Path) -> Table:
     scores: dict[tuple[str, str], list[float]] = defaultdict(list)
     for judgment in final_judgments(store.judgments):
         found = gold.get(judgment.transcript_id)
-        if found is None or found[1] is None or judgment.probabilities is None:
+        if found is None or judgment.probabilities is None:
             continue
         condition, correct = found
-        best = max(judgment.probabilities)
-        winners = [i for i, p in enumerate(judgment.probabilities) if p == best]
-        score = 1.0 / len(winners) if correct in winners else 0.0
-        scores[(condition, judgment.judge.name)].append(score)
+        if correct is None:
+            continue
+        scores[(condition, judgment.judge.name)].append(score(judgment.probabilities, correct))
     table = Table(title="accuracy (final judgments)")
     for column in ("condition", "judge", "n", "accuracy"):
         table.add_column(column, justify="right" if column in ("n", "accuracy") else "left")

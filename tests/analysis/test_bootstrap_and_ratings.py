@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from oversight.analysis import (
-    fit_bradley_terry,
-    fit_bradley_terry_batch,
+from oversight.analysis import fit_bradley_terry
+from oversight.analysis._bootstrap import (
+    Resampler,
     percentile_interval,
     resample_sums,
     sums_by_cluster,
 )
-from oversight.analysis._bootstrap import Resampler
+from oversight.analysis._ratings import fit_bradley_terry_batch
 
 
 def _accuracy_interval(

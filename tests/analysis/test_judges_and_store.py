@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from oversight.analysis import analyze, cohens_kappa, krippendorff_alpha, load
-from oversight.analysis._data import JudgmentRow, _latest
+from oversight.analysis import analyze, cohens_kappa, krippendorff_alpha
+from oversight.analysis._data import JudgmentRow, _latest, load
 from transcripts import JsonlLog, JudgeIdentity, Judgment, TornRecordWarning
 from transcripts.errors import CorruptRecordError
 
@@ -111,7 +111,8 @@ def test_escalations_and_human_llm_agreement(run: RunBuilder) -> None:
             "components": [first, person],
             "decided_by": "human",
             "escalated_from": first.id,
-            "metadata": {"supersedes": provisional.id, "escalation_id": "e1"},
+            "supersedes": provisional.id,
+            "escalation_id": "e1",
         }
     )
     run.store.judgments.append(final)

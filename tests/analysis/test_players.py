@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from oversight.analysis import ELO_SCALE, rate_players
+from oversight.analysis import rate_players
+from oversight.analysis._ratings import ELO_SCALE
 from transcripts.errors import ConfigError
 
 

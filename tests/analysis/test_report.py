@@ -124,6 +124,9 @@ def test_cli_writes_markdown_json_and_plots(
     assert "## Results" in markdown and "](accuracy.png)" in markdown
     assert "| condition | judge | n | sources | accuracy |" in markdown
     assert "How to read these numbers" in markdown
+    # The definitions are the one text the documentation site shows too.
+    metrics = Path(__file__).parents[2] / "oversight" / "report" / "metrics.md"
+    assert metrics.read_text().split("-->", 1)[1].strip() in markdown
     assert json.loads((out / "analysis.json").read_text())["run_id"] == "synthetic-3"
     assert "wrote" in capsys.readouterr().out
 

@@ -11,14 +11,12 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.inter_rater import cohens_kappa as sm_cohens_kappa
 
 from oversight.analysis import (
-    calibration_bins,
     cohens_kappa,
     expected_calibration_error,
     krippendorff_alpha,
     mcnemar_exact,
-    row_metrics,
-    selective_accuracy,
 )
+from oversight.analysis._stats import calibration_bins, row_metrics, selective_accuracy
 
 
 def test_scores_count_a_tie_as_half_and_split_multiway_ties() -> None:

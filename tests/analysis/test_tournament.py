@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from oversight.analysis import accuracy_vs_elo, analyze, rate_players
-from oversight.report import build_tables, write_report
+from oversight.report import write_report
+from oversight.report._tables import build_tables
 from transcripts import JudgeIdentity, Judgment, Question, RunStore, Transcript
 
 STRENGTH = {"P": 0.8, "Q": 0.55, "R": 0.3}

@@ -116,7 +116,33 @@ def test_rejudge_by_rounds_prints_accuracy_by_rounds(
 
 
 def test_an_exact_id_wins_over_longer_ids_it_prefixes() -> None:
-    from oversight.runner import match_id
+    from oversight.runner._select import match_id
 
     assert match_id(["room-8", "room-80", "room-81"], "room-8") == "room-8"
     assert match_id(["room-8", "room-80", "room-81"], "room-80") == "room-80"
+
+
+@pytest.mark.parametrize("command", ["show", "rejudge"])
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [(["--where", "sorce=lighthouse"], ["unknown field 'sorce'", "source", "protocol"]),
+     (["--condition", "debat"], ["'debat'", "no such condition", "debate", "consultancy"])],
+)
+def test_a_misspelled_filter_is_an_error_naming_the_valid_ones(
+    quickstart_run: Path, capsys: pytest.CaptureFixture[str], command: str,
+    option: list[str], named: list[str],
+) -> None:
+    before = (quickstart_run / "judgments.jsonl").read_text()
+    extra = ["--judge", "llm:mock/second-opinion"] if command == "rejudge" else []
+    assert main([command, str(quickstart_run), *extra, *option]) == 1
+    err = capsys.readouterr().err
+    assert all(text in err for text in named), err
+    assert "Traceback" not in err
+    assert (quickstart_run / "judgments.jsonl").read_text() == before  # nothing judged
+
+
+def test_a_metadata_key_of_the_run_is_a_valid_filter(
+    quickstart_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["show", str(quickstart_run), "--where", "metadata.setup=nothing-like-it"]) == 0
+    assert "0 transcript(s)" in capsys.readouterr().out

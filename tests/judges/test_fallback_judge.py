@@ -10,7 +10,6 @@ import pytest
 from rich.console import Console
 
 from judges import (
-    EscalationPolicy,
     FallbackJudge,
     HumanJudge,
     PanelJudge,
@@ -22,8 +21,6 @@ from transcripts import JudgeView, Judgment, RunStore
 from transcripts.errors import ConfigError
 
 from .helpers import Scripted, saved_run, transcript
-
-POLICY = EscalationPolicy(threshold=0.7)
 
 
 def _human(name: str = "alice", answers: list[list[float] | str | None] | None = None) -> Scripted:
@@ -37,7 +34,7 @@ def _terminal(entries: str, annotator: str = "alice") -> HumanJudge:
 
 async def test_a_confident_judgment_is_not_escalated() -> None:
     human = _human()
-    judge = FallbackJudge(Scripted("weak", [[0.9, 0.1]]), human=human, policy=POLICY,
+    judge = FallbackJudge(Scripted("weak", [[0.9, 0.1]]), human=human, threshold=0.7,
                           mode="interactive", name="weak+human")
     judgment = await judge.judge(JudgeView.from_transcript(transcript()))
     assert judgment.probabilities == [0.9, 0.1]
@@ -49,7 +46,7 @@ async def test_a_confident_judgment_is_not_escalated() -> None:
 
 async def test_interactive_low_confidence_asks_the_person_now() -> None:
     human = _human(answers=[[0.2, 0.8]])
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), human=human, policy=POLICY,
+    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), human=human, threshold=0.7,
                           mode="interactive")
     view = JudgeView.from_transcript(transcript(order=[1, 0]))
     judgment = await judge.judge(view)
@@ -68,7 +65,7 @@ async def test_interactive_low_confidence_asks_the_person_now() -> None:
 async def test_failure_escalates_when_the_policy_says_so(on_failure: bool) -> None:
     human = _human(answers=[[0.3, 0.7]])
     judge = FallbackJudge(Scripted("weak", [None]), human=human, mode="interactive",
-                          policy=EscalationPolicy(on_failure=on_failure))
+                          on_failure=on_failure)
     judgment = await judge.judge(JudgeView.from_transcript(transcript()))
     if on_failure:
         assert judgment.decided_by == "human" and judgment.probabilities == [0.3, 0.7]
@@ -82,7 +79,7 @@ async def test_panel_disagreement_escalates() -> None:
     panel = PanelJudge([Scripted("a", [[0.9, 0.1]]), Scripted("b", [[0.2, 0.8]])])
     human = _human(answers=[[1.0, 0.0]])
     judge = FallbackJudge(panel, human=human, mode="interactive",
-                          policy=EscalationPolicy(on_disagreement=True))
+                          on_disagreement=True)
     judgment = await judge.judge(JudgeView.from_transcript(transcript()))
     assert judgment.decided_by == "human"
     assert judgment.escalation_reason and "disagreement: agreement 0.50" in \
@@ -93,7 +90,7 @@ async def test_panel_disagreement_escalates() -> None:
 async def test_interactive_skip_and_quit() -> None:
     view = JudgeView.from_transcript(transcript())
     judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), human=_human(answers=["skip"]),
-                          policy=POLICY, mode="interactive")
+                          threshold=0.7, mode="interactive")
     judgment = await judge.judge(view)
     assert judgment.decided_by == "llm" and judgment.probabilities == [0.6, 0.4]
     assert judgment.escalated and judgment.metadata["human"] == "skipped"
@@ -106,7 +103,7 @@ async def test_interactive_skip_and_quit() -> None:
 
     human = _human(answers=["quit"])
     judge = FallbackJudge(Scripted("weak", [[0.6, 0.4], [0.55, 0.45]]), human=human,
-                          policy=POLICY, mode="interactive")
+                          threshold=0.7, mode="interactive")
     judgment = await judge.judge(view)
     assert judgment.decided_by == "llm" and "unavailable" in judgment.metadata["human"]
     await judge.judge(view)  # the person is gone: not asked again
@@ -117,10 +114,10 @@ async def test_interactive_quit_with_a_store_sends_the_rest_to_the_queue(tmp_pat
     store = saved_run(tmp_path / "run", [transcript("t1"), transcript("t2")])
     human = _human(answers=["quit"])
     judge = FallbackJudge(Scripted("weak", [[0.6, 0.4], [0.5, 0.5]]), human=human,
-                          policy=POLICY, mode="interactive", store=store)
+                          threshold=0.7, mode="interactive", store=store)
     for t in ("t1", "t2"):
         judgment = await judge.judge(JudgeView.from_transcript(transcript(t)))
-        assert judgment.metadata["escalation_id"]
+        assert judgment.escalation_id
     assert [e.transcript_id for e in pending_escalations(store)] == ["t1", "t2"]
     assert len(human.seen) == 1
 
@@ -135,7 +132,7 @@ async def test_the_run_goes_on_while_the_person_is_asked() -> None:
 
     judge = FallbackJudge(Scripted("weak", [[0.6, 0.4], [0.95, 0.05]]), mode="interactive",
                           human=SlowHuman("human", [[0.1, 0.9]], kind="human",
-                                          annotator="alice"), policy=POLICY)
+                                          annotator="alice"), threshold=0.7)
     waiting = asyncio.create_task(judge.judge(JudgeView.from_transcript(transcript("t1"))))
     await asyncio.sleep(0)
     other = await judge.judge(JudgeView.from_transcript(transcript("t2")))
@@ -155,7 +152,7 @@ async def test_deferred_queues_the_item_and_returns_the_automatic_decision(
     tmp_path: Path,
 ) -> None:
     store = saved_run(tmp_path / "run", [transcript("t1", order=[1, 0])])
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), policy=POLICY, store=store,
+    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), threshold=0.7, store=store,
                           name="weak+human")
     view = JudgeView.from_transcript(transcript("t1", order=[1, 0]))
     provisional = await judge.judge(view)
@@ -164,7 +161,7 @@ async def test_deferred_queues_the_item_and_returns_the_automatic_decision(
     [escalation] = list(store.escalations)
     assert escalation.first == provisional
     assert escalation.judge_name == "weak+human" and escalation.rounds == 2
-    assert provisional.metadata["escalation_id"] == escalation.id
+    assert provisional.escalation_id == escalation.id
     assert "low confidence" in escalation.reason
 
 
@@ -174,21 +171,21 @@ async def test_separate_runs_file_the_same_escalation_under_the_same_ids(
     ids = []
     for folder in ("first", "second"):
         store = saved_run(tmp_path / folder, [transcript("t1")])
-        judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), policy=POLICY, store=store,
+        judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), threshold=0.7, store=store,
                               name="weak+human")
         provisional = await judge.judge(JudgeView.from_transcript(transcript("t1")))
         [escalation] = list(store.escalations)
         ids.append((provisional.id, escalation.id))
     assert ids[0] == ids[1]
     other = saved_run(tmp_path / "other", [transcript("t2")])
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), policy=POLICY, store=other,
+    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), threshold=0.7, store=other,
                           name="weak+human")
     assert (await judge.judge(JudgeView.from_transcript(transcript("t2")))).id != ids[0][0]
 
 
 async def _deferred_run(store: RunStore, ids: list[str], answers: list[list[float]]) -> None:
     """What the runner does: judge each transcript and append the judgment."""
-    judge = FallbackJudge(Scripted("weak", list(answers)), policy=POLICY, store=store,
+    judge = FallbackJudge(Scripted("weak", list(answers)), threshold=0.7, store=store,
                           name="weak+human")
     for tid in ids:
         view = JudgeView.from_transcript(transcript(tid))
@@ -202,7 +199,7 @@ async def test_the_queue_survives_restarts_without_duplicates(tmp_path: Path) ->
 
     # A restarted run judges the same items again: nothing is asked or queued twice.
     store = RunStore.open(tmp_path / "run")
-    restarted = FallbackJudge(Scripted("weak", [[0.99, 0.01]]), policy=POLICY, store=store,
+    restarted = FallbackJudge(Scripted("weak", [[0.99, 0.01]]), threshold=0.7, store=store,
                               name="weak+human")
     again = await restarted.judge(JudgeView.from_transcript(transcript("t1")))
     assert again.id == next(iter(store.escalations)).first.id
@@ -233,14 +230,14 @@ async def test_serving_the_queue_resolves_each_item_once(tmp_path: Path) -> None
     judgments = list(store.judgments)
     assert len(judgments) == 5  # 3 from the run, 2 final
     finals = [j for j in judgments if j.decided_by == "human"]
-    assert len({j.metadata["escalation_id"] for j in finals}) == 2
+    assert len({j.escalation_id for j in finals}) == 2
     t1 = next(j for j in finals if j.transcript_id == "t1")
     provisional = next(j for j in judgments if j.transcript_id == "t1" and j.decided_by == "llm")
     llm, person = t1.components
     assert t1.judge.name == "weak+human" and t1.judge.kind == "fallback"
-    assert t1.metadata["supersedes"] == provisional.id
+    assert t1.supersedes == provisional.id
     assert t1.escalated_from == llm.id and llm.probabilities == [0.6, 0.4]
-    assert person.escalated_from == t1.metadata["escalation_id"]
+    assert person.escalated_from == t1.escalation_id
     assert person.judge.annotator == "alice" and person.rationale == "the quote is invented"
     order = person.metadata["presented_order"]
     assert t1.probabilities is not None

@@ -12,7 +12,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from judges import EscalationPolicy, FallbackJudge
+from judges import FallbackJudge
 from transcripts import JudgeView, RunStore
 
 from .helpers import ANSWERS, Scripted, saved_run, transcript
@@ -192,7 +192,7 @@ async def test_the_escalation_queue_is_served_once(tmp_path: Path) -> None:
     run = tmp_path / "run"
     store = saved_run(run, [transcript("t1"), transcript("t2"), transcript("t3")])
     judge = FallbackJudge(Scripted("weak", [[0.6, 0.4], [0.9, 0.1], [0.55, 0.45]]),
-                          policy=EscalationPolicy(threshold=0.7), store=store, name="weak+human")
+                          threshold=0.7, store=store, name="weak+human")
     for tid in ("t1", "t2", "t3"):
         store.judgments.append(await judge.judge(JudgeView.from_transcript(transcript(tid))))
     store.close()
@@ -221,5 +221,5 @@ async def test_the_escalation_queue_is_served_once(tmp_path: Path) -> None:
     assert t1["probabilities"][shown[1]] == pytest.approx(0.9)
     assert [c["judge"]["kind"] for c in t1["components"]] == ["llm", "human"]
     provisional = next(j for j in lines if j["transcript_id"] == "t1" and j["decided_by"] == "llm")
-    assert t1["metadata"]["supersedes"] == provisional["id"]
+    assert t1["supersedes"] == provisional["id"]
     assert RunStore.open(run).escalations.path.read_text().count("\n") == 2

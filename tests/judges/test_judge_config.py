@@ -15,7 +15,7 @@ from judges import (
     LLMJudge,
     LLMJudgeConfig,
     PanelJudge,
-    from_spec,
+    build_judge,
     parse_judge_config,
 )
 from oversight.endpoints import Endpoint, MockBackend
@@ -70,25 +70,26 @@ class Factory:
 
 def test_spec_strings() -> None:
     factory = Factory()
-    judge = from_spec("llm:mock/x,samples=3,combine=majority,mode=logprobs",
+    judge = build_judge("llm:mock/x,samples=3,combine=majority,mode=logprobs",
                       endpoint_factory=factory)
     assert isinstance(judge, LLMJudge)
-    assert (judge.samples, judge.combine, judge.mode) == (3, "majority", "logprobs")
+    o = judge.options
+    assert (o.samples, o.combine, o.mode) == (3, "majority", "logprobs")
     assert judge.identity.name == "mock/x" and factory.built == ["mock/x"]
 
-    bare = from_spec("openai/gpt-4o-mini", endpoint_factory=factory)
+    bare = build_judge("openai/gpt-4o-mini", endpoint_factory=factory)
     assert isinstance(bare, LLMJudge) and bare.identity.model == "openai/gpt-4o-mini"
 
-    human = from_spec("human:alice")
+    human = build_judge("human:alice")
     assert isinstance(human, HumanJudge) and human.identity.annotator == "alice"
-    assert isinstance(from_spec("human", annotator="bob"), HumanJudge)
+    assert isinstance(build_judge("human", annotator="bob"), HumanJudge)
 
-    panel = from_spec("panel:llm=mock/a,llm=mock/b,combine=majority,name=duo",
+    panel = build_judge("panel:llm=mock/a,llm=mock/b,combine=majority,name=duo",
                       endpoint_factory=factory)
     assert isinstance(panel, PanelJudge) and panel.identity.name == "duo"
     assert [m.identity.name for m in panel.members] == ["mock/a", "mock/b"]
 
-    live = from_spec("fallback:llm=mock/x,mode=interactive,human=alice,threshold=0.8",
+    live = build_judge("fallback:llm=mock/x,mode=interactive,human=alice,threshold=0.8",
                      endpoint_factory=factory)
     assert isinstance(live, FallbackJudge) and isinstance(live.human, HumanJudge)
     assert live.policy.threshold == 0.8 and live.mode == "interactive"
@@ -96,7 +97,7 @@ def test_spec_strings() -> None:
 
 async def test_a_deferred_fallback_from_a_spec_queues_into_the_store(tmp_path: Path) -> None:
     store = saved_run(tmp_path / "run", [transcript()])
-    judge = from_spec("fallback:llm=mock/x,threshold=0.7,mode=deferred", store=store,
+    judge = build_judge("fallback:llm=mock/x,threshold=0.7,mode=deferred", store=store,
                       endpoint_factory=Factory())
     assert isinstance(judge, FallbackJudge) and judge.identity.name == "fallback"
     judgment = await judge.judge(JudgeView.from_transcript(transcript()))
@@ -114,7 +115,7 @@ def test_toml_judges_tables(tmp_path: Path) -> None:
     assert [j.identity.kind for j in built] == ["llm", "panel", "fallback", "fallback"]
     trio = built[1]
     assert isinstance(trio, PanelJudge)
-    assert isinstance(trio.members[1], LLMJudge) and trio.members[1].mode == "logprobs"
+    assert isinstance(trio.members[1], LLMJudge) and trio.members[1].options.mode == "logprobs"
     panel_human = built[3]
     assert isinstance(panel_human, FallbackJudge)
     assert isinstance(panel_human.primary, PanelJudge)
@@ -137,23 +138,63 @@ def test_toml_judges_tables(tmp_path: Path) -> None:
 )
 def test_bad_configs_say_what_is_wrong(spec: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        from_spec(spec, endpoint_factory=Factory())  # type: ignore[arg-type]
+        build_judge(spec, endpoint_factory=Factory())  # type: ignore[arg-type]
 
 
 def test_missing_partners_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="annotator"):
-        from_spec("human")
+        build_judge("human")
     with pytest.raises(ConfigError, match="no run store"):
-        from_spec("fallback:llm=mock/x", endpoint_factory=Factory())
+        build_judge("fallback:llm=mock/x", endpoint_factory=Factory())
 
 
 def test_config_objects_pass_through() -> None:
     config = LLMJudgeConfig(endpoint="mock/x", name="weak")
     assert parse_judge_config(config) is config
-    assert from_spec(config, endpoint_factory=Factory()).identity.name == "weak"
+    assert build_judge(config, endpoint_factory=Factory()).identity.name == "weak"
 
 
 def test_public_names_are_exported_sorted() -> None:
     assert list(judges.__all__) == sorted(judges.__all__)
     for name in judges.__all__:
         assert hasattr(judges, name)
+
+
+async def test_seed_and_concurrency_are_one_option_list_in_python_toml_and_specs() -> None:
+    view = JudgeView.from_transcript(transcript())
+    table = tomllib.loads('[[judges]]\nkind = "llm"\nendpoint = "mock/x"\nseed = 7\n'
+                          'concurrency = 2\nsamples = 2\n')["judges"][0]
+    factories = [Factory() for _ in range(3)]
+    built = [
+        LLMJudge(factories[0]("mock/x"), seed=7, concurrency=2, samples=2),
+        build_judge(table, endpoint_factory=factories[1]),
+        build_judge("llm:mock/x,seed=7,concurrency=2,samples=2", endpoint_factory=factories[2]),
+    ]
+    for judge in built:
+        assert isinstance(judge, LLMJudge)
+        assert (judge.options.seed, judge.options.concurrency) == (7, 2)
+        await judge.judge(view)
+        sent = judge.endpoint.backend.requests  # type: ignore[attr-defined]
+        assert [r.seed for r in sent] == [7, 7]  # what the provider is asked for
+
+
+@pytest.mark.parametrize(
+    ("spec", "allowed"),
+    [
+        ("llm:mock/x,sede=1", "seed"),
+        ("fallback:llm=mock/x,treshold=0.7", "threshold"),
+        ({"kind": "fallback", "endpoint": "mock/x", "treshold": 0.7}, "threshold"),
+        ({"kind": "panel", "members": ["llm:mock/a"], "combin": "mean"}, "combine"),
+    ],
+)
+def test_an_unknown_key_names_the_allowed_ones(spec: object, allowed: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_judge(spec, endpoint_factory=Factory())  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "unknown key; allowed here:" in message and allowed in message
+    assert "allowed here: none" not in message
+
+
+def test_a_constructor_refuses_an_unknown_option_with_the_allowed_ones() -> None:
+    with pytest.raises(ConfigError, match=r"sampels: unknown key; allowed here: .*samples"):
+        LLMJudge(Factory()("mock/x"), sampels=3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from judges import LLMJudge, from_spec
+from judges import LLMJudge, build_judge
 from judges.config import parse_judge_config
 from oversight.endpoints import Request, endpoint
 from transcripts import JudgeView
@@ -45,7 +45,7 @@ async def test_overrides_from_a_judges_table_apply_per_protocol() -> None:
         made.append(ep)
         return ep
 
-    judge = from_spec(config, endpoint_factory=factory)  # type: ignore[arg-type]
+    judge = build_judge(config, endpoint_factory=factory)  # type: ignore[arg-type]
     await judge.judge(_view("consultancy"))
     await judge.judge(_view("debate"))
     consult, debate = made[0].backend.requests  # type: ignore[attr-defined]

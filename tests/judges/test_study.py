@@ -186,7 +186,7 @@ def test_a_human_table_in_the_experiment_plans_the_study(
     oversight.run_experiment(experiment, out=run, progress=False, summary=False)
     assert not (run / STUDY_FILE).exists()
     assert main(["judge", str(run), "--plan-study"]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # wrapped where a long tmp path ends
     assert "between, order random, seed 9, target 1 per transcript, time limit 120 s" in out
     study = load_study(RunStore.open(run))
     assert study is not None and study.design == experiment.human

@@ -211,7 +211,7 @@ async def test_a_reply_with_a_decision_outside_the_schema_fails_the_item_clearly
 
 
 def test_the_rewards_log_floor_is_the_reports() -> None:
-    from oversight.analysis import LOG_FLOOR
+    from oversight.analysis._stats import LOG_FLOOR
     from transcripts.live import LOG_FLOOR as REWARD_FLOOR
 
     assert REWARD_FLOOR == LOG_FLOOR

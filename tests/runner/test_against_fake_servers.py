@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from oversight.rejudge import rejudge
+from oversight import rejudge
 from oversight.runner import run_experiment
 from oversight.testing import FakeOpenAIServer, Fault, RecordedRequest
 from transcripts import RunStore
@@ -173,7 +173,7 @@ async def test_an_item_that_always_fails_is_isolated(
 
 
 async def test_rejudge_makes_only_judge_calls(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    from oversight.rejudge import rejudge_async
+    from oversight import rejudge_async
     from oversight.runner import run_experiment_async
 
     exp = experiment_file(tmp_path, server)
@@ -190,8 +190,8 @@ async def test_rejudge_makes_only_judge_calls(tmp_path: Path, server: FakeOpenAI
 async def test_rejudge_with_a_missing_key_stops_before_any_judgment(
     tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from oversight import rejudge_async
     from oversight.errors import MissingAPIKeyError
-    from oversight.rejudge import rejudge_async
     from oversight.runner import run_experiment_async
 
     exp = experiment_file(tmp_path, server)

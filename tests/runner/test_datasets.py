@@ -171,11 +171,7 @@ def test_nyu_questions_from_an_imported_run(tmp_path: Path) -> None:
     assert questions == [question]
 
 
-NYU_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nyu-debate"
-
-
-@pytest.mark.skipif(not NYU_DATA.is_dir(), reason="the NYU debate dataset is not next to the repo")
-def test_nyu_questions_from_the_real_dataset() -> None:
-    questions = load_questions(NYUSpec(path=NYU_DATA, max_per_source=1))
+def test_nyu_questions_from_the_real_dataset(nyu_data: Path) -> None:
+    questions = load_questions(NYUSpec(path=nyu_data, max_per_source=1))
     assert len(questions) == len({q.source for q in questions}) > 50
     assert all(q.context and q.correct is not None and len(q.answers) == 2 for q in questions)

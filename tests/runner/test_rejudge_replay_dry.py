@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from oversight.rejudge import rejudge
-from oversight.runner import dry_run, judgment_id, run_experiment
+from oversight import rejudge
+from oversight.runner import dry_run, run_experiment
+from oversight.runner._items import judgment_id
 from transcripts import RunStore
 from transcripts.errors import CacheMissError
 

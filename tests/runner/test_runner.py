@@ -13,14 +13,8 @@ import pytest
 from oversight.datasets import load_questions
 from oversight.endpoints import Endpoint, MockBackend, Request
 from oversight.experiment import Counterbalance, Experiment
-from oversight.runner import (
-    RunResult,
-    item_id,
-    judgment_id,
-    plan,
-    read_status,
-    run_experiment,
-)
+from oversight.runner import RunResult, read_status, run_experiment
+from oversight.runner._items import item_id, judgment_id, plan
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 

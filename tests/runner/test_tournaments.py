@@ -12,7 +12,8 @@ import pytest
 from oversight.cli import main
 from oversight.datasets import load_questions
 from oversight.experiment import Experiment, load_experiment
-from oversight.runner import dry_run, plan
+from oversight.runner import dry_run
+from oversight.runner._items import plan
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 

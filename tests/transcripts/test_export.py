@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from oversight.cli import export as export_cli
+from oversight.cli import main
 from transcripts import Judgment, Question, RunStore, Transcript, Turn
 from transcripts.errors import ConfigError
 from transcripts.export import judgment_rows, to_csv, to_dataframe, to_parquet, transcript_rows
-
-DATA = Path(__file__).parents[2].parent / "shared/data/nyu-debate"
 
 
 def _transcript(tid: str, *, answers: int = 2, correct: int = 1, condition: str = "debate-a",
@@ -136,27 +134,86 @@ def test_export_command_writes_the_file_it_names(
     run: RunStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "t.csv"
-    args = argparse.Namespace(run_dir=str(run.path), format=None, kind="transcripts",
-                              out=str(out))
-    assert export_cli.run(args) == 0
+    assert main(["export", str(run.path), "--kind", "transcripts", "--out", str(out)]) == 0
     assert out.read_text().splitlines()[0].startswith("transcript_id,")
     assert "wrote 2 transcripts rows" in capsys.readouterr().out
-    default = argparse.Namespace(run_dir=str(run.path), format="csv", kind="judgments", out=None)
-    assert export_cli.run(default) == 0
+    assert main(["export", str(run.path), "--format", "csv"]) == 0
     assert (run.path / "exports" / "judgments.csv").is_file()
 
 
-def test_exporting_the_nyu_import_gives_one_row_per_judgment(tmp_path: Path) -> None:
-    if not (DATA / "debates-metadata.jsonl").is_file():
-        pytest.skip(f"the NYU debate dataset is not at {DATA}")
+def test_exporting_the_nyu_import_gives_one_row_per_judgment(
+    nyu_run: tuple[Any, Path], tmp_path: Path
+) -> None:
     pytest.importorskip("pandas")
-    from transcripts.importers.nyu import import_nyu_debate
-
-    summary = import_nyu_debate(DATA, tmp_path / "nyu")
-    df = to_dataframe(tmp_path / "nyu")
+    summary, run = nyu_run
+    df = to_dataframe(run)
     assert len(df) == summary.judgments
     live = df[(df.judge_name == "nyu-live-judge") & df.meta_included_in_paper.astype(bool)]
     by_setting = live.groupby("condition").judge_correct.agg(["size", "mean"])
     assert by_setting.loc["human-debate", "size"] == 154
     assert by_setting.loc["human-debate", "mean"] == pytest.approx(130 / 154)
-    assert to_csv(tmp_path / "nyu", tmp_path / "nyu.csv", kind="transcripts") == 602
+    assert to_csv(run, tmp_path / "nyu.csv", kind="transcripts") == 602
+
+
+def _every_kind_of_left_out(tmp_path: Path) -> Path:
+    """A run with a judgment of each kind the report leaves out, and some it counts."""
+    store = RunStore.create(tmp_path / "mixed")
+    for tid in ("t1", "t2", "t3"):
+        store.transcripts.append(_transcript(tid))
+    no_gold = _transcript("t4").model_copy(update={"question": _transcript("t4").question
+                                                   .model_copy(update={"correct": None})})
+    store.transcripts.append(no_gold)
+    store.transcripts.append(_transcript("t5").model_copy(update={"status": "error",
+                                                                   "error": "boom"}))
+    judged = [
+        _judgment("j1", "t1", [0.3, 0.7]),                                   # counted
+        _judgment("j2a", "t2", [0.9, 0.1]),                                  # replaced by j2b
+        _judgment("j2b", "t2", [0.2, 0.8]),                                  # counted
+        _judgment("j3p", "t3", [0.6, 0.4], name="fb", kind="fallback"),    # superseded
+        _judgment("j3f", "t3", [0.1, 0.9], name="fb", kind="fallback")
+        .model_copy(update={"supersedes": "j3p"}),                           # counted
+        _judgment("j3h", "t3", [0.5, 0.5], name="people", kind="human")
+        .model_copy(update={"status": "skipped", "probabilities": None}),   # skipped
+        _judgment("j4", "t4", [0.5, 0.5]),                                   # no gold
+        _judgment("j5", "t5", [0.5, 0.5]),                                   # transcript failed
+        _judgment("j1x", "t1", [0.5, 0.5], name="other")
+        .model_copy(update={"status": "failed", "probabilities": None, "error": "x"}),
+        _judgment("j1r", "t1", [0.4999999998, 0.5000000002], name="weak")
+        .model_copy(update={"rounds_seen": 2}),                              # counted, a tie
+    ]
+    for judgment in judged:
+        store.judgments.append(judgment)
+    store.close()
+    return tmp_path / "mixed"
+
+
+def test_export_says_which_judgments_the_report_counts_and_why_not(tmp_path: Path) -> None:
+    from oversight.analysis import analyze
+
+    path = _every_kind_of_left_out(tmp_path)
+    table = {row["judgment_id"]: row for row in judgment_rows(path)}
+    assert len(table) == 10  # every judgment is exported ...
+    assert {k for k, row in table.items() if row["counted"]} == {"j1", "j2b", "j3f", "j1r"}
+    assert {k: row["not_counted"] for k, row in table.items() if not row["counted"]} == {
+        "j2a": "replaced by j2b", "j3p": "superseded by j3f", "j3h": "skipped",
+        "j4": "the question has no gold answer", "j5": "its transcript failed",
+        "j1x": "failed",
+    }
+    # ... and the counted ones are exactly what the report scores, with the same accuracy.
+    groups = analyze(path, n_bootstrap=10).groups
+    counted = judgment_rows(path, counted_only=True)
+    assert len(counted) == sum(g.n for g in groups) == 4
+    assert sum(r["judge_correct"] for r in counted) == pytest.approx(
+        sum((g.accuracy or 0.0) * g.n for g in groups))
+
+
+def test_export_command_can_write_only_the_counted_judgments(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _every_kind_of_left_out(tmp_path)
+    out = tmp_path / "counted.csv"
+    assert main(["export", str(path), "--counted-only", "--out", str(out)]) == 0
+    assert "wrote 4 judgments rows" in capsys.readouterr().out
+    with out.open() as f:
+        written = list(csv.DictReader(f))
+    assert sorted(r["judgment_id"] for r in written) == ["j1", "j1r", "j2b", "j3f"]
+    assert {r["counted"] for r in written} == {"True"}

@@ -20,7 +20,7 @@ def test_ok_beats_failed_and_the_last_written_wins() -> None:
 
 
 def test_a_superseded_judgment_never_counts() -> None:
-    records = [_j("provisional"), _j("final", metadata={"supersedes": "provisional"})]
+    records = [_j("provisional"), _j("final", supersedes="provisional")]
     assert [j.id for j in final_judgments(records)] == ["final"]
 
 

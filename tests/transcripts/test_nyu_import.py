@@ -1,7 +1,8 @@
 """Importing the NYU human-debate dataset: counts, known rooms, quotes, quirks, idempotence.
 
-Tests marked by the ``nyu`` fixture read the real dataset from ``../shared/data/nyu-debate``
-(next to the repository) and skip when it is absent; the others build a tiny dataset in the
+Tests that use the ``data`` and ``imported`` fixtures read the real dataset from
+``../shared/data/nyu-debate`` (next to the repository; imported once per session, see
+``tests/conftest.py``) and skip when it is absent; the others build a tiny dataset in the
 same layout, so the importer's paths are exercised everywhere.
 """
 
@@ -30,8 +31,6 @@ from transcripts.importers.nyu import (
 )
 from transcripts.quotes import extract_quotes, normalise, verify_quotes
 
-DATA = Path(__file__).parents[2].parent / "shared/data/nyu-debate"
-
 SETTINGS = {(True, True): "human-debate", (False, True): "ai-debate",
             (True, False): "human-consultancy", (False, False): "ai-consultancy"}
 
@@ -40,16 +39,13 @@ SETTINGS = {(True, True): "human-debate", (False, True): "ai-debate",
 
 
 @pytest.fixture(scope="module")
-def data() -> Path:
-    if not (DATA / "debates-metadata.jsonl").is_file():
-        pytest.skip(f"the NYU debate dataset is not at {DATA}")
-    return DATA
+def data(nyu_data: Path) -> Path:
+    return nyu_data
 
 
 @pytest.fixture(scope="module")
-def imported(data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[ImportSummary, Path]:
-    out = tmp_path_factory.mktemp("nyu") / "run"
-    return import_nyu_debate(data, out), out
+def imported(nyu_run: tuple[ImportSummary, Path]) -> tuple[ImportSummary, Path]:
+    return nyu_run
 
 
 @pytest.fixture(scope="module")

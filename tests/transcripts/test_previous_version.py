@@ -111,7 +111,7 @@ def test_a_human_study_runs_on_a_v1_run(v1_run: Path, capsys: pytest.CaptureFixt
 def test_a_v1_spend_ledger_reads_into_the_meter(v1_run: Path) -> None:
     """Version 1 ledger lines carry no request hash or sent id, and there is no sent.jsonl:
     the spend is what the lines say, and no call counts as lost in flight."""
-    from oversight.runner import Meter, SpendEntry
+    from oversight.runner._meter import Meter, SpendEntry
     from transcripts import JsonlLog
 
     lines = [json.loads(line) for line in (v1_run / "spend.jsonl").read_text().splitlines()]
@@ -137,3 +137,31 @@ def test_v1_records_read_as_no_live_judge(v1_run: Path) -> None:
     assert all(turn.decision is None for t in store.transcripts.latest() for turn in t.turns)
     assert not any(j.live for j in store.judgments.latest())
     assert analyze(v1_run, n_bootstrap=20).beliefs == []
+def test_v1_metadata_contracts_are_upgraded_to_typed_fields(v1_run: Path) -> None:
+    """Schema 2 moved ``work_key`` (and ``supersedes``, ``escalation_id``) from metadata into
+    fields; a v1 judgment gets them as it is read."""
+    raw = [json.loads(line) for line in (v1_run / "judgments.jsonl").read_text().splitlines()]
+    assert all("work_key" in r["metadata"] and "work_key" not in r for r in raw)
+    store = RunStore.open(v1_run)
+    judgments = list(store.judgments)
+    assert [j.work_key for j in judgments] == [r["metadata"]["work_key"] for r in raw]
+    assert all("work_key" not in j.metadata for j in judgments)
+    escalated = [(j, r) for j, r in zip(judgments, raw, strict=True)
+                 if "escalation_id" in r["metadata"]]
+    assert escalated and all(j.escalation_id == r["metadata"]["escalation_id"]
+                             for j, r in escalated)
+
+
+def test_a_v1_person_decision_supersedes_its_provisional_judgment(tmp_path: Path) -> None:
+    from transcripts import Judgment
+    from transcripts.final import final_judgments
+
+    def v1(id_: str, **metadata: str) -> Judgment:
+        return Judgment.model_validate({
+            "id": id_, "transcript_id": "t", "judge": {"kind": "fallback", "name": "f"},
+            "probabilities": [0.6, 0.4], "schema_version": 1, "metadata": metadata})
+
+    provisional = v1("p", escalation_id="e")
+    final = v1("f", escalation_id="e", supersedes="p")
+    assert (final.supersedes, final.escalation_id, final.schema_version) == ("p", "e", 1)
+    assert [j.id for j in final_judgments([provisional, final])] == ["f"]

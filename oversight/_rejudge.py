@@ -2,7 +2,7 @@
 
 Example::
 
-    from oversight.rejudge import rejudge
+    from oversight import rejudge
     result = rejudge("runs/pilot", "llm:openai/gpt-4o-mini", rounds=[1, 2, 3])
 
 Only the judge is built, so no debater, consultant, critic or assistant is ever called.
@@ -23,29 +23,25 @@ import os
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
-from judges import Judge, from_spec
+from judges import Judge, build_judge
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment
-from oversight.runner import (
-    Factory,
-    Meter,
-    MeteredEndpoint,
-    SpendEntry,
-    judgment_id,
-    make_endpoint,
-    select_transcripts,
-    settled,
-)
+from oversight.runner import select_transcripts
+from oversight.runner._api import check_options
+from oversight.runner._build import Factory, make_endpoint
+from oversight.runner._items import judgment_id
+from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
+from oversight.runner._run import settled
 from transcripts import JsonlLog, JudgeView, Judgment, RunStore, Transcript, utc_now
 from transcripts.errors import ConfigError, CostCapReached
 
-__all__ = ["RejudgeResult", "rejudge", "rejudge_async"]
+__all__ = ["RejudgeOptions", "RejudgeResult", "rejudge", "rejudge_async"]
 
 Rounds = int | None | Sequence[int | None]
 
@@ -105,22 +101,44 @@ def _spec_text(spec: str | dict[str, Any] | BaseModel | Judge) -> str:
     return repr(spec.identity)
 
 
+class RejudgeOptions(TypedDict, total=False):
+    """The keyword options of :func:`rejudge` and :func:`rejudge_async`: the one list of
+    them, each optional."""
+
+    conditions: Sequence[str] | None
+    """Only transcripts of these conditions."""
+    where: Sequence[str] | None
+    """Only transcripts matching every ``FIELD=VALUE`` (or ``FIELD!=VALUE``) clause."""
+    ids: Sequence[str] | None
+    """Only these transcripts (id prefixes, each matching exactly one)."""
+    rounds: Rounds
+    """Show the judge only the first k rounds (None = all); a list judges once per value."""
+    concurrency: int
+    """Transcripts judged at once (default 8; a person is always asked one at a time)."""
+    offline: bool
+    """Answer judge calls from the run's cache only; a miss is an error (default False)."""
+    max_cost_usd: float | None
+    """Stop starting judge calls once this much is spent."""
+    annotator: str | None
+    """The person's name, for human judges whose spec does not name one."""
+    console: Console | None
+    """Where a person is asked (default: the terminal)."""
+    endpoint_factory: Factory | None
+    """Replaces :func:`oversight.endpoint` for the judge's endpoints."""
+
+
 async def rejudge_async(
     run: str | os.PathLike[str] | RunStore,
     judge: str | dict[str, Any] | BaseModel | Judge,
-    *,
-    conditions: Sequence[str] | None = None,
-    where: Sequence[str] | None = None,
-    ids: Sequence[str] | None = None,
-    rounds: Rounds = None,
-    concurrency: int = 8,
-    offline: bool = False,
-    max_cost_usd: float | None = None,
-    annotator: str | None = None,
-    console: Console | None = None,
-    endpoint_factory: Factory | None = None,
+    **options: Unpack[RejudgeOptions],
 ) -> RejudgeResult:
     """New judgments of a run's complete transcripts; see :func:`rejudge`."""
+    check_options("rejudge_async", options, RejudgeOptions)
+    endpoint_factory, offline = options.get("endpoint_factory"), options.get("offline", False)
+    max_cost_usd, annotator = options.get("max_cost_usd"), options.get("annotator")
+    console, concurrency = options.get("console"), options.get("concurrency", 8)
+    conditions, where, ids = options.get("conditions"), options.get("where"), options.get("ids")
+    rounds = options.get("rounds")
     problems = []
     if concurrency < 1:
         problems.append(f"--concurrency (concurrency=): must be 1 or more, got {concurrency}")
@@ -146,11 +164,11 @@ async def rejudge_async(
         return MeteredEndpoint(inner, meter)
 
     spec_text = _spec_text(judge)
-    built = judge if isinstance(judge, Judge) else from_spec(
+    built = judge if isinstance(judge, Judge) else build_judge(
         judge, endpoint_factory=factory, store=store, annotator=annotator, console=console)
     name = built.identity.name
     extra = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
-    done = {str(j.metadata.get("work_key")) for j in store.judgments if settled(j)}
+    done = {j.work_key for j in store.judgments if settled(j) and j.work_key is not None}
     result = RejudgeResult()
     work: list[tuple[Transcript, int | None, str]] = []
     for transcript in select_transcripts(store, conditions=conditions, where=where, ids=ids,
@@ -167,9 +185,9 @@ async def rejudge_async(
         view = JudgeView.from_transcript(transcript, rounds=k)
         judgment = await built.judge(view)
         metadata = {**judgment.metadata, "rejudge": True, "judge_spec": spec_text,
-                    "rejudged_at": utc_now().isoformat(), "rounds": k, "work_key": key}
-        update: dict[str, Any] = {"run_id": store.run_id, "metadata": metadata}
-        if "escalation_id" not in judgment.metadata:
+                    "rejudged_at": utc_now().isoformat(), "rounds": k}
+        update: dict[str, Any] = {"run_id": store.run_id, "metadata": metadata, "work_key": key}
+        if judgment.escalation_id is None:
             update["id"] = key
         judgment = judgment.model_copy(update=update)
         store.judgments.append(judgment)
@@ -206,29 +224,15 @@ async def rejudge_async(
 def rejudge(
     run: str | os.PathLike[str] | RunStore,
     judge: str | dict[str, Any] | BaseModel | Judge,
-    *,
-    conditions: Sequence[str] | None = None,
-    where: Sequence[str] | None = None,
-    ids: Sequence[str] | None = None,
-    rounds: Rounds = None,
-    concurrency: int = 8,
-    offline: bool = False,
-    max_cost_usd: float | None = None,
-    annotator: str | None = None,
-    console: Console | None = None,
-    endpoint_factory: Factory | None = None,
+    **options: Unpack[RejudgeOptions],
 ) -> RejudgeResult:
     """Judge a run's saved transcripts again with ``judge``; nothing else is called.
 
     ``judge`` is a spec (``"llm:openai/gpt-4o-mini"``, ``"human:alice"``,
     ``"fallback:llm=mock/weak,threshold=0.7"``, ``"panel:llm=a,llm=b"``; an endpoint may be
     a name from the run's ``[endpoints]``), a ``[[judges]]`` table, a config or a built
-    judge. Transcripts are chosen by ``conditions``, ``where`` (``FIELD=VALUE``) and ``ids``
-    (prefixes); ``rounds`` (k, or a list of k) shows the judge only the first k rounds
-    (None = all), once per value. ``offline`` answers from the cache only;
-    ``endpoint_factory`` replaces :func:`oversight.endpoint` for the judge's endpoints.
+    judge. The options (which transcripts, how many rounds shown, cost cap, ...) are
+    :class:`RejudgeOptions`.
     """
-    return asyncio.run(rejudge_async(
-        run, judge, conditions=conditions, where=where, ids=ids, rounds=rounds,
-        concurrency=concurrency, offline=offline, max_cost_usd=max_cost_usd,
-        annotator=annotator, console=console, endpoint_factory=endpoint_factory))
+    check_options("rejudge", options, RejudgeOptions)
+    return asyncio.run(rejudge_async(run, judge, **options))
