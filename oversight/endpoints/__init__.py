@@ -12,6 +12,7 @@ from typing import Any
 from oversight.endpoints._base import Backend, Endpoint, MessageLike, as_messages, schema_dict
 from oversight.endpoints._cache import ResponseCache, default_cache_path
 from oversight.endpoints._mock import MockBackend, MockReply, dry_run_reply
+from oversight.endpoints._model_strings import compatible_target
 from oversight.endpoints._options import EndpointOptions, parse_options
 from oversight.endpoints._pricing import (
     PRICES_AS_OF,
@@ -55,6 +56,8 @@ __all__ = [
 ]
 
 _PROVIDERS = ("openai", "anthropic", "local", "mock")
+COMPATIBLE_PREFIXES = ("openai-api", "vllm", "ollama")
+"""Inspect-style model strings for OpenAI-compatible servers (see ``_model_strings``)."""
 
 
 def option_problems(spec: str, options: Mapping[str, Any]) -> list[str]:
@@ -63,12 +66,18 @@ def option_problems(spec: str, options: Mapping[str, Any]) -> list[str]:
     its run folder is touched. Empty when the endpoint can be made."""
     provider, _, model = spec.partition("/")
     problems = []
-    if not model:
+    if provider in COMPATIBLE_PREFIXES:
+        try:
+            compatible_target(spec)
+        except ConfigError as err:
+            problems.append(str(err))
+    elif not model:
         problems.append(
             f"endpoint spec {spec!r} has no model: write provider/model, e.g. openai/gpt-4o-mini")
     elif provider not in _PROVIDERS:
         problems.append(
-            f"unknown provider {provider!r} in {spec!r}: use one of {', '.join(_PROVIDERS)}")
+            f"unknown provider {provider!r} in {spec!r}: use one of "
+            f"{', '.join(_PROVIDERS + COMPATIBLE_PREFIXES)}")
     try:
         opts = parse_options(spec, dict(options))
     except ConfigError as err:
@@ -96,7 +105,9 @@ def endpoint(spec: str, **options: Any) -> Endpoint:
     Specs: ``openai/<model>`` (Chat Completions; with ``base_url=`` any OpenAI-compatible
     server), ``anthropic/<model>`` (Messages API), ``local/<path.gguf>`` or
     ``local/gemma3-270m`` (a llama.cpp server started on 127.0.0.1; needs the ``local``
-    extra), ``mock/<name>`` (scripted replies with ``replies=``, or invented ones).
+    extra), ``mock/<name>`` (scripted replies with ``replies=``, or invented ones), and
+    Inspect's model strings: ``openai-api/<provider>/<model>`` (server and key from
+    ``<PROVIDER>_BASE_URL`` / ``<PROVIDER>_API_KEY``), ``vllm/<model>``, ``ollama/<model>``.
 
     Example::
 
@@ -107,6 +118,11 @@ def endpoint(spec: str, **options: Any) -> Endpoint:
     problems = option_problems(spec, options)
     if problems:
         raise ConfigError("; ".join(problems))
+    if provider in COMPATIBLE_PREFIXES:
+        from oversight.endpoints._compatible import CompatibleBackend
+
+        opts = parse_options(spec, options)
+        return Endpoint(spec, CompatibleBackend(compatible_target(spec), opts), opts)
     opts = parse_options(spec, options)
     backend: Backend
     if provider == "mock":

@@ -178,7 +178,7 @@ def _price(spec: str, pricing: dict[str, float] | str | None) -> Price | None:
         return Price(**pricing)
     if isinstance(pricing, str):
         return lookup_price(pricing)
-    if provider in ("mock", "local"):
+    if provider in ("mock", "local", "vllm", "ollama"):  # no bill for one's own server
         return Price(input=0.0, output=0.0)
     return lookup_price(model)
 
