@@ -21,6 +21,7 @@ __all__ = ["main"]
 # In the order `oversight --help` lists them.
 SUBCOMMANDS = (
     "run", "rejudge", "judge", "rate", "show", "report", "plan", "gdc", "imports", "export",
+    "datasets",
 )
 
 

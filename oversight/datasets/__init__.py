@@ -7,7 +7,8 @@ Example::
 
 Loaders, by ``loader`` key: ``sample`` (shipped with oversight), ``quality`` (QuALITY
 JSONL), ``gpqa`` (GPQA CSV), ``mmlu`` (MMLU CSV or parquet), ``jsonl`` and ``csv`` (your
-own files with a field mapping), ``nyu`` (questions of imported NYU debate rooms). Every
+own files with a field mapping), ``nyu`` (questions of imported NYU debate rooms), ``hf``
+(Hugging Face datasets, saved or cached locally; the ``hf`` extra). Every
 question carries ``source``, the cluster key the statistics need (QuALITY article, GPQA
 subdomain, MMLU subject, story id).
 """
@@ -19,10 +20,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from oversight.datasets import generic, gpqa, mmlu, nyu, quality, sample
+from oversight.datasets import generic, gpqa, hf, mmlu, nyu, quality, sample
 from oversight.datasets._common import DatasetOptions, select
 from oversight.datasets.generic import FieldMap, GenericSpec
 from oversight.datasets.gpqa import GPQASpec
+from oversight.datasets.hf import HFSpec
 from oversight.datasets.mmlu import MMLUSpec
 from oversight.datasets.nyu import NYUSpec
 from oversight.datasets.quality import QualitySpec
@@ -37,6 +39,7 @@ __all__ = [
     "FieldMap",
     "GPQASpec",
     "GenericSpec",
+    "HFSpec",
     "MMLUSpec",
     "NYUSpec",
     "QualitySpec",
@@ -45,19 +48,20 @@ __all__ = [
 ]
 
 DatasetSpec = Annotated[
-    SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec,
+    SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | HFSpec,
     Field(discriminator="loader"),
 ]
 """The ``[dataset]`` table of an experiment: one spec per loader, chosen by ``loader``."""
 
-LOADERS: tuple[str, ...] = ("sample", "quality", "gpqa", "mmlu", "jsonl", "csv", "nyu")
+LOADERS: tuple[str, ...] = ("sample", "quality", "gpqa", "mmlu", "jsonl", "csv", "nyu", "hf")
 """Every ``loader`` name."""
 
 _SPEC: TypeAdapter[DatasetSpec] = TypeAdapter(DatasetSpec)
 
 
 def load_questions(
-    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | dict[str, Any],
+    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | HFSpec
+    | dict[str, Any],
     base_dir: Path | None = None,
 ) -> list[Question]:
     """The questions ``spec`` selects (a spec, or its ``[dataset]`` table as a dict, e.g.
@@ -104,6 +108,8 @@ def _load(
         found = mmlu.load(spec, base_dir)
     elif isinstance(spec, GenericSpec):
         found = generic.load(spec, base_dir)
+    elif isinstance(spec, HFSpec):
+        found = hf.load(spec, base_dir)
     else:
         found = nyu.load(spec, base_dir)
     return found
