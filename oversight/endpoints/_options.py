@@ -75,6 +75,14 @@ class EndpointOptions(BaseModel):
     whole reply, so a long generation that keeps producing tokens is never cut off."""
     extra_body: dict[str, Any] | None = None
     """Extra request fields sent as they are (e.g. ``{"top_p": 0.9}``); part of the cache key."""
+    batch: bool = False
+    """Send this endpoint's requests through the provider's batch API (OpenAI Batch API,
+    Anthropic Message Batches) at half price, answered when the batch ends (minutes to
+    hours). For endpoints whose calls do not wait on each other: judges, re-judging."""
+    batch_window: float = Field(default=1.0, ge=0)
+    """Seconds requests are gathered before a batch is submitted."""
+    batch_poll_interval: float = Field(default=30.0, ge=0)
+    """Seconds between checks of a submitted batch's status."""
     replies: Any = None
     """``mock/`` only: a list of replies, or a sync or async function of the request."""
     ctx_size: int | None = Field(default=None, ge=256)
