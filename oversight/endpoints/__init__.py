@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oversight.endpoints._base import Backend, Endpoint, MessageLike, as_messages, schema_dict
+from oversight.endpoints._batch import BATCH_DISCOUNT
 from oversight.endpoints._cache import ResponseCache, default_cache_path
 from oversight.endpoints._mock import MockBackend, MockReply, dry_run_reply
 from oversight.endpoints._model_strings import compatible_target
@@ -28,6 +29,7 @@ from oversight.endpoints._types import Completion, Message, Reply, Request, Toke
 from transcripts.errors import ConfigError
 
 __all__ = [
+    "BATCH_DISCOUNT",
     "PRICES_AS_OF",
     "Backend",
     "Completion",

@@ -95,3 +95,28 @@ def test_rejudge_of_100_transcripts_survives_a_kill_mid_batch(
     assert "100 new judgment(s)" in out
     assert f"100 call(s) went through the provider's batch API, priced at its batch rate: " \
            f"${batch_cost:.4f}" in out
+
+
+def test_dry_run_prices_a_batch_endpoint_at_the_batch_rate_and_shows_the_saving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.runner import dry_run
+
+    text = _experiment(tmp_path, "http://127.0.0.1:9/v1").read_text()
+    experiment = tmp_path / "batch-judge.toml"
+    experiment.write_text(text.replace('endpoint = "weak"', 'endpoint = "batchjudge"'))
+    rehearsal = dry_run(str(experiment), out=tmp_path / "dry")
+    [estimate] = [e for e in rehearsal.endpoints if e.name == "batchjudge"]
+    price = lookup_price("gpt-4o-mini")
+    assert price is not None and estimate.batched and estimate.calls == 100
+    from transcripts import Usage
+
+    standard = price.cost(Usage(input_tokens=estimate.input_tokens,
+                                output_tokens=estimate.output_tokens))
+    assert estimate.cost_usd == pytest.approx(standard / 2)
+    assert estimate.batch_saving_usd == pytest.approx(standard / 2)
+    capsys.readouterr()
+    assert main(["run", str(experiment), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert (f"batchjudge has batch = true: priced at the batch rate, saving "
+            f"${standard / 2:.4f} against standard prices") in out
