@@ -75,6 +75,14 @@ class EndpointOptions(BaseModel):
     whole reply, so a long generation that keeps producing tokens is never cut off."""
     extra_body: dict[str, Any] | None = None
     """Extra request fields sent as they are (e.g. ``{"top_p": 0.9}``); part of the cache key."""
+    prompt_cache: bool = True
+    """``anthropic/`` only: mark a long system prompt (the hidden story and instructions a
+    debater, consultant or critic reads on every turn) as a prompt-cache breakpoint
+    (``cache_control``), so later calls read it at a tenth of the input price. OpenAI caches
+    long prefixes by itself; both report cached (and Anthropic cache-write) tokens."""
+    cache_breakpoint_tokens: int = Field(default=1024, ge=1)
+    """``anthropic/`` only: system prompts of at least this many tokens (about 4 characters
+    each) get a breakpoint; Anthropic caches nothing shorter than 1024 (2048 for Haiku)."""
     batch: bool = False
     """Send this endpoint's requests through the provider's batch API (OpenAI Batch API,
     Anthropic Message Batches) at half price, answered when the batch ends (minutes to
