@@ -16,6 +16,7 @@ from typing import Any
 
 import anthropic
 
+from oversight.endpoints._batch import BatchApi
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure, status_failure
 from oversight.endpoints._sdk import SdkBackend
@@ -73,6 +74,11 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
             **params, stream=True, extra_body=self.options.extra_body
         )
         return await self._read_stream(stream)
+
+    def batch_api(self) -> BatchApi:
+        from oversight.endpoints._batch_anthropic import AnthropicBatch
+
+        return AnthropicBatch(self)
 
     async def connect(self) -> anthropic.AsyncAnthropic:
         return anthropic.AsyncAnthropic(

@@ -1,4 +1,5 @@
-"""A fake Anthropic-compatible server: ``POST /v1/messages``, plain or streamed."""
+"""A fake Anthropic-compatible server: ``POST /v1/messages``, plain or streamed, and Message
+Batches (``/v1/messages/batches``; see :mod:`oversight.testing._batch_fake`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import json
 import math
 from typing import Any
 
+from oversight.testing._batch_fake import MessageBatchBook
 from oversight.testing._faults import FakeReply, Fault, RecordedRequest
-from oversight.testing._http import Responder
+from oversight.testing._http import HttpRequest, Responder
 from oversight.testing._server import FakeServer, Scripted
 
 __all__ = ["FakeAnthropicServer"]
@@ -37,14 +39,18 @@ class FakeAnthropicServer(FakeServer):
         super().__init__(**options)
         self.prompt_cache: set[tuple[str, str]] = set()
         """(model, system prefix) pairs written to the simulated prompt cache."""
+        self.batch = MessageBatchBook()
+        """Message Batches and how they behave (see MessageBatchBook)."""
+
+    async def route(self, http: HttpRequest, out: Responder) -> bool:
+        return await self.batch.route(self, http, out)
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def answer(
-        self, record: RecordedRequest, scripted: Scripted | None, out: Responder
-    ) -> None:
+    def message(self, record: RecordedRequest, scripted: Scripted | None) -> dict[str, Any]:
+        """The complete Messages reply to ``record`` (also each batch request's)."""
         body = record.body or {}
         tool = _forced_tool(body)
         reply, block = self._content(record, scripted, tool)
@@ -76,6 +82,13 @@ class FakeAnthropicServer(FakeServer):
             "stop_sequence": None,
             "usage": usage,
         }
+        return message
+
+    async def answer(
+        self, record: RecordedRequest, scripted: Scripted | None, out: Responder
+    ) -> None:
+        body = record.body or {}
+        message = self.message(record, scripted)
         rid = {"request-id": f"req_{record.index}"}
         if body.get("stream"):
             await out.send(200, _stream(message), content_type="text/event-stream", headers=rid)

@@ -1,7 +1,9 @@
-"""The OpenAI Batch API on the fake server: file upload, batch create, poll, results,
-expiry and partial failure, all over real HTTP for the real SDK.
+"""Batch APIs on the fake servers: OpenAI's (file upload, batch create, poll, output and
+error files) and Anthropic's Message Batches (create, poll, JSONL results), with expiry
+and partial failure, all over real HTTP for the real SDKs.
 
-Scripting (attributes of :class:`BatchBook`, reached as ``server.batch``):
+Scripting (attributes of :class:`BatchBook` and :class:`MessageBatchBook`, reached as
+``server.batch``):
 
 * ``polls_before_done``: how many status checks a batch answers ``in_progress`` first;
 * ``hold``: while True, every batch stays ``in_progress`` (a test kills its client then);
@@ -23,9 +25,10 @@ from oversight.testing._faults import Fault, RecordedRequest
 from oversight.testing._http import HttpRequest, Responder
 
 if TYPE_CHECKING:
+    from oversight.testing._anthropic_fake import FakeAnthropicServer
     from oversight.testing._openai_fake import FakeOpenAIServer
 
-__all__ = ["BatchBook"]
+__all__ = ["BatchBook", "MessageBatchBook"]
 
 
 @dataclass
@@ -171,3 +174,102 @@ class BatchBook:
 async def _missing(out: Responder, message: str) -> None:
     await out.send_json(404, {"error": {"message": message, "type": "invalid_request_error",
                                         "param": None, "code": None}})
+
+
+class MessageBatchBook:
+    """Message Batches of one fake Anthropic server."""
+
+    def __init__(self) -> None:
+        self.batches: dict[str, dict[str, Any]] = {}
+        """Batches by id: their wire form, requests and results."""
+        self.lines_answered = 0
+        """Requests inside batches that got a reply."""
+        self.polls_before_done = 1
+        """Status checks answered ``in_progress`` before a batch ends."""
+        self.hold = False
+        """While True, batches never end."""
+        self.expire_next = 0
+        """The next this-many batches end with only their first half answered."""
+
+    async def route(
+        self, server: FakeAnthropicServer, http: HttpRequest, out: Responder
+    ) -> bool:
+        """Answer a Message Batches request; False if ``http`` is not one."""
+        path, method = http.path, http.method
+        if path == "/v1/messages/batches" and method == "POST":
+            body = json.loads(http.body)
+            batch_id = f"msgbatch_{len(self.batches)}"
+            self.batches[batch_id] = {"requests": body.get("requests", []), "checks": 0,
+                                      "results": None, "created_at": _now()}
+            await out.send_json(200, self._wire(server, batch_id))
+        elif path.startswith("/v1/messages/batches/") and method == "GET":
+            parts = path.split("/")
+            batch_id = parts[4]
+            if batch_id not in self.batches:
+                await out.send_json(404, {"type": "error", "error": {
+                    "type": "not_found_error", "message": f"no batch {batch_id}"}})
+            elif len(parts) > 5 and parts[5] == "results":
+                results = self.batches[batch_id]["results"] or []
+                lines = "".join(json.dumps(r) + "\n" for r in results).encode()
+                await out.send(200, lines, content_type="application/binary")
+            else:
+                await self._advance(server, batch_id)
+                await out.send_json(200, self._wire(server, batch_id))
+        else:
+            return False
+        return True
+
+    def _wire(self, server: FakeAnthropicServer, batch_id: str) -> dict[str, Any]:
+        batch = self.batches[batch_id]
+        results = batch["results"]
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if results is None:
+            counts["processing"] = len(batch["requests"])
+        else:
+            for r in results:
+                counts[r["result"]["type"]] += 1
+        ended = results is not None
+        return {
+            "id": batch_id, "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": counts, "created_at": batch["created_at"],
+            "expires_at": batch["created_at"], "ended_at": batch["created_at"] if ended else None,
+            "archived_at": None, "cancel_initiated_at": None,
+            "results_url": f"{server.base_url}/v1/messages/batches/{batch_id}/results"
+            if ended else None,
+        }
+
+    async def _advance(self, server: FakeAnthropicServer, batch_id: str) -> None:
+        batch = self.batches[batch_id]
+        if batch["results"] is not None:
+            return
+        batch["checks"] += 1
+        if self.hold or batch["checks"] <= self.polls_before_done:
+            return
+        expire = self.expire_next > 0
+        if expire:
+            self.expire_next -= 1
+        requests = batch["requests"]
+        answered = len(requests) // 2 if expire else len(requests)
+        results = []
+        for i, item in enumerate(requests):
+            custom_id = item["custom_id"]
+            if i >= answered:
+                results.append({"custom_id": custom_id, "result": {"type": "expired"}})
+                continue
+            record = RecordedRequest(index=-1, path="/v1/messages", body=item["params"],
+                                     headers={}, received_at=time.monotonic(), status=200)
+            scripted = await server._script(record)
+            if isinstance(scripted, Fault):
+                results.append({"custom_id": custom_id, "result": {"type": "errored", "error": {
+                    "type": "error", "error": {"type": scripted.error_type,
+                                               "message": scripted.message}}}})
+                continue
+            self.lines_answered += 1
+            results.append({"custom_id": custom_id, "result": {
+                "type": "succeeded", "message": server.message(record, scripted)}})
+        batch["results"] = results
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -11,7 +11,7 @@ import pytest
 from oversight.endpoints import endpoint
 from oversight.endpoints._pricing import lookup_price
 from oversight.errors import ConfigError, ProviderError
-from oversight.testing import FakeOpenAIServer, Fault
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
 
 OPTIONS = {"api_key": "k", "batch": True, "batch_window": 0.01, "batch_poll_interval": 0,
            "retry_backoff": 0}
@@ -104,3 +104,30 @@ def test_batch_needs_a_provider_with_a_batch_api_and_a_cache() -> None:
         endpoint("mock/x", batch=True)
     with pytest.raises(ConfigError, match="batch=True needs the response cache"):
         endpoint("openai/gpt-4o-mini", batch=True, cache=False)
+
+
+async def test_anthropic_message_batches_partial_failure_and_expiry(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    anthropic_server.reply = lambda body: (
+        Fault.error(400, "prompt is too long", error_type="invalid_request_error")
+        if "poison" in json.dumps(body) else "fine")
+    anthropic_server.batch.expire_next = 1
+    ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, **OPTIONS)
+    prompts = [f"ok {i}" for i in range(6)] + ["poison"]
+    results = await asyncio.gather(*[ep.complete(p) for p in prompts], return_exceptions=True)
+    completions = [r for r in results if not isinstance(r, BaseException)]
+    assert [c.text for c in completions] == ["fine"] * 6
+    error = results[-1]
+    assert isinstance(error, ProviderError) and error.status_code == 400
+    assert "prompt is too long" in str(error)
+    # The first batch expired half-way; its unanswered requests went in a second batch.
+    first, second = anthropic_server.batch.batches.values()
+    assert len(first["requests"]) == 7 and len(second["requests"]) == 4
+    assert anthropic_server.requests_by_path["/v1/messages"] == 0
+    assert all("stream" not in r["params"] for r in first["requests"])
+    price = lookup_price("claude-haiku-4-5")
+    assert price is not None
+    for c in completions:
+        assert c.call.batched and c.cost_usd == pytest.approx(price.cost(c.usage) / 2)
+    await ep.aclose()
