@@ -3,10 +3,13 @@
 With ``batch=True`` an endpoint's requests are gathered for ``batch_window`` seconds, sent
 as one OpenAI Batch API job or Anthropic Message Batch, and answered when the batch ends
 (at the providers' batch price, half the standard one). Each request's ``custom_id`` is its
-response-cache key, and every batch submitted is written to a ledger file next to the
-cache (``batches.jsonl`` in the run folder), before any result is awaited, so a process
-killed mid-batch and started again polls the batches it already submitted instead of
-sending (and paying for) the requests again. A request the batch could not answer (an
+response-cache key, and every batch is written to a ledger file next to the cache
+(``batches.jsonl`` in the run folder) before it is sent (with a label the provider keeps,
+where it keeps one) and again with its id once accepted, so a process killed mid-batch and
+started again polls the batches it already submitted instead of sending (and paying for)
+the requests again. A kill between sending and writing the id is recovered through the
+label on OpenAI (batch metadata); Anthropic batches carry no label, so there the requests
+would be sent again. A request the batch could not answer (an
 error line, an expired batch) fails like any call: retryable ones are resubmitted by the
 retry layer in a later batch.
 """
@@ -19,6 +22,7 @@ import json
 import logging
 import os
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,8 +48,14 @@ class BatchApi(abc.ABC):
     """A provider's batch endpoints, as one backend speaks them."""
 
     @abc.abstractmethod
-    async def submit(self, items: list[tuple[str, Request]]) -> str:
-        """Send the requests (custom id, request) as one batch; return the batch id."""
+    async def submit(self, items: list[tuple[str, Request]], *, submission: str) -> str:
+        """Send the requests (custom id, request) as one batch labelled ``submission``
+        where the provider keeps labels; return the batch id."""
+
+    async def find(self, submission: str) -> str | None:
+        """The id of the batch labelled ``submission``, if the provider has one (for a
+        process killed between submitting and writing down the id)."""
+        return None
 
     @abc.abstractmethod
     async def ended(self, batch_id: str) -> bool:
@@ -91,13 +101,22 @@ class BatchLedger:
         return out
 
     def open_batches(self, endpoint: str) -> dict[str, str]:
-        """Request key -> id of the latest batch of ``endpoint`` that carries it."""
+        """Request key -> id of the latest batch of ``endpoint`` that carries it; a batch
+        whose id was never written down (a kill mid-submission) is ``?<submission label>``."""
         owner: dict[str, str] = {}
+        labels: dict[str, str] = {}
         for entry in self.entries():
-            if entry.get("event") == "submitted" and entry.get("endpoint") == endpoint:
+            if entry.get("endpoint") != endpoint:
+                continue
+            if entry.get("event") == "submitting":
+                for key in entry.get("keys", []):
+                    owner[key] = "?" + entry["submission"]
+            elif entry.get("event") == "submitted":
+                labels[entry.get("submission", "")] = entry["batch_id"]
                 for key in entry.get("keys", []):
                     owner[key] = entry["batch_id"]
-        return owner
+        return {key: labels.get(value[1:], value) if value.startswith("?") else value
+                for key, value in owner.items()}
 
 
 @dataclass
@@ -130,6 +149,7 @@ class BatchQueue:
         self._watchers: dict[str, asyncio.Task[dict[str, Reply | ProviderError]]] = {}
         self._known = ledger.open_batches(endpoint)
         self._used: set[tuple[str, str]] = set()
+        self._found: dict[str, str | None] = {}
         self.submitted = 0
         """Batches this queue submitted."""
         self.resumed = 0
@@ -138,6 +158,8 @@ class BatchQueue:
     async def send(self, request: Request, key: str) -> Reply:
         """The reply to ``request`` (cache key ``key``) from a batch."""
         earlier = self._known.get(key)
+        if earlier is not None and earlier.startswith("?"):
+            earlier = await self._resolve(earlier[1:])
         if earlier is not None and (earlier, key) not in self._used:
             self._used.add((earlier, key))
             if earlier not in self._watchers:
@@ -153,34 +175,27 @@ class BatchQueue:
             self._flusher.add_done_callback(self._tasks.discard)
         return await waiter.future
 
+    async def _resolve(self, submission: str) -> str | None:
+        """The batch of a submission whose id a killed process did not write down."""
+        if submission not in self._found:
+            found = await self.api.find(submission)
+            self._found[submission] = found
+            if found is not None:
+                self.ledger.record({"event": "submitted", "endpoint": self.endpoint,
+                                    "batch_id": found, "submission": submission, "keys": []})
+        return self._found[submission]
+
     async def _flush_after_window(self) -> None:
         await asyncio.sleep(self.window)
         waiters, self._pending = self._pending, []
         self._flusher = None  # requests arriving from now on start the next batch
         if not waiters:
             return
-        try:
-            batch_id = await self.api.submit([(w.key, w.request) for w in waiters])
-        except BaseException as err:
-            for w in waiters:
-                if not w.future.done():
-                    w.future.set_exception(err)
-            if not isinstance(err, Exception):
-                raise
-            return
-        self.submitted += 1
-        keys = [w.key for w in waiters]
-        self.ledger.record({"event": "submitted", "endpoint": self.endpoint,
-                            "batch_id": batch_id, "keys": keys})
-        for key in keys:
-            self._known[key] = batch_id
-            self._used.add((batch_id, key))
-        watcher = self._watch(batch_id)
         for w in waiters:
             w.future.add_done_callback(_retrieve)
         try:
-            results = await watcher
-        except BaseException as err:
+            results = await self._submit_and_wait(waiters)
+        except BaseException as err:  # every waiter hears of it, then it goes on up
             for w in waiters:
                 if not w.future.done():
                     w.future.set_exception(err)
@@ -194,6 +209,22 @@ class BatchQueue:
                 w.future.set_result(_answer(results, w.key))
             except ProviderError as err:
                 w.future.set_exception(err)
+
+    async def _submit_and_wait(self, waiters: list[_Waiter]) -> dict[str, Reply | ProviderError]:
+        """Write the batch down, send it, write its id down, and wait for its results."""
+        submission = uuid.uuid4().hex
+        keys = [w.key for w in waiters]
+        self.ledger.record({"event": "submitting", "endpoint": self.endpoint,
+                            "submission": submission, "keys": keys})
+        batch_id = await self.api.submit([(w.key, w.request) for w in waiters],
+                                         submission=submission)
+        self.submitted += 1
+        self.ledger.record({"event": "submitted", "endpoint": self.endpoint,
+                            "batch_id": batch_id, "submission": submission, "keys": keys})
+        for key in keys:
+            self._known[key] = batch_id
+            self._used.add((batch_id, key))
+        return await self._watch(batch_id)
 
     def _watch(self, batch_id: str) -> asyncio.Task[dict[str, Reply | ProviderError]]:
         task = self._watchers.get(batch_id)

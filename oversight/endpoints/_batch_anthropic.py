@@ -26,7 +26,7 @@ class AnthropicBatch(BatchApi):
     def __init__(self, backend: AnthropicBackend) -> None:
         self.backend = backend
 
-    async def submit(self, items: list[tuple[str, Request]]) -> str:
+    async def submit(self, items: list[tuple[str, Request]], *, submission: str) -> str:
         client = await self.backend.client()
         extra = self.backend.options.extra_body or {}
         batch = await client.messages.batches.create(requests=[

@@ -27,7 +27,7 @@ class OpenAIBatch(BatchApi):
     def __init__(self, backend: OpenAIBackend) -> None:
         self.backend = backend
 
-    async def submit(self, items: list[tuple[str, Request]]) -> str:
+    async def submit(self, items: list[tuple[str, Request]], *, submission: str) -> str:
         client = await self.backend.client()
         lines = [
             json.dumps({"custom_id": key, "method": "POST", "url": _URL,
@@ -40,9 +40,16 @@ class OpenAIBatch(BatchApi):
         )
         batch = await client.batches.create(
             input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h",
-            metadata={"source": "oversight"},
+            metadata={"source": "oversight", "oversight_submission": submission},
         )
         return batch.id
+
+    async def find(self, submission: str) -> str | None:
+        client = await self.backend.client()
+        async for batch in client.batches.list(limit=100):
+            if (batch.metadata or {}).get("oversight_submission") == submission:
+                return batch.id
+        return None
 
     async def ended(self, batch_id: str) -> bool:
         client = await self.backend.client()

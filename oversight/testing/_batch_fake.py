@@ -95,6 +95,11 @@ class BatchBook:
             batch.total = len(self._lines(batch))
             self.batches[batch.id] = batch
             await out.send_json(200, batch.wire())
+        elif path == "/v1/batches" and method == "GET":
+            data = [b.wire() for b in reversed(self.batches.values())]  # newest first
+            await out.send_json(200, {"object": "list", "data": data, "has_more": False,
+                                      "first_id": data[0]["id"] if data else None,
+                                      "last_id": data[-1]["id"] if data else None})
         elif path.startswith("/v1/batches/") and method == "GET":
             batch_id = path.split("/")[3]
             found = self.batches.get(batch_id)

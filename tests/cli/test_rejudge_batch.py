@@ -69,8 +69,8 @@ def test_rejudge_of_100_transcripts_survives_a_kill_mid_batch(
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         entries = [json.loads(line) for line in ledger.read_text().splitlines()]
-        assert [e["event"] for e in entries] == ["submitted"]
-        assert len(entries[0]["keys"]) == 100  # one batch carries all 100 judge calls
+        assert [e["event"] for e in entries] == ["submitting", "submitted"]
+        assert len(entries[1]["keys"]) == 100  # one batch carries all 100 judge calls
         before = [j for j in RunStore.open(run).judgments.latest() if j.judge.name != "first"]
         assert before == []  # nothing answered yet
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from oversight.endpoints import endpoint
+from oversight.endpoints._batch import BatchLedger
 from oversight.endpoints._pricing import lookup_price
 from oversight.errors import ConfigError, ProviderError
 from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
@@ -39,7 +41,7 @@ async def test_concurrent_calls_go_as_one_batch_at_half_price(
     # The ledger in the cache's folder records the batch.
     ledger = isolated_environment.parent / "batches.jsonl"
     events = [json.loads(x)["event"] for x in ledger.read_text().splitlines()]
-    assert events == ["submitted", "ended"]
+    assert events == ["submitting", "submitted", "ended"]
     # A second identical call is answered by the cache, not by another batch.
     again = await ep.complete("question 3")
     assert again.cached and len(openai_server.batch.batches) == 1
@@ -131,3 +133,29 @@ async def test_anthropic_message_batches_partial_failure_and_expiry(
     for c in completions:
         assert c.call.batched and c.cost_usd == pytest.approx(price.cost(c.usage) / 2)
     await ep.aclose()
+
+
+class _KilledBeforeTheIdIsWritten(BatchLedger):
+    """A ledger whose process dies right after the provider accepted the batch."""
+
+    def record(self, entry: dict[str, Any]) -> None:
+        if entry["event"] == "submitted":
+            raise RuntimeError("killed")
+        super().record(entry)
+
+
+async def test_a_kill_between_submitting_and_writing_the_id_finds_the_batch_by_its_label(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    assert ep.batch is not None
+    ep.batch.ledger = _KilledBeforeTheIdIsWritten(ep.batch.ledger.path)
+    with pytest.raises(RuntimeError, match="killed"):
+        await asyncio.gather(*[ep.complete(f"q{i}") for i in range(3)])
+    await ep.aclose()
+    assert len(openai_server.batch.batches) == 1
+    fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[fresh.complete(f"q{i}") for i in range(3)])
+    assert [c.text for c in completions] == ["echo: q0", "echo: q1", "echo: q2"]
+    assert len(openai_server.batch.batches) == 1  # found by its label, not sent again
+    await fresh.aclose()

@@ -137,3 +137,17 @@ def test_v1_records_read_as_no_live_judge(v1_run: Path) -> None:
     assert all(turn.decision is None for t in store.transcripts.latest() for turn in t.turns)
     assert not any(j.live for j in store.judgments.latest())
     assert analyze(v1_run, n_bootstrap=20).beliefs == []
+
+
+def test_v1_calls_read_as_not_batched_and_export_to_inspect(v1_run: Path, tmp_path: Path) -> None:
+    store = RunStore.open(v1_run)
+    calls = [c for t in store.transcripts.latest() for c in t.calls]
+    assert calls and not any(c.batched for c in calls)
+    pytest.importorskip("inspect_ai", reason="the inspect extra is not installed")
+    from inspect_ai.log import read_eval_log
+
+    from oversight.interop import export_inspect
+
+    files = export_inspect(v1_run, tmp_path / "logs")
+    samples = sum(len(read_eval_log(str(f)).samples or []) for f in files)
+    assert samples == len(list(store.transcripts.latest()))
