@@ -95,7 +95,7 @@ def load_questions(
 
 
 def _load(
-    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec,
+    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | HFSpec,
     base_dir: Path | None,
 ) -> list[Question]:
     if isinstance(spec, SampleSpec):
