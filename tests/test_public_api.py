@@ -83,7 +83,7 @@ PUBLIC: dict[str, list[str]] = {
     ],
     "protocols": [],
     "oversight.endpoints": [
-        "PRICES_AS_OF", "Backend", "Completion", "Endpoint", "EndpointArgs",
+        "BATCH_DISCOUNT", "PRICES_AS_OF", "Backend", "Completion", "Endpoint", "EndpointArgs",
         "EndpointOptions", "Message", "MessageLike", "MockBackend", "MockReply",
         "Price", "Reply", "Request", "TokenLogprob", "cost_usd", "dry_run_reply",
         "endpoint", "lookup_price", "option_problems", "render_correction", "set_price",
@@ -120,7 +120,7 @@ PUBLIC: dict[str, list[str]] = {
     ],
     "oversight.datasets": [
         "LOADERS", "DatasetOptions", "DatasetSpec", "FieldMap", "GPQASpec",
-        "GenericSpec", "MMLUSpec", "NYUSpec", "QualitySpec", "SampleSpec",
+        "GenericSpec", "HFSpec", "MMLUSpec", "NYUSpec", "QualitySpec", "SampleSpec",
         "load_questions",
     ],
     "oversight.testing": [

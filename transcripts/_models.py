@@ -176,6 +176,8 @@ class Call(Record):
     queued_s: float = 0.0
     """Seconds spent waiting for a concurrency or rate-limit slot before the answering
     attempt was sent."""
+    batched: bool = False
+    """Sent through the provider's batch API, and priced at its batch rate."""
 
 
 class Quote(Record):

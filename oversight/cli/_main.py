@@ -16,6 +16,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 # In the order `oversight --help` lists them.
 SUBCOMMANDS = (
     "run", "rejudge", "judge", "rate", "show", "report", "plan", "gdc", "imports", "export",
+    "datasets",
 )
 
 

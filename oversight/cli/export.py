@@ -1,4 +1,5 @@
-"""``oversight export RUN``: a run's judgments (or transcripts) as CSV or Parquet.
+"""``oversight export RUN``: a run's judgments (or transcripts) as CSV or Parquet, or the
+whole run as Inspect ``.eval`` logs (``--format inspect``, see :mod:`oversight.interop`).
 
 One row per judgment, joined with its transcript's condition, protocol, question id, source
 and gold answer, with a probability column per answer and ``p_correct``; see
@@ -20,7 +21,7 @@ from transcripts.export import KINDS, TableKind, to_csv, to_parquet
 
 __all__ = ["FORMATS", "add_parser", "run"]
 
-FORMATS = ("csv", "parquet")
+FORMATS = ("csv", "parquet", "inspect")
 """File formats ``oversight export`` writes."""
 
 
@@ -39,14 +40,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
     parser.add_argument("--format", choices=FORMATS, default=None,
-                        help="csv or parquet (default: from --out's suffix, else csv)")
+                        help="csv, parquet, or inspect (.eval logs for `inspect view`, one per "
+                        "condition; needs the inspect extra) (default: from --out's suffix, "
+                        "else csv)")
     parser.add_argument("--kind", choices=KINDS, default="judgments",
                         help="one row per judgment (default) or per transcript")
     parser.add_argument("--counted-only", action="store_true",
                         help="only the judgments the report scores (see the counted and "
                              "not_counted columns)")
     parser.add_argument("--out", metavar="FILE", default=None,
-                        help="file to write (default: RUN/exports/KIND.FORMAT)")
+                        help="file to write (default: RUN/exports/KIND.FORMAT); for inspect, "
+                        "the folder for the logs (default: RUN/inspect)")
     parser.set_defaults(handler=run)
 
 
@@ -66,6 +70,16 @@ def run(args: argparse.Namespace) -> int:
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     fmt = _format(args)
+    if fmt == "inspect":
+        from oversight.interop import export_inspect
+
+        files = export_inspect(store.path, args.out)
+        console = Console(highlight=False, soft_wrap=True)  # paths stay whole for copying
+        for file in files:
+            console.print(f"wrote {escape(str(file))}")
+        console.print(f"view them: inspect view --log-dir {escape(str(files[0].parent))}"
+                      if files else "the run has no transcripts: nothing written")
+        return 0
     out = Path(args.out) if args.out else store.path / "exports" / f"{kind}.{fmt}"
     if args.counted_only and kind != "judgments":
         raise ConfigError("--counted-only applies to --kind judgments only")

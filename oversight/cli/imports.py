@@ -6,6 +6,8 @@ Sources:
   transcript with its live and offline judges' judgments, or is listed as skipped with the
   reason in ``DIR/import-skipped.jsonl``. Importing again into the same folder adds only
   what is missing.
+* ``inspect`` — an Inspect ``.eval`` log: each sample becomes a transcript (see
+  :mod:`oversight.interop.inspect_import`); needs the ``inspect`` extra.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from transcripts.importers.nyu import SKIPPED_FILE, ImportSummary, import_nyu_de
 
 __all__ = ["SOURCES", "add_parser", "run"]
 
-SOURCES = ("nyu-debate",)
+SOURCES = ("nyu-debate", "inspect")
 """Datasets ``oversight import`` knows."""
 
 
@@ -35,7 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "NYU human-debate dataset (Michael et al. 2023); PATH is the folder holding "
             "debates-metadata.jsonl and debates/official/. Rooms that cannot be imported "
             "(e.g. never started) are listed with the reason in DIR/import-skipped.jsonl. "
-            "Importing again into the same folder adds only what is missing."
+            "Importing again into the same folder adds only what is missing. inspect: PATH "
+            "is an Inspect log (.eval or .json); each sample becomes a transcript that "
+            "rejudge, judge and report work on (needs the inspect extra)."
         ),
         epilog=(
             "example: oversight import nyu-debate ../shared/data/nyu-debate --out runs/nyu\n"
@@ -44,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("source", choices=SOURCES, help="which dataset PATH holds")
-    parser.add_argument("path", metavar="PATH", help="the dataset's folder")
+    parser.add_argument("path", metavar="PATH", help="the dataset's folder, or the log file")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="run folder to import into (created if needed)")
     parser.set_defaults(handler=run)
@@ -53,6 +57,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     """Import, then print what was imported and what was skipped and why."""
     console = Console(highlight=False)
+    if args.source == "inspect":
+        from oversight.interop import import_inspect
+
+        done = import_inspect(args.path, args.out)
+        console.print(
+            f"imported {done.imported} of {done.samples} samples of {escape(done.task)} into "
+            f"{escape(str(args.out))} ({done.already_present} already there, "
+            f"{done.judgments} judgments restored)"
+        )
+        return 0
     with console.status(f"importing {escape(args.source)} from {escape(str(args.path))} ..."):
         summary = import_nyu_debate(args.path, args.out)
     console.print(render_summary(summary))

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from oversight._rejudge import RejudgeResult, rejudge
 from oversight.cli.run import wide_when_piped
-from transcripts import RunStore, score
+from transcripts import Call, Judgment, RunStore, score
 from transcripts.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
@@ -96,11 +96,20 @@ def run(args: argparse.Namespace) -> int:
            if result.unknown_cost_calls else "")
         + (f" · {result.calls_lost_in_flight} call(s) of the run cut off in flight by a kill "
            f"(cost unknown)" if result.calls_lost_in_flight else ""))
+    batched = [c for j in result.judgments for c in _calls(j) if c.batched]
+    if batched:
+        console.print(f"{len(batched)} call(s) went through the provider's batch API, priced "
+                      f"at its batch rate: ${sum(c.cost_usd or 0.0 for c in batched):.4f}")
     if result.stopped:
         console.print(f"[yellow]stopped:[/] {escape(result.stopped)}")
     if result.judgments:
         console.print(_accuracy_by_rounds(args.run_dir, result))
     return 0 if result.stopped is None else 3
+
+
+def _calls(judgment: Judgment) -> list[Call]:
+    """A judgment's calls and its components' (panels, fallbacks)."""
+    return [*judgment.calls, *(c for part in judgment.components for c in _calls(part))]
 
 
 def _accuracy_by_rounds(run_dir: str, result: RejudgeResult) -> Table:

@@ -133,6 +133,10 @@ def print_estimate(rehearsal: DryRun, console: Console) -> None:
     cost = "unknown (a price is missing)" if total is None else f"${total:.4f}"
     console.print(f"total estimated cost: {cost} · input tokens counted with {tokenizer}; "
                   f"output estimated as half of max_tokens")
+    for e in rehearsal.endpoints:
+        if e.batched and e.batch_saving_usd is not None:
+            console.print(f"{escape(e.name)} has batch = true: priced at the batch rate, "
+                          f"saving ${e.batch_saving_usd:.4f} against standard prices")
 
 
 def print_report(path: Path, console: Console) -> None:

@@ -7,7 +7,8 @@ Example::
 
 Loaders, by ``loader`` key: ``sample`` (shipped with oversight), ``quality`` (QuALITY
 JSONL), ``gpqa`` (GPQA CSV), ``mmlu`` (MMLU CSV or parquet), ``jsonl`` and ``csv`` (your
-own files with a field mapping), ``nyu`` (questions of imported NYU debate rooms). Every
+own files with a field mapping), ``nyu`` (questions of imported NYU debate rooms), ``hf``
+(Hugging Face datasets, saved or cached locally; the ``hf`` extra). Every
 question carries ``source``, the cluster key the statistics need (QuALITY article, GPQA
 subdomain, MMLU subject, story id).
 """
@@ -16,6 +17,7 @@ from oversight.datasets._common import DatasetOptions
 from oversight.datasets._load import LOADERS, DatasetSpec, load_questions
 from oversight.datasets.generic import FieldMap, GenericSpec
 from oversight.datasets.gpqa import GPQASpec
+from oversight.datasets.hf import HFSpec
 from oversight.datasets.mmlu import MMLUSpec
 from oversight.datasets.nyu import NYUSpec
 from oversight.datasets.quality import QualitySpec
@@ -28,6 +30,7 @@ __all__ = [
     "FieldMap",
     "GPQASpec",
     "GenericSpec",
+    "HFSpec",
     "MMLUSpec",
     "NYUSpec",
     "QualitySpec",

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from oversight.datasets import generic, gpqa, mmlu, nyu, quality, sample
+from oversight.datasets import generic, gpqa, hf, mmlu, nyu, quality, sample
 from oversight.datasets._common import select
 from oversight.datasets.generic import GenericSpec
 from oversight.datasets.gpqa import GPQASpec
+from oversight.datasets.hf import HFSpec
 from oversight.datasets.mmlu import MMLUSpec
 from oversight.datasets.nyu import NYUSpec
 from oversight.datasets.quality import QualitySpec
@@ -22,19 +23,20 @@ from transcripts.errors import DatasetError
 __all__ = ["LOADERS", "DatasetSpec", "load_questions"]
 
 DatasetSpec = Annotated[
-    SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec,
+    SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | HFSpec,
     Field(discriminator="loader"),
 ]
 """The ``[dataset]`` table of an experiment: one spec per loader, chosen by ``loader``."""
 
-LOADERS: tuple[str, ...] = ("sample", "quality", "gpqa", "mmlu", "jsonl", "csv", "nyu")
+LOADERS: tuple[str, ...] = ("sample", "quality", "gpqa", "mmlu", "jsonl", "csv", "nyu", "hf")
 """Every ``loader`` name."""
 
 _SPEC: TypeAdapter[DatasetSpec] = TypeAdapter(DatasetSpec)
 
 
 def load_questions(
-    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | dict[str, Any],
+    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | HFSpec
+    | dict[str, Any],
     base_dir: Path | None = None,
 ) -> list[Question]:
     """The questions ``spec`` selects (a spec, or its ``[dataset]`` table as a dict, e.g.
@@ -68,7 +70,7 @@ def load_questions(
 
 
 def _load(
-    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec,
+    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | HFSpec,
     base_dir: Path | None,
 ) -> list[Question]:
     if isinstance(spec, SampleSpec):
@@ -81,6 +83,8 @@ def _load(
         found = mmlu.load(spec, base_dir)
     elif isinstance(spec, GenericSpec):
         found = generic.load(spec, base_dir)
+    elif isinstance(spec, HFSpec):
+        found = hf.load(spec, base_dir)
     else:
         found = nyu.load(spec, base_dir)
     return found

@@ -7,6 +7,7 @@ their provider, so ``import oversight.endpoints`` stays cheap.
 from __future__ import annotations
 
 from oversight.endpoints._base import Backend, Endpoint, MessageLike
+from oversight.endpoints._batch import BATCH_DISCOUNT
 from oversight.endpoints._factory import endpoint, option_problems
 from oversight.endpoints._mock import MockBackend, MockReply, dry_run_reply
 from oversight.endpoints._options import EndpointArgs, EndpointOptions
@@ -15,6 +16,7 @@ from oversight.endpoints._structured import render_correction
 from oversight.endpoints._types import Completion, Message, Reply, Request, TokenLogprob
 
 __all__ = [
+    "BATCH_DISCOUNT",
     "PRICES_AS_OF",
     "Backend",
     "Completion",

@@ -16,6 +16,7 @@ from typing import Any
 
 import anthropic
 
+from oversight.endpoints._batch import BatchApi
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure, status_failure
 from oversight.endpoints._sdk import SdkBackend
@@ -74,6 +75,11 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
         )
         return await self._read_stream(stream)
 
+    def batch_api(self) -> BatchApi:
+        from oversight.endpoints._batch_anthropic import AnthropicBatch
+
+        return AnthropicBatch(self)
+
     async def connect(self) -> anthropic.AsyncAnthropic:
         return anthropic.AsyncAnthropic(
             api_key=self.api_key(),
@@ -106,9 +112,17 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
             else:
                 system = "\n\n".join(filter(None, [system, schema_instruction(schema)]))
         if system:
-            params["system"] = system
+            params["system"] = self._system(system)
         params["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
         return params
+
+    def _system(self, system: str) -> str | list[dict[str, Any]]:
+        """The system prompt, as a block with a cache breakpoint when it is long enough for
+        Anthropic to cache (the shared hidden text of the roles that read it)."""
+        options = self.options
+        if not options.prompt_cache or len(system) < 4 * options.cache_breakpoint_tokens:
+            return system
+        return [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
 
     def _say_once_what_is_not_sent(self, request: Request) -> None:
         for flag, applies, what in (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import functools
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from oversight.endpoints._batch import BATCH_DISCOUNT, BatchApi, BatchQueue, ledger_for
 from oversight.endpoints._cache import cache_key, open_cache
 from oversight.endpoints._limits import LimitSettings, shared_limits
 from oversight.endpoints._options import EndpointOptions
@@ -78,6 +80,13 @@ class Backend(abc.ABC):
     def redact(self, text: str) -> str:
         """``text`` with any secret of this backend removed (for error messages)."""
         return text
+
+    def batch_api(self) -> BatchApi:
+        """This provider's batch endpoints (for ``batch=True``)."""
+        raise ConfigError(
+            f"{self.provider}/{self.model}: no batch API; batch=True works with openai/ and "
+            "anthropic/ endpoints"
+        )
 
     def check_credentials(self) -> None:  # noqa: B027 - optional hook, no key by default
         """Raise MissingAPIKeyError now if a call would need a key that is not set."""
@@ -159,6 +168,15 @@ class Endpoint:
                 "price; pass pricing={'input': ..., 'output': ...} in USD per million tokens"
             )
         self._identity: dict[str, Any] | None = None  # at first call (a local model is hashed)
+        self.batch: BatchQueue | None = None
+        if options.batch:
+            self.batch = BatchQueue(
+                backend.batch_api(),
+                ledger_for(self.cache.path if self.cache is not None else None, spec),
+                spec,
+                window=options.batch_window,
+                poll_interval=options.batch_poll_interval,
+            )
 
     def __repr__(self) -> str:
         return f"Endpoint({self.spec!r})"
@@ -252,6 +270,8 @@ class Endpoint:
 
     async def aclose(self) -> None:
         """Release the backend's connections."""
+        if self.batch is not None:
+            await self.batch.aclose()
         await self.backend.aclose()
 
     async def _fresh(
@@ -271,7 +291,8 @@ class Endpoint:
         for round_ in range(self.options.validation_retries + 1 if schema is not None else 1):
             if round_:
                 stats.retries += 1
-            reply = await self._send(asked, stats)
+            # A re-ask is another request: in a batch it needs an id of its own.
+            reply = await self._send(asked, stats, key if not round_ else _reask_id(key, round_))
             spent = spent + reply.usage
             if schema is None:
                 return self._completion(
@@ -307,12 +328,16 @@ class Endpoint:
             calls=rejected,
         )
 
-    async def _send(self, request: Request, stats: RetryStats) -> Reply:
-        """One reply through the retry layer, each attempt inside the shared limits."""
+    async def _send(self, request: Request, stats: RetryStats, key: str) -> Reply:
+        """One reply through the retry layer, each attempt inside the shared limits (or,
+        with ``batch=True``, in a provider batch, which has its own queue)."""
         tokens = _token_estimate(request)
+        batch = self.batch
 
         async def attempt() -> Reply:
             asked = time.monotonic()
+            if batch is not None:
+                return await batch.send(request, key)
             held = await self.limits.acquire(tokens)
             sent = time.monotonic()
             stats.queued_s = sent - asked
@@ -375,6 +400,7 @@ class Endpoint:
             cost_usd=0.0 if cached else self._cost(usage),
             latency_s=stats.latency_s if stats else time.monotonic() - started,
             queued_s=stats.queued_s if stats else 0.0,
+            batched=self.batch is not None and not cached,
             cached=cached,
             retries=stats.retries if stats else 0,
             retry_wait_s=stats.wait_s if stats else 0.0,
@@ -391,7 +417,15 @@ class Endpoint:
     def _cost(self, usage: Usage) -> float | None:
         if self.price is None and self.backend.free:
             return 0.0
-        return cost_usd(self.backend.model, usage, self.price)
+        cost = cost_usd(self.backend.model, usage, self.price)
+        if cost is not None and self.batch is not None:
+            return cost * BATCH_DISCOUNT  # the providers' batch price
+        return cost
+
+
+def _reask_id(key: str, round_: int) -> str:
+    """The batch id of the ``round_``-th re-ask of the request with cache key ``key``."""
+    return hashlib.sha256(f"{key}:reask:{round_}".encode()).hexdigest()
 
 
 def _token_estimate(request: Request) -> int:

@@ -8,6 +8,7 @@ from typing import Any, Unpack
 
 from oversight.endpoints._base import Backend, Endpoint
 from oversight.endpoints._mock import MockBackend
+from oversight.endpoints._model_strings import compatible_target
 from oversight.endpoints._options import EndpointArgs, parse_options
 from oversight.endpoints._pricing import as_price
 from transcripts.errors import ConfigError
@@ -15,6 +16,8 @@ from transcripts.errors import ConfigError
 __all__ = ["PROVIDERS", "endpoint", "option_problems"]
 
 PROVIDERS = ("openai", "anthropic", "local", "mock")
+COMPATIBLE_PREFIXES = ("openai-api", "vllm", "ollama")
+"""Inspect-style model strings for OpenAI-compatible servers (see ``_model_strings``)."""
 """The providers a spec may name before its ``/``."""
 
 
@@ -24,12 +27,18 @@ def option_problems(spec: str, options: Mapping[str, Any]) -> list[str]:
     its run folder is touched. Empty when the endpoint can be made."""
     provider, _, model = spec.partition("/")
     problems = []
-    if not model:
+    if provider in COMPATIBLE_PREFIXES:
+        try:
+            compatible_target(spec)
+        except ConfigError as err:
+            problems.append(str(err))
+    elif not model:
         problems.append(
             f"endpoint spec {spec!r} has no model: write provider/model, e.g. openai/gpt-4o-mini")
     elif provider not in PROVIDERS:
         problems.append(
-            f"unknown provider {provider!r} in {spec!r}: use one of {', '.join(PROVIDERS)}")
+            f"unknown provider {provider!r} in {spec!r}: use one of "
+            f"{', '.join(PROVIDERS + COMPATIBLE_PREFIXES)}")
     try:
         opts = parse_options(spec, dict(options))
     except ConfigError as err:
@@ -57,7 +66,9 @@ def endpoint(spec: str, **options: Unpack[EndpointArgs]) -> Endpoint:
     Specs: ``openai/<model>`` (Chat Completions; with ``base_url=`` any OpenAI-compatible
     server), ``anthropic/<model>`` (Messages API), ``local/<path.gguf>`` or
     ``local/gemma3-270m`` (a llama.cpp server started on 127.0.0.1; needs the ``local``
-    extra), ``mock/<name>`` (scripted replies with ``replies=``, or invented ones).
+    extra), ``mock/<name>`` (scripted replies with ``replies=``, or invented ones), and
+    Inspect's model strings: ``openai-api/<provider>/<model>`` (server and key from
+    ``<PROVIDER>_BASE_URL`` / ``<PROVIDER>_API_KEY``), ``vllm/<model>``, ``ollama/<model>``.
 
     Example::
 
@@ -69,6 +80,10 @@ def endpoint(spec: str, **options: Unpack[EndpointArgs]) -> Endpoint:
     if problems:
         raise ConfigError("; ".join(problems))
     opts = parse_options(spec, dict(options))
+    if provider in COMPATIBLE_PREFIXES:
+        from oversight.endpoints._compatible import CompatibleBackend
+
+        return Endpoint(spec, CompatibleBackend(compatible_target(spec), opts), opts)
     backend: Backend
     if provider == "mock":
         backend = MockBackend(model, opts.replies)

@@ -15,6 +15,7 @@ import openai
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionTokenLogprob
 
+from oversight.endpoints._batch import BatchApi
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure, status_failure
 from oversight.endpoints._sdk import SdkBackend
@@ -72,6 +73,11 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
             extra_body=self.options.extra_body,
         )
         return await self.read_stream(stream)
+
+    def batch_api(self) -> BatchApi:
+        from oversight.endpoints._batch_openai import OpenAIBatch
+
+        return OpenAIBatch(self)
 
     def key_required(self) -> bool:
         # A compatible server of one's own (vLLM, llama.cpp, Ollama) usually wants no key.

@@ -76,6 +76,22 @@ class EndpointOptions(BaseModel):
     whole reply, so a long generation that keeps producing tokens is never cut off."""
     extra_body: dict[str, Any] | None = None
     """Extra request fields sent as they are (e.g. ``{"top_p": 0.9}``); part of the cache key."""
+    prompt_cache: bool = True
+    """``anthropic/`` only: mark a long system prompt (the hidden story and instructions a
+    debater, consultant or critic reads on every turn) as a prompt-cache breakpoint
+    (``cache_control``), so later calls read it at a tenth of the input price. OpenAI caches
+    long prefixes by itself; both report cached (and Anthropic cache-write) tokens."""
+    cache_breakpoint_tokens: int = Field(default=1024, ge=1)
+    """``anthropic/`` only: system prompts of at least this many tokens (about 4 characters
+    each) get a breakpoint; Anthropic caches nothing shorter than 1024 (2048 for Haiku)."""
+    batch: bool = False
+    """Send this endpoint's requests through the provider's batch API (OpenAI Batch API,
+    Anthropic Message Batches) at half price, answered when the batch ends (minutes to
+    hours). For endpoints whose calls do not wait on each other: judges, re-judging."""
+    batch_window: float = Field(default=1.0, ge=0)
+    """Seconds requests are gathered before a batch is submitted."""
+    batch_poll_interval: float = Field(default=30.0, ge=0)
+    """Seconds between checks of a submitted batch's status."""
     replies: Any = None
     """``mock/`` only: a list of replies, or a sync or async function of the request."""
     ctx_size: int | None = Field(default=None, ge=256)
@@ -115,6 +131,11 @@ class EndpointArgs(TypedDict, total=False):
     retry_backoff_max: float
     validation_retries: int
     judge_attempts: int
+    prompt_cache: bool
+    cache_breakpoint_tokens: int
+    batch: bool
+    batch_window: float
+    batch_poll_interval: float
     max_concurrency: int | None
     rpm: float | None
     tpm: float | None

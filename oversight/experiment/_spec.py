@@ -57,6 +57,10 @@ class EndpointConfig(_Model):
     million tokens, or the name of a model whose price to use. Unknown prices count as unknown."""
     structured: Literal["native", "tool", "json_object", "prompt"] | None = None
     """How JSON-schema replies are requested (``prompt`` for servers without support)."""
+    batch: bool | None = None
+    """Send this model's calls through the provider's batch API at half price (OpenAI
+    Batch API, Anthropic Message Batches): for endpoints whose calls do not wait on each
+    other, such as judges and re-judging. Batches in flight resume after a kill."""
     options: dict[str, Any] = Field(default_factory=dict)
     """Any other option of ``oversight.endpoint(spec, **options)``, passed as is."""
 
@@ -74,7 +78,7 @@ class EndpointConfig(_Model):
         """Keyword options for ``endpoint(spec, ...)`` (unset ones left to the endpoint layer)."""
         options = dict(self.options)
         for name in ("base_url", "api_key_env", "max_concurrency", "rpm", "tpm", "timeout",
-                     "max_retries", "pricing", "structured"):
+                     "max_retries", "pricing", "structured", "batch"):
             value = getattr(self, name)
             if value is not None:
                 options[name] = value

@@ -14,7 +14,8 @@ a temporary folder. Each request the mocks receive is one call the real run woul
   mocks answer) and a bound (all of ``max_tokens``);
 * **cost** applies the endpoint's price (``pricing`` or the built-in table) to the input
   tokens and to the output estimate and bound; mock and local endpoints are free and a
-  model with no known price is reported as unknown, never as zero.
+  model with no known price is reported as unknown, never as zero; an endpoint with
+  ``batch = true`` is priced at the batch rate, and the saving is reported.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from oversight.endpoints import (
+    BATCH_DISCOUNT,
     Endpoint,
     MockBackend,
     Price,
@@ -73,6 +75,11 @@ class EndpointEstimate:
     """Cost with the output bound; None when the price is unknown."""
     tokenizer: str = "chars/4"
     """How input tokens were counted: ``tiktoken:o200k_base`` or ``chars/4``."""
+    batched: bool = False
+    """The endpoint has ``batch = true``: costs are at the provider's batch price."""
+    batch_saving_usd: float | None = None
+    """Dollars the batch price saves against the standard one (estimate); None if unbatched
+    or the price is unknown."""
     price: Price | None = field(default=None, repr=False)
 
 
@@ -178,7 +185,7 @@ def _price(spec: str, pricing: dict[str, float] | str | None) -> Price | None:
         return Price(**pricing)
     if isinstance(pricing, str):
         return lookup_price(pricing)
-    if provider in ("mock", "local"):
+    if provider in ("mock", "local", "vllm", "ollama"):  # no bill for one's own server
         return Price(input=0.0, output=0.0)
     return lookup_price(model)
 
@@ -205,4 +212,10 @@ def estimate_endpoint(experiment: Experiment, name: str, made: Endpoint) -> Endp
                                              output_tokens=estimate.output_tokens))
         estimate.cost_usd_max = price.cost(Usage(input_tokens=estimate.input_tokens,
                                                  output_tokens=estimate.output_tokens_max))
+        if config is not None and config.batch:
+            estimate.batched = True
+            standard = estimate.cost_usd
+            estimate.cost_usd *= BATCH_DISCOUNT
+            estimate.cost_usd_max *= BATCH_DISCOUNT
+            estimate.batch_saving_usd = standard - estimate.cost_usd
     return estimate

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from judges import final_judgments
 from oversight.runner._status import RunResult
+from oversight.runner._usage import usage_by_condition, usage_table
 from transcripts import RunStore, score
 
 __all__ = ["accuracy_table", "print_summary"]
@@ -36,6 +37,9 @@ def print_summary(result: RunResult, console: Console) -> None:
         f"spend {spend} · {result.input_tokens:,} input + {result.output_tokens:,} output tokens "
         f"· {result.calls} calls sent, {result.cached_calls} from the cache this session",
         highlight=False)
+    usage = usage_by_condition(result.path)
+    if any(u.cached_tokens or u.cache_write_tokens or u.batched_calls for u in usage.values()):
+        console.print(usage_table(result.path))
     if result.message:
         console.print(escape(result.message), highlight=False)
     for error in result.errors:

@@ -1,12 +1,15 @@
-"""A fake Anthropic-compatible server: ``POST /v1/messages``, plain or streamed."""
+"""A fake Anthropic-compatible server: ``POST /v1/messages``, plain or streamed, and Message
+Batches (``/v1/messages/batches``; see :mod:`oversight.testing._batch_fake`)."""
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
+from oversight.testing._batch_fake import MessageBatchBook
 from oversight.testing._faults import FakeReply, Fault, RecordedRequest
-from oversight.testing._http import Responder
+from oversight.testing._http import HttpRequest, Responder
 from oversight.testing._server import FakeServer, Scripted
 
 __all__ = ["FakeAnthropicServer"]
@@ -19,8 +22,9 @@ class FakeAnthropicServer(FakeServer):
     tool use (the default reply is then a schema-valid object), ``stream`` (server-sent
     events, where ``Fault.overloaded_mid_stream()`` breaks off with an ``overloaded_error``
     event inside the 200), and reports usage with cache reads and writes (script them with
-    :class:`FakeReply`). Errors use Anthropic's body shape and ``request-id``;
-    ``Fault.overloaded()`` is a 529.
+    :class:`FakeReply`, or let it simulate the prompt cache: a system block with
+    ``cache_control`` is written the first time and read after). Errors use Anthropic's
+    body shape and ``request-id``; ``Fault.overloaded()`` is a 529.
 
     Example::
 
@@ -31,13 +35,22 @@ class FakeAnthropicServer(FakeServer):
 
     paths = ("/v1/messages",)
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.prompt_cache: set[tuple[str, str]] = set()
+        """(model, system prefix) pairs written to the simulated prompt cache."""
+        self.batch = MessageBatchBook()
+        """Message Batches and how they behave (see MessageBatchBook)."""
+
+    async def route(self, http: HttpRequest, out: Responder) -> bool:
+        return await self.batch.route(self, http, out)
+
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def answer(
-        self, record: RecordedRequest, scripted: Scripted | None, out: Responder
-    ) -> None:
+    def message(self, record: RecordedRequest, scripted: Scripted | None) -> dict[str, Any]:
+        """The complete Messages reply to ``record`` (also each batch request's)."""
         body = record.body or {}
         tool = _forced_tool(body)
         reply, block = self._content(record, scripted, tool)
@@ -47,6 +60,8 @@ class FakeAnthropicServer(FakeServer):
             block = {"type": "text", "text": reply.text}
         tokens_in, tokens_out, cached = self.usage_of(record, reply)
         written = reply.cache_write_tokens
+        if not cached and not written:
+            cached, written = self._prompt_cache(body)
         # Anthropic counts cache reads and writes apart from input_tokens.
         usage = {
             "input_tokens": max(0, tokens_in - cached - written),
@@ -67,6 +82,13 @@ class FakeAnthropicServer(FakeServer):
             "stop_sequence": None,
             "usage": usage,
         }
+        return message
+
+    async def answer(
+        self, record: RecordedRequest, scripted: Scripted | None, out: Responder
+    ) -> None:
+        body = record.body or {}
+        message = self.message(record, scripted)
         rid = {"request-id": f"req_{record.index}"}
         if body.get("stream"):
             await out.send(200, _stream(message), content_type="text/event-stream", headers=rid)
@@ -98,6 +120,24 @@ class FakeAnthropicServer(FakeServer):
             error["details"] = {"error_code": fault.code}
         body = {"type": "error", "error": error, "request_id": rid}
         await out.send_json(status, body, headers={"request-id": rid, **self.fault_headers(fault)})
+
+    def _prompt_cache(self, body: dict[str, Any]) -> tuple[int, int]:
+        """``(read, written)`` tokens of the system prompt's cache breakpoint: written the
+        first time a model sees the prefix, read after (as Anthropic's cache behaves)."""
+        system = body.get("system")
+        if not isinstance(system, list):
+            return 0, 0
+        prefix = []
+        for block in system:
+            prefix.append(str(block.get("text", "")))
+            if block.get("cache_control"):
+                key = (str(body.get("model")), "".join(prefix))
+                tokens = max(1, math.ceil(len(key[1]) / 4))
+                if key in self.prompt_cache:
+                    return tokens, 0
+                self.prompt_cache.add(key)
+                return 0, tokens
+        return 0, 0
 
     def _content(
         self, record: RecordedRequest, scripted: Scripted | None, tool: str | None

@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible server: ``POST /v1/chat/completions``, plain or streamed."""
+"""A fake OpenAI-compatible server: ``POST /v1/chat/completions``, plain or streamed, and
+the Batch API (``/v1/files``, ``/v1/batches``; see :mod:`oversight.testing._batch_fake`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 import time
 from typing import Any
 
+from oversight.testing._batch_fake import BatchBook
 from oversight.testing._faults import FakeReply, Fault, RecordedRequest
-from oversight.testing._http import Responder
+from oversight.testing._http import HttpRequest, Responder
 from oversight.testing._server import FakeServer, Scripted
 
 __all__ = ["FakeOpenAIServer"]
@@ -37,10 +39,22 @@ class FakeOpenAIServer(FakeServer):
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
-    async def answer(
-        self, record: RecordedRequest, scripted: Scripted | None, out: Responder
-    ) -> None:
-        body = record.body or {}
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.batch = BatchBook()
+        """The Batch API's files and batches, and how batches behave (see BatchBook)."""
+
+    async def route(self, http: HttpRequest, out: Responder) -> bool:
+        return await self.batch.route(self, http, out)
+
+    def completion(self, record: RecordedRequest, scripted: Scripted | None) -> dict[str, Any]:
+        """The non-streamed Chat Completions body for ``record`` (also each batch line's)."""
+        reply, finish, usage = self._usage_and_finish(record, scripted)
+        return self._body(record, reply.text, finish, usage)
+
+    def _usage_and_finish(
+        self, record: RecordedRequest, scripted: Scripted | None
+    ) -> tuple[FakeReply, str, dict[str, Any]]:
         reply, cut = self.cut_to_max_tokens(record, self._reply(record, scripted))
         finish = reply.finish_reason or ("length" if cut else "stop")
         tokens_in, tokens_out, cached = self.usage_of(record, reply)
@@ -50,8 +64,36 @@ class FakeOpenAIServer(FakeServer):
             "total_tokens": tokens_in + tokens_out,
             "prompt_tokens_details": {"cached_tokens": cached},
         }
+        return reply, finish, usage
+
+    @staticmethod
+    def _body(
+        record: RecordedRequest, text: str, finish: str, usage: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = record.body or {}
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": {"role": "assistant", "content": text, "refusal": None},
+            "finish_reason": finish,
+            "logprobs": _logprobs(text, int(body.get("top_logprobs") or 0))
+            if body.get("logprobs")
+            else None,
+        }
+        return {
+            "id": f"chatcmpl-{record.index}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [choice],
+            "usage": usage,
+        }
+
+    async def answer(
+        self, record: RecordedRequest, scripted: Scripted | None, out: Responder
+    ) -> None:
+        reply, finish, usage = self._usage_and_finish(record, scripted)
         rid = f"req_{record.index}"
-        if body.get("stream"):
+        if (record.body or {}).get("stream"):
             events = _stream(record, reply.text, usage, finish)
             if reply.token_delay:
                 await out.send_slowly(200, events, reply.token_delay, headers={"x-request-id": rid})
@@ -61,23 +103,8 @@ class FakeOpenAIServer(FakeServer):
             return
         if reply.token_delay:
             await asyncio.sleep(reply.token_delay * len(_tokens(reply.text)))
-        choice: dict[str, Any] = {
-            "index": 0,
-            "message": {"role": "assistant", "content": reply.text, "refusal": None},
-            "finish_reason": finish,
-            "logprobs": _logprobs(reply.text, int(body.get("top_logprobs") or 0))
-            if body.get("logprobs")
-            else None,
-        }
-        completion = {
-            "id": f"chatcmpl-{record.index}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", "fake"),
-            "choices": [choice],
-            "usage": usage,
-        }
-        await out.send_json(200, completion, headers={"x-request-id": rid})
+        await out.send_json(200, self._body(record, reply.text, finish, usage),
+                            headers={"x-request-id": rid})
 
     async def error(self, record: RecordedRequest, fault: Fault, out: Responder) -> None:
         rid = {"x-request-id": f"req_{record.index}"}

@@ -165,3 +165,17 @@ def test_a_v1_person_decision_supersedes_its_provisional_judgment(tmp_path: Path
     final = v1("f", escalation_id="e", supersedes="p")
     assert (final.supersedes, final.escalation_id, final.schema_version) == ("p", "e", 1)
     assert [j.id for j in final_judgments([provisional, final])] == ["f"]
+
+
+def test_v1_calls_read_as_not_batched_and_export_to_inspect(v1_run: Path, tmp_path: Path) -> None:
+    store = RunStore.open(v1_run)
+    calls = [c for t in store.transcripts.latest() for c in t.calls]
+    assert calls and not any(c.batched for c in calls)
+    pytest.importorskip("inspect_ai", reason="the inspect extra is not installed")
+    from inspect_ai.log import read_eval_log
+
+    from oversight.interop import export_inspect
+
+    files = export_inspect(v1_run, tmp_path / "logs")
+    samples = sum(len(read_eval_log(str(f)).samples or []) for f in files)
+    assert samples == len(list(store.transcripts.latest()))

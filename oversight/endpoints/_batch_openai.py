@@ -1,0 +1,84 @@
+"""The OpenAI Batch API: a JSONL file of Chat Completions requests, uploaded, run as one
+batch, read back from its output and error files."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from openai.types.chat import ChatCompletion
+
+from oversight.endpoints._batch import BatchApi, ItemError
+from oversight.endpoints._types import Reply, Request
+from transcripts.errors import ProviderError
+
+if TYPE_CHECKING:
+    from oversight.endpoints._openai import OpenAIBackend
+
+__all__ = ["OpenAIBatch"]
+
+_ENDED = {"completed", "failed", "expired", "cancelled"}
+_URL = "/v1/chat/completions"
+
+
+class OpenAIBatch(BatchApi):
+    """Batches of one OpenAI backend's requests."""
+
+    def __init__(self, backend: OpenAIBackend) -> None:
+        self.backend = backend
+
+    async def submit(self, items: list[tuple[str, Request]], *, submission: str) -> str:
+        client = await self.backend.client()
+        lines = [
+            json.dumps({"custom_id": key, "method": "POST", "url": _URL,
+                        "body": {**self.backend.params(request),
+                                 **(self.backend.options.extra_body or {})}})
+            for key, request in items
+        ]
+        upload = await client.files.create(
+            file=("oversight-batch.jsonl", ("\n".join(lines) + "\n").encode()), purpose="batch"
+        )
+        batch = await client.batches.create(
+            input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h",
+            metadata={"source": "oversight", "oversight_submission": submission},
+        )
+        return batch.id
+
+    async def find(self, submission: str) -> str | None:
+        client = await self.backend.client()
+        async for batch in client.batches.list(limit=100):
+            if (batch.metadata or {}).get("oversight_submission") == submission:
+                return batch.id
+        return None
+
+    async def ended(self, batch_id: str) -> bool:
+        client = await self.backend.client()
+        batch = await client.batches.retrieve(batch_id)
+        return batch.status in _ENDED
+
+    async def results(self, batch_id: str) -> dict[str, Reply | ProviderError]:
+        client = await self.backend.client()
+        batch = await client.batches.retrieve(batch_id)
+        out: dict[str, Reply | ProviderError] = {}
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            content = await client.files.content(file_id)
+            for line in content.text.splitlines():
+                if line.strip():
+                    key, result = self._line(json.loads(line), batch.status)
+                    out[key] = result
+        return out
+
+    def _line(self, data: dict[str, Any], status: str) -> tuple[str, Reply | ProviderError]:
+        key = str(data.get("custom_id"))
+        response = data.get("response") or {}
+        code = int(response.get("status_code") or 0)
+        if code == 200:
+            return key, self.backend.read(ChatCompletion.model_validate(response["body"]))
+        error = data.get("error") or (response.get("body") or {}).get("error") or {}
+        message = str(error.get("message") or f"batch {status}")
+        if error.get("code") == "batch_expired" or (not code and status == "expired"):
+            return key, ItemError(f"batch expired before this request ran: {message}",
+                                  status_code=408)
+        return key, ItemError(message, status_code=code or 500)

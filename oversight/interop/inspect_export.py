@@ -1,0 +1,253 @@
+"""A run as Inspect ``.eval`` logs, written by inspect_ai's own writer.
+
+One log per condition (Inspect's "task"), one sample per transcript:
+
+* ``input``: the question; ``choices``: the answers in the order the judge saw them;
+  ``target``: the gold answer's letter in that order;
+* ``messages``: the question, then the public turns, each labelled with its speaker, role
+  and round (``metadata`` of each message says the same as fields);
+* ``metadata``: condition, protocol and its setup, question id, cluster key (``source``),
+  gold position, answer order, role assignment, private turns, and the whole transcript
+  record (``oversight_transcript``) so ``oversight import inspect`` restores it exactly;
+* ``model_usage``: tokens and cost per model; ``scores``: one per judge, the value its
+  accuracy credit (the rule of :mod:`transcripts.export`), the answer its verdict letter,
+  the explanation its rationale and the probabilities per letter in ``metadata``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from oversight.interop._inspect_lib import letter, require_inspect
+from transcripts import Judgment, RunStore, Transcript, Turn
+from transcripts import score as accuracy_credit
+from transcripts.final import final_judgments
+
+__all__ = ["export_inspect"]
+
+
+def export_inspect(run: str | Path, out: str | Path | None = None) -> list[Path]:
+    """Write ``run``'s transcripts as Inspect logs into ``out`` (default ``RUN/inspect``);
+    returns the files written, one per condition."""
+    require_inspect()
+    from inspect_ai.log import write_eval_log
+
+    store = RunStore.open(run)
+    folder = Path(out) if out is not None else store.path / "inspect"
+    folder.mkdir(parents=True, exist_ok=True)
+    transcripts = list(store.transcripts.latest())
+    judgments: dict[str, list[Judgment]] = defaultdict(list)
+    for judgment in final_judgments(store.judgments.latest()):
+        if judgment.status == "ok":
+            judgments[judgment.transcript_id].append(judgment)
+    by_condition: dict[str, list[Transcript]] = defaultdict(list)
+    for transcript in transcripts:
+        by_condition[transcript.condition or transcript.protocol].append(transcript)
+    frozen = store.read_json("experiment.json") if (store.path / "experiment.json").exists() \
+        else None
+    name = (frozen or {}).get("spec", {}).get("name") or store.path.name
+    written = []
+    for condition, members in sorted(by_condition.items()):
+        log = _log(name, condition, members, judgments, store.run_id)
+        target = folder / f"{_slug(name)}_{_slug(condition)}.eval"
+        write_eval_log(log, str(target), format="eval")
+        written.append(target)
+    return written
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
+
+
+def _log(
+    name: str,
+    condition: str,
+    transcripts: list[Transcript],
+    judgments: dict[str, list[Judgment]],
+    run_id: str,
+) -> Any:
+    from inspect_ai.log import (
+        EvalConfig,
+        EvalDataset,
+        EvalLog,
+        EvalMetric,
+        EvalResults,
+        EvalScore,
+        EvalSpec,
+        EvalStats,
+    )
+
+    samples = [_sample(t, judgments.get(t.id, [])) for t in transcripts]
+    credits: dict[str, list[float]] = defaultdict(list)
+    for sample in samples:
+        for judge, score in (sample.scores or {}).items():
+            if isinstance(score.value, float):
+                credits[judge].append(score.value)
+    first = min(t.created_at for t in transcripts)
+    last = max(t.created_at for t in transcripts)
+    models = sorted({call.model for t in transcripts for call in t.calls})
+    spec = EvalSpec(
+        run_id=run_id,
+        created=first.isoformat(),
+        task=f"{name}/{condition}",
+        task_attribs={"protocol": transcripts[0].protocol},
+        task_args={"protocol_config": transcripts[0].protocol_config},
+        dataset=EvalDataset(
+            name=transcripts[0].question.dataset,
+            samples=len(transcripts),
+            sample_ids=[t.id for t in transcripts],
+        ),
+        model=", ".join(models) or "none",
+        config=EvalConfig(),
+        metadata={"oversight_run": name, "condition": condition},
+    )
+    results = EvalResults(
+        total_samples=len(samples),
+        completed_samples=sum(t.status == "complete" for t in transcripts),
+        scores=[
+            EvalScore(
+                name=judge,
+                scorer=judge,
+                scored_samples=len(values),
+                metrics={"accuracy": EvalMetric(name="accuracy",
+                                                value=sum(values) / len(values))},
+            )
+            for judge, values in sorted(credits.items())
+        ],
+    )
+    return EvalLog(
+        status="success",
+        eval=spec,
+        results=results,
+        stats=EvalStats(started_at=first.isoformat(), completed_at=last.isoformat(),
+                        model_usage=_usage([c for t in transcripts for c in t.calls])),
+        samples=samples,
+    )
+
+
+def _sample(transcript: Transcript, judgments: list[Judgment]) -> Any:
+    from inspect_ai.log import EvalSample
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
+
+    question = transcript.question
+    order = transcript.order
+    position = {original: shown for shown, original in enumerate(order)}
+    choices = [question.answers[i] for i in order]
+    prompt = question.text + "\n\n" + "\n".join(
+        f"{letter(i)}) {answer}" for i, answer in enumerate(choices)
+    )
+    messages: list[Any] = [ChatMessageUser(content=prompt, source="input")]
+    for turn in transcript.turns:
+        if turn.visibility != "public":
+            continue
+        side = (f", for {letter(position[turn.answer])}"
+                if turn.answer is not None and turn.answer in position else "")
+        messages.append(ChatMessageAssistant(
+            content=f"[{turn.speaker} ({turn.role}{side}), round {turn.round}]\n{turn.content}",
+            model=turn.call.model if turn.call else None,
+            metadata=_turn_metadata(turn, position),
+        ))
+    gold = question.correct
+    return EvalSample(
+        id=transcript.id,
+        epoch=transcript.repeat + 1,
+        input=prompt,
+        choices=choices,
+        target=letter(position[gold]) if gold is not None else "",
+        messages=messages,
+        metadata={
+            "condition": transcript.condition,
+            "protocol": transcript.protocol,
+            "setup": transcript.protocol_config,
+            "question_id": question.id,
+            "source": question.source,
+            "dataset": question.dataset,
+            "gold": gold,
+            "gold_position": position[gold] if gold is not None else None,
+            "answer_order": order,
+            "assignment": transcript.assignment,
+            "roles": transcript.roles,
+            "status": transcript.status,
+            "error": transcript.error,
+            "private_turns": [t.model_dump(mode="json") for t in transcript.turns
+                              if t.visibility != "public"],
+            "oversight_transcript": transcript.model_dump(mode="json"),
+        },
+        scores={key: _score(j, transcript, position) for key, j in _keyed(judgments)} or None,
+        model_usage=_usage(transcript.calls),
+        created_at=transcript.created_at.isoformat(),
+    )
+
+
+def _keyed(judgments: list[Judgment]) -> list[tuple[str, Judgment]]:
+    """One score name per judgment: the judge's name, with the annotator of a human judge,
+    and the rounds seen where one judge judged the transcript at several points."""
+    keys = [j.judge.name + (f"@{j.judge.annotator}" if j.judge.annotator else "")
+            for j in judgments]
+    return [
+        (key if keys.count(key) == 1 else f"{key}#r{j.rounds_seen}", j)
+        for key, j in zip(keys, judgments, strict=True)
+    ]
+
+
+def _turn_metadata(turn: Turn, position: dict[int, int]) -> dict[str, Any]:
+    return {
+        "speaker": turn.speaker,
+        "role": turn.role,
+        "round": turn.round,
+        "answer_position": position.get(turn.answer) if turn.answer is not None else None,
+        "quotes": [q.model_dump(mode="json") for q in turn.quotes],
+    }
+
+
+def _score(judgment: Judgment, transcript: Transcript, position: dict[int, int]) -> Any:
+    from inspect_ai.scorer import Score
+
+    probabilities = judgment.probabilities or []
+    correct = transcript.question.correct
+    credit = (accuracy_credit(probabilities, correct)
+              if probabilities and correct is not None and 0 <= correct < len(probabilities)
+              else None)
+    verdict = judgment.verdict
+    return Score(
+        value=credit if credit is not None else "N",
+        answer=letter(position[verdict]) if verdict is not None else None,
+        explanation=judgment.rationale or None,
+        metadata={
+            "probabilities": {letter(position[i]): p for i, p in enumerate(probabilities)},
+            "judge_kind": judgment.judge.kind,
+            "judge_model": judgment.judge.model,
+            "annotator": judgment.judge.annotator,
+            "rounds_seen": judgment.rounds_seen,
+            "escalated": judgment.escalated,
+            "cost_usd": judgment.cost_usd,
+            "oversight_judgment": judgment.model_dump(mode="json"),
+        },
+    )
+
+
+def _usage(calls: list[Any]) -> dict[str, Any]:
+    from inspect_ai.model import ModelUsage
+
+    usage: dict[str, Any] = {}
+    for call in calls:
+        key = f"{call.provider}/{call.model}"
+        before = usage.get(key) or ModelUsage()
+        cost = (before.total_cost or 0.0) + (call.cost_usd or 0.0)
+        usage[key] = ModelUsage(
+            input_tokens=before.input_tokens + call.usage.input_tokens,
+            output_tokens=before.output_tokens + call.usage.output_tokens,
+            total_tokens=before.total_tokens + call.usage.input_tokens
+            + call.usage.output_tokens,
+            input_tokens_cache_read=(before.input_tokens_cache_read or 0)
+            + call.usage.cached_tokens,
+            input_tokens_cache_write=(before.input_tokens_cache_write or 0)
+            + call.usage.cache_write_tokens,
+            total_cost=cost,
+        )
+    return usage
+
+

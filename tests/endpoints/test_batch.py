@@ -1,0 +1,161 @@
+"""``batch=True``: the OpenAI Batch API over real HTTP, through the real SDK, on the fake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oversight.endpoints import endpoint
+from oversight.endpoints._batch import BatchLedger
+from oversight.endpoints._pricing import lookup_price
+from oversight.errors import ConfigError, ProviderError
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
+
+OPTIONS = {"api_key": "k", "batch": True, "batch_window": 0.01, "batch_poll_interval": 0,
+           "retry_backoff": 0}
+
+
+async def test_concurrent_calls_go_as_one_batch_at_half_price(
+    openai_server: FakeOpenAIServer, isolated_environment: Path
+) -> None:
+    openai_server.batch.polls_before_done = 3
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[ep.complete(f"question {i}") for i in range(20)])
+    assert [c.text for c in completions] == [f"echo: question {i}" for i in range(20)]
+    assert len(openai_server.batch.batches) == 1
+    assert openai_server.requests_by_path["/v1/chat/completions"] == 0
+    assert openai_server.requests_by_path["/v1/batches/batch_0"] == 4 + 1  # polls + results
+    price = lookup_price("gpt-4o-mini")
+    assert price is not None
+    for c in completions:
+        assert c.call.batched
+        assert c.cost_usd == pytest.approx(price.cost(c.usage) / 2)
+    # The uploaded file is the Chat Completions requests, keyed by their cache keys.
+    lines = [json.loads(x) for x in openai_server.batch.files["file-0"].decode().splitlines()]
+    assert {x["custom_id"] for x in lines} == {c.call.request_hash for c in completions}
+    assert lines[0]["url"] == "/v1/chat/completions" and lines[0]["body"]["model"] == "gpt-4o-mini"
+    # The ledger in the cache's folder records the batch.
+    ledger = isolated_environment.parent / "batches.jsonl"
+    events = [json.loads(x)["event"] for x in ledger.read_text().splitlines()]
+    assert events == ["submitting", "submitted", "ended"]
+    # A second identical call is answered by the cache, not by another batch.
+    again = await ep.complete("question 3")
+    assert again.cached and len(openai_server.batch.batches) == 1
+    await ep.aclose()
+
+
+async def test_a_failed_line_fails_its_call_only(openai_server: FakeOpenAIServer) -> None:
+    openai_server.reply = lambda body: (
+        Fault.error(400, "bad request body") if "poison" in json.dumps(body) else "fine")
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    results = await asyncio.gather(ep.complete("ok 1"), ep.complete("poison"),
+                                   ep.complete("ok 2"), return_exceptions=True)
+    assert [r.text for r in results if not isinstance(r, BaseException)] == ["fine", "fine"]
+    error = results[1]
+    assert isinstance(error, ProviderError) and error.status_code == 400
+    assert "bad request body" in str(error)
+    assert len(openai_server.batch.batches) == 1  # a 400 is not resubmitted
+    await ep.aclose()
+
+
+async def test_an_expired_batch_resubmits_only_what_it_did_not_answer(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.batch.expire_next = 1
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[ep.complete(f"q{i}") for i in range(10)])
+    assert [c.text for c in completions] == [f"echo: q{i}" for i in range(10)]
+    first, second = openai_server.batch.batches.values()
+    assert (first.status, first.completed, first.failed) == ("expired", 5, 5)
+    assert (second.status, second.total) == ("completed", 5)
+    assert openai_server.batch.lines_answered == 10
+    assert sum(c.call.retries for c in completions) == 5
+    await ep.aclose()
+
+
+async def test_a_new_process_polls_the_batch_it_finds_in_the_ledger(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.batch.hold = True
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    calls = [asyncio.ensure_future(ep.complete(f"q{i}")) for i in range(4)]
+    for _ in range(1000):  # until the batch is submitted and being polled
+        if "/v1/batches/batch_0" in openai_server.requests_by_path:
+            break
+        await asyncio.sleep(0.01)
+    for call in calls:
+        call.cancel()
+    await asyncio.gather(*calls, return_exceptions=True)
+    await ep.aclose()  # the "killed" process; the batch goes on at the provider
+    openai_server.batch.hold = False
+    fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[fresh.complete(f"q{i}") for i in range(4)])
+    assert [c.text for c in completions] == [f"echo: q{i}" for i in range(4)]
+    assert len(openai_server.batch.batches) == 1 and openai_server.requests_by_path[
+        "/v1/files"] == 1
+    assert fresh.batch is not None and (fresh.batch.submitted, fresh.batch.resumed) == (0, 1)
+    await fresh.aclose()
+
+
+def test_batch_needs_a_provider_with_a_batch_api_and_a_cache() -> None:
+    with pytest.raises(ConfigError, match="no batch API"):
+        endpoint("mock/x", batch=True)
+    with pytest.raises(ConfigError, match="batch=True needs the response cache"):
+        endpoint("openai/gpt-4o-mini", batch=True, cache=False)
+
+
+async def test_anthropic_message_batches_partial_failure_and_expiry(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    anthropic_server.reply = lambda body: (
+        Fault.error(400, "prompt is too long", error_type="invalid_request_error")
+        if "poison" in json.dumps(body) else "fine")
+    anthropic_server.batch.expire_next = 1
+    ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, **OPTIONS)
+    prompts = [f"ok {i}" for i in range(6)] + ["poison"]
+    results = await asyncio.gather(*[ep.complete(p) for p in prompts], return_exceptions=True)
+    completions = [r for r in results if not isinstance(r, BaseException)]
+    assert [c.text for c in completions] == ["fine"] * 6
+    error = results[-1]
+    assert isinstance(error, ProviderError) and error.status_code == 400
+    assert "prompt is too long" in str(error)
+    # The first batch expired half-way; its unanswered requests went in a second batch.
+    first, second = anthropic_server.batch.batches.values()
+    assert len(first["requests"]) == 7 and len(second["requests"]) == 4
+    assert anthropic_server.requests_by_path["/v1/messages"] == 0
+    assert all("stream" not in r["params"] for r in first["requests"])
+    price = lookup_price("claude-haiku-4-5")
+    assert price is not None
+    for c in completions:
+        assert c.call.batched and c.cost_usd == pytest.approx(price.cost(c.usage) / 2)
+    await ep.aclose()
+
+
+class _KilledBeforeTheIdIsWritten(BatchLedger):
+    """A ledger whose process dies right after the provider accepted the batch."""
+
+    def record(self, entry: dict[str, Any]) -> None:
+        if entry["event"] == "submitted":
+            raise RuntimeError("killed")
+        super().record(entry)
+
+
+async def test_a_kill_between_submitting_and_writing_the_id_finds_the_batch_by_its_label(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    assert ep.batch is not None
+    ep.batch.ledger = _KilledBeforeTheIdIsWritten(ep.batch.ledger.path)
+    with pytest.raises(RuntimeError, match="killed"):
+        await asyncio.gather(*[ep.complete(f"q{i}") for i in range(3)])
+    await ep.aclose()
+    assert len(openai_server.batch.batches) == 1
+    fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[fresh.complete(f"q{i}") for i in range(3)])
+    assert [c.text for c in completions] == ["echo: q0", "echo: q1", "echo: q2"]
+    assert len(openai_server.batch.batches) == 1  # found by its label, not sent again
+    await fresh.aclose()

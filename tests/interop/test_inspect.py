@@ -1,0 +1,174 @@
+"""Inspect interop: export a run as .eval logs, read them back with inspect_ai, import logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oversight.cli import main
+from oversight.interop import export_inspect, import_inspect
+from transcripts import RunStore
+from transcripts.errors import ConfigError
+
+inspect_log = pytest.importorskip("inspect_ai.log", reason="the inspect extra is not installed")
+
+QUICKSTART = Path(__file__).parents[2] / "examples" / "quickstart.toml"
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The quickstart run (mock models), made once for this module."""
+    out = tmp_path_factory.mktemp("runs") / "quickstart"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OVERSIGHT_CACHE", str(out.parent / "cache.sqlite"))
+    try:
+        assert main(["run", str(QUICKSTART), "--out", str(out)]) == 0
+    finally:
+        mp.undo()
+    return out
+
+
+def test_quickstart_exports_one_log_per_condition_that_inspect_reads_back(
+    quickstart: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "logs"
+    assert main(["export", str(quickstart), "--format", "inspect", "--out", str(out)]) == 0
+    assert f"inspect view --log-dir {out}" in capsys.readouterr().out
+    store = RunStore.open(quickstart)
+    transcripts = {t.id: t for t in store.transcripts.latest()}
+    conditions = {t.condition for t in transcripts.values()}
+    assert sorted(p.name for p in out.glob("*.eval")) == sorted(
+        f"quickstart_{c}.eval" for c in conditions)
+
+    log = inspect_log.read_eval_log(str(out / "quickstart_debate.eval"))
+    debates = [t for t in transcripts.values() if t.condition == "debate"]
+    assert log.status == "success" and log.eval.task == "quickstart/debate"
+    assert len(log.samples) == len(debates)
+    sample = log.samples[0]
+    transcript = transcripts[str(sample.id)]
+    order = transcript.order
+    # The answers in the order the judge saw them; the target is the gold's letter there.
+    assert sample.choices == [transcript.question.answers[i] for i in order]
+    gold_position = order.index(transcript.question.correct)
+    assert sample.target == "AB"[gold_position]
+    assert sample.metadata["gold_position"] == gold_position
+    assert sample.metadata["source"] == transcript.question.source
+    assert sample.metadata["condition"] == "debate"
+    assert sample.metadata["setup"] == transcript.protocol_config
+    # Public turns are the messages, in order, with their speakers; private turns are not.
+    public = [t for t in transcript.turns if t.visibility == "public"]
+    assert [m.text.split("\n", 1)[1] for m in sample.messages[1:]] == [t.content for t in public]
+    assert sample.messages[1].metadata["speaker"] == public[0].speaker
+    private = [t for t in transcript.turns if t.visibility == "private"]
+    assert len(sample.metadata["private_turns"]) == len(private)
+    # One score per judge: the verdict letter, the rationale, the probabilities per letter.
+    judgment = next(j for j in store.judgments.latest()
+                    if j.transcript_id == transcript.id and j.status == "ok")
+    score = sample.scores["weak-judge"]
+    assert score.explanation == judgment.rationale
+    assert score.metadata["probabilities"] == {
+        "AB"[order.index(i)]: p for i, p in enumerate(judgment.probabilities or [])}
+    assert score.answer == "AB"[order.index(judgment.verdict)] if judgment.verdict is not None \
+        else score.answer is None
+    # Usage per model adds up to the transcript's calls.
+    tokens = sum(u.input_tokens for u in sample.model_usage.values())
+    assert tokens == sum(c.usage.input_tokens for c in transcript.calls) > 0
+    # The headline accuracy is the mean of the samples' scores.
+    values = [s.scores["weak-judge"].value for s in log.samples if s.scores]
+    metric = log.results.scores[0].metrics["accuracy"].value
+    assert metric == pytest.approx(sum(values) / len(values))
+
+
+def test_an_exported_run_imports_back_whole_and_reports(
+    quickstart: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = export_inspect(quickstart, tmp_path / "logs")
+    back = tmp_path / "back"
+    for file in files:
+        assert main(["import", "inspect", str(file), "--out", str(back)]) == 0
+    original = RunStore.open(quickstart)
+    restored = RunStore.open(back)
+    before = {t.id: t.model_dump(exclude={"run_id"}) for t in original.transcripts.latest()}
+    after = {t.id: t.model_dump(exclude={"run_id"}) for t in restored.transcripts.latest()}
+    assert after == before
+    assert len(list(restored.judgments.latest())) > 0
+    capsys.readouterr()
+    assert main(["report", str(back), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report  # the report reads the imported run
+    # Importing again adds nothing.
+    summary = import_inspect(files[0], back)
+    assert summary.imported == 0 and summary.already_present == summary.samples
+
+
+def _agent_log(path: Path) -> None:
+    from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec
+    from inspect_ai.model import (
+        ChatMessageAssistant,
+        ChatMessageSystem,
+        ChatMessageTool,
+        ChatMessageUser,
+    )
+    from inspect_ai.scorer import Score
+    from inspect_ai.tool import ToolCall
+
+    task = "Find the flag in /tmp and print it."
+    samples = [
+        EvalSample(
+            id=f"ctf-{i}", epoch=1, input=task, target="FLAG{42}",
+            messages=[
+                ChatMessageSystem(content="You are a careful agent."),
+                ChatMessageUser(content=task),
+                ChatMessageAssistant(content="Let me look.", model="gpt-x", tool_calls=[
+                    ToolCall(id="c1", function="bash", arguments={"cmd": "ls /tmp"})]),
+                ChatMessageTool(content="flag.txt", tool_call_id="c1", function="bash"),
+                ChatMessageAssistant(content=f"The flag is FLAG{{{40 + i}}}", model="gpt-x"),
+            ],
+            scores={"match": Score(value="C" if i == 2 else "I")},
+        )
+        for i in range(3)
+    ]
+    samples.append(EvalSample(id="mc", epoch=1, input="2+2?", choices=["3", "4"], target="B"))
+    log = EvalLog(
+        status="success",
+        eval=EvalSpec(created="2026-01-01T00:00:00+00:00", task="ctf", model="openai/gpt-x",
+                      dataset=EvalDataset(name="ctf"), config=EvalConfig()),
+        samples=samples,
+    )
+    inspect_log.write_eval_log(log, str(path), format="eval")
+
+
+def test_an_agent_log_is_imported_and_rejudged(tmp_path: Path) -> None:
+    path = tmp_path / "agent.eval"
+    _agent_log(path)
+    out = tmp_path / "imported"
+    summary = import_inspect(path, out)
+    assert (summary.samples, summary.imported) == (4, 4)
+    store = RunStore.open(out)
+    transcripts = {t.question.id: t for t in store.transcripts.latest()}
+    ctf = transcripts["ctf-2"]
+    assert ctf.protocol == "inspect" and ctf.condition == "ctf"
+    assert ctf.question.text == "Find the flag in /tmp and print it."
+    assert ctf.question.correct == 0 and transcripts["ctf-0"].question.correct == 1
+    public = [t.content for t in ctf.turns if t.visibility == "public"]
+    assert public[0].startswith("Let me look.") and "[tool call] bash" in public[0]
+    assert public[1] == "flag.txt" and public[2] == "The flag is FLAG{42}"
+    assert [t.content for t in ctf.turns if t.visibility == "private"] == [
+        "You are a careful agent."]
+    mc = transcripts["mc"]
+    assert (mc.question.answers, mc.question.correct) == (["3", "4"], 1)
+    # An oversight judge re-judges the imported trajectories.
+    assert main(["rejudge", str(out), "--judge", "llm:mock/judge"]) == 0
+    judged = {j.transcript_id for j in RunStore.open(out).judgments.latest() if j.status == "ok"}
+    assert judged == {t.id for t in transcripts.values()}
+
+
+def test_a_missing_or_unreadable_log_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no Inspect log at"):
+        import_inspect(tmp_path / "nope.eval", tmp_path / "out")
+    bad = tmp_path / "bad.eval"
+    bad.write_text("not a zip")
+    with pytest.raises(ConfigError, match="is not a readable Inspect log"):
+        import_inspect(bad, tmp_path / "out")
