@@ -4,6 +4,7 @@ This package is the bottom layer: it imports no other package of ours and never
 touches the network.
 """
 
+from transcripts._index import Entry
 from transcripts._models import (
     SCHEMA_VERSION,
     Call,
@@ -40,6 +41,7 @@ __all__ = [
     "CritiqueOutcome",
     "CritiqueRating",
     "Decision",
+    "Entry",
     "Escalation",
     "JsonlLog",
     "JudgeIdentity",
