@@ -24,6 +24,7 @@ from transcripts._models import (
     new_id,
     utc_now,
 )
+from transcripts._questions import QUESTION_REF, QuestionFile
 from transcripts._render import answer_label, render_judge_view, render_transcript
 from transcripts._results import CritiqueOutcome, CritiqueRating, Tree, TreeKind, TreeNode
 from transcripts._store import (
@@ -36,6 +37,7 @@ from transcripts._store import (
 from transcripts._view import JudgeView, ViewQuote, ViewTurn
 
 __all__ = [
+    "QUESTION_REF",
     "SCHEMA_VERSION",
     "Call",
     "CritiqueOutcome",
@@ -49,6 +51,7 @@ __all__ = [
     "JudgeView",
     "Judgment",
     "Question",
+    "QuestionFile",
     "Quote",
     "Record",
     "Role",

@@ -5,7 +5,9 @@ Layout of a run folder::
     RUN/
       run.json            run id and creation time
       experiment.json     the frozen experiment spec and its hash (written by the runner)
-      transcripts.jsonl   one Transcript a line
+      transcripts.jsonl   one Transcript a line; its question by content hash (``question_ref``)
+      questions.jsonl     each distinct question once, keyed by the hash of its content
+      *.jsonl.idx         each log's index: id, status and byte span of every record
       judgments.jsonl     one Judgment a line (separate, so re-judging only appends)
       escalations.jsonl   items a fallback judge sent to a human, served by ``oversight judge``
       reports/            reports and plots
@@ -47,6 +49,7 @@ from pydantic import BaseModel, ValidationError
 
 from transcripts._index import Entry, IndexFile
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
+from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
 
 __all__ = ["JsonlLog", "RunStore", "TornRecordWarning", "judgment_fields", "status_rank"]
@@ -110,7 +113,8 @@ class JsonlLog(Generic[R]):
     it is given the record's JSON object, or a written model's field dict.
     """
 
-    __slots__ = ("_extract", "_fd", "_fsync", "_index", "_lock", "_model", "_rank", "path")
+    __slots__ = ("_extract", "_fd", "_fsync", "_index", "_lock", "_model", "_questions", "_rank",
+                 "path")
 
     def __init__(
         self,
@@ -120,6 +124,7 @@ class JsonlLog(Generic[R]):
         fsync: bool = False,
         rank: Callable[[Mapping[str, Any]], int] = _default_rank,
         extract: Callable[[Mapping[str, Any]], dict[str, Any] | None] | None = None,
+        share_questions: bool = False,
     ) -> None:
         self.path = path
         self._model = model
@@ -129,6 +134,7 @@ class JsonlLog(Generic[R]):
         self._lock = _lock_for(path)
         self._fd: int | None = None
         self._index = IndexFile(path)
+        self._questions = QuestionFile(path.with_name(QUESTIONS)) if share_questions else None
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -159,8 +165,14 @@ class JsonlLog(Generic[R]):
         return FileLock(self.path.with_name(f".{self.path.name}.lock"))  # pragma: no cover
 
     def _encode(self, record: R) -> bytes:
-        """The record's line (subclasses may store parts of it elsewhere)."""
-        return (record.model_dump_json() + "\n").encode()
+        """The record's line; with ``share_questions``, its question goes to the run's
+        ``questions.jsonl`` (once per distinct question) and the line names it by hash."""
+        question = getattr(record, "question", None)
+        if self._questions is None or not isinstance(question, BaseModel):
+            return (record.model_dump_json() + "\n").encode()
+        ref = self._questions.add(question)
+        rest = record.model_dump_json(exclude={"question"})
+        return f'{{"{QUESTION_REF}":"{ref}",{rest[1:]}\n'.encode()
 
     def _entry(self, offset: int, length: int, fields: Mapping[str, Any]) -> Entry:
         status = fields.get("status")
@@ -175,6 +187,8 @@ class JsonlLog(Generic[R]):
                 os.close(self._fd)
                 self._fd = None
             self._index.close()
+            if self._questions is not None:
+                self._questions.close()
 
     def _set_aside_torn_tail(self) -> None:
         """Move an unterminated last line into a side file and truncate to the last newline."""
@@ -264,8 +278,13 @@ class JsonlLog(Generic[R]):
         return self._decode(data)
 
     def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The stored object as the model reads it (subclasses fill in what they store
-        elsewhere)."""
+        """The stored object as the model reads it: a question stored by reference is put
+        back (from ``questions.jsonl`` beside the log, whatever log type reads it)."""
+        ref = data.pop(QUESTION_REF, None)
+        if ref is not None and "question" not in data:
+            if self._questions is None:
+                self._questions = QuestionFile(self.path.with_name(QUESTIONS))
+            data["question"] = self._questions.get(str(ref))
         return data
 
     def _parse(self, where: str, line: bytes) -> R:
@@ -391,7 +410,7 @@ class RunStore:
                 f'{{"run_id": "..."}}: restore it from a backup, or run into a new folder'
             ) from None
         self.transcripts: JsonlLog[Transcript] = JsonlLog(
-            path / "transcripts.jsonl", Transcript, fsync=fsync
+            path / "transcripts.jsonl", Transcript, fsync=fsync, share_questions=True
         )
         self.judgments: JsonlLog[Judgment] = JsonlLog(
             path / "judgments.jsonl", Judgment, fsync=fsync, extract=judgment_fields
