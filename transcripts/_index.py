@@ -133,19 +133,20 @@ class IndexFile:
         """The entries on disk; None when the index belongs to another file or is damaged."""
         if not self.path.exists():
             return []
-        entries = []
         try:
-            with open(self.path, "rb") as f:
-                for line in f:
-                    if not line.endswith(b"\n"):
-                        break  # torn by a crash: its record is re-indexed from the log
-                    data = json.loads(line)
-                    if isinstance(data, dict):
-                        if data.get("inode") != inode:
-                            return None
-                        continue
-                    offset, length, key, rank, status, extra = data
-                    entries.append(Entry(offset, length, key, rank, status, extra))
+            data = self.path.read_bytes()
+            if not data.endswith(b"\n"):
+                # Torn by a crash: its record is re-indexed from the log.
+                data = data[: data.rfind(b"\n") + 1]
+            # One parse of the whole file: much faster than a parse a line.
+            rows = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
+            entries = []
+            for row in rows:
+                if isinstance(row, dict):
+                    if row.get("inode") != inode:
+                        return None
+                    continue
+                entries.append(Entry(*row))
         except (OSError, ValueError, TypeError):
             return None
         return entries

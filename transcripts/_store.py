@@ -114,7 +114,7 @@ class JsonlLog(Generic[R]):
     """
 
     __slots__ = ("_extract", "_fd", "_fsync", "_index", "_lock", "_model", "_questions", "_rank",
-                 "path")
+                 "_seen", "path")
 
     def __init__(
         self,
@@ -134,6 +134,7 @@ class JsonlLog(Generic[R]):
         self._lock = _lock_for(path)
         self._fd: int | None = None
         self._index = IndexFile(path)
+        self._seen: tuple[tuple[int, int, int] | None, list[Entry]] | None = None
         self._questions = QuestionFile(path.with_name(QUESTIONS)) if share_questions else None
 
     # -- writing ---------------------------------------------------------------------------
@@ -325,9 +326,18 @@ class JsonlLog(Generic[R]):
 
     def entries(self) -> list[Entry]:
         """Every record's index entry in file order, duplicates included (reads the index,
-        not the records; indexes first whatever the index lacks)."""
+        not the records; indexes first whatever the index lacks). Read again only when the
+        log has changed since (its size, inode or modification time)."""
         with self._lock:
-            return self._index.load(self._scan, check=self._matches)
+            try:
+                stat = self.path.stat()
+                stamp: tuple[int, int, int] | None = (stat.st_size, stat.st_ino,
+                                                      stat.st_mtime_ns)
+            except FileNotFoundError:
+                stamp = None
+            if stamp is None or self._seen is None or self._seen[0] != stamp:
+                self._seen = (stamp, self._index.load(self._scan, check=self._matches))
+            return list(self._seen[1])
 
     def latest_entries(self) -> list[Entry]:
         """The entries of :meth:`latest`: one per id, in file order of the winners."""
