@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 _CHILD = """
-import io, json, sys, time, contextlib
+import io, json, os, sys, time, contextlib
 from oversight.cli import main
 started = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
@@ -61,7 +61,8 @@ wall = time.perf_counter() - started
 # VmHWM: this program's own peak (ru_maxrss would keep the forking parent's across exec)
 peak = next(int(line.split()[1]) for line in open("/proc/self/status")
             if line.startswith("VmHWM")) / 1024
-print(json.dumps({"code": code, "wall_s": wall, "peak_mb": peak}), file=sys.stderr)
+cpu = sum(os.times()[:2])
+print(json.dumps({"code": code, "wall_s": wall, "cpu_s": cpu, "peak_mb": peak}), file=sys.stderr)
 """
 
 
@@ -204,6 +205,12 @@ def _big(n: int, *, tail: int, questions: int, story_chars: int) -> dict[str, An
         return row
 
 
+def _cell(m: dict[str, Any], *, memory: bool = False) -> str:
+    """Wall seconds (CPU seconds, all of the process's, imports included)[ / peak MB]."""
+    text = f"{m['wall_s']:.2f} ({m['cpu_s']:.2f})"
+    return f"{text} / {m['peak_mb']:.0f}" if memory else text
+
+
 def _net(write: dict[str, Any], resume: dict[str, Any], items: int) -> float:
     """Milliseconds an item of a session, without the session's fixed start (planning every
     item, reading the store: the time the same command takes on the finished run)."""
@@ -238,24 +245,23 @@ def main() -> None:
                    story_chars=args.story_chars)
         print(json.dumps(big), flush=True)
     print()
-    print("| items | write s | ms/item | net ms/item | resume s / MB | show --limit 10 s | "
-          "show ID s | report s / MB | store MB (no cache) |")
+    print("| items | write s | ms/item | net ms/item | resume s (CPU s) / MB | "
+          "show --limit 10 s (CPU s) | show ID s (CPU s) | report s (CPU s) / MB | "
+          "store MB (no cache) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         w = r["write"]
         print(f"| {r['n']:,} | {w['wall_s']:.1f} | {1000 * w['wall_s'] / r['n']:.2f} | "
               f"{_net(w, r['resume'], r['n']):.2f} | "
-              f"{r['resume']['wall_s']:.2f} / {r['resume']['peak_mb']:.0f} | "
-              f"{r['show']['wall_s']:.2f} | {r['show_id']['wall_s']:.2f} | "
-              f"{r['report']['wall_s']:.2f} / {r['report']['peak_mb']:.0f} | "
+              f"{_cell(r['resume'], memory=True)} | {_cell(r['show'])} | "
+              f"{_cell(r['show_id'])} | {_cell(r['report'], memory=True)} | "
               f"{r['store_mb']:.1f} |")
     if big is not None:
         print(f"| {big['items']:,} (last {args.tail:,} run) | {big['write_tail']['wall_s']:.1f} | "
               f"{1000 * big['write_tail']['wall_s'] / args.tail:.2f} | "
               f"{_net(big['write_tail'], big['resume'], args.tail):.2f} | "
-              f"{big['resume']['wall_s']:.2f} / {big['resume']['peak_mb']:.0f} | "
-              f"{big['show']['wall_s']:.2f} | {big['show_id']['wall_s']:.2f} | "
-              f"{big['report']['wall_s']:.2f} / {big['report']['peak_mb']:.0f} | "
+              f"{_cell(big['resume'], memory=True)} | {_cell(big['show'])} | "
+              f"{_cell(big['show_id'])} | {_cell(big['report'], memory=True)} | "
               f"{big['store_mb']:.1f} |")
     if rows:
         base = _net(rows[0]["write"], rows[0]["resume"], rows[0]["n"])

@@ -22,12 +22,12 @@ what is done, or one record by id, does not grow with the size of the records.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Entry", "IndexFile", "Scan"]
 
@@ -36,9 +36,8 @@ Scan = Callable[[int, int, int], Iterator["Entry"]]
 and yields an entry per record."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One record of a log, as the index knows it."""
+class Entry(NamedTuple):
+    """One record of a log, as the index knows it (a tuple: 100,000 load in a blink)."""
 
     offset: int
     """Byte offset of the record's line in the log."""
@@ -56,8 +55,7 @@ class Entry:
 
     def line(self) -> bytes:
         """The entry as one index line."""
-        return (json.dumps([self.offset, self.length, self.id, self.rank, self.status,
-                            self.extra], separators=(",", ":")) + "\n").encode()
+        return (json.dumps(list(self), separators=(",", ":")) + "\n").encode()
 
 
 class IndexFile:
@@ -104,8 +102,11 @@ class IndexFile:
         entries = self._read(inode)
         if entries is None:
             return self._rebuild(scan, size)
-        by_offset = {e.offset: e for e in entries}
-        ordered = sorted(by_offset.values(), key=lambda e: e.offset)
+        ordered = entries
+        if any(a.offset >= b.offset for a, b in itertools.pairwise(entries)):
+            # Out of order or repeated (two readers repaired the same gap): sort, dedupe.
+            by_offset = {e.offset: e for e in entries}
+            ordered = sorted(by_offset.values(), key=lambda e: e.offset)
         if ordered and (ordered[-1].offset + ordered[-1].length > size
                         or not check(ordered[-1])):
             return self._rebuild(scan, size)
@@ -141,12 +142,13 @@ class IndexFile:
             # One parse of the whole file: much faster than a parse a line.
             rows = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
             entries = []
+            make = Entry._make
             for row in rows:
                 if isinstance(row, dict):
                     if row.get("inode") != inode:
                         return None
                     continue
-                entries.append(Entry(*row))
+                entries.append(make(row))
         except (OSError, ValueError, TypeError):
             return None
         return entries

@@ -108,6 +108,8 @@ class Session:
         self._complete: dict[str, Transcript] = {}
         """Complete transcripts of items still missing a judgment (loaded by the scan)."""
         self._complete_ids: set[str] = set()
+        self._deciders: dict[str, list[tuple[Judge | None, str]]] = {}
+        """Per condition: its judges (None: the tree's own decision) and their names."""
         """Items with a complete transcript in the store (kept as they are written)."""
         self._last_status = 0.0
         self._warned: set[str] = set()
@@ -159,12 +161,13 @@ class Session:
     def _judge_keys(self, item: WorkItem) -> list[tuple[Judge | None, str]]:
         """Each judge of the item (None: the tree's own decision) with its work key (the
         transcript's id is the item's)."""
-        keys: list[tuple[Judge | None, str]] = [
-            (j, judgment_id(item.id, j.identity.name, None)) for j in self._judges_for(item)
-        ]
-        if _rewards_decide(item):
-            keys.append((None, judgment_id(item.id, _rewards_name(item), None)))
-        return keys
+        deciders = self._deciders.get(item.condition.label)
+        if deciders is None:  # the same for every item of a condition: found once
+            deciders = [(j, j.identity.name) for j in self._judges_for(item)]
+            if _rewards_decide(item):
+                deciders.append((None, _rewards_name(item)))
+            self._deciders[item.condition.label] = deciders
+        return [(judge, judgment_id(item.id, name, None)) for judge, name in deciders]
 
     # -- one item ---------------------------------------------------------------------------
 
