@@ -5,7 +5,8 @@ and answers every request after a fixed latency. The same number of calls then g
 at the same concurrency, alternately through the raw ``openai`` SDK (a semaphore around
 ``chat.completions.create``) and through ``oversight.endpoint`` (its shared concurrency
 limit, retry layer and response cache; a fresh cache file per run, so every call misses,
-is sent and is written). Fresh prompts every run. The ratio of median wall times is the
+is sent and is written), and, for comparison, with one SDK client an endpoint instead of
+``oversight.endpoints._sdk.CLIENTS``. Fresh prompts every run. The ratio of median wall times is the
 overhead; the target is at most 1.10. The client's CPU time per call (the server runs in
 another process) shows where the time goes.
 
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import openai
 
-from oversight.endpoints import endpoint
+from oversight.endpoints import _sdk, endpoint
 
 MODEL = "gpt-4o-mini"
 
@@ -99,7 +100,8 @@ async def main() -> None:
 
     process, base_url = start_server(args.latency)
     workdir = Path(tempfile.mkdtemp(prefix="bench-endpoints-"))
-    names = ("raw SDK", "endpoint, cache on", "endpoint, no cache")
+    names = ("raw SDK", "endpoint, cache on", "endpoint, no cache",
+             "endpoint, no cache, 1 SDK client")
     runs: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
 
@@ -107,7 +109,14 @@ async def main() -> None:
         if name == "raw SDK":
             return await raw_sdk(base_url, prompts, args.concurrency)
         cache = workdir / f"cache-{repeat}.sqlite" if name == "endpoint, cache on" else False
-        return await through_endpoint(base_url, prompts, args.concurrency, cache)
+        # One SDK client an endpoint, as before issue 21 (one connection pool scanned by
+        # every request), against the default of several.
+        clients = _sdk.CLIENTS
+        _sdk.CLIENTS = 1 if name.endswith("1 SDK client") else clients
+        try:
+            return await through_endpoint(base_url, prompts, args.concurrency, cache)
+        finally:
+            _sdk.CLIENTS = clients
 
     try:
         # One warm-up call each, so imports and connection set-up are not timed.

@@ -65,7 +65,8 @@ PUBLIC: dict[str, list[str]] = {
         "run_experiment_async",
     ],
     "transcripts": [
-        "SCHEMA_VERSION", "TIE_TOLERANCE", "Call", "CritiqueOutcome", "Decision", "CritiqueRating",
+        "QUESTION_REF", "SCHEMA_VERSION", "TIE_TOLERANCE", "Call", "Entry", "QuestionFile",
+        "CritiqueOutcome", "Decision", "CritiqueRating",
         "Escalation", "JsonlLog", "JudgeIdentity", "JudgeKind", "JudgeView", "Judgment",
         "Question", "Quote", "Record", "Role", "RunStore", "TornRecordWarning",
         "Transcript", "Tree", "TreeKind", "TreeNode", "Turn", "Usage", "ViewQuote",

@@ -4,6 +4,7 @@ This package is the bottom layer: it imports no other package of ours and never
 touches the network.
 """
 
+from transcripts._index import Entry
 from transcripts._models import (
     SCHEMA_VERSION,
     Call,
@@ -24,6 +25,7 @@ from transcripts._models import (
     upgrade_v1,
     utc_now,
 )
+from transcripts._questions import QUESTION_REF, QuestionFile
 from transcripts._render import answer_label, render_judge_view, render_transcript
 from transcripts._results import CritiqueOutcome, CritiqueRating, Tree, TreeKind, TreeNode
 from transcripts._store import (
@@ -43,12 +45,14 @@ from transcripts.scoring import (
 )
 
 __all__ = [
+    "QUESTION_REF",
     "SCHEMA_VERSION",
     "TIE_TOLERANCE",
     "Call",
     "CritiqueOutcome",
     "CritiqueRating",
     "Decision",
+    "Entry",
     "Escalation",
     "JsonlLog",
     "JudgeIdentity",
@@ -56,6 +60,7 @@ __all__ = [
     "JudgeView",
     "Judgment",
     "Question",
+    "QuestionFile",
     "Quote",
     "Record",
     "Role",

@@ -5,7 +5,9 @@ Layout of a run folder::
     RUN/
       run.json            run id and creation time
       experiment.json     the frozen experiment spec and its hash (written by the runner)
-      transcripts.jsonl   one Transcript a line
+      transcripts.jsonl   one Transcript a line; its question by content hash (``question_ref``)
+      questions.jsonl     each distinct question once, keyed by the hash of its content
+      *.jsonl.idx         each log's index: id, status and byte span of every record
       judgments.jsonl     one Judgment a line (separate, so re-judging only appends)
       escalations.jsonl   items a fallback judge sent to a human, served by ``oversight judge``
       reports/            reports and plots
@@ -31,11 +33,12 @@ Guarantees:
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,11 +47,13 @@ from typing import Any, Generic, TypeVar
 from filelock import FileLock
 from pydantic import BaseModel, ValidationError
 
+from transcripts._index import Entry, IndexFile
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
+from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
 from transcripts.scoring import status_rank
 
-__all__ = ["JsonlLog", "RunStore", "TornRecordWarning"]
+__all__ = ["JsonlLog", "RunStore", "TornRecordWarning", "judgment_fields"]
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -84,12 +89,12 @@ def _lock_for(path: Path) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def _default_rank(data: dict[str, Any]) -> int:
+def _default_rank(data: Mapping[str, Any]) -> int:
     return status_rank(data.get("status"))
 
 
 class JsonlLog(Generic[R]):
-    """An append-only JSON Lines file of one record type.
+    """An append-only JSON Lines file of one record type, with a sidecar index.
 
     Example::
 
@@ -97,9 +102,14 @@ class JsonlLog(Generic[R]):
         log.append(transcript)
         for t in log.latest():
             ...
+        one = log.get(transcript.id)     # one seek, whatever the size of the log
+
+    ``extract`` picks the few fields (beyond id and status) the index keeps of each record;
+    it is given the record's JSON object, or a written model's field dict.
     """
 
-    __slots__ = ("_fd", "_fsync", "_lock", "_model", "_rank", "path")
+    __slots__ = ("_extract", "_fd", "_fsync", "_index", "_lock", "_model", "_questions", "_rank",
+                 "_seen", "path")
 
     def __init__(
         self,
@@ -107,20 +117,27 @@ class JsonlLog(Generic[R]):
         model: type[R],
         *,
         fsync: bool = False,
-        rank: Callable[[dict[str, Any]], int] = _default_rank,
+        rank: Callable[[Mapping[str, Any]], int] = _default_rank,
+        extract: Callable[[Mapping[str, Any]], dict[str, Any] | None] | None = None,
+        share_questions: bool = False,
     ) -> None:
         self.path = path
         self._model = model
         self._fsync = fsync
         self._rank = rank
+        self._extract = extract
         self._lock = _lock_for(path)
         self._fd: int | None = None
+        self._index = IndexFile(path)
+        self._seen: tuple[tuple[int, int, int] | None, list[Entry]] | None = None
+        self._questions = QuestionFile(path.with_name(QUESTIONS)) if share_questions else None
 
     # -- writing ---------------------------------------------------------------------------
 
     def append(self, record: R) -> None:
-        """Append one record as one line, flushed to the kernel before returning."""
-        data = (record.model_dump_json() + "\n").encode()
+        """Append one record as one line, flushed to the kernel before returning; then its
+        index entry."""
+        data = self._encode(record)
         with self._lock:
             first = self._fd is None
             if self._fd is None:
@@ -134,6 +151,8 @@ class JsonlLog(Generic[R]):
                     view = view[written:]
                 if self._fsync:
                     os.fsync(self._fd)
+                end = os.lseek(self._fd, 0, os.SEEK_CUR)
+                self._index.append(self._entry(end - len(data), len(data), record.__dict__))
 
     def _os_lock(self, fd: int) -> AbstractContextManager[object]:
         """The cross-process lock: ``flock`` on the file, or a side lock file without fcntl."""
@@ -141,12 +160,31 @@ class JsonlLog(Generic[R]):
             return _flocked(fd)
         return FileLock(self.path.with_name(f".{self.path.name}.lock"))  # pragma: no cover
 
+    def _encode(self, record: R) -> bytes:
+        """The record's line; with ``share_questions``, its question goes to the run's
+        ``questions.jsonl`` (once per distinct question) and the line names it by hash."""
+        question = getattr(record, "question", None)
+        if self._questions is None or not isinstance(question, BaseModel):
+            return (record.model_dump_json() + "\n").encode()
+        ref = self._questions.add(question)
+        rest = record.model_dump_json(exclude={"question"})
+        return f'{{"{QUESTION_REF}":"{ref}",{rest[1:]}\n'.encode()
+
+    def _entry(self, offset: int, length: int, fields: Mapping[str, Any]) -> Entry:
+        status = fields.get("status")
+        return Entry(offset, length, str(fields.get("id")), self._rank(fields),
+                     status if isinstance(status, str) else None,
+                     self._extract(fields) if self._extract is not None else None)
+
     def close(self) -> None:
-        """Close the file descriptor (appending again reopens it)."""
+        """Close the file descriptors (appending again reopens them)."""
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+            self._index.close()
+            if self._questions is not None:
+                self._questions.close()
 
     def _set_aside_torn_tail(self) -> None:
         """Move an unterminated last line into a side file and truncate to the last newline."""
@@ -186,83 +224,168 @@ class JsonlLog(Generic[R]):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _lines(self) -> Iterator[tuple[int, int, bytes]]:
-        """Yield (line number, byte offset, line) of complete lines; warn on a torn tail."""
+    def _lines(
+        self, start: int = 0, end: int | None = None, first: int = 1
+    ) -> Iterator[tuple[str, int, bytes]]:
+        """Yield (where, byte offset, line) of complete lines from ``start`` to ``end``;
+        ``where`` names the line for messages (its number when ``first`` is known, else its
+        byte offset). Warns on a torn tail."""
         if not self.path.exists():
             return
         with open(self.path, "rb") as f:
-            offset = 0
-            for number, line in enumerate(f, start=1):
+            f.seek(start)
+            offset = start
+            number = first
+            for line in f:
+                if end is not None and offset >= end:
+                    return
+                where = f"{self.path}:{number}" if first else f"{self.path} (byte {offset})"
                 if not line.endswith(b"\n"):
                     warnings.warn(
-                        f"{self.path}:{number}: the last line is cut short (a crash while "
+                        f"{where}: the last line is cut short (a crash while "
                         f"writing?); it was skipped, and is set aside on the next append",
                         TornRecordWarning,
                         stacklevel=4,
                     )
                     return
                 if line.strip():
-                    yield number, offset, line
+                    yield where, offset, line
                 offset += len(line)
+                if first:
+                    number += 1
 
-    def _load(self, number: int, line: bytes) -> dict[str, Any]:
+    def _load(self, where: str, line: bytes) -> dict[str, Any]:
         """The line as a JSON object, refusing corrupt lines and newer schemas."""
         try:
             data: Any = json.loads(line)
         except json.JSONDecodeError as err:
             raise CorruptRecordError(
-                f"{self.path}:{number}: not valid JSON ({err.msg}); this line is not the last, "
+                f"{where}: not valid JSON ({err.msg}); this line is not the last, "
                 f"so it is not a crash artefact: move it out of the file to continue"
             ) from err
         if not isinstance(data, dict):
-            raise CorruptRecordError(f"{self.path}:{number}: a record must be a JSON object")
+            raise CorruptRecordError(f"{where}: a record must be a JSON object")
         version = data.get("schema_version", SCHEMA_VERSION)
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise SchemaVersionError(
-                f"{self.path}:{number}: record has schema_version {version}, but this oversight "
+                f"{where}: record has schema_version {version}, but this oversight "
                 f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
             )
+        return self._decode(data)
+
+    def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The stored object as the model reads it: a question stored by reference is put
+        back (from ``questions.jsonl`` beside the log, whatever log type reads it)."""
+        ref = data.pop(QUESTION_REF, None)
+        if ref is not None and "question" not in data:
+            if self._questions is None:
+                self._questions = QuestionFile(self.path.with_name(QUESTIONS))
+            data["question"] = self._questions.get(str(ref))
         return data
 
-    def _parse(self, number: int, line: bytes) -> R:
-        data = self._load(number, line)
+    def _parse(self, where: str, line: bytes) -> R:
+        data = self._load(where, line)
         try:
             return self._model.model_validate(data)
         except ValidationError as err:
             raise CorruptRecordError(
-                f"{self.path}:{number}: not a valid {self._model.__name__} record: {err}"
+                f"{where}: not a valid {self._model.__name__} record: {err}"
             ) from err
 
     def __iter__(self) -> Iterator[R]:
         """Every record in file order, duplicates included, streamed."""
-        for number, _, line in self._lines():
-            yield self._parse(number, line)
+        for where, _, line in self._lines():
+            yield self._parse(where, line)
+
+    # -- the index -------------------------------------------------------------------------
+
+    def _scan(self, start: int, end: int, first: int) -> Iterator[Entry]:
+        for where, offset, line in self._lines(start, end, first):
+            yield self._entry(offset, len(line), self._load(where, line))
+
+    def _matches(self, entry: Entry) -> bool:
+        """Whether the log holds ``entry``'s record where the entry says."""
+        with open(self.path, "rb") as f:
+            if entry.offset:
+                f.seek(entry.offset - 1)
+                if f.read(1) != b"\n":
+                    return False
+            line = f.read(entry.length)
+        if len(line) != entry.length or not line.endswith(b"\n"):
+            return False
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return False
+        return isinstance(data, dict) and str(data.get("id")) == entry.id
+
+    def entries(self) -> list[Entry]:
+        """Every record's index entry in file order, duplicates included (reads the index,
+        not the records; indexes first whatever the index lacks). Read again only when the
+        log has changed since (its size, inode or modification time)."""
+        with self._lock:
+            try:
+                stat = self.path.stat()
+                stamp: tuple[int, int, int] | None = (stat.st_size, stat.st_ino,
+                                                      stat.st_mtime_ns)
+            except FileNotFoundError:
+                stamp = None
+            if stamp is None or self._seen is None or self._seen[0] != stamp:
+                self._seen = (stamp, self._index.load(self._scan, check=self._matches))
+            return list(self._seen[1])
+
+    def latest_entries(self) -> list[Entry]:
+        """The entries of :meth:`latest`: one per id, in file order of the winners."""
+        best: dict[str, Entry] = {}
+        for entry in self.entries():
+            current = best.get(entry.id)
+            if current is None or entry.rank >= current.rank:
+                best[entry.id] = entry
+        return sorted(best.values(), key=lambda e: e.offset)
+
+    def read(self, entries: Iterable[Entry]) -> Iterator[R]:
+        """The records of ``entries`` (from :meth:`entries`), validated, streamed."""
+        wanted = iter(entries)
+        first = next(wanted, None)
+        if first is None:
+            return
+        with open(self.path, "rb") as f:
+            for entry in itertools.chain([first], wanted):
+                f.seek(entry.offset)
+                line = f.readline()
+                where = f"{self.path} (byte {entry.offset})"
+                data = self._load(where, line)
+                if len(line) != entry.length or str(data.get("id")) != entry.id:
+                    self._index.path.unlink(missing_ok=True)
+                    raise StoreError(
+                        f"{self._index.path} does not match {self.path} (was the log edited "
+                        f"by hand?); the index was removed and is rebuilt from the log on the "
+                        f"next read: run the command again")
+                try:
+                    yield self._model.model_validate(data)
+                except ValidationError as err:
+                    raise CorruptRecordError(
+                        f"{where}: not a valid {self._model.__name__} record: {err}"
+                    ) from err
 
     def latest(self) -> Iterator[R]:
         """One record per id, resolved deterministically, in file order of the winners.
 
-        The first pass reads only JSON (no validation) and keeps one small entry per
-        distinct id; the second validates just the winning records.
+        The winners are chosen from the index; only they are read and validated.
         """
-        best: dict[str, tuple[int, int, int]] = {}  # id -> (rank, line number, offset)
-        for number, offset, line in self._lines():
-            data = self._load(number, line)
-            key = str(data.get("id"))
-            rank = self._rank(data)
-            current = best.get(key)
-            if current is None or rank >= current[0]:
-                best[key] = (rank, number, offset)
-        if not best:
-            return
-        wanted = sorted((offset, number) for _, number, offset in best.values())
-        with open(self.path, "rb") as f:
-            for offset, number in wanted:
-                f.seek(offset)
-                yield self._parse(number, f.readline())
+        return self.read(self.latest_entries())
+
+    def get(self, record_id: str) -> R | None:
+        """The latest record with this id (as :meth:`latest` resolves it), or None."""
+        best: Entry | None = None
+        for entry in self.entries():
+            if entry.id == record_id and (best is None or entry.rank >= best.rank):
+                best = entry
+        return None if best is None else next(self.read([best]))
 
     def ids(self) -> set[str]:
         """Ids of all records in the file."""
-        return {str(self._load(number, line).get("id")) for number, _, line in self._lines()}
+        return {entry.id for entry in self.entries()}
 
 
 class RunStore:
@@ -292,10 +415,10 @@ class RunStore:
                 f'{{"run_id": "..."}}: restore it from a backup, or run into a new folder'
             ) from None
         self.transcripts: JsonlLog[Transcript] = JsonlLog(
-            path / "transcripts.jsonl", Transcript, fsync=fsync
+            path / "transcripts.jsonl", Transcript, fsync=fsync, share_questions=True
         )
         self.judgments: JsonlLog[Judgment] = JsonlLog(
-            path / "judgments.jsonl", Judgment, fsync=fsync
+            path / "judgments.jsonl", Judgment, fsync=fsync, extract=judgment_fields
         )
         self.escalations: JsonlLog[Escalation] = JsonlLog(
             path / "escalations.jsonl", Escalation, fsync=fsync
@@ -353,6 +476,22 @@ class RunStore:
         """Close open file descriptors."""
         for log in (self.transcripts, self.judgments, self.escalations):
             log.close()
+
+
+def judgment_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the judgments index keeps of a judgment: its transcript (``t``), the runner's
+    work key (``k``) and whether it was handed to a person (``e``: escalated with an
+    escalation id)."""
+    # Schema 2 keeps work_key and escalation_id as fields; version 1 kept them in metadata.
+    metadata = data.get("metadata") or {}
+    fields: dict[str, Any] = {"t": data.get("transcript_id")}
+    key = data.get("work_key") or metadata.get("work_key")
+    if isinstance(key, str):
+        fields["k"] = key
+    escalation = data.get("escalation_id") or metadata.get("escalation_id")
+    if data.get("escalated") and escalation is not None:
+        fields["e"] = True
+    return fields
 
 
 def write_json_atomic(target: Path, data: Any) -> None:

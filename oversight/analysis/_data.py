@@ -32,9 +32,17 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
 
-from transcripts import SCHEMA_VERSION, JsonlLog, RunStore, status_rank, upgrade_v1
+from transcripts import (
+    QUESTION_REF,
+    SCHEMA_VERSION,
+    JsonlLog,
+    QuestionFile,
+    RunStore,
+    status_rank,
+    upgrade_v1,
+)
 from transcripts.final import final_judgments
 from transcripts.injection import detect_injection
 
@@ -136,6 +144,15 @@ class TranscriptRow(_Row):
     status: str = "complete"
     metadata: dict[str, Any] = {}
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shared_question(cls, data: Any, info: ValidationInfo) -> Any:
+        """A question stored once per run (``question_ref``) comes from the context."""
+        if (isinstance(data, dict) and QUESTION_REF in data and "question" not in data
+                and isinstance(info.context, dict)):
+            data = {**data, "question": info.context["questions"][data[QUESTION_REF]]}
+        return data
+
 
 def _rounds(t: TranscriptRow) -> float:
     """Rounds a judge sees of the whole transcript: the ``judge_turns`` metadata when present,
@@ -168,6 +185,10 @@ def _read(log: JsonlLog[Any], model: type[_Row]) -> list[Any]:
     """Every record of the file in order, as iterating ``log`` gives them, parsed fast."""
     if not log.path.exists():
         return []
+    context = None
+    if model is TranscriptRow:  # questions stored once per run, parsed once
+        stored = QuestionFile(log.path.with_name("questions.jsonl")).all()
+        context = {"questions": {h: QuestionRow.model_validate(q) for h, q in stored.items()}}
     records: list[Any] = []
     with open(log.path, "rb") as f:
         for line in f:
@@ -176,8 +197,8 @@ def _read(log: JsonlLog[Any], model: type[_Row]) -> list[Any]:
             if not line.strip():
                 continue
             try:
-                record = model.model_validate_json(line)
-            except ValidationError:
+                record = model.model_validate_json(line, context=context)
+            except (ValidationError, KeyError):
                 return list(log)  # the store raises the precise error
             if record.schema_version > SCHEMA_VERSION:
                 return list(log)

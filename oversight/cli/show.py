@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
@@ -81,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
-    judged: Counter[str] = Counter(j.transcript_id for j in store.judgments.latest())
+    # Counted from the judgments' index: no judgment is read.
+    judged: Counter[str] = Counter(
+        str((e.extra or {}).get("t")) for e in store.judgments.latest_entries())
     status = read_status(store)
     if status is not None:
         console.print(f"{escape(str(store.path))}: {escape(str(status.get('status')))} · "
@@ -94,7 +97,14 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
                          no_wrap=True, min_width=len(column))
     table.add_column("text", no_wrap=True, overflow="ellipsis")
     shown = total = 0
-    for t in select_transcripts(store, conditions=args.condition, where=args.where):
+    if not args.condition and not args.where and args.limit:
+        # No filter: the total is the index's, and only the rows shown are read.
+        entries = store.transcripts.latest_entries()
+        total = len(entries) - min(args.limit, len(entries))
+        listed: Iterable[Transcript] = store.transcripts.read(entries[: args.limit])
+    else:
+        listed = select_transcripts(store, conditions=args.condition, where=args.where)
+    for t in listed:
         total += 1
         if args.limit and shown >= args.limit:
             continue
@@ -109,15 +119,17 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
 
 
 def _show_one(store: RunStore, args: argparse.Namespace, console: Console) -> None:
-    everything = {t.id: t for t in store.transcripts.latest()}
-    transcript = everything[match_id(everything, args.transcript)]
+    # The id is matched in the index; only that transcript and its judgments are read.
+    transcript = store.transcripts.get(match_id(store.transcripts.ids(), args.transcript))
+    assert transcript is not None
     if args.as_judge:
         console.print(render_judge_view(JudgeView.from_transcript(transcript, rounds=args.rounds)))
         return
     if args.rounds is not None:
         raise ConfigError("--rounds applies to --as-judge; the full view shows every round")
     console.print(render_transcript(transcript))
-    judgments = [j for j in store.judgments.latest() if j.transcript_id == transcript.id]
+    judgments = list(store.judgments.read(
+        e for e in store.judgments.latest_entries() if (e.extra or {}).get("t") == transcript.id))
     if judgments:
         console.print(_judgments_table(transcript, judgments))
 

@@ -5,6 +5,9 @@ provider, model, server, messages, system prompt, sampling parameters, schema, s
 extra request fields, and the sample index (so independent samples at temperature > 0
 stay independent). Never the API key. Entries live in one SQLite file (WAL mode, safe
 for many tasks and processes at once); only replies that passed validation are stored.
+The request is kept beside its reply for people who audit the cache, zlib-compressed (a
+``BLOB``; :func:`stored_request` reads it back, and the plain text older caches hold):
+two thirds of an uncompressed cache was request JSON.
 
 Identical requests in flight at the same moment are sent once: the others wait for the
 first and are answered from it.
@@ -21,6 +24,7 @@ import os
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +33,10 @@ from oversight.endpoints._types import Reply, Request, TokenLogprob
 from transcripts import Usage
 from transcripts.errors import ConfigError
 
-__all__ = ["ResponseCache", "cache_key", "close_caches", "default_cache_path", "open_cache"]
+__all__ = [
+    "ResponseCache", "cache_key", "close_caches", "default_cache_path", "open_cache",
+    "stored_request",
+]
 
 log = logging.getLogger("oversight.endpoints")
 
@@ -213,11 +220,19 @@ def _connect(path: Path, *, timeout: float) -> sqlite3.Connection:
     return db
 
 
+def stored_request(value: str | bytes) -> str:
+    """The request JSON of a cache row: compressed (this version) or plain text (older)."""
+    return value if isinstance(value, str) else zlib.decompress(value).decode()
+
+
 def _write(db: sqlite3.Connection, rows: list[_Row]) -> None:
-    """Insert ``rows`` in one transaction (rolled back whole if any step fails)."""
+    """Insert ``rows`` in one transaction (rolled back whole if any step fails), each
+    request compressed."""
+    packed = [(key, endpoint, created, zlib.compress(request.encode(), 1), reply)
+              for key, endpoint, created, request, reply in rows]
     try:
         db.execute("BEGIN IMMEDIATE")
-        db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", packed)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:

@@ -33,8 +33,9 @@ _WORDS = "answer balance because evidence key likely more option other passage r
 class MockBackend(Backend):
     """Replies from a list (in order) or from a sync or async function of the request.
 
-    Every request is kept in ``requests``, so tests can check who saw what. With no
-    replies at all, answers are invented (see :func:`dry_run_reply`).
+    With scripted replies, every request is kept in ``requests``, so tests can check who saw
+    what. With no replies at all, answers are invented (see :func:`dry_run_reply`) and
+    nothing is kept per call: a dry run of 100,000 items holds no memory per request.
     """
 
     provider = "mock"
@@ -49,9 +50,9 @@ class MockBackend(Backend):
         self._next = 0
 
     async def send(self, request: Request) -> Reply:
-        self.requests.append(request)
         if self._replies is None:
             return dry_run_reply(self.model, request)
+        self.requests.append(request)
         reply = await self._reply(request, self._replies)
         if isinstance(reply, Reply):
             return reply

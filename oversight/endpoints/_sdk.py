@@ -1,4 +1,4 @@
-"""What the OpenAI and Anthropic backends share: the server, the key, one SDK client per
+"""What the OpenAI and Anthropic backends share: the server, the key, a few SDK clients per
 event loop, redaction, and the transport failures every SDK reports alike."""
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure
 from transcripts.errors import MissingAPIKeyError
 
-__all__ = ["SdkBackend"]
+__all__ = ["CLIENTS", "SdkBackend"]
+
+CLIENTS = 8
+"""SDK clients per endpoint and event loop, taken in turn. Each has its own connection pool,
+and the HTTP stack scans its whole pool on every request: with one client and 256 requests
+in flight that scan was ~29% of the client's CPU; spread over 8 pools of ~32 connections it
+costs about a fifth as much (BENCHMARKS.md, "Client CPU a call")."""
 
 
 class _Closable(Protocol):
@@ -45,8 +51,9 @@ class SdkBackend(Backend, Generic[ClientT]):
         self.options = options
         server = options.base_url or os.environ.get(self.url_variable) or self.default_url
         self.server = server.rstrip("/")
-        self._client: ClientT | None = None
+        self._clients: list[ClientT] = []
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._turn = 0
         self._secret: str | None = None
 
     @abc.abstractmethod
@@ -54,12 +61,17 @@ class SdkBackend(Backend, Generic[ClientT]):
         """A new SDK client (its own retries off), made at first use in each event loop."""
 
     async def client(self) -> ClientT:
-        """The SDK client of the running event loop (its connections belong to that loop)."""
+        """The next of the running event loop's SDK clients (their connections belong to
+        that loop); up to :data:`CLIENTS` are made, as requests need them."""
         loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client = await self.connect()
+        if self._client_loop is not loop:
+            self._clients = []  # another loop's clients cannot be used (nor closed) here
             self._client_loop = loop
-        return self._client
+        self._turn += 1
+        if len(self._clients) < CLIENTS:
+            self._clients.append(await self.connect())
+            return self._clients[-1]
+        return self._clients[self._turn % CLIENTS]
 
     def key_required(self) -> bool:
         """Whether calls need a key (a compatible server of one's own usually does not)."""
@@ -107,6 +119,6 @@ class SdkBackend(Backend, Generic[ClientT]):
         return super().classify(error)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.close()

@@ -104,11 +104,16 @@ def plan(experiment: Experiment, questions: Sequence[Question]) -> Iterator[Work
         for c in experiment.conditions
         for spec in [get(c.protocol)]
     ]
+    made: dict[tuple[int, int], list[Setup]] = {}  # the setups do not change with the repeat
     for repeat in range(experiment.repeats):
         for index, asked in enumerate(questions):
             question = answer_set(asked, experiment)
-            for condition, spec, config in conditions:
-                setups = _filter(spec.setups(question, config), question, index, experiment)
+            for which, (condition, spec, config) in enumerate(conditions):
+                setups = made.get((index, which)) if repeat else None
+                if setups is None:
+                    setups = _filter(spec.setups(question, config), question, index, experiment)
+                    if experiment.repeats > 1:
+                        made[index, which] = setups
                 for setup in setups:
                     yield WorkItem(
                         id=item_id(condition.label, question.id, _setup_label(setup), repeat),

@@ -106,6 +106,11 @@ class Session:
         """Work keys whose last judgment failed (a retry that succeeds removes its key)."""
         self._retry_judges: dict[int, dict[str, Judge]] = {}
         self._complete: dict[str, Transcript] = {}
+        """Complete transcripts of items still missing a judgment (loaded by the scan)."""
+        self._complete_ids: set[str] = set()
+        self._deciders: dict[str, list[tuple[Judge | None, str]]] = {}
+        """Per condition: its judges (None: the tree's own decision) and their names."""
+        """Items with a complete transcript in the store (kept as they are written)."""
         self._last_status = 0.0
         self._warned: set[str] = set()
         self.tasks: set[asyncio.Task[_Outcome]] = set()
@@ -114,32 +119,37 @@ class Session:
     # -- what is already done ----------------------------------------------------------------
 
     def _scan(self) -> list[WorkItem]:
-        """Read the store; return the items that still have work to do."""
-        wanted = {item.id for item in self.items}
-        for judgment in self.store.judgments:
-            key = judgment.work_key
-            if key is None:
+        """Read the store's indexes; return the items that still have work to do.
+
+        Only index entries are read (ids, status, work keys), and only the complete
+        transcripts of items still missing a judgment are loaded: a resume does not grow
+        with the size of the records."""
+        for entry in self.store.judgments.entries():
+            key = (entry.extra or {}).get("k")
+            if not isinstance(key, str):
                 continue
-            if settled(judgment):
+            if entry.status == "ok" or (entry.extra or {}).get("e"):
                 self._done_judgments.add(key)
-            elif judgment.status == "failed":
+            elif entry.status == "failed":
                 self._failed_before[key] = self._failed_before.get(key, 0) + 1
         self._failed_keys = set(self._failed_before) - self._done_judgments
         if not self.retry_failed:
             # A failed judgment stays failed until asked: re-asking would replay it.
             self._done_judgments |= set(self._failed_before)
-        for transcript in self.store.transcripts.latest():
-            if transcript.status == "complete" and transcript.id in wanted:
-                self._complete[transcript.id] = transcript
+        complete = {e.id: e for e in self.store.transcripts.latest_entries()
+                    if e.status == "complete"}
+        self._complete_ids = set(complete)
         pending = []
+        unjudged = []
         for item in self.items:
-            saved = self._complete.get(item.id)
-            if saved is None or any(
-                key not in self._done_judgments for _, key in self._judge_keys(item, saved)
-            ):
+            saved = complete.get(item.id)
+            if saved is None:
                 pending.append(item)
-            else:
-                del self._complete[item.id]  # finished: no need to keep it in memory
+            elif any(key not in self._done_judgments for _, key in self._judge_keys(item)):
+                pending.append(item)
+                unjudged.append(saved)
+        for transcript in self.store.transcripts.read(unjudged):
+            self._complete[transcript.id] = transcript
         return pending
 
     def _judges_for(self, item: WorkItem) -> list[Judge]:
@@ -148,13 +158,16 @@ class Session:
             names = [*names, item.condition.judge or ""]  # the live judge's final belief
         return [j for n, j in self.judges.items() if names is None or n in names]
 
-    def _judge_keys(self, item: WorkItem, transcript: Transcript) -> list[tuple[Judge | None, str]]:
-        keys: list[tuple[Judge | None, str]] = [
-            (j, judgment_id(transcript.id, j.identity.name, None)) for j in self._judges_for(item)
-        ]
-        if _rewards_decide(item):
-            keys.append((None, judgment_id(transcript.id, _rewards_name(item), None)))
-        return keys
+    def _judge_keys(self, item: WorkItem) -> list[tuple[Judge | None, str]]:
+        """Each judge of the item (None: the tree's own decision) with its work key (the
+        transcript's id is the item's)."""
+        deciders = self._deciders.get(item.condition.label)
+        if deciders is None:  # the same for every item of a condition: found once
+            deciders = [(j, j.identity.name) for j in self._judges_for(item)]
+            if _rewards_decide(item):
+                deciders.append((None, _rewards_name(item)))
+            self._deciders[item.condition.label] = deciders
+        return [(judge, judgment_id(item.id, name, None)) for judge, name in deciders]
 
     # -- one item ---------------------------------------------------------------------------
 
@@ -211,6 +224,7 @@ class Session:
             if produced.status == "complete":
                 transcript = self._finish(item, produced, attempt + 1, earlier)
                 self.store.transcripts.append(transcript)
+                self._complete_ids.add(transcript.id)
                 return transcript
             error = produced.error or "the protocol returned an unfinished transcript"
             earlier.append(_attempt(attempt, error, produced))
@@ -245,7 +259,7 @@ class Session:
     async def _judge(self, item: WorkItem, transcript: Transcript) -> list[str]:
         """Every missing judgment of ``transcript``, each saved as it comes; the failures."""
         failures = []
-        for judge, key in self._judge_keys(item, transcript):
+        for judge, key in self._judge_keys(item):
             if key in self._done_judgments:
                 continue
             earlier = self._failed_before.get(key, 0)
@@ -378,7 +392,8 @@ class Session:
             message = "; ".join(notes)
         result = self._result(status, message, already, started)
         result.items_complete, result.items_failed, result.transcripts = self._store_counts()
-        result.escalations_pending = len(pending_escalations(self.store))
+        if self.store.escalations.path.exists():  # no queue file: nothing to read
+            result.escalations_pending = len(pending_escalations(self.store))
         write_status(self.store, result)
         return result
 
@@ -389,12 +404,14 @@ class Session:
         complete when its transcript is complete and each of its judgments is saved (ok,
         handed to a person, or failed: those are ``judgments_failed``), failed when its
         transcript is an error."""
+        # From the indexes: no record is read.
         saved: set[str] = set()
-        for judgment in self.store.judgments:
-            key = judgment.work_key
-            if key is not None and (settled(judgment) or judgment.status == "failed"):
+        for entry in self.store.judgments.entries():
+            key = (entry.extra or {}).get("k")
+            if isinstance(key, str) and (entry.status in ("ok", "failed")
+                                         or (entry.extra or {}).get("e")):
                 saved.add(key)
-        latest = {t.id: t for t in self.store.transcripts.latest()}
+        latest = {e.id: e for e in self.store.transcripts.latest_entries()}
         complete = failed = 0
         for item in self.items:
             found = latest.get(item.id)
@@ -402,7 +419,7 @@ class Session:
                 continue
             if found.status != "complete":
                 failed += 1
-            elif all(key in saved for _, key in self._judge_keys(item, found)):
+            elif all(key in saved for _, key in self._judge_keys(item)):
                 complete += 1
         return complete, failed, sum(t.status == "complete" for t in latest.values())
 
@@ -446,7 +463,7 @@ class Session:
             path=self.store.path, status=status, message=message, items_total=len(self.items),
             items_complete=already + self.finished - self.failed, items_failed=self.failed,
             judgments_failed=self.judgments_failed,
-            transcripts=len(self._complete_ids()), judgments=self.judgments,
+            transcripts=len(self._complete_ids), judgments=self.judgments,
             spent_usd=m.spent_usd, unknown_cost_calls=m.unknown_cost_calls,
             input_tokens=m.input_tokens, output_tokens=m.output_tokens, calls=m.calls,
             paid_calls=m.paid_lines, calls_lost_in_flight=m.lost_in_flight,
@@ -454,18 +471,13 @@ class Session:
             errors=list(self.errors),
         )
 
-    def _complete_ids(self) -> set[str]:
-        return {t.id for t in self.store.transcripts.latest() if t.status == "complete"}
-
     def _write_status(
         self, status: Status, message: str, already: int, started: float, *, force: bool = False
     ) -> None:
         now = time.monotonic()
         if force or now - self._last_status >= 2.0:
             self._last_status = now
-            result = self._result(status, message, already, started)
-            result.transcripts = -1  # not counted while running (it reads the whole file)
-            write_status(self.store, result)
+            write_status(self.store, self._result(status, message, already, started))
 
 
 class _Signals:

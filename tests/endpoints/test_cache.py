@@ -186,3 +186,25 @@ def test_an_endpoint_outlives_its_event_loop(tmp_path: Path) -> None:
     # Every reply is on disk, for another process to replay, once asyncio.run returns.
     with sqlite3.connect(tmp_path / "c.db") as db:
         assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 2
+
+
+def test_requests_are_stored_compressed_and_old_plain_rows_still_answer(tmp_path: Path) -> None:
+    from oversight.endpoints._cache import close_caches, stored_request
+
+    long_prompt = "The keeper wrote every ship into the ledger. " * 400
+    with FakeOpenAIServer() as server:
+        ep = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY,
+                      cache=tmp_path / "c.db")
+        first = asyncio.run(ep.complete(long_prompt))
+        close_caches()
+        with sqlite3.connect(tmp_path / "c.db") as db:
+            (stored,) = db.execute("SELECT request FROM responses").fetchone()
+            assert isinstance(stored, bytes) and len(stored) < len(long_prompt) // 10
+            assert long_prompt in stored_request(stored)
+            # A cache written before compression held the request as text: it still answers.
+            db.execute("UPDATE responses SET request = ?", (stored_request(stored),))
+        again = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY,
+                         cache=tmp_path / "c.db")
+        second = asyncio.run(again.complete(long_prompt))
+        assert server.total_requests == 1
+    assert second.cached and second.text == first.text

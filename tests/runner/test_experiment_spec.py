@@ -206,7 +206,7 @@ def test_independent_problems_are_all_reported_beside_invalid_entries(tmp_path: 
     message = _error(tmp_path, text)
     assert "3 problems:" in message, message
     assert "endpoints.weak.max_concurrency" in message
-    assert "judges[0].llm.samples: Input should be greater than or equal to 1" in message
+    assert "judges[0].samples: Input should be greater than or equal to 1" in message
     assert "conditions[0].judge: 'nobody' is not a judge; known: weak-judge" in message
     # The judge stand-in keeps its name, and the endpoint's name still resolves: no
     # misleading "not an endpoint" or "not a judge" about the invalid entries themselves.

@@ -179,3 +179,40 @@ def test_v1_calls_read_as_not_batched_and_export_to_inspect(v1_run: Path, tmp_pa
     files = export_inspect(v1_run, tmp_path / "logs")
     samples = sum(len(read_eval_log(str(f)).samples or []) for f in files)
     assert samples == len(list(store.transcripts.latest()))
+
+
+def test_a_v1_run_has_no_index_or_question_file_and_gains_them_when_read(v1_run: Path) -> None:
+    """v1 (and runs written earlier in version 2) embed each question and have no indexes:
+    the first read indexes them; a resumed run appends question references beside the
+    embedded questions, and both read."""
+    assert not list(v1_run.glob("*.idx")) and not (v1_run / "questions.jsonl").exists()
+    store = RunStore.open(v1_run)
+    old = list(store.transcripts.latest())
+    assert (v1_run / "transcripts.jsonl.idx").exists()
+    assert store.transcripts.get(old[5].id) == old[5]
+    store.transcripts.append(old[0].model_copy(update={"id": "new-one"}))
+    store.close()
+    last = json.loads((v1_run / "transcripts.jsonl").read_text().splitlines()[-1])
+    assert "question" not in last and "question_ref" in last
+    again = list(RunStore.open(v1_run).transcripts.latest())
+    assert again[:-1] == old
+    assert again[-1].question == old[0].question
+    result = analyze(v1_run)
+    assert sum(group.n for group in result.groups) == 108  # the new one has no judgment
+
+
+def test_a_version_2_run_with_embedded_questions_still_reads(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    """Runs written earlier in this version kept the question in every transcript."""
+    copy = tmp_path / "v2"
+    shutil.copytree(V1_RUN, copy)
+    records = [json.loads(line) for line in (copy / "transcripts.jsonl").read_text().splitlines()]
+    for record in records:
+        record["schema_version"] = 2
+    (copy / "transcripts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    transcripts = list(RunStore.open(copy).transcripts.latest())
+    assert len(transcripts) == 108 and all(t.schema_version == 2 for t in transcripts)
+    assert main(["show", str(copy), "--limit", "5"]) == 0
+    assert "108 transcript(s) (first 5 shown" in capsys.readouterr().out
+    assert sum(group.n for group in analyze(copy).groups) == 108

@@ -1,0 +1,279 @@
+"""The run store at scale: write, resume, show and report at 1,000 to 100,000 mock items.
+
+Run from the repository root (nice, so the shared machine stays usable)::
+
+    nice .venv/bin/python benchmarks/bench_scale.py [--sizes 1000 10000 100000]
+        [--story-chars 25000] [--questions 500]
+
+For each size N in ``--sizes``, in a fresh temporary folder, each step a separate
+``oversight`` process (so its time and peak memory are its own, measured by the process
+itself: wall time and ``VmHWM``, its peak resident memory):
+
+1. **write**: ``oversight run`` of N consultancy items (one round: one consultant call
+   and one judge call an item) on dry-run ``mock/`` endpoints, over ``--questions`` distinct
+   questions, each with a hidden story of ``--story-chars`` characters (QuALITY-sized);
+   reported as wall seconds and milliseconds per item (the per-item time must not grow
+   with N: that is what "linear" means);
+2. **resume**: the same command again on the finished run (nothing to do; it must find
+   that out from the indexes);
+3. **show**: ``oversight show RUN --limit 10``;
+4. **show ID**: ``oversight show RUN ID`` of the last transcript;
+5. **report**: ``oversight report RUN --json``.
+
+Then ``--big`` items (100,000), where a real mock run would take too long on a shared
+machine: ``oversight run`` of the big experiment is interrupted (SIGINT) once it has saved
+about 1,000 transcripts (so the run folder, its frozen experiment and real records exist);
+the benchmark then appends, through :class:`transcripts.RunStore` (the runner's own write
+path: questions by reference, index entries), copies of those real records under the
+planned ids of every item but the last ``--tail``; ``oversight run`` then resumes and runs
+the last ``--tail`` items for real with the store at full size (**write at full size**,
+ms/item), then again on the finished run (**resume**), then show, show ID and report.
+
+"net ms/item" leaves out each session's fixed start (planning all N items and reading the
+store's indexes), taken as the time of the same command on the finished run: the per-item
+cost that must stay flat as the store grows.
+
+Also the run folder's size on disk. Prints a Markdown table for BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_CHILD = """
+import io, json, os, sys, time, contextlib
+from oversight.cli import main
+started = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[1:])
+wall = time.perf_counter() - started
+# VmHWM: this program's own peak (ru_maxrss would keep the forking parent's across exec)
+peak = next(int(line.split()[1]) for line in open("/proc/self/status")
+            if line.startswith("VmHWM")) / 1024
+cpu = sum(os.times()[:2])
+print(json.dumps({"code": code, "wall_s": wall, "cpu_s": cpu, "peak_mb": peak}), file=sys.stderr)
+"""
+
+
+def _measure(*args: str) -> dict[str, Any]:
+    """One ``oversight`` command in its own process: its wall time and peak memory."""
+    done = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True,
+                          text=True, check=False)
+    last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+    try:
+        result: dict[str, Any] = json.loads(last)
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}") from err
+    if result["code"] != 0:
+        raise SystemExit(f"{' '.join(args)} exited {result['code']}:\n{done.stderr[-3000:]}")
+    return result
+
+
+def _experiment(folder: Path, n: int, *, questions: int, story_chars: int) -> Path:
+    data = folder / "questions.jsonl"
+    story = ("The keeper wrote every ship into the ledger, and the storms too. "
+             * (story_chars // 64 + 1))[:story_chars]
+    with open(data, "w") as f:
+        for i in range(min(n // 2, questions)):
+            f.write(json.dumps({"id": f"q{i}", "question": f"Question {i}?",
+                                "answers": ["yes", "no"], "correct": i % 2,
+                                "context": f"Story {i}. {story}", "source": f"s{i // 5}"})
+                    + "\n")
+    repeats = max(1, n // (2 * min(n // 2, questions)))  # consultancy: 2 sides a question
+    spec = folder / "scale.toml"
+    spec.write_text(f"""
+name = "scale"
+repeats = {repeats}
+[dataset]
+loader = "jsonl"
+path = "{data}"
+[endpoints.strong]
+spec = "mock/strong"
+[endpoints.weak]
+spec = "mock/weak"
+[[conditions]]
+label = "consultancy"
+protocol = "consultancy"
+roles = {{ consultant = "strong" }}
+options = {{ rounds = 1 }}
+[[judges]]
+name = "judge"
+kind = "llm"
+endpoint = "weak"
+[counterbalance]
+orders = "identity"
+[limits]
+concurrency = 64
+""")
+    return spec
+
+
+def _size_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+
+
+def _row(n: int, *, questions: int, story_chars: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        folder = Path(tmp)
+        spec = _experiment(folder, n, questions=questions, story_chars=story_chars)
+        run = folder / "run"
+        row: dict[str, Any] = {"n": n}
+        row["write"] = _measure("run", str(spec), "--out", str(run), "--no-report")
+        row["resume"] = _measure("run", str(spec), "--out", str(run), "--no-report")
+        row["show"] = _measure("show", str(run), "--limit", "10")
+        last = json.loads((run / "transcripts.jsonl").read_bytes().splitlines()[-1])["id"]
+        row["show_id"] = _measure("show", str(run), last)
+        row["report"] = _measure("report", str(run), "--json")
+        row["items"] = (run / "transcripts.jsonl").read_bytes().count(b"\n")
+        row["store_mb"] = _size_mb(run) - _cache_mb(run)
+        shutil.rmtree(run)
+        return row
+
+
+def _fill(run: Path, spec: Path, tail: int) -> None:
+    """Append copies of the run's real records under the planned ids of every item but the
+    last ``tail`` (the runner's write path: RunStore.append)."""
+    from oversight.datasets import load_questions
+    from oversight.experiment import load_experiment
+    from oversight.runner._items import judgment_id, plan
+    from transcripts import RunStore
+
+    exp = load_experiment(spec)
+    items = list(plan(exp, load_questions(exp.dataset, exp.base_dir)))
+    store = RunStore.open(run)
+    done = {e.id for e in store.transcripts.latest_entries() if e.status == "complete"}
+    templates = {t.metadata.get("setup"): t for t in store.transcripts.latest()}
+    judgment = next(iter(store.judgments.latest()))
+    for item in items[: len(items) - tail]:
+        if item.id in done:
+            continue
+        template = templates[item.setup.label]
+        store.transcripts.append(template.model_copy(update={
+            "id": item.id, "question": item.question, "repeat": item.repeat}))
+        key = judgment_id(item.id, judgment.judge.name, None)
+        store.judgments.append(judgment.model_copy(update={
+            "id": key, "transcript_id": item.id,
+            "metadata": {**judgment.metadata, "work_key": key}}))
+    store.close()
+
+
+def _interrupted_run(spec: Path, run: Path, after: int) -> None:
+    """Start ``oversight run`` and interrupt it (SIGINT) once ``after`` transcripts exist."""
+    process = subprocess.Popen([sys.executable, "-m", "oversight.cli", "run", str(spec),
+                                "--out", str(run), "--no-report", "--no-progress"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = run / "transcripts.jsonl"
+    while process.poll() is None:
+        if log.exists() and log.read_bytes().count(b"\n") >= after:
+            process.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.5)
+    process.wait(timeout=600)
+
+
+def _big(n: int, *, tail: int, questions: int, story_chars: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        folder = Path(tmp)
+        spec = _experiment(folder, n, questions=questions, story_chars=story_chars)
+        run = folder / "run"
+        _interrupted_run(spec, run, after=1000)
+        started = time.perf_counter()
+        _fill(run, spec, tail)
+        row: dict[str, Any] = {"n": n, "fill_s": time.perf_counter() - started}
+        row["write_tail"] = _measure("run", str(spec), "--out", str(run), "--no-report")
+        row["resume"] = _measure("run", str(spec), "--out", str(run), "--no-report")
+        row["show"] = _measure("show", str(run), "--limit", "10")
+        last = json.loads((run / "transcripts.jsonl").read_bytes().splitlines()[-1])["id"]
+        row["show_id"] = _measure("show", str(run), last)
+        row["report"] = _measure("report", str(run), "--json")
+        row["items"] = (run / "transcripts.jsonl").read_bytes().count(b"\n")
+        status = json.loads((run / "status.json").read_text())
+        row["status"] = status["status"]
+        row["store_mb"] = _size_mb(run) - _cache_mb(run)
+        shutil.rmtree(run)
+        return row
+
+
+def _cell(m: dict[str, Any], *, memory: bool = False) -> str:
+    """Wall seconds (CPU seconds, all of the process's, imports included)[ / peak MB]."""
+    text = f"{m['wall_s']:.2f} ({m['cpu_s']:.2f})"
+    return f"{text} / {m['peak_mb']:.0f}" if memory else text
+
+
+def _net(write: dict[str, Any], resume: dict[str, Any], items: int) -> float:
+    """Milliseconds an item of a session, without the session's fixed start (planning every
+    item, reading the store: the time the same command takes on the finished run)."""
+    return 1000 * (write["wall_s"] - resume["wall_s"]) / items
+
+
+def _cache_mb(run: Path) -> float:
+    cache = run / "cache.sqlite"
+    return cache.stat().st_size / 2**20 if cache.exists() else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 1000])
+    parser.add_argument("--big", type=int, default=100000, help="0 to skip")
+    parser.add_argument("--tail", type=int, default=5000)
+    parser.add_argument("--questions", type=int, default=500)
+    parser.add_argument("--story-chars", type=int, default=25000)
+    args = parser.parse_args()
+    load = os.getloadavg()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; load average at start "
+          f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {time.strftime('%Y-%m-%d %H:%M')}")
+    rows = []
+    for n in args.sizes:
+        row = _row(n, questions=args.questions, story_chars=args.story_chars)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    big = None
+    if args.big:
+        big = _big(args.big, tail=args.tail, questions=args.questions,
+                   story_chars=args.story_chars)
+        print(json.dumps(big), flush=True)
+    print()
+    print("| items | write s | ms/item | net ms/item | resume s (CPU s) / MB | "
+          "show --limit 10 s (CPU s) | show ID s (CPU s) | report s (CPU s) / MB | "
+          "store MB (no cache) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        w = r["write"]
+        print(f"| {r['n']:,} | {w['wall_s']:.1f} | {1000 * w['wall_s'] / r['n']:.2f} | "
+              f"{_net(w, r['resume'], r['n']):.2f} | "
+              f"{_cell(r['resume'], memory=True)} | {_cell(r['show'])} | "
+              f"{_cell(r['show_id'])} | {_cell(r['report'], memory=True)} | "
+              f"{r['store_mb']:.1f} |")
+    if big is not None:
+        print(f"| {big['items']:,} (last {args.tail:,} run) | {big['write_tail']['wall_s']:.1f} | "
+              f"{1000 * big['write_tail']['wall_s'] / args.tail:.2f} | "
+              f"{_net(big['write_tail'], big['resume'], args.tail):.2f} | "
+              f"{_cell(big['resume'], memory=True)} | {_cell(big['show'])} | "
+              f"{_cell(big['show_id'])} | {_cell(big['report'], memory=True)} | "
+              f"{big['store_mb']:.1f} |")
+    if rows:
+        base = _net(rows[0]["write"], rows[0]["resume"], rows[0]["n"])
+        for r in rows[1:]:
+            ratio = _net(r["write"], r["resume"], r["n"]) / base
+            print(f"net per-item write time at {r['n']:,} / at {rows[0]['n']:,}: {ratio:.2f}")
+        if big is not None:
+            ratio = _net(big["write_tail"], big["resume"], args.tail) / base
+            print(f"net per-item write time of the last {args.tail:,} at {big['items']:,} / "
+                  f"at {rows[0]['n']:,} (fresh): {ratio:.2f}")
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
