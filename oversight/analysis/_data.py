@@ -128,6 +128,7 @@ class TranscriptRow(_Row):
     repeat: int = 0
     status: str = "complete"
     metadata: dict[str, Any] = {}
+    planted: dict[str, Any] | None = None
 
 
 def _rounds(t: TranscriptRow) -> float:

@@ -20,7 +20,8 @@ __all__ = ["main"]
 
 # In the order `oversight --help` lists them.
 SUBCOMMANDS = (
-    "run", "rejudge", "judge", "rate", "show", "report", "plan", "gdc", "imports", "export",
+    "run", "rejudge", "judge", "rate", "show", "report", "plan", "gdc", "stress", "monitor",
+    "unseal", "imports", "export",
 )
 
 

@@ -14,7 +14,14 @@ from oversight.experiment._load import (
     secret_problems,
     with_limits,
 )
-from oversight.experiment._spec import Condition, Counterbalance, EndpointConfig, Experiment, Limits
+from oversight.experiment._spec import (
+    Condition,
+    Counterbalance,
+    EndpointConfig,
+    Experiment,
+    Limits,
+    StressSpec,
+)
 from oversight.experiment._tournaments import PlayerConfig, Tournament
 
 __all__ = [
@@ -25,6 +32,7 @@ __all__ = [
     "Experiment",
     "Limits",
     "PlayerConfig",
+    "StressSpec",
     "Tournament",
     "check_experiment",
     "format_errors",

@@ -19,6 +19,7 @@ from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
 from oversight.runner._run import settled
 from oversight.runner._select import Filter, match_id, parse_filters, select_transcripts
 from oversight.runner._status import STATUSES, RunResult, Status, read_status
+from oversight.runner._stress import stress_experiment, stressed_personas
 from oversight.runner._summary import accuracy_table, print_summary
 
 __all__ = [
@@ -49,4 +50,6 @@ __all__ = [
     "run_experiment_async",
     "select_transcripts",
     "settled",
+    "stress_experiment",
+    "stressed_personas",
 ]
