@@ -137,3 +137,22 @@ def test_v1_records_read_as_no_live_judge(v1_run: Path) -> None:
     assert all(turn.decision is None for t in store.transcripts.latest() for turn in t.turns)
     assert not any(j.live for j in store.judgments.latest())
     assert analyze(v1_run, n_bootstrap=20).beliefs == []
+
+
+def test_v1_transcripts_read_as_benign_and_stress_refuses_a_run_with_no_plants(
+    v1_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.analysis._stress import stress
+    from transcripts.errors import ConfigError
+
+    transcripts = list(RunStore.open(v1_run).transcripts.latest())
+    assert all(t.planted is None for t in transcripts)
+    with pytest.raises(ConfigError, match="no planted conditions"):
+        stress(v1_run)
+    # The v1 run's spec hash is unchanged by the new optional fields (plant, stress), so it
+    # still resumes as the same experiment.
+    from oversight.experiment import Experiment
+
+    frozen = json.loads((v1_run / "experiment.json").read_text())
+    experiment = Experiment.model_validate(frozen["spec"])
+    assert experiment.spec_hash() == frozen["spec_hash"]
