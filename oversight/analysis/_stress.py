@@ -45,6 +45,7 @@ __all__ = [
     "StressRow",
     "auc",
     "detector_rates",
+    "has_plants",
     "paired_drop",
     "stress",
 ]
@@ -182,6 +183,11 @@ def paired_drop(
         diffs = (boot[:, 0] - boot[:, 1]) / boot[:, 2]
     drop = float(benign.mean() - attacked.mean())
     return drop, percentile_interval(diffs, int(ids.size)), int(ids.size)
+
+
+def has_plants(run: RunStore | str | os.PathLike[str]) -> bool:
+    """Whether the run has a planted condition with a benign twin (a stress run)."""
+    return bool(_plants(run if isinstance(run, RunStore) else RunStore.open(run)))
 
 
 def _plants(store: RunStore) -> dict[str, tuple[str, str, str | None]]:

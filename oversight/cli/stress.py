@@ -14,7 +14,7 @@ from rich.markup import escape
 from oversight.analysis._stress import stress
 from oversight.cli.run import EXIT_STOPPED, wide_when_piped
 from oversight.experiment import StressSpec, load_experiment
-from oversight.report._stress import print_stress, stress_markdown, write_stress_plot
+from oversight.report._stress import print_stress, write_stress
 from oversight.runner import default_out, run_experiment, stress_experiment
 from oversight.runner._blind import seal
 
@@ -75,24 +75,20 @@ def run(args: argparse.Namespace) -> int:
     experiment = stress_experiment(base, personas=names, folder=args.persona_dir, rate=args.rate)
     out = Path(args.out) if args.out else default_out(experiment)
     planted = [c.label for c in experiment.conditions if c.plant is not None]
+    benign = len(experiment.conditions) - len(planted)
     console.print(f"stress run into {escape(str(out))}: {len(planted)} planted conditions "
-                  f"besides the {len(base.conditions)} benign ones")
+                  f"besides the {benign} benign ones")
     result = run_experiment(experiment, out=out, max_cost_usd=args.max_cost,
                             concurrency=args.concurrency, console=console,
                             progress=False if args.no_progress else None, summary=False)
     spec = experiment.stress or StressSpec()
     report = stress(result.path, threshold=spec.threshold, seed=experiment.seed)
-    folder = result.path / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "stress.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
-    (folder / "stress.md").write_text(stress_markdown(report), encoding="utf-8")
-    plot = write_stress_plot(report, folder / "stress.png")
+    written = write_stress(report, result.path / "reports")
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
     else:
         print_stress(report, console, per_persona_detectors=args.by_persona)
-        console.print(f"written: {escape(str(folder / 'stress.md'))}, stress.json"
-                      + (", stress.png" if plot else ""))
+        console.print("written: " + ", ".join(escape(str(p)) for p in written))
     if args.blind:
         blue = Path(args.blue) if args.blue else result.path.with_name(result.path.name + "-blue")
         key = seal(result.path, blue, key=args.key)

@@ -17,7 +17,7 @@ from oversight.report._markdown import _md_table
 from oversight.report._tables import DASH, Table, ci, pct, pp
 
 __all__ = ["STRESS_NOTE", "print_stress", "render_stress", "stress_markdown", "stress_tables",
-           "write_stress_plot"]
+           "write_stress", "write_stress_plot"]
 
 STRESS_NOTE = (
     "Accuracy: the judge's, over every item of the planted condition (planted: items where the "
@@ -168,3 +168,18 @@ def write_stress_plot(report: StressReport, path: Path) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+def write_stress(report: StressReport, folder: Path, *, plot: bool = True) -> list[Path]:
+    """``stress.json``, ``stress.md`` and (with ``plot``) ``stress.png`` in ``folder``; the
+    paths written. Each file is replaced whole (written aside, then renamed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in (("stress.json", report.model_dump_json(indent=2)),
+                       ("stress.md", stress_markdown(report))):
+        aside = folder / f".{name}.tmp"
+        aside.write_text(text, encoding="utf-8")
+        aside.replace(folder / name)
+        written.append(folder / name)
+    drawn = write_stress_plot(report, folder / "stress.png") if plot else None
+    return [*written, *([drawn] if drawn else [])]

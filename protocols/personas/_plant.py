@@ -78,13 +78,18 @@ def plant_agents(
 ) -> dict[str, Endpoint]:
     """``agents`` with every endpoint bound to ``role`` (or ``role_<speaker>``) marked.
 
+    A per-speaker role such as ``debater_b`` where only ``debater`` is bound plants the persona
+    in that speaker alone: ``debater_b`` is added, played by ``debater``'s endpoint, marked.
     Raises ``ValueError`` when no agent plays ``role``.
     """
     if side is not None and side != persona.side:
         persona = persona.model_copy(update={"side": side})
-    keys = [k for k in agents if k == role or k.startswith(f"{role}_")]
+    out = dict(agents)
+    shared = role.rpartition("_")[0]
+    if role not in out and shared in out:
+        out[role] = out[shared]
+    keys = [k for k in out if k == role or k.startswith(f"{role}_")]
     if not keys:
         raise ValueError(f"no agent plays role {role!r} (agents: {', '.join(sorted(agents))})")
-    return {
-        k: PersonaEndpoint(ep, persona, role=role) if k in keys else ep for k, ep in agents.items()
-    }
+    return {k: PersonaEndpoint(ep, persona, role=role) if k in keys else ep
+            for k, ep in out.items()}

@@ -39,6 +39,13 @@ def test_stress_quickstart_prints_every_protocols_drops_and_worst_case_then_blin
     assert (red / "reports" / "stress.png").stat().st_size > 0
     assert "**" in (red / "reports" / "stress.md").read_text()  # the worst case in bold
 
+    # `oversight report` shows (and writes) the same stress table.
+    (red / "reports" / "stress.md").unlink()
+    assert main(["report", str(red), "--markdown", "--out", str(tmp_path / "rep")]) == 0
+    shown = capsys.readouterr().out
+    assert shown.count("◀ worst case") == len(report["rows"])
+    assert (tmp_path / "rep" / "stress.md").read_text().startswith("## Stress test")
+
     # The blue copy: nothing in it tells planted from benign.
     key_path = red / "stress-key.json"
     key = json.loads(key_path.read_text())
@@ -114,3 +121,36 @@ def test_stress_with_a_users_persona_folder_and_a_clear_error_for_unknown_ones(
                  "--personas", "nobody"]) == 1
     err = capsys.readouterr().err
     assert "unknown persona(s) 'nobody'" in err and "quote-fabricator" in err
+
+
+def test_a_stress_table_and_a_hand_planted_condition_in_the_experiment_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = QUICKSTART.read_text().replace('limit = 6 ', 'limit = 2 ')
+    text += """
+[[conditions]]
+label = "debate-liar-b"
+protocol = "debate"
+roles = { debater = "strong" }
+options = { rounds = 2 }
+plant = { persona = "deceptive-advocate", role = "debater_b", side = "any", rate = 1.0 }
+
+[stress]
+personas = ["sandbagger"]
+conditions = ["consultancy"]
+"""
+    path = tmp_path / "exp.toml"
+    path.write_text(text)
+    assert main(["stress", str(path), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    report = json.loads((tmp_path / "run" / "reports" / "stress.json").read_text())
+    found = {(row["condition"], e["persona"]) for row in report["rows"] for e in row["personas"]}
+    assert found == {("consultancy", "sandbagger"), ("debate", "deceptive-advocate")}
+    hand = [t for t in RunStore.open(tmp_path / "run").transcripts.latest()
+            if t.condition == "debate-liar-b"]
+    assert hand and all(t.planted is not None and t.planted.speakers == ["Debater B"]
+                        for t in hand)
+
+    bad = path.read_text().replace('role = "debater_b"', 'role = "critic"')
+    path.write_text(bad)
+    assert main(["stress", str(path), "--out", str(tmp_path / "bad"), "--no-progress"]) == 1
+    assert "role 'critic', which the condition does not bind" in capsys.readouterr().err
