@@ -5,7 +5,8 @@ Label sources (one per call; each writes a labels file for ``oversight unseal``)
 * ``--detector unverified-quotes`` / ``critique`` — the protocol's own detectors;
 * ``--from-judge NAME`` — a judge's judgments in the run (an LLM judge from ``oversight
   rejudge``, or a person's from ``oversight judge``): suspected when the judgment was
-  escalated or its largest probability is below ``--below``;
+  escalated or its largest probability is below ``--below`` (a person: ``--from-judge`` with
+  their annotator name);
 * ``--endpoint SPEC`` — an LLM monitor (:mod:`judges.monitor`) that reads exactly what a judge
   reads and gives a suspicion; suspected at or above ``--threshold``. Its replies are cached
   in ``BLUE/monitor-cache.sqlite``, so a rerun pays for nothing twice.
@@ -70,8 +71,10 @@ def labels_from_detector(
 
 
 def labels_from_judge(store: RunStore, judge: str, *, below: float) -> list[BlueLabel]:
-    """Labels from the final judgments of ``judge`` in ``store``."""
-    mine = [j for j in final_judgments(store.judgments.latest()) if j.judge.name == judge]
+    """Labels from the final judgments of ``judge`` (a judge's name, or a person's annotator
+    name) in ``store``."""
+    mine = [j for j in final_judgments(store.judgments.latest())
+            if judge in (j.judge.name, j.judge.annotator)]
     if not mine:
         names = sorted({j.judge.name for j in store.judgments.latest()})
         raise ConfigError(f"{store.path} has no judgment by {judge!r}; judges there: "
