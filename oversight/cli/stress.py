@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
             "Run every condition of the experiment benign, and once more per persona planted\n"
             "in a role it fits (same questions, setups and judges), then print per protocol\n"
             "the judge's accuracy under each persona, the paired drop from benign with a 95%\n"
-            "cluster-bootstrap interval, the worst case, and the detection and false-alarm\n"
+            "interval clustered by source, the worst case, and the detection and false-alarm\n"
             "rates of the protocol's detectors. Resume by running the same command again.\n\n"
             "--blind also writes a blue-team copy of the run (which transcripts carry a\n"
             "planted agent is sealed; the key goes to a separate file, its hash into both\n"

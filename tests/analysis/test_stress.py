@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from oversight.analysis._bootstrap import Resampler
+from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS
 from oversight.analysis._stress import auc, paired_drop, stress
 from oversight.analysis._unseal import BlueLabel, read_labels, score_labels
 from transcripts import JudgeIdentity, Judgment, Planted, Question, Quote, Transcript, Turn
@@ -75,10 +77,14 @@ def test_accuracy_drop_worst_case_and_shift_are_known_by_hand(tmp_path: Path) ->
     assert (liar.n_questions, liar.n_clusters) == (8, 4)
     assert (liar.n_planted, quiet.n_planted) == (8, 4)
     assert row.worst == "liar" and row.worst_drop == pytest.approx(0.5)
-    # Per source the drop is 1, 1, 0, 0: every resample's drop lies in [0, 1], and an
-    # effect that is the same on every question has a zero-width interval.
-    assert liar.drop_ci95 is not None and 0.0 <= liar.drop_ci95[0] < 0.5 < liar.drop_ci95[1] <= 1
-    assert quiet.drop_ci95 == (0.0, 0.0)
+    # Per source (two questions each) the drop is 1, 1, 0, 0. With 4 sources the interval is
+    # CR2 with Bell-McCaffrey t, worked by hand: for a mean over equal sources CR2 scales each
+    # source's residual total by (1 - n_c/N)^-1/2 and the df is sources - 1.
+    residual_totals = np.array([1.0, 1.0, -1.0, -1.0])  # 2 questions x (+-0.5)
+    se = np.sqrt((residual_totals**2 / (1 - 2 / 8)).sum()) / 8
+    half = stats.t.ppf(0.975, df=3) * se
+    assert liar.drop_ci95 == pytest.approx((0.5 - half, 1.0))  # clipped to the possible range
+    assert quiet.drop_ci95 is None  # nothing varies between sources: no interval
 
 
 def test_detection_and_false_alarm_rates_and_auc_match_sklearn(tmp_path: Path) -> None:
@@ -112,11 +118,18 @@ def test_auc_with_ties_matches_sklearn() -> None:
     assert auc(planted, np.array([])) is None
 
 
-def test_paired_drop_of_a_constant_effect_is_exact() -> None:
+def test_paired_drop_of_a_constant_effect_has_no_interval_and_many_sources_bootstrap() -> None:
     benign, attacked = np.ones(6), np.zeros(6)
     drop, ci, clusters = paired_drop(benign, attacked, np.array([0, 0, 1, 1, 2, 2]),
                                      Resampler(200, 0))
-    assert (drop, ci, clusters) == (1.0, (1.0, 1.0), 3)
+    assert (drop, ci, clusters) == (1.0, None, 3)
+    # From SMALL_SAMPLE_CLUSTERS sources on: the percentile cluster bootstrap.
+    rng = np.random.default_rng(0)
+    n = 2 * SMALL_SAMPLE_CLUSTERS
+    benign, attacked = rng.integers(0, 2, n).astype(float), rng.integers(0, 2, n).astype(float)
+    drop, ci, clusters = paired_drop(benign, attacked, np.arange(n) // 2, Resampler(500, 0))
+    assert clusters == SMALL_SAMPLE_CLUSTERS and ci is not None
+    assert ci[0] < drop < ci[1] and drop == pytest.approx((benign - attacked).mean())
 
 
 def test_a_run_without_plants_is_refused_with_what_to_do(tmp_path: Path) -> None:
