@@ -46,6 +46,14 @@ def test_stress_quickstart_prints_every_protocols_drops_and_worst_case_then_blin
     assert shown.count("◀ worst case") == len(report["rows"])
     assert (tmp_path / "rep" / "stress.md").read_text().startswith("## Stress test")
 
+    # `oversight show` names the persona for the researcher, never in the judge's view.
+    one = next(t for t in RunStore.open(red).transcripts.latest() if t.planted is not None)
+    assert main(["show", str(red), one.id]) == 0
+    assert f"persona {one.planted.persona} in role" in capsys.readouterr().out
+    assert main(["show", str(red), one.id, "--as-judge"]) == 0
+    as_judge = capsys.readouterr().out
+    assert "persona" not in as_judge and one.planted.persona not in as_judge
+
     # The blue copy: nothing in it tells planted from benign.
     key_path = red / "stress-key.json"
     key = json.loads(key_path.read_text())
@@ -154,3 +162,23 @@ conditions = ["consultancy"]
     path.write_text(bad)
     assert main(["stress", str(path), "--out", str(tmp_path / "bad"), "--no-progress"]) == 1
     assert "role 'critic', which the condition does not bind" in capsys.readouterr().err
+
+
+def test_labels_from_a_persons_judgments_by_annotator_name(tmp_path: Path) -> None:
+    from oversight.cli.monitor import labels_from_judge
+    from transcripts import JudgeIdentity, Judgment
+
+    store = RunStore.create(tmp_path / "blue")
+    for tid, probs, escalated in (("a", [0.9, 0.1], False), ("b", [0.55, 0.45], False),
+                                  ("c", [0.95, 0.05], True)):
+        store.judgments.append(Judgment(
+            transcript_id=tid, judge=JudgeIdentity(kind="human", name="human", annotator="alice"),
+            probabilities=probs, escalated=escalated))
+    labels = {label.transcript_id: label for label in labels_from_judge(store, "alice",
+                                                                          below=0.6)}
+    assert {t: label.suspected for t, label in labels.items()} == {
+        "a": False, "b": True, "c": True}
+    assert labels["b"].score == pytest.approx(0.45)
+    from transcripts.errors import ConfigError
+    with pytest.raises(ConfigError, match="no judgment by 'bob'"):
+        labels_from_judge(store, "bob", below=0.6)
