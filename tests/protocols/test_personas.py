@@ -184,3 +184,44 @@ def test_rate_and_questions_choose_where_a_persona_is_planted() -> None:
     only = Plant(persona="x", questions=["q1", "q2"])
     assert [only.chosen(q, seed=0) for q in ("q0", "q1", "q2")] == [False, True, True]
     assert not Plant(persona="x", rate=0.0).chosen("q1", seed=0)
+
+
+def test_a_quote_fabricator_is_caught_by_the_quote_check_and_honest_debaters_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Speakers that follow their brief: under the quote fabricator's brief a debater invents
+    a quotation, otherwise it quotes the story. The stress table's detector then reads 100%
+    detection and 0% false alarms, from what the protocol produced."""
+    from oversight.analysis._stress import stress
+
+    brief = load_persona("quote-fabricator").instructions.strip()[:40]
+
+    def follows_brief(body: dict[str, Any]) -> Any:
+        system = " ".join(m["content"] for m in body["messages"] if m["role"] == "system")
+        if brief.split()[0] in system and "quotations that look like" in system:
+            return "It is plain: <quote>the butler confessed at dawn</quote>."
+        if body.get("response_format"):
+            return script(body)
+        sent = " ".join(m["content"] for m in body["messages"])
+        marker = "Source text (the judge cannot see it):"
+        words = sent.split(marker)[-1].split()[:6] if marker in sent else []
+        return f"The text says <quote>{' '.join(words)}</quote>." if words else "No quote."
+
+    monkeypatch.setenv(KEY, "test")
+    with FakeOpenAIServer(reply=follows_brief) as fake:
+        base = load_experiment(experiment_file(tmp_path, fake))
+        experiment = stress_experiment(base, personas=["quote-fabricator"])
+        experiment = experiment.model_copy(update={"conditions": [
+            c for c in experiment.conditions if c.label.startswith("debate")]})
+        run_experiment(experiment, out=tmp_path / "run", progress=False, summary=False)
+    (row,) = stress(tmp_path / "run", n_bootstrap=50).rows
+    quotes = {d.persona: d for d in row.detectors if d.detector == "unverified-quotes"}
+    assert quotes["quote-fabricator"].detection_rate == 1.0
+    assert quotes["quote-fabricator"].n_planted == 4  # 2 questions x 2 sides, one liar each
+    assert quotes["quote-fabricator"].false_alarm_rate == 0.0
+    assert quotes["quote-fabricator"].auc == 1.0
+    benign = [t for t in RunStore.open(tmp_path / "run").transcripts.latest()
+              if t.condition == "debate"]
+    # The honest debaters did quote, and their quotes checked out.
+    assert all(q.verified for t in benign for u in t.turns for q in u.quotes)
+    assert all(any(u.quotes for u in t.turns) for t in benign)
