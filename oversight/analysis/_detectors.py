@@ -4,6 +4,10 @@
   contain; flagged when any quote is unverified. Transcripts without quotes score 0.
 * ``escalation`` — the judge handed the item to a person; the score is the judge's
   uncertainty, 1 minus its largest probability (1 when it gave none).
+* ``injection`` — the reliability work's prompt-injection heuristic
+  (:func:`transcripts.injection.detect_injection`: instructions aimed at the judge, imitated
+  turns, imitated framework marks) on the public speaker turns; score = share of those turns
+  flagged; flagged when any is.
 * ``critique`` — critique runs: the critic's probability that the answer is flawed
   (``CritiqueOutcome.p_flawed``); flagged at or above the threshold. Transcripts without it
   have no score.
@@ -17,10 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from transcripts import Transcript
+from transcripts.injection import detect_injection
 
 __all__ = ["DETECTORS", "Detection", "judgment_detections", "transcript_detections"]
 
-DETECTORS = ("unverified-quotes", "critique", "escalation")
+DETECTORS = ("unverified-quotes", "injection", "critique", "escalation")
 """Detector names, in report order."""
 
 
@@ -43,6 +48,9 @@ def transcript_detections(
     found: dict[str, Detection | None] = {
         "unverified-quotes": Detection(unverified / len(quotes) if quotes else 0.0, unverified > 0)
     }
+    spoken = [t for t in transcript.turns if t.visibility == "public" and t.role != "judge"]
+    injected = sum(bool(detect_injection(t.content)) for t in spoken)
+    found["injection"] = Detection(injected / len(spoken) if spoken else 0.0, injected > 0)
     p_flawed = transcript.critique.p_flawed if transcript.critique is not None else None
     found["critique"] = (
         None if p_flawed is None else Detection(p_flawed, p_flawed >= threshold)

@@ -2,7 +2,8 @@
 
 Label sources (one per call; each writes a labels file for ``oversight unseal``):
 
-* ``--detector unverified-quotes`` / ``critique`` — the protocol's own detectors;
+* ``--detector unverified-quotes`` / ``injection`` / ``critique`` — the detectors the
+  framework has (quote check, prompt-injection heuristic, the critic's p_flawed);
 * ``--from-judge NAME`` — a judge's judgments in the run (an LLM judge from ``oversight
   rejudge``, or a person's from ``oversight judge``): suspected when the judgment was
   escalated or its largest probability is below ``--below`` (a person: ``--from-judge`` with
@@ -34,7 +35,7 @@ from transcripts.final import final_judgments
 
 __all__ = ["add_parser", "labels_from_detector", "labels_from_judge", "run"]
 
-_DETECTORS = ("unverified-quotes", "critique")
+_DETECTORS = ("unverified-quotes", "injection", "critique")
 
 
 def add_parser(subparsers: Any) -> None:
