@@ -72,7 +72,11 @@ def seal(red: str | Path, blue: str | Path, *, key: str | Path | None = None) ->
     if blue_path.resolve() == store.path.resolve():
         raise ConfigError("the blue copy needs its own folder; pass --blue DIR")
     if blue_path.exists() and any(blue_path.iterdir()):
-        raise ConfigError(f"{blue_path} is not empty; the blue copy is written to a new folder")
+        raise ConfigError(f"{blue_path} is not empty (a blue copy sealed before?); the blue copy "
+                          "is written to a new folder: pass another --blue")
+    if key_path.exists():
+        raise ConfigError(f"{key_path} already holds a key (of an earlier blue copy); it is never "
+                          "overwritten: pass another --key")
     if key_path.resolve().is_relative_to(blue_path.resolve()):
         raise ConfigError(f"the key {key_path} would be inside the blue copy {blue_path}; "
                           "put it elsewhere (--key)")
@@ -101,7 +105,9 @@ def seal(red: str | Path, blue: str | Path, *, key: str | Path | None = None) ->
                 "blue_run_id": out.run_id, "transcripts": entries}
     key_bytes = json.dumps(key_data, indent=2, sort_keys=True).encode()
     key_path.parent.mkdir(parents=True, exist_ok=True)
-    key_path.write_bytes(key_bytes)
+    aside = key_path.with_name(f".{key_path.name}.tmp")
+    aside.write_bytes(key_bytes)
+    aside.replace(key_path)
     sealed = {"commitment": commitment(key_bytes), "algorithm": "sha256 of the key file",
               "transcripts": len(chosen), "sealed_at": utc_now().isoformat(),
               "personas": sorted({e["persona"] for e in entries.values() if e["persona"]})}

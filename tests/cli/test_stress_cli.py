@@ -182,3 +182,23 @@ def test_labels_from_a_persons_judgments_by_annotator_name(tmp_path: Path) -> No
     from transcripts.errors import ConfigError
     with pytest.raises(ConfigError, match="no judgment by 'bob'"):
         labels_from_judge(store, "bob", below=0.6)
+
+
+def test_sealing_again_never_overwrites_a_key_or_a_blue_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.runner._blind import seal
+
+    run = tmp_path / "red"
+    assert main(["stress", str(QUICKSTART), "--out", str(run), "--no-progress",
+                 "--personas", "sandbagger"]) == 0
+    key = seal(run, tmp_path / "blue")
+    sealed = key.read_bytes()
+    from transcripts.errors import ConfigError
+    with pytest.raises(ConfigError, match="never overwritten"):
+        seal(run, tmp_path / "blue2")
+    with pytest.raises(ConfigError, match="is not empty"):
+        seal(run, tmp_path / "blue", key=tmp_path / "other.json")
+    with pytest.raises(ConfigError, match="inside the blue copy"):
+        seal(run, tmp_path / "blue3", key=tmp_path / "blue3" / "k.json")
+    assert key.read_bytes() == sealed
