@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from oversight.endpoints import option_problems
 from oversight.experiment._judges import judge_names, judge_specs, validate_judges
+from oversight.experiment._plants import plant_problems
 from oversight.experiment._spec import _LABEL, Experiment, Limits
 from protocols.base import REGISTRY, get
 from transcripts.errors import ConfigError
@@ -265,6 +266,7 @@ def cross_problems(experiment: Experiment) -> list[str]:
     for ref, at in specs.items():
         if ref not in experiment.endpoints and "/" in ref:
             problems += _endpoint_lines(at, ref, {})
+    problems += plant_problems(experiment)
     judges = judge_names(experiment)
     labels: set[str] = set()
     for i, condition in enumerate(experiment.conditions):

@@ -161,7 +161,12 @@ conditions = ["consultancy"]
     bad = path.read_text().replace('role = "debater_b"', 'role = "critic"')
     path.write_text(bad)
     assert main(["stress", str(path), "--out", str(tmp_path / "bad"), "--no-progress"]) == 1
-    assert "role 'critic', which the condition does not bind" in capsys.readouterr().err
+    assert "role 'critic', which the condition does not bind" in " ".join(
+        capsys.readouterr().err.split())
+    assert main(["run", str(path), "--out", str(tmp_path / "bad")]) == 1
+    assert "role 'critic', which the condition does not bind" in " ".join(
+        capsys.readouterr().err.split())
+    assert not (tmp_path / "bad").exists()  # refused before anything was written
 
 
 def test_labels_from_a_persons_judgments_by_annotator_name(tmp_path: Path) -> None:
