@@ -5,9 +5,11 @@ benign condition (one with a planted twin) and
 every transcript that carries a planted persona, shuffled, under fresh random ids, with the
 condition set back to the benign twin's label and everything that could tell them apart
 removed: ``planted``, the calls on the turns (a planted call's input tokens and request hash
-would give it away), and metadata beyond the setup label. Transcripts of a planted condition
-on which the persona never spoke are left out: they replay the benign transcript word for word,
-so a pair of identical transcripts would reveal both as benign.
+would give it away), the endpoints, metadata beyond the setup label, and the creation times
+(planted conditions run after benign ones; every transcript gets the time of sealing).
+Transcripts of a planted condition on which the persona never spoke are left out: they replay
+the benign transcript word for word, so a pair of identical transcripts would reveal both as
+benign.
 
 The *key* (which blue id carried which persona, and the red id it came from, with a random
 salt) is written to a separate file outside the blue copy, by default in the red run's folder.
@@ -22,6 +24,7 @@ import hashlib
 import json
 import random
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +59,13 @@ def _benign_twins(store: RunStore) -> dict[str, str]:
     return twins
 
 
-def _blinded(t: Transcript, blue_id: str, run_id: str, condition: str) -> Transcript:
+def _blinded(t: Transcript, blue_id: str, run_id: str, condition: str,
+             sealed_at: datetime) -> Transcript:
     turns = [turn.model_copy(update={"call": None}) for turn in t.turns]
     return t.model_copy(update={
         "id": blue_id, "run_id": run_id, "condition": condition, "planted": None,
         "turns": turns, "metadata": {"setup": t.metadata.get("setup", "")}, "roles": {},
+        "created_at": sealed_at,
     })
 
 
@@ -91,9 +96,10 @@ def seal(red: str | Path, blue: str | Path, *, key: str | Path | None = None) ->
     random.Random(secrets.randbits(64)).shuffle(chosen)
     out = RunStore.create(blue_path)
     entries: dict[str, dict[str, Any]] = {}
+    sealed_at = utc_now()
     for t in chosen:
         blue_id = new_id()
-        out.transcripts.append(_blinded(t, blue_id, out.run_id, twins[t.condition]))
+        out.transcripts.append(_blinded(t, blue_id, out.run_id, twins[t.condition], sealed_at))
         entries[blue_id] = {"red_id": t.id, "condition": t.condition,
                             "persona": t.planted.persona if t.planted else None}
     spec = (store.read_json("experiment.json") or {}).get("spec", {})
@@ -109,7 +115,7 @@ def seal(red: str | Path, blue: str | Path, *, key: str | Path | None = None) ->
     aside.write_bytes(key_bytes)
     aside.replace(key_path)
     sealed = {"commitment": commitment(key_bytes), "algorithm": "sha256 of the key file",
-              "transcripts": len(chosen), "sealed_at": utc_now().isoformat(),
+              "transcripts": len(chosen), "sealed_at": sealed_at.isoformat(),
               "personas": sorted({e["persona"] for e in entries.values() if e["persona"]})}
     out.write_json(SEALED_NAME, sealed)
     write_json_atomic(store.path / "blind.json", {**sealed, "blue": str(blue_path.resolve()),

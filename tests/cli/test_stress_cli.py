@@ -65,6 +65,7 @@ def test_stress_quickstart_prints_every_protocols_drops_and_worst_case_then_blin
     red_ids = {t.id for t in RunStore.open(red).transcripts.latest()}
     assert all(t.planted is None and t.id not in red_ids for t in blue_transcripts)
     assert all(turn.call is None for t in blue_transcripts for turn in t.turns)
+    assert len({t.created_at for t in blue_transcripts}) == 1  # no order to read
     assert {t.condition for t in blue_transcripts} == conditions
     assert set(key["transcripts"]) == {t.id for t in blue_transcripts}
     assert not key_path.resolve().is_relative_to(blue.resolve())
