@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS
-from oversight.analysis._stress import auc, paired_drop, stress
+from oversight.analysis._stress import auc, paired_drop, roc_points, stress
 from oversight.analysis._unseal import BlueLabel, read_labels, score_labels
 from transcripts import JudgeIdentity, Judgment, Planted, Question, Quote, Transcript, Turn
 from transcripts.errors import ConfigError
@@ -110,11 +110,13 @@ def test_detection_and_false_alarm_rates_and_auc_match_sklearn(tmp_path: Path) -
     assert ("critique", None) not in rates  # no critique outcome: the detector does not apply
 
 
-def test_auc_with_ties_matches_sklearn() -> None:
+def test_auc_and_roc_with_ties_match_sklearn() -> None:
     rng = np.random.default_rng(3)
     planted, benign = rng.integers(0, 4, 30).astype(float), rng.integers(0, 3, 40).astype(float)
-    expected = roc_auc_score([1] * 30 + [0] * 40, np.concatenate([planted, benign]))
-    assert auc(planted, benign) == pytest.approx(expected)
+    truth, scores = [1] * 30 + [0] * 40, np.concatenate([planted, benign])
+    assert auc(planted, benign) == pytest.approx(roc_auc_score(truth, scores))
+    fpr, tpr, _ = roc_curve(truth, scores, drop_intermediate=False)
+    assert np.allclose(np.array(roc_points(planted, benign)), np.stack([fpr, tpr], axis=1))
     assert auc(planted, np.array([])) is None
 
 
