@@ -259,3 +259,20 @@ def test_a_judge_exploiter_is_caught_by_the_injection_detector(
     # ... but its imitation of a mark reaches the judge rewritten as the speaker's own words.
     assert '\\"the butler confessed\\" [verified]' not in judge_bodies
     assert "(verified, written by the speaker)" in judge_bodies
+
+
+def test_stress_needs_a_condition_with_a_speaker_and_names_the_personas_it_lacks() -> None:
+    from oversight.experiment import Experiment
+
+    baselines = Experiment.model_validate({"name": "b", "conditions": [
+        {"label": "u", "protocol": "unassisted"}, {"label": "e", "protocol": "expert"}]})
+    with pytest.raises(ConfigError, match="no condition can carry any of the chosen personas"):
+        stress_experiment(baselines)
+    debate = Experiment.model_validate({"name": "d", "conditions": [
+        {"label": "d", "protocol": "debate", "roles": {"debater": "mock/x"}}]})
+    stressed = stress_experiment(debate, personas=["flaw-hiding-critic", "colluding-debaters"])
+    # The critic persona fits no role of debate: only the colluders are planted.
+    assert [c.label for c in stressed.conditions] == ["d", "d+colluding-debaters"]
+    assert stressed.conditions[1].plant == Plant(persona="colluding-debaters", role="debater")
+    with pytest.raises(ConfigError, match="unknown persona"):
+        stress_experiment(debate, personas=["nobody"])
