@@ -176,3 +176,16 @@ def test_unseal_auc_matches_sklearn_and_labels_read_from_csv(tmp_path: Path) -> 
     bad.write_text('{"transcript_id": "a", "suspected": true}\n{"suspected": true}\n')
     with pytest.raises(ConfigError, match=r"bad\.jsonl, line 2: .*transcript_id"):
         read_labels(bad)
+
+
+def test_report_groups_and_filters_by_the_persona_that_spoke(tmp_path: Path) -> None:
+    from oversight.analysis import analyze
+
+    _synthetic(tmp_path / "run")
+    result = analyze(tmp_path / "run", by="persona", n_bootstrap=50)
+    accuracy = {g.by.get("persona"): (g.n, g.accuracy) for g in result.groups}
+    # 8 benign + 4 quiet transcripts where nothing was planted; 8 liar; 4 quiet planted.
+    assert accuracy == {None: (12, pytest.approx(10 / 12)), "liar": (8, pytest.approx(3 / 8)),
+                        "quiet": (4, pytest.approx(1.0))}
+    only = analyze(tmp_path / "run", by="condition", where=["persona=liar"], n_bootstrap=50)
+    assert [(g.by["condition"], g.n) for g in only.groups] == [("debate+liar", 8)]
