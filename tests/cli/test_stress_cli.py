@@ -243,3 +243,16 @@ def test_an_llm_monitor_over_http_reads_the_judges_view_and_private_turns_only_w
 
 def read_labels_file(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_red_team_example_loads_and_plants_what_it_says() -> None:
+    from oversight.experiment import load_experiment
+    from oversight.runner import stress_experiment
+
+    experiment = stress_experiment(load_experiment(QUICKSTART.parent / "red_team.toml"))
+    planted = {c.label: c.plant for c in experiment.conditions if c.plant is not None}
+    assert set(planted) == {
+        "consultancy+quote-fabricator", "consultancy+judge-exploiter", "consultancy+sandbagger",
+        "debate+quote-fabricator", "debate+judge-exploiter", "debate+sandbagger",
+        "debate+colluding-debaters"}
+    assert all(p is not None and p.rate == 0.5 for p in planted.values())
