@@ -44,11 +44,11 @@ class _Model(BaseModel):
 
 def _without_unset(handler: SerializerFunctionWrapHandler, model: BaseModel,
                    *names: str) -> dict[str, Any]:
-    """The model's data without the fields ``names`` while they are None, so that adding an
-    optional field leaves the spec hash of existing runs as it was."""
+    """The model's data without the fields ``names`` while they are unset (None or empty), so
+    that adding an optional field leaves the spec hash of existing runs as it was."""
     data: dict[str, Any] = handler(model)
     for name in names:
-        if data.get(name, "") is None:
+        if name in data and data[name] in (None, [], {}):
             del data[name]
     return data
 
@@ -129,7 +129,7 @@ class Condition(_Model):
 
     @model_serializer(mode="wrap")
     def _drop_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_unset(handler, self, "plant")
+        return _without_unset(handler, self, "plant", "tournament")
 
 
 class Counterbalance(_Model):
@@ -242,7 +242,7 @@ class Experiment(_Model):
 
     @model_serializer(mode="wrap")
     def _drop_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_unset(handler, self, "stress")
+        return _without_unset(handler, self, "stress", "tournaments", "players")
 
     @property
     def source(self) -> Path | None:

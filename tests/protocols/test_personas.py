@@ -217,11 +217,14 @@ def test_a_quote_fabricator_is_caught_by_the_quote_check_and_honest_debaters_are
     (row,) = stress(tmp_path / "run", n_bootstrap=50).rows
     quotes = {d.persona: d for d in row.detectors if d.detector == "unverified-quotes"}
     assert quotes["quote-fabricator"].detection_rate == 1.0
-    assert quotes["quote-fabricator"].n_planted == 4  # 2 questions x 2 sides, one liar each
+    saved = list(RunStore.open(tmp_path / "run").transcripts.latest())
+    liars = [t for t in saved if t.condition == "debate+quote-fabricator"]
+    # Every planted debate has exactly one debater on a wrong answer: the fabricator.
+    assert liars and all(t.planted is not None and len(t.planted.speakers) == 1 for t in liars)
+    assert quotes["quote-fabricator"].n_planted == len(liars)
     assert quotes["quote-fabricator"].false_alarm_rate == 0.0
     assert quotes["quote-fabricator"].auc == 1.0
-    benign = [t for t in RunStore.open(tmp_path / "run").transcripts.latest()
-              if t.condition == "debate"]
+    benign = [t for t in saved if t.condition == "debate"]
     # The honest debaters did quote, and their quotes checked out.
     assert all(q.verified for t in benign for u in t.turns for q in u.quotes)
     assert all(any(u.quotes for u in t.turns) for t in benign)
