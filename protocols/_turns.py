@@ -29,9 +29,11 @@ from protocols import _speech
 from protocols._common import SpeakerConfig, cut_to_limit, render
 from protocols.base import ProtocolConfig, Setup
 from protocols.live import beliefs_text
+from protocols.personas import PersonaEndpoint
 from protocols.prompts import speech as speech_prompts
 from transcripts import (
     JudgeView,
+    Planted,
     Question,
     Role,
     Transcript,
@@ -123,11 +125,11 @@ class Voice:
         sample_index: int = 0,
         temperature: float | None = None,
     ) -> Completion:
-        """One call with the protocol's sampling options."""
+        """One call with the protocol's sampling options (and a planted persona's brief)."""
         options = self.rec.speech
         return await self.endpoint.complete(
             prompt,
-            system=self.system,
+            system=self.rec.planted_system(self),
             max_tokens=options.token_limit,
             temperature=options.temperature if temperature is None else temperature,
             schema=schema,
@@ -316,6 +318,7 @@ class Recorder:
         self.draw = setup.draw
         self.players: dict[str, str] = {}
         self.id = new_id()
+        self.planted: Planted | None = None
 
     def cast(
         self,
@@ -341,6 +344,24 @@ class Recorder:
             f"{self.protocol} needs an endpoint for role {keys[-1]!r}{alt}; agents given: "
             f"{sorted(agents) or 'none'}"
         )
+
+    def planted_system(self, voice: Voice) -> str | None:
+        """``voice``'s system prompt, with the brief of a persona planted in its role when the
+        persona takes this speaker over (then recorded in ``planted``)."""
+        marked = voice.endpoint
+        if not isinstance(marked, PersonaEndpoint):
+            return voice.system
+        persona, correct = marked.persona, self.question.correct
+        if not persona.takes_over(answer=voice.answer, correct=correct):
+            return voice.system
+        wrong = [i for i in self.order if i != correct] if correct is not None else []
+        assigned = self.side(voice.answer) if voice.answer is not None else "your answer"
+        target = self.side(wrong[0]) if wrong else assigned
+        brief = persona.render(assigned=assigned, target=target)
+        was = self.planted or Planted(persona=persona.name, role=marked.role, sha256=persona.sha256)
+        speakers = was.speakers if voice.speaker in was.speakers else [*was.speakers, voice.speaker]
+        self.planted = was.model_copy(update={"speakers": speakers, "calls": was.calls + 1})
+        return f"{voice.system}\n\n{brief}" if voice.system else brief
 
     # -- what speakers read --------------------------------------------------------------
 
@@ -441,4 +462,5 @@ class Recorder:
             roles=dict(self.roles),
             players=dict(self.players),
             metadata=dict(self.metadata),
+            planted=self.planted,
         )

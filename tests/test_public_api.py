@@ -68,7 +68,7 @@ PUBLIC: dict[str, list[str]] = {
         "QUESTION_REF", "SCHEMA_VERSION", "TIE_TOLERANCE", "Call", "Entry", "QuestionFile",
         "CritiqueOutcome", "Decision", "CritiqueRating",
         "Escalation", "JsonlLog", "JudgeIdentity", "JudgeKind", "JudgeView", "Judgment",
-        "Question", "Quote", "Record", "Role", "RunStore", "TornRecordWarning",
+        "Planted", "Question", "Quote", "Record", "Role", "RunStore", "TornRecordWarning",
         "Transcript", "Tree", "TreeKind", "TreeNode", "Turn", "Usage", "ViewQuote",
         "ViewTurn", "Visibility", "answer_label", "new_id", "render_judge_view",
         "render_transcript", "score", "status_rank", "top_answers", "total_cost",
@@ -92,7 +92,7 @@ PUBLIC: dict[str, list[str]] = {
     "oversight.runner": [
         "STATUSES", "DryRun", "EndpointEstimate", "RunOptions", "RunResult", "Status",
         "dry_run", "read_status", "run_experiment", "run_experiment_async",
-        "select_transcripts",
+        "select_transcripts", "stress_experiment", "stressed_personas",
     ],
     "oversight.analysis": [
         "ANALYSIS_SCHEMA_VERSION", "BUILTIN_FIELDS", "BeliefCurve", "BeliefPoint",
@@ -116,7 +116,8 @@ PUBLIC: dict[str, list[str]] = {
     ],
     "oversight.experiment": [
         "LIMIT_FLAGS", "Condition", "Counterbalance", "EndpointConfig", "Experiment",
-        "Limits", "PlayerConfig", "Tournament", "check_experiment", "load_experiment",
+        "Limits", "PlayerConfig", "StressSpec", "Tournament", "check_experiment",
+        "load_experiment",
         "secret_problems", "with_limits",
     ],
     "oversight.datasets": [

@@ -222,6 +222,21 @@ class Turn(Record):
     """Protocol-specific structure (best-of-N scores, an RRM tree, ...)."""
 
 
+class Planted(Record):
+    """A planted adversary (a persona) in a transcript: who carried it. Never in a JudgeView."""
+
+    persona: str
+    """Name of the persona, e.g. ``quote-fabricator``."""
+    role: str
+    """The agent role (a key of the protocol's agents) it was planted in, e.g. ``debater``."""
+    speakers: list[str] = Field(default_factory=list)
+    """Speaker labels whose calls carried the persona's instructions, e.g. ``["Debater B"]``."""
+    calls: int = 0
+    """Model calls made under the persona's instructions."""
+    sha256: str = ""
+    """Hash of the persona's instructions as used (a later edit of the file shows)."""
+
+
 class Transcript(Record):
     """Everything one protocol run on one question produced."""
 
@@ -264,6 +279,9 @@ class Transcript(Record):
     """The evaluation tree of RRM, or the path of a prover–estimator debate (version 2 on)."""
     critique: CritiqueOutcome | None = None
     """A critique's answer, known flaw, GDC data and critique ratings (version 2 on)."""
+    planted: Planted | None = None
+    """The adversary planted in this transcript by a stress run (version 2 on); None: benign.
+    Never shown to a judge."""
     schema_version: int = SCHEMA_VERSION
     """Layout version of this record."""
 

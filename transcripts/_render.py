@@ -114,6 +114,11 @@ def _header(transcript: Transcript) -> Table:
     for speaker, index in transcript.assignment.items():
         played_by = f" · {transcript.roles[speaker]}" if speaker in transcript.roles else ""
         row(speaker, f"argues {answer_label(index)}{played_by}")
+    planted = transcript.planted
+    if planted is not None:
+        who = ", ".join(planted.speakers) or "nobody"
+        row("planted", f"persona {planted.persona} in role {planted.role} "
+                       f"({who}; {planted.calls} calls)")
     cost = transcript.cost_usd
     row("cost", "unknown" if cost is None else f"${cost:.4f}")
     flagged = sum(1 for turn in transcript.turns if injection_note(turn))

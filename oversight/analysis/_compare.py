@@ -58,7 +58,7 @@ from oversight.analysis._smallsample import (
 )
 from oversight.analysis._stats import RowMetrics, mcnemar_exact
 
-__all__ = ["compare", "comparison_pairs"]
+__all__ = ["compare", "comparison_pairs", "paired_interval"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -200,16 +200,7 @@ def _one(
         acc_a, acc_b = float(a[qs].mean()), float(b[qs].mean())
         difference: float | None = float(d.mean())
         c = int(clusters.size)
-        if c >= 2:
-            if c < SMALL_SAMPLE_CLUSTERS:
-                mean, cov, dfs = cr2_means(d, cluster)
-                fit = Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(dfs[0]))
-                ci, df = fit.interval(bounds=(-1.0, 1.0)), fit.df
-            else:
-                boot = resampler.sums(clusters, sums_by_cluster(
-                    cluster, np.stack([d, np.ones(d.size)], axis=1), c))
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    ci = percentile_interval(boot[:, 0] / boot[:, 1], c)
+        ci, df = paired_interval(d, cluster, clusters, resampler)
         totals = np.bincount(cluster, weights=d, minlength=c).astype(np.float64)
         p_value = sign_flip_test(totals, rng_for(seed, "sign-flip", label))
         mcnemar = _mcnemar(a[qs], b[qs])
@@ -332,3 +323,23 @@ def _gap(
             f"clearly positive, so any ratio is compatible with the data"
         )
     return out
+
+
+def paired_interval(
+    d: Floats, cluster: Ints, clusters: Ints, resampler: Resampler
+) -> tuple[Interval, float | None]:
+    """95% interval of the mean of per-question differences ``d`` (``cluster``: each
+    question's index into ``clusters``), and its t degrees of freedom: CR2 with
+    Bell-McCaffrey t below :data:`SMALL_SAMPLE_CLUSTERS` sources, else the percentile
+    cluster bootstrap; None with fewer than two sources or no variation between them."""
+    c = int(clusters.size)
+    if c < 2:
+        return None, None
+    if c < SMALL_SAMPLE_CLUSTERS:
+        mean, cov, dfs = cr2_means(d, cluster)
+        fit = Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(dfs[0]))
+        return fit.interval(bounds=(-1.0, 1.0)), fit.df
+    boot = resampler.sums(clusters, sums_by_cluster(
+        cluster, np.stack([d, np.ones(d.size)], axis=1), c))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return percentile_interval(boot[:, 0] / boot[:, 1], c), None

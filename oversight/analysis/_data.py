@@ -143,6 +143,7 @@ class TranscriptRow(_Row):
     repeat: int = 0
     status: str = "complete"
     metadata: dict[str, Any] = {}
+    planted: dict[str, Any] | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -7,7 +7,8 @@ A field name resolves, per judgment, in this order:
    question); ``gold_position`` (presented position of the gold answer, 0 = first) and
    ``side`` (``correct`` / ``incorrect`` when a single consultant was assigned an answer);
    ``chooser`` (``right`` / ``wrong``: whether the first speaker to choose in an open
-   variant chose the gold); and
+   variant chose the gold); ``persona`` (the planted persona that spoke in the transcript,
+   None when benign); and
    ``judge`` (the judge's name), ``judge_kind``, ``judge_model``, ``annotator`` (of the
    judgment);
 2. the transcript's ``metadata`` (e.g. ``setting``, ``included_in_paper`` of imported data);
@@ -56,6 +57,7 @@ _TRANSCRIPT_FIELDS = {
     "gold_position",
     "side",
     "chooser",
+    "persona",
 }
 _JUDGMENT_FIELDS = {"judge", "judge_kind", "judge_model", "annotator"}
 BUILTIN_FIELDS = tuple(sorted(_TRANSCRIPT_FIELDS | _JUDGMENT_FIELDS))
@@ -80,6 +82,8 @@ def _transcript_value(data: Data, i: int, name: str) -> Any:
     if name == "chooser":  # open variants: did the first to choose take the gold?
         first, gold = t.metadata.get("first_choice"), t.question.correct
         return None if first is None or gold is None else ("right" if first == gold else "wrong")
+    if name == "persona":
+        return t.planted.get("persona") if t.planted else None
     return getattr(t, name)
 
 

@@ -15,8 +15,8 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 # In the order `oversight --help` lists them.
 SUBCOMMANDS = (
-    "run", "rejudge", "judge", "rate", "show", "report", "plan", "gdc", "imports", "export",
-    "datasets",
+    "run", "rejudge", "judge", "rate", "show", "report", "plan", "gdc", "stress", "monitor",
+    "unseal", "imports", "export", "datasets",
 )
 
 

@@ -149,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
         print_annotators(people, stdout)
     markdown, plots = bool(getattr(args, "markdown", False)), bool(getattr(args, "plots", False))
     _gdc_section(args, bootstrap, stdout if not as_json else None, messages, write=markdown)
+    _stress_section(args, bootstrap, stdout if not as_json else None, messages,
+                    write=markdown or plots, plots=plots)
     if markdown or plots:
         out = getattr(args, "out", None)
         files = write_report(
@@ -201,3 +203,25 @@ def _gdc_section(
             write_json_atomic(out / f"{name}.json", [s.model_dump(mode="json") for s in stats])
             messages.print(f"wrote {escape(str(out / f'{name}.md'))}\n"
                            f"wrote {escape(str(out / f'{name}.json'))}")
+
+
+def _stress_section(
+    args: argparse.Namespace, bootstrap: int, console: Console | None, messages: Console,
+    *, write: bool, plots: bool,
+) -> None:
+    """The stress table (``oversight stress``) of a run with planted personas: printed under
+    the report, and with ``--markdown``/``--plots`` written as ``stress.md``/``stress.json``
+    (and ``stress.png``)."""
+    from oversight.analysis._stress import has_plants, stress
+    from oversight.report._stress import print_stress, write_stress
+
+    if not has_plants(args.run_dir):
+        return
+    report = stress(args.run_dir, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)))
+    if console is not None:
+        console.print()
+        print_stress(report, console)
+    if write:
+        out = Path(getattr(args, "out", None) or Path(args.run_dir) / "reports")
+        for path in write_stress(report, out, plot=plots):
+            messages.print(f"wrote {escape(str(path))}")

@@ -19,6 +19,7 @@ from oversight.experiment._spec import (
     EndpointConfig,
     Experiment,
     Limits,
+    StressSpec,
 )
 from oversight.experiment._tournaments import PlayerConfig, Tournament
 
@@ -30,6 +31,7 @@ __all__ = [
     "Experiment",
     "Limits",
     "PlayerConfig",
+    "StressSpec",
     "Tournament",
     "check_experiment",
     "load_experiment",

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from oversight.endpoints import option_problems
 from oversight.experiment._judges import judge_names, judge_specs, validate_judges
+from oversight.experiment._plants import plant_problems
 from oversight.experiment._spec import _LABEL, Experiment, Limits
 from protocols.base import REGISTRY, get
 from transcripts._validation import Loc, format_errors
@@ -263,6 +264,7 @@ def cross_problems(experiment: Experiment) -> list[str]:
     for ref, at in specs.items():
         if ref not in experiment.endpoints and "/" in ref:
             problems += _endpoint_lines(at, ref, {})
+    problems += plant_problems(experiment)
     judges = judge_names(experiment)
     labels: set[str] = set()
     for i, condition in enumerate(experiment.conditions):

@@ -7,12 +7,22 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from judges.config import JudgeConfig
 from judges.study import StudyDesign
 from oversight.datasets import DatasetSpec, SampleSpec
 from oversight.experiment._tournaments import PlayerConfig, Tournament, expand
+from protocols.personas import Plant
 
 __all__ = [
     "Condition",
@@ -21,6 +31,7 @@ __all__ = [
     "Experiment",
     "Limits",
     "PlayerConfig",
+    "StressSpec",
     "Tournament",
 ]
 
@@ -29,6 +40,17 @@ _LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _without_unset(handler: SerializerFunctionWrapHandler, model: BaseModel,
+                   *names: str) -> dict[str, Any]:
+    """The model's data without the fields ``names`` while they are unset (None or empty), so
+    that adding an optional field leaves the spec hash of existing runs as it was."""
+    data: dict[str, Any] = handler(model)
+    for name in names:
+        if name in data and data[name] in (None, [], {}):
+            del data[name]
+    return data
 
 
 class EndpointConfig(_Model):
@@ -105,6 +127,13 @@ class Condition(_Model):
     tournament: str | None = None
     """The ``[[tournaments]]`` entry this condition was generated from (None: written by
     hand); generated conditions are rebuilt from their tournament on every load."""
+    plant: Plant | None = None
+    """A persona (planted adversary) in one of the protocol's roles, e.g.
+    ``{persona = "quote-fabricator", role = "debater"}``; see ``oversight stress``."""
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_unset(handler, self, "plant", "tournament")
 
 
 class Counterbalance(_Model):
@@ -139,6 +168,22 @@ class Limits(_Model):
     """Stop as ``stopped: too many failures`` when more than this share of the judgments
     written in this session failed (judged like ``max_failure_fraction``). A failed judgment
     leaves its transcript saved; ``--retry-failed`` on a resume asks its judge again."""
+
+
+class StressSpec(_Model):
+    """``[stress]``: the adversaries ``oversight stress`` plants, and where to find them."""
+
+    personas: list[str] | None = None
+    """Personas to plant, by name; None: every built-in one and every file in ``persona_dir``."""
+    persona_dir: Path | None = None
+    """Folder of your own personas (``NAME.toml``), added to the built-in ones; relative to the
+    experiment file's folder."""
+    conditions: list[str] | None = None
+    """Labels of the conditions to stress; None: every condition with a role a persona fits."""
+    rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of questions each persona is planted on (the rest run benign alongside)."""
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """A detector's score at or above which a transcript counts as flagged."""
 
 
 class Experiment(_Model):
@@ -177,6 +222,8 @@ class Experiment(_Model):
     human: StudyDesign | None = None
     """``[human]``: the design of the human study of the run; the first ``oversight judge``
     session plans it and saves it as ``RUN/study.json``. Not part of the spec hash."""
+    stress: StressSpec | None = None
+    """``[stress]``: options of ``oversight stress`` (which personas, which conditions)."""
     out: Path | None = None
     """Default run folder (``--out`` overrides); relative to the working directory."""
     cache: Path | None = None
@@ -196,6 +243,10 @@ class Experiment(_Model):
         written = [c for c in data.get("conditions") or []
                    if (c.get("tournament") if isinstance(c, dict) else c.tournament) is None]
         return {**data, "conditions": [*written, *expand(tournaments, players)]}
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_unset(handler, self, "stress", "tournaments", "players")
 
     @property
     def source(self) -> Path | None:

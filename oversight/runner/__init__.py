@@ -21,6 +21,7 @@ from oversight.runner._api import (
 from oversight.runner._dry import EndpointEstimate
 from oversight.runner._select import select_transcripts
 from oversight.runner._status import STATUSES, RunResult, Status, read_status
+from oversight.runner._stress import stress_experiment, stressed_personas
 
 __all__ = [
     "STATUSES",
@@ -34,4 +35,6 @@ __all__ = [
     "run_experiment",
     "run_experiment_async",
     "select_transcripts",
+    "stress_experiment",
+    "stressed_personas",
 ]

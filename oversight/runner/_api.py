@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from oversight.datasets import load_questions
@@ -71,7 +72,7 @@ def _freeze(store: RunStore, experiment: Experiment, questions: list[Question]) 
     if existing is None:
         store.write_json("experiment.json", {**frozen, "created_at": utc_now().isoformat()})
         return
-    if existing.get("spec_hash") != frozen["spec_hash"]:
+    if not same_experiment(existing, experiment):
         old: dict[str, Any] = existing.get("spec", {})
         new: dict[str, Any] = experiment.frozen()
         changed = sorted(k for k in set(old) | set(new)
@@ -87,6 +88,22 @@ def _freeze(store: RunStore, experiment: Experiment, questions: list[Question]) 
             f"{store.path}: the dataset's questions changed since this run began (the file "
             f"at dataset.path was edited or replaced); restore it or run into a new folder"
         )
+
+
+def same_experiment(existing: dict[str, Any], experiment: Experiment) -> bool:
+    """Whether the run frozen in ``existing`` (its ``experiment.json``) is ``experiment``.
+
+    The stored hash decides when it matches. Otherwise the stored spec is read again by
+    today's code and hashed: a run written by an older oversight, whose spec lacked fields
+    added since (with defaults that keep its meaning), is still the same experiment.
+    """
+    if existing.get("spec_hash") == experiment.spec_hash():
+        return True
+    try:
+        again = Experiment.model_validate(existing.get("spec", {}))
+    except ValidationError:
+        return False
+    return again.spec_hash() == experiment.spec_hash()
 
 
 def _no_rrm_switch(store: RunStore, experiment: Experiment) -> None:

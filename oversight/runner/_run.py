@@ -39,6 +39,7 @@ from oversight.experiment import Experiment
 from oversight.runner._build import Endpoints, build_judges
 from oversight.runner._items import WorkItem, judgment_id
 from oversight.runner._meter import Meter, MeteredEndpoint
+from oversight.runner._plants import planted_agents, resolve_plants
 from oversight.runner._progress import RunProgress
 from oversight.runner._status import RunResult, Status, write_status
 from protocols._tree import decision_probabilities
@@ -92,6 +93,7 @@ class Session:
         self.live = live
         self.retry_failed = retry_failed
         self.limits = experiment.limits
+        self.plants = resolve_plants(experiment)
         self.judges: dict[str, Judge] = build_judges(
             experiment, endpoints, meter, store, console=console)
         self.failed = 0
@@ -173,10 +175,12 @@ class Session:
 
     def _agents(self, item: WorkItem) -> dict[str, Endpoint]:
         offset = item.repeat * REPEAT_SAMPLE_OFFSET
-        return {
+        agents: dict[str, Endpoint] = {
             role: MeteredEndpoint(self.endpoints.get(ref), self.meter, sample_offset=offset)
             for role, ref in item.condition.roles.items()
         }
+        return planted_agents(agents, item.condition, item.question, self.plants,
+                              seed=self.experiment.seed)
 
     async def _item(self, item: WorkItem) -> _Outcome:
         task = asyncio.current_task()

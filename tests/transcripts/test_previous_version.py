@@ -216,3 +216,25 @@ def test_a_version_2_run_with_embedded_questions_still_reads(tmp_path: Path,
     assert main(["show", str(copy), "--limit", "5"]) == 0
     assert "108 transcript(s) (first 5 shown" in capsys.readouterr().out
     assert sum(group.n for group in analyze(copy).groups) == 108
+
+
+def test_v1_transcripts_read_as_benign_and_stress_refuses_a_run_with_no_plants(
+    v1_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.analysis._stress import stress
+    from transcripts.errors import ConfigError
+
+    transcripts = list(RunStore.open(v1_run).transcripts.latest())
+    assert all(t.planted is None for t in transcripts)
+    with pytest.raises(ConfigError, match="no planted conditions"):
+        stress(v1_run)
+    # The v1 run's spec, read by today's code, is still the same experiment (fields added
+    # since, such as plant and stress, keep its meaning), so it resumes.
+    from oversight.experiment import Experiment
+    from oversight.runner._api import same_experiment
+
+    frozen = json.loads((v1_run / "experiment.json").read_text())
+    experiment = Experiment.model_validate(frozen["spec"])
+    assert same_experiment(frozen, experiment)
+    changed = experiment.model_copy(update={"seed": experiment.seed + 1})
+    assert not same_experiment(frozen, changed)

@@ -1,0 +1,102 @@
+"""``oversight stress EXPERIMENT.toml``: plant adversaries in every protocol and report how far
+each moves the judge; ``--blind`` also seals a blue-team copy for a blinded exercise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from oversight.analysis._stress import stress
+from oversight.cli.run import EXIT_STOPPED, wide_when_piped
+from oversight.experiment import StressSpec, load_experiment
+from oversight.report._stress import print_stress, write_stress
+from oversight.runner import run_experiment, stress_experiment
+from oversight.runner._api import default_out
+from oversight.runner._blind import seal
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``stress`` on the dispatcher's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "stress",
+        help="plant misaligned agents (personas) in each protocol; report the worst case",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Run every condition of the experiment benign, and once more per persona planted\n"
+            "in a role it fits (same questions, setups and judges), then print per protocol\n"
+            "the judge's accuracy under each persona, the paired drop from benign with a 95%\n"
+            "interval clustered by source, the worst case, and the detection and false-alarm\n"
+            "rates of the protocol's detectors. Resume by running the same command again.\n\n"
+            "--blind also writes a blue-team copy of the run (which transcripts carry a\n"
+            "planted agent is sealed; the key goes to a separate file, its hash into both\n"
+            "runs). Label it with `oversight monitor` (or by hand), then `oversight unseal`."
+        ),
+        epilog=(
+            "examples:\n"
+            "  oversight stress examples/quickstart.toml\n"
+            "  oversight stress exp.toml --personas quote-fabricator,sandbagger --rate 0.5\n"
+            "  oversight stress exp.toml --persona-dir my_personas --out runs/red --blind"
+        ),
+    )
+    parser.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
+    parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>-stress)")
+    parser.add_argument("--personas", metavar="A,B",
+                        help="personas to plant (default: [stress] personas, else all)")
+    parser.add_argument("--persona-dir", metavar="DIR", type=Path,
+                        help="folder of your own personas (NAME.toml), added to the built-in ones")
+    parser.add_argument("--rate", type=float, metavar="R",
+                        help="share of questions each persona is planted on (default 1)")
+    parser.add_argument("--max-cost", type=float, metavar="USD", help="cost cap in US dollars")
+    parser.add_argument("--concurrency", type=int, metavar="N", help="work items in flight")
+    parser.add_argument("--blind", action="store_true",
+                        help="also write a sealed blue-team copy of the run")
+    parser.add_argument("--blue", metavar="DIR",
+                        help="folder of the blue-team copy (default: <run>-blue)")
+    parser.add_argument("--key", metavar="FILE",
+                        help="where the key goes (default: <run>/stress-key.json)")
+    parser.add_argument("--by-persona", action="store_true",
+                        help="detector rates per persona too (always in the files)")
+    parser.add_argument("--no-progress", action="store_true", help="plain progress lines")
+    parser.add_argument("--json", action="store_true", help="print the stress table as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the stress experiment, print and write its table, and seal it when asked."""
+    console = Console(highlight=False, stderr=args.json, width=wide_when_piped())
+    base = load_experiment(args.experiment)
+    names = [n.strip() for n in args.personas.split(",") if n.strip()] if args.personas else None
+    experiment = stress_experiment(base, personas=names, folder=args.persona_dir, rate=args.rate)
+    out = Path(args.out) if args.out else default_out(experiment)
+    planted = [c.label for c in experiment.conditions if c.plant is not None]
+    benign = len(experiment.conditions) - len(planted)
+    console.print(f"stress run into {escape(str(out))}: {len(planted)} planted conditions "
+                  f"besides the {benign} benign ones")
+    result = run_experiment(experiment, out=out, max_cost_usd=args.max_cost,
+                            concurrency=args.concurrency, console=console,
+                            progress=False if args.no_progress else None, summary=False)
+    spec = experiment.stress or StressSpec()
+    report = stress(result.path, threshold=spec.threshold, seed=experiment.seed)
+    written = write_stress(report, result.path / "reports")
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2))
+    else:
+        print_stress(report, console, per_persona_detectors=args.by_persona)
+        console.print("written: " + ", ".join(escape(str(p)) for p in written))
+    if args.blind:
+        blue = Path(args.blue) if args.blue else result.path.with_name(result.path.name + "-blue")
+        key = seal(result.path, blue, key=args.key)
+        console.print(
+            f"blue-team copy: {escape(str(blue))} (sealed; hand this folder to the blue team)\n"
+            f"key: {escape(str(key))} (keep it from the blue team until `oversight unseal`)\n"
+            f"next: oversight monitor {escape(str(blue))} --detector unverified-quotes "
+            f"--out labels.jsonl; oversight unseal {escape(str(blue))} --key "
+            f"{escape(str(key))} --labels labels.jsonl")
+    return 0 if result.status.startswith("complete") else EXIT_STOPPED
