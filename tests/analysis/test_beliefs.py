@@ -126,8 +126,15 @@ def test_intervals_agree_with_an_independent_cluster_bootstrap(nyu_run: Path) ->
                        n_bootstrap=2000, seed=5)
     human = next(c for c in analysis.beliefs if c.by["setting"] == "human-debate")
     stories: dict[str, list[float]] = defaultdict(list)
+    # Questions are stored once per run (questions.jsonl), referenced by the transcripts.
+    questions = {}
+    for line in (nyu_run / "questions.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        questions[record["hash"]] = record["question"]
     for line in (nyu_run / "transcripts.jsonl").read_text().splitlines():
         t = json.loads(line)
+        if "question" not in t:
+            t["question"] = questions[t["question_ref"]]
         if t["metadata"]["setting"] != "human-debate" or not t["metadata"]["included_in_paper"]:
             continue
         beliefs = [turn["probabilities"] for turn in t["turns"]
