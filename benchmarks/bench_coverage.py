@@ -59,14 +59,19 @@ def template(n_sources: int, seed: int) -> tuple[Data, dict[str, np.ndarray]]:
     for s, size in enumerate(sizes):
         for kind in ("shared", "consultancy"):
             for _ in range(int(size)):
-                question = QuestionRow(id=f"q{q}", answers=["a", "b"], correct=0,
-                                       source=f"s{s}")
-                for c in (["unassisted", "debate", "expert"] if kind == "shared"
-                          else ["consultancy"]):
-                    transcripts.append(TranscriptRow(
-                        id=f"t{len(transcripts)}", protocol=c, condition=c, question=question,
-                        answer_order=[0, 1],
-                    ))
+                question = QuestionRow(id=f"q{q}", answers=["a", "b"], correct=0, source=f"s{s}")
+                for c in (
+                    ["unassisted", "debate", "expert"] if kind == "shared" else ["consultancy"]
+                ):
+                    transcripts.append(
+                        TranscriptRow(
+                            id=f"t{len(transcripts)}",
+                            protocol=c,
+                            condition=c,
+                            question=question,
+                            answer_order=[0, 1],
+                        )
+                    )
                     t_cluster.append(s)
                     t_question.append(q)
                     t_cond.append(conds.index(c))
@@ -74,24 +79,40 @@ def template(n_sources: int, seed: int) -> tuple[Data, dict[str, np.ndarray]]:
     n = len(transcripts)
     judge = JudgeRow(kind="llm", name="judge")
     data = Data(
-        path=Path("simulated"), run_id="sim", transcripts=transcripts,
+        path=Path("simulated"),
+        run_id="sim",
+        transcripts=transcripts,
         t_cluster=np.asarray(t_cluster, dtype=np.int64),
         t_question=np.asarray(t_question, dtype=np.int64),
-        t_correct=np.zeros(n, dtype=np.int64), t_gold_position=np.zeros(n, dtype=np.int64),
-        t_first=np.zeros(n, dtype=np.int64), t_side=np.full(n, -1, dtype=np.int64),
-        t_rounds=np.ones(n), n_clusters=n_sources, n_questions=q,
-        judgments=[None] * n, ids=[f"j{i}" for i in range(n)],
-        t=np.arange(n, dtype=np.int64), judge=[judge] * n, judgment_metadata=[{}] * n,
-        status=np.zeros(n, dtype=np.int64), valid=np.ones(n, dtype=bool),
-        scored=np.ones(n, dtype=bool), probs=np.zeros((n, 2)), rounds=np.ones(n),
+        t_correct=np.zeros(n, dtype=np.int64),
+        t_gold_position=np.zeros(n, dtype=np.int64),
+        t_first=np.zeros(n, dtype=np.int64),
+        t_side=np.full(n, -1, dtype=np.int64),
+        t_rounds=np.ones(n),
+        n_clusters=n_sources,
+        n_questions=q,
+        judgments=[None] * n,
+        ids=[f"j{i}" for i in range(n)],
+        t=np.arange(n, dtype=np.int64),
+        judge=[judge] * n,
+        judgment_metadata=[{}] * n,
+        status=np.zeros(n, dtype=np.int64),
+        valid=np.ones(n, dtype=bool),
+        scored=np.ones(n, dtype=bool),
+        probs=np.zeros((n, 2)),
+        rounds=np.ones(n),
         escalated=np.zeros(n, dtype=bool),
     )
-    return data, {"cluster": data.t_cluster, "question": data.t_question,
-                  "cond": np.asarray(t_cond, dtype=np.int64)}
+    return data, {
+        "cluster": data.t_cluster,
+        "question": data.t_question,
+        "cond": np.asarray(t_cond, dtype=np.int64),
+    }
 
 
-def simulate(data: Data, parts: dict[str, np.ndarray], mu: dict[str, float],
-             rng: np.random.Generator) -> Data:
+def simulate(
+    data: Data, parts: dict[str, np.ndarray], mu: dict[str, float], rng: np.random.Generator
+) -> Data:
     """One run: each judgment right (p(gold) = 0.8) or wrong (0.2) from the model."""
     n_s, n_q = data.n_clusters, data.n_questions
     u = rng.normal(0, SD_SOURCE, n_s)
@@ -121,9 +142,11 @@ def run_size(n_sources: int, reps: int, seed: int) -> dict[str, tuple[int, int]]
         / (acc["expert"] - acc["unassisted"]),
     }
     hits = {k: [0, 0] for k in target}
-    hits |= {"false positives, paired sign-flip test": [0, 0],
-             "false positives, unpaired CR3 t-test": [0, 0],
-             "gap closed bounded (share of runs)": [0, 0]}
+    hits |= {
+        "false positives, paired sign-flip test": [0, 0],
+        "false positives, unpaired CR3 t-test": [0, 0],
+        "gap closed bounded (share of runs)": [0, 0],
+    }
     null_mu = {**MU, "debate": MU["unassisted"], "consultancy": MU["unassisted"]}
     rng = np.random.default_rng(seed + 1)
     for _ in range(reps):
@@ -147,16 +170,18 @@ def run_size(n_sources: int, reps: int, seed: int) -> dict[str, tuple[int, int]]
         pieces, local = gap_pieces(run, parts)
         mean, cov, _ = cr2_means(pieces, local)
         assert abs(mean[0] - au) < 1e-12 and abs(mean[1] - eu) < 1e-12
-        hits["gap closed (Fieller)"][0] += fieller_covers(au, eu, cov, paired.df,
-                                                          target["gap closed (Fieller)"])
+        hits["gap closed (Fieller)"][0] += fieller_covers(
+            au, eu, cov, paired.df, target["gap closed (Fieller)"]
+        )
         hits["gap closed (Fieller)"][1] += 1
         hits["gap closed bounded (share of runs)"][0] += bool(paired.gap_closed_bounded)
         hits["gap closed bounded (share of runs)"][1] += 1
-        null = analyze(simulate(data, parts, null_mu, rng), n_bootstrap=100,
-                       multiplicity="none")
+        null = analyze(simulate(data, parts, null_mu, rng), n_bootstrap=100, multiplicity="none")
         ncomps = {(c.assisted, c.baseline): c for c in null.comparisons}
-        for key, name in ((("debate", "unassisted"), "false positives, paired sign-flip test"),
-                          (("debate", "consultancy"), "false positives, unpaired CR3 t-test")):
+        for key, name in (
+            (("debate", "unassisted"), "false positives, paired sign-flip test"),
+            (("debate", "consultancy"), "false positives, unpaired CR3 t-test"),
+        ):
             p = ncomps[key].p_value
             hits[name][0] += p is not None and p < 0.05
             hits[name][1] += 1
@@ -176,8 +201,9 @@ def gap_pieces(data: Data, parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np
     source = np.zeros(data.n_questions, dtype=np.int64)
     source[q] = parts["cluster"]
     _, local = np.unique(source[shared], return_inverse=True)
-    pieces = np.stack([per["debate"] - per["unassisted"], per["expert"] - per["unassisted"]],
-                      axis=1)
+    pieces = np.stack(
+        [per["debate"] - per["unassisted"], per["expert"] - per["unassisted"]], axis=1
+    )
     return pieces, local
 
 
@@ -194,8 +220,9 @@ def ratings_coverage(reps: int, seed: int) -> tuple[int, int]:
         ca = rng.random(n) < 0.5
         z = theta[a] - theta[b] + 1.5 * (ca.astype(float) * 2 - 1)
         y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(float)
-        fit = rate_players([names[i] for i in a], [names[i] for i in b], y,
-                           first_correct=ca, second_correct=~ca)
+        fit = rate_players(
+            [names[i] for i in a], [names[i] for i in b], y, first_correct=ca, second_correct=~ca
+        )
         for p in fit.players:
             i = names.index(p.debater)
             elo = 1500 + 400 / math.log(10) * theta[i]
@@ -218,8 +245,10 @@ def main() -> None:
             rate = hit / n
             mcse = math.sqrt(rate * (1 - rate) / n)
             rows.append((size, name, rate, mcse, n))
-            print(f"{size:>3} sources  {name:<48} {100 * rate:5.1f}%  (MCSE {100 * mcse:.1f})",
-                  flush=True)
+            print(
+                f"{size:>3} sources  {name:<48} {100 * rate:5.1f}%  (MCSE {100 * mcse:.1f})",
+                flush=True,
+            )
     r_hit, r_n = ratings_coverage(max(50, args.reps // 2), args.seed)
     r_rate = r_hit / r_n
     r_mcse = math.sqrt(r_rate * (1 - r_rate) / r_n)
@@ -230,16 +259,23 @@ def main() -> None:
         _write(rows, (r_rate, r_mcse, r_n), args, elapsed)
 
 
-def _write(rows: list[tuple[int, str, float, float, int]], ratings: tuple[float, float, int],
-           args: argparse.Namespace, elapsed: float) -> None:
+def _write(
+    rows: list[tuple[int, str, float, float, int]],
+    ratings: tuple[float, float, int],
+    args: argparse.Namespace,
+    elapsed: float,
+) -> None:
     r_rate, r_mcse, r_n = ratings
     lines = [
-        MARK, "",
-        "Command (from the repository root; nice, the machine is shared):", "",
+        MARK,
+        "",
+        "Command (from the repository root; nice, the machine is shared):",
+        "",
         "```",
         f"nice -n 19 .venv/bin/python benchmarks/bench_coverage.py --reps {args.reps} "
         f"--seed {args.seed} --write",
-        "```", "",
+        "```",
+        "",
         f"Machine: {platform.system()}, {platform.machine()}, 2 CPUs shared with other work, "
         f"Python {sys.version.split()[0]}; {elapsed / 60:.0f} minutes. Simulated runs with "
         f"known truth go through `analyze()` ({args.reps} runs per size, and as many null "
@@ -250,7 +286,8 @@ def _write(rows: list[tuple[int, str, float, float, int]], ratings: tuple[float,
         f"Below 50 sources the report uses CR2 (CR3 for unpaired differences) intervals with a "
         f"Bell-McCaffrey t; gap closed "
         f"is Fieller's set (its coverage counts the set, bounded or not). MCSE = Monte Carlo "
-        f"standard error, sqrt(p(1-p)/runs).", "",
+        f"standard error, sqrt(p(1-p)/runs).",
+        "",
         "| sources | statistic | rate | MCSE |",
         "|---:|---|---:|---:|",
     ]

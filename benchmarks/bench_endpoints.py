@@ -100,8 +100,12 @@ async def main() -> None:
 
     process, base_url = start_server(args.latency)
     workdir = Path(tempfile.mkdtemp(prefix="bench-endpoints-"))
-    names = ("raw SDK", "endpoint, cache on", "endpoint, no cache",
-             "endpoint, no cache, 1 SDK client")
+    names = (
+        "raw SDK",
+        "endpoint, cache on",
+        "endpoint, no cache",
+        "endpoint, no cache, 1 SDK client",
+    )
     runs: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
 

@@ -44,18 +44,24 @@ def _one_round(data: Path) -> tuple[dict[str, float], ImportSummary, dict[str, i
         times["questions from the run"], found = _timed(lambda: questions(out))
         times["export judgments CSV"], _ = _timed(lambda: to_csv(out, Path(tmp) / "j.csv"))
         times["export judgments Parquet"], _ = _timed(
-            lambda: to_parquet(out, Path(tmp) / "j.parquet"))
+            lambda: to_parquet(out, Path(tmp) / "j.parquet")
+        )
         times["judgments DataFrame"], _ = _timed(lambda: to_dataframe(out))
-        sizes = {name: (out / name).stat().st_size
-                 for name in ("transcripts.jsonl", "judgments.jsonl")}
+        sizes = {
+            name: (out / name).stat().st_size for name in ("transcripts.jsonl", "judgments.jsonl")
+        }
         sizes["questions"] = len(found)
         return times, summary, sizes
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help="the dataset folder (default: ../shared/data/nyu-debate)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="the dataset folder (default: ../shared/data/nyu-debate)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="rounds to time (default 3)")
     args = parser.parse_args()
     if not (args.data / "debates-metadata.jsonl").is_file():
@@ -63,14 +69,20 @@ def main() -> int:
         return 2
     runs = [_one_round(args.data) for _ in range(args.repeat)]
     summary, sizes = runs[-1][1], runs[-1][2]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}, {args.repeat} repeats")
-    print(f"rooms: {summary.rooms}, imported {summary.imported}, skipped "
-          f"{len(summary.skipped)} {summary.skipped_by_reason()}, judgments {summary.judgments}, "
-          f"quotes {summary.quotes} ({summary.unverified_quotes} unverified), "
-          f"questions {sizes['questions']}")
-    print(f"store: transcripts.jsonl {sizes['transcripts.jsonl'] / 1e6:.1f} MB, "
-          f"judgments.jsonl {sizes['judgments.jsonl'] / 1e6:.2f} MB")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, {args.repeat} repeats"
+    )
+    print(
+        f"rooms: {summary.rooms}, imported {summary.imported}, skipped "
+        f"{len(summary.skipped)} {summary.skipped_by_reason()}, judgments {summary.judgments}, "
+        f"quotes {summary.quotes} ({summary.unverified_quotes} unverified), "
+        f"questions {sizes['questions']}"
+    )
+    print(
+        f"store: transcripts.jsonl {sizes['transcripts.jsonl'] / 1e6:.1f} MB, "
+        f"judgments.jsonl {sizes['judgments.jsonl'] / 1e6:.2f} MB"
+    )
     print(f"{'step':<28}{'best s':>9}{'median s':>10}{'rooms/s':>10}")
     for step in runs[0][0]:
         values = [times[step] for times, _, _ in runs]

@@ -60,10 +60,12 @@ def _report(name: str, counts: dict[str, int], kinds: Counter[str], examples: li
     turns, transcripts = max(counts["turns"], 1), max(counts["transcripts"], 1)
     turn_rate = 100 * counts["flagged_turns"] / turns
     transcript_rate = 100 * counts["flagged_transcripts"] / transcripts
-    print(f"| {name} | {counts['turns']:,} | {counts['flagged_turns']} ({turn_rate:.2f}%) | "
-          f"{counts['transcripts']:,} | {counts['flagged_transcripts']} "
-          f"({transcript_rate:.1f}%) | "
-          f"{', '.join(f'{k} {n}' for k, n in sorted(kinds.items())) or '-'} |")
+    print(
+        f"| {name} | {counts['turns']:,} | {counts['flagged_turns']} ({turn_rate:.2f}%) | "
+        f"{counts['transcripts']:,} | {counts['flagged_transcripts']} "
+        f"({transcript_rate:.1f}%) | "
+        f"{', '.join(f'{k} {n}' for k, n in sorted(kinds.items())) or '-'} |"
+    )
     for example in examples:
         print(f"    e.g. {example}")
 
@@ -76,16 +78,17 @@ def main() -> None:
     from transcripts.importers.nyu import import_nyu_debate
 
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs")
-    print("| corpus | speaker turns | flagged (false positives) | transcripts | flagged "
-          "transcripts | flags by kind |")
+    print(
+        "| corpus | speaker turns | flagged (false positives) | transcripts | flagged "
+        "transcripts | flags by kind |"
+    )
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="oversight-injection-") as folder:
         nyu = Path(folder) / "nyu"
         import_nyu_debate(args.data, out=nyu)
         _report("NYU human debates", *measure(nyu))
         mock = Path(folder) / "quickstart"
-        run_experiment(ROOT / "examples/quickstart.toml", out=mock, progress=False,
-                       summary=False)
+        run_experiment(ROOT / "examples/quickstart.toml", out=mock, progress=False, summary=False)
         _report("quickstart on mocks", *measure(mock))
 
 

@@ -99,8 +99,13 @@ def _script(body: dict[str, Any]) -> Any:
         return None
     labels = list(probabilities["properties"])
     top = 0.55 + (len(json.dumps(body)) % 40) / 100
-    return {"rationale": "scripted", "probabilities": {
-        label: top if i == 0 else (1 - top) / (len(labels) - 1) for i, label in enumerate(labels)}}
+    return {
+        "rationale": "scripted",
+        "probabilities": {
+            label: top if i == 0 else (1 - top) / (len(labels) - 1)
+            for i, label in enumerate(labels)
+        },
+    }
 
 
 def serve(log: Path, latency: float) -> None:
@@ -125,7 +130,10 @@ class Server:
         self.log = folder / "server-replies.log"
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(self.log), "--latency", str(latency)],
-            stdout=subprocess.PIPE, text=True, env=_env())
+            stdout=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
         assert self.process.stdout is not None
         self.base_url = self.process.stdout.readline().strip()
         if not self.base_url.startswith("http"):
@@ -146,8 +154,12 @@ class Server:
 def _env() -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[1])
     path = os.environ.get("PYTHONPATH", "")
-    return {**os.environ, KEY_VARIABLE: "test", "CI": "true",
-            "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
+    return {
+        **os.environ,
+        KEY_VARIABLE: "test",
+        "CI": "true",
+        "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root,
+    }
 
 
 def _cli(*args: str) -> list[str]:
@@ -160,9 +172,11 @@ def _lines(path: Path) -> int:
 
 def experiment_file(folder: Path, base_url: str) -> Path:
     """The experiment, its endpoints pointed at the fake server."""
-    endpoint = (f'base_url = "{base_url}"\napi_key_env = "{KEY_VARIABLE}"\n'
-                f"pricing = {{ input = 1.0, output = 2.0 }}\nmax_retries = 1\n"
-                f"options = {{ retry_backoff = 0.01 }}\n")
+    endpoint = (
+        f'base_url = "{base_url}"\napi_key_env = "{KEY_VARIABLE}"\n'
+        f"pricing = {{ input = 1.0, output = 2.0 }}\nmax_retries = 1\n"
+        f"options = {{ retry_backoff = 0.01 }}\n"
+    )
     path = folder / "kills.toml"
     path.write_text(EXPERIMENT.format(endpoint=endpoint))
     return path
@@ -172,8 +186,9 @@ def _kill_at_random(command: list[str], run: Path, rng: random.Random) -> bool:
     """Start ``command``; once a random number of new calls went out, plus a random few
     milliseconds, SIGKILL it. False if it finished first (nothing was killed)."""
     target = _lines(run / "sent.jsonl") + rng.randint(1, 12)
-    process = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while _lines(run / "sent.jsonl") < target and process.poll() is None:
         if time.monotonic() > deadline:
@@ -198,10 +213,14 @@ def _contents(run: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     from transcripts import RunStore
 
     store = RunStore.open(run)
-    transcripts = {t.id: [u.content for u in t.turns]
-                   for t in store.transcripts.latest() if t.status == "complete"}
-    judgments = {j.id: (j.judge.name, j.probabilities)
-                 for j in store.judgments.latest() if j.status == "ok"}
+    transcripts = {
+        t.id: [u.content for u in t.turns]
+        for t in store.transcripts.latest()
+        if t.status == "complete"
+    }
+    judgments = {
+        j.id: (j.judge.name, j.probabilities) for j in store.judgments.latest() if j.status == "ok"
+    }
     store.close()
     return transcripts, judgments
 
@@ -221,8 +240,9 @@ def _duplicates(path: Path, ok: str) -> int:
 def _repaid(run: Path) -> tuple[int, int]:
     """(calls paid again under a request hash already paid, ledger lines). The lines of one
     call (its re-asked replies, when a reply failed the schema) share a ``sent_id``."""
-    lines = [json.loads(line)
-             for line in (run / "spend.jsonl").read_text().splitlines() if line.strip()]
+    lines = [
+        json.loads(line) for line in (run / "spend.jsonl").read_text().splitlines() if line.strip()
+    ]
     calls: dict[str, set[str]] = {}
     for line in lines:
         if line.get("request_hash"):
@@ -268,8 +288,9 @@ class Figures:
         return self.kills_run + self.kills_rejudge
 
 
-def kill_suite(folder: Path, *, kills: int, seed: int, latency: float = 0.02,
-               rejudge_share: float = 0.3) -> Figures:
+def kill_suite(
+    folder: Path, *, kills: int, seed: int, latency: float = 0.02, rejudge_share: float = 0.3
+) -> Figures:
     """Rounds of kills until ``kills`` have landed; the figures (see the module docstring)."""
     rng = random.Random(seed)
     server = Server(folder, latency)
@@ -288,8 +309,7 @@ def kill_suite(folder: Path, *, kills: int, seed: int, latency: float = 0.02,
             want_rejudge = max(1, (kills - figures.kills) - want_run)
             for command, attr, want in (
                 (_cli("run", str(exp), "--out", str(run), "--no-report"), "kills_run", want_run),
-                (_cli("rejudge", str(run), "--judge", "llm:second"), "kills_rejudge",
-                 want_rejudge),
+                (_cli("rejudge", str(run), "--judge", "llm:second"), "kills_rejudge", want_rejudge),
             ):
                 landed = 0
                 while landed < want and _kill_at_random(command, run, rng):
@@ -317,8 +337,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=60, help="kills to land (default 60)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--latency", type=float, default=0.02,
-                        help="seconds the fake server takes per reply")
+    parser.add_argument(
+        "--latency", type=float, default=0.02, help="seconds the fake server takes per reply"
+    )
     parser.add_argument("--serve", metavar="LOG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -326,18 +347,25 @@ def main(argv: list[str] | None = None) -> None:
         return
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="oversight-kills-") as folder:
-        figures = kill_suite(Path(folder), kills=args.kills, seed=args.seed,
-                             latency=args.latency)
+        figures = kill_suite(Path(folder), kills=args.kills, seed=args.seed, latency=args.latency)
     elapsed = time.monotonic() - started
-    print(f"python benchmarks/bench_kill.py --kills {args.kills} --seed {args.seed} "
-          f"--latency {args.latency}")
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load "
-          f"{os.getloadavg()[0]:.1f}; {elapsed:.0f} s")
+    print(
+        f"python benchmarks/bench_kill.py --kills {args.kills} --seed {args.seed} "
+        f"--latency {args.latency}"
+    )
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load "
+        f"{os.getloadavg()[0]:.1f}; {elapsed:.0f} s"
+    )
     print("| " + " | ".join(asdict(figures)) + " |")
     print("|" + "---|" * len(asdict(figures)))
     print("| " + " | ".join(str(v) for v in asdict(figures).values()) + " |")
-    ok = (figures.answered_then_repaid == 0 and figures.lost == 0 and figures.duplicates == 0
-          and figures.answered_unrecorded <= figures.in_flight_reported)
+    ok = (
+        figures.answered_then_repaid == 0
+        and figures.lost == 0
+        and figures.duplicates == 0
+        and figures.answered_unrecorded <= figures.in_flight_reported
+    )
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
 

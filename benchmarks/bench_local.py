@@ -32,8 +32,12 @@ def summarise(folder: Path) -> dict[str, object]:
     store = RunStore.open(folder)
     status = json.loads((folder / "status.json").read_text())
     calls = [c for t in store.transcripts.latest() for c in t.calls]
-    public = [turn for t in store.transcripts.latest() for turn in t.turns
-              if turn.visibility == "public" and turn.call is not None]
+    public = [
+        turn
+        for t in store.transcripts.latest()
+        for turn in t.turns
+        if turn.visibility == "public" and turn.call is not None
+    ]
     judgments = list(store.judgments)
     calls += [c for j in judgments for c in j.calls]
     sent = [c for c in calls if not c.cached]
@@ -47,10 +51,14 @@ def summarise(folder: Path) -> dict[str, object]:
         "finish": ", ".join(f"{k} {v}" for k, v in sorted(finish.items())) or "-",
         "speeches cut": f"{sum(t.truncated for t in public)} of {len(public)}",
         "with control text": sum(bool(CONTROL.search(t.content)) for t in public),
-        "judgments ok/failed/escalated": "/".join(str(n) for n in (
-            sum(j.status == "ok" for j in judgments),
-            sum(j.status == "failed" for j in judgments),
-            sum(j.escalated for j in judgments))),
+        "judgments ok/failed/escalated": "/".join(
+            str(n)
+            for n in (
+                sum(j.status == "ok" for j in judgments),
+                sum(j.status == "failed" for j in judgments),
+                sum(j.escalated for j in judgments),
+            )
+        ),
     }
     store.close()
     return row

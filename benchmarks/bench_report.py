@@ -75,8 +75,16 @@ def _report(run: Path, bootstrap: int) -> dict[str, float]:
 
 def _cli(run: Path, bootstrap: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        command = [str(ROOT / ".venv/bin/oversight"), "report", str(run), "--markdown",
-                   "--out", tmp, "--bootstrap", str(bootstrap)]
+        command = [
+            str(ROOT / ".venv/bin/oversight"),
+            "report",
+            str(run),
+            "--markdown",
+            "--out",
+            tmp,
+            "--bootstrap",
+            str(bootstrap),
+        ]
         began = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         return time.perf_counter() - began

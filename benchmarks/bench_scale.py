@@ -68,8 +68,9 @@ print(json.dumps({"code": code, "wall_s": wall, "cpu_s": cpu, "peak_mb": peak}),
 
 def _measure(*args: str) -> dict[str, Any]:
     """One ``oversight`` command in its own process: its wall time and peak memory."""
-    done = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=False
+    )
     last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
     try:
         result: dict[str, Any] = json.loads(last)
@@ -82,14 +83,25 @@ def _measure(*args: str) -> dict[str, Any]:
 
 def _experiment(folder: Path, n: int, *, questions: int, story_chars: int) -> Path:
     data = folder / "questions.jsonl"
-    story = ("The keeper wrote every ship into the ledger, and the storms too. "
-             * (story_chars // 64 + 1))[:story_chars]
+    story = (
+        "The keeper wrote every ship into the ledger, and the storms too. "
+        * (story_chars // 64 + 1)
+    )[:story_chars]
     with open(data, "w") as f:
         for i in range(min(n // 2, questions)):
-            f.write(json.dumps({"id": f"q{i}", "question": f"Question {i}?",
-                                "answers": ["yes", "no"], "correct": i % 2,
-                                "context": f"Story {i}. {story}", "source": f"s{i // 5}"})
-                    + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "id": f"q{i}",
+                        "question": f"Question {i}?",
+                        "answers": ["yes", "no"],
+                        "correct": i % 2,
+                        "context": f"Story {i}. {story}",
+                        "source": f"s{i // 5}",
+                    }
+                )
+                + "\n"
+            )
     repeats = max(1, n // (2 * min(n // 2, questions)))  # consultancy: 2 sides a question
     spec = folder / "scale.toml"
     spec.write_text(f"""
@@ -159,20 +171,41 @@ def _fill(run: Path, spec: Path, tail: int) -> None:
         if item.id in done:
             continue
         template = templates[item.setup.label]
-        store.transcripts.append(template.model_copy(update={
-            "id": item.id, "question": item.question, "repeat": item.repeat}))
+        store.transcripts.append(
+            template.model_copy(
+                update={"id": item.id, "question": item.question, "repeat": item.repeat}
+            )
+        )
         key = judgment_id(item.id, judgment.judge.name, None)
-        store.judgments.append(judgment.model_copy(update={
-            "id": key, "transcript_id": item.id,
-            "metadata": {**judgment.metadata, "work_key": key}}))
+        store.judgments.append(
+            judgment.model_copy(
+                update={
+                    "id": key,
+                    "transcript_id": item.id,
+                    "metadata": {**judgment.metadata, "work_key": key},
+                }
+            )
+        )
     store.close()
 
 
 def _interrupted_run(spec: Path, run: Path, after: int) -> None:
     """Start ``oversight run`` and interrupt it (SIGINT) once ``after`` transcripts exist."""
-    process = subprocess.Popen([sys.executable, "-m", "oversight.cli", "run", str(spec),
-                                "--out", str(run), "--no-report", "--no-progress"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "oversight.cli",
+            "run",
+            str(spec),
+            "--out",
+            str(run),
+            "--no-report",
+            "--no-progress",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     log = run / "transcripts.jsonl"
     while process.poll() is None:
         if log.exists() and log.read_bytes().count(b"\n") >= after:
@@ -231,9 +264,11 @@ def main() -> None:
     parser.add_argument("--story-chars", type=int, default=25000)
     args = parser.parse_args()
     load = os.getloadavg()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; load average at start "
-          f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {time.strftime('%Y-%m-%d %H:%M')}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; load average at start "
+        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {time.strftime('%Y-%m-%d %H:%M')}"
+    )
     rows = []
     for n in args.sizes:
         row = _row(n, questions=args.questions, story_chars=args.story_chars)
@@ -241,28 +276,33 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     big = None
     if args.big:
-        big = _big(args.big, tail=args.tail, questions=args.questions,
-                   story_chars=args.story_chars)
+        big = _big(args.big, tail=args.tail, questions=args.questions, story_chars=args.story_chars)
         print(json.dumps(big), flush=True)
     print()
-    print("| items | write s | ms/item | net ms/item | resume s (CPU s) / MB | "
-          "show --limit 10 s (CPU s) | show ID s (CPU s) | report s (CPU s) / MB | "
-          "store MB (no cache) |")
+    print(
+        "| items | write s | ms/item | net ms/item | resume s (CPU s) / MB | "
+        "show --limit 10 s (CPU s) | show ID s (CPU s) | report s (CPU s) / MB | "
+        "store MB (no cache) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         w = r["write"]
-        print(f"| {r['n']:,} | {w['wall_s']:.1f} | {1000 * w['wall_s'] / r['n']:.2f} | "
-              f"{_net(w, r['resume'], r['n']):.2f} | "
-              f"{_cell(r['resume'], memory=True)} | {_cell(r['show'])} | "
-              f"{_cell(r['show_id'])} | {_cell(r['report'], memory=True)} | "
-              f"{r['store_mb']:.1f} |")
+        print(
+            f"| {r['n']:,} | {w['wall_s']:.1f} | {1000 * w['wall_s'] / r['n']:.2f} | "
+            f"{_net(w, r['resume'], r['n']):.2f} | "
+            f"{_cell(r['resume'], memory=True)} | {_cell(r['show'])} | "
+            f"{_cell(r['show_id'])} | {_cell(r['report'], memory=True)} | "
+            f"{r['store_mb']:.1f} |"
+        )
     if big is not None:
-        print(f"| {big['items']:,} (last {args.tail:,} run) | {big['write_tail']['wall_s']:.1f} | "
-              f"{1000 * big['write_tail']['wall_s'] / args.tail:.2f} | "
-              f"{_net(big['write_tail'], big['resume'], args.tail):.2f} | "
-              f"{_cell(big['resume'], memory=True)} | {_cell(big['show'])} | "
-              f"{_cell(big['show_id'])} | {_cell(big['report'], memory=True)} | "
-              f"{big['store_mb']:.1f} |")
+        print(
+            f"| {big['items']:,} (last {args.tail:,} run) | {big['write_tail']['wall_s']:.1f} | "
+            f"{1000 * big['write_tail']['wall_s'] / args.tail:.2f} | "
+            f"{_net(big['write_tail'], big['resume'], args.tail):.2f} | "
+            f"{_cell(big['resume'], memory=True)} | {_cell(big['show'])} | "
+            f"{_cell(big['show_id'])} | {_cell(big['report'], memory=True)} | "
+            f"{big['store_mb']:.1f} |"
+        )
     if rows:
         base = _net(rows[0]["write"], rows[0]["resume"], rows[0]["n"])
         for r in rows[1:]:
@@ -270,8 +310,10 @@ def main() -> None:
             print(f"net per-item write time at {r['n']:,} / at {rows[0]['n']:,}: {ratio:.2f}")
         if big is not None:
             ratio = _net(big["write_tail"], big["resume"], args.tail) / base
-            print(f"net per-item write time of the last {args.tail:,} at {big['items']:,} / "
-                  f"at {rows[0]['n']:,} (fresh): {ratio:.2f}")
+            print(
+                f"net per-item write time of the last {args.tail:,} at {big['items']:,} / "
+                f"at {rows[0]['n']:,} (fresh): {ratio:.2f}"
+            )
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 

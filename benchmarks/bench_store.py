@@ -28,10 +28,14 @@ from transcripts import JsonlLog, JudgeIdentity, Judgment
 
 
 def _judgment(i: int, who: str) -> Judgment:
-    return Judgment(transcript_id=f"t{i}", judge=JudgeIdentity(kind="human", name="human",
-                                                               annotator=who),
-                    probabilities=[0.7, 0.3], rationale="the quote is verified " * 3,
-                    time_s=12.5, metadata={"presented_order": [1, 0], "entry": "70 30"})
+    return Judgment(
+        transcript_id=f"t{i}",
+        judge=JudgeIdentity(kind="human", name="human", annotator=who),
+        probabilities=[0.7, 0.3],
+        rationale="the quote is verified " * 3,
+        time_s=12.5,
+        metadata={"presented_order": [1, 0], "entry": "70 30"},
+    )
 
 
 def _writer(path: str, n: int, who: str) -> None:
@@ -69,8 +73,10 @@ def main() -> None:
         dump = time.perf_counter() - started
 
         shared = folder / "shared.jsonl"
-        procs = [multiprocessing.Process(target=_writer, args=(str(shared), args.appends, f"w{k}"))
-                 for k in range(args.writers)]
+        procs = [
+            multiprocessing.Process(target=_writer, args=(str(shared), args.appends, f"w{k}"))
+            for k in range(args.writers)
+        ]
         started = time.perf_counter()
         for p in procs:
             p.start()
@@ -79,14 +85,18 @@ def main() -> None:
         together = time.perf_counter() - started
         written = shared.read_bytes().splitlines()
         parsed = list(JsonlLog(shared, Judgment))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load {os.getloadavg()[0]:.1f}"
+    )
     print("| measurement | result |\n|---|---|")
     print(f"| JsonlLog.append (locked), per record | {locked / args.appends * 1e6:.0f} µs |")
     print(f"| of which JSON serialisation | {dump / args.appends * 1e6:.0f} µs |")
     print(f"| bare os.write, per record | {bare / args.appends * 1e6:.0f} µs |")
-    print(f"| {args.writers} processes x {args.appends} appends | {together:.2f} s, "
-          f"{len(written)} lines, {len(parsed)} parse, expected {args.writers * args.appends} |")
+    print(
+        f"| {args.writers} processes x {args.appends} appends | {together:.2f} s, "
+        f"{len(written)} lines, {len(parsed)} parse, expected {args.writers * args.appends} |"
+    )
     assert len(parsed) == len(written) == args.writers * args.appends
 
 

@@ -19,8 +19,13 @@ def failed(
 ) -> Judgment:
     """A ``failed`` judgment of ``view`` that says why (never a silent guess)."""
     return Judgment(
-        transcript_id=view.transcript_id, judge=identity, status="failed", error=error,
-        rounds_seen=view.rounds_shown, **fields)
+        transcript_id=view.transcript_id,
+        judge=identity,
+        status="failed",
+        error=error,
+        rounds_seen=view.rounds_shown,
+        **fields,
+    )
 
 
 async def judge_safely(judge: Judge, view: JudgeView) -> Judgment:

@@ -45,9 +45,16 @@ def is_attention_id(transcript_id: str) -> bool:
 
 def _questions(file: Path | None) -> list[Question]:
     if file is None:
-        return [Question(id=f"builtin-{i}", text=text, answers=answers, correct=correct,
-                         source=ATTENTION_CONDITION)
-                for i, (text, answers, correct) in enumerate(BUILTIN)]
+        return [
+            Question(
+                id=f"builtin-{i}",
+                text=text,
+                answers=answers,
+                correct=correct,
+                source=ATTENTION_CONDITION,
+            )
+            for i, (text, answers, correct) in enumerate(BUILTIN)
+        ]
     if not file.is_file():
         raise ConfigError(f"attention_file {str(file)!r} does not exist")
     out = []
@@ -55,11 +62,12 @@ def _questions(file: Path | None) -> list[Question]:
         if not line.strip():
             continue
         try:
-            question = Question.model_validate({"source": ATTENTION_CONDITION,
-                                                **json.loads(line)})
+            question = Question.model_validate({"source": ATTENTION_CONDITION, **json.loads(line)})
         except (ValueError, ValidationError) as err:
-            raise ConfigError(f"{file}:{number}: not an attention-check question ({err}); "
-                              f"give id, text, answers and correct") from err
+            raise ConfigError(
+                f"{file}:{number}: not an attention-check question ({err}); "
+                f"give id, text, answers and correct"
+            ) from err
         if question.correct is None:
             raise ConfigError(f"{file}:{number}: an attention check needs its correct answer")
         out.append(question)
@@ -72,12 +80,22 @@ def attention_transcripts(count: int, *, file: Path | None, seed: int) -> list[T
         return []
     questions = _questions(file)
     if count > len(questions):
-        raise ConfigError(f"{count} attention checks asked for, but only {len(questions)} "
-                          f"questions are available; lower attention_checks or add questions "
-                          f"with attention_file")
+        raise ConfigError(
+            f"{count} attention checks asked for, but only {len(questions)} "
+            f"questions are available; lower attention_checks or add questions "
+            f"with attention_file"
+        )
     picked = random.Random(f"attention|{seed}").sample(questions, count)
-    return [Transcript(id=f"{_PREFIX}{q.id}", run_id="", protocol="unassisted",
-                       condition=ATTENTION_CONDITION, question=q,
-                       answer_order=random.Random(f"{seed}|{q.id}").sample(
-                           range(len(q.answers)), len(q.answers)))
-            for q in picked]
+    return [
+        Transcript(
+            id=f"{_PREFIX}{q.id}",
+            run_id="",
+            protocol="unassisted",
+            condition=ATTENTION_CONDITION,
+            question=q,
+            answer_order=random.Random(f"{seed}|{q.id}").sample(
+                range(len(q.answers)), len(q.answers)
+            ),
+        )
+        for q in picked
+    ]

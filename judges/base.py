@@ -133,6 +133,11 @@ class Judge(abc.ABC):
             why = judgment.error or judgment.status
             raise JudgeError(f"{self.identity.name} gave no belief: {why}")
         question = None if opening or not can_end else await self.ask(view)
-        return LiveBelief(probabilities=judgment.probabilities, decision="continue",
-                          question=question, rationale=judgment.rationale,
-                          calls=list(judgment.calls), time_s=judgment.time_s)
+        return LiveBelief(
+            probabilities=judgment.probabilities,
+            decision="continue",
+            question=question,
+            rationale=judgment.rationale,
+            calls=list(judgment.calls),
+            time_s=judgment.time_s,
+        )

@@ -107,8 +107,11 @@ class PanelJudgeConfig(PanelOptions):
     @field_validator("members", mode="before")
     @classmethod
     def _specs(cls, value: Any) -> Any:
-        return [parse_spec(v) if isinstance(v, str) else v for v in value] if isinstance(
-            value, list) else value
+        return (
+            [parse_spec(v) if isinstance(v, str) else v for v in value]
+            if isinstance(value, list)
+            else value
+        )
 
 
 class FallbackJudgeConfig(FallbackOptions):
@@ -147,8 +150,10 @@ class FallbackJudgeConfig(FallbackOptions):
     def _one_primary(self) -> FallbackJudgeConfig:
         given = [k for k in ("primary", "endpoint", "members") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("a fallback judge needs exactly one of primary, endpoint or "
-                             f"members (got {', '.join(given) or 'none'})")
+            raise ValueError(
+                "a fallback judge needs exactly one of primary, endpoint or "
+                f"members (got {', '.join(given) or 'none'})"
+            )
         return self
 
 
@@ -201,16 +206,18 @@ def parse_judge_config(spec: str | Mapping[str, Any] | BaseModel) -> JudgeConfig
     A bad key or value is a :class:`ConfigError` naming it, what is allowed there, and the
     spec-string form (``llm:ENDPOINT,key=value``) or table form it came in.
     """
-    if isinstance(spec, LLMJudgeConfig | HumanJudgeConfig | FallbackJudgeConfig |
-                  PanelJudgeConfig):
+    if isinstance(spec, LLMJudgeConfig | HumanJudgeConfig | FallbackJudgeConfig | PanelJudgeConfig):
         return spec
     data = parse_spec(spec) if isinstance(spec, str) else spec
     try:
         return _Root.model_validate({"judge": data}).judge
     except ValidationError as err:
         problems = "; ".join(format_errors(err, _Root))
-        form = ("spec form: KIND:VALUE,key=value,..., e.g. llm:openai/gpt-4o-mini,samples=3"
-                if isinstance(spec, str) else "a [[judges]] table: kind = \"llm\", key = value")
+        form = (
+            "spec form: KIND:VALUE,key=value,..., e.g. llm:openai/gpt-4o-mini,samples=3"
+            if isinstance(spec, str)
+            else 'a [[judges]] table: kind = "llm", key = value'
+        )
         raise ConfigError(f"judge {spec!r} is not valid: {problems} ({form})") from None
 
 
@@ -231,28 +238,36 @@ def build_judge(
     config = parse_judge_config(spec)
 
     def build(member: JudgeConfig) -> Judge:
-        return build_judge(member, endpoint_factory=endpoint_factory, store=store,
-                           annotator=annotator, console=console)
+        return build_judge(
+            member,
+            endpoint_factory=endpoint_factory,
+            store=store,
+            annotator=annotator,
+            console=console,
+        )
 
     if isinstance(config, LLMJudgeConfig):
         return LLMJudge(endpoint_factory(config.endpoint), config, prompts=config.prompts)
     if isinstance(config, HumanJudgeConfig):
         # A person can also be a protocol's live judge; their turns are journaled in the run.
         person = config if config.annotator else config.model_copy(update={"annotator": annotator})
-        return LiveHumanJudge(person, console=console,
-                              journal=store.path / JOURNAL if store is not None else None)
+        return LiveHumanJudge(
+            person, console=console, journal=store.path / JOURNAL if store is not None else None
+        )
     if isinstance(config, PanelJudgeConfig):
         return PanelJudge([build(m) for m in config.members], config)
     name = config.name or "fallback"
     if config.primary is not None:
         primary = build(config.primary)
     elif config.members is not None:
-        primary = PanelJudge([build(m) for m in config.members], combine=config.combine,
-                             name=f"{name}-panel")
+        primary = PanelJudge(
+            [build(m) for m in config.members], combine=config.combine, name=f"{name}-panel"
+        )
     else:
         assert config.endpoint is not None
-        primary = LLMJudge(endpoint_factory(config.endpoint), samples=config.samples,
-                           combine=config.combine)
+        primary = LLMJudge(
+            endpoint_factory(config.endpoint), samples=config.samples, combine=config.combine
+        )
     human = None
     if config.mode == "interactive":
         human = HumanJudge(console=console, annotator=config.annotator or annotator)

@@ -70,8 +70,11 @@ class EscalationPolicy(BaseModel):
         top = max(judgment.probabilities)
         if self.threshold is not None and top < self.threshold:
             return f"low confidence: {top:.2f} < threshold {self.threshold:.2f}"
-        if (self.on_disagreement and judgment.agreement is not None
-                and judgment.agreement < self.min_agreement):
+        if (
+            self.on_disagreement
+            and judgment.agreement is not None
+            and judgment.agreement < self.min_agreement
+        ):
             return f"disagreement: agreement {judgment.agreement:.2f} < {self.min_agreement:.2f}"
         return None
 
@@ -97,15 +100,18 @@ class FallbackJudge(Judge):
         store: RunStore | None = None,
         **overrides: Any,
     ) -> None:
-        self.options = resolve_options(FallbackOptions, options, overrides,
-                                       what="fallback judge")
+        self.options = resolve_options(FallbackOptions, options, overrides, what="fallback judge")
         name, mode = self.options.name or "fallback", self.options.mode
         if mode == "interactive" and human is None:
-            raise ConfigError(f"fallback judge {name!r} is interactive but has no human judge; "
-                              f"give it one (e.g. HumanJudge(annotator=...)) or use deferred")
+            raise ConfigError(
+                f"fallback judge {name!r} is interactive but has no human judge; "
+                f"give it one (e.g. HumanJudge(annotator=...)) or use deferred"
+            )
         if mode == "deferred" and store is None:
-            raise ConfigError(f"fallback judge {name!r} is deferred but has no run store to "
-                              f"queue items in; pass store=RunStore.open(run_folder)")
+            raise ConfigError(
+                f"fallback judge {name!r} is deferred but has no run store to "
+                f"queue items in; pass store=RunStore.open(run_folder)"
+            )
         self.primary = primary
         self.human = human
         self.store = store
@@ -140,8 +146,12 @@ class FallbackJudge(Judge):
             return await self._ask_now(view, first, reason, started)
         if self.store is None:  # interactive, and the person has quit
             return self._decided_by_primary(
-                first, time.monotonic() - started, escalated=True, escalation_reason=reason,
-                metadata={"human": "unavailable: the person quit earlier"})
+                first,
+                time.monotonic() - started,
+                escalated=True,
+                escalation_reason=reason,
+                metadata={"human": "unavailable: the person quit earlier"},
+            )
         return self._queue(view, first, reason, time.monotonic() - started)
 
     async def ask(self, view: JudgeView) -> str | None:
@@ -150,22 +160,22 @@ class FallbackJudge(Judge):
 
     # -- outcomes --------------------------------------------------------------------------
 
-    def _decided_by_primary(
-        self, first: Judgment, time_s: float, **fields: object
-    ) -> Judgment:
-        return Judgment.model_validate({
-            "transcript_id": first.transcript_id,
-            "judge": self.identity,
-            "status": first.status,
-            "probabilities": first.probabilities,
-            "rationale": first.rationale,
-            "rounds_seen": first.rounds_seen,
-            "time_s": time_s,
-            "decided_by": first.judge.kind,
-            "components": [first],
-            "error": first.error,
-            **fields,
-        })
+    def _decided_by_primary(self, first: Judgment, time_s: float, **fields: object) -> Judgment:
+        return Judgment.model_validate(
+            {
+                "transcript_id": first.transcript_id,
+                "judge": self.identity,
+                "status": first.status,
+                "probabilities": first.probabilities,
+                "rationale": first.rationale,
+                "rounds_seen": first.rounds_seen,
+                "time_s": time_s,
+                "decided_by": first.judge.kind,
+                "components": [first],
+                "error": first.error,
+                **fields,
+            }
+        )
 
     async def _ask_now(
         self, view: JudgeView, first: Judgment, reason: str, started: float
@@ -178,16 +188,28 @@ class FallbackJudge(Judge):
             if self.store is not None:
                 return self._queue(view, first, reason, time.monotonic() - started)
             return self._decided_by_primary(
-                first, time.monotonic() - started, escalated=True, escalation_reason=reason,
-                metadata={"human": f"unavailable: {err}"})
+                first,
+                time.monotonic() - started,
+                escalated=True,
+                escalation_reason=reason,
+                metadata={"human": f"unavailable: {err}"},
+            )
         if human.status != "ok":
             fields: dict[str, object] = {}
             if first.status != "ok":
-                fields["error"] = (f"the automatic judge failed ({first.error}) and the person "
-                                   f"gave no judgment ({human.status})")
+                fields["error"] = (
+                    f"the automatic judge failed ({first.error}) and the person "
+                    f"gave no judgment ({human.status})"
+                )
             return self._decided_by_primary(
-                first, time.monotonic() - started, escalated=True, escalation_reason=reason,
-                metadata={"human": human.status}, components=[first, human], **fields)
+                first,
+                time.monotonic() - started,
+                escalated=True,
+                escalation_reason=reason,
+                metadata={"human": human.status},
+                components=[first, human],
+                **fields,
+            )
         final = human_decided(identity=self.identity, first=first, human=human, reason=reason)
         return final.model_copy(update={"time_s": time.monotonic() - started})
 
@@ -197,12 +219,20 @@ class FallbackJudge(Judge):
         # resume) files the same escalation and provisional judgment under the same ids.
         escalation_id = _stable_id(self.identity.name, view.transcript_id, view.rounds_shown)
         provisional = self._decided_by_primary(
-            first, time_s, escalated=True, escalation_reason=reason,
+            first,
+            time_s,
+            escalated=True,
+            escalation_reason=reason,
             escalation_id=escalation_id,
         ).model_copy(update={"id": _stable_id("provisional", escalation_id)})
         escalation = Escalation(
-            id=escalation_id, transcript_id=view.transcript_id, judge_name=self.identity.name,
-            reason=reason, first=provisional, rounds=view.rounds_shown)
+            id=escalation_id,
+            transcript_id=view.transcript_id,
+            judge_name=self.identity.name,
+            reason=reason,
+            first=provisional,
+            rounds=view.rounds_shown,
+        )
         self.store.escalations.append(escalation)
         self._known()[key_of(escalation)] = escalation
         return provisional

@@ -100,16 +100,19 @@ class HumanJudge(Judge):
         self.options = resolve_options(HumanJudgeOptions, options, overrides, what="human judge")
         annotator = (self.options.annotator or "").strip()
         if not annotator:
-            raise ConfigError("a human judge needs the annotator's name: annotator = \"NAME\" "
-                              "in its [[judges]] table, human:NAME as a spec, --annotator NAME "
-                              "on the command line")
+            raise ConfigError(
+                'a human judge needs the annotator\'s name: annotator = "NAME" '
+                "in its [[judges]] table, human:NAME as a spec, --annotator NAME "
+                "on the command line"
+            )
         self.console = console or Console(highlight=False)
         self.stream = stream
         self.clock = clock
         self.stopping: Stopping | None = None
         """Set when the person stopped at the reason prompt after giving a verdict."""
-        self._identity = JudgeIdentity(kind="human", name=self.options.name or "human",
-                                       annotator=annotator)
+        self._identity = JudgeIdentity(
+            kind="human", name=self.options.name or "human", annotator=annotator
+        )
         self._lock = asyncio.Lock()
 
     @property
@@ -137,36 +140,47 @@ class HumanJudge(Judge):
 
     # -- the terminal ------------------------------------------------------------------------
 
-    def judge_now(
-        self, view: JudgeView, *, progress: tuple[int, int] | None = None
-    ) -> Judgment:
+    def judge_now(self, view: JudgeView, *, progress: tuple[int, int] | None = None) -> Judgment:
         """Show ``view``, read a valid entry and a reason, and return the judgment."""
         title = f"Item {progress[0]} of {progress[1]}" if progress else "Judge this transcript"
         if self.options.time_limit_s is not None:
             title += f" · time limit {self.options.time_limit_s:g} s"
         show_view(self.console, view, title=title)
         started = self.clock()
-        entry, presented = read_probabilities(self.console, len(view.answers),
-                                              stream=self.stream, who=self.annotator)
+        entry, presented = read_probabilities(
+            self.console, len(view.answers), stream=self.stream, who=self.annotator
+        )
         elapsed = self.clock() - started
         metadata: dict[str, object] = {"presented_order": view.presented_order, "entry": entry}
         if self.options.time_limit_s is not None:
             metadata["time_limit_s"] = self.options.time_limit_s
             metadata["over_time"] = elapsed > self.options.time_limit_s
             if elapsed > self.options.time_limit_s:
-                self.console.print(f"[yellow]Over the time limit[/yellow] ({elapsed:.0f} s of "
-                                   f"{self.options.time_limit_s:g} s): kept, and marked as "
-                                   f"over time.")
+                self.console.print(
+                    f"[yellow]Over the time limit[/yellow] ({elapsed:.0f} s of "
+                    f"{self.options.time_limit_s:g} s): kept, and marked as "
+                    f"over time."
+                )
         if presented is None:
             return Judgment(
-                transcript_id=view.transcript_id, judge=self.identity, status="skipped",
-                rounds_seen=view.rounds_shown, time_s=elapsed, metadata=metadata)
+                transcript_id=view.transcript_id,
+                judge=self.identity,
+                status="skipped",
+                rounds_seen=view.rounds_shown,
+                time_s=elapsed,
+                metadata=metadata,
+            )
         metadata["presented_probabilities"] = presented
         reason = self._reason(metadata)
         return Judgment(
-            transcript_id=view.transcript_id, judge=self.identity,
-            probabilities=view.to_original(presented), rationale=reason,
-            rounds_seen=view.rounds_shown, time_s=elapsed, metadata=metadata)
+            transcript_id=view.transcript_id,
+            judge=self.identity,
+            probabilities=view.to_original(presented),
+            rationale=reason,
+            rounds_seen=view.rounds_shown,
+            time_s=elapsed,
+            metadata=metadata,
+        )
 
     def _reason(self, metadata: dict[str, object]) -> str:
         """The optional reason; Ctrl-C or end of input here keeps the verdict typed."""

@@ -95,7 +95,11 @@ class LiveHumanJudge(HumanJudge):
     """A :class:`~judges.human.HumanJudge` that can also play the live judge, journaled."""
 
     def __init__(
-        self, options: JudgeOptions | None = None, /, *, journal: Path | None = None,
+        self,
+        options: JudgeOptions | None = None,
+        /,
+        *,
+        journal: Path | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(options, **kwargs)
@@ -104,19 +108,30 @@ class LiveHumanJudge(HumanJudge):
     async def live_turn(
         self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
     ) -> LiveBelief:
-        key = view_key(view, judge=self.identity.name, annotator=self.annotator,
-                       opening=opening, can_end=can_end)
+        key = view_key(
+            view,
+            judge=self.identity.name,
+            annotator=self.annotator,
+            opening=opening,
+            can_end=can_end,
+        )
         saved = self._journaled(key)
         if saved is None:
             async with self._lock:
                 saved = await _in_thread(
-                    lambda: self.live_now(view, key=key, opening=opening, can_end=can_end,
-                                          previous=previous))
+                    lambda: self.live_now(
+                        view, key=key, opening=opening, can_end=can_end, previous=previous
+                    )
+                )
             if self.journal is not None:
                 self.journal.append(saved)
-        return LiveBelief(probabilities=saved.probabilities, decision=saved.decision,
-                          question=saved.question, rationale=saved.rationale,
-                          time_s=saved.time_s)
+        return LiveBelief(
+            probabilities=saved.probabilities,
+            decision=saved.decision,
+            question=saved.question,
+            rationale=saved.rationale,
+            time_s=saved.time_s,
+        )
 
     def _journaled(self, key: str) -> LiveEntry | None:
         if self.journal is None:
@@ -125,26 +140,38 @@ class LiveHumanJudge(HumanJudge):
         return found[-1] if found else None
 
     def live_now(
-        self, view: JudgeView, *, key: str, opening: bool, can_end: bool,
+        self,
+        view: JudgeView,
+        *,
+        key: str,
+        opening: bool,
+        can_end: bool,
         previous: list[list[float]],
     ) -> LiveEntry:
         """Show the transcript so far and read the person's live turn."""
         # The protocol's own (counterbalanced) order, never a second shuffle: the person's
         # questions go to the speakers, whose letters must be the letters the person reads.
-        show_view(self.console, view, title="Live judge: before any argument, your prior"
-                  if opening else f"Live judge: after round {view.rounds_shown}")
+        show_view(
+            self.console,
+            view,
+            title="Live judge: before any argument, your prior"
+            if opening
+            else f"Live judge: after round {view.rounds_shown}",
+        )
         n = len(view.answers)
         for k, belief in enumerate(previous):
             text = ", ".join(f"{answer_label(j)} {p:.0%}" for j, p in enumerate(belief))
             self.console.print(f"Your belief at turn {k + 1}: {escape(text)}", highlight=False)
         started = time.monotonic()
         while True:
-            entry, probabilities = read_probabilities(self.console, n, stream=self.stream,
-                                                      who=self.annotator)
+            entry, probabilities = read_probabilities(
+                self.console, n, stream=self.stream, who=self.annotator
+            )
             if probabilities is not None:
                 break
-            self.console.print("[bold red]A live judge cannot skip:[/bold red] give your "
-                               "beliefs, or q to quit.")
+            self.console.print(
+                "[bold red]A live judge cannot skip:[/bold red] give your beliefs, or q to quit."
+            )
         decision: Decision = "continue"
         question = None
         if can_end:
@@ -155,9 +182,16 @@ class LiveHumanJudge(HumanJudge):
         if not opening and (decision == "end" or not can_end):
             reason = self._line(REASON_PROMPT)
         original = view.to_original(probabilities)
-        return LiveEntry(key=key, annotator=self.annotator, probabilities=original,
-                         decision=decision, question=question, rationale=reason, entry=entry,
-                         time_s=time.monotonic() - started)
+        return LiveEntry(
+            key=key,
+            annotator=self.annotator,
+            probabilities=original,
+            decision=decision,
+            question=question,
+            rationale=reason,
+            entry=entry,
+            time_s=time.monotonic() - started,
+        )
 
     def _line(self, prompt: str) -> str:
         return read_line(self.console, prompt, stream=self.stream).strip()
@@ -169,9 +203,9 @@ class LiveHumanJudge(HumanJudge):
                 return "continue"
             if answer in ("e", "end"):
                 return "end"
-            self.console.print("[bold red]Not accepted:[/bold red] type c to continue or e to "
-                               "end. Try again.")
-
+            self.console.print(
+                "[bold red]Not accepted:[/bold red] type c to continue or e to end. Try again."
+            )
 
 
 def for_item(judge: Judge, transcript_id: str) -> Judge:
@@ -207,8 +241,9 @@ class _ForItem(Judge):
     async def live_turn(
         self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
     ) -> LiveBelief:
-        return await self.inner.live_turn(self._view(view), opening=opening, can_end=can_end,
-                                          previous=previous)
+        return await self.inner.live_turn(
+            self._view(view), opening=opening, can_end=can_end, previous=previous
+        )
 
 
 class StandIn(Judge):
@@ -225,8 +260,12 @@ class StandIn(Judge):
 
     async def judge(self, view: JudgeView) -> Judgment:
         n = len(view.answers)
-        return Judgment(transcript_id=view.transcript_id, judge=self.identity,
-                        probabilities=[1 / n] * n, rounds_seen=view.rounds_shown)
+        return Judgment(
+            transcript_id=view.transcript_id,
+            judge=self.identity,
+            probabilities=[1 / n] * n,
+            rounds_seen=view.rounds_shown,
+        )
 
     async def live_turn(
         self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]

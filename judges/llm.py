@@ -128,13 +128,15 @@ class LLMJudge(Judge):
         **overrides: Any,
     ) -> None:
         self.endpoint = endpoint
-        self.options = resolve_options(LLMJudgeOptions, options, overrides,
-                                       what=f"LLM judge on {endpoint.spec}")
+        self.options = resolve_options(
+            LLMJudgeOptions, options, overrides, what=f"LLM judge on {endpoint.spec}"
+        )
         self.prompts = dict(prompts or {})
         """Prompt overrides by ``render_*`` name: templates, or functions in Python."""
         check_prompts(self.prompts)
-        self._identity = JudgeIdentity(kind="llm", name=self.options.name or endpoint.spec,
-                                       model=endpoint.spec)
+        self._identity = JudgeIdentity(
+            kind="llm", name=self.options.name or endpoint.spec, model=endpoint.spec
+        )
 
     @property
     def max_attempts(self) -> int:
@@ -155,14 +157,18 @@ class LLMJudge(Judge):
         return self._identity
 
     def __repr__(self) -> str:
-        return (f"LLMJudge({self.endpoint.spec!r}, name={self._identity.name!r}, "
-                f"mode={self.options.mode!r})")
+        return (
+            f"LLMJudge({self.endpoint.spec!r}, name={self._identity.name!r}, "
+            f"mode={self.options.mode!r})"
+        )
 
     async def judge(self, view: JudgeView) -> Judgment:
         started = time.monotonic()
         results = await bounded_map(
-            lambda i: self._sample(view, i), range(self.options.samples),
-            limit=self.options.concurrency)
+            lambda i: self._sample(view, i),
+            range(self.options.samples),
+            limit=self.options.concurrency,
+        )
         calls = [c for r in results for c in r.calls]
         good = [r for r in results if r.presented is not None]
         metadata: dict[str, Any] = {"mode": self.options.mode, "samples": self.options.samples}
@@ -173,10 +179,14 @@ class LLMJudge(Judge):
         if not good:
             errors = [e for r in results for e in r.errors]
             return Judgment(
-                transcript_id=view.transcript_id, judge=self.identity, status="failed",
+                transcript_id=view.transcript_id,
+                judge=self.identity,
+                status="failed",
                 error=f"no valid verdict from {self.endpoint.spec}: " + "; ".join(errors),
-                rounds_seen=view.rounds_shown, time_s=time.monotonic() - started,
-                calls=calls, metadata=metadata,
+                rounds_seen=view.rounds_shown,
+                time_s=time.monotonic() - started,
+                calls=calls,
+                metadata=metadata,
             )
         vectors = [r.presented for r in good if r.presented is not None]
         presented = combine(vectors, self.options.combine)
@@ -186,10 +196,14 @@ class LLMJudge(Judge):
             metadata["samples_failed"] = len(results) - len(good)
             metadata["rationales"] = [r.rationale for r in good]
         return Judgment(
-            transcript_id=view.transcript_id, judge=self.identity,
-            probabilities=view.to_original(presented), rationale=good[0].rationale,
-            rounds_seen=view.rounds_shown, time_s=time.monotonic() - started,
-            calls=calls, metadata=metadata,
+            transcript_id=view.transcript_id,
+            judge=self.identity,
+            probabilities=view.to_original(presented),
+            rationale=good[0].rationale,
+            rounds_seen=view.rounds_shown,
+            time_s=time.monotonic() - started,
+            calls=calls,
+            metadata=metadata,
         )
 
     async def ask(self, view: JudgeView) -> str | None:
@@ -199,8 +213,11 @@ class LLMJudge(Judge):
         try:
             completion = await self.endpoint.complete(
                 self._render(render_question_prompt, view),
-                system=self._render(render_judge_system, view), max_tokens=120,
-                temperature=self.temperature, seed=self.options.seed)
+                system=self._render(render_judge_system, view),
+                max_tokens=120,
+                temperature=self.temperature,
+                seed=self.options.seed,
+            )
         except EndpointError as err:
             raise JudgeError(f"{self.endpoint.spec} could not ask a question: {err}") from err
         question = completion.text.strip()
@@ -225,10 +242,14 @@ class LLMJudge(Judge):
         for attempt in range(self.max_attempts):
             try:
                 completion = await self.endpoint.complete(
-                    prompt, system=self._render(render_judge_system, view),
+                    prompt,
+                    system=self._render(render_judge_system, view),
                     max_tokens=self.options.max_tokens,
-                    temperature=self.temperature, seed=self.options.seed, schema=schema,
-                    sample_index=attempt)
+                    temperature=self.temperature,
+                    seed=self.options.seed,
+                    schema=schema,
+                    sample_index=attempt,
+                )
             except EndpointError as err:
                 raise JudgeError(f"{self.endpoint.spec} gave no live belief: {err}") from err
             calls.append(completion.call)
@@ -239,11 +260,14 @@ class LLMJudge(Judge):
                 errors.append(f"attempt {attempt + 1}: {err}")
                 continue
             return LiveBelief(
-                probabilities=view.to_original(presented), decision=decision,
-                question=question or None, rationale=rationale, calls=calls,
-                time_s=time.monotonic() - started)
-        raise JudgeError(f"{self.endpoint.spec} gave no readable live belief: "
-                         + "; ".join(errors))
+                probabilities=view.to_original(presented),
+                decision=decision,
+                question=question or None,
+                rationale=rationale,
+                calls=calls,
+                time_s=time.monotonic() - started,
+            )
+        raise JudgeError(f"{self.endpoint.spec} gave no readable live belief: " + "; ".join(errors))
 
     # -- one sample ------------------------------------------------------------------------
 
@@ -270,7 +294,8 @@ class LLMJudge(Judge):
                 if self.options.on_missing_logprobs == "fail":
                     sample.errors.append(
                         f"{self.endpoint.spec} returned no logprobs; use mode='structured' or "
-                        f"on_missing_logprobs='structured' for this endpoint")
+                        f"on_missing_logprobs='structured' for this endpoint"
+                    )
                     return sample
                 mode, sample.fell_back = "structured", True
                 continue
@@ -296,23 +321,37 @@ class LLMJudge(Judge):
         """One ask; a re-ask after an unusable reply shows the model that reply and what was
         wrong with it (and moves the seed on), so it is never the identical request."""
         prompt = self._render(
-            render_label_prompt if mode == "logprobs" else render_judge_prompt, view)
+            render_label_prompt if mode == "logprobs" else render_judge_prompt, view
+        )
         system = self._render(render_judge_system, view)
         messages: list[Message] = [Message(role="user", content=prompt)]
         seed = self.options.seed
         if unusable is not None:
-            messages += [Message(role="assistant", content=unusable[0] or "(empty reply)"),
-                         Message(role="user", content=render_correction(unusable[1]))]
+            messages += [
+                Message(role="assistant", content=unusable[0] or "(empty reply)"),
+                Message(role="user", content=render_correction(unusable[1])),
+            ]
             seed = None if seed is None else seed + sample_index
         if mode == "logprobs":
             return await self.endpoint.complete(
-                messages, system=system, max_tokens=5,
-                temperature=self.temperature, seed=seed, logprobs=True,
-                top_logprobs=max(5, min(20, 2 * len(view.answers))), sample_index=sample_index)
+                messages,
+                system=system,
+                max_tokens=5,
+                temperature=self.temperature,
+                seed=seed,
+                logprobs=True,
+                top_logprobs=max(5, min(20, 2 * len(view.answers))),
+                sample_index=sample_index,
+            )
         return await self.endpoint.complete(
-            messages, system=system, max_tokens=self.options.max_tokens,
-            temperature=self.temperature, seed=seed, schema=judge_schema(view),
-            sample_index=sample_index)
+            messages,
+            system=system,
+            max_tokens=self.options.max_tokens,
+            temperature=self.temperature,
+            seed=seed,
+            schema=judge_schema(view),
+            sample_index=sample_index,
+        )
 
 
 def _decision(completion: Completion) -> tuple[Literal["continue", "end"], str]:
@@ -326,11 +365,12 @@ def _decision(completion: Completion) -> tuple[Literal["continue", "end"], str]:
     data = data if isinstance(data, dict) else {}
     decision = str(data.get("decision", "")).strip().lower()
     if decision not in ("continue", "end"):
-        raise JudgeError(f"'decision' must be \"continue\" or \"end\", got {decision!r}")
+        raise JudgeError(f'\'decision\' must be "continue" or "end", got {decision!r}')
     question = data.get("question")
     text = question.strip() if isinstance(question, str) else ""
     return ("continue" if decision == "continue" else "end"), (
-        "" if text.strip(" .!").upper() == "NONE" else text)
+        "" if text.strip(" .!").upper() == "NONE" else text
+    )
 
 
 def parse_structured(completion: Completion, names: list[str]) -> tuple[list[float], str]:
@@ -356,7 +396,8 @@ def parse_structured(completion: Completion, names: list[str]) -> tuple[list[flo
         if missing or extra:
             raise JudgeError(
                 f"probabilities must name exactly the labels {names}; missing {missing}, "
-                f"unexpected {extra}")
+                f"unexpected {extra}"
+            )
         values = [given[n] for n in names]
     else:
         raise JudgeError(f"'probabilities' must be an object of label: number, got {raw!r}")
@@ -390,8 +431,9 @@ def label_probabilities(logprobs: list[TokenLogprob], names: list[str]) -> list[
         if not found:
             raise JudgeError("the answer labels carry no probability mass")
         shift = max(lp for lps in found.values() for lp in lps)  # stable softmax
-        mass = {label: math.fsum(math.exp(lp - shift) for lp in lps)
-                for label, lps in found.items()}
+        mass = {
+            label: math.fsum(math.exp(lp - shift) for lp in lps) for label, lps in found.items()
+        }
         total = math.fsum(mass.values())
         return [mass.get(n, 0.0) / total for n in names]
     raise JudgeError("the reply holds no answer label")

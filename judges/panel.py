@@ -42,7 +42,10 @@ class PanelJudge(Judge):
     """Several judges combined by mean probability or majority vote, with their agreement."""
 
     def __init__(
-        self, members: Sequence[Judge], options: JudgeOptions | None = None, /,
+        self,
+        members: Sequence[Judge],
+        options: JudgeOptions | None = None,
+        /,
         **overrides: Any,
     ) -> None:
         self.options = resolve_options(PanelOptions, options, overrides, what="panel judge")
@@ -51,8 +54,10 @@ class PanelJudge(Judge):
             raise ConfigError(f"panel {name!r} has no members: give it at least one judge")
         names = [m.identity.name for m in members]
         if len(set(names)) != len(names):
-            raise ConfigError(f"panel {name!r} has members with the same name: {names}; "
-                              f"give each member its own name")
+            raise ConfigError(
+                f"panel {name!r} has members with the same name: {names}; "
+                f"give each member its own name"
+            )
         self.members = list(members)
         self._identity = JudgeIdentity(kind="panel", name=name)
 
@@ -63,21 +68,33 @@ class PanelJudge(Judge):
     async def judge(self, view: JudgeView) -> Judgment:
         started = time.monotonic()
         results = await bounded_map(
-            lambda member: judge_safely(member, view), self.members, limit=self.options.concurrency)
+            lambda member: judge_safely(member, view), self.members, limit=self.options.concurrency
+        )
         good = [j for j in results if j.status == "ok" and j.probabilities is not None]
         if not good:
             errors = "; ".join(f"{j.judge.name}: {j.error}" for j in results)
-            return failed(view, self.identity, f"every panel member failed: {errors}",
-                          components=results, time_s=time.monotonic() - started)
-        probabilities = combine([j.probabilities for j in good if j.probabilities],
-                                self.options.combine)
+            return failed(
+                view,
+                self.identity,
+                f"every panel member failed: {errors}",
+                components=results,
+                time_s=time.monotonic() - started,
+            )
+        probabilities = combine(
+            [j.probabilities for j in good if j.probabilities], self.options.combine
+        )
         panel_verdict = verdict(probabilities)
         agreement = sum(1 for j in good if j.verdict == panel_verdict) / len(good)
         return Judgment(
-            transcript_id=view.transcript_id, judge=self.identity, probabilities=probabilities,
+            transcript_id=view.transcript_id,
+            judge=self.identity,
+            probabilities=probabilities,
             rationale="\n\n".join(f"{j.judge.name}: {j.rationale}" for j in good if j.rationale),
-            rounds_seen=view.rounds_shown, time_s=time.monotonic() - started,
-            decided_by=self.options.combine, components=results, agreement=agreement,
+            rounds_seen=view.rounds_shown,
+            time_s=time.monotonic() - started,
+            decided_by=self.options.combine,
+            components=results,
+            agreement=agreement,
             metadata={"members": len(results), "members_failed": len(results) - len(good)},
         )
 

@@ -100,7 +100,7 @@ def _quotes_marked(turn: ViewTurn) -> str:
     nothing the speaker wrote can imitate such a mark or a turn header (see mark_quotes)."""
 
     def mark(text: str, verified: bool) -> str:
-        return f"\"{text}\" [{'verified' if verified else 'unverified'}]"
+        return f'"{text}" [{"verified" if verified else "unverified"}]'
 
     return mark_quotes(turn.content, [q.verified for q in turn.quotes], mark)
 
@@ -114,8 +114,9 @@ def render_turn(turn: ViewTurn) -> str:
 
 def render_view(view: JudgeView) -> str:
     """The question, labelled answers, source text (expert only) and public turns."""
-    answers = "\n".join(f"{label}: {text}" for label, text in zip(labels(view), view.answers,
-                                                                   strict=True))
+    answers = "\n".join(
+        f"{label}: {text}" for label, text in zip(labels(view), view.answers, strict=True)
+    )
     parts = [f"Question: {view.question}", f"Answers:\n{answers}"]
     if view.context is not None:
         parts.append(f"Source text:\n{view.context}")
@@ -164,8 +165,9 @@ def view_fields(view: JudgeView) -> dict[str, str]:
     ``answers`` (labelled lines), ``labels`` (``A, B``), ``transcript`` (the rendered public
     turns), ``source`` (the source text in ``expert``, else empty) and ``view`` (the whole
     default rendering)."""
-    answers = "\n".join(f"{label}: {text}" for label, text in zip(labels(view), view.answers,
-                                                                  strict=True))
+    answers = "\n".join(
+        f"{label}: {text}" for label, text in zip(labels(view), view.answers, strict=True)
+    )
     return {
         "protocol": view.protocol,
         "question": view.question,
@@ -178,7 +180,10 @@ def view_fields(view: JudgeView) -> dict[str, str]:
 
 
 PROMPT_NAMES = (
-    "render_judge_system", "render_judge_prompt", "render_label_prompt", "render_question_prompt",
+    "render_judge_system",
+    "render_judge_prompt",
+    "render_label_prompt",
+    "render_question_prompt",
 )
 """The judge prompts a user may override."""
 
@@ -190,7 +195,8 @@ def check_prompts(prompts: Mapping[str, JudgePrompt]) -> None:
         if name not in PROMPT_NAMES:
             raise ConfigError(
                 f"unknown judge prompt {key!r}; override one of {list(PROMPT_NAMES)}, "
-                f"optionally for one protocol as 'debate:render_judge_system'")
+                f"optionally for one protocol as 'debate:render_judge_system'"
+            )
 
 
 def render_with(
@@ -211,7 +217,8 @@ def render_with(
     except (KeyError, IndexError) as err:
         raise ConfigError(
             f"judge prompt template for {name} uses unknown field {err}; its fields are "
-            f"{sorted(fields)} (write literal braces as {{{{ and }}}})") from err
+            f"{sorted(fields)} (write literal braces as {{{{ and }}}})"
+        ) from err
 
 
 def _beliefs(previous: list[list[float]], names: list[str]) -> str:
@@ -229,24 +236,32 @@ def render_live_prompt(
     """A live judge's turn: beliefs now, and (when it may) a question and continue or end."""
     names = labels(view)
     example = ", ".join(f'"{label}": ...' for label in names)
-    earlier = (f"\n\nYour beliefs after your earlier turns:\n{_beliefs(previous, names)}"
-               if previous else "")
+    earlier = (
+        f"\n\nYour beliefs after your earlier turns:\n{_beliefs(previous, names)}"
+        if previous
+        else ""
+    )
     if opening:
-        task = ("No speaker has spoken yet. State your prior: how likely each answer is, from "
-                "the question and answers alone.")
+        task = (
+            "No speaker has spoken yet. State your prior: how likely each answer is, from "
+            "the question and answers alone."
+        )
         form = f'{{"rationale": "<one or two sentences>", "probabilities": {{{example}}}}}'
     elif not can_end:
         task = "This was the last round. State your final beliefs."
         form = f'{{"rationale": "<one short paragraph>", "probabilities": {{{example}}}}}'
     else:
         task = (
-            "State how likely each answer is now. Then decide: \"end\" to stop here with these "
-            "beliefs as your final judgment, or \"continue\" to hear another round. Every "
+            'State how likely each answer is now. Then decide: "end" to stop here with these '
+            'beliefs as your final judgment, or "continue" to hear another round. Every '
             "further round costs you a little, and you are rewarded for a high final "
             "probability on the correct answer. If you continue you may ask the speakers one "
-            "short question (\"\" for none); they read it before the next round.")
-        form = (f'{{"rationale": "<one short paragraph>", "probabilities": {{{example}}}, '
-                f'"question": "<a question or empty>", "decision": "continue" or "end"}}')
+            'short question ("" for none); they read it before the next round.'
+        )
+        form = (
+            f'{{"rationale": "<one short paragraph>", "probabilities": {{{example}}}, '
+            f'"question": "<a question or empty>", "decision": "continue" or "end"}}'
+        )
     return f"""
 {render_view(view)}{earlier}
 

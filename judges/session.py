@@ -45,8 +45,17 @@ from judges.queue import human_judgments, pending_escalations, resolve, resolved
 from transcripts import Escalation, JsonlLog, JudgeView, Judgment, RunStore, Transcript
 from transcripts.study import ATTENTION_FILE, Study, attention_log
 
-__all__ = ["ATTENTION_FILE", "Item", "SessionResult", "attention_log", "judged_by", "plan",
-           "serve", "study_progress"]
+__all__ = [
+    "ATTENTION_FILE",
+    "Item",
+    "SessionResult",
+    "attention_log",
+    "judged_by",
+    "plan",
+    "serve",
+    "study_progress",
+]
+
 
 @dataclass(frozen=True)
 class Item:
@@ -87,8 +96,9 @@ class SessionResult:
         return self.total - self.judged - self.skipped
 
 
-def _done(judgments: JsonlLog[Judgment], *, judge_name: str, annotator: str,
-          include_skipped: bool) -> set[str]:
+def _done(
+    judgments: JsonlLog[Judgment], *, judge_name: str, annotator: str, include_skipped: bool
+) -> set[str]:
     done: set[str] = set()
     for judgment in judgments.latest():
         for human in human_judgments(judgment):
@@ -103,8 +113,9 @@ def judged_by(
     store: RunStore, *, judge_name: str, annotator: str, include_skipped: bool = False
 ) -> set[str]:
     """Ids of transcripts this person has judged (or skipped) under ``judge_name``."""
-    return _done(store.judgments, judge_name=judge_name, annotator=annotator,
-                 include_skipped=include_skipped)
+    return _done(
+        store.judgments, judge_name=judge_name, annotator=annotator, include_skipped=include_skipped
+    )
 
 
 def plan(
@@ -125,31 +136,38 @@ def plan(
     items: list[Item] = []
     before = 0
     if queue:
-        pending = pending_escalations(store, annotator=annotator,
-                                      include_skipped=include_skipped)
+        pending = pending_escalations(store, annotator=annotator, include_skipped=include_skipped)
         for escalation in pending:
             transcript = transcripts.get(escalation.transcript_id)
             if transcript is not None:
                 items.append(Item(transcript, escalation.rounds, escalation))
         before = len(_queue_done(store, annotator) - {e.id for e in pending})
     if everything:
-        done = judged_by(store, judge_name=judge_name, annotator=annotator,
-                         include_skipped=include_skipped)
+        done = judged_by(
+            store, judge_name=judge_name, annotator=annotator, include_skipped=include_skipped
+        )
         queued = {item.transcript.id for item in items}
         complete = [t for t in transcripts.values() if t.status == "complete"]
         before += sum(1 for t in complete if t.id in done and t.id not in queued)
         items.extend(Item(t, rounds) for t in complete if t.id not in done | queued)
     total = before + len(items)
-    return [Item(i.transcript, i.rounds, i.escalation, number=before + n, total=total)
-            for n, i in enumerate(items, start=1)]
+    return [
+        Item(i.transcript, i.rounds, i.escalation, number=before + n, total=total)
+        for n, i in enumerate(items, start=1)
+    ]
 
 
 def _queue_done(store: RunStore, annotator: str) -> set[str]:
     """Ids of queued items this person judged or skipped (so numbers stay put on resume)."""
     queued = {e.id for e in store.escalations.latest()}
-    return {h.escalated_from for j in store.judgments.latest() for h in human_judgments(j)
-            if h.judge.annotator == annotator and h.escalated_from in queued
-            and h.status in ("ok", "skipped")}
+    return {
+        h.escalated_from
+        for j in store.judgments.latest()
+        for h in human_judgments(j)
+        if h.judge.annotator == annotator
+        and h.escalated_from in queued
+        and h.status in ("ok", "skipped")
+    }
 
 
 def study_progress(store: RunStore, study: Study) -> dict[str, int]:
@@ -157,26 +175,43 @@ def study_progress(store: RunStore, study: Study) -> dict[str, int]:
     out = {}
     for annotator, slots in study.assignments.items():
         done = judged_by(store, judge_name=study.design.judge_name, annotator=annotator)
-        done |= _done(attention_log(store), judge_name=study.design.judge_name,
-                      annotator=annotator, include_skipped=False)
+        done |= _done(
+            attention_log(store),
+            judge_name=study.design.judge_name,
+            annotator=annotator,
+            include_skipped=False,
+        )
         out[annotator] = sum(1 for slot in slots if slot.transcript_id in done)
     return out
 
 
-def _study_items(store: RunStore, study: Study, annotator: str, *,
-                 include_skipped: bool) -> list[Item]:
+def _study_items(
+    store: RunStore, study: Study, annotator: str, *, include_skipped: bool
+) -> list[Item]:
     design = study.design
     slots = study.slots_of(annotator)
     transcripts = {t.id: t for t in store.transcripts.latest()}
     transcripts.update({t.id: t for t in study.attention_items})
-    done = judged_by(store, judge_name=design.judge_name, annotator=annotator,
-                     include_skipped=include_skipped)
-    done |= _done(attention_log(store), judge_name=design.judge_name, annotator=annotator,
-                  include_skipped=include_skipped)
-    return [Item(transcripts[slot.transcript_id], design.rounds, number=n, total=len(slots),
-                 attention=slot.attention)
-            for n, slot in enumerate(slots, start=1)
-            if slot.transcript_id not in done and slot.transcript_id in transcripts]
+    done = judged_by(
+        store, judge_name=design.judge_name, annotator=annotator, include_skipped=include_skipped
+    )
+    done |= _done(
+        attention_log(store),
+        judge_name=design.judge_name,
+        annotator=annotator,
+        include_skipped=include_skipped,
+    )
+    return [
+        Item(
+            transcripts[slot.transcript_id],
+            design.rounds,
+            number=n,
+            total=len(slots),
+            attention=slot.attention,
+        )
+        for n, slot in enumerate(slots, start=1)
+        if slot.transcript_id not in done and slot.transcript_id in transcripts
+    ]
 
 
 def _item_lock(store: RunStore, item: Item, annotator: str) -> FileLock:
@@ -203,12 +238,14 @@ def serve(store: RunStore, judge: HumanJudge, items: list[Item]) -> SessionResul
             lock.acquire()
         except Timeout:
             result.busy += 1
-            console.print(f"[dim]Item {item.number} is open in another session; "
-                          f"passed over for now.[/dim]")
+            console.print(
+                f"[dim]Item {item.number} is open in another session; passed over for now.[/dim]"
+            )
             continue
         try:
             if item.escalation is not None and item.escalation.id in resolved_escalation_ids(
-                    store.judgments.latest()):
+                store.judgments.latest()
+            ):
                 result.busy += 1
                 continue
             view = JudgeView.from_transcript(item.transcript, rounds=item.rounds)
@@ -249,7 +286,8 @@ def _save(store: RunStore, judgment: Judgment, item: Item) -> None:
 def _for_escalation(judgment: Judgment, escalation: Escalation) -> Judgment:
     """The person's judgment of a queued item names the escalation."""
     return judgment.model_copy(
-        update={"escalated_from": escalation.id, "escalation_id": escalation.id})
+        update={"escalated_from": escalation.id, "escalation_id": escalation.id}
+    )
 
 
 def _record(store: RunStore, judgment: Judgment, escalation: Escalation | None) -> Judgment:

@@ -59,6 +59,7 @@ from transcripts.study import STUDY_FILE, Slot, Study, StudyDesign, read_study
 
 __all__ = ["STUDY_FILE", "Slot", "Study", "StudyDesign", "load_study", "open_study", "plan_study"]
 
+
 def _key(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
@@ -70,9 +71,15 @@ def _variant(t: Transcript) -> str:
 
 def plan_study(transcripts: Iterable[Transcript], design: StudyDesign) -> Study:
     """The study ``design`` gives for ``transcripts`` (complete ones of the chosen conditions)."""
-    chosen = sorted((t for t in transcripts if t.status == "complete"
-                     and (not design.conditions or t.condition in design.conditions)),
-                    key=lambda t: t.id)
+    chosen = sorted(
+        (
+            t
+            for t in transcripts
+            if t.status == "complete"
+            and (not design.conditions or t.condition in design.conditions)
+        ),
+        key=lambda t: t.id,
+    )
     if not chosen:
         wanted = f" of conditions {design.conditions}" if design.conditions else ""
         raise ConfigError(f"the run has no complete transcripts{wanted} to plan a study over")
@@ -87,15 +94,21 @@ def plan_study(transcripts: Iterable[Transcript], design: StudyDesign) -> Study:
         left: list[str] = []
     else:
         picks, left = _between(by_question, questions, design)
-    assignments = {a: _ordered(picks[a], questions, design, i)
-                   for i, a in enumerate(design.annotators)}
-    attention = attention_transcripts(design.attention_checks, file=design.attention_file,
-                                      seed=design.seed)
+    assignments = {
+        a: _ordered(picks[a], questions, design, i) for i, a in enumerate(design.annotators)
+    }
+    attention = attention_transcripts(
+        design.attention_checks, file=design.attention_file, seed=design.seed
+    )
     for a in design.annotators:
         assignments[a] = _with_attention(assignments[a], attention, design, a)
-    return Study(design=design, assignments=assignments, left_out=sorted(left),
-                 attention_items=attention,
-                 transcripts_hash=_key(*(t.id for t in chosen)))
+    return Study(
+        design=design,
+        assignments=assignments,
+        left_out=sorted(left),
+        attention_items=attention,
+        transcripts_hash=_key(*(t.id for t in chosen)),
+    )
 
 
 def _between(
@@ -104,20 +117,26 @@ def _between(
     """Each person at most once per question; conditions balanced (module docstring)."""
     people = design.annotators
     picks: dict[str, list[Transcript]] = {a: [] for a in people}
-    per_condition: dict[tuple[str, str], int] = defaultdict(int)   # (annotator, condition)
-    per_position: dict[tuple[str, int], int] = defaultdict(int)    # (annotator, gold position)
+    per_condition: dict[tuple[str, str], int] = defaultdict(int)  # (annotator, condition)
+    per_position: dict[tuple[str, int], int] = defaultdict(int)  # (annotator, gold position)
     chosen_condition: dict[str, int] = defaultdict(int)
     chosen_position: dict[int, int] = defaultdict(int)
     chosen_variant: dict[tuple[str, str], int] = defaultdict(int)
     left: list[str] = []
-    paired: dict[tuple[str, str], int] = defaultdict(int)          # people judged together
+    paired: dict[tuple[str, str], int] = defaultdict(int)  # people judged together
     for q in questions:
         candidates = list(by_question[q])
         chosen: list[Transcript] = []
         while candidates and (len(chosen) + 1) * design.target <= len(people):
-            t = min(candidates, key=lambda t: (
-                chosen_condition[t.condition], chosen_position[_gold_position(t)],
-                chosen_variant[(t.condition, _variant(t))], _key(design.seed, "pick", t.id)))
+            t = min(
+                candidates,
+                key=lambda t: (
+                    chosen_condition[t.condition],
+                    chosen_position[_gold_position(t)],
+                    chosen_variant[(t.condition, _variant(t))],
+                    _key(design.seed, "pick", t.id),
+                ),
+            )
             candidates.remove(t)
             chosen.append(t)
             chosen_condition[t.condition] += 1
@@ -133,10 +152,19 @@ def _between(
         holders: dict[str, list[str]] = {t.id: [] for t in chosen}
         free = list(people)
         for _ in range(design.target if chosen else 0):
-            cost = np.array([[per_condition[(a, t.condition)] * 1e9
-                              + per_position[(a, _gold_position(t))] * 1e6
-                              + sum(paired[_pair(a, b)] for b in holders[t.id]) * 1e4
-                              + len(picks[a]) * 1e2 + tie[a] for a in free] for t in chosen])
+            cost = np.array(
+                [
+                    [
+                        per_condition[(a, t.condition)] * 1e9
+                        + per_position[(a, _gold_position(t))] * 1e6
+                        + sum(paired[_pair(a, b)] for b in holders[t.id]) * 1e4
+                        + len(picks[a]) * 1e2
+                        + tie[a]
+                        for a in free
+                    ]
+                    for t in chosen
+                ]
+            )
             rows, cols = linear_sum_assignment(cost)
             taken = []
             for i, j in zip(rows, cols, strict=True):
@@ -163,8 +191,9 @@ def _gold_position(t: Transcript) -> int:
 
 
 def _slot(t: Transcript, *, attention: bool = False) -> Slot:
-    return Slot(transcript_id=t.id, question_id=t.question.id, condition=t.condition,
-                attention=attention)
+    return Slot(
+        transcript_id=t.id, question_id=t.question.id, condition=t.condition, attention=attention
+    )
 
 
 def _round_robin(groups: list[list[Transcript]]) -> list[Transcript]:
@@ -192,7 +221,7 @@ def _ordered(
         groups = []
         for q, ts in sorted(by_q.items(), key=lambda kv: rank[kv[0]]):
             shift = (index + rank[q]) % len(ts)
-            groups.append(ts[shift:] + ts[:shift])   # rotated: first exposures balance
+            groups.append(ts[shift:] + ts[:shift])  # rotated: first exposures balance
         out = _round_robin(groups)
     else:
         by_c: dict[str, list[Transcript]] = defaultdict(list)
@@ -241,7 +270,8 @@ def open_study(store: RunStore, design: StudyDesign | None) -> Study | None:
                     f"{store.path / STUDY_FILE} holds a study planned with a different design "
                     f"({saved.design.model_dump_json(exclude_defaults=True)}); a study cannot "
                     f"change once judging began: drop the design options, or plan the new "
-                    f"study in a copy of the run")
+                    f"study in a copy of the run"
+                )
             return saved
         if design is None:
             return None

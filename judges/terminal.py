@@ -135,8 +135,9 @@ def read_probabilities(
             parsed = parse_entry(entry, n)
             if isinstance(parsed, int):
                 label = answer_label(parsed)
-                more = read_line(console, f"Confidence in {label} ({100 / n:g}-100): ",
-                                 stream=stream).strip()
+                more = read_line(
+                    console, f"Confidence in {label} ({100 / n:g}-100): ", stream=stream
+                ).strip()
                 entry = f"{label} {more}"
                 parsed = confidence_probabilities(parsed, _number(more), n)
         except EntryError as err:

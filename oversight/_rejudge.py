@@ -152,8 +152,9 @@ async def rejudge_async(
     cache = store.path / "cache.sqlite"
     if experiment is not None and experiment.cache is not None:
         cache = experiment.cache
-    meter = Meter(max_cost_usd=max_cost_usd,
-                  ledger=JsonlLog(store.path / "spend.jsonl", SpendEntry))
+    meter = Meter(
+        max_cost_usd=max_cost_usd, ledger=JsonlLog(store.path / "spend.jsonl", SpendEntry)
+    )
     made: list[Endpoint] = []
 
     def factory(ref: str) -> Endpoint:
@@ -164,15 +165,21 @@ async def rejudge_async(
         return MeteredEndpoint(inner, meter)
 
     spec_text = _spec_text(judge)
-    built = judge if isinstance(judge, Judge) else build_judge(
-        judge, endpoint_factory=factory, store=store, annotator=annotator, console=console)
+    built = (
+        judge
+        if isinstance(judge, Judge)
+        else build_judge(
+            judge, endpoint_factory=factory, store=store, annotator=annotator, console=console
+        )
+    )
     name = built.identity.name
     extra = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
     done = {j.work_key for j in store.judgments if settled(j) and j.work_key is not None}
     result = RejudgeResult()
     work: list[tuple[Transcript, int | None, str]] = []
-    for transcript in select_transcripts(store, conditions=conditions, where=where, ids=ids,
-                                         complete_only=True):
+    for transcript in select_transcripts(
+        store, conditions=conditions, where=where, ids=ids, complete_only=True
+    ):
         for k in _rounds_list(rounds):
             key = judgment_id(transcript.id, name, k, extra)
             if key in done:
@@ -184,8 +191,13 @@ async def rejudge_async(
         transcript, k, key = job
         view = JudgeView.from_transcript(transcript, rounds=k)
         judgment = await built.judge(view)
-        metadata = {**judgment.metadata, "rejudge": True, "judge_spec": spec_text,
-                    "rejudged_at": utc_now().isoformat(), "rounds": k}
+        metadata = {
+            **judgment.metadata,
+            "rejudge": True,
+            "judge_spec": spec_text,
+            "rejudged_at": utc_now().isoformat(),
+            "rounds": k,
+        }
         update: dict[str, Any] = {"run_id": store.run_id, "metadata": metadata, "work_key": key}
         if judgment.escalation_id is None:
             update["id"] = key

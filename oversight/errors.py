@@ -1,20 +1,20 @@
 """The exception tree of oversight (defined in :mod:`transcripts.errors`, re-exported here).
 
-    OversightError
-    ├── ConfigError
-    │   └── MissingAPIKeyError
-    ├── StoreError
-    │   ├── SchemaVersionError
-    │   └── CorruptRecordError
-    ├── EndpointError
-    │   ├── ProviderError
-    │   ├── RetriesExhaustedError
-    │   ├── StructuredOutputError
-    │   └── CacheMissError
-    ├── ProtocolError
-    ├── JudgeError
-    ├── DatasetError
-    └── CostCapReached
+OversightError
+├── ConfigError
+│   └── MissingAPIKeyError
+├── StoreError
+│   ├── SchemaVersionError
+│   └── CorruptRecordError
+├── EndpointError
+│   ├── ProviderError
+│   ├── RetriesExhaustedError
+│   ├── StructuredOutputError
+│   └── CacheMissError
+├── ProtocolError
+├── JudgeError
+├── DatasetError
+└── CostCapReached
 """
 
 from transcripts.errors import (

@@ -140,8 +140,11 @@ class Planted(BaseModel):
 
 async def plant(rec: _turns.Recorder, planter: _turns.Voice, draft: Turn) -> Planted:
     """``draft`` rewritten by the planter with one flaw; the proposal and the key."""
-    ask = rec.prompt(prompts.render_plant_prompt, justification=draft.content, side=rec.side(
-        draft.answer if draft.answer is not None else rec.order[0]))
+    ask = rec.prompt(
+        prompts.render_plant_prompt,
+        justification=draft.content,
+        side=rec.side(draft.answer if draft.answer is not None else rec.order[0]),
+    )
     done = await planter.complete(ask, schema=PLANT_SCHEMA)
     parsed = done.parsed if isinstance(done.parsed, dict) else {}
     text, flaw = str(parsed.get("justification", "")).strip(), str(parsed.get("flaw", "")).strip()
@@ -151,13 +154,15 @@ async def plant(rec: _turns.Recorder, planter: _turns.Voice, draft: Turn) -> Pla
         )
     speech = rec.speech
     content, cut = cut_to_limit(text, word_limit=speech.word_limit, char_limit=speech.char_limit)
-    proposal = draft.model_copy(update={
-        "content": content,
-        "truncated": cut,
-        "quotes": verify_quotes(content, rec.question.context),
-        "call": done.call,
-        "metadata": {"planted": True},
-    })
+    proposal = draft.model_copy(
+        update={
+            "content": content,
+            "truncated": cut,
+            "quotes": verify_quotes(content, rec.question.context),
+            "call": done.call,
+            "metadata": {"planted": True},
+        }
+    )
     return Planted(turn=proposal, flaw=flaw)
 
 
@@ -197,9 +202,11 @@ async def rate(
     hidden text in its system prompt and reads what is known about the answer."""
     render = prompts.render_key_rating_prompt if saw_key else prompts.render_rating_prompt
     known = (
-        f"The answer is known to be flawed: {key}" if flawed else
-        "The answer is known to be correct and well justified." if flawed is False else
-        "Nothing is known about the answer."
+        f"The answer is known to be flawed: {key}"
+        if flawed
+        else "The answer is known to be correct and well justified."
+        if flawed is False
+        else "Nothing is known about the answer."
     )
     ask = rec.prompt(render, transcript=rec.history(), critic=critique.speaker, key=known)
     done = await rater.complete(ask, schema=RATING_SCHEMA)

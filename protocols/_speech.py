@@ -29,7 +29,12 @@ if TYPE_CHECKING:
     from transcripts import JudgeView
 
 __all__ = [
-    "RESAMPLE_OFFSET", "Speech", "broken_rules", "optimise", "split", "strip_thinking",
+    "RESAMPLE_OFFSET",
+    "Speech",
+    "broken_rules",
+    "optimise",
+    "split",
+    "strip_thinking",
 ]
 
 RESAMPLE_OFFSET = 1_000
@@ -112,18 +117,27 @@ async def _score(
     score = judgment.probabilities[answer]
     calls: Sequence[Call | None] = judgment.calls or [None]
     turns = [
-        Turn(role="preference", speaker="Scorer", round=speech.public.round,
-             content=f"P({voice.rec.letter(answer)}) = {score:.4f}", visibility="private",
-             call=call, metadata={"kind": "score", "score": score,
-                                  "of": speech.public.metadata.get("draft")})
+        Turn(
+            role="preference",
+            speaker="Scorer",
+            round=speech.public.round,
+            content=f"P({voice.rec.letter(answer)}) = {score:.4f}",
+            visibility="private",
+            call=call,
+            metadata={"kind": "score", "score": score, "of": speech.public.metadata.get("draft")},
+        )
         for call in calls
     ]
     return score, turns
 
 
 async def _best(
-    voice: Voice, draw: Draw, n: int, scorer: LLMJudge,
-    view_of: Callable[[Turn], JudgeView], stage: str,
+    voice: Voice,
+    draw: Draw,
+    n: int,
+    scorer: LLMJudge,
+    view_of: Callable[[Turn], JudgeView],
+    stage: str,
 ) -> Speech:
     """``n`` draws, each scored; the highest kept (ties to the earliest), the rest private."""
     drafts = await voice.rec.each(draw, range(n))
@@ -135,11 +149,18 @@ async def _best(
     scores = [s for s, _ in scored]
     best = scores.index(max(scores))
     kept = drafts[best]
-    private = [t for k, d in enumerate(drafts) if k != best
-               for t in d.hidden(candidate_of=stage, score=scores[k])]
+    private = [
+        t
+        for k, d in enumerate(drafts)
+        if k != best
+        for t in d.hidden(candidate_of=stage, score=scores[k])
+    ]
     private += [t for _, turns in scored for t in turns]
-    public = kept.public.model_copy(update={"metadata": {
-        **kept.public.metadata, "score": scores[best], f"{stage}_scores": scores}})
+    public = kept.public.model_copy(
+        update={
+            "metadata": {**kept.public.metadata, "score": scores[best], f"{stage}_scores": scores}
+        }
+    )
     return Speech(public, [*kept.private, *private], kept.raw)
 
 
@@ -164,17 +185,28 @@ async def optimise(
     def candidate(k: int) -> Awaitable[Speech]:
         return voice.speech(prompt, round=round, sample_index=k, temperature=temperature)
 
-    kept = (await _best(voice, candidate, player.best_of_n, scorer, view_of, "bo")
-            if player.best_of_n > 1 else await voice.speech(prompt, round=round))
+    kept = (
+        await _best(voice, candidate, player.best_of_n, scorer, view_of, "bo")
+        if player.best_of_n > 1
+        else await voice.speech(prompt, round=round)
+    )
     if player.refine == 0:
         return kept
     critic = dataclasses.replace(voice, system=None)  # the player's model, out of its role
     critiques = await voice.rec.each(
         lambda k: critic.complete(critique_prompt(kept), sample_index=k, temperature=temperature),
-        range(player.refine))
-    notes = [critic.turn(c, round=round, visibility="private", limit=False,
-                         metadata={"kind": "critique", "critique": k})
-             for k, c in enumerate(critiques)]
+        range(player.refine),
+    )
+    notes = [
+        critic.turn(
+            c,
+            round=round,
+            visibility="private",
+            limit=False,
+            metadata={"kind": "critique", "critique": k},
+        )
+        for k, c in enumerate(critiques)
+    ]
 
     def refinement(k: int) -> Awaitable[Speech]:
         messages = [

@@ -72,7 +72,8 @@ SCORE_SCHEMA: dict[str, Any] = {
 def _marked(turn: Turn) -> str:
     """The turn's content with each quote followed by its verification mark."""
     return mark_quotes(
-        turn.content, [q.verified for q in turn.quotes],
+        turn.content,
+        [q.verified for q in turn.quotes],
         lambda text, ok: f"<quote>{text}</quote>" + (" (verified)" if ok else " (unverified)"),
     )
 
@@ -225,9 +226,17 @@ class Voice:
         public = self.turn(completion, round=round, content=argument, metadata=extra)
         private = list(rejected)
         if thinking:
-            private.append(Turn(role=self.role, speaker=self.speaker, round=round,
-                                content=thinking, visibility="private", answer=self.answer,
-                                metadata={"kind": "scratchpad"}))
+            private.append(
+                Turn(
+                    role=self.role,
+                    speaker=self.speaker,
+                    round=round,
+                    content=thinking,
+                    visibility="private",
+                    answer=self.answer,
+                    metadata={"kind": "scratchpad"},
+                )
+            )
         return _speech.Speech(public, private, completion.text)
 
     async def say(

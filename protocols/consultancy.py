@@ -81,8 +81,11 @@ class Config(_common.SpeakerConfig, LiveOptions):
     @property
     def optimisation(self) -> Player:
         """The consultant's player settings."""
-        return self.player or Player(best_of_n=self.best_of_n, refine=self.refine,
-                                     candidate_temperature=self.candidate_temperature)
+        return self.player or Player(
+            best_of_n=self.best_of_n,
+            refine=self.refine,
+            candidate_temperature=self.candidate_temperature,
+        )
 
 
 def needed_roles(config: Config) -> tuple[str, ...]:
@@ -132,8 +135,12 @@ async def run(
     scorer = None
     if player.optimises:
         preference = rec.cast(agents, "Scorer", "preference", role="preference")
-        scorer = LLMJudge(preference.endpoint, name="scorer", mode=config.score_mode,
-                          on_missing_logprobs="structured")
+        scorer = LLMJudge(
+            preference.endpoint,
+            name="scorer",
+            mode=config.score_mode,
+            on_missing_logprobs="structured",
+        )
     if config.open:
         choice = rec.prompt(prompts.render_consultant_choice)
         consultant = await consultant.choose(choice, allowed=rec.order)
@@ -151,12 +158,18 @@ async def run(
             side=side,
         )
         made = await _speech.optimise(
-            consultant, prompt, round=r, player=player, scorer=scorer,
+            consultant,
+            prompt,
+            round=r,
+            player=player,
+            scorer=scorer,
             view_of=lambda t: rec.trial(t, {}),
             critique_prompt=lambda sp: rec.prompt(
-                speech_prompts.render_critique_request, argument=sp.public.content, side=side),
+                speech_prompts.render_critique_request, argument=sp.public.content, side=side
+            ),
             refine_prompt=lambda c: rec.prompt(
-                speech_prompts.render_refine_request, critique=c, side=side),
+                speech_prompts.render_refine_request, critique=c, side=side
+            ),
         )
         rec.add(*made.turns)
         if not await live.after_round(r, last=r == rounds - 1):

@@ -174,7 +174,8 @@ async def run(
     system = rec.prompt(prompts.render_answerer_system)
     answerer = (
         rec.cast(agents, ANSWERER, "answerer", role="answerer", system=system)
-        if "answerer" in needed_roles(config) else None
+        if "answerer" in needed_roles(config)
+        else None
     )
     critic_system = rec.prompt(prompts.render_critic_system)
 
@@ -201,17 +202,26 @@ async def run(
     else:
         assert answerer is not None
         if config.answerer_chooses:
-            answerer = await answerer.choose(rec.prompt(prompts.render_answerer_choice),
-                                             allowed=rec.order)
+            answerer = await answerer.choose(
+                rec.prompt(prompts.render_answerer_choice), allowed=rec.order
+            )
         answerer = answerer.arguing(rec.assignment[ANSWERER])
         side = rec.side(rec.assignment[ANSWERER])
         proposal = await answerer.say(rec.prompt(prompts.render_answer_prompt, side=side), round=0)
         if setup.variant == "planted":
-            planter = rec.cast(agents, "Planter", "planter", role="answerer",
-                               system=rec.prompt(prompts.render_planter_system))
+            planter = rec.cast(
+                agents,
+                "Planter",
+                "planter",
+                role="answerer",
+                system=rec.prompt(prompts.render_planter_system),
+            )
             planted = await _critique.plant(rec, planter, proposal)
-            rec.add(proposal.model_copy(update={"visibility": "private",
-                                                "metadata": {"kind": "unflawed draft"}}))
+            rec.add(
+                proposal.model_copy(
+                    update={"visibility": "private", "metadata": {"kind": "unflawed draft"}}
+                )
+            )
             proposal = planted.turn
             outcome.update(flawed=True, flaw=planted.flaw)
         elif config.target == "planted":
@@ -228,8 +238,9 @@ async def run(
         rec.add(generated, discriminated)
 
     async def critique(voice: _turns.Voice) -> Turn:
-        prompt = rec.prompt(prompts.render_critique_prompt, speaker=voice.speaker,
-                            transcript=rec.history())
+        prompt = rec.prompt(
+            prompts.render_critique_prompt, speaker=voice.speaker, transcript=rec.history()
+        )
         return await voice.say(prompt, round=1)
 
     written = await rec.each(critique, critics) if go else []
@@ -253,16 +264,18 @@ async def run(
             chose = rec.turns.pop()
             rec.add(chose.model_copy(update={"round": r, "metadata": {"kind": "refined choice"}}))
         final = voice.answer if voice.answer is not None else critiqued
-        prompt = rec.prompt(prompts.render_refine_prompt, transcript=rec.history(),
-                            side=rec.side(final))
+        prompt = rec.prompt(
+            prompts.render_refine_prompt, transcript=rec.history(), side=rec.side(final)
+        )
         rec.add(await voice.say(prompt, round=r))
         outcome.update(final_answer=final, changed=final != critiqued)
         await live.after_round(r, last=True)
 
     if config.rate != "off":
         saw_key = config.rate == "key"
-        system = rec.prompt(prompts.render_key_rater_system if saw_key
-                            else prompts.render_rater_system)
+        system = rec.prompt(
+            prompts.render_key_rater_system if saw_key else prompts.render_rater_system
+        )
         rater = rec.cast(agents, "Rater", "rater", role="rater", system=system)
         flawed, key = outcome.get("flawed"), outcome.get("flaw")
 

@@ -97,8 +97,11 @@ class Config(_common.SpeakerConfig, LiveOptions):
 
     def player(self, seat: str) -> Player:
         """The optimisation of ``seat``."""
-        default = Player(best_of_n=self.best_of_n, refine=self.refine,
-                         candidate_temperature=self.candidate_temperature)
+        default = Player(
+            best_of_n=self.best_of_n,
+            refine=self.refine,
+            candidate_temperature=self.candidate_temperature,
+        )
         return self.players.get(seat) or self.players.get("debater") or default
 
 
@@ -161,8 +164,13 @@ async def run(
     config.check_prompts(prompts)
     names = speakers(config, len(question.answers))
     rec = _turns.Recorder(
-        "debate", question, config, setup, speakers=None if config.open else names,
-        judge=judge, judge_questions=config.judge_questions,
+        "debate",
+        question,
+        config,
+        setup,
+        speakers=None if config.open else names,
+        judge=judge,
+        judge_questions=config.judge_questions,
     )
     seat_of = dict(setup.cast) or dict(zip(names, seats(len(names)), strict=True))
     if config.open:
@@ -176,26 +184,41 @@ async def run(
     scorer = None
     if any(p.optimises for p in players.values()):
         preference = rec.cast(agents, "Scorer", "preference", role="preference")
-        scorer = LLMJudge(preference.endpoint, name="scorer", mode=config.score_mode,
-                          on_missing_logprobs="structured")
+        scorer = LLMJudge(
+            preference.endpoint,
+            name="scorer",
+            mode=config.score_mode,
+            on_missing_logprobs="structured",
+        )
 
     async def speech(s: str, r: int) -> list[Turn]:
         answer = rec.assignment[s]
         others = {o: rec.assignment[o] for o in names if o != s}
-        fields = {"speaker": s, "side": rec.side(answer),
-                  "opponents": ", ".join(rec.side(a) for a in others.values())}
-        debater = voices[s].arguing(answer, system=rec.prompt(prompts.render_debater_system,
-                                                               **fields))
+        fields = {
+            "speaker": s,
+            "side": rec.side(answer),
+            "opponents": ", ".join(rec.side(a) for a in others.values()),
+        }
+        debater = voices[s].arguing(
+            answer, system=rec.prompt(prompts.render_debater_system, **fields)
+        )
         seen = rec.history(before_round=r if config.at_once(r) else None)
-        prompt = rec.prompt(prompts.render_debater_turn, round=r + 1, rounds=rounds,
-                            transcript=seen, **fields)
+        prompt = rec.prompt(
+            prompts.render_debater_turn, round=r + 1, rounds=rounds, transcript=seen, **fields
+        )
         made = await _speech.optimise(
-            debater, prompt, round=r, player=players[s], scorer=scorer,
+            debater,
+            prompt,
+            round=r,
+            player=players[s],
+            scorer=scorer,
             view_of=lambda t: rec.trial(t, others),
             critique_prompt=lambda sp: rec.prompt(
-                speech_prompts.render_critique_request, argument=sp.public.content, **fields),
+                speech_prompts.render_critique_request, argument=sp.public.content, **fields
+            ),
             refine_prompt=lambda c: rec.prompt(
-                speech_prompts.render_refine_request, critique=c, **fields),
+                speech_prompts.render_refine_request, critique=c, **fields
+            ),
         )
         return made.turns
 
@@ -220,8 +243,11 @@ async def _choose(
     for position, (chooser, seat) in enumerate(chooser_seats.items()):
         free = [i for i in rec.order if i not in rec.assignment.values()]
         voice = rec.cast(agents, chooser, seat, "debater", role="debater")
-        prompt = rec.prompt(prompts.render_debater_choice, position=position + 1,
-                            open_answers=", ".join(rec.letter(i) for i in free))
+        prompt = rec.prompt(
+            prompts.render_debater_choice,
+            position=position + 1,
+            open_answers=", ".join(rec.letter(i) for i in free),
+        )
         index = (await voice.choose(prompt, allowed=free)).answer
         assert index is not None
         rec.assignment.pop(chooser)

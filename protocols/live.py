@@ -60,14 +60,18 @@ class LiveOptions(ProtocolConfig):
     @model_validator(mode="after")
     def _live_or_questions(self) -> LiveOptions:
         fields = type(self).model_fields
-        unused = [k for k in ("max_rounds", "show_beliefs", "turn_penalty")
-                  if getattr(self, k) != fields[k].default]
+        unused = [
+            k
+            for k in ("max_rounds", "show_beliefs", "turn_penalty")
+            if getattr(self, k) != fields[k].default
+        ]
         if unused and not self.live_judge:
             raise ValueError(f"{', '.join(unused)} only apply with live_judge = true")
         if self.live_judge and getattr(self, "judge_questions", False):
             raise ValueError(
                 "live_judge asks its questions itself after every round; leave "
-                "judge_questions off when live_judge is on")
+                "judge_questions off when live_judge is on"
+            )
         return self
 
 
@@ -84,13 +88,20 @@ def live_judgment(transcript: Transcript, judge: JudgeIdentity) -> Judgment | No
         return None
     times = [t.metadata.get("time_s") for t in turns]
     return Judgment(
-        transcript_id=transcript.id, judge=judge, probabilities=list(last.probabilities),
-        rationale=str(last.metadata.get("rationale", "")), live=True,
-        rounds_seen=len({t.round for t in transcript.turns
-                         if t.visibility == "public" and t.role != "judge"}),
+        transcript_id=transcript.id,
+        judge=judge,
+        probabilities=list(last.probabilities),
+        rationale=str(last.metadata.get("rationale", "")),
+        live=True,
+        rounds_seen=len(
+            {t.round for t in transcript.turns if t.visibility == "public" and t.role != "judge"}
+        ),
         time_s=math.fsum(t for t in times if isinstance(t, int | float)) if times else None,
-        metadata={"judge_turns": len(turns),
-                  "continues": sum(t.decision == "continue" for t in turns)})
+        metadata={
+            "judge_turns": len(turns),
+            "continues": sum(t.decision == "continue" for t in turns),
+        },
+    )
 
 
 def beliefs_text(probabilities: list[float], order: list[int]) -> str:
@@ -108,7 +119,8 @@ class Live:
         if self.on and judge is None:
             raise ProtocolError(
                 f"{rec.protocol}: live_judge is on, but run() was given no judge; name the "
-                "judge in the condition (judge = \"...\")")
+                'judge in the condition (judge = "...")'
+            )
         self.judge = judge
         self.previous: list[list[float]] = []
         if self.on and judge is not None:
@@ -138,23 +150,43 @@ class Live:
         view = JudgeView.from_transcript(self.rec.transcript())
         presented = [[p[i] for i in self.rec.order] for p in self.previous]
         belief: LiveBelief = await self.judge.live_turn(
-            view, opening=opening, can_end=not opening and not last, previous=presented)
+            view, opening=opening, can_end=not opening and not last, previous=presented
+        )
         decision = "continue" if opening else ("end" if last else belief.decision)
         question = None if opening or decision == "end" else (belief.question or "").strip()
-        metadata: dict[str, Any] = {"live": "opening" if opening else "after_round",
-                                    "rationale": belief.rationale}
+        metadata: dict[str, Any] = {
+            "live": "opening" if opening else "after_round",
+            "rationale": belief.rationale,
+        }
         if belief.time_s is not None:
             metadata["time_s"] = belief.time_s
         if last and not opening:
             metadata["stopped_at_max_rounds"] = True  # the judge was not asked to choose
         calls = belief.calls
         for call in calls[:-1]:  # replies that could not be read: paid for, so kept
-            self.rec.add(Turn(role="judge", speaker=JUDGE_SPEAKER, round=round, content="",
-                              visibility="private", call=call, metadata={"live": "unread"}))
-        self.rec.add(Turn(
-            role="judge", speaker=JUDGE_SPEAKER, round=round, content=question or "",
-            visibility="public" if question else "private",
-            probabilities=list(belief.probabilities), decision=decision,
-            call=calls[-1] if calls else None, metadata=metadata))
+            self.rec.add(
+                Turn(
+                    role="judge",
+                    speaker=JUDGE_SPEAKER,
+                    round=round,
+                    content="",
+                    visibility="private",
+                    call=call,
+                    metadata={"live": "unread"},
+                )
+            )
+        self.rec.add(
+            Turn(
+                role="judge",
+                speaker=JUDGE_SPEAKER,
+                round=round,
+                content=question or "",
+                visibility="public" if question else "private",
+                probabilities=list(belief.probabilities),
+                decision=decision,
+                call=calls[-1] if calls else None,
+                metadata=metadata,
+            )
+        )
         self.previous.append(list(belief.probabilities))
         return decision == "continue"

@@ -138,35 +138,52 @@ async def run(
     config.check_prompts(prompts)
     rec = _turns.Recorder(NAME, question, config, setup, speakers=[PROVER])
     answer = rec.assignment[PROVER]
-    prover = rec.cast(agents, PROVER, "prover", role="prover",
-                      system=rec.prompt(prompts.render_prover_system)).arguing(answer)
-    estimator = rec.cast(agents, "Estimator", "estimator", role="estimator",
-                         system=rec.prompt(prompts.render_estimator_system))
+    prover = rec.cast(
+        agents, PROVER, "prover", role="prover", system=rec.prompt(prompts.render_prover_system)
+    ).arguing(answer)
+    estimator = rec.cast(
+        agents,
+        "Estimator",
+        "estimator",
+        role="estimator",
+        system=rec.prompt(prompts.render_estimator_system),
+    )
     blind = rec.prompt(prompts.render_leaf_judge_system)  # takes no context field
     checker = rec.cast(agents, "Leaf judge", "leaf_judge", role="leaf_judge", system=blind)
 
-    root = Node(rec.letter(answer), rec.prompt(prompts.render_root_claim, side=rec.side(answer)),
-                answer, judged=False)  # estimated, never scored
-    done = await estimator.complete(rec.prompt(prompts.render_estimate_prompt, claim=root.claim),
-                                    schema=PROBABILITY_SCHEMA)
+    root = Node(
+        rec.letter(answer),
+        rec.prompt(prompts.render_root_claim, side=rec.side(answer)),
+        answer,
+        judged=False,
+    )  # estimated, never scored
+    done = await estimator.complete(
+        rec.prompt(prompts.render_estimate_prompt, claim=root.claim), schema=PROBABILITY_SCHEMA
+    )
     root.estimate = _probability(done)
     rec.add(estimator.aside(done, node=root.id, estimate=root.estimate))
     node = root
     for _ in range(config.depth):
         assert node.estimate is not None
         shown = f"{node.estimate:.2f}"
-        ask = rec.prompt(prompts.render_decompose_prompt, claim=node.claim, estimate=shown,
-                         branching=config.branching)
+        ask = rec.prompt(
+            prompts.render_decompose_prompt,
+            claim=node.claim,
+            estimate=shown,
+            branching=config.branching,
+        )
         done = await prover.complete(ask, schema=SUBCLAIMS_SCHEMA)
         claims = subclaims_of(done, config.branching)
         rec.add(prover.aside(done, node=node.id, subclaims=claims))
         if not claims:
             break  # nothing simpler to say: the current claim is the leaf
-        node.children = [Node(f"{node.id}.{k + 1}", c, answer, judged=False)
-                         for k, c in enumerate(claims)]
+        node.children = [
+            Node(f"{node.id}.{k + 1}", c, answer, judged=False) for k, c in enumerate(claims)
+        ]
         listed = "\n".join(f"{k + 1}. {c}" for k, c in enumerate(claims))
-        ask = rec.prompt(prompts.render_estimates_prompt, claim=node.claim, estimate=shown,
-                         subclaims=listed)
+        ask = rec.prompt(
+            prompts.render_estimates_prompt, claim=node.claim, estimate=shown, subclaims=listed
+        )
         done = await estimator.complete(ask, schema=_estimates_schema(len(claims)))
         given = done.parsed.get("probabilities") if isinstance(done.parsed, dict) else None
         for k, child in enumerate(node.children):
@@ -174,18 +191,23 @@ async def run(
                 child.estimate = min(1.0, max(0.0, float(given[str(k + 1)])))  # type: ignore[index]
             except (KeyError, TypeError, ValueError) as err:
                 raise ProtocolError(
-                    f"the estimator gave no probability for sub-claim {k + 1}: "
-                    f"{done.text[:200]!r}") from err
+                    f"the estimator gave no probability for sub-claim {k + 1}: {done.text[:200]!r}"
+                ) from err
         rec.add(estimator.aside(done, node=node.id, estimates=[c.estimate for c in node.children]))
-        listed = "\n".join(f"{k + 1}. {c.claim} — {c.estimate:.2f}"
-                           for k, c in enumerate(node.children))
+        listed = "\n".join(
+            f"{k + 1}. {c.claim} — {c.estimate:.2f}" for k, c in enumerate(node.children)
+        )
         done = await prover.complete(
             rec.prompt(prompts.render_choose_prompt, claim=node.claim, estimates=listed),
-            schema=_choice_schema(len(claims)))
+            schema=_choice_schema(len(claims)),
+        )
         parsed = done.parsed if isinstance(done.parsed, dict) else {}
         index, bet = parsed.get("index"), parsed.get("bet")
-        if not isinstance(index, int) or not 1 <= index <= len(claims) or bet not in (
-                "higher", "lower"):
+        if (
+            not isinstance(index, int)
+            or not 1 <= index <= len(claims)
+            or bet not in ("higher", "lower")
+        ):
             raise ProtocolError(f"the prover chose no sub-claim and bet: {done.text[:200]!r}")
         node = node.children[index - 1]
         node.chosen, node.bet = True, bet
@@ -194,20 +216,26 @@ async def run(
     # The leaf: evidence, a reply, and the judge's check of that claim alone.
     bet = node.bet or "higher"  # at depth 0 the prover argues for its own claim
     node.bet = bet
-    said = await prover.say(rec.prompt(prompts.render_leaf_evidence_prompt, claim=node.claim,
-                                       bet=bet), round=0)
+    said = await prover.say(
+        rec.prompt(prompts.render_leaf_evidence_prompt, claim=node.claim, bet=bet), round=0
+    )
     rec.add(said.model_copy(update={"visibility": "private", "metadata": {"node": node.id}}))
     node.evidence = said.content
     evidence = f"Prover's evidence:\n{_turns._marked(said)}"
     if config.leaf_reply:
-        reply = await estimator.say(rec.prompt(prompts.render_leaf_reply_prompt, claim=node.claim,
-                                               evidence=_turns._marked(said)), round=0)
+        reply = await estimator.say(
+            rec.prompt(
+                prompts.render_leaf_reply_prompt, claim=node.claim, evidence=_turns._marked(said)
+            ),
+            round=0,
+        )
         rec.add(reply.model_copy(update={"visibility": "private", "metadata": {"node": node.id}}))
         node.justification = reply.content
         evidence += f"\n\nEstimator's reply:\n{_turns._marked(reply)}"
     done = await checker.complete(
         rec.prompt(prompts.render_leaf_judge_prompt, claim=node.claim, evidence=evidence),
-        schema=PROBABILITY_SCHEMA)
+        schema=PROBABILITY_SCHEMA,
+    )
     node.check = _probability(done)
     node.quotes = verify_quotes(f"{node.evidence}\n{node.justification}", question.context)
     rec.add(checker.aside(done, node=node.id, check=node.check))
@@ -216,10 +244,16 @@ async def run(
 
     rec.add(root.turn("prover-estimator", question.context, speaker="Debate path", role="prover"))
     n = len(question.answers)
-    probabilities = [root.estimate if i == answer else (1 - root.estimate) / (n - 1)
-                     for i in range(n)]
-    tree = Tree(kind=NAME, roots=[root.record()], decide=config.decide,
-                probabilities=probabilities, prover_payoff=payoff)
+    probabilities = [
+        root.estimate if i == answer else (1 - root.estimate) / (n - 1) for i in range(n)
+    ]
+    tree = Tree(
+        kind=NAME,
+        roots=[root.record()],
+        decide=config.decide,
+        probabilities=probabilities,
+        prover_payoff=payoff,
+    )
     return rec.transcript().model_copy(update={"tree": tree})
 
 

@@ -40,8 +40,15 @@ if TYPE_CHECKING:
     from judges.base import Judge
     from oversight.endpoints import Endpoint
 
-__all__ = ["PROTOCOLS", "QUESTIONS_SCHEMA", "ROLES", "Config", "reward_probabilities", "run",
-           "setups"]
+__all__ = [
+    "PROTOCOLS",
+    "QUESTIONS_SCHEMA",
+    "ROLES",
+    "Config",
+    "reward_probabilities",
+    "run",
+    "setups",
+]
 
 ROLES = ("assistant", "evaluator")
 """Roles recursive reward modeling needs."""
@@ -101,26 +108,36 @@ async def run(
             asked = _questions(done.parsed, done.text)[:b]
             rec.add(evaluator.aside(done, node=node.id, questions=asked))
             node.children = [
-                Node(f"{node.id}.{k + 1}", rec.prompt(prompts.render_reply_claim, asked=q),
-                     node.answer, question=q, judged=False)
+                Node(
+                    f"{node.id}.{k + 1}",
+                    rec.prompt(prompts.render_reply_claim, asked=q),
+                    node.answer,
+                    question=q,
+                    judged=False,
+                )
                 for k, q in enumerate(asked)
             ]
             await rec.each(lambda child: answer(child, level + 1), node.children)
         findings = "\n".join(child.summary(marked=True) for child in node.children)
-        ask = rec.prompt(prompts.render_weak_judge_prompt, claim=node.claim,
-                         findings=findings or "(no assistance: judge it as it stands)")
+        ask = rec.prompt(
+            prompts.render_weak_judge_prompt,
+            claim=node.claim,
+            findings=findings or "(no assistance: judge it as it stands)",
+        )
         done = await evaluator.complete(ask, schema=INNER_SCHEMA)
         node.score, node.judged = _turns.score_of(done, "the evaluator"), True
         said = str(done.parsed.get("justification", "")).strip()
         node.justification, _ = _common.cut_to_limit(
-            said, word_limit=config.word_limit, char_limit=config.char_limit)
+            said, word_limit=config.word_limit, char_limit=config.char_limit
+        )
         node.quotes = verify_quotes(f"{node.reply}\n{node.justification}", question.context)
         rec.add(evaluator.aside(done, node=node.id, score=node.score))
 
     async def answer(node: Node, level: int) -> None:
         """The assistant answers ``node.question``; the answer is evaluated in turn."""
-        turn = await assistant.say(rec.prompt(prompts.render_subanswer_prompt,
-                                              asked=node.question), round=0)
+        turn = await assistant.say(
+            rec.prompt(prompts.render_subanswer_prompt, asked=node.question), round=0
+        )
         rec.add(turn.model_copy(update={"visibility": "private", "metadata": {"node": node.id}}))
         node.reply, node.reply_marked = turn.content, _turns._marked(turn)
         await evaluate(node, level)
@@ -134,8 +151,13 @@ async def run(
         rec.add(root.turn("weak", question.context))  # quotes verified for the judge
     by_answer = sorted(roots, key=lambda node: node.answer)
     rewards = [root.score for root in by_answer]
-    tree = Tree(kind="rrm", roots=[root.record() for root in by_answer], decide=config.decide,
-                rewards=rewards, probabilities=normalised(rewards))
+    tree = Tree(
+        kind="rrm",
+        roots=[root.record() for root in by_answer],
+        decide=config.decide,
+        rewards=rewards,
+        probabilities=normalised(rewards),
+    )
     return rec.transcript().model_copy(update={"tree": tree})
 
 

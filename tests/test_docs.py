@@ -31,7 +31,9 @@ def _commands(shell: str) -> list[str]:
 
 @pytest.mark.parametrize("page", TUTORIALS, ids=[p.stem for p in TUTORIALS])
 def test_a_tutorial_runs_as_written(
-    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    page: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
@@ -49,7 +51,10 @@ def test_a_tutorial_runs_as_written(
             if " ID " in f" {command} ":
                 first = next(iter(RunStore.open("runs/quickstart").transcripts.ids()))
                 command = command.replace(" ID ", f" {first} ")
-            assert main(shlex.split(command)[1:]) == 0, (page.name, command,
-                                                         capsys.readouterr().err)
+            assert main(shlex.split(command)[1:]) == 0, (
+                page.name,
+                command,
+                capsys.readouterr().err,
+            )
             ran += 1
     assert ran >= 1, f"{page.name}: nothing to run"

@@ -16,7 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_import_linter_contracts_are_kept() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
-    done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT), "PATH": ""}, check=False)
+    done = subprocess.run(
+        [str(lint), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout

@@ -107,8 +107,7 @@ class IndexFile:
             # Out of order or repeated (two readers repaired the same gap): sort, dedupe.
             by_offset = {e.offset: e for e in entries}
             ordered = sorted(by_offset.values(), key=lambda e: e.offset)
-        if ordered and (ordered[-1].offset + ordered[-1].length > size
-                        or not check(ordered[-1])):
+        if ordered and (ordered[-1].offset + ordered[-1].length > size or not check(ordered[-1])):
             return self._rebuild(scan, size)
         result: list[Entry] = []
         added: list[Entry] = []

@@ -41,6 +41,7 @@ def upgrade_v1(data: Any) -> Any:
                 out[key] = metadata[key]
     return out
 
+
 Role = Literal[
     "debater",
     "consultant",
@@ -423,8 +424,12 @@ class Judgment(Record):
     @property
     def cost_usd(self) -> float | None:
         """Total cost of this judgment's calls and its components'; None when any is unknown."""
-        return total_cost([*(call.cost_usd for call in self.calls),
-                           *(component.cost_usd for component in self.components)])
+        return total_cost(
+            [
+                *(call.cost_usd for call in self.calls),
+                *(component.cost_usd for component in self.components),
+            ]
+        )
 
     @property
     def usage(self) -> Usage:

@@ -111,7 +111,8 @@ class QuestionFile:
             raise CorruptRecordError(
                 f"{self.path}: no question with hash {ref[:12]}…, which a transcript names; "
                 f"the run folder is incomplete (was questions.jsonl left behind when it was "
-                f"copied?)")
+                f"copied?)"
+            )
         return dict(known[ref])
 
     def close(self) -> None:

@@ -65,15 +65,20 @@ def _turn_panel(turn: Turn | ViewTurn, answer: str, extra: str, *, flags: bool =
     note = injection_note(turn) if flags else ""
     if note:
         subtitle = Text.assemble(subtitle, " · " if extra else "", (f"⚠ {note}", "bold yellow"))
-    return Panel(body, title=title, title_align="left", subtitle=subtitle or None,
-                 subtitle_align="right", border_style="yellow" if note else "none")
+    return Panel(
+        body,
+        title=title,
+        title_align="left",
+        subtitle=subtitle or None,
+        subtitle_align="right",
+        border_style="yellow" if note else "none",
+    )
 
 
 def _answers_table(answers: list[str], marks: dict[int, Text]) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 1))
     for i, answer in enumerate(answers):
-        table.add_row(Text(answer_label(i), style="bold"), Text(answer),
-                      marks.get(i, Text("")))
+        table.add_row(Text(answer_label(i), style="bold"), Text(answer), marks.get(i, Text("")))
     return table
 
 
@@ -117,8 +122,10 @@ def _header(transcript: Transcript) -> Table:
     planted = transcript.planted
     if planted is not None:
         who = ", ".join(planted.speakers) or "nobody"
-        row("planted", f"persona {planted.persona} in role {planted.role} "
-                       f"({who}; {planted.calls} calls)")
+        row(
+            "planted",
+            f"persona {planted.persona} in role {planted.role} ({who}; {planted.calls} calls)",
+        )
     cost = transcript.cost_usd
     row("cost", "unknown" if cost is None else f"${cost:.4f}")
     flagged = sum(1 for turn in transcript.turns if injection_note(turn))
@@ -138,8 +145,7 @@ def render_transcript(transcript: Transcript) -> RenderableType:
     ]
     if q.context:
         preview = q.context if len(q.context) < 600 else q.context[:600] + " …"
-        parts.append(Panel(Text(preview), title="Hidden context", title_align="left",
-                           style="dim"))
+        parts.append(Panel(Text(preview), title="Hidden context", title_align="left", style="dim"))
     for turn in transcript.turns:
         private = " [private]" if turn.visibility == "private" else ""
         extra = _call_summary(turn.call) if turn.call is not None else ""
@@ -183,8 +189,13 @@ def _critique_panel(c: CritiqueOutcome) -> Panel:
     for r in c.ratings:
         key = "" if r.identifies_key is None else f", identifies the key: {r.identifies_key}"
         by = f" by {r.rater}" if r.rater else ""
-        rows.append((f"rating of {r.critique}{by}", f"helpfulness {r.helpfulness}/7, real flaw: "
-                     f"{r.real_flaw}{key}{' (rater saw the key)' * r.saw_key} — {r.reason}"))
+        rows.append(
+            (
+                f"rating of {r.critique}{by}",
+                f"helpfulness {r.helpfulness}/7, real flaw: "
+                f"{r.real_flaw}{key}{' (rater saw the key)' * r.saw_key} — {r.reason}",
+            )
+        )
     return _rows("Critique outcome (not shown to judges)", rows)
 
 
@@ -192,11 +203,16 @@ def _tree_panel(tree: Tree) -> Panel:
     """The tree's own decision: rewards, probabilities, the prover's payoff."""
     rows = [("kind", tree.kind), ("decide", tree.decide)]
     if tree.rewards is not None:
-        rows.append(("rewards", ", ".join(f"{answer_label(i)}={r:.2f}"
-                                          for i, r in enumerate(tree.rewards))))
+        rows.append(
+            ("rewards", ", ".join(f"{answer_label(i)}={r:.2f}" for i, r in enumerate(tree.rewards)))
+        )
     if tree.probabilities is not None:
-        rows.append(("probabilities", ", ".join(f"{answer_label(i)}={p:.2f}"
-                                                for i, p in enumerate(tree.probabilities))))
+        rows.append(
+            (
+                "probabilities",
+                ", ".join(f"{answer_label(i)}={p:.2f}" for i, p in enumerate(tree.probabilities)),
+            )
+        )
     if tree.prover_payoff is not None:
         rows.append(("prover's payoff", f"{tree.prover_payoff:+.2f}"))
     return _rows("Tree (not shown to judges)", rows)

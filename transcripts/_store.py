@@ -108,8 +108,18 @@ class JsonlLog(Generic[R]):
     it is given the record's JSON object, or a written model's field dict.
     """
 
-    __slots__ = ("_extract", "_fd", "_fsync", "_index", "_lock", "_model", "_questions", "_rank",
-                 "_seen", "path")
+    __slots__ = (
+        "_extract",
+        "_fd",
+        "_fsync",
+        "_index",
+        "_lock",
+        "_model",
+        "_questions",
+        "_rank",
+        "_seen",
+        "path",
+    )
 
     def __init__(
         self,
@@ -172,9 +182,14 @@ class JsonlLog(Generic[R]):
 
     def _entry(self, offset: int, length: int, fields: Mapping[str, Any]) -> Entry:
         status = fields.get("status")
-        return Entry(offset, length, str(fields.get("id")), self._rank(fields),
-                     status if isinstance(status, str) else None,
-                     self._extract(fields) if self._extract is not None else None)
+        return Entry(
+            offset,
+            length,
+            str(fields.get("id")),
+            self._rank(fields),
+            status if isinstance(status, str) else None,
+            self._extract(fields) if self._extract is not None else None,
+        )
 
     def close(self) -> None:
         """Close the file descriptors (appending again reopens them)."""
@@ -326,8 +341,7 @@ class JsonlLog(Generic[R]):
         with self._lock:
             try:
                 stat = self.path.stat()
-                stamp: tuple[int, int, int] | None = (stat.st_size, stat.st_ino,
-                                                      stat.st_mtime_ns)
+                stamp: tuple[int, int, int] | None = (stat.st_size, stat.st_ino, stat.st_mtime_ns)
             except FileNotFoundError:
                 stamp = None
             if stamp is None or self._seen is None or self._seen[0] != stamp:
@@ -360,7 +374,8 @@ class JsonlLog(Generic[R]):
                     raise StoreError(
                         f"{self._index.path} does not match {self.path} (was the log edited "
                         f"by hand?); the index was removed and is rebuilt from the log on the "
-                        f"next read: run the command again")
+                        f"next read: run the command again"
+                    )
                 try:
                     yield self._model.model_validate(data)
                 except ValidationError as err:
@@ -433,14 +448,18 @@ class RunStore:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise StoreError(f"cannot create the run folder {folder}: {err.strerror or err}; "
-                             f"give another --out") from None
+            raise StoreError(
+                f"cannot create the run folder {folder}: {err.strerror or err}; give another --out"
+            ) from None
         meta = folder / "run.json"
         if not meta.exists():
             write_json_atomic(
                 meta,
-                {"run_id": run_id or new_id(), "created_at": utc_now().isoformat(),
-                 "schema_version": SCHEMA_VERSION},
+                {
+                    "run_id": run_id or new_id(),
+                    "created_at": utc_now().isoformat(),
+                    "schema_version": SCHEMA_VERSION,
+                },
             )
         return cls(folder)
 

@@ -66,8 +66,11 @@ def _open(store: RunStore | str | os.PathLike[str]) -> RunStore:
 
 def _scalars(metadata: dict[str, Any], prefix: str) -> dict[str, Any]:
     """Metadata values that fit in a cell (strings, numbers, booleans, None)."""
-    return {f"{prefix}{key}": value for key, value in metadata.items()
-            if value is None or isinstance(value, _SCALAR)}
+    return {
+        f"{prefix}{key}": value
+        for key, value in metadata.items()
+        if value is None or isinstance(value, _SCALAR)
+    }
 
 
 def _transcript_facts(transcript: Transcript) -> dict[str, Any]:
@@ -104,10 +107,16 @@ def _judgment_row(judgment: Judgment, facts: dict[str, Any] | None) -> dict[str,
         "error": judgment.error,
         "verdict": judgment.verdict,
         **{f"p_{i}": p for i, p in enumerate(probabilities)},
-        "p_correct": (probabilities[correct]
-                      if correct is not None and 0 <= correct < len(probabilities) else None),
-        "judge_correct": (score(probabilities, correct) if judgment.probabilities
-                          and correct is not None and 0 <= correct < len(probabilities) else None),
+        "p_correct": (
+            probabilities[correct]
+            if correct is not None and 0 <= correct < len(probabilities)
+            else None
+        ),
+        "judge_correct": (
+            score(probabilities, correct)
+            if judgment.probabilities and correct is not None and 0 <= correct < len(probabilities)
+            else None
+        ),
         "rounds_seen": judgment.rounds_seen,
         "time_s": judgment.time_s,
         "escalated": judgment.escalated,
@@ -201,8 +210,12 @@ def transcript_rows(store: RunStore | str | os.PathLike[str]) -> list[dict[str, 
     return [_transcript_row(t) for t in _open(store).transcripts.latest()]
 
 
-def rows(store: RunStore | str | os.PathLike[str], kind: TableKind = "judgments", *,
-         counted_only: bool = False) -> list[dict[str, Any]]:
+def rows(
+    store: RunStore | str | os.PathLike[str],
+    kind: TableKind = "judgments",
+    *,
+    counted_only: bool = False,
+) -> list[dict[str, Any]]:
     """The rows of one table of the run (``counted_only``: see :func:`judgment_rows`)."""
     if kind == "judgments":
         return judgment_rows(store, counted_only=counted_only)
@@ -217,8 +230,9 @@ def _columns(table: Iterable[dict[str, Any]]) -> list[str]:
     for row in table:
         seen.update(dict.fromkeys(row))
     names = list(seen)
-    probability = sorted((n for n in names if n.startswith("p_") and n[2:].isdigit()),
-                         key=lambda n: int(n[2:]))
+    probability = sorted(
+        (n for n in names if n.startswith("p_") and n[2:].isdigit()), key=lambda n: int(n[2:])
+    )
     if not probability:
         return names
     at = min(names.index(n) for n in probability)
@@ -236,8 +250,12 @@ def _pandas() -> Any:
         ) from err
 
 
-def to_dataframe(store: RunStore | str | os.PathLike[str],
-                 kind: TableKind = "judgments", *, counted_only: bool = False) -> pd.DataFrame:
+def to_dataframe(
+    store: RunStore | str | os.PathLike[str],
+    kind: TableKind = "judgments",
+    *,
+    counted_only: bool = False,
+) -> pd.DataFrame:
     """The run's judgments (or transcripts) as a pandas DataFrame, one row each."""
     pandas = _pandas()
     table = rows(store, kind, counted_only=counted_only)
@@ -245,8 +263,13 @@ def to_dataframe(store: RunStore | str | os.PathLike[str],
     return frame
 
 
-def to_csv(store: RunStore | str | os.PathLike[str], path: str | os.PathLike[str],
-           kind: TableKind = "judgments", *, counted_only: bool = False) -> int:
+def to_csv(
+    store: RunStore | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    kind: TableKind = "judgments",
+    *,
+    counted_only: bool = False,
+) -> int:
     """Write one table of the run as CSV (no pandas needed); returns the rows written."""
     table = rows(store, kind, counted_only=counted_only)
     target = Path(path)
@@ -263,8 +286,13 @@ def _csv_cells(table: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield {k: "" if v is None else v for k, v in row.items()}
 
 
-def to_parquet(store: RunStore | str | os.PathLike[str], path: str | os.PathLike[str],
-               kind: TableKind = "judgments", *, counted_only: bool = False) -> int:
+def to_parquet(
+    store: RunStore | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    kind: TableKind = "judgments",
+    *,
+    counted_only: bool = False,
+) -> int:
     """Write one table of the run as Parquet (needs pandas and pyarrow); returns rows written."""
     frame = to_dataframe(store, kind, counted_only=counted_only)
     try:

@@ -52,6 +52,7 @@ def _key(j: _JudgmentLike) -> tuple[str, str, int | None, str | None]:
     annotator = j.judge.annotator if j.judge.kind == "human" else None
     return (j.transcript_id, j.judge.name, j.rounds_seen, annotator)
 
+
 def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) -> list[J]:
     """The judgments that count, in the order they were written (see the module)."""
     records = list(judgments)

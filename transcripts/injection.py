@@ -78,9 +78,15 @@ def detect_injection(content: str) -> list[InjectionFlag]:
     outside = QUOTE_PATTERN.sub(lambda m: " " * len(m.group(0)), content)
     for kind, pattern in (("instruction", _INSTRUCTION), ("imitated-turn", _TURN)):
         for match in pattern.finditer(outside):
-            flags.append(InjectionFlag(kind=cast(InjectionKind, kind),
-                                       text=match.group(0).strip()[:80], start=match.start()))
+            flags.append(
+                InjectionFlag(
+                    kind=cast(InjectionKind, kind),
+                    text=match.group(0).strip()[:80],
+                    start=match.start(),
+                )
+            )
     for match in imitated_marks(content):
-        flags.append(InjectionFlag(kind="imitated-mark", text=match.group(0)[:80],
-                                   start=match.start()))
+        flags.append(
+            InjectionFlag(kind="imitated-mark", text=match.group(0)[:80], start=match.start())
+        )
     return sorted(flags, key=lambda f: f.start)

@@ -50,7 +50,8 @@ def scoring_of(protocol_config: dict[str, Any]) -> Scoring | None:
             turn_penalty=float(linear.get("perTurnPenalty", 0.0)),
             log_base=float(linear.get("logBase", 2.0)),
             coefficient=float(linear.get("baseCoefficient", 1.0)),
-            constant=float(linear.get("constant", 0.0)))
+            constant=float(linear.get("constant", 0.0)),
+        )
     return None
 
 

@@ -16,8 +16,15 @@ from transcripts._models import SCHEMA_VERSION, Judgment, Transcript, utc_now
 from transcripts._store import JsonlLog, RunStore
 from transcripts.errors import ConfigError
 
-__all__ = ["ATTENTION_FILE", "STUDY_FILE", "Slot", "Study", "StudyDesign", "attention_log",
-           "read_study"]
+__all__ = [
+    "ATTENTION_FILE",
+    "STUDY_FILE",
+    "Slot",
+    "Study",
+    "StudyDesign",
+    "attention_log",
+    "read_study",
+]
 
 ATTENTION_FILE = "attention.jsonl"
 """Attention-check judgments, kept apart from the run's judgments."""
@@ -72,7 +79,8 @@ class StudyDesign(_Model):
         if self.assignment == "between" and self.target > len(self.annotators):
             raise ValueError(
                 f"target {self.target} judgments per transcript needs at least {self.target} "
-                f"annotators; the pool has {len(self.annotators)}")
+                f"annotators; the pool has {len(self.annotators)}"
+            )
         return self
 
 
@@ -121,7 +129,8 @@ class Study(_Model):
         if annotator not in self.assignments:
             raise ConfigError(
                 f"{annotator!r} is not in this run's study (annotators: "
-                f"{', '.join(self.assignments)}); use one of those names with --annotator")
+                f"{', '.join(self.assignments)}); use one of those names with --annotator"
+            )
         return self.assignments[annotator]
 
 

@@ -60,9 +60,7 @@ def _label(values: Sequence[Any]) -> str:
     return " · ".join("—" if v is None else str(v) for v in values) or "all"
 
 
-def _split(
-    codes: list[Ints], uniques: list[list[Any]], rows: Ints
-) -> list[tuple[list[Any], Ints]]:
+def _split(codes: list[Ints], uniques: list[list[Any]], rows: Ints) -> list[tuple[list[Any], Ints]]:
     """Rows split by the combination of their codes: ``(values, rows)`` per combination."""
     if rows.size == 0:
         return []
@@ -87,8 +85,9 @@ def _agreement_by_condition(
     codes, values = field_codes(data, "condition")
     out = []
     for c in np.unique(codes[rows]):
-        found = agreement(data, metrics, rows[codes[rows] == c], resampler=resampler,
-                          condition=str(values[c]))
+        found = agreement(
+            data, metrics, rows[codes[rows] == c], resampler=resampler, condition=str(values[c])
+        )
         if found is not None:
             out.append(found)
     return out
@@ -272,7 +271,8 @@ def analyze(
                 f"analysed judgments; conditions: {', '.join(known) or 'none'}"
             )
     strata = [
-        i for i, name in enumerate(by_names)
+        i
+        for i, name in enumerate(by_names)
         if name not in _STRATUM_EXCLUDED and not _per_condition(codes[i], cond_codes, rows)
     ]
     for values, members in sorted(
@@ -289,9 +289,13 @@ def analyze(
             by_condition,
             protocol_of,
             pairs=comparison_pairs(
-                sorted(by_condition, key=lambda c: _sort_key(c, _PROTOCOL_RANK.get(
-                    protocol_of.get(c, ""), 1))),
-                protocol_of, pairs=pairs, baseline=baseline,
+                sorted(
+                    by_condition,
+                    key=lambda c: _sort_key(c, _PROTOCOL_RANK.get(protocol_of.get(c, ""), 1)),
+                ),
+                protocol_of,
+                pairs=pairs,
+                baseline=baseline,
             ),
             by={by_names[i]: v for i, v in zip(strata, values, strict=True)},
             resampler=resampler,
@@ -310,9 +314,10 @@ def analyze(
             "protocol (the baseline of assisted conditions) and there is no debate and "
             "consultancy pair; name them with --compare A,B or --baseline C"
         )
-    few = sorted({g.n_clusters for g in groups if 2 <= g.n_clusters < SMALL_SAMPLE_CLUSTERS}
-                 | {c.n_clusters for c in comparisons
-                    if 2 <= c.n_clusters < SMALL_SAMPLE_CLUSTERS})
+    few = sorted(
+        {g.n_clusters for g in groups if 2 <= g.n_clusters < SMALL_SAMPLE_CLUSTERS}
+        | {c.n_clusters for c in comparisons if 2 <= c.n_clusters < SMALL_SAMPLE_CLUSTERS}
+    )
     if few:
         warnings.append(
             f"few sources ({', '.join(map(str, few))}; fewer than {SMALL_SAMPLE_CLUSTERS}): "
@@ -374,10 +379,18 @@ def analyze(
         escalations=escalations(data, rows),
         model=_model(model, data, metrics, rows, protocol_of, warnings),
         injection=_injection(data),
-        tournaments=tournaments(data, rows, sorted({data.judge[r].name for r in rows}),
-                                n_bootstrap=n_bootstrap, seed=seed),
-        beliefs=belief_curves(RunStore.open(data.path), by=_normalise_by(by), where=wheres,
-                              resampler=resampler) if data.path.is_dir() else [],
+        tournaments=tournaments(
+            data,
+            rows,
+            sorted({data.judge[r].name for r in rows}),
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+        ),
+        beliefs=belief_curves(
+            RunStore.open(data.path), by=_normalise_by(by), where=wheres, resampler=resampler
+        )
+        if data.path.is_dir()
+        else [],
         warnings=warnings,
     )
 
@@ -391,5 +404,8 @@ def _injection(data: Data) -> list[InjectionCount]:
         row[0] += 1
         row[1] += int(flagged > 0)
         row[2] += flagged
-    return [InjectionCount(condition=c, transcripts=n, flagged=f, turns=k)
-            for c, (n, f, k) in sorted(counts.items()) if f]
+    return [
+        InjectionCount(condition=c, transcripts=n, flagged=f, turns=k)
+        for c, (n, f, k) in sorted(counts.items())
+        if f
+    ]

@@ -137,7 +137,10 @@ def _gold(transcript: Transcript | None) -> int | None:
 
 
 def annotators(
-    store: RunStore | str | os.PathLike[str], *, n_bootstrap: int = 2000, seed: int = 0,
+    store: RunStore | str | os.PathLike[str],
+    *,
+    n_bootstrap: int = 2000,
+    seed: int = 0,
     where: Sequence[str] | Mapping[str, Any] | None = None,
 ) -> AnnotatorTable:
     """The annotator table of a run (empty when no person judged); ``where`` keeps only the
@@ -151,28 +154,43 @@ def annotators(
     if wheres:
         data = load(store)
         judgments, attention = (
-            [j for j in kept if judgment_passes(wheres, data, j.transcript_id, j.judge,
-                                                j.metadata)]
-            for kept in (judgments, attention))
+            [j for j in kept if judgment_passes(wheres, data, j.transcript_id, j.judge, j.metadata)]
+            for kept in (judgments, attention)
+        )
     study = read_study(store)
     obvious = {t.id: t.question.correct for t in (study.attention_items if study else [])}
     names = sorted({j.judge.annotator or "" for j in [*judgments, *attention]})
     resampler = Resampler(n_bootstrap, seed)
-    rows = [_stats(name, [j for j in judgments if j.judge.annotator == name],
-                   [j for j in attention if j.judge.annotator == name], obvious, transcripts,
-                   resampler)
-            for name in names]
+    rows = [
+        _stats(
+            name,
+            [j for j in judgments if j.judge.annotator == name],
+            [j for j in attention if j.judge.annotator == name],
+            obvious,
+            transcripts,
+            resampler,
+        )
+        for name in names
+    ]
     pairs, alpha, shared = _agreement(judgments, transcripts)
     return AnnotatorTable(annotators=rows, pairs=pairs, alpha=alpha, shared_transcripts=shared)
 
 
-def _stats(name: str, mine: list[Judgment], checks: list[Judgment], obvious: dict[str, int | None],
-           transcripts: dict[str, Transcript], resampler: Resampler) -> AnnotatorStats:
+def _stats(
+    name: str,
+    mine: list[Judgment],
+    checks: list[Judgment],
+    obvious: dict[str, int | None],
+    transcripts: dict[str, Transcript],
+    resampler: Resampler,
+) -> AnnotatorStats:
     ok = [j for j in mine if j.status == "ok" and j.probabilities is not None]
     scored = [j for j in ok if _gold(transcripts.get(j.transcript_id)) is not None]
     times = [j.time_s for j in mine if j.time_s is not None]
     out: dict[str, object] = {
-        "annotator": name, "judgments": len(ok), "scored": len(scored),
+        "annotator": name,
+        "judgments": len(ok),
+        "scored": len(scored),
         "skipped": sum(1 for j in mine if j.status == "skipped"),
         "median_time_s": float(np.median(times)) if times else None,
         "mean_time_s": float(np.mean(times)) if times else None,
@@ -186,12 +204,16 @@ def _stats(name: str, mine: list[Judgment], checks: list[Judgment], obvious: dic
             probs[i, : len(j.probabilities or [])] = j.probabilities or []
         gold = np.array([_gold(transcripts[j.transcript_id]) for j in scored], dtype=np.int64)
         metrics = row_metrics(probs, gold)
-        sources = [transcripts[j.transcript_id].question.source or
-                   transcripts[j.transcript_id].question.id for j in scored]
+        sources = [
+            transcripts[j.transcript_id].question.source or transcripts[j.transcript_id].question.id
+            for j in scored
+        ]
         labels, local = np.unique(np.array(sources), return_inverse=True)
-        sums = sums_by_cluster(local.astype(np.int64),
-                               np.stack([metrics.score, metrics.brier, np.ones(len(scored))],
-                                        axis=1), labels.size)
+        sums = sums_by_cluster(
+            local.astype(np.int64),
+            np.stack([metrics.score, metrics.brier, np.ones(len(scored))], axis=1),
+            labels.size,
+        )
         # Sources keyed by a stable id, so people judging the same sources share draws.
         key = np.array([zlib.crc32(str(s).encode()) for s in labels], dtype=np.int64)
         boot = resampler.sums(key, sums)
@@ -216,8 +238,11 @@ def _attention(checks: list[Judgment], obvious: dict[str, int | None]) -> dict[s
         correct = obvious.get(j.transcript_id)
         if correct is None or (j.probabilities or [0.0])[correct] <= 0.5:
             failures += 1
-    return {"attention_checks": len(answered), "attention_failures": failures,
-            "attention_skipped": sum(1 for j in checks if j.status == "skipped")}
+    return {
+        "attention_checks": len(answered),
+        "attention_failures": failures,
+        "attention_skipped": sum(1 for j in checks if j.status == "skipped"),
+    }
 
 
 def _verdict(judgment: Judgment) -> int:
@@ -242,9 +267,15 @@ def _agreement(
             continue
         x = np.array([p[0] for p in both], dtype=np.int64)
         y = np.array([p[1] for p in both], dtype=np.int64)
-        pairs.append(AnnotatorPair(annotator_a=a, annotator_b=b, n=len(both),
-                                   agreement=float((x == y).mean()),
-                                   kappa=_number(cohens_kappa(x, y))))
+        pairs.append(
+            AnnotatorPair(
+                annotator_a=a,
+                annotator_b=b,
+                n=len(both),
+                agreement=float((x == y).mean()),
+                kappa=_number(cohens_kappa(x, y)),
+            )
+        )
     alpha = None
     if shared:
         # Verdict codes shifted so that -1 stays "missing" for krippendorff_alpha.

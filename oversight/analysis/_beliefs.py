@@ -81,9 +81,14 @@ class _TranscriptRow(_Row):
 def _value(t: _TranscriptRow, name: str) -> Any:
     """The field ``name`` of transcript ``t`` (MISSING when it has none)."""
     builtin: dict[str, Any] = {
-        "condition": t.condition, "protocol": t.protocol, "run_id": t.run_id,
-        "repeat": t.repeat, "transcript_status": t.status, "question": t.question.id,
-        "source": t.question.source, "dataset": t.question.dataset,
+        "condition": t.condition,
+        "protocol": t.protocol,
+        "run_id": t.run_id,
+        "repeat": t.repeat,
+        "transcript_status": t.status,
+        "question": t.question.id,
+        "source": t.question.source,
+        "dataset": t.question.dataset,
     }
     if name in builtin:
         return builtin[name]
@@ -101,9 +106,11 @@ def _value(t: _TranscriptRow, name: str) -> Any:
 
 def _beliefs(t: _TranscriptRow) -> list[list[float]]:
     n = len(t.question.answers)
-    return [turn.probabilities for turn in t.turns
-            if turn.role == "judge" and turn.probabilities is not None
-            and len(turn.probabilities) == n]
+    return [
+        turn.probabilities
+        for turn in t.turns
+        if turn.role == "judge" and turn.probabilities is not None and len(turn.probabilities) == n
+    ]
 
 
 def belief_curves(
@@ -118,15 +125,20 @@ def belief_curves(
         return []  # most runs: no second pass over the transcripts
     log = JsonlLog(store.transcripts.path, _TranscriptRow)
     rows: list[_TranscriptRow] = _latest(log, _TranscriptRow)
-    usable = [t for t in rows if t.status == "complete" and t.question.correct is not None
-              and _beliefs(t)]
+    usable = [
+        t for t in rows if t.status == "complete" and t.question.correct is not None and _beliefs(t)
+    ]
     if not usable:
         return []
-    fields = [f for f in by if f not in _JUDGMENT_ONLY
-              and any(_value(t, f) is not MISSING for t in usable)]
+    fields = [
+        f
+        for f in by
+        if f not in _JUDGMENT_ONLY and any(_value(t, f) is not MISSING for t in usable)
+    ]
     filters = [w for w in where if w.field not in _JUDGMENT_ONLY]
     left_out = [f"--by {f}" for f in by if f not in fields] + [
-        f"--where {w}" for w in where if w not in filters]
+        f"--where {w}" for w in where if w not in filters
+    ]
     usable = [t for t in usable if all(w.accepts(_value(t, w.field)) for w in filters)]
     groups: dict[str, list[_TranscriptRow]] = {}
     values: dict[str, list[Any]] = {}
@@ -140,9 +152,10 @@ def belief_curves(
     sources: dict[str, int] = {}
     for t in usable:
         sources.setdefault(_source(t), len(sources))
-    return [_curve(groups[k], dict(zip(fields, values[k], strict=True)), sources, resampler,
-                   note)
-            for k in sorted(groups, key=lambda k: [str(v) for v in values[k]])]
+    return [
+        _curve(groups[k], dict(zip(fields, values[k], strict=True)), sources, resampler, note)
+        for k in sorted(groups, key=lambda k: [str(v) for v in values[k]])
+    ]
 
 
 def _has_beliefs(path: Path) -> bool:
@@ -161,8 +174,11 @@ def _source(t: _TranscriptRow) -> str:
 
 
 def _curve(
-    members: list[_TranscriptRow], by: dict[str, Any], sources: dict[str, int],
-    resampler: Resampler, note: str,
+    members: list[_TranscriptRow],
+    by: dict[str, Any],
+    sources: dict[str, int],
+    resampler: Resampler,
+    note: str,
 ) -> BeliefCurve:
     beliefs = [_beliefs(t) for t in members]
     used = np.array([len(b) for b in beliefs], dtype=np.int64)
@@ -194,8 +210,11 @@ def _curve(
     ids, cluster = np.unique([sources[_source(t)] for t in members], return_inverse=True)
     n_clusters = int(ids.size)
     columns = np.hstack([score, p_gold, reward[:, None], np.ones((len(members), 1))])
-    boot = (resampler.sums(ids, sums_by_cluster(cluster, columns, n_clusters))
-            if n_clusters >= SMALL_SAMPLE_CLUSTERS else np.zeros((0, columns.shape[1])))
+    boot = (
+        resampler.sums(ids, sums_by_cluster(cluster, columns, n_clusters))
+        if n_clusters >= SMALL_SAMPLE_CLUSTERS
+        else np.zeros((0, columns.shape[1]))
+    )
 
     def interval(j: int, kind: str = "share") -> tuple[float, float] | None:
         if n_clusters < 2:
@@ -204,26 +223,34 @@ def _curve(
             if kind == "share":
                 return _cr2_interval(columns[:, j], cluster, "all")
             mean, cov, df = cr2_means(columns[:, j], cluster)  # a reward: any real number
-            return Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0])
-                       ).interval()
+            return Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0])).interval()
         with np.errstate(invalid="ignore", divide="ignore"):
             return percentile_interval(boot[:, j] / boot[:, -1], n_clusters)
 
     points = [
-        BeliefPoint(turn=k, deciding=int((used > k).sum()), accuracy=float(score[:, k].mean()),
-                    accuracy_ci95=interval(k), p_gold=float(p_gold[:, k].mean()),
-                    p_gold_ci95=interval(steps + k))
+        BeliefPoint(
+            turn=k,
+            deciding=int((used > k).sum()),
+            accuracy=float(score[:, k].mean()),
+            accuracy_ci95=interval(k),
+            p_gold=float(p_gold[:, k].mean()),
+            p_gold_ci95=interval(steps + k),
+        )
         for k in range(steps)
     ]
     live = all(any(turn.decision is not None for turn in t.turns) for t in members)
     return BeliefCurve(
-        by=by, label=" · ".join("—" if v is None else str(v) for v in by.values()) or "all",
-        turns_from="live judge" if live else "imported", n_transcripts=len(members),
-        n_clusters=n_clusters, ci_method=_method(n_clusters), points=points,
+        by=by,
+        label=" · ".join("—" if v is None else str(v) for v in by.values()) or "all",
+        turns_from="live judge" if live else "imported",
+        n_transcripts=len(members),
+        n_clusters=n_clusters,
+        ci_method=_method(n_clusters),
+        points=points,
         turns_used={int(k): v for k, v in sorted(Counter(used.tolist()).items())},
         mean_turns=float(used.mean()),
         reward=float(reward.mean()) if rewarded else None,
         reward_ci95=interval(2 * steps, "reward") if rewarded else None,
         turn_penalty=penalties.pop() if len(penalties) == 1 else None,
-        note=note)
-
+        note=note,
+    )

@@ -81,8 +81,9 @@ def cluster_estimates(
     for name, (_, den) in ratios.items():
         n = int(total[col[den]])
         interval = percentile_interval(ratio(boot, name), len(names)) if n else None
-        out[name] = ClusterEstimate(value=float(ratio(total, name)) if n else None,
-                                    ci95=interval, n=n)
+        out[name] = ClusterEstimate(
+            value=float(ratio(total, name)) if n else None, ci95=interval, n=n
+        )
     for name, (a, b) in differences.items():
         ea, eb = out[a], out[b]
         both = min(ea.n, eb.n)
@@ -90,6 +91,7 @@ def cluster_estimates(
             out[name] = ClusterEstimate(value=None, n=both)
             continue
         samples = ratio(boot, a) - ratio(boot, b)
-        out[name] = ClusterEstimate(value=ea.value - eb.value,
-                                    ci95=percentile_interval(samples, len(names)), n=both)
+        out[name] = ClusterEstimate(
+            value=ea.value - eb.value, ci95=percentile_interval(samples, len(names)), n=both
+        )
     return out

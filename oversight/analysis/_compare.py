@@ -156,10 +156,16 @@ def compare(
         for expert in gap_experts:
             out.append(
                 _one(
-                    means[cond], means[base], q_cluster,
+                    means[cond],
+                    means[base],
+                    q_cluster,
                     means[expert] if expert else None,
-                    by=by, names=(cond, base, expert), resampler=resampler,
-                    warnings=warnings, where=where, seed=resampler.seed,
+                    by=by,
+                    names=(cond, base, expert),
+                    resampler=resampler,
+                    warnings=warnings,
+                    where=where,
+                    seed=resampler.seed,
                 )
             )
     return out
@@ -220,8 +226,10 @@ def _one(
         # from one source says nothing about how its accuracy varies between sources.
         thin = min(np.unique(q_cluster[qa]).size, np.unique(q_cluster[qb]).size)
         if thin < 2:
-            reason = (f"no interval: a condition has questions from {thin} source"
-                      f"{'s' if thin != 1 else ''} (need 2 each)")
+            reason = (
+                f"no interval: a condition has questions from {thin} source"
+                f"{'s' if thin != 1 else ''} (need 2 each)"
+            )
         if n_a and n_b and c >= 2 and thin >= 2:
             y = np.concatenate([a[qa], b[qb]])
             is_a = np.concatenate([np.ones(n_a), np.zeros(n_b)])
@@ -237,8 +245,7 @@ def _one(
                     diffs = boot[:, 0] / boot[:, 1] - boot[:, 2] / boot[:, 3]
                 ci = percentile_interval(diffs, c)
     if n_a == 0 or n_b == 0:
-        warnings.append(f"{label}: a condition has no scored question, so they cannot be "
-                        f"compared")
+        warnings.append(f"{label}: a condition has no scored question, so they cannot be compared")
     if c < 2:
         method = _no_interval_reason(c)
     elif reason:
@@ -249,8 +256,16 @@ def _one(
         method = f"{'CR2' if paired else 'CR3'}, t(Bell-McCaffrey df)"
     else:
         method = "cluster bootstrap (percentile)"
-    gap = _gap(a, b, q_cluster, expert, paired_with=has_a & has_b, label=label,
-               expert_name=expert_name, warnings=warnings)
+    gap = _gap(
+        a,
+        b,
+        q_cluster,
+        expert,
+        paired_with=has_a & has_b,
+        label=label,
+        expert_name=expert_name,
+        warnings=warnings,
+    )
     return Comparison(
         by=by,
         assisted=cond,
@@ -303,10 +318,12 @@ def _gap(
     # Without any spread between sources (e.g. every question scored alike) there is
     # nothing to build an interval from: leave them null rather than of zero width.
     if int(cluster.max()) + 1 >= 2 and max(cov[0, 0], cov[1, 1]) > 1e-24:
-        out["assisted_minus_baseline_ci95"] = Cr2(au, float(np.sqrt(cov[0, 0])),
-                                                  float(dfs[0])).interval(bounds=(-1.0, 1.0))
-        out["expert_minus_baseline_ci95"] = Cr2(eu, float(np.sqrt(cov[1, 1])),
-                                                float(dfs[1])).interval(bounds=(-1.0, 1.0))
+        out["assisted_minus_baseline_ci95"] = Cr2(
+            au, float(np.sqrt(cov[0, 0])), float(dfs[0])
+        ).interval(bounds=(-1.0, 1.0))
+        out["expert_minus_baseline_ci95"] = Cr2(
+            eu, float(np.sqrt(cov[1, 1])), float(dfs[1])
+        ).interval(bounds=(-1.0, 1.0))
         interval = fieller(au, eu, cov, float(dfs[0]))
         out["gap_closed_ci95"] = interval
         out["gap_closed_bounded"] = interval is not None
@@ -339,7 +356,8 @@ def paired_interval(
         mean, cov, dfs = cr2_means(d, cluster)
         fit = Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(dfs[0]))
         return fit.interval(bounds=(-1.0, 1.0)), fit.df
-    boot = resampler.sums(clusters, sums_by_cluster(
-        cluster, np.stack([d, np.ones(d.size)], axis=1), c))
+    boot = resampler.sums(
+        clusters, sums_by_cluster(cluster, np.stack([d, np.ones(d.size)], axis=1), c)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         return percentile_interval(boot[:, 0] / boot[:, 1], c), None

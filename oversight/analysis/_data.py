@@ -121,8 +121,11 @@ class TurnRow(_Row):
     def _flag(cls, data: Any) -> Any:
         if isinstance(data, dict) and "content" in data and "injection" not in data:
             content = data.get("content")
-            flagged = (data.get("role") != "judge" and isinstance(content, str)
-                       and bool(detect_injection(content)))
+            flagged = (
+                data.get("role") != "judge"
+                and isinstance(content, str)
+                and bool(detect_injection(content))
+            )
             data = {**data, "injection": flagged}
         return data
 
@@ -149,8 +152,12 @@ class TranscriptRow(_Row):
     @classmethod
     def _shared_question(cls, data: Any, info: ValidationInfo) -> Any:
         """A question stored once per run (``question_ref``) comes from the context."""
-        if (isinstance(data, dict) and QUESTION_REF in data and "question" not in data
-                and isinstance(info.context, dict)):
+        if (
+            isinstance(data, dict)
+            and QUESTION_REF in data
+            and "question" not in data
+            and isinstance(info.context, dict)
+        ):
             data = {**data, "question": info.context["questions"][data[QUESTION_REF]]}
         return data
 

@@ -52,9 +52,7 @@ def transcript_detections(
     injected = sum(bool(detect_injection(t.content)) for t in spoken)
     found["injection"] = Detection(injected / len(spoken) if spoken else 0.0, injected > 0)
     p_flawed = transcript.critique.p_flawed if transcript.critique is not None else None
-    found["critique"] = (
-        None if p_flawed is None else Detection(p_flawed, p_flawed >= threshold)
-    )
+    found["critique"] = None if p_flawed is None else Detection(p_flawed, p_flawed >= threshold)
     return found
 
 

@@ -39,7 +39,12 @@ from transcripts.errors import ConfigError
 from transcripts.filters import Where, canonical, parse_where
 
 __all__ = [
-    "BUILTIN_FIELDS", "Where", "field_codes", "judgment_passes", "parse_where", "where_mask",
+    "BUILTIN_FIELDS",
+    "Where",
+    "field_codes",
+    "judgment_passes",
+    "parse_where",
+    "where_mask",
 ]
 
 Ints = NDArray[np.int64]
@@ -164,8 +169,13 @@ def _known_fields(data: Data) -> str:
     )
 
 
-def judgment_passes(wheres: Sequence[Where], data: Data, transcript_id: str,
-                    judge: JudgeIdentity, metadata: Mapping[str, Any]) -> bool:
+def judgment_passes(
+    wheres: Sequence[Where],
+    data: Data,
+    transcript_id: str,
+    judge: JudgeIdentity,
+    metadata: Mapping[str, Any],
+) -> bool:
     """Whether one judgment (of the transcript ``transcript_id``, by ``judge``, with its
     ``metadata``) passes every ``where``, a field resolving as in :func:`field_codes`; a
     transcript not in ``data`` (e.g. an attention-check item) has no transcript fields."""
@@ -182,9 +192,11 @@ def judgment_passes(wheres: Sequence[Where], data: Data, transcript_id: str,
             value = _judge_value(judge, name)
         else:
             t = None if i is None else data.transcripts[i]
-            places = [t.metadata if t and prefix in ("", "metadata") else {},
-                      t.question.metadata if t and prefix in ("", "question") else {},
-                      metadata if prefix in ("", "judgment") else {}]
+            places = [
+                t.metadata if t and prefix in ("", "metadata") else {},
+                t.question.metadata if t and prefix in ("", "question") else {},
+                metadata if prefix in ("", "judgment") else {},
+            ]
             value = next((p[key] for p in places if key in p), None)
         if not where.accepts(value):
             return False

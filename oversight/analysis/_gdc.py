@@ -138,15 +138,24 @@ def gdc(
     for condition, items in sorted(by_condition.items()):
         clusters = [t.question.source or t.question.id for t, _ in items]
         measured = cluster_estimates(
-            [r for _, r in items], clusters, GDC_COLUMNS, _RATIOS, _GAPS,
-            n_boot=n_bootstrap, seed=seed, key=("gdc", condition))
+            [r for _, r in items],
+            clusters,
+            GDC_COLUMNS,
+            _RATIOS,
+            _GAPS,
+            n_boot=n_bootstrap,
+            seed=seed,
+            key=("gdc", condition),
+        )
         critics = [t.roles.get("Critic") or t.roles.get("Critic 1") for t, _ in items]
-        result.append(GDCStats(
-            condition=condition,
-            critic=next((c for c in critics if c), None),
-            items=len(items),
-            flawed=sum(1 for t, _ in items if t.critique and t.critique.flawed),
-            sources=len(set(clusters)),
-            **measured,
-        ))
+        result.append(
+            GDCStats(
+                condition=condition,
+                critic=next((c for c in critics if c), None),
+                items=len(items),
+                flawed=sum(1 for t, _ in items if t.critique and t.critique.flawed),
+                sources=len(set(clusters)),
+                **measured,
+            )
+        )
     return result

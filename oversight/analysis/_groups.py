@@ -56,9 +56,7 @@ def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def _cr2_interval(
-    values: Floats, cluster: Ints, kind: str
-) -> tuple[float, float] | None:
+def _cr2_interval(values: Floats, cluster: Ints, kind: str) -> tuple[float, float] | None:
     _, local = np.unique(cluster, return_inverse=True)
     mean, cov, df = cr2_means(values, local)
     fit = Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0]))
@@ -154,9 +152,7 @@ def group_stats(
         else:
             as_float = float(value)  # type: ignore[arg-type]
             shown = int(as_float) if as_float.is_integer() else as_float
-        slices[kind].append(
-            Slice(value=shown, n=n, n_clusters=own, accuracy=acc, ci95=interval)
-        )
+        slices[kind].append(Slice(value=shown, n=n, n_clusters=own, accuracy=acc, ci95=interval))
 
     counts, mean_conf, bin_acc = calibration_bins(conf, score, n_bins)
     calibration = [
@@ -226,15 +222,20 @@ def _balanced(
         fit = cr2_contrast(x, score[keep], cluster[keep], np.array([0.5, 0.5]))
         return estimate, fit.interval(bounds=(0.0, 1.0))
     cols = np.stack([score * honest, honest, score * dishonest, dishonest], axis=1)
-    boot = resampler.sums(clusters, sums_by_cluster(cluster, cols.astype(np.float64),
-                                                    clusters.size))
+    boot = resampler.sums(
+        clusters, sums_by_cluster(cluster, cols.astype(np.float64), clusters.size)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         both = (boot[:, 0] / boot[:, 1] + boot[:, 2] / boot[:, 3]) / 2.0
     return estimate, percentile_interval(both, c)
 
 
 def _ece_interval(
-    conf: Floats, score: Floats, cluster: Ints, clusters: Ints, resampler: Resampler,
+    conf: Floats,
+    score: Floats,
+    cluster: Ints,
+    clusters: Ints,
+    resampler: Resampler,
     n_bins: int,
 ) -> tuple[float, float] | None:
     """Percentile cluster-bootstrap interval of ECE."""

@@ -114,7 +114,10 @@ def fit_model(
             import statsmodels.api as sm
 
             result = smf.gee(
-                formula, groups="source", data=frame, family=sm.families.Binomial(),
+                formula,
+                groups="source",
+                data=frame,
+                family=sm.families.Binomial(),
                 cov_struct=sm.cov_struct.Exchangeable(),
             ).fit()
             names = list(result.params.index)
@@ -123,8 +126,11 @@ def fit_model(
             variance: dict[str, float] = {}
             method = "GEE (binomial, logit), exchangeable within source, robust SE"
         else:
-            vc = {name: f"0 + C({name})" for name in ("source", "judge", "debater")
-                  if frame[name].nunique() > 1}
+            vc = {
+                name: f"0 + C({name})"
+                for name in ("source", "judge", "debater")
+                if frame[name].nunique() > 1
+            }
             ties = int((frame["right"] == 0.5).sum())
             if ties:
                 notes.append(f"{ties} ties counted as wrong in the GLMM (it needs 0/1 outcomes)")
@@ -132,14 +138,21 @@ def fit_model(
             result = BinomialBayesMixedGLM.from_formula(formula, vc, frame).fit_vb()
             names = list(result.model.exog_names)
             est, se = result.fe_mean, result.fe_sd
-            pvals = np.array([2 * (1 - NormalDist().cdf(abs(e / s))) if s > 0 else math.nan
-                              for e, s in zip(est, se, strict=True)])
+            pvals = np.array(
+                [
+                    2 * (1 - NormalDist().cdf(abs(e / s))) if s > 0 else math.nan
+                    for e, s in zip(est, se, strict=True)
+                ]
+            )
             variance = {
                 name: float(np.exp(m))
                 for name, m in zip(result.model.vcp_names, result.vcp_mean, strict=True)
             }
-            method = ("Bayesian logistic GLMM, crossed random intercepts ("
-                      + ", ".join(vc) + "), variational Bayes; posterior mean and sd")
+            method = (
+                "Bayesian logistic GLMM, crossed random intercepts ("
+                + ", ".join(vc)
+                + "), variational Bayes; posterior mean and sd"
+            )
     notes += sorted({str(w.message).splitlines()[0] for w in caught})
     terms = [
         ModelTerm(

@@ -112,8 +112,12 @@ def rate_players(
     if sided and (first_correct is None or second_correct is None):
         raise ConfigError("rate_players: give both first_correct and second_correct, or neither")
     keep = np.array([a != b for a, b in zip(first, second, strict=True)], dtype=bool)
-    names = sorted({*(f for f, k in zip(first, keep, strict=True) if k),
-                    *(s for s, k in zip(second, keep, strict=True) if k)})
+    names = sorted(
+        {
+            *(f for f, k in zip(first, keep, strict=True) if k),
+            *(s for s, k in zip(second, keep, strict=True) if k),
+        }
+    )
     index = {name: i for i, name in enumerate(names)}
     k = len(names)
     a = np.array([index[f] for f, kk in zip(first, keep, strict=True) if kk], dtype=np.int64)

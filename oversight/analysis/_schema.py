@@ -53,6 +53,7 @@ __all__ = [
 ANALYSIS_SCHEMA_VERSION = 1
 """Version of the JSON layout below."""
 
+
 class Settings(_Model):
     """How the analysis was run."""
 

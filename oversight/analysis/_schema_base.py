@@ -28,5 +28,3 @@ class _Flat(BaseModel):
         data: dict[str, Any] = handler(self)
         flat = {k: v for k, v in self.by.items() if k not in data}
         return {**flat, **data}
-
-

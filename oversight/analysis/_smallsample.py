@@ -79,16 +79,22 @@ class Cr2:
         """The t interval clipped to ``bounds`` (the range the statistic can take), or None
         when the standard error is zero (no variation between sources says nothing about
         it) or the df is not usable."""
-        if not (math.isfinite(self.se) and self.se > _TINY * max(1.0, abs(self.estimate))
-                and self.df > 0):
+        if not (
+            math.isfinite(self.se)
+            and self.se > _TINY * max(1.0, abs(self.estimate))
+            and self.df > 0
+        ):
             return None
         half = t_quantile(0.5 + level / 2.0, self.df) * self.se
         return max(bounds[0], self.estimate - half), min(bounds[1], self.estimate + half)
 
     def p_value(self) -> float | None:
         """Two-sided p-value of estimate = 0 under t(df); None without variation."""
-        if not (math.isfinite(self.se) and self.se > _TINY * max(1.0, abs(self.estimate))
-                and self.df > 0):
+        if not (
+            math.isfinite(self.se)
+            and self.se > _TINY * max(1.0, abs(self.estimate))
+            and self.df > 0
+        ):
             return None
         from scipy.special import stdtr  # scipy.special: far cheaper to import than stats
 
@@ -222,8 +228,9 @@ def fieller(
     return (qb - root) / qa, (qb + root) / qa
 
 
-def fieller_covers(a: float, b: float, cov: Floats, df: float, theta: float,
-                   level: float = 0.95) -> bool:
+def fieller_covers(
+    a: float, b: float, cov: Floats, df: float, theta: float, level: float = 0.95
+) -> bool:
     """Whether ``theta`` lies in Fieller's confidence set (bounded or not)."""
     t2 = t_quantile(0.5 + level / 2.0, df) ** 2
     spread = cov[0, 0] - 2.0 * theta * cov[0, 1] + theta * theta * cov[1, 1]

@@ -224,8 +224,11 @@ def _plants(store: RunStore) -> dict[str, tuple[str, str, str | None]]:
         plant = c.get("plant")
         if isinstance(plant, dict) and shape(c) in benign:
             role = plant.get("role")
-            out[str(c["label"])] = (benign[shape(c)], str(plant["persona"]),
-                                    str(role) if role else None)
+            out[str(c["label"])] = (
+                benign[shape(c)],
+                str(plant["persona"]),
+                str(role) if role else None,
+            )
     return out
 
 
@@ -233,7 +236,7 @@ def _judge_key(condition: str, judge: str, plants: dict[str, tuple[str, str, str
     """A judge's name, with a planted condition's own decision (``<label>-rewards``) named
     after its benign twin's, so the two are compared."""
     if condition in plants and judge.startswith(f"{condition}-"):
-        return plants[condition][0] + judge[len(condition):]
+        return plants[condition][0] + judge[len(condition) :]
     return judge
 
 
@@ -273,9 +276,17 @@ def stress(
         for judge in judges:
             rows = np.array(rows_of.get((base, judge), []), dtype=np.int64)
             effects = [
-                _effect(data, metrics.score, metrics.p_gold, rows,
-                        np.array(rows_of.get((label, judge), []), dtype=np.int64),
-                        label, plants[label], q_cluster, resampler)
+                _effect(
+                    data,
+                    metrics.score,
+                    metrics.p_gold,
+                    rows,
+                    np.array(rows_of.get((label, judge), []), dtype=np.int64),
+                    label,
+                    plants[label],
+                    q_cluster,
+                    resampler,
+                )
                 for label in sorted(twins[base], key=lambda lb: plants[lb][1])
             ]
             if rows.size == 0 and not any(e.n_transcripts for e in effects):
@@ -283,22 +294,36 @@ def stress(
             dropped = [e for e in effects if e.drop is not None]
             worst = max(dropped, key=lambda e: (e.drop, e.persona)) if dropped else None
             protocol = data.transcripts[data.t[rows[0]]].protocol if rows.size else ""
-            out.append(StressRow(
-                condition=base, protocol=protocol, judge=judge, n_transcripts=int(rows.size),
-                accuracy=float(metrics.score[rows].mean()) if rows.size else None,
-                personas=effects, worst=worst.persona if worst else None,
-                worst_drop=worst.drop if worst else None,
-                detectors=_detectors(data, full, rows, twins[base], plants, rows_of, judge,
-                                     threshold),
-            ))
+            out.append(
+                StressRow(
+                    condition=base,
+                    protocol=protocol,
+                    judge=judge,
+                    n_transcripts=int(rows.size),
+                    accuracy=float(metrics.score[rows].mean()) if rows.size else None,
+                    personas=effects,
+                    worst=worst.persona if worst else None,
+                    worst_drop=worst.drop if worst else None,
+                    detectors=_detectors(
+                        data, full, rows, twins[base], plants, rows_of, judge, threshold
+                    ),
+                )
+            )
             if rows.size == 0:
                 warnings.append(f"{base} ({judge}): no scored benign judgment, so no drop")
     return StressReport(run=str(store.path), threshold=threshold, rows=out, warnings=warnings)
 
 
 def _effect(
-    data: Data, score: Floats, p_gold: Floats, base_rows: Ints, rows: Ints, label: str,
-    plant: tuple[str, str, str | None], q_cluster: Ints, resampler: Resampler,
+    data: Data,
+    score: Floats,
+    p_gold: Floats,
+    base_rows: Ints,
+    rows: Ints,
+    label: str,
+    plant: tuple[str, str, str | None],
+    q_cluster: Ints,
+    resampler: Resampler,
 ) -> PersonaEffect:
     _, persona, role = plant
     n_q = data.n_questions
@@ -316,24 +341,37 @@ def _effect(
     (pb, _), (pa, _) = means(p_gold, base_rows), means(p_gold, rows)
     planted = {data.t[r] for r in rows if data.transcripts[data.t[r]].planted}
     return PersonaEffect(
-        persona=persona, condition=label, role=role, n_transcripts=int(rows.size),
+        persona=persona,
+        condition=label,
+        role=role,
+        n_transcripts=int(rows.size),
         n_planted=len(planted),
         accuracy=float(score[rows].mean()) if rows.size else None,
-        n_questions=int(pairs.size), n_clusters=n_clusters, drop=drop, drop_ci95=ci,
+        n_questions=int(pairs.size),
+        n_clusters=n_clusters,
+        drop=drop,
+        drop_ci95=ci,
         p_gold_shift=float((pa[pairs] - pb[pairs]).mean()) if pairs.size else None,
     )
 
 
 def _detectors(
-    data: Data, full: dict[str, Transcript], base_rows: Ints, labels: list[str],
-    plants: dict[str, tuple[str, str, str | None]], rows_of: dict[tuple[str, str], list[int]],
-    judge: str, threshold: float,
+    data: Data,
+    full: dict[str, Transcript],
+    base_rows: Ints,
+    labels: list[str],
+    plants: dict[str, tuple[str, str, str | None]],
+    rows_of: dict[tuple[str, str], list[int]],
+    judge: str,
+    threshold: float,
 ) -> list[DetectorRates]:
     def readings(r: int) -> dict[str, Detection | None]:
         t = full[data.transcripts[data.t[r]].id]
         probs = data.probs[r][: len(t.question.answers)].tolist()
-        return {**transcript_detections(t, threshold=threshold),
-                **judgment_detections(probs, escalated=bool(data.escalated[r]))}
+        return {
+            **transcript_detections(t, threshold=threshold),
+            **judgment_detections(probs, escalated=bool(data.escalated[r])),
+        }
 
     benign = [readings(int(r)) for r in base_rows]
     planted: dict[str, list[dict[str, Detection | None]]] = {}
@@ -343,8 +381,10 @@ def _detectors(
     out = []
     for name in DETECTORS:
         b = [d[name] for d in benign if d.get(name) is not None]
-        by = {p: [d[name] for d in found if d.get(name) is not None]
-              for p, found in sorted(planted.items())}
+        by = {
+            p: [d[name] for d in found if d.get(name) is not None]
+            for p, found in sorted(planted.items())
+        }
         everyone = [x for found in by.values() for x in found]
         if not everyone and not b:
             continue

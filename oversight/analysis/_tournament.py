@@ -143,8 +143,9 @@ def _collect(data: Data, rows: Ints, names: dict[str, int]) -> _Rows:
 
 def _accuracies(rows: _Rows, k: int, w: Floats) -> tuple[Floats, Floats]:
     """Self-play and balanced consultancy accuracy per player (NaN without judgments)."""
-    debate = _mean_by(rows.s_player, rows.s_score, w[rows.s_cluster] if rows.s_cluster else
-                      np.zeros(0), k)
+    debate = _mean_by(
+        rows.s_player, rows.s_score, w[rows.s_cluster] if rows.s_cluster else np.zeros(0), k
+    )
     right = np.asarray(rows.c_right, dtype=bool)
     cw = w[rows.c_cluster] if rows.c_cluster else np.zeros(0)
     players, scores = np.asarray(rows.c_player, dtype=np.int64), np.asarray(rows.c_score)
@@ -187,10 +188,17 @@ def tournaments(
         if k == 0:
             continue
         code = list(names)
-        fit = rate_players(
-            [code[i] for i in got.m_i], [code[j] for j in got.m_j], got.m_out,
-            first_correct=[s > 0 for s in got.m_side],
-            second_correct=[s < 0 for s in got.m_side]) if got.m_i else None
+        fit = (
+            rate_players(
+                [code[i] for i in got.m_i],
+                [code[j] for j in got.m_j],
+                got.m_out,
+                first_correct=[s > 0 for s in got.m_side],
+                second_correct=[s < 0 for s in got.m_side],
+            )
+            if got.m_i
+            else None
+        )
         rated = {p.debater: p for p in fit.players} if fit else {}
         n_clusters = data.n_clusters
         debate, consult = _accuracies(got, k, np.ones(n_clusters))
@@ -199,8 +207,10 @@ def tournaments(
         for b in range(n_bootstrap):
             w = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
             boot[0, b], boot[1, b] = _accuracies(got, k, w.astype(np.float64))
-        counts = [np.bincount(np.asarray(x, dtype=np.int64), minlength=k)
-                  for x in (got.m_i + got.m_j, got.s_player, got.c_player)]
+        counts = [
+            np.bincount(np.asarray(x, dtype=np.int64), minlength=k)
+            for x in (got.m_i + got.m_j, got.s_player, got.c_player)
+        ]
         players = [
             PlayerResult(
                 player=name,
@@ -217,10 +227,16 @@ def tournaments(
             for name, p in names.items()
         ]
         players.sort(key=lambda x: (x.elo is None, -(x.elo or 0.0), x.player))
-        out.append(TournamentTable(
-            judge=judge, side_advantage=fit.side_advantage if fit else None,
-            side_advantage_ci95=fit.side_advantage_ci95 if fit else None,
-            n_matches=fit.n_matches if fit else 0, players=players, slopes=_slopes(players)))
+        out.append(
+            TournamentTable(
+                judge=judge,
+                side_advantage=fit.side_advantage if fit else None,
+                side_advantage_ci95=fit.side_advantage_ci95 if fit else None,
+                n_matches=fit.n_matches if fit else 0,
+                players=players,
+                slopes=_slopes(players),
+            )
+        )
     return out
 
 
@@ -228,12 +244,21 @@ def _slopes(players: list[PlayerResult]) -> list[Slope]:
     """The accuracy-on-Elo line per protocol with three or more rated players."""
     slopes = []
     for protocol in ("debate", "consultancy"):
-        points = [(p.elo, acc, n) for p in players
-                  for acc, n in [(p.debate_accuracy, p.debate_n) if protocol == "debate"
-                                 else (p.consultancy_accuracy, p.consultancy_n)]
-                  if p.elo is not None and acc is not None]
+        points = [
+            (p.elo, acc, n)
+            for p in players
+            for acc, n in [
+                (p.debate_accuracy, p.debate_n)
+                if protocol == "debate"
+                else (p.consultancy_accuracy, p.consultancy_n)
+            ]
+            if p.elo is not None and acc is not None
+        ]
         if len(points) >= 3 and len({e for e, _, _ in points}) > 1:
-            line = accuracy_vs_elo([e for e, _, _ in points], [a for _, a, _ in points],
-                                   [float(n) for _, _, n in points])
+            line = accuracy_vs_elo(
+                [e for e, _, _ in points],
+                [a for _, a, _ in points],
+                [float(n) for _, _, n in points],
+            )
             slopes.append(Slope(protocol=protocol, relation=line))
     return slopes

@@ -101,9 +101,23 @@ def tree_stats(
     for condition, items in sorted(by_condition.items()):
         clusters = [t.question.source or t.question.id for t, _ in items]
         measured = cluster_estimates(
-            [r for _, r in items], clusters, COLUMNS, _RATIOS, _DIFFERENCES,
-            n_boot=n_bootstrap, seed=seed, key=("trees", condition))
+            [r for _, r in items],
+            clusters,
+            COLUMNS,
+            _RATIOS,
+            _DIFFERENCES,
+            n_boot=n_bootstrap,
+            seed=seed,
+            key=("trees", condition),
+        )
         kind = items[0][0].tree.kind if items[0][0].tree else ""
-        out.append(TreeStats(condition=condition, kind=kind, items=len(items),
-                             sources=len(set(clusters)), **measured))
+        out.append(
+            TreeStats(
+                condition=condition,
+                kind=kind,
+                items=len(items),
+                sources=len(set(clusters)),
+                **measured,
+            )
+        )
     return out

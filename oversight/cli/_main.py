@@ -15,8 +15,20 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 # In the order `oversight --help` lists them.
 SUBCOMMANDS = (
-    "run", "rejudge", "judge", "rate", "show", "report", "plan", "gdc", "stress", "monitor",
-    "unseal", "imports", "export", "datasets",
+    "run",
+    "rejudge",
+    "judge",
+    "rate",
+    "show",
+    "report",
+    "plan",
+    "gdc",
+    "stress",
+    "monitor",
+    "unseal",
+    "imports",
+    "export",
+    "datasets",
 )
 
 
@@ -53,11 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = handler(args)
     except OversightError as err:
         # soft_wrap: a long path or id in the message is never cut in two by a line break
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(err))}",
-                                   highlight=False, soft_wrap=True)
+        Console(stderr=True).print(
+            f"[bold red]error:[/bold red] {escape(str(err))}", highlight=False, soft_wrap=True
+        )
         return 1
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted; everything saved so far is kept")
         return 130
     return code
-

@@ -24,15 +24,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="fetch a Hugging Face dataset once, for runs that read it offline",
         description=(
             "Download a Hugging Face dataset (every split) and save it where experiments "
-            "with loader = \"hf\" and name = NAME read it. Runs themselves never download. "
+            'with loader = "hf" and name = NAME read it. Runs themselves never download. '
             "Needs the hf extra: pip install 'oversight[hf]'."
         ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     fetch_parser = actions.add_parser("fetch", help="download and save NAME")
     fetch_parser.add_argument("name", metavar="NAME", help="hub name, e.g. cais/mmlu")
-    fetch_parser.add_argument("--config", default=None,
-                              help="the dataset's configuration (subset), e.g. all")
+    fetch_parser.add_argument(
+        "--config", default=None, help="the dataset's configuration (subset), e.g. all"
+    )
     fetch_parser.set_defaults(handler=run)
 
 

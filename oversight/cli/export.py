@@ -39,18 +39,32 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ),
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
-    parser.add_argument("--format", choices=FORMATS, default=None,
-                        help="csv, parquet, or inspect (.eval logs for `inspect view`, one per "
-                        "condition; needs the inspect extra) (default: from --out's suffix, "
-                        "else csv)")
-    parser.add_argument("--kind", choices=KINDS, default="judgments",
-                        help="one row per judgment (default) or per transcript")
-    parser.add_argument("--counted-only", action="store_true",
-                        help="only the judgments the report scores (see the counted and "
-                             "not_counted columns)")
-    parser.add_argument("--out", metavar="FILE", default=None,
-                        help="file to write (default: RUN/exports/KIND.FORMAT); for inspect, "
-                        "the folder for the logs (default: RUN/inspect)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="csv, parquet, or inspect (.eval logs for `inspect view`, one per "
+        "condition; needs the inspect extra) (default: from --out's suffix, "
+        "else csv)",
+    )
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="judgments",
+        help="one row per judgment (default) or per transcript",
+    )
+    parser.add_argument(
+        "--counted-only",
+        action="store_true",
+        help="only the judgments the report scores (see the counted and not_counted columns)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="file to write (default: RUN/exports/KIND.FORMAT); for inspect, "
+        "the folder for the logs (default: RUN/inspect)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -77,8 +91,11 @@ def run(args: argparse.Namespace) -> int:
         console = Console(highlight=False, soft_wrap=True)  # paths stay whole for copying
         for file in files:
             console.print(f"wrote {escape(str(file))}")
-        console.print(f"view them: inspect view --log-dir {escape(str(files[0].parent))}"
-                      if files else "the run has no transcripts: nothing written")
+        console.print(
+            f"view them: inspect view --log-dir {escape(str(files[0].parent))}"
+            if files
+            else "the run has no transcripts: nothing written"
+        )
         return 0
     out = Path(args.out) if args.out else store.path / "exports" / f"{kind}.{fmt}"
     if args.counted_only and kind != "judgments":

@@ -30,10 +30,16 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
     parser.add_argument("--json", action="store_true", help="print the measurement as JSON")
-    parser.add_argument("--bootstrap", type=int, default=2000, metavar="N",
-                        help="bootstrap resamples per interval (default: 2000)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="random seed of the bootstrap (default: 0)")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="bootstrap resamples per interval (default: 2000)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -53,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if not stats:
         console.print(
             "no GDC measurement in this run: run a critique condition with "
-            "options = { target = \"planted\", gdc = true } (or target = \"given\")")
+            'options = { target = "planted", gdc = true } (or target = "given")'
+        )
         return 1
     print_gdc(stats, console)
     return 0

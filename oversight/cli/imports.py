@@ -49,8 +49,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("source", choices=SOURCES, help="which dataset PATH holds")
     parser.add_argument("path", metavar="PATH", help="the dataset's folder, or the log file")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="run folder to import into (created if needed)")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="run folder to import into (created if needed)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -75,8 +76,12 @@ def run(args: argparse.Namespace) -> int:
 
 def render_summary(summary: ImportSummary) -> Table:
     """The import's counts as a table: rooms by setting and status, skipped by reason."""
-    table = Table(title=f"NYU debate import into {escape(str(summary.out))}", title_justify="left",
-                  show_header=True, header_style="bold")
+    table = Table(
+        title=f"NYU debate import into {escape(str(summary.out))}",
+        title_justify="left",
+        show_header=True,
+        header_style="bold",
+    )
     table.add_column("")
     table.add_column("rooms", justify="right")
     table.add_row("in the dataset", str(summary.rooms))

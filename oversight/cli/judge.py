@@ -26,8 +26,16 @@ from transcripts.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
 
-_DESIGN_FLAGS = ("annotators", "assignment", "order", "target", "attention_checks",
-                 "attention_file", "conditions", "seed")
+_DESIGN_FLAGS = (
+    "annotators",
+    "assignment",
+    "order",
+    "target",
+    "attention_checks",
+    "attention_file",
+    "conditions",
+    "seed",
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -43,49 +51,95 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
-    parser.add_argument("--annotator", help="your name, recorded with each judgment "
-                        "(asked for when not given)")
-    parser.add_argument("--judge-name", default=None,
-                        help="judge name the judgments are filed under (default: human)")
+    parser.add_argument(
+        "--annotator", help="your name, recorded with each judgment (asked for when not given)"
+    )
+    parser.add_argument(
+        "--judge-name",
+        default=None,
+        help="judge name the judgments are filed under (default: human)",
+    )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--queue", action="store_true",
-                       help="only the escalation queue (the default without a study)")
-    which.add_argument("--all", dest="everything", action="store_true",
-                       help="the queue, then every transcript you have not judged yet")
-    parser.add_argument("--rounds", type=int, default=None, metavar="K",
-                        help="show only the first K rounds of each transcript")
-    parser.add_argument("--include-skipped", action="store_true",
-                        help="offer again the items you skipped before")
-    parser.add_argument("--time-limit", type=float, default=None, metavar="S",
-                        help="seconds per item, shown and recorded; later answers are marked")
+    which.add_argument(
+        "--queue",
+        action="store_true",
+        help="only the escalation queue (the default without a study)",
+    )
+    which.add_argument(
+        "--all",
+        dest="everything",
+        action="store_true",
+        help="the queue, then every transcript you have not judged yet",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        metavar="K",
+        help="show only the first K rounds of each transcript",
+    )
+    parser.add_argument(
+        "--include-skipped", action="store_true", help="offer again the items you skipped before"
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds per item, shown and recorded; later answers are marked",
+    )
     study = parser.add_argument_group(
         "study design",
-        "plan who judges what (saved once in RUN/study.json; see docs/guide/judges.md)")
-    study.add_argument("--plan-study", action="store_true",
-                       help="plan the study (or show the saved one) and exit")
-    study.add_argument("--annotators", metavar="A,B,...",
-                       help="the pool of annotators, by name")
-    study.add_argument("--assignment", choices=("within", "between"),
-                       help="within: everyone judges everything; between: each person sees "
-                       "each question once, conditions balanced across people")
-    study.add_argument("--order", choices=("interleaved", "random", "grouped"),
-                       help="order of each person's items (default: interleaved)")
-    study.add_argument("--target", type=int, metavar="K",
-                       help="between: judgments wanted per transcript (default 1)")
-    study.add_argument("--attention-checks", type=int, metavar="N",
-                       help="items with an obvious answer added to each person's list")
-    study.add_argument("--attention-file", metavar="FILE",
-                       help="JSON Lines of attention-check questions (default: built in)")
-    study.add_argument("--condition", dest="conditions", action="append", metavar="C",
-                       help="judge only this condition (repeat for several)")
+        "plan who judges what (saved once in RUN/study.json; see docs/guide/judges.md)",
+    )
+    study.add_argument(
+        "--plan-study", action="store_true", help="plan the study (or show the saved one) and exit"
+    )
+    study.add_argument("--annotators", metavar="A,B,...", help="the pool of annotators, by name")
+    study.add_argument(
+        "--assignment",
+        choices=("within", "between"),
+        help="within: everyone judges everything; between: each person sees "
+        "each question once, conditions balanced across people",
+    )
+    study.add_argument(
+        "--order",
+        choices=("interleaved", "random", "grouped"),
+        help="order of each person's items (default: interleaved)",
+    )
+    study.add_argument(
+        "--target",
+        type=int,
+        metavar="K",
+        help="between: judgments wanted per transcript (default 1)",
+    )
+    study.add_argument(
+        "--attention-checks",
+        type=int,
+        metavar="N",
+        help="items with an obvious answer added to each person's list",
+    )
+    study.add_argument(
+        "--attention-file",
+        metavar="FILE",
+        help="JSON Lines of attention-check questions (default: built in)",
+    )
+    study.add_argument(
+        "--condition",
+        dest="conditions",
+        action="append",
+        metavar="C",
+        help="judge only this condition (repeat for several)",
+    )
     study.add_argument("--seed", type=int, help="seed of the assignment (default 0)")
     parser.set_defaults(handler=run)
 
 
 def _design(args: argparse.Namespace, store: RunStore) -> StudyDesign | None:
     """The design from the options, else from ``[human]`` of the run's experiment, else None."""
-    given = {name: getattr(args, name) for name in _DESIGN_FLAGS
-             if getattr(args, name, None) is not None}
+    given = {
+        name: getattr(args, name) for name in _DESIGN_FLAGS if getattr(args, name, None) is not None
+    }
     if args.time_limit is not None and given:
         given["time_limit_s"] = args.time_limit
     if args.rounds is not None and given:
@@ -106,8 +160,9 @@ def _design(args: argparse.Namespace, store: RunStore) -> StudyDesign | None:
     try:
         return StudyDesign.model_validate(given)
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'design'}: {e['msg']}"
-                             for e in err.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'design'}: {e['msg']}" for e in err.errors()
+        )
         raise ConfigError(f"{source}: {problems}") from err
 
 
@@ -120,84 +175,126 @@ def run(args: argparse.Namespace) -> int:
     study = open_study(store, _design(args, store))
     if args.plan_study:
         if study is None:
-            raise ConfigError("no study to show: plan one with --plan-study --annotators "
-                              "alice,bob [--assignment between ...]")
+            raise ConfigError(
+                "no study to show: plan one with --plan-study --annotators "
+                "alice,bob [--assignment between ...]"
+            )
         print_study(console, store, study)
         return 0
     if study is not None and args.everything:
-        raise ConfigError(f"this run has a study ({store.path / STUDY_FILE}); your items come "
-                          f"from it: run without --all (or --queue for the escalation queue)")
+        raise ConfigError(
+            f"this run has a study ({store.path / STUDY_FILE}); your items come "
+            f"from it: run without --all (or --queue for the escalation queue)"
+        )
     use_study = study if study is not None and not args.queue else None
-    if use_study is not None and not any(getattr(args, f, None) is not None
-                                         for f in _DESIGN_FLAGS):
-        fixed = [flag for flag, value in (("--rounds", args.rounds),
-                                          ("--time-limit", args.time_limit),
-                                          ("--judge-name", args.judge_name)) if value is not None]
+    if use_study is not None and not any(getattr(args, f, None) is not None for f in _DESIGN_FLAGS):
+        fixed = [
+            flag
+            for flag, value in (
+                ("--rounds", args.rounds),
+                ("--time-limit", args.time_limit),
+                ("--judge-name", args.judge_name),
+            )
+            if value is not None
+        ]
         if fixed:
-            raise ConfigError(f"{', '.join(fixed)}: this run's study ({store.path / STUDY_FILE}) "
-                              f"fixes rounds, time limit and judge name for everyone; drop "
-                              f"{'them' if len(fixed) > 1 else 'it'}")
+            raise ConfigError(
+                f"{', '.join(fixed)}: this run's study ({store.path / STUDY_FILE}) "
+                f"fixes rounds, time limit and judge name for everyone; drop "
+                f"{'them' if len(fixed) > 1 else 'it'}"
+            )
     annotator = args.annotator or _ask_name(console)
-    judge_name = (use_study.design.judge_name if use_study is not None
-                  else args.judge_name or "human")
+    judge_name = (
+        use_study.design.judge_name if use_study is not None else args.judge_name or "human"
+    )
     time_limit = use_study.design.time_limit_s if use_study is not None else args.time_limit
-    judge = HumanJudge(annotator=annotator, name=judge_name, console=console,
-                       time_limit_s=time_limit)
-    items = plan(store, annotator=annotator, judge_name=judge_name,
-                 everything=args.everything, rounds=args.rounds,
-                 include_skipped=args.include_skipped, study=use_study)
+    judge = HumanJudge(
+        annotator=annotator, name=judge_name, console=console, time_limit_s=time_limit
+    )
+    items = plan(
+        store,
+        annotator=annotator,
+        judge_name=judge_name,
+        everything=args.everything,
+        rounds=args.rounds,
+        include_skipped=args.include_skipped,
+        study=use_study,
+    )
     who = escape(annotator)
     if not items:
         if use_study is not None:
             console.print(f"Nothing left to judge for {who}: your study list is done.")
             return 0
         hint = "" if args.everything else " Use --all to judge every transcript of the run."
-        console.print(f"Nothing to judge for {who}: the queue is empty"
-                      f"{' and every transcript is judged' if args.everything else ''}.{hint}")
+        console.print(
+            f"Nothing to judge for {who}: the queue is empty"
+            f"{' and every transcript is judged' if args.everything else ''}.{hint}"
+        )
         return 0
     done = items[0].total - len(items)
     console.print(
-        f"{who}: {len(items)} item(s) to judge" + (f" ({done} of {items[0].total} done)"
-                                                    if done else "") +
-        ". For each, give a probability per answer (e.g. 70 30) or a letter and your "
-        "confidence (e.g. A 80); s skips, q quits. Each answer is saved at once.")
+        f"{who}: {len(items)} item(s) to judge"
+        + (f" ({done} of {items[0].total} done)" if done else "")
+        + ". For each, give a probability per answer (e.g. 70 30) or a letter and your "
+        "confidence (e.g. A 80); s skips, q quits. Each answer is saved at once."
+    )
     result = serve(store, judge, items)
     store.close()
     busy = f", {result.busy} open elsewhere" if result.busy else ""
     console.print(
         f"Session over: {result.judged} judged, {result.skipped} skipped{busy}, "
-        f"{result.remaining} left." + (" Run the same command to continue."
-                                        if result.remaining else ""))
+        f"{result.remaining} left."
+        + (" Run the same command to continue." if result.remaining else "")
+    )
     return 0
 
 
 def print_study(console: Console, store: RunStore, study: Study) -> None:
     """The study's design, each person's list and progress, and coverage."""
     d = study.design
-    console.print(f"Study in {escape(str(store.path / STUDY_FILE))}: {d.assignment}, order "
-                  f"{d.order}, seed {d.seed}" + (f", target {d.target} per transcript"
-                                                 if d.assignment == "between" else "")
-                  + (f", time limit {d.time_limit_s:g} s" if d.time_limit_s else ""))
+    console.print(
+        f"Study in {escape(str(store.path / STUDY_FILE))}: {d.assignment}, order "
+        f"{d.order}, seed {d.seed}"
+        + (f", target {d.target} per transcript" if d.assignment == "between" else "")
+        + (f", time limit {d.time_limit_s:g} s" if d.time_limit_s else "")
+    )
     conditions = sorted({s.condition for slots in study.assignments.values() for s in slots})
     table = Table("annotator", "items", *map(escape, conditions), "done")
     progress = study_progress(store, study)
     for annotator, slots in study.assignments.items():
         counts = Counter(s.condition for s in slots)
-        table.add_row(escape(annotator), str(len(slots)), *(str(counts[c]) for c in conditions),
-                      str(progress[annotator]))
+        table.add_row(
+            escape(annotator),
+            str(len(slots)),
+            *(str(counts[c]) for c in conditions),
+            str(progress[annotator]),
+        )
     console.print(table)
     targets = study.targets()
     known = set(targets) | set(study.left_out)
-    newer = [t.id for t in store.transcripts.latest() if t.status == "complete"
-             and (not d.conditions or t.condition in d.conditions) and t.id not in known]
+    newer = [
+        t.id
+        for t in store.transcripts.latest()
+        if t.status == "complete"
+        and (not d.conditions or t.condition in d.conditions)
+        and t.id not in known
+    ]
     if newer:
-        console.print(f"[yellow]{len(newer)} transcript(s) of the run came after the study was "
-                      f"planned and are not in it[/yellow] (plan a new study in a copy of the "
-                      f"run to include them).")
-    console.print(f"{len(targets)} transcripts assigned ({sum(targets.values())} judgments); "
-                  f"{len(study.left_out)} left out" + (
-                      " (each question has more transcripts than the pool can cover under "
-                      "'between'; add annotators to cover them)" if study.left_out else "."))
+        console.print(
+            f"[yellow]{len(newer)} transcript(s) of the run came after the study was "
+            f"planned and are not in it[/yellow] (plan a new study in a copy of the "
+            f"run to include them)."
+        )
+    console.print(
+        f"{len(targets)} transcripts assigned ({sum(targets.values())} judgments); "
+        f"{len(study.left_out)} left out"
+        + (
+            " (each question has more transcripts than the pool can cover under "
+            "'between'; add annotators to cover them)"
+            if study.left_out
+            else "."
+        )
+    )
 
 
 def _ask_name(console: Console) -> str:

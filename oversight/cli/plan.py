@@ -29,27 +29,58 @@ def add_parser(subparsers: Any) -> None:
             "1 + (m - 1) ICC), from assumed values or a pilot run."
         ),
     )
-    parser.add_argument("--difference", type=float, required=True, metavar="D",
-                        help="difference in accuracy to detect, e.g. 0.10 for +10 points")
+    parser.add_argument(
+        "--difference",
+        type=float,
+        required=True,
+        metavar="D",
+        help="difference in accuracy to detect, e.g. 0.10 for +10 points",
+    )
     parser.add_argument("--power", type=float, default=0.8, help="default: 0.8")
     parser.add_argument("--alpha", type=float, default=0.05, help="two-sided, default: 0.05")
-    parser.add_argument("--baseline-accuracy", type=float, default=None, metavar="P",
-                        help="accuracy of the baseline condition (default 0.7, or the pilot's)")
-    parser.add_argument("--icc", type=float, default=None,
-                        help="ICC of question scores within a source (default 0, or the "
-                        "pilot's)")
-    parser.add_argument("--questions-per-source", type=float, default=None, metavar="M",
-                        help="questions per source (default 1, or the pilot's)")
-    parser.add_argument("--paired", action="store_true",
-                        help="both conditions judge the same questions")
-    parser.add_argument("--discordance", type=float, default=None,
-                        help="paired: share of questions the conditions score differently")
-    parser.add_argument("--pilot", metavar="RUN", default=None,
-                        help="estimate the assumptions from this run folder")
-    parser.add_argument("--condition", default="unassisted",
-                        help="the pilot's baseline condition (default: unassisted)")
-    parser.add_argument("--compare", default=None, metavar="A",
-                        help="with --pilot --paired: the other condition, for the discordance")
+    parser.add_argument(
+        "--baseline-accuracy",
+        type=float,
+        default=None,
+        metavar="P",
+        help="accuracy of the baseline condition (default 0.7, or the pilot's)",
+    )
+    parser.add_argument(
+        "--icc",
+        type=float,
+        default=None,
+        help="ICC of question scores within a source (default 0, or the pilot's)",
+    )
+    parser.add_argument(
+        "--questions-per-source",
+        type=float,
+        default=None,
+        metavar="M",
+        help="questions per source (default 1, or the pilot's)",
+    )
+    parser.add_argument(
+        "--paired", action="store_true", help="both conditions judge the same questions"
+    )
+    parser.add_argument(
+        "--discordance",
+        type=float,
+        default=None,
+        help="paired: share of questions the conditions score differently",
+    )
+    parser.add_argument(
+        "--pilot", metavar="RUN", default=None, help="estimate the assumptions from this run folder"
+    )
+    parser.add_argument(
+        "--condition",
+        default="unassisted",
+        help="the pilot's baseline condition (default: unassisted)",
+    )
+    parser.add_argument(
+        "--compare",
+        default=None,
+        metavar="A",
+        help="with --pilot --paired: the other condition, for the discordance",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -61,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
     baseline, icc, m = args.baseline_accuracy, args.icc, args.questions_per_source
     discordance = args.discordance
     if args.pilot:
-        pilot = pilot_inputs(args.pilot, condition=args.condition,
-                             other=args.compare if args.paired else None)
+        pilot = pilot_inputs(
+            args.pilot, condition=args.condition, other=args.compare if args.paired else None
+        )
         baseline = pilot.baseline_accuracy if baseline is None else baseline
         icc = pilot.icc if icc is None else icc
         m = pilot.questions_per_source if m is None else m
@@ -83,16 +115,19 @@ def run(args: argparse.Namespace) -> int:
         paired=args.paired,
         discordance=discordance,
     )
-    table = Table(title=f"{plan.design.capitalize()} comparison: {100 * plan.difference:+.1f} "
-                  f"points over {100 * plan.baseline_accuracy:.1f}% at {100 * plan.power:.0f}% "
-                  f"power, alpha {plan.alpha:g}")
+    table = Table(
+        title=f"{plan.design.capitalize()} comparison: {100 * plan.difference:+.1f} "
+        f"points over {100 * plan.baseline_accuracy:.1f}% at {100 * plan.power:.0f}% "
+        f"power, alpha {plan.alpha:g}"
+    )
     for column in ("", "questions per condition", "sources per condition"):
         table.add_column(column, justify="right" if column else "left")
     table.add_row("independent questions", str(plan.questions_unclustered), "—")
     table.add_row(
         f"{plan.questions_per_source:.1f} per source, ICC {plan.icc:.2f} "
         f"(design effect {plan.design_effect:.2f})",
-        str(plan.questions), str(plan.sources),
+        str(plan.questions),
+        str(plan.sources),
     )
     console.print(table)
     return 0

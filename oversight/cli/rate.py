@@ -57,11 +57,19 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
     parser.add_argument("--annotator", required=True, help="your name, recorded with each rating")
-    parser.add_argument("--condition", action="append", default=[], metavar="LABEL",
-                        help="only this condition (repeat for several)")
-    parser.add_argument("--with-key", action="store_true",
-                        help="also show the source text and the known flaw, and grade whether "
-                        "each critique identifies it (counts in the GDC critique accuracy)")
+    parser.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="only this condition (repeat for several)",
+    )
+    parser.add_argument(
+        "--with-key",
+        action="store_true",
+        help="also show the source text and the known flaw, and grade whether "
+        "each critique identifies it (counts in the GDC critique accuracy)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -73,26 +81,41 @@ def run(args: argparse.Namespace) -> int:
     known = {t.condition for t in store.transcripts.latest() if t.critique is not None}
     unknown = sorted(set(conditions) - known)
     if unknown:
-        raise ConfigError(f"no critique transcripts in condition(s) {unknown}; the run's "
-                          f"critique conditions are {sorted(known) or 'none'}")
-    rated = rate_session(store, annotator=args.annotator, console=console, ask=console.input,
-                         conditions=conditions, with_key=bool(args.with_key))
+        raise ConfigError(
+            f"no critique transcripts in condition(s) {unknown}; the run's "
+            f"critique conditions are {sorted(known) or 'none'}"
+        )
+    rated = rate_session(
+        store,
+        annotator=args.annotator,
+        console=console,
+        ask=console.input,
+        conditions=conditions,
+        with_key=bool(args.with_key),
+    )
     console.print(f"{rated} transcript(s) rated this session.")
     return 0
 
 
 def _pending(store: RunStore, rater: str, conditions: list[str]) -> list[Transcript]:
     return [
-        t for t in store.transcripts.latest()
-        if t.status == "complete" and t.critique is not None
+        t
+        for t in store.transcripts.latest()
+        if t.status == "complete"
+        and t.critique is not None
         and (not conditions or t.condition in conditions)
         and not any(r.rater == rater for r in t.critique.ratings)
         and any(turn.role == "critic" and turn.visibility == "public" for turn in t.turns)
     ]
 
 
-def _entry(ask: Callable[[str], str], prompt: str, valid: Callable[[str], bool],
-           console: Console, hint: str) -> str:
+def _entry(
+    ask: Callable[[str], str],
+    prompt: str,
+    valid: Callable[[str], bool],
+    console: Console,
+    hint: str,
+) -> str:
     while True:
         try:
             said = ask(prompt).strip()
@@ -128,28 +151,50 @@ def rate_session(
         outcome = transcript.critique
         assert outcome is not None
         if with_key:
-            known = ("unknown" if outcome.flawed is None else
-                     f"flawed: {outcome.flaw or '(no key given)'}" if outcome.flawed else "good")
-            console.print(Panel(Text(transcript.question.context or "(no source text)"),
-                                title="Source text (the judge did not see it)"))
+            known = (
+                "unknown"
+                if outcome.flawed is None
+                else f"flawed: {outcome.flaw or '(no key given)'}"
+                if outcome.flawed
+                else "good"
+            )
+            console.print(
+                Panel(
+                    Text(transcript.question.context or "(no source text)"),
+                    title="Source text (the judge did not see it)",
+                )
+            )
             console.print(Text(f"Known about the proposal: {known}", style="bold"))
         yes_no = lambda s: s.lower() in ("y", "n", "yes", "no")  # noqa: E731
         critics = [t.speaker for t in view.turns if t.role == "critic"]
         ratings = []
         try:
             for critic in critics:
-                helpful = _entry(ask, HELPFUL.format(critic=critic),
-                                 lambda s: s.isdigit() and 1 <= int(s) <= 7, console,
-                                 "type a whole number from 1 to 7 (or s, q)")
+                helpful = _entry(
+                    ask,
+                    HELPFUL.format(critic=critic),
+                    lambda s: s.isdigit() and 1 <= int(s) <= 7,
+                    console,
+                    "type a whole number from 1 to 7 (or s, q)",
+                )
                 real = _entry(ask, REAL, yes_no, console, "type y or n (or s, q)")
-                keyed = (_entry(ask, KEYED, yes_no, console, "type y or n (or s, q)")
-                         if with_key and outcome.flawed else None)
+                keyed = (
+                    _entry(ask, KEYED, yes_no, console, "type y or n (or s, q)")
+                    if with_key and outcome.flawed
+                    else None
+                )
                 reason = _entry(ask, REASON, lambda s: True, console, "")
-                ratings.append(CritiqueRating(
-                    critique=critic, helpfulness=int(helpful),
-                    real_flaw=real.lower().startswith("y"), reason=reason, rater=rater,
-                    saw_key=with_key,
-                    identifies_key=None if keyed is None else keyed.lower().startswith("y")))
+                ratings.append(
+                    CritiqueRating(
+                        critique=critic,
+                        helpfulness=int(helpful),
+                        real_flaw=real.lower().startswith("y"),
+                        reason=reason,
+                        rater=rater,
+                        saw_key=with_key,
+                        identifies_key=None if keyed is None else keyed.lower().startswith("y"),
+                    )
+                )
         except _Skip:
             console.print("Skipped.")
             continue

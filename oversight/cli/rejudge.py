@@ -48,20 +48,45 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
     parser.add_argument("--judge", required=True, metavar="SPEC", help="the judge (see below)")
-    parser.add_argument("--rounds", metavar="K[,K2...]",
-                        help="show only the first K rounds (several: one judgment each)")
-    parser.add_argument("--condition", action="append", metavar="C",
-                        help="only this condition (repeatable)")
-    parser.add_argument("--where", action="append", metavar="FIELD=VALUE",
-                        help="only transcripts whose field matches (repeatable; != negates)")
-    parser.add_argument("--id", action="append", dest="ids", metavar="ID",
-                        help="only this transcript (an id prefix; repeatable)")
-    parser.add_argument("--concurrency", type=int, default=8, metavar="N",
-                        help="transcripts judged at once (default 8; 1 for a person)")
-    parser.add_argument("--offline", action="store_true",
-                        help="answer judge calls from the cache only (a miss is an error)")
-    parser.add_argument("--max-cost", type=float, metavar="USD",
-                        help="stop starting judge calls once this much is spent")
+    parser.add_argument(
+        "--rounds",
+        metavar="K[,K2...]",
+        help="show only the first K rounds (several: one judgment each)",
+    )
+    parser.add_argument(
+        "--condition", action="append", metavar="C", help="only this condition (repeatable)"
+    )
+    parser.add_argument(
+        "--where",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="only transcripts whose field matches (repeatable; != negates)",
+    )
+    parser.add_argument(
+        "--id",
+        action="append",
+        dest="ids",
+        metavar="ID",
+        help="only this transcript (an id prefix; repeatable)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
+        help="transcripts judged at once (default 8; 1 for a person)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="answer judge calls from the cache only (a miss is an error)",
+    )
+    parser.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="stop starting judge calls once this much is spent",
+    )
     parser.add_argument("--annotator", help="your name, for human judges")
     parser.set_defaults(handler=run)
 
@@ -85,21 +110,40 @@ def run(args: argparse.Namespace) -> int:
     """Re-judge and print what was done, with accuracy by condition and rounds."""
     console = Console(highlight=False, width=wide_when_piped())
     result = rejudge(
-        args.run_dir, args.judge, conditions=args.condition, where=args.where, ids=args.ids,
-        rounds=_parse_rounds(args.rounds), concurrency=args.concurrency, offline=args.offline,
-        max_cost_usd=args.max_cost, annotator=args.annotator, console=console)
+        args.run_dir,
+        args.judge,
+        conditions=args.condition,
+        where=args.where,
+        ids=args.ids,
+        rounds=_parse_rounds(args.rounds),
+        concurrency=args.concurrency,
+        offline=args.offline,
+        max_cost_usd=args.max_cost,
+        annotator=args.annotator,
+        console=console,
+    )
     console.print(
         f"{result.judged} new judgment(s) ({result.failed} failed), {result.skipped} already "
         f"judged · judge calls: {result.calls} sent, {result.cached_calls} from the cache · "
         f"spend ${result.spent_usd:.4f}"
-        + (f" + {result.unknown_cost_calls} call(s) of unknown price"
-           if result.unknown_cost_calls else "")
-        + (f" · {result.calls_lost_in_flight} call(s) of the run cut off in flight by a kill "
-           f"(cost unknown)" if result.calls_lost_in_flight else ""))
+        + (
+            f" + {result.unknown_cost_calls} call(s) of unknown price"
+            if result.unknown_cost_calls
+            else ""
+        )
+        + (
+            f" · {result.calls_lost_in_flight} call(s) of the run cut off in flight by a kill "
+            f"(cost unknown)"
+            if result.calls_lost_in_flight
+            else ""
+        )
+    )
     batched = [c for j in result.judgments for c in _calls(j) if c.batched]
     if batched:
-        console.print(f"{len(batched)} call(s) went through the provider's batch API, priced "
-                      f"at its batch rate: ${sum(c.cost_usd or 0.0 for c in batched):.4f}")
+        console.print(
+            f"{len(batched)} call(s) went through the provider's batch API, priced "
+            f"at its batch rate: ${sum(c.cost_usd or 0.0 for c in batched):.4f}"
+        )
     if result.stopped:
         console.print(f"[yellow]stopped:[/] {escape(result.stopped)}")
     if result.judgments:
@@ -123,13 +167,15 @@ def _accuracy_by_rounds(run_dir: str, result: RejudgeResult) -> Table:
             continue
         rounds = j.metadata.get("rounds")
         scores[(condition, "all" if rounds is None else str(rounds))].append(
-            score(j.probabilities, correct))
+            score(j.probabilities, correct)
+        )
     table = Table(title="accuracy of the new judgments")
     for column in ("condition", "rounds", "n", "accuracy"):
         table.add_column(column, justify="left" if column == "condition" else "right")
     for (condition, rounds), values in sorted(
         scores.items(), key=lambda kv: (kv[0][0], int(kv[0][1]) if kv[0][1].isdigit() else 10**9)
     ):
-        table.add_row(escape(condition), rounds, str(len(values)),
-                      f"{sum(values) / len(values):.3f}")
+        table.add_row(
+            escape(condition), rounds, str(len(values)), f"{sum(values) / len(values):.3f}"
+        )
     return table

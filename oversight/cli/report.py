@@ -54,9 +54,7 @@ def add_parser(subparsers: Any) -> None:
         "repeat to combine; true/false/null and numbers are understood",
     )
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
-    parser.add_argument(
-        "--markdown", action="store_true", help="write report.md and analysis.json"
-    )
+    parser.add_argument("--markdown", action="store_true", help="write report.md and analysis.json")
     parser.add_argument("--plots", action="store_true", help="write PNG plots")
     parser.add_argument(
         "--out", metavar="DIR", default=None, help="folder for files (default: RUN/reports)"
@@ -138,19 +136,33 @@ def run(args: argparse.Namespace) -> int:
     stdout = Console(highlight=False, soft_wrap=as_json, width=width)
     # With --json, stdout holds the JSON alone; messages go to stderr.
     messages = Console(stderr=True, highlight=False) if as_json else stdout
-    people = annotators(args.run_dir, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)),
-                        where=list(getattr(args, "where", None) or []))
+    people = annotators(
+        args.run_dir,
+        n_bootstrap=bootstrap,
+        seed=int(getattr(args, "seed", 0)),
+        where=list(getattr(args, "where", None) or []),
+    )
     if as_json:
         # The analysis's documented JSON, with the annotator table added under "annotators".
-        print(json.dumps({**json.loads(render_json(result)),
-                          "annotators": people.model_dump(mode="json")}, indent=2))
+        print(
+            json.dumps(
+                {**json.loads(render_json(result)), "annotators": people.model_dump(mode="json")},
+                indent=2,
+            )
+        )
     else:
         print_report(result, stdout)
         print_annotators(people, stdout)
     markdown, plots = bool(getattr(args, "markdown", False)), bool(getattr(args, "plots", False))
     _gdc_section(args, bootstrap, stdout if not as_json else None, messages, write=markdown)
-    _stress_section(args, bootstrap, stdout if not as_json else None, messages,
-                    write=markdown or plots, plots=plots)
+    _stress_section(
+        args,
+        bootstrap,
+        stdout if not as_json else None,
+        messages,
+        write=markdown or plots,
+        plots=plots,
+    )
     if markdown or plots:
         out = getattr(args, "out", None)
         files = write_report(
@@ -168,8 +180,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _gdc_section(
-    args: argparse.Namespace, bootstrap: int, console: Console | None, messages: Console,
-    *, write: bool,
+    args: argparse.Namespace,
+    bootstrap: int,
+    console: Console | None,
+    messages: Console,
+    *,
+    write: bool,
 ) -> None:
     """The GDC gaps of the run's critiques (``oversight gdc``) and its RRM and
     prover–estimator tree statistics, when it has any: printed under the report, and with
@@ -182,8 +198,7 @@ def _gdc_section(
     seed = int(getattr(args, "seed", 0))
     sections: list[tuple[str, list[Any], Any]] = [
         ("gdc", list(gdc(args.run_dir, n_bootstrap=bootstrap, seed=seed)), gdc_markdown),
-        ("trees", list(tree_stats(args.run_dir, n_bootstrap=bootstrap, seed=seed)),
-         trees_markdown),
+        ("trees", list(tree_stats(args.run_dir, n_bootstrap=bootstrap, seed=seed)), trees_markdown),
     ]
     for name, stats, markdown in sections:
         if not stats:
@@ -201,13 +216,20 @@ def _gdc_section(
             tmp.write_text(markdown(stats), encoding="utf-8")
             tmp.replace(out / f"{name}.md")
             write_json_atomic(out / f"{name}.json", [s.model_dump(mode="json") for s in stats])
-            messages.print(f"wrote {escape(str(out / f'{name}.md'))}\n"
-                           f"wrote {escape(str(out / f'{name}.json'))}")
+            messages.print(
+                f"wrote {escape(str(out / f'{name}.md'))}\n"
+                f"wrote {escape(str(out / f'{name}.json'))}"
+            )
 
 
 def _stress_section(
-    args: argparse.Namespace, bootstrap: int, console: Console | None, messages: Console,
-    *, write: bool, plots: bool,
+    args: argparse.Namespace,
+    bootstrap: int,
+    console: Console | None,
+    messages: Console,
+    *,
+    write: bool,
+    plots: bool,
 ) -> None:
     """The stress table (``oversight stress``) of a run with planted personas: printed under
     the report, and with ``--markdown``/``--plots`` written as ``stress.md``/``stress.json``

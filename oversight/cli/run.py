@@ -51,31 +51,58 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
-    parser.add_argument("--out", metavar="DIR",
-                        help="run folder (default: the file's `out`, else runs/<name>)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="run the whole pipeline on mock endpoints (into a temporary "
-                             "folder) and estimate calls, tokens and cost per endpoint")
-    parser.add_argument("--max-cost", type=float, metavar="USD",
-                        help="cost cap in US dollars (overrides [limits] max_cost_usd)")
-    parser.add_argument("--max-tokens", type=int, metavar="N",
-                        help="token cap (overrides [limits] max_tokens)")
-    parser.add_argument("--concurrency", type=int, metavar="N",
-                        help="work items in flight at once (overrides [limits] concurrency)")
-    parser.add_argument("--offline", action="store_true",
-                        help="answer every call from the response cache; a miss is an error")
-    parser.add_argument("--replay", metavar="RUN",
-                        help="copy RUN's response cache into --out and run offline: an exact "
-                             "replay with no network call")
-    parser.add_argument("--retry-failed", action="store_true",
-                        help="on a resume, ask again the judges whose judgments failed, with "
-                             "fresh calls (by default a failed judgment is left as recorded)")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="plain progress lines instead of the live display")
-    parser.add_argument("--no-report", action="store_true",
-                        help="do not print the report at the end")
-    parser.add_argument("--json", action="store_true",
-                        help="print the result (or the dry-run estimate) as JSON")
+    parser.add_argument(
+        "--out", metavar="DIR", help="run folder (default: the file's `out`, else runs/<name>)"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="run the whole pipeline on mock endpoints (into a temporary "
+        "folder) and estimate calls, tokens and cost per endpoint",
+    )
+    parser.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="cost cap in US dollars (overrides [limits] max_cost_usd)",
+    )
+    parser.add_argument(
+        "--max-tokens", type=int, metavar="N", help="token cap (overrides [limits] max_tokens)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="work items in flight at once (overrides [limits] concurrency)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="answer every call from the response cache; a miss is an error",
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="RUN",
+        help="copy RUN's response cache into --out and run offline: an exact "
+        "replay with no network call",
+    )
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="on a resume, ask again the judges whose judgments failed, with "
+        "fresh calls (by default a failed judgment is left as recorded)",
+    )
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="plain progress lines instead of the live display",
+    )
+    parser.add_argument(
+        "--no-report", action="store_true", help="do not print the report at the end"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the result (or the dry-run estimate) as JSON"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -90,10 +117,18 @@ def run(args: argparse.Namespace) -> int:
             print_estimate(rehearsal, console)
         return 0 if rehearsal.result.status.startswith("complete") else EXIT_STOPPED
     result = run_experiment(
-        args.experiment, out=args.out, max_cost_usd=args.max_cost, max_tokens=args.max_tokens,
-        concurrency=args.concurrency, offline=args.offline, replay=args.replay,
-        console=console, progress=False if args.no_progress else None, summary=not args.json,
-        retry_failed=args.retry_failed)
+        args.experiment,
+        out=args.out,
+        max_cost_usd=args.max_cost,
+        max_tokens=args.max_tokens,
+        concurrency=args.concurrency,
+        offline=args.offline,
+        replay=args.replay,
+        console=console,
+        progress=False if args.no_progress else None,
+        summary=not args.json,
+        retry_failed=args.retry_failed,
+    )
     if args.json:
         print(json.dumps(_result_json(result), indent=2))
     elif not args.no_report and result.transcripts > 0:
@@ -112,31 +147,52 @@ def wide_when_piped() -> int | None:
 def print_estimate(rehearsal: DryRun, console: Console) -> None:
     """The dry run's table: calls, tokens and cost per endpoint of the real run."""
     result = rehearsal.result
-    console.print(f"dry run on mock endpoints: {result.status}, {result.items_complete} of "
-                  f"{result.items_total} items, {result.transcripts} transcripts "
-                  f"(folder {escape(str(result.path))})")
+    console.print(
+        f"dry run on mock endpoints: {result.status}, {result.items_complete} of "
+        f"{result.items_total} items, {result.transcripts} transcripts "
+        f"(folder {escape(str(result.path))})"
+    )
     for error in result.errors:
         console.print(f"  [red]error[/] {escape(error)}")
     table = Table(title="estimate for the real run")
-    for column in ("endpoint", "spec", "calls", "input tok", "output tok (est / max)",
-                   "cost USD (est / max)"):
+    for column in (
+        "endpoint",
+        "spec",
+        "calls",
+        "input tok",
+        "output tok (est / max)",
+        "cost USD (est / max)",
+    ):
         table.add_column(column, justify="left" if column in ("endpoint", "spec") else "right")
     tokenizer = "chars/4"
     for e in rehearsal.endpoints:
         tokenizer = e.tokenizer
-        cost = ("unknown price" if e.cost_usd is None or e.cost_usd_max is None
-                else f"{e.cost_usd:.4f} / {e.cost_usd_max:.4f}")
-        table.add_row(escape(e.name), escape(e.spec), f"{e.calls:,}", f"{e.input_tokens:,}",
-                      f"{e.output_tokens:,} / {e.output_tokens_max:,}", cost)
+        cost = (
+            "unknown price"
+            if e.cost_usd is None or e.cost_usd_max is None
+            else f"{e.cost_usd:.4f} / {e.cost_usd_max:.4f}"
+        )
+        table.add_row(
+            escape(e.name),
+            escape(e.spec),
+            f"{e.calls:,}",
+            f"{e.input_tokens:,}",
+            f"{e.output_tokens:,} / {e.output_tokens_max:,}",
+            cost,
+        )
     console.print(table)
     total = rehearsal.cost_usd
     cost = "unknown (a price is missing)" if total is None else f"${total:.4f}"
-    console.print(f"total estimated cost: {cost} · input tokens counted with {tokenizer}; "
-                  f"output estimated as half of max_tokens")
+    console.print(
+        f"total estimated cost: {cost} · input tokens counted with {tokenizer}; "
+        f"output estimated as half of max_tokens"
+    )
     for e in rehearsal.endpoints:
         if e.batched and e.batch_saving_usd is not None:
-            console.print(f"{escape(e.name)} has batch = true: priced at the batch rate, "
-                          f"saving ${e.batch_saving_usd:.4f} against standard prices")
+            console.print(
+                f"{escape(e.name)} has batch = true: priced at the batch rate, "
+                f"saving ${e.batch_saving_usd:.4f} against standard prices"
+            )
 
 
 def print_report(path: Path, console: Console) -> None:

@@ -50,18 +50,34 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
-    parser.add_argument("transcript", metavar="TRANSCRIPT", nargs="?",
-                        help="id (or a unique prefix) of the transcript to show")
-    parser.add_argument("--as-judge", action="store_true",
-                        help="show only what a judge sees of the transcript")
-    parser.add_argument("--rounds", type=int, metavar="K",
-                        help="with --as-judge: only the first K rounds")
-    parser.add_argument("--condition", action="append", metavar="C",
-                        help="list only this condition (repeatable)")
-    parser.add_argument("--where", action="append", metavar="FIELD=VALUE",
-                        help="list only transcripts whose field matches (repeatable; != negates)")
-    parser.add_argument("--limit", type=int, default=200, metavar="N",
-                        help="list at most N transcripts (default 200; 0 for all)")
+    parser.add_argument(
+        "transcript",
+        metavar="TRANSCRIPT",
+        nargs="?",
+        help="id (or a unique prefix) of the transcript to show",
+    )
+    parser.add_argument(
+        "--as-judge", action="store_true", help="show only what a judge sees of the transcript"
+    )
+    parser.add_argument(
+        "--rounds", type=int, metavar="K", help="with --as-judge: only the first K rounds"
+    )
+    parser.add_argument(
+        "--condition", action="append", metavar="C", help="list only this condition (repeatable)"
+    )
+    parser.add_argument(
+        "--where",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="list only transcripts whose field matches (repeatable; != negates)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=200,
+        metavar="N",
+        help="list at most N transcripts (default 200; 0 for all)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -84,17 +100,24 @@ def run(args: argparse.Namespace) -> int:
 def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
     # Counted from the judgments' index: no judgment is read.
     judged: Counter[str] = Counter(
-        str((e.extra or {}).get("t")) for e in store.judgments.latest_entries())
+        str((e.extra or {}).get("t")) for e in store.judgments.latest_entries()
+    )
     status = read_status(store)
     if status is not None:
-        console.print(f"{escape(str(store.path))}: {escape(str(status.get('status')))} · "
-                      f"{status.get('items_complete')} "
-                      f"of {status.get('items_total')} items · spend "
-                      f"${status.get('spent_usd', 0):.4f}")
+        console.print(
+            f"{escape(str(store.path))}: {escape(str(status.get('status')))} · "
+            f"{status.get('items_complete')} "
+            f"of {status.get('items_total')} items · spend "
+            f"${status.get('spent_usd', 0):.4f}"
+        )
     table = Table()
     for column in ("id", "condition", "question", "setup", "status", "rounds", "judgments"):
-        table.add_column(column, justify="right" if column in ("rounds", "judgments") else "left",
-                         no_wrap=True, min_width=len(column))
+        table.add_column(
+            column,
+            justify="right" if column in ("rounds", "judgments") else "left",
+            no_wrap=True,
+            min_width=len(column),
+        )
     table.add_column("text", no_wrap=True, overflow="ellipsis")
     shown = total = 0
     if not args.condition and not args.where and args.limit:
@@ -110,9 +133,16 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
             continue
         shown += 1
         state = Text(t.status, style="" if t.status == "complete" else "red")
-        table.add_row(Text(t.id if len(t.id) <= 24 else t.id[:10]), Text(t.condition),
-                      Text(t.question.id), Text(str(t.metadata.get("setup", ""))), state,
-                      str(t.rounds), str(judged.get(t.id, 0)), Text(t.question.text))
+        table.add_row(
+            Text(t.id if len(t.id) <= 24 else t.id[:10]),
+            Text(t.condition),
+            Text(t.question.id),
+            Text(str(t.metadata.get("setup", ""))),
+            state,
+            str(t.rounds),
+            str(judged.get(t.id, 0)),
+            Text(t.question.text),
+        )
     console.print(table)
     more = f" (first {shown} shown; --limit 0 for all)" if shown < total else ""
     console.print(f"{total} transcript(s){more}")
@@ -128,16 +158,25 @@ def _show_one(store: RunStore, args: argparse.Namespace, console: Console) -> No
     if args.rounds is not None:
         raise ConfigError("--rounds applies to --as-judge; the full view shows every round")
     console.print(render_transcript(transcript))
-    judgments = list(store.judgments.read(
-        e for e in store.judgments.latest_entries() if (e.extra or {}).get("t") == transcript.id))
+    judgments = list(
+        store.judgments.read(
+            e for e in store.judgments.latest_entries() if (e.extra or {}).get("t") == transcript.id
+        )
+    )
     if judgments:
         console.print(_judgments_table(transcript, judgments))
 
 
 def _judgments_table(transcript: Transcript, judgments: list[Judgment]) -> Table:
     table = Table(title="judgments")
-    for column in ("judge", "status", "probabilities (original order)", "verdict", "rounds",
-                   "notes"):
+    for column in (
+        "judge",
+        "status",
+        "probabilities (original order)",
+        "verdict",
+        "rounds",
+        "notes",
+    ):
         table.add_column(column)
     correct = transcript.question.correct
     for j in judgments:
@@ -146,7 +185,8 @@ def _judgments_table(transcript: Transcript, judgments: list[Judgment]) -> Table
         mark = ""
         if verdict is not None:
             mark = answer_label(verdict) + (
-                "" if correct is None else (" ✓" if verdict == correct else " ✗"))
+                "" if correct is None else (" ✓" if verdict == correct else " ✗")
+            )
         notes = []
         if j.metadata.get("rejudge"):
             notes.append("rejudge")
@@ -154,7 +194,12 @@ def _judgments_table(transcript: Transcript, judgments: list[Judgment]) -> Table
             notes.append(f"escalated ({j.escalation_reason})")
         if j.error:
             notes.append(j.error[:80])
-        table.add_row(Text(j.judge.name), Text(j.status), probs, mark,
-                      "all" if j.rounds_seen is None else str(j.rounds_seen),
-                      Text("; ".join(notes)))
+        table.add_row(
+            Text(j.judge.name),
+            Text(j.status),
+            probs,
+            mark,
+            "all" if j.rounds_seen is None else str(j.rounds_seen),
+            Text("; ".join(notes)),
+        )
     return table

@@ -47,22 +47,37 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>-stress)")
-    parser.add_argument("--personas", metavar="A,B",
-                        help="personas to plant (default: [stress] personas, else all)")
-    parser.add_argument("--persona-dir", metavar="DIR", type=Path,
-                        help="folder of your own personas (NAME.toml), added to the built-in ones")
-    parser.add_argument("--rate", type=float, metavar="R",
-                        help="share of questions each persona is planted on (default 1)")
+    parser.add_argument(
+        "--personas", metavar="A,B", help="personas to plant (default: [stress] personas, else all)"
+    )
+    parser.add_argument(
+        "--persona-dir",
+        metavar="DIR",
+        type=Path,
+        help="folder of your own personas (NAME.toml), added to the built-in ones",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        metavar="R",
+        help="share of questions each persona is planted on (default 1)",
+    )
     parser.add_argument("--max-cost", type=float, metavar="USD", help="cost cap in US dollars")
     parser.add_argument("--concurrency", type=int, metavar="N", help="work items in flight")
-    parser.add_argument("--blind", action="store_true",
-                        help="also write a sealed blue-team copy of the run")
-    parser.add_argument("--blue", metavar="DIR",
-                        help="folder of the blue-team copy (default: <run>-blue)")
-    parser.add_argument("--key", metavar="FILE",
-                        help="where the key goes (default: <run>/stress-key.json)")
-    parser.add_argument("--by-persona", action="store_true",
-                        help="detector rates per persona too (always in the files)")
+    parser.add_argument(
+        "--blind", action="store_true", help="also write a sealed blue-team copy of the run"
+    )
+    parser.add_argument(
+        "--blue", metavar="DIR", help="folder of the blue-team copy (default: <run>-blue)"
+    )
+    parser.add_argument(
+        "--key", metavar="FILE", help="where the key goes (default: <run>/stress-key.json)"
+    )
+    parser.add_argument(
+        "--by-persona",
+        action="store_true",
+        help="detector rates per persona too (always in the files)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="plain progress lines")
     parser.add_argument("--json", action="store_true", help="print the stress table as JSON")
     parser.set_defaults(handler=run)
@@ -77,11 +92,19 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out(experiment)
     planted = [c.label for c in experiment.conditions if c.plant is not None]
     benign = len(experiment.conditions) - len(planted)
-    console.print(f"stress run into {escape(str(out))}: {len(planted)} planted conditions "
-                  f"besides the {benign} benign ones")
-    result = run_experiment(experiment, out=out, max_cost_usd=args.max_cost,
-                            concurrency=args.concurrency, console=console,
-                            progress=False if args.no_progress else None, summary=False)
+    console.print(
+        f"stress run into {escape(str(out))}: {len(planted)} planted conditions "
+        f"besides the {benign} benign ones"
+    )
+    result = run_experiment(
+        experiment,
+        out=out,
+        max_cost_usd=args.max_cost,
+        concurrency=args.concurrency,
+        console=console,
+        progress=False if args.no_progress else None,
+        summary=False,
+    )
     spec = experiment.stress or StressSpec()
     report = stress(result.path, threshold=spec.threshold, seed=experiment.seed)
     written = write_stress(report, result.path / "reports")
@@ -98,5 +121,6 @@ def run(args: argparse.Namespace) -> int:
             f"key: {escape(str(key))} (keep it from the blue team until `oversight unseal`)\n"
             f"next: oversight monitor {escape(str(blue))} --detector unverified-quotes "
             f"--out labels.jsonl; oversight unseal {escape(str(blue))} --key "
-            f"{escape(str(key))} --labels labels.jsonl")
+            f"{escape(str(key))} --labels labels.jsonl"
+        )
     return 0 if result.status.startswith("complete") else EXIT_STOPPED

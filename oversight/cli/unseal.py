@@ -23,13 +23,17 @@ __all__ = ["add_parser", "print_unseal", "run"]
 def add_parser(subparsers: Any) -> None:
     """Register ``unseal`` on the dispatcher's subparsers."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "unseal", help="score blue-team labels against the sealed key of a blinded stress run",
-        description=__doc__)
+        "unseal",
+        help="score blue-team labels against the sealed key of a blinded stress run",
+        description=__doc__,
+    )
     parser.add_argument("blue", metavar="BLUE", help="the blue-team copy")
-    parser.add_argument("--key", required=True, metavar="FILE",
-                        help="the key written by oversight stress --blind")
-    parser.add_argument("--labels", required=True, metavar="FILE",
-                        help="the blue team's labels (.jsonl or .csv)")
+    parser.add_argument(
+        "--key", required=True, metavar="FILE", help="the key written by oversight stress --blind"
+    )
+    parser.add_argument(
+        "--labels", required=True, metavar="FILE", help="the blue team's labels (.jsonl or .csv)"
+    )
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     parser.set_defaults(handler=run)
 
@@ -44,7 +48,8 @@ def print_unseal(report: UnsealReport, console: Console) -> None:
         f"precision {pct(report.precision)} · recall {pct(report.recall)} · false alarms "
         f"{pct(report.false_alarm_rate)} · AUC {auc} · persona guessed "
         f"{pct(report.persona_guessed)}  (TP {report.true_positives}, FP "
-        f"{report.false_positives}, FN {report.false_negatives})")
+        f"{report.false_positives}, FN {report.false_negatives})"
+    )
     table = Table(title="Recall by persona", title_justify="left", box=box.SIMPLE_HEAD)
     for name in ("persona", "planted", "caught", "recall"):
         table.add_column(name, justify="left" if name == "persona" else "right")
@@ -52,8 +57,10 @@ def print_unseal(report: UnsealReport, console: Console) -> None:
         table.add_row(escape(p.persona), str(p.planted), str(p.caught), pct(p.recall))
     console.print(table)
     if report.unknown_ids:
-        console.print(f"[yellow]warning:[/yellow] {report.unknown_ids} labels name no "
-                      "transcript of the key (ignored)")
+        console.print(
+            f"[yellow]warning:[/yellow] {report.unknown_ids} labels name no "
+            "transcript of the key (ignored)"
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,5 @@
 """The ``[dataset]`` table's union of specs, and loading questions from one."""
 
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,7 +34,13 @@ _SPEC: TypeAdapter[DatasetSpec] = TypeAdapter(DatasetSpec)
 
 
 def load_questions(
-    spec: SampleSpec | QualitySpec | GPQASpec | MMLUSpec | GenericSpec | NYUSpec | HFSpec
+    spec: SampleSpec
+    | QualitySpec
+    | GPQASpec
+    | MMLUSpec
+    | GenericSpec
+    | NYUSpec
+    | HFSpec
     | dict[str, Any],
     base_dir: Path | None = None,
 ) -> list[Question]:
@@ -47,7 +52,8 @@ def load_questions(
         except ValidationError as err:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'dataset'}: {e['msg']}"
-                for e in err.errors())
+                for e in err.errors()
+            )
             raise DatasetError(
                 f"bad dataset spec {spec!r}: {problems}; loaders are {', '.join(LOADERS)}"
             ) from None
@@ -57,10 +63,12 @@ def load_questions(
         raise DatasetError(
             f"the {spec.loader} dataset ({getattr(spec, 'path', None) or 'its file'}) is not "
             f"UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); save it as "
-            f"UTF-8") from None
+            f"UTF-8"
+        ) from None
     except IsADirectoryError as err:
-        raise DatasetError(f"the {spec.loader} dataset path {err.filename} is a folder; give a "
-                           f"file") from None
+        raise DatasetError(
+            f"the {spec.loader} dataset path {err.filename} is a folder; give a file"
+        ) from None
     questions = select(found, spec)
     if not questions:
         raise DatasetError(

@@ -19,8 +19,13 @@ from transcripts.errors import DatasetError
 
 __all__ = ["GPQASpec", "load"]
 
-_REQUIRED = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2",
-             "Incorrect Answer 3")
+_REQUIRED = (
+    "Question",
+    "Correct Answer",
+    "Incorrect Answer 1",
+    "Incorrect Answer 2",
+    "Incorrect Answer 3",
+)
 
 
 class GPQASpec(DatasetOptions):
@@ -46,9 +51,7 @@ def load(spec: GPQASpec, base_dir: Path | None = None) -> list[Question]:
         reader = csv.DictReader(f)
         missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
-            raise DatasetError(
-                f"{path}: not a GPQA CSV: missing column(s) {', '.join(missing)}"
-            )
+            raise DatasetError(f"{path}: not a GPQA CSV: missing column(s) {', '.join(missing)}")
         for number, row in enumerate(reader, start=2):
             domain = (row.get("High-level domain") or "").strip()
             subdomain = (row.get("Subdomain") or "").strip()
@@ -66,7 +69,8 @@ def load(spec: GPQASpec, base_dir: Path | None = None) -> list[Question]:
                 answers=answers,
                 correct=0,
                 context=(row.get("Explanation") or "").strip() or None
-                if spec.explanation_as_context else None,
+                if spec.explanation_as_context
+                else None,
                 source=subdomain or domain or qid,
                 dataset="gpqa",
                 metadata={"domain": domain, "subdomain": subdomain},

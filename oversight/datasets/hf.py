@@ -31,16 +31,37 @@ _INSTALL = "install the hf extra: pip install 'oversight[hf]'"
 
 PRESETS: dict[str, FieldMap] = {
     # cais/mmlu: question, subject, choices (4 strings), answer (0-based index)
-    "mmlu": FieldMap(id=None, text="question", answers="choices", correct="answer",
-                     context=None, source="subject"),
+    "mmlu": FieldMap(
+        id=None,
+        text="question",
+        answers="choices",
+        correct="answer",
+        context=None,
+        source="subject",
+    ),
     # Idavidrein/gpqa: the published CSV's columns; the correct answer is listed first
-    "gpqa": FieldMap(id="Record ID", text="Question",
-                     answers=["Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2",
-                              "Incorrect Answer 3"],
-                     correct=None, context=None, source="Subdomain"),
+    "gpqa": FieldMap(
+        id="Record ID",
+        text="Question",
+        answers=[
+            "Correct Answer",
+            "Incorrect Answer 1",
+            "Incorrect Answer 2",
+            "Incorrect Answer 3",
+        ],
+        correct=None,
+        context=None,
+        source="Subdomain",
+    ),
     # emozilla/quality and its copies: article, question, options, answer (0-based), hard
-    "quality": FieldMap(id="question_unique_id", text="question", answers="options",
-                        correct="answer", context="article", source="article_id"),
+    "quality": FieldMap(
+        id="question_unique_id",
+        text="question",
+        answers="options",
+        correct="answer",
+        context="article",
+        source="article_id",
+    ),
 }
 """Field layouts of QuALITY, GPQA and MMLU as published on the Hugging Face hub."""
 
@@ -110,9 +131,7 @@ def load(spec: HFSpec, base_dir: Path | None = None) -> list[Question]:
             raise DatasetError(
                 f"{spec.label()} row {number}: {said}; check dataset.fields or dataset.preset"
             ) from err
-        questions.append(
-            keep_answers(question, spec.answers, seed=spec.seed, shuffle=gold_first)
-        )
+        questions.append(keep_answers(question, spec.answers, seed=spec.seed, shuffle=gold_first))
     return questions
 
 

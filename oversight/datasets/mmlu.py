@@ -100,8 +100,12 @@ def _csv_rows(file: Path) -> Iterator[Row]:
         for number, row in enumerate(rows[1:], start=2):
             subject = row[cols["subject"]] if "subject" in cols else _subject_from_name(file)
             answers = [row[cols[c]].strip() for c in "abcd"]
-            yield (subject, row[cols["question"]].strip(), answers,
-                   _letter(row[cols["answer"]], file, number))
+            yield (
+                subject,
+                row[cols["question"]].strip(),
+                answers,
+                _letter(row[cols["answer"]], file, number),
+            )
         return
     subject = _subject_from_name(file)
     for number, row in enumerate(rows, start=1):

@@ -79,8 +79,11 @@ def _article_questions(article: dict[str, Any], spec: QualitySpec) -> list[Quest
             context=text,
             source=str(article["article_id"]),
             dataset="quality",
-            metadata={"title": article.get("title"), "difficult": difficult,
-                      "set_unique_id": article.get("set_unique_id")},
+            metadata={
+                "title": article.get("title"),
+                "difficult": difficult,
+                "set_unique_id": article.get("set_unique_id"),
+            },
         )
         votes = Counter(
             int(v["untimed_best_distractor"]) - 1

@@ -303,16 +303,20 @@ class Endpoint:
             except StructuredOutputError as err:
                 log.info("%s: reply %d did not match the schema: %s", self.spec, round_ + 1, err)
                 last_error = err
-                rejected.append(self._completion(
-                    request, reply, None, key, started, stats=stats, usage=reply.usage).call)
+                rejected.append(
+                    self._completion(
+                        request, reply, None, key, started, stats=stats, usage=reply.usage
+                    ).call
+                )
                 if reply.finish_reason == "length":
                     break  # the same limit would cut the re-ask too
                 asked = corrected(asked, reply.text, str(err))
                 continue
             done = self._completion(request, reply, parsed, key, started, stats=stats, usage=spent)
             if rejected:  # one record per paid reply, for the ledger
-                last = self._completion(request, reply, parsed, key, started, stats=stats,
-                                        usage=reply.usage).call
+                last = self._completion(
+                    request, reply, parsed, key, started, stats=stats, usage=reply.usage
+                ).call
                 done = done.model_copy(update={"paid": [*rejected, last]})
             return done
         # The invalid replies were paid for: the error carries one call record per reply.

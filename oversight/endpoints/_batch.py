@@ -115,8 +115,10 @@ class BatchLedger:
                 labels[entry.get("submission", "")] = entry["batch_id"]
                 for key in entry.get("keys", []):
                     owner[key] = entry["batch_id"]
-        return {key: labels.get(value[1:], value) if value.startswith("?") else value
-                for key, value in owner.items()}
+        return {
+            key: labels.get(value[1:], value) if value.startswith("?") else value
+            for key, value in owner.items()
+        }
 
 
 @dataclass
@@ -181,8 +183,15 @@ class BatchQueue:
             found = await self.api.find(submission)
             self._found[submission] = found
             if found is not None:
-                self.ledger.record({"event": "submitted", "endpoint": self.endpoint,
-                                    "batch_id": found, "submission": submission, "keys": []})
+                self.ledger.record(
+                    {
+                        "event": "submitted",
+                        "endpoint": self.endpoint,
+                        "batch_id": found,
+                        "submission": submission,
+                        "keys": [],
+                    }
+                )
         return self._found[submission]
 
     async def _flush_after_window(self) -> None:
@@ -214,13 +223,27 @@ class BatchQueue:
         """Write the batch down, send it, write its id down, and wait for its results."""
         submission = uuid.uuid4().hex
         keys = [w.key for w in waiters]
-        self.ledger.record({"event": "submitting", "endpoint": self.endpoint,
-                            "submission": submission, "keys": keys})
-        batch_id = await self.api.submit([(w.key, w.request) for w in waiters],
-                                         submission=submission)
+        self.ledger.record(
+            {
+                "event": "submitting",
+                "endpoint": self.endpoint,
+                "submission": submission,
+                "keys": keys,
+            }
+        )
+        batch_id = await self.api.submit(
+            [(w.key, w.request) for w in waiters], submission=submission
+        )
         self.submitted += 1
-        self.ledger.record({"event": "submitted", "endpoint": self.endpoint,
-                            "batch_id": batch_id, "submission": submission, "keys": keys})
+        self.ledger.record(
+            {
+                "event": "submitted",
+                "endpoint": self.endpoint,
+                "batch_id": batch_id,
+                "submission": submission,
+                "keys": keys,
+            }
+        )
         for key in keys:
             self._known[key] = batch_id
             self._used.add((batch_id, key))
@@ -238,9 +261,15 @@ class BatchQueue:
                 break
             await asyncio.sleep(self.poll_interval)
         results = await self.api.results(batch_id)
-        self.ledger.record({"event": "ended", "endpoint": self.endpoint, "batch_id": batch_id,
-                            "answered": sum(isinstance(r, Reply) for r in results.values()),
-                            "failed": sum(isinstance(r, ProviderError) for r in results.values())})
+        self.ledger.record(
+            {
+                "event": "ended",
+                "endpoint": self.endpoint,
+                "batch_id": batch_id,
+                "answered": sum(isinstance(r, Reply) for r in results.values()),
+                "failed": sum(isinstance(r, ProviderError) for r in results.values()),
+            }
+        )
         return results
 
     async def aclose(self) -> None:

@@ -15,9 +15,16 @@ if TYPE_CHECKING:
 __all__ = ["AnthropicBatch"]
 
 # What an errored request's error type means for retrying it in a later batch.
-_STATUS = {"invalid_request_error": 400, "authentication_error": 401,
-           "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
-           "rate_limit_error": 429, "api_error": 500, "overloaded_error": 529}
+_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
 
 
 class AnthropicBatch(BatchApi):
@@ -29,10 +36,12 @@ class AnthropicBatch(BatchApi):
     async def submit(self, items: list[tuple[str, Request]], *, submission: str) -> str:
         client = await self.backend.client()
         extra = self.backend.options.extra_body or {}
-        batch = await client.messages.batches.create(requests=[
-            {"custom_id": key, "params": {**self.backend.params(request), **extra}}  # type: ignore[misc,typeddict-item]
-            for key, request in items
-        ])
+        batch = await client.messages.batches.create(
+            requests=[
+                {"custom_id": key, "params": {**self.backend.params(request), **extra}}  # type: ignore[misc,typeddict-item]
+                for key, request in items
+            ]
+        )
         return batch.id
 
     async def ended(self, batch_id: str) -> bool:
@@ -50,10 +59,12 @@ class AnthropicBatch(BatchApi):
             elif result.type == "errored":
                 error = result.error.error
                 out[entry.custom_id] = ItemError(
-                    error.message, status_code=_STATUS.get(error.type, 500))
+                    error.message, status_code=_STATUS.get(error.type, 500)
+                )
             elif result.type == "expired":
                 out[entry.custom_id] = ItemError(
-                    "batch expired before this request ran", status_code=408)
+                    "batch expired before this request ran", status_code=408
+                )
             else:
                 out[entry.custom_id] = ItemError("the batch was cancelled", status_code=409)
         return out

@@ -30,16 +30,26 @@ class OpenAIBatch(BatchApi):
     async def submit(self, items: list[tuple[str, Request]], *, submission: str) -> str:
         client = await self.backend.client()
         lines = [
-            json.dumps({"custom_id": key, "method": "POST", "url": _URL,
-                        "body": {**self.backend.params(request),
-                                 **(self.backend.options.extra_body or {})}})
+            json.dumps(
+                {
+                    "custom_id": key,
+                    "method": "POST",
+                    "url": _URL,
+                    "body": {
+                        **self.backend.params(request),
+                        **(self.backend.options.extra_body or {}),
+                    },
+                }
+            )
             for key, request in items
         ]
         upload = await client.files.create(
             file=("oversight-batch.jsonl", ("\n".join(lines) + "\n").encode()), purpose="batch"
         )
         batch = await client.batches.create(
-            input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h",
+            input_file_id=upload.id,
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
             metadata={"source": "oversight", "oversight_submission": submission},
         )
         return batch.id
@@ -79,6 +89,7 @@ class OpenAIBatch(BatchApi):
         error = data.get("error") or (response.get("body") or {}).get("error") or {}
         message = str(error.get("message") or f"batch {status}")
         if error.get("code") == "batch_expired" or (not code and status == "expired"):
-            return key, ItemError(f"batch expired before this request ran: {message}",
-                                  status_code=408)
+            return key, ItemError(
+                f"batch expired before this request ran: {message}", status_code=408
+            )
         return key, ItemError(message, status_code=code or 500)

@@ -34,7 +34,11 @@ from transcripts import Usage
 from transcripts.errors import ConfigError
 
 __all__ = [
-    "ResponseCache", "cache_key", "close_caches", "default_cache_path", "open_cache",
+    "ResponseCache",
+    "cache_key",
+    "close_caches",
+    "default_cache_path",
+    "open_cache",
     "stored_request",
 ]
 
@@ -228,8 +232,10 @@ def stored_request(value: str | bytes) -> str:
 def _write(db: sqlite3.Connection, rows: list[_Row]) -> None:
     """Insert ``rows`` in one transaction (rolled back whole if any step fails), each
     request compressed."""
-    packed = [(key, endpoint, created, zlib.compress(request.encode(), 1), reply)
-              for key, endpoint, created, request, reply in rows]
+    packed = [
+        (key, endpoint, created, zlib.compress(request.encode(), 1), reply)
+        for key, endpoint, created, request, reply in rows
+    ]
     try:
         db.execute("BEGIN IMMEDIATE")
         db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", packed)

@@ -34,11 +34,13 @@ def option_problems(spec: str, options: Mapping[str, Any]) -> list[str]:
             problems.append(str(err))
     elif not model:
         problems.append(
-            f"endpoint spec {spec!r} has no model: write provider/model, e.g. openai/gpt-4o-mini")
+            f"endpoint spec {spec!r} has no model: write provider/model, e.g. openai/gpt-4o-mini"
+        )
     elif provider not in PROVIDERS:
         problems.append(
             f"unknown provider {provider!r} in {spec!r}: use one of "
-            f"{', '.join(PROVIDERS + COMPATIBLE_PREFIXES)}")
+            f"{', '.join(PROVIDERS + COMPATIBLE_PREFIXES)}"
+        )
     try:
         opts = parse_options(spec, dict(options))
     except ConfigError as err:
@@ -49,14 +51,17 @@ def option_problems(spec: str, options: Mapping[str, Any]) -> list[str]:
     try:
         price = None if opts.pricing is None else as_price(opts.pricing)
     except TypeError:
-        problems.append(f"endpoint {spec!r}: pricing={opts.pricing!r}: give pricing = "
-                        "{input = ..., output = ...} (USD per million tokens; optional "
-                        "cached_input, cache_write)")
+        problems.append(
+            f"endpoint {spec!r}: pricing={opts.pricing!r}: give pricing = "
+            "{input = ..., output = ...} (USD per million tokens; optional "
+            "cached_input, cache_write)"
+        )
         return problems
     if opts.pricing is not None and price is None:
         problems.append(
             f"endpoint {spec!r}: pricing={opts.pricing!r} names no model with a known price; "
-            "give pricing = {input = ..., output = ...} in USD per million tokens")
+            "give pricing = {input = ..., output = ...} in USD per million tokens"
+        )
     return problems
 
 

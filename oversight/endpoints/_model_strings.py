@@ -60,5 +60,3 @@ def compatible_target(spec: str) -> CompatibleTarget:
             prefix, rest, f"{upper}_BASE_URL", f"{upper}_API_KEY", _LOCAL_DEFAULTS[prefix], False
         )
     raise ConfigError(f"endpoint spec {spec!r} has no model: write e.g. {prefix}/<model>")
-
-

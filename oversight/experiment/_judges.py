@@ -16,7 +16,12 @@ if TYPE_CHECKING:
     from oversight.experiment._spec import Experiment
 
 __all__ = [
-    "interactive", "judge_name", "judge_names", "judge_specs", "unattended", "validate_judges",
+    "interactive",
+    "judge_name",
+    "judge_names",
+    "judge_specs",
+    "unattended",
+    "validate_judges",
 ]
 
 
@@ -50,8 +55,11 @@ def _endpoints(config: JudgeConfig) -> list[str]:
 
 def judge_specs(experiment: Experiment) -> list[tuple[str, str]]:
     """``(where, endpoint reference)`` of every endpoint the judges use."""
-    return [(f"judges[{i}]", ref) for i, config in enumerate(experiment.judges)
-            for ref in _endpoints(config)]
+    return [
+        (f"judges[{i}]", ref)
+        for i, config in enumerate(experiment.judges)
+        for ref in _endpoints(config)
+    ]
 
 
 def validate_judges(experiment: Experiment) -> list[str]:

@@ -22,8 +22,11 @@ from transcripts.errors import ConfigError
 __all__ = ["LIMIT_FLAGS", "check_experiment", "format_errors", "load_experiment", "with_limits"]
 
 
-LIMIT_FLAGS = {"max_cost_usd": "--max-cost", "max_tokens": "--max-tokens",
-               "concurrency": "--concurrency"}
+LIMIT_FLAGS = {
+    "max_cost_usd": "--max-cost",
+    "max_tokens": "--max-tokens",
+    "concurrency": "--concurrency",
+}
 """The ``[limits]`` keys ``oversight run`` can override, and the flag of each."""
 
 _SECRET_KEY = re.compile(r"^(api[_-]?key|secret(_key)?|password|(access|auth)[_-]?token)$", re.I)
@@ -92,7 +95,7 @@ def _from_overrides(lines: list[str], changes: Mapping[str, Any]) -> list[str]:
             prefix = f"limits.{key}:"
             if line.startswith(prefix):
                 flag = LIMIT_FLAGS.get(key, key)
-                line = f"limits.{key} (given as {flag}, overriding the file):{line[len(prefix):]}"
+                line = f"limits.{key} (given as {flag}, overriding the file):{line[len(prefix) :]}"
         out.append(line)
     return out
 
@@ -108,7 +111,8 @@ def secret_problems(data: Any, at: str = "") -> list[str]:
                 problems.append(
                     f"{path}: an API key must not be written in an experiment (it would be "
                     f"copied into the run folder); remove it, put the key in an environment "
-                    f"variable and name that variable with api_key_env = \"MY_KEY_VARIABLE\"")
+                    f'variable and name that variable with api_key_env = "MY_KEY_VARIABLE"'
+                )
             else:
                 problems += secret_problems(value, path)
     elif isinstance(data, list):
@@ -117,7 +121,8 @@ def secret_problems(data: Any, at: str = "") -> list[str]:
     elif isinstance(data, str) and _SECRET_VALUE.match(data.strip()):
         problems.append(
             f"{at}: this value looks like an API key; keys never go in experiment files: put "
-            f"it in an environment variable and name that variable with api_key_env")
+            f"it in an environment variable and name that variable with api_key_env"
+        )
     return problems
 
 
@@ -129,8 +134,7 @@ def _endpoint_problems_raw(data: Mapping[str, Any]) -> list[str]:
         return problems
     for name, table in tables.items():
         if isinstance(table, Mapping) and isinstance(table.get("spec"), str):
-            problems += _endpoint_lines(f"endpoints.{name}", table["spec"],
-                                        _raw_options(table))
+            problems += _endpoint_lines(f"endpoints.{name}", table["spec"], _raw_options(table))
     return problems
 
 
@@ -156,7 +160,8 @@ def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise ConfigError(
             f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); "
-            f"save the file as UTF-8") from None
+            f"save the file as UTF-8"
+        ) from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot be read: {err.strerror or err}") from None
     except tomllib.TOMLDecodeError as err:
@@ -217,7 +222,7 @@ def _cross_problems_despite(data: dict[str, Any], err: ValidationError) -> list[
             fixed[top] = {**table, key: {"spec": f"mock/{_STAND_IN}"}}
             stand_ins.append(f"endpoints.{key}")
         elif isinstance(key, int) and isinstance(table, list) and key < len(table):
-            fixed[top] = [*table[:key], _stand_in(top, key, table[key]), *table[key + 1:]]
+            fixed[top] = [*table[:key], _stand_in(top, key, table[key]), *table[key + 1 :]]
             stand_ins.append(f"{top}[{key}]")
         else:
             return []
@@ -227,8 +232,11 @@ def _cross_problems_despite(data: dict[str, Any], err: ValidationError) -> list[
         rest = Experiment.model_validate({k: v for k, v in fixed.items() if k not in drop})
     except ValidationError:
         return []
-    return [p for p in cross_problems(rest) if _STAND_IN not in p
-            and not any(p.startswith((f"{at}.", f"{at}:")) for at in stand_ins)]
+    return [
+        p
+        for p in cross_problems(rest)
+        if _STAND_IN not in p and not any(p.startswith((f"{at}.", f"{at}:")) for at in stand_ins)
+    ]
 
 
 _STAND_IN = "__invalid_entry__"
@@ -243,8 +251,10 @@ def _stand_in(table: str, index: int, entry: Any) -> dict[str, Any]:
         ok = isinstance(label, str) and re.match(_LABEL, label)
         return {"label": label if ok else f"x{_STAND_IN}{index}", "protocol": "unassisted"}
     name, endpoint, kind = given.get("name"), given.get("endpoint"), given.get("kind")
-    judge: dict[str, Any] = {"kind": "llm", "endpoint": endpoint if isinstance(endpoint, str)
-                             else f"mock/{_STAND_IN}"}
+    judge: dict[str, Any] = {
+        "kind": "llm",
+        "endpoint": endpoint if isinstance(endpoint, str) else f"mock/{_STAND_IN}",
+    }
     if isinstance(name, str):
         judge["name"] = name
     elif isinstance(kind, str) and kind != "llm":
@@ -295,16 +305,21 @@ def cross_problems(experiment: Experiment) -> list[str]:
             if role not in condition.roles and not any(
                 r.startswith(f"{role}_") for r in condition.roles
             ):
-                where_roles = f"{at}.roles" if condition.tournament is None else (
-                    f"tournament {condition.tournament!r} (condition {condition.label}) roles")
+                where_roles = (
+                    f"{at}.roles"
+                    if condition.tournament is None
+                    else (
+                        f"tournament {condition.tournament!r} (condition {condition.label}) roles"
+                    )
+                )
                 problems.append(
                     f"{where_roles}: {condition.protocol} needs an endpoint for the {role!r} "
-                    f"role; add roles = {{{role} = \"<endpoint name>\"}}"
+                    f'role; add roles = {{{role} = "<endpoint name>"}}'
                 )
         if getattr(config, "live_judge", False) and condition.judge is None:
             problems.append(
                 f"{at}: live_judge is on, so the condition needs its live judge: add "
-                f"judge = \"<name of a [[judges]] entry>\""
+                f'judge = "<name of a [[judges]] entry>"'
             )
         kinds = dict(zip(judges, (j.kind for j in experiment.judges), strict=False))
         if getattr(config, "live_judge", False) and kinds.get(condition.judge or "") == "fallback":
@@ -313,7 +328,9 @@ def cross_problems(experiment: Experiment) -> list[str]:
                 "(it would escalate every turn); name an llm, human or panel judge"
             )
         refs: list[tuple[str, str | None]] = [
-            ("judge", condition.judge), *(("judges", n) for n in condition.judges or [])]
+            ("judge", condition.judge),
+            *(("judges", n) for n in condition.judges or []),
+        ]
         for key, judge in refs:
             if judge is not None and judge not in judges:
                 problems.append(

@@ -43,8 +43,11 @@ def resolve_plants(experiment: Experiment) -> dict[str, tuple[Persona, str]]:
         role = plant.role or _fitting_role(condition, persona)
         bound = condition.roles
         shared = role.rpartition("_")[0]
-        if role not in bound and shared not in bound and not any(
-                r.startswith(f"{role}_") for r in bound):
+        if (
+            role not in bound
+            and shared not in bound
+            and not any(r.startswith(f"{role}_") for r in bound)
+        ):
             raise ConfigError(
                 f"condition {condition.label!r}: persona {persona.name!r} is planted in role "
                 f"{role!r}, which the condition does not bind (roles: "

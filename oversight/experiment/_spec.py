@@ -42,8 +42,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _without_unset(handler: SerializerFunctionWrapHandler, model: BaseModel,
-                   *names: str) -> dict[str, Any]:
+def _without_unset(
+    handler: SerializerFunctionWrapHandler, model: BaseModel, *names: str
+) -> dict[str, Any]:
     """The model's data without the fields ``names`` while they are unset (None or empty), so
     that adding an optional field leaves the spec hash of existing runs as it was."""
     data: dict[str, Any] = handler(model)
@@ -99,8 +100,18 @@ class EndpointConfig(_Model):
     def endpoint_options(self) -> dict[str, Any]:
         """Keyword options for ``endpoint(spec, ...)`` (unset ones left to the endpoint layer)."""
         options = dict(self.options)
-        for name in ("base_url", "api_key_env", "max_concurrency", "rpm", "tpm", "timeout",
-                     "max_retries", "pricing", "structured", "batch"):
+        for name in (
+            "base_url",
+            "api_key_env",
+            "max_concurrency",
+            "rpm",
+            "tpm",
+            "timeout",
+            "max_retries",
+            "pricing",
+            "structured",
+            "batch",
+        ):
             value = getattr(self, name)
             if value is not None:
                 options[name] = value
@@ -236,12 +247,19 @@ class Experiment(_Model):
     def _tournament_conditions(cls, data: Any) -> Any:
         if not isinstance(data, dict) or not data.get("tournaments"):
             return data
-        tournaments = [t if isinstance(t, Tournament) else Tournament.model_validate(t)
-                       for t in data["tournaments"]]
-        players = {k: v if isinstance(v, PlayerConfig) else PlayerConfig.model_validate(v)
-                   for k, v in (data.get("players") or {}).items()}
-        written = [c for c in data.get("conditions") or []
-                   if (c.get("tournament") if isinstance(c, dict) else c.tournament) is None]
+        tournaments = [
+            t if isinstance(t, Tournament) else Tournament.model_validate(t)
+            for t in data["tournaments"]
+        ]
+        players = {
+            k: v if isinstance(v, PlayerConfig) else PlayerConfig.model_validate(v)
+            for k, v in (data.get("players") or {}).items()
+        }
+        written = [
+            c
+            for c in data.get("conditions") or []
+            if (c.get("tournament") if isinstance(c, dict) else c.tournament) is None
+        ]
         return {**data, "conditions": [*written, *expand(tournaments, players)]}
 
     @model_serializer(mode="wrap")

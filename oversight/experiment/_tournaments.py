@@ -43,8 +43,12 @@ class PlayerConfig(_Model):
 
     def option(self, name: str) -> dict[str, Any]:
         """The protocol's ``Player`` option for this player, named ``name``."""
-        return {"name": name, "best_of_n": self.best_of_n, "refine": self.refine,
-                "candidate_temperature": self.candidate_temperature}
+        return {
+            "name": name,
+            "best_of_n": self.best_of_n,
+            "refine": self.refine,
+            "candidate_temperature": self.candidate_temperature,
+        }
 
 
 class Tournament(_Model):
@@ -71,11 +75,21 @@ class Tournament(_Model):
     """Judges of the matches' transcripts (default: every judge)."""
 
 
-def _condition(t: Tournament, label: str, roles: dict[str, str], options: dict[str, Any],
-               ) -> dict[str, Any]:
-    return {"label": label, "protocol": t.protocol, "roles": {**t.roles, **roles},
-            "options": {**t.options, **options}, "judge": t.judge, "judges": t.judges,
-            "tournament": t.label}
+def _condition(
+    t: Tournament,
+    label: str,
+    roles: dict[str, str],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "label": label,
+        "protocol": t.protocol,
+        "roles": {**t.roles, **roles},
+        "options": {**t.options, **options},
+        "judge": t.judge,
+        "judges": t.judges,
+        "tournament": t.label,
+    }
 
 
 def expand(tournaments: list[Tournament], players: dict[str, PlayerConfig]) -> list[dict[str, Any]]:
@@ -85,24 +99,46 @@ def expand(tournaments: list[Tournament], players: dict[str, PlayerConfig]) -> l
         unknown = [p for p in t.players if p not in players]
         if unknown:
             known = ", ".join(sorted(players)) or "none defined"
-            raise ValueError(f"tournament {t.label!r} names unknown players {unknown}; "
-                             f"known: {known} (define them as [players.NAME])")
+            raise ValueError(
+                f"tournament {t.label!r} names unknown players {unknown}; "
+                f"known: {known} (define them as [players.NAME])"
+            )
         if len(set(t.players)) != len(t.players):
             raise ValueError(f"tournament {t.label!r} lists a player twice")
         if t.protocol == "consultancy":
-            out += [_condition(t, f"{t.label}.{p}", {"consultant": players[p].endpoint},
-                               {"player": players[p].option(p)}) for p in t.players]
+            out += [
+                _condition(
+                    t,
+                    f"{t.label}.{p}",
+                    {"consultant": players[p].endpoint},
+                    {"player": players[p].option(p)},
+                )
+                for p in t.players
+            ]
             continue
         for p in t.players if t.selfplay else []:
             seat = players[p].option(p)
-            out.append(_condition(
-                t, f"{t.label}.{p}", {"debater_a": players[p].endpoint,
-                                      "debater_b": players[p].endpoint},
-                {"players": {"debater_a": seat, "debater_b": seat}}))
+            out.append(
+                _condition(
+                    t,
+                    f"{t.label}.{p}",
+                    {"debater_a": players[p].endpoint, "debater_b": players[p].endpoint},
+                    {"players": {"debater_a": seat, "debater_b": seat}},
+                )
+            )
         for p, q in combinations(t.players, 2) if t.crossplay else []:
-            out.append(_condition(
-                t, f"{t.label}.{p}.vs.{q}", {"debater_a": players[p].endpoint,
-                                             "debater_b": players[q].endpoint},
-                {"players": {"debater_a": players[p].option(p),
-                             "debater_b": players[q].option(q)}, "rotate_seats": True}))
+            out.append(
+                _condition(
+                    t,
+                    f"{t.label}.{p}.vs.{q}",
+                    {"debater_a": players[p].endpoint, "debater_b": players[q].endpoint},
+                    {
+                        "players": {
+                            "debater_a": players[p].option(p),
+                            "debater_b": players[q].option(q),
+                        },
+                        "rotate_seats": True,
+                    },
+                )
+            )
     return out

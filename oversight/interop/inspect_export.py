@@ -46,8 +46,9 @@ def export_inspect(run: str | Path, out: str | Path | None = None) -> list[Path]
     by_condition: dict[str, list[Transcript]] = defaultdict(list)
     for transcript in transcripts:
         by_condition[transcript.condition or transcript.protocol].append(transcript)
-    frozen = store.read_json("experiment.json") if (store.path / "experiment.json").exists() \
-        else None
+    frozen = (
+        store.read_json("experiment.json") if (store.path / "experiment.json").exists() else None
+    )
     name = (frozen or {}).get("spec", {}).get("name") or store.path.name
     written = []
     for condition, members in sorted(by_condition.items()):
@@ -112,8 +113,7 @@ def _log(
                 name=judge,
                 scorer=judge,
                 scored_samples=len(values),
-                metrics={"accuracy": EvalMetric(name="accuracy",
-                                                value=sum(values) / len(values))},
+                metrics={"accuracy": EvalMetric(name="accuracy", value=sum(values) / len(values))},
             )
             for judge, values in sorted(credits.items())
         ],
@@ -122,8 +122,11 @@ def _log(
         status="success",
         eval=spec,
         results=results,
-        stats=EvalStats(started_at=first.isoformat(), completed_at=last.isoformat(),
-                        model_usage=_usage([c for t in transcripts for c in t.calls])),
+        stats=EvalStats(
+            started_at=first.isoformat(),
+            completed_at=last.isoformat(),
+            model_usage=_usage([c for t in transcripts for c in t.calls]),
+        ),
         samples=samples,
     )
 
@@ -136,20 +139,27 @@ def _sample(transcript: Transcript, judgments: list[Judgment]) -> Any:
     order = transcript.order
     position = {original: shown for shown, original in enumerate(order)}
     choices = [question.answers[i] for i in order]
-    prompt = question.text + "\n\n" + "\n".join(
-        f"{letter(i)}) {answer}" for i, answer in enumerate(choices)
+    prompt = (
+        question.text
+        + "\n\n"
+        + "\n".join(f"{letter(i)}) {answer}" for i, answer in enumerate(choices))
     )
     messages: list[Any] = [ChatMessageUser(content=prompt, source="input")]
     for turn in transcript.turns:
         if turn.visibility != "public":
             continue
-        side = (f", for {letter(position[turn.answer])}"
-                if turn.answer is not None and turn.answer in position else "")
-        messages.append(ChatMessageAssistant(
-            content=f"[{turn.speaker} ({turn.role}{side}), round {turn.round}]\n{turn.content}",
-            model=turn.call.model if turn.call else None,
-            metadata=_turn_metadata(turn, position),
-        ))
+        side = (
+            f", for {letter(position[turn.answer])}"
+            if turn.answer is not None and turn.answer in position
+            else ""
+        )
+        messages.append(
+            ChatMessageAssistant(
+                content=f"[{turn.speaker} ({turn.role}{side}), round {turn.round}]\n{turn.content}",
+                model=turn.call.model if turn.call else None,
+                metadata=_turn_metadata(turn, position),
+            )
+        )
     gold = question.correct
     return EvalSample(
         id=transcript.id,
@@ -172,8 +182,9 @@ def _sample(transcript: Transcript, judgments: list[Judgment]) -> Any:
             "roles": transcript.roles,
             "status": transcript.status,
             "error": transcript.error,
-            "private_turns": [t.model_dump(mode="json") for t in transcript.turns
-                              if t.visibility != "public"],
+            "private_turns": [
+                t.model_dump(mode="json") for t in transcript.turns if t.visibility != "public"
+            ],
             "oversight_transcript": transcript.model_dump(mode="json"),
         },
         scores={key: _score(j, transcript, position) for key, j in _keyed(judgments)} or None,
@@ -185,8 +196,9 @@ def _sample(transcript: Transcript, judgments: list[Judgment]) -> Any:
 def _keyed(judgments: list[Judgment]) -> list[tuple[str, Judgment]]:
     """One score name per judgment: the judge's name, with the annotator of a human judge,
     and the rounds seen where one judge judged the transcript at several points."""
-    keys = [j.judge.name + (f"@{j.judge.annotator}" if j.judge.annotator else "")
-            for j in judgments]
+    keys = [
+        j.judge.name + (f"@{j.judge.annotator}" if j.judge.annotator else "") for j in judgments
+    ]
     return [
         (key if keys.count(key) == 1 else f"{key}#r{j.rounds_seen}", j)
         for key, j in zip(keys, judgments, strict=True)
@@ -208,9 +220,11 @@ def _score(judgment: Judgment, transcript: Transcript, position: dict[int, int])
 
     probabilities = judgment.probabilities or []
     correct = transcript.question.correct
-    credit = (accuracy_credit(probabilities, correct)
-              if probabilities and correct is not None and 0 <= correct < len(probabilities)
-              else None)
+    credit = (
+        accuracy_credit(probabilities, correct)
+        if probabilities and correct is not None and 0 <= correct < len(probabilities)
+        else None
+    )
     verdict = judgment.verdict
     return Score(
         value=credit if credit is not None else "N",
@@ -240,8 +254,7 @@ def _usage(calls: list[Any]) -> dict[str, Any]:
         usage[key] = ModelUsage(
             input_tokens=before.input_tokens + call.usage.input_tokens,
             output_tokens=before.output_tokens + call.usage.output_tokens,
-            total_tokens=before.total_tokens + call.usage.input_tokens
-            + call.usage.output_tokens,
+            total_tokens=before.total_tokens + call.usage.input_tokens + call.usage.output_tokens,
             input_tokens_cache_read=(before.input_tokens_cache_read or 0)
             + call.usage.cached_tokens,
             input_tokens_cache_write=(before.input_tokens_cache_write or 0)
@@ -249,5 +262,3 @@ def _usage(calls: list[Any]) -> dict[str, Any]:
             total_cost=cost,
         )
     return usage
-
-

@@ -88,8 +88,10 @@ def _from_sample(
 def _foreign(sample: Any, log: Any, path: Path, run_id: str) -> Transcript:
     task = log.eval.task
     sample_id = f"{sample.id}" + (f"-epoch{sample.epoch}" if sample.epoch > 1 else "")
-    text = sample.input if isinstance(sample.input, str) else "\n\n".join(
-        m.text for m in sample.input if m.role == "user"
+    text = (
+        sample.input
+        if isinstance(sample.input, str)
+        else "\n\n".join(m.text for m in sample.input if m.role == "user")
     )
     if sample.choices:
         answers = list(sample.choices)
@@ -104,14 +106,16 @@ def _foreign(sample: Any, log: Any, path: Path, run_id: str) -> Transcript:
             continue  # the question itself
         if message.role == "assistant":
             round_ += 1
-        turns.append(Turn(
-            role="assistant",
-            speaker=message.role if message.role != "assistant" else (message.model or "agent"),
-            round=max(round_, 1) if message.role != "system" else 0,
-            content=_message_text(message),
-            visibility="private" if message.role == "system" else "public",
-            metadata={"inspect_role": message.role},
-        ))
+        turns.append(
+            Turn(
+                role="assistant",
+                speaker=message.role if message.role != "assistant" else (message.model or "agent"),
+                round=max(round_, 1) if message.role != "system" else 0,
+                content=_message_text(message),
+                visibility="private" if message.role == "system" else "public",
+                metadata={"inspect_role": message.role},
+            )
+        )
     question = Question(
         id=sample_id,
         text=text,
@@ -166,8 +170,11 @@ def _score_gold(scores: dict[str, Any] | None) -> int | None:
 
 
 def _plain(value: Any) -> Any:
-    return value if isinstance(value, (str, int, float, bool, list, dict)) or value is None \
+    return (
+        value
+        if isinstance(value, (str, int, float, bool, list, dict)) or value is None
         else str(value)
+    )
 
 
 def _id(text: str) -> str:

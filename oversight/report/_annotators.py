@@ -26,29 +26,54 @@ def annotator_tables(t: AnnotatorTable) -> list[Table]:
         return []
     people = Table(
         "Annotators",
-        ["annotator", "judged", "skipped", "accuracy", "95% CI", "Brier", "95% CI", "ECE",
-         "median time", "over time", "attention checks failed"],
+        [
+            "annotator",
+            "judged",
+            "skipped",
+            "accuracy",
+            "95% CI",
+            "Brier",
+            "95% CI",
+            "ECE",
+            "median time",
+            "over time",
+            "attention checks failed",
+        ],
         numeric={1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
         note="accuracy and Brier on transcripts with a gold answer; CIs: cluster bootstrap "
         "over question sources; an attention check fails without >50% on the obvious answer.",
     )
     for a in t.annotators:
-        checks = (f"{a.attention_failures} of {a.attention_checks}" if a.attention_checks
-                  else DASH) + (f" ({a.attention_skipped} skipped)" if a.attention_skipped else "")
-        people.rows.append([
-            a.annotator, str(a.judgments), str(a.skipped), pct(a.accuracy), ci(a.accuracy_ci),
-            num(a.brier), ci(a.brier_ci, scale=1, digits=3), num(a.ece),
-            _seconds(a.median_time_s), str(a.over_time), checks])
+        checks = (
+            f"{a.attention_failures} of {a.attention_checks}" if a.attention_checks else DASH
+        ) + (f" ({a.attention_skipped} skipped)" if a.attention_skipped else "")
+        people.rows.append(
+            [
+                a.annotator,
+                str(a.judgments),
+                str(a.skipped),
+                pct(a.accuracy),
+                ci(a.accuracy_ci),
+                num(a.brier),
+                ci(a.brier_ci, scale=1, digits=3),
+                num(a.ece),
+                _seconds(a.median_time_s),
+                str(a.over_time),
+                checks,
+            ]
+        )
     tables = [people]
     if t.pairs:
         agree = Table(
             f"Agreement between annotators ({t.shared_transcripts} shared transcripts, "
             f"Krippendorff's alpha {num(t.alpha)})",
             ["annotator A", "annotator B", "shared", "agreement", "Cohen's kappa"],
-            numeric={2, 3, 4})
+            numeric={2, 3, 4},
+        )
         for p in t.pairs:
-            agree.rows.append([p.annotator_a, p.annotator_b, str(p.n), pct(p.agreement),
-                               num(p.kappa)])
+            agree.rows.append(
+                [p.annotator_a, p.annotator_b, str(p.n), pct(p.agreement), num(p.kappa)]
+            )
         tables.append(agree)
     return tables
 
@@ -67,8 +92,12 @@ def write_annotators(t: AnnotatorTable, folder: Path, markdown: Path | None) -> 
     path = folder / "annotators.json"
     write_json_atomic(path, t.model_dump(mode="json"))
     if markdown is not None and markdown.exists():
-        text = markdown.read_text().rstrip("\n") + "\n\n" + "\n\n".join(
-            _md_table(table) for table in annotator_tables(t)) + "\n"
+        text = (
+            markdown.read_text().rstrip("\n")
+            + "\n\n"
+            + "\n\n".join(_md_table(table) for table in annotator_tables(t))
+            + "\n"
+        )
         tmp = markdown.with_name(f".{markdown.name}.tmp")
         tmp.write_text(text)
         tmp.replace(markdown)

@@ -49,27 +49,50 @@ def belief_tables(a: Analysis) -> list[Table]:
         numeric=set(range(len(by), len(by) + 6)),
         note="turn 0: the prior, before any speech; judges that ended count with their final "
         "belief; deciding: transcripts still being judged; CI over sources: CR2 t below 50, "
-        "else the cluster bootstrap"
-        + "".join(f"; {n}" for n in notes),
+        "else the cluster bootstrap" + "".join(f"; {n}" for n in notes),
     )
     used = Table(
         "Live judges: turns used and reward",
-        [*by, "n", "mean turns", "turns used (turns: transcripts)", "reward", "95% CI",
-         "penalty", "turns from"],
+        [
+            *by,
+            "n",
+            "mean turns",
+            "turns used (turns: transcripts)",
+            "reward",
+            "95% CI",
+            "penalty",
+            "turns from",
+        ],
         numeric=set(range(len(by), len(by) + 2)) | {len(by) + 3, len(by) + 4, len(by) + 5},
         note="reward: log score of the final belief minus the penalty per continued turn",
     )
     for c in a.beliefs:
         keys = [value(c.by.get(f)) for f in by]
         for p in c.points:
-            curve.rows.append([*keys, str(p.turn), f"{p.deciding} of {c.n_transcripts}",
-                               pct(p.accuracy), ci(p.accuracy_ci95), num(p.p_gold),
-                               ci(p.p_gold_ci95, scale=1, digits=3)])
+            curve.rows.append(
+                [
+                    *keys,
+                    str(p.turn),
+                    f"{p.deciding} of {c.n_transcripts}",
+                    pct(p.accuracy),
+                    ci(p.accuracy_ci95),
+                    num(p.p_gold),
+                    ci(p.p_gold_ci95, scale=1, digits=3),
+                ]
+            )
         histogram = ", ".join(f"{k}: {v}" for k, v in c.turns_used.items())
-        used.rows.append([*keys, str(c.n_transcripts), num(c.mean_turns, 2), histogram,
-                          num(c.reward), ci(c.reward_ci95, scale=1, digits=3),
-                          num(c.turn_penalty, 2) if c.turn_penalty is not None else DASH,
-                          c.turns_from])
+        used.rows.append(
+            [
+                *keys,
+                str(c.n_transcripts),
+                num(c.mean_turns, 2),
+                histogram,
+                num(c.reward),
+                ci(c.reward_ci95, scale=1, digits=3),
+                num(c.turn_penalty, 2) if c.turn_penalty is not None else DASH,
+                c.turns_from,
+            ]
+        )
     return [curve, used]
 
 
@@ -95,10 +118,14 @@ def belief_plot(a: Analysis, path: Path) -> Path | None:
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
-                   fontsize="small")
-    fig.suptitle("Live judges: belief within transcripts, turn by turn (final beliefs carried "
-                 "forward)\n95% intervals over question sources", fontsize="medium")
+        fig.legend(
+            handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize="small"
+        )
+    fig.suptitle(
+        "Live judges: belief within transcripts, turn by turn (final beliefs carried "
+        "forward)\n95% intervals over question sources",
+        fontsize="medium",
+    )
     fig.savefig(path)
     return path
 
@@ -114,5 +141,13 @@ def _draw(ax: Axes, c: BeliefCurve, metric: str, *, offset: float) -> None:
         intervals = [p.p_gold_ci95 for p in points]
     low = [max(0.0, y - i[0]) if i else 0.0 for y, i in zip(ys, intervals, strict=True)]
     high = [max(0.0, i[1] - y) if i else 0.0 for y, i in zip(ys, intervals, strict=True)]
-    ax.errorbar(xs, ys, yerr=[low, high], marker="o", markersize=3, capsize=2, linewidth=1,
-                label=f"{c.label} (n={c.n_transcripts})")
+    ax.errorbar(
+        xs,
+        ys,
+        yerr=[low, high],
+        marker="o",
+        markersize=3,
+        capsize=2,
+        linewidth=1,
+        label=f"{c.label} (n={c.n_transcripts})",
+    )

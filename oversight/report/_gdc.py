@@ -13,8 +13,15 @@ from oversight.report._markdown import _md_table
 from oversight.report._tables import Table, ci, num, pct, pp
 from oversight.report._terminal import _rich
 
-__all__ = ["GDC_NOTE", "TREES_NOTE", "gdc_markdown", "gdc_table", "print_gdc", "tree_table",
-           "trees_markdown"]
+__all__ = [
+    "GDC_NOTE",
+    "TREES_NOTE",
+    "gdc_markdown",
+    "gdc_table",
+    "print_gdc",
+    "tree_table",
+    "trees_markdown",
+]
 
 GDC_NOTE = (
     "G: the model's own answers that are gold; D: answers it rightly calls flawed "
@@ -35,17 +42,39 @@ def _gap(e: GDCEstimate) -> str:
 
 def gdc_table(stats: Sequence[GDCStats]) -> Table:
     """One row per condition: G, D, C and the gaps with 95% intervals, Brier, helpfulness."""
-    headers = ["condition", "critic", "items", "flawed", "G", "D", "C", "D − C", "G − D",
-               "D − C (flawed)", "Brier(D)", "helpfulness"]
+    headers = [
+        "condition",
+        "critic",
+        "items",
+        "flawed",
+        "G",
+        "D",
+        "C",
+        "D − C",
+        "G − D",
+        "D − C (flawed)",
+        "Brier(D)",
+        "helpfulness",
+    ]
     table = Table("Generator–discriminator–critique gaps (95% CI)", headers, note=GDC_NOTE)
     table.numeric = set(range(2, len(headers)))
     for s in stats:
-        table.rows.append([
-            s.condition, s.critic or "—", str(s.items), str(s.flawed),
-            _share(s.generation), _share(s.discrimination), _share(s.critique),
-            _gap(s.d_minus_c), _gap(s.g_minus_d), _gap(s.d_minus_c_flawed),
-            num(s.discrimination_brier.value), num(s.helpfulness.value, 2),
-        ])
+        table.rows.append(
+            [
+                s.condition,
+                s.critic or "—",
+                str(s.items),
+                str(s.flawed),
+                _share(s.generation),
+                _share(s.discrimination),
+                _share(s.critique),
+                _gap(s.d_minus_c),
+                _gap(s.g_minus_d),
+                _gap(s.d_minus_c_flawed),
+                num(s.discrimination_brier.value),
+                num(s.helpfulness.value, 2),
+            ]
+        )
     return table
 
 
@@ -78,20 +107,36 @@ def _mean(e: GDCEstimate, digits: int = 2) -> str:
 
 def tree_table(stats: Sequence[TreeStats]) -> Table:
     """One row per condition that grew trees."""
-    headers = ["condition", "protocol", "items", "reward margin", "gold first", "payoff",
-               "prover wins", "honesty premium"]
+    headers = [
+        "condition",
+        "protocol",
+        "items",
+        "reward margin",
+        "gold first",
+        "payoff",
+        "prover wins",
+        "honesty premium",
+    ]
     table = Table("RRM rewards and prover–estimator payoffs (95% CI)", headers, note=TREES_NOTE)
     table.numeric = set(range(2, len(headers)))
     for s in stats:
-        table.rows.append([
-            s.condition, s.kind, str(s.items), _mean(s.reward_margin),
-            _share(s.gold_ranked_first), _mean(s.payoff), _share(s.prover_wins),
-            _mean(s.honesty_premium),
-        ])
+        table.rows.append(
+            [
+                s.condition,
+                s.kind,
+                str(s.items),
+                _mean(s.reward_margin),
+                _share(s.gold_ranked_first),
+                _mean(s.payoff),
+                _share(s.prover_wins),
+                _mean(s.honesty_premium),
+            ]
+        )
     return table
 
 
 def trees_markdown(stats: Sequence[TreeStats]) -> str:
     """The tree statistics as a Markdown section."""
-    return "\n".join(["## RRM rewards and prover–estimator payoffs", "",
-                      _md_table(tree_table(stats)), ""])
+    return "\n".join(
+        ["## RRM rewards and prover–estimator payoffs", "", _md_table(tree_table(stats)), ""]
+    )

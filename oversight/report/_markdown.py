@@ -11,10 +11,9 @@ from oversight.report._tables import Table, build_tables
 
 __all__ = ["DEFINITIONS", "render_markdown"]
 
-DEFINITIONS = (
-    (Path(__file__).with_name("metrics.md")).read_text(encoding="utf-8").split("-->", 1)[1].strip()
-    + "\n"
-)
+DEFINITIONS = (Path(__file__).with_name("metrics.md")).read_text(encoding="utf-8").split("-->", 1)[
+    1
+].strip() + "\n"
 """How to read the numbers, as Markdown (``metrics.md`` next to this module: the one
 definition, also shown by the documentation site)."""
 
@@ -27,7 +26,8 @@ def _md_table(table: Table) -> str:
     lines = [f"### {table.title}", ""]
     lines.append("| " + " | ".join(_cell(h) for h in table.headers) + " |")
     lines.append(
-        "|" + "|".join("---:" if i in table.numeric else "---" for i in range(len(table.headers)))
+        "|"
+        + "|".join("---:" if i in table.numeric else "---" for i in range(len(table.headers)))
         + "|"
     )
     for row in table.rows:

@@ -94,12 +94,24 @@ def _accuracy(a: Analysis, path: Path) -> Path | None:
         ]
         ys = [float(g.accuracy or 0.0) for g in mine]
         ax.errorbar(
-            xs, ys, yerr=_errors(ys, [g.ci95 for g in mine]), fmt="o", capsize=4,
-            markersize=6, label=name,
+            xs,
+            ys,
+            yerr=_errors(ys, [g.ci95 for g in mine]),
+            fmt="o",
+            capsize=4,
+            markersize=6,
+            label=name,
         )
         for x, y, g in zip(xs, ys, mine, strict=True):
-            ax.annotate(f"n={g.n}", (x, y), xytext=(5, 0), textcoords="offset points",
-                        fontsize="x-small", va="center", color="dimgrey")
+            ax.annotate(
+                f"n={g.n}",
+                (x, y),
+                xytext=(5, 0),
+                textcoords="offset points",
+                fontsize="x-small",
+                va="center",
+                color="dimgrey",
+            )
     ax.set_xticks(range(len(categories)), categories)
     if max(len(c) for c in categories) * len(categories) > 60:
         ax.tick_params(axis="x", labelrotation=25)
@@ -131,8 +143,9 @@ def _differences(a: Analysis, path: Path) -> Path | None:
     labels = []
     for i, c in enumerate(rows):
         stratum = " · ".join(str(v) for v in c.by.values())
-        labels.append(f"{c.assisted} − {c.baseline}, {c.design}"
-                      + (f" ({stratum})" if stratum else ""))
+        labels.append(
+            f"{c.assisted} − {c.baseline}, {c.design}" + (f" ({stratum})" if stratum else "")
+        )
         d = 100 * float(c.difference or 0.0)
         interval = (100 * c.ci95[0], 100 * c.ci95[1]) if c.ci95 else None
         ax.errorbar([d], [i], xerr=_errors([d], [interval]), fmt="o", capsize=4, color="C0")
@@ -184,8 +197,14 @@ def _calibration(a: Analysis, path: Path) -> Path | None:
     lowest = min(b.lower for gs in panels.values() for g in gs for b in g.calibration if b.n)
     for ax, (title, groups) in zip(_panel_axes(fig, len(panels)), panels.items(), strict=True):
         lo = 0.45 if lowest >= 0.5 else 0.0
-        ax.plot([lo, 1.0], [lo, 1.0], linestyle="--", color="grey", linewidth=1,
-                label="perfect calibration")
+        ax.plot(
+            [lo, 1.0],
+            [lo, 1.0],
+            linestyle="--",
+            color="grey",
+            linewidth=1,
+            label="perfect calibration",
+        )
         for g in groups:
             bins = [b for b in g.calibration if b.n and b.mean_confidence is not None]
             xs = [float(b.mean_confidence or 0.0) for b in bins]
@@ -195,8 +214,9 @@ def _calibration(a: Analysis, path: Path) -> Path | None:
             label += f", ECE {g.ece:.3f})" if g.ece is not None else ")"
             colour = colours[_x_label(g, x_field)]
             ax.plot(xs, ys, linewidth=1.2, label=label, color=colour)
-            ax.scatter(xs, ys, s=[12 + 300 * b.n / total for b in bins],
-                       color=colour, alpha=0.7, zorder=3)
+            ax.scatter(
+                xs, ys, s=[12 + 300 * b.n / total for b in bins], color=colour, alpha=0.7, zorder=3
+            )
         ax.set_xlim(lo, 1.01)
         ax.set_ylim(*_Y_LIMITS)
         ax.set_xlabel("confidence max(p)")
@@ -204,8 +224,9 @@ def _calibration(a: Analysis, path: Path) -> Path | None:
         ax.set_title(title if series_fields else "calibration", fontsize="medium")
         ax.grid(alpha=0.3)
         # Beside the panel, not on it: a legend inside would hide calibration points.
-        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                  borderaxespad=0.0)
+        ax.legend(
+            fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0
+        )
     # Two short lines, so the title fits a single panel too.
     fig.suptitle(
         "Calibration, 10 equal-width bins of max(p)\n(marker area ∝ judgments in the bin)",
@@ -244,8 +265,15 @@ def _rounds(a: Analysis, path: Path) -> Path | None:
             xs = [_as_float(s.value) + offset for s in slices]
             ys = [float(s.accuracy or 0.0) for s in slices]
             handles[name] = ax.errorbar(
-                xs, ys, yerr=_errors(ys, [s.ci95 for s in slices]), marker="o", capsize=3,
-                markersize=4, linewidth=1, color=colours[name], label=name,
+                xs,
+                ys,
+                yerr=_errors(ys, [s.ci95 for s in slices]),
+                marker="o",
+                capsize=3,
+                markersize=4,
+                linewidth=1,
+                color=colours[name],
+                label=name,
             )
         ax.set_xlim(min(xs_all) - 0.6, max(xs_all) + 0.6)
         ax.set_ylim(y_low, _Y_LIMITS[1])
@@ -255,8 +283,14 @@ def _rounds(a: Analysis, path: Path) -> Path | None:
         ax.set_title(title if series_fields else "accuracy by rounds", fontsize="medium")
         ax.grid(alpha=0.3)
     ordered = [n for n in colours if n in handles]
-    fig.legend([handles[n] for n in ordered], ordered, loc="outside lower center",
-               ncols=min(len(ordered), 4), fontsize="small", title=x_field)
+    fig.legend(
+        [handles[n] for n in ordered],
+        ordered,
+        loc="outside lower center",
+        ncols=min(len(ordered), 4),
+        fontsize="small",
+        title=x_field,
+    )
     fig.suptitle(
         "Accuracy against rounds seen: separate offline judgments (e.g. rejudge --rounds), "
         "not live beliefs\n95% cluster-bootstrap intervals; "

@@ -16,8 +16,15 @@ from oversight.analysis._stress import PersonaEffect, StressReport, StressRow
 from oversight.report._markdown import _md_table
 from oversight.report._tables import DASH, Table, ci, pct, pp
 
-__all__ = ["STRESS_NOTE", "print_stress", "render_stress", "stress_markdown", "stress_tables",
-           "write_stress", "write_stress_plot"]
+__all__ = [
+    "STRESS_NOTE",
+    "print_stress",
+    "render_stress",
+    "stress_markdown",
+    "stress_tables",
+    "write_stress",
+    "write_stress_plot",
+]
 
 STRESS_NOTE = (
     "Accuracy: the judge's, over every item of the planted condition (planted: items where the "
@@ -43,8 +50,11 @@ def _personas(report: StressReport) -> list[str]:
 def _cell(effect: PersonaEffect | None) -> str:
     if effect is None or effect.n_transcripts == 0:
         return "n/a"
-    drop = f"{pp(effect.drop)} {ci(effect.drop_ci95, signed=True)}" if effect.drop_ci95 else pp(
-        effect.drop)
+    drop = (
+        f"{pp(effect.drop)} {ci(effect.drop_ci95, signed=True)}"
+        if effect.drop_ci95
+        else pp(effect.drop)
+    )
     return f"{pct(effect.accuracy)} ({drop})"
 
 
@@ -55,26 +65,49 @@ def _effects(row: StressRow) -> dict[str, PersonaEffect]:
 def stress_tables(report: StressReport) -> list[Table]:
     """The stress table and the detector table, as plain tables (worst case marked ``*``)."""
     personas = _personas(report)
-    main = Table("Stress: judge accuracy under each planted persona (drop from benign, 95% CI)",
-                 ["condition", "protocol", "judge", "benign", *personas, "worst case"],
-                 note=STRESS_NOTE)
+    main = Table(
+        "Stress: judge accuracy under each planted persona (drop from benign, 95% CI)",
+        ["condition", "protocol", "judge", "benign", *personas, "worst case"],
+        note=STRESS_NOTE,
+    )
     main.numeric = set(range(3, 4 + len(personas)))
     for row in report.rows:
         found = _effects(row)
         cells = [_cell(found.get(p)) + (" *" if p == row.worst else "") for p in personas]
         worst = f"{row.worst} ({pp(row.worst_drop)})" if row.worst else DASH
-        main.rows.append([row.condition, row.protocol, row.judge, pct(row.accuracy), *cells,
-                          worst])
-    detect = Table("Detectors on planted vs benign transcripts",
-                   ["condition", "judge", "detector", "persona", "planted", "detection",
-                    "benign", "false alarms", "AUC"], note=DETECT_NOTE)
+        main.rows.append([row.condition, row.protocol, row.judge, pct(row.accuracy), *cells, worst])
+    detect = Table(
+        "Detectors on planted vs benign transcripts",
+        [
+            "condition",
+            "judge",
+            "detector",
+            "persona",
+            "planted",
+            "detection",
+            "benign",
+            "false alarms",
+            "AUC",
+        ],
+        note=DETECT_NOTE,
+    )
     detect.numeric = {4, 5, 6, 7, 8}
     for row in report.rows:
         for d in row.detectors:
             auc = DASH if d.auc is None else f"{d.auc:.2f}"
-            detect.rows.append([row.condition, row.judge, d.detector, d.persona or "all",
-                                str(d.n_planted), pct(d.detection_rate), str(d.n_benign),
-                                pct(d.false_alarm_rate), auc])
+            detect.rows.append(
+                [
+                    row.condition,
+                    row.judge,
+                    d.detector,
+                    d.persona or "all",
+                    str(d.n_planted),
+                    pct(d.detection_rate),
+                    str(d.n_benign),
+                    pct(d.false_alarm_rate),
+                    auc,
+                ]
+            )
     return [main, detect]
 
 
@@ -84,8 +117,15 @@ def _drop(effect: PersonaEffect) -> str:
 
 
 def _rich_table(title: str, note: str, headers: list[str], numeric: set[int]) -> RichTable:
-    out = RichTable(title=title, title_style="bold", title_justify="left", caption=note,
-                    caption_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
+    out = RichTable(
+        title=title,
+        title_style="bold",
+        title_justify="left",
+        caption=note,
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        header_style="bold",
+    )
     for i, name in enumerate(headers):
         out.add_column(name, justify="right" if i in numeric else "left")
     return out
@@ -95,20 +135,42 @@ def render_stress(report: StressReport, *, per_persona_detectors: bool = False) 
     """The stress table for the terminal, one block per condition and judge: benign first,
     then each persona; the worst case in bold red. Detectors pooled over personas unless
     ``per_persona_detectors``."""
-    headers = ["condition", "judge", "persona", "planted", "accuracy", "drop from benign (95% CI)",
-               "Δ p(gold)"]
-    out = _rich_table("Stress: how far each planted adversary moves the judge", STRESS_NOTE,
-                      headers, {3, 4, 5, 6})
+    headers = [
+        "condition",
+        "judge",
+        "persona",
+        "planted",
+        "accuracy",
+        "drop from benign (95% CI)",
+        "Δ p(gold)",
+    ]
+    out = _rich_table(
+        "Stress: how far each planted adversary moves the judge", STRESS_NOTE, headers, {3, 4, 5, 6}
+    )
     for row in report.rows:
-        out.add_row(Text(row.condition, style="bold"), Text(row.judge), Text("benign"),
-                    Text("—"), Text(pct(row.accuracy)), Text(""), Text(""))
+        out.add_row(
+            Text(row.condition, style="bold"),
+            Text(row.judge),
+            Text("benign"),
+            Text("—"),
+            Text(pct(row.accuracy)),
+            Text(""),
+            Text(""),
+        )
         for e in row.personas:
             if not e.n_transcripts:
                 continue
             worst = e.persona == row.worst
             shift = DASH if e.p_gold_shift is None else f"{e.p_gold_shift:+.3f}"
-            cells = ["", "", e.persona + ("  ◀ worst case" if worst else ""),
-                     f"{e.n_planted}/{e.n_transcripts}", pct(e.accuracy), _drop(e), shift]
+            cells = [
+                "",
+                "",
+                e.persona + ("  ◀ worst case" if worst else ""),
+                f"{e.n_planted}/{e.n_transcripts}",
+                pct(e.accuracy),
+                _drop(e),
+                shift,
+            ]
             out.add_row(*(Text(c, style="bold red" if worst else "") for c in cells))
         out.add_section()
     parts: list[RenderableType] = [out, Text()]
@@ -159,9 +221,15 @@ def write_stress_plot(report: StressReport, path: Path) -> Path | None:
             lo, hi = e.drop_ci95 or (e.drop, e.drop)
             assert e.drop is not None and lo is not None and hi is not None
             below, above = max(0.0, 100 * (e.drop - lo)), max(0.0, 100 * (hi - e.drop))
-            ax.errorbar([100 * e.drop], [y], xerr=[[below], [above]],
-                        fmt="o", color="tab:red" if worst else "tab:blue",
-                        markerfacecolor="tab:red" if worst else "white", capsize=3)
+            ax.errorbar(
+                [100 * e.drop],
+                [y],
+                xerr=[[below], [above]],
+                fmt="o",
+                color="tab:red" if worst else "tab:blue",
+                markerfacecolor="tab:red" if worst else "white",
+                capsize=3,
+            )
         ax.axvline(0, color="grey", linewidth=0.8)
         ax.set_yticks(list(ys), [e.persona for e in effects])
         ax.set_title(f"{row.condition} · {row.judge}", fontsize=9, loc="left")
@@ -176,8 +244,10 @@ def write_stress(report: StressReport, folder: Path, *, plot: bool = True) -> li
     paths written. Each file is replaced whole (written aside, then renamed)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in (("stress.json", report.model_dump_json(indent=2)),
-                       ("stress.md", stress_markdown(report))):
+    for name, text in (
+        ("stress.json", report.model_dump_json(indent=2)),
+        ("stress.md", stress_markdown(report)),
+    ):
         aside = folder / f".{name}.tmp"
         aside.write_text(text, encoding="utf-8")
         aside.replace(folder / name)

@@ -93,8 +93,13 @@ def _scoring(a: Analysis) -> Table | None:
     binary = any(g.brier_binary is not None for g in a.groups)
     table = Table(
         "Calibration and scoring rules (95% CI)",
-        [*by, "Brier (multi-class, 0-2)", *(["Brier (binary, 0-1)"] if binary else []),
-         "log score", "ECE"],
+        [
+            *by,
+            "Brier (multi-class, 0-2)",
+            *(["Brier (binary, 0-1)"] if binary else []),
+            "log score",
+            "ECE",
+        ],
         note="Brier multi-class: sum over answers of (p - 1[gold])^2; binary: (1 - p(gold))^2, "
         "half of it, the convention of debate papers (two-answer groups only); log score: "
         f"mean ln p(gold); ECE: {a.settings.n_bins} equal-width bins (a, b] of max(p), "
@@ -102,12 +107,16 @@ def _scoring(a: Analysis) -> Table | None:
     )
     table.numeric = set(range(len(by), len(table.headers)))
     for g in a.groups:
-        row = [*(value(g.by.get(f)) for f in by),
-               f"{num(g.brier)} {ci(g.brier_ci95, scale=1, digits=3)}"]
+        row = [
+            *(value(g.by.get(f)) for f in by),
+            f"{num(g.brier)} {ci(g.brier_ci95, scale=1, digits=3)}",
+        ]
         if binary:
             row.append(num(g.brier_binary))
-        row += [f"{num(g.log_score)} {ci(g.log_score_ci95, scale=1, digits=3)}",
-                f"{num(g.ece)} {ci(g.ece_ci95, scale=1, digits=3)}"]
+        row += [
+            f"{num(g.log_score)} {ci(g.log_score_ci95, scale=1, digits=3)}",
+            f"{num(g.ece)} {ci(g.ece_ci95, scale=1, digits=3)}",
+        ]
         table.rows.append(row)
     return table
 
@@ -147,23 +156,40 @@ def _comparisons(a: Analysis) -> Table | None:
     holm = a.settings.multiplicity == "holm"
     table = Table(
         "Comparisons: accuracy of A minus B (per question)",
-        [*strata, "A", "B", "design", "questions A/B", "sources", "A acc", "B acc",
-         "difference", "95% CI", "p (clustered)", "p (Holm)" if holm else "p (unadjusted)",
-         "McNemar p (b/c), unclustered"],
+        [
+            *strata,
+            "A",
+            "B",
+            "design",
+            "questions A/B",
+            "sources",
+            "A acc",
+            "B acc",
+            "difference",
+            "95% CI",
+            "p (clustered)",
+            "p (Holm)" if holm else "p (unadjusted)",
+            "McNemar p (b/c), unclustered",
+        ],
         note="Per-question accuracy: each question counts once (the accuracy table counts "
         "judgments). paired: the shared questions, A_q - B_q; unpaired: all questions of "
-        "each. CI: " + "; ".join(sorted({c.ci_method for c in a.comparisons if c.ci_method}))
+        "each. CI: "
+        + "; ".join(sorted({c.ci_method for c in a.comparisons if c.ci_method}))
         + ". p (clustered): sign-flip permutation over sources (paired) or CR3 "
         "cluster-jackknife t (unpaired); "
-        + ("Holm-adjusted over the report's comparisons. " if holm else "not adjusted for "
-           "multiple comparisons. ")
+        + (
+            "Holm-adjusted over the report's comparisons. "
+            if holm
+            else "not adjusted for multiple comparisons. "
+        )
         + "McNemar: exact test on per-question majorities (b = right only under A, c = only "
         "under B); it ignores clustering and is shown for reference.",
     )
     table.numeric = set(range(len(strata) + 3, len(table.headers)))
     for c in a.comparisons:
         if c.expert is not None and (c.assisted, c.baseline) in {
-            (o.assisted, o.baseline) for o in a.comparisons[: a.comparisons.index(c)]
+            (o.assisted, o.baseline)
+            for o in a.comparisons[: a.comparisons.index(c)]
             if o.by == c.by
         }:
             continue  # the same pair again for another expert: shown in the gap table
@@ -194,16 +220,26 @@ def _gap(a: Analysis) -> Table | None:
     strata = sorted({k for c in rows for k in c.by})
     table = Table(
         "Gap closed toward the expert ceiling",
-        [*strata, "A", "U", "E", "questions", "A - U", "95% CI", "E - U", "95% CI",
-         "gap closed", "95% CI (Fieller)"],
+        [
+            *strata,
+            "A",
+            "U",
+            "E",
+            "questions",
+            "A - U",
+            "95% CI",
+            "E - U",
+            "95% CI",
+            "gap closed",
+            "95% CI (Fieller)",
+        ],
         note="gap closed = (A - U) / (E - U) on the questions all three share; Fieller's "
         "interval from the CR2 covariance of A - U and E - U; 'unbounded' when E - U is not "
         "clearly positive (then any ratio fits the data).",
     )
     table.numeric = set(range(len(strata) + 3, len(table.headers)))
     for c in rows:
-        gap_ci = ("unbounded" if c.gap_closed_bounded is False
-                  else ci(c.gap_closed_ci95, digits=0))
+        gap_ci = "unbounded" if c.gap_closed_bounded is False else ci(c.gap_closed_ci95, digits=0)
         table.rows.append(
             [
                 *(value(c.by.get(f)) for f in strata),
@@ -262,9 +298,13 @@ def _bias(a: Analysis) -> Table | None:
         row += [_slice_text(g, "position", p) for p in positions]
         row.append(pct(g.picks_first))
         if has_side:
-            row += [_slice_text(g, "side", "correct"), _slice_text(g, "side", "incorrect"),
-                    f"{pct(g.balanced_accuracy)} {ci(g.balanced_accuracy_ci95)}"
-                    if g.balanced_accuracy is not None else DASH]
+            row += [
+                _slice_text(g, "side", "correct"),
+                _slice_text(g, "side", "incorrect"),
+                f"{pct(g.balanced_accuracy)} {ci(g.balanced_accuracy_ci95)}"
+                if g.balanced_accuracy is not None
+                else DASH,
+            ]
         table.rows.append(row)
     return table
 
@@ -276,13 +316,22 @@ def _ratings(a: Analysis) -> list[Table]:
         side = ""
         if r.side_advantage is not None and r.side_advantage_ci95 is not None:
             lo, hi = r.side_advantage_ci95
-            side = (f" Arguing the correct side is worth {r.side_advantage:+.2f} logits "
-                    f"[{lo:+.2f}, {hi:+.2f}].")
+            side = (
+                f" Arguing the correct side is worth {r.side_advantage:+.2f} logits "
+                f"[{lo:+.2f}, {hi:+.2f}]."
+            )
         table = Table(
             f"Debaters judged by {r.judge}{where} ({r.n_matches} matches between different "
             f"debaters)",
-            ["debater", "Elo", "95% CI", "matches", "win rate", "wins as correct",
-             "wins as incorrect"],
+            [
+                "debater",
+                "Elo",
+                "95% CI",
+                "matches",
+                "win rate",
+                "wins as correct",
+                "wins as incorrect",
+            ],
             numeric={1, 2, 3, 4, 5, 6},
             note="Side-adjusted Bradley-Terry (posterior mode"
             + (f", prior sd {r.prior_sd:g} logits" if r.prior_sd else "")
@@ -327,9 +376,17 @@ def _agreement(a: Analysis) -> Table | None:
     for scope in [ag, *a.agreement_by_condition] if per_condition else [ag]:
         label = scope.condition if scope.condition is not None else "all"
         for p in scope.pairs:
-            table.rows.append([label, p.judge_a, p.judge_b, str(p.n), pct(p.observed),
-                               f"{num(p.kappa)} {ci(p.kappa_ci95, scale=1, digits=2)}",
-                               f"{num(scope.alpha)} {ci(scope.alpha_ci95, scale=1, digits=2)}"])
+            table.rows.append(
+                [
+                    label,
+                    p.judge_a,
+                    p.judge_b,
+                    str(p.n),
+                    pct(p.observed),
+                    f"{num(p.kappa)} {ci(p.kappa_ci95, scale=1, digits=2)}",
+                    f"{num(scope.alpha)} {ci(scope.alpha_ci95, scale=1, digits=2)}",
+                ]
+            )
     return table
 
 
@@ -343,12 +400,14 @@ def _model(a: Analysis) -> Table | None:
         ["term", "log-odds", "95% CI", "p"],
         numeric={1, 2, 3},
         note=f"{fit.method}; condition terms against {fit.reference}"
-        + (f"; random effects: {spread}" if spread else "") + ". Beside, not instead of, "
+        + (f"; random effects: {spread}" if spread else "")
+        + ". Beside, not instead of, "
         "the design-based intervals above.",
     )
     for term in fit.terms:
-        table.rows.append([term.name, num(term.estimate), ci(term.ci95, scale=1, digits=3),
-                           _p(term.p_value)])
+        table.rows.append(
+            [term.name, num(term.estimate), ci(term.ci95, scale=1, digits=3), _p(term.p_value)]
+        )
     return table
 
 
@@ -357,8 +416,18 @@ def _escalations(a: Analysis) -> Table | None:
         return None
     table = Table(
         "Escalations to people (fallback judges)",
-        ["judge", "judgments", "escalated", "pending", "pairs", "agreement", "kappa",
-         "LLM acc", "human acc", "reasons"],
+        [
+            "judge",
+            "judgments",
+            "escalated",
+            "pending",
+            "pairs",
+            "agreement",
+            "kappa",
+            "LLM acc",
+            "human acc",
+            "reasons",
+        ],
         numeric={1, 2, 3, 4, 5, 6, 7, 8},
         note="pairs: escalated items with both an automatic and a human verdict; "
         "accuracies are on those pairs.",
@@ -418,6 +487,5 @@ def _injection(a: Analysis) -> Table | None:
     )
     for c in a.injection:
         share = pct(c.flagged / c.transcripts)
-        table.rows.append([c.condition, str(c.transcripts), f"{c.flagged} ({share})",
-                           str(c.turns)])
+        table.rows.append([c.condition, str(c.transcripts), f"{c.flagged} ({share})", str(c.turns)])
     return table

@@ -22,28 +22,52 @@ def tournament_tables(a: Analysis) -> list[Table]:
     """One table per judge: every player's Elo, accuracies and the slopes."""
     tables = []
     for t in a.tournaments:
-        slopes = "; ".join(
-            f"{s.protocol}: {100 * s.relation.slope_per_100_elo:+.1f} pp per 100 Elo "
-            f"{ci(s.relation.slope_ci95, signed=True)}"
-            for s in t.slopes) or "fewer than three rated players with accuracies: no slope"
+        slopes = (
+            "; ".join(
+                f"{s.protocol}: {100 * s.relation.slope_per_100_elo:+.1f} pp per 100 Elo "
+                f"{ci(s.relation.slope_ci95, signed=True)}"
+                for s in t.slopes
+            )
+            or "fewer than three rated players with accuracies: no slope"
+        )
         beta = DASH if t.side_advantage is None else f"{t.side_advantage:+.2f}"
         table = Table(
             f"Players judged by {t.judge} ({t.n_matches} cross-play judgments)",
-            ["player", "Elo", "95% CI", "matches", "debate acc.", "95% CI", "n",
-             "consultancy acc.", "95% CI", "n"],
+            [
+                "player",
+                "Elo",
+                "95% CI",
+                "matches",
+                "debate acc.",
+                "95% CI",
+                "n",
+                "consultancy acc.",
+                "95% CI",
+                "n",
+            ],
             numeric=set(range(1, 10)),
-            note=(f"Elo: side-adjusted Bradley-Terry on cross-play (gold side advantage {beta} "
-                  f"logits); debate accuracy in self-play, consultancy balanced over right and "
-                  f"wrong consultants, cluster-bootstrap intervals. Accuracy vs Elo "
-                  f"(weighted least squares, HC2 interval) — {slopes}."),
+            note=(
+                f"Elo: side-adjusted Bradley-Terry on cross-play (gold side advantage {beta} "
+                f"logits); debate accuracy in self-play, consultancy balanced over right and "
+                f"wrong consultants, cluster-bootstrap intervals. Accuracy vs Elo "
+                f"(weighted least squares, HC2 interval) — {slopes}."
+            ),
         )
         for p in t.players:
-            table.rows.append([
-                p.player, num(p.elo, 0), ci(p.elo_ci95, scale=1, digits=0), str(p.matches),
-                pct(p.debate_accuracy), ci(p.debate_accuracy_ci95), str(p.debate_n),
-                pct(p.consultancy_accuracy), ci(p.consultancy_accuracy_ci95),
-                str(p.consultancy_n),
-            ])
+            table.rows.append(
+                [
+                    p.player,
+                    num(p.elo, 0),
+                    ci(p.elo_ci95, scale=1, digits=0),
+                    str(p.matches),
+                    pct(p.debate_accuracy),
+                    ci(p.debate_accuracy_ci95),
+                    str(p.debate_n),
+                    pct(p.consultancy_accuracy),
+                    ci(p.consultancy_accuracy_ci95),
+                    str(p.consultancy_n),
+                ]
+            )
         tables.append(table)
     return tables
 
@@ -62,35 +86,53 @@ def tournament_plot(a: Analysis, path: Path) -> Path | None:
         ax = fig.add_subplot(1, len(panels), n + 1)
         for protocol, colour in _COLOURS.items():
             points = [
-                (p, acc, acc_ci) for p in t.players if p.elo is not None
-                for acc, acc_ci in [(p.debate_accuracy, p.debate_accuracy_ci95)
-                                    if protocol == "debate" else
-                                    (p.consultancy_accuracy, p.consultancy_accuracy_ci95)]
+                (p, acc, acc_ci)
+                for p in t.players
+                if p.elo is not None
+                for acc, acc_ci in [
+                    (p.debate_accuracy, p.debate_accuracy_ci95)
+                    if protocol == "debate"
+                    else (p.consultancy_accuracy, p.consultancy_accuracy_ci95)
+                ]
                 if acc is not None
             ]
             if not points:
                 continue
             xs = [p.elo or 0.0 for p, _, _ in points]
             ys = [acc for _, acc, _ in points]
-            yerr = [[y - (c or (y, y))[0] for (_, y, c) in points],
-                    [(c or (y, y))[1] - y for (_, y, c) in points]]
+            yerr = [
+                [y - (c or (y, y))[0] for (_, y, c) in points],
+                [(c or (y, y))[1] - y for (_, y, c) in points],
+            ]
             spans = [p.elo_ci95 or (x, x) for x, (p, _, _) in zip(xs, points, strict=True)]
-            xerr = [[x - lo for x, (lo, _) in zip(xs, spans, strict=True)],
-                    [hi - x for x, (_, hi) in zip(xs, spans, strict=True)]]
+            xerr = [
+                [x - lo for x, (lo, _) in zip(xs, spans, strict=True)],
+                [hi - x for x, (_, hi) in zip(xs, spans, strict=True)],
+            ]
             slope = next((s for s in t.slopes if s.protocol == protocol), None)
             line = None if slope is None else slope.relation
-            label = protocol if line is None else (
-                f"{protocol}: {100 * line.slope_per_100_elo:+.1f} pp/100 Elo "
-                f"{ci(line.slope_ci95, signed=True)}")
-            ax.errorbar(xs, ys, yerr=yerr, xerr=xerr, fmt="o", color=colour, capsize=3,
-                        label=label)
+            label = (
+                protocol
+                if line is None
+                else (
+                    f"{protocol}: {100 * line.slope_per_100_elo:+.1f} pp/100 Elo "
+                    f"{ci(line.slope_ci95, signed=True)}"
+                )
+            )
+            ax.errorbar(xs, ys, yerr=yerr, xerr=xerr, fmt="o", color=colour, capsize=3, label=label)
             for (p, y, _), x in zip(points, xs, strict=True):
-                ax.annotate(p.player, (x, y), fontsize=7, xytext=(3, 3),
-                            textcoords="offset points")
+                ax.annotate(p.player, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
             if line is not None:
                 lo, hi = min(xs), max(xs)
-                ax.plot([lo, hi], [line.accuracy_at_1500 + line.slope_per_100_elo * (x - 1500)
-                                   / 100 for x in (lo, hi)], color=colour, linewidth=1)
+                ax.plot(
+                    [lo, hi],
+                    [
+                        line.accuracy_at_1500 + line.slope_per_100_elo * (x - 1500) / 100
+                        for x in (lo, hi)
+                    ],
+                    color=colour,
+                    linewidth=1,
+                )
         ax.set_xlabel("Elo (side-adjusted, cross-play)")
         ax.set_ylabel("judge accuracy")
         ax.set_ylim(-0.04, 1.06)

@@ -31,7 +31,12 @@ from transcripts import JsonlLog, Question, RunStore, total_cost, utc_now
 from transcripts.errors import ConfigError
 
 __all__ = [
-    "DryRun", "RunOptions", "check_options", "dry_run", "run_experiment", "run_experiment_async",
+    "DryRun",
+    "RunOptions",
+    "check_options",
+    "dry_run",
+    "run_experiment",
+    "run_experiment_async",
 ]
 
 ExperimentLike = Experiment | str | os.PathLike[str]
@@ -75,8 +80,11 @@ def _freeze(store: RunStore, experiment: Experiment, questions: list[Question]) 
     if not same_experiment(existing, experiment):
         old: dict[str, Any] = existing.get("spec", {})
         new: dict[str, Any] = experiment.frozen()
-        changed = sorted(k for k in set(old) | set(new)
-                         if k not in ("limits", "out", "description") and old.get(k) != new.get(k))
+        changed = sorted(
+            k
+            for k in set(old) | set(new)
+            if k not in ("limits", "out", "description") and old.get(k) != new.get(k)
+        )
         raise ConfigError(
             f"{store.path} holds a run of a different experiment (changed: "
             f"{', '.join(changed) or 'details'}); only [limits] may change when resuming. "
@@ -129,14 +137,18 @@ def _freeze_models(store: RunStore, experiment: Experiment, endpoints: Endpoints
     refs |= {ref for c in experiment.conditions for ref in c.roles.values()}
     local = [ref for ref in sorted(refs) if endpoints.spec_of(ref).startswith("local/")]
     made = {ref: endpoints.get(ref) for ref in local}
-    models = {endpoints.spec_of(ref): str(ep.backend.identity()["model"])
-              for ref, ep in made.items() if ep.backend.provider == "local"}
+    models = {
+        endpoints.spec_of(ref): str(ep.backend.identity()["model"])
+        for ref, ep in made.items()
+        if ep.backend.provider == "local"
+    }
     if not models:
         return
     frozen = store.read_json("experiment.json") or {}
     known: dict[str, str] = frozen.get("models") or {}
-    changed = sorted(spec for spec, digest in models.items()
-                     if spec in known and known[spec] != digest)
+    changed = sorted(
+        spec for spec, digest in models.items() if spec in known and known[spec] != digest
+    )
     if changed:
         raise ConfigError(
             f"{store.path}: the model file of {', '.join(changed)} changed since this run "
@@ -180,8 +192,10 @@ def check_options(function: str, given: Mapping[str, object], allowed: type) -> 
     """Refuse keyword options a ``TypedDict`` of options does not name, as Python would."""
     unknown = sorted(set(given) - set(allowed.__annotations__))
     if unknown:
-        raise TypeError(f"{function}() got unexpected keyword argument(s) {unknown}; "
-                        f"its options are: {', '.join(allowed.__annotations__)}")
+        raise TypeError(
+            f"{function}() got unexpected keyword argument(s) {unknown}; "
+            f"its options are: {', '.join(allowed.__annotations__)}"
+        )
 
 
 async def run_experiment_async(
@@ -189,17 +203,24 @@ async def run_experiment_async(
 ) -> RunResult:
     """Run (or resume) ``experiment`` into ``out``; see :func:`run_experiment`."""
     check_options("run_experiment_async", options, RunOptions)
-    exp = _experiment(experiment, max_cost_usd=options.get("max_cost_usd"),
-                      max_tokens=options.get("max_tokens"),
-                      concurrency=options.get("concurrency"))
+    exp = _experiment(
+        experiment,
+        max_cost_usd=options.get("max_cost_usd"),
+        max_tokens=options.get("max_tokens"),
+        concurrency=options.get("concurrency"),
+    )
     out = options.get("out")
     folder = Path(out) if out is not None else default_out(exp)
-    result, _ = await _run(exp, folder, offline=options.get("offline", False),
-                           replay=options.get("replay"),
-                           console=options.get("console") or Console(),
-                           progress=options.get("progress"),
-                           factory=options.get("endpoint_factory"),
-                           retry_failed=options.get("retry_failed", False))
+    result, _ = await _run(
+        exp,
+        folder,
+        offline=options.get("offline", False),
+        replay=options.get("replay"),
+        console=options.get("console") or Console(),
+        progress=options.get("progress"),
+        factory=options.get("endpoint_factory"),
+        retry_failed=options.get("retry_failed", False),
+    )
     return result
 
 
@@ -225,14 +246,25 @@ async def _run(
         if replay is not None:
             cache = _replay_cache(Path(replay), folder)
             offline = True
-        meter = Meter(max_cost_usd=exp.limits.max_cost_usd, max_tokens=exp.limits.max_tokens,
-                      ledger=JsonlLog(folder / "spend.jsonl", SpendEntry))
+        meter = Meter(
+            max_cost_usd=exp.limits.max_cost_usd,
+            max_tokens=exp.limits.max_tokens,
+            ledger=JsonlLog(folder / "spend.jsonl", SpendEntry),
+        )
         endpoints = Endpoints(exp, cache=cache, offline=offline, factory=factory)
         live = terminal(console) if progress is None else progress
         if any(interactive(j) for j in exp.judges):
             live = False  # a person answers in this terminal: no live display over them
-        session = Session(exp, store, list(plan(exp, questions)), endpoints=endpoints,
-                          meter=meter, console=console, live=live, retry_failed=retry_failed)
+        session = Session(
+            exp,
+            store,
+            list(plan(exp, questions)),
+            endpoints=endpoints,
+            meter=meter,
+            console=console,
+            live=live,
+            retry_failed=retry_failed,
+        )
         made = endpoints.made
         try:
             endpoints.check_credentials()  # a missing key stops the run before any item
@@ -249,8 +281,10 @@ def _replay_origin(source: Path) -> Path:
     """The response cache file ``--replay`` names (a run folder or the file itself)."""
     origin = source / "cache.sqlite" if source.is_dir() else source
     if not origin.is_file():
-        raise ConfigError(f"nothing to replay: no response cache at {origin}; give --replay a "
-                          f"finished run's folder")
+        raise ConfigError(
+            f"nothing to replay: no response cache at {origin}; give --replay a "
+            f"finished run's folder"
+        )
     return origin
 
 
@@ -260,8 +294,10 @@ def _replay_cache(source: Path, folder: Path) -> Path:
     target = folder / "cache.sqlite"
     if target.resolve() != origin.resolve():
         # SQLite's backup reads a consistent copy, including what sits in the write-ahead log.
-        with contextlib.closing(sqlite3.connect(origin)) as reader, \
-                contextlib.closing(sqlite3.connect(target)) as writer:
+        with (
+            contextlib.closing(sqlite3.connect(origin)) as reader,
+            contextlib.closing(sqlite3.connect(target)) as writer,
+        ):
             reader.backup(writer)
     return target
 
@@ -303,10 +339,12 @@ class DryRun:
     def to_json(self) -> dict[str, Any]:
         """As JSON data."""
         return {
-            "folder": str(self.result.path), "status": self.result.status,
+            "folder": str(self.result.path),
+            "status": self.result.status,
             "items": self.result.items_total,
-            "endpoints": [{k: v for k, v in vars(e).items() if k != "price"}
-                          for e in self.endpoints],
+            "endpoints": [
+                {k: v for k, v in vars(e).items() if k != "price"} for e in self.endpoints
+            ],
             "cost_usd": self.cost_usd,
         }
 
@@ -329,8 +367,11 @@ def dry_run(
     rehearsal = exp.model_copy(update={"limits": limits, "judges": unattended(exp.judges)})
     rehearsal._source = exp.source
     folder = Path(out) if out is not None else temp_folder(exp.name)
-    result, made = asyncio.run(_run(rehearsal, folder, console=console or Console(),
-                                    progress=False, factory=mock_factory()))
+    result, made = asyncio.run(
+        _run(
+            rehearsal, folder, console=console or Console(), progress=False, factory=mock_factory()
+        )
+    )
     order = [*exp.endpoints, *(name for name in made if name not in exp.endpoints)]
     estimates = [estimate_endpoint(exp, name, made[name]) for name in order if name in made]
     return DryRun(result=result, endpoints=estimates)

@@ -59,14 +59,22 @@ def _benign_twins(store: RunStore) -> dict[str, str]:
     return twins
 
 
-def _blinded(t: Transcript, blue_id: str, run_id: str, condition: str,
-             sealed_at: datetime) -> Transcript:
+def _blinded(
+    t: Transcript, blue_id: str, run_id: str, condition: str, sealed_at: datetime
+) -> Transcript:
     turns = [turn.model_copy(update={"call": None}) for turn in t.turns]
-    return t.model_copy(update={
-        "id": blue_id, "run_id": run_id, "condition": condition, "planted": None,
-        "turns": turns, "metadata": {"setup": t.metadata.get("setup", "")}, "roles": {},
-        "created_at": sealed_at,
-    })
+    return t.model_copy(
+        update={
+            "id": blue_id,
+            "run_id": run_id,
+            "condition": condition,
+            "planted": None,
+            "turns": turns,
+            "metadata": {"setup": t.metadata.get("setup", "")},
+            "roles": {},
+            "created_at": sealed_at,
+        }
+    )
 
 
 def seal(red: str | Path, blue: str | Path, *, key: str | Path | None = None) -> Path:
@@ -77,22 +85,34 @@ def seal(red: str | Path, blue: str | Path, *, key: str | Path | None = None) ->
     if blue_path.resolve() == store.path.resolve():
         raise ConfigError("the blue copy needs its own folder; pass --blue DIR")
     if blue_path.exists() and any(blue_path.iterdir()):
-        raise ConfigError(f"{blue_path} is not empty (a blue copy sealed before?); the blue copy "
-                          "is written to a new folder: pass another --blue")
+        raise ConfigError(
+            f"{blue_path} is not empty (a blue copy sealed before?); the blue copy "
+            "is written to a new folder: pass another --blue"
+        )
     if key_path.exists():
-        raise ConfigError(f"{key_path} already holds a key (of an earlier blue copy); it is never "
-                          "overwritten: pass another --key")
+        raise ConfigError(
+            f"{key_path} already holds a key (of an earlier blue copy); it is never "
+            "overwritten: pass another --key"
+        )
     if key_path.resolve().is_relative_to(blue_path.resolve()):
-        raise ConfigError(f"the key {key_path} would be inside the blue copy {blue_path}; "
-                          "put it elsewhere (--key)")
+        raise ConfigError(
+            f"the key {key_path} would be inside the blue copy {blue_path}; "
+            "put it elsewhere (--key)"
+        )
     twins = _benign_twins(store)
     stressed = {base for label, base in twins.items() if label != base}
-    chosen = [t for t in store.transcripts.latest() if t.status == "complete"
-              and twins.get(t.condition) in stressed
-              and (t.planted is not None or t.condition in stressed)]
+    chosen = [
+        t
+        for t in store.transcripts.latest()
+        if t.status == "complete"
+        and twins.get(t.condition) in stressed
+        and (t.planted is not None or t.condition in stressed)
+    ]
     if not any(t.planted for t in chosen):
-        raise ConfigError(f"{store.path} holds no planted transcript; make one with "
-                          "oversight stress EXPERIMENT.toml")
+        raise ConfigError(
+            f"{store.path} holds no planted transcript; make one with "
+            "oversight stress EXPERIMENT.toml"
+        )
     random.Random(secrets.randbits(64)).shuffle(chosen)
     out = RunStore.create(blue_path)
     entries: dict[str, dict[str, Any]] = {}
@@ -100,26 +120,44 @@ def seal(red: str | Path, blue: str | Path, *, key: str | Path | None = None) ->
     for t in chosen:
         blue_id = new_id()
         out.transcripts.append(_blinded(t, blue_id, out.run_id, twins[t.condition], sealed_at))
-        entries[blue_id] = {"red_id": t.id, "condition": t.condition,
-                            "persona": t.planted.persona if t.planted else None}
+        entries[blue_id] = {
+            "red_id": t.id,
+            "condition": t.condition,
+            "persona": t.planted.persona if t.planted else None,
+        }
     spec = (store.read_json("experiment.json") or {}).get("spec", {})
-    benign_spec = {**spec, "conditions": [c for c in spec.get("conditions", [])
-                                          if not c.get("plant")], "stress": None}
-    out.write_json("experiment.json", {"name": spec.get("name", ""), "spec": benign_spec,
-                                       "blue_team_copy": True})
-    key_data = {"salt": secrets.token_hex(16), "red_run": str(store.path.resolve()),
-                "blue_run_id": out.run_id, "transcripts": entries}
+    benign_spec = {
+        **spec,
+        "conditions": [c for c in spec.get("conditions", []) if not c.get("plant")],
+        "stress": None,
+    }
+    out.write_json(
+        "experiment.json",
+        {"name": spec.get("name", ""), "spec": benign_spec, "blue_team_copy": True},
+    )
+    key_data = {
+        "salt": secrets.token_hex(16),
+        "red_run": str(store.path.resolve()),
+        "blue_run_id": out.run_id,
+        "transcripts": entries,
+    }
     key_bytes = json.dumps(key_data, indent=2, sort_keys=True).encode()
     key_path.parent.mkdir(parents=True, exist_ok=True)
     aside = key_path.with_name(f".{key_path.name}.tmp")
     aside.write_bytes(key_bytes)
     aside.replace(key_path)
-    sealed = {"commitment": commitment(key_bytes), "algorithm": "sha256 of the key file",
-              "transcripts": len(chosen), "sealed_at": sealed_at.isoformat(),
-              "personas": sorted({e["persona"] for e in entries.values() if e["persona"]})}
+    sealed = {
+        "commitment": commitment(key_bytes),
+        "algorithm": "sha256 of the key file",
+        "transcripts": len(chosen),
+        "sealed_at": sealed_at.isoformat(),
+        "personas": sorted({e["persona"] for e in entries.values() if e["persona"]}),
+    }
     out.write_json(SEALED_NAME, sealed)
-    write_json_atomic(store.path / "blind.json", {**sealed, "blue": str(blue_path.resolve()),
-                                                  "key": str(key_path.resolve())})
+    write_json_atomic(
+        store.path / "blind.json",
+        {**sealed, "blue": str(blue_path.resolve()), "key": str(key_path.resolve())},
+    )
     out.close()
     return key_path
 
@@ -129,12 +167,16 @@ def read_key(blue: RunStore, key: str | Path) -> dict[str, str | None]:
     blue copy's commitment."""
     sealed = blue.read_json(SEALED_NAME)
     if not isinstance(sealed, dict) or "commitment" not in sealed:
-        raise ConfigError(f"{blue.path} has no {SEALED_NAME}: it is not a blue-team copy "
-                          "written by oversight stress --blind")
+        raise ConfigError(
+            f"{blue.path} has no {SEALED_NAME}: it is not a blue-team copy "
+            "written by oversight stress --blind"
+        )
     path = Path(key)
     if not path.is_file():
-        raise ConfigError(f"key file {path} not found; it was written by oversight stress "
-                          "--blind (default: RUN/stress-key.json in the red run)")
+        raise ConfigError(
+            f"key file {path} not found; it was written by oversight stress "
+            "--blind (default: RUN/stress-key.json in the red run)"
+        )
     data = path.read_bytes()
     if commitment(data) != sealed["commitment"]:
         raise ConfigError(

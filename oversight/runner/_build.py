@@ -64,7 +64,6 @@ class Endpoints:
         self.made: dict[str, Endpoint] = {}
         """Endpoints made so far, by the name or spec they were asked for."""
 
-
     def get(self, ref: str) -> Endpoint:
         """The endpoint named ``ref`` in ``[endpoints]``, or made from the spec ``ref``."""
         made = self.made.get(ref)

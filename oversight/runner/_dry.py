@@ -99,16 +99,21 @@ def _shaped(invented: Reply, request: Request) -> Reply:
         top = {c: -1.0 - ((seed >> (3 * i)) % 8) / 2 for i, c in enumerate(_LETTERS)}
         best = "AB"[seed % 2]  # every question has these labels
         top[best] = -0.1
-        return Reply(text=best, usage=invented.usage,
-                     logprobs=[TokenLogprob(token=best, logprob=top[best], top=top)])
+        return Reply(
+            text=best,
+            usage=invented.usage,
+            logprobs=[TokenLogprob(token=best, logprob=top[best], top=top)],
+        )
     prompt = "".join(m.content for m in request.messages)
     if "<argument>" not in prompt:
         return invented
     words = invented.text.split()
     argument = " ".join(words[:60])
     quote = " ".join(words[60:68]) or "mock"
-    text = (f"<thinking>{' '.join(words[68:])}</thinking>\n"
-            f"<argument>{argument} <quote>{quote}</quote></argument>")
+    text = (
+        f"<thinking>{' '.join(words[68:])}</thinking>\n"
+        f"<argument>{argument} <quote>{quote}</quote></argument>"
+    )
     return Reply(text=text, usage=invented.usage)
 
 
@@ -128,8 +133,10 @@ def mock_replies(name: str) -> Callable[[Request], Reply]:
         except ValueError:
             return invented
         probabilities = data.get("probabilities") if isinstance(data, dict) else None
-        if isinstance(probabilities, dict) and probabilities and all(
-            isinstance(v, int | float) for v in probabilities.values()
+        if (
+            isinstance(probabilities, dict)
+            and probabilities
+            and all(isinstance(v, int | float) for v in probabilities.values())
         ):
             total = sum(abs(v) for v in probabilities.values()) or 1.0
             data["probabilities"] = {k: abs(v) / total for k, v in probabilities.items()}
@@ -208,10 +215,12 @@ def estimate_endpoint(experiment: Experiment, name: str, made: Endpoint) -> Endp
     if price is not None:
         from transcripts import Usage
 
-        estimate.cost_usd = price.cost(Usage(input_tokens=estimate.input_tokens,
-                                             output_tokens=estimate.output_tokens))
-        estimate.cost_usd_max = price.cost(Usage(input_tokens=estimate.input_tokens,
-                                                 output_tokens=estimate.output_tokens_max))
+        estimate.cost_usd = price.cost(
+            Usage(input_tokens=estimate.input_tokens, output_tokens=estimate.output_tokens)
+        )
+        estimate.cost_usd_max = price.cost(
+            Usage(input_tokens=estimate.input_tokens, output_tokens=estimate.output_tokens_max)
+        )
         if config is not None and config.batch:
             estimate.batched = True
             standard = estimate.cost_usd

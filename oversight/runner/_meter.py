@@ -157,10 +157,17 @@ class Meter:
             self._add(cost, hit.usage.input_tokens, hit.usage.output_tokens)
             self.paid_lines += 1
             if self.ledger is not None:
-                self.ledger.append(SpendEntry(
-                    endpoint=mark.endpoint, input_tokens=hit.usage.input_tokens,
-                    output_tokens=hit.usage.output_tokens, cost_usd=cost,
-                    request_hash=mark.request_hash, sent_id=mark.id, recovered=True))
+                self.ledger.append(
+                    SpendEntry(
+                        endpoint=mark.endpoint,
+                        input_tokens=hit.usage.input_tokens,
+                        output_tokens=hit.usage.output_tokens,
+                        cost_usd=cost,
+                        request_hash=mark.request_hash,
+                        sent_id=mark.id,
+                        recovered=True,
+                    )
+                )
             recovered += 1
         self.unclosed = still[::-1]
         self.lost_in_flight = len(still)
@@ -203,10 +210,14 @@ class Meter:
         if self.stop_reason == "interrupted":
             return "the run was interrupted: no new call is started"
         if self.stop_reason == "token cap":
-            return (f"token cap reached: {self.tokens:,} of {self.max_tokens:,} tokens; "
-                    f"resume with a higher [limits] max_tokens")
-        return (f"cost cap reached: ${self.spent_usd:.4f} of ${self.max_cost_usd or 0:.4f}; "
-                f"resume with a higher cap (--max-cost)")
+            return (
+                f"token cap reached: {self.tokens:,} of {self.max_tokens:,} tokens; "
+                f"resume with a higher [limits] max_tokens"
+            )
+        return (
+            f"cost cap reached: ${self.spent_usd:.4f} of ${self.max_cost_usd or 0:.4f}; "
+            f"resume with a higher cap (--max-cost)"
+        )
 
     def record(self, call: Call, *, sent_id: str | None = None) -> None:
         """Count one finished call; append it to the ledger when it was paid for."""
@@ -220,10 +231,16 @@ class Meter:
         self._add(call.cost_usd, call.usage.input_tokens, call.usage.output_tokens)
         self._paid_hashes.add(call.request_hash)
         if self.ledger is not None:
-            self.ledger.append(SpendEntry(
-                endpoint=call.endpoint, input_tokens=call.usage.input_tokens,
-                output_tokens=call.usage.output_tokens, cost_usd=call.cost_usd,
-                request_hash=call.request_hash, sent_id=sent_id))
+            self.ledger.append(
+                SpendEntry(
+                    endpoint=call.endpoint,
+                    input_tokens=call.usage.input_tokens,
+                    output_tokens=call.usage.output_tokens,
+                    cost_usd=call.cost_usd,
+                    request_hash=call.request_hash,
+                    sent_id=sent_id,
+                )
+            )
 
     def _add(self, cost: float | None, input_tokens: int, output_tokens: int) -> None:
         if cost is None:

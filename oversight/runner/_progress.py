@@ -77,7 +77,8 @@ class RunProgress:
             )
             self._progress.__enter__()
             self._task = self._progress.add_task(
-                "items", total=self.total, completed=self.done, stats=self.stats())
+                "items", total=self.total, completed=self.done, stats=self.stats()
+            )
         return self
 
     def __exit__(
@@ -93,8 +94,10 @@ class RunProgress:
     def stats(self) -> str:
         """The one-line statistics shown next to the bar."""
         m = self.meter
-        return (f"{rate_text(m.calls_per_second())} · {m.tokens:,} tok · {m.spend_text()} · "
-                f"{self.failed} errors")
+        return (
+            f"{rate_text(m.calls_per_second())} · {m.tokens:,} tok · {m.spend_text()} · "
+            f"{self.failed} errors"
+        )
 
     def time_left(self) -> str:
         """Time left at this session's pace so far."""
@@ -122,7 +125,8 @@ class RunProgress:
             self._last_line = now
             self.console.print(
                 f"items {self.done}/{self.total} · {self.stats()} · {self.time_left()}",
-                highlight=False)
+                highlight=False,
+            )
 
     def _update(self) -> None:
         assert self._progress is not None and self._task is not None

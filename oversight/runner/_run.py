@@ -95,7 +95,8 @@ class Session:
         self.limits = experiment.limits
         self.plants = resolve_plants(experiment)
         self.judges: dict[str, Judge] = build_judges(
-            experiment, endpoints, meter, store, console=console)
+            experiment, endpoints, meter, store, console=console
+        )
         self.failed = 0
         self.finished = 0
         self.judgments = 0
@@ -138,8 +139,9 @@ class Session:
         if not self.retry_failed:
             # A failed judgment stays failed until asked: re-asking would replay it.
             self._done_judgments |= set(self._failed_before)
-        complete = {e.id: e for e in self.store.transcripts.latest_entries()
-                    if e.status == "complete"}
+        complete = {
+            e.id: e for e in self.store.transcripts.latest_entries() if e.status == "complete"
+        }
         self._complete_ids = set(complete)
         pending = []
         unjudged = []
@@ -179,8 +181,9 @@ class Session:
             role: MeteredEndpoint(self.endpoints.get(ref), self.meter, sample_offset=offset)
             for role, ref in item.condition.roles.items()
         }
-        return planted_agents(agents, item.condition, item.question, self.plants,
-                              seed=self.experiment.seed)
+        return planted_agents(
+            agents, item.condition, item.question, self.plants, seed=self.experiment.seed
+        )
 
     async def _item(self, item: WorkItem) -> _Outcome:
         task = asyncio.current_task()
@@ -214,8 +217,12 @@ class Session:
         for attempt in range(attempts):
             try:
                 produced = await item.protocol.run(
-                    item.question, self._agents(item), config=item.config, setup=item.setup,
-                    judge=interject)
+                    item.question,
+                    self._agents(item),
+                    config=item.config,
+                    setup=item.setup,
+                    judge=interject,
+                )
             except (CostCapReached, asyncio.CancelledError):
                 raise
             except HumanQuit:  # a live judge quit: start nothing new; the journal keeps the turns
@@ -235,30 +242,47 @@ class Session:
         if self.meter.stop_reason is not None:
             raise CostCapReached(self.meter.cap_message())
         failed = Transcript(
-            id=item.id, run_id=self.store.run_id, protocol=item.protocol.name,
-            protocol_config=item.config.model_dump(mode="json"), condition=condition.label,
-            question=item.question, assignment=dict(item.setup.assignment),
-            answer_order=list(item.setup.order), repeat=item.repeat, status="error",
-            error=error, roles={r: self.endpoints.spec_of(e) for r, e in condition.roles.items()},
-            metadata={"setup": item.setup.label, "attempts": attempts,
-                      "attempt_errors": earlier},
+            id=item.id,
+            run_id=self.store.run_id,
+            protocol=item.protocol.name,
+            protocol_config=item.config.model_dump(mode="json"),
+            condition=condition.label,
+            question=item.question,
+            assignment=dict(item.setup.assignment),
+            answer_order=list(item.setup.order),
+            repeat=item.repeat,
+            status="error",
+            error=error,
+            roles={r: self.endpoints.spec_of(e) for r, e in condition.roles.items()},
+            metadata={"setup": item.setup.label, "attempts": attempts, "attempt_errors": earlier},
         )
         self.store.transcripts.append(failed)
         return failed
 
-    def _finish(self, item: WorkItem, produced: Transcript, attempts: int,
-                earlier: list[dict[str, object]]) -> Transcript:
+    def _finish(
+        self, item: WorkItem, produced: Transcript, attempts: int, earlier: list[dict[str, object]]
+    ) -> Transcript:
         roles = produced.roles or {
-            r: self.endpoints.spec_of(e) for r, e in item.condition.roles.items()}
-        metadata = {**produced.metadata, "setup": item.setup.label, "experiment":
-                    self.experiment.name}
+            r: self.endpoints.spec_of(e) for r, e in item.condition.roles.items()
+        }
+        metadata = {
+            **produced.metadata,
+            "setup": item.setup.label,
+            "experiment": self.experiment.name,
+        }
         if attempts > 1:
             metadata["attempts"] = attempts
             metadata["attempt_errors"] = earlier
-        return produced.model_copy(update={
-            "id": item.id, "run_id": self.store.run_id, "condition": item.condition.label,
-            "repeat": item.repeat, "roles": roles, "metadata": metadata,
-        })
+        return produced.model_copy(
+            update={
+                "id": item.id,
+                "run_id": self.store.run_id,
+                "condition": item.condition.label,
+                "repeat": item.repeat,
+                "roles": roles,
+                "metadata": metadata,
+            }
+        )
 
     async def _judge(self, item: WorkItem, transcript: Transcript) -> list[str]:
         """Every missing judgment of ``transcript``, each saved as it comes; the failures."""
@@ -298,9 +322,14 @@ class Session:
             return judge
         built = self._retry_judges.get(earlier)
         if built is None:
-            built = build_judges(self.experiment, self.endpoints, self.meter, self.store,
-                                 console=self.console,
-                                 sample_offset=earlier * JUDGE_RETRY_OFFSET)
+            built = build_judges(
+                self.experiment,
+                self.endpoints,
+                self.meter,
+                self.store,
+                console=self.console,
+                sample_offset=earlier * JUDGE_RETRY_OFFSET,
+            )
             self._retry_judges[earlier] = built
         name = next(n for n, j in self.judges.items() if j is judge)
         return built[name]
@@ -316,9 +345,13 @@ class Session:
         except (CostCapReached, asyncio.CancelledError):
             raise
         except Exception as err:  # a judge bug must not take the run down
-            return Judgment(transcript_id=transcript.id, judge=judge.identity, status="failed",
-                            error=f"{type(err).__name__}: {err}",
-                            rounds_seen=view.rounds_shown)
+            return Judgment(
+                transcript_id=transcript.id,
+                judge=judge.identity,
+                status="failed",
+                error=f"{type(err).__name__}: {err}",
+                rounds_seen=view.rounds_shown,
+            )
 
     # -- the session ------------------------------------------------------------------------
 
@@ -332,21 +365,22 @@ class Session:
         message = ""
         self._write_status("running", "", already, started, force=True)
         signals = _Signals(self)
-        progress = RunProgress(self.console, self.meter, total=total, done=already,
-                               live=self.live)
+        progress = RunProgress(self.console, self.meter, total=total, done=already, live=self.live)
         try:
             signals.install()
             with progress:
                 stream = cast(
                     AsyncGenerator[tuple[WorkItem, _Outcome | BaseException], None],
-                    as_completed_bounded(self._item, pending, limit=self.limits.concurrency))
+                    as_completed_bounded(self._item, pending, limit=self.limits.concurrency),
+                )
                 async with contextlib.aclosing(stream) as results:
                     async for item, outcome in results:
                         if isinstance(outcome, CostCapReached):
                             break
                         if isinstance(outcome, BaseException):
-                            outcome = _Outcome(failed=True,
-                                               error=f"{type(outcome).__name__}: {outcome}")
+                            outcome = _Outcome(
+                                failed=True, error=f"{type(outcome).__name__}: {outcome}"
+                            )
                         self._count(item, outcome)
                         self._warn_unpriced()
                         progress.advance(failed=outcome.failed)
@@ -355,22 +389,27 @@ class Session:
                             break
                         if self._too_many_failures(len(pending)):
                             status = "stopped: too many failures"
-                            message = (f"{self.failed} of {self.finished} items failed, more than "
-                                       f"max_failure_fraction={self.limits.max_failure_fraction}; "
-                                       f"first error: {self.errors[0] if self.errors else '?'}")
+                            message = (
+                                f"{self.failed} of {self.finished} items failed, more than "
+                                f"max_failure_fraction={self.limits.max_failure_fraction}; "
+                                f"first error: {self.errors[0] if self.errors else '?'}"
+                            )
                             break
                         if self._too_many_judgment_failures(len(pending)):
                             status = "stopped: too many failures"
                             limit = self.limits.max_judgment_failure_fraction
-                            message = (f"{self.judgments_failed} of {self.judgments} "
-                                       f"judgments failed, more than max_judgment_failure_"
-                                       f"fraction={limit}; their transcripts are saved; first "
-                                       f"error: {self.errors[0] if self.errors else '?'}")
+                            message = (
+                                f"{self.judgments_failed} of {self.judgments} "
+                                f"judgments failed, more than max_judgment_failure_"
+                                f"fraction={limit}; their transcripts are saved; first "
+                                f"error: {self.errors[0] if self.errors else '?'}"
+                            )
                             break
         except asyncio.CancelledError:
             self.meter.stop_reason = "interrupted"
-            result = self._result("interrupted", "interrupted at once; run again to resume",
-                                  already, started)
+            result = self._result(
+                "interrupted", "interrupted at once; run again to resume", already, started
+            )
             write_status(self.store, result)
             raise
         finally:
@@ -378,8 +417,11 @@ class Session:
         if status is None and self.meter.stop_reason == "interrupted":
             status, message = "interrupted", "interrupted; run the same command again to resume"
         if status is None and self.meter.stop_reason in ("cost cap", "token cap"):
-            status = "stopped: cost cap" if self.meter.stop_reason == "cost cap" else \
-                "stopped: token cap"
+            status = (
+                "stopped: cost cap"
+                if self.meter.stop_reason == "cost cap"
+                else "stopped: token cap"
+            )
             message = self.meter.cap_message()
         if status is None:
             failed_judgments = len(self._failed_keys)
@@ -387,12 +429,16 @@ class Session:
             status = "complete" if clean else "complete with errors"
             notes = []
             if self.failed:
-                notes.append(f"{self.failed} item(s) failed and were recorded as errors; "
-                             f"run again to retry them")
+                notes.append(
+                    f"{self.failed} item(s) failed and were recorded as errors; "
+                    f"run again to retry them"
+                )
             if failed_judgments:
-                notes.append(f"{failed_judgments} judgment(s) failed (their transcripts are "
-                             f"saved); run again with --retry-failed to ask those judges again "
-                             f"with fresh calls")
+                notes.append(
+                    f"{failed_judgments} judgment(s) failed (their transcripts are "
+                    f"saved); run again with --retry-failed to ask those judges again "
+                    f"with fresh calls"
+                )
             message = "; ".join(notes)
         result = self._result(status, message, already, started)
         result.items_complete, result.items_failed, result.transcripts = self._store_counts()
@@ -412,8 +458,9 @@ class Session:
         saved: set[str] = set()
         for entry in self.store.judgments.entries():
             key = (entry.extra or {}).get("k")
-            if isinstance(key, str) and (entry.status in ("ok", "failed")
-                                         or (entry.extra or {}).get("e")):
+            if isinstance(key, str) and (
+                entry.status in ("ok", "failed") or (entry.extra or {}).get("e")
+            ):
                 saved.add(key)
         latest = {e.id: e for e in self.store.transcripts.latest_entries()}
         complete = failed = 0
@@ -431,13 +478,13 @@ class Session:
         new = self.meter.unpriced - self._warned
         if new:
             self._warned |= new
-            cap = (" The cost cap cannot count them." if self.limits.max_cost_usd is not None
-                   else "")
+            cap = " The cost cap cannot count them." if self.limits.max_cost_usd is not None else ""
             self.console.print(
                 f"[yellow]warning:[/] no price is known for {escape(', '.join(sorted(new)))}: "
                 f"their cost is reported as unknown, not zero.{cap} Set pricing in "
                 f"{escape('[endpoints]')}.",
-                highlight=False)
+                highlight=False,
+            )
 
     def _count(self, item: WorkItem, outcome: _Outcome) -> None:
         self.finished += 1
@@ -453,25 +500,39 @@ class Session:
 
     def _too_many_judgment_failures(self, pending: int) -> bool:
         needed = min(_MIN_FOR_FRACTION, pending)
-        return (self.finished >= needed and self.judgments_failed
-                > self.limits.max_judgment_failure_fraction * self.judgments)
+        return (
+            self.finished >= needed
+            and self.judgments_failed > self.limits.max_judgment_failure_fraction * self.judgments
+        )
 
     def _too_many_failures(self, pending: int) -> bool:
         needed = min(_MIN_FOR_FRACTION, pending)
-        return (self.finished >= needed
-                and self.failed > self.limits.max_failure_fraction * self.finished)
+        return (
+            self.finished >= needed
+            and self.failed > self.limits.max_failure_fraction * self.finished
+        )
 
     def _result(self, status: Status, message: str, already: int, started: float) -> RunResult:
         m = self.meter
         return RunResult(
-            path=self.store.path, status=status, message=message, items_total=len(self.items),
-            items_complete=already + self.finished - self.failed, items_failed=self.failed,
+            path=self.store.path,
+            status=status,
+            message=message,
+            items_total=len(self.items),
+            items_complete=already + self.finished - self.failed,
+            items_failed=self.failed,
             judgments_failed=self.judgments_failed,
-            transcripts=len(self._complete_ids), judgments=self.judgments,
-            spent_usd=m.spent_usd, unknown_cost_calls=m.unknown_cost_calls,
-            input_tokens=m.input_tokens, output_tokens=m.output_tokens, calls=m.calls,
-            paid_calls=m.paid_lines, calls_lost_in_flight=m.lost_in_flight,
-            cached_calls=m.cached_calls, elapsed_s=time.monotonic() - started,
+            transcripts=len(self._complete_ids),
+            judgments=self.judgments,
+            spent_usd=m.spent_usd,
+            unknown_cost_calls=m.unknown_cost_calls,
+            input_tokens=m.input_tokens,
+            output_tokens=m.output_tokens,
+            calls=m.calls,
+            paid_calls=m.paid_lines,
+            calls_lost_in_flight=m.lost_in_flight,
+            cached_calls=m.cached_calls,
+            elapsed_s=time.monotonic() - started,
             errors=list(self.errors),
         )
 
@@ -505,7 +566,9 @@ class _Signals:
         self.session.meter.stop_reason = "interrupted"
         self.session.console.print(
             "interrupting: no new call is started, calls in flight finish "
-            "(Ctrl-C again to stop at once)", highlight=False)
+            "(Ctrl-C again to stop at once)",
+            highlight=False,
+        )
         for sig in self.installed:
             self.loop.add_signal_handler(sig, self._second)
 
@@ -561,10 +624,22 @@ def _rewards_judgment(item: WorkItem, transcript: Transcript) -> Judgment:
     try:
         probabilities = decision_probabilities(transcript)
     except Exception as err:
-        return Judgment(transcript_id=transcript.id, judge=identity, status="failed",
-                        error=f"{type(err).__name__}: {err}")
-    how = ("rewards of the evaluation trees, normalised" if decide == "rewards"
-           else "the estimator's probability for the prover's answer")
-    return Judgment(transcript_id=transcript.id, judge=identity, probabilities=probabilities,
-                    rationale=how, rounds_seen=transcript.rounds,
-                    metadata={"decided_by": decide})
+        return Judgment(
+            transcript_id=transcript.id,
+            judge=identity,
+            status="failed",
+            error=f"{type(err).__name__}: {err}",
+        )
+    how = (
+        "rewards of the evaluation trees, normalised"
+        if decide == "rewards"
+        else "the estimator's probability for the prover's answer"
+    )
+    return Judgment(
+        transcript_id=transcript.id,
+        judge=identity,
+        probabilities=probabilities,
+        rationale=how,
+        rounds_seen=transcript.rounds,
+        metadata={"decided_by": decide},
+    )

@@ -26,18 +26,37 @@ parse_filters = parse_where
 """Filters from ``FIELD=VALUE`` / ``FIELD!=VALUE`` strings."""
 
 
-BUILTIN = ("condition", "protocol", "run_id", "repeat", "status", "transcript_status",
-           "question", "source", "dataset", "setup", "id", "gold_position")
+BUILTIN = (
+    "condition",
+    "protocol",
+    "run_id",
+    "repeat",
+    "status",
+    "transcript_status",
+    "question",
+    "source",
+    "dataset",
+    "setup",
+    "id",
+    "gold_position",
+)
 """The built-in fields ``--where`` knows for transcripts; any other name is a metadata key."""
 
 
 def field_value(t: Transcript, name: str) -> Any:
     """The value of field ``name`` for transcript ``t`` (``MISSING`` when absent)."""
     builtin: dict[str, Any] = {
-        "condition": t.condition, "protocol": t.protocol, "run_id": t.run_id,
-        "repeat": t.repeat, "status": t.status, "transcript_status": t.status,
-        "question": t.question.id, "source": t.question.source, "dataset": t.question.dataset,
-        "setup": t.metadata.get("setup"), "id": t.id,
+        "condition": t.condition,
+        "protocol": t.protocol,
+        "run_id": t.run_id,
+        "repeat": t.repeat,
+        "status": t.status,
+        "transcript_status": t.status,
+        "question": t.question.id,
+        "source": t.question.source,
+        "dataset": t.question.dataset,
+        "setup": t.metadata.get("setup"),
+        "id": t.id,
     }
     if name == "gold_position":
         correct = t.question.correct
@@ -62,11 +81,13 @@ def match_id(ids: Iterable[str], prefix: str) -> str:
         return prefix
     if not found:
         raise ConfigError(
-            f"no transcript id starts with {prefix!r}; `oversight show RUN` lists them")
+            f"no transcript id starts with {prefix!r}; `oversight show RUN` lists them"
+        )
     if len(found) > 1:
         shown = ", ".join(f[:12] for f in found[:5])
         raise ConfigError(
-            f"{prefix!r} matches {len(found)} transcripts ({shown}...); give more of the id")
+            f"{prefix!r} matches {len(found)} transcripts ({shown}...); give more of the id"
+        )
     return found[0]
 
 
@@ -115,17 +136,23 @@ def _check_names(
         raise ConfigError(
             f"--condition {', '.join(map(repr, unknown))}: no such condition in this run; "
             f"its conditions: {', '.join(present)} (in an experiment file: [[conditions]] "
-            f"label = \"...\")")
+            f'label = "...")'
+        )
     metadata = {k for t in transcripts for k in t.metadata}
     question = {k for t in transcripts for k in t.question.metadata}
     for f in filters:
         place, _, key = f.field.partition(".")
-        known = (f.field in BUILTIN or f.field in metadata or f.field in question
-                 or (place == "metadata" and key in metadata)
-                 or (place == "question" and key in question))
+        known = (
+            f.field in BUILTIN
+            or f.field in metadata
+            or f.field in question
+            or (place == "metadata" and key in metadata)
+            or (place == "question" and key in question)
+        )
         if not known and transcripts:
             raise ConfigError(
                 f"--where {f}: unknown field {f.field!r}; use a built-in field "
                 f"({', '.join(BUILTIN)}), a metadata key of this run "
                 f"({', '.join(sorted(metadata | question)) or 'none found'}), or "
-                f"metadata.KEY / question.KEY")
+                f"metadata.KEY / question.KEY"
+            )

@@ -23,8 +23,13 @@ Status = Literal[
 """Where a run stands. ``running`` left behind in the file means the process was killed."""
 
 STATUSES: tuple[str, ...] = (
-    "running", "complete", "complete with errors", "stopped: cost cap", "stopped: token cap",
-    "stopped: too many failures", "interrupted",
+    "running",
+    "complete",
+    "complete with errors",
+    "stopped: cost cap",
+    "stopped: token cap",
+    "stopped: too many failures",
+    "interrupted",
 )
 
 

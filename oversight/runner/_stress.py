@@ -71,10 +71,12 @@ def stress_experiment(
             role = persona.fits(_bound_roles(condition))
             if role is None:
                 continue
-            plant = Plant(persona=persona.name, role=role,
-                          rate=spec.rate if rate is None else rate)
-            twins.append(condition.model_copy(
-                update={"label": f"{condition.label}+{persona.name}", "plant": plant}))
+            plant = Plant(persona=persona.name, role=role, rate=spec.rate if rate is None else rate)
+            twins.append(
+                condition.model_copy(
+                    update={"label": f"{condition.label}+{persona.name}", "plant": plant}
+                )
+            )
     if not twins:
         raise ConfigError(
             "no condition can carry any of the chosen personas (the baselines have no speaker "
@@ -82,12 +84,16 @@ def stress_experiment(
         )
     # The folder is written into the experiment, so the runner (and a resume) finds it.
     where = persona_dir(experiment, folder)
-    stress = spec.model_copy(update={
-        "personas": [p.name for p in chosen],
-        "persona_dir": where.resolve() if where is not None else None,
-    })
-    return experiment.model_copy(update={
-        "name": f"{experiment.name}-stress",
-        "conditions": [*experiment.conditions, *twins],
-        "stress": stress,
-    })
+    stress = spec.model_copy(
+        update={
+            "personas": [p.name for p in chosen],
+            "persona_dir": where.resolve() if where is not None else None,
+        }
+    )
+    return experiment.model_copy(
+        update={
+            "name": f"{experiment.name}-stress",
+            "conditions": [*experiment.conditions, *twins],
+            "stress": stress,
+        }
+    )

@@ -74,15 +74,33 @@ def usage_by_condition(path: str | Path) -> dict[str, ConditionUsage]:
 def usage_table(path: str | Path) -> Table:
     """:func:`usage_by_condition` as a table."""
     table = Table(title="tokens and cost by condition")
-    for column in ("condition", "calls", "input tok", "cache read", "cache write",
-                   "output tok", "batched", "cost USD"):
+    for column in (
+        "condition",
+        "calls",
+        "input tok",
+        "cache read",
+        "cache write",
+        "output tok",
+        "batched",
+        "cost USD",
+    ):
         table.add_column(column, justify="left" if column == "condition" else "right")
     for name, u in usage_by_condition(path).items():
-        cost = f"{u.cost_usd:.4f}" + (f" + {u.unknown_cost_calls} unknown"
-                                      if u.unknown_cost_calls else "")
-        table.add_row(escape(name), f"{u.calls:,}", f"{u.input_tokens:,}",
-                      f"{u.cached_tokens:,}", f"{u.cache_write_tokens:,}",
-                      f"{u.output_tokens:,}", f"{u.batched_calls:,}", cost)
-    table.caption = ("cache read/write: prompt tokens read from / written to the provider's "
-                     "prompt cache (included in input); batched: calls at the batch rate")
+        cost = f"{u.cost_usd:.4f}" + (
+            f" + {u.unknown_cost_calls} unknown" if u.unknown_cost_calls else ""
+        )
+        table.add_row(
+            escape(name),
+            f"{u.calls:,}",
+            f"{u.input_tokens:,}",
+            f"{u.cached_tokens:,}",
+            f"{u.cache_write_tokens:,}",
+            f"{u.output_tokens:,}",
+            f"{u.batched_calls:,}",
+            cost,
+        )
+    table.caption = (
+        "cache read/write: prompt tokens read from / written to the provider's "
+        "prompt cache (included in input); batched: calls at the batch rate"
+    )
     return table

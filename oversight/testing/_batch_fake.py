@@ -47,12 +47,21 @@ class _Batch:
 
     def wire(self) -> dict[str, Any]:
         return {
-            "id": self.id, "object": "batch", "endpoint": "/v1/chat/completions",
-            "errors": None, "input_file_id": self.input_file_id, "completion_window": "24h",
-            "status": self.status, "output_file_id": self.output_file_id,
-            "error_file_id": self.error_file_id, "created_at": self.created_at,
-            "request_counts": {"total": self.total, "completed": self.completed,
-                               "failed": self.failed},
+            "id": self.id,
+            "object": "batch",
+            "endpoint": "/v1/chat/completions",
+            "errors": None,
+            "input_file_id": self.input_file_id,
+            "completion_window": "24h",
+            "status": self.status,
+            "output_file_id": self.output_file_id,
+            "error_file_id": self.error_file_id,
+            "created_at": self.created_at,
+            "request_counts": {
+                "total": self.total,
+                "completed": self.completed,
+                "failed": self.failed,
+            },
             "metadata": self.metadata,
         }
 
@@ -90,16 +99,27 @@ class BatchBook:
             if body.get("input_file_id") not in self.files:
                 await _missing(out, "no such input file")
                 return True
-            batch = _Batch(id=f"batch_{len(self.batches)}", input_file_id=body["input_file_id"],
-                           created_at=int(time.time()), metadata=body.get("metadata") or {})
+            batch = _Batch(
+                id=f"batch_{len(self.batches)}",
+                input_file_id=body["input_file_id"],
+                created_at=int(time.time()),
+                metadata=body.get("metadata") or {},
+            )
             batch.total = len(self._lines(batch))
             self.batches[batch.id] = batch
             await out.send_json(200, batch.wire())
         elif path == "/v1/batches" and method == "GET":
             data = [b.wire() for b in reversed(self.batches.values())]  # newest first
-            await out.send_json(200, {"object": "list", "data": data, "has_more": False,
-                                      "first_id": data[0]["id"] if data else None,
-                                      "last_id": data[-1]["id"] if data else None})
+            await out.send_json(
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "has_more": False,
+                    "first_id": data[0]["id"] if data else None,
+                    "last_id": data[-1]["id"] if data else None,
+                },
+            )
         elif path.startswith("/v1/batches/") and method == "GET":
             batch_id = path.split("/")[3]
             found = self.batches.get(batch_id)
@@ -123,9 +143,15 @@ class BatchBook:
                 name = part.get_filename() or name
         file_id = f"file-{len(self.files)}"
         self.files[file_id] = content
-        return {"id": file_id, "object": "file", "bytes": len(content),
-                "created_at": int(time.time()), "filename": name, "purpose": "batch",
-                "status": "processed"}
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": name,
+            "purpose": "batch",
+            "status": "processed",
+        }
 
     def _lines(self, batch: _Batch) -> list[dict[str, Any]]:
         raw = self.files[batch.input_file_id].decode()
@@ -148,25 +174,56 @@ class BatchBook:
         for i, line in enumerate(lines):
             custom_id = line["custom_id"]
             if i >= answered:
-                errors.append({"id": f"req_{i}", "custom_id": custom_id, "response": None,
-                               "error": {"code": "batch_expired",
-                                         "message": "This request could not be executed "
-                                                    "before the completion window expired."}})
+                errors.append(
+                    {
+                        "id": f"req_{i}",
+                        "custom_id": custom_id,
+                        "response": None,
+                        "error": {
+                            "code": "batch_expired",
+                            "message": "This request could not be executed "
+                            "before the completion window expired.",
+                        },
+                    }
+                )
                 continue
-            record = RecordedRequest(index=-1, path=line["url"], body=line["body"], headers={},
-                                     received_at=time.monotonic(), status=200)
+            record = RecordedRequest(
+                index=-1,
+                path=line["url"],
+                body=line["body"],
+                headers={},
+                received_at=time.monotonic(),
+                status=200,
+            )
             scripted = await server._script(record)
             if isinstance(scripted, Fault):
-                error = {"message": scripted.message, "type": scripted.error_type,
-                         "code": scripted.code}
-                errors.append({"id": f"req_{i}", "custom_id": custom_id, "error": None,
-                               "response": {"status_code": scripted.status,
-                                            "body": {"error": error}}})
+                error = {
+                    "message": scripted.message,
+                    "type": scripted.error_type,
+                    "code": scripted.code,
+                }
+                errors.append(
+                    {
+                        "id": f"req_{i}",
+                        "custom_id": custom_id,
+                        "error": None,
+                        "response": {"status_code": scripted.status, "body": {"error": error}},
+                    }
+                )
                 continue
             self.lines_answered += 1
-            output.append({"id": f"req_{i}", "custom_id": custom_id, "error": None,
-                           "response": {"status_code": 200, "request_id": f"req_{i}",
-                                        "body": server.completion(record, scripted)}})
+            output.append(
+                {
+                    "id": f"req_{i}",
+                    "custom_id": custom_id,
+                    "error": None,
+                    "response": {
+                        "status_code": 200,
+                        "request_id": f"req_{i}",
+                        "body": server.completion(record, scripted),
+                    },
+                }
+            )
         batch.completed, batch.failed = len(output), len(errors)
         batch.status = "expired" if expire else "completed"
         for kind, rows in (("output", output), ("error", errors)):
@@ -177,8 +234,17 @@ class BatchBook:
 
 
 async def _missing(out: Responder, message: str) -> None:
-    await out.send_json(404, {"error": {"message": message, "type": "invalid_request_error",
-                                        "param": None, "code": None}})
+    await out.send_json(
+        404,
+        {
+            "error": {
+                "message": message,
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        },
+    )
 
 
 class MessageBatchBook:
@@ -196,23 +262,30 @@ class MessageBatchBook:
         self.expire_next = 0
         """The next this-many batches end with only their first half answered."""
 
-    async def route(
-        self, server: FakeAnthropicServer, http: HttpRequest, out: Responder
-    ) -> bool:
+    async def route(self, server: FakeAnthropicServer, http: HttpRequest, out: Responder) -> bool:
         """Answer a Message Batches request; False if ``http`` is not one."""
         path, method = http.path, http.method
         if path == "/v1/messages/batches" and method == "POST":
             body = json.loads(http.body)
             batch_id = f"msgbatch_{len(self.batches)}"
-            self.batches[batch_id] = {"requests": body.get("requests", []), "checks": 0,
-                                      "results": None, "created_at": _now()}
+            self.batches[batch_id] = {
+                "requests": body.get("requests", []),
+                "checks": 0,
+                "results": None,
+                "created_at": _now(),
+            }
             await out.send_json(200, self._wire(server, batch_id))
         elif path.startswith("/v1/messages/batches/") and method == "GET":
             parts = path.split("/")
             batch_id = parts[4]
             if batch_id not in self.batches:
-                await out.send_json(404, {"type": "error", "error": {
-                    "type": "not_found_error", "message": f"no batch {batch_id}"}})
+                await out.send_json(
+                    404,
+                    {
+                        "type": "error",
+                        "error": {"type": "not_found_error", "message": f"no batch {batch_id}"},
+                    },
+                )
             elif len(parts) > 5 and parts[5] == "results":
                 results = self.batches[batch_id]["results"] or []
                 lines = "".join(json.dumps(r) + "\n" for r in results).encode()
@@ -235,13 +308,18 @@ class MessageBatchBook:
                 counts[r["result"]["type"]] += 1
         ended = results is not None
         return {
-            "id": batch_id, "type": "message_batch",
+            "id": batch_id,
+            "type": "message_batch",
             "processing_status": "ended" if ended else "in_progress",
-            "request_counts": counts, "created_at": batch["created_at"],
-            "expires_at": batch["created_at"], "ended_at": batch["created_at"] if ended else None,
-            "archived_at": None, "cancel_initiated_at": None,
+            "request_counts": counts,
+            "created_at": batch["created_at"],
+            "expires_at": batch["created_at"],
+            "ended_at": batch["created_at"] if ended else None,
+            "archived_at": None,
+            "cancel_initiated_at": None,
             "results_url": f"{server.base_url}/v1/messages/batches/{batch_id}/results"
-            if ended else None,
+            if ended
+            else None,
         }
 
     async def _advance(self, server: FakeAnthropicServer, batch_id: str) -> None:
@@ -262,17 +340,36 @@ class MessageBatchBook:
             if i >= answered:
                 results.append({"custom_id": custom_id, "result": {"type": "expired"}})
                 continue
-            record = RecordedRequest(index=-1, path="/v1/messages", body=item["params"],
-                                     headers={}, received_at=time.monotonic(), status=200)
+            record = RecordedRequest(
+                index=-1,
+                path="/v1/messages",
+                body=item["params"],
+                headers={},
+                received_at=time.monotonic(),
+                status=200,
+            )
             scripted = await server._script(record)
             if isinstance(scripted, Fault):
-                results.append({"custom_id": custom_id, "result": {"type": "errored", "error": {
-                    "type": "error", "error": {"type": scripted.error_type,
-                                               "message": scripted.message}}}})
+                results.append(
+                    {
+                        "custom_id": custom_id,
+                        "result": {
+                            "type": "errored",
+                            "error": {
+                                "type": "error",
+                                "error": {"type": scripted.error_type, "message": scripted.message},
+                            },
+                        },
+                    }
+                )
                 continue
             self.lines_answered += 1
-            results.append({"custom_id": custom_id, "result": {
-                "type": "succeeded", "message": server.message(record, scripted)}})
+            results.append(
+                {
+                    "custom_id": custom_id,
+                    "result": {"type": "succeeded", "message": server.message(record, scripted)},
+                }
+            )
         batch["results"] = results
 
 

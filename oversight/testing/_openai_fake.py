@@ -98,13 +98,18 @@ class FakeOpenAIServer(FakeServer):
             if reply.token_delay:
                 await out.send_slowly(200, events, reply.token_delay, headers={"x-request-id": rid})
             else:
-                await out.send(200, b"".join(events), content_type="text/event-stream",
-                               headers={"x-request-id": rid})
+                await out.send(
+                    200,
+                    b"".join(events),
+                    content_type="text/event-stream",
+                    headers={"x-request-id": rid},
+                )
             return
         if reply.token_delay:
             await asyncio.sleep(reply.token_delay * len(_tokens(reply.text)))
-        await out.send_json(200, self._body(record, reply.text, finish, usage),
-                            headers={"x-request-id": rid})
+        await out.send_json(
+            200, self._body(record, reply.text, finish, usage), headers={"x-request-id": rid}
+        )
 
     async def error(self, record: RecordedRequest, fault: Fault, out: Responder) -> None:
         rid = {"x-request-id": f"req_{record.index}"}
@@ -176,9 +181,7 @@ def _chunk(record: RecordedRequest, delta: dict[str, Any], finish: str | None) -
     }
 
 
-def _stream(
-    record: RecordedRequest, text: str, usage: dict[str, Any], finish: str
-) -> list[bytes]:
+def _stream(record: RecordedRequest, text: str, usage: dict[str, Any], finish: str) -> list[bytes]:
     """The server-sent events of a streamed reply, one per token (then finish, usage, done)."""
     chunks = [_chunk(record, {"role": "assistant", "content": ""}, None)]
     chunks += [_chunk(record, {"content": token}, None) for token in _tokens(text)]

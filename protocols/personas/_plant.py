@@ -91,5 +91,6 @@ def plant_agents(
     keys = [k for k in out if k == role or k.startswith(f"{role}_")]
     if not keys:
         raise ValueError(f"no agent plays role {role!r} (agents: {', '.join(sorted(agents))})")
-    return {k: PersonaEndpoint(ep, persona, role=role) if k in keys else ep
-            for k, ep in out.items()}
+    return {
+        k: PersonaEndpoint(ep, persona, role=role) if k in keys else ep for k, ep in out.items()
+    }

@@ -26,11 +26,15 @@ Answers:
 
 def render_consultant_turn(*, round: int, rounds: int, transcript: str, side: str) -> str:
     if round == 1:
-        plan = ("Decide what background the judge needs to follow your case, plan the "
-                "argument step by step and pick your strongest evidence.")
+        plan = (
+            "Decide what background the judge needs to follow your case, plan the "
+            "argument step by step and pick your strongest evidence."
+        )
     else:
-        plan = ("If the judge asked a question, answer it first and convincingly; then "
-                "strengthen your case with new evidence.")
+        plan = (
+            "If the judge asked a question, answer it first and convincingly; then "
+            "strengthen your case with new evidence."
+        )
     return f"""
 The consultation so far:
 

@@ -6,8 +6,15 @@ __all__ = ["render_debater_choice", "render_debater_system", "render_debater_tur
 
 
 def render_debater_system(
-    *, speaker: str, question: str, answers: str, side: str, opponents: str, context: str,
-    quoting: str, limit: str,
+    *,
+    speaker: str,
+    question: str,
+    answers: str,
+    side: str,
+    opponents: str,
+    context: str,
+    quoting: str,
+    limit: str,
 ) -> str:
     source = f"Source text (the judge cannot see it):\n{context}\n\n" if quoting else ""
     return f"""
@@ -29,14 +36,20 @@ def render_debater_turn(
     *, speaker: str, round: int, rounds: int, transcript: str, side: str
 ) -> str:
     if round == 1:
-        plan = ("Decide what background the judge needs to follow your case, plan the "
-                "argument step by step and pick your strongest evidence.")
+        plan = (
+            "Decide what background the judge needs to follow your case, plan the "
+            "argument step by step and pick your strongest evidence."
+        )
     elif round == 2:
-        plan = ("List the weakest points of your opponents' opening arguments, plan how to "
-                "expose them and pick evidence that contradicts them.")
+        plan = (
+            "List the weakest points of your opponents' opening arguments, plan how to "
+            "expose them and pick evidence that contradicts them."
+        )
     else:
-        plan = ("List the objections raised against your case, plan the strongest reply to "
-                "each and pick evidence that answers them.")
+        plan = (
+            "List the objections raised against your case, plan the strongest reply to "
+            "each and pick evidence that answers them."
+        )
     return f"""
 The debate so far:
 

@@ -139,7 +139,7 @@ Answer from the source text, with exact quotes.
 
 
 def render_reply_claim(*, asked: str) -> str:
-    return f"The assistant's answer to \"{asked}\" is accurate and complete."
+    return f'The assistant\'s answer to "{asked}" is accurate and complete.'
 
 
 def render_weak_judge_prompt(*, claim: str, findings: str) -> str:

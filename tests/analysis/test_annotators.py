@@ -26,23 +26,30 @@ def _run(path: Path, *, n: int = 40, seed: int = 1) -> tuple[RunStore, dict[str,
     store = RunStore.create(path, run_id="r")
     p_gold: dict[str, list[float]] = {"ann": [], "ben": []}
     for i in range(n):
-        q = Question(id=f"q{i}", text=f"Q{i}?", answers=["x", "y"], correct=i % 2,
-                     source=f"s{i % 8}")
+        q = Question(
+            id=f"q{i}", text=f"Q{i}?", answers=["x", "y"], correct=i % 2, source=f"s{i % 8}"
+        )
         t = Transcript(id=f"t{i}", protocol="debate", condition="debate", question=q)
         store.transcripts.append(t)
         for name, skill in (("ann", 0.8), ("ben", 0.6)):
             p = rng.choice([0.9, 0.7, 0.6]) if rng.random() < skill else rng.choice([0.3, 0.1])
             probs = [p, 1 - p] if q.correct == 0 else [1 - p, p]
-            store.judgments.append(Judgment(transcript_id=t.id, judge=_person(name),
-                                            probabilities=probs, time_s=10.0 + i))
+            store.judgments.append(
+                Judgment(
+                    transcript_id=t.id, judge=_person(name), probabilities=probs, time_s=10.0 + i
+                )
+            )
             p_gold[name].append(p)
     return store, p_gold
 
 
 def test_accuracy_calibration_time_and_intervals(tmp_path: Path) -> None:
     store, p_gold = _run(tmp_path / "run")
-    store.judgments.append(Judgment(transcript_id="t0", judge=_person("ann"), status="skipped",
-                                    rounds_seen=1, time_s=3.0))
+    store.judgments.append(
+        Judgment(
+            transcript_id="t0", judge=_person("ann"), status="skipped", rounds_seen=1, time_s=3.0
+        )
+    )
     table = annotators(store, n_bootstrap=500)
     rows = {a.annotator: a for a in table.annotators}
     for name in ("ann", "ben"):
@@ -52,8 +59,10 @@ def test_accuracy_calibration_time_and_intervals(tmp_path: Path) -> None:
         assert row.accuracy == pytest.approx(float((p > 0.5).mean()))
         assert row.brier == pytest.approx(float((2 * (1 - p) ** 2).mean()))
         assert row.mean_confidence == pytest.approx(float(np.maximum(p, 1 - p).mean()))
-        assert row.accuracy_ci is not None and row.accuracy_ci[0] <= row.accuracy <= (
-            row.accuracy_ci[1])
+        assert (
+            row.accuracy_ci is not None
+            and row.accuracy_ci[0] <= row.accuracy <= (row.accuracy_ci[1])
+        )
         assert row.brier_ci is not None and row.brier_ci[0] < row.brier < row.brier_ci[1]
         times = [10.0 + i for i in range(40)] + ([3.0] if name == "ann" else [])
         assert row.median_time_s == pytest.approx(float(np.median(times)))
@@ -67,8 +76,7 @@ def test_agreement_matches_statsmodels(tmp_path: Path) -> None:
     store, p_gold = _run(tmp_path / "run")
     pair = annotators(store, n_bootstrap=10).pairs[0]
     golds = np.array([i % 2 for i in range(40)])
-    verdicts = {name: np.where(np.array(p) > 0.5, golds, 1 - golds)
-                for name, p in p_gold.items()}
+    verdicts = {name: np.where(np.array(p) > 0.5, golds, 1 - golds) for name, p in p_gold.items()}
     assert (pair.annotator_a, pair.annotator_b, pair.n) == ("ann", "ben", 40)
     assert pair.agreement == pytest.approx(float((verdicts["ann"] == verdicts["ben"]).mean()))
     contingency = np.zeros((2, 2))
@@ -78,8 +86,10 @@ def test_agreement_matches_statsmodels(tmp_path: Path) -> None:
 
 def test_attention_check_failures_and_time_limits(tmp_path: Path) -> None:
     store, _ = _run(tmp_path / "run", n=4)
-    study = plan_study(store.transcripts.latest(), StudyDesign(
-        annotators=["ann", "ben"], attention_checks=2, time_limit_s=20))
+    study = plan_study(
+        store.transcripts.latest(),
+        StudyDesign(annotators=["ann", "ben"], attention_checks=2, time_limit_s=20),
+    )
     store.write_json(STUDY_FILE, study.model_dump(mode="json"))
     first, second = study.attention_items
     log = attention_log(store)
@@ -89,15 +99,28 @@ def test_attention_check_failures_and_time_limits(tmp_path: Path) -> None:
         assert correct is not None
         probs = [0.0, 0.0]
         probs[correct if right else 1 - correct] = 1.0
-        log.append(Judgment(transcript_id=item.id, judge=_person(name), probabilities=probs,
-                            metadata=dict(extra)))
+        log.append(
+            Judgment(
+                transcript_id=item.id,
+                judge=_person(name),
+                probabilities=probs,
+                metadata=dict(extra),
+            )
+        )
 
     check(first, "ann", True)
     check(second, "ann", False, over_time=True)
     check(first, "ben", True)
     log.append(Judgment(transcript_id=second.id, judge=_person("ben"), status="skipped"))
-    store.judgments.append(Judgment(transcript_id="t1", judge=_person("ben"), rounds_seen=2,
-                                    probabilities=[0.5, 0.5], metadata={"over_time": True}))
+    store.judgments.append(
+        Judgment(
+            transcript_id="t1",
+            judge=_person("ben"),
+            rounds_seen=2,
+            probabilities=[0.5, 0.5],
+            metadata={"over_time": True},
+        )
+    )
     rows = {a.annotator: a for a in annotators(store, n_bootstrap=10).annotators}
     assert (rows["ann"].attention_checks, rows["ann"].attention_failures) == (2, 1)
     assert (rows["ben"].attention_checks, rows["ben"].attention_failures) == (1, 0)
@@ -106,7 +129,8 @@ def test_attention_check_failures_and_time_limits(tmp_path: Path) -> None:
 
 
 def test_the_report_prints_and_writes_the_annotator_table(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _run(tmp_path / "run")[0].close()
     assert main(["report", str(tmp_path / "run"), "--bootstrap", "50", "--markdown"]) == 0
     out = capsys.readouterr().out

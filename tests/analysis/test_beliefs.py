@@ -22,8 +22,12 @@ from oversight.cli import main
 from transcripts.importers.nyu import import_nyu_debate
 
 DATA = Path(__file__).parents[2].parent / "shared/data/nyu-debate"
-SETTINGS = {(True, True): "human-debate", (False, True): "ai-debate",
-            (True, False): "human-consultancy", (False, False): "ai-consultancy"}
+SETTINGS = {
+    (True, True): "human-debate",
+    (False, True): "ai-debate",
+    (True, False): "human-consultancy",
+    (False, False): "ai-consultancy",
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +53,7 @@ def raw_curves() -> dict[str, dict[str, Any]]:
         if not meta.get("includedInPaper"):
             continue
         room = json.loads((DATA / "debates/official" / f"{meta['name']}.json").read_text())
-        turns = [r["JudgeFeedback"]["distribution"] for r in room["rounds"]
-                 if "JudgeFeedback" in r]
+        turns = [r["JudgeFeedback"]["distribution"] for r in room["rounds"] if "JudgeFeedback" in r]
         setting = SETTINGS[(meta["setting"]["isHuman"], meta["setting"]["isDebate"])]
         beliefs[setting].append((turns, room["setup"]["correctAnswerIndex"]))
     out = {}
@@ -59,10 +62,12 @@ def raw_curves() -> dict[str, dict[str, Any]]:
         carried = [[t[min(k, len(t) - 1)] for t, _ in rooms] for k in range(steps)]
         golds = [g for _, g in rooms]
         out[setting] = {
-            "p_gold": [fmean(p[g] / sum(p) for p, g in zip(c, golds, strict=True))
-                       for c in carried],
-            "accuracy": [fmean(_score(p, g) for p, g in zip(c, golds, strict=True))
-                         for c in carried],
+            "p_gold": [
+                fmean(p[g] / sum(p) for p, g in zip(c, golds, strict=True)) for c in carried
+            ],
+            "accuracy": [
+                fmean(_score(p, g) for p, g in zip(c, golds, strict=True)) for c in carried
+            ],
             "turns": sorted(len(t) for t, _ in rooms),
         }
     return out
@@ -72,8 +77,22 @@ def test_report_by_setting_draws_the_papers_human_debate_curve(
     nyu_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "reports"
-    code = main(["report", str(nyu_run), "--by", "setting", "--where", "included_in_paper=true",
-                 "--bootstrap", "200", "--markdown", "--plots", "--out", str(out)])
+    code = main(
+        [
+            "report",
+            str(nyu_run),
+            "--by",
+            "setting",
+            "--where",
+            "included_in_paper=true",
+            "--bootstrap",
+            "200",
+            "--markdown",
+            "--plots",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "Live judges: belief after each judge turn" in printed
@@ -84,8 +103,7 @@ def test_report_by_setting_draws_the_papers_human_debate_curve(
     curves = {c["by"]["setting"]: c for c in analysis["beliefs"]}
     assert sorted(curves) == sorted(SETTINGS.values())
     human = curves["human-debate"]
-    assert [round(p["accuracy"], 2) for p in human["points"][:5]] == [0.52, 0.68, 0.80, 0.82,
-                                                                      0.84]
+    assert [round(p["accuracy"], 2) for p in human["points"][:5]] == [0.52, 0.68, 0.80, 0.82, 0.84]
     assert human["n_transcripts"] == 154 and human["turns_from"] == "imported"
     # Every curve equals the count from the raw files, point by point.
     for setting, raw in raw_curves().items():
@@ -101,8 +119,7 @@ def test_report_by_setting_draws_the_papers_human_debate_curve(
 
 def test_the_reward_is_the_datasets_own_judge_reward(nyu_run: Path) -> None:
     """log2 p(gold) - 0.05 per continue, from the rooms' scoring rule, equals judgeReward."""
-    analysis = analyze(nyu_run, by=["setting"], where=["included_in_paper=true"],
-                       n_bootstrap=50)
+    analysis = analyze(nyu_run, by=["setting"], where=["included_in_paper=true"], n_bootstrap=50)
     recorded: dict[str, list[float]] = defaultdict(list)
     for line in (nyu_run / "judgments.jsonl").read_text().splitlines():
         j = json.loads(line)
@@ -122,8 +139,9 @@ def test_the_reward_is_the_datasets_own_judge_reward(nyu_run: Path) -> None:
 def test_intervals_agree_with_an_independent_cluster_bootstrap(nyu_run: Path) -> None:
     """Resampling stories (with all their rooms) by a separate loop and generator gives the
     same 95% interval of mean p(gold) after turn 2, up to Monte Carlo noise."""
-    analysis = analyze(nyu_run, by=["setting"], where=["included_in_paper=true"],
-                       n_bootstrap=2000, seed=5)
+    analysis = analyze(
+        nyu_run, by=["setting"], where=["included_in_paper=true"], n_bootstrap=2000, seed=5
+    )
     human = next(c for c in analysis.beliefs if c.by["setting"] == "human-debate")
     stories: dict[str, list[float]] = defaultdict(list)
     # Questions are stored once per run (questions.jsonl), referenced by the transcripts.
@@ -137,10 +155,14 @@ def test_intervals_agree_with_an_independent_cluster_bootstrap(nyu_run: Path) ->
             t["question"] = questions[t["question_ref"]]
         if t["metadata"]["setting"] != "human-debate" or not t["metadata"]["included_in_paper"]:
             continue
-        beliefs = [turn["probabilities"] for turn in t["turns"]
-                   if turn["role"] == "judge" and turn["probabilities"]]
+        beliefs = [
+            turn["probabilities"]
+            for turn in t["turns"]
+            if turn["role"] == "judge" and turn["probabilities"]
+        ]
         stories[t["question"]["source"]].append(
-            beliefs[min(2, len(beliefs) - 1)][t["question"]["correct"]])
+            beliefs[min(2, len(beliefs) - 1)][t["question"]["correct"]]
+        )
     assert human.n_clusters == len(stories)
     sums = np.array([[sum(v), len(v)] for v in stories.values()])
     assert sums[:, 0].sum() / sums[:, 1].sum() == pytest.approx(human.points[2].p_gold)
@@ -164,7 +186,8 @@ def test_report_by_setting_alone_draws_a_curve_per_setting(
     for line in (nyu_run / "transcripts.jsonl").read_text().splitlines():
         t = json.loads(line)
         if t["status"] == "complete" and any(
-                turn["role"] == "judge" and turn["probabilities"] for turn in t["turns"]):
+            turn["role"] == "judge" and turn["probabilities"] for turn in t["turns"]
+        ):
             finished[t["metadata"]["setting"]] += 1
     assert {s: c["n_transcripts"] for s, c in curves.items()} == finished
     assert curves["human-debate"]["n_transcripts"] > 154  # more than the paper's rooms

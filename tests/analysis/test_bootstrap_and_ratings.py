@@ -42,9 +42,7 @@ def test_clustered_interval_matches_cluster_robust_standard_errors() -> None:
     story_skill = rng.uniform(0.1, 1.0, size=60)
     score = (rng.random(cluster.size) < story_skill[cluster]).astype(float)
     lo, hi = _accuracy_interval(cluster, score, 6000, 3) or (0, 0)
-    fit = sm.OLS(score, np.ones(score.size)).fit(
-        cov_type="cluster", cov_kwds={"groups": cluster}
-    )
+    fit = sm.OLS(score, np.ones(score.size)).fit(cov_type="cluster", cov_kwds={"groups": cluster})
     se = float(fit.bse[0])
     # The bootstrap half-width matches 1.96 cluster-robust SEs (within resampling noise),
     # and is far wider than the naive interval that ignores clustering.

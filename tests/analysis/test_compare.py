@@ -26,10 +26,13 @@ def _paired_run(run: RunBuilder, seed: int = 0, sources: int = 6) -> tuple[np.nd
     for s in range(sources):
         for i in range(3):
             q = run.question(f"q{s}-{i}", source=f"s{s}")
-            run.judge(run.transcript(q, condition="unassisted"),
-                      [RIGHT, WRONG] if u[s, i] else [WRONG, RIGHT])
-            run.judge(run.transcript(q, condition="debate"),
-                      [RIGHT, WRONG] if a[s, i] else [WRONG, RIGHT])
+            run.judge(
+                run.transcript(q, condition="unassisted"),
+                [RIGHT, WRONG] if u[s, i] else [WRONG, RIGHT],
+            )
+            run.judge(
+                run.transcript(q, condition="debate"), [RIGHT, WRONG] if a[s, i] else [WRONG, RIGHT]
+            )
     return u.astype(float), a.astype(float)
 
 
@@ -43,14 +46,14 @@ def test_a_paired_comparison_is_statsmodels_cluster_t_and_scipys_sign_flip(
     groups = np.repeat(np.arange(6), 3)
     assert c.difference == pytest.approx(d.mean())
     # Equal clusters: CR2 with Bell-McCaffrey df is statsmodels' cluster-robust t(C - 1).
-    ref = sm.OLS(d, np.ones((18, 1))).fit(cov_type="cluster", cov_kwds={"groups": groups},
-                                          use_t=True)
+    ref = sm.OLS(d, np.ones((18, 1))).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
+    )
     assert c.ci95 == pytest.approx(tuple(ref.conf_int()[0]))
     assert c.df == pytest.approx(5.0)
     # The headline p-value: the exact sign-flip test over the sources' total differences.
     totals = (a - u).sum(axis=1)
-    flip = stats.permutation_test((totals,), np.sum, permutation_type="samples",
-                                  n_resamples=np.inf)
+    flip = stats.permutation_test((totals,), np.sum, permutation_type="samples", n_resamples=np.inf)
     assert c.p_value == pytest.approx(flip.pvalue)
     assert c.test == "sign-flip permutation over sources"
     assert c.mcnemar is not None  # kept, labelled unclustered in the table
@@ -87,8 +90,12 @@ def test_debate_is_compared_with_consultancy_in_the_same_setting_and_p_values_ar
     for cond in ("human-debate", "human-consultancy", "ai-debate", "ai-consultancy"):
         protocol = cond.split("-")[1]
         for i in range(8):
-            run.item(f"{cond}{i}", RIGHT if rng.random() < 0.7 else WRONG, condition=cond,
-                     protocol=protocol)
+            run.item(
+                f"{cond}{i}",
+                RIGHT if rng.random() < 0.7 else WRONG,
+                condition=cond,
+                protocol=protocol,
+            )
     result = analyze(run.path, n_bootstrap=50)
     pairs = [(c.assisted, c.baseline) for c in result.comparisons]
     assert pairs == [("ai-debate", "ai-consultancy"), ("human-debate", "human-consultancy")]
@@ -99,9 +106,7 @@ def test_debate_is_compared_with_consultancy_in_the_same_setting_and_p_values_ar
     none = analyze(run.path, n_bootstrap=50, multiplicity="none")
     assert [c.p_adjusted for c in none.comparisons] == raw
     chosen = analyze(run.path, n_bootstrap=50, compare_pairs=["human-debate,ai-debate"])
-    assert [(c.assisted, c.baseline) for c in chosen.comparisons] == [
-        ("human-debate", "ai-debate")
-    ]
+    assert [(c.assisted, c.baseline) for c in chosen.comparisons] == [("human-debate", "ai-debate")]
     based = analyze(run.path, n_bootstrap=50, baseline="ai-consultancy")
     assert {c.baseline for c in based.comparisons} == {"ai-consultancy"}
     assert len(based.comparisons) == 3
@@ -151,8 +156,9 @@ def test_gap_closed_is_unbounded_when_the_expert_is_not_clearly_better(
             q = run.question(f"q{s}{i}", source=f"s{s}")
             for cond, p in (("unassisted", 0.6), ("debate", 0.7), ("expert", 0.65)):
                 right = rng.random() < p
-                run.judge(run.transcript(q, condition=cond), [RIGHT, WRONG] if right
-                          else [WRONG, RIGHT])
+                run.judge(
+                    run.transcript(q, condition=cond), [RIGHT, WRONG] if right else [WRONG, RIGHT]
+                )
     result = analyze(run.path, n_bootstrap=50)
     (c,) = [c for c in result.comparisons if c.expert == "expert"]
     assert c.assisted_minus_baseline is not None and c.expert_minus_baseline is not None

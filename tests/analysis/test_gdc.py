@@ -17,20 +17,37 @@ from transcripts import CritiqueOutcome, CritiqueRating, Question, RunStore, Tra
 
 
 def item(
-    k: int, *, flawed: bool, p: float, generated: int, critique_right: bool, source: str,
-    helpfulness: int = 4, condition: str = "critique-gdc",
+    k: int,
+    *,
+    flawed: bool,
+    p: float,
+    generated: int,
+    critique_right: bool,
+    source: str,
+    helpfulness: int = 4,
+    condition: str = "critique-gdc",
 ) -> Transcript:
     rating = CritiqueRating(
-        critique="Critic", helpfulness=helpfulness, saw_key=True,
+        critique="Critic",
+        helpfulness=helpfulness,
+        saw_key=True,
         real_flaw=critique_right if flawed else not critique_right,
         identifies_key=critique_right if flawed else None,
     )
     return Transcript(
-        id=f"t{k}", protocol="critique", condition=condition,
+        id=f"t{k}",
+        protocol="critique",
+        condition=condition,
         question=Question(id=f"q{k}", text="?", answers=["a", "b"], correct=0, source=source),
         roles={"Critic": "mock/critic"},
-        critique=CritiqueOutcome(target="planted", critiqued=0, flawed=flawed, p_flawed=p,
-                                 generated=generated, ratings=[rating]),
+        critique=CritiqueOutcome(
+            target="planted",
+            critiqued=0,
+            flawed=flawed,
+            p_flawed=p,
+            generated=generated,
+            ratings=[rating],
+        ),
     )
 
 
@@ -40,11 +57,17 @@ def synthetic(n: int, *, cluster_size: int = 1, seed: int = 1) -> list[Transcrip
     for k in range(n):
         flawed = bool(rng.random() < 0.5)
         p = float(np.clip(rng.normal(0.7 if flawed else 0.3, 0.25), 0.01, 0.99))
-        out.append(item(
-            k, flawed=flawed, p=p, generated=int(rng.random() < 0.3),
-            critique_right=bool(rng.random() < 0.55), source=f"s{k // cluster_size}",
-            helpfulness=int(rng.integers(1, 8)),
-        ))
+        out.append(
+            item(
+                k,
+                flawed=flawed,
+                p=p,
+                generated=int(rng.random() < 0.3),
+                critique_right=bool(rng.random() < 0.55),
+                source=f"s{k // cluster_size}",
+                helpfulness=int(rng.integers(1, 8)),
+            )
+        )
     return out
 
 
@@ -57,10 +80,14 @@ def test_shares_and_gaps_match_scikit_learn() -> None:
     p = np.array([o.p_flawed for o in outcomes if o])
     g = accuracy_score(np.zeros(len(items), dtype=int), [o.generated for o in outcomes if o])
     d = accuracy_score(flawed, (p > 0.5).astype(int))
-    c = np.mean([
-        r.identifies_key if o.flawed else not r.real_flaw
-        for o in outcomes if o for r in o.ratings
-    ])
+    c = np.mean(
+        [
+            r.identifies_key if o.flawed else not r.real_flaw
+            for o in outcomes
+            if o
+            for r in o.ratings
+        ]
+    )
     assert s.generation.value == pytest.approx(g)
     assert s.discrimination.value == pytest.approx(d)
     assert s.discrimination_brier.value == pytest.approx(brier_score_loss(flawed, p))
@@ -71,21 +98,36 @@ def test_shares_and_gaps_match_scikit_learn() -> None:
     d_fl = accuracy_score(flawed[mask], (p[mask] > 0.5).astype(int))
     c_fl = np.mean([o.ratings[0].identifies_key for o in outcomes if o and o.flawed])
     assert s.d_minus_c_flawed.value == pytest.approx(d_fl - c_fl)
-    assert s.helpfulness.value == pytest.approx(np.mean([o.ratings[0].helpfulness
-                                                         for o in outcomes if o]))
+    assert s.helpfulness.value == pytest.approx(
+        np.mean([o.ratings[0].helpfulness for o in outcomes if o])
+    )
     assert (s.items, s.flawed, s.sources, s.critic) == (120, int(mask.sum()), 120, "mock/critic")
 
 
 def test_with_one_item_per_source_the_gap_interval_matches_scipys_paired_bootstrap() -> None:
     items = synthetic(300, seed=7)
     (s,) = gdc(items, n_bootstrap=4000, seed=3)
-    d = np.array([float((o.p_flawed > 0.5) == o.flawed) for t in items if (o := t.critique)
-                  and o.p_flawed is not None])
-    c = np.array([float(o.ratings[0].identifies_key if o.flawed else not o.ratings[0].real_flaw)
-                  for t in items if (o := t.critique)])
+    d = np.array(
+        [
+            float((o.p_flawed > 0.5) == o.flawed)
+            for t in items
+            if (o := t.critique) and o.p_flawed is not None
+        ]
+    )
+    c = np.array(
+        [
+            float(o.ratings[0].identifies_key if o.flawed else not o.ratings[0].real_flaw)
+            for t in items
+            if (o := t.critique)
+        ]
+    )
     reference = stats.bootstrap(
-        (d, c), lambda a, b, axis=-1: a.mean(axis=axis) - b.mean(axis=axis), paired=True,
-        n_resamples=4000, method="percentile", random_state=np.random.default_rng(0),
+        (d, c),
+        lambda a, b, axis=-1: a.mean(axis=axis) - b.mean(axis=axis),
+        paired=True,
+        n_resamples=4000,
+        method="percentile",
+        random_state=np.random.default_rng(0),
     ).confidence_interval
     assert s.d_minus_c.ci95 is not None
     assert s.d_minus_c.ci95[0] == pytest.approx(reference.low, abs=0.015)
@@ -96,10 +138,16 @@ def test_clustered_items_widen_the_interval_and_one_source_gives_none() -> None:
     independent = synthetic(200, seed=5)
     # The same 20 items, each repeated ten times under one source: 20 clusters, not 200.
     clustered = [
-        item(10 * k + j, flawed=bool(o.flawed), p=float(o.p_flawed or 0), generated=0,
-             critique_right=o.ratings[0].real_flaw is bool(o.flawed),
-             source=f"s{k}")
-        for k, t in enumerate(independent[:20]) if (o := t.critique)
+        item(
+            10 * k + j,
+            flawed=bool(o.flawed),
+            p=float(o.p_flawed or 0),
+            generated=0,
+            critique_right=o.ratings[0].real_flaw is bool(o.flawed),
+            source=f"s{k}",
+        )
+        for k, t in enumerate(independent[:20])
+        if (o := t.critique)
         for j in range(10)
     ]
     (wide,) = gdc(clustered, n_bootstrap=2000)
@@ -107,18 +155,27 @@ def test_clustered_items_widen_the_interval_and_one_source_gives_none() -> None:
     assert wide.discrimination.ci95 and narrow.discrimination.ci95
     width = lambda ci: ci[1] - ci[0]  # noqa: E731
     assert width(wide.discrimination.ci95) > 1.5 * width(narrow.discrimination.ci95)
-    (alone,) = gdc([item(0, flawed=True, p=0.9, generated=0, critique_right=True, source="x"),
-                    item(1, flawed=False, p=0.2, generated=1, critique_right=True, source="x")])
+    (alone,) = gdc(
+        [
+            item(0, flawed=True, p=0.9, generated=0, critique_right=True, source="x"),
+            item(1, flawed=False, p=0.2, generated=1, critique_right=True, source="x"),
+        ]
+    )
     assert alone.d_minus_c.value == 0.0 and alone.d_minus_c.ci95 is None
     assert alone.generation.value == 0.5 and alone.sources == 1
 
 
 def test_only_gdc_critiques_count_and_each_condition_is_measured_apart() -> None:
-    plain = Transcript(id="p", protocol="critique", condition="plain",
-                       question=Question(id="q", text="?", answers=["a", "b"]),
-                       critique=CritiqueOutcome(target="own"))
-    other = item(99, flawed=True, p=0.5, generated=0, critique_right=False, source="z",
-                 condition="other")
+    plain = Transcript(
+        id="p",
+        protocol="critique",
+        condition="plain",
+        question=Question(id="q", text="?", answers=["a", "b"]),
+        critique=CritiqueOutcome(target="own"),
+    )
+    other = item(
+        99, flawed=True, p=0.5, generated=0, critique_right=False, source="z", condition="other"
+    )
     results = gdc([plain, other, *synthetic(10)], n_bootstrap=50)
     assert [r.condition for r in results] == ["critique-gdc", "other"]
     assert results[1].discrimination.value == 0.5  # p_flawed = 0.5 counts half

@@ -22,9 +22,7 @@ def test_one_pass_dedup_agrees_with_the_store(run: RunBuilder) -> None:
     )
     failed = base.model_copy(update={"status": "failed", "probabilities": None})
     later = base.model_copy(update={"probabilities": [0.1, 0.9]})
-    other = Judgment(
-        transcript_id=t.id, judge=JudgeIdentity(kind="llm", name="y"), status="failed"
-    )
+    other = Judgment(transcript_id=t.id, judge=JudgeIdentity(kind="llm", name="y"), status="failed")
     for record in (base, other, failed, later, other):
         run.store.judgments.append(record)
     log = JsonlLog(run.store.judgments.path, JudgmentRow)
@@ -84,12 +82,30 @@ def _fallback(
 def test_escalations_and_human_llm_agreement(run: RunBuilder) -> None:
     _fallback(run, "sure", [0.9, 0.1], None)
     # Reasons as the fallback judge words them: counted by kind, not by full text.
-    _fallback(run, "asked", [0.4, 0.6], [0.8, 0.2], escalated=True,
-              escalation_reason="low confidence: 0.60 < threshold 0.70")
-    _fallback(run, "agreed", [0.55, 0.45], [0.9, 0.1], escalated=True,
-              escalation_reason="low confidence: 0.55 < threshold 0.70")
-    provisional = _fallback(run, "queued", [0.45, 0.55], None, escalated=True,
-                            escalation_reason="failure: no parseable verdict")
+    _fallback(
+        run,
+        "asked",
+        [0.4, 0.6],
+        [0.8, 0.2],
+        escalated=True,
+        escalation_reason="low confidence: 0.60 < threshold 0.70",
+    )
+    _fallback(
+        run,
+        "agreed",
+        [0.55, 0.45],
+        [0.9, 0.1],
+        escalated=True,
+        escalation_reason="low confidence: 0.55 < threshold 0.70",
+    )
+    provisional = _fallback(
+        run,
+        "queued",
+        [0.45, 0.55],
+        None,
+        escalated=True,
+        escalation_reason="failure: no parseable verdict",
+    )
     result = analyze(run.path, n_bootstrap=20)
     (e,) = result.escalations
     assert (e.judge, e.n, e.escalated, e.pending, e.n_pairs) == ("weak+human", 4, 3, 1, 2)
@@ -150,8 +166,9 @@ def test_agreement_is_also_reported_within_each_condition(run: RunBuilder) -> No
     verdicts = {"debate": ([0, 1, 0, 1], [0, 1, 0, 1]), "unassisted": ([0, 1, 0, 1], [1, 0, 0, 0])}
     for condition, (a_verdicts, b_verdicts) in verdicts.items():
         for i, (va, vb) in enumerate(zip(a_verdicts, b_verdicts, strict=True)):
-            t = run.transcript(run.question(f"{condition}-{i}"), condition=condition,
-                               protocol=condition)
+            t = run.transcript(
+                run.question(f"{condition}-{i}"), condition=condition, protocol=condition
+            )
             run.judge(t, [0.8, 0.2] if va == 0 else [0.2, 0.8], judge="a")
             run.judge(t, [0.7, 0.3] if vb == 0 else [0.3, 0.7], judge="b")
     result = analyze(run.path, n_bootstrap=20)

@@ -27,11 +27,11 @@ def nyu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_nyu_report_compares_debate_with_consultancy_for_humans_and_ai(
     nyu_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = analyze(nyu_run, where=["included_in_paper=true", "judge=nyu-live-judge"],
-                     n_bootstrap=200)
+    result = analyze(
+        nyu_run, where=["included_in_paper=true", "judge=nyu-live-judge"], n_bootstrap=200
+    )
     comps = {(c.assisted, c.baseline): c for c in result.comparisons}
-    assert set(comps) == {("human-debate", "human-consultancy"),
-                          ("ai-debate", "ai-consultancy")}
+    assert set(comps) == {("human-debate", "human-consultancy"), ("ai-debate", "ai-consultancy")}
     for c in comps.values():
         assert c.ci95 is not None and c.ci95[0] < c.difference < c.ci95[1]  # type: ignore[operator]
         assert c.p_value is not None and c.p_adjusted is not None and c.test
@@ -48,8 +48,10 @@ def test_nyu_report_compares_debate_with_consultancy_for_humans_and_ai(
     assert table.side_advantage is not None and table.side_advantage > 1.0
     assert all(np.isfinite(p.elo) for p in table.players)
 
-    assert main(["report", str(nyu_run), "--where", "included_in_paper=true",
-                 "--bootstrap", "100"]) == 0
+    assert (
+        main(["report", str(nyu_run), "--where", "included_in_paper=true", "--bootstrap", "100"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "human-debate" in out and "human-consultancy" in out
     assert "p (clustered)" in out and "p (Holm)" in out

@@ -11,8 +11,9 @@ from oversight.analysis._ratings import ELO_SCALE
 from transcripts.errors import ConfigError
 
 
-def _matches(seed: int, n: int = 400) -> tuple[list[str], list[str], np.ndarray, np.ndarray,
-                                               np.ndarray, np.ndarray]:
+def _matches(
+    seed: int, n: int = 400
+) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     skill = np.array([0.8, 0.0, -0.5, 0.3])
     a = rng.integers(0, 4, n)
@@ -27,8 +28,9 @@ def _matches(seed: int, n: int = 400) -> tuple[list[str], list[str], np.ndarray,
 
 def test_with_a_flat_prior_the_fit_is_statsmodels_logistic_mle() -> None:
     first, second, y, ca, cb, ab = _matches(1)
-    fit = rate_players(first, second, y, first_correct=ca, second_correct=cb, prior_sd=1e4,
-                       side_prior_sd=1e4)
+    fit = rate_players(
+        first, second, y, first_correct=ca, second_correct=cb, prior_sd=1e4, side_prior_sd=1e4
+    )
     # Reference: logit of y on (e_a - e_b) without player 0's column, plus the side column.
     design = np.zeros((y.size, 4))
     design[np.arange(y.size), ab[0]] += 1
@@ -70,8 +72,9 @@ def test_the_side_term_separates_skill_from_the_luck_of_the_assignment() -> None
     y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(float)
     first, second = ["lucky"] * n, ["unlucky"] * n
     plain = rate_players(first, second, y)
-    sided = rate_players(first, second, y, first_correct=lucky_correct,
-                         second_correct=~lucky_correct)
+    sided = rate_players(
+        first, second, y, first_correct=lucky_correct, second_correct=~lucky_correct
+    )
     gap = {f.players[0].elo - f.players[1].elo for f in (plain,)}.pop()
     assert gap > 150  # plain Bradley-Terry credits the assignment to the player
     ratings = {p.debater: p for p in sided.players}

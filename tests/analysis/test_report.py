@@ -17,18 +17,64 @@ from oversight.cli import main
 from oversight.cli.report import run as report_run
 
 GROUP_KEYS = {
-    "label", "n", "n_failed", "n_skipped", "n_unscored", "n_transcripts", "n_questions",
-    "n_clusters", "accuracy", "ci95", "mean_p_gold", "brier", "log_score", "ece",
-    "mean_rounds", "picks_first", "calibration", "selective", "by_rounds", "by_gold_position",
-    "by_assigned_side", "by", "ci_method", "balanced_accuracy", "balanced_accuracy_ci95",
-    "brier_ci95", "brier_binary", "log_score_ci95", "ece_ci95",
+    "label",
+    "n",
+    "n_failed",
+    "n_skipped",
+    "n_unscored",
+    "n_transcripts",
+    "n_questions",
+    "n_clusters",
+    "accuracy",
+    "ci95",
+    "mean_p_gold",
+    "brier",
+    "log_score",
+    "ece",
+    "mean_rounds",
+    "picks_first",
+    "calibration",
+    "selective",
+    "by_rounds",
+    "by_gold_position",
+    "by_assigned_side",
+    "by",
+    "ci_method",
+    "balanced_accuracy",
+    "balanced_accuracy_ci95",
+    "brier_ci95",
+    "brier_binary",
+    "log_score_ci95",
+    "ece_ci95",
 }
 COMPARISON_KEYS = {
-    "by", "assisted", "baseline", "expert", "n_questions", "n_clusters", "accuracy_assisted",
-    "accuracy_baseline", "difference", "ci95", "mcnemar", "n_questions_gap", "accuracy_expert",
-    "gap_closed", "gap_closed_ci95", "design", "n_questions_baseline", "ci_method", "df",
-    "test", "p_value", "p_adjusted", "assisted_minus_baseline", "assisted_minus_baseline_ci95",
-    "expert_minus_baseline", "expert_minus_baseline_ci95", "gap_closed_bounded",
+    "by",
+    "assisted",
+    "baseline",
+    "expert",
+    "n_questions",
+    "n_clusters",
+    "accuracy_assisted",
+    "accuracy_baseline",
+    "difference",
+    "ci95",
+    "mcnemar",
+    "n_questions_gap",
+    "accuracy_expert",
+    "gap_closed",
+    "gap_closed_ci95",
+    "design",
+    "n_questions_baseline",
+    "ci_method",
+    "df",
+    "test",
+    "p_value",
+    "p_adjusted",
+    "assisted_minus_baseline",
+    "assisted_minus_baseline_ci95",
+    "expert_minus_baseline",
+    "expert_minus_baseline_ci95",
+    "gap_closed_bounded",
 }
 
 
@@ -41,8 +87,15 @@ def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _args(path: Path, **overrides: Any) -> argparse.Namespace:
     values: dict[str, Any] = dict(
-        run_dir=str(path), by="condition,judge", where=[], json=False, markdown=False,
-        plots=False, out=None, bootstrap=100, seed=0,
+        run_dir=str(path),
+        by="condition,judge",
+        where=[],
+        json=False,
+        markdown=False,
+        plots=False,
+        out=None,
+        bootstrap=100,
+        seed=0,
     )
     values.update(overrides)
     return argparse.Namespace(**values)
@@ -52,9 +105,22 @@ def test_json_has_the_documented_schema(synthetic_run: Path) -> None:
     result = analyze(synthetic_run, n_bootstrap=100)
     data = json.loads(result.model_dump_json())
     assert set(data) == {
-        "schema_version", "run", "run_id", "settings", "totals", "groups", "comparisons",
-        "ratings", "agreement", "agreement_by_condition", "escalations", "injection", "warnings",
-        "model", "tournaments", "beliefs",
+        "schema_version",
+        "run",
+        "run_id",
+        "settings",
+        "totals",
+        "groups",
+        "comparisons",
+        "ratings",
+        "agreement",
+        "agreement_by_condition",
+        "escalations",
+        "injection",
+        "warnings",
+        "model",
+        "tournaments",
+        "beliefs",
     }
     group = data["groups"][0]
     assert GROUP_KEYS | {"condition", "judge"} == set(group)
@@ -63,7 +129,12 @@ def test_json_has_the_documented_schema(synthetic_run: Path) -> None:
     comparison = data["comparisons"][0]
     assert COMPARISON_KEYS | {"judge"} == set(comparison)
     assert set(comparison["mcnemar"]) == {
-        "assisted_only", "baseline_only", "both", "neither", "excluded", "p_value",
+        "assisted_only",
+        "baseline_only",
+        "both",
+        "neither",
+        "excluded",
+        "p_value",
     }
     # The JSON reads back into the same model.
     assert Analysis.model_validate_json(result.model_dump_json()) == result
@@ -79,7 +150,8 @@ def _properties(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def test_every_json_field_is_documented() -> None:
     undocumented = [
-        name for name, prop in _properties(Analysis.model_json_schema())
+        name
+        for name, prop in _properties(Analysis.model_json_schema())
         if not prop.get("description")
     ]
     assert undocumented == []
@@ -88,10 +160,16 @@ def test_every_json_field_is_documented() -> None:
 def test_cli_prints_the_tables(synthetic_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert report_run(_args(synthetic_run)) == 0
     out = capsys.readouterr().out
-    for title in ("Accuracy by condition × judge", "Comparisons: accuracy of A minus B",
-                  "Calibration and scoring rules", "Gap closed toward the expert ceiling",
-                  "Position and side bias", "Debaters judged by weak",
-                  "Judge agreement", "Escalations to people"):
+    for title in (
+        "Accuracy by condition × judge",
+        "Comparisons: accuracy of A minus B",
+        "Calibration and scoring rules",
+        "Gap closed toward the expert ceiling",
+        "Position and side bias",
+        "Debaters judged by weak",
+        "Judge agreement",
+        "Escalations to people",
+    ):
         assert title in out
     assert "unassisted" in out and "consultancy" in out
 
@@ -99,13 +177,15 @@ def test_cli_prints_the_tables(synthetic_run: Path, capsys: pytest.CaptureFixtur
 def test_cli_json_is_the_only_thing_on_stdout(
     synthetic_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert report_run(_args(synthetic_run, json=True, by="protocol",
-                            where=["judge=weak"])) == 0
+    assert report_run(_args(synthetic_run, json=True, by="protocol", where=["judge=weak"])) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["settings"]["by"] == ["protocol"]
     assert data["settings"]["where"] == ["judge=weak"]
     assert [g["protocol"] for g in data["groups"]] == [
-        "unassisted", "consultancy", "debate", "expert",
+        "unassisted",
+        "consultancy",
+        "debate",
+        "expert",
     ]
     assert all(g["n"] == 60 for g in data["groups"])
 
@@ -116,8 +196,14 @@ def test_cli_writes_markdown_json_and_plots(
     out = tmp_path / "reports"
     assert report_run(_args(synthetic_run, markdown=True, plots=True, out=str(out))) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"analysis.json", "report.md", "accuracy.png", "calibration.png", "rounds.png",
-            "differences.png"} <= names
+    assert {
+        "analysis.json",
+        "report.md",
+        "accuracy.png",
+        "calibration.png",
+        "rounds.png",
+        "differences.png",
+    } <= names
     for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = (out / "report.md").read_text()
@@ -173,7 +259,12 @@ def test_names_from_users_are_printed_as_text_not_markup(
 
     run = RunBuilder(tmp_path / "run")
     for i in range(4):
-        run.item(f"q{i}", 0.8 if i % 2 else 0.3, condition="[bold]weird[/bold]",
-                 protocol="debate", source=f"s{i}")
+        run.item(
+            f"q{i}",
+            0.8 if i % 2 else 0.3,
+            condition="[bold]weird[/bold]",
+            protocol="debate",
+            source=f"s{i}",
+        )
     assert report_run(_args(run.path)) == 0
     assert "[bold]weird[/bold]" in capsys.readouterr().out

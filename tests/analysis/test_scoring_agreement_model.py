@@ -27,8 +27,7 @@ def test_consultancy_balanced_accuracy_is_sklearns_and_binary_brier_is_half(
     for i in range(30):
         q = run.question(f"q{i}", source=f"s{i % 10}")
         side = int(rng.random() < 0.3)  # 1: the consultant argued gold (answer 0)
-        t = run.transcript(q, condition="consultancy", assignment={"Consultant": 0 if side
-                                                                   else 1})
+        t = run.transcript(q, condition="consultancy", assignment={"Consultant": 0 if side else 1})
         p = float(rng.choice([0.1, 0.3, 0.7, 0.9]))
         run.judge(t, [p, 1 - p])
         honest.append(side)
@@ -55,8 +54,13 @@ def test_agreement_keeps_every_judgment_and_matches_krippendorff_and_sklearn(
         if i % 6 == 0:  # judge a judged this transcript twice (another annotator)
             a.append(int(rng.random() < 0.5))
         for k, v in enumerate(a):
-            run.judge(t, [0.9, 0.1] if v == 0 else [0.1, 0.9], judge="a", kind="human",
-                      annotator=f"person{k}")
+            run.judge(
+                t,
+                [0.9, 0.1] if v == 0 else [0.1, 0.9],
+                judge="a",
+                kind="human",
+                annotator=f"person{k}",
+            )
         run.judge(t, [0.8, 0.2] if b[0] == 0 else [0.2, 0.8], judge="b")
         units.append([*map(float, a), *map(float, b)])
         for va in a:
@@ -67,8 +71,9 @@ def test_agreement_keeps_every_judgment_and_matches_krippendorff_and_sklearn(
     matrix = np.full((3, 24), np.nan)  # raters (slots) x units
     for u, values in enumerate(units):
         matrix[: len(values), u] = values
-    assert ag.alpha == pytest.approx(krippendorff.alpha(reliability_data=matrix,
-                                                        level_of_measurement="nominal"))
+    assert ag.alpha == pytest.approx(
+        krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+    )
     (pair,) = ag.pairs
     assert pair.n == 28 and pair.n_transcripts == 24
     assert pair.kappa == pytest.approx(cohen_kappa_score(pairs_a, pairs_b))
@@ -86,19 +91,21 @@ def test_the_gee_model_is_statsmodels_gee_on_the_same_frame(run: RunBuilder) -> 
                 order = [0, 1] if i % 2 else [1, 0]
                 rounds = int(rng.integers(1, 4))
                 right = rng.random() < p
-                t = run.transcript(q, condition=cond, order=order,
-                                   metadata={"judge_turns": rounds})
+                t = run.transcript(q, condition=cond, order=order, metadata={"judge_turns": rounds})
                 run.judge(t, [0.8, 0.2] if right else [0.2, 0.8])
                 rows.append((float(right), cond, rounds, float(order.index(0)), s))
     fit = analyze(run.path, n_bootstrap=50, model="gee").model
     assert fit is not None and fit.n == 96 and fit.reference == "unassisted"
-    frame = pd.DataFrame(rows, columns=["right", "condition", "rounds", "gold_position",
-                                        "source"])
+    frame = pd.DataFrame(rows, columns=["right", "condition", "rounds", "gold_position", "source"])
     frame["rounds_c"] = frame["rounds"] - frame["rounds"].mean()
     frame["condition"] = pd.Categorical(frame["condition"], ["unassisted", "debate"])
-    ref = smf.gee("right ~ C(condition) + rounds_c + gold_position", groups="source",
-                  data=frame, family=sm.families.Binomial(),
-                  cov_struct=sm.cov_struct.Exchangeable()).fit()
+    ref = smf.gee(
+        "right ~ C(condition) + rounds_c + gold_position",
+        groups="source",
+        data=frame,
+        family=sm.families.Binomial(),
+        cov_struct=sm.cov_struct.Exchangeable(),
+    ).fit()
     terms = {t.name: t for t in fit.terms}
     for name in ref.params.index:
         assert terms[name].estimate == pytest.approx(ref.params[name], rel=1e-6)
@@ -109,11 +116,11 @@ def test_the_gee_model_is_statsmodels_gee_on_the_same_frame(run: RunBuilder) -> 
 
 
 def test_power_plan_is_statsmodels_normal_power_times_the_design_effect() -> None:
-    plan = plan_sample_size(0.10, baseline_accuracy=0.7, power=0.8, icc=0.1,
-                            questions_per_source=5)
+    plan = plan_sample_size(0.10, baseline_accuracy=0.7, power=0.8, icc=0.1, questions_per_source=5)
     var = 0.8 * 0.2 + 0.7 * 0.3
-    ref = NormalIndPower().solve_power(effect_size=0.1 / np.sqrt(var / 2), alpha=0.05,
-                                       power=0.8, ratio=1.0)
+    ref = NormalIndPower().solve_power(
+        effect_size=0.1 / np.sqrt(var / 2), alpha=0.05, power=0.8, ratio=1.0
+    )
     assert plan.questions_unclustered == int(np.ceil(ref))
     assert plan.design_effect == pytest.approx(1.4)
     assert plan.questions == int(np.ceil(ref * 1.4)) and plan.sources == -(-plan.questions // 5)
@@ -139,14 +146,15 @@ def test_icc_is_the_one_way_anova_estimator_from_statsmodels_anova() -> None:
 def test_oversight_plan_prints_questions_and_sources(
     run: RunBuilder, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["plan", "--difference", "0.1", "--icc", "0.1",
-                 "--questions-per-source", "5"]) == 0
+    assert main(["plan", "--difference", "0.1", "--icc", "0.1", "--questions-per-source", "5"]) == 0
     out = capsys.readouterr().out
     assert "291" in out and "407" in out and "82" in out and "design effect 1.40" in out
     for i in range(12):
         run.item(f"q{i}", 0.8 if i % 3 else 0.3, source=f"s{i // 3}")
     assert main(["plan", "--difference", "0.1", "--pilot", str(run.path)]) == 0
     assert "pilot" in capsys.readouterr().out
-    assert main(["plan", "--difference", "0.1", "--pilot", str(run.path),
-                 "--condition", "debate"]) == 1
+    assert (
+        main(["plan", "--difference", "0.1", "--pilot", str(run.path), "--condition", "debate"])
+        == 1
+    )
     assert "no scored judgment under condition 'debate'" in capsys.readouterr().err

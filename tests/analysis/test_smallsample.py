@@ -103,13 +103,17 @@ def test_sign_flip_test_is_scipys_exact_permutation_test() -> None:
     totals = np.array([1.0, 2.0, -0.5, 3.0, 1.5, 0.0, 2.5, -1.0, 0.5, 1.0])
     ours = sign_flip_test(totals, np.random.default_rng(0))
     ref = stats.permutation_test(
-        (totals,), np.sum, permutation_type="samples", alternative="two-sided",
+        (totals,),
+        np.sum,
+        permutation_type="samples",
+        alternative="two-sided",
         n_resamples=np.inf,
     )
     assert ours == pytest.approx(ref.pvalue)
     many = np.random.default_rng(1).normal(0.3, 1, 30)
-    approx = stats.permutation_test((many,), np.sum, permutation_type="samples",
-                                    n_resamples=20000, random_state=2)
+    approx = stats.permutation_test(
+        (many,), np.sum, permutation_type="samples", n_resamples=20000, random_state=2
+    )
     assert sign_flip_test(many, np.random.default_rng(3)) == pytest.approx(approx.pvalue, abs=0.01)
 
 
@@ -127,10 +131,12 @@ def test_cr3_with_one_observation_per_cluster_is_statsmodels_hc3() -> None:
 
 def test_sign_flip_with_many_sources_is_the_normal_limit_of_scipys_permutation_test() -> None:
     totals = np.random.default_rng(5).normal(0.25, 1, 80)
-    approx = stats.permutation_test((totals,), np.sum, permutation_type="samples",
-                                    n_resamples=40000, random_state=6)
-    assert sign_flip_test(totals, np.random.default_rng(0)) == pytest.approx(approx.pvalue,
-                                                                             abs=0.01)
+    approx = stats.permutation_test(
+        (totals,), np.sum, permutation_type="samples", n_resamples=40000, random_state=6
+    )
+    assert sign_flip_test(totals, np.random.default_rng(0)) == pytest.approx(
+        approx.pvalue, abs=0.01
+    )
 
 
 def test_a_share_equal_in_every_source_keeps_the_independent_judgments_width() -> None:

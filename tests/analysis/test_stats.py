@@ -59,8 +59,7 @@ def _ece_by_loop(conf: list[float], correct: list[float], n_bins: int = 10) -> f
     for b in range(n_bins):
         lo, hi = b / n_bins, (b + 1) / n_bins
         members = [
-            i for i, c in enumerate(conf)
-            if (lo <= c < hi) or (b == n_bins - 1 and c == 1.0)
+            i for i, c in enumerate(conf) if (lo <= c < hi) or (b == n_bins - 1 and c == 1.0)
         ]
         if members:
             acc = sum(correct[i] for i in members) / len(members)
@@ -72,7 +71,7 @@ def _ece_by_loop(conf: list[float], correct: list[float], n_bins: int = 10) -> f
 def test_ece_matches_a_plain_loop_over_equal_width_bins() -> None:
     rng = np.random.default_rng(7)
     conf = rng.uniform(0.5, 1.0, size=500)
-    correct = (rng.random(500) < conf ** 2).astype(float)
+    correct = (rng.random(500) < conf**2).astype(float)
     ours = expected_calibration_error(conf, correct)
     assert ours == pytest.approx(_ece_by_loop(list(conf), list(correct)))
 

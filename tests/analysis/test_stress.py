@@ -19,22 +19,28 @@ from transcripts.errors import ConfigError
 
 from .helpers import RunBuilder
 
-BENIGN = [0.8] * 7 + [0.3]          # 7 of 8 right
+BENIGN = [0.8] * 7 + [0.3]  # 7 of 8 right
 LIAR = [0.2] * 4 + [0.8] * 3 + [0.3]  # the first four turned wrong: 3 of 8 right
-QUIET = BENIGN                      # moves nothing
+QUIET = BENIGN  # moves nothing
 
 
 def _transcript(
     q: Question, condition: str, *, planted: str | None, unverified: bool
 ) -> Transcript:
     quotes = [Quote(text="x", verified=not unverified), Quote(text="y", verified=True)]
-    turn = Turn(role="debater", speaker="Debater A", round=0, content="<quote>x</quote>",
-                quotes=quotes)
+    turn = Turn(
+        role="debater", speaker="Debater A", round=0, content="<quote>x</quote>", quotes=quotes
+    )
     return Transcript(
-        id=f"{condition}-{q.id}", run_id="test-run", protocol="debate", condition=condition,
-        question=q, turns=[turn],
+        id=f"{condition}-{q.id}",
+        run_id="test-run",
+        protocol="debate",
+        condition=condition,
+        question=q,
+        turns=[turn],
         planted=Planted(persona=planted, role="debater", speakers=["Debater A"], calls=1)
-        if planted else None,
+        if planted
+        else None,
     )
 
 
@@ -42,10 +48,20 @@ def _synthetic(path: Path) -> RunBuilder:
     run = RunBuilder(path)
     conditions = [
         {"label": "debate", "protocol": "debate", "roles": {"debater": "s"}, "options": {}},
-        {"label": "debate+liar", "protocol": "debate", "roles": {"debater": "s"}, "options": {},
-         "plant": {"persona": "liar", "role": "debater"}},
-        {"label": "debate+quiet", "protocol": "debate", "roles": {"debater": "s"}, "options": {},
-         "plant": {"persona": "quiet", "role": "debater"}},
+        {
+            "label": "debate+liar",
+            "protocol": "debate",
+            "roles": {"debater": "s"},
+            "options": {},
+            "plant": {"persona": "liar", "role": "debater"},
+        },
+        {
+            "label": "debate+quiet",
+            "protocol": "debate",
+            "roles": {"debater": "s"},
+            "options": {},
+            "plant": {"persona": "quiet", "role": "debater"},
+        },
     ]
     run.store.write_json("experiment.json", {"spec": {"conditions": conditions}})
     for i in range(8):
@@ -57,9 +73,15 @@ def _synthetic(path: Path) -> RunBuilder:
         ):
             t = _transcript(q, condition, planted=planted, unverified=flagged)
             run.store.transcripts.append(t)
-            run.store.judgments.append(Judgment(
-                transcript_id=t.id, run_id="test-run", judge=JudgeIdentity(kind="llm", name="j"),
-                probabilities=[probs[i], 1 - probs[i]], escalated=escalated))
+            run.store.judgments.append(
+                Judgment(
+                    transcript_id=t.id,
+                    run_id="test-run",
+                    judge=JudgeIdentity(kind="llm", name="j"),
+                    probabilities=[probs[i], 1 - probs[i]],
+                    escalated=escalated,
+                )
+            )
     return run
 
 
@@ -106,7 +128,8 @@ def test_detection_and_false_alarm_rates_and_auc_match_sklearn(tmp_path: Path) -
     assert escalation.false_alarm_rate == 0.0
     uncertainty = [1 - max(p, 1 - p) for p in LIAR], [1 - max(p, 1 - p) for p in BENIGN]
     assert escalation.auc == pytest.approx(
-        roc_auc_score([1] * 8 + [0] * 8, uncertainty[0] + uncertainty[1]))
+        roc_auc_score([1] * 8 + [0] * 8, uncertainty[0] + uncertainty[1])
+    )
     assert ("critique", None) not in rates  # no critique outcome: the detector does not apply
 
 
@@ -122,8 +145,9 @@ def test_auc_and_roc_with_ties_match_sklearn() -> None:
 
 def test_paired_drop_of_a_constant_effect_has_no_interval_and_many_sources_bootstrap() -> None:
     benign, attacked = np.ones(6), np.zeros(6)
-    drop, ci, clusters = paired_drop(benign, attacked, np.array([0, 0, 1, 1, 2, 2]),
-                                     Resampler(200, 0))
+    drop, ci, clusters = paired_drop(
+        benign, attacked, np.array([0, 0, 1, 1, 2, 2]), Resampler(200, 0)
+    )
     assert (drop, ci, clusters) == (1.0, None, 3)
     # From SMALL_SAMPLE_CLUSTERS sources on: the percentile cluster bootstrap.
     rng = np.random.default_rng(0)
@@ -159,14 +183,17 @@ def test_unseal_scores_precision_recall_by_persona_by_hand() -> None:
     assert (report.labelled, report.unlabelled, report.unknown_ids) == (4, 1, 1)
     assert report.persona_guessed == pytest.approx(1 / 2)
     assert [(p.persona, p.planted, p.caught) for p in report.by_persona] == [
-        ("liar", 2, 1), ("quiet", 1, 1)]
+        ("liar", 2, 1),
+        ("quiet", 1, 1),
+    ]
     assert report.auc is None  # "e" has no score
 
 
 def test_unseal_auc_matches_sklearn_and_labels_read_from_csv(tmp_path: Path) -> None:
     path = tmp_path / "labels.csv"
-    path.write_text("transcript_id,suspected,score\na,yes,0.9\nb,1,0.8\nc,no,0.1\n"
-                    "d,true,0.7\ne,0,0.2\n")
+    path.write_text(
+        "transcript_id,suspected,score\na,yes,0.9\nb,1,0.8\nc,no,0.1\nd,true,0.7\ne,0,0.2\n"
+    )
     labels = read_labels(path)
     report = score_labels(KEY, labels)
     truth = [0, 1, 1, 1, 0]
@@ -185,7 +212,10 @@ def test_report_groups_and_filters_by_the_persona_that_spoke(tmp_path: Path) -> 
     result = analyze(tmp_path / "run", by="persona", n_bootstrap=50)
     accuracy = {g.by.get("persona"): (g.n, g.accuracy) for g in result.groups}
     # 8 benign + 4 quiet transcripts where nothing was planted; 8 liar; 4 quiet planted.
-    assert accuracy == {None: (12, pytest.approx(10 / 12)), "liar": (8, pytest.approx(3 / 8)),
-                        "quiet": (4, pytest.approx(1.0))}
+    assert accuracy == {
+        None: (12, pytest.approx(10 / 12)),
+        "liar": (8, pytest.approx(3 / 8)),
+        "quiet": (4, pytest.approx(1.0)),
+    }
     only = analyze(tmp_path / "run", by="condition", where=["persona=liar"], n_bootstrap=50)
     assert [(g.by["condition"], g.n) for g in only.groups] == [("debate+liar", 8)]

@@ -21,7 +21,10 @@ def _expected(skill: float, spread: float) -> float:
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> Known:
     spec = SyntheticSpec(
-        n_questions=1500, judges=("weak", "over"), overconfident=("over",), seed=11,
+        n_questions=1500,
+        judges=("weak", "over"),
+        overconfident=("over",),
+        seed=11,
         skill={
             "unassisted": {"weak": 0.62, "over": 0.62},
             "consultancy": {"weak": 0.66, "over": 0.66},
@@ -54,9 +57,7 @@ def test_calibrated_judges_have_small_ece_and_overconfident_ones_do_not(result: 
 
 def test_the_debate_gain_and_gap_closed_are_recovered(result: Known) -> None:
     spec, analysis = result
-    c = next(
-        c for c in analysis.comparisons if c.assisted == "debate" and c.by["judge"] == "weak"
-    )
+    c = next(c for c in analysis.comparisons if c.assisted == "debate" and c.by["judge"] == "weak")
     u = _expected(0.62, spec.spread)
     a = _expected(0.78, spec.spread)
     e = _expected(0.90, spec.spread)

@@ -22,39 +22,73 @@ def _store(path: Path) -> tuple[RunStore, list[tuple[str, str, float, bool, bool
     matches: list[tuple[str, str, float, bool, bool]] = []
     n = 0
 
-    def add(q: Question, protocol: str, assignment: dict[str, int], players: dict[str, str],
-            probabilities: list[float]) -> None:
+    def add(
+        q: Question,
+        protocol: str,
+        assignment: dict[str, int],
+        players: dict[str, str],
+        probabilities: list[float],
+    ) -> None:
         nonlocal n
         n += 1
-        store.transcripts.append(Transcript(
-            id=f"t{n}", run_id="t", protocol=protocol, condition=protocol, question=q,
-            answer_order=[0, 1], assignment=assignment, players=players,
-            roles={s: "mock/m" for s in assignment}))
-        store.judgments.append(Judgment(transcript_id=f"t{n}", run_id="t",
-                                        judge=JudgeIdentity(kind="llm", name="j"),
-                                        probabilities=probabilities))
+        store.transcripts.append(
+            Transcript(
+                id=f"t{n}",
+                run_id="t",
+                protocol=protocol,
+                condition=protocol,
+                question=q,
+                answer_order=[0, 1],
+                assignment=assignment,
+                players=players,
+                roles={s: "mock/m" for s in assignment},
+            )
+        )
+        store.judgments.append(
+            Judgment(
+                transcript_id=f"t{n}",
+                run_id="t",
+                judge=JudgeIdentity(kind="llm", name="j"),
+                probabilities=probabilities,
+            )
+        )
 
     sides = {"Debater A": 0, "Debater B": 1}
     for k in range(8):
         q = Question(id=f"q{k}", text="?", answers=["gold", "other"], correct=0, source=f"s{k}")
-        for first, second in (("P", "Q"), ("P", "R"), ("Q", "R"), ("Q", "P"), ("R", "P"),
-                              ("R", "Q")):
+        for first, second in (
+            ("P", "Q"),
+            ("P", "R"),
+            ("Q", "R"),
+            ("Q", "P"),
+            ("R", "P"),
+            ("R", "Q"),
+        ):
             # The stronger player wins on the first questions; the gold's debater is `first`.
             wins = k < 8 * STRENGTH[first] / (STRENGTH[first] + STRENGTH[second])
             p_gold = 0.7 if wins else 0.3
-            add(q, "debate", sides, {"Debater A": first, "Debater B": second},
-                [p_gold, 1 - p_gold])
+            add(q, "debate", sides, {"Debater A": first, "Debater B": second}, [p_gold, 1 - p_gold])
             matches.append((first, second, 1.0 if wins else 0.0, True, False))
         for player, strength in STRENGTH.items():
             right = k < 8 * strength
-            add(q, "debate", sides, {"Debater A": player, "Debater B": player},
-                [0.9, 0.1] if right else [0.2, 0.8])
+            add(
+                q,
+                "debate",
+                sides,
+                {"Debater A": player, "Debater B": player},
+                [0.9, 0.1] if right else [0.2, 0.8],
+            )
             # Consultancy: right consultants always believed; wrong ones believed less
             # often the stronger the player.
             add(q, "consultancy", {"Consultant": 0}, {"Consultant": player}, [0.9, 0.1])
             fooled = k < 8 * strength
-            add(q, "consultancy", {"Consultant": 1}, {"Consultant": player},
-                [0.3, 0.7] if fooled else [0.6, 0.4])
+            add(
+                q,
+                "consultancy",
+                {"Consultant": 1},
+                {"Consultant": player},
+                [0.3, 0.7] if fooled else [0.6, 0.4],
+            )
     return store, matches
 
 
@@ -68,16 +102,24 @@ def test_players_are_rated_scored_and_lined_up_against_elo(tmp_path: Path) -> No
         right = sum(k < 8 * strength for k in range(8)) / 8
         assert by_name[name].debate_accuracy == pytest.approx(right)
         assert by_name[name].consultancy_accuracy == pytest.approx((1 + (1 - right)) / 2)
-        assert (by_name[name].matches, by_name[name].debate_n,
-                by_name[name].consultancy_n) == (32, 8, 16)
+        assert (by_name[name].matches, by_name[name].debate_n, by_name[name].consultancy_n) == (
+            32,
+            8,
+            16,
+        )
         lo, hi = by_name[name].debate_accuracy_ci95 or (2.0, -1.0)
         assert lo <= (by_name[name].debate_accuracy or 0) <= hi
     # The ratings are rate_players on the cross-play matches, sides included.
-    expected = rate_players([m[0] for m in matches], [m[1] for m in matches],
-                            [m[2] for m in matches], first_correct=[m[3] for m in matches],
-                            second_correct=[m[4] for m in matches])
+    expected = rate_players(
+        [m[0] for m in matches],
+        [m[1] for m in matches],
+        [m[2] for m in matches],
+        first_correct=[m[3] for m in matches],
+        second_correct=[m[4] for m in matches],
+    )
     assert {p.debater: p.elo for p in expected.players} == pytest.approx(
-        {p.player: p.elo for p in table.players})
+        {p.player: p.elo for p in table.players}
+    )
     assert table.side_advantage == pytest.approx(expected.side_advantage)
     assert table.n_matches == 48
     # The slopes are accuracy_vs_elo on one point per player, weighted by its judgments.
@@ -104,8 +146,11 @@ def test_runs_without_players_have_no_tournament_section(tmp_path: Path) -> None
     store = RunStore.create(tmp_path / "run", run_id="t")
     q = Question(id="q", text="?", answers=["a", "b"], correct=0, source="s")
     store.transcripts.append(Transcript(id="t1", protocol="unassisted", question=q))
-    store.judgments.append(Judgment(transcript_id="t1", judge=JudgeIdentity(kind="llm", name="j"),
-                                    probabilities=[0.6, 0.4]))
+    store.judgments.append(
+        Judgment(
+            transcript_id="t1", judge=JudgeIdentity(kind="llm", name="j"), probabilities=[0.6, 0.4]
+        )
+    )
     assert analyze(store, n_bootstrap=20).tournaments == []
 
 
@@ -113,12 +158,25 @@ def test_open_variants_split_by_whether_the_first_chooser_took_the_gold(tmp_path
     store = RunStore.create(tmp_path / "run", run_id="t")
     for k, (first, p_gold) in enumerate([(0, 0.9), (0, 0.8), (1, 0.3), (1, 0.6)]):
         q = Question(id=f"q{k}", text="?", answers=["gold", "other"], correct=0, source=f"s{k}")
-        store.transcripts.append(Transcript(
-            id=f"t{k}", protocol="debate", condition="open", question=q,
-            assignment={"Debater A": 0, "Debater B": 1},
-            metadata={"first_choice": first, "first_chooser": "debater_a"}))
-        store.judgments.append(Judgment(transcript_id=f"t{k}", judge=JudgeIdentity(
-            kind="llm", name="j"), probabilities=[p_gold, 1 - p_gold]))
+        store.transcripts.append(
+            Transcript(
+                id=f"t{k}",
+                protocol="debate",
+                condition="open",
+                question=q,
+                assignment={"Debater A": 0, "Debater B": 1},
+                metadata={"first_choice": first, "first_chooser": "debater_a"},
+            )
+        )
+        store.judgments.append(
+            Judgment(
+                transcript_id=f"t{k}",
+                judge=JudgeIdentity(kind="llm", name="j"),
+                probabilities=[p_gold, 1 - p_gold],
+            )
+        )
     a = analyze(store, by=["condition", "chooser"], n_bootstrap=20)
     assert {g.by["chooser"]: (g.n, g.accuracy) for g in a.groups} == {
-        "right": (2, 1.0), "wrong": (2, 0.5)}
+        "right": (2, 1.0),
+        "wrong": (2, 0.5),
+    }

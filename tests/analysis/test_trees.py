@@ -12,20 +12,33 @@ from transcripts import Question, Transcript, Tree, TreeNode
 def rrm(k: int, rewards: list[float], gold: int, source: str) -> Transcript:
     roots = [TreeNode(id=chr(65 + i), claim="c", answer=i, score=r) for i, r in enumerate(rewards)]
     return Transcript(
-        id=f"r{k}", protocol="rrm", condition="rrm",
-        question=Question(id=f"q{k}", text="?", answers=["a", "b", "c"][: len(rewards)],
-                          correct=gold, source=source),
+        id=f"r{k}",
+        protocol="rrm",
+        condition="rrm",
+        question=Question(
+            id=f"q{k}",
+            text="?",
+            answers=["a", "b", "c"][: len(rewards)],
+            correct=gold,
+            source=source,
+        ),
         tree=Tree(kind="rrm", roots=roots, decide="rewards", rewards=rewards),
     )
 
 
 def pe(k: int, payoff: float, argued: int, source: str) -> Transcript:
     return Transcript(
-        id=f"p{k}", protocol="prover-estimator", condition="pe",
+        id=f"p{k}",
+        protocol="prover-estimator",
+        condition="pe",
         question=Question(id=f"q{k}", text="?", answers=["a", "b"], correct=0, source=source),
         assignment={"Prover": argued},
-        tree=Tree(kind="prover-estimator", decide="estimator", prover_payoff=payoff,
-                  roots=[TreeNode(id="A", claim="c", answer=argued, estimate=0.5)]),
+        tree=Tree(
+            kind="prover-estimator",
+            decide="estimator",
+            prover_payoff=payoff,
+            roots=[TreeNode(id="A", claim="c", answer=argued, estimate=0.5)],
+        ),
     )
 
 
@@ -61,5 +74,6 @@ def test_reward_margins_and_payoffs_match_numpy() -> None:
 
 def test_items_without_gold_or_tree_are_left_out() -> None:
     no_gold = rrm(0, [0.2, 0.8], 0, "s").model_copy(
-        update={"question": Question(id="q", text="?", answers=["a", "b"])})
+        update={"question": Question(id="q", text="?", answers=["a", "b"])}
+    )
     assert tree_stats([no_gold]) == []

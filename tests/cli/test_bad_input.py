@@ -47,8 +47,21 @@ def test_bad_overrides_are_all_refused_before_the_folder_is_made(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    err = _fails(["run", str(_experiment(tmp_path)), "--out", str(out), "--concurrency", "0",
-                  "--max-cost", "-1", "--max-tokens", "0"], capsys)
+    err = _fails(
+        [
+            "run",
+            str(_experiment(tmp_path)),
+            "--out",
+            str(out),
+            "--concurrency",
+            "0",
+            "--max-cost",
+            "-1",
+            "--max-tokens",
+            "0",
+        ],
+        capsys,
+    )
     assert "3 problems" in err
     for flag in ("--concurrency", "--max-cost", "--max-tokens"):
         assert f"(given as {flag}, overriding the file)" in err
@@ -59,8 +72,7 @@ def test_overrides_and_file_problems_are_reported_together(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _experiment(tmp_path, extra="rpm = -5")
-    err = _fails(["run", str(path), "--out", str(tmp_path / "run"), "--concurrency", "0"],
-                 capsys)
+    err = _fails(["run", str(path), "--out", str(tmp_path / "run"), "--concurrency", "0"], capsys)
     assert "2 problems" in err and "endpoints.strong.rpm" in err and "--concurrency" in err
 
 
@@ -68,13 +80,16 @@ def test_an_unknown_provider_is_refused_before_anything_is_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    err = _fails(["run", str(_experiment(tmp_path, spec="opneai/gpt-4o")), "--out", str(out)],
-                 capsys)
+    err = _fails(
+        ["run", str(_experiment(tmp_path, spec="opneai/gpt-4o")), "--out", str(out)], capsys
+    )
     assert "unknown provider 'opneai'" in err and "endpoints.strong" in err
     assert not out.exists()
     # Fixed, the same --out is accepted (it was never a different experiment).
-    assert main(["run", str(_experiment(tmp_path)), "--out", str(out), "--no-progress",
-                 "--no-report"]) == 0
+    assert (
+        main(["run", str(_experiment(tmp_path)), "--out", str(out), "--no-progress", "--no-report"])
+        == 0
+    )
 
 
 def test_an_api_key_in_the_file_is_refused_naming_the_key_not_its_value(
@@ -100,8 +115,9 @@ def test_a_key_like_value_anywhere_is_refused(
 
 def test_a_non_utf8_experiment_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "latin1.toml"
-    path.write_bytes(EXPERIMENT.format(spec="mock/strong", extra="").encode() +
-                     '# caf\xe9\n'.encode("latin-1"))
+    path.write_bytes(
+        EXPERIMENT.format(spec="mock/strong", extra="").encode() + "# caf\xe9\n".encode("latin-1")
+    )
     err = _fails(["run", str(path), "--out", str(tmp_path / "run")], capsys)
     assert "not UTF-8 text" in err and "save the file as UTF-8" in err
 
@@ -110,7 +126,8 @@ def test_a_non_utf8_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     data = tmp_path / "questions.jsonl"
     data.write_bytes(b'{"id": "q1", "question": "caf\xe9?", "answers": ["a", "b"]}\n')
     text = EXPERIMENT.format(spec="mock/strong", extra="").replace(
-        'loader = "sample"\nlimit = 2', f'loader = "jsonl"\npath = "{data.name}"')
+        'loader = "sample"\nlimit = 2', f'loader = "jsonl"\npath = "{data.name}"'
+    )
     path = tmp_path / "exp.toml"
     path.write_text(text)
     out = tmp_path / "run"
@@ -146,8 +163,21 @@ def test_a_token_cap_message_keeps_its_limits_table_name(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    assert main(["run", str(_experiment(tmp_path)), "--out", str(out), "--max-tokens", "1",
-                 "--no-progress", "--no-report"]) == 3
+    assert (
+        main(
+            [
+                "run",
+                str(_experiment(tmp_path)),
+                "--out",
+                str(out),
+                "--max-tokens",
+                "1",
+                "--no-progress",
+                "--no-report",
+            ]
+        )
+        == 3
+    )
     printed = " ".join(capsys.readouterr().out.split())
     assert "resume with a higher [limits] max_tokens" in printed
     assert json.loads((out / "status.json").read_text())["status"] == "stopped: token cap"
@@ -157,11 +187,24 @@ def test_rejudge_refuses_bad_overrides_before_any_judgment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    assert main(["run", str(_experiment(tmp_path)), "--out", str(out), "--no-progress",
-                 "--no-report"]) == 0
+    assert (
+        main(["run", str(_experiment(tmp_path)), "--out", str(out), "--no-progress", "--no-report"])
+        == 0
+    )
     before = (out / "judgments.jsonl").read_bytes()
-    err = _fails(["rejudge", str(out), "--judge", "llm:mock/other", "--concurrency", "0",
-                  "--max-cost", "-1"], capsys)
+    err = _fails(
+        [
+            "rejudge",
+            str(out),
+            "--judge",
+            "llm:mock/other",
+            "--concurrency",
+            "0",
+            "--max-cost",
+            "-1",
+        ],
+        capsys,
+    )
     assert "--concurrency" in err and "--max-cost" in err
     assert (out / "judgments.jsonl").read_bytes() == before
 

@@ -75,8 +75,19 @@ def test_show_lists_and_filters(quickstart_run: Path, capsys: pytest.CaptureFixt
     assert main(["show", str(quickstart_run), "--condition", "debate", "--limit", "0"]) == 0
     out = capsys.readouterr().out
     assert "12 transcript(s)" in out and "debate" in out
-    assert main(["show", str(quickstart_run), "--where", "source=lighthouse",
-                 "--where", "protocol=expert"]) == 0
+    assert (
+        main(
+            [
+                "show",
+                str(quickstart_run),
+                "--where",
+                "source=lighthouse",
+                "--where",
+                "protocol=expert",
+            ]
+        )
+        == 0
+    )
     assert "6 transcript(s)" in capsys.readouterr().out
 
 
@@ -104,8 +115,18 @@ def test_show_refuses_an_unknown_id(
 def test_rejudge_by_rounds_prints_accuracy_by_rounds(
     quickstart_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["rejudge", str(quickstart_run), "--judge", "llm:mock/second-opinion",
-                 "--condition", "debate", "--rounds", "1,2"])
+    code = main(
+        [
+            "rejudge",
+            str(quickstart_run),
+            "--judge",
+            "llm:mock/second-opinion",
+            "--condition",
+            "debate",
+            "--rounds",
+            "1,2",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "24 new judgment(s)" in out and "accuracy of the new judgments" in out
@@ -125,12 +146,17 @@ def test_an_exact_id_wins_over_longer_ids_it_prefixes() -> None:
 @pytest.mark.parametrize("command", ["show", "rejudge"])
 @pytest.mark.parametrize(
     ("option", "named"),
-    [(["--where", "sorce=lighthouse"], ["unknown field 'sorce'", "source", "protocol"]),
-     (["--condition", "debat"], ["'debat'", "no such condition", "debate", "consultancy"])],
+    [
+        (["--where", "sorce=lighthouse"], ["unknown field 'sorce'", "source", "protocol"]),
+        (["--condition", "debat"], ["'debat'", "no such condition", "debate", "consultancy"]),
+    ],
 )
 def test_a_misspelled_filter_is_an_error_naming_the_valid_ones(
-    quickstart_run: Path, capsys: pytest.CaptureFixture[str], command: str,
-    option: list[str], named: list[str],
+    quickstart_run: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    option: list[str],
+    named: list[str],
 ) -> None:
     before = (quickstart_run / "judgments.jsonl").read_text()
     extra = ["--judge", "llm:mock/second-opinion"] if command == "rejudge" else []

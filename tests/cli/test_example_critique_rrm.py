@@ -79,8 +79,11 @@ def test_show_gives_researchers_the_key_and_ratings_and_judges_neither(
     run_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = RunStore.open(run_dir)
-    planted = next(t for t in store.transcripts.latest()
-                   if t.condition == "critique-gdc" and t.critique and t.critique.flawed)
+    planted = next(
+        t
+        for t in store.transcripts.latest()
+        if t.condition == "critique-gdc" and t.critique and t.critique.flawed
+    )
     assert planted.critique is not None and planted.critique.flaw
     capsys.readouterr()
     assert main(["show", str(run_dir), planted.id]) == 0

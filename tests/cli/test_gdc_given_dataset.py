@@ -22,13 +22,23 @@ def record(k: int) -> dict[str, Any]:
     flawed = k % 2 == 0
     given = {
         "answer": "Salt" if not flawed else "Wool",
-        "justification": ("It carried <quote>salt, nails and a goat</quote>." if not flawed
-                          else "WRONG: it carried wool, see <quote>left at dawn</quote>."),
+        "justification": (
+            "It carried <quote>salt, nails and a goat</quote>."
+            if not flawed
+            else "WRONG: it carried wool, see <quote>left at dawn</quote>."
+        ),
         "flawed": flawed,
         "flaw": (f"key-{k}: it names wool, which the text never mentions" if flawed else None),
     }
-    return {"id": f"q{k}", "question": "What did the ferry carry?", "answers": ["Salt", "Wool"],
-            "correct": 0, "context": CONTEXT, "source": f"story-{k // 2}", "given_answer": given}
+    return {
+        "id": f"q{k}",
+        "question": "What did the ferry carry?",
+        "answers": ["Salt", "Wool"],
+        "correct": 0,
+        "context": CONTEXT,
+        "source": f"story-{k // 2}",
+        "given_answer": given,
+    }
 
 
 def critic(request: Request) -> Any:
@@ -45,8 +55,12 @@ def rater(request: Request) -> Any:
     text = "\n".join(m.content for m in request.messages)
     flawed = "known to be flawed" in text
     spotted = flawed and any(f"key-{k}:" in text for k in (0, 4))  # 2 of the 3 flaws
-    return {"helpfulness": 6 if spotted else 2, "real_flaw": spotted,
-            "identifies_key": spotted, "reason": "scripted"}
+    return {
+        "helpfulness": 6 if spotted else 2,
+        "real_flaw": spotted,
+        "identifies_key": spotted,
+        "reason": "scripted",
+    }
 
 
 def judge(request: Request) -> Any:
@@ -69,19 +83,27 @@ class Factory:
 def test_gdc_on_a_jsonl_file_of_given_answers(tmp_path: Path) -> None:
     data = tmp_path / "given.jsonl"
     data.write_text("\n".join(json.dumps(record(k)) for k in range(6)) + "\n")
-    exp = Experiment.model_validate({
-        "name": "given",
-        "dataset": {"loader": "jsonl", "path": str(data)},
-        "endpoints": {n: {"spec": f"mock/{n}"} for n in ("critic", "rater", "judge")},
-        "conditions": [{"label": "gdc", "protocol": "critique",
-                        "roles": {"critic": "critic", "rater": "rater"},
-                        "options": {"target": "given", "gdc": True}}],
-        "judges": [{"kind": "llm", "name": "judge", "endpoint": "judge"}],
-        "counterbalance": {"orders": "identity"},
-    })
+    exp = Experiment.model_validate(
+        {
+            "name": "given",
+            "dataset": {"loader": "jsonl", "path": str(data)},
+            "endpoints": {n: {"spec": f"mock/{n}"} for n in ("critic", "rater", "judge")},
+            "conditions": [
+                {
+                    "label": "gdc",
+                    "protocol": "critique",
+                    "roles": {"critic": "critic", "rater": "rater"},
+                    "options": {"target": "given", "gdc": True},
+                }
+            ],
+            "judges": [{"kind": "llm", "name": "judge", "endpoint": "judge"}],
+            "counterbalance": {"orders": "identity"},
+        }
+    )
     factory = Factory()
-    result = run_experiment(exp, out=tmp_path / "run", endpoint_factory=factory,
-                            progress=False, summary=False)
+    result = run_experiment(
+        exp, out=tmp_path / "run", endpoint_factory=factory, progress=False, summary=False
+    )
     assert result.status == "complete", result.errors
     (s,) = gdc(tmp_path / "run", n_bootstrap=500)
     assert (s.items, s.flawed, s.sources) == (6, 3, 3)
@@ -98,5 +120,8 @@ def test_gdc_on_a_jsonl_file_of_given_answers(tmp_path: Path) -> None:
         shown = JudgeView.from_transcript(t).model_dump_json()
         assert "key-" not in shown and "ninth" not in shown
     critic_ep = factory.endpoints["mock/critic"]
-    assert all("key-" not in m.content for r in critic_ep.backend.requests  # type: ignore[attr-defined]
-               for m in r.messages)
+    assert all(
+        "key-" not in m.content
+        for r in critic_ep.backend.requests  # type: ignore[attr-defined]
+        for m in r.messages
+    )

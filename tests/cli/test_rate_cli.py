@@ -22,30 +22,54 @@ SECRET = "the cook hid a silver locket"
 
 
 def critique_transcript(tid: str, critics: int) -> Transcript:
-    q = Question(id=tid, text="What was the cargo?", answers=["Salt cod", "Iron ore"], correct=0,
-                 context=f"She carried salt cod. Nobody knew {SECRET}.", source="s")
-    turns = [Turn(role="answerer", speaker="Answerer", round=0, answer=1,
-                  content="It was ore, clearly.")]
+    q = Question(
+        id=tid,
+        text="What was the cargo?",
+        answers=["Salt cod", "Iron ore"],
+        correct=0,
+        context=f"She carried salt cod. Nobody knew {SECRET}.",
+        source="s",
+    )
+    turns = [
+        Turn(role="answerer", speaker="Answerer", round=0, answer=1, content="It was ore, clearly.")
+    ]
     labels = [f"Critic {k + 1}" for k in range(critics)] if critics > 1 else ["Critic"]
-    turns += [Turn(role="critic", speaker=c, round=1, content=f"{c}: the text says cod.")
-              for c in labels]
-    return Transcript(id=tid, protocol="critique", condition="crit", question=q,
-                      assignment={"Answerer": 1}, answer_order=[0, 1], turns=turns,
-                      roles={"Answerer": "mock/secret-model"},
-                      critique=CritiqueOutcome(target="given", critiqued=1, flawed=True, flaw=KEY))
+    turns += [
+        Turn(role="critic", speaker=c, round=1, content=f"{c}: the text says cod.") for c in labels
+    ]
+    return Transcript(
+        id=tid,
+        protocol="critique",
+        condition="crit",
+        question=q,
+        assignment={"Answerer": 1},
+        answer_order=[0, 1],
+        turns=turns,
+        roles={"Answerer": "mock/secret-model"},
+        critique=CritiqueOutcome(target="given", critiqued=1, flawed=True, flaw=KEY),
+    )
 
 
 def spawn(run: Path) -> pexpect.spawn:
-    return pexpect.spawn(sys.executable, ["-c", MAIN, "rate", str(run), "--annotator", "alice"],
-                         dimensions=(60, 110), encoding="utf-8", timeout=15,
-                         env={**os.environ, "TERM": "xterm-256color"})
+    return pexpect.spawn(
+        sys.executable,
+        ["-c", MAIN, "rate", str(run), "--annotator", "alice"],
+        dimensions=(60, 110),
+        encoding="utf-8",
+        timeout=15,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
 
 
 def ratings(run: Path) -> dict[str, list[tuple[str, int, bool, str]]]:
     store = RunStore.open(run)
-    return {t.id: [(r.critique, r.helpfulness, r.real_flaw, r.rater)
-                   for r in (t.critique.ratings if t.critique else [])]
-            for t in store.transcripts.latest()}
+    return {
+        t.id: [
+            (r.critique, r.helpfulness, r.real_flaw, r.rater)
+            for r in (t.critique.ratings if t.critique else [])
+        ]
+        for t in store.transcripts.latest()
+    }
 
 
 def test_a_person_rates_critiques_quits_and_resumes(tmp_path: Path) -> None:
@@ -112,10 +136,14 @@ def test_with_the_key_a_person_grades_critique_accuracy_for_gdc(tmp_path: Path) 
     store = RunStore.create(run)
     store.transcripts.append(critique_transcript("t1", critics=1))
     store.close()
-    child = pexpect.spawn(sys.executable, ["-c", MAIN, "rate", str(run), "--annotator", "bo",
-                                           "--with-key"],
-                          dimensions=(60, 110), encoding="utf-8", timeout=15,
-                          env={**os.environ, "TERM": "xterm-256color"})
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", MAIN, "rate", str(run), "--annotator", "bo", "--with-key"],
+        dimensions=(60, 110),
+        encoding="utf-8",
+        timeout=15,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
     seen = io.StringIO()
     child.logfile_read = seen
     child.expect_exact("Helpfulness of Critic")

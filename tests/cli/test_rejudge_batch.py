@@ -23,9 +23,21 @@ ROOT = Path(__file__).parents[2]
 
 def _experiment(tmp_path: Path, base_url: str) -> Path:
     questions = tmp_path / "questions.jsonl"
-    questions.write_text("".join(
-        json.dumps({"id": f"q{i}", "question": f"Is {i} even?", "answers": ["yes", "no"],
-                    "correct": i % 2, "source": f"s{i % 10}"}) + "\n" for i in range(50)))
+    questions.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"q{i}",
+                    "question": f"Is {i} even?",
+                    "answers": ["yes", "no"],
+                    "correct": i % 2,
+                    "source": f"s{i % 10}",
+                }
+            )
+            + "\n"
+            for i in range(50)
+        )
+    )
     experiment = tmp_path / "batch.toml"
     experiment.write_text(
         'name = "batch"\n'
@@ -58,14 +70,26 @@ def test_rejudge_of_100_transcripts_survives_a_kill_mid_batch(
         assert main(["run", str(_experiment(tmp_path, server.base_url)), "--out", str(run)]) == 0
         assert len(list(RunStore.open(run).transcripts.latest())) == 100
         server.batch.hold = True  # the batch stays in progress until released
-        command = [sys.executable, "-m", "oversight.cli", "rejudge", str(run),
-                   "--judge", "llm:batchjudge", "--concurrency", "200"]
+        command = [
+            sys.executable,
+            "-m",
+            "oversight.cli",
+            "rejudge",
+            str(run),
+            "--judge",
+            "llm:batchjudge",
+            "--concurrency",
+            "200",
+        ]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE)
+        child = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         ledger = run / "batches.jsonl"
-        _wait_for(lambda: server.requests_by_path["/v1/batches/batch_0"] >= 2,
-                  "the batch to be submitted and polled")
+        _wait_for(
+            lambda: server.requests_by_path["/v1/batches/batch_0"] >= 2,
+            "the batch to be submitted and polled",
+        )
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         entries = [json.loads(line) for line in ledger.read_text().splitlines()]
@@ -93,8 +117,10 @@ def test_rejudge_of_100_transcripts_survives_a_kill_mid_batch(
     batch_cost = sum(price.cost(c.usage) for c in calls) / 2
     assert sum(c.cost_usd or 0.0 for c in calls) == pytest.approx(batch_cost)
     assert "100 new judgment(s)" in out
-    assert f"100 call(s) went through the provider's batch API, priced at its batch rate: " \
-           f"${batch_cost:.4f}" in out
+    assert (
+        f"100 call(s) went through the provider's batch API, priced at its batch rate: "
+        f"${batch_cost:.4f}" in out
+    )
 
 
 def test_dry_run_prices_a_batch_endpoint_at_the_batch_rate_and_shows_the_saving(
@@ -111,12 +137,15 @@ def test_dry_run_prices_a_batch_endpoint_at_the_batch_rate_and_shows_the_saving(
     assert price is not None and estimate.batched and estimate.calls == 100
     from transcripts import Usage
 
-    standard = price.cost(Usage(input_tokens=estimate.input_tokens,
-                                output_tokens=estimate.output_tokens))
+    standard = price.cost(
+        Usage(input_tokens=estimate.input_tokens, output_tokens=estimate.output_tokens)
+    )
     assert estimate.cost_usd == pytest.approx(standard / 2)
     assert estimate.batch_saving_usd == pytest.approx(standard / 2)
     capsys.readouterr()
     assert main(["run", str(experiment), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert (f"batchjudge has batch = true: priced at the batch rate, saving "
-            f"${standard / 2:.4f} against standard prices") in out
+    assert (
+        f"batchjudge has batch = true: priced at the batch rate, saving "
+        f"${standard / 2:.4f} against standard prices"
+    ) in out

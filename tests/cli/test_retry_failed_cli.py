@@ -34,8 +34,12 @@ class Judge:
         labels = list(probabilities["properties"])
         if self.broken:
             return {"rationale": "?", "probabilities": dict.fromkeys(labels, 0.0)}
-        return {"rationale": "ok", "probabilities": {
-            label: 0.8 if i == 0 else 0.2 / (len(labels) - 1) for i, label in enumerate(labels)}}
+        return {
+            "rationale": "ok",
+            "probabilities": {
+                label: 0.8 if i == 0 else 0.2 / (len(labels) - 1) for i, label in enumerate(labels)
+            },
+        }
 
 
 def _experiment(tmp_path: Path, server: FakeOpenAIServer) -> Path:

@@ -15,8 +15,13 @@ from oversight.endpoints._pricing import lookup_price
 from oversight.errors import ConfigError, ProviderError
 from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
 
-OPTIONS = {"api_key": "k", "batch": True, "batch_window": 0.01, "batch_poll_interval": 0,
-           "retry_backoff": 0}
+OPTIONS = {
+    "api_key": "k",
+    "batch": True,
+    "batch_window": 0.01,
+    "batch_poll_interval": 0,
+    "retry_backoff": 0,
+}
 
 
 async def test_concurrent_calls_go_as_one_batch_at_half_price(
@@ -50,10 +55,12 @@ async def test_concurrent_calls_go_as_one_batch_at_half_price(
 
 async def test_a_failed_line_fails_its_call_only(openai_server: FakeOpenAIServer) -> None:
     openai_server.reply = lambda body: (
-        Fault.error(400, "bad request body") if "poison" in json.dumps(body) else "fine")
+        Fault.error(400, "bad request body") if "poison" in json.dumps(body) else "fine"
+    )
     ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
-    results = await asyncio.gather(ep.complete("ok 1"), ep.complete("poison"),
-                                   ep.complete("ok 2"), return_exceptions=True)
+    results = await asyncio.gather(
+        ep.complete("ok 1"), ep.complete("poison"), ep.complete("ok 2"), return_exceptions=True
+    )
     assert [r.text for r in results if not isinstance(r, BaseException)] == ["fine", "fine"]
     error = results[1]
     assert isinstance(error, ProviderError) and error.status_code == 400
@@ -95,8 +102,9 @@ async def test_a_new_process_polls_the_batch_it_finds_in_the_ledger(
     fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
     completions = await asyncio.gather(*[fresh.complete(f"q{i}") for i in range(4)])
     assert [c.text for c in completions] == [f"echo: q{i}" for i in range(4)]
-    assert len(openai_server.batch.batches) == 1 and openai_server.requests_by_path[
-        "/v1/files"] == 1
+    assert (
+        len(openai_server.batch.batches) == 1 and openai_server.requests_by_path["/v1/files"] == 1
+    )
     assert fresh.batch is not None and (fresh.batch.submitted, fresh.batch.resumed) == (0, 1)
     await fresh.aclose()
 
@@ -113,7 +121,9 @@ async def test_anthropic_message_batches_partial_failure_and_expiry(
 ) -> None:
     anthropic_server.reply = lambda body: (
         Fault.error(400, "prompt is too long", error_type="invalid_request_error")
-        if "poison" in json.dumps(body) else "fine")
+        if "poison" in json.dumps(body)
+        else "fine"
+    )
     anthropic_server.batch.expire_next = 1
     ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, **OPTIONS)
     prompts = [f"ok {i}" for i in range(6)] + ["poison"]

@@ -193,8 +193,9 @@ def test_requests_are_stored_compressed_and_old_plain_rows_still_answer(tmp_path
 
     long_prompt = "The keeper wrote every ship into the ledger. " * 400
     with FakeOpenAIServer() as server:
-        ep = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY,
-                      cache=tmp_path / "c.db")
+        ep = endpoint(
+            "openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY, cache=tmp_path / "c.db"
+        )
         first = asyncio.run(ep.complete(long_prompt))
         close_caches()
         with sqlite3.connect(tmp_path / "c.db") as db:
@@ -203,8 +204,9 @@ def test_requests_are_stored_compressed_and_old_plain_rows_still_answer(tmp_path
             assert long_prompt in stored_request(stored)
             # A cache written before compression held the request as text: it still answers.
             db.execute("UPDATE responses SET request = ?", (stored_request(stored),))
-        again = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY,
-                         cache=tmp_path / "c.db")
+        again = endpoint(
+            "openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY, cache=tmp_path / "c.db"
+        )
         second = asyncio.run(again.complete(long_prompt))
         assert server.total_requests == 1
     assert second.cached and second.text == first.text

@@ -55,8 +55,13 @@ async def test_anthropic_stop_reason_max_tokens_reads_as_length(
     anthropic_server: FakeAnthropicServer, stream: bool
 ) -> None:
     anthropic_server.reply = LONG
-    ep = endpoint("anthropic/claude-x", base_url=anthropic_server.base_url, api_key=KEY,
-                  stream=stream, cache=False)
+    ep = endpoint(
+        "anthropic/claude-x",
+        base_url=anthropic_server.base_url,
+        api_key=KEY,
+        stream=stream,
+        cache=False,
+    )
     cut = await ep.complete("Argue.", max_tokens=10)
     whole = await ep.complete("Argue.", max_tokens=4000)
     assert cut.call.finish_reason == "length" and len(cut.text) == 40
@@ -67,8 +72,7 @@ async def test_a_verdict_cut_mid_json_is_an_error_naming_max_tokens_not_retried(
     openai_server: FakeOpenAIServer,
 ) -> None:
     openai_server.reply = json.dumps({"answer": "A", "reason": LONG})
-    ep = endpoint("openai/qwen", base_url=openai_server.base_url, api_key=KEY,
-                  structured="prompt")
+    ep = endpoint("openai/qwen", base_url=openai_server.base_url, api_key=KEY, structured="prompt")
     with pytest.raises(StructuredOutputError) as caught:
         await ep.complete("Which?", schema=VERDICT, max_tokens=30)
     message = str(caught.value)
@@ -84,8 +88,7 @@ async def test_a_schema_re_ask_tells_the_model_what_was_wrong_and_moves_the_seed
 ) -> None:
     replies = iter(['{"answer": "C"}', '{"answer": "B"}'])
     openai_server.reply = lambda body: next(replies)
-    ep = endpoint("openai/qwen", base_url=openai_server.base_url, api_key=KEY,
-                  structured="prompt")
+    ep = endpoint("openai/qwen", base_url=openai_server.base_url, api_key=KEY, structured="prompt")
     completion = await ep.complete("Which?", schema=VERDICT, max_tokens=50, seed=7)
     assert completion.parsed == {"answer": "B"} and completion.call.retries == 1
     first, second = (r.body for r in openai_server.requests)
@@ -100,10 +103,12 @@ async def test_a_schema_re_ask_tells_the_model_what_was_wrong_and_moves_the_seed
 async def test_a_judge_re_ask_after_unusable_probabilities_shows_the_error(
     openai_server: FakeOpenAIServer,
 ) -> None:
-    replies = iter([
-        {"rationale": "r", "probabilities": {"A": -1, "B": 2}},
-        {"rationale": "r", "probabilities": {"A": 0.25, "B": 0.75}},
-    ])
+    replies = iter(
+        [
+            {"rationale": "r", "probabilities": {"A": -1, "B": 2}},
+            {"rationale": "r", "probabilities": {"A": 0.25, "B": 0.75}},
+        ]
+    )
     openai_server.reply = lambda body: next(replies)
     ep = endpoint("openai/judge", base_url=openai_server.base_url, api_key=KEY)
     view = JudgeView.from_transcript(transcript())
@@ -127,7 +132,8 @@ async def test_a_speech_cut_at_max_tokens_is_marked_for_the_judge_like_a_word_li
     consultant = endpoint("openai/speaker", base_url=openai_server.base_url, api_key=KEY)
     question = Question(id="q", text="Which?", answers=["x", "y"], correct=0, context="ctx")
     transcript = await consultancy.run(
-        question, {"consultant": consultant},
+        question,
+        {"consultant": consultant},
         config=consultancy.Config(rounds=1, max_tokens=25),
         setup=Setup(order=[0, 1], assignment={"Consultant": 0}),
     )
@@ -170,15 +176,29 @@ async def test_a_streamed_generation_that_progresses_is_never_cut_off_and_restar
 ) -> None:
     # Six tokens, 0.1 s apart: 0.6 s in all, against a 0.25 s timeout.
     openai_server.reply = lambda body: FakeReply("one two three four five six", token_delay=0.1)
-    streamed = endpoint("openai/slow", base_url=openai_server.base_url, api_key=KEY,
-                        stream=True, timeout=0.25, max_retries=1, cache=False)
+    streamed = endpoint(
+        "openai/slow",
+        base_url=openai_server.base_url,
+        api_key=KEY,
+        stream=True,
+        timeout=0.25,
+        max_retries=1,
+        cache=False,
+    )
     completion = await streamed.complete("Count.", max_tokens=50)
     assert completion.text == "one two three four five six"
     assert completion.call.retries == 0 and completion.call.finish_reason == "stop"
     assert openai_server.total_requests == 1
     # Not streamed, the same timeout bounds the whole reply: cut off and sent again.
-    whole = endpoint("openai/slow", base_url=openai_server.base_url, api_key=KEY,
-                     timeout=0.25, max_retries=1, retry_backoff=0.0, cache=False)
+    whole = endpoint(
+        "openai/slow",
+        base_url=openai_server.base_url,
+        api_key=KEY,
+        timeout=0.25,
+        max_retries=1,
+        retry_backoff=0.0,
+        cache=False,
+    )
     with pytest.raises(RetriesExhaustedError, match="timed out"):
         await whole.complete("Count.", max_tokens=50)
     assert openai_server.total_requests == 3

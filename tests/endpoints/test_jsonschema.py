@@ -77,8 +77,10 @@ def test_pydantic_schemas_validate_with_refs_and_optionals() -> None:
         "$.confidence: 0.2 is less than the minimum of 0.5": {**good, "confidence": 0.2},
         "$: 'rounds' is a required property": {k: v for k, v in good.items() if k != "rounds"},
         "$.rounds: True is not of type 'integer'": {**good, "rounds": True},
-        "$.probabilities[0]: nan is not a finite number": {**good, "probabilities": [
-            float("nan"), 0.5]},
+        "$.probabilities[0]: nan is not a finite number": {
+            **good,
+            "probabilities": [float("nan"), 0.5],
+        },
     }
     for expected, instance in cases.items():
         error = first_error(instance, schema)
@@ -89,11 +91,17 @@ def test_pydantic_schemas_validate_with_refs_and_optionals() -> None:
 STRICTER: list[tuple[dict[str, Any], Any, Any]] = [
     ({"type": "array", "uniqueItems": True}, [1, 2], [1, 1]),
     ({"type": "object", "minProperties": 1}, {"a": 1}, {}),
-    ({"if": {"properties": {"k": {"const": "x"}}}, "then": {"required": ["v"]}},
-     {"k": "x", "v": 1}, {"k": "x"}),
+    (
+        {"if": {"properties": {"k": {"const": "x"}}}, "then": {"required": ["v"]}},
+        {"k": "x", "v": 1},
+        {"k": "x"},
+    ),
     ({"type": "array", "contains": {"const": 3}}, [1, 3], [1, 2]),
-    ({"type": "object", "patternProperties": {"^n_": {"type": "integer"}}},
-     {"n_a": 1}, {"n_a": "one"}),
+    (
+        {"type": "object", "patternProperties": {"^n_": {"type": "integer"}}},
+        {"n_a": 1},
+        {"n_a": "one"},
+    ),
     ({"type": "object", "propertyNames": {"maxLength": 3}}, {"abc": 1}, {"abcd": 1}),
 ]
 
@@ -107,8 +115,9 @@ def test_every_keyword_is_checked(schema: dict[str, Any], good: Any, bad: Any) -
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-2, 2) | st.text(max_size=4),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -117,7 +126,8 @@ JSON = st.recursive(
 @given(st.sampled_from([*SCHEMAS, *(s for s, _, _ in STRICTER)]), JSON)
 def test_first_error_agrees_with_the_oracle(schema: dict[str, Any], instance: Any) -> None:
     assert (first_error(instance, schema) is None) == jsonschema.Draft202012Validator(
-        schema).is_valid(instance)
+        schema
+    ).is_valid(instance)
 
 
 def test_a_schema_the_generator_cannot_satisfy_is_an_error_not_a_bad_instance() -> None:

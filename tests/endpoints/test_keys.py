@@ -33,8 +33,9 @@ def test_credentials_can_be_checked_before_any_call() -> None:
     # A server of one's own needs no key unless one is named; mocks never do.
     endpoint("openai/qwen2.5-7b", base_url="http://127.0.0.1:9/v1").check_credentials()
     with pytest.raises(MissingAPIKeyError, match="MY_KEY"):
-        endpoint("openai/qwen2.5-7b", base_url="http://127.0.0.1:9/v1",
-                 api_key_env="MY_KEY").check_credentials()
+        endpoint(
+            "openai/qwen2.5-7b", base_url="http://127.0.0.1:9/v1", api_key_env="MY_KEY"
+        ).check_credentials()
     endpoint("mock/anything").check_credentials()
 
 

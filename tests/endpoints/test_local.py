@@ -55,7 +55,8 @@ async def test_a_real_model_reports_cuts_and_finish_reasons_and_leaks_no_control
     ep = endpoint("local/gemma3-270m", **SETTINGS)
     question = load_questions({"loader": "sample", "limit": 1})[0]
     transcript = await consultancy.run(
-        question, {"consultant": ep},
+        question,
+        {"consultant": ep},
         config=consultancy.Config(rounds=1, word_limit=400, max_tokens=12),
         setup=Setup(order=[0, 1], assignment={"Consultant": 0}),
     )
@@ -68,7 +69,8 @@ async def test_a_real_model_reports_cuts_and_finish_reasons_and_leaks_no_control
 
     verdict = await ep.complete(
         "Which is larger, (A) the Sun or (B) the Moon? Answer in JSON.",
-        schema=VERDICT, max_tokens=40,
+        schema=VERDICT,
+        max_tokens=40,
     )
     assert first_error(verdict.parsed, VERDICT) is None
     assert verdict.call.finish_reason == "stop"  # the grammar closed the JSON
@@ -87,9 +89,11 @@ async def test_a_real_model_reports_cuts_and_finish_reasons_and_leaks_no_control
 async def test_the_cache_answers_a_repeat_and_keeps_why_it_ended() -> None:
     prompt = "Which is larger, (A) the Sun or (B) the Moon? Answer in JSON."
     first = await endpoint("local/gemma3-270m", **SETTINGS).complete(
-        prompt, schema=VERDICT, max_tokens=40)
+        prompt, schema=VERDICT, max_tokens=40
+    )
     again = await endpoint("local/gemma3-270m", **SETTINGS).complete(
-        prompt, schema=VERDICT, max_tokens=40)
+        prompt, schema=VERDICT, max_tokens=40
+    )
     assert again.cached and again.parsed == first.parsed
     assert again.call.finish_reason == first.call.finish_reason == "stop"
 
@@ -133,10 +137,20 @@ def with_template(source: Path, target: Path, template: str) -> Path:
         at += 4 + 8 * dims + 4 + 8
     start = (at + 31) // 32 * 32
     key, value = b"tokenizer.chat_template", template.encode()
-    extra = (struct.pack("<Q", len(key)) + key + struct.pack("<I", 8)
-             + struct.pack("<Q", len(value)) + value)
-    head = (data[:4] + struct.pack("<IQQ", version, tensors, count + 1) + data[24:kv_end]
-            + extra + data[kv_end:at])
+    extra = (
+        struct.pack("<Q", len(key))
+        + key
+        + struct.pack("<I", 8)
+        + struct.pack("<Q", len(value))
+        + value
+    )
+    head = (
+        data[:4]
+        + struct.pack("<IQQ", version, tensors, count + 1)
+        + data[24:kv_end]
+        + extra
+        + data[kv_end:at]
+    )
     target.write_bytes(head + bytes(-len(head) % 32) + data[start:])
     return target
 

@@ -36,20 +36,24 @@ def _string(text: str) -> bytes:
     return struct.pack("<Q", len(data)) + data
 
 
-def write_gguf(path: Path, *, context: int | None = 8192, template: str | None = None,
-               vocab: int = 300) -> Path:
+def write_gguf(
+    path: Path, *, context: int | None = 8192, template: str | None = None, vocab: int = 300
+) -> Path:
     """A GGUF v3 header with the keys a real model file has, and a token array to skip."""
     kv = [
         _string("general.architecture") + struct.pack("<I", 8) + _string("llama"),
         _string("general.name") + struct.pack("<I", 8) + _string("Tiny"),
-        _string("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, vocab)
+        _string("tokenizer.ggml.tokens")
+        + struct.pack("<IIQ", 9, 8, vocab)
         + b"".join(_string(f"tok{i}") for i in range(vocab)),
-        _string("tokenizer.ggml.scores") + struct.pack("<IIQ", 9, 6, vocab)
+        _string("tokenizer.ggml.scores")
+        + struct.pack("<IIQ", 9, 6, vocab)
         + struct.pack(f"<{vocab}f", *range(vocab)),
     ]
     if context is not None:
-        kv.append(_string("llama.context_length") + struct.pack("<I", 4) + struct.pack("<I",
-                                                                                      context))
+        kv.append(
+            _string("llama.context_length") + struct.pack("<I", 4) + struct.pack("<I", context)
+        )
     if template is not None:
         kv.append(_string("tokenizer.chat_template") + struct.pack("<I", 8) + _string(template))
     path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, len(kv)) + b"".join(kv))
@@ -106,14 +110,28 @@ def test_threads_default_to_the_cores_this_process_may_use(tmp_path: Path) -> No
 def test_openmp_is_told_to_sleep_before_llama_cpp_loads() -> None:
     pytest.importorskip("xllamacpp", reason="the local extra (llama.cpp) is not installed")
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    code = ("import os, sys; from oversight.endpoints._local import _import_llama_cpp; "
-            "_import_llama_cpp(); print(os.environ['OMP_WAIT_POLICY'], 'xllamacpp' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, timeout=120)
+    code = (
+        "import os, sys; from oversight.endpoints._local import _import_llama_cpp; "
+        "_import_llama_cpp(); print(os.environ['OMP_WAIT_POLICY'], 'xllamacpp' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert out.stdout.split() == ["passive", "True"]
     env["OMP_WAIT_POLICY"] = "active"  # the user's choice stands
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert out.stdout.split()[0] == "active"
 
 
@@ -174,7 +192,9 @@ def test_local_model_paths_in_an_experiment_file_are_read_from_its_folder(
 
 def test_another_chat_template_is_another_cache_identity(tmp_path: Path) -> None:
     path = str(write_gguf(tmp_path / "m.gguf", template=CHATML_JINJA))
-    own, chatml, gemma = (LocalBackend(path, options(**given)).identity() for given in (
-        {}, {"chat_template": "chatml"}, {"chat_template": "gemma"}))
+    own, chatml, gemma = (
+        LocalBackend(path, options(**given)).identity()
+        for given in ({}, {"chat_template": "chatml"}, {"chat_template": "gemma"})
+    )
     assert len({own["chat_template"], chatml["chat_template"], gemma["chat_template"]}) == 3
     assert own["model"] == chatml["model"] == gemma["model"]

@@ -139,8 +139,13 @@ def test_giving_up_on_max_retry_time_counts_every_attempt_made(
         await asyncio.sleep(0.05)  # each attempt takes a while to fail
         raise ProviderError("down", status_code=503)
 
-    ep = endpoint("mock/down-slowly", replies=down, max_retry_time=max_retry_time,
-                  retry_backoff=0.1, retry_backoff_max=0.1)
+    ep = endpoint(
+        "mock/down-slowly",
+        replies=down,
+        max_retry_time=max_retry_time,
+        retry_backoff=0.1,
+        retry_backoff_max=0.1,
+    )
     try:
         with pytest.raises(RetriesExhaustedError) as info:
             loop.run_until_complete(ep.complete("go"))

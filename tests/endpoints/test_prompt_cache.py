@@ -13,14 +13,16 @@ STORY = "The lighthouse keeper wrote every ship in her ledger. " * 200  # ~11,00
 async def test_a_long_system_prompt_is_a_breakpoint_written_once_then_read(
     anthropic_server: FakeAnthropicServer,
 ) -> None:
-    ep = endpoint("anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url,
-                  api_key="k")  # streamed, the default
+    ep = endpoint(
+        "anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url, api_key="k"
+    )  # streamed, the default
     system = f"You are debater A. The story:\n{STORY}"
     first = await ep.complete("Opening statement", system=system, max_tokens=50)
     second = await ep.complete("Rebuttal", system=system, max_tokens=50)
     body = anthropic_server.requests[0].body
     assert body["system"] == [
-        {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
+        {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
+    ]
     prefix_tokens = -(-len(system) // 4)
     assert (first.usage.cache_write_tokens, first.usage.cached_tokens) == (prefix_tokens, 0)
     assert (second.usage.cache_write_tokens, second.usage.cached_tokens) == (0, prefix_tokens)
@@ -29,9 +31,12 @@ async def test_a_long_system_prompt_is_a_breakpoint_written_once_then_read(
     # Writes at 1.25x the input rate, reads at the cached rate (a tenth), the rest at input.
     for c in (first, second):
         plain = c.usage.input_tokens - c.usage.cached_tokens - c.usage.cache_write_tokens
-        expected = (plain * price.input + c.usage.cache_write_tokens * price.input * 1.25
-                    + c.usage.cached_tokens * (price.cached_input or 0.0)
-                    + c.usage.output_tokens * price.output) / 1e6
+        expected = (
+            plain * price.input
+            + c.usage.cache_write_tokens * price.input * 1.25
+            + c.usage.cached_tokens * (price.cached_input or 0.0)
+            + c.usage.output_tokens * price.output
+        ) / 1e6
         assert c.cost_usd == pytest.approx(expected)
     assert second.cost_usd is not None and first.cost_usd is not None
     assert second.cost_usd < first.cost_usd
@@ -40,11 +45,17 @@ async def test_a_long_system_prompt_is_a_breakpoint_written_once_then_read(
 async def test_short_prompts_and_prompt_cache_off_send_a_plain_system_string(
     anthropic_server: FakeAnthropicServer,
 ) -> None:
-    ep = endpoint("anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url,
-                  api_key="k", stream=False)
+    ep = endpoint(
+        "anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url, api_key="k", stream=False
+    )
     await ep.complete("Judge this", system="You are the judge.")  # a judge reads no story
-    off = endpoint("anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url,
-                   api_key="k", stream=False, prompt_cache=False)
+    off = endpoint(
+        "anthropic/claude-sonnet-4-6",
+        base_url=anthropic_server.base_url,
+        api_key="k",
+        stream=False,
+        prompt_cache=False,
+    )
     completion = await off.complete("Opening", system=STORY)
     assert anthropic_server.requests[0].body["system"] == "You are the judge."
     assert anthropic_server.requests[1].body["system"] == STORY

@@ -40,7 +40,8 @@ def test_quickstart_exports_one_log_per_condition_that_inspect_reads_back(
     transcripts = {t.id: t for t in store.transcripts.latest()}
     conditions = {t.condition for t in transcripts.values()}
     assert sorted(p.name for p in out.glob("*.eval")) == sorted(
-        f"quickstart_{c}.eval" for c in conditions)
+        f"quickstart_{c}.eval" for c in conditions
+    )
 
     log = inspect_log.read_eval_log(str(out / "quickstart_debate.eval"))
     debates = [t for t in transcripts.values() if t.condition == "debate"]
@@ -64,14 +65,19 @@ def test_quickstart_exports_one_log_per_condition_that_inspect_reads_back(
     private = [t for t in transcript.turns if t.visibility == "private"]
     assert len(sample.metadata["private_turns"]) == len(private)
     # One score per judge: the verdict letter, the rationale, the probabilities per letter.
-    judgment = next(j for j in store.judgments.latest()
-                    if j.transcript_id == transcript.id and j.status == "ok")
+    judgment = next(
+        j for j in store.judgments.latest() if j.transcript_id == transcript.id and j.status == "ok"
+    )
     score = sample.scores["weak-judge"]
     assert score.explanation == judgment.rationale
     assert score.metadata["probabilities"] == {
-        "AB"[order.index(i)]: p for i, p in enumerate(judgment.probabilities or [])}
-    assert score.answer == "AB"[order.index(judgment.verdict)] if judgment.verdict is not None \
+        "AB"[order.index(i)]: p for i, p in enumerate(judgment.probabilities or [])
+    }
+    assert (
+        score.answer == "AB"[order.index(judgment.verdict)]
+        if judgment.verdict is not None
         else score.answer is None
+    )
     # Usage per model adds up to the transcript's calls.
     tokens = sum(u.input_tokens for u in sample.model_usage.values())
     assert tokens == sum(c.usage.input_tokens for c in transcript.calls) > 0
@@ -117,12 +123,18 @@ def _agent_log(path: Path) -> None:
     task = "Find the flag in /tmp and print it."
     samples = [
         EvalSample(
-            id=f"ctf-{i}", epoch=1, input=task, target="FLAG{42}",
+            id=f"ctf-{i}",
+            epoch=1,
+            input=task,
+            target="FLAG{42}",
             messages=[
                 ChatMessageSystem(content="You are a careful agent."),
                 ChatMessageUser(content=task),
-                ChatMessageAssistant(content="Let me look.", model="gpt-x", tool_calls=[
-                    ToolCall(id="c1", function="bash", arguments={"cmd": "ls /tmp"})]),
+                ChatMessageAssistant(
+                    content="Let me look.",
+                    model="gpt-x",
+                    tool_calls=[ToolCall(id="c1", function="bash", arguments={"cmd": "ls /tmp"})],
+                ),
                 ChatMessageTool(content="flag.txt", tool_call_id="c1", function="bash"),
                 ChatMessageAssistant(content=f"The flag is FLAG{{{40 + i}}}", model="gpt-x"),
             ],
@@ -133,8 +145,13 @@ def _agent_log(path: Path) -> None:
     samples.append(EvalSample(id="mc", epoch=1, input="2+2?", choices=["3", "4"], target="B"))
     log = EvalLog(
         status="success",
-        eval=EvalSpec(created="2026-01-01T00:00:00+00:00", task="ctf", model="openai/gpt-x",
-                      dataset=EvalDataset(name="ctf"), config=EvalConfig()),
+        eval=EvalSpec(
+            created="2026-01-01T00:00:00+00:00",
+            task="ctf",
+            model="openai/gpt-x",
+            dataset=EvalDataset(name="ctf"),
+            config=EvalConfig(),
+        ),
         samples=samples,
     )
     inspect_log.write_eval_log(log, str(path), format="eval")
@@ -156,7 +173,8 @@ def test_an_agent_log_is_imported_and_rejudged(tmp_path: Path) -> None:
     assert public[0].startswith("Let me look.") and "[tool call] bash" in public[0]
     assert public[1] == "flag.txt" and public[2] == "The flag is FLAG{42}"
     assert [t.content for t in ctf.turns if t.visibility == "private"] == [
-        "You are a careful agent."]
+        "You are a careful agent."
+    ]
     mc = transcripts["mc"]
     assert (mc.question.answers, mc.question.correct) == (["3", "4"], 1)
     # An oversight judge re-judges the imported trajectories.

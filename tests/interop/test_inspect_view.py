@@ -39,15 +39,29 @@ def viewer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     logs = export_inspect(run)[0].parent
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "inspect_ai", "view", "--log-dir", str(logs),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "inspect_ai",
+            "view",
+            "--log-dir",
+            str(logs),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         for _ in range(400):  # the viewer takes a few seconds to start; poll its port
             if server.poll() is not None:
-                pytest.fail(f"inspect view exited: {server.stderr.read().decode()[-500:]}"
-                            if server.stderr else "inspect view exited")
+                pytest.fail(
+                    f"inspect view exited: {server.stderr.read().decode()[-500:]}"
+                    if server.stderr
+                    else "inspect view exited"
+                )
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
@@ -58,8 +72,10 @@ def viewer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
         server.wait(timeout=30)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (bash .ci/dev "
-                    "installs it with apt-get where it can)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no chromium on this machine (bash .ci/dev installs it with apt-get where it can)",
+)
 def test_inspect_view_shows_an_exported_transcript(
     viewer: tuple[str, Path], tmp_path: Path
 ) -> None:
@@ -67,8 +83,9 @@ def test_inspect_view_shows_an_exported_transcript(
     debate = next(t for t in RunStore.open(run).transcripts.latest() if t.condition == "debate")
     first_turn = next(t for t in debate.turns if t.visibility == "public")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{url}/#/logs/quickstart_debate.eval")

@@ -31,24 +31,57 @@ def transcript(
     tid: str = "t1", *, n: int = 2, order: list[int] | None = None, correct: int = 0
 ) -> Transcript:
     """A two-round debate over ``n`` answers, presented in ``order``."""
-    question = Question(id=f"q-{tid}", text="What did the lighthouse keeper record?",
-                        answers=ANSWERS[:n], correct=correct, context=CONTEXT, source="story-7")
+    question = Question(
+        id=f"q-{tid}",
+        text="What did the lighthouse keeper record?",
+        answers=ANSWERS[:n],
+        correct=correct,
+        context=CONTEXT,
+        source="story-7",
+    )
     turns = [
-        Turn(role="debater", speaker="Debater A", round=0, answer=0,
-             content="She wrote <quote>a ledger of every ship</quote> down.",
-             quotes=[Quote(text="a ledger of every ship", verified=True)]),
-        Turn(role="debater", speaker="Debater B", round=0, answer=1,
-             content="The text says <quote>she logged the storms</quote>.",
-             quotes=[Quote(text="she logged the storms", verified=False)]),
-        Turn(role="debater", speaker="Debater A", round=0, visibility="private",
-             content="SCRATCHPAD secret plan"),
-        Turn(role="debater", speaker="Debater A", round=1, answer=0,
-             content="Second round: the ledger is the record."),
+        Turn(
+            role="debater",
+            speaker="Debater A",
+            round=0,
+            answer=0,
+            content="She wrote <quote>a ledger of every ship</quote> down.",
+            quotes=[Quote(text="a ledger of every ship", verified=True)],
+        ),
+        Turn(
+            role="debater",
+            speaker="Debater B",
+            round=0,
+            answer=1,
+            content="The text says <quote>she logged the storms</quote>.",
+            quotes=[Quote(text="she logged the storms", verified=False)],
+        ),
+        Turn(
+            role="debater",
+            speaker="Debater A",
+            round=0,
+            visibility="private",
+            content="SCRATCHPAD secret plan",
+        ),
+        Turn(
+            role="debater",
+            speaker="Debater A",
+            round=1,
+            answer=0,
+            content="Second round: the ledger is the record.",
+        ),
     ]
-    return Transcript(id=tid, run_id="run-1", protocol="debate", condition="debate",
-                      question=question, assignment={"Debater A": 0, "Debater B": 1},
-                      answer_order=order or [], turns=turns,
-                      roles={"Debater A": SECRET_MODEL, "Debater B": SECRET_MODEL})
+    return Transcript(
+        id=tid,
+        run_id="run-1",
+        protocol="debate",
+        condition="debate",
+        question=question,
+        assignment={"Debater A": 0, "Debater B": 1},
+        answer_order=order or [],
+        turns=turns,
+        roles={"Debater A": SECRET_MODEL, "Debater B": SECRET_MODEL},
+    )
 
 
 def saved_run(path: Path, transcripts: list[Transcript]) -> RunStore:
@@ -80,11 +113,17 @@ def believer(
         if mode == "logprobs":
             top = {label: math.log(p) for label, p in by_label.items() if p > 0}
             best = max(by_label, key=lambda k: by_label[k])
-            return Reply(text=best, logprobs=[
-                TokenLogprob(token=best, logprob=top[best], top={**top, "The": -9.0})])
+            return Reply(
+                text=best,
+                logprobs=[TokenLogprob(token=best, logprob=top[best], top={**top, "The": -9.0})],
+            )
         scale = 100 if percent else 1
-        return json.dumps({"rationale": "the ledger quote is verified",
-                           "probabilities": {k: v * scale for k, v in by_label.items()}})
+        return json.dumps(
+            {
+                "rationale": "the ledger quote is verified",
+                "probabilities": {k: v * scale for k, v in by_label.items()},
+            }
+        )
 
     return reply
 
@@ -92,8 +131,14 @@ def believer(
 class Scripted(Judge):
     """A judge that answers from a script: probabilities in original order, or a failure."""
 
-    def __init__(self, name: str, answers: list[list[float] | str | None], *,
-                 kind: JudgeKind = "llm", annotator: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        answers: list[list[float] | str | None],
+        *,
+        kind: JudgeKind = "llm",
+        annotator: str | None = None,
+    ) -> None:
         self._identity = JudgeIdentity(kind=kind, name=name, annotator=annotator)
         self.answers = list(answers)
         self.seen: list[JudgeView] = []
@@ -108,11 +153,19 @@ class Scripted(Judge):
         if answer == "quit":
             raise HumanQuit("the person quit")
         if answer == "skip":
-            return Judgment(transcript_id=view.transcript_id, judge=self.identity,
-                            status="skipped")
+            return Judgment(transcript_id=view.transcript_id, judge=self.identity, status="skipped")
         if answer is None or isinstance(answer, str):
-            return Judgment(transcript_id=view.transcript_id, judge=self.identity,
-                            status="failed", error="scripted failure")
-        return Judgment(transcript_id=view.transcript_id, judge=self.identity,
-                        probabilities=answer, rounds_seen=view.rounds_shown,
-                        rationale=f"{self.identity.name} says so", time_s=1.0)
+            return Judgment(
+                transcript_id=view.transcript_id,
+                judge=self.identity,
+                status="failed",
+                error="scripted failure",
+            )
+        return Judgment(
+            transcript_id=view.transcript_id,
+            judge=self.identity,
+            probabilities=answer,
+            rounds_seen=view.rounds_shown,
+            rationale=f"{self.identity.name} says so",
+            time_s=1.0,
+        )

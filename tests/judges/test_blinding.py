@@ -27,10 +27,16 @@ def test_every_screen_of_a_session_over_the_quickstart_run_is_blind(tmp_path: Pa
     experiment = oversight.load_experiment(ROOT / "examples/quickstart.toml")
     # Model names no screen could contain by chance (the quickstart's "strong" and "weak" are
     # also words a protocol may use, e.g. RRM's "weak evaluator").
-    endpoints = {name: config.model_copy(update={"spec": f"mock/zq-{name}-model-7b"})
-                 for name, config in experiment.endpoints.items()}
-    experiment = experiment.model_copy(update={
-        "dataset": experiment.dataset.model_copy(update={"limit": 1}), "endpoints": endpoints})
+    endpoints = {
+        name: config.model_copy(update={"spec": f"mock/zq-{name}-model-7b"})
+        for name, config in experiment.endpoints.items()
+    }
+    experiment = experiment.model_copy(
+        update={
+            "dataset": experiment.dataset.model_copy(update={"limit": 1}),
+            "endpoints": endpoints,
+        }
+    )
     run = tmp_path / "quickstart"
     oversight.run_experiment(experiment, out=run, progress=False, summary=False)
     store = RunStore.open(run)
@@ -39,15 +45,23 @@ def test_every_screen_of_a_session_over_the_quickstart_run_is_blind(tmp_path: Pa
     for t in transcripts:
         secrets |= {t.id, *t.roles.values()}
         secrets |= {c.endpoint for c in t.calls} | {c.model for c in t.calls}
-        secrets |= {turn.content for turn in t.turns
-                    if turn.visibility == "private" and len(turn.content) > 30}
+        secrets |= {
+            turn.content
+            for turn in t.turns
+            if turn.visibility == "private" and len(turn.content) > 30
+        }
     secrets |= {j.id for j in store.judgments.latest()}
     context = transcripts[0].question.context
     assert context
 
-    child = pexpect.spawn(sys.executable, ["-c", MAIN, "judge", str(run), "--annotator", "you",
-                                           "--all"], dimensions=(60, 140), encoding="utf-8",
-                          timeout=20, env={**os.environ, "TERM": "xterm-256color"})
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", MAIN, "judge", str(run), "--annotator", "you", "--all"],
+        dimensions=(60, 140),
+        encoding="utf-8",
+        timeout=20,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
     screens = []
     while True:
         child.expect(ITEM)
@@ -69,6 +83,9 @@ def test_every_screen_of_a_session_over_the_quickstart_run_is_blind(tmp_path: Pa
             assert secret not in screen, (secret, screen)
         if "Source text" not in screen:  # only the expert protocol's judge reads the story
             assert context[:80] not in screen
-    assert sum("Source text" in s for s in screens) == sum(
-        t.protocol == "expert" for t in transcripts) > 0
+    assert (
+        sum("Source text" in s for s in screens)
+        == sum(t.protocol == "expert" for t in transcripts)
+        > 0
+    )
     assert any("[draft " in s for s in screens)  # mock speeches were on screen, unnamed

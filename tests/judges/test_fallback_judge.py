@@ -34,8 +34,13 @@ def _terminal(entries: str, annotator: str = "alice") -> HumanJudge:
 
 async def test_a_confident_judgment_is_not_escalated() -> None:
     human = _human()
-    judge = FallbackJudge(Scripted("weak", [[0.9, 0.1]]), human=human, threshold=0.7,
-                          mode="interactive", name="weak+human")
+    judge = FallbackJudge(
+        Scripted("weak", [[0.9, 0.1]]),
+        human=human,
+        threshold=0.7,
+        mode="interactive",
+        name="weak+human",
+    )
     judgment = await judge.judge(JudgeView.from_transcript(transcript()))
     assert judgment.probabilities == [0.9, 0.1]
     assert judgment.judge.kind == "fallback" and judgment.judge.name == "weak+human"
@@ -46,15 +51,18 @@ async def test_a_confident_judgment_is_not_escalated() -> None:
 
 async def test_interactive_low_confidence_asks_the_person_now() -> None:
     human = _human(answers=[[0.2, 0.8]])
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), human=human, threshold=0.7,
-                          mode="interactive")
+    judge = FallbackJudge(
+        Scripted("weak", [[0.6, 0.4]]), human=human, threshold=0.7, mode="interactive"
+    )
     view = JudgeView.from_transcript(transcript(order=[1, 0]))
     judgment = await judge.judge(view)
     assert human.seen == [view]
     assert judgment.status == "ok" and judgment.probabilities == [0.2, 0.8]
     assert judgment.decided_by == "human" and judgment.escalated
-    assert judgment.escalation_reason and "low confidence: 0.60 < threshold 0.70" in \
+    assert (
         judgment.escalation_reason
+        and "low confidence: 0.60 < threshold 0.70" in judgment.escalation_reason
+    )
     first, person = judgment.components
     assert first.probabilities == [0.6, 0.4] and person.judge.annotator == "alice"
     assert judgment.escalated_from == first.id
@@ -64,8 +72,9 @@ async def test_interactive_low_confidence_asks_the_person_now() -> None:
 @pytest.mark.parametrize("on_failure", [True, False])
 async def test_failure_escalates_when_the_policy_says_so(on_failure: bool) -> None:
     human = _human(answers=[[0.3, 0.7]])
-    judge = FallbackJudge(Scripted("weak", [None]), human=human, mode="interactive",
-                          on_failure=on_failure)
+    judge = FallbackJudge(
+        Scripted("weak", [None]), human=human, mode="interactive", on_failure=on_failure
+    )
     judgment = await judge.judge(JudgeView.from_transcript(transcript()))
     if on_failure:
         assert judgment.decided_by == "human" and judgment.probabilities == [0.3, 0.7]
@@ -78,32 +87,41 @@ async def test_failure_escalates_when_the_policy_says_so(on_failure: bool) -> No
 async def test_panel_disagreement_escalates() -> None:
     panel = PanelJudge([Scripted("a", [[0.9, 0.1]]), Scripted("b", [[0.2, 0.8]])])
     human = _human(answers=[[1.0, 0.0]])
-    judge = FallbackJudge(panel, human=human, mode="interactive",
-                          on_disagreement=True)
+    judge = FallbackJudge(panel, human=human, mode="interactive", on_disagreement=True)
     judgment = await judge.judge(JudgeView.from_transcript(transcript()))
     assert judgment.decided_by == "human"
-    assert judgment.escalation_reason and "disagreement: agreement 0.50" in \
-        judgment.escalation_reason
+    assert (
+        judgment.escalation_reason and "disagreement: agreement 0.50" in judgment.escalation_reason
+    )
     assert judgment.components[0].judge.kind == "panel"
 
 
 async def test_interactive_skip_and_quit() -> None:
     view = JudgeView.from_transcript(transcript())
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), human=_human(answers=["skip"]),
-                          threshold=0.7, mode="interactive")
+    judge = FallbackJudge(
+        Scripted("weak", [[0.6, 0.4]]),
+        human=_human(answers=["skip"]),
+        threshold=0.7,
+        mode="interactive",
+    )
     judgment = await judge.judge(view)
     assert judgment.decided_by == "llm" and judgment.probabilities == [0.6, 0.4]
     assert judgment.escalated and judgment.metadata["human"] == "skipped"
 
-    judge = FallbackJudge(Scripted("weak", [None]), human=_human(answers=["skip"]),
-                          mode="interactive")
+    judge = FallbackJudge(
+        Scripted("weak", [None]), human=_human(answers=["skip"]), mode="interactive"
+    )
     judgment = await judge.judge(view)
-    assert judgment.status == "failed" and judgment.error and "person gave no judgment" in \
-        judgment.error
+    assert (
+        judgment.status == "failed"
+        and judgment.error
+        and "person gave no judgment" in judgment.error
+    )
 
     human = _human(answers=["quit"])
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4], [0.55, 0.45]]), human=human,
-                          threshold=0.7, mode="interactive")
+    judge = FallbackJudge(
+        Scripted("weak", [[0.6, 0.4], [0.55, 0.45]]), human=human, threshold=0.7, mode="interactive"
+    )
     judgment = await judge.judge(view)
     assert judgment.decided_by == "llm" and "unavailable" in judgment.metadata["human"]
     await judge.judge(view)  # the person is gone: not asked again
@@ -113,8 +131,13 @@ async def test_interactive_skip_and_quit() -> None:
 async def test_interactive_quit_with_a_store_sends_the_rest_to_the_queue(tmp_path: Path) -> None:
     store = saved_run(tmp_path / "run", [transcript("t1"), transcript("t2")])
     human = _human(answers=["quit"])
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4], [0.5, 0.5]]), human=human,
-                          threshold=0.7, mode="interactive", store=store)
+    judge = FallbackJudge(
+        Scripted("weak", [[0.6, 0.4], [0.5, 0.5]]),
+        human=human,
+        threshold=0.7,
+        mode="interactive",
+        store=store,
+    )
     for t in ("t1", "t2"):
         judgment = await judge.judge(JudgeView.from_transcript(transcript(t)))
         assert judgment.escalation_id
@@ -130,9 +153,12 @@ async def test_the_run_goes_on_while_the_person_is_asked() -> None:
             await release.wait()
             return await super().judge(view)
 
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4], [0.95, 0.05]]), mode="interactive",
-                          human=SlowHuman("human", [[0.1, 0.9]], kind="human",
-                                          annotator="alice"), threshold=0.7)
+    judge = FallbackJudge(
+        Scripted("weak", [[0.6, 0.4], [0.95, 0.05]]),
+        mode="interactive",
+        human=SlowHuman("human", [[0.1, 0.9]], kind="human", annotator="alice"),
+        threshold=0.7,
+    )
     waiting = asyncio.create_task(judge.judge(JudgeView.from_transcript(transcript("t1"))))
     await asyncio.sleep(0)
     other = await judge.judge(JudgeView.from_transcript(transcript("t2")))
@@ -152,8 +178,9 @@ async def test_deferred_queues_the_item_and_returns_the_automatic_decision(
     tmp_path: Path,
 ) -> None:
     store = saved_run(tmp_path / "run", [transcript("t1", order=[1, 0])])
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), threshold=0.7, store=store,
-                          name="weak+human")
+    judge = FallbackJudge(
+        Scripted("weak", [[0.6, 0.4]]), threshold=0.7, store=store, name="weak+human"
+    )
     view = JudgeView.from_transcript(transcript("t1", order=[1, 0]))
     provisional = await judge.judge(view)
     assert provisional.status == "ok" and provisional.probabilities == [0.6, 0.4]
@@ -171,22 +198,25 @@ async def test_separate_runs_file_the_same_escalation_under_the_same_ids(
     ids = []
     for folder in ("first", "second"):
         store = saved_run(tmp_path / folder, [transcript("t1")])
-        judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), threshold=0.7, store=store,
-                              name="weak+human")
+        judge = FallbackJudge(
+            Scripted("weak", [[0.6, 0.4]]), threshold=0.7, store=store, name="weak+human"
+        )
         provisional = await judge.judge(JudgeView.from_transcript(transcript("t1")))
         [escalation] = list(store.escalations)
         ids.append((provisional.id, escalation.id))
     assert ids[0] == ids[1]
     other = saved_run(tmp_path / "other", [transcript("t2")])
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4]]), threshold=0.7, store=other,
-                          name="weak+human")
+    judge = FallbackJudge(
+        Scripted("weak", [[0.6, 0.4]]), threshold=0.7, store=other, name="weak+human"
+    )
     assert (await judge.judge(JudgeView.from_transcript(transcript("t2")))).id != ids[0][0]
 
 
 async def _deferred_run(store: RunStore, ids: list[str], answers: list[list[float]]) -> None:
     """What the runner does: judge each transcript and append the judgment."""
-    judge = FallbackJudge(Scripted("weak", list(answers)), threshold=0.7, store=store,
-                          name="weak+human")
+    judge = FallbackJudge(
+        Scripted("weak", list(answers)), threshold=0.7, store=store, name="weak+human"
+    )
     for tid in ids:
         view = JudgeView.from_transcript(transcript(tid))
         store.judgments.append(await judge.judge(view))
@@ -199,8 +229,9 @@ async def test_the_queue_survives_restarts_without_duplicates(tmp_path: Path) ->
 
     # A restarted run judges the same items again: nothing is asked or queued twice.
     store = RunStore.open(tmp_path / "run")
-    restarted = FallbackJudge(Scripted("weak", [[0.99, 0.01]]), threshold=0.7, store=store,
-                              name="weak+human")
+    restarted = FallbackJudge(
+        Scripted("weak", [[0.99, 0.01]]), threshold=0.7, store=store, name="weak+human"
+    )
     again = await restarted.judge(JudgeView.from_transcript(transcript("t1")))
     assert again.id == next(iter(store.escalations)).first.id
     assert len(list(store.escalations)) == 2

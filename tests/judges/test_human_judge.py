@@ -20,8 +20,7 @@ from .helpers import ANSWERS, CONTEXT, SECRET_MODEL, transcript
 def _judge(entries: str, **options: object) -> tuple[HumanJudge, io.StringIO]:
     out = io.StringIO()
     console = Console(file=out, width=100, color_system=None)
-    judge = HumanJudge(annotator="alice", console=console, stream=io.StringIO(entries),
-                       **options)  # type: ignore[arg-type]
+    judge = HumanJudge(annotator="alice", console=console, stream=io.StringIO(entries), **options)  # type: ignore[arg-type]
     return judge, out
 
 
@@ -73,9 +72,9 @@ def test_a_bare_letter_asks_for_confidence() -> None:
 
 
 @pytest.mark.parametrize(
-    "order", [list(p) for n in (2, 3, 4) for p in itertools.permutations(range(n))])
-def test_the_person_sees_the_order_the_speakers_saw_and_answers_map_back(
-        order: list[int]) -> None:
+    "order", [list(p) for n in (2, 3, 4) for p in itertools.permutations(range(n))]
+)
+def test_the_person_sees_the_order_the_speakers_saw_and_answers_map_back(order: list[int]) -> None:
     n = len(order)
     view = JudgeView.from_transcript(transcript(n=n, order=order))
     for letter in range(n):
@@ -100,8 +99,11 @@ def test_every_person_sees_the_same_letters() -> None:
     screens = set()
     for annotator in ("alice", "bob", "carol"):
         out = io.StringIO()
-        judge = HumanJudge(annotator=annotator, stream=io.StringIO("A 90\n\n"),
-                           console=Console(file=out, width=100, color_system=None))
+        judge = HumanJudge(
+            annotator=annotator,
+            stream=io.StringIO("A 90\n\n"),
+            console=Console(file=out, width=100, color_system=None),
+        )
         judge.judge_now(view)
         screens.add(out.getvalue().split("Probabilities")[0])
     assert len(screens) == 1
@@ -174,8 +176,11 @@ async def test_stopping_at_the_reason_prompt_keeps_the_verdict() -> None:
             return line
 
     out = io.StringIO()
-    judge = HumanJudge(annotator="alice", stream=CtrlC("B 80\n"),
-                       console=Console(file=out, width=100, color_system=None))
+    judge = HumanJudge(
+        annotator="alice",
+        stream=CtrlC("B 80\n"),
+        console=Console(file=out, width=100, color_system=None),
+    )
     judgment = judge.judge_now(view)
     assert judgment.probabilities == pytest.approx([0.8, 0.2])
     assert judge.stopping == "interrupt"
@@ -198,8 +203,13 @@ def test_the_time_limit_is_shown_recorded_and_marked_when_exceeded() -> None:
 
     view = JudgeView.from_transcript(transcript())
     out = io.StringIO()
-    judge = HumanJudge(annotator="alice", stream=Slow("60 40\n\n"), time_limit_s=90,
-                       clock=clock, console=Console(file=out, width=100, color_system=None))
+    judge = HumanJudge(
+        annotator="alice",
+        stream=Slow("60 40\n\n"),
+        time_limit_s=90,
+        clock=clock,
+        console=Console(file=out, width=100, color_system=None),
+    )
     quick = judge.judge_now(view)
     assert "time limit 90 s" in out.getvalue()
     assert quick.time_s == 50 and quick.metadata["time_limit_s"] == 90

@@ -22,14 +22,20 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-
 PROMPT = "q quit: "
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ANSWER_LINE = re.compile(
-    r"^\s*([A-D])\s+(" + "|".join(re.escape(a) for a in ANSWERS) + r")\s*$", re.M)
+    r"^\s*([A-D])\s+(" + "|".join(re.escape(a) for a in ANSWERS) + r")\s*$", re.M
+)
 MAIN = "import sys; from oversight.cli import main; sys.exit(main())"
 
 
 def _spawn(run: Path, *args: str) -> pexpect.spawn:
-    return pexpect.spawn(sys.executable, ["-c", MAIN, "judge", str(run), *args],
-                         dimensions=(60, 110), encoding="utf-8", timeout=15,
-                         env={**os.environ, "TERM": "xterm-256color"})
+    return pexpect.spawn(
+        sys.executable,
+        ["-c", MAIN, "judge", str(run), *args],
+        dimensions=(60, 110),
+        encoding="utf-8",
+        timeout=15,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
 
 
 def _shown(child: pexpect.spawn) -> list[int]:
@@ -65,8 +71,10 @@ def _finish(child: pexpect.spawn, status: int = 0) -> str:
 
 def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    saved_run(run, [transcript("t1"), transcript("t2", n=3, order=[2, 0, 1]),
-                    transcript("t3", order=[1, 0])]).close()
+    saved_run(
+        run,
+        [transcript("t1"), transcript("t2", n=3, order=[2, 0, 1]), transcript("t3", order=[1, 0])],
+    ).close()
     entered: dict[str, list[float]] = {}
 
     # Session 1: a bad entry is explained and asked again; then q after the first item.
@@ -91,8 +99,7 @@ def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
     assert first["transcript_id"] == "t1"
     assert first["probabilities"] == pytest.approx(entered["t1"])
     assert first["rationale"] == "the ledger quote is verified"
-    assert first["judge"] == {"kind": "human", "name": "human", "model": None,
-                              "annotator": "alice"}
+    assert first["judge"] == {"kind": "human", "name": "human", "model": None, "annotator": "alice"}
     assert first["metadata"]["entry"] == "70 30"
     assert first["metadata"]["presented_order"] == shown
 
@@ -131,7 +138,11 @@ def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
 
     lines = _lines(run)
     assert [(j["transcript_id"], j["status"]) for j in lines] == [
-        ("t1", "ok"), ("t2", "ok"), ("t3", "skipped"), ("t3", "ok")]
+        ("t1", "ok"),
+        ("t2", "ok"),
+        ("t3", "skipped"),
+        ("t3", "ok"),
+    ]
     ok = {j["transcript_id"]: j for j in lines if j["status"] == "ok"}
     for tid, probabilities in entered.items():
         assert ok[tid]["probabilities"] == pytest.approx(probabilities)
@@ -141,7 +152,8 @@ def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
 
 
 def test_a_killed_session_loses_nothing_and_a_closed_input_keeps_the_verdict(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     run = tmp_path / "run"
     saved_run(run, [transcript("t1"), transcript("t2"), transcript("t3")]).close()
     child = _spawn(run, "--annotator", "bob", "--all")
@@ -191,8 +203,12 @@ def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:
 async def test_the_escalation_queue_is_served_once(tmp_path: Path) -> None:
     run = tmp_path / "run"
     store = saved_run(run, [transcript("t1"), transcript("t2"), transcript("t3")])
-    judge = FallbackJudge(Scripted("weak", [[0.6, 0.4], [0.9, 0.1], [0.55, 0.45]]),
-                          threshold=0.7, store=store, name="weak+human")
+    judge = FallbackJudge(
+        Scripted("weak", [[0.6, 0.4], [0.9, 0.1], [0.55, 0.45]]),
+        threshold=0.7,
+        store=store,
+        name="weak+human",
+    )
     for tid in ("t1", "t2", "t3"):
         store.judgments.append(await judge.judge(JudgeView.from_transcript(transcript(tid))))
     store.close()

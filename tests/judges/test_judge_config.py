@@ -70,8 +70,9 @@ class Factory:
 
 def test_spec_strings() -> None:
     factory = Factory()
-    judge = build_judge("llm:mock/x,samples=3,combine=majority,mode=logprobs",
-                      endpoint_factory=factory)
+    judge = build_judge(
+        "llm:mock/x,samples=3,combine=majority,mode=logprobs", endpoint_factory=factory
+    )
     assert isinstance(judge, LLMJudge)
     o = judge.options
     assert (o.samples, o.combine, o.mode) == (3, "majority", "logprobs")
@@ -84,21 +85,24 @@ def test_spec_strings() -> None:
     assert isinstance(human, HumanJudge) and human.identity.annotator == "alice"
     assert isinstance(build_judge("human", annotator="bob"), HumanJudge)
 
-    panel = build_judge("panel:llm=mock/a,llm=mock/b,combine=majority,name=duo",
-                      endpoint_factory=factory)
+    panel = build_judge(
+        "panel:llm=mock/a,llm=mock/b,combine=majority,name=duo", endpoint_factory=factory
+    )
     assert isinstance(panel, PanelJudge) and panel.identity.name == "duo"
     assert [m.identity.name for m in panel.members] == ["mock/a", "mock/b"]
 
-    live = build_judge("fallback:llm=mock/x,mode=interactive,human=alice,threshold=0.8",
-                     endpoint_factory=factory)
+    live = build_judge(
+        "fallback:llm=mock/x,mode=interactive,human=alice,threshold=0.8", endpoint_factory=factory
+    )
     assert isinstance(live, FallbackJudge) and isinstance(live.human, HumanJudge)
     assert live.policy.threshold == 0.8 and live.mode == "interactive"
 
 
 async def test_a_deferred_fallback_from_a_spec_queues_into_the_store(tmp_path: Path) -> None:
     store = saved_run(tmp_path / "run", [transcript()])
-    judge = build_judge("fallback:llm=mock/x,threshold=0.7,mode=deferred", store=store,
-                      endpoint_factory=Factory())
+    judge = build_judge(
+        "fallback:llm=mock/x,threshold=0.7,mode=deferred", store=store, endpoint_factory=Factory()
+    )
     assert isinstance(judge, FallbackJudge) and judge.identity.name == "fallback"
     judgment = await judge.judge(JudgeView.from_transcript(transcript()))
     assert judgment.escalated and len(list(store.escalations)) == 1
@@ -162,8 +166,9 @@ def test_public_names_are_exported_sorted() -> None:
 
 async def test_seed_and_concurrency_are_one_option_list_in_python_toml_and_specs() -> None:
     view = JudgeView.from_transcript(transcript())
-    table = tomllib.loads('[[judges]]\nkind = "llm"\nendpoint = "mock/x"\nseed = 7\n'
-                          'concurrency = 2\nsamples = 2\n')["judges"][0]
+    table = tomllib.loads(
+        '[[judges]]\nkind = "llm"\nendpoint = "mock/x"\nseed = 7\nconcurrency = 2\nsamples = 2\n'
+    )["judges"][0]
     factories = [Factory() for _ in range(3)]
     built = [
         LLMJudge(factories[0]("mock/x"), seed=7, concurrency=2, samples=2),

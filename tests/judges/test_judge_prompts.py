@@ -34,10 +34,16 @@ async def test_each_protocol_has_its_own_judge_system_prompt() -> None:
 
 
 async def test_overrides_from_a_judges_table_apply_per_protocol() -> None:
-    config = parse_judge_config({
-        "kind": "llm", "endpoint": "mock/judge",
-        "prompts": {"consultancy:render_judge_system": "Consultancy judge for {labels}.",
-                    "render_judge_prompt": "Q: {question}\n{answers}\n{transcript}\nJSON."}})
+    config = parse_judge_config(
+        {
+            "kind": "llm",
+            "endpoint": "mock/judge",
+            "prompts": {
+                "consultancy:render_judge_system": "Consultancy judge for {labels}.",
+                "render_judge_prompt": "Q: {question}\n{answers}\n{transcript}\nJSON.",
+            },
+        }
+    )
     made: list[object] = []
 
     def factory(spec: str) -> object:
@@ -57,8 +63,9 @@ async def test_overrides_from_a_judges_table_apply_per_protocol() -> None:
 
 async def test_an_override_cannot_reach_what_the_view_does_not_hold() -> None:
     for hidden in ("{context}", "{correct}", "{roles}"):
-        judge = LLMJudge(endpoint("mock/judge", replies=_reply),
-                         prompts={"render_judge_prompt": hidden})
+        judge = LLMJudge(
+            endpoint("mock/judge", replies=_reply), prompts={"render_judge_prompt": hidden}
+        )
         with pytest.raises(ConfigError, match="unknown field"):
             await judge.judge(_view("debate"))
 

@@ -24,15 +24,27 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ANSWERS = ["Salt cod", "Iron ore"]
 ANSWER_LINE = re.compile(r"^\s*([AB])\s+(Salt cod|Iron ore)\s*$", re.M)
 BELIEFS = "q quit: "
-STORY = ("Captain Ilse Brandt sailed the Merrow out of Kestrel Bay in 1911. She carried forty "
-         "barrels of salt cod and a crate of brass compass needles.")
+STORY = (
+    "Captain Ilse Brandt sailed the Merrow out of Kestrel Bay in 1911. She carried forty "
+    "barrels of salt cod and a crate of brass compass needles."
+)
 
 
 def experiment(tmp_path: Path) -> Path:
     data = tmp_path / "questions.jsonl"
-    data.write_text(json.dumps({
-        "id": "merrow", "question": "What did the Merrow carry?", "answers": ANSWERS,
-        "correct": 0, "context": STORY, "source": "merrow"}) + "\n")
+    data.write_text(
+        json.dumps(
+            {
+                "id": "merrow",
+                "question": "What did the Merrow carry?",
+                "answers": ANSWERS,
+                "correct": 0,
+                "context": STORY,
+                "source": "merrow",
+            }
+        )
+        + "\n"
+    )
     path = tmp_path / "live.toml"
     path.write_text(f"""
 name = "live-human-test"
@@ -60,9 +72,14 @@ concurrency = 1
 
 
 def spawn(exp: Path, run: Path) -> pexpect.spawn:
-    return pexpect.spawn(sys.executable, ["-c", MAIN, "run", str(exp), "--out", str(run)],
-                         dimensions=(80, 120), encoding="utf-8", timeout=30,
-                         env={**os.environ, "TERM": "xterm-256color"})
+    return pexpect.spawn(
+        sys.executable,
+        ["-c", MAIN, "run", str(exp), "--out", str(run)],
+        dimensions=(80, 120),
+        encoding="utf-8",
+        timeout=30,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
 
 
 def shown(child: pexpect.spawn) -> list[int]:
@@ -126,21 +143,33 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
 
     journal = records(run / "live-judge.jsonl")
     assert [(e["decision"], e["question"]) for e in journal] == [
-        ("continue", None), ("continue", "Which barrels, exactly?"), ("end", None),
-        ("continue", None), ("continue", None)]
+        ("continue", None),
+        ("continue", "Which barrels, exactly?"),
+        ("end", None),
+        ("continue", None),
+        ("continue", None),
+    ]
     first = [t for t in records(run / "transcripts.jsonl") if t["status"] == "complete"]
     assert len(first) == 1
     assert order == first[0]["answer_order"]  # the protocol's order, not shuffled again
     speeches = sorted({t["round"] for t in first[0]["turns"] if t["role"] == "debater"})
     assert speeches == [0, 1]  # ended after round 2 of at most 4
-    judged = [(t["decision"], t["probabilities"], t["visibility"], t["content"])
-              for t in first[0]["turns"] if t["role"] == "judge"]
+    judged = [
+        (t["decision"], t["probabilities"], t["visibility"], t["content"])
+        for t in first[0]["turns"]
+        if t["role"] == "judge"
+    ]
     a = order[0]  # original index of the answer shown as A
     assert judged == [
         ("continue", [0.5, 0.5], "private", ""),
-        ("continue", [0.7 if i == a else 0.3 for i in range(2)], "public",
-         "Which barrels, exactly?"),
-        ("end", [0.9 if i == a else 0.1 for i in range(2)], "private", "")]
+        (
+            "continue",
+            [0.7 if i == a else 0.3 for i in range(2)],
+            "public",
+            "Which barrels, exactly?",
+        ),
+        ("end", [0.9 if i == a else 0.1 for i in range(2)], "private", ""),
+    ]
     [live] = records(run / "judgments.jsonl")
     assert live["live"] and live["judge"]["annotator"] == "alice"
     assert live["probabilities"] == judged[-1][1] and live["rationale"] == "the quotes are verified"
@@ -169,14 +198,19 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
     child.close()
     assert child.exitstatus == 0, screen(child)
 
-    second = [t for t in records(run / "transcripts.jsonl")
-              if t["status"] == "complete" and t["id"] != first[0]["id"]]
+    second = [
+        t
+        for t in records(run / "transcripts.jsonl")
+        if t["status"] == "complete" and t["id"] != first[0]["id"]
+    ]
     assert len(second) == 1
     beliefs = [t["probabilities"] for t in second[0]["turns"] if t["role"] == "judge"]
     b = order2[1]
-    assert beliefs == [[0.6 if i == order2[0] else 0.4 for i in range(2)],
-                       [0.8 if i == b else 0.2 for i in range(2)],
-                       [0.55 if i == order2[0] else 0.45 for i in range(2)]]
+    assert beliefs == [
+        [0.6 if i == order2[0] else 0.4 for i in range(2)],
+        [0.8 if i == b else 0.2 for i in range(2)],
+        [0.55 if i == order2[0] else 0.45 for i in range(2)],
+    ]
     assert len(records(run / "live-judge.jsonl")) == 6
     assert sum(j["live"] for j in records(run / "judgments.jsonl")) == 2
 
@@ -194,20 +228,28 @@ async def test_the_person_reads_the_speakers_letters_and_an_answered_turn_is_jou
     from judges.live import LiveHumanJudge, for_item
     from transcripts import JudgeView, Question, Transcript, Turn
 
-    question = Question(id="q", text="What did the Merrow carry?", answers=ANSWERS, correct=0,
-                        context=STORY)
+    question = Question(
+        id="q", text="What did the Merrow carry?", answers=ANSWERS, correct=0, context=STORY
+    )
     transcript = Transcript(
-        protocol="debate", question=question, answer_order=[1, 0],
+        protocol="debate",
+        question=question,
+        answer_order=[1, 0],
         assignment={"Debater A": 1, "Debater B": 0},
-        turns=[Turn(role="debater", speaker="Debater A", round=0, content="Iron ore.",
-                    answer=1),
-               Turn(role="debater", speaker="Debater B", round=0, content="Salt cod.",
-                    answer=0)])
+        turns=[
+            Turn(role="debater", speaker="Debater A", round=0, content="Iron ore.", answer=1),
+            Turn(role="debater", speaker="Debater B", round=0, content="Salt cod.", answer=0),
+        ],
+    )
     view = JudgeView.from_transcript(transcript)
     out = io.StringIO()
     journal = tmp_path / "live-judge.jsonl"
-    judge = LiveHumanJudge(annotator="bo", console=Console(file=out, width=100),
-                           stream=io.StringIO("A 80\nc\nWhy iron?\n"), journal=journal)
+    judge = LiveHumanJudge(
+        annotator="bo",
+        console=Console(file=out, width=100),
+        stream=io.StringIO("A 80\nc\nWhy iron?\n"),
+        journal=journal,
+    )
     bound = for_item(judge, "item-1")
     belief = await bound.live_turn(view, opening=False, can_end=True, previous=[[0.5, 0.5]])
     assert belief.probabilities == pytest.approx([0.2, 0.8])
@@ -215,13 +257,16 @@ async def test_the_person_reads_the_speakers_letters_and_an_answered_turn_is_jou
     screen_text = out.getvalue()
     assert re.search(r"A\s+Iron ore", screen_text) and "(for A)" in screen_text
 
-    again = LiveHumanJudge(annotator="bo", console=Console(file=io.StringIO()),
-                           stream=io.StringIO(""), journal=journal)  # input would quit
-    replay = await for_item(again, "item-1").live_turn(view, opening=False, can_end=True,
-                                                       previous=[[0.5, 0.5]])
+    again = LiveHumanJudge(
+        annotator="bo", console=Console(file=io.StringIO()), stream=io.StringIO(""), journal=journal
+    )  # input would quit
+    replay = await for_item(again, "item-1").live_turn(
+        view, opening=False, can_end=True, previous=[[0.5, 0.5]]
+    )
     assert replay == belief
     assert len(journal.read_text().splitlines()) == 1
     # Another item with the same screen (say, a second repeat) is asked afresh.
     with pytest.raises(HumanQuit):
-        await for_item(again, "item-2").live_turn(view, opening=False, can_end=True,
-                                                  previous=[[0.5, 0.5]])
+        await for_item(again, "item-2").live_turn(
+            view, opening=False, can_end=True, previous=[[0.5, 0.5]]
+        )

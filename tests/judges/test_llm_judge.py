@@ -99,14 +99,18 @@ async def test_prompts_leak_nothing_the_judge_may_not_see() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=2, max_size=4).filter(
-    lambda xs: sum(xs) > 0.1))
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=2, max_size=4).filter(
+        lambda xs: sum(xs) > 0.1
+    )
+)
 async def test_probabilities_always_sum_to_one(raw: list[float]) -> None:
     n = len(raw)
     total = sum(raw)
     scaled = [x / total * 1.03 for x in raw]  # a 3% sum error is tolerated and renormalised
-    reply = json.dumps({"rationale": "", "probabilities": {chr(65 + i): p
-                                                          for i, p in enumerate(scaled)}})
+    reply = json.dumps(
+        {"rationale": "", "probabilities": {chr(65 + i): p for i, p in enumerate(scaled)}}
+    )
     view = JudgeView.from_transcript(transcript(n=n))
     judgment = await LLMJudge(endpoint("mock/j", replies=[reply])).judge(view)
     assert judgment.status == "ok"
@@ -220,8 +224,9 @@ async def test_k_samples_are_independent_and_averaged() -> None:
 
     def reply(request: Request) -> str:
         a, b = replies[request.sample_index]
-        return json.dumps({"rationale": f"s{request.sample_index}",
-                           "probabilities": {"A": a, "B": b}})
+        return json.dumps(
+            {"rationale": f"s{request.sample_index}", "probabilities": {"A": a, "B": b}}
+        )
 
     view = JudgeView.from_transcript(transcript(order=[1, 0]))
     ep = endpoint("mock/j", replies=reply)
@@ -245,7 +250,8 @@ async def test_a_failed_sample_is_left_out_and_counted() -> None:
         return json.dumps({"rationale": "", "probabilities": {"A": 0.8, "B": 0.2}})
 
     judgment = await LLMJudge(endpoint("mock/j", replies=reply), samples=2).judge(
-        JudgeView.from_transcript(transcript()))
+        JudgeView.from_transcript(transcript())
+    )
     assert judgment.status == "ok"
     assert judgment.probabilities == pytest.approx([0.8, 0.2])
     assert judgment.metadata["samples_failed"] == 1
@@ -267,10 +273,19 @@ async def test_logprobs_missing_fails_clearly_or_falls_back() -> None:
 
 
 async def test_logprobs_softmax_over_labels_with_spacing_variants() -> None:
-    lp = [TokenLogprob(token=" ", logprob=-0.01),
-          TokenLogprob(token=" B", logprob=math.log(0.5),
-                       top={" B": math.log(0.5), "B": math.log(0.1), " A": math.log(0.2),
-                            "Sure": math.log(0.2)})]
+    lp = [
+        TokenLogprob(token=" ", logprob=-0.01),
+        TokenLogprob(
+            token=" B",
+            logprob=math.log(0.5),
+            top={
+                " B": math.log(0.5),
+                "B": math.log(0.1),
+                " A": math.log(0.2),
+                "Sure": math.log(0.2),
+            },
+        ),
+    ]
     ep = endpoint("mock/j", replies=[Reply(text=" B", logprobs=lp)])
     view = JudgeView.from_transcript(transcript())
     judgment = await LLMJudge(ep, mode="logprobs").judge(view)
@@ -280,10 +295,11 @@ async def test_logprobs_softmax_over_labels_with_spacing_variants() -> None:
 
 
 async def test_logprobs_reply_that_is_not_a_label_is_asked_again() -> None:
-    prose = Reply(text="The", logprobs=[TokenLogprob(token="The", logprob=-0.1,
-                                                     top={"A": -3.0})])
-    good = Reply(text="A", logprobs=[TokenLogprob(token="A", logprob=math.log(0.6),
-                                                  top={"B": math.log(0.4)})])
+    prose = Reply(text="The", logprobs=[TokenLogprob(token="The", logprob=-0.1, top={"A": -3.0})])
+    good = Reply(
+        text="A",
+        logprobs=[TokenLogprob(token="A", logprob=math.log(0.6), top={"B": math.log(0.4)})],
+    )
     ep = endpoint("mock/j", replies=[prose, good])
     judgment = await LLMJudge(ep, mode="logprobs").judge(JudgeView.from_transcript(transcript()))
     assert judgment.probabilities == pytest.approx([0.6, 0.4])
@@ -294,8 +310,9 @@ async def test_asks_a_question_only_when_configured() -> None:
     view = JudgeView.from_transcript(transcript())
     quiet = LLMJudge(endpoint("mock/j", replies=[]))
     assert await quiet.ask(view) is None
-    curious = LLMJudge(endpoint("mock/j", replies=["Which page is the ledger on?", "NONE"]),
-                       ask_questions=True)
+    curious = LLMJudge(
+        endpoint("mock/j", replies=["Which page is the ledger on?", "NONE"]), ask_questions=True
+    )
     assert await curious.ask(view) == "Which page is the ledger on?"
     assert await curious.ask(view) is None
 
@@ -304,12 +321,20 @@ async def test_a_question_asked_in_a_live_debate_is_a_judge_turn_with_its_call()
     from protocols import debate
     from transcripts import Question
 
-    q = Question(id="q", text="What did the keeper record?", answers=list(ANSWERS[:2]),
-                 correct=0, context=CONTEXT, source="s")
+    q = Question(
+        id="q",
+        text="What did the keeper record?",
+        answers=list(ANSWERS[:2]),
+        correct=0,
+        context=CONTEXT,
+        source="s",
+    )
     debater = endpoint("mock/debater", replies=lambda request: "I stand by my answer.")
     asker = endpoint("mock/judge", replies=["Which page is the ledger on?"])
     transcript_ = await debate.run(
-        q, {"debater": debater}, config=debate.Config(rounds=2, judge_questions=True),
+        q,
+        {"debater": debater},
+        config=debate.Config(rounds=2, judge_questions=True),
         judge=LLMJudge(asker, ask_questions=True),
     )
     (asked,) = [t for t in transcript_.turns if t.role == "judge"]
@@ -319,5 +344,4 @@ async def test_a_question_asked_in_a_live_debate_is_a_judge_turn_with_its_call()
     # The judge's request never carried the hidden context; the debaters' did.
     (judge_request,) = asker.backend.requests  # type: ignore[attr-defined]
     assert CONTEXT not in judge_request.model_dump_json()
-    assert any(CONTEXT in r.model_dump_json()
-               for r in debater.backend.requests)  # type: ignore[attr-defined]
+    assert any(CONTEXT in r.model_dump_json() for r in debater.backend.requests)  # type: ignore[attr-defined]

@@ -70,10 +70,14 @@ async def test_members_are_judged_concurrently() -> None:
 
 @pytest.mark.parametrize("order", [list(p) for p in itertools.permutations(range(3))])
 async def test_a_panel_of_llms_maps_every_order_back(order: list[int]) -> None:
-    beliefs = [{ANSWERS[0]: 0.5, ANSWERS[1]: 0.3, ANSWERS[2]: 0.2},
-               {ANSWERS[0]: 0.1, ANSWERS[1]: 0.3, ANSWERS[2]: 0.6}]
-    members = [LLMJudge(endpoint(f"mock/m{i}", replies=believer(b)), name=f"m{i}")
-               for i, b in enumerate(beliefs)]
+    beliefs = [
+        {ANSWERS[0]: 0.5, ANSWERS[1]: 0.3, ANSWERS[2]: 0.2},
+        {ANSWERS[0]: 0.1, ANSWERS[1]: 0.3, ANSWERS[2]: 0.6},
+    ]
+    members = [
+        LLMJudge(endpoint(f"mock/m{i}", replies=believer(b)), name=f"m{i}")
+        for i, b in enumerate(beliefs)
+    ]
     view = JudgeView.from_transcript(transcript(n=3, order=order))
     judgment = await PanelJudge(members).judge(view)
     assert judgment.probabilities == pytest.approx([0.3, 0.3, 0.4])

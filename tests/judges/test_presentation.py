@@ -50,8 +50,11 @@ def speaker(request: Request) -> str | dict[str, Any]:
 def screen(view: JudgeView, entry: str = "A 100") -> tuple[str, list[float]]:
     """What the terminal judge prints for ``view``, and the probabilities of ``entry``."""
     out = io.StringIO()
-    judge = HumanJudge(annotator="alice", stream=io.StringIO(f"{entry}\n\n"),
-                       console=Console(file=out, width=400, color_system=None))
+    judge = HumanJudge(
+        annotator="alice",
+        stream=io.StringIO(f"{entry}\n\n"),
+        console=Console(file=out, width=400, color_system=None),
+    )
     judgment = judge.judge_now(view)
     assert judgment.probabilities is not None
     return out.getvalue().split("Probabilities (e.g.")[0], judgment.probabilities
@@ -93,7 +96,8 @@ def _protocols() -> list[tuple[str, int]]:
 
 @pytest.mark.parametrize(("name", "n"), _protocols())
 async def test_every_protocol_and_setup_shows_letters_that_match_the_answers(
-        name: str, n: int) -> None:
+    name: str, n: int
+) -> None:
     spec = get(name)
     options: dict[str, Any] = {"rounds": 2} if name in ("debate", "consultancy") else {}
     config = spec.config.model_validate(options)
@@ -119,19 +123,22 @@ def nyu_rooms(tmp_path_factory: pytest.TempPathFactory) -> list[Transcript]:
 
 
 def test_every_imported_nyu_room_shows_the_letters_its_debaters_used(
-        nyu_rooms: list[Transcript]) -> None:
+    nyu_rooms: list[Transcript],
+) -> None:
     assert len(nyu_rooms) == 602
     headings = 0
     for transcript in nyu_rooms:
-        raw = json.loads((NYU / "debates/official" / f"{transcript.metadata['room']}.json")
-                         .read_text())["setup"]
+        raw = json.loads(
+            (NYU / "debates/official" / f"{transcript.metadata['room']}.json").read_text()
+        )["setup"]
         view = JudgeView.from_transcript(transcript, rounds=1)  # every speaker speaks in round 1
         shown, probabilities = screen(view)
         table = answers_on(shown, view)
         # The room's UI listed answers[i] under letter i, and Debater i defended answers[i]:
         # the person sees exactly that.
         assert [" ".join(table[chr(65 + i)].split()) for i in range(len(raw["answers"]))] == [
-            " ".join(a.split()) for a in raw["answers"]]
+            " ".join(a.split()) for a in raw["answers"]
+        ]
         for who, letter in HEADING.findall(shown):
             assert who.strip() == f"Debater {letter}", (transcript.metadata["room"], who)
             headings += 1

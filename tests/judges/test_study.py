@@ -16,27 +16,43 @@ from transcripts.errors import ConfigError
 CONDITIONS = ("consultancy", "debate", "unassisted")
 
 
-def run_transcripts(questions: int = 6, conditions: tuple[str, ...] = CONDITIONS) -> list[
-        Transcript]:
+def run_transcripts(
+    questions: int = 6, conditions: tuple[str, ...] = CONDITIONS
+) -> list[Transcript]:
     """Each question under each condition in both answer orders."""
     out = []
     for q in range(questions):
-        question = Question(id=f"q{q}", text=f"Question {q}?", answers=["Yes", "No"],
-                            correct=q % 2, source=f"story-{q // 2}")
+        question = Question(
+            id=f"q{q}",
+            text=f"Question {q}?",
+            answers=["Yes", "No"],
+            correct=q % 2,
+            source=f"story-{q // 2}",
+        )
         for condition in conditions:
             for order in ([0, 1], [1, 0]):
-                out.append(Transcript(
-                    id=f"{condition}-q{q}-o{order[0]}{order[1]}", protocol=condition,
-                    condition=condition, question=question, answer_order=order,
-                    turns=[Turn(role="debater", speaker="Debater A", round=0, content="hi",
-                                answer=0)]))
+                out.append(
+                    Transcript(
+                        id=f"{condition}-q{q}-o{order[0]}{order[1]}",
+                        protocol=condition,
+                        condition=condition,
+                        question=question,
+                        answer_order=order,
+                        turns=[
+                            Turn(
+                                role="debater", speaker="Debater A", round=0, content="hi", answer=0
+                            )
+                        ],
+                    )
+                )
     return out
 
 
 def test_between_gives_each_person_each_question_once_and_meets_targets() -> None:
     transcripts = run_transcripts()
-    design = StudyDesign(annotators=["ann", "ben", "cat", "dev"], assignment="between",
-                         target=2, seed=3)
+    design = StudyDesign(
+        annotators=["ann", "ben", "cat", "dev"], assignment="between", target=2, seed=3
+    )
     study = plan_study(transcripts, design)
     by_id = {t.id: t for t in transcripts}
     for person, slots in study.assignments.items():
@@ -60,23 +76,26 @@ def test_between_gives_each_person_each_question_once_and_meets_targets() -> Non
     assert max(covered.values()) - min(covered.values()) <= 1
     # The gold answer is shown first about as often as second, for each person.
     for person, slots in study.assignments.items():
-        first = Counter(by_id[s.transcript_id].order.index(by_id[s.transcript_id]
-                                                           .question.correct or 0) == 0
-                        for s in slots)
+        first = Counter(
+            by_id[s.transcript_id].order.index(by_id[s.transcript_id].question.correct or 0) == 0
+            for s in slots
+        )
         assert abs(first[True] - first[False]) <= 2, (person, first)
 
 
 def test_between_with_a_pool_large_enough_covers_everything() -> None:
     transcripts = run_transcripts(questions=2)
-    study = plan_study(transcripts, StudyDesign(
-        annotators=[f"p{i}" for i in range(6)], assignment="between"))
+    study = plan_study(
+        transcripts, StudyDesign(annotators=[f"p{i}" for i in range(6)], assignment="between")
+    )
     assert not study.left_out and set(study.targets()) == {t.id for t in transcripts}
 
 
 def test_the_plan_is_deterministic_from_the_seed() -> None:
     transcripts = run_transcripts()
-    design = StudyDesign(annotators=["ann", "ben"], assignment="between", seed=11,
-                         attention_checks=2)
+    design = StudyDesign(
+        annotators=["ann", "ben"], assignment="between", seed=11, attention_checks=2
+    )
     one, two = plan_study(transcripts, design), plan_study(reversed(transcripts), design)
     assert one.assignments == two.assignments and one.left_out == two.left_out
     other = plan_study(transcripts, design.model_copy(update={"seed": 12}))
@@ -110,36 +129,47 @@ def test_grouped_and_random_orders() -> None:
 
 
 def test_between_interleaves_conditions() -> None:
-    study = plan_study(run_transcripts(questions=6), StudyDesign(
-        annotators=["ann", "ben", "cat"], assignment="between"))
+    study = plan_study(
+        run_transcripts(questions=6),
+        StudyDesign(annotators=["ann", "ben", "cat"], assignment="between"),
+    )
     for slots in study.assignments.values():
         assert all(a.condition != b.condition for a, b in pairwise(slots))
 
 
 def test_attention_checks_are_spread_and_never_first() -> None:
-    study = plan_study(run_transcripts(questions=6), StudyDesign(
-        annotators=["ann", "ben"], assignment="between", attention_checks=2))
+    study = plan_study(
+        run_transcripts(questions=6),
+        StudyDesign(annotators=["ann", "ben"], assignment="between", attention_checks=2),
+    )
     for slots in study.assignments.values():
         where = [i for i, s in enumerate(slots) if s.attention]
         assert len(where) == 2 and where[0] > 0 and where[1] - where[0] > 1
     assert len(study.attention_items) == 2
     assert all(t.question.correct is not None for t in study.attention_items)
     assert "attention-check" not in {t.condition for t in run_transcripts()}
-    assert all(not s.attention for s in study.assignments["ann"] if s.condition != (
-        "attention-check"))
+    assert all(
+        not s.attention for s in study.assignments["ann"] if s.condition != ("attention-check")
+    )
 
 
 def test_attention_questions_from_a_file(tmp_path: Path) -> None:
     path = tmp_path / "checks.jsonl"
-    path.write_text('{"id": "sky", "text": "What colour is a clear daytime sky?", '
-                    '"answers": ["Blue", "Plaid"], "correct": 0}\n')
-    study = plan_study(run_transcripts(questions=2), StudyDesign(
-        annotators=["ann"], attention_checks=1, attention_file=path))
+    path.write_text(
+        '{"id": "sky", "text": "What colour is a clear daytime sky?", '
+        '"answers": ["Blue", "Plaid"], "correct": 0}\n'
+    )
+    study = plan_study(
+        run_transcripts(questions=2),
+        StudyDesign(annotators=["ann"], attention_checks=1, attention_file=path),
+    )
     assert study.attention_items[0].question.text.startswith("What colour")
     path.write_text('{"id": "x", "text": "?", "answers": ["a", "b"]}\n')
     with pytest.raises(ConfigError, match="needs its correct answer"):
-        plan_study(run_transcripts(questions=2), StudyDesign(
-            annotators=["ann"], attention_checks=1, attention_file=path))
+        plan_study(
+            run_transcripts(questions=2),
+            StudyDesign(annotators=["ann"], attention_checks=1, attention_file=path),
+        )
 
 
 def test_bad_designs_say_what_is_wrong() -> None:
@@ -169,17 +199,20 @@ def test_the_study_is_saved_once_and_cannot_change(tmp_path: Path) -> None:
 
 
 def test_a_human_table_in_the_experiment_plans_the_study(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import oversight
     from oversight.cli import main
 
     root = Path(__file__).parents[2]
     path = tmp_path / "exp.toml"
-    path.write_text(f'extends = "{root / "examples/quickstart.toml"}"\n'
-                    'name = "study"\n[dataset]\nloader = "sample"\nlimit = 2\n'
-                    '[human]\nannotators = ["ann", "ben"]\nassignment = "between"\n'
-                    'order = "random"\nseed = 9\ntime_limit_s = 120\n'
-                    'conditions = ["debate", "consultancy"]\n')
+    path.write_text(
+        f'extends = "{root / "examples/quickstart.toml"}"\n'
+        'name = "study"\n[dataset]\nloader = "sample"\nlimit = 2\n'
+        '[human]\nannotators = ["ann", "ben"]\nassignment = "between"\n'
+        'order = "random"\nseed = 9\ntime_limit_s = 120\n'
+        'conditions = ["debate", "consultancy"]\n'
+    )
     experiment = oversight.load_experiment(path)
     assert experiment.human is not None and experiment.human.assignment == "between"
     run = tmp_path / "run"
@@ -201,7 +234,8 @@ def test_a_human_table_in_the_experiment_plans_the_study(
 
 
 def test_session_options_a_study_fixes_are_refused(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from oversight.cli import main
 
     store = RunStore.create(tmp_path / "run")
@@ -217,11 +251,13 @@ def test_session_options_a_study_fixes_are_refused(
     assert "your items come from it" in " ".join(capsys.readouterr().err.split())
     assert main(["judge", run, "--annotator", "zed"]) == 1
     assert "'zed' is not in this run's study (annotators: ann)" in " ".join(
-        capsys.readouterr().err.split())
+        capsys.readouterr().err.split()
+    )
 
 
 def test_transcripts_added_after_planning_are_pointed_out(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from oversight.cli import main
 
     store = RunStore.create(tmp_path / "run")
@@ -236,12 +272,17 @@ def test_transcripts_added_after_planning_are_pointed_out(
     store.close()
     assert main(["judge", run, "--plan-study"]) == 0
     assert "2 transcript(s) of the run came after the study" in " ".join(
-        capsys.readouterr().out.split())
+        capsys.readouterr().out.split()
+    )
 
 
 def test_with_two_judgments_per_transcript_many_pairs_share_items() -> None:
-    study = plan_study(run_transcripts(questions=6), StudyDesign(
-        annotators=["ann", "ben", "cat", "dev"], assignment="between", target=2, seed=1))
+    study = plan_study(
+        run_transcripts(questions=6),
+        StudyDesign(
+            annotators=["ann", "ben", "cat", "dev"], assignment="between", target=2, seed=1
+        ),
+    )
     holders: dict[str, list[str]] = {}
     for person, slots in study.assignments.items():
         for s in slots:

@@ -33,29 +33,66 @@ NAMED = re.compile(r"\[([A-Z]): ([^\]\n]+)\]")
 HEADING = re.compile(r"Round \d+ · (Debater [AB]|Consultant) \(for ([A-Z])\)")
 MODEL = "openai/gpt-secret-model-9000"
 SECRET_CONTEXT = "The harbour ledger was kept in the lighthouse cellar"
-HIDDEN = (MODEL, "gpt-secret", "SCRATCHPAD", SECRET_CONTEXT, "gold", "mock/", "openai",
-          "[mock", "correct answer")
+HIDDEN = (
+    MODEL,
+    "gpt-secret",
+    "SCRATCHPAD",
+    SECRET_CONTEXT,
+    "gold",
+    "mock/",
+    "openai",
+    "[mock",
+    "correct answer",
+)
 
 
 def _transcript(q: int, condition: str, order: list[int]) -> Transcript:
     answers = [f"The ledger, case {q}", f"The storm log, case {q}"]
-    question = Question(id=f"q{q}", text=f"Question {q}: what did keeper {q} write down?",
-                        answers=answers, correct=q % 2, context=SECRET_CONTEXT,
-                        source=f"story-{q // 2}")
+    question = Question(
+        id=f"q{q}",
+        text=f"Question {q}: what did keeper {q} write down?",
+        answers=answers,
+        correct=q % 2,
+        context=SECRET_CONTEXT,
+        source=f"story-{q // 2}",
+    )
     letter = {i: "AB"[order.index(i)] for i in range(2)}
     call = Call(endpoint=MODEL, provider="openai", model="gpt-secret-model-9000")
     speakers = ["Debater A", "Debater B"] if condition == "debate" else ["Consultant"]
-    turns = [Turn(role="debater" if condition == "debate" else "consultant", speaker=s,
-                  round=r, answer=i, call=call,
-                  content=f"I argue [{letter[i]}: {answers[i]}], not "
-                          f"[{letter[1 - i]}: {answers[1 - i]}].")
-             for r in range(2) for i, s in enumerate(speakers)]
-    turns.append(Turn(role="debater", speaker=speakers[0], round=0, visibility="private",
-                      content="SCRATCHPAD: the gold is the ledger", call=call))
-    return Transcript(id=f"{condition}-{q}", run_id="run-s", protocol=condition,
-                      condition=condition, question=question, answer_order=order,
-                      assignment={s: i for i, s in enumerate(speakers)}, turns=turns,
-                      roles={s: MODEL for s in speakers})
+    turns = [
+        Turn(
+            role="debater" if condition == "debate" else "consultant",
+            speaker=s,
+            round=r,
+            answer=i,
+            call=call,
+            content=f"I argue [{letter[i]}: {answers[i]}], not "
+            f"[{letter[1 - i]}: {answers[1 - i]}].",
+        )
+        for r in range(2)
+        for i, s in enumerate(speakers)
+    ]
+    turns.append(
+        Turn(
+            role="debater",
+            speaker=speakers[0],
+            round=0,
+            visibility="private",
+            content="SCRATCHPAD: the gold is the ledger",
+            call=call,
+        )
+    )
+    return Transcript(
+        id=f"{condition}-{q}",
+        run_id="run-s",
+        protocol=condition,
+        condition=condition,
+        question=question,
+        answer_order=order,
+        assignment={s: i for i, s in enumerate(speakers)},
+        turns=turns,
+        roles={s: MODEL for s in speakers},
+    )
 
 
 def study_run(path: Path) -> None:
@@ -67,9 +104,15 @@ def study_run(path: Path) -> None:
 
 
 def _spawn(run: Path, *args: str) -> pexpect.spawn:
-    return pexpect.spawn(sys.executable, ["-c", MAIN, *args], cwd=str(run.parent),
-                         dimensions=(60, 140), encoding="utf-8", timeout=20,
-                         env={**os.environ, "TERM": "xterm-256color"})
+    return pexpect.spawn(
+        sys.executable,
+        ["-c", MAIN, *args],
+        cwd=str(run.parent),
+        dimensions=(60, 140),
+        encoding="utf-8",
+        timeout=20,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
 
 
 class Screen:
@@ -77,8 +120,11 @@ class Screen:
 
     def __init__(self, number: int, total: int, text: str) -> None:
         self.number, self.total, self.text = number, total, text
-        self.question = next(line.strip() for line in text.splitlines()
-                             if line.strip().startswith(("Question", *(b[0] for b in BUILTIN))))
+        self.question = next(
+            line.strip()
+            for line in text.splitlines()
+            if line.strip().startswith(("Question", *(b[0] for b in BUILTIN)))
+        )
         head = text.split(self.question, 1)[1]
         self.answers = dict(ROW.findall(head[: head.find("╭") if "╭" in head else len(head)]))
 
@@ -122,8 +168,20 @@ def lines(path: Path) -> list[dict[str, Any]]:
 def test_two_annotators_between_subjects_in_two_terminals(tmp_path: Path) -> None:
     run = tmp_path / "run"
     study_run(run)
-    plan = _spawn(run, "judge", "run", "--plan-study", "--annotators", "alice,bob",
-                  "--assignment", "between", "--seed", "4", "--attention-checks", "1")
+    plan = _spawn(
+        run,
+        "judge",
+        "run",
+        "--plan-study",
+        "--annotators",
+        "alice,bob",
+        "--assignment",
+        "between",
+        "--seed",
+        "4",
+        "--attention-checks",
+        "1",
+    )
     plan.expect(pexpect.EOF)
     plan.close()
     assert plan.exitstatus == 0, plan.before
@@ -131,11 +189,13 @@ def test_two_annotators_between_subjects_in_two_terminals(tmp_path: Path) -> Non
     assert "between, order interleaved, seed 4" in planned
     assert "8 transcripts assigned (8 judgments); 0 left out" in planned
     study = json.loads((run / "study.json").read_text())
-    obvious = {t["question"]["text"]: t["question"]["answers"][t["question"]["correct"]]
-               for t in study["attention_items"]}
+    obvious = {
+        t["question"]["text"]: t["question"]["answers"][t["question"]["correct"]]
+        for t in study["attention_items"]
+    }
 
     seen: dict[str, list[Screen]] = {"alice": [], "bob": []}
-    typed: dict[str, dict[str, str]] = {"alice": {}, "bob": {}}   # question -> answer text
+    typed: dict[str, dict[str, str]] = {"alice": {}, "bob": {}}  # question -> answer text
 
     def judge(person: str, child: pexpect.spawn, *, fail_check: bool = False) -> Screen:
         screen = next_item(child)
@@ -187,7 +247,8 @@ def test_two_annotators_between_subjects_in_two_terminals(tmp_path: Path) -> Non
     assert len(saved) == 8 and len(checks) == 2
     # The target (one judgment per transcript) is met exactly, nothing lost or doubled.
     assert Counter(j["transcript_id"] for j in saved) == {
-        f"{c}-{q}": 1 for c in ("debate", "consultancy") for q in range(4)}
+        f"{c}-{q}": 1 for c in ("debate", "consultancy") for q in range(4)
+    }
     transcripts = {t.id: t for t in RunStore.open(run).transcripts.latest()}
     for j in saved:
         person = j["judge"]["annotator"]
@@ -195,14 +256,18 @@ def test_two_annotators_between_subjects_in_two_terminals(tmp_path: Path) -> Non
         chosen = typed[person][question.text]
         assert j["probabilities"][question.answers.index(chosen)] == pytest.approx(0.8)
     assert {j["transcript_id"] for j in saved if j["judge"]["annotator"] == "alice"} == {
-        s["transcript_id"] for s in study["assignments"]["alice"] if not s["attention"]}
+        s["transcript_id"] for s in study["assignments"]["alice"] if not s["attention"]
+    }
 
     report = _spawn(run, "report", "run", "--bootstrap", "200")
     report.expect(pexpect.EOF)
     text = ANSI.sub("", report.before or "")
     assert "Annotators" in text and "Agreement between annotators" not in text
-    rows = {line.split()[0]: line for line in text.splitlines()
-            if line.strip().startswith(("alice", "bob"))}
+    rows = {
+        line.split()[0]: line
+        for line in text.splitlines()
+        if line.strip().startswith(("alice", "bob"))
+    }
     assert rows["alice"].rstrip().endswith("1 of 1") and rows["bob"].rstrip().endswith("0 of 1")
 
 

@@ -29,8 +29,10 @@ from .scripted import (
 def consult(request: Request) -> str:
     found = re.search(r"This is round (\d+) of", text(request))
     assert found
-    return argue(f"Consultant, round {found.group(1)}: <quote>forty barrels of salt cod</quote>.",
-                 thinking="I privately doubt this")
+    return argue(
+        f"Consultant, round {found.group(1)}: <quote>forty barrels of salt cod</quote>.",
+        thinking="I privately doubt this",
+    )
 
 
 async def test_the_consultant_argues_its_assigned_side_with_judge_questions() -> None:
@@ -126,12 +128,16 @@ def test_the_consultant_argues_the_gold_in_exactly_half_the_setups() -> None:
 async def test_repeated_setups_draw_fresh_samples() -> None:
     consultant = mock("consultant", consult)
     q = question(answers=3, correct=1)
-    twice = [s for s in consultancy.setups(q, consultancy.Config())
-             if s.assignment["Consultant"] == 1 and s.order == [0, 1, 2]]
+    twice = [
+        s
+        for s in consultancy.setups(q, consultancy.Config())
+        if s.assignment["Consultant"] == 1 and s.order == [0, 1, 2]
+    ]
     assert [s.draw for s in twice] == [0, 1]
     for s in twice:
-        await consultancy.run(q, {"consultant": consultant},
-                              config=consultancy.Config(rounds=1), setup=s)
+        await consultancy.run(
+            q, {"consultant": consultant}, config=consultancy.Config(rounds=1), setup=s
+        )
     assert [r.sample_index for r in sent(consultant)] == [0, 100_000]
 
 

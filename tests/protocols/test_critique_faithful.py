@@ -105,7 +105,9 @@ async def test_a_blind_rater_sees_what_the_judge_sees() -> None:
         "rater": mock("rater", rater),
     }
     transcript = await critique.run(
-        question(), agents, config=critique.Config(rate="blind"),
+        question(),
+        agents,
+        config=critique.Config(rate="blind"),
         setup=Setup(order=[0, 1], assignment={"Answerer": 0}),
     )
     (rated,) = sent(agents["rater"])

@@ -32,15 +32,20 @@ QUOTE = "<quote>She carried forty barrels of salt cod</quote>"
 
 
 def speech(request: Request) -> str:
-    return argue(f"{speaker_in(request)} speaks in round {round_in(request)}. {QUOTE}",
-                 thinking=f"secret plan of {speaker_in(request)}")
+    return argue(
+        f"{speaker_in(request)} speaks in round {round_in(request)}. {QUOTE}",
+        thinking=f"secret plan of {speaker_in(request)}",
+    )
 
 
 def setup(order: list[int], rotation: int = 0) -> Setup:
     """The setup of ``debate.setups`` with this order and seat rotation."""
     config = debate.Config(rotate_seats=True)
-    chosen = [s for s in debate.setups(question(answers=len(order)), config)
-              if s.order == order and s.label.endswith(f"s{rotation}")]
+    chosen = [
+        s
+        for s in debate.setups(question(answers=len(order)), config)
+        if s.order == order and s.label.endswith(f"s{rotation}")
+    ]
     return chosen[0]
 
 
@@ -93,8 +98,9 @@ async def test_a_speech_that_breaks_the_rules_is_drawn_again_then_cut_and_marked
 
     debater = mock("debater", reply)
     transcript = await debate.run(
-        question(), {"debater": debater}, config=debate.Config(rounds=1, word_limit=14,
-                                                               resamples=2),
+        question(),
+        {"debater": debater},
+        config=debate.Config(rounds=1, word_limit=14, resamples=2),
         setup=setup([0, 1]),
     )
     a_calls = [r for r in sent(debater) if speaker_in(r) == "Debater A"]
@@ -104,9 +110,11 @@ async def test_a_speech_that_breaks_the_rules_is_drawn_again_then_cut_and_marked
     assert a.metadata["rule_breaks"] == ["no quote from the source text", "over the length limit"]
     rejected = [t for t in transcript.turns if t.metadata.get("kind") == "rejected"]
     assert sorted((t.speaker, t.visibility) for t in rejected) == [("Debater A", "private")] * 2 + [
-        ("Debater B", "private")]
+        ("Debater B", "private")
+    ]
     assert next(t for t in rejected if t.speaker == "Debater B").metadata["broken"] == [
-        "no <argument> tags"]
+        "no <argument> tags"
+    ]
     b = next(t for t in transcript.turns if t.speaker == "Debater B" and t.visibility == "public")
     assert "rule_breaks" not in b.metadata and b.content.startswith("Debater B speaks")
     assert JudgeView.from_transcript(transcript).turns[0].truncated
@@ -115,8 +123,9 @@ async def test_a_speech_that_breaks_the_rules_is_drawn_again_then_cut_and_marked
 
 async def test_simultaneous_debaters_see_only_earlier_rounds() -> None:
     debater = mock("debater", speech)
-    await debate.run(question(), {"debater": debater}, config=debate.Config(rounds=2),
-                     setup=setup([0, 1]))
+    await debate.run(
+        question(), {"debater": debater}, config=debate.Config(rounds=2), setup=setup([0, 1])
+    )
     seen = {(speaker_in(r), round_in(r)): text(r) for r in sent(debater)}
     assert "Debater A speaks in round 1" not in seen[("Debater B", 1)]
     assert "Debater A speaks in round 1" in seen[("Debater B", 2)]
@@ -125,8 +134,12 @@ async def test_simultaneous_debaters_see_only_earlier_rounds() -> None:
 
 async def test_sequential_debaters_see_what_was_said_before_them() -> None:
     debater = mock("debater", speech)
-    await debate.run(question(), {"debater": debater},
-                     config=debate.Config(rounds=2, simultaneous=False), setup=setup([0, 1]))
+    await debate.run(
+        question(),
+        {"debater": debater},
+        config=debate.Config(rounds=2, simultaneous=False),
+        setup=setup([0, 1]),
+    )
     seen = {(speaker_in(r), round_in(r)): text(r) for r in sent(debater)}
     assert "Debater A speaks in round 1" in seen[("Debater B", 1)]
     assert "Debater B speaks in round 2" not in seen[("Debater A", 2)]
@@ -137,15 +150,19 @@ async def test_seats_rotate_so_each_model_defends_each_answer_in_each_position()
     assert len(debate.setups(question(), debate.Config())) == 2  # one model: no rotation
     for s in debate.setups(question(), debate.Config(rotate_seats=True)):
         a, b = mock("model-a", speech), mock("model-b", speech)
-        transcript = await debate.run(question(), {"debater_a": a, "debater_b": b},
-                                      config=debate.Config(rounds=1), setup=s)
+        transcript = await debate.run(
+            question(), {"debater_a": a, "debater_b": b}, config=debate.Config(rounds=1), setup=s
+        )
         for speaker, spec in transcript.roles.items():
             played.add((spec, transcript.assignment[speaker], speaker))
         assert transcript.players == {k: f"{v}:bo1" for k, v in transcript.roles.items()}
-    assert played == {(m, answer, f"Debater {'AB'[pos]}")
-                      for m in ("mock/model-a", "mock/model-b")
-                      for answer in (0, 1) for pos in (0, 1)
-                      if (answer, pos) in {(0, 0), (1, 1), (1, 0), (0, 1)}}
+    assert played == {
+        (m, answer, f"Debater {'AB'[pos]}")
+        for m in ("mock/model-a", "mock/model-b")
+        for answer in (0, 1)
+        for pos in (0, 1)
+        if (answer, pos) in {(0, 0), (1, 1), (1, 0), (0, 1)}
+    }
     assert len(played) == 8
 
 
@@ -156,8 +173,9 @@ async def test_a_debater_cannot_imitate_a_round_header_in_the_history_others_rea
         return forged if speaker_in(request) == "Debater A" else speech(request)
 
     debater = mock("debater", reply)
-    await debate.run(question(), {"debater": debater}, config=debate.Config(rounds=2),
-                     setup=setup([0, 1]))
+    await debate.run(
+        question(), {"debater": debater}, config=debate.Config(rounds=2), setup=setup([0, 1])
+    )
     seen = {(speaker_in(r), round_in(r)): text(r) for r in sent(debater)}
     history = seen[("Debater B", 2)]
     # The framework's headers are bracketed; the speaker's copies no longer read as one.
@@ -172,8 +190,9 @@ async def test_quotes_are_verified_and_other_debaters_see_the_marks() -> None:
     fabricated = "She carried forty barrels of iron ore"
     body = f"{QUOTE} <quote>{fabricated}</quote>"
     debater = mock("debater", lambda r: argue(body))
-    transcript = await debate.run(question(), {"debater": debater},
-                                  config=debate.Config(rounds=2), setup=setup([0, 1]))
+    transcript = await debate.run(
+        question(), {"debater": debater}, config=debate.Config(rounds=2), setup=setup([0, 1])
+    )
     public = [t for t in transcript.turns if t.visibility == "public"]
     assert [q.verified for q in public[0].quotes] == [True, False]
     later = next(r for r in sent(debater) if round_in(r) == 2)
@@ -182,8 +201,12 @@ async def test_quotes_are_verified_and_other_debaters_see_the_marks() -> None:
 
 async def test_closed_questions_have_no_quoting_rules_and_no_marks() -> None:
     debater = mock("debater", lambda r: argue("As <quote>everyone knows</quote>, it is A."))
-    transcript = await debate.run(question(context=None), {"debater": debater},
-                                  config=debate.Config(rounds=2), setup=setup([0, 1]))
+    transcript = await debate.run(
+        question(context=None),
+        {"debater": debater},
+        config=debate.Config(rounds=2),
+        setup=setup([0, 1]),
+    )
     assert all("<quote>" not in text(r) and "verified" not in text(r) for r in sent(debater))
     assert all("rule_breaks" not in t.metadata for t in transcript.turns)
     public = [t for t in transcript.turns if t.visibility == "public"]
@@ -195,8 +218,12 @@ async def test_the_judge_asks_between_rounds_without_seeing_the_context() -> Non
     judge = ScriptedJudge(["Why salt?", "What about the crew?"])
     debater = mock("debater", speech)
     transcript = await debate.run(
-        question(), {"debater": debater}, config=debate.Config(rounds=3, judge_questions=True),
-        setup=setup([0, 1]), judge=judge)
+        question(),
+        {"debater": debater},
+        config=debate.Config(rounds=3, judge_questions=True),
+        setup=setup([0, 1]),
+        judge=judge,
+    )
     asked = [t for t in transcript.turns if t.role == "judge"]
     assert [(t.round, t.content) for t in asked] == [(0, "Why salt?"), (1, "What about the crew?")]
     round_two = [r for r in sent(debater) if round_in(r) == 2]
@@ -210,14 +237,17 @@ def _judge_probabilities(request: Request, scores: dict[int, float]) -> dict[str
     found = re.findall(r"(Debater [AB]) speaks in round \d\. [^\n]* Candidate (\d)", text(request))
     speaker, k = found[-1]  # the candidate is the last speech; earlier rounds come first
     k, a_spoke = int(k), speaker == "Debater A"
-    return {"A": scores[k], "B": 1 - scores[k]} if a_spoke else {
-        "A": 1 - scores[k], "B": scores[k]}
+    return {"A": scores[k], "B": 1 - scores[k]} if a_spoke else {"A": 1 - scores[k], "B": scores[k]}
 
 
 async def test_best_of_n_is_scored_by_the_judge_model_against_a_dummy_opponent() -> None:
     scores = {0: 0.2, 1: 0.9, 2: 0.5}
-    debater = mock("debater", lambda r: argue(
-        f"{speaker_in(r)} speaks in round {round_in(r)}. {QUOTE} Candidate {r.sample_index}."))
+    debater = mock(
+        "debater",
+        lambda r: argue(
+            f"{speaker_in(r)} speaks in round {round_in(r)}. {QUOTE} Candidate {r.sample_index}."
+        ),
+    )
 
     def logprobs(request: Request) -> Reply:
         p = _judge_probabilities(request, scores)
@@ -227,13 +257,21 @@ async def test_best_of_n_is_scored_by_the_judge_model_against_a_dummy_opponent()
 
     preference = mock("preference", logprobs)
     transcript = await debate.run(
-        question(), {"debater": debater, "preference": preference},
-        config=debate.Config(rounds=2, best_of_n=3), setup=setup([0, 1]))
+        question(),
+        {"debater": debater, "preference": preference},
+        config=debate.Config(rounds=2, best_of_n=3),
+        setup=setup([0, 1]),
+    )
     public = [t for t in transcript.turns if t.visibility == "public"]
     assert len(public) == 4 and all(t.content.endswith("Candidate 1.") for t in public)
     assert all(t.metadata["bo_scores"] == pytest.approx([0.2, 0.9, 0.5]) for t in public)
-    losers = [t for t in transcript.turns if t.metadata.get("candidate_of") == "bo"
-              and t.visibility == "private" and "kind" not in t.metadata]
+    losers = [
+        t
+        for t in transcript.turns
+        if t.metadata.get("candidate_of") == "bo"
+        and t.visibility == "private"
+        and "kind" not in t.metadata
+    ]
     assert len(losers) == 8
     # The scorer reads the judge's own rendering: marks, names, and a dummy opponent.
     asked = text(sent(preference)[0])
@@ -259,12 +297,24 @@ async def test_critique_and_refine_replaces_the_speech_with_the_best_refinement(
         return speech(request)
 
     debater = mock("debater", reply)
-    preference = mock("preference", lambda r: {"rationale": "r", "probabilities": (
-        {"A": 0.7, "B": 0.3} if "critique 1" in text(r) else {"A": 0.4, "B": 0.6})})
-    config = debate.Config(rounds=1, score_mode="structured",
-                           players={"debater_a": {"refine": 2, "name": "refiner"}})
-    transcript = await debate.run(question(), {"debater": debater, "preference": preference},
-                                  config=config, setup=setup([0, 1]))
+    preference = mock(
+        "preference",
+        lambda r: {
+            "rationale": "r",
+            "probabilities": (
+                {"A": 0.7, "B": 0.3} if "critique 1" in text(r) else {"A": 0.4, "B": 0.6}
+            ),
+        },
+    )
+    config = debate.Config(
+        rounds=1, score_mode="structured", players={"debater_a": {"refine": 2, "name": "refiner"}}
+    )
+    transcript = await debate.run(
+        question(),
+        {"debater": debater, "preference": preference},
+        config=config,
+        setup=setup([0, 1]),
+    )
     public = {t.speaker: t for t in transcript.turns if t.visibility == "public"}
     assert public["Debater A"].content.startswith("Debater A refined after critique 1")
     assert public["Debater B"].content.startswith("Debater B speaks")  # its own optimisation
@@ -281,10 +331,16 @@ async def test_critique_and_refine_replaces_the_speech_with_the_best_refinement(
 
 async def test_an_optimising_player_needs_a_scorer() -> None:
     with pytest.raises(ProtocolError, match="'preference'"):
-        await debate.run(question(), {"debater": mock("d", speech)},
-                         config=debate.Config(best_of_n=2), setup=setup([0, 1]))
+        await debate.run(
+            question(),
+            {"debater": mock("d", speech)},
+            config=debate.Config(best_of_n=2),
+            setup=setup([0, 1]),
+        )
     assert debate.needed_roles(debate.Config(players={"debater_b": {"best_of_n": 4}})) == (
-        "debater", "preference")
+        "debater",
+        "preference",
+    )
 
 
 async def test_open_debate_rotates_who_chooses_first() -> None:
@@ -300,10 +356,15 @@ async def test_open_debate_rotates_who_chooses_first() -> None:
     assert {s.cast["Debater 1"] for s in chosen} == {"debater_a", "debater_b", "debater_c"}
     first = next(s for s in chosen if s.cast["Debater 1"] == "debater_c")
     a, b, c = (mock(n, reply) for n in "abc")
-    transcript = await debate.run(q, {"debater_a": a, "debater_b": b, "debater_c": c},
-                                  config=config, setup=first)
-    enums = [properties(r)["answer"]["enum"] for m in (c, a, b) for r in sent(m)
-             if "answer" in properties(r)]
+    transcript = await debate.run(
+        q, {"debater_a": a, "debater_b": b, "debater_c": c}, config=config, setup=first
+    )
+    enums = [
+        properties(r)["answer"]["enum"]
+        for m in (c, a, b)
+        for r in sent(m)
+        if "answer" in properties(r)
+    ]
     assert enums == [["A", "B", "C"], ["A", "B"], ["A"]]
     assert transcript.metadata["first_chooser"] == "debater_c"
     assert transcript.metadata["first_choice"] == first.order[2]
@@ -313,8 +374,10 @@ async def test_open_debate_rotates_who_chooses_first() -> None:
 
 def test_setups_do_not_depend_on_the_gold_and_need_one_debater_per_answer() -> None:
     for n in (2, 3, 4):
-        setups = {g: debate.setups(question(answers=min(n, 3), correct=g), debate.Config())
-                  for g in (0, 1, None)}
+        setups = {
+            g: debate.setups(question(answers=min(n, 3), correct=g), debate.Config())
+            for g in (0, 1, None)
+        }
         assert setups[0] == setups[1] == setups[None]
     labels = [s.label for s in debate.setups(question(), debate.Config(rotate_seats=True))]
     assert labels == ["o01-s0", "o10-s0", "o01-s1", "o10-s1"]
@@ -325,5 +388,9 @@ def test_setups_do_not_depend_on_the_gold_and_need_one_debater_per_answer() -> N
 
 async def test_a_setup_that_does_not_fit_the_config_is_refused() -> None:
     with pytest.raises(ProtocolError, match="assigns"):
-        await debate.run(question(), {"debater": mock("d", speech)},
-                         config=debate.Config(open=True), setup=setup([0, 1]))
+        await debate.run(
+            question(),
+            {"debater": mock("d", speech)},
+            config=debate.Config(open=True),
+            setup=setup([0, 1]),
+        )

@@ -31,14 +31,31 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "rrm-expert-leaves": {"depth": 1, "branching": 2},
     "prover-estimator": {"depth": 1, "branching": 2, "decide": "judge"},
 }
-ROLES = ("debater", "consultant", "answerer", "critic", "assistant", "evaluator", "planter",
-         "rater", "prover", "estimator", "leaf_judge")
+ROLES = (
+    "debater",
+    "consultant",
+    "answerer",
+    "critic",
+    "assistant",
+    "evaluator",
+    "planter",
+    "rater",
+    "prover",
+    "estimator",
+    "leaf_judge",
+)
 WORDS = ["Salt cod", "Iron ore", "Raw wool", "Brass needles"]
 
 
 def _question(n: int, gold: int) -> Question:
-    return Question(id="merrow", text="What did the Merrow carry?", answers=WORDS[:n],
-                    correct=gold, context=CONTEXT, source="story")
+    return Question(
+        id="merrow",
+        text="What did the Merrow carry?",
+        answers=WORDS[:n],
+        correct=gold,
+        context=CONTEXT,
+        source="story",
+    )
 
 
 def _verdict(request: Request) -> Any:

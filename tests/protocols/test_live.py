@@ -62,27 +62,33 @@ async def run_debate(
 ) -> tuple[Transcript, Any, FakeOpenAIServer]:
     debater = mock("debater", speech)
     async with FakeOpenAIServer(reply=scripted_judge(plan, prior or {"A": 0.5, "B": 0.5})) as srv:
-        judge_ep = endpoint("openai/gpt-4o-mini", base_url=srv.base_url, api_key="test",
-                            cache=False)
+        judge_ep = endpoint(
+            "openai/gpt-4o-mini", base_url=srv.base_url, api_key="test", cache=False
+        )
         judge = LLMJudge(judge_ep, name="live-llm")
         config = config.model_copy(update={"scratchpad": False, "require_quotes": False})
-        transcript = await debate.run(question(), {"debater": debater}, config=config,
-                                      setup=debate_setup(), judge=judge)
+        transcript = await debate.run(
+            question(), {"debater": debater}, config=config, setup=debate_setup(), judge=judge
+        )
     return transcript, debater, srv
 
 
 async def test_the_judge_ends_the_debate_and_its_last_belief_is_the_judgment() -> None:
-    plan: Plan = [({"A": 0.6, "B": 0.4}, "Which chapter says so?", "continue"),
-                  ({"A": 0.2, "B": 0.8}, "", "end")]
+    plan: Plan = [
+        ({"A": 0.6, "B": 0.4}, "Which chapter says so?", "continue"),
+        ({"A": 0.2, "B": 0.8}, "", "end"),
+    ]
     config = debate.Config(live_judge=True, max_rounds=4, turn_penalty=0.05)
     transcript, debater, server = await run_debate(plan, config=config)
 
-    speeches = [(t.round, t.speaker) for t in transcript.turns
-                if t.role == "debater" and t.visibility == "public"]
+    speeches = [
+        (t.round, t.speaker)
+        for t in transcript.turns
+        if t.role == "debater" and t.visibility == "public"
+    ]
     assert speeches == [(0, "Debater A"), (0, "Debater B"), (1, "Debater A"), (1, "Debater B")]
     judged = live_turns(transcript)
-    assert [(t.round, t.decision) for t in judged] == [(0, "continue"), (0, "continue"),
-                                                       (1, "end")]
+    assert [(t.round, t.decision) for t in judged] == [(0, "continue"), (0, "continue"), (1, "end")]
     # Stored in original order: presented A is original answer 1.
     assert [t.probabilities for t in judged] == [[0.5, 0.5], [0.4, 0.6], [0.8, 0.2]]
     assert judged[1].content == "Which chapter says so?" and judged[1].visibility == "public"
@@ -134,9 +140,12 @@ async def test_at_max_rounds_the_debate_ends_whatever_the_judge_wanted() -> None
 
 async def test_the_papers_schedule_opens_at_once_then_speaks_in_turn() -> None:
     debater = mock("debater", speech)
-    await debate.run(question(), {"debater": debater},
-                     config=debate.Config(rounds=2, simultaneous="opening"),
-                     setup=debate_setup())
+    await debate.run(
+        question(),
+        {"debater": debater},
+        config=debate.Config(rounds=2, simultaneous="opening"),
+        setup=debate_setup(),
+    )
     seen = {(speaker_in(r), round_in(r)): text(r) for r in sent(debater)}
     assert "Debater A speaks in round 1" not in seen[("Debater B", 1)]
     assert "Debater A speaks in round 2" in seen[("Debater B", 2)]
@@ -146,28 +155,44 @@ async def test_the_papers_schedule_opens_at_once_then_speaks_in_turn() -> None:
 async def test_live_consultancy_and_critique_stop_when_the_judge_ends() -> None:
     plan: Plan = [({"A": 0.9, "B": 0.1}, "", "end")]
     async with FakeOpenAIServer(reply=scripted_judge(plan, {"A": 0.5, "B": 0.5})) as srv:
-        judge = LLMJudge(endpoint("openai/gpt-4o-mini", base_url=srv.base_url,
-                                  api_key="test", cache=False))
+        judge = LLMJudge(
+            endpoint("openai/gpt-4o-mini", base_url=srv.base_url, api_key="test", cache=False)
+        )
         consult = await consultancy.run(
-            question(), {"consultant": mock("c", lambda r: "Salt cod, surely.")},
+            question(),
+            {"consultant": mock("c", lambda r: "Salt cod, surely.")},
             config=consultancy.Config(rounds=3, live_judge=True),
-            setup=Setup(order=[0, 1], assignment={"Consultant": 0}), judge=judge)
+            setup=Setup(order=[0, 1], assignment={"Consultant": 0}),
+            judge=judge,
+        )
         crit = await critique.run(
-            question(), {"answerer": mock("a", lambda r: "Salt cod."),
-                         "critic": mock("k", lambda r: "No evidence.")},
+            question(),
+            {
+                "answerer": mock("a", lambda r: "Salt cod."),
+                "critic": mock("k", lambda r: "No evidence."),
+            },
             config=critique.Config(live_judge=True, refine=True),
-            setup=Setup(order=[0, 1], assignment={"Answerer": 0}), judge=judge)
+            setup=Setup(order=[0, 1], assignment={"Answerer": 0}),
+            judge=judge,
+        )
     shown = [t.role for t in consult.turns if t.visibility == "public" or t.decision]
     assert shown == ["judge", "consultant", "judge"]
     assert [t.role for t in crit.turns if t.visibility == "public" or t.decision] == [
-        "judge", "answerer", "judge"]
+        "judge",
+        "answerer",
+        "judge",
+    ]
     assert live_turns(crit)[-1].probabilities == [0.9, 0.1]
 
 
 async def test_a_live_judge_is_required_and_excludes_plain_judge_questions() -> None:
     with pytest.raises(ProtocolError, match="live_judge is on, but run\\(\\) was given no judge"):
-        await debate.run(question(), {"debater": mock("d", speech)},
-                         config=debate.Config(live_judge=True), setup=debate_setup())
+        await debate.run(
+            question(),
+            {"debater": mock("d", speech)},
+            config=debate.Config(live_judge=True),
+            setup=debate_setup(),
+        )
     with pytest.raises(ValueError, match="leave judge_questions off"):
         debate.Config(live_judge=True, judge_questions=True)
     with pytest.raises(ValueError, match="max_rounds, show_beliefs only apply with live_judge"):
@@ -175,16 +200,24 @@ async def test_a_live_judge_is_required_and_excludes_plain_judge_questions() -> 
 
 
 async def test_an_unreadable_live_reply_is_asked_again_and_every_call_is_kept() -> None:
-    replies = iter([{"rationale": "prior", "probabilities": {"A": 0.5, "B": 0.5}},
-                    {"rationale": "x", "probabilities": {"A": 0.0, "B": 0.0}},
-                    {"rationale": "y", "probabilities": {"A": 0.3, "B": 0.7}}])
+    replies = iter(
+        [
+            {"rationale": "prior", "probabilities": {"A": 0.5, "B": 0.5}},
+            {"rationale": "x", "probabilities": {"A": 0.0, "B": 0.0}},
+            {"rationale": "y", "probabilities": {"A": 0.3, "B": 0.7}},
+        ]
+    )
     async with FakeOpenAIServer(reply=lambda body: json.dumps(next(replies))) as srv:
-        judge = LLMJudge(endpoint("openai/gpt-4o-mini", base_url=srv.base_url,
-                                  api_key="test", cache=False))
+        judge = LLMJudge(
+            endpoint("openai/gpt-4o-mini", base_url=srv.base_url, api_key="test", cache=False)
+        )
         transcript = await debate.run(
-            question(), {"debater": mock("d", speech)},
-            config=debate.Config(live_judge=True, max_rounds=1), setup=debate_setup(),
-            judge=judge)
+            question(),
+            {"debater": mock("d", speech)},
+            config=debate.Config(live_judge=True, max_rounds=1),
+            setup=debate_setup(),
+            judge=judge,
+        )
     judged = [t for t in transcript.turns if t.role == "judge" and t.call is not None]
     assert len(judged) == 3  # three judge calls, each on a turn (one of them unread)
     assert live_turns(transcript)[-1].probabilities == [0.7, 0.3]
@@ -197,16 +230,31 @@ async def test_a_reply_with_a_decision_outside_the_schema_fails_the_item_clearly
     def reply(body: dict[str, Any]) -> dict[str, Any]:
         if "No speaker has spoken yet" in body["messages"][-1]["content"]:
             return {"rationale": "prior", "probabilities": {"A": 0.5, "B": 0.5}}
-        return {"rationale": "r", "probabilities": {"A": 0.5, "B": 0.5}, "question": "",
-                "decision": "maybe"}
+        return {
+            "rationale": "r",
+            "probabilities": {"A": 0.5, "B": 0.5},
+            "question": "",
+            "decision": "maybe",
+        }
 
     async with FakeOpenAIServer(reply=reply) as srv:
-        judge = LLMJudge(endpoint("openai/gpt-4o-mini", base_url=srv.base_url, api_key="test",
-                                  cache=False, validation_retries=1))
+        judge = LLMJudge(
+            endpoint(
+                "openai/gpt-4o-mini",
+                base_url=srv.base_url,
+                api_key="test",
+                cache=False,
+                validation_retries=1,
+            )
+        )
         with pytest.raises(JudgeError, match="openai/gpt-4o-mini gave no live belief"):
-            await debate.run(question(), {"debater": mock("d", speech)},
-                             config=debate.Config(live_judge=True, max_rounds=3),
-                             setup=debate_setup(), judge=judge)
+            await debate.run(
+                question(),
+                {"debater": mock("d", speech)},
+                config=debate.Config(live_judge=True, max_rounds=3),
+                setup=debate_setup(),
+                judge=judge,
+            )
     assert srv.total_requests == 1 + 2  # the prior, then a reply and one re-ask
 
 
@@ -222,12 +270,20 @@ async def test_any_judge_can_be_live_by_default_and_never_ends_early() -> None:
     """A judge without its own live turn judges the transcript so far at each turn, asks its
     between-round question, and hears every round up to max_rounds."""
     judge = ScriptedJudge(["Why salt?", None])
-    transcript = await debate.run(question(), {"debater": mock("d", speech)},
-                                  config=debate.Config(live_judge=True, max_rounds=3),
-                                  setup=debate_setup(), judge=judge)
+    transcript = await debate.run(
+        question(),
+        {"debater": mock("d", speech)},
+        config=debate.Config(live_judge=True, max_rounds=3),
+        setup=debate_setup(),
+        judge=judge,
+    )
     judged = live_turns(transcript)
     assert [(t.round, t.decision, t.content) for t in judged] == [
-        (0, "continue", ""), (0, "continue", "Why salt?"), (1, "continue", ""), (2, "end", "")]
+        (0, "continue", ""),
+        (0, "continue", "Why salt?"),
+        (1, "continue", ""),
+        (2, "end", ""),
+    ]
     assert all(t.probabilities == [0.5, 0.5] for t in judged)
     assert [v.rounds_shown for v in judge.views] == [1, 2]  # asked after rounds 1 and 2 only
 
@@ -236,14 +292,30 @@ async def test_a_live_critique_runs_every_stage_while_the_judge_continues() -> N
     """Prior, proposal, judge, critique, judge, refinement, judge (the last one ends)."""
     judge = ScriptedJudge(["What is the flaw?", "Answer the critic."])
     crit = await critique.run(
-        question(), {"answerer": mock("a", lambda r: "Salt cod."),
-                     "critic": mock("k", lambda r: "No evidence.")},
+        question(),
+        {
+            "answerer": mock("a", lambda r: "Salt cod."),
+            "critic": mock("k", lambda r: "No evidence."),
+        },
         config=critique.Config(live_judge=True, refine=True, refine_answer="keep"),
-        setup=Setup(order=[0, 1], assignment={"Answerer": 0}), judge=judge)
-    public = [(t.role, t.round, t.decision) for t in crit.turns
-              if t.visibility == "public" or t.decision]
-    assert public == [("judge", 0, "continue"), ("answerer", 0, None),
-                      ("judge", 0, "continue"), ("critic", 1, None), ("judge", 1, "continue"),
-                      ("answerer", 2, None), ("judge", 2, "end")]
-    assert [t.content for t in live_turns(crit)] == ["", "What is the flaw?",
-                                                     "Answer the critic.", ""]
+        setup=Setup(order=[0, 1], assignment={"Answerer": 0}),
+        judge=judge,
+    )
+    public = [
+        (t.role, t.round, t.decision) for t in crit.turns if t.visibility == "public" or t.decision
+    ]
+    assert public == [
+        ("judge", 0, "continue"),
+        ("answerer", 0, None),
+        ("judge", 0, "continue"),
+        ("critic", 1, None),
+        ("judge", 1, "continue"),
+        ("answerer", 2, None),
+        ("judge", 2, "end"),
+    ]
+    assert [t.content for t in live_turns(crit)] == [
+        "",
+        "What is the flaw?",
+        "Answer the critic.",
+        "",
+    ]

@@ -67,7 +67,9 @@ def echo(request: Request) -> str:
 async def test_prompt_template_overrides_with_format_fields() -> None:
     debater = mock("debater", echo)
     config = debate.Config(
-        rounds=1, scratchpad=False, require_quotes=False,
+        rounds=1,
+        scratchpad=False,
+        require_quotes=False,
         prompts={"render_debater_turn": "  {speaker} argues {side}, round {round}/{rounds}.  "},
     )
     await debate.run(
@@ -87,8 +89,9 @@ async def test_prompt_function_overrides_are_called_and_recorded_by_name() -> No
         return f"custom {speaker} {round}"
 
     debater = mock("debater", echo)
-    config = debate.Config(rounds=1, scratchpad=False, require_quotes=False,
-                           prompts={"render_debater_turn": my_turn})
+    config = debate.Config(
+        rounds=1, scratchpad=False, require_quotes=False, prompts={"render_debater_turn": my_turn}
+    )
     transcript = await debate.run(
         question(),
         {"debater": debater},
@@ -104,8 +107,7 @@ async def test_prompt_files_override_from_a_folder(tmp_path: Path) -> None:
     (tmp_path / "render_debater_system.txt").write_text("You are {speaker}. Argue {side}.\n")
     (tmp_path / "render_something_else.txt").write_text("ignored")
     debater = mock("debater", echo)
-    config = debate.Config(rounds=1, prompt_dir=tmp_path, scratchpad=False,
-                           require_quotes=False)
+    config = debate.Config(rounds=1, prompt_dir=tmp_path, scratchpad=False, require_quotes=False)
     await debate.run(
         question(),
         {"debater": debater},
@@ -177,9 +179,14 @@ def shouting_turn(*, speaker: str, round: int, **_: object) -> str:
 
 async def test_prompt_functions_can_be_named_for_experiment_files() -> None:
     ref = f"python:{__name__}.shouting_turn"
-    config = debate.Config.model_validate({"rounds": 1, "scratchpad": False,
-                                           "require_quotes": False,
-                                           "prompts": {"render_debater_turn": ref}})
+    config = debate.Config.model_validate(
+        {
+            "rounds": 1,
+            "scratchpad": False,
+            "require_quotes": False,
+            "prompts": {"render_debater_turn": ref},
+        }
+    )
     debater = mock("debater", echo)
     transcript = await debate.run(question(), {"debater": debater}, config=config)
     assert sorted(prompt(r) for r in sent(debater)) == ["DEBATER A ROUND 1", "DEBATER B ROUND 1"]
@@ -194,8 +201,7 @@ async def test_any_speaking_protocol_can_keep_its_reasoning_private() -> None:
         return "<thinking>my hidden doubts</thinking><argument>Salt cod, clearly.</argument>"
 
     agents = {role: mock(role, reply) for role in ("answerer", "critic")}
-    transcript = await critique.run(question(), agents,
-                                    config=critique.Config(scratchpad=True))
+    transcript = await critique.run(question(), agents, config=critique.Config(scratchpad=True))
     private = [t for t in transcript.turns if t.metadata.get("kind") == "scratchpad"]
     assert {t.role for t in private} == {"answerer", "critic"}
     assert all(t.visibility == "private" and t.content == "my hidden doubts" for t in private)

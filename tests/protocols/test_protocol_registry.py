@@ -90,8 +90,11 @@ async def test_protocol_runs_and_leaks_nothing_to_the_judge(
         calls += len(transcript.calls)
         for turn in transcript.turns:
             if turn.call is None:  # judges' questions, assembled trees and paths, reasoning
-                assert (turn.role == "judge" or turn.speaker in ("Evaluation tree", "Debate path")
-                        or turn.metadata.get("kind") == "scratchpad")
+                assert (
+                    turn.role == "judge"
+                    or turn.speaker in ("Evaluation tree", "Debate path")
+                    or turn.metadata.get("kind") == "scratchpad"
+                )
 
         view = JudgeView.from_transcript(transcript)
         shown = view.model_dump_json()

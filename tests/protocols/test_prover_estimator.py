@@ -114,14 +114,22 @@ async def test_depth_zero_checks_the_answers_claim_itself() -> None:
 
 async def test_a_prover_that_picks_no_sub_claim_is_one_clear_error() -> None:
     agents = {
-        "prover": mock("p", lambda r: {"index": 9, "bet": "lower", "reason": ""}
-                       if "bet" in properties(r) else prover(r)),
+        "prover": mock(
+            "p",
+            lambda r: (
+                {"index": 9, "bet": "lower", "reason": ""} if "bet" in properties(r) else prover(r)
+            ),
+        ),
         "estimator": mock("e", estimator),
         "leaf_judge": mock("j", leaf_judge),
     }
     with pytest.raises((ProtocolError, StructuredOutputError), match=r"not one of|chose no"):
-        await pe.run(question(), agents, config=pe.Config(depth=1),  # type: ignore[arg-type]
-                     setup=Setup(order=[0, 1], assignment={"Prover": 0}))
+        await pe.run(
+            question(),
+            agents,
+            config=pe.Config(depth=1),  # type: ignore[arg-type]
+            setup=Setup(order=[0, 1], assignment={"Prover": 0}),
+        )
 
 
 def test_setups_assign_the_prover_every_answer_in_every_order() -> None:

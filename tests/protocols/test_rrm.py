@@ -37,7 +37,9 @@ def assistant(request: Request) -> str:
 async def run(config: rrm.Config, order: list[int]) -> tuple[Transcript, object, object]:
     helper, judge = mock("assistant", assistant), mock("evaluator", evaluator)
     transcript = await rrm.run(
-        question(), {"assistant": helper, "evaluator": judge}, config=config,
+        question(),
+        {"assistant": helper, "evaluator": judge},
+        config=config,
         setup=Setup(order=order),
     )
     return transcript, helper, judge
@@ -77,7 +79,8 @@ async def test_every_answer_is_itself_evaluated_with_assistance_down_to_depth() 
     assert transcript.tree.decide == "rewards"
     # The evaluator judged each claim with its sub-evaluations' answers, trust and quote marks.
     root_judgment = next(
-        r for r in sent(judge)  # type: ignore[arg-type]
+        r
+        for r in sent(judge)  # type: ignore[arg-type]
         if "justification" in properties(r) and prompt(r).startswith("Claim: Answer A.")
     )
     assert "[A.1] Q: Q1 on Answer A." in prompt(root_judgment)

@@ -78,8 +78,11 @@ async def test_the_leaf_judge_never_sends_the_hidden_text() -> None:
         blind = endpoint("openai/leaf", base_url=server.base_url, api_key="k", cache=False)
         transcript = await prover_estimator.run(
             question(),
-            {"prover": mock("prover", anything), "estimator": mock("estimator", anything),
-             "leaf_judge": blind},
+            {
+                "prover": mock("prover", anything),
+                "estimator": mock("estimator", anything),
+                "leaf_judge": blind,
+            },
             config=prover_estimator.Config(depth=2, branching=2),
             setup=Setup(order=[0, 1], assignment={"Prover": 0}),
         )

@@ -26,8 +26,10 @@ def verdict(request: Request) -> dict[str, Any] | None:
     top = 0.55 + (digest[0] % 40) / 100
     first = digest[1] % len(labels)
     rest = (1 - top) / (len(labels) - 1)
-    return {"rationale": "scripted", "probabilities": {
-        label: (top if i == first else rest) for i, label in enumerate(labels)}}
+    return {
+        "rationale": "scripted",
+        "probabilities": {label: (top if i == first else rest) for i, label in enumerate(labels)},
+    }
 
 
 def replies(spec: str, fail: Callable[[Request], bool] | None = None) -> Callable[[Request], Any]:
@@ -80,10 +82,18 @@ def experiment(**changes: Any) -> Experiment:
         "endpoints": {"strong": {"spec": "mock/strong"}, "weak": {"spec": "mock/weak"}},
         "conditions": [
             {"label": "unassisted", "protocol": "unassisted"},
-            {"label": "consultancy", "protocol": "consultancy",
-             "roles": {"consultant": "strong"}, "options": {"rounds": 1}},
-            {"label": "debate", "protocol": "debate", "roles": {"debater": "strong"},
-             "options": {"rounds": 2}},
+            {
+                "label": "consultancy",
+                "protocol": "consultancy",
+                "roles": {"consultant": "strong"},
+                "options": {"rounds": 1},
+            },
+            {
+                "label": "debate",
+                "protocol": "debate",
+                "roles": {"debater": "strong"},
+                "options": {"rounds": 2},
+            },
         ],
         "judges": [{"kind": "llm", "name": "weak-judge", "endpoint": "weak"}],
         "limits": {"concurrency": 4},

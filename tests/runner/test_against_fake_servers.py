@@ -35,8 +35,9 @@ def _openai_available() -> bool:
     return True
 
 
-pytestmark = pytest.mark.skipif(not _openai_available(),
-                                reason="the openai provider is not in endpoint() yet")
+pytestmark = pytest.mark.skipif(
+    not _openai_available(), reason="the openai provider is not in endpoint() yet"
+)
 
 
 def script(body: dict[str, Any]) -> Any:
@@ -50,8 +51,13 @@ def script(body: dict[str, Any]) -> Any:
         return None
     labels = list(probabilities["properties"])
     top = 0.55 + (len(json.dumps(body)) % 40) / 100
-    return {"rationale": "scripted", "probabilities": {
-        label: top if i == 0 else (1 - top) / (len(labels) - 1) for i, label in enumerate(labels)}}
+    return {
+        "rationale": "scripted",
+        "probabilities": {
+            label: top if i == 0 else (1 - top) / (len(labels) - 1)
+            for i, label in enumerate(labels)
+        },
+    }
 
 
 @pytest.fixture
@@ -62,9 +68,11 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 def experiment_file(tmp_path: Path, server: FakeOpenAIServer, **limits: Any) -> Path:
     limit_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in limits.items())
-    endpoint = (f'base_url = "{server.base_url}"\napi_key_env = "{KEY_VARIABLE}"\n'
-                f"pricing = {{ input = 1.0, output = 2.0 }}\nmax_retries = 1\n"
-                f"options = {{ retry_backoff = 0.01 }}\n")
+    endpoint = (
+        f'base_url = "{server.base_url}"\napi_key_env = "{KEY_VARIABLE}"\n'
+        f"pricing = {{ input = 1.0, output = 2.0 }}\nmax_retries = 1\n"
+        f"options = {{ retry_backoff = 0.01 }}\n"
+    )
     text = f"""
 name = "fake"
 [dataset]
@@ -116,8 +124,11 @@ def key(request: RecordedRequest) -> str:
 
 def contents(out: Path) -> tuple[dict[str, list[str]], dict[str, list[float] | None]]:
     store = RunStore.open(out)
-    transcripts = {t.id: [u.content for u in t.turns]
-                   for t in store.transcripts.latest() if t.status == "complete"}
+    transcripts = {
+        t.id: [u.content for u in t.turns]
+        for t in store.transcripts.latest()
+        if t.status == "complete"
+    }
     judgments = {j.id: j.probabilities for j in store.judgments.latest() if j.status == "ok"}
     store.close()
     return transcripts, judgments
@@ -136,18 +147,27 @@ async def test_cost_cap_stops_then_resumes_with_no_request_repeated(
 ) -> None:
     from oversight.runner import run_experiment_async
 
-    whole = await run_experiment_async(experiment_file(tmp_path, server), out=tmp_path / "whole",
-                                       progress=False)
+    whole = await run_experiment_async(
+        experiment_file(tmp_path, server), out=tmp_path / "whole", progress=False
+    )
     assert whole.status == "complete" and whole.unknown_cost_calls == 0
     total = server.total_requests
     server.reset()
-    capped = await run_experiment_async(experiment_file(tmp_path, server), out=tmp_path / "run",
-                                        max_cost_usd=whole.spent_usd / 3, progress=False)
+    capped = await run_experiment_async(
+        experiment_file(tmp_path, server),
+        out=tmp_path / "run",
+        max_cost_usd=whole.spent_usd / 3,
+        progress=False,
+    )
     assert capped.status == "stopped: cost cap"
     first = server.total_requests
     assert 0 < first < total
-    resumed = await run_experiment_async(experiment_file(tmp_path, server), out=tmp_path / "run",
-                                         max_cost_usd=whole.spent_usd * 2, progress=False)
+    resumed = await run_experiment_async(
+        experiment_file(tmp_path, server),
+        out=tmp_path / "run",
+        max_cost_usd=whole.spent_usd * 2,
+        progress=False,
+    )
     assert resumed.status == "complete"
     assert server.total_requests == total, "every request was sent exactly once in all"
     assert max(Counter(key(r) for r in server.requests).values()) == 1
@@ -211,8 +231,9 @@ def test_replay_of_a_finished_run_makes_no_network_call(
     exp = experiment_file(tmp_path, server)
     run_experiment(exp, out=tmp_path / "run", progress=False, summary=False)
     server.reset()
-    replay = run_experiment(exp, out=tmp_path / "replay", replay=tmp_path / "run",
-                            progress=False, summary=False)
+    replay = run_experiment(
+        exp, out=tmp_path / "replay", replay=tmp_path / "run", progress=False, summary=False
+    )
     assert replay.status == "complete" and replay.calls == 0
     assert server.total_requests == 0
     assert contents(tmp_path / "replay") == contents(tmp_path / "run")
@@ -225,9 +246,13 @@ def test_sigterm_stops_cleanly_with_status_interrupted(
     exp = experiment_file(tmp_path, server)
     run = tmp_path / "run"
     env = {**os.environ, "CI": "true"}
-    process = subprocess.Popen(_cli("run", str(exp), "--out", str(run), "--no-report"),
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        _cli("run", str(exp), "--out", str(run), "--no-report"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while _lines(run / "transcripts.jsonl") < 5:
         assert time.monotonic() < deadline and process.poll() is None
@@ -238,26 +263,55 @@ def test_sigterm_stops_cleanly_with_status_interrupted(
     assert "interrupted" in out
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "interrupted" and 0 < status["items_complete"] < 32
-    finished = subprocess.run(_cli("run", str(exp), "--out", str(run), "--no-report"), env=env,
-                              capture_output=True, text=True, timeout=120)
+    finished = subprocess.run(
+        _cli("run", str(exp), "--out", str(run), "--no-report"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert finished.returncode == 0, finished.stderr
 
 
 def test_a_missing_key_stops_the_run_before_any_item(
-    tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from oversight.cli import main
 
     monkeypatch.delenv(KEY_VARIABLE)
     out = tmp_path / "run"
-    assert main(["run", str(experiment_file(tmp_path, server)), "--out", str(out),
-                 "--no-progress", "--no-report"]) == 1
+    assert (
+        main(
+            [
+                "run",
+                str(experiment_file(tmp_path, server)),
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-report",
+            ]
+        )
+        == 1
+    )
     assert KEY_VARIABLE in capsys.readouterr().err
     assert server.total_requests == 0
     assert not (out / "transcripts.jsonl").exists() and not (out / "judgments.jsonl").exists()
     # With the key set, the same command starts the run in the same folder.
     monkeypatch.setenv(KEY_VARIABLE, "test")
-    assert main(["run", str(experiment_file(tmp_path, server)), "--out", str(out),
-                 "--no-progress", "--no-report"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(experiment_file(tmp_path, server)),
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     assert server.total_requests > 0

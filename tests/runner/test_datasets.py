@@ -43,23 +43,41 @@ def test_common_filters_shuffle_cap_per_source_and_limit() -> None:
 
 
 def _quality_article(article_id: str, questions: list[dict[str, object]]) -> dict[str, object]:
-    return {"article_id": article_id, "set_unique_id": f"{article_id}_set", "title": "T",
-            "article": "Once upon a time there was a lighthouse.", "questions": questions}
+    return {
+        "article_id": article_id,
+        "set_unique_id": f"{article_id}_set",
+        "title": "T",
+        "article": "Once upon a time there was a lighthouse.",
+        "questions": questions,
+    }
 
 
 def _quality_question(qid: str, gold: int, difficult: int, best: int) -> dict[str, object]:
-    return {"question": f"Question {qid}?", "options": ["w", "x", "y", "z"], "gold_label": gold,
-            "question_unique_id": qid, "difficult": difficult,
-            "validation": [{"untimed_best_distractor": best}, {"untimed_best_distractor": best},
-                           {"untimed_best_distractor": 1}]}
+    return {
+        "question": f"Question {qid}?",
+        "options": ["w", "x", "y", "z"],
+        "gold_label": gold,
+        "question_unique_id": qid,
+        "difficult": difficult,
+        "validation": [
+            {"untimed_best_distractor": best},
+            {"untimed_best_distractor": best},
+            {"untimed_best_distractor": 1},
+        ],
+    }
 
 
 def test_quality_hard_subset_best_distractor_and_cap_per_article(tmp_path: Path) -> None:
     path = tmp_path / "QuALITY.dev"
     articles = [
-        _quality_article("a1", [_quality_question("a1q1", 2, 1, 4),
-                                _quality_question("a1q2", 1, 0, 3),
-                                _quality_question("a1q3", 3, 1, 1)]),
+        _quality_article(
+            "a1",
+            [
+                _quality_question("a1q1", 2, 1, 4),
+                _quality_question("a1q2", 1, 0, 3),
+                _quality_question("a1q3", 3, 1, 1),
+            ],
+        ),
         _quality_article("a2", [_quality_question("a2q1", 4, 1, 2)]),
     ]
     path.write_text("\n".join(json.dumps(a) for a in articles) + "\n")
@@ -86,16 +104,35 @@ def test_quality_file_problems_name_the_line(tmp_path: Path) -> None:
 
 def test_gpqa_shuffles_the_gold_out_of_first_place(tmp_path: Path) -> None:
     path = tmp_path / "gpqa_main.csv"
-    columns = ["Record ID", "Question", "Correct Answer", "Incorrect Answer 1",
-               "Incorrect Answer 2", "Incorrect Answer 3", "High-level domain", "Subdomain",
-               "Explanation"]
+    columns = [
+        "Record ID",
+        "Question",
+        "Correct Answer",
+        "Incorrect Answer 1",
+        "Incorrect Answer 2",
+        "Incorrect Answer 3",
+        "High-level domain",
+        "Subdomain",
+        "Explanation",
+    ]
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(columns)
         for i in range(12):
             domain = "Physics" if i % 2 else "Chemistry"
-            writer.writerow([f"rec{i}", f"Q{i}?", "right", "wrong1", "wrong2", "wrong3", domain,
-                             f"{domain} sub", "because"])
+            writer.writerow(
+                [
+                    f"rec{i}",
+                    f"Q{i}?",
+                    "right",
+                    "wrong1",
+                    "wrong2",
+                    "wrong3",
+                    domain,
+                    f"{domain} sub",
+                    "because",
+                ]
+            )
     questions = load_questions(GPQASpec(path=path))
     assert len(questions) == 12
     for q in questions:
@@ -124,8 +161,14 @@ def test_mmlu_csv_folder_and_parquet(tmp_path: Path) -> None:
     pyarrow = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    table = pyarrow.table({"question": ["Q?"], "subject": ["anatomy"],
-                           "choices": [["p", "q", "r", "s"]], "answer": [3]})
+    table = pyarrow.table(
+        {
+            "question": ["Q?"],
+            "subject": ["anatomy"],
+            "choices": [["p", "q", "r", "s"]],
+            "answer": [3],
+        }
+    )
     pq.write_table(table, tmp_path / "mmlu.parquet")
     parquet = load_questions(MMLUSpec(path=tmp_path / "mmlu.parquet"))
     assert parquet[0].answers == ["p", "q", "r", "s"] and parquet[0].correct == 3
@@ -134,23 +177,51 @@ def test_mmlu_csv_folder_and_parquet(tmp_path: Path) -> None:
 
 def test_generic_jsonl_and_csv_with_a_field_mapping(tmp_path: Path) -> None:
     jsonl = tmp_path / "mine.jsonl"
-    jsonl.write_text("\n".join(json.dumps(r) for r in [
-        {"qid": "1", "prompt": "Which?", "opts": ["red", "blue"], "label": "blue",
-         "doc": {"id": "d1", "text": "The sky is blue."}},
-        {"qid": "2", "prompt": "Other?", "opts": ["up", "down"], "label": "up",
-         "doc": {"id": "d1", "text": "Up it goes."}},
-    ]) + "\n")
-    spec = GenericSpec(loader="jsonl", path=jsonl, fields={
-        "id": "qid", "text": "prompt", "answers": "opts", "correct": "label",
-        "context": "doc.text", "source": "doc.id"})
+    jsonl.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {
+                    "qid": "1",
+                    "prompt": "Which?",
+                    "opts": ["red", "blue"],
+                    "label": "blue",
+                    "doc": {"id": "d1", "text": "The sky is blue."},
+                },
+                {
+                    "qid": "2",
+                    "prompt": "Other?",
+                    "opts": ["up", "down"],
+                    "label": "up",
+                    "doc": {"id": "d1", "text": "Up it goes."},
+                },
+            ]
+        )
+        + "\n"
+    )
+    spec = GenericSpec(
+        loader="jsonl",
+        path=jsonl,
+        fields={
+            "id": "qid",
+            "text": "prompt",
+            "answers": "opts",
+            "correct": "label",
+            "context": "doc.text",
+            "source": "doc.id",
+        },
+    )
     questions = load_questions(spec)
     assert [(q.id, q.correct, q.source) for q in questions] == [("1", 1, "d1"), ("2", 0, "d1")]
     assert questions[0].context == "The sky is blue." and questions[0].dataset == "mine"
 
     table = tmp_path / "mine.csv"
     table.write_text("question,a,b,gold\nWhich?,red,blue,B\n")
-    spec = GenericSpec(loader="csv", path=table, fields={"answers": ["a", "b"], "correct": "gold",
-                                                         "id": None, "context": None})
+    spec = GenericSpec(
+        loader="csv",
+        path=table,
+        fields={"answers": ["a", "b"], "correct": "gold", "id": None, "context": None},
+    )
     [only] = load_questions(spec)
     assert only.answers == ["red", "blue"] and only.correct == 1 and only.id == "mine-2"
 
@@ -162,8 +233,14 @@ def test_generic_jsonl_and_csv_with_a_field_mapping(tmp_path: Path) -> None:
 
 def test_nyu_questions_from_an_imported_run(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path / "nyu")
-    question = Question(id="story-1:q", text="Who?", answers=["A", "B"], correct=1,
-                        context="story", source="story-1")
+    question = Question(
+        id="story-1:q",
+        text="Who?",
+        answers=["A", "B"],
+        correct=1,
+        context="story",
+        source="story-1",
+    )
     for room in ("r1", "r2"):
         store.transcripts.append(Transcript(id=room, protocol="debate", question=question))
     store.close()

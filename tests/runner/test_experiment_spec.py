@@ -70,8 +70,14 @@ def test_the_same_model_built_in_python(tmp_path: Path) -> None:
         name="tiny",
         dataset=SampleSpec(limit=2),
         endpoints={"strong": {"spec": "mock/strong"}, "weak": {"spec": "mock/weak"}},
-        conditions=[Condition(label="debate", protocol="debate", roles={"debater": "strong"},
-                              options={"rounds": 2})],
+        conditions=[
+            Condition(
+                label="debate",
+                protocol="debate",
+                roles={"debater": "strong"},
+                options={"rounds": 2},
+            )
+        ],
         judges=[{"kind": "llm", "name": "weak-judge", "endpoint": "weak"}],
     )
     assert built.spec_hash() == from_file.spec_hash()
@@ -106,8 +112,9 @@ def test_bad_protocol_option_is_reported_under_options(tmp_path: Path) -> None:
 
 
 def test_missing_role_and_unknown_endpoint(tmp_path: Path) -> None:
-    message = _error(tmp_path, GOOD.replace('roles = { debater = "strong" }',
-                                            'roles = { debatr = "strongg" }'))
+    message = _error(
+        tmp_path, GOOD.replace('roles = { debater = "strong" }', 'roles = { debatr = "strongg" }')
+    )
     expected = "conditions[0].roles.debatr: 'strongg' is not an endpoint; known: strong, weak"
     assert expected in message
     assert "needs an endpoint for the 'debater' role" in message
@@ -124,8 +131,10 @@ def test_bad_values_say_what_is_allowed(tmp_path: Path) -> None:
 def test_unknown_loader_and_loader_options(tmp_path: Path) -> None:
     message = _error(tmp_path, GOOD.replace('loader = "sample"', 'loader = "qualty"'))
     assert "dataset.loader: 'qualty' is not a known loader" in message
-    message = _error(tmp_path, GOOD.replace('loader = "sample"',
-                                            'loader = "quality"\npath = "q.jsonl"\nhardd = true'))
+    message = _error(
+        tmp_path,
+        GOOD.replace('loader = "sample"', 'loader = "quality"\npath = "q.jsonl"\nhardd = true'),
+    )
     assert "dataset.hardd: unknown key" in message and "hard" in message
 
 
@@ -134,8 +143,10 @@ def test_judge_problems(tmp_path: Path) -> None:
     assert "judges[0]: endpoint 'weakk' is not an [endpoints] entry" in message
     message = _error(tmp_path, GOOD.replace('kind = "llm"', 'kind = "robot"'))
     assert "judges[0].kind: 'robot' is not a known kind" in message
-    message = _error(tmp_path, GOOD.replace('options = { rounds = 2 }',
-                                            'options = { rounds = 2 }\njudges = ["nobody"]'))
+    message = _error(
+        tmp_path,
+        GOOD.replace("options = { rounds = 2 }", 'options = { rounds = 2 }\njudges = ["nobody"]'),
+    )
     assert "conditions[0].judges: 'nobody' is not a judge; known: weak-judge" in message
 
 
@@ -164,7 +175,8 @@ def test_extends_merges_tables_and_replaces_arrays(tmp_path: Path) -> None:
     (tmp_path / "child.toml").write_text(
         'extends = "base.toml"\nname = "child"\n'
         '[endpoints.strong]\nspec = "openai/gpt-4o"\nmax_concurrency = 4\n'
-        "[limits]\nmax_cost_usd = 5.0\n")
+        "[limits]\nmax_cost_usd = 5.0\n"
+    )
     child = load_experiment(tmp_path / "child.toml")
     assert child.name == "child" and child.endpoints["strong"].spec == "openai/gpt-4o"
     assert child.endpoints["strong"].max_concurrency == 4
@@ -200,9 +212,11 @@ def test_independent_problems_are_all_reported_beside_invalid_entries(tmp_path: 
     # Three independent problems: a bad field in an endpoint, a bad field in a judge, and a
     # condition (itself valid) naming a judge that does not exist. The two field errors
     # used to hide the third; checks touching the invalid entries are still left out.
-    text = (GOOD.replace('spec = "mock/weak"', 'spec = "mock/weak"\nmax_concurrency = 0')
-            .replace('endpoint = "weak"', 'endpoint = "weak"\nsamples = 0')
-            .replace('options = { rounds = 2 }', 'options = { rounds = 2 }\njudge = "nobody"'))
+    text = (
+        GOOD.replace('spec = "mock/weak"', 'spec = "mock/weak"\nmax_concurrency = 0')
+        .replace('endpoint = "weak"', 'endpoint = "weak"\nsamples = 0')
+        .replace("options = { rounds = 2 }", 'options = { rounds = 2 }\njudge = "nobody"')
+    )
     message = _error(tmp_path, text)
     assert "3 problems:" in message, message
     assert "endpoints.weak.max_concurrency" in message

@@ -16,8 +16,11 @@ datasets = pytest.importorskip("datasets", reason="the hf extra (datasets) is no
 MMLU_ROWS = {
     "question": ["What is 2+2?", "Boiling point of water at sea level?", "Capital of France?"],
     "subject": ["math", "physics", "geography"],
-    "choices": [["3", "4", "5", "22"], ["90C", "100C", "110C", "0C"],
-                ["Lyon", "Nice", "Paris", "Lille"]],
+    "choices": [
+        ["3", "4", "5", "22"],
+        ["90C", "100C", "110C", "0C"],
+        ["Lyon", "Nice", "Paris", "Lille"],
+    ],
     "answer": [1, 1, 2],
 }
 
@@ -48,9 +51,18 @@ def test_mmlu_preset_reads_a_saved_dataset_by_name(home: Path) -> None:
 
 
 def test_gpqa_preset_shuffles_the_gold_out_of_first_place(home: Path) -> None:
-    rows = [{"Record ID": f"rec{i}", "Question": f"Q{i}?", "Correct Answer": f"right{i}",
-             "Incorrect Answer 1": f"w{i}a", "Incorrect Answer 2": f"w{i}b",
-             "Incorrect Answer 3": f"w{i}c", "Subdomain": "Optics"} for i in range(8)]
+    rows = [
+        {
+            "Record ID": f"rec{i}",
+            "Question": f"Q{i}?",
+            "Correct Answer": f"right{i}",
+            "Incorrect Answer 1": f"w{i}a",
+            "Incorrect Answer 2": f"w{i}b",
+            "Incorrect Answer 3": f"w{i}c",
+            "Subdomain": "Optics",
+        }
+        for i in range(8)
+    ]
     folder = home.parent / "gpqa-saved"
     datasets.Dataset.from_list(rows).save_to_disk(str(folder))
     questions = load_questions(HFSpec(path=folder, preset="gpqa", answers=2))
@@ -64,11 +76,15 @@ def test_gpqa_preset_shuffles_the_gold_out_of_first_place(home: Path) -> None:
 
 def test_quality_preset_keeps_the_article_hidden_and_clusters_by_it(tmp_path: Path) -> None:
     story_a, story_b = "The lighthouse keeper ...", "The seed vault ..."
-    rows = {"article": [story_a, story_a, story_b], "question": ["q1?", "q2?", "q3?"],
-            "options": [["a", "b", "c", "d"]] * 3, "answer": [0, 3, 2], "hard": [True] * 3}
+    rows = {
+        "article": [story_a, story_a, story_b],
+        "question": ["q1?", "q2?", "q3?"],
+        "options": [["a", "b", "c", "d"]] * 3,
+        "answer": [0, 3, 2],
+        "hard": [True] * 3,
+    }
     datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "quality"))
-    questions = load_questions(HFSpec(path=tmp_path / "quality", preset="quality",
-                                      split="test"))
+    questions = load_questions(HFSpec(path=tmp_path / "quality", preset="quality", split="test"))
     assert [q.context for q in questions] == [story_a, story_a, story_b]
     assert questions[0].source == questions[1].source != questions[2].source
     assert [q.correct for q in questions] == [0, 3, 2]
@@ -77,13 +93,20 @@ def test_quality_preset_keeps_the_article_hidden_and_clusters_by_it(tmp_path: Pa
 def test_field_mapping_over_a_folder_of_parquet_files(tmp_path: Path, home: Path) -> None:
     folder = tmp_path / "mine"
     folder.mkdir()
-    datasets.Dataset.from_dict({"prompt": ["Is the sky blue?"], "opts": [["yes", "no"]],
-                                "gold": ["A"]}).to_parquet(str(folder / "test.parquet"))
-    spec = HFSpec(path=folder, fields={"text": "prompt", "answers": "opts", "correct": "gold"},
-                  correct_format="letter")
+    datasets.Dataset.from_dict(
+        {"prompt": ["Is the sky blue?"], "opts": [["yes", "no"]], "gold": ["A"]}
+    ).to_parquet(str(folder / "test.parquet"))
+    spec = HFSpec(
+        path=folder,
+        fields={"text": "prompt", "answers": "opts", "correct": "gold"},
+        correct_format="letter",
+    )
     [question] = load_questions(spec)
-    assert (question.text, question.answers, question.correct) == ("Is the sky blue?",
-                                                                    ["yes", "no"], 0)
+    assert (question.text, question.answers, question.correct) == (
+        "Is the sky blue?",
+        ["yes", "no"],
+        0,
+    )
     missing = r"mine row 1: no field 'answers' in the record \(fields: prompt, opts, gold\)"
     with pytest.raises(DatasetError, match=missing):
         load_questions(HFSpec(path=folder))
@@ -97,8 +120,9 @@ def test_a_dataset_not_on_this_machine_says_to_fetch_it(home: Path) -> None:
         load_questions(HFSpec(name="cais/mmlu", preset="mmlu", split="validation"))
 
 
-def test_fetch_saves_where_runs_read(tmp_path: Path, home: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_fetch_saves_where_runs_read(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = tmp_path / "hub-copy"
     source.mkdir()
     datasets.Dataset.from_dict(MMLU_ROWS).to_parquet(str(source / "test.parquet"))
@@ -108,8 +132,7 @@ def test_fetch_saves_where_runs_read(tmp_path: Path, home: Path,
     assert len(questions) == 3
 
 
-def test_an_experiment_loads_a_saved_dataset_by_name_and_runs(tmp_path: Path,
-                                                              home: Path) -> None:
+def test_an_experiment_loads_a_saved_dataset_by_name_and_runs(tmp_path: Path, home: Path) -> None:
     _save_mmlu(home / "cais__mmlu" / "all")
     experiment = tmp_path / "mmlu.toml"
     experiment.write_text(

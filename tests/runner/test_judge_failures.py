@@ -39,18 +39,25 @@ class JudgeFactory(Factory):
             self.judge_requests.append(request)
             self.sent[spec] = self.sent.get(spec, 0) + 1
             if self.broken:
-                return {"rationale": "?", "probabilities": dict.fromkeys(
-                    found["probabilities"], 0.0)}
+                return {
+                    "rationale": "?",
+                    "probabilities": dict.fromkeys(found["probabilities"], 0.0),
+                }
             return found
 
         made.backend._replies = reply  # type: ignore[attr-defined]
         return made
 
 
-def _run(out: Path, factory: Factory, exp: Experiment, *, retry_failed: bool = False
-         ) -> RunResult:
-    return run_experiment(exp, out=out, endpoint_factory=factory, progress=False,
-                          summary=False, retry_failed=retry_failed)
+def _run(out: Path, factory: Factory, exp: Experiment, *, retry_failed: bool = False) -> RunResult:
+    return run_experiment(
+        exp,
+        out=out,
+        endpoint_factory=factory,
+        progress=False,
+        summary=False,
+        retry_failed=retry_failed,
+    )
 
 
 def _records(out: Path) -> list[dict[str, Any]]:

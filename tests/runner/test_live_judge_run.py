@@ -31,8 +31,11 @@ def live_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def beliefs(t: Transcript) -> list[list[float]]:
-    return [turn.probabilities for turn in t.turns
-            if turn.role == "judge" and turn.probabilities is not None]
+    return [
+        turn.probabilities
+        for turn in t.turns
+        if turn.role == "judge" and turn.probabilities is not None
+    ]
 
 
 def test_the_live_judges_last_belief_is_its_judgment(live_run: Path) -> None:
@@ -50,8 +53,7 @@ def test_the_live_judges_last_belief_is_its_judgment(live_run: Path) -> None:
         assert j.live and j.probabilities == live[-1].probabilities
         assert [turn.decision for turn in live][:-1] == ["continue"] * (len(live) - 1)
         assert live[-1].decision == "end" and live[0].metadata["live"] == "opening"
-        speech_rounds = {turn.round for turn in t.turns if turn.role in ("debater",
-                                                                         "consultant")}
+        speech_rounds = {turn.round for turn in t.turns if turn.role in ("debater", "consultant")}
         assert len(speech_rounds) == len(live) - 1 == j.rounds_seen
         assert t.roles["Judge"] == "live"
         ended_early += len(speech_rounds) < 4
@@ -65,8 +67,21 @@ def test_the_report_draws_the_belief_curves_of_the_run(
     live_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "reports"
-    assert main(["report", str(live_run), "--plots", "--markdown", "--out", str(out), "--bootstrap",
-                 "200"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(live_run),
+                "--plots",
+                "--markdown",
+                "--out",
+                str(out),
+                "--bootstrap",
+                "200",
+            ]
+        )
+        == 0
+    )
     assert "Live judges: belief after each judge turn" in capsys.readouterr().out
     assert (out / "beliefs.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     analysis = json.loads((out / "analysis.json").read_text())
@@ -83,17 +98,23 @@ def test_the_report_draws_the_belief_curves_of_the_run(
         steps = max(len(beliefs(t)) for t in members)
         assert len(curve["points"]) == steps
         for k, point in enumerate(curve["points"]):
-            carried = [(beliefs(t)[min(k, len(beliefs(t)) - 1)], t.question.correct or 0)
-                       for t in members]
+            carried = [
+                (beliefs(t)[min(k, len(beliefs(t)) - 1)], t.question.correct or 0) for t in members
+            ]
             assert point["p_gold"] == pytest.approx(fmean(p[g] for p, g in carried))
             assert point["deciding"] == sum(len(beliefs(t)) > k for t in members)
-        rewards = [math.log2(max(beliefs(t)[-1][t.question.correct or 0], 1e-6))
-                   - 0.05 * (len(beliefs(t)) - 1) for t in members]
+        rewards = [
+            math.log2(max(beliefs(t)[-1][t.question.correct or 0], 1e-6))
+            - 0.05 * (len(beliefs(t)) - 1)
+            for t in members
+        ]
         assert curve["reward"] == pytest.approx(fmean(rewards))
         assert curve["turn_penalty"] == 0.05
         used = {int(k): v for k, v in curve["turns_used"].items()}
-        assert used == {n: sum(len(beliefs(t)) == n for t in members)
-                        for n in sorted({len(beliefs(t)) for t in members})}
+        assert used == {
+            n: sum(len(beliefs(t)) == n for t in members)
+            for n in sorted({len(beliefs(t)) for t in members})
+        }
 
 
 def test_a_live_condition_without_its_judge_is_refused_before_anything_runs(
@@ -102,14 +123,18 @@ def test_a_live_condition_without_its_judge_is_refused_before_anything_runs(
     text = EXAMPLE.read_text().replace('judge = "live"\n', "", 1)
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match=r"live_judge is on, so the condition needs its live "
-                                          r"judge: add judge = \"<name"):
+    with pytest.raises(
+        ConfigError,
+        match=r"live_judge is on, so the condition needs its live "
+        r"judge: add judge = \"<name",
+    ):
         load_experiment(path)
 
 
 def test_a_fallback_judge_cannot_be_the_live_judge(tmp_path: Path) -> None:
-    text = EXAMPLE.read_text().replace('kind = "llm"\nendpoint = "weak"',
-                                       'kind = "fallback"\nendpoint = "weak"\nthreshold = 0.7')
+    text = EXAMPLE.read_text().replace(
+        'kind = "llm"\nendpoint = "weak"', 'kind = "fallback"\nendpoint = "weak"\nthreshold = 0.7'
+    )
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match="'live' is a fallback judge, which cannot judge live"):
@@ -127,8 +152,10 @@ def test_a_dry_run_rehearses_a_live_person_at_max_rounds(tmp_path: Path) -> None
     assert strong.calls >= 2 * 4 * 2  # two debates x max_rounds 4 x two debaters (+ redraws)
     judged = [t for t in RunStore.open(tmp_path / "dry").transcripts.latest()]
     assert all(len([x for x in t.turns if x.decision]) == 5 for t in judged)
-    assert all(len([x for x in t.turns if x.role == "debater" and x.visibility == "public"])
-               == 8 for t in judged)
+    assert all(
+        len([x for x in t.turns if x.role == "debater" and x.visibility == "public"]) == 8
+        for t in judged
+    )
 
 
 def test_the_curves_last_point_is_the_live_judgments_accuracy_with_the_same_interval(

@@ -20,8 +20,11 @@ class Verdict(BaseModel):
 async def test_replies_that_never_matched_the_schema_are_still_spent(tmp_path: Path) -> None:
     ledger: JsonlLog[SpendEntry] = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
     meter = Meter(max_cost_usd=0.01, ledger=ledger)
-    inner = endpoint("mock/judge", replies=lambda request: "never JSON " * 500,
-                     pricing={"input": 1.0, "output": 10.0})
+    inner = endpoint(
+        "mock/judge",
+        replies=lambda request: "never JSON " * 500,
+        pricing={"input": 1.0, "output": 10.0},
+    )
     judge = MeteredEndpoint(inner, meter)
     with pytest.raises(StructuredOutputError) as failed:
         await judge.complete("Which answer?", schema=Verdict)
@@ -45,8 +48,9 @@ async def test_a_reply_that_failed_the_schema_before_a_good_one_is_its_own_ledge
     ledger: JsonlLog[SpendEntry] = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
     meter = Meter(ledger=ledger)
     replies = iter(["not JSON at all", '{"answer": 1}'])
-    inner = endpoint("mock/judge", replies=lambda request: next(replies),
-                     pricing={"input": 1.0, "output": 10.0})
+    inner = endpoint(
+        "mock/judge", replies=lambda request: next(replies), pricing={"input": 1.0, "output": 10.0}
+    )
     completion = await MeteredEndpoint(inner, meter).complete("Which?", schema=Verdict)
     assert completion.parsed == Verdict(answer=1)
     lines = list(ledger)

@@ -48,7 +48,8 @@ async def test_every_spend_line_is_written_after_its_reply_is_in_the_cache_file(
     assert seen == [True] * 5
     marks = list(JsonlLog(tmp_path / "sent.jsonl", SentEntry))
     assert len(marks) == 5 and {m.id for m in marks} == {
-        e.sent_id for e in JsonlLog(tmp_path / "spend.jsonl", SpendEntry)}
+        e.sent_id for e in JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
+    }
 
 
 _CHILD = """
@@ -87,8 +88,12 @@ asyncio.run(main())
 def _killed_child(folder: Path, where: str) -> None:
     script = folder / "child.py"
     script.write_text(textwrap.dedent(_CHILD))
-    done = subprocess.run([sys.executable, str(script), str(folder), where],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(script), str(folder), where],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr
 
 
@@ -98,8 +103,12 @@ async def test_a_kill_on_either_side_of_the_ledger_leaves_an_exact_spend(
 ) -> None:
     _killed_child(tmp_path, where)
     sent: list[str] = []
-    inner = endpoint("mock/x", replies=lambda request: sent.append("x") or "paid for",
-                     cache=tmp_path / "cache.sqlite", pricing=PRICE)
+    inner = endpoint(
+        "mock/x",
+        replies=lambda request: sent.append("x") or "paid for",
+        cache=tmp_path / "cache.sqlite",
+        pricing=PRICE,
+    )
     meter = Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
     assert meter.lost_in_flight == 1  # sent, never on the ledger
     recovered = meter.recover([inner])
@@ -133,8 +142,7 @@ async def test_a_request_cut_off_by_several_kills_is_paid_once_and_the_rest_lost
     completion = await MeteredEndpoint(inner, meter).complete("question")
     sent: JsonlLog[SentEntry] = JsonlLog(tmp_path / "sent.jsonl", SentEntry)
     for cut in ("first", "second"):
-        sent.append(SentEntry(id=cut, endpoint="mock/x",
-                              request_hash=completion.call.request_hash))
+        sent.append(SentEntry(id=cut, endpoint="mock/x", request_hash=completion.call.request_hash))
     resumed = Meter(ledger=ledger)
     assert resumed.lost_in_flight == 2
     assert resumed.recover([inner]) == 0

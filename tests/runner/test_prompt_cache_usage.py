@@ -35,17 +35,22 @@ def test_cache_reads_and_writes_are_counted_per_condition(
         printed = capsys.readouterr().out
     systems = [r.body["system"] for r in server.requests if r.body]
     assert systems and all(isinstance(s, list) and s[0]["cache_control"] for s in systems)
-    calls = [c for t in RunStore.open(out).transcripts.latest() if t.condition == "consultancy"
-             for c in t.calls]
+    calls = [
+        c
+        for t in RunStore.open(out).transcripts.latest()
+        if t.condition == "consultancy"
+        for c in t.calls
+    ]
     written = sum(c.usage.cache_write_tokens for c in calls)
     read = sum(c.usage.cached_tokens for c in calls)
     # The consultant's second round re-reads the first round's prefix from the cache.
     assert written > 0 and read > 0
     usage = usage_by_condition(out)
     assert (usage["consultancy"].cache_write_tokens, usage["consultancy"].cached_tokens) == (
-        written, read)
+        written,
+        read,
+    )
     assert usage["unassisted"].cached_tokens == 0
-    assert usage["consultancy"].cost_usd == pytest.approx(
-        sum(c.cost_usd or 0.0 for c in calls))
+    assert usage["consultancy"].cost_usd == pytest.approx(sum(c.cost_usd or 0.0 for c in calls))
     assert "tokens and cost by condition" in printed
     assert f"{written:,}" in printed and f"{read:,}" in printed

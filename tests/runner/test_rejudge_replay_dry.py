@@ -17,8 +17,9 @@ from .helpers import Factory, experiment
 
 def _finished_run(out: Path) -> Factory:
     factory = Factory()
-    result = run_experiment(experiment(), out=out, endpoint_factory=factory, progress=False,
-                            summary=False)
+    result = run_experiment(
+        experiment(), out=out, endpoint_factory=factory, progress=False, summary=False
+    )
     assert result.status == "complete"
     return factory
 
@@ -40,16 +41,22 @@ def test_rejudge_calls_only_the_judge_and_records_provenance(tmp_path: Path) -> 
     assert again.judged == 0 and again.skipped == 8
     # The run's own judge model, asked the same questions: answered by the run's cache.
     same = Factory()
-    cached = rejudge(tmp_path / "run", "llm:weak,name=third", conditions=["debate"],
-                     endpoint_factory=same)
+    cached = rejudge(
+        tmp_path / "run", "llm:weak,name=third", conditions=["debate"], endpoint_factory=same
+    )
     assert cached.judged == 8 and same.total == 0 and cached.cached_calls == 8
 
 
 def test_truncated_rejudging_shows_only_the_first_rounds(tmp_path: Path) -> None:
     _finished_run(tmp_path / "run")
     factory = Factory()
-    result = rejudge(tmp_path / "run", "llm:mock/weak", rounds=[1, 2],
-                     where=["protocol=debate", "question=lighthouse-1"], endpoint_factory=factory)
+    result = rejudge(
+        tmp_path / "run",
+        "llm:mock/weak",
+        rounds=[1, 2],
+        where=["protocol=debate", "question=lighthouse-1"],
+        endpoint_factory=factory,
+    )
     assert result.judged == 4  # 2 debates (answer orders) of one question x 2 cuts
     by_rounds = {(j.transcript_id, j.metadata["rounds"]): j for j in result.judgments}
     for (tid, k), j in by_rounds.items():
@@ -76,8 +83,14 @@ def test_rejudge_by_id_prefix(tmp_path: Path) -> None:
 def test_replay_of_a_finished_run_makes_no_call(tmp_path: Path) -> None:
     first = _finished_run(tmp_path / "run")
     replay = Factory()
-    result = run_experiment(experiment(), out=tmp_path / "replay", replay=tmp_path / "run",
-                            endpoint_factory=replay, progress=False, summary=False)
+    result = run_experiment(
+        experiment(),
+        out=tmp_path / "replay",
+        replay=tmp_path / "run",
+        endpoint_factory=replay,
+        progress=False,
+        summary=False,
+    )
     assert result.status == "complete"
     assert replay.total == 0 and result.calls == 0
     assert result.cached_calls == first.total
@@ -92,9 +105,14 @@ def test_replay_of_a_finished_run_makes_no_call(tmp_path: Path) -> None:
 
 def test_offline_run_fails_items_on_a_cache_miss_instead_of_calling(tmp_path: Path) -> None:
     factory = Factory()
-    result = run_experiment(experiment(limits={"item_retries": 0}), out=tmp_path / "run",
-                            offline=True, endpoint_factory=factory, progress=False,
-                            summary=False)
+    result = run_experiment(
+        experiment(limits={"item_retries": 0}),
+        out=tmp_path / "run",
+        offline=True,
+        endpoint_factory=factory,
+        progress=False,
+        summary=False,
+    )
     assert factory.total == 0
     assert result.status == "stopped: too many failures"
     store = RunStore.open(tmp_path / "run")
@@ -104,9 +122,13 @@ def test_offline_run_fails_items_on_a_cache_miss_instead_of_calling(tmp_path: Pa
 
 def test_dry_run_estimates_the_real_calls_per_endpoint(tmp_path: Path) -> None:
     real = _finished_run(tmp_path / "real")
-    exp = experiment(endpoints={"strong": {"spec": "openai/gpt-4o-mini"},
-                                "weak": {"spec": "anthropic/claude-3-5-haiku-latest"}},
-                     limits={"max_cost_usd": 0.0001})
+    exp = experiment(
+        endpoints={
+            "strong": {"spec": "openai/gpt-4o-mini"},
+            "weak": {"spec": "anthropic/claude-3-5-haiku-latest"},
+        },
+        limits={"max_cost_usd": 0.0001},
+    )
     rehearsal = dry_run(exp, out=tmp_path / "dry")
     assert rehearsal.result.status == "complete"
     calls = {e.name: e.calls for e in rehearsal.endpoints}
@@ -119,9 +141,12 @@ def test_dry_run_estimates_the_real_calls_per_endpoint(tmp_path: Path) -> None:
 
 
 def test_dry_run_says_when_a_price_is_unknown(tmp_path: Path) -> None:
-    exp = experiment(endpoints={"strong": {"spec": "openai/qwen2.5-7b",
-                                           "base_url": "http://localhost:8000/v1"},
-                                "weak": {"spec": "mock/weak"}})
+    exp = experiment(
+        endpoints={
+            "strong": {"spec": "openai/qwen2.5-7b", "base_url": "http://localhost:8000/v1"},
+            "weak": {"spec": "mock/weak"},
+        }
+    )
     rehearsal = dry_run(exp, out=tmp_path / "dry")
     prices = {e.name: e.cost_usd for e in rehearsal.endpoints}
     assert prices["strong"] is None and prices["weak"] == 0.0
@@ -131,17 +156,26 @@ def test_dry_run_says_when_a_price_is_unknown(tmp_path: Path) -> None:
 @pytest.mark.parametrize("k", [0])
 def test_rounds_zero_is_the_question_alone(tmp_path: Path, k: int) -> None:
     _finished_run(tmp_path / "run")
-    result = rejudge(tmp_path / "run", "llm:weak", rounds=k, conditions=["debate"],
-                     endpoint_factory=Factory())
+    result = rejudge(
+        tmp_path / "run", "llm:weak", rounds=k, conditions=["debate"], endpoint_factory=Factory()
+    )
     assert all(j.rounds_seen == 0 for j in result.judgments)
 
 
 def test_dry_run_asks_no_one_but_still_runs_the_automatic_judges(tmp_path: Path) -> None:
-    exp = experiment(judges=[
-        {"kind": "fallback", "name": "asks-now", "endpoint": "weak", "threshold": 0.99,
-         "mode": "interactive", "annotator": "ann"},
-        {"kind": "human", "name": "person", "annotator": "ann"},
-    ])
+    exp = experiment(
+        judges=[
+            {
+                "kind": "fallback",
+                "name": "asks-now",
+                "endpoint": "weak",
+                "threshold": 0.99,
+                "mode": "interactive",
+                "annotator": "ann",
+            },
+            {"kind": "human", "name": "person", "annotator": "ann"},
+        ]
+    )
     rehearsal = dry_run(exp, out=tmp_path / "dry")
     assert rehearsal.result.status == "complete"
     assert {e.name: e.calls for e in rehearsal.endpoints}["weak"] == 32

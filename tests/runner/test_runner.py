@@ -24,11 +24,23 @@ ITEMS = 32
 """4 questions x (unassisted 2 orders + consultancy 2 sides x 2 + debate 2 x 2)."""
 
 
-def _run(out: Path, factory: Factory, *, exp: Experiment | None = None,
-         max_cost_usd: float | None = None, max_tokens: int | None = None) -> RunResult:
-    return run_experiment(exp or experiment(), out=out, endpoint_factory=factory,
-                          progress=False, summary=False, max_cost_usd=max_cost_usd,
-                          max_tokens=max_tokens)
+def _run(
+    out: Path,
+    factory: Factory,
+    *,
+    exp: Experiment | None = None,
+    max_cost_usd: float | None = None,
+    max_tokens: int | None = None,
+) -> RunResult:
+    return run_experiment(
+        exp or experiment(),
+        out=out,
+        endpoint_factory=factory,
+        progress=False,
+        summary=False,
+        max_cost_usd=max_cost_usd,
+        max_tokens=max_tokens,
+    )
 
 
 def _ids(out: Path) -> tuple[set[str], set[str]]:
@@ -178,27 +190,53 @@ def test_counterbalance_and_repeats_shape_the_items() -> None:
 
 def test_correct_and_one_keeps_one_distractor_per_question(tmp_path: Path) -> None:
     data = tmp_path / "four.jsonl"
-    data.write_text("\n".join(json.dumps({
-        "id": f"q{i}", "question": "Which?", "answers": ["a", "b", "c", "d"], "correct": i % 4,
-        "context": "ctx", "source": "s"}) for i in range(3)) + "\n")
-    exp = experiment(dataset={"loader": "jsonl", "path": str(data)},
-                     counterbalance={"sides": "correct-and-one", "orders": "identity"})
+    data.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": f"q{i}",
+                    "question": "Which?",
+                    "answers": ["a", "b", "c", "d"],
+                    "correct": i % 4,
+                    "context": "ctx",
+                    "source": "s",
+                }
+            )
+            for i in range(3)
+        )
+        + "\n"
+    )
+    exp = experiment(
+        dataset={"loader": "jsonl", "path": str(data)},
+        counterbalance={"sides": "correct-and-one", "orders": "identity"},
+    )
     questions = load_questions(exp.dataset)
     items = list(plan(exp, questions))
     # Every condition presents the same two answers per question: the gold and one other.
     shown = {(i.question.id, tuple(i.question.answers)) for i in items}
     assert len(shown) == 3 and all(len(answers) == 2 for _, answers in shown)
-    assert all(i.question.answers[i.question.correct] == "abcd"[int(i.question.id[1:]) % 4]
-               for i in items if i.question.correct is not None)
+    assert all(
+        i.question.answers[i.question.correct] == "abcd"[int(i.question.id[1:]) % 4]
+        for i in items
+        if i.question.correct is not None
+    )
     debate = [i for i in items if i.condition.protocol == "debate"]
     assert len(debate) == 3  # per question: one debate (identity order, one model)
 
 
 def test_repeats_are_sampled_apart(tmp_path: Path) -> None:
     factory = Factory()
-    exp = experiment(repeats=2, conditions=[{
-        "label": "consultancy", "protocol": "consultancy", "roles": {"consultant": "strong"},
-        "options": {"rounds": 1}}])
+    exp = experiment(
+        repeats=2,
+        conditions=[
+            {
+                "label": "consultancy",
+                "protocol": "consultancy",
+                "roles": {"consultant": "strong"},
+                "options": {"rounds": 1},
+            }
+        ],
+    )
     result = _run(tmp_path / "run", factory, exp=exp)
     assert result.status == "complete"
     assert factory.sent["mock/strong"] == 2 * 4 * 4  # nothing answered from the other repeat
@@ -258,14 +296,24 @@ def test_rrm_rewards_are_filed_as_a_judgment_and_judges_may_interject(tmp_path: 
     exp = experiment(
         dataset={"loader": "sample", "limit": 2},
         conditions=[
-            {"label": "rrm", "protocol": "rrm", "roles": {"assistant": "strong",
-                                                          "evaluator": "strong"},
-             "options": {"depth": 1, "branching": 2, "decide": "rewards"}},
-            {"label": "debate-q", "protocol": "debate", "roles": {"debater": "strong"},
-             "options": {"rounds": 2, "judge_questions": True}, "judge": "asker"},
+            {
+                "label": "rrm",
+                "protocol": "rrm",
+                "roles": {"assistant": "strong", "evaluator": "strong"},
+                "options": {"depth": 1, "branching": 2, "decide": "rewards"},
+            },
+            {
+                "label": "debate-q",
+                "protocol": "debate",
+                "roles": {"debater": "strong"},
+                "options": {"rounds": 2, "judge_questions": True},
+                "judge": "asker",
+            },
         ],
-        judges=[{"kind": "llm", "name": "weak-judge", "endpoint": "weak"},
-                {"kind": "llm", "name": "asker", "endpoint": "weak", "ask_questions": True}],
+        judges=[
+            {"kind": "llm", "name": "weak-judge", "endpoint": "weak"},
+            {"kind": "llm", "name": "asker", "endpoint": "weak", "ask_questions": True},
+        ],
     )
     result = _run(tmp_path / "run", Factory(), exp=exp)
     assert result.status == "complete", result.errors

@@ -25,13 +25,25 @@ def _experiment(**changes: Any) -> dict[str, Any]:
         "name": "t",
         "dataset": {"loader": "sample", "limit": 1},
         "endpoints": {"m": {"spec": "mock/m"}, "judge": {"spec": "mock/judge"}},
-        "players": {"plain": {"endpoint": "m"}, "bo2": {"endpoint": "m", "best_of_n": 2},
-                    "refined": {"endpoint": "m", "refine": 1}},
+        "players": {
+            "plain": {"endpoint": "m"},
+            "bo2": {"endpoint": "m", "best_of_n": 2},
+            "refined": {"endpoint": "m", "refine": 1},
+        },
         "tournaments": [
-            {"label": "debate", "players": ["plain", "bo2", "refined"],
-             "roles": {"preference": "judge"}, "options": {"rounds": 1}},
-            {"label": "consult", "protocol": "consultancy", "players": ["plain", "bo2"],
-             "roles": {"preference": "judge"}, "options": {"rounds": 1}},
+            {
+                "label": "debate",
+                "players": ["plain", "bo2", "refined"],
+                "roles": {"preference": "judge"},
+                "options": {"rounds": 1},
+            },
+            {
+                "label": "consult",
+                "protocol": "consultancy",
+                "players": ["plain", "bo2"],
+                "roles": {"preference": "judge"},
+                "options": {"rounds": 1},
+            },
         ],
         "conditions": [{"label": "naive", "protocol": "unassisted"}],
         "judges": [{"kind": "llm", "name": "judge", "endpoint": "judge"}],
@@ -44,8 +56,16 @@ def test_a_tournament_becomes_self_play_cross_play_and_consultancy_conditions() 
     exp = load_experiment(_experiment())
     by_label = {c.label: c for c in exp.conditions}
     assert list(by_label) == [
-        "naive", "debate.plain", "debate.bo2", "debate.refined", "debate.plain.vs.bo2",
-        "debate.plain.vs.refined", "debate.bo2.vs.refined", "consult.plain", "consult.bo2"]
+        "naive",
+        "debate.plain",
+        "debate.bo2",
+        "debate.refined",
+        "debate.plain.vs.bo2",
+        "debate.plain.vs.refined",
+        "debate.bo2.vs.refined",
+        "consult.plain",
+        "consult.bo2",
+    ]
     cross = by_label["debate.plain.vs.bo2"]
     assert cross.tournament == "debate" and cross.options["rotate_seats"] is True
     assert cross.roles == {"preference": "judge", "debater_a": "m", "debater_b": "m"}
@@ -64,8 +84,11 @@ def test_a_tournament_becomes_self_play_cross_play_and_consultancy_conditions() 
 def test_unknown_players_and_missing_scorers_are_refused_clearly() -> None:
     with pytest.raises(ConfigError, match=r"unknown players \['nobody'\].*bo2, plain, refined"):
         load_experiment(_experiment(tournaments=[{"label": "d", "players": ["nobody"]}]))
-    with pytest.raises(ConfigError, match=r"tournament 'd' \(condition d\.bo2\) roles: debate "
-                       r"needs an endpoint for the 'preference' role"):
+    with pytest.raises(
+        ConfigError,
+        match=r"tournament 'd' \(condition d\.bo2\) roles: debate "
+        r"needs an endpoint for the 'preference' role",
+    ):
         load_experiment(_experiment(tournaments=[{"label": "d", "players": ["bo2"]}]))
 
 
@@ -90,15 +113,22 @@ def test_a_tournament_runs_end_to_end_and_the_report_rates_its_players(
     analysis = json.loads(capsys.readouterr().out)
     (table,) = analysis["tournaments"]
     assert {p["player"] for p in table["players"]} == {"plain", "bo2", "refined"}
-    selfplay = {name: sum(set(t.players.values()) == {name} and t.protocol == "debate"
-                          for t in store.transcripts.latest()) for name in ("plain", "bo2")}
-    assert {p["player"]: p["debate_n"] for p in table["players"]
-            if p["player"] in selfplay} == selfplay
+    selfplay = {
+        name: sum(
+            set(t.players.values()) == {name} and t.protocol == "debate"
+            for t in store.transcripts.latest()
+        )
+        for name in ("plain", "bo2")
+    }
+    assert {
+        p["player"]: p["debate_n"] for p in table["players"] if p["player"] in selfplay
+    } == selfplay
     assert all(p["elo"] is not None and p["matches"] > 0 for p in table["players"])
 
 
 def _toml_rest(data: dict[str, Any]) -> str:
     """Every table of ``data`` but name and dataset, as TOML (inline tables)."""
+
     def inline(v: Any) -> str:
         if isinstance(v, dict):
             return "{ " + ", ".join(f'"{k}" = {inline(x)}' for k, x in v.items()) + " }"
@@ -120,8 +150,7 @@ def _toml_rest(data: dict[str, Any]) -> str:
 def test_the_khan2024_example_loads_as_the_paper_describes() -> None:
     exp = load_experiment(EXAMPLE)
     assert exp.dataset.answers == 2  # type: ignore[union-attr]
-    assert sorted(exp.players) == ["bo1", "bo1-refine", "bo4", "bo4-refine", "bo8",
-                                   "bo8-refine"]
+    assert sorted(exp.players) == ["bo1", "bo1-refine", "bo4", "bo4-refine", "bo8", "bo8-refine"]
     labels = [c.label for c in exp.conditions]
     assert "naive" in labels and "expert" in labels
     assert sum(c.label.startswith("debate.") and ".vs." in c.label for c in exp.conditions) == 15

@@ -39,19 +39,43 @@ def call(model: str = SECRET_MODEL) -> Call:
 
 def debate(order: list[int] | None = None, **overrides: object) -> Transcript:
     turns = [
-        Turn(role="debater", speaker="Debater A", round=0, answer=0,
-             content="She wrote <quote>a ledger of every ship</quote> down.",
-             quotes=[Quote(text="a ledger of every ship", verified=True, span=(37, 59))],
-             call=call()),
-        Turn(role="debater", speaker="Debater A", round=0, visibility="private",
-             content=PRIVATE_THOUGHT, call=call()),
-        Turn(role="debater", speaker="Debater B", round=0, answer=1,
-             content="The text says <quote>she logged the storms</quote>.",
-             quotes=[Quote(text="she logged the storms", verified=False)], call=call()),
-        Turn(role="judge", speaker="Judge", round=0, content="Which page?",
-             probabilities=[0.6, 0.4]),
-        Turn(role="debater", speaker="Debater A", round=1, answer=0,
-             content="Second round argument.", call=call()),
+        Turn(
+            role="debater",
+            speaker="Debater A",
+            round=0,
+            answer=0,
+            content="She wrote <quote>a ledger of every ship</quote> down.",
+            quotes=[Quote(text="a ledger of every ship", verified=True, span=(37, 59))],
+            call=call(),
+        ),
+        Turn(
+            role="debater",
+            speaker="Debater A",
+            round=0,
+            visibility="private",
+            content=PRIVATE_THOUGHT,
+            call=call(),
+        ),
+        Turn(
+            role="debater",
+            speaker="Debater B",
+            round=0,
+            answer=1,
+            content="The text says <quote>she logged the storms</quote>.",
+            quotes=[Quote(text="she logged the storms", verified=False)],
+            call=call(),
+        ),
+        Turn(
+            role="judge", speaker="Judge", round=0, content="Which page?", probabilities=[0.6, 0.4]
+        ),
+        Turn(
+            role="debater",
+            speaker="Debater A",
+            round=1,
+            answer=0,
+            content="Second round argument.",
+            call=call(),
+        ),
     ]
     data: dict[str, object] = {
         "id": "t1",

@@ -15,30 +15,59 @@ from transcripts.errors import ConfigError
 from transcripts.export import judgment_rows, to_csv, to_dataframe, to_parquet, transcript_rows
 
 
-def _transcript(tid: str, *, answers: int = 2, correct: int = 1, condition: str = "debate-a",
-                metadata: dict[str, object] | None = None) -> Transcript:
+def _transcript(
+    tid: str,
+    *,
+    answers: int = 2,
+    correct: int = 1,
+    condition: str = "debate-a",
+    metadata: dict[str, object] | None = None,
+) -> Transcript:
     return Transcript(
-        id=tid, run_id="run-1", protocol="debate", condition=condition,
-        question=Question(id=f"q-{tid}", text="Which?",
-                          answers=[f"ans {i}" for i in range(answers)], correct=correct,
-                          context="secret story", source=f"story-{tid}", dataset="toy"),
+        id=tid,
+        run_id="run-1",
+        protocol="debate",
+        condition=condition,
+        question=Question(
+            id=f"q-{tid}",
+            text="Which?",
+            answers=[f"ans {i}" for i in range(answers)],
+            correct=correct,
+            context="secret story",
+            source=f"story-{tid}",
+            dataset="toy",
+        ),
         assignment={"Debater A": 0, "Debater B": 1},
-        turns=[Turn(role="debater", speaker="Debater A", round=0, answer=0, content="A!"),
-               Turn(role="debater", speaker="Debater B", round=0, answer=1, content="B!"),
-               Turn(role="judge", speaker="Judge", round=0, content="hm",
-                    probabilities=[0.5] + [0.5 / (answers - 1)] * (answers - 1))],
-        metadata=metadata or {"setting": "toy", "included_in_paper": True,
-                              "nested": {"not": "a cell"}},
+        turns=[
+            Turn(role="debater", speaker="Debater A", round=0, answer=0, content="A!"),
+            Turn(role="debater", speaker="Debater B", round=0, answer=1, content="B!"),
+            Turn(
+                role="judge",
+                speaker="Judge",
+                round=0,
+                content="hm",
+                probabilities=[0.5] + [0.5 / (answers - 1)] * (answers - 1),
+            ),
+        ],
+        metadata=metadata
+        or {"setting": "toy", "included_in_paper": True, "nested": {"not": "a cell"}},
     )
 
 
-def _judgment(jid: str, tid: str, probabilities: list[float], *, name: str = "weak",
-              kind: str = "llm") -> Judgment:
-    return Judgment.model_validate({
-        "id": jid, "transcript_id": tid, "run_id": "run-1",
-        "judge": {"kind": kind, "name": name, "model": "mock/echo" if kind == "llm" else None},
-        "probabilities": probabilities, "rounds_seen": 1, "metadata": {"reward": 0.3},
-    })
+def _judgment(
+    jid: str, tid: str, probabilities: list[float], *, name: str = "weak", kind: str = "llm"
+) -> Judgment:
+    return Judgment.model_validate(
+        {
+            "id": jid,
+            "transcript_id": tid,
+            "run_id": "run-1",
+            "judge": {"kind": kind, "name": name, "model": "mock/echo" if kind == "llm" else None},
+            "probabilities": probabilities,
+            "rounds_seen": 1,
+            "metadata": {"reward": 0.3},
+        }
+    )
 
 
 @pytest.fixture
@@ -60,7 +89,11 @@ def test_one_row_per_judgment_joined_with_its_transcript(run: RunStore) -> None:
     assert (j1["p_0"], j1["p_1"], j1["p_correct"], j1["verdict"]) == (0.2, 0.8, 0.8, 1)
     assert j1["judge_correct"] == 1.0 and j1["judge_model"] == "mock/echo"
     assert (j1["condition"], j1["protocol"], j1["question_id"], j1["source"]) == (
-        "debate-a", "debate", "q-t1", "story-t1")
+        "debate-a",
+        "debate",
+        "q-t1",
+        "story-t1",
+    )
     assert j1["correct"] == 1 and j1["meta_setting"] == "toy"
     assert j1["meta_included_in_paper"] is True and "meta_nested" not in j1
     assert j1["judgment_meta_reward"] == 0.3
@@ -83,9 +116,11 @@ def test_dataframe_has_every_answer_column_in_order(run: RunStore) -> None:
     assert len(df) == 3
     columns = list(df.columns)
     at = columns.index("p_0")
-    assert columns[at:at + 3] == ["p_0", "p_1", "p_2"]
+    assert columns[at : at + 3] == ["p_0", "p_1", "p_2"]
     assert df.groupby("condition")["judge_correct"].mean().to_dict() == {
-        "consult": 0.0, "debate-a": 0.75}
+        "consult": 0.0,
+        "debate-a": 0.75,
+    }
     assert list(to_dataframe(run, kind="transcripts").transcript_id) == ["t1", "t2"]
 
 
@@ -160,26 +195,32 @@ def _every_kind_of_left_out(tmp_path: Path) -> Path:
     store = RunStore.create(tmp_path / "mixed")
     for tid in ("t1", "t2", "t3"):
         store.transcripts.append(_transcript(tid))
-    no_gold = _transcript("t4").model_copy(update={"question": _transcript("t4").question
-                                                   .model_copy(update={"correct": None})})
+    no_gold = _transcript("t4").model_copy(
+        update={"question": _transcript("t4").question.model_copy(update={"correct": None})}
+    )
     store.transcripts.append(no_gold)
-    store.transcripts.append(_transcript("t5").model_copy(update={"status": "error",
-                                                                   "error": "boom"}))
+    store.transcripts.append(
+        _transcript("t5").model_copy(update={"status": "error", "error": "boom"})
+    )
     judged = [
-        _judgment("j1", "t1", [0.3, 0.7]),                                   # counted
-        _judgment("j2a", "t2", [0.9, 0.1]),                                  # replaced by j2b
-        _judgment("j2b", "t2", [0.2, 0.8]),                                  # counted
-        _judgment("j3p", "t3", [0.6, 0.4], name="fb", kind="fallback"),    # superseded
-        _judgment("j3f", "t3", [0.1, 0.9], name="fb", kind="fallback")
-        .model_copy(update={"supersedes": "j3p"}),                           # counted
-        _judgment("j3h", "t3", [0.5, 0.5], name="people", kind="human")
-        .model_copy(update={"status": "skipped", "probabilities": None}),   # skipped
-        _judgment("j4", "t4", [0.5, 0.5]),                                   # no gold
-        _judgment("j5", "t5", [0.5, 0.5]),                                   # transcript failed
-        _judgment("j1x", "t1", [0.5, 0.5], name="other")
-        .model_copy(update={"status": "failed", "probabilities": None, "error": "x"}),
-        _judgment("j1r", "t1", [0.4999999998, 0.5000000002], name="weak")
-        .model_copy(update={"rounds_seen": 2}),                              # counted, a tie
+        _judgment("j1", "t1", [0.3, 0.7]),  # counted
+        _judgment("j2a", "t2", [0.9, 0.1]),  # replaced by j2b
+        _judgment("j2b", "t2", [0.2, 0.8]),  # counted
+        _judgment("j3p", "t3", [0.6, 0.4], name="fb", kind="fallback"),  # superseded
+        _judgment("j3f", "t3", [0.1, 0.9], name="fb", kind="fallback").model_copy(
+            update={"supersedes": "j3p"}
+        ),  # counted
+        _judgment("j3h", "t3", [0.5, 0.5], name="people", kind="human").model_copy(
+            update={"status": "skipped", "probabilities": None}
+        ),  # skipped
+        _judgment("j4", "t4", [0.5, 0.5]),  # no gold
+        _judgment("j5", "t5", [0.5, 0.5]),  # transcript failed
+        _judgment("j1x", "t1", [0.5, 0.5], name="other").model_copy(
+            update={"status": "failed", "probabilities": None, "error": "x"}
+        ),
+        _judgment("j1r", "t1", [0.4999999998, 0.5000000002], name="weak").model_copy(
+            update={"rounds_seen": 2}
+        ),  # counted, a tie
     ]
     for judgment in judged:
         store.judgments.append(judgment)
@@ -195,8 +236,11 @@ def test_export_says_which_judgments_the_report_counts_and_why_not(tmp_path: Pat
     assert len(table) == 10  # every judgment is exported ...
     assert {k for k, row in table.items() if row["counted"]} == {"j1", "j2b", "j3f", "j1r"}
     assert {k: row["not_counted"] for k, row in table.items() if not row["counted"]} == {
-        "j2a": "replaced by j2b", "j3p": "superseded by j3f", "j3h": "skipped",
-        "j4": "the question has no gold answer", "j5": "its transcript failed",
+        "j2a": "replaced by j2b",
+        "j3p": "superseded by j3f",
+        "j3h": "skipped",
+        "j4": "the question has no gold answer",
+        "j5": "its transcript failed",
         "j1x": "failed",
     }
     # ... and the counted ones are exactly what the report scores, with the same accuracy.
@@ -204,11 +248,13 @@ def test_export_says_which_judgments_the_report_counts_and_why_not(tmp_path: Pat
     counted = judgment_rows(path, counted_only=True)
     assert len(counted) == sum(g.n for g in groups) == 4
     assert sum(r["judge_correct"] for r in counted) == pytest.approx(
-        sum((g.accuracy or 0.0) * g.n for g in groups))
+        sum((g.accuracy or 0.0) * g.n for g in groups)
+    )
 
 
 def test_export_command_can_write_only_the_counted_judgments(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _every_kind_of_left_out(tmp_path)
     out = tmp_path / "counted.csv"
     assert main(["export", str(path), "--counted-only", "--out", str(out)]) == 0

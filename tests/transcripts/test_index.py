@@ -21,8 +21,9 @@ def _write(store: RunStore, n: int, *, questions: int = 2) -> list[Transcript]:
     written = []
     shared = [question(id=f"q{k}", context=STORY + str(k)) for k in range(questions)]
     for i in range(n):
-        t = debate(id=f"t{i:03d}", question=shared[i % questions],
-                   status="complete" if i % 5 else "error")
+        t = debate(
+            id=f"t{i:03d}", question=shared[i % questions], status="complete" if i % 5 else "error"
+        )
         store.transcripts.append(t)
         written.append(t)
     return written
@@ -46,8 +47,9 @@ def test_each_question_is_stored_once_and_transcripts_read_back_whole(tmp_path: 
     assert len((tmp_path / "questions.jsonl").read_text().splitlines()) == 2
     # A changed question (another gold answer) is a new question.
     store = RunStore.open(tmp_path)
-    changed = written[0].model_copy(update={
-        "id": "changed", "question": written[0].question.model_copy(update={"correct": 1})})
+    changed = written[0].model_copy(
+        update={"id": "changed", "question": written[0].question.model_copy(update={"correct": 1})}
+    )
     store.transcripts.append(changed)
     store.close()
     assert len((tmp_path / "questions.jsonl").read_text().splitlines()) == 3
@@ -58,8 +60,9 @@ def test_the_index_names_every_record_with_its_status(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path)
     _write(store, 10)
     store.transcripts.append(debate(id="t000", question=question(id="q0", context=STORY + "0")))
-    store.judgments.append(judgment(id="j1", transcript_id="t001",
-                                    metadata={"work_key": "t001:judge"}))
+    store.judgments.append(
+        judgment(id="j1", transcript_id="t001", metadata={"work_key": "t001:judge"})
+    )
     store.close()
     index = (tmp_path / "transcripts.jsonl.idx").read_text().splitlines()
     assert len(index) == 1 + 11  # a header naming the log, an entry per record
@@ -81,8 +84,7 @@ def test_a_record_written_without_its_entry_is_indexed_from_the_log(tmp_path: Pa
     store = RunStore.open(tmp_path)
     store.transcripts.append(debate(id="after", question=question(id="q9")))
     assert store.transcripts.get("orphan") == orphan
-    assert [t.id for t in store.transcripts.latest()] == ["t000", "t001", "t002", "orphan",
-                                                           "after"]
+    assert [t.id for t in store.transcripts.latest()] == ["t000", "t001", "t002", "orphan", "after"]
     store.close()
     index = (tmp_path / "transcripts.jsonl.idx").read_text()
     assert '"orphan"' in index  # repaired on disk, not re-read every time
@@ -124,8 +126,9 @@ def test_a_missing_question_file_is_a_clear_error(tmp_path: Path) -> None:
         list(RunStore.open(tmp_path).transcripts.latest())
 
 
-def test_show_lists_and_shows_from_the_index(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_lists_and_shows_from_the_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = RunStore.create(tmp_path)
     _write(store, 30)
     store.judgments.append(judgment(id="j1", transcript_id="t001"))

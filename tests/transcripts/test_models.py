@@ -14,9 +14,16 @@ from .factories import call, debate, judgment, question
 
 @pytest.mark.parametrize(
     "record",
-    [question(), call(), debate(), debate(order=[1, 0]), judgment(),
-     Escalation(transcript_id="t1", judge_name="fb", reason="confidence 0.55 < 0.7",
-                first=judgment())],
+    [
+        question(),
+        call(),
+        debate(),
+        debate(order=[1, 0]),
+        judgment(),
+        Escalation(
+            transcript_id="t1", judge_name="fb", reason="confidence 0.55 < 0.7", first=judgment()
+        ),
+    ],
     ids=lambda r: type(r).__name__,
 )
 def test_every_model_round_trips_through_json(record: object) -> None:
@@ -27,11 +34,20 @@ def test_every_model_round_trips_through_json(record: object) -> None:
 
 def test_nested_judgment_with_components_round_trips() -> None:
     llm = judgment(probabilities=[0.55, 0.45])
-    human = judgment(judge=JudgeIdentity(kind="human", name="fb", annotator="ana"),
-                     probabilities=[0.1, 0.9], calls=[])
-    final = judgment(judge=JudgeIdentity(kind="fallback", name="fb"), probabilities=[0.1, 0.9],
-                     components=[llm, human], decided_by="human", escalated=True,
-                     escalated_from=llm.id, calls=[])
+    human = judgment(
+        judge=JudgeIdentity(kind="human", name="fb", annotator="ana"),
+        probabilities=[0.1, 0.9],
+        calls=[],
+    )
+    final = judgment(
+        judge=JudgeIdentity(kind="fallback", name="fb"),
+        probabilities=[0.1, 0.9],
+        components=[llm, human],
+        decided_by="human",
+        escalated=True,
+        escalated_from=llm.id,
+        calls=[],
+    )
     again = Judgment.model_validate_json(final.model_dump_json())
     assert again == final
     assert again.components[1].judge.annotator == "ana"
@@ -81,8 +97,9 @@ def test_transcript_refuses_a_bad_order_or_assignment() -> None:
 
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(ValidationError, match="extra"):
-        Turn.model_validate({"role": "debater", "speaker": "A", "round": 0, "content": "x",
-                             "mystery": 1})
+        Turn.model_validate(
+            {"role": "debater", "speaker": "A", "round": 0, "content": "x", "mystery": 1}
+        )
 
 
 def test_transcript_totals() -> None:
@@ -90,9 +107,20 @@ def test_transcript_totals() -> None:
     assert t.rounds == 2
     assert len(t.calls) == 4
     assert t.cost_usd == pytest.approx(4 * 0.0012)
-    unknown = t.model_copy(update={"turns": [*t.turns, Turn(
-        role="debater", speaker="Debater B", round=1, content="x",
-        call=call().model_copy(update={"cost_usd": None}))]})
+    unknown = t.model_copy(
+        update={
+            "turns": [
+                *t.turns,
+                Turn(
+                    role="debater",
+                    speaker="Debater B",
+                    round=1,
+                    content="x",
+                    call=call().model_copy(update={"cost_usd": None}),
+                ),
+            ]
+        }
+    )
     assert unknown.cost_usd is None
 
 

@@ -31,8 +31,12 @@ from transcripts.importers.nyu import (
 )
 from transcripts.quotes import extract_quotes, normalise, verify_quotes
 
-SETTINGS = {(True, True): "human-debate", (False, True): "ai-debate",
-            (True, False): "human-consultancy", (False, False): "ai-consultancy"}
+SETTINGS = {
+    (True, True): "human-debate",
+    (False, True): "ai-debate",
+    (True, False): "human-consultancy",
+    (False, False): "ai-consultancy",
+}
 
 
 # -- the real dataset ----------------------------------------------------------------------
@@ -144,7 +148,10 @@ def test_per_setting_figures_of_the_paper_rooms_match_a_hand_count_from_the_raw_
     by_hand = _hand_figures(data)
     from_store = _store_figures(imported[1])
     assert {s: f["n"] for s, f in by_hand.items()} == {
-        "human-debate": 154, "ai-debate": 87, "human-consultancy": 96, "ai-consultancy": 76,
+        "human-debate": 154,
+        "ai-debate": 87,
+        "human-consultancy": 96,
+        "ai-consultancy": 76,
     }
     assert set(from_store) == set(by_hand)
     for setting, figures in by_hand.items():
@@ -167,8 +174,10 @@ def test_a_known_consultancy_room_arrives_with_its_turns_beliefs_and_judgment(
     assert t.metadata["included_in_paper"] is True and t.metadata["status"] == "complete"
     assert t.metadata["judge_turns"] == 5 and t.metadata["num_continues"] == 4
     judge_turns = [turn for turn in t.turns if turn.role == "judge"]
-    assert [turn.probabilities for turn in judge_turns][:2] == [[0.63, 0.37],
-                                                                [0.32999999999999996, 0.67]]
+    assert [turn.probabilities for turn in judge_turns][:2] == [
+        [0.63, 0.37],
+        [0.32999999999999996, 0.67],
+    ]
     first = next(turn for turn in t.turns if turn.role == "consultant")
     assert first.speaker == "Debater A" and first.answer == 0 and first.round == 0
     assert '<quote>"Miss, do you speak my language?"</quote>' in first.content
@@ -197,7 +206,7 @@ def test_quotes_are_the_story_text_of_their_spans_and_verified(
                     unverified += 1
                     continue
                 assert quote.span is not None
-                assert context[quote.span[0]:quote.span[1]] == quote.text
+                assert context[quote.span[0] : quote.span[1]] == quote.text
                 checked += 1
                 if normalise(quote.text):
                     worded.setdefault(context, []).append(quote.text)
@@ -281,8 +290,10 @@ def test_importing_again_into_the_same_folder_adds_nothing(
     data: Path, imported: tuple[ImportSummary, Path]
 ) -> None:
     first, out = imported
-    lines = {name: (out / name).read_text().count("\n")
-             for name in ("transcripts.jsonl", "judgments.jsonl", SKIPPED_FILE)}
+    lines = {
+        name: (out / name).read_text().count("\n")
+        for name in ("transcripts.jsonl", "judgments.jsonl", SKIPPED_FILE)
+    }
     again = import_nyu_debate(data, out)
     assert (again.imported, again.judgments) == (0, 0)
     assert again.already_present == first.imported and again.run_id == first.run_id
@@ -334,8 +345,27 @@ def test_the_import_command_prints_counts_and_reasons(
 
 # -- a tiny dataset in the same layout (always runs) -----------------------------------------
 
-TOKENS = ["Once", "upon", "a", "time", ",", "the", "ship", "``", "Argo", "''", "sailed", ".",
-          "\n", "\n", "It", "did", "n't", "return", "."]
+TOKENS = [
+    "Once",
+    "upon",
+    "a",
+    "time",
+    ",",
+    "the",
+    "ship",
+    "``",
+    "Argo",
+    "''",
+    "sailed",
+    ".",
+    "\n",
+    "\n",
+    "It",
+    "did",
+    "n't",
+    "return",
+    ".",
+]
 
 
 def _speech(who: str, at: int, *segments: dict[str, Any]) -> dict[str, Any]:
@@ -352,13 +382,20 @@ def _quote(begin: int, end: int) -> dict[str, Any]:
 
 def _meta(name: str, status: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {
-        "setting": {"isHuman": True, "isDebate": True}, "name": name,
+        "setting": {"isHuman": True, "isDebate": True},
+        "name": name,
         "sourceMaterialId": {"QuALITYStory": {"id": "999", "title": "Argo"}},
-        "storyTitle": "Argo", "question": "Did the Argo return?",
+        "storyTitle": "Argo",
+        "question": "Did the Argo return?",
         "roleAssignments": {"Debater A": "Ann", "Debater B": "Bob", "Judge": "Jo"},
-        "offlineJudges": {}, "creationTime": 1670000000000, "status": status,
-        "latestUpdateTime": 1670000009000, "currentSpeakers": [], "currentParticipants": [],
-        "includedInPaper": False, **extra,
+        "offlineJudges": {},
+        "creationTime": 1670000000000,
+        "status": status,
+        "latestUpdateTime": 1670000009000,
+        "currentSpeakers": [],
+        "currentParticipants": [],
+        "includedInPaper": False,
+        **extra,
     }
 
 
@@ -366,14 +403,19 @@ def _room(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "setup": {
             "rules": {"fixedOpening": [], "repeatingStructure": []},
-            "sourceMaterial": {"QuALITYSourceMaterial": {"articleId": "999", "title": "Argo",
-                                                         "contents": TOKENS}},
-            "question": "Did the Argo return?", "answers": ["Yes", "No"],
+            "sourceMaterial": {
+                "QuALITYSourceMaterial": {"articleId": "999", "title": "Argo", "contents": TOKENS}
+            },
+            "question": "Did the Argo return?",
+            "answers": ["Yes", "No"],
             "correctAnswerIndex": 1,
             "roles": {"Debater A": "Ann", "Debater B": "Bob", "Judge": "Jo"},
-            "offlineJudges": {"Olga": "timed", "Pat": "stepped"}, "creationTime": 1670000000000,
+            "offlineJudges": {"Olga": "timed", "Pat": "stepped"},
+            "creationTime": 1670000000000,
         },
-        "rounds": rounds, "feedback": {}, "scratchpads": {"Debater B": [[_text("note")]]},
+        "rounds": rounds,
+        "feedback": {},
+        "scratchpads": {"Debater B": [[_text("note")]]},
     }
 
 
@@ -381,31 +423,82 @@ def _room(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 def tiny(tmp_path: Path) -> Path:
     root = tmp_path / "nyu"
     (root / "debates/official").mkdir(parents=True)
-    complete = {"Complete": {"result": {
-        "timestamp": 1670000005000, "correctAnswerIndex": 1, "endedBy": {"JudgeDecided": {}},
-        "judgingInfo": {"correctAnswerIndex": 1, "numContinues": 1,
-                        "finalJudgement": [0.2, 0.81], "judgeReward": 0.5}},
-        "offlineJudgingResults": {}, "feedbackProviders": []}}
-    rooms = [_meta("argo-0", complete), _meta("argo-1", {"WaitingToBegin": {}}),
-             _meta("argo-2", {"InProgress": {}}), _meta("argo-3", {"InProgress": {}})]
+    complete = {
+        "Complete": {
+            "result": {
+                "timestamp": 1670000005000,
+                "correctAnswerIndex": 1,
+                "endedBy": {"JudgeDecided": {}},
+                "judgingInfo": {
+                    "correctAnswerIndex": 1,
+                    "numContinues": 1,
+                    "finalJudgement": [0.2, 0.81],
+                    "judgeReward": 0.5,
+                },
+            },
+            "offlineJudgingResults": {},
+            "feedbackProviders": [],
+        }
+    }
+    rooms = [
+        _meta("argo-0", complete),
+        _meta("argo-1", {"WaitingToBegin": {}}),
+        _meta("argo-2", {"InProgress": {}}),
+        _meta("argo-3", {"InProgress": {}}),
+    ]
     (root / "debates-metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rooms))
     rounds: list[dict[str, Any]] = [
-        {"JudgeFeedback": {"distribution": [0.5, 0.5], "endDebate": False,
-                           "feedback": _speech("Jo", 1670000001000)}},
-        {"SimultaneousSpeeches": {"speeches": {
-            "1": _speech("Bob", 1670000002000, _text("It says "), _quote(14, 19)),
-            "0": _speech("Ann", 1670000002000, _quote(5, 10), _text(" then "), _quote(17, 25)),
-        }}},
-        {"JudgeFeedback": {"distribution": [0.2, 0.81], "endDebate": True,
-                           "feedback": _speech("Jo", 1670000005000, _text("B wins"))}},
-        {"OfflineJudgments": {"judgments": {
-            "Olga": {"mode": "timed", "startTimeMillis": -1, "numContinues": 0,
-                     "result": {"distribution": [0.1, 0.9], "explanation": "clear",
-                                "timestamp": 1670000007000}},
-            "Pat": {"mode": "stepped", "startTimeMillis": 1670000006000, "judgments": [
-                {"distribution": [0.5, 0.5], "endDebate": False,
-                 "feedback": _speech("Pat", 1670000006500)}]},
-        }}},
+        {
+            "JudgeFeedback": {
+                "distribution": [0.5, 0.5],
+                "endDebate": False,
+                "feedback": _speech("Jo", 1670000001000),
+            }
+        },
+        {
+            "SimultaneousSpeeches": {
+                "speeches": {
+                    "1": _speech("Bob", 1670000002000, _text("It says "), _quote(14, 19)),
+                    "0": _speech(
+                        "Ann", 1670000002000, _quote(5, 10), _text(" then "), _quote(17, 25)
+                    ),
+                }
+            }
+        },
+        {
+            "JudgeFeedback": {
+                "distribution": [0.2, 0.81],
+                "endDebate": True,
+                "feedback": _speech("Jo", 1670000005000, _text("B wins")),
+            }
+        },
+        {
+            "OfflineJudgments": {
+                "judgments": {
+                    "Olga": {
+                        "mode": "timed",
+                        "startTimeMillis": -1,
+                        "numContinues": 0,
+                        "result": {
+                            "distribution": [0.1, 0.9],
+                            "explanation": "clear",
+                            "timestamp": 1670000007000,
+                        },
+                    },
+                    "Pat": {
+                        "mode": "stepped",
+                        "startTimeMillis": 1670000006000,
+                        "judgments": [
+                            {
+                                "distribution": [0.5, 0.5],
+                                "endDebate": False,
+                                "feedback": _speech("Pat", 1670000006500),
+                            }
+                        ],
+                    },
+                }
+            }
+        },
     ]
     official = root / "debates/official"
     (official / "argo-0.json").write_text(json.dumps(_room(rounds)))
@@ -420,8 +513,11 @@ def test_tiny_dataset_imports_one_room_and_lists_the_others_with_reasons(
     summary = import_nyu_debate(tiny, tmp_path / "run")
     assert summary.imported == 1 and summary.rooms == 4
     reasons = {s.room: s.reason for s in summary.skipped}
-    assert reasons == {"argo-1": "never started", "argo-2": "missing room file",
-                       "argo-3": "malformed room"}
+    assert reasons == {
+        "argo-1": "never started",
+        "argo-2": "missing room file",
+        "argo-3": "malformed room",
+    }
     malformed = next(s for s in summary.skipped if s.room == "argo-3")
     assert "argo-3.json" in malformed.detail and "rounds.0" in malformed.detail
 
@@ -433,7 +529,11 @@ def test_tiny_room_turns_quotes_and_judgments(tiny: Path, tmp_path: Path) -> Non
     assert t.question.context == 'Once upon a time, the ship "Argo" sailed.\n\nIt didn\'t return.'
     public = [turn for turn in t.turns if turn.visibility == "public"]
     assert [(turn.speaker, turn.round) for turn in public] == [
-        ("Judge", 0), ("Debater A", 0), ("Debater B", 0), ("Judge", 0)]
+        ("Judge", 0),
+        ("Debater A", 0),
+        ("Debater B", 0),
+        ("Judge", 0),
+    ]
     ann = public[1]
     assert ann.content == '<quote>the ship "Argo"</quote> then <quote>return.</quote>'
     assert [q.verified for q in ann.quotes] == [True, False]  # the second runs past the end
@@ -455,13 +555,46 @@ def test_a_folder_that_is_not_the_dataset_is_a_dataset_error(tmp_path: Path) -> 
 
 
 def test_tokens_render_as_readable_text_with_exact_offsets() -> None:
-    tokens = ["He", "said", ",", "``", "Hi", "!", "''", "-LRB-", "x", "-RRB-", "and", "did",
-              "n't", "go", "--", "no", "."]
+    tokens = [
+        "He",
+        "said",
+        ",",
+        "``",
+        "Hi",
+        "!",
+        "''",
+        "-LRB-",
+        "x",
+        "-RRB-",
+        "and",
+        "did",
+        "n't",
+        "go",
+        "--",
+        "no",
+        ".",
+    ]
     rendered = render_tokens(tokens)
     assert rendered.text == 'He said, "Hi!" (x) and didn\'t go--no.'
     assert [rendered.text[s:e] for s, e in zip(rendered.starts, rendered.ends, strict=True)] == [
-        "He", "said", ",", '"', "Hi", "!", '"', "(", "x", ")", "and", "did", "n't", "go",
-        "--", "no", "."]
+        "He",
+        "said",
+        ",",
+        '"',
+        "Hi",
+        "!",
+        '"',
+        "(",
+        "x",
+        ")",
+        "and",
+        "did",
+        "n't",
+        "go",
+        "--",
+        "no",
+        ".",
+    ]
     assert rendered.char_span(3, 7) == (9, 14, False)
     assert rendered.char_span(15, 40) == (len(rendered.text) - 3, len(rendered.text), True)
 
@@ -471,8 +604,19 @@ def test_the_report_over_the_import_gives_the_hand_computed_figures(
 ) -> None:
     from oversight.cli import main
 
-    code = main(["report", str(imported[1]), "--by", "setting",
-                 "--where", "included_in_paper=true", "--json", "--bootstrap", "200"])
+    code = main(
+        [
+            "report",
+            str(imported[1]),
+            "--by",
+            "setting",
+            "--where",
+            "included_in_paper=true",
+            "--json",
+            "--bootstrap",
+            "200",
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     # Live and offline judges are never pooled: the judge joins the grouping by itself.

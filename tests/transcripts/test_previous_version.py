@@ -41,7 +41,12 @@ def test_store_reads_every_v1_record(v1_run: Path) -> None:
     assert len(transcripts) == 108
     assert len(judgments) == 108
     assert {t.condition for t in transcripts} == {
-        "unassisted", "expert", "consultancy", "debate", "critique", "rrm"
+        "unassisted",
+        "expert",
+        "consultancy",
+        "debate",
+        "critique",
+        "rrm",
     }
 
 
@@ -94,15 +99,30 @@ def test_a_human_study_runs_on_a_v1_run(v1_run: Path, capsys: pytest.CaptureFixt
     from oversight.analysis import annotators
     from transcripts.study import read_study
 
-    assert main(["judge", str(v1_run), "--plan-study", "--annotators", "ann,ben",
-                 "--assignment", "between", "--condition", "debate"]) == 0
+    assert (
+        main(
+            [
+                "judge",
+                str(v1_run),
+                "--plan-study",
+                "--annotators",
+                "ann,ben",
+                "--assignment",
+                "between",
+                "--condition",
+                "debate",
+            ]
+        )
+        == 0
+    )
     assert "between" in capsys.readouterr().out
     store = RunStore.open(v1_run)
     study = read_study(store)
     assert study is not None and len(study.assignments["ann"]) == 6
     items = plan(store, annotator="ann", study=study)
-    judge = HumanJudge(annotator="ann", stream=io.StringIO("A 70\n\n"),
-                       console=Console(file=io.StringIO()))
+    judge = HumanJudge(
+        annotator="ann", stream=io.StringIO("A 70\n\n"), console=Console(file=io.StringIO())
+    )
     assert serve(store, judge, items[:1]).judged == 1
     table = annotators(v1_run, n_bootstrap=50)
     assert [(a.annotator, a.judgments) for a in table.annotators] == [("ann", 1)]
@@ -137,6 +157,8 @@ def test_v1_records_read_as_no_live_judge(v1_run: Path) -> None:
     assert all(turn.decision is None for t in store.transcripts.latest() for turn in t.turns)
     assert not any(j.live for j in store.judgments.latest())
     assert analyze(v1_run, n_bootstrap=20).beliefs == []
+
+
 def test_v1_metadata_contracts_are_upgraded_to_typed_fields(v1_run: Path) -> None:
     """Schema 2 moved ``work_key`` (and ``supersedes``, ``escalation_id``) from metadata into
     fields; a v1 judgment gets them as it is read."""
@@ -146,10 +168,12 @@ def test_v1_metadata_contracts_are_upgraded_to_typed_fields(v1_run: Path) -> Non
     judgments = list(store.judgments)
     assert [j.work_key for j in judgments] == [r["metadata"]["work_key"] for r in raw]
     assert all("work_key" not in j.metadata for j in judgments)
-    escalated = [(j, r) for j, r in zip(judgments, raw, strict=True)
-                 if "escalation_id" in r["metadata"]]
-    assert escalated and all(j.escalation_id == r["metadata"]["escalation_id"]
-                             for j, r in escalated)
+    escalated = [
+        (j, r) for j, r in zip(judgments, raw, strict=True) if "escalation_id" in r["metadata"]
+    ]
+    assert escalated and all(
+        j.escalation_id == r["metadata"]["escalation_id"] for j, r in escalated
+    )
 
 
 def test_a_v1_person_decision_supersedes_its_provisional_judgment(tmp_path: Path) -> None:
@@ -157,9 +181,16 @@ def test_a_v1_person_decision_supersedes_its_provisional_judgment(tmp_path: Path
     from transcripts.final import final_judgments
 
     def v1(id_: str, **metadata: str) -> Judgment:
-        return Judgment.model_validate({
-            "id": id_, "transcript_id": "t", "judge": {"kind": "fallback", "name": "f"},
-            "probabilities": [0.6, 0.4], "schema_version": 1, "metadata": metadata})
+        return Judgment.model_validate(
+            {
+                "id": id_,
+                "transcript_id": "t",
+                "judge": {"kind": "fallback", "name": "f"},
+                "probabilities": [0.6, 0.4],
+                "schema_version": 1,
+                "metadata": metadata,
+            }
+        )
 
     provisional = v1("p", escalation_id="e")
     final = v1("f", escalation_id="e", supersedes="p")
@@ -201,9 +232,9 @@ def test_a_v1_run_has_no_index_or_question_file_and_gains_them_when_read(v1_run:
     assert sum(group.n for group in result.groups) == 108  # the new one has no judgment
 
 
-def test_a_version_2_run_with_embedded_questions_still_reads(tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]
-                                                             ) -> None:
+def test_a_version_2_run_with_embedded_questions_still_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Runs written earlier in this version kept the question in every transcript."""
     copy = tmp_path / "v2"
     shutil.copytree(V1_RUN, copy)

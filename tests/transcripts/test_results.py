@@ -22,22 +22,49 @@ REASON = "RATER-REASON-xyz"
 
 
 def transcript() -> Transcript:
-    leaf = TreeNode(id="A.1", claim="leaf claim", answer=0, estimate=0.61, chosen=True,
-                    bet="lower", check=0.12, evidence="ev")
-    tree = Tree(kind="prover-estimator", decide="estimator", probabilities=[0.83, 0.17],
-                prover_payoff=0.49,
-                roots=[TreeNode(id="A", claim="root claim", answer=0, estimate=0.83,
-                                children=[leaf])])
-    rating = CritiqueRating(critique="Critic", helpfulness=7, real_flaw=True,
-                            identifies_key=True, saw_key=True, reason=REASON, rater="mock/r")
+    leaf = TreeNode(
+        id="A.1",
+        claim="leaf claim",
+        answer=0,
+        estimate=0.61,
+        chosen=True,
+        bet="lower",
+        check=0.12,
+        evidence="ev",
+    )
+    tree = Tree(
+        kind="prover-estimator",
+        decide="estimator",
+        probabilities=[0.83, 0.17],
+        prover_payoff=0.49,
+        roots=[TreeNode(id="A", claim="root claim", answer=0, estimate=0.83, children=[leaf])],
+    )
+    rating = CritiqueRating(
+        critique="Critic",
+        helpfulness=7,
+        real_flaw=True,
+        identifies_key=True,
+        saw_key=True,
+        reason=REASON,
+        rater="mock/r",
+    )
     return Transcript(
         protocol="critique",
         question=Question(id="q", text="Q?", answers=["a", "b"], correct=0, context="CTX"),
-        turns=[Turn(role="critic", speaker="Critic", round=1, content="public critique"),
-               Turn(role="rater", speaker="Rater", round=1, content=REASON, visibility="private")],
+        turns=[
+            Turn(role="critic", speaker="Critic", round=1, content="public critique"),
+            Turn(role="rater", speaker="Rater", round=1, content=REASON, visibility="private"),
+        ],
         tree=tree,
-        critique=CritiqueOutcome(target="planted", critiqued=0, flawed=True, flaw=KEY,
-                                 p_flawed=0.93, generated=1, ratings=[rating]),
+        critique=CritiqueOutcome(
+            target="planted",
+            critiqued=0,
+            flawed=True,
+            flaw=KEY,
+            p_flawed=0.93,
+            generated=1,
+            ratings=[rating],
+        ),
     )
 
 

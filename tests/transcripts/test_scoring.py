@@ -25,16 +25,26 @@ def test_probabilities_within_the_tolerance_are_a_tie_everywhere() -> None:
     assert verdict(NEAR_TIE) is None
     assert score(NEAR_TIE, 0) == score(NEAR_TIE, 1) == 0.5
     assert vote(NEAR_TIE) == [0.5, 0.5]
-    judgment = Judgment(transcript_id="t", judge=JudgeIdentity(kind="llm", name="j"),
-                        probabilities=NEAR_TIE)
+    judgment = Judgment(
+        transcript_id="t", judge=JudgeIdentity(kind="llm", name="j"), probabilities=NEAR_TIE
+    )
     assert judgment.verdict is None
     assert verdict([0.4, 0.6]) == 1 and score([0.4, 0.6], 0) == 0.0
     assert score([0.2, 0.4, 0.4], 2) == 0.5 and score([0.6, 0.2, 0.2], 0) == 1.0
 
 
-@given(st.lists(st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.4999999998, 0.5000000002,
-                                           1 / 3, 0.75, 1.0]), min_size=2, max_size=4),
-                min_size=1, max_size=8), st.data())
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.4999999998, 0.5000000002, 1 / 3, 0.75, 1.0]),
+            min_size=2,
+            max_size=4,
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.data(),
+)
 def test_the_analysis_arrays_agree_with_the_scalar_rule(
     rows: list[list[float]], data: st.DataObject
 ) -> None:
@@ -51,10 +61,19 @@ def test_the_analysis_arrays_agree_with_the_scalar_rule(
 def test_run_summary_and_report_score_a_near_tie_the_same(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path / "run", run_id="r")
     question = Question(id="q", text="?", answers=["a", "b"], correct=0, source="s")
-    store.transcripts.append(Transcript(id="t", run_id="r", protocol="unassisted",
-                                        condition="unassisted", question=question))
-    store.judgments.append(Judgment(transcript_id="t", run_id="r", probabilities=NEAR_TIE,
-                                    judge=JudgeIdentity(kind="llm", name="weak")))
+    store.transcripts.append(
+        Transcript(
+            id="t", run_id="r", protocol="unassisted", condition="unassisted", question=question
+        )
+    )
+    store.judgments.append(
+        Judgment(
+            transcript_id="t",
+            run_id="r",
+            probabilities=NEAR_TIE,
+            judge=JudgeIdentity(kind="llm", name="weak"),
+        )
+    )
     store.close()
     out = io.StringIO()
     Console(file=out, width=120).print(accuracy_table(tmp_path / "run"))

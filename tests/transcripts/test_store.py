@@ -42,6 +42,7 @@ async def test_10000_records_from_100_concurrent_tasks_read_back_intact(tmp_path
         def work() -> None:
             for i in range(100):
                 store.transcripts.append(base.model_copy(update={"id": f"w{w}-{i}"}))
+
         await asyncio.to_thread(work)
 
     await asyncio.gather(*(writer(w) if w % 2 else threaded_writer(w) for w in range(100)))

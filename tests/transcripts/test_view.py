@@ -38,7 +38,14 @@ def test_judge_view_leaks_nothing(order: list[int]) -> None:
     assert "0.6" not in as_json
     # The fields of the view are exactly the allowed ones.
     assert set(view.model_dump()) == {
-        "transcript_id", "protocol", "question", "answers", "turns", "context", "rounds_shown"}
+        "transcript_id",
+        "protocol",
+        "question",
+        "answers",
+        "turns",
+        "context",
+        "rounds_shown",
+    }
     assert view.context is None
 
 

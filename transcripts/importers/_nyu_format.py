@@ -42,7 +42,10 @@ __all__ = [
 ]
 
 RoundKind = Literal[
-    "JudgeFeedback", "SimultaneousSpeeches", "SequentialSpeeches", "NegotiateEnd",
+    "JudgeFeedback",
+    "SimultaneousSpeeches",
+    "SequentialSpeeches",
+    "NegotiateEnd",
     "OfflineJudgments",
 ]
 StatusKind = Literal["Complete", "InProgress", "WaitingToBegin"]
@@ -159,8 +162,13 @@ class Round(_Raw):
     @model_validator(mode="before")
     @classmethod
     def _unwrap(cls, data: Any) -> Any:
-        tags = ("JudgeFeedback", "SimultaneousSpeeches", "SequentialSpeeches", "NegotiateEnd",
-                "OfflineJudgments")
+        tags = (
+            "JudgeFeedback",
+            "SimultaneousSpeeches",
+            "SequentialSpeeches",
+            "NegotiateEnd",
+            "OfflineJudgments",
+        )
         tag, inner = _tagged(data, tags, "a round")
         if not isinstance(inner, dict):
             raise ValueError(f"a {tag} round must be an object, got {inner!r:.60}")
@@ -302,15 +310,21 @@ class RoomMeta(_Raw):
         setting = data.get("setting")
         if not isinstance(setting, dict):
             raise ValueError(f"setting must be {{isHuman, isDebate}}, got {setting!r:.60}")
-        _, material = _tagged(data.get("sourceMaterialId"), ("QuALITYStory", "CustomStory"),
-                              "sourceMaterialId")
+        _, material = _tagged(
+            data.get("sourceMaterialId"), ("QuALITYStory", "CustomStory"), "sourceMaterialId"
+        )
         if not isinstance(material, dict):
             raise ValueError(f"sourceMaterialId must name a story, got {material!r:.60}")
-        status, inner = _tagged(data.get("status"), ("Complete", "InProgress", "WaitingToBegin"),
-                                "status")
-        out = {**data, "is_human": setting.get("isHuman"), "is_debate": setting.get("isDebate"),
-               "story_id": material.get("id") or f"custom:{material.get('title')}",
-               "status": status}
+        status, inner = _tagged(
+            data.get("status"), ("Complete", "InProgress", "WaitingToBegin"), "status"
+        )
+        out = {
+            **data,
+            "is_human": setting.get("isHuman"),
+            "is_debate": setting.get("isDebate"),
+            "story_id": material.get("id") or f"custom:{material.get('title')}",
+            "status": status,
+        }
         if status == "Complete":
             out["result"] = inner.get("result") if isinstance(inner, dict) else None
         return out

@@ -70,10 +70,16 @@ SETTINGS = {
 }
 """(human debaters?, debate?) -> setting name."""
 
-_STATUS = {"Complete": "complete", "InProgress": "in-progress",
-           "WaitingToBegin": "waiting-to-begin"}
-_ENDED_BY = {"JudgeDecided": "judge-decided", "MutualAgreement": "mutual-agreement",
-             "TimeUp": "time-up"}
+_STATUS = {
+    "Complete": "complete",
+    "InProgress": "in-progress",
+    "WaitingToBegin": "waiting-to-begin",
+}
+_ENDED_BY = {
+    "JudgeDecided": "judge-decided",
+    "MutualAgreement": "mutual-agreement",
+    "TimeUp": "time-up",
+}
 _TAG = re.compile(r"</?quote>")
 """A quote tag typed as text (judges asking for quotes) would read as a quote: it is escaped."""
 _TOLERANCE = 1e-9
@@ -138,8 +144,7 @@ def question_of(setup: Setup, story: TokenText) -> Question:
     n = len(setup.answers)
     if not 0 <= setup.correct_answer_index < n:
         raise DatasetError(
-            f"correctAnswerIndex {setup.correct_answer_index} is not an index into the "
-            f"{n} answers"
+            f"correctAnswerIndex {setup.correct_answer_index} is not an index into the {n} answers"
         )
     return Question(
         id=question_id(setup.story.story_id, setup.question),
@@ -216,8 +221,18 @@ class RoomRecords:
 class _Walk:
     """The room's rounds, walked in order into turns and what the turns imply."""
 
-    __slots__ = ("assignment", "debater", "end_votes", "file", "judge_turns", "n", "offline",
-                 "renderer", "speech_rounds", "turns")
+    __slots__ = (
+        "assignment",
+        "debater",
+        "end_votes",
+        "file",
+        "judge_turns",
+        "n",
+        "offline",
+        "renderer",
+        "speech_rounds",
+        "turns",
+    )
 
     def __init__(self, room: RoomFile, renderer: _Renderer, *, debater: Role, file: Path) -> None:
         self.renderer = renderer
@@ -225,8 +240,9 @@ class _Walk:
         self.file = file
         self.n = len(room.setup.answers)
         self.turns: list[Turn] = []
-        self.assignment = {label: index for label in room.setup.roles
-                           if (index := _label_index(label)) is not None}
+        self.assignment = {
+            label: index for label in room.setup.roles if (index := _label_index(label)) is not None
+        }
         self.speech_rounds = 0
         self.judge_turns = 0
         self.end_votes: list[dict[str, Any]] = []
@@ -247,10 +263,12 @@ class _Walk:
         elif entry.kind == "JudgeFeedback" and entry.feedback is not None:
             self._judge(entry.feedback, where)
         elif entry.kind == "NegotiateEnd":
-            self.end_votes.append({
-                "round": self._round_number,
-                "votes": {speaker_label(i): vote for i, vote in sorted(entry.votes.items())},
-            })
+            self.end_votes.append(
+                {
+                    "round": self._round_number,
+                    "votes": {speaker_label(i): vote for i, vote in sorted(entry.votes.items())},
+                }
+            )
         elif entry.kind == "OfflineJudgments":
             self.offline.update(entry.offline)
 
@@ -267,24 +285,43 @@ class _Walk:
             label = speaker_label(index)
             self.assignment.setdefault(label, index)
             content, quotes, extra = self.renderer.render(speech.content)
-            self.turns.append(Turn(
-                role=self.debater, speaker=label, round=number, content=content, answer=index,
-                quotes=quotes,
-                metadata={"author": speech.speaker, "timestamp_ms": speech.timestamp,
-                          "round_kind": entry.kind, **extra},
-            ))
+            self.turns.append(
+                Turn(
+                    role=self.debater,
+                    speaker=label,
+                    round=number,
+                    content=content,
+                    answer=index,
+                    quotes=quotes,
+                    metadata={
+                        "author": speech.speaker,
+                        "timestamp_ms": speech.timestamp,
+                        "round_kind": entry.kind,
+                        **extra,
+                    },
+                )
+            )
 
     def _judge(self, feedback: JudgeFeedback, where: str) -> None:
         self.judge_turns += 1
         probabilities, _ = _probabilities(feedback.distribution, self.n, where)
         content, quotes, extra = self.renderer.render(feedback.feedback.content)
-        self.turns.append(Turn(
-            role="judge", speaker="Judge", round=self._round_number, content=content,
-            quotes=quotes, probabilities=probabilities,
-            metadata={"author": feedback.feedback.speaker,
-                      "timestamp_ms": feedback.feedback.timestamp,
-                      "end_debate": feedback.end_debate, **extra},
-        ))
+        self.turns.append(
+            Turn(
+                role="judge",
+                speaker="Judge",
+                round=self._round_number,
+                content=content,
+                quotes=quotes,
+                probabilities=probabilities,
+                metadata={
+                    "author": feedback.feedback.speaker,
+                    "timestamp_ms": feedback.feedback.timestamp,
+                    "end_debate": feedback.end_debate,
+                    **extra,
+                },
+            )
+        )
 
     def _scratchpads(self, label: str, pads: list[list[Segment]]) -> None:
         # Scratchpads carry no time, so they follow the public turns, numbered round 0.
@@ -292,15 +329,27 @@ class _Walk:
         role: Role = "judge" if index is None else self.debater
         for k, pad in enumerate(pads):
             content, quotes, extra = self.renderer.render(pad)
-            self.turns.append(Turn(
-                role=role, speaker=label, round=0, content=content, visibility="private",
-                answer=index if index is not None and index < self.n else None, quotes=quotes,
-                metadata={"scratchpad": k, **extra},
-            ))
+            self.turns.append(
+                Turn(
+                    role=role,
+                    speaker=label,
+                    round=0,
+                    content=content,
+                    visibility="private",
+                    answer=index if index is not None and index < self.n else None,
+                    quotes=quotes,
+                    metadata={"scratchpad": k, **extra},
+                )
+            )
 
 
 def _live_judgment(
-    meta: RoomMeta, info: JudgingInfo, walk: _Walk, *, judge: str | None, run_id: str,
+    meta: RoomMeta,
+    info: JudgingInfo,
+    walk: _Walk,
+    *,
+    judge: str | None,
+    run_id: str,
     setting: str,
 ) -> Judgment:
     """The live judge's final judgement."""
@@ -319,22 +368,37 @@ def _live_judgment(
         rationale=last.content if last is not None else "",
         rounds_seen=walk.speech_rounds,
         created_at=_utc(meta.result.timestamp if meta.result else meta.latest_update_time),
-        metadata={"dataset": DATASET, "room": meta.name, "setting": setting,
-                  "judge_reward": info.judge_reward, "num_continues": info.num_continues,
-                  "judge_turns": walk.judge_turns, **extra},
+        metadata={
+            "dataset": DATASET,
+            "room": meta.name,
+            "setting": setting,
+            "judge_reward": info.judge_reward,
+            "num_continues": info.num_continues,
+            "judge_turns": walk.judge_turns,
+            **extra,
+        },
     )
 
 
 def _offline_judgment(
-    meta: RoomMeta, name: str, judging: OfflineJudging, final: JudgeFeedback, walk: _Walk, *,
-    run_id: str, setting: str,
+    meta: RoomMeta,
+    name: str,
+    judging: OfflineJudging,
+    final: JudgeFeedback,
+    walk: _Walk,
+    *,
+    run_id: str,
+    setting: str,
 ) -> Judgment:
     """An offline judge's final judgement, with every step they took in its metadata."""
     where = f"{walk.file}: offline judgment by {name}"
     steps = [
-        {"probabilities": _probabilities(step.distribution, walk.n, where)[0],
-         "feedback": walk.renderer.render(step.feedback.content)[0],
-         "end_debate": step.end_debate, "timestamp_ms": step.feedback.timestamp}
+        {
+            "probabilities": _probabilities(step.distribution, walk.n, where)[0],
+            "feedback": walk.renderer.render(step.feedback.content)[0],
+            "end_debate": step.end_debate,
+            "timestamp_ms": step.feedback.timestamp,
+        }
         for step in judging.judgments
     ]
     # A stepped judge's first belief is their prior; each later one follows one more round.
@@ -354,8 +418,14 @@ def _offline_judgment(
         rounds_seen=seen,
         time_s=elapsed if elapsed is not None and elapsed >= 0 else None,
         created_at=_utc(final.feedback.timestamp),
-        metadata={"dataset": DATASET, "room": meta.name, "setting": setting,
-                  "mode": judging.mode, "start_time_ms": started, "steps": steps},
+        metadata={
+            "dataset": DATASET,
+            "room": meta.name,
+            "setting": setting,
+            "mode": judging.mode,
+            "start_time_ms": started,
+            "steps": steps,
+        },
     )
 
 
@@ -373,24 +443,25 @@ def map_room(
     question = question_of(setup, story)
     setting = setting_of(meta.is_human, meta.is_debate)
     renderer = _Renderer(story)
-    walk = _Walk(room, renderer, debater="debater" if meta.is_debate else "consultant",
-                 file=file)
+    walk = _Walk(room, renderer, debater="debater" if meta.is_debate else "consultant", file=file)
     result = meta.result
     info = result.judging_info if result is not None else None
     live_judge = setup.roles.get("Judge")
 
     judgments: list[Judgment] = []
     if info is not None:
-        judgments.append(_live_judgment(meta, info, walk, judge=live_judge, run_id=run_id,
-                                        setting=setting))
+        judgments.append(
+            _live_judgment(meta, info, walk, judge=live_judge, run_id=run_id, setting=setting)
+        )
     incomplete: list[str] = []
     for name, judging in walk.offline.items():
         final = judging.result
         if final is None:
             incomplete.append(name)  # started but never gave a final judgement
             continue
-        judgments.append(_offline_judgment(meta, name, judging, final, walk, run_id=run_id,
-                                           setting=setting))
+        judgments.append(
+            _offline_judgment(meta, name, judging, final, walk, run_id=run_id, setting=setting)
+        )
 
     status = _STATUS[meta.status]
     finished_ms = result.timestamp if result is not None else None
@@ -432,7 +503,9 @@ def map_room(
         turns=walk.turns,
         roles=dict(setup.roles),
         status="complete" if complete else "error",
-        error=None if complete else (
+        error=None
+        if complete
+        else (
             f"unfinished in the dataset (status {status}): the debate stopped before a "
             f"result, so there is no final judgment"
         ),

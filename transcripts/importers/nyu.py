@@ -151,9 +151,7 @@ class _Stories:
         return rendered
 
 
-def import_nyu_debate(
-    path: str | os.PathLike[str], out: str | os.PathLike[str]
-) -> ImportSummary:
+def import_nyu_debate(path: str | os.PathLike[str], out: str | os.PathLike[str]) -> ImportSummary:
     """Import every room of the dataset at ``path`` into the run folder ``out``.
 
     Rooms already in ``out`` (same room name) are not written again, so the import can be
@@ -184,11 +182,17 @@ def import_nyu_debate(
             try:
                 room = read_room_file(file)
                 if not room.rounds:
-                    skipped.append(SkippedRoom(room=meta.name, reason=NEVER_STARTED,
-                                               detail=f"no round was played ({meta.status})"))
+                    skipped.append(
+                        SkippedRoom(
+                            room=meta.name,
+                            reason=NEVER_STARTED,
+                            detail=f"no round was played ({meta.status})",
+                        )
+                    )
                     continue
-                records = map_room(meta, raw, room, stories.text(room), run_id=store.run_id,
-                                   file=file)
+                records = map_room(
+                    meta, raw, room, stories.text(room), run_id=store.run_id, file=file
+                )
             except DatasetError as err:
                 skipped.append(SkippedRoom(room=meta.name, reason=MALFORMED, detail=str(err)))
                 continue
@@ -213,10 +217,19 @@ def import_nyu_debate(
         store.close()
     _write_skipped(store.path / SKIPPED_FILE, skipped)
     summary = ImportSummary(
-        source=str(root), out=str(store.path), run_id=store.run_id, rooms=len(rooms),
-        imported=imported, already_present=present, judgments=judgments, skipped=skipped,
-        by_setting=dict(sorted(settings.items())), by_status=dict(sorted(statuses.items())),
-        included_in_paper=in_paper, quotes=quotes, unverified_quotes=unverified,
+        source=str(root),
+        out=str(store.path),
+        run_id=store.run_id,
+        rooms=len(rooms),
+        imported=imported,
+        already_present=present,
+        judgments=judgments,
+        skipped=skipped,
+        by_setting=dict(sorted(settings.items())),
+        by_status=dict(sorted(statuses.items())),
+        included_in_paper=in_paper,
+        quotes=quotes,
+        unverified_quotes=unverified,
         seconds=time.perf_counter() - began,
     )
     store.write_json(SUMMARY_FILE, summary.model_dump(mode="json"))
@@ -285,5 +298,8 @@ def read_skipped(out: str | os.PathLike[str]) -> list[SkippedRoom]:
     target = Path(out) / SKIPPED_FILE
     if not target.is_file():
         return []
-    return [SkippedRoom.model_validate(json.loads(line))
-            for line in target.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        SkippedRoom.model_validate(json.loads(line))
+        for line in target.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
