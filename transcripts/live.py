@@ -10,13 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from transcripts.scoring import LOG_FLOOR
+
 __all__ = ["JUDGE_SPEAKER", "LOG_FLOOR", "Scoring", "live_reward", "scoring_of"]
 
 JUDGE_SPEAKER = "Judge"
 """Speaker label of the judge's turns (and its entry in ``Transcript.roles``)."""
-
-LOG_FLOOR = 1e-6
-"""Smallest probability inside the reward's logarithm (the report's log score uses the same)."""
 
 
 class Scoring(BaseModel):

@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "LOG_FLOOR",
     "TIE_TOLERANCE",
     "score",
     "status_rank",
@@ -33,6 +34,10 @@ __all__ = [
 
 TIE_TOLERANCE = 1e-9
 """Probabilities closer than this to the largest one count as tied with it."""
+
+LOG_FLOOR = 1e-6
+"""Smallest probability inside a logarithm: the report's log score and the live judge's
+reward both floor p(gold) here, so one confident wrong answer cannot make a mean -inf."""
 
 _STATUS_RANK = {None: 2, "complete": 2, "ok": 2, "failed": 1, "error": 1, "skipped": 0}
 

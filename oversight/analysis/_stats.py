@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from transcripts.scoring import TIE_TOLERANCE
+from transcripts.scoring import LOG_FLOOR, TIE_TOLERANCE
 
 __all__ = [
     "LOG_FLOOR",
@@ -59,9 +59,6 @@ __all__ = [
     "row_metrics",
     "selective_accuracy",
 ]
-
-LOG_FLOOR = 1e-6
-"""Smallest probability used inside the log score."""
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
