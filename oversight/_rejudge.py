@@ -30,7 +30,7 @@ from rich.console import Console
 
 from judges import Judge, build_judge
 from oversight.concurrency import as_completed_bounded
-from oversight.endpoints import Endpoint
+from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment
 from oversight.runner import select_transcripts
 from oversight.runner._api import check_options
@@ -190,7 +190,8 @@ async def rejudge_async(
     async def one(job: tuple[Transcript, int | None, str]) -> Judgment:
         transcript, k, key = job
         view = JudgeView.from_transcript(transcript, rounds=k)
-        judgment = await built.judge(view)
+        with batchable_calls():  # a verdict on a finished transcript: nothing waits on it
+            judgment = await built.judge(view)
         metadata = {
             **judgment.metadata,
             "rejudge": True,

@@ -174,21 +174,27 @@ async def optimise(
     view_of: Callable[[Turn], JudgeView],
     critique_prompt: Callable[[Speech], str],
     refine_prompt: Callable[[str], str],
+    batchable: bool = False,
 ) -> Speech:
-    """One speech of ``player``: best-of-N, then critique-and-refine (each when asked)."""
+    """One speech of ``player``: best-of-N, then critique-and-refine (each when asked).
+
+    ``batchable`` (an opening speech) applies to the drafts, which read nothing but the
+    prompt; the scores, critiques and refinements wait on them and are sent at once."""
     if not player.optimises:
-        return await voice.speech(prompt, round=round)
+        return await voice.speech(prompt, round=round, batchable=batchable)
     if scorer is None:
         raise ProtocolError(f"{voice.speaker} optimises its speeches but no scorer was bound")
     temperature = player.candidate_temperature
 
     def candidate(k: int) -> Awaitable[Speech]:
-        return voice.speech(prompt, round=round, sample_index=k, temperature=temperature)
+        return voice.speech(
+            prompt, round=round, sample_index=k, temperature=temperature, batchable=batchable
+        )
 
     kept = (
         await _best(voice, candidate, player.best_of_n, scorer, view_of, "bo")
         if player.best_of_n > 1
-        else await voice.speech(prompt, round=round)
+        else await voice.speech(prompt, round=round, batchable=batchable)
     )
     if player.refine == 0:
         return kept

@@ -125,8 +125,10 @@ class Voice:
         schema: dict[str, Any] | None = None,
         sample_index: int = 0,
         temperature: float | None = None,
+        batchable: bool = False,
     ) -> Completion:
-        """One call with the protocol's sampling options (and a planted persona's brief)."""
+        """One call with the protocol's sampling options (and a planted persona's brief);
+        ``batchable`` when nothing waits on it at once (see ``Request.batchable``)."""
         options = self.rec.speech
         return await self.endpoint.complete(
             prompt,
@@ -135,6 +137,7 @@ class Voice:
             temperature=options.temperature if temperature is None else temperature,
             schema=schema,
             sample_index=sample_index + self.rec.draw * DRAW_OFFSET,
+            batchable=batchable,
         )
 
     def turn(
@@ -190,8 +193,10 @@ class Voice:
         round: int,
         sample_index: int = 0,
         temperature: float | None = None,
+        batchable: bool = False,
     ) -> _speech.Speech:
-        """A public speech in ``round`` and the private turns behind it (none added yet).
+        """A public speech in ``round`` and the private turns behind it (none added yet);
+        its calls ``batchable`` when nothing waits on them at once (an opening speech).
 
         With ``scratchpad`` the reply's ``<thinking>`` becomes a private turn and only its
         ``<argument>`` is public. A reply that breaks the rules is drawn again up to
@@ -207,6 +212,7 @@ class Voice:
                 prompt,
                 sample_index=sample_index + attempt * _speech.RESAMPLE_OFFSET,
                 temperature=temperature,
+                batchable=batchable,
             )
             thinking, argument = (
                 _speech.split(completion.text) if options.scratchpad else ("", completion.text)

@@ -219,6 +219,8 @@ async def run(
             refine_prompt=lambda c: rec.prompt(
                 speech_prompts.render_refine_request, critique=c, **fields
             ),
+            # The opening round at once reads only the question: it may wait in a batch.
+            batchable=r == 0 and config.at_once(0),
         )
         return made.turns
 

@@ -124,7 +124,8 @@ async def run(
             claim=node.claim,
             findings=findings or "(no assistance: judge it as it stands)",
         )
-        done = await evaluator.complete(ask, schema=INNER_SCHEMA)
+        # A leaf's judgment waits on no other: it may go in a provider batch.
+        done = await evaluator.complete(ask, schema=INNER_SCHEMA, batchable=not node.children)
         node.score, node.judged = _turns.score_of(done, "the evaluator"), True
         said = str(done.parsed.get("justification", "")).strip()
         node.justification, _ = _common.cut_to_limit(

@@ -114,7 +114,10 @@ async def run(
         parts = "\n".join(child.summary() for child in node.children)
         render = prompts.render_inner_prompt if inner else prompts.render_leaf_prompt
         ask = rec.prompt(render, claim=node.claim, subclaims=parts)
-        done = await evaluator.complete(ask, schema=INNER_SCHEMA if inner else LEAF_SCHEMA)
+        # Leaves wait on no other judgment: they may go in a provider batch.
+        done = await evaluator.complete(
+            ask, schema=INNER_SCHEMA if inner else LEAF_SCHEMA, batchable=not inner
+        )
         node.score = _turns.score_of(done, "the evaluator")
         said = str(done.parsed.get("justification" if inner else "evidence", "")).strip()
         limits = {"word_limit": config.word_limit, "char_limit": config.char_limit}

@@ -190,8 +190,10 @@ def print_estimate(rehearsal: DryRun, console: Console) -> None:
     for e in rehearsal.endpoints:
         if e.batched and e.batch_saving_usd is not None:
             console.print(
-                f"{escape(e.name)} has batch = true: priced at the batch rate, "
-                f"saving ${e.batch_saving_usd:.4f} against standard prices"
+                f"{escape(e.name)} has batch = true: {e.batched_calls:,} of {e.calls:,} "
+                f"call(s) can wait in a batch, priced at the batch rate, saving "
+                f"${e.batch_saving_usd:.4f} against standard prices (the rest are sent at "
+                "once at the standard price)"
             )
 
 

@@ -7,7 +7,7 @@ their provider, so ``import oversight.endpoints`` stays cheap.
 from __future__ import annotations
 
 from oversight.endpoints._base import Backend, Endpoint, MessageLike
-from oversight.endpoints._batch import BATCH_DISCOUNT
+from oversight.endpoints._batch import BATCH_DISCOUNT, batchable_calls
 from oversight.endpoints._factory import endpoint, option_problems
 from oversight.endpoints._mock import MockBackend, MockReply, dry_run_reply
 from oversight.endpoints._options import EndpointArgs, EndpointOptions
@@ -31,6 +31,7 @@ __all__ = [
     "Reply",
     "Request",
     "TokenLogprob",
+    "batchable_calls",
     "cost_usd",
     "dry_run_reply",
     "endpoint",

@@ -20,7 +20,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from oversight.endpoints._batch import BATCH_DISCOUNT, BatchApi, BatchQueue, ledger_for
+from oversight.endpoints._batch import (
+    BATCH_DISCOUNT,
+    BatchApi,
+    BatchQueue,
+    in_batchable_scope,
+    ledger_for,
+)
 from oversight.endpoints._cache import cache_key, open_cache
 from oversight.endpoints._limits import LimitSettings, shared_limits
 from oversight.endpoints._options import EndpointOptions
@@ -193,9 +199,15 @@ class Endpoint:
         logprobs: bool = False,
         top_logprobs: int = 0,
         sample_index: int = 0,
+        batchable: bool | None = None,
         on_send: Callable[[str], None] | None = None,
     ) -> Completion:
         """Ask the model; see :class:`Request` for what each option means.
+
+        ``batchable`` says nothing waits on this reply at once: on an endpoint with
+        ``batch=True`` it then goes through the provider's batch API at the batch price;
+        every other call is sent at once at the standard price. None: as the call site's
+        :func:`batchable_calls` scope says (not batchable outside one).
 
         ``on_send`` is called with the request's cache key just before it is sent to the
         provider (never when the cache answers), so a caller can note a call in flight.
@@ -218,6 +230,7 @@ class Endpoint:
             logprobs=logprobs,
             top_logprobs=top_logprobs,
             sample_index=sample_index,
+            batchable=in_batchable_scope() if batchable is None else batchable,
         )
         started = time.monotonic()
         if self._identity is None:
@@ -284,6 +297,7 @@ class Endpoint:
         """Send (with retries), validate against the schema (re-asking a bounded number of
         times), and price the answer."""
         stats = RetryStats()
+        batched = self.batch is not None and (request.batchable or self.batch.carries(key))
         spent = Usage()
         last_error: StructuredOutputError | None = None
         asked = request
@@ -292,11 +306,13 @@ class Endpoint:
             if round_:
                 stats.retries += 1
             # A re-ask is another request: in a batch it needs an id of its own.
-            reply = await self._send(asked, stats, key if not round_ else _reask_id(key, round_))
+            reply = await self._send(
+                asked, stats, key if not round_ else _reask_id(key, round_), batched=batched
+            )
             spent = spent + reply.usage
             if schema is None:
                 return self._completion(
-                    request, reply, None, key, started, stats=stats, usage=spent
+                    request, reply, None, key, started, stats=stats, usage=spent, batched=batched
                 )
             try:
                 parsed = parse_structured(reply.text, schema, self.spec)
@@ -305,17 +321,33 @@ class Endpoint:
                 last_error = err
                 rejected.append(
                     self._completion(
-                        request, reply, None, key, started, stats=stats, usage=reply.usage
+                        request,
+                        reply,
+                        None,
+                        key,
+                        started,
+                        stats=stats,
+                        usage=reply.usage,
+                        batched=batched,
                     ).call
                 )
                 if reply.finish_reason == "length":
                     break  # the same limit would cut the re-ask too
                 asked = corrected(asked, reply.text, str(err))
                 continue
-            done = self._completion(request, reply, parsed, key, started, stats=stats, usage=spent)
+            done = self._completion(
+                request, reply, parsed, key, started, stats=stats, usage=spent, batched=batched
+            )
             if rejected:  # one record per paid reply, for the ledger
                 last = self._completion(
-                    request, reply, parsed, key, started, stats=stats, usage=reply.usage
+                    request,
+                    reply,
+                    parsed,
+                    key,
+                    started,
+                    stats=stats,
+                    usage=reply.usage,
+                    batched=batched,
                 ).call
                 done = done.model_copy(update={"paid": [*rejected, last]})
             return done
@@ -332,11 +364,11 @@ class Endpoint:
             calls=rejected,
         )
 
-    async def _send(self, request: Request, stats: RetryStats, key: str) -> Reply:
+    async def _send(self, request: Request, stats: RetryStats, key: str, *, batched: bool) -> Reply:
         """One reply through the retry layer, each attempt inside the shared limits (or,
-        with ``batch=True``, in a provider batch, which has its own queue)."""
+        ``batched``, in a provider batch, which has its own queue)."""
         tokens = _token_estimate(request)
-        batch = self.batch
+        batch = self.batch if batched else None
 
         async def attempt() -> Reply:
             asked = time.monotonic()
@@ -394,6 +426,7 @@ class Endpoint:
         cached: bool = False,
         stats: RetryStats | None = None,
         usage: Usage | None = None,
+        batched: bool = False,
     ) -> Completion:
         usage = Usage() if cached else usage or reply.usage
         call = Call(
@@ -401,10 +434,10 @@ class Endpoint:
             provider=self.backend.provider,
             model=self.backend.model,
             usage=usage,
-            cost_usd=0.0 if cached else self._cost(usage),
+            cost_usd=0.0 if cached else self._cost(usage, batched=batched),
             latency_s=stats.latency_s if stats else time.monotonic() - started,
             queued_s=stats.queued_s if stats else 0.0,
-            batched=self.batch is not None and not cached,
+            batched=batched and not cached,
             cached=cached,
             retries=stats.retries if stats else 0,
             retry_wait_s=stats.wait_s if stats else 0.0,
@@ -414,15 +447,19 @@ class Endpoint:
         )
         return Completion(text=reply.text, parsed=parsed, logprobs=reply.logprobs, call=call)
 
-    def cost_of(self, usage: Usage) -> float | None:
-        """Dollars a reply with ``usage`` costs at this endpoint's price; None if unknown."""
-        return self._cost(usage)
+    def cost_of(self, usage: Usage, *, request_hash: str | None = None) -> float | None:
+        """Dollars a reply with ``usage`` costs at this endpoint's price (the batch price
+        when the request with cache key ``request_hash`` went through a batch); None if
+        unknown."""
+        batch = self.batch
+        batched = batch is not None and request_hash is not None and batch.carries(request_hash)
+        return self._cost(usage, batched=batched)
 
-    def _cost(self, usage: Usage) -> float | None:
+    def _cost(self, usage: Usage, *, batched: bool) -> float | None:
         if self.price is None and self.backend.free:
             return 0.0
         cost = cost_usd(self.backend.model, usage, self.price)
-        if cost is not None and self.batch is not None:
+        if cost is not None and batched:
             return cost * BATCH_DISCOUNT  # the providers' batch price
         return cost
 

@@ -1,28 +1,38 @@
 """Batch APIs: requests that do not wait on each other, sent as one provider batch.
 
-With ``batch=True`` an endpoint's requests are gathered for ``batch_window`` seconds, sent
-as one OpenAI Batch API job or Anthropic Message Batch, and answered when the batch ends
-(at the providers' batch price, half the standard one). Each request's ``custom_id`` is its
-response-cache key, and every batch is written to a ledger file next to the cache
-(``batches.jsonl`` in the run folder) before it is sent (with a label the provider keeps,
-where it keeps one) and again with its id once accepted, so a process killed mid-batch and
-started again polls the batches it already submitted instead of sending (and paying for)
-the requests again. A kill between sending and writing the id is recovered through the
-label on OpenAI (batch metadata); Anthropic batches carry no label, so there the requests
-would be sent again. A request the batch could not answer (an
-error line, an expired batch) fails like any call: retryable ones are resubmitted by the
-retry layer in a later batch.
+On an endpoint with ``batch=True``, the requests marked ``batchable`` (the call sites
+nothing waits on at once: see :attr:`Request.batchable`) are gathered for ``batch_window``
+seconds, sent as one OpenAI Batch API job or Anthropic Message Batch, and answered when the
+batch ends, at the providers' batch price (half the standard one); the endpoint's other
+requests are sent at once, at the standard price.
+
+Every batch is written to a ledger next to the response cache (``batches.jsonl`` in the run
+folder): first its *intent* (a nonce, the request keys, the time), durably, before the
+provider is asked; then its id once accepted. Each request's ``custom_id`` is the nonce and
+its cache key. A process killed mid-batch and started again polls the batches it already
+submitted instead of sending (and paying for) the requests again. An intent whose id was
+never written (a kill, or a lost reply, between creating the batch and writing the id) is
+looked up at the provider before anything is sent again: by its label on OpenAI (batch
+metadata); on Anthropic, whose batches carry no label, among the batches created since the
+intent with as many requests, the one whose results carry exactly the intent's custom ids.
+Only when no such batch exists are the requests sent again. A request the batch could not
+answer (an error line, an expired batch) fails like any call: retryable ones are
+resubmitted by the retry layer in a later batch.
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,18 +40,86 @@ from typing import Any
 from oversight.endpoints._types import Reply, Request
 from transcripts.errors import ConfigError, ProviderError
 
-__all__ = ["BATCH_DISCOUNT", "BatchApi", "BatchLedger", "BatchQueue", "ItemError", "ledger_for"]
+__all__ = [
+    "BATCH_DISCOUNT",
+    "BatchApi",
+    "BatchLedger",
+    "BatchQueue",
+    "Intent",
+    "ItemError",
+    "batchable_calls",
+    "custom_id",
+    "ledger_for",
+]
 
 log = logging.getLogger("oversight.endpoints")
 
 BATCH_DISCOUNT = 0.5
 """Batch calls cost this times the standard price (OpenAI and Anthropic, as published)."""
 
+_BATCHABLE: ContextVar[bool] = ContextVar("oversight_batchable", default=False)
+
+
+@contextlib.contextmanager
+def batchable_calls(on: bool = True) -> Iterator[None]:
+    """Mark the calls made inside (in this task and the tasks it starts) ``batchable``,
+    unless a call says otherwise itself: for a call site that reaches its endpoints through
+    an interface it does not own, such as a judge's final verdict (``Judge.judge``)::
+
+        with batchable_calls():
+            judgment = await judge.judge(view)
+    """
+    token = _BATCHABLE.set(on)
+    try:
+        yield
+    finally:
+        _BATCHABLE.reset(token)
+
+
+def in_batchable_scope() -> bool:
+    """Whether the current call site is inside :func:`batchable_calls`."""
+    return _BATCHABLE.get()
+
+
+CLOCK_SKEW_S = 600.0
+"""Seconds a provider's clock may lag ours when its batches are looked up by creation time."""
+
+_KEY_CHARS = 47  # of the cache key in a custom id: 16 + 1 + 47 = 64, Anthropic's limit
+
+
+def custom_id(submission: str, key: str) -> str:
+    """The id of the request with cache key ``key`` in the batch ``submission``: the batch's
+    nonce, then the key, so no other batch (one carrying the same requests again, say) has
+    the same set of ids."""
+    return f"{submission[:16]}-{key[:_KEY_CHARS]}"
+
+
+def _key_part(custom: str) -> str:
+    """The cache-key part of a custom id (older ledgers' ids are the whole key)."""
+    return custom.rpartition("-")[2][:_KEY_CHARS]
+
 
 def ItemError(message: str, *, status_code: int) -> ProviderError:
     """One request of a batch that got no reply, as the provider error the retry layer reads
     (408 for an expired batch and 5xx are retried in a later batch; other 4xx are not)."""
     return ProviderError(message, status_code=status_code, provider_message=message)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A batch as the ledger has it before the provider is asked to create it."""
+
+    submission: str
+    """The batch's nonce (its label, where the provider keeps labels)."""
+    keys: tuple[str, ...]
+    """Cache keys of the requests it carries."""
+    at: float = 0.0
+    """Our clock (Unix seconds) when the intent was written; 0: unknown (an older ledger)."""
+
+    @property
+    def custom_ids(self) -> frozenset[str]:
+        """The requests' ids in the batch."""
+        return frozenset(custom_id(self.submission, k) for k in self.keys)
 
 
 class BatchApi(abc.ABC):
@@ -52,10 +130,15 @@ class BatchApi(abc.ABC):
         """Send the requests (custom id, request) as one batch labelled ``submission``
         where the provider keeps labels; return the batch id."""
 
-    async def find(self, submission: str) -> str | None:
-        """The id of the batch labelled ``submission``, if the provider has one (for a
-        process killed between submitting and writing down the id)."""
+    async def find(self, intent: Intent) -> str | None:
+        """The id of the batch labelled ``intent.submission``, where the provider keeps
+        labels (None: none, or the provider keeps no labels)."""
         return None
+
+    async def candidates(self, intent: Intent) -> list[str]:
+        """Ids of batches that may be ``intent``'s, for a provider that keeps no labels:
+        created since the intent (less :data:`CLOCK_SKEW_S`), with as many requests."""
+        return []
 
     @abc.abstractmethod
     async def ended(self, batch_id: str) -> bool:
@@ -68,7 +151,7 @@ class BatchApi(abc.ABC):
 
 @dataclass
 class BatchLedger:
-    """``batches.jsonl``: every batch submitted and the request keys it carries."""
+    """``batches.jsonl``: every batch's intent, its id once accepted, and its end."""
 
     path: Path
     """The ledger file (JSON Lines, appended and fsynced record by record)."""
@@ -100,25 +183,32 @@ class BatchLedger:
                 out.append(entry)
         return out
 
-    def open_batches(self, endpoint: str) -> dict[str, str]:
-        """Request key -> id of the latest batch of ``endpoint`` that carries it; a batch
-        whose id was never written down (a kill mid-submission) is ``?<submission label>``."""
+    def open_batches(self, endpoint: str) -> tuple[dict[str, str], dict[str, Intent]]:
+        """Request key -> id of the latest batch of ``endpoint`` that carries it, where a
+        batch whose id was never written down is ``?<submission>``; and those submissions'
+        intents."""
         owner: dict[str, str] = {}
         labels: dict[str, str] = {}
+        intents: dict[str, Intent] = {}
         for entry in self.entries():
             if entry.get("endpoint") != endpoint:
                 continue
+            submission = str(entry.get("submission", ""))
             if entry.get("event") == "submitting":
-                for key in entry.get("keys", []):
-                    owner[key] = "?" + entry["submission"]
+                keys = tuple(entry.get("keys", []))
+                intents[submission] = Intent(submission, keys, float(entry.get("at", 0.0)))
+                for key in keys:
+                    owner[key] = "?" + submission
             elif entry.get("event") == "submitted":
-                labels[entry.get("submission", "")] = entry["batch_id"]
+                labels[submission] = entry["batch_id"]
                 for key in entry.get("keys", []):
                     owner[key] = entry["batch_id"]
-        return {
+        known = {
             key: labels.get(value[1:], value) if value.startswith("?") else value
             for key, value in owner.items()
         }
+        pending = {v[1:] for v in known.values() if v.startswith("?")}
+        return known, {s: intents[s] for s in pending}
 
 
 @dataclass
@@ -126,6 +216,17 @@ class _Waiter:
     key: str
     request: Request
     future: asyncio.Future[Reply]
+
+
+@dataclass
+class _Results:
+    """A finished batch's results by custom id, and by the cache-key part of the id."""
+
+    by_id: dict[str, Reply | ProviderError]
+    by_key: dict[str, Reply | ProviderError] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_key = {_key_part(c): r for c, r in self.by_id.items()}
 
 
 class BatchQueue:
@@ -148,14 +249,21 @@ class BatchQueue:
         self._pending: list[_Waiter] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
-        self._watchers: dict[str, asyncio.Task[dict[str, Reply | ProviderError]]] = {}
-        self._known = ledger.open_batches(endpoint)
+        self._watchers: dict[str, asyncio.Task[_Results]] = {}
+        self._known, self._intents = ledger.open_batches(endpoint)
         self._used: set[tuple[str, str]] = set()
-        self._found: dict[str, str | None] = {}
+        self._finding: dict[str, asyncio.Task[str | None]] = {}
         self.submitted = 0
         """Batches this queue submitted."""
         self.resumed = 0
-        """Batches from an earlier process that this queue polled instead of resubmitting."""
+        """Batches from an earlier process (or an unanswered create) that this queue polled
+        instead of resubmitting."""
+
+    def carries(self, key: str) -> bool:
+        """Whether the request with cache key ``key`` was put in a batch (by this process or,
+        per the ledger, an earlier one): its reply is then read from the batch, never
+        asked again apart."""
+        return key in self._known
 
     async def send(self, request: Request, key: str) -> Reply:
         """The reply to ``request`` (cache key ``key``) from a batch."""
@@ -178,21 +286,60 @@ class BatchQueue:
         return await waiter.future
 
     async def _resolve(self, submission: str) -> str | None:
-        """The batch of a submission whose id a killed process did not write down."""
-        if submission not in self._found:
-            found = await self.api.find(submission)
-            self._found[submission] = found
+        """The batch of a submission whose id was never written down (one lookup, shared by
+        every request it carries)."""
+        task = self._finding.get(submission)
+        if task is None:
+            task = asyncio.create_task(self._find(self._intents[submission]))
+            self._finding[submission] = task
+        return await asyncio.shield(task)
+
+    async def _find(self, intent: Intent) -> str | None:
+        found = await self.api.find(intent)
+        if found is None:
+            found = await self._confirm(await self.api.candidates(intent), intent)
+            self.resumed += found is not None  # polled already, while it was confirmed
+        if found is None:
+            log.info("%s: no batch was made of submission %s", self.endpoint, intent.submission)
+            return None
+        self.ledger.record(
+            {
+                "event": "submitted",
+                "endpoint": self.endpoint,
+                "batch_id": found,
+                "submission": intent.submission,
+                "keys": list(intent.keys),
+            }
+        )
+        for key in intent.keys:
+            if self._known.get(key) == "?" + intent.submission:
+                self._known[key] = found
+        return found
+
+    async def _confirm(self, candidates: list[str], intent: Intent) -> str | None:
+        """The candidate whose results carry exactly ``intent``'s custom ids (each polled
+        until it ends: only then are its ids known); None if none does."""
+        known = set(self._known.values())  # batches of other submissions
+        candidates = [c for c in candidates if c not in known]
+        fresh = [c for c in candidates if c not in self._watchers]
+        if not candidates:
+            return None
+
+        async def check(batch_id: str) -> str | None:
+            results = await self._watch(batch_id)
+            return batch_id if set(results.by_id) == intent.custom_ids else None
+
+        found = None
+        for done in asyncio.as_completed([check(c) for c in candidates]):
+            found = await done
             if found is not None:
-                self.ledger.record(
-                    {
-                        "event": "submitted",
-                        "endpoint": self.endpoint,
-                        "batch_id": found,
-                        "submission": submission,
-                        "keys": [],
-                    }
-                )
-        return self._found[submission]
+                break
+        for other in fresh:  # stop polling the batches that turned out not to be ours
+            task = self._watchers.get(other)
+            if other != found and task is not None and not task.done():
+                task.cancel()
+                del self._watchers[other]
+        return found
 
     async def _flush_after_window(self) -> None:
         await asyncio.sleep(self.window)
@@ -219,55 +366,64 @@ class BatchQueue:
             except ProviderError as err:
                 w.future.set_exception(err)
 
-    async def _submit_and_wait(self, waiters: list[_Waiter]) -> dict[str, Reply | ProviderError]:
-        """Write the batch down, send it, write its id down, and wait for its results."""
-        submission = uuid.uuid4().hex
-        keys = [w.key for w in waiters]
+    async def _submit_and_wait(self, waiters: list[_Waiter]) -> _Results:
+        """Write the intent down, send the batch, write its id down, wait for its results."""
+        intent = Intent(uuid.uuid4().hex, tuple(w.key for w in waiters), time.time())
         self.ledger.record(
             {
                 "event": "submitting",
                 "endpoint": self.endpoint,
-                "submission": submission,
-                "keys": keys,
+                "submission": intent.submission,
+                "keys": list(intent.keys),
+                "at": intent.at,
             }
         )
-        batch_id = await self.api.submit(
-            [(w.key, w.request) for w in waiters], submission=submission
-        )
+        try:
+            batch_id = await self.api.submit(
+                [(custom_id(intent.submission, w.key), w.request) for w in waiters],
+                submission=intent.submission,
+            )
+        except BaseException:
+            # The batch may exist though no reply said so (a dropped connection, a
+            # timeout): a retry looks it up before sending anything again.
+            self._intents[intent.submission] = intent
+            for key in intent.keys:
+                self._known[key] = "?" + intent.submission
+            raise
         self.submitted += 1
         self.ledger.record(
             {
                 "event": "submitted",
                 "endpoint": self.endpoint,
                 "batch_id": batch_id,
-                "submission": submission,
-                "keys": keys,
+                "submission": intent.submission,
+                "keys": list(intent.keys),
             }
         )
-        for key in keys:
+        for key in intent.keys:
             self._known[key] = batch_id
             self._used.add((batch_id, key))
         return await self._watch(batch_id)
 
-    def _watch(self, batch_id: str) -> asyncio.Task[dict[str, Reply | ProviderError]]:
+    def _watch(self, batch_id: str) -> asyncio.Task[_Results]:
         task = self._watchers.get(batch_id)
         if task is None:
             task = self._watchers[batch_id] = asyncio.create_task(self._poll(batch_id))
         return task
 
-    async def _poll(self, batch_id: str) -> dict[str, Reply | ProviderError]:
+    async def _poll(self, batch_id: str) -> _Results:
         while True:  # a provider batch is polled: nothing pushes its end to us
             if await self.api.ended(batch_id):
                 break
             await asyncio.sleep(self.poll_interval)
-        results = await self.api.results(batch_id)
+        results = _Results(await self.api.results(batch_id))
         self.ledger.record(
             {
                 "event": "ended",
                 "endpoint": self.endpoint,
                 "batch_id": batch_id,
-                "answered": sum(isinstance(r, Reply) for r in results.values()),
-                "failed": sum(isinstance(r, ProviderError) for r in results.values()),
+                "answered": sum(isinstance(r, Reply) for r in results.by_id.values()),
+                "failed": sum(isinstance(r, ProviderError) for r in results.by_id.values()),
             }
         )
         return results
@@ -275,7 +431,9 @@ class BatchQueue:
     async def aclose(self) -> None:
         """Stop polling (the ledger keeps the batches for the next process)."""
         tasks: list[asyncio.Task[Any]] = [
-            t for t in [*self._tasks, *self._watchers.values()] if not t.done()
+            t
+            for t in [*self._tasks, *self._watchers.values(), *self._finding.values()]
+            if not t.done()
         ]
         for task in tasks:
             task.cancel()
@@ -288,8 +446,9 @@ def _retrieve(future: asyncio.Future[Reply]) -> None:
         future.exception()
 
 
-def _answer(results: dict[str, Reply | ProviderError], key: str) -> Reply:
-    result = results.get(key)
+def _answer(results: _Results, key: str) -> Reply:
+    """The reply to the request with cache key ``key`` among a batch's results."""
+    result = results.by_key.get(key[:_KEY_CHARS])
     if result is None:
         raise ItemError(f"the batch returned no result for request {key[:12]}", status_code=500)
     if isinstance(result, ProviderError):

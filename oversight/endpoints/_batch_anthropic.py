@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from oversight.endpoints._batch import BatchApi, ItemError
+from oversight.endpoints._batch import CLOCK_SKEW_S, BatchApi, Intent, ItemError
 from oversight.endpoints._types import Reply, Request
 from transcripts.errors import ProviderError
 
@@ -43,6 +43,26 @@ class AnthropicBatch(BatchApi):
             ]
         )
         return batch.id
+
+    async def candidates(self, intent: Intent) -> list[str]:
+        """Message Batches carry no label: those created since the intent with as many
+        requests (the queue then tells ours by the custom ids of their results)."""
+        client = await self.backend.client()
+        out = []
+        async for batch in client.messages.batches.list(limit=100):  # newest first
+            if batch.created_at.timestamp() < intent.at - CLOCK_SKEW_S:
+                break
+            counts = batch.request_counts
+            total = (
+                counts.processing
+                + counts.succeeded
+                + counts.errored
+                + counts.canceled
+                + counts.expired
+            )
+            if total == len(intent.keys):
+                out.append(batch.id)
+        return out
 
     async def ended(self, batch_id: str) -> bool:
         client = await self.backend.client()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai.types.chat import ChatCompletion
 
-from oversight.endpoints._batch import BatchApi, ItemError
+from oversight.endpoints._batch import CLOCK_SKEW_S, BatchApi, Intent, ItemError
 from oversight.endpoints._types import Reply, Request
 from transcripts.errors import ProviderError
 
@@ -54,11 +54,13 @@ class OpenAIBatch(BatchApi):
         )
         return batch.id
 
-    async def find(self, submission: str) -> str | None:
+    async def find(self, intent: Intent) -> str | None:
         client = await self.backend.client()
-        async for batch in client.batches.list(limit=100):
-            if (batch.metadata or {}).get("oversight_submission") == submission:
+        async for batch in client.batches.list(limit=100):  # newest first
+            if (batch.metadata or {}).get("oversight_submission") == intent.submission:
                 return batch.id
+            if batch.created_at < intent.at - CLOCK_SKEW_S:
+                break  # older than the intent: it was never created
         return None
 
     async def ended(self, batch_id: str) -> bool:

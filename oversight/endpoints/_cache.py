@@ -59,7 +59,7 @@ def default_cache_path() -> Path:
 
 def cache_key(identity: Mapping[str, Any], request: Request) -> tuple[str, str]:
     """``(sha256 hex, canonical JSON)`` of the backend's identity and the request."""
-    material = {"v": _KEY_VERSION, **identity, "request": request.model_dump(by_alias=True)}
+    material = {"v": _KEY_VERSION, **identity, "request": request.answer_fields()}
     canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest(), canonical
 

@@ -86,7 +86,7 @@ def dry_run_reply(name: str, request: Request) -> Reply:
     """A deterministic stand-in answer: schema-valid JSON for a schema, else free text about
     half of ``max_tokens`` long (naming no model, so a person judging a dry run stays blind);
     usage counts about 4 characters per token."""
-    digest = hashlib.sha256(request.model_dump_json(by_alias=True).encode()).digest()
+    digest = hashlib.sha256(request.answer_json().encode()).digest()
     seed = int.from_bytes(digest[:8], "big")
     if request.schema_ is not None:
         text = json.dumps(example(request.schema_, seed=seed))

@@ -46,7 +46,8 @@ class Message(BaseModel):
 
 
 class Request(BaseModel):
-    """Everything that changes a model's answer; its canonical JSON is the cache key."""
+    """Everything that changes a model's answer (its canonical JSON, :meth:`answer_fields`,
+    is the cache key), and whether it may wait in a provider batch."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -70,6 +71,24 @@ class Request(BaseModel):
     """How many alternatives per token to return with ``logprobs``."""
     sample_index: int = 0
     """Index among independent samples of the same request (keeps them apart in the cache)."""
+    batchable: bool = False
+    """Nothing waits on this reply at once, so on an endpoint with ``batch=True`` it may go
+    through the provider's batch API (at the batch price, answered in minutes to hours);
+    otherwise, and on every other endpoint, it is sent at once at the standard price. Set
+    by the call sites listed in the guide (opening speeches of a simultaneous debate, final
+    verdicts, RRM leaves). How the request is sent, not what it asks: not in the cache key."""
+
+    def answer_fields(self) -> dict[str, Any]:
+        """Everything that changes the answer, as JSON data (the cache key's material)."""
+        return self.model_dump(by_alias=True, exclude=_ROUTING)
+
+    def answer_json(self) -> str:
+        """:meth:`answer_fields` as compact JSON text."""
+        return self.model_dump_json(by_alias=True, exclude=_ROUTING)
+
+
+_ROUTING = {"batchable"}
+"""Request fields that say how it is sent, not what it asks (kept out of the cache key)."""
 
 
 class TokenLogprob(BaseModel):

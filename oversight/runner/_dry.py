@@ -14,8 +14,10 @@ a temporary folder. Each request the mocks receive is one call the real run woul
   mocks answer) and a bound (all of ``max_tokens``);
 * **cost** applies the endpoint's price (``pricing`` or the built-in table) to the input
   tokens and to the output estimate and bound; mock and local endpoints are free and a
-  model with no known price is reported as unknown, never as zero; an endpoint with
-  ``batch = true`` is priced at the batch rate, and the saving is reported.
+  model with no known price is reported as unknown, never as zero; on an endpoint with
+  ``batch = true``, the calls whose call site lets them wait in a batch (``batchable``:
+  opening speeches of a simultaneous debate, final verdicts, RRM leaves) are priced at the
+  batch rate and the others at the standard one, and the saving is reported.
 """
 
 from __future__ import annotations
@@ -76,10 +78,13 @@ class EndpointEstimate:
     tokenizer: str = "chars/4"
     """How input tokens were counted: ``tiktoken:o200k_base`` or ``chars/4``."""
     batched: bool = False
-    """The endpoint has ``batch = true``: costs are at the provider's batch price."""
+    """The endpoint has ``batch = true``: its batchable calls are at the batch price."""
+    batched_calls: int = 0
+    """Calls that would go through the provider's batch API (``batch = true`` and a call
+    site nothing waits on at once); the rest are sent at once at the standard price."""
     batch_saving_usd: float | None = None
-    """Dollars the batch price saves against the standard one (estimate); None if unbatched
-    or the price is unknown."""
+    """Dollars the batch price saves on the batched calls against the standard one
+    (estimate); None if unbatched or the price is unknown."""
     price: Price | None = field(default=None, repr=False)
 
 
@@ -202,29 +207,35 @@ def estimate_endpoint(experiment: Experiment, name: str, made: Endpoint) -> Endp
     config = experiment.endpoints.get(name)
     spec = config.spec if config is not None else name
     estimate = EndpointEstimate(name=name, spec=spec)
+    estimate.batched = config is not None and bool(config.batch)
     backend = made.backend
     requests = backend.requests if isinstance(backend, MockBackend) else []
+    shares = {True: [0, 0, 0], False: [0, 0, 0]}  # batched?: input, output, output bound
     for request in requests:
+        batched = estimate.batched and request.batchable
         estimate.calls += 1
-        estimate.input_tokens += _request_tokens(request)
-        estimate.output_tokens += max(1, request.max_tokens // 2)
-        estimate.output_tokens_max += request.max_tokens
+        estimate.batched_calls += batched
+        tokens = (
+            _request_tokens(request),
+            max(1, request.max_tokens // 2),
+            request.max_tokens,
+        )
+        shares[batched] = [a + b for a, b in zip(shares[batched], tokens, strict=True)]
+    estimate.input_tokens = shares[True][0] + shares[False][0]
+    estimate.output_tokens = shares[True][1] + shares[False][1]
+    estimate.output_tokens_max = shares[True][2] + shares[False][2]
     estimate.tokenizer = _TOKENIZER
     price = _price(spec, config.pricing if config is not None else None)
     estimate.price = price
     if price is not None:
         from transcripts import Usage
 
-        estimate.cost_usd = price.cost(
-            Usage(input_tokens=estimate.input_tokens, output_tokens=estimate.output_tokens)
-        )
-        estimate.cost_usd_max = price.cost(
-            Usage(input_tokens=estimate.input_tokens, output_tokens=estimate.output_tokens_max)
-        )
-        if config is not None and config.batch:
-            estimate.batched = True
-            standard = estimate.cost_usd
-            estimate.cost_usd *= BATCH_DISCOUNT
-            estimate.cost_usd_max *= BATCH_DISCOUNT
-            estimate.batch_saving_usd = standard - estimate.cost_usd
+        def cost(share: list[int], output: int) -> float:
+            return price.cost(Usage(input_tokens=share[0], output_tokens=share[output]))
+
+        saving = cost(shares[True], 1) * (1 - BATCH_DISCOUNT)
+        estimate.cost_usd = cost(shares[False], 1) + cost(shares[True], 1) - saving
+        estimate.cost_usd_max = cost(shares[False], 2) + cost(shares[True], 2) * BATCH_DISCOUNT
+        if estimate.batched:
+            estimate.batch_saving_usd = saving
     return estimate

@@ -153,7 +153,7 @@ class Meter:
                 still.append(mark)
                 continue
             self._paid_hashes.add(mark.request_hash)
-            cost = found.cost_of(hit.usage)
+            cost = found.cost_of(hit.usage, request_hash=mark.request_hash)
             self._add(cost, hit.usage.input_tokens, hit.usage.output_tokens)
             self.paid_lines += 1
             if self.ledger is not None:

@@ -34,7 +34,7 @@ from rich.markup import escape
 from judges import HumanQuit, Judge, pending_escalations
 from judges.live import StandIn, for_item
 from oversight.concurrency import as_completed_bounded
-from oversight.endpoints import Endpoint
+from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment
 from oversight.runner._build import Endpoints, build_judges
 from oversight.runner._items import WorkItem, judgment_id
@@ -341,7 +341,8 @@ class Session:
                 return live
         view = JudgeView.from_transcript(transcript)
         try:
-            return await judge.judge(view)
+            with batchable_calls():  # the item's last step: its calls may wait in a batch
+                return await judge.judge(view)
         except (CostCapReached, asyncio.CancelledError):
             raise
         except Exception as err:  # a judge bug must not take the run down

@@ -8,6 +8,8 @@ Scripting (attributes of :class:`BatchBook` and :class:`MessageBatchBook`, reach
 * ``polls_before_done``: how many status checks a batch answers ``in_progress`` first;
 * ``hold``: while True, every batch stays ``in_progress`` (a test kills its client then);
 * ``expire_next``: the next N batches expire, answering only their first half;
+* both list their batches, newest first (OpenAI with its metadata labels; Anthropic's
+  Message Batches, which carry none, paged with ``limit``, ``after_id`` and ``before_id``);
 * a reply script returning a :class:`Fault` for a line makes that line fail (partial
   failure), reported in the batch's error file with the fault's status.
 """
@@ -19,6 +21,7 @@ import email.policy
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from oversight.testing._faults import Fault, RecordedRequest
@@ -275,6 +278,8 @@ class MessageBatchBook:
                 "created_at": _now(),
             }
             await out.send_json(200, self._wire(server, batch_id))
+        elif path == "/v1/messages/batches" and method == "GET":
+            await out.send_json(200, self._page(server, http.query))
         elif path.startswith("/v1/messages/batches/") and method == "GET":
             parts = path.split("/")
             batch_id = parts[4]
@@ -296,6 +301,26 @@ class MessageBatchBook:
         else:
             return False
         return True
+
+    def _page(self, server: FakeAnthropicServer, query: dict[str, str]) -> dict[str, Any]:
+        """One page of the list, newest first, after (older than) ``after_id`` or before
+        (newer than) ``before_id``, at most ``limit`` (default 20) long."""
+        ids = list(reversed(self.batches))
+        limit = int(query.get("limit", "20"))
+        if "after_id" in query and query["after_id"] in ids:
+            ids = ids[ids.index(query["after_id"]) + 1 :]
+            page, more = ids[:limit], len(ids) > limit
+        elif "before_id" in query and query["before_id"] in ids:
+            ids = ids[: ids.index(query["before_id"])]
+            page, more = ids[-limit:], len(ids) > limit
+        else:
+            page, more = ids[:limit], len(ids) > limit
+        return {
+            "data": [self._wire(server, i) for i in page],
+            "has_more": more,
+            "first_id": page[0] if page else None,
+            "last_id": page[-1] if page else None,
+        }
 
     def _wire(self, server: FakeAnthropicServer, batch_id: str) -> dict[str, Any]:
         batch = self.batches[batch_id]
@@ -374,4 +399,5 @@ class MessageBatchBook:
 
 
 def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    """Now in RFC 3339, to the microsecond, as Anthropic writes times."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeAlias
 __all__ = ["FakeReply", "Fault", "FaultPlan", "RecordedRequest"]
 
 FaultKind = Literal[
-    "status", "overloaded", "overloaded_mid_stream", "slow", "drop", "malformed_json"
+    "status", "overloaded", "overloaded_mid_stream", "slow", "drop", "malformed_json", "lost_reply"
 ]
 
 
@@ -21,8 +21,9 @@ class Fault:
 
     kind: FaultKind
     """What happens: an error ``status``, ``overloaded`` (Anthropic 529, OpenAI 503), an
-    overload error inside a 200 stream, a ``slow`` reply, a ``drop``ped connection, or a
-    200 whose body is ``malformed_json``."""
+    overload error inside a 200 stream, a ``slow`` reply, a ``drop``ped connection, a
+    200 whose body is ``malformed_json``, or a ``lost_reply`` (the request is carried out,
+    a batch created say, but the connection drops before the response)."""
     status: int = 0
     """HTTP status for ``status`` faults."""
     error_type: str = ""
@@ -37,6 +38,10 @@ class Fault:
     """The provider's error code (OpenAI ``error.code``, Anthropic ``error.details.error_code``)."""
     headers: tuple[tuple[str, str], ...] = ()
     """Extra response headers, e.g. ``(("x-should-retry", "false"),)``."""
+    then: Callable[[], None] | None = field(default=None, compare=False)
+    """``lost_reply`` only: called after the request was carried out and before the
+    connection drops (a test kills its client here: exactly between the provider doing
+    something and the client hearing of it)."""
 
     @classmethod
     def rate_limit(cls, retry_after: float | None = None) -> Fault:
@@ -105,6 +110,12 @@ class Fault:
     def malformed_json(cls) -> Fault:
         """HTTP 200 whose body is not JSON."""
         return cls("malformed_json")
+
+    @classmethod
+    def lost_reply(cls, then: Callable[[], None] | None = None) -> Fault:
+        """Carry the request out (create the batch, answer the call), call ``then``, and
+        drop the connection before the response: the client never learns the outcome."""
+        return cls("lost_reply", then=then)
 
 
 @dataclass(frozen=True)

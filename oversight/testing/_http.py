@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl
 
-__all__ = ["HttpRequest", "Responder", "serve_connection"]
+__all__ = ["HttpRequest", "MutedResponder", "Responder", "serve_connection"]
 
 _MAX_HEADER_BYTES = 64 * 1024
 _KNOWN = frozenset(s.value for s in HTTPStatus)
@@ -25,6 +26,8 @@ class HttpRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: dict[str, str] = field(default_factory=dict)
+    """The URL's query parameters (e.g. a list's ``limit`` and ``after_id``)."""
 
 
 class Responder:
@@ -87,6 +90,39 @@ class Responder:
         self.writer.transport.abort()
 
 
+class MutedResponder(Responder):
+    """Writes nothing: the request's work is done, but its response is lost (see
+    ``Fault.lost_reply``)."""
+
+    __slots__ = ()
+
+    async def send(
+        self,
+        status: int,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Nothing is sent."""
+
+    async def send_slowly(
+        self,
+        status: int,
+        parts: list[bytes],
+        delay: float,
+        *,
+        content_type: str = "text/event-stream",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Nothing is sent."""
+
+    async def send_partial(
+        self, status: int, first_part: bytes, declared_length: int, content_type: str
+    ) -> None:
+        """Nothing is sent."""
+
+
 def _head(status: int, length: int, content_type: str, headers: dict[str, str] | None) -> bytes:
     reason = HTTPStatus(status).phrase if status in _KNOWN else "Overloaded"
     lines = [
@@ -120,7 +156,10 @@ async def _read_request(reader: asyncio.StreamReader) -> HttpRequest | None:
         body = await reader.readexactly(length) if length else b""
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
-    return HttpRequest(method=method, path=path.split("?", 1)[0], headers=headers, body=body)
+    path, _, query = path.partition("?")
+    return HttpRequest(
+        method=method, path=path, headers=headers, body=body, query=dict(parse_qsl(query))
+    )
 
 
 async def serve_connection(

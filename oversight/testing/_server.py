@@ -19,7 +19,7 @@ from typing import Any, Self, TypeAlias
 
 from oversight.endpoints._jsonschema import example
 from oversight.testing._faults import FakeReply, Fault, FaultPlan, FaultSource, RecordedRequest
-from oversight.testing._http import HttpRequest, Responder, serve_connection
+from oversight.testing._http import HttpRequest, MutedResponder, Responder, serve_connection
 
 __all__ = ["FakeServer", "ReplyScript", "Scripted"]
 
@@ -222,17 +222,13 @@ class FakeServer(abc.ABC):
         return False
 
     async def _respond(self, record: RecordedRequest, http: HttpRequest, out: Responder) -> None:
-        if await self.route(http, out):
-            record.status = 200
-            return
-        if http.method != "POST" or http.path not in self.paths:
-            record.status = 404
-            await self.error(record, Fault.error(404, f"no route for {http.path}"), out)
-            return
         fault = self.plan.fault_for(record)
-        scripted = None if fault is not None else await self._script(record)
-        if isinstance(scripted, Fault):
-            fault, scripted = scripted, None
+        main = http.method == "POST" and http.path in self.paths  # else a batch route
+        scripted = None
+        if main and (fault is None or fault.kind == "lost_reply"):
+            scripted = await self._script(record)
+            if isinstance(scripted, Fault):
+                fault, scripted = fault or scripted, None
         record.fault = fault
         latency = self.latency(record) if callable(self.latency) else self.latency
         if fault is not None and fault.kind == "slow":
@@ -240,8 +236,13 @@ class FakeServer(abc.ABC):
         if latency > 0:
             await asyncio.sleep(latency)
         if fault is None or fault.kind == "slow":
-            record.status = 200
-            await self.answer(record, scripted, out)
+            await self._serve(record, http, scripted, out, main=main)
+        elif fault.kind == "lost_reply":  # the work is done, the client never hears of it
+            await self._serve(record, http, scripted, MutedResponder(out.writer), main=main)
+            record.status = None
+            if fault.then is not None:
+                fault.then()
+            out.drop()
         elif fault.kind == "drop":
             out.drop()
         elif fault.kind == "malformed_json":
@@ -254,6 +255,25 @@ class FakeServer(abc.ABC):
         else:
             record.status = 200 if fault.kind == "overloaded_mid_stream" else fault.status
             await self.error(record, fault, out)
+
+    async def _serve(
+        self,
+        record: RecordedRequest,
+        http: HttpRequest,
+        scripted: Scripted | None,
+        out: Responder,
+        *,
+        main: bool,
+    ) -> None:
+        """Answer the request as asked: a reply on the provider's path, else a batch route."""
+        if main:
+            record.status = 200
+            await self.answer(record, scripted, out)
+        elif await self.route(http, out):
+            record.status = 200
+        else:
+            record.status = 404
+            await self.error(record, Fault.error(404, f"no route for {http.path}"), out)
 
     async def _script(self, record: RecordedRequest) -> Scripted | None:
         if self.reply is None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from oversight.endpoints import endpoint
+from oversight.endpoints import batchable_calls, endpoint
 from oversight.endpoints._batch import BatchLedger
 from oversight.endpoints._pricing import lookup_price
 from oversight.errors import ConfigError, ProviderError
-from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault, RecordedRequest
 
 OPTIONS = {
     "api_key": "k",
@@ -29,7 +30,9 @@ async def test_concurrent_calls_go_as_one_batch_at_half_price(
 ) -> None:
     openai_server.batch.polls_before_done = 3
     ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
-    completions = await asyncio.gather(*[ep.complete(f"question {i}") for i in range(20)])
+    completions = await asyncio.gather(
+        *[ep.complete(f"question {i}", batchable=True) for i in range(20)]
+    )
     assert [c.text for c in completions] == [f"echo: question {i}" for i in range(20)]
     assert len(openai_server.batch.batches) == 1
     assert openai_server.requests_by_path["/v1/chat/completions"] == 0
@@ -39,16 +42,20 @@ async def test_concurrent_calls_go_as_one_batch_at_half_price(
     for c in completions:
         assert c.call.batched
         assert c.cost_usd == pytest.approx(price.cost(c.usage) / 2)
-    # The uploaded file is the Chat Completions requests, keyed by their cache keys.
+    # The uploaded file is the Chat Completions requests, each id the batch's nonce and the
+    # request's cache key (64 characters at most, Anthropic's limit).
     lines = [json.loads(x) for x in openai_server.batch.files["file-0"].decode().splitlines()]
-    assert {x["custom_id"] for x in lines} == {c.call.request_hash for c in completions}
+    nonces = {x["custom_id"].split("-")[0] for x in lines}
+    assert len(nonces) == 1 and all(len(x["custom_id"]) <= 64 for x in lines)
+    keys = {x["custom_id"].split("-")[1] for x in lines}
+    assert keys == {c.call.request_hash[:47] for c in completions}
     assert lines[0]["url"] == "/v1/chat/completions" and lines[0]["body"]["model"] == "gpt-4o-mini"
     # The ledger in the cache's folder records the batch.
     ledger = isolated_environment.parent / "batches.jsonl"
     events = [json.loads(x)["event"] for x in ledger.read_text().splitlines()]
     assert events == ["submitting", "submitted", "ended"]
     # A second identical call is answered by the cache, not by another batch.
-    again = await ep.complete("question 3")
+    again = await ep.complete("question 3", batchable=True)
     assert again.cached and len(openai_server.batch.batches) == 1
     await ep.aclose()
 
@@ -59,7 +66,10 @@ async def test_a_failed_line_fails_its_call_only(openai_server: FakeOpenAIServer
     )
     ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
     results = await asyncio.gather(
-        ep.complete("ok 1"), ep.complete("poison"), ep.complete("ok 2"), return_exceptions=True
+        ep.complete("ok 1", batchable=True),
+        ep.complete("poison", batchable=True),
+        ep.complete("ok 2", batchable=True),
+        return_exceptions=True,
     )
     assert [r.text for r in results if not isinstance(r, BaseException)] == ["fine", "fine"]
     error = results[1]
@@ -74,7 +84,7 @@ async def test_an_expired_batch_resubmits_only_what_it_did_not_answer(
 ) -> None:
     openai_server.batch.expire_next = 1
     ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
-    completions = await asyncio.gather(*[ep.complete(f"q{i}") for i in range(10)])
+    completions = await asyncio.gather(*[ep.complete(f"q{i}", batchable=True) for i in range(10)])
     assert [c.text for c in completions] == [f"echo: q{i}" for i in range(10)]
     first, second = openai_server.batch.batches.values()
     assert (first.status, first.completed, first.failed) == ("expired", 5, 5)
@@ -89,7 +99,7 @@ async def test_a_new_process_polls_the_batch_it_finds_in_the_ledger(
 ) -> None:
     openai_server.batch.hold = True
     ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
-    calls = [asyncio.ensure_future(ep.complete(f"q{i}")) for i in range(4)]
+    calls = [asyncio.ensure_future(ep.complete(f"q{i}", batchable=True)) for i in range(4)]
     for _ in range(1000):  # until the batch is submitted and being polled
         if "/v1/batches/batch_0" in openai_server.requests_by_path:
             break
@@ -100,7 +110,7 @@ async def test_a_new_process_polls_the_batch_it_finds_in_the_ledger(
     await ep.aclose()  # the "killed" process; the batch goes on at the provider
     openai_server.batch.hold = False
     fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
-    completions = await asyncio.gather(*[fresh.complete(f"q{i}") for i in range(4)])
+    completions = await asyncio.gather(*[fresh.complete(f"q{i}", batchable=True) for i in range(4)])
     assert [c.text for c in completions] == [f"echo: q{i}" for i in range(4)]
     assert (
         len(openai_server.batch.batches) == 1 and openai_server.requests_by_path["/v1/files"] == 1
@@ -127,7 +137,9 @@ async def test_anthropic_message_batches_partial_failure_and_expiry(
     anthropic_server.batch.expire_next = 1
     ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, **OPTIONS)
     prompts = [f"ok {i}" for i in range(6)] + ["poison"]
-    results = await asyncio.gather(*[ep.complete(p) for p in prompts], return_exceptions=True)
+    results = await asyncio.gather(
+        *[ep.complete(p, batchable=True) for p in prompts], return_exceptions=True
+    )
     completions = [r for r in results if not isinstance(r, BaseException)]
     assert [c.text for c in completions] == ["fine"] * 6
     error = results[-1]
@@ -161,11 +173,108 @@ async def test_a_kill_between_submitting_and_writing_the_id_finds_the_batch_by_i
     assert ep.batch is not None
     ep.batch.ledger = _KilledBeforeTheIdIsWritten(ep.batch.ledger.path)
     with pytest.raises(RuntimeError, match="killed"):
-        await asyncio.gather(*[ep.complete(f"q{i}") for i in range(3)])
+        await asyncio.gather(*[ep.complete(f"q{i}", batchable=True) for i in range(3)])
     await ep.aclose()
     assert len(openai_server.batch.batches) == 1
     fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
-    completions = await asyncio.gather(*[fresh.complete(f"q{i}") for i in range(3)])
+    completions = await asyncio.gather(*[fresh.complete(f"q{i}", batchable=True) for i in range(3)])
     assert [c.text for c in completions] == ["echo: q0", "echo: q1", "echo: q2"]
     assert len(openai_server.batch.batches) == 1  # found by its label, not sent again
     await fresh.aclose()
+
+
+async def test_only_calls_marked_batchable_wait_in_the_batch(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    with batchable_calls():  # a call site that marks what it reaches through an interface
+        # (tasks started inside the scope carry it; the call's own word wins)
+        scoped = [asyncio.ensure_future(ep.complete(f"verdict {i}")) for i in range(2)]
+        overruled = asyncio.ensure_future(ep.complete("asked apart", batchable=False))
+    at_once = [ep.complete(f"turn {i}") for i in range(3)]
+    marked = ep.complete("opening", batchable=True)
+    done = await asyncio.gather(*scoped, overruled, *at_once, marked)
+    assert [c.text for c in done][:2] == ["echo: verdict 0", "echo: verdict 1"]
+    # One batch of the three batchable calls; the four others went to the standard API.
+    [batch] = openai_server.batch.batches.values()
+    assert batch.total == 3
+    lines = openai_server.batch.files[batch.input_file_id].decode().splitlines()
+    asked = sorted(json.loads(x)["body"]["messages"][-1]["content"] for x in lines)
+    assert asked == ["opening", "verdict 0", "verdict 1"]
+    assert openai_server.requests_by_path["/v1/chat/completions"] == 4
+    price = lookup_price("gpt-4o-mini")
+    assert price is not None
+    for c in done:
+        batched = c.text.removeprefix("echo: ") in asked
+        assert c.call.batched is batched
+        rate = 0.5 if batched else 1.0
+        assert c.cost_usd == pytest.approx(price.cost(c.usage) * rate)
+    # The same request asked again apart is the cached reply: batchable is not in the key.
+    again = await ep.complete("opening")
+    assert again.cached and again.call.request_hash == done[-1].call.request_hash
+    await ep.aclose()
+
+
+def _lose_first_batch_create(path: str) -> Callable[[RecordedRequest], Fault | None]:
+    """Faults: the first batch create is carried out, but its reply never arrives."""
+    lost: list[int] = []
+
+    def fault(request: RecordedRequest) -> Fault | None:
+        if request.path == path and request.body is not None and not lost:
+            lost.append(request.index)
+            return Fault.lost_reply()
+        return None
+
+    return fault
+
+
+async def test_a_lost_reply_to_an_anthropic_batch_create_finds_the_batch_not_a_second(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    anthropic_server.set_faults(_lose_first_batch_create("/v1/messages/batches"))
+    ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[ep.complete(f"q{i}", batchable=True) for i in range(3)])
+    assert [c.text for c in completions] == ["echo: q0", "echo: q1", "echo: q2"]
+    assert len(anthropic_server.batch.batches) == 1  # found among the listed, not resent
+    assert anthropic_server.batch.lines_answered == 3
+    assert anthropic_server.requests_by_path["/v1/messages"] == 0
+    assert ep.batch is not None and (ep.batch.submitted, ep.batch.resumed) == (0, 1)
+    entries = [e["event"] for e in ep.batch.ledger.entries()]
+    assert entries == ["submitting", "ended", "submitted"]
+    await ep.aclose()
+
+
+async def test_the_anthropic_lookup_tells_our_batch_from_others_of_the_same_size(
+    anthropic_server: FakeAnthropicServer, tmp_path: Path
+) -> None:
+    # Another process's batch (another run folder, so another ledger) of three requests.
+    other = endpoint(
+        "anthropic/claude-haiku-4-5",
+        base_url=anthropic_server.base_url,
+        cache=tmp_path / "elsewhere" / "cache.sqlite",
+        **OPTIONS,
+    )
+    await asyncio.gather(*[other.complete(f"other {i}", batchable=True) for i in range(3)])
+    await other.aclose()
+    anthropic_server.set_faults(_lose_first_batch_create("/v1/messages/batches"))
+    ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[ep.complete(f"q{i}", batchable=True) for i in range(3)])
+    assert [c.text for c in completions] == ["echo: q0", "echo: q1", "echo: q2"]
+    # Two candidates of three requests since the intent (the clock-skew margin takes in the
+    # other); only ours carries the intent's custom ids, so nothing was sent again.
+    assert len(anthropic_server.batch.batches) == 2
+    assert anthropic_server.batch.lines_answered == 6
+    assert ep.batch is not None and (ep.batch.submitted, ep.batch.resumed) == (0, 1)
+    await ep.aclose()
+
+
+async def test_a_lost_reply_to_an_openai_batch_create_finds_the_batch_by_its_label(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.set_faults(_lose_first_batch_create("/v1/batches"))
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[ep.complete(f"q{i}", batchable=True) for i in range(3)])
+    assert [c.text for c in completions] == ["echo: q0", "echo: q1", "echo: q2"]
+    assert len(openai_server.batch.batches) == 1
+    assert openai_server.batch.lines_answered == 3
+    await ep.aclose()
