@@ -189,11 +189,13 @@ def print_estimate(rehearsal: DryRun, console: Console) -> None:
     )
     for e in rehearsal.endpoints:
         if e.batched and e.batch_saving_usd is not None:
+            every = e.batched_calls == e.calls
+            share = f"all {e.calls:,}" if every else f"{e.batched_calls:,} of {e.calls:,}"
+            rest = "" if every else " (the others are sent at once, at the standard price)"
             console.print(
-                f"{escape(e.name)} has batch = true: {e.batched_calls:,} of {e.calls:,} "
-                f"call(s) can wait in a batch, priced at the batch rate, saving "
-                f"${e.batch_saving_usd:.4f} against standard prices (the rest are sent at "
-                "once at the standard price)"
+                f"{escape(e.name)} has batch = true: {share} call(s) can wait in a batch, "
+                f"priced at the batch rate, saving ${e.batch_saving_usd:.4f} against "
+                f"standard prices{rest}"
             )
 
 

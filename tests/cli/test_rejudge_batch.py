@@ -15,13 +15,14 @@ import pytest
 
 from oversight.cli import main
 from oversight.endpoints._pricing import lookup_price
-from oversight.testing import FakeOpenAIServer
-from transcripts import RunStore
+from oversight.runner._meter import SpendEntry
+from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault, RecordedRequest
+from transcripts import JsonlLog, RunStore
 
 ROOT = Path(__file__).parents[2]
 
 
-def _experiment(tmp_path: Path, base_url: str) -> Path:
+def _experiment(tmp_path: Path, base_url: str, spec: str = "openai/gpt-4o-mini") -> Path:
     questions = tmp_path / "questions.jsonl"
     questions.write_text(
         "".join(
@@ -43,7 +44,7 @@ def _experiment(tmp_path: Path, base_url: str) -> Path:
         'name = "batch"\n'
         f'[dataset]\nloader = "jsonl"\npath = "{questions}"\n'
         '[endpoints.weak]\nspec = "mock/weak"\n'
-        '[endpoints.batchjudge]\nspec = "openai/gpt-4o-mini"\n'
+        f'[endpoints.batchjudge]\nspec = "{spec}"\n'
         f'base_url = "{base_url}"\nbatch = true\n'
         "options = { batch_window = 0.05, batch_poll_interval = 0.02 }\n"
         '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
@@ -144,8 +145,69 @@ def test_dry_run_prices_a_batch_endpoint_at_the_batch_rate_and_shows_the_saving(
     assert estimate.batch_saving_usd == pytest.approx(standard / 2)
     capsys.readouterr()
     assert main(["run", str(experiment), "--dry-run"]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
     assert (
-        f"batchjudge has batch = true: priced at the batch rate, saving "
-        f"${standard / 2:.4f} against standard prices"
+        f"batchjudge has batch = true: all 100 call(s) can wait in a batch, priced at the "
+        f"batch rate, saving ${standard / 2:.4f} against standard prices"
     ) in out
+
+
+def test_a_kill_between_creating_an_anthropic_batch_and_writing_its_id_sends_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Message Batches carry no label: the resumed rejudge finds the batch the killed one
+    created (listed since its intent, confirmed by the custom ids of its results)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    verdict = {"rationale": "the first answer fits", "probabilities": {"A": 0.8, "B": 0.2}}
+    child: list[subprocess.Popen[bytes]] = []
+    creates: list[int] = []
+
+    def kill_the_client() -> None:  # the batch exists; its id never reaches the client
+        child[0].send_signal(signal.SIGKILL)
+        child[0].wait(timeout=30)
+
+    def faults(request: RecordedRequest) -> Fault | None:
+        if request.path == "/v1/messages/batches" and request.body is not None:
+            creates.append(request.index)
+            if len(creates) == 1:
+                return Fault.lost_reply(then=kill_the_client)
+        return None
+
+    spec = "anthropic/claude-haiku-4-5"
+    with FakeAnthropicServer(reply=lambda body: verdict, faults=faults) as server:
+        run = tmp_path / "run"
+        experiment = _experiment(tmp_path, server.base_url, spec)
+        assert main(["run", str(experiment), "--out", str(run)]) == 0
+        rejudge = ["rejudge", str(run), "--judge", "llm:batchjudge", "--concurrency", "200"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "oversight.cli", *rejudge]
+        child.append(
+            subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        )
+        _wait_for(lambda: child[0].poll() is not None, "the rejudge to be killed")
+        assert child[0].returncode == -signal.SIGKILL
+        ledger = [json.loads(line) for line in (run / "batches.jsonl").read_text().splitlines()]
+        assert [e["event"] for e in ledger] == ["submitting"]  # the intent, and no id
+        assert len(ledger[0]["keys"]) == 100 and len(server.batch.batches) == 1
+
+        capsys.readouterr()
+        assert main(rejudge) == 0
+        out = capsys.readouterr().out
+        assert len(creates) == 1 and len(server.batch.batches) == 1  # never sent again
+        assert server.batch.lines_answered == 100
+        assert server.requests_by_path["/v1/messages"] == 0
+    judgments = [j for j in RunStore.open(run).judgments.latest() if j.judge.name != "first"]
+    assert len(judgments) == 100 and all(j.status == "ok" for j in judgments)
+    calls = [c for j in judgments for c in j.calls]
+    assert all(c.batched for c in calls)
+    # No call paid twice: one spend line per request, at the batch price.
+    spent = [e for e in JsonlLog(run / "spend.jsonl", SpendEntry) if e.endpoint == spec]
+    assert sorted(e.request_hash or "" for e in spent) == sorted(c.request_hash for c in calls)
+    price = lookup_price("claude-haiku-4-5")
+    assert price is not None
+    batch_cost = sum(price.cost(c.usage) for c in calls) / 2
+    assert sum(e.cost_usd or 0.0 for e in spent) == pytest.approx(batch_cost)
+    assert (
+        "100 call(s) went through the provider's batch API, priced at its batch rate: "
+        f"${batch_cost:.4f}" in " ".join(out.split())
+    )
