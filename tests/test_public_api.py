@@ -172,6 +172,7 @@ PUBLIC: dict[str, list[str]] = {
         "Reply",
         "Request",
         "TokenLogprob",
+        "batchable_calls",
         "cost_usd",
         "dry_run_reply",
         "endpoint",

@@ -85,9 +85,10 @@ class EndpointOptions(BaseModel):
     """``anthropic/`` only: system prompts of at least this many tokens (about 4 characters
     each) get a breakpoint; Anthropic caches nothing shorter than 1024 (2048 for Haiku)."""
     batch: bool = False
-    """Send this endpoint's requests through the provider's batch API (OpenAI Batch API,
-    Anthropic Message Batches) at half price, answered when the batch ends (minutes to
-    hours). For endpoints whose calls do not wait on each other: judges, re-judging."""
+    """Send this endpoint's batchable requests (``complete(..., batchable=True)`` or inside
+    ``batchable_calls()``: calls nothing waits on at once) through the provider's batch API
+    (OpenAI Batch API, Anthropic Message Batches) at half price, answered when the batch
+    ends (minutes to hours). Its other requests are sent at once at the standard price."""
     batch_window: float = Field(default=1.0, ge=0)
     """Seconds requests are gathered before a batch is submitted."""
     batch_poll_interval: float = Field(default=30.0, ge=0)

@@ -81,9 +81,10 @@ class EndpointConfig(_Model):
     structured: Literal["native", "tool", "json_object", "prompt"] | None = None
     """How JSON-schema replies are requested (``prompt`` for servers without support)."""
     batch: bool | None = None
-    """Send this model's calls through the provider's batch API at half price (OpenAI
-    Batch API, Anthropic Message Batches): for endpoints whose calls do not wait on each
-    other, such as judges and re-judging. Batches in flight resume after a kill."""
+    """Send this model's batchable calls (those nothing waits on at once: verdicts on
+    finished transcripts, a simultaneous debate's opening round, RRM leaves) through the
+    provider's batch API at half price (OpenAI Batch API, Anthropic Message Batches); its
+    other calls go at once at the standard price. Batches in flight resume after a kill."""
     options: dict[str, Any] = Field(default_factory=dict)
     """Any other option of ``oversight.endpoint(spec, **options)``, passed as is."""
 
