@@ -25,20 +25,23 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
-import json
 import logging
-import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from oversight.endpoints._batch_ledger import (
+    BatchLedger,
+    Intent,
+    custom_id,
+    key_part,
+    ledger_for,
+)
 from oversight.endpoints._types import Reply, Request
-from transcripts.errors import ConfigError, ProviderError
+from transcripts.errors import ProviderError
 
 __all__ = [
     "BATCH_DISCOUNT",
@@ -84,42 +87,11 @@ def in_batchable_scope() -> bool:
 CLOCK_SKEW_S = 600.0
 """Seconds a provider's clock may lag ours when its batches are looked up by creation time."""
 
-_KEY_CHARS = 47  # of the cache key in a custom id: 16 + 1 + 47 = 64, Anthropic's limit
-
-
-def custom_id(submission: str, key: str) -> str:
-    """The id of the request with cache key ``key`` in the batch ``submission``: the batch's
-    nonce, then the key, so no other batch (one carrying the same requests again, say) has
-    the same set of ids."""
-    return f"{submission[:16]}-{key[:_KEY_CHARS]}"
-
-
-def _key_part(custom: str) -> str:
-    """The cache-key part of a custom id (older ledgers' ids are the whole key)."""
-    return custom.rpartition("-")[2][:_KEY_CHARS]
-
 
 def ItemError(message: str, *, status_code: int) -> ProviderError:
     """One request of a batch that got no reply, as the provider error the retry layer reads
     (408 for an expired batch and 5xx are retried in a later batch; other 4xx are not)."""
     return ProviderError(message, status_code=status_code, provider_message=message)
-
-
-@dataclass(frozen=True)
-class Intent:
-    """A batch as the ledger has it before the provider is asked to create it."""
-
-    submission: str
-    """The batch's nonce (its label, where the provider keeps labels)."""
-    keys: tuple[str, ...]
-    """Cache keys of the requests it carries."""
-    at: float = 0.0
-    """Our clock (Unix seconds) when the intent was written; 0: unknown (an older ledger)."""
-
-    @property
-    def custom_ids(self) -> frozenset[str]:
-        """The requests' ids in the batch."""
-        return frozenset(custom_id(self.submission, k) for k in self.keys)
 
 
 class BatchApi(abc.ABC):
@@ -150,68 +122,6 @@ class BatchApi(abc.ABC):
 
 
 @dataclass
-class BatchLedger:
-    """``batches.jsonl``: every batch's intent, its id once accepted, and its end."""
-
-    path: Path
-    """The ledger file (JSON Lines, appended and fsynced record by record)."""
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, entry: dict[str, Any]) -> None:
-        """Append one entry durably (a kill after this returns cannot lose it)."""
-        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-    def entries(self) -> list[dict[str, Any]]:
-        """Every readable entry (a torn last line from a crash is skipped)."""
-        if not self.path.exists():
-            return []
-        out = []
-        for line in self.path.read_bytes().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                out.append(entry)
-        return out
-
-    def open_batches(self, endpoint: str) -> tuple[dict[str, str], dict[str, Intent]]:
-        """Request key -> id of the latest batch of ``endpoint`` that carries it, where a
-        batch whose id was never written down is ``?<submission>``; and those submissions'
-        intents."""
-        owner: dict[str, str] = {}
-        labels: dict[str, str] = {}
-        intents: dict[str, Intent] = {}
-        for entry in self.entries():
-            if entry.get("endpoint") != endpoint:
-                continue
-            submission = str(entry.get("submission", ""))
-            if entry.get("event") == "submitting":
-                keys = tuple(entry.get("keys", []))
-                intents[submission] = Intent(submission, keys, float(entry.get("at", 0.0)))
-                for key in keys:
-                    owner[key] = "?" + submission
-            elif entry.get("event") == "submitted":
-                labels[submission] = entry["batch_id"]
-                for key in entry.get("keys", []):
-                    owner[key] = entry["batch_id"]
-        known = {
-            key: labels.get(value[1:], value) if value.startswith("?") else value
-            for key, value in owner.items()
-        }
-        pending = {v[1:] for v in known.values() if v.startswith("?")}
-        return known, {s: intents[s] for s in pending}
-
-
-@dataclass
 class _Waiter:
     key: str
     request: Request
@@ -226,7 +136,7 @@ class _Results:
     by_key: dict[str, Reply | ProviderError] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.by_key = {_key_part(c): r for c, r in self.by_id.items()}
+        self.by_key = {key_part(c): r for c, r in self.by_id.items()}
 
 
 class BatchQueue:
@@ -271,11 +181,12 @@ class BatchQueue:
         if earlier is not None and earlier.startswith("?"):
             earlier = await self._resolve(earlier[1:])
         if earlier is not None and (earlier, key) not in self._used:
-            self._used.add((earlier, key))
             if earlier not in self._watchers:
                 self.resumed += 1
                 log.info("%s: polling batch %s submitted before", self.endpoint, earlier)
-            return _answer(await self._watch(earlier), key)
+            results = await self._watch(earlier)  # a failed poll raises: a retry polls again
+            self._used.add((earlier, key))  # read: a retry of a failed line goes in a new batch
+            return _answer(results, key)
         loop = asyncio.get_running_loop()
         waiter = _Waiter(key, request, loop.create_future())
         self._pending.append(waiter)
@@ -289,7 +200,7 @@ class BatchQueue:
         """The batch of a submission whose id was never written down (one lookup, shared by
         every request it carries)."""
         task = self._finding.get(submission)
-        if task is None:
+        if task is None or _failed(task):  # a failed lookup is tried again by the retry
             task = asyncio.create_task(self._find(self._intents[submission]))
             self._finding[submission] = task
         return await asyncio.shield(task)
@@ -402,12 +313,13 @@ class BatchQueue:
         )
         for key in intent.keys:
             self._known[key] = batch_id
-            self._used.add((batch_id, key))
-        return await self._watch(batch_id)
+        results = await self._watch(batch_id)  # a failed poll: a retry polls this batch again
+        self._used.update((batch_id, key) for key in intent.keys)
+        return results
 
     def _watch(self, batch_id: str) -> asyncio.Task[_Results]:
         task = self._watchers.get(batch_id)
-        if task is None:
+        if task is None or _failed(task):
             task = self._watchers[batch_id] = asyncio.create_task(self._poll(batch_id))
         return task
 
@@ -440,6 +352,11 @@ class BatchQueue:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def _failed(task: asyncio.Task[Any]) -> bool:
+    """Whether ``task`` ended without a result (an error, or cancelled)."""
+    return task.done() and (task.cancelled() or task.exception() is not None)
+
+
 def _retrieve(future: asyncio.Future[Reply]) -> None:
     """Mark a waiter's exception as seen (its caller may have been cancelled)."""
     if not future.cancelled():
@@ -448,20 +365,9 @@ def _retrieve(future: asyncio.Future[Reply]) -> None:
 
 def _answer(results: _Results, key: str) -> Reply:
     """The reply to the request with cache key ``key`` among a batch's results."""
-    result = results.by_key.get(key[:_KEY_CHARS])
+    result = results.by_key.get(key_part(key))
     if result is None:
         raise ItemError(f"the batch returned no result for request {key[:12]}", status_code=500)
     if isinstance(result, ProviderError):
         raise result
     return result
-
-
-def ledger_for(cache_path: Path | None, spec: str) -> BatchLedger:
-    """The ledger beside the response cache (the run folder's, for runs and re-judging)."""
-    if cache_path is None:
-        raise ConfigError(
-            f"endpoint {spec!r}: batch=True needs the response cache (it keeps the batches' "
-            "replies and, beside it, the ledger that lets a killed run resume them): drop "
-            "cache=False"
-        )
-    return BatchLedger(cache_path.parent / "batches.jsonl")

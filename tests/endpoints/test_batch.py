@@ -278,3 +278,24 @@ async def test_a_lost_reply_to_an_openai_batch_create_finds_the_batch_by_its_lab
     assert len(openai_server.batch.batches) == 1
     assert openai_server.batch.lines_answered == 3
     await ep.aclose()
+
+
+async def test_a_failed_status_check_polls_the_batch_again_and_never_resubmits(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    failed: list[int] = []
+
+    def fault(request: RecordedRequest) -> Fault | None:
+        if request.path == "/v1/batches/batch_0" and not failed:
+            failed.append(request.index)
+            return Fault.server_error(503)
+        return None
+
+    openai_server.set_faults(fault)
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[ep.complete(f"q{i}", batchable=True) for i in range(3)])
+    assert [c.text for c in completions] == ["echo: q0", "echo: q1", "echo: q2"]
+    assert failed and len(openai_server.batch.batches) == 1
+    assert openai_server.requests_by_path["/v1/files"] == 1
+    assert all(c.call.retries == 1 for c in completions)  # the status check, asked again
+    await ep.aclose()
