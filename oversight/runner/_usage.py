@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from oversight.endpoints import BATCH_DISCOUNT
 from transcripts import Call, Judgment, RunStore
 
 __all__ = ["ConditionUsage", "usage_by_condition", "usage_table"]
@@ -29,7 +30,10 @@ class ConditionUsage:
     output_tokens: int = 0
     """Completion tokens."""
     batched_calls: int = 0
-    """Calls sent through a provider batch API (billed at the batch rate)."""
+    """Calls sent through a provider batch API (billed at the batch rate); the other calls
+    went at once at the standard rate (see ``Request.batchable`` for which call sites)."""
+    batch_saved_usd: float = 0.0
+    """Dollars the batched calls saved against the standard rate."""
     cost_usd: float = 0.0
     """Dollars of the calls with a known price."""
     unknown_cost_calls: int = 0
@@ -49,6 +53,8 @@ class ConditionUsage:
             self.unknown_cost_calls += 1
         else:
             self.cost_usd += call.cost_usd
+            if call.batched:
+                self.batch_saved_usd += call.cost_usd * (1 / BATCH_DISCOUNT - 1)
 
 
 def _judgment_calls(judgment: Judgment) -> list[Call]:
@@ -96,11 +102,13 @@ def usage_table(path: str | Path) -> Table:
             f"{u.cached_tokens:,}",
             f"{u.cache_write_tokens:,}",
             f"{u.output_tokens:,}",
-            f"{u.batched_calls:,}",
+            f"{u.batched_calls:,}"
+            + (f" (saved {u.batch_saved_usd:.4f})" if u.batch_saved_usd else ""),
             cost,
         )
     table.caption = (
         "cache read/write: prompt tokens read from / written to the provider's "
-        "prompt cache (included in input); batched: calls at the batch rate"
+        "prompt cache (included in input); batched: calls at the batch rate (the rest at "
+        "the standard rate), and the dollars that saved"
     )
     return table

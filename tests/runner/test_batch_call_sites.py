@@ -120,6 +120,11 @@ def test_opening_round_and_verdicts_go_in_batches_later_rounds_at_once(
     assert len(verdicts) == len(transcripts) and all(c.batched for c in verdicts)
     usage = usage_by_condition(tmp_path / "run")
     assert (usage["debate"].calls, usage["debate"].batched_calls) == (5 * debates, 3 * debates)
+    opening = [u.call for t in transcripts for u in t.turns if u.call and u.round == 0]
+    debate_ids = {t.id for t in transcripts if t.condition == "debate"}
+    judged = [c for j in store.judgments.latest() if j.transcript_id in debate_ids for c in j.calls]
+    saved = sum(price.cost(c.usage) / 2 for c in [*opening, *judged])
+    assert usage["debate"].batch_saved_usd == pytest.approx(saved)
     unassisted = len(transcripts) - debates
     assert (usage["unassisted"].calls, usage["unassisted"].batched_calls) == (unassisted,) * 2
 
