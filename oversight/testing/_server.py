@@ -38,7 +38,8 @@ class FakeServer(abc.ABC):
             or, when the request carries a JSON schema, a schema-valid object.
         faults: a list (the i-th request gets the i-th entry, None for none), a mapping of
             :class:`Fault` to probability (drawn with ``seed``), or a function of the
-            :class:`RecordedRequest`.
+            :class:`RecordedRequest`. Every request may get one, batch and file routes
+            included (``Fault.lost_reply`` there: the batch is created, the reply lost).
         latency: seconds to wait before answering each request (or a function of it).
         seed: seed for random faults.
         host, port: where to listen; port 0 picks a free one.
