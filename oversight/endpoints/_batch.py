@@ -241,15 +241,17 @@ class BatchQueue:
             return batch_id if set(results.by_id) == intent.custom_ids else None
 
         found = None
-        for done in asyncio.as_completed([check(c) for c in candidates]):
-            found = await done
-            if found is not None:
-                break
-        for other in fresh:  # stop polling the batches that turned out not to be ours
-            task = self._watchers.get(other)
-            if other != found and task is not None and not task.done():
-                task.cancel()
-                del self._watchers[other]
+        try:
+            for done in asyncio.as_completed([check(c) for c in candidates]):
+                found = await done
+                if found is not None:
+                    break
+        finally:
+            for other in fresh:  # stop polling the batches that turned out not to be ours
+                task = self._watchers.get(other)
+                if other != found and task is not None and not task.done():
+                    task.cancel()
+                    del self._watchers[other]
         return found
 
     async def _flush_after_window(self) -> None:
