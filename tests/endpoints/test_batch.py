@@ -299,3 +299,55 @@ async def test_a_failed_status_check_polls_the_batch_again_and_never_resubmits(
     assert openai_server.requests_by_path["/v1/files"] == 1
     assert all(c.call.retries == 1 for c in completions)  # the status check, asked again
     await ep.aclose()
+
+
+async def test_a_ledger_written_before_nonces_still_resumes_its_batch(
+    openai_server: FakeOpenAIServer, isolated_environment: Path
+) -> None:
+    """A run killed mid-batch by the previous version (custom ids were the bare cache keys,
+    intents had no time) is resumed by this one without sending anything again."""
+    import openai
+
+    probe = endpoint(
+        "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key="k", cache=False
+    )
+    keys = [(await probe.complete(f"q{i}")).call.request_hash for i in range(3)]
+    await probe.aclose()
+    client = openai.AsyncOpenAI(base_url=openai_server.base_url, api_key="k", max_retries=0)
+    lines = [
+        {
+            "custom_id": key,
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"q{i}"}]},
+        }
+        for i, key in enumerate(keys)
+    ]
+    upload = await client.files.create(
+        file=("old.jsonl", "".join(json.dumps(x) + "\n" for x in lines).encode()), purpose="batch"
+    )
+    old = await client.batches.create(
+        input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    await client.close()
+    ledger = BatchLedger(isolated_environment.parent / "batches.jsonl")
+    spec = "openai/gpt-4o-mini"
+    ledger.record({"event": "submitting", "endpoint": spec, "submission": "s", "keys": keys})
+    ledger.record(
+        {
+            "event": "submitted",
+            "endpoint": spec,
+            "batch_id": old.id,
+            "submission": "s",
+            "keys": keys,
+        }
+    )
+    openai_server.reset()
+    ep = endpoint(spec, base_url=openai_server.base_url, **OPTIONS)
+    completions = await asyncio.gather(*[ep.complete(f"q{i}", batchable=True) for i in range(3)])
+    assert [c.text for c in completions] == ["echo: q0", "echo: q1", "echo: q2"]
+    assert len(openai_server.batch.batches) == 1
+    sent = {r.path for r in openai_server.requests}  # status checks and the results only
+    assert sent == {f"/v1/batches/{old.id}", "/v1/files/file-1/content"}
+    assert all(c.call.batched for c in completions)
+    await ep.aclose()
