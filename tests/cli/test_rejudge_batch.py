@@ -22,7 +22,9 @@ from transcripts import JsonlLog, RunStore
 ROOT = Path(__file__).parents[2]
 
 
-def _experiment(tmp_path: Path, base_url: str, spec: str = "openai/gpt-4o-mini") -> Path:
+def _experiment(
+    tmp_path: Path, base_url: str, spec: str = "openai/gpt-4o-mini", window: float = 0.05
+) -> Path:
     questions = tmp_path / "questions.jsonl"
     questions.write_text(
         "".join(
@@ -46,7 +48,7 @@ def _experiment(tmp_path: Path, base_url: str, spec: str = "openai/gpt-4o-mini")
         '[endpoints.weak]\nspec = "mock/weak"\n'
         f'[endpoints.batchjudge]\nspec = "{spec}"\n'
         f'base_url = "{base_url}"\nbatch = true\n'
-        "options = { batch_window = 0.05, batch_poll_interval = 0.02 }\n"
+        f"options = {{ batch_window = {window}, batch_poll_interval = 0.02 }}\n"
         '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
         '[[judges]]\nname = "first"\nkind = "llm"\nendpoint = "weak"\n'
     )
@@ -176,7 +178,8 @@ def test_a_kill_between_creating_an_anthropic_batch_and_writing_its_id_sends_it_
     spec = "anthropic/claude-haiku-4-5"
     with FakeAnthropicServer(reply=lambda body: verdict, faults=faults) as server:
         run = tmp_path / "run"
-        experiment = _experiment(tmp_path, server.base_url, spec)
+        # A wide window: all 100 verdicts in the one batch, however busy the machine.
+        experiment = _experiment(tmp_path, server.base_url, spec, window=0.5)
         assert main(["run", str(experiment), "--out", str(run)]) == 0
         rejudge = ["rejudge", str(run), "--judge", "llm:batchjudge", "--concurrency", "200"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
