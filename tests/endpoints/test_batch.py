@@ -351,3 +351,30 @@ async def test_a_ledger_written_before_nonces_still_resumes_its_batch(
     assert sent == {f"/v1/batches/{old.id}", "/v1/files/file-1/content"}
     assert all(c.call.batched for c in completions)
     await ep.aclose()
+
+
+async def test_the_fake_anthropic_server_lists_batches_newest_first_page_by_page(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    import anthropic
+
+    client = anthropic.AsyncAnthropic(base_url=anthropic_server.base_url, api_key="k")
+    request = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 5,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    made = [
+        (
+            await client.messages.batches.create(
+                requests=[{"custom_id": f"c{i}", "params": request}]
+            )
+        ).id  # type: ignore[list-item]
+        for i in range(5)
+    ]
+    listed = [b.id async for b in client.messages.batches.list(limit=2)]  # three pages
+    assert listed == made[::-1]
+    assert anthropic_server.requests_by_path["/v1/messages/batches"] == 5 + 3
+    newer = await client.messages.batches.list(limit=2, before_id=made[1])
+    assert [b.id for b in newer.data] == [made[3], made[2]] and newer.has_more
+    await client.close()
