@@ -64,10 +64,11 @@ _BATCHABLE: ContextVar[bool] = ContextVar("oversight_batchable", default=False)
 
 
 @contextlib.contextmanager
-def batchable_calls(on: bool = True) -> Iterator[None]:
+def batchable_calls(*, on: bool = True) -> Iterator[None]:
     """Mark the calls made inside (in this task and the tasks it starts) ``batchable``,
     unless a call says otherwise itself: for a call site that reaches its endpoints through
-    an interface it does not own, such as a judge's final verdict (``Judge.judge``)::
+    an interface it does not own, such as a judge's final verdict (``Judge.judge``);
+    ``on=False`` marks them not batchable::
 
         with batchable_calls():
             judgment = await judge.judge(view)
