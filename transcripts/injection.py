@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from transcripts.quotes import QUOTE_PATTERN, imitated_marks
 
-__all__ = ["InjectionFlag", "InjectionKind", "detect_injection"]
+__all__ = ["InjectionFlag", "InjectionKind", "detect_injection", "has_injection"]
 
 InjectionKind = Literal["instruction", "imitated-turn", "imitated-mark"]
 """What an injection attempt imitates or asks for."""
@@ -53,6 +53,15 @@ _TURN = re.compile(
     r"|</?\s*(?:transcript|system|judge|instructions?)\s*>|<\|im_(?:start|end)\|>)",
     re.IGNORECASE | re.MULTILINE,
 )
+
+_INSTRUCTION_WORDS = re.compile(
+    "instruction|prompt|rule|direction|message|judge|you|probability|regardless"
+)
+"""One of these is in every match of ``_INSTRUCTION`` (its last words; "judge" and "you" for
+the two that end in a verb): lower-case ASCII text without any of them cannot match it."""
+_TURN_WORDS = re.compile("judge|system|moderator|assistant|user")
+"""Every match of ``_TURN`` without a bracket, an angle bracket or "round" and a comma has one
+of these (lower-case ASCII)."""
 
 
 class InjectionFlag(BaseModel):
@@ -90,3 +99,29 @@ def detect_injection(content: str) -> list[InjectionFlag]:
             InjectionFlag(kind="imitated-mark", text=match.group(0)[:80], start=match.start())
         )
     return sorted(flags, key=lambda f: f.start)
+
+
+def has_injection(content: str) -> bool:
+    """Whether :func:`detect_injection` flags anything in ``content``, found faster: each
+    pattern is tried only on text that could match it (see ``_INSTRUCTION_WORDS`` and
+    ``_TURN_WORDS``; a turn also needs a colon or a closing angle bracket, a mark brackets
+    or parentheses). Non-ASCII text (whose case folding differs) is always tried."""
+    outside = (
+        QUOTE_PATTERN.sub(lambda m: " " * len(m.group(0)), content)
+        if "<quote>" in content
+        else content
+    )
+    ascii_ = content.isascii()
+    lower = outside.lower()
+    if (not ascii_ or _INSTRUCTION_WORDS.search(lower)) and _INSTRUCTION.search(outside):
+        return True
+    turn_like = (
+        not ascii_
+        or "[" in outside
+        or "<" in outside
+        or ("round" in lower and "," in outside)
+        or _TURN_WORDS.search(lower) is not None
+    )
+    if turn_like and (":" in outside or ">" in outside) and _TURN.search(outside):
+        return True
+    return ("[" in content or "(" in content) and any(True for _ in imitated_marks(content))

@@ -386,9 +386,7 @@ def analyze(
             n_bootstrap=n_bootstrap,
             seed=seed,
         ),
-        beliefs=belief_curves(
-            RunStore.open(data.path), by=_normalise_by(by), where=wheres, resampler=resampler
-        )
+        beliefs=belief_curves(data, by=_normalise_by(by), where=wheres, resampler=resampler)
         if data.path.is_dir()
         else [],
         warnings=warnings,
@@ -399,7 +397,7 @@ def _injection(data: Data) -> list[InjectionCount]:
     """Flagged transcripts and turns per condition, for conditions with any."""
     counts: dict[str, list[int]] = {}
     for t in data.transcripts:
-        flagged = sum(turn.injection for turn in t.turns)
+        flagged = t.injection_turns
         row = counts.setdefault(t.condition, [0, 0, 0])
         row[0] += 1
         row[1] += int(flagged > 0)

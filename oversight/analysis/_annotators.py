@@ -38,7 +38,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
-from oversight.analysis._data import load
+from oversight.analysis._data import Data, JudgmentRow, load
 from oversight.analysis._fields import judgment_passes, parse_where
 from oversight.analysis._stats import (
     cohens_kappa,
@@ -46,8 +46,9 @@ from oversight.analysis._stats import (
     krippendorff_alpha,
     row_metrics,
 )
-from transcripts import Judgment, RunStore, Transcript
-from transcripts.final import final_judgments, human_judgments
+from transcripts import Judgment, RunStore
+from transcripts.final import final_judgments
+from transcripts.scoring import verdict
 from transcripts.study import attention_log, read_study
 
 __all__ = ["AnnotatorPair", "AnnotatorStats", "AnnotatorTable", "annotators"]
@@ -126,18 +127,19 @@ def _number(x: float) -> float | None:
     return None if not np.isfinite(x) else float(x)
 
 
-def _people(store: RunStore) -> list[Judgment]:
-    """Every person's judgments that count (fallback components included)."""
-    flat = [h for j in store.judgments.latest() for h in human_judgments(j)]
-    return final_judgments(flat, include_skipped=True)
+Person = Judgment | JudgmentRow
+"""A person's judgment: a row of the run's judgments, or an attention check."""
 
 
-def _gold(transcript: Transcript | None) -> int | None:
-    return None if transcript is None else transcript.question.correct
+def _transcripts(data: Data) -> dict[str, tuple[int | None, str]]:
+    """Per transcript id: its gold answer and its source (the question without one)."""
+    return {
+        t.id: (t.question.correct, t.question.source or t.question.id) for t in data.transcripts
+    }
 
 
 def annotators(
-    store: RunStore | str | os.PathLike[str],
+    store: RunStore | str | os.PathLike[str] | Data,
     *,
     n_bootstrap: int = 2000,
     seed: int = 0,
@@ -145,19 +147,21 @@ def annotators(
 ) -> AnnotatorTable:
     """The annotator table of a run (empty when no person judged); ``where`` keeps only the
     judgments that pass it, as ``--where`` does for the report (attention checks have no
-    transcript fields)."""
-    store = store if isinstance(store, RunStore) else RunStore.open(store)
-    transcripts = {t.id: t for t in store.transcripts.latest()}
-    judgments = _people(store)
-    attention = final_judgments(list(attention_log(store).latest()), include_skipped=True)
+    transcript fields). ``store`` may be the run's already loaded :class:`Data`."""
+    data = store if isinstance(store, Data) else load(store)
+    run = RunStore.open(data.path)
+    transcripts = _transcripts(data)
+    judgments: list[Person] = list(final_judgments(data.people, include_skipped=True))
+    attention: list[Person] = list(
+        final_judgments(list(attention_log(run).latest()), include_skipped=True)
+    )
     wheres = parse_where(where if where is None or isinstance(where, Mapping) else list(where))
     if wheres:
-        data = load(store)
         judgments, attention = (
             [j for j in kept if judgment_passes(wheres, data, j.transcript_id, j.judge, j.metadata)]
             for kept in (judgments, attention)
         )
-    study = read_study(store)
+    study = read_study(run)
     obvious = {t.id: t.question.correct for t in (study.attention_items if study else [])}
     names = sorted({j.judge.annotator or "" for j in [*judgments, *attention]})
     resampler = Resampler(n_bootstrap, seed)
@@ -178,14 +182,14 @@ def annotators(
 
 def _stats(
     name: str,
-    mine: list[Judgment],
-    checks: list[Judgment],
+    mine: list[Person],
+    checks: list[Person],
     obvious: dict[str, int | None],
-    transcripts: dict[str, Transcript],
+    transcripts: dict[str, tuple[int | None, str]],
     resampler: Resampler,
 ) -> AnnotatorStats:
     ok = [j for j in mine if j.status == "ok" and j.probabilities is not None]
-    scored = [j for j in ok if _gold(transcripts.get(j.transcript_id)) is not None]
+    scored = [j for j in ok if transcripts.get(j.transcript_id, (None, ""))[0] is not None]
     times = [j.time_s for j in mine if j.time_s is not None]
     out: dict[str, object] = {
         "annotator": name,
@@ -202,12 +206,9 @@ def _stats(
         probs = np.zeros((len(scored), width))
         for i, j in enumerate(scored):
             probs[i, : len(j.probabilities or [])] = j.probabilities or []
-        gold = np.array([_gold(transcripts[j.transcript_id]) for j in scored], dtype=np.int64)
+        gold = np.array([transcripts[j.transcript_id][0] for j in scored], dtype=np.int64)
         metrics = row_metrics(probs, gold)
-        sources = [
-            transcripts[j.transcript_id].question.source or transcripts[j.transcript_id].question.id
-            for j in scored
-        ]
+        sources = [transcripts[j.transcript_id][1] for j in scored]
         labels, local = np.unique(np.array(sources), return_inverse=True)
         sums = sums_by_cluster(
             local.astype(np.int64),
@@ -230,7 +231,7 @@ def _stats(
     return AnnotatorStats.model_validate(out)
 
 
-def _attention(checks: list[Judgment], obvious: dict[str, int | None]) -> dict[str, int]:
+def _attention(checks: list[Person], obvious: dict[str, int | None]) -> dict[str, int]:
     """Checks answered and failed; the obvious answers come from the saved study."""
     answered = [j for j in checks if j.status == "ok" and j.probabilities is not None]
     failures = 0
@@ -245,14 +246,14 @@ def _attention(checks: list[Judgment], obvious: dict[str, int | None]) -> dict[s
     }
 
 
-def _verdict(judgment: Judgment) -> int:
+def _verdict(judgment: Person) -> int:
     """The single most probable answer; -2 for a tie (its own category)."""
-    verdict = judgment.verdict
-    return -2 if verdict is None else verdict
+    found = verdict(judgment.probabilities)
+    return -2 if found is None else found
 
 
 def _agreement(
-    judgments: list[Judgment], transcripts: dict[str, Transcript]
+    judgments: list[Person], transcripts: dict[str, tuple[int | None, str]]
 ) -> tuple[list[AnnotatorPair], float | None, int]:
     by_transcript: dict[str, dict[str, int]] = defaultdict(dict)
     for j in judgments:

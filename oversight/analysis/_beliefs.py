@@ -34,22 +34,19 @@ filters on such fields are left out too, which the curve's ``note`` says.
 
 from __future__ import annotations
 
-import mmap
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
 
 from oversight.analysis._belief_models import BeliefCurve, BeliefPoint
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
-from oversight.analysis._data import QuestionRow, _latest, _Row
+from oversight.analysis._data import Data, full_transcripts
 from oversight.analysis._groups import _cr2_interval, _method
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, Cr2, cr2_means
 from oversight.analysis._stats import row_metrics
-from transcripts import JsonlLog, RunStore
+from transcripts import Transcript
 from transcripts.filters import MISSING, Where
 from transcripts.live import JUDGE_SPEAKER, live_reward, scoring_of
 
@@ -58,27 +55,7 @@ __all__ = ["BeliefCurve", "BeliefPoint", "belief_curves"]
 _JUDGMENT_ONLY = frozenset({"judge_kind", "judge_model", "annotator"})
 
 
-class _TurnRow(_Row):
-    role: str
-    probabilities: list[float] | None = None
-    decision: str | None = None
-
-
-class _TranscriptRow(_Row):
-    id: str
-    run_id: str = ""
-    protocol: str
-    protocol_config: dict[str, Any] = Field(default_factory=dict)
-    condition: str = ""
-    question: QuestionRow
-    turns: list[_TurnRow] = Field(default_factory=list)
-    roles: dict[str, str] = Field(default_factory=dict)
-    repeat: int = 0
-    status: str = "complete"
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-def _value(t: _TranscriptRow, name: str) -> Any:
+def _value(t: Transcript, name: str) -> Any:
     """The field ``name`` of transcript ``t`` (MISSING when it has none)."""
     builtin: dict[str, Any] = {
         "condition": t.condition,
@@ -104,7 +81,7 @@ def _value(t: _TranscriptRow, name: str) -> Any:
     return t.question.metadata.get(name, MISSING)
 
 
-def _beliefs(t: _TranscriptRow) -> list[list[float]]:
+def _beliefs(t: Transcript) -> list[list[float]]:
     n = len(t.question.answers)
     return [
         turn.probabilities
@@ -114,17 +91,19 @@ def _beliefs(t: _TranscriptRow) -> list[list[float]]:
 
 
 def belief_curves(
-    store: RunStore,
+    data: Data,
     *,
     by: Sequence[str],
     where: Sequence[Where] = (),
     resampler: Resampler,
 ) -> list[BeliefCurve]:
-    """The belief curves of the run's transcripts with belief turns, per ``by`` group."""
-    if not _has_beliefs(store.transcripts.path):
-        return []  # most runs: no second pass over the transcripts
-    log = JsonlLog(store.transcripts.path, _TranscriptRow)
-    rows: list[_TranscriptRow] = _latest(log, _TranscriptRow)
+    """The belief curves of the run's transcripts with belief turns, per ``by`` group (only
+    those transcripts are read again, in full)."""
+    flagged = [i for i, t in enumerate(data.transcripts) if t.beliefs]
+    if not flagged:
+        return []  # most runs
+    position = {data.transcripts[i].id: i for i in flagged}
+    rows = sorted(full_transcripts(data, flagged), key=lambda t: position[t.id])
     usable = [
         t for t in rows if t.status == "complete" and t.question.correct is not None and _beliefs(t)
     ]
@@ -140,7 +119,7 @@ def belief_curves(
         f"--where {w}" for w in where if w not in filters
     ]
     usable = [t for t in usable if all(w.accepts(_value(t, w.field)) for w in filters)]
-    groups: dict[str, list[_TranscriptRow]] = {}
+    groups: dict[str, list[Transcript]] = {}
     values: dict[str, list[Any]] = {}
     for t in usable:
         vals = [_value(t, f) for f in fields]
@@ -158,23 +137,14 @@ def belief_curves(
     ]
 
 
-def _has_beliefs(path: Path) -> bool:
-    """Whether any turn in the file carries probabilities (a byte scan of the compact JSON
-    the store writes, no parsing)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return False
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return data.find(b'"probabilities":[') >= 0
-
-
-def _source(t: _TranscriptRow) -> str:
+def _source(t: Transcript) -> str:
     """The cluster key of a transcript: its question's source, or the question itself."""
     q = t.question
     return f"s\x1f{q.source}" if q.source is not None else f"q\x1f{q.dataset or ''}\x1f{q.id}"
 
 
 def _curve(
-    members: list[_TranscriptRow],
+    members: list[Transcript],
     by: dict[str, Any],
     sources: dict[str, int],
     resampler: Resampler,

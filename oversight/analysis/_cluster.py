@@ -21,6 +21,7 @@ from oversight.analysis._bootstrap import (
     rng_for,
     sums_by_cluster,
 )
+from oversight.analysis._data import Data, full_transcripts
 from transcripts import RunStore, Transcript
 
 __all__ = ["ClusterEstimate", "cluster_estimates", "transcripts_of"]
@@ -40,9 +41,12 @@ class ClusterEstimate(BaseModel):
 
 
 def transcripts_of(
-    run: RunStore | str | os.PathLike[str] | Iterable[Transcript],
+    run: RunStore | str | os.PathLike[str] | Data | Iterable[Transcript],
 ) -> Iterable[Transcript]:
-    """The latest record of every transcript of ``run`` (a store, a folder, or transcripts)."""
+    """The latest record of every transcript of ``run`` (a store, a folder, or transcripts);
+    of already loaded :class:`Data`, only those with a critique outcome or a tree."""
+    if isinstance(run, Data):
+        return full_transcripts(run, (i for i, t in enumerate(run.transcripts) if t.extra))
     if isinstance(run, RunStore):
         return run.transcripts.latest()
     if isinstance(run, str | os.PathLike):

@@ -1,13 +1,13 @@
 """Reading a run store once into compact arrays.
 
-Each file is read once, through *row* models that keep only the fields the analysis reads
-and skip the rest (turn texts, calls, rationales) without building Python objects for them:
-pydantic parses each line straight from JSON, several times faster than full records, which
-matters at 100,000 judgments. A clean file is read that way; at the first line that is not
-clean (a torn tail, a corrupt line, a newer schema) the file is read again through
+Each file is read once, in blocks of lines decoded straight into compact *rows*
+(:mod:`oversight.analysis._rows`): only the fields the analysis reads are kept; turn texts
+are read only to flag injection attempts and dropped, so memory holds the rows and arrays,
+never the transcripts' text. A clean file is read that way; at anything unusual (a torn
+tail, a corrupt line, an older or newer schema) the file is read again through
 :class:`transcripts.JsonlLog`, so those cases behave exactly as everywhere else (torn tails
-skipped with a warning, corrupt lines and newer schemas refused with a clear error).
-Duplicate ids resolve as :meth:`transcripts.JsonlLog.latest` resolves them (a
+skipped with a warning, v1 records upgraded, corrupt lines and newer schemas refused with a
+clear error). Duplicate ids resolve as :meth:`transcripts.JsonlLog.latest` resolves them (a
 complete/ok/skipped record beats a failed/error one; among equals the last written wins);
 ``tests/analysis`` checks the two agree.
 
@@ -20,37 +20,62 @@ nothing else (they are reported as skipped, never scored). ``Data.replaced`` cou
 judgments this leaves out.
 
 After the pass everything the statistics need is a numpy array with one entry per judgment
-(or per transcript), so every statistic is vectorised.
+(or per transcript), so every statistic is vectorised. The whole report (the analysis, the
+annotator table, the GDC, tree and stress tables) works from one :class:`Data`; only the
+few records with a critique outcome, a tree or a planted persona are read again in full.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
+from oversight.analysis._rows import (
+    EscalationRow,
+    JudgeRow,
+    JudgmentRow,
+    QuestionRow,
+    TranscriptRecord,
+    TranscriptRow,
+    Unclean,
+    blocks,
+)
 from transcripts import (
-    QUESTION_REF,
     SCHEMA_VERSION,
     JsonlLog,
     QuestionFile,
     RunStore,
+    Transcript,
     status_rank,
     upgrade_v1,
 )
-from transcripts.final import final_judgments
-from transcripts.injection import detect_injection
+from transcripts.final import final_judgments, human_judgments
 
-__all__ = ["Data", "EscalationRow", "JudgmentRow", "TranscriptRow", "load"]
+__all__ = [
+    "Data",
+    "EscalationRow",
+    "JudgeRow",
+    "JudgmentRow",
+    "QuestionRow",
+    "TranscriptRow",
+    "full_transcripts",
+    "load",
+]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
+S = TypeVar("S", bound=msgspec.Struct)
 
 STATUS_CODES = {"ok": 0, "failed": 1, "skipped": 2}
 
@@ -61,30 +86,29 @@ class _Row(BaseModel):
     schema_version: int = SCHEMA_VERSION
 
 
-class JudgeRow(_Row):
-    """The parts of a :class:`~transcripts.JudgeIdentity` the analysis reads."""
-
+class _JudgeModel(_Row):
     kind: str
     name: str
     model: str | None = None
     annotator: str | None = None
 
 
-class JudgmentRow(_Row):
-    """The parts of a :class:`~transcripts.Judgment` the analysis reads."""
+class _JudgmentModel(_Row):
+    """The careful reader's row of a judgment (a v1 record upgraded first)."""
 
     id: str
     transcript_id: str
     run_id: str = ""
-    judge: JudgeRow
+    judge: _JudgeModel
     status: str = "ok"
     probabilities: list[float] | None = None
     rounds_seen: int | None = None
+    time_s: float | None = None
     escalated: bool = False
     escalation_reason: str | None = None
     escalated_from: str | None = None
     decided_by: str | None = None
-    components: list[JudgmentRow] = []
+    components: list[_JudgmentModel] = []
     supersedes: str | None = None
     escalation_id: str | None = None
     metadata: dict[str, Any] = {}
@@ -95,8 +119,8 @@ class JudgmentRow(_Row):
         return upgrade_v1(data)
 
 
-class QuestionRow(_Row):
-    """The parts of a :class:`~transcripts.Question` the analysis reads."""
+class _QuestionModel(_Row):
+    """The careful reader's row of a question."""
 
     id: str
     answers: list[str]
@@ -106,128 +130,96 @@ class QuestionRow(_Row):
     metadata: dict[str, Any] = {}
 
 
-class TurnRow(_Row):
-    """The parts of a :class:`~transcripts.Turn` the analysis reads."""
-
+class _TurnModel(_Row):
     role: str
     round: int
     visibility: str = "public"
-    injection: bool = False
-    """True when the injection detector flags this speaker's text (never a judge's turn);
-    computed from ``content`` as the row is read, the text itself is not kept."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _flag(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "content" in data and "injection" not in data:
-            content = data.get("content")
-            flagged = (
-                data.get("role") != "judge"
-                and isinstance(content, str)
-                and bool(detect_injection(content))
-            )
-            data = {**data, "injection": flagged}
-        return data
+    content: str = ""
+    probabilities: list[float] | None = None
 
 
-class TranscriptRow(_Row):
-    """The parts of a :class:`~transcripts.Transcript` the analysis reads."""
+class _TranscriptModel(_Row):
+    """The careful reader's row of a transcript."""
 
     id: str
     run_id: str = ""
     protocol: str
     condition: str = ""
-    question: QuestionRow
+    question: _QuestionModel
     assignment: dict[str, int] = {}
     answer_order: list[int] = []
-    turns: list[TurnRow] = []
+    turns: list[_TurnModel] = []
     roles: dict[str, str] = {}
     players: dict[str, str] = {}
     repeat: int = 0
     status: str = "complete"
     metadata: dict[str, Any] = {}
     planted: dict[str, Any] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shared_question(cls, data: Any, info: ValidationInfo) -> Any:
-        """A question stored once per run (``question_ref``) comes from the context."""
-        if (
-            isinstance(data, dict)
-            and QUESTION_REF in data
-            and "question" not in data
-            and isinstance(info.context, dict)
-        ):
-            data = {**data, "question": info.context["questions"][data[QUESTION_REF]]}
-        return data
+    critique: Any = None
+    tree: Any = None
 
 
-def _rounds(t: TranscriptRow) -> float:
-    """Rounds a judge sees of the whole transcript: the ``judge_turns`` metadata when present,
-    else the number of judge turns, else the number of rounds with a public turn."""
-    judge_turns = t.metadata.get("judge_turns")
-    if isinstance(judge_turns, int | float) and not isinstance(judge_turns, bool):
-        return float(judge_turns)
-    n_judge = sum(1 for turn in t.turns if turn.role == "judge")
-    if n_judge:
-        return float(n_judge)
-    return float(len({turn.round for turn in t.turns if turn.visibility == "public"}))
-
-
-class EscalationRow(_Row):
-    """The parts of a :class:`~transcripts.Escalation` the analysis reads."""
-
+class _EscalationModel(_Row):
     id: str
     transcript_id: str
     judge_name: str
     reason: str = ""
-    first: JudgmentRow
+    first: _JudgmentModel
 
 
-def _rank(record: TranscriptRow | JudgmentRow | EscalationRow) -> int:
+def _rank(record: Any) -> int:
     """The rank :meth:`transcripts.JsonlLog.latest` gives a record: failed/error lose."""
     return status_rank(getattr(record, "status", None))
 
 
-def _read(log: JsonlLog[Any], model: type[_Row]) -> list[Any]:
-    """Every record of the file in order, as iterating ``log`` gives them, parsed fast."""
-    if not log.path.exists():
-        return []
-    context = None
-    if model is TranscriptRow:  # questions stored once per run, parsed once
-        stored = QuestionFile(log.path.with_name("questions.jsonl")).all()
-        context = {"questions": {h: QuestionRow.model_validate(q) for h, q in stored.items()}}
-    records: list[Any] = []
-    with open(log.path, "rb") as f:
-        for line in f:
-            if not line.endswith(b"\n"):
-                return list(log)  # a torn tail: the store warns and skips it
-            if not line.strip():
-                continue
-            try:
-                record = model.model_validate_json(line, context=context)
-            except (ValidationError, KeyError):
-                return list(log)  # the store raises the precise error
-            if record.schema_version > SCHEMA_VERSION:
-                return list(log)
-            records.append(record)
-    return records
-
-
-def _latest(log: JsonlLog[Any], model: type[_Row]) -> list[Any]:
-    """``log.latest()`` as a list, in one pass: each id at its first position, best record."""
-    records: list[Any] = []
+def _latest(records: Iterable[Any]) -> list[Any]:
+    """The records ``log.latest()`` keeps, in one pass: each id at its first position, best
+    record (a complete/ok/skipped one beats a failed/error one; among equals the last)."""
+    records = list(records)
+    if len({r.id for r in records}) == len(records):
+        return records  # no id written twice: nothing to resolve
+    out: list[Any] = []
     where: dict[str, tuple[int, int]] = {}  # id -> (rank, index)
-    for record in _read(log, model):
+    for record in records:
         rank = _rank(record)
         current = where.get(record.id)
         if current is None:
-            where[record.id] = (rank, len(records))
-            records.append(record)
+            where[record.id] = (rank, len(out))
+            out.append(record)
         elif rank >= current[0]:
             where[record.id] = (rank, current[1])
-            records[current[1]] = record
-    return records
+            out[current[1]] = record
+    return out
+
+
+def _careful(path: Path, model: type[_Row], row: type[S]) -> list[S]:
+    """The records of a file that is not clean, through the store's own reader (torn tails
+    skipped with a warning, corrupt lines and newer schemas refused), as ``row``."""
+    return [msgspec.convert(record, row, from_attributes=True) for record in JsonlLog(path, model)]
+
+
+def _judgments(path: Path, row: type[S], model: type[_Row]) -> list[S]:
+    """Every judgment (or escalation) record of the file, in order."""
+    try:
+        return [r for block in blocks(path, row) for r in block]
+    except Unclean:
+        return _careful(path, model, row)
+
+
+def _transcripts(path: Path) -> list[TranscriptRow]:
+    """Every transcript record of the file, in order, as compact rows; a question stored
+    once per run (``question_ref``) is read once and shared by its transcripts."""
+    stored = QuestionFile(path.with_name("questions.jsonl")).all() if path.exists() else {}
+    questions = {h: msgspec.convert(q, QuestionRow) for h, q in stored.items()}
+    try:
+        return [
+            r.row(r.question if r.question is not None else questions[r.question_ref or ""])
+            for block in blocks(path, TranscriptRecord)
+            for r in block
+        ]
+    except (Unclean, KeyError, msgspec.ValidationError):
+        records = _careful(path, _TranscriptModel, TranscriptRecord)
+        return [r.row(r.question) for r in records if r.question is not None]
 
 
 def _final(rows: list[JudgmentRow]) -> list[JudgmentRow]:
@@ -285,19 +277,66 @@ class Data:
     """Per row: the judgment was escalated to a human."""
     escalations: list[EscalationRow] = field(default_factory=list)
     """The run's escalation queue."""
+    people: list[JudgmentRow] = field(default_factory=list)
+    """Every judgment a person gave (also inside a fallback judge's), of the latest records,
+    before the final-judgment rule (for :func:`oversight.analysis.annotators`)."""
     orphans: int = 0
     """Judgments whose transcript is not in the store (left out)."""
     replaced: int = 0
     """Judgments superseded or replaced by the final-judgment rule (left out)."""
 
 
+def _special(j: JudgmentRow) -> bool:
+    """Whether the analysis reads more of this judgment than its columns: fallback and
+    panel judgments, escalated ones and those with components (kept whole in Data)."""
+    return bool(j.judge.kind in ("fallback", "panel") or j.escalated or j.escalated_from) or bool(
+        j.components
+    )
+
+
+def _probabilities(rows: list[JudgmentRow], status: Ints, widths: Ints) -> tuple[Floats, Bools]:
+    """Per row, the probabilities zero-padded to the widest question, and whether they are
+    valid: an ok judgment with one finite probability per answer of its question."""
+    width = int(widths.max(initial=2))
+    probs = np.zeros((len(rows), width))
+    valid = np.zeros(len(rows), dtype=bool)
+    by_length: dict[int, tuple[list[int], list[list[float]]]] = {}
+    for r, j in enumerate(rows):
+        p = j.probabilities
+        if status[r] == 0 and p is not None and len(p) == widths[r]:
+            at, values = by_length.setdefault(len(p), ([], []))
+            at.append(r)
+            values.append(p)
+    for length, (at, values) in by_length.items():
+        probs[at, :length] = values
+        valid[at] = True
+    valid &= np.isfinite(probs).all(axis=1)
+    return probs, valid
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The garbage collector paused: decoding creates many objects and no cycles, and the
+    collections their number would set off cost more than the decoding."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def load(store: RunStore | str | os.PathLike[str]) -> Data:
     """Read a run store (or its folder) into :class:`Data`, in one pass over each file."""
     if not isinstance(store, RunStore):
         store = RunStore.open(store)
-    transcripts: list[TranscriptRow] = _latest(
-        JsonlLog(store.transcripts.path, TranscriptRow), TranscriptRow
-    )
+    with _no_gc():
+        return _load(store)
+
+
+def _load(store: RunStore) -> Data:
+    transcripts: list[TranscriptRow] = _latest(_transcripts(store.transcripts.path))
     index = {t.id: i for i, t in enumerate(transcripts)}
     clusters: dict[str, int] = {}
     questions: dict[str, int] = {}
@@ -320,7 +359,7 @@ def load(store: RunStore | str | os.PathLike[str]) -> Data:
         order = t.answer_order or list(range(len(q.answers)))
         t_first[i] = order[0]
         t_width[i] = len(q.answers)
-        t_rounds[i] = _rounds(t)
+        t_rounds[i] = t.rounds
         if q.correct is not None:
             t_correct[i] = q.correct
             t_gold_position[i] = order.index(q.correct)
@@ -328,48 +367,25 @@ def load(store: RunStore | str | os.PathLike[str]) -> Data:
                 t_side[i] = int(next(iter(t.assignment.values())) == q.correct)
         t_usable[i] = q.correct is not None and t.status == "complete"
 
-    ids: list[str] = []
-    rows_t: list[int] = []
-    judge: list[JudgeRow] = []
-    meta: list[dict[str, Any]] = []
-    status: list[int] = []
-    probs_list: list[list[float] | None] = []
-    rounds_seen: list[float] = []
-    escalated: list[bool] = []
-    keep: list[JudgmentRow | None] = []
-    orphans = 0
-    nan = float("nan")
-    latest: list[JudgmentRow] = _latest(JsonlLog(store.judgments.path, JudgmentRow), JudgmentRow)
+    latest: list[JudgmentRow] = _latest(
+        _judgments(store.judgments.path, JudgmentRow, _JudgmentModel)
+    )
     final = _final(latest)
-    for j in final:
-        ti = index.get(j.transcript_id)
-        if ti is None:
-            orphans += 1
-            continue
-        ids.append(j.id)
-        rows_t.append(ti)
-        judge.append(j.judge)
-        meta.append(j.metadata)
-        status.append(STATUS_CODES.get(j.status, 1))
-        probs_list.append(j.probabilities)
-        rounds_seen.append(nan if j.rounds_seen is None else float(j.rounds_seen))
-        escalated.append(j.escalated)
-        special = j.judge.kind in ("fallback", "panel") or j.escalated or j.escalated_from
-        keep.append(j if special or j.components else None)
-
+    found = [(j, index.get(j.transcript_id)) for j in final]
+    rows = [j for j, ti in found if ti is not None]
+    rows_t = [ti for _, ti in found if ti is not None]
+    orphans = len(final) - len(rows)
+    judges: dict[JudgeRow, JudgeRow] = {}  # one object per judge, shared by its rows
     t_arr = np.asarray(rows_t, dtype=np.int64)
     n = t_arr.size
-    width = int(t_width.max(initial=2))
-    probs = np.zeros((n, width))
-    valid = np.zeros(n, dtype=bool)
-    for r, p in enumerate(probs_list):
-        if status[r] == 0 and p is not None and len(p) == t_width[rows_t[r]]:
-            probs[r, : len(p)] = p
-            valid[r] = True
-    valid &= np.isfinite(probs).all(axis=1)
-    seen = np.asarray(rounds_seen, dtype=np.float64)
+    status = np.fromiter((STATUS_CODES.get(j.status, 1) for j in rows), np.int64, n)
+    probs, valid = _probabilities(rows, status, t_width[t_arr])
+    nan = float("nan")
+    seen = np.fromiter(
+        (nan if j.rounds_seen is None else float(j.rounds_seen) for j in rows), np.float64, n
+    )
     escalations: list[EscalationRow] = _latest(
-        JsonlLog(store.escalations.path, EscalationRow), EscalationRow
+        _judgments(store.escalations.path, EscalationRow, _EscalationModel)
     )
     return Data(
         path=store.path,
@@ -384,18 +400,29 @@ def load(store: RunStore | str | os.PathLike[str]) -> Data:
         t_rounds=t_rounds,
         n_clusters=len(clusters),
         n_questions=len(questions),
-        judgments=keep,
-        ids=ids,
+        judgments=[j if _special(j) else None for j in rows],
+        ids=[j.id for j in rows],
         t=t_arr,
-        judge=judge,
-        judgment_metadata=meta,
-        status=np.asarray(status, dtype=np.int64),
+        judge=[judges.setdefault(j.judge, j.judge) for j in rows],
+        judgment_metadata=[j.metadata for j in rows],
+        status=status,
         valid=valid,
         scored=valid & t_usable[t_arr] if n else valid,
         probs=probs,
         rounds=np.where(np.isnan(seen), t_rounds[t_arr] if n else seen, seen),
-        escalated=np.asarray(escalated, dtype=bool),
+        escalated=np.fromiter((j.escalated for j in rows), bool, n),
         escalations=escalations,
+        people=[h for j in latest for h in human_judgments(j)],
         orphans=orphans,
         replaced=len(latest) - len(final),
     )
+
+
+def full_transcripts(data: Data, wanted: Iterable[int]) -> Iterator[Transcript]:
+    """The full stored records of the transcripts ``wanted`` (indexes into
+    ``data.transcripts``), read by offset through the store's index, in file order."""
+    ids = {data.transcripts[i].id for i in wanted}
+    if not ids:
+        return iter(())
+    log = RunStore.open(data.path).transcripts
+    return log.read([e for e in log.latest_entries() if e.id in ids])

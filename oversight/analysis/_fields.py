@@ -173,7 +173,7 @@ def judgment_passes(
     wheres: Sequence[Where],
     data: Data,
     transcript_id: str,
-    judge: JudgeIdentity,
+    judge: JudgeIdentity | JudgeRow,
     metadata: Mapping[str, Any],
 ) -> bool:
     """Whether one judgment (of the transcript ``transcript_id``, by ``judge``, with its

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._cluster import ClusterEstimate, cluster_estimates, transcripts_of
+from oversight.analysis._data import Data
 from transcripts import RunStore, Transcript
 
 __all__ = ["GDC_COLUMNS", "GDCEstimate", "GDCStats", "gdc", "gdc_rows"]
@@ -122,7 +123,7 @@ def gdc_rows(transcript: Transcript) -> dict[str, float] | None:
 
 
 def gdc(
-    run: RunStore | str | os.PathLike[str] | Iterable[Transcript],
+    run: RunStore | str | os.PathLike[str] | Data | Iterable[Transcript],
     *,
     n_bootstrap: int = 2000,
     seed: int = 0,

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._compare import paired_interval
-from oversight.analysis._data import Data, load
+from oversight.analysis._data import Data, full_transcripts, load
 from oversight.analysis._detectors import (
     DETECTORS,
     Detection,
@@ -241,22 +241,34 @@ def _judge_key(condition: str, judge: str, plants: dict[str, tuple[str, str, str
 
 
 def stress(
-    run: RunStore | str | os.PathLike[str],
+    run: RunStore | str | os.PathLike[str] | Data,
     *,
     threshold: float = 0.5,
     n_bootstrap: int = 2000,
     seed: int = 0,
 ) -> StressReport:
-    """The stress table of a stress run (see the module for every number)."""
-    store = run if isinstance(run, RunStore) else RunStore.open(run)
+    """The stress table of a stress run (see the module for every number); ``run`` may be
+    the run's already loaded :class:`Data`."""
+    loaded = run if isinstance(run, Data) else None
+    if isinstance(run, Data):
+        store = RunStore.open(run.path)
+    else:
+        store = run if isinstance(run, RunStore) else RunStore.open(run)
     plants = _plants(store)
     if not plants:
         raise ConfigError(
             f"{store.path} has no planted conditions with a benign twin; make one with "
             "oversight stress EXPERIMENT.toml"
         )
-    data = load(store)
-    full = {t.id: t for t in store.transcripts.latest()}
+    data = loaded or load(store)
+    # The detectors read quotes and turns: the full records of the stressed conditions only.
+    stressed = set(plants) | {base for base, _, _ in plants.values()}
+    full = {
+        t.id: t
+        for t in full_transcripts(
+            data, (i for i, t in enumerate(data.transcripts) if t.condition in stressed)
+        )
+    }
     gold = np.clip(data.t_correct[data.t], 0, None)
     metrics = row_metrics(data.probs, gold)
     resampler = Resampler(n_bootstrap, seed)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._cluster import ClusterEstimate, cluster_estimates, transcripts_of
+from oversight.analysis._data import Data
 from transcripts import RunStore, Transcript, score
 
 __all__ = ["TreeStats", "tree_rows", "tree_stats"]
@@ -86,7 +87,7 @@ def tree_rows(transcript: Transcript) -> dict[str, float] | None:
 
 
 def tree_stats(
-    run: RunStore | str | os.PathLike[str] | Iterable[Transcript],
+    run: RunStore | str | os.PathLike[str] | Data | Iterable[Transcript],
     *,
     n_bootstrap: int = 2000,
     seed: int = 0,

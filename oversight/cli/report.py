@@ -12,12 +12,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from transcripts.errors import ConfigError
+
+if TYPE_CHECKING:
+    from oversight.analysis._data import Data
 
 __all__ = ["add_parser", "run"]
 
@@ -112,14 +115,17 @@ def run(args: argparse.Namespace) -> int:
     """Analyse the run and present it as asked; 0 on success."""
     # Imported here so that `oversight --help` and other commands start fast.
     from oversight.analysis import DEFAULT_BY, analyze, annotators
+    from oversight.analysis._data import load
     from oversight.report import print_report, render_json, write_report
     from oversight.report._annotators import print_annotators, write_annotators
 
     bootstrap = int(getattr(args, "bootstrap", 2000))
     if bootstrap < 1:
         raise ConfigError(f"--bootstrap must be at least 1, got {bootstrap}")
+    # The store is read once; every table below is computed from these rows and arrays.
+    data = load(args.run_dir)
     result = analyze(
-        args.run_dir,
+        data,
         by=getattr(args, "by", None) or ",".join(DEFAULT_BY),
         where=list(getattr(args, "where", None) or []),
         n_bootstrap=bootstrap,
@@ -137,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     # With --json, stdout holds the JSON alone; messages go to stderr.
     messages = Console(stderr=True, highlight=False) if as_json else stdout
     people = annotators(
-        args.run_dir,
+        data,
         n_bootstrap=bootstrap,
         seed=int(getattr(args, "seed", 0)),
         where=list(getattr(args, "where", None) or []),
@@ -154,9 +160,10 @@ def run(args: argparse.Namespace) -> int:
         print_report(result, stdout)
         print_annotators(people, stdout)
     markdown, plots = bool(getattr(args, "markdown", False)), bool(getattr(args, "plots", False))
-    _gdc_section(args, bootstrap, stdout if not as_json else None, messages, write=markdown)
+    _gdc_section(args, data, bootstrap, stdout if not as_json else None, messages, write=markdown)
     _stress_section(
         args,
+        data,
         bootstrap,
         stdout if not as_json else None,
         messages,
@@ -181,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _gdc_section(
     args: argparse.Namespace,
+    data: Data,
     bootstrap: int,
     console: Console | None,
     messages: Console,
@@ -197,8 +205,8 @@ def _gdc_section(
 
     seed = int(getattr(args, "seed", 0))
     sections: list[tuple[str, list[Any], Any]] = [
-        ("gdc", list(gdc(args.run_dir, n_bootstrap=bootstrap, seed=seed)), gdc_markdown),
-        ("trees", list(tree_stats(args.run_dir, n_bootstrap=bootstrap, seed=seed)), trees_markdown),
+        ("gdc", list(gdc(data, n_bootstrap=bootstrap, seed=seed)), gdc_markdown),
+        ("trees", list(tree_stats(data, n_bootstrap=bootstrap, seed=seed)), trees_markdown),
     ]
     for name, stats, markdown in sections:
         if not stats:
@@ -224,6 +232,7 @@ def _gdc_section(
 
 def _stress_section(
     args: argparse.Namespace,
+    data: Data,
     bootstrap: int,
     console: Console | None,
     messages: Console,
@@ -239,7 +248,7 @@ def _stress_section(
 
     if not has_plants(args.run_dir):
         return
-    report = stress(args.run_dir, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)))
+    report = stress(data, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)))
     if console is not None:
         console.print()
         print_stress(report, console)

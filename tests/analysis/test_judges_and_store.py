@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from oversight.analysis import analyze, cohens_kappa, krippendorff_alpha
-from oversight.analysis._data import JudgmentRow, _latest, load
-from transcripts import JsonlLog, JudgeIdentity, Judgment, TornRecordWarning
+from oversight.analysis._data import JudgmentRow, _JudgmentModel, _judgments, _latest, load
+from transcripts import JudgeIdentity, Judgment, TornRecordWarning
 from transcripts.errors import CorruptRecordError
 
 from .helpers import RunBuilder
@@ -25,8 +25,8 @@ def test_one_pass_dedup_agrees_with_the_store(run: RunBuilder) -> None:
     other = Judgment(transcript_id=t.id, judge=JudgeIdentity(kind="llm", name="y"), status="failed")
     for record in (base, other, failed, later, other):
         run.store.judgments.append(record)
-    log = JsonlLog(run.store.judgments.path, JudgmentRow)
-    ours = [(j.id, j.status, j.probabilities) for j in _latest(log, JudgmentRow)]
+    rows = _judgments(run.store.judgments.path, JudgmentRow, _JudgmentModel)
+    ours = [(j.id, j.status, j.probabilities) for j in _latest(rows)]
     theirs = [(j.id, j.status, j.probabilities) for j in run.store.judgments.latest()]
     assert sorted(ours, key=str) == sorted(theirs, key=str)
     assert (base.id, "ok", [0.1, 0.9]) in ours  # ok beats failed; last of equals wins

@@ -1,0 +1,276 @@
+"""Compact rows of a run store, decoded straight from JSON lines in large blocks.
+
+The analysis reads every record of a run, 100,000 judgments and more, but only a few fields
+of each. These are ``msgspec`` structs: the decoder fills the fields named here and skips the
+rest of each line (turn texts are read only to flag injection attempts, calls and rationales
+not at all) without building Python objects for them, several times faster than validating
+rows with pydantic. A file is read in blocks of whole lines, so memory holds one block, not
+the file. :func:`blocks` gives up (raises :class:`Unclean`) at anything unusual: a torn last line,
+a line that is not clean JSON of the expected shape, a record of another schema version; the
+caller then reads the file through the store's own reader, which handles those cases as
+everywhere else (see :mod:`oversight.analysis._data`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from transcripts import SCHEMA_VERSION
+from transcripts.injection import has_injection
+
+__all__ = [
+    "EscalationRow",
+    "JudgeRow",
+    "JudgmentRow",
+    "QuestionRow",
+    "TranscriptRecord",
+    "TranscriptRow",
+    "Unclean",
+    "blocks",
+    "injection_turns",
+    "rounds_of",
+]
+
+_BLOCK = 1 << 23
+"""Bytes read at a time (whole lines are decoded; the cut line waits for the next block)."""
+
+
+class _Row(msgspec.Struct, frozen=True, kw_only=True):
+    schema_version: int = SCHEMA_VERSION
+    """Schema version of the stored record."""
+
+
+class JudgeRow(msgspec.Struct, frozen=True, kw_only=True):
+    """The parts of a :class:`~transcripts.JudgeIdentity` the analysis reads."""
+
+    kind: str
+    """llm, human, fallback or panel."""
+    name: str
+    """The judge's name."""
+    model: str | None = None
+    """The model behind an LLM judge."""
+    annotator: str | None = None
+    """The person behind a human judgment."""
+
+
+class JudgmentRow(_Row, frozen=True, kw_only=True):
+    """The parts of a :class:`~transcripts.Judgment` the analysis reads."""
+
+    id: str
+    """Judgment id."""
+    transcript_id: str
+    """The judged transcript."""
+    run_id: str = ""
+    """The run that wrote it."""
+    judge: JudgeRow
+    """Who judged."""
+    status: str = "ok"
+    """ok, failed or skipped."""
+    probabilities: list[float] | None = None
+    """One probability per answer, original order."""
+    rounds_seen: int | None = None
+    """Rounds of the transcript the judge saw (None: all)."""
+    time_s: float | None = None
+    """Seconds the judge took (people)."""
+    escalated: bool = False
+    """Escalated to a person."""
+    escalation_reason: str | None = None
+    """Why it was escalated."""
+    escalated_from: str | None = None
+    """The LLM judgment a person's decision replaced."""
+    decided_by: str | None = None
+    """Who decided a fallback judgment."""
+    components: list[JudgmentRow] = []
+    """Judgments a fallback or panel judgment was made of."""
+    supersedes: str | None = None
+    """The provisional judgment this one replaces."""
+    escalation_id: str | None = None
+    """The queued item this judgment belongs to."""
+    metadata: dict[str, Any] = {}
+    """The judgment's metadata."""
+
+
+class QuestionRow(_Row, frozen=True, kw_only=True):
+    """The parts of a :class:`~transcripts.Question` the analysis reads."""
+
+    id: str
+    """Question id."""
+    answers: list[str]
+    """The answers, original order."""
+    correct: int | None = None
+    """Gold answer (None: unknown)."""
+    source: str | None = None
+    """Cluster key (e.g. the story)."""
+    dataset: str | None = None
+    """Dataset name."""
+    metadata: dict[str, Any] = {}
+    """The question's metadata."""
+
+
+class TranscriptRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One transcript as the analysis keeps it: no turn, no text."""
+
+    id: str
+    """Transcript id."""
+    run_id: str = ""
+    """The run that wrote it."""
+    protocol: str
+    """Protocol name."""
+    condition: str = ""
+    """Condition label."""
+    question: QuestionRow
+    """Its question (shared by the transcripts of that question)."""
+    assignment: dict[str, int] = {}
+    """Speaker -> assigned answer."""
+    answer_order: list[int] = []
+    """Presented order of the answers."""
+    roles: dict[str, str] = {}
+    """Speaker -> endpoint."""
+    players: dict[str, str] = {}
+    """Speaker -> player name."""
+    repeat: int = 0
+    """Repeat index."""
+    status: str = "complete"
+    """complete or error."""
+    metadata: dict[str, Any] = {}
+    """The transcript's metadata."""
+    planted: dict[str, Any] | None = None
+    """The planted persona that spoke, if any."""
+    rounds: float = 0.0
+    """Rounds a judge sees in full (:func:`rounds_of`)."""
+    injection_turns: int = 0
+    """Turns whose text the injection detector flags."""
+    extra: bool = False
+    """Whether the stored record has a critique outcome or a tree (read in full by
+    :mod:`oversight.analysis._gdc` and :mod:`oversight.analysis._trees`)."""
+    beliefs: bool = False
+    """Whether a judge turn carries probabilities (read in full by
+    :mod:`oversight.analysis._beliefs`)."""
+
+
+class _TurnRecord(msgspec.Struct, frozen=True, kw_only=True):
+    role: str
+    round: int
+    visibility: str = "public"
+    content: str = ""
+    probabilities: list[float] | None = None
+
+
+class TranscriptRecord(_Row, frozen=True, kw_only=True):
+    """A stored transcript line as decoded; :meth:`row` keeps what the analysis needs."""
+
+    id: str
+    run_id: str = ""
+    protocol: str
+    condition: str = ""
+    question: QuestionRow | None = None
+    question_ref: str | None = None
+    assignment: dict[str, int] = {}
+    answer_order: list[int] = []
+    turns: list[_TurnRecord] = []
+    roles: dict[str, str] = {}
+    players: dict[str, str] = {}
+    repeat: int = 0
+    status: str = "complete"
+    metadata: dict[str, Any] = {}
+    planted: dict[str, Any] | None = None
+    critique: Any = None
+    tree: Any = None
+
+    def row(self, question: QuestionRow) -> TranscriptRow:
+        """The compact row, with ``question`` (its own or the run's shared one)."""
+        return TranscriptRow(
+            id=self.id,
+            run_id=self.run_id,
+            protocol=self.protocol,
+            condition=self.condition,
+            question=question,
+            assignment=self.assignment,
+            answer_order=self.answer_order,
+            roles=self.roles,
+            players=self.players,
+            repeat=self.repeat,
+            status=self.status,
+            metadata=self.metadata,
+            planted=self.planted,
+            rounds=rounds_of(self.metadata, self.turns),
+            injection_turns=injection_turns(self.turns),
+            extra=self.critique is not None or self.tree is not None,
+            beliefs=any(t.role == "judge" and t.probabilities is not None for t in self.turns),
+        )
+
+
+class EscalationRow(_Row, frozen=True, kw_only=True):
+    """The parts of a :class:`~transcripts.Escalation` the analysis reads."""
+
+    id: str
+    """Queued item id."""
+    transcript_id: str
+    """The transcript escalated."""
+    judge_name: str
+    """The fallback judge that escalated it."""
+    reason: str = ""
+    """Why."""
+    first: JudgmentRow
+    """The LLM judgment that was escalated."""
+
+
+def rounds_of(metadata: dict[str, Any], turns: list[Any]) -> float:
+    """Rounds a judge sees of the whole transcript: the ``judge_turns`` metadata when present,
+    else the number of judge turns, else the number of rounds with a public turn."""
+    judge_turns = metadata.get("judge_turns")
+    if isinstance(judge_turns, int | float) and not isinstance(judge_turns, bool):
+        return float(judge_turns)
+    n_judge = sum(1 for turn in turns if turn.role == "judge")
+    if n_judge:
+        return float(n_judge)
+    return float(len({turn.round for turn in turns if turn.visibility == "public"}))
+
+
+def injection_turns(turns: list[Any]) -> int:
+    """Turns whose text the injection detector flags (never a judge's turn)."""
+    return sum(1 for turn in turns if turn.role != "judge" and has_injection(turn.content))
+
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+
+def _blocks(path: Path) -> Iterator[bytes | None]:
+    """The file in blocks of whole lines; None at a torn last line."""
+    with open(path, "rb") as f:
+        rest = b""
+        while block := f.read(_BLOCK):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            rest = block[cut:]
+            if cut:
+                yield block[:cut]
+        if rest.strip():
+            yield None
+
+
+class Unclean(Exception):
+    """The file needs the store's careful reader (see the module)."""
+
+
+def blocks(path: Path, row: type[R]) -> Iterator[list[R]]:
+    """Every record of the file in order, decoded as ``row``, a block at a time (nothing for
+    a missing file); :class:`Unclean` at anything unusual (see the module)."""
+    if not path.exists():
+        return
+    decoder = msgspec.json.Decoder(row)
+    for block in _blocks(path):
+        if block is None:
+            raise Unclean(path)
+        try:
+            records = decoder.decode_lines(block)
+        except msgspec.MsgspecError as err:
+            raise Unclean(path) from err
+        # Older records are upgraded, newer ones refused, by the store's reader.
+        if any(not 2 <= getattr(r, "schema_version", 2) <= SCHEMA_VERSION for r in records):
+            raise Unclean(path)
+        yield records
