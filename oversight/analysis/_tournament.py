@@ -141,22 +141,45 @@ def _collect(data: Data, rows: Ints, names: dict[str, int]) -> _Rows:
     return out
 
 
-def _accuracies(rows: _Rows, k: int, w: Floats) -> tuple[Floats, Floats]:
+@dataclass
+class _Arrays:
+    """The self-play and consultancy columns of :class:`_Rows` as arrays, made once for the
+    whole bootstrap."""
+
+    s_player: Ints
+    s_score: Floats
+    s_cluster: Ints
+    c_player: Ints
+    c_score: Floats
+    c_right: NDArray[np.bool_]
+    c_cluster: Ints
+
+    @classmethod
+    def of(cls, rows: _Rows) -> _Arrays:
+        return cls(
+            s_player=np.asarray(rows.s_player, dtype=np.int64),
+            s_score=np.asarray(rows.s_score, dtype=np.float64),
+            s_cluster=np.asarray(rows.s_cluster, dtype=np.int64),
+            c_player=np.asarray(rows.c_player, dtype=np.int64),
+            c_score=np.asarray(rows.c_score, dtype=np.float64),
+            c_right=np.asarray(rows.c_right, dtype=bool),
+            c_cluster=np.asarray(rows.c_cluster, dtype=np.int64),
+        )
+
+
+def _accuracies(rows: _Arrays, k: int, w: Floats) -> tuple[Floats, Floats]:
     """Self-play and balanced consultancy accuracy per player (NaN without judgments)."""
-    debate = _mean_by(
-        rows.s_player, rows.s_score, w[rows.s_cluster] if rows.s_cluster else np.zeros(0), k
-    )
-    right = np.asarray(rows.c_right, dtype=bool)
-    cw = w[rows.c_cluster] if rows.c_cluster else np.zeros(0)
-    players, scores = np.asarray(rows.c_player, dtype=np.int64), np.asarray(rows.c_score)
-    by_side = [_mean_by(players[m], scores[m], cw[m], k) for m in (right, ~right)]
+    debate = _mean_by(rows.s_player, rows.s_score, w[rows.s_cluster], k)
+    cw = w[rows.c_cluster]
+    right = rows.c_right
+    by_side = [_mean_by(rows.c_player[m], rows.c_score[m], cw[m], k) for m in (right, ~right)]
     return debate, (by_side[0] + by_side[1]) / 2
 
 
-def _mean_by(players: list[int] | Ints, scores: list[float] | Floats, w: Floats, k: int) -> Floats:
-    total, weight = np.zeros(k), np.zeros(k)
-    np.add.at(total, np.asarray(players, dtype=np.int64), np.asarray(scores) * w)
-    np.add.at(weight, np.asarray(players, dtype=np.int64), w)
+def _mean_by(players: Ints, scores: Floats, w: Floats, k: int) -> Floats:
+    """Weighted mean score per player (summed in row order, as ``np.add.at`` would)."""
+    total = np.bincount(players, weights=scores * w, minlength=k)
+    weight = np.bincount(players, weights=w, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(weight > 0, total / np.where(weight > 0, weight, 1), np.nan)
 
@@ -201,12 +224,13 @@ def tournaments(
         )
         rated = {p.debater: p for p in fit.players} if fit else {}
         n_clusters = data.n_clusters
-        debate, consult = _accuracies(got, k, np.ones(n_clusters))
+        columns = _Arrays.of(got)
+        debate, consult = _accuracies(columns, k, np.ones(n_clusters))
         rng = np.random.default_rng([seed, 14])
         boot = np.full((2, n_bootstrap, k), np.nan)
         for b in range(n_bootstrap):
             w = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-            boot[0, b], boot[1, b] = _accuracies(got, k, w.astype(np.float64))
+            boot[0, b], boot[1, b] = _accuracies(columns, k, w.astype(np.float64))
         counts = [
             np.bincount(np.asarray(x, dtype=np.int64), minlength=k)
             for x in (got.m_i + got.m_j, got.s_player, got.c_player)

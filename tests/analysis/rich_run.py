@@ -5,7 +5,8 @@ replaced by a later one, a fallback judge whose low-confidence items were escala
 and decided by people (superseding the provisional judgment), two human annotators with
 times and an over-time answer, a live judge's belief turns, an injection attempt, critiques
 with GDC outcomes and RRM trees, a transcript that ended in error, metadata to group by and
-an orphaned judgment.
+an orphaned judgment; players in cross-play and self-play debates and consultancies (a
+tournament).
 
 ``tests/data/report-before/`` holds what ``oversight report RUN --json`` and ``--markdown``
 produced for this run before the report streamed (main at cabaf5d); the streaming report
@@ -91,6 +92,17 @@ def _turns(protocol: str, k: int, rng: np.random.Generator, *, live: bool) -> li
                     )
                 )
     return turns
+
+
+def _players(protocol: str, q: int) -> dict[str, str]:
+    """Who played: cross-play and self-play debates, consultants of three strengths."""
+    names = ["mock/a", "mock/b", "mock/c"]
+    if protocol == "debate":
+        first, second = names[q % 3], names[(q + (0 if q % 4 == 0 else 1)) % 3]
+        return {"Debater A": first, "Debater B": second}
+    if protocol == "consultancy":
+        return {"Consultant": names[q % 3]}
+    return {}
 
 
 def build(path: Path) -> RunStore:
@@ -187,6 +199,7 @@ def build(path: Path) -> RunStore:
                     if protocol == "consultancy"
                     else ({"Debater A": 0, "Debater B": 1} if protocol == "debate" else {}),
                     roles={"Critic": "mock/critic"} if critique else {},
+                    players=_players(protocol, q),
                     turns=_turns(protocol, q, rng, live=live),
                     status="error" if (label == "unassisted" and q == 22) else "complete",
                     error="boom" if (label == "unassisted" and q == 22) else None,
@@ -270,6 +283,7 @@ def build(path: Path) -> RunStore:
                             annotator=annotator,
                             time_s=float(5 + q),
                             status="skipped" if q == 6 and annotator == "ann2" else "ok",
+                            metadata={"over_time": True} if q == 8 and annotator == "ann1" else {},
                         )
                     )
     store.judgments.append(judgment("not-a-transcript", [0.5, 0.5], "weak"))
