@@ -54,14 +54,29 @@ _TURN = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 
-_INSTRUCTION_WORDS = re.compile(
-    "instruction|prompt|rule|direction|message|judge|you|probability|regardless"
+_INSTRUCTION_WORDS = (
+    "instruction",
+    "prompt",
+    "rule",
+    "direction",
+    "message",
+    "judge",
+    "you",
+    "probability",
+    "regardless",
 )
 """One of these is in every match of ``_INSTRUCTION`` (its last words; "judge" and "you" for
 the two that end in a verb): lower-case ASCII text without any of them cannot match it."""
-_TURN_WORDS = re.compile("judge|system|moderator|assistant|user")
+_TURN_WORDS = ("judge", "system", "moderator", "assistant", "user")
 """Every match of ``_TURN`` without a bracket, an angle bracket or "round" and a comma has one
 of these (lower-case ASCII)."""
+
+
+def _any_in(words: tuple[str, ...], text: str) -> bool:
+    for word in words:  # plain substring tests: several times faster than a regex alternation
+        if word in text:
+            return True
+    return False
 
 
 class InjectionFlag(BaseModel):
@@ -113,14 +128,14 @@ def has_injection(content: str) -> bool:
     )
     ascii_ = content.isascii()
     lower = outside.lower()
-    if (not ascii_ or _INSTRUCTION_WORDS.search(lower)) and _INSTRUCTION.search(outside):
+    if (not ascii_ or _any_in(_INSTRUCTION_WORDS, lower)) and _INSTRUCTION.search(outside):
         return True
     turn_like = (
         not ascii_
         or "[" in outside
         or "<" in outside
         or ("round" in lower and "," in outside)
-        or _TURN_WORDS.search(lower) is not None
+        or _any_in(_TURN_WORDS, lower)
     )
     if turn_like and (":" in outside or ">" in outside) and _TURN.search(outside):
         return True

@@ -142,44 +142,70 @@ def _collect(data: Data, rows: Ints, names: dict[str, int]) -> _Rows:
 
 
 @dataclass
-class _Arrays:
-    """The self-play and consultancy columns of :class:`_Rows` as arrays, made once for the
-    whole bootstrap."""
+class _Side:
+    """One set of scored judgments (self-play, or consultancies of one side) as arrays, and,
+    when every sum of their scores is exact in floating point, their per-source cells."""
 
-    s_player: Ints
-    s_score: Floats
-    s_cluster: Ints
-    c_player: Ints
-    c_score: Floats
-    c_right: NDArray[np.bool_]
-    c_cluster: Ints
+    player: Ints
+    score: Floats
+    cluster: Ints
+    cells: tuple[Floats, Floats] | None = None
+    """Per (source, player): summed scores and judgments; set only when the scores are
+    multiples of 1/2, whose weighted sums are exact in any order (see :func:`_mean_by`)."""
 
     @classmethod
-    def of(cls, rows: _Rows) -> _Arrays:
-        return cls(
-            s_player=np.asarray(rows.s_player, dtype=np.int64),
-            s_score=np.asarray(rows.s_score, dtype=np.float64),
-            s_cluster=np.asarray(rows.s_cluster, dtype=np.int64),
-            c_player=np.asarray(rows.c_player, dtype=np.int64),
-            c_score=np.asarray(rows.c_score, dtype=np.float64),
-            c_right=np.asarray(rows.c_right, dtype=bool),
-            c_cluster=np.asarray(rows.c_cluster, dtype=np.int64),
+    def of(
+        cls,
+        player: list[int] | Ints,
+        score: list[float] | Floats,
+        cluster: list[int] | Ints,
+        *,
+        n_clusters: int,
+        k: int,
+    ) -> _Side:
+        side = cls(
+            np.asarray(player, dtype=np.int64),
+            np.asarray(score, dtype=np.float64),
+            np.asarray(cluster, dtype=np.int64),
         )
+        twice = side.score * 2
+        if side.score.size < 2**40 and np.array_equal(twice, np.round(twice)):
+            total, count = np.zeros((n_clusters, k)), np.zeros((n_clusters, k))
+            np.add.at(total, (side.cluster, side.player), side.score)
+            np.add.at(count, (side.cluster, side.player), 1.0)
+            side.cells = (total, count)
+        return side
 
 
-def _accuracies(rows: _Arrays, k: int, w: Floats) -> tuple[Floats, Floats]:
+def _sides(rows: _Rows, n_clusters: int, k: int) -> tuple[_Side, _Side, _Side]:
+    """Self-play, right consultants, wrong consultants: made once for the whole bootstrap."""
+    right = np.asarray(rows.c_right, dtype=bool)
+    player, score = np.asarray(rows.c_player, dtype=np.int64), np.asarray(rows.c_score)
+    cluster = np.asarray(rows.c_cluster, dtype=np.int64)
+    size = {"n_clusters": n_clusters, "k": k}
+    return (
+        _Side.of(rows.s_player, rows.s_score, rows.s_cluster, **size),
+        _Side.of(player[right], score[right], cluster[right], **size),
+        _Side.of(player[~right], score[~right], cluster[~right], **size),
+    )
+
+
+def _accuracies(sides: tuple[_Side, _Side, _Side], k: int, w: Floats) -> tuple[Floats, Floats]:
     """Self-play and balanced consultancy accuracy per player (NaN without judgments)."""
-    debate = _mean_by(rows.s_player, rows.s_score, w[rows.s_cluster], k)
-    cw = w[rows.c_cluster]
-    right = rows.c_right
-    by_side = [_mean_by(rows.c_player[m], rows.c_score[m], cw[m], k) for m in (right, ~right)]
-    return debate, (by_side[0] + by_side[1]) / 2
+    debate, right, wrong = (_mean_by(side, w, k) for side in sides)
+    return debate, (right + wrong) / 2
 
 
-def _mean_by(players: Ints, scores: Floats, w: Floats, k: int) -> Floats:
-    """Weighted mean score per player (summed in row order, as ``np.add.at`` would)."""
-    total = np.bincount(players, weights=scores * w, minlength=k)
-    weight = np.bincount(players, weights=w, minlength=k)
+def _mean_by(side: _Side, w: Floats, k: int) -> Floats:
+    """Mean score per player, each judgment weighted by its source's ``w``. With cells,
+    from the per-source sums (exact: half-integer scores times integer weights); else row by
+    row, in row order. Both give the sums ``np.add.at`` gives, to the last bit."""
+    if side.cells is not None:
+        total, weight = w @ side.cells[0], w @ side.cells[1]
+    else:
+        cw = w[side.cluster]
+        total = np.bincount(side.player, weights=side.score * cw, minlength=k)
+        weight = np.bincount(side.player, weights=cw, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(weight > 0, total / np.where(weight > 0, weight, 1), np.nan)
 
@@ -224,13 +250,13 @@ def tournaments(
         )
         rated = {p.debater: p for p in fit.players} if fit else {}
         n_clusters = data.n_clusters
-        columns = _Arrays.of(got)
-        debate, consult = _accuracies(columns, k, np.ones(n_clusters))
+        sides = _sides(got, n_clusters, k)
+        debate, consult = _accuracies(sides, k, np.ones(n_clusters))
         rng = np.random.default_rng([seed, 14])
         boot = np.full((2, n_bootstrap, k), np.nan)
         for b in range(n_bootstrap):
             w = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-            boot[0, b], boot[1, b] = _accuracies(columns, k, w.astype(np.float64))
+            boot[0, b], boot[1, b] = _accuracies(sides, k, w.astype(np.float64))
         counts = [
             np.bincount(np.asarray(x, dtype=np.int64), minlength=k)
             for x in (got.m_i + got.m_j, got.s_player, got.c_player)

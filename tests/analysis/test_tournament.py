@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from oversight.analysis import accuracy_vs_elo, analyze, rate_players
@@ -180,3 +181,23 @@ def test_open_variants_split_by_whether_the_first_chooser_took_the_gold(tmp_path
         "right": (2, 1.0),
         "wrong": (2, 0.5),
     }
+
+
+@pytest.mark.parametrize("scores", [(0.0, 0.5, 1.0), (0.0, 1 / 3, 0.5, 1.0)])
+def test_bootstrap_means_are_np_add_at_sums_to_the_last_bit(scores: tuple[float, ...]) -> None:
+    """Per-source cells (scores in halves) or row order (thirds): the bits of add.at."""
+    from oversight.analysis._tournament import _mean_by, _Side
+
+    rng = np.random.default_rng(5)
+    n, k, clusters = 5000, 7, 300
+    player, cluster = rng.integers(0, k, n), rng.integers(0, clusters, n)
+    score = rng.choice(np.array(scores), n)
+    side = _Side.of(player, score, cluster, n_clusters=clusters, k=k)
+    assert (side.cells is not None) == (len(scores) == 3)
+    for _ in range(20):
+        w = np.bincount(rng.integers(0, clusters, clusters), minlength=clusters).astype(float)
+        total, weight = np.zeros(k), np.zeros(k)
+        np.add.at(total, player, score * w[cluster])
+        np.add.at(weight, player, w[cluster])
+        expected = np.where(weight > 0, total / np.where(weight > 0, weight, 1), np.nan)
+        assert np.array_equal(_mean_by(side, w, k), expected, equal_nan=True)
