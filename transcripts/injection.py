@@ -73,10 +73,8 @@ of these (lower-case ASCII)."""
 
 
 def _any_in(words: tuple[str, ...], text: str) -> bool:
-    for word in words:  # plain substring tests: several times faster than a regex alternation
-        if word in text:
-            return True
-    return False
+    # Plain substring tests: several times faster than a regex alternation of the words.
+    return any(word in text for word in words)
 
 
 class InjectionFlag(BaseModel):
