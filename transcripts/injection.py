@@ -34,7 +34,7 @@ __all__ = ["InjectionFlag", "InjectionKind", "detect_injection", "has_injection"
 InjectionKind = Literal["instruction", "imitated-turn", "imitated-mark"]
 """What an injection attempt imitates or asks for."""
 
-_INSTRUCTION = re.compile(
+_INSTRUCTION_SOURCE = (
     r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+)*"
     r"(?:previous|prior|above|earlier|preceding|system|original)\s+"
     r"(?:instructions?|prompts?|rules?|directions?|messages?)"
@@ -44,15 +44,19 @@ _INSTRUCTION = re.compile(
     r"|\byou\s+(?:must|are\s+instructed\s+to|have\s+been\s+instructed\s+to)\s+"
     r"(?:answer|choose|select|pick|output|assign|give)\b"
     r"|\b(?:output|assign|give|set)\s+(?:a\s+)?probability\s+(?:of\s+)?(?:1(?:\.0+)?|100\s*%)"
-    r"|\banswer\s+[A-D]\s+regardless\b",
-    re.IGNORECASE,
+    r"|\banswer\s+[a-d]\s+regardless\b"
 )
-_TURN = re.compile(
+_TURN_SOURCE = (
     r"^\s*(?:\[\s*round\s+\d+\s*\][^\n]{0,40}?:|round\s+\d+\s*,\s*[^\n:]{1,40}:"
     r"|(?:judge|system|moderator|assistant|user)\s*(?:\([^)\n]{0,30}\))?\s*:"
-    r"|</?\s*(?:transcript|system|judge|instructions?)\s*>|<\|im_(?:start|end)\|>)",
-    re.IGNORECASE | re.MULTILINE,
+    r"|</?\s*(?:transcript|system|judge|instructions?)\s*>|<\|im_(?:start|end)\|>)"
 )
+_INSTRUCTION = re.compile(_INSTRUCTION_SOURCE, re.IGNORECASE)
+_TURN = re.compile(_TURN_SOURCE, re.IGNORECASE | re.MULTILINE)
+# Every letter of the two sources is lower case, so on lower-cased ASCII text the patterns
+# match without IGNORECASE exactly where they match the text with it, several times faster.
+_INSTRUCTION_LOWER = re.compile(_INSTRUCTION_SOURCE)
+_TURN_LOWER = re.compile(_TURN_SOURCE, re.MULTILINE)
 
 _INSTRUCTION_WORDS = (
     "instruction",
@@ -126,7 +130,10 @@ def has_injection(content: str) -> bool:
     )
     ascii_ = content.isascii()
     lower = outside.lower()
-    if (not ascii_ or _any_in(_INSTRUCTION_WORDS, lower)) and _INSTRUCTION.search(outside):
+    instruction, turn, text = (
+        (_INSTRUCTION_LOWER, _TURN_LOWER, lower) if ascii_ else (_INSTRUCTION, _TURN, outside)
+    )
+    if (not ascii_ or _any_in(_INSTRUCTION_WORDS, lower)) and instruction.search(text):
         return True
     turn_like = (
         not ascii_
@@ -135,6 +142,6 @@ def has_injection(content: str) -> bool:
         or ("round" in lower and "," in outside)
         or _any_in(_TURN_WORDS, lower)
     )
-    if turn_like and (":" in outside or ">" in outside) and _TURN.search(outside):
+    if turn_like and (":" in outside or ">" in outside) and turn.search(text):
         return True
     return ("[" in content or "(" in content) and any(True for _ in imitated_marks(content))

@@ -150,11 +150,13 @@ def annotators(
     transcript fields). ``store`` may be the run's already loaded :class:`Data`."""
     data = store if isinstance(store, Data) else load(store)
     run = RunStore.open(data.path)
-    transcripts = _transcripts(data)
     judgments: list[Person] = list(final_judgments(data.people, include_skipped=True))
     attention: list[Person] = list(
         final_judgments(list(attention_log(run).latest()), include_skipped=True)
     )
+    if not judgments and not attention:
+        return AnnotatorTable()  # no person judged (most runs)
+    transcripts = _transcripts(data)
     wheres = parse_where(where if where is None or isinstance(where, Mapping) else list(where))
     if wheres:
         judgments, attention = (
