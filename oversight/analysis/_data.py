@@ -45,6 +45,7 @@ from oversight.analysis._rows import (
     JudgeRow,
     JudgmentRow,
     QuestionRow,
+    Shared,
     TranscriptRecord,
     TranscriptRow,
     Unclean,
@@ -211,15 +212,19 @@ def _transcripts(path: Path) -> list[TranscriptRow]:
     once per run (``question_ref``) is read once and shared by its transcripts."""
     stored = QuestionFile(path.with_name("questions.jsonl")).all() if path.exists() else {}
     questions = {h: msgspec.convert(q, QuestionRow) for h, q in stored.items()}
+    shared = Shared()
     try:
         return [
-            r.row(r.question if r.question is not None else questions[r.question_ref or ""])
+            r.row(
+                r.question if r.question is not None else questions[r.question_ref or ""],
+                shared,
+            )
             for block in blocks(path, TranscriptRecord)
             for r in block
         ]
     except (Unclean, KeyError, msgspec.ValidationError):
         records = _careful(path, _TranscriptModel, TranscriptRecord)
-        return [r.row(r.question) for r in records if r.question is not None]
+        return [r.row(r.question, shared) for r in records if r.question is not None]
 
 
 def _final(rows: list[JudgmentRow]) -> list[JudgmentRow]:

@@ -27,6 +27,7 @@ __all__ = [
     "JudgeRow",
     "JudgmentRow",
     "QuestionRow",
+    "Shared",
     "TranscriptRecord",
     "TranscriptRow",
     "Unclean",
@@ -181,21 +182,23 @@ class TranscriptRecord(_Row, frozen=True, kw_only=True):
     critique: Any = None
     tree: Any = None
 
-    def row(self, question: QuestionRow) -> TranscriptRow:
-        """The compact row, with ``question`` (its own or the run's shared one)."""
+    def row(self, question: QuestionRow, shared: Shared) -> TranscriptRow:
+        """The compact row, with ``question`` (its own or the run's shared one); its maps
+        and lists are ``shared`` with equal ones of other rows (they are read, never
+        changed: thousands of transcripts have the same roles, players and assignment)."""
         return TranscriptRow(
             id=self.id,
             run_id=self.run_id,
             protocol=self.protocol,
             condition=self.condition,
             question=question,
-            assignment=self.assignment,
-            answer_order=self.answer_order,
-            roles=self.roles,
-            players=self.players,
+            assignment=shared(self.assignment),
+            answer_order=shared(self.answer_order),
+            roles=shared(self.roles),
+            players=shared(self.players),
             repeat=self.repeat,
             status=self.status,
-            metadata=self.metadata,
+            metadata=shared(self.metadata),
             planted=self.planted,
             rounds=rounds_of(self.metadata, self.turns),
             injection_turns=injection_turns(self.turns),
@@ -217,6 +220,29 @@ class EscalationRow(_Row, frozen=True, kw_only=True):
     """Why."""
     first: JudgmentRow
     """The LLM judgment that was escalated."""
+
+
+V = TypeVar("V")
+
+
+class Shared:
+    """One object for equal JSON values (equal as JSON text: same keys in the same order,
+    same types), so rows that read alike hold one copy."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[bytes, Any] = {}
+
+    def __call__(self, value: V) -> V:
+        if not value:
+            return value
+        key = _encode(value)
+        found: V = self._known.setdefault(key, value)
+        return found
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 def rounds_of(metadata: dict[str, Any], turns: list[Any]) -> float:
