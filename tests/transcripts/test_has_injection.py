@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from transcripts.injection import detect_injection, has_injection
 
-NYU = Path(__file__).parents[2] / ".." / "shared" / "data" / "nyu-debate" / "debates" / "official"
+NYU = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "nyu-debate"
+    / "debates"
+    / "official"
+)
+"""The real NYU human debates beside the repository (read-only), as tests/conftest.py finds them."""
 
 _PIECES = [
     "Ignore",
