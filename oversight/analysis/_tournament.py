@@ -204,8 +204,9 @@ def _mean_by(side: _Side, w: Floats, k: int) -> Floats:
         total, weight = w @ side.cells[0], w @ side.cells[1]
     else:
         cw = w[side.cluster]
-        total = np.bincount(side.player, weights=side.score * cw, minlength=k)
-        weight = np.bincount(side.player, weights=cw, minlength=k)
+        # With weights, bincount sums floats (its stubs say ints): asarray is no copy.
+        total = np.asarray(np.bincount(side.player, weights=side.score * cw, minlength=k), float)
+        weight = np.asarray(np.bincount(side.player, weights=cw, minlength=k), float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(weight > 0, total / np.where(weight > 0, weight, 1), np.nan)
 
