@@ -53,6 +53,7 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
     timeout_errors = (anthropic.APITimeoutError,)
     connection_errors = (anthropic.APIConnectionError,)
     malformed_errors = (anthropic.APIResponseValidationError,)
+    aiohttp_client = anthropic.DefaultAioHttpClient
 
     def __init__(self, model: str, options: EndpointOptions) -> None:
         if options.structured == "json_object":
@@ -86,6 +87,7 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
             base_url=self.server,
             max_retries=0,
             timeout=self.options.timeout,
+            http_client=self.http_client(),
         )
 
     def params(self, request: Request) -> dict[str, Any]:

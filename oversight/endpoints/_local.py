@@ -214,6 +214,7 @@ class LocalBackend(OpenAIBackend):
             base_url=self._url + "/v1",
             max_retries=0,
             timeout=self.options.timeout,
+            http_client=self.http_client(),
         )
 
     def params(self, request: Request) -> dict[str, Any]:

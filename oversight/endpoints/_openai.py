@@ -44,6 +44,7 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
     timeout_errors = (openai.APITimeoutError,)
     connection_errors = (openai.APIConnectionError,)
     malformed_errors = (openai.APIResponseValidationError,)
+    aiohttp_client = openai.DefaultAioHttpClient
 
     def __init__(self, model: str, options: EndpointOptions) -> None:
         if options.structured == "tool":
@@ -86,7 +87,11 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
     async def connect(self) -> openai.AsyncOpenAI:
         key = self.api_key(required=self.key_required())
         return openai.AsyncOpenAI(
-            api_key=key, base_url=self.server, max_retries=0, timeout=self.options.timeout
+            api_key=key,
+            base_url=self.server,
+            max_retries=0,
+            timeout=self.options.timeout,
+            http_client=self.http_client(),
         )
 
     def params(self, request: Request) -> dict[str, Any]:

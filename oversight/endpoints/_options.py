@@ -74,6 +74,11 @@ class EndpointOptions(BaseModel):
     """Stream the reply; None: the provider's default (Anthropic and ``local/``: True, OpenAI:
     False). Streamed, ``timeout`` bounds the wait for each next piece of the reply, not the
     whole reply, so a long generation that keeps producing tokens is never cut off."""
+    transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    """``openai/``, ``anthropic/`` and compatible servers: the HTTP client under the SDK.
+    ``aiohttp`` (the SDKs' own ``DefaultAioHttpClient``) costs about half the client CPU of
+    a call that ``httpx`` (the SDKs' default) does (BENCHMARKS.md, "The debate workload");
+    both honour the same timeouts, streaming and retries. Not part of the cache key."""
     extra_body: dict[str, Any] | None = None
     """Extra request fields sent as they are (e.g. ``{"top_p": 0.9}``); part of the cache key."""
     prompt_cache: bool = True
@@ -145,6 +150,7 @@ class EndpointArgs(TypedDict, total=False):
     pricing: Price | str | dict[str, float] | None
     structured: Literal["native", "tool", "json_object", "prompt"]
     stream: bool | None
+    transport: Literal["aiohttp", "httpx"]
     extra_body: dict[str, Any] | None
     replies: list[Any] | Callable[..., Any] | Callable[..., Awaitable[Any]] | None
     ctx_size: int | None

@@ -1,13 +1,19 @@
 """What the OpenAI and Anthropic backends share: the server, the key, a few SDK clients per
-event loop, redaction, and the transport failures every SDK reports alike."""
+event loop and the HTTP client under them, redaction, and the transport failures every SDK
+reports alike."""
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import json
 import os
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+import aiohttp
+import httpx2
 
 from oversight.endpoints._base import Backend
 from oversight.endpoints._options import EndpointOptions
@@ -45,6 +51,8 @@ class SdkBackend(Backend, Generic[ClientT]):
     """The SDK's exceptions for a connection that failed or dropped."""
     malformed_errors: ClassVar[tuple[type[BaseException], ...]]
     """The SDK's exceptions for a response body it could not read."""
+    aiohttp_client: ClassVar[type[httpx2.AsyncClient]]
+    """The SDK's ``DefaultAioHttpClient``: its defaults, with aiohttp underneath."""
 
     def __init__(self, model: str, options: EndpointOptions) -> None:
         self.model = model
@@ -53,6 +61,7 @@ class SdkBackend(Backend, Generic[ClientT]):
         self.server = server.rstrip("/")
         self._clients: list[ClientT] = []
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._closer: asyncio.Task[None] | None = None
         self._turn = 0
         self._secret: str | None = None
 
@@ -65,13 +74,24 @@ class SdkBackend(Backend, Generic[ClientT]):
         that loop); up to :data:`CLIENTS` are made, as requests need them."""
         loop = asyncio.get_running_loop()
         if self._client_loop is not loop:
-            self._clients = []  # another loop's clients cannot be used (nor closed) here
+            # Another loop's clients cannot be used (nor closed) here; a task of this loop
+            # closes its clients when the loop ends without aclose() (asyncio.run cancels
+            # the tasks left), so no connection is left open behind it.
+            self._clients = []
             self._client_loop = loop
+            self._closer = loop.create_task(_close_at_loop_end(self._clients))
         self._turn += 1
         if len(self._clients) < CLIENTS:
             self._clients.append(await self.connect())
             return self._clients[-1]
         return self._clients[self._turn % CLIENTS]
+
+    def http_client(self) -> httpx2.AsyncClient | None:
+        """The HTTP client a new SDK client sends through (``transport=``): the SDK's own
+        aiohttp-based one, or None for the SDK's default (httpx)."""
+        if self.options.transport == "httpx":
+            return None
+        return self.aiohttp_client(timeout=self.options.timeout)
 
     def key_required(self) -> bool:
         """Whether calls need a key (a compatible server of one's own usually does not)."""
@@ -109,16 +129,41 @@ class SdkBackend(Backend, Generic[ClientT]):
 
     def classify(self, error: BaseException) -> Failure | None:
         """Timeouts, dropped connections and unreadable bodies are transient."""
-        if isinstance(error, self.timeout_errors):
+        dropped = _dropped(error)
+        if isinstance(error, self.timeout_errors) and dropped is None:
             return Failure(True, f"timed out after {self.options.timeout:g}s")
         if isinstance(error, self.connection_errors):
-            message = getattr(error, "message", str(error))
+            message = str(dropped) if dropped else getattr(error, "message", str(error))
             return Failure(True, "connection failed or dropped", provider_message=message)
         if isinstance(error, (*self.malformed_errors, json.JSONDecodeError)):
             return Failure(True, "malformed response body", provider_message=str(error)[:200])
         return super().classify(error)
 
     async def aclose(self) -> None:
-        clients, self._clients = self._clients, []
+        closer, self._closer = self._closer, None
+        self._clients, self._client_loop = [], None
+        if closer is not None and closer.get_loop() is asyncio.get_running_loop():
+            closer.cancel()  # it closes the clients
+            await asyncio.wait([closer])
+
+
+async def _close_at_loop_end(clients: Sequence[_Closable]) -> None:
+    """Wait until cancelled (by aclose(), or by the loop's end), then close ``clients``."""
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
         for client in clients:
-            await client.close()
+            with contextlib.suppress(Exception):
+                await client.close()
+
+
+def _dropped(error: BaseException) -> aiohttp.ClientConnectionError | None:
+    """The aiohttp error behind ``error`` when a connection failed or dropped. (The SDKs'
+    aiohttp transport reports every aiohttp connection error, a server that hung up
+    included, as a connect timeout; a real timeout is an ``asyncio.TimeoutError``.)"""
+    cause = error.__cause__
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectionError):
+            return None if isinstance(cause, asyncio.TimeoutError) else cause
+        cause = cause.__cause__
+    return None
