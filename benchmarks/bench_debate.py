@@ -36,6 +36,7 @@ import math
 import os
 import platform
 import pstats
+import shutil
 import statistics
 import subprocess
 import sys
@@ -188,7 +189,7 @@ def contender(name: str, base_url: str, debates: int, concurrency: int, profile:
 
         once(WARM_UP, "warm-up")
         stats(base_url, reset=True)
-        profiler = cProfile.Profile() if profile else None
+        profiler = cProfile.Profile(time.process_time) if profile else None
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
@@ -251,10 +252,8 @@ def measure(
 GROUPS = (
     ("SDK (openai)", ("/openai/",)),
     ("HTTP stack", ("/aiohttp/", "/httpx", "/httpcore", "/anyio/", "/h11/", "/yarl/", "/multidict/")),
-    ("asyncio", ("/asyncio/", "/selectors.py", "/socket.py", "/ssl.py")),
+    ("asyncio", ("/asyncio/", "/selectors.py", "/socket.py", "/ssl.py", "/contextvars")),
     ("pydantic", ("/pydantic/", "/pydantic_core/")),
-    ("json", ("/json/", "jiter")),
-    ("sqlite + zlib", ("sqlite3", "zlib", "<built-in method _sqlite", "{method 'execute")),
     ("oversight: endpoints", ("/oversight/endpoints/",)),
     ("oversight: protocols and judges", ("/protocols/", "/judges/")),
     ("oversight: runner and store", ("/oversight/runner/", "/transcripts/", "/oversight/")),
@@ -262,15 +261,32 @@ GROUPS = (
 
 
 def profile_table(path: str) -> list[tuple[str, float]]:
-    """Share of the profiled CPU (own time of each function) by package."""
+    """Share of the profiled CPU by package: each function's own time; the time of a
+    built-in or standard-library function (``json``, ``re``, ``copy``, ``typing``...) goes
+    to the packages that called it, in proportion to the calls' time."""
     entries = pstats.Stats(path).stats  # type: ignore[attr-defined]
-    shares: dict[str, float] = {}
-    for (filename, _, function), (_, _, own, _, _) in entries.items():
-        where = f"{filename}:{function}"
-        group = next((g for g, marks in GROUPS if any(m in where for m in marks)), "other")
-        shares[group] = shares.get(group, 0.0) + own
-    total = sum(shares.values()) or 1.0
-    return sorted(((g, s / total) for g, s in shares.items()), key=lambda gs: -gs[1])
+    stdlib = os.path.dirname(os.__file__)
+
+    def owners(key: tuple[str, int, str], depth: int = 0) -> dict[str, float]:
+        where = f"{key[0]}:{key[2]}"
+        named = next((g for g, marks in GROUPS if any(m in where for m in marks)), None)
+        callers = entries[key][4] if key in entries else {}
+        passthrough = key[0] == "~" or key[0].startswith(("<frozen", stdlib))
+        if named is not None or not passthrough or not callers or depth > 8:
+            return {named or "other": 1.0}
+        spent = sum(c[2] for c in callers.values()) or 1.0
+        shares: dict[str, float] = {}
+        for caller, (_, _, time_in, _) in callers.items():
+            for name, part in owners(caller, depth + 1).items():
+                shares[name] = shares.get(name, 0.0) + part * time_in / spent
+        return shares
+
+    totals: dict[str, float] = {}
+    for key, (_, _, own, _, _) in entries.items():
+        for name, part in owners(key).items():
+            totals[name] = totals.get(name, 0.0) + own * part
+    total = sum(totals.values()) or 1.0
+    return sorted(((g, t / total) for g, t in totals.items()), key=lambda gt: -gt[1])
 
 
 def main() -> None:
@@ -319,6 +335,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+    profiled = profile_table(str(tmp / "oversight.prof")) if args.profile else []
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
     calls = args.debates * workload.CALLS_PER_DEBATE
     bound = max(math.ceil(calls / args.concurrency), workload.ROUNDS + 1) * args.latency
@@ -341,7 +360,7 @@ def main() -> None:
         )
     if args.profile:
         print("\nWhere oversight's client CPU goes (cProfile, own time by package):")
-        for group, share in profile_table(str(tmp / "oversight.prof")):
+        for group, share in profiled:
             print(f"  {group:<34} {share:6.1%}")
     machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
     load = os.getloadavg()[0]

@@ -13,6 +13,7 @@ The transcript-writing side (turns, calls, views, the judge between rounds) is i
 from __future__ import annotations
 
 import importlib
+import functools
 import inspect
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -175,9 +176,15 @@ class Player(ProtocolConfig):
         return self.best_of_n > 1 or self.refine > 0
 
 
+@functools.lru_cache(maxsize=1024)
+def _parameters(fn: Callable[..., str]) -> frozenset[str]:
+    """The names ``fn`` takes (``inspect.signature`` is slow, and asked on every speech)."""
+    return frozenset(inspect.signature(fn).parameters)
+
+
 def render(config: SpeakerConfig, fn: Callable[..., str], **fields: Any) -> str:
     """``fn(**fields)``, or the user's override of it; fields ``fn`` does not take are dropped."""
-    params = inspect.signature(fn).parameters
+    params = _parameters(fn)
     fields = {k: v for k, v in fields.items() if k in params}
     name = fn.__name__
     override = config.prompts.get(name)
@@ -203,6 +210,11 @@ def cut_to_limit(text: str, *, word_limit: int | None, char_limit: int | None) -
     Quoted words count like any others; the quote tags themselves do not. A quote left open
     by the cut is closed, so what remains of it is still verified.
     """
+    plain = _TAG.sub("", text)
+    if (word_limit is None or len(plain.split()) <= word_limit) and (
+        char_limit is None or len(plain) <= char_limit
+    ):
+        return text, False  # within both limits (the usual case): nothing to find
     words = [m for m in re.finditer(r"\S+", text) if _TAG.sub("", m.group())]
     fits = [
         m

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import openai
+from openai._types import RequestOptions
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionTokenLogprob
 
@@ -62,16 +63,25 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
     async def send(self, request: Request) -> Reply:
         client = await self.client()
         params = self.params(request)
+        if self.options.extra_body:
+            params.update(self.options.extra_body)
+        # Posted as it is: ``chat.completions.create`` would walk the whole body again to
+        # "transform" it (nothing to change in a plain JSON body; ~10% of the client's CPU).
+        options: RequestOptions = {"security": {"bearer_auth": True}}
         if not self.stream:
-            response = await client.chat.completions.create(
-                **params, extra_body=self.options.extra_body
+            response = await client.post(
+                "/chat/completions", cast_to=ChatCompletion, body=params, options=options
             )
             return self.read(response)
-        stream = await client.chat.completions.create(
-            **params,
+        params["stream"] = True
+        params["stream_options"] = {"include_usage": True}
+        stream = await client.post(
+            "/chat/completions",
+            cast_to=ChatCompletion,
+            body=params,
+            options=options,
             stream=True,
-            stream_options={"include_usage": True},
-            extra_body=self.options.extra_body,
+            stream_cls=openai.AsyncStream[ChatCompletionChunk],
         )
         return await self.read_stream(stream)
 

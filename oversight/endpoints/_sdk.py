@@ -7,8 +7,10 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import functools
 import json
 import os
+import ssl
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -23,10 +25,11 @@ from transcripts.errors import MissingAPIKeyError
 __all__ = ["CLIENTS", "SdkBackend"]
 
 CLIENTS = 8
-"""SDK clients per endpoint and event loop, taken in turn. Each has its own connection pool,
-and the HTTP stack scans its whole pool on every request: with one client and 256 requests
-in flight that scan was ~29% of the client's CPU; spread over 8 pools of ~32 connections it
-costs about a fifth as much (BENCHMARKS.md, "Client CPU a call")."""
+"""SDK clients per endpoint and event loop on ``transport="httpx"``, taken in turn. Each has
+its own connection pool, and httpx scans its whole pool on every request: with one client
+and 256 requests in flight that scan was ~29% of the client's CPU; spread over 8 pools of
+~32 connections it costs about a fifth as much (BENCHMARKS.md, "Client CPU a call").
+aiohttp's pool has no such scan: one client (BENCHMARKS.md, "The debate workload")."""
 
 
 class _Closable(Protocol):
@@ -80,18 +83,19 @@ class SdkBackend(Backend, Generic[ClientT]):
             self._clients = []
             self._client_loop = loop
             self._closer = loop.create_task(_close_at_loop_end(self._clients))
+        clients = CLIENTS if self.options.transport == "httpx" else 1
         self._turn += 1
-        if len(self._clients) < CLIENTS:
+        if len(self._clients) < clients:
             self._clients.append(await self.connect())
             return self._clients[-1]
-        return self._clients[self._turn % CLIENTS]
+        return self._clients[self._turn % clients]
 
     def http_client(self) -> httpx2.AsyncClient | None:
         """The HTTP client a new SDK client sends through (``transport=``): the SDK's own
         aiohttp-based one, or None for the SDK's default (httpx)."""
         if self.options.transport == "httpx":
             return None
-        return self.aiohttp_client(timeout=self.options.timeout)
+        return self.aiohttp_client(timeout=self.options.timeout, verify=_ssl_context())
 
     def key_required(self) -> bool:
         """Whether calls need a key (a compatible server of one's own usually does not)."""
@@ -145,6 +149,13 @@ class SdkBackend(Backend, Generic[ClientT]):
         if closer is not None and closer.get_loop() is asyncio.get_running_loop():
             closer.cancel()  # it closes the clients
             await asyncio.wait([closer])
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """The SDKs' default TLS settings, made once a process (loading the certificate
+    authorities is ~70 ms of CPU, once per client otherwise)."""
+    return httpx2.create_ssl_context()
 
 
 async def _close_at_loop_end(clients: Sequence[_Closable]) -> None:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from transcripts.quotes import extract_quotes, normalise, verify_quotes
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from transcripts.quotes import _normalised_chars, extract_quotes, normalise, verify_quotes
 
 CONTEXT = "“Don’t go,” she said — and the Skerry light went dark.\nNobody   answered."
 
@@ -37,3 +40,15 @@ def test_empty_quote_is_unverified_and_text_without_tags_has_none() -> None:
     assert verify_quotes("no quotes here", CONTEXT) == []
     assert extract_quotes("<quote>a</quote> and <quote>b\nc</quote>") == ["a", "b\nc"]
     assert normalise("  “Hello,”  World — ok ") == "hello world ok"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_plain_ascii_quotes_normalise_as_the_story_does(text: str) -> None:
+    # A quote in plain ASCII takes a short path; it must normalise exactly as the story's
+    # text does, character by character, or a true quote would fail to verify.
+    assert normalise(text) == "".join(c for c, _ in _normalised_chars(text)).strip()
+    story = f"Before. {text} After."
+    assume("quote>" not in text)
+    if normalise(text):
+        assert verify_quotes(f"<quote>{text}</quote>", story)[0].verified
