@@ -61,7 +61,9 @@ def debate() -> Any:
                     for side in (0, 1)
                 )
             )
-            speeches += [(f"Debater {'AB'[side]}", out.completion) for side, out in enumerate(outputs)]
+            speeches += [
+                (f"Debater {'AB'[side]}", out.completion) for side, out in enumerate(outputs)
+            ]
         schema = ResponseSchema(
             name="verdict", json_schema=JSONSchema.model_validate(workload.VERDICT_SCHEMA)
         )

@@ -251,7 +251,10 @@ def measure(
 
 GROUPS = (
     ("SDK (openai)", ("/openai/",)),
-    ("HTTP stack", ("/aiohttp/", "/httpx", "/httpcore", "/anyio/", "/h11/", "/yarl/", "/multidict/")),
+    (
+        "HTTP stack",
+        ("/aiohttp/", "/httpx", "/httpcore", "/anyio/", "/h11/", "/yarl/", "/multidict/"),
+    ),
     ("asyncio", ("/asyncio/", "/selectors.py", "/socket.py", "/ssl.py", "/contextvars")),
     ("pydantic", ("/pydantic/", "/pydantic_core/")),
     ("oversight: endpoints", ("/oversight/endpoints/",)),
@@ -306,7 +309,9 @@ def main() -> None:
     if args.serve:
         return serve(args.latency)
     if args.contender:
-        return contender(args.contender, args.base_url, args.debates, args.concurrency, args.profile_to)
+        return contender(
+            args.contender, args.base_url, args.debates, args.concurrency, args.profile_to
+        )
 
     names = [n for n in args.only or CONTENDERS if not (args.no_inspect and n == "inspect_ai")]
     tmp = Path(tempfile.mkdtemp(prefix="bench-debate-"))
@@ -346,7 +351,9 @@ def main() -> None:
         f"{args.debates} debates ({calls} calls), {args.latency * 1000:.0f} ms latency, "
         f"{args.concurrency} in flight; provider bound {bound:.1f} s; median of {args.repeats}"
     )
-    print("| contender | wall (s) | × bound | client CPU a call (ms) | request bytes | peak in flight |")
+    print(
+        "| contender | wall (s) | × bound | client CPU a call (ms) | request bytes | peak in flight |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     summary: dict[str, float] = {}
     for name in names:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import openai
 from openai._types import RequestOptions
-from openai.types import CompletionUsage
-from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionTokenLogprob
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from oversight.endpoints._batch import BatchApi
 from oversight.endpoints._options import EndpointOptions
@@ -70,7 +70,7 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         options: RequestOptions = {"security": {"bearer_auth": True}}
         if not self.stream:
             response = await client.post(
-                "/chat/completions", cast_to=ChatCompletion, body=params, options=options
+                "/chat/completions", cast_to=object, body=params, options=options
             )
             return self.read(response)
         params["stream"] = True
@@ -150,21 +150,27 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         params["messages"] = messages
         return params
 
-    def read(self, response: ChatCompletion) -> Reply:
-        """Our Reply from the SDK's ChatCompletion."""
-        if not response.choices:
+    def read(self, response: object) -> Reply:
+        """Our Reply from a Chat Completions response: its JSON body as the server sent it
+        (the SDK's typed objects cost more CPU to build than the rest of the call), or the
+        SDK's ChatCompletion (a batch's results). Anything else is a malformed reply."""
+        body = response.model_dump() if isinstance(response, ChatCompletion) else response
+        choices = body.get("choices") if isinstance(body, Mapping) else None
+        if not isinstance(body, Mapping) or not choices:
+            said = "no choices" if isinstance(body, Mapping) else "a body that is not a JSON object"
             raise ProviderError(
-                f"{self.provider}/{self.model}: the server answered with no choices",
-                provider_message="empty choices",
+                f"{self.provider}/{self.model}: the server answered with {said}",
+                provider_message="empty choices" if isinstance(body, Mapping) else str(body)[:200],
             )
-        choice = response.choices[0]
-        text = choice.message.content or choice.message.refusal or ""
-        usage = Usage() if response.usage is None else _usage(response.usage)
-        logprobs = None
-        if choice.logprobs is not None and choice.logprobs.content is not None:
-            logprobs = [_token_logprob(item) for item in choice.logprobs.content]
-        finish = normal_finish(choice.finish_reason)
-        return Reply(text=text, usage=usage, logprobs=logprobs, finish_reason=finish)
+        choice = choices[0]
+        message = choice.get("message") or {}
+        text = message.get("content") or message.get("refusal") or ""
+        content = (choice.get("logprobs") or {}).get("content")
+        logprobs = None if content is None else [_token_logprob(item) for item in content]
+        finish = normal_finish(choice.get("finish_reason"))
+        return Reply(
+            text=text, usage=_usage(body.get("usage")), logprobs=logprobs, finish_reason=finish
+        )
 
     async def read_stream(self, stream: openai.AsyncStream[ChatCompletionChunk]) -> Reply:
         """Our Reply from a streamed completion. The timeout then bounds the wait for each
@@ -176,12 +182,12 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         usage = Usage()
         async for chunk in stream:
             if chunk.usage is not None:
-                usage = _usage(chunk.usage)
+                usage = _usage(chunk.usage.model_dump())
             for choice in chunk.choices[:1]:
                 if choice.delta.content:
                     text.append(choice.delta.content)
                 if choice.logprobs is not None and choice.logprobs.content:
-                    logprobs += [_token_logprob(item) for item in choice.logprobs.content]
+                    logprobs += [_token_logprob(i.model_dump()) for i in choice.logprobs.content]
                 finish = choice.finish_reason or finish
         if finish is None:
             raise openai.APIConnectionError(
@@ -210,18 +216,21 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         return failure
 
 
-def _usage(usage: CompletionUsage) -> Usage:
-    details = usage.prompt_tokens_details
+def _usage(usage: Mapping[str, Any] | None) -> Usage:
+    """Our Usage from a response's ``usage`` (none: nothing counted)."""
+    if not usage:
+        return Usage()
+    details = usage.get("prompt_tokens_details") or {}
     return Usage(
-        input_tokens=usage.prompt_tokens,
-        output_tokens=usage.completion_tokens,
-        cached_tokens=(details.cached_tokens or 0) if details else 0,
+        input_tokens=usage.get("prompt_tokens") or 0,
+        output_tokens=usage.get("completion_tokens") or 0,
+        cached_tokens=details.get("cached_tokens") or 0,
     )
 
 
-def _token_logprob(item: ChatCompletionTokenLogprob) -> TokenLogprob:
+def _token_logprob(item: Mapping[str, Any]) -> TokenLogprob:
     return TokenLogprob(
-        token=item.token,
-        logprob=item.logprob,
-        top={alt.token: alt.logprob for alt in item.top_logprobs or []},
+        token=item["token"],
+        logprob=item["logprob"],
+        top={alt["token"]: alt["logprob"] for alt in item.get("top_logprobs") or []},
     )
