@@ -24,19 +24,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _debate_workload as workload  # noqa: E402
-from inspect_ai import Task, eval  # noqa: E402
-from inspect_ai.dataset import Sample  # noqa: E402
-from inspect_ai.model import (  # noqa: E402
+import _debate_workload as workload
+from inspect_ai import Task, eval
+from inspect_ai.dataset import Sample
+from inspect_ai.model import (
     ChatMessageSystem,
     ChatMessageUser,
     GenerateConfig,
     ResponseSchema,
     get_model,
 )
-from inspect_ai.scorer import Score, Target, accuracy, scorer  # noqa: E402
-from inspect_ai.solver import Generate, TaskState, solver  # noqa: E402
-from inspect_ai.util import JSONSchema  # noqa: E402
+from inspect_ai.scorer import Score, Target, accuracy, scorer
+from inspect_ai.solver import Generate, TaskState, solver
+from inspect_ai.util import JSONSchema
 
 
 def _messages(raw: list[dict[str, str]]) -> list[Any]:

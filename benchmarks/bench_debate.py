@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _debate_workload as workload  # noqa: E402
+import _debate_workload as workload
 
 HERE = Path(__file__).resolve().parent
 INSPECT_VENV = HERE / ".venv-inspect"
@@ -351,9 +351,7 @@ def main() -> None:
         f"{args.debates} debates ({calls} calls), {args.latency * 1000:.0f} ms latency, "
         f"{args.concurrency} in flight; provider bound {bound:.1f} s; median of {args.repeats}"
     )
-    print(
-        "| contender | wall (s) | × bound | client CPU a call (ms) | request bytes | peak in flight |"
-    )
+    print("| contender | wall (s) | × bound | CPU a call (ms) | request bytes | peak in flight |")
     print("|---|---:|---:|---:|---:|---:|")
     summary: dict[str, float] = {}
     for name in names:

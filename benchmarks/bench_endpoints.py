@@ -5,9 +5,10 @@ and answers every request after a fixed latency. The same number of calls then g
 at the same concurrency, alternately through the raw ``openai`` SDK (a semaphore around
 ``chat.completions.create``) and through ``oversight.endpoint`` (its shared concurrency
 limit, retry layer and response cache; a fresh cache file per run, so every call misses,
-is sent and is written), and, for comparison, with one SDK client an endpoint instead of
-``oversight.endpoints._sdk.CLIENTS``. Fresh prompts every run. The ratio of median wall times is the
-overhead; the target is at most 1.10. The client's CPU time per call (the server runs in
+is sent and is written), and, for comparison, on ``transport="httpx"`` (the SDKs' default
+stack, ``oversight.endpoints._sdk.CLIENTS`` clients an endpoint) and on httpx with one SDK
+client an endpoint (as before issue 21). Fresh prompts every run. The ratio of median wall
+times is the overhead; the target is at most 1.10. The client's CPU time per call (the server runs in
 another process) shows where the time goes.
 
     .venv/bin/python benchmarks/bench_endpoints.py                 # 2,000 calls, 128, 200 ms
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 import openai
 
@@ -59,7 +61,11 @@ async def raw_sdk(base_url: str, prompts: list[str], concurrency: int) -> float:
 
 
 async def through_endpoint(
-    base_url: str, prompts: list[str], concurrency: int, cache: Path | bool
+    base_url: str,
+    prompts: list[str],
+    concurrency: int,
+    cache: Path | bool,
+    transport: Literal["aiohttp", "httpx"] = "aiohttp",
 ) -> float:
     """Wall seconds for ``prompts`` through ``oversight.endpoint`` at ``max_concurrency``."""
     ep = endpoint(
@@ -68,6 +74,7 @@ async def through_endpoint(
         api_key="bench",
         max_concurrency=concurrency,
         cache=cache,
+        transport=transport,
     )
     started = time.perf_counter()
     completions = await asyncio.gather(
@@ -104,7 +111,8 @@ async def main() -> None:
         "raw SDK",
         "endpoint, cache on",
         "endpoint, no cache",
-        "endpoint, no cache, 1 SDK client",
+        "endpoint, no cache, httpx",
+        "endpoint, no cache, httpx, 1 SDK client",
     )
     runs: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
@@ -113,12 +121,13 @@ async def main() -> None:
         if name == "raw SDK":
             return await raw_sdk(base_url, prompts, args.concurrency)
         cache = workdir / f"cache-{repeat}.sqlite" if name == "endpoint, cache on" else False
-        # One SDK client an endpoint, as before issue 21 (one connection pool scanned by
-        # every request), against the default of several.
+        # httpx, and httpx with one SDK client an endpoint, as before issue 21 (one
+        # connection pool scanned by every request).
         clients = _sdk.CLIENTS
         _sdk.CLIENTS = 1 if name.endswith("1 SDK client") else clients
+        transport: Literal["aiohttp", "httpx"] = "httpx" if "httpx" in name else "aiohttp"
         try:
-            return await through_endpoint(base_url, prompts, args.concurrency, cache)
+            return await through_endpoint(base_url, prompts, args.concurrency, cache, transport)
         finally:
             _sdk.CLIENTS = clients
 

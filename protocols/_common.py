@@ -12,8 +12,8 @@ The transcript-writing side (turns, calls, views, the judge between rounds) is i
 
 from __future__ import annotations
 
-import importlib
 import functools
+import importlib
 import inspect
 import re
 from collections.abc import Callable, Iterable, Sequence
