@@ -8,8 +8,8 @@ limit, retry layer and response cache; a fresh cache file per run, so every call
 is sent and is written), and, for comparison, on ``transport="httpx"`` (the SDKs' default
 stack, ``oversight.endpoints._sdk.CLIENTS`` clients an endpoint) and on httpx with one SDK
 client an endpoint (as before issue 21). Fresh prompts every run. The ratio of median wall
-times is the overhead; the target is at most 1.10. The client's CPU time per call (the server runs in
-another process) shows where the time goes.
+times is the overhead; the target is at most 1.10. The client's CPU time per call (the
+server runs in another process) shows where the time goes.
 
     .venv/bin/python benchmarks/bench_endpoints.py                 # 2,000 calls, 128, 200 ms
     .venv/bin/python benchmarks/bench_endpoints.py --calls 200 --repeats 1   # a quick look
