@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import ssl
+import weakref
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -83,6 +84,7 @@ class SdkBackend(Backend, Generic[ClientT]):
             self._clients = []
             self._client_loop = loop
             self._closer = loop.create_task(_close_at_loop_end(self._clients))
+            weakref.finalize(self, _close_soon, self._closer)  # dropped without aclose()
         clients = CLIENTS if self.options.transport == "httpx" else 1
         self._turn += 1
         if len(self._clients) < clients:
@@ -158,14 +160,33 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
+_closing: set[asyncio.Task[None]] = set()
+"""Closers of backends dropped without aclose(), kept until they have closed the clients."""
+
+
 async def _close_at_loop_end(clients: Sequence[_Closable]) -> None:
-    """Wait until cancelled (by aclose(), or by the loop's end), then close ``clients``."""
+    """Wait until cancelled (by aclose(), by the backend's end, or by the loop's end), then
+    close ``clients``."""
     try:
         await asyncio.get_running_loop().create_future()
-    finally:
+    except asyncio.CancelledError:
         for client in clients:
             with contextlib.suppress(Exception):
                 await client.close()
+        raise
+
+
+def _close_soon(closer: asyncio.Task[None]) -> None:
+    """A backend is gone without aclose(): its clients are closed on their loop, if it runs."""
+    if closer.done():
+        return
+    loop = closer.get_loop()
+    if loop.is_closed():
+        closer._log_destroy_pending = False  # type: ignore[attr-defined]  # nothing to do
+        return
+    _closing.add(closer)
+    closer.add_done_callback(_closing.discard)
+    loop.call_soon_threadsafe(closer.cancel)
 
 
 def _dropped(error: BaseException) -> aiohttp.ClientConnectionError | None:
