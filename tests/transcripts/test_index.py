@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,12 @@ from transcripts.errors import CorruptRecordError
 from .factories import GOLD_CONTEXT, debate, judgment, question
 
 STORY = GOLD_CONTEXT + " " + "A long hidden story that must not be copied. " * 200
+
+
+def _rows(index: Path) -> list[tuple[int, int, str, str | None]]:
+    """The index's rows as stored on disk: offset, length, id, status."""
+    with sqlite3.connect(index) as db:
+        return list(db.execute("SELECT offset, length, id, status FROM entries ORDER BY offset"))
 
 
 def _write(store: RunStore, n: int, *, questions: int = 2) -> list[Transcript]:
@@ -64,8 +71,12 @@ def test_the_index_names_every_record_with_its_status(tmp_path: Path) -> None:
         judgment(id="j1", transcript_id="t001", metadata={"work_key": "t001:judge"})
     )
     store.close()
-    index = (tmp_path / "transcripts.jsonl.idx").read_text().splitlines()
-    assert len(index) == 1 + 11  # a header naming the log, an entry per record
+    rows = _rows(tmp_path / "transcripts.jsonl.idx")
+    assert len(rows) == 11  # a row per record, the redone t000 included
+    log = (tmp_path / "transcripts.jsonl").read_bytes()
+    for offset, length, record_id, status in rows:  # each row spans exactly its record
+        record = json.loads(log[offset : offset + length])
+        assert (record["id"], record["status"]) == (record_id, status)
     latest = RunStore.open(tmp_path).transcripts.latest_entries()
     assert len(latest) == 10
     assert {e.id for e in latest if e.status == "error"} == {"t005"}  # t000 was redone
@@ -86,8 +97,8 @@ def test_a_record_written_without_its_entry_is_indexed_from_the_log(tmp_path: Pa
     assert store.transcripts.get("orphan") == orphan
     assert [t.id for t in store.transcripts.latest()] == ["t000", "t001", "t002", "orphan", "after"]
     store.close()
-    index = (tmp_path / "transcripts.jsonl.idx").read_text()
-    assert '"orphan"' in index  # repaired on disk, not re-read every time
+    # Repaired on disk, not re-read every time.
+    assert "orphan" in {row[2] for row in _rows(tmp_path / "transcripts.jsonl.idx")}
 
 
 def test_a_run_without_indexes_is_indexed_on_first_read(tmp_path: Path) -> None:
