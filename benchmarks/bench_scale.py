@@ -182,7 +182,7 @@ def _fill(run: Path, spec: Path, tail: int) -> None:
                 update={
                     "id": key,
                     "transcript_id": item.id,
-                    "metadata": {**judgment.metadata, "work_key": key},
+                    "work_key": key,
                 }
             )
         )

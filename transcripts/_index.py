@@ -1,18 +1,20 @@
 """The sidecar index of a JSON Lines log: id, status, rank and byte span of every record.
 
 ``<log>.idx`` sits next to its log (``transcripts.jsonl.idx``): a SQLite database with one
-row a record, ``(offset, length, id, rank, status, extra)``, indexed by id (and by the
+row a record, ``(offset, length, id, rank, status, extra, lost)``, indexed by id (and by the
 ``extra`` fields its log looks records up by), so finding one record, the first N, or the
 records naming a transcript is a few B-tree probes, whatever the size of the run. The log
 is the truth and the index is derived from it, under the same discipline:
 
 * A row is inserted (one autocommitted statement, under the log's lock) only after its
   record is in the log, so the index never names a record the log lacks.
-* A trigger keeps, in the same transaction as each insert, how many bytes the rows cover
-  and where the furthest ends (``meta``). Opening the index compares both with the log's
-  size: a crash between the two writes leaves a record without a row, and the uncovered
-  byte ranges (the tail, or a gap before another writer's rows) are read from the log and
-  indexed, under a shared lock on the log so no writer is mid-line. A run written before
+* Triggers keep, in the same transaction as each insert, how many bytes the rows cover
+  and where the furthest ends (``meta``), and which rows another of the same id beats
+  (``lost``: :meth:`JsonlLog.latest`'s rule), so the latest records are a plain scan.
+  Opening the index compares both with the log's size: a crash between the two writes
+  leaves a record without a row, and the uncovered byte ranges (the tail, or a gap before
+  another writer's rows) are read from the log and indexed, under a shared lock on the log
+  so no writer is mid-line. A run written before
   indexes existed, or by code that kept other fields (``layout``), is indexed on first read.
 * A log replaced or rewritten by hand (another inode, rows past its end, overlapping rows,
   a last row that is not the record the log holds there) is re-indexed from scratch; a
@@ -40,7 +42,7 @@ Scan = Callable[[int, int, int], Iterator["Entry"]]
 """Reads the log from byte ``start`` to ``end`` (the first line number, or 0 when unknown)
 and yields an entry per record."""
 
-_VERSION = 2
+_VERSION = 3
 """Version of the index's own tables (1 was a JSON Lines file)."""
 
 _COLUMNS = "offset, length, id, rank, status, extra"
@@ -54,19 +56,26 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 CREATE TABLE IF NOT EXISTS entries (
     offset INTEGER PRIMARY KEY, length INTEGER NOT NULL, id TEXT NOT NULL,
-    rank INTEGER NOT NULL, status TEXT, extra TEXT
+    rank INTEGER NOT NULL, status TEXT, extra TEXT, lost INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_by_id ON entries (id, rank, offset);
 CREATE TRIGGER IF NOT EXISTS entries_tally AFTER INSERT ON entries BEGIN
     UPDATE meta SET covered = covered + NEW.length,
                     reach = max(reach, NEW.offset + NEW.length);
 END;
+CREATE TRIGGER IF NOT EXISTS entries_win AFTER INSERT ON entries BEGIN
+    UPDATE entries SET lost = 1 WHERE id = NEW.id AND lost = 0 AND offset != NEW.offset
+        AND (rank < NEW.rank OR (rank = NEW.rank AND offset < NEW.offset));
+    UPDATE entries SET lost = 1 WHERE offset = NEW.offset AND EXISTS (
+        SELECT 1 FROM entries AS f WHERE f.id = NEW.id AND f.offset != NEW.offset
+        AND (f.rank > NEW.rank OR (f.rank = NEW.rank AND f.offset > NEW.offset)));
+END;
 """
 
 # A row wins for its id when no other row of that id ranks higher, or ranks the same and
-# was written later (the rule of JsonlLog.latest).
-_WINNER = """NOT EXISTS (SELECT 1 FROM entries AS f WHERE f.id = e.id
-    AND (f.rank > e.rank OR (f.rank = e.rank AND f.offset > e.offset)))"""
+# was written later (the rule of JsonlLog.latest): the trigger ``entries_win`` marks the
+# others ``lost`` as each row goes in, in the insert's own transaction.
+_WINNER = "e.lost = 0"
 
 try:
     import fcntl
@@ -163,6 +172,22 @@ class IndexFile:
             params.append(limit)
         return self._query(scan, check, sql, params)
 
+    def values(
+        self, scan: Scan, check: Callable[[Entry], bool], names: Sequence[str], *, latest: bool
+    ) -> list[tuple[Any, ...]]:
+        """Just these columns (``id``, ``status``, ``rank``) or ``extra`` fields of every
+        row in log order (``latest``: of the winning rows): no entry is built, no JSON
+        parsed in Python, for the scans that need a field or two of every record."""
+        db = self._fresh(scan, check)
+        if db is None:
+            return []
+        columns = ", ".join(
+            name if name in ("id", "status", "rank") else self._field(name, any_field=True)
+            for name in names
+        )
+        where = f" WHERE {_WINNER}" if latest else ""
+        return db.execute(f"SELECT {columns} FROM entries AS e{where} ORDER BY offset").fetchall()
+
     def best(self, scan: Scan, check: Callable[[Entry], bool], record_id: str) -> Entry | None:
         """The winning entry of ``record_id``, or None."""
         found = self._query(
@@ -191,10 +216,10 @@ class IndexFile:
         db = self._fresh(scan, check)
         if db is None:
             return 0
-        return int(db.execute("SELECT count(DISTINCT id) FROM entries").fetchone()[0])
+        return int(db.execute("SELECT count(*) FROM entries WHERE lost = 0").fetchone()[0])
 
-    def _field(self, name: str) -> str:
-        if name not in self.lookups:
+    def _field(self, name: str, *, any_field: bool = False) -> str:
+        if not name.isidentifier() or (name not in self.lookups and not any_field):
             raise ValueError(f"{self.log.name}'s index cannot select by {name!r}")
         return f"json_extract(e.extra, '$.{name}')"
 

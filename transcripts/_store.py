@@ -48,6 +48,7 @@ from filelock import FileLock
 from pydantic import BaseModel, ValidationError
 
 from transcripts._index import Entry, IndexFile
+from transcripts._index_fields import INDEXED, judgment_fields
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
 from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
@@ -108,8 +109,8 @@ class JsonlLog(Generic[R]):
     it is given the record's JSON object, or a written model's field dict. ``lookups`` are
     those fields :meth:`latest_entries` can select by (``where=``) without reading every
     entry; ``layout`` names what ``extract`` keeps (change it when that changes: an index
-    written under another layout is rebuilt). A log named like a run's judgments
-    (``judgments.jsonl``) gets :func:`judgment_fields` unless told otherwise.
+    written under another layout is rebuilt). A log named like a run's transcripts or
+    judgments gets their fields (``transcripts._index_fields``) unless told otherwise.
     """
 
     __slots__ = (
@@ -136,9 +137,9 @@ class JsonlLog(Generic[R]):
         lookups: tuple[str, ...] = (),
         layout: str = "",
     ) -> None:
-        if extract is None and path.name in _INDEXED:
-            # Whoever opens a run's judgments keeps the same index (never one of its own).
-            extract, lookups, layout = _INDEXED[path.name]
+        if extract is None and path.name in INDEXED:
+            # Whoever opens a run's log keeps the same index (never one of its own).
+            extract, lookups, layout = INDEXED[path.name]
         self.path = path
         self._model = model
         self._fsync = fsync
@@ -322,6 +323,11 @@ class JsonlLog(Generic[R]):
 
     # -- the index -------------------------------------------------------------------------
 
+    @property
+    def lookups(self) -> tuple[str, ...]:
+        """The index fields :meth:`latest_entries` can select by (``where=``)."""
+        return self._index.lookups
+
     def _scan(self, start: int, end: int, first: int) -> Iterator[Entry]:
         for where, offset, line in self._lines(start, end, first):
             yield self._entry(offset, len(line), self._load(where, line, decode=False))
@@ -356,6 +362,13 @@ class JsonlLog(Generic[R]):
         ``limit``. A query of the index: its cost grows with what it returns, not the log."""
         with self._lock:
             return self._index.latest(self._scan, self._matches, where=where, limit=limit)
+
+    def index_values(self, *names: str, latest: bool = False) -> list[tuple[Any, ...]]:
+        """One tuple a record, in file order (``latest``: only :meth:`latest`'s), of the
+        named index columns (``id``, ``status``, ``rank``) or ``extract`` fields (None
+        where a record lacks one): the cheapest way to look at a field of every record."""
+        with self._lock:
+            return self._index.values(self._scan, self._matches, names, latest=latest)
 
     def read(self, entries: Iterable[Entry]) -> Iterator[R]:
         """The records of ``entries`` (from :meth:`entries`), validated, streamed."""
@@ -507,46 +520,6 @@ class RunStore:
         """Close open file descriptors."""
         for log in (self.transcripts, self.judgments, self.escalations):
             log.close()
-
-
-JUDGMENT_LAYOUT = "judgment:t,k,e,h"
-"""What :func:`judgment_fields` keeps (the judgments index is rebuilt when it changes)."""
-
-
-def judgment_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """What the judgments index keeps of a judgment: its transcript (``t``), the runner's
-    work key (``k``), whether it was handed to a person (``e``: escalated with an
-    escalation id) and whether a person gave it or one of its components (``h``: what the
-    escalation queue and human sessions read, without reading every judgment)."""
-    # Schema 2 keeps work_key and escalation_id as fields; version 1 kept them in metadata.
-    metadata = data.get("metadata") or {}
-    fields: dict[str, Any] = {"t": data.get("transcript_id")}
-    key = data.get("work_key") or metadata.get("work_key")
-    if isinstance(key, str):
-        fields["k"] = key
-    escalation = data.get("escalation_id") or metadata.get("escalation_id")
-    if data.get("escalated") and escalation is not None:
-        fields["e"] = True
-    if _by_a_person(data):
-        fields["h"] = True
-    return fields
-
-
-def _by_a_person(judgment: Any) -> bool:
-    """Whether a judgment (a JSON object, a field dict or a model) or one of its components,
-    recursively, was given by a person."""
-    if isinstance(judgment, Mapping):
-        judge, components = judgment.get("judge"), judgment.get("components")
-    else:
-        judge, components = getattr(judgment, "judge", None), getattr(judgment, "components", None)
-    kind = judge.get("kind") if isinstance(judge, Mapping) else getattr(judge, "kind", None)
-    return kind == "human" or any(_by_a_person(c) for c in components or ())
-
-
-_INDEXED: dict[str, tuple[Callable[[Mapping[str, Any]], dict[str, Any]], tuple[str, ...], str]] = {
-    "judgments.jsonl": (judgment_fields, ("t", "h"), JUDGMENT_LAYOUT),
-}
-"""Index fields by log name: ``extract``, ``lookups`` and ``layout`` of a run's logs."""
 
 
 def write_json_atomic(target: Path, data: Any) -> None:
