@@ -232,7 +232,10 @@ class IndexFile:
         rows = db.execute(sql, params).fetchall()
         # The extras in one parse: much faster than a parse a row.
         extras = json.loads("[" + ",".join(row[5] or "null" for row in rows) + "]")
-        return [Entry(*row[:5], extra) for row, extra in zip(rows, extras, strict=True)]
+        return [
+            Entry(row[0], row[1], row[2], row[3], row[4], extra)
+            for row, extra in zip(rows, extras, strict=True)
+        ]
 
     # -- keeping up with the log -----------------------------------------------------------
 
