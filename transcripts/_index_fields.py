@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["INDEXED", "judgment_fields", "transcript_fields"]
+__all__ = ["INDEXED", "judgment_fields", "sent_fields", "spend_fields", "transcript_fields"]
 
 
 def _get(record: Any, name: str) -> Any:
@@ -84,11 +84,32 @@ def judgment_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def spend_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the spend ledger's index keeps of a paid call: all a resumed run's meter needs
+    (cost ``c``, input and output tokens ``i`` and ``o``, the ``sent.jsonl`` line it
+    closes ``s``, the request's cache key ``h``), so no ledger line is parsed and validated
+    at a resume."""
+    return {
+        "c": data.get("cost_usd"),
+        "i": data.get("input_tokens") or 0,
+        "o": data.get("output_tokens") or 0,
+        "s": data.get("sent_id"),
+        "h": data.get("request_hash"),
+    }
+
+
+def sent_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the index of ``sent.jsonl`` keeps: the line's ``event`` (``v``)."""
+    return {"v": data.get("event", "sent")}
+
+
 Extract = Callable[[Mapping[str, Any]], dict[str, Any] | None]
 
 INDEXED: dict[str, tuple[Extract, tuple[str, ...], str]] = {
     "transcripts.jsonl": (transcript_fields, ("u",), "transcript:u"),
     "judgments.jsonl": (judgment_fields, ("t", "h", "u"), "judgment:t,k,e,h,u"),
+    "spend.jsonl": (spend_fields, (), "spend:c,i,o,s,h"),
+    "sent.jsonl": (sent_fields, (), "sent:v"),
 }
-"""By log name: the fields its index keeps (``extract``), those it selects by (``lookups``)
-and their ``layout``."""
+"""By log name (the run folder's logs): the fields its index keeps (``extract``), those it
+selects by (``lookups``) and their ``layout`` (``name:field,field,...``: the fields kept)."""

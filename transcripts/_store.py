@@ -328,6 +328,13 @@ class JsonlLog(Generic[R]):
         """The index fields :meth:`latest_entries` can select by (``where=``)."""
         return self._index.lookups
 
+    @property
+    def kept(self) -> frozenset[str]:
+        """The ``extract`` fields the index keeps of each record (from its ``layout``,
+        ``name:field,field``), which :meth:`index_values` can return."""
+        _, _, fields = self._index.layout.partition(":")
+        return frozenset(f for f in fields.split(",") if f)
+
     def _scan(self, start: int, end: int, first: int) -> Iterator[Entry]:
         for where, offset, line in self._lines(start, end, first):
             yield self._entry(offset, len(line), self._load(where, line, decode=False))
