@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.console import Console
@@ -115,13 +116,19 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
         )
     table.add_column("text", no_wrap=True, overflow="ellipsis")
     shown = total = 0
+    # Judgments are counted in their index (none is read): a query a row for a few rows,
+    # one pass over the index for many.
     if not args.condition and not args.where and args.limit:
         # No filter: the total is the index's, and only the rows shown are read.
         entries = store.transcripts.latest_entries(limit=args.limit)
         total = store.transcripts.count() - len(entries)
         listed: Iterable[Transcript] = store.transcripts.read(entries)
+        judged: Callable[[str], int] = lambda i: len(  # noqa: E731
+            store.judgments.latest_entries(where={"t": i})
+        )
     else:
         listed = select_transcripts(store, conditions=args.condition, where=args.where)
+        judged = Counter(t for (t,) in store.judgments.index_values("t", latest=True)).__getitem__
     for t in listed:
         total += 1
         if args.limit and shown >= args.limit:
@@ -135,8 +142,7 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
             Text(str(t.metadata.get("setup", ""))),
             state,
             str(t.rounds),
-            # Counted in the judgments' index: no judgment is read.
-            str(len(store.judgments.latest_entries(where={"t": t.id}))),
+            str(judged(t.id)),
             Text(t.question.text),
         )
     console.print(table)

@@ -264,3 +264,25 @@ def test_a_torn_last_line_is_left_out_of_the_index_then_set_aside(tmp_path: Path
     store.close()
     assert [row[2] for row in _rows(tmp_path / "transcripts.jsonl.idx")][-1] == "next"
     assert list(tmp_path.glob("transcripts.jsonl.torn-*"))
+
+
+def test_show_counts_judgments_alike_with_and_without_a_filter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = RunStore.create(tmp_path)
+    _write(store, 6)
+    for n, t in enumerate(["t001", "t001", "t002"]):
+        store.judgments.append(judgment(id=f"j{n}", transcript_id=t))
+    store.judgments.append(judgment(id="j0", transcript_id="t001"))  # j0 again: counted once
+    store.close()
+
+    def rows(*args: str) -> dict[str, str]:
+        assert main(["show", str(tmp_path), *args]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        return {i: line for line in lines for i in ("t001", "t002", "t003") if f" {i} " in line}
+
+    plain = rows("--limit", "4")
+    filtered = rows("--where", "status=complete", "--limit", "0")
+    assert plain == filtered and len(plain) == 3
+    cells = [c.strip() for c in plain["t001"].split("│")]
+    assert cells[7] == "2" and [c.strip() for c in plain["t003"].split("│")][7] == "0"
