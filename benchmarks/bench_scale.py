@@ -34,6 +34,12 @@ store's indexes), taken as the time of the same command on the finished run: the
 cost that must stay flat as the store grows.
 
 Also the run folder's size on disk. Prints a Markdown table for BENCHMARKS.md.
+
+Each cell is wall seconds with the process's CPU seconds (user + system, imports included)
+in brackets: on a shared machine the CPU seconds are the steadier measure. The packages are
+compiled to ``.pyc`` first (``python -m compileall``, which writes them even under
+``PYTHONDONTWRITEBYTECODE=1``), as an installed oversight has them; otherwise every command
+would also pay for compiling its imports (0.4-1 s).
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ print(json.dumps({"code": code, "wall_s": wall, "cpu_s": cpu, "peak_mb": peak}),
 
 def _measure(*args: str) -> dict[str, Any]:
     """One ``oversight`` command in its own process: its wall time and peak memory."""
+    started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=False
     )
@@ -76,6 +83,7 @@ def _measure(*args: str) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(last)
     except json.JSONDecodeError as err:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}") from err
+    result["process_s"] = time.perf_counter() - started  # interpreter start and imports too
     if result["code"] != 0:
         raise SystemExit(f"{' '.join(args)} exited {result['code']}:\n{done.stderr[-3000:]}")
     return result
@@ -182,7 +190,7 @@ def _fill(run: Path, spec: Path, tail: int) -> None:
                 update={
                     "id": key,
                     "transcript_id": item.id,
-                    "metadata": {**judgment.metadata, "work_key": key},
+                    "work_key": key,
                 }
             )
         )
@@ -239,15 +247,16 @@ def _big(n: int, *, tail: int, questions: int, story_chars: int) -> dict[str, An
 
 
 def _cell(m: dict[str, Any], *, memory: bool = False) -> str:
-    """Wall seconds (CPU seconds, all of the process's, imports included)[ / peak MB]."""
-    text = f"{m['wall_s']:.2f} ({m['cpu_s']:.2f})"
+    """Wall seconds of the whole process (CPU seconds, user + system, imports included)
+    [/ peak MB]."""
+    text = f"{m['process_s']:.2f} ({m['cpu_s']:.2f})"
     return f"{text} / {m['peak_mb']:.0f}" if memory else text
 
 
 def _net(write: dict[str, Any], resume: dict[str, Any], items: int) -> float:
-    """Milliseconds an item of a session, without the session's fixed start (planning every
-    item, reading the store: the time the same command takes on the finished run)."""
-    return 1000 * (write["wall_s"] - resume["wall_s"]) / items
+    """CPU milliseconds an item of a session, without the session's fixed start (planning
+    every item, reading the store: the CPU the same command takes on the finished run)."""
+    return 1000 * (write["cpu_s"] - resume["cpu_s"]) / items
 
 
 def _cache_mb(run: Path) -> float:
@@ -257,17 +266,21 @@ def _cache_mb(run: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 1000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--big", type=int, default=100000, help="0 to skip")
     parser.add_argument("--tail", type=int, default=5000)
     parser.add_argument("--questions", type=int, default=500)
     parser.add_argument("--story-chars", type=int, default=25000)
     args = parser.parse_args()
+    root = Path(__file__).resolve().parents[1]
+    packages = ["oversight", "transcripts", "judges", "protocols"]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], cwd=root, check=True)
     load = os.getloadavg()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; load average at start "
-        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {time.strftime('%Y-%m-%d %H:%M')}"
+        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {time.strftime('%Y-%m-%d %H:%M')}; "
+        f"packages precompiled (compileall)"
     )
     rows = []
     for n in args.sizes:
@@ -280,7 +293,7 @@ def main() -> None:
         print(json.dumps(big), flush=True)
     print()
     print(
-        "| items | write s | ms/item | net ms/item | resume s (CPU s) / MB | "
+        "| items | write s (CPU s) / MB | CPU ms/item | net CPU ms/item | resume s (CPU s) / MB | "
         "show --limit 10 s (CPU s) | show ID s (CPU s) | report s (CPU s) / MB | "
         "store MB (no cache) |"
     )
@@ -288,7 +301,7 @@ def main() -> None:
     for r in rows:
         w = r["write"]
         print(
-            f"| {r['n']:,} | {w['wall_s']:.1f} | {1000 * w['wall_s'] / r['n']:.2f} | "
+            f"| {r['n']:,} | {_cell(w, memory=True)} | {1000 * w['cpu_s'] / r['n']:.2f} | "
             f"{_net(w, r['resume'], r['n']):.2f} | "
             f"{_cell(r['resume'], memory=True)} | {_cell(r['show'])} | "
             f"{_cell(r['show_id'])} | {_cell(r['report'], memory=True)} | "
@@ -296,8 +309,9 @@ def main() -> None:
         )
     if big is not None:
         print(
-            f"| {big['items']:,} (last {args.tail:,} run) | {big['write_tail']['wall_s']:.1f} | "
-            f"{1000 * big['write_tail']['wall_s'] / args.tail:.2f} | "
+            f"| {big['items']:,} (last {args.tail:,} run) | "
+            f"{_cell(big['write_tail'], memory=True)} | "
+            f"{1000 * big['write_tail']['cpu_s'] / args.tail:.2f} | "
             f"{_net(big['write_tail'], big['resume'], args.tail):.2f} | "
             f"{_cell(big['resume'], memory=True)} | {_cell(big['show'])} | "
             f"{_cell(big['show_id'])} | {_cell(big['report'], memory=True)} | "
@@ -307,11 +321,11 @@ def main() -> None:
         base = _net(rows[0]["write"], rows[0]["resume"], rows[0]["n"])
         for r in rows[1:]:
             ratio = _net(r["write"], r["resume"], r["n"]) / base
-            print(f"net per-item write time at {r['n']:,} / at {rows[0]['n']:,}: {ratio:.2f}")
+            print(f"net per-item write CPU at {r['n']:,} / at {rows[0]['n']:,}: {ratio:.2f}")
         if big is not None:
             ratio = _net(big["write_tail"], big["resume"], args.tail) / base
             print(
-                f"net per-item write time of the last {args.tail:,} at {big['items']:,} / "
+                f"net per-item write CPU of the last {args.tail:,} at {big['items']:,} / "
                 f"at {rows[0]['n']:,} (fresh): {ratio:.2f}"
             )
     print(f"load average at end {os.getloadavg()[0]:.1f}")

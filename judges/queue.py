@@ -28,7 +28,9 @@ every judgment whose id another names in ``supersedes``; of the rest, an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
 
 from transcripts import Escalation, JudgeIdentity, Judgment, RunStore
 from transcripts.final import final_judgments as shared_final_judgments
@@ -44,6 +46,11 @@ __all__ = [
     "resolve",
     "resolved_escalation_ids",
 ]
+
+PEOPLE: Mapping[str, Any] = MappingProxyType({"h": True})
+"""Selects, in a run's judgments index (the ``h`` of ``transcripts._index_fields.judgment_fields``),
+the judgments a person gave or took part in: all the escalation queue and human sessions
+need, so the run's other judgments are not read."""
 
 EscalationKey = tuple[str, str, int | None]
 """(fallback judge name, transcript id, rounds) — one escalation per key."""
@@ -74,7 +81,7 @@ def pending_escalations(
 
     With ``annotator``, items that person skipped are left out unless ``include_skipped``.
     """
-    judgments = list(store.judgments.latest())
+    judgments = list(store.judgments.latest(where=PEOPLE))
     resolved = resolved_escalation_ids(judgments)
     skipped: set[str] = set()
     if annotator is not None and not include_skipped:

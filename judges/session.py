@@ -35,13 +35,20 @@ is recorded as ``skipped`` and not offered to the same person again unless
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from filelock import FileLock, Timeout
 
 from judges._common import HumanQuit
 from judges.human import HumanJudge
-from judges.queue import human_judgments, pending_escalations, resolve, resolved_escalation_ids
+from judges.queue import (
+    PEOPLE,
+    human_judgments,
+    pending_escalations,
+    resolve,
+    resolved_escalation_ids,
+)
 from transcripts import Escalation, JsonlLog, JudgeView, Judgment, RunStore, Transcript
 from transcripts.study import ATTENTION_FILE, Study, attention_log
 
@@ -96,11 +103,17 @@ class SessionResult:
         return self.total - self.judged - self.skipped
 
 
+def _by_people(judgments: JsonlLog[Judgment]) -> Iterator[Judgment]:
+    """The judgments a person gave or took part in, as :meth:`JsonlLog.latest` resolves them
+    (a run's judgments are selected in their index: the run's other judgments are not read)."""
+    return judgments.latest(where=PEOPLE if "h" in judgments.lookups else None)
+
+
 def _done(
     judgments: JsonlLog[Judgment], *, judge_name: str, annotator: str, include_skipped: bool
 ) -> set[str]:
     done: set[str] = set()
-    for judgment in judgments.latest():
+    for judgment in _by_people(judgments):
         for human in human_judgments(judgment):
             if human.judge.name != judge_name or human.judge.annotator != annotator:
                 continue
@@ -132,13 +145,12 @@ def plan(
     """The items to serve, numbered within the person's whole list; see the module docstring."""
     if study is not None:
         return _study_items(store, study, annotator, include_skipped=include_skipped)
-    transcripts = {t.id: t for t in store.transcripts.latest()}
     items: list[Item] = []
     before = 0
     if queue:
         pending = pending_escalations(store, annotator=annotator, include_skipped=include_skipped)
         for escalation in pending:
-            transcript = transcripts.get(escalation.transcript_id)
+            transcript = store.transcripts.get(escalation.transcript_id)
             if transcript is not None:
                 items.append(Item(transcript, escalation.rounds, escalation))
         before = len(_queue_done(store, annotator) - {e.id for e in pending})
@@ -147,9 +159,11 @@ def plan(
             store, judge_name=judge_name, annotator=annotator, include_skipped=include_skipped
         )
         queued = {item.transcript.id for item in items}
-        complete = [t for t in transcripts.values() if t.status == "complete"]
-        before += sum(1 for t in complete if t.id in done and t.id not in queued)
-        items.extend(Item(t, rounds) for t in complete if t.id not in done | queued)
+        # From the index: only the transcripts still to serve are read.
+        complete = [e for e in store.transcripts.latest_entries() if e.status == "complete"]
+        before += sum(1 for e in complete if e.id in done and e.id not in queued)
+        todo = [e for e in complete if e.id not in done and e.id not in queued]
+        items.extend(Item(t, rounds) for t in store.transcripts.read(todo))
     total = before + len(items)
     return [
         Item(i.transcript, i.rounds, i.escalation, number=before + n, total=total)
@@ -162,7 +176,7 @@ def _queue_done(store: RunStore, annotator: str) -> set[str]:
     queued = {e.id for e in store.escalations.latest()}
     return {
         h.escalated_from
-        for j in store.judgments.latest()
+        for j in _by_people(store.judgments)
         for h in human_judgments(j)
         if h.judge.annotator == annotator
         and h.escalated_from in queued
@@ -190,8 +204,6 @@ def _study_items(
 ) -> list[Item]:
     design = study.design
     slots = study.slots_of(annotator)
-    transcripts = {t.id: t for t in store.transcripts.latest()}
-    transcripts.update({t.id: t for t in study.attention_items})
     done = judged_by(
         store, judge_name=design.judge_name, annotator=annotator, include_skipped=include_skipped
     )
@@ -201,17 +213,24 @@ def _study_items(
         annotator=annotator,
         include_skipped=include_skipped,
     )
-    return [
-        Item(
-            transcripts[slot.transcript_id],
-            design.rounds,
-            number=n,
-            total=len(slots),
-            attention=slot.attention,
-        )
-        for n, slot in enumerate(slots, start=1)
-        if slot.transcript_id not in done and slot.transcript_id in transcripts
-    ]
+    # Only this person's remaining items are read (by id, through the index).
+    attention = {t.id: t for t in study.attention_items}
+    items = []
+    for n, slot in enumerate(slots, start=1):
+        if slot.transcript_id in done:
+            continue
+        transcript = attention.get(slot.transcript_id) or store.transcripts.get(slot.transcript_id)
+        if transcript is not None:
+            items.append(
+                Item(
+                    transcript,
+                    design.rounds,
+                    number=n,
+                    total=len(slots),
+                    attention=slot.attention,
+                )
+            )
+    return items
 
 
 def _item_lock(store: RunStore, item: Item, annotator: str) -> FileLock:
@@ -244,7 +263,7 @@ def serve(store: RunStore, judge: HumanJudge, items: list[Item]) -> SessionResul
             continue
         try:
             if item.escalation is not None and item.escalation.id in resolved_escalation_ids(
-                store.judgments.latest()
+                _by_people(store.judgments)
             ):
                 result.busy += 1
                 continue
@@ -294,7 +313,7 @@ def _record(store: RunStore, judgment: Judgment, escalation: Escalation | None) 
     """What goes into judgments.jsonl: the fallback's final judgment for a queued item."""
     if escalation is None or judgment.status != "ok":
         return judgment
-    if escalation.id in resolved_escalation_ids(store.judgments.latest()):
+    if escalation.id in resolved_escalation_ids(_by_people(store.judgments)):
         # Someone else resolved it meanwhile: keep this person's judgment, do not resolve twice.
         return judgment
     return resolve(escalation, judgment).model_copy(update={"run_id": store.run_id})

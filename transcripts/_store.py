@@ -7,7 +7,7 @@ Layout of a run folder::
       experiment.json     the frozen experiment spec and its hash (written by the runner)
       transcripts.jsonl   one Transcript a line; its question by content hash (``question_ref``)
       questions.jsonl     each distinct question once, keyed by the hash of its content
-      *.jsonl.idx         each log's index: id, status and byte span of every record
+      *.jsonl.idx         each log's index (SQLite): id, status and byte span of every record
       judgments.jsonl     one Judgment a line (separate, so re-judging only appends)
       escalations.jsonl   items a fallback judge sent to a human, served by ``oversight judge``
       reports/            reports and plots
@@ -48,6 +48,7 @@ from filelock import FileLock
 from pydantic import BaseModel, ValidationError
 
 from transcripts._index import Entry, IndexFile
+from transcripts._index_fields import INDEXED, judgment_fields
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
 from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
@@ -105,7 +106,11 @@ class JsonlLog(Generic[R]):
         one = log.get(transcript.id)     # one seek, whatever the size of the log
 
     ``extract`` picks the few fields (beyond id and status) the index keeps of each record;
-    it is given the record's JSON object, or a written model's field dict.
+    it is given the record's JSON object, or a written model's field dict. ``lookups`` are
+    those fields :meth:`latest_entries` can select by (``where=``) without reading every
+    entry; ``layout`` names what ``extract`` keeps (change it when that changes: an index
+    written under another layout is rebuilt). A log named like a run's transcripts or
+    judgments gets their fields (``transcripts._index_fields``) unless told otherwise.
     """
 
     __slots__ = (
@@ -117,7 +122,6 @@ class JsonlLog(Generic[R]):
         "_model",
         "_questions",
         "_rank",
-        "_seen",
         "path",
     )
 
@@ -130,7 +134,12 @@ class JsonlLog(Generic[R]):
         rank: Callable[[Mapping[str, Any]], int] = _default_rank,
         extract: Callable[[Mapping[str, Any]], dict[str, Any] | None] | None = None,
         share_questions: bool = False,
+        lookups: tuple[str, ...] = (),
+        layout: str = "",
     ) -> None:
+        if extract is None and path.name in INDEXED:
+            # Whoever opens a run's log keeps the same index (never one of its own).
+            extract, lookups, layout = INDEXED[path.name]
         self.path = path
         self._model = model
         self._fsync = fsync
@@ -138,8 +147,7 @@ class JsonlLog(Generic[R]):
         self._extract = extract
         self._lock = _lock_for(path)
         self._fd: int | None = None
-        self._index = IndexFile(path)
-        self._seen: tuple[tuple[int, int, int] | None, list[Entry]] | None = None
+        self._index = IndexFile(path, lookups=lookups, layout=layout)
         self._questions = QuestionFile(path.with_name(QUESTIONS)) if share_questions else None
 
     # -- writing ---------------------------------------------------------------------------
@@ -269,8 +277,9 @@ class JsonlLog(Generic[R]):
                 if first:
                     number += 1
 
-    def _load(self, where: str, line: bytes) -> dict[str, Any]:
-        """The line as a JSON object, refusing corrupt lines and newer schemas."""
+    def _load(self, where: str, line: bytes, *, decode: bool = True) -> dict[str, Any]:
+        """The line as a JSON object, refusing corrupt lines and newer schemas (with
+        ``decode``, its question put back)."""
         try:
             data: Any = json.loads(line)
         except json.JSONDecodeError as err:
@@ -286,7 +295,7 @@ class JsonlLog(Generic[R]):
                 f"{where}: record has schema_version {version}, but this oversight "
                 f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
             )
-        return self._decode(data)
+        return self._decode(data) if decode else data
 
     def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
         """The stored object as the model reads it: a question stored by reference is put
@@ -314,9 +323,21 @@ class JsonlLog(Generic[R]):
 
     # -- the index -------------------------------------------------------------------------
 
+    @property
+    def lookups(self) -> tuple[str, ...]:
+        """The index fields :meth:`latest_entries` can select by (``where=``)."""
+        return self._index.lookups
+
+    @property
+    def kept(self) -> frozenset[str]:
+        """The ``extract`` fields the index keeps of each record (from its ``layout``,
+        ``name:field,field``), which :meth:`index_values` can return."""
+        _, _, fields = self._index.layout.partition(":")
+        return frozenset(f for f in fields.split(",") if f)
+
     def _scan(self, start: int, end: int, first: int) -> Iterator[Entry]:
         for where, offset, line in self._lines(start, end, first):
-            yield self._entry(offset, len(line), self._load(where, line))
+            yield self._entry(offset, len(line), self._load(where, line, decode=False))
 
     def _matches(self, entry: Entry) -> bool:
         """Whether the log holds ``entry``'s record where the entry says."""
@@ -336,26 +357,25 @@ class JsonlLog(Generic[R]):
 
     def entries(self) -> list[Entry]:
         """Every record's index entry in file order, duplicates included (reads the index,
-        not the records; indexes first whatever the index lacks). Read again only when the
-        log has changed since (its size, inode or modification time)."""
+        not the records; indexes first whatever the index lacks)."""
         with self._lock:
-            try:
-                stat = self.path.stat()
-                stamp: tuple[int, int, int] | None = (stat.st_size, stat.st_ino, stat.st_mtime_ns)
-            except FileNotFoundError:
-                stamp = None
-            if stamp is None or self._seen is None or self._seen[0] != stamp:
-                self._seen = (stamp, self._index.load(self._scan, check=self._matches))
-            return list(self._seen[1])
+            return self._index.entries(self._scan, self._matches)
 
-    def latest_entries(self) -> list[Entry]:
-        """The entries of :meth:`latest`: one per id, in file order of the winners."""
-        best: dict[str, Entry] = {}
-        for entry in self.entries():
-            current = best.get(entry.id)
-            if current is None or entry.rank >= current.rank:
-                best[entry.id] = entry
-        return sorted(best.values(), key=lambda e: e.offset)
+    def latest_entries(
+        self, *, where: Mapping[str, Any] | None = None, limit: int | None = None
+    ) -> list[Entry]:
+        """The entries of :meth:`latest`: one per id, in file order of the winners; with
+        ``where``, only those whose index fields (``lookups``) have these values; at most
+        ``limit``. A query of the index: its cost grows with what it returns, not the log."""
+        with self._lock:
+            return self._index.latest(self._scan, self._matches, where=where, limit=limit)
+
+    def index_values(self, *names: str, latest: bool = False) -> list[tuple[Any, ...]]:
+        """One tuple a record, in file order (``latest``: only :meth:`latest`'s), of the
+        named index columns (``id``, ``status``, ``rank``) or ``extract`` fields (None
+        where a record lacks one): the cheapest way to look at a field of every record."""
+        with self._lock:
+            return self._index.values(self._scan, self._matches, names, latest=latest)
 
     def read(self, entries: Iterable[Entry]) -> Iterator[R]:
         """The records of ``entries`` (from :meth:`entries`), validated, streamed."""
@@ -370,6 +390,7 @@ class JsonlLog(Generic[R]):
                 where = f"{self.path} (byte {entry.offset})"
                 data = self._load(where, line)
                 if len(line) != entry.length or str(data.get("id")) != entry.id:
+                    self.close()
                     self._index.path.unlink(missing_ok=True)
                     raise StoreError(
                         f"{self._index.path} does not match {self.path} (was the log edited "
@@ -383,24 +404,33 @@ class JsonlLog(Generic[R]):
                         f"{where}: not a valid {self._model.__name__} record: {err}"
                     ) from err
 
-    def latest(self) -> Iterator[R]:
-        """One record per id, resolved deterministically, in file order of the winners.
+    def latest(self, *, where: Mapping[str, Any] | None = None) -> Iterator[R]:
+        """One record per id, resolved deterministically, in file order of the winners
+        (``where``: as in :meth:`latest_entries`).
 
         The winners are chosen from the index; only they are read and validated.
         """
-        return self.read(self.latest_entries())
+        return self.read(self.latest_entries(where=where))
 
     def get(self, record_id: str) -> R | None:
         """The latest record with this id (as :meth:`latest` resolves it), or None."""
-        best: Entry | None = None
-        for entry in self.entries():
-            if entry.id == record_id and (best is None or entry.rank >= best.rank):
-                best = entry
+        with self._lock:
+            best = self._index.best(self._scan, self._matches, record_id)
         return None if best is None else next(self.read([best]))
 
-    def ids(self) -> set[str]:
-        """Ids of all records in the file."""
-        return {entry.id for entry in self.entries()}
+    def ids(self, *, prefix: str = "", limit: int | None = None) -> set[str]:
+        """Ids of all records in the file (only those starting with ``prefix``, at most
+        ``limit`` of them)."""
+        with self._lock:
+            found = self._index.ids(
+                self._scan, self._matches, prefix=prefix, limit=-1 if limit is None else limit
+            )
+        return set(found)
+
+    def count(self) -> int:
+        """How many distinct ids the file holds (from the index)."""
+        with self._lock:
+            return self._index.count(self._scan, self._matches)
 
 
 class RunStore:
@@ -433,7 +463,9 @@ class RunStore:
             path / "transcripts.jsonl", Transcript, fsync=fsync, share_questions=True
         )
         self.judgments: JsonlLog[Judgment] = JsonlLog(
-            path / "judgments.jsonl", Judgment, fsync=fsync, extract=judgment_fields
+            path / "judgments.jsonl",
+            Judgment,
+            fsync=fsync,
         )
         self.escalations: JsonlLog[Escalation] = JsonlLog(
             path / "escalations.jsonl", Escalation, fsync=fsync
@@ -495,22 +527,6 @@ class RunStore:
         """Close open file descriptors."""
         for log in (self.transcripts, self.judgments, self.escalations):
             log.close()
-
-
-def judgment_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """What the judgments index keeps of a judgment: its transcript (``t``), the runner's
-    work key (``k``) and whether it was handed to a person (``e``: escalated with an
-    escalation id)."""
-    # Schema 2 keeps work_key and escalation_id as fields; version 1 kept them in metadata.
-    metadata = data.get("metadata") or {}
-    fields: dict[str, Any] = {"t": data.get("transcript_id")}
-    key = data.get("work_key") or metadata.get("work_key")
-    if isinstance(key, str):
-        fields["k"] = key
-    escalation = data.get("escalation_id") or metadata.get("escalation_id")
-    if data.get("escalated") and escalation is not None:
-        fields["e"] = True
-    return fields
 
 
 def write_json_atomic(target: Path, data: Any) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from oversight.cli._console import wide_when_piped
 from oversight.runner import DryRun, RunResult, dry_run, run_experiment
 from oversight.runner._summary import accuracy_table
 
@@ -136,12 +135,6 @@ def run(args: argparse.Namespace) -> int:
     if result.status == "interrupted":
         return 130
     return 0 if result.status.startswith("complete") else EXIT_STOPPED
-
-
-def wide_when_piped() -> int | None:
-    """A console width: the terminal's, or 200 columns when piped (wide tables beat squeezed
-    ones in files and pagers), unless ``COLUMNS`` says otherwise."""
-    return None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
 
 
 def print_estimate(rehearsal: DryRun, console: Console) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.console import Console
@@ -12,9 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from oversight.cli.run import wide_when_piped
-from oversight.runner import read_status, select_transcripts
-from oversight.runner._select import match_id
+from oversight.cli._console import wide_when_piped
+from oversight.runner._select import match_id, select_transcripts
+from oversight.runner._status import read_status
 from transcripts import (
     JudgeView,
     Judgment,
@@ -98,10 +98,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
-    # Counted from the judgments' index: no judgment is read.
-    judged: Counter[str] = Counter(
-        str((e.extra or {}).get("t")) for e in store.judgments.latest_entries()
-    )
     status = read_status(store)
     if status is not None:
         console.print(
@@ -120,13 +116,19 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
         )
     table.add_column("text", no_wrap=True, overflow="ellipsis")
     shown = total = 0
+    # Judgments are counted in their index (none is read): a query a row for a few rows,
+    # one pass over the index for many.
     if not args.condition and not args.where and args.limit:
         # No filter: the total is the index's, and only the rows shown are read.
-        entries = store.transcripts.latest_entries()
-        total = len(entries) - min(args.limit, len(entries))
-        listed: Iterable[Transcript] = store.transcripts.read(entries[: args.limit])
+        entries = store.transcripts.latest_entries(limit=args.limit)
+        total = store.transcripts.count() - len(entries)
+        listed: Iterable[Transcript] = store.transcripts.read(entries)
+        judged: Callable[[str], int] = lambda i: len(  # noqa: E731
+            store.judgments.latest_entries(where={"t": i})
+        )
     else:
         listed = select_transcripts(store, conditions=args.condition, where=args.where)
+        judged = Counter(t for (t,) in store.judgments.index_values("t", latest=True)).__getitem__
     for t in listed:
         total += 1
         if args.limit and shown >= args.limit:
@@ -140,7 +142,7 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
             Text(str(t.metadata.get("setup", ""))),
             state,
             str(t.rounds),
-            str(judged.get(t.id, 0)),
+            str(judged(t.id)),
             Text(t.question.text),
         )
     console.print(table)
@@ -150,7 +152,8 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
 
 def _show_one(store: RunStore, args: argparse.Namespace, console: Console) -> None:
     # The id is matched in the index; only that transcript and its judgments are read.
-    transcript = store.transcripts.get(match_id(store.transcripts.ids(), args.transcript))
+    found = store.transcripts.ids(prefix=args.transcript)
+    transcript = store.transcripts.get(match_id(sorted(found), args.transcript))
     assert transcript is not None
     if args.as_judge:
         console.print(render_judge_view(JudgeView.from_transcript(transcript, rounds=args.rounds)))
@@ -158,11 +161,7 @@ def _show_one(store: RunStore, args: argparse.Namespace, console: Console) -> No
     if args.rounds is not None:
         raise ConfigError("--rounds applies to --as-judge; the full view shows every round")
     console.print(render_transcript(transcript))
-    judgments = list(
-        store.judgments.read(
-            e for e in store.judgments.latest_entries() if (e.extra or {}).get("t") == transcript.id
-        )
-    )
+    judgments = list(store.judgments.latest(where={"t": transcript.id}))
     if judgments:
         console.print(_judgments_table(transcript, judgments))
 

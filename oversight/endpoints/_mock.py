@@ -33,9 +33,10 @@ _WORDS = "answer balance because evidence key likely more option other passage r
 class MockBackend(Backend):
     """Replies from a list (in order) or from a sync or async function of the request.
 
-    With scripted replies, every request is kept in ``requests``, so tests can check who saw
-    what. With no replies at all, answers are invented (see :func:`dry_run_reply`) and
-    nothing is kept per call: a dry run of 100,000 items holds no memory per request.
+    With scripted replies, every request is kept in ``requests`` (unless ``keep_requests``
+    is switched off), so tests and the dry run's estimate can check who saw what. With no
+    replies at all, answers are invented (see :func:`dry_run_reply`) and nothing is kept
+    per call: a dry run of 100,000 items holds no memory per request.
     """
 
     provider = "mock"
@@ -46,13 +47,17 @@ class MockBackend(Backend):
     def __init__(self, name: str, replies: Sequence[MockReply] | ReplyFn | None = None) -> None:
         self.model = name
         self.requests: list[Request] = []
+        self.keep_requests = True
+        """Whether ``requests`` keeps each request (off for a real run on mock endpoints:
+        a request carries its prompt, hidden text included, so memory would grow per call)."""
         self._replies = replies
         self._next = 0
 
     async def send(self, request: Request) -> Reply:
         if self._replies is None:
             return dry_run_reply(self.model, request)
-        self.requests.append(request)
+        if self.keep_requests:
+            self.requests.append(request)
         reply = await self._reply(request, self._replies)
         if isinstance(reply, Reply):
             return reply

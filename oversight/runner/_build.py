@@ -10,6 +10,7 @@ from rich.console import Console
 
 from judges import Judge, build_judge
 from oversight.endpoints import Endpoint, endpoint
+from oversight.endpoints._mock import MockBackend
 from oversight.experiment import Experiment
 from oversight.experiment._judges import judge_name
 from oversight.runner._dry import mock_replies
@@ -26,9 +27,13 @@ including the run's ``cache`` and ``offline`` (the dry run swaps in mocks here).
 def make_endpoint(spec: str, **options: Any) -> Endpoint:
     """:func:`oversight.endpoint`, except that a ``mock/`` endpoint without scripted replies
     answers like the dry run's mocks (:func:`oversight.runner._dry.mock_replies`)."""
-    if spec.startswith("mock/") and options.get("replies") is None:
+    invented = spec.startswith("mock/") and options.get("replies") is None
+    if invented:
         options["replies"] = mock_replies(spec.removeprefix("mock/"))
-    return endpoint(spec, **options)
+    made = endpoint(spec, **options)
+    if invented and isinstance(made.backend, MockBackend):
+        made.backend.keep_requests = False  # nobody reads them: memory stays flat
+    return made
 
 
 def local_spec(spec: str, base_dir: Path | None) -> str:

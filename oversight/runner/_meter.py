@@ -74,6 +74,36 @@ class SentEntry(Record):
     """When it was written (UTC, ISO 8601)."""
 
 
+_PAID = ("c", "i", "o", "s", "h")
+"""What the spend ledger's index keeps of each line (``transcripts._index_fields``)."""
+
+
+def _paid(ledger: JsonlLog[SpendEntry]) -> list[tuple[Any, ...]]:
+    """(cost, input tokens, output tokens, sent id, request hash) of every ledger line: from
+    the ledger's index (no line parsed), or from the lines of a ledger kept under another
+    name."""
+    if set(_PAID) <= ledger.kept:
+        return ledger.index_values(*_PAID)
+    return [
+        (e.cost_usd, e.input_tokens, e.output_tokens, e.sent_id, e.request_hash) for e in ledger
+    ]
+
+
+def _unclosed(sent: JsonlLog[SentEntry], closed: set[str]) -> list[SentEntry]:
+    """The ``sent`` marks no spend line or ``unpaid`` line closes, in the order first
+    written (the index says which; only those marks are read)."""
+    indexed = "v" in sent.kept
+    rows = sent.index_values("id", "v") if indexed else [(m.id, m.event) for m in sent]
+    opened: dict[str, None] = {}
+    for mark_id, event in rows:
+        if event == "unpaid":
+            closed.add(mark_id)
+        else:
+            opened[mark_id] = None
+    found = (sent.get(i) for i in opened if i not in closed)
+    return [m for m in found if m is not None]
+
+
 class Meter:
     """Counts what a run spends and refuses new calls past its caps."""
 
@@ -111,23 +141,17 @@ class Meter:
         closed: set[str] = set()
         self._paid_hashes: set[str] = set()
         if ledger is not None:
-            for entry in ledger:
-                self._add(entry.cost_usd, entry.input_tokens, entry.output_tokens)
+            for cost, tokens_in, tokens_out, sent_id, request_hash in _paid(ledger):
+                self._add(cost, tokens_in, tokens_out)
                 self.paid_lines += 1
-                if entry.sent_id is not None:
-                    closed.add(entry.sent_id)
-                if entry.request_hash is not None:
-                    self._paid_hashes.add(entry.request_hash)
+                if sent_id is not None:
+                    closed.add(sent_id)
+                if request_hash is not None:
+                    self._paid_hashes.add(request_hash)
         self.unclosed: list[SentEntry] = []
         """Calls earlier sessions sent that were neither paid nor closed: cut off by a kill."""
         if sent is not None and sent.path.exists():
-            opened: dict[str, SentEntry] = {}
-            for mark in sent:
-                if mark.event == "unpaid":
-                    closed.add(mark.id)
-                else:
-                    opened[mark.id] = mark
-            self.unclosed = [m for i, m in opened.items() if i not in closed]
+            self.unclosed = _unclosed(sent, closed)
         self.lost_in_flight = len(self.unclosed)
         """Calls a kill cut off while they were in flight (all sessions): perhaps charged by
         the provider, cost unknown. :meth:`recover` takes out those the cache answered."""

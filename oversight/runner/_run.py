@@ -111,6 +111,8 @@ class Session:
         self._complete: dict[str, Transcript] = {}
         """Complete transcripts of items still missing a judgment (loaded by the scan)."""
         self._complete_ids: set[str] = set()
+        self._to_do: list[WorkItem] | None = None
+        """The items the scan found work to do for (None before the scan)."""
         self._deciders: dict[str, list[tuple[Judge | None, str]]] = {}
         """Per condition: its judges (None: the tree's own decision) and their names."""
         """Items with a complete transcript in the store (kept as they are written)."""
@@ -127,33 +129,37 @@ class Session:
         Only index entries are read (ids, status, work keys), and only the complete
         transcripts of items still missing a judgment are loaded: a resume does not grow
         with the size of the records."""
-        for entry in self.store.judgments.entries():
-            key = (entry.extra or {}).get("k")
+        for key, status, escalated in self.store.judgments.index_values("k", "status", "e"):
             if not isinstance(key, str):
                 continue
-            if entry.status == "ok" or (entry.extra or {}).get("e"):
+            if status == "ok" or escalated:
                 self._done_judgments.add(key)
-            elif entry.status == "failed":
+            elif status == "failed":
                 self._failed_before[key] = self._failed_before.get(key, 0) + 1
         self._failed_keys = set(self._failed_before) - self._done_judgments
         if not self.retry_failed:
             # A failed judgment stays failed until asked: re-asking would replay it.
             self._done_judgments |= set(self._failed_before)
-        complete = {
-            e.id: e for e in self.store.transcripts.latest_entries() if e.status == "complete"
+        self._complete_ids = {
+            record_id
+            for record_id, status in self.store.transcripts.index_values(
+                "id", "status", latest=True
+            )
+            if status == "complete"
         }
-        self._complete_ids = set(complete)
         pending = []
-        unjudged = []
+        unjudged: set[str] = set()
         for item in self.items:
-            saved = complete.get(item.id)
-            if saved is None:
+            if item.id not in self._complete_ids:
                 pending.append(item)
             elif any(key not in self._done_judgments for _, key in self._judge_keys(item)):
                 pending.append(item)
-                unjudged.append(saved)
-        for transcript in self.store.transcripts.read(unjudged):
-            self._complete[transcript.id] = transcript
+                unjudged.add(item.id)
+        self._to_do = pending
+        if unjudged:
+            entries = self.store.transcripts.latest_entries()
+            for transcript in self.store.transcripts.read(e for e in entries if e.id in unjudged):
+                self._complete[transcript.id] = transcript
         return pending
 
     def _judges_for(self, item: WorkItem) -> list[Judge]:
@@ -455,25 +461,27 @@ class Session:
         complete when its transcript is complete and each of its judgments is saved (ok,
         handed to a person, or failed: those are ``judgments_failed``), failed when its
         transcript is an error."""
-        # From the indexes: no record is read.
-        saved: set[str] = set()
-        for entry in self.store.judgments.entries():
-            key = (entry.extra or {}).get("k")
-            if isinstance(key, str) and (
-                entry.status in ("ok", "failed") or (entry.extra or {}).get("e")
-            ):
-                saved.add(key)
-        latest = {e.id: e for e in self.store.transcripts.latest_entries()}
-        complete = failed = 0
-        for item in self.items:
+        if self._to_do == []:  # nothing ran this session: the scan's counts stand
+            return len(self.items), 0, len(self._complete_ids)
+        to_do = self.items if self._to_do is None else self._to_do
+        # From the indexes: no record is read. The items the scan found done stay done;
+        # only those it left to do are looked at again.
+        saved = {
+            key
+            for key, status, escalated in self.store.judgments.index_values("k", "status", "e")
+            if isinstance(key, str) and (status in ("ok", "failed") or escalated)
+        }
+        latest = dict(self.store.transcripts.index_values("id", "status", latest=True))
+        complete, failed = len(self.items) - len(to_do), 0
+        for item in to_do:
             found = latest.get(item.id)
             if found is None:
                 continue
-            if found.status != "complete":
+            if found != "complete":
                 failed += 1
             elif all(key in saved for _, key in self._judge_keys(item)):
                 complete += 1
-        return complete, failed, sum(t.status == "complete" for t in latest.values())
+        return complete, failed, sum(status == "complete" for status in latest.values())
 
     def _warn_unpriced(self) -> None:
         new = self.meter.unpriced - self._warned

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from judges import final_judgments
 from oversight.runner._status import RunResult
-from oversight.runner._usage import usage_by_condition, usage_table
+from oversight.runner._usage import priced_apart, usage_table
 from transcripts import RunStore, score
 
 __all__ = ["accuracy_table", "print_summary"]
@@ -46,8 +46,9 @@ def print_summary(result: RunResult, console: Console) -> None:
         f"· {result.calls} calls sent, {result.cached_calls} from the cache this session",
         highlight=False,
     )
-    usage = usage_by_condition(result.path)
-    if any(u.cached_tokens or u.cache_write_tokens or u.batched_calls for u in usage.values()):
+    # Every record's usage is read only when the indexes say a call used a prompt cache
+    # or a batch (most runs: none, and a resume reads no record here).
+    if priced_apart(result.path):
         console.print(usage_table(result.path))
     if result.message:
         console.print(escape(result.message), highlight=False)

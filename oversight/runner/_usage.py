@@ -12,7 +12,7 @@ from rich.table import Table
 from oversight.endpoints import BATCH_DISCOUNT
 from transcripts import Call, Judgment, RunStore
 
-__all__ = ["ConditionUsage", "usage_by_condition", "usage_table"]
+__all__ = ["ConditionUsage", "priced_apart", "usage_by_condition", "usage_table"]
 
 
 @dataclass
@@ -75,6 +75,19 @@ def usage_by_condition(path: str | Path) -> dict[str, ConditionUsage]:
             by[condition.get(judgment.transcript_id, "?")].add(call)
     store.close()
     return dict(sorted(by.items()))
+
+
+def priced_apart(path: str | Path) -> bool:
+    """Whether a call of the run read or wrote a provider's prompt cache or went through a
+    batch: asked of the indexes (their ``u`` field), so no record is read."""
+    store = RunStore.open(path)
+    try:
+        where = {"u": True}
+        return any(
+            log.latest_entries(where=where, limit=1) for log in (store.transcripts, store.judgments)
+        )
+    finally:
+        store.close()
 
 
 def usage_table(path: str | Path) -> Table:

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from oversight.cli import main
-from transcripts import RunStore, Transcript
+from transcripts import RunStore, TornRecordWarning, Transcript
 from transcripts.errors import CorruptRecordError
 
 from .factories import GOLD_CONTEXT, debate, judgment, question
 
 STORY = GOLD_CONTEXT + " " + "A long hidden story that must not be copied. " * 200
+
+
+def _rows(index: Path) -> list[tuple[int, int, str, str | None]]:
+    """The index's rows as stored on disk: offset, length, id, status."""
+    with sqlite3.connect(index) as db:
+        return list(db.execute("SELECT offset, length, id, status FROM entries ORDER BY offset"))
 
 
 def _write(store: RunStore, n: int, *, questions: int = 2) -> list[Transcript]:
@@ -64,8 +71,12 @@ def test_the_index_names_every_record_with_its_status(tmp_path: Path) -> None:
         judgment(id="j1", transcript_id="t001", metadata={"work_key": "t001:judge"})
     )
     store.close()
-    index = (tmp_path / "transcripts.jsonl.idx").read_text().splitlines()
-    assert len(index) == 1 + 11  # a header naming the log, an entry per record
+    rows = _rows(tmp_path / "transcripts.jsonl.idx")
+    assert len(rows) == 11  # a row per record, the redone t000 included
+    log = (tmp_path / "transcripts.jsonl").read_bytes()
+    for offset, length, record_id, status in rows:  # each row spans exactly its record
+        record = json.loads(log[offset : offset + length])
+        assert (record["id"], record["status"]) == (record_id, status)
     latest = RunStore.open(tmp_path).transcripts.latest_entries()
     assert len(latest) == 10
     assert {e.id for e in latest if e.status == "error"} == {"t005"}  # t000 was redone
@@ -86,8 +97,8 @@ def test_a_record_written_without_its_entry_is_indexed_from_the_log(tmp_path: Pa
     assert store.transcripts.get("orphan") == orphan
     assert [t.id for t in store.transcripts.latest()] == ["t000", "t001", "t002", "orphan", "after"]
     store.close()
-    index = (tmp_path / "transcripts.jsonl.idx").read_text()
-    assert '"orphan"' in index  # repaired on disk, not re-read every time
+    # Repaired on disk, not re-read every time.
+    assert "orphan" in {row[2] for row in _rows(tmp_path / "transcripts.jsonl.idx")}
 
 
 def test_a_run_without_indexes_is_indexed_on_first_read(tmp_path: Path) -> None:
@@ -149,3 +160,129 @@ def test_show_lists_and_shows_from_the_index(
     assert "judgments" in capsys.readouterr().out
     with pytest.raises(CorruptRecordError, match="not a valid Transcript"):
         list(RunStore.open(tmp_path).transcripts.latest())
+
+
+def _latest_by_hand(log: Path) -> list[tuple[str, str]]:
+    """(id, status) of the latest record of each id, by the rule, read from the log alone:
+    the higher status rank wins, the later line among equals, in file order of winners."""
+    from transcripts.scoring import status_rank
+
+    best: dict[str, tuple[int, int, str]] = {}
+    for number, line in enumerate(log.read_text().splitlines()):
+        record = json.loads(line)
+        rank = status_rank(record["status"])
+        if record["id"] not in best or rank >= best[record["id"]][0]:
+            best[record["id"]] = (rank, number, record["status"])
+    return [(i, s) for i, (_, _, s) in sorted(best.items(), key=lambda kv: kv[1][1])]
+
+
+def test_latest_follows_the_rule_however_the_rows_went_in(tmp_path: Path) -> None:
+    """Rows appended as written, rows of records a crash left without one (indexed later,
+    out of order) and an index rebuilt from scratch all give the same latest records."""
+    store = RunStore.create(tmp_path)
+    q = question(id="q0")
+    statuses = ["error", "complete", "error", "complete", "error"]
+    for n in range(25):
+        store.transcripts.append(debate(id=f"t{n % 7}", question=q, status=statuses[n % 5]))
+    store.close()
+    log = tmp_path / "transcripts.jsonl"
+    with open(log, "a") as f:  # records whose rows a crash prevented...
+        f.write(debate(id="t1", question=q, status="complete").model_dump_json() + "\n")
+        f.write(debate(id="t9", question=q, status="error").model_dump_json() + "\n")
+    store = RunStore.open(tmp_path)
+    store.transcripts.append(debate(id="t9", question=q, status="error"))  # ...then a row
+    store.close()
+    expected = _latest_by_hand(log)
+    assert len(expected) == 8
+
+    def latest() -> list[tuple[str, str]]:
+        found = RunStore.open(tmp_path).transcripts.latest_entries()
+        return [(e.id, str(e.status)) for e in found]
+
+    assert latest() == expected  # the gap indexed after the row that follows it
+    assert RunStore.open(tmp_path).transcripts.count() == 8
+    assert [(t.id, t.status) for t in RunStore.open(tmp_path).transcripts.latest()] == expected
+    for index in tmp_path.glob("transcripts.jsonl.idx*"):
+        index.unlink()
+    assert latest() == expected  # rebuilt
+    first = RunStore.open(tmp_path).transcripts.latest_entries(limit=3)
+    assert [(e.id, e.status) for e in first] == expected[:3]
+
+
+def test_a_damaged_or_older_index_is_rebuilt_from_the_log(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    written = _write(store, 8)
+    store.judgments.append(judgment(id="j1", transcript_id="t001"))
+    store.close()
+    index = tmp_path / "transcripts.jsonl.idx"
+    for damage in (b"garbage, not a database" * 100, b'{"index": 1, "inode": 5}\n[0,10,"t000"]\n'):
+        for extra in tmp_path.glob("transcripts.jsonl.idx-*"):
+            extra.unlink()
+        index.write_bytes(damage)  # damaged, or the JSON Lines index of the previous version
+        again = RunStore.open(tmp_path)
+        assert list(again.transcripts.latest()) == written
+        assert again.transcripts.get("t003") == written[3]
+        again.close()
+        assert len(_rows(index)) == 8
+    # An index kept under another layout (older code kept other fields) is rebuilt too.
+    with sqlite3.connect(tmp_path / "judgments.jsonl.idx") as db:
+        db.execute("UPDATE meta SET layout = 'judgment:t,k'")
+        db.execute("UPDATE entries SET extra = NULL")
+    (entry,) = RunStore.open(tmp_path).judgments.latest_entries(where={"t": "t001"})
+    assert entry.id == "j1"
+
+
+def test_an_index_that_cannot_be_written_is_built_in_memory(tmp_path: Path) -> None:
+    """As in a read-only run folder: the records still read, through an index in memory."""
+    store = RunStore.create(tmp_path)
+    written = _write(store, 5)
+    store.close()
+    for index in tmp_path.glob("transcripts.jsonl.idx*"):
+        index.unlink()
+    (tmp_path / "transcripts.jsonl.idx").mkdir()  # no database can be opened there
+    store = RunStore.open(tmp_path)
+    assert list(store.transcripts.latest()) == written
+    assert store.transcripts.get("t004") == written[4]
+    store.transcripts.append(written[0].model_copy(update={"id": "more"}))
+    assert [e.id for e in store.transcripts.latest_entries()][-1] == "more"
+    store.close()
+
+
+def test_a_torn_last_line_is_left_out_of_the_index_then_set_aside(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path)
+    written = _write(store, 4)
+    store.close()
+    log = tmp_path / "transcripts.jsonl"
+    with open(log, "ab") as f:
+        f.write(b'{"id": "torn", "status": "compl')  # a crash mid-line
+    with pytest.warns(TornRecordWarning):
+        assert list(RunStore.open(tmp_path).transcripts.latest()) == written
+    store = RunStore.open(tmp_path)
+    with pytest.warns(TornRecordWarning):
+        store.transcripts.append(written[0].model_copy(update={"id": "next"}))
+    assert [e.id for e in store.transcripts.latest_entries()][-1] == "next"
+    store.close()
+    assert [row[2] for row in _rows(tmp_path / "transcripts.jsonl.idx")][-1] == "next"
+    assert list(tmp_path.glob("transcripts.jsonl.torn-*"))
+
+
+def test_show_counts_judgments_alike_with_and_without_a_filter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = RunStore.create(tmp_path)
+    _write(store, 6)
+    for n, t in enumerate(["t001", "t001", "t002"]):
+        store.judgments.append(judgment(id=f"j{n}", transcript_id=t))
+    store.judgments.append(judgment(id="j0", transcript_id="t001"))  # j0 again: counted once
+    store.close()
+
+    def rows(*args: str) -> dict[str, str]:
+        assert main(["show", str(tmp_path), *args]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        return {i: line for line in lines for i in ("t001", "t002", "t003") if f" {i} " in line}
+
+    plain = rows("--limit", "4")
+    filtered = rows("--where", "status=complete", "--limit", "0")
+    assert plain == filtered and len(plain) == 3
+    cells = [c.strip() for c in plain["t001"].split("│")]
+    assert cells[7] == "2" and [c.strip() for c in plain["t003"].split("│")][7] == "0"

@@ -269,3 +269,30 @@ def test_v1_transcripts_read_as_benign_and_stress_refuses_a_run_with_no_plants(
     assert same_experiment(frozen, experiment)
     changed = experiment.model_copy(update={"seed": experiment.seed + 1})
     assert not same_experiment(frozen, changed)
+
+
+def test_a_v1_run_s_queue_and_a_person_s_answers_read_through_its_index(v1_run: Path) -> None:
+    """v1 kept a judgment's escalation id in its metadata: the index built from the v1 log
+    still finds the queue, and a person's answers (appended by today's code) resolve it."""
+    from judges import pending_escalations
+    from judges.queue import resolve
+    from transcripts import JudgeIdentity, Judgment
+
+    store = RunStore.open(v1_run)
+    pending = pending_escalations(store)
+    assert len(pending) == 57  # the fixture's queue, nobody has judged it yet
+    first = pending[0]
+    person = Judgment(
+        transcript_id=first.transcript_id,
+        judge=JudgeIdentity(kind="human", name="human", annotator="ann"),
+        probabilities=[0.2, 0.8],
+        escalated_from=first.id,
+    )
+    store.judgments.append(resolve(first, person))
+    store.close()
+    store = RunStore.open(v1_run)
+    after = pending_escalations(store)
+    assert [e.id for e in after] == [e.id for e in pending[1:]]
+    (entry,) = store.judgments.latest_entries(where={"h": True})
+    assert entry.extra is not None and entry.extra["t"] == first.transcript_id
+    store.close()
