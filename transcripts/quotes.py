@@ -141,12 +141,48 @@ def extract_quotes(content: str) -> list[str]:
     return [m.group(1) for m in QUOTE_PATTERN.finditer(content)]
 
 
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_ASCII_SPACE = re.compile(r"[ \t\n\r\x0b\x0c\x1c-\x1f]")  # exactly str.isspace() on ASCII
+
+
+def _ascii_normalised(text: str) -> tuple[str, list[int]]:
+    """``_normalised_chars`` of an ASCII text (or one that is ASCII once typographic quotes,
+    dashes and no-break spaces are made plain), a word at a time instead of a character at a
+    time (a 25,000-character story: ~0.5 ms instead of ~12 ms). Between two words the gap
+    yields one space, at its first whitespace character, when it has any; punctuation alone
+    joins the words; leading whitespace yields nothing, trailing whitespace one space."""
+    lower = text.lower()
+    parts: list[str] = []
+    offsets: list[int] = []
+    end: int | None = None
+    for word in _ASCII_WORD.finditer(lower):
+        start = word.start()
+        if end is not None:
+            space = _ASCII_SPACE.search(lower, end, start)
+            if space is not None:
+                parts.append(" ")
+                offsets.append(space.start())
+        parts.append(word.group())
+        end = word.end()
+        offsets.extend(range(start, end))
+    if end is not None:
+        space = _ASCII_SPACE.search(lower, end)
+        if space is not None:
+            parts.append(" ")
+            offsets.append(space.start())
+    return "".join(parts), offsets
+
+
 class _NormalisedContext:
     """A context's normalised text with a map back to original character offsets."""
 
     __slots__ = ("offsets", "text")
 
     def __init__(self, context: str) -> None:
+        plain = context.translate(_PLAIN)  # one character for one: offsets stay
+        if plain.isascii():
+            self.text, self.offsets = _ascii_normalised(plain)
+            return
         pairs = list(_normalised_chars(context))
         self.text = "".join(c for c, _ in pairs)
         self.offsets = [i for _, i in pairs]

@@ -3,7 +3,13 @@ from __future__ import annotations
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from transcripts.quotes import _normalised_chars, extract_quotes, normalise, verify_quotes
+from transcripts.quotes import (
+    _normalised_chars,
+    _NormalisedContext,
+    extract_quotes,
+    normalise,
+    verify_quotes,
+)
 
 CONTEXT = "“Don’t go,” she said — and the Skerry light went dark.\nNobody   answered."
 
@@ -52,3 +58,23 @@ def test_plain_ascii_quotes_normalise_as_the_story_does(text: str) -> None:
     assume("quote>" not in text)
     if normalise(text):
         assert verify_quotes(f"<quote>{text}</quote>", story)[0].verified
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(max_codepoint=127),
+            st.sampled_from("\u2018\u2019\u201c\u201d\u2014\u00a0"),
+        ),
+        max_size=80,
+    )
+)
+def test_an_ascii_story_normalises_word_by_word_as_char_by_char(text: str) -> None:
+    # Stories in plain ASCII (typographic quotes and dashes aside) take a word-at-a-time
+    # path: the same text and the same map back to the story's characters as the
+    # character-by-character path, or spans would move.
+    pairs = list(_normalised_chars(text))
+    fast = _NormalisedContext(text)
+    assert fast.text == "".join(c for c, _ in pairs)
+    assert fast.offsets == [i for _, i in pairs]
