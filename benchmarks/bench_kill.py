@@ -50,62 +50,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-KEY_VARIABLE = "FAKE_OPENAI_KEY"
+from oversight.testing import FAKE_KEY_VARIABLE, fake_experiment, scripted_verdict
 
-EXPERIMENT = """
-name = "kills"
-[dataset]
-loader = "sample"
-limit = 4
-[endpoints.strong]
-spec = "openai/strong-model"
-{endpoint}
-[endpoints.weak]
-spec = "openai/weak-model"
-{endpoint}
-[endpoints.second]
-spec = "openai/second-judge"
-{endpoint}
-[[conditions]]
-label = "unassisted"
-protocol = "unassisted"
-[[conditions]]
-label = "consultancy"
-protocol = "consultancy"
-roles = {{ consultant = "strong" }}
-options = {{ rounds = 2 }}
-[[conditions]]
-label = "debate"
-protocol = "debate"
-roles = {{ debater = "strong" }}
-options = {{ rounds = 2 }}
-[[judges]]
-kind = "llm"
-name = "weak-judge"
-endpoint = "weak"
-[limits]
-concurrency = 4
-"""
+KEY_VARIABLE = FAKE_KEY_VARIABLE
 
 
 # -- the fake server, in its own process ------------------------------------------------------
-
-
-def _script(body: dict[str, Any]) -> Any:
-    """Deterministic replies: verdicts that sum to 1, the server's inventions otherwise."""
-    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
-    probabilities = schema.get("properties", {}).get("probabilities")
-    if probabilities is None:
-        return None
-    labels = list(probabilities["properties"])
-    top = 0.55 + (len(json.dumps(body)) % 40) / 100
-    return {
-        "rationale": "scripted",
-        "probabilities": {
-            label: top if i == 0 else (1 - top) / (len(labels) - 1)
-            for i, label in enumerate(labels)
-        },
-    }
 
 
 def serve(log: Path, latency: float) -> None:
@@ -120,7 +70,7 @@ def serve(log: Path, latency: float) -> None:
             with log.open("a") as f:
                 f.write(digest + "\n")
 
-    Logging(reply=_script, latency=latency).serve_forever()
+    Logging(reply=scripted_verdict, latency=latency).serve_forever()
 
 
 class Server:
@@ -171,14 +121,9 @@ def _lines(path: Path) -> int:
 
 
 def experiment_file(folder: Path, base_url: str) -> Path:
-    """The experiment, its endpoints pointed at the fake server."""
-    endpoint = (
-        f'base_url = "{base_url}"\napi_key_env = "{KEY_VARIABLE}"\n'
-        f"pricing = {{ input = 1.0, output = 2.0 }}\nmax_retries = 1\n"
-        f"options = {{ retry_backoff = 0.01 }}\n"
-    )
+    """The experiment (:func:`oversight.testing.fake_experiment`) at the fake server."""
     path = folder / "kills.toml"
-    path.write_text(EXPERIMENT.format(endpoint=endpoint))
+    path.write_text(fake_experiment(base_url, name="kills"))
     return path
 
 

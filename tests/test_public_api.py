@@ -297,6 +297,7 @@ PUBLIC: dict[str, list[str]] = {
         "load_questions",
     ],
     "oversight.testing": [
+        "FAKE_KEY_VARIABLE",
         "FakeAnthropicServer",
         "FakeOpenAIServer",
         "FakeReply",
@@ -306,6 +307,8 @@ PUBLIC: dict[str, list[str]] = {
         "RecordedRequest",
         "ReplyScript",
         "Scripted",
+        "fake_experiment",
+        "scripted_verdict",
     ],
     "oversight.cli": [
         "main",

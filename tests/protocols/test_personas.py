@@ -18,30 +18,21 @@ import pytest
 
 from oversight.experiment import load_experiment
 from oversight.runner import run_experiment, stress_experiment
-from oversight.testing import FakeOpenAIServer
+from oversight.testing import FAKE_KEY_VARIABLE, FakeOpenAIServer, scripted_verdict
 from protocols.personas import Plant, available_personas, load_persona
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
 
-KEY = "FAKE_OPENAI_KEY"
+KEY = FAKE_KEY_VARIABLE
 
 
 def script(body: dict[str, Any]) -> Any:
     """Verdicts for judges; for speakers, a reply that depends on everything they were sent
     (never an echo, so a brief could only reach a judge through the framework)."""
-    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
-    probabilities = schema.get("properties", {}).get("probabilities")
-    if probabilities is not None:
-        labels = list(probabilities["properties"])
-        top = 0.55 + (len(json.dumps(body)) % 40) / 100
-        return {
-            "rationale": "scripted",
-            "probabilities": {
-                label: top if i == 0 else (1 - top) / (len(labels) - 1)
-                for i, label in enumerate(labels)
-            },
-        }
-    if schema:
+    verdict = scripted_verdict(body)
+    if verdict is not None:
+        return verdict
+    if (body.get("response_format") or {}).get("json_schema", {}).get("schema"):
         return None  # the server's schema-valid invention
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
     return f"Argument {digest}: the passage supports my answer."

@@ -18,10 +18,17 @@ import pytest
 
 from oversight import rejudge
 from oversight.runner import run_experiment
-from oversight.testing import FakeOpenAIServer, Fault, RecordedRequest
+from oversight.testing import (
+    FAKE_KEY_VARIABLE,
+    FakeOpenAIServer,
+    Fault,
+    RecordedRequest,
+    fake_experiment,
+    scripted_verdict,
+)
 from transcripts import RunStore
 
-KEY_VARIABLE = "FAKE_OPENAI_KEY"
+KEY_VARIABLE = FAKE_KEY_VARIABLE
 
 
 def _openai_available() -> bool:
@@ -41,23 +48,17 @@ pytestmark = pytest.mark.skipif(
 
 
 def script(body: dict[str, Any]) -> Any:
-    """Deterministic replies: verdicts whose probabilities sum to 1; the server's own
-    deterministic inventions (schema-valid JSON, or an echo) for everything else."""
-    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
-    probabilities = schema.get("properties", {}).get("probabilities")
-    if probabilities is None:
-        if "Who started the ledger?" in json.dumps(body) and os.environ.get("FAIL_LEDGER"):
-            return Fault.bad_request("scripted: this question always fails")
-        return None
-    labels = list(probabilities["properties"])
-    top = 0.55 + (len(json.dumps(body)) % 40) / 100
-    return {
-        "rationale": "scripted",
-        "probabilities": {
-            label: top if i == 0 else (1 - top) / (len(labels) - 1)
-            for i, label in enumerate(labels)
-        },
-    }
+    """Deterministic verdicts (:func:`oversight.testing.scripted_verdict`); the server's own
+    deterministic inventions for everything else, except that with ``FAIL_LEDGER`` set one
+    question always fails."""
+    verdict = scripted_verdict(body)
+    if (
+        verdict is None
+        and os.environ.get("FAIL_LEDGER")
+        and "Who started the ledger?" in json.dumps(body)
+    ):
+        return Fault.bad_request("scripted: this question always fails")
+    return verdict
 
 
 @pytest.fixture
@@ -67,48 +68,8 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 
 def experiment_file(tmp_path: Path, server: FakeOpenAIServer, **limits: Any) -> Path:
-    limit_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in limits.items())
-    endpoint = (
-        f'base_url = "{server.base_url}"\napi_key_env = "{KEY_VARIABLE}"\n'
-        f"pricing = {{ input = 1.0, output = 2.0 }}\nmax_retries = 1\n"
-        f"options = {{ retry_backoff = 0.01 }}\n"
-    )
-    text = f"""
-name = "fake"
-[dataset]
-loader = "sample"
-limit = 4
-[endpoints.strong]
-spec = "openai/strong-model"
-{endpoint}
-[endpoints.weak]
-spec = "openai/weak-model"
-{endpoint}
-[endpoints.second]
-spec = "openai/second-judge"
-{endpoint}
-[[conditions]]
-label = "unassisted"
-protocol = "unassisted"
-[[conditions]]
-label = "consultancy"
-protocol = "consultancy"
-roles = {{ consultant = "strong" }}
-options = {{ rounds = 2, resamples = 0 }}
-[[conditions]]
-label = "debate"
-protocol = "debate"
-roles = {{ debater = "strong" }}
-options = {{ rounds = 2, resamples = 0 }}
-[[judges]]
-kind = "llm"
-name = "weak-judge"
-endpoint = "weak"
-[limits]
-concurrency = 4
-{limit_lines}
-"""
     path = tmp_path / "fake.toml"
+    text = fake_experiment(server.base_url, protocol_options={"resamples": 0}, limits=limits)
     path.write_text(text)
     return path
 
