@@ -50,7 +50,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from oversight.testing import FAKE_KEY_VARIABLE, fake_experiment, scripted_verdict
+from oversight.testing import (
+    FAKE_KEY_VARIABLE,
+    cli_command,
+    fake_experiment,
+    line_count,
+    scripted_verdict,
+    signal_after,
+)
 
 KEY_VARIABLE = FAKE_KEY_VARIABLE
 
@@ -112,14 +119,6 @@ def _env() -> dict[str, str]:
     }
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "oversight.cli", *args]
-
-
-def _lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n") if path.exists() else 0
-
-
 def experiment_file(folder: Path, base_url: str) -> Path:
     """The experiment (:func:`oversight.testing.fake_experiment`) at the fake server."""
     path = folder / "kills.toml"
@@ -130,22 +129,15 @@ def experiment_file(folder: Path, base_url: str) -> Path:
 def _kill_at_random(command: list[str], run: Path, rng: random.Random) -> bool:
     """Start ``command``; once a random number of new calls went out, plus a random few
     milliseconds, SIGKILL it. False if it finished first (nothing was killed)."""
-    target = _lines(run / "sent.jsonl") + rng.randint(1, 12)
+    target = line_count(run / "sent.jsonl") + rng.randint(1, 12)
     process = subprocess.Popen(
         command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 120
-    while _lines(run / "sent.jsonl") < target and process.poll() is None:
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"no progress: {' '.join(command)}")
-        time.sleep(0.002)
-    time.sleep(rng.uniform(0.0, 0.05))
-    if process.poll() is not None:
-        return False
-    process.send_signal(signal.SIGKILL)
+    killed = signal_after(
+        process, run / "sent.jsonl", target, sig=signal.SIGKILL, delay=rng.uniform(0.0, 0.05)
+    )
     process.wait()
-    return True
+    return killed
 
 
 def _finish(command: list[str]) -> None:
@@ -243,8 +235,8 @@ def kill_suite(
     try:
         exp = experiment_file(folder, server.base_url)
         whole = folder / "whole"
-        _finish(_cli("run", str(exp), "--out", str(whole), "--no-report"))
-        _finish(_cli("rejudge", str(whole), "--judge", "llm:second"))
+        _finish(cli_command("run", str(exp), "--out", str(whole), "--no-report"))
+        _finish(cli_command("rejudge", str(whole), "--judge", "llm:second"))
         reference = _contents(whole)
         while figures.kills < kills:
             figures.rounds += 1
@@ -253,8 +245,16 @@ def kill_suite(
             want_run = max(1, round((kills - figures.kills) * (1 - rejudge_share)))
             want_rejudge = max(1, (kills - figures.kills) - want_run)
             for command, attr, want in (
-                (_cli("run", str(exp), "--out", str(run), "--no-report"), "kills_run", want_run),
-                (_cli("rejudge", str(run), "--judge", "llm:second"), "kills_rejudge", want_rejudge),
+                (
+                    cli_command("run", str(exp), "--out", str(run), "--no-report"),
+                    "kills_run",
+                    want_run,
+                ),
+                (
+                    cli_command("rejudge", str(run), "--judge", "llm:second"),
+                    "kills_rejudge",
+                    want_rejudge,
+                ),
             ):
                 landed = 0
                 while landed < want and _kill_at_random(command, run, rng):

@@ -307,8 +307,11 @@ PUBLIC: dict[str, list[str]] = {
         "RecordedRequest",
         "ReplyScript",
         "Scripted",
+        "cli_command",
         "fake_experiment",
+        "line_count",
         "scripted_verdict",
+        "signal_after",
     ],
     "oversight.cli": [
         "main",

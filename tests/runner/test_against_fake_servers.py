@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +22,10 @@ from oversight.testing import (
     FakeOpenAIServer,
     Fault,
     RecordedRequest,
+    cli_command,
     fake_experiment,
     scripted_verdict,
+    signal_after,
 )
 from transcripts import RunStore
 
@@ -93,14 +94,6 @@ def contents(out: Path) -> tuple[dict[str, list[str]], dict[str, list[float] | N
     judgments = {j.id: j.probabilities for j in store.judgments.latest() if j.status == "ok"}
     store.close()
     return transcripts, judgments
-
-
-def _lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n") if path.exists() else 0
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "oversight.cli", *args]
 
 
 async def test_cost_cap_stops_then_resumes_with_no_request_repeated(
@@ -208,30 +201,22 @@ def test_sigterm_stops_cleanly_with_status_interrupted(
     run = tmp_path / "run"
     env = {**os.environ, "CI": "true"}
     process = subprocess.Popen(
-        _cli("run", str(exp), "--out", str(run), "--no-report"),
+        cli_command("run", str(exp), "--out", str(run), "--no-report"),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while _lines(run / "transcripts.jsonl") < 5:
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.005)
-    process.terminate()
+    assert signal_after(process, run / "transcripts.jsonl", 5, sig=signal.SIGTERM, timeout=60)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 130, out
     assert "interrupted" in out
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "interrupted" and 0 < status["items_complete"] < 32
-    finished = subprocess.run(
-        _cli("run", str(exp), "--out", str(run), "--no-report"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert finished.returncode == 0, finished.stderr
+    from oversight.cli import main  # the resume, in this process: it needs no signal
+
+    assert main(["run", str(exp), "--out", str(run), "--no-report", "--no-progress"]) == 0
+    assert json.loads((run / "status.json").read_text())["status"] == "complete"
 
 
 def test_a_missing_key_stops_the_run_before_any_item(
