@@ -146,6 +146,17 @@ def _finish(command: list[str]) -> None:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
 
 
+def _reference(exp: Path, whole: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The uninterrupted run and re-judging, in this process (nothing is killed here, so a
+    process of its own would only add a start-up); its contents."""
+    from oversight import rejudge
+    from oversight.runner import run_experiment
+
+    run_experiment(exp, out=whole, progress=False, summary=False)
+    rejudge(whole, "llm:second")
+    return _contents(whole)
+
+
 def _contents(run: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     from transcripts import RunStore
 
@@ -228,16 +239,15 @@ class Figures:
 def kill_suite(
     folder: Path, *, kills: int, seed: int, latency: float = 0.02, rejudge_share: float = 0.3
 ) -> Figures:
-    """Rounds of kills until ``kills`` have landed; the figures (see the module docstring)."""
+    """Rounds of kills until ``kills`` have landed; the figures (see the module docstring).
+    The uninterrupted reference runs in this process, which needs ``FAKE_OPENAI_KEY`` set
+    (to anything)."""
     rng = random.Random(seed)
     server = Server(folder, latency)
     figures = Figures()
     try:
         exp = experiment_file(folder, server.base_url)
-        whole = folder / "whole"
-        _finish(cli_command("run", str(exp), "--out", str(whole), "--no-report"))
-        _finish(cli_command("rejudge", str(whole), "--judge", "llm:second"))
-        reference = _contents(whole)
+        reference = _reference(exp, folder / "whole")
         while figures.kills < kills:
             figures.rounds += 1
             run = folder / f"round-{figures.rounds}"
@@ -290,6 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         serve(Path(args.serve), args.latency)
         return
+    os.environ.setdefault(KEY_VARIABLE, "test")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="oversight-kills-") as folder:
         figures = kill_suite(Path(folder), kills=args.kills, seed=args.seed, latency=args.latency)
