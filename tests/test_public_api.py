@@ -180,6 +180,7 @@ PUBLIC: dict[str, list[str]] = {
         "option_problems",
         "render_correction",
         "set_price",
+        "strict_object",
     ],
     "oversight.runner": [
         "STATUSES",
