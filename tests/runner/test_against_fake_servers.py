@@ -64,7 +64,7 @@ def script(body: dict[str, Any]) -> Any:
 
 @pytest.fixture
 def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(reply=script, latency=0.03) as fake:
+    with FakeOpenAIServer(reply=script, latency=0.005) as fake:
         yield fake
 
 
@@ -194,9 +194,12 @@ def test_replay_of_a_finished_run_makes_no_network_call(
     _ = rejudge  # the Python API is the CLI's; see test_rejudge_makes_only_judge_calls
 
 
-def test_sigterm_stops_cleanly_with_status_interrupted(
-    tmp_path: Path, server: FakeOpenAIServer
-) -> None:
+def test_sigterm_stops_cleanly_with_status_interrupted(tmp_path: Path) -> None:
+    with FakeOpenAIServer(reply=script, latency=0.03) as server:  # slow enough to catch
+        _sigterm_then_resume(tmp_path, server)
+
+
+def _sigterm_then_resume(tmp_path: Path, server: FakeOpenAIServer) -> None:
     exp = experiment_file(tmp_path, server)
     run = tmp_path / "run"
     env = {**os.environ, "CI": "true"}
