@@ -7,9 +7,12 @@ session (``nyu_data`` is where it lies; both skip when it is absent).
 
 Every test is safe to run in parallel (``pytest -n auto``, pytest-xdist): ports are chosen
 by the OS, files go to ``tmp_path``, the environment is changed through ``monkeypatch``.
-Tests that share an expensive session resource are kept on one worker (``xdist_group``,
-honoured with ``--dist loadgroup`` as ``.ci/dev test`` runs them), so it is built once:
-the NYU import, and the llama.cpp server of the ``local_model`` tests.
+``.ci/dev test`` runs them with ``--dist loadscope``: each module's tests on one worker, so
+a module-scoped fixture (a run several tests of a module only read, the llama.cpp server
+of the ``local_model`` tests) is built once, and a session fixture (the NYU import) at most
+once per worker. (``--dist loadgroup`` with ``xdist_group`` marks groups nothing under
+pytest 9.2 with pytest-xdist 3.8: xdist renames ``item._nodeid``, which pytest no longer
+reads.)
 """
 
 from __future__ import annotations
@@ -76,12 +79,3 @@ def nyu_run(nyu_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[I
     """The dataset imported once per session: the summary and the run folder (read it only)."""
     out = tmp_path_factory.mktemp("nyu") / "run"
     return import_nyu_debate(nyu_data, out), out
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep the users of one expensive session resource on one xdist worker."""
-    for item in items:
-        if "nyu_run" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("nyu"))
-        if item.get_closest_marker("local_model"):
-            item.add_marker(pytest.mark.xdist_group("local-model"))
