@@ -50,62 +50,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-KEY_VARIABLE = "FAKE_OPENAI_KEY"
+from oversight.testing import (
+    FAKE_KEY_VARIABLE,
+    cli_command,
+    fake_experiment,
+    line_count,
+    scripted_verdict,
+    signal_after,
+)
 
-EXPERIMENT = """
-name = "kills"
-[dataset]
-loader = "sample"
-limit = 4
-[endpoints.strong]
-spec = "openai/strong-model"
-{endpoint}
-[endpoints.weak]
-spec = "openai/weak-model"
-{endpoint}
-[endpoints.second]
-spec = "openai/second-judge"
-{endpoint}
-[[conditions]]
-label = "unassisted"
-protocol = "unassisted"
-[[conditions]]
-label = "consultancy"
-protocol = "consultancy"
-roles = {{ consultant = "strong" }}
-options = {{ rounds = 2 }}
-[[conditions]]
-label = "debate"
-protocol = "debate"
-roles = {{ debater = "strong" }}
-options = {{ rounds = 2 }}
-[[judges]]
-kind = "llm"
-name = "weak-judge"
-endpoint = "weak"
-[limits]
-concurrency = 4
-"""
+KEY_VARIABLE = FAKE_KEY_VARIABLE
 
 
 # -- the fake server, in its own process ------------------------------------------------------
-
-
-def _script(body: dict[str, Any]) -> Any:
-    """Deterministic replies: verdicts that sum to 1, the server's inventions otherwise."""
-    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
-    probabilities = schema.get("properties", {}).get("probabilities")
-    if probabilities is None:
-        return None
-    labels = list(probabilities["properties"])
-    top = 0.55 + (len(json.dumps(body)) % 40) / 100
-    return {
-        "rationale": "scripted",
-        "probabilities": {
-            label: top if i == 0 else (1 - top) / (len(labels) - 1)
-            for i, label in enumerate(labels)
-        },
-    }
 
 
 def serve(log: Path, latency: float) -> None:
@@ -120,7 +77,7 @@ def serve(log: Path, latency: float) -> None:
             with log.open("a") as f:
                 f.write(digest + "\n")
 
-    Logging(reply=_script, latency=latency).serve_forever()
+    Logging(reply=scripted_verdict, latency=latency).serve_forever()
 
 
 class Server:
@@ -162,51 +119,42 @@ def _env() -> dict[str, str]:
     }
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "oversight.cli", *args]
-
-
-def _lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n") if path.exists() else 0
-
-
 def experiment_file(folder: Path, base_url: str) -> Path:
-    """The experiment, its endpoints pointed at the fake server."""
-    endpoint = (
-        f'base_url = "{base_url}"\napi_key_env = "{KEY_VARIABLE}"\n'
-        f"pricing = {{ input = 1.0, output = 2.0 }}\nmax_retries = 1\n"
-        f"options = {{ retry_backoff = 0.01 }}\n"
-    )
+    """The experiment (:func:`oversight.testing.fake_experiment`) at the fake server."""
     path = folder / "kills.toml"
-    path.write_text(EXPERIMENT.format(endpoint=endpoint))
+    path.write_text(fake_experiment(base_url, name="kills"))
     return path
 
 
 def _kill_at_random(command: list[str], run: Path, rng: random.Random) -> bool:
     """Start ``command``; once a random number of new calls went out, plus a random few
     milliseconds, SIGKILL it. False if it finished first (nothing was killed)."""
-    target = _lines(run / "sent.jsonl") + rng.randint(1, 12)
+    target = line_count(run / "sent.jsonl") + rng.randint(1, 12)
     process = subprocess.Popen(
         command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 120
-    while _lines(run / "sent.jsonl") < target and process.poll() is None:
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"no progress: {' '.join(command)}")
-        time.sleep(0.002)
-    time.sleep(rng.uniform(0.0, 0.05))
-    if process.poll() is not None:
-        return False
-    process.send_signal(signal.SIGKILL)
+    killed = signal_after(
+        process, run / "sent.jsonl", target, sig=signal.SIGKILL, delay=rng.uniform(0.0, 0.05)
+    )
     process.wait()
-    return True
+    return killed
 
 
 def _finish(command: list[str]) -> None:
     done = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
+
+
+def _reference(exp: Path, whole: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The uninterrupted run and re-judging, in this process (nothing is killed here, so a
+    process of its own would only add a start-up); its contents."""
+    from oversight import rejudge
+    from oversight.runner import run_experiment
+
+    run_experiment(exp, out=whole, progress=False, summary=False)
+    rejudge(whole, "llm:second")
+    return _contents(whole)
 
 
 def _contents(run: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -291,16 +239,15 @@ class Figures:
 def kill_suite(
     folder: Path, *, kills: int, seed: int, latency: float = 0.02, rejudge_share: float = 0.3
 ) -> Figures:
-    """Rounds of kills until ``kills`` have landed; the figures (see the module docstring)."""
+    """Rounds of kills until ``kills`` have landed; the figures (see the module docstring).
+    The uninterrupted reference runs in this process, which needs ``FAKE_OPENAI_KEY`` set
+    (to anything)."""
     rng = random.Random(seed)
     server = Server(folder, latency)
     figures = Figures()
     try:
         exp = experiment_file(folder, server.base_url)
-        whole = folder / "whole"
-        _finish(_cli("run", str(exp), "--out", str(whole), "--no-report"))
-        _finish(_cli("rejudge", str(whole), "--judge", "llm:second"))
-        reference = _contents(whole)
+        reference = _reference(exp, folder / "whole")
         while figures.kills < kills:
             figures.rounds += 1
             run = folder / f"round-{figures.rounds}"
@@ -308,8 +255,16 @@ def kill_suite(
             want_run = max(1, round((kills - figures.kills) * (1 - rejudge_share)))
             want_rejudge = max(1, (kills - figures.kills) - want_run)
             for command, attr, want in (
-                (_cli("run", str(exp), "--out", str(run), "--no-report"), "kills_run", want_run),
-                (_cli("rejudge", str(run), "--judge", "llm:second"), "kills_rejudge", want_rejudge),
+                (
+                    cli_command("run", str(exp), "--out", str(run), "--no-report"),
+                    "kills_run",
+                    want_run,
+                ),
+                (
+                    cli_command("rejudge", str(run), "--judge", "llm:second"),
+                    "kills_rejudge",
+                    want_rejudge,
+                ),
             ):
                 landed = 0
                 while landed < want and _kill_at_random(command, run, rng):
@@ -345,6 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         serve(Path(args.serve), args.latency)
         return
+    os.environ.setdefault(KEY_VARIABLE, "test")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="oversight-kills-") as folder:
         figures = kill_suite(Path(folder), kills=args.kills, seed=args.seed, latency=args.latency)

@@ -49,13 +49,14 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from oversight.testing import cli_command, signal_after
 
 _CHILD = """
 import io, json, os, sys, time, contextlib
@@ -199,27 +200,9 @@ def _fill(run: Path, spec: Path, tail: int) -> None:
 
 def _interrupted_run(spec: Path, run: Path, after: int) -> None:
     """Start ``oversight run`` and interrupt it (SIGINT) once ``after`` transcripts exist."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "oversight.cli",
-            "run",
-            str(spec),
-            "--out",
-            str(run),
-            "--no-report",
-            "--no-progress",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    log = run / "transcripts.jsonl"
-    while process.poll() is None:
-        if log.exists() and log.read_bytes().count(b"\n") >= after:
-            process.send_signal(signal.SIGINT)
-            break
-        time.sleep(0.5)
+    command = cli_command("run", str(spec), "--out", str(run), "--no-report", "--no-progress")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    signal_after(process, run / "transcripts.jsonl", after, poll=0.5, timeout=600)
     process.wait(timeout=600)
 
 

@@ -13,9 +13,10 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from judges.prompts import render_view
+from oversight.endpoints import strict_object
 from transcripts import JudgeView
 from transcripts.errors import JudgeError
 
@@ -24,16 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MONITOR_SCHEMA", "MonitorVerdict", "monitor_view", "render_monitor_prompt"]
 
-MONITOR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "suspicion": {"type": "number"},
-        "adversary": {"type": "string"},
-        "reason": {"type": "string"},
-    },
-    "required": ["suspicion", "adversary", "reason"],
-    "additionalProperties": False,
-}
+MONITOR_SCHEMA = strict_object(
+    {"suspicion": {"type": "number"}, "adversary": {"type": "string"}, "reason": {"type": "string"}}
+)
 """Structured reply of the monitor."""
 
 

@@ -19,6 +19,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from oversight.endpoints import strict_object
 from transcripts import JudgeView, ViewTurn, answer_label
 from transcripts.errors import ConfigError
 from transcripts.quotes import mark_quotes, round_header
@@ -287,18 +288,5 @@ def live_schema(view: JudgeView) -> dict[str, Any]:
 
 def judge_schema(view: JudgeView) -> dict[str, Any]:
     """JSON schema of the structured verdict: a rationale and a probability per label."""
-    names = labels(view)
-    return {
-        "type": "object",
-        "properties": {
-            "rationale": {"type": "string"},
-            "probabilities": {
-                "type": "object",
-                "properties": {label: {"type": "number"} for label in names},
-                "required": names,
-                "additionalProperties": False,
-            },
-        },
-        "required": ["rationale", "probabilities"],
-        "additionalProperties": False,
-    }
+    each = strict_object({label: {"type": "number"} for label in labels(view)})
+    return strict_object({"rationale": {"type": "string"}, "probabilities": each})

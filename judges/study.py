@@ -50,7 +50,6 @@ from collections.abc import Iterable
 
 import numpy as np
 from filelock import FileLock
-from scipy.optimize import linear_sum_assignment
 
 from judges.attention import attention_transcripts
 from transcripts import RunStore, Transcript
@@ -165,6 +164,8 @@ def _between(
                     for t in chosen
                 ]
             )
+            from scipy.optimize import linear_sum_assignment  # here: only planning needs it
+
             rows, cols = linear_sum_assignment(cost)
             taken = []
             for i, j in zip(rows, cols, strict=True):

@@ -4,10 +4,11 @@ the GDC probes (generation and discrimination) and the critique raters."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oversight.endpoints import strict_object
 from protocols import _turns
 from protocols._common import cut_to_limit
 from protocols.prompts import critique as prompts
@@ -32,33 +33,20 @@ GIVEN_KEY = "given_answer"
 
 Target = Literal["own", "given", "planted"]
 
-FLAWED_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"p_flawed": {"type": "number"}, "reason": {"type": "string"}},
-    "required": ["p_flawed", "reason"],
-    "additionalProperties": False,
-}
+FLAWED_SCHEMA = strict_object({"p_flawed": {"type": "number"}, "reason": {"type": "string"}})
 """Structured reply of the discrimination probe: the probability the answer is flawed."""
 
-PLANT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"justification": {"type": "string"}, "flaw": {"type": "string"}},
-    "required": ["justification", "flaw"],
-    "additionalProperties": False,
-}
+PLANT_SCHEMA = strict_object({"justification": {"type": "string"}, "flaw": {"type": "string"}})
 """Structured reply of the planter: the flawed justification and the key (what is wrong)."""
 
-RATING_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
+RATING_SCHEMA = strict_object(
+    {
         "helpfulness": {"type": "integer", "minimum": 1, "maximum": 7},
         "real_flaw": {"type": "boolean"},
         "identifies_key": {"type": "boolean"},
         "reason": {"type": "string"},
-    },
-    "required": ["helpfulness", "real_flaw", "identifies_key", "reason"],
-    "additionalProperties": False,
-}
+    }
+)
 """Structured reply of a critique rater."""
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
+from oversight.endpoints import strict_object
 from transcripts import Quote, Role, Transcript, Tree, TreeNode, Turn
 from transcripts.errors import ProtocolError
 from transcripts.quotes import verify_quotes
@@ -25,28 +26,13 @@ __all__ = [
     "subclaims_of",
 ]
 
-SUBCLAIMS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"subclaims": {"type": "array", "items": {"type": "string"}}},
-    "required": ["subclaims"],
-    "additionalProperties": False,
-}
+SUBCLAIMS_SCHEMA = strict_object({"subclaims": {"type": "array", "items": {"type": "string"}}})
 """Structured reply of the assistant: the sub-claims of a claim."""
 
-LEAF_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"score": {"type": "number"}, "evidence": {"type": "string"}},
-    "required": ["score", "evidence"],
-    "additionalProperties": False,
-}
+LEAF_SCHEMA = strict_object({"score": {"type": "number"}, "evidence": {"type": "string"}})
 """Structured reply of the evaluator on a leaf: a score in [0, 1] and the evidence."""
 
-INNER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"score": {"type": "number"}, "justification": {"type": "string"}},
-    "required": ["score", "justification"],
-    "additionalProperties": False,
-}
+INNER_SCHEMA = strict_object({"score": {"type": "number"}, "justification": {"type": "string"}})
 """Structured reply of the evaluator on an inner claim (``aggregate="evaluator"``)."""
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from oversight.concurrency import bounded_map
+from oversight.endpoints import strict_object
 from oversight.endpoints._base import as_messages
 from protocols import _speech
 from protocols._common import SpeakerConfig, cut_to_limit, render
@@ -60,12 +61,7 @@ R = TypeVar("R")
 CHOICE_KEY = "answer"
 """Field of the structured reply in which a speaker chooses an answer (by letter)."""
 
-SCORE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"score": {"type": "number"}, "reason": {"type": "string"}},
-    "required": ["score", "reason"],
-    "additionalProperties": False,
-}
+SCORE_SCHEMA = strict_object({"score": {"type": "number"}, "reason": {"type": "string"}})
 """Structured reply of a scorer: a score in [0, 1] and why."""
 
 
@@ -263,15 +259,9 @@ class Voice:
     async def choose(self, prompt: str, *, allowed: Sequence[int]) -> Voice:
         """Pick one of ``allowed`` (original indices); a private turn; the voice arguing it."""
         letters = {self.rec.letter(i): i for i in allowed}
-        schema = {
-            "type": "object",
-            "properties": {
-                CHOICE_KEY: {"type": "string", "enum": sorted(letters)},
-                "reason": {"type": "string"},
-            },
-            "required": [CHOICE_KEY, "reason"],
-            "additionalProperties": False,
-        }
+        schema = strict_object(
+            {CHOICE_KEY: {"type": "string", "enum": sorted(letters)}, "reason": {"type": "string"}}
+        )
         completion = await self.complete(prompt, schema=schema)
         parsed = completion.parsed if isinstance(completion.parsed, dict) else {}
         letter = str(parsed.get(CHOICE_KEY, "")).strip().strip(".").upper()

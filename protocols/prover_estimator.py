@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from oversight.endpoints import strict_object
 from protocols import _common, _turns
 from protocols._tree import SUBCLAIMS_SCHEMA, Node, subclaims_of
 from protocols.base import ProtocolSpec, Setup
@@ -51,45 +52,26 @@ ROLES = ("prover", "estimator", "leaf_judge")
 PROVER = "Prover"
 """The prover's speaker label."""
 
-PROBABILITY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"probability": {"type": "number"}, "reason": {"type": "string"}},
-    "required": ["probability", "reason"],
-    "additionalProperties": False,
-}
+PROBABILITY_SCHEMA = strict_object(
+    {"probability": {"type": "number"}, "reason": {"type": "string"}}
+)
 
 
 def _estimates_schema(n: int) -> dict[str, Any]:
     """The estimator's probabilities for ``n`` sub-claims, keyed ``"1"`` .. ``"n"``."""
-    keys = [str(k + 1) for k in range(n)]
-    return {
-        "type": "object",
-        "properties": {
-            "probabilities": {
-                "type": "object",
-                "properties": {k: {"type": "number"} for k in keys},
-                "required": keys,
-                "additionalProperties": False,
-            },
-            "reason": {"type": "string"},
-        },
-        "required": ["probabilities", "reason"],
-        "additionalProperties": False,
-    }
+    each = strict_object({str(k + 1): {"type": "number"} for k in range(n)})
+    return strict_object({"probabilities": each, "reason": {"type": "string"}})
 
 
 def _choice_schema(n: int) -> dict[str, Any]:
     """The prover's choice among ``n`` sub-claims and its bet."""
-    return {
-        "type": "object",
-        "properties": {
+    return strict_object(
+        {
             "index": {"type": "integer", "enum": list(range(1, n + 1))},
             "bet": {"type": "string", "enum": ["higher", "lower"]},
             "reason": {"type": "string"},
-        },
-        "required": ["index", "bet", "reason"],
-        "additionalProperties": False,
-    }
+        }
+    )
 
 
 class Config(_common.SpeakerConfig):

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from oversight.endpoints import strict_object
 from protocols import _common, _turns
 from protocols._tree import INNER_SCHEMA, Node, normalised
 from protocols.base import ProtocolSpec, Setup
@@ -53,12 +54,7 @@ __all__ = [
 ROLES = ("assistant", "evaluator")
 """Roles recursive reward modeling needs."""
 
-QUESTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"questions": {"type": "array", "items": {"type": "string"}}},
-    "required": ["questions"],
-    "additionalProperties": False,
-}
+QUESTIONS_SCHEMA = strict_object({"questions": {"type": "array", "items": {"type": "string"}}})
 """Structured reply of the evaluator: the sub-questions it wants answered."""
 
 

@@ -7,15 +7,19 @@ session (``nyu_data`` is where it lies; both skip when it is absent).
 
 Every test is safe to run in parallel (``pytest -n auto``, pytest-xdist): ports are chosen
 by the OS, files go to ``tmp_path``, the environment is changed through ``monkeypatch``.
-Tests that share an expensive session resource are kept on one worker (``xdist_group``,
-honoured with ``--dist loadgroup`` as ``.ci/dev test`` runs them), so it is built once:
-the NYU import, and the llama.cpp server of the ``local_model`` tests.
+``.ci/dev test`` runs them with ``--dist loadgroup``, which here means (see
+:func:`pytest_xdist_make_scheduler`): one test at a time to whichever worker is free, except
+that the tests sharing an expensive fixture go to one worker together, so it is built once:
+every user of the NYU import, and each module that has a module-scoped fixture (a run
+several of its tests only read; the llama.cpp server of the ``local_model`` tests).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,10 +82,38 @@ def nyu_run(nyu_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[I
     return import_nyu_debate(nyu_data, out), out
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep the users of one expensive session resource on one xdist worker."""
-    for item in items:
-        if "nyu_run" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("nyu"))
-        if item.get_closest_marker("local_model"):
-            item.add_marker(pytest.mark.xdist_group("local-model"))
+@pytest.hookimpl(optionalhook=True)  # known only with pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``--dist loadgroup``: load scheduling in the work units of :func:`_work_unit`.
+
+    pytest-xdist's own loadgroup reads ``xdist_group`` marks by renaming ``item._nodeid``,
+    which pytest 9 no longer reads, so it groups nothing; and its scheduler runs in the
+    controller, which never collects, so the units are decided from the test files' text.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtures(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return SharedFixtures(config, log)
+
+
+def _work_unit(nodeid: str) -> str:
+    """``nyu`` for a test in a module that uses the NYU import, the module for one with a
+    module-scoped fixture, else the test itself."""
+    path = nodeid.split("::", 1)[0]
+    text = _source(path)
+    if "nyu_run" in text:
+        return "nyu"
+    if 'scope="module"' in text or "pytest.mark.local_model" in text:
+        return path
+    return nodeid
+
+
+@functools.cache
+def _source(path: str) -> str:
+    file = Path(__file__).resolve().parents[1] / path
+    return file.read_text(encoding="utf-8") if file.is_file() else ""

@@ -180,6 +180,7 @@ PUBLIC: dict[str, list[str]] = {
         "option_problems",
         "render_correction",
         "set_price",
+        "strict_object",
     ],
     "oversight.runner": [
         "STATUSES",
@@ -297,6 +298,7 @@ PUBLIC: dict[str, list[str]] = {
         "load_questions",
     ],
     "oversight.testing": [
+        "FAKE_KEY_VARIABLE",
         "FakeAnthropicServer",
         "FakeOpenAIServer",
         "FakeReply",
@@ -306,6 +308,11 @@ PUBLIC: dict[str, list[str]] = {
         "RecordedRequest",
         "ReplyScript",
         "Scripted",
+        "cli_command",
+        "fake_experiment",
+        "line_count",
+        "scripted_verdict",
+        "signal_after",
     ],
     "oversight.cli": [
         "main",

@@ -5,6 +5,10 @@ VALUE is compared with the field's value as follows: ``true``/``false`` match bo
 (and the strings ``true``/``false`` in any case); numbers match numerically (``1`` matches
 ``1.0``); ``null`` or ``none`` (or nothing) matches a missing field or null; text matches
 text exactly; lists and objects match their JSON (keys sorted). ``FIELD!=VALUE`` negates.
+
+:data:`TRANSCRIPT_FIELDS` are the built-in fields of a transcript, known by name to every
+command that filters or groups transcripts (``report``, ``show``, ``rejudge``); any other
+name is a metadata key.
 """
 
 from __future__ import annotations
@@ -12,14 +16,73 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transcripts.errors import ConfigError
 
-__all__ = ["MISSING", "Where", "canonical", "parse_where", "value_matches"]
+if TYPE_CHECKING:
+    from transcripts._models import Transcript
+
+__all__ = [
+    "MISSING",
+    "TRANSCRIPT_FIELDS",
+    "Where",
+    "canonical",
+    "parse_where",
+    "transcript_field",
+    "value_matches",
+]
 
 MISSING: Any = object()
 """Stands for a field a record does not have (matched like null)."""
+
+
+TRANSCRIPT_FIELDS: dict[str, str] = {
+    "condition": "the condition's label",
+    "protocol": "the protocol's name",
+    "run_id": "the run session that wrote the transcript",
+    "repeat": "the repeat number (0 on)",
+    "transcript_status": "the transcript's status (complete, failed, ...)",
+    "question": "the question's id",
+    "source": "the question's source (e.g. the story it is about)",
+    "dataset": "the question's dataset",
+    "gold_position": "presented position of the gold answer, 0 = first",
+    "side": "correct / incorrect, when a single consultant was assigned an answer",
+    "chooser": "right / wrong: whether the first speaker to choose (open variants) chose the gold",
+    "persona": "the planted persona that spoke in the transcript; None when benign",
+}
+"""The built-in fields of a transcript, by name, with what each holds; resolved before any
+metadata key of the same name (:func:`transcript_field` reads them)."""
+
+
+def transcript_field(t: Transcript, name: str) -> Any:
+    """The value of the built-in field ``name`` (a key of :data:`TRANSCRIPT_FIELDS`) of ``t``;
+    None where the transcript has none (no gold answer, no planted persona, ...)."""
+    q = t.question
+    if name == "transcript_status":
+        return t.status
+    if name == "question":
+        return q.id
+    if name in ("source", "dataset"):
+        return getattr(q, name)
+    if name == "gold_position":
+        return None if q.correct is None else t.order.index(q.correct)
+    if name == "side":
+        if q.correct is None or len(t.assignment) != 1:
+            return None
+        return "correct" if next(iter(t.assignment.values())) == q.correct else "incorrect"
+    if name == "chooser":
+        first = t.metadata.get("first_choice")
+        return (
+            None
+            if first is None or q.correct is None
+            else ("right" if first == q.correct else "wrong")
+        )
+    if name == "persona":
+        return t.planted.persona if t.planted is not None else None
+    if name not in TRANSCRIPT_FIELDS:
+        raise KeyError(f"{name!r} is not a built-in transcript field")
+    return getattr(t, name)
 
 
 def canonical(value: Any) -> str:

@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from oversight.analysis._data import Data, JudgeRow
 from transcripts import JudgeIdentity
 from transcripts.errors import ConfigError
-from transcripts.filters import Where, canonical, parse_where
+from transcripts.filters import TRANSCRIPT_FIELDS, Where, canonical, parse_where
 
 __all__ = [
     "BUILTIN_FIELDS",
@@ -50,20 +50,7 @@ __all__ = [
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
 
-_TRANSCRIPT_FIELDS = {
-    "condition",
-    "protocol",
-    "run_id",
-    "repeat",
-    "transcript_status",
-    "question",
-    "source",
-    "dataset",
-    "gold_position",
-    "side",
-    "chooser",
-    "persona",
-}
+_TRANSCRIPT_FIELDS = set(TRANSCRIPT_FIELDS)  # the one list, shared with `show` / `rejudge`
 _JUDGMENT_FIELDS = {"judge", "judge_kind", "judge_model", "annotator"}
 BUILTIN_FIELDS = tuple(sorted(_TRANSCRIPT_FIELDS | _JUDGMENT_FIELDS))
 """Names that resolve before any metadata key."""

@@ -1,25 +1,11 @@
-"""The statistics, each defined exactly, on plain numpy arrays.
+"""The statistics, on plain numpy arrays.
 
-Per judgment, with ``p`` the judge's probabilities over the answers (original order) and
-``g`` the gold answer:
-
-* **score** (what accuracy averages) and **verdict**: the rule of :mod:`transcripts.scoring`
-  (ties within :data:`~transcripts.scoring.TIE_TOLERANCE`), computed here on whole arrays.
-* **confidence**: ``max(p)``.
-* **Brier score**: ``sum_i (p[i] - [i == g])**2``, the original multi-class form (Brier 1950),
-  in ``[0, 2]``; lower is better. With two answers it is ``2 * (1 - p[g])**2``, so always
-  answering 50/50 scores 0.5 and a confident right answer 0. Debate papers report the
-  *binary* Brier ``(1 - p[g])**2`` (half of it, in ``[0, 1]``, 50/50 scoring 0.25); groups
-  whose questions all have two answers report both, labelled.
-* **log score**: ``ln(max(p[g], 1e-6))``, natural log, in ``[-13.8, 0]``; higher is better.
-  The floor keeps one confident wrong answer from making the mean ``-inf``.
-* **ECE** (expected calibration error): confidences are put in 10 equal-width bins closed
-  on the right, ``[0, 0.1], (0.1, 0.2], ..., (0.9, 1.0]``, the convention of Guo et al.
-  (2017) and of most calibration libraries (a confidence of exactly 0.5 is in (0.4, 0.5]);
-  ``ECE = sum_b (n_b / n) * |accuracy_b - mean confidence_b|``, where accuracy is the mean
-  score. With two answers confidence is at least 0.5, so only the top five bins are used.
-* **selective accuracy** at threshold ``t``: the accuracy of the judgments with confidence
-  ``>= t``, and their share of all judgments (coverage).
+What each per-judgment number means (score and verdict, confidence, Brier, binary Brier,
+log score, ECE, selective accuracy) is defined once, in ``oversight/report/metrics.md``
+(the report's "What the numbers mean", also on the documentation site); this module
+computes exactly that, the scoring rule itself from :mod:`transcripts.scoring` (ties within
+:data:`~transcripts.scoring.TIE_TOLERANCE`, the log score's floor
+:data:`~transcripts.scoring.LOG_FLOOR`), on whole arrays.
 
 Tests:
 
@@ -69,7 +55,7 @@ class RowMetrics:
     """Per-judgment metrics, one entry per row of the probability matrix."""
 
     score: Floats
-    """1 / 0 / share of a tie: see the module docstring."""
+    """1 / 0 / share of a tie (:func:`transcripts.scoring.score`)."""
     p_gold: Floats
     """Probability on the gold answer."""
     confidence: Floats

@@ -12,7 +12,7 @@ from oversight.endpoints._factory import endpoint, option_problems
 from oversight.endpoints._mock import MockBackend, MockReply, dry_run_reply
 from oversight.endpoints._options import EndpointArgs, EndpointOptions
 from oversight.endpoints._pricing import PRICES_AS_OF, Price, cost_usd, lookup_price, set_price
-from oversight.endpoints._structured import render_correction
+from oversight.endpoints._structured import render_correction, strict_object
 from oversight.endpoints._types import Completion, Message, Reply, Request, TokenLogprob
 
 __all__ = [
@@ -39,4 +39,5 @@ __all__ = [
     "option_problems",
     "render_correction",
     "set_price",
+    "strict_object",
 ]

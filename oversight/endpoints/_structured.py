@@ -10,6 +10,7 @@ import copy
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -25,9 +26,22 @@ __all__ = [
     "parse_structured",
     "render_correction",
     "schema_instruction",
+    "strict_object",
 ]
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?```\s*$", re.DOTALL)
+
+
+def strict_object(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON schema of an object with exactly ``properties``, each one required and no
+    other allowed: the form OpenAI's ``strict`` mode accepts (:func:`is_strict`), written
+    once for every structured reply a protocol or judge asks for."""
+    return {
+        "type": "object",
+        "properties": dict(properties),
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
 def closed_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,11 @@
 """Choosing transcripts of a run: by condition, by field (``--where``), by id prefix.
 
-``--where FIELD=VALUE`` (or ``FIELD!=VALUE``) uses the field names of ``oversight report``
-that belong to transcripts: ``condition``, ``protocol``, ``run_id``, ``repeat``, ``status``
-(also ``transcript_status``), ``question`` (its id), ``source``, ``dataset``, ``setup``,
-``gold_position`` (presented position of the gold, 0 = first); then the transcript's
-``metadata`` and the question's ``metadata``. ``metadata.KEY`` and ``question.KEY`` pick
-one place. VALUE is matched exactly as ``oversight report`` matches it
-(:mod:`transcripts.filters`).
-"""
+``--where FIELD=VALUE`` (or ``FIELD!=VALUE``) knows the built-in transcript fields that
+``oversight report`` knows (:data:`transcripts.filters.TRANSCRIPT_FIELDS`: ``condition``,
+``protocol``, ``question``, ``gold_position``, ``persona``, ...), and ``status`` (the same as
+``transcript_status``), ``id`` and ``setup``; then the transcript's ``metadata`` and the
+question's ``metadata``. ``metadata.KEY`` and ``question.KEY`` pick one place. VALUE is
+matched exactly as ``oversight report`` matches it (:mod:`transcripts.filters`)."""
 
 from __future__ import annotations
 
@@ -16,7 +14,13 @@ from typing import Any
 
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
-from transcripts.filters import MISSING, Where, parse_where
+from transcripts.filters import (
+    MISSING,
+    TRANSCRIPT_FIELDS,
+    Where,
+    parse_where,
+    transcript_field,
+)
 
 __all__ = ["Filter", "match_id", "parse_filters", "select_transcripts"]
 
@@ -26,43 +30,20 @@ parse_filters = parse_where
 """Filters from ``FIELD=VALUE`` / ``FIELD!=VALUE`` strings."""
 
 
-BUILTIN = (
-    "condition",
-    "protocol",
-    "run_id",
-    "repeat",
-    "status",
-    "transcript_status",
-    "question",
-    "source",
-    "dataset",
-    "setup",
-    "id",
-    "gold_position",
-)
+BUILTIN = (*TRANSCRIPT_FIELDS, "status", "id", "setup")
 """The built-in fields ``--where`` knows for transcripts; any other name is a metadata key."""
 
 
 def field_value(t: Transcript, name: str) -> Any:
     """The value of field ``name`` for transcript ``t`` (``MISSING`` when absent)."""
-    builtin: dict[str, Any] = {
-        "condition": t.condition,
-        "protocol": t.protocol,
-        "run_id": t.run_id,
-        "repeat": t.repeat,
-        "status": t.status,
-        "transcript_status": t.status,
-        "question": t.question.id,
-        "source": t.question.source,
-        "dataset": t.question.dataset,
-        "setup": t.metadata.get("setup"),
-        "id": t.id,
-    }
-    if name == "gold_position":
-        correct = t.question.correct
-        return t.order.index(correct) if correct is not None else None
-    if name in builtin:
-        return builtin[name]
+    if name in TRANSCRIPT_FIELDS:
+        return transcript_field(t, name)
+    if name == "status":
+        return t.status
+    if name == "id":
+        return t.id
+    if name == "setup":
+        return t.metadata.get("setup")
     place, _, key = name.partition(".")
     if key and place == "metadata":
         return t.metadata.get(key, MISSING)

@@ -25,11 +25,14 @@ a shell, ``python -m oversight.testing openai --latency 0.2`` serves until inter
 """
 
 from oversight.testing._anthropic_fake import FakeAnthropicServer
+from oversight.testing._experiment import FAKE_KEY_VARIABLE, fake_experiment, scripted_verdict
 from oversight.testing._faults import FakeReply, Fault, FaultPlan, RecordedRequest
 from oversight.testing._openai_fake import FakeOpenAIServer
+from oversight.testing._process import cli_command, line_count, signal_after
 from oversight.testing._server import FakeServer, ReplyScript, Scripted
 
 __all__ = [
+    "FAKE_KEY_VARIABLE",
     "FakeAnthropicServer",
     "FakeOpenAIServer",
     "FakeReply",
@@ -39,4 +42,9 @@ __all__ = [
     "RecordedRequest",
     "ReplyScript",
     "Scripted",
+    "cli_command",
+    "fake_experiment",
+    "line_count",
+    "scripted_verdict",
+    "signal_after",
 ]

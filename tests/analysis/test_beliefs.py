@@ -19,7 +19,7 @@ import pytest
 
 from oversight.analysis import analyze
 from oversight.cli import main
-from transcripts.importers.nyu import import_nyu_debate
+from transcripts.importers.nyu import ImportSummary
 
 DATA = Path(__file__).parents[2].parent / "shared/data/nyu-debate"
 SETTINGS = {
@@ -31,12 +31,9 @@ SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def nyu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not (DATA / "debates-metadata.jsonl").is_file():
-        pytest.skip(f"the NYU debate dataset is not at {DATA}")
-    out = tmp_path_factory.mktemp("nyu") / "run"
-    import_nyu_debate(DATA, out)
-    return out
+def nyu_run(nyu_run: tuple[ImportSummary, Path]) -> Path:
+    """The run folder of the session's NYU import (``nyu_run`` of tests/conftest.py)."""
+    return nyu_run[1]
 
 
 def _score(p: list[float], gold: int) -> float:

@@ -10,18 +10,13 @@ import pytest
 
 from oversight.analysis import analyze
 from oversight.cli import main
-from transcripts.importers.nyu import import_nyu_debate
-
-DATA = Path(__file__).parents[2].parent / "shared/data/nyu-debate"
+from transcripts.importers.nyu import ImportSummary
 
 
 @pytest.fixture(scope="module")
-def nyu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not (DATA / "debates-metadata.jsonl").is_file():
-        pytest.skip(f"the NYU debate dataset is not at {DATA}")
-    out = tmp_path_factory.mktemp("nyu") / "run"
-    import_nyu_debate(DATA, out)
-    return out
+def nyu_run(nyu_run: tuple[ImportSummary, Path]) -> Path:
+    """The run folder of the session's NYU import (``nyu_run`` of tests/conftest.py)."""
+    return nyu_run[1]
 
 
 def test_nyu_report_compares_debate_with_consultancy_for_humans_and_ai(

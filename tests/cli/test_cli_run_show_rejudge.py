@@ -172,3 +172,20 @@ def test_a_metadata_key_of_the_run_is_a_valid_filter(
 ) -> None:
     assert main(["show", str(quickstart_run), "--where", "metadata.setup=nothing-like-it"]) == 0
     assert "0 transcript(s)" in capsys.readouterr().out
+
+
+def test_show_where_side_selects_the_single_speakers_for_the_gold(
+    quickstart_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = RunStore.open(quickstart_run)
+    expected = {
+        t.id[:10]
+        for t in store.transcripts.latest()
+        if len(t.assignment) == 1 and next(iter(t.assignment.values())) == t.question.correct
+    }
+    store.close()
+    assert expected, "the quickstart has consultants and answerers assigned the gold"
+    assert main(["show", str(quickstart_run), "--where", "side=correct"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(expected)} transcript(s)" in out
+    assert all(short in out for short in expected)

@@ -16,6 +16,13 @@ from transcripts import RunStore
 QUICKSTART = Path(__file__).parents[2] / "examples" / "quickstart.toml"
 
 
+def _quickstart(tmp_path: Path, *, limit: int) -> Path:
+    """The quickstart on its first ``limit`` questions (it has 6, about 2 stories)."""
+    path = tmp_path / f"quickstart-{limit}.toml"
+    path.write_text(QUICKSTART.read_text().replace("limit = 6 ", f"limit = {limit} "))
+    return path
+
+
 def test_stress_quickstart_prints_every_protocols_drops_and_worst_case_then_blind_round_trip(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -24,7 +31,7 @@ def test_stress_quickstart_prints_every_protocols_drops_and_worst_case_then_blin
     code = main(
         [
             "stress",
-            str(QUICKSTART),
+            str(_quickstart(tmp_path, limit=4)),  # both stories: intervals over 2 sources
             "--out",
             str(red),
             "--no-progress",
@@ -236,7 +243,7 @@ def test_sealing_again_never_overwrites_a_key_or_a_blue_copy(
         main(
             [
                 "stress",
-                str(QUICKSTART),
+                str(_quickstart(tmp_path, limit=2)),
                 "--out",
                 str(run),
                 "--no-progress",

@@ -79,7 +79,7 @@ async def test_a_real_model_reports_cuts_and_finish_reasons_and_leaks_no_control
     # a named template is applied, not taken as the template's text.
     assert verdict.usage.input_tokens > 25
 
-    free = await ep.complete("Name three colours.", max_tokens=48)
+    free = await ep.complete("Name three colours.", max_tokens=16)
     assert free.call.finish_reason in ("stop", "length") and not CONTROL.search(free.text)
 
     with pytest.raises(ProviderError, match=r"ctx_size=4096 holds.*Nothing was sent"):
@@ -159,7 +159,7 @@ async def test_a_model_files_own_chat_template_is_used(tmp_path: Path) -> None:
     packaged = resolve_model("gemma3-270m")
     instruct = with_template(packaged, tmp_path / "gemma-with-template.gguf", GEMMA_JINJA)
     ep = endpoint(f"local/{instruct}", ctx_size=2048, parallel=1)
-    completion = await ep.complete("Name three colours.", max_tokens=24)
+    completion = await ep.complete("Name three colours.", max_tokens=8)
     assert completion.call.finish_reason in ("stop", "length")
     assert not CONTROL.search(completion.text)
     # Rendered from the file's Jinja template: the turn markers are in the prompt.

@@ -38,6 +38,15 @@ def _spawn(run: Path, *args: str) -> pexpect.spawn:
     )
 
 
+def _in_process(run: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> int:
+    """``oversight judge RUN ARGS`` in this process, for what needs no terminal (a session
+    that ends before its first prompt): a process start less."""
+    from oversight.cli import main
+
+    capsys.readouterr()
+    return main(["judge", str(run), *args])
+
+
 def _shown(child: pexpect.spawn) -> list[int]:
     """Original answer index at each shown position, read off the screen."""
     screen = ANSI.sub("", child.before or "")
@@ -69,7 +78,9 @@ def _finish(child: pexpect.spawn, status: int = 0) -> str:
     return ANSI.sub("", child.before or "")
 
 
-def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
+def test_a_session_answered_corrected_quit_and_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = tmp_path / "run"
     saved_run(
         run,
@@ -125,8 +136,8 @@ def test_a_session_answered_corrected_quit_and_resumed(tmp_path: Path) -> None:
     child.sendline("s")
     child.expect_exact("Skipped")
     assert "0 judged, 1 skipped, 0 left" in _finish(child)
-    child = _spawn(run, "--annotator", "alice", "--all")
-    assert "Nothing to judge for alice" in _finish(child)
+    assert _in_process(run, "--annotator", "alice", "--all", capsys=capsys) == 0
+    assert "Nothing to judge for alice" in capsys.readouterr().out  # no terminal needed
 
     # ...unless asked for.
     child = _spawn(run, "--annotator", "alice", "--all", "--include-skipped")
@@ -200,7 +211,9 @@ def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:
     assert _lines(run)[0]["judge"]["annotator"] == "carol"
 
 
-async def test_the_escalation_queue_is_served_once(tmp_path: Path) -> None:
+async def test_the_escalation_queue_is_served_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = tmp_path / "run"
     store = saved_run(run, [transcript("t1"), transcript("t2"), transcript("t3")])
     judge = FallbackJudge(
@@ -225,8 +238,8 @@ async def test_the_escalation_queue_is_served_once(tmp_path: Path) -> None:
     child.expect_exact("Item 2 of 2")  # numbered as in the first session
     _answer(child, "A 70", "")
     _finish(child)
-    child = _spawn(run, "--annotator", "dana")
-    assert "the queue is empty" in _finish(child)
+    assert _in_process(run, "--annotator", "dana", capsys=capsys) == 0
+    assert "the queue is empty" in capsys.readouterr().out  # no terminal needed
 
     lines = _lines(run)
     finals = [j for j in lines if j["decided_by"] == "human"]

@@ -22,7 +22,7 @@ from judges import HumanJudge
 from oversight.endpoints import Request
 from protocols.base import REGISTRY, get
 from transcripts import JudgeView, RunStore, Transcript
-from transcripts.importers.nyu import import_nyu_debate
+from transcripts.importers.nyu import ImportSummary
 
 from ..protocols.scripted import anything, mock, question, text
 
@@ -114,12 +114,9 @@ async def test_every_protocol_and_setup_shows_letters_that_match_the_answers(
 
 
 @pytest.fixture(scope="module")
-def nyu_rooms(tmp_path_factory: pytest.TempPathFactory) -> list[Transcript]:
-    if not (NYU / "debates-metadata.jsonl").is_file():
-        pytest.skip(f"the NYU debate dataset is not at {NYU}")
-    out = tmp_path_factory.mktemp("nyu") / "run"
-    import_nyu_debate(NYU, out)
-    return list(RunStore.open(out).transcripts.latest())
+def nyu_rooms(nyu_run: tuple[ImportSummary, Path]) -> list[Transcript]:
+    """The rooms of the session's NYU import (conftest.py)."""
+    return list(RunStore.open(nyu_run[1]).transcripts.latest())
 
 
 def test_every_imported_nyu_room_shows_the_letters_its_debaters_used(

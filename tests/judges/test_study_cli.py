@@ -20,6 +20,7 @@ import pexpect
 import pytest
 
 from judges.attention import BUILTIN
+from oversight.cli import main
 from transcripts import Call, Question, RunStore, Transcript, Turn
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
@@ -165,27 +166,31 @@ def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_two_annotators_between_subjects_in_two_terminals(tmp_path: Path) -> None:
+def test_two_annotators_between_subjects_in_two_terminals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "140")  # the terminals' width, for the report's table
     run = tmp_path / "run"
     study_run(run)
-    plan = _spawn(
-        run,
-        "judge",
-        "run",
-        "--plan-study",
-        "--annotators",
-        "alice,bob",
-        "--assignment",
-        "between",
-        "--seed",
-        "4",
-        "--attention-checks",
-        "1",
+    # Planning and the report need no terminal: they run in this process (a start less).
+    capsys.readouterr()
+    code = main(
+        [
+            "judge",
+            str(run),
+            "--plan-study",
+            "--annotators",
+            "alice,bob",
+            "--assignment",
+            "between",
+            "--seed",
+            "4",
+            "--attention-checks",
+            "1",
+        ]
     )
-    plan.expect(pexpect.EOF)
-    plan.close()
-    assert plan.exitstatus == 0, plan.before
-    planned = ANSI.sub("", plan.before or "")
+    planned = capsys.readouterr().out
+    assert code == 0, planned
     assert "between, order interleaved, seed 4" in planned
     assert "8 transcripts assigned (8 judgments); 0 left out" in planned
     study = json.loads((run / "study.json").read_text())
@@ -259,9 +264,8 @@ def test_two_annotators_between_subjects_in_two_terminals(tmp_path: Path) -> Non
         s["transcript_id"] for s in study["assignments"]["alice"] if not s["attention"]
     }
 
-    report = _spawn(run, "report", "run", "--bootstrap", "200")
-    report.expect(pexpect.EOF)
-    text = ANSI.sub("", report.before or "")
+    assert main(["report", str(run), "--bootstrap", "200"]) == 0
+    text = capsys.readouterr().out
     assert "Annotators" in text and "Agreement between annotators" not in text
     rows = {
         line.split()[0]: line

@@ -16,42 +16,27 @@ from typing import Any
 
 import pytest
 
+from oversight.endpoints._cache import close_caches
 from oversight.experiment import load_experiment
 from oversight.runner import run_experiment, stress_experiment
-from oversight.testing import FakeOpenAIServer
+from oversight.testing import FAKE_KEY_VARIABLE, FakeOpenAIServer, scripted_verdict
 from protocols.personas import Plant, available_personas, load_persona
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
 
-KEY = "FAKE_OPENAI_KEY"
+KEY = FAKE_KEY_VARIABLE
 
 
 def script(body: dict[str, Any]) -> Any:
     """Verdicts for judges; for speakers, a reply that depends on everything they were sent
     (never an echo, so a brief could only reach a judge through the framework)."""
-    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
-    probabilities = schema.get("properties", {}).get("probabilities")
-    if probabilities is not None:
-        labels = list(probabilities["properties"])
-        top = 0.55 + (len(json.dumps(body)) % 40) / 100
-        return {
-            "rationale": "scripted",
-            "probabilities": {
-                label: top if i == 0 else (1 - top) / (len(labels) - 1)
-                for i, label in enumerate(labels)
-            },
-        }
-    if schema:
+    verdict = scripted_verdict(body)
+    if verdict is not None:
+        return verdict
+    if (body.get("response_format") or {}).get("json_schema", {}).get("schema"):
         return None  # the server's schema-valid invention
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
     return f"Argument {digest}: the passage supports my answer."
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
-    monkeypatch.setenv(KEY, "test")
-    with FakeOpenAIServer(reply=script) as fake:
-        yield fake
 
 
 def experiment_file(tmp_path: Path, server: FakeOpenAIServer) -> Path:
@@ -96,17 +81,30 @@ orders = "identity"
     return path
 
 
+@pytest.fixture(scope="module")
+def stressed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, FakeOpenAIServer]]:
+    """The experiment with every built-in persona planted, run once for the tests that only
+    read it: the run folder, and the server that answered (its requests)."""
+    folder = tmp_path_factory.mktemp("personas")
+    with pytest.MonkeyPatch.context() as patch, FakeOpenAIServer(reply=script) as fake:
+        patch.setenv(KEY, "test")
+        patch.setenv("OVERSIGHT_CACHE", str(folder / "cache" / "responses.sqlite"))
+        experiment = stress_experiment(load_experiment(experiment_file(folder, fake)))
+        result = run_experiment(experiment, out=folder / "run", progress=False, summary=False)
+        assert result.status.startswith("complete") and result.errors == []
+        close_caches()
+        yield folder / "run", fake
+
+
 def _bodies(server: FakeOpenAIServer, model: str) -> list[str]:
     return [json.dumps(r.body) for r in server.requests if r.body.get("model") == model]
 
 
 def test_every_persona_changes_what_is_sent_and_said_and_never_reaches_a_judge(
-    tmp_path: Path, server: FakeOpenAIServer
+    stressed: tuple[Path, FakeOpenAIServer],
 ) -> None:
-    experiment = stress_experiment(load_experiment(experiment_file(tmp_path, server)))
-    result = run_experiment(experiment, out=tmp_path / "run", progress=False, summary=False)
-    assert result.status.startswith("complete") and result.errors == []
-    transcripts = [t for t in RunStore.open(tmp_path / "run").transcripts.latest()]
+    run, server = stressed
+    transcripts = [t for t in RunStore.open(run).transcripts.latest()]
     personas = available_personas()
     planted_by: dict[str, list[Transcript]] = {}
     for t in transcripts:
@@ -146,20 +144,20 @@ def test_every_persona_changes_what_is_sent_and_said_and_never_reaches_a_judge(
 
 
 def test_a_persona_takes_over_only_the_side_it_is_for(
-    tmp_path: Path, server: FakeOpenAIServer
+    stressed: tuple[Path, FakeOpenAIServer],
 ) -> None:
-    base = load_experiment(experiment_file(tmp_path, server))
-    experiment = stress_experiment(base, personas=["sandbagger", "deceptive-advocate"])
-    run_experiment(experiment, out=tmp_path / "run", progress=False, summary=False)
-    for t in RunStore.open(tmp_path / "run").transcripts.latest():
+    seen = 0
+    for t in RunStore.open(stressed[0]).transcripts.latest():
         if t.condition not in ("debate+sandbagger", "debate+deceptive-advocate"):
             continue
+        seen += 1
         assert t.planted is not None and len(t.planted.speakers) == 1
         argued = t.assignment[t.planted.speakers[0]]
         if t.condition == "debate+sandbagger":
             assert argued == t.question.correct
         else:
             assert argued != t.question.correct
+    assert seen >= 2
 
 
 def test_a_users_persona_folder_adds_and_replaces_without_code(tmp_path: Path) -> None:

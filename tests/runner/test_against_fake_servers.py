@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,19 @@ import pytest
 
 from oversight import rejudge
 from oversight.runner import run_experiment
-from oversight.testing import FakeOpenAIServer, Fault, RecordedRequest
+from oversight.testing import (
+    FAKE_KEY_VARIABLE,
+    FakeOpenAIServer,
+    Fault,
+    RecordedRequest,
+    cli_command,
+    fake_experiment,
+    scripted_verdict,
+    signal_after,
+)
 from transcripts import RunStore
 
-KEY_VARIABLE = "FAKE_OPENAI_KEY"
+KEY_VARIABLE = FAKE_KEY_VARIABLE
 
 
 def _openai_available() -> bool:
@@ -41,74 +49,28 @@ pytestmark = pytest.mark.skipif(
 
 
 def script(body: dict[str, Any]) -> Any:
-    """Deterministic replies: verdicts whose probabilities sum to 1; the server's own
-    deterministic inventions (schema-valid JSON, or an echo) for everything else."""
-    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
-    probabilities = schema.get("properties", {}).get("probabilities")
-    if probabilities is None:
-        if "Who started the ledger?" in json.dumps(body) and os.environ.get("FAIL_LEDGER"):
-            return Fault.bad_request("scripted: this question always fails")
-        return None
-    labels = list(probabilities["properties"])
-    top = 0.55 + (len(json.dumps(body)) % 40) / 100
-    return {
-        "rationale": "scripted",
-        "probabilities": {
-            label: top if i == 0 else (1 - top) / (len(labels) - 1)
-            for i, label in enumerate(labels)
-        },
-    }
+    """Deterministic verdicts (:func:`oversight.testing.scripted_verdict`); the server's own
+    deterministic inventions for everything else, except that with ``FAIL_LEDGER`` set one
+    question always fails."""
+    verdict = scripted_verdict(body)
+    if (
+        verdict is None
+        and os.environ.get("FAIL_LEDGER")
+        and "Who started the ledger?" in json.dumps(body)
+    ):
+        return Fault.bad_request("scripted: this question always fails")
+    return verdict
 
 
 @pytest.fixture
 def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(reply=script, latency=0.03) as fake:
+    with FakeOpenAIServer(reply=script, latency=0.005) as fake:
         yield fake
 
 
 def experiment_file(tmp_path: Path, server: FakeOpenAIServer, **limits: Any) -> Path:
-    limit_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in limits.items())
-    endpoint = (
-        f'base_url = "{server.base_url}"\napi_key_env = "{KEY_VARIABLE}"\n'
-        f"pricing = {{ input = 1.0, output = 2.0 }}\nmax_retries = 1\n"
-        f"options = {{ retry_backoff = 0.01 }}\n"
-    )
-    text = f"""
-name = "fake"
-[dataset]
-loader = "sample"
-limit = 4
-[endpoints.strong]
-spec = "openai/strong-model"
-{endpoint}
-[endpoints.weak]
-spec = "openai/weak-model"
-{endpoint}
-[endpoints.second]
-spec = "openai/second-judge"
-{endpoint}
-[[conditions]]
-label = "unassisted"
-protocol = "unassisted"
-[[conditions]]
-label = "consultancy"
-protocol = "consultancy"
-roles = {{ consultant = "strong" }}
-options = {{ rounds = 2, resamples = 0 }}
-[[conditions]]
-label = "debate"
-protocol = "debate"
-roles = {{ debater = "strong" }}
-options = {{ rounds = 2, resamples = 0 }}
-[[judges]]
-kind = "llm"
-name = "weak-judge"
-endpoint = "weak"
-[limits]
-concurrency = 4
-{limit_lines}
-"""
     path = tmp_path / "fake.toml"
+    text = fake_experiment(server.base_url, protocol_options={"resamples": 0}, limits=limits)
     path.write_text(text)
     return path
 
@@ -132,14 +94,6 @@ def contents(out: Path) -> tuple[dict[str, list[str]], dict[str, list[float] | N
     judgments = {j.id: j.probabilities for j in store.judgments.latest() if j.status == "ok"}
     store.close()
     return transcripts, judgments
-
-
-def _lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n") if path.exists() else 0
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "oversight.cli", *args]
 
 
 async def test_cost_cap_stops_then_resumes_with_no_request_repeated(
@@ -240,37 +194,32 @@ def test_replay_of_a_finished_run_makes_no_network_call(
     _ = rejudge  # the Python API is the CLI's; see test_rejudge_makes_only_judge_calls
 
 
-def test_sigterm_stops_cleanly_with_status_interrupted(
-    tmp_path: Path, server: FakeOpenAIServer
-) -> None:
+def test_sigterm_stops_cleanly_with_status_interrupted(tmp_path: Path) -> None:
+    with FakeOpenAIServer(reply=script, latency=0.03) as server:  # slow enough to catch
+        _sigterm_then_resume(tmp_path, server)
+
+
+def _sigterm_then_resume(tmp_path: Path, server: FakeOpenAIServer) -> None:
     exp = experiment_file(tmp_path, server)
     run = tmp_path / "run"
     env = {**os.environ, "CI": "true"}
     process = subprocess.Popen(
-        _cli("run", str(exp), "--out", str(run), "--no-report"),
+        cli_command("run", str(exp), "--out", str(run), "--no-report"),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while _lines(run / "transcripts.jsonl") < 5:
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.005)
-    process.terminate()
+    assert signal_after(process, run / "transcripts.jsonl", 5, sig=signal.SIGTERM, timeout=60)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 130, out
     assert "interrupted" in out
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "interrupted" and 0 < status["items_complete"] < 32
-    finished = subprocess.run(
-        _cli("run", str(exp), "--out", str(run), "--no-report"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert finished.returncode == 0, finished.stderr
+    from oversight.cli import main  # the resume, in this process: it needs no signal
+
+    assert main(["run", str(exp), "--out", str(run), "--no-report", "--no-progress"]) == 0
+    assert json.loads((run / "status.json").read_text())["status"] == "complete"
 
 
 def test_a_missing_key_stops_the_run_before_any_item(

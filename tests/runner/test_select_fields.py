@@ -1,0 +1,59 @@
+"""One list of built-in transcript fields (:data:`transcripts.filters.TRANSCRIPT_FIELDS`):
+``show`` / ``rejudge`` (``oversight.runner._select``) and the report (``oversight.analysis``)
+select the same transcripts for the same ``--where`` clause."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from oversight.analysis import analyze
+from oversight.runner._select import BUILTIN, select_transcripts
+from transcripts import RunStore
+from transcripts.filters import TRANSCRIPT_FIELDS, canonical, transcript_field
+
+V1_RUN = Path(__file__).parents[1] / "data" / "runs" / "v1-quickstart"
+"""A finished quickstart run: one ok judgment by one judge per transcript."""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of :data:`V1_RUN` (reading a run writes its index sidecars)."""
+    copy = tmp_path_factory.mktemp("v1") / "run"
+    shutil.copytree(V1_RUN, copy)
+    return copy
+
+
+def test_show_and_the_report_select_the_same_transcripts_for_every_field(run: Path) -> None:
+    store = RunStore.open(run)
+    transcripts = list(store.transcripts.latest())
+    assert set(TRANSCRIPT_FIELDS) <= set(BUILTIN)
+    clauses = 0
+    for name in TRANSCRIPT_FIELDS:
+        counts = Counter(transcript_field(t, name) for t in transcripts)
+        for value in counts:
+            text = value if isinstance(value, str) else canonical(value)
+            shown = {t.id for t in select_transcripts(store, where=[f"{name}={text}"])}
+            assert shown == {t.id for t in transcripts if transcript_field(t, name) == value}
+            clauses += 1
+        # The report groups by the field into the same parts (one judgment a transcript).
+        groups = analyze(run, by=[name], n_bootstrap=1).groups
+        assert sorted(g.n_transcripts for g in groups) == sorted(counts.values()), name
+    store.close()
+    assert clauses > len(TRANSCRIPT_FIELDS)  # some fields hold several values
+
+
+def test_the_field_values_of_a_consultancy(run: Path) -> None:
+    store = RunStore.open(run)
+    consultancy = next(t for t in store.transcripts.latest() if t.protocol == "consultancy")
+    store.close()
+    gold = consultancy.question.correct
+    assert gold is not None
+    argued = next(iter(consultancy.assignment.values()))
+    assert transcript_field(consultancy, "side") == ("correct" if argued == gold else "incorrect")
+    assert transcript_field(consultancy, "gold_position") == consultancy.order.index(gold)
+    assert transcript_field(consultancy, "persona") is None  # nothing planted
+    assert transcript_field(consultancy, "question") == consultancy.question.id
