@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 import msgspec
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel
 
 from oversight.analysis._rows import (
     EscalationRow,
@@ -52,13 +52,13 @@ from oversight.analysis._rows import (
     blocks,
 )
 from transcripts import (
-    SCHEMA_VERSION,
+    Escalation,
     JsonlLog,
+    Judgment,
     QuestionFile,
     RunStore,
     Transcript,
     status_rank,
-    upgrade_v1,
 )
 from transcripts.final import final_judgments, human_judgments
 
@@ -79,93 +79,6 @@ Bools = NDArray[np.bool_]
 S = TypeVar("S", bound=msgspec.Struct)
 
 STATUS_CODES = {"ok": 0, "failed": 1, "skipped": 2}
-
-
-class _Row(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    schema_version: int = SCHEMA_VERSION
-
-
-class _JudgeModel(_Row):
-    kind: str
-    name: str
-    model: str | None = None
-    annotator: str | None = None
-
-
-class _JudgmentModel(_Row):
-    """The careful reader's row of a judgment (a v1 record upgraded first)."""
-
-    id: str
-    transcript_id: str
-    run_id: str = ""
-    judge: _JudgeModel
-    status: str = "ok"
-    probabilities: list[float] | None = None
-    rounds_seen: int | None = None
-    time_s: float | None = None
-    escalated: bool = False
-    escalation_reason: str | None = None
-    escalated_from: str | None = None
-    decided_by: str | None = None
-    components: list[_JudgmentModel] = []
-    supersedes: str | None = None
-    escalation_id: str | None = None
-    metadata: dict[str, Any] = {}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _upgrade(cls, data: Any) -> Any:
-        return upgrade_v1(data)
-
-
-class _QuestionModel(_Row):
-    """The careful reader's row of a question."""
-
-    id: str
-    answers: list[str]
-    correct: int | None = None
-    source: str | None = None
-    dataset: str | None = None
-    metadata: dict[str, Any] = {}
-
-
-class _TurnModel(_Row):
-    role: str
-    round: int
-    visibility: str = "public"
-    content: str = ""
-    probabilities: list[float] | None = None
-
-
-class _TranscriptModel(_Row):
-    """The careful reader's row of a transcript."""
-
-    id: str
-    run_id: str = ""
-    protocol: str
-    condition: str = ""
-    question: _QuestionModel
-    assignment: dict[str, int] = {}
-    answer_order: list[int] = []
-    turns: list[_TurnModel] = []
-    roles: dict[str, str] = {}
-    players: dict[str, str] = {}
-    repeat: int = 0
-    status: str = "complete"
-    metadata: dict[str, Any] = {}
-    planted: dict[str, Any] | None = None
-    critique: Any = None
-    tree: Any = None
-
-
-class _EscalationModel(_Row):
-    id: str
-    transcript_id: str
-    judge_name: str
-    reason: str = ""
-    first: _JudgmentModel
 
 
 def _rank(record: Any) -> int:
@@ -193,13 +106,14 @@ def _latest(records: Iterable[Any]) -> list[Any]:
     return out
 
 
-def _careful(path: Path, model: type[_Row], row: type[S]) -> list[S]:
-    """The records of a file that is not clean, through the store's own reader (torn tails
-    skipped with a warning, corrupt lines and newer schemas refused), as ``row``."""
-    return [msgspec.convert(record, row, from_attributes=True) for record in JsonlLog(path, model)]
+def _careful(path: Path, model: type[BaseModel], row: type[S]) -> list[S]:
+    """The records of a file that is not clean, through the store's own reader and model
+    (torn tails skipped with a warning, v1 records upgraded, corrupt lines and newer schemas
+    refused), as ``row``: each record is dumped as a clean line would read."""
+    return [msgspec.convert(r.model_dump(mode="json"), row) for r in JsonlLog(path, model)]
 
 
-def _judgments(path: Path, row: type[S], model: type[_Row]) -> list[S]:
+def _judgments(path: Path, row: type[S], model: type[BaseModel]) -> list[S]:
     """Every judgment (or escalation) record of the file, in order."""
     try:
         return [r for block in blocks(path, row) for r in block]
@@ -223,7 +137,7 @@ def _transcripts(path: Path) -> list[TranscriptRow]:
             for r in block
         ]
     except (Unclean, KeyError, msgspec.ValidationError):
-        records = _careful(path, _TranscriptModel, TranscriptRecord)
+        records = _careful(path, Transcript, TranscriptRecord)
         return [r.row(r.question, shared) for r in records if r.question is not None]
 
 
@@ -372,9 +286,7 @@ def _load(store: RunStore) -> Data:
                 t_side[i] = int(next(iter(t.assignment.values())) == q.correct)
         t_usable[i] = q.correct is not None and t.status == "complete"
 
-    latest: list[JudgmentRow] = _latest(
-        _judgments(store.judgments.path, JudgmentRow, _JudgmentModel)
-    )
+    latest: list[JudgmentRow] = _latest(_judgments(store.judgments.path, JudgmentRow, Judgment))
     final = _final(latest)
     found = [(j, index.get(j.transcript_id)) for j in final]
     rows = [j for j, ti in found if ti is not None]
@@ -390,7 +302,7 @@ def _load(store: RunStore) -> Data:
         (nan if j.rounds_seen is None else float(j.rounds_seen) for j in rows), np.float64, n
     )
     escalations: list[EscalationRow] = _latest(
-        _judgments(store.escalations.path, EscalationRow, _EscalationModel)
+        _judgments(store.escalations.path, EscalationRow, Escalation)
     )
     return Data(
         path=store.path,

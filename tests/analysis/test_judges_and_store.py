@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from oversight.analysis import analyze, cohens_kappa, krippendorff_alpha
-from oversight.analysis._data import JudgmentRow, _JudgmentModel, _judgments, _latest, load
+from oversight.analysis._data import JudgmentRow, _judgments, _latest, load
 from transcripts import JudgeIdentity, Judgment, TornRecordWarning
 from transcripts.errors import CorruptRecordError
 
@@ -25,7 +25,7 @@ def test_one_pass_dedup_agrees_with_the_store(run: RunBuilder) -> None:
     other = Judgment(transcript_id=t.id, judge=JudgeIdentity(kind="llm", name="y"), status="failed")
     for record in (base, other, failed, later, other):
         run.store.judgments.append(record)
-    rows = _judgments(run.store.judgments.path, JudgmentRow, _JudgmentModel)
+    rows = _judgments(run.store.judgments.path, JudgmentRow, Judgment)
     ours = [(j.id, j.status, j.probabilities) for j in _latest(rows)]
     theirs = [(j.id, j.status, j.probabilities) for j in run.store.judgments.latest()]
     assert sorted(ours, key=str) == sorted(theirs, key=str)
