@@ -32,7 +32,6 @@ Prints medians and the before/after ratios; ``--write`` puts the section "Report
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -44,21 +43,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _measure import measure_cli
+
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## Report over 100,000 judgments"
 PACKAGES = ("oversight", "transcripts", "judges", "protocols")
-CHILD = """
-import io, json, os, sys, time, contextlib
-started = time.perf_counter()
-from oversight.cli import main
-with contextlib.redirect_stdout(io.StringIO()):
-    code = main(sys.argv[1:])
-wall = time.perf_counter() - started
-peak = next(int(line.split()[1]) for line in open("/proc/self/status")
-            if line.startswith("VmHWM")) / 1024
-print(json.dumps({"code": code, "wall_s": wall, "cpu_s": sum(os.times()[:2]), "peak_mb": peak}),
-      file=sys.stderr)
-"""
 
 
 def _spec(n: int) -> Any:
@@ -84,32 +73,7 @@ def _precompile(tree: Path) -> None:
 
 def _measure(tree: Path, run: Path, bootstrap: int) -> dict[str, Any]:
     """``oversight report RUN --json`` in a fresh process running ``tree``'s code."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            "report",
-            str(run),
-            "--json",
-            "--bootstrap",
-            str(bootstrap),
-        ],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
-    try:
-        result: dict[str, Any] = json.loads(last)
-    except json.JSONDecodeError as err:
-        raise SystemExit(f"report of {run} with {tree} failed:\n{done.stderr[-3000:]}") from err
-    if result["code"] != 0:
-        raise SystemExit(f"report of {run} with {tree} exited {result['code']}")
-    return result
+    return measure_cli("report", str(run), "--json", "--bootstrap", str(bootstrap), tree=tree)
 
 
 def _steps(run: Path, bootstrap: int) -> dict[str, float]:

@@ -56,38 +56,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _measure import measure_cli
+
 from oversight.testing import cli_command, signal_after
 
-_CHILD = """
-import io, json, os, sys, time, contextlib
-from oversight.cli import main
-started = time.perf_counter()
-with contextlib.redirect_stdout(io.StringIO()):
-    code = main(sys.argv[1:])
-wall = time.perf_counter() - started
-# VmHWM: this program's own peak (ru_maxrss would keep the forking parent's across exec)
-peak = next(int(line.split()[1]) for line in open("/proc/self/status")
-            if line.startswith("VmHWM")) / 1024
-cpu = sum(os.times()[:2])
-print(json.dumps({"code": code, "wall_s": wall, "cpu_s": cpu, "peak_mb": peak}), file=sys.stderr)
-"""
-
-
-def _measure(*args: str) -> dict[str, Any]:
-    """One ``oversight`` command in its own process: its wall time and peak memory."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=False
-    )
-    last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
-    try:
-        result: dict[str, Any] = json.loads(last)
-    except json.JSONDecodeError as err:
-        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}") from err
-    result["process_s"] = time.perf_counter() - started  # interpreter start and imports too
-    if result["code"] != 0:
-        raise SystemExit(f"{' '.join(args)} exited {result['code']}:\n{done.stderr[-3000:]}")
-    return result
+_measure = measure_cli
+"""One command in its own process: wall, CPU and peak memory (``_measure.py``)."""
 
 
 def _experiment(folder: Path, n: int, *, questions: int, story_chars: int) -> Path:
