@@ -144,10 +144,13 @@ def mcnemar_exact(b: int, c: int) -> float:
     n, low = b + c, min(b, c)
     if n == 0 or b == c:
         return 1.0
-    if n > 500:  # exact integers get slow; the binomial CDF in floating point is exact enough
-        from scipy.special import bdtr
-
-        return min(1.0, 2.0 * float(bdtr(low, n, 0.5)))
+    if n > 500:  # exact integers get slow: the same sum in logs, relative to its largest
+        # term C(n, low) (the terms fall towards k = 0 by the ratio k / (n - k + 1))
+        k = np.arange(low, 0, -1, dtype=np.float64)
+        below = np.concatenate([[0.0], np.cumsum(np.log(k / (n - k + 1.0)))])
+        log_top = math.lgamma(n + 1) - math.lgamma(low + 1) - math.lgamma(n - low + 1)
+        log_tail = log_top + math.log(float(np.exp(below).sum()))
+        return min(1.0, 2.0 * math.exp(log_tail - n * math.log(2.0)))
     tail = sum(math.comb(n, k) for k in range(low + 1))
     return min(1.0, (2 * tail) / (1 << n))
 

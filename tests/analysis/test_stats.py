@@ -110,7 +110,19 @@ def test_selective_accuracy_keeps_judgments_at_or_above_the_threshold() -> None:
 
 
 @pytest.mark.parametrize(
-    ("b", "c"), [(0, 0), (5, 0), (12, 4), (30, 41), (100, 70), (3, 3), (1, 2), (900, 1000)]
+    ("b", "c"),
+    [
+        (0, 0),
+        (5, 0),
+        (12, 4),
+        (30, 41),
+        (100, 70),
+        (3, 3),
+        (1, 2),
+        (900, 1000),
+        (4900, 5100),
+        (24000, 24400),
+    ],
 )
 def test_mcnemar_exact_matches_statsmodels_and_scipy(b: int, c: int) -> None:
     expected = mcnemar([[10, b], [c, 7]], exact=True).pvalue
