@@ -46,7 +46,8 @@ def add_parser(subparsers: Any) -> None:
             "  oversight run exp.toml --dry-run              # estimate calls, tokens, cost\n"
             "  oversight run exp.toml --out runs/a --max-cost 20   # resume with a higher cap\n"
             "  oversight run exp.toml --out runs/b --replay runs/a # exact replay, no network\n"
-            "  oversight run exp.toml --out runs/a --retry-failed  # ask failed judges again"
+            "  oversight run exp.toml --out runs/a --retry-failed  # ask failed judges again\n"
+            "  oversight run exp.toml --out runs/a --workers 2     # two processes, two cores"
         ),
     )
     parser.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
@@ -73,6 +74,14 @@ def add_parser(subparsers: Any) -> None:
         type=int,
         metavar="N",
         help="work items in flight at once (overrides [limits] concurrency)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the items in N processes on this machine, each with a share of every "
+        "limit, all writing this run folder (default 1)",
     )
     parser.add_argument(
         "--offline",
@@ -127,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
         summary=not args.json,
         retry_failed=args.retry_failed,
+        workers=args.workers,
     )
     if args.json:
         print(json.dumps(_result_json(result), indent=2))

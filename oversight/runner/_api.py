@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from filelock import FileLock, Timeout
 from pydantic import ValidationError
 from rich.console import Console
 
@@ -25,8 +26,10 @@ from oversight.runner._items import plan
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
 from oversight.runner._run import Session
+from oversight.runner._share import check_workers
 from oversight.runner._status import RunResult
 from oversight.runner._summary import print_summary
+from oversight.runner._workers import run_workers
 from transcripts import JsonlLog, Question, RunStore, total_cost, utc_now
 from transcripts.errors import ConfigError
 
@@ -186,6 +189,11 @@ class RunOptions(TypedDict, total=False):
     """Ask the judges of failed judgments again, with fresh calls (default False: a failed
     judgment is left as it is on a resume, since asking again would replay it from the
     cache)."""
+    workers: int
+    """Worker processes that share the items and the limits (default 1: this process
+    alone). With more than one, ``endpoint_factory`` must be picklable and a script that
+    calls :func:`run_experiment` must guard its top level with ``if __name__ ==
+    "__main__":`` (workers are started with ``spawn``)."""
 
 
 def check_options(function: str, given: Mapping[str, object], allowed: type) -> None:
@@ -220,6 +228,7 @@ async def run_experiment_async(
         progress=options.get("progress"),
         factory=options.get("endpoint_factory"),
         retry_failed=options.get("retry_failed", False),
+        workers=options.get("workers", 1),
     )
     return result
 
@@ -234,12 +243,20 @@ async def _run(
     progress: bool | None,
     factory: Factory | None = None,
     retry_failed: bool = False,
+    workers: int = 1,
 ) -> tuple[RunResult, dict[str, Endpoint]]:
     """One session; returns its result and the endpoints it made (by name or spec)."""
+    if workers > 1 and any(interactive(j) for j in exp.judges):
+        raise ConfigError(
+            "--workers needs judges that need no person at this terminal (a human or "
+            "interactive fallback judge asks in one terminal): run with --workers 1, or "
+            "let the fallback judge queue for a later `oversight judge` session"
+        )
     questions = load_questions(exp.dataset, exp.base_dir)
     if replay is not None:
         _replay_origin(Path(replay))  # a bad --replay is refused before the folder is made
     store = RunStore.create(folder)
+    lock = run_lock(folder)
     try:
         _freeze(store, exp, questions)
         cache: Path | bool = exp.cache if exp.cache is not None else folder / "cache.sqlite"
@@ -255,10 +272,11 @@ async def _run(
         live = terminal(console) if progress is None else progress
         if any(interactive(j) for j in exp.judges):
             live = False  # a person answers in this terminal: no live display over them
+        items = list(plan(exp, questions))
         session = Session(
             exp,
             store,
-            list(plan(exp, questions)),
+            items,
             endpoints=endpoints,
             meter=meter,
             console=console,
@@ -270,11 +288,44 @@ async def _run(
             endpoints.check_credentials()  # a missing key stops the run before any item
             await asyncio.to_thread(_freeze_models, store, exp, endpoints)
             meter.recover(endpoints.every())  # spend lines a kill cut off, from the cache
-            return await session.run(), dict(made)
+            workers = min(workers, max(1, len(items)))
+            if workers == 1:
+                return await session.run(), dict(made)
+            check_workers(workers, exp, endpoints.every())
+            result = await run_workers(
+                exp,
+                store,
+                items,
+                workers=workers,
+                endpoints=endpoints,
+                meter=meter,
+                console=console,
+                live=live,
+                offline=offline,
+                factory=factory,
+                retry_failed=retry_failed,
+            )
+            return result, dict(made)
         finally:
             await endpoints.aclose()
     finally:
+        lock.release()
         store.close()
+
+
+def run_lock(folder: Path) -> FileLock:
+    """Hold ``RUN/.run.lock`` for this session, or refuse: two sessions writing one run
+    would run the same items twice. (The workers of ``--workers N`` run under their
+    parent's lock; the lock goes with the process, even on ``kill -9``.)"""
+    lock = FileLock(folder / ".run.lock", timeout=0, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ConfigError(
+            f"another `oversight run` is writing {folder} (it holds {folder / '.run.lock'}); "
+            f"wait for it to finish or stop it (Ctrl-C), then run again to resume"
+        ) from None
+    return lock
 
 
 def _replay_origin(source: Path) -> Path:

@@ -15,6 +15,7 @@ from oversight.experiment import Experiment
 from oversight.experiment._judges import judge_name
 from oversight.runner._dry import mock_replies
 from oversight.runner._meter import Meter, MeteredEndpoint
+from oversight.runner._share import share_endpoint, share_options
 from transcripts import RunStore
 
 __all__ = ["Endpoints", "Factory", "build_judges", "local_spec", "make_endpoint"]
@@ -61,11 +62,15 @@ class Endpoints:
         cache: Path | bool,
         offline: bool = False,
         factory: Factory | None = None,
+        share: tuple[int, int] | None = None,
     ) -> None:
         self.experiment = experiment
         self.cache = cache
         self.offline = offline
         self.factory = factory or make_endpoint
+        self.share = share
+        """``(worker, workers)``: this process is one of several running the run, and its
+        endpoints hold that worker's share of each limit (:mod:`oversight.runner._share`)."""
         self.made: dict[str, Endpoint] = {}
         """Endpoints made so far, by the name or spec they were asked for."""
 
@@ -76,7 +81,11 @@ class Endpoints:
             config = self.experiment.endpoints.get(ref)
             spec, options = (config.spec, config.endpoint_options()) if config else (ref, {})
             spec = local_spec(spec, self.experiment.base_dir)
+            if self.share is not None:
+                options = share_options(options, *self.share)
             made = self.factory(spec, cache=self.cache, offline=self.offline, **options)
+            if self.share is not None:
+                share_endpoint(made, *self.share)
             self.made[ref] = made
         return made
 

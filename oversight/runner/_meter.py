@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from pydantic import Field
@@ -31,7 +32,7 @@ from oversight.endpoints import Completion, Endpoint
 from transcripts import Call, JsonlLog, Record, new_id, utc_now
 from transcripts.errors import CostCapReached, EndpointError
 
-__all__ = ["Meter", "MeteredEndpoint", "SentEntry", "SpendEntry"]
+__all__ = ["Meter", "MeteredEndpoint", "SentEntry", "SpendEntry", "Tally"]
 
 
 class SpendEntry(Record):
@@ -104,8 +105,46 @@ def _unclosed(sent: JsonlLog[SentEntry], closed: set[str]) -> list[SentEntry]:
     return [m for m in found if m is not None]
 
 
+@dataclass
+class Tally:
+    """What a meter counted: its session's calls, and spend and tokens."""
+
+    calls: int = 0
+    """Calls sent."""
+    cached_calls: int = 0
+    """Calls the response cache answered."""
+    paid_lines: int = 0
+    """Paid calls (ledger lines)."""
+    spent_usd: float = 0.0
+    """Dollars of paid calls with a known price."""
+    unknown_cost_calls: int = 0
+    """Paid calls of unknown price."""
+    input_tokens: int = 0
+    """Prompt tokens of paid calls."""
+    output_tokens: int = 0
+    """Completion tokens of paid calls."""
+
+    @classmethod
+    def of(cls, meter: Meter) -> Tally:
+        """The meter's counts now."""
+        return cls(*(getattr(meter, f.name) for f in fields(cls)))
+
+    def __sub__(self, other: Tally) -> Tally:
+        return Tally(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
 class Meter:
-    """Counts what a run spends and refuses new calls past its caps."""
+    """Counts what a run spends and refuses new calls past its caps.
+
+    With ``follow``, for one worker of several writing one run (``oversight run --workers``):
+    the ledger is read as the other workers append to it (before each call, when a cap is
+    set), so the caps count the whole run's spend, not this process's alone. Calls that
+    earlier sessions left unclosed are then not counted here: the parent process counted
+    and recovered them before the workers started.
+    """
 
     def __init__(
         self,
@@ -114,6 +153,7 @@ class Meter:
         max_tokens: int | None = None,
         ledger: JsonlLog[SpendEntry] | None = None,
         sent: JsonlLog[SentEntry] | None = None,
+        follow: bool = False,
     ) -> None:
         self.max_cost_usd = max_cost_usd
         self.max_tokens = max_tokens
@@ -140,7 +180,16 @@ class Meter:
         """Lines of the ledger: paid calls of the run (all sessions)."""
         closed: set[str] = set()
         self._paid_hashes: set[str] = set()
-        if ledger is not None:
+        self._follow = follow
+        self._followed = Tally()
+        """What :meth:`follow` counted of the other workers' calls."""
+        self._own: set[str] = set()
+        """Ids of the ledger lines this meter wrote (``follow`` only: not counted twice)."""
+        self._read_to = 0
+        if follow and ledger is not None:
+            self.follow()
+            self._followed = Tally()  # all of it was there before this session
+        elif ledger is not None:
             for cost, tokens_in, tokens_out, sent_id, request_hash in _paid(ledger):
                 self._add(cost, tokens_in, tokens_out)
                 self.paid_lines += 1
@@ -150,13 +199,50 @@ class Meter:
                     self._paid_hashes.add(request_hash)
         self.unclosed: list[SentEntry] = []
         """Calls earlier sessions sent that were neither paid nor closed: cut off by a kill."""
-        if sent is not None and sent.path.exists():
+        if sent is not None and sent.path.exists() and not follow:
             self.unclosed = _unclosed(sent, closed)
         self.lost_in_flight = len(self.unclosed)
         """Calls a kill cut off while they were in flight (all sessions): perhaps charged by
         the provider, cost unknown. :meth:`recover` takes out those the cache answered."""
         self.carried_usd = self.spent_usd
         """Spend of earlier sessions of this run."""
+        self._start = Tally.of(self)
+
+    @property
+    def _following(self) -> bool:
+        """Whether other workers' spend is read (``follow``, and a cap that needs it)."""
+        return self._follow and (self.max_cost_usd is not None or self.max_tokens is not None)
+
+    def session(self) -> Tally:
+        """What this meter's own calls added in this session (not earlier sessions', not
+        other workers')."""
+        return Tally.of(self) - self._start - self._followed
+
+    def follow(self) -> None:
+        """Count the ledger lines other processes appended since the last look (``follow``)."""
+        if self.ledger is None:
+            return
+        try:
+            with open(self.ledger.path, "rb") as f:
+                f.seek(self._read_to)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1  # a line being written is read next time
+        before = Tally.of(self)
+        for line in data[:end].splitlines():
+            if not line.strip():
+                continue
+            entry = SpendEntry.model_validate_json(line)
+            if entry.id in self._own:
+                self._own.discard(entry.id)
+                continue
+            self._add(entry.cost_usd, entry.input_tokens, entry.output_tokens)
+            self.paid_lines += 1
+            if entry.request_hash is not None:
+                self._paid_hashes.add(entry.request_hash)
+        self._read_to += end
+        self._followed += Tally.of(self) - before
 
     def recover(self, endpoints: Iterable[Endpoint]) -> int:
         """Write the spend lines a kill prevented for calls whose reply reached the response
@@ -221,6 +307,8 @@ class Meter:
 
     def check(self) -> None:
         """Raise :class:`CostCapReached` when a cap has been reached; else allow the call."""
+        if self._following and self.stop_reason is None:
+            self.follow()
         if self.stop_reason is None:
             if self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
                 self.stop_reason = "cost cap"
@@ -255,16 +343,17 @@ class Meter:
         self._add(call.cost_usd, call.usage.input_tokens, call.usage.output_tokens)
         self._paid_hashes.add(call.request_hash)
         if self.ledger is not None:
-            self.ledger.append(
-                SpendEntry(
-                    endpoint=call.endpoint,
-                    input_tokens=call.usage.input_tokens,
-                    output_tokens=call.usage.output_tokens,
-                    cost_usd=call.cost_usd,
-                    request_hash=call.request_hash,
-                    sent_id=sent_id,
-                )
+            entry = SpendEntry(
+                endpoint=call.endpoint,
+                input_tokens=call.usage.input_tokens,
+                output_tokens=call.usage.output_tokens,
+                cost_usd=call.cost_usd,
+                request_hash=call.request_hash,
+                sent_id=sent_id,
             )
+            if self._following:
+                self._own.add(entry.id)
+            self.ledger.append(entry)
 
     def _add(self, cost: float | None, input_tokens: int, output_tokens: int) -> None:
         if cost is None:

@@ -24,7 +24,7 @@ import contextlib
 import dataclasses
 import signal
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -35,7 +35,7 @@ from judges import HumanQuit, Judge, pending_escalations
 from judges.live import StandIn, for_item
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint, batchable_calls
-from oversight.experiment import Experiment
+from oversight.experiment import Experiment, Limits
 from oversight.runner._build import Endpoints, build_judges
 from oversight.runner._items import WorkItem, judgment_id
 from oversight.runner._meter import Meter, MeteredEndpoint
@@ -48,7 +48,7 @@ from transcripts import JudgeIdentity, JudgeView, Judgment, RunStore, Transcript
 from transcripts.errors import CostCapReached
 from transcripts.live import JUDGE_SPEAKER
 
-__all__ = ["Session", "settled"]
+__all__ = ["Session", "ending", "settled", "warn_unpriced"]
 
 REPEAT_SAMPLE_OFFSET = 10_000
 """Added to ``sample_index`` per repeat, so repeats are cached (and sampled) apart."""
@@ -83,6 +83,8 @@ class Session:
         console: Console,
         live: bool,
         retry_failed: bool = False,
+        status_file: bool = True,
+        observer: Callable[[int, int], None] | None = None,
     ) -> None:
         self.experiment = experiment
         self.store = store
@@ -92,6 +94,11 @@ class Session:
         self.console = console
         self.live = live
         self.retry_failed = retry_failed
+        self.status_file = status_file
+        """Write ``RUN/status.json`` (a worker of several leaves it to its parent)."""
+        self.observer = observer
+        """Told ``(items done, items failed in this session)`` once the store is read and as
+        each item finishes: a worker's parent counts them."""
         self.limits = experiment.limits
         self.plants = resolve_plants(experiment)
         self.judges: dict[str, Judge] = build_judges(
@@ -371,6 +378,8 @@ class Session:
         status: Status | None = None
         message = ""
         self._write_status("running", "", already, started, force=True)
+        if self.observer is not None:
+            self.observer(already, 0)
         signals = _Signals(self)
         progress = RunProgress(self.console, self.meter, total=total, done=already, live=self.live)
         try:
@@ -391,6 +400,8 @@ class Session:
                         self._count(item, outcome)
                         self._warn_unpriced()
                         progress.advance(failed=outcome.failed)
+                        if self.observer is not None:
+                            self.observer(already + self.finished, self.failed)
                         self._write_status("running", "", already, started)
                         if self.meter.stop_reason is not None:
                             break
@@ -417,7 +428,7 @@ class Session:
             result = self._result(
                 "interrupted", "interrupted at once; run again to resume", already, started
             )
-            write_status(self.store, result)
+            self._save_status(result)
             raise
         finally:
             signals.remove()
@@ -431,30 +442,20 @@ class Session:
             )
             message = self.meter.cap_message()
         if status is None:
-            failed_judgments = len(self._failed_keys)
-            clean = self.failed == 0 and not failed_judgments
-            status = "complete" if clean else "complete with errors"
-            notes = []
-            if self.failed:
-                notes.append(
-                    f"{self.failed} item(s) failed and were recorded as errors; "
-                    f"run again to retry them"
-                )
-            if failed_judgments:
-                notes.append(
-                    f"{failed_judgments} judgment(s) failed (their transcripts are "
-                    f"saved); run again with --retry-failed to ask those judges again "
-                    f"with fresh calls"
-                )
-            message = "; ".join(notes)
+            status, message = ending(self.failed, len(self._failed_keys))
         result = self._result(status, message, already, started)
-        result.items_complete, result.items_failed, result.transcripts = self._store_counts()
+        result.items_complete, result.items_failed, result.transcripts = self.store_counts()
         if self.store.escalations.path.exists():  # no queue file: nothing to read
             result.escalations_pending = len(pending_escalations(self.store))
-        write_status(self.store, result)
+        self._save_status(result)
         return result
 
-    def _store_counts(self) -> tuple[int, int, int]:
+    @property
+    def unsettled(self) -> int:
+        """Judgments of this session's items whose last try failed."""
+        return len(self._failed_keys)
+
+    def store_counts(self) -> tuple[int, int, int]:
         """``(complete items, failed items, complete transcripts)`` as the store holds them,
         so the status agrees with the files even when items in flight at a stop (too many
         failures, a cap) wrote their records after the last one was counted. An item is
@@ -484,16 +485,8 @@ class Session:
         return complete, failed, sum(status == "complete" for status in latest.values())
 
     def _warn_unpriced(self) -> None:
-        new = self.meter.unpriced - self._warned
-        if new:
-            self._warned |= new
-            cap = " The cost cap cannot count them." if self.limits.max_cost_usd is not None else ""
-            self.console.print(
-                f"[yellow]warning:[/] no price is known for {escape(', '.join(sorted(new)))}: "
-                f"their cost is reported as unknown, not zero.{cap} Set pricing in "
-                f"{escape('[endpoints]')}.",
-                highlight=False,
-            )
+        warn_unpriced(self.console, self.meter.unpriced - self._warned, self.limits)
+        self._warned |= self.meter.unpriced
 
     def _count(self, item: WorkItem, outcome: _Outcome) -> None:
         self.finished += 1
@@ -549,9 +542,43 @@ class Session:
         self, status: Status, message: str, already: int, started: float, *, force: bool = False
     ) -> None:
         now = time.monotonic()
-        if force or now - self._last_status >= 2.0:
+        if self.status_file and (force or now - self._last_status >= 2.0):
             self._last_status = now
             write_status(self.store, self._result(status, message, already, started))
+
+    def _save_status(self, result: RunResult) -> None:
+        if self.status_file:
+            write_status(self.store, result)
+
+
+def ending(failed_items: int, failed_judgments: int) -> tuple[Status, str]:
+    """How a run that went through all its items ended, and what to do next, from its
+    failed items and the judgments still failed."""
+    if failed_items == 0 and not failed_judgments:
+        return "complete", ""
+    notes = []
+    if failed_items:
+        notes.append(
+            f"{failed_items} item(s) failed and were recorded as errors; run again to retry them"
+        )
+    if failed_judgments:
+        notes.append(
+            f"{failed_judgments} judgment(s) failed (their transcripts are saved); run again "
+            f"with --retry-failed to ask those judges again with fresh calls"
+        )
+    return "complete with errors", "; ".join(notes)
+
+
+def warn_unpriced(console: Console, new: set[str], limits: Limits) -> None:
+    """Warn once of endpoints whose calls have no known price (``new``: not warned yet)."""
+    if new:
+        cap = " The cost cap cannot count them." if limits.max_cost_usd is not None else ""
+        console.print(
+            f"[yellow]warning:[/] no price is known for {escape(', '.join(sorted(new)))}: "
+            f"their cost is reported as unknown, not zero.{cap} Set pricing in "
+            f"{escape('[endpoints]')}.",
+            highlight=False,
+        )
 
 
 class _Signals:
