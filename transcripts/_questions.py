@@ -20,6 +20,8 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,25 @@ from pydantic import BaseModel
 from transcripts.errors import CorruptRecordError
 
 __all__ = ["QUESTIONS", "QUESTION_REF", "QuestionFile"]
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock
+    fcntl = None  # type: ignore[assignment]
+
+
+@contextmanager
+def _flocked(fd: int) -> Iterator[None]:
+    """Hold an exclusive OS lock on the open file ``fd`` (where there is ``fcntl``)."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
 
 QUESTIONS = "questions.jsonl"
 """The run's question file."""
@@ -77,10 +98,15 @@ class QuestionFile:
             known = self._loaded()
             if ref not in known:
                 line = f'{{"hash":"{ref}","question":{text}}}\n'.encode()
+                first = self._fd is None
                 if self._fd is None:
-                    self._cut_torn_tail()
                     self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-                os.write(self._fd, line)
+                # Under an OS lock, as the logs append: another process's line in progress
+                # (workers of one run) is neither interleaved nor taken for a torn tail.
+                with _flocked(self._fd):
+                    if first:
+                        self._cut_torn_tail()
+                    os.write(self._fd, line)
                 known[ref] = json.loads(text)
             if len(self._memo) > 4096:
                 self._memo.clear()

@@ -39,7 +39,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -50,7 +50,7 @@ from pydantic import BaseModel, ValidationError
 from transcripts._index import Entry, IndexFile
 from transcripts._index_fields import INDEXED, judgment_fields
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
-from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile
+from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile, _flocked
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
 from transcripts.scoring import status_rank
 
@@ -67,16 +67,6 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: a lock file instead of flock
     fcntl = None  # type: ignore[assignment]
-
-
-@contextmanager
-def _flocked(fd: int) -> Iterator[None]:
-    """Hold an exclusive OS lock on the open file ``fd`` (released when the process dies)."""
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 _locks: dict[str, threading.Lock] = {}

@@ -197,9 +197,7 @@ def _ending(crew: list[_Worker], asked: bool) -> tuple[Status, str]:
     """The run's status and message from its workers' ends."""
     lost = [w for w in crew if w.end is None]
     if lost:
-        codes = ", ".join(
-            f"worker {crew.index(w)} (exit code {w.process.exitcode})" for w in lost
-        )
+        codes = ", ".join(f"worker {crew.index(w)} (exit code {w.process.exitcode})" for w in lost)
         how = "stopped at once" if asked else "ended before finishing"
         return "interrupted", (
             f"{codes} {how}; everything saved is kept: run the same command again to resume"

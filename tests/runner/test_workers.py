@@ -1,0 +1,247 @@
+"""``oversight run --workers N`` against a fake OpenAI server over real HTTP: the same run as
+one process (ids, statuses, transcripts, judgments), the endpoint's limit held across the
+workers, a cost cap that counts every worker's spend, a worker killed mid-run and resumed
+with no answered call paid again, and a second run on the folder refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from oversight.runner import read_status, run_experiment_async
+from oversight.testing import FakeOpenAIServer
+from transcripts import RunStore
+from transcripts.errors import ConfigError
+
+KEY_VARIABLE = "FAKE_OPENAI_KEY"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def script(body: dict[str, Any]) -> Any:
+    """Verdicts whose probabilities sum to 1 (the top one varies with the request); the
+    server's own deterministic inventions for everything else."""
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
+    probabilities = schema.get("properties", {}).get("probabilities")
+    if probabilities is None:
+        return None
+    labels = list(probabilities["properties"])
+    top = 0.55 + (len(json.dumps(body)) % 40) / 100
+    return {
+        "rationale": "scripted",
+        "probabilities": {
+            label: top if i == 0 else (1 - top) / (len(labels) - 1)
+            for i, label in enumerate(labels)
+        },
+    }
+
+
+def experiment_file(folder: Path, server: FakeOpenAIServer, *, max_concurrency: int = 2) -> Path:
+    """Every role on one model limited to ``max_concurrency`` requests in flight; 8 items in
+    flight per process, so the model's limit is what holds the requests back."""
+    text = f"""
+name = "workers"
+[dataset]
+loader = "sample"
+limit = 4
+[endpoints.model]
+spec = "openai/one-model"
+base_url = "{server.base_url}"
+api_key_env = "{KEY_VARIABLE}"
+pricing = {{ input = 1.0, output = 2.0 }}
+max_concurrency = {max_concurrency}
+max_retries = 1
+options = {{ retry_backoff = 0.01 }}
+[[conditions]]
+label = "unassisted"
+protocol = "unassisted"
+[[conditions]]
+label = "consultancy"
+protocol = "consultancy"
+roles = {{ consultant = "model" }}
+options = {{ rounds = 2, resamples = 0 }}
+[[conditions]]
+label = "debate"
+protocol = "debate"
+roles = {{ debater = "model" }}
+options = {{ rounds = 2, resamples = 0 }}
+[[judges]]
+kind = "llm"
+name = "judge"
+endpoint = "model"
+[limits]
+concurrency = 8
+"""
+    path = folder / "workers.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, "test")
+
+
+def contents(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every transcript (status, question, condition, setup, turns) and judgment (status,
+    judge, transcript, probabilities) by id."""
+    store = RunStore.open(out)
+    transcripts = {
+        t.id: (t.status, t.question.id, t.condition, t.answer_order, [u.content for u in t.turns])
+        for t in store.transcripts.latest()
+    }
+    judgments = {
+        j.id: (j.status, j.judge.name, j.transcript_id, j.probabilities)
+        for j in store.judgments.latest()
+    }
+    store.close()
+    return transcripts, judgments
+
+
+def bodies(server: FakeOpenAIServer) -> Counter[str]:
+    return Counter(json.dumps(r.body, sort_keys=True) for r in server.requests)
+
+
+def repaid(run: Path) -> int:
+    """Calls paid again under a request hash already paid (distinct calls of one hash)."""
+    calls: dict[str, set[str]] = {}
+    for line in (run / "spend.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        calls.setdefault(entry["request_hash"], set()).add(entry.get("sent_id") or entry["id"])
+    return sum(len(ids) - 1 for ids in calls.values())
+
+
+async def test_two_workers_make_the_one_process_run_within_the_shared_limit(
+    tmp_path: Path,
+) -> None:
+    with FakeOpenAIServer(reply=script, latency=0.05) as server:
+        exp = experiment_file(tmp_path, server)
+        one = await run_experiment_async(exp, out=tmp_path / "one", progress=False)
+        alone, peak_alone = bodies(server), server.peak_concurrency
+        server.reset()
+        two = await run_experiment_async(exp, out=tmp_path / "two", progress=False, workers=2)
+        together = bodies(server)
+        peak = server.peak_concurrency
+    assert one.status == two.status == "complete"
+    assert contents(tmp_path / "two") == contents(tmp_path / "one")
+    assert together == alone, "the same requests, each sent once"
+    assert peak_alone == 2 and peak <= 2, f"max_concurrency = 2 held across workers ({peak})"
+    # The parent's summary and status file count both workers.
+    assert (two.items_complete, two.items_total) == (one.items_total, one.items_total)
+    assert two.calls == one.calls == sum(together.values())
+    assert two.paid_calls == one.paid_calls and two.spent_usd == pytest.approx(one.spent_usd)
+    assert two.judgments == one.judgments and two.transcripts == one.transcripts
+    status = read_status(RunStore.open(tmp_path / "two"))
+    assert status is not None and status["status"] == "complete"
+    assert status["items_complete"] == one.items_total and status["calls"] == one.calls
+
+
+async def test_a_cost_cap_counts_every_workers_spend(tmp_path: Path) -> None:
+    with FakeOpenAIServer(reply=script, latency=0.02) as server:
+        exp = experiment_file(tmp_path, server, max_concurrency=4)
+        whole = await run_experiment_async(exp, out=tmp_path / "whole", progress=False)
+        # Each worker's half of the run costs less than the cap: only the spend of both
+        # together reaches it.
+        cap = whole.spent_usd * 0.6
+        capped = await run_experiment_async(
+            exp, out=tmp_path / "run", progress=False, workers=2, max_cost_usd=cap
+        )
+    assert capped.status == "stopped: cost cap"
+    assert 0 < capped.items_complete < whole.items_total
+    # The overshoot is the calls already past the cap check when it was reached: at most
+    # two calls (the debaters of a round) for each of the 8 items in flight in all.
+    most = max(json.loads(line)["cost_usd"] for line in (tmp_path / "run/spend.jsonl").open())
+    assert capped.spent_usd <= cap + 16 * most < whole.spent_usd
+
+
+def test_a_second_run_on_the_folder_is_refused(tmp_path: Path) -> None:
+    from oversight.runner._api import run_lock
+
+    (tmp_path / "run").mkdir()
+    held = run_lock(tmp_path / "run")
+    try:
+        with pytest.raises(ConfigError, match=r"another `oversight run` is writing"):
+            run_lock(tmp_path / "run")
+    finally:
+        held.release()
+    run_lock(tmp_path / "run").release()  # free again once the first session ended
+
+
+def _env() -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH", "")
+    root = str(ROOT)
+    return {
+        **os.environ,
+        KEY_VARIABLE: "test",
+        "CI": "true",
+        "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root,
+    }
+
+
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def _start(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def _workers_once(run: Path, paid: int, parent: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """Wait until the run's ledger has ``paid`` lines; then the parent's worker processes."""
+    deadline = time.monotonic() + 120
+    while _lines(run / "spend.jsonl") < paid:
+        assert parent.poll() is None and time.monotonic() < deadline, "no progress"
+        time.sleep(0.01)
+    children = psutil.Process(parent.pid).children()
+    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+
+
+@pytest.mark.timeout(300)
+async def test_a_killed_worker_or_a_stopped_parent_loses_nothing_and_repays_nothing(
+    tmp_path: Path,
+) -> None:
+    with FakeOpenAIServer(reply=script, latency=0.05) as server:
+        exp = experiment_file(tmp_path, server)
+        clean = await run_experiment_async(exp, out=tmp_path / "clean", progress=False)
+        once = bodies(server)
+        server.reset()
+        run = tmp_path / "run"
+        command = [sys.executable, "-m", "oversight.cli", "run", str(exp), "--out", str(run)]
+        command += ["--workers", "2", "--no-report", "--json"]
+
+        # kill -9 of one worker: the other finishes its share, the parent says to resume.
+        parent = _start(command)
+        workers = _workers_once(run, clean.paid_calls // 4, parent)
+        assert len(workers) == 2  # (beside multiprocessing's resource tracker)
+        os.kill(workers[0].pid, signal.SIGKILL)
+        out, _ = parent.communicate(timeout=120)
+        stopped = json.loads(out)
+        assert parent.returncode == 130 and stopped["status"] == "interrupted"
+        assert re.search(r"worker [01] \(exit code -9\) ended before finishing", stopped["message"])
+        assert 0 < stopped["items_complete"] < clean.items_total
+
+        # SIGTERM to the parent (as Ctrl-C): every worker stops after its calls in flight.
+        parent = _start(command)
+        workers = _workers_once(run, _lines(run / "spend.jsonl") + 4, parent)
+        parent.send_signal(signal.SIGTERM)
+        out, _ = parent.communicate(timeout=120)
+        assert parent.returncode == 130 and json.loads(out)["status"] == "interrupted"
+        assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+
+        resumed = await run_experiment_async(exp, out=run, progress=False, workers=2)
+    assert resumed.status == "complete"
+    assert contents(run) == contents(tmp_path / "clean")
+    assert repaid(run) == 0, "no call answered to the run was paid again"
+    # Requests sent twice are only those the kill cut off in flight, and the run says so.
+    sent_again = sum(n - once[body] for body, n in bodies(server).items() if n > once[body])
+    assert sent_again <= resumed.calls_lost_in_flight
