@@ -1,0 +1,208 @@
+"""``oversight run --workers N``: throughput at 1 and 2 worker processes, side by side.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_workers.py [--questions 500] [--latency 0.3] [--reps 2]
+
+The workload is issue 21's: three-round debates judged by an LLM judge (7 calls an item),
+every call to the fake OpenAI server over real HTTP, the server in its own process with
+``--latency`` seconds a reply, 256 items in flight, so the client's CPU (the SDK's HTTP
+stack, the runner) is the bottleneck, not the provider. Each repetition runs the same
+experiment with ``--workers 1`` and ``--workers 2`` (alternating which goes first) into
+fresh folders, through the command line as a user would. Reported for each: wall time,
+calls per second, the client's CPU seconds (the ``oversight`` process and its workers,
+from ``getrusage(RUSAGE_CHILDREN)``), CPU per call, and the load average before the run, so
+a reader can tell a slow run from a busy machine. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY_VARIABLE = "BENCH_OPENAI_KEY"
+
+
+def _script(body: dict[str, Any]) -> Any:
+    """Verdicts that sum to 1; the server's own echo for arguments."""
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
+    probabilities = schema.get("properties", {}).get("probabilities")
+    if probabilities is None:
+        return None
+    labels = list(probabilities["properties"])
+    return {
+        "rationale": "scripted",
+        "probabilities": {
+            label: 0.7 if i == 0 else 0.3 / (len(labels) - 1) for i, label in enumerate(labels)
+        },
+    }
+
+
+def serve(latency: float) -> None:
+    """The fake server, in this process, until killed (prints its base URL first)."""
+    from oversight.testing import FakeOpenAIServer
+
+    FakeOpenAIServer(reply=_script, latency=latency).serve_forever()
+
+
+def _env() -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH", "")
+    return {
+        **os.environ,
+        KEY_VARIABLE: "bench",
+        "CI": "true",
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{path}" if path else str(ROOT),
+    }
+
+
+def _experiment(folder: Path, base_url: str, questions: int) -> Path:
+    data = folder / "questions.jsonl"
+    with data.open("w") as f:
+        for i in range(questions):
+            question = {
+                "id": f"q{i}",
+                "question": f"Which answer is right in story {i}?",
+                "answers": ["the first", "the second"],
+                "correct": i % 2,
+                "context": f"Story {i}. " + "Some words of the hidden text. " * 20,
+                "source": f"s{i // 10}",
+            }
+            f.write(json.dumps(question) + "\n")
+    endpoint = (
+        f'base_url = "{base_url}"\napi_key_env = "{KEY_VARIABLE}"\nmax_concurrency = 256\n'
+        f"pricing = {{ input = 0.15, output = 0.6 }}\n"
+    )
+    path = folder / "bench.toml"
+    path.write_text(
+        f"""
+name = "bench-workers"
+[dataset]
+loader = "jsonl"
+path = "{data}"
+[endpoints.strong]
+spec = "openai/strong"
+{endpoint}
+[endpoints.weak]
+spec = "openai/weak"
+{endpoint}
+[[conditions]]
+label = "debate"
+protocol = "debate"
+roles = {{ debater = "strong" }}
+options = {{ rounds = 3, resamples = 0 }}
+[[judges]]
+kind = "llm"
+name = "judge"
+endpoint = "weak"
+[counterbalance]
+orders = "identity"
+[limits]
+concurrency = 256
+"""
+    )
+    return path
+
+
+def _once(experiment: Path, out: Path, workers: int) -> dict[str, Any]:
+    """One run through the command line; its wall time, client CPU and result."""
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "oversight.cli", "run", str(experiment), "--out", str(out)]
+        + ["--workers", str(workers), "--no-report", "--json"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"the run failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    result = json.loads(done.stdout)
+    if result["status"] != "complete":
+        raise RuntimeError(f"the run ended {result['status']}: {result['message']}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"workers": workers, "wall": wall, "cpu": cpu, "calls": result["calls"], "load": load}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=500, help="debates (7 calls each)")
+    parser.add_argument("--latency", type=float, default=0.3, help="seconds a reply")
+    parser.add_argument("--reps", type=int, default=2, help="repetitions of each side")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.latency)
+        return 0
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--latency", str(args.latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        rows: list[dict[str, Any]] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            experiment = _experiment(folder, base_url, args.questions)
+            for rep in range(args.reps):
+                order = (1, 2) if rep % 2 == 0 else (2, 1)
+                for workers in order:
+                    row = _once(experiment, folder / f"run-{rep}-{workers}", workers)
+                    rows.append(row)
+                    print(
+                        f"rep {rep} workers {workers}: {row['wall']:.1f} s wall, "
+                        f"{row['cpu']:.1f} s CPU, {row['calls']} calls, load {row['load']:.2f}",
+                        file=sys.stderr,
+                    )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    _table(rows, args)
+    return 0
+
+
+def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {args.questions} debates, {args.latency} s a reply\n"
+    )
+    print(
+        "| workers | wall s (each rep) | median wall s | calls/s | client CPU s | "
+        "CPU ms a call | load avg before |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    medians = {}
+    for workers in (1, 2):
+        mine = [r for r in rows if r["workers"] == workers]
+        wall = statistics.median(r["wall"] for r in mine)
+        cpu = statistics.median(r["cpu"] for r in mine)
+        calls = mine[0]["calls"]
+        medians[workers] = wall
+        walls = ", ".join(f"{r['wall']:.1f}" for r in mine)
+        loads = ", ".join(f"{r['load']:.2f}" for r in mine)
+        print(
+            f"| {workers} | {walls} | {wall:.1f} | {calls / wall:.0f} | {cpu:.1f} | "
+            f"{cpu / calls * 1000:.2f} | {loads} |"
+        )
+    print(f"\nthroughput ratio, 2 workers / 1: {medians[1] / medians[2]:.2f}x")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
