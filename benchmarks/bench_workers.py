@@ -119,9 +119,9 @@ def _once(experiment: Path, out: Path, workers: int) -> dict[str, Any]:
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
+    command = [sys.executable, "-m", "oversight.cli", "run", str(experiment), "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, "-m", "oversight.cli", "run", str(experiment), "--out", str(out)]
-        + ["--workers", str(workers), "--no-report", "--json"],
+        [*command, "--workers", str(workers), "--no-report", "--json"],
         env=_env(),
         capture_output=True,
         text=True,

@@ -47,7 +47,8 @@ def add_parser(subparsers: Any) -> None:
             "  oversight run exp.toml --out runs/a --max-cost 20   # resume with a higher cap\n"
             "  oversight run exp.toml --out runs/b --replay runs/a # exact replay, no network\n"
             "  oversight run exp.toml --out runs/a --retry-failed  # ask failed judges again\n"
-            "  oversight run exp.toml --out runs/a --workers 2     # two processes, two cores"
+            "  oversight run exp.toml --out runs/a --workers 2     # two processes, two cores\n"
+            "  oversight run exp.toml --out runs/a --ray auto      # over a Ray cluster"
         ),
     )
     parser.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
@@ -78,10 +79,16 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
         metavar="N",
         help="run the items in N processes on this machine, each with a share of every "
-        "limit, all writing this run folder (default 1)",
+        "limit, all writing this run folder (default 1); with --ray, N Ray tasks",
+    )
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the items as tasks on a Ray cluster (auto, local, or HOST:PORT), each "
+        "into its own shard of the run folder, merged at the end (needs the ray extra; "
+        "the folder must be on a file system every node sees)",
     )
     parser.add_argument(
         "--offline",
@@ -137,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         summary=not args.json,
         retry_failed=args.retry_failed,
         workers=args.workers,
+        ray=args.ray,
     )
     if args.json:
         print(json.dumps(_result_json(result), indent=2))

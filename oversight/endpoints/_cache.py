@@ -178,6 +178,29 @@ class ResponseCache:
             self._write_patiently(rows)
             self._forget(rows)
 
+    def absorb(self, other: Path) -> int:
+        """Copy in every reply of the cache file ``other`` that this cache lacks (a run
+        shard's cache merged into its run's); return how many. Running it again adds
+        nothing."""
+        self.flush()
+        with self._write_lock:
+            db = self._patient_writer
+            db.execute("ATTACH DATABASE ? AS other", (str(other),))
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                added = db.execute(
+                    "INSERT OR IGNORE INTO responses (key, endpoint, created, request, reply)"
+                    " SELECT key, endpoint, created, request, reply FROM other.responses"
+                ).rowcount
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            finally:
+                db.execute("DETACH DATABASE other")
+        return added
+
     def __len__(self) -> int:
         """How many replies the cache holds (what is pending is written first)."""
         self.flush()

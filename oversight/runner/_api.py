@@ -25,6 +25,7 @@ from oversight.runner._dry import EndpointEstimate, estimate_endpoint, mock_fact
 from oversight.runner._items import plan
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
+from oversight.runner._ray import run_ray
 from oversight.runner._run import Session
 from oversight.runner._share import check_workers
 from oversight.runner._status import RunResult
@@ -193,7 +194,13 @@ class RunOptions(TypedDict, total=False):
     """Worker processes that share the items and the limits (default 1: this process
     alone). With more than one, ``endpoint_factory`` must be picklable and a script that
     calls :func:`run_experiment` must guard its top level with ``if __name__ ==
-    "__main__":`` (workers are started with ``spawn``)."""
+    "__main__":`` (workers are started with ``spawn``). With ``ray``: the number of Ray
+    tasks (default: one per CPU of the cluster)."""
+    ray: str | None
+    """Run the items as tasks on the Ray cluster at this address (``auto``, ``local`` for a
+    new one on this machine, ``HOST:PORT``; a cluster this process already joined is used
+    as it is), each into its own store shard, merged into ``out`` (needs the ``ray``
+    extra)."""
 
 
 def check_options(function: str, given: Mapping[str, object], allowed: type) -> None:
@@ -228,7 +235,8 @@ async def run_experiment_async(
         progress=options.get("progress"),
         factory=options.get("endpoint_factory"),
         retry_failed=options.get("retry_failed", False),
-        workers=options.get("workers", 1),
+        workers=options.get("workers"),
+        ray=options.get("ray"),
     )
     return result
 
@@ -243,10 +251,11 @@ async def _run(
     progress: bool | None,
     factory: Factory | None = None,
     retry_failed: bool = False,
-    workers: int = 1,
+    workers: int | None = None,
+    ray: str | None = None,
 ) -> tuple[RunResult, dict[str, Endpoint]]:
     """One session; returns its result and the endpoints it made (by name or spec)."""
-    if workers > 1 and any(interactive(j) for j in exp.judges):
+    if ((workers or 1) > 1 or ray is not None) and any(interactive(j) for j in exp.judges):
         raise ConfigError(
             "--workers needs judges that need no person at this terminal (a human or "
             "interactive fallback judge asks in one terminal): run with --workers 1, or "
@@ -288,7 +297,24 @@ async def _run(
             endpoints.check_credentials()  # a missing key stops the run before any item
             await asyncio.to_thread(_freeze_models, store, exp, endpoints)
             meter.recover(endpoints.every())  # spend lines a kill cut off, from the cache
-            workers = min(workers, max(1, len(items)))
+            if ray is not None:
+                if workers is not None:
+                    check_workers(workers, exp, endpoints.every())
+                result = await run_ray(
+                    exp,
+                    store,
+                    items,
+                    address=ray,
+                    shards=workers,
+                    endpoints=endpoints,
+                    meter=meter,
+                    console=console,
+                    offline=offline,
+                    factory=factory,
+                    retry_failed=retry_failed,
+                )
+                return result, dict(made)
+            workers = min(workers or 1, max(1, len(items)))
             if workers == 1:
                 return await session.run(), dict(made)
             check_workers(workers, exp, endpoints.every())

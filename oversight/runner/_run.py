@@ -130,7 +130,7 @@ class Session:
 
     # -- what is already done ----------------------------------------------------------------
 
-    def _scan(self) -> list[WorkItem]:
+    def scan(self) -> list[WorkItem]:
         """Read the store's indexes; return the items that still have work to do.
 
         Only index entries are read (ids, status, work keys), and only the complete
@@ -372,7 +372,7 @@ class Session:
     async def run(self) -> RunResult:
         """Run every pending item; return where the run stands."""
         started = time.monotonic()
-        pending = self._scan()
+        pending = self.scan()
         total = len(self.items)
         already = total - len(pending)
         status: Status | None = None

@@ -1,0 +1,143 @@
+"""``oversight run --ray``: the items over a local Ray cluster on 127.0.0.1, each task into its
+own store shard, merged into the run: the same run as one process; a merge cut off half way
+finished by the next without a duplicate; a driver killed mid-run resumed with no answered
+call paid again."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oversight.runner import run_experiment_async
+from oversight.runner._merge import SHARDS
+from oversight.testing import FakeOpenAIServer
+from tests.runner.test_workers import (
+    KEY_VARIABLE,
+    _env,
+    _lines,
+    bodies,
+    contents,
+    experiment_file,
+    repaid,
+    script,
+)
+from transcripts import RunStore
+
+ray: Any = pytest.importorskip(
+    "ray", reason="Ray is not installed: the ray extra (pip install 'oversight[ray]')"
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A local Ray head on 127.0.0.1 for this module; its address."""
+    context = ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        _node_ip_address="127.0.0.1",
+    )
+    yield str(context.address_info["gcs_address"])
+    ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, "test")
+
+
+def _duplicates(run: Path) -> int:
+    """Records written twice over by a merge (identical lines of one log)."""
+    twice = 0
+    for name in ("transcripts.jsonl", "judgments.jsonl", "spend.jsonl", "sent.jsonl"):
+        lines = (run / name).read_text().splitlines()
+        twice += len(lines) - len(set(lines))
+    return twice
+
+
+@pytest.mark.timeout(300)
+async def test_shards_merged_make_the_one_process_run_and_a_cut_merge_finishes(
+    tmp_path: Path, cluster: str
+) -> None:
+    from oversight.runner._merge import merge_shard, merge_shards
+
+    with FakeOpenAIServer(reply=script, latency=0.02) as server:
+        exp = experiment_file(tmp_path, server)
+        one = await run_experiment_async(exp, out=tmp_path / "one", progress=False)
+        alone = bodies(server)
+        server.reset()
+        run = tmp_path / "ray"
+        merged = await run_experiment_async(exp, out=run, progress=False, ray=cluster, workers=2)
+        sent = bodies(server)
+    assert merged.status == one.status == "complete", merged.errors
+    assert contents(run) == contents(tmp_path / "one")
+    assert sent == alone, "the same requests, each sent once"
+    assert (merged.items_complete, merged.paid_calls) == (one.items_total, one.paid_calls)
+    assert merged.spent_usd == pytest.approx(one.spent_usd)
+    assert not any((run / SHARDS).iterdir()), "every shard merged and removed"
+    assert _duplicates(run) == 0
+
+    # A merge cut off after half of a shard's records: the next merge adds the rest, once.
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    store = RunStore.open(copy)
+    shard = copy / SHARDS / "0"
+    shutil.copytree(run, shard, ignore=shutil.ignore_patterns(SHARDS, ".run.lock"))
+    for name in ("transcripts.jsonl", "judgments.jsonl", "spend.jsonl"):
+        (copy / name).unlink()
+        (copy / f"{name}.idx").unlink()
+    half = copy / SHARDS / "half"
+    shutil.copytree(shard, half)
+    for name in ("transcripts.jsonl", "judgments.jsonl", "spend.jsonl"):
+        lines = (half / name).read_text().splitlines(keepends=True)
+        (half / name).write_text("".join(lines[: len(lines) // 2]))
+        (half / f"{name}.idx").unlink()
+    assert merge_shard(store, half, []) > 0
+    added = merge_shards(store, [])
+    assert added > 0 and merge_shards(store, []) == 0
+    store.close()
+    assert contents(copy) == contents(run) and _duplicates(copy) == 0
+
+
+def _kill_after(command: list[str], shards: Path) -> None:
+    """Start the driver; SIGKILL it once its shards have 10 paid calls on record."""
+    driver = subprocess.Popen(
+        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while sum(_lines(p / "spend.jsonl") for p in shards.glob("*")) < 10:
+        assert driver.poll() is None and time.monotonic() < deadline, "no progress"
+        time.sleep(0.01)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+
+
+@pytest.mark.timeout(300)
+async def test_a_killed_driver_is_resumed_from_its_shards_with_nothing_repaid(
+    tmp_path: Path, cluster: str
+) -> None:
+    with FakeOpenAIServer(reply=script, latency=0.05) as server:
+        exp = experiment_file(tmp_path, server)
+        await run_experiment_async(exp, out=tmp_path / "clean", progress=False)
+        once = bodies(server)
+        server.reset()
+        run = tmp_path / "run"
+        command = [sys.executable, "-m", "oversight.cli", "run", str(exp), "--out", str(run)]
+        _kill_after(command + ["--ray", cluster, "--workers", "2", "--no-report"], run / SHARDS)
+        assert any((run / SHARDS).iterdir()), "the shards wait for the next session's merge"
+        resumed = await run_experiment_async(exp, out=run, progress=False, ray=cluster, workers=2)
+    assert resumed.status == "complete", resumed.errors
+    assert contents(run) == contents(tmp_path / "clean")
+    assert repaid(run) == 0, "no call answered to the run was paid again"
+    sent_again = sum(n - once[body] for body, n in bodies(server).items() if n > once[body])
+    assert sent_again <= resumed.calls_lost_in_flight
+    assert json.loads((run / "status.json").read_text())["status"] == "complete"
