@@ -132,7 +132,7 @@ async def test_a_killed_driver_is_resumed_from_its_shards_with_nothing_repaid(
         server.reset()
         run = tmp_path / "run"
         command = [sys.executable, "-m", "oversight.cli", "run", str(exp), "--out", str(run)]
-        _kill_after(command + ["--ray", cluster, "--workers", "2", "--no-report"], run / SHARDS)
+        _kill_after([*command, "--ray", cluster, "--workers", "2", "--no-report"], run / SHARDS)
         assert any((run / SHARDS).iterdir()), "the shards wait for the next session's merge"
         resumed = await run_experiment_async(exp, out=run, progress=False, ray=cluster, workers=2)
     assert resumed.status == "complete", resumed.errors

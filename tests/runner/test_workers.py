@@ -202,12 +202,18 @@ def _workers_once(run: Path, paid: int, parent: subprocess.Popen[bytes]) -> list
     while _lines(run / "spend.jsonl") < paid:
         assert parent.poll() is None and time.monotonic() < deadline, "no progress"
         time.sleep(0.01)
-    children = psutil.Process(parent.pid).children()
-    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+    return [c for c in psutil.Process(parent.pid).children() if "spawn_main" in _cmdline(c)]
+
+
+def _cmdline(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # ended meanwhile (a zombie has no command line)
+        return ""
 
 
 @pytest.mark.timeout(300)
-async def test_a_killed_worker_or_a_stopped_parent_loses_nothing_and_repays_nothing(
+async def test_a_killed_worker_or_parent_or_a_stop_loses_nothing_and_repays_nothing(
     tmp_path: Path,
 ) -> None:
     with FakeOpenAIServer(reply=script, latency=0.05) as server:
@@ -237,6 +243,14 @@ async def test_a_killed_worker_or_a_stopped_parent_loses_nothing_and_repays_noth
         out, _ = parent.communicate(timeout=120)
         assert parent.returncode == 130 and json.loads(out)["status"] == "interrupted"
         assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+
+        # kill -9 of the parent: its workers are told (SIGTERM) and stop as on Ctrl-C.
+        parent = _start(command)
+        workers = _workers_once(run, _lines(run / "spend.jsonl") + 4, parent)
+        parent.kill()
+        parent.wait()
+        _, alive = psutil.wait_procs(workers, timeout=60)
+        assert not alive, "every worker stopped once its parent was gone"
 
         resumed = await run_experiment_async(exp, out=run, progress=False, workers=2)
     assert resumed.status == "complete"
