@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import pickle
 import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -34,6 +35,7 @@ from oversight.runner._run import Session
 from oversight.runner._share import portion, share_items
 from oversight.runner._status import RunResult
 from transcripts import JsonlLog, RunStore
+from transcripts.errors import OversightError
 
 __all__ = ["Job", "WorkerEnd", "worker_main"]
 
@@ -90,9 +92,9 @@ def worker_main(job: Job, conn: Connection) -> None:
         raise SystemExit(1) from None
     except (KeyboardInterrupt, asyncio.CancelledError):
         raise SystemExit(130) from None  # stopped at once: the parent says so
+    else:
+        _send(conn, ("end", end))
     finally:
-        if "end" in locals():
-            _send(conn, ("end", end))
         conn.close()
 
 
@@ -136,11 +138,13 @@ async def _work(job: Job, conn: Connection) -> WorkerEnd:
         store.close()
 
 
-def _send(conn: Connection, message: object) -> None:
+def _send(conn: Connection, message: tuple[object, ...]) -> None:
     try:
         conn.send(message)
     except OSError:
         pass  # the parent is gone: this worker is stopping too (SIGTERM on its death)
+    except (pickle.PicklingError, TypeError, AttributeError):  # an error that cannot travel
+        conn.send(("error", OversightError(f"{message[1]!r}")))
 
 
 def _stop_with_parent(parent: int) -> None:

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from dataclasses import dataclass, field, fields
@@ -45,6 +46,7 @@ from oversight.runner._run import Session, ending, warn_unpriced
 from oversight.runner._status import RunResult, Status, write_status
 from oversight.runner._worker import Job, WorkerEnd, worker_main
 from transcripts import JsonlLog, RunStore
+from transcripts.errors import ConfigError
 
 __all__ = ["run_workers"]
 
@@ -104,7 +106,15 @@ async def run_workers(
         process = context.Process(
             target=worker_main, args=(job, theirs), name=f"oversight-worker-{number}"
         )
-        process.start()
+        try:
+            process.start()
+        except (pickle.PicklingError, AttributeError, TypeError) as err:
+            for other in crew:
+                other.process.terminate()
+            raise ConfigError(
+                f"--workers could not hand the run to a worker process ({err}); an "
+                f"endpoint_factory must be a module-level function (picklable)"
+            ) from None
         theirs.close()
         crew.append(_Worker(process, ours))
     base = Tally.of(meter)
@@ -118,6 +128,8 @@ async def run_workers(
             while any(w.conn is not None for w in crew):
                 for worker in await _ready(crew):
                     unpriced = _receive(worker)
+                    if worker.error is not None and not stops.asked:
+                        stops.pass_on(quiet=True)  # one could not run: stop the others
                     warn_unpriced(console, set(unpriced) - warned, experiment.limits)
                     warned |= set(unpriced)
                 _show(meter, base, crew)
@@ -270,13 +282,14 @@ class _Stops:
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                self.loop.add_signal_handler(sig, self._pass_on)
+                self.loop.add_signal_handler(sig, self.pass_on)
                 self.installed.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread: the workers stop with their own signals
 
-    def _pass_on(self) -> None:
-        if not self.asked:
+    def pass_on(self, *, quiet: bool = False) -> None:
+        """Send every worker still running SIGTERM (the first time, say so)."""
+        if not self.asked and not quiet:
             self.console.print(
                 "interrupting: no new call is started, calls in flight finish "
                 "(Ctrl-C again to stop at once)",

@@ -259,3 +259,15 @@ async def test_a_killed_worker_or_parent_or_a_stop_loses_nothing_and_repays_noth
     # Requests sent twice are only those the kill cut off in flight, and the run says so.
     sent_again = sum(n - once[body] for body, n in bodies(server).items() if n > once[body])
     assert sent_again <= resumed.calls_lost_in_flight
+
+
+async def test_a_limit_smaller_than_the_workers_is_refused_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    with FakeOpenAIServer(reply=script) as server:
+        exp = experiment_file(tmp_path, server, max_concurrency=1)
+        with pytest.raises(
+            ConfigError, match=r"--workers 2 cannot share max_concurrency of openai/one-model = 1: "
+        ):
+            await run_experiment_async(exp, out=tmp_path / "run", progress=False, workers=2)
+        assert server.total_requests == 0
