@@ -255,9 +255,11 @@ async def _run(
     ray: str | None = None,
 ) -> tuple[RunResult, dict[str, Endpoint]]:
     """One session; returns its result and the endpoints it made (by name or spec)."""
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be at least 1 (got {workers})")
     if ((workers or 1) > 1 or ray is not None) and any(interactive(j) for j in exp.judges):
         raise ConfigError(
-            "--workers needs judges that need no person at this terminal (a human or "
+            "--workers and --ray need judges that need no person at this terminal (a human or "
             "interactive fallback judge asks in one terminal): run with --workers 1, or "
             "let the fallback judge queue for a later `oversight judge` session"
         )
@@ -301,14 +303,9 @@ async def _run(
                 if workers is not None:
                     check_workers(workers, exp, endpoints.every())
                 result = await run_ray(
-                    exp,
-                    store,
-                    items,
+                    session,
                     address=ray,
                     shards=workers,
-                    endpoints=endpoints,
-                    meter=meter,
-                    console=console,
                     offline=offline,
                     factory=factory,
                     retry_failed=retry_failed,
@@ -319,13 +316,8 @@ async def _run(
                 return await session.run(), dict(made)
             check_workers(workers, exp, endpoints.every())
             result = await run_workers(
-                exp,
-                store,
-                items,
+                session,
                 workers=workers,
-                endpoints=endpoints,
-                meter=meter,
-                console=console,
                 live=live,
                 offline=offline,
                 factory=factory,

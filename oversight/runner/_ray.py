@@ -40,7 +40,7 @@ from oversight.datasets import load_questions
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment, with_limits
 from oversight.runner._build import Endpoints, Factory
-from oversight.runner._items import WorkItem, plan
+from oversight.runner._items import plan
 from oversight.runner._merge import SHARDS, merge_shards, shard_lock
 from oversight.runner._meter import Meter, SpendEntry, Tally
 from oversight.runner._run import Session, ending
@@ -145,38 +145,26 @@ def _run_shard(job: ShardJob, shard: Path, store: RunStore) -> WorkerEnd:
 
 
 async def run_ray(
-    experiment: Experiment,
-    store: RunStore,
-    items: list[WorkItem],
+    session: Session,
     *,
     address: str,
     shards: int | None,
-    endpoints: Endpoints,
-    meter: Meter,
-    console: Console,
     offline: bool,
     factory: Factory | None,
     retry_failed: bool,
 ) -> RunResult:
-    """Run ``items`` as Ray tasks on the cluster at ``address`` (or the one this process
-    already joined), each into a shard, then merge the shards into ``store``."""
+    """Run ``session``'s items as Ray tasks on the cluster at ``address`` (or the one this
+    process already joined), each into a shard, then merge the shards into its store
+    (``session`` itself runs nothing: it finds and counts what the store holds)."""
+    experiment, store, items = session.experiment, session.store, session.items
+    endpoints, meter, console = session.endpoints, session.meter, session.console
     ray = _ray()
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False)
     started = time.monotonic()
     made = endpoints.every()
     merge_shards(store, made)  # what an earlier session left unmerged
-    counter = Session(
-        experiment,
-        store,
-        items,
-        endpoints=endpoints,
-        meter=meter,
-        console=console,
-        live=False,
-        status_file=False,
-    )
-    pending = counter.scan()
+    pending = session.scan()
     count = shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
     count = max(1, min(count, len(pending)))
     cache = getattr(made[0], "cache", None) if made else None
@@ -251,7 +239,7 @@ async def run_ray(
         elapsed_s=time.monotonic() - started,
         errors=[e for end in ends for e in end.result.errors][:5],
     )
-    result.items_complete, result.items_failed, result.transcripts = counter.store_counts()
+    result.items_complete, result.items_failed, result.transcripts = session.store_counts()
     if store.escalations.path.exists():
         result.escalations_pending = len(pending_escalations(store))
     write_status(store, result)

@@ -83,8 +83,6 @@ def share_endpoint(made: Endpoint, worker: int, workers: int) -> None:
 
 def check_workers(workers: int, experiment: Experiment, endpoints: Sequence[Endpoint]) -> None:
     """Refuse a number of workers that some limit cannot be shared among, saying which."""
-    if workers < 1:
-        raise ConfigError(f"--workers must be at least 1 (got {workers})")
     named = [("[limits] concurrency", experiment.limits.concurrency)]
     for made in endpoints:
         limits = getattr(made, "limits", None)

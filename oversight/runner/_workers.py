@@ -37,8 +37,7 @@ from multiprocessing.process import BaseProcess
 from rich.console import Console
 
 from judges import pending_escalations
-from oversight.experiment import Experiment
-from oversight.runner._build import Endpoints, Factory
+from oversight.runner._build import Factory
 from oversight.runner._items import WorkItem
 from oversight.runner._meter import Meter, SpendEntry, Tally
 from oversight.runner._progress import RunProgress
@@ -73,20 +72,18 @@ class _Worker:
 
 
 async def run_workers(
-    experiment: Experiment,
-    store: RunStore,
-    items: list[WorkItem],
+    session: Session,
     *,
     workers: int,
-    endpoints: Endpoints,
-    meter: Meter,
-    console: Console,
     live: bool,
     offline: bool,
     factory: Factory | None,
     retry_failed: bool,
 ) -> RunResult:
-    """Run ``items`` in ``workers`` processes into ``store``; return the whole run's result."""
+    """Run ``session``'s items in ``workers`` processes into its store; return the whole
+    run's result (``session`` itself runs nothing: it counts what the store holds)."""
+    experiment, store, items = session.experiment, session.store, session.items
+    endpoints, meter, console = session.endpoints, session.meter, session.console
     started = time.monotonic()
     context = multiprocessing.get_context("spawn")
     crew: list[_Worker] = []
@@ -150,17 +147,7 @@ async def run_workers(
             raise worker.error
     status, message = _ending(crew, stops.asked)
     result = _result(store, meter, crew, items, status, message, started)
-    counter = Session(
-        experiment,
-        store,
-        items,
-        endpoints=endpoints,
-        meter=meter,
-        console=console,
-        live=False,
-        status_file=False,
-    )
-    result.items_complete, result.items_failed, result.transcripts = counter.store_counts()
+    result.items_complete, result.items_failed, result.transcripts = session.store_counts()
     if store.escalations.path.exists():
         result.escalations_pending = len(pending_escalations(store))
     _exact_spend(result, store, meter)
