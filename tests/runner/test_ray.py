@@ -36,6 +36,8 @@ ray: Any = pytest.importorskip(
     "ray", reason="Ray is not installed: the ray extra (pip install 'oversight[ray]')"
 )
 
+pytestmark = pytest.mark.xdist_group("ray")  # one local Ray cluster, on one test worker
+
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
