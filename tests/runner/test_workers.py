@@ -271,3 +271,26 @@ async def test_a_limit_smaller_than_the_workers_is_refused_before_anything_runs(
         ):
             await run_experiment_async(exp, out=tmp_path / "run", progress=False, workers=2)
         assert server.total_requests == 0
+
+
+def test_shares_are_disjoint_in_plan_order_and_sum_to_each_limit() -> None:
+    from oversight.datasets import load_questions
+    from oversight.experiment import load_experiment
+    from oversight.runner._items import plan
+    from oversight.runner._share import share_items, share_options
+
+    exp = load_experiment(ROOT / "examples" / "quickstart.toml")
+    items = list(plan(exp, load_questions(exp.dataset, exp.base_dir)))
+    shares = [share_items(items, w, 3) for w in range(3)]
+    assert sorted(i.id for s in shares for i in s) == sorted(i.id for i in items)
+    for share in shares:
+        assert share == [i for i in items if i in share], "plan order kept"
+        # whole questions: no question is split between workers
+        assert not {i.question.id for i in share} & {
+            i.question.id for other in shares if other is not share for i in other
+        }
+    options = {"max_concurrency": 5, "rpm": 600.0, "tpm": 90_000.0, "timeout": 30}
+    cut = [share_options(options, w, 2) for w in range(2)]
+    assert [c["max_concurrency"] for c in cut] == [3, 2]
+    assert [c["rpm"] for c in cut] == [300.0, 300.0] and cut[0]["tpm"] == 45_000.0
+    assert cut[1]["timeout"] == 30  # not a limit: unchanged
