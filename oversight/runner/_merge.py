@@ -6,7 +6,8 @@ escalations, spend and sent ledgers, response cache), so no two machines ever ap
 file. The driver then merges each shard into the run:
 
 1. the shard's response cache rows the run's cache lacks (first, so that a record merged
-   into the run always has its calls in the run's cache);
+   into the run always has its calls in the run's cache), and the lines of its batch
+   ledger (``batches.jsonl``) that the run's lacks;
 2. ``spend.jsonl`` and ``sent.jsonl`` lines, then transcripts, judgments and escalations:
    each record the run lacks, in the shard's order (a record is lacking when no record of
    the run has its id and the same content: a merge run twice adds nothing);
@@ -19,6 +20,7 @@ appended again.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -38,6 +40,10 @@ SHARDS = "shards"
 """The folder of a run that holds its shards."""
 
 R = TypeVar("R", bound=BaseModel)
+
+BATCHES = "batches.jsonl"
+"""The batch ledger beside a response cache (batches of ``batch = true`` endpoints in flight):
+merged with the cache, so a resume finds the batches a shard's task had submitted."""
 
 MERGE_WAIT_S = 60.0
 """How long a merge waits for a Ray task still writing its shard (of a driver that was
@@ -91,7 +97,7 @@ def _merge(store: RunStore, shard: Path, caches: dict[int, Any]) -> int:
     if cached.exists():
         for cache in caches.values():
             cache.absorb(cached)
-    added = 0
+    added = _merge_lines(store.path / BATCHES, shard / BATCHES)
     for name, model in (("spend.jsonl", SpendEntry), ("sent.jsonl", SentEntry)):
         added += _merge_log(
             JsonlLog(store.path / name, model),
@@ -105,6 +111,22 @@ def _merge(store: RunStore, shard: Path, caches: dict[int, Any]) -> int:
     finally:
         source.close()
     return added
+
+
+def _merge_lines(target: Path, source: Path) -> int:
+    """Append the lines of ``source`` that ``target`` lacks, in one write; how many."""
+    if not source.exists():
+        return 0
+    have = set(target.read_bytes().splitlines()) if target.exists() else set()
+    new = [line for line in source.read_bytes().splitlines() if line.strip() and line not in have]
+    if new:
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, b"".join(line + b"\n" for line in new))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return len(new)
 
 
 def _merge_log(target: JsonlLog[R], source: JsonlLog[R]) -> int:

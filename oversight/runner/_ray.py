@@ -8,9 +8,9 @@ deals them to ``--workers N`` Ray tasks (default: one per CPU of the cluster) as
 ``--workers`` deals them to processes (:func:`oversight.runner._share.share_items`). Each
 task runs its items in an ordinary session into its own store shard, ``RUN/shards/<k>/``,
 with its share of every endpoint limit and of what is left of the cost and token caps; its
-response cache starts as a copy of the run's, so no call the run already paid for is sent
-again. When the tasks end (or fail, or the driver is interrupted), the driver merges every
-shard into the run folder and writes ``status.json``.
+response cache (and batch ledger) starts as a copy of the run's, so no call the run already
+paid for is sent again. When the tasks end (or fail, or the driver is interrupted), the
+driver merges every shard into the run folder and writes ``status.json``.
 
 The tasks get the API key variables of the run's endpoints from the driver's environment
 (as the driver would use them), in their Ray runtime environment.
@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import importlib
 import os
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment, with_limits
 from oversight.runner._build import Endpoints, Factory
 from oversight.runner._items import plan
-from oversight.runner._merge import SHARDS, merge_shards, shard_lock
+from oversight.runner._merge import BATCHES, SHARDS, merge_shards, shard_lock
 from oversight.runner._meter import Meter, SpendEntry, Tally
 from oversight.runner._run import Session, ending
 from oversight.runner._share import portion, share_items
@@ -110,6 +111,9 @@ def _run_shard(job: ShardJob, shard: Path, store: RunStore) -> WorkerEnd:
                 contextlib.closing(sqlite3.connect(cache)) as writer,
             ):
                 reader.backup(writer)
+        batches = job.cache.with_name(BATCHES)  # batches in flight, to collect, not resend
+        if batches.exists():
+            shutil.copyfile(batches, shard / BATCHES)
     share = (job.shard, job.shards)
     whole = job.experiment
     exp = with_limits(whole, concurrency=max(1, portion(whole.limits.concurrency, *share)))
