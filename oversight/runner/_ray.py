@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 
 from judges import pending_escalations
@@ -47,7 +46,7 @@ from oversight.runner._meter import Meter, SpendEntry, Tally
 from oversight.runner._run import Session, ending
 from oversight.runner._share import portion, share_items
 from oversight.runner._status import RunResult, write_status
-from oversight.runner._worker import WorkerEnd
+from oversight.runner._worker import WorkerEnd, run_share
 from transcripts import JsonlLog, RunStore
 from transcripts.errors import ConfigError
 
@@ -127,23 +126,9 @@ def _run_shard(job: ShardJob, shard: Path, store: RunStore) -> WorkerEnd:
     endpoints = Endpoints(exp, cache=cache, offline=job.offline, factory=job.factory, share=share)
 
     async def work() -> WorkerEnd:
-        try:
-            session = Session(
-                exp,
-                store,
-                items,
-                endpoints=endpoints,
-                meter=meter,
-                console=Console(quiet=True),
-                live=False,
-                retry_failed=job.retry_failed,
-                status_file=False,
-            )
-            result = await session.run()
-            return WorkerEnd(result, session.failed, session.unsettled, meter.session())
-        finally:
-            await endpoints.aclose()
-            store.close()
+        return await run_share(
+            exp, store, items, endpoints=endpoints, meter=meter, retry_failed=job.retry_failed
+        )
 
     return asyncio.run(work())
 

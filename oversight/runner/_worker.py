@@ -20,6 +20,7 @@ import ctypes
 import os
 import pickle
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -29,7 +30,7 @@ from rich.console import Console
 from oversight.datasets import load_questions
 from oversight.experiment import Experiment, with_limits
 from oversight.runner._build import Endpoints, Factory
-from oversight.runner._items import plan
+from oversight.runner._items import WorkItem, plan
 from oversight.runner._meter import Meter, SpendEntry, Tally
 from oversight.runner._run import Session
 from oversight.runner._share import portion, share_items
@@ -118,6 +119,29 @@ async def _work(job: Job, conn: Connection) -> WorkerEnd:
     def observe(done: int, failed: int) -> None:
         _send(conn, ("items", done, failed, meter.session(), sorted(meter.unpriced)))
 
+    return await run_share(
+        exp,
+        store,
+        items,
+        endpoints=endpoints,
+        meter=meter,
+        retry_failed=job.retry_failed,
+        observer=observe,
+    )
+
+
+async def run_share(
+    exp: Experiment,
+    store: RunStore,
+    items: list[WorkItem],
+    *,
+    endpoints: Endpoints,
+    meter: Meter,
+    retry_failed: bool,
+    observer: Callable[[int, int], None] | None = None,
+) -> WorkerEnd:
+    """Run ``items`` (a worker's or a Ray task's share) in a quiet session that writes no
+    status file (the parent or driver does), then close the endpoints and the store."""
     try:
         session = Session(
             exp,
@@ -127,9 +151,9 @@ async def _work(job: Job, conn: Connection) -> WorkerEnd:
             meter=meter,
             console=Console(quiet=True),
             live=False,
-            retry_failed=job.retry_failed,
+            retry_failed=retry_failed,
             status_file=False,
-            observer=observe,
+            observer=observer,
         )
         result = await session.run()
         return WorkerEnd(result, session.failed, session.unsettled, meter.session())

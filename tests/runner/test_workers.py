@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from oversight.runner import read_status, run_experiment_async
-from oversight.testing import FakeOpenAIServer
+from oversight.testing import FakeOpenAIServer, scripted_verdict
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
@@ -28,22 +28,8 @@ KEY_VARIABLE = "FAKE_OPENAI_KEY"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def script(body: dict[str, Any]) -> Any:
-    """Verdicts whose probabilities sum to 1 (the top one varies with the request); the
-    server's own deterministic inventions for everything else."""
-    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
-    probabilities = schema.get("properties", {}).get("probabilities")
-    if probabilities is None:
-        return None
-    labels = list(probabilities["properties"])
-    top = 0.55 + (len(json.dumps(body)) % 40) / 100
-    return {
-        "rationale": "scripted",
-        "probabilities": {
-            label: top if i == 0 else (1 - top) / (len(labels) - 1)
-            for i, label in enumerate(labels)
-        },
-    }
+script = scripted_verdict
+"""Verdicts whose probabilities sum to 1; the server invents everything else."""
 
 
 def experiment_file(folder: Path, server: FakeOpenAIServer, *, max_concurrency: int = 2) -> Path:
