@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
+from oversight.analysis._codes import unique_codes, unique_rows
 from oversight.analysis._data import Data
 from oversight.analysis._schema import Agreement, JudgePairAgreement
 from oversight.analysis._stats import RowMetrics
@@ -74,7 +75,7 @@ def agreement(
     index = {name: i for i, name in enumerate(names)}
     name_code = np.array([index[data.judge[r].name] for r in rows], dtype=np.int64)
     # Transcripts judged by at least two different judge names.
-    pairs_tj = np.unique(np.stack([t, name_code], axis=1), axis=0)
+    pairs_tj = unique_rows(np.stack([t, name_code], axis=1))[0]
     judges_on = np.bincount(pairs_tj[:, 0], minlength=len(data.transcripts))
     shared_units = np.nonzero((judges_on >= 2) & (per_unit >= 2))[0].astype(np.int64)
     if shared_units.size == 0:
@@ -82,14 +83,14 @@ def agreement(
     keep = np.isin(t, shared_units)
     rows, t, judge = rows[keep], t[keep], name_code[keep]
     verdict = metrics.verdict[rows]
-    labels, code = np.unique(verdict, return_inverse=True)
+    labels, code = unique_codes(verdict)
     n_labels = labels.size
-    units, unit = np.unique(t, return_inverse=True)
+    units, unit = unique_codes(t)
     counts = np.zeros((units.size, n_labels))
     np.add.at(counts, (unit, code), 1.0)
     m = counts.sum(axis=1)
     d_o = (m**2 - (counts**2).sum(axis=1)) / (m - 1.0)
-    clusters, cluster = np.unique(data.t_cluster[units], return_inverse=True)
+    clusters, cluster = unique_codes(data.t_cluster[units])
     alpha_cols = np.concatenate([d_o[:, None], m[:, None], counts], axis=1)
     alpha_sums = sums_by_cluster(cluster, alpha_cols, clusters.size)
     alpha = _alpha_from_sums(alpha_sums.sum(axis=0, keepdims=True), n_labels)[0]
@@ -109,7 +110,7 @@ def agreement(
         if not shared.any():
             continue
         cells = cells[shared]
-        pc, pcluster = np.unique(cluster[shared], return_inverse=True)
+        pc, pcluster = unique_codes(cluster[shared])
         sums = sums_by_cluster(pcluster, cells, pc.size)
         total = sums.sum(axis=0, keepdims=True)
         kappa = _kappa_from_sums(total, n_labels)[0]

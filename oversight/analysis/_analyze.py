@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from oversight.analysis._agreement import agreement
 from oversight.analysis._beliefs import belief_curves
 from oversight.analysis._bootstrap import Resampler
+from oversight.analysis._codes import unique_codes, unique_rows
 from oversight.analysis._compare import compare, comparison_pairs
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import field_codes, parse_where, where_mask
@@ -67,8 +68,7 @@ def _split(codes: list[Ints], uniques: list[list[Any]], rows: Ints) -> list[tupl
     if not codes:
         return [([], rows)]
     stacked = np.stack([c[rows] for c in codes], axis=1)
-    combos, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    combos, inverse = unique_rows(stacked)
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(combos.shape[0] + 1))
     out = []
@@ -84,7 +84,7 @@ def _agreement_by_condition(
     """Judge agreement within each condition that has shared transcripts."""
     codes, values = field_codes(data, "condition")
     out = []
-    for c in np.unique(codes[rows]):
+    for c in unique_codes(codes[rows])[0]:
         found = agreement(
             data, metrics, rows[codes[rows] == c], resampler=resampler, condition=str(values[c])
         )
@@ -131,9 +131,11 @@ def _per_condition(codes: Ints, cond_codes: Ints, rows: Ints) -> bool:
     NYU's ``setting``: as a stratum it would leave no two conditions to compare."""
     if rows.size == 0:
         return False
-    pairs = np.unique(np.stack([cond_codes[rows], codes[rows]], axis=1), axis=0)
+    pairs = unique_rows(np.stack([cond_codes[rows], codes[rows]], axis=1))[0]
     n = pairs.shape[0]
-    return bool(n > 1 and np.unique(pairs[:, 0]).size == n == np.unique(pairs[:, 1]).size)
+    return bool(
+        n > 1 and unique_codes(pairs[:, 0])[0].size == n == unique_codes(pairs[:, 1])[0].size
+    )
 
 
 def _model(
@@ -263,7 +265,7 @@ def analyze(
     comparisons: list[Comparison] = []
     cond_codes, cond_values = field_codes(data, "condition")
     scored_rows = rows[data.scored[rows]]
-    known = sorted({str(cond_values[c]) for c in np.unique(cond_codes[rows])})
+    known = sorted({str(cond_values[c]) for c in unique_codes(cond_codes[rows])[0]})
     for name in {n for pair in pairs for n in pair} | ({baseline} if baseline else set()):
         if name not in known:
             raise ConfigError(
@@ -281,7 +283,7 @@ def analyze(
     ):
         by_condition = {
             str(cond_values[c]): members[cond_codes[members] == c]
-            for c in np.unique(cond_codes[members])
+            for c in unique_codes(cond_codes[members])[0]
         }
         comparisons += compare(
             data,

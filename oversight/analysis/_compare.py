@@ -46,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, percentile_interval, rng_for, sums_by_cluster
+from oversight.analysis._codes import unique_codes
 from oversight.analysis._data import Data
 from oversight.analysis._schema import Comparison, McNemar
 from oversight.analysis._smallsample import (
@@ -201,7 +202,7 @@ def _one(
     reason = ""
     if paired:
         qs = shared
-        clusters, cluster = np.unique(q_cluster[qs], return_inverse=True)
+        clusters, cluster = unique_codes(q_cluster[qs])
         d = a[qs] - b[qs]
         acc_a, acc_b = float(a[qs].mean()), float(b[qs].mean())
         difference: float | None = float(d.mean())
@@ -219,12 +220,12 @@ def _one(
         acc_b = float(b[qb].mean()) if n_b else None  # type: ignore[assignment]
         difference = None if acc_a is None or acc_b is None else acc_a - acc_b
         qs = np.concatenate([qa, qb])
-        clusters, cluster = np.unique(q_cluster[qs], return_inverse=True)
+        clusters, cluster = unique_codes(q_cluster[qs])
         c = int(clusters.size)
         test = "CR3 cluster-jackknife t-test"
         # Each side's own spread must be estimable: a condition whose questions all come
         # from one source says nothing about how its accuracy varies between sources.
-        thin = min(np.unique(q_cluster[qa]).size, np.unique(q_cluster[qb]).size)
+        thin = min(unique_codes(q_cluster[qa])[0].size, unique_codes(q_cluster[qb])[0].size)
         if thin < 2:
             reason = (
                 f"no interval: a condition has questions from {thin} source"
@@ -308,7 +309,7 @@ def _gap(
     out["n_questions_gap"] = int(triples.size)
     if triples.size == 0:
         return out
-    _, cluster = np.unique(q_cluster[triples], return_inverse=True)
+    _, cluster = unique_codes(q_cluster[triples])
     pieces = np.stack([a[triples] - u[triples], e[triples] - u[triples]], axis=1)
     mean, cov, dfs = cr2_means(pieces, cluster)
     au, eu = float(mean[0]), float(mean[1])

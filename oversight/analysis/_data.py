@@ -32,6 +32,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -220,14 +221,17 @@ def _probabilities(rows: list[JudgmentRow], status: Ints, widths: Ints) -> tuple
     probs = np.zeros((len(rows), width))
     valid = np.zeros(len(rows), dtype=bool)
     by_length: dict[int, tuple[list[int], list[list[float]]]] = {}
-    for r, j in enumerate(rows):
+    # Plain lists: indexing numpy arrays one element at a time costs more than the loop.
+    oks, ws = (status == 0).tolist(), widths.tolist()
+    for r, (j, ok, w) in enumerate(zip(rows, oks, ws, strict=True)):
         p = j.probabilities
-        if status[r] == 0 and p is not None and len(p) == widths[r]:
+        if ok and p is not None and len(p) == w:
             at, values = by_length.setdefault(len(p), ([], []))
             at.append(r)
             values.append(p)
     for length, (at, values) in by_length.items():
-        probs[at, :length] = values
+        flat = np.fromiter(chain.from_iterable(values), np.float64, len(values) * length)
+        probs[at, :length] = flat.reshape(len(values), length)
         valid[at] = True
     valid &= np.isfinite(probs).all(axis=1)
     return probs, valid

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
+from oversight.analysis._codes import unique_codes
 from oversight.analysis._data import Data
 from oversight.analysis._schema import CalibrationBin, GroupStats, SelectivePoint, Slice
 from oversight.analysis._smallsample import (
@@ -57,7 +58,7 @@ def _num(x: float) -> float | None:
 
 
 def _cr2_interval(values: Floats, cluster: Ints, kind: str) -> tuple[float, float] | None:
-    _, local = np.unique(cluster, return_inverse=True)
+    _, local = unique_codes(cluster)
     mean, cov, df = cr2_means(values, local)
     fit = Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0]))
     if kind == "brier":
@@ -95,7 +96,7 @@ def group_stats(
     score = metrics.score[scored]
     conf = metrics.confidence[scored]
     rounds = data.rounds[scored]
-    clusters, cluster = np.unique(data.t_cluster[t], return_inverse=True)
+    clusters, cluster = unique_codes(data.t_cluster[t])
     n_clusters = clusters.size
     small = n_clusters < SMALL_SAMPLE_CLUSTERS
 
@@ -133,7 +134,7 @@ def group_stats(
     intervals: dict[str, tuple[float, float] | None] = {}
     for j, (kind, value, mask, values) in enumerate(columns):
         n = int(mask.sum())
-        own = int(np.unique(cluster[mask]).size)
+        own = int(unique_codes(cluster[mask])[0].size)
         interval = None
         if own >= 2:
             if own < SMALL_SAMPLE_CLUSTERS:
@@ -179,8 +180,8 @@ def group_stats(
         n_failed=int((status == 1).sum()),
         n_skipped=int((status == 2).sum()),
         n_unscored=int(((status == 0) & ~data.scored[rows]).sum()),
-        n_transcripts=int(np.unique(t).size),
-        n_questions=int(np.unique(data.t_question[t]).size),
+        n_transcripts=int(unique_codes(t)[0].size),
+        n_questions=int(unique_codes(data.t_question[t])[0].size),
         n_clusters=int(n_clusters),
         accuracy=_mean(score),
         ci95=intervals["all"],
@@ -214,7 +215,7 @@ def _balanced(
         return None, None
     estimate = float((score[honest].mean() + score[dishonest].mean()) / 2.0)
     keep = honest | dishonest
-    c = int(np.unique(cluster[keep]).size)
+    c = int(unique_codes(cluster[keep])[0].size)
     if c < 2:
         return estimate, None
     if c < SMALL_SAMPLE_CLUSTERS:
@@ -254,7 +255,7 @@ def _ece_interval(
 def protocols_of(data: Data, rows: Ints) -> dict[str, str]:
     """Each condition's protocol (the most common one among its transcripts)."""
     seen: dict[str, Counter[str]] = {}
-    for t in np.unique(data.t[rows]):
+    for t in unique_codes(data.t[rows])[0]:
         tr = data.transcripts[t]
         seen.setdefault(tr.condition, Counter())[tr.protocol] += 1
     return {c: counter.most_common(1)[0][0] for c, counter in seen.items()}

@@ -166,7 +166,8 @@ def _probs(j: JudgmentRow, width: int) -> list[float] | None:
 
 def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
     """Per fallback judge among ``rows``: escalation counts and human/LLM agreement."""
-    fallback = [int(r) for r in rows if data.judge[r].kind == "fallback"]
+    listed: list[int] = rows.tolist()  # Python ints: cheaper to index lists with
+    fallback = [r for r in listed if data.judge[r].kind == "fallback"]
     if not fallback:
         return []
     parts: dict[int, list[JudgmentRow]] = {}
@@ -183,7 +184,7 @@ def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
         if e.first.id in row_of:
             row_of[e.id] = row_of[e.first.id]
     queued: dict[int, JudgmentRow] = {}  # fallback row -> the human's later judgment
-    for r in rows:
+    for r in listed:
         j = data.judgments[r]
         if j is not None and j.judge.kind == "human" and j.escalated_from in row_of:
             queued[row_of[j.escalated_from]] = j
