@@ -14,7 +14,7 @@ from oversight.analysis._beliefs import belief_curves
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._codes import unique_codes, unique_rows
 from oversight.analysis._compare import compare, comparison_pairs
-from oversight.analysis._data import Data, load
+from oversight.analysis._data import Data, gc_paused, load
 from oversight.analysis._fields import field_codes, parse_where, where_mask
 from oversight.analysis._groups import group_stats, protocols_of
 from oversight.analysis._judges import escalations, pair_table, ratings
@@ -159,6 +159,7 @@ def _model(
     return fit
 
 
+@gc_paused()
 def analyze(
     store: RunStore | str | os.PathLike[str] | Data,
     *,

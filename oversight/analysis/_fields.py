@@ -110,7 +110,17 @@ def _encode(values: list[Any]) -> tuple[Ints, list[Any]]:
 
 
 def field_codes(data: Data, name: str) -> tuple[Ints, list[Any]]:
-    """Per row, a code of the field's value; and the value of each code (None = missing)."""
+    """Per row, a code of the field's value; and the value of each code (None = missing).
+    Computed once per field and ``data`` (the codes come back read-only)."""
+    found = data.field_cache.get(name)
+    if found is None:
+        codes, uniques = _field_codes(data, name)
+        codes.flags.writeable = False
+        found = data.field_cache[name] = (codes, uniques)
+    return found[0], list(found[1])
+
+
+def _field_codes(data: Data, name: str) -> tuple[Ints, list[Any]]:
     prefix, _, key = name.partition(".")
     if not key:
         prefix, key = "", name

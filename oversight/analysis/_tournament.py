@@ -105,21 +105,28 @@ class _Rows:
     c_cluster: list[int] = field(default_factory=list)
 
 
-def _score(p: Floats, gold: int) -> float:
-    top = p.max()
-    tied = np.abs(p - top) <= _TOL
-    return float(tied[gold]) / float(tied.sum())
+def _score(p: list[float], gold: int) -> float:
+    top = max(p)
+    tied = [abs(x - top) <= _TOL for x in p]
+    return float(tied[gold]) / float(sum(tied))
 
 
 def _collect(data: Data, rows: Ints, names: dict[str, int]) -> _Rows:
     out = _Rows()
-    for r in rows:
-        tr = data.transcripts[int(data.t[r])]
-        gold = int(data.t_correct[data.t[r]])
+    t = data.t[rows]
+    # Python lists, not numpy scalars: the loop reads every row (same float arithmetic).
+    per_row = zip(
+        t.tolist(),
+        data.t_correct[t].tolist(),
+        data.t_cluster[t].tolist(),
+        data.probs[rows].tolist(),
+        strict=True,
+    )
+    for ti, gold, cluster, probs in per_row:
+        tr = data.transcripts[ti]
         speakers = [s for s in sorted(tr.assignment) if s in tr.players]
         if not speakers or tr.protocol not in ("debate", "consultancy"):
             continue
-        probs, cluster = data.probs[r], int(data.t_cluster[data.t[r]])
         codes = [names.setdefault(tr.players[s], len(names)) for s in speakers]
         if tr.protocol == "consultancy":
             out.c_player.append(codes[0])
@@ -232,7 +239,7 @@ def tournaments(
     out = []
     for judge in judges:
         names: dict[str, int] = {}
-        mine = np.asarray([r for r in rows if data.judge[r].name == judge], dtype=np.int64)
+        mine = np.asarray([r for r in rows.tolist() if data.judge[r].name == judge], dtype=np.int64)
         got = _collect(data, mine, names)
         k = len(names)
         if k == 0:

@@ -113,6 +113,13 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse the run and present it as asked; 0 on success."""
+    from oversight.analysis._data import gc_paused
+
+    with gc_paused():  # the loaded store is large and holds no cycles (see gc_paused)
+        return _report(args)
+
+
+def _report(args: argparse.Namespace) -> int:
     # Imported here so that `oversight --help` and other commands start fast.
     from oversight.analysis import DEFAULT_BY, analyze, annotators
     from oversight.analysis._data import load
