@@ -14,11 +14,12 @@ from oversight.analysis._beliefs import belief_curves
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._codes import unique_codes, unique_rows
 from oversight.analysis._compare import compare, comparison_pairs
-from oversight.analysis._data import Data, gc_paused, load
+from oversight.analysis._data import Data, load
 from oversight.analysis._fields import field_codes, parse_where, where_mask
 from oversight.analysis._groups import group_stats, protocols_of
 from oversight.analysis._judges import escalations, pair_table, ratings
 from oversight.analysis._model import MODEL_KINDS, fit_model
+from oversight.analysis._runtime import gc_paused, one_blas_thread
 from oversight.analysis._schema import (
     Agreement,
     Analysis,
@@ -160,6 +161,7 @@ def _model(
 
 
 @gc_paused()
+@one_blas_thread()
 def analyze(
     store: RunStore | str | os.PathLike[str] | Data,
     *,

@@ -27,10 +27,8 @@ few records with a critique outcome, a tree or a planted persona are read again 
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -52,6 +50,7 @@ from oversight.analysis._rows import (
     Unclean,
     blocks,
 )
+from oversight.analysis._runtime import gc_paused
 from transcripts import (
     Escalation,
     JsonlLog,
@@ -240,22 +239,6 @@ def _probabilities(rows: list[JudgmentRow], status: Ints, widths: Ints) -> tuple
         valid[at] = True
     valid &= np.isfinite(probs).all(axis=1)
     return probs, valid
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The garbage collector paused (also as a decorator): decoding creates many objects
-    and no cycles, and the collections their number would set off cost more than the
-    decoding; afterwards, each full collection set off by the analysis's temporary objects
-    would walk every row of the loaded store (a third of the analysis at 100,000
-    judgments). Reference counting still frees everything; cycles wait until the end."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def load(store: RunStore | str | os.PathLike[str]) -> Data:

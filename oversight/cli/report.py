@@ -113,9 +113,11 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse the run and present it as asked; 0 on success."""
-    from oversight.analysis._data import gc_paused
+    from oversight.analysis._runtime import gc_paused, one_blas_thread
 
-    with gc_paused():  # the loaded store is large and holds no cycles (see gc_paused)
+    # Same numbers, less time: the loaded store is large and holds no cycles, and the
+    # report's matrix products are too small for BLAS threads (see _runtime).
+    with gc_paused(), one_blas_thread():
         return _report(args)
 
 
