@@ -79,10 +79,6 @@ def _transcript_value(data: Data, i: int, name: str) -> Any:
     return getattr(t, name)
 
 
-def _judgment_value(data: Data, r: int, name: str) -> Any:
-    return _judge_value(data.judge[r], name)
-
-
 def _judge_value(judge: JudgeIdentity | JudgeRow, name: str) -> Any:
     return {
         "judge": judge.name,
@@ -131,7 +127,10 @@ def _field_codes(data: Data, name: str) -> tuple[Ints, list[Any]]:
         t_codes, uniques = _encode(per_t)
         return t_codes[data.t], uniques
     if not prefix and name in _JUDGMENT_FIELDS:
-        return _encode([_judgment_value(data, r, name) for r in range(data.t.size)])
+        # Rows of one judge share one JudgeRow (see load): each is read once.
+        distinct = {id(j): j for j in data.judge}
+        of = {key: _judge_value(j, name) for key, j in distinct.items()}
+        return _encode([of[id(j)] for j in data.judge])
 
     lookups: list[Callable[[int], Any]] = []
     if prefix in ("", "metadata"):
