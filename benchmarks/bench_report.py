@@ -112,7 +112,7 @@ def _section(
     command = (
         f".venv/bin/python benchmarks/bench_report.py --sizes {' '.join(map(str, args.sizes))} "
         f"--repeat {args.repeat} --bootstrap {args.bootstrap}"
-        + (" --before /tmp/r21-main" if args.before else "")
+        + (f" --before {args.before}" if args.before else "")
         + (" --runs " + " ".join("RUN" for _ in args.runs) if args.runs else "")
         + (" --write" if args.write else "")
     )
