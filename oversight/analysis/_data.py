@@ -324,7 +324,11 @@ def _load(store: RunStore) -> Data:
         rounds=np.where(np.isnan(seen), t_rounds[t_arr] if n else seen, seen),
         escalated=np.fromiter((j.escalated for j in rows), bool, n),
         escalations=escalations,
-        people=[h for j in latest for h in human_judgments(j)],
+        # Only a person's judgment or one with components can hold a person's (the check
+        # spares a generator per judgment).
+        people=[
+            h for j in latest if j.components or j.judge.kind == "human" for h in human_judgments(j)
+        ],
         orphans=orphans,
         replaced=len(latest) - len(final),
     )
