@@ -58,6 +58,16 @@ def ci(
     return f"[{scale * interval[0]:{fmt}}, {scale * interval[1]:{fmt}}]"
 
 
+def _ci_or_why(
+    interval: tuple[float, float] | None, n_clusters: int, *, signed: bool = False
+) -> str:
+    """The interval, or why there is none: one source says nothing about the variation
+    between sources, so no interval is drawn from it."""
+    if interval is None and n_clusters < 2:
+        return f"{DASH} ({n_clusters} source{'' if n_clusters == 1 else 's'})"
+    return ci(interval, signed=signed)
+
+
 def _accuracy(a: Analysis) -> Table:
     by = a.settings.by
     methods = sorted({g.ci_method for g in a.groups if g.ci_method})
@@ -76,7 +86,7 @@ def _accuracy(a: Analysis) -> Table:
                 str(g.n),
                 str(g.n_clusters),
                 pct(g.accuracy),
-                ci(g.ci95),
+                _ci_or_why(g.ci95, g.n_clusters),
                 num(g.mean_p_gold),
                 num(g.mean_rounds, 1),
                 str(g.n_failed),
@@ -204,7 +214,7 @@ def _comparisons(a: Analysis) -> Table | None:
                 pct(c.accuracy_assisted),
                 pct(c.accuracy_baseline),
                 pp(c.difference),
-                ci(c.ci95, signed=True),
+                _ci_or_why(c.ci95, c.n_clusters, signed=True),
                 _p(c.p_value),
                 _p(c.p_adjusted),
                 _mcnemar(c),

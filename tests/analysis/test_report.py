@@ -268,3 +268,21 @@ def test_names_from_users_are_printed_as_text_not_markup(
         )
     assert report_run(_args(run.path)) == 0
     assert "[bold]weird[/bold]" in capsys.readouterr().out
+
+
+def test_a_group_from_one_source_says_why_it_has_no_interval(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .helpers import RunBuilder
+
+    run = RunBuilder(tmp_path / "run")
+    for i in range(4):  # unassisted: four sources; debate: four questions of one source
+        run.item(f"u{i}", 0.8 if i % 2 else 0.3, condition="unassisted", source=f"s{i}")
+        run.item(f"d{i}", 0.9, condition="debate", protocol="debate", source="one-book")
+    assert report_run(_args(run.path, by="condition")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    accuracy = lines[next(i for i, line in enumerate(lines) if "Accuracy by" in line) :]
+    debate = next(line for line in accuracy if line.split()[:1] == ["debate"])
+    unassisted = next(line for line in accuracy if line.split()[:1] == ["unassisted"])
+    assert "— (1 source)" in debate  # one source: no interval, and the row says why
+    assert "— (" not in unassisted and "[" in unassisted  # four sources: an interval
