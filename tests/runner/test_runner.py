@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -245,12 +245,23 @@ def test_repeats_are_sampled_apart(tmp_path: Path) -> None:
 
 
 class Slow(Factory):
-    """Scripted mocks that take ``delay`` seconds to answer."""
+    """Scripted mocks that take ``delay`` seconds to answer; ``on_answer(n)`` runs after the
+    n-th answer and ``on_start(n)`` when the n-th call starts (to press Ctrl-C at a known
+    point of the run, not at a wall-clock time)."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(
+        self,
+        delay: float,
+        *,
+        on_start: Callable[[int], None] | None = None,
+        on_answer: Callable[[int], None] | None = None,
+    ) -> None:
         super().__init__()
         self.delay = delay
+        self.started = 0
         self.answered = 0
+        self.on_start = on_start
+        self.on_answer = on_answer
 
     def __call__(self, spec: str, **options: object) -> Endpoint:
         made = super().__call__(spec, **options)
@@ -260,19 +271,29 @@ class Slow(Factory):
         assert callable(script)
 
         async def slowly(request: Request) -> object:
+            self.started += 1
+            if self.on_start is not None:
+                self.on_start(self.started)
             await asyncio.sleep(self.delay)
             self.answered += 1
+            if self.on_answer is not None:
+                self.on_answer(self.answered)
             return script(request)
 
         backend._replies = slowly
         return made
 
 
+def _ctrl_c() -> None:
+    signal.raise_signal(signal.SIGINT)
+
+
 def test_ctrl_c_finishes_calls_in_flight_then_stops_resumably(tmp_path: Path) -> None:
-    timer = threading.Timer(0.3, signal.raise_signal, args=(signal.SIGINT,))
-    timer.start()
-    stopped = _run(tmp_path / "run", Slow(0.02))
-    timer.join()
+    def at_ten(answered: int) -> None:
+        if answered == 10:  # Ctrl-C: some items are done by now, others not yet started
+            _ctrl_c()
+
+    stopped = _run(tmp_path / "run", Slow(0.001, on_answer=at_ten))
     assert stopped.status == "interrupted"
     assert 0 < stopped.items_complete < ITEMS
     status = read_status(RunStore.open(tmp_path / "run"))
@@ -281,10 +302,12 @@ def test_ctrl_c_finishes_calls_in_flight_then_stops_resumably(tmp_path: Path) ->
 
 
 def test_a_second_ctrl_c_stops_at_once_even_with_calls_in_flight(tmp_path: Path) -> None:
-    timers = [threading.Timer(t, signal.raise_signal, args=(signal.SIGINT,)) for t in (0.3, 0.6)]
-    for timer in timers:
-        timer.start()
-    slow = Slow(30.0)
+    def twice(n: int) -> None:
+        if n == 1:  # the first call has started: Ctrl-C, and again once the first is handled
+            _ctrl_c()
+            asyncio.get_running_loop().call_later(0.01, _ctrl_c)
+
+    slow = Slow(30.0, on_start=twice)
     with pytest.raises(KeyboardInterrupt):
         _run(tmp_path / "run", slow)
     assert slow.answered == 0, "the 30 s calls in flight were cancelled, not waited for"
