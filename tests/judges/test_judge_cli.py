@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,11 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ANSWER_LINE = re.compile(
     r"^\s*([A-D])\s+(" + "|".join(re.escape(a) for a in ANSWERS) + r")\s*$", re.M
 )
-MAIN = "import sys; from oversight.cli import main; sys.exit(main())"
+MAIN = (
+    "import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1); "
+    "from oversight.cli import main; sys.exit(main())"
+)
+"""``oversight`` whose threads' stacks SIGUSR1 prints (what a test that times out shows)."""
 
 
 def _spawn(run: Path, *args: str) -> pexpect.spawn:
@@ -72,7 +77,12 @@ def _answer(child: pexpect.spawn, entry: str, reason: str) -> list[int]:
 
 
 def _finish(child: pexpect.spawn, status: int = 0) -> str:
-    child.expect(pexpect.EOF)
+    try:
+        child.expect(pexpect.EOF)
+    except pexpect.TIMEOUT:  # it hangs: say where, not only that it did
+        child.kill(signal.SIGUSR1)
+        child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=3)
+        pytest.fail(f"oversight judge did not end; its stacks:\n{child.before}")
     child.close()
     assert child.exitstatus == status, child.before
     return ANSI.sub("", child.before or "")
