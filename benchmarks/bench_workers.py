@@ -34,26 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY_VARIABLE = "BENCH_OPENAI_KEY"
 
 
-def _script(body: dict[str, Any]) -> Any:
-    """Verdicts that sum to 1; the server's own echo for arguments."""
-    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
-    probabilities = schema.get("properties", {}).get("probabilities")
-    if probabilities is None:
-        return None
-    labels = list(probabilities["properties"])
-    return {
-        "rationale": "scripted",
-        "probabilities": {
-            label: 0.7 if i == 0 else 0.3 / (len(labels) - 1) for i, label in enumerate(labels)
-        },
-    }
-
-
 def serve(latency: float) -> None:
     """The fake server, in this process, until killed (prints its base URL first)."""
-    from oversight.testing import FakeOpenAIServer
+    from oversight.testing import FakeOpenAIServer, scripted_verdict
 
-    FakeOpenAIServer(reply=_script, latency=latency).serve_forever()
+    FakeOpenAIServer(reply=scripted_verdict, latency=latency).serve_forever()
 
 
 def _env() -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from oversight.cli._console import add_bootstrap_options
 from transcripts.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
@@ -30,16 +31,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
     parser.add_argument("--json", action="store_true", help="print the measurement as JSON")
-    parser.add_argument(
-        "--bootstrap",
-        type=int,
-        default=2000,
-        metavar="N",
-        help="bootstrap resamples per interval (default: 2000)",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)"
-    )
+    add_bootstrap_options(parser)
     parser.set_defaults(handler=run)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from oversight.cli._console import add_bootstrap_options
 from transcripts.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -62,16 +63,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--out", metavar="DIR", default=None, help="folder for files (default: RUN/reports)"
     )
-    parser.add_argument(
-        "--bootstrap",
-        type=int,
-        default=2000,
-        metavar="N",
-        help="bootstrap resamples per interval (default: 2000)",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)"
-    )
+    add_bootstrap_options(parser)
     parser.add_argument(
         "--pool-judges",
         action="store_true",

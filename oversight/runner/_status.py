@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from transcripts import RunStore, utc_now
 from transcripts.errors import StoreError
@@ -22,15 +22,7 @@ Status = Literal[
 ]
 """Where a run stands. ``running`` left behind in the file means the process was killed."""
 
-STATUSES: tuple[str, ...] = (
-    "running",
-    "complete",
-    "complete with errors",
-    "stopped: cost cap",
-    "stopped: token cap",
-    "stopped: too many failures",
-    "interrupted",
-)
+STATUSES: tuple[str, ...] = get_args(Status)
 
 
 @dataclass
