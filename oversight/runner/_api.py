@@ -21,7 +21,12 @@ from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment, check_experiment, load_experiment, with_limits
 from oversight.experiment._judges import interactive, unattended
 from oversight.runner._build import Endpoints, Factory
-from oversight.runner._dry import EndpointEstimate, estimate_endpoint, mock_factory, temp_folder
+from oversight.runner._dry import (
+    EndpointEstimate,
+    estimate_endpoint,
+    mock_factory,
+    rehearsal_folder,
+)
 from oversight.runner._items import plan
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
@@ -396,7 +401,8 @@ class DryRun:
     """What a dry run found: the pipeline's result on mocks, and the estimate per endpoint."""
 
     result: RunResult
-    """The run on mock endpoints (into ``result.path``, a temporary folder)."""
+    """The run on mock endpoints (into ``result.path``: the ``out`` given, else a temporary
+    folder, already removed)."""
     endpoints: list[EndpointEstimate] = field(default_factory=list)
     """What the real run would send to each endpoint."""
 
@@ -426,7 +432,8 @@ def dry_run(
 ) -> DryRun:
     """Run the whole pipeline on mock endpoints and estimate the real run.
 
-    The rehearsal runs into ``out`` (default: a new temporary folder) with no caps and no
+    The rehearsal runs into ``out`` (default: a temporary folder, removed once the estimate
+    is made; give ``out`` to keep the rehearsal's store) with no caps and no
     person asked: human judges are left out and interactive fallback judges queue instead
     (their automatic judge still runs); see :mod:`oversight.runner._dry` for how calls,
     tokens and cost are estimated.
@@ -435,12 +442,16 @@ def dry_run(
     limits = exp.limits.model_copy(update={"max_cost_usd": None, "max_tokens": None})
     rehearsal = exp.model_copy(update={"limits": limits, "judges": unattended(exp.judges)})
     rehearsal._source = exp.source
-    folder = Path(out) if out is not None else temp_folder(exp.name)
-    result, made = asyncio.run(
-        _run(
-            rehearsal, folder, console=console or Console(), progress=False, factory=mock_factory()
+    with rehearsal_folder(exp.name, out) as folder:
+        result, made = asyncio.run(
+            _run(
+                rehearsal,
+                folder,
+                console=console or Console(),
+                progress=False,
+                factory=mock_factory(),
+            )
         )
-    )
-    order = [*exp.endpoints, *(name for name in made if name not in exp.endpoints)]
-    estimates = [estimate_endpoint(exp, name, made[name]) for name in order if name in made]
+        order = [*exp.endpoints, *(name for name in made if name not in exp.endpoints)]
+        estimates = [estimate_endpoint(exp, name, made[name]) for name in order if name in made]
     return DryRun(result=result, endpoints=estimates)

@@ -22,11 +22,13 @@ a temporary folder. Each request the mocks receive is one call the real run woul
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
+import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,7 @@ __all__ = [
     "estimate_endpoint",
     "mock_factory",
     "mock_replies",
-    "temp_folder",
+    "rehearsal_folder",
 ]
 
 
@@ -88,9 +90,17 @@ class EndpointEstimate:
     price: Price | None = field(default=None, repr=False)
 
 
-def temp_folder(name: str) -> Path:
-    """A fresh folder for the dry run's store."""
-    return Path(tempfile.mkdtemp(prefix=f"oversight-dry-{name}-"))
+@contextlib.contextmanager
+def rehearsal_folder(name: str, out: str | os.PathLike[str] | None) -> Iterator[Path]:
+    """Where the dry run's store goes: ``out``, kept; or a fresh temporary folder, removed
+    with everything in it once the estimate is made."""
+    if out is not None:
+        yield Path(out)
+        return
+    with tempfile.TemporaryDirectory(
+        prefix=f"oversight-dry-{name}-", ignore_cleanup_errors=True
+    ) as scratch:
+        yield Path(scratch)
 
 
 _LETTERS = "ABCDEFGH"

@@ -182,3 +182,17 @@ def test_dry_run_asks_no_one_but_still_runs_the_automatic_judges(tmp_path: Path)
     store = RunStore.open(tmp_path / "dry")
     assert {j.judge.name for j in store.judgments} == {"asks-now"}
     assert len(list(store.escalations)) > 0
+
+
+def test_a_dry_run_without_a_folder_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    rehearsal = dry_run(experiment())
+    assert rehearsal.result.status == "complete" and rehearsal.endpoints
+    assert rehearsal.result.path.parent == scratch
+    assert list(scratch.iterdir()) == [], "the rehearsal's temporary store is removed"
