@@ -14,7 +14,7 @@ from transcripts.errors import OversightError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
-# In the order `oversight --help` lists them.
+# The commands, in the order `oversight --help` lists them.
 SUBCOMMANDS = (
     "run",
     "rejudge",
@@ -27,10 +27,12 @@ SUBCOMMANDS = (
     "stress",
     "monitor",
     "unseal",
-    "imports",
+    "import",
     "export",
     "datasets",
 )
+_MODULES = {"import": "imports"}
+"""The commands whose module is named otherwise (``import`` is a Python keyword)."""
 
 
 def build_parser(*, only: str | None = None) -> argparse.ArgumentParser:
@@ -45,12 +47,7 @@ def build_parser(*, only: str | None = None) -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS if only is None else (only,):
-        try:
-            module = importlib.import_module(f"oversight.cli.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"oversight.cli.{name}":
-                raise
-            continue  # not built yet
+        module = importlib.import_module(f"oversight.cli.{_MODULES.get(name, name)}")
         module.add_parser(subparsers)
     return parser
 

@@ -25,7 +25,7 @@ def add_parser(subparsers: Any) -> None:
         help="generator-discriminator-critique gaps of a run's critiques (Saunders et al.)",
         description=(
             "Generation, discrimination and critique accuracy of each critique condition run "
-            "with gdc = true, and the D - C and G - D gaps, with 95%% intervals of a cluster "
+            "with gdc = true, and the D - C and G - D gaps, with 95% intervals of a cluster "
             "bootstrap over question sources."
         ),
     )

@@ -32,7 +32,7 @@ def add_parser(subparsers: Any) -> None:
         "report",
         help="statistics of a run: does assistance beat unassisted judging?",
         description=(
-            "Accuracy per condition and judge with 95%% confidence intervals clustered by "
+            "Accuracy per condition and judge with 95% confidence intervals clustered by "
             "question source (CR2 t with few sources), calibration (Brier, log score, ECE), "
             "comparisons between conditions (assisted vs unassisted and debate vs "
             "consultancy by default; paired or unpaired; clustered tests with Holm's "

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from oversight.cli import main
+from oversight.cli._main import SUBCOMMANDS
 from transcripts import RunStore
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -28,6 +29,18 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
     assert done.value.code == 0
     text = capsys.readouterr().out
     assert f"usage: oversight {command}" in text and "examples:" in text
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_no_help_text_shows_format_escapes(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse formats option help with %, not descriptions: a '%%' must not reach a reader."""
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert f"usage: oversight {command}" in text and "%%" not in text
 
 
 def test_run_prints_a_summary_and_the_report(
