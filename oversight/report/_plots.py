@@ -195,6 +195,9 @@ def _calibration(a: Analysis, path: Path) -> Path | None:
     rows, cols = _grid(len(panels))
     fig = _figure(6.6 * cols + 0.8, 4.0 * rows + 0.6)  # room for the legend beside each panel
     lowest = min(b.lower for gs in panels.values() for g in gs for b in g.calibration if b.n)
+    # One scale for every marker of the figure: a bin of one judgment is drawn small in
+    # every series, not as large as the biggest bin of a larger series.
+    biggest = max(b.n for gs in panels.values() for g in gs for b in g.calibration)
     for ax, (title, groups) in zip(_panel_axes(fig, len(panels)), panels.items(), strict=True):
         lo = 0.45 if lowest >= 0.5 else 0.0
         ax.plot(
@@ -209,13 +212,17 @@ def _calibration(a: Analysis, path: Path) -> Path | None:
             bins = [b for b in g.calibration if b.n and b.mean_confidence is not None]
             xs = [float(b.mean_confidence or 0.0) for b in bins]
             ys = [float(b.accuracy or 0.0) for b in bins]
-            total = sum(b.n for b in bins) or 1
             label = f"{_x_label(g, x_field)} (n={g.n}"
             label += f", ECE {g.ece:.3f})" if g.ece is not None else ")"
             colour = colours[_x_label(g, x_field)]
             ax.plot(xs, ys, linewidth=1.2, label=label, color=colour)
             ax.scatter(
-                xs, ys, s=[12 + 300 * b.n / total for b in bins], color=colour, alpha=0.7, zorder=3
+                xs,
+                ys,
+                s=[12 + 300 * b.n / biggest for b in bins],
+                color=colour,
+                alpha=0.7,
+                zorder=3,
             )
         ax.set_xlim(lo, 1.01)
         ax.set_ylim(*_Y_LIMITS)

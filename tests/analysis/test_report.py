@@ -286,3 +286,35 @@ def test_a_group_from_one_source_says_why_it_has_no_interval(
     unassisted = next(line for line in accuracy if line.split()[:1] == ["unassisted"])
     assert "— (1 source)" in debate  # one source: no interval, and the row says why
     assert "— (" not in unassisted and "[" in unassisted  # four sources: an interval
+
+
+def test_calibration_markers_share_one_scale_across_series(
+    synthetic_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bin of one judgment is drawn as the smallest marker of the figure, not scaled up
+    to the size of a larger series' biggest bin."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.figure import Figure
+
+    from oversight.report._plots import _calibration
+
+    a = analyze(synthetic_run, n_bootstrap=50)
+    first = a.groups[0]
+    one = next(b for b in first.calibration if b.n)
+    lone = [
+        b.model_copy(update={"n": 1}) if b is one else b.model_copy(update={"n": 0})
+        for b in first.calibration
+    ]
+    a = a.model_copy(
+        update={"groups": [first.model_copy(update={"calibration": lone}), *a.groups[1:]]}
+    )
+    drawn: list[Figure] = []
+    save = Figure.savefig
+    monkeypatch.setattr(
+        Figure, "savefig", lambda fig, *x, **k: (drawn.append(fig), save(fig, *x, **k))
+    )
+    assert _calibration(a, tmp_path / "calibration.png") is not None
+    markers = [c for ax in drawn[0].axes for c in ax.collections if isinstance(c, PathCollection)]
+    alone = next(c for c in markers if len(c.get_offsets()) == 1)
+    sizes = [float(s) for c in markers for s in c.get_sizes()]
+    assert float(alone.get_sizes()[0]) == min(sizes) < max(sizes)
