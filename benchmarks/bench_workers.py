@@ -10,14 +10,18 @@ every call to the fake OpenAI server over real HTTP, the server in its own proce
 stack, the runner) is the bottleneck, not the provider. Each repetition runs the same
 experiment with ``--workers 1`` and ``--workers 2`` (alternating which goes first) into
 fresh folders, through the command line as a user would. Reported for each: wall time,
-calls per second, the client's CPU seconds (the ``oversight`` process and its workers,
-from ``getrusage(RUSAGE_CHILDREN)``), CPU per call, and the load average before the run, so
-a reader can tell a slow run from a busy machine. Prints a Markdown table.
+calls per second, the client's CPU seconds (the ``oversight`` process, and apart from it
+its workers with the fork server they are forked from, which this script adopts as a
+subreaper so that ``getrusage(RUSAGE_CHILDREN)`` counts them), CPU per call, and the load
+average before the run, so a reader can tell a slow run from a busy machine. Prints a
+Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import json
 import os
 import platform
@@ -32,6 +36,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_VARIABLE = "BENCH_OPENAI_KEY"
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def serve(latency: float) -> None:
@@ -103,7 +108,7 @@ def _once(experiment: Path, out: Path, workers: int, server: int) -> dict[str, A
     """One run through the command line; its wall time, client and server CPU, result."""
     load = os.getloadavg()[0]
     served = _cpu(server)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = _children_cpu()
     began = time.perf_counter()
     command = [sys.executable, "-m", "oversight.cli", "run", str(experiment), "--out", str(out)]
     done = subprocess.run(
@@ -114,21 +119,51 @@ def _once(experiment: Path, out: Path, workers: int, server: int) -> dict[str, A
         check=False,
     )
     wall = time.perf_counter() - began
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    parent = _children_cpu() - before
+    _reap_orphans(keep=server)
+    others = _children_cpu() - before - parent
     if done.returncode != 0:
         raise RuntimeError(f"the run failed ({done.returncode}):\n{done.stderr[-2000:]}")
     result = json.loads(done.stdout)
     if result["status"] != "complete":
         raise RuntimeError(f"the run ended {result['status']}: {result['message']}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
         "workers": workers,
         "wall": wall,
-        "cpu": cpu,
+        "cpu": parent + others,
+        "parent": parent,
+        "others": others,
         "server": _cpu(server) - served,
         "calls": result["calls"],
         "load": load,
     }
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that ended and were waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _become_subreaper() -> None:
+    """Adopt the processes the run leaves behind (its workers' fork server), so their CPU
+    is counted when they are waited for (Linux ``PR_SET_CHILD_SUBREAPER``)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _reap_orphans(keep: int) -> None:
+    """Wait for every child of this process but ``keep`` (the adopted orphans of a run)."""
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, ppid = stat.parent.name, stat.read_text().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        if ppid == me and int(pid) != keep:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(int(pid), 0)
 
 
 def _cpu(pid: int) -> float:
@@ -147,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(args.latency)
         return 0
+    _become_subreaper()
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--latency", str(args.latency)],
         stdout=subprocess.PIPE,
@@ -183,8 +219,9 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         f"{platform.python_version()}; {args.questions} debates, {args.latency} s a reply\n"
     )
     print(
-        "| workers | wall s (each rep) | median wall s | calls/s | client CPU s | "
-        "CPU ms a call | cores used (CPU / wall) | server CPU s | load avg before |"
+        "| workers | wall s (each rep) | median wall s | calls/s | client CPU s "
+        "(parent + workers) | CPU ms a call | cores used (CPU / wall) | server CPU s | "
+        "load avg before |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     medians = {}
@@ -192,13 +229,16 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         mine = [r for r in rows if r["workers"] == workers]
         wall = statistics.median(r["wall"] for r in mine)
         cpu = statistics.median(r["cpu"] for r in mine)
+        parent = statistics.median(r["parent"] for r in mine)
+        others = statistics.median(r["others"] for r in mine)
         served = statistics.median(r["server"] for r in mine)
         calls = mine[0]["calls"]
         medians[workers] = wall
         walls = ", ".join(f"{r['wall']:.1f}" for r in mine)
         loads = ", ".join(f"{r['load']:.2f}" for r in mine)
         print(
-            f"| {workers} | {walls} | {wall:.1f} | {calls / wall:.0f} | {cpu:.1f} | "
+            f"| {workers} | {walls} | {wall:.1f} | {calls / wall:.0f} | {cpu:.1f} "
+            f"({parent:.1f} + {others:.1f}) | "
             f"{cpu / calls * 1000:.2f} | {cpu / wall:.2f} | {served:.1f} | {loads} |"
         )
     print(f"\nthroughput ratio, 2 workers / 1: {medians[1] / medians[2]:.2f}x")

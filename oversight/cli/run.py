@@ -6,15 +6,16 @@ import argparse
 import importlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from oversight.cli._console import wide_when_piped
-from oversight.runner import DryRun, RunResult, dry_run, run_experiment
-from oversight.runner._summary import accuracy_table
+
+if TYPE_CHECKING:
+    from oversight.runner import DryRun, RunResult
 
 __all__ = ["add_parser", "print_report", "run", "wide_when_piped"]
 
@@ -123,6 +124,14 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run, dry-run or replay the experiment."""
+    if (args.workers or 1) > 1 and args.ray is None and not args.dry_run:
+        # The workers' fork server imports what they need on the other core while this
+        # process imports the runner and reads the experiment and the store.
+        from oversight._forkserver import start_early
+
+        start_early()
+    from oversight.runner import dry_run, run_experiment
+
     console = Console(highlight=False, stderr=args.json, width=wide_when_piped())
     if args.dry_run:
         rehearsal = dry_run(args.experiment, console=console)
@@ -212,6 +221,8 @@ def print_estimate(rehearsal: DryRun, console: Console) -> None:
 
 def print_report(path: Path, console: Console) -> None:
     """The run's report (``oversight report RUN``); a plain accuracy table without it."""
+    from oversight.runner._summary import accuracy_table
+
     try:
         analysis: Any = importlib.import_module("oversight.analysis")
         report: Any = importlib.import_module("oversight.report")

@@ -46,7 +46,7 @@ from oversight.runner._meter import Meter, SpendEntry, Tally
 from oversight.runner._run import Session, ending
 from oversight.runner._share import portion, share_items
 from oversight.runner._status import RunResult, write_status
-from oversight.runner._worker import WorkerEnd, run_share
+from oversight.runner._worker import Share, WorkerEnd, run_share
 from transcripts import JsonlLog, RunStore
 from transcripts.errors import ConfigError
 
@@ -124,11 +124,10 @@ def _run_shard(job: ShardJob, shard: Path, store: RunStore) -> WorkerEnd:
         ledger=JsonlLog(shard / "spend.jsonl", SpendEntry),
     )
     endpoints = Endpoints(exp, cache=cache, offline=job.offline, factory=job.factory, share=share)
+    mine = Share(experiment=exp, items=items, store=store, meter=meter, endpoints=endpoints)
 
     async def work() -> WorkerEnd:
-        return await run_share(
-            exp, store, items, endpoints=endpoints, meter=meter, retry_failed=job.retry_failed
-        )
+        return await run_share(mine, retry_failed=job.retry_failed)
 
     return asyncio.run(work())
 

@@ -26,7 +26,7 @@ import signal
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -85,6 +85,7 @@ class Session:
         retry_failed: bool = False,
         status_file: bool = True,
         observer: Callable[[int, int], None] | None = None,
+        signals: bool = True,
     ) -> None:
         self.experiment = experiment
         self.store = store
@@ -99,6 +100,9 @@ class Session:
         self.observer = observer
         """Told ``(items done, items failed in this session)`` once the store is read and as
         each item finishes: a worker's parent counts them."""
+        self.signals = signals
+        """Stop on Ctrl-C and SIGTERM (off where a caller handles them and calls
+        :meth:`stop`, as the parent of ``--workers N`` does for its own share)."""
         self.limits = experiment.limits
         self.plants = resolve_plants(experiment)
         self.judges: dict[str, Judge] = build_judges(
@@ -127,6 +131,8 @@ class Session:
         self._warned: set[str] = set()
         self.tasks: set[asyncio.Task[_Outcome]] = set()
         """Items in flight (a second Ctrl-C cancels them)."""
+        self._running: asyncio.Task[Any] | None = None
+        """The task running :meth:`run` (a stop at once cancels it)."""
 
     # -- what is already done ----------------------------------------------------------------
 
@@ -380,10 +386,12 @@ class Session:
         self._write_status("running", "", already, started, force=True)
         if self.observer is not None:
             self.observer(already, 0)
+        self._running = asyncio.current_task()
         signals = _Signals(self)
         progress = RunProgress(self.console, self.meter, total=total, done=already, live=self.live)
         try:
-            signals.install()
+            if self.signals:
+                signals.install()
             with progress:
                 stream = cast(
                     AsyncGenerator[tuple[WorkItem, _Outcome | BaseException], None],
@@ -449,6 +457,17 @@ class Session:
             result.escalations_pending = len(pending_escalations(self.store))
         self._save_status(result)
         return result
+
+    def stop(self, *, at_once: bool = False) -> None:
+        """Start no new item; calls in flight finish and are saved. ``at_once``: cancel the
+        items in flight too (they are redone on a resume, their answered calls from the
+        cache)."""
+        self.meter.stop_reason = "interrupted"
+        if at_once:
+            for task in self.tasks:
+                task.cancel()
+            if self._running is not None:
+                self._running.cancel()
 
     @property
     def unsettled(self) -> int:
@@ -586,7 +605,6 @@ class _Signals:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.task = asyncio.current_task()
         self.loop = asyncio.get_running_loop()
         self.installed: list[signal.Signals] = []
 
@@ -599,7 +617,7 @@ class _Signals:
                 pass  # not the main thread, or no signals here: Ctrl-C stops at once
 
     def _first(self) -> None:
-        self.session.meter.stop_reason = "interrupted"
+        self.session.stop()
         self.session.console.print(
             "interrupting: no new call is started, calls in flight finish "
             "(Ctrl-C again to stop at once)",
@@ -609,10 +627,7 @@ class _Signals:
             self.loop.add_signal_handler(sig, self._second)
 
     def _second(self) -> None:
-        for task in self.session.tasks:
-            task.cancel()  # calls in flight too: stop now, their items are redone on resume
-        if self.task is not None:
-            self.task.cancel()
+        self.session.stop(at_once=True)
 
     def remove(self) -> None:
         for sig in self.installed:

@@ -1,16 +1,19 @@
 """One worker process of ``oversight run --workers N``: its share of the items, into the run.
 
-The parent (:mod:`oversight.runner._workers`) starts each worker with a :class:`Job`. The
-worker plans the experiment's items as the parent did (the same ids), keeps its share
-(:func:`oversight.runner._share.share_items`), and runs them in an ordinary
-:class:`~oversight.runner._run.Session` on the same run folder, with its share of the limits
-and a meter that follows the whole run's spend ledger, so the caps hold across workers.
-It writes no ``status.json`` (the parent writes the run's) and tells the parent over a pipe
-how many of its items are done, and what its calls cost.
+The parent (:mod:`oversight.runner._workers`) runs share 0 itself and starts a process
+for each other share with a :class:`Job` (forked from the fork server of
+:mod:`oversight._forkserver`). The worker plans the experiment's items as the parent
+did (the same ids), keeps its share (:func:`oversight.runner._share.share_items`), and runs
+them in an ordinary :class:`~oversight.runner._run.Session` on the same run folder, with its
+share of the limits and a meter that follows the whole run's spend ledger, so the caps hold
+across workers (:func:`open_share`, the same for the parent's share). It writes no
+``status.json`` (the parent writes the run's) and tells the parent over a pipe how many of
+its items are done, and what its calls cost.
 
 A worker runs in its own process group, so Ctrl-C in the terminal reaches the parent alone,
 which passes the stop on (SIGTERM: calls in flight finish; a second: at once). On Linux a
-worker also gets SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), and stops the same way.
+worker also gets SIGTERM when the process it was forked from ends (``PR_SET_PDEATHSIG``):
+the fork server ends with the parent, so a worker whose parent was killed stops the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from oversight.runner._status import RunResult
 from transcripts import JsonlLog, RunStore
 from transcripts.errors import OversightError
 
-__all__ = ["Job", "WorkerEnd", "worker_main"]
+__all__ = ["Job", "Share", "WorkerEnd", "open_share", "run_share", "worker_main"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -65,6 +68,9 @@ class Job:
     """Ask the judges of failed judgments again."""
     parent: int
     """The parent's process id (a worker whose parent is gone does not start)."""
+    environ: dict[str, str]
+    """The parent's environment when it started the run (API keys included): a worker
+    forked from a fork server started earlier would otherwise have the server's."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ def worker_main(job: Job, conn: Connection) -> None:
     exception)`` when it could not run."""
     os.setpgrp()  # Ctrl-C goes to the parent's group only; the parent passes it on
     _stop_with_parent(job.parent)
+    os.environ.clear()
+    os.environ.update(job.environ)
     try:
         end = asyncio.run(_work(job, conn))
     except Exception as err:
@@ -100,66 +108,99 @@ def worker_main(job: Job, conn: Connection) -> None:
 
 
 async def _work(job: Job, conn: Connection) -> WorkerEnd:
-    share = (job.worker, job.workers)
-    whole = job.experiment
-    exp = with_limits(whole, concurrency=max(1, portion(whole.limits.concurrency, *share)))
-    questions = load_questions(exp.dataset, exp.base_dir)
-    items = share_items(list(plan(exp, questions)), *share)
-    store = RunStore.open(job.folder)
-    meter = Meter(
-        max_cost_usd=exp.limits.max_cost_usd,
-        max_tokens=exp.limits.max_tokens,
-        ledger=JsonlLog(job.folder / "spend.jsonl", SpendEntry),
-        follow=True,
-    )
-    endpoints = Endpoints(
-        exp, cache=job.cache, offline=job.offline, factory=job.factory, share=share
+    share = open_share(
+        job.experiment,
+        job.folder,
+        (job.worker, job.workers),
+        cache=job.cache,
+        offline=job.offline,
+        factory=job.factory,
     )
 
     def observe(done: int, failed: int) -> None:
-        _send(conn, ("items", done, failed, meter.session(), sorted(meter.unpriced)))
+        _send(conn, ("items", done, failed, share.meter.session(), sorted(share.meter.unpriced)))
 
-    return await run_share(
-        exp,
-        store,
-        items,
-        endpoints=endpoints,
-        meter=meter,
-        retry_failed=job.retry_failed,
-        observer=observe,
+    return await run_share(share, retry_failed=job.retry_failed, observer=observe)
+
+
+@dataclass(frozen=True)
+class Share:
+    """One worker's share of a run, ready to run: its items, experiment, store, meter."""
+
+    experiment: Experiment
+    """The experiment with the share's ``[limits] concurrency``."""
+    items: list[WorkItem]
+    """The share's items, in plan order."""
+    store: RunStore
+    """The run folder, opened for this share (closed when the share ends)."""
+    meter: Meter
+    """A meter that follows the whole run's spend ledger, so the caps count every worker."""
+    endpoints: Endpoints
+    """Endpoints with the share's part of every endpoint limit."""
+
+
+def open_share(
+    whole: Experiment,
+    folder: Path,
+    share: tuple[int, int],
+    *,
+    cache: Path | bool,
+    offline: bool,
+    factory: Factory | None,
+    planned: list[WorkItem] | None = None,
+) -> Share:
+    """Share ``share`` = ``(worker, workers)`` of the run of ``whole`` in ``folder``; its items
+    are taken from ``planned`` (every item of the run) or planned afresh."""
+    exp = with_limits(whole, concurrency=max(1, portion(whole.limits.concurrency, *share)))
+    if planned is None:
+        planned = list(plan(exp, load_questions(exp.dataset, exp.base_dir)))
+    return Share(
+        experiment=exp,
+        items=share_items(planned, *share),
+        store=RunStore.open(folder),
+        meter=Meter(
+            max_cost_usd=exp.limits.max_cost_usd,
+            max_tokens=exp.limits.max_tokens,
+            ledger=JsonlLog(folder / "spend.jsonl", SpendEntry),
+            follow=True,
+        ),
+        endpoints=Endpoints(exp, cache=cache, offline=offline, factory=factory, share=share),
     )
 
 
 async def run_share(
-    exp: Experiment,
-    store: RunStore,
-    items: list[WorkItem],
+    share: Share,
     *,
-    endpoints: Endpoints,
-    meter: Meter,
     retry_failed: bool,
     observer: Callable[[int, int], None] | None = None,
+    started: Callable[[Session], None] | None = None,
+    signals: bool = True,
 ) -> WorkerEnd:
-    """Run ``items`` (a worker's or a Ray task's share) in a quiet session that writes no
-    status file (the parent or driver does), then close the endpoints and the store."""
+    """Run ``share`` (a worker's or a Ray task's) in a quiet session that writes no status
+    file (the parent or driver does), then close its endpoints and store. ``started`` is
+    given the session before it runs; ``signals=False`` leaves Ctrl-C and SIGTERM to the
+    caller (which stops the session with :meth:`Session.stop`)."""
     try:
         session = Session(
-            exp,
-            store,
-            items,
-            endpoints=endpoints,
-            meter=meter,
+            share.experiment,
+            share.store,
+            share.items,
+            endpoints=share.endpoints,
+            meter=share.meter,
             console=Console(quiet=True),
             live=False,
             retry_failed=retry_failed,
             status_file=False,
             observer=observer,
+            signals=signals,
         )
+        if started is not None:
+            started(session)
         result = await session.run()
-        return WorkerEnd(result, session.failed, session.unsettled, meter.session())
+        return WorkerEnd(result, session.failed, session.unsettled, share.meter.session())
     finally:
-        await endpoints.aclose()
-        store.close()
+        await share.endpoints.aclose()
+        share.store.close()
 
 
 def _send(conn: Connection, message: tuple[object, ...]) -> None:
@@ -172,12 +213,17 @@ def _send(conn: Connection, message: tuple[object, ...]) -> None:
 
 
 def _stop_with_parent(parent: int) -> None:
-    """SIGTERM this process when the parent dies (Linux ``prctl``; elsewhere the parent's
-    death leaves the worker to finish its share)."""
+    """SIGTERM this process when the process it was forked from ends (Linux ``prctl``;
+    elsewhere the parent's death leaves the worker to finish its share). That process is
+    the fork server, which ends with the parent; a parent already gone: stop now."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         return
-    if os.getppid() != parent:  # it died before the request: stop now
-        raise SystemExit(130)
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:  # it died before the request: stop now
+        raise SystemExit(130) from None
+    except PermissionError:
+        pass  # alive, as another user (cannot happen to our own parent, but harmless)

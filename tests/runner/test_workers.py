@@ -183,12 +183,21 @@ def _start(command: list[str]) -> subprocess.Popen[bytes]:
 
 
 def _workers_once(run: Path, paid: int, parent: subprocess.Popen[bytes]) -> list[psutil.Process]:
-    """Wait until the run's ledger has ``paid`` lines; then the parent's worker processes."""
+    """Wait until the run's ledger has ``paid`` lines; then the parent's worker processes
+    (forked from its fork server, a child of the parent: the workers are grandchildren)."""
     deadline = time.monotonic() + 120
     while _lines(run / "spend.jsonl") < paid:
         assert parent.poll() is None and time.monotonic() < deadline, "no progress"
         time.sleep(0.01)
-    return [c for c in psutil.Process(parent.pid).children() if "spawn_main" in _cmdline(c)]
+    family = psutil.Process(parent.pid).children(recursive=True)
+    return [c for c in family if "forkserver" in _cmdline(c) and _ppid(c) != parent.pid]
+
+
+def _ppid(process: psutil.Process) -> int | None:
+    try:
+        return process.ppid()
+    except psutil.Error:
+        return None
 
 
 def _cmdline(process: psutil.Process) -> str:
@@ -211,18 +220,18 @@ async def test_a_killed_worker_or_parent_or_a_stop_loses_nothing_and_repays_noth
         command = [sys.executable, "-m", "oversight.cli", "run", str(exp), "--out", str(run)]
         command += ["--workers", "2", "--no-report", "--json"]
 
-        # kill -9 of one worker: the other finishes its share, the parent says to resume.
+        # kill -9 of the worker: the parent finishes its own share and says to resume.
         parent = _start(command)
         workers = _workers_once(run, clean.paid_calls // 4, parent)
-        assert len(workers) == 2  # (beside multiprocessing's resource tracker)
+        assert len(workers) == 1  # the parent runs share 0 itself
         os.kill(workers[0].pid, signal.SIGKILL)
         out, _ = parent.communicate(timeout=120)
         stopped = json.loads(out)
         assert parent.returncode == 130 and stopped["status"] == "interrupted"
-        assert re.search(r"worker [01] \(exit code -9\) ended before finishing", stopped["message"])
+        assert re.search(r"worker 1 \(exit code -9\) ended before finishing", stopped["message"])
         assert 0 < stopped["items_complete"] < clean.items_total
 
-        # SIGTERM to the parent (as Ctrl-C): every worker stops after its calls in flight.
+        # SIGTERM to the parent (as Ctrl-C): every share stops after its calls in flight.
         parent = _start(command)
         workers = _workers_once(run, _lines(run / "spend.jsonl") + 4, parent)
         parent.send_signal(signal.SIGTERM)
@@ -280,3 +289,45 @@ def test_shares_are_disjoint_in_plan_order_and_sum_to_each_limit() -> None:
     assert [c["max_concurrency"] for c in cut] == [3, 2]
     assert [c["rpm"] for c in cut] == [300.0, 300.0] and cut[0]["tpm"] == 45_000.0
     assert cut[1]["timeout"] == 30  # not a limit: unchanged
+
+
+async def test_workers_get_the_environment_of_the_run_not_of_their_fork_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fork server is started before the run (the command line starts it first) and
+    keeps the environment it had then: a key set afterwards must still reach the workers."""
+    from oversight._forkserver import start_early
+
+    start_early()
+    with FakeOpenAIServer(reply=script, latency=0.01) as server:
+        text = experiment_file(tmp_path, server).read_text()
+        exp = tmp_path / "late.toml"
+        exp.write_text(text.replace(f'api_key_env = "{KEY_VARIABLE}"', 'api_key_env = "LATE_KEY"'))
+        monkeypatch.setenv("LATE_KEY", "set-after-the-fork-server")
+        result = await run_experiment_async(exp, out=tmp_path / "run", progress=False, workers=2)
+        keys = Counter(r.headers.get("authorization") for r in server.requests)
+    assert result.status == "complete"
+    assert keys == {"Bearer set-after-the-fork-server": result.calls}
+
+
+def _unpicklable_factory() -> Any:
+    from oversight.endpoints import endpoint
+
+    return lambda spec, **options: endpoint(spec, **options)  # a lambda cannot be pickled
+
+
+async def test_an_endpoint_factory_a_worker_cannot_receive_is_refused_before_any_call(
+    tmp_path: Path,
+) -> None:
+    with FakeOpenAIServer(reply=script, latency=0.01) as server:
+        exp = experiment_file(tmp_path, server)
+        with pytest.raises(ConfigError, match=r"endpoint_factory must be a module-level"):
+            await run_experiment_async(
+                exp,
+                out=tmp_path / "run",
+                progress=False,
+                workers=2,
+                endpoint_factory=_unpicklable_factory(),
+            )
+        assert server.requests == [], "nothing was sent"
+    assert not (tmp_path / "run" / "transcripts.jsonl").exists()
