@@ -48,7 +48,6 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable
 
-import numpy as np
 from filelock import FileLock
 
 from judges.attention import attention_transcripts
@@ -150,6 +149,8 @@ def _between(
         tie = {a: r for r, a in enumerate(sorted(people, key=lambda a: _key(design.seed, q, a)))}
         holders: dict[str, list[str]] = {t.id: [] for t in chosen}
         free = list(people)
+        import numpy as np  # here: only planning needs it (every run imports this module)
+
         for _ in range(design.target if chosen else 0):
             cost = np.array(
                 [
