@@ -196,11 +196,12 @@ class RunOptions(TypedDict, total=False):
     judgment is left as it is on a resume, since asking again would replay it from the
     cache)."""
     workers: int
-    """Worker processes that share the items and the limits (default 1: this process
-    alone). With more than one, ``endpoint_factory`` must be picklable and a script that
-    calls :func:`run_experiment` must guard its top level with ``if __name__ ==
-    "__main__":`` (workers are started with ``spawn``). With ``ray``: the number of Ray
-    tasks (default: one per CPU of the cluster)."""
+    """Processes that share the items and the limits (default 1: this process alone;
+    with N, this process runs one share and N - 1 workers, forked from a fork server, run
+    the others). With more than one, ``endpoint_factory`` must be picklable and a script
+    that calls :func:`run_experiment` must guard its top level with ``if __name__ ==
+    "__main__":`` (a worker re-imports it, as with ``spawn``). With ``ray``: the number of
+    Ray tasks (default: one per CPU of the cluster)."""
     ray: str | None
     """Run the items as tasks on the Ray cluster at this address (``auto``, ``local`` for a
     new one on this machine, ``HOST:PORT``; a cluster this process already joined is used
