@@ -15,10 +15,14 @@ import pytest
 
 from oversight.cli import main
 from oversight.interop import export_inspect
+from tests.optional import lazy, needs
 from transcripts import RunStore
 
-pytest.importorskip("inspect_ai", reason="the inspect extra is not installed")
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) missing")
+playwright = lazy("playwright.sync_api")
+pytestmark = [
+    needs("inspect_ai", "the inspect extra is not installed"),
+    needs("playwright", "playwright (dev extra) missing"),
+]
 
 QUICKSTART = Path(__file__).parents[2] / "examples" / "quickstart.toml"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

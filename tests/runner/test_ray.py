@@ -13,13 +13,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from oversight.runner import run_experiment_async
 from oversight.runner._merge import SHARDS
 from oversight.testing import FakeOpenAIServer
+from tests.optional import lazy, needs
 from tests.runner.test_workers import (
     KEY_VARIABLE,
     _env,
@@ -32,11 +32,11 @@ from tests.runner.test_workers import (
 )
 from transcripts import RunStore
 
-ray: Any = pytest.importorskip(
-    "ray", reason="Ray is not installed: the ray extra (pip install 'oversight[ray]')"
-)
-
-pytestmark = pytest.mark.xdist_group("ray")  # one local Ray cluster, on one test worker
+ray = lazy("ray")
+pytestmark = [
+    needs("ray", "Ray is not installed: the ray extra (pip install 'oversight[ray]')"),
+    pytest.mark.xdist_group("ray"),  # one local Ray cluster, on one test worker
+]
 
 
 @pytest.fixture(scope="module")
