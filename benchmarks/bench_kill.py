@@ -35,7 +35,9 @@ runs a few seeded kills of each command in CI with the same code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import json
 import os
 import platform
@@ -140,10 +142,16 @@ def _kill_at_random(command: list[str], run: Path, rng: random.Random) -> bool:
     return killed
 
 
-def _finish(command: list[str]) -> None:
-    done = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
+def _finish(args: tuple[str, ...]) -> None:
+    """``oversight ARGS`` to its end, in this process (nothing is killed here, so a process
+    of its own would only add a start-up), its output kept for an error."""
+    from oversight.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = main(list(args))
+    if code != 0:
+        raise RuntimeError(f"oversight {' '.join(args)} failed ({code}):\n{out.getvalue()}")
 
 
 def _reference(exp: Path, whole: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -240,8 +248,8 @@ def kill_suite(
     folder: Path, *, kills: int, seed: int, latency: float = 0.02, rejudge_share: float = 0.3
 ) -> Figures:
     """Rounds of kills until ``kills`` have landed; the figures (see the module docstring).
-    The uninterrupted reference runs in this process, which needs ``FAKE_OPENAI_KEY`` set
-    (to anything)."""
+    The uninterrupted reference and the session after the kills run in this process,
+    which needs ``FAKE_OPENAI_KEY`` set (to anything)."""
     rng = random.Random(seed)
     server = Server(folder, latency)
     figures = Figures()
@@ -254,23 +262,15 @@ def kill_suite(
             before = server.answered()
             want_run = max(1, round((kills - figures.kills) * (1 - rejudge_share)))
             want_rejudge = max(1, (kills - figures.kills) - want_run)
-            for command, attr, want in (
-                (
-                    cli_command("run", str(exp), "--out", str(run), "--no-report"),
-                    "kills_run",
-                    want_run,
-                ),
-                (
-                    cli_command("rejudge", str(run), "--judge", "llm:second"),
-                    "kills_rejudge",
-                    want_rejudge,
-                ),
+            for args, attr, want in (
+                (("run", str(exp), "--out", str(run), "--no-report"), "kills_run", want_run),
+                (("rejudge", str(run), "--judge", "llm:second"), "kills_rejudge", want_rejudge),
             ):
                 landed = 0
-                while landed < want and _kill_at_random(command, run, rng):
+                while landed < want and _kill_at_random(cli_command(*args), run, rng):
                     landed += 1
                 setattr(figures, attr, getattr(figures, attr) + landed)
-                _finish(command)  # one session to the end (a resume, after a kill)
+                _finish(args)  # one session to the end (a resume, after a kill)
             repaid, ledger = _repaid(run)
             figures.answered_then_repaid += repaid
             figures.ledger_lines += ledger

@@ -6,8 +6,9 @@ row a record, ``(offset, length, id, rank, status, extra, lost)``, indexed by id
 records naming a transcript is a few B-tree probes, whatever the size of the run. The log
 is the truth and the index is derived from it, under the same discipline:
 
-* A row is inserted (one autocommitted statement, under the log's lock) only after its
-  record is in the log, so the index never names a record the log lacks.
+* Rows are inserted (one transaction for the records of one write, under the log's lock)
+  only after their records are in the log, so the index never names a record the log
+  lacks.
 * Triggers keep, in the same transaction as each insert, how many bytes the rows cover
   and where the furthest ends (``meta``), and which rows another of the same id beats
   (``lost``: :meth:`JsonlLog.latest`'s rule), so the latest records are a plain scan.
@@ -126,15 +127,22 @@ class IndexFile:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, entry: Entry) -> None:
-        """Add one row (the caller holds the log's lock and has written the record)."""
+    def extend(self, entries: Sequence[Entry]) -> None:
+        """Add a row per entry, in one transaction (the caller holds the log's lock and has
+        written the records): all of them or, on a crash or an error, none."""
+        if not entries:
+            return
         try:
             db = self._open()
+            db.execute("BEGIN")
             if db.execute("SELECT 1 FROM meta").fetchone() is None:
                 self._start(db, self.log.stat().st_ino)
-            db.execute(_INSERT, entry.row())
+            db.executemany(_INSERT, (entry.row() for entry in entries))
+            db.execute("COMMIT")
         except (OSError, sqlite3.Error):
-            self.close()  # read-only, full or locked: the gap is indexed on the next read
+            # Read-only, full or locked: closing rolls back; the gap is indexed on the
+            # next read.
+            self.close()
 
     def close(self) -> None:
         """Close the database."""

@@ -198,17 +198,35 @@ def _sides(rows: _Rows, n_clusters: int, k: int) -> tuple[_Side, _Side, _Side]:
 
 
 def _accuracies(sides: tuple[_Side, _Side, _Side], k: int, w: Floats) -> tuple[Floats, Floats]:
-    """Self-play and balanced consultancy accuracy per player (NaN without judgments)."""
+    """Self-play and balanced consultancy accuracy per player (NaN without judgments), for
+    the source weights ``w``, or for each row of ``w`` (then one row of results each)."""
     debate, right, wrong = (_mean_by(side, w, k) for side in sides)
     return debate, (right + wrong) / 2
 
 
+def _resampled(
+    sides: tuple[_Side, _Side, _Side], k: int, n_clusters: int, *, n_bootstrap: int, seed: int
+) -> Floats:
+    """Self-play and balanced consultancy accuracy per player in each resample of a
+    cluster bootstrap over sources: shape ``(2, n_bootstrap, k)``. The resamples are drawn
+    one at a time (the generator's stream is that of one draw per resample) and scored as
+    one block of weights, one row a resample."""
+    rng = np.random.default_rng([seed, 14])
+    w = np.empty((n_bootstrap, n_clusters))
+    for b in range(n_bootstrap):
+        w[b] = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
+    return np.stack(_accuracies(sides, k, w))
+
+
 def _mean_by(side: _Side, w: Floats, k: int) -> Floats:
-    """Mean score per player, each judgment weighted by its source's ``w``. With cells,
-    from the per-source sums (exact: half-integer scores times integer weights); else row by
-    row, in row order. Both give the sums ``np.add.at`` gives, to the last bit."""
+    """Mean score per player, each judgment weighted by its source's ``w`` (or by each
+    row of ``w``: a row of means each). With cells, from the per-source sums, every row in
+    one matrix product (exact in any order: half-integer scores times integer weights);
+    else row by row, in row order. Both give the sums ``np.add.at`` gives, to the last bit."""
     if side.cells is not None:
         total, weight = w @ side.cells[0], w @ side.cells[1]
+    elif w.ndim == 2:
+        return np.stack([_mean_by(side, row, k) for row in w]) if len(w) else np.empty((0, k))
     else:
         cw = w[side.cluster]
         # With weights, bincount sums floats (its stubs say ints): asarray is no copy.
@@ -260,11 +278,7 @@ def tournaments(
         n_clusters = data.n_clusters
         sides = _sides(got, n_clusters, k)
         debate, consult = _accuracies(sides, k, np.ones(n_clusters))
-        rng = np.random.default_rng([seed, 14])
-        boot = np.full((2, n_bootstrap, k), np.nan)
-        for b in range(n_bootstrap):
-            w = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-            boot[0, b], boot[1, b] = _accuracies(sides, k, w.astype(np.float64))
+        boot = _resampled(sides, k, n_clusters, n_bootstrap=n_bootstrap, seed=seed)
         counts = [
             np.bincount(np.asarray(x, dtype=np.int64), minlength=k)
             for x in (got.m_i + got.m_j, got.s_player, got.c_player)

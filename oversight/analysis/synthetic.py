@@ -161,6 +161,9 @@ def make_store(path: str | os.PathLike[str], spec: SyntheticSpec | None = None) 
     spec = spec or SyntheticSpec()
     rng = np.random.default_rng(spec.seed)
     store = RunStore.create(path, run_id=f"synthetic-{spec.seed}")
+    # Written in two batches (JsonlLog.extend): the same files as appending one by one.
+    transcripts: list[Transcript] = []
+    judgments: list[Judgment] = []
     for q in range(spec.n_questions):
         source = f"story-{q // spec.questions_per_source}"
         question = Question(
@@ -199,7 +202,7 @@ def make_store(path: str | os.PathLike[str], spec: SyntheticSpec | None = None) 
                 turns=_turns(assignment, spec.turns_per_side),
                 roles=roles,
             )
-            store.transcripts.append(transcript)
+            transcripts.append(transcript)
             for name in spec.judges:
                 skill = spec.skill.get(condition, {}).get(name, 0.7)
                 rounds_seen = None
@@ -220,6 +223,8 @@ def make_store(path: str | os.PathLike[str], spec: SyntheticSpec | None = None) 
                     judgment = _fallback(rng, judgment, transcript, spec)
                 if rounds_seen is not None:
                     judgment = judgment.model_copy(update={"rounds_seen": rounds_seen})
-                store.judgments.append(judgment)
+                judgments.append(judgment)
+    store.transcripts.extend(transcripts)
+    store.judgments.extend(judgments)
     store.close()
     return store

@@ -119,6 +119,11 @@ def build(path: Path) -> RunStore:
         "debate+quiet": 0.72,
     }
     n = 0
+    # Each log written in one batch at the end (JsonlLog.extend): the files of appending
+    # one by one, in the same order.
+    transcripts: list[Transcript] = []
+    judgments: list[Judgment] = []
+    escalations: list[Escalation] = []
 
     def judgment(tid: str, probs: list[float] | None, name: str, **fields: object) -> Judgment:
         nonlocal n
@@ -187,7 +192,7 @@ def build(path: Path) -> RunStore:
                     decide="rewards",
                     rewards=rewards,
                 )
-            store.transcripts.append(
+            transcripts.append(
                 Transcript(
                     id=tid,
                     run_id="rich-run",
@@ -215,9 +220,9 @@ def build(path: Path) -> RunStore:
                 probs = [(1 - p_gold) / (width - 1)] * width
                 probs[gold] = p_gold
                 if name == "weak" and q % 5 == 0:  # failed first, re-judged later
-                    store.judgments.append(judgment(tid, None, name, status="failed"))
+                    judgments.append(judgment(tid, None, name, status="failed"))
                 for rounds in (1, 2) if protocol == "debate" and name == "strong" else (None,):
-                    store.judgments.append(judgment(tid, probs, name, rounds_seen=rounds))
+                    judgments.append(judgment(tid, probs, name, rounds_seen=rounds))
             if label in ("debate", "consultancy"):
                 p = float(np.round(rng.uniform(0.35, 0.95), 3))
                 probs = [p, 1 - p] + [0.0] * (width - 2)
@@ -233,8 +238,8 @@ def build(path: Path) -> RunStore:
                         escalation_id=f"e-{tid}",
                         components=[first],
                     )
-                    store.judgments.append(provisional)
-                    store.escalations.append(
+                    judgments.append(provisional)
+                    escalations.append(
                         Escalation(
                             id=f"e-{tid}",
                             transcript_id=tid,
@@ -254,7 +259,7 @@ def build(path: Path) -> RunStore:
                             time_s=float(10 + q),
                             metadata={"over_time": True} if q == 7 else {},
                         )
-                        store.judgments.append(
+                        judgments.append(
                             judgment(
                                 tid,
                                 person.probabilities,
@@ -268,13 +273,13 @@ def build(path: Path) -> RunStore:
                             )
                         )
                 else:
-                    store.judgments.append(
+                    judgments.append(
                         judgment(tid, probs, "fallback", kind="fallback", components=[first])
                     )
             if label == "unassisted" and q % 2 == 0:  # both people judge these directly
                 for annotator in ("ann1", "ann2"):
                     h = float(np.round(rng.uniform(0.2, 0.95), 3))
-                    store.judgments.append(
+                    judgments.append(
                         judgment(
                             tid,
                             [h, 1 - h] + [0.0] * (width - 2),
@@ -286,5 +291,8 @@ def build(path: Path) -> RunStore:
                             metadata={"over_time": True} if q == 8 and annotator == "ann1" else {},
                         )
                     )
-    store.judgments.append(judgment("not-a-transcript", [0.5, 0.5], "weak"))
+    judgments.append(judgment("not-a-transcript", [0.5, 0.5], "weak"))
+    store.transcripts.extend(transcripts)
+    store.judgments.extend(judgments)
+    store.escalations.extend(escalations)
     return store

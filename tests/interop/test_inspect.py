@@ -9,10 +9,12 @@ import pytest
 
 from oversight.cli import main
 from oversight.interop import export_inspect, import_inspect
+from tests.optional import lazy, needs
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
-inspect_log = pytest.importorskip("inspect_ai.log", reason="the inspect extra is not installed")
+inspect_log = lazy("inspect_ai.log")
+pytestmark = needs("inspect_ai", "the inspect extra is not installed")
 
 QUICKSTART = Path(__file__).parents[2] / "examples" / "quickstart.toml"
 

@@ -87,8 +87,7 @@ def transcript(
 def saved_run(path: Path, transcripts: list[Transcript]) -> RunStore:
     """A run folder holding ``transcripts``."""
     store = RunStore.create(path, run_id="run-1")
-    for t in transcripts:
-        store.transcripts.append(t)
+    store.transcripts.extend(transcripts)
     return store
 
 

@@ -4,22 +4,19 @@ screen of the session — including the text mock models invent."""
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
 
-import pexpect
 import pytest
 
 import oversight
+from tests.terminal import finish, plain, spawn_cli
 from transcripts import RunStore
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
 ROOT = Path(__file__).parents[2]
-MAIN = "import sys; from oversight.cli import main; sys.exit(main())"
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ITEM = re.compile(r"Item (\d+) of (\d+)")
 
 
@@ -54,28 +51,22 @@ def test_every_screen_of_a_session_over_the_quickstart_run_is_blind(tmp_path: Pa
     context = transcripts[0].question.context
     assert context
 
-    child = pexpect.spawn(
-        sys.executable,
-        ["-c", MAIN, "judge", str(run), "--annotator", "you", "--all"],
-        dimensions=(60, 140),
-        encoding="utf-8",
-        timeout=20,
-        env={**os.environ, "TERM": "xterm-256color"},
+    child = spawn_cli(
+        "judge", str(run), "--annotator", "you", "--all", dimensions=(60, 140), timeout=20
     )
     screens = []
     while True:
         child.expect(ITEM)
         number, total = int(child.match.group(1)), int(child.match.group(2))
         child.expect_exact("q quit: ")
-        screens.append(ANSI.sub("", child.before or ""))
+        screens.append(plain(child.before))
         child.sendline("A 60" if number % 2 else "s")
         if number % 2:
             child.expect_exact("Reason (optional")
             child.sendline("")
         if number == total:
             break
-    child.expect(pexpect.EOF)
-    screens.append(ANSI.sub("", child.before or ""))
+    screens.append(finish(child))
     assert total == len(transcripts) and len(screens) == total + 1
 
     for screen in screens:

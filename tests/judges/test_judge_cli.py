@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-import pexpect
 import pytest
 
 from judges import FallbackJudge
+from tests.terminal import Terminal, close, finish, plain, spawn_cli
 from transcripts import JudgeView, RunStore
 
 from .helpers import ANSWERS, Scripted, saved_run, transcript
@@ -21,26 +19,13 @@ from .helpers import ANSWERS, Scripted, saved_run, transcript
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
 PROMPT = "q quit: "
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ANSWER_LINE = re.compile(
     r"^\s*([A-D])\s+(" + "|".join(re.escape(a) for a in ANSWERS) + r")\s*$", re.M
 )
-MAIN = (
-    "import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1); "
-    "from oversight.cli import main; sys.exit(main())"
-)
-"""``oversight`` whose threads' stacks SIGUSR1 prints (what a test that times out shows)."""
 
 
-def _spawn(run: Path, *args: str) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        ["-c", MAIN, "judge", str(run), *args],
-        dimensions=(60, 110),
-        encoding="utf-8",
-        timeout=15,
-        env={**os.environ, "TERM": "xterm-256color"},
-    )
+def _spawn(run: Path, *args: str) -> Terminal:
+    return spawn_cli("judge", str(run), *args)
 
 
 def _in_process(run: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> int:
@@ -52,9 +37,9 @@ def _in_process(run: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> in
     return main(["judge", str(run), *args])
 
 
-def _shown(child: pexpect.spawn) -> list[int]:
+def _shown(child: Terminal) -> list[int]:
     """Original answer index at each shown position, read off the screen."""
-    screen = ANSI.sub("", child.before or "")
+    screen = plain(child.before)
     block = screen.rsplit("Item ", 1)[-1]
     pairs = ANSWER_LINE.findall(block)
     return [ANSWERS.index(text) for _, text in sorted(pairs)]
@@ -65,7 +50,7 @@ def _lines(run: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def _answer(child: pexpect.spawn, entry: str, reason: str) -> list[int]:
+def _answer(child: Terminal, entry: str, reason: str) -> list[int]:
     """Wait for the prompt, read the order shown, enter ``entry`` and ``reason``."""
     child.expect_exact(PROMPT)
     shown = _shown(child)
@@ -74,18 +59,6 @@ def _answer(child: pexpect.spawn, entry: str, reason: str) -> list[int]:
     child.sendline(reason)
     child.expect_exact("Saved.")
     return shown
-
-
-def _finish(child: pexpect.spawn, status: int = 0) -> str:
-    try:
-        child.expect(pexpect.EOF)
-    except pexpect.TIMEOUT:  # it hangs: say where, not only that it did
-        child.kill(signal.SIGUSR1)
-        child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=3)
-        pytest.fail(f"oversight judge did not end; its stacks:\n{child.before}")
-    child.close()
-    assert child.exitstatus == status, child.before
-    return ANSI.sub("", child.before or "")
 
 
 def test_a_session_answered_corrected_quit_and_resumed(
@@ -115,7 +88,7 @@ def test_a_session_answered_corrected_quit_and_resumed(
     child.expect_exact("Item 2 of 3")
     child.expect_exact(PROMPT)
     child.sendline("q")
-    assert "1 judged, 0 skipped, 2 left" in _finish(child)
+    assert "1 judged, 0 skipped, 2 left" in finish(child)
     [first] = _lines(run)
     assert first["transcript_id"] == "t1"
     assert first["probabilities"] == pytest.approx(entered["t1"])
@@ -136,7 +109,7 @@ def test_a_session_answered_corrected_quit_and_resumed(
     child.expect_exact("Item 3 of 3")
     child.expect_exact(PROMPT)
     child.sendintr()
-    assert "everything saved so far is kept" in _finish(child, status=130)
+    assert "everything saved so far is kept" in finish(child, status=130)
     assert [j["transcript_id"] for j in _lines(run)] == ["t1", "t2"]
 
     # Session 3: the person skips the last item; it is not offered again...
@@ -145,7 +118,7 @@ def test_a_session_answered_corrected_quit_and_resumed(
     child.expect_exact(PROMPT)
     child.sendline("s")
     child.expect_exact("Skipped")
-    assert "0 judged, 1 skipped, 0 left" in _finish(child)
+    assert "0 judged, 1 skipped, 0 left" in finish(child)
     assert _in_process(run, "--annotator", "alice", "--all", capsys=capsys) == 0
     assert "Nothing to judge for alice" in capsys.readouterr().out  # no terminal needed
 
@@ -155,7 +128,7 @@ def test_a_session_answered_corrected_quit_and_resumed(
     shown = _answer(child, "0.25 0.75", "changed my mind")
     entered["t3"] = [0.0, 0.0]
     entered["t3"][shown[0]], entered["t3"][shown[1]] = 0.25, 0.75
-    _finish(child)
+    finish(child)
 
     lines = _lines(run)
     assert [(j["transcript_id"], j["status"]) for j in lines] == [
@@ -183,7 +156,7 @@ def test_a_killed_session_loses_nothing_and_a_closed_input_keeps_the_verdict(
     child.sendline("60 40")
     child.expect_exact("Reason (optional")
     child.kill(9)  # killed mid-item, before the verdict was complete
-    child.close(force=True)
+    close(child)
     assert [j["transcript_id"] for j in _lines(run)] == ["t1"]
 
     child = _spawn(run, "--annotator", "bob", "--all")
@@ -192,7 +165,7 @@ def test_a_killed_session_loses_nothing_and_a_closed_input_keeps_the_verdict(
     child.sendline("60 40")
     child.expect_exact("Reason (optional")
     child.sendeof()  # the input ends at the reason prompt: the verdict typed is kept
-    out = _finish(child)
+    out = finish(child)
     assert "your verdict is kept" in out and "1 judged, 0 skipped, 1 left" in out
     lines = _lines(run)
     assert [j["transcript_id"] for j in lines] == ["t1", "t2"]
@@ -204,7 +177,7 @@ def test_a_killed_session_loses_nothing_and_a_closed_input_keeps_the_verdict(
     child.sendline("B 70")
     child.expect_exact("Reason (optional")
     child.sendintr()  # Ctrl-C at the reason prompt: kept too, and the exit says so
-    assert "everything saved so far is kept" in _finish(child, status=130)
+    assert "everything saved so far is kept" in finish(child, status=130)
     assert [j["transcript_id"] for j in _lines(run)] == ["t1", "t2", "t3"]
 
 
@@ -217,7 +190,7 @@ def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:
     child.expect_exact("Your name")
     child.sendline("carol")
     _answer(child, "50 50", "")
-    _finish(child)
+    finish(child)
     assert _lines(run)[0]["judge"]["annotator"] == "carol"
 
 
@@ -242,12 +215,12 @@ async def test_the_escalation_queue_is_served_once(
     child.expect_exact("Item 2 of 2")
     child.expect_exact(PROMPT)
     child.sendline("q")
-    _finish(child)
+    finish(child)
 
     child = _spawn(run, "--annotator", "dana")
     child.expect_exact("Item 2 of 2")  # numbered as in the first session
     _answer(child, "A 70", "")
-    _finish(child)
+    finish(child)
     assert _in_process(run, "--annotator", "dana", capsys=capsys) == 0
     assert "the queue is empty" in capsys.readouterr().out  # no terminal needed
 

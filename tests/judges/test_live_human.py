@@ -8,19 +8,17 @@ and the turns already typed are neither lost nor asked again.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-import pexpect
 import pytest
+
+from tests.terminal import Terminal, close, finish, plain, spawn_cli
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
-MAIN = "import sys; from oversight.cli import main; sys.exit(main())"
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ANSWERS = ["Salt cod", "Iron ore"]
 ANSWER_LINE = re.compile(r"^\s*([AB])\s+(Salt cod|Iron ore)\s*$", re.M)
 BELIEFS = "q quit: "
@@ -71,28 +69,21 @@ concurrency = 1
     return path
 
 
-def spawn(exp: Path, run: Path) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        ["-c", MAIN, "run", str(exp), "--out", str(run)],
-        dimensions=(80, 120),
-        encoding="utf-8",
-        timeout=30,
-        env={**os.environ, "TERM": "xterm-256color"},
-    )
+def spawn(exp: Path, run: Path) -> Terminal:
+    return spawn_cli("run", str(exp), "--out", str(run), dimensions=(80, 120), timeout=30)
 
 
-def shown(child: pexpect.spawn) -> list[int]:
+def shown(child: Terminal) -> list[int]:
     """Original answer index at each shown position, read off the last screen."""
-    block = ANSI.sub("", child.before or "").rsplit("Live judge:", 1)[-1]
+    block = plain(child.before).rsplit("Live judge:", 1)[-1]
     return [ANSWERS.index(text) for _, text in sorted(ANSWER_LINE.findall(block))]
 
 
-def screen(child: pexpect.spawn) -> str:
-    return ANSI.sub("", child.before or "")
+def screen(child: Terminal) -> str:
+    return plain(child.before)
 
 
-def turn(child: pexpect.spawn, title: str, entry: str) -> list[int]:
+def turn(child: Terminal, title: str, entry: str) -> list[int]:
     """Wait for the screen titled ``title``, enter ``entry`` as beliefs; the shown order."""
     child.expect_exact(title)
     child.expect_exact(BELIEFS)
@@ -139,7 +130,7 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
     child.expect_exact("after round 2")
     child.expect_exact(BELIEFS)
     child.kill(9)
-    child.close()
+    close(child)
 
     journal = records(run / "live-judge.jsonl")
     assert [(e["decision"], e["question"]) for e in journal] == [
@@ -177,10 +168,7 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
     # Resumed, then q: the run stops at once (nothing new starts) and keeps every turn.
     child = spawn(exp, run)
     turn(child, "after round 2", "q")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 130, screen(child)
-    assert "interrupted" in screen(child)
+    assert "interrupted" in finish(child, status=130)
     assert len(records(run / "live-judge.jsonl")) == 5
 
     # Resumed again: debate 2 picks up at round 2; nothing typed before is asked again.
@@ -194,9 +182,7 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
     child.sendline("e")
     child.expect_exact("Reason for your final belief")
     child.sendline("")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0, screen(child)
+    finish(child)
 
     second = [
         t

@@ -9,25 +9,22 @@ table tells who failed an attention check.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pexpect
 import pytest
 
 from judges.attention import BUILTIN
 from oversight.cli import main
+from tests.terminal import Terminal, close, finish, plain, spawn_cli
 from transcripts import Call, Question, RunStore, Transcript, Turn
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
-MAIN = "import sys; from oversight.cli import main; sys.exit(main())"
 PROMPT = "q quit: "
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ITEM = re.compile(r"Item (\d+) of (\d+)")
 ROW = re.compile(r"^\s{0,2}([A-Z]) {1,3}(\S.*?)\s*$", re.M)
 NAMED = re.compile(r"\[([A-Z]): ([^\]\n]+)\]")
@@ -104,16 +101,8 @@ def study_run(path: Path) -> None:
     store.close()
 
 
-def _spawn(run: Path, *args: str) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        ["-c", MAIN, *args],
-        cwd=str(run.parent),
-        dimensions=(60, 140),
-        encoding="utf-8",
-        timeout=20,
-        env={**os.environ, "TERM": "xterm-256color"},
-    )
+def _spawn(run: Path, *args: str) -> Terminal:
+    return spawn_cli(*args, cwd=run.parent, dimensions=(60, 140), timeout=20)
 
 
 class Screen:
@@ -146,16 +135,16 @@ class Screen:
             self.letters += 1
 
 
-def next_item(child: pexpect.spawn) -> Screen:
+def next_item(child: Terminal) -> Screen:
     child.expect(ITEM)
     number, total = int(child.match.group(1)), int(child.match.group(2))
     child.expect_exact(PROMPT)
-    screen = Screen(number, total, ANSI.sub("", child.before or ""))
+    screen = Screen(number, total, plain(child.before))
     screen.check()
     return screen
 
 
-def answer(child: pexpect.spawn, entry: str) -> None:
+def answer(child: Terminal, entry: str) -> None:
     child.sendline(entry)
     child.expect_exact("Reason (optional")
     child.sendline("")
@@ -202,7 +191,7 @@ def test_two_annotators_between_subjects_in_two_terminals(
     seen: dict[str, list[Screen]] = {"alice": [], "bob": []}
     typed: dict[str, dict[str, str]] = {"alice": {}, "bob": {}}  # question -> answer text
 
-    def judge(person: str, child: pexpect.spawn, *, fail_check: bool = False) -> Screen:
+    def judge(person: str, child: Terminal, *, fail_check: bool = False) -> Screen:
         screen = next_item(child)
         seen[person].append(screen)
         wanted = obvious.get(screen.question)
@@ -222,13 +211,12 @@ def test_two_annotators_between_subjects_in_two_terminals(
     bob.sendline("B 90")
     bob.expect_exact("Reason (optional")
     bob.kill(9)  # killed mid-item
-    bob.close(force=True)
+    close(bob)
     while True:
         screen = judge("alice", alice, fail_check=True)
         if screen.number == screen.total:
             break
-    alice.expect(pexpect.EOF)
-    assert "Session over: 5 judged, 0 skipped, 0 left" in ANSI.sub("", alice.before or "")
+    assert "Session over: 5 judged, 0 skipped, 0 left" in finish(alice)
 
     bob = _spawn(run, "judge", "run", "--annotator", "bob")
     bob.expect_exact("(2 of 5 done)")
@@ -236,7 +224,7 @@ def test_two_annotators_between_subjects_in_two_terminals(
     assert (resumed.number, resumed.question) == (3, killed.question)  # the item killed
     while resumed.number < resumed.total:
         resumed = judge("bob", bob)
-    bob.expect(pexpect.EOF)
+    finish(bob)
 
     # Numbering ran over each whole list, 1..5, across bob's two sessions.
     for person, screens in seen.items():
@@ -288,6 +276,6 @@ def test_one_person_in_two_terminals_never_gets_the_same_item_twice(tmp_path: Pa
     answer(second, "B 60")
     for child in (first, second):
         child.sendline("q")
-        child.expect(pexpect.EOF)
+        finish(child)
     saved = lines(run / "judgments.jsonl")
     assert len(saved) == 2 and len({j["transcript_id"] for j in saved}) == 2

@@ -8,10 +8,12 @@ import pytest
 
 from oversight.cli import main
 from oversight.datasets import HFSpec, load_questions
+from tests.optional import lazy, needs
 from transcripts import RunStore
 from transcripts.errors import DatasetError
 
-datasets = pytest.importorskip("datasets", reason="the hf extra (datasets) is not installed")
+datasets = lazy("datasets")
+pytestmark = needs("datasets", "the hf extra (datasets) is not installed")
 
 MMLU_ROWS = {
     "question": ["What is 2+2?", "Boiling point of water at sea level?", "Capital of France?"],

@@ -13,13 +13,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from oversight.runner import run_experiment_async
 from oversight.runner._merge import SHARDS
 from oversight.testing import FakeOpenAIServer
+from tests.optional import lazy, needs
 from tests.runner.test_workers import (
     KEY_VARIABLE,
     _env,
@@ -32,21 +32,24 @@ from tests.runner.test_workers import (
 )
 from transcripts import RunStore
 
-ray: Any = pytest.importorskip(
-    "ray", reason="Ray is not installed: the ray extra (pip install 'oversight[ray]')"
-)
-
-pytestmark = pytest.mark.xdist_group("ray")  # one local Ray cluster, on one test worker
+ray = lazy("ray")
+pytestmark = [
+    needs("ray", "Ray is not installed: the ray extra (pip install 'oversight[ray]')"),
+    pytest.mark.xdist_group("ray"),  # one local Ray cluster, on one test worker
+]
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    """A local Ray head on 127.0.0.1 for this module; its address."""
+    """A local Ray head on 127.0.0.1 for this module; its address. No worker is started
+    ahead of a task: the run's tasks carry a runtime_env (the key variable), which a
+    prestarted plain worker cannot serve, so prestarting only spent CPU while the tests ran."""
     context = ray.init(
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
         _node_ip_address="127.0.0.1",
+        _system_config={"prestart_worker_first_driver": False, "enable_worker_prestart": False},
     )
     yield str(context.address_info["gcs_address"])
     ray.shutdown()
@@ -72,7 +75,7 @@ async def test_shards_merged_make_the_one_process_run_and_a_cut_merge_finishes(
 ) -> None:
     from oversight.runner._merge import merge_shard, merge_shards
 
-    with FakeOpenAIServer(reply=script, latency=0.02) as server:
+    with FakeOpenAIServer(reply=script, latency=0.005) as server:
         exp = experiment_file(tmp_path, server)
         one = await run_experiment_async(exp, out=tmp_path / "one", progress=False)
         alone = bodies(server)
@@ -127,7 +130,8 @@ def _kill_after(command: list[str], shards: Path) -> None:
 async def test_a_killed_driver_is_resumed_from_its_shards_with_nothing_repaid(
     tmp_path: Path, cluster: str
 ) -> None:
-    with FakeOpenAIServer(reply=script, latency=0.05) as server:
+    # Slow enough that the driver is killed mid-run (after 10 of its 96 calls).
+    with FakeOpenAIServer(reply=script, latency=0.02) as server:
         exp = experiment_file(tmp_path, server)
         await run_experiment_async(exp, out=tmp_path / "clean", progress=False)
         once = bodies(server)

@@ -11,6 +11,7 @@ import pytest
 
 from oversight.cli import main
 from transcripts import RunStore, TornRecordWarning, Transcript
+from transcripts._index import IndexFile
 from transcripts.errors import CorruptRecordError
 
 from .factories import GOLD_CONTEXT, debate, judgment, question
@@ -286,3 +287,64 @@ def test_show_counts_judgments_alike_with_and_without_a_filter(
     assert plain == filtered and len(plain) == 3
     cells = [c.strip() for c in plain["t001"].split("│")]
     assert cells[7] == "2" and [c.strip() for c in plain["t003"].split("│")][7] == "0"
+
+
+def test_extend_writes_what_appending_one_by_one_writes_and_indexes_it_all(
+    tmp_path: Path,
+) -> None:
+    """A batch: the same lines and questions on disk as one append a record, a row per
+    record spanning exactly its line, duplicates ranked as ever, and another reader (a
+    store opened anew) sees every record."""
+    q = question(id="q0", context=STORY)
+    statuses = ["error", "complete", "error", "complete", "error"]
+    batch = [debate(id=f"t{n % 7}", question=q, status=statuses[n % 5]) for n in range(25)]
+    one_by_one = RunStore.create(tmp_path / "appended")
+    for t in batch:
+        one_by_one.transcripts.append(t)
+    one_by_one.close()
+    store = RunStore.create(tmp_path / "extended")
+    store.transcripts.extend(batch[:1])  # a batch of one, then after it a batch
+    store.transcripts.extend(iter(batch[1:]))  # any iterable
+    store.transcripts.extend([])  # nothing: nothing written
+    reader = RunStore.open(tmp_path / "extended")  # opened while the writer is open
+    for name in ("transcripts.jsonl", "questions.jsonl"):
+        assert (tmp_path / "extended" / name).read_bytes() == (
+            tmp_path / "appended" / name
+        ).read_bytes()
+    rows = _rows(tmp_path / "extended" / "transcripts.jsonl.idx")
+    assert rows == _rows(tmp_path / "appended" / "transcripts.jsonl.idx")
+    assert len(rows) == 25
+    log = (tmp_path / "extended" / "transcripts.jsonl").read_bytes()
+    for offset, length, record_id, status in rows:
+        record = json.loads(log[offset : offset + length])
+        assert (record["id"], record["status"]) == (record_id, status)
+    expected = _latest_by_hand(tmp_path / "extended" / "transcripts.jsonl")
+    assert [(e.id, str(e.status)) for e in reader.transcripts.latest_entries()] == expected
+    assert reader.transcripts.count() == 7
+    winners = dict(expected)
+    for i in range(7):
+        got = reader.transcripts.get(f"t{i}")
+        assert got is not None and got.status == winners[f"t{i}"]
+    store.close()
+    reader.close()
+
+
+def test_a_batch_written_without_its_rows_is_indexed_from_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill between a batch's lines and their rows (one transaction, never run here)
+    loses nothing: the next reader indexes the gap."""
+    store = RunStore.create(tmp_path)
+    _write(store, 2)
+    q = question(id="q9")
+    with monkeypatch.context() as patch:
+        patch.setattr(IndexFile, "extend", lambda self, entries: None)
+        store.transcripts.extend(debate(id=f"b{i}", question=q) for i in range(5))
+    store.close()
+    assert len(_rows(tmp_path / "transcripts.jsonl.idx")) == 2
+    store = RunStore.open(tmp_path)
+    assert [t.id for t in store.transcripts.latest()] == ["t000", "t001"] + [
+        f"b{i}" for i in range(5)
+    ]
+    store.close()
+    assert len(_rows(tmp_path / "transcripts.jsonl.idx")) == 7  # repaired on disk

@@ -117,8 +117,7 @@ def test_newer_schema_is_refused_older_is_read(tmp_path: Path) -> None:
 def test_reading_streams_without_holding_the_file(tmp_path: Path) -> None:
     log: JsonlLog[Transcript] = JsonlLog(tmp_path / "t.jsonl", Transcript)
     record = debate()
-    for i in range(3000):
-        log.append(record.model_copy(update={"id": str(i)}))
+    log.extend(record.model_copy(update={"id": str(i)}) for i in range(3000))
     size = os.path.getsize(tmp_path / "t.jsonl")
     tracemalloc.start()
     count = sum(1 for _ in log)

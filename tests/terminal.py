@@ -1,0 +1,136 @@
+"""``oversight`` in a real pseudo-terminal, driven with pexpect, for the tests of what a person
+meets at a terminal (``judge``, ``rate``, the live judge of ``run``).
+
+Example::
+
+    child = spawn_cli("judge", str(run), "--annotator", "ann")
+    try:
+        child.expect_exact("q quit: ")
+        child.sendline("A 70")
+        screen = finish(child)  # waits for the end; asserts the exit status
+    finally:
+        close(child)
+
+Fast: nothing sleeps (pexpect waits 50 ms before every send and 100 ms on every close by
+default; the child reads its terminal whenever input comes, so neither is needed).
+Diagnosable: a wait that times out fails the test with the screen so far and the Python
+stacks of the child's threads (``faulthandler`` registered on SIGUSR1 in the child), not only
+"Timeout exceeded".
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+__all__ = ["ANSI", "MAIN", "Terminal", "close", "finish", "plain", "spawn_cli"]
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+"""Terminal escape sequences (colours, cursor moves), removed before reading a screen."""
+
+MAIN = (
+    "import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1); "
+    "from oversight.cli import main; sys.exit(main())"
+)
+"""``oversight`` whose threads' stacks SIGUSR1 prints (what a wait that times out shows)."""
+
+_SHOWN = 4000
+"""Characters of the child's output a timed-out wait shows (its end)."""
+
+
+def plain(text: str | None) -> str:
+    """``text`` without terminal escape sequences."""
+    return ANSI.sub("", text or "")
+
+
+class Terminal(pexpect.spawn):  # type: ignore[misc]  # pexpect has no type hints
+    """A pexpect child that keeps all it printed, and whose waits, when they time out, fail
+    the test with that output and the child's stacks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.delaybeforesend = None
+        self.ptyproc.delayafterclose = 0.0
+        self.printed = io.StringIO()
+        """Everything read from the child so far."""
+        self.logfile_read = self.printed
+
+    def expect_list(self, *args: Any, **kwargs: Any) -> int:
+        try:
+            found: int = super().expect_list(*args, **kwargs)
+        except (pexpect.TIMEOUT, pexpect.EOF) as err:
+            self._fail(err, args[0])
+        return found
+
+    def expect_exact(self, *args: Any, **kwargs: Any) -> int:
+        try:
+            found: int = super().expect_exact(*args, **kwargs)
+        except (pexpect.TIMEOUT, pexpect.EOF) as err:
+            self._fail(err, args[0])
+        return found
+
+    def _fail(self, err: pexpect.ExceptionPexpect, wanted: object) -> None:
+        """Fail the test with the end of the output and, when the child hangs, its stacks."""
+        if isinstance(err, pexpect.TIMEOUT):
+            what = f"waited {self.timeout} s in vain for {wanted!r}"
+            if self.isalive():
+                self.kill(signal.SIGUSR1)
+                # faulthandler writes the stacks to the terminal: read them (a moment).
+                pexpect.spawn.expect_list(self, [pexpect.EOF, pexpect.TIMEOUT], timeout=3)
+                what += "; its stacks at the end"
+        else:
+            what = f"it ended (status {self.wait()}) before showing {wanted!r}"
+        command = b" ".join(self.args[3:]).decode(errors="replace")  # after python -c MAIN
+        shown = plain(self.printed.getvalue())[-_SHOWN:]
+        pytest.fail(f"oversight {command}: {what}; it printed:\n{shown}")
+
+
+def spawn_cli(
+    *args: str,
+    cwd: Path | None = None,
+    dimensions: tuple[int, int] = (60, 110),
+    timeout: float = 15,
+    env: dict[str, str] | None = None,
+) -> Terminal:
+    """``oversight ARGS`` started in a pseudo-terminal of ``dimensions`` (rows, columns),
+    each wait given ``timeout`` seconds; ``env`` is added to this process's environment."""
+    return Terminal(
+        sys.executable,
+        ["-c", MAIN, *args],
+        cwd=None if cwd is None else str(cwd),
+        dimensions=dimensions,
+        encoding="utf-8",
+        timeout=timeout,
+        env={**os.environ, "TERM": "xterm-256color", **(env or {})},
+    )
+
+
+def finish(child: Terminal, status: int | None = 0) -> str:
+    """Wait for the child to end, check its exit status (unless ``status`` is None) and
+    return its last screen without escape sequences."""
+    child.expect(pexpect.EOF)
+    screen = plain(child.before)
+    child.wait()
+    child.close()
+    if status is not None:
+        assert child.exitstatus == status, screen
+    return screen
+
+
+def close(child: Terminal) -> None:
+    """End the child if it still runs (SIGKILL) and reap it: for a ``finally`` or after a
+    kill, without pexpect's waits between signals."""
+    if child.closed:
+        return
+    if child.isalive():
+        child.kill(signal.SIGKILL)
+    child.wait()
+    child.close()
