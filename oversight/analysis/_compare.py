@@ -333,11 +333,11 @@ def _gap(
     else:
         warnings.append(
             f"gap closed for {label} is undefined: the expert condition {expert_name} is not "
-            f"more accurate than the baseline (E - U = {eu:+.3f})"
+            f"more accurate than the baseline (E - U = {eu:+z.3f})"
         )
     if eu > 0 and out.get("gap_closed_bounded") is False:
         warnings.append(
-            f"gap closed for {label} has an unbounded interval: E - U = {eu:+.3f} is not "
+            f"gap closed for {label} has an unbounded interval: E - U = {eu:+z.3f} is not "
             f"clearly positive, so any ratio is compatible with the data"
         )
     return out

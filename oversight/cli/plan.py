@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         discordance=discordance,
     )
     table = Table(
-        title=f"{plan.design.capitalize()} comparison: {100 * plan.difference:+.1f} "
+        title=f"{plan.design.capitalize()} comparison: {100 * plan.difference:+z.1f} "
         f"points over {100 * plan.baseline_accuracy:.1f}% at {100 * plan.power:.0f}% "
         f"power, alpha {plan.alpha:g}"
     )

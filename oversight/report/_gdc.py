@@ -101,7 +101,7 @@ TREES_NOTE = (
 def _mean(e: GDCEstimate, digits: int = 2) -> str:
     if e.value is None:
         return "—"
-    shown = f"{e.value:+.{digits}f}"
+    shown = f"{e.value:+z.{digits}f}"
     return f"{shown} {ci(e.ci95, scale=1, signed=True, digits=digits)}" if e.ci95 else shown
 
 

@@ -161,7 +161,7 @@ def render_stress(report: StressReport, *, per_persona_detectors: bool = False) 
             if not e.n_transcripts:
                 continue
             worst = e.persona == row.worst
-            shift = DASH if e.p_gold_shift is None else f"{e.p_gold_shift:+.3f}"
+            shift = DASH if e.p_gold_shift is None else f"{e.p_gold_shift:+z.3f}"
             cells = [
                 "",
                 "",

@@ -31,17 +31,17 @@ def value(v: Any) -> str:
 
 def pct(x: float | None, digits: int = 1) -> str:
     """``0.723`` -> ``72.3%``."""
-    return DASH if x is None else f"{100 * x:.{digits}f}%"
+    return DASH if x is None else f"{100 * x:z.{digits}f}%"
 
 
 def pp(x: float | None) -> str:
     """A difference of proportions in percentage points, signed."""
-    return DASH if x is None else f"{100 * x:+.1f} pp"
+    return DASH if x is None else f"{100 * x:+z.1f} pp"
 
 
 def num(x: float | None, digits: int = 3) -> str:
     """A plain number."""
-    return DASH if x is None else f"{x:.{digits}f}"
+    return DASH if x is None else f"{x:z.{digits}f}"
 
 
 def ci(
@@ -51,10 +51,10 @@ def ci(
     signed: bool = False,
     digits: int = 1,
 ) -> str:
-    """``[68.1, 76.0]`` (percent by default)."""
+    """``[68.1, 76.0]`` (percent by default; a bound that rounds to zero prints as 0.0)."""
     if interval is None:
         return DASH
-    fmt = f"{'+' if signed else ''}.{digits}f"
+    fmt = f"{'+z' if signed else 'z'}.{digits}f"  # z: a value that rounds to 0 is never -0.0
     return f"[{scale * interval[0]:{fmt}}, {scale * interval[1]:{fmt}}]"
 
 
@@ -327,8 +327,8 @@ def _ratings(a: Analysis) -> list[Table]:
         if r.side_advantage is not None and r.side_advantage_ci95 is not None:
             lo, hi = r.side_advantage_ci95
             side = (
-                f" Arguing the correct side is worth {r.side_advantage:+.2f} logits "
-                f"[{lo:+.2f}, {hi:+.2f}]."
+                f" Arguing the correct side is worth {r.side_advantage:+z.2f} logits "
+                f"[{lo:+z.2f}, {hi:+z.2f}]."
             )
         table = Table(
             f"Debaters judged by {r.judge}{where} ({r.n_matches} matches between different "
