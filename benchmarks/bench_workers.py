@@ -39,11 +39,20 @@ KEY_VARIABLE = "BENCH_OPENAI_KEY"
 _PR_SET_CHILD_SUBREAPER = 36
 
 
-def serve(latency: float) -> None:
-    """The fake server, in this process, until killed (prints its base URL first)."""
+def serve(latency: float, jitter: float = 0.0) -> None:
+    """The fake server, in this process, until killed (prints its base URL first); with
+    ``jitter``, each reply waits ``latency`` times a uniform factor in ``1 ± jitter``
+    (seeded: the same run draws the same delays)."""
+    import random
+
     from oversight.testing import FakeOpenAIServer, scripted_verdict
 
-    FakeOpenAIServer(reply=scripted_verdict, latency=latency).serve_forever()
+    draw = random.Random(0)
+
+    def delay(_: object) -> float:
+        return latency * (1 + jitter * (2 * draw.random() - 1))
+
+    FakeOpenAIServer(reply=scripted_verdict, latency=delay if jitter else latency).serve_forever()
 
 
 def _env() -> dict[str, str]:
@@ -108,6 +117,7 @@ def _once(experiment: Path, out: Path, workers: int, server: int) -> dict[str, A
     """One run through the command line; its wall time, client and server CPU, result."""
     load = os.getloadavg()[0]
     served = _cpu(server)
+    stolen = _steal()
     before = _children_cpu()
     began = time.perf_counter()
     command = [sys.executable, "-m", "oversight.cli", "run", str(experiment), "--out", str(out)]
@@ -136,7 +146,16 @@ def _once(experiment: Path, out: Path, workers: int, server: int) -> dict[str, A
         "server": _cpu(server) - served,
         "calls": result["calls"],
         "load": load,
+        "steal": _steal() - stolen,
     }
+
+
+def _steal() -> float:
+    """CPU seconds the hypervisor gave other guests while this machine's cores wanted to
+    run (``steal`` in ``/proc/stat``, all cores): a run with much of it was slowed from
+    outside."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
 
 
 def _children_cpu() -> float:
@@ -177,14 +196,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=500, help="debates (7 calls each)")
     parser.add_argument("--latency", type=float, default=0.3, help="seconds a reply")
     parser.add_argument("--reps", type=int, default=2, help="repetitions of each side")
+    parser.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="each reply's latency varies uniformly by this fraction (default 0: every "
+        "reply takes exactly --latency, issue 21's workload)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.latency)
+        serve(args.latency, args.jitter)
         return 0
     _become_subreaper()
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--latency", str(args.latency)],
+        [
+            *(sys.executable, __file__, "--serve"),
+            *("--latency", str(args.latency), "--jitter", str(args.jitter)),
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=_env(),
@@ -203,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(row)
                     print(
                         f"rep {rep} workers {workers}: {row['wall']:.1f} s wall, "
-                        f"{row['cpu']:.1f} s CPU, {row['calls']} calls, load {row['load']:.2f}",
+                        f"{row['cpu']:.1f} s CPU, {row['calls']} calls, load {row['load']:.2f}, "
+                        f"steal {row['steal']:.1f} s",
                         file=sys.stderr,
                     )
     finally:
@@ -216,14 +246,15 @@ def main(argv: list[str] | None = None) -> int:
 def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; {args.questions} debates, {args.latency} s a reply\n"
+        f"{platform.python_version()}; {args.questions} debates, {args.latency} s a reply"
+        f"{f' ± {100 * args.jitter:.0f}%' if args.jitter else ''}\n"
     )
     print(
         "| workers | wall s (each rep) | median wall s | calls/s | client CPU s "
         "(parent + workers) | CPU ms a call | cores used (CPU / wall) | server CPU s | "
-        "load avg before |"
+        "load avg before | steal s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     medians = {}
     for workers in (1, 2):
         mine = [r for r in rows if r["workers"] == workers]
@@ -236,10 +267,11 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         medians[workers] = wall
         walls = ", ".join(f"{r['wall']:.1f}" for r in mine)
         loads = ", ".join(f"{r['load']:.2f}" for r in mine)
+        steals = ", ".join(f"{r['steal']:.1f}" for r in mine)
         print(
             f"| {workers} | {walls} | {wall:.1f} | {calls / wall:.0f} | {cpu:.1f} "
             f"({parent:.1f} + {others:.1f}) | "
-            f"{cpu / calls * 1000:.2f} | {cpu / wall:.2f} | {served:.1f} | {loads} |"
+            f"{cpu / calls * 1000:.2f} | {cpu / wall:.2f} | {served:.1f} | {loads} | {steals} |"
         )
     print(f"\nthroughput ratio, 2 workers / 1: {medians[1] / medians[2]:.2f}x")
     # What the CPU alone allows on free cores: one worker needs its CPU time on one core,
