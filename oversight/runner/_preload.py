@@ -8,8 +8,9 @@ In the fork server, it also makes the server's own exit immediate: the server en
 the run's process does, and a normal interpreter exit would first tear down every module
 imported here (about 0.3 s here) while it still holds the run's standard output and error
 open, so whoever reads them (a pipe, ``tee``, a CI log) would wait for it. The server holds
-nothing that needs tearing down. Its workers never run ``atexit`` handlers (a forked worker
-ends with ``os._exit``).
+nothing that needs tearing down. The handler does nothing in the workers forked from the
+server, which inherit it: they run their exit handlers themselves
+(:func:`oversight.runner._worker.worker_main`).
 """
 
 from __future__ import annotations
@@ -45,5 +46,12 @@ def _in_fork_server() -> bool:
 for _module in MODULES:
     importlib.import_module(_module)
 
+
+def _exit_now(server: int) -> None:
+    """End the fork server at once (in a worker forked from it: nothing)."""
+    if os.getpid() == server:
+        os._exit(0)
+
+
 if _in_fork_server():
-    atexit.register(os._exit, 0)
+    atexit.register(_exit_now, os.getpid())

@@ -19,6 +19,7 @@ the fork server ends with the parent, so a worker whose parent was killed stops 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ctypes
 import os
 import pickle
@@ -105,6 +106,10 @@ def worker_main(job: Job, conn: Connection) -> None:
         _send(conn, ("end", end))
     finally:
         conn.close()
+        # A worker forked from the fork server ends with os._exit, which runs no atexit
+        # handler: run them here, as a spawned process's exit would (the response cache
+        # writes what is still pending, local model servers are stopped).
+        atexit._run_exitfuncs()
 
 
 async def _work(job: Job, conn: Connection) -> WorkerEnd:

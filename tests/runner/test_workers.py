@@ -331,3 +331,23 @@ async def test_an_endpoint_factory_a_worker_cannot_receive_is_refused_before_any
             )
         assert server.requests == [], "nothing was sent"
     assert not (tmp_path / "run" / "transcripts.jsonl").exists()
+
+
+async def test_a_worker_runs_its_exit_handlers_as_a_spawned_process_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker forked from the fork server ends with ``os._exit``: without running the
+    ``atexit`` handlers itself, replies still pending in its response cache would be lost
+    and the local model servers it started left running."""
+    from tests.runner.exit_marker import MARKER, factory
+
+    marker = tmp_path / "exits"
+    monkeypatch.setenv(MARKER, str(marker))
+    with FakeOpenAIServer(reply=script, latency=0.01) as server:
+        exp = experiment_file(tmp_path, server)
+        result = await run_experiment_async(
+            exp, out=tmp_path / "run", progress=False, workers=2, endpoint_factory=factory
+        )
+    assert result.status == "complete"
+    exited = [int(line) for line in marker.read_text().split()]
+    assert len(exited) == 1 and exited[0] != os.getpid(), "the worker ran its handlers once"
