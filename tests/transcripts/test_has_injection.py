@@ -10,16 +10,6 @@ from hypothesis import strategies as st
 
 from transcripts.injection import detect_injection, has_injection
 
-NYU = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "nyu-debate"
-    / "debates"
-    / "official"
-)
-"""The real NYU human debates beside the repository (read-only), as tests/conftest.py finds them."""
-
 _PIECES = [
     "Ignore",
     "all previous",
@@ -76,7 +66,9 @@ def test_agrees_on_any_text(text: str) -> None:
     assert has_injection(text) == bool(detect_injection(text))
 
 
-def test_agrees_on_the_nyu_human_debates() -> None:
+def test_agrees_on_the_nyu_human_debates(nyu_data: Path) -> None:
+    """On the real NYU human debates beside the repository (read-only; skipped where they
+    are not)."""
     texts: list[str] = []
 
     def walk(x: object) -> None:
@@ -89,7 +81,7 @@ def test_agrees_on_the_nyu_human_debates() -> None:
             for v in x:
                 walk(v)
 
-    for path in sorted(NYU.glob("*.json"))[:150]:
+    for path in sorted((nyu_data / "debates" / "official").glob("*.json"))[:150]:
         walk(json.loads(path.read_text(encoding="utf-8")))
     assert len(texts) > 1000
     flagged = [t for t in texts if detect_injection(t)]
