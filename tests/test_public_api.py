@@ -315,6 +315,7 @@ PUBLIC: dict[str, list[str]] = {
         "signal_after",
     ],
     "oversight.cli": [
+        "entry",
         "main",
     ],
     "oversight.errors": [

@@ -4,6 +4,6 @@ Each subcommand module exposes ``add_parser(subparsers)``, which registers its p
 and sets ``handler`` (``run(args) -> int``) as a default.
 """
 
-from oversight.cli._main import main
+from oversight.cli._main import entry, main
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]

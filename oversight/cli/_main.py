@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
+import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from rich.console import Console
 from rich.markup import escape
 
 from transcripts.errors import OversightError
 
-__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+__all__ = ["SUBCOMMANDS", "build_parser", "entry", "main"]
 
 # The commands, in the order `oversight --help` lists them.
 SUBCOMMANDS = (
@@ -73,3 +77,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         Console(stderr=True).print("interrupted; everything saved so far is kept")
         return 130
     return code
+
+
+def entry() -> NoReturn:
+    """The ``oversight`` console script and ``python -m oversight.cli``: :func:`main`, then
+    an exit that skips tearing down every module and object the command loaded (0.05 s
+    after ``show``, 0.15 s after ``report``, 0.4 s after a 1,000-item ``run`` here: a fifth
+    of a quick command's time).
+
+    It does the rest of what the interpreter does at exit: the ``atexit`` handlers run (the
+    response cache writes what is pending, local model servers stop, ``multiprocessing``
+    and ``logging`` finish), then the standard streams are flushed. Nothing the framework
+    writes waits for the teardown: every record is on disk when written, since a run must
+    survive ``kill -9`` at any moment. Where a thread that is not a daemon is still running,
+    the interpreter's own exit (which waits for it) is used instead.
+    """
+    code = main()
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if any(t.is_alive() and not t.daemon for t in others):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`oversight show | head`): nothing to do
+            pass
+    os._exit(code)
