@@ -244,9 +244,13 @@ class LocalBackend(OpenAIBackend):
             counted = await client.post(
                 f"{self._url}/tokenize", cast_to=object, body={"content": prompt}
             )
-        except openai.APIError as err:
+        except openai.APIStatusError as err:
+            if err.status_code not in _CANNOT_COUNT:
+                raise  # a server error or an overload: retried as the call would be
             log.info("local/%s: could not count the prompt's tokens: %s", self.model, err)
             return
+        # A dropped connection or a timeout is raised as it is: the retry layer tries the
+        # whole call again (counting included), instead of sending a prompt never counted.
         tokens = counted.get("tokens") if isinstance(counted, dict) else None
         if not isinstance(tokens, list):
             return
@@ -259,6 +263,10 @@ class LocalBackend(OpenAIBackend):
                 provider_message="prompt does not fit the context",
             )
 
+
+_CANNOT_COUNT = frozenset({400, 404, 405, 501})
+"""Statuses of a server that cannot count a prompt's tokens (one without llama.cpp's
+``/apply-template`` or ``/tokenize``): the prompt is sent uncounted, as to any server."""
 
 _servers: dict[tuple[Path, int, int, str | None, int], tuple[Any, str]] = {}
 _lock = threading.Lock()
