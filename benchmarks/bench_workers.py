@@ -65,10 +65,15 @@ def _env() -> dict[str, str]:
     }
 
 
-def _experiment(folder: Path, base_url: str, questions: int) -> Path:
+def _experiment(
+    folder: Path, base_url: str, questions: int, *, first: int = 0, limit: int = 256
+) -> Path:
+    """Debates of questions ``first`` to ``first + questions - 1``, ``limit`` items and
+    requests an endpoint in flight."""
+    folder.mkdir(parents=True, exist_ok=True)
     data = folder / "questions.jsonl"
     with data.open("w") as f:
-        for i in range(questions):
+        for i in range(first, first + questions):
             question = {
                 "id": f"q{i}",
                 "question": f"Which answer is right in story {i}?",
@@ -79,7 +84,7 @@ def _experiment(folder: Path, base_url: str, questions: int) -> Path:
             }
             f.write(json.dumps(question) + "\n")
     endpoint = (
-        f'base_url = "{base_url}"\napi_key_env = "{KEY_VARIABLE}"\nmax_concurrency = 256\n'
+        f'base_url = "{base_url}"\napi_key_env = "{KEY_VARIABLE}"\nmax_concurrency = {limit}\n'
         f"pricing = {{ input = 0.15, output = 0.6 }}\n"
     )
     path = folder / "bench.toml"
@@ -107,7 +112,7 @@ endpoint = "weak"
 [counterbalance]
 orders = "identity"
 [limits]
-concurrency = 256
+concurrency = {limit}
 """
     )
     return path
@@ -158,6 +163,48 @@ def _steal() -> float:
     return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
 
 
+def _halves(experiments: list[Path], out: Path, server: int) -> dict[str, Any]:
+    """Two separate one-process runs, side by side, of the two halves of the questions
+    (each with half the limits): what two processes do with nothing in common."""
+    load = os.getloadavg()[0]
+    served = _cpu(server)
+    stolen = _steal()
+    before = _children_cpu()
+    began = time.perf_counter()
+    runs = [
+        subprocess.Popen(
+            [
+                *(sys.executable, "-m", "oversight.cli", "run", str(experiment)),
+                *("--out", str(out / str(half)), "--no-report", "--json"),
+            ],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for half, experiment in enumerate(experiments)
+    ]
+    outputs = [run.communicate() for run in runs]
+    wall = time.perf_counter() - began
+    cpu = _children_cpu() - before
+    calls = 0
+    for run, (stdout, stderr) in zip(runs, outputs, strict=True):
+        if run.returncode != 0:
+            raise RuntimeError(f"a half failed ({run.returncode}):\n{stderr[-2000:]}")
+        calls += json.loads(stdout)["calls"]
+    return {
+        "workers": "halves",
+        "wall": wall,
+        "cpu": cpu,
+        "parent": cpu,
+        "others": 0.0,
+        "server": _cpu(server) - served,
+        "calls": calls,
+        "load": load,
+        "steal": _steal() - stolen,
+    }
+
+
 def _children_cpu() -> float:
     """CPU seconds of this process's children that ended and were waited for."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -203,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         help="each reply's latency varies uniformly by this fraction (default 0: every "
         "reply takes exactly --latency, issue 21's workload)",
     )
+    parser.add_argument(
+        "--halves",
+        action="store_true",
+        help="also run the two halves of the questions as two separate one-process runs "
+        "side by side (half the limits each): the most two processes with nothing in common do",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -225,10 +278,19 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             experiment = _experiment(folder, base_url, args.questions)
+            half = args.questions // 2
+            halves = [
+                _experiment(folder / "h0", base_url, half, limit=128),
+                _experiment(folder / "h1", base_url, args.questions - half, first=half, limit=128),
+            ]
+            modes: list[int | str] = [1, 2, "halves"] if args.halves else [1, 2]
             for rep in range(args.reps):
-                order = (1, 2) if rep % 2 == 0 else (2, 1)
-                for workers in order:
-                    row = _once(experiment, folder / f"run-{rep}-{workers}", workers, server.pid)
+                for workers in modes if rep % 2 == 0 else modes[::-1]:
+                    out = folder / f"run-{rep}-{workers}"
+                    if workers == "halves":
+                        row = _halves(halves, out, server.pid)
+                    else:
+                        row = _once(experiment, out, int(workers), server.pid)
                     rows.append(row)
                     print(
                         f"rep {rep} workers {workers}: {row['wall']:.1f} s wall, "
@@ -256,7 +318,9 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     medians = {}
-    for workers in (1, 2):
+    for workers in dict.fromkeys(
+        r["workers"] for r in sorted(rows, key=lambda r: str(r["workers"]))
+    ):
         mine = [r for r in rows if r["workers"] == workers]
         wall = statistics.median(r["wall"] for r in mine)
         cpu = statistics.median(r["cpu"] for r in mine)
@@ -274,13 +338,15 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             f"{cpu / calls * 1000:.2f} | {cpu / wall:.2f} | {served:.1f} | {loads} | {steals} |"
         )
     print(f"\nthroughput ratio, 2 workers / 1: {medians[1] / medians[2]:.2f}x")
+    if "halves" in medians:
+        print(f"two separate runs of the halves / 1: {medians[1] / medians['halves']:.2f}x")
     # What the CPU alone allows on free cores: one worker needs its CPU time on one core,
     # two share theirs over two (the provider bound is far below either).
     bound = {w: statistics.median(r["cpu"] for r in rows if r["workers"] == w) for w in (1, 2)}
     print(f"ratio the client CPU allows on two free cores: {bound[1] / (bound[2] / 2):.2f}x")
     # The fake server needs CPU too: on two cores shared with it, two workers can at best
     # spread client and server CPU over both.
-    serve = statistics.median(r["server"] for r in rows)
+    serve = statistics.median(r["server"] for r in rows if r["workers"] in (1, 2))
     both = {w: max(bound[w] / w, (bound[w] + serve) / 2) for w in (1, 2)}
     print(f"ratio allowed on two free cores shared with the server: {both[1] / both[2]:.2f}x")
 
