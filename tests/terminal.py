@@ -108,6 +108,11 @@ def spawn_cli(
         cwd=None if cwd is None else str(cwd),
         dimensions=dimensions,
         encoding="utf-8",
+        # The terminal echoes what a test types as it arrives, between two bytes of a
+        # character the child is printing ("\xe2q\r\n\x94\x80": a box line cut by the
+        # echo of "q"), as a real terminal would show it: a stray byte is shown as U+FFFD,
+        # not an error that fails the test.
+        codec_errors="replace",
         timeout=timeout,
         env={**os.environ, "TERM": "xterm-256color", **(env or {})},
     )
