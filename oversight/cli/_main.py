@@ -81,9 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> NoReturn:
     """The ``oversight`` console script and ``python -m oversight.cli``: :func:`main`, then
-    an exit that skips tearing down every module and object the command loaded (0.05 s
-    after ``show``, 0.15 s after ``report``, 0.4 s after a 1,000-item ``run`` here: a fifth
-    of a quick command's time).
+    an exit that skips tearing down every module and object the command loaded (medians
+    here: 0.04 s off ``show``, 0.14 s off ``report``, 0.31 s off the quickstart ``run``;
+    ``benchmarks/bench_cli_exit.py``, BENCHMARKS.md).
 
     It does the rest of what the interpreter does at exit: the ``atexit`` handlers run (the
     response cache writes what is pending, local model servers stop, ``multiprocessing``
