@@ -6,8 +6,8 @@ them.
 
 In the fork server, it also makes the server's own exit immediate: the server ends when
 the run's process does, and a normal interpreter exit would first tear down every module
-imported here (about 0.3 s here) while it still holds the run's standard output and error
-open, so whoever reads them (a pipe, ``tee``, a CI log) would wait for it. The server holds
+imported here while it still holds the run's standard output and error open, so whoever
+reads them (a pipe, ``tee``, a CI log) would wait for it. The server holds
 nothing that needs tearing down. The handler does nothing in the workers forked from the
 server, which inherit it: they run their exit handlers themselves
 (:func:`oversight.runner._worker.worker_main`).
