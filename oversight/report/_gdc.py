@@ -10,7 +10,7 @@ from rich.console import Console
 from oversight.analysis._gdc import GDCEstimate, GDCStats
 from oversight.analysis._trees import TreeStats
 from oversight.report._markdown import _md_table
-from oversight.report._tables import Table, ci, num, pct, pp
+from oversight.report._tables import Table, ci, num, pct, pp, signed_num
 from oversight.report._terminal import _rich
 
 __all__ = [
@@ -101,7 +101,7 @@ TREES_NOTE = (
 def _mean(e: GDCEstimate, digits: int = 2) -> str:
     if e.value is None:
         return "—"
-    shown = f"{e.value:+z.{digits}f}"
+    shown = signed_num(e.value, digits)
     return f"{shown} {ci(e.ci95, scale=1, signed=True, digits=digits)}" if e.ci95 else shown
 
 

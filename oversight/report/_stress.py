@@ -14,7 +14,7 @@ from rich.text import Text
 
 from oversight.analysis._stress import PersonaEffect, StressReport, StressRow
 from oversight.report._markdown import _md_table
-from oversight.report._tables import DASH, Table, ci, pct, pp
+from oversight.report._tables import DASH, Table, ci, pct, pp, signed_num
 
 __all__ = [
     "STRESS_NOTE",
@@ -161,7 +161,7 @@ def render_stress(report: StressReport, *, per_persona_detectors: bool = False) 
             if not e.n_transcripts:
                 continue
             worst = e.persona == row.worst
-            shift = DASH if e.p_gold_shift is None else f"{e.p_gold_shift:+z.3f}"
+            shift = DASH if e.p_gold_shift is None else signed_num(e.p_gold_shift, 3)
             cells = [
                 "",
                 "",

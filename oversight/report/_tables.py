@@ -8,7 +8,7 @@ from typing import Any
 from oversight.analysis import Analysis, Comparison, GroupStats
 from transcripts import answer_label
 
-__all__ = ["DASH", "Table", "build_tables", "ci", "num", "pct", "pp", "value"]
+__all__ = ["DASH", "Table", "build_tables", "ci", "num", "pct", "pp", "signed_num", "value"]
 
 DASH = "—"
 
@@ -34,9 +34,15 @@ def pct(x: float | None, digits: int = 1) -> str:
     return DASH if x is None else f"{100 * x:z.{digits}f}%"
 
 
+def signed_num(x: float, digits: int = 1) -> str:
+    """A difference, signed: ``+0.12``, ``-3.4``; one that rounds to zero is ``+0.0``, never
+    ``-0.0`` (its sign would be the last bits of a numpy build)."""
+    return f"{x:+z.{digits}f}"
+
+
 def pp(x: float | None) -> str:
     """A difference of proportions in percentage points, signed."""
-    return DASH if x is None else f"{100 * x:+z.1f} pp"
+    return DASH if x is None else f"{signed_num(100 * x)} pp"
 
 
 def num(x: float | None, digits: int = 3) -> str:
@@ -54,8 +60,10 @@ def ci(
     """``[68.1, 76.0]`` (percent by default; a bound that rounds to zero prints as 0.0)."""
     if interval is None:
         return DASH
-    fmt = f"{'+z' if signed else 'z'}.{digits}f"  # z: a value that rounds to 0 is never -0.0
-    return f"[{scale * interval[0]:{fmt}}, {scale * interval[1]:{fmt}}]"
+    lo, hi = scale * interval[0], scale * interval[1]
+    if signed:
+        return f"[{signed_num(lo, digits)}, {signed_num(hi, digits)}]"
+    return f"[{lo:z.{digits}f}, {hi:z.{digits}f}]"  # z: a bound that rounds to 0 is 0.0
 
 
 def _ci_or_why(
@@ -327,8 +335,8 @@ def _ratings(a: Analysis) -> list[Table]:
         if r.side_advantage is not None and r.side_advantage_ci95 is not None:
             lo, hi = r.side_advantage_ci95
             side = (
-                f" Arguing the correct side is worth {r.side_advantage:+z.2f} logits "
-                f"[{lo:+z.2f}, {hi:+z.2f}]."
+                f" Arguing the correct side is worth {signed_num(r.side_advantage, 2)} logits "
+                f"{ci((lo, hi), scale=1, signed=True, digits=2)}."
             )
         table = Table(
             f"Debaters judged by {r.judge}{where} ({r.n_matches} matches between different "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from oversight.analysis import Analysis
-from oversight.report._tables import DASH, Table, ci, num, pct
+from oversight.report._tables import DASH, Table, ci, num, pct, signed_num
 
 __all__ = ["tournament_plot", "tournament_tables"]
 
@@ -24,13 +24,13 @@ def tournament_tables(a: Analysis) -> list[Table]:
     for t in a.tournaments:
         slopes = (
             "; ".join(
-                f"{s.protocol}: {100 * s.relation.slope_per_100_elo:+z.1f} pp per 100 Elo "
+                f"{s.protocol}: {signed_num(100 * s.relation.slope_per_100_elo)} pp per 100 Elo "
                 f"{ci(s.relation.slope_ci95, signed=True)}"
                 for s in t.slopes
             )
             or "fewer than three rated players with accuracies: no slope"
         )
-        beta = DASH if t.side_advantage is None else f"{t.side_advantage:+z.2f}"
+        beta = DASH if t.side_advantage is None else signed_num(t.side_advantage, 2)
         table = Table(
             f"Players judged by {t.judge} ({t.n_matches} cross-play judgments)",
             [
@@ -115,7 +115,7 @@ def tournament_plot(a: Analysis, path: Path) -> Path | None:
                 protocol
                 if line is None
                 else (
-                    f"{protocol}: {100 * line.slope_per_100_elo:+z.1f} pp/100 Elo "
+                    f"{protocol}: {signed_num(100 * line.slope_per_100_elo)} pp/100 Elo "
                     f"{ci(line.slope_ci95, signed=True)}"
                 )
             )

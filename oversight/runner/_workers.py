@@ -141,7 +141,7 @@ async def run_workers(
     )
     crew = [ours]
     stops = _Stops(crew, console)
-    ours.task = asyncio.create_task(_run_ours(ours, retry_failed, stops, ended))
+    ours.task = asyncio.create_task(_run_ours(ours, retry_failed, ended))
     base = Tally.of(meter)
     progress = RunProgress(console, meter, total=len(items), done=0, live=live)
     warned: set[str] = set()
@@ -200,9 +200,7 @@ def _check_picklable(job: Job) -> None:
         ) from None
 
 
-async def _run_ours(
-    ours: _Worker, retry_failed: bool, stops: _Stops, ended: asyncio.Event
-) -> WorkerEnd:
+async def _run_ours(ours: _Worker, retry_failed: bool, ended: asyncio.Event) -> WorkerEnd:
     """Share 0, in this process: counted as the workers' reports are."""
     assert ours.share is not None
     meter = ours.share.meter
@@ -212,9 +210,7 @@ async def _run_ours(
         ours.unpriced = set(meter.unpriced)
 
     def begun(session: Session) -> None:
-        ours.session = session
-        if stops.asked:  # a stop came before the session began
-            session.stop()
+        ours.session = session  # a stop before this is on the meter the session reads
 
     try:
         ours.end = await run_share(
@@ -392,10 +388,10 @@ class _Stops:
         self.times += 1
         for worker in self.crew:
             if worker.process is None:
-                if worker.share is not None:
-                    worker.share.meter.stop_reason = "interrupted"
                 if worker.session is not None:
                     worker.session.stop(at_once=self.times > 1)
+                elif worker.share is not None:  # not begun: it starts no call
+                    worker.share.meter.stop_reason = "interrupted"
             elif worker.process.is_alive() and worker.process.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.process.pid, signal.SIGTERM)

@@ -185,10 +185,11 @@ def test_an_unpaired_side_from_one_source_gets_no_interval_and_no_p_value(
 def test_a_value_that_rounds_to_zero_is_never_printed_as_minus_zero() -> None:
     """The last bits of a difference near 0 depend on the numpy build: its sign must not
     show in the report."""
-    from oversight.report._tables import ci, num, pct, pp
+    from oversight.report._tables import ci, num, pct, pp, signed_num
 
     assert pp(-1e-12) == pp(1e-12) == "+0.0 pp"
     assert ci((-0.5, -1e-12), signed=True) == "[-50.0, +0.0]"
     assert ci((-0.5, -1e-12)) == "[-50.0, 0.0]"
     assert num(-1e-9) == "0.000" and pct(-1e-9) == "0.0%"
     assert pp(-0.001) == "-0.1 pp"  # a real negative keeps its sign
+    assert signed_num(-1e-9, 3) == "+0.000" and signed_num(-0.25, 2) == "-0.25"
