@@ -25,8 +25,9 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pexpect
 import pytest
@@ -64,20 +65,19 @@ class Terminal(pexpect.spawn):  # type: ignore[misc]  # pexpect has no type hint
         self.logfile_read = self.printed
 
     def expect_list(self, *args: Any, **kwargs: Any) -> int:
-        try:
-            found: int = super().expect_list(*args, **kwargs)
-        except (pexpect.TIMEOUT, pexpect.EOF) as err:
-            self._fail(err, args[0])
-        return found
+        return self._waiting(super().expect_list, *args, **kwargs)
 
     def expect_exact(self, *args: Any, **kwargs: Any) -> int:
+        return self._waiting(super().expect_exact, *args, **kwargs)
+
+    def _waiting(self, wait: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+        """``wait(*args)``; a timeout or an early end fails the test, saying why."""
         try:
-            found: int = super().expect_exact(*args, **kwargs)
+            return wait(*args, **kwargs)
         except (pexpect.TIMEOUT, pexpect.EOF) as err:
             self._fail(err, args[0])
-        return found
 
-    def _fail(self, err: pexpect.ExceptionPexpect, wanted: object) -> None:
+    def _fail(self, err: pexpect.ExceptionPexpect, wanted: object) -> NoReturn:
         """Fail the test with the end of the output and, when the child hangs, its stacks."""
         if isinstance(err, pexpect.TIMEOUT):
             what = f"waited {self.timeout} s in vain for {wanted!r}"
