@@ -31,12 +31,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_VARIABLE = "BENCH_OPENAI_KEY"
 _PR_SET_CHILD_SUBREAPER = 36
+LIMIT = 256
+"""Debates and requests an endpoint in flight (each half of ``--halves`` gets half)."""
+CALLS_AN_ITEM = 7
+"""Three rounds of two debaters, then the judge: one after another."""
 
 
 def serve(latency: float, jitter: float = 0.0) -> None:
@@ -66,7 +71,7 @@ def _env() -> dict[str, str]:
 
 
 def _experiment(
-    folder: Path, base_url: str, questions: int, *, first: int = 0, limit: int = 256
+    folder: Path, base_url: str, questions: int, *, first: int = 0, limit: int = LIMIT
 ) -> Path:
     """Debates of questions ``first`` to ``first + questions - 1``, ``limit`` items and
     requests an endpoint in flight."""
@@ -124,7 +129,7 @@ def _once(experiment: Path, out: Path, workers: int, server: int) -> dict[str, A
     served = _cpu(server)
     stolen = _steal()
     before = _children_cpu()
-    began = time.perf_counter()
+    began, clock = time.perf_counter(), time.time()
     command = [sys.executable, "-m", "oversight.cli", "run", str(experiment), "--out", str(out)]
     done = subprocess.run(
         [*command, "--workers", str(workers), "--no-report", "--json"],
@@ -150,6 +155,7 @@ def _once(experiment: Path, out: Path, workers: int, server: int) -> dict[str, A
         "others": others,
         "server": _cpu(server) - served,
         "calls": result["calls"],
+        "first": _first_request([out]) - clock,
         "load": load,
         "steal": _steal() - stolen,
     }
@@ -170,7 +176,7 @@ def _halves(experiments: list[Path], out: Path, server: int) -> dict[str, Any]:
     served = _cpu(server)
     stolen = _steal()
     before = _children_cpu()
-    began = time.perf_counter()
+    began, clock = time.perf_counter(), time.time()
     runs = [
         subprocess.Popen(
             [
@@ -200,9 +206,16 @@ def _halves(experiments: list[Path], out: Path, server: int) -> dict[str, Any]:
         "others": 0.0,
         "server": _cpu(server) - served,
         "calls": calls,
+        "first": _first_request([out / "0", out / "1"]) - clock,
         "load": load,
         "steal": _steal() - stolen,
     }
+
+
+def _first_request(runs: list[Path]) -> float:
+    """When the first request of ``runs`` was sent (Unix time, from their ``sent.jsonl``)."""
+    sent = (json.loads(line)["at"] for run in runs for line in (run / "sent.jsonl").open())
+    return min(datetime.fromisoformat(at).timestamp() for at in sent)
 
 
 def _children_cpu() -> float:
@@ -280,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
             experiment = _experiment(folder, base_url, args.questions)
             half = args.questions // 2
             halves = [
-                _experiment(folder / "h0", base_url, half, limit=128),
-                _experiment(folder / "h1", base_url, args.questions - half, first=half, limit=128),
+                _experiment(folder / "h0", base_url, half, limit=LIMIT // 2),
+                _experiment(
+                    folder / "h1", base_url, args.questions - half, first=half, limit=LIMIT // 2
+                ),
             ]
             modes: list[int | str] = [1, 2, "halves"] if args.halves else [1, 2]
             for rep in range(args.reps):
@@ -314,9 +329,9 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         "| workers | wall s (each rep) | median wall s | calls/s | client CPU s "
         "(parent + workers) | CPU ms a call | cores used (CPU / wall) | server CPU s | "
-        "load avg before | steal s |"
+        "load avg before | steal s | first request s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     medians = {}
     for workers in dict.fromkeys(
         r["workers"] for r in sorted(rows, key=lambda r: str(r["workers"]))
@@ -332,16 +347,30 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         walls = ", ".join(f"{r['wall']:.1f}" for r in mine)
         loads = ", ".join(f"{r['load']:.2f}" for r in mine)
         steals = ", ".join(f"{r['steal']:.1f}" for r in mine)
+        first = statistics.median(r["first"] for r in mine)
         print(
             f"| {workers} | {walls} | {wall:.1f} | {calls / wall:.0f} | {cpu:.1f} "
             f"({parent:.1f} + {others:.1f}) | "
-            f"{cpu / calls * 1000:.2f} | {cpu / wall:.2f} | {served:.1f} | {loads} | {steals} |"
+            f"{cpu / calls * 1000:.2f} | {cpu / wall:.2f} | {served:.1f} | {loads} | {steals} | "
+            f"{first:.2f} |"
         )
     print(f"\nthroughput ratio, 2 workers / 1: {medians[1] / medians[2]:.2f}x")
     if "halves" in medians:
         print(f"two separate runs of the halves / 1: {medians[1] / medians['halves']:.2f}x")
+    # The provider bound: every debate is 7 calls one after another, and at most `limit`
+    # debates are in flight, so no client, however fast and however many processes it
+    # has, ends before ceil(debates / limit) waves of 7 replies after its first request
+    # (which no mode sends sooner than one worker does: they all start the same way). Where one worker comes close to that, two cannot gain much.
+    waves = -(-args.questions // LIMIT)
+    provider = waves * CALLS_AN_ITEM * args.latency
+    first = statistics.median(r["first"] for r in rows if r["workers"] == 1)
+    print(
+        f"provider bound: {waves} waves x {CALLS_AN_ITEM} replies x {args.latency} s = "
+        f"{provider:.1f} s, after the first request at {first:.2f} s: the most any number "
+        f"of workers allows is {medians[1] / (provider + first):.2f}x"
+    )
     # What the CPU alone allows on free cores: one worker needs its CPU time on one core,
-    # two share theirs over two (the provider bound is far below either).
+    # two share theirs over two.
     bound = {w: statistics.median(r["cpu"] for r in rows if r["workers"] == w) for w in (1, 2)}
     print(f"ratio the client CPU allows on two free cores: {bound[1] / (bound[2] / 2):.2f}x")
     # The fake server needs CPU too: on two cores shared with it, two workers can at best
