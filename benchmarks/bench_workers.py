@@ -6,15 +6,17 @@ Run from the repository root::
 
 The workload is issue 21's: three-round debates judged by an LLM judge (7 calls an item),
 every call to the fake OpenAI server over real HTTP, the server in its own process with
-``--latency`` seconds a reply, 256 items in flight, so the client's CPU (the SDK's HTTP
-stack, the runner) is the bottleneck, not the provider. Each repetition runs the same
+``--latency`` seconds a reply, 256 items in flight. Whether the client's CPU (the SDK's
+HTTP stack, the runner) or the provider decides depends on how fast the machine runs the
+client: the script prints the provider bound (the least time any client needs) and what it
+leaves to gain over one worker. Each repetition runs the same
 experiment with ``--workers 1`` and ``--workers 2`` (alternating which goes first) into
 fresh folders, through the command line as a user would. Reported for each: wall time,
 calls per second, the client's CPU seconds (the ``oversight`` process, and apart from it
 its workers with the fork server they are forked from, which this script adopts as a
 subreaper so that ``getrusage(RUSAGE_CHILDREN)`` counts them), CPU per call, and the load
-average before the run, so a reader can tell a slow run from a busy machine. Prints a
-Markdown table.
+average before the run, so a reader can tell a slow run from a busy machine, and when the
+run sent its first request. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -360,7 +362,8 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     # The provider bound: every debate is 7 calls one after another, and at most `limit`
     # debates are in flight, so no client, however fast and however many processes it
     # has, ends before ceil(debates / limit) waves of 7 replies after its first request
-    # (which no mode sends sooner than one worker does: they all start the same way). Where one worker comes close to that, two cannot gain much.
+    # (which no mode sends sooner than one worker does: they all start the same way).
+    # Where one worker comes close to that, two cannot gain much.
     waves = -(-args.questions // LIMIT)
     provider = waves * CALLS_AN_ITEM * args.latency
     first = statistics.median(r["first"] for r in rows if r["workers"] == 1)
