@@ -30,12 +30,10 @@ from oversight.runner._dry import (
 from oversight.runner._items import plan
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
-from oversight.runner._ray import run_ray
 from oversight.runner._run import Session
 from oversight.runner._share import check_workers
 from oversight.runner._status import RunResult
 from oversight.runner._summary import print_summary
-from oversight.runner._workers import run_workers
 from transcripts import JsonlLog, Question, RunStore, total_cost, utc_now
 from transcripts.errors import ConfigError
 
@@ -306,6 +304,8 @@ async def _run(
             await asyncio.to_thread(_freeze_models, store, exp, endpoints)
             meter.recover(endpoints.every())  # spend lines a kill cut off, from the cache
             if ray is not None:
+                from oversight.runner._ray import run_ray  # only here: Ray's machinery
+
                 if workers is not None:
                     check_workers(workers, exp, endpoints.every())
                 result = await run_ray(
@@ -321,6 +321,9 @@ async def _run(
             if workers == 1:
                 return await session.run(), dict(made)
             check_workers(workers, exp, endpoints.every())
+            # Only here: a one-process run need not load the workers' machinery.
+            from oversight.runner._workers import run_workers
+
             result = await run_workers(
                 session,
                 workers=workers,

@@ -26,6 +26,7 @@ from protocols.base import REGISTRY
 __all__ = ["MODULES"]
 
 MODULES = (
+    "ctypes",  # for the worker's parent-death signal
     "oversight.runner._worker",
     "oversight.endpoints._openai",
     *sorted(set(REGISTRY.values())),

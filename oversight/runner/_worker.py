@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import ctypes
 import os
 import pickle
 import signal
@@ -221,6 +220,8 @@ def _stop_with_parent(parent: int) -> None:
     """SIGTERM this process when the process it was forked from ends (Linux ``prctl``;
     elsewhere the parent's death leaves the worker to finish its share). That process is
     the fork server, which ends with the parent; a parent already gone: stop now."""
+    import ctypes  # here: a one-process run need not load it (the fork server preloads it)
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
