@@ -4,9 +4,10 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_workers.py [--questions 500] [--latency 0.3] [--reps 2]
 
-The workload is issue 21's: three-round debates judged by an LLM judge (7 calls an item),
-every call to the fake OpenAI server over real HTTP, the server in its own process with
-``--latency`` seconds a reply, 256 items in flight. Whether the client's CPU (the SDK's
+The workload is issue 21's: three-round debates judged by an LLM judge (7 calls an item:
+the two speeches of a round at once, the rounds in turn, then the judge), every call to
+the fake OpenAI server over real HTTP, the server in its own process with ``--latency``
+seconds a reply, 256 items and 256 requests a model in flight. Whether the client's CPU (the SDK's
 HTTP stack, the runner) or the provider decides depends on how fast the machine runs the
 client: the script prints the provider bound (the least time any client needs) and what it
 leaves to gain over one worker. Each repetition runs the same
@@ -42,8 +43,9 @@ KEY_VARIABLE = "BENCH_OPENAI_KEY"
 _PR_SET_CHILD_SUBREAPER = 36
 LIMIT = 256
 """Debates and requests an endpoint in flight (each half of ``--halves`` gets half)."""
-CALLS_AN_ITEM = 7
-"""Three rounds of two debaters, then the judge: one after another."""
+ROUNDS = 3
+"""Debate rounds: the two debaters of a round speak at once (the protocol's default), the
+rounds one after another, then the judge (the run's other endpoint)."""
 
 
 def serve(latency: float, jitter: float = 0.0) -> None:
@@ -359,18 +361,22 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"\nthroughput ratio, 2 workers / 1: {medians[1] / medians[2]:.2f}x")
     if "halves" in medians:
         print(f"two separate runs of the halves / 1: {medians[1] / medians['halves']:.2f}x")
-    # The provider bound: every debate is 7 calls one after another, and at most `limit`
-    # debates are in flight, so no client, however fast and however many processes it
-    # has, ends before ceil(debates / limit) waves of 7 replies after its first request
-    # (which no mode sends sooner than one worker does: they all start the same way).
-    # Where one worker comes close to that, two cannot gain much.
-    waves = -(-args.questions // LIMIT)
-    provider = waves * CALLS_AN_ITEM * args.latency
+    # The provider bound, the least time any client needs, however fast and with however
+    # many processes, after its first request (which no mode sends sooner than one worker
+    # does: they all start the same way). A debate is ROUNDS + 1 replies one after another
+    # and at most LIMIT debates are in flight; the debaters' model answers at most LIMIT
+    # requests at once, so its 2 x ROUNDS speeches a debate need ceil(calls / LIMIT) waves
+    # of replies, and the last debate's judge one more. Where one worker comes close to
+    # that, two cannot gain much.
+    items = -(-args.questions // LIMIT) * (ROUNDS + 1)
+    speeches = -(-args.questions * 2 * ROUNDS // LIMIT) + 1
+    provider = max(items, speeches) * args.latency
     first = statistics.median(r["first"] for r in rows if r["workers"] == 1)
     print(
-        f"provider bound: {waves} waves x {CALLS_AN_ITEM} replies x {args.latency} s = "
-        f"{provider:.1f} s, after the first request at {first:.2f} s: the most any number "
-        f"of workers allows is {medians[1] / (provider + first):.2f}x"
+        f"provider bound: {max(items, speeches)} replies one after another x {args.latency} s "
+        f"= {provider:.1f} s (debates in flight: {items}, the debaters' requests in flight: "
+        f"{speeches}), after the first request at {first:.2f} s: the most any number of "
+        f"workers allows is {medians[1] / (provider + first):.2f}x"
     )
     # What the CPU alone allows on free cores: one worker needs its CPU time on one core,
     # two share theirs over two.
