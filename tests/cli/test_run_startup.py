@@ -1,0 +1,37 @@
+"""A one-process ``oversight run`` does not import the machinery of ``--workers`` and
+``--ray`` (worker processes, pipes, ``ctypes``): it starts sooner for what it does not use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CODE = """
+import sys
+from oversight.cli import main
+code = main(sys.argv[1:])
+workers = ["oversight.runner._workers", "oversight.runner._worker", "oversight.runner._ray",
+           "oversight._forkserver", "ctypes"]
+print("IMPORTED", [m for m in workers if m in sys.modules])
+sys.exit(code)
+"""
+
+
+def test_a_one_process_run_imports_none_of_the_workers_machinery(tmp_path: Path) -> None:
+    command = ["run", "examples/quickstart.toml", "--out", str(tmp_path / "run"), "--no-report"]
+    done = subprocess.run(
+        [sys.executable, "-c", CODE, *command, "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "CI": "true"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result, imported = done.stdout.rsplit("IMPORTED", 1)
+    assert json.loads(result)["status"] == "complete"
+    assert json.loads(imported.strip().replace("'", '"')) == []
