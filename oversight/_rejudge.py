@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from judges import Judge, build_judge
+from oversight._gc import fewer_collections
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment
@@ -213,16 +214,17 @@ async def rejudge_async(
                 inner.check_credentials()
         meter.recover(made)  # spend lines a kill cut off, from the cache
         stream = as_completed_bounded(one, work, limit=limit)
-        async with contextlib.aclosing(cast(AsyncGenerator[Any, None], stream)) as results:
-            async for _, outcome in results:
-                if isinstance(outcome, CostCapReached):
-                    result.stopped = str(outcome)
-                    break
-                if isinstance(outcome, BaseException):
-                    raise outcome
-                result.judged += 1
-                result.failed += int(outcome.status != "ok")
-                result.judgments.append(outcome)
+        with fewer_collections():
+            async with contextlib.aclosing(cast(AsyncGenerator[Any, None], stream)) as results:
+                async for _, outcome in results:
+                    if isinstance(outcome, CostCapReached):
+                        result.stopped = str(outcome)
+                        break
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+                    result.judged += 1
+                    result.failed += int(outcome.status != "ok")
+                    result.judgments.append(outcome)
     finally:
         for inner in made:
             await inner.aclose()

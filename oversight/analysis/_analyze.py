@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from oversight._gc import gc_paused
 from oversight.analysis._agreement import agreement
 from oversight.analysis._beliefs import belief_curves
 from oversight.analysis._bootstrap import Resampler
@@ -19,7 +20,7 @@ from oversight.analysis._fields import field_codes, parse_where, where_mask
 from oversight.analysis._groups import group_stats, protocols_of
 from oversight.analysis._judges import escalations, pair_table, ratings
 from oversight.analysis._model import MODEL_KINDS, fit_model
-from oversight.analysis._runtime import gc_paused, one_blas_thread
+from oversight.analysis._runtime import one_blas_thread
 from oversight.analysis._schema import (
     Agreement,
     Analysis,

@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
+from oversight._gc import gc_paused
 from oversight.analysis._rows import (
     EscalationRow,
     JudgeRow,
@@ -50,7 +51,6 @@ from oversight.analysis._rows import (
     Unclean,
     blocks,
 )
-from oversight.analysis._runtime import gc_paused
 from transcripts import (
     Escalation,
     JsonlLog,

@@ -105,7 +105,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse the run and present it as asked; 0 on success."""
-    from oversight.analysis._runtime import gc_paused, one_blas_thread
+    from oversight._gc import gc_paused
+    from oversight.analysis._runtime import one_blas_thread
 
     # Same numbers, less time: the loaded store is large and holds no cycles, and the
     # report's matrix products are too small for BLAS threads (see _runtime).

@@ -33,6 +33,7 @@ from rich.markup import escape
 
 from judges import HumanQuit, Judge, pending_escalations
 from judges.live import StandIn, for_item
+from oversight._gc import fewer_collections
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment, Limits
@@ -392,7 +393,7 @@ class Session:
         try:
             if self.signals:
                 signals.install()
-            with progress:
+            with progress, fewer_collections():
                 stream = cast(
                     AsyncGenerator[tuple[WorkItem, _Outcome | BaseException], None],
                     as_completed_bounded(self._item, pending, limit=self.limits.concurrency),

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from oversight._gc import fewer_collections
 from oversight.datasets import load_questions
 from oversight.experiment import Experiment, with_limits
 from oversight.runner._build import Endpoints, Factory
@@ -95,7 +96,8 @@ def worker_main(job: Job, conn: Connection) -> None:
     os.environ.clear()
     os.environ.update(job.environ)
     try:
-        end = asyncio.run(_work(job, conn))
+        with fewer_collections():  # the planning too, not only the calls
+            end = asyncio.run(_work(job, conn))
     except Exception as err:
         _send(conn, ("error", err))
         raise SystemExit(1) from None
