@@ -180,9 +180,12 @@ def _interrupted_run(spec: Path, run: Path, after: int) -> None:
     process.wait(timeout=600)
 
 
-def _big(n: int, *, tail: int, questions: int, story_chars: int) -> dict[str, Any]:
+def _big(
+    n: int, *, tail: int, questions: int, story_chars: int, keep: Path | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) if keep is None else keep
+        folder.mkdir(parents=True, exist_ok=True)
         spec = _experiment(folder, n, questions=questions, story_chars=story_chars)
         run = folder / "run"
         _interrupted_run(spec, run, after=1000)
@@ -199,7 +202,8 @@ def _big(n: int, *, tail: int, questions: int, story_chars: int) -> dict[str, An
         status = json.loads((run / "status.json").read_text())
         row["status"] = status["status"]
         row["store_mb"] = _size_mb(run) - _cache_mb(run)
-        shutil.rmtree(run)
+        if keep is None:
+            shutil.rmtree(run)
         return row
 
 
@@ -228,6 +232,13 @@ def main() -> None:
     parser.add_argument("--tail", type=int, default=5000)
     parser.add_argument("--questions", type=int, default=500)
     parser.add_argument("--story-chars", type=int, default=25000)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="build the --big run in DIR (its experiment beside it) and keep it, e.g. to "
+        "profile a command on it; DIR/run must not exist",
+    )
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     packages = ["oversight", "transcripts", "judges", "protocols"]
@@ -246,7 +257,13 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     big = None
     if args.big:
-        big = _big(args.big, tail=args.tail, questions=args.questions, story_chars=args.story_chars)
+        big = _big(
+            args.big,
+            tail=args.tail,
+            questions=args.questions,
+            story_chars=args.story_chars,
+            keep=args.keep,
+        )
         print(json.dumps(big), flush=True)
     print()
     print(
