@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from transcripts.injection import FLAGGED_FIELD, flagged_turns
+
 __all__ = ["INDEXED", "judgment_fields", "sent_fields", "spend_fields", "transcript_fields"]
 
 
@@ -58,8 +60,16 @@ def _by_a_person(judgment: Any) -> bool:
 
 def transcript_fields(data: Mapping[str, Any]) -> dict[str, Any] | None:
     """What the transcripts index keeps: whether a call used a prompt cache or a batch
-    (``u``)."""
-    return {"u": True} if _priced_apart(data) else None
+    (``u``), and how many of its speakers' turns the injection detector flags (under
+    :data:`~transcripts.injection.FLAGGED_FIELD`, when any: the report reads the count
+    there instead of running the detector over every turn of the run)."""
+    fields: dict[str, Any] = {}
+    if _priced_apart(data):
+        fields["u"] = True
+    flagged = flagged_turns(_get(data, "turns") or ())
+    if flagged:
+        fields[FLAGGED_FIELD] = flagged
+    return fields or None
 
 
 def judgment_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,7 +116,7 @@ def sent_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 Extract = Callable[[Mapping[str, Any]], dict[str, Any] | None]
 
 INDEXED: dict[str, tuple[Extract, tuple[str, ...], str]] = {
-    "transcripts.jsonl": (transcript_fields, ("u",), "transcript:u"),
+    "transcripts.jsonl": (transcript_fields, ("u",), f"transcript:u,{FLAGGED_FIELD}"),
     "judgments.jsonl": (judgment_fields, ("t", "h", "u"), "judgment:t,k,e,h,u"),
     "spend.jsonl": (spend_fields, (), "spend:c,i,o,s,h"),
     "sent.jsonl": (sent_fields, (), "sent:v"),

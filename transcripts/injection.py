@@ -23,13 +23,29 @@ runs written before the detector existed.
 from __future__ import annotations
 
 import re
-from typing import Literal, cast
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 
 from transcripts.quotes import QUOTE_PATTERN, imitated_marks
 
-__all__ = ["InjectionFlag", "InjectionKind", "detect_injection", "has_injection"]
+__all__ = [
+    "DETECTOR_VERSION",
+    "FLAGGED_FIELD",
+    "InjectionFlag",
+    "InjectionKind",
+    "detect_injection",
+    "flagged_turns",
+    "has_injection",
+]
+
+DETECTOR_VERSION = 1
+"""The detector's version: raise it whenever what it flags changes. The transcripts index
+keeps each transcript's count of flagged turns under :data:`FLAGGED_FIELD`, which names the
+version, so an index counted by another version is rebuilt from the log."""
+FLAGGED_FIELD = f"j{DETECTOR_VERSION}"
+"""The transcripts index field that keeps :func:`flagged_turns` of each transcript."""
 
 InjectionKind = Literal["instruction", "imitated-turn", "imitated-mark"]
 """What an injection attempt imitates or asks for."""
@@ -145,3 +161,18 @@ def has_injection(content: str) -> bool:
     if turn_like and (":" in outside or ">" in outside) and turn.search(text):
         return True
     return ("[" in content or "(" in content) and any(True for _ in imitated_marks(content))
+
+
+def flagged_turns(turns: Iterable[Any]) -> int:
+    """How many of ``turns`` a speaker wrote (never a judge's) :func:`has_injection` flags:
+    the count the report gives per transcript, and the transcripts index keeps. A turn may
+    be a model, a decoded struct or a JSON object."""
+    flagged = 0
+    for turn in turns:
+        if isinstance(turn, Mapping):
+            role, content = turn.get("role"), turn.get("content") or ""
+        else:
+            role, content = turn.role, turn.content
+        if role != "judge" and has_injection(content):
+            flagged += 1
+    return flagged

@@ -3,8 +3,14 @@
 Each file is read once, in blocks of lines decoded straight into compact *rows*
 (:mod:`oversight.analysis._rows`): only the fields the analysis reads are kept; turn texts
 are read only to flag injection attempts and dropped, so memory holds the rows and arrays,
-never the transcripts' text. A clean file is read that way; at anything unusual (a torn
-tail, a corrupt line, an older or newer schema) the file is read again through
+never the transcripts' text. How many turns of each transcript the injection detector flags
+is read from the transcripts index, which counted them when each transcript was written
+(the detector over every turn was a third of the report at 100,000 transcripts); a record
+the index does not show (appended after it was read) and a run folder this process cannot
+write to (whose index would be built in memory by parsing every line) are counted here.
+
+A clean file is read that way; at anything unusual (a torn tail, a corrupt line, an older
+or newer schema) the file is read again through
 :class:`transcripts.JsonlLog`, so those cases behave exactly as everywhere else (torn tails
 skipped with a warning, v1 records upgraded, corrupt lines and newer schemas refused with a
 clear error). Duplicate ids resolve as :meth:`transcripts.JsonlLog.latest` resolves them (a
@@ -61,6 +67,7 @@ from transcripts import (
     status_rank,
 )
 from transcripts.final import final_judgments, human_judgments
+from transcripts.injection import FLAGGED_FIELD
 
 __all__ = [
     "Data",
@@ -121,24 +128,37 @@ def _judgments(path: Path, row: type[S], model: type[BaseModel]) -> list[S]:
         return _careful(path, model, row)
 
 
-def _transcripts(path: Path) -> list[TranscriptRow]:
-    """Every transcript record of the file, in order, as compact rows; a question stored
+def _transcripts(log: JsonlLog[Transcript]) -> list[TranscriptRow]:
+    """Every transcript record of the log, in order, as compact rows; a question stored
     once per run (``question_ref``) is read once and shared by its transcripts."""
+    path = log.path
     stored = QuestionFile(path.with_name("questions.jsonl")).all() if path.exists() else {}
     questions = {h: msgspec.convert(q, QuestionRow) for h, q in stored.items()}
     shared = Shared()
+    flagged = _flagged(log)
     try:
-        return [
-            r.row(
-                r.question if r.question is not None else questions[r.question_ref or ""],
-                shared,
-            )
-            for block in blocks(path, TranscriptRecord)
-            for r in block
-        ]
+        rows = []
+        for n, r in enumerate(r for block in blocks(path, TranscriptRecord) for r in block):
+            known = flagged[n] if n < len(flagged) and flagged[n][0] == r.id else None
+            question = r.question if r.question is not None else questions[r.question_ref or ""]
+            rows.append(r.row(question, shared, None if known is None else known[1] or 0))
+        return rows
     except (Unclean, KeyError, msgspec.ValidationError):
         records = _careful(path, Transcript, TranscriptRecord)
         return [r.row(r.question, shared) for r in records if r.question is not None]
+
+
+def _flagged(log: JsonlLog[Transcript]) -> list[tuple[Any, ...]]:
+    """``(id, flagged turns or None)`` of every record, in file order, from the transcripts
+    index (nothing where the index keeps no count, or where this process cannot write
+    beside the log: that index would be built in memory by parsing every line)."""
+    if (
+        not log.path.exists()
+        or FLAGGED_FIELD not in log.kept
+        or not os.access(log.path.parent, os.W_OK)
+    ):
+        return []
+    return log.index_values("id", FLAGGED_FIELD)
 
 
 def _final(rows: list[JudgmentRow]) -> list[JudgmentRow]:
@@ -250,7 +270,7 @@ def load(store: RunStore | str | os.PathLike[str]) -> Data:
 
 
 def _load(store: RunStore) -> Data:
-    transcripts: list[TranscriptRow] = _latest(_transcripts(store.transcripts.path))
+    transcripts: list[TranscriptRow] = _latest(_transcripts(store.transcripts))
     index = {t.id: i for i, t in enumerate(transcripts)}
     clusters: dict[str, int] = {}
     questions: dict[str, int] = {}

@@ -2,11 +2,12 @@
 
 The analysis reads every record of a run, 100,000 judgments and more, but only a few fields
 of each. These are ``msgspec`` structs: the decoder fills the fields named here and skips the
-rest of each line (turn texts are read only to flag injection attempts, calls and rationales
-not at all) without building Python objects for them, several times faster than validating
-rows with pydantic. A file is read in blocks of whole lines, so memory holds one block, not
-the file. :func:`blocks` gives up (raises :class:`Unclean`) at anything unusual: a torn last line,
-a line that is not clean JSON of the expected shape, a record of another schema version; the
+rest of each line (turn texts are read only to flag injection attempts where the
+transcripts index does not keep the count, calls and rationales not at all) without
+building Python objects for them, several times faster than validating rows with pydantic.
+A file is read in blocks of whole lines, so memory holds one block, not the file.
+:func:`blocks` gives up (raises :class:`Unclean`) at anything unusual: a torn last line, a
+line that is not clean JSON of the expected shape, a record of another schema version; the
 caller then reads the file through the store's own reader, which handles those cases as
 everywhere else (see :mod:`oversight.analysis._data`).
 """
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from transcripts import SCHEMA_VERSION
-from transcripts.injection import has_injection
+from transcripts.injection import flagged_turns
 
 __all__ = [
     "EscalationRow",
@@ -32,7 +33,6 @@ __all__ = [
     "TranscriptRow",
     "Unclean",
     "blocks",
-    "injection_turns",
     "rounds_of",
 ]
 
@@ -182,10 +182,14 @@ class TranscriptRecord(_Row, frozen=True, kw_only=True):
     critique: Any = None
     tree: Any = None
 
-    def row(self, question: QuestionRow, shared: Shared) -> TranscriptRow:
+    def row(
+        self, question: QuestionRow, shared: Shared, flagged: int | None = None
+    ) -> TranscriptRow:
         """The compact row, with ``question`` (its own or the run's shared one); its maps
         and lists are ``shared`` with equal ones of other rows (they are read, never
-        changed: thousands of transcripts have the same roles, players and assignment)."""
+        changed: thousands of transcripts have the same roles, players and assignment).
+        ``flagged``: its turns the injection detector flags, as the transcripts index
+        keeps them (None: run the detector over its turns here)."""
         return TranscriptRow(
             id=self.id,
             run_id=self.run_id,
@@ -201,7 +205,7 @@ class TranscriptRecord(_Row, frozen=True, kw_only=True):
             metadata=shared(self.metadata),
             planted=self.planted,
             rounds=rounds_of(self.metadata, self.turns),
-            injection_turns=injection_turns(self.turns),
+            injection_turns=flagged_turns(self.turns) if flagged is None else flagged,
             extra=self.critique is not None or self.tree is not None,
             beliefs=any(t.role == "judge" and t.probabilities is not None for t in self.turns),
         )
@@ -255,11 +259,6 @@ def rounds_of(metadata: dict[str, Any], turns: list[Any]) -> float:
     if n_judge:
         return float(n_judge)
     return float(len({turn.round for turn in turns if turn.visibility == "public"}))
-
-
-def injection_turns(turns: list[Any]) -> int:
-    """Turns whose text the injection detector flags (never a judge's turn)."""
-    return sum(1 for turn in turns if turn.role != "judge" and has_injection(turn.content))
 
 
 R = TypeVar("R", bound=msgspec.Struct)
