@@ -264,18 +264,22 @@ def rounds_of(metadata: dict[str, Any], turns: list[Any]) -> float:
 R = TypeVar("R", bound=msgspec.Struct)
 
 
-def _blocks(path: Path) -> Iterator[bytes | None]:
-    """The file in blocks of whole lines; None at a torn last line."""
+def _blocks(path: Path) -> Iterator[memoryview | bytes | None]:
+    """The file in blocks of whole lines; None at a torn last line. Each block read is
+    handed on as it is, up to its last line end (no copy), and the line it cuts is
+    completed from the file and handed on alone."""
     with open(path, "rb") as f:
-        rest = b""
         while block := f.read(_BLOCK):
-            block = rest + block
             cut = block.rfind(b"\n") + 1
-            rest = block[cut:]
             if cut:
-                yield block[:cut]
-        if rest.strip():
-            yield None
+                yield memoryview(block)[:cut]
+            if cut < len(block):
+                line = block[cut:] + f.readline()
+                if not line.endswith(b"\n"):
+                    if line.strip():
+                        yield None  # the file ends inside a line
+                    return
+                yield line
 
 
 class Unclean(Exception):
