@@ -66,7 +66,8 @@ def transcript_fields(data: Mapping[str, Any]) -> dict[str, Any] | None:
     fields: dict[str, Any] = {}
     if _priced_apart(data):
         fields["u"] = True
-    flagged = flagged_turns(_get(data, "turns") or ())
+    turns = _get(data, "turns") or ()
+    flagged = flagged_turns((_get(t, "role"), _get(t, "content") or "") for t in turns)
     if flagged:
         fields[FLAGGED_FIELD] = flagged
     return fields or None

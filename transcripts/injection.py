@@ -23,8 +23,8 @@ runs written before the detector existed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal, cast
+from collections.abc import Iterable
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -163,16 +163,8 @@ def has_injection(content: str) -> bool:
     return ("[" in content or "(" in content) and any(True for _ in imitated_marks(content))
 
 
-def flagged_turns(turns: Iterable[Any]) -> int:
-    """How many of ``turns`` a speaker wrote (never a judge's) :func:`has_injection` flags:
-    the count the report gives per transcript, and the transcripts index keeps. A turn may
-    be a model, a decoded struct or a JSON object."""
-    flagged = 0
-    for turn in turns:
-        if isinstance(turn, Mapping):
-            role, content = turn.get("role"), turn.get("content") or ""
-        else:
-            role, content = turn.role, turn.content
-        if role != "judge" and has_injection(content):
-            flagged += 1
-    return flagged
+def flagged_turns(turns: Iterable[tuple[str | None, str]]) -> int:
+    """How many of ``turns`` (each its ``(role, content)``) a speaker wrote (never a
+    judge's) and :func:`has_injection` flags: the count the report gives per transcript,
+    and the transcripts index keeps."""
+    return sum(1 for role, content in turns if role != "judge" and has_injection(content))

@@ -139,9 +139,10 @@ def _transcripts(log: JsonlLog[Transcript]) -> list[TranscriptRow]:
     try:
         rows = []
         for n, r in enumerate(r for block in blocks(path, TranscriptRecord) for r in block):
-            known = flagged[n] if n < len(flagged) and flagged[n][0] == r.id else None
+            # The index's count where its row is this record's (None: count the text).
+            count = (flagged[n][1] or 0) if n < len(flagged) and flagged[n][0] == r.id else None
             question = r.question if r.question is not None else questions[r.question_ref or ""]
-            rows.append(r.row(question, shared, None if known is None else known[1] or 0))
+            rows.append(r.row(question, shared, count))
         return rows
     except (Unclean, KeyError, msgspec.ValidationError):
         records = _careful(path, Transcript, TranscriptRecord)

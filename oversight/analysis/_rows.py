@@ -205,7 +205,11 @@ class TranscriptRecord(_Row, frozen=True, kw_only=True):
             metadata=shared(self.metadata),
             planted=self.planted,
             rounds=rounds_of(self.metadata, self.turns),
-            injection_turns=flagged_turns(self.turns) if flagged is None else flagged,
+            injection_turns=(
+                flagged_turns((t.role, t.content) for t in self.turns)
+                if flagged is None
+                else flagged
+            ),
             extra=self.critique is not None or self.tree is not None,
             beliefs=any(t.role == "judge" and t.probabilities is not None for t in self.turns),
         )
