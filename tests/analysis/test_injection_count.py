@@ -105,12 +105,24 @@ def test_a_record_written_without_its_index_row_is_counted(tmp_path: Path) -> No
     assert {t.id: t.injection_turns for t in data.transcripts} == {"t1": 2, "t2": 0, "t3": 2}
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to a read-only folder")
-def test_a_read_only_run_is_counted_from_the_text(tmp_path: Path) -> None:
+def test_a_read_only_run_is_counted_from_the_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the report cannot write beside the log, it counts from the turns' text rather
+    than have the index built in memory, and leaves the folder as it was."""
+    from oversight.analysis import _data
+
     run = tmp_path / "run"
     _attacked_run(run).close()
     (run / "transcripts.jsonl.idx").unlink()
     run.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: ask for write access as another user would
+        real = os.access
+        monkeypatch.setattr(
+            _data.os,
+            "access",
+            lambda path, mode, *args, **kw: not mode & os.W_OK and real(path, mode, *args, **kw),
+        )
     try:
         assert _counted(run) == (2, 1, 2)
         assert not (run / "transcripts.jsonl.idx").exists()
