@@ -237,9 +237,11 @@ def main() -> None:
         type=Path,
         metavar="DIR",
         help="build the --big run in DIR (its experiment beside it) and keep it, e.g. to "
-        "profile a command on it; DIR/run must not exist",
+        "profile a command on it (DIR/run must not exist yet)",
     )
     args = parser.parse_args()
+    if args.keep is not None and (args.keep / "run").exists():
+        parser.error(f"--keep: {args.keep / 'run'} exists; remove it or name another DIR")
     root = Path(__file__).resolve().parents[1]
     packages = ["oversight", "transcripts", "judges", "protocols"]
     subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], cwd=root, check=True)
