@@ -389,6 +389,7 @@ def analyze(
             data,
             rows,
             sorted({data.judge[r].name for r in rows}),
+            metrics.score,
             n_bootstrap=n_bootstrap,
             seed=seed,
         ),

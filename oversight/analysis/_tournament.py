@@ -24,12 +24,12 @@ from pydantic import BaseModel, ConfigDict
 from oversight.analysis._data import Data
 from oversight.analysis._players import accuracy_vs_elo, rate_players
 from oversight.analysis._schema_extra import EloRelation
+from transcripts.scoring import TIE_TOLERANCE
 
 __all__ = ["PlayerResult", "Slope", "TournamentTable", "tournaments"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
-_TOL = 1e-9
 
 
 class _Model(BaseModel):
@@ -105,44 +105,50 @@ class _Rows:
     c_cluster: list[int] = field(default_factory=list)
 
 
-def _score(p: list[float], gold: int) -> float:
-    top = max(p)
-    tied = [abs(x - top) <= _TOL for x in p]
-    return float(tied[gold]) / float(sum(tied))
-
-
-def _collect(data: Data, rows: Ints, names: dict[str, int]) -> _Rows:
+def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _Rows:
+    """The matches, self-play and consultancy judgments among ``rows``, with ``scores``
+    (per row of ``data``: the scoring rule's score of the judgment against gold)."""
     out = _Rows()
     t = data.t[rows]
-    # Python lists, not numpy scalars: the loop reads every row (same float arithmetic).
+    # Python lists, not numpy scalars: the loop reads every row.
     per_row = zip(
+        rows.tolist(),
         t.tolist(),
         data.t_correct[t].tolist(),
         data.t_cluster[t].tolist(),
-        data.probs[rows].tolist(),
+        scores[rows].tolist(),
         strict=True,
     )
-    for ti, gold, cluster, probs in per_row:
+    # Speakers with a player, and their codes, per assignment and players: transcripts
+    # that store the same maps share one object of each (see _rows.Shared).
+    seats: dict[tuple[int, int], tuple[list[str], list[int]]] = {}
+    for r, ti, gold, cluster, row_score in per_row:
         tr = data.transcripts[ti]
-        speakers = [s for s in sorted(tr.assignment) if s in tr.players]
-        if not speakers or tr.protocol not in ("debate", "consultancy"):
+        if tr.protocol not in ("debate", "consultancy"):
             continue
-        codes = [names.setdefault(tr.players[s], len(names)) for s in speakers]
+        seat = seats.get((id(tr.assignment), id(tr.players)))
+        if seat is None:
+            speakers = [s for s in sorted(tr.assignment) if s in tr.players]
+            codes = [names.setdefault(tr.players[s], len(names)) for s in speakers]
+            seat = seats[id(tr.assignment), id(tr.players)] = (speakers, codes)
+        speakers, codes = seat
+        if not speakers:
+            continue
         if tr.protocol == "consultancy":
             out.c_player.append(codes[0])
-            out.c_score.append(_score(probs[: len(tr.question.answers)], gold))
+            out.c_score.append(row_score)
             out.c_right.append(tr.assignment[speakers[0]] == gold)
             out.c_cluster.append(cluster)
         elif len(set(codes)) == 1:
             out.s_player.append(codes[0])
-            out.s_score.append(_score(probs[: len(tr.question.answers)], gold))
+            out.s_score.append(row_score)
             out.s_cluster.append(cluster)
         elif len(speakers) == 2:
             a1, a2 = (tr.assignment[s] for s in speakers)
-            diff = probs[a1] - probs[a2]
+            diff = float(data.probs[r, a1] - data.probs[r, a2])
             out.m_i.append(codes[0])
             out.m_j.append(codes[1])
-            out.m_out.append(1.0 if diff > _TOL else 0.0 if diff < -_TOL else 0.5)
+            out.m_out.append(1.0 if diff > TIE_TOLERANCE else 0.0 if diff < -TIE_TOLERANCE else 0.5)
             out.m_side.append(float(a1 == gold) - float(a2 == gold))
             out.m_cluster.append(cluster)
     return out
@@ -187,13 +193,13 @@ class _Side:
 def _sides(rows: _Rows, n_clusters: int, k: int) -> tuple[_Side, _Side, _Side]:
     """Self-play, right consultants, wrong consultants: made once for the whole bootstrap."""
     right = np.asarray(rows.c_right, dtype=bool)
-    player, score = np.asarray(rows.c_player, dtype=np.int64), np.asarray(rows.c_score)
+    player, scores = np.asarray(rows.c_player, dtype=np.int64), np.asarray(rows.c_score)
     cluster = np.asarray(rows.c_cluster, dtype=np.int64)
     size = {"n_clusters": n_clusters, "k": k}
     return (
         _Side.of(rows.s_player, rows.s_score, rows.s_cluster, **size),
-        _Side.of(player[right], score[right], cluster[right], **size),
-        _Side.of(player[~right], score[~right], cluster[~right], **size),
+        _Side.of(player[right], scores[right], cluster[right], **size),
+        _Side.of(player[~right], scores[~right], cluster[~right], **size),
     )
 
 
@@ -249,16 +255,17 @@ def _opt(x: float) -> float | None:
 
 
 def tournaments(
-    data: Data, rows: Ints, judges: list[str], *, n_bootstrap: int, seed: int
+    data: Data, rows: Ints, judges: list[str], scores: Floats, *, n_bootstrap: int, seed: int
 ) -> list[TournamentTable]:
     """Per judge, the tournament table of the scored judgments ``rows`` (empty when no
-    transcript records players)."""
+    transcript records players); ``scores``: per row of ``data``, the judgment's score
+    against gold (:func:`oversight.analysis._stats.row_metrics`)."""
     rows = rows[data.scored[rows]]
     out = []
     for judge in judges:
         names: dict[str, int] = {}
         mine = np.asarray([r for r in rows.tolist() if data.judge[r].name == judge], dtype=np.int64)
-        got = _collect(data, mine, names)
+        got = _collect(data, mine, scores, names)
         k = len(names)
         if k == 0:
             continue
