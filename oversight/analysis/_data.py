@@ -1,13 +1,14 @@
 """Reading a run store once into compact arrays.
 
 Each file is read once, in blocks of lines decoded straight into compact *rows*
-(:mod:`oversight.analysis._rows`): only the fields the analysis reads are kept; turn texts
-are read only to flag injection attempts and dropped, so memory holds the rows and arrays,
-never the transcripts' text. How many turns of each transcript the injection detector flags
-is read from the transcripts index, which counted them when each transcript was written
-(the detector over every turn was a third of the report at 100,000 transcripts); a record
-the index does not show (appended after it was read) and a run folder this process cannot
-write to (whose index would be built in memory by parsing every line) are counted here.
+(:mod:`oversight.analysis._rows`): only the fields the analysis reads are kept, so memory
+holds the rows and arrays, never the transcripts' text. How many turns of each transcript
+the injection detector flags is read from the transcripts index, which counted them when
+each transcript was written (the detector over every turn was a third of the report at
+100,000 transcripts), and the turns' texts are then not decoded at all. A record the index
+does not show (appended after it was read: the log is read again, with the texts) and a run
+folder this process cannot write to (whose index would be built in memory by parsing every
+line) are counted here from the texts, which are dropped once counted.
 
 A clean file is read that way; at anything unusual (a torn tail, a corrupt line, an older
 or newer schema) the file is read again through
@@ -52,6 +53,7 @@ from oversight.analysis._rows import (
     JudgmentRow,
     QuestionRow,
     Shared,
+    TextTranscriptRecord,
     TranscriptRecord,
     TranscriptRow,
     Unclean,
@@ -116,8 +118,12 @@ def _latest(records: Iterable[Any]) -> list[Any]:
 def _careful(path: Path, model: type[BaseModel], row: type[S]) -> list[S]:
     """The records of a file that is not clean, through the store's own reader and model
     (torn tails skipped with a warning, v1 records upgraded, corrupt lines and newer schemas
-    refused), as ``row``: each record is dumped as a clean line would read."""
-    return [msgspec.convert(r.model_dump(mode="json"), row) for r in JsonlLog(path, model)]
+    refused), as ``row``: each record is written out and decoded as a clean line reads."""
+    decoder = msgspec.json.Decoder(row)
+    return [decoder.decode(_encode(r.model_dump(mode="json"))) for r in JsonlLog(path, model)]
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 def _judgments(path: Path, row: type[S], model: type[BaseModel]) -> list[S]:
@@ -128,25 +134,50 @@ def _judgments(path: Path, row: type[S], model: type[BaseModel]) -> list[S]:
         return _careful(path, model, row)
 
 
+class _Recount(Exception):
+    """A record the transcripts index does not show, read without its turns' texts."""
+
+
 def _transcripts(log: JsonlLog[Transcript]) -> list[TranscriptRow]:
     """Every transcript record of the log, in order, as compact rows; a question stored
-    once per run (``question_ref``) is read once and shared by its transcripts."""
+    once per run (``question_ref``) is read once and shared by its transcripts. The turns'
+    texts are read only where the index keeps no count of their flagged turns."""
     path = log.path
     stored = QuestionFile(path.with_name("questions.jsonl")).all() if path.exists() else {}
     questions = {h: msgspec.convert(q, QuestionRow) for h, q in stored.items()}
-    shared = Shared()
     flagged = _flagged(log)
     try:
-        rows = []
-        for n, r in enumerate(r for block in blocks(path, TranscriptRecord) for r in block):
-            # The index's count where its row is this record's (None: count the text).
-            count = (flagged[n][1] or 0) if n < len(flagged) and flagged[n][0] == r.id else None
-            question = r.question if r.question is not None else questions[r.question_ref or ""]
-            rows.append(r.row(question, shared, count))
-        return rows
+        if flagged:
+            try:
+                return _rows(blocks(path, TranscriptRecord), questions, flagged)
+            except _Recount:
+                pass  # appended after the index was read: read again, with the texts
+        return _rows(blocks(path, TextTranscriptRecord), questions, flagged)
     except (Unclean, KeyError, msgspec.ValidationError):
-        records = _careful(path, Transcript, TranscriptRecord)
-        return [r.row(r.question, shared) for r in records if r.question is not None]
+        records = _careful(path, Transcript, TextTranscriptRecord)
+        return [r.row(r.question, Shared(), r.flagged()) for r in records if r.question is not None]
+
+
+def _rows(
+    records: Iterable[list[TranscriptRecord]],
+    questions: dict[str, QuestionRow],
+    flagged: list[tuple[Any, ...]],
+) -> list[TranscriptRow]:
+    """The rows of ``records``, their flagged turns counted by the index where its row is
+    the record's, else from the texts (:class:`_Recount` where they were not read)."""
+    shared = Shared()
+    rows = []
+    known = len(flagged)
+    for n, r in enumerate(chain.from_iterable(records)):
+        if n < known and flagged[n][0] == r.id:
+            count = flagged[n][1] or 0
+        elif isinstance(r, TextTranscriptRecord):
+            count = r.flagged()
+        else:
+            raise _Recount
+        question = r.question if r.question is not None else questions[r.question_ref or ""]
+        rows.append(r.row(question, shared, count))
+    return rows
 
 
 def _flagged(log: JsonlLog[Transcript]) -> list[tuple[Any, ...]]:
@@ -262,6 +293,78 @@ def _probabilities(rows: list[JudgmentRow], status: Ints, widths: Ints) -> tuple
     return probs, valid
 
 
+@dataclass
+class _Columns:
+    """The per-transcript arrays of :class:`Data` (see its fields), and each transcript's
+    number of answers and whether it can be scored (complete, with a gold answer)."""
+
+    ints: tuple[Ints, Ints, Ints, Ints, Ints, Ints]
+    """Cluster, question, correct, gold position, first answer, side."""
+    rounds: Floats
+    width: Ints
+    usable: Bools
+    n_clusters: int
+    n_questions: int
+
+
+def _columns(transcripts: list[TranscriptRow]) -> _Columns:
+    """The per-transcript columns, built as lists (a numpy array written one element at a
+    time costs more than the loop) with each question's codes found once."""
+    clusters: dict[str, int] = {}
+    questions: dict[str, int] = {}
+    codes: dict[int, tuple[int, int]] = {}  # id of a question object -> (question, cluster)
+    cols: tuple[list[int], ...] = ([], [], [], [], [], [], [])
+    cluster, question, correct, gold_position, first, side, width = cols
+    rounds: list[float] = []
+    usable: list[bool] = []
+    for t in transcripts:
+        q = t.question
+        known = codes.get(id(q))  # the transcripts keep their questions alive
+        if known is None:
+            qkey = f"{q.dataset or ''}\x1f{q.id}"
+            ckey = f"s\x1f{q.source}" if q.source is not None else f"q\x1f{qkey}"
+            known = codes[id(q)] = (
+                questions.setdefault(qkey, len(questions)),
+                clusters.setdefault(ckey, len(clusters)),
+            )
+        question.append(known[0])
+        cluster.append(known[1])
+        order = t.answer_order or list(range(len(q.answers)))
+        first.append(order[0])
+        width.append(len(q.answers))
+        rounds.append(t.rounds)
+        gold = q.correct
+        if gold is None:
+            correct.append(-1)
+            gold_position.append(-1)
+            side.append(-1)
+        else:
+            correct.append(gold)
+            gold_position.append(order.index(gold))
+            assigned = t.assignment
+            side.append(int(next(iter(assigned.values())) == gold) if len(assigned) == 1 else -1)
+        usable.append(gold is not None and t.status == "complete")
+
+    def ints(values: list[int]) -> Ints:
+        return np.array(values, dtype=np.int64)
+
+    return _Columns(
+        ints=(
+            ints(cluster),
+            ints(question),
+            ints(correct),
+            ints(gold_position),
+            ints(first),
+            ints(side),
+        ),
+        rounds=np.array(rounds, dtype=np.float64),
+        width=ints(width),
+        usable=np.array(usable, dtype=bool),
+        n_clusters=len(clusters),
+        n_questions=len(questions),
+    )
+
+
 def load(store: RunStore | str | os.PathLike[str]) -> Data:
     """Read a run store (or its folder) into :class:`Data`, in one pass over each file."""
     if not isinstance(store, RunStore):
@@ -273,34 +376,9 @@ def load(store: RunStore | str | os.PathLike[str]) -> Data:
 def _load(store: RunStore) -> Data:
     transcripts: list[TranscriptRow] = _latest(_transcripts(store.transcripts))
     index = {t.id: i for i, t in enumerate(transcripts)}
-    clusters: dict[str, int] = {}
-    questions: dict[str, int] = {}
-    n_t = len(transcripts)
-    t_cluster = np.zeros(n_t, dtype=np.int64)
-    t_question = np.zeros(n_t, dtype=np.int64)
-    t_correct = np.full(n_t, -1, dtype=np.int64)
-    t_gold_position = np.full(n_t, -1, dtype=np.int64)
-    t_first = np.zeros(n_t, dtype=np.int64)
-    t_side = np.full(n_t, -1, dtype=np.int64)
-    t_rounds = np.zeros(n_t)
-    t_width = np.zeros(n_t, dtype=np.int64)
-    t_usable = np.zeros(n_t, dtype=bool)
-    for i, t in enumerate(transcripts):
-        q = t.question
-        qkey = f"{q.dataset or ''}\x1f{q.id}"
-        t_question[i] = questions.setdefault(qkey, len(questions))
-        ckey = f"s\x1f{q.source}" if q.source is not None else f"q\x1f{qkey}"
-        t_cluster[i] = clusters.setdefault(ckey, len(clusters))
-        order = t.answer_order or list(range(len(q.answers)))
-        t_first[i] = order[0]
-        t_width[i] = len(q.answers)
-        t_rounds[i] = t.rounds
-        if q.correct is not None:
-            t_correct[i] = q.correct
-            t_gold_position[i] = order.index(q.correct)
-            if len(t.assignment) == 1:
-                t_side[i] = int(next(iter(t.assignment.values())) == q.correct)
-        t_usable[i] = q.correct is not None and t.status == "complete"
+    columns = _columns(transcripts)
+    t_cluster, t_question, t_correct, t_gold_position, t_first, t_side = columns.ints
+    t_rounds, t_width, t_usable = columns.rounds, columns.width, columns.usable
 
     latest: list[JudgmentRow] = _latest(_judgments(store.judgments.path, JudgmentRow, Judgment))
     final = _final(latest)
@@ -331,8 +409,8 @@ def _load(store: RunStore) -> Data:
         t_first=t_first,
         t_side=t_side,
         t_rounds=t_rounds,
-        n_clusters=len(clusters),
-        n_questions=len(questions),
+        n_clusters=columns.n_clusters,
+        n_questions=columns.n_questions,
         judgments=[j if _special(j) else None for j in rows],
         ids=[j.id for j in rows],
         t=t_arr,

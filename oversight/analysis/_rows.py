@@ -5,6 +5,9 @@ of each. These are ``msgspec`` structs: the decoder fills the fields named here 
 rest of each line (turn texts are read only to flag injection attempts where the
 transcripts index does not keep the count, calls and rationales not at all) without
 building Python objects for them, several times faster than validating rows with pydantic.
+A transcript's maps and lists (assignment, roles, players, metadata) are kept as their JSON
+text and decoded once per distinct text (:class:`Shared`): thousands of transcripts store
+the same few.
 A file is read in blocks of whole lines, so memory holds one block, not the file.
 :func:`blocks` gives up (raises :class:`Unclean`) at anything unusual: a torn last line, a
 line that is not clean JSON of the expected shape, a record of another schema version; the
@@ -29,6 +32,7 @@ __all__ = [
     "JudgmentRow",
     "QuestionRow",
     "Shared",
+    "TextTranscriptRecord",
     "TranscriptRecord",
     "TranscriptRow",
     "Unclean",
@@ -153,16 +157,27 @@ class TranscriptRow(msgspec.Struct, frozen=True, kw_only=True):
     :mod:`oversight.analysis._beliefs`)."""
 
 
-class _TurnRecord(msgspec.Struct, frozen=True, kw_only=True):
+class _Turn(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored turn as the analysis reads it: no text."""
+
     role: str
     round: int
     visibility: str = "public"
-    content: str = ""
     probabilities: list[float] | None = None
 
 
+class _TextTurn(_Turn, frozen=True, kw_only=True):
+    content: str = ""
+
+
+_NO_MAP = msgspec.Raw(b"{}")
+_NO_LIST = msgspec.Raw(b"[]")
+
+
 class TranscriptRecord(_Row, frozen=True, kw_only=True):
-    """A stored transcript line as decoded; :meth:`row` keeps what the analysis needs."""
+    """A stored transcript line as decoded, for :meth:`row`: its turns without their texts,
+    its maps and lists as their stored JSON text (:class:`Shared` decodes each distinct
+    text once; most transcripts of a run store the same few)."""
 
     id: str
     run_id: str = ""
@@ -170,49 +185,54 @@ class TranscriptRecord(_Row, frozen=True, kw_only=True):
     condition: str = ""
     question: QuestionRow | None = None
     question_ref: str | None = None
-    assignment: dict[str, int] = {}
-    answer_order: list[int] = []
-    turns: list[_TurnRecord] = []
-    roles: dict[str, str] = {}
-    players: dict[str, str] = {}
+    assignment: msgspec.Raw = _NO_MAP
+    answer_order: msgspec.Raw = _NO_LIST
+    turns: list[_Turn] = []
+    roles: msgspec.Raw = _NO_MAP
+    players: msgspec.Raw = _NO_MAP
     repeat: int = 0
     status: str = "complete"
-    metadata: dict[str, Any] = {}
+    metadata: msgspec.Raw = _NO_MAP
     planted: dict[str, Any] | None = None
     critique: Any = None
     tree: Any = None
 
-    def row(
-        self, question: QuestionRow, shared: Shared, flagged: int | None = None
-    ) -> TranscriptRow:
-        """The compact row, with ``question`` (its own or the run's shared one); its maps
-        and lists are ``shared`` with equal ones of other rows (they are read, never
-        changed: thousands of transcripts have the same roles, players and assignment).
-        ``flagged``: its turns the injection detector flags, as the transcripts index
-        keeps them (None: run the detector over its turns here)."""
+    def row(self, question: QuestionRow, shared: Shared, flagged: int) -> TranscriptRow:
+        """The compact row, with ``question`` (its own or the run's shared one) and
+        ``flagged``, its turns the injection detector flags (as the transcripts index keeps
+        the count, or :meth:`TextTranscriptRecord.flagged`); its maps and lists are
+        ``shared`` with equal ones of other rows (they are read, never changed)."""
+        metadata = shared(self.metadata, _TO_ANY)
         return TranscriptRow(
             id=self.id,
             run_id=self.run_id,
             protocol=self.protocol,
             condition=self.condition,
             question=question,
-            assignment=shared(self.assignment),
-            answer_order=shared(self.answer_order),
-            roles=shared(self.roles),
-            players=shared(self.players),
+            assignment=shared(self.assignment, _TO_INT),
+            answer_order=shared(self.answer_order, _INTS),
+            roles=shared(self.roles, _TO_STR),
+            players=shared(self.players, _TO_STR),
             repeat=self.repeat,
             status=self.status,
-            metadata=shared(self.metadata),
+            metadata=metadata,
             planted=self.planted,
-            rounds=rounds_of(self.metadata, self.turns),
-            injection_turns=(
-                flagged_turns((t.role, t.content) for t in self.turns)
-                if flagged is None
-                else flagged
-            ),
+            rounds=rounds_of(metadata, self.turns),
+            injection_turns=flagged,
             extra=self.critique is not None or self.tree is not None,
             beliefs=any(t.role == "judge" and t.probabilities is not None for t in self.turns),
         )
+
+
+class TextTranscriptRecord(TranscriptRecord, frozen=True, kw_only=True):
+    """A :class:`TranscriptRecord` with its turns' texts, for a run whose transcripts index
+    keeps no count of flagged turns."""
+
+    turns: list[_TextTurn] = []  # type: ignore[assignment]
+
+    def flagged(self) -> int:
+        """Its turns the injection detector flags, counted from their texts."""
+        return flagged_turns((t.role, t.content) for t in self.turns)
 
 
 class EscalationRow(_Row, frozen=True, kw_only=True):
@@ -234,23 +254,28 @@ V = TypeVar("V")
 
 
 class Shared:
-    """One object for equal JSON values (equal as JSON text: same keys in the same order,
-    same types), so rows that read alike hold one copy."""
+    """One object for equal JSON values (equal as stored JSON text), so rows that read
+    alike hold one copy: each distinct text is decoded once, as its type."""
 
     __slots__ = ("_known",)
 
     def __init__(self) -> None:
-        self._known: dict[bytes, Any] = {}
+        self._known: dict[tuple[msgspec.json.Decoder[Any], bytes], Any] = {}
 
-    def __call__(self, value: V) -> V:
-        if not value:
-            return value
-        key = _encode(value)
-        found: V = self._known.setdefault(key, value)
+    def __call__(self, text: msgspec.Raw, decoder: msgspec.json.Decoder[V]) -> V:
+        """``text`` decoded by ``decoder``: the one object every equal text gets from that
+        decoder. :class:`msgspec.ValidationError` where the text is not of its type."""
+        key = (decoder, bytes(text))
+        found: V | None = self._known.get(key)
+        if found is None:
+            found = self._known[key] = decoder.decode(text)
         return found
 
 
-_encode = msgspec.json.Encoder().encode
+_INTS = msgspec.json.Decoder(list[int])
+_TO_INT = msgspec.json.Decoder(dict[str, int])
+_TO_STR = msgspec.json.Decoder(dict[str, str])
+_TO_ANY = msgspec.json.Decoder(dict[str, Any])
 
 
 def rounds_of(metadata: dict[str, Any], turns: list[Any]) -> float:

@@ -128,3 +128,30 @@ def test_a_read_only_run_is_counted_from_the_text(
         assert not (run / "transcripts.jsonl.idx").exists()
     finally:
         run.chmod(0o755)
+
+
+def test_a_transcript_appended_while_the_report_reads_is_counted_from_its_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report reads the index's counts, then the log without the turns' texts; a
+    transcript another process appends in between has no count there, so the log is read
+    again with the texts and that transcript counted from them."""
+    from oversight.analysis import _data
+
+    run = tmp_path / "run"
+    _attacked_run(run).close()
+    read_index = _data._flagged
+
+    def then_a_writer_appends(log: object) -> object:
+        counts = read_index(log)  # type: ignore[arg-type]
+        writer = RunStore.open(run)
+        writer.transcripts.append(debate(id="t3", turns=[ATTACK, ATTACK, ATTACK]))
+        writer.close()
+        return counts
+
+    monkeypatch.setattr(_data, "_flagged", then_a_writer_appends)
+    data = load(RunStore.open(run))
+    assert {t.id: t.injection_turns for t in data.transcripts} == {"t1": 2, "t2": 0, "t3": 3}
+    # Rows that store the same maps hold one copy of them.
+    first, *others = data.transcripts
+    assert all(t.roles is first.roles and t.players is first.players for t in others)
