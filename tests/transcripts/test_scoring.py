@@ -82,6 +82,37 @@ def test_run_summary_and_report_score_a_near_tie_the_same(tmp_path: Path) -> Non
     assert group.accuracy == 0.5
 
 
+def test_the_tournament_table_scores_a_near_tie_as_the_report_does(tmp_path: Path) -> None:
+    """A consultant for each answer, each judged with a near tie: half right each."""
+    store = RunStore.create(tmp_path / "run", run_id="r")
+    question = Question(id="q", text="?", answers=["a", "b"], correct=0, source="s")
+    for side in (0, 1):
+        store.transcripts.append(
+            Transcript(
+                id=f"t{side}",
+                run_id="r",
+                protocol="consultancy",
+                condition="consultancy",
+                question=question,
+                assignment={"Consultant": side},
+                players={"Consultant": "strong"},
+            )
+        )
+        store.judgments.append(
+            Judgment(
+                transcript_id=f"t{side}",
+                run_id="r",
+                probabilities=NEAR_TIE,
+                judge=JudgeIdentity(kind="llm", name="weak"),
+            )
+        )
+    store.close()
+    analysis = analyze(tmp_path / "run", n_bootstrap=10)
+    ((player,),) = [table.players for table in analysis.tournaments]
+    assert (player.player, player.consultancy_n) == ("strong", 2)
+    assert player.consultancy_accuracy == analysis.groups[0].accuracy == 0.5
+
+
 def test_one_status_ranking_ok_over_failed_over_skipped() -> None:
     assert status_rank("ok") == status_rank("complete") == status_rank(None) == 2
     assert status_rank("failed") == status_rank("error") == 1
