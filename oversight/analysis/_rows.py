@@ -202,17 +202,17 @@ class TranscriptRecord(_Row, frozen=True, kw_only=True):
         ``flagged``, its turns the injection detector flags (as the transcripts index keeps
         the count, or :meth:`TextTranscriptRecord.flagged`); its maps and lists are
         ``shared`` with equal ones of other rows (they are read, never changed)."""
-        metadata = shared(self.metadata, _TO_ANY)
+        assignment, answer_order, roles, players, metadata = shared.maps(self)
         return TranscriptRow(
             id=self.id,
             run_id=self.run_id,
             protocol=self.protocol,
             condition=self.condition,
             question=question,
-            assignment=shared(self.assignment, _TO_INT),
-            answer_order=shared(self.answer_order, _INTS),
-            roles=shared(self.roles, _TO_STR),
-            players=shared(self.players, _TO_STR),
+            assignment=assignment,
+            answer_order=answer_order,
+            roles=roles,
+            players=players,
             repeat=self.repeat,
             status=self.status,
             metadata=metadata,
@@ -257,10 +257,11 @@ class Shared:
     """One object for equal JSON values (equal as stored JSON text), so rows that read
     alike hold one copy: each distinct text is decoded once, as its type."""
 
-    __slots__ = ("_known",)
+    __slots__ = ("_known", "_maps")
 
     def __init__(self) -> None:
         self._known: dict[tuple[msgspec.json.Decoder[Any], bytes], Any] = {}
+        self._maps: dict[bytes, _Maps] = {}
 
     def __call__(self, text: msgspec.Raw, decoder: msgspec.json.Decoder[V]) -> V:
         """``text`` decoded by ``decoder``: the one object every equal text gets from that
@@ -271,11 +272,26 @@ class Shared:
             found = self._known[key] = decoder.decode(text)
         return found
 
+    def maps(self, r: TranscriptRecord) -> _Maps:
+        """A transcript's assignment, answer order, roles, players and metadata, looked up
+        together: one probe for the few combinations a run holds (JSON text holds no NUL,
+        so the joined texts tell the five apart)."""
+        texts = (r.assignment, r.answer_order, r.roles, r.players, r.metadata)
+        key = b"\0".join(texts)
+        found = self._maps.get(key)
+        if found is None:
+            found = self._maps[key] = tuple(
+                self(text, decoder) for text, decoder in zip(texts, _MAPS, strict=True)
+            )  # type: ignore[assignment]
+        return found
+
 
 _INTS = msgspec.json.Decoder(list[int])
 _TO_INT = msgspec.json.Decoder(dict[str, int])
 _TO_STR = msgspec.json.Decoder(dict[str, str])
 _TO_ANY = msgspec.json.Decoder(dict[str, Any])
+_MAPS: tuple[msgspec.json.Decoder[Any], ...] = (_TO_INT, _INTS, _TO_STR, _TO_STR, _TO_ANY)
+_Maps = tuple[dict[str, int], list[int], dict[str, str], dict[str, str], dict[str, Any]]
 
 
 def rounds_of(metadata: dict[str, Any], turns: list[Any]) -> float:
