@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from transcripts._models import Quote
 
@@ -141,36 +142,48 @@ def extract_quotes(content: str) -> list[str]:
     return [m.group(1) for m in QUOTE_PATTERN.finditer(content)]
 
 
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
-_ASCII_SPACE = re.compile(r"[ \t\n\r\x0b\x0c\x1c-\x1f]")  # exactly str.isspace() on ASCII
+_ASCII_ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_ASCII_SPACE = frozenset(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")  # exactly str.isspace() on ASCII
 
 
-def _ascii_normalised(text: str) -> tuple[str, list[int]]:
+@functools.cache
+def _ascii_classes() -> tuple[Any, Any]:
+    """Per byte value: whether it is a letter or digit, whether it is whitespace."""
+    import numpy as np  # here, not at import: most commands never verify a quote
+
+    alnum = np.zeros(256, dtype=bool)
+    alnum[list(_ASCII_ALNUM)] = True
+    space = np.zeros(256, dtype=bool)
+    space[list(_ASCII_SPACE)] = True
+    return alnum, space
+
+
+def _ascii_normalised(text: str) -> tuple[str, Any]:
     """``_normalised_chars`` of an ASCII text (or one that is ASCII once typographic quotes,
-    dashes and no-break spaces are made plain), a word at a time instead of a character at a
-    time (a 25,000-character story: ~0.5 ms instead of ~12 ms). Between two words the gap
-    yields one space, at its first whitespace character, when it has any; punctuation alone
-    joins the words; leading whitespace yields nothing, trailing whitespace one space."""
-    lower = text.lower()
-    parts: list[str] = []
-    offsets: list[int] = []
-    end: int | None = None
-    for word in _ASCII_WORD.finditer(lower):
-        start = word.start()
-        if end is not None:
-            space = _ASCII_SPACE.search(lower, end, start)
-            if space is not None:
-                parts.append(" ")
-                offsets.append(space.start())
-        parts.append(word.group())
-        end = word.end()
-        offsets.extend(range(start, end))
-    if end is not None:
-        space = _ASCII_SPACE.search(lower, end)
-        if space is not None:
-            parts.append(" ")
-            offsets.append(space.start())
-    return "".join(parts), offsets
+    dashes and no-break spaces are made plain), on whole arrays instead of a character at a
+    time (a 25,000-character story: ~0.2 ms instead of ~12 ms). Letters and digits stay,
+    lower-cased; a whitespace character becomes one space where it is the first since the
+    last letter or digit (so leading whitespace yields nothing, a gap between two words
+    with any whitespace one space at its first, trailing whitespace one space);
+    punctuation is dropped. The offsets: a numpy array, for each character kept, its
+    index in ``text``."""
+    import numpy as np
+
+    alnum_of, space_of = _ascii_classes()
+    chars = np.frombuffer(text.lower().encode("ascii"), dtype=np.uint8)
+    if not chars.size:
+        return "", np.zeros(0, dtype=np.int32)
+    at = np.arange(chars.size, dtype=np.int32)
+    alnum, space = alnum_of[chars], space_of[chars]
+    # The last letter or digit, and the last whitespace, strictly before each character.
+    last_alnum = np.maximum.accumulate(np.where(alnum, at, -1))
+    last_space = np.maximum.accumulate(np.where(space, at, -1))
+    before_alnum = np.concatenate(([-1], last_alnum[:-1]))
+    before_space = np.concatenate(([-1], last_space[:-1]))
+    first_space = space & (before_alnum >= 0) & (before_space < before_alnum)
+    kept = alnum | first_space
+    out = np.where(first_space, np.uint8(32), chars)[kept]
+    return out.tobytes().decode("ascii"), at[kept]
 
 
 class _NormalisedContext:
@@ -180,6 +193,7 @@ class _NormalisedContext:
 
     def __init__(self, context: str) -> None:
         plain = context.translate(_PLAIN)  # one character for one: offsets stay
+        self.offsets: Sequence[int]
         if plain.isascii():
             self.text, self.offsets = _ascii_normalised(plain)
             return
@@ -195,7 +209,7 @@ class _NormalisedContext:
         if at < 0:
             return None
         end = at + len(needle) - 1
-        return self.offsets[at], self.offsets[end] + 1
+        return int(self.offsets[at]), int(self.offsets[end]) + 1
 
 
 @functools.lru_cache(maxsize=32)
