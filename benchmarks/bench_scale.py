@@ -3,7 +3,7 @@
 Run from the repository root (nice, so the shared machine stays usable)::
 
     nice .venv/bin/python benchmarks/bench_scale.py [--sizes 1000 10000 100000]
-        [--story-chars 25000] [--questions 500]
+        [--story-chars 25000] [--questions 500] [--big 100000 --tail 5000 --pairs 3]
 
 For each size N in ``--sizes``, in a fresh temporary folder, each step a separate
 ``oversight`` process (so its time and peak memory are its own, measured by the process
@@ -29,6 +29,12 @@ planned ids of every item but the last ``--tail``; ``oversight run`` then resume
 the last ``--tail`` items for real with the store at full size (**write at full size**,
 ms/item), then again on the finished run (**resume**), then show, show ID and report.
 
+``--pairs K`` measures what "flat" asks side by side: before the last ``--tail`` items are
+run, K alternated pairs of a fresh run of the smallest ``--sizes`` items and the last items
+written into the filled store (put back in place after each, its files keeping their
+inodes: the indexes rebuild from scratch for a log replaced by a copy), each pair's ratio of
+net per-item write CPU printed.
+
 "net ms/item" leaves out each session's fixed start (planning all N items and reading the
 store's indexes), taken as the time of the same command on the finished run: the per-item
 cost that must stay flat as the store grows.
@@ -49,6 +55,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,7 +125,7 @@ def _size_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
-def _row(n: int, *, questions: int, story_chars: int) -> dict[str, Any]:
+def _row(n: int, *, questions: int, story_chars: int, write_only: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         folder = Path(tmp)
         spec = _experiment(folder, n, questions=questions, story_chars=story_chars)
@@ -126,6 +133,8 @@ def _row(n: int, *, questions: int, story_chars: int) -> dict[str, Any]:
         row: dict[str, Any] = {"n": n}
         row["write"] = _measure("run", str(spec), "--out", str(run), "--no-report")
         row["resume"] = _measure("run", str(spec), "--out", str(run), "--no-report")
+        if write_only:
+            return row
         row["show"] = _measure("show", str(run), "--limit", "10")
         last = json.loads((run / "transcripts.jsonl").read_bytes().splitlines()[-1])["id"]
         row["show_id"] = _measure("show", str(run), last)
@@ -181,7 +190,14 @@ def _interrupted_run(spec: Path, run: Path, after: int) -> None:
 
 
 def _big(
-    n: int, *, tail: int, questions: int, story_chars: int, keep: Path | None = None
+    n: int,
+    *,
+    tail: int,
+    questions: int,
+    story_chars: int,
+    keep: Path | None = None,
+    pairs: int = 0,
+    small: int = 1000,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         folder = Path(tmp) if keep is None else keep
@@ -192,6 +208,10 @@ def _big(
         started = time.perf_counter()
         _fill(run, spec, tail)
         row: dict[str, Any] = {"n": n, "fill_s": time.perf_counter() - started}
+        if pairs:
+            row["pairs"] = _pairs(
+                pairs, run, spec, small=small, questions=questions, story_chars=story_chars
+            )
         row["write_tail"] = _measure("run", str(spec), "--out", str(run), "--no-report")
         row["resume"] = _measure("run", str(spec), "--out", str(run), "--no-report")
         row["show"] = _measure("show", str(run), "--limit", "10")
@@ -205,6 +225,48 @@ def _big(
         if keep is None:
             shutil.rmtree(run)
         return row
+
+
+def _pairs(
+    k: int, run: Path, spec: Path, *, small: int, questions: int, story_chars: int
+) -> list[dict[str, float]]:
+    """``k`` pairs, alternated: a fresh run of ``small`` items, then the last items of the
+    big run written into the filled store, put back as it was before each (each pair's two
+    sessions minutes apart at most, so the machine's speed, which drifts by up to half
+    between sessions on a shared machine, cancels in their ratio). The big run is left
+    filled, not run."""
+    filled = run.with_name("run.filled")
+    shutil.copytree(run, filled)
+    before = (filled / "transcripts.jsonl").read_bytes().count(b"\n")
+    out = []
+    for _ in range(k):
+        fresh = _row(small, questions=questions, story_chars=story_chars, write_only=True)
+        write = _measure("run", str(spec), "--out", str(run), "--no-report")
+        resume = _measure("run", str(spec), "--out", str(run), "--no-report")
+        tail = (run / "transcripts.jsonl").read_bytes().count(b"\n") - before
+        pair = {
+            "small_net_ms": _net(fresh["write"], fresh["resume"], small),
+            "tail_net_ms": _net(write, resume, tail),
+        }
+        pair["ratio"] = pair["tail_net_ms"] / pair["small_net_ms"]
+        print(json.dumps(pair), flush=True)
+        out.append(pair)
+        _restore(filled, run)
+    shutil.rmtree(filled)
+    return out
+
+
+def _restore(snapshot: Path, run: Path) -> None:
+    """Put ``run`` back as ``snapshot`` holds it, each file rewritten in place. A log keeps
+    its inode that way: the indexes note their log's inode and rebuild from scratch for a
+    log replaced by another file (a copied folder), which is not what is measured here.
+    SQLite's shared-memory files go (rebuilt from the write-ahead logs on the next open)."""
+    for path in run.iterdir():
+        if path.name.endswith("-shm") or not (snapshot / path.name).exists():
+            path.unlink()
+    for source in snapshot.iterdir():
+        if not source.name.endswith("-shm"):
+            shutil.copyfile(source, run / source.name)  # truncates the file, same inode
 
 
 def _cell(m: dict[str, Any], *, memory: bool = False) -> str:
@@ -239,6 +301,15 @@ def main() -> None:
         help="build the --big run in DIR (its experiment beside it) and keep it, e.g. to "
         "profile a command on it (DIR/run must not exist yet)",
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        metavar="K",
+        help="before the --big run's last items, K alternated pairs of net per-item write "
+        "CPU: a fresh run of the smallest --sizes items (1,000 without --sizes) against the "
+        "last --tail items written into a copy of the filled big store",
+    )
     args = parser.parse_args()
     if args.keep is not None and (args.keep / "run").exists():
         parser.error(f"--keep: {args.keep / 'run'} exists; remove it or name another DIR")
@@ -265,6 +336,8 @@ def main() -> None:
             questions=args.questions,
             story_chars=args.story_chars,
             keep=args.keep,
+            pairs=args.pairs,
+            small=min(args.sizes, default=1000),
         )
         print(json.dumps(big), flush=True)
     print()
@@ -304,6 +377,15 @@ def main() -> None:
                 f"net per-item write CPU of the last {args.tail:,} at {big['items']:,} / "
                 f"at {rows[0]['n']:,} (fresh): {ratio:.2f}"
             )
+    if big is not None and big.get("pairs"):
+        ratios = [p["ratio"] for p in big["pairs"]]
+        print(
+            f"side by side, net per-item write CPU of the last {args.tail:,} at "
+            f"{big['items']:,} / of a fresh {min(args.sizes, default=1000):,}-item run, "
+            f"{len(ratios)} alternated pairs: "
+            + ", ".join(f"{p['ratio']:.2f}" for p in big["pairs"])
+            + f" (median {statistics.median(ratios):.2f})"
+        )
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 
