@@ -154,8 +154,9 @@ def _transcripts(log: JsonlLog[Transcript]) -> list[TranscriptRow]:
                 pass  # appended after the index was read: read again, with the texts
         return _rows(blocks(path, TextTranscriptRecord), questions, flagged)
     except (Unclean, KeyError, msgspec.ValidationError):
+        shared = Shared()
         records = _careful(path, Transcript, TextTranscriptRecord)
-        return [r.row(r.question, Shared(), r.flagged()) for r in records if r.question is not None]
+        return [r.row(r.question, shared, r.flagged()) for r in records if r.question is not None]
 
 
 def _rows(

@@ -14,7 +14,7 @@ from oversight.analysis import analyze
 from oversight.analysis._data import load
 from oversight.report import render_terminal
 from tests.transcripts.factories import debate, judgment
-from transcripts import RunStore, Turn
+from transcripts import RunStore, TornRecordWarning, Turn
 from transcripts.injection import FLAGGED_FIELD
 
 ATTACK = Turn(
@@ -155,3 +155,18 @@ def test_a_transcript_appended_while_the_report_reads_is_counted_from_its_text(
     # Rows that store the same maps hold one copy of them.
     first, *others = data.transcripts
     assert all(t.roles is first.roles and t.players is first.players for t in others)
+
+
+def test_a_run_with_a_torn_tail_is_counted_from_the_texts_read_carefully(tmp_path: Path) -> None:
+    """A torn last line sends the transcripts through the store's own reader: the torn
+    record is skipped with a warning, the others counted from their texts, and rows that
+    store the same maps still hold one copy of them."""
+    run = tmp_path / "run"
+    _attacked_run(run).close()
+    with open(run / "transcripts.jsonl", "ab") as log:
+        log.write(b'{"id": "t3", "turns": [')
+    with pytest.warns(TornRecordWarning):
+        data = load(RunStore.open(run))
+    assert {t.id: t.injection_turns for t in data.transcripts} == {"t1": 2, "t2": 0}
+    first, second = data.transcripts
+    assert second.roles is first.roles and second.players is first.players
