@@ -276,13 +276,16 @@ class Shared:
         """A transcript's assignment, answer order, roles, players and metadata, looked up
         together: one probe for the few combinations a run holds (JSON text holds no NUL,
         so the joined texts tell the five apart)."""
-        texts = (r.assignment, r.answer_order, r.roles, r.players, r.metadata)
-        key = b"\0".join(texts)
+        key = b"\0".join((r.assignment, r.answer_order, r.roles, r.players, r.metadata))
         found = self._maps.get(key)
         if found is None:
-            found = self._maps[key] = tuple(
-                self(text, decoder) for text, decoder in zip(texts, _MAPS, strict=True)
-            )  # type: ignore[assignment]
+            found = self._maps[key] = (
+                self(r.assignment, _TO_INT),
+                self(r.answer_order, _INTS),
+                self(r.roles, _TO_STR),
+                self(r.players, _TO_STR),
+                self(r.metadata, _TO_ANY),
+            )
         return found
 
 
@@ -290,7 +293,6 @@ _INTS = msgspec.json.Decoder(list[int])
 _TO_INT = msgspec.json.Decoder(dict[str, int])
 _TO_STR = msgspec.json.Decoder(dict[str, str])
 _TO_ANY = msgspec.json.Decoder(dict[str, Any])
-_MAPS: tuple[msgspec.json.Decoder[Any], ...] = (_TO_INT, _INTS, _TO_STR, _TO_STR, _TO_ANY)
 _Maps = tuple[dict[str, int], list[int], dict[str, str], dict[str, str], dict[str, Any]]
 
 
