@@ -1,5 +1,7 @@
 """A one-process ``oversight run`` does not import the machinery of ``--workers`` and
-``--ray`` (worker processes, pipes, ``ctypes``): it starts sooner for what it does not use."""
+``--ray`` (worker processes, pipes, the fork server): it starts sooner for what it does not
+use. (``ctypes``, which a worker loads to outlive its parent, is not a sign of it: numpy
+loads it too, and quote verification uses numpy.)"""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import sys
 from oversight.cli import main
 code = main(sys.argv[1:])
 workers = ["oversight.runner._workers", "oversight.runner._worker", "oversight.runner._ray",
-           "oversight._forkserver", "ctypes"]
+           "oversight._forkserver"]
 print("IMPORTED", [m for m in workers if m in sys.modules])
 sys.exit(code)
 """
