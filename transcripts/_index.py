@@ -49,7 +49,7 @@ _VERSION = 3
 _COLUMNS = "offset, length, id, rank, status, extra"
 _INSERT = f"INSERT OR IGNORE INTO entries ({_COLUMNS}) VALUES (?,?,?,?,?,?)"
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     version INTEGER NOT NULL, layout TEXT NOT NULL, inode INTEGER NOT NULL,
@@ -59,19 +59,45 @@ CREATE TABLE IF NOT EXISTS entries (
     offset INTEGER PRIMARY KEY, length INTEGER NOT NULL, id TEXT NOT NULL,
     rank INTEGER NOT NULL, status TEXT, extra TEXT, lost INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS entries_by_id ON entries (id, rank, offset);
-CREATE TRIGGER IF NOT EXISTS entries_tally AFTER INSERT ON entries BEGIN
+"""
+
+_UPKEEP = (
+    "CREATE INDEX IF NOT EXISTS entries_by_id ON entries (id, rank, offset)",
+    """CREATE TRIGGER IF NOT EXISTS entries_tally AFTER INSERT ON entries BEGIN
     UPDATE meta SET covered = covered + NEW.length,
                     reach = max(reach, NEW.offset + NEW.length);
-END;
-CREATE TRIGGER IF NOT EXISTS entries_win AFTER INSERT ON entries BEGIN
+END""",
+    """CREATE TRIGGER IF NOT EXISTS entries_win AFTER INSERT ON entries BEGIN
     UPDATE entries SET lost = 1 WHERE id = NEW.id AND lost = 0 AND offset != NEW.offset
         AND (rank < NEW.rank OR (rank = NEW.rank AND offset < NEW.offset));
     UPDATE entries SET lost = 1 WHERE offset = NEW.offset AND EXISTS (
         SELECT 1 FROM entries AS f WHERE f.id = NEW.id AND f.offset != NEW.offset
         AND (f.rank > NEW.rank OR (f.rank = NEW.rank AND f.offset > NEW.offset)));
-END;
+END""",
+)
+"""What each insert keeps up to date, in its own transaction: the B-tree by id, the tally of
+bytes covered (``entries_tally``) and which rows lose to another of their id
+(``entries_win``)."""
+
+_SCHEMA = _TABLES + "".join(f"{statement};\n" for statement in _UPKEEP)
+
+_WITHOUT_UPKEEP = (
+    "DROP TRIGGER IF EXISTS entries_tally",
+    "DROP TRIGGER IF EXISTS entries_win",
+    "DROP INDEX IF EXISTS entries_by_id",
+)
+_ALL_LOST = """
+UPDATE entries SET lost = 1 WHERE EXISTS (
+    SELECT 1 FROM entries AS f WHERE f.id = entries.id
+    AND (f.rank > entries.rank OR (f.rank = entries.rank AND f.offset > entries.offset)))
 """
+"""``entries_win``'s rule for every row at once: a row loses when another of its id ranks
+higher, or ranks the same and was written later."""
+_ALL_TALLIED = """
+UPDATE meta SET covered = (SELECT coalesce(sum(length), 0) FROM entries),
+                reach = (SELECT coalesce(max(offset + length), 0) FROM entries)
+"""
+"""``entries_tally``'s sums for every row at once."""
 
 # A row wins for its id when no other row of that id ranks higher, or ranks the same and
 # was written later (the rule of JsonlLog.latest): the trigger ``entries_win`` marks the
@@ -82,6 +108,20 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no shared lock while repairing
     fcntl = None  # type: ignore[assignment]
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: the connection commits each statement on its own otherwise
+    (``isolation_level=None``), so a block of statements needs its own BEGIN to be all or
+    nothing, and to be written as one."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 class Entry(NamedTuple):
@@ -301,25 +341,42 @@ class IndexFile:
         if covered < reach:
             previous_end = 0
             rows = db.execute("SELECT offset, length FROM entries ORDER BY offset")
+            overlapping = False
             for offset, length in rows:
                 if offset < previous_end:
-                    self._rebuild(db, scan, stat.st_ino, size)
-                    return
+                    overlapping = True
+                    break
                 if offset > previous_end:
                     gaps.append((previous_end, offset))
                 previous_end = offset + length
+            rows.close()  # the scan is over (it may have stopped early)
+            if overlapping:
+                self._rebuild(db, scan, stat.st_ino, size)
+                return
         if reach < size:
             gaps.append((reach, size))
-        with db:
+        with _transaction(db):
             for start, end in gaps:
                 db.executemany(_INSERT, (e.row() for e in scan(start, end, 1 if start == 0 else 0)))
 
     def _rebuild(self, db: sqlite3.Connection, scan: Scan, inode: int, size: int) -> None:
-        with db:
+        """Index the whole log anew, in one transaction. The rows go in without the upkeep
+        each insert pays (``_UPKEEP``: the triggers and the B-trees), which is made again
+        once they are all in, as the triggers would have left it."""
+        with _transaction(db):
+            for statement in _WITHOUT_UPKEEP:
+                db.execute(statement)
+            for name in self.lookups:
+                db.execute(f"DROP INDEX IF EXISTS entries_by_{name}")
             db.execute("DELETE FROM entries")
             db.execute("DELETE FROM meta")
             self._start(db, inode)
             db.executemany(_INSERT, (e.row() for e in scan(0, size, 1)))
+            for statement in _UPKEEP:
+                db.execute(statement)
+            self._lookup_indexes(db)
+            db.execute(_ALL_LOST)
+            db.execute(_ALL_TALLIED)
 
     def _start(self, db: sqlite3.Connection, inode: int) -> None:
         db.execute(
@@ -339,13 +396,17 @@ class IndexFile:
             # Derived data: a power loss at worst costs a rebuild, never a record.
             db.execute("PRAGMA synchronous=OFF")
             db.executescript(_SCHEMA)
-            for name in self.lookups:
-                db.execute(
-                    f"CREATE INDEX IF NOT EXISTS entries_by_{name} ON entries "
-                    f"(json_extract(extra, '$.{name}'))"
-                )
+            self._lookup_indexes(db)
             self._db = db
         return self._db
+
+    def _lookup_indexes(self, db: sqlite3.Connection) -> None:
+        """A B-tree for each field queries select by (``lookups``)."""
+        for name in self.lookups:
+            db.execute(
+                f"CREATE INDEX IF NOT EXISTS entries_by_{name} ON entries "
+                f"(json_extract(extra, '$.{name}'))"
+            )
 
     def _discard(self) -> None:
         self.close()

@@ -348,3 +348,55 @@ def test_a_batch_written_without_its_rows_is_indexed_from_the_log(
     ]
     store.close()
     assert len(_rows(tmp_path / "transcripts.jsonl.idx")) == 7  # repaired on disk
+
+
+def _state(index: Path) -> tuple[list[tuple[object, ...]], tuple[object, ...], list[str]]:
+    """Everything an index holds: its rows (lost flags included), its tally and inode, and
+    the triggers and B-trees that keep them as rows go in."""
+    with sqlite3.connect(index) as db:
+        rows = list(db.execute("SELECT * FROM entries ORDER BY offset"))
+        meta = db.execute("SELECT version, layout, inode, covered, reach FROM meta").fetchone()
+        kept = [
+            name
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('trigger', 'index') "
+                "AND sql IS NOT NULL ORDER BY name"
+            )
+        ]
+    db.close()
+    return rows, meta, kept
+
+
+@pytest.mark.parametrize("damage", ["deleted", "overlapping"])
+def test_a_rebuilt_index_is_the_one_appending_left(tmp_path: Path, damage: str) -> None:
+    """A rebuild puts the rows in without the per-row triggers and makes the lost flags and
+    the tally at the end: the same index, row for row, as appending record by record."""
+    store = RunStore.create(tmp_path)
+    q = question(id="q0")
+    verdicts = ["failed", "ok", "skipped", "ok", "failed", "failed"]
+    for n in range(40):  # ids written several times, with every status rank
+        store.judgments.append(judgment(f"t{n % 5}", id=f"j{n % 9}", status=verdicts[n % 6]))
+        status = "complete" if n % 3 else "error"
+        store.transcripts.append(debate(id=f"t{n % 7}", question=q, status=status))
+    store.close()
+    for name in ("transcripts.jsonl.idx", "judgments.jsonl.idx"):
+        index = tmp_path / name
+        appended = _state(index)
+        assert any(row[-1] for row in appended[0]), "some rows lose to a later one"
+        if damage == "deleted":
+            for part in tmp_path.glob(name + "*"):
+                part.unlink()
+        else:  # a row that overlaps two others, and a tally that no longer covers the log
+            with sqlite3.connect(index) as db:
+                (offset,) = db.execute("SELECT offset FROM entries LIMIT 1 OFFSET 3").fetchone()
+                db.execute(
+                    "INSERT INTO entries (offset, length, id, rank, status) "
+                    "VALUES (?, 900, 'x', 2, 'ok')",
+                    (offset + 1,),
+                )
+                db.execute("UPDATE meta SET covered = reach - 1")
+            db.close()
+        reopened = RunStore.open(tmp_path)
+        assert reopened.judgments.count() == 9 and reopened.transcripts.count() == 7
+        reopened.close()
+        assert _state(index) == appended
