@@ -20,7 +20,9 @@ is the truth and the index is derived from it, under the same discipline:
 * A log replaced or rewritten by hand (another inode, rows past its end, overlapping rows,
   a last row that is not the record the log holds there) is re-indexed from scratch; a
   damaged index file is deleted and rebuilt; where the folder is read-only the index is
-  built in memory.
+  built in memory. A repair or rebuild is one transaction, begun with SQLite's write lock
+  (what another process finished while this one waited is not done again); an index
+  another process keeps locked for longer than ``_WAIT_S`` is an error, never deleted.
 * Every read through a row checks the record's id, so a stale index cannot hand back the
   wrong record.
 
@@ -37,6 +39,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from transcripts.errors import StoreError
+
 __all__ = ["Entry", "IndexFile", "Scan"]
 
 Scan = Callable[[int, int, int], Iterator["Entry"]]
@@ -45,6 +49,12 @@ and yields an entry per record."""
 
 _VERSION = 3
 """Version of the index's own tables (1 was a JSON Lines file)."""
+
+_WAIT_S = 60.0
+"""How long a connection waits for another's write transaction (a rebuild of a large run's
+index holds one for seconds) before giving up."""
+
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 _COLUMNS = "offset, length, id, rank, status, extra"
 _INSERT = f"INSERT OR IGNORE INTO entries ({_COLUMNS}) VALUES (?,?,?,?,?,?)"
@@ -301,7 +311,15 @@ class IndexFile:
                     with self._shared_lock():
                         self._repair(db, scan, check)
                 self._checked = stamp
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as err:
+            if getattr(err, "sqlite_errorcode", None) in _BUSY:
+                # Another process holds it (rebuilding a large run's index): deleting the
+                # files under it would be worse than waiting.
+                raise StoreError(
+                    f"{self.path} stayed locked by another process for {_WAIT_S:.0f} s "
+                    f"(another oversight command rebuilding it?); run this command again "
+                    f"once that one is done"
+                ) from err
             self._discard()  # not a database (an older index, or damaged): build it anew
             db = self._open()
             with self._shared_lock():
@@ -326,8 +344,22 @@ class IndexFile:
 
     def _repair(self, db: sqlite3.Connection, scan: Scan, check: Callable[[Entry], bool]) -> None:
         """Index what the log holds and the rows lack, or everything anew (under the log's
-        shared lock: no writer is between its record and its row)."""
-        stat = self.log.stat()
+        shared lock: no writer is between its record and its row), in one transaction.
+        The transaction holds SQLite's write lock from the start, so an index another
+        process brought up to date while this one waited for it is left as it is."""
+        with _transaction(db):
+            stat = self.log.stat()
+            if not self._current(db, stat.st_ino, stat.st_size, check):
+                self._catch_up(db, scan, check, stat)
+
+    def _catch_up(
+        self,
+        db: sqlite3.Connection,
+        scan: Scan,
+        check: Callable[[Entry], bool],
+        stat: os.stat_result,
+    ) -> None:
+        """:meth:`_repair`'s work, inside its transaction."""
         size = stat.st_size
         meta = db.execute("SELECT version, layout, inode, covered, reach FROM meta").fetchone()
         if meta is None or meta[:3] != (_VERSION, self.layout, stat.st_ino) or meta[4] > size:
@@ -355,28 +387,26 @@ class IndexFile:
                 return
         if reach < size:
             gaps.append((reach, size))
-        with _transaction(db):
-            for start, end in gaps:
-                db.executemany(_INSERT, (e.row() for e in scan(start, end, 1 if start == 0 else 0)))
+        for start, end in gaps:
+            db.executemany(_INSERT, (e.row() for e in scan(start, end, 1 if start == 0 else 0)))
 
     def _rebuild(self, db: sqlite3.Connection, scan: Scan, inode: int, size: int) -> None:
-        """Index the whole log anew, in one transaction. The rows go in without the upkeep
-        each insert pays (``_UPKEEP``: the triggers and the B-trees), which is made again
-        once they are all in, as the triggers would have left it."""
-        with _transaction(db):
-            for statement in _WITHOUT_UPKEEP:
-                db.execute(statement)
-            for name in self.lookups:
-                db.execute(f"DROP INDEX IF EXISTS entries_by_{name}")
-            db.execute("DELETE FROM entries")
-            db.execute("DELETE FROM meta")
-            self._start(db, inode)
-            db.executemany(_INSERT, (e.row() for e in scan(0, size, 1)))
-            for statement in _UPKEEP:
-                db.execute(statement)
-            self._lookup_indexes(db)
-            db.execute(_ALL_LOST)
-            db.execute(_ALL_TALLIED)
+        """Index the whole log anew (inside :meth:`_repair`'s transaction). The rows go in
+        without the upkeep each insert pays (``_UPKEEP``: the triggers and the B-trees),
+        which is made again once they are all in, as the triggers would have left it."""
+        for statement in _WITHOUT_UPKEEP:
+            db.execute(statement)
+        for name in self.lookups:
+            db.execute(f"DROP INDEX IF EXISTS entries_by_{name}")
+        db.execute("DELETE FROM entries")
+        db.execute("DELETE FROM meta")
+        self._start(db, inode)
+        db.executemany(_INSERT, (e.row() for e in scan(0, size, 1)))
+        for statement in _UPKEEP:
+            db.execute(statement)
+        self._lookup_indexes(db)
+        db.execute(_ALL_LOST)
+        db.execute(_ALL_TALLIED)
 
     def _start(self, db: sqlite3.Connection, inode: int) -> None:
         db.execute(
@@ -388,7 +418,7 @@ class IndexFile:
         if self._db is None:
             try:
                 db = sqlite3.connect(
-                    self.path, timeout=60, check_same_thread=False, isolation_level=None
+                    self.path, timeout=_WAIT_S, check_same_thread=False, isolation_level=None
                 )
                 db.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError:  # a read-only folder: an index in memory

@@ -400,3 +400,31 @@ def test_a_rebuilt_index_is_the_one_appending_left(tmp_path: Path, damage: str) 
         assert reopened.judgments.count() == 9 and reopened.transcripts.count() == 7
         reopened.close()
         assert _state(index) == appended
+
+
+def test_an_index_another_process_holds_too_long_is_left_whole_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's write transaction on the index (a large run's rebuild) outlasts
+    the wait: the reader says so, and deletes nothing under it."""
+    from transcripts import _index
+    from transcripts.errors import StoreError
+
+    monkeypatch.setattr(_index, "_WAIT_S", 0.05)
+    store = RunStore.create(tmp_path)
+    written = _write(store, 3)
+    store.close()
+    log = tmp_path / "transcripts.jsonl"
+    with open(log, "a") as f:  # a record without its row: the next read must index it
+        f.write(written[0].model_copy(update={"id": "more"}).model_dump_json() + "\n")
+    other = sqlite3.connect(tmp_path / "transcripts.jsonl.idx", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match=r"stayed locked by another process .*run this"):
+            RunStore.open(tmp_path).transcripts.latest_entries()
+        assert (tmp_path / "transcripts.jsonl.idx").exists()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    entries = RunStore.open(tmp_path).transcripts.latest_entries()
+    assert [e.id for e in entries] == ["t000", "t001", "t002", "more"]
