@@ -18,7 +18,7 @@ __all__ = ["INDEXED", "judgment_fields", "sent_fields", "spend_fields", "transcr
 
 def _get(record: Any, name: str) -> Any:
     """A field of a JSON object or of a model."""
-    if isinstance(record, Mapping):
+    if type(record) is dict or isinstance(record, Mapping):  # a dict: no ABC check
         return record.get(name)
     return getattr(record, name, None)
 

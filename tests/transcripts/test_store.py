@@ -82,8 +82,32 @@ def test_a_corrupt_middle_line_is_an_error_naming_the_line(tmp_path: Path) -> No
     with open(tmp_path / "transcripts.jsonl", "ab") as f:
         f.write(b"{not json\n")
     store.transcripts.append(debate(id="b"))
-    with pytest.raises(CorruptRecordError, match=r"transcripts.jsonl:2"):
+    with pytest.raises(
+        CorruptRecordError, match=r"transcripts.jsonl:2: not valid JSON \(Expecting property name"
+    ):
         list(store.transcripts)
+
+
+def test_lines_the_fast_decoder_refuses_read_as_the_standard_library_reads_them(
+    tmp_path: Path,
+) -> None:
+    """Records are decoded by msgspec; what it refuses and ``json.loads`` reads (``NaN``,
+    ``Infinity``, a number beyond a float, a lone surrogate, as older writers could leave)
+    reads as before, through the index too."""
+    store = RunStore.create(tmp_path)
+    store.judgments.append(judgment("t1", id="j1"))
+    store.close()
+    log = tmp_path / "judgments.jsonl"
+    record = json.loads(log.read_text())
+    record["id"] = "j2"
+    line = json.dumps(record)[:-1] + ', "metadata": {"x": NaN, "y": -Infinity, "z": 1e400, '
+    line += '"s": "\\ud800"}}\n'
+    with open(log, "a") as f:
+        f.write(line)
+    read = RunStore.open(tmp_path).judgments.get("j2")
+    assert read is not None
+    x, y, z, s = (read.metadata[k] for k in "xyzs")
+    assert x != x and y == float("-inf") and z == float("inf") and s == "\ud800"
 
 
 def test_duplicate_ids_resolve_deterministically(tmp_path: Path) -> None:
