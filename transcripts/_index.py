@@ -165,7 +165,7 @@ class IndexFile:
     fields is rebuilt.
     """
 
-    __slots__ = ("_checked", "_db", "layout", "log", "lookups", "path")
+    __slots__ = ("_checked", "_db", "_in_memory", "layout", "log", "lookups", "path")
 
     def __init__(self, log: Path, *, lookups: Sequence[str] = (), layout: str = "") -> None:
         self.log = log
@@ -174,6 +174,7 @@ class IndexFile:
         self.layout = layout
         self._db: sqlite3.Connection | None = None
         self._checked: tuple[int, int, int] | None = None
+        self._in_memory = False
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -193,6 +194,13 @@ class IndexFile:
             # Read-only, full or locked: closing rolls back; the gap is indexed on the
             # next read.
             self.close()
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the index lives in this process's memory, its file being out of reach
+        (a read-only folder): then every query first builds it from the whole log."""
+        self._open()
+        return self._in_memory
 
     def close(self) -> None:
         """Close the database."""
@@ -423,6 +431,7 @@ class IndexFile:
                 db.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError:  # a read-only folder: an index in memory
                 db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+                self._in_memory = True
             # Derived data: a power loss at worst costs a rebuild, never a record.
             db.execute("PRAGMA synchronous=OFF")
             db.executescript(_SCHEMA)

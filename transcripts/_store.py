@@ -355,6 +355,13 @@ class JsonlLog(Generic[R]):
         _, _, fields = self._index.layout.partition(":")
         return frozenset(f for f in fields.split(",") if f)
 
+    @property
+    def index_in_memory(self) -> bool:
+        """Whether this log's index cannot be kept on disk (a read-only folder), so that
+        reading through it means parsing every line first, in every process."""
+        with self._lock:
+            return self._index.in_memory
+
     def _scan(self, start: int, end: int, first: int) -> Iterator[Entry]:
         for where, offset, line in self._lines(start, end, first):
             yield self._entry(offset, len(line), self._load(where, line, decode=False))

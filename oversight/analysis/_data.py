@@ -7,8 +7,8 @@ the injection detector flags is read from the transcripts index, which counted t
 each transcript was written (the detector over every turn was a third of the report at
 100,000 transcripts), and the turns' texts are then not decoded at all. A record the index
 does not show (appended after it was read: the log is read again, with the texts) and a run
-folder this process cannot write to (whose index would be built in memory by parsing every
-line) are counted here from the texts, which are dropped once counted.
+whose index lives in memory (a read-only folder's, built by parsing every line) are counted
+here from the texts, which are dropped once counted.
 
 A clean file is read that way; at anything unusual (a torn tail, a corrupt line, an older
 or newer schema) the file is read again through
@@ -183,13 +183,9 @@ def _rows(
 
 def _flagged(log: JsonlLog[Transcript]) -> list[tuple[Any, ...]]:
     """``(id, flagged turns or None)`` of every record, in file order, from the transcripts
-    index (nothing where the index keeps no count, or where this process cannot write
-    beside the log: that index would be built in memory by parsing every line)."""
-    if (
-        not log.path.exists()
-        or FLAGGED_FIELD not in log.kept
-        or not os.access(log.path.parent, os.W_OK)
-    ):
+    index (nothing where the index keeps no count, or where it lives in memory: a
+    read-only folder's, built by parsing every line, dearer than counting from the text)."""
+    if not log.path.exists() or FLAGGED_FIELD not in log.kept or log.index_in_memory:
         return []
     return log.index_values("id", FLAGGED_FIELD)
 

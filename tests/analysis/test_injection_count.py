@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
@@ -96,29 +95,23 @@ def test_a_record_written_without_its_index_row_is_counted(tmp_path: Path) -> No
     assert {t.id: t.injection_turns for t in data.transcripts} == {"t1": 2, "t2": 0, "t3": 2}
 
 
-def test_a_read_only_run_is_counted_from_the_text(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Where the report cannot write beside the log, it counts from the turns' text rather
-    than have the index built in memory, and leaves the folder as it was."""
+def test_a_run_whose_index_lives_in_memory_is_counted_from_the_text(tmp_path: Path) -> None:
+    """Where the transcripts index cannot be kept on disk (a read-only folder: see
+    ``tests/cli/test_read_only_run.py``), reading its counts would mean building it in
+    memory by parsing every line: the report counts from the turns' text instead."""
     from oversight.analysis import _data
 
     run = tmp_path / "run"
     _attacked_run(run).close()
-    (run / "transcripts.jsonl.idx").unlink()
-    run.chmod(0o555)
-    if os.geteuid() == 0:  # root writes anywhere: ask for write access as another user would
-        real = os.access
-        monkeypatch.setattr(
-            _data.os,
-            "access",
-            lambda path, mode, *args, **kw: not mode & os.W_OK and real(path, mode, *args, **kw),
-        )
-    try:
-        assert _counted(run) == (2, 1, 2)
-        assert not (run / "transcripts.jsonl.idx").exists()
-    finally:
-        run.chmod(0o755)
+    assert _data._flagged(RunStore.open(run).transcripts) == [("t1", 2), ("t2", None)]
+    for part in run.glob("transcripts.jsonl.idx*"):
+        part.unlink()
+    (run / "transcripts.jsonl.idx").mkdir()  # no database can be opened there
+    log = RunStore.open(run).transcripts
+    assert log.index_in_memory
+    assert _data._flagged(log) == []  # not read from the index built in memory
+    assert _counted(run) == (2, 1, 2)
+    assert not any((run / "transcripts.jsonl.idx").iterdir())
 
 
 def test_a_transcript_appended_while_the_report_reads_is_counted_from_its_text(
