@@ -129,7 +129,8 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        db.execute("ROLLBACK")
+        with suppress(sqlite3.Error):  # the error that ended the block is the one to report
+            db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
 
