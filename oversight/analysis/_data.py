@@ -115,15 +115,15 @@ def _latest(records: Iterable[Any]) -> list[Any]:
     return out
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def _careful(path: Path, model: type[BaseModel], row: type[S]) -> list[S]:
     """The records of a file that is not clean, through the store's own reader and model
     (torn tails skipped with a warning, v1 records upgraded, corrupt lines and newer schemas
     refused), as ``row``: each record is written out and decoded as a clean line reads."""
     decoder = msgspec.json.Decoder(row)
     return [decoder.decode(_encode(r.model_dump(mode="json"))) for r in JsonlLog(path, model)]
-
-
-_encode = msgspec.json.Encoder().encode
 
 
 def _judgments(path: Path, row: type[S], model: type[BaseModel]) -> list[S]:
@@ -292,11 +292,15 @@ def _probabilities(rows: list[JudgmentRow], status: Ints, widths: Ints) -> tuple
 
 @dataclass
 class _Columns:
-    """The per-transcript arrays of :class:`Data` (see its fields), and each transcript's
-    number of answers and whether it can be scored (complete, with a gold answer)."""
+    """The per-transcript arrays of :class:`Data` (see its ``t_*`` fields), and each
+    transcript's number of answers and whether it can be scored (complete, with gold)."""
 
-    ints: tuple[Ints, Ints, Ints, Ints, Ints, Ints]
-    """Cluster, question, correct, gold position, first answer, side."""
+    cluster: Ints
+    question: Ints
+    correct: Ints
+    gold_position: Ints
+    first: Ints
+    side: Ints
     rounds: Floats
     width: Ints
     usable: Bools
@@ -346,14 +350,12 @@ def _columns(transcripts: list[TranscriptRow]) -> _Columns:
         return np.array(values, dtype=np.int64)
 
     return _Columns(
-        ints=(
-            ints(cluster),
-            ints(question),
-            ints(correct),
-            ints(gold_position),
-            ints(first),
-            ints(side),
-        ),
+        cluster=ints(cluster),
+        question=ints(question),
+        correct=ints(correct),
+        gold_position=ints(gold_position),
+        first=ints(first),
+        side=ints(side),
         rounds=np.array(rounds, dtype=np.float64),
         width=ints(width),
         usable=np.array(usable, dtype=bool),
@@ -374,8 +376,6 @@ def _load(store: RunStore) -> Data:
     transcripts: list[TranscriptRow] = _latest(_transcripts(store.transcripts))
     index = {t.id: i for i, t in enumerate(transcripts)}
     columns = _columns(transcripts)
-    t_cluster, t_question, t_correct, t_gold_position, t_first, t_side = columns.ints
-    t_rounds, t_width, t_usable = columns.rounds, columns.width, columns.usable
 
     latest: list[JudgmentRow] = _latest(_judgments(store.judgments.path, JudgmentRow, Judgment))
     final = _final(latest)
@@ -387,7 +387,7 @@ def _load(store: RunStore) -> Data:
     t_arr = np.asarray(rows_t, dtype=np.int64)
     n = t_arr.size
     status = np.fromiter((STATUS_CODES.get(j.status, 1) for j in rows), np.int64, n)
-    probs, valid = _probabilities(rows, status, t_width[t_arr])
+    probs, valid = _probabilities(rows, status, columns.width[t_arr])
     nan = float("nan")
     seen = np.fromiter(
         (nan if j.rounds_seen is None else float(j.rounds_seen) for j in rows), np.float64, n
@@ -399,13 +399,13 @@ def _load(store: RunStore) -> Data:
         path=store.path,
         run_id=store.run_id,
         transcripts=transcripts,
-        t_cluster=t_cluster,
-        t_question=t_question,
-        t_correct=t_correct,
-        t_gold_position=t_gold_position,
-        t_first=t_first,
-        t_side=t_side,
-        t_rounds=t_rounds,
+        t_cluster=columns.cluster,
+        t_question=columns.question,
+        t_correct=columns.correct,
+        t_gold_position=columns.gold_position,
+        t_first=columns.first,
+        t_side=columns.side,
+        t_rounds=columns.rounds,
         n_clusters=columns.n_clusters,
         n_questions=columns.n_questions,
         judgments=[j if _special(j) else None for j in rows],
@@ -415,9 +415,9 @@ def _load(store: RunStore) -> Data:
         judgment_metadata=[j.metadata for j in rows],
         status=status,
         valid=valid,
-        scored=valid & t_usable[t_arr] if n else valid,
+        scored=valid & columns.usable[t_arr] if n else valid,
         probs=probs,
-        rounds=np.where(np.isnan(seen), t_rounds[t_arr] if n else seen, seen),
+        rounds=np.where(np.isnan(seen), columns.rounds[t_arr] if n else seen, seen),
         escalated=np.fromiter((j.escalated for j in rows), bool, n),
         escalations=escalations,
         # Only a person's judgment or one with components can hold a person's (the check
