@@ -18,6 +18,12 @@ its workers with the fork server they are forked from, which this script adopts 
 subreaper so that ``getrusage(RUSAGE_CHILDREN)`` counts them), CPU per call, and the load
 average before the run, so a reader can tell a slow run from a busy machine, and when the
 run sent its first request. Prints a Markdown table.
+
+With ``--ceiling``, each repetition also measures what the machine itself gives a second
+process: a fixed pure-Python loop run alone, then two copies side by side. Two cores that
+were each a whole core would finish the pair in the time of one; on a virtual machine whose
+cores share a host, the pair's throughput over one copy's is the most any two processes
+can reach at that moment, whatever they run.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY_VARIABLE = "BENCH_OPENAI_KEY"
 _PR_SET_CHILD_SUBREAPER = 36
 LIMIT = 256
+SPIN_LOOPS = 20_000_000
+"""Iterations of the ceiling's loop: about a second of one core here."""
 """Debates and requests an endpoint in flight (each half of ``--halves`` gets half)."""
 ROUNDS = 3
 """Debate rounds: the two debaters of a round speak at once (the protocol's default), the
@@ -216,6 +224,31 @@ def _halves(experiments: list[Path], out: Path, server: int) -> dict[str, Any]:
     }
 
 
+SPIN = "x = 0\nfor i in range({n}): x += i\n"
+"""The ceiling's loop: pure interpreter work, no memory traffic to speak of, no I/O."""
+
+
+def _spin(copies: int, n: int) -> float:
+    """Wall seconds for ``copies`` processes, started together, to each run the loop."""
+    began = time.perf_counter()
+    runs = [subprocess.Popen([sys.executable, "-S", "-c", SPIN.format(n=n)]) for _ in range(copies)]
+    for run in runs:
+        if run.wait() != 0:
+            raise RuntimeError(f"the ceiling's loop failed ({run.returncode})")
+    return time.perf_counter() - began
+
+
+def _ceiling(n: int, pairs: int = 3) -> dict[str, Any]:
+    """The loop alone and two copies side by side, alternated ``pairs`` times (the machine's
+    speed moves from second to second): two copies' throughput over one's, from the medians."""
+    ones, twos = [], []
+    for _ in range(pairs):
+        ones.append(_spin(1, n))
+        twos.append(_spin(2, n))
+    one, two = statistics.median(ones), statistics.median(twos)
+    return {"workers": "ceiling", "one": one, "two": two, "ratio": 2 * one / two}
+
+
 def _first_request(runs: list[Path]) -> float:
     """When the first request of ``runs`` was sent (Unix time, from their ``sent.jsonl``)."""
     sent = (json.loads(line)["at"] for run in runs for line in (run / "sent.jsonl").open())
@@ -273,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the two halves of the questions as two separate one-process runs "
         "side by side (half the limits each): the most two processes with nothing in common do",
     )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also measure, in each repetition, the machine's own ceiling: a pure-Python "
+        "loop alone and two copies side by side (the most two processes can gain here)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -303,7 +342,15 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             ]
             modes: list[int | str] = [1, 2, "halves"] if args.halves else [1, 2]
+            ceilings: list[dict[str, Any]] = []
             for rep in range(args.reps):
+                if args.ceiling:
+                    ceilings.append(_ceiling(SPIN_LOOPS))
+                    print(
+                        f"rep {rep} ceiling: one loop {ceilings[-1]['one']:.2f} s, two side by "
+                        f"side {ceilings[-1]['two']:.2f} s: {ceilings[-1]['ratio']:.2f}x",
+                        file=sys.stderr,
+                    )
                 for workers in modes if rep % 2 == 0 else modes[::-1]:
                     out = folder / f"run-{rep}-{workers}"
                     if workers == "halves":
@@ -321,6 +368,12 @@ def main(argv: list[str] | None = None) -> int:
         server.terminate()
         server.wait(timeout=10)
     _table(rows, args)
+    if ceilings:
+        ratios = ", ".join(f"{c['ratio']:.2f}" for c in ceilings)
+        print(
+            f"the machine's ceiling, two loops side by side / one alone: "
+            f"{statistics.median(c['ratio'] for c in ceilings):.2f}x (each rep: {ratios})"
+        )
     return 0
 
 
