@@ -1,7 +1,7 @@
 """The sidecar index of a JSON Lines log: id, status, rank and byte span of every record.
 
 ``<log>.idx`` sits next to its log (``transcripts.jsonl.idx``): a SQLite database with one
-row a record, ``(offset, length, id, rank, status, extra, lost)``, indexed by id (and by the
+row a record, ``(offset, length, id, rank, status, extra, lost, crc)``, indexed by id (and by the
 ``extra`` fields its log looks records up by), so finding one record, the first N, or the
 records naming a transcript is a few B-tree probes, whatever the size of the run. The log
 is the truth and the index is derived from it, under the same discipline:
@@ -17,8 +17,12 @@ is the truth and the index is derived from it, under the same discipline:
   another writer's rows) are read from the log and indexed, under a shared lock on the log
   so no writer is mid-line. A run written before
   indexes existed, or by code that kept other fields (``layout``), is indexed on first read.
-* A log replaced or rewritten by hand (another inode, rows past its end, overlapping rows,
-  a last row that is not the record the log holds there) is re-indexed from scratch; a
+* A log that is another file than the one indexed (another inode: a copied run folder, or
+  a log replaced by hand) keeps its index only if every row's line is in it where the row
+  says, byte for byte (each row keeps its line's CRC-32, so the check reads the log once and
+  parses nothing); a log rewritten by hand (rows past its end, overlapping rows, a last row
+  that is not the record the log holds there, a line that differs) is re-indexed from
+  scratch; a
   damaged index file is deleted and rebuilt; where the folder is read-only the index is
   built in memory. A repair or rebuild is one transaction, begun with SQLite's write lock
   (what another process finished while this one waited is not done again); an index
@@ -34,6 +38,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -47,28 +52,33 @@ Scan = Callable[[int, int, int], Iterator["Entry"]]
 """Reads the log from byte ``start`` to ``end`` (the first line number, or 0 when unknown)
 and yields an entry per record."""
 
-_VERSION = 3
-"""Version of the index's own tables (1 was a JSON Lines file)."""
+_VERSION = 4
+"""Version of the index's own tables (1 was a JSON Lines file; 4 added each line's CRC)."""
 
 _WAIT_S = 60.0
 """How long a connection waits for another's write transaction (a rebuild of a large run's
 index holds one for seconds) before giving up."""
 
+_BLOCK = 1 << 23
+"""Bytes of the log read at a time when checking a copy's rows against it."""
+
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 _COLUMNS = "offset, length, id, rank, status, extra"
-_INSERT = f"INSERT OR IGNORE INTO entries ({_COLUMNS}) VALUES (?,?,?,?,?,?)"
+_INSERT = f"INSERT OR IGNORE INTO entries ({_COLUMNS}, crc) VALUES (?,?,?,?,?,?,?)"
 
-_TABLES = """
+_ENTRIES = """CREATE TABLE IF NOT EXISTS entries (
+    offset INTEGER PRIMARY KEY, length INTEGER NOT NULL, id TEXT NOT NULL,
+    rank INTEGER NOT NULL, status TEXT, extra TEXT, lost INTEGER NOT NULL DEFAULT 0,
+    crc INTEGER
+)"""
+_TABLES = f"""
 CREATE TABLE IF NOT EXISTS meta (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     version INTEGER NOT NULL, layout TEXT NOT NULL, inode INTEGER NOT NULL,
     covered INTEGER NOT NULL, reach INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS entries (
-    offset INTEGER PRIMARY KEY, length INTEGER NOT NULL, id TEXT NOT NULL,
-    rank INTEGER NOT NULL, status TEXT, extra TEXT, lost INTEGER NOT NULL DEFAULT 0
-);
+{_ENTRIES};
 """
 
 _UPKEEP = (
@@ -151,11 +161,14 @@ class Entry(NamedTuple):
     extra: Mapping[str, Any] | None = None
     """A few more fields the log's readers need without reading the record (a judgment's
     work key and transcript id, for example)."""
+    crc: int | None = None
+    """CRC-32 of the record's line, newline included (set where the entry is made from the
+    line; entries read back from the index leave it out)."""
 
-    def row(self) -> tuple[int, int, str, int, str | None, str | None]:
+    def row(self) -> tuple[int, int, str, int, str | None, str | None, int | None]:
         """The entry as an index row."""
         extra = None if self.extra is None else json.dumps(self.extra, separators=(",", ":"))
-        return self.offset, self.length, self.id, self.rank, self.status, extra
+        return self.offset, self.length, self.id, self.rank, self.status, extra, self.crc
 
 
 class IndexFile:
@@ -371,9 +384,14 @@ class IndexFile:
         """:meth:`_repair`'s work, inside its transaction."""
         size = stat.st_size
         meta = db.execute("SELECT version, layout, inode, covered, reach FROM meta").fetchone()
-        if meta is None or meta[:3] != (_VERSION, self.layout, stat.st_ino) or meta[4] > size:
+        if meta is None or meta[:2] != (_VERSION, self.layout) or meta[4] > size:
             self._rebuild(db, scan, stat.st_ino, size)
             return
+        if meta[2] != stat.st_ino:  # another file: a copy of the run keeps its rows
+            if not self._same_lines(db, size):
+                self._rebuild(db, scan, stat.st_ino, size)
+                return
+            db.execute("UPDATE meta SET inode = ?", (stat.st_ino,))
         covered, reach = meta[3], meta[4]
         if covered > reach or not self._last_matches(db, check):
             self._rebuild(db, scan, stat.st_ino, size)  # overlapping rows: not this log's
@@ -399,6 +417,26 @@ class IndexFile:
         for start, end in gaps:
             db.executemany(_INSERT, (e.row() for e in scan(start, end, 1 if start == 0 else 0)))
 
+    def _same_lines(self, db: sqlite3.Connection, size: int) -> bool:
+        """Whether every row's line is in the log (``size`` bytes) where the row says, byte
+        for byte by its CRC-32: one pass over the log in blocks, nothing parsed."""
+        rows = db.execute("SELECT offset, length, crc FROM entries ORDER BY offset")
+        try:
+            with open(self.log, "rb") as f:
+                start, block = 0, memoryview(b"")
+                for offset, length, crc in rows:
+                    end = offset + length
+                    if crc is None or end > size:
+                        return False
+                    if offset < start or end > start + len(block):
+                        f.seek(offset)
+                        start, block = offset, memoryview(f.read(max(_BLOCK, length)))
+                    if zlib.crc32(block[offset - start : end - start]) != crc:
+                        return False
+            return True
+        finally:
+            rows.close()
+
     def _rebuild(self, db: sqlite3.Connection, scan: Scan, inode: int, size: int) -> None:
         """Index the whole log anew (inside :meth:`_repair`'s transaction). The rows go in
         without the upkeep each insert pays (``_UPKEEP``: the triggers and the B-trees),
@@ -407,7 +445,9 @@ class IndexFile:
             db.execute(statement)
         for name in self.lookups:
             db.execute(f"DROP INDEX IF EXISTS entries_by_{name}")
-        db.execute("DELETE FROM entries")
+        # Dropped and made again: an index of an older version has other columns.
+        db.execute("DROP TABLE IF EXISTS entries")
+        db.execute(_ENTRIES)
         db.execute("DELETE FROM meta")
         self._start(db, inode)
         db.executemany(_INSERT, (e.row() for e in scan(0, size, 1)))

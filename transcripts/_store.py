@@ -39,6 +39,7 @@ import json
 import os
 import threading
 import warnings
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -185,7 +186,7 @@ class JsonlLog(Generic[R]):
                 offset = os.lseek(self._fd, 0, os.SEEK_CUR) - len(data)
                 entries = []
                 for record, line in lines:
-                    entries.append(self._entry(offset, len(line), record.__dict__))
+                    entries.append(self._entry(offset, line, record.__dict__))
                     offset += len(line)
                 self._index.extend(entries)
 
@@ -205,15 +206,16 @@ class JsonlLog(Generic[R]):
         rest = record.model_dump_json(exclude={"question"})
         return f'{{"{QUESTION_REF}":"{ref}",{rest[1:]}\n'.encode()
 
-    def _entry(self, offset: int, length: int, fields: Mapping[str, Any]) -> Entry:
+    def _entry(self, offset: int, line: bytes, fields: Mapping[str, Any]) -> Entry:
         status = fields.get("status")
         return Entry(
             offset,
-            length,
+            len(line),
             str(fields.get("id")),
             self._rank(fields),
             status if isinstance(status, str) else None,
             self._extract(fields) if self._extract is not None else None,
+            zlib.crc32(line),
         )
 
     def close(self) -> None:
@@ -364,7 +366,7 @@ class JsonlLog(Generic[R]):
 
     def _scan(self, start: int, end: int, first: int) -> Iterator[Entry]:
         for where, offset, line in self._lines(start, end, first):
-            yield self._entry(offset, len(line), self._load(where, line, decode=False))
+            yield self._entry(offset, line, self._load(where, line, decode=False))
 
     def _matches(self, entry: Entry) -> bool:
         """Whether the log holds ``entry``'s record where the entry says."""

@@ -428,3 +428,91 @@ def test_an_index_another_process_holds_too_long_is_left_whole_with_a_clear_erro
         other.close()
     entries = RunStore.open(tmp_path).transcripts.latest_entries()
     assert [e.id for e in entries] == ["t000", "t001", "t002", "more"]
+
+
+def _marked(run: Path) -> None:
+    """Mark one row of the run's transcripts index as no rebuild would make it (a kept field
+    the record does not have), so a test can tell an index kept from one derived anew."""
+    with sqlite3.connect(run / "transcripts.jsonl.idx") as db:
+        db.execute("""UPDATE entries SET extra = '{"marked":true}' WHERE id = 't001'""")
+    db.close()
+
+
+@pytest.mark.parametrize("block", [None, 1, 8000])
+def test_a_copied_run_keeps_its_indexes_and_a_changed_copy_is_reindexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int | None
+) -> None:
+    """A copy of a run folder (every log another inode) is read through the indexes it came
+    with, checked line by line, not rebuilt; a copy whose log differs is rebuilt. (``block``:
+    the log read a line at a time, or in blocks that cut lines.)"""
+    import shutil
+
+    from transcripts import _index
+
+    if block is not None:
+        monkeypatch.setattr(_index, "_BLOCK", block)
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    written = _write(store, 6)
+    store.judgments.append(judgment(id="j1", transcript_id="t001"))
+    store.close()
+    _marked(run)
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    assert (copy / "transcripts.jsonl").stat().st_ino != (run / "transcripts.jsonl").stat().st_ino
+    again = RunStore.open(copy)
+    assert list(again.transcripts.latest()) == written
+    (entry,) = [e for e in again.transcripts.latest_entries() if e.id == "t001"]
+    assert entry.extra == {"marked": True}  # the copy's own row, kept
+    (judged,) = again.judgments.latest_entries(where={"t": "t001"})
+    assert judged.id == "j1"
+    again.transcripts.append(written[0].model_copy(update={"id": "more"}))
+    again.close()
+    with sqlite3.connect(copy / "transcripts.jsonl.idx") as db:
+        (inode,) = db.execute("SELECT inode FROM meta").fetchone()
+    db.close()
+    assert inode == (copy / "transcripts.jsonl").stat().st_ino  # adopted: not checked again
+    assert [e.id for e in RunStore.open(copy).transcripts.latest_entries()][-1] == "more"
+
+    # The same length, one byte changed: the rows are not this log's, and it is rebuilt.
+    changed = tmp_path / "changed"
+    shutil.copytree(run, changed)
+    log = changed / "transcripts.jsonl"
+    log.write_bytes(log.read_bytes().replace(b'"id":"t002"', b'"id":"t00x"'))
+    ids = [e.id for e in RunStore.open(changed).transcripts.latest_entries()]
+    assert ids == ["t000", "t001", "t00x", "t003", "t004", "t005"]
+    with sqlite3.connect(log.with_name(log.name + ".idx")) as db:
+        assert db.execute("SELECT extra FROM entries WHERE id = 't001'").fetchone() == (None,)
+    db.close()  # derived anew: the mark is gone
+    # And a log cut short in the copy is rebuilt from what it holds.
+    cut = tmp_path / "cut"
+    shutil.copytree(run, cut)
+    lines = (cut / "transcripts.jsonl").read_bytes().splitlines(keepends=True)
+    (cut / "transcripts.jsonl").write_bytes(b"".join(lines[:4]))
+    assert [t.id for t in RunStore.open(cut).transcripts.latest()] == [
+        "t000",
+        "t001",
+        "t002",
+        "t003",
+    ]
+
+
+def test_an_index_of_the_previous_version_is_rebuilt_even_after_an_append(tmp_path: Path) -> None:
+    """An index written before rows kept their line's CRC (version 3): an append before any
+    read cannot add its row, and the first read rebuilds the index whole, in the new form."""
+    store = RunStore.create(tmp_path)
+    written = _write(store, 4)
+    store.close()
+    index = tmp_path / "transcripts.jsonl.idx"
+    with sqlite3.connect(index) as db:
+        db.execute("ALTER TABLE entries DROP COLUMN crc")
+        db.execute("UPDATE meta SET version = 3")
+    db.close()
+    store = RunStore.open(tmp_path)
+    store.transcripts.append(written[0].model_copy(update={"id": "more"}))
+    assert [t.id for t in store.transcripts.latest()] == ["t000", "t001", "t002", "t003", "more"]
+    store.close()
+    with sqlite3.connect(index) as db:
+        assert db.execute("SELECT version FROM meta").fetchone() == (4,)
+        assert db.execute("SELECT count(*) FROM entries WHERE crc IS NOT NULL").fetchone() == (5,)
+    db.close()
