@@ -1,10 +1,10 @@
 """The sidecar index of a JSON Lines log: id, status, rank and byte span of every record.
 
 ``<log>.idx`` sits next to its log (``transcripts.jsonl.idx``): a SQLite database with one
-row a record, ``(offset, length, id, rank, status, extra, lost, crc)``, indexed by id (and by the
-``extra`` fields its log looks records up by), so finding one record, the first N, or the
-records naming a transcript is a few B-tree probes, whatever the size of the run. The log
-is the truth and the index is derived from it, under the same discipline:
+row a record, ``(offset, length, id, rank, status, extra, lost, crc)``, indexed by id (and
+by the ``extra`` fields its log looks records up by), so finding one record, the first N,
+or the records naming a transcript is a few B-tree probes, whatever the size of the run.
+The log is the truth and the index is derived from it, under the same discipline:
 
 * Rows are inserted (one transaction for the records of one write, under the log's lock)
   only after their records are in the log, so the index never names a record the log
@@ -22,15 +22,16 @@ is the truth and the index is derived from it, under the same discipline:
   says, byte for byte (each row keeps its line's CRC-32, so the check reads the log once and
   parses nothing); a log rewritten by hand (rows past its end, overlapping rows, a last row
   that is not the record the log holds there, a line that differs) is re-indexed from
-  scratch; a
-  damaged index file is deleted and rebuilt; where the folder is read-only the index is
-  built in memory. A repair or rebuild is one transaction, begun with SQLite's write lock
-  (what another process finished while this one waited is not done again); an index
-  another process keeps locked for longer than ``_WAIT_S`` is an error, never deleted.
+  scratch; a damaged index file is deleted and rebuilt; where the folder is read-only the
+  index is built in memory. A repair or rebuild is one transaction, begun with SQLite's
+  write lock (what another process finished while this one waited is not done again); an
+  index another process keeps locked for longer than ``_WAIT_S`` is an error, never
+  deleted.
 * Every read through a row checks the record's id, so a stale index cannot hand back the
   wrong record.
 
-Opening an index reads a few rows of it and one line of the log, never all of either.
+Opening an index reads a few rows of it and one line of the log, never all of either
+(but once for a copy: its rows and its log's bytes, to check them).
 """
 
 from __future__ import annotations
