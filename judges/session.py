@@ -35,8 +35,9 @@ is recorded as ``skipped`` and not offered to the same person again unless
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 from filelock import FileLock, Timeout
 
@@ -50,6 +51,7 @@ from judges.queue import (
     resolved_escalation_ids,
 )
 from transcripts import Escalation, JsonlLog, JudgeView, Judgment, RunStore, Transcript
+from transcripts.errors import StoreError
 from transcripts.study import ATTENTION_FILE, Study, attention_log
 
 __all__ = [
@@ -66,10 +68,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Item:
-    """One thing to judge."""
+    """One thing to judge: which transcript, and how to read it. A plan holds no transcript
+    (a plan of every transcript of a 100,000-item run would hold them all): each is read
+    when its item is served."""
 
-    transcript: Transcript
-    """The transcript (the person only ever sees its judge view)."""
+    transcript_id: str
+    """The transcript to judge."""
+    source: Callable[[], Transcript | None] = field(repr=False, compare=False)
+    """Reads the transcript (from the run by id, or an attention check's own)."""
     rounds: int | None = None
     """Rounds to show (None = all)."""
     escalation: Escalation | None = None
@@ -80,6 +86,29 @@ class Item:
     """Length of the person's whole list."""
     attention: bool = False
     """An attention-check item (saved to ``attention.jsonl``)."""
+
+    @property
+    def transcript(self) -> Transcript:
+        """The transcript, read each time it is asked for (the person only ever sees its
+        judge view); :class:`~transcripts.errors.StoreError` if the run no longer has it."""
+        found = self.source()
+        if found is None:
+            raise StoreError(
+                f"transcript {self.transcript_id} is no longer in the run (was a log edited "
+                f"by hand?); plan the session again"
+            )
+        return found
+
+
+def _held(transcript: Transcript) -> Callable[[], Transcript | None]:
+    """A source for a transcript already in memory."""
+    return lambda: transcript
+
+
+def _stored(store: RunStore, transcript_id: str) -> Callable[[], Transcript | None]:
+    """A source reading the run's latest record of ``transcript_id`` (one index probe, one
+    seek) when asked."""
+    return partial(store.transcripts.get, transcript_id)
 
 
 @dataclass
@@ -147,35 +176,41 @@ def plan(
         return _study_items(store, study, annotator, include_skipped=include_skipped)
     items: list[Item] = []
     before = 0
+    counted: set[str] = set()  # transcripts already counted, as queued items the person did
     if queue:
         pending = pending_escalations(store, annotator=annotator, include_skipped=include_skipped)
         for escalation in pending:
             transcript = store.transcripts.get(escalation.transcript_id)
             if transcript is not None:
-                items.append(Item(transcript, escalation.rounds, escalation))
-        before = len(_queue_done(store, annotator) - {e.id for e in pending})
+                items.append(Item(transcript.id, _held(transcript), escalation.rounds, escalation))
+        did = _queue_done(store, annotator)
+        pending_ids = {e.id for e in pending}
+        before = sum(1 for escalation in did if escalation not in pending_ids)
+        counted = set(did.values())
     if everything:
         done = judged_by(
             store, judge_name=judge_name, annotator=annotator, include_skipped=include_skipped
         )
-        queued = {item.transcript.id for item in items}
-        # From the index: only the transcripts still to serve are read.
-        complete = [e for e in store.transcripts.latest_entries() if e.status == "complete"]
-        before += sum(1 for e in complete if e.id in done and e.id not in queued)
-        todo = [e for e in complete if e.id not in done and e.id not in queued]
-        items.extend(Item(t, rounds) for t in store.transcripts.read(todo))
+        queued = {item.transcript_id for item in items}
+        # From the index: no transcript is read until it is served.
+        complete = [
+            i
+            for i, status in store.transcripts.index_values("id", "status", latest=True)
+            if status == "complete" and i not in queued
+        ]
+        before += sum(1 for i in complete if i in done and i not in counted)
+        items.extend(Item(i, _stored(store, i), rounds) for i in complete if i not in done)
     total = before + len(items)
-    return [
-        Item(i.transcript, i.rounds, i.escalation, number=before + n, total=total)
-        for n, i in enumerate(items, start=1)
-    ]
+    return [replace(i, number=before + n, total=total) for n, i in enumerate(items, start=1)]
 
 
-def _queue_done(store: RunStore, annotator: str) -> set[str]:
-    """Ids of queued items this person judged or skipped (so numbers stay put on resume)."""
-    queued = {e.id for e in store.escalations.latest()}
+def _queue_done(store: RunStore, annotator: str) -> dict[str, str]:
+    """The queued items this person judged or skipped, by id, with their transcripts' ids
+    (so numbers stay put on resume, and such a transcript is not counted again among the
+    transcripts they judged)."""
+    queued = {e.id: e.transcript_id for e in store.escalations.latest()}
     return {
-        h.escalated_from
+        h.escalated_from: queued[h.escalated_from]
         for j in _by_people(store.judgments)
         for h in human_judgments(j)
         if h.judge.annotator == annotator
@@ -213,30 +248,34 @@ def _study_items(
         annotator=annotator,
         include_skipped=include_skipped,
     )
-    # Only this person's remaining items are read (by id, through the index).
+    # Each transcript is read when served (by id, through the index).
     attention = {t.id: t for t in study.attention_items}
+    stored = {i for (i,) in store.transcripts.index_values("id", latest=True)}
     items = []
     for n, slot in enumerate(slots, start=1):
         if slot.transcript_id in done:
             continue
-        transcript = attention.get(slot.transcript_id) or store.transcripts.get(slot.transcript_id)
-        if transcript is not None:
-            items.append(
-                Item(
-                    transcript,
-                    design.rounds,
-                    number=n,
-                    total=len(slots),
-                    attention=slot.attention,
-                )
+        check = attention.get(slot.transcript_id)
+        if check is None and slot.transcript_id not in stored:
+            continue
+        source = _held(check) if check is not None else _stored(store, slot.transcript_id)
+        items.append(
+            Item(
+                slot.transcript_id,
+                source,
+                design.rounds,
+                number=n,
+                total=len(slots),
+                attention=slot.attention,
             )
+        )
     return items
 
 
 def _item_lock(store: RunStore, item: Item, annotator: str) -> FileLock:
     """The lock held while ``item`` is on a screen (shared by everyone for a queued item)."""
     who = "" if item.escalation is not None else annotator
-    what = item.escalation.id if item.escalation is not None else item.transcript.id
+    what = item.escalation.id if item.escalation is not None else item.transcript_id
     name = hashlib.sha256(f"{who}|{what}".encode()).hexdigest()[:32]
     folder = store.path / ".locks"
     folder.mkdir(exist_ok=True)

@@ -3,6 +3,7 @@ the judgments index: the same answers with or without an index, and no other jud
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -78,7 +79,9 @@ async def test_the_queue_and_a_session_plan_are_the_same_with_or_without_the_ind
         ["t5"],  # dana skipped t3
         ["t3", "t5"],
         {"t1", "t3", "t6"},  # her skip of t3, her judgments of t6 and of t1 (inside F)
-        ["6/8:t5", "7/8:t2", "8/8:t4"],  # t5 from the queue, then what she has not judged
+        # t5 from the queue, then what she has not judged, numbered after what she did:
+        # t1 (queued, judged), t3 (queued, skipped) and t6, each counted once.
+        ["4/6:t5", "5/6:t2", "6/6:t4"],
     )
     for index in run.glob("*.idx*"):
         index.unlink()
@@ -105,3 +108,46 @@ async def test_the_queue_reads_only_the_judgments_a_person_took_part_in(tmp_path
     assert judged_by(store, judge_name="human", annotator="dana") == {"t1", "t3", "t6"}
     with pytest.raises(CorruptRecordError, match="not a valid Judgment"):
         list(store.judgments.latest())
+
+
+async def test_a_session_reads_each_transcript_only_when_it_serves_it(tmp_path: Path) -> None:
+    """A session over every transcript is planned from the indexes and reads a transcript
+    when its item comes up: one the person does not reach is never read (spoilt here: still
+    JSON, no longer a valid transcript), and reaching it is a clear error."""
+    from rich.console import Console
+
+    from judges import HumanJudge
+    from judges.session import serve
+
+    run = tmp_path / "run"
+    (await _run_with_a_queue(run)).close()
+    log = run / "transcripts.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if b'"id":"t4"' in line)
+    spoilt = lines[at].replace(b'"answer_order":[]', b'"answer_order":{}')
+    assert spoilt != lines[at] and len(spoilt) == len(lines[at])
+    lines[at] = spoilt
+    log.write_bytes(b"".join(lines))
+
+    def person(answers: str) -> HumanJudge:
+        console = Console(file=io.StringIO(), width=100, color_system=None)
+        return HumanJudge(annotator="dana", console=console, stream=io.StringIO(answers))
+
+    store = RunStore.open(run)
+    items = plan(store, annotator="dana", everything=True)
+    assert [f"{i.number}/{i.total}:{i.transcript_id}" for i in items] == [
+        "4/6:t5",
+        "5/6:t2",
+        "6/6:t4",
+    ]
+    # t5 (queued) judged, then the person quits at t2: t4 was never read.
+    result = serve(store, person("70 30\n\nq\n"), items)
+    assert (result.judged, result.stopped) == (1, True)
+    # The next session starts at t2, numbered as before (its queued t5 is not counted again
+    # as a transcript she judged); t4, which cannot be read, is said when it comes up.
+    items = plan(store, annotator="dana", everything=True)
+    assert [f"{i.number}/{i.total}:{i.transcript_id}" for i in items] == ["5/6:t2", "6/6:t4"]
+    with pytest.raises(CorruptRecordError, match=r"not a valid Transcript record"):
+        serve(store, person("60 40\n\n70 30\n\n"), items)
+    assert "t2" in judged_by(store, judge_name="human", annotator="dana")  # saved before
+    store.close()
