@@ -37,6 +37,7 @@ def measure_cli(*args: str, tree: Path | None = None) -> dict[str, Any]:
         [sys.executable, "-c", _CHILD, *args],
         cwd=tree,
         env=env,
+        stdin=subprocess.DEVNULL,  # a command that asks (oversight judge) ends at once
         capture_output=True,
         text=True,
         check=False,

@@ -19,7 +19,10 @@ itself: wall time and ``VmHWM``, its peak resident memory):
 3. **show**: ``oversight show RUN --limit 10``;
 4. **show ID**: ``oversight show RUN ID`` of the last transcript;
 5. **report**: ``oversight report RUN --json``;
-6. **resume of a copy**: the run folder copied (``shutil.copytree``: every log a new file,
+6. **judge --all**: ``oversight judge RUN --annotator bench --all`` with its input closed: a
+   human judging session over every transcript, planned, its first item shown, then over
+   (the input ends);
+7. **resume of a copy**: the run folder copied (``shutil.copytree``: every log a new file,
    as ``cp -r``, ``rsync`` or an unpacked archive make it), then the resume of step 2 on the
    copy: the first command on a copied run, which checks the indexes it came with against
    the copy's logs.
@@ -31,8 +34,8 @@ the benchmark then appends, through :class:`transcripts.RunStore` (the runner's 
 path: questions by reference, index entries), copies of those real records under the
 planned ids of every item but the last ``--tail``; ``oversight run`` then resumes and runs
 the last ``--tail`` items for real with the store at full size (**write at full size**,
-ms/item), then again on the finished run (**resume**), then show, show ID, report and the
-resume of a copy.
+ms/item), then again on the finished run (**resume**), then show, show ID, report, the
+judging session and the resume of a copy.
 
 ``--pairs K`` measures what "flat" asks side by side: before the last ``--tail`` items are
 run, K alternated pairs of a fresh run of the smallest ``--sizes`` items and the last items
@@ -160,6 +163,7 @@ def _row(n: int, *, questions: int, story_chars: int, write_only: bool = False) 
         last = json.loads((run / "transcripts.jsonl").read_bytes().splitlines()[-1])["id"]
         row["show_id"] = _measure("show", str(run), last)
         row["report"] = _measure("report", str(run), "--json")
+        row["judge"] = _measure("judge", str(run), "--annotator", "bench", "--all")
         row["copy"] = _resume_of_a_copy(spec, run)
         row["items"] = (run / "transcripts.jsonl").read_bytes().count(b"\n")
         row["store_mb"] = _size_mb(run) - _cache_mb(run)
@@ -239,6 +243,7 @@ def _big(
         last = json.loads((run / "transcripts.jsonl").read_bytes().splitlines()[-1])["id"]
         row["show_id"] = _measure("show", str(run), last)
         row["report"] = _measure("report", str(run), "--json")
+        row["judge"] = _measure("judge", str(run), "--annotator", "bench", "--all")
         row["copy"] = _resume_of_a_copy(spec, run)
         row["items"] = (run / "transcripts.jsonl").read_bytes().count(b"\n")
         status = json.loads((run / "status.json").read_text())
@@ -366,9 +371,9 @@ def main() -> None:
     print(
         "| items | write s (CPU s) / MB | CPU ms/item | net CPU ms/item | resume s (CPU s) / MB | "
         "show --limit 10 s (CPU s) | show ID s (CPU s) | report s (CPU s) / MB | "
-        "resume of a copy s (CPU s) / MB | store MB (no cache) |"
+        "judge --all s (CPU s) / MB | resume of a copy s (CPU s) / MB | store MB (no cache) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         w = r["write"]
         print(
@@ -376,7 +381,8 @@ def main() -> None:
             f"{_net(w, r['resume'], r['n']):.2f} | "
             f"{_cell(r['resume'], memory=True)} | {_cell(r['show'])} | "
             f"{_cell(r['show_id'])} | {_cell(r['report'], memory=True)} | "
-            f"{_cell(r['copy'], memory=True)} | {r['store_mb']:.1f} |"
+            f"{_cell(r['judge'], memory=True)} | {_cell(r['copy'], memory=True)} | "
+            f"{r['store_mb']:.1f} |"
         )
     if big is not None:
         print(
@@ -386,7 +392,8 @@ def main() -> None:
             f"{_net(big['write_tail'], big['resume'], args.tail):.2f} | "
             f"{_cell(big['resume'], memory=True)} | {_cell(big['show'])} | "
             f"{_cell(big['show_id'])} | {_cell(big['report'], memory=True)} | "
-            f"{_cell(big['copy'], memory=True)} | {big['store_mb']:.1f} |"
+            f"{_cell(big['judge'], memory=True)} | {_cell(big['copy'], memory=True)} | "
+            f"{big['store_mb']:.1f} |"
         )
     if rows:
         base = _net(rows[0]["write"], rows[0]["resume"], rows[0]["n"])
