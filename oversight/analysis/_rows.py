@@ -8,22 +8,20 @@ building Python objects for them, several times faster than validating rows with
 A transcript's maps and lists (assignment, roles, players, metadata) are kept as their JSON
 text and decoded once per distinct text (:class:`Shared`): thousands of transcripts store
 the same few.
-A file is read in blocks of whole lines, so memory holds one block, not the file.
-:func:`blocks` gives up (raises :class:`Unclean`) at anything unusual: a torn last line, a
-line that is not clean JSON of the expected shape, a record of another schema version; the
-caller then reads the file through the store's own reader, which handles those cases as
-everywhere else (see :mod:`oversight.analysis._data`).
+A file is read in blocks of whole lines by :func:`transcripts._blocks.blocks`, so memory
+holds one block, not the file; it gives up (raises :class:`Unclean`) at anything unusual,
+and the caller then reads the file through the store's own reader, which handles those
+cases as everywhere else (see :mod:`oversight.analysis._data`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 
 from transcripts import SCHEMA_VERSION
+from transcripts._blocks import Unclean, blocks
 from transcripts.injection import flagged_turns
 
 __all__ = [
@@ -39,9 +37,6 @@ __all__ = [
     "blocks",
     "rounds_of",
 ]
-
-_BLOCK = 1 << 23
-"""Bytes read at a time (whole lines are decoded; the cut line waits for the next block)."""
 
 
 class _Row(msgspec.Struct, frozen=True, kw_only=True):
@@ -306,47 +301,3 @@ def rounds_of(metadata: dict[str, Any], turns: list[Any]) -> float:
     if n_judge:
         return float(n_judge)
     return float(len({turn.round for turn in turns if turn.visibility == "public"}))
-
-
-R = TypeVar("R", bound=msgspec.Struct)
-
-
-def _blocks(path: Path) -> Iterator[memoryview | bytes | None]:
-    """The file in blocks of whole lines; None at a torn last line. Each block read is
-    handed on as it is, up to its last line end (no copy), and the line it cuts is
-    completed from the file and handed on alone."""
-    with open(path, "rb") as f:
-        while block := f.read(_BLOCK):
-            cut = block.rfind(b"\n") + 1
-            if cut:
-                yield memoryview(block)[:cut]
-            if cut < len(block):
-                line = block[cut:] + f.readline()
-                if not line.endswith(b"\n"):
-                    if line.strip():
-                        yield None  # the file ends inside a line
-                    return
-                yield line
-
-
-class Unclean(Exception):
-    """The file needs the store's careful reader (see the module)."""
-
-
-def blocks(path: Path, row: type[R]) -> Iterator[list[R]]:
-    """Every record of the file in order, decoded as ``row``, a block at a time (nothing for
-    a missing file); :class:`Unclean` at anything unusual (see the module)."""
-    if not path.exists():
-        return
-    decoder = msgspec.json.Decoder(row)
-    for block in _blocks(path):
-        if block is None:
-            raise Unclean(path)
-        try:
-            records = decoder.decode_lines(block)
-        except msgspec.MsgspecError as err:
-            raise Unclean(path) from err
-        # Older records are upgraded, newer ones refused, by the store's reader.
-        if any(not 2 <= getattr(r, "schema_version", 2) <= SCHEMA_VERSION for r in records):
-            raise Unclean(path)
-        yield records

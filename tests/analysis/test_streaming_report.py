@@ -113,8 +113,8 @@ def test_small_read_blocks_give_the_report_of_one_block(
     """The store is read in blocks of whole lines (8 MiB each); at block sizes that cut
     lines of every log (97 bytes: nearly every line; 40,000: a few), the report is the one
     the whole file in one block gives."""
-    from oversight.analysis import _rows
+    from transcripts import _blocks
 
     whole = _report(str(rich), "--json")
-    monkeypatch.setattr(_rows, "_BLOCK", block)
+    monkeypatch.setattr(_blocks, "_BLOCK", block)
     assert _report(str(rich), "--json") == whole

@@ -1,0 +1,70 @@
+"""A log read fast: its records decoded in large blocks of lines, as small typed structs.
+
+Commands that look at a field or two of every record of a large run (the report, the names a
+``--where`` filter may use) need neither the store's validated models nor every field: a
+``msgspec`` struct names the fields wanted, and the decoder fills those and skips the rest of
+each line without building Python objects for it. A file is read in blocks of whole lines,
+so memory holds one block, not the file. :func:`blocks` gives up (raises :class:`Unclean`)
+at anything unusual: a torn last line, a line that is not clean JSON of the expected shape,
+a record of another schema version; the caller then reads the file through the store's own
+reader (:class:`transcripts.JsonlLog`), which handles those cases as everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+
+from transcripts._models import SCHEMA_VERSION
+
+__all__ = ["Unclean", "blocks"]
+
+_BLOCK = 1 << 23
+"""Bytes read at a time (whole lines are decoded; the cut line waits for the next block)."""
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+
+class Unclean(Exception):
+    """The file needs the store's careful reader (see the module)."""
+
+
+def _blocks(path: Path) -> Iterator[memoryview | bytes | None]:
+    """The file in blocks of whole lines; None at a torn last line. Each block read is
+    handed on as it is, up to its last line end (no copy), and the line it cuts is
+    completed from the file and handed on alone."""
+    with open(path, "rb") as f:
+        while block := f.read(_BLOCK):
+            cut = block.rfind(b"\n") + 1
+            if cut:
+                yield memoryview(block)[:cut]
+            if cut < len(block):
+                line = block[cut:] + f.readline()
+                if not line.endswith(b"\n"):
+                    if line.strip():
+                        yield None  # the file ends inside a line
+                    return
+                yield line
+
+
+def blocks(path: Path, row: type[R]) -> Iterator[list[R]]:
+    """Every record of the file in order, decoded as ``row``, a block at a time (nothing for
+    a missing file); :class:`Unclean` at anything unusual (see the module). Duplicate ids
+    are all there: which record of an id counts is the caller's to resolve."""
+    if not path.exists():
+        return
+    decoder = msgspec.json.Decoder(row)
+    for block in _blocks(path):
+        if block is None:
+            raise Unclean(path)
+        try:
+            records = decoder.decode_lines(block)
+        except msgspec.MsgspecError as err:
+            raise Unclean(path) from err
+        # Older records are upgraded, newer ones refused, by the store's reader.
+        if any(not 2 <= getattr(r, "schema_version", 2) <= SCHEMA_VERSION for r in records):
+            raise Unclean(path)
+        yield records
