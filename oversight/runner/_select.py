@@ -10,9 +10,13 @@ matched exactly as ``oversight report`` matches it (:mod:`transcripts.filters`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from transcripts import RunStore, Transcript
+import msgspec
+
+from transcripts import SCHEMA_VERSION, JsonlLog, QuestionFile, RunStore, Transcript
+from transcripts._blocks import Unclean, blocks
 from transcripts.errors import ConfigError
 from transcripts.filters import (
     MISSING,
@@ -92,11 +96,10 @@ def select_transcripts(
     if ids:
         known = sorted(store.transcripts.ids())  # ids only: no record is validated here
         wanted = {match_id(known, prefix) for prefix in ids}
-    records: Iterable[Transcript] = store.transcripts.latest()
     if conditions or filters:
-        records = list(records)
-        _check_names(records, conditions or [], filters)
-    for t in records:
+        _check_names(_names(store.transcripts), conditions or [], filters)
+    # Streamed: one transcript in memory at a time, however large the run.
+    for t in store.transcripts.latest():
         if complete_only and t.status != "complete":
             continue
         if conditions and t.condition not in conditions:
@@ -107,20 +110,72 @@ def select_transcripts(
             yield t
 
 
-def _check_names(
-    transcripts: Sequence[Transcript], conditions: Sequence[str], filters: Sequence[Filter]
-) -> None:
+class _QuestionNames(msgspec.Struct):
+    metadata: dict[str, msgspec.Raw] = {}
+
+
+class _Names(msgspec.Struct):
+    """What :func:`_check_names` reads of a stored transcript (values left undecoded)."""
+
+    schema_version: int = SCHEMA_VERSION
+    condition: str = ""
+    metadata: dict[str, msgspec.Raw] = {}
+    question: _QuestionNames | None = None
+    question_ref: str | None = None
+
+
+@dataclass
+class _RunNames:
+    """The conditions and metadata keys a run's transcripts have."""
+
+    any: bool = False
+    conditions: set[str] = field(default_factory=set)
+    metadata: set[str] = field(default_factory=set)
+    question: set[str] = field(default_factory=set)
+
+
+def _names(log: JsonlLog[Transcript]) -> _RunNames:
+    """The names of every transcript record of the log, read without validating the records
+    (a field or two of each, in blocks: memory and time stay small at 100,000 transcripts),
+    or through the store's reader, one record at a time, where the fast read gives up."""
+    names = _RunNames()
+    try:
+        refs: set[str] = set()
+        for block in blocks(log.path, _Names):
+            for r in block:
+                names.any = True
+                names.conditions.add(r.condition)
+                names.metadata.update(r.metadata)
+                if r.question is not None:
+                    names.question.update(r.question.metadata)
+                elif r.question_ref is not None:
+                    refs.add(r.question_ref)
+        if refs:
+            stored = QuestionFile(log.path.with_name("questions.jsonl")).all()
+            for ref in refs:
+                names.question.update((stored.get(ref) or {}).get("metadata") or {})
+        return names
+    except Unclean:  # a torn tail, an older schema: the store's reader says what to do
+        names = _RunNames()
+        for t in log.latest():
+            names.any = True
+            names.conditions.add(t.condition)
+            names.metadata.update(t.metadata)
+            names.question.update(t.question.metadata)
+        return names
+
+
+def _check_names(names: _RunNames, conditions: Sequence[str], filters: Sequence[Filter]) -> None:
     """Refuse a condition the run lacks, or a field no transcript has, naming the valid ones."""
-    present = sorted({t.condition for t in transcripts})
+    present = sorted(names.conditions)
     unknown = [c for c in conditions if c not in present]
-    if unknown and transcripts:
+    if unknown and names.any:
         raise ConfigError(
             f"--condition {', '.join(map(repr, unknown))}: no such condition in this run; "
             f"its conditions: {', '.join(present)} (in an experiment file: [[conditions]] "
             f'label = "...")'
         )
-    metadata = {k for t in transcripts for k in t.metadata}
-    question = {k for t in transcripts for k in t.question.metadata}
+    metadata, question = names.metadata, names.question
     for f in filters:
         place, _, key = f.field.partition(".")
         known = (
@@ -130,7 +185,7 @@ def _check_names(
             or (place == "metadata" and key in metadata)
             or (place == "question" and key in question)
         )
-        if not known and transcripts:
+        if not known and names.any:
             raise ConfigError(
                 f"--where {f}: unknown field {f.field!r}; use a built-in field "
                 f"({', '.join(BUILTIN)}), a metadata key of this run "

@@ -57,3 +57,51 @@ def test_the_field_values_of_a_consultancy(run: Path) -> None:
     assert transcript_field(consultancy, "gold_position") == consultancy.order.index(gold)
     assert transcript_field(consultancy, "persona") is None  # nothing planted
     assert transcript_field(consultancy, "question") == consultancy.question.id
+
+
+def test_filter_names_are_read_alike_from_the_blocks_and_through_the_store(
+    tmp_path: Path, run: Path
+) -> None:
+    """The conditions and metadata keys a ``--where`` may name are read from a few fields of
+    each line (no transcript kept); where that read gives up (a torn tail here, an older
+    schema in the v1 run) the store's reader gives the same names."""
+    import warnings
+
+    from oversight.runner._select import _names
+    from transcripts import TornRecordWarning
+    from transcripts.errors import ConfigError
+
+    from ..transcripts.factories import debate, question
+
+    store = RunStore.create(tmp_path / "new")
+    for i in range(6):  # questions stored once, by reference, with their metadata
+        q = question(id=f"q{i % 2}", metadata={"difficulty": "hard" if i % 2 else "easy"})
+        meta = {"setup": f"s{i}"} | ({"note": "x"} if i == 4 else {})
+        store.transcripts.append(
+            debate(id=f"t{i}", question=q, condition="debate" if i < 4 else "other", metadata=meta)
+        )
+    fast = _names(store.transcripts)
+    assert (fast.conditions, fast.metadata, fast.question) == (
+        {"debate", "other"},
+        {"setup", "note"},
+        {"difficulty"},
+    )
+    hard = select_transcripts(store, where=["difficulty=hard"], conditions=["debate"])
+    assert [t.id for t in hard] == ["t1", "t3"]
+    with pytest.raises(ConfigError, match=r"unknown field 'dificulty'.*difficulty, note, setup"):
+        list(select_transcripts(store, where=["dificulty=hard"]))
+    store.close()
+    with open(tmp_path / "new" / "transcripts.jsonl", "ab") as f:
+        f.write(b'{"id": "torn", "condi')  # a crash mid-line
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TornRecordWarning)
+        careful = _names(RunStore.open(tmp_path / "new").transcripts)
+    assert careful == fast
+
+    old = RunStore.open(run)  # schema 1: read through the store's reader
+    transcripts = list(old.transcripts.latest())
+    names = _names(old.transcripts)
+    assert names.conditions == {t.condition for t in transcripts}
+    assert names.metadata == {k for t in transcripts for k in t.metadata}
+    assert names.question == {k for t in transcripts for k in t.question.metadata}
+    old.close()
