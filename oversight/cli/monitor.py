@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +85,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def labels_from_detector(
-    transcripts: list[Transcript], detector: str, *, threshold: float
+    transcripts: Iterable[Transcript], detector: str, *, threshold: float
 ) -> list[BlueLabel]:
     """Labels from one of the protocol's detectors (transcripts it does not apply to: not
-    suspected, no score)."""
+    suspected, no score); ``transcripts`` are read one at a time."""
     out = []
     for t in transcripts:
         found = transcript_detections(t, threshold=threshold).get(detector)
@@ -141,7 +142,7 @@ def private_notes(transcript: Transcript) -> str:
 
 async def _monitor(
     store: RunStore,
-    transcripts: list[Transcript],
+    transcript_ids: list[str],
     spec: str,
     *,
     threshold: float,
@@ -155,7 +156,9 @@ async def _monitor(
     ep = make_endpoint(spec, cache=store.path / "monitor-cache.sqlite", **options)
     try:
 
-        async def one(t: Transcript) -> BlueLabel:
+        async def one(transcript_id: str) -> BlueLabel:
+            t = store.transcripts.get(transcript_id)  # read when its turn comes, not all first
+            assert t is not None  # from the index a moment ago; the log only grows
             private = private_notes(t) if read_private else ""
             verdict = await monitor_view(
                 JudgeView.from_transcript(t), ep, kinds=kinds, private=private
@@ -168,7 +171,7 @@ async def _monitor(
                 by=f"monitor:{spec}",
             )
 
-        return await bounded_map(one, transcripts, limit=concurrency)
+        return await bounded_map(one, transcript_ids, limit=concurrency)
     finally:
         await ep.aclose()
 
@@ -177,16 +180,26 @@ def run(args: argparse.Namespace) -> int:
     """Write the labels file."""
     console = Console(highlight=False)
     store = RunStore.open(args.run)
-    transcripts = [t for t in store.transcripts.latest() if t.status == "complete"]
+    # Each complete transcript is read when it is labelled, so memory holds one (or one a
+    # call in flight), not the run.
     if args.detector:
-        labels = labels_from_detector(transcripts, args.detector, threshold=args.threshold)
+        labels = labels_from_detector(
+            (t for t in store.transcripts.latest() if t.status == "complete"),
+            args.detector,
+            threshold=args.threshold,
+        )
     elif args.from_judge:
         labels = labels_from_judge(store, args.from_judge, below=args.below)
     else:
+        complete = [
+            i
+            for i, status in store.transcripts.index_values("id", "status", latest=True)
+            if status == "complete"
+        ]
         labels = asyncio.run(
             _monitor(
                 store,
-                transcripts,
+                complete,
                 args.endpoint,
                 threshold=args.threshold,
                 concurrency=args.concurrency,
