@@ -30,7 +30,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from transcripts._models import Judgment, Transcript
 from transcripts._store import RunStore
@@ -157,18 +157,42 @@ def judgment_rows(
     """
     run = _open(store)
     facts = {t.id: _transcript_facts(t) for t in run.transcripts.latest()}
-    judgments = list(run.judgments.latest())
-    dropped = left_out(judgments)
-    out = []
-    for j in judgments:
-        reason = dropped.get(j.id) or _not_scored(j, facts.get(j.transcript_id))
+    # Each judgment is made its row as it is read (the models are not kept: a row is a
+    # fraction of a judgment's size); the final-judgment rule needs only who judged what.
+    keys: list[_Key] = []
+    out: list[tuple[dict[str, Any], str | None]] = []
+    for j in run.judgments.latest():
+        judge = _Judge(j.judge.name, j.judge.kind, j.judge.annotator)
+        keys.append(_Key(j.id, j.transcript_id, j.status, j.rounds_seen, j.supersedes, judge))
+        found = facts.get(j.transcript_id)
+        out.append((_judgment_row(j, found), _not_scored(j, found)))
+    dropped = left_out(keys)
+    table = []
+    for row, not_scored in out:
+        reason = dropped.get(row["judgment_id"]) or not_scored
         if counted_only and reason is not None:
             continue
-        row = _judgment_row(j, facts.get(j.transcript_id))
         row["counted"] = reason is None
         row["not_counted"] = reason
-        out.append(row)
-    return out
+        table.append(row)
+    return table
+
+
+class _Judge(NamedTuple):
+    name: str
+    kind: str
+    annotator: str | None
+
+
+class _Key(NamedTuple):
+    """What the final-judgment rule reads of a judgment."""
+
+    id: str
+    transcript_id: str
+    status: str
+    rounds_seen: int | None
+    supersedes: str | None
+    judge: _Judge
 
 
 def _transcript_row(transcript: Transcript) -> dict[str, Any]:
