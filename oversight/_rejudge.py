@@ -38,8 +38,8 @@ from oversight.runner._api import check_options
 from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._items import judgment_id
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
-from oversight.runner._run import settled
-from transcripts import JsonlLog, JudgeView, Judgment, RunStore, Transcript, utc_now
+from oversight.runner._run import settled_keys
+from transcripts import JsonlLog, JudgeView, Judgment, RunStore, utc_now
 from transcripts.errors import ConfigError, CostCapReached
 
 __all__ = ["RejudgeOptions", "RejudgeResult", "rejudge", "rejudge_async"]
@@ -175,9 +175,11 @@ async def rejudge_async(
     )
     name = built.identity.name
     extra = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
-    done = {j.work_key for j in store.judgments if settled(j) and j.work_key is not None}
+    done = settled_keys(store.judgments)
     result = RejudgeResult()
-    work: list[tuple[Transcript, int | None, str]] = []
+    # Ids, not transcripts: each is read again when its judgment starts, so memory holds
+    # the transcripts being judged, not every one chosen.
+    work: list[tuple[str, int | None, str]] = []
     for transcript in select_transcripts(
         store, conditions=conditions, where=where, ids=ids, complete_only=True
     ):
@@ -186,10 +188,12 @@ async def rejudge_async(
             if key in done:
                 result.skipped += 1
             else:
-                work.append((transcript, k, key))
+                work.append((transcript.id, k, key))
 
-    async def one(job: tuple[Transcript, int | None, str]) -> Judgment:
-        transcript, k, key = job
+    async def one(job: tuple[str, int | None, str]) -> Judgment:
+        transcript_id, k, key = job
+        transcript = store.transcripts.get(transcript_id)
+        assert transcript is not None  # chosen from this log a moment ago; it only grows
         view = JudgeView.from_transcript(transcript, rounds=k)
         with batchable_calls():  # a verdict on a finished transcript: nothing waits on it
             judgment = await built.judge(view)

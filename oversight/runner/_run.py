@@ -45,11 +45,11 @@ from oversight.runner._progress import RunProgress
 from oversight.runner._status import RunResult, Status, write_status
 from protocols._tree import decision_probabilities
 from protocols.live import live_judgment
-from transcripts import JudgeIdentity, JudgeView, Judgment, RunStore, Transcript
+from transcripts import JsonlLog, JudgeIdentity, JudgeView, Judgment, RunStore, Transcript
 from transcripts.errors import CostCapReached
 from transcripts.live import JUDGE_SPEAKER
 
-__all__ = ["Session", "ending", "settled", "warn_unpriced"]
+__all__ = ["Session", "ending", "settled", "settled_keys", "warn_unpriced"]
 
 REPEAT_SAMPLE_OFFSET = 10_000
 """Added to ``sample_index`` per repeat, so repeats are cached (and sampled) apart."""
@@ -146,7 +146,7 @@ class Session:
         for key, status, escalated in self.store.judgments.index_values("k", "status", "e"):
             if not isinstance(key, str):
                 continue
-            if status == "ok" or escalated:
+            if _settled(status, escalated):
                 self._done_judgments.add(key)
             elif status == "failed":
                 self._failed_before[key] = self._failed_before.get(key, 0) + 1
@@ -651,7 +651,23 @@ def _attempt(index: int, error: str, produced: Transcript | None = None) -> dict
 def settled(judgment: Judgment) -> bool:
     """Done for the runner: ok, or handed to a person (a deferred escalation, even of a
     failed automatic judgment: the person decides it, not another automatic try)."""
-    return judgment.status == "ok" or (judgment.escalated and judgment.escalation_id is not None)
+    return _settled(judgment.status, judgment.escalated and judgment.escalation_id is not None)
+
+
+def _settled(status: str | None, handed_over: bool | None) -> bool:
+    """:func:`settled`'s rule on a judgment's status and whether it was escalated with an
+    escalation id (the judgments index keeps both: ``status`` and ``e``)."""
+    return status == "ok" or bool(handed_over)
+
+
+def settled_keys(judgments: JsonlLog[Judgment]) -> set[str]:
+    """The work keys of the judgments :func:`settled` counts done, from the judgments index
+    (no judgment is read)."""
+    return {
+        key
+        for key, status, handed_over in judgments.index_values("k", "status", "e")
+        if isinstance(key, str) and _settled(status, handed_over)
+    }
 
 
 _OWN_DECISIONS = ("rewards", "estimator")
