@@ -137,7 +137,9 @@ class _RunNames:
 def _names(log: JsonlLog[Transcript]) -> _RunNames:
     """The names of every transcript record of the log, read without validating the records
     (a field or two of each, in blocks: memory and time stay small at 100,000 transcripts),
-    or through the store's reader, one record at a time, where the fast read gives up."""
+    or through the store's reader, one record at a time, where the fast read gives up. The
+    fast read sees every record, earlier records of an id too: a name only such a record
+    has is accepted (and selects nothing), never refused."""
     names = _RunNames()
     try:
         refs: set[str] = set()
