@@ -25,7 +25,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
-from transcripts import CritiqueRating, JudgeView, RunStore, Transcript, render_judge_view
+from transcripts import CritiqueRating, JudgeView, RunStore, render_judge_view
 from transcripts.errors import ConfigError
 
 __all__ = ["add_parser", "rate_session", "run"]
@@ -77,36 +77,42 @@ def run(args: argparse.Namespace) -> int:
     """Serve the rating session; 0 when done or quit."""
     console = Console(highlight=False)
     store = RunStore.open(args.run_dir)
-    conditions = list(args.condition or [])
-    known = {t.condition for t in store.transcripts.latest() if t.critique is not None}
-    unknown = sorted(set(conditions) - known)
-    if unknown:
-        raise ConfigError(
-            f"no critique transcripts in condition(s) {unknown}; the run's "
-            f"critique conditions are {sorted(known) or 'none'}"
-        )
     rated = rate_session(
         store,
         annotator=args.annotator,
         console=console,
         ask=console.input,
-        conditions=conditions,
+        conditions=list(args.condition or []),
         with_key=bool(args.with_key),
     )
     console.print(f"{rated} transcript(s) rated this session.")
     return 0
 
 
-def _pending(store: RunStore, rater: str, conditions: list[str]) -> list[Transcript]:
-    return [
-        t
-        for t in store.transcripts.latest()
-        if t.status == "complete"
-        and t.critique is not None
-        and (not conditions or t.condition in conditions)
-        and not any(r.rater == rater for r in t.critique.ratings)
-        and any(turn.role == "critic" and turn.visibility == "public" for turn in t.turns)
-    ]
+def _pending(store: RunStore, rater: str, conditions: list[str]) -> list[str]:
+    """The ids of the critique transcripts ``rater`` has still to rate, in one pass that
+    holds one transcript at a time; a ``conditions`` entry with no critique transcript is a
+    :class:`ConfigError` naming the run's critique conditions."""
+    known: set[str] = set()
+    pending = []
+    for t in store.transcripts.latest():
+        if t.critique is None:
+            continue
+        known.add(t.condition)
+        if (
+            t.status == "complete"
+            and (not conditions or t.condition in conditions)
+            and not any(r.rater == rater for r in t.critique.ratings)
+            and any(turn.role == "critic" and turn.visibility == "public" for turn in t.turns)
+        ):
+            pending.append(t.id)
+    unknown = sorted(set(conditions) - known)
+    if unknown:
+        raise ConfigError(
+            f"no critique transcripts in condition(s) {unknown}; the run's "
+            f"critique conditions are {sorted(known) or 'none'}"
+        )
+    return pending
 
 
 def _entry(
@@ -144,7 +150,9 @@ def rate_session(
     rater = f"human:{annotator}"
     items = _pending(store, rater, conditions or [])
     done = 0
-    for number, transcript in enumerate(items, start=1):
+    for number, transcript_id in enumerate(items, start=1):
+        transcript = store.transcripts.get(transcript_id)  # read when its turn comes
+        assert transcript is not None  # found in this log a moment ago; it only grows
         view = JudgeView.from_transcript(transcript)
         console.print(Rule(f"Item {number} of {len(items)}"))
         console.print(render_judge_view(view))

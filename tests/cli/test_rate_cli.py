@@ -139,3 +139,18 @@ def test_with_the_key_a_person_grades_critique_accuracy_for_gdc(tmp_path: Path) 
     assert (rating.saw_key, rating.identifies_key, rating.rater) == (True, True, "human:bo")
     (stats,) = gdc(run, n_bootstrap=10)
     assert stats.critique.value == 1.0 and stats.critique.n == 1
+
+
+def test_a_condition_without_critiques_is_refused_before_anything_is_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.cli import main
+
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    store.transcripts.append(critique_transcript("t1", critics=1))
+    store.close()
+    assert main(["rate", str(run), "--annotator", "alice", "--condition", "debate"]) != 0
+    said = capsys.readouterr().err
+    assert "no critique transcripts in condition(s) ['debate']" in said
+    assert "critique conditions are ['crit']" in said
