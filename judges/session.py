@@ -177,12 +177,15 @@ def plan(
     items: list[Item] = []
     before = 0
     counted: set[str] = set()  # transcripts already counted, as queued items the person did
+    # Each transcript's status, in file order, from the index: none is read until served.
+    statuses = dict(store.transcripts.index_values("id", "status", latest=True))
     if queue:
         pending = pending_escalations(store, annotator=annotator, include_skipped=include_skipped)
         for escalation in pending:
-            transcript = store.transcripts.get(escalation.transcript_id)
-            if transcript is not None:
-                items.append(Item(transcript.id, _held(transcript), escalation.rounds, escalation))
+            transcript_id = escalation.transcript_id
+            if transcript_id in statuses:
+                source = _stored(store, transcript_id)
+                items.append(Item(transcript_id, source, escalation.rounds, escalation))
         did = _queue_done(store, annotator)
         pending_ids = {e.id for e in pending}
         before = sum(1 for escalation in did if escalation not in pending_ids)
@@ -192,12 +195,7 @@ def plan(
             store, judge_name=judge_name, annotator=annotator, include_skipped=include_skipped
         )
         queued = {item.transcript_id for item in items}
-        # From the index: no transcript is read until it is served.
-        complete = [
-            i
-            for i, status in store.transcripts.index_values("id", "status", latest=True)
-            if status == "complete" and i not in queued
-        ]
+        complete = [i for i, status in statuses.items() if status == "complete" and i not in queued]
         before += sum(1 for i in complete if i in done and i not in counted)
         items.extend(Item(i, _stored(store, i), rounds) for i in complete if i not in done)
     total = before + len(items)
