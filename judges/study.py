@@ -47,6 +47,7 @@ import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from filelock import FileLock
 
@@ -62,16 +63,35 @@ def _key(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
-def _variant(t: Transcript) -> str:
-    """The counterbalancing setup of a transcript: answer order and sides."""
-    return f"{t.order}|{sorted(t.assignment.items())}|{t.repeat}"
+class _Planned(NamedTuple):
+    """What planning reads of a transcript: a study over 100,000 transcripts holds these,
+    not the transcripts."""
+
+    id: str
+    condition: str
+    question_id: str
+    gold_position: int
+    """Where the gold answer is shown (-1 when unknown)."""
+    variant: str
+    """The counterbalancing setup: answer order, sides and repeat."""
+
+
+def _planned(t: Transcript) -> _Planned:
+    correct = t.question.correct
+    return _Planned(
+        id=t.id,
+        condition=t.condition,
+        question_id=t.question.id,
+        gold_position=-1 if correct is None else t.order.index(correct),
+        variant=f"{t.order}|{sorted(t.assignment.items())}|{t.repeat}",
+    )
 
 
 def plan_study(transcripts: Iterable[Transcript], design: StudyDesign) -> Study:
     """The study ``design`` gives for ``transcripts`` (complete ones of the chosen conditions)."""
     chosen = sorted(
         (
-            t
+            _planned(t)  # one transcript in memory at a time, however many are planned
             for t in transcripts
             if t.status == "complete"
             and (not design.conditions or t.condition in design.conditions)
@@ -81,12 +101,12 @@ def plan_study(transcripts: Iterable[Transcript], design: StudyDesign) -> Study:
     if not chosen:
         wanted = f" of conditions {design.conditions}" if design.conditions else ""
         raise ConfigError(f"the run has no complete transcripts{wanted} to plan a study over")
-    by_question: dict[str, list[Transcript]] = defaultdict(list)
+    by_question: dict[str, list[_Planned]] = defaultdict(list)
     for t in chosen:
-        by_question[t.question.id].append(t)
+        by_question[t.question_id].append(t)
     questions = sorted(by_question, key=lambda q: _key(design.seed, "question", q))
     for q in questions:
-        by_question[q].sort(key=lambda t: (t.condition, _variant(t), t.id))
+        by_question[q].sort(key=lambda t: (t.condition, t.variant, t.id))
     if design.assignment == "within":
         picks = {a: [t for q in questions for t in by_question[q]] for a in design.annotators}
         left: list[str] = []
@@ -110,11 +130,11 @@ def plan_study(transcripts: Iterable[Transcript], design: StudyDesign) -> Study:
 
 
 def _between(
-    by_question: dict[str, list[Transcript]], questions: list[str], design: StudyDesign
-) -> tuple[dict[str, list[Transcript]], list[str]]:
+    by_question: dict[str, list[_Planned]], questions: list[str], design: StudyDesign
+) -> tuple[dict[str, list[_Planned]], list[str]]:
     """Each person at most once per question; conditions balanced (module docstring)."""
     people = design.annotators
-    picks: dict[str, list[Transcript]] = {a: [] for a in people}
+    picks: dict[str, list[_Planned]] = {a: [] for a in people}
     per_condition: dict[tuple[str, str], int] = defaultdict(int)  # (annotator, condition)
     per_position: dict[tuple[str, int], int] = defaultdict(int)  # (annotator, gold position)
     chosen_condition: dict[str, int] = defaultdict(int)
@@ -124,22 +144,22 @@ def _between(
     paired: dict[tuple[str, str], int] = defaultdict(int)  # people judged together
     for q in questions:
         candidates = list(by_question[q])
-        chosen: list[Transcript] = []
+        chosen: list[_Planned] = []
         while candidates and (len(chosen) + 1) * design.target <= len(people):
             t = min(
                 candidates,
                 key=lambda t: (
                     chosen_condition[t.condition],
-                    chosen_position[_gold_position(t)],
-                    chosen_variant[(t.condition, _variant(t))],
+                    chosen_position[t.gold_position],
+                    chosen_variant[(t.condition, t.variant)],
                     _key(design.seed, "pick", t.id),
                 ),
             )
             candidates.remove(t)
             chosen.append(t)
             chosen_condition[t.condition] += 1
-            chosen_position[_gold_position(t)] += 1
-            chosen_variant[(t.condition, _variant(t))] += 1
+            chosen_position[t.gold_position] += 1
+            chosen_variant[(t.condition, t.variant)] += 1
         left += [t.id for t in candidates]
         # Copy by copy, the question's transcripts go to distinct people by an optimal
         # assignment: fewest items of the transcript's condition first, then of its gold
@@ -156,7 +176,7 @@ def _between(
                 [
                     [
                         per_condition[(a, t.condition)] * 1e9
-                        + per_position[(a, _gold_position(t))] * 1e6
+                        + per_position[(a, t.gold_position)] * 1e6
                         + sum(paired[_pair(a, b)] for b in holders[t.id]) * 1e4
                         + len(picks[a]) * 1e2
                         + tie[a]
@@ -176,7 +196,7 @@ def _between(
                 holders[t.id].append(a)
                 picks[a].append(t)
                 per_condition[(a, t.condition)] += 1
-                per_position[(a, _gold_position(t))] += 1
+                per_position[(a, t.gold_position)] += 1
                 taken.append(a)
             free = [a for a in free if a not in taken]
     return picks, left
@@ -186,47 +206,41 @@ def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def _gold_position(t: Transcript) -> int:
-    """Where the gold answer is shown (-1 when unknown)."""
-    correct = t.question.correct
-    return -1 if correct is None else t.order.index(correct)
-
-
-def _slot(t: Transcript, *, attention: bool = False) -> Slot:
+def _slot(t: _Planned, *, attention: bool = False) -> Slot:
     return Slot(
-        transcript_id=t.id, question_id=t.question.id, condition=t.condition, attention=attention
+        transcript_id=t.id, question_id=t.question_id, condition=t.condition, attention=attention
     )
 
 
-def _round_robin(groups: list[list[Transcript]]) -> list[Transcript]:
-    out: list[Transcript] = []
+def _round_robin(groups: list[list[_Planned]]) -> list[_Planned]:
+    out: list[_Planned] = []
     for i in range(max((len(g) for g in groups), default=0)):
         out += [g[i] for g in groups if i < len(g)]
     return out
 
 
 def _ordered(
-    items: list[Transcript], questions: list[str], design: StudyDesign, index: int
+    items: list[_Planned], questions: list[str], design: StudyDesign, index: int
 ) -> list[Slot]:
     """One person's items in the design's order."""
     rank = {q: i for i, q in enumerate(questions)}
-    grouped = sorted(items, key=lambda t: (rank[t.question.id], t.condition, _variant(t), t.id))
+    grouped = sorted(items, key=lambda t: (rank[t.question_id], t.condition, t.variant, t.id))
     if design.order == "grouped":
         out = grouped
     elif design.order == "random":
         out = list(grouped)
         random.Random(_key(design.seed, "order", design.annotators[index])).shuffle(out)
     elif design.assignment == "within":
-        by_q: dict[str, list[Transcript]] = defaultdict(list)
+        by_q: dict[str, list[_Planned]] = defaultdict(list)
         for t in grouped:
-            by_q[t.question.id].append(t)
+            by_q[t.question_id].append(t)
         groups = []
         for q, ts in sorted(by_q.items(), key=lambda kv: rank[kv[0]]):
             shift = (index + rank[q]) % len(ts)
             groups.append(ts[shift:] + ts[:shift])  # rotated: first exposures balance
         out = _round_robin(groups)
     else:
-        by_c: dict[str, list[Transcript]] = defaultdict(list)
+        by_c: dict[str, list[_Planned]] = defaultdict(list)
         for t in grouped:
             by_c[t.condition].append(t)
         conditions = sorted(by_c)
@@ -248,7 +262,7 @@ def _with_attention(
     at = 0
     for j, t in enumerate(items):
         at = max(at + 1, (j + 1) * total // (len(items) + 1), 1)
-        out.insert(min(at, len(out)), _slot(t, attention=True))
+        out.insert(min(at, len(out)), _slot(_planned(t), attention=True))
     return out
 
 
