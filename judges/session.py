@@ -177,10 +177,13 @@ def plan(
     items: list[Item] = []
     before = 0
     counted: set[str] = set()  # transcripts already counted, as queued items the person did
-    # Each transcript's status, in file order, from the index: none is read until served.
-    statuses = dict(store.transcripts.index_values("id", "status", latest=True))
+    # Each transcript's status, in file order, from the index (none is read until served),
+    # asked only where transcripts are to be found: a session of an empty queue asks nothing.
+    statuses = _statuses(store) if everything else {}
     if queue:
         pending = pending_escalations(store, annotator=annotator, include_skipped=include_skipped)
+        if pending and not everything:
+            statuses = _statuses(store)
         for escalation in pending:
             transcript_id = escalation.transcript_id
             if transcript_id in statuses:
@@ -200,6 +203,11 @@ def plan(
         items.extend(Item(i, _stored(store, i), rounds) for i in complete if i not in done)
     total = before + len(items)
     return [replace(i, number=before + n, total=total) for n, i in enumerate(items, start=1)]
+
+
+def _statuses(store: RunStore) -> dict[str, str | None]:
+    """Every transcript's status (latest record of each id), in file order, from the index."""
+    return dict(store.transcripts.index_values("id", "status", latest=True))
 
 
 def _queue_done(store: RunStore, annotator: str) -> dict[str, str]:
@@ -248,7 +256,7 @@ def _study_items(
     )
     # Each transcript is read when served (by id, through the index).
     attention = {t.id: t for t in study.attention_items}
-    stored = {i for (i,) in store.transcripts.index_values("id", latest=True)}
+    stored = _statuses(store)
     items = []
     for n, slot in enumerate(slots, start=1):
         if slot.transcript_id in done:
