@@ -240,14 +240,10 @@ class IndexFile:
         limit: int | None = None,
     ) -> list[Entry]:
         """The winning entry of each id (see :meth:`JsonlLog.latest`) in log order, only
-        those whose ``extra`` has the ``where`` values (fields named in ``lookups``, shared
-        by every record of an id), at most ``limit``."""
-        sql = f"SELECT {_COLUMNS} FROM entries AS e WHERE {_WINNER}"
-        params: list[Any] = []
-        for name, value in (where or {}).items():
-            sql += f" AND {self._field(name)} = ?"
-            params.append(value)
-        sql += " ORDER BY offset"
+        those whose ``extra`` has the ``where`` values (fields named in ``lookups``; a
+        tuple, list or set of values: any of them), at most ``limit``."""
+        condition, params = self._where(where)
+        sql = f"SELECT {_COLUMNS} FROM entries AS e WHERE {condition} ORDER BY offset"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -292,12 +288,35 @@ class IndexFile:
         )
         return [row[0] for row in rows]
 
-    def count(self, scan: Scan, check: Callable[[Entry], bool]) -> int:
-        """How many distinct ids the log holds."""
+    def count(
+        self,
+        scan: Scan,
+        check: Callable[[Entry], bool],
+        *,
+        where: Mapping[str, Any] | None = None,
+    ) -> int:
+        """How many distinct ids the log holds (``where``: whose winning entry :meth:`latest`
+        selects by these values)."""
         db = self._fresh(scan, check)
         if db is None:
             return 0
-        return int(db.execute("SELECT count(*) FROM entries WHERE lost = 0").fetchone()[0])
+        condition, params = self._where(where)
+        sql = f"SELECT count(*) FROM entries AS e WHERE {condition}"
+        return int(db.execute(sql, params).fetchone()[0])
+
+    def _where(self, where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        """The SQL condition (and its parameters) for the winning rows with these values."""
+        sql = _WINNER
+        params: list[Any] = []
+        for name, value in (where or {}).items():
+            if isinstance(value, (tuple, list, set, frozenset)):
+                values = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+                sql += f" AND {self._field(name)} IN ({','.join('?' * len(values))})"
+                params.extend(values)
+            else:
+                sql += f" AND {self._field(name)} = ?"
+                params.append(value)
+        return sql, params
 
     def _field(self, name: str, *, any_field: bool = False) -> str:
         if not name.isidentifier() or (name not in self.lookups and not any_field):

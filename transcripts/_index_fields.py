@@ -58,19 +58,21 @@ def _by_a_person(judgment: Any) -> bool:
     )
 
 
-def transcript_fields(data: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What the transcripts index keeps: whether a call used a prompt cache or a batch
-    (``u``), and how many of its speakers' turns the injection detector flags (under
-    :data:`~transcripts.injection.FLAGGED_FIELD`, when any: the report reads the count
-    there instead of running the detector over every turn of the run)."""
-    fields: dict[str, Any] = {}
+def transcript_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the transcripts index keeps: the condition (``c``: ``show --condition`` and
+    the commands that choose transcripts by condition read only that condition's), whether
+    a call used a prompt cache or a batch (``u``), and how many of its speakers' turns the
+    injection detector flags (under :data:`~transcripts.injection.FLAGGED_FIELD`, when any:
+    the report reads the count there instead of running the detector over every turn of
+    the run)."""
+    fields: dict[str, Any] = {"c": _get(data, "condition") or ""}
     if _priced_apart(data):
         fields["u"] = True
     turns = _get(data, "turns") or ()
     flagged = flagged_turns((_get(t, "role"), _get(t, "content") or "") for t in turns)
     if flagged:
         fields[FLAGGED_FIELD] = flagged
-    return fields or None
+    return fields
 
 
 def judgment_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def sent_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 Extract = Callable[[Mapping[str, Any]], dict[str, Any] | None]
 
 INDEXED: dict[str, tuple[Extract, tuple[str, ...], str]] = {
-    "transcripts.jsonl": (transcript_fields, ("u",), f"transcript:u,{FLAGGED_FIELD}"),
+    "transcripts.jsonl": (transcript_fields, ("u", "c"), f"transcript:c,u,{FLAGGED_FIELD}"),
     "judgments.jsonl": (judgment_fields, ("t", "h", "u"), "judgment:t,k,e,h,u"),
     "spend.jsonl": (spend_fields, (), "spend:c,i,o,s,h"),
     "sent.jsonl": (sent_fields, (), "sent:v"),

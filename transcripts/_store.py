@@ -394,8 +394,9 @@ class JsonlLog(Generic[R]):
         self, *, where: Mapping[str, Any] | None = None, limit: int | None = None
     ) -> list[Entry]:
         """The entries of :meth:`latest`: one per id, in file order of the winners; with
-        ``where``, only those whose index fields (``lookups``) have these values; at most
-        ``limit``. A query of the index: its cost grows with what it returns, not the log."""
+        ``where``, only those whose index fields (``lookups``) have these values (a tuple,
+        list or set: any of them); at most ``limit``. A query of the index: its cost grows
+        with what it returns, not the log."""
         with self._lock:
             return self._index.latest(self._scan, self._matches, where=where, limit=limit)
 
@@ -456,10 +457,11 @@ class JsonlLog(Generic[R]):
             )
         return set(found)
 
-    def count(self) -> int:
-        """How many distinct ids the file holds (from the index)."""
+    def count(self, *, where: Mapping[str, Any] | None = None) -> int:
+        """How many distinct ids the file holds (from the index); with ``where``, how many
+        :meth:`latest_entries` gives for it, counted in the index."""
         with self._lock:
-            return self._index.count(self._scan, self._matches)
+            return self._index.count(self._scan, self._matches, where=where)
 
 
 class RunStore:

@@ -26,7 +26,7 @@ from transcripts.filters import (
     transcript_field,
 )
 
-__all__ = ["Filter", "match_id", "parse_filters", "select_transcripts"]
+__all__ = ["Filter", "check_conditions", "match_id", "parse_filters", "select_transcripts"]
 
 Filter = Where
 """One ``FIELD=VALUE`` (or ``FIELD!=VALUE``) clause (matching rules: :mod:`transcripts.filters`)."""
@@ -96,13 +96,14 @@ def select_transcripts(
     if ids:
         known = sorted(store.transcripts.ids())  # ids only: no record is validated here
         wanted = {match_id(known, prefix) for prefix in ids}
-    if conditions or filters:
-        _check_names(_names(store.transcripts), conditions or [], filters)
-    # Streamed: one transcript in memory at a time, however large the run.
-    for t in store.transcripts.latest():
+    if conditions:
+        check_conditions(store, conditions)
+    if filters:
+        _check_fields(_names(store.transcripts), filters)
+    # Streamed: one transcript in memory at a time, however large the run; the index
+    # chooses a condition's transcripts, so no other is read.
+    for t in store.transcripts.latest(where={"c": tuple(conditions)} if conditions else None):
         if complete_only and t.status != "complete":
-            continue
-        if conditions and t.condition not in conditions:
             continue
         if wanted is not None and t.id not in wanted:
             continue
@@ -115,10 +116,9 @@ class _QuestionNames(msgspec.Struct):
 
 
 class _Names(msgspec.Struct):
-    """What :func:`_check_names` reads of a stored transcript (values left undecoded)."""
+    """What :func:`_check_fields` reads of a stored transcript (values left undecoded)."""
 
     schema_version: int = SCHEMA_VERSION
-    condition: str = ""
     metadata: dict[str, msgspec.Raw] = {}
     question: _QuestionNames | None = None
     question_ref: str | None = None
@@ -126,10 +126,9 @@ class _Names(msgspec.Struct):
 
 @dataclass
 class _RunNames:
-    """The conditions and metadata keys a run's transcripts have."""
+    """The metadata keys a run's transcripts have."""
 
     any: bool = False
-    conditions: set[str] = field(default_factory=set)
     metadata: set[str] = field(default_factory=set)
     question: set[str] = field(default_factory=set)
 
@@ -146,7 +145,6 @@ def _names(log: JsonlLog[Transcript]) -> _RunNames:
         for block in blocks(log.path, _Names):
             for r in block:
                 names.any = True
-                names.conditions.add(r.condition)
                 names.metadata.update(r.metadata)
                 if r.question is not None:
                     names.question.update(r.question.metadata)
@@ -161,22 +159,27 @@ def _names(log: JsonlLog[Transcript]) -> _RunNames:
         names = _RunNames()
         for t in log.latest():
             names.any = True
-            names.conditions.add(t.condition)
             names.metadata.update(t.metadata)
             names.question.update(t.question.metadata)
         return names
 
 
-def _check_names(names: _RunNames, conditions: Sequence[str], filters: Sequence[Filter]) -> None:
-    """Refuse a condition the run lacks, or a field no transcript has, naming the valid ones."""
-    present = sorted(names.conditions)
+def check_conditions(store: RunStore, conditions: Sequence[str]) -> None:
+    """Refuse a condition the run lacks, naming the ones it has (from the index: no record
+    is read). Every record counts, an earlier record of an id too; an empty run refuses
+    nothing."""
+    present = sorted({c for (c,) in store.transcripts.index_values("c")})
     unknown = [c for c in conditions if c not in present]
-    if unknown and names.any:
+    if unknown and present:
         raise ConfigError(
             f"--condition {', '.join(map(repr, unknown))}: no such condition in this run; "
             f"its conditions: {', '.join(present)} (in an experiment file: [[conditions]] "
             f'label = "...")'
         )
+
+
+def _check_fields(names: _RunNames, filters: Sequence[Filter]) -> None:
+    """Refuse a field no transcript has, naming the valid ones."""
     metadata, question = names.metadata, names.question
     for f in filters:
         place, _, key = f.field.partition(".")

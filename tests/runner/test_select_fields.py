@@ -4,6 +4,7 @@ select the same transcripts for the same ``--where`` clause."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -62,12 +63,12 @@ def test_the_field_values_of_a_consultancy(run: Path) -> None:
 def test_filter_names_are_read_alike_from_the_blocks_and_through_the_store(
     tmp_path: Path, run: Path
 ) -> None:
-    """The conditions and metadata keys a ``--where`` may name are read from a few fields of
-    each line (no transcript kept); where that read gives up (a torn tail here, an older
-    schema in the v1 run) the store's reader gives the same names."""
+    """The metadata keys a ``--where`` may name are read from a few fields of each line (no
+    transcript kept); where that read gives up (a torn tail here, an older schema in the v1
+    run) the store's reader gives the same names. The conditions come from the index."""
     import warnings
 
-    from oversight.runner._select import _names
+    from oversight.runner._select import _names, check_conditions
     from transcripts import TornRecordWarning
     from transcripts.errors import ConfigError
 
@@ -81,11 +82,9 @@ def test_filter_names_are_read_alike_from_the_blocks_and_through_the_store(
             debate(id=f"t{i}", question=q, condition="debate" if i < 4 else "other", metadata=meta)
         )
     fast = _names(store.transcripts)
-    assert (fast.conditions, fast.metadata, fast.question) == (
-        {"debate", "other"},
-        {"setup", "note"},
-        {"difficulty"},
-    )
+    assert (fast.metadata, fast.question) == ({"setup", "note"}, {"difficulty"})
+    with pytest.raises(ConfigError, match=r"'debat': no such condition.*: debate, other \("):
+        check_conditions(store, ["debate", "debat"])
     hard = select_transcripts(store, where=["difficulty=hard"], conditions=["debate"])
     assert [t.id for t in hard] == ["t1", "t3"]
     with pytest.raises(ConfigError, match=r"unknown field 'dificulty'.*difficulty, note, setup"):
@@ -101,7 +100,9 @@ def test_filter_names_are_read_alike_from_the_blocks_and_through_the_store(
     old = RunStore.open(run)  # schema 1: read through the store's reader
     transcripts = list(old.transcripts.latest())
     names = _names(old.transcripts)
-    assert names.conditions == {t.condition for t in transcripts}
+    conditions = ", ".join(sorted({t.condition for t in transcripts}))
+    with pytest.raises(ConfigError, match=f"conditions: {re.escape(conditions)} \\("):
+        check_conditions(old, ["nothing"])
     assert names.metadata == {k for t in transcripts for k in t.metadata}
     assert names.question == {k for t in transcripts for k in t.question.metadata}
     old.close()

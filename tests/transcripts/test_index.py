@@ -163,6 +163,51 @@ def test_show_lists_and_shows_from_the_index(
         list(RunStore.open(tmp_path).transcripts.latest())
 
 
+def test_a_condition_is_chosen_and_counted_in_the_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``show --condition C --limit N`` counts C's transcripts in the index and reads only
+    the N shown; choosing a condition reads none of another's. A record of the other
+    condition that is not a valid transcript shows both: it is never read."""
+    from oversight.runner import select_transcripts
+
+    store = RunStore.create(tmp_path)
+    q = question(id="q0")
+    for i in range(30):
+        condition = "debate" if i % 3 else "consultancy"  # 20 and 10
+        store.transcripts.append(debate(id=f"t{i:03d}", question=q, condition=condition))
+    store.transcripts.append(debate(id="t003", question=q, condition="consultancy"))  # again
+    store.close()
+    log = tmp_path / "transcripts.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    bad = json.loads(lines[27])  # t027, a consultancy transcript, the 10th of its condition
+    assert bad["condition"] == "consultancy"
+    bad["assignment"]["Debater B"] = 7  # no such answer
+    lines[27] = json.dumps(bad, separators=(",", ":")) + "\n"
+    log.write_text("".join(lines))
+
+    assert main(["show", str(tmp_path), "--condition", "debate", "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "20 transcript(s) (first 3 shown" in out
+    assert [i for i in ("t001", "t002", "t004", "t005") if f" {i} " in out] == [
+        "t001",
+        "t002",
+        "t004",
+    ]
+    assert main(["show", str(tmp_path), "--condition", "consultancy", "--limit", "2"]) == 0
+    assert "10 transcript(s) (first 2 shown" in capsys.readouterr().out
+    both = ["show", str(tmp_path), "--condition", "debate", "--condition", "consultancy"]
+    assert main([*both, "--limit", "5"]) == 0
+    assert "30 transcript(s) (first 5 shown" in capsys.readouterr().out
+    chosen = list(select_transcripts(RunStore.open(tmp_path), conditions=["debate"]))
+    assert [t.id for t in chosen] == [f"t{i:03d}" for i in range(30) if i % 3]
+    with pytest.raises(CorruptRecordError, match="not a valid Transcript"):
+        list(select_transcripts(RunStore.open(tmp_path), conditions=["consultancy"]))
+    assert main(["show", str(tmp_path), "--condition", "debat", "--limit", "3"]) != 0
+    err = capsys.readouterr().err
+    assert "'debat': no such condition in this run; its conditions: consultancy, debate" in err
+
+
 def _latest_by_hand(log: Path) -> list[tuple[str, str]]:
     """(id, status) of the latest record of each id, by the rule, read from the log alone:
     the higher status rank wins, the later line among equals, in file order of winners."""
@@ -482,8 +527,9 @@ def test_a_copied_run_keeps_its_indexes_and_a_changed_copy_is_reindexed(
     ids = [e.id for e in RunStore.open(changed).transcripts.latest_entries()]
     assert ids == ["t000", "t001", "t00x", "t003", "t004", "t005"]
     with sqlite3.connect(log.with_name(log.name + ".idx")) as db:
-        assert db.execute("SELECT extra FROM entries WHERE id = 't001'").fetchone() == (None,)
-    db.close()  # derived anew: the mark is gone
+        (extra,) = db.execute("SELECT extra FROM entries WHERE id = 't001'").fetchone()
+    db.close()
+    assert json.loads(extra) == {"c": "debate"}  # derived anew: the mark is gone
     # And a log cut short in the copy is rebuilt from what it holds.
     cut = tmp_path / "cut"
     shutil.copytree(run, cut)
