@@ -272,12 +272,13 @@ def print_study(console: Console, store: RunStore, study: Study) -> None:
     console.print(table)
     targets = study.targets()
     known = set(targets) | set(study.left_out)
+    # From the index (id, status and condition of each transcript): none is read.
     newer = [
-        t.id
-        for t in store.transcripts.latest()
-        if t.status == "complete"
-        and (not d.conditions or t.condition in d.conditions)
-        and t.id not in known
+        i
+        for i, status, condition in store.transcripts.index_values("id", "status", "c", latest=True)
+        if status == "complete"
+        and (not d.conditions or condition in d.conditions)
+        and i not in known
     ]
     if newer:
         console.print(

@@ -274,6 +274,25 @@ def test_transcripts_added_after_planning_are_pointed_out(
     assert "2 transcript(s) of the run came after the study" in " ".join(
         capsys.readouterr().out.split()
     )
+    # A study of some conditions counts only theirs, and only complete transcripts.
+    store = RunStore.create(tmp_path / "some")
+    for t in transcripts[:-2]:
+        store.transcripts.append(t)
+    some = str(tmp_path / "some")
+    chosen = transcripts[-1].condition
+    plan = ["judge", some, "--plan-study", "--annotators", "ann", "--condition", chosen]
+    assert main(plan) == 0
+    capsys.readouterr()
+    assert {t.condition for t in transcripts[-2:]} == {chosen}
+    for t in transcripts[-2:]:
+        store.transcripts.append(t)
+    last = transcripts[-1]
+    store.transcripts.append(last.model_copy(update={"id": "failed", "status": "error"}))
+    store.transcripts.append(last.model_copy(update={"id": "other", "condition": "debate"}))
+    store.close()
+    assert main(["judge", some, "--plan-study"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "2 transcript(s) of the run came after the study" in said
 
 
 def test_with_two_judgments_per_transcript_many_pairs_share_items() -> None:
