@@ -158,7 +158,10 @@ def _calls(judgment: Judgment) -> list[Call]:
 
 def _accuracy_by_rounds(run_dir: str, result: RejudgeResult) -> Table:
     store = RunStore.open(run_dir)
-    gold = {t.id: (t.condition, t.question.correct) for t in store.transcripts.latest()}
+    judged = {j.transcript_id for j in result.judgments}
+    # Only the judged transcripts are read (the index says where they are).
+    chosen = [e for e in store.transcripts.latest_entries() if e.id in judged]
+    gold = {t.id: (t.condition, t.question.correct) for t in store.transcripts.read(chosen)}
     store.close()
     scores: dict[tuple[str, str], list[float]] = defaultdict(list)
     for j in result.judgments:

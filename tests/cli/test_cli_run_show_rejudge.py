@@ -147,6 +147,17 @@ def test_rejudge_by_rounds_prints_accuracy_by_rounds(
     new = [j for j in store.judgments if j.metadata.get("rejudge")]
     assert {j.metadata["rounds"] for j in new} == {1, 2}
     assert {j.judge.name for j in new} == {"mock/second-opinion"}
+    # The table's accuracy per rounds is the scoring rule over the new judgments.
+    from transcripts import score
+
+    for rounds in (1, 2):
+        credits = [
+            score(j.probabilities or [], store.transcripts.get(j.transcript_id).question.correct)
+            for j in new
+            if j.metadata["rounds"] == rounds
+        ]
+        row = f"debate │ {rounds} │ {len(credits)} │ {sum(credits) / len(credits):.3f}"
+        assert row in " ".join(out.split()), row
 
 
 def test_an_exact_id_wins_over_longer_ids_it_prefixes() -> None:
