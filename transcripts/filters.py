@@ -13,6 +13,7 @@ name is a metadata key.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -125,7 +126,10 @@ def parse_where(clauses: Iterable[str] | Mapping[str, Any] | None) -> list[Where
     return wheres
 
 
+@functools.lru_cache(maxsize=256)
 def _coerce(raw: str) -> Any:
+    """The clause text as the value it stands for (a clause's text is matched against every
+    record, so each is read once)."""
     low = raw.strip().lower()
     if low in ("true", "false"):
         return low == "true"
