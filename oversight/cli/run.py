@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,16 +219,11 @@ def print_estimate(rehearsal: DryRun, console: Console) -> None:
 
 
 def print_report(path: Path, console: Console) -> None:
-    """The run's report (``oversight report RUN``); a plain accuracy table without it."""
-    from oversight.runner._summary import accuracy_table
+    """The run's report, as ``oversight report RUN`` prints it."""
+    from oversight.analysis import analyze
+    from oversight.report import print_report as print_analysis
 
-    try:
-        analysis: Any = importlib.import_module("oversight.analysis")
-        report: Any = importlib.import_module("oversight.report")
-    except ModuleNotFoundError:
-        console.print(accuracy_table(path))
-        return
-    report.print_report(analysis.analyze(path), console=console)
+    print_analysis(analyze(path), console=console)
 
 
 def _result_json(result: RunResult) -> dict[str, Any]:

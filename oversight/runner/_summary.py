@@ -1,20 +1,14 @@
-"""What a run prints at its end: a summary, then the report."""
+"""What a run prints at its end, before the report: a summary."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from pathlib import Path
-
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from judges import final_judgments
 from oversight.runner._status import RunResult
 from oversight.runner._usage import priced_apart, usage_table
-from transcripts import RunStore, score
 
-__all__ = ["accuracy_table", "print_summary"]
+__all__ = ["print_summary"]
 
 _STYLE = {
     "complete": "bold green",
@@ -61,30 +55,3 @@ def print_summary(result: RunResult, console: Console) -> None:
             highlight=False,
         )
     console.print(f"run folder: {escape(str(result.path))}", highlight=False)
-
-
-def accuracy_table(path: Path) -> Table:
-    """Accuracy per condition and judge (the final judgment of each transcript)."""
-    store = RunStore.open(path)
-    gold = {
-        t.id: (t.condition, t.question.correct)
-        for t in store.transcripts.latest()
-        if t.status == "complete"
-    }
-    scores: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for judgment in final_judgments(store.judgments):
-        found = gold.get(judgment.transcript_id)
-        if found is None or judgment.probabilities is None:
-            continue
-        condition, correct = found
-        if correct is None:
-            continue
-        scores[(condition, judgment.judge.name)].append(score(judgment.probabilities, correct))
-    table = Table(title="accuracy (final judgments)")
-    for column in ("condition", "judge", "n", "accuracy"):
-        table.add_column(column, justify="right" if column in ("n", "accuracy") else "left")
-    for (condition, judge), values in sorted(scores.items()):
-        table.add_row(
-            escape(condition), escape(judge), str(len(values)), f"{sum(values) / len(values):.3f}"
-        )
-    return table
