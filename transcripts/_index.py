@@ -240,8 +240,8 @@ class IndexFile:
         limit: int | None = None,
     ) -> list[Entry]:
         """The winning entry of each id (see :meth:`JsonlLog.latest`) in log order, only
-        those whose ``extra`` has the ``where`` values (fields named in ``lookups``; a
-        tuple, list or set of values: any of them), at most ``limit``."""
+        those with the ``where`` values (``id``, ``status``, or fields of ``extra`` named in
+        ``lookups``; a tuple, list or set of values: any of them), at most ``limit``."""
         condition, params = self._where(where)
         sql = f"SELECT {_COLUMNS} FROM entries AS e WHERE {condition} ORDER BY offset"
         if limit is not None:
@@ -319,6 +319,8 @@ class IndexFile:
         return sql, params
 
     def _field(self, name: str, *, any_field: bool = False) -> str:
+        if name in ("id", "status"):  # columns of their own
+            return f"e.{name}"
         if not name.isidentifier() or (name not in self.lookups and not any_field):
             raise ValueError(f"{self.log.name}'s index cannot select by {name!r}")
         return f"json_extract(e.extra, '$.{name}')"

@@ -394,9 +394,9 @@ class JsonlLog(Generic[R]):
         self, *, where: Mapping[str, Any] | None = None, limit: int | None = None
     ) -> list[Entry]:
         """The entries of :meth:`latest`: one per id, in file order of the winners; with
-        ``where``, only those whose index fields (``lookups``) have these values (a tuple,
-        list or set: any of them); at most ``limit``. A query of the index: its cost grows
-        with what it returns, not the log."""
+        ``where``, only those whose ``id``, ``status`` or index fields (``lookups``) have
+        these values (a tuple, list or set: any of them); at most ``limit``. A query of
+        the index: its cost grows with what it returns, not the log."""
         with self._lock:
             return self._index.latest(self._scan, self._matches, where=where, limit=limit)
 

@@ -13,7 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from oversight.cli._console import wide_when_piped
-from oversight.runner._select import check_conditions, match_id, select_transcripts
+from oversight.runner._select import (
+    check_conditions,
+    index_where,
+    match_id,
+    parse_filters,
+    select_transcripts,
+)
 from oversight.runner._status import read_status
 from transcripts import (
     JudgeView,
@@ -118,12 +124,12 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
     shown = total = 0
     # Judgments are counted in their index (none is read): a query a row for a few rows,
     # one pass over the index for many.
-    if not args.where and args.limit:
-        # No --where: the index chooses the rows (by condition) and counts them; only the
-        # rows shown are read.
+    match, rest = index_where(args.condition, parse_filters(args.where or []))
+    if not rest and args.limit:
+        # Conditions and statuses only: the index chooses the rows and counts them; only
+        # the rows shown are read.
         if args.condition:
             check_conditions(store, args.condition)
-        match = {"c": tuple(args.condition)} if args.condition else None
         entries = store.transcripts.latest_entries(where=match, limit=args.limit)
         total = store.transcripts.count(where=match) - len(entries)
         listed: Iterable[Transcript] = store.transcripts.read(entries)

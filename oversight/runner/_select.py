@@ -26,7 +26,14 @@ from transcripts.filters import (
     transcript_field,
 )
 
-__all__ = ["Filter", "check_conditions", "match_id", "parse_filters", "select_transcripts"]
+__all__ = [
+    "Filter",
+    "check_conditions",
+    "index_where",
+    "match_id",
+    "parse_filters",
+    "select_transcripts",
+]
 
 Filter = Where
 """One ``FIELD=VALUE`` (or ``FIELD!=VALUE``) clause (matching rules: :mod:`transcripts.filters`)."""
@@ -98,17 +105,52 @@ def select_transcripts(
         wanted = {match_id(known, prefix) for prefix in ids}
     if conditions:
         check_conditions(store, conditions)
-    if filters:
-        _check_fields(_names(store.transcripts), filters)
+    chosen, rest = index_where(conditions, filters, complete_only=complete_only)
+    if rest:
+        _check_fields(_names(store.transcripts), rest)
     # Streamed: one transcript in memory at a time, however large the run; the index
-    # chooses a condition's transcripts, so no other is read.
-    for t in store.transcripts.latest(where={"c": tuple(conditions)} if conditions else None):
-        if complete_only and t.status != "complete":
-            continue
+    # chooses by condition and status, so no other transcript is read.
+    for t in store.transcripts.latest(where=chosen or None):
         if wanted is not None and t.id not in wanted:
             continue
-        if all(f.accepts(field_value(t, f.field)) for f in filters):
+        if all(f.accepts(field_value(t, f.field)) for f in rest):
             yield t
+
+
+_IN_INDEX = {"condition": "c", "status": "status", "transcript_status": "status"}
+"""Built-in fields the transcripts index keeps, by the name a query selects them by."""
+
+
+def index_where(
+    conditions: Sequence[str] | None,
+    filters: Sequence[Filter],
+    *,
+    complete_only: bool = False,
+) -> tuple[dict[str, tuple[str, ...]], list[Filter]]:
+    """The part of a selection the transcripts index answers (for
+    :meth:`~transcripts.JsonlLog.latest_entries`' ``where``), and the filters left to
+    match on each transcript. A clause goes to the index where it matches exactly as
+    :mod:`transcripts.filters` would: ``condition``, ``status`` or ``transcript_status``
+    equal to a text (these fields always hold one); ``!=``, ``true``/``false`` and
+    ``null`` stay clauses."""
+    chosen: dict[str, set[str]] = {}
+
+    def narrow(key: str, values: set[str]) -> None:
+        chosen[key] = chosen[key] & values if key in chosen else values
+
+    if conditions:
+        narrow("c", set(conditions))
+    if complete_only:
+        narrow("status", {"complete"})
+    rest = []
+    for f in filters:
+        key = _IN_INDEX.get(f.field)
+        text = f.value.strip().lower()
+        if key is None or f.negate or text in ("true", "false", "null", "none", ""):
+            rest.append(f)
+        else:
+            narrow(key, {f.value})
+    return {key: tuple(sorted(values)) for key, values in chosen.items()}, rest
 
 
 class _QuestionNames(msgspec.Struct):

@@ -208,6 +208,55 @@ def test_a_condition_is_chosen_and_counted_in_the_index(
     assert "'debat': no such condition in this run; its conditions: consultancy, debate" in err
 
 
+@pytest.mark.parametrize(
+    "clauses",
+    [
+        ["status=error"],
+        ["transcript_status=complete"],
+        ["condition=debate", "status=complete"],
+        ["condition=debate", "condition=consultancy"],
+        ["condition!=debate"],
+        ["status!=error", "condition=consultancy"],
+        ["status=true"],
+        ["status=null"],
+        ["condition="],
+        ["status=Error"],
+        ["condition=debate", "question=q1"],
+    ],
+)
+def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clauses: list[str]
+) -> None:
+    """A condition or status chosen in the index is the same selection as the clause matched
+    on each transcript (the rule of ``transcripts.filters``), also where a later record of
+    an id changed its status; ``show`` counts the same number."""
+    from oversight.runner._select import field_value, select_transcripts
+    from transcripts.filters import parse_where
+
+    store = RunStore.create(tmp_path)
+    for i in range(24):
+        store.transcripts.append(
+            debate(
+                id=f"t{i:03d}",
+                question=question(id=f"q{i % 2}"),
+                condition=["debate", "consultancy", ""][i % 3],
+                status="error" if i % 4 == 0 else "complete",
+            )
+        )
+    again = debate(id="t004", question=question(id="q0"), condition="consultancy")
+    store.transcripts.append(again)  # t004 failed, then completed: the later record wins
+    store.close()
+    every = list(RunStore.open(tmp_path).transcripts.latest())
+    filters = parse_where(clauses)
+    by_hand = [t.id for t in every if all(f.accepts(field_value(t, f.field)) for f in filters)]
+    chosen = select_transcripts(RunStore.open(tmp_path), where=clauses)
+    assert [t.id for t in chosen] == by_hand
+    where = [a for clause in clauses for a in ("--where", clause)]
+    assert main(["show", str(tmp_path), *where, "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(by_hand)} transcript(s)" in out
+
+
 def _latest_by_hand(log: Path) -> list[tuple[str, str]]:
     """(id, status) of the latest record of each id, by the rule, read from the log alone:
     the higher status rank wins, the later line among equals, in file order of winners."""
