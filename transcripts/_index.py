@@ -177,16 +177,38 @@ class IndexFile:
 
     ``lookups`` are the ``extra`` fields queries may select by (each gets a B-tree);
     ``layout`` names what ``extra`` holds, so an index written by code that kept other
-    fields is rebuilt.
+    fields is rebuilt, and a writer of another layout adds no rows to it (the records it
+    wrote are indexed by the next read, with the reader's fields). ``required`` lookups are
+    in every row of this layout: an index with a row that lacks one is rebuilt (code older
+    than the writers' check added it).
     """
 
-    __slots__ = ("_checked", "_db", "_in_memory", "layout", "log", "lookups", "path")
+    __slots__ = (
+        "_checked",
+        "_db",
+        "_in_memory",
+        "layout",
+        "log",
+        "lookups",
+        "path",
+        "required",
+    )
 
-    def __init__(self, log: Path, *, lookups: Sequence[str] = (), layout: str = "") -> None:
+    def __init__(
+        self,
+        log: Path,
+        *,
+        lookups: Sequence[str] = (),
+        layout: str = "",
+        required: Sequence[str] = (),
+    ) -> None:
+        if not set(required) <= set(lookups):
+            raise ValueError("a required field must be a lookup (its B-tree finds a row without)")
         self.log = log
         self.path = log.with_name(log.name + ".idx")
         self.lookups = tuple(lookups)
         self.layout = layout
+        self.required = tuple(required)
         self._db: sqlite3.Connection | None = None
         self._checked: tuple[int, int, int] | None = None
         self._in_memory = False
@@ -201,8 +223,14 @@ class IndexFile:
         try:
             db = self._open()
             db.execute("BEGIN")
-            if db.execute("SELECT 1 FROM meta").fetchone() is None:
+            meta = db.execute("SELECT version, layout FROM meta").fetchone()
+            if meta is None:
                 self._start(db, self.log.stat().st_ino)
+            elif meta != (_VERSION, self.layout):
+                # Another version's index: rows of this layout would mislead its readers;
+                # left out, the records are indexed by the next read, with its fields.
+                db.execute("ROLLBACK")
+                return
             db.executemany(_INSERT, (entry.row() for entry in entries))
             db.execute("COMMIT")
         except (OSError, sqlite3.Error):
@@ -378,9 +406,18 @@ class IndexFile:
         meta = db.execute("SELECT version, layout, inode, covered, reach FROM meta").fetchone()
         if meta is None or meta[:3] != (_VERSION, self.layout, inode):
             return False
-        if not meta[3] == meta[4] == size:
+        if not meta[3] == meta[4] == size or self._foreign_rows(db):
             return False
         return self._last_matches(db, check)
+
+    def _foreign_rows(self, db: sqlite3.Connection) -> bool:
+        """Whether a row lacks a ``required`` field (a seek in that field's B-tree)."""
+        return any(
+            db.execute(
+                f"SELECT 1 FROM entries WHERE json_extract(extra, '$.{name}') IS NULL LIMIT 1"
+            ).fetchone()
+            for name in self.required
+        )
 
     def _last_matches(self, db: sqlite3.Connection, check: Callable[[Entry], bool]) -> bool:
         last = db.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY offset DESC LIMIT 1").fetchone()
@@ -406,7 +443,12 @@ class IndexFile:
         """:meth:`_repair`'s work, inside its transaction."""
         size = stat.st_size
         meta = db.execute("SELECT version, layout, inode, covered, reach FROM meta").fetchone()
-        if meta is None or meta[:2] != (_VERSION, self.layout) or meta[4] > size:
+        if (
+            meta is None
+            or meta[:2] != (_VERSION, self.layout)
+            or meta[4] > size
+            or self._foreign_rows(db)
+        ):
             self._rebuild(db, scan, stat.st_ino, size)
             return
         if meta[2] != stat.st_ino:  # another file: a copy of the run keeps its rows

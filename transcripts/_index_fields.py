@@ -9,11 +9,18 @@ written under the old layout is rebuilt from the log.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from transcripts.injection import FLAGGED_FIELD, flagged_turns
 
-__all__ = ["INDEXED", "judgment_fields", "sent_fields", "spend_fields", "transcript_fields"]
+__all__ = [
+    "INDEXED",
+    "Indexed",
+    "judgment_fields",
+    "sent_fields",
+    "spend_fields",
+    "transcript_fields",
+]
 
 
 def _get(record: Any, name: str) -> Any:
@@ -118,11 +125,29 @@ def sent_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 
 Extract = Callable[[Mapping[str, Any]], dict[str, Any] | None]
 
-INDEXED: dict[str, tuple[Extract, tuple[str, ...], str]] = {
-    "transcripts.jsonl": (transcript_fields, ("u", "c"), f"transcript:c,u,{FLAGGED_FIELD}"),
-    "judgments.jsonl": (judgment_fields, ("t", "h", "u"), "judgment:t,k,e,h,u"),
-    "spend.jsonl": (spend_fields, (), "spend:c,i,o,s,h"),
-    "sent.jsonl": (sent_fields, (), "sent:v"),
+
+class Indexed(NamedTuple):
+    """What the index of one of a run's logs keeps."""
+
+    extract: Extract
+    """The fields it keeps of a record (given the record's JSON object or field dict)."""
+    lookups: tuple[str, ...]
+    """The fields queries select by (each gets a B-tree)."""
+    layout: str
+    """Names the fields kept (``name:field,field,...``): an index of another layout is
+    rebuilt by the first command that reads it."""
+    required: tuple[str, ...] = ()
+    """Lookups every row of this layout has: a row without one was added by code of
+    another layout (an older oversight appending to the run while a newer one reads it),
+    and the index is rebuilt."""
+
+
+INDEXED: dict[str, Indexed] = {
+    "transcripts.jsonl": Indexed(
+        transcript_fields, ("u", "c"), f"transcript:c,u,{FLAGGED_FIELD}", required=("c",)
+    ),
+    "judgments.jsonl": Indexed(judgment_fields, ("t", "h", "u"), "judgment:t,k,e,h,u"),
+    "spend.jsonl": Indexed(spend_fields, (), "spend:c,i,o,s,h"),
+    "sent.jsonl": Indexed(sent_fields, (), "sent:v"),
 }
-"""By log name (the run folder's logs): the fields its index keeps (``extract``), those it
-selects by (``lookups``) and their ``layout`` (``name:field,field,...``: the fields kept)."""
+"""By log name (the run folder's logs): what its index keeps."""

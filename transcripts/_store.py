@@ -137,9 +137,10 @@ class JsonlLog(Generic[R]):
         lookups: tuple[str, ...] = (),
         layout: str = "",
     ) -> None:
+        required: tuple[str, ...] = ()
         if extract is None and path.name in INDEXED:
             # Whoever opens a run's log keeps the same index (never one of its own).
-            extract, lookups, layout = INDEXED[path.name]
+            extract, lookups, layout, required = INDEXED[path.name]
         self.path = path
         self._model = model
         self._fsync = fsync
@@ -147,7 +148,7 @@ class JsonlLog(Generic[R]):
         self._extract = extract
         self._lock = _lock_for(path)
         self._fd: int | None = None
-        self._index = IndexFile(path, lookups=lookups, layout=layout)
+        self._index = IndexFile(path, lookups=lookups, layout=layout, required=required)
         self._questions = QuestionFile(path.with_name(QUESTIONS)) if share_questions else None
 
     # -- writing ---------------------------------------------------------------------------

@@ -208,6 +208,57 @@ def test_a_condition_is_chosen_and_counted_in_the_index(
     assert "'debat': no such condition in this run; its conditions: consultancy, debate" in err
 
 
+def test_rows_of_another_layout_are_never_read_as_this_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two versions of oversight on one run (a run going on while a newer version reads
+    it): a writer adds no rows to an index of another layout, whose reader indexes the
+    records itself; a row an older writer added without the fields of this layout (no
+    condition) makes the index be rebuilt, so a listing by condition misses nothing."""
+    from transcripts import JsonlLog
+
+    store = RunStore.create(tmp_path)
+    _write(store, 4)
+    store.close()
+    index = tmp_path / "transcripts.jsonl.idx"
+
+    # An older version added a row without a condition after this version built the index.
+    log = tmp_path / "transcripts.jsonl"
+    line = debate(id="old", question=question(id="q9"), condition="debate").model_dump_json()
+    offset = log.stat().st_size
+    with open(log, "a") as f:
+        f.write(line + "\n")
+    with sqlite3.connect(index) as db:
+        db.execute(
+            "INSERT INTO entries (offset, length, id, rank, status, extra, crc) "
+            "VALUES (?, ?, 'old', 1, 'complete', NULL, NULL)",
+            (offset, len(line) + 1),
+        )
+    db.close()
+    assert main(["show", str(tmp_path), "--condition", "debate", "--limit", "10"]) == 0
+    assert "5 transcript(s)" in capsys.readouterr().out
+    (extra,) = [json.loads(r[0]) for r in _extras(index) if r[1] == "old"]
+    assert extra == {"c": "debate"}  # rebuilt with this version's fields
+
+    # A reader of another layout; then this version writes a record.
+    other = JsonlLog(log, Transcript, extract=lambda d: {"mine": d.get("id")}, layout="other")
+    assert len(other.latest_entries()) == 5  # it rebuilt the index under its layout
+    store = RunStore.open(tmp_path)
+    store.transcripts.append(debate(id="new", question=question(id="q9")))
+    store.close()
+    assert "new" not in [r[1] for r in _extras(index)]  # no row of this version's layout
+    (mine,) = [e.extra for e in other.latest_entries() if e.id == "new"]
+    assert mine == {"mine": "new"}  # indexed by the other reader, its own way
+    other.close()
+
+
+def _extras(index: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(index) as db:
+        rows = list(db.execute("SELECT extra, id FROM entries ORDER BY offset"))
+    db.close()
+    return rows
+
+
 @pytest.mark.parametrize(
     "clauses",
     [
@@ -528,7 +579,9 @@ def _marked(run: Path) -> None:
     """Mark one row of the run's transcripts index as no rebuild would make it (a kept field
     the record does not have), so a test can tell an index kept from one derived anew."""
     with sqlite3.connect(run / "transcripts.jsonl.idx") as db:
-        db.execute("""UPDATE entries SET extra = '{"marked":true}' WHERE id = 't001'""")
+        db.execute(
+            """UPDATE entries SET extra = '{"c":"debate","marked":true}' WHERE id = 't001'"""
+        )
     db.close()
 
 
@@ -557,7 +610,7 @@ def test_a_copied_run_keeps_its_indexes_and_a_changed_copy_is_reindexed(
     again = RunStore.open(copy)
     assert list(again.transcripts.latest()) == written
     (entry,) = [e for e in again.transcripts.latest_entries() if e.id == "t001"]
-    assert entry.extra == {"marked": True}  # the copy's own row, kept
+    assert entry.extra == {"c": "debate", "marked": True}  # the copy's own row, kept
     (judged,) = again.judgments.latest_entries(where={"t": "t001"})
     assert judged.id == "j1"
     again.transcripts.append(written[0].model_copy(update={"id": "more"}))
