@@ -91,26 +91,27 @@ def run(args: argparse.Namespace) -> int:
 
 def _pending(store: RunStore, rater: str, conditions: list[str]) -> list[str]:
     """The ids of the critique transcripts ``rater`` has still to rate, in one pass that
-    holds one transcript at a time; a ``conditions`` entry with no critique transcript is a
+    holds one transcript at a time (only the ``conditions``' transcripts, chosen in the
+    index, when given); a ``conditions`` entry with no critique transcript is a
     :class:`ConfigError` naming the run's critique conditions."""
     known: set[str] = set()
     pending = []
-    for t in store.transcripts.latest():
+    for t in store.transcripts.latest(where={"c": tuple(conditions)} if conditions else None):
         if t.critique is None:
             continue
         known.add(t.condition)
         if (
             t.status == "complete"
-            and (not conditions or t.condition in conditions)
             and not any(r.rater == rater for r in t.critique.ratings)
             and any(turn.role == "critic" and turn.visibility == "public" for turn in t.turns)
         ):
             pending.append(t.id)
     unknown = sorted(set(conditions) - known)
     if unknown:
+        run = sorted({t.condition for t in store.transcripts.latest() if t.critique is not None})
         raise ConfigError(
             f"no critique transcripts in condition(s) {unknown}; the run's "
-            f"critique conditions are {sorted(known) or 'none'}"
+            f"critique conditions are {run or 'none'}"
         )
     return pending
 

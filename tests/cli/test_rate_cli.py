@@ -154,3 +154,32 @@ def test_a_condition_without_critiques_is_refused_before_anything_is_asked(
     said = capsys.readouterr().err
     assert "no critique transcripts in condition(s) ['debate']" in said
     assert "critique conditions are ['crit']" in said
+
+
+def test_a_condition_chosen_is_the_only_one_read(tmp_path: Path) -> None:
+    """``rate --condition`` reads that condition's transcripts only (chosen in the index): a
+    record of another condition that is not a valid transcript is never read, until every
+    condition is asked for."""
+    import json
+
+    from oversight.cli.rate import _pending
+    from transcripts.errors import CorruptRecordError
+
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    store.transcripts.append(critique_transcript("t1", critics=1))
+    other = critique_transcript("t2", critics=1).model_copy(update={"condition": "other"})
+    store.transcripts.append(other)
+    store.transcripts.append(critique_transcript("t3", critics=1))
+    store.close()
+    log = run / "transcripts.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    spoilt = json.loads(lines[1])
+    spoilt["assignment"]["Answerer"] = 7  # no such answer
+    lines[1] = json.dumps(spoilt, separators=(",", ":")) + "\n"
+    log.write_text("".join(lines))
+    store = RunStore.open(run)
+    assert _pending(store, "human:ann", ["crit"]) == ["t1", "t3"]
+    with pytest.raises(CorruptRecordError, match="not a valid Transcript"):
+        _pending(store, "human:ann", [])
+    store.close()
