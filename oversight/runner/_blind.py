@@ -101,12 +101,11 @@ def seal(red: str | Path, blue: str | Path, *, key: str | Path | None = None) ->
         )
     twins = _benign_twins(store)
     stressed = {base for label, base in twins.items() if label != base}
-    chosen = [
+    twinned = tuple(sorted(label for label, base in twins.items() if base in stressed))
+    chosen = [  # the stressed conditions' and their twins' complete transcripts, from the index
         t
-        for t in store.transcripts.latest()
-        if t.status == "complete"
-        and twins.get(t.condition) in stressed
-        and (t.planted is not None or t.condition in stressed)
+        for t in store.transcripts.latest(where={"c": twinned, "status": "complete"})
+        if t.planted is not None or t.condition in stressed
     ]
     if not any(t.planted for t in chosen):
         raise ConfigError(

@@ -85,6 +85,15 @@ def test_stress_quickstart_prints_every_protocols_drops_and_worst_case_then_blin
     assert len({t.created_at for t in blue_transcripts}) == 1  # no order to read
     assert {t.condition for t in blue_transcripts} == conditions
     assert set(key["transcripts"]) == {t.id for t in blue_transcripts}
+    # Every complete planted transcript and every one of its benign twin conditions, no other.
+    red_all = list(RunStore.open(red).transcripts.latest())
+    planted = [t for t in red_all if t.planted is not None]
+    expected = {
+        t.id
+        for t in red_all
+        if t.status == "complete" and (t.planted is not None or t.condition in conditions)
+    }
+    assert planted and {e["red_id"] for e in key["transcripts"].values()} == expected
     assert not key_path.resolve().is_relative_to(blue.resolve())
     commitment = hashlib.sha256(key_path.read_bytes()).hexdigest()
     assert json.loads((blue / "sealed.json").read_text())["commitment"] == commitment
