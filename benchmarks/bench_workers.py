@@ -48,9 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY_VARIABLE = "BENCH_OPENAI_KEY"
 _PR_SET_CHILD_SUBREAPER = 36
 LIMIT = 256
+"""Debates and requests an endpoint in flight (each half of ``--halves`` gets half)."""
 SPIN_LOOPS = 20_000_000
 """Iterations of the ceiling's loop: about a second of one core here."""
-"""Debates and requests an endpoint in flight (each half of ``--halves`` gets half)."""
 ROUNDS = 3
 """Debate rounds: the two debaters of a round speak at once (the protocol's default), the
 rounds one after another, then the judge (the run's other endpoint)."""
