@@ -18,8 +18,9 @@ not), joined with its transcript's protocol, condition, question id, source (the
 cluster key), gold answer and round count. Scalar metadata of the transcript comes along as
 ``meta_<key>`` columns and of the judgment as ``judgment_meta_<key>``.
 
-CSV needs nothing beyond the standard library; DataFrames and Parquet need the optional
-``export`` extra (``pip install 'oversight[export]'``: pandas and pyarrow).
+CSV needs nothing beyond the standard library and streams: its memory does not grow with
+the rows (see :func:`to_csv`). DataFrames and Parquet need the optional ``export`` extra
+(``pip install 'oversight[export]'``: pandas and pyarrow) and hold the whole table.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ import csv
 import importlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+import pickle
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Literal, NamedTuple
 
 from transcripts._models import Judgment, Transcript
 from transcripts._store import RunStore
@@ -143,6 +147,59 @@ def _not_scored(judgment: Judgment, facts: dict[str, Any] | None) -> str | None:
     return None
 
 
+def _judgments(run: RunStore) -> Iterator[tuple[dict[str, Any], str | None, _Key]]:
+    """Each judgment (latest record per id) as its row without ``counted``, why the analysis
+    would not score it whatever else was judged, and what the final-judgment rule reads of
+    it. Each judgment is made its row as it is read: the models are not kept."""
+    shared = _Shared()
+    facts = {t.id: shared.facts(_transcript_facts(t)) for t in run.transcripts.latest()}
+    for j in run.judgments.latest():
+        judge = shared.one(_Judge(j.judge.name, j.judge.kind, j.judge.annotator))
+        key = _Key(j.id, j.transcript_id, j.status, j.rounds_seen, j.supersedes, judge)
+        kept = facts.get(j.transcript_id)
+        found = None if kept is None else dict(zip(*kept, strict=True))
+        yield _judgment_row(j, found), _not_scored(j, found), key
+
+
+class _Shared:
+    """One object for equal values held once per transcript or judgment (a condition's
+    name, a question's id, a judge): what an export keeps of a 100,000-item run is then
+    a few tuples an item, not a dictionary of strings each."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, Any] = {}
+
+    def one(self, value: Any) -> Any:
+        """The first value seen equal to ``value`` and of its type (``value`` itself the
+        first time)."""
+        return self._seen.setdefault((type(value), value), value)
+
+    def facts(self, facts: dict[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        """A transcript's facts as its column names (shared by every transcript with the
+        same metadata keys) and values (each string shared)."""
+        values = tuple(self.one(v) if isinstance(v, str) else v for v in facts.values())
+        return self.one(tuple(facts)), values
+
+
+def _not_counted(keys: list[_Key], not_scored: list[str | None]) -> list[str | None]:
+    """Why each judgment is not counted (None: it is): the final-judgment rule's reason,
+    else its own."""
+    dropped = left_out(keys)
+    return [dropped.get(key.id) or reason for key, reason in zip(keys, not_scored, strict=True)]
+
+
+def _marked(
+    table: Iterable[dict[str, Any]], not_counted: Iterable[str | None], counted_only: bool
+) -> Iterator[dict[str, Any]]:
+    """The rows with ``counted`` and ``not_counted`` (only the counted: ``counted_only``)."""
+    for row, reason in zip(table, not_counted, strict=True):
+        if counted_only and reason is not None:
+            continue
+        row["counted"] = reason is None
+        row["not_counted"] = reason
+        yield row
+
+
 def judgment_rows(
     store: RunStore | str | os.PathLike[str], *, counted_only: bool = False
 ) -> list[dict[str, Any]]:
@@ -155,27 +212,9 @@ def judgment_rows(
     ``counted_only`` only the counted rows are returned, so their ``judge_correct`` mean is
     the report's accuracy.
     """
-    run = _open(store)
-    facts = {t.id: _transcript_facts(t) for t in run.transcripts.latest()}
-    # Each judgment is made its row as it is read (the models are not kept: a row is a
-    # fraction of a judgment's size); the final-judgment rule needs only who judged what.
-    keys: list[_Key] = []
-    out: list[tuple[dict[str, Any], str | None]] = []
-    for j in run.judgments.latest():
-        judge = _Judge(j.judge.name, j.judge.kind, j.judge.annotator)
-        keys.append(_Key(j.id, j.transcript_id, j.status, j.rounds_seen, j.supersedes, judge))
-        found = facts.get(j.transcript_id)
-        out.append((_judgment_row(j, found), _not_scored(j, found)))
-    dropped = left_out(keys)
-    table = []
-    for row, not_scored in out:
-        reason = dropped.get(row["judgment_id"]) or not_scored
-        if counted_only and reason is not None:
-            continue
-        row["counted"] = reason is None
-        row["not_counted"] = reason
-        table.append(row)
-    return table
+    made = list(_judgments(_open(store)))
+    reasons = _not_counted([key for _, _, key in made], [reason for _, reason, _ in made])
+    return list(_marked((row for row, _, _ in made), reasons, counted_only))
 
 
 class _Judge(NamedTuple):
@@ -253,7 +292,12 @@ def _columns(table: Iterable[dict[str, Any]]) -> list[str]:
     seen: dict[str, None] = {}
     for row in table:
         seen.update(dict.fromkeys(row))
-    names = list(seen)
+    return _in_order(list(seen))
+
+
+def _in_order(names: list[str]) -> list[str]:
+    """Columns in first-seen order with the ``p_<i>`` columns moved together, in order, to
+    where the first of them was seen."""
     probability = sorted(
         (n for n in names if n.startswith("p_") and n[2:].isdigit()), key=lambda n: int(n[2:])
     )
@@ -294,20 +338,115 @@ def to_csv(
     *,
     counted_only: bool = False,
 ) -> int:
-    """Write one table of the run as CSV (no pandas needed); returns the rows written."""
-    table = rows(store, kind, counted_only=counted_only)
+    """Write one table of the run as CSV (no pandas needed); returns the rows written.
+
+    Memory stays flat however long the run: each row is made as its record is read and
+    kept in a temporary file beside ``path`` until every column is known (the header comes
+    first). The table is written under a temporary name and renamed into place, so an
+    interrupted export leaves no partial file at ``path``.
+    """
+    if kind not in KINDS:
+        raise ConfigError(f"unknown table {kind!r}: choose one of {', '.join(KINDS)}")
+    run = _open(store)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=_columns(table), restval="")
-        writer.writeheader()
-        writer.writerows(_csv_cells(table))
-    return len(table)
+    with tempfile.TemporaryFile(dir=target.parent) as file:
+        spool = _Spool(file)
+        if kind == "transcripts":
+            for transcript in run.transcripts.latest():
+                spool.add(_transcript_row(transcript))
+            table, columns = spool.read, spool.columns()
+        else:
+            table, columns = _spooled_judgments(run, spool, counted_only)
+        part = target.with_name(f".{target.name}.part")
+        try:
+            with part.open("w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=columns, restval="")
+                writer.writeheader()
+                written = 0
+                for row in table():
+                    writer.writerow({k: "" if v is None else v for k, v in row.items()})
+                    written += 1
+            os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+    return written
 
 
-def _csv_cells(table: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for row in table:
-        yield {k: "" if v is None else v for k, v in row.items()}
+def _spooled_judgments(
+    run: RunStore, spool: _Spool, counted_only: bool
+) -> tuple[Callable[[], Iterator[dict[str, Any]]], list[str]]:
+    """The judgment rows put in ``spool``: how to read them back marked, and their columns.
+    Of each judgment only what the final-judgment rule reads is kept in memory."""
+    keys: list[_Key] = []
+    not_scored: list[str | None] = []
+    for row, reason, key in _judgments(run):
+        spool.add(row)
+        keys.append(key)
+        not_scored.append(reason)
+    reasons = _not_counted(keys, not_scored)
+
+    def table() -> Iterator[dict[str, Any]]:
+        return _marked(spool.read(), reasons, counted_only)
+
+    kept = [reason is None for reason in reasons] if counted_only else None
+    # ``counted`` and ``not_counted`` come first after the first row's own columns, where
+    # :func:`judgment_rows` puts them.
+    return table, spool.columns(kept=kept, after_first=("counted", "not_counted"))
+
+
+class _Spool:
+    """Rows in a file (an unnamed temporary one, gone with the process however it ends)
+    rather than in memory, pickled a batch at a time, and the columns of each row."""
+
+    BATCH = 1000
+    """Rows pickled together: a batch pickles and loads in about half the time a row at a
+    time takes, and its repeated strings are written once."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+        self._batch: list[dict[str, Any]] = []
+        self._shapes: dict[tuple[str, ...], int] = {}
+        self._shape_of = array("I")  # each row's columns, as an index into _shapes
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._shape_of.append(self._shapes.setdefault(tuple(row), len(self._shapes)))
+        self._batch.append(row)
+        if len(self._batch) == self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        pickle.dump(self._batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._batch = []
+
+    def read(self) -> Iterator[dict[str, Any]]:
+        """The rows, in the order they were added (one reader at a time)."""
+        if self._batch:
+            self._flush()
+        self._file.seek(0)
+        while True:
+            try:
+                yield from pickle.load(self._file)
+            except EOFError:
+                return
+
+    def columns(
+        self, *, kept: Sequence[bool] | None = None, after_first: tuple[str, ...] = ()
+    ) -> list[str]:
+        """The columns of the rows (only those ``kept``) in first-seen order (see
+        :func:`_in_order`), with ``after_first``, which every row gets, after the first
+        row's own: the columns :func:`_columns` finds in the rows, read from no row."""
+        shapes = list(self._shapes)
+        seen: dict[str, None] = {}
+        done: set[int] = set()
+        for at, shape in enumerate(self._shape_of):
+            if shape in done or (kept is not None and not kept[at]):
+                continue
+            seen.update(dict.fromkeys(shapes[shape]))
+            if not done:
+                seen.update(dict.fromkeys(after_first))
+            done.add(shape)
+        return _in_order(list(seen))
 
 
 def to_parquet(

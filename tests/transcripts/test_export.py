@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from oversight.cli import main
-from transcripts import Judgment, Question, RunStore, Transcript, Turn
+from transcripts import Judgment, Question, RunStore, Transcript, Turn, export
 from transcripts.errors import ConfigError
 from transcripts.export import judgment_rows, to_csv, to_dataframe, to_parquet, transcript_rows
 
@@ -263,3 +263,59 @@ def test_export_command_can_write_only_the_counted_judgments(
         written = list(csv.DictReader(f))
     assert sorted(r["judgment_id"] for r in written) == ["j1", "j1r", "j2b", "j3f"]
     assert {r["counted"] for r in written} == {"True"}
+
+
+def test_the_csv_is_the_table_judgment_rows_gives_column_for_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CSV goes through a file, not memory: the same rows, cell for cell, and the same
+    columns in the same order, including ones first seen late and, with ``counted_only``,
+    none that only a left-out judgment has."""
+    monkeypatch.setattr(export._Spool, "BATCH", 3)  # rows in several pickled batches
+    path = _every_kind_of_left_out(tmp_path)
+    store = RunStore.open(path)
+    late = _judgment("j6", "t1", [0.1, 0.9], name="late")
+    store.judgments.append(late.model_copy(update={"metadata": {"reward": 0.1, "seed": 7}}))
+    store.judgments.append(
+        _judgment("j7", "t2", [0.5, 0.5], name="late").model_copy(
+            update={"status": "failed", "probabilities": None, "metadata": {"only_failed": 1}}
+        )
+    )
+    store.close()
+    for counted_only in (False, True):
+        expected = judgment_rows(path, counted_only=counted_only)
+        out = tmp_path / f"counted-{counted_only}.csv"
+        assert to_csv(path, out, counted_only=counted_only) == len(expected)
+        with out.open(newline="") as f:
+            reader = csv.DictReader(f)
+            written = list(reader)
+        columns = list(dict.fromkeys(name for row in expected for name in row))
+        assert reader.fieldnames == columns
+        assert columns.index("counted") < columns.index("judgment_meta_seed")
+        assert ("judgment_meta_only_failed" in columns) is not counted_only
+        assert written == [
+            {name: "" if row.get(name) is None else str(row[name]) for name in columns}
+            for row in expected
+        ]
+
+
+def test_an_export_that_fails_half_way_leaves_the_earlier_file_and_no_part(
+    run: RunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "judgments.csv"
+    assert to_csv(run, target) == 3
+    before = target.read_bytes()
+    writerow = csv.DictWriter.writerow
+    rows: list[object] = []
+
+    def disk_fills(self: csv.DictWriter[str], row: Any) -> Any:
+        if len(rows) == 2:  # the header and one row written
+            raise OSError(28, "No space left on device")
+        rows.append(row)
+        return writerow(self, row)
+
+    monkeypatch.setattr(csv.DictWriter, "writerow", disk_fills)
+    with pytest.raises(OSError, match="No space left"):
+        to_csv(run, target)
+    assert target.read_bytes() == before, "the earlier export is untouched"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["judgments.csv", "run"]
