@@ -37,8 +37,8 @@ from oversight.runner import select_transcripts
 from oversight.runner._api import check_options
 from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._items import judgment_id
+from oversight.runner._judging import settled_keys
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
-from oversight.runner._run import settled_keys
 from transcripts import JsonlLog, JudgeView, Judgment, RunStore, utc_now
 from transcripts.errors import ConfigError, CostCapReached
 

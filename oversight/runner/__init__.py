@@ -8,7 +8,8 @@ Example::
 
 A run is resumable after any stop (cost cap, too many failures, Ctrl-C, ``kill -9``):
 run the same experiment into the same folder again. See :mod:`oversight.runner._run` for
-how a session proceeds and :mod:`oversight.runner._dry` for the dry run.
+how a session proceeds, :mod:`oversight.runner._judging` for how its judgments are asked
+for and which are settled, and :mod:`oversight.runner._dry` for the dry run.
 """
 
 from __future__ import annotations

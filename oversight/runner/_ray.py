@@ -43,9 +43,9 @@ from oversight.runner._build import Endpoints, Factory
 from oversight.runner._items import plan
 from oversight.runner._merge import BATCHES, SHARDS, merge_shards, shard_lock
 from oversight.runner._meter import Meter, SpendEntry, Tally
-from oversight.runner._run import Session, ending
+from oversight.runner._run import Session
 from oversight.runner._share import portion, share_items
-from oversight.runner._status import RunResult, write_status
+from oversight.runner._status import RunResult, ending, write_status
 from oversight.runner._worker import Share, WorkerEnd, run_share
 from transcripts import JsonlLog, RunStore
 from transcripts.errors import ConfigError

@@ -14,7 +14,8 @@ saved, the judgment is recorded with ``status="failed"`` and its reason, and it 
 against ``max_judgment_failure_fraction``, not ``max_failure_fraction``. A resume leaves it
 be (re-asking would only replay the failure from the response cache); with
 ``retry_failed`` it is asked again with fresh calls: its judge's sample indices move on by
-:data:`JUDGE_RETRY_OFFSET` per earlier failure, so no cached reply answers it.
+:data:`~oversight.runner._judging.JUDGE_RETRY_OFFSET` per earlier failure, so no cached
+reply answers it (the judging side of a session is :mod:`oversight.runner._judging`).
 """
 
 from __future__ import annotations
@@ -22,41 +23,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import signal
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from rich.console import Console
-from rich.markup import escape
 
-from judges import HumanQuit, Judge, pending_escalations
+from judges import HumanQuit, pending_escalations
 from judges.live import StandIn, for_item
 from oversight._gc import fewer_collections
 from oversight.concurrency import as_completed_bounded
-from oversight.endpoints import Endpoint, batchable_calls
-from oversight.experiment import Experiment, Limits
-from oversight.runner._build import Endpoints, build_judges
-from oversight.runner._items import WorkItem, judgment_id
+from oversight.endpoints import Endpoint
+from oversight.experiment import Experiment
+from oversight.runner._build import Endpoints
+from oversight.runner._items import WorkItem
+from oversight.runner._judging import Judging
 from oversight.runner._meter import Meter, MeteredEndpoint
 from oversight.runner._plants import planted_agents, resolve_plants
 from oversight.runner._progress import RunProgress
-from oversight.runner._status import RunResult, Status, write_status
-from protocols._tree import decision_probabilities
-from protocols.live import live_judgment
-from transcripts import JsonlLog, JudgeIdentity, JudgeView, Judgment, RunStore, Transcript
+from oversight.runner._signals import Signals
+from oversight.runner._status import RunResult, Status, ending, warn_unpriced, write_status
+from transcripts import RunStore, Transcript
 from transcripts.errors import CostCapReached
-from transcripts.live import JUDGE_SPEAKER
 
-__all__ = ["Session", "ending", "settled", "settled_keys", "warn_unpriced"]
+__all__ = ["Session"]
 
 REPEAT_SAMPLE_OFFSET = 10_000
 """Added to ``sample_index`` per repeat, so repeats are cached (and sampled) apart."""
-
-JUDGE_RETRY_OFFSET = 1_000_000
-"""Added to a judge's ``sample_index`` per earlier failed judgment when ``retry_failed``
-asks again, so the retry's calls are fresh, never the cached failure."""
 
 _MIN_FOR_FRACTION = 10
 
@@ -106,28 +100,17 @@ class Session:
         :meth:`stop`, as the parent of ``--workers N`` does for its own share)."""
         self.limits = experiment.limits
         self.plants = resolve_plants(experiment)
-        self.judges: dict[str, Judge] = build_judges(
-            experiment, endpoints, meter, store, console=console
-        )
+        self.judging = Judging(experiment, store, endpoints=endpoints, meter=meter, console=console)
         self.failed = 0
         self.finished = 0
-        self.judgments = 0
         self.judgments_failed = 0
         self.errors: list[str] = []
-        self._done_judgments: set[str] = set()
-        self._failed_before: dict[str, int] = {}
-        """Failed judgments already in the store, per work key."""
-        self._failed_keys: set[str] = set()
-        """Work keys whose last judgment failed (a retry that succeeds removes its key)."""
-        self._retry_judges: dict[int, dict[str, Judge]] = {}
         self._complete: dict[str, Transcript] = {}
         """Complete transcripts of items still missing a judgment (loaded by the scan)."""
         self._complete_ids: set[str] = set()
+        """Items with a complete transcript in the store (kept as they are written)."""
         self._to_do: list[WorkItem] | None = None
         """The items the scan found work to do for (None before the scan)."""
-        self._deciders: dict[str, list[tuple[Judge | None, str]]] = {}
-        """Per condition: its judges (None: the tree's own decision) and their names."""
-        """Items with a complete transcript in the store (kept as they are written)."""
         self._last_status = 0.0
         self._warned: set[str] = set()
         self.tasks: set[asyncio.Task[_Outcome]] = set()
@@ -143,17 +126,7 @@ class Session:
         Only index entries are read (ids, status, work keys), and only the complete
         transcripts of items still missing a judgment are loaded: a resume does not grow
         with the size of the records."""
-        for key, status, escalated in self.store.judgments.index_values("k", "status", "e"):
-            if not isinstance(key, str):
-                continue
-            if _settled(status, escalated):
-                self._done_judgments.add(key)
-            elif status == "failed":
-                self._failed_before[key] = self._failed_before.get(key, 0) + 1
-        self._failed_keys = set(self._failed_before) - self._done_judgments
-        if not self.retry_failed:
-            # A failed judgment stays failed until asked: re-asking would replay it.
-            self._done_judgments |= set(self._failed_before)
+        self.judging.read_index(retry_failed=self.retry_failed)
         self._complete_ids = {
             record_id
             for record_id, status in self.store.transcripts.index_values(
@@ -166,7 +139,7 @@ class Session:
         for item in self.items:
             if item.id not in self._complete_ids:
                 pending.append(item)
-            elif any(key not in self._done_judgments for _, key in self._judge_keys(item)):
+            elif self.judging.missing(item):
                 pending.append(item)
                 unjudged.add(item.id)
         self._to_do = pending
@@ -175,23 +148,6 @@ class Session:
             for transcript in self.store.transcripts.read(e for e in entries if e.id in unjudged):
                 self._complete[transcript.id] = transcript
         return pending
-
-    def _judges_for(self, item: WorkItem) -> list[Judge]:
-        names = item.condition.judges
-        if names is not None and getattr(item.config, "live_judge", False):
-            names = [*names, item.condition.judge or ""]  # the live judge's final belief
-        return [j for n, j in self.judges.items() if names is None or n in names]
-
-    def _judge_keys(self, item: WorkItem) -> list[tuple[Judge | None, str]]:
-        """Each judge of the item (None: the tree's own decision) with its work key (the
-        transcript's id is the item's)."""
-        deciders = self._deciders.get(item.condition.label)
-        if deciders is None:  # the same for every item of a condition: found once
-            deciders = [(j, j.identity.name) for j in self._judges_for(item)]
-            if _rewards_decide(item):
-                deciders.append((None, _rewards_name(item)))
-            self._deciders[item.condition.label] = deciders
-        return [(judge, judgment_id(item.id, name, None)) for judge, name in deciders]
 
     # -- one item ---------------------------------------------------------------------------
 
@@ -220,13 +176,13 @@ class Session:
         transcript = saved if saved is not None else await self._produce(item)
         if transcript.status != "complete":
             return _Outcome(failed=True, error=transcript.error)
-        failures = await self._judge(item, transcript)
+        failures = await self.judging.judge(item, transcript)
         return _Outcome(failed=False, judgment_failures=failures)
 
     async def _produce(self, item: WorkItem) -> Transcript:
         """Run the protocol (retrying a failed item), save and return the transcript."""
         condition = item.condition
-        interject = self.judges.get(condition.judge) if condition.judge else None
+        interject = self.judging.judges.get(condition.judge) if condition.judge else None
         if interject is None and condition.judge and getattr(item.config, "live_judge", False):
             interject = StandIn(condition.judge)  # a person left out of a dry run
         if interject is not None:  # its views carry the item's id, stable across a resume
@@ -304,76 +260,6 @@ class Session:
             }
         )
 
-    async def _judge(self, item: WorkItem, transcript: Transcript) -> list[str]:
-        """Every missing judgment of ``transcript``, each saved as it comes; the failures."""
-        failures = []
-        for judge, key in self._judge_keys(item):
-            if key in self._done_judgments:
-                continue
-            earlier = self._failed_before.get(key, 0)
-            if judge is None:
-                judgment = _rewards_judgment(item, transcript)
-            else:
-                judgment = await self._one_judgment(self._retrying(judge, earlier), transcript)
-            if judgment.status == "failed" and self.meter.stop_reason is not None:
-                raise CostCapReached(self.meter.cap_message())
-            update: dict[str, object] = {"run_id": self.store.run_id, "work_key": key}
-            if earlier:  # one record per attempt, same id
-                update["metadata"] = {**judgment.metadata, "attempt": earlier + 1}
-            if judgment.escalation_id is None:
-                # A deferred escalation keeps the id its queue record names, so the person's
-                # final judgment can supersede it; every other judgment gets the work key.
-                update["id"] = key
-            judgment = judgment.model_copy(update=update)
-            self.store.judgments.append(judgment)
-            self.judgments += 1
-            self._done_judgments.add(key)  # settled, or failed: asked again only when told
-            if settled(judgment):
-                self._failed_keys.discard(key)
-            else:
-                self._failed_keys.add(key)
-                failures.append(f"judge {judgment.judge.name}: {judgment.error}")
-        return failures
-
-    def _retrying(self, judge: Judge, earlier: int) -> Judge:
-        """``judge``, or after ``earlier`` failed judgments the same judge on sample indices
-        moved on by ``earlier * JUDGE_RETRY_OFFSET`` (fresh calls, not cached failures)."""
-        if not earlier:
-            return judge
-        built = self._retry_judges.get(earlier)
-        if built is None:
-            built = build_judges(
-                self.experiment,
-                self.endpoints,
-                self.meter,
-                self.store,
-                console=self.console,
-                sample_offset=earlier * JUDGE_RETRY_OFFSET,
-            )
-            self._retry_judges[earlier] = built
-        name = next(n for n, j in self.judges.items() if j is judge)
-        return built[name]
-
-    async def _one_judgment(self, judge: Judge, transcript: Transcript) -> Judgment:
-        if transcript.roles.get(JUDGE_SPEAKER) == judge.identity.name:
-            live = live_judgment(transcript, judge.identity)  # it judged during the protocol
-            if live is not None:
-                return live
-        view = JudgeView.from_transcript(transcript)
-        try:
-            with batchable_calls():  # the item's last step: its calls may wait in a batch
-                return await judge.judge(view)
-        except (CostCapReached, asyncio.CancelledError):
-            raise
-        except Exception as err:  # a judge bug must not take the run down
-            return Judgment(
-                transcript_id=transcript.id,
-                judge=judge.identity,
-                status="failed",
-                error=f"{type(err).__name__}: {err}",
-                rounds_seen=view.rounds_shown,
-            )
-
     # -- the session ------------------------------------------------------------------------
 
     async def run(self) -> RunResult:
@@ -388,7 +274,7 @@ class Session:
         if self.observer is not None:
             self.observer(already, 0)
         self._running = asyncio.current_task()
-        signals = _Signals(self)
+        signals = Signals(self)
         progress = RunProgress(self.console, self.meter, total=total, done=already, live=self.live)
         try:
             if self.signals:
@@ -426,7 +312,7 @@ class Session:
                             status = "stopped: too many failures"
                             limit = self.limits.max_judgment_failure_fraction
                             message = (
-                                f"{self.judgments_failed} of {self.judgments} "
+                                f"{self.judgments_failed} of {self.judging.made} "
                                 f"judgments failed, more than max_judgment_failure_"
                                 f"fraction={limit}; their transcripts are saved; first "
                                 f"error: {self.errors[0] if self.errors else '?'}"
@@ -451,7 +337,7 @@ class Session:
             )
             message = self.meter.cap_message()
         if status is None:
-            status, message = ending(self.failed, len(self._failed_keys))
+            status, message = ending(self.failed, self.judging.unsettled)
         result = self._result(status, message, already, started)
         result.items_complete, result.items_failed, result.transcripts = self.store_counts()
         if self.store.escalations.path.exists():  # no queue file: nothing to read
@@ -473,7 +359,7 @@ class Session:
     @property
     def unsettled(self) -> int:
         """Judgments of this session's items whose last try failed."""
-        return len(self._failed_keys)
+        return self.judging.unsettled
 
     def store_counts(self) -> tuple[int, int, int]:
         """``(complete items, failed items, complete transcripts)`` as the store holds them,
@@ -500,7 +386,7 @@ class Session:
                 continue
             if found != "complete":
                 failed += 1
-            elif all(key in saved for _, key in self._judge_keys(item)):
+            elif all(key in saved for _, key in self.judging.keys(item)):
                 complete += 1
         return complete, failed, sum(status == "complete" for status in latest.values())
 
@@ -524,7 +410,8 @@ class Session:
         needed = min(_MIN_FOR_FRACTION, pending)
         return (
             self.finished >= needed
-            and self.judgments_failed > self.limits.max_judgment_failure_fraction * self.judgments
+            and self.judgments_failed
+            > self.limits.max_judgment_failure_fraction * self.judging.made
         )
 
     def _too_many_failures(self, pending: int) -> bool:
@@ -545,7 +432,7 @@ class Session:
             items_failed=self.failed,
             judgments_failed=self.judgments_failed,
             transcripts=len(self._complete_ids),
-            judgments=self.judgments,
+            judgments=self.judging.made,
             spent_usd=m.spent_usd,
             unknown_cost_calls=m.unknown_cost_calls,
             input_tokens=m.input_tokens,
@@ -571,72 +458,6 @@ class Session:
             write_status(self.store, result)
 
 
-def ending(failed_items: int, failed_judgments: int) -> tuple[Status, str]:
-    """How a run that went through all its items ended, and what to do next, from its
-    failed items and the judgments still failed."""
-    if failed_items == 0 and not failed_judgments:
-        return "complete", ""
-    notes = []
-    if failed_items:
-        notes.append(
-            f"{failed_items} item(s) failed and were recorded as errors; run again to retry them"
-        )
-    if failed_judgments:
-        notes.append(
-            f"{failed_judgments} judgment(s) failed (their transcripts are saved); run again "
-            f"with --retry-failed to ask those judges again with fresh calls"
-        )
-    return "complete with errors", "; ".join(notes)
-
-
-def warn_unpriced(console: Console, new: set[str], limits: Limits) -> None:
-    """Warn once of endpoints whose calls have no known price (``new``: not warned yet)."""
-    if new:
-        cap = " The cost cap cannot count them." if limits.max_cost_usd is not None else ""
-        console.print(
-            f"[yellow]warning:[/] no price is known for {escape(', '.join(sorted(new)))}: "
-            f"their cost is reported as unknown, not zero.{cap} Set pricing in "
-            f"{escape('[endpoints]')}.",
-            highlight=False,
-        )
-
-
-class _Signals:
-    """Ctrl-C or SIGTERM: start no new call, let calls in flight finish, stop; again: at once."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.loop = asyncio.get_running_loop()
-        self.installed: list[signal.Signals] = []
-
-    def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self.loop.add_signal_handler(sig, self._first)
-                self.installed.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread, or no signals here: Ctrl-C stops at once
-
-    def _first(self) -> None:
-        self.session.stop()
-        self.session.console.print(
-            "interrupting: no new call is started, calls in flight finish "
-            "(Ctrl-C again to stop at once)",
-            highlight=False,
-        )
-        for sig in self.installed:
-            self.loop.add_signal_handler(sig, self._second)
-
-    def _second(self) -> None:
-        self.session.stop(at_once=True)
-
-    def remove(self) -> None:
-        for sig in self.installed:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                self.loop.remove_signal_handler(sig)
-        self.installed.clear()
-
-
 def _attempt(index: int, error: str, produced: Transcript | None = None) -> dict[str, object]:
     """A failed attempt of an item as kept in ``metadata["attempt_errors"]``: its number, its
     error (an endpoint's own says how many times its call was retried), and, when the
@@ -646,68 +467,3 @@ def _attempt(index: int, error: str, produced: Transcript | None = None) -> dict
         record["turns"] = len(produced.turns)
         record["retries"] = sum(t.call.retries for t in produced.turns if t.call is not None)
     return record
-
-
-def settled(judgment: Judgment) -> bool:
-    """Done for the runner: ok, or handed to a person (a deferred escalation, even of a
-    failed automatic judgment: the person decides it, not another automatic try)."""
-    return _settled(judgment.status, judgment.escalated and judgment.escalation_id is not None)
-
-
-def _settled(status: str | None, handed_over: bool | None) -> bool:
-    """:func:`settled`'s rule on a judgment's status and whether it was escalated with an
-    escalation id (the judgments index keeps both: ``status`` and ``e``)."""
-    return status == "ok" or bool(handed_over)
-
-
-def settled_keys(judgments: JsonlLog[Judgment]) -> set[str]:
-    """The work keys of the judgments :func:`settled` counts done, from the judgments index
-    (no judgment is read)."""
-    return {
-        key
-        for key, status, handed_over in judgments.index_values("k", "status", "e")
-        if isinstance(key, str) and _settled(status, handed_over)
-    }
-
-
-_OWN_DECISIONS = ("rewards", "estimator")
-"""``decide`` options by which a protocol's tree decides the item itself (rrm, rrm-expert-leaves:
-the rewards; prover-estimator: the estimator)."""
-
-
-def _rewards_decide(item: WorkItem) -> bool:
-    return getattr(item.config, "decide", None) in _OWN_DECISIONS
-
-
-def _rewards_name(item: WorkItem) -> str:
-    return f"{item.condition.label}-{getattr(item.config, 'decide', 'rewards')}"
-
-
-def _rewards_judgment(item: WorkItem, transcript: Transcript) -> Judgment:
-    """The tree's own decision (``decide = "rewards"`` or ``"estimator"``), filed as a
-    judgment."""
-    decide = str(getattr(item.config, "decide", "rewards"))
-    model = transcript.roles.get("Evaluator") or transcript.roles.get("Estimator")
-    identity = JudgeIdentity(kind="llm", name=_rewards_name(item), model=model)
-    try:
-        probabilities = decision_probabilities(transcript)
-    except Exception as err:
-        return Judgment(
-            transcript_id=transcript.id,
-            judge=identity,
-            status="failed",
-            error=f"{type(err).__name__}: {err}",
-        )
-    how = (
-        "rewards of the evaluation trees, normalised"
-        if decide == "rewards"
-        else "the estimator's probability for the prover's answer"
-    )
-    return Judgment(
-        transcript_id=transcript.id,
-        judge=identity,
-        probabilities=probabilities,
-        rationale=how,
-        rounds_seen=transcript.rounds,
-        metadata={"decided_by": decide},
-    )

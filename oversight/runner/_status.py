@@ -1,15 +1,31 @@
-"""The run's status file and the result a run returns."""
+"""The run's status file, the result a run returns, and what a session tells the user of
+how it ended."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from rich.markup import escape
 
 from transcripts import RunStore, utc_now
 from transcripts.errors import StoreError
 
-__all__ = ["STATUSES", "RunResult", "Status", "read_status", "write_status"]
+if TYPE_CHECKING:  # `oversight show` reads the status file without the experiment layer
+    from rich.console import Console
+
+    from oversight.experiment import Limits
+
+__all__ = [
+    "STATUSES",
+    "RunResult",
+    "Status",
+    "ending",
+    "read_status",
+    "warn_unpriced",
+    "write_status",
+]
 
 Status = Literal[
     "running",
@@ -98,3 +114,33 @@ def read_status(store: RunStore) -> dict[str, Any] | None:
     except StoreError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def ending(failed_items: int, failed_judgments: int) -> tuple[Status, str]:
+    """How a run that went through all its items ended, and what to do next, from its
+    failed items and the judgments still failed."""
+    if failed_items == 0 and not failed_judgments:
+        return "complete", ""
+    notes = []
+    if failed_items:
+        notes.append(
+            f"{failed_items} item(s) failed and were recorded as errors; run again to retry them"
+        )
+    if failed_judgments:
+        notes.append(
+            f"{failed_judgments} judgment(s) failed (their transcripts are saved); run again "
+            f"with --retry-failed to ask those judges again with fresh calls"
+        )
+    return "complete with errors", "; ".join(notes)
+
+
+def warn_unpriced(console: Console, new: set[str], limits: Limits) -> None:
+    """Warn once of endpoints whose calls have no known price (``new``: not warned yet)."""
+    if new:
+        cap = " The cost cap cannot count them." if limits.max_cost_usd is not None else ""
+        console.print(
+            f"[yellow]warning:[/] no price is known for {escape(', '.join(sorted(new)))}: "
+            f"their cost is reported as unknown, not zero.{cap} Set pricing in "
+            f"{escape('[endpoints]')}.",
+            highlight=False,
+        )

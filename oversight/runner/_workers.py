@@ -45,8 +45,8 @@ from oversight.runner._build import Factory
 from oversight.runner._items import WorkItem
 from oversight.runner._meter import Meter, SpendEntry, Tally
 from oversight.runner._progress import RunProgress
-from oversight.runner._run import Session, ending, warn_unpriced
-from oversight.runner._status import RunResult, Status, write_status
+from oversight.runner._run import Session
+from oversight.runner._status import RunResult, Status, ending, warn_unpriced, write_status
 from oversight.runner._worker import Job, Share, WorkerEnd, open_share, run_share, worker_main
 from transcripts import JsonlLog, RunStore
 from transcripts.errors import ConfigError
