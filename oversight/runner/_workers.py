@@ -46,6 +46,7 @@ from oversight.runner._items import WorkItem
 from oversight.runner._meter import Meter, SpendEntry, Tally
 from oversight.runner._progress import RunProgress
 from oversight.runner._run import Session
+from oversight.runner._signals import INTERRUPTING, Handlers
 from oversight.runner._status import RunResult, Status, ending, warn_unpriced, write_status
 from oversight.runner._worker import Job, Share, WorkerEnd, open_share, run_share, worker_main
 from transcripts import JsonlLog, RunStore
@@ -364,26 +365,16 @@ class _Stops:
         self.console = console
         self.asked = False
         self.times = 0
-        self.loop = asyncio.get_running_loop()
-        self.installed: list[signal.Signals] = []
+        self.handlers = Handlers()
 
     def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self.loop.add_signal_handler(sig, self.pass_on)
-                self.installed.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread: the workers stop with their own signals
+        self.handlers.set(self.pass_on)  # off the main thread the workers stop on their own
 
     def pass_on(self, *, quiet: bool = False) -> None:
         """Stop share 0, and send every worker still running SIGTERM (the first time, say
         so)."""
         if not self.asked and not quiet:
-            self.console.print(
-                "interrupting: no new call is started, calls in flight finish "
-                "(Ctrl-C again to stop at once)",
-                highlight=False,
-            )
+            self.console.print(INTERRUPTING, highlight=False)
         self.asked = True
         self.times += 1
         for worker in self.crew:
@@ -397,7 +388,4 @@ class _Stops:
                     os.kill(worker.process.pid, signal.SIGTERM)
 
     def remove(self) -> None:
-        for sig in self.installed:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                self.loop.remove_signal_handler(sig)
-        self.installed.clear()
+        self.handlers.remove()

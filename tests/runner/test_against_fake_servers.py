@@ -213,6 +213,7 @@ def _sigterm_then_resume(tmp_path: Path, server: FakeOpenAIServer) -> None:
     assert signal_after(process, run / "transcripts.jsonl", 5, sig=signal.SIGTERM, timeout=60)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 130, out
+    assert "interrupting: no new call is started, calls in flight finish" in " ".join(out.split())
     assert "interrupted" in out
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "interrupted" and 0 < status["items_complete"] < 32
