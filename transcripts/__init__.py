@@ -5,6 +5,7 @@ touches the network.
 """
 
 from transcripts._index import Entry
+from transcripts._log import JsonlLog, TornRecordWarning
 from transcripts._models import (
     SCHEMA_VERSION,
     Call,
@@ -29,12 +30,7 @@ from transcripts._models import (
 from transcripts._questions import QUESTION_REF, QuestionFile
 from transcripts._render import answer_label, render_judge_view, render_transcript
 from transcripts._results import CritiqueOutcome, CritiqueRating, Tree, TreeKind, TreeNode
-from transcripts._store import (
-    JsonlLog,
-    RunStore,
-    TornRecordWarning,
-    write_json_atomic,
-)
+from transcripts._store import RunStore, write_json_atomic
 from transcripts._view import JudgeView, ViewQuote, ViewTurn
 from transcripts.scoring import (
     TIE_TOLERANCE,

@@ -1,7 +1,7 @@
 """The core vocabulary: questions, calls, turns, transcripts and judgments.
 
 Every record is an immutable pydantic model with documented fields. Records that are
-stored on disk carry ``schema_version``; see :mod:`transcripts._store` for how older
+stored on disk carry ``schema_version``; see :mod:`transcripts._log` for how older
 and newer versions are treated.
 """
 

@@ -12,8 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transcripts._log import JsonlLog
 from transcripts._models import SCHEMA_VERSION, Judgment, Transcript, utc_now
-from transcripts._store import JsonlLog, RunStore
+from transcripts._store import RunStore
 from transcripts.errors import ConfigError
 
 __all__ = [

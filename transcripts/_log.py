@@ -1,0 +1,454 @@
+"""An append-only JSON Lines log of one record type with its index: the files of a run
+folder (:mod:`transcripts._store`) are such logs.
+
+Guarantees:
+
+* Each record (or batch of records, :meth:`JsonlLog.extend`) is written with a single
+  ``write`` on an ``O_APPEND`` descriptor under a per-file lock, held both within the
+  process (tasks, threads) and across processes (an OS advisory lock, ``flock``, on the
+  file itself; a ``.<file>.lock`` side file where there is no ``fcntl``), e.g. two people
+  judging one run in two terminals, so writers never interleave bytes and one never
+  mistakes another's line in progress for a torn tail; records are in the kernel the
+  moment ``append`` (``extend``) returns (a ``kill -9`` loses nothing already appended;
+  pass ``fsync=True`` to survive power loss too).
+* A torn last line left by a crash is skipped with a warning when reading, and set aside
+  into ``<file>.torn-<time>`` (never deleted) before the next append, so appending goes on
+  on a clean line boundary.
+* Reading streams the file line by line; memory does not grow with the file.
+* Duplicate ids (as after a resumed run) resolve deterministically in :meth:`JsonlLog.latest`:
+  a complete/ok record beats a failed one, and among equals the last written wins.
+* A record from a newer schema than this code knows is refused with :class:`SchemaVersionError`;
+  older ones are read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+import warnings
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from filelock import FileLock
+from pydantic import BaseModel, ValidationError
+
+from transcripts._index import Entry, IndexFile
+from transcripts._index_fields import INDEXED
+from transcripts._models import SCHEMA_VERSION
+from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile, _flocked
+from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
+from transcripts.scoring import status_rank
+
+__all__ = ["JsonlLog", "TornRecordWarning"]
+
+R = TypeVar("R", bound=BaseModel)
+
+_json = msgspec.json.Decoder().decode
+"""A line's JSON, several times faster than ``json.loads``, and the same objects for every
+line it reads; what it refuses (``NaN`` and ``Infinity``, numbers beyond a float, lone
+surrogates in escapes) goes to ``json.loads``, which reads those as it always did and words
+the error for a corrupt line."""
+
+
+class TornRecordWarning(UserWarning):
+    """A file's last line was cut short by a crash; it was skipped (and set aside on append)."""
+
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: a lock file instead of flock
+    fcntl = None  # type: ignore[assignment]
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    """One lock per file per process, however many logs point at it."""
+    key = str(path.resolve())
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def _default_rank(data: Mapping[str, Any]) -> int:
+    return status_rank(data.get("status"))
+
+
+class JsonlLog(Generic[R]):
+    """An append-only JSON Lines file of one record type, with a sidecar index.
+
+    Example::
+
+        log = JsonlLog(run / "transcripts.jsonl", Transcript)
+        log.append(transcript)
+        log.extend(more_transcripts)     # many: one write, one index transaction
+        for t in log.latest():
+            ...
+        one = log.get(transcript.id)     # one seek, whatever the size of the log
+
+    ``extract`` picks the few fields (beyond id and status) the index keeps of each record;
+    it is given the record's JSON object, or a written model's field dict. ``lookups`` are
+    those fields :meth:`latest_entries` can select by (``where=``) without reading every
+    entry; ``layout`` names what ``extract`` keeps (change it when that changes: an index
+    written under another layout is rebuilt). A log named like a run's transcripts or
+    judgments gets their fields (``transcripts._index_fields``) unless told otherwise.
+    """
+
+    __slots__ = (
+        "_extract",
+        "_fd",
+        "_fsync",
+        "_index",
+        "_lock",
+        "_model",
+        "_questions",
+        "_rank",
+        "path",
+    )
+
+    def __init__(
+        self,
+        path: Path,
+        model: type[R],
+        *,
+        fsync: bool = False,
+        rank: Callable[[Mapping[str, Any]], int] = _default_rank,
+        extract: Callable[[Mapping[str, Any]], dict[str, Any] | None] | None = None,
+        share_questions: bool = False,
+        lookups: tuple[str, ...] = (),
+        layout: str = "",
+    ) -> None:
+        required: tuple[str, ...] = ()
+        if extract is None and path.name in INDEXED:
+            # Whoever opens a run's log keeps the same index (never one of its own).
+            extract, lookups, layout, required = INDEXED[path.name]
+        self.path = path
+        self._model = model
+        self._fsync = fsync
+        self._rank = rank
+        self._extract = extract
+        self._lock = _lock_for(path)
+        self._fd: int | None = None
+        self._index = IndexFile(path, lookups=lookups, layout=layout, required=required)
+        self._questions = QuestionFile(path.with_name(QUESTIONS)) if share_questions else None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, record: R) -> None:
+        """Append one record as one line, flushed to the kernel before returning; then its
+        index entry."""
+        self._write([(record, self._encode(record))])
+
+    def extend(self, records: Iterable[R]) -> None:
+        """Append many records, a line each, in one write under one lock (held in memory
+        together until then: for a batch, not a stream); then their index entries in one
+        transaction. As safe as appending them one by one: another writer's lines never
+        come between them, and a crash leaves whole lines, at worst a torn last one, with
+        any missing entries indexed on the next read."""
+        self._write([(record, self._encode(record)) for record in records])
+
+    def _write(self, lines: list[tuple[R, bytes]]) -> None:
+        """Write the encoded ``lines`` (with ``fsync``, to the disk), then index them."""
+        if not lines:
+            return
+        data = b"".join(line for _, line in lines)
+        with self._lock:
+            first = self._fd is None
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            with self._os_lock(self._fd):
+                if first:  # under the OS lock: another writer's line in progress is not torn
+                    self._set_aside_torn_tail()
+                view = memoryview(data)
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+                if self._fsync:
+                    os.fsync(self._fd)
+                offset = os.lseek(self._fd, 0, os.SEEK_CUR) - len(data)
+                entries = []
+                for record, line in lines:
+                    entries.append(self._entry(offset, line, record.__dict__))
+                    offset += len(line)
+                self._index.extend(entries)
+
+    def _os_lock(self, fd: int) -> AbstractContextManager[object]:
+        """The cross-process lock: ``flock`` on the file, or a side lock file without fcntl."""
+        if fcntl is not None:
+            return _flocked(fd)
+        return FileLock(self.path.with_name(f".{self.path.name}.lock"))  # pragma: no cover
+
+    def _encode(self, record: R) -> bytes:
+        """The record's line; with ``share_questions``, its question goes to the run's
+        ``questions.jsonl`` (once per distinct question) and the line names it by hash."""
+        question = getattr(record, "question", None)
+        if self._questions is None or not isinstance(question, BaseModel):
+            return (record.model_dump_json() + "\n").encode()
+        ref = self._questions.add(question)
+        rest = record.model_dump_json(exclude={"question"})
+        return f'{{"{QUESTION_REF}":"{ref}",{rest[1:]}\n'.encode()
+
+    def _entry(self, offset: int, line: bytes, fields: Mapping[str, Any]) -> Entry:
+        status = fields.get("status")
+        return Entry(
+            offset,
+            len(line),
+            str(fields.get("id")),
+            self._rank(fields),
+            status if isinstance(status, str) else None,
+            self._extract(fields) if self._extract is not None else None,
+            zlib.crc32(line),
+        )
+
+    def close(self) -> None:
+        """Close the file descriptors (appending again reopens them)."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            self._index.close()
+            if self._questions is not None:
+                self._questions.close()
+
+    def _set_aside_torn_tail(self) -> None:
+        """Move an unterminated last line into a side file and truncate to the last newline."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            # Walk back to the previous newline in blocks.
+            end = size
+            cut = 0
+            while end > 0:
+                start = max(0, end - 65536)
+                f.seek(start)
+                block = f.read(end - start)
+                at = block.rfind(b"\n")
+                if at >= 0:
+                    cut = start + at + 1
+                    break
+                end = start
+            f.seek(cut)
+            tail = f.read()
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
+            aside.write_bytes(tail)
+            f.truncate(cut)
+        warnings.warn(
+            f"{self.path}: the last line ({len(tail)} bytes) was cut short, probably by a "
+            f"crash; it was moved to {aside.name} and appending continues",
+            TornRecordWarning,
+            stacklevel=4,
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _lines(
+        self, start: int = 0, end: int | None = None, first: int = 1
+    ) -> Iterator[tuple[str, int, bytes]]:
+        """Yield (where, byte offset, line) of complete lines from ``start`` to ``end``;
+        ``where`` names the line for messages (its number when ``first`` is known, else its
+        byte offset). Warns on a torn tail."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as f:
+            f.seek(start)
+            offset = start
+            number = first
+            for line in f:
+                if end is not None and offset >= end:
+                    return
+                where = f"{self.path}:{number}" if first else f"{self.path} (byte {offset})"
+                if not line.endswith(b"\n"):
+                    warnings.warn(
+                        f"{where}: the last line is cut short (a crash while "
+                        f"writing?); it was skipped, and is set aside on the next append",
+                        TornRecordWarning,
+                        stacklevel=4,
+                    )
+                    return
+                if line.strip():
+                    yield where, offset, line
+                offset += len(line)
+                if first:
+                    number += 1
+
+    def _load(self, where: str, line: bytes, *, decode: bool = True) -> dict[str, Any]:
+        """The line as a JSON object, refusing corrupt lines and newer schemas (with
+        ``decode``, its question put back)."""
+        try:
+            data: Any = _json(line)
+        except msgspec.MsgspecError:  # not JSON as msgspec reads it: the standard library's say
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CorruptRecordError(
+                    f"{where}: not valid JSON ({err.msg}); this line is not the last, "
+                    f"so it is not a crash artefact: move it out of the file to continue"
+                ) from err
+        if not isinstance(data, dict):
+            raise CorruptRecordError(f"{where}: a record must be a JSON object")
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{where}: record has schema_version {version}, but this oversight "
+                f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
+            )
+        return self._decode(data) if decode else data
+
+    def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The stored object as the model reads it: a question stored by reference is put
+        back (from ``questions.jsonl`` beside the log, whatever log type reads it)."""
+        ref = data.pop(QUESTION_REF, None)
+        if ref is not None and "question" not in data:
+            if self._questions is None:
+                self._questions = QuestionFile(self.path.with_name(QUESTIONS))
+            data["question"] = self._questions.get(str(ref))
+        return data
+
+    def _parse(self, where: str, line: bytes) -> R:
+        data = self._load(where, line)
+        try:
+            return self._model.model_validate(data)
+        except ValidationError as err:
+            raise CorruptRecordError(
+                f"{where}: not a valid {self._model.__name__} record: {err}"
+            ) from err
+
+    def __iter__(self) -> Iterator[R]:
+        """Every record in file order, duplicates included, streamed."""
+        for where, _, line in self._lines():
+            yield self._parse(where, line)
+
+    # -- the index -------------------------------------------------------------------------
+
+    @property
+    def lookups(self) -> tuple[str, ...]:
+        """The index fields :meth:`latest_entries` can select by (``where=``)."""
+        return self._index.lookups
+
+    @property
+    def kept(self) -> frozenset[str]:
+        """The ``extract`` fields the index keeps of each record (from its ``layout``,
+        ``name:field,field``), which :meth:`index_values` can return."""
+        _, _, fields = self._index.layout.partition(":")
+        return frozenset(f for f in fields.split(",") if f)
+
+    @property
+    def index_in_memory(self) -> bool:
+        """Whether this log's index cannot be kept on disk (a read-only folder), so that
+        reading through it means parsing every line first, in every process."""
+        with self._lock:
+            return self._index.in_memory
+
+    def _scan(self, start: int, end: int, first: int) -> Iterator[Entry]:
+        for where, offset, line in self._lines(start, end, first):
+            yield self._entry(offset, line, self._load(where, line, decode=False))
+
+    def _matches(self, entry: Entry) -> bool:
+        """Whether the log holds ``entry``'s record where the entry says."""
+        with open(self.path, "rb") as f:
+            if entry.offset:
+                f.seek(entry.offset - 1)
+                if f.read(1) != b"\n":
+                    return False
+            line = f.read(entry.length)
+        if len(line) != entry.length or not line.endswith(b"\n"):
+            return False
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return False
+        return isinstance(data, dict) and str(data.get("id")) == entry.id
+
+    def entries(self) -> list[Entry]:
+        """Every record's index entry in file order, duplicates included (reads the index,
+        not the records; indexes first whatever the index lacks)."""
+        with self._lock:
+            return self._index.entries(self._scan, self._matches)
+
+    def latest_entries(
+        self, *, where: Mapping[str, Any] | None = None, limit: int | None = None
+    ) -> list[Entry]:
+        """The entries of :meth:`latest`: one per id, in file order of the winners; with
+        ``where``, only those whose ``id``, ``status`` or index fields (``lookups``) have
+        these values (a tuple, list or set: any of them); at most ``limit``. A query of
+        the index: its cost grows with what it returns, not the log."""
+        with self._lock:
+            return self._index.latest(self._scan, self._matches, where=where, limit=limit)
+
+    def index_values(self, *names: str, latest: bool = False) -> list[tuple[Any, ...]]:
+        """One tuple a record, in file order (``latest``: only :meth:`latest`'s), of the
+        named index columns (``id``, ``status``, ``rank``) or ``extract`` fields (None
+        where a record lacks one): the cheapest way to look at a field of every record."""
+        with self._lock:
+            return self._index.values(self._scan, self._matches, names, latest=latest)
+
+    def read(self, entries: Iterable[Entry]) -> Iterator[R]:
+        """The records of ``entries`` (from :meth:`entries`), validated, streamed."""
+        wanted = iter(entries)
+        first = next(wanted, None)
+        if first is None:
+            return
+        with open(self.path, "rb") as f:
+            for entry in itertools.chain([first], wanted):
+                f.seek(entry.offset)
+                line = f.readline()
+                where = f"{self.path} (byte {entry.offset})"
+                data = self._load(where, line)
+                if len(line) != entry.length or str(data.get("id")) != entry.id:
+                    self.close()
+                    self._index.path.unlink(missing_ok=True)
+                    raise StoreError(
+                        f"{self._index.path} does not match {self.path} (was the log edited "
+                        f"by hand?); the index was removed and is rebuilt from the log on the "
+                        f"next read: run the command again"
+                    )
+                try:
+                    yield self._model.model_validate(data)
+                except ValidationError as err:
+                    raise CorruptRecordError(
+                        f"{where}: not a valid {self._model.__name__} record: {err}"
+                    ) from err
+
+    def latest(self, *, where: Mapping[str, Any] | None = None) -> Iterator[R]:
+        """One record per id, resolved deterministically, in file order of the winners
+        (``where``: as in :meth:`latest_entries`).
+
+        The winners are chosen from the index; only they are read and validated.
+        """
+        return self.read(self.latest_entries(where=where))
+
+    def get(self, record_id: str) -> R | None:
+        """The latest record with this id (as :meth:`latest` resolves it), or None."""
+        with self._lock:
+            best = self._index.best(self._scan, self._matches, record_id)
+        return None if best is None else next(self.read([best]))
+
+    def ids(self, *, prefix: str = "", limit: int | None = None) -> set[str]:
+        """Ids of all records in the file (only those starting with ``prefix``, at most
+        ``limit`` of them)."""
+        with self._lock:
+            found = self._index.ids(
+                self._scan, self._matches, prefix=prefix, limit=-1 if limit is None else limit
+            )
+        return set(found)
+
+    def count(self, *, where: Mapping[str, Any] | None = None) -> int:
+        """How many distinct ids the file holds (from the index); with ``where``, how many
+        :meth:`latest_entries` gives for it, counted in the index."""
+        with self._lock:
+            return self._index.count(self._scan, self._matches, where=where)
