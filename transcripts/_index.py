@@ -45,6 +45,17 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from transcripts._index_sql import (
+    ALL_LOST,
+    ALL_TALLIED,
+    COLUMNS,
+    ENTRIES,
+    INSERT,
+    SCHEMA,
+    UPKEEP,
+    WINNER,
+    WITHOUT_UPKEEP,
+)
 from transcripts.errors import StoreError
 
 __all__ = ["Entry", "IndexFile", "Scan"]
@@ -64,66 +75,6 @@ _BLOCK = 1 << 23
 """Bytes of the log read at a time when checking a copy's rows against it."""
 
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-_COLUMNS = "offset, length, id, rank, status, extra"
-_INSERT = f"INSERT OR IGNORE INTO entries ({_COLUMNS}, crc) VALUES (?,?,?,?,?,?,?)"
-
-_ENTRIES = """CREATE TABLE IF NOT EXISTS entries (
-    offset INTEGER PRIMARY KEY, length INTEGER NOT NULL, id TEXT NOT NULL,
-    rank INTEGER NOT NULL, status TEXT, extra TEXT, lost INTEGER NOT NULL DEFAULT 0,
-    crc INTEGER
-)"""
-_TABLES = f"""
-CREATE TABLE IF NOT EXISTS meta (
-    one INTEGER PRIMARY KEY CHECK (one = 1),
-    version INTEGER NOT NULL, layout TEXT NOT NULL, inode INTEGER NOT NULL,
-    covered INTEGER NOT NULL, reach INTEGER NOT NULL
-);
-{_ENTRIES};
-"""
-
-_UPKEEP = (
-    "CREATE INDEX IF NOT EXISTS entries_by_id ON entries (id, rank, offset)",
-    """CREATE TRIGGER IF NOT EXISTS entries_tally AFTER INSERT ON entries BEGIN
-    UPDATE meta SET covered = covered + NEW.length,
-                    reach = max(reach, NEW.offset + NEW.length);
-END""",
-    """CREATE TRIGGER IF NOT EXISTS entries_win AFTER INSERT ON entries BEGIN
-    UPDATE entries SET lost = 1 WHERE id = NEW.id AND lost = 0 AND offset != NEW.offset
-        AND (rank < NEW.rank OR (rank = NEW.rank AND offset < NEW.offset));
-    UPDATE entries SET lost = 1 WHERE offset = NEW.offset AND EXISTS (
-        SELECT 1 FROM entries AS f WHERE f.id = NEW.id AND f.offset != NEW.offset
-        AND (f.rank > NEW.rank OR (f.rank = NEW.rank AND f.offset > NEW.offset)));
-END""",
-)
-"""What each insert keeps up to date, in its own transaction: the B-tree by id, the tally of
-bytes covered (``entries_tally``) and which rows lose to another of their id
-(``entries_win``)."""
-
-_SCHEMA = _TABLES + "".join(f"{statement};\n" for statement in _UPKEEP)
-
-_WITHOUT_UPKEEP = (
-    "DROP TRIGGER IF EXISTS entries_tally",
-    "DROP TRIGGER IF EXISTS entries_win",
-    "DROP INDEX IF EXISTS entries_by_id",
-)
-_ALL_LOST = """
-UPDATE entries SET lost = 1 WHERE EXISTS (
-    SELECT 1 FROM entries AS f WHERE f.id = entries.id
-    AND (f.rank > entries.rank OR (f.rank = entries.rank AND f.offset > entries.offset)))
-"""
-"""``entries_win``'s rule for every row at once: a row loses when another of its id ranks
-higher, or ranks the same and was written later."""
-_ALL_TALLIED = """
-UPDATE meta SET covered = (SELECT coalesce(sum(length), 0) FROM entries),
-                reach = (SELECT coalesce(max(offset + length), 0) FROM entries)
-"""
-"""``entries_tally``'s sums for every row at once."""
-
-# A row wins for its id when no other row of that id ranks higher, or ranks the same and
-# was written later (the rule of JsonlLog.latest): the trigger ``entries_win`` marks the
-# others ``lost`` as each row goes in, in the insert's own transaction.
-_WINNER = "e.lost = 0"
 
 try:
     import fcntl
@@ -231,7 +182,7 @@ class IndexFile:
                 # left out, the records are indexed by the next read, with its fields.
                 db.execute("ROLLBACK")
                 return
-            db.executemany(_INSERT, (entry.row() for entry in entries))
+            db.executemany(INSERT, (entry.row() for entry in entries))
             db.execute("COMMIT")
         except (OSError, sqlite3.Error):
             # Read-only, full or locked: closing rolls back; the gap is indexed on the
@@ -257,7 +208,7 @@ class IndexFile:
 
     def entries(self, scan: Scan, check: Callable[[Entry], bool]) -> list[Entry]:
         """Every record's entry in log order."""
-        return self._query(scan, check, f"SELECT {_COLUMNS} FROM entries ORDER BY offset", ())
+        return self._query(scan, check, f"SELECT {COLUMNS} FROM entries ORDER BY offset", ())
 
     def latest(
         self,
@@ -271,7 +222,7 @@ class IndexFile:
         those with the ``where`` values (``id``, ``status``, or fields of ``extra`` named in
         ``lookups``; a tuple, list or set of values: any of them), at most ``limit``."""
         condition, params = self._where(where)
-        sql = f"SELECT {_COLUMNS} FROM entries AS e WHERE {condition} ORDER BY offset"
+        sql = f"SELECT {COLUMNS} FROM entries AS e WHERE {condition} ORDER BY offset"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -290,7 +241,7 @@ class IndexFile:
             name if name in ("id", "status", "rank") else self._field(name, any_field=True)
             for name in names
         )
-        where = f" WHERE {_WINNER}" if latest else ""
+        where = f" WHERE {WINNER}" if latest else ""
         return db.execute(f"SELECT {columns} FROM entries AS e{where} ORDER BY offset").fetchall()
 
     def best(self, scan: Scan, check: Callable[[Entry], bool], record_id: str) -> Entry | None:
@@ -298,7 +249,7 @@ class IndexFile:
         found = self._query(
             scan,
             check,
-            f"SELECT {_COLUMNS} FROM entries WHERE id = ? ORDER BY rank DESC, offset DESC LIMIT 1",
+            f"SELECT {COLUMNS} FROM entries WHERE id = ? ORDER BY rank DESC, offset DESC LIMIT 1",
             (record_id,),
         )
         return found[0] if found else None
@@ -334,7 +285,7 @@ class IndexFile:
 
     def _where(self, where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
         """The SQL condition (and its parameters) for the winning rows with these values."""
-        sql = _WINNER
+        sql = WINNER
         params: list[Any] = []
         for name, value in (where or {}).items():
             if isinstance(value, (tuple, list, set, frozenset)):
@@ -420,7 +371,7 @@ class IndexFile:
         )
 
     def _last_matches(self, db: sqlite3.Connection, check: Callable[[Entry], bool]) -> bool:
-        last = db.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY offset DESC LIMIT 1").fetchone()
+        last = db.execute(f"SELECT {COLUMNS} FROM entries ORDER BY offset DESC LIMIT 1").fetchone()
         return last is None or check(Entry(*last[:5]))
 
     def _repair(self, db: sqlite3.Connection, scan: Scan, check: Callable[[Entry], bool]) -> None:
@@ -479,7 +430,7 @@ class IndexFile:
         if reach < size:
             gaps.append((reach, size))
         for start, end in gaps:
-            db.executemany(_INSERT, (e.row() for e in scan(start, end, 1 if start == 0 else 0)))
+            db.executemany(INSERT, (e.row() for e in scan(start, end, 1 if start == 0 else 0)))
 
     def _same_lines(self, db: sqlite3.Connection, size: int) -> bool:
         """Whether every row's line is in the log (``size`` bytes) where the row says, byte
@@ -503,23 +454,23 @@ class IndexFile:
 
     def _rebuild(self, db: sqlite3.Connection, scan: Scan, inode: int, size: int) -> None:
         """Index the whole log anew (inside :meth:`_repair`'s transaction). The rows go in
-        without the upkeep each insert pays (``_UPKEEP``: the triggers and the B-trees),
+        without the upkeep each insert pays (``UPKEEP``: the triggers and the B-trees),
         which is made again once they are all in, as the triggers would have left it."""
-        for statement in _WITHOUT_UPKEEP:
+        for statement in WITHOUT_UPKEEP:
             db.execute(statement)
         for name in self.lookups:
             db.execute(f"DROP INDEX IF EXISTS entries_by_{name}")
         # Dropped and made again: an index of an older version has other columns.
         db.execute("DROP TABLE IF EXISTS entries")
-        db.execute(_ENTRIES)
+        db.execute(ENTRIES)
         db.execute("DELETE FROM meta")
         self._start(db, inode)
-        db.executemany(_INSERT, (e.row() for e in scan(0, size, 1)))
-        for statement in _UPKEEP:
+        db.executemany(INSERT, (e.row() for e in scan(0, size, 1)))
+        for statement in UPKEEP:
             db.execute(statement)
         self._lookup_indexes(db)
-        db.execute(_ALL_LOST)
-        db.execute(_ALL_TALLIED)
+        db.execute(ALL_LOST)
+        db.execute(ALL_TALLIED)
 
     def _start(self, db: sqlite3.Connection, inode: int) -> None:
         db.execute(
@@ -539,7 +490,7 @@ class IndexFile:
                 self._in_memory = True
             # Derived data: a power loss at worst costs a rebuild, never a record.
             db.execute("PRAGMA synchronous=OFF")
-            db.executescript(_SCHEMA)
+            db.executescript(SCHEMA)
             self._lookup_indexes(db)
             self._db = db
         return self._db
