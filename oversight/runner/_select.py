@@ -106,11 +106,17 @@ def select_transcripts(
     if conditions:
         check_conditions(store, conditions)
     chosen, rest = index_where(conditions, filters, complete_only=complete_only)
+    passing: set[str] | None = None  # ids whose question passes the question's clauses
     if rest:
-        _check_fields(_names(store.transcripts), rest)
-    # Streamed: one transcript in memory at a time, however large the run; the index
-    # chooses by condition and status, so no other transcript is read.
-    for t in store.transcripts.latest(where=chosen or None):
+        names = _names(store.transcripts, [f for f in rest if _of_question(f.field)])
+        _check_fields(names, rest)
+        passing = names.passing
+    # Streamed: one transcript in memory at a time, however large the run. The index
+    # chooses by condition and status, and the fast read by the question's fields, so no
+    # other transcript is read; every clause is then matched on each one read.
+    log = store.transcripts
+    entries = log.latest_entries(where=chosen or None)
+    for t in log.read(e for e in entries if passing is None or e.id in passing):
         if wanted is not None and t.id not in wanted:
             continue
         if all(f.accepts(field_value(t, f.field)) for f in rest):
@@ -153,57 +159,104 @@ def index_where(
     return {key: tuple(sorted(values)) for key, values in chosen.items()}, rest
 
 
-class _QuestionNames(msgspec.Struct):
-    metadata: dict[str, msgspec.Raw] = {}
+class _Question(msgspec.Struct):
+    """What the fast read takes of a question: the fields a question's clauses match (typed
+    as the model types them, so a value it would refuse sends the read to the store's)."""
+
+    id: str | None = None
+    source: str | None = None
+    dataset: str | None = None
+    metadata: dict[str, Any] = {}
 
 
 class _Names(msgspec.Struct):
-    """What :func:`_check_fields` reads of a stored transcript (values left undecoded)."""
+    """What :func:`_names` reads of a stored transcript."""
 
+    id: str = ""
     schema_version: int = SCHEMA_VERSION
     metadata: dict[str, msgspec.Raw] = {}
-    question: _QuestionNames | None = None
+    question: _Question | None = None
     question_ref: str | None = None
+
+
+def _of_question(name: str) -> bool:
+    """Whether field ``name`` is one of the question's own (its id, source, dataset or
+    ``question.KEY``), the same in the stored question as in the model read from it."""
+    return name in ("question", "source", "dataset") or name.startswith("question.")
+
+
+def _question_value(question: _Question, name: str) -> Any:
+    """:func:`field_value` of a question's own field (see :func:`_of_question`)."""
+    if name == "question":
+        return question.id
+    if name in ("source", "dataset"):
+        return getattr(question, name)
+    return question.metadata.get(name.partition(".")[2], MISSING)
 
 
 @dataclass
 class _RunNames:
-    """The metadata keys a run's transcripts have."""
+    """The metadata keys a run's transcripts have, and which transcripts' questions pass."""
 
     any: bool = False
     metadata: set[str] = field(default_factory=set)
     question: set[str] = field(default_factory=set)
+    passing: set[str] | None = None
+    """Ids of the transcripts with a record whose question passes every clause on the
+    question's own fields (None: no such clause, or the fast read gave up)."""
 
 
-def _names(log: JsonlLog[Transcript]) -> _RunNames:
+def _names(log: JsonlLog[Transcript], of_question: Sequence[Filter] = ()) -> _RunNames:
     """The names of every transcript record of the log, read without validating the records
     (a field or two of each, in blocks: memory and time stay small at 100,000 transcripts),
     or through the store's reader, one record at a time, where the fast read gives up. The
     fast read sees every record, earlier records of an id too: a name only such a record
-    has is accepted (and selects nothing), never refused."""
+    has is accepted (and selects nothing), never refused. With ``of_question`` (clauses on
+    the question's own fields), the same read finds the transcripts whose question passes
+    them (each stored question matched once), so only those need be read in full."""
     names = _RunNames()
     try:
-        refs: set[str] = set()
+        stored: dict[str, dict[str, Any]] | None = None
+        refs: dict[str, bool] = {}  # each question named by hash: whether it passes
+        passing: set[str] = set()
         for block in blocks(log.path, _Names):
             for r in block:
                 names.any = True
                 names.metadata.update(r.metadata)
                 if r.question is not None:
                     names.question.update(r.question.metadata)
-                elif r.question_ref is not None:
-                    refs.add(r.question_ref)
-        if refs:
-            stored = QuestionFile(log.path.with_name("questions.jsonl")).all()
-            for ref in refs:
-                names.question.update((stored.get(ref) or {}).get("metadata") or {})
+                    passes = _passes(r.question, of_question)
+                elif r.question_ref is None:
+                    passes = True  # no question at all: the store's reader will say
+                elif r.question_ref in refs:
+                    passes = refs[r.question_ref]
+                else:
+                    if stored is None:
+                        stored = QuestionFile(log.path.with_name("questions.jsonl")).all()
+                    found = stored.get(r.question_ref)
+                    if found is None:  # not stored: the store's reader says what is missing
+                        passes = True
+                    else:
+                        names.question.update(found.get("metadata") or {})
+                        passes = _passes(msgspec.convert(found, _Question), of_question)
+                    refs[r.question_ref] = passes
+                if passes and of_question:
+                    passing.add(r.id)
+        names.passing = passing if of_question else None
         return names
-    except Unclean:  # a torn tail, an older schema: the store's reader says what to do
+    except (Unclean, msgspec.ValidationError):
+        # A torn tail, an older schema, a value the model would not take: the store's
+        # reader says what to do.
         names = _RunNames()
         for t in log.latest():
             names.any = True
             names.metadata.update(t.metadata)
             names.question.update(t.question.metadata)
         return names
+
+
+def _passes(question: _Question, clauses: Sequence[Filter]) -> bool:
+    return all(f.accepts(_question_value(question, f.field)) for f in clauses)
 
 
 def check_conditions(store: RunStore, conditions: Sequence[str]) -> None:

@@ -163,6 +163,31 @@ def test_show_lists_and_shows_from_the_index(
         list(RunStore.open(tmp_path).transcripts.latest())
 
 
+def test_a_where_on_the_question_reads_only_that_questions_transcripts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--where`` on the question's own fields (id, source, dataset, ``question.KEY``) is
+    matched once per stored question by the fast read: a spoilt transcript of another
+    question is never read in full; one of the chosen question still is, and is an error."""
+    from oversight.runner._select import select_transcripts
+
+    store = RunStore.create(tmp_path)
+    _write(store, 30)  # t000, t002, ... on q0; t001, t003, ... on q1
+    store.close()
+    log = tmp_path / "transcripts.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    bad = json.loads(lines[25])  # t025, on q1
+    bad["assignment"]["Debater B"] = 7  # no such answer
+    lines[25] = json.dumps(bad, separators=(",", ":")) + "\n"
+    log.write_text("".join(lines))
+    assert main(["show", str(tmp_path), "--where", "question=q0", "--limit", "3"]) == 0
+    assert "15 transcript(s) (first 3 shown" in capsys.readouterr().out
+    chosen = select_transcripts(RunStore.open(tmp_path), where=["question!=q1", "source=story-7"])
+    assert [t.id for t in chosen] == [f"t{i:03d}" for i in range(0, 30, 2)]
+    with pytest.raises(CorruptRecordError, match="not a valid Transcript"):
+        list(select_transcripts(RunStore.open(tmp_path), where=["question=q1"]))
+
+
 def test_a_condition_is_chosen_and_counted_in_the_index(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -273,14 +298,27 @@ def _extras(index: Path) -> list[tuple[str, str]]:
         ["condition="],
         ["status=Error"],
         ["condition=debate", "question=q1"],
+        # The question's own fields, found by the fast read of each stored question:
+        ["question=q1"],
+        ["question=q0"],
+        ["question!=q1"],
+        ["question=q1", "question=q2"],
+        ["question=nope"],
+        ["source=s0", "condition=debate"],
+        ["dataset=null"],
+        ["dataset=sample"],
+        ["question.level=2"],
+        ["question.level=null", "status=complete"],
+        ["question.level=2.0", "source!=s1"],
     ],
 )
 def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clauses: list[str]
 ) -> None:
-    """A condition or status chosen in the index is the same selection as the clause matched
-    on each transcript (the rule of ``transcripts.filters``), also where a later record of
-    an id changed its status; ``show`` counts the same number."""
+    """A condition or status chosen in the index, or transcripts chosen by their stored
+    question, are the same selection as the clause matched on each transcript (the rule of
+    ``transcripts.filters``), also where a later record of an id changed its status and its
+    question; ``show`` counts the same number."""
     from oversight.runner._select import field_value, select_transcripts
     from transcripts.filters import parse_where
 
@@ -289,13 +327,18 @@ def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
         store.transcripts.append(
             debate(
                 id=f"t{i:03d}",
-                question=question(id=f"q{i % 2}"),
+                question=question(
+                    id=f"q{i % 3}",
+                    source=f"s{i % 2}",
+                    dataset=None if i % 5 == 0 else "sample",
+                    metadata={} if i % 7 == 0 else {"level": i % 3},
+                ),
                 condition=["debate", "consultancy", ""][i % 3],
                 status="error" if i % 4 == 0 else "complete",
             )
         )
     again = debate(id="t004", question=question(id="q0"), condition="consultancy")
-    store.transcripts.append(again)  # t004 failed, then completed: the later record wins
+    store.transcripts.append(again)  # t004 failed on q1, then completed on q0: it wins
     store.close()
     every = list(RunStore.open(tmp_path).transcripts.latest())
     filters = parse_where(clauses)
