@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -106,14 +106,15 @@ def select_transcripts(
     if conditions:
         check_conditions(store, conditions)
     chosen, rest = index_where(conditions, filters, complete_only=complete_only)
-    passing: set[str] | None = None  # ids whose question passes the question's clauses
+    passing: set[str] | None = None  # ids that pass the clauses the fast read decides
     if rest:
-        names = _names(store.transcripts, [f for f in rest if _of_question(f.field)])
+        names = _names(store.transcripts, [f for f in rest if f.field not in _COMPUTED])
         _check_fields(names, rest)
         passing = names.passing
     # Streamed: one transcript in memory at a time, however large the run. The index
-    # chooses by condition and status, and the fast read by the question's fields, so no
-    # other transcript is read; every clause is then matched on each one read.
+    # chooses by condition and status, and the fast read of every line by the other
+    # fields it decides, so no other transcript is read; every clause is then matched on
+    # each one read.
     log = store.transcripts
     entries = log.latest_entries(where=chosen or None)
     for t in log.read(e for e in entries if passing is None or e.id in passing):
@@ -160,93 +161,102 @@ def index_where(
 
 
 class _Question(msgspec.Struct):
-    """What the fast read takes of a question: the fields a question's clauses match (typed
-    as the model types them, so a value it would refuse sends the read to the store's)."""
+    """What the fast read takes of a question: the fields :func:`field_value` may read of
+    it, typed as the model types them (a value the model would refuse, or read otherwise,
+    sends the whole read to the store's reader)."""
 
-    id: str | None = None
+    id: str
     source: str | None = None
     dataset: str | None = None
     metadata: dict[str, Any] = {}
 
 
 class _Names(msgspec.Struct):
-    """What :func:`_names` reads of a stored transcript."""
+    """What :func:`_names` reads of a stored transcript: the names its metadata has, and
+    the fields :func:`field_value` reads for the clauses the fast read decides (typed and
+    defaulted as in :class:`~transcripts.Transcript`)."""
 
+    protocol: str
     id: str = ""
     schema_version: int = SCHEMA_VERSION
+    run_id: str = ""
+    condition: str = ""
+    repeat: int = 0
+    status: str = "complete"
     metadata: dict[str, msgspec.Raw] = {}
     question: _Question | None = None
     question_ref: str | None = None
 
 
-def _of_question(name: str) -> bool:
-    """Whether field ``name`` is one of the question's own (its id, source, dataset or
-    ``question.KEY``), the same in the stored question as in the model read from it."""
-    return name in ("question", "source", "dataset") or name.startswith("question.")
+_COMPUTED = ("gold_position", "side", "chooser", "persona")
+"""Built-in fields computed from more of a transcript than the fast read takes: their clauses
+are matched on each transcript read."""
 
 
-def _question_value(question: _Question, name: str) -> Any:
-    """:func:`field_value` of a question's own field (see :func:`_of_question`)."""
-    if name == "question":
-        return question.id
-    if name in ("source", "dataset"):
-        return getattr(question, name)
-    return question.metadata.get(name.partition(".")[2], MISSING)
+@dataclass(slots=True)
+class _Light:
+    """A stored transcript as the fast read sees it, for :func:`field_value` (which reads
+    only these fields for a field not in :data:`_COMPUTED`)."""
+
+    id: str
+    status: str
+    condition: str
+    protocol: str
+    run_id: str
+    repeat: int
+    metadata: dict[str, Any]
+    question: _Question
 
 
 @dataclass
 class _RunNames:
-    """The metadata keys a run's transcripts have, and which transcripts' questions pass."""
+    """The metadata keys a run's transcripts have, and which transcripts may pass."""
 
     any: bool = False
     metadata: set[str] = field(default_factory=set)
     question: set[str] = field(default_factory=set)
     passing: set[str] | None = None
-    """Ids of the transcripts with a record whose question passes every clause on the
-    question's own fields (None: no such clause, or the fast read gave up)."""
+    """Ids of the transcripts with a record that passes every clause the fast read decides
+    (None: no such clause, or the fast read gave up)."""
 
 
-def _names(log: JsonlLog[Transcript], of_question: Sequence[Filter] = ()) -> _RunNames:
+def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNames:
     """The names of every transcript record of the log, read without validating the records
-    (a field or two of each, in blocks: memory and time stay small at 100,000 transcripts),
+    (a few fields of each, in blocks: memory and time stay small at 100,000 transcripts),
     or through the store's reader, one record at a time, where the fast read gives up. The
     fast read sees every record, earlier records of an id too: a name only such a record
-    has is accepted (and selects nothing), never refused. With ``of_question`` (clauses on
-    the question's own fields), the same read finds the transcripts whose question passes
-    them (each stored question matched once), so only those need be read in full."""
+    has is accepted (and selects nothing), never refused. With ``decided`` (clauses on
+    fields not in :data:`_COMPUTED`), the same read finds the transcripts that pass them,
+    each stored question read once, so only those need be read in full."""
     names = _RunNames()
     try:
         stored: dict[str, dict[str, Any]] | None = None
-        refs: dict[str, bool] = {}  # each question named by hash: whether it passes
+        refs: dict[str, _Question | None] = {}  # each question named by hash, as read
         passing: set[str] = set()
         for block in blocks(log.path, _Names):
             for r in block:
                 names.any = True
                 names.metadata.update(r.metadata)
-                if r.question is not None:
-                    names.question.update(r.question.metadata)
-                    passes = _passes(r.question, of_question)
-                elif r.question_ref is None:
-                    passes = True  # no question at all: the store's reader will say
+                question = r.question
+                if question is not None:
+                    names.question.update(question.metadata)
                 elif r.question_ref in refs:
-                    passes = refs[r.question_ref]
-                else:
+                    question = refs[r.question_ref]
+                elif r.question_ref is not None:
                     if stored is None:
                         stored = QuestionFile(log.path.with_name("questions.jsonl")).all()
                     found = stored.get(r.question_ref)
-                    if found is None:  # not stored: the store's reader says what is missing
-                        passes = True
-                    else:
-                        names.question.update(found.get("metadata") or {})
-                        passes = _passes(msgspec.convert(found, _Question), of_question)
-                    refs[r.question_ref] = passes
-                if passes and of_question:
-                    passing.add(r.id)
-        names.passing = passing if of_question else None
+                    if found is not None:  # else the store's reader says what is missing
+                        question = msgspec.convert(found, _Question)
+                        names.question.update(question.metadata)
+                    refs[r.question_ref] = question
+                if decided and (question is None or _passes(r, question, decided)):
+                    passing.add(r.id)  # (no question: the store's reader will say)
+        names.passing = passing if decided else None
         return names
-    except (Unclean, msgspec.ValidationError):
-        # A torn tail, an older schema, a value the model would not take: the store's
-        # reader says what to do.
+    except (Unclean, msgspec.MsgspecError):
+        # A torn tail, an older schema, a value the model would not take or the fast
+        # decoder cannot: the store's reader says what to do.
         names = _RunNames()
         for t in log.latest():
             names.any = True
@@ -255,8 +265,12 @@ def _names(log: JsonlLog[Transcript], of_question: Sequence[Filter] = ()) -> _Ru
         return names
 
 
-def _passes(question: _Question, clauses: Sequence[Filter]) -> bool:
-    return all(f.accepts(_question_value(question, f.field)) for f in clauses)
+def _passes(r: _Names, question: _Question, clauses: Sequence[Filter]) -> bool:
+    metadata = {key: msgspec.json.decode(value) for key, value in r.metadata.items()}
+    light = _Light(r.id, r.status, r.condition, r.protocol, r.run_id, r.repeat, metadata, question)
+    # field_value reads of a _Light only what a Transcript has under the same names.
+    seen = cast(Transcript, light)
+    return all(f.accepts(field_value(seen, f.field)) for f in clauses)
 
 
 def check_conditions(store: RunStore, conditions: Sequence[str]) -> None:

@@ -310,15 +310,24 @@ def _extras(index: Path) -> list[tuple[str, str]]:
         ["question.level=2"],
         ["question.level=null", "status=complete"],
         ["question.level=2.0", "source!=s1"],
+        # The transcript's own fields and metadata, decided by the same fast read:
+        ["setup=o0"],
+        ["metadata.flag=true", "condition!=debate"],
+        ["flag=false", "question=q1"],
+        ["level=1"],
+        ["repeat=0", "protocol=debate"],
+        ["id=t004"],
+        ["run_id=null"],
+        ["gold_position=0", "setup=o1"],
     ],
 )
 def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], clauses: list[str]
 ) -> None:
-    """A condition or status chosen in the index, or transcripts chosen by their stored
-    question, are the same selection as the clause matched on each transcript (the rule of
-    ``transcripts.filters``), also where a later record of an id changed its status and its
-    question; ``show`` counts the same number."""
+    """A condition or status chosen in the index, or transcripts chosen by the fast read of
+    their fields and stored question, are the same selection as the clause matched on each
+    transcript (the rule of ``transcripts.filters``), also where a later record of an id
+    changed its status, question and metadata; ``show`` counts the same number."""
     from oversight.runner._select import field_value, select_transcripts
     from transcripts.filters import parse_where
 
@@ -335,9 +344,12 @@ def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
                 ),
                 condition=["debate", "consultancy", ""][i % 3],
                 status="error" if i % 4 == 0 else "complete",
+                metadata={"setup": f"o{i % 2}", "flag": i % 3 == 0},
             )
         )
-    again = debate(id="t004", question=question(id="q0"), condition="consultancy")
+    again = debate(
+        id="t004", question=question(id="q0"), condition="consultancy", metadata={"setup": "o1"}
+    )
     store.transcripts.append(again)  # t004 failed on q1, then completed on q0: it wins
     store.close()
     every = list(RunStore.open(tmp_path).transcripts.latest())
