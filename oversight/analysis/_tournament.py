@@ -260,6 +260,8 @@ def tournaments(
     """Per judge, the tournament table of the scored judgments ``rows`` (empty when no
     transcript records players); ``scores``: per row of ``data``, the judgment's score
     against gold (:func:`oversight.analysis._stats.row_metrics`)."""
+    if not any(t.players for t in data.transcripts):  # no tournament: nothing to rate
+        return []
     rows = rows[data.scored[rows]]
     out = []
     for judge in judges:
