@@ -34,12 +34,12 @@ import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from transcripts._models import Judgment, Transcript
 from transcripts._store import RunStore
 from transcripts.errors import ConfigError
-from transcripts.final import left_out
+from transcripts.final import JudgmentKey, left_out
 from transcripts.scoring import score
 
 if TYPE_CHECKING:
@@ -147,15 +147,25 @@ def _not_scored(judgment: Judgment, facts: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _judgments(run: RunStore) -> Iterator[tuple[dict[str, Any], str | None, _Key]]:
+def _transcripts(run: RunStore, conditions: Sequence[str] | None) -> Iterator[Transcript]:
+    """The run's transcripts (latest record per id), only those of ``conditions`` (chosen
+    in the index) when given."""
+    return run.transcripts.latest(where={"c": tuple(conditions)} if conditions else None)
+
+
+def _judgments(
+    run: RunStore, conditions: Sequence[str] | None = None
+) -> Iterator[tuple[dict[str, Any], str | None, JudgmentKey]]:
     """Each judgment (latest record per id) as its row without ``counted``, why the analysis
     would not score it whatever else was judged, and what the final-judgment rule reads of
     it. Each judgment is made its row as it is read: the models are not kept."""
     shared = _Shared()
-    facts = {t.id: shared.facts(_transcript_facts(t)) for t in run.transcripts.latest()}
+    facts = {t.id: shared.facts(_transcript_facts(t)) for t in _transcripts(run, conditions)}
     for j in run.judgments.latest():
-        judge = shared.one(_Judge(j.judge.name, j.judge.kind, j.judge.annotator))
-        key = _Key(j.id, j.transcript_id, j.status, j.rounds_seen, j.supersedes, judge)
+        if conditions and j.transcript_id not in facts:
+            continue  # a judgment of another condition's transcript
+        key = JudgmentKey.of(j)
+        key = key._replace(judge=shared.one(key.judge))
         kept = facts.get(j.transcript_id)
         found = None if kept is None else dict(zip(*kept, strict=True))
         yield _judgment_row(j, found), _not_scored(j, found), key
@@ -181,7 +191,7 @@ class _Shared:
         return self.one(tuple(facts)), values
 
 
-def _not_counted(keys: list[_Key], not_scored: list[str | None]) -> list[str | None]:
+def _not_counted(keys: list[JudgmentKey], not_scored: list[str | None]) -> list[str | None]:
     """Why each judgment is not counted (None: it is): the final-judgment rule's reason,
     else its own."""
     dropped = left_out(keys)
@@ -201,7 +211,10 @@ def _marked(
 
 
 def judgment_rows(
-    store: RunStore | str | os.PathLike[str], *, counted_only: bool = False
+    store: RunStore | str | os.PathLike[str],
+    *,
+    counted_only: bool = False,
+    conditions: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per judgment (latest record per id), joined with its transcript.
 
@@ -210,28 +223,13 @@ def judgment_rows(
     later judgment of the same transcript, judge and rounds (:mod:`transcripts.final`),
     skipped, failed, or its transcript failed or has no gold answer. With
     ``counted_only`` only the counted rows are returned, so their ``judge_correct`` mean is
-    the report's accuracy.
+    the report's accuracy. With ``conditions``, only the judgments of those conditions'
+    transcripts (the rule compares judgments of one transcript only, so each is counted
+    as in the whole table).
     """
-    made = list(_judgments(_open(store)))
+    made = list(_judgments(_open(store), conditions))
     reasons = _not_counted([key for _, _, key in made], [reason for _, reason, _ in made])
     return list(_marked((row for row, _, _ in made), reasons, counted_only))
-
-
-class _Judge(NamedTuple):
-    name: str
-    kind: str
-    annotator: str | None
-
-
-class _Key(NamedTuple):
-    """What the final-judgment rule reads of a judgment."""
-
-    id: str
-    transcript_id: str
-    status: str
-    rounds_seen: int | None
-    supersedes: str | None
-    judge: _Judge
 
 
 def _transcript_row(transcript: Transcript) -> dict[str, Any]:
@@ -268,9 +266,12 @@ def _transcript_row(transcript: Transcript) -> dict[str, Any]:
     }
 
 
-def transcript_rows(store: RunStore | str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """One row per transcript (latest record per id), without turns or context."""
-    return [_transcript_row(t) for t in _open(store).transcripts.latest()]
+def transcript_rows(
+    store: RunStore | str | os.PathLike[str], *, conditions: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per transcript (latest record per id), without turns or context; only those
+    of ``conditions`` when given."""
+    return [_transcript_row(t) for t in _transcripts(_open(store), conditions)]
 
 
 def rows(
@@ -278,12 +279,14 @@ def rows(
     kind: TableKind = "judgments",
     *,
     counted_only: bool = False,
+    conditions: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows of one table of the run (``counted_only``: see :func:`judgment_rows`)."""
+    """The rows of one table of the run (``counted_only``, ``conditions``: see
+    :func:`judgment_rows`)."""
     if kind == "judgments":
-        return judgment_rows(store, counted_only=counted_only)
+        return judgment_rows(store, counted_only=counted_only, conditions=conditions)
     if kind == "transcripts":
-        return transcript_rows(store)
+        return transcript_rows(store, conditions=conditions)
     raise ConfigError(f"unknown table {kind!r}: choose one of {', '.join(KINDS)}")
 
 
@@ -323,10 +326,12 @@ def to_dataframe(
     kind: TableKind = "judgments",
     *,
     counted_only: bool = False,
+    conditions: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The run's judgments (or transcripts) as a pandas DataFrame, one row each."""
+    """The run's judgments (or transcripts) as a pandas DataFrame, one row each
+    (``counted_only``, ``conditions``: see :func:`judgment_rows`)."""
     pandas = _pandas()
-    table = rows(store, kind, counted_only=counted_only)
+    table = rows(store, kind, counted_only=counted_only, conditions=conditions)
     frame: pd.DataFrame = pandas.DataFrame(table, columns=_columns(table))
     return frame
 
@@ -337,8 +342,10 @@ def to_csv(
     kind: TableKind = "judgments",
     *,
     counted_only: bool = False,
+    conditions: Sequence[str] | None = None,
 ) -> int:
-    """Write one table of the run as CSV (no pandas needed); returns the rows written.
+    """Write one table of the run as CSV (no pandas needed); returns the rows written
+    (``counted_only``, ``conditions``: see :func:`judgment_rows`).
 
     Memory stays flat however long the run: each row is made as its record is read and
     kept in a temporary file beside ``path`` until every column is known (the header comes
@@ -353,11 +360,11 @@ def to_csv(
     with tempfile.TemporaryFile(dir=target.parent) as file:
         spool = _Spool(file)
         if kind == "transcripts":
-            for transcript in run.transcripts.latest():
+            for transcript in _transcripts(run, conditions):
                 spool.add(_transcript_row(transcript))
             table, columns = spool.read, spool.columns()
         else:
-            table, columns = _spooled_judgments(run, spool, counted_only)
+            table, columns = _spooled_judgments(run, spool, counted_only, conditions)
         part = target.with_name(f".{target.name}.part")
         try:
             with part.open("w", newline="", encoding="utf-8") as f:
@@ -374,13 +381,13 @@ def to_csv(
 
 
 def _spooled_judgments(
-    run: RunStore, spool: _Spool, counted_only: bool
+    run: RunStore, spool: _Spool, counted_only: bool, conditions: Sequence[str] | None
 ) -> tuple[Callable[[], Iterator[dict[str, Any]]], list[str]]:
     """The judgment rows put in ``spool``: how to read them back marked, and their columns.
     Of each judgment only what the final-judgment rule reads is kept in memory."""
-    keys: list[_Key] = []
+    keys: list[JudgmentKey] = []
     not_scored: list[str | None] = []
-    for row, reason, key in _judgments(run):
+    for row, reason, key in _judgments(run, conditions):
         spool.add(row)
         keys.append(key)
         not_scored.append(reason)
@@ -455,9 +462,11 @@ def to_parquet(
     kind: TableKind = "judgments",
     *,
     counted_only: bool = False,
+    conditions: Sequence[str] | None = None,
 ) -> int:
-    """Write one table of the run as Parquet (needs pandas and pyarrow); returns rows written."""
-    frame = to_dataframe(store, kind, counted_only=counted_only)
+    """Write one table of the run as Parquet (needs pandas and pyarrow); returns rows written
+    (``counted_only``, ``conditions``: see :func:`judgment_rows`)."""
+    frame = to_dataframe(store, kind, counted_only=counted_only, conditions=conditions)
     try:
         importlib.import_module("pyarrow")
     except ImportError as err:

@@ -13,11 +13,11 @@ Per (transcript, judge name, rounds seen, and annotator for human judges):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from transcripts.scoring import status_rank
 
-__all__ = ["final_judgments", "human_judgments", "left_out"]
+__all__ = ["JudgeKey", "JudgmentKey", "final_judgments", "human_judgments", "left_out"]
 
 
 class _JudgeLike(Protocol):
@@ -45,6 +45,40 @@ class _JudgmentLike(Protocol):
 
 
 J = TypeVar("J", bound=_JudgmentLike)
+
+
+class JudgeKey(NamedTuple):
+    """Who judged, as the final-judgment rule reads it."""
+
+    name: str
+    kind: str
+    annotator: str | None
+
+
+class JudgmentKey(NamedTuple):
+    """What the final-judgment rule reads of a judgment: a small stand-in that
+    :func:`final_judgments` and :func:`left_out` take in place of the model, for a caller
+    that looks at every judgment of a large run without keeping them."""
+
+    id: str
+    transcript_id: str
+    status: str
+    rounds_seen: int | None
+    supersedes: str | None
+    judge: JudgeKey
+
+    @classmethod
+    def of(cls, judgment: _JudgmentLike) -> JudgmentKey:
+        """The key of ``judgment`` (a model, or anything that reads like one)."""
+        judge = judgment.judge
+        return cls(
+            judgment.id,
+            judgment.transcript_id,
+            judgment.status,
+            judgment.rounds_seen,
+            judgment.supersedes,
+            JudgeKey(judge.name, judge.kind, judge.annotator),
+        )
 
 
 def _key(j: _JudgmentLike) -> tuple[str, str, int | None, str | None]:

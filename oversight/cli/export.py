@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from oversight.runner._select import check_conditions
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 from transcripts.export import KINDS, TableKind, to_csv, to_parquet
@@ -54,6 +55,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="one row per judgment (default) or per transcript",
     )
     parser.add_argument(
+        "--condition",
+        action="append",
+        metavar="C",
+        default=None,
+        help="only this condition's transcripts and their judgments (repeatable); for "
+        "inspect, a condition's log (a transcript without a condition goes to its "
+        "protocol's)",
+    )
+    parser.add_argument(
         "--counted-only",
         action="store_true",
         help="only the judgments the report scores (see the counted and not_counted columns)",
@@ -87,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "inspect":
         from oversight.interop import export_inspect
 
-        files = export_inspect(store.path, args.out)
+        files = export_inspect(store.path, args.out, conditions=args.condition)
         console = Console(highlight=False, soft_wrap=True)  # paths stay whole for copying
         for file in files:
             console.print(f"wrote {escape(str(file))}")
@@ -100,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else store.path / "exports" / f"{kind}.{fmt}"
     if args.counted_only and kind != "judgments":
         raise ConfigError("--counted-only applies to --kind judgments only")
+    if args.condition:
+        check_conditions(store, args.condition)
     write = to_parquet if fmt == "parquet" else to_csv
-    written = write(store, out, kind, counted_only=args.counted_only)
+    written = write(store, out, kind, counted_only=args.counted_only, conditions=args.condition)
     Console(highlight=False).print(f"wrote {written} {kind} rows to {escape(str(out))}")
     return 0

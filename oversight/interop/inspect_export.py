@@ -18,45 +18,87 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from oversight.interop._inspect_lib import letter, require_inspect
-from transcripts import Judgment, RunStore, Transcript, Turn
+from transcripts import Entry, Judgment, RunStore, Transcript, Turn
 from transcripts import score as accuracy_credit
-from transcripts.final import final_judgments
+from transcripts.errors import ConfigError
+from transcripts.final import JudgmentKey, final_judgments
 
 __all__ = ["export_inspect"]
 
 
-def export_inspect(run: str | Path, out: str | Path | None = None) -> list[Path]:
+def export_inspect(
+    run: str | Path, out: str | Path | None = None, *, conditions: Sequence[str] | None = None
+) -> list[Path]:
     """Write ``run``'s transcripts as Inspect logs into ``out`` (default ``RUN/inspect``);
-    returns the files written, one per condition."""
+    returns the files written, one per condition (only ``conditions``, when given: a name
+    the run lacks is an error naming those it has).
+
+    One condition is read and written at a time: memory holds that condition's transcripts
+    and judgments (Inspect's writer takes a whole log), not the run's.
+    """
     require_inspect()
     from inspect_ai.log import write_eval_log
 
     store = RunStore.open(run)
+    groups = _groups(store)
+    if conditions:
+        unknown = [c for c in conditions if c not in groups]
+        if unknown:
+            raise ConfigError(
+                f"--condition {', '.join(map(repr, unknown))}: no such condition in this run; "
+                f"its conditions: {', '.join(sorted(groups)) or 'none'}"
+            )
     folder = Path(out) if out is not None else store.path / "inspect"
     folder.mkdir(parents=True, exist_ok=True)
-    transcripts = list(store.transcripts.latest())
-    judgments: dict[str, list[Judgment]] = defaultdict(list)
-    for judgment in final_judgments(store.judgments.latest()):
-        if judgment.status == "ok":
-            judgments[judgment.transcript_id].append(judgment)
-    by_condition: dict[str, list[Transcript]] = defaultdict(list)
-    for transcript in transcripts:
-        by_condition[transcript.condition or transcript.protocol].append(transcript)
+    counted = _counted(store)
     frozen = (
         store.read_json("experiment.json") if (store.path / "experiment.json").exists() else None
     )
     name = (frozen or {}).get("spec", {}).get("name") or store.path.name
     written = []
-    for condition, members in sorted(by_condition.items()):
+    for condition, entries in sorted(groups.items()):
+        if conditions and condition not in conditions:
+            continue
+        members = list(store.transcripts.read(entries))
+        wanted = sorted((e for t in members for e in counted.get(t.id, ())), key=lambda e: e.offset)
+        judgments: dict[str, list[Judgment]] = defaultdict(list)
+        for judgment in store.judgments.read(wanted):  # in the order they were written
+            judgments[judgment.transcript_id].append(judgment)
         log = _log(name, condition, members, judgments, store.run_id)
         target = folder / f"{_slug(name)}_{_slug(condition)}.eval"
         write_eval_log(log, str(target), format="eval")
         written.append(target)
     return written
+
+
+def _groups(store: RunStore) -> dict[str, list[Entry]]:
+    """The index entries of the run's transcripts (latest record per id, in file order) by
+    Inspect task: the condition, or the protocol of a transcript without one (read for
+    it: such transcripts are few, and found in the index)."""
+    protocol = {t.id: t.protocol for t in store.transcripts.latest(where={"c": ""})}
+    groups: dict[str, list[Entry]] = defaultdict(list)
+    for entry in store.transcripts.latest_entries():
+        condition = (entry.extra or {}).get("c") or protocol.get(entry.id, "")
+        groups[condition].append(entry._replace(extra=None))
+    return dict(groups)
+
+
+def _counted(store: RunStore) -> dict[str, list[Entry]]:
+    """The index entries of the judgments that count and are ``ok``, by transcript: each
+    judgment read once, only what the final-judgment rule reads of it kept."""
+    entries = [e._replace(extra=None) for e in store.judgments.latest_entries()]
+    keys = [JudgmentKey.of(j) for j in store.judgments.read(entries)]
+    at = {key.id: entry for key, entry in zip(keys, entries, strict=True)}
+    counted: dict[str, list[Entry]] = defaultdict(list)
+    for key in final_judgments(keys):
+        if key.status == "ok":
+            counted[key.transcript_id].append(at[key.id])
+    return counted
 
 
 def _slug(text: str) -> str:

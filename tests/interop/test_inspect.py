@@ -192,3 +192,75 @@ def test_a_missing_or_unreadable_log_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("not a zip")
     with pytest.raises(ConfigError, match="is not a readable Inspect log"):
         import_inspect(bad, tmp_path / "out")
+
+
+def _same_log(a: Path, b: Path) -> bool:
+    """Two .eval files hold the same log, but for the ids Inspect makes up as it writes."""
+
+    def kept(value: object) -> object:
+        if isinstance(value, dict):
+            made_up = ("eval_id", "id", "location")
+            return {k: kept(v) for k, v in value.items() if k not in made_up}
+        if isinstance(value, list):
+            return [kept(v) for v in value]
+        return value
+
+    dumps = [inspect_log.read_eval_log(str(p)).model_dump(mode="json") for p in (a, b)]
+    return kept(dumps[0]) == kept(dumps[1])
+
+
+def test_conditions_asked_for_are_the_logs_the_whole_export_writes(
+    quickstart: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = export_inspect(quickstart, tmp_path / "all")
+    out = tmp_path / "two"
+    command = ["export", str(quickstart), "--format", "inspect", "--out", str(out)]
+    assert main([*command, "--condition", "debate", "--condition", "rrm"]) == 0
+    written = sorted(out.iterdir())
+    assert [p.name for p in written] == ["quickstart_debate.eval", "quickstart_rrm.eval"]
+    for path in written:
+        assert _same_log(path, next(p for p in whole if p.name == path.name))
+    capsys.readouterr()
+    assert main([*command, "--condition", "debte"]) == 1
+    err = capsys.readouterr().err
+    assert "'debte'" in err and "consultancy, critique, debate" in err
+
+
+def test_a_condition_is_read_alone_and_a_transcript_without_one_goes_to_its_protocol(
+    tmp_path: Path,
+) -> None:
+    """Each log is written from its own condition's transcripts and counted judgments only
+    (a spoilt transcript of another condition is never read); transcripts without a
+    condition share their protocol's log, with a condition of that name if there is one."""
+    from tests.transcripts.factories import debate, judgment
+
+    store = RunStore.create(tmp_path / "run")
+    store.transcripts.append(debate(id="d1", condition="debate"))
+    store.transcripts.append(debate(id="d2", condition=""))
+    store.transcripts.append(debate(id="c1", condition="", protocol="consultancy"))
+    store.transcripts.append(debate(id="x1", condition="other"))
+    store.judgments.append(judgment(id="j1", transcript_id="d1", probabilities=[0.9, 0.1]))
+    store.judgments.append(judgment(id="j2", transcript_id="d1", probabilities=[0.2, 0.8]))
+    store.judgments.append(
+        judgment(id="j3", transcript_id="d2", status="failed", probabilities=None, error="x")
+    )
+    store.close()
+    log = tmp_path / "run" / "transcripts.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    spoilt = json.loads(lines[3])  # x1, condition "other"
+    spoilt["assignment"]["Debater B"] = 7  # no such answer
+    lines[3] = json.dumps(spoilt, separators=(",", ":")) + "\n"
+    log.write_text("".join(lines))
+
+    files = export_inspect(tmp_path / "run", tmp_path / "logs", conditions=["debate"])
+    assert [p.name for p in files] == ["run_debate.eval"]
+    samples = inspect_log.read_eval_log(str(files[0])).samples
+    assert [s.metadata["oversight_transcript"]["id"] for s in samples] == ["d1", "d2"]
+    (score,) = samples[0].scores.values()  # j2 replaced j1: the later judgment counts
+    assert score.metadata["oversight_judgment"]["id"] == "j2"
+    assert samples[1].scores is None  # a failed judgment is no score
+    assert [p.name for p in export_inspect(tmp_path / "run", conditions=["consultancy"])] == [
+        "run_consultancy.eval"
+    ]
+    with pytest.raises(Exception, match="not a valid Transcript"):
+        export_inspect(tmp_path / "run", tmp_path / "all")  # the whole run reads x1

@@ -319,3 +319,27 @@ def test_an_export_that_fails_half_way_leaves_the_earlier_file_and_no_part(
         to_csv(run, target)
     assert target.read_bytes() == before, "the earlier export is untouched"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["judgments.csv", "run"]
+
+
+def test_conditions_choose_the_transcripts_and_their_judgments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the chosen conditions' transcripts and judgments, each marked counted or not as
+    in the whole table; an unknown condition is an error naming the run's."""
+    path = _every_kind_of_left_out(tmp_path)
+    store = RunStore.open(path)
+    store.transcripts.append(_transcript("t6", condition="consult"))
+    store.judgments.append(_judgment("j6", "t6", [0.1, 0.9]))
+    store.close()
+    whole = {row["judgment_id"]: row for row in judgment_rows(path)}
+    debate_only = judgment_rows(path, conditions=["debate-a"])
+    assert sorted(row["judgment_id"] for row in debate_only) == sorted(set(whole) - {"j6"})
+    assert all(row == whole[row["judgment_id"]] for row in debate_only)
+    assert [r["transcript_id"] for r in transcript_rows(path, conditions=["consult"])] == ["t6"]
+    out = tmp_path / "consult.csv"
+    assert main(["export", str(path), "--condition", "consult", "--out", str(out)]) == 0
+    with out.open(newline="") as f:
+        assert [r["judgment_id"] for r in csv.DictReader(f)] == ["j6"]
+    capsys.readouterr()
+    assert main(["export", str(path), "--condition", "nope", "--out", str(out)]) == 1
+    assert "its conditions: consult, debate-a" in capsys.readouterr().err
