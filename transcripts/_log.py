@@ -320,7 +320,11 @@ class JsonlLog(Generic[R]):
         return data
 
     def _parse(self, where: str, line: bytes) -> R:
-        data = self._load(where, line)
+        return self._validated(where, self._load(where, line))
+
+    def _validated(self, where: str, data: dict[str, Any]) -> R:
+        """The record's model; a record the model refuses is a :class:`CorruptRecordError`
+        that says where it is."""
         try:
             return self._model.model_validate(data)
         except ValidationError as err:
@@ -417,12 +421,7 @@ class JsonlLog(Generic[R]):
                         f"by hand?); the index was removed and is rebuilt from the log on the "
                         f"next read: run the command again"
                     )
-                try:
-                    yield self._model.model_validate(data)
-                except ValidationError as err:
-                    raise CorruptRecordError(
-                        f"{where}: not a valid {self._model.__name__} record: {err}"
-                    ) from err
+                yield self._validated(where, data)
 
     def latest(self, *, where: Mapping[str, Any] | None = None) -> Iterator[R]:
         """One record per id, resolved deterministically, in file order of the winners
