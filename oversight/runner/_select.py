@@ -106,15 +106,15 @@ def select_transcripts(
     if conditions:
         check_conditions(store, conditions)
     chosen, rest = index_where(conditions, filters, complete_only=complete_only)
-    passing: set[str] | None = None  # ids that pass the clauses the fast read decides
+    passing: set[str] | None = None  # ids with a record that passes every clause
     if rest:
-        names = _names(store.transcripts, [f for f in rest if f.field not in _COMPUTED])
+        names = _names(store.transcripts, rest)
         _check_fields(names, rest)
         passing = names.passing
     # Streamed: one transcript in memory at a time, however large the run. The index
-    # chooses by condition and status, and the fast read of every line by the other
-    # fields it decides, so no other transcript is read; every clause is then matched on
-    # each one read.
+    # chooses by condition and status, and the fast read of every line by every other
+    # clause, so no other transcript is read; every clause is then matched again on each
+    # one read.
     log = store.transcripts
     entries = log.latest_entries(where=chosen or None)
     for t in log.read(e for e in entries if passing is None or e.id in passing):
@@ -166,9 +166,17 @@ class _Question(msgspec.Struct):
     sends the whole read to the store's reader)."""
 
     id: str
+    answers: list[str] = []
+    correct: int | None = None
     source: str | None = None
     dataset: str | None = None
     metadata: dict[str, Any] = {}
+
+
+class _Planted(msgspec.Struct):
+    """What the fast read takes of a planted adversary."""
+
+    persona: str
 
 
 class _Names(msgspec.Struct):
@@ -183,20 +191,18 @@ class _Names(msgspec.Struct):
     condition: str = ""
     repeat: int = 0
     status: str = "complete"
+    answer_order: list[int] = []
+    assignment: dict[str, int] = {}
+    planted: _Planted | None = None
     metadata: dict[str, msgspec.Raw] = {}
     question: _Question | None = None
     question_ref: str | None = None
 
 
-_COMPUTED = ("gold_position", "side", "chooser", "persona")
-"""Built-in fields computed from more of a transcript than the fast read takes: their clauses
-are matched on each transcript read."""
-
-
 @dataclass(slots=True)
 class _Light:
-    """A stored transcript as the fast read sees it, for :func:`field_value` (which reads
-    only these fields for a field not in :data:`_COMPUTED`)."""
+    """A stored transcript as the fast read sees it: the fields :func:`field_value` reads
+    of a :class:`~transcripts.Transcript`, under the same names."""
 
     id: str
     status: str
@@ -204,8 +210,13 @@ class _Light:
     protocol: str
     run_id: str
     repeat: int
+    answer_order: list[int]
+    assignment: dict[str, int]
+    planted: _Planted | None
     metadata: dict[str, Any]
     question: _Question
+
+    order = cast(property, Transcript.__dict__["order"])  # the model's own rule
 
 
 @dataclass
@@ -216,8 +227,8 @@ class _RunNames:
     metadata: set[str] = field(default_factory=set)
     question: set[str] = field(default_factory=set)
     passing: set[str] | None = None
-    """Ids of the transcripts with a record that passes every clause the fast read decides
-    (None: no such clause, or the fast read gave up)."""
+    """Ids of the transcripts with a record that passes every clause (None: no clause, or
+    the fast read gave up)."""
 
 
 def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNames:
@@ -225,9 +236,9 @@ def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNam
     (a few fields of each, in blocks: memory and time stay small at 100,000 transcripts),
     or through the store's reader, one record at a time, where the fast read gives up. The
     fast read sees every record, earlier records of an id too: a name only such a record
-    has is accepted (and selects nothing), never refused. With ``decided`` (clauses on
-    fields not in :data:`_COMPUTED`), the same read finds the transcripts that pass them,
-    each stored question read once, so only those need be read in full."""
+    has is accepted (and selects nothing), never refused. With ``decided`` (clauses), the
+    same read finds the transcripts that pass them, each stored question read once, so only
+    those need be read in full."""
     names = _RunNames()
     try:
         stored: dict[str, dict[str, Any]] | None = None
@@ -267,7 +278,19 @@ def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNam
 
 def _passes(r: _Names, question: _Question, clauses: Sequence[Filter]) -> bool:
     metadata = {key: msgspec.json.decode(value) for key, value in r.metadata.items()}
-    light = _Light(r.id, r.status, r.condition, r.protocol, r.run_id, r.repeat, metadata, question)
+    light = _Light(
+        r.id,
+        r.status,
+        r.condition,
+        r.protocol,
+        r.run_id,
+        r.repeat,
+        r.answer_order,
+        r.assignment,
+        r.planted,
+        metadata,
+        question,
+    )
     # field_value reads of a _Light only what a Transcript has under the same names.
     seen = cast(Transcript, light)
     return all(f.accepts(field_value(seen, f.field)) for f in clauses)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oversight.cli import main
-from transcripts import RunStore, TornRecordWarning, Transcript
+from transcripts import Planted, RunStore, TornRecordWarning, Transcript
 from transcripts._index import IndexFile
 from transcripts.errors import CorruptRecordError
 
@@ -319,6 +319,15 @@ def _extras(index: Path) -> list[tuple[str, str]]:
         ["id=t004"],
         ["run_id=null"],
         ["gold_position=0", "setup=o1"],
+        # Fields computed from the answer order, the assignment, the first choice or the
+        # planted adversary, by the model's own rules:
+        ["gold_position=1"],
+        ["side=correct"],
+        ["side!=incorrect", "condition=consultancy"],
+        ["chooser=right"],
+        ["chooser=null"],
+        ["persona=liar"],
+        ["persona=null", "gold_position=0"],
     ],
 )
 def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
@@ -332,10 +341,16 @@ def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
     from transcripts.filters import parse_where
 
     store = RunStore.create(tmp_path)
+    liar = Planted(persona="liar", role="debater", speakers=["Debater B"])
     for i in range(24):
         store.transcripts.append(
             debate(
+                [1, 0] if i % 4 == 1 else None,
                 id=f"t{i:03d}",
+                assignment={"Consultant": i % 2}
+                if i % 6 == 2
+                else {"Debater A": 0, "Debater B": 1},
+                planted=liar if i % 7 == 3 else None,
                 question=question(
                     id=f"q{i % 3}",
                     source=f"s{i % 2}",
@@ -344,7 +359,8 @@ def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
                 ),
                 condition=["debate", "consultancy", ""][i % 3],
                 status="error" if i % 4 == 0 else "complete",
-                metadata={"setup": f"o{i % 2}", "flag": i % 3 == 0},
+                metadata={"setup": f"o{i % 2}", "flag": i % 3 == 0}
+                | ({"first_choice": i % 2} if i % 5 < 2 else {}),
             )
         )
     again = debate(
