@@ -112,14 +112,16 @@ def select_transcripts(
         _check_fields(names, rest)
         passing = names.passing
     # Streamed: one transcript in memory at a time, however large the run. The index
-    # chooses by condition and status, and the fast read of every line by every other
-    # clause, so no other transcript is read; every clause is then matched again on each
-    # one read.
+    # chooses by condition and status, the ids asked for and the fast read of every line
+    # by every other clause, so no other transcript is read; every clause is then matched
+    # again on each one read.
     log = store.transcripts
     entries = log.latest_entries(where=chosen or None)
-    for t in log.read(e for e in entries if passing is None or e.id in passing):
-        if wanted is not None and t.id not in wanted:
-            continue
+    for t in log.read(
+        e
+        for e in entries
+        if (passing is None or e.id in passing) and (wanted is None or e.id in wanted)
+    ):
         if all(f.accepts(field_value(t, f.field)) for f in rest):
             yield t
 

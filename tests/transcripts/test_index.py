@@ -168,7 +168,8 @@ def test_a_where_on_the_question_reads_only_that_questions_transcripts(
 ) -> None:
     """``--where`` on the question's own fields (id, source, dataset, ``question.KEY``) is
     matched once per stored question by the fast read: a spoilt transcript of another
-    question is never read in full; one of the chosen question still is, and is an error."""
+    question is never read in full; one of the chosen question still is, and is an error.
+    Nor is one left out by the ids asked for."""
     from oversight.runner._select import select_transcripts
 
     store = RunStore.create(tmp_path)
@@ -186,6 +187,9 @@ def test_a_where_on_the_question_reads_only_that_questions_transcripts(
     assert [t.id for t in chosen] == [f"t{i:03d}" for i in range(0, 30, 2)]
     with pytest.raises(CorruptRecordError, match="not a valid Transcript"):
         list(select_transcripts(RunStore.open(tmp_path), where=["question=q1"]))
+    # Transcripts asked for by id: no other is read either.
+    asked = select_transcripts(RunStore.open(tmp_path), ids=["t001", "t021", "t020"])
+    assert [t.id for t in asked] == ["t001", "t020", "t021"]
 
 
 def test_a_condition_is_chosen_and_counted_in_the_index(
