@@ -39,6 +39,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from transcripts._models import Judgment, Transcript
 from transcripts._store import RunStore
 from transcripts.errors import ConfigError
+from transcripts.filters import check_conditions
 from transcripts.final import JudgmentKey, left_out
 from transcripts.scoring import score
 
@@ -149,8 +150,12 @@ def _not_scored(judgment: Judgment, facts: dict[str, Any] | None) -> str | None:
 
 def _transcripts(run: RunStore, conditions: Sequence[str] | None) -> Iterator[Transcript]:
     """The run's transcripts (latest record per id), only those of ``conditions`` (chosen
-    in the index) when given."""
-    return run.transcripts.latest(where={"c": tuple(conditions)} if conditions else None)
+    in the index) when given; a condition the run lacks is a :class:`ConfigError` naming
+    those it has."""
+    if not conditions:
+        return run.transcripts.latest()
+    check_conditions(run, conditions)
+    return run.transcripts.latest(where={"c": tuple(conditions)})
 
 
 def _judgments(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +23,14 @@ from transcripts.errors import ConfigError
 
 if TYPE_CHECKING:
     from transcripts._models import Transcript
+    from transcripts._store import RunStore
 
 __all__ = [
     "MISSING",
     "TRANSCRIPT_FIELDS",
     "Where",
     "canonical",
+    "check_conditions",
     "parse_where",
     "transcript_field",
     "value_matches",
@@ -162,3 +164,21 @@ def value_matches(value: Any, raw: str) -> bool:
     if isinstance(value, str):
         return value == raw
     return canonical(value) == raw or str(value) == raw
+
+
+def check_conditions(
+    store: RunStore, conditions: Sequence[str], *, present: Iterable[str] | None = None
+) -> None:
+    """Refuse a condition the run lacks, naming the ones it has: those of the transcripts
+    index (no record is read; every record counts, an earlier record of an id too), or
+    ``present`` where a command names its groups otherwise. An empty run refuses nothing."""
+    known = sorted(
+        set(present) if present is not None else {c for (c,) in store.transcripts.index_values("c")}
+    )
+    unknown = [c for c in conditions if c not in known]
+    if unknown and known:
+        raise ConfigError(
+            f"--condition {', '.join(map(repr, unknown))}: no such condition in this run; "
+            f"its conditions: {', '.join(known)} (in an experiment file: [[conditions]] "
+            f'label = "...")'
+        )

@@ -15,7 +15,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from oversight.runner._select import check_conditions
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 from transcripts.export import KINDS, TableKind, to_csv, to_parquet
@@ -110,8 +109,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else store.path / "exports" / f"{kind}.{fmt}"
     if args.counted_only and kind != "judgments":
         raise ConfigError("--counted-only applies to --kind judgments only")
-    if args.condition:
-        check_conditions(store, args.condition)
     write = to_parquet if fmt == "parquet" else to_csv
     written = write(store, out, kind, counted_only=args.counted_only, conditions=args.condition)
     Console(highlight=False).print(f"wrote {written} {kind} rows to {escape(str(out))}")

@@ -14,7 +14,6 @@ from rich.text import Text
 
 from oversight.cli._console import wide_when_piped
 from oversight.runner._select import (
-    check_conditions,
     index_where,
     match_id,
     parse_filters,
@@ -31,6 +30,7 @@ from transcripts import (
     render_transcript,
 )
 from transcripts.errors import ConfigError
+from transcripts.filters import check_conditions
 
 __all__ = ["add_parser", "run"]
 

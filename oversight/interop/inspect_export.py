@@ -25,7 +25,7 @@ from typing import Any
 from oversight.interop._inspect_lib import letter, require_inspect
 from transcripts import Entry, Judgment, RunStore, Transcript, Turn
 from transcripts import score as accuracy_credit
-from transcripts.errors import ConfigError
+from transcripts.filters import check_conditions
 from transcripts.final import JudgmentKey, final_judgments
 
 __all__ = ["export_inspect"]
@@ -47,12 +47,7 @@ def export_inspect(
     store = RunStore.open(run)
     groups = _groups(store)
     if conditions:
-        unknown = [c for c in conditions if c not in groups]
-        if unknown:
-            raise ConfigError(
-                f"--condition {', '.join(map(repr, unknown))}: no such condition in this run; "
-                f"its conditions: {', '.join(sorted(groups)) or 'none'}"
-            )
+        check_conditions(store, conditions, present=groups)
     folder = Path(out) if out is not None else store.path / "inspect"
     folder.mkdir(parents=True, exist_ok=True)
     counted = _counted(store)

@@ -22,13 +22,13 @@ from transcripts.filters import (
     MISSING,
     TRANSCRIPT_FIELDS,
     Where,
+    check_conditions,
     parse_where,
     transcript_field,
 )
 
 __all__ = [
     "Filter",
-    "check_conditions",
     "index_where",
     "match_id",
     "parse_filters",
@@ -296,20 +296,6 @@ def _passes(r: _Names, question: _Question, clauses: Sequence[Filter]) -> bool:
     # field_value reads of a _Light only what a Transcript has under the same names.
     seen = cast(Transcript, light)
     return all(f.accepts(field_value(seen, f.field)) for f in clauses)
-
-
-def check_conditions(store: RunStore, conditions: Sequence[str]) -> None:
-    """Refuse a condition the run lacks, naming the ones it has (from the index: no record
-    is read). Every record counts, an earlier record of an id too; an empty run refuses
-    nothing."""
-    present = sorted({c for (c,) in store.transcripts.index_values("c")})
-    unknown = [c for c in conditions if c not in present]
-    if unknown and present:
-        raise ConfigError(
-            f"--condition {', '.join(map(repr, unknown))}: no such condition in this run; "
-            f"its conditions: {', '.join(present)} (in an experiment file: [[conditions]] "
-            f'label = "...")'
-        )
 
 
 def _check_fields(names: _RunNames, filters: Sequence[Filter]) -> None:

@@ -68,9 +68,10 @@ def test_filter_names_are_read_alike_from_the_blocks_and_through_the_store(
     run) the store's reader gives the same names. The conditions come from the index."""
     import warnings
 
-    from oversight.runner._select import _names, check_conditions
+    from oversight.runner._select import _names
     from transcripts import TornRecordWarning
     from transcripts.errors import ConfigError
+    from transcripts.filters import check_conditions
 
     from ..transcripts.factories import debate, question
 
