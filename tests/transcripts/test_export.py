@@ -344,7 +344,7 @@ def test_conditions_choose_the_transcripts_and_their_judgments(
     assert main(["export", str(path), "--condition", "nope", "--out", str(out)]) == 1
     assert "its conditions: consult, debate-a" in capsys.readouterr().err
     # From Python too, before anything is written.
-    with pytest.raises(ConfigError, match="'nope'.*its conditions: consult, debate-a"):
+    with pytest.raises(ConfigError, match=r"'nope'.*its conditions: consult, debate-a"):
         to_csv(path, tmp_path / "none.csv", conditions=["nope"])
     assert not (tmp_path / "none.csv").exists()
     with pytest.raises(ConfigError, match="its conditions"):
