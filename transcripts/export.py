@@ -18,9 +18,10 @@ not), joined with its transcript's protocol, condition, question id, source (the
 cluster key), gold answer and round count. Scalar metadata of the transcript comes along as
 ``meta_<key>`` columns and of the judgment as ``judgment_meta_<key>``.
 
-CSV needs nothing beyond the standard library and streams: its memory does not grow with
-the rows (see :func:`to_csv`). DataFrames and Parquet need the optional ``export`` extra
-(``pip install 'oversight[export]'``: pandas and pyarrow) and hold the whole table.
+CSV needs nothing beyond the standard library and Parquet only pyarrow; both stream: their
+memory does not grow with the rows (see :func:`to_csv`, :func:`to_parquet`). DataFrames
+need pandas and hold the whole table. Both libraries come with the optional ``export``
+extra (``pip install 'oversight[export]'``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import csv
 import importlib
 import json
+import math
 import os
 import pickle
 import tempfile
@@ -357,6 +359,32 @@ def to_csv(
     first). The table is written under a temporary name and renamed into place, so an
     interrupted export leaves no partial file at ``path``.
     """
+
+    def write(part: Path, table: Callable[[], Iterator[dict[str, Any]]], columns: list[str]) -> int:
+        with part.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=columns, restval="")
+            writer.writeheader()
+            written = 0
+            for row in table():
+                writer.writerow({k: "" if v is None else v for k, v in row.items()})
+                written += 1
+        return written
+
+    return _spooled_export(store, path, kind, counted_only, conditions, write)
+
+
+def _spooled_export(
+    store: RunStore | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    kind: TableKind,
+    counted_only: bool,
+    conditions: Sequence[str] | None,
+    write: Callable[[Path, Callable[[], Iterator[dict[str, Any]]], list[str]], int],
+) -> int:
+    """One table of the run spooled to a temporary file beside ``path``, then given to
+    ``write`` (a reader of the rows, which may be read more than once, and the columns)
+    to write under ``.NAME.part``, renamed to ``path`` once whole; returns what ``write``
+    returns, the rows written."""
     if kind not in KINDS:
         raise ConfigError(f"unknown table {kind!r}: choose one of {', '.join(KINDS)}")
     run = _open(store)
@@ -372,13 +400,7 @@ def to_csv(
             table, columns = _spooled_judgments(run, spool, counted_only, conditions)
         part = target.with_name(f".{target.name}.part")
         try:
-            with part.open("w", newline="", encoding="utf-8") as f:
-                writer = csv.DictWriter(f, fieldnames=columns, restval="")
-                writer.writeheader()
-                written = 0
-                for row in table():
-                    writer.writerow({k: "" if v is None else v for k, v in row.items()})
-                    written += 1
+            written = write(part, table, columns)
             os.replace(part, target)
         finally:
             part.unlink(missing_ok=True)
@@ -469,21 +491,104 @@ def to_parquet(
     counted_only: bool = False,
     conditions: Sequence[str] | None = None,
 ) -> int:
-    """Write one table of the run as Parquet (needs pandas and pyarrow); returns rows written
-    (``counted_only``, ``conditions``: see :func:`judgment_rows`)."""
-    frame = to_dataframe(store, kind, counted_only=counted_only, conditions=conditions)
+    """Write one table of the run as Parquet (needs pyarrow, not pandas); returns the rows
+    written (``counted_only``, ``conditions``: see :func:`judgment_rows`).
+
+    Streams like :func:`to_csv`: the rows wait in a temporary file, are read once for each
+    column's type and once more to be written, :data:`ROW_GROUP` rows to a row group, so
+    memory does not grow with the run; the file is renamed into place when whole. Each
+    column has one type: integers stay ``int64`` where a value is missing (pandas reads
+    such a column back as float, as it would have made it), integers and floats together
+    are ``double``, and a column whose values mix any other types (metadata written by
+    different runs) is text.
+    """
     try:
-        importlib.import_module("pyarrow")
+        pa = importlib.import_module("pyarrow")
+        pq = importlib.import_module("pyarrow.parquet")
     except ImportError as err:
         raise ConfigError(
             f"writing Parquet needs pyarrow, which is not installed: {_INSTALL}"
         ) from err
-    infer = _pandas().api.types.infer_dtype
-    for column in frame.columns:
-        if infer(frame[column], skipna=True) in ("mixed", "mixed-integer"):
-            # Metadata from different runs may mix types in one column; Parquet cannot.
-            frame[column] = [None if v is None else str(v) for v in frame[column]]
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(target, index=False)
-    return len(frame)
+
+    def write(part: Path, table: Callable[[], Iterator[dict[str, Any]]], columns: list[str]) -> int:
+        types = _column_types(table(), columns)
+        schema = pa.schema([(name, _ARROW[of](pa)) for name, of in types.items()])
+        text = [name for name, of in types.items() if of == "mixed"]
+
+        def batch(rows: list[dict[str, Any]]) -> Any:
+            cells = {name: [row.get(name) for row in rows] for name in columns}
+            for name in text:
+                cells[name] = [None if v is None else str(v) for v in cells[name]]
+            return pa.RecordBatch.from_pydict(cells, schema=schema)
+
+        written = 0
+        with pq.ParquetWriter(part, schema) as writer:
+            # A row group is gathered as Arrow batches of a few rows (far smaller than the
+            # rows as dictionaries) that end where it does, so all groups but the last are
+            # whole, and written as one.
+            group: list[Any] = []
+            for rows in _groups(table(), math.gcd(_ARROW_BATCH, ROW_GROUP)):
+                group.append(batch(rows))
+                written += len(rows)
+                if written % ROW_GROUP == 0:
+                    writer.write_table(pa.Table.from_batches(group), row_group_size=ROW_GROUP)
+                    group = []
+            if group:
+                writer.write_table(pa.Table.from_batches(group), row_group_size=ROW_GROUP)
+        return written
+
+    return _spooled_export(store, path, kind, counted_only, conditions, write)
+
+
+ROW_GROUP = 10_000
+"""Rows a Parquet row group holds (the last may hold fewer): what an export of any size
+holds at once, as Arrow arrays."""
+
+_ARROW_BATCH = 1000
+"""Rows made Arrow arrays together: the rows an export holds at once as dictionaries."""
+
+_ColumnType = Literal["null", "bool", "int", "float", "str", "mixed"]
+
+_ARROW: dict[_ColumnType, Callable[[Any], Any]] = {
+    "null": lambda pa: pa.null(),
+    "bool": lambda pa: pa.bool_(),
+    "int": lambda pa: pa.int64(),
+    "float": lambda pa: pa.float64(),
+    "str": lambda pa: pa.string(),
+    "mixed": lambda pa: pa.string(),
+}
+
+
+def _column_types(table: Iterable[dict[str, Any]], columns: list[str]) -> dict[str, _ColumnType]:
+    """Each column's one type, from the types of its values (``None`` aside)."""
+    seen: dict[str, set[type]] = {name: set() for name in columns}
+    for row in table:
+        for name, value in row.items():
+            if value is not None:
+                seen[name].add(type(value))
+    return {name: _one_type(found) for name, found in seen.items()}
+
+
+def _one_type(found: set[type]) -> _ColumnType:
+    if not found:
+        return "null"
+    if found == {bool}:
+        return "bool"
+    if found == {int}:
+        return "int"
+    if found <= {int, float}:
+        return "float"
+    if found == {str}:
+        return "str"
+    return "mixed"
+
+
+def _groups(table: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    group: list[dict[str, Any]] = []
+    for row in table:
+        group.append(row)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group

@@ -157,12 +157,17 @@ def test_metadata_of_mixed_types_still_writes_parquet(tmp_path: Path) -> None:
 def test_without_pandas_a_dataframe_asks_for_the_export_extra(
     run: RunStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    pytest.importorskip("pyarrow")
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ConfigError, match=r"pip install 'oversight\[export\]'"):
         to_dataframe(run)
-    with pytest.raises(ConfigError, match="export"):
-        to_parquet(run, tmp_path / "x.parquet")
     assert to_csv(run, tmp_path / "x.csv") == 3  # CSV needs no pandas
+    assert to_parquet(run, tmp_path / "x.parquet") == 3  # nor does Parquet: only pyarrow
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(ConfigError, match=r"needs pyarrow.*pip install 'oversight\[export\]'"):
+        to_parquet(run, tmp_path / "y.parquet")
+    assert not (tmp_path / "y.parquet").exists()
 
 
 def test_export_command_writes_the_file_it_names(
@@ -319,6 +324,84 @@ def test_an_export_that_fails_half_way_leaves_the_earlier_file_and_no_part(
         to_csv(run, target)
     assert target.read_bytes() == before, "the earlier export is untouched"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["judgments.csv", "run"]
+
+
+def test_parquet_is_the_table_judgment_rows_gives_cell_for_cell_in_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parquet streams like CSV: the rows come back cell for cell (None as null), the
+    columns in order, written a few rows to a row group; each column has one type, integers
+    with gaps stay integers, and values of mixed types become text."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    monkeypatch.setattr(export._Spool, "BATCH", 3)
+    monkeypatch.setattr(export, "ROW_GROUP", 4)
+    monkeypatch.setattr(export, "_ARROW_BATCH", 2)  # two Arrow batches a row group
+    path = _every_kind_of_left_out(tmp_path)
+    store = RunStore.open(path)
+    store.judgments.append(
+        _judgment("j6", "t1", [0.1, 0.9], name="late").model_copy(
+            update={"metadata": {"reward": 1, "seed": 7, "tag": 3}}
+        )
+    )
+    store.judgments.append(
+        _judgment("j7", "t2", [0.5, 0.5], name="late").model_copy(
+            update={"metadata": {"reward": 0.5, "tag": "x", "flag": True}}
+        )
+    )
+    store.close()
+    for counted_only in (False, True):
+        expected = judgment_rows(path, counted_only=counted_only)
+        out = tmp_path / f"counted-{counted_only}.parquet"
+        assert export.to_parquet(path, out, counted_only=counted_only) == len(expected)
+        written = pq.ParquetFile(out)
+        sizes = [written.metadata.row_group(i).num_rows for i in range(written.num_row_groups)]
+        assert sizes == [4] * (len(expected) // 4) + (
+            [len(expected) % 4] if len(expected) % 4 else []
+        )
+        table = written.read()
+        columns = list(dict.fromkeys(name for row in expected for name in row))
+        assert table.column_names == columns
+        text = {"judgment_meta_tag"}
+        assert table.to_pylist() == [
+            {
+                name: str(row[name])
+                if name in text and row.get(name) is not None
+                else row.get(name)
+                for name in columns
+            }
+            for row in expected
+        ]
+    schema = pq.read_schema(tmp_path / "counted-False.parquet")
+    assert schema.field("judgment_meta_seed").type == pa.int64()  # one value, nulls elsewhere
+    assert schema.field("judgment_meta_reward").type == pa.float64()  # 0.3, 1 and 0.5
+    assert schema.field("judgment_meta_tag").type == pa.string()  # 3 and "x"
+    assert schema.field("judgment_meta_flag").type == pa.bool_()
+    assert schema.field("counted").type == pa.bool_()
+
+
+def test_a_parquet_export_that_fails_half_way_leaves_the_earlier_file_and_no_part(
+    run: RunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.setattr(export, "ROW_GROUP", 1)
+    target = tmp_path / "judgments.parquet"
+    assert to_parquet(run, target) == 3
+    before = target.read_bytes()
+    write_table = pq.ParquetWriter.write_table
+    groups: list[object] = []
+
+    def disk_fills(self: Any, table: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(groups) == 1:  # one row group written
+            raise OSError(28, "No space left on device")
+        groups.append(table)
+        return write_table(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", disk_fills)
+    with pytest.raises(OSError, match="No space left"):
+        to_parquet(run, target)
+    assert target.read_bytes() == before, "the earlier export is untouched"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["judgments.parquet", "run"]
 
 
 def test_conditions_choose_the_transcripts_and_their_judgments(
