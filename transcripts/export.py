@@ -20,8 +20,8 @@ cluster key), gold answer and round count. Scalar metadata of the transcript com
 
 CSV needs nothing beyond the standard library and Parquet only pyarrow; both stream: their
 memory does not grow with the rows (see :func:`to_csv`, :func:`to_parquet`). DataFrames
-need pandas and hold the whole table. Both libraries come with the optional ``export``
-extra (``pip install 'oversight[export]'``).
+need pandas and pyarrow and hold the whole table (but not the rows as well). Both
+libraries come with the optional ``export`` extra (``pip install 'oversight[export]'``).
 """
 
 from __future__ import annotations
@@ -292,17 +292,8 @@ def rows(
     :func:`judgment_rows`)."""
     if kind == "judgments":
         return judgment_rows(store, counted_only=counted_only, conditions=conditions)
-    if kind == "transcripts":
-        return transcript_rows(store, conditions=conditions)
-    raise ConfigError(f"unknown table {kind!r}: choose one of {', '.join(KINDS)}")
-
-
-def _columns(table: Iterable[dict[str, Any]]) -> list[str]:
-    """Every column in first-seen order, with all ``p_<i>`` columns together, in order."""
-    seen: dict[str, None] = {}
-    for row in table:
-        seen.update(dict.fromkeys(row))
-    return _in_order(list(seen))
+    _check_kind(kind)
+    return transcript_rows(store, conditions=conditions)
 
 
 def _in_order(names: list[str]) -> list[str]:
@@ -336,11 +327,35 @@ def to_dataframe(
     conditions: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The run's judgments (or transcripts) as a pandas DataFrame, one row each
-    (``counted_only``, ``conditions``: see :func:`judgment_rows`)."""
+    (``counted_only``, ``conditions``: see :func:`judgment_rows`); needs pandas and pyarrow.
+
+    The frame is what ``pandas.DataFrame(rows(...))`` gives, dtype for dtype, built without
+    holding the rows: they wait in a temporary file and become Arrow arrays a few at a
+    time, then one table that pandas converts. A column whose values mix types (metadata
+    written by different runs) keeps its values as they are (``object``)."""
     pandas = _pandas()
-    table = rows(store, kind, counted_only=counted_only, conditions=conditions)
-    frame: pd.DataFrame = pandas.DataFrame(table, columns=_columns(table))
+    pa = _pyarrow("a DataFrame")
+    _check_kind(kind)
+    run = _open(store)
+    with tempfile.TemporaryFile() as file:
+        table, columns = _spooled(run, _Spool(file), kind, counted_only, conditions)
+        mixed: dict[str, list[Any]] = {}
+        schema, batches = _record_batches(pa, table, columns, mixed)
+        arrow = pa.Table.from_batches(list(batches), schema=schema)
+    frame: pd.DataFrame = arrow.to_pandas()
+    del arrow
+    for name, values in mixed.items():
+        frame[name] = pandas.Series(values, dtype=object)
     return frame
+
+
+def _pyarrow(what: str) -> Any:
+    try:
+        return importlib.import_module("pyarrow")
+    except ImportError as err:
+        raise ConfigError(
+            f"writing {what} needs pyarrow, which is not installed: {_INSTALL}"
+        ) from err
 
 
 def to_csv(
@@ -385,19 +400,12 @@ def _spooled_export(
     ``write`` (a reader of the rows, which may be read more than once, and the columns)
     to write under ``.NAME.part``, renamed to ``path`` once whole; returns what ``write``
     returns, the rows written."""
-    if kind not in KINDS:
-        raise ConfigError(f"unknown table {kind!r}: choose one of {', '.join(KINDS)}")
+    _check_kind(kind)
     run = _open(store)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=target.parent) as file:
-        spool = _Spool(file)
-        if kind == "transcripts":
-            for transcript in _transcripts(run, conditions):
-                spool.add(_transcript_row(transcript))
-            table, columns = spool.read, spool.columns()
-        else:
-            table, columns = _spooled_judgments(run, spool, counted_only, conditions)
+        table, columns = _spooled(run, _Spool(file), kind, counted_only, conditions)
         part = target.with_name(f".{target.name}.part")
         try:
             written = write(part, table, columns)
@@ -405,6 +413,27 @@ def _spooled_export(
         finally:
             part.unlink(missing_ok=True)
     return written
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ConfigError(f"unknown table {kind!r}: choose one of {', '.join(KINDS)}")
+
+
+def _spooled(
+    run: RunStore,
+    spool: _Spool,
+    kind: TableKind,
+    counted_only: bool,
+    conditions: Sequence[str] | None,
+) -> tuple[Callable[[], Iterator[dict[str, Any]]], list[str]]:
+    """The rows of one table put in ``spool``: how to read them back (as often as needed)
+    and their columns."""
+    if kind == "transcripts":
+        for transcript in _transcripts(run, conditions):
+            spool.add(_transcript_row(transcript))
+        return spool.read, spool.columns()
+    return _spooled_judgments(run, spool, counted_only, conditions)
 
 
 def _spooled_judgments(
@@ -469,7 +498,7 @@ class _Spool:
     ) -> list[str]:
         """The columns of the rows (only those ``kept``) in first-seen order (see
         :func:`_in_order`), with ``after_first``, which every row gets, after the first
-        row's own: the columns :func:`_columns` finds in the rows, read from no row."""
+        row's own: every column the rows have, read from no row."""
         shapes = list(self._shapes)
         seen: dict[str, None] = {}
         done: set[int] = set()
@@ -502,34 +531,19 @@ def to_parquet(
     are ``double``, and a column whose values mix any other types (metadata written by
     different runs) is text.
     """
-    try:
-        pa = importlib.import_module("pyarrow")
-        pq = importlib.import_module("pyarrow.parquet")
-    except ImportError as err:
-        raise ConfigError(
-            f"writing Parquet needs pyarrow, which is not installed: {_INSTALL}"
-        ) from err
+    pa = _pyarrow("Parquet")
+    pq = importlib.import_module("pyarrow.parquet")
 
     def write(part: Path, table: Callable[[], Iterator[dict[str, Any]]], columns: list[str]) -> int:
-        types = _column_types(table(), columns)
-        schema = pa.schema([(name, _ARROW[of](pa)) for name, of in types.items()])
-        text = [name for name, of in types.items() if of == "mixed"]
-
-        def batch(rows: list[dict[str, Any]]) -> Any:
-            cells = {name: [row.get(name) for row in rows] for name in columns}
-            for name in text:
-                cells[name] = [None if v is None else str(v) for v in cells[name]]
-            return pa.RecordBatch.from_pydict(cells, schema=schema)
-
+        schema, batches = _record_batches(pa, table, columns)
         written = 0
         with pq.ParquetWriter(part, schema) as writer:
-            # A row group is gathered as Arrow batches of a few rows (far smaller than the
-            # rows as dictionaries) that end where it does, so all groups but the last are
-            # whole, and written as one.
+            # A row group is gathered as Arrow batches (far smaller than the rows as
+            # dictionaries) that end where it does, so all groups but the last are whole.
             group: list[Any] = []
-            for rows in _groups(table(), math.gcd(_ARROW_BATCH, ROW_GROUP)):
-                group.append(batch(rows))
-                written += len(rows)
+            for batch in batches:
+                group.append(batch)
+                written += batch.num_rows
                 if written % ROW_GROUP == 0:
                     writer.write_table(pa.Table.from_batches(group), row_group_size=ROW_GROUP)
                     group = []
@@ -557,6 +571,32 @@ _ARROW: dict[_ColumnType, Callable[[Any], Any]] = {
     "str": lambda pa: pa.string(),
     "mixed": lambda pa: pa.string(),
 }
+
+
+def _record_batches(
+    pa: Any,
+    table: Callable[[], Iterator[dict[str, Any]]],
+    columns: list[str],
+    mixed: dict[str, list[Any]] | None = None,
+) -> tuple[Any, Iterator[Any]]:
+    """The rows as Arrow record batches of one schema, each column of one type (see
+    :func:`to_parquet`), the rows read once for the types and once more for the batches
+    (of a size that divides :data:`ROW_GROUP`). A column of mixed types is text; ``mixed``,
+    when given, gets its values as they were, by column name."""
+    types = _column_types(table(), columns)
+    schema = pa.schema([(name, _ARROW[of](pa)) for name, of in types.items()])
+    text = [name for name, of in types.items() if of == "mixed"]
+
+    def batches() -> Iterator[Any]:
+        for rows in _groups(table(), math.gcd(_ARROW_BATCH, ROW_GROUP)):
+            cells = {name: [row.get(name) for row in rows] for name in columns}
+            for name in text:
+                if mixed is not None:
+                    mixed.setdefault(name, []).extend(cells[name])
+                cells[name] = [None if v is None else str(v) for v in cells[name]]
+            yield pa.RecordBatch.from_pydict(cells, schema=schema)
+
+    return schema, batches()
 
 
 def _column_types(table: Iterable[dict[str, Any]], columns: list[str]) -> dict[str, _ColumnType]:
