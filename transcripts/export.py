@@ -314,8 +314,8 @@ def _pandas() -> Any:
         return importlib.import_module("pandas")
     except ImportError as err:
         raise ConfigError(
-            f"exporting to a DataFrame or Parquet needs pandas (and pyarrow for Parquet), "
-            f"which are not installed: {_INSTALL}"
+            f"exporting to a DataFrame needs pandas and pyarrow; pandas is not installed: "
+            f"{_INSTALL}"
         ) from err
 
 
