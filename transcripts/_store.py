@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from transcripts._index import Entry
 from transcripts._log import JsonlLog
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
 from transcripts.errors import StoreError
@@ -100,6 +102,15 @@ class RunStore:
         if not folder.is_dir():
             raise StoreError(f"no run folder at {folder}: check the path")
         return cls(folder)
+
+    def judgment_entries(self, transcripts: Collection[str] | None = None) -> list[Entry]:
+        """The index entries of the latest judgments (:meth:`JsonlLog.latest_entries`), in
+        file order; only the judgments of ``transcripts`` (their ids) when given, chosen by
+        the transcript id the index keeps of each, so no judgment is read to choose it."""
+        entries = self.judgments.latest_entries()
+        if transcripts is None:
+            return entries
+        return [e for e in entries if (e.extra or {}).get("t") in transcripts]
 
     def write_json(self, name: str, data: Any) -> Path:
         """Write ``data`` as JSON to ``name`` in the run folder, atomically."""

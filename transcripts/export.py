@@ -168,9 +168,8 @@ def _judgments(
     it. Each judgment is made its row as it is read: the models are not kept."""
     shared = _Shared()
     facts = {t.id: shared.facts(_transcript_facts(t)) for t in _transcripts(run, conditions)}
-    for j in run.judgments.latest():
-        if conditions and j.transcript_id not in facts:
-            continue  # a judgment of another condition's transcript
+    # With conditions, only the judgments of their transcripts are read.
+    for j in run.judgments.read(run.judgment_entries(facts if conditions else None)):
         key = JudgmentKey.of(j)
         key = key._replace(judge=shared.one(key.judge))
         kept = facts.get(j.transcript_id)

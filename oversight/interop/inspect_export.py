@@ -50,15 +50,15 @@ def export_inspect(
         check_conditions(store, conditions, present=groups)
     folder = Path(out) if out is not None else store.path / "inspect"
     folder.mkdir(parents=True, exist_ok=True)
-    counted = _counted(store)
+    chosen = [c for c in groups if not conditions or c in conditions]
+    counted = _counted(store, {e.id for c in chosen for e in groups[c]} if conditions else None)
     frozen = (
         store.read_json("experiment.json") if (store.path / "experiment.json").exists() else None
     )
     name = (frozen or {}).get("spec", {}).get("name") or store.path.name
     written = []
-    for condition, entries in sorted(groups.items()):
-        if conditions and condition not in conditions:
-            continue
+    for condition in sorted(chosen):
+        entries = groups[condition]
         members = list(store.transcripts.read(entries))
         wanted = sorted((e for t in members for e in counted.get(t.id, ())), key=lambda e: e.offset)
         judgments: dict[str, list[Judgment]] = defaultdict(list)
@@ -83,10 +83,11 @@ def _groups(store: RunStore) -> dict[str, list[Entry]]:
     return dict(groups)
 
 
-def _counted(store: RunStore) -> dict[str, list[Entry]]:
-    """The index entries of the judgments that count and are ``ok``, by transcript: each
-    judgment read once, only what the final-judgment rule reads of it kept."""
-    entries = [e._replace(extra=None) for e in store.judgments.latest_entries()]
+def _counted(store: RunStore, transcripts: set[str] | None) -> dict[str, list[Entry]]:
+    """The index entries of the judgments that count and are ``ok``, by transcript (only
+    the judgments of ``transcripts`` when given): each judgment read once, only what the
+    final-judgment rule reads of it kept."""
+    entries = [e._replace(extra=None) for e in store.judgment_entries(transcripts)]
     keys = [JudgmentKey.of(j) for j in store.judgments.read(entries)]
     at = {key.id: entry for key, entry in zip(keys, entries, strict=True)}
     counted: dict[str, list[Entry]] = defaultdict(list)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from oversight.cli import main
-from transcripts import Judgment, Question, RunStore, Transcript, Turn, export
+from transcripts import JsonlLog, Judgment, Question, RunStore, Transcript, Turn, export
 from transcripts.errors import ConfigError
 from transcripts.export import judgment_rows, to_csv, to_dataframe, to_parquet, transcript_rows
 
@@ -378,6 +378,34 @@ def test_parquet_is_the_table_judgment_rows_gives_cell_for_cell_in_row_groups(
     assert schema.field("judgment_meta_tag").type == pa.string()  # 3 and "x"
     assert schema.field("judgment_meta_flag").type == pa.bool_()
     assert schema.field("counted").type == pa.bool_()
+
+
+def test_a_condition_reads_only_its_own_judgments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judgments are chosen by the transcript id the index keeps: an export of one
+    condition reads no judgment of another from the log."""
+    path = _every_kind_of_left_out(tmp_path)
+    store = RunStore.open(path)
+    store.transcripts.append(_transcript("t6", condition="consult"))
+    store.judgments.append(_judgment("j6", "t6", [0.1, 0.9]))
+    store.judgments.append(_judgment("j6b", "t6", [0.4, 0.6], name="other"))
+    store.close()
+    read: list[str] = []
+    original = JsonlLog.read
+
+    def spy(self: JsonlLog[Any], entries: Any) -> Any:
+        for record in original(self, entries):
+            if self.path.name == "judgments.jsonl":
+                read.append(record.id)
+            yield record
+
+    monkeypatch.setattr(JsonlLog, "read", spy)
+    assert [r["judgment_id"] for r in judgment_rows(path, conditions=["consult"])] == [
+        "j6",
+        "j6b",
+    ]
+    assert read == ["j6", "j6b"]
 
 
 def test_a_dataframe_is_what_pandas_makes_of_the_rows_dtype_for_dtype(
