@@ -44,8 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         choices=FORMATS,
         default=None,
         help="csv, parquet, or inspect (.eval logs for `inspect view`, one per "
-        "condition; needs the inspect extra) (default: from --out's suffix, "
-        "else csv)",
+        "condition; needs the inspect extra) (default: parquet for a .parquet or .pq "
+        "--out, else csv; another suffix must say which)",
     )
     parser.add_argument(
         "--kind",
@@ -80,10 +80,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _format(args: argparse.Namespace) -> str:
     if args.format is not None:
         return str(args.format)
-    suffix = Path(args.out).suffix.lower().lstrip(".") if args.out else ""
-    if suffix in ("pq", "parquet"):
+    suffix = Path(args.out).suffix.lower() if args.out else ""
+    if suffix in (".pq", ".parquet"):
         return "parquet"
-    return "csv"
+    if suffix in ("", ".csv"):
+        return "csv"
+    raise ConfigError(
+        f"--out {args.out}: which format is {suffix!r}? Name a .csv or .parquet file, or say "
+        f"which with --format csv, parquet or inspect"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

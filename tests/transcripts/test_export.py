@@ -181,6 +181,22 @@ def test_export_command_writes_the_file_it_names(
     assert (run.path / "exports" / "judgments.csv").is_file()
 
 
+def test_an_out_file_whose_suffix_names_no_format_is_refused(
+    run: RunStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out x.xlsx`` would have been a CSV under a name a spreadsheet opens as its own
+    format; the command asks which format is meant and writes nothing."""
+    out = tmp_path / "judgments.xlsx"
+    assert main(["export", str(run.path), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "'.xlsx'" in err and "--format csv, parquet or inspect" in err
+    assert not out.exists()
+    assert main(["export", str(run.path), "--out", str(out), "--format", "csv"]) == 0
+    assert out.read_text().startswith("judgment_id,")
+    assert main(["export", str(run.path), "--out", str(tmp_path / "plain")]) == 0
+    assert (tmp_path / "plain").read_text().startswith("judgment_id,")
+
+
 def test_exporting_the_nyu_import_gives_one_row_per_judgment(
     nyu_run: tuple[Any, Path], tmp_path: Path
 ) -> None:
