@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict, Unpack, cast
 
@@ -39,7 +39,7 @@ from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._items import judgment_id
 from oversight.runner._judging import settled_keys
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
-from transcripts import JsonlLog, JudgeView, Judgment, RunStore, utc_now
+from transcripts import Entry, JsonlLog, JudgeView, Judgment, RunStore, StoredRecords, utc_now
 from transcripts.errors import ConfigError, CostCapReached
 
 __all__ = ["RejudgeOptions", "RejudgeResult", "rejudge", "rejudge_async"]
@@ -67,8 +67,10 @@ class RejudgeResult:
     """Calls sent whose price is unknown."""
     calls_lost_in_flight: int = 0
     """Calls of this run a kill cut off in flight (all sessions; cost unknown)."""
-    judgments: list[Judgment] = field(default_factory=list)
-    """The new judgments."""
+    judgments: Sequence[Judgment] = ()
+    """The new judgments, in the order they were made: read back from the run's
+    ``judgments.jsonl`` each time they are looked at, so a pass over 100,000 transcripts
+    does not hold 100,000 judgments in memory."""
     stopped: str | None = None
     """Why it stopped early (a cost cap), if it did."""
 
@@ -190,7 +192,7 @@ async def rejudge_async(
             else:
                 work.append((transcript.id, k, key))
 
-    async def one(job: tuple[str, int | None, str]) -> Judgment:
+    async def one(job: tuple[str, int | None, str]) -> tuple[Judgment, Entry]:
         transcript_id, k, key = job
         transcript = store.transcripts.get(transcript_id)
         assert transcript is not None  # chosen from this log a moment ago; it only grows
@@ -208,10 +210,10 @@ async def rejudge_async(
         if judgment.escalation_id is None:
             update["id"] = key
         judgment = judgment.model_copy(update=update)
-        store.judgments.append(judgment)
-        return judgment
+        return judgment, store.judgments.append(judgment)
 
     limit = 1 if built.identity.kind == "human" else concurrency
+    made_here: list[Entry] = []
     try:
         if not offline:  # a missing key stops here, before any judgment is attempted
             for inner in made:
@@ -226,10 +228,12 @@ async def rejudge_async(
                         break
                     if isinstance(outcome, BaseException):
                         raise outcome
+                    judgment, entry = outcome
                     result.judged += 1
-                    result.failed += int(outcome.status != "ok")
-                    result.judgments.append(outcome)
+                    result.failed += int(judgment.status != "ok")
+                    made_here.append(entry)
     finally:
+        result.judgments = StoredRecords(store.judgments, made_here)
         for inner in made:
             await inner.aclose()
         store.close()

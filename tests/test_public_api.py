@@ -106,6 +106,7 @@ PUBLIC: dict[str, list[str]] = {
         "Record",
         "Role",
         "RunStore",
+        "StoredRecords",
         "TornRecordWarning",
         "Transcript",
         "Tree",

@@ -5,7 +5,7 @@ touches the network.
 """
 
 from transcripts._index import Entry
-from transcripts._log import JsonlLog, TornRecordWarning
+from transcripts._log import JsonlLog, StoredRecords, TornRecordWarning
 from transcripts._models import (
     SCHEMA_VERSION,
     Call,
@@ -63,6 +63,7 @@ __all__ = [
     "Record",
     "Role",
     "RunStore",
+    "StoredRecords",
     "TornRecordWarning",
     "Transcript",
     "Tree",

@@ -29,11 +29,11 @@ import os
 import threading
 import warnings
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import msgspec
 from filelock import FileLock
@@ -46,7 +46,7 @@ from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile, _flock
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
 from transcripts.scoring import status_rank
 
-__all__ = ["JsonlLog", "TornRecordWarning"]
+__all__ = ["JsonlLog", "StoredRecords", "TornRecordWarning"]
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -142,10 +142,10 @@ class JsonlLog(Generic[R]):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, record: R) -> None:
+    def append(self, record: R) -> Entry:
         """Append one record as one line, flushed to the kernel before returning; then its
-        index entry."""
-        self._write([(record, self._encode(record))])
+        index entry, which is returned (where the line is: :meth:`read` reads it back)."""
+        return self._write([(record, self._encode(record))])[0]
 
     def extend(self, records: Iterable[R]) -> None:
         """Append many records, a line each, in one write under one lock (held in memory
@@ -155,10 +155,11 @@ class JsonlLog(Generic[R]):
         any missing entries indexed on the next read."""
         self._write([(record, self._encode(record)) for record in records])
 
-    def _write(self, lines: list[tuple[R, bytes]]) -> None:
-        """Write the encoded ``lines`` (with ``fsync``, to the disk), then index them."""
+    def _write(self, lines: list[tuple[R, bytes]]) -> list[Entry]:
+        """Write the encoded ``lines`` (with ``fsync``, to the disk), then index them;
+        returns their entries."""
         if not lines:
-            return
+            return []
         data = b"".join(line for _, line in lines)
         with self._lock:
             first = self._fd is None
@@ -179,6 +180,7 @@ class JsonlLog(Generic[R]):
                     entries.append(self._entry(offset, line, record.__dict__))
                     offset += len(line)
                 self._index.extend(entries)
+        return entries
 
     def _os_lock(self, fd: int) -> AbstractContextManager[object]:
         """The cross-process lock: ``flock`` on the file, or a side lock file without fcntl."""
@@ -451,3 +453,39 @@ class JsonlLog(Generic[R]):
         :meth:`latest_entries` gives for it, counted in the index."""
         with self._lock:
             return self._index.count(self._scan, self._matches, where=where)
+
+
+class StoredRecords(Sequence[R]):
+    """Records of a log held as where they are, not as models: each access reads them back
+    (validated) from the log, in the order they were given. For a result of many records
+    (the judgments a re-judging pass wrote) whose memory must not grow with their number.
+
+    Example::
+
+        kept = StoredRecords(store.judgments, [store.judgments.append(j) for j in made])
+        for judgment in kept:  # read from judgments.jsonl, one at a time
+            ...
+    """
+
+    def __init__(self, log: JsonlLog[R], entries: Iterable[Entry] = ()) -> None:
+        self._log = log
+        # Only where each line is: an entry's extra fields are for the index's queries.
+        self._entries = [e._replace(extra=None, crc=None) for e in entries]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> R: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[R]: ...
+    def __getitem__(self, index: int | slice) -> R | list[R]:
+        if isinstance(index, slice):
+            return list(self._log.read(self._entries[index]))
+        return next(self._log.read([self._entries[index]]))
+
+    def __iter__(self) -> Iterator[R]:
+        return self._log.read(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} records of {self._log.path}>"

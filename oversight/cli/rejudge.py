@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from oversight._rejudge import RejudgeResult, rejudge
+from oversight._rejudge import rejudge
 from oversight.cli.run import wide_when_piped
 from transcripts import Call, Judgment, RunStore, score
 from transcripts.errors import ConfigError
@@ -138,7 +138,12 @@ def run(args: argparse.Namespace) -> int:
             else ""
         )
     )
-    batched = [c for j in result.judgments for c in _calls(j) if c.batched]
+    # The new judgments are read back from the run once, keeping what the summary needs.
+    batched: list[Call] = []
+    scored: list[tuple[str, Any, list[float] | None]] = []
+    for j in result.judgments:
+        batched.extend(c for c in _calls(j) if c.batched)
+        scored.append((j.transcript_id, j.metadata.get("rounds"), j.probabilities))
     if batched:
         console.print(
             f"{len(batched)} call(s) went through the provider's batch API, priced "
@@ -146,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if result.stopped:
         console.print(f"[yellow]stopped:[/] {escape(result.stopped)}")
-    if result.judgments:
-        console.print(_accuracy_by_rounds(args.run_dir, result))
+    if scored:
+        console.print(_accuracy_by_rounds(args.run_dir, scored))
     return 0 if result.stopped is None else 3
 
 
@@ -156,21 +161,22 @@ def _calls(judgment: Judgment) -> list[Call]:
     return [*judgment.calls, *(c for part in judgment.components for c in _calls(part))]
 
 
-def _accuracy_by_rounds(run_dir: str, result: RejudgeResult) -> Table:
+def _accuracy_by_rounds(run_dir: str, scored: list[tuple[str, Any, list[float] | None]]) -> Table:
+    """The new judgments' accuracy by condition and rounds shown, from each one's
+    transcript id, rounds and probabilities."""
     store = RunStore.open(run_dir)
-    judged = {j.transcript_id for j in result.judgments}
+    judged = {transcript_id for transcript_id, _, _ in scored}
     # Only the judged transcripts are read (the index says where they are).
     chosen = [e for e in store.transcripts.latest_entries() if e.id in judged]
     gold = {t.id: (t.condition, t.question.correct) for t in store.transcripts.read(chosen)}
     store.close()
     scores: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for j in result.judgments:
-        condition, correct = gold.get(j.transcript_id, ("?", None))
-        if correct is None or j.probabilities is None:
+    for transcript_id, rounds, probabilities in scored:
+        condition, correct = gold.get(transcript_id, ("?", None))
+        if correct is None or probabilities is None:
             continue
-        rounds = j.metadata.get("rounds")
         scores[(condition, "all" if rounds is None else str(rounds))].append(
-            score(j.probabilities, correct)
+            score(probabilities, correct)
         )
     table = Table(title="accuracy of the new judgments")
     for column in ("condition", "rounds", "n", "accuracy"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from oversight import rejudge
 from oversight.runner import dry_run, run_experiment
 from oversight.runner._items import judgment_id
-from transcripts import RunStore
+from transcripts import Judgment, RunStore
 from transcripts.errors import CacheMissError
 
 from .helpers import Factory, experiment
@@ -45,6 +46,26 @@ def test_rejudge_calls_only_the_judge_and_records_provenance(tmp_path: Path) -> 
         tmp_path / "run", "llm:weak,name=third", conditions=["debate"], endpoint_factory=same
     )
     assert cached.judged == 8 and same.total == 0 and cached.cached_calls == 8
+
+
+def test_the_new_judgments_are_read_back_from_the_run_not_held(tmp_path: Path) -> None:
+    """``result.judgments`` is the pass's judgments as written to ``judgments.jsonl``, read
+    back each time it is looked at: after the pass, no judgment model is left in memory."""
+    _finished_run(tmp_path / "run")
+    result = rejudge(tmp_path / "run", "llm:mock/other,name=second", endpoint_factory=Factory())
+    assert result.judged == len(result.judgments) == 32
+    gc.collect()
+    run_id = RunStore.open(tmp_path / "run").run_id  # (other tests' judgments aside)
+    held = sum(isinstance(o, Judgment) and o.run_id == run_id for o in gc.get_objects())
+    assert held == 0, f"{held} judgments still held after the pass"
+    written = [j for j in RunStore.open(tmp_path / "run").judgments if j.judge.name == "second"]
+    assert sorted(j.id for j in result.judgments) == sorted(j.id for j in written)
+    assert list(result.judgments) == [
+        next(j for j in written if j.id == k.id) for k in result.judgments
+    ]
+    assert result.judgments[-1] == list(result.judgments)[-1]
+    assert result.judgments[1:3] == list(result.judgments)[1:3]
+    assert "32 records of" in repr(result.judgments)
 
 
 def test_truncated_rejudging_shows_only_the_first_rounds(tmp_path: Path) -> None:
