@@ -528,7 +528,7 @@ def to_parquet(
     column has one type: integers stay ``int64`` where a value is missing (pandas reads
     such a column back as float, as it would have made it), integers and floats together
     are ``double``, and a column whose values mix any other types (metadata written by
-    different runs) is text.
+    different runs), or holds an integer no ``int64`` holds, is text.
     """
     pa = _pyarrow("Parquet")
     pq = importlib.import_module("pyarrow.parquet")
@@ -603,9 +603,16 @@ def _column_types(table: Iterable[dict[str, Any]], columns: list[str]) -> dict[s
     seen: dict[str, set[type]] = {name: set() for name in columns}
     for row in table:
         for name, value in row.items():
-            if value is not None:
-                seen[name].add(type(value))
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is int and not _INT64[0] <= value <= _INT64[1]:
+                kind = object  # no Arrow integer holds it: the column is text
+            seen[name].add(kind)
     return {name: _one_type(found) for name, found in seen.items()}
+
+
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _one_type(found: set[type]) -> _ColumnType:

@@ -469,6 +469,21 @@ def test_a_dataframe_is_what_pandas_makes_of_the_rows_dtype_for_dtype(
     assert transcripts.meta_size[["t6", "t7"]].tolist() == [3, "big"]
 
 
+def test_an_integer_no_int64_holds_is_kept_in_a_dataframe_and_text_in_parquet(
+    tmp_path: Path,
+) -> None:
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    store = RunStore.create(tmp_path / "run")
+    store.transcripts.append(_transcript("t1", metadata={"big": 2**70}))
+    store.transcripts.append(_transcript("t2", metadata={"big": 3}))
+    store.close()
+    assert to_dataframe(store, kind="transcripts").meta_big.tolist() == [2**70, 3]
+    to_parquet(store, tmp_path / "t.parquet", kind="transcripts")
+    written = pandas.read_parquet(tmp_path / "t.parquet").meta_big.tolist()
+    assert written == [str(2**70), "3"]
+
+
 def test_a_parquet_export_that_fails_half_way_leaves_the_earlier_file_and_no_part(
     run: RunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
