@@ -51,6 +51,7 @@ from transcripts._index_sql import (
     COLUMNS,
     ENTRIES,
     INSERT,
+    NO_EXTRA,
     SCHEMA,
     UPKEEP,
     WINNER,
@@ -217,12 +218,15 @@ class IndexFile:
         *,
         where: Mapping[str, Any] | None = None,
         limit: int | None = None,
+        extra: bool = True,
     ) -> list[Entry]:
         """The winning entry of each id (see :meth:`JsonlLog.latest`) in log order, only
         those with the ``where`` values (``id``, ``status``, or fields of ``extra`` named in
-        ``lookups``; a tuple, list or set of values: any of them), at most ``limit``."""
+        ``lookups``; a tuple, list or set of values: any of them), at most ``limit``;
+        without ``extra`` (None) unless asked for."""
         condition, params = self._where(where)
-        sql = f"SELECT {COLUMNS} FROM entries AS e WHERE {condition} ORDER BY offset"
+        columns = COLUMNS if extra else NO_EXTRA
+        sql = f"SELECT {columns} FROM entries AS e WHERE {condition} ORDER BY offset"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -311,6 +315,8 @@ class IndexFile:
         if db is None:
             return []
         rows = db.execute(sql, params).fetchall()
+        if rows and len(rows[0]) == 5:  # asked without the extras
+            return [Entry(*row) for row in rows]
         # The extras in one parse: much faster than a parse a row.
         extras = json.loads("[" + ",".join(row[5] or "null" for row in rows) + "]")
         return [

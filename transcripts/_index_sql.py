@@ -10,6 +10,7 @@ __all__ = [
     "COLUMNS",
     "ENTRIES",
     "INSERT",
+    "NO_EXTRA",
     "SCHEMA",
     "TABLES",
     "UPKEEP",
@@ -18,6 +19,8 @@ __all__ = [
 ]
 
 COLUMNS = "offset, length, id, rank, status, extra"
+NO_EXTRA = "offset, length, id, rank, status"
+"""An entry's columns but its extra fields, for readers that only need where records are."""
 INSERT = f"INSERT OR IGNORE INTO entries ({COLUMNS}, crc) VALUES (?,?,?,?,?,?,?)"
 
 ENTRIES = """CREATE TABLE IF NOT EXISTS entries (

@@ -387,14 +387,22 @@ class JsonlLog(Generic[R]):
             return self._index.entries(self._scan, self._matches)
 
     def latest_entries(
-        self, *, where: Mapping[str, Any] | None = None, limit: int | None = None
+        self,
+        *,
+        where: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        extra: bool = True,
     ) -> list[Entry]:
         """The entries of :meth:`latest`: one per id, in file order of the winners; with
         ``where``, only those whose ``id``, ``status`` or index fields (``lookups``) have
-        these values (a tuple, list or set: any of them); at most ``limit``. A query of
-        the index: its cost grows with what it returns, not the log."""
+        these values (a tuple, list or set: any of them); at most ``limit``; without
+        ``extra``, entries without their extra fields (for readers that only need where
+        the records are: less memory and no parsing). A query of the index: its cost grows
+        with what it returns, not the log."""
         with self._lock:
-            return self._index.latest(self._scan, self._matches, where=where, limit=limit)
+            return self._index.latest(
+                self._scan, self._matches, where=where, limit=limit, extra=extra
+            )
 
     def index_values(self, *names: str, latest: bool = False) -> list[tuple[Any, ...]]:
         """One tuple a record, in file order (``latest``: only :meth:`latest`'s), of the
@@ -431,7 +439,7 @@ class JsonlLog(Generic[R]):
 
         The winners are chosen from the index; only they are read and validated.
         """
-        return self.read(self.latest_entries(where=where))
+        return self.read(self.latest_entries(where=where, extra=False))
 
     def get(self, record_id: str) -> R | None:
         """The latest record with this id (as :meth:`latest` resolves it), or None."""

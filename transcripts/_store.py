@@ -105,12 +105,13 @@ class RunStore:
 
     def judgment_entries(self, transcripts: Collection[str] | None = None) -> list[Entry]:
         """The index entries of the latest judgments (:meth:`JsonlLog.latest_entries`), in
-        file order; only the judgments of ``transcripts`` (their ids) when given, chosen by
-        the transcript id the index keeps of each, so no judgment is read to choose it."""
-        entries = self.judgments.latest_entries()
+        file order, without their extra fields; only the judgments of ``transcripts`` (their
+        ids) when given, chosen by the transcript id the index keeps of each, so no judgment
+        is read to choose it."""
         if transcripts is None:
-            return entries
-        return [e for e in entries if (e.extra or {}).get("t") in transcripts]
+            return self.judgments.latest_entries(extra=False)
+        entries = self.judgments.latest_entries()
+        return [e._replace(extra=None) for e in entries if (e.extra or {}).get("t") in transcripts]
 
     def write_json(self, name: str, data: Any) -> Path:
         """Write ``data`` as JSON to ``name`` in the run folder, atomically."""

@@ -437,4 +437,4 @@ def full_transcripts(data: Data, wanted: Iterable[int]) -> Iterator[Transcript]:
     if not ids:
         return iter(())
     log = RunStore.open(data.path).transcripts
-    return log.read([e for e in log.latest_entries() if e.id in ids])
+    return log.read([e for e in log.latest_entries(extra=False) if e.id in ids])

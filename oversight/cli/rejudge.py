@@ -167,7 +167,7 @@ def _accuracy_by_rounds(run_dir: str, scored: list[tuple[str, Any, list[float] |
     store = RunStore.open(run_dir)
     judged = {transcript_id for transcript_id, _, _ in scored}
     # Only the judged transcripts are read (the index says where they are).
-    chosen = [e for e in store.transcripts.latest_entries() if e.id in judged]
+    chosen = [e for e in store.transcripts.latest_entries(extra=False) if e.id in judged]
     gold = {t.id: (t.condition, t.question.correct) for t in store.transcripts.read(chosen)}
     store.close()
     scores: dict[tuple[str, str], list[float]] = defaultdict(list)

@@ -87,7 +87,7 @@ def _counted(store: RunStore, transcripts: set[str] | None) -> dict[str, list[En
     """The index entries of the judgments that count and are ``ok``, by transcript (only
     the judgments of ``transcripts`` when given): each judgment read once, only what the
     final-judgment rule reads of it kept."""
-    entries = [e._replace(extra=None) for e in store.judgment_entries(transcripts)]
+    entries = store.judgment_entries(transcripts)
     keys = [JudgmentKey.of(j) for j in store.judgments.read(entries)]
     at = {key.id: entry for key, entry in zip(keys, entries, strict=True)}
     counted: dict[str, list[Entry]] = defaultdict(list)

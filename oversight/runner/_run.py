@@ -144,7 +144,7 @@ class Session:
                 unjudged.add(item.id)
         self._to_do = pending
         if unjudged:
-            entries = self.store.transcripts.latest_entries()
+            entries = self.store.transcripts.latest_entries(extra=False)
             for transcript in self.store.transcripts.read(e for e in entries if e.id in unjudged):
                 self._complete[transcript.id] = transcript
         return pending

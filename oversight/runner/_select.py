@@ -116,7 +116,7 @@ def select_transcripts(
     # by every other clause, so no other transcript is read; every clause is then matched
     # again on each one read.
     log = store.transcripts
-    entries = log.latest_entries(where=chosen or None)
+    entries = log.latest_entries(where=chosen or None, extra=False)
     for t in log.read(
         e
         for e in entries

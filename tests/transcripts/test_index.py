@@ -428,6 +428,11 @@ def test_latest_follows_the_rule_however_the_rows_went_in(tmp_path: Path) -> Non
     assert latest() == expected  # rebuilt
     first = RunStore.open(tmp_path).transcripts.latest_entries(limit=3)
     assert [(e.id, e.status) for e in first] == expected[:3]
+    # Without the extra fields: the same entries, where only the reader needs to know.
+    entries = RunStore.open(tmp_path).transcripts.latest_entries()
+    bare = RunStore.open(tmp_path).transcripts.latest_entries(extra=False)
+    assert all(e.extra for e in entries) and all(e.extra is None for e in bare)
+    assert bare == [e._replace(extra=None) for e in entries]
 
 
 def test_a_damaged_or_older_index_is_rebuilt_from_the_log(tmp_path: Path) -> None:
