@@ -29,6 +29,7 @@ from transcripts._index import Entry
 from transcripts._log import JsonlLog
 from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
 from transcripts.errors import StoreError
+from transcripts.final import JudgmentKey, final_judgments
 
 __all__ = ["RunStore", "write_json_atomic"]
 
@@ -112,6 +113,18 @@ class RunStore:
             return self.judgments.latest_entries(extra=False)
         entries = self.judgments.latest_entries()
         return [e._replace(extra=None) for e in entries if (e.extra or {}).get("t") in transcripts]
+
+    def final_judgment_entries(
+        self, transcripts: Collection[str] | None = None
+    ) -> list[tuple[JudgmentKey, Entry]]:
+        """The judgments that count (:func:`transcripts.final.final_judgments`; only those
+        of ``transcripts`` when given), as the key the rule reads and the index entry to
+        read the judgment by, in the order they were written: each judgment is read once
+        and only its key kept, so a large run's judgments are never all in memory."""
+        entries = self.judgment_entries(transcripts)
+        keys = [JudgmentKey.of(j) for j in self.judgments.read(entries)]
+        at = {key.id: entry for key, entry in zip(keys, entries, strict=True)}
+        return [(key, at[key.id]) for key in final_judgments(keys)]
 
     def write_json(self, name: str, data: Any) -> Path:
         """Write ``data`` as JSON to ``name`` in the run folder, atomically."""

@@ -34,7 +34,6 @@ from oversight.concurrency import bounded_map
 from oversight.runner._build import make_endpoint
 from transcripts import JudgeView, RunStore, Transcript
 from transcripts.errors import ConfigError
-from transcripts.final import final_judgments
 
 __all__ = ["add_parser", "labels_from_detector", "labels_from_judge", "private_notes", "run"]
 
@@ -106,19 +105,16 @@ def labels_from_detector(
 def labels_from_judge(store: RunStore, judge: str, *, below: float) -> list[BlueLabel]:
     """Labels from the final judgments of ``judge`` (a judge's name, or a person's annotator
     name) in ``store``."""
-    mine = [
-        j
-        for j in final_judgments(store.judgments.latest())
-        if judge in (j.judge.name, j.judge.annotator)
-    ]
+    final = store.final_judgment_entries()
+    mine = [entry for key, entry in final if judge in (key.judge.name, key.judge.annotator)]
     if not mine:
-        names = sorted({j.judge.name for j in store.judgments.latest()})
+        names = sorted({key.judge.name for key, _ in final})
         raise ConfigError(
             f"{store.path} has no judgment by {judge!r}; judges there: "
             f"{', '.join(names) or 'none'} (run oversight rejudge or judge first)"
         )
     out = []
-    for j in mine:
+    for j in store.judgments.read(mine):
         confidence = max(j.probabilities) if j.probabilities else 0.0
         out.append(
             BlueLabel(

@@ -26,7 +26,6 @@ from oversight.interop._inspect_lib import letter, require_inspect
 from transcripts import Entry, Judgment, RunStore, Transcript, Turn
 from transcripts import score as accuracy_credit
 from transcripts.filters import check_conditions
-from transcripts.final import JudgmentKey, final_judgments
 
 __all__ = ["export_inspect"]
 
@@ -87,13 +86,10 @@ def _counted(store: RunStore, transcripts: set[str] | None) -> dict[str, list[En
     """The index entries of the judgments that count and are ``ok``, by transcript (only
     the judgments of ``transcripts`` when given): each judgment read once, only what the
     final-judgment rule reads of it kept."""
-    entries = store.judgment_entries(transcripts)
-    keys = [JudgmentKey.of(j) for j in store.judgments.read(entries)]
-    at = {key.id: entry for key, entry in zip(keys, entries, strict=True)}
     counted: dict[str, list[Entry]] = defaultdict(list)
-    for key in final_judgments(keys):
+    for key, entry in store.final_judgment_entries(transcripts):
         if key.status == "ok":
-            counted[key.transcript_id].append(at[key.id])
+            counted[key.transcript_id].append(entry)
     return counted
 
 

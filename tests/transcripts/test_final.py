@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from transcripts import JudgeIdentity, Judgment
-from transcripts.final import final_judgments
+from pathlib import Path
+
+from transcripts import JudgeIdentity, Judgment, RunStore
+from transcripts.final import JudgmentKey, final_judgments
 
 LLM = JudgeIdentity(kind="llm", name="weak")
 
@@ -49,3 +51,27 @@ def test_skipped_counts_only_when_asked_and_nothing_else_exists() -> None:
         "r1",
         "r2",
     ]
+
+
+def test_a_stores_final_entries_are_the_rules_judgments_read_once(tmp_path: Path) -> None:
+    """``RunStore.final_judgment_entries``: the judgments the rule keeps, as keys and the
+    entries that read them back, for the whole run or some transcripts only."""
+    store = RunStore.create(tmp_path / "run")
+    records = [
+        _j("a"),
+        _j("b", "failed"),
+        _j("c"),
+        _j("provisional", transcript_id="t2"),
+        _j("final", transcript_id="t2", supersedes="provisional"),
+        _j("x", transcript_id="t3", rounds_seen=1),
+    ]
+    for record in records:
+        store.judgments.append(record)
+    store.judgments.append(_j("a", "failed"))  # a later record of "a" that loses to it
+    found = store.final_judgment_entries()
+    expected = final_judgments(store.judgments.latest())
+    assert [key.id for key, _ in found] == [j.id for j in expected] == ["c", "final", "x"]
+    assert list(store.judgments.read(entry for _, entry in found)) == expected
+    assert all(key == JudgmentKey.of(j) for (key, _), j in zip(found, expected, strict=True))
+    only = store.final_judgment_entries({"t2", "t3"})
+    assert [key.id for key, _ in only] == ["final", "x"]
