@@ -242,9 +242,13 @@ def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNam
     same read finds the transcripts that pass them, each stored question read once, so only
     those need be read in full."""
     names = _RunNames()
+    # Clauses on the question alone are decided once per stored question, not per record.
+    on_question = [f for f in decided if _of_question(f.field)]
+    on_record = [f for f in decided if not _of_question(f.field)]
     try:
         stored: dict[str, dict[str, Any]] | None = None
         refs: dict[str, _Question | None] = {}  # each question named by hash, as read
+        question_passes: dict[str, bool] = {}  # by hash: whether it passes ``on_question``
         passing: set[str] = set()
         for block in blocks(log.path, _Names):
             for r in block:
@@ -263,8 +267,19 @@ def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNam
                         question = msgspec.convert(found, _Question)
                         names.question.update(question.metadata)
                     refs[r.question_ref] = question
-                if decided and (question is None or _passes(r, question, decided)):
-                    passing.add(r.id)  # (no question: the store's reader will say)
+                if not decided:
+                    continue
+                if question is None:
+                    passing.add(r.id)  # (the store's reader will say what is missing)
+                    continue
+                if r.question_ref is not None and r.question is None:
+                    ok = question_passes.get(r.question_ref)
+                    if ok is None:
+                        ok = question_passes[r.question_ref] = _passes(r, question, on_question)
+                else:
+                    ok = _passes(r, question, on_question)
+                if ok and (not on_record or _passes(r, question, on_record)):
+                    passing.add(r.id)
         names.passing = passing if decided else None
         return names
     except (Unclean, msgspec.MsgspecError):
@@ -278,7 +293,14 @@ def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNam
         return names
 
 
+def _of_question(name: str) -> bool:
+    """Whether :func:`field_value` reads field ``name`` of the question alone."""
+    return name in ("question", "source", "dataset") or name.startswith("question.")
+
+
 def _passes(r: _Names, question: _Question, clauses: Sequence[Filter]) -> bool:
+    if not clauses:
+        return True
     metadata = {key: msgspec.json.decode(value) for key, value in r.metadata.items()}
     light = _Light(
         r.id,

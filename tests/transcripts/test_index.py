@@ -332,6 +332,9 @@ def _extras(index: Path) -> list[tuple[str, str]]:
         ["chooser=null"],
         ["persona=liar"],
         ["persona=null", "gold_position=0"],
+        # A question's clause decided once per stored question, beside a record's clause:
+        ["question.level=2", "side=correct"],
+        ["question!=q0", "flag=true", "gold_position=1"],
     ],
 )
 def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
