@@ -348,9 +348,10 @@ def to_dataframe(
     return frame
 
 
-def _pyarrow(what: str) -> Any:
+def _pyarrow(what: str, module: str = "pyarrow") -> Any:
+    """pyarrow (or one of its modules), or a :class:`ConfigError` that says how to get it."""
     try:
-        return importlib.import_module("pyarrow")
+        return importlib.import_module(module)
     except ImportError as err:
         raise ConfigError(
             f"writing {what} needs pyarrow, which is not installed: {_INSTALL}"
@@ -531,7 +532,7 @@ def to_parquet(
     different runs), or holds an integer no ``int64`` holds, is text.
     """
     pa = _pyarrow("Parquet")
-    pq = importlib.import_module("pyarrow.parquet")
+    pq = _pyarrow("Parquet", "pyarrow.parquet")
 
     def write(part: Path, table: Callable[[], Iterator[dict[str, Any]]], columns: list[str]) -> int:
         schema, batches = _record_batches(pa, table, columns)
