@@ -563,14 +563,15 @@ _ARROW_BATCH = 1000
 
 _ColumnType = Literal["null", "bool", "int", "float", "str", "mixed"]
 
-_ARROW: dict[_ColumnType, Callable[[Any], Any]] = {
-    "null": lambda pa: pa.null(),
-    "bool": lambda pa: pa.bool_(),
-    "int": lambda pa: pa.int64(),
-    "float": lambda pa: pa.float64(),
-    "str": lambda pa: pa.string(),
-    "mixed": lambda pa: pa.string(),
+_ARROW: dict[_ColumnType, str] = {
+    "null": "null",
+    "bool": "bool_",
+    "int": "int64",
+    "float": "float64",
+    "str": "string",
+    "mixed": "string",
 }
+"""The pyarrow type (its factory's name) of each column type."""
 
 
 def _record_batches(
@@ -584,7 +585,7 @@ def _record_batches(
     (of a size that divides :data:`ROW_GROUP`). A column of mixed types is text; ``mixed``,
     when given, gets its values as they were, by column name."""
     types = _column_types(table(), columns)
-    schema = pa.schema([(name, _ARROW[of](pa)) for name, of in types.items()])
+    schema = pa.schema([(name, getattr(pa, _ARROW[of])()) for name, of in types.items()])
     text = [name for name, of in types.items() if of == "mixed"]
 
     def batches() -> Iterator[Any]:
