@@ -33,12 +33,12 @@ from oversight._gc import fewer_collections
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment
-from oversight.runner import select_transcripts
 from oversight.runner._api import check_options
 from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._items import judgment_id
 from oversight.runner._judging import settled_keys
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
+from oversight.runner._select import selected_ids
 from transcripts import Entry, JsonlLog, JudgeView, Judgment, RunStore, StoredRecords, utc_now
 from transcripts.errors import ConfigError, CostCapReached
 
@@ -182,15 +182,15 @@ async def rejudge_async(
     # Ids, not transcripts: each is read again when its judgment starts, so memory holds
     # the transcripts being judged, not every one chosen.
     work: list[tuple[str, int | None, str]] = []
-    for transcript in select_transcripts(
+    for transcript_id in selected_ids(
         store, conditions=conditions, where=where, ids=ids, complete_only=True
     ):
         for k in _rounds_list(rounds):
-            key = judgment_id(transcript.id, name, k, extra)
+            key = judgment_id(transcript_id, name, k, extra)
             if key in done:
                 result.skipped += 1
             else:
-                work.append((transcript.id, k, key))
+                work.append((transcript_id, k, key))
 
     async def one(job: tuple[str, int | None, str]) -> tuple[Judgment, Entry]:
         transcript_id, k, key = job

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import msgspec
 
-from transcripts import SCHEMA_VERSION, JsonlLog, QuestionFile, RunStore, Transcript
+from transcripts import SCHEMA_VERSION, Entry, JsonlLog, QuestionFile, RunStore, Transcript
 from transcripts._blocks import Unclean, blocks
 from transcripts.errors import ConfigError
 from transcripts.filters import (
@@ -33,6 +33,7 @@ __all__ = [
     "match_id",
     "parse_filters",
     "select_transcripts",
+    "selected_ids",
 ]
 
 Filter = Where
@@ -98,6 +99,45 @@ def select_transcripts(
     any transcript, is a :class:`ConfigError` naming the ones there are (a typo would
     otherwise select nothing, silently).
     """
+    return _matching(store, *_candidates(store, conditions, where, ids, complete_only))
+
+
+def selected_ids(
+    store: RunStore,
+    *,
+    conditions: Sequence[str] | None = None,
+    where: Sequence[str] | Sequence[Filter] | None = None,
+    ids: Sequence[str] | None = None,
+    complete_only: bool = False,
+) -> list[str]:
+    """The ids of :func:`select_transcripts`' transcripts, in its order (the same options
+    and errors). Where the index answers every filter (conditions, statuses, the ids asked
+    for), no transcript is read; else those that may pass are read, as there."""
+    entries, rest = _candidates(store, conditions, where, ids, complete_only)
+    if not rest:
+        return [e.id for e in entries]
+    return [t.id for t in _matching(store, entries, rest)]
+
+
+def _matching(store: RunStore, entries: list[Entry], rest: list[Filter]) -> Iterator[Transcript]:
+    """The transcripts of ``entries`` that pass every clause of ``rest``, streamed: one in
+    memory at a time, however large the run (each clause the fast read decided is matched
+    again on the transcript itself)."""
+    for t in store.transcripts.read(entries):
+        if all(f.accepts(field_value(t, f.field)) for f in rest):
+            yield t
+
+
+def _candidates(
+    store: RunStore,
+    conditions: Sequence[str] | None,
+    where: Sequence[str] | Sequence[Filter] | None,
+    ids: Sequence[str] | None,
+    complete_only: bool,
+) -> tuple[list[Entry], list[Filter]]:
+    """The entries of the latest transcripts that may pass (chosen by the index, the ids
+    asked for and the fast read of every line), and the clauses still to match on each
+    one read (those the index does not answer)."""
     filters = [w if isinstance(w, Filter) else parse_filters([w])[0] for w in where or []]
     wanted: set[str] | None = None
     if ids:
@@ -111,19 +151,12 @@ def select_transcripts(
         names = _names(store.transcripts, rest)
         _check_fields(names, rest)
         passing = names.passing
-    # Streamed: one transcript in memory at a time, however large the run. The index
-    # chooses by condition and status, the ids asked for and the fast read of every line
-    # by every other clause, so no other transcript is read; every clause is then matched
-    # again on each one read.
-    log = store.transcripts
-    entries = log.latest_entries(where=chosen or None, extra=False)
-    for t in log.read(
+    entries = store.transcripts.latest_entries(where=chosen or None, extra=False)
+    return [
         e
         for e in entries
         if (passing is None or e.id in passing) and (wanted is None or e.id in wanted)
-    ):
-        if all(f.accepts(field_value(t, f.field)) for f in rest):
-            yield t
+    ], rest
 
 
 _IN_INDEX = {"condition": "c", "status": "status", "transcript_status": "status"}

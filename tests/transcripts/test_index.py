@@ -344,7 +344,7 @@ def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
     their fields and stored question, are the same selection as the clause matched on each
     transcript (the rule of ``transcripts.filters``), also where a later record of an id
     changed its status, question and metadata; ``show`` counts the same number."""
-    from oversight.runner._select import field_value, select_transcripts
+    from oversight.runner._select import field_value, select_transcripts, selected_ids
     from transcripts.filters import parse_where
 
     store = RunStore.create(tmp_path)
@@ -380,6 +380,11 @@ def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
     by_hand = [t.id for t in every if all(f.accepts(field_value(t, f.field)) for f in filters)]
     chosen = select_transcripts(RunStore.open(tmp_path), where=clauses)
     assert [t.id for t in chosen] == by_hand
+    # The ids alone (what `rejudge` needs), read from the index where it answers every
+    # clause: the same selection.
+    assert selected_ids(RunStore.open(tmp_path), where=clauses) == by_hand
+    complete = [i for i in by_hand if next(t for t in every if t.id == i).status == "complete"]
+    assert selected_ids(RunStore.open(tmp_path), where=clauses, complete_only=True) == complete
     where = [a for clause in clauses for a in ("--where", clause)]
     assert main(["show", str(tmp_path), *where, "--limit", "2"]) == 0
     out = capsys.readouterr().out
