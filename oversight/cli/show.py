@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rich.console import Console
@@ -14,10 +14,12 @@ from rich.text import Text
 
 from oversight.cli._console import wide_when_piped
 from oversight.runner._select import (
+    Candidates,
+    candidates,
     index_where,
     match_id,
+    matching,
     parse_filters,
-    select_transcripts,
 )
 from oversight.runner._status import read_status
 from transcripts import (
@@ -132,16 +134,19 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
             check_conditions(store, args.condition)
         entries = store.transcripts.latest_entries(where=match, limit=args.limit)
         total = store.transcripts.count(where=match) - len(entries)
-        listed: Iterable[Transcript] = store.transcripts.read(entries)
+        listed: Iterable[Transcript | None] = store.transcripts.read(entries)
         judged: Callable[[str], int] = lambda i: len(  # noqa: E731
             store.judgments.latest_entries(where={"t": i})
         )
     else:
-        listed = select_transcripts(store, conditions=args.condition, where=args.where)
+        # Only the rows shown are read, and beyond them only the transcripts whose passing
+        # the fast read of the clauses could not settle (see runner._select.Candidates).
+        found = candidates(store, args.condition, args.where)
+        listed = _listed(store, found, args.limit)
         judged = Counter(t for (t,) in store.judgments.index_values("t", latest=True)).__getitem__
     for t in listed:
         total += 1
-        if args.limit and shown >= args.limit:
+        if t is None or (args.limit and shown >= args.limit):
             continue
         shown += 1
         state = Text(t.status, style="" if t.status == "complete" else "red")
@@ -158,6 +163,22 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
     console.print(table)
     more = f" (first {shown} shown; --limit 0 for all)" if shown < total else ""
     console.print(f"{total} transcript(s){more}")
+
+
+def _listed(store: RunStore, found: Candidates, limit: int) -> Iterator[Transcript | None]:
+    """The selected transcripts in order: the first ``limit`` read (all with no limit),
+    then None for each one after them that passes, read only where the fast read was
+    unsure."""
+    shown = 0
+    for entry in found.entries:
+        if limit and shown >= limit and found.unsure is not None and entry.id not in found.unsure:
+            yield None
+            continue
+        t = next(matching(store, [entry], found.rest), None)
+        if t is None:
+            continue
+        shown += 1
+        yield None if limit and shown > limit else t
 
 
 def _show_one(store: RunStore, args: argparse.Namespace, console: Console) -> None:

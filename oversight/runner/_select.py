@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import msgspec
 
@@ -28,9 +28,12 @@ from transcripts.filters import (
 )
 
 __all__ = [
+    "Candidates",
     "Filter",
+    "candidates",
     "index_where",
     "match_id",
+    "matching",
     "parse_filters",
     "select_transcripts",
     "selected_ids",
@@ -99,7 +102,8 @@ def select_transcripts(
     any transcript, is a :class:`ConfigError` naming the ones there are (a typo would
     otherwise select nothing, silently).
     """
-    return _matching(store, *_candidates(store, conditions, where, ids, complete_only))
+    found = candidates(store, conditions, where, ids, complete_only)
+    return matching(store, found.entries, found.rest)
 
 
 def selected_ids(
@@ -113,13 +117,13 @@ def selected_ids(
     """The ids of :func:`select_transcripts`' transcripts, in its order (the same options
     and errors). Where the index answers every filter (conditions, statuses, the ids asked
     for), no transcript is read; else those that may pass are read, as there."""
-    entries, rest = _candidates(store, conditions, where, ids, complete_only)
-    if not rest:
-        return [e.id for e in entries]
-    return [t.id for t in _matching(store, entries, rest)]
+    found = candidates(store, conditions, where, ids, complete_only)
+    if not found.rest:
+        return [e.id for e in found.entries]
+    return [t.id for t in matching(store, found.entries, found.rest)]
 
 
-def _matching(store: RunStore, entries: list[Entry], rest: list[Filter]) -> Iterator[Transcript]:
+def matching(store: RunStore, entries: Iterable[Entry], rest: list[Filter]) -> Iterator[Transcript]:
     """The transcripts of ``entries`` that pass every clause of ``rest``, streamed: one in
     memory at a time, however large the run (each clause the fast read decided is matched
     again on the transcript itself)."""
@@ -128,16 +132,31 @@ def _matching(store: RunStore, entries: list[Entry], rest: list[Filter]) -> Iter
             yield t
 
 
-def _candidates(
+class Candidates(NamedTuple):
+    """What a selection knows before reading any transcript (see :func:`candidates`)."""
+
+    entries: list[Entry]
+    """The latest transcripts that may pass, in file order: chosen by the index, the ids
+    asked for and the fast read of every line."""
+    rest: list[Filter]
+    """The clauses the index does not answer, matched again on each transcript read."""
+    unsure: set[str] | None
+    """The ids among ``entries`` whose passing only a read of the transcript settles: an
+    id with several records (the fast read decided each, not which one is the latest), or
+    whose question the fast read could not find. None: all of them (the fast read gave
+    up). Every other entry passes: with no ``rest``, the index decided it exactly; else
+    its one record was decided by the fast read, by the rules a transcript is matched by."""
+
+
+def candidates(
     store: RunStore,
-    conditions: Sequence[str] | None,
-    where: Sequence[str] | Sequence[Filter] | None,
-    ids: Sequence[str] | None,
-    complete_only: bool,
-) -> tuple[list[Entry], list[Filter]]:
-    """The entries of the latest transcripts that may pass (chosen by the index, the ids
-    asked for and the fast read of every line), and the clauses still to match on each
-    one read (those the index does not answer)."""
+    conditions: Sequence[str] | None = None,
+    where: Sequence[str] | Sequence[Filter] | None = None,
+    ids: Sequence[str] | None = None,
+    complete_only: bool = False,
+) -> Candidates:
+    """The selection of :func:`select_transcripts` as far as it is known without reading a
+    transcript (the same options and errors)."""
     filters = [w if isinstance(w, Filter) else parse_filters([w])[0] for w in where or []]
     wanted: set[str] | None = None
     if ids:
@@ -147,16 +166,18 @@ def _candidates(
         check_conditions(store, conditions)
     chosen, rest = index_where(conditions, filters, complete_only=complete_only)
     passing: set[str] | None = None  # ids with a record that passes every clause
+    unsure: set[str] | None = set()
     if rest:
         names = _names(store.transcripts, rest)
         _check_fields(names, rest)
-        passing = names.passing
+        passing, unsure = names.passing, names.unsure
     entries = store.transcripts.latest_entries(where=chosen or None, extra=False)
-    return [
+    chosen_entries = [
         e
         for e in entries
         if (passing is None or e.id in passing) and (wanted is None or e.id in wanted)
-    ], rest
+    ]
+    return Candidates(chosen_entries, rest, unsure)
 
 
 _IN_INDEX = {"condition": "c", "status": "status", "transcript_status": "status"}
@@ -264,6 +285,9 @@ class _RunNames:
     passing: set[str] | None = None
     """Ids of the transcripts with a record that passes every clause (None: no clause, or
     the fast read gave up)."""
+    unsure: set[str] | None = None
+    """Ids of ``passing`` that only a read of their latest record settles: several records,
+    or a question the fast read could not find (None where ``passing`` is)."""
 
 
 def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNames:
@@ -283,6 +307,8 @@ def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNam
         refs: dict[str, _Question | None] = {}  # each question named by hash, as read
         question_passes: dict[str, bool] = {}  # by hash: whether it passes ``on_question``
         passing: set[str] = set()
+        seen: set[str] = set()
+        unsure: set[str] = set()  # ids with several records, or no question found
         for block in blocks(log.path, _Names):
             for r in block:
                 names.any = True
@@ -302,8 +328,12 @@ def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNam
                     refs[r.question_ref] = question
                 if not decided:
                     continue
+                if r.id in seen:
+                    unsure.add(r.id)
+                seen.add(r.id)
                 if question is None:
                     passing.add(r.id)  # (the store's reader will say what is missing)
+                    unsure.add(r.id)
                     continue
                 if r.question_ref is not None and r.question is None:
                     ok = question_passes.get(r.question_ref)
@@ -313,7 +343,8 @@ def _names(log: JsonlLog[Transcript], decided: Sequence[Filter] = ()) -> _RunNam
                     ok = _passes(r, question, on_question)
                 if ok and (not on_record or _passes(r, question, on_record)):
                     passing.add(r.id)
-        names.passing = passing if decided else None
+        if decided:
+            names.passing, names.unsure = passing, unsure & passing
         return names
     except (Unclean, msgspec.MsgspecError):
         # A torn tail, an older schema, a value the model would not take or the fast

@@ -6,11 +6,12 @@ import json
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from oversight.cli import main
-from transcripts import Planted, RunStore, TornRecordWarning, Transcript
+from transcripts import JsonlLog, Planted, RunStore, TornRecordWarning, Transcript
 from transcripts._index import IndexFile
 from transcripts.errors import CorruptRecordError
 
@@ -344,7 +345,12 @@ def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
     their fields and stored question, are the same selection as the clause matched on each
     transcript (the rule of ``transcripts.filters``), also where a later record of an id
     changed its status, question and metadata; ``show`` counts the same number."""
-    from oversight.runner._select import field_value, select_transcripts, selected_ids
+    from oversight.runner._select import (
+        candidates,
+        field_value,
+        select_transcripts,
+        selected_ids,
+    )
     from transcripts.filters import parse_where
 
     store = RunStore.create(tmp_path)
@@ -385,10 +391,27 @@ def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
     assert selected_ids(RunStore.open(tmp_path), where=clauses) == by_hand
     complete = [i for i in by_hand if next(t for t in every if t.id == i).status == "complete"]
     assert selected_ids(RunStore.open(tmp_path), where=clauses, complete_only=True) == complete
+    # What is known before any read: every entry the fast read is sure of passes.
+    found = candidates(RunStore.open(tmp_path), where=clauses)
+    sure = {e.id for e in found.entries} - (found.unsure or set())
+    assert found.unsure is not None and sure <= set(by_hand)
     where = [a for clause in clauses for a in ("--where", clause)]
-    assert main(["show", str(tmp_path), *where, "--limit", "2"]) == 0
+    read: list[str] = []
+    original = JsonlLog.read
+
+    def spy(self: JsonlLog[Any], entries: Any) -> Any:
+        for record in original(self, entries):
+            if self.path.name == "transcripts.jsonl":
+                read.append(record.id)
+            yield record
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(JsonlLog, "read", spy)
+        assert main(["show", str(tmp_path), *where, "--limit", "2"]) == 0
     out = capsys.readouterr().out
     assert f"{len(by_hand)} transcript(s)" in out
+    # show reads the rows it shows and, beyond them, only what the fast read was unsure of.
+    assert len(read) <= 2 + len(found.unsure or ())
 
 
 def _latest_by_hand(log: Path) -> list[tuple[str, str]]:
