@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from transcripts import Call, JudgeIdentity, Judgment, Question, Quote, Transcript, Turn, Usage
+from typing import Any
+
+import pytest
+
+from transcripts import (
+    Call,
+    JsonlLog,
+    JudgeIdentity,
+    Judgment,
+    Question,
+    Quote,
+    Transcript,
+    Turn,
+    Usage,
+)
 
 GOLD_CONTEXT = (
     "The lighthouse keeper, Maren Voss, kept a ledger of every ship that passed the Skerry."
@@ -114,3 +128,19 @@ def judgment(transcript_id: str = "t1", **overrides: object) -> Judgment:
     }
     data.update(overrides)
     return Judgment.model_validate(data)
+
+
+def records_read(monkeypatch: pytest.MonkeyPatch, log: str) -> list[str]:
+    """The ids of the records read from the log file named ``log`` (``judgments.jsonl``)
+    from now on, in order: to check that a command reads no more than it needs."""
+    read: list[str] = []
+    original = JsonlLog.read
+
+    def spy(self: JsonlLog[Any], entries: Any) -> Any:
+        for record in original(self, entries):
+            if self.path.name == log:
+                read.append(record.id)
+            yield record
+
+    monkeypatch.setattr(JsonlLog, "read", spy)
+    return read

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from oversight.cli import main
-from transcripts import JsonlLog, Judgment, Question, RunStore, Transcript, Turn, export
+from transcripts import Judgment, Question, RunStore, Transcript, Turn, export
 from transcripts.errors import ConfigError
 from transcripts.export import judgment_rows, to_csv, to_dataframe, to_parquet, transcript_rows
+
+from .factories import records_read
 
 
 def _transcript(
@@ -407,16 +409,7 @@ def test_a_condition_reads_only_its_own_judgments(
     store.judgments.append(_judgment("j6", "t6", [0.1, 0.9]))
     store.judgments.append(_judgment("j6b", "t6", [0.4, 0.6], name="other"))
     store.close()
-    read: list[str] = []
-    original = JsonlLog.read
-
-    def spy(self: JsonlLog[Any], entries: Any) -> Any:
-        for record in original(self, entries):
-            if self.path.name == "judgments.jsonl":
-                read.append(record.id)
-            yield record
-
-    monkeypatch.setattr(JsonlLog, "read", spy)
+    read = records_read(monkeypatch, "judgments.jsonl")
     assert [r["judgment_id"] for r in judgment_rows(path, conditions=["consult"])] == [
         "j6",
         "j6b",

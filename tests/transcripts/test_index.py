@@ -6,16 +6,15 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from oversight.cli import main
-from transcripts import JsonlLog, Planted, RunStore, TornRecordWarning, Transcript
+from transcripts import Planted, RunStore, TornRecordWarning, Transcript
 from transcripts._index import IndexFile
 from transcripts.errors import CorruptRecordError
 
-from .factories import GOLD_CONTEXT, debate, judgment, question
+from .factories import GOLD_CONTEXT, debate, judgment, question, records_read
 
 STORY = GOLD_CONTEXT + " " + "A long hidden story that must not be copied. " * 200
 
@@ -396,17 +395,8 @@ def test_clauses_the_index_answers_select_what_matching_each_transcript_selects(
     sure = {e.id for e in found.entries} - (found.unsure or set())
     assert found.unsure is not None and sure <= set(by_hand)
     where = [a for clause in clauses for a in ("--where", clause)]
-    read: list[str] = []
-    original = JsonlLog.read
-
-    def spy(self: JsonlLog[Any], entries: Any) -> Any:
-        for record in original(self, entries):
-            if self.path.name == "transcripts.jsonl":
-                read.append(record.id)
-            yield record
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(JsonlLog, "read", spy)
+        read = records_read(patch, "transcripts.jsonl")
         assert main(["show", str(tmp_path), *where, "--limit", "2"]) == 0
     out = capsys.readouterr().out
     assert f"{len(by_hand)} transcript(s)" in out
