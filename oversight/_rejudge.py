@@ -38,7 +38,7 @@ from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._items import judgment_id
 from oversight.runner._judging import settled_keys
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
-from oversight.runner._select import selected_ids
+from oversight.runner._select import select_transcripts
 from transcripts import Entry, JsonlLog, JudgeView, Judgment, RunStore, StoredRecords, utc_now
 from transcripts.errors import ConfigError, CostCapReached
 
@@ -182,15 +182,17 @@ async def rejudge_async(
     # Ids, not transcripts: each is read again when its judgment starts, so memory holds
     # the transcripts being judged, not every one chosen.
     work: list[tuple[str, int | None, str]] = []
-    for transcript_id in selected_ids(
+    # Every chosen transcript is read (validated) here, before the first call: a damaged
+    # record is refused before anything is paid for, not half way through the pass.
+    for transcript in select_transcripts(
         store, conditions=conditions, where=where, ids=ids, complete_only=True
     ):
         for k in _rounds_list(rounds):
-            key = judgment_id(transcript_id, name, k, extra)
+            key = judgment_id(transcript.id, name, k, extra)
             if key in done:
                 result.skipped += 1
             else:
-                work.append((transcript_id, k, key))
+                work.append((transcript.id, k, key))
 
     async def one(job: tuple[str, int | None, str]) -> tuple[Judgment, Entry]:
         transcript_id, k, key = job

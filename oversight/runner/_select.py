@@ -36,7 +36,6 @@ __all__ = [
     "matching",
     "parse_filters",
     "select_transcripts",
-    "selected_ids",
 ]
 
 Filter = Where
@@ -104,23 +103,6 @@ def select_transcripts(
     """
     found = candidates(store, conditions, where, ids, complete_only)
     return matching(store, found.entries, found.rest)
-
-
-def selected_ids(
-    store: RunStore,
-    *,
-    conditions: Sequence[str] | None = None,
-    where: Sequence[str] | Sequence[Filter] | None = None,
-    ids: Sequence[str] | None = None,
-    complete_only: bool = False,
-) -> list[str]:
-    """The ids of :func:`select_transcripts`' transcripts, in its order (the same options
-    and errors). Where the index answers every filter (conditions, statuses, the ids asked
-    for), no transcript is read; else those that may pass are read, as there."""
-    found = candidates(store, conditions, where, ids, complete_only)
-    if not found.rest:
-        return [e.id for e in found.entries]
-    return [t.id for t in matching(store, found.entries, found.rest)]
 
 
 def matching(store: RunStore, entries: Iterable[Entry], rest: list[Filter]) -> Iterator[Transcript]:

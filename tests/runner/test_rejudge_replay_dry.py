@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from oversight import rejudge
 from oversight.runner import dry_run, run_experiment
 from oversight.runner._items import judgment_id
 from transcripts import Judgment, RunStore
-from transcripts.errors import CacheMissError
+from transcripts.errors import CacheMissError, CorruptRecordError
 
 from .helpers import Factory, experiment
 
@@ -91,6 +92,25 @@ def _extra(spec: str) -> str:
     import hashlib
 
     return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+
+def test_a_damaged_transcript_is_refused_before_any_judge_call(tmp_path: Path) -> None:
+    """Every chosen transcript is read before the first call: a record damaged by hand is
+    an error that names it, and the judge was never asked (nothing paid, nothing half
+    done)."""
+    _finished_run(tmp_path / "run")
+    log = tmp_path / "run" / "transcripts.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    damaged = json.loads(lines[-1])
+    damaged["assignment"] = dict.fromkeys(damaged["assignment"], 7)  # no such answer
+    lines[-1] = json.dumps(damaged, separators=(",", ":")) + "\n"
+    log.write_text("".join(lines))
+    factory = Factory()
+    with pytest.raises(CorruptRecordError, match="not a valid Transcript"):
+        rejudge(tmp_path / "run", "llm:mock/other,name=second", endpoint_factory=factory)
+    assert factory.total == 0, "no judge call before the damaged record was found"
+    judged = [j for j in RunStore.open(tmp_path / "run").judgments if j.judge.name == "second"]
+    assert judged == []
 
 
 def test_rejudge_by_id_prefix(tmp_path: Path) -> None:
