@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -166,19 +167,24 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
 
 
 def _listed(store: RunStore, found: Candidates, limit: int) -> Iterator[Transcript | None]:
-    """The selected transcripts in order: the first ``limit`` read (all with no limit),
-    then None for each one after them that passes, read only where the fast read was
-    unsure."""
-    shown = 0
-    for entry in found.entries:
-        if limit and shown >= limit and found.unsure is not None and entry.id not in found.unsure:
+    """The selected transcripts in order, read in one pass: the first ``limit`` (all with
+    no limit), then None for each one after them that passes, read only where the fast
+    read was unsure."""
+    entries = iter(found.entries)
+    if not limit or found.unsure is None:
+        yield from matching(store, entries, found.rest)
+        return
+    shown = matching(store, entries, found.rest)
+    yield from itertools.islice(shown, limit)  # reads only as far as the last row shown
+    shown.close()
+    unsure = []
+    for entry in entries:
+        if entry.id in found.unsure:
+            unsure.append(entry)
+        else:
             yield None
-            continue
-        t = next(matching(store, [entry], found.rest), None)
-        if t is None:
-            continue
-        shown += 1
-        yield None if limit and shown > limit else t
+    for _ in matching(store, unsure, found.rest):
+        yield None
 
 
 def _show_one(store: RunStore, args: argparse.Namespace, console: Console) -> None:

@@ -9,7 +9,7 @@ matched exactly as ``oversight report`` matches it (:mod:`transcripts.filters`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
@@ -105,7 +105,9 @@ def select_transcripts(
     return matching(store, found.entries, found.rest)
 
 
-def matching(store: RunStore, entries: Iterable[Entry], rest: list[Filter]) -> Iterator[Transcript]:
+def matching(
+    store: RunStore, entries: Iterable[Entry], rest: list[Filter]
+) -> Generator[Transcript, None, None]:
     """The transcripts of ``entries`` that pass every clause of ``rest``, streamed: one in
     memory at a time, however large the run (each clause the fast read decided is matched
     again on the transcript itself)."""
