@@ -235,10 +235,10 @@ async def rejudge_async(
                     result.failed += int(judgment.status != "ok")
                     made_here.append(entry)
     finally:
-        result.judgments = StoredRecords(store.judgments, made_here)
         for inner in made:
             await inner.aclose()
         store.close()
+    result.judgments = StoredRecords(store.judgments, made_here)
     result.calls, result.cached_calls = meter.calls, meter.cached_calls
     result.spent_usd = meter.spent_usd - meter.carried_usd
     result.unknown_cost_calls = meter.unknown_cost_calls

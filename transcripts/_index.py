@@ -209,7 +209,7 @@ class IndexFile:
 
     def entries(self, scan: Scan, check: Callable[[Entry], bool]) -> list[Entry]:
         """Every record's entry in log order."""
-        return self._query(scan, check, f"SELECT {COLUMNS} FROM entries ORDER BY offset", ())
+        return self._query(scan, check, "FROM entries ORDER BY offset", ())
 
     def latest(
         self,
@@ -223,14 +223,13 @@ class IndexFile:
         """The winning entry of each id (see :meth:`JsonlLog.latest`) in log order, only
         those with the ``where`` values (``id``, ``status``, or fields of ``extra`` named in
         ``lookups``; a tuple, list or set of values: any of them), at most ``limit``;
-        without ``extra`` (None) unless asked for."""
+        with ``extra=False``, without their extra fields (None)."""
         condition, params = self._where(where)
-        columns = COLUMNS if extra else NO_EXTRA
-        sql = f"SELECT {columns} FROM entries AS e WHERE {condition} ORDER BY offset"
+        sql = f"FROM entries AS e WHERE {condition} ORDER BY offset"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return self._query(scan, check, sql, params)
+        return self._query(scan, check, sql, params, extra=extra)
 
     def values(
         self, scan: Scan, check: Callable[[Entry], bool], names: Sequence[str], *, latest: bool
@@ -253,7 +252,7 @@ class IndexFile:
         found = self._query(
             scan,
             check,
-            f"SELECT {COLUMNS} FROM entries WHERE id = ? ORDER BY rank DESC, offset DESC LIMIT 1",
+            "FROM entries WHERE id = ? ORDER BY rank DESC, offset DESC LIMIT 1",
             (record_id,),
         )
         return found[0] if found else None
@@ -309,13 +308,21 @@ class IndexFile:
         return f"json_extract(e.extra, '$.{name}')"
 
     def _query(
-        self, scan: Scan, check: Callable[[Entry], bool], sql: str, params: Sequence[Any]
+        self,
+        scan: Scan,
+        check: Callable[[Entry], bool],
+        rest: str,
+        params: Sequence[Any],
+        *,
+        extra: bool = True,
     ) -> list[Entry]:
+        """The entries of ``SELECT <an entry's columns> <rest>`` (``extra``: with the extra
+        fields, parsed)."""
         db = self._fresh(scan, check)
         if db is None:
             return []
-        rows = db.execute(sql, params).fetchall()
-        if rows and len(rows[0]) == 5:  # asked without the extras
+        rows = db.execute(f"SELECT {COLUMNS if extra else NO_EXTRA} {rest}", params).fetchall()
+        if not extra:
             return [Entry(*row) for row in rows]
         # The extras in one parse: much faster than a parse a row.
         extras = json.loads("[" + ",".join(row[5] or "null" for row in rows) + "]")
