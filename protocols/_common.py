@@ -27,6 +27,7 @@ from transcripts import Question
 from transcripts.errors import ConfigError
 
 __all__ = [
+    "REASONING_TOKENS",
     "Player",
     "PromptOverride",
     "Sides",
@@ -45,6 +46,12 @@ PromptOverride = str | Callable[..., str]
 
 Sides = Literal["all", "correct", "incorrect"]
 """Which answers an assigned speaker is run on: every answer, only the gold, or only the others."""
+
+REASONING_TOKENS = 600
+"""Tokens a reply may spend on its private ``<thinking>`` (``scratchpad``) on top of the
+speech's own: without them the reasoning eats the speech's budget and the token limit, not
+the word limit, cuts it (Khan et al. 2024 give a debater 1,000 tokens for at most 150 words;
+150 words here: 364 + 600)."""
 
 _TAG = re.compile(r"</?quote>")
 _PYTHON = "python:"
@@ -85,7 +92,8 @@ class SpeakerConfig(ProtocolConfig):
     """Folder of prompt templates named ``<render function>.txt`` (``prompts`` wins over it)."""
     scratchpad: bool = False
     """Speakers first reason in ``<thinking>`` tags, then write the public ``<argument>``;
-    the reasoning is kept as a private turn and never reaches the judge."""
+    the reasoning is kept as a private turn and never reaches the judge (a derived
+    :attr:`token_limit` leaves it :data:`REASONING_TOKENS` of its own)."""
     resamples: int = Field(default=2, ge=0)
     """Times a speech that breaks the rules (no ``<argument>`` tags with ``scratchpad``, no
     quote where a source text must be quoted, over the length limit) is drawn again; after
@@ -130,12 +138,14 @@ class SpeakerConfig(ProtocolConfig):
     def token_limit(self) -> int:
         """``max_tokens`` if set; else twice the word limit (English runs about 1.3 tokens a
         word, quote tags add more) or half the character limit (about 4 characters a token),
-        plus 64; else 800."""
+        plus 64; else 800. With ``scratchpad``, :data:`REASONING_TOKENS` more for the
+        private reasoning, which the same reply holds before its argument."""
         if self.max_tokens is not None:
             return self.max_tokens
         derived = [2 * self.word_limit] if self.word_limit else []
         derived += [self.char_limit // 2] if self.char_limit else []
-        return min(derived) + 64 if derived else 800
+        speech = min(derived) + 64 if derived else 800
+        return speech + REASONING_TOKENS * self.scratchpad
 
     @property
     def limit_text(self) -> str:

@@ -151,7 +151,8 @@ def test_speaker_max_tokens_derive_from_the_word_limit_with_headroom() -> None:
     assert SpeakerConfig(word_limit=60, char_limit=1000).token_limit == 184  # the tighter
     assert SpeakerConfig(word_limit=60, max_tokens=90).token_limit == 90
     assert SpeakerConfig().token_limit == 800
-    assert consultancy.Config().token_limit == 364  # its default word limit is 150
+    assert consultancy.Config(scratchpad=False).token_limit == 364  # 150 words by default
+    assert consultancy.Config().token_limit == 364 + 600  # and room for the private reasoning
 
 
 async def test_latency_is_the_answering_attempt_without_retry_waits(

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from oversight.endpoints import Reply, Request, TokenLogprob
+from oversight.endpoints import Reply, Request, TokenLogprob, endpoint
+from oversight.testing import FakeOpenAIServer
 from protocols import debate
 from protocols.base import Setup
 from transcripts import JudgeView
@@ -394,3 +395,25 @@ async def test_a_setup_that_does_not_fit_the_config_is_refused() -> None:
             config=debate.Config(open=True),
             setup=setup([0, 1]),
         )
+
+
+async def test_the_private_reasoning_does_not_eat_the_token_budget_of_the_argument() -> None:
+    # Khan et al.'s debaters plan at length in <thinking> before a speech of up to 150
+    # words; the reply's token budget must hold both, or the word limit never gets to cut.
+    plan = " ".join(f"step{i}" for i in range(160))  # about 200 tokens of planning
+    body = " ".join(f"point{i}" for i in range(140)) + f" {QUOTE}"  # within 150 words
+
+    def reply(body_sent: dict[str, object]) -> str:
+        return argue(body, thinking=plan)
+
+    async with FakeOpenAIServer(reply=reply) as server:
+        debater = endpoint("openai/debater", base_url=server.base_url, api_key="k")
+        transcript = await debate.run(
+            question(), {"debater": debater}, config=debate.Config(rounds=1)
+        )
+    public = [t for t in transcript.turns if t.visibility == "public"]
+    assert len(public) == 2
+    for turn in public:
+        assert not turn.truncated and "rule_breaks" not in turn.metadata
+        assert turn.content == body and turn.quotes[0].verified
+    assert len(server.requests) == 2  # nothing redrawn
