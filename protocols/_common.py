@@ -32,6 +32,7 @@ __all__ = [
     "PromptOverride",
     "Sides",
     "SpeakerConfig",
+    "close_quote",
     "counterbalance",
     "cut_to_limit",
     "digits",
@@ -235,9 +236,13 @@ def cut_to_limit(text: str, *, word_limit: int | None, char_limit: int | None) -
     if len(fits) == len(words):
         return text, False
     cut = text[: fits[-1].end()] if fits else _TAG.sub("", text)[: char_limit or 0]
-    if cut.count("<quote>") > cut.count("</quote>"):
-        cut += "</quote>"
-    return cut, True
+    return close_quote(cut), True
+
+
+def close_quote(cut: str) -> str:
+    """``cut`` (a speech cut short) with a quote it leaves open closed, so what remains of
+    the quote is still verified and marked for the judge."""
+    return cut + "</quote>" if cut.count("<quote>") > cut.count("</quote>") else cut
 
 
 def digits(indices: Iterable[int]) -> str:

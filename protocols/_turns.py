@@ -27,7 +27,7 @@ from oversight.concurrency import bounded_map
 from oversight.endpoints import strict_object
 from oversight.endpoints._base import as_messages
 from protocols import _speech
-from protocols._common import SpeakerConfig, cut_to_limit, render
+from protocols._common import SpeakerConfig, close_quote, cut_to_limit, render
 from protocols.base import ProtocolConfig, Setup
 from protocols.live import beliefs_text
 from protocols.personas import PersonaEndpoint
@@ -149,12 +149,14 @@ class Voice:
         """A turn of ``completion`` (or of ``content`` taken from it): cut to the limits,
         quotes verified, call recorded.
 
-        A reply cut at max_tokens is marked for the judge exactly like a length-limit cut.
+        A reply cut at max_tokens is marked for the judge exactly like a length-limit cut,
+        and a quote it leaves open is closed (then verified) the same way.
         On a question without a source text nothing can be verified, so quote tags become
         plain quotation marks and no quote is marked either way.
         """
         content = (completion.text if content is None else content).strip()
         cut = completion.truncated
+        content = close_quote(content) if cut else content
         if self.rec.question.context is None:
             content = QUOTE_PATTERN.sub(lambda m: f'"{m.group(1)}"', content)
         if limit:

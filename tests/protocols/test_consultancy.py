@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from oversight.endpoints import Request
+from judges.prompts import render_turn
+from oversight.endpoints import Request, endpoint
+from oversight.testing import FakeOpenAIServer
 from protocols import consultancy
 from protocols.base import Setup
 from transcripts import JudgeView
@@ -164,3 +166,22 @@ async def test_a_missing_consultant_is_named() -> None:
             config=consultancy.Config(),
             setup=Setup(order=[0, 1], assignment={"Consultant": 0}),
         )
+
+
+async def test_a_quote_cut_open_at_max_tokens_is_closed_verified_and_marked() -> None:
+    # A word-limit cut closes a quote it leaves open; a cut at max_tokens must too, or the
+    # judge reads a bare "<quote>" with no verified/unverified mark.
+    said = "The log says <quote>She carried forty barrels of salt cod and a crate</quote> so."
+    async with FakeOpenAIServer(reply=lambda body: said) as server:
+        consultant = endpoint("openai/consultant", base_url=server.base_url, api_key="k")
+        transcript = await consultancy.run(
+            question(),
+            {"consultant": consultant},
+            config=consultancy.Config(rounds=1, scratchpad=False, resamples=0, max_tokens=11),
+            setup=Setup(order=[0, 1], assignment={"Consultant": 0}),
+        )
+    (turn,) = [t for t in transcript.turns if t.visibility == "public"]
+    assert turn.truncated and turn.content.endswith("</quote>")
+    assert [(q.text, q.verified) for q in turn.quotes] == [("She carried forty barrel", True)]
+    shown = render_turn(JudgeView.from_transcript(transcript).turns[0])
+    assert '"She carried forty barrel" [verified]' in shown and "<quote>" not in shown
