@@ -2,7 +2,8 @@
 
 Speakers quote the hidden context as ``<quote>exact words</quote>``. A quote is verified
 when its text occurs in the context after both are normalised: case folded, curly quotes
-and dashes made plain, punctuation dropped and whitespace collapsed. Verified quotes carry
+and dashes made plain, Unicode forms made alike (NFKC, an accent written as a combining mark
+composed with its letter), punctuation dropped and whitespace collapsed. Verified quotes carry
 the character span of the match in the original context.
 
 Only the framework marks quotes. A speaker's text is shown to judges (LLM and human) through
@@ -108,21 +109,37 @@ def mark_quotes(content: str, verified: list[bool], mark: Callable[[str, bool], 
     return "".join(out)
 
 
-def _normalised_chars(text: str) -> Iterator[tuple[str, int]]:
-    """Yield (character, index in ``text``) of the normalised form, one char at a time."""
+def _clusters(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each character of ``text`` with the combining marks that follow it,
+    so ``e`` + U+0301 normalises to ``é`` as the one character ``é`` does (NFC and NFD
+    text alike)."""
+    start = 0
+    for end in range(1, len(text) + 1):
+        if end == len(text) or not unicodedata.combining(text[end]):
+            yield start, end
+            start = end
+
+
+def _normalised_spans(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield (character, start, end in ``text``) of the normalised form, one char at a time."""
     previous_space = True
-    for index, char in enumerate(text):
-        char = unicodedata.normalize("NFKC", char.translate(_PLAIN)).casefold()
-        for c in char:
+    for index, end in _clusters(text):
+        chars = unicodedata.normalize("NFKC", text[index:end].translate(_PLAIN)).casefold()
+        for c in chars:
             if c.isspace():
                 if not previous_space:
                     previous_space = True
-                    yield " ", index
+                    yield " ", index, end
                 continue
             if not c.isalnum():
                 continue  # punctuation (quotes and dashes included) is ignored
             previous_space = False
-            yield c, index
+            yield c, index, end
+
+
+def _normalised_chars(text: str) -> Iterator[tuple[str, int]]:
+    """Yield (character, index in ``text``) of the normalised form, one char at a time."""
+    return ((c, index) for c, index, _ in _normalised_spans(text))
 
 
 _ASCII_PUNCTUATION = str.maketrans(
@@ -189,17 +206,19 @@ def _ascii_normalised(text: str) -> tuple[str, Any]:
 class _NormalisedContext:
     """A context's normalised text with a map back to original character offsets."""
 
-    __slots__ = ("offsets", "text")
+    __slots__ = ("ends", "offsets", "text")
 
     def __init__(self, context: str) -> None:
         plain = context.translate(_PLAIN)  # one character for one: offsets stay
         self.offsets: Sequence[int]
+        self.ends: Sequence[int] | None = None  # None: each kept character's own end
         if plain.isascii():
             self.text, self.offsets = _ascii_normalised(plain)
             return
-        pairs = list(_normalised_chars(context))
-        self.text = "".join(c for c, _ in pairs)
-        self.offsets = [i for _, i in pairs]
+        spans = list(_normalised_spans(context))
+        self.text = "".join(c for c, _, _ in spans)
+        self.offsets = [i for _, i, _ in spans]
+        self.ends = [e for _, _, e in spans]
 
     def find(self, needle: str) -> tuple[int, int] | None:
         """Span in the original context of the first match of a normalised needle."""
@@ -209,7 +228,8 @@ class _NormalisedContext:
         if at < 0:
             return None
         end = at + len(needle) - 1
-        return int(self.offsets[at]), int(self.offsets[end]) + 1
+        stop = self.offsets[end] + 1 if self.ends is None else self.ends[end]
+        return int(self.offsets[at]), int(stop)
 
 
 @functools.lru_cache(maxsize=32)

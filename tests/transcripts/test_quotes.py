@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -78,3 +80,17 @@ def test_an_ascii_story_normalises_word_by_word_as_char_by_char(text: str) -> No
     fast = _NormalisedContext(text)
     assert fast.text == "".join(c for c, _ in pairs)
     assert [int(i) for i in fast.offsets] == [i for _, i in pairs]
+
+
+def test_a_quote_verifies_whether_its_accents_are_composed_or_not() -> None:
+    # The same words, one text with "é" as one character and the other as "e" plus a
+    # combining accent (canonically equivalent: Unicode NFC and NFD): a quote copied
+    # exactly must not be marked unverified, and its span covers the accent.
+    composed, decomposed = "Le caf\u00e9 noir ferma.", "Le cafe\u0301 noir ferma."
+    for story, quoted in ((composed, "cafe\u0301 noir"), (decomposed, "caf\u00e9 noir")):
+        [quote] = verify_quotes(f"<quote>{quoted}</quote>", story)
+        assert quote.verified and quote.span is not None
+        spanned = story[quote.span[0] : quote.span[1]]
+        assert unicodedata.normalize("NFC", spanned) == "caf\u00e9 noir"
+    [quote] = verify_quotes("<quote>Le caf\u00e9</quote>", decomposed)
+    assert quote.span is not None and decomposed[quote.span[0] : quote.span[1]] == "Le cafe\u0301"
