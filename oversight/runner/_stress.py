@@ -52,6 +52,11 @@ def stress_experiment(
     rate: float | None = None,
 ) -> Experiment:
     """``experiment`` with a planted twin of each stressed condition per fitting persona."""
+    if rate is not None and not 0.0 <= rate <= 1.0:
+        raise ConfigError(
+            f"--rate {rate} is not a share of questions between 0 and 1 (0.5: each persona "
+            "is planted on half of them)"
+        )
     spec = experiment.stress or StressSpec()
     chosen = stressed_personas(experiment, names=personas, folder=folder)
     wanted = spec.conditions

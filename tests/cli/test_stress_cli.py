@@ -173,6 +173,17 @@ def test_stress_with_a_users_persona_folder_and_a_clear_error_for_unknown_ones(
     assert "unknown persona(s) 'nobody'" in err and "quote-fabricator" in err
 
 
+@pytest.mark.parametrize("rate", ["50", "-0.1", "nan"])
+def test_a_rate_that_is_not_a_share_is_a_clear_error_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: str
+) -> None:
+    out = tmp_path / "run"
+    assert main(["stress", str(QUICKSTART), "--out", str(out), "--rate", rate]) == 1
+    err = capsys.readouterr().err
+    assert "--rate" in err and "between 0 and 1" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_a_stress_table_and_a_hand_planted_condition_in_the_experiment_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
