@@ -7,8 +7,8 @@
   rejected draws, losing candidates, critiques, scores).
 * :func:`optimise` is Khan et al.'s (2024) optimisation of a player: best-of-N, each
   candidate scored by the judge model's probability for the speaker's answer with every
-  other speaker replaced by a dummy, on the judge's own rendering (verification marks
-  included); then critique-and-refine, the refinement scored the same way.
+  speaker not yet heard this round replaced by a dummy, on the judge's own rendering
+  (verification marks included); then critique-and-refine, the refinement scored the same way.
 """
 
 from __future__ import annotations

@@ -426,12 +426,15 @@ class Recorder:
 
     def trial(self, turn: Turn, others: Mapping[str, int]) -> JudgeView:
         """The judge's view if ``turn`` were said now and each of ``others`` (speaker ->
-        answer) answered it with a dummy speech: what a scorer of ``turn`` reads."""
-        earlier = [t for t in self.turns if t.visibility == "public" and t.round < turn.round]
+        answer) not yet heard this round answered it with a dummy speech: what a scorer of
+        ``turn`` reads (in turn, a later speaker's candidate follows the earlier speeches)."""
+        earlier = [t for t in self.turns if t.visibility == "public" and t.round <= turn.round]
+        spoke = {t.speaker for t in earlier if t.round == turn.round}
         dummy = render(self.speech, speech_prompts.render_dummy_argument)
         stand_ins = [
             Turn(role=turn.role, speaker=s, round=turn.round, content=dummy, answer=a)
             for s, a in others.items()
+            if s not in spoke
         ]
         trial = self.transcript().model_copy(update={"turns": [*earlier, turn, *stand_ins]})
         return JudgeView.from_transcript(trial)

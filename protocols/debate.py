@@ -10,7 +10,7 @@ rules (no quote, over the limit) is drawn again, then cut and marked.
 
 Optimised debaters (section 3 of the paper): each seat is a :class:`~protocols._common.Player`
 with its own best-of-N and critique-and-refine, every candidate scored by the judge model
-(role ``preference``) reading it against a dummy opponent.
+(role ``preference``) reading it against a dummy for each opponent not yet heard that round.
 
 Seats ``debater_a``, ``debater_b``, ... rotate over the answer-named speakers across setups,
 so each seat argues every answer in every position. In the ``open`` variant debaters, in

@@ -417,3 +417,39 @@ async def test_the_private_reasoning_does_not_eat_the_token_budget_of_the_argume
         assert not turn.truncated and "rule_breaks" not in turn.metadata
         assert turn.content == body and turn.quotes[0].verified
     assert len(server.requests) == 2  # nothing redrawn
+
+
+async def test_in_turn_a_candidate_is_scored_after_what_the_earlier_speaker_really_said() -> None:
+    # Debater B answers Debater A's speech of the same round; the scorer must read that
+    # speech, as the judge will, and a dummy only for speakers who have not spoken yet.
+    debater = mock(
+        "debater",
+        lambda r: argue(
+            f"{speaker_in(r)} speaks in round {round_in(r)}. {QUOTE} #{r.sample_index}"
+        ),
+    )
+
+    def even(request: Request) -> Reply:
+        top = {"A": math.log(0.5), "B": math.log(0.5)}
+        return Reply(text="A", logprobs=[TokenLogprob(token="A", logprob=top["A"], top=top)])
+
+    preference = mock("preference", even)
+    transcript = await debate.run(
+        question(),
+        {"debater": debater, "preference": preference},
+        config=debate.Config(rounds=1, best_of_n=2, simultaneous=False),
+        setup=setup([0, 1]),
+    )
+    (said_by_a,) = [
+        t.content.split("</quote> ")[1]
+        for t in transcript.turns
+        if t.speaker == "Debater A" and t.visibility == "public"
+    ]
+    asked = [text(r) for r in sent(preference)]
+    for_a = [t for t in asked if "Debater B speaks" not in t]
+    for_b = [t for t in asked if "Debater B speaks" in t]
+    assert len(for_a) == len(for_b) == 2
+    assert all("I stand by my answer" in t for t in for_a)  # B has not spoken yet
+    for t in for_b:  # A's real speech (the kept candidate), then B's candidate; no dummy
+        assert "Debater A speaks in round 1." in t and said_by_a in t
+        assert "I stand by my answer" not in t
