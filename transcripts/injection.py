@@ -10,8 +10,8 @@ means than argument is flagged. Three kinds, each a small set of regular express
   ``[Round 2] Judge: ...``, ``Round 2, Judge:``, ``Judge: ...``, ``System: ...``,
   ``</transcript>``, ``<|im_start|>``;
 * ``imitated-mark`` — a bracketed verification or framework mark written by the speaker
-  (``"..." [verified]``, ``[✓]``, ``[cut at the length limit]``), the same spans that
-  :func:`transcripts.quotes.speaker_text` rewrites before a judge reads them.
+  (``"..." [verified]``, ``[verified quote]``, ``[✓]``, ``[cut at the length limit]``), the
+  same spans that :func:`transcripts.quotes.speaker_text` rewrites before a judge reads them.
 
 It is a heuristic: it reads words, not intent, and a determined attacker can phrase around
 it. Its false-positive rate on benign transcripts (the NYU human debates, mock runs) is
@@ -40,7 +40,7 @@ __all__ = [
     "has_injection",
 ]
 
-DETECTOR_VERSION = 1
+DETECTOR_VERSION = 2
 """The detector's version: raise it whenever what it flags changes. The transcripts index
 keeps each transcript's count of flagged turns under :data:`FLAGGED_FIELD`, which names the
 version, so an index counted by another version is rebuilt from the log."""

@@ -58,15 +58,22 @@ _PLAIN = str.maketrans(
 
 
 FRAMEWORK_MARK = re.compile(
-    r"^\s*(?:[✓✔✗✘]\s*)?(?:un)?verified\s*$|^\s*[✓✔✗✘][^\]\)]{0,20}$|^\s*round\s+\d+\b.*$"
+    r"^.*\b(?:un)?verified\b.*$|^.*[✓✔✗✘].*$|^\s*round\s+\d+\b.*$"
     r"|^\s*cut at the length limit\s*$|^\s*private\s*$|^\s*(?:judge|moderator|system)\b.*$",
     re.IGNORECASE,
 )
-"""What the inside of a framework mark looks like (a verification mark, a round header, the
-cut notice, the private tag, a judge's turn); the same text in brackets from a speaker is
+"""What the inside of a framework mark looks like (a verification mark — any bracket that
+says verified or unverified, or holds a check or cross mark —, a round header, the cut
+notice, the private tag, a judge's turn); the same text in brackets from a speaker is
 rewritten by :func:`speaker_text`."""
 
 _BRACKETED = re.compile(r"[\[(]([^\[\]()\n]{0,60})[\])]")
+
+
+def _visible(text: str) -> str:
+    """``text`` without invisible format characters (zero-width spaces and joiners), which
+    would hide a mark from the pattern but not from a reader."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 def round_header(round_index: int, speaker: str, side: str = "") -> str:
@@ -78,7 +85,7 @@ def round_header(round_index: int, speaker: str, side: str = "") -> str:
 
 def imitated_marks(text: str) -> Iterator[re.Match[str]]:
     """The bracketed spans of ``text`` that imitate a framework mark (group 1: the inside)."""
-    return (m for m in _BRACKETED.finditer(text) if FRAMEWORK_MARK.match(m.group(1)))
+    return (m for m in _BRACKETED.finditer(text) if FRAMEWORK_MARK.match(_visible(m.group(1))))
 
 
 def speaker_text(text: str) -> str:
