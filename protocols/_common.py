@@ -242,7 +242,7 @@ def cut_to_limit(text: str, *, word_limit: int | None, char_limit: int | None) -
 def close_quote(cut: str) -> str:
     """``cut`` (a speech cut short) with a quote it leaves open closed, so what remains of
     the quote is still verified and marked for the judge."""
-    return cut + "</quote>" if cut.count("<quote>") > cut.count("</quote>") else cut
+    return cut + "</quote>" if cut.rfind("<quote>") > cut.rfind("</quote>") else cut
 
 
 def digits(indices: Iterable[int]) -> str:

@@ -42,6 +42,12 @@ def test_quoted_words_count_and_an_open_quote_is_closed() -> None:
         "See <quote>alpha beta</quote>",
         True,
     )
+    # A stray closing tag earlier in the speech does not hide that the last quote is open.
+    stray = "One</quote> two, <quote>alpha beta gamma</quote>"
+    assert _common.cut_to_limit(stray, word_limit=3, char_limit=None) == (
+        "One</quote> two, <quote>alpha</quote>",
+        True,
+    )
 
 
 def test_a_single_overlong_word_is_cut_hard() -> None:
