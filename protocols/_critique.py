@@ -204,7 +204,7 @@ async def rate(
             critique=critique.speaker,
             helpfulness=min(7, max(1, int(parsed["helpfulness"]))),
             real_flaw=bool(parsed["real_flaw"]),
-            identifies_key=bool(parsed["identifies_key"]) if flawed else None,
+            identifies_key=bool(parsed["identifies_key"]) if flawed and saw_key else None,
             saw_key=saw_key,
             reason=str(parsed.get("reason", "")),
             rater=rater.endpoint.spec,

@@ -118,6 +118,19 @@ async def test_a_blind_rater_sees_what_the_judge_sees() -> None:
     assert outcome.ratings[0].saw_key is False and outcome.ratings[0].identifies_key is None
 
 
+async def test_a_blind_rater_of_a_known_flawed_answer_records_no_verdict_on_the_key() -> None:
+    # It never read the key, so "identifies the key" is not its to say (None, as documented).
+    q = given_question()
+    config = critique.Config(target="given", rate="blind")
+    agents = {"critic": mock("critic", critic), "rater": mock("rater", rater)}
+    transcript = await critique.run(q, agents, config=config, setup=critique.setups(q, config)[0])
+    outcome = transcript.critique
+    assert outcome is not None and outcome.flawed is True
+    (rating,) = outcome.ratings
+    assert rating.saw_key is False and rating.identifies_key is None
+    assert FLAW not in text(sent(agents["rater"])[0])
+
+
 def planter(request: Request) -> object:
     return {
         "justification": "Planted: the log says <quote>a crate of brass compass needles</quote>.",
