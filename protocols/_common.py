@@ -97,8 +97,9 @@ class SpeakerConfig(ProtocolConfig):
     :attr:`token_limit` leaves it :data:`REASONING_TOKENS` of its own)."""
     resamples: int = Field(default=2, ge=0)
     """Times a speech that breaks the rules (no ``<argument>`` tags with ``scratchpad``, no
-    quote where a source text must be quoted, over the length limit) is drawn again; after
-    that the last draw is cut to the limit and its broken rules recorded."""
+    quote where a source text must be quoted, over the length limit) is drawn again (never
+    at temperature 0, where a draw repeats itself); after that the last draw is cut to the
+    limit and its broken rules recorded."""
     require_quotes: bool = False
     """A speech on a question with a source text must quote it at least once."""
 

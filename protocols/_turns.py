@@ -198,14 +198,17 @@ class Voice:
 
         With ``scratchpad`` the reply's ``<thinking>`` becomes a private turn and only its
         ``<argument>`` is public. A reply that breaks the rules is drawn again up to
-        ``resamples`` times (each rejected draw kept as a private turn); the last draw is
-        then cut to the limit and its broken rules recorded in ``metadata["rule_breaks"]``.
+        ``resamples`` times (each rejected draw kept as a private turn; at temperature 0 a
+        draw would repeat itself, so none); the last draw is then cut to the limit and its
+        broken rules recorded in ``metadata["rule_breaks"]``.
         """
         options = self.rec.speech
         if options.scratchpad:
             prompt = _with_format(prompt, self.rec.prompt(speech_prompts.render_speech_format))
         rejected: list[Turn] = []
-        for attempt in range(options.resamples + 1):
+        greedy = (options.temperature if temperature is None else temperature) == 0
+        last = 0 if greedy else options.resamples
+        for attempt in range(last + 1):
             completion = await self.complete(
                 prompt,
                 sample_index=sample_index + attempt * _speech.RESAMPLE_OFFSET,
@@ -221,7 +224,7 @@ class Voice:
                 word_limit=options.word_limit,
                 char_limit=options.char_limit,
             )
-            if not broken or attempt == options.resamples:
+            if not broken or attempt == last:
                 break
             rejected.append(self.aside(completion, round=round, kind="rejected", broken=broken))
         if argument is None:  # no tags even after redraws: what is outside the reasoning

@@ -185,3 +185,23 @@ async def test_a_quote_cut_open_at_max_tokens_is_closed_verified_and_marked() ->
     assert [(q.text, q.verified) for q in turn.quotes] == [("She carried forty barrel", True)]
     shown = render_turn(JudgeView.from_transcript(transcript).turns[0])
     assert '"She carried forty barrel" [verified]' in shown and "<quote>" not in shown
+
+
+async def test_at_temperature_zero_a_rule_breaking_speech_is_cut_at_once_not_redrawn() -> None:
+    # A greedy draw repeats itself: redrawing it would pay for the same speech again.
+    long = " ".join(f"word{i}" for i in range(40))
+    for temperature, calls in ((0.0, 1), (0.4, 3)):
+        consultant = mock("consultant", lambda request: long)
+        config = consultancy.Config(
+            rounds=1, scratchpad=False, require_quotes=False, word_limit=10, temperature=temperature
+        )
+        transcript = await consultancy.run(
+            question(),
+            {"consultant": consultant},
+            config=config,
+            setup=Setup(order=[0, 1], assignment={"Consultant": 0}),
+        )
+        assert len(sent(consultant)) == calls
+        (turn,) = [t for t in transcript.turns if t.visibility == "public"]
+        assert turn.truncated and turn.metadata["rule_breaks"] == ["over the length limit"]
+        assert len(turn.content.split()) == 10
