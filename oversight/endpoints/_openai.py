@@ -31,6 +31,8 @@ log = logging.getLogger("oversight.endpoints")
 
 OPENAI_URL = "https://api.openai.com/v1"
 
+# OpenAI's 429 for an account out of credit or past its monthly budget: no wait clears it.
+_FINAL_429_CODES = frozenset({"insufficient_quota"})
 # OpenAI's reasoning models take only the default temperature (a 400 otherwise).
 _FIXED_TEMPERATURE = re.compile(r"^(o\d|gpt-5|gpt-6)")
 
@@ -204,6 +206,14 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         if isinstance(error, openai.APIStatusError):
             body = error.body
             said = body.get("message") if isinstance(body, dict) else None
+            if error.status_code == 429 and error.code in _FINAL_429_CODES:
+                return Failure(
+                    False,
+                    "HTTP 429 quota exhausted",
+                    429,
+                    error.request_id,
+                    str(said or error.message),
+                )
             return status_failure(
                 error.status_code,
                 str(said or error.message),

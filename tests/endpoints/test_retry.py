@@ -180,6 +180,25 @@ async def test_anthropic_spend_limit_429_is_not_retried(
     assert anthropic_server.total_requests == 1
 
 
+async def test_openai_insufficient_quota_429_is_not_retried(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    # OpenAI's 429 for an account out of credit: no wait clears it, so every retry (and the
+    # pause it puts on every other caller of the model) is time lost before the same error.
+    openai_server.set_faults(
+        lambda request: Fault.error(
+            429,
+            "You exceeded your current quota, please check your plan and billing details.",
+            error_type="insufficient_quota",
+            code="insufficient_quota",
+        )
+    )
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, api_key=KEY, cache=False)
+    with pytest.raises(ProviderError, match="exceeded your current quota"):
+        await ep.complete("hi")
+    assert openai_server.total_requests == 1
+
+
 def test_retry_after_headers_parse_ms_seconds_and_dates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(time, "time", lambda: 1_000_000.0)  # a fixed clock: no race with it
     assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
