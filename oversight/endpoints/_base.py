@@ -15,6 +15,7 @@ import functools
 import hashlib
 import logging
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -389,7 +390,11 @@ class Endpoint:
             failure = self.backend.classify(err)
             if failure is None:
                 raise
-            raise self._error(failure, stats) from err
+            error, cause = self._error(failure, stats), err
+        # The provider's exception is the cause unless it quotes the key (a printed traceback
+        # shows the cause unredacted); raised here, outside except, so it is no context either.
+        printed = "".join(traceback.format_exception(cause))
+        raise error from (cause if self.backend.redact(printed) == printed else None)
 
     def _error(self, failure: Failure, stats: RetryStats) -> ProviderError | RetriesExhaustedError:
         """Our exception for the provider's last failure."""

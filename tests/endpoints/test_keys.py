@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from pathlib import Path
 
 import pytest
 
 from oversight.endpoints import endpoint
-from oversight.errors import MissingAPIKeyError, ProviderError
+from oversight.errors import MissingAPIKeyError, ProviderError, RetriesExhaustedError
 from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
 
 
@@ -108,6 +109,34 @@ async def test_no_key_appears_in_any_file_the_run_writes(tmp_path: Path) -> None
     for path, data in written.items():
         assert openai_key.encode() not in data, path
         assert anthropic_key.encode() not in data, path
+
+
+async def test_a_traceback_of_a_provider_error_does_not_quote_the_key(tmp_path: Path) -> None:
+    # An uncaught error (a script, a notebook) or log.exception prints the whole chain: the
+    # SDK's own exception under ours quotes the provider's unredacted message.
+    key = "sk-proj-SECRETtraceback1234567890"
+    refused = Fault.error(401, f"Incorrect API key provided: {key}", error_type="auth")
+    failing = Fault.error(500, f"upstream rejected key {key}")
+    async with FakeOpenAIServer(faults=[refused, failing, failing]) as gpt:
+        ep = endpoint(
+            "openai/gpt-4o-mini",
+            base_url=gpt.base_url,
+            api_key=key,
+            cache=False,
+            max_retries=1,
+            retry_backoff=0.01,
+        )
+        for expected in (ProviderError, RetriesExhaustedError):
+            with pytest.raises(expected) as info:
+                await ep.complete("hi")
+            printed = "".join(traceback.format_exception(info.value))
+            assert "***" in printed and key not in printed
+    # An error that quotes no key keeps the provider's exception as its cause.
+    async with FakeOpenAIServer(faults=[Fault.error(400, "bad request")]) as gpt:
+        ep = endpoint("openai/gpt-4o-mini", base_url=gpt.base_url, api_key=key, cache=False)
+        with pytest.raises(ProviderError) as info:
+            await ep.complete("hi")
+        assert info.value.__cause__ is not None
 
 
 def files_under(root: Path) -> dict[Path, bytes]:
