@@ -11,6 +11,9 @@ Guarantees:
   mistakes another's line in progress for a torn tail; records are in the kernel the
   moment ``append`` (``extend``) returns (a ``kill -9`` loses nothing already appended;
   pass ``fsync=True`` to survive power loss too).
+* An append the file system cuts short (a full disk) is truncated away again and raised as
+  a :class:`StoreError`: the file never keeps part of a line that the next append would
+  glue its own to.
 * A torn last line left by a crash is skipped with a warning when reading, and set aside
   into ``<file>.torn-<time>`` (never deleted) before the next append, so appending goes on
   on a clean line boundary.
@@ -42,7 +45,7 @@ from pydantic import BaseModel, ValidationError
 from transcripts._index import Entry, IndexFile
 from transcripts._index_fields import INDEXED
 from transcripts._models import SCHEMA_VERSION
-from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile, _flocked
+from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile, _flocked, append_whole
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
 from transcripts.scoring import status_rank
 
@@ -168,13 +171,9 @@ class JsonlLog(Generic[R]):
             with self._os_lock(self._fd):
                 if first:  # under the OS lock: another writer's line in progress is not torn
                     self._set_aside_torn_tail()
-                view = memoryview(data)
-                while view:
-                    written = os.write(self._fd, view)
-                    view = view[written:]
+                offset = append_whole(self._fd, data, self.path)
                 if self._fsync:
                     os.fsync(self._fd)
-                offset = os.lseek(self._fd, 0, os.SEEK_CUR) - len(data)
                 entries = []
                 for record, line in lines:
                     entries.append(self._entry(offset, line, record.__dict__))

@@ -27,9 +27,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from transcripts.errors import CorruptRecordError
+from transcripts.errors import CorruptRecordError, StoreError
 
-__all__ = ["QUESTIONS", "QUESTION_REF", "QuestionFile"]
+__all__ = ["QUESTIONS", "QUESTION_REF", "QuestionFile", "append_whole"]
 
 try:
     import fcntl
@@ -48,6 +48,25 @@ def _flocked(fd: int) -> Iterator[None]:
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def append_whole(fd: int, data: bytes, path: Path) -> int:
+    """Append ``data`` to the open ``O_APPEND`` file ``fd`` of ``path`` (its OS lock held)
+    and return the offset it starts at. A write the file system stops half way (a full
+    disk, a file-size limit) is cut off again: the file never keeps part of a line, which
+    the next append would glue its own to."""
+    start = os.fstat(fd).st_size
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError as err:
+        os.ftruncate(fd, start)
+        raise StoreError(
+            f"cannot append to {path}: {err.strerror or err}; nothing of it was kept: free "
+            "space on the disk (or allow writing there) and run the command again"
+        ) from err
+    return start
 
 
 QUESTIONS = "questions.jsonl"
@@ -106,7 +125,7 @@ class QuestionFile:
                 with _flocked(self._fd):
                     if first:
                         self._cut_torn_tail()
-                    os.write(self._fd, line)
+                    append_whole(self._fd, line, self.path)
                 known[ref] = json.loads(text)
             if len(self._memo) > 4096:
                 self._memo.clear()

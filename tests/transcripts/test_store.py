@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import resource
+import signal
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +15,7 @@ import pytest
 from transcripts import JsonlLog, RunStore, TornRecordWarning, Transcript
 from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
 
-from .factories import debate, judgment
+from .factories import debate, judgment, question
 
 
 def test_create_open_and_json_files(tmp_path: Path) -> None:
@@ -86,6 +90,44 @@ def test_a_corrupt_middle_line_is_an_error_naming_the_line(tmp_path: Path) -> No
         CorruptRecordError, match=r"transcripts.jsonl:2: not valid JSON \(Expecting property name"
     ):
         list(store.transcripts)
+
+
+def test_an_append_the_disk_cuts_short_leaves_no_partial_line(tmp_path: Path) -> None:
+    """A write the file system stops half way (a full disk, a file-size limit) is taken
+    back: the error says so, and the next append of the same process is on a clean line
+    (it used to be glued to the partial one, and both records were lost to a corrupt line)."""
+    store = RunStore.create(tmp_path)
+    store.transcripts.append(debate(id="a"))
+    path = tmp_path / "transcripts.jsonl"
+    size = path.stat().st_size
+    cut = pytest.raises(StoreError, match=r"transcripts.jsonl.*nothing of it was kept")
+    with file_size_limit(size + 100), cut:  # the disk fills up
+        store.transcripts.append(debate(id="b"))
+    assert path.stat().st_size == size
+    store.transcripts.append(debate(id="c"))  # space again
+    # A new question's line (written before its transcript) cut short the same way.
+    questions = tmp_path / "questions.jsonl"
+    other = question(id="q2", text="Which ship passed at dawn?")
+    cut = pytest.raises(StoreError, match=r"questions.jsonl.*nothing of it was kept")
+    with file_size_limit(questions.stat().st_size + 50), cut:
+        store.transcripts.append(debate(id="d", question=other))
+    store.transcripts.append(debate(id="e", question=other))
+    assert [t.id for t in RunStore.open(tmp_path).transcripts] == ["a", "c", "e"]
+    assert RunStore.open(tmp_path).transcripts.get("e").question == other  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """Files of this process cannot grow past ``limit`` bytes (a write past it is cut
+    short, then fails), as on a full disk."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
 
 
 def test_lines_the_fast_decoder_refuses_read_as_the_standard_library_reads_them(
