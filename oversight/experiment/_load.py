@@ -31,6 +31,10 @@ LIMIT_FLAGS = {
 
 _SECRET_KEY = re.compile(r"^(api[_-]?key|secret(_key)?|password|(access|auth)[_-]?token)$", re.I)
 _SECRET_VALUE = re.compile(r"^(sk-|sk_|xai-|AIza)[A-Za-z0-9_\-]{16,}$")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_URL_PARTS = re.compile(r"[/?&=:@#;]")
+"""What separates a URL's parts: a key may be one of them (a gateway's path, a query value,
+the password before the host)."""
 
 
 def load_experiment(
@@ -118,12 +122,18 @@ def secret_problems(data: Any, at: str = "") -> list[str]:
     elif isinstance(data, list):
         for i, value in enumerate(data):
             problems += secret_problems(value, f"{at}[{i}]")
-    elif isinstance(data, str) and _SECRET_VALUE.match(data.strip()):
+    elif isinstance(data, str) and _looks_like_key(data.strip()):
         problems.append(
             f"{at}: this value looks like an API key; keys never go in experiment files: put "
             f"it in an environment variable and name that variable with api_key_env"
         )
     return problems
+
+
+def _looks_like_key(value: str) -> bool:
+    """Whether ``value`` is a key, or a URL with a key as one of its parts."""
+    parts = _URL_PARTS.split(value) if _URL.match(value) else [value]
+    return any(_SECRET_VALUE.match(part) for part in parts)
 
 
 def _endpoint_problems_raw(data: Mapping[str, Any]) -> list[str]:

@@ -113,6 +113,23 @@ def test_a_key_like_value_anywhere_is_refused(
     assert "abcdefghijklmnop" not in err
 
 
+def test_a_key_inside_a_base_url_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A gateway that takes its key in the URL: the frozen experiment.json would hold it.
+    key = "sk-proj-abcdefghijklmnopqrstuvwx"
+    for url in (
+        f"https://gateway.example.com/v1?api_key={key}",
+        f"https://gateway.example.com/{key}/v1",
+        f"https://user:{key}@gateway.example.com/v1",
+    ):
+        path = _experiment(tmp_path, extra=f'base_url = "{url}"')
+        err = _fails(["run", str(path), "--out", str(tmp_path / "run")], capsys)
+        assert "endpoints.strong.base_url: this value looks like an API key" in err
+        assert "abcdefghijklmnop" not in err
+        assert not (tmp_path / "run").exists()
+
+
 def test_a_non_utf8_experiment_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "latin1.toml"
     path.write_bytes(
