@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from oversight.endpoints._pricing import Price
 from transcripts.errors import ConfigError
 
 __all__ = ["EndpointArgs", "EndpointOptions", "parse_options"]
+
+
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEY_LIKE = re.compile(r"^(?=.*[a-z])(?=.*[0-9]).{32,}$")
+"""Long, with lower-case letters and digits: a key (hex, base62), not a variable name."""
 
 
 class EndpointOptions(BaseModel):
@@ -24,7 +30,9 @@ class EndpointOptions(BaseModel):
     """API key; by default read from the provider's variable (``OPENAI_API_KEY``,
     ``ANTHROPIC_API_KEY``) at first use. Never written to any file or log."""
     api_key_env: str | None = None
-    """Name of the environment variable holding the key, e.g. ``TOGETHER_API_KEY``."""
+    """Name of the environment variable holding the key, e.g. ``TOGETHER_API_KEY``. A value
+    that is no variable name, or looks like a key, is refused without being repeated (a
+    missing variable's message names it)."""
     base_url: str | None = None
     """Server address for OpenAI- or Anthropic-compatible servers (vLLM, llama.cpp, Ollama, ...)."""
     timeout: float = Field(default=120.0, gt=0)
@@ -114,6 +122,17 @@ class EndpointOptions(BaseModel):
     """``local/`` only: llama.cpp chat template name (e.g. ``gemma``, ``chatml``, ``llama3``).
     None: the template in the model file's metadata; a file without one is refused (name
     one here), except the packaged ``gemma3-270m``, whose template is ``gemma``."""
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_variable_name(cls, name: str | None) -> str | None:
+        if name is not None and (not _VARIABLE.match(name) or _KEY_LIKE.match(name)):
+            raise ValueError(
+                "give the name of the environment variable that holds the key (e.g. "
+                "TOGETHER_API_KEY), not the key itself: this value is no variable name or "
+                "looks like a key (it is not repeated here)"
+            )
+        return name
 
     def resolved_offline(self) -> bool:
         """Offline from the option, else from ``OVERSIGHT_OFFLINE``."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oversight.endpoints import endpoint
-from oversight.errors import MissingAPIKeyError, ProviderError, RetriesExhaustedError
+from oversight.errors import ConfigError, MissingAPIKeyError, ProviderError, RetriesExhaustedError
 from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
 
 
@@ -38,6 +38,20 @@ def test_credentials_can_be_checked_before_any_call() -> None:
             "openai/qwen2.5-7b", base_url="http://127.0.0.1:9/v1", api_key_env="MY_KEY"
         ).check_credentials()
     endpoint("mock/anything").check_credentials()
+
+
+def test_a_key_given_as_api_key_env_is_refused_without_repeating_it() -> None:
+    # api_key_env names a variable; a key put there by mistake was repeated in the
+    # missing-variable message ("set the environment variable sk-proj-...").
+    for key in (
+        "sk-proj-SECRETabcdefghijklmnop1234",
+        "gsk_SECRETabcdefghijklmnop1234567890",
+        "3f9a1c0e7b2d4a6f8e0c1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f1a3c5e7b9d1f3a",
+    ):
+        with pytest.raises(ConfigError, match="not the key itself") as info:
+            endpoint("openai/gpt-4o-mini", api_key_env=key)
+        assert "SECRET" not in str(info.value) and key not in str(info.value)
+    endpoint("openai/gpt-4o-mini", api_key_env="together_api_key_2")  # a variable name
 
 
 async def test_keys_come_from_the_environment(
