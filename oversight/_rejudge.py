@@ -237,6 +237,7 @@ async def rejudge_async(
     finally:
         for inner in made:
             await inner.aclose()
+        meter.close()
         store.close()
     result.judgments = StoredRecords(store.judgments, made_here)
     result.calls, result.cached_calls = meter.calls, meter.cached_calls

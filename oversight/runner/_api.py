@@ -335,6 +335,7 @@ async def _run(
             return result, dict(made)
         finally:
             await endpoints.aclose()
+            meter.close()
     finally:
         lock.release()
         store.close()

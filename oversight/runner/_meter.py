@@ -16,12 +16,14 @@ A resumed run reads both: a call sent but neither paid nor closed was cut off by
 If its reply had reached the cache (the kill fell between the cache and the ledger), its
 spend line is written now from the cached usage, so the spend is exact; otherwise it was
 still in flight, and is counted in :attr:`Meter.lost_in_flight` (the provider may have
-charged for it; its cost is unknown).
+charged for it; its cost is unknown). A call of a session still running beside this one
+is neither (:mod:`oversight.runner._sessions`).
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
@@ -29,6 +31,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from oversight.endpoints import Completion, Endpoint
+from oversight.runner._sessions import Session, running
 from transcripts import Call, JsonlLog, Record, new_id, utc_now
 from transcripts.errors import CostCapReached, EndpointError
 
@@ -102,7 +105,8 @@ def _unclosed(sent: JsonlLog[SentEntry], closed: set[str]) -> list[SentEntry]:
         else:
             opened[mark_id] = None
     found = (sent.get(i) for i in opened if i not in closed)
-    return [m for m in found if m is not None]
+    # A session still running beside this one (its lock held) has these calls in flight.
+    return [m for m in found if m is not None and not running(sent.path.parent, m.id)]
 
 
 @dataclass
@@ -161,6 +165,7 @@ class Meter:
         if sent is None and ledger is not None:
             sent = JsonlLog(ledger.path.with_name("sent.jsonl"), SentEntry)
         self.sent = sent
+        self._session: Session | None = None  # made at the first call sent
         self.spent_usd = 0.0
         """Dollars of calls with a known price (this and earlier sessions)."""
         self.unknown_cost_calls = 0
@@ -284,11 +289,21 @@ class Meter:
         return recovered
 
     def sending(self, endpoint: str, request_hash: str) -> str:
-        """Note that a request is about to be sent; return the id its record will carry."""
-        mark = SentEntry(id=new_id(), endpoint=endpoint, request_hash=request_hash)
-        if self.sent is not None:
-            self.sent.append(mark)
-        return mark.id
+        """Note that a request is about to be sent; return the id its record will carry
+        (it names this session, which holds its lock until :meth:`close`)."""
+        if self.sent is None:
+            return new_id()
+        if self._session is None:
+            self._session = Session(self.sent.path.parent, new_id())
+            weakref.finalize(self, self._session.close)
+        mark_id = f"{new_id()}@{self._session.id}"
+        self.sent.append(SentEntry(id=mark_id, endpoint=endpoint, request_hash=request_hash))
+        return mark_id
+
+    def close(self) -> None:
+        """End this meter's session: its calls still unclosed count as cut off from now on."""
+        if self._session is not None:
+            self._session.close()
 
     def unpaid(self, sent_id: str) -> None:
         """Note that the sent call ``sent_id`` ended with nothing to pay."""

@@ -68,6 +68,9 @@ class Dying(JsonlLog[SpendEntry]):
     def append(self, record: SpendEntry) -> None:
         if where == "ledger":
             die()  # the reply is in the cache; its spend line is never written
+        if where == "pause":  # the same moment, in a session that goes on
+            print("paused", flush=True)
+            sys.stdin.readline()
         super().append(record)
 
 def reply(request):
@@ -128,6 +131,45 @@ async def test_a_kill_on_either_side_of_the_ledger_leaves_an_exact_spend(
     await MeteredEndpoint(inner, meter).complete("question")
     assert len(sent) == (0 if where == "ledger" else 1)
     assert meter.calls == len(sent)
+
+
+def test_a_session_beside_a_running_one_leaves_its_calls_in_flight_to_it(
+    tmp_path: Path,
+) -> None:
+    # `oversight rejudge` of a run still running: the run's calls in flight are not a kill's.
+    # They were counted as "cut off in flight by a kill", and one whose reply was in the
+    # cache but not yet on the ledger got a second spend line, written by the newcomer.
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(_CHILD))
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path), "pause"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    try:
+        assert child.stdout.readline() == "paused\n"  # its reply is in the cache, unspent
+        inner = endpoint(
+            "mock/x",
+            replies=lambda request: "paid for",
+            cache=tmp_path / "cache.sqlite",
+            pricing=PRICE,
+        )
+        beside = Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
+        assert beside.lost_in_flight == 0 and beside.recover([inner]) == 0
+        assert "cut off" not in beside.spend_text()
+        child.stdin.write("\n")
+        child.stdin.close()
+        assert child.wait(timeout=60) == 0, child.stderr.read() if child.stderr else ""
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    (line,) = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)  # one call, one spend line
+    assert not line.recovered
+    assert Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry)).lost_in_flight == 0
 
 
 async def test_a_request_cut_off_by_several_kills_is_paid_once_and_the_rest_lost(
