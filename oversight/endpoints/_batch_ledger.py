@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transcripts._questions import _flocked, append_whole
 from transcripts.errors import ConfigError
 
 __all__ = ["BatchLedger", "Intent", "custom_id", "key_part", "ledger_for"]
@@ -55,14 +56,17 @@ class BatchLedger:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one entry durably (a kill after this returns cannot lose it)."""
+        """Append one entry durably (a kill after this returns cannot lose it); a write the
+        disk cuts short is taken back and raised as a StoreError (a partial line would take
+        the next entry with it, and a batch unknown to the ledger is sent and paid again)."""
         line = (json.dumps(entry, sort_keys=True) + "\n").encode()
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, line)
-                os.fsync(fd)
+                with _flocked(fd):  # whole lines, as the run's logs: a short write taken back
+                    append_whole(fd, line, self.path)
+                    os.fsync(fd)
             finally:
                 os.close(fd)
 

@@ -13,8 +13,9 @@ import pytest
 from oversight.endpoints import batchable_calls, endpoint
 from oversight.endpoints._batch import BatchLedger
 from oversight.endpoints._pricing import lookup_price
-from oversight.errors import ConfigError, ProviderError
+from oversight.errors import ConfigError, ProviderError, StoreError
 from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault, RecordedRequest
+from tests.transcripts.test_store import file_size_limit
 
 OPTIONS = {
     "api_key": "k",
@@ -117,6 +118,19 @@ async def test_a_new_process_polls_the_batch_it_finds_in_the_ledger(
     )
     assert fresh.batch is not None and (fresh.batch.submitted, fresh.batch.resumed) == (0, 1)
     await fresh.aclose()
+
+
+def test_a_ledger_entry_the_disk_cuts_short_is_taken_back(tmp_path: Path) -> None:
+    # A partial line took the next entry with it: a batch whose ids the ledger lost is,
+    # after a kill, sent (and paid for) again.
+    ledger = BatchLedger(tmp_path / "batches.jsonl")
+    ledger.record({"event": "submitting", "submission": "s1", "keys": ["k1"]})
+    size = ledger.path.stat().st_size
+    with file_size_limit(size + 20), pytest.raises(StoreError, match=r"batches\.jsonl"):
+        ledger.record({"event": "submitting", "submission": "s2", "keys": ["k" * 64]})
+    assert ledger.path.stat().st_size == size
+    ledger.record({"event": "submitted", "submission": "s1", "batch_id": "b1", "keys": ["k1"]})
+    assert [e["event"] for e in ledger.entries()] == ["submitting", "submitted"]
 
 
 def test_batch_needs_a_provider_with_a_batch_api_and_a_cache() -> None:
