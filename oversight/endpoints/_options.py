@@ -17,8 +17,9 @@ __all__ = ["EndpointArgs", "EndpointOptions", "parse_options"]
 
 
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_KEY_LIKE = re.compile(r"^(?=.*[a-z])(?=.*[0-9]).{32,}$")
-"""Long, with lower-case letters and digits: a key (hex, base62), not a variable name."""
+_KEY_LIKE = re.compile(r"^(?=.*[a-z])(?=.*[0-9])(?!(?:.*_){2}).{32,}$")
+"""Long, with lower-case letters and digits, and not words joined by underscores: a key
+(hex, base62, ``gsk_...``), not a variable name."""
 
 
 class EndpointOptions(BaseModel):

@@ -51,7 +51,8 @@ def test_a_key_given_as_api_key_env_is_refused_without_repeating_it() -> None:
         with pytest.raises(ConfigError, match="not the key itself") as info:
             endpoint("openai/gpt-4o-mini", api_key_env=key)
         assert "SECRET" not in str(info.value) and key not in str(info.value)
-    endpoint("openai/gpt-4o-mini", api_key_env="together_api_key_2")  # a variable name
+    for name in ("together_api_key_2", "my_organisation_together_api_key_2024"):
+        endpoint("openai/gpt-4o-mini", api_key_env=name)  # variable names
 
 
 async def test_keys_come_from_the_environment(
