@@ -7,7 +7,8 @@ exponentially with jitter; anything else fails at once. Attempts and total time 
 
 A rate limit or overload is the provider asking the whole model to slow down, not just one
 request: its wait is also handed to ``on_throttle`` (the endpoint pauses its shared limits
-with it), so every caller of that model holds back until then, not only the one refused.
+with it), so every caller of that model holds back until then, not only the one refused;
+unless the refused call gives up instead (its last attempt, or a wait past its time budget).
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ class RetryPolicy:
         def count(state: RetryCallState) -> None:
             stats.retries = base_retries + state.attempt_number
             stats.wait_s = base_wait + state.idle_for
+            self._throttle(state)
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1)
@@ -181,15 +183,21 @@ class RetryPolicy:
         return failure is not None and failure.retryable
 
     def _wait(self, state: RetryCallState) -> float:
-        """Retry-After when given (never less, a little jitter more), else backoff; after a
-        rate limit or overload, the same wait for every caller (``on_throttle``)."""
-        error = state.outcome.exception() if state.outcome else None
-        failure = self.classify(error) if error is not None else None
+        """Retry-After when given (never less, a little jitter more), else backoff."""
+        failure = self._failure(state)
         if failure is not None and failure.retry_after_s is not None:
-            wait = failure.retry_after_s * (1 + 0.1 * random.random())
-        else:
-            step = min(self.backoff * 2.0 ** (state.attempt_number - 1), self.backoff_max)
-            wait = step / 2 + random.uniform(0, step / 2)
+            return failure.retry_after_s * (1 + 0.1 * random.random())
+        step = min(self.backoff * 2.0 ** (state.attempt_number - 1), self.backoff_max)
+        return step / 2 + random.uniform(0, step / 2)
+
+    def _throttle(self, state: RetryCallState) -> None:
+        """After a rate limit or overload, the wait this call is about to sit out, for every
+        caller (``on_throttle``). Only a wait that is sat out: a call that gives up instead
+        (its attempts or time spent) holds no one else back."""
+        failure = self._failure(state)
         if failure is not None and failure.throttled and self.on_throttle is not None:
-            self.on_throttle(wait)
-        return wait
+            self.on_throttle(state.upcoming_sleep)
+
+    def _failure(self, state: RetryCallState) -> Failure | None:
+        error = state.outcome.exception() if state.outcome else None
+        return self.classify(error) if error is not None else None

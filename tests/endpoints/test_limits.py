@@ -8,7 +8,7 @@ import time
 import pytest
 
 from oversight.endpoints import Request, endpoint
-from oversight.errors import ProviderError
+from oversight.errors import ProviderError, RetriesExhaustedError
 from oversight.testing import FakeOpenAIServer
 
 KEY = "test-key"
@@ -123,6 +123,48 @@ def test_a_request_bigger_than_the_token_bucket_still_counts_in_full() -> None:
     # first's whole 1,000 (and its own 500) to drain at 1,000 a second.
     sent = _sent_times("bucket-probe", [{"max_tokens": 1000}, {"max_tokens": 500}], tpm=60_000)
     assert max(sent) - min(sent) >= 0.45
+
+
+def test_a_wait_past_the_retry_budget_fails_the_call_without_pausing_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A rate limit whose wait (here a 300 to 600 s backoff; a long Retry-After alike) is past
+    # max_retry_time: the call gives up at once. It used to hand that wait to every other
+    # caller of the model all the same, which then sat in a pause no retry of theirs asked
+    # for, past their own max_retry_time, with nothing said.
+    loop = VirtualClockLoop()
+    monkeypatch.setattr(time, "monotonic", loop.time)
+    sent: list[tuple[float, str]] = []
+
+    async def reply(request: Request) -> str:
+        prompt = request.messages[-1].content
+        sent.append((loop.time(), prompt))
+        if prompt == "refused":
+            raise ProviderError("HTTP 429 rate limited", status_code=429)
+        return "ok"
+
+    ep = endpoint(
+        "mock/budget-probe",
+        replies=reply,
+        retry_backoff=600,
+        retry_backoff_max=600,
+        max_retry_time=60,
+        cache=False,
+    )
+
+    async def main() -> float:
+        with pytest.raises(RetriesExhaustedError, match="gave up after 1 attempts"):
+            await ep.complete("refused")
+        failed_at = loop.time()
+        assert (await ep.complete("next")).text == "ok"
+        return failed_at
+
+    try:
+        failed_at = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert [prompt for _, prompt in sent] == ["refused", "next"]
+    assert sent[1][0] - failed_at < 1.0  # loop time: sent at once, not 300 s or more later
 
 
 def test_a_rate_limit_pauses_every_caller_of_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
