@@ -114,8 +114,9 @@ class ResponseCache:
         of this turn of the event loop, with the others stored in it.
 
         Returns a future done once the row is in the file (or its write failed and was
-        logged): await it before anything records the call as paid, so that a kill can
-        never leave a call paid on record but missing from the cache (and so paid again).
+        logged; the row is then written again with the next flush, and at exit): await it
+        before anything records the call as paid, so that a kill can never leave a call
+        paid on record but missing from the cache (and so paid again).
         """
         self._pending[key] = (key, endpoint, time.time(), request_json, _encode(reply))
         loop = asyncio.get_running_loop()
@@ -159,10 +160,15 @@ class ResponseCache:
         if future.cancelled():
             return  # still pending: written at exit
         error = future.exception()
-        if error is not None:
+        if error is not None:  # kept: written with the next write, or at exit
             log.warning(
-                "could not write %d replies to the cache %s: %s", len(rows), self.path, error
+                "could not write %d replies to the cache %s: %s; they are kept to be written "
+                "again with the next reply, and at exit",
+                len(rows),
+                self.path,
+                error,
             )
+            return
         self._forget(rows)
 
     def _forget(self, rows: list[_Row]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 from oversight.endpoints import endpoint
 from oversight.errors import CacheMissError, ConfigError, ProviderError, StructuredOutputError
 from oversight.testing import FakeOpenAIServer, Fault
+from tests.transcripts.test_store import file_size_limit
 
 KEY = "test-key"
 
@@ -105,6 +107,33 @@ async def test_offline_replays_a_finished_run_with_no_network(tmp_path: Path) ->
     assert [(await replay.complete(f"q{i}")).text for i in range(5)] == answers
     with pytest.raises(CacheMissError, match=r"offline, and the cache .* has no reply"):
         await replay.complete("a question never asked")
+
+
+def _rows(cache: Path) -> int:
+    with contextlib.closing(sqlite3.connect(cache)) as db:
+        return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+
+async def test_a_reply_the_disk_refused_is_written_once_there_is_room(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A full disk (a file-size limit here) refuses the cache's write of a paid reply: the
+    # reply was dropped after the warning, so a resumed run asked (and paid for) it again.
+    from oversight.endpoints._cache import close_caches
+
+    cache = tmp_path / "cache.sqlite"
+    async with FakeOpenAIServer() as server:
+        live = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY, cache=cache)
+        await live.complete("first")
+        wal = cache.with_name("cache.sqlite-wal")
+        with file_size_limit(wal.stat().st_size):
+            paid = (await live.complete("second")).text
+        assert "could not write 1 replies to the cache" in caplog.text
+        url = server.base_url
+    close_caches()  # at exit: room again
+    assert _rows(cache) == 2
+    replay = endpoint("openai/gpt-4o-mini", base_url=url, cache=cache, offline=True)
+    assert (await replay.complete("second")).text == paid
 
 
 async def test_offline_from_the_environment(
