@@ -27,7 +27,8 @@ prompt: the verdict typed is kept) or a closed terminal loses nothing, and the n
 planned afresh from the files, starts where the last stopped. While an item is on a
 person's screen a lock on it is held (released by the OS if the process dies): a queued
 item is then never shown to two people at once, nor a study item in two terminals of the
-same person; a queued item someone resolved in the meantime is passed over. A skipped item
+same person; a queued item someone resolved in the meantime, or an item the person judged
+meanwhile in another terminal, is passed over, never shown again. A skipped item
 is recorded as ``skipped`` and not offered to the same person again unless
 ``include_skipped`` is set.
 """
@@ -122,7 +123,7 @@ class SessionResult:
     total: int = 0
     """Items planned."""
     busy: int = 0
-    """Items passed over because another session had them open (or resolved them)."""
+    """Items passed over because another session had them open (or resolved or judged them)."""
     stopped: bool = False
     """True when the person quit before the end."""
 
@@ -307,9 +308,7 @@ def serve(store: RunStore, judge: HumanJudge, items: list[Item]) -> SessionResul
             )
             continue
         try:
-            if item.escalation is not None and item.escalation.id in resolved_escalation_ids(
-                _by_people(store.judgments)
-            ):
+            if _dealt_with(store, item, judge):
                 result.busy += 1
                 continue
             view = JudgeView.from_transcript(item.transcript, rounds=item.rounds)
@@ -333,6 +332,22 @@ def serve(store: RunStore, judge: HumanJudge, items: list[Item]) -> SessionResul
                 raise KeyboardInterrupt
             break
     return result
+
+
+def _dealt_with(store: RunStore, item: Item, judge: HumanJudge) -> bool:
+    """Whether, since the plan was made, another session resolved ``item`` (a queued one) or
+    this person judged it (in another terminal): then it is not shown again."""
+    if item.escalation is not None:
+        return item.escalation.id in resolved_escalation_ids(_by_people(store.judgments))
+    log = attention_log(store) if item.attention else store.judgments
+    try:
+        judged = _done(
+            log, judge_name=judge.identity.name, annotator=judge.annotator, include_skipped=True
+        )
+    finally:
+        if item.attention:
+            log.close()
+    return item.transcript_id in judged
 
 
 def _save(store: RunStore, judgment: Judgment, item: Item) -> None:

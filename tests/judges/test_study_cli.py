@@ -279,3 +279,25 @@ def test_one_person_in_two_terminals_never_gets_the_same_item_twice(tmp_path: Pa
         finish(child)
     saved = lines(run / "judgments.jsonl")
     assert len(saved) == 2 and len({j["transcript_id"] for j in saved}) == 2
+
+
+def test_an_item_judged_in_another_terminal_meanwhile_is_not_shown_again(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    study_run(run)
+    first = _spawn(run, "judge", "run", "--annotator", "carol", "--all")
+    assert next_item(first).number == 1
+    second = _spawn(run, "judge", "run", "--annotator", "carol", "--all")  # plans 1..8
+    second.expect_exact("Item 1 is open in another session")
+    assert next_item(second).number == 2
+    answer(first, "A 60")
+    first.expect_exact("Item 2 is open in another session")
+    assert next_item(first).number == 3
+    answer(first, "A 70")  # item 3, planned by the second terminal too, is now judged
+    first.sendline("q")
+    finish(first)
+    answer(second, "B 60")
+    assert next_item(second).number == 4  # item 3 is passed over, not shown a second time
+    second.sendline("q")
+    finish(second)
+    saved = lines(run / "judgments.jsonl")
+    assert len(saved) == 3 and len({j["transcript_id"] for j in saved}) == 3
