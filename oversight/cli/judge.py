@@ -203,7 +203,8 @@ def run(args: argparse.Namespace) -> int:
                 f"fixes rounds, time limit and judge name for everyone; drop "
                 f"{'them' if len(fixed) > 1 else 'it'}"
             )
-    annotator = args.annotator or _ask_name(console)
+    # Stripped as the judge records it, so the plan finds what this name already judged.
+    annotator = args.annotator.strip() if args.annotator is not None else _ask_name(console)
     judge_name = (
         use_study.design.judge_name if use_study is not None else args.judge_name or "human"
     )

@@ -194,6 +194,26 @@ def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:
     assert _lines(run)[0]["judge"]["annotator"] == "carol"
 
 
+def test_a_name_typed_with_spaces_is_the_same_person(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    saved_run(run, [transcript("t1"), transcript("t2")]).close()
+    child = _spawn(run, "--annotator", "erin ", "--all")  # as a script's "$NAME " passes it
+    _answer(child, "70 30", "")
+    child.expect_exact(PROMPT)
+    child.sendline("q")
+    finish(child)
+    child = _spawn(run, "--annotator", "erin ", "--all")  # the same command, to resume
+    child.expect_exact("(1 of 2 done)")  # t1 is not served again
+    child.expect_exact("Item 2 of 2")
+    _answer(child, "40 60", "")
+    finish(child)
+    lines = _lines(run)
+    assert [(j["transcript_id"], j["judge"]["annotator"]) for j in lines] == [
+        ("t1", "erin"),
+        ("t2", "erin"),
+    ]
+
+
 async def test_the_escalation_queue_is_served_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
