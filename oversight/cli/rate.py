@@ -182,7 +182,7 @@ def rate_session(
                 helpful = _entry(
                     ask,
                     HELPFUL.format(critic=critic),
-                    lambda s: s.isdigit() and 1 <= int(s) <= 7,
+                    lambda s: s.isdecimal() and 1 <= int(s) <= 7,
                     console,
                     "type a whole number from 1 to 7 (or s, q)",
                 )

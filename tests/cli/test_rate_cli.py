@@ -183,3 +183,23 @@ def test_a_condition_chosen_is_the_only_one_read(tmp_path: Path) -> None:
     with pytest.raises(CorruptRecordError, match="not a valid Transcript"):
         _pending(store, "human:ann", [])
     store.close()
+
+
+def test_a_digit_that_is_not_a_decimal_digit_is_asked_again(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    store.transcripts.append(critique_transcript("t1", critics=1))
+    store.close()
+    child = spawn(run, "--annotator", "alice")
+    child.expect_exact("Helpfulness of Critic")
+    child.sendline("³")  # a superscript three: a digit to str.isdigit, not a number to int()
+    child.expect_exact("type a whole number from 1 to 7")
+    child.expect_exact("Helpfulness of Critic")
+    child.sendline("٣")  # an Arabic-Indic three is a decimal digit: taken as 3
+    child.expect_exact("real flaw? (y/n)")
+    child.sendline("n")
+    child.expect_exact("Reason (optional")
+    child.sendline("")
+    child.expect_exact("Saved.")
+    finish(child)
+    assert ratings(run) == {"t1": [("Critic", 3, False, "human:alice")]}
