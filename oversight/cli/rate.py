@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
 def _pending(store: RunStore, rater: str, conditions: list[str]) -> list[str]:
     """The ids of the critique transcripts ``rater`` has still to rate, in one pass that
     holds one transcript at a time (only the ``conditions``' transcripts, chosen in the
-    index, when given); a ``conditions`` entry with no critique transcript is a
-    :class:`ConfigError` naming the run's critique conditions."""
+    index, when given); a ``conditions`` entry with no critique transcript, or a run with
+    none at all, is a :class:`ConfigError` naming the run's critique conditions."""
     known: set[str] = set()
     pending = []
     for t in store.transcripts.latest(where={"c": tuple(conditions)} if conditions else None):
@@ -106,6 +106,12 @@ def _pending(store: RunStore, rater: str, conditions: list[str]) -> list[str]:
             and any(turn.role == "critic" and turn.visibility == "public" for turn in t.turns)
         ):
             pending.append(t.id)
+    if not known and not conditions:
+        raise ConfigError(
+            f"{store.path} has no critique transcripts to rate: rate reads the critiques of "
+            f"the run's critique conditions (protocol critique); to judge the run's "
+            f"transcripts yourself, use oversight judge {store.path} --all"
+        )
     unknown = sorted(set(conditions) - known)
     if unknown:
         run = sorted({t.condition for t in store.transcripts.latest() if t.critique is not None})

@@ -156,6 +156,24 @@ def test_a_condition_without_critiques_is_refused_before_anything_is_asked(
     assert "critique conditions are ['crit']" in said
 
 
+def test_a_run_without_critiques_is_refused_not_reported_as_rated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.cli import main
+
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    store.transcripts.append(
+        critique_transcript("t1", critics=1).model_copy(
+            update={"protocol": "debate", "condition": "debate", "critique": None}
+        )
+    )
+    store.close()
+    assert main(["rate", str(run), "--annotator", "alice"]) == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert "has no critique transcripts to rate" in said and "Traceback" not in said
+
+
 def test_a_condition_chosen_is_the_only_one_read(tmp_path: Path) -> None:
     """``rate --condition`` reads that condition's transcripts only (chosen in the index): a
     record of another condition that is not a valid transcript is never read, until every
