@@ -76,10 +76,13 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve the rating session; 0 when done or quit."""
     console = Console(highlight=False)
+    annotator = args.annotator.strip()  # as typed around it or not, one person's ratings
+    if not annotator:
+        raise ConfigError("--annotator: give your name, recorded with each rating")
     store = RunStore.open(args.run_dir)
     rated = rate_session(
         store,
-        annotator=args.annotator,
+        annotator=annotator,
         console=console,
         ask=console.input,
         conditions=list(args.condition or []),

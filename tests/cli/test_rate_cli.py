@@ -174,6 +174,18 @@ def test_a_run_without_critiques_is_refused_not_reported_as_rated(
     assert "has no critique transcripts to rate" in said and "Traceback" not in said
 
 
+def test_a_blank_name_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from oversight.cli import main
+
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    store.transcripts.append(critique_transcript("t1", critics=1))
+    store.close()
+    assert main(["rate", str(run), "--annotator", " "]) == 1
+    assert "--annotator" in capsys.readouterr().err
+    assert ratings(run) == {"t1": []}
+
+
 def test_a_condition_chosen_is_the_only_one_read(tmp_path: Path) -> None:
     """``rate --condition`` reads that condition's transcripts only (chosen in the index): a
     record of another condition that is not a valid transcript is never read, until every
