@@ -58,3 +58,17 @@ def test_a_tutorial_runs_as_written(
             )
             ran += 1
     assert ran >= 1, f"{page.name}: nothing to run"
+
+
+def test_the_human_study_tutorial_quotes_what_its_run_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (ROOT / "docs" / "tutorials" / "human-study.md").read_text()
+    quoted = re.search(r"`(\d+ item\(s\) wait for a person)", page)
+    assert quoted is not None
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["run", "examples/quickstart.toml", "--out", "runs/study"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert f"{quoted.group(1)}: oversight judge runs/study --annotator NAME" in printed
