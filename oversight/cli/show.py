@@ -93,6 +93,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """List or render."""
     console = Console(highlight=False, width=wide_when_piped())
+    for flag, value in (("--rounds", args.rounds), ("--limit", args.limit)):
+        if value is not None and value < 0:
+            raise ConfigError(f"{flag} must be 0 or more, got {value}")
     store = RunStore.open(args.run_dir)
     try:
         if args.transcript:

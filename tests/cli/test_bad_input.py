@@ -237,3 +237,17 @@ def test_a_bad_limit_and_a_bad_cross_reference_are_reported_together(
     err = _fails(["run", str(path), "--out", str(out), "--max-cost", "-1"], capsys)
     assert "2 problems" in err and "--max-cost" in err and "'debat' is not a protocol" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [(["t1", "--as-judge", "--rounds", "-1"], "--rounds"), (["--limit", "-1"], "--limit")],
+)
+def test_show_refuses_a_negative_count(
+    flags: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.judges.helpers import saved_run, transcript
+
+    saved_run(tmp_path / "run", [transcript("t1")]).close()
+    err = _fails(["show", str(tmp_path / "run"), *flags], capsys)
+    assert f"{named} must be 0 or more, got -1" in err
