@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from transcripts import Question, Transcript
+from transcripts._validation import format_errors
 from transcripts.errors import ConfigError
 
 __all__ = ["ATTENTION_CONDITION", "BUILTIN", "attention_transcripts", "is_attention_id"]
@@ -62,12 +63,21 @@ def _questions(file: Path | None) -> list[Question]:
         if not line.strip():
             continue
         try:
-            question = Question.model_validate({"source": ATTENTION_CONDITION, **json.loads(line)})
-        except (ValueError, ValidationError) as err:
+            given = json.loads(line)
+            if not isinstance(given, dict):
+                raise ValueError(f"a JSON object, not {type(given).__name__}, is needed")
+            question = Question.model_validate({"source": ATTENTION_CONDITION, **given})
+        except ValidationError as err:
+            problem = "; ".join(format_errors(err, Question))
+            raise ConfigError(
+                f"{file}:{number}: not an attention-check question ({problem}); "
+                f"give id, text, answers and correct"
+            ) from None
+        except ValueError as err:
             raise ConfigError(
                 f"{file}:{number}: not an attention-check question ({err}); "
                 f"give id, text, answers and correct"
-            ) from err
+            ) from None
         if question.correct is None:
             raise ConfigError(f"{file}:{number}: an attention check needs its correct answer")
         out.append(question)

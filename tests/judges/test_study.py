@@ -172,6 +172,32 @@ def test_attention_questions_from_a_file(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('["sky", "Blue"]', "checks.jsonl:1: not an attention-check question (a JSON object"),
+        (
+            '{"text": "?", "answers": ["a", "b"], "correct": 0}',
+            "checks.jsonl:1: not an attention-check question (id: required key is missing)",
+        ),
+        (
+            '{"id": "x", "text": "?", "answers": ["a", "b"], "correct": 5}',
+            "correct=5 is not an index into its 2 answers",
+        ),
+    ],
+)
+def test_a_bad_attention_file_line_is_named_in_words(line: str, said: str, tmp_path: Path) -> None:
+    path = tmp_path / "checks.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(ConfigError) as caught:
+        plan_study(
+            run_transcripts(questions=2),
+            StudyDesign(annotators=["ann"], attention_checks=1, attention_file=path),
+        )
+    assert said in str(caught.value)
+    assert "pydantic.dev" not in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_bad_designs_say_what_is_wrong() -> None:
     with pytest.raises(ValidationError, match="needs at least 3 annotators"):
         StudyDesign(annotators=["ann", "ben"], assignment="between", target=3)
