@@ -148,7 +148,13 @@ def _design(args: argparse.Namespace, store: RunStore) -> StudyDesign | None:
         given["judge_name"] = args.judge_name
     if given:
         if "annotators" not in given:
-            raise ConfigError("a study needs its pool: --annotators alice,bob,...")
+            flags = ", ".join(_flag(name) for name in _DESIGN_FLAGS if name in given)
+            one = "," not in flags
+            raise ConfigError(
+                f"{flags} {'is an option' if one else 'are options'} of a study's design, "
+                f"and a study needs its pool: --annotators alice,bob,... (with --plan-study "
+                f"to plan it); to judge without a study, drop {flags}"
+            )
         given["annotators"] = [a for a in str(given["annotators"]).split(",") if a.strip()]
         source = "the study options"
     else:
@@ -164,6 +170,11 @@ def _design(args: argparse.Namespace, store: RunStore) -> StudyDesign | None:
             f"{'.'.join(map(str, e['loc'])) or 'design'}: {e['msg']}" for e in err.errors()
         )
         raise ConfigError(f"{source}: {problems}") from err
+
+
+def _flag(name: str) -> str:
+    """The option that sets design field ``name`` (``conditions`` -> ``--condition``)."""
+    return "--condition" if name == "conditions" else "--" + name.replace("_", "-")
 
 
 def run(args: argparse.Namespace) -> int:

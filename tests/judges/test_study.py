@@ -281,6 +281,24 @@ def test_session_options_a_study_fixes_are_refused(
     )
 
 
+def test_a_design_option_without_a_pool_says_it_plans_a_study(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.cli import main
+
+    store = RunStore.create(tmp_path / "run")
+    for t in run_transcripts(questions=2):
+        store.transcripts.append(t)
+    store.close()
+    # Read as "judge only the debates": --condition is an option of a study's design.
+    assert main(["judge", str(tmp_path / "run"), "--annotator", "ann", "--all", "--condition",
+                 "debate"]) == 1  # fmt: skip
+    said = " ".join(capsys.readouterr().err.split())
+    assert "--condition is an option of a study's design" in said
+    assert "--annotators" in said and "drop --condition" in said
+    assert not (tmp_path / "run" / STUDY_FILE).exists()
+
+
 def test_transcripts_added_after_planning_are_pointed_out(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
