@@ -112,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     out = Path(args.out) if args.out else store.path / "exports" / f"{kind}.{fmt}"
+    if out.is_dir():
+        raise ConfigError(
+            f"--out {out} is a folder; name the file to write, e.g. --out {out / f'{kind}.{fmt}'}"
+        )
     if args.counted_only and kind != "judgments":
         raise ConfigError("--counted-only applies to --kind judgments only")
     write = to_parquet if fmt == "parquet" else to_csv

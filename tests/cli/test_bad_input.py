@@ -251,3 +251,15 @@ def test_show_refuses_a_negative_count(
     saved_run(tmp_path / "run", [transcript("t1")]).close()
     err = _fails(["show", str(tmp_path / "run"), *flags], capsys)
     assert f"{named} must be 0 or more, got -1" in err
+
+
+def test_export_to_a_folder_is_refused_naming_a_file_to_give(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.judges.helpers import saved_run, transcript
+
+    saved_run(tmp_path / "run", [transcript("t1")]).close()
+    (tmp_path / "exports").mkdir()
+    err = _fails(["export", str(tmp_path / "run"), "--out", str(tmp_path / "exports")], capsys)
+    assert "is a folder" in err and str(tmp_path / "exports" / "judgments.csv") in err
+    assert list((tmp_path / "exports").iterdir()) == []
