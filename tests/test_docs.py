@@ -72,3 +72,18 @@ def test_the_human_study_tutorial_quotes_what_its_run_prints(
     assert main(["run", "examples/quickstart.toml", "--out", "runs/study"]) == 0
     printed = " ".join(capsys.readouterr().out.split())
     assert f"{quoted.group(1)}: oversight judge runs/study --annotator NAME" in printed
+
+
+def test_the_study_example_in_the_judges_guide_prints_what_it_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (ROOT / "docs" / "guide" / "judges.md").read_text()
+    command = re.search(r"^\$ (oversight judge \S+ --plan-study .*?)\n(?!    )", page, re.S | re.M)
+    shown = re.search(r"^\d+ transcripts assigned \(\d+ judgments\); \d+ left out", page, re.M)
+    assert command is not None and shown is not None
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "examples/quickstart.toml", "--out", "runs/quickstart"]) == 0
+    capsys.readouterr()
+    assert main(shlex.split(command.group(1).replace("\\\n", " "))[1:]) == 0
+    assert shown.group(0) in " ".join(capsys.readouterr().out.split())
