@@ -77,7 +77,30 @@ def validate_judges(experiment: Experiment) -> list[str]:
                     f"{at}: endpoint {ref!r} is not an [endpoints] entry (known: {known}) "
                     f"nor a spec such as 'openai/gpt-4o-mini'"
                 )
+        problems += _unnamed_people(config, at)
     return problems
+
+
+def _unnamed_people(config: JudgeConfig, at: str) -> list[str]:
+    """Where a person would be asked with no name to record (``oversight run`` has no
+    ``--annotator``): found before the run folder is made, not when the judge is built."""
+    found = []
+    asks = isinstance(config, HumanJudgeConfig) or (
+        isinstance(config, FallbackJudgeConfig) and config.mode == "interactive"
+    )
+    if asks and not (getattr(config, "annotator", None) or "").strip():
+        found.append(
+            f"{at}.annotator: a person judges here, and their name is recorded with each "
+            f'judgment: add annotator = "NAME"'
+        )
+    inner: list[tuple[str, JudgeConfig]] = []
+    if isinstance(config, FallbackJudgeConfig) and config.primary is not None:
+        inner = [(f"{at}.primary", config.primary)]
+    elif isinstance(config, PanelJudgeConfig | FallbackJudgeConfig):
+        inner = [(f"{at}.members[{j}]", m) for j, m in enumerate(config.members or [])]
+    for where, member in inner:
+        found += _unnamed_people(member, where)
+    return found
 
 
 def unattended(configs: list[JudgeConfig]) -> list[JudgeConfig]:

@@ -263,3 +263,26 @@ def test_export_to_a_folder_is_refused_naming_a_file_to_give(
     err = _fails(["export", str(tmp_path / "run"), "--out", str(tmp_path / "exports")], capsys)
     assert "is a folder" in err and str(tmp_path / "exports" / "judgments.csv") in err
     assert list((tmp_path / "exports").iterdir()) == []
+
+
+def test_a_person_without_a_name_is_refused_before_the_folder_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        EXPERIMENT.format(spec="mock/strong", extra="")
+        + '[[judges]]\nname = "person"\nkind = "human"\n'
+        + '[[judges]]\nname = "asks"\nkind = "fallback"\nendpoint = "mock/weak"\n'
+        + 'mode = "interactive"\nannotator = " "\n'
+        + '[[judges]]\nname = "trio"\nkind = "panel"\nmembers = ["llm:mock/weak", '
+        + '{ kind = "human" }]\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    err = _fails(["run", str(path), "--out", str(out)], capsys)
+    assert "3 problems" in err
+    for at in ("judges[1].annotator", "judges[2].annotator", "judges[3].members[1].annotator"):
+        assert f"{at}: " in err
+    assert 'annotator = "NAME"' in err
+    assert not out.exists()  # (was: made, then refused at the judge, and not runnable again)
+    assert _fails(["run", str(path), "--dry-run"], capsys)
