@@ -79,7 +79,9 @@ def parse_entry(entry: str, n: int) -> list[float] | int:
             return letters.index(first)
         if len(tokens) > 2:
             raise EntryError("after the letter give one confidence, e.g. A 80")
-        return confidence_probabilities(letters.index(first), _number(tokens[1]), n)
+        return confidence_probabilities(
+            letters.index(first), _number(tokens[1]), n, percent=tokens[1].endswith("%")
+        )
     values = [_number(t) for t in tokens]
     if len(values) != n:
         example = " ".join(str(round(100 / n)) for _ in range(n))
@@ -93,14 +95,17 @@ def parse_entry(entry: str, n: int) -> list[float] | int:
     return [v / total for v in values]
 
 
-def confidence_probabilities(choice: int, confidence: float, n: int) -> list[float]:
-    """``confidence`` (percent, or a fraction up to 1) on ``choice``; the rest shared evenly."""
-    percent = confidence if confidence > 1 else confidence * 100
+def confidence_probabilities(
+    choice: int, confidence: float, n: int, *, percent: bool = False
+) -> list[float]:
+    """``confidence`` (percent, or a fraction up to 1 unless ``percent``: typed with a
+    ``%``) on ``choice``; the rest shared evenly."""
+    share = confidence if confidence > 1 or percent else confidence * 100
     floor = 100 / n
-    if not floor <= percent <= 100:
+    if not floor <= share <= 100:
         raise EntryError(f"confidence must be between {floor:g} and 100 (percent)")
-    rest = (100 - percent) / (n - 1) / 100
-    return [percent / 100 if i == choice else rest for i in range(n)]
+    rest = (100 - share) / (n - 1) / 100
+    return [share / 100 if i == choice else rest for i in range(n)]
 
 
 def show_view(console: Console, view: JudgeView, *, title: str) -> None:
@@ -139,7 +144,9 @@ def read_probabilities(
                     console, f"Confidence in {label} ({100 / n:g}-100): ", stream=stream
                 ).strip()
                 entry = f"{label} {more}"
-                parsed = confidence_probabilities(parsed, _number(more), n)
+                parsed = confidence_probabilities(
+                    parsed, _number(more), n, percent=more.endswith("%")
+                )
         except EntryError as err:
             console.print(f"[bold red]Not accepted:[/bold red] {escape(str(err))}. Try again.")
             continue

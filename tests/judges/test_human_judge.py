@@ -57,6 +57,8 @@ def test_valid_entries(entry: str, n: int, expected: list[float]) -> None:
         ("A 20", 3, "between 33.3333 and 100"),
         ("A 101", 2, "between 50 and 100"),
         ("A 80 20", 2, "one confidence"),
+        ("A 1%", 2, "between 50 and 100"),  # one percent, not a fraction of 1 (100%)
+        ("B 0.9%", 2, "between 50 and 100"),
         ("-10 110", 2, "not a number"),
         ("seventy thirty", 2, "not an answer"),
         ("", 2, "nothing entered"),
@@ -151,6 +153,12 @@ async def test_letter_then_confidence_skip_and_quit() -> None:
     judge, _ = _judge("s\n")
     skipped = judge.judge_now(view)
     assert skipped.status == "skipped" and skipped.probabilities is None
+
+    judge, out = _judge("A\n1%\nA 75%\n\n")  # 1% is a percent at the confidence prompt too
+    judgment = judge.judge_now(view)
+    assert "between 50 and 100" in out.getvalue()
+    assert judgment.probabilities is not None
+    assert judgment.probabilities[order[0]] == pytest.approx(0.75)
 
     for entries in ("q\n", "", "A\n"):  # quit, end of input, end of input at the confidence
         judge, _ = _judge(entries)
