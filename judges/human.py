@@ -191,7 +191,10 @@ class HumanJudge(Judge):
         except KeyboardInterrupt:
             self.stopping = "interrupt"
         metadata["reason_interrupted"] = True
-        self.console.print("\n[yellow]Stopped at the reason:[/yellow] your verdict is kept.")
+        try:
+            self.console.print("\n[yellow]Stopped at the reason:[/yellow] your verdict is kept.")
+        except OSError:  # the terminal is gone (hung up): no one to tell, the verdict stands
+            pass
         return ""
 
     def ask_now(self, view: JudgeView) -> str | None:

@@ -10,6 +10,7 @@ it is given; quit with ``q`` (or Ctrl-C) and run the same command to resume.
 from __future__ import annotations
 
 import argparse
+import signal
 from collections import Counter
 from typing import Any
 
@@ -250,6 +251,11 @@ def run(args: argparse.Namespace) -> int:
         + ". For each, give a probability per answer (e.g. 70 30) or a letter and your "
         "confidence (e.g. A 80); s skips, q quits. Each answer is saved at once."
     )
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        # A closed terminal (the window shut, the ssh link dropped) ends the input, so the
+        # session stops as at the end of input, saving the verdict typed at the reason
+        # prompt first; by default the hangup signal would end the process where it stands.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     result = serve(store, judge, items)
     store.close()
     busy = f", {result.busy} open elsewhere" if result.busy else ""

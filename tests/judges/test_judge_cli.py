@@ -181,6 +181,26 @@ def test_a_killed_session_loses_nothing_and_a_closed_input_keeps_the_verdict(
     assert [j["transcript_id"] for j in _lines(run)] == ["t1", "t2", "t3"]
 
 
+def test_closing_the_terminal_at_the_reason_prompt_keeps_the_verdict(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    saved_run(run, [transcript("t1"), transcript("t2")]).close()
+    child = _spawn(run, "--annotator", "fay", "--all")
+    _answer(child, "A 90", "")
+    child.expect_exact(PROMPT)
+    child.sendline("60 40")
+    child.expect_exact("Reason (optional")
+    child.ptyproc.close(force=False)  # the window closes (or the ssh link drops): a hangup
+    child.closed = True
+    child.wait()
+    lines = _lines(run)
+    assert [j["transcript_id"] for j in lines] == ["t1", "t2"]  # (was: t2 lost)
+    assert lines[1]["metadata"]["reason_interrupted"] is True
+    assert lines[1]["metadata"]["entry"] == "60 40"
+
+    child = _spawn(run, "--annotator", "fay", "--all")
+    assert "Nothing to judge for fay" in finish(child)
+
+
 def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:
     run = tmp_path / "run"
     saved_run(run, [transcript("t1")]).close()
