@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from transcripts.errors import ConfigError
+
 __all__ = ["add_parser", "run"]
 
 
@@ -72,8 +74,8 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--condition",
-        default="unassisted",
-        help="the pilot's baseline condition (default: unassisted)",
+        default=None,
+        help="with --pilot: the pilot's baseline condition (default: unassisted)",
     )
     parser.add_argument(
         "--compare",
@@ -88,12 +90,22 @@ def run(args: argparse.Namespace) -> int:
     """Print the plan; 0 on success."""
     from oversight.analysis import pilot_inputs, plan_sample_size
 
+    if args.compare is not None and not (args.pilot and args.paired):
+        raise ConfigError(
+            "--compare needs --pilot RUN and --paired: it names the pilot's other condition, "
+            "for the paired discordance (without a pilot, give --discordance)"
+        )
+    if args.condition is not None and not args.pilot:
+        raise ConfigError(
+            "--condition names the pilot's condition: give --pilot RUN (without a pilot, "
+            "give the baseline with --baseline-accuracy)"
+        )
     console = Console(highlight=False)
     baseline, icc, m = args.baseline_accuracy, args.icc, args.questions_per_source
     discordance = args.discordance
     if args.pilot:
         pilot = pilot_inputs(
-            args.pilot, condition=args.condition, other=args.compare if args.paired else None
+            args.pilot, condition=args.condition or "unassisted", other=args.compare
         )
         baseline = pilot.baseline_accuracy if baseline is None else baseline
         icc = pilot.icc if icc is None else icc

@@ -286,3 +286,29 @@ def test_a_person_without_a_name_is_refused_before_the_folder_is_made(
     assert 'annotator = "NAME"' in err
     assert not out.exists()  # (was: made, then refused at the judge, and not runnable again)
     assert _fails(["run", str(path), "--dry-run"], capsys)
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--condition", "debate"], "--condition names the pilot's condition: give --pilot RUN"),
+        (["--compare", "debate"], "--compare needs --pilot RUN and --paired"),
+        (["--paired", "--compare", "debate"], "--compare needs --pilot RUN and --paired"),
+    ],
+)
+def test_plan_refuses_pilot_options_without_a_pilot(
+    flags: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert said in _fails(["plan", "--difference", "0.1", *flags], capsys)
+
+
+def test_plan_refuses_compare_without_paired(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.judges.helpers import saved_run, transcript
+
+    saved_run(tmp_path / "run", [transcript("t1")]).close()
+    flags = ["--pilot", str(tmp_path / "run"), "--compare", "debate"]
+    assert "--compare needs --pilot RUN and --paired" in _fails(
+        ["plan", "--difference", "0.1", *flags], capsys
+    )
