@@ -238,7 +238,13 @@ def run(args: argparse.Namespace) -> int:
         if use_study is not None:
             console.print(f"Nothing left to judge for {who}: your study list is done.")
             return 0
-        hint = "" if args.everything else " Use --all to judge every transcript of the run."
+        hint = (
+            ""
+            if args.everything
+            else " Run without --queue for your study list."
+            if study is not None
+            else " Use --all to judge every transcript of the run."
+        )
         console.print(
             f"Nothing to judge for {who}: the queue is empty"
             f"{' and every transcript is judged' if args.everything else ''}.{hint}"

@@ -281,6 +281,25 @@ def test_session_options_a_study_fixes_are_refused(
     )
 
 
+def test_an_empty_queue_of_a_study_run_points_at_the_study_not_at_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.cli import main
+
+    store = RunStore.create(tmp_path / "run")
+    for t in run_transcripts(questions=2):
+        store.transcripts.append(t)
+    store.close()
+    run = str(tmp_path / "run")
+    assert main(["judge", run, "--plan-study", "--annotators", "ann"]) == 0
+    capsys.readouterr()
+    assert main(["judge", run, "--annotator", "ann", "--queue"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "the queue is empty" in said
+    assert "--all" not in said  # refused on a run with a study
+    assert "without --queue" in said
+
+
 def test_a_design_option_without_a_pool_says_it_plans_a_study(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
