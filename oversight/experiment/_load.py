@@ -61,7 +61,8 @@ def load_experiment(
     if changes:
         limits = data.get("limits")
         data["limits"] = {**(limits if isinstance(limits, Mapping) else {}), **changes}
-    problems = secret_problems(data)
+    data, problems = _single_brackets(data)
+    problems += secret_problems(data)
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as err:
@@ -73,6 +74,23 @@ def load_experiment(
         experiment._source = path.resolve()
     check_experiment(experiment, where=where, known=problems)
     return experiment
+
+
+_ARRAY_TABLES = ("conditions", "tournaments", "judges")
+"""The keys written as arrays of tables (``[[conditions]]``, one table per entry)."""
+
+
+def _single_brackets(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``data`` with an array of tables written as one table (``[judges]`` for
+    ``[[judges]]``) read as that one entry, so its own problems are found too, and a line
+    saying how to write it."""
+    found = [key for key in _ARRAY_TABLES if isinstance(data.get(key), Mapping)]
+    lines = [
+        f"{key}: written as one [{key}] table; give each entry its own [[{key}]] table "
+        f"(two brackets)"
+        for key in found
+    ]
+    return {**data, **{key: [data[key]] for key in found}}, lines
 
 
 def with_limits(experiment: Experiment, **overrides: Any) -> Experiment:

@@ -312,3 +312,14 @@ def test_plan_refuses_compare_without_paired(
     assert "--compare needs --pilot RUN and --paired" in _fails(
         ["plan", "--difference", "0.1", *flags], capsys
     )
+
+
+@pytest.mark.parametrize("table", ["conditions", "judges"])
+def test_a_single_bracket_array_table_says_to_double_the_brackets(
+    table: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = EXPERIMENT.format(spec="mock/strong", extra="").replace(f"[[{table}]]", f"[{table}]")
+    path = tmp_path / "exp.toml"
+    path.write_text(text, encoding="utf-8")
+    err = _fails(["run", str(path), "--dry-run"], capsys)
+    assert f"{table}: written as one [{table}] table; give each entry its own [[{table}]]" in err
