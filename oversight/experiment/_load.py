@@ -15,6 +15,7 @@ from oversight.endpoints import option_problems
 from oversight.experiment._judges import judge_names, judge_specs, validate_judges
 from oversight.experiment._plants import plant_problems
 from oversight.experiment._spec import _LABEL, Experiment, Limits
+from oversight.experiment._tournaments import Tournament, tournament_problems
 from protocols.base import REGISTRY, get
 from transcripts._validation import Loc, format_errors
 from transcripts.errors import ConfigError
@@ -66,8 +67,12 @@ def load_experiment(
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as err:
-        problems += _from_overrides(format_errors(err, Experiment), changes)
+        lines = format_errors(err, Experiment)
+        if data.get("tournaments"):  # its conditions are not made while a tournament is bad
+            lines = [line for line in lines if not line.startswith("conditions: List should")]
+        problems += _from_overrides(lines, changes)
         problems += _endpoint_problems_raw(data)
+        problems += _tournament_problems_raw(data)
         problems += [p for p in _cross_problems_despite(data, err) if p not in problems]
         raise ConfigError(_report(where, problems)) from None
     if path is not None:
@@ -166,6 +171,21 @@ def _endpoint_problems_raw(data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _tournament_problems_raw(data: Mapping[str, Any]) -> list[str]:
+    """Players the raw tournaments name that the raw ``[players]`` lack, reported even when
+    other keys (a player's own table included) are wrong."""
+    tournaments, players = data.get("tournaments"), data.get("players")
+    if not isinstance(tournaments, list):
+        return []
+    valid: list[Tournament | None] = []
+    for table in tournaments:
+        try:
+            valid.append(Tournament.model_validate(table))
+        except ValidationError:
+            valid.append(None)  # reported by validation, at its place
+    return tournament_problems(valid, set(players) if isinstance(players, Mapping) else set())
+
+
 def _raw_options(table: Mapping[str, Any]) -> dict[str, Any]:
     """The free-form ``options`` of a raw endpoint table (its typed keys pydantic checks)."""
     options = table.get("options")
@@ -256,6 +276,8 @@ def _cross_problems_despite(data: dict[str, Any], err: ValidationError) -> list[
             return []
     if drop & {"endpoints", "conditions", "judges"}:
         return []  # the whole table is unusable: checks against it would mislead
+    if drop & {"players", "tournaments"}:
+        drop |= {"players", "tournaments"}  # a tournament's players are checked in the raw
     try:
         rest = Experiment.model_validate({k: v for k, v in fixed.items() if k not in drop})
     except ValidationError:
@@ -303,6 +325,7 @@ def cross_problems(experiment: Experiment) -> list[str]:
         if ref not in experiment.endpoints and "/" in ref:
             problems += _endpoint_lines(at, ref, {})
     problems += plant_problems(experiment)
+    problems += tournament_problems(experiment.tournaments, experiment.players)
     judges = judge_names(experiment)
     labels: set[str] = set()
     for i, condition in enumerate(experiment.conditions):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -13,6 +14,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     SerializerFunctionWrapHandler,
+    ValidationError,
     field_validator,
     model_serializer,
     model_validator,
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 _LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
+_T = TypeVar("_T", bound=BaseModel)
 
 
 class _Model(BaseModel):
@@ -246,16 +249,21 @@ class Experiment(_Model):
     @model_validator(mode="before")
     @classmethod
     def _tournament_conditions(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not data.get("tournaments"):
+        if not isinstance(data, dict) or not isinstance(data.get("tournaments"), list):
             return data
-        tournaments = [
-            t if isinstance(t, Tournament) else Tournament.model_validate(t)
-            for t in data["tournaments"]
-        ]
-        players = {
-            k: v if isinstance(v, PlayerConfig) else PlayerConfig.model_validate(v)
-            for k, v in (data.get("players") or {}).items()
-        }
+        # Only the valid tables are expanded here; an invalid one stays in its field, where
+        # validation names it at its place, with every other problem of the file.
+        tournaments = [t for t in map(_valid(Tournament), data["tournaments"]) if t is not None]
+        given = data.get("players")
+        players = (
+            {
+                k: p
+                for k, p in ((k, _valid(PlayerConfig)(v)) for k, v in (given or {}).items())
+                if p is not None
+            }
+            if isinstance(given, dict)
+            else {}
+        )
         written = [
             c
             for c in data.get("conditions") or []
@@ -287,3 +295,17 @@ class Experiment(_Model):
         data = self.model_dump(mode="json", exclude={"limits", "out", "description", "human"})
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _valid(model: type[_T]) -> Callable[[Any], _T | None]:
+    """``model`` of a value (an instance, or its table), or None where the table is invalid."""
+
+    def read(value: Any) -> _T | None:
+        if isinstance(value, model):
+            return value
+        try:
+            return model.model_validate(value)
+        except ValidationError:
+            return None
+
+    return read

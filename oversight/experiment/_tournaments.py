@@ -15,12 +15,13 @@ is read, so a stored experiment reads back to the same conditions.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from itertools import combinations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["PlayerConfig", "Tournament", "expand"]
+__all__ = ["PlayerConfig", "Tournament", "expand", "tournament_problems"]
 
 _LABEL = r"^[A-Za-z0-9][A-Za-z0-9_+-]*$"
 
@@ -92,19 +93,33 @@ def _condition(
     }
 
 
+def tournament_problems(
+    tournaments: Sequence[Tournament | None], players: Collection[str]
+) -> list[str]:
+    """Each player a tournament names that ``players`` lacks, or lists twice, at its place
+    (None stands for an invalid table, whose problems validation reports)."""
+    problems = []
+    for i, t in enumerate(tournaments):
+        if t is None:
+            continue
+        at = f"tournaments[{i}].players"
+        for name in dict.fromkeys(p for p in t.players if p not in players):
+            known = ", ".join(sorted(players)) or "none defined"
+            problems.append(
+                f"{at}: {name!r} is not a player; known: {known} (define it as [players.{name}])"
+            )
+        for name in dict.fromkeys(p for p in t.players if t.players.count(p) > 1):
+            problems.append(f"{at}: {name!r} is listed twice")
+    return problems
+
+
 def expand(tournaments: list[Tournament], players: dict[str, PlayerConfig]) -> list[dict[str, Any]]:
-    """The conditions of ``tournaments`` (as condition tables)."""
+    """The conditions of ``tournaments`` (as condition tables); a tournament with a problem
+    (:func:`tournament_problems`, reported by the experiment's checks) gives none."""
     out: list[dict[str, Any]] = []
     for t in tournaments:
-        unknown = [p for p in t.players if p not in players]
-        if unknown:
-            known = ", ".join(sorted(players)) or "none defined"
-            raise ValueError(
-                f"tournament {t.label!r} names unknown players {unknown}; "
-                f"known: {known} (define them as [players.NAME])"
-            )
-        if len(set(t.players)) != len(t.players):
-            raise ValueError(f"tournament {t.label!r} lists a player twice")
+        if tournament_problems([t], players):
+            continue
         if t.protocol == "consultancy":
             out += [
                 _condition(

@@ -323,3 +323,26 @@ def test_a_single_bracket_array_table_says_to_double_the_brackets(
     path.write_text(text, encoding="utf-8")
     err = _fails(["run", str(path), "--dry-run"], capsys)
     assert f"{table}: written as one [{table}] table; give each entry its own [[{table}]]" in err
+
+
+def test_tournament_problems_are_reported_with_the_rest_each_at_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    text = (examples / "khan2024.toml").read_text(encoding="utf-8")
+    text = text.replace('"bo8-refine"]', '"bo8-refine", "bo44"]', 1)  # tournaments[0]
+    text = text.replace("best_of_n = 8\n", "best_of_n = 0\n", 1)  # players.bo8
+    text = text.replace('protocol = "consultancy"', 'protocol = "consultncy"', 1)
+    text = text.replace("limit = 3 ", "limit = 0 ", 1)
+    path = tmp_path / "khan.toml"
+    path.write_text(text.replace('path = "data/', f'path = "{examples}/data/'), encoding="utf-8")
+    err = _fails(["run", str(path), "--dry-run"], capsys)
+    assert "4 problems" in err, err
+    for said in (
+        "dataset.limit: Input should be greater than or equal to 1",
+        "players.bo8.best_of_n: Input should be greater than or equal to 1",
+        "tournaments[1].protocol: 'consultncy' is not allowed",
+        "tournaments[0].players: 'bo44' is not a player; known: bo1,",
+    ):
+        assert said in err, err
+    assert "(top level)" not in err

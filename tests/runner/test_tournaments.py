@@ -82,7 +82,10 @@ def test_a_tournament_becomes_self_play_cross_play_and_consultancy_conditions() 
 
 
 def test_unknown_players_and_missing_scorers_are_refused_clearly() -> None:
-    with pytest.raises(ConfigError, match=r"unknown players \['nobody'\].*bo2, plain, refined"):
+    with pytest.raises(
+        ConfigError,
+        match=r"tournaments\[0\]\.players: 'nobody' is not a player; known: bo2, plain, refined",
+    ):
         load_experiment(_experiment(tournaments=[{"label": "d", "players": ["nobody"]}]))
     with pytest.raises(
         ConfigError,
