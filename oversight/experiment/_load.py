@@ -328,8 +328,11 @@ def cross_problems(experiment: Experiment) -> list[str]:
     problems += tournament_problems(experiment.tournaments, experiment.players)
     judges = judge_names(experiment)
     labels: set[str] = set()
+    # A tournament's conditions are named by their tournament: what is wrong there is
+    # written there, once, not under conditions the file does not have.
+    made_by = {t.label: f"tournaments[{j}]" for j, t in enumerate(experiment.tournaments)}
     for i, condition in enumerate(experiment.conditions):
-        at = f"conditions[{i}]"
+        at = made_by.get(condition.tournament or "", f"conditions[{i}]")
         if condition.label in labels:
             problems.append(f"{at}.label: {condition.label!r} is used twice; labels must differ")
         labels.add(condition.label)
@@ -387,7 +390,7 @@ def cross_problems(experiment: Experiment) -> list[str]:
                 problems.append(
                     f"{at}.{key}: {judge!r} is not a judge; known: {', '.join(judges) or 'none'}"
                 )
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 def _loc(text: str) -> Loc:

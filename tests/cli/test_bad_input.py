@@ -346,3 +346,19 @@ def test_tournament_problems_are_reported_with_the_rest_each_at_its_place(
     ):
         assert said in err, err
     assert "(top level)" not in err
+
+
+def test_a_problem_of_a_tournament_is_named_once_at_the_tournament(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    text = (examples / "khan2024.toml").read_text(encoding="utf-8")
+    text = text.replace("options = { rounds = 3 }", 'options = { rounds = "x" }', 1)
+    text = text.replace('judge = "judge"\n', 'judge = "jduge"\n', 1)  # tournaments[1]
+    path = tmp_path / "khan.toml"
+    path.write_text(text.replace('path = "data/', f'path = "{examples}/data/'), encoding="utf-8")
+    err = _fails(["run", str(path), "--dry-run"], capsys)
+    assert "2 problems" in err, err  # (was 27, one per generated match-up, as conditions[N])
+    assert "tournaments[0].options.rounds: Input should be a valid integer" in err
+    assert "tournaments[1].judge: 'jduge' is not a judge; known: judge" in err
+    assert "conditions[" not in err
