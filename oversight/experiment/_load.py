@@ -359,15 +359,8 @@ def cross_problems(experiment: Experiment) -> list[str]:
             if role not in condition.roles and not any(
                 r.startswith(f"{role}_") for r in condition.roles
             ):
-                where_roles = (
-                    f"{at}.roles"
-                    if condition.tournament is None
-                    else (
-                        f"tournament {condition.tournament!r} (condition {condition.label}) roles"
-                    )
-                )
                 problems.append(
-                    f"{where_roles}: {condition.protocol} needs an endpoint for the {role!r} "
+                    f"{at}.roles: {condition.protocol} needs an endpoint for the {role!r} "
                     f'role; add roles = {{{role} = "<endpoint name>"}}'
                 )
         if getattr(config, "live_judge", False) and condition.judge is None:

@@ -362,3 +362,9 @@ def test_a_problem_of_a_tournament_is_named_once_at_the_tournament(
     assert "tournaments[0].options.rounds: Input should be a valid integer" in err
     assert "tournaments[1].judge: 'jduge' is not a judge; known: judge" in err
     assert "conditions[" not in err
+    text = (examples / "khan2024.toml").read_text(encoding="utf-8")
+    text = text.replace('roles = { preference = "judge" }', "", 1)  # tournaments[0]: 21 matches
+    path.write_text(text.replace('path = "data/', f'path = "{examples}/data/'), encoding="utf-8")
+    err = _fails(["run", str(path), "--dry-run"], capsys)
+    assert "problems" not in err, err  # (was 20 lines, one per match-up that scores speeches)
+    assert "tournaments[0].roles: debate needs an endpoint for the 'preference' role" in err

@@ -89,8 +89,7 @@ def test_unknown_players_and_missing_scorers_are_refused_clearly() -> None:
         load_experiment(_experiment(tournaments=[{"label": "d", "players": ["nobody"]}]))
     with pytest.raises(
         ConfigError,
-        match=r"tournament 'd' \(condition d\.bo2\) roles: debate "
-        r"needs an endpoint for the 'preference' role",
+        match=r"tournaments\[0\]\.roles: debate needs an endpoint for the 'preference' role",
     ):
         load_experiment(_experiment(tournaments=[{"label": "d", "players": ["bo2"]}]))
 
