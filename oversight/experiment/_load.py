@@ -383,6 +383,13 @@ def cross_problems(experiment: Experiment) -> list[str]:
                 problems.append(
                     f"{at}.{key}: {judge!r} is not a judge; known: {', '.join(judges) or 'none'}"
                 )
+    studied = experiment.human.conditions if experiment.human is not None else None
+    for label in dict.fromkeys(studied or []):
+        if label not in labels:
+            problems.append(
+                f"human.conditions: {label!r} is not a condition of the experiment; its "
+                f"conditions: {', '.join(sorted(labels))}"
+            )
     return list(dict.fromkeys(problems))
 
 

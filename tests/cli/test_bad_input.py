@@ -368,3 +368,17 @@ def test_a_problem_of_a_tournament_is_named_once_at_the_tournament(
     err = _fails(["run", str(path), "--dry-run"], capsys)
     assert "problems" not in err, err  # (was 20 lines, one per match-up that scores speeches)
     assert "tournaments[0].roles: debate needs an endpoint for the 'preference' role" in err
+
+
+def test_a_human_study_of_a_condition_the_experiment_lacks_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = '[human]\nannotators = ["ann", "ben"]\nconditions = ["consultancy", "debate"]\n'
+    path = _experiment(tmp_path, extra="")
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    out = tmp_path / "run"
+    err = _fails(["run", str(path), "--out", str(out)], capsys)
+    said = "human.conditions: 'debate' is not a condition of the experiment; its conditions: "
+    assert said in err
+    assert "consultancy" in err.split("its conditions: ")[1]
+    assert not out.exists()  # (was: found by the first `oversight judge`, after the paid run)
