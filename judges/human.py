@@ -23,7 +23,7 @@ analysis to count or drop.
 Ctrl-C or a closed terminal at the reason prompt keeps the verdict just typed: the judgment
 is returned with an empty reason (``metadata["reason_interrupted"] = True``) and
 :attr:`HumanJudge.stopping` says why the person stopped; the next :meth:`HumanJudge.judge`
-raises :class:`~judges.HumanQuit` at once.
+raises :class:`~judges.HumanQuit` at once, as it does after ``q`` or the end of input.
 
 With ``live=True`` the judge also asks the person, between rounds of an interactive
 protocol, for a question to the speakers (empty = none), showing the turns so far.
@@ -129,7 +129,11 @@ class HumanJudge(Judge):
         async with self._lock:
             if self.stopping is not None:
                 raise HumanQuit(f"{self.annotator} stopped ({self.stopping})")
-            return await _in_thread(lambda: self.judge_now(view))
+            try:
+                return await _in_thread(lambda: self.judge_now(view))
+            except HumanQuit:
+                self.stopping = "quit"  # q or a closed input: nothing more is asked
+                raise
 
     async def ask(self, view: JudgeView) -> str | None:
         """In live mode, show the turns so far and ask for a question; otherwise None."""

@@ -14,7 +14,7 @@ import asyncio
 
 from rich.console import Console
 
-from judges import Judge
+from judges import HumanQuit, Judge
 from oversight.endpoints import batchable_calls
 from oversight.experiment import Experiment
 from oversight.runner._build import Endpoints, build_judges
@@ -171,6 +171,9 @@ class Judging:
             with batchable_calls():  # the item's last step: its calls may wait in a batch
                 return await judge.judge(view)
         except (CostCapReached, asyncio.CancelledError):
+            raise
+        except HumanQuit:  # the person stopped: start nothing new; the item stays to be asked
+            self.meter.stop_reason = "interrupted"
             raise
         except Exception as err:  # a judge bug must not take the run down
             return Judgment(

@@ -201,6 +201,32 @@ def test_closing_the_terminal_at_the_reason_prompt_keeps_the_verdict(tmp_path: P
     assert "Nothing to judge for fay" in finish(child)
 
 
+def test_q_during_a_run_stops_the_person_and_a_resume_asks_again(tmp_path: Path) -> None:
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        'name = "people"\n[dataset]\nloader = "sample"\nlimit = 3\n'
+        '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
+        '[[judges]]\nname = "pat"\nkind = "human"\nannotator = "pat"\n'
+        "[limits]\nconcurrency = 1\n"
+    )
+    run = tmp_path / "run"
+    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
+    child.expect_exact(PROMPT)
+    child.sendline("q")  # (was: a failed judgment saved, never asked again, the next item shown)
+    finish(child, status=130)
+    assert [j for j in _lines(run) if j["judge"]["name"] == "pat"] == []
+
+    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")  # the same command
+    child.expect_exact(PROMPT)
+    child.sendline("70 30")
+    child.expect_exact("Reason (optional")
+    child.sendline("")
+    child.expect_exact(PROMPT)
+    child.sendeof()  # a closed input stops as q does
+    finish(child, status=130)
+    assert [j["status"] for j in _lines(run) if j["judge"]["name"] == "pat"] == ["ok"]
+
+
 def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:
     run = tmp_path / "run"
     saved_run(run, [transcript("t1")]).close()
