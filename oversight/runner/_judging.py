@@ -186,15 +186,16 @@ class Judging:
 
 
 def settled(judgment: Judgment) -> bool:
-    """Done for the runner: ok, or handed to a person (a deferred escalation, even of a
-    failed automatic judgment: the person decides it, not another automatic try)."""
+    """Done for the runner: ok, skipped by a person (their answer, as in ``oversight
+    judge``: not a failure, not asked again), or handed to a person (a deferred escalation,
+    even of a failed automatic judgment: the person decides it, not another automatic try)."""
     return _settled(judgment.status, judgment.escalated and judgment.escalation_id is not None)
 
 
 def _settled(status: str | None, handed_over: bool | None) -> bool:
     """:func:`settled`'s rule on a judgment's status and whether it was escalated with an
     escalation id (the judgments index keeps both: ``status`` and ``e``)."""
-    return status == "ok" or bool(handed_over)
+    return status in ("ok", "skipped") or bool(handed_over)
 
 
 def settled_keys(judgments: JsonlLog[Judgment]) -> set[str]:

@@ -227,6 +227,38 @@ def test_q_during_a_run_stops_the_person_and_a_resume_asks_again(tmp_path: Path)
     assert [j["status"] for j in _lines(run) if j["judge"]["name"] == "pat"] == ["ok"]
 
 
+def test_a_skip_during_a_run_is_the_person_s_answer_not_a_failure(tmp_path: Path) -> None:
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        'name = "people"\n[dataset]\nloader = "sample"\nlimit = 2\n'
+        '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
+        '[[judges]]\nname = "pat"\nkind = "human"\nannotator = "pat"\n'
+        "[limits]\nconcurrency = 1\n"
+    )
+    run = tmp_path / "run"
+    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
+    child.expect_exact(PROMPT)
+    child.sendline("s")
+    child.expect_exact(PROMPT)
+    child.sendline("q")
+    out = " ".join(finish(child, status=130).split())
+    assert "(1 failed)" not in out and "judge pat: None" not in out  # (was both)
+    [skipped] = _lines(run)
+    assert skipped["status"] == "skipped"
+
+    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
+    for _ in range(3):  # the other three items; the skipped one is not asked again
+        child.expect_exact(PROMPT)
+        child.sendline("60 40")
+        child.expect_exact("Reason (optional")
+        child.sendline("")
+    out = " ".join(finish(child).split())
+    assert "complete: 4 of 4 items done" in out and "3 new judgments (0 failed)" in out
+    lines = _lines(run)
+    assert [j["status"] for j in lines] == ["skipped", "ok", "ok", "ok"]
+    assert len({j["transcript_id"] for j in lines}) == 4
+
+
 def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:
     run = tmp_path / "run"
     saved_run(run, [transcript("t1")]).close()
