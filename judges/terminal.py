@@ -131,10 +131,7 @@ def read_probabilities(
     """(what was typed, probabilities in shown order), asked until valid; None for a skip."""
     while True:
         entry = read_line(console, PROMPT, stream=stream).strip()
-        command = entry.lower()
-        if command in ("q", "quit"):
-            raise HumanQuit(f"{who} quit")
-        if command in ("s", "skip"):
+        if _skips(entry, who):
             return entry, None
         try:
             parsed = parse_entry(entry, n)
@@ -143,6 +140,8 @@ def read_probabilities(
                 more = read_line(
                     console, f"Confidence in {label} ({100 / n:g}-100): ", stream=stream
                 ).strip()
+                if _skips(more, who):
+                    return more, None
                 entry = f"{label} {more}"
                 parsed = confidence_probabilities(
                     parsed, _number(more), n, percent=more.endswith("%")
@@ -151,3 +150,11 @@ def read_probabilities(
             console.print(f"[bold red]Not accepted:[/bold red] {escape(str(err))}. Try again.")
             continue
         return entry, parsed
+
+
+def _skips(entry: str, who: str) -> bool:
+    """True for ``s`` (skip); raises :class:`~judges.HumanQuit` for ``q``."""
+    command = entry.lower()
+    if command in ("q", "quit"):
+        raise HumanQuit(f"{who} quit")
+    return command in ("s", "skip")

@@ -160,7 +160,11 @@ async def test_letter_then_confidence_skip_and_quit() -> None:
     assert judgment.probabilities is not None
     assert judgment.probabilities[order[0]] == pytest.approx(0.75)
 
-    for entries in ("q\n", "", "A\n"):  # quit, end of input, end of input at the confidence
+    judge, out = _judge("A\ns\n")  # s and q mean what they say at the confidence prompt too
+    assert judge.judge_now(view).status == "skipped"
+    assert "not a number" not in out.getvalue()
+
+    for entries in ("q\n", "", "A\n", "A\nq\n"):  # quit, end of input (also at the confidence)
         judge, _ = _judge(entries)
         with pytest.raises(HumanQuit):
             judge.judge_now(view)
