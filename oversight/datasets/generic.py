@@ -86,7 +86,7 @@ def load(spec: GenericSpec, base_dir: Path | None = None) -> list[Question]:
 
 
 def _records(path: Path, loader: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:
         if loader == "csv":
             yield from enumerate(csv.DictReader(f), start=2)
             return

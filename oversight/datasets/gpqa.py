@@ -47,7 +47,7 @@ def load(spec: GPQASpec, base_dir: Path | None = None) -> list[Question]:
     """Every question of the file in the chosen domains."""
     path = resolve(spec.path, base_dir, "gpqa")
     questions = []
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
         if missing:

@@ -86,7 +86,7 @@ def _letter(value: str, file: Path, number: int) -> int:
 
 
 def _csv_rows(file: Path) -> Iterator[Row]:
-    with open(file, encoding="utf-8", newline="") as f:
+    with open(file, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     if not rows:
         return

@@ -44,7 +44,7 @@ def load(spec: QualitySpec, base_dir: Path | None = None) -> list[Question]:
     """Every question of the file that passes the QuALITY filters."""
     path = resolve(spec.path, base_dir, "quality")
     questions: list[Question] = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue

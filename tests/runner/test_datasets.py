@@ -252,3 +252,17 @@ def test_nyu_questions_from_the_real_dataset(nyu_data: Path) -> None:
     questions = load_questions(NYUSpec(path=nyu_data, max_per_source=1))
     assert len(questions) == len({q.source for q in questions}) > 50
     assert all(q.context and q.correct is not None and len(q.answers) == 2 for q in questions)
+
+
+def test_files_saved_with_a_byte_order_mark_read_as_written(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" and Windows editors start a file with a BOM (U+FEFF)."""
+    bom = "\ufeff"
+    table = tmp_path / "excel.csv"
+    table.write_text(bom + "id,question,answers,correct\nq1,Which?,red|blue,1\n", "utf-8")
+    lines = tmp_path / "notepad.jsonl"
+    row = {"id": "j1", "question": "Which?", "answers": ["red", "blue"], "correct": 0}
+    lines.write_text(bom + json.dumps(row) + "\n", "utf-8")
+    [from_csv] = load_questions(GenericSpec(loader="csv", path=table))
+    assert (from_csv.id, from_csv.text, from_csv.correct) == ("q1", "Which?", 1)  # (was "excel-2")
+    [from_jsonl] = load_questions(GenericSpec(loader="jsonl", path=lines))  # (was refused)
+    assert from_jsonl.id == "j1"
