@@ -73,7 +73,19 @@ def load(spec: GenericSpec, base_dir: Path | None = None) -> list[Question]:
     """Every record of the file, as questions."""
     path = resolve(spec.path, base_dir, spec.loader)
     questions = []
+    # Optional fields the mapping names on purpose: one that no record has is a typo, not
+    # a file without gold, context or sources (which would load, and mean nothing).
+    named = {
+        key: getattr(spec.fields, key)
+        for key in ("id", "correct", "context", "source", "given_answer")
+        if key in spec.fields.model_fields_set and getattr(spec.fields, key) is not None
+    }
+    unseen, first = dict(named), None
     for number, record in _records(path, spec.loader):
+        first = record if first is None else first
+        for key, field in list(unseen.items()):
+            if _optional(record, field) is not None:
+                del unseen[key]
         try:
             question = _question(record, spec, path, number)
         except ValidationError as err:
@@ -82,6 +94,12 @@ def load(spec: GenericSpec, base_dir: Path | None = None) -> list[Question]:
         except (KeyError, ValueError, TypeError) as err:
             raise DatasetError(f"{path}:{number}: {err}; check dataset.fields") from err
         questions.append(keep_answers(question, spec.answers, seed=spec.seed))
+    if unseen and first is not None:
+        missing = "; ".join(f"dataset.fields.{key} = {field!r}" for key, field in unseen.items())
+        raise DatasetError(
+            f"{path}: no record has a value for {missing}; the records' fields are "
+            f"{', '.join(first)} (check the spelling, or leave the key out)"
+        )
     return questions
 
 

@@ -266,3 +266,18 @@ def test_files_saved_with_a_byte_order_mark_read_as_written(tmp_path: Path) -> N
     assert (from_csv.id, from_csv.text, from_csv.correct) == ("q1", "Which?", 1)  # (was "excel-2")
     [from_jsonl] = load_questions(GenericSpec(loader="jsonl", path=lines))  # (was refused)
     assert from_jsonl.id == "j1"
+
+
+def test_a_field_named_in_the_mapping_that_no_record_has_is_refused(tmp_path: Path) -> None:
+    table = tmp_path / "mine.csv"
+    table.write_text("qid,question,answers,gold,story\n1,Which?,red|blue,1,s1\n2,Why?,a|b,0,s1\n")
+    fields = {"id": "qid", "correct": "answer", "source": "stroy", "context": "text"}
+    with pytest.raises(DatasetError) as caught:  # (was: loaded with no gold, no source)
+        load_questions(GenericSpec(loader="csv", path=table, fields=fields))
+    said = str(caught.value)
+    for key, name in (("correct", "answer"), ("source", "stroy"), ("context", "text")):
+        assert f"dataset.fields.{key} = {name!r}" in said
+    assert "qid, question, answers, gold, story" in said and "dataset.fields.id" not in said
+    fields = {"id": "qid", "correct": "gold", "source": "story"}
+    loaded = load_questions(GenericSpec(loader="csv", path=table, fields=fields))
+    assert [(q.correct, q.source) for q in loaded] == [(1, "s1"), (0, "s1")]
