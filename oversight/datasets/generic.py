@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +25,7 @@ from oversight.datasets._common import DatasetOptions, keep_answers, resolve
 from transcripts import Question
 from transcripts.errors import DatasetError
 
-__all__ = ["FieldMap", "GenericSpec", "load"]
+__all__ = ["FieldMap", "GenericSpec", "NamedFields", "load"]
 
 
 class FieldMap(BaseModel):
@@ -73,19 +73,9 @@ def load(spec: GenericSpec, base_dir: Path | None = None) -> list[Question]:
     """Every record of the file, as questions."""
     path = resolve(spec.path, base_dir, spec.loader)
     questions = []
-    # Optional fields the mapping names on purpose: one that no record has is a typo, not
-    # a file without gold, context or sources (which would load, and mean nothing).
-    named = {
-        key: getattr(spec.fields, key)
-        for key in ("id", "correct", "context", "source", "given_answer")
-        if key in spec.fields.model_fields_set and getattr(spec.fields, key) is not None
-    }
-    unseen, first = dict(named), None
+    named = NamedFields(spec.fields, spec.fields.model_fields_set)
     for number, record in _records(path, spec.loader):
-        first = record if first is None else first
-        for key, field in list(unseen.items()):
-            if _optional(record, field) is not None:
-                del unseen[key]
+        named.see(record)
         try:
             question = _question(record, spec, path, number)
         except ValidationError as err:
@@ -94,13 +84,39 @@ def load(spec: GenericSpec, base_dir: Path | None = None) -> list[Question]:
         except (KeyError, ValueError, TypeError) as err:
             raise DatasetError(f"{path}:{number}: {err}; check dataset.fields") from err
         questions.append(keep_answers(question, spec.answers, seed=spec.seed))
-    if unseen and first is not None:
-        missing = "; ".join(f"dataset.fields.{key} = {field!r}" for key, field in unseen.items())
-        raise DatasetError(
-            f"{path}: no record has a value for {missing}; the records' fields are "
-            f"{', '.join(first)} (check the spelling, or leave the key out)"
-        )
+    named.check(str(path))
     return questions
+
+
+class NamedFields:
+    """The optional fields a mapping names on purpose (``given``), each until a record has
+    a value for it: one that no record has is a typo, not a file without gold, context or
+    sources (which would load, and mean nothing)."""
+
+    def __init__(self, fields: FieldMap, given: Iterable[str]) -> None:
+        optional = ("id", "correct", "context", "source", "given_answer")
+        self.unseen = {
+            key: getattr(fields, key)
+            for key in optional
+            if key in set(given) and getattr(fields, key) is not None
+        }
+        self.first: dict[str, Any] | None = None
+
+    def see(self, record: dict[str, Any]) -> None:
+        """Note the fields ``record`` has a value for."""
+        self.first = record if self.first is None else self.first
+        for key, field in list(self.unseen.items()):
+            if _optional(record, field) is not None:
+                del self.unseen[key]
+
+    def check(self, where: str) -> None:
+        """Refuse, naming them, the fields no record had (once every record was seen)."""
+        if self.unseen and self.first is not None:
+            missing = "; ".join(f"dataset.fields.{k} = {f!r}" for k, f in self.unseen.items())
+            raise DatasetError(
+                f"{where}: no record has a value for {missing}; the records' fields are "
+                f"{', '.join(self.first)} (check the spelling, or leave the key out)"
+            )
 
 
 def _records(path: Path, loader: str) -> Iterator[tuple[int, dict[str, Any]]]:

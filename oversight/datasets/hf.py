@@ -21,7 +21,14 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from oversight.datasets._common import DatasetOptions, keep_answers
-from oversight.datasets.generic import FieldMap, _correct, _get, _optional, _str_or_none
+from oversight.datasets.generic import (
+    FieldMap,
+    NamedFields,
+    _correct,
+    _get,
+    _optional,
+    _str_or_none,
+)
 from transcripts import Question
 from transcripts.errors import DatasetError
 
@@ -119,8 +126,10 @@ def load(spec: HFSpec, base_dir: Path | None = None) -> list[Question]:
     """Every row of the split, as questions."""
     fields = spec.field_map()
     gold_first = spec.preset == "gpqa" and fields.correct is None
+    named = NamedFields(fields, spec.fields or {})
     questions = []
     for number, row in enumerate(_rows(spec, base_dir), start=1):
+        named.see(row)
         try:
             question = _question(row, spec, fields, number, gold_first=gold_first)
         except ValidationError as err:
@@ -132,6 +141,7 @@ def load(spec: HFSpec, base_dir: Path | None = None) -> list[Question]:
                 f"{spec.label()} row {number}: {said}; check dataset.fields or dataset.preset"
             ) from err
         questions.append(keep_answers(question, spec.answers, seed=spec.seed, shuffle=gold_first))
+    named.check(spec.label())
     return questions
 
 

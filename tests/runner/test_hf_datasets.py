@@ -112,6 +112,9 @@ def test_field_mapping_over_a_folder_of_parquet_files(tmp_path: Path, home: Path
     missing = r"mine row 1: no field 'answers' in the record \(fields: prompt, opts, gold\)"
     with pytest.raises(DatasetError, match=missing):
         load_questions(HFSpec(path=folder))
+    misspelled = {"text": "prompt", "answers": "opts", "correct": "gold", "source": "topic"}
+    with pytest.raises(DatasetError, match=r"no record has a value for dataset.fields.source"):
+        load_questions(HFSpec(path=folder, fields=misspelled))  # (was: loaded, no clusters)
 
 
 def test_a_dataset_not_on_this_machine_says_to_fetch_it(home: Path) -> None:
