@@ -29,9 +29,14 @@ def failed(
 
 
 async def judge_safely(judge: Judge, view: JudgeView) -> Judgment:
-    """``judge.judge(view)``, with a judge or endpoint error recorded as a failed judgment."""
+    """``judge.judge(view)``, with a judge or endpoint error recorded as a failed judgment.
+
+    A person who stops (:class:`HumanQuit`) is not a failed judgment: it is raised, so the
+    item stays to be asked (a composite judgment without them would be final)."""
     try:
         return await judge.judge(view)
+    except HumanQuit:
+        raise
     except (JudgeError, EndpointError) as err:
         return failed(view, judge.identity, f"{type(err).__name__}: {err}")
 

@@ -90,3 +90,21 @@ def test_a_panel_needs_distinct_members() -> None:
         PanelJudge([])
     with pytest.raises(ConfigError, match="same name"):
         PanelJudge([Scripted("a", []), Scripted("a", [])])
+
+
+async def test_a_person_who_stops_stops_the_panel_not_a_failed_member() -> None:
+    import io
+
+    from rich.console import Console
+
+    from judges import HumanJudge, HumanQuit
+
+    view = JudgeView.from_transcript(transcript())
+    person = HumanJudge(
+        annotator="ann", console=Console(file=io.StringIO()), stream=io.StringIO("q\n")
+    )
+    panel = PanelJudge([Scripted("llm", [[0.8, 0.2], [0.7, 0.3]]), person], name="mixed")
+    with pytest.raises(HumanQuit):  # (was: an ok judgment of the LLM alone, never asked again)
+        await panel.judge(view)
+    with pytest.raises(HumanQuit):
+        await panel.judge(view)
