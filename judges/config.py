@@ -176,6 +176,12 @@ class _Root(BaseModel):
 def parse_spec(spec: str) -> dict[str, Any]:
     """A spec string as a config mapping (values stay strings; validation converts them)."""
     kind, sep, rest = spec.partition(":")
+    if sep and kind not in KINDS and "/" not in kind:  # no endpoint spec has ":" before "/"
+        raise ConfigError(
+            f"judge spec {spec!r}: {kind!r} is not a judge kind; kinds: {', '.join(KINDS)} "
+            f"(KIND:VALUE,key=value,..., e.g. llm:openai/gpt-4o-mini; or an endpoint spec "
+            f"alone, for an LLM judge)"
+        )
     if not sep or kind not in KINDS:
         kind, rest = ("human", "") if spec == "human" else ("llm", spec)
     data: dict[str, Any] = {"kind": kind}

@@ -138,6 +138,8 @@ def test_toml_judges_tables(tmp_path: Path) -> None:
         ({"kind": "fallback", "threshold": 0.7}, "exactly one of primary, endpoint or members"),
         ({"kind": "panel", "members": []}, "members"),
         ("llm:mock/x,extra", "key=value"),
+        ("lmm:mock/x", "'lmm' is not a judge kind; kinds: llm, human, fallback, panel"),
+        ("humna:bob", "'humna' is not a judge kind"),  # (was: "unknown provider 'humna:bob'")
     ],
 )
 def test_bad_configs_say_what_is_wrong(spec: object, message: str) -> None:
