@@ -108,7 +108,7 @@ class PanelJudgeConfig(PanelOptions):
     @classmethod
     def _specs(cls, value: Any) -> Any:
         return (
-            [parse_spec(v) if isinstance(v, str) else v for v in value]
+            [_member_spec(v) if isinstance(v, str) else v for v in value]
             if isinstance(value, list)
             else value
         )
@@ -139,7 +139,7 @@ class FallbackJudgeConfig(FallbackOptions):
     @field_validator("primary", mode="before")
     @classmethod
     def _primary_spec(cls, value: Any) -> Any:
-        return parse_spec(value) if isinstance(value, str) else value
+        return _member_spec(value) if isinstance(value, str) else value
 
     @field_validator("members", mode="before")
     @classmethod
@@ -204,6 +204,15 @@ def parse_spec(spec: str) -> dict[str, Any]:
         else:
             data[key] = value.strip()
     return data
+
+
+def _member_spec(spec: str) -> dict[str, Any]:
+    """:func:`parse_spec` inside a validator: a bad spec is reported at its key, with every
+    other problem of the file (a ConfigError would escape validation alone)."""
+    try:
+        return parse_spec(spec)
+    except ConfigError as err:
+        raise ValueError(str(err)) from None
 
 
 def parse_judge_config(spec: str | Mapping[str, Any] | BaseModel) -> JudgeConfig:

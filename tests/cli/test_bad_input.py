@@ -382,3 +382,19 @@ def test_a_human_study_of_a_condition_the_experiment_lacks_is_refused_before_the
     assert said in err
     assert "consultancy" in err.split("its conditions: ")[1]
     assert not out.exists()  # (was: found by the first `oversight judge`, after the paid run)
+
+
+def test_a_bad_member_spec_is_reported_at_its_place_with_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = (
+        '[[judges]]\nname = "trio"\nkind = "panel"\nmembers = ["llm:mock/a,extra", "llm:mock/b"]\n'
+        '[[judges]]\nname = "f"\nkind = "fallback"\nprimary = "lmm:mock/c"\n'
+    )
+    path = _experiment(tmp_path, spec="nope/strong")
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    err = _fails(["run", str(path), "--dry-run"], capsys)
+    assert "3 problems" in err  # (was the first spec's message alone, with no file or place)
+    assert "judges[1].members: judge spec 'llm:mock/a,extra': 'extra' needs a key" in err
+    assert "judges[2].primary: judge spec 'lmm:mock/c': 'lmm' is not a judge kind" in err
+    assert "endpoints.strong: unknown provider 'nope'" in err
