@@ -116,9 +116,24 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--out {out} is a folder; name the file to write, e.g. --out {out / f'{kind}.{fmt}'}"
         )
+    own = out.exists() or out.name.endswith(_RECORDS)  # a log the run may write later too
+    if own and _within(out, store.path) and not _within(out, store.path / "exports"):
+        raise ConfigError(
+            f"--out {out} would write over the run's own {out.name}; name a file outside "
+            f"the run folder, or in {store.path / 'exports'}"
+        )
     if args.counted_only and kind != "judgments":
         raise ConfigError("--counted-only applies to --kind judgments only")
     write = to_parquet if fmt == "parquet" else to_csv
     written = write(store, out, kind, counted_only=args.counted_only, conditions=args.condition)
     Console(highlight=False).print(f"wrote {written} {kind} rows to {escape(str(out))}")
     return 0
+
+
+_RECORDS = (".jsonl", ".json", ".idx", ".sqlite", "-shm", "-wal")
+"""Endings of the files a run folder keeps its records in."""
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is in ``folder`` (links and ``..`` resolved)."""
+    return path.resolve().is_relative_to(folder.resolve())

@@ -398,3 +398,17 @@ def test_a_bad_member_spec_is_reported_at_its_place_with_the_rest(
     assert "judges[1].members: judge spec 'llm:mock/a,extra': 'extra' needs a key" in err
     assert "judges[2].primary: judge spec 'lmm:mock/c': 'lmm' is not a judge kind" in err
     assert "endpoints.strong: unknown provider 'nope'" in err
+
+
+@pytest.mark.parametrize("name", ["run.json", "judgments.jsonl", "transcripts.jsonl"])
+def test_export_never_writes_over_the_run_s_own_files(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.judges.helpers import saved_run, transcript
+
+    saved_run(tmp_path / "run", [transcript("t1")]).close()
+    own = tmp_path / "run" / name
+    before = own.read_bytes() if own.exists() else None
+    err = _fails(["export", str(tmp_path / "run"), "--format", "csv", "--out", str(own)], capsys)
+    assert "would write over" in err and "the run's own" in err
+    assert (own.read_bytes() if own.exists() else None) == before  # (was: replaced by CSV)
