@@ -101,6 +101,12 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "inspect":
         from oversight.interop import export_inspect
 
+        if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+            raise ConfigError(
+                f"--out {args.out} is a file; --format inspect writes a folder of logs, one "
+                f"per condition: name a folder"
+            )
+
         files = export_inspect(store.path, args.out, conditions=args.condition)
         console = Console(highlight=False, soft_wrap=True)  # paths stay whole for copying
         for file in files:

@@ -412,3 +412,24 @@ def test_export_never_writes_over_the_run_s_own_files(
     err = _fails(["export", str(tmp_path / "run"), "--format", "csv", "--out", str(own)], capsys)
     assert "would write over" in err and "the run's own" in err
     assert (own.read_bytes() if own.exists() else None) == before  # (was: replaced by CSV)
+
+
+def test_export_inspect_to_a_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.judges.helpers import saved_run, transcript
+
+    saved_run(tmp_path / "run", [transcript("t1")]).close()
+    (tmp_path / "logs.txt").write_text("keep")
+    err = _fails(
+        [
+            "export",
+            str(tmp_path / "run"),
+            "--format",
+            "inspect",
+            "--out",
+            str(tmp_path / "logs.txt"),
+        ],
+        capsys,
+    )
+    assert "is a file" in err  # (was a FileExistsError traceback)
