@@ -40,6 +40,7 @@ from oversight.runner._judging import settled_keys
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
 from oversight.runner._select import select_transcripts
 from transcripts import Entry, JsonlLog, JudgeView, Judgment, RunStore, StoredRecords, utc_now
+from transcripts._validation import format_errors
 from transcripts.errors import ConfigError, CostCapReached
 
 __all__ = ["RejudgeOptions", "RejudgeResult", "rejudge", "rejudge_async"]
@@ -83,13 +84,22 @@ def _rounds_list(rounds: Rounds) -> list[int | None]:
 
 
 def _run_experiment(store: RunStore) -> Experiment | None:
+    """The experiment frozen in the run's ``experiment.json`` (None for a run without one,
+    such as an import). One that no longer validates is an error, not ignored: its named
+    endpoints, cache and prices would be dropped, and calls the run's cache answers paid
+    again."""
     frozen = store.read_json("experiment.json")
     if not isinstance(frozen, dict) or "spec" not in frozen:
         return None
     try:
         return Experiment.model_validate(frozen["spec"])
-    except ValidationError:
-        return None
+    except ValidationError as err:
+        problems = "; ".join(format_errors(err, Experiment, ("spec",)))
+        raise ConfigError(
+            f"{store.path / 'experiment.json'} does not hold a valid experiment ({problems}): "
+            f"re-judging needs its endpoints, cache and prices. Restore the file as the run "
+            f"wrote it (it is not meant to be edited), or re-judge a copy of the run without it"
+        ) from None
 
 
 def _spec_text(spec: str | dict[str, Any] | BaseModel | Judge) -> str:

@@ -12,7 +12,7 @@ from oversight import rejudge
 from oversight.runner import dry_run, run_experiment
 from oversight.runner._items import judgment_id
 from transcripts import Judgment, RunStore
-from transcripts.errors import CacheMissError, CorruptRecordError
+from transcripts.errors import CacheMissError, ConfigError, CorruptRecordError
 
 from .helpers import Factory, experiment
 
@@ -111,6 +111,26 @@ def test_a_damaged_transcript_is_refused_before_any_judge_call(tmp_path: Path) -
     assert factory.total == 0, "no judge call before the damaged record was found"
     judged = [j for j in RunStore.open(tmp_path / "run").judgments if j.judge.name == "second"]
     assert judged == []
+
+
+def test_an_experiment_file_that_no_longer_validates_is_refused_not_ignored(
+    tmp_path: Path,
+) -> None:
+    """The run's frozen experiment names its endpoints, cache and prices; rejudge read it
+    and, when it did not validate, went on without it: a named endpoint was taken for a
+    spec and the run's cache left unused. It is now an error naming the file and the key,
+    and no judge call is made."""
+    _finished_run(tmp_path / "run")
+    path = tmp_path / "run" / "experiment.json"
+    frozen = json.loads(path.read_text())
+    frozen["spec"]["limits"]["max_cosst_usd"] = 5  # edited by hand, misspelled
+    path.write_text(json.dumps(frozen))
+    factory = Factory()
+    with pytest.raises(ConfigError) as raised:
+        rejudge(tmp_path / "run", "llm:weak,name=third", endpoint_factory=factory)
+    said = str(raised.value)
+    assert str(path) in said and "spec.limits.max_cosst_usd: unknown key" in said
+    assert factory.total == 0
 
 
 def test_rejudge_by_id_prefix(tmp_path: Path) -> None:
