@@ -299,7 +299,7 @@ def _in_order(names: list[str]) -> list[str]:
     """Columns in first-seen order with the ``p_<i>`` columns moved together, in order, to
     where the first of them was seen."""
     probability = sorted(
-        (n for n in names if n.startswith("p_") and n[2:].isdigit()), key=lambda n: int(n[2:])
+        (n for n in names if n.startswith("p_") and n[2:].isdecimal()), key=lambda n: int(n[2:])
     )
     if not probability:
         return names

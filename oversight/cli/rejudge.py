@@ -100,7 +100,7 @@ def _parse_rounds(text: str | None) -> list[int | None] | None:
         if part in ("all", ""):
             values.append(None)
             continue
-        if not part.isdigit():
+        if not part.isdecimal():
             raise ConfigError(f"--rounds {text!r}: give whole numbers, e.g. 1,2,3 (or all)")
         values.append(int(part))
     return values
@@ -182,7 +182,7 @@ def _accuracy_by_rounds(run_dir: str, scored: list[tuple[str, Any, list[float] |
     for column in ("condition", "rounds", "n", "accuracy"):
         table.add_column(column, justify="left" if column == "condition" else "right")
     for (condition, rounds), values in sorted(
-        scores.items(), key=lambda kv: (kv[0][0], int(kv[0][1]) if kv[0][1].isdigit() else 10**9)
+        scores.items(), key=lambda kv: (kv[0][0], int(kv[0][1]) if kv[0][1].isdecimal() else 10**9)
     ):
         table.add_row(
             escape(condition), rounds, str(len(values)), f"{sum(values) / len(values):.3f}"

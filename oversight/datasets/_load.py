@@ -69,6 +69,12 @@ def load_questions(
         raise DatasetError(
             f"the {spec.loader} dataset path {err.filename} is a folder; give a file"
         ) from None
+    if not found:
+        raise DatasetError(
+            f"the {spec.loader} dataset ({getattr(spec, 'path', None) or 'its source'}) gives no "
+            f"questions: the file is empty, or the loader's own options (subjects, split, "
+            f"subset) keep none; check dataset.path and those options"
+        )
     questions = select(found, spec)
     if not questions:
         raise DatasetError(

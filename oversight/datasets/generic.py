@@ -197,7 +197,7 @@ def _str_or_none(value: Any) -> str | None:
 def _correct(value: Any, answers: list[str], fmt: str) -> int:
     text = str(value).strip()
     if fmt == "auto":
-        if isinstance(value, int) or text.lstrip("-").isdigit():
+        if isinstance(value, int) or text.lstrip("-").isdecimal():
             fmt = "index"
         elif len(text) == 1 and text.isupper():
             fmt = "letter"

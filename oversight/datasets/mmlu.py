@@ -80,7 +80,7 @@ def _letter(value: str, file: Path, number: int) -> int:
     value = value.strip()
     if value.upper() in _LETTERS and value:
         return _LETTERS.index(value.upper())
-    if value.isdigit() and int(value) < 4:
+    if value.isdecimal() and int(value) < 4:
         return int(value)
     raise DatasetError(f"{file}:{number}: answer {value!r} is not a letter A-D or an index 0-3")
 

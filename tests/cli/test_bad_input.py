@@ -433,3 +433,16 @@ def test_export_inspect_to_a_file_is_refused(
         capsys,
     )
     assert "is a file" in err  # (was a FileExistsError traceback)
+
+
+def test_rejudge_rounds_written_with_a_superscript_is_refused_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``"³".isdigit()`` is true and ``int("³")`` fails: it was a ValueError traceback."""
+    from tests.judges.helpers import saved_run, transcript
+
+    saved_run(tmp_path / "run", [transcript("t1")]).close()
+    err = _fails(
+        ["rejudge", str(tmp_path / "run"), "--judge", "llm:mock/x", "--rounds", "³"], capsys
+    )
+    assert "--rounds '³': give whole numbers, e.g. 1,2,3 (or all)" in err

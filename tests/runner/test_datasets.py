@@ -281,3 +281,27 @@ def test_a_field_named_in_the_mapping_that_no_record_has_is_refused(tmp_path: Pa
     fields = {"id": "qid", "correct": "gold", "source": "story"}
     loaded = load_questions(GenericSpec(loader="csv", path=table, fields=fields))
     assert [(q.correct, q.source) for q in loaded] == [(1, "s1"), (0, "s1")]
+
+
+def test_a_digit_that_is_not_a_decimal_digit_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails: the loaders took such a gold for an
+    index (the CSV loader said "invalid literal for int()", MMLU's crashed with a ValueError);
+    it is now read as text and named in the error."""
+    table = tmp_path / "mine.csv"
+    table.write_text("question,answers,gold\nWhich?,red|blue,²\n")
+    with pytest.raises(DatasetError, match=r"mine.csv:2: gold '²' is not one of the answers"):
+        load_questions(GenericSpec(loader="csv", path=table, fields={"correct": "gold"}))
+    folder = tmp_path / "test"
+    folder.mkdir()
+    (folder / "astronomy_test.csv").write_text("What?,a,b,c,d,³\n")
+    with pytest.raises(DatasetError, match=r"answer '³' is not a letter A-D or an index 0-3"):
+        load_questions(MMLUSpec(path=folder))
+
+
+def test_an_empty_file_is_named_as_empty_not_as_over_filtered(tmp_path: Path) -> None:
+    empty = tmp_path / "mine.jsonl"
+    empty.write_text("")
+    with pytest.raises(DatasetError) as raised:
+        load_questions(GenericSpec(loader="jsonl", path=empty))
+    said = str(raised.value)
+    assert "mine.jsonl" in said and "no questions" in said and "filters" not in said
