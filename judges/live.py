@@ -86,7 +86,10 @@ class LiveEntry(Record):
 
 def view_key(view: JudgeView, *, judge: str, annotator: str, opening: bool, can_end: bool) -> str:
     """Content address of a live turn: who judges which transcript, seeing exactly what."""
-    shown = view.model_dump(mode="json")
+    # A field added to the view after journals were written (``sides_chosen``) is left out
+    # at its default, so a turn a person answered before it existed keeps its key and is
+    # not asked again.
+    shown = view.model_dump(mode="json", exclude=None if view.sides_chosen else {"sides_chosen"})
     payload = json.dumps([judge, annotator, opening, can_end, shown], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 

@@ -69,6 +69,10 @@ class JudgeView(_ViewModel):
     """Hidden context; present only for the ``expert`` protocol."""
     rounds_shown: int
     """How many rounds of turns the view holds."""
+    sides_chosen: bool = False
+    """True when the speakers chose the answers they argue for (the ``open`` variants)
+    rather than being assigned them: the protocol as the judge is told it, not who chose
+    what."""
     _order: list[int] = PrivateAttr(default_factory=list)
 
     @classmethod
@@ -89,6 +93,7 @@ class JudgeView(_ViewModel):
             turns=[_view_turn(t, position) for t in public],
             context=transcript.question.context if transcript.judge_sees_context else None,
             rounds_shown=len({t.round for t in public}),
+            sides_chosen=transcript.protocol_config.get("open") is True,
         )
         view._order = list(order)
         return view

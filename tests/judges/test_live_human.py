@@ -256,3 +256,46 @@ async def test_the_person_reads_the_speakers_letters_and_an_answered_turn_is_jou
         await for_item(again, "item-2").live_turn(
             view, opening=False, can_end=True, previous=[[0.5, 0.5]]
         )
+
+
+async def test_a_turn_journaled_before_the_view_had_sides_chosen_is_not_asked_again(
+    tmp_path: Path,
+) -> None:
+    """The journal line below was written by the version before ``JudgeView.sides_chosen``
+    existed (the turn of the test above): a resumed session reads it back, and the person,
+    whose input would quit, is not asked the turn again."""
+    import io
+
+    from rich.console import Console
+
+    from judges.live import LiveHumanJudge, for_item
+    from transcripts import JudgeView, Question, Transcript, Turn
+
+    journal = tmp_path / "live-judge.jsonl"
+    journal.write_text(
+        '{"key":"540eba56c05fe71c5feefa62587c7f5bdb54cb01fc8047fc02c1472e148ba5fa",'
+        '"annotator":"bo","probabilities":[0.2,0.8],"decision":"continue",'
+        '"question":"Why iron?","rationale":"","entry":"A 80","time_s":0.0008,'
+        '"created_at":"2026-12-03T12:19:20.120372Z","schema_version":2}\n'
+    )
+    question = Question(
+        id="q", text="What did the Merrow carry?", answers=ANSWERS, correct=0, context=STORY
+    )
+    transcript = Transcript(
+        protocol="debate",
+        question=question,
+        answer_order=[1, 0],
+        assignment={"Debater A": 1, "Debater B": 0},
+        turns=[
+            Turn(role="debater", speaker="Debater A", round=0, content="Iron ore.", answer=1),
+            Turn(role="debater", speaker="Debater B", round=0, content="Salt cod.", answer=0),
+        ],
+    )
+    resumed = LiveHumanJudge(
+        annotator="bo", console=Console(file=io.StringIO()), stream=io.StringIO(""), journal=journal
+    )
+    belief = await for_item(resumed, "item-1").live_turn(
+        JudgeView.from_transcript(transcript), opening=False, can_end=True, previous=[[0.5, 0.5]]
+    )
+    assert belief.probabilities == pytest.approx([0.2, 0.8])
+    assert (belief.decision, belief.question) == ("continue", "Why iron?")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from judges.prompts import render_turn
+from judges.prompts import render_judge_system, render_turn
 from oversight.endpoints import Request, endpoint
 from oversight.testing import FakeOpenAIServer
 from protocols import consultancy
@@ -99,6 +99,17 @@ async def test_the_open_consultant_chooses_its_side() -> None:
     assert (choice.visibility, choice.answer, speech.answer) == ("private", 0, 0)
     assert f"the answer is B. {ANSWERS[0]}" in text(sent(consultant)[1])
     assert transcript.metadata["first_choice"] == 0
+    # The judge is told the consultant chose its answer: not that it was assigned the
+    # correct one in half of the games, which is not so in this variant.
+    system = render_judge_system(JudgeView.from_transcript(transcript))
+    assert "which it chose itself" in system and "half of the games" not in system
+    assigned = await consultancy.run(
+        question(),
+        {"consultant": mock("consultant", consult)},
+        config=consultancy.Config(rounds=1),
+        setup=Setup(order=[1, 0], assignment={"Consultant": 0}),
+    )
+    assert "half of the games" in render_judge_system(JudgeView.from_transcript(assigned))
 
 
 async def test_a_choice_outside_the_answers_is_an_error() -> None:

@@ -45,6 +45,7 @@ def test_judge_view_leaks_nothing(order: list[int]) -> None:
         "turns",
         "context",
         "rounds_shown",
+        "sides_chosen",
     }
     assert view.context is None
 
