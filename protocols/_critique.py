@@ -14,7 +14,7 @@ from protocols._common import cut_to_limit
 from protocols.prompts import critique as prompts
 from transcripts import CritiqueRating, Question, Turn
 from transcripts.errors import ConfigError, ProtocolError
-from transcripts.quotes import verify_quotes
+from transcripts.quotes import as_said, verify_quotes
 
 __all__ = [
     "GIVEN_KEY",
@@ -104,13 +104,14 @@ def given_answer(question: Question) -> GivenAnswer:
 
 def given_turn(rec: _turns.Recorder, given: GivenAnswer) -> Turn:
     """The dataset's answer as the judge reads it: the Answerer's proposal (no model call)."""
+    content = as_said(given.justification, rec.question.context)
     return Turn(
         role="answerer",
         speaker="Answerer",
         round=0,
-        content=given.justification,
+        content=content,
         answer=int(given.answer),  # resolved to an index by given_answer()
-        quotes=verify_quotes(given.justification, rec.question.context),
+        quotes=verify_quotes(content, rec.question.context),
         metadata={"given": True},
     )
 
@@ -141,7 +142,11 @@ async def plant(rec: _turns.Recorder, planter: _turns.Voice, draft: Turn) -> Pla
             f"the planter gave no flawed justification and key: {done.text[:200]!r}"
         )
     speech = rec.speech
-    content, cut = cut_to_limit(text, word_limit=speech.word_limit, char_limit=speech.char_limit)
+    content, cut = cut_to_limit(
+        as_said(text, rec.question.context),
+        word_limit=speech.word_limit,
+        char_limit=speech.char_limit,
+    )
     proposal = draft.model_copy(
         update={
             "content": content,

@@ -44,7 +44,7 @@ from transcripts import (
     new_id,
 )
 from transcripts.errors import ProtocolError
-from transcripts.quotes import QUOTE_PATTERN, mark_quotes, round_header, verify_quotes
+from transcripts.quotes import as_said, mark_quotes, round_header, verify_quotes
 
 if TYPE_CHECKING:
     from judges.base import Judge
@@ -157,8 +157,7 @@ class Voice:
         content = (completion.text if content is None else content).strip()
         cut = completion.truncated
         content = close_quote(content) if cut else content
-        if self.rec.question.context is None:
-            content = QUOTE_PATTERN.sub(lambda m: f'"{m.group(1)}"', content)
+        content = as_said(content, self.rec.question.context)
         if limit:
             options = self.rec.speech
             content, cut_here = cut_to_limit(

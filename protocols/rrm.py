@@ -35,7 +35,7 @@ from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import rrm as prompts
 from transcripts import Question, Transcript, Tree
 from transcripts.errors import ProtocolError
-from transcripts.quotes import verify_quotes
+from transcripts.quotes import as_said, verify_quotes
 
 if TYPE_CHECKING:
     from judges.base import Judge
@@ -125,7 +125,9 @@ async def run(
         node.score, node.judged = _turns.score_of(done, "the evaluator"), True
         said = str(done.parsed.get("justification", "")).strip()
         node.justification, _ = _common.cut_to_limit(
-            said, word_limit=config.word_limit, char_limit=config.char_limit
+            as_said(said, question.context),
+            word_limit=config.word_limit,
+            char_limit=config.char_limit,
         )
         node.quotes = verify_quotes(f"{node.reply}\n{node.justification}", question.context)
         rec.add(evaluator.aside(done, node=node.id, score=node.score))

@@ -48,7 +48,7 @@ from protocols._tree import (
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import rrm as prompts
 from transcripts import Question, Transcript, Tree, Turn
-from transcripts.quotes import verify_quotes
+from transcripts.quotes import as_said, verify_quotes
 
 if TYPE_CHECKING:
     from judges.base import Judge
@@ -121,7 +121,7 @@ async def run(
         node.score = _turns.score_of(done, "the evaluator")
         said = str(done.parsed.get("justification" if inner else "evidence", "")).strip()
         limits = {"word_limit": config.word_limit, "char_limit": config.char_limit}
-        said, _ = _common.cut_to_limit(said, **limits)
+        said, _ = _common.cut_to_limit(as_said(said, question.context), **limits)
         node.justification, node.evidence = (said, "") if inner else ("", said)
         node.quotes = verify_quotes(said, question.context)
         return evaluator.aside(done, node=node.id, score=node.score)

@@ -27,6 +27,7 @@ from transcripts._models import Quote
 __all__ = [
     "FRAMEWORK_MARK",
     "QUOTE_PATTERN",
+    "as_said",
     "extract_quotes",
     "imitated_marks",
     "mark_quotes",
@@ -244,6 +245,16 @@ def _normalised_context(context: str) -> _NormalisedContext:
     """The normalised form of a context, made once per context (a QuALITY story is
     normalised once, not once per turn: ~16 ms each for 25,000 characters)."""
     return _NormalisedContext(context)
+
+
+def as_said(content: str, context: str | None) -> str:
+    """``content`` as it is kept: on a question without a source text (``context`` None)
+    nothing can be verified, so each quote tag becomes plain quotation marks and no quote is
+    marked either way; with a source text, unchanged. The one rule for every text a
+    speaker, evaluator or dataset gives."""
+    if context is not None:
+        return content
+    return QUOTE_PATTERN.sub(lambda m: f'"{m.group(1)}"', content)
 
 
 def verify_quotes(content: str, context: str | None) -> list[Quote]:

@@ -184,3 +184,16 @@ def test_bad_options_and_missing_data_say_what_to_do() -> None:
         "critic",
         "rater",
     )
+
+
+async def test_a_given_answer_to_a_question_without_a_source_text_has_no_quote_marks() -> None:
+    """On a closed question (MMLU, GPQA) nothing can be verified: the dataset's quote tags
+    become plain quotation marks, as a speaker's do, not quotes marked unverified."""
+    q = given_question().model_copy(update={"context": None})
+    config = critique.Config(target="given", rate="key")
+    (setup, _) = critique.setups(q, config)
+    agents = {"critic": mock("critic", critic), "rater": mock("rater", rater)}
+    transcript = await critique.run(q, agents, config=config, setup=setup)
+    proposal = transcript.turns[0]
+    assert proposal.content == 'The hold was full of ore: "forty barrels of salt cod".'
+    assert proposal.quotes == []

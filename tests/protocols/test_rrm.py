@@ -120,3 +120,26 @@ async def test_no_prompt_override_can_show_the_evaluator_the_text() -> None:
     config = rrm.Config(depth=1, prompts={"render_weak_judge_prompt": "{claim} {context}"})
     with pytest.raises(ConfigError, match="unknown field 'context'"):
         await run(config, [0, 1])
+
+
+async def test_on_a_question_without_a_source_text_no_tree_text_is_marked() -> None:
+    """The evaluator's justification, like every speech, keeps its quote tags only where a
+    source text can verify them; on a closed question they are plain quotation marks."""
+
+    def quoting(request: Request) -> dict[str, object]:
+        reply = evaluator(request)
+        if "justification" in reply:
+            reply["justification"] = "as <quote>the log says</quote>"
+        return reply
+
+    helper, judge = mock("assistant", assistant), mock("evaluator", quoting)
+    transcript = await rrm.run(
+        question(context=None),
+        {"assistant": helper, "evaluator": judge},
+        config=rrm.Config(depth=1, branching=2),
+        setup=Setup(order=[0, 1]),
+    )
+    view = JudgeView.from_transcript(transcript)
+    assert view.turns and all(t.quotes == [] for t in view.turns)
+    assert all("<quote>" not in t.content for t in view.turns)
+    assert '"the log says"' in view.turns[0].content
