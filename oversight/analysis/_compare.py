@@ -237,7 +237,7 @@ def _one(
             x = np.stack([np.ones(y.size), is_a], axis=1)
             fit = cr2_contrast(x, y, cluster, np.array([0.0, 1.0]), jackknife=True)
             p_value, df = fit.p_value(), fit.df
-            if c < SMALL_SAMPLE_CLUSTERS:
+            if c < SMALL_SAMPLE_CLUSTERS or np.ptp(y) == 0:  # no spread: CR3 says none
                 ci = fit.interval(bounds=(-1.0, 1.0))
             else:
                 cols = np.stack([y * is_a, is_a, y * (1 - is_a), 1 - is_a], axis=1)
@@ -353,7 +353,8 @@ def paired_interval(
     c = int(clusters.size)
     if c < 2:
         return None, None
-    if c < SMALL_SAMPLE_CLUSTERS:
+    # Without spread the bootstrap's interval would have zero width; CR2 gives none.
+    if c < SMALL_SAMPLE_CLUSTERS or np.ptp(d) == 0:
         mean, cov, dfs = cr2_means(d, cluster)
         fit = Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(dfs[0]))
         return fit.interval(bounds=(-1.0, 1.0)), fit.df

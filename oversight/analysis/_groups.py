@@ -137,7 +137,9 @@ def group_stats(
         own = int(unique_codes(cluster[mask])[0].size)
         interval = None
         if own >= 2:
-            if own < SMALL_SAMPLE_CLUSTERS:
+            # Without spread the bootstrap's interval has zero width: the CR2 rule says what
+            # such a group allows (Clopper-Pearson for all right or all wrong, else none).
+            if own < SMALL_SAMPLE_CLUSTERS or np.ptp(values[mask]) == 0:
                 interval = _cr2_interval(values[mask], cluster[mask], kind)
             else:
                 interval = percentile_interval(ratios[:, j], own)
@@ -218,7 +220,7 @@ def _balanced(
     c = int(unique_codes(cluster[keep])[0].size)
     if c < 2:
         return estimate, None
-    if c < SMALL_SAMPLE_CLUSTERS:
+    if c < SMALL_SAMPLE_CLUSTERS or np.ptp(score[keep]) == 0:  # no spread: no interval
         x = np.stack([honest[keep], dishonest[keep]], axis=1).astype(np.float64)
         fit = cr2_contrast(x, score[keep], cluster[keep], np.array([0.5, 0.5]))
         return estimate, fit.interval(bounds=(0.0, 1.0))

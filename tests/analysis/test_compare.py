@@ -137,14 +137,35 @@ def test_a_slice_with_one_source_has_no_interval_whatever_the_group_has(
     assert "CR2" in g.ci_method
 
 
-def test_a_group_right_every_time_gets_clopper_pearson_over_its_sources(
-    run: RunBuilder,
+@pytest.mark.parametrize("sources", [4, 60])
+def test_a_group_right_every_time_gets_clopper_pearson_with_few_or_many_sources(
+    run: RunBuilder, sources: int
 ) -> None:
-    for i in range(4):
+    # From 50 sources on the bootstrap is used, and resampling identical scores gave a
+    # zero-width [100.0, 100.0] interval (and Brier [0.020, 0.020]) where 4 sources gave
+    # Clopper-Pearson (and no Brier interval).
+    for i in range(sources):
         run.item(f"q{i}", 0.9, source=f"s{i}")
     (g,) = analyze(run.path, n_bootstrap=50).groups
-    ref = stats.binomtest(4, 4).proportion_ci(method="exact")
+    ref = stats.binomtest(sources, sources).proportion_ci(method="exact")
     assert g.accuracy == 1.0 and g.ci95 == pytest.approx((ref.low, ref.high))
+    assert g.brier == pytest.approx(0.02) and g.brier_ci95 is None
+    assert g.by_gold_position[0].ci95 == pytest.approx((ref.low, ref.high))
+
+
+@pytest.mark.parametrize("sources", [4, 60])
+@pytest.mark.parametrize("paired", [True, False])
+def test_a_comparison_without_variation_has_no_interval_with_few_or_many_sources(
+    run: RunBuilder, sources: int, paired: bool
+) -> None:
+    # Both conditions right on every question: from 50 sources on this printed a
+    # zero-width CI [+0.0, +0.0] pp "cluster bootstrap", with fewer sources no interval.
+    for i in range(sources):
+        run.item(f"q{i}", RIGHT, condition="unassisted", source=f"s{i}")
+        run.item(f"q{i}" if paired else f"r{i}", RIGHT, condition="debate", source=f"s{i}")
+    (c,) = analyze(run.path, n_bootstrap=50).comparisons
+    assert c.design == ("paired" if paired else "unpaired") and c.difference == 0.0
+    assert c.ci95 is None and c.ci_method == "no interval: no variation between sources"
 
 
 def test_gap_closed_is_unbounded_when_the_expert_is_not_clearly_better(
