@@ -43,8 +43,8 @@ import numpy as np
 from oversight.analysis._belief_models import BeliefCurve, BeliefPoint
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
 from oversight.analysis._data import Data, full_transcripts
-from oversight.analysis._groups import _cr2_interval, _method
-from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, Cr2, cr2_means
+from oversight.analysis._groups import _method
+from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, Cr2, cr2_means, mean_interval
 from oversight.analysis._stats import row_metrics
 from transcripts import Transcript
 from transcripts.filters import MISSING, Where
@@ -191,7 +191,7 @@ def _curve(
             return None
         if n_clusters < SMALL_SAMPLE_CLUSTERS:
             if kind == "share":
-                return _cr2_interval(columns[:, j], cluster, "all")
+                return mean_interval(columns[:, j], cluster)
             mean, cov, df = cr2_means(columns[:, j], cluster)  # a reward: any real number
             return Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0])).interval()
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -15,7 +15,6 @@ incorrect one, so the share of honest consultants does not drive the number.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import numpy as np
@@ -27,10 +26,8 @@ from oversight.analysis._data import Data
 from oversight.analysis._schema import CalibrationBin, GroupStats, SelectivePoint, Slice
 from oversight.analysis._smallsample import (
     SMALL_SAMPLE_CLUSTERS,
-    Cr2,
-    cr2_contrast,
-    cr2_means,
-    proportion_interval,
+    balanced_interval,
+    mean_interval,
 )
 from oversight.analysis._stats import (
     RowMetrics,
@@ -55,17 +52,6 @@ def _mean(x: Floats) -> float | None:
 
 def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
-
-
-def _cr2_interval(values: Floats, cluster: Ints, kind: str) -> tuple[float, float] | None:
-    _, local = unique_codes(cluster)
-    mean, cov, df = cr2_means(values, local)
-    fit = Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0]))
-    if kind == "brier":
-        return fit.interval(bounds=(0.0, 2.0))
-    if kind == "log":
-        return fit.interval(bounds=(-math.inf, 0.0))
-    return proportion_interval(fit.estimate, fit, int(local.max()) + 1, int(values.size))
 
 
 def _method(n_clusters: int) -> str:
@@ -140,7 +126,7 @@ def group_stats(
             # Without spread the bootstrap's interval has zero width: the CR2 rule says what
             # such a group allows (Clopper-Pearson for all right or all wrong, else none).
             if own < SMALL_SAMPLE_CLUSTERS or np.ptp(values[mask]) == 0:
-                interval = _cr2_interval(values[mask], cluster[mask], kind)
+                interval = mean_interval(values[mask], cluster[mask], kind)
             else:
                 interval = percentile_interval(ratios[:, j], own)
         if kind in ("all", "brier", "log"):
@@ -221,9 +207,7 @@ def _balanced(
     if c < 2:
         return estimate, None
     if c < SMALL_SAMPLE_CLUSTERS or np.ptp(score[keep]) == 0:  # no spread: no interval
-        x = np.stack([honest[keep], dishonest[keep]], axis=1).astype(np.float64)
-        fit = cr2_contrast(x, score[keep], cluster[keep], np.array([0.5, 0.5]))
-        return estimate, fit.interval(bounds=(0.0, 1.0))
+        return estimate, balanced_interval(score[keep], honest[keep], cluster[keep])
     cols = np.stack([score * honest, honest, score * dishonest, dishonest], axis=1)
     boot = resampler.sums(
         clusters, sums_by_cluster(cluster, cols.astype(np.float64), clusters.size)

@@ -39,13 +39,17 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from oversight.analysis._codes import unique_codes
+
 __all__ = [
     "SMALL_SAMPLE_CLUSTERS",
     "Cr2",
+    "balanced_interval",
     "cr2_contrast",
     "cr2_means",
     "fieller",
     "holm",
+    "mean_interval",
     "proportion_interval",
     "sign_flip_test",
     "t_quantile",
@@ -204,6 +208,32 @@ def proportion_interval(
 
     edge = float(betaincinv(n_clusters, 1.0, (1.0 - level) / 2.0))
     return (edge, 1.0) if estimate == 1.0 else (0.0, 1.0 - edge)
+
+
+def mean_interval(values: Floats, cluster: Ints, kind: str = "share") -> tuple[float, float] | None:
+    """The CR2 t interval of the mean of ``values`` (``cluster``: any source codes): a
+    ``share`` by :func:`proportion_interval`, a ``brier`` clipped to [0, 2], a ``log``
+    score to at most 0. None with fewer than two sources or no variation to estimate."""
+    _, local = unique_codes(cluster)
+    if values.size == 0 or int(local.max()) < 1:
+        return None
+    mean, cov, df = cr2_means(values, local)
+    fit = Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0]))
+    if kind == "brier":
+        return fit.interval(bounds=(0.0, 2.0))
+    if kind == "log":
+        return fit.interval(bounds=(-math.inf, 0.0))
+    return proportion_interval(fit.estimate, fit, int(local.max()) + 1, int(values.size))
+
+
+def balanced_interval(
+    score: Floats, honest: NDArray[np.bool_], cluster: Ints
+) -> tuple[float, float] | None:
+    """The CR2 t interval of Khan et al.'s balanced accuracy, the mean of the accuracy of
+    the ``honest`` rows and that of the others (both must be present)."""
+    x = np.stack([honest, ~honest], axis=1).astype(np.float64)
+    fit = cr2_contrast(x, score, cluster, np.array([0.5, 0.5]))
+    return fit.interval(bounds=(0.0, 1.0))
 
 
 def fieller(

@@ -7,8 +7,11 @@ accuracy-versus-Elo line, per judge.
   is a shared advantage, so a player is not rated up for having argued it more often).
 * **Accuracy** of a player: the judge's accuracy (ties count as a share) in the player's
   self-play debates, and in consultancies the player gave, balanced over right and wrong
-  consultants (the mean of the two accuracies), with percentile intervals of a cluster
-  bootstrap over question sources.
+  consultants (the mean of the two accuracies), with intervals over the sources of the
+  player's own judgments by the report's rule for every mean: CR2 t below
+  :data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources (or without
+  spread: Clopper-Pearson when all right or all wrong), else percentile intervals of a
+  cluster bootstrap over question sources; none from one source.
 * **Slope**: :func:`oversight.analysis.accuracy_vs_elo` on one point per player (its Elo
   and its accuracy, weighted by its judgments), per protocol, given three or more players.
 """
@@ -24,6 +27,11 @@ from pydantic import BaseModel, ConfigDict
 from oversight.analysis._data import Data
 from oversight.analysis._players import accuracy_vs_elo, rate_players
 from oversight.analysis._schema_extra import EloRelation
+from oversight.analysis._smallsample import (
+    SMALL_SAMPLE_CLUSTERS,
+    balanced_interval,
+    mean_interval,
+)
 from transcripts.scoring import TIE_TOLERANCE
 
 __all__ = ["PlayerResult", "Slope", "TournamentTable", "tournaments"]
@@ -250,6 +258,34 @@ def _interval(samples: Floats, n_clusters: int) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
+def _player_intervals(
+    sides: tuple[_Side, _Side, _Side], p: int, boot: Floats
+) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """Player ``p``'s self-play and balanced consultancy intervals, by the report's rule
+    for every mean: over the sources of the player's own judgments (none from one), CR2 t
+    below :data:`SMALL_SAMPLE_CLUSTERS` of them or without spread, else the bootstrap."""
+    debate, right, wrong = sides
+    mine = debate.player == p
+    score, cluster = debate.score[mine], debate.cluster[mine]
+    own = int(np.unique(cluster).size)
+    if own < SMALL_SAMPLE_CLUSTERS or np.ptp(score) == 0:
+        debate_ci = mean_interval(score, cluster) if score.size else None
+    else:
+        debate_ci = _interval(boot[0, :, p], own)
+    r, w = right.player == p, wrong.player == p
+    if not (r.any() and w.any()):
+        return debate_ci, None
+    score = np.concatenate([right.score[r], wrong.score[w]])
+    cluster = np.concatenate([right.cluster[r], wrong.cluster[w]])
+    own = int(np.unique(cluster).size)
+    if own < 2:
+        return debate_ci, None
+    if own < SMALL_SAMPLE_CLUSTERS or np.ptp(score) == 0:
+        honest = np.arange(score.size) < int(r.sum())
+        return debate_ci, balanced_interval(score, honest, cluster)
+    return debate_ci, _interval(boot[1, :, p], own)
+
+
 def _opt(x: float) -> float | None:
     return None if not np.isfinite(x) else float(x)
 
@@ -299,13 +335,14 @@ def tournaments(
                 elo_ci95=rated[name].ci95 if name in rated else None,
                 matches=int(counts[0][p]),
                 debate_accuracy=_opt(debate[p]),
-                debate_accuracy_ci95=_interval(boot[0, :, p], n_clusters),
+                debate_accuracy_ci95=intervals[0],
                 debate_n=int(counts[1][p]),
                 consultancy_accuracy=_opt(consult[p]),
-                consultancy_accuracy_ci95=_interval(boot[1, :, p], n_clusters),
+                consultancy_accuracy_ci95=intervals[1],
                 consultancy_n=int(counts[2][p]),
             )
             for name, p in names.items()
+            for intervals in [_player_intervals(sides, p, boot)]
         ]
         players.sort(key=lambda x: (x.elo is None, -(x.elo or 0.0), x.player))
         out.append(

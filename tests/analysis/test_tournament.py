@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
+from scipy import stats
 
 from oversight.analysis import accuracy_vs_elo, analyze, rate_players
 from oversight.analysis._tournament import _accuracies, _resampled, _Side
@@ -130,6 +132,52 @@ def test_players_are_rated_scored_and_lined_up_against_elo(tmp_path: Path) -> No
     line = accuracy_vs_elo(elo, [p.debate_accuracy or 0.0 for p in table.players], [8.0] * 3)
     assert slopes["debate"] == line
     assert slopes["debate"].slope_per_100_elo > 0 > slopes["consultancy"].slope_per_100_elo
+
+
+def test_a_players_interval_is_the_reports_rule_over_its_own_sources(tmp_path: Path) -> None:
+    """Each player's self-play accuracy gets the interval every mean of the report gets
+    (CR2 t below 50 sources: one judgment per source is HC2, never narrower than the
+    binomial), over its own sources. The bootstrap over the whole run's sources gave a
+    player judged in one source, or alike in every source, a zero-width interval."""
+    store = RunStore.create(tmp_path / "run", run_id="t")
+    # P: one self-play per source in 8 sources; Q: 2 right of 3 in each of 3 sources;
+    # R: always right, in 4 sources; S: 5 self-plays, all in source s0.
+    plan = {"P": [(k, k < 6) for k in range(8)], "S": [(0, k < 3) for k in range(5)]}
+    plan["Q"] = [(k, i < 2) for k in range(3) for i in range(3)]
+    plan["R"] = [(k, True) for k in range(4)]
+    n = 0
+    for player, judged in plan.items():
+        for k, right in judged:
+            n += 1
+            q = Question(id=f"q{n}", text="?", answers=["a", "b"], correct=0, source=f"s{k}")
+            store.transcripts.append(
+                Transcript(
+                    id=f"t{n}",
+                    protocol="debate",
+                    condition="debate",
+                    question=q,
+                    assignment={"Debater A": 0, "Debater B": 1},
+                    players={"Debater A": player, "Debater B": player},
+                )
+            )
+            store.judgments.append(
+                Judgment(
+                    transcript_id=f"t{n}",
+                    judge=JudgeIdentity(kind="llm", name="j"),
+                    probabilities=[0.8, 0.2] if right else [0.2, 0.8],
+                )
+            )
+    (table,) = analyze(store, n_bootstrap=200).tournaments
+    ci = {p.player: p.debate_accuracy_ci95 for p in table.players}
+    y = np.array([1.0] * 6 + [0.0] * 2)
+    se = sm.OLS(y, np.ones((8, 1))).fit(cov_type="HC2").bse[0]
+    half = stats.t.ppf(0.975, 7) * max(se, np.sqrt(0.75 * 0.25 / 8))
+    assert ci["P"] == pytest.approx((0.75 - half, min(1.0, 0.75 + half)))
+    half = stats.t.ppf(0.975, 2) * np.sqrt(2 / 9 / 9)  # CR2 is zero: the binomial floor
+    assert ci["Q"] == pytest.approx((max(0.0, 2 / 3 - half), min(1.0, 2 / 3 + half)))
+    exact = stats.binomtest(4, 4).proportion_ci(method="exact")
+    assert ci["R"] == pytest.approx((exact.low, exact.high))
+    assert ci["S"] is None
 
 
 def test_the_report_shows_players_and_draws_accuracy_against_elo(tmp_path: Path) -> None:
