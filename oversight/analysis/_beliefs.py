@@ -189,7 +189,8 @@ def _curve(
     def interval(j: int, kind: str = "share") -> tuple[float, float] | None:
         if n_clusters < 2:
             return None
-        if n_clusters < SMALL_SAMPLE_CLUSTERS:
+        # Without spread the bootstrap's interval has zero width: CR2 says what such data allow.
+        if n_clusters < SMALL_SAMPLE_CLUSTERS or np.ptp(columns[:, j]) == 0:
             if kind == "share":
                 return mean_interval(columns[:, j], cluster)
             mean, cov, df = cr2_means(columns[:, j], cluster)  # a reward: any real number

@@ -16,10 +16,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from oversight.analysis import analyze
 from oversight.cli import main
+from transcripts import Transcript, Turn
 from transcripts.importers.nyu import ImportSummary
+
+from .helpers import RunBuilder
 
 DATA = Path(__file__).parents[2].parent / "shared/data/nyu-debate"
 SETTINGS = {
@@ -188,3 +192,28 @@ def test_report_by_setting_alone_draws_a_curve_per_setting(
             finished[t["metadata"]["setting"]] += 1
     assert {s: c["n_transcripts"] for s, c in curves.items()} == finished
     assert curves["human-debate"]["n_transcripts"] > 154  # more than the paper's rooms
+
+
+@pytest.mark.parametrize("sources", [10, 60])
+def test_a_prior_every_judge_stated_alike_gets_the_same_interval_whatever_the_sources(
+    run: RunBuilder, sources: int
+) -> None:
+    # Every live judge opens at 50/50. From 50 sources on, the bootstrap of identical
+    # values gave turn 0 a zero-width [0.5, 0.5]; below, CR2 with the binomial floor.
+    for i in range(sources):
+        q = run.question(f"q{i}", source=f"s{i}")
+        final = [0.9, 0.1] if i % 3 else [0.3, 0.7]
+        beliefs = [([0.5, 0.5], "continue"), (final, "end")]
+        turns = [
+            Turn(role="judge", speaker="Judge", round=r, content="", probabilities=p, decision=d)
+            for r, (p, d) in enumerate(beliefs)
+        ]
+        t = Transcript(id=f"t{i}", protocol="debate", condition="debate", question=q, turns=turns)
+        run.store.transcripts.append(t)
+        run.judge(t, final)
+    (curve,) = analyze(run.path, n_bootstrap=100).beliefs
+    prior = curve.points[0]
+    half = stats.t.ppf(0.975, sources - 1) * np.sqrt(0.25 / sources)
+    assert prior.accuracy == 0.5 and prior.p_gold == 0.5
+    assert prior.accuracy_ci95 == pytest.approx((0.5 - half, 0.5 + half))
+    assert prior.p_gold_ci95 == pytest.approx((0.5 - half, 0.5 + half))
