@@ -12,8 +12,11 @@ judgment), one per (transcript, judge name, rounds seen, annotator) by the final
 of :mod:`transcripts.final`:
 
 * **accuracy** (mean score, ties half, as in :mod:`oversight.analysis._stats`) and **Brier**
-  score, each with a 95% percentile cluster-bootstrap interval over question sources
-  (:mod:`oversight.analysis._bootstrap`: the same resampler as the rest of the report);
+  score, each with a 95% interval over question sources by the report's rule for every
+  mean: CR2 t below :data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources
+  or without spread (Clopper-Pearson for a person right every time), else the percentile
+  cluster bootstrap (:mod:`oversight.analysis._bootstrap`: the same resampler as the rest
+  of the report);
   **ECE** and mean confidence; transcripts without a gold answer are not scored;
 * **time per item**: median and mean ``time_s`` of their judgments (skips included), and how
   many answers came after the study's time limit (``metadata["over_time"]``);
@@ -40,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
 from oversight.analysis._data import Data, JudgmentRow, load
 from oversight.analysis._fields import judgment_passes, parse_where
+from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, mean_interval
 from oversight.analysis._stats import (
     cohens_kappa,
     expected_calibration_error,
@@ -222,11 +226,19 @@ def _stats(
         boot = resampler.sums(key, sums)
         with np.errstate(invalid="ignore", divide="ignore"):
             accuracy, brier = boot[:, 0] / boot[:, 2], boot[:, 1] / boot[:, 2]
+        cluster = local.astype(np.int64)
+        # The report's rule for every mean: CR2 t with few sources or no spread (where
+        # the bootstrap has zero width), else the bootstrap.
+        cr2 = labels.size < SMALL_SAMPLE_CLUSTERS
         out |= {
             "accuracy": float(metrics.score.mean()),
-            "accuracy_ci": percentile_interval(accuracy, labels.size),
+            "accuracy_ci": mean_interval(metrics.score, cluster)
+            if cr2 or np.ptp(metrics.score) == 0
+            else percentile_interval(accuracy, labels.size),
             "brier": float(metrics.brier.mean()),
-            "brier_ci": percentile_interval(brier, labels.size),
+            "brier_ci": mean_interval(metrics.brier, cluster, "brier")
+            if cr2 or np.ptp(metrics.brier) == 0
+            else percentile_interval(brier, labels.size),
             "ece": _number(expected_calibration_error(metrics.confidence, metrics.score)),
             "mean_confidence": float(metrics.confidence.mean()),
         }

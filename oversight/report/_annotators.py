@@ -40,8 +40,9 @@ def annotator_tables(t: AnnotatorTable) -> list[Table]:
             "attention checks failed",
         ],
         numeric={1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
-        note="accuracy and Brier on transcripts with a gold answer; CIs: cluster bootstrap "
-        "over question sources; an attention check fails without >50% on the obvious answer.",
+        note="accuracy and Brier on transcripts with a gold answer; CIs over question "
+        "sources, CR2 t below 50 of them, else the cluster bootstrap; an attention check "
+        "fails without >50% on the obvious answer.",
     )
     for a in t.annotators:
         checks = (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
 
 from judges.session import attention_log
@@ -70,6 +71,24 @@ def test_accuracy_calibration_time_and_intervals(tmp_path: Path) -> None:
     assert rows["ann"].accuracy > rows["ben"].accuracy
     # The same numbers again: the intervals are reproducible.
     assert annotators(store, n_bootstrap=500) == table
+
+
+def test_a_person_right_every_time_gets_clopper_pearson_not_a_zero_width_interval(
+    tmp_path: Path,
+) -> None:
+    # The percentile bootstrap of a perfect annotator was [100.0, 100.0] (Brier
+    # [0.020, 0.020]); the report's rule gives Clopper-Pearson over the 8 sources.
+    store = RunStore.create(tmp_path / "run", run_id="r")
+    for i in range(16):
+        q = Question(id=f"q{i}", text="?", answers=["x", "y"], correct=0, source=f"s{i % 8}")
+        store.transcripts.append(Transcript(id=f"t{i}", protocol="debate", question=q))
+        store.judgments.append(
+            Judgment(transcript_id=f"t{i}", judge=_person("ann"), probabilities=[0.9, 0.1])
+        )
+    (row,) = annotators(store, n_bootstrap=200).annotators
+    exact = stats.binomtest(8, 8).proportion_ci(method="exact")
+    assert row.accuracy == 1.0 and row.accuracy_ci == pytest.approx((exact.low, exact.high))
+    assert row.brier == pytest.approx(0.02) and row.brier_ci is None
 
 
 def test_agreement_matches_statsmodels(tmp_path: Path) -> None:
