@@ -3,8 +3,8 @@
 matplotlib is imported only when plotting, and only through ``matplotlib.figure.Figure``
 with the Agg canvas: no pyplot, so no global backend is switched and no window opens.
 
-* ``accuracy.png`` — accuracy per condition (one marker per judge or other group) with 95%
-  cluster-bootstrap intervals;
+* ``accuracy.png`` — accuracy per condition (one marker per judge or other group) with the
+  table's 95% intervals (CR2 t below 50 sources, else the cluster bootstrap);
 * ``differences.png`` — each comparison A − B (by default assisted minus unassisted and
   debate minus consultancy), with its interval (when there are comparisons);
 * ``calibration.png`` — reliability diagrams: accuracy against mean confidence per
@@ -69,6 +69,14 @@ def _x_label(g: GroupStats, x: str | None) -> str:
     return "all" if x is None else ("—" if g.by.get(x) is None else str(g.by.get(x)))
 
 
+def _intervals(a: Analysis) -> str:
+    """How the intervals drawn were made, as the tables say it."""
+    return (
+        f"95% CIs over sources: CR2 t below {a.settings.small_sample_clusters} sources, "
+        "else cluster bootstrap"
+    )
+
+
 def _errors(values: list[float], intervals: list[tuple[float, float] | None]) -> list[list[float]]:
     low = [v - i[0] if i else 0.0 for v, i in zip(values, intervals, strict=True)]
     high = [i[1] - v if i else 0.0 for v, i in zip(values, intervals, strict=True)]
@@ -121,7 +129,7 @@ def _accuracy(a: Analysis, path: Path) -> Path | None:
     ax.set_xlim(-0.6, len(categories) - 0.4)
     ax.set_ylabel("accuracy")
     ax.set_xlabel(x_field or "")
-    ax.set_title("Accuracy with 95% cluster-bootstrap intervals")
+    ax.set_title(f"Accuracy with {_intervals(a)}", fontsize="medium")
     ax.grid(axis="y", alpha=0.3)
     if series_fields:
         ax.legend(title=" · ".join(series_fields), fontsize="small", loc="lower right")
@@ -300,7 +308,7 @@ def _rounds(a: Analysis, path: Path) -> Path | None:
     )
     fig.suptitle(
         "Accuracy against rounds seen: separate offline judgments (e.g. rejudge --rounds), "
-        "not live beliefs\n95% cluster-bootstrap intervals; "
+        f"not live beliefs\n{_intervals(a)}; "
         f"(round counts with fewer than {MIN_POINT_N} judgments are not drawn)",
         fontsize="medium",
     )

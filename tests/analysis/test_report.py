@@ -318,3 +318,28 @@ def test_calibration_markers_share_one_scale_across_series(
     alone = next(c for c in markers if len(c.get_offsets()) == 1)
     sizes = [float(s) for c in markers for s in c.get_sizes()]
     assert float(alone.get_sizes()[0]) == min(sizes) < max(sizes)
+
+
+def test_the_plots_name_the_intervals_the_tables_use(
+    synthetic_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accuracy and rounds figures said "95% cluster-bootstrap intervals" while they
+    drew the CR2 t intervals of a run with fewer than 50 sources."""
+    from matplotlib.figure import Figure
+
+    from oversight.report._plots import _accuracy, _rounds
+
+    a = analyze(synthetic_run, n_bootstrap=50)
+    assert all("CR2" in g.ci_method for g in a.groups if g.n_clusters >= 2)
+    drawn: list[Figure] = []
+    save = Figure.savefig
+    monkeypatch.setattr(
+        Figure, "savefig", lambda fig, *x, **k: (drawn.append(fig), save(fig, *x, **k))
+    )
+    assert _accuracy(a, tmp_path / "accuracy.png") is not None
+    assert _rounds(a, tmp_path / "rounds.png") is not None
+    accuracy_title = drawn[0].axes[0].get_title()
+    rounds_title = drawn[1].get_suptitle()
+    for title in (accuracy_title, rounds_title):
+        assert "CR2 t below 50 sources, else cluster bootstrap" in title
+        assert "95% cluster-bootstrap" not in title
