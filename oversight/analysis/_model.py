@@ -13,7 +13,9 @@ coefficients are log-odds against the reference condition (the first unassisted 
 the first condition).
 
 * ``gee``: generalized estimating equations clustered by source, exchangeable working
-  correlation, robust (sandwich) standard errors (``statsmodels.formula.api.gee``).
+  correlation, robust (sandwich) standard errors (``statsmodels.formula.api.gee``). A
+  condition whose judgments were all right (or all wrong) has no finite log-odds
+  (separation): its terms get no interval or p-value, and a note says why.
 * ``glmm``: a Bayesian logistic mixed model with **crossed** random intercepts for source,
   judge (the annotator for people) and the debater who argued the gold answer
   (``statsmodels`` ``BinomialBayesMixedGLM``, variational Bayes): posterior means and
@@ -154,13 +156,16 @@ def fit_model(
                 + "), variational Bayes; posterior mean and sd"
             )
     notes += sorted({str(w.message).splitlines()[0] for w in caught})
+    unbounded = _separated(frame, reference, notes) if kind == "gee" else set()
     terms = [
         ModelTerm(
             name=name,
             estimate=float(e),
             se=float(s),
-            ci95=(float(e - z * s), float(e + z * s)) if math.isfinite(s) else None,
-            p_value=float(p) if math.isfinite(p) else None,
+            ci95=(float(e - z * s), float(e + z * s))
+            if math.isfinite(s) and name not in unbounded
+            else None,
+            p_value=float(p) if math.isfinite(p) and name not in unbounded else None,
         )
         for name, e, s, p in zip(names, est, se, pvals, strict=True)
     ]
@@ -174,3 +179,31 @@ def fit_model(
         random_effect_sd=variance,
         notes=notes,
     )
+
+
+def _separated(frame: Any, reference: str, notes: list[str]) -> set[str]:
+    """The GEE terms without a finite estimate: a condition whose judgments were all right
+    (or all wrong) has infinite log-odds (separation), and the optimiser stops anywhere
+    along the way, with a standard error that means nothing. Says so in ``notes``."""
+    out: set[str] = set()
+    if frame["condition"].nunique() < 2:
+        return out
+    for condition, right in frame.groupby("condition", observed=True)["right"]:
+        if right.min() != right.max() or right.iloc[0] not in (0.0, 1.0):
+            continue
+        every = "right" if right.iloc[0] == 1.0 else "wrong"
+        if condition == reference:
+            out |= {"Intercept", *_condition_terms(frame, reference)}
+        else:
+            out.add(f"C(condition)[T.{condition}]")
+        notes.append(
+            f"every judgment under {condition} was {every}: its log-odds are infinite "
+            f"(separation), so its coefficient"
+            + (" and every contrast with it are" if condition == reference else " is")
+            + " not estimable; no interval or p-value is given"
+        )
+    return out
+
+
+def _condition_terms(frame: Any, reference: str) -> list[str]:
+    return [f"C(condition)[T.{c}]" for c in frame["condition"].cat.categories if c != reference]

@@ -115,6 +115,23 @@ def test_the_gee_model_is_statsmodels_gee_on_the_same_frame(run: RunBuilder) -> 
     assert any(t.name == "C(condition)[T.debate]" and t.estimate > 0 for t in glmm.terms)
 
 
+def test_a_condition_right_every_time_has_no_gee_interval_and_says_why(run: RunBuilder) -> None:
+    # Separation: the debate log-odds are infinite; GEE stopped at 28.6 with SE 0.66 and
+    # the report printed [27.266, 29.866], p < 1e-16, as if it were measured.
+    rng = np.random.default_rng(0)
+    for i in range(20):
+        q = run.question(f"q{i}", source=f"s{i % 5}")
+        run.judge(run.transcript(q), [0.8, 0.2] if rng.random() < 0.6 else [0.2, 0.8])
+        run.judge(run.transcript(q, condition="debate"), [0.8, 0.2])
+    result = analyze(run.path, n_bootstrap=50, model="gee")
+    assert result.model is not None
+    terms = {t.name: t for t in result.model.terms}
+    debate = terms["C(condition)[T.debate]"]
+    assert debate.ci95 is None and debate.p_value is None
+    assert terms["Intercept"].ci95 is not None
+    assert any("every judgment under debate was right" in w for w in result.warnings)
+
+
 def test_power_plan_is_statsmodels_normal_power_times_the_design_effect() -> None:
     plan = plan_sample_size(0.10, baseline_accuracy=0.7, power=0.8, icc=0.1, questions_per_source=5)
     var = 0.8 * 0.2 + 0.7 * 0.3
