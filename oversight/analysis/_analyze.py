@@ -267,6 +267,7 @@ def analyze(
 
     warnings: list[str] = [pooled_warning] if pooled_warning else []
     comparisons: list[Comparison] = []
+    left_out: list[str] = []
     cond_codes, cond_values = field_codes(data, "condition")
     scored_rows = rows[data.scored[rows]]
     known = sorted({str(cond_values[c]) for c in unique_codes(cond_codes[rows])[0]})
@@ -306,6 +307,12 @@ def analyze(
             by={by_names[i]: v for i, v in zip(strata, values, strict=True)},
             resampler=resampler,
             warnings=warnings,
+            left_out=left_out,
+        )
+    if left_out:
+        warnings.append(
+            "paired comparisons use the questions judged under both conditions; questions "
+            "judged under only one (A/B) were left out of them: " + "; ".join(left_out)
         )
     if multiplicity == "holm":
         adjusted = holm([c.p_value for c in comparisons])

@@ -139,8 +139,11 @@ def compare(
     by: dict[str, object],
     resampler: Resampler,
     warnings: list[str],
+    left_out: list[str],
 ) -> list[Comparison]:
-    """The comparisons ``pairs`` within one stratum (Holm is applied by the caller)."""
+    """The comparisons ``pairs`` within one stratum (Holm is applied by the caller).
+    ``left_out`` gets, per paired comparison that leaves questions out (those judged under
+    one of its conditions only), ``"A vs B (stratum) a/b"`` with the counts of each."""
     experts = sorted(c for c in rows_by_condition if protocol_of[c] == "expert")
     n_q = data.n_questions
     q_cluster = np.zeros(n_q, dtype=np.int64)
@@ -151,6 +154,13 @@ def compare(
     where = " · ".join(f"{k}={v}" for k, v in by.items())
     out = []
     for cond, base in pairs:
+        has_a, has_b = means[cond][1], means[base][1]
+        shared = np.nonzero(has_a & has_b)[0]
+        only_a, only_b = int((has_a & ~has_b).sum()), int((has_b & ~has_a).sum())
+        if _paired(shared, has_a, has_b) and (only_a or only_b):
+            left_out.append(
+                f"{cond} vs {base}{' (' + where + ')' if where else ''} {only_a}/{only_b}"
+            )
         gap_experts: list[str | None] = [None]
         if protocol_of[base] == "unassisted" and experts:
             gap_experts = list(experts)

@@ -137,6 +137,20 @@ def test_a_slice_with_one_source_has_no_interval_whatever_the_group_has(
     assert "CR2" in g.ci_method
 
 
+def test_a_paired_comparison_says_which_questions_it_left_out(run: RunBuilder) -> None:
+    # Paired on the shared questions, the comparison silently dropped the questions
+    # judged under one condition only: "questions A/B" read 6/6 with 8 debate questions.
+    for i in range(8):
+        run.item(f"q{i}", RIGHT if i % 2 else WRONG, condition="debate", source=f"s{i}")
+        if i < 6:
+            run.item(f"q{i}", WRONG, condition="unassisted", source=f"s{i}")
+    result = analyze(run.path, n_bootstrap=50)
+    (c,) = result.comparisons
+    assert c.design == "paired" and c.n_questions == c.n_questions_baseline == 6
+    (note,) = [w for w in result.warnings if w.startswith("paired comparisons")]
+    assert note.endswith("left out of them: debate vs unassisted (judge=j) 2/0")
+
+
 @pytest.mark.parametrize("sources", [4, 60])
 def test_a_group_right_every_time_gets_clopper_pearson_with_few_or_many_sources(
     run: RunBuilder, sources: int
