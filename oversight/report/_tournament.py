@@ -49,9 +49,9 @@ def tournament_tables(a: Analysis) -> list[Table]:
             note=(
                 f"Elo: side-adjusted Bradley-Terry on cross-play (gold side advantage {beta} "
                 f"logits); debate accuracy in self-play, consultancy balanced over right and "
-                f"wrong consultants; intervals over each player's own sources, CR2 t below "
-                f"{a.settings.small_sample_clusters} sources, else the cluster bootstrap. "
-                f"Accuracy vs Elo (weighted least squares, HC2 interval) — {slopes}."
+                f"wrong consultants, CIs over the player's sources (CR2 t below "
+                f"{a.settings.small_sample_clusters}). Accuracy vs Elo (weighted least "
+                f"squares, HC2 interval) — {slopes}."
             ),
         )
         for p in t.players:
