@@ -352,10 +352,7 @@ def analyze(
             f"they were left out"
         )
     if unscored:
-        warnings.append(
-            f"{unscored} ok judgments could not be scored (no gold answer, a transcript that "
-            f"ended in error, or probabilities of the wrong length); they were left out"
-        )
+        warnings.append(_unscored_warning(data, rows[(status == 0) & ~data.scored[rows]]))
     return Analysis(
         run=str(data.path),
         run_id=data.run_id,
@@ -404,6 +401,20 @@ def analyze(
         if data.path.is_dir()
         else [],
         warnings=warnings,
+    )
+
+
+def _unscored_warning(data: Data, rows: Ints) -> str:
+    """Why the ok judgments ``rows`` could not be scored, counted by reason."""
+    valid = data.valid[rows]
+    no_gold = int((valid & (data.t_correct[data.t[rows]] < 0)).sum())
+    reasons = [
+        (no_gold, "on a question without a gold answer"),
+        (int(valid.sum()) - no_gold, "on a transcript that ended in error"),
+        (int((~valid).sum()), "without one probability per answer of the question"),
+    ]
+    return f"{rows.size} ok judgments could not be scored and were left out: " + ", ".join(
+        f"{n} {why}" for n, why in reasons if n
     )
 
 

@@ -45,6 +45,23 @@ def test_per_group_statistics_match_hand_computation(run: RunBuilder) -> None:
     assert any("could not be scored" in w for w in result.warnings)
 
 
+def test_the_warning_counts_each_reason_a_judgment_was_not_scored(run: RunBuilder) -> None:
+    # It said "N ok judgments could not be scored (no gold answer, a transcript that ended
+    # in error, or probabilities of the wrong length)": which, and how many, it did not say.
+    run.item("q0", 0.9)
+    run.judge(run.transcript(run.question("qn", correct=None)), [0.7, 0.3])
+    run.judge(run.transcript(run.question("qm", correct=None)), [0.7, 0.3])
+    run.judge(run.transcript(run.question("qe"), status="error"), [0.7, 0.3])
+    run.judge(run.transcript(run.question("qw")), [0.5, 0.3, 0.2])  # 3 for 2 answers
+    result = analyze(run.path, n_bootstrap=50)
+    assert result.totals.unscored == 4
+    assert (
+        "4 ok judgments could not be scored and were left out: 2 on a question without a "
+        "gold answer, 1 on a transcript that ended in error, 1 without one probability per "
+        "answer of the question"
+    ) in result.warnings
+
+
 def test_skipped_judgments_are_counted_not_scored(run: RunBuilder) -> None:
     run.item("q1", 0.8)
     t = run.transcript(run.question("q2"))
