@@ -14,7 +14,7 @@ from oversight.analysis._agreement import agreement
 from oversight.analysis._beliefs import belief_curves
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._codes import unique_codes, unique_rows
-from oversight.analysis._compare import compare, comparison_pairs
+from oversight.analysis._compare import compare, comparison_pairs, no_pairs_reason
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import field_codes, parse_where, where_mask
 from oversight.analysis._groups import group_stats, protocols_of
@@ -322,10 +322,9 @@ def analyze(
         c.model_copy(update={"p_adjusted": p}) for c, p in zip(comparisons, adjusted, strict=True)
     ]
     if scored_rows.size and not pairs and baseline is None and not comparisons:
+        scored_conditions = {str(cond_values[c]) for c in cond_codes[scored_rows]}
         warnings.append(
-            "no pair of conditions to compare by default: no condition uses the unassisted "
-            "protocol (the baseline of assisted conditions) and there is no debate and "
-            "consultancy pair; name them with --compare A,B or --baseline C"
+            no_pairs_reason(scored_conditions, protocol_of, [by_names[i] for i in strata])
         )
     few = sorted(
         {g.n_clusters for g in groups if 2 <= g.n_clusters < SMALL_SAMPLE_CLUSTERS}

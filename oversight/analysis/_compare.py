@@ -59,7 +59,7 @@ from oversight.analysis._smallsample import (
 )
 from oversight.analysis._stats import RowMetrics, mcnemar_exact
 
-__all__ = ["compare", "comparison_pairs", "paired_interval"]
+__all__ = ["compare", "comparison_pairs", "no_pairs_reason", "paired_interval"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -98,6 +98,32 @@ def comparison_pairs(
             if lone or _strip(d, "debate") == _strip(k, "consultancy"):
                 out.append((d, k))
     return out
+
+
+def no_pairs_reason(conditions: set[str], protocol_of: dict[str, str], strata: list[str]) -> str:
+    """Why the default rule found no pair among the scored ``conditions`` (a warning)."""
+    hint = "; name pairs with --compare A,B or --baseline C"
+    if len(conditions) < 2:
+        return (
+            f"no comparison: only one condition ({', '.join(sorted(conditions)) or 'none'}) "
+            "has scored judgments, so there is nothing to compare it with"
+        )
+    if comparison_pairs(sorted(conditions), protocol_of, pairs=None, baseline=None):
+        return (
+            "no comparison: the default pairs of conditions were never judged in the same "
+            f"group of {', '.join(strata)} (comparisons are made within each)" + hint
+        )
+    protocols = {protocol_of.get(c) for c in conditions}
+    if "unassisted" in protocols:
+        return (
+            "no pair of conditions to compare by default: besides the unassisted baseline "
+            "there are only expert ceilings, and no debate and consultancy pair" + hint
+        )
+    return (
+        "no pair of conditions to compare by default: no condition uses the unassisted "
+        "protocol (the baseline of assisted conditions) and there is no debate and "
+        "consultancy pair" + hint
+    )
 
 
 def _question_means(

@@ -215,9 +215,25 @@ def test_judgments_without_a_transcript_are_counted_and_left_out(run: RunBuilder
 
 def test_no_baseline_is_said_not_invented(run: RunBuilder) -> None:
     run.item("q", 0.9, condition="debate")
+    run.item("q", 0.9, condition="critique")
     result = analyze(run.path, n_bootstrap=50)
     assert result.comparisons == []
     assert any("no condition uses the unassisted protocol" in w for w in result.warnings)
+
+
+def test_why_there_is_no_comparison_names_the_real_reason(run: RunBuilder) -> None:
+    # Each of these said "no condition uses the unassisted protocol", even with only an
+    # unassisted condition in the run.
+    run.item("q0", 0.9, source="s0")
+    (only,) = [w for w in analyze(run.path, n_bootstrap=20).warnings if "compar" in w]
+    assert only.startswith("no comparison: only one condition (unassisted) has scored")
+    run.item("q0", 0.9, condition="expert", source="s0")
+    (expert,) = [w for w in analyze(run.path, n_bootstrap=20).warnings if "compar" in w]
+    assert "besides the unassisted baseline there are only expert ceilings" in expert
+    run.item("q1", 0.9, condition="debate", judge="other", source="s1")
+    result = analyze(run.path, n_bootstrap=20)
+    (apart,) = [w for w in result.warnings if w.startswith("no comparison")]
+    assert "never judged in the same group of judge" in apart and result.comparisons == []
 
 
 def test_more_than_two_answers(run: RunBuilder) -> None:
