@@ -195,3 +195,14 @@ def test_the_gdc_command_and_the_report_show_the_gaps(
     out = capsys.readouterr().out
     assert "Generator–discriminator–critique gaps" in out and "critique-gdc" in out
     assert f"{100 * shown['d_minus_c']['value']:+.1f} pp" in out
+
+
+@pytest.mark.parametrize("p", [0.5, 0.5 + 1e-12, 0.5 - 1e-12])
+def test_a_p_flawed_within_rounding_of_one_half_counts_half(p: float) -> None:
+    # D compared p_flawed with 0.5 exactly, so 0.500000000001 said "flawed" (D = 1) where
+    # every other score of oversight sees a tie (within 1e-9) and counts half.
+    (result,) = gdc(
+        [item(0, flawed=True, p=p, generated=0, critique_right=True, source="s")],
+        n_bootstrap=20,
+    )
+    assert result.discrimination.value == 0.5
