@@ -77,3 +77,12 @@ def test_items_without_gold_or_tree_are_left_out() -> None:
         update={"question": Question(id="q", text="?", answers=["a", "b"])}
     )
     assert tree_stats([no_gold]) == []
+
+
+def test_a_payoff_that_is_zero_but_for_rounding_is_a_draw() -> None:
+    # 0.7 - 0.6 - 0.1 is 2.8e-17, not 0: the prover "won" a debate that was a draw, where
+    # debater matches count a difference within 1e-9 as a draw.
+    payoff = 0.7 - 0.6 - 0.1
+    assert payoff != 0
+    (stats,) = tree_stats([pe(0, payoff, 0, "s0"), pe(1, payoff, 1, "s1")], n_bootstrap=20)
+    assert stats.prover_wins.value == 0.5
