@@ -133,7 +133,7 @@ def fit_model(
                 for name in ("source", "judge", "debater")
                 if frame[name].nunique() > 1
             }
-            ties = int((frame["right"] == 0.5).sum())
+            ties = int(((frame["right"] > 0) & (frame["right"] < 1)).sum())  # 1/2, 1/3, ...
             if ties:
                 notes.append(f"{ties} ties counted as wrong in the GLMM (it needs 0/1 outcomes)")
             frame["right"] = (frame["right"] > 0.5).astype(float)

@@ -132,6 +132,24 @@ def test_a_condition_right_every_time_has_no_gee_interval_and_says_why(run: RunB
     assert any("every judgment under debate was right" in w for w in result.warnings)
 
 
+def test_the_glmm_note_counts_every_tie_it_scores_as_wrong(run: RunBuilder) -> None:
+    # A three-way tie scores 1/3 and the GLMM counts it wrong like a two-way one, but the
+    # note counted only the ties scored exactly 0.5 ("2 ties" here instead of 4).
+    rng = np.random.default_rng(1)
+    for i in range(16):
+        q = run.question(f"q{i}", answers=3, source=f"s{i % 4}")
+        for cond in ("unassisted", "debate"):
+            p = [0.6, 0.3, 0.1] if rng.random() < 0.6 else [0.1, 0.6, 0.3]
+            if i == 0:
+                p = [0.4, 0.4, 0.2]
+            if i == 1:
+                p = [1 / 3, 1 / 3, 1 / 3]
+            run.judge(run.transcript(q, condition=cond), p)
+    fit = analyze(run.path, n_bootstrap=20, model="glmm").model
+    assert fit is not None
+    assert "4 ties counted as wrong in the GLMM (it needs 0/1 outcomes)" in fit.notes
+
+
 def test_power_plan_is_statsmodels_normal_power_times_the_design_effect() -> None:
     plan = plan_sample_size(0.10, baseline_accuracy=0.7, power=0.8, icc=0.1, questions_per_source=5)
     var = 0.8 * 0.2 + 0.7 * 0.3
