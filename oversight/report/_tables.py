@@ -388,8 +388,8 @@ def _agreement(a: Analysis) -> Table | None:
         f"{ag.n_judgments} verdicts)",
         ["condition", "judge A", "judge B", "pairs", "agreement", "Cohen's kappa", "alpha"],
         numeric={3, 4, 5, 6},
-        note="Every judgment kept: a judge that judged a transcript twice pairs twice; "
-        "95% CIs: percentile cluster bootstrap over sources.",
+        note="Every judgment kept (a judge twice on a transcript pairs twice); alpha: over "
+        "all judges of the condition, not the pair; 95% CIs: cluster bootstrap over sources.",
     )
     for scope in [ag, *a.agreement_by_condition] if per_condition else [ag]:
         label = scope.condition if scope.condition is not None else "all"

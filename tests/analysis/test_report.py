@@ -343,3 +343,23 @@ def test_the_plots_name_the_intervals_the_tables_use(
     for title in (accuracy_title, rounds_title):
         assert "CR2 t below 50 sources, else cluster bootstrap" in title
         assert "95% cluster-bootstrap" not in title
+
+
+def test_the_agreement_table_says_its_alpha_is_the_conditions_not_the_pairs(
+    tmp_path: Path,
+) -> None:
+    """Each pair's row repeats the alpha of all the condition's judges in an "alpha" column
+    beside the pair's kappa; the note did not say so."""
+    from oversight.report._tables import build_tables
+
+    from .helpers import RunBuilder
+
+    run = RunBuilder(tmp_path / "run")
+    for i in range(6):
+        t = run.transcript(run.question(f"q{i}", source=f"s{i}"))
+        for k, judge in enumerate(("a", "b", "c")):
+            run.judge(t, [0.8, 0.2] if (i + k) % 3 else [0.2, 0.8], judge=judge)
+    tables = build_tables(analyze(run.path, n_bootstrap=50))
+    table = next(t for t in tables if "agreement" in t.title)
+    assert len({row[-1] for row in table.rows}) == 1 and len(table.rows) == 6  # all, unassisted
+    assert "alpha: over all judges of the condition, not the pair" in table.note
