@@ -16,7 +16,8 @@ independent resampling noise.
 Intervals are percentile intervals (the 2.5th and 97.5th percentiles of the resampled
 statistic). A resample in which a ratio's denominator is zero (a slice none of whose
 sources was drawn) is left out of that statistic's interval. Fewer than two sources give
-no interval (None): one cluster says nothing about the variation between clusters.
+no interval (None): one cluster says nothing about the variation between clusters; nor do
+resamples that all give the same value (e.g. every item right), which give None too.
 """
 
 from __future__ import annotations
@@ -114,11 +115,13 @@ class Resampler:
 def percentile_interval(
     samples: Floats, n_clusters: int, level: float = 0.95
 ) -> tuple[float, float] | None:
-    """The percentile interval of the finite samples; None without two clusters or samples."""
+    """The percentile interval of the finite samples; None without two clusters or samples,
+    or when every resample gave the same value (no variation between sources to measure:
+    a zero-width interval would claim certainty)."""
     if n_clusters < 2:
         return None
     finite = samples[np.isfinite(samples)]
-    if finite.size < 2:
+    if finite.size < 2 or np.ptp(finite) == 0:
         return None
     tail = (1.0 - level) / 2.0 * 100.0
     lo, hi = np.percentile(finite, [tail, 100.0 - tail])

@@ -206,3 +206,14 @@ def test_a_p_flawed_within_rounding_of_one_half_counts_half(p: float) -> None:
         n_bootstrap=20,
     )
     assert result.discrimination.value == 0.5
+
+
+def test_a_share_every_item_scores_alike_has_no_interval() -> None:
+    # Every generated answer gold: G was 100.0% [100.0, 100.0], every resample alike.
+    items = [
+        item(k, flawed=k % 2 == 0, p=0.8, generated=0, critique_right=k % 3 == 0, source=f"s{k}")
+        for k in range(6)
+    ]
+    (result,) = gdc(items, n_bootstrap=50)
+    assert result.generation.value == 1.0 and result.generation.ci95 is None
+    assert result.critique.ci95 is not None  # a share that varies keeps its interval

@@ -81,6 +81,24 @@ def test_agreement_keeps_every_judgment_and_matches_krippendorff_and_sklearn(
     assert pair.kappa_ci95 is not None and pair.kappa_ci95[0] < pair.kappa < pair.kappa_ci95[1]
 
 
+def test_kappa_that_no_resample_can_move_has_no_interval(run: RunBuilder) -> None:
+    # Judge b always says the first answer: kappa is 0 in every resample (sklearn agrees on
+    # the value), and the report printed 0.000 [0.00, 0.00] as if it were measured exactly.
+    a_says, b_says = [], []
+    for i in range(8):
+        t = run.transcript(run.question(f"q{i}", source=f"s{i}"))
+        a = i % 3 == 0
+        run.judge(t, [0.2, 0.8] if a else [0.8, 0.2], judge="a")
+        run.judge(t, [0.8, 0.2], judge="b")
+        a_says.append(int(a))
+        b_says.append(0)
+    ag = analyze(run.path, n_bootstrap=200).agreement
+    assert ag is not None
+    (pair,) = ag.pairs
+    assert pair.kappa == pytest.approx(cohen_kappa_score(a_says, b_says)) == 0.0
+    assert pair.kappa_ci95 is None
+
+
 def test_the_gee_model_is_statsmodels_gee_on_the_same_frame(run: RunBuilder) -> None:
     rng = np.random.default_rng(2)
     rows = []
