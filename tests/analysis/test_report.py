@@ -363,3 +363,13 @@ def test_the_agreement_table_says_its_alpha_is_the_conditions_not_the_pairs(
     table = next(t for t in tables if "agreement" in t.title)
     assert len({row[-1] for row in table.rows}) == 1 and len(table.rows) == 6  # all, unassisted
     assert "alpha: over all judges of the condition, not the pair" in table.note
+
+
+def test_the_guides_json_outline_names_every_top_level_field() -> None:
+    """docs/guide/analysis.md outlines the report's JSON; it left out injection and beliefs."""
+    import re
+
+    guide = (Path(__file__).parents[2] / "docs" / "guide" / "analysis.md").read_text()
+    outline = guide.split("**JSON schema**", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    for name in Analysis.model_fields:
+        assert re.search(rf"\b{name}\b", outline), name
