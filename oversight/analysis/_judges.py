@@ -11,8 +11,9 @@
 * **Escalations.** For each fallback judge: how many of its judgments it escalated and why;
   where both an LLM and a human verdict exist for an escalated item (the fallback judgment's
   components, or a human judgment whose ``escalated_from`` names the escalation or the LLM
-  judgment), how often they agree and how accurate each was; ``pending`` counts escalated
-  items no human has judged yet.
+  judgment), how often they agree (and kappa: over the pairs where neither is a tie, which
+  has no verdict, as in the agreement table) and how accurate each was; ``pending`` counts
+  escalated items no human has judged yet.
 """
 
 from __future__ import annotations
@@ -223,7 +224,9 @@ def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
         width = data.probs.shape[1]
         lm = row_metrics(np.array(llm_p).reshape(-1, width), np.clip(g, 0, None))
         hm = row_metrics(np.array(human_p).reshape(-1, width), np.clip(g, 0, None))
-        kappa = cohens_kappa(lm.verdict, hm.verdict)
+        # A tie is no verdict: agreement and kappa leave it out, as the agreement table does.
+        both = (lm.verdict >= 0) & (hm.verdict >= 0)
+        kappa = cohens_kappa(lm.verdict[both], hm.verdict[both])
         out.append(
             EscalationStats(
                 judge=name,
@@ -233,7 +236,7 @@ def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
                 reasons=dict(sorted(reasons.items())),
                 pending=pending,
                 n_pairs=int(g.size),
-                agreement=float((lm.verdict == hm.verdict).mean()) if g.size else None,
+                agreement=float((lm.verdict == hm.verdict)[both].mean()) if both.any() else None,
                 kappa=kappa if np.isfinite(kappa) else None,
                 llm_accuracy=float(lm.score[known].mean()) if known.any() else None,
                 human_accuracy=float(hm.score[known].mean()) if known.any() else None,

@@ -79,6 +79,18 @@ def _fallback(
     return judgment
 
 
+def test_escalation_agreement_leaves_ties_out_as_the_agreement_table_does(
+    run: RunBuilder,
+) -> None:
+    # Both 50/50: no verdict either side. It counted as an agreement (1.0 here), while the
+    # judges' agreement table leaves ties out.
+    for qid, llm, human in (("a", [0.5, 0.5], [0.5, 0.5]), ("b", [0.6, 0.4], [0.2, 0.8])):
+        _fallback(run, qid, llm, human, escalated=True, escalation_reason="low confidence")
+    (e,) = analyze(run.path, n_bootstrap=20).escalations
+    assert e.n_pairs == 2 and e.agreement == 0.0
+    assert (e.llm_accuracy, e.human_accuracy) == (pytest.approx(0.75), pytest.approx(0.25))
+
+
 def test_escalations_and_human_llm_agreement(run: RunBuilder) -> None:
     _fallback(run, "sure", [0.9, 0.1], None)
     # Reasons as the fallback judge words them: counted by kind, not by full text.
