@@ -173,7 +173,10 @@ def group_stats(
         n_clusters=int(n_clusters),
         accuracy=_mean(score),
         ci95=intervals["all"],
-        ci_method=_method(int(n_clusters)),
+        ci_method=_method(int(n_clusters))
+        if n_clusters < 2 or not score.size or np.ptp(score) or score[0] not in (0.0, 1.0)
+        else f"Clopper-Pearson over {n_clusters} sources (every judgment "
+        f"{'right' if score[0] else 'wrong'})",
         balanced_accuracy=balanced,
         balanced_accuracy_ci95=balanced_ci,
         mean_p_gold=_mean(metrics.p_gold[scored]),

@@ -163,6 +163,8 @@ def test_a_group_right_every_time_gets_clopper_pearson_with_few_or_many_sources(
     (g,) = analyze(run.path, n_bootstrap=50).groups
     ref = stats.binomtest(sources, sources).proportion_ci(method="exact")
     assert g.accuracy == 1.0 and g.ci95 == pytest.approx((ref.low, ref.high))
+    # ci_method said "CR2, t(...)" or "cluster bootstrap" for this Clopper-Pearson interval.
+    assert g.ci_method == f"Clopper-Pearson over {sources} sources (every judgment right)"
     assert g.brier == pytest.approx(0.02) and g.brier_ci95 is None
     assert g.by_gold_position[0].ci95 == pytest.approx((ref.low, ref.high))
 
