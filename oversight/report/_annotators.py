@@ -94,12 +94,12 @@ def write_annotators(t: AnnotatorTable, folder: Path, markdown: Path | None) -> 
     write_json_atomic(path, t.model_dump(mode="json"))
     if markdown is not None and markdown.exists():
         text = (
-            markdown.read_text().rstrip("\n")
+            markdown.read_text(encoding="utf-8").rstrip("\n")
             + "\n\n"
             + "\n\n".join(_md_table(table) for table in annotator_tables(t))
             + "\n"
         )
         tmp = markdown.with_name(f".{markdown.name}.tmp")
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(markdown)
     return [path]

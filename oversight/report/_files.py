@@ -57,6 +57,7 @@ def write_report(
     if markdown:
         files.markdown = out / "report.md"
         tmp = out / ".report.md.tmp"
-        tmp.write_text(render_markdown(a, files.plots, relative_to=out))
+        # UTF-8 whatever the locale: the report holds "—", "×", "≥" (ASCII or cp1252 fail).
+        tmp.write_text(render_markdown(a, files.plots, relative_to=out), encoding="utf-8")
         tmp.replace(files.markdown)
     return files

@@ -373,3 +373,29 @@ def test_the_guides_json_outline_names_every_top_level_field() -> None:
     outline = guide.split("**JSON schema**", 1)[1].split("```text", 1)[1].split("```", 1)[0]
     for name in Analysis.model_fields:
         assert re.search(rf"\b{name}\b", outline), name
+
+
+def test_report_md_is_written_in_utf8_whatever_the_locale(synthetic_run: Path) -> None:
+    """Under an ASCII locale (LANG=C without UTF-8 coercion; cp1252 on Windows lacks "≥"),
+    writing report.md raised UnicodeEncodeError on its first "×"."""
+    import os
+
+    env = {
+        **os.environ,
+        "LC_ALL": "C",
+        "LANG": "C",
+        "PYTHONCOERCECLOCALE": "0",
+        "PYTHONUTF8": "0",
+        "PYTHONIOENCODING": "utf-8",  # the terminal is not what is tested here
+    }
+    code = "import sys; from oversight.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "report", str(synthetic_run), "--markdown"],
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = (synthetic_run / "reports" / "report.md").read_text(encoding="utf-8")
+    assert "Accuracy by condition × judge" in text and "≥" in text
