@@ -200,6 +200,8 @@ def analyze(
     """
     if n_bootstrap < 1:
         raise ConfigError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
+    if not isinstance(n_bins, int) or isinstance(n_bins, bool) or n_bins < 1:
+        raise ConfigError(f"n_bins (calibration bins) must be a positive integer, got {n_bins!r}")
     if multiplicity not in ("holm", "none"):
         raise ConfigError(f"multiplicity must be 'holm' or 'none', got {multiplicity!r}")
     pairs = _parse_pairs(compare_pairs)

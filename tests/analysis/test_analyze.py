@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from scipy.stats import binomtest
@@ -60,6 +61,14 @@ def test_the_warning_counts_each_reason_a_judgment_was_not_scored(run: RunBuilde
         "gold answer, 1 on a transcript that ended in error, 1 without one probability per "
         "answer of the question"
     ) in result.warnings
+
+
+@pytest.mark.parametrize("n_bins", [0, -1, 2.5])
+def test_a_bad_number_of_calibration_bins_is_refused_clearly(run: RunBuilder, n_bins: Any) -> None:
+    # It failed deep in numpy ("'list' argument must have no negative elements").
+    run.item("q", 0.9)
+    with pytest.raises(ConfigError, match=r"n_bins .* must be a positive integer"):
+        analyze(run.path, n_bins=n_bins)
 
 
 def test_skipped_judgments_are_counted_not_scored(run: RunBuilder) -> None:
