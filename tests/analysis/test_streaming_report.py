@@ -2,7 +2,9 @@
 (``rich_run.py``), ``oversight report`` prints and writes, number for number, what the
 report printed and wrote before it streamed (``tests/data/report-before/``, written by
 main at cabaf5d, where a value that rounds to zero now prints as 0.0 or +0.0, never
--0.0). Numbers in JSON are compared to 1e-9 relative: the tournament's ratings
+-0.0; changed since only where a fix changed a number or a text on purpose: each such
+commit says which fields, see ``git log tests/data/report-before``). Numbers in JSON are
+compared to 1e-9 relative: the tournament's ratings
 come from an optimiser whose last bits depend on the numpy/scipy build (a fresh install
 gave ...8542 where the reference has ...8536); everything else must be equal."""
 
