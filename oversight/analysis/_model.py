@@ -157,13 +157,15 @@ def fit_model(
             )
     notes += sorted({str(w.message).splitlines()[0] for w in caught})
     unbounded = _separated(frame, reference, notes) if kind == "gee" else set()
+    if not np.isfinite(est).all():
+        notes.append("the fit gave no finite estimate for some terms: they are left empty")
     terms = [
         ModelTerm(
             name=name,
-            estimate=float(e),
-            se=float(s),
+            estimate=float(e) if math.isfinite(e) else None,
+            se=float(s) if math.isfinite(s) else None,
             ci95=(float(e - z * s), float(e + z * s))
-            if math.isfinite(s) and name not in unbounded
+            if math.isfinite(e) and math.isfinite(s) and name not in unbounded
             else None,
             p_value=float(p) if math.isfinite(p) and name not in unbounded else None,
         )

@@ -178,10 +178,12 @@ class ModelTerm(_Model):
 
     name: str
     """The term, as statsmodels names it, e.g. ``C(condition)[T.debate]``."""
-    estimate: float
-    """Log-odds coefficient (GEE) or its posterior mean (GLMM)."""
-    se: float
-    """Robust standard error (GEE) or posterior standard deviation (GLMM)."""
+    estimate: float | None
+    """Log-odds coefficient (GEE) or its posterior mean (GLMM); null when the fit gave none
+    (not finite)."""
+    se: float | None
+    """Robust standard error (GEE) or posterior standard deviation (GLMM); null when not
+    finite."""
     ci95: Interval
     """estimate +- 1.96 se."""
     p_value: float | None

@@ -168,6 +168,27 @@ def test_the_glmm_note_counts_every_tie_it_scores_as_wrong(run: RunBuilder) -> N
     assert "4 ties counted as wrong in the GLMM (it needs 0/1 outcomes)" in fit.notes
 
 
+def test_a_gee_fit_without_estimates_leaves_them_empty_and_its_json_reads_back(
+    run: RunBuilder,
+) -> None:
+    # Every judgment a tie: GEE gives NaN; the table printed "nan" and the JSON held null
+    # for a field typed float, so it did not read back into an Analysis.
+    from oversight.analysis import Analysis
+    from oversight.report._tables import build_tables
+
+    for i in range(6):
+        q = run.question(f"q{i}", answers=4, source=f"s{i % 3}")
+        run.judge(run.transcript(q), [0.25, 0.25, 0.25, 0.25])
+        run.judge(run.transcript(q, condition="debate"), [0.4, 0.4, 0.1, 0.1])
+    result = analyze(run.path, n_bootstrap=20, model="gee")
+    assert result.model is not None
+    assert all(t.estimate is None and t.ci95 is None for t in result.model.terms)
+    assert any("no finite estimate" in w for w in result.warnings)
+    assert Analysis.model_validate_json(result.model_dump_json()) == result
+    table = next(t for t in build_tables(result) if t.title.startswith("Model"))
+    assert all(row[1] == "—" for row in table.rows)
+
+
 def test_power_plan_is_statsmodels_normal_power_times_the_design_effect() -> None:
     plan = plan_sample_size(0.10, baseline_accuracy=0.7, power=0.8, icc=0.1, questions_per_source=5)
     var = 0.8 * 0.2 + 0.7 * 0.3
