@@ -219,6 +219,7 @@ def _gdc_section(
                 print_gdc(stats, console)
             else:
                 console.print(_rich(tree_table(stats)))
+        _whole_run_note(args, name, messages)
         if write:
             out = Path(getattr(args, "out", None) or Path(args.run_dir) / "reports")
             out.mkdir(parents=True, exist_ok=True)
@@ -254,7 +255,20 @@ def _stress_section(
     if console is not None:
         console.print()
         print_stress(report, console)
+    _whole_run_note(args, "stress", messages)
     if write:
         out = Path(getattr(args, "out", None) or Path(args.run_dir) / "reports")
         for path in write_stress(report, out, plot=plots):
             messages.print(f"wrote {escape(str(path))}")
+
+
+def _whole_run_note(args: argparse.Namespace, section: str, messages: Console) -> None:
+    """Say, under a section ``--where`` does not filter, that it is of the whole run: the
+    clauses choose judgments, and these sections measure transcripts (critiques, trees,
+    planted personas), whatever judged them."""
+    where = list(getattr(args, "where", None) or [])
+    if where:
+        messages.print(
+            f"note: the {section} section is of the whole run; --where "
+            f"{escape(' '.join(where))} chose the judgments of the tables above only"
+        )

@@ -75,6 +75,25 @@ def test_the_report_shows_each_protocols_accuracy_with_intervals_and_the_gdc_gap
     assert trees["prover-estimator"]["payoff"]["n"] == 32
 
 
+def test_a_filtered_report_says_which_sections_its_filter_does_not_reach(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--where chooses judgments; the GDC and tree sections measure transcripts and are of
+    the whole run: printed under a filtered report without a word, they read as filtered."""
+    capsys.readouterr()
+    where = ["--where", "condition=rrm-weak"]
+    assert main(["report", str(run_dir), "--bootstrap", "50", *where]) == 0
+    out = capsys.readouterr().out
+    assert "critique-refine" not in out.split("Generator–discriminator–critique gaps")[0]
+    for section in ("gdc", "trees"):
+        assert (
+            f"note: the {section} section is of the whole run; --where condition=rrm-weak "
+            "chose the judgments of the tables above only"
+        ) in " ".join(out.split())
+    assert main(["report", str(run_dir), "--bootstrap", "50"]) == 0
+    assert "note: the gdc section" not in capsys.readouterr().out
+
+
 def test_show_gives_researchers_the_key_and_ratings_and_judges_neither(
     run_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
