@@ -133,7 +133,25 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(highlight=False, stderr=args.json, width=wide_when_piped())
     if args.dry_run:
-        rehearsal = dry_run(args.experiment, console=console)
+        from oversight.experiment import load_experiment
+
+        # The overrides are checked as the real run would check them (a bad value is an
+        # error now, not after the estimate), though the rehearsal applies no cap.
+        experiment = load_experiment(
+            args.experiment,
+            overrides={
+                "max_cost_usd": args.max_cost,
+                "max_tokens": args.max_tokens,
+                "concurrency": args.concurrency,
+            },
+        )
+        ignored = _real_run_only(args)
+        if ignored:
+            console.print(
+                f"note: a dry run rehearses on mock endpoints in a temporary folder, with no "
+                f"cap; {', '.join(ignored)} apply to the real run only"
+            )
+        rehearsal = dry_run(experiment, console=console)
         if args.json:
             print(json.dumps(rehearsal.to_json(), indent=2))
         else:
@@ -161,6 +179,22 @@ def run(args: argparse.Namespace) -> int:
     if result.status == "interrupted":
         return 130
     return 0 if result.status.startswith("complete") else EXIT_STOPPED
+
+
+def _real_run_only(args: argparse.Namespace) -> list[str]:
+    """The flags given that a dry run does not use."""
+    given = {
+        "--out": args.out is not None,
+        "--max-cost": args.max_cost is not None,
+        "--max-tokens": args.max_tokens is not None,
+        "--concurrency": args.concurrency is not None,
+        "--workers": args.workers is not None,
+        "--ray": args.ray is not None,
+        "--offline": args.offline,
+        "--replay": args.replay is not None,
+        "--retry-failed": args.retry_failed,
+    }
+    return [flag for flag, present in given.items() if present]
 
 
 def print_estimate(rehearsal: DryRun, console: Console) -> None:

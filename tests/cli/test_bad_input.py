@@ -446,3 +446,20 @@ def test_rejudge_rounds_written_with_a_superscript_is_refused_in_words(
         ["rejudge", str(tmp_path / "run"), "--judge", "llm:mock/x", "--rounds", "³"], capsys
     )
     assert "--rounds '³': give whole numbers, e.g. 1,2,3 (or all)" in err
+
+
+def test_a_dry_run_checks_the_overrides_and_names_the_flags_it_does_not_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dry run ignored every flag of the real run: ``--dry-run --max-cost -1`` exited 0,
+    and ``--out``, ``--workers`` went unmentioned. A bad value is now refused as the real
+    run refuses it, and the flags a dry run does not use are named; --out stays empty."""
+    path = _experiment(tmp_path)
+    err = _fails(["run", str(path), "--dry-run", "--max-cost", "-1"], capsys)
+    assert "--max-cost" in err
+    out = tmp_path / "real"
+    assert main(["run", str(path), "--dry-run", "--out", str(out), "--workers", "2"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "note: a dry run rehearses on mock endpoints in a temporary folder, with no cap;" in said
+    assert "--out, --workers apply to the real run only" in said
+    assert not out.exists()
