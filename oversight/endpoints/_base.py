@@ -33,6 +33,7 @@ from oversight.endpoints._limits import LimitSettings, shared_limits
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import as_price, cost_usd
 from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats, status_failure
+from oversight.endpoints._secrets import public_url
 from oversight.endpoints._structured import corrected, parse_structured
 from oversight.endpoints._types import Completion, Message, Reply, Request
 from transcripts import Call, Usage
@@ -82,7 +83,7 @@ class Backend(abc.ABC):
 
     def identity(self) -> dict[str, Any]:
         """Everything besides the request that changes the answer (part of the cache key)."""
-        return {"provider": self.provider, "model": self.model, "server": self.server}
+        return {"provider": self.provider, "model": self.model, "server": public_url(self.server)}
 
     def redact(self, text: str) -> str:
         """``text`` with any secret of this backend removed (for error messages)."""

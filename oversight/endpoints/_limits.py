@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 
+from oversight.endpoints._secrets import public_url
+
 __all__ = ["LimitSettings", "SharedLimits", "shared_limits"]
 
 log = logging.getLogger("oversight.endpoints")
@@ -232,7 +234,9 @@ def shared_limits(
     key = (provider, server, model)
     limits = _registry.get(key)
     if limits is None:
-        limits = SharedLimits(f"{provider}/{model} at {server}", settings, default_concurrency)
+        limits = SharedLimits(
+            f"{provider}/{model} at {public_url(server)}", settings, default_concurrency
+        )
         _registry[key] = limits
     else:
         limits.tighten(settings)

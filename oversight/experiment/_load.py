@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from oversight.endpoints import option_problems
+from oversight.endpoints._secrets import SECRET_NAME, looks_like_key
 from oversight.experiment._judges import judge_names, judge_specs, validate_judges
 from oversight.experiment._plants import plant_problems
 from oversight.experiment._spec import _LABEL, Experiment, Limits
@@ -29,13 +30,6 @@ LIMIT_FLAGS = {
     "concurrency": "--concurrency",
 }
 """The ``[limits]`` keys ``oversight run`` can override, and the flag of each."""
-
-_SECRET_KEY = re.compile(r"^(api[_-]?key|secret(_key)?|password|(access|auth)[_-]?token)$", re.I)
-_SECRET_VALUE = re.compile(r"^(sk-|sk_|xai-|AIza)[A-Za-z0-9_\-]{16,}$")
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_URL_PARTS = re.compile(r"[/?&=:@#;]")
-"""What separates a URL's parts: a key may be one of them (a gateway's path, a query value,
-the password before the host)."""
 
 
 def load_experiment(
@@ -134,7 +128,7 @@ def secret_problems(data: Any, at: str = "") -> list[str]:
     if isinstance(data, Mapping):
         for key, value in data.items():
             path = f"{at}.{key}" if at else str(key)
-            if isinstance(key, str) and _SECRET_KEY.match(key) and value not in (None, ""):
+            if isinstance(key, str) and SECRET_NAME.match(key) and value not in (None, ""):
                 problems.append(
                     f"{path}: an API key must not be written in an experiment (it would be "
                     f"copied into the run folder); remove it, put the key in an environment "
@@ -145,18 +139,12 @@ def secret_problems(data: Any, at: str = "") -> list[str]:
     elif isinstance(data, list):
         for i, value in enumerate(data):
             problems += secret_problems(value, f"{at}[{i}]")
-    elif isinstance(data, str) and _looks_like_key(data.strip()):
+    elif isinstance(data, str) and looks_like_key(data.strip()):
         problems.append(
             f"{at}: this value looks like an API key; keys never go in experiment files: put "
             f"it in an environment variable and name that variable with api_key_env"
         )
     return problems
-
-
-def _looks_like_key(value: str) -> bool:
-    """Whether ``value`` is a key, or a URL with a key as one of its parts."""
-    parts = _URL_PARTS.split(value) if _URL.match(value) else [value]
-    return any(_SECRET_VALUE.match(part) for part in parts)
 
 
 def _endpoint_problems_raw(data: Mapping[str, Any]) -> list[str]:
@@ -193,7 +181,7 @@ def _raw_options(table: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _endpoint_lines(at: str, spec: str, options: Mapping[str, Any]) -> list[str]:
-    safe = {k: v for k, v in options.items() if not _SECRET_KEY.match(k)}
+    safe = {k: v for k, v in options.items() if not SECRET_NAME.match(k)}
     return [f"{at}: {problem}" for problem in option_problems(spec, safe)]
 
 

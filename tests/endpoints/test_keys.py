@@ -157,3 +157,28 @@ async def test_a_traceback_of_a_provider_error_does_not_quote_the_key(tmp_path: 
 def files_under(root: Path) -> dict[Path, bytes]:
     """Every file under ``root`` with its bytes (the cache's WAL and SHM files included)."""
     return {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+
+def test_a_key_inside_a_base_url_is_kept_out_of_the_cache_key_and_the_log_name() -> None:
+    """A gateway's URL may carry the key as a path segment or a query value; from Python or
+    OPENAI_BASE_URL it is not refused as it is in an experiment file. The server in the
+    response cache's stored request (the backend's identity) and in the rate-limit log
+    line's name is the URL without it (they held the whole URL); a URL without a key is
+    unchanged, so no cache key moves."""
+    key = "sk-proj-SECRETinURL1234567890abc"
+    for url, shown in [
+        (f"https://gw.example/{key}/v1", "https://gw.example/***/v1"),
+        (
+            f"https://gw.example/v1?api-key={key}&region=eu",
+            "https://gw.example/v1?api-key=***&region=eu",
+        ),
+        (f"https://gw.example/v1?key={key}", "https://gw.example/v1?key=***"),
+        (f"https://user:{key}@gw.example/v1", "https://gw.example/v1"),
+    ]:
+        ep = endpoint("openai/gpt-4o-mini", base_url=url, api_key="k")
+        assert ep.backend.server == url  # the calls still go where they were told
+        assert ep.backend.identity()["server"] == shown, url
+        assert ep.limits.name == f"openai/gpt-4o-mini at {shown}"
+    for plain in ["http://127.0.0.1:8000/v1", "https://api.example/v1?api-version=2024-06-01"]:
+        ep = endpoint("openai/gpt-4o-mini", base_url=plain, api_key="k")
+        assert ep.backend.identity()["server"] == plain
