@@ -259,9 +259,8 @@ def test_a_human_table_in_the_experiment_plans_the_study(
         oversight.load_experiment(path)
 
 
-def test_session_options_a_study_fixes_are_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _study_run(tmp_path: Path, *plan: str) -> str:
+    """A run of two questions' transcripts with a study planned for annotator ``ann``."""
     from oversight.cli import main
 
     store = RunStore.create(tmp_path / "run")
@@ -269,7 +268,16 @@ def test_session_options_a_study_fixes_are_refused(
         store.transcripts.append(t)
     store.close()
     run = str(tmp_path / "run")
-    assert main(["judge", run, "--plan-study", "--annotators", "ann", "--time-limit", "60"]) == 0
+    assert main(["judge", run, "--plan-study", "--annotators", "ann", *plan]) == 0
+    return run
+
+
+def test_session_options_a_study_fixes_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.cli import main
+
+    run = _study_run(tmp_path, "--time-limit", "60")
     capsys.readouterr()
     assert main(["judge", run, "--annotator", "ann", "--time-limit", "30"]) == 1
     assert "--time-limit: this run's study" in " ".join(capsys.readouterr().err.split())
@@ -286,12 +294,7 @@ def test_an_empty_queue_of_a_study_run_points_at_the_study_not_at_all(
 ) -> None:
     from oversight.cli import main
 
-    store = RunStore.create(tmp_path / "run")
-    for t in run_transcripts(questions=2):
-        store.transcripts.append(t)
-    store.close()
-    run = str(tmp_path / "run")
-    assert main(["judge", run, "--plan-study", "--annotators", "ann"]) == 0
+    run = _study_run(tmp_path)
     capsys.readouterr()
     assert main(["judge", run, "--annotator", "ann", "--queue"]) == 0
     said = " ".join(capsys.readouterr().out.split())
