@@ -8,7 +8,7 @@ from judges.base import Judge
 from transcripts import JudgeIdentity, JudgeView, Judgment
 from transcripts.errors import EndpointError, JudgeError
 
-__all__ = ["HumanQuit", "failed", "judge_safely"]
+__all__ = ["HumanInterrupted", "HumanQuit", "failed", "judge_safely"]
 
 
 def failed(
@@ -43,3 +43,9 @@ async def judge_safely(judge: Judge, view: JudgeView) -> Judgment:
 
 class HumanQuit(JudgeError):
     """The person stopped (``q``, end of input): no judgment was given for this item."""
+
+
+class HumanInterrupted(HumanQuit):
+    """Ctrl-C (or a closed terminal) stopped the person before they gave a judgment for this
+    item: the caller stops, and the item stays to be asked when it resumes (a fallback judge
+    does not queue it)."""

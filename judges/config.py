@@ -42,6 +42,7 @@ from judges.human import HumanJudge, HumanJudgeOptions
 from judges.live import JOURNAL, LiveHumanJudge
 from judges.llm import LLMJudge, LLMJudgeOptions
 from judges.panel import PanelJudge, PanelOptions
+from judges.terminal import Interrupt
 from oversight.endpoints import Endpoint, endpoint
 from transcripts import RunStore
 from transcripts._validation import format_errors
@@ -243,12 +244,15 @@ def build_judge(
     store: RunStore | None = None,
     annotator: str | None = None,
     console: Console | None = None,
+    interrupt: Interrupt | None = None,
 ) -> Judge:
     """The judge a spec string, a ``[[judges]]`` table or a config object describes: the one
     way judges are built from configuration.
 
     ``store`` is where a deferred fallback judge queues items; ``annotator`` names the
-    person for human judges whose config does not; ``console`` is where they are asked.
+    person for human judges whose config does not; ``console`` is where they are asked;
+    ``interrupt`` is what the caller's Ctrl-C handler sets to end their prompt (asked from
+    async code, they are read in a thread Ctrl-C does not reach).
     """
     config = parse_judge_config(spec)
 
@@ -259,6 +263,7 @@ def build_judge(
             store=store,
             annotator=annotator,
             console=console,
+            interrupt=interrupt,
         )
 
     if isinstance(config, LLMJudgeConfig):
@@ -267,7 +272,10 @@ def build_judge(
         # A person can also be a protocol's live judge; their turns are journaled in the run.
         person = config if config.annotator else config.model_copy(update={"annotator": annotator})
         return LiveHumanJudge(
-            person, console=console, journal=store.path / JOURNAL if store is not None else None
+            person,
+            console=console,
+            interrupt=interrupt,
+            journal=store.path / JOURNAL if store is not None else None,
         )
     if isinstance(config, PanelJudgeConfig):
         return PanelJudge([build(m) for m in config.members], config)
@@ -285,5 +293,7 @@ def build_judge(
         )
     human = None
     if config.mode == "interactive":
-        human = HumanJudge(console=console, annotator=config.annotator or annotator)
+        human = HumanJudge(
+            console=console, interrupt=interrupt, annotator=config.annotator or annotator
+        )
     return FallbackJudge(primary, config, human=human, store=store)

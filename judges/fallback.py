@@ -17,6 +17,8 @@ Modes:
   judgment has ``decided_by="human"`` and ``components=[primary, human]``. If the person
   skips, the primary decides (``metadata["human"]="skipped"``). If the person quits, items
   go to the queue from then on when a ``store`` is given, otherwise the primary decides.
+  Ctrl-C at their prompt (:class:`~judges._common.HumanInterrupted`) is raised, not queued:
+  the caller stops, and asks the item again when it resumes.
 * ``deferred`` — an :class:`~transcripts.Escalation` is appended to the run's
   ``escalations.jsonl`` and the primary's decision is returned at once, marked
   ``escalated=True``; ``oversight judge RUN`` serves the queue later and appends the final
@@ -37,7 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judges._common import HumanQuit, judge_safely
+from judges._common import HumanInterrupted, HumanQuit, judge_safely
 from judges.base import Judge, JudgeOptions, resolve_options
 from judges.queue import EscalationKey, human_decided, key_of
 from transcripts import Escalation, JudgeIdentity, JudgeView, Judgment, RunStore
@@ -183,6 +185,8 @@ class FallbackJudge(Judge):
         assert self.human is not None
         try:
             human = await self.human.judge(view)
+        except HumanInterrupted:
+            raise  # Ctrl-C: the caller stops, and asks this item again when it resumes
         except HumanQuit as err:
             self._human_gone = True
             if self.store is not None:

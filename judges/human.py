@@ -24,6 +24,16 @@ Ctrl-C or a closed terminal at the reason prompt keeps the verdict just typed: t
 is returned with an empty reason (``metadata["reason_interrupted"] = True``) and
 :attr:`HumanJudge.stopping` says why the person stopped; the next :meth:`HumanJudge.judge`
 raises :class:`~judges.HumanQuit` at once, as it does after ``q`` or the end of input.
+Ctrl-C at the probabilities prompt gives no judgment: :meth:`HumanJudge.judge_now` raises
+:class:`KeyboardInterrupt`.
+
+From async code (a run, ``oversight rejudge``) the entries are read in a thread, which
+Ctrl-C does not reach: the caller's signal handler sets the judge's ``interrupt``
+(:class:`~judges.terminal.Interrupt`), which ends the prompt showing by the same rule. There
+:meth:`HumanJudge.judge` returns the verdict kept at the reason prompt, or raises
+:class:`~judges._common.HumanInterrupted` (a :class:`~judges.HumanQuit`: the item is not
+judged and stays to be asked) for Ctrl-C at the probabilities prompt or before the person
+was asked.
 
 With ``live=True`` the judge also asks the person, between rounds of an interactive
 protocol, for a question to the speakers (empty = none), showing the turns so far.
@@ -40,13 +50,14 @@ from typing import Any, Literal, TextIO, TypeVar
 from pydantic import Field
 from rich.console import Console
 
-from judges._common import HumanQuit
+from judges._common import HumanInterrupted, HumanQuit
 from judges.base import Judge, JudgeOptions, resolve_options
 from judges.terminal import (
     PROMPT,
     QUESTION_PROMPT,
     REASON_PROMPT,
     EntryError,
+    Interrupt,
     confidence_probabilities,
     parse_entry,
     read_line,
@@ -95,6 +106,7 @@ class HumanJudge(Judge):
         console: Console | None = None,
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
+        interrupt: Interrupt | None = None,
         **overrides: Any,
     ) -> None:
         self.options = resolve_options(HumanJudgeOptions, options, overrides, what="human judge")
@@ -108,6 +120,8 @@ class HumanJudge(Judge):
         self.console = console or Console(highlight=False)
         self.stream = stream
         self.clock = clock
+        self.interrupt = interrupt or Interrupt()
+        """Set by the caller's Ctrl-C handler to end the prompt read in a thread."""
         self.stopping: Stopping | None = None
         """Set when the person stopped at the reason prompt after giving a verdict."""
         self._identity = JudgeIdentity(
@@ -127,10 +141,21 @@ class HumanJudge(Judge):
     async def judge(self, view: JudgeView) -> Judgment:
         """Ask the person (one item at a time) without blocking the event loop."""
         async with self._lock:
+            if self.interrupt.is_set and self.stopping is None:
+                self.stopping = "interrupt"  # Ctrl-C before this person was asked
+            if self.stopping == "interrupt":
+                raise HumanInterrupted(f"{self.annotator} stopped (Ctrl-C)")
             if self.stopping is not None:
                 raise HumanQuit(f"{self.annotator} stopped ({self.stopping})")
             try:
                 return await _in_thread(lambda: self.judge_now(view))
+            except HumanInterrupted:
+                self.stopping = "interrupt"
+                self._say(
+                    "\n[yellow]Stopped:[/yellow] nothing is saved for this item; it is "
+                    "asked again when you run the same command."
+                )
+                raise
             except HumanQuit:
                 self.stopping = "quit"  # q or a closed input: nothing more is asked
                 raise
@@ -152,7 +177,11 @@ class HumanJudge(Judge):
         show_view(self.console, view, title=title)
         started = self.clock()
         entry, presented = read_probabilities(
-            self.console, len(view.answers), stream=self.stream, who=self.annotator
+            self.console,
+            len(view.answers),
+            stream=self.stream,
+            who=self.annotator,
+            interrupt=self.interrupt,
         )
         elapsed = self.clock() - started
         metadata: dict[str, object] = {"presented_order": view.presented_order, "entry": entry}
@@ -189,33 +218,44 @@ class HumanJudge(Judge):
     def _reason(self, metadata: dict[str, object]) -> str:
         """The optional reason; Ctrl-C or end of input here keeps the verdict typed."""
         try:
-            return read_line(self.console, REASON_PROMPT, stream=self.stream).strip()
+            return read_line(
+                self.console, REASON_PROMPT, stream=self.stream, interrupt=self.interrupt
+            ).strip()
         except HumanQuit:
             self.stopping = "quit"
         except KeyboardInterrupt:
             self.stopping = "interrupt"
         metadata["reason_interrupted"] = True
-        try:
-            self.console.print("\n[yellow]Stopped at the reason:[/yellow] your verdict is kept.")
-        except OSError:  # the terminal is gone (hung up): no one to tell, the verdict stands
-            pass
+        self._say("\n[yellow]Stopped at the reason:[/yellow] your verdict is kept.")
         return ""
+
+    def _say(self, message: str) -> None:
+        try:
+            self.console.print(message)
+        except OSError:  # the terminal is gone (hung up): no one to tell
+            pass
 
     def ask_now(self, view: JudgeView) -> str | None:
         """Show the debate so far and ask for a question (empty = none)."""
         show_view(self.console, view, title=f"Live: after round {view.rounds_shown}")
-        question = read_line(self.console, QUESTION_PROMPT, stream=self.stream).strip()
+        question = read_line(
+            self.console, QUESTION_PROMPT, stream=self.stream, interrupt=self.interrupt
+        ).strip()
         return question or None
 
 
 async def _in_thread(fn: Callable[[], T]) -> T:
-    """Run blocking terminal input in a daemon thread (it never holds up interpreter exit)."""
+    """Run blocking terminal input in a daemon thread (it never holds up interpreter exit);
+    a :class:`KeyboardInterrupt` there (an :class:`~judges.terminal.Interrupt`) comes back
+    as :class:`~judges._common.HumanInterrupted`."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
     def work() -> None:
         try:
             result = fn()
+        except KeyboardInterrupt:
+            loop.call_soon_threadsafe(_fail, future, HumanInterrupted("Ctrl-C at the prompt"))
         except BaseException as err:
             loop.call_soon_threadsafe(_fail, future, err)
         else:

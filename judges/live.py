@@ -13,7 +13,8 @@ questions are the speakers' letters; with their earlier beliefs),
 enter their beliefs (the same entries as a verdict: ``70 30``, ``A 80``, ...), then choose
 to continue (``c``) or end (``e``); when continuing they may ask the speakers a question
 (Enter for none). When the protocol ends (they ended it, or the last round was heard) they
-may give a reason. ``q`` quits.
+may give a reason. ``q`` quits; Ctrl-C (the run's, see :class:`~judges.terminal.Interrupt`)
+ends the turn showing unanswered (nothing of it is journaled) and the run stops.
 
 Every turn is appended to the run's journal (``live-judge.jsonl``) the moment it is
 entered, keyed by the judge, the person, the transcript and exactly what they were shown.
@@ -35,6 +36,7 @@ from typing import Any
 from pydantic import Field
 from rich.markup import escape
 
+from judges._common import HumanInterrupted
 from judges.base import Judge, JudgeOptions, LiveBelief
 from judges.human import HumanJudge, _in_thread
 from judges.terminal import QUESTION_PROMPT, read_line, read_probabilities, show_view
@@ -121,11 +123,18 @@ class LiveHumanJudge(HumanJudge):
         saved = self._journaled(key)
         if saved is None:
             async with self._lock:
-                saved = await _in_thread(
-                    lambda: self.live_now(
-                        view, key=key, opening=opening, can_end=can_end, previous=previous
+                try:
+                    saved = await _in_thread(
+                        lambda: self.live_now(
+                            view, key=key, opening=opening, can_end=can_end, previous=previous
+                        )
                     )
-                )
+                except HumanInterrupted:
+                    self._say(
+                        "\n[yellow]Stopped:[/yellow] nothing is saved for this turn; it is "
+                        "asked again when you run the same command."
+                    )
+                    raise
             if self.journal is not None:
                 self.journal.append(saved)
         return LiveBelief(
@@ -168,7 +177,7 @@ class LiveHumanJudge(HumanJudge):
         started = time.monotonic()
         while True:
             entry, probabilities = read_probabilities(
-                self.console, n, stream=self.stream, who=self.annotator
+                self.console, n, stream=self.stream, who=self.annotator, interrupt=self.interrupt
             )
             if probabilities is not None:
                 break
@@ -197,7 +206,7 @@ class LiveHumanJudge(HumanJudge):
         )
 
     def _line(self, prompt: str) -> str:
-        return read_line(self.console, prompt, stream=self.stream).strip()
+        return read_line(self.console, prompt, stream=self.stream, interrupt=self.interrupt).strip()
 
     def _read_decision(self) -> Decision:
         while True:

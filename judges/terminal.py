@@ -21,7 +21,12 @@ shuffle would contradict the speeches: "Debater A (for A): answer B is correct".
 
 from __future__ import annotations
 
+import os
 import re
+import select
+import sys
+import threading
+import weakref
 from typing import TextIO
 
 from rich.console import Console
@@ -37,6 +42,7 @@ __all__ = [
     "QUESTION_PROMPT",
     "REASON_PROMPT",
     "EntryError",
+    "Interrupt",
     "confidence_probabilities",
     "parse_entry",
     "read_line",
@@ -114,8 +120,80 @@ def show_view(console: Console, view: JudgeView, *, title: str) -> None:
     console.print(_render_view(view))
 
 
-def read_line(console: Console, prompt: str, *, stream: TextIO | None = None) -> str:
-    """One line from the person; the end of input counts as quitting (:class:`HumanQuit`)."""
+class Interrupt:
+    """Ctrl-C for prompts read in a thread other than the main one, which Python's Ctrl-C
+    never reaches (an async runner reads a person's entries in a thread).
+
+    The main thread's signal handler calls :meth:`set`; from then on the prompt showing, and
+    every later one read with this interrupt, ends in :class:`KeyboardInterrupt`, as Ctrl-C
+    ends a prompt read in the main thread (``oversight judge``), so the same rule follows
+    (see :meth:`judges.human.HumanJudge.judge_now`).
+    """
+
+    def __init__(self) -> None:
+        self._set = threading.Event()
+        self._lock = threading.Lock()
+        self._pipe: tuple[int, int] | None = None  # made when first needed: a wake-up for select
+
+    @property
+    def is_set(self) -> bool:
+        """Whether :meth:`set` was called."""
+        return self._set.is_set()
+
+    def set(self) -> None:
+        """End the prompt showing (if any) and every later one."""
+        self._set.set()
+        with self._lock:
+            if self._pipe is not None:
+                os.write(self._pipe[1], b"!")
+
+    def check(self) -> None:
+        """Raise :class:`KeyboardInterrupt` if set."""
+        if self._set.is_set():
+            raise KeyboardInterrupt
+
+    def wait(self, file: TextIO) -> None:
+        """Return once the terminal ``file`` has a line (or its end) to read; raise
+        :class:`KeyboardInterrupt` if set first. Other files (a pipe, whose lines Python may
+        already hold in its buffer) and other systems are read as they are."""
+        self.check()
+        try:
+            fd = file.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        if os.name != "posix" or not os.isatty(fd):
+            return
+        with self._lock:
+            if self._pipe is None:
+                self._pipe = os.pipe()
+                weakref.finalize(self, _close, *self._pipe)
+                if self._set.is_set():
+                    os.write(self._pipe[1], b"!")
+            wake = self._pipe[0]
+        select.select([fd, wake], [], [])
+        self.check()
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+def read_line(
+    console: Console,
+    prompt: str,
+    *,
+    stream: TextIO | None = None,
+    interrupt: Interrupt | None = None,
+) -> str:
+    """One line from the person; the end of input counts as quitting (:class:`HumanQuit`).
+    With ``interrupt``, the wait ends in :class:`KeyboardInterrupt` once it is set."""
+    if interrupt is not None:
+        interrupt.check()
+        if stream is None:  # the prompt first, then wait for the line (or the interrupt)
+            console.print(prompt, markup=False, end="")
+            prompt = ""
+            interrupt.wait(sys.stdin)
     try:
         line = console.input(prompt, markup=False, stream=stream)
     except EOFError as err:
@@ -126,11 +204,16 @@ def read_line(console: Console, prompt: str, *, stream: TextIO | None = None) ->
 
 
 def read_probabilities(
-    console: Console, n: int, *, stream: TextIO | None = None, who: str = "the person"
+    console: Console,
+    n: int,
+    *,
+    stream: TextIO | None = None,
+    who: str = "the person",
+    interrupt: Interrupt | None = None,
 ) -> tuple[str, list[float] | None]:
     """(what was typed, probabilities in shown order), asked until valid; None for a skip."""
     while True:
-        entry = read_line(console, PROMPT, stream=stream).strip()
+        entry = read_line(console, PROMPT, stream=stream, interrupt=interrupt).strip()
         if _skips(entry, who):
             return entry, None
         try:
@@ -138,7 +221,10 @@ def read_probabilities(
             if isinstance(parsed, int):
                 label = answer_label(parsed)
                 more = read_line(
-                    console, f"Confidence in {label} ({100 / n:g}-100): ", stream=stream
+                    console,
+                    f"Confidence in {label} ({100 / n:g}-100): ",
+                    stream=stream,
+                    interrupt=interrupt,
                 ).strip()
                 if _skips(more, who):
                     return more, None

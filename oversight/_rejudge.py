@@ -12,6 +12,12 @@ Each new judgment is appended to ``judgments.jsonl`` with its provenance in ``me
 (transcript, judge name, rounds, spec), so re-running the same command after an interrupt
 skips what is done, while a different spec adds new judgments. Judge calls go through the
 run's response cache (``RUN/cache.sqlite``) and are added to the run's spend ledger.
+
+Ctrl-C (or SIGTERM, or a closed terminal where a person judges) stops the pass as it stops a
+run (:class:`~oversight.runner._signals.Signals`): no new judgment is started, those in
+flight finish and are saved (a person's prompt ends as in ``oversight judge``: a verdict
+typed at the reason prompt is kept, one cut off at the probabilities is not), and the
+result says ``interrupted``; a second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -28,17 +34,20 @@ from typing import Any, TypedDict, Unpack, cast
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
-from judges import Judge, build_judge
+from judges import HumanJudge, HumanQuit, Judge, build_judge, parse_judge_config
+from judges.terminal import Interrupt
 from oversight._gc import fewer_collections
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment
+from oversight.experiment._judges import interactive
 from oversight.runner._api import check_options
 from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._items import judgment_id
 from oversight.runner._judging import settled_keys
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
 from oversight.runner._select import select_transcripts
+from oversight.runner._signals import Signals
 from transcripts import Entry, JsonlLog, JudgeView, Judgment, RunStore, StoredRecords, utc_now
 from transcripts._validation import format_errors
 from transcripts.errors import ConfigError, CostCapReached
@@ -74,6 +83,8 @@ class RejudgeResult:
     does not hold 100,000 judgments in memory."""
     stopped: str | None = None
     """Why it stopped early (a cost cap), if it did."""
+    interrupted: bool = False
+    """Stopped by Ctrl-C (or SIGTERM, or a closed terminal): the same call judges the rest."""
 
 
 def _rounds_list(rounds: Rounds) -> list[int | None]:
@@ -178,11 +189,18 @@ async def rejudge_async(
         return MeteredEndpoint(inner, meter)
 
     spec_text = _spec_text(judge)
+    # A person's prompt ends on Ctrl-C through the judge's interrupt (theirs, if built).
+    interrupt = judge.interrupt if isinstance(judge, HumanJudge) else Interrupt()
     built = (
         judge
         if isinstance(judge, Judge)
         else build_judge(
-            judge, endpoint_factory=factory, store=store, annotator=annotator, console=console
+            judge,
+            endpoint_factory=factory,
+            store=store,
+            annotator=annotator,
+            console=console,
+            interrupt=interrupt,
         )
     )
     name = built.identity.name
@@ -204,7 +222,25 @@ async def rejudge_async(
             else:
                 work.append((transcript.id, k, key))
 
+    person = (
+        isinstance(judge, HumanJudge)
+        if isinstance(judge, Judge)
+        else interactive(parse_judge_config(judge))
+    )
+    stopper = _Stopper(console or Console(highlight=False), meter, interrupt)
+
     async def one(job: tuple[str, int | None, str]) -> tuple[Judgment, Entry]:
+        task = asyncio.current_task()
+        if task is not None:
+            stopper.tasks.add(task)
+        try:
+            return await _one(job)
+        finally:
+            stopper.tasks.discard(task)  # type: ignore[arg-type]
+
+    async def _one(job: tuple[str, int | None, str]) -> tuple[Judgment, Entry]:
+        if stopper.stopped:  # no judgment is started after Ctrl-C
+            raise CostCapReached(meter.cap_message())
         transcript_id, k, key = job
         transcript = store.transcripts.get(transcript_id)
         assert transcript is not None  # chosen from this log a moment ago; it only grows
@@ -226,7 +262,9 @@ async def rejudge_async(
 
     limit = 1 if built.identity.kind == "human" else concurrency
     made_here: list[Entry] = []
+    signals = Signals(stopper, hangup=person)
     try:
+        signals.install()
         if not offline:  # a missing key stops here, before any judgment is attempted
             for inner in made:
                 inner.check_credentials()
@@ -235,6 +273,8 @@ async def rejudge_async(
         with fewer_collections():
             async with contextlib.aclosing(cast(AsyncGenerator[Any, None], stream)) as results:
                 async for _, outcome in results:
+                    if stopper.stopped and isinstance(outcome, CostCapReached | HumanQuit):
+                        continue  # Ctrl-C: not judged, so asked again by the same command
                     if isinstance(outcome, CostCapReached):
                         result.stopped = str(outcome)
                         break
@@ -245,10 +285,12 @@ async def rejudge_async(
                     result.failed += int(judgment.status != "ok")
                     made_here.append(entry)
     finally:
+        signals.remove()
         for inner in made:
             await inner.aclose()
         meter.close()
         store.close()
+    result.interrupted = stopper.stopped
     result.judgments = StoredRecords(store.judgments, made_here)
     result.calls, result.cached_calls = meter.calls, meter.cached_calls
     result.spent_usd = meter.spent_usd - meter.carried_usd
@@ -271,4 +313,31 @@ def rejudge(
     :class:`RejudgeOptions`.
     """
     check_options("rejudge", options, RejudgeOptions)
-    return asyncio.run(rejudge_async(run, judge, **options))
+    try:
+        return asyncio.run(rejudge_async(run, judge, **options))
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None  # a second Ctrl-C: stopped at once
+
+
+class _Stopper:
+    """A re-judging pass as :class:`~oversight.runner._signals.Signals` stops it: the first
+    signal starts no new call and ends a person's prompt; the second cancels what runs."""
+
+    def __init__(self, console: Console, meter: Meter, interrupt: Interrupt) -> None:
+        self.console = console
+        self.meter = meter
+        self.interrupt = interrupt
+        self.tasks: set[asyncio.Task[Any]] = set()
+        """Judgments in flight."""
+        self.main = asyncio.current_task()
+        self.stopped = False
+
+    def stop(self, *, at_once: bool = False) -> None:
+        self.stopped = True
+        self.meter.stop_reason = "interrupted"
+        self.interrupt.set()
+        if at_once:
+            for task in self.tasks:
+                task.cancel()
+            if self.main is not None:
+                self.main.cancel()

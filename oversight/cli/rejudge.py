@@ -153,6 +153,12 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[yellow]stopped:[/] {escape(result.stopped)}")
     if scored:
         console.print(_accuracy_by_rounds(args.run_dir, scored))
+    if result.interrupted:
+        console.print(
+            "[yellow]interrupted:[/] the judgments given are saved; run the same command "
+            "again to judge the rest"
+        )
+        return 130
     return 0 if result.stopped is None else 3
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from judges import Judge, build_judge
+from judges.terminal import Interrupt
 from oversight.endpoints import Endpoint, endpoint
 from oversight.endpoints._mock import MockBackend
 from oversight.experiment import Experiment
@@ -123,16 +124,20 @@ def build_judges(
     store: RunStore,
     *,
     console: Console | None = None,
+    interrupt: Interrupt | None = None,
     sample_offset: int = 0,
 ) -> dict[str, Judge]:
     """The experiment's judges by name, on metered endpoints of the run (their calls'
-    ``sample_index`` moved on by ``sample_offset``, for fresh retries of failed judgments)."""
+    ``sample_index`` moved on by ``sample_offset``, for fresh retries of failed judgments);
+    a person's prompt ends when ``interrupt`` is set (the session's Ctrl-C)."""
 
     def factory(ref: str) -> Endpoint:
         return MeteredEndpoint(endpoints.get(ref), meter, sample_offset=sample_offset)
 
     built: dict[str, Judge] = {}
     for config in experiment.judges:
-        judge = build_judge(config, endpoint_factory=factory, store=store, console=console)
+        judge = build_judge(
+            config, endpoint_factory=factory, store=store, console=console, interrupt=interrupt
+        )
         built[judge_name(config, experiment)] = judge
     return built

@@ -15,8 +15,10 @@ import asyncio
 from rich.console import Console
 
 from judges import HumanQuit, Judge
+from judges.terminal import Interrupt
 from oversight.endpoints import batchable_calls
 from oversight.experiment import Experiment
+from oversight.experiment._judges import interactive
 from oversight.runner._build import Endpoints, build_judges
 from oversight.runner._items import WorkItem, judgment_id
 from oversight.runner._meter import Meter
@@ -55,8 +57,10 @@ class Judging:
         self.endpoints = endpoints
         self.meter = meter
         self.console = console
+        self.interrupt = Interrupt()
+        """Set on the session's Ctrl-C: a person's prompt ends, and no person is asked again."""
         self.judges: dict[str, Judge] = build_judges(
-            experiment, endpoints, meter, store, console=console
+            experiment, endpoints, meter, store, console=console, interrupt=self.interrupt
         )
         self.made = 0
         """Judgments written in this session."""
@@ -84,6 +88,11 @@ class Judging:
         if not retry_failed:
             # A failed judgment stays failed until asked: re-asking would replay it.
             self._done |= set(self._failed_before)
+
+    @property
+    def people(self) -> bool:
+        """Whether a judge asks a person in this terminal during the session."""
+        return any(interactive(config) for config in self.experiment.judges)
 
     @property
     def unsettled(self) -> int:
@@ -155,6 +164,7 @@ class Judging:
                 self.meter,
                 self.store,
                 console=self.console,
+                interrupt=self.interrupt,
                 sample_offset=earlier * JUDGE_RETRY_OFFSET,
             )
             self._retry_judges[earlier] = built

@@ -274,7 +274,7 @@ class Session:
         if self.observer is not None:
             self.observer(already, 0)
         self._running = asyncio.current_task()
-        signals = Signals(self)
+        signals = Signals(self, hangup=self.judging.people)
         progress = RunProgress(self.console, self.meter, total=total, done=already, live=self.live)
         try:
             if self.signals:
@@ -286,8 +286,8 @@ class Session:
                 )
                 async with contextlib.aclosing(stream) as results:
                     async for item, outcome in results:
-                        if isinstance(outcome, CostCapReached):
-                            break
+                        if isinstance(outcome, CostCapReached | HumanQuit):
+                            break  # a cap, or the person stopped: the item stays to do
                         if isinstance(outcome, BaseException):
                             outcome = _Outcome(
                                 failed=True, error=f"{type(outcome).__name__}: {outcome}"
@@ -350,6 +350,7 @@ class Session:
         items in flight too (they are redone on a resume, their answered calls from the
         cache)."""
         self.meter.stop_reason = "interrupted"
+        self.judging.interrupt.set()  # a person's prompt too (read in a thread Ctrl-C misses)
         if at_once:
             for task in self.tasks:
                 task.cancel()

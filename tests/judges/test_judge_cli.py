@@ -333,3 +333,164 @@ async def test_the_escalation_queue_is_served_once(
     provisional = next(j for j in lines if j["transcript_id"] == "t1" and j["decided_by"] == "llm")
     assert t1["supersedes"] == provisional["id"]
     assert RunStore.open(run).escalations.path.read_text().count("\n") == 2
+
+
+def _people_run(tmp_path: Path, judge: str) -> Path:
+    """An experiment of 6 items (3 questions, 2 orders) judged by ``judge`` in the terminal."""
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        'name = "people"\n[dataset]\nloader = "sample"\nlimit = 3\n'
+        '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
+        f"[[judges]]\n{judge}\n[limits]\nconcurrency = 1\n"
+    )
+    return exp
+
+
+def test_ctrl_c_at_a_person_s_prompts_during_a_run_stops_it_and_keeps_what_was_typed(
+    tmp_path: Path,
+) -> None:
+    exp = _people_run(tmp_path, 'name = "pat"\nkind = "human"\nannotator = "pat"')
+    run = tmp_path / "run"
+
+    def spawn() -> Terminal:
+        return spawn_cli("run", str(exp), "--out", str(run), "--no-report")
+
+    child = spawn()
+    child.expect_exact(PROMPT)
+    child.sendline("70 30")
+    child.expect_exact("Reason (optional")
+    child.sendline("the first")
+    child.expect_exact(PROMPT)
+    child.sendline("60 40")
+    child.expect_exact("Reason (optional")
+    child.sendintr()  # one Ctrl-C at the reason prompt: the run stops, the verdict is kept
+    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
+    assert "Stopped at the reason: your verdict is kept." in screen  # (was: nothing, a wait)
+    assert "interrupted; run the same command again to resume" in screen
+    lines = _lines(run)
+    assert [j["metadata"]["entry"] for j in lines] == ["70 30", "60 40"]  # (was: 60 40 lost)
+    assert lines[1]["metadata"]["reason_interrupted"] is True
+    assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
+
+    child = spawn()  # Ctrl-C at the probabilities: nothing saved for that item
+    child.expect_exact(PROMPT)
+    child.sendline("55")  # half-typed (one number of two): explained, asked again
+    child.expect_exact("Not accepted")
+    child.expect_exact(PROMPT)
+    child.sendintr()
+    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
+    assert "Stopped: nothing is saved for this item; it is asked again" in screen
+    assert "HumanInterrupted" not in screen and "error" not in screen
+    assert len(_lines(run)) == 2
+
+    child = spawn()  # the resume asks the four items not answered, each once
+    for entry in ("A 80", "B 90", "50 50", "0.2 0.8"):
+        child.expect_exact(PROMPT)
+        child.sendline(entry)
+        child.expect_exact("Reason (optional")
+        child.sendline("")
+    assert "complete: 6 of 6 items done" in " ".join(finish(child).split())
+    lines = _lines(run)
+    assert [j["metadata"]["entry"] for j in lines] == [
+        "70 30",
+        "60 40",
+        "A 80",
+        "B 90",
+        "50 50",
+        "0.2 0.8",
+    ]
+    assert len({j["transcript_id"] for j in lines}) == 6 and len({j["id"] for j in lines}) == 6
+
+
+def test_a_closed_terminal_during_a_run_keeps_the_verdict_and_stops_it_cleanly(
+    tmp_path: Path,
+) -> None:
+    exp = _people_run(tmp_path, 'name = "pat"\nkind = "human"\nannotator = "pat"')
+    run = tmp_path / "run"
+    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
+    child.expect_exact(PROMPT)
+    child.sendline("60 40")
+    child.expect_exact("Reason (optional")
+    child.ptyproc.close(force=False)  # the window closes (or the ssh link drops): a hangup
+    child.closed = True
+    child.wait()
+    [kept] = _lines(run)  # (was: the process killed where it stood, the verdict lost)
+    assert kept["metadata"]["entry"] == "60 40" and kept["metadata"]["reason_interrupted"]
+    assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
+
+    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
+    for _ in range(5):  # the other five, each once
+        child.expect_exact(PROMPT)
+        child.sendline("70 30")
+        child.expect_exact("Reason (optional")
+        child.sendline("")
+    finish(child)
+    assert len({j["transcript_id"] for j in _lines(run)}) == len(_lines(run)) == 6
+
+
+def test_ctrl_c_at_an_interactive_fallback_s_prompt_stops_the_run_without_queueing(
+    tmp_path: Path,
+) -> None:
+    exp = _people_run(
+        tmp_path,
+        'name = "weak+pat"\nkind = "fallback"\nendpoint = "mock/weak"\nthreshold = 1.0\n'
+        'mode = "interactive"\nannotator = "pat"',
+    )
+    run = tmp_path / "run"
+    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
+    child.expect_exact(PROMPT)
+    child.sendintr()
+    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
+    assert "nothing is saved for this item" in screen
+    assert _lines(run) == []  # (was: the item queued, and the run went on to the next)
+    assert not (run / "escalations.jsonl").exists()
+
+    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
+    for _ in range(6):  # the same command asks every item, the interrupted one included
+        child.expect_exact(PROMPT)
+        child.sendline("70 30")
+        child.expect_exact("Reason (optional")
+        child.sendline("")
+    finish(child)
+    lines = _lines(run)
+    assert [j["decided_by"] for j in lines] == ["human"] * 6
+    assert len({j["transcript_id"] for j in lines}) == 6
+
+
+def test_ctrl_c_at_a_person_s_prompts_during_rejudge_keeps_the_verdict_typed(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    saved_run(run, [transcript("t1"), transcript("t2"), transcript("t3")]).close()
+
+    def spawn() -> Terminal:
+        return spawn_cli("rejudge", str(run), "--judge", "human:quinn")
+
+    child = spawn()
+    child.expect_exact(PROMPT)
+    child.sendline("70 30")
+    child.expect_exact("Reason (optional")
+    child.sendintr()  # one Ctrl-C (was: nothing shown; a second lost the verdict)
+    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
+    assert "Stopped at the reason: your verdict is kept." in screen
+    assert "run the same command again to judge the rest" in screen
+    [kept] = _lines(run)
+    assert kept["metadata"]["entry"] == "70 30" and kept["metadata"]["reason_interrupted"]
+
+    child = spawn()
+    child.expect_exact(PROMPT)
+    child.sendintr()
+    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
+    assert "Stopped: nothing is saved for this item" in screen
+    assert len(_lines(run)) == 1
+
+    child = spawn()
+    for entry in ("A 60", "B 70"):  # the two not judged, each once
+        child.expect_exact(PROMPT)
+        child.sendline(entry)
+        child.expect_exact("Reason (optional")
+        child.sendline("")
+    assert "2 new judgment(s) (0 failed), 1 already judged" in " ".join(finish(child).split())
+    lines = _lines(run)
+    assert [j["metadata"]["entry"] for j in lines] == ["70 30", "A 60", "B 70"]
+    assert sorted(j["transcript_id"] for j in lines) == ["t1", "t2", "t3"]

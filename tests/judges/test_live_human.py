@@ -299,3 +299,26 @@ async def test_a_turn_journaled_before_the_view_had_sides_chosen_is_not_asked_ag
     )
     assert belief.probabilities == pytest.approx([0.2, 0.8])
     assert (belief.decision, belief.question) == ("continue", "Why iron?")
+
+
+def test_ctrl_c_at_a_live_turn_stops_the_run_and_the_resume_asks_that_turn_only(
+    tmp_path: Path,
+) -> None:
+    exp, run = experiment(tmp_path), tmp_path / "run"
+    child = spawn(exp, run)
+    turn(child, "before any argument, your prior", "50 50")
+    child.expect_exact("after round 1")
+    child.expect_exact(BELIEFS)
+    child.sendintr()  # one Ctrl-C (was: the prompt kept waiting)
+    out = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
+    assert "Stopped: nothing is saved for this turn" in out
+    assert "interrupted; run the same command again to resume" in out
+    assert [e["entry"] for e in records(run / "live-judge.jsonl")] == ["50 50"]
+
+    child = spawn(exp, run)
+    try:
+        child.expect_exact("after round 1")  # the prior is not asked again
+        child.expect_exact(BELIEFS)
+        assert "your prior" not in plain(child.printed.getvalue())
+    finally:
+        close(child)
