@@ -201,14 +201,24 @@ def test_closing_the_terminal_at_the_reason_prompt_keeps_the_verdict(tmp_path: P
     assert "Nothing to judge for fay" in finish(child)
 
 
-def test_q_during_a_run_stops_the_person_and_a_resume_asks_again(tmp_path: Path) -> None:
+PAT = 'name = "pat"\nkind = "human"\nannotator = "pat"'
+"""The [[judges]] table of a person, pat, judging in the terminal."""
+
+
+def _people_run(tmp_path: Path, judge: str, *, questions: int = 3) -> Path:
+    """An experiment of ``questions`` questions in 2 orders each, judged by ``judge`` (the
+    lines of its [[judges]] table) in the terminal, one item at a time."""
     exp = tmp_path / "exp.toml"
     exp.write_text(
-        'name = "people"\n[dataset]\nloader = "sample"\nlimit = 3\n'
+        f'name = "people"\n[dataset]\nloader = "sample"\nlimit = {questions}\n'
         '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
-        '[[judges]]\nname = "pat"\nkind = "human"\nannotator = "pat"\n'
-        "[limits]\nconcurrency = 1\n"
+        f"[[judges]]\n{judge}\n[limits]\nconcurrency = 1\n"
     )
+    return exp
+
+
+def test_q_during_a_run_stops_the_person_and_a_resume_asks_again(tmp_path: Path) -> None:
+    exp = _people_run(tmp_path, PAT)
     run = tmp_path / "run"
     child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
     child.expect_exact(PROMPT)
@@ -228,13 +238,7 @@ def test_q_during_a_run_stops_the_person_and_a_resume_asks_again(tmp_path: Path)
 
 
 def test_a_skip_during_a_run_is_the_person_s_answer_not_a_failure(tmp_path: Path) -> None:
-    exp = tmp_path / "exp.toml"
-    exp.write_text(
-        'name = "people"\n[dataset]\nloader = "sample"\nlimit = 2\n'
-        '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
-        '[[judges]]\nname = "pat"\nkind = "human"\nannotator = "pat"\n'
-        "[limits]\nconcurrency = 1\n"
-    )
+    exp = _people_run(tmp_path, PAT, questions=2)
     run = tmp_path / "run"
     child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
     child.expect_exact(PROMPT)
@@ -335,21 +339,10 @@ async def test_the_escalation_queue_is_served_once(
     assert RunStore.open(run).escalations.path.read_text().count("\n") == 2
 
 
-def _people_run(tmp_path: Path, judge: str) -> Path:
-    """An experiment of 6 items (3 questions, 2 orders) judged by ``judge`` in the terminal."""
-    exp = tmp_path / "exp.toml"
-    exp.write_text(
-        'name = "people"\n[dataset]\nloader = "sample"\nlimit = 3\n'
-        '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
-        f"[[judges]]\n{judge}\n[limits]\nconcurrency = 1\n"
-    )
-    return exp
-
-
 def test_ctrl_c_at_a_person_s_prompts_during_a_run_stops_it_and_keeps_what_was_typed(
     tmp_path: Path,
 ) -> None:
-    exp = _people_run(tmp_path, 'name = "pat"\nkind = "human"\nannotator = "pat"')
+    exp = _people_run(tmp_path, PAT)
     run = tmp_path / "run"
 
     def spawn() -> Terminal:
@@ -405,7 +398,7 @@ def test_ctrl_c_at_a_person_s_prompts_during_a_run_stops_it_and_keeps_what_was_t
 def test_a_closed_terminal_during_a_run_keeps_the_verdict_and_stops_it_cleanly(
     tmp_path: Path,
 ) -> None:
-    exp = _people_run(tmp_path, 'name = "pat"\nkind = "human"\nannotator = "pat"')
+    exp = _people_run(tmp_path, PAT)
     run = tmp_path / "run"
     child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
     child.expect_exact(PROMPT)

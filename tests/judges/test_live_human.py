@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.terminal import Terminal, close, finish, plain, spawn_cli
+from transcripts import Question, Transcript, Turn
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
@@ -201,6 +202,23 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
     assert sum(j["live"] for j in records(run / "judgments.jsonl")) == 2
 
 
+def _merrow_debate() -> Transcript:
+    """One round of a debate shown in the order [1, 0]: Debater A argues original answer 1."""
+    question = Question(
+        id="q", text="What did the Merrow carry?", answers=ANSWERS, correct=0, context=STORY
+    )
+    return Transcript(
+        protocol="debate",
+        question=question,
+        answer_order=[1, 0],
+        assignment={"Debater A": 1, "Debater B": 0},
+        turns=[
+            Turn(role="debater", speaker="Debater A", round=0, content="Iron ore.", answer=1),
+            Turn(role="debater", speaker="Debater B", round=0, content="Salt cod.", answer=0),
+        ],
+    )
+
+
 async def test_the_person_reads_the_speakers_letters_and_an_answered_turn_is_journaled(
     tmp_path: Path,
 ) -> None:
@@ -212,22 +230,9 @@ async def test_the_person_reads_the_speakers_letters_and_an_answered_turn_is_jou
 
     from judges import HumanQuit
     from judges.live import LiveHumanJudge, for_item
-    from transcripts import JudgeView, Question, Transcript, Turn
+    from transcripts import JudgeView
 
-    question = Question(
-        id="q", text="What did the Merrow carry?", answers=ANSWERS, correct=0, context=STORY
-    )
-    transcript = Transcript(
-        protocol="debate",
-        question=question,
-        answer_order=[1, 0],
-        assignment={"Debater A": 1, "Debater B": 0},
-        turns=[
-            Turn(role="debater", speaker="Debater A", round=0, content="Iron ore.", answer=1),
-            Turn(role="debater", speaker="Debater B", round=0, content="Salt cod.", answer=0),
-        ],
-    )
-    view = JudgeView.from_transcript(transcript)
+    view = JudgeView.from_transcript(_merrow_debate())
     out = io.StringIO()
     journal = tmp_path / "live-judge.jsonl"
     judge = LiveHumanJudge(
@@ -269,7 +274,7 @@ async def test_a_turn_journaled_before_the_view_had_sides_chosen_is_not_asked_ag
     from rich.console import Console
 
     from judges.live import LiveHumanJudge, for_item
-    from transcripts import JudgeView, Question, Transcript, Turn
+    from transcripts import JudgeView
 
     journal = tmp_path / "live-judge.jsonl"
     journal.write_text(
@@ -278,24 +283,14 @@ async def test_a_turn_journaled_before_the_view_had_sides_chosen_is_not_asked_ag
         '"question":"Why iron?","rationale":"","entry":"A 80","time_s":0.0008,'
         '"created_at":"2026-12-03T12:19:20.120372Z","schema_version":2}\n'
     )
-    question = Question(
-        id="q", text="What did the Merrow carry?", answers=ANSWERS, correct=0, context=STORY
-    )
-    transcript = Transcript(
-        protocol="debate",
-        question=question,
-        answer_order=[1, 0],
-        assignment={"Debater A": 1, "Debater B": 0},
-        turns=[
-            Turn(role="debater", speaker="Debater A", round=0, content="Iron ore.", answer=1),
-            Turn(role="debater", speaker="Debater B", round=0, content="Salt cod.", answer=0),
-        ],
-    )
     resumed = LiveHumanJudge(
         annotator="bo", console=Console(file=io.StringIO()), stream=io.StringIO(""), journal=journal
     )
     belief = await for_item(resumed, "item-1").live_turn(
-        JudgeView.from_transcript(transcript), opening=False, can_end=True, previous=[[0.5, 0.5]]
+        JudgeView.from_transcript(_merrow_debate()),
+        opening=False,
+        can_end=True,
+        previous=[[0.5, 0.5]],
     )
     assert belief.probabilities == pytest.approx([0.2, 0.8])
     assert (belief.decision, belief.question) == ("continue", "Why iron?")
