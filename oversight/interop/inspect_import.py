@@ -6,8 +6,10 @@ multiple-choice eval) becomes a transcript of protocol ``inspect``: its input is
 question, its messages are public turns (system prompts private), its ``choices`` are the
 answers and its target the gold; a sample without choices is asked as "was the answer
 correct?" (answers ``correct`` / ``incorrect``, gold from a ``C``/``I`` or 1/0 score when
-there is one), so a judge can re-judge the trajectory. Importing again adds only what is
-missing.
+there is one), so a judge can re-judge the trajectory. Epochs of a sample are repeats of
+one question; a sample that ended in an error is an ``error`` transcript. Importing again
+adds only what is missing (judgments a later export carries included); a log with a damaged
+oversight record is refused, whole, before anything is written.
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from oversight.interop._inspect_lib import require_inspect
 from transcripts import Judgment, Question, RunStore, Transcript, Turn
+from transcripts._validation import format_errors
 from transcripts.errors import ConfigError
 
 __all__ = ["TRAJECTORY_ANSWERS", "ImportedLog", "import_inspect"]
+
+R = TypeVar("R", bound=BaseModel)
 
 TRAJECTORY_ANSWERS = ["The final answer is correct", "The final answer is incorrect"]
 """Answers of the question asked about a sample without ``choices``."""
@@ -53,41 +60,74 @@ def import_inspect(log_path: str | Path, out: str | Path) -> ImportedLog:
         log = inspect_log.read_eval_log(str(path))
     except Exception as err:  # inspect_ai raises plain errors for unreadable files
         raise ConfigError(f"{path} is not a readable Inspect log: {err}") from err
+    parsed = [_from_sample(sample, log, path) for sample in log.samples or []]
+    damaged = [line for _, _, errors in parsed for line in errors]
+    if damaged:  # refused before anything is written: the folder stays as it was
+        raise ConfigError(
+            f"{path} holds damaged oversight records, so nothing was imported:\n  "
+            + "\n  ".join(damaged)
+            + "\nexport it again from its run (oversight export RUN --format inspect), or "
+            "remove the samples' oversight_transcript metadata to import them as foreign samples"
+        )
     store = RunStore.create(out)
-    present = store.transcripts.ids()
-    summary = ImportedLog(samples=len(log.samples or []), task=log.eval.task)
-    for sample in log.samples or []:
-        transcript, judgments = _from_sample(sample, log, path, store.run_id)
-        if transcript.id in present:
-            summary.already_present += 1
-            continue
-        store.transcripts.append(transcript)
-        for judgment in judgments:
-            store.judgments.append(judgment)
-        summary.imported += 1
-        summary.judgments += len(judgments)
-    store.close()
+    try:
+        present = store.transcripts.ids()
+        judged = store.judgments.ids()
+        summary = ImportedLog(samples=len(parsed), task=log.eval.task)
+        for transcript, judgments, _ in parsed:
+            if transcript is None:
+                continue
+            if transcript.id in present:
+                summary.already_present += 1
+            else:
+                store.transcripts.append(transcript.model_copy(update={"run_id": store.run_id}))
+                present.add(transcript.id)
+                summary.imported += 1
+            for judgment in judgments:  # those made since an earlier import come in too
+                if judgment.id not in judged:
+                    store.judgments.append(judgment.model_copy(update={"run_id": store.run_id}))
+                    judged.add(judgment.id)
+                    summary.judgments += 1
+    finally:
+        store.close()
     return summary
 
 
 def _from_sample(
-    sample: Any, log: Any, path: Path, run_id: str
-) -> tuple[Transcript, list[Judgment]]:
+    sample: Any, log: Any, path: Path
+) -> tuple[Transcript | None, list[Judgment], list[str]]:
+    """The sample's transcript and judgments, or what is wrong with the oversight records
+    it carries (a line per error, naming the sample and the key)."""
+    name = f"sample {sample.id}" + (f" (epoch {sample.epoch})" if sample.epoch > 1 else "")
     saved = (sample.metadata or {}).get("oversight_transcript")
-    if isinstance(saved, dict):
-        transcript = Transcript.model_validate({**saved, "run_id": run_id})
-        judgments = [
-            Judgment.model_validate({**score.metadata["oversight_judgment"], "run_id": run_id})
-            for score in (sample.scores or {}).values()
-            if isinstance(score.metadata, dict) and "oversight_judgment" in score.metadata
-        ]
-        return transcript, judgments
-    return _foreign(sample, log, path, run_id), []
+    if not isinstance(saved, dict):
+        return _foreign(sample, log, path), [], []
+    errors: list[str] = []
+    transcript = _validated(Transcript, saved, f"{name}: oversight_transcript", errors)
+    judgments = []
+    for key, score in (sample.scores or {}).items():
+        record = score.metadata.get("oversight_judgment") if score.metadata else None
+        if record is not None:
+            judgment = _validated(Judgment, record, f"{name}: score {key}", errors)
+            judgments += [judgment] if judgment is not None else []
+    return transcript, judgments, errors
 
 
-def _foreign(sample: Any, log: Any, path: Path, run_id: str) -> Transcript:
+def _validated(model: type[R], data: Any, where: str, errors: list[str]) -> R | None:
+    """``data`` as ``model``, or None with what is wrong added to ``errors``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        errors += [f"{where}: {line}" for line in format_errors(err, model)]
+        return None
+
+
+def _foreign(sample: Any, log: Any, path: Path) -> Transcript:
     task = log.eval.task
-    sample_id = f"{sample.id}" + (f"-epoch{sample.epoch}" if sample.epoch > 1 else "")
+    # Epochs of a sample are repeats of one question (one id, one cluster); each is its
+    # own transcript.
+    question_id = f"{sample.id}"
+    sample_id = question_id + (f"-epoch{sample.epoch}" if sample.epoch > 1 else "")
     text = (
         sample.input
         if isinstance(sample.input, str)
@@ -117,21 +157,24 @@ def _foreign(sample: Any, log: Any, path: Path, run_id: str) -> Transcript:
             )
         )
     question = Question(
-        id=sample_id,
+        id=question_id,
         text=text,
         answers=answers,
         correct=correct,
-        source=str((sample.metadata or {}).get("source") or sample_id),
+        source=str((sample.metadata or {}).get("source") or question_id),
         dataset=log.eval.dataset.name or task,
     )
     return Transcript(
         id=_id(f"inspect-{log.eval.eval_id or task}-{sample_id}"),
-        run_id=run_id,
         protocol="inspect",
         protocol_config={"log": str(path), "task": task, "model": log.eval.model},
         condition=_id(task),
         question=question,
         turns=turns,
+        repeat=max(sample.epoch - 1, 0),
+        # A sample that failed is not judged: rejudge and judge take complete transcripts.
+        status="error" if sample.error is not None else "complete",
+        error=sample.error.message if sample.error is not None else None,
         metadata={
             "inspect_sample_id": sample.id,
             "inspect_epoch": sample.epoch,

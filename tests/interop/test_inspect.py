@@ -264,3 +264,96 @@ def test_a_condition_is_read_alone_and_a_transcript_without_one_goes_to_its_prot
     ]
     with pytest.raises(Exception, match="not a valid Transcript"):
         export_inspect(tmp_path / "run", tmp_path / "all")  # the whole run reads x1
+
+
+def _small_run(folder: Path) -> Path:
+    from tests.transcripts.factories import debate, judgment
+
+    store = RunStore.create(folder)
+    for i in (1, 2, 3):
+        store.transcripts.append(debate(id=f"d{i}", condition="debate"))
+        store.judgments.append(judgment(id=f"j{i}", transcript_id=f"d{i}"))
+    store.close()
+    return folder
+
+
+def test_a_damaged_oversight_record_in_a_log_is_a_clear_error_and_imports_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (good,) = export_inspect(_small_run(tmp_path / "run"), tmp_path / "logs")
+    log = inspect_log.read_eval_log(str(good))
+    log.samples[1].metadata["oversight_transcript"]["assignment"] = "bad"
+    log.samples[2].scores["weak"].metadata["oversight_judgment"]["probabilities"] = "x"
+    bad = tmp_path / "bad.eval"
+    inspect_log.write_eval_log(log, str(bad), format="eval")
+    back = tmp_path / "back"
+    assert main(["import", "inspect", str(bad), "--out", str(back)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "pydantic" not in err
+    assert "sample d2" in err and "assignment" in err and "sample d3" in err
+    assert "export it again" in err
+    # Nothing of the log was written, and the folder takes the undamaged log as if new.
+    assert not back.exists()
+    assert import_inspect(good, back).imported == 3
+
+
+def test_importing_a_later_export_adds_the_judgments_made_since(tmp_path: Path) -> None:
+    from tests.transcripts.factories import judgment
+    from transcripts import JudgeIdentity
+
+    run = _small_run(tmp_path / "run")
+    (first,) = export_inspect(run, tmp_path / "first")
+    back = tmp_path / "back"
+    assert import_inspect(first, back).judgments == 3
+    store = RunStore.open(run)
+    strong = JudgeIdentity(kind="llm", name="strong", model="openai/gpt-4o")
+    store.judgments.append(judgment(id="k1", transcript_id="d1", judge=strong))
+    store.close()
+    (second,) = export_inspect(run, tmp_path / "second")
+    summary = import_inspect(second, back)
+    assert (summary.imported, summary.already_present, summary.judgments) == (0, 3, 1)
+    assert RunStore.open(back).judgments.ids() == {"j1", "j2", "j3", "k1"}
+    assert import_inspect(second, back).judgments == 0  # and again: nothing
+
+
+def test_a_failed_sample_is_an_error_transcript_and_epochs_share_their_question(
+    tmp_path: Path,
+) -> None:
+    from inspect_ai.log import EvalConfig, EvalDataset, EvalError, EvalLog, EvalSample, EvalSpec
+
+    samples = [
+        EvalSample(id="q1", epoch=epoch, input="2+2?", choices=["3", "4"], target="B")
+        for epoch in (1, 2)
+    ]
+    samples.append(
+        EvalSample(
+            id="q2",
+            epoch=1,
+            input="Find the flag.",
+            target="FLAG",
+            error=EvalError(message="sandbox died", traceback="tb", traceback_ansi="tb"),
+        )
+    )
+    path = tmp_path / "mc.eval"
+    spec = EvalSpec(
+        created="2026-01-01T00:00:00+00:00",
+        task="mc",
+        model="openai/gpt-x",
+        dataset=EvalDataset(name="mc"),
+        config=EvalConfig(),
+    )
+    inspect_log.write_eval_log(EvalLog(eval=spec, samples=samples), str(path), format="eval")
+    out = tmp_path / "out"
+    assert import_inspect(path, out).imported == 3
+    transcripts = list(RunStore.open(out).transcripts.latest())
+    epochs = [t for t in transcripts if t.question.text == "2+2?"]
+    # Two epochs of one sample are repeats of one question (one cluster), not two questions.
+    assert {t.question.id for t in epochs} == {"q1"}
+    assert {t.question.source for t in epochs} == {"q1"}
+    assert sorted(t.repeat for t in epochs) == [0, 1]
+    (failed,) = [t for t in transcripts if t.question.id == "q2"]
+    assert (failed.status, failed.error) == ("error", "sandbox died")
+    # A judge re-judges the samples that finished, not the one that failed.
+    assert main(["rejudge", str(out), "--judge", "llm:mock/judge"]) == 0
+    judged = {j.transcript_id for j in RunStore.open(out).judgments.latest()}
+    assert judged == {t.id for t in epochs}
