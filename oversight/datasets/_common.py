@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from transcripts import Question
 from transcripts.errors import DatasetError
 
-__all__ = ["DatasetOptions", "keep_answers", "resolve", "rng_for", "select"]
+__all__ = ["DatasetOptions", "csv_records", "keep_answers", "resolve", "rng_for", "select"]
 
 
 class DatasetOptions(BaseModel):
@@ -53,6 +54,28 @@ def resolve(path: Path | None, base_dir: Path | None, loader: str) -> Path:
             f"at run time) and point dataset.path at it"
         )
     return full
+
+
+def csv_records(
+    path: Path, reader: csv.DictReader[str]
+) -> Iterator[tuple[int, int, dict[str, str]]]:
+    """The rows of ``reader`` (of the CSV file at ``path``, with a header row), each with
+    the line it ends on (cells that span lines counted) and its number among the rows (2
+    for the first, as the ids of unnamed records have always counted). A row of empty
+    cells (a spreadsheet's trailing rows) is skipped like a blank line; one with more or
+    fewer cells than the header is a :class:`DatasetError` naming its line."""
+    for number, row in enumerate(reader, start=2):
+        extra = row.pop(None, None) or []  # type: ignore[call-overload]
+        cells = [v for v in row.values() if v is not None] + list(extra)
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(reader.fieldnames or ()):
+            raise DatasetError(
+                f"{path}:{reader.line_num}: {len(cells)} cells where the header has "
+                f"{len(reader.fieldnames or ())}; fix the row (a cell holding a comma or a line "
+                f"break must be in double quotes)"
+            )
+        yield reader.line_num, number, row
 
 
 def keep_answers(

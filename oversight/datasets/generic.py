@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from oversight.datasets._common import DatasetOptions, keep_answers, resolve
+from oversight.datasets._common import DatasetOptions, csv_records, keep_answers, resolve
 from transcripts import Question
 from transcripts.errors import DatasetError
 
@@ -74,15 +74,22 @@ def load(spec: GenericSpec, base_dir: Path | None = None) -> list[Question]:
     path = resolve(spec.path, base_dir, spec.loader)
     questions = []
     named = NamedFields(spec.fields, spec.fields.model_fields_set)
-    for number, record in _records(path, spec.loader):
+    first: dict[str, int] = {}  # question id -> the line it was first given on
+    for line, number, record in _records(path, spec.loader):
         named.see(record)
         try:
             question = _question(record, spec, path, number)
         except ValidationError as err:
             problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
-            raise DatasetError(f"{path}:{number}: {problems}") from None
+            raise DatasetError(f"{path}:{line}: {problems}") from None
         except (KeyError, ValueError, TypeError) as err:
-            raise DatasetError(f"{path}:{number}: {err}; check dataset.fields") from err
+            raise DatasetError(f"{path}:{line}: {err}; check dataset.fields") from err
+        if question.id in first:
+            raise DatasetError(
+                f"{path}:{line}: question id {question.id!r} again (first at line "
+                f"{first[question.id]}); give each question its own id"
+            )
+        first[question.id] = line
         questions.append(keep_answers(question, spec.answers, seed=spec.seed))
     named.check(str(path))
     return questions
@@ -119,10 +126,11 @@ class NamedFields:
             )
 
 
-def _records(path: Path, loader: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _records(path: Path, loader: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """Each record with its line and its number (which names a record without an id)."""
     with open(path, encoding="utf-8-sig", newline="") as f:
         if loader == "csv":
-            yield from enumerate(csv.DictReader(f), start=2)
+            yield from csv_records(path, csv.DictReader(f))
             return
         for number, line in enumerate(f, start=1):
             if not line.strip():
@@ -133,7 +141,7 @@ def _records(path: Path, loader: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise DatasetError(f"{path}:{number}: not valid JSON ({err.msg})") from err
             if not isinstance(record, dict):
                 raise DatasetError(f"{path}:{number}: expected a JSON object per line")
-            yield number, record
+            yield number, number, record
 
 
 def _get(record: dict[str, Any], field: str) -> Any:
@@ -165,6 +173,8 @@ def _question(record: dict[str, Any], spec: GenericSpec, path: Path, number: int
             raw = raw.split(spec.answers_separator)
         if not isinstance(raw, list):
             raise ValueError(f"field {fields.answers!r} is not a list of answers")
+        if None in raw:
+            raise ValueError(f"answer {raw.index(None)} is empty (null)")
         answers = [str(a).strip() for a in raw]
     qid = _optional(record, fields.id)
     gold = _optional(record, fields.correct)
@@ -203,6 +213,14 @@ def _correct(value: Any, answers: list[str], fmt: str) -> int:
             fmt = "letter"
         else:
             fmt = "text"
+        read = _correct(value, answers, fmt)
+        if isinstance(value, str) and text in answers and answers.index(text) != read:
+            raise ValueError(
+                f"gold {value!r} is answer {answers.index(text)}'s text but, read as "
+                f"{'an index' if fmt == 'index' else 'a letter'}, answer {read}: say which "
+                f"with dataset.correct_format (text, index, index1 or letter)"
+            )
+        return read
     if fmt == "index":
         return int(text)
     if fmt == "index1":

@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 from typing import Literal
 
-from oversight.datasets._common import DatasetOptions, keep_answers, resolve
+from oversight.datasets._common import DatasetOptions, csv_records, keep_answers, resolve
 from transcripts import Question
 from transcripts.errors import DatasetError
 
@@ -52,7 +52,7 @@ def load(spec: GPQASpec, base_dir: Path | None = None) -> list[Question]:
         missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
             raise DatasetError(f"{path}: not a GPQA CSV: missing column(s) {', '.join(missing)}")
-        for number, row in enumerate(reader, start=2):
+        for line, number, row in csv_records(path, reader):
             domain = (row.get("High-level domain") or "").strip()
             subdomain = (row.get("Subdomain") or "").strip()
             if spec.domains is not None and domain not in spec.domains:
@@ -61,7 +61,7 @@ def load(spec: GPQASpec, base_dir: Path | None = None) -> list[Question]:
                 continue
             answers = [row[c].strip() for c in _REQUIRED[1:]]
             if not all(answers) or not row["Question"].strip():
-                raise DatasetError(f"{path}:{number}: empty question or answer")
+                raise DatasetError(f"{path}:{line}: empty question or answer")
             qid = (row.get("Record ID") or "").strip() or f"gpqa-{number - 1}"
             question = Question(
                 id=qid,

@@ -305,3 +305,69 @@ def test_an_empty_file_is_named_as_empty_not_as_over_filtered(tmp_path: Path) ->
         load_questions(GenericSpec(loader="jsonl", path=empty))
     said = str(raised.value)
     assert "mine.jsonl" in said and "no questions" in said and "filters" not in said
+
+
+def test_a_csv_row_with_too_few_or_too_many_cells_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A short row read its missing cells as the answer "None"; a long one crashed with a
+    TypeError or lost its extra cell. A row of empty cells (a spreadsheet's trailing rows)
+    is skipped like a blank line; lines are the file's, multi-line cells counted."""
+    table = tmp_path / "mine.csv"
+    header = "id,question,a,b\n"
+    table.write_text(header + 'q1,"two\nlines",x,y\n\n,,,\nq2,what,x\n')
+    spec = GenericSpec(loader="csv", path=table, fields={"answers": ["a", "b"]})
+    with pytest.raises(DatasetError, match=r"mine.csv:6: 3 cells where the header has 4"):
+        load_questions(spec)
+    table.write_text(header + "q1,what,x,y,z\n")
+    spec = GenericSpec(loader="csv", path=table, fields={"answers": ["a", "b"], "source": "s"})
+    with pytest.raises(DatasetError, match=r"mine.csv:2: 5 cells where the header has 4"):
+        load_questions(spec)
+    table.write_text(header + 'q1,"two\nlines",x,y\n,,,\n')
+    [only] = load_questions(GenericSpec(loader="csv", path=table, fields={"answers": ["a", "b"]}))
+    assert (only.id, only.answers) == ("q1", ["x", "y"])
+    lines = tmp_path / "mine.jsonl"
+    lines.write_text(json.dumps({"question": "Which?", "answers": ["x", None]}) + "\n")
+    with pytest.raises(DatasetError, match=r"mine.jsonl:1: answer 1 is empty"):
+        load_questions(GenericSpec(loader="jsonl", path=lines))
+
+
+def test_a_question_id_given_twice_names_both_lines(tmp_path: Path) -> None:
+    lines = tmp_path / "mine.jsonl"
+    rows = [{"id": "q1", "question": q, "answers": ["x", "y"], "correct": 0} for q in "ab"]
+    lines.write_text(json.dumps(rows[0]) + "\n\n" + json.dumps(rows[1]) + "\n")
+    with pytest.raises(DatasetError, match=r"mine.jsonl:3: question id 'q1' again \(first at"):
+        load_questions(GenericSpec(loader="jsonl", path=lines))
+
+
+def test_a_gold_that_reads_as_two_different_answers_is_refused(tmp_path: Path) -> None:
+    """With ``correct_format = "auto"``, a gold "1" among the answers "1" and "2" was taken
+    for index 1 (the answer "2"), and "A" among "B" and "A" for the letter A (the answer
+    "B"): silently the wrong gold. Now the file is refused until the format is said."""
+    table = tmp_path / "mine.csv"
+    table.write_text("id,question,answers,correct\nq1,2-1?,1|2,1\nq2,Which?,B|A,A\n")
+    with pytest.raises(DatasetError, match=r"mine.csv:2: gold '1' .*correct_format"):
+        load_questions(GenericSpec(loader="csv", path=table))
+    text = load_questions(GenericSpec(loader="csv", path=table, correct_format="text"))
+    assert [q.correct for q in text] == [0, 1]
+    table.write_text("id,question,answers,correct\nq1,Which?,B|A,A\n")
+    with pytest.raises(DatasetError, match=r"mine.csv:2: gold 'A' .*correct_format"):
+        load_questions(GenericSpec(loader="csv", path=table))
+    # Read either way to the same answer, or an integer in JSON: as before.
+    table.write_text("id,question,answers,correct\nq1,Which?,0|1,1\nq2,Which?,A|B,B\n")
+    assert [q.correct for q in load_questions(GenericSpec(loader="csv", path=table))] == [1, 1]
+    lines = tmp_path / "mine.jsonl"
+    lines.write_text(json.dumps({"question": "2-1?", "answers": ["1", "2"], "correct": 1}) + "\n")
+    [only] = load_questions(GenericSpec(loader="jsonl", path=lines))
+    assert only.correct == 1
+
+
+def test_a_gpqa_problem_names_the_line_it_is_on(tmp_path: Path) -> None:
+    """GPQA's questions span lines; errors named the record's count plus one instead, and a
+    short row crashed with an AttributeError."""
+    table = tmp_path / "gpqa.csv"
+    header = "Question,Correct Answer,Incorrect Answer 1,Incorrect Answer 2,Incorrect Answer 3\n"
+    table.write_text(header + '"one\ntwo\nthree",a,b,c,d\nq,a,b,,d\n')
+    with pytest.raises(DatasetError, match=r"gpqa.csv:5: empty question or answer"):
+        load_questions(GPQASpec(path=table))
+    table.write_text(header + "q,a,b\n")
+    with pytest.raises(DatasetError, match=r"gpqa.csv:2: 3 cells where the header has 5"):
+        load_questions(GPQASpec(path=table))
