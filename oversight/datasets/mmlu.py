@@ -16,6 +16,7 @@ The subject is the cluster key. There is no hidden context.
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -78,7 +79,7 @@ def _subject_from_name(file: Path) -> str:
 
 def _letter(value: str, file: Path, number: int) -> int:
     value = value.strip()
-    if value.upper() in _LETTERS and value:
+    if len(value) == 1 and value.upper() in _LETTERS:
         return _LETTERS.index(value.upper())
     if value.isdecimal() and int(value) < 4:
         return int(value)
@@ -86,35 +87,37 @@ def _letter(value: str, file: Path, number: int) -> int:
 
 
 def _csv_rows(file: Path) -> Iterator[Row]:
+    """The file's questions; blank lines are skipped, and a problem names the line its row
+    ends on (the original files' questions span lines)."""
     with open(file, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    header = [c.strip().lower() for c in rows[0]]
-    if "question" in header:
-        cols = {name: header.index(name) for name in header}
-        need = ["question", "a", "b", "c", "d", "answer"]
-        missing = [n for n in need if n not in cols]
+        reader = csv.reader(f)
+        rows: Iterator[tuple[int, list[str]]] = (
+            (reader.line_num, row) for row in reader if any(c.strip() for c in row)
+        )
+        first = next(rows, None)
+        if first is None:
+            return
+        names = [c.strip() for c in first[1]]
+        if "question" not in [n.lower() for n in names]:  # the original files: no header
+            names = ["question", "A", "B", "C", "D", "answer"]
+            rows = itertools.chain([first], rows)
+        cols = {name.lower(): i for i, name in reversed(list(enumerate(names)))}
+        missing = [n for n in ("question", "a", "b", "c", "d", "answer") if n not in cols]
         if missing:
             raise DatasetError(f"{file}: header lacks column(s) {', '.join(missing)}")
-        for number, row in enumerate(rows[1:], start=2):
+        for number, row in rows:
+            if len(row) != len(names):
+                raise DatasetError(
+                    f"{file}:{number}: expected {len(names)} columns ({', '.join(names)}), "
+                    f"got {len(row)}"
+                )
             subject = row[cols["subject"]] if "subject" in cols else _subject_from_name(file)
-            answers = [row[cols[c]].strip() for c in "abcd"]
             yield (
                 subject,
                 row[cols["question"]].strip(),
-                answers,
+                [row[cols[c]].strip() for c in "abcd"],
                 _letter(row[cols["answer"]], file, number),
             )
-        return
-    subject = _subject_from_name(file)
-    for number, row in enumerate(rows, start=1):
-        if len(row) != 6:
-            raise DatasetError(
-                f"{file}:{number}: expected 6 columns (question, A, B, C, D, answer), "
-                f"got {len(row)}"
-            )
-        yield subject, row[0].strip(), [c.strip() for c in row[1:5]], _letter(row[5], file, number)
 
 
 def _parquet_rows(file: Path) -> Iterator[Row]:

@@ -371,3 +371,23 @@ def test_a_gpqa_problem_names_the_line_it_is_on(tmp_path: Path) -> None:
     table.write_text(header + "q,a,b\n")
     with pytest.raises(DatasetError, match=r"gpqa.csv:2: 3 cells where the header has 5"):
         load_questions(GPQASpec(path=table))
+
+
+def test_mmlu_names_the_line_a_problem_is_on_and_skips_blank_lines(tmp_path: Path) -> None:
+    """MMLU's own files have questions that span lines: errors named the row count, a
+    blank line at the end was "got 0 columns", a short row under a header an IndexError,
+    and an answer "CD" was read as C."""
+    table = tmp_path / "astronomy_test.csv"
+    table.write_text('"Which\nplanet\nis red?",a,b,c,d,A\n\nWhat?,a,b,c,d,B\n\n')
+    loaded = load_questions(MMLUSpec(path=table))
+    assert [(q.text, q.correct) for q in loaded] == [("Which\nplanet\nis red?", 0), ("What?", 1)]
+    table.write_text('"Which\nplanet\nis red?",a,b,c,d,A\nWhat?,a,b,c,d,E\n')
+    with pytest.raises(DatasetError, match=r"astronomy_test.csv:4: answer 'E' is not a letter"):
+        load_questions(MMLUSpec(path=table))
+    headed = tmp_path / "mine.csv"
+    headed.write_text("question,A,B,C,D,answer\nWhat?,a,b,c\n")
+    with pytest.raises(DatasetError, match=r"mine.csv:2: expected 6 columns .* got 4"):
+        load_questions(MMLUSpec(path=headed))
+    headed.write_text("question,A,B,C,D,answer\nWhat?,a,b,c,d,CD\n")
+    with pytest.raises(DatasetError, match=r"mine.csv:2: answer 'CD' is not a letter A-D"):
+        load_questions(MMLUSpec(path=headed))
