@@ -16,9 +16,10 @@ One log per condition (Inspect's "task"), one sample per transcript:
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ def export_inspect(
         store.read_json("experiment.json") if (store.path / "experiment.json").exists() else None
     )
     name = (frozen or {}).get("spec", {}).get("name") or store.path.name
+    files = _file_names(name, groups)
     written = []
     for condition in sorted(chosen):
         entries = groups[condition]
@@ -64,7 +66,7 @@ def export_inspect(
         for judgment in store.judgments.read(wanted):  # in the order they were written
             judgments[judgment.transcript_id].append(judgment)
         log = _log(name, condition, members, judgments, store.run_id)
-        target = folder / f"{_slug(name)}_{_slug(condition)}.eval"
+        target = folder / files[condition]
         write_eval_log(log, str(target), format="eval")
         written.append(target)
     return written
@@ -94,7 +96,21 @@ def _counted(store: RunStore, transcripts: set[str] | None) -> dict[str, list[En
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-") or "run"
+
+
+def _file_names(name: str, conditions: Iterable[str]) -> dict[str, str]:
+    """Each condition's log file name, ``<name>_<condition>.eval``; conditions that would
+    share one (``mc:1`` and ``mc-1``) each get a short hash of their own name too. Chosen
+    among all the run's conditions, so a name does not depend on which logs are written."""
+    slugs = {condition: _slug(condition) for condition in conditions}
+    shared = Counter(slugs.values())
+    return {
+        condition: f"{_slug(name)}_{slug}"
+        + (f"-{hashlib.sha256(condition.encode()).hexdigest()[:8]}" if shared[slug] > 1 else "")
+        + ".eval"
+        for condition, slug in slugs.items()
+    }
 
 
 def _log(

@@ -357,3 +357,21 @@ def test_a_failed_sample_is_an_error_transcript_and_epochs_share_their_question(
     assert main(["rejudge", str(out), "--judge", "llm:mock/judge"]) == 0
     judged = {j.transcript_id for j in RunStore.open(out).judgments.latest()}
     assert judged == {t.id for t in epochs}
+
+
+def test_conditions_whose_names_make_the_same_file_name_get_a_log_each(tmp_path: Path) -> None:
+    """``a+b`` and ``a-b`` (labels may hold ``+``), or ``mc:1`` and ``mc-1`` (imported
+    Inspect tasks), were written to one file name, the second log over the first."""
+    from tests.transcripts.factories import debate
+
+    store = RunStore.create(tmp_path / "run")
+    for condition in ("a+b", "a-b", "mc:1", "mc-1"):
+        store.transcripts.append(debate(id=f"t-{condition}", condition=condition))
+    store.close()
+    files = export_inspect(tmp_path / "run", tmp_path / "logs")
+    assert len(set(files)) == 4 and sorted(tmp_path.joinpath("logs").iterdir()) == sorted(files)
+    tasks = {inspect_log.read_eval_log(str(f)).eval.task for f in files}
+    assert tasks == {"run/a+b", "run/a-b", "run/mc:1", "run/mc-1"}
+    # A log's name does not depend on which others are written with it.
+    (alone,) = export_inspect(tmp_path / "run", tmp_path / "one", conditions=["mc-1"])
+    assert alone.name in {f.name for f in files}
