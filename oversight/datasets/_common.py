@@ -123,7 +123,11 @@ def select(questions: Iterable[Question], options: DatasetOptions) -> list[Quest
     seen: set[str] = set()
     for q in selected:
         if q.id in seen:
-            raise DatasetError(f"question id {q.id!r} occurs twice; ids must be unique")
+            raise DatasetError(
+                f"question id {q.id!r} occurs twice in the {q.dataset or 'dataset'} questions; "
+                f"ids must be unique: give each question its own id, or point dataset.fields.id "
+                f"at a field that is unique"
+            )
         seen.add(q.id)
     if options.ids is not None:
         wanted = set(options.ids)

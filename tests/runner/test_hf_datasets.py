@@ -154,3 +154,11 @@ def test_an_experiment_loads_a_saved_dataset_by_name_and_runs(tmp_path: Path, ho
     transcripts = list(store.transcripts.latest())
     assert len(transcripts) == 3 * 2  # 3 questions x 2 answer orders
     assert len(list(store.judgments.latest())) == len(transcripts)
+
+
+def test_an_id_field_that_is_not_unique_says_what_to_do(tmp_path: Path) -> None:
+    rows = {**MMLU_ROWS, "qid": ["a", "b", "a"]}
+    datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "mine"))
+    spec = HFSpec(path=tmp_path / "mine", preset="mmlu", fields={"id": "qid"})
+    with pytest.raises(DatasetError, match=r"'a' occurs twice .* give each question its own id"):
+        load_questions(spec)
