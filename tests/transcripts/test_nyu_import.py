@@ -636,3 +636,17 @@ def test_the_report_over_the_import_gives_the_hand_computed_figures(
         assert group["mean_rounds"] == pytest.approx(figures["judge_turns"] - 1), setting
         low, high = group["ci95"]
         assert low < group["accuracy"] < high
+
+
+def test_a_metadata_file_saved_with_a_byte_order_mark_and_crlf_imports_the_same(
+    tiny: Path, tmp_path: Path
+) -> None:
+    """Re-saved by a Windows editor: the first line was "not valid JSON (Unexpected UTF-8
+    BOM)"; a file not in UTF-8 is named, not a UnicodeDecodeError."""
+    meta = tiny / "debates-metadata.jsonl"
+    meta.write_bytes(b"\xef\xbb\xbf" + meta.read_bytes().replace(b"\n", b"\r\n"))
+    summary = import_nyu_debate(tiny, tmp_path / "run")
+    assert (summary.rooms, summary.imported) == (4, 1)
+    meta.write_bytes(meta.read_bytes().replace(b"argo-0", b"argo-\xe9"))
+    with pytest.raises(DatasetError, match=r"metadata\.jsonl:1: not UTF-8 text \(byte 0xe9\)"):
+        import_nyu_debate(tiny, tmp_path / "other")

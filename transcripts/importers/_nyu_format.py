@@ -348,8 +348,15 @@ def read_metadata(path: Path) -> list[tuple[RoomMeta, dict[str, Any]]]:
             f"debates-metadata.jsonl and debates/official/)"
         )
     rooms = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for number, data in enumerate(f, start=1):
+            try:
+                line = data.decode("utf-8").removeprefix("\ufeff")  # a BOM, re-saved
+            except UnicodeDecodeError as err:
+                raise DatasetError(
+                    f"{path}:{number}: not UTF-8 text (byte {data[err.start]:#04x}); the "
+                    f"dataset's files are UTF-8: fetch a fresh copy"
+                ) from None
             if not line.strip():
                 continue
             try:
