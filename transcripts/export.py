@@ -52,6 +52,7 @@ __all__ = [
     "KINDS",
     "TableKind",
     "judgment_rows",
+    "not_scored",
     "rows",
     "to_csv",
     "to_dataframe",
@@ -133,6 +134,12 @@ def _judgment_row(judgment: Judgment, facts: dict[str, Any] | None) -> dict[str,
     row.update(facts)
     row.update(_scalars(judgment.metadata, "judgment_meta_"))
     return row
+
+
+def not_scored(judgment: Judgment, transcript: Transcript | None) -> str | None:
+    """Why the analysis does not score ``judgment`` of ``transcript`` (None: its transcript
+    is not in the run), whatever else was judged; None when it does."""
+    return _not_scored(judgment, None if transcript is None else _transcript_facts(transcript))
 
 
 def _not_scored(judgment: Judgment, facts: dict[str, Any] | None) -> str | None:

@@ -26,6 +26,7 @@ from typing import Any
 from oversight.interop._inspect_lib import letter, require_inspect
 from transcripts import Entry, Judgment, RunStore, Transcript, Turn
 from transcripts import score as accuracy_credit
+from transcripts.export import not_scored
 from transcripts.filters import check_conditions
 
 __all__ = ["export_inspect"]
@@ -270,18 +271,21 @@ def _score(judgment: Judgment, transcript: Transcript, position: dict[int, int])
 
     probabilities = judgment.probabilities or []
     correct = transcript.question.correct
+    # Credited only where the report scores the judgment (one probability per answer, a
+    # complete transcript, a gold answer): the log's accuracy is then the report's.
     credit = (
         accuracy_credit(probabilities, correct)
-        if probabilities and correct is not None and 0 <= correct < len(probabilities)
+        if correct is not None and not_scored(judgment, transcript) is None
         else None
     )
     verdict = judgment.verdict
     return Score(
         value=credit if credit is not None else "N",
-        answer=letter(position[verdict]) if verdict is not None else None,
+        answer=letter(position.get(verdict, verdict)) if verdict is not None else None,
         explanation=judgment.rationale or None,
         metadata={
-            "probabilities": {letter(position[i]): p for i, p in enumerate(probabilities)},
+            # An index past the answers (a judgment that is not scored) keeps its own letter.
+            "probabilities": {letter(position.get(i, i)): p for i, p in enumerate(probabilities)},
             "judge_kind": judgment.judge.kind,
             "judge_model": judgment.judge.model,
             "annotator": judgment.judge.annotator,

@@ -375,3 +375,32 @@ def test_conditions_whose_names_make_the_same_file_name_get_a_log_each(tmp_path:
     # A log's name does not depend on which others are written with it.
     (alone,) = export_inspect(tmp_path / "run", tmp_path / "one", conditions=["mc-1"])
     assert alone.name in {f.name for f in files}
+
+
+def test_a_score_is_credited_only_where_the_report_counts_the_judgment(tmp_path: Path) -> None:
+    """A judgment with a probability too many crashed the export (KeyError); one with a
+    probability too few, or of a failed transcript, was credited in the log's accuracy,
+    which the report leaves out."""
+    from tests.transcripts.factories import debate, judgment
+    from transcripts.export import judgment_rows
+
+    store = RunStore.create(tmp_path / "run")
+    for i in (1, 2, 3, 4):
+        status = {"status": "error", "error": "x"} if i == 4 else {}
+        store.transcripts.append(debate(id=f"d{i}", condition="debate", **status))
+    store.judgments.append(judgment(id="j1", transcript_id="d1", probabilities=[0.9, 0.1]))
+    store.judgments.append(judgment(id="j2", transcript_id="d2", probabilities=[0.5, 0.3, 0.2]))
+    store.judgments.append(judgment(id="j3", transcript_id="d3", probabilities=[1.0]))
+    store.judgments.append(judgment(id="j4", transcript_id="d4", probabilities=[0.9, 0.1]))
+    store.close()
+    (path,) = export_inspect(tmp_path / "run", tmp_path / "logs")
+    log = inspect_log.read_eval_log(str(path))
+    values = {s.id: s.scores["weak"].value for s in log.samples}
+    counted = {
+        r["transcript_id"]: r["judge_correct"]
+        for r in judgment_rows(tmp_path / "run")
+        if r["counted"]
+    }
+    assert {k: v for k, v in values.items() if v != "N"} == counted
+    assert log.results.scores[0].metrics["accuracy"].value == sum(counted.values()) / len(counted)
+    assert log.samples[1].scores["weak"].metadata["oversight_judgment"]["id"] == "j2"
