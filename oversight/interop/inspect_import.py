@@ -64,10 +64,15 @@ def import_inspect(log_path: str | Path, out: str | Path) -> ImportedLog:
     damaged = [line for _, _, errors in parsed for line in errors]
     if damaged:  # refused before anything is written: the folder stays as it was
         raise ConfigError(
-            f"{path} holds damaged oversight records, so nothing was imported:\n  "
+            f"{path} holds samples that cannot be imported, so nothing was imported:\n  "
             + "\n  ".join(damaged)
-            + "\nexport it again from its run (oversight export RUN --format inspect), or "
-            "remove the samples' oversight_transcript metadata to import them as foreign samples"
+            + (
+                "\nexport it again from its run (oversight export RUN --format inspect), or "
+                "remove the samples' oversight_transcript metadata to import them as foreign "
+                "samples"
+                if any("oversight_" in line or ": score " in line for line in damaged)
+                else "\nfix those samples (a question needs two answers or more), or leave them out"
+            )
         )
     store = RunStore.create(out)
     try:
@@ -100,9 +105,13 @@ def _from_sample(
     it carries (a line per error, naming the sample and the key)."""
     name = f"sample {sample.id}" + (f" (epoch {sample.epoch})" if sample.epoch > 1 else "")
     saved = (sample.metadata or {}).get("oversight_transcript")
-    if not isinstance(saved, dict):
-        return _foreign(sample, log, path), [], []
     errors: list[str] = []
+    if not isinstance(saved, dict):
+        try:
+            return _foreign(sample, log, path), [], []
+        except ValidationError as err:  # a Question, Turn or Transcript it cannot be
+            model = {m.__name__: m for m in (Question, Turn, Transcript)}.get(err.title, Question)
+            return None, [], [f"{name}: {line}" for line in format_errors(err, model)]
     transcript = _validated(Transcript, saved, f"{name}: oversight_transcript", errors)
     judgments = []
     for key, score in (sample.scores or {}).items():

@@ -404,3 +404,27 @@ def test_a_score_is_credited_only_where_the_report_counts_the_judgment(tmp_path:
     assert {k: v for k, v in values.items() if v != "N"} == counted
     assert log.results.scores[0].metrics["accuracy"].value == sum(counted.values()) / len(counted)
     assert log.samples[1].scores["weak"].metadata["oversight_judgment"]["id"] == "j2"
+
+
+def test_a_foreign_sample_that_cannot_be_a_question_is_named_and_nothing_imported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec
+
+    spec = EvalSpec(
+        created="2026-01-01T00:00:00+00:00",
+        task="mc",
+        model="openai/gpt-x",
+        dataset=EvalDataset(name="mc"),
+        config=EvalConfig(),
+    )
+    samples = [
+        EvalSample(id="ok", epoch=1, input="2+2?", choices=["3", "4"], target="B"),
+        EvalSample(id="one", epoch=1, input="Yes?", choices=["yes"], target="A"),
+    ]
+    path = tmp_path / "mc.eval"
+    inspect_log.write_eval_log(EvalLog(eval=spec, samples=samples), str(path), format="eval")
+    assert main(["import", "inspect", str(path), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "sample one: answers:" in err  # (was a ValidationError)
+    assert not (tmp_path / "out").exists()
