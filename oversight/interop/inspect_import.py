@@ -201,6 +201,10 @@ def _message_text(message: Any) -> str:
 
 
 def _choice_gold(target: str | list[str], answers: list[str]) -> int | None:
+    """The gold's index; None for none, or for several (a question has one gold: with
+    several correct choices the sample is kept, unscored, its target in metadata)."""
+    if isinstance(target, list) and len(set(target)) > 1:
+        return None
     value = target[0] if isinstance(target, list) and target else target
     if not isinstance(value, str) or not value:
         return None

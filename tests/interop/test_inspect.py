@@ -325,6 +325,10 @@ def test_a_failed_sample_is_an_error_transcript_and_epochs_share_their_question(
         EvalSample(id="q1", epoch=epoch, input="2+2?", choices=["3", "4"], target="B")
         for epoch in (1, 2)
     ]
+    # Two correct choices: no one gold (was the first, so choosing C was scored wrong).
+    samples.append(
+        EvalSample(id="q3", epoch=1, input="Even?", choices=["1", "2", "4"], target=["B", "C"])
+    )
     samples.append(
         EvalSample(
             id="q2",
@@ -344,8 +348,10 @@ def test_a_failed_sample_is_an_error_transcript_and_epochs_share_their_question(
     )
     inspect_log.write_eval_log(EvalLog(eval=spec, samples=samples), str(path), format="eval")
     out = tmp_path / "out"
-    assert import_inspect(path, out).imported == 3
+    assert import_inspect(path, out).imported == 4
     transcripts = list(RunStore.open(out).transcripts.latest())
+    (several,) = [t for t in transcripts if t.question.id == "q3"]
+    assert several.question.correct is None and several.metadata["inspect_target"] == ["B", "C"]
     epochs = [t for t in transcripts if t.question.text == "2+2?"]
     # Two epochs of one sample are repeats of one question (one cluster), not two questions.
     assert {t.question.id for t in epochs} == {"q1"}
@@ -356,7 +362,7 @@ def test_a_failed_sample_is_an_error_transcript_and_epochs_share_their_question(
     # A judge re-judges the samples that finished, not the one that failed.
     assert main(["rejudge", str(out), "--judge", "llm:mock/judge"]) == 0
     judged = {j.transcript_id for j in RunStore.open(out).judgments.latest()}
-    assert judged == {t.id for t in epochs}
+    assert judged == {t.id for t in [*epochs, several]}
 
 
 def test_conditions_whose_names_make_the_same_file_name_get_a_log_each(tmp_path: Path) -> None:
