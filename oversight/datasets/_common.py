@@ -58,22 +58,22 @@ def resolve(path: Path | None, base_dir: Path | None, loader: str) -> Path:
 
 def csv_records(
     path: Path, reader: csv.DictReader[str]
-) -> Iterator[tuple[int, int, dict[str, str]]]:
+) -> Iterator[tuple[int, int, dict[str, str | None]]]:
     """The rows of ``reader`` (of the CSV file at ``path``, with a header row), each with
     the line it ends on (cells that span lines counted) and its number among the rows (2
     for the first, as the ids of unnamed records have always counted). A row of empty
-    cells (a spreadsheet's trailing rows) is skipped like a blank line; one with more or
-    fewer cells than the header is a :class:`DatasetError` naming its line."""
+    cells (a spreadsheet's trailing rows) is skipped like a blank line; a row with more
+    cells than the header is a :class:`DatasetError` naming its line (a cell would be
+    lost). A shorter row has None for the cells it lacks, which a loader may need."""
     for number, row in enumerate(reader, start=2):
         extra = row.pop(None, None) or []  # type: ignore[call-overload]
-        cells = [v for v in row.values() if v is not None] + list(extra)
-        if not any(cell.strip() for cell in cells):
+        if not any(cell.strip() for cell in [*row.values(), *extra] if cell is not None):
             continue
-        if len(cells) != len(reader.fieldnames or ()):
+        if extra:
             raise DatasetError(
-                f"{path}:{reader.line_num}: {len(cells)} cells where the header has "
-                f"{len(reader.fieldnames or ())}; fix the row (a cell holding a comma or a line "
-                f"break must be in double quotes)"
+                f"{path}:{reader.line_num}: {len(row) + len(extra)} cells where the header "
+                f"has {len(reader.fieldnames or ())}; fix the row (a cell holding a comma or "
+                f"a line break must be in double quotes)"
             )
         yield reader.line_num, number, row
 

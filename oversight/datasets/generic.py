@@ -153,6 +153,18 @@ def _get(record: dict[str, Any], field: str) -> Any:
     return value
 
 
+def _required(record: dict[str, Any], field: str) -> Any:
+    """The record's value of ``field``, which must have one (not null, not a cell missing
+    from a short CSV row): read as text it would be "None"."""
+    value = _get(record, field)
+    if value is None:
+        raise ValueError(
+            f"field {field!r} has no value (null, or a cell missing from a row shorter than "
+            f"the header)"
+        )
+    return value
+
+
 def _optional(record: dict[str, Any], field: str | None) -> Any:
     if field is None:
         return None
@@ -166,9 +178,9 @@ def _optional(record: dict[str, Any], field: str | None) -> Any:
 def _question(record: dict[str, Any], spec: GenericSpec, path: Path, number: int) -> Question:
     fields = spec.fields
     if isinstance(fields.answers, list):
-        answers = [str(_get(record, f)).strip() for f in fields.answers]
+        answers = [str(_required(record, f)).strip() for f in fields.answers]
     else:
-        raw = _get(record, fields.answers)
+        raw = _required(record, fields.answers)
         if isinstance(raw, str):
             raw = raw.split(spec.answers_separator)
         if not isinstance(raw, list):
@@ -180,7 +192,7 @@ def _question(record: dict[str, Any], spec: GenericSpec, path: Path, number: int
     gold = _optional(record, fields.correct)
     return Question(
         id=str(qid) if qid is not None else f"{path.stem}-{number}",
-        text=str(_get(record, fields.text)).strip(),
+        text=str(_required(record, fields.text)).strip(),
         answers=answers,
         correct=None if gold is None else _correct(gold, answers, spec.correct_format),
         context=_str_or_none(_optional(record, fields.context)),

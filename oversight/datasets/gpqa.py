@@ -59,13 +59,14 @@ def load(spec: GPQASpec, base_dir: Path | None = None) -> list[Question]:
                 continue
             if spec.subdomains is not None and subdomain not in spec.subdomains:
                 continue
-            answers = [row[c].strip() for c in _REQUIRED[1:]]
-            if not all(answers) or not row["Question"].strip():
+            answers = [(row[c] or "").strip() for c in _REQUIRED[1:]]  # None: a short row
+            text = (row["Question"] or "").strip()
+            if not all(answers) or not text:
                 raise DatasetError(f"{path}:{line}: empty question or answer")
             qid = (row.get("Record ID") or "").strip() or f"gpqa-{number - 1}"
             question = Question(
                 id=qid,
-                text=row["Question"].strip(),
+                text=text,
                 answers=answers,
                 correct=0,
                 context=(row.get("Explanation") or "").strip() or None

@@ -25,8 +25,8 @@ from oversight.datasets.generic import (
     FieldMap,
     NamedFields,
     _correct,
-    _get,
     _optional,
+    _required,
     _str_or_none,
 )
 from transcripts import Question
@@ -229,9 +229,9 @@ def _question(
     row: dict[str, Any], spec: HFSpec, fields: FieldMap, number: int, *, gold_first: bool
 ) -> Question:
     if isinstance(fields.answers, list):
-        answers = [str(_get(row, f)).strip() for f in fields.answers]
+        answers = [str(_required(row, f)).strip() for f in fields.answers]
     else:
-        raw = _get(row, fields.answers)
+        raw = _required(row, fields.answers)
         if not isinstance(raw, list):
             raise ValueError(f"field {fields.answers!r} is not a list of answers")
         answers = [str(a).strip() for a in raw]
@@ -244,7 +244,7 @@ def _question(
     qid = _optional(row, fields.id)
     return Question(
         id=str(qid) if qid is not None else f"{spec.label()}-{spec.split}-{number}",
-        text=str(_get(row, fields.text)).strip(),
+        text=str(_required(row, fields.text)).strip(),
         answers=answers,
         correct=None if gold is None else _correct(gold, answers, spec.correct_format),
         context=context,

@@ -315,7 +315,7 @@ def test_a_csv_row_with_too_few_or_too_many_cells_is_refused_at_its_line(tmp_pat
     header = "id,question,a,b\n"
     table.write_text(header + 'q1,"two\nlines",x,y\n\n,,,\nq2,what,x\n')
     spec = GenericSpec(loader="csv", path=table, fields={"answers": ["a", "b"]})
-    with pytest.raises(DatasetError, match=r"mine.csv:6: 3 cells where the header has 4"):
+    with pytest.raises(DatasetError, match=r"mine.csv:6: field 'b' has no value"):
         load_questions(spec)
     table.write_text(header + "q1,what,x,y,z\n")
     spec = GenericSpec(loader="csv", path=table, fields={"answers": ["a", "b"], "source": "s"})
@@ -324,9 +324,16 @@ def test_a_csv_row_with_too_few_or_too_many_cells_is_refused_at_its_line(tmp_pat
     table.write_text(header + 'q1,"two\nlines",x,y\n,,,\n')
     [only] = load_questions(GenericSpec(loader="csv", path=table, fields={"answers": ["a", "b"]}))
     assert (only.id, only.answers) == ("q1", ["x", "y"])
+    # A row that leaves out only a trailing cell it does not need (no context) loads.
+    table.write_text("id,question,answers,correct,context\nq1,What?,x|y,0\nq2,Why?,x|y,1,c\n")
+    loaded = load_questions(GenericSpec(loader="csv", path=table))
+    assert [(q.id, q.context) for q in loaded] == [("q1", None), ("q2", "c")]
     lines = tmp_path / "mine.jsonl"
     lines.write_text(json.dumps({"question": "Which?", "answers": ["x", None]}) + "\n")
     with pytest.raises(DatasetError, match=r"mine.jsonl:1: answer 1 is empty"):
+        load_questions(GenericSpec(loader="jsonl", path=lines))
+    lines.write_text(json.dumps({"question": None, "answers": ["x", "y"]}) + "\n")
+    with pytest.raises(DatasetError, match=r"mine.jsonl:1: field 'question' has no value"):
         load_questions(GenericSpec(loader="jsonl", path=lines))
 
 
@@ -369,7 +376,7 @@ def test_a_gpqa_problem_names_the_line_it_is_on(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"gpqa.csv:5: empty question or answer"):
         load_questions(GPQASpec(path=table))
     table.write_text(header + "q,a,b\n")
-    with pytest.raises(DatasetError, match=r"gpqa.csv:2: 3 cells where the header has 5"):
+    with pytest.raises(DatasetError, match=r"gpqa.csv:2: empty question or answer"):
         load_questions(GPQASpec(path=table))
 
 
