@@ -106,7 +106,7 @@ def _from_sample(
     name = f"sample {sample.id}" + (f" (epoch {sample.epoch})" if sample.epoch > 1 else "")
     saved = (sample.metadata or {}).get("oversight_transcript")
     errors: list[str] = []
-    if not isinstance(saved, dict):
+    if saved is None:
         try:
             return _foreign(sample, log, path), [], []
         except ValidationError as err:  # a Question, Turn or Transcript it cannot be

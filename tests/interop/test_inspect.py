@@ -284,6 +284,7 @@ def test_a_damaged_oversight_record_in_a_log_is_a_clear_error_and_imports_nothin
     log = inspect_log.read_eval_log(str(good))
     log.samples[1].metadata["oversight_transcript"]["assignment"] = "bad"
     log.samples[2].scores["weak"].metadata["oversight_judgment"]["probabilities"] = "x"
+    log.samples[0].metadata["oversight_transcript"] = "cut short"  # (was: imported as foreign)
     bad = tmp_path / "bad.eval"
     inspect_log.write_eval_log(log, str(bad), format="eval")
     back = tmp_path / "back"
@@ -291,6 +292,7 @@ def test_a_damaged_oversight_record_in_a_log_is_a_clear_error_and_imports_nothin
     err = capsys.readouterr().err
     assert "Traceback" not in err and "pydantic" not in err
     assert "sample d2" in err and "assignment" in err and "sample d3" in err
+    assert "sample d1: oversight_transcript" in err
     assert "export it again" in err
     # Nothing of the log was written, and the folder takes the undamaged log as if new.
     assert not back.exists()
