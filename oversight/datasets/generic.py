@@ -219,7 +219,7 @@ def _str_or_none(value: Any) -> str | None:
 def _correct(value: Any, answers: list[str], fmt: str) -> int:
     text = str(value).strip()
     if fmt == "auto":
-        if isinstance(value, int) or text.lstrip("-").isdecimal():
+        if _whole(value, text) is not None:
             fmt = "index"
         elif len(text) == 1 and text.isupper():
             fmt = "letter"
@@ -233,10 +233,15 @@ def _correct(value: Any, answers: list[str], fmt: str) -> int:
                 f"with dataset.correct_format (text, index, index1 or letter)"
             )
         return read
-    if fmt == "index":
-        return int(text)
-    if fmt == "index1":
-        return int(text) - 1
+    if fmt in ("index", "index1"):
+        number = _whole(value, text)
+        if number is None:
+            raise ValueError(
+                f"gold {value!r} is not a whole number, as correct_format = {fmt!r} reads it; "
+                f"set dataset.correct_format to what the file holds (index, index1, letter, "
+                f"text or auto)"
+            )
+        return number - (fmt == "index1")
     if fmt == "letter":
         if len(text) != 1 or not text.isalpha():
             raise ValueError(f"gold {value!r} is not a letter")
@@ -244,3 +249,15 @@ def _correct(value: Any, answers: list[str], fmt: str) -> int:
     if text not in answers:
         raise ValueError(f"gold {value!r} is not one of the answers {answers}")
     return answers.index(text)
+
+
+def _whole(value: Any, text: str) -> int | None:
+    """``value`` as a whole number (``2``, ``"2"``, ``2.0`` as pandas writes an integer
+    column with gaps), or None (``True`` is not a number here)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, int):
+        return value
+    return int(text) if text.lstrip("-").isdecimal() else None

@@ -398,3 +398,23 @@ def test_mmlu_names_the_line_a_problem_is_on_and_skips_blank_lines(tmp_path: Pat
     headed.write_text("question,A,B,C,D,answer\nWhat?,a,b,c,d,CD\n")
     with pytest.raises(DatasetError, match=r"mine.csv:2: answer 'CD' is not a letter A-D"):
         load_questions(MMLUSpec(path=headed))
+
+
+def test_a_gold_that_is_not_the_format_named_says_so(tmp_path: Path) -> None:
+    """``correct_format = "index"`` with a letter said "invalid literal for int() with base
+    10"; a JSON ``true`` was read as index 1; pandas' ``1.0`` was not one of the answers."""
+    table = tmp_path / "mine.csv"
+    table.write_text("id,question,answers,correct\nq1,Which?,red|blue,B\n")
+    with pytest.raises(DatasetError, match=r"mine.csv:2: gold 'B' is not a whole number"):
+        load_questions(GenericSpec(loader="csv", path=table, correct_format="index"))
+    lines = tmp_path / "mine.jsonl"
+    row = {"id": "q1", "question": "Which?", "answers": ["red", "blue"], "correct": True}
+    lines.write_text(json.dumps(row) + "\n")
+    with pytest.raises(DatasetError, match=r"mine.jsonl:1: gold True is not one of the answers"):
+        load_questions(GenericSpec(loader="jsonl", path=lines))
+    lines.write_text(json.dumps({**row, "correct": 1.0}) + "\n")
+    [only] = load_questions(GenericSpec(loader="jsonl", path=lines))
+    assert only.correct == 1
+    lines.write_text(json.dumps({**row, "correct": 2.0}) + "\n")
+    [only] = load_questions(GenericSpec(loader="jsonl", path=lines, correct_format="index1"))
+    assert only.correct == 1
