@@ -197,6 +197,9 @@ def _message_text(message: Any) -> str:
     text: str = message.text
     for call in getattr(message, "tool_calls", None) or []:
         text += f"\n[tool call] {call.function}({call.arguments})"
+    error = getattr(message, "error", None)  # a tool call that failed: what the agent saw
+    if error is not None:
+        text += f"\n[tool error: {error.type}] {error.message}"
     return text.strip() or "(empty)"
 
 

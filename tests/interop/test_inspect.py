@@ -120,7 +120,7 @@ def _agent_log(path: Path) -> None:
         ChatMessageUser,
     )
     from inspect_ai.scorer import Score
-    from inspect_ai.tool import ToolCall
+    from inspect_ai.tool import ToolCall, ToolCallError
 
     task = "Find the flag in /tmp and print it."
     samples = [
@@ -138,6 +138,12 @@ def _agent_log(path: Path) -> None:
                     tool_calls=[ToolCall(id="c1", function="bash", arguments={"cmd": "ls /tmp"})],
                 ),
                 ChatMessageTool(content="flag.txt", tool_call_id="c1", function="bash"),
+                ChatMessageTool(
+                    content="",
+                    tool_call_id="c2",
+                    function="bash",
+                    error=ToolCallError(type="timeout", message="timed out after 180 s"),
+                ),
                 ChatMessageAssistant(content=f"The flag is FLAG{{{40 + i}}}", model="gpt-x"),
             ],
             scores={"match": Score(value="C" if i == 2 else "I")},
@@ -173,7 +179,8 @@ def test_an_agent_log_is_imported_and_rejudged(tmp_path: Path) -> None:
     assert ctf.question.correct == 0 and transcripts["ctf-0"].question.correct == 1
     public = [t.content for t in ctf.turns if t.visibility == "public"]
     assert public[0].startswith("Let me look.") and "[tool call] bash" in public[0]
-    assert public[1] == "flag.txt" and public[2] == "The flag is FLAG{42}"
+    assert public[1] == "flag.txt" and public[3] == "The flag is FLAG{42}"
+    assert public[2] == "[tool error: timeout] timed out after 180 s"  # (was "(empty)")
     assert [t.content for t in ctf.turns if t.visibility == "private"] == [
         "You are a careful agent."
     ]
