@@ -50,8 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--kind",
         choices=KINDS,
-        default="judgments",
-        help="one row per judgment (default) or per transcript",
+        default=None,
+        help="one row per judgment (default) or per transcript (csv and parquet)",
     )
     parser.add_argument(
         "--condition",
@@ -94,11 +94,22 @@ def _format(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     """Write the table and say where."""
     store = RunStore.open(args.run_dir)
-    kind: TableKind = args.kind
+    kind: TableKind = args.kind or "judgments"
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     fmt = _format(args)
     if fmt == "inspect":
+        table_only = [
+            f
+            for f, given in [("--kind", args.kind), ("--counted-only", args.counted_only)]
+            if given
+        ]
+        if table_only:
+            raise ConfigError(
+                f"{' and '.join(table_only)} choose the rows of a csv or parquet table; an "
+                f"Inspect log holds each transcript with all its judgments and scores only "
+                f"those the report counts: drop {' and '.join(table_only)}, or use --format csv"
+            )
         from oversight.interop import export_inspect
 
         if args.out and Path(args.out).exists() and not Path(args.out).is_dir():

@@ -463,3 +463,27 @@ def test_a_dry_run_checks_the_overrides_and_names_the_flags_it_does_not_use(
     assert "note: a dry run rehearses on mock endpoints in a temporary folder, with no cap;" in said
     assert "--out, --workers apply to the real run only" in said
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--counted-only"], "--counted-only"),
+        (["--kind", "transcripts"], "--kind"),
+        (["--kind", "judgments", "--counted-only"], "--kind and --counted-only"),
+    ],
+)
+def test_export_inspect_refuses_the_options_of_a_table(
+    flags: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--kind and --counted-only choose a table's rows; --format inspect ignored them and
+    wrote every judgment, silently."""
+    from tests.judges.helpers import saved_run, transcript
+
+    saved_run(tmp_path / "run", [transcript("t1")]).close()
+    out = tmp_path / "logs"
+    err = _fails(
+        ["export", str(tmp_path / "run"), "--format", "inspect", "--out", str(out), *flags], capsys
+    )
+    assert f"{named} choose the rows of a csv or parquet table" in err
+    assert not out.exists()
