@@ -148,11 +148,18 @@ def _foreign(sample: Any, log: Any, path: Path) -> Transcript:
     else:
         answers = list(TRAJECTORY_ANSWERS)
         correct = _score_gold(sample.scores)
+    # The input's user messages, in order: the question, not turns (several make one text).
+    asked = (
+        [text.strip()]
+        if isinstance(sample.input, str)
+        else [m.text.strip() for m in sample.input if m.role == "user"]
+    )
     turns = []
     round_ = 0
     for message in sample.messages:
-        if message.role == "user" and message.text.strip() == text.strip():
-            continue  # the question itself
+        if message.role == "user" and asked and message.text.strip() == asked[0]:
+            asked.pop(0)
+            continue  # part of the question itself
         if message.role == "assistant":
             round_ += 1
         turns.append(

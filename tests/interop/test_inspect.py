@@ -443,3 +443,42 @@ def test_a_foreign_sample_that_cannot_be_a_question_is_named_and_nothing_importe
     err = capsys.readouterr().err
     assert "Traceback" not in err and "sample one: answers:" in err  # (was a ValidationError)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_input_of_several_user_messages_is_the_question_not_turns(tmp_path: Path) -> None:
+    """The question is the input's user messages joined; they are not repeated as public
+    turns (each of several came back as a turn: only a single input message matched)."""
+    from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
+
+    asked = [ChatMessageUser(content="Here is a log."), ChatMessageUser(content="Is it safe?")]
+    sample = EvalSample(
+        id="s1",
+        epoch=1,
+        input=asked,
+        target="A",
+        choices=["yes", "no"],
+        messages=[
+            *asked,
+            ChatMessageAssistant(content="It is safe.", model="gpt-x"),
+            ChatMessageUser(content="Is it safe?"),  # asked again later: a turn
+            ChatMessageAssistant(content="Yes.", model="gpt-x"),
+        ],
+    )
+    log = EvalLog(
+        status="success",
+        eval=EvalSpec(
+            created="2026-01-01T00:00:00+00:00",
+            task="review",
+            model="openai/gpt-x",
+            dataset=EvalDataset(name="review"),
+            config=EvalConfig(),
+        ),
+        samples=[sample],
+    )
+    path = tmp_path / "review.eval"
+    inspect_log.write_eval_log(log, str(path), format="eval")
+    import_inspect(path, tmp_path / "run")
+    (transcript,) = RunStore.open(tmp_path / "run").transcripts.latest()
+    assert transcript.question.text == "Here is a log.\n\nIs it safe?"
+    assert [t.content for t in transcript.turns] == ["It is safe.", "Is it safe?", "Yes."]
