@@ -276,7 +276,8 @@ class LLMJudge(Judge):
         sample = _Sample()
         mode = self.options.mode
         unusable: tuple[str, str] | None = None  # the last unusable reply and what was wrong
-        for attempt in range(self.max_attempts):
+        attempt = 0
+        while attempt < self.max_attempts:
             sample_index = index + attempt * self.options.samples
             try:
                 completion = await self._complete(view, mode, sample_index, unusable)
@@ -297,7 +298,8 @@ class LLMJudge(Judge):
                         f"on_missing_logprobs='structured' for this endpoint"
                     )
                     return sample
-                mode, sample.fell_back = "structured", True
+                # The same attempt, asked in structured mode: not a retry of a bad reply.
+                mode, sample.fell_back, unusable = "structured", True, None
                 continue
             try:
                 if mode == "logprobs":
@@ -308,6 +310,7 @@ class LLMJudge(Judge):
             except JudgeError as err:
                 sample.errors.append(f"sample {index} attempt {attempt + 1}: {err}")
                 unusable = (completion.text, str(err))
+                attempt += 1
                 continue
             return sample
         return sample

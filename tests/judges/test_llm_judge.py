@@ -272,6 +272,20 @@ async def test_logprobs_missing_fails_clearly_or_falls_back() -> None:
     assert judgment.metadata["fell_back"] == "structured"
 
 
+async def test_the_fallback_to_structured_is_asked_even_with_one_attempt() -> None:
+    # Falling back is not a retry of an unusable reply: with max_attempts=1 the structured
+    # ask still happens (it once used up the only attempt: a failure with no reason).
+    view = JudgeView.from_transcript(transcript(order=[1, 0]))
+    structured = json.dumps({"rationale": "", "probabilities": {"A": 0.9, "B": 0.1}})
+    ep = endpoint("mock/j", replies=["A", structured])
+    judge = LLMJudge(ep, mode="logprobs", on_missing_logprobs="structured", max_attempts=1)
+    judgment = await judge.judge(view)
+    assert judgment.status == "ok", judgment.error
+    assert judgment.probabilities == pytest.approx([0.1, 0.9])
+    assert judgment.metadata["fell_back"] == "structured"
+    assert len(judgment.calls) == 2
+
+
 async def test_logprobs_softmax_over_labels_with_spacing_variants() -> None:
     lp = [
         TokenLogprob(token=" ", logprob=-0.01),
