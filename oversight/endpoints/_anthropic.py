@@ -100,7 +100,7 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
             mode = self.options.structured
             if mode == "native":
                 params["output_config"] = {
-                    "format": {"type": "json_schema", "schema": closed_schema(schema)}
+                    "format": {"type": "json_schema", "schema": _native_schema(schema)}
                 }
             elif mode == "tool":
                 params["tools"] = [
@@ -203,6 +203,17 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
                 return Failure(False, "HTTP 429 spend limit", 429, error.request_id, said)
             return failure
         return super().classify(error)
+
+
+def _native_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` as Anthropic's structured output takes it: every object closed, and the
+    constraints it refuses with a 400 (``minimum``, ``maxLength``, ...) moved into the
+    description (the SDK's own ``transform_schema``); our validation of the reply still
+    enforces them. A schema the SDK cannot transform (no ``type``) goes only closed."""
+    try:
+        return anthropic.transform_schema(schema)
+    except (ValueError, AssertionError):
+        return closed_schema(schema)
 
 
 def _ints(data: dict[str, Any]) -> dict[str, int]:

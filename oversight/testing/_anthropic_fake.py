@@ -84,9 +84,24 @@ class FakeAnthropicServer(FakeServer):
         }
         return message
 
+    def refusal(self, record: RecordedRequest) -> Fault | None:
+        """The 400 the real API gives this request, if any: a structured-output schema
+        with a constraint Anthropic does not support (``minimum``, ``maxLength``, ...)."""
+        output_format = ((record.body or {}).get("output_config") or {}).get("format") or {}
+        problem = _unsupported(output_format.get("schema"))
+        if problem is None:
+            return None
+        return Fault.error(
+            400, f"output_config.format.schema: {problem}", error_type="invalid_request_error"
+        )
+
     async def answer(
         self, record: RecordedRequest, scripted: Scripted | None, out: Responder
     ) -> None:
+        refused = self.refusal(record)
+        if refused is not None:
+            await self.error(record, refused, out)
+            return
         body = record.body or {}
         message = self.message(record, scripted)
         rid = {"request-id": f"req_{record.index}"}
@@ -183,6 +198,45 @@ def _schema_of(body: dict[str, Any], tool: str | None) -> dict[str, Any] | None:
     if output_format.get("type") == "json_schema":
         schema = output_format.get("schema")
         return schema if isinstance(schema, dict) else None
+    return None
+
+
+_UNSUPPORTED = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+)
+"""JSON-schema constraints Anthropic's structured output refuses (a 400)."""
+
+
+def _unsupported(node: Any) -> str | None:
+    """What Anthropic would say of the first unsupported constraint in ``node``, if any."""
+    if isinstance(node, list):
+        return next(filter(None, map(_unsupported, node)), None)
+    if not isinstance(node, dict):
+        return None
+    kind = node.get("type")
+    if isinstance(kind, str):
+        for key in _UNSUPPORTED:
+            if key in node:
+                return f"For '{kind}' type, property '{key}' is not supported"
+        if node.get("minItems", 0) > 1:
+            return f"For '{kind}' type, property 'minItems' only supports 0 or 1"
+    for key, value in node.items():
+        if key in ("properties", "$defs"):
+            value = list(value.values()) if isinstance(value, dict) else value
+        if key not in ("enum", "const", "default", "examples"):
+            found = _unsupported(value)
+            if found is not None:
+                return found
     return None
 
 

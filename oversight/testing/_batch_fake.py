@@ -373,7 +373,7 @@ class MessageBatchBook:
                 received_at=time.monotonic(),
                 status=200,
             )
-            scripted = await server._script(record)
+            scripted = server.refusal(record) or await server._script(record)
             if isinstance(scripted, Fault):
                 results.append(
                     {

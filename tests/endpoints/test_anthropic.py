@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import anthropic
 import pytest
 from pydantic import BaseModel
 
-from oversight.endpoints import endpoint
+from oversight.endpoints import endpoint, strict_object
 from oversight.testing import FakeAnthropicServer, FakeReply
 
 KEY = "test-key"
@@ -123,3 +124,37 @@ async def test_streamed_tool_call_is_reassembled(anthropic_server: FakeAnthropic
 async def test_logprobs_are_not_offered(anthropic_server: FakeAnthropicServer) -> None:
     ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, api_key=KEY)
     assert (await ep.complete("q", logprobs=True)).logprobs is None
+
+
+async def test_schema_constraints_anthropic_refuses_are_enforced_by_us_not_sent(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    # Anthropic's structured output answers 400 to ``minimum``/``maximum`` (and length
+    # bounds): they travel in the description, and our validation still holds the reply to them.
+    rating = {"type": "integer", "minimum": 1, "maximum": 7}
+    schema = strict_object({"helpfulness": rating, "reason": {"type": "string"}})
+    replies = iter([{"helpfulness": 9, "reason": "r"}, {"helpfulness": 6, "reason": "r"}])
+    anthropic_server.reply = lambda body: next(replies)
+    ep = endpoint("anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url, api_key=KEY)
+    completion = await ep.complete("Rate it", schema=schema)
+    assert completion.parsed == {"helpfulness": 6, "reason": "r"}
+    sent = anthropic_server.requests[0].body["output_config"]["format"]["schema"]
+    assert "minimum" not in sent["properties"]["helpfulness"]
+    assert "maximum: 7" in sent["properties"]["helpfulness"]["description"]
+    assert [r.status for r in anthropic_server.requests] == [200, 200]
+
+
+async def test_the_fake_server_refuses_a_schema_constraint_as_anthropic_does(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    client = anthropic.AsyncAnthropic(
+        api_key=KEY, base_url=anthropic_server.base_url, max_retries=0
+    )
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}
+    with pytest.raises(anthropic.BadRequestError, match="'minimum' is not supported"):
+        await client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=10,
+            messages=[{"role": "user", "content": "q"}],
+            output_config={"format": {"type": "json_schema", "schema": schema}},
+        )
