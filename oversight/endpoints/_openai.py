@@ -166,10 +166,12 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
             )
         choice = choices[0]
         message = choice.get("message") or {}
-        text = message.get("content") or message.get("refusal") or ""
+        refusal = message.get("refusal")
+        text = message.get("content") or refusal or ""
         content = (choice.get("logprobs") or {}).get("content")
         logprobs = None if content is None else [_token_logprob(item) for item in content]
-        finish = normal_finish(choice.get("finish_reason"))
+        # A refusal comes with finish_reason "stop": it is recorded as the refusal it is.
+        finish = normal_finish("refusal" if refusal else choice.get("finish_reason"))
         return Reply(
             text=text, usage=_usage(body.get("usage")), logprobs=logprobs, finish_reason=finish
         )
@@ -179,6 +181,7 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         next chunk, not the whole generation, so a generation that progresses is never cut
         off and started again. A stream that ends without a finish reason was dropped."""
         text: list[str] = []
+        refusal: list[str] = []
         logprobs: list[TokenLogprob] = []
         finish: str | None = None
         usage = Usage()
@@ -188,6 +191,8 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
             for choice in chunk.choices[:1]:
                 if choice.delta.content:
                     text.append(choice.delta.content)
+                if choice.delta.refusal:
+                    refusal.append(choice.delta.refusal)
                 if choice.logprobs is not None and choice.logprobs.content:
                     logprobs += [_token_logprob(i.model_dump()) for i in choice.logprobs.content]
                 finish = choice.finish_reason or finish
@@ -196,10 +201,10 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
                 message="the stream ended before a finish reason", request=stream.response.request
             )
         return Reply(
-            text="".join(text),
+            text="".join(text) or "".join(refusal),
             usage=usage,
             logprobs=logprobs or None,
-            finish_reason=normal_finish(finish),
+            finish_reason=normal_finish("refusal" if refusal else finish),
         )
 
     def classify(self, error: BaseException) -> Failure | None:

@@ -137,6 +137,10 @@ class FakeReply:
     """Why the reply ended, in the provider's word (OpenAI ``stop``/``length``, Anthropic
     ``end_turn``/``max_tokens``). None: like a real server, the reply is cut at the request's
     ``max_tokens`` (about 4 characters a token) and reported as cut, else as finished."""
+    refusal: bool = False
+    """The model refuses, in ``text`` (OpenAI fake): sent as ``message.refusal`` (streamed,
+    as ``delta.refusal``) with null content, as OpenAI does. (For Anthropic's, script
+    ``finish_reason="refusal"``.)"""
 
 
 @dataclass

@@ -50,7 +50,7 @@ class FakeOpenAIServer(FakeServer):
     def completion(self, record: RecordedRequest, scripted: Scripted | None) -> dict[str, Any]:
         """The non-streamed Chat Completions body for ``record`` (also each batch line's)."""
         reply, finish, usage = self._usage_and_finish(record, scripted)
-        return self._body(record, reply.text, finish, usage)
+        return self._body(record, reply.text, finish, usage, refusal=reply.refusal)
 
     def _usage_and_finish(
         self, record: RecordedRequest, scripted: Scripted | None
@@ -68,15 +68,21 @@ class FakeOpenAIServer(FakeServer):
 
     @staticmethod
     def _body(
-        record: RecordedRequest, text: str, finish: str, usage: dict[str, Any]
+        record: RecordedRequest,
+        text: str,
+        finish: str,
+        usage: dict[str, Any],
+        *,
+        refusal: bool = False,
     ) -> dict[str, Any]:
         body = record.body or {}
+        message = {"role": "assistant", "content": None if refusal else text}
         choice: dict[str, Any] = {
             "index": 0,
-            "message": {"role": "assistant", "content": text, "refusal": None},
+            "message": {**message, "refusal": text if refusal else None},
             "finish_reason": finish,
             "logprobs": _logprobs(text, int(body.get("top_logprobs") or 0))
-            if body.get("logprobs")
+            if body.get("logprobs") and not refusal
             else None,
         }
         return {
@@ -94,7 +100,7 @@ class FakeOpenAIServer(FakeServer):
         reply, finish, usage = self._usage_and_finish(record, scripted)
         rid = f"req_{record.index}"
         if (record.body or {}).get("stream"):
-            events = _stream(record, reply.text, usage, finish)
+            events = _stream(record, reply.text, usage, finish, refusal=reply.refusal)
             if reply.token_delay:
                 await out.send_slowly(200, events, reply.token_delay, headers={"x-request-id": rid})
             else:
@@ -107,9 +113,8 @@ class FakeOpenAIServer(FakeServer):
             return
         if reply.token_delay:
             await asyncio.sleep(reply.token_delay * len(_tokens(reply.text)))
-        await out.send_json(
-            200, self._body(record, reply.text, finish, usage), headers={"x-request-id": rid}
-        )
+        body = self._body(record, reply.text, finish, usage, refusal=reply.refusal)
+        await out.send_json(200, body, headers={"x-request-id": rid})
 
     async def error(self, record: RecordedRequest, fault: Fault, out: Responder) -> None:
         rid = {"x-request-id": f"req_{record.index}"}
@@ -181,10 +186,13 @@ def _chunk(record: RecordedRequest, delta: dict[str, Any], finish: str | None) -
     }
 
 
-def _stream(record: RecordedRequest, text: str, usage: dict[str, Any], finish: str) -> list[bytes]:
+def _stream(
+    record: RecordedRequest, text: str, usage: dict[str, Any], finish: str, *, refusal: bool
+) -> list[bytes]:
     """The server-sent events of a streamed reply, one per token (then finish, usage, done)."""
-    chunks = [_chunk(record, {"role": "assistant", "content": ""}, None)]
-    chunks += [_chunk(record, {"content": token}, None) for token in _tokens(text)]
+    chunks = [_chunk(record, {"role": "assistant", "content": None if refusal else ""}, None)]
+    field = "refusal" if refusal else "content"
+    chunks += [_chunk(record, {field: token}, None) for token in _tokens(text)]
     chunks.append(_chunk(record, {}, finish))
     if ((record.body or {}).get("stream_options") or {}).get("include_usage"):
         chunks.append({**_chunk(record, {}, None), "choices": [], "usage": usage})

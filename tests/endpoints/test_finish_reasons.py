@@ -68,6 +68,21 @@ async def test_anthropic_stop_reason_max_tokens_reads_as_length(
     assert whole.call.finish_reason == "stop" and whole.text == LONG
 
 
+@pytest.mark.parametrize("stream", [True, False])
+async def test_an_openai_refusal_is_recorded_as_one_with_its_words(
+    openai_server: FakeOpenAIServer, stream: bool
+) -> None:
+    # OpenAI sends a refusal as ``message.refusal`` (``delta.refusal`` streamed), content
+    # null, finish_reason "stop": it must not read as an empty or ordinary finished reply.
+    openai_server.reply = lambda body: FakeReply("I can't help with that.", refusal=True)
+    ep = endpoint("openai/gpt-x", base_url=openai_server.base_url, api_key=KEY, stream=stream)
+    completion = await ep.complete("Argue for B.")
+    assert completion.text == "I can't help with that."
+    assert completion.call.finish_reason == "content_filter"
+    raw = openai_server.requests[0]
+    assert raw.status == 200
+
+
 async def test_a_verdict_cut_mid_json_is_an_error_naming_max_tokens_not_retried(
     openai_server: FakeOpenAIServer,
 ) -> None:
