@@ -33,8 +33,10 @@ OPENAI_URL = "https://api.openai.com/v1"
 
 # OpenAI's 429 for an account out of credit or past its monthly budget: no wait clears it.
 _FINAL_429_CODES = frozenset({"insufficient_quota"})
-# OpenAI's reasoning models take only the default temperature (a 400 otherwise).
-_FIXED_TEMPERATURE = re.compile(r"^(o\d|gpt-5|gpt-6)")
+# OpenAI's reasoning models take only the default temperature, and no logprobs (a 400 or
+# 403 otherwise); gpt-5.1 and later take both when reasoning_effort is "none", their default.
+_REASONING = re.compile(r"^(o\d|gpt-5|gpt-6)")
+_EFFORT_NONE_BY_DEFAULT = re.compile(r"^gpt-5\.\d")
 
 
 class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
@@ -56,10 +58,13 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
                 "(response_format json_schema), 'json_object' or 'prompt'"
             )
         super().__init__(model, options)
-        self._fixed_temperature = self.server == OPENAI_URL and bool(
-            _FIXED_TEMPERATURE.match(model)
+        effort = (options.extra_body or {}).get("reasoning_effort")
+        self._reasoning = (
+            self.server == OPENAI_URL
+            and bool(_REASONING.match(model))
+            and not (_EFFORT_NONE_BY_DEFAULT.match(model) and effort in (None, "none"))
         )
-        self._said_temperature = False
+        self._said: set[str] = set()
         self.stream = bool(options.stream)
 
     async def send(self, request: Request) -> Reply:
@@ -110,23 +115,19 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         """The Chat Completions request body for ``request``."""
         system = request.system
         params: dict[str, Any] = {"model": self.model}
-        if not self._fixed_temperature:
+        if not self._reasoning:
             params["temperature"] = request.temperature
-        elif request.temperature != 1.0 and not self._said_temperature:
-            self._said_temperature = True
-            log.info(
-                "openai/%s takes only its default temperature: temperature=%s is not sent "
-                "(it still keeps cache entries apart)",
-                self.model,
-                request.temperature,
-            )
+        elif request.temperature != 1.0:
+            self._say_once("temperature", f"temperature={request.temperature}")
         # OpenAI's reasoning models only take max_completion_tokens; other servers know
         # max_tokens best.
         limit_name = "max_completion_tokens" if self.server == OPENAI_URL else "max_tokens"
         params[limit_name] = request.max_tokens
         if request.seed is not None:
             params["seed"] = request.seed
-        if request.logprobs:
+        if request.logprobs and self._reasoning:
+            self._say_once("logprobs", "logprobs")
+        elif request.logprobs:
             params["logprobs"] = True
             if request.top_logprobs:
                 params["top_logprobs"] = request.top_logprobs
@@ -151,6 +152,17 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
         params["messages"] = messages
         return params
+
+    def _say_once(self, flag: str, what: str) -> None:
+        """Log, once per endpoint, that ``what`` is not sent to this reasoning model."""
+        if flag not in self._said:
+            self._said.add(flag)
+            log.info(
+                "openai/%s is a reasoning model, which refuses %s: it is not sent (it "
+                "still keeps cache entries apart)",
+                self.model,
+                what,
+            )
 
     def read(self, response: object) -> Reply:
         """Our Reply from a Chat Completions response: its JSON body as the server sent it

@@ -151,3 +151,19 @@ async def test_the_real_openai_server_gets_what_its_models_accept() -> None:
     assert "temperature" not in reasoning  # reasoning models refuse any but their default
     chat = endpoint("openai/gpt-4o-mini", api_key=KEY).backend.params(request)  # type: ignore[attr-defined]
     assert chat["temperature"] == 0.0
+
+
+def test_reasoning_models_get_no_logprobs_and_gpt_5_1_on_gets_its_sampling() -> None:
+    # OpenAI's reasoning models refuse logprobs as they refuse temperature (a 400/403 that
+    # failed a logprobs judge outright, with no fallback); gpt-5.1 and later reason with
+    # effort "none" by default and then take both, unless asked to reason.
+    asked = Request(messages=[Message(role="user", content="q")], logprobs=True, top_logprobs=5)
+    o3 = endpoint("openai/o3-mini", api_key=KEY).backend.params(asked)  # type: ignore[attr-defined]
+    assert "logprobs" not in o3 and "top_logprobs" not in o3 and "temperature" not in o3
+    five = endpoint("openai/gpt-5.2", api_key=KEY).backend.params(asked)  # type: ignore[attr-defined]
+    assert five["logprobs"] is True and five["top_logprobs"] == 5
+    assert five["temperature"] == 0.0
+    reasoning = endpoint(
+        "openai/gpt-5.2", api_key=KEY, extra_body={"reasoning_effort": "high"}
+    ).backend.params(asked)  # type: ignore[attr-defined]
+    assert "logprobs" not in reasoning and "temperature" not in reasoning
