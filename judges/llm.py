@@ -16,9 +16,10 @@ Two ways to read the model's belief:
   5% are renormalised; negative, NaN, all-zero or missing values are refused.
 * ``logprobs``: the model replies with one answer label and the label tokens' top
   log-probabilities give the distribution (a softmax over the labels found; a label absent
-  from the top alternatives gets probability 0). When the provider returns no logprobs the
-  judgment fails with a clear error, or, with ``on_missing_logprobs="structured"``, that
-  sample is asked in structured mode instead (recorded in ``metadata["fell_back"]``).
+  from the top alternatives gets probability 0). When the provider returns no logprobs (or
+  none with alternatives) the judgment fails with a clear error, or, with
+  ``on_missing_logprobs="structured"``, that sample is asked in structured mode instead
+  (``metadata["fell_back"]``; this ask is not counted among ``max_attempts``).
 
 A reply that is not schema-valid JSON is re-asked by the endpoint (it owns structured-output
 validation and its ``validation_retries``); if it still fails, so does the sample. A
@@ -291,16 +292,16 @@ class LLMJudge(Judge):
                 sample.errors.append(f"sample {index}: endpoint failed: {err}")
                 return sample
             sample.calls.append(completion.call)
-            if mode == "logprobs" and completion.logprobs is None:
+            lacking = _lacking_logprobs(completion.logprobs)
+            if mode == "logprobs" and lacking:
                 if self.options.on_missing_logprobs == "fail":
                     sample.errors.append(
-                        f"{self.endpoint.spec} returned no logprobs; use mode='structured' or "
+                        f"{self.endpoint.spec} returned {lacking}; use mode='structured' or "
                         f"on_missing_logprobs='structured' for this endpoint"
                     )
                     return sample
-                # The same attempt, asked in structured mode: not a retry of a bad reply.
                 mode, sample.fell_back, unusable = "structured", True, None
-                continue
+                continue  # the same attempt, asked in structured mode (not a retry)
             try:
                 if mode == "logprobs":
                     sample.presented = label_probabilities(completion.logprobs or [], labels(view))
@@ -355,6 +356,13 @@ class LLMJudge(Judge):
             schema=judge_schema(view),
             sample_index=sample_index,
         )
+
+
+def _lacking_logprobs(logprobs: list[TokenLogprob] | None) -> str | None:
+    """What a reply lacks for a distribution over the labels (None: nothing it needs)."""
+    if logprobs is None or not any(position.top for position in logprobs):
+        return "no logprobs" if logprobs is None else "logprobs without top_logprobs alternatives"
+    return None
 
 
 def _decision(completion: Completion) -> tuple[Literal["continue", "end"], str]:

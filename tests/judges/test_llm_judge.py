@@ -286,6 +286,23 @@ async def test_the_fallback_to_structured_is_asked_even_with_one_attempt() -> No
     assert len(judgment.calls) == 2
 
 
+async def test_logprobs_without_alternatives_are_no_distribution() -> None:
+    # A server that returns the chosen token's logprob but ignores top_logprobs gives no
+    # distribution over the labels: not a judgment of certainty [1, 0].
+    view = JudgeView.from_transcript(transcript())
+    bare = Reply(text="A", logprobs=[TokenLogprob(token="A", logprob=-0.7)])
+    ep = endpoint("mock/j", replies=[bare])
+    judgment = await LLMJudge(ep, mode="logprobs").judge(view)
+    assert judgment.status == "failed", judgment.probabilities
+    assert judgment.error and "top_logprobs" in judgment.error
+
+    structured = json.dumps({"rationale": "", "probabilities": {"A": 0.6, "B": 0.4}})
+    ep = endpoint("mock/j", replies=[bare, structured])
+    judgment = await LLMJudge(ep, mode="logprobs", on_missing_logprobs="structured").judge(view)
+    assert judgment.probabilities == pytest.approx([0.6, 0.4])
+    assert judgment.metadata["fell_back"] == "structured"
+
+
 async def test_logprobs_softmax_over_labels_with_spacing_variants() -> None:
     lp = [
         TokenLogprob(token=" ", logprob=-0.01),
