@@ -115,7 +115,7 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
                 system = "\n\n".join(filter(None, [system, schema_instruction(schema)]))
         if system:
             params["system"] = self._system(system)
-        params["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        params["messages"] = _messages(request)
         return params
 
     def _system(self, system: str) -> str | list[dict[str, Any]]:
@@ -203,6 +203,21 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
                 return Failure(False, "HTTP 429 spend limit", 429, error.request_id, said)
             return failure
         return super().classify(error)
+
+
+def _messages(request: Request) -> list[dict[str, str]]:
+    """The conversation as Anthropic takes it: a message with no text (a model's empty
+    reply shown back to it) is a 400 there, so it reads ``(empty reply)``, as in a re-ask;
+    a final assistant message (a prefill) may be empty but may not end in whitespace."""
+    out = []
+    for i, m in enumerate(request.messages):
+        content = m.content
+        if i == len(request.messages) - 1 and m.role == "assistant":
+            content = content.rstrip()
+        elif not content.strip():
+            content = "(empty reply)" if m.role == "assistant" else "(empty message)"
+        out.append({"role": m.role, "content": content})
+    return out
 
 
 def _native_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -85,15 +85,18 @@ class FakeAnthropicServer(FakeServer):
         return message
 
     def refusal(self, record: RecordedRequest) -> Fault | None:
-        """The 400 the real API gives this request, if any: a structured-output schema
-        with a constraint Anthropic does not support (``minimum``, ``maxLength``, ...)."""
-        output_format = ((record.body or {}).get("output_config") or {}).get("format") or {}
-        problem = _unsupported(output_format.get("schema"))
+        """The 400 the real API gives this request, if any: a message with no text but
+        the final assistant one (which may not end in whitespace), or a structured-output
+        schema with a constraint Anthropic does not support (``minimum``, ``maxLength``...)."""
+        body = record.body or {}
+        output_format = (body.get("output_config") or {}).get("format") or {}
+        problem = _empty_message(body.get("messages") or [])
+        if problem is None:
+            problem = _unsupported(output_format.get("schema"))
+            problem = problem and f"output_config.format.schema: {problem}"
         if problem is None:
             return None
-        return Fault.error(
-            400, f"output_config.format.schema: {problem}", error_type="invalid_request_error"
-        )
+        return Fault.error(400, problem, error_type="invalid_request_error")
 
     async def answer(
         self, record: RecordedRequest, scripted: Scripted | None, out: Responder
@@ -198,6 +201,23 @@ def _schema_of(body: dict[str, Any], tool: str | None) -> dict[str, Any] | None:
     if output_format.get("type") == "json_schema":
         schema = output_format.get("schema")
         return schema if isinstance(schema, dict) else None
+    return None
+
+
+def _empty_message(messages: list[Any]) -> str | None:
+    """What Anthropic says of a message with no text, if any (the final assistant message
+    may be empty, as a prefill, but may not end in whitespace)."""
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        text = content if isinstance(content, str) else json.dumps(content)
+        final = i == len(messages) - 1 and message.get("role") == "assistant"
+        if final and text != text.rstrip():
+            return "messages: final assistant content cannot end with trailing whitespace"
+        if not final and isinstance(content, str) and not content.strip():
+            return (
+                f"messages.{i}: all messages must have non-empty content except for the "
+                "optional final assistant message"
+            )
     return None
 
 

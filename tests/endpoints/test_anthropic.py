@@ -158,3 +158,21 @@ async def test_the_fake_server_refuses_a_schema_constraint_as_anthropic_does(
             messages=[{"role": "user", "content": "q"}],
             output_config={"format": {"type": "json_schema", "schema": schema}},
         )
+
+
+async def test_an_empty_earlier_reply_in_the_conversation_is_sent_as_anthropic_takes_it(
+    anthropic_server: FakeAnthropicServer,
+) -> None:
+    # A model's empty reply, shown back to it (a refinement after a critique), would be a
+    # 400 from Anthropic ("all messages must have non-empty content ..."); so is whitespace.
+    ep = endpoint("anthropic/claude-sonnet-4-6", base_url=anthropic_server.base_url, api_key=KEY)
+    messages = [
+        {"role": "user", "content": "Argue."},
+        {"role": "assistant", "content": " \n"},
+        {"role": "user", "content": "Refine it."},
+    ]
+    completion = await ep.complete(messages)
+    assert completion.text == "echo: Refine it."
+    sent = anthropic_server.requests[0].body["messages"]
+    assert sent[1] == {"role": "assistant", "content": "(empty reply)"}
+    assert [m["content"] for m in sent[::2]] == ["Argue.", "Refine it."]
