@@ -34,10 +34,10 @@ OPENAI_URL = "https://api.openai.com/v1"
 # OpenAI's 429 for an account out of credit or past its monthly budget: no wait clears it.
 _FINAL_429_CODES = frozenset({"insufficient_quota"})
 # OpenAI's reasoning models take only the default temperature, and no logprobs (a 400 or
-# 403 otherwise); gpt-5.1 and later take both when reasoning_effort is "none", their default,
-# and gpt-5-chat-latest (no reasoning model) always.
+# 403 otherwise); gpt-5.1 and later take both when reasoning_effort is "none", their default
+# (not their -pro and -codex models, which always reason), and gpt-5-chat-latest always.
 _REASONING = re.compile(r"^(o\d|gpt-5|gpt-6)(?!.*-chat)")
-_EFFORT_NONE_BY_DEFAULT = re.compile(r"^gpt-5\.\d")
+_EFFORT_NONE_BY_DEFAULT = re.compile(r"^gpt-5\.\d(?!.*-(pro|codex))")
 
 
 class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):

@@ -167,5 +167,7 @@ def test_reasoning_models_get_no_logprobs_and_gpt_5_1_on_gets_its_sampling() -> 
         "openai/gpt-5.2", api_key=KEY, extra_body={"reasoning_effort": "high"}
     ).backend.params(asked)  # type: ignore[attr-defined]
     assert "logprobs" not in reasoning and "temperature" not in reasoning
+    pro = endpoint("openai/gpt-5.2-pro", api_key=KEY).backend.params(asked)  # type: ignore[attr-defined]
+    assert "logprobs" not in pro and "temperature" not in pro  # always reasons
     chat = endpoint("openai/gpt-5-chat-latest", api_key=KEY).backend.params(asked)  # type: ignore[attr-defined]
     assert chat["temperature"] == 0.0 and chat["logprobs"] is True
