@@ -224,11 +224,23 @@ def _native_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` as Anthropic's structured output takes it: every object closed, and the
     constraints it refuses with a 400 (``minimum``, ``maxLength``, ...) moved into the
     description (the SDK's own ``transform_schema``); our validation of the reply still
-    enforces them. A schema the SDK cannot transform (no ``type``) goes only closed."""
+    enforces them. A schema the SDK cannot transform (no ``type``), or with a map (an object
+    whose ``additionalProperties`` is a schema, which the SDK would close to ``{}``), goes
+    only closed."""
     try:
-        return anthropic.transform_schema(schema)
+        return closed_schema(schema) if _has_map(schema) else anthropic.transform_schema(schema)
     except (ValueError, AssertionError):
         return closed_schema(schema)
+
+
+def _has_map(node: Any) -> bool:
+    """Whether ``node`` holds an object whose ``additionalProperties`` is not ``false``."""
+    if isinstance(node, list):
+        return any(_has_map(v) for v in node)
+    if not isinstance(node, dict):
+        return False
+    extra = node.get("additionalProperties", False)
+    return extra is not False or any(_has_map(v) for v in node.values())
 
 
 def _ints(data: dict[str, Any]) -> dict[str, int]:

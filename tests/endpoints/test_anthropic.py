@@ -143,6 +143,15 @@ async def test_schema_constraints_anthropic_refuses_are_enforced_by_us_not_sent(
     assert "maximum: 7" in sent["properties"]["helpfulness"]["description"]
     assert [r.status for r in anthropic_server.requests] == [200, 200]
 
+    # A map (dict[str, float]) is not closed to an empty object, which would force "{}".
+    class Scores(BaseModel):
+        scores: dict[str, float]
+
+    anthropic_server.reply = lambda body: {"scores": {"A": 0.5}}
+    assert (await ep.complete("Score", schema=Scores)).parsed == Scores(scores={"A": 0.5})
+    sent = anthropic_server.requests[2].body["output_config"]["format"]["schema"]
+    assert sent["properties"]["scores"]["additionalProperties"] == {"type": "number"}
+
 
 async def test_the_fake_server_refuses_a_schema_constraint_as_anthropic_does(
     anthropic_server: FakeAnthropicServer,
