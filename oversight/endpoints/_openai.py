@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 from openai._types import RequestOptions
@@ -61,7 +62,7 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         super().__init__(model, options)
         effort = (options.extra_body or {}).get("reasoning_effort")
         self._reasoning = (
-            self.server == OPENAI_URL
+            _is_openai(self.server)
             and bool(_REASONING.match(model))
             and not (_EFFORT_NONE_BY_DEFAULT.match(model) and effort in (None, "none"))
         )
@@ -100,7 +101,7 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
 
     def key_required(self) -> bool:
         # A compatible server of one's own (vLLM, llama.cpp, Ollama) usually wants no key.
-        return self.server == OPENAI_URL
+        return _is_openai(self.server)
 
     async def connect(self) -> openai.AsyncOpenAI:
         key = self.api_key(required=self.key_required())
@@ -122,7 +123,7 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
             self._say_once("temperature", f"temperature={request.temperature}")
         # OpenAI's reasoning models only take max_completion_tokens; other servers know
         # max_tokens best.
-        limit_name = "max_completion_tokens" if self.server == OPENAI_URL else "max_tokens"
+        limit_name = "max_completion_tokens" if _is_openai(self.server) else "max_tokens"
         params[limit_name] = request.max_tokens
         if request.seed is not None:
             params["seed"] = request.seed
@@ -242,6 +243,13 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         if failure is None and isinstance(error, openai.APIError):  # an error event in a stream
             return Failure(True, "error inside the response", provider_message=error.message)
         return failure
+
+
+def _is_openai(server: str) -> bool:
+    """Whether ``server`` is OpenAI's own API: api.openai.com or a data-residency region
+    of it (eu.api.openai.com, us.api.openai.com, ...), not a compatible server."""
+    host = urlsplit(server).hostname or ""
+    return host == "api.openai.com" or host.endswith(".api.openai.com")
 
 
 def _usage(usage: Mapping[str, Any] | None) -> Usage:

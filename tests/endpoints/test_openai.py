@@ -151,6 +151,10 @@ async def test_the_real_openai_server_gets_what_its_models_accept() -> None:
     assert "temperature" not in reasoning  # reasoning models refuse any but their default
     chat = endpoint("openai/gpt-4o-mini", api_key=KEY).backend.params(request)  # type: ignore[attr-defined]
     assert chat["temperature"] == 0.0
+    # OpenAI's data-residency regions are OpenAI too (a 400 on every call otherwise).
+    eu = endpoint("openai/o3", api_key=KEY, base_url="https://eu.api.openai.com/v1/")
+    regional = eu.backend.params(request)  # type: ignore[attr-defined]
+    assert regional["max_completion_tokens"] == 64 and "temperature" not in regional
 
 
 def test_reasoning_models_get_no_logprobs_and_gpt_5_1_on_gets_its_sampling() -> None:
