@@ -94,9 +94,24 @@ class FakeOpenAIServer(FakeServer):
             "usage": usage,
         }
 
+    def refusal(self, record: RecordedRequest) -> Fault | None:
+        """The 400 the real API gives this request, if any: ``top_logprobs`` outside 0-20."""
+        top = (record.body or {}).get("top_logprobs")
+        if top is not None and not (isinstance(top, int) and 0 <= top <= 20):
+            return Fault.error(
+                400,
+                f"top_logprobs: {top!r} is not an integer from 0 to 20",
+                error_type="invalid_request_error",
+            )
+        return None
+
     async def answer(
         self, record: RecordedRequest, scripted: Scripted | None, out: Responder
     ) -> None:
+        refused = self.refusal(record)
+        if refused is not None:
+            await self.error(record, refused, out)
+            return
         reply, finish, usage = self._usage_and_finish(record, scripted)
         rid = f"req_{record.index}"
         if (record.body or {}).get("stream"):

@@ -26,15 +26,18 @@ __all__ = ["FakeServer", "ReplyScript", "Scripted"]
 Scripted: TypeAlias = str | dict[str, Any] | list[Any] | FakeReply | Fault
 """What a script returns: text, a JSON value (sent as the reply text or tool input), a
 :class:`FakeReply` with chosen usage, or a :class:`Fault` to inject for this request."""
-ReplyScript: TypeAlias = str | Callable[[dict[str, Any]], Scripted | Awaitable[Scripted]] | None
+ReplyScript: TypeAlias = (
+    str | FakeReply | Callable[[dict[str, Any]], Scripted | Awaitable[Scripted]] | None
+)
 
 
 class FakeServer(abc.ABC):
     """Base of the fake provider servers; see :class:`FakeOpenAIServer` for an example.
 
     Args:
-        reply: what to answer: a fixed string, or a (sync or async) function of the parsed
-            JSON request body returning :data:`Scripted`. None: echo the last user message,
+        reply: what to answer: a fixed string or :class:`FakeReply`, or a (sync or async)
+            function of the parsed JSON request body returning :data:`Scripted`. None: echo
+            the last user message,
             or, when the request carries a JSON schema, a schema-valid object.
         faults: a list (the i-th request gets the i-th entry, None for none), a mapping of
             :class:`Fault` to probability (drawn with ``seed``), or a function of the
@@ -279,7 +282,7 @@ class FakeServer(abc.ABC):
     async def _script(self, record: RecordedRequest) -> Scripted | None:
         if self.reply is None:
             return None
-        if isinstance(self.reply, str):
+        if isinstance(self.reply, (str, FakeReply)):
             return self.reply
         result = self.reply(record.body or {})
         if inspect.isawaitable(result):

@@ -10,7 +10,13 @@ import anthropic
 import openai
 import pytest
 
-from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault, RecordedRequest
+from oversight.testing import (
+    FakeAnthropicServer,
+    FakeOpenAIServer,
+    FakeReply,
+    Fault,
+    RecordedRequest,
+)
 
 
 def ask(content: str) -> list[dict[str, str]]:
@@ -157,3 +163,19 @@ def test_the_command_line_server_prints_its_address_and_serves() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def test_a_fake_reply_may_be_the_whole_script_and_top_logprobs_past_20_is_refused() -> None:
+    """A FakeReply given as ``reply=`` crashed the fake (TypeError), which a client saw as
+    dropped connections and retried for minutes; top_logprobs over 20, which OpenAI refuses
+    with a 400, was answered, so a test could pass on a request that fails in production."""
+    async with FakeOpenAIServer(reply=FakeReply("Answer A", output_tokens=3)) as server:
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        response = await client.chat.completions.create(model="m", messages=ask("Which?"))
+        assert response.choices[0].message.content == "Answer A"
+        assert response.usage is not None and response.usage.completion_tokens == 3
+        with pytest.raises(openai.BadRequestError, match="top_logprobs: 21"):
+            await client.chat.completions.create(
+                model="m", messages=ask("Which?"), logprobs=True, top_logprobs=21
+            )
+        await client.close()
