@@ -28,6 +28,7 @@ from oversight.runner._dry import (
     rehearsal_folder,
 )
 from oversight.runner._items import plan
+from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
 from oversight.runner._run import Session
@@ -278,12 +279,18 @@ async def _run(
         if replay is not None:
             cache = _replay_cache(Path(replay), folder)
             offline = True
+        endpoints = Endpoints(exp, cache=cache, offline=offline, factory=factory)
+        if shard_folders(folder):  # left by a Ray driver: merged before the spend is counted
+            try:  # and the items planned, so nothing the shards did is paid for again
+                merge_shards(store, endpoints.every())
+            except BaseException:
+                await endpoints.aclose()
+                raise
         meter = Meter(
             max_cost_usd=exp.limits.max_cost_usd,
             max_tokens=exp.limits.max_tokens,
             ledger=JsonlLog(folder / "spend.jsonl", SpendEntry),
         )
-        endpoints = Endpoints(exp, cache=cache, offline=offline, factory=factory)
         live = terminal(console) if progress is None else progress
         if any(interactive(j) for j in exp.judges):
             live = False  # a person answers in this terminal: no live display over them

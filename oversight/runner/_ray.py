@@ -3,7 +3,8 @@
 Needs the optional extra: ``pip install 'oversight[ray]'``.
 
 The driver (the ``oversight run`` process) takes the run's lock, merges the shards an
-earlier session left (:mod:`oversight.runner._merge`), finds the items still to do, and
+earlier session left (:mod:`oversight.runner._merge`; every ``oversight run`` of the folder
+does, with or without ``--ray``, before it counts the spend), finds the items still to do, and
 deals them to ``--workers N`` Ray tasks (default: one per CPU of the cluster) as
 ``--workers`` deals them to processes (:func:`oversight.runner._share.share_items`). Each
 task runs its items in an ordinary session into its own store shard, ``RUN/shards/<k>/``,
@@ -150,8 +151,7 @@ async def run_ray(
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False)
     started = time.monotonic()
-    made = endpoints.every()
-    merge_shards(store, made)  # what an earlier session left unmerged
+    made = endpoints.every()  # the shards an earlier session left were merged before the meter
     pending = session.scan()
     count = shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
     count = max(1, min(count, len(pending)))

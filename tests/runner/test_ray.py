@@ -147,3 +147,55 @@ async def test_a_killed_driver_is_resumed_from_its_shards_with_nothing_repaid(
     sent_again = sum(n - once[body] for body, n in bodies(server).items() if n > once[body])
     assert sent_again <= resumed.calls_lost_in_flight
     assert json.loads((run / "status.json").read_text())["status"] == "complete"
+
+
+async def test_shards_left_behind_are_merged_by_a_plain_resume_and_count_against_its_cap(
+    tmp_path: Path,
+) -> None:
+    """Shards a killed Ray driver left are merged by the next `oversight run` of the folder,
+    with or without --ray, before it plans and before it counts what the run has spent: no
+    item of theirs is run (and paid) again, and their spend counts against the cap."""
+    import asyncio
+
+    from oversight.datasets import load_questions
+    from oversight.experiment import load_experiment
+    from oversight.runner._items import plan
+    from oversight.runner._ray import ShardJob, run_shard
+
+    with FakeOpenAIServer(reply=script) as server:
+        exp_file = experiment_file(tmp_path, server)
+        whole = await run_experiment_async(exp_file, out=tmp_path / "whole", progress=False)
+        run = tmp_path / "run"
+        # The driver's first session began the run (it stopped before any call) ...
+        first = await run_experiment_async(exp_file, out=run, progress=False, max_cost_usd=0)
+        assert first.status == "stopped: cost cap" and first.calls == 0
+        # ... and its one Ray task ran every item into its shard before the driver died.
+        exp = load_experiment(exp_file)
+        items = plan(exp, load_questions(exp.dataset, exp.base_dir))
+        job = ShardJob(
+            experiment=exp,
+            folder=run,
+            run_id=RunStore.open(run).run_id,
+            shard=0,
+            shards=1,
+            items=frozenset(i.id for i in items),
+            cache=run / "cache.sqlite",
+            max_cost_usd=None,
+            max_tokens=None,
+            offline=False,
+            factory=None,
+            retry_failed=False,
+        )
+        end = await asyncio.to_thread(run_shard, job)
+        assert end.result.status == "complete"
+        server.reset()
+        # A cap below what the shard spent: the run is past it, nothing more is sent.
+        cap = whole.spent_usd / 2
+        resumed = await run_experiment_async(exp_file, out=run, progress=False, max_cost_usd=cap)
+        sent = len(server.requests)
+    assert sent == 0, f"{sent} calls of items the shard had done were sent (and paid) again"
+    assert not (run / SHARDS / "0").exists(), "the shard was merged"
+    assert resumed.status == "complete", resumed.errors
+    assert resumed.spent_usd == pytest.approx(whole.spent_usd)
+    assert contents(run) == contents(tmp_path / "whole")
+    assert repaid(run) == 0
