@@ -231,7 +231,8 @@ class Experiment(_Model):
     """``[counterbalance]``: answer orders and sides."""
     repeats: int = Field(default=1, ge=1)
     """Times each (question, condition, setup) is run; repeats differ only in ``sample_index``
-    when a protocol samples, so with temperature 0 they are replays of each other."""
+    (of the agents' calls and the judges'), so with temperature 0 they are replays of each
+    other."""
     limits: Limits = Field(default_factory=Limits)
     """``[limits]``: concurrency, spend and failure limits."""
     human: StudyDesign | None = None

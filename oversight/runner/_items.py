@@ -16,7 +16,11 @@ from oversight.experiment import Condition, Experiment
 from protocols.base import ProtocolConfig, ProtocolSpec, Setup, get
 from transcripts import Question
 
-__all__ = ["WorkItem", "answer_set", "item_id", "judgment_id", "plan"]
+__all__ = ["REPEAT_SAMPLE_OFFSET", "WorkItem", "answer_set", "item_id", "judgment_id", "plan"]
+
+REPEAT_SAMPLE_OFFSET = 10_000
+"""Added to ``sample_index`` per repeat, for the item's agents and its judges alike, so
+repeats are cached (and sampled) apart."""
 
 
 def _digest(*parts: object) -> str:

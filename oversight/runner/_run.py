@@ -37,7 +37,7 @@ from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment
 from oversight.runner._build import Endpoints
-from oversight.runner._items import WorkItem
+from oversight.runner._items import REPEAT_SAMPLE_OFFSET, WorkItem
 from oversight.runner._judging import Judging
 from oversight.runner._meter import Meter, MeteredEndpoint
 from oversight.runner._plants import planted_agents, resolve_plants
@@ -48,9 +48,6 @@ from transcripts import RunStore, Transcript
 from transcripts.errors import CostCapReached
 
 __all__ = ["Session"]
-
-REPEAT_SAMPLE_OFFSET = 10_000
-"""Added to ``sample_index`` per repeat, so repeats are cached (and sampled) apart."""
 
 _MIN_FOR_FRACTION = 10
 

@@ -244,6 +244,24 @@ def test_repeats_are_sampled_apart(tmp_path: Path) -> None:
     assert {t.repeat for t in store.transcripts} == {0, 1}
 
 
+def test_repeats_of_an_unassisted_condition_are_judged_apart(tmp_path: Path) -> None:
+    """The judge alone sees the same view in every repeat: each repeat is still its own
+    draw of the judge, not the first repeat's reply from the cache."""
+    factory = Factory()
+    exp = experiment(repeats=2, conditions=[{"label": "unassisted", "protocol": "unassisted"}])
+    result = _run(tmp_path / "run", factory, exp=exp)
+    assert result.status == "complete" and result.items_complete == 2 * 4 * 2
+    assert factory.sent["mock/weak"] == 2 * 4 * 2, "every repeat's judgment was asked for"
+    store = RunStore.open(tmp_path / "run")
+    judgments = list(store.judgments.latest())
+    assert len(judgments) == 16 and not any(c.cached for j in judgments for c in j.calls)
+    store.close()
+    # A resume draws the same: nothing is asked again, every judgment stays as it was.
+    again = Factory()
+    assert _run(tmp_path / "run", again, exp=exp).status == "complete"
+    assert again.total == 0
+
+
 class Slow(Factory):
     """Scripted mocks that take ``delay`` seconds to answer; ``on_answer(n)`` runs after the
     n-th answer and ``on_start(n)`` when the n-th call starts (to press Ctrl-C at a known
