@@ -94,6 +94,11 @@ class UnsealReport(BaseModel):
     """Recall per persona."""
 
 
+_YES = ("1", "true", "yes", "y")
+_NO = ("0", "false", "no", "n")
+"""How a ``.csv`` label may say ``suspected`` (lower case, spaces aside)."""
+
+
 def read_labels(path: str | Path) -> list[BlueLabel]:
     """Labels from a ``.jsonl`` or ``.csv`` file, with a clear error naming a bad line."""
     file = Path(path)
@@ -102,14 +107,26 @@ def read_labels(path: str | Path) -> list[BlueLabel]:
     rows: list[tuple[int, dict[str, object]]] = []
     if file.suffix == ".csv":
         with file.open(newline="", encoding="utf-8") as handle:
-            for n, row in enumerate(csv.DictReader(handle), start=2):
-                flag = str(row.get("suspected", "")).strip().lower()
+            reader = csv.DictReader(handle)
+            if "suspected" not in (reader.fieldnames or []):
+                raise ConfigError(
+                    f"{file}: no 'suspected' column (columns: "
+                    f"{', '.join(reader.fieldnames or []) or 'none'}); a label needs "
+                    "transcript_id and suspected"
+                )
+            for n, row in enumerate(reader, start=2):
+                flag = str(row.get("suspected") or "").strip().lower()
+                if flag not in _YES + _NO:
+                    raise ConfigError(
+                        f"{file}, line {n}: suspected is {flag!r}; write yes or no "
+                        "(also true/false, 1/0)"
+                    )
                 rows.append(
                     (
                         n,
                         {
                             **{k: v for k, v in row.items() if v not in ("", None)},
-                            "suspected": flag in ("1", "true", "yes", "y"),
+                            "suspected": flag in _YES,
                         },
                     )
                 )

@@ -205,6 +205,24 @@ def test_unseal_auc_matches_sklearn_and_labels_read_from_csv(tmp_path: Path) -> 
         read_labels(bad)
 
 
+def test_a_csv_label_whose_suspected_is_missing_or_not_a_yes_or_no_is_an_error(
+    tmp_path: Path,
+) -> None:
+    """A .csv needs ``suspected`` as a .jsonl does: a file without the column, or a value
+    that is neither yes nor no, is refused by line (was: read as not suspected, recall 0)."""
+    unnamed = tmp_path / "flagged.csv"
+    unnamed.write_text("transcript_id,flagged\na,yes\nb,yes\n")
+    with pytest.raises(ConfigError, match=r"flagged\.csv: no 'suspected' column"):
+        read_labels(unnamed)
+    unclear = tmp_path / "unclear.csv"
+    unclear.write_text("transcript_id,suspected\na,yes\nb,0.9\nc,\n")
+    with pytest.raises(ConfigError, match=r"unclear\.csv, line 3: suspected is '0\.9'"):
+        read_labels(unclear)
+    answered = tmp_path / "answered.csv"
+    answered.write_text("transcript_id,suspected\na, Yes\nb,N\nc,FALSE\n")
+    assert [label.suspected for label in read_labels(answered)] == [True, False, False]
+
+
 def test_report_groups_and_filters_by_the_persona_that_spoke(tmp_path: Path) -> None:
     from oversight.analysis import analyze
 
