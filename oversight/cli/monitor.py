@@ -104,15 +104,18 @@ def labels_from_detector(
 
 def labels_from_judge(store: RunStore, judge: str, *, below: float) -> list[BlueLabel]:
     """Labels from the final judgments of ``judge`` (a judge's name, or a person's annotator
-    name) in ``store``."""
+    name) in ``store``; a failed judgment says nothing of its transcript and gives no label."""
     final = store.final_judgment_entries()
-    mine = [entry for key, entry in final if judge in (key.judge.name, key.judge.annotator)]
-    if not mine:
+    theirs = [
+        (key, entry) for key, entry in final if judge in (key.judge.name, key.judge.annotator)
+    ]
+    if not theirs:
         names = sorted({key.judge.name for key, _ in final})
         raise ConfigError(
             f"{store.path} has no judgment by {judge!r}; judges there: "
             f"{', '.join(names) or 'none'} (run oversight rejudge or judge first)"
         )
+    mine = [entry for key, entry in theirs if key.status == "ok"]
     out = []
     for j in store.judgments.read(mine):
         confidence = max(j.probabilities) if j.probabilities else 0.0
@@ -176,6 +179,11 @@ def run(args: argparse.Namespace) -> int:
     """Write the labels file."""
     console = Console(highlight=False)
     store = RunStore.open(args.run)
+    complete = [
+        i
+        for i, status in store.transcripts.index_values("id", "status", latest=True)
+        if status == "complete"
+    ]
     # Each complete transcript is read when it is labelled, so memory holds one (or one a
     # call in flight), not the run.
     if args.detector:
@@ -187,11 +195,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.from_judge:
         labels = labels_from_judge(store, args.from_judge, below=args.below)
     else:
-        complete = [
-            i
-            for i, status in store.transcripts.index_values("id", "status", latest=True)
-            if status == "complete"
-        ]
         labels = asyncio.run(
             _monitor(
                 store,
@@ -210,4 +213,10 @@ def run(args: argparse.Namespace) -> int:
     temp.replace(out)
     flagged = sum(label.suspected for label in labels)
     console.print(f"{len(labels)} labels ({flagged} suspected) written to {escape(str(out))}")
+    unlabelled = len(set(complete) - {label.transcript_id for label in labels})
+    if unlabelled:
+        console.print(
+            f"{unlabelled} complete transcripts have no label (a judge that did not judge "
+            "them, or failed): oversight unseal counts them as not suspected"
+        )
     return 0

@@ -253,6 +253,34 @@ def test_labels_from_a_persons_judgments_by_annotator_name(tmp_path: Path) -> No
         labels_from_judge(store, "bob", below=0.6)
 
 
+def test_a_failed_judgment_gives_no_label_rather_than_a_suspicion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A judge that failed on a transcript said nothing about it: no label (unseal counts it
+    as not suspected, among the unlabelled), not "suspected" with suspicion 1."""
+    from transcripts import JudgeIdentity, Judgment, Question, Transcript
+
+    store = RunStore.create(tmp_path / "blue")
+    question = Question(id="q", text="?", answers=["x", "y"], correct=0)
+    judge = JudgeIdentity(kind="llm", name="judge", model="m")
+    for tid in ("a", "b", "c"):
+        store.transcripts.append(Transcript(id=tid, protocol="debate", question=question))
+    store.judgments.append(Judgment(transcript_id="a", judge=judge, probabilities=[0.9, 0.1]))
+    store.judgments.append(
+        Judgment(transcript_id="b", judge=judge, status="failed", error="HTTP 500")
+    )
+    store.close()
+    out = tmp_path / "judged.jsonl"
+    assert (
+        main(["monitor", str(tmp_path / "blue"), "--from-judge", "judge", "--out", str(out)]) == 0
+    )
+    labels = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(label["transcript_id"], label["suspected"]) for label in labels] == [("a", False)]
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "1 labels (0 suspected)" in printed
+    assert "2 complete transcripts have no label" in printed
+
+
 def test_sealing_again_never_overwrites_a_key_or_a_blue_copy(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
