@@ -177,6 +177,11 @@ async def _monitor(
 
 def run(args: argparse.Namespace) -> int:
     """Write the labels file."""
+    if args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
+    for flag, value in (("--threshold", args.threshold), ("--below", args.below)):
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{flag} must be in [0, 1], got {value}")
     console = Console(highlight=False)
     store = RunStore.open(args.run)
     complete = [

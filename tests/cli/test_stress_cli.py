@@ -281,6 +281,25 @@ def test_a_failed_judgment_gives_no_label_rather_than_a_suspicion(
     assert "2 complete transcripts have no label" in printed
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--endpoint", "mock/monitor", "--concurrency", "0"], "--concurrency must be at least 1"),
+        (["--endpoint", "mock/monitor", "--threshold", "1.5"], "--threshold must be in [0, 1]"),
+        (["--from-judge", "judge", "--below", "-0.1"], "--below must be in [0, 1]"),
+    ],
+)
+def test_a_monitor_option_out_of_range_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    RunStore.create(tmp_path / "blue").close()
+    out = tmp_path / "labels.jsonl"
+    assert main(["monitor", str(tmp_path / "blue"), *flags, "--out", str(out)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_sealing_again_never_overwrites_a_key_or_a_blue_copy(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
