@@ -44,15 +44,18 @@ def run(args: argparse.Namespace) -> int:
     if args.bootstrap < 1:
         raise ConfigError(f"--bootstrap must be at least 1, got {args.bootstrap}")
     stats = gdc(RunStore.open(args.run_dir), n_bootstrap=args.bootstrap, seed=args.seed)
+    none = (
+        "no GDC measurement in this run: run a critique condition with "
+        'options = { target = "planted", gdc = true } (or target = "given")'
+    )
     if args.json:
         print(json.dumps([s.model_dump(mode="json") for s in stats], indent=2))
-        return 0
+        if not stats:
+            Console(stderr=True, highlight=False).print(none)
+        return 0 if stats else 1
     console = Console(highlight=False, width=None if Console().is_terminal else 220)
     if not stats:
-        console.print(
-            "no GDC measurement in this run: run a critique condition with "
-            'options = { target = "planted", gdc = true } (or target = "given")'
-        )
+        console.print(none)
         return 1
     print_gdc(stats, console)
     return 0

@@ -197,6 +197,17 @@ def test_the_gdc_command_and_the_report_show_the_gaps(
     assert f"{100 * shown['d_minus_c']['value']:+.1f} pp" in out
 
 
+def test_the_gdc_command_on_a_run_without_a_measurement_exits_1_with_or_without_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    RunStore.create(tmp_path / "run").close()
+    assert main(["gdc", str(tmp_path / "run")]) == 1
+    assert "no GDC measurement in this run" in capsys.readouterr().out
+    assert main(["gdc", str(tmp_path / "run"), "--json"]) == 1
+    printed = capsys.readouterr()
+    assert json.loads(printed.out) == [] and "no GDC measurement" in printed.err
+
+
 @pytest.mark.parametrize("p", [0.5, 0.5 + 1e-12, 0.5 - 1e-12])
 def test_a_p_flawed_within_rounding_of_one_half_counts_half(p: float) -> None:
     # D compared p_flawed with 0.5 exactly, so 0.500000000001 said "flawed" (D = 1) where
