@@ -113,6 +113,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_stress(report, console, per_persona_detectors=args.by_persona)
         console.print("written: " + ", ".join(escape(str(p)) for p in written))
+    if not result.status.startswith("complete"):
+        console.print(f"[bold yellow]{result.status}[/]: {escape(result.message)}")
+        if args.blind:  # a partial copy would be sealed for good: its key is never rewritten
+            console.print(
+                "no blue-team copy is sealed from a run that stopped early: resume it (the "
+                "same command) and it is sealed once every item is done"
+            )
+        return 130 if result.status == "interrupted" else EXIT_STOPPED
     if args.blind:
         blue = Path(args.blue) if args.blue else result.path.with_name(result.path.name + "-blue")
         key = seal(result.path, blue, key=args.key)
@@ -123,4 +131,4 @@ def run(args: argparse.Namespace) -> int:
             f"--out labels.jsonl; oversight unseal {escape(str(blue))} --key "
             f"{escape(str(key))} --labels labels.jsonl"
         )
-    return 0 if result.status.startswith("complete") else EXIT_STOPPED
+    return 0

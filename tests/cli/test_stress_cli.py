@@ -138,6 +138,23 @@ def test_stress_quickstart_prints_every_protocols_drops_and_worst_case_then_blin
     assert "does not match the commitment" in capsys.readouterr().err
 
 
+def test_a_stopped_stress_run_says_so_and_seals_nothing_until_it_is_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    red, blue = tmp_path / "red", tmp_path / "blue"
+    command = ["stress", str(_quickstart(tmp_path, limit=2)), "--out", str(red), "--no-progress"]
+    command += ["--blind", "--blue", str(blue)]
+    assert main([*command, "--max-cost", "0"]) == 3
+    out = " ".join(capsys.readouterr().out.split())
+    assert "stopped: cost cap" in out and "resume" in out
+    assert "no blue-team copy is sealed" in out
+    assert not blue.exists() and not (red / "stress-key.json").exists()
+    # Resumed to the end, the run is sealed as if it had never stopped.
+    assert main(command) == 0
+    assert (blue / "sealed.json").exists() and (red / "stress-key.json").exists()
+
+
 def test_stress_with_a_users_persona_folder_and_a_clear_error_for_unknown_ones(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
