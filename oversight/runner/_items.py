@@ -16,11 +16,22 @@ from oversight.experiment import Condition, Experiment
 from protocols.base import ProtocolConfig, ProtocolSpec, Setup, get
 from transcripts import Question
 
-__all__ = ["REPEAT_SAMPLE_OFFSET", "WorkItem", "answer_set", "item_id", "judgment_id", "plan"]
+__all__ = ["WorkItem", "answer_set", "item_id", "judgment_id", "plan", "repeat_offset"]
 
 REPEAT_SAMPLE_OFFSET = 10_000
-"""Added to ``sample_index`` per repeat, for the item's agents and its judges alike, so
-repeats are cached (and sampled) apart."""
+"""Added to ``sample_index`` per repeat below 10 (:func:`repeat_offset`)."""
+_REPEATS_BY_TEN = 1_000_000_000
+"""Added per ten repeats: above every other offset (a protocol's draws, 100,000 each, and a
+judge's retries, 1,000,000 each), which repeat 10 at 10 x 10,000 would reach."""
+
+
+def repeat_offset(repeat: int) -> int:
+    """Added to every ``sample_index`` of repeat ``repeat``, for the item's agents and its
+    judges alike, so repeats are cached (and sampled) apart, and never meet another draw of
+    the same setup. Below 10 it is ``repeat * 10,000``, as it always was (no cache key of
+    an earlier run moves)."""
+    tens, units = divmod(repeat, 10)
+    return units * REPEAT_SAMPLE_OFFSET + tens * _REPEATS_BY_TEN
 
 
 def _digest(*parts: object) -> str:

@@ -20,7 +20,7 @@ from oversight.endpoints import batchable_calls
 from oversight.experiment import Experiment
 from oversight.experiment._judges import interactive
 from oversight.runner._build import Endpoints, build_judges
-from oversight.runner._items import REPEAT_SAMPLE_OFFSET, WorkItem, judgment_id
+from oversight.runner._items import WorkItem, judgment_id, repeat_offset
 from oversight.runner._meter import Meter
 from protocols._tree import decision_probabilities
 from protocols.live import live_judgment
@@ -154,11 +154,11 @@ class Judging:
         return failures
 
     def _drawing(self, judge: Judge, *, earlier: int, repeat: int) -> Judge:
-        """``judge``, on sample indices moved on by ``repeat * REPEAT_SAMPLE_OFFSET`` (each
+        """``judge``, on sample indices moved on by ``repeat_offset(repeat)`` (each
         repeat its own draw: the judge alone sees the same view in every repeat of an
         unassisted item) and, after ``earlier`` failed judgments, ``earlier *
         JUDGE_RETRY_OFFSET`` (fresh calls, not cached failures)."""
-        offset = repeat * REPEAT_SAMPLE_OFFSET + earlier * JUDGE_RETRY_OFFSET
+        offset = repeat_offset(repeat) + earlier * JUDGE_RETRY_OFFSET
         if not offset:
             return judge
         built = self._offset_judges.get(offset)

@@ -37,7 +37,7 @@ from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment
 from oversight.runner._build import Endpoints
-from oversight.runner._items import REPEAT_SAMPLE_OFFSET, WorkItem
+from oversight.runner._items import WorkItem, repeat_offset
 from oversight.runner._judging import Judging
 from oversight.runner._meter import Meter, MeteredEndpoint
 from oversight.runner._plants import planted_agents, resolve_plants
@@ -149,7 +149,7 @@ class Session:
     # -- one item ---------------------------------------------------------------------------
 
     def _agents(self, item: WorkItem) -> dict[str, Endpoint]:
-        offset = item.repeat * REPEAT_SAMPLE_OFFSET
+        offset = repeat_offset(item.repeat)
         agents: dict[str, Endpoint] = {
             role: MeteredEndpoint(self.endpoints.get(ref), self.meter, sample_offset=offset)
             for role, ref in item.condition.roles.items()

@@ -262,6 +262,33 @@ def test_repeats_of_an_unassisted_condition_are_judged_apart(tmp_path: Path) -> 
     assert again.total == 0
 
 
+def test_ten_repeats_and_more_never_replay_another_draw_of_the_same_setup(
+    tmp_path: Path,
+) -> None:
+    """A consultant argues the gold of a three-answer question in two draws of one setup;
+    repeat 10 of the first draw is still its own sample, not draw 2 of repeat 0."""
+    lines = tmp_path / "three.jsonl"
+    row = {"id": "q3", "question": "Which?", "answers": ["red", "blue", "green"], "correct": 0}
+    lines.write_text(json.dumps(row) + "\n")
+    conditions = [
+        {
+            "label": "consultancy",
+            "protocol": "consultancy",
+            "roles": {"consultant": "strong"},
+            "options": {"rounds": 1},
+        }
+    ]
+    dataset = {"loader": "jsonl", "path": str(lines)}
+    balance = {"orders": "identity"}
+    once, eleven = Factory(), Factory()
+    exp = experiment(dataset=dataset, conditions=conditions, counterbalance=balance)
+    _run(tmp_path / "once", once, exp=exp)
+    exp = experiment(dataset=dataset, conditions=conditions, counterbalance=balance, repeats=11)
+    result = _run(tmp_path / "eleven", eleven, exp=exp)
+    assert result.status == "complete"
+    assert eleven.sent["mock/strong"] == 11 * once.sent["mock/strong"]
+
+
 class Slow(Factory):
     """Scripted mocks that take ``delay`` seconds to answer; ``on_answer(n)`` runs after the
     n-th answer and ``on_start(n)`` when the n-th call starts (to press Ctrl-C at a known
