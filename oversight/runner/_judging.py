@@ -21,7 +21,7 @@ from oversight.experiment import Experiment
 from oversight.experiment._judges import interactive
 from oversight.runner._build import Endpoints, build_judges
 from oversight.runner._items import WorkItem, judgment_id, repeat_offset
-from oversight.runner._meter import Meter
+from oversight.runner._meter import Meter, drawn_apart
 from protocols._tree import decision_probabilities
 from protocols.live import live_judgment
 from transcripts import JsonlLog, JudgeIdentity, JudgeView, Judgment, RunStore, Transcript
@@ -70,8 +70,7 @@ class Judging:
         """Failed judgments already in the store, per work key."""
         self._failed_keys: set[str] = set()
         """Work keys whose last judgment failed (a retry that succeeds removes its key)."""
-        self._offset_judges: dict[int, dict[str, Judge]] = {}
-        """The judges on moved sample indices, by offset (:meth:`_drawing`)."""
+        self._retry_judges: dict[int, dict[str, Judge]] = {}
         self._deciders: dict[str, list[tuple[Judge | None, str]]] = {}
         """Per condition: its judges (None: the tree's own decision) and their names."""
 
@@ -131,8 +130,10 @@ class Judging:
             if judge is None:
                 judgment = _rewards_judgment(item, transcript)
             else:
-                drawing = self._drawing(judge, earlier=earlier, repeat=item.repeat)
-                judgment = await self._one(drawing, transcript)
+                # Each repeat its own draw: the judge alone sees the same view in every
+                # repeat of an unassisted item.
+                with drawn_apart(repeat_offset(item.repeat)):
+                    judgment = await self._one(self._retrying(judge, earlier), transcript)
             if judgment.status == "failed" and self.meter.stop_reason is not None:
                 raise CostCapReached(self.meter.cap_message())
             update: dict[str, object] = {"run_id": self.store.run_id, "work_key": key}
@@ -153,15 +154,12 @@ class Judging:
                 failures.append(f"judge {judgment.judge.name}: {judgment.error}")
         return failures
 
-    def _drawing(self, judge: Judge, *, earlier: int, repeat: int) -> Judge:
-        """``judge``, on sample indices moved on by ``repeat_offset(repeat)`` (each
-        repeat its own draw: the judge alone sees the same view in every repeat of an
-        unassisted item) and, after ``earlier`` failed judgments, ``earlier *
-        JUDGE_RETRY_OFFSET`` (fresh calls, not cached failures)."""
-        offset = repeat_offset(repeat) + earlier * JUDGE_RETRY_OFFSET
-        if not offset:
+    def _retrying(self, judge: Judge, earlier: int) -> Judge:
+        """``judge``, or after ``earlier`` failed judgments the same judge on sample indices
+        moved on by ``earlier * JUDGE_RETRY_OFFSET`` (fresh calls, not cached failures)."""
+        if not earlier:
             return judge
-        built = self._offset_judges.get(offset)
+        built = self._retry_judges.get(earlier)
         if built is None:
             built = build_judges(
                 self.experiment,
@@ -170,9 +168,9 @@ class Judging:
                 self.store,
                 console=self.console,
                 interrupt=self.interrupt,
-                sample_offset=offset,
+                sample_offset=earlier * JUDGE_RETRY_OFFSET,
             )
-            self._offset_judges[offset] = built
+            self._retry_judges[earlier] = built
         name = next(n for n, j in self.judges.items() if j is judge)
         return built[name]
 

@@ -22,9 +22,11 @@ is neither (:mod:`oversight.runner._sessions`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -35,7 +37,22 @@ from oversight.runner._sessions import Session, running
 from transcripts import Call, JsonlLog, Record, new_id, utc_now
 from transcripts.errors import CostCapReached, EndpointError
 
-__all__ = ["Meter", "MeteredEndpoint", "SentEntry", "SpendEntry", "Tally"]
+__all__ = ["Meter", "MeteredEndpoint", "SentEntry", "SpendEntry", "Tally", "drawn_apart"]
+
+_DRAWN_APART: ContextVar[int] = ContextVar("oversight_drawn_apart", default=0)
+
+
+@contextlib.contextmanager
+def drawn_apart(offset: int) -> Iterator[None]:
+    """Move the ``sample_index`` of every metered call made inside (in this task and the
+    tasks it starts) on by ``offset``: for calls made through an interface the runner does
+    not own, such as a judge's verdict on one repeat of an item (the judges are built once,
+    for every item)."""
+    token = _DRAWN_APART.set(offset)
+    try:
+        yield
+    finally:
+        _DRAWN_APART.reset(token)
 
 
 class SpendEntry(Record):
@@ -391,8 +408,9 @@ class Meter:
 class MeteredEndpoint(Endpoint):
     """An endpoint that asks the meter before each call and reports each call after it.
 
-    ``sample_offset`` is added to every ``sample_index``, so repeats of an item are
-    cached apart (independent samples) instead of replaying each other.
+    ``sample_offset`` (and a :func:`drawn_apart` scope's offset) is added to every
+    ``sample_index``, so repeats of an item are cached apart (independent samples) instead
+    of replaying each other.
     """
 
     def __init__(self, inner: Endpoint, meter: Meter, *, sample_offset: int = 0) -> None:
@@ -411,8 +429,9 @@ class MeteredEndpoint(Endpoint):
     async def complete(self, messages: Any, **options: Any) -> Completion:  # type: ignore[override]
         """The inner endpoint's ``complete``, unless a cap has been reached."""
         self.meter.check()
-        if self.sample_offset:
-            options["sample_index"] = options.get("sample_index", 0) + self.sample_offset
+        offset = self.sample_offset + _DRAWN_APART.get()
+        if offset:
+            options["sample_index"] = options.get("sample_index", 0) + offset
         sent: list[str] = []
 
         def sending(key: str) -> None:
