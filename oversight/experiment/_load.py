@@ -61,14 +61,15 @@ def load_experiment(
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as err:
-        lines = format_errors(err, Experiment)
+        found = format_errors(err, Experiment)
+        lines = found
         if data.get("tournaments"):  # its conditions are not made while a tournament is bad
             lines = [line for line in lines if not line.startswith("conditions: List should")]
         problems += _from_overrides(lines, changes)
         problems += _endpoint_problems_raw(data)
         problems += _tournament_problems_raw(data)
         problems += [p for p in _cross_problems_despite(data, err) if p not in problems]
-        raise ConfigError(_report(where, problems)) from None
+        raise ConfigError(_report(where, problems or found)) from None
     if path is not None:
         experiment._source = path.resolve()
     check_experiment(experiment, where=where, known=problems)

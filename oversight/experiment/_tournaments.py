@@ -96,12 +96,24 @@ def _condition(
 def tournament_problems(
     tournaments: Sequence[Tournament | None], players: Collection[str]
 ) -> list[str]:
-    """Each player a tournament names that ``players`` lacks, or lists twice, at its place
-    (None stands for an invalid table, whose problems validation reports)."""
+    """Each player a tournament names that ``players`` lacks, or lists twice, at its place,
+    and a debate tournament that makes no match (None stands for an invalid table, whose
+    problems validation reports)."""
     problems = []
     for i, t in enumerate(tournaments):
         if t is None:
             continue
+        if t.protocol == "debate" and not t.selfplay:
+            if not t.crossplay:
+                problems.append(
+                    f"tournaments[{i}]: makes no match: selfplay and crossplay are both off; "
+                    "turn one on"
+                )
+            elif len(set(t.players)) < 2:
+                problems.append(
+                    f"tournaments[{i}]: makes no match: crossplay needs two players or more "
+                    "and selfplay is off; add a player or set selfplay = true"
+                )
         at = f"tournaments[{i}].players"
         for name in dict.fromkeys(p for p in t.players if p not in players):
             known = ", ".join(sorted(players)) or "none defined"

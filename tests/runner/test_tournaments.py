@@ -94,6 +94,21 @@ def test_unknown_players_and_missing_scorers_are_refused_clearly() -> None:
         load_experiment(_experiment(tournaments=[{"label": "d", "players": ["bo2"]}]))
 
 
+@pytest.mark.parametrize("conditions", [[], [{"label": "naive", "protocol": "unassisted"}]])
+def test_a_tournament_that_makes_no_match_is_refused_clearly(
+    conditions: list[dict[str, str]],
+) -> None:
+    """Cross-play of one player, self-play off: no condition at all (was "0 problems:" and
+    nothing more when the file had no other condition, and nothing said when it had)."""
+    alone = {"label": "d", "players": ["plain"], "selfplay": False}
+    with pytest.raises(ConfigError, match=r"tournaments\[0\]: makes no match") as caught:
+        load_experiment(_experiment(tournaments=[alone], conditions=conditions))
+    assert "0 problems" not in str(caught.value)
+    both_off = {"label": "d", "players": ["plain", "bo2"], "selfplay": False, "crossplay": False}
+    with pytest.raises(ConfigError, match=r"selfplay and crossplay are both off"):
+        load_experiment(_experiment(tournaments=[both_off], conditions=conditions))
+
+
 def test_a_tournament_runs_end_to_end_and_the_report_rates_its_players(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
