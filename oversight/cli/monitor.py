@@ -154,6 +154,7 @@ async def _monitor(
     options: dict[str, Any] = {"base_url": base_url} if base_url else {}
     ep = make_endpoint(spec, cache=store.path / "monitor-cache.sqlite", **options)
     try:
+        ep.check_credentials()  # a missing key stops here, before any call
 
         async def one(transcript_id: str) -> BlueLabel:
             t = store.transcripts.get(transcript_id)  # read when its turn comes, not all first
@@ -170,7 +171,10 @@ async def _monitor(
                 by=f"monitor:{spec}",
             )
 
-        return await bounded_map(one, transcript_ids, limit=concurrency)
+        try:
+            return await bounded_map(one, transcript_ids, limit=concurrency)
+        except ExceptionGroup as group:  # several calls failed: the first says why
+            raise group.exceptions[0] from None
     finally:
         await ep.aclose()
 

@@ -298,6 +298,25 @@ def test_a_failed_judgment_gives_no_label_rather_than_a_suspicion(
     assert "2 complete transcripts have no label" in printed
 
 
+def test_a_monitor_without_its_api_key_says_so_before_any_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transcripts import Question, Transcript
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    store = RunStore.create(tmp_path / "blue")
+    question = Question(id="q", text="?", answers=["x", "y"], correct=0)
+    for tid in ("a", "b", "c"):
+        store.transcripts.append(Transcript(id=tid, protocol="debate", question=question))
+    store.close()
+    out = tmp_path / "labels.jsonl"
+    command = ["monitor", str(tmp_path / "blue"), "--endpoint", "openai/gpt-4o-mini"]
+    assert main([*command, "--out", str(out)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "set the environment variable OPENAI_API_KEY" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
