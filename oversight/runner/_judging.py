@@ -64,6 +64,8 @@ class Judging:
         )
         self.made = 0
         """Judgments written in this session."""
+        self.failed = 0
+        """Of them, failed (counted as written, so items still in flight at a stop count)."""
         self._done: set[str] = set()
         """Work keys not to ask again: settled, or failed and not to be retried."""
         self._failed_before: dict[str, int] = {}
@@ -151,6 +153,7 @@ class Judging:
                 self._failed_keys.discard(key)
             else:
                 self._failed_keys.add(key)
+                self.failed += 1
                 failures.append(f"judge {judgment.judge.name}: {judgment.error}")
         return failures
 

@@ -100,7 +100,6 @@ class Session:
         self.judging = Judging(experiment, store, endpoints=endpoints, meter=meter, console=console)
         self.failed = 0
         self.finished = 0
-        self.judgments_failed = 0
         self.errors: list[str] = []
         self._complete: dict[str, Transcript] = {}
         """Complete transcripts of items still missing a judgment (loaded by the scan)."""
@@ -309,7 +308,7 @@ class Session:
                             status = "stopped: too many failures"
                             limit = self.limits.max_judgment_failure_fraction
                             message = (
-                                f"{self.judgments_failed} of {self.judging.made} "
+                                f"{self.judging.failed} of {self.judging.made} "
                                 f"judgments failed, more than max_judgment_failure_"
                                 f"fraction={limit}; their transcripts are saved; first "
                                 f"error: {self.errors[0] if self.errors else '?'}"
@@ -399,7 +398,6 @@ class Session:
             self.failed += 1
             if len(self.errors) < 5:
                 self.errors.append(f"{where}: {outcome.error}")
-        self.judgments_failed += len(outcome.judgment_failures)
         for failure in outcome.judgment_failures:
             if len(self.errors) < 5:
                 self.errors.append(f"{where}: {failure}")
@@ -408,8 +406,7 @@ class Session:
         needed = min(_MIN_FOR_FRACTION, pending)
         return (
             self.finished >= needed
-            and self.judgments_failed
-            > self.limits.max_judgment_failure_fraction * self.judging.made
+            and self.judging.failed > self.limits.max_judgment_failure_fraction * self.judging.made
         )
 
     def _too_many_failures(self, pending: int) -> bool:
@@ -428,7 +425,7 @@ class Session:
             items_total=len(self.items),
             items_complete=already + self.finished - self.failed,
             items_failed=self.failed,
-            judgments_failed=self.judgments_failed,
+            judgments_failed=self.judging.failed,
             transcripts=len(self._complete_ids),
             judgments=self.judging.made,
             spent_usd=m.spent_usd,

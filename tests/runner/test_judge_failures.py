@@ -121,3 +121,19 @@ def test_too_many_failed_judgments_stop_the_run_apart_from_item_failures(
     store = RunStore.open(tmp_path / "run")
     complete = [t for t in store.transcripts.latest() if t.status == "complete"]
     assert len(complete) >= result.judgments_failed
+
+
+def test_a_stopped_run_counts_the_failed_judgments_of_the_items_that_were_in_flight(
+    tmp_path: Path,
+) -> None:
+    """Items in flight when the run stops finish and save their judgments: the result and
+    status.json count their failures too, as the store holds them."""
+    exp = experiment(limits={"concurrency": 8, "max_judgment_failure_fraction": 0.5})
+    result = _run(tmp_path / "run", JudgeFactory(), exp)
+    assert result.status == "stopped: too many failures"
+    store = RunStore.open(tmp_path / "run")
+    saved = [j for j in store.judgments.latest() if j.status == "failed"]
+    assert result.judgments == len(saved)  # every judgment of the session failed
+    assert result.judgments_failed == len(saved)
+    status = read_status(store)
+    assert status is not None and status["judgments_failed"] == len(saved)
