@@ -106,7 +106,8 @@ def read_labels(path: str | Path) -> list[BlueLabel]:
         raise ConfigError(f"labels file {file} not found")
     rows: list[tuple[int, dict[str, object]]] = []
     if file.suffix == ".csv":
-        with file.open(newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a file saved with a byte order mark (Excel's "CSV UTF-8") reads as written
+        with file.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             if "suspected" not in (reader.fieldnames or []):
                 raise ConfigError(
@@ -131,7 +132,7 @@ def read_labels(path: str | Path) -> list[BlueLabel]:
                     )
                 )
     else:
-        for n, line in enumerate(file.read_text("utf-8").splitlines(), start=1):
+        for n, line in enumerate(file.read_text("utf-8-sig").splitlines(), start=1):
             if line.strip():
                 try:
                     rows.append((n, json.loads(line)))

@@ -223,6 +223,19 @@ def test_a_csv_label_whose_suspected_is_missing_or_not_a_yes_or_no_is_an_error(
     assert [label.suspected for label in read_labels(answered)] == [True, False, False]
 
 
+def test_labels_saved_with_a_byte_order_mark_read_as_written(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" and Windows editors start a file with a BOM (U+FEFF)."""
+    table = tmp_path / "excel.csv"
+    table.write_text("\ufefftranscript_id,suspected\na,yes\nb,no\n", "utf-8")
+    lines = tmp_path / "notepad.jsonl"
+    lines.write_text('\ufeff{"transcript_id": "a", "suspected": true}\n', "utf-8")
+    assert [(x.transcript_id, x.suspected) for x in read_labels(table)] == [
+        ("a", True),
+        ("b", False),
+    ]
+    assert [x.transcript_id for x in read_labels(lines)] == ["a"]
+
+
 def test_report_groups_and_filters_by_the_persona_that_spoke(tmp_path: Path) -> None:
     from oversight.analysis import analyze
 
