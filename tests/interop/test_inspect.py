@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,7 +113,7 @@ def test_an_exported_run_imports_back_whole_and_reports(
 
 
 def _agent_log(path: Path) -> None:
-    from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec
+    from inspect_ai.log import EvalSample
     from inspect_ai.model import (
         ChatMessageAssistant,
         ChatMessageSystem,
@@ -151,17 +152,22 @@ def _agent_log(path: Path) -> None:
         for i in range(3)
     ]
     samples.append(EvalSample(id="mc", epoch=1, input="2+2?", choices=["3", "4"], target="B"))
-    log = EvalLog(
-        status="success",
-        eval=EvalSpec(
-            created="2026-01-01T00:00:00+00:00",
-            task="ctf",
-            model="openai/gpt-x",
-            dataset=EvalDataset(name="ctf"),
-            config=EvalConfig(),
-        ),
-        samples=samples,
+    _write_log(path, "ctf", samples)
+
+
+def _write_log(path: Path, task: str, samples: list[Any]) -> None:
+    """An Inspect log of ``task`` (model openai/gpt-x) holding ``samples``, written by
+    inspect_ai itself to ``path``."""
+    from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSpec
+
+    spec = EvalSpec(
+        created="2026-01-01T00:00:00+00:00",
+        task=task,
+        model="openai/gpt-x",
+        dataset=EvalDataset(name=task),
+        config=EvalConfig(),
     )
+    log = EvalLog(status="success", eval=spec, samples=samples)
     inspect_log.write_eval_log(log, str(path), format="eval")
 
 
@@ -328,7 +334,7 @@ def test_importing_a_later_export_adds_the_judgments_made_since(tmp_path: Path) 
 def test_a_failed_sample_is_an_error_transcript_and_epochs_share_their_question(
     tmp_path: Path,
 ) -> None:
-    from inspect_ai.log import EvalConfig, EvalDataset, EvalError, EvalLog, EvalSample, EvalSpec
+    from inspect_ai.log import EvalError, EvalSample
 
     samples = [
         EvalSample(id="q1", epoch=epoch, input="2+2?", choices=["3", "4"], target="B")
@@ -348,14 +354,7 @@ def test_a_failed_sample_is_an_error_transcript_and_epochs_share_their_question(
         )
     )
     path = tmp_path / "mc.eval"
-    spec = EvalSpec(
-        created="2026-01-01T00:00:00+00:00",
-        task="mc",
-        model="openai/gpt-x",
-        dataset=EvalDataset(name="mc"),
-        config=EvalConfig(),
-    )
-    inspect_log.write_eval_log(EvalLog(eval=spec, samples=samples), str(path), format="eval")
+    _write_log(path, "mc", samples)
     out = tmp_path / "out"
     assert import_inspect(path, out).imported == 4
     transcripts = list(RunStore.open(out).transcripts.latest())
@@ -424,21 +423,14 @@ def test_a_score_is_credited_only_where_the_report_counts_the_judgment(tmp_path:
 def test_a_foreign_sample_that_cannot_be_a_question_is_named_and_nothing_imported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec
+    from inspect_ai.log import EvalSample
 
-    spec = EvalSpec(
-        created="2026-01-01T00:00:00+00:00",
-        task="mc",
-        model="openai/gpt-x",
-        dataset=EvalDataset(name="mc"),
-        config=EvalConfig(),
-    )
     samples = [
         EvalSample(id="ok", epoch=1, input="2+2?", choices=["3", "4"], target="B"),
         EvalSample(id="one", epoch=1, input="Yes?", choices=["yes"], target="A"),
     ]
     path = tmp_path / "mc.eval"
-    inspect_log.write_eval_log(EvalLog(eval=spec, samples=samples), str(path), format="eval")
+    _write_log(path, "mc", samples)
     assert main(["import", "inspect", str(path), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "sample one: answers:" in err  # (was a ValidationError)
@@ -448,7 +440,7 @@ def test_a_foreign_sample_that_cannot_be_a_question_is_named_and_nothing_importe
 def test_an_input_of_several_user_messages_is_the_question_not_turns(tmp_path: Path) -> None:
     """The question is the input's user messages joined; they are not repeated as public
     turns (each of several came back as a turn: only a single input message matched)."""
-    from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec
+    from inspect_ai.log import EvalSample
     from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
 
     asked = [ChatMessageUser(content="Here is a log."), ChatMessageUser(content="Is it safe?")]
@@ -465,19 +457,8 @@ def test_an_input_of_several_user_messages_is_the_question_not_turns(tmp_path: P
             ChatMessageAssistant(content="Yes.", model="gpt-x"),
         ],
     )
-    log = EvalLog(
-        status="success",
-        eval=EvalSpec(
-            created="2026-01-01T00:00:00+00:00",
-            task="review",
-            model="openai/gpt-x",
-            dataset=EvalDataset(name="review"),
-            config=EvalConfig(),
-        ),
-        samples=[sample],
-    )
     path = tmp_path / "review.eval"
-    inspect_log.write_eval_log(log, str(path), format="eval")
+    _write_log(path, "review", [sample])
     import_inspect(path, tmp_path / "run")
     (transcript,) = RunStore.open(tmp_path / "run").transcripts.latest()
     assert transcript.question.text == "Here is a log.\n\nIs it safe?"
