@@ -142,7 +142,8 @@ class RejudgeOptions(TypedDict, total=False):
     offline: bool
     """Answer judge calls from the run's cache only; a miss is an error (default False)."""
     max_cost_usd: float | None
-    """Stop starting judge calls once this much is spent."""
+    """Stop starting judge calls once this command has spent this much (US dollars); what
+    the run spent before it is not counted."""
     annotator: str | None
     """The person's name, for human judges whose spec does not name one."""
     console: Console | None
@@ -176,9 +177,11 @@ async def rejudge_async(
     cache = store.path / "cache.sqlite"
     if experiment is not None and experiment.cache is not None:
         cache = experiment.cache
-    meter = Meter(
-        max_cost_usd=max_cost_usd, ledger=JsonlLog(store.path / "spend.jsonl", SpendEntry)
-    )
+    meter = Meter(ledger=JsonlLog(store.path / "spend.jsonl", SpendEntry))
+    if max_cost_usd is not None:
+        # The cap is this command's budget: what the run spent before (its own run, earlier
+        # re-judgings) is not counted against it.
+        meter.max_cost_usd = meter.carried_usd + max_cost_usd
     made: list[Endpoint] = []
 
     def factory(ref: str) -> Endpoint:
@@ -276,7 +279,7 @@ async def rejudge_async(
                     if stopper.stopped and isinstance(outcome, CostCapReached | HumanQuit):
                         continue  # Ctrl-C: not judged, so asked again by the same command
                     if isinstance(outcome, CostCapReached):
-                        result.stopped = str(outcome)
+                        result.stopped = _stop_text(outcome, meter, max_cost_usd)
                         break
                     if isinstance(outcome, BaseException):
                         raise outcome
@@ -341,3 +344,14 @@ class _Stopper:
                 task.cancel()
             if self.main is not None:
                 self.main.cancel()
+
+
+def _stop_text(stop: CostCapReached, meter: Meter, budget: float | None) -> str:
+    """Why the pass stopped: a cost cap in this command's terms (the meter counts the run)."""
+    if meter.stop_reason != "cost cap" or budget is None:
+        return str(stop)
+    spent = meter.spent_usd - meter.carried_usd
+    return (
+        f"cost cap reached: this rejudge spent ${spent:.4f} of its ${budget:.4f}; run the same "
+        f"command with a higher --max-cost to judge the rest"
+    )

@@ -85,7 +85,8 @@ def add_parser(subparsers: Any) -> None:
         "--max-cost",
         type=float,
         metavar="USD",
-        help="stop starting judge calls once this much is spent",
+        help="stop starting judge calls once this command has spent this much (what the "
+        "run spent before is not counted)",
     )
     parser.add_argument("--annotator", help="your name, for human judges")
     parser.set_defaults(handler=run)

@@ -161,6 +161,25 @@ async def test_rejudge_makes_only_judge_calls(tmp_path: Path, server: FakeOpenAI
     assert models["second-judge"] + result.cached_calls == 64 and result.cached_calls == 8
 
 
+async def test_a_rejudge_cost_cap_is_the_commands_budget_not_the_runs_total(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    """``rejudge --max-cost`` counted the run's earlier spend: a cap below what the run had
+    spent stopped before any judge call. It is this command's budget: it judges until it
+    has spent it, and says so when it stops."""
+    from oversight import rejudge_async
+    from oversight.runner import run_experiment_async
+
+    exp = experiment_file(tmp_path, server)
+    ran = await run_experiment_async(exp, out=tmp_path / "run", progress=False)
+    budget = ran.spent_usd / 100  # far below what the run spent, enough for a few calls
+    server.reset()
+    result = await rejudge_async(tmp_path / "run", "llm:second", max_cost_usd=budget)
+    assert 0 < result.judged < 32 and server.total_requests >= result.judged
+    assert result.stopped is not None
+    assert "this rejudge spent $" in result.stopped and f"of its ${budget:.4f}" in result.stopped
+
+
 async def test_rejudge_with_a_missing_key_stops_before_any_judgment(
     tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
