@@ -11,7 +11,8 @@ Each new judgment is appended to ``judgments.jsonl`` with its provenance in ``me
 ``rounds`` (the first k rounds shown, or None for all). Judgment ids are a hash of
 (transcript, judge name, rounds, spec), so re-running the same command after an interrupt
 skips what is done, while a different spec adds new judgments. Judge calls go through the
-run's response cache (``RUN/cache.sqlite``) and are added to the run's spend ledger.
+run's response cache (``RUN/cache.sqlite``) and are added to the run's spend ledger; each
+repeat of an item is its own draw of the judge, as in the run (:func:`repeat_offset`).
 
 Ctrl-C (or SIGTERM, or a closed terminal where a person judges) stops the pass as it stops a
 run (:class:`~oversight.runner._signals.Signals`): no new judgment is started, those in
@@ -43,9 +44,9 @@ from oversight.experiment import Experiment
 from oversight.experiment._judges import interactive
 from oversight.runner._api import check_options
 from oversight.runner._build import Factory, make_endpoint
-from oversight.runner._items import judgment_id
+from oversight.runner._items import judgment_id, repeat_offset
 from oversight.runner._judging import settled_keys
-from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
+from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry, drawn_apart
 from oversight.runner._select import select_transcripts
 from oversight.runner._signals import Signals
 from transcripts import Entry, JsonlLog, JudgeView, Judgment, RunStore, StoredRecords, utc_now
@@ -248,7 +249,9 @@ async def rejudge_async(
         transcript = store.transcripts.get(transcript_id)
         assert transcript is not None  # chosen from this log a moment ago; it only grows
         view = JudgeView.from_transcript(transcript, rounds=k)
-        with batchable_calls():  # a verdict on a finished transcript: nothing waits on it
+        # A verdict on a finished transcript: nothing waits on it. Each repeat is its own
+        # draw, as in the run (the judge alone sees the same view in every repeat).
+        with batchable_calls(), drawn_apart(repeat_offset(transcript.repeat)):
             judgment = await built.judge(view)
         metadata = {
             **judgment.metadata,

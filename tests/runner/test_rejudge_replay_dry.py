@@ -257,3 +257,32 @@ def test_a_dry_run_without_a_folder_leaves_nothing_behind(
     assert rehearsal.result.status == "complete" and rehearsal.endpoints
     assert rehearsal.result.path.parent == scratch
     assert list(scratch.iterdir()) == [], "the rehearsal's temporary store is removed"
+
+
+def test_repeats_of_an_unassisted_condition_are_rejudged_apart(tmp_path: Path) -> None:
+    """The judge alone sees the same view in every repeat: each repeat's re-judgment is its
+    own draw (as in the run), the same draw again when the command is run again."""
+    unassisted = [{"label": "unassisted", "protocol": "unassisted"}]
+    exp = experiment(repeats=2, conditions=unassisted)
+    result = run_experiment(
+        exp, out=tmp_path / "run", endpoint_factory=Factory(), progress=False, summary=False
+    )
+    assert result.status == "complete"
+    # The run's own judge model: every repeat's draw is the run's, from its cache.
+    same = Factory()
+    cached = rejudge(tmp_path / "run", "llm:weak,name=third", endpoint_factory=same)
+    assert cached.judged == 16 and same.total == 0 and cached.cached_calls == 16
+    store = RunStore.open(tmp_path / "run")
+    by_name: dict[str, dict[str, object]] = {"weak-judge": {}, "third": {}}
+    for j in store.judgments:
+        by_name[j.judge.name][j.transcript_id] = j.probabilities
+    store.close()
+    assert by_name["third"] == by_name["weak-judge"], "each repeat's verdict is the run's own"
+    # A new judge model: one call per repeat, none answered with another repeat's reply.
+    other = Factory()
+    first = rejudge(tmp_path / "run", "llm:mock/other,name=second", endpoint_factory=other)
+    assert first.judged == 16 and other.sent == {"mock/other": 16} and first.cached_calls == 0
+    # Asked again under another name: the same draws, from the cache, nothing paid twice.
+    again = Factory()
+    second = rejudge(tmp_path / "run", "llm:mock/other,name=fourth", endpoint_factory=again)
+    assert second.judged == 16 and again.total == 0 and second.cached_calls == 16
