@@ -42,10 +42,11 @@ from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment
 from oversight.experiment._judges import interactive
-from oversight.runner._api import check_options
+from oversight.runner._api import check_options, run_lock
 from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._items import judgment_id, repeat_offset
 from oversight.runner._judging import settled_keys
+from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry, drawn_apart
 from oversight.runner._select import select_transcripts
 from oversight.runner._signals import Signals
@@ -178,6 +179,7 @@ async def rejudge_async(
     cache = store.path / "cache.sqlite"
     if experiment is not None and experiment.cache is not None:
         cache = experiment.cache
+    _merge_left_shards(store, cache)  # before the spend is counted and transcripts chosen
     meter = Meter(ledger=JsonlLog(store.path / "spend.jsonl", SpendEntry))
     if max_cost_usd is not None:
         # The cap is this command's budget: what the run spent before (its own run, earlier
@@ -347,6 +349,23 @@ class _Stopper:
                 task.cancel()
             if self.main is not None:
                 self.main.cancel()
+
+
+def _merge_left_shards(store: RunStore, cache: Path | bool) -> None:
+    """Merge the shards a killed ``--ray`` driver left into the run, as every ``oversight
+    run`` does (:mod:`oversight.runner._merge`): their transcripts are judged, their replies
+    answer from the run's cache, their spend is the run's. A session that holds the run
+    (a live driver, whose tasks write them) is left to merge its own."""
+    if not shard_folders(store.path):
+        return
+    try:
+        lock = run_lock(store.path)
+    except ConfigError:
+        return  # a running session's shards: what it has merged is judged, as beside a run
+    try:
+        merge_shards(store, [], cache=cache)
+    finally:
+        lock.release()
 
 
 def _stop_text(stop: CostCapReached, meter: Meter, budget: float | None) -> str:

@@ -14,8 +14,8 @@ file. The driver then merges each shard into the run:
 3. the shard folder is renamed to ``.merged-<name>`` (one atomic step) and removed.
 
 A merge cut off at any point is finished by the next one (every ``oversight run`` of the
-folder merges what shards it finds before it plans), and what it had appended is not
-appended again.
+folder merges what shards it finds before it plans, and ``oversight rejudge`` before it
+chooses transcripts), and what it had appended is not appended again.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel
 
 from oversight.endpoints import Endpoint
+from oversight.endpoints._cache import open_cache
 from oversight.runner._meter import SentEntry, SpendEntry
 from transcripts import JsonlLog, RunStore
 from transcripts.errors import ConfigError
@@ -58,10 +59,17 @@ def shard_folders(run: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def merge_shards(store: RunStore, endpoints: list[Endpoint]) -> int:
+def merge_shards(
+    store: RunStore, endpoints: list[Endpoint], *, cache: Path | bool | None = None
+) -> int:
     """Merge every shard of ``store``'s run into it (``endpoints``: the run's, whose response
-    caches take the shards' rows); return how many records were added."""
-    added = sum(merge_shard(store, shard, endpoints) for shard in shard_folders(store.path))
+    caches take the shards' rows; ``cache``: the run's response cache option, for a caller
+    with no endpoint of the run, such as ``oversight rejudge``); return how many records
+    were added."""
+    caches = _caches(endpoints)
+    if cache is not None and (opened := open_cache(cache)) is not None:
+        caches[id(opened)] = opened  # the process's one cache of that file: the same object
+    added = sum(_merge_shard(store, shard, caches) for shard in shard_folders(store.path))
     for left in (store.path / SHARDS).glob(".merged-*"):
         shutil.rmtree(left, ignore_errors=True)  # a removal cut off last time
     return added
@@ -70,7 +78,15 @@ def merge_shards(store: RunStore, endpoints: list[Endpoint]) -> int:
 def merge_shard(store: RunStore, shard: Path, endpoints: list[Endpoint]) -> int:
     """Merge one shard folder into ``store``'s run, then remove it; return how many
     records were added."""
-    caches = {id(c): c for e in endpoints if (c := getattr(e, "cache", None)) is not None}
+    return _merge_shard(store, shard, _caches(endpoints))
+
+
+def _caches(endpoints: list[Endpoint]) -> dict[int, Any]:
+    """The response caches of ``endpoints``, each once."""
+    return {id(c): c for e in endpoints if (c := getattr(e, "cache", None)) is not None}
+
+
+def _merge_shard(store: RunStore, shard: Path, caches: dict[int, Any]) -> int:
     try:
         with shard_lock(shard, timeout=MERGE_WAIT_S):
             added = _merge(store, shard, caches)

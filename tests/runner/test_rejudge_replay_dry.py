@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 from oversight import rejudge
+from oversight.datasets import load_questions
 from oversight.runner import dry_run, run_experiment
-from oversight.runner._items import judgment_id
+from oversight.runner._api import run_lock
+from oversight.runner._items import judgment_id, plan
+from oversight.runner._merge import SHARDS
+from oversight.runner._ray import ShardJob, run_shard
 from transcripts import Judgment, RunStore
 from transcripts.errors import CacheMissError, ConfigError, CorruptRecordError
 
@@ -286,3 +290,58 @@ def test_repeats_of_an_unassisted_condition_are_rejudged_apart(tmp_path: Path) -
     again = Factory()
     second = rejudge(tmp_path / "run", "llm:mock/other,name=fourth", endpoint_factory=again)
     assert second.judged == 16 and again.total == 0 and second.cached_calls == 16
+
+
+def test_shards_a_killed_ray_driver_left_are_merged_before_rejudging(tmp_path: Path) -> None:
+    """A run whose Ray driver was killed holds its tasks' transcripts, spend and replies in
+    shards: rejudge merges them (as every `oversight run` does) before it chooses the
+    transcripts, so it judges them all, and the run's judge is answered from their cache."""
+    run = tmp_path / "run"
+    factory = Factory()
+    first = run_experiment(
+        experiment(),
+        out=run,
+        endpoint_factory=factory,
+        progress=False,
+        summary=False,
+        max_cost_usd=0,
+    )
+    # The driver began the run (two unassisted transcripts need no call; their judgments
+    # were stopped by the cap), then its one task ran every other item into its shard.
+    store = RunStore.open(run)
+    begun = {t.id for t in store.transcripts}
+    assert first.calls == 0 and len(begun) == 2
+    exp = experiment()
+    items = plan(exp, load_questions(exp.dataset, exp.base_dir))
+    job = ShardJob(
+        experiment=exp,
+        folder=run,
+        run_id=store.run_id,
+        shard=0,
+        shards=1,
+        items=frozenset(i.id for i in items if i.id not in begun),
+        cache=run / "cache.sqlite",
+        max_cost_usd=None,
+        max_tokens=None,
+        offline=False,
+        factory=factory,
+        retry_failed=False,
+    )
+    assert run_shard(job).result.status == "complete"
+    spent = sum(
+        json.loads(line)["cost_usd"] for line in (run / SHARDS / "0" / "spend.jsonl").open()
+    )
+    store.close()
+    # While a session holds the run (a live driver), its shards are left to it.
+    lock = run_lock(run)
+    beside = rejudge(run, "llm:weak,name=beside", endpoint_factory=Factory())
+    lock.release()
+    assert beside.judged == 2 and (run / SHARDS / "0").is_dir()
+    same = Factory()
+    result = rejudge(run, "llm:weak,name=third", endpoint_factory=same)
+    # Every transcript judged, each from the cache (the shard's, and what beside asked).
+    assert result.judged == 32 and result.cached_calls == 32 and same.total == 0
+    assert not (run / SHARDS / "0").exists(), "the shard was merged"
+    assert len({t.id for t in RunStore.open(run).transcripts}) == 32
+    ledger = [json.loads(line) for line in (run / "spend.jsonl").open()]
+    assert sum(e["cost_usd"] for e in ledger) == pytest.approx(spent + beside.spent_usd)
