@@ -78,7 +78,8 @@ class RejudgeResult:
     unknown_cost_calls: int = 0
     """Calls sent whose price is unknown."""
     calls_lost_in_flight: int = 0
-    """Calls of this run a kill cut off in flight (all sessions; cost unknown)."""
+    """Calls of this run a kill or a cancellation cut off in flight (all sessions; cost
+    unknown)."""
     judgments: Sequence[Judgment] = ()
     """The new judgments, in the order they were made: read back from the run's
     ``judgments.jsonl`` each time they are looked at, so a pass over 100,000 transcripts

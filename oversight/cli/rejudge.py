@@ -12,6 +12,7 @@ from rich.table import Table
 
 from oversight._rejudge import rejudge
 from oversight.cli.run import wide_when_piped
+from oversight.runner._meter import lost_text
 from transcripts import Call, Judgment, RunStore, score
 from transcripts.errors import ConfigError
 
@@ -133,8 +134,7 @@ def run(args: argparse.Namespace) -> int:
             else ""
         )
         + (
-            f" · {result.calls_lost_in_flight} call(s) of the run cut off in flight by a kill "
-            f"(cost unknown)"
+            f" · the run has {lost_text(result.calls_lost_in_flight)}"
             if result.calls_lost_in_flight
             else ""
         )

@@ -12,7 +12,8 @@ Two files keep the money honest across ``kill -9``:
   response cache file (the endpoint layer awaits that), so a call on record as paid is
   always answered from the cache after a resume, never sent and paid again.
 
-A resumed run reads both: a call sent but neither paid nor closed was cut off by the kill.
+A resumed run reads both: a call sent but neither paid nor closed was cut off by a kill (or
+cancelled in flight: a sibling call's failure, a second Ctrl-C; the files do not say which).
 If its reply had reached the cache (the kill fell between the cache and the ledger), its
 spend line is written now from the cached usage, so the spend is exact; otherwise it was
 still in flight, and is counted in :attr:`Meter.lost_in_flight` (the provider may have
@@ -37,7 +38,15 @@ from oversight.runner._sessions import Session, running
 from transcripts import Call, JsonlLog, Record, new_id, utc_now
 from transcripts.errors import CostCapReached, EndpointError
 
-__all__ = ["Meter", "MeteredEndpoint", "SentEntry", "SpendEntry", "Tally", "drawn_apart"]
+__all__ = [
+    "Meter",
+    "MeteredEndpoint",
+    "SentEntry",
+    "SpendEntry",
+    "Tally",
+    "drawn_apart",
+    "lost_text",
+]
 
 _DRAWN_APART: ContextVar[int] = ContextVar("oversight_drawn_apart", default=0)
 
@@ -220,11 +229,12 @@ class Meter:
                 if request_hash is not None:
                     self._paid_hashes.add(request_hash)
         self.unclosed: list[SentEntry] = []
-        """Calls earlier sessions sent that were neither paid nor closed: cut off by a kill."""
+        """Calls earlier sessions sent that were neither paid nor closed: cut off by a kill
+        or a cancellation."""
         if sent is not None and sent.path.exists() and not follow:
             self.unclosed = _unclosed(sent, closed)
         self.lost_in_flight = len(self.unclosed)
-        """Calls a kill cut off while they were in flight (all sessions): perhaps charged by
+        """Calls a kill or a cancellation cut off in flight (all sessions): perhaps charged by
         the provider, cost unknown. :meth:`recover` takes out those the cache answered."""
         self.carried_usd = self.spent_usd
         """Spend of earlier sessions of this run."""
@@ -401,8 +411,17 @@ class Meter:
         if self.unknown_cost_calls:
             text += f" + {self.unknown_cost_calls} call(s) of unknown price"
         if self.lost_in_flight:
-            text += f" + {self.lost_in_flight} call(s) cut off in flight by a kill, cost unknown"
+            text += f" + {lost_text(self.lost_in_flight)}"
         return text
+
+
+def lost_text(calls: int) -> str:
+    """Calls sent and never closed, in words. A kill cut them off, or a cancellation (a
+    sibling call's failure, a second Ctrl-C): ``sent.jsonl`` does not say which."""
+    return (
+        f"{calls} call(s) cut off in flight (by a kill or a cancellation; perhaps charged "
+        f"by the provider, cost unknown)"
+    )
 
 
 class MeteredEndpoint(Endpoint):

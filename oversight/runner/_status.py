@@ -80,8 +80,9 @@ class RunResult:
     paid_calls: int = 0
     """Paid calls of the run (all sessions): the lines of ``RUN/spend.jsonl``."""
     calls_lost_in_flight: int = 0
-    """Calls a kill cut off in flight (all sessions): sent, perhaps charged by the
-    provider, never answered to the run; their cost is unknown and not in ``spent_usd``."""
+    """Calls a kill or a cancellation cut off in flight (all sessions): sent, perhaps
+    charged by the provider, never answered to the run; their cost is unknown and not in
+    ``spent_usd``."""
     cached_calls: int = 0
     """Calls the response cache answered in this session."""
     elapsed_s: float = 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from oversight.runner._meter import lost_text
 from oversight.runner._status import RunResult
 from oversight.runner._usage import priced_apart, usage_table
 
@@ -31,10 +32,7 @@ def print_summary(result: RunResult, console: Console) -> None:
     if result.unknown_cost_calls:
         spend += f" + {result.unknown_cost_calls} call(s) of unknown price"
     if result.calls_lost_in_flight:
-        spend += (
-            f" + {result.calls_lost_in_flight} call(s) cut off in flight by a kill "
-            f"(perhaps charged by the provider; cost unknown)"
-        )
+        spend += f" + {lost_text(result.calls_lost_in_flight)}"
     console.print(
         f"spend {spend} · {result.input_tokens:,} input + {result.output_tokens:,} output tokens "
         f"· {result.calls} calls sent, {result.cached_calls} from the cache this session",

@@ -18,6 +18,7 @@ import pytest
 from oversight.endpoints import endpoint
 from oversight.runner._meter import Meter, MeteredEndpoint, SentEntry, SpendEntry
 from transcripts import JsonlLog
+from transcripts.errors import ProviderError
 
 PRICE = {"input": 1.0, "output": 2.0}
 
@@ -190,3 +191,39 @@ async def test_a_request_cut_off_by_several_kills_is_paid_once_and_the_rest_lost
     assert resumed.recover([inner]) == 0
     assert resumed.lost_in_flight == 2 and len(list(ledger)) == 1
     assert resumed.spent_usd == pytest.approx(meter.spent_usd)
+
+
+async def test_a_call_cancelled_in_flight_is_not_said_to_be_cut_off_by_a_kill(
+    tmp_path: Path,
+) -> None:
+    """A sibling call fails, so the call beside it is cancelled while the provider has it
+    (no kill anywhere): the next session counts it as cut off, and says it may have been a
+    cancellation, not that a kill cut it off."""
+    cache = tmp_path / "cache.sqlite"
+    started = asyncio.Event()
+
+    async def hang(request: object) -> str:
+        started.set()
+        await asyncio.Event().wait()  # the provider never answers before the cancellation
+        return "never"
+
+    def refuse(request: object) -> str:
+        raise ProviderError("scripted failure", status_code=400)
+
+    meter = Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
+    slow = MeteredEndpoint(endpoint("mock/slow", replies=hang, cache=cache), meter)
+    bad = MeteredEndpoint(endpoint("mock/bad", replies=refuse, cache=cache), meter)
+
+    async def fail_once_the_other_is_sent() -> None:
+        await started.wait()
+        await bad.complete("a question")
+
+    with pytest.raises(ExceptionGroup):
+        async with asyncio.TaskGroup() as siblings:
+            siblings.create_task(slow.complete("a question"))
+            siblings.create_task(fail_once_the_other_is_sent())
+    meter.close()
+    after = Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
+    assert after.lost_in_flight == 1  # sent, never closed: perhaps charged
+    text = after.spend_text()
+    assert "1 call(s) cut off in flight" in text and "cancel" in text, text
