@@ -1,6 +1,6 @@
-"""The documentation's tutorials and the README's example run as written: every Python
-block, and every ``oversight`` command of their shell blocks (but the interactive ones), in
-a fresh folder.
+"""The documentation's tutorials, getting-started page and the README's example run as
+written: every Python block, and every ``oversight`` command of their shell blocks (but the
+interactive ones), in a fresh folder.
 
 ``mkdocs build --strict`` (in ``bash .ci/dev test``) checks the site builds and every link
 resolves; this checks what the pages tell a user to type still works.
@@ -19,7 +19,11 @@ from oversight.cli import main
 from transcripts import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-TUTORIALS = [*sorted((ROOT / "docs" / "tutorials").glob("*.md")), ROOT / "README.md"]
+TUTORIALS = [
+    *sorted((ROOT / "docs" / "tutorials").glob("*.md")),
+    ROOT / "docs" / "getting-started.md",
+    ROOT / "README.md",
+]
 _BLOCK = re.compile(r"```(python|bash)\n(.*?)```", re.S)
 _SAYS = re.compile(r"says(?: so)?:? `([^`]+)`")
 """What a page quotes a command as printing ("The summary says so: `...`")."""
