@@ -37,7 +37,8 @@ def add_parser(subparsers: Any) -> None:
             "no paid call is repeated. This holds after a cost cap, Ctrl-C or kill -9.\n"
             "Only [limits] may change between sessions (e.g. a higher --max-cost).\n\n"
             "Exit status: 0 when every item finished (even with recorded errors), 3 when the\n"
-            "run stopped early (cost cap, token cap, too many failures), 1 on a usage error,\n"
+            "run stopped early (cost cap, token cap, too many failures), 1 when the experiment\n"
+            "file or an option's value is refused, 2 when the command line does not parse,\n"
             "130 when interrupted."
         ),
         epilog=(

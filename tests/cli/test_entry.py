@@ -58,3 +58,23 @@ def test_a_thread_still_running_gets_the_interpreter_s_own_exit(
     finally:
         stop.set()
         worker.join()
+
+
+def test_the_exit_statuses_run_help_gives_are_the_ones_it_exits_with() -> None:
+    """A command line that does not parse is argparse's 2; a refused file or value is 1."""
+    shown = _script(
+        "import sys\nfrom oversight.cli import entry\n"
+        "sys.argv = ['oversight', 'run', '--help']\nentry()\n"
+    ).stdout
+    unparsed = _script(
+        "import sys\nfrom oversight.cli import entry\n"
+        "sys.argv = ['oversight', 'run', 'exp.toml', '--no-such-flag']\nentry()\n"
+    )
+    refused = _script(
+        "import sys\nfrom oversight.cli import entry\n"
+        "sys.argv = ['oversight', 'run', '/no/such/exp.toml']\nentry()\n"
+    )
+    said = " ".join(shown.split())
+    assert (unparsed.returncode, refused.returncode) == (2, 1)
+    assert "2 when the command line does not parse" in said, said
+    assert "1 when the experiment file or an option's value is refused" in said, said
