@@ -3,7 +3,8 @@ written: every Python block, and every ``oversight`` command of their shell bloc
 interactive ones), in a fresh folder.
 
 ``mkdocs build --strict`` (in ``bash .ci/dev test``) checks the site builds and every link
-resolves; this checks what the pages tell a user to type still works.
+resolves; this checks what the pages tell a user to type still works, and that the
+experiment file's key-by-key tables give each key the default the code has.
 """
 
 from __future__ import annotations
@@ -85,3 +86,63 @@ def test_the_study_example_in_the_judges_guide_prints_what_it_shows(
     capsys.readouterr()
     assert main(shlex.split(command.group(1).replace("\\\n", " "))[1:]) == 0
     assert shown.group(0) in " ".join(capsys.readouterr().out.split())
+
+
+_ROW = re.compile(r"^\| ((?:`[^`|]+`(?:, | / )?)+) \| ([^|]+) \|", re.M)
+
+
+def _section(heading: str) -> str:
+    page = (ROOT / "docs" / "guide" / "experiment-file.md").read_text()
+    return page.split(f"### {heading}", 1)[1].split("\n### ", 1)[0]
+
+
+def _defaults(section: str) -> dict[str, str]:
+    """Key -> its default cell, for the rows of one key (`rounds`, `judge_name` rows share)."""
+    rows = {}
+    for keys, default in _ROW.findall(section):
+        names = re.findall(r"`([^`]+)`", keys)
+        if len(names) == 1:
+            rows[names[0]] = default.strip()
+    return rows
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value).removesuffix(".0") if isinstance(value, float) else str(value)
+
+
+@pytest.mark.parametrize(
+    ("heading", "model", "every_field"),
+    [
+        ("Top level", "Experiment", False),
+        ("`[endpoints.NAME]`", "EndpointOptions", False),
+        ("`[endpoints.NAME]`", "EndpointConfig", True),
+        ("`[counterbalance]`", "Counterbalance", True),
+        ("`[human]`", "StudyDesign", True),
+        ("`[limits]`", "Limits", True),
+    ],
+)
+def test_the_experiment_file_page_gives_each_key_its_default(
+    heading: str, model: str, every_field: bool
+) -> None:
+    """A literal default the page gives (`16`, `"all"`) is the field's, and every field of a
+    section's model is named there (an endpoint's defaults are the endpoint layer's)."""
+    from judges.study import StudyDesign
+    from oversight import experiment
+    from oversight.endpoints import EndpointOptions
+
+    named = {"StudyDesign": StudyDesign, "EndpointOptions": EndpointOptions}
+    fields = named.get(model, getattr(experiment, model, None)).model_fields
+    section = _section(heading)
+    if every_field:
+        assert {f for f in fields if f"`{f}`" not in section} == set(), heading
+    for name, cell in _defaults(section).items():
+        literal = re.fullmatch(r"`([^`]+)`(?: \(.*\))?", cell)
+        if name not in fields or not literal or fields[name].is_required():
+            continue
+        default = fields[name].get_default(call_default_factory=True)
+        if default is not None:  # None: the page gives what stands in (`runs/<name>`)
+            assert literal.group(1) == _toml(default), (heading, name, cell, default)
