@@ -29,7 +29,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    fetch_parser = actions.add_parser("fetch", help="download and save NAME")
+    fetch_parser = actions.add_parser(
+        "fetch",
+        help="download and save NAME",
+        description=(
+            "Download every split of the Hugging Face dataset NAME and save it under "
+            "$OVERSIGHT_DATASETS (default ~/.cache/oversight/datasets), where experiments "
+            'with loader = "hf" and name = NAME read it offline. Needs the network and the '
+            "hf extra: pip install 'oversight[hf]'."
+        ),
+    )
     fetch_parser.add_argument("name", metavar="NAME", help="hub name, e.g. cais/mmlu")
     fetch_parser.add_argument(
         "--config", default=None, help="the dataset's configuration (subset), e.g. all"
