@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register ``export`` on the dispatcher's subparsers."""
     parser = subparsers.add_parser(
         "export",
-        help="write a run's judgments or transcripts as a CSV or Parquet table",
+        help="write a run's judgments or transcripts as CSV or Parquet, or as Inspect logs",
         description=(
             "Write a run's judgments (one row each, joined with its transcript's condition, "
             "protocol, question, source and gold answer, with p_0, p_1, ... and p_correct) "

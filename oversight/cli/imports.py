@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register ``import`` on the dispatcher's subparsers."""
     parser = subparsers.add_parser(
         "import",
-        help="import an existing human-judging dataset (the NYU debates) into a run folder",
+        help="import judged transcripts (the NYU debates, an Inspect log) into a run folder",
         description=(
             "Import a dataset of human-judged debates into a run folder, so it can be "
             "reported, re-judged and used as a question set like any run. nyu-debate: the "

@@ -60,7 +60,7 @@ def add_parser(subparsers: Any) -> None:
         "--rate",
         type=float,
         metavar="R",
-        help="share of questions each persona is planted on (default 1)",
+        help="share of questions each persona is planted on (default: [stress] rate, else 1)",
     )
     parser.add_argument("--max-cost", type=float, metavar="USD", help="cost cap in US dollars")
     parser.add_argument("--concurrency", type=int, metavar="N", help="work items in flight")
