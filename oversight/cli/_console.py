@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
-__all__ = ["add_bootstrap_options", "wide_when_piped"]
+__all__ = ["add_bootstrap_options", "help_text", "wide_when_piped"]
+
+
+def help_text(docstring: str | None) -> str:
+    """A module docstring as ``--help`` shows it: without reStructuredText markup (double
+    backticks, ``:mod:`x``` roles), which a terminal prints as it is written."""
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", docstring or "")
+    return text.replace("``", "")
 
 
 def wide_when_piped() -> int | None:

@@ -30,6 +30,7 @@ from rich.markup import escape
 from judges.monitor import monitor_view
 from oversight.analysis._detectors import transcript_detections
 from oversight.analysis._unseal import BlueLabel
+from oversight.cli._console import help_text
 from oversight.concurrency import bounded_map
 from oversight.runner._build import make_endpoint
 from transcripts import JudgeView, RunStore, Transcript
@@ -45,7 +46,7 @@ def add_parser(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "monitor",
         help="blue team: label a run's transcripts as suspected or not",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run", metavar="RUN", help="the run (e.g. the blue-team copy)")

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from oversight.analysis._unseal import UnsealReport, read_labels, score_labels
+from oversight.cli._console import help_text
 from oversight.report._tables import pct
 from oversight.runner._blind import read_key
 from transcripts import RunStore
@@ -25,7 +26,7 @@ def add_parser(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "unseal",
         help="score blue-team labels against the sealed key of a blinded stress run",
-        description=__doc__,
+        description=help_text(__doc__),
     )
     parser.add_argument("blue", metavar="BLUE", help="the blue-team copy")
     parser.add_argument(

@@ -75,7 +75,8 @@ class EndpointConfig(_Model):
     tpm: float | None = Field(default=None, gt=0)
     """Tokens per minute allowed to this model."""
     timeout: float | None = Field(default=None, gt=0)
-    """Seconds one attempt may take before it is retried."""
+    """Seconds an attempt may wait to connect or for the server's next bytes before it is
+    retried (not a cap on a whole reply); default 120, ``local/`` 600."""
     max_retries: int | None = Field(default=None, ge=0)
     """Retries of one call on rate limits, overload, 5xx and timeouts (the only retry layer)."""
     pricing: dict[str, float] | str | None = None

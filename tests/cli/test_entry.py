@@ -3,6 +3,7 @@ command printed, and the ``atexit`` handlers, as a normal interpreter exit gives
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import threading
@@ -78,3 +79,14 @@ def test_the_exit_statuses_run_help_gives_are_the_ones_it_exits_with() -> None:
     assert (unparsed.returncode, refused.returncode) == (2, 1)
     assert "2 when the command line does not parse" in said, said
     assert "1 when the experiment file or an option's value is refused" in said, said
+
+
+def test_no_help_text_shows_docstring_markup() -> None:
+    """``monitor --help`` and ``unseal --help`` printed their module docstrings as written:
+    double backticks and a ``:mod:`` role in a terminal."""
+    parser = _main.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert len(commands.choices) > 10
+    for name, command in commands.choices.items():
+        shown = command.format_help()
+        assert "``" not in shown and ":mod:" not in shown, name
