@@ -34,8 +34,9 @@ with no usable sample is recorded with ``status="failed"`` and the reasons, neve
 Endpoint errors (after the endpoint's own retries) are not retried here.
 
 With ``samples=k`` the k samples are asked concurrently (``sample_index`` 0..k-1, so cached
-samples stay independent) and combined by their mean or by majority vote (probability =
-share of votes). Samples default to temperature 1.0 when k > 1 (0.0 for one sample).
+samples stay independent; with a ``seed``, sample i is sent ``seed + i``: k distinct draws,
+the same on a rerun) and combined by their mean or by majority vote (probability = share
+of votes). Samples default to temperature 1.0 when k > 1 (0.0 for one sample).
 Probabilities are mapped back to the question's original order with
 :meth:`JudgeView.to_original`; the presented-order vector is kept in ``metadata``.
 """
@@ -113,7 +114,7 @@ class LLMJudgeOptions(JudgeOptions):
     concurrency: int = Field(default=8, ge=1)
     """Samples of one item asked at once."""
     seed: int | None = None
-    """Sampling seed sent to providers that accept one (None: none sent)."""
+    """Sampling seed for providers that accept one, sent as ``seed + sample_index``; None: none."""
 
 
 class LLMJudge(Judge):
@@ -322,20 +323,19 @@ class LLMJudge(Judge):
     async def _complete(
         self, view: JudgeView, mode: Mode, sample_index: int, unusable: tuple[str, str] | None
     ) -> Completion:
-        """One ask; a re-ask after an unusable reply shows the model that reply and what was
-        wrong with it (and moves the seed on), so it is never the identical request."""
+        """One ask (seed ``seed + sample_index``); a re-ask after an unusable reply shows the
+        model that reply and what was wrong with it, so it is never the identical request."""
         prompt = self._render(
             render_label_prompt if mode == "logprobs" else render_judge_prompt, view
         )
         system = self._render(render_judge_system, view)
         messages: list[Message] = [Message(role="user", content=prompt)]
-        seed = self.options.seed
+        seed = None if self.options.seed is None else self.options.seed + sample_index
         if unusable is not None:
             messages += [
                 Message(role="assistant", content=unusable[0] or "(empty reply)"),
                 Message(role="user", content=render_correction(unusable[1])),
             ]
-            seed = None if seed is None else seed + sample_index
         if mode == "logprobs":
             return await self.endpoint.complete(
                 messages,

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from judges import LLMJudge
 from judges.prompts import render_judge_prompt, render_label_prompt
 from oversight.endpoints import Reply, Request, TokenLogprob, endpoint
+from oversight.testing import FakeOpenAIServer
 from transcripts import JudgeView
 from transcripts.errors import ProviderError
 
@@ -376,3 +377,23 @@ async def test_a_question_asked_in_a_live_debate_is_a_judge_turn_with_its_call()
     (judge_request,) = asker.backend.requests  # type: ignore[attr-defined]
     assert CONTEXT not in judge_request.model_dump_json()
     assert any(CONTEXT in r.model_dump_json() for r in debater.backend.requests)  # type: ignore[attr-defined]
+
+
+async def test_k_samples_with_a_seed_are_k_distinct_reproducible_draws() -> None:
+    # A provider that honours seeds returns the same draw for the same seed; k samples all
+    # sent one seed would be k copies of one sample (mean and majority of one opinion).
+    def reply(body: dict[str, object]) -> str:
+        a = 0.9 if body.get("seed") == 7 else 0.3
+        return json.dumps({"rationale": "", "probabilities": {"A": a, "B": round(1 - a, 2)}})
+
+    view = JudgeView.from_transcript(transcript())
+    seeds = []
+    async with FakeOpenAIServer(reply=reply) as server:
+        for _ in range(2):
+            ep = endpoint(
+                "openai/gpt-4o-mini", base_url=server.base_url, api_key="test", cache=False
+            )
+            judgment = await LLMJudge(ep, samples=3, seed=7).judge(view)
+            assert judgment.probabilities == pytest.approx([0.5, 0.5])  # mean of 0.9, 0.3, 0.3
+            seeds.append(sorted(r.body["seed"] for r in server.requests[-3:]))
+    assert seeds == [[7, 8, 9], [7, 8, 9]]  # distinct per sample, the same on a rerun
