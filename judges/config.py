@@ -14,7 +14,8 @@ options model (:class:`~judges.llm.LLMJudgeOptions`, ...) plus ``kind`` and what
 is built from, so a constructor keyword, a table key and a spec key are the same name. In
 ``fallback`` and ``panel`` specs, ``llm=ENDPOINT`` gives the automatic judge (a panel
 member each time it appears in a panel) and ``human=NAME`` the annotator of an interactive
-fallback. A spec without a known kind is an LLM endpoint (``openai/gpt-4o-mini``).
+fallback. A key given twice is an error (only a panel's ``llm=`` repeats). A spec without
+a known kind is an LLM endpoint (``openai/gpt-4o-mini``).
 
 Endpoints are built by ``endpoint_factory(spec)`` (default
 :func:`oversight.endpoints.endpoint`), so a runner can pass endpoints that share its
@@ -198,12 +199,18 @@ def parse_spec(spec: str) -> dict[str, Any]:
             data[first] = item
         elif key == "llm" and kind == "panel":
             data.setdefault("members", []).append({"kind": "llm", "endpoint": value.strip()})
-        elif key == "llm" and kind == "fallback":
-            data["endpoint"] = value.strip()
-        elif key == "human" and kind == "fallback":
-            data["annotator"] = value.strip()
         else:
-            data[key] = value.strip()
+            field = {"llm": "endpoint", "human": "annotator"}.get(key, key)
+            field = field if kind == "fallback" else key
+            if field in data:  # never the last one silently winning
+                hint = (
+                    " (a fallback has one automatic judge; for a panel of them give "
+                    "members = [...] in a [[judges]] table)"
+                    if kind == "fallback" and field == "endpoint"
+                    else ""
+                )
+                raise ConfigError(f"judge spec {spec!r}: {key!r} is given twice{hint}")
+            data[field] = value.strip()
     return data
 
 

@@ -140,6 +140,11 @@ def test_toml_judges_tables(tmp_path: Path) -> None:
         ("llm:mock/x,extra", "key=value"),
         ("lmm:mock/x", "'lmm' is not a judge kind; kinds: llm, human, fallback, panel"),
         ("humna:bob", "'humna' is not a judge kind"),  # (was: "unknown provider 'humna:bob'")
+        # A key given twice is an error, not the last one silently winning:
+        ("llm:mock/x,samples=3,samples=5", "'samples' is given twice"),
+        ("llm:mock/x,endpoint=mock/y", "'endpoint' is given twice"),
+        ("fallback:llm=mock/a,llm=mock/b", "'llm' is given twice.*members"),
+        ("fallback:llm=mock/a,human=ann,human=bob,mode=interactive", "'human' is given twice"),
     ],
 )
 def test_bad_configs_say_what_is_wrong(spec: object, message: str) -> None:
