@@ -156,6 +156,13 @@ class FallbackJudgeConfig(FallbackOptions):
                 "a fallback judge needs exactly one of primary, endpoint or "
                 f"members (got {', '.join(given) or 'none'})"
             )
+        panel = self.members is not None or getattr(self.primary, "kind", None) == "panel"
+        if self.on_disagreement and not panel:
+            raise ValueError(
+                "on_disagreement needs a panel (members = [...] or a panel primary): only a "
+                "panel has an agreement; for an LLM judge's samples use threshold (with "
+                'combine = "majority" the top probability is the share of votes)'
+            )
         return self
 
 

@@ -210,3 +210,24 @@ def test_an_unknown_key_names_the_allowed_ones(spec: object, allowed: str) -> No
 def test_a_constructor_refuses_an_unknown_option_with_the_allowed_ones() -> None:
     with pytest.raises(ConfigError, match=r"sampels: unknown key; allowed here: .*samples"):
         LLMJudge(Factory()("mock/x"), sampels=3)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "fallback:llm=mock/x,samples=5,on_disagreement=true",
+        {"kind": "fallback", "primary": "llm:mock/x", "on_disagreement": True},
+    ],
+)
+def test_on_disagreement_without_a_panel_is_an_error_not_an_option_that_does_nothing(
+    spec: object,
+) -> None:
+    # Only a panel has an agreement; an LLM judge's samples never escalated on it.
+    with pytest.raises(ConfigError, match=r"on_disagreement needs a panel.*threshold"):
+        build_judge(spec, endpoint_factory=Factory())  # type: ignore[arg-type]
+    for panel in (
+        {"members": ["llm:mock/a", "llm:mock/b"]},
+        {"primary": "panel:llm=mock/a,llm=mock/b"},
+    ):
+        config = parse_judge_config({"kind": "fallback", "on_disagreement": True, **panel})
+        assert config.kind == "fallback" and config.on_disagreement
