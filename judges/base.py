@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -87,7 +87,10 @@ class LiveBelief:
     rationale: str = ""
     """Why the judge believes what it does (never shown to the speakers)."""
     calls: list[Call] = field(default_factory=list)
-    """Model calls that produced this turn (none for people)."""
+    """Model calls that produced this turn (none for people); the belief's own is the last."""
+    earlier_calls: Literal["unread", "member"] = "unread"
+    """What the calls before the last are: ``unread`` replies asked again (an LLM judge), or
+    ``member`` calls of a judge that judges through others (a panel's members)."""
     time_s: float | None = None
     """Seconds the judge took for this turn."""
 
@@ -138,6 +141,12 @@ class Judge(abc.ABC):
             decision="continue",
             question=question,
             rationale=judgment.rationale,
-            calls=list(judgment.calls),
+            calls=_every_call(judgment),  # a panel's are its members', in its components
+            earlier_calls="member",
             time_s=judgment.time_s,
         )
+
+
+def _every_call(judgment: Judgment) -> list[Call]:
+    """The calls of ``judgment`` and of its components, recursively."""
+    return [*judgment.calls, *(c for part in judgment.components for c in _every_call(part))]

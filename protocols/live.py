@@ -163,7 +163,7 @@ class Live:
         if last and not opening:
             metadata["stopped_at_max_rounds"] = True  # the judge was not asked to choose
         calls = belief.calls
-        for call in calls[:-1]:  # replies that could not be read: paid for, so kept
+        for call in calls[:-1]:  # unread replies, or a panel's members' calls: paid for, so kept
             self.rec.add(
                 Turn(
                     role="judge",
@@ -172,7 +172,7 @@ class Live:
                     content="",
                     visibility="private",
                     call=call,
-                    metadata={"live": "unread"},
+                    metadata={"live": belief.earlier_calls},
                 )
             )
         self.rec.add(

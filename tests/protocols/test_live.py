@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from judges import LLMJudge
+from judges import LLMJudge, PanelJudge
 from oversight.endpoints import Request, endpoint
 from oversight.testing import FakeOpenAIServer
 from protocols import consultancy, critique, debate
@@ -319,3 +319,27 @@ async def test_a_live_critique_runs_every_stage_while_the_judge_continues() -> N
         "Answer the critic.",
         "",
     ]
+
+
+async def test_a_panel_live_judge_keeps_every_members_call_on_the_transcript() -> None:
+    """A panel's calls are its members' (in ``components``): each live turn's calls are on
+    the transcript, so its cost counts them (was: none, the panel's spend invisible)."""
+    belief = json.dumps({"rationale": "r", "probabilities": {"A": 0.6, "B": 0.4}})
+    async with FakeOpenAIServer(reply=lambda body: belief) as srv:
+
+        def member(name: str) -> LLMJudge:
+            ep = endpoint("openai/gpt-4o-mini", base_url=srv.base_url, api_key="t", cache=False)
+            return LLMJudge(ep, name=name)
+
+        transcript = await debate.run(
+            question(),
+            {"debater": mock("d", speech)},
+            config=debate.Config(live_judge=True, max_rounds=1),
+            setup=debate_setup(),
+            judge=PanelJudge([member("a"), member("b")]),
+        )
+        asked = len(srv.requests)
+    judged = [t for t in transcript.turns if t.role == "judge" and t.call is not None]
+    assert asked == 4 and len(judged) == 4  # the prior and one turn, two members each
+    assert {t.metadata["live"] for t in judged} == {"opening", "after_round", "member"}
+    assert len(live_turns(transcript)) == 2
