@@ -4,10 +4,10 @@ Example::
 
     judge = LLMJudge(endpoint("openai/gpt-4o-mini"), name="weak", samples=5, combine="majority")
     judge = LLMJudge(endpoint("openai/gpt-4o-mini"), LLMJudgeOptions(samples=5))  # the same
+    judgment = await judge.judge(JudgeView.from_transcript(transcript))
 
 The options are :class:`LLMJudgeOptions`, the one list of them: keywords here, keys of a
 ``[[judges]]`` table and ``key=value`` items of an ``llm:`` spec string all name its fields.
-    judgment = await judge.judge(JudgeView.from_transcript(transcript))
 
 Two ways to read the model's belief:
 
@@ -21,24 +21,19 @@ Two ways to read the model's belief:
   ``on_missing_logprobs="structured"``, that sample is asked in structured mode instead
   (``metadata["fell_back"]``; this ask is not counted among ``max_attempts``).
 
-A reply that is not schema-valid JSON is re-asked by the endpoint (it owns structured-output
-validation and its ``validation_retries``); if it still fails, so does the sample. A
-schema-valid reply whose numbers are not probabilities (negative, NaN, all zero, a sum off
-by more than 5%) or whose logprobs name no label is asked again here, up to
-``max_attempts`` times per sample (default: the endpoint's ``judge_attempts`` option), each
-time under a new ``sample_index`` so the response cache cannot return the same bad reply,
-and never as the identical request: the re-ask shows the model its unusable reply and what
-was wrong with it (and moves ``seed`` on), so even at temperature 0 a deterministic failure
-is not simply paid for again. A judgment
-with no usable sample is recorded with ``status="failed"`` and the reasons, never a guess.
-Endpoint errors (after the endpoint's own retries) are not retried here.
+A reply that is not schema-valid JSON is re-asked by the endpoint (its
+``validation_retries``); if it still fails, so does the sample. A reply whose numbers are
+not probabilities or whose logprobs name no label is asked again here, up to
+``max_attempts`` times per sample (default: the endpoint's ``judge_attempts``), each under
+a new ``sample_index`` and seed and shown its unusable reply and what was wrong, so even at
+temperature 0 a deterministic failure is not simply paid for again. A judgment with no
+usable sample is ``status="failed"`` with the reasons, never a guess. Endpoint errors
+(after the endpoint's own retries) are not retried here.
 
-With ``samples=k`` the k samples are asked concurrently (``sample_index`` 0..k-1, so cached
-samples stay independent; with a ``seed``, sample i is sent ``seed + i``: k distinct draws,
-the same on a rerun) and combined by their mean or by majority vote (probability = share
-of votes). Samples default to temperature 1.0 when k > 1 (0.0 for one sample).
-Probabilities are mapped back to the question's original order with
-:meth:`JudgeView.to_original`; the presented-order vector is kept in ``metadata``.
+With ``samples=k`` the k samples are asked concurrently (``sample_index`` i = 0..k-1, seed
+``seed + i``: k distinct draws, the same on a rerun) and combined by their mean or by
+majority vote (probability = share of votes); temperature defaults to 1.0 when k > 1.
+Probabilities are mapped back to the original order (:meth:`JudgeView.to_original`).
 """
 
 from __future__ import annotations
@@ -60,6 +55,7 @@ from judges.prompts import (
     judge_schema,
     labels,
     live_schema,
+    reasked,
     render_judge_prompt,
     render_judge_system,
     render_label_prompt,
@@ -68,7 +64,7 @@ from judges.prompts import (
     render_with,
 )
 from oversight.concurrency import bounded_map
-from oversight.endpoints import Completion, Endpoint, Message, TokenLogprob, render_correction
+from oversight.endpoints import Completion, Endpoint, TokenLogprob
 from transcripts import Call, JudgeIdentity, JudgeView, Judgment
 from transcripts.errors import EndpointError, JudgeError, StructuredOutputError
 
@@ -232,23 +228,25 @@ class LLMJudge(Judge):
     ) -> LiveBelief:
         """One structured reply: probabilities, and (when it may end) a question and a decision.
 
-        An unreadable reply is asked again, up to ``max_attempts`` times under a new
-        ``sample_index``; every call is returned, so each is recorded on the transcript. One
-        sample is asked whatever ``samples`` says (a live belief is one judge's turn).
+        An unreadable reply is asked again as in :meth:`judge` (up to ``max_attempts``, each
+        a new ``sample_index`` and seed, shown the reply and what was wrong); every call is
+        returned, so each is recorded on the transcript. One sample is asked whatever
+        ``samples`` says (a live belief is one judge's turn).
         """
         prompt = render_live_prompt(view, opening=opening, can_end=can_end, previous=previous)
         schema = live_schema(view) if can_end else judge_schema(view)
         calls: list[Call] = []
         errors: list[str] = []
+        unusable: tuple[str, str] | None = None
         started = time.monotonic()
         for attempt in range(self.max_attempts):
             try:
                 completion = await self.endpoint.complete(
-                    prompt,
+                    reasked(prompt, unusable),
                     system=self._render(render_judge_system, view),
                     max_tokens=self.options.max_tokens,
                     temperature=self.temperature,
-                    seed=self.options.seed,
+                    seed=None if self.options.seed is None else self.options.seed + attempt,
                     schema=schema,
                     sample_index=attempt,
                 )
@@ -260,6 +258,7 @@ class LLMJudge(Judge):
                 decision, question = _decision(completion) if can_end else ("continue", "")
             except JudgeError as err:
                 errors.append(f"attempt {attempt + 1}: {err}")
+                unusable = (completion.text, str(err))
                 continue
             return LiveBelief(
                 probabilities=view.to_original(presented),
@@ -329,13 +328,8 @@ class LLMJudge(Judge):
             render_label_prompt if mode == "logprobs" else render_judge_prompt, view
         )
         system = self._render(render_judge_system, view)
-        messages: list[Message] = [Message(role="user", content=prompt)]
+        messages = reasked(prompt, unusable)
         seed = None if self.options.seed is None else self.options.seed + sample_index
-        if unusable is not None:
-            messages += [
-                Message(role="assistant", content=unusable[0] or "(empty reply)"),
-                Message(role="user", content=render_correction(unusable[1])),
-            ]
         if mode == "logprobs":
             return await self.endpoint.complete(
                 messages,
@@ -367,12 +361,7 @@ def _lacking_logprobs(logprobs: list[TokenLogprob] | None) -> str | None:
 
 def _decision(completion: Completion) -> tuple[Literal["continue", "end"], str]:
     """The decision and the question of a live reply (JudgeError when there is no decision)."""
-    data = completion.parsed
-    if data is None:
-        try:
-            data = json.loads(completion.text)
-        except json.JSONDecodeError as err:
-            raise JudgeError(f"reply is not JSON: {completion.text[:200]!r}") from err
+    data = _reply_data(completion)
     data = data if isinstance(data, dict) else {}
     decision = str(data.get("decision", "")).strip().lower()
     if decision not in ("continue", "end"):
@@ -384,17 +373,22 @@ def _decision(completion: Completion) -> tuple[Literal["continue", "end"], str]:
     )
 
 
+def _reply_data(completion: Completion) -> Any:
+    """The reply's parsed JSON (JudgeError when it is not JSON)."""
+    if completion.parsed is not None:
+        return completion.parsed
+    try:
+        return json.loads(completion.text)
+    except json.JSONDecodeError as err:
+        raise JudgeError(f"reply is not JSON: {completion.text[:200]!r}") from err
+
+
 def parse_structured(completion: Completion, names: list[str]) -> tuple[list[float], str]:
     """Presented-order probabilities and the rationale from a structured reply.
 
     Raises :class:`JudgeError` saying what is wrong when the reply is unusable.
     """
-    data = completion.parsed
-    if data is None:
-        try:
-            data = json.loads(completion.text)
-        except json.JSONDecodeError as err:
-            raise JudgeError(f"reply is not JSON: {completion.text[:200]!r}") from err
+    data = _reply_data(completion)
     if hasattr(data, "model_dump"):
         data = data.model_dump()
     if not isinstance(data, dict) or "probabilities" not in data:

@@ -20,7 +20,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from oversight.endpoints import strict_object
+from oversight.endpoints import Message, render_correction, strict_object
 from transcripts import JudgeView, ViewTurn, answer_label
 from transcripts.errors import ConfigError
 from transcripts.quotes import mark_quotes, round_header
@@ -33,6 +33,7 @@ __all__ = [
     "judge_schema",
     "labels",
     "live_schema",
+    "reasked",
     "render_judge_prompt",
     "render_judge_system",
     "render_label_prompt",
@@ -297,3 +298,16 @@ def judge_schema(view: JudgeView) -> dict[str, Any]:
     """JSON schema of the structured verdict: a rationale and a probability per label."""
     each = strict_object({label: {"type": "number"} for label in labels(view)})
     return strict_object({"rationale": {"type": "string"}, "probabilities": each})
+
+
+def reasked(prompt: str, unusable: tuple[str, str] | None) -> list[Message]:
+    """The conversation that asks ``prompt``; after an unusable reply (``unusable``: the
+    reply and what was wrong with it), with both, so the re-ask is never the identical
+    request."""
+    if unusable is None:
+        return [Message(role="user", content=prompt)]
+    return [
+        Message(role="user", content=prompt),
+        Message(role="assistant", content=unusable[0] or "(empty reply)"),
+        Message(role="user", content=render_correction(unusable[1])),
+    ]

@@ -397,3 +397,26 @@ async def test_k_samples_with_a_seed_are_k_distinct_reproducible_draws() -> None
             assert judgment.probabilities == pytest.approx([0.5, 0.5])  # mean of 0.9, 0.3, 0.3
             seeds.append(sorted(r.body["seed"] for r in server.requests[-3:]))
     assert seeds == [[7, 8, 9], [7, 8, 9]]  # distinct per sample, the same on a rerun
+
+
+async def test_a_live_turn_re_ask_is_never_the_identical_request() -> None:
+    # At temperature 0 the identical request gets the identical unusable reply: a re-ask
+    # shows the model its reply and what was wrong, and moves the seed on, as judge() does.
+    def reply(body: dict[str, object]) -> str:
+        messages = body["messages"]
+        assert isinstance(messages, list)
+        corrected = "could not be used" in str(messages[-1]["content"])
+        a, b = (0.3, 0.7) if corrected else (0.0, 0.0)  # all zero: not probabilities
+        return json.dumps({"rationale": "r", "probabilities": {"A": a, "B": b}})
+
+    view = JudgeView.from_transcript(transcript())
+    async with FakeOpenAIServer(reply=reply) as server:
+        ep = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key="t", cache=False)
+        belief = await LLMJudge(ep, seed=5).live_turn(
+            view, opening=True, can_end=False, previous=[]
+        )
+        first, second = (r.body for r in server.requests)
+    assert belief.probabilities == pytest.approx(view.to_original([0.3, 0.7]))
+    assert len(belief.calls) == 2
+    assert (first["seed"], second["seed"]) == (5, 6)
+    assert "all zero" in second["messages"][-1]["content"]
