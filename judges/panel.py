@@ -55,8 +55,9 @@ class PanelJudge(Judge):
         names = [m.identity.name for m in members]
         if len(set(names)) != len(names):
             raise ConfigError(
-                f"panel {name!r} has members with the same name: {names}; "
-                f"give each member its own name"
+                f"panel {name!r} has members with the same name: {names}; give each member "
+                f"its own name (name = ... in its table; for k samples of one model, an llm "
+                f"judge with samples = k)"
             )
         self.members = list(members)
         self._identity = JudgeIdentity(kind="panel", name=name)

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from judges import LLMJudge, PanelJudge
+from judges import LLMJudge, PanelJudge, build_judge
 from oversight.endpoints import endpoint
 from transcripts import JudgeView
 from transcripts.errors import ConfigError
@@ -90,6 +90,9 @@ def test_a_panel_needs_distinct_members() -> None:
         PanelJudge([])
     with pytest.raises(ConfigError, match="same name"):
         PanelJudge([Scripted("a", []), Scripted("a", [])])
+    # A spec cannot name its members: the error says what can be done instead.
+    with pytest.raises(ConfigError, match=r"name = .* samples = k"):
+        build_judge("panel:llm=mock/a,llm=mock/a", endpoint_factory=lambda spec: endpoint(spec))
 
 
 async def test_a_person_who_stops_stops_the_panel_not_a_failed_member() -> None:
