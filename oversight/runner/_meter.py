@@ -428,8 +428,8 @@ class MeteredEndpoint(Endpoint):
     """An endpoint that asks the meter before each call and reports each call after it.
 
     ``sample_offset`` (and a :func:`drawn_apart` scope's offset) is added to every
-    ``sample_index``, so repeats of an item are cached apart (independent samples) instead
-    of replaying each other.
+    ``sample_index`` and to a ``seed`` (a judge's), so repeats of an item are cached and
+    drawn apart (independent samples) instead of replaying each other.
     """
 
     def __init__(self, inner: Endpoint, meter: Meter, *, sample_offset: int = 0) -> None:
@@ -451,6 +451,8 @@ class MeteredEndpoint(Endpoint):
         offset = self.sample_offset + _DRAWN_APART.get()
         if offset:
             options["sample_index"] = options.get("sample_index", 0) + offset
+            if options.get("seed") is not None:  # a provider's draw is its seed's: move it too
+                options["seed"] += offset
         sent: list[str] = []
 
         def sending(key: str) -> None:

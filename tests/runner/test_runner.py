@@ -262,6 +262,26 @@ def test_repeats_of_an_unassisted_condition_are_judged_apart(tmp_path: Path) -> 
     assert again.total == 0
 
 
+def test_repeats_of_a_judge_with_a_seed_are_sent_their_own_seeds(tmp_path: Path) -> None:
+    """A provider that honours seeds gives the same draw for the same seed: each repeat's
+    judgment is sent its own seed, or the repeats are one draw copied."""
+    seeds: dict[int, list[int | None]] = {}
+
+    def record(request: Request) -> bool:
+        seeds.setdefault(request.sample_index // 10_000, []).append(request.seed)
+        return False
+
+    judges = [{"kind": "llm", "name": "weak-judge", "endpoint": "weak", "seed": 7}]
+    exp = experiment(
+        repeats=2,
+        conditions=[{"label": "unassisted", "protocol": "unassisted"}],
+        judges=judges,
+    )
+    assert _run(tmp_path / "run", Factory(fail=record), exp=exp).status == "complete"
+    assert sorted(seeds) == [0, 1]  # requests of repeat 0 and repeat 1
+    assert set(seeds[0]).isdisjoint(seeds[1]), seeds
+
+
 def test_ten_repeats_and_more_never_replay_another_draw_of_the_same_setup(
     tmp_path: Path,
 ) -> None:
