@@ -71,14 +71,23 @@ class EscalationPolicy(BaseModel):
             return f"the automatic judge failed: {judgment.error}" if self.on_failure else None
         top = max(judgment.probabilities)
         if self.threshold is not None and top < self.threshold:
-            return f"low confidence: {top:.2f} < threshold {self.threshold:.2f}"
+            return "low confidence: {} < threshold {}".format(*_apart(top, self.threshold))
         if (
             self.on_disagreement
             and judgment.agreement is not None
             and judgment.agreement < self.min_agreement
         ):
-            return f"disagreement: agreement {judgment.agreement:.2f} < {self.min_agreement:.2f}"
+            shown = _apart(judgment.agreement, self.min_agreement)
+            return "disagreement: agreement {} < {}".format(*shown)
         return None
+
+
+def _apart(low: float, high: float) -> tuple[str, str]:
+    """``low`` and ``high`` to 2 decimals, or as many more as show that ``low`` is lower."""
+    digits = 2
+    while f"{low:.{digits}f}" == f"{high:.{digits}f}" and digits < 17:
+        digits += 1
+    return f"{low:.{digits}f}", f"{high:.{digits}f}"
 
 
 class FallbackOptions(JudgeOptions, EscalationPolicy):

@@ -305,3 +305,24 @@ async def test_an_item_resolved_meanwhile_is_not_resolved_twice(tmp_path: Path) 
     finals = [j for j in store.judgments if j.decided_by == "human"]
     assert len(finals) == 1 and finals[0].judge.annotator == "alice"
     assert not [j for j in store.judgments if j.judge.annotator == "bob"]
+
+
+@pytest.mark.parametrize(
+    ("top", "escalated", "shown"),
+    [
+        (0.699, True, "low confidence: 0.699 < threshold 0.700"),  # (was "0.70 < 0.70")
+        (0.7, False, None),  # exactly at the threshold: not below it, not escalated
+        (0.71, False, None),
+    ],
+)
+async def test_the_threshold_compares_the_top_probability_strictly_below(
+    top: float, escalated: bool, shown: str | None
+) -> None:
+    human = _human(answers=[[0.5, 0.5]])
+    judge = FallbackJudge(
+        Scripted("weak", [[top, 1 - top]]), human=human, threshold=0.7, mode="interactive"
+    )
+    judgment = await judge.judge(JudgeView.from_transcript(transcript()))
+    assert judgment.escalated is escalated
+    if shown is not None:
+        assert judgment.escalation_reason and shown in judgment.escalation_reason
