@@ -4,11 +4,13 @@ Example::
 
     panel = PanelJudge([LLMJudge(a), LLMJudge(b), LLMJudge(c)], name="trio", combine="majority")
 
-Members are judged concurrently through the bounded-concurrency helper. Members that fail
-are kept in ``components`` but left out of the combination; if all fail, the panel's
-judgment fails. ``agreement`` is the share of the members that gave a judgment whose
-verdict equals the panel's verdict (a tie counts as the verdict ``None``). ``decided_by``
-names the combination rule.
+Members are judged concurrently through the bounded-concurrency helper. Members that fail,
+or people who skip, are kept in ``components`` but left out of the combination
+(``metadata`` ``members_failed``, ``members_skipped``); if none gives a judgment, the
+panel's judgment fails, or is ``skipped`` when every member is a person who skipped.
+``agreement`` is the share of the members that gave a judgment whose verdict equals the
+panel's verdict (a tie counts as the verdict ``None``). ``decided_by`` names the
+combination rule.
 """
 
 from __future__ import annotations
@@ -72,8 +74,20 @@ class PanelJudge(Judge):
             lambda member: judge_safely(member, view), self.members, limit=self.options.concurrency
         )
         good = [j for j in results if j.status == "ok" and j.probabilities is not None]
+        skipped = sum(j.status == "skipped" for j in results)
+        if not good and skipped == len(results):  # every member a person who skipped
+            return Judgment(
+                transcript_id=view.transcript_id,
+                judge=self.identity,
+                status="skipped",
+                rounds_seen=view.rounds_shown,
+                time_s=time.monotonic() - started,
+                components=results,
+            )
         if not good:
-            errors = "; ".join(f"{j.judge.name}: {j.error}" for j in results)
+            errors = "; ".join(
+                f"{j.judge.name}: {j.error or j.status}" for j in results if j.status != "skipped"
+            )
             return failed(
                 view,
                 self.identity,
@@ -96,7 +110,11 @@ class PanelJudge(Judge):
             decided_by=self.options.combine,
             components=results,
             agreement=agreement,
-            metadata={"members": len(results), "members_failed": len(results) - len(good)},
+            metadata={
+                "members": len(results),
+                "members_failed": len(results) - len(good) - skipped,
+                "members_skipped": skipped,
+            },
         )
 
     async def ask(self, view: JudgeView) -> str | None:

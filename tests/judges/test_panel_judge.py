@@ -111,3 +111,18 @@ async def test_a_person_who_stops_stops_the_panel_not_a_failed_member() -> None:
         await panel.judge(view)
     with pytest.raises(HumanQuit):
         await panel.judge(view)
+
+
+async def test_a_member_who_skips_abstains_and_is_not_counted_as_failed() -> None:
+    view = JudgeView.from_transcript(transcript())
+    panel = PanelJudge(
+        [Scripted("weak", [[0.8, 0.2]]), Scripted("alice", ["skip"], kind="human")], name="p"
+    )
+    judgment = await panel.judge(view)
+    assert judgment.status == "ok" and judgment.probabilities == pytest.approx([0.8, 0.2])
+    assert judgment.metadata["members_failed"] == 0
+    assert judgment.metadata["members_skipped"] == 1
+    # Everyone skipped: the panel's answer is a skip (the people's answer), not a failure.
+    people = [Scripted(n, ["skip"], kind="human", annotator=n) for n in ("alice", "bob")]
+    judgment = await PanelJudge(people, name="p").judge(view)
+    assert judgment.status == "skipped" and judgment.error is None
