@@ -155,7 +155,7 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
         shown += 1
         state = Text(t.status, style="" if t.status == "complete" else "red")
         table.add_row(
-            Text(t.id if len(t.id) <= 24 else t.id[:10]),
+            Text(_short_id(t.id)),
             Text(t.condition),
             Text(t.question.id),
             Text(str(t.metadata.get("setup", ""))),
@@ -167,6 +167,18 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
     console.print(table)
     more = f" (first {shown} shown; --limit 0 for all)" if shown < total else ""
     console.print(f"{total} transcript(s){more}")
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _short_id(transcript_id: str) -> str:
+    """The id as the list shows it: a long hex id (a runner's digest, a random id) by its
+    first 10 characters, which ``show RUN ID`` takes; any other id whole (imported rooms
+    share long prefixes: ``nyu-the-spy-in-the-elevator-0``, ``-3``)."""
+    if len(transcript_id) > 24 and _HEX.issuperset(transcript_id):
+        return transcript_id[:10]
+    return transcript_id
 
 
 def _listed(store: RunStore, found: Candidates, limit: int) -> Iterator[Transcript | None]:

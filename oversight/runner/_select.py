@@ -79,9 +79,9 @@ def match_id(ids: Iterable[str], prefix: str) -> str:
             f"no transcript id starts with {prefix!r}; `oversight show RUN` lists them"
         )
     if len(found) > 1:
-        shown = ", ".join(f[:12] for f in found[:5])
+        shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
         raise ConfigError(
-            f"{prefix!r} matches {len(found)} transcripts ({shown}...); give more of the id"
+            f"{prefix!r} matches {len(found)} transcripts ({shown}); give more of the id"
         )
     return found[0]
 

@@ -213,3 +213,26 @@ def test_show_where_side_selects_the_single_speakers_for_the_gold(
     out = capsys.readouterr().out
     assert f"{len(expected)} transcript(s)" in out
     assert all(short in out for short in expected)
+
+
+def test_show_lists_ids_that_pick_the_transcript_and_names_ambiguous_ones_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Imported rooms share long prefixes (``nyu-the-spy-in-the-elevator-0``, ``-3``): the
+    id the list shows is one ``show RUN ID`` takes, and an ambiguous prefix names the ids
+    it matches in full, not their common start."""
+    from tests.transcripts.factories import debate
+
+    store = RunStore.create(tmp_path)
+    rooms = [f"nyu-the-spy-in-the-elevator-{n}" for n in (0, 3)]
+    for room in rooms:
+        store.transcripts.append(debate(id=room))
+    store.close()
+    assert main(["show", str(tmp_path)]) == 0
+    listed = capsys.readouterr().out
+    assert all(room in listed for room in rooms), listed
+    assert main(["show", str(tmp_path), "nyu-the-spy"]) == 1
+    err = capsys.readouterr().err
+    assert "matches 2 transcripts" in err and all(room in err for room in rooms), err
+    assert main(["show", str(tmp_path), rooms[1]]) == 0
+    assert rooms[1] in capsys.readouterr().out
