@@ -308,16 +308,19 @@ class JsonlLog(Generic[R]):
                 f"{where}: record has schema_version {version}, but this oversight "
                 f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
             )
-        return self._decode(data) if decode else data
+        return self._decode(where, data) if decode else data
 
-    def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _decode(self, where: str, data: dict[str, Any]) -> dict[str, Any]:
         """The stored object as the model reads it: a question stored by reference is put
-        back (from ``questions.jsonl`` beside the log, whatever log type reads it)."""
+        back (from ``questions.jsonl`` beside the log, whatever log type reads it); one
+        the file lacks is an error naming the record and where it is."""
         ref = data.pop(QUESTION_REF, None)
         if ref is not None and "question" not in data:
             if self._questions is None:
                 self._questions = QuestionFile(self.path.with_name(QUESTIONS))
-            data["question"] = self._questions.get(str(ref))
+            data["question"] = self._questions.get(
+                str(ref), named_by=f"{where}: record {str(data.get('id'))!r}"
+            )
         return data
 
     def _parse(self, where: str, line: bytes) -> R:

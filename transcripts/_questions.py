@@ -146,17 +146,18 @@ class QuestionFile:
         """Every stored question's JSON object, by hash."""
         return dict(self._loaded())
 
-    def get(self, ref: str) -> dict[str, Any]:
-        """The stored question (a fresh copy of its JSON object) for a hash."""
+    def get(self, ref: str, *, named_by: str = "a transcript") -> dict[str, Any]:
+        """The stored question (a fresh copy of its JSON object) for a hash; ``named_by``
+        says, in the error where the file lacks it, which record names it."""
         known = self._loaded()
         if ref not in known:
             self._by_hash = None  # another process may have added it since: read again
             known = self._loaded()
         if ref not in known:
             raise CorruptRecordError(
-                f"{self.path}: no question with hash {ref[:12]}…, which a transcript names; "
-                f"the run folder is incomplete (was questions.jsonl left behind when it was "
-                f"copied?)"
+                f"{named_by} names the question with hash {ref[:12]}…, which {self.path} "
+                f"lacks; the run folder is incomplete (was questions.jsonl left behind when "
+                f"it was copied, or lines of another run's transcripts.jsonl added to it?)"
             )
         return dict(known[ref])
 

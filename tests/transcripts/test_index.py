@@ -759,3 +759,24 @@ def test_an_index_of_the_previous_version_is_rebuilt_even_after_an_append(tmp_pa
         assert db.execute("SELECT version FROM meta").fetchone() == (4,)
         assert db.execute("SELECT count(*) FROM entries WHERE crc IS NOT NULL").fetchone() == (5,)
     db.close()
+
+
+def test_a_transcript_whose_question_is_missing_is_named_in_the_error(tmp_path: Path) -> None:
+    """One question gone from ``questions.jsonl`` (two runs' logs put together by hand): the
+    error names the transcript that names it, and where its line is, whichever way it is read."""
+    store = RunStore.create(tmp_path)
+    _write(store, 4)
+    store.close()
+    questions = tmp_path / "questions.jsonl"
+    lines = questions.read_text().splitlines(keepends=True)
+    questions.write_text(lines[0])  # q0's question kept, q1's gone (t001 and t003 name it)
+    store = RunStore.open(tmp_path)
+    for read in (
+        lambda: list(store.transcripts.latest()),
+        lambda: store.transcripts.get("t001"),
+        lambda: list(store.transcripts),
+    ):
+        with pytest.raises(CorruptRecordError) as err:
+            read()
+        assert "t001" in str(err.value) and "transcripts.jsonl" in str(err.value), err.value
+    assert store.transcripts.get("t002") is not None
