@@ -96,23 +96,20 @@ def _rank(record: Any) -> int:
 
 
 def _latest(records: Iterable[Any]) -> list[Any]:
-    """The records ``log.latest()`` keeps, in one pass: each id at its first position, best
-    record (a complete/ok/skipped one beats a failed/error one; among equals the last)."""
+    """The records ``log.latest()`` keeps, in its order, in one pass: each id's best record
+    (a complete/ok/skipped one beats a failed/error one; among equals the last), at that
+    record's place in the file, so the final-judgment rule, whose "last written" is the
+    order it is given, picks what it picks from ``log.latest()``."""
     records = list(records)
     if len({r.id for r in records}) == len(records):
         return records  # no id written twice: nothing to resolve
-    out: list[Any] = []
-    where: dict[str, tuple[int, int]] = {}  # id -> (rank, index)
-    for record in records:
+    best: dict[str, tuple[int, int]] = {}  # id -> (rank, index)
+    for i, record in enumerate(records):
         rank = _rank(record)
-        current = where.get(record.id)
-        if current is None:
-            where[record.id] = (rank, len(out))
-            out.append(record)
-        elif rank >= current[0]:
-            where[record.id] = (rank, current[1])
-            out[current[1]] = record
-    return out
+        current = best.get(record.id)
+        if current is None or rank >= current[0]:
+            best[record.id] = (rank, i)
+    return [records[i] for i in sorted(i for _, i in best.values())]
 
 
 _encode = msgspec.json.Encoder().encode

@@ -232,3 +232,22 @@ def test_load_exposes_arrays_for_custom_analyses(run: RunBuilder) -> None:
     data = load(run.path)
     assert data.t.size == 1 and bool(data.scored[0])
     assert data.probs[0].tolist() == [0.8, pytest.approx(0.2)]
+
+
+def test_the_report_counts_the_judgment_export_and_the_store_count_when_a_line_is_repeated(
+    run: RunBuilder,
+) -> None:
+    """A judgment written again after another of its key (a line appended by hand, a log
+    put together from two copies) is the last written: the report scores it, as the
+    store's order and ``export --counted-only`` do (it scored the other one)."""
+    from transcripts.export import judgment_rows
+
+    t = run.transcript(run.question("q"))
+    judge = JudgeIdentity(kind="llm", name="x")
+    first = Judgment(transcript_id=t.id, judge=judge, probabilities=[0.9, 0.1])
+    second = Judgment(transcript_id=t.id, judge=judge, probabilities=[0.2, 0.8])
+    for record in (first, second, first):
+        run.store.judgments.append(record)
+    counted = [row["judgment_id"] for row in judgment_rows(run.path, counted_only=True)]
+    assert counted == [first.id]
+    assert load(run.path).ids == counted
