@@ -53,6 +53,7 @@ from transcripts._index_sql import (
     INSERT,
     NO_EXTRA,
     SCHEMA,
+    STAMP,
     UPKEEP,
     WINNER,
     WITHOUT_UPKEEP,
@@ -167,15 +168,20 @@ class IndexFile:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def extend(self, entries: Sequence[Entry]) -> None:
+    def extend(self, entries: Sequence[Entry], *, since: int | None = None) -> None:
         """Add a row per entry, in one transaction (the caller holds the log's lock and has
-        written the records): all of them or, on a crash or an error, none."""
+        written the records): all of them or, on a crash or an error, none. ``since``: the
+        log's modification time before the records were written; where the rows were up to
+        it, they are up to the log's time now (``STAMP``)."""
         if not entries:
             return
         try:
             db = self._open()
             db.execute("BEGIN")
             meta = db.execute("SELECT version, layout FROM meta").fetchone()
+            stamp = db.execute("SELECT mtime FROM stamp").fetchone()
+            if stamp is None and meta is None and entries[0].offset == 0:
+                stamp = (since,)  # a new log: these rows are all there is
             if meta is None:
                 self._start(db, self.log.stat().st_ino)
             elif meta != (_VERSION, self.layout):
@@ -184,6 +190,8 @@ class IndexFile:
                 db.execute("ROLLBACK")
                 return
             db.executemany(INSERT, (entry.row() for entry in entries))
+            if since is not None and stamp == (since,):
+                db.execute(STAMP, (self.log.stat().st_mtime_ns,))
             db.execute("COMMIT")
         except (OSError, sqlite3.Error):
             # Read-only, full or locked: closing rolls back; the gap is indexed on the
@@ -343,7 +351,7 @@ class IndexFile:
         try:
             db = self._open()
             if stamp != self._checked:
-                if not self._current(db, stat.st_ino, stat.st_size, check):
+                if not self._current(db, stat, check):
                     with self._shared_lock():
                         self._repair(db, scan, check)
                 self._checked = stamp
@@ -364,15 +372,21 @@ class IndexFile:
         return db
 
     def _current(
-        self, db: sqlite3.Connection, inode: int, size: int, check: Callable[[Entry], bool]
+        self, db: sqlite3.Connection, stat: os.stat_result, check: Callable[[Entry], bool]
     ) -> bool:
-        """Whether the rows cover the log exactly, and the last one is the log's record."""
+        """Whether the rows cover the log exactly, were brought up to its last change (its
+        modification time), and the last one is the log's record."""
         meta = db.execute("SELECT version, layout, inode, covered, reach FROM meta").fetchone()
-        if meta is None or meta[:3] != (_VERSION, self.layout, inode):
+        if meta is None or meta[:3] != (_VERSION, self.layout, stat.st_ino):
             return False
-        if not meta[3] == meta[4] == size or self._foreign_rows(db):
+        if not meta[3] == meta[4] == stat.st_size or self._foreign_rows(db):
             return False
-        return self._last_matches(db, check)
+        return self._stamped(db, stat) and self._last_matches(db, check)
+
+    def _stamped(self, db: sqlite3.Connection, stat: os.stat_result) -> bool:
+        """Whether the log was last changed by an append these rows record (``STAMP``)."""
+        row = db.execute("SELECT mtime FROM stamp").fetchone()
+        return row is not None and row[0] == stat.st_mtime_ns
 
     def _foreign_rows(self, db: sqlite3.Connection) -> bool:
         """Whether a row lacks a ``required`` field (a seek in that field's B-tree)."""
@@ -394,8 +408,9 @@ class IndexFile:
         process brought up to date while this one waited for it is left as it is."""
         with _transaction(db):
             stat = self.log.stat()
-            if not self._current(db, stat.st_ino, stat.st_size, check):
+            if not self._current(db, stat, check):
                 self._catch_up(db, scan, check, stat)
+                db.execute(STAMP, (stat.st_mtime_ns,))
 
     def _catch_up(
         self,
@@ -415,7 +430,9 @@ class IndexFile:
         ):
             self._rebuild(db, scan, stat.st_ino, size)
             return
-        if meta[2] != stat.st_ino:  # another file: a copy of the run keeps its rows
+        if meta[2] != stat.st_ino or not self._stamped(db, stat):
+            # Another file (a copy of the run keeps its rows), or one changed otherwise than
+            # by an append (edited in place): kept where every row's line is still there.
             if not self._same_lines(db, size):
                 self._rebuild(db, scan, stat.st_ino, size)
                 return

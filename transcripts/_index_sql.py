@@ -12,6 +12,7 @@ __all__ = [
     "INSERT",
     "NO_EXTRA",
     "SCHEMA",
+    "STAMP",
     "TABLES",
     "UPKEEP",
     "WINNER",
@@ -35,7 +36,15 @@ CREATE TABLE IF NOT EXISTS meta (
     covered INTEGER NOT NULL, reach INTEGER NOT NULL
 );
 {ENTRIES};
+CREATE TABLE IF NOT EXISTS stamp (
+    one INTEGER PRIMARY KEY CHECK (one = 1), mtime INTEGER NOT NULL
+);
 """
+
+STAMP = "INSERT OR REPLACE INTO stamp (one, mtime) VALUES (1, ?)"
+"""Records the log's modification time the rows were last brought up to (``stamp``): a log
+changed since by anything but an append of this code (an editor saving it in place, at the
+same size) has another time, and its rows are checked against it."""
 
 UPKEEP = (
     "CREATE INDEX IF NOT EXISTS entries_by_id ON entries (id, rank, offset)",

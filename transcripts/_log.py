@@ -171,6 +171,7 @@ class JsonlLog(Generic[R]):
             with self._os_lock(self._fd):
                 if first:  # under the OS lock: another writer's line in progress is not torn
                     self._set_aside_torn_tail()
+                since = os.fstat(self._fd).st_mtime_ns
                 offset = append_whole(self._fd, data, self.path)
                 if self._fsync:
                     os.fsync(self._fd)
@@ -178,7 +179,7 @@ class JsonlLog(Generic[R]):
                 for record, line in lines:
                     entries.append(self._entry(offset, line, record.__dict__))
                     offset += len(line)
-                self._index.extend(entries)
+                self._index.extend(entries, since=since)
         return entries
 
     def _os_lock(self, fd: int) -> AbstractContextManager[object]:

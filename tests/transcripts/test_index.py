@@ -578,7 +578,7 @@ def test_a_batch_written_without_its_rows_is_indexed_from_the_log(
     _write(store, 2)
     q = question(id="q9")
     with monkeypatch.context() as patch:
-        patch.setattr(IndexFile, "extend", lambda self, entries: None)
+        patch.setattr(IndexFile, "extend", lambda self, entries, since=None: None)
         store.transcripts.extend(debate(id=f"b{i}", question=q) for i in range(5))
     store.close()
     assert len(_rows(tmp_path / "transcripts.jsonl.idx")) == 2
@@ -780,3 +780,30 @@ def test_a_transcript_whose_question_is_missing_is_named_in_the_error(tmp_path: 
             read()
         assert "t001" in str(err.value) and "transcripts.jsonl" in str(err.value), err.value
     assert store.transcripts.get("t002") is not None
+
+
+def test_a_log_saved_in_place_at_the_same_size_is_reindexed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An editor that saves in place (nano, VS Code: the same file, the same size) after a
+    condition relabelled or two lines swapped: the index is checked against the log, not
+    trusted for its size, so the counts and the records read are the log's."""
+    store = RunStore.create(tmp_path)
+    for n in range(4):
+        store.transcripts.append(debate(id=f"t{n}", condition="left" if n % 2 else "right"))
+    assert store.transcripts.count(where={"c": "left"}) == 2
+    store.close()
+    log = tmp_path / "transcripts.jsonl"
+    data = log.read_bytes().replace(b'"condition":"right"', b'"condition":"left!"', 1)
+    with open(log, "r+b") as f:
+        f.write(data)
+    store = RunStore.open(tmp_path)
+    assert store.transcripts.count(where={"c": "left!"}) == 1
+    assert [t.condition for t in store.transcripts.latest()] == ["left!", "left", "right", "left"]
+    store.close()
+    lines = log.read_bytes().splitlines(keepends=True)
+    with open(log, "r+b") as f:  # two lines of other lengths swapped
+        f.write(b"".join([lines[1], lines[0], *lines[2:]]))
+    assert main(["show", str(tmp_path), "--condition", "left!"]) == 0
+    assert "1 transcript(s)" in capsys.readouterr().out
+    assert [t.id for t in RunStore.open(tmp_path).transcripts.latest()] == ["t1", "t0", "t2", "t3"]
