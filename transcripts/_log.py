@@ -114,6 +114,7 @@ class JsonlLog(Generic[R]):
         "_model",
         "_questions",
         "_rank",
+        "_status",
         "path",
     )
 
@@ -138,6 +139,9 @@ class JsonlLog(Generic[R]):
         self._fsync = fsync
         self._rank = rank
         self._extract = extract
+        # The status a record without one reads as (the model's default), for its entry.
+        default = getattr(model.model_fields.get("status"), "default", None)
+        self._status = default if isinstance(default, str) else None
         self._lock = _lock_for(path)
         self._fd: int | None = None
         self._index = IndexFile(path, lookups=lookups, layout=layout, required=required)
@@ -199,7 +203,9 @@ class JsonlLog(Generic[R]):
         return f'{{"{QUESTION_REF}":"{ref}",{rest[1:]}\n'.encode()
 
     def _entry(self, offset: int, line: bytes, fields: Mapping[str, Any]) -> Entry:
-        status = fields.get("status")
+        status = fields.get("status", self._status)
+        if "status" not in fields and status is not None:
+            fields = {**fields, "status": status}  # ranked as the model reads it
         return Entry(
             offset,
             len(line),

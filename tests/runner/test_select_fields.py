@@ -107,3 +107,36 @@ def test_filter_names_are_read_alike_from_the_blocks_and_through_the_store(
     assert names.metadata == {k for t in transcripts for k in t.metadata}
     assert names.question == {k for t in transcripts for k in t.question.metadata}
     old.close()
+
+
+def test_a_line_written_without_a_status_is_selected_by_its_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A transcript line written by hand or another tool without ``status`` reads as
+    ``complete`` (the model's default): ``--where status=complete`` (answered by the index)
+    selects it, as matching each transcript and the report do."""
+    import json
+
+    from oversight.cli import main
+    from oversight.runner._select import field_value, parse_filters
+
+    from ..transcripts.factories import debate
+
+    store = RunStore.create(tmp_path)
+    store.transcripts.append(debate(id="t0"))
+    store.transcripts.append(debate(id="t1", status="error"))
+    store.close()
+    line = json.loads(debate(id="t2").model_dump_json())
+    del line["status"]
+    with open(tmp_path / "transcripts.jsonl", "a") as f:
+        f.write(json.dumps(line) + "\n")
+    store = RunStore.open(tmp_path)
+    everything = list(store.transcripts.latest())
+    for clause in ("status=complete", "transcript_status=complete", "status!=error"):
+        (where,) = parse_filters([clause])
+        wanted = [t.id for t in everything if where.accepts(field_value(t, where.field))]
+        assert wanted == ["t0", "t2"]
+        assert [t.id for t in select_transcripts(store, where=[clause])] == wanted, clause
+    store.close()
+    assert main(["show", str(tmp_path), "--where", "status=complete"]) == 0
+    assert "2 transcript(s)" in capsys.readouterr().out
