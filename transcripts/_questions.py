@@ -16,6 +16,7 @@ Runs written before (questions embedded) read unchanged.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -159,7 +160,9 @@ class QuestionFile:
                 f"lacks; the run folder is incomplete (was questions.jsonl left behind when "
                 f"it was copied, or lines of another run's transcripts.jsonl added to it?)"
             )
-        return dict(known[ref])
+        # Deep: a transcript's model keeps the nested values of its question's metadata as
+        # they are, and no transcript may share them with another (or with this file's copy).
+        return copy.deepcopy(known[ref])
 
     def close(self) -> None:
         """Close the descriptor."""

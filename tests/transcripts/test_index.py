@@ -807,3 +807,18 @@ def test_a_log_saved_in_place_at_the_same_size_is_reindexed(
     assert main(["show", str(tmp_path), "--condition", "left!"]) == 0
     assert "1 transcript(s)" in capsys.readouterr().out
     assert [t.id for t in RunStore.open(tmp_path).transcripts.latest()] == ["t1", "t0", "t2", "t3"]
+
+
+def test_transcripts_of_one_stored_question_do_not_share_its_metadata(tmp_path: Path) -> None:
+    """A question stored once is put back as its own copy in every transcript: changing a
+    list in one transcript's question metadata (an analysis tagging questions) changes
+    neither another transcript's nor what the store reads next."""
+    store = RunStore.create(tmp_path)
+    shared = question(id="q", metadata={"tags": ["hard"]})
+    for n in range(2):
+        store.transcripts.append(debate(id=f"t{n}", question=shared))
+    first, second = store.transcripts.latest()
+    first.question.metadata["tags"].append("seen")
+    assert second.question.metadata == {"tags": ["hard"]}
+    assert store.transcripts.get("t0").question.metadata == {"tags": ["hard"]}
+    store.close()
