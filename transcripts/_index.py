@@ -20,7 +20,9 @@ The log is the truth and the index is derived from it, under the same discipline
 * A log that is another file than the one indexed (another inode: a copied run folder, or
   a log replaced by hand) keeps its index only if every row's line is in it where the row
   says, byte for byte (each row keeps its line's CRC-32, so the check reads the log once and
-  parses nothing); a log rewritten by hand (rows past its end, overlapping rows, a last row
+  parses nothing); so does a log whose modification time is not the one the index recorded
+  at the last append or read (``stamp``: an editor that saved it in place, even at the same
+  size); a log rewritten by hand (rows past its end, overlapping rows, a last row
   that is not the record the log holds there, a line that differs) is re-indexed from
   scratch; a damaged index file is deleted and rebuilt; where the folder is read-only the
   index is built in memory. A repair or rebuild is one transaction, begun with SQLite's
