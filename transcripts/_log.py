@@ -16,7 +16,8 @@ Guarantees:
   glue its own to.
 * A torn last line left by a crash is skipped with a warning when reading, and set aside
   into ``<file>.torn-<time>`` (never deleted) before the next append, so appending goes on
-  on a clean line boundary.
+  on a clean line boundary; a last line that is a whole JSON object without its newline
+  (written by hand) is kept instead, the append ending its line.
 * Reading streams the file line by line; memory does not grow with the file.
 * Duplicate ids (as after a resumed run) resolve deterministically in :meth:`JsonlLog.latest`:
   a complete/ok record beats a failed one, and among equals the last written wins.
@@ -83,6 +84,15 @@ def _lock_for(path: Path) -> threading.Lock:
 
 def _default_rank(data: Mapping[str, Any]) -> int:
     return status_rank(data.get("status"))
+
+
+def _whole_object(tail: bytes) -> bool:
+    """Whether a last line without its newline is a whole JSON object: a record written
+    without the newline, not one a crash cut short (a cut record never ends its object)."""
+    try:
+        return isinstance(json.loads(tail), dict)
+    except ValueError:
+        return False
 
 
 class JsonlLog(Generic[R]):
@@ -251,6 +261,15 @@ class JsonlLog(Generic[R]):
                 end = start
             f.seek(cut)
             tail = f.read()
+            if _whole_object(tail):  # a record written without its newline (by hand)
+                f.write(b"\n")
+                warnings.warn(
+                    f"{self.path}: the last line had no newline at its end (written by "
+                    f"hand?); a newline was added and the record is kept",
+                    TornRecordWarning,
+                    stacklevel=4,
+                )
+                return
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
             aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
             aside.write_bytes(tail)
@@ -282,8 +301,10 @@ class JsonlLog(Generic[R]):
                 where = f"{self.path}:{number}" if first else f"{self.path} (byte {offset})"
                 if not line.endswith(b"\n"):
                     warnings.warn(
-                        f"{where}: the last line is cut short (a crash while "
-                        f"writing?); it was skipped, and is set aside on the next append",
+                        f"{where}: the last line has no newline at its end: cut short by a "
+                        f"crash while writing, or written by hand without one; it was "
+                        f"skipped (the next append keeps a whole record, ending its line, "
+                        f"and sets anything else aside)",
                         TornRecordWarning,
                         stacklevel=4,
                     )

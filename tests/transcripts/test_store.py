@@ -80,6 +80,27 @@ def test_torn_last_line_is_skipped_then_set_aside_and_appending_continues(tmp_pa
     assert aside[0].read_text() == whole[: len(whole) // 2]
 
 
+def test_a_whole_last_record_without_its_newline_is_kept_when_appending(tmp_path: Path) -> None:
+    """A judgment appended by hand with an editor that ends files without a newline: reading
+    says so (not only "a crash"), and the next append ends the line and keeps the record,
+    instead of moving it out of the log."""
+    store = RunStore.create(tmp_path)
+    store.judgments.append(judgment(id="j0"))
+    store.close()
+    with open(tmp_path / "judgments.jsonl", "a") as f:
+        f.write(judgment(id="by-hand").model_dump_json())  # no newline at the end
+
+    store = RunStore.open(tmp_path)
+    with pytest.warns(TornRecordWarning, match="no newline at its end"):
+        assert [j.id for j in store.judgments.latest()] == ["j0"]
+    with pytest.warns(TornRecordWarning, match="newline was added"):
+        store.judgments.append(judgment(id="j1"))
+    assert [j.id for j in store.judgments.latest()] == ["j0", "by-hand", "j1"]
+    store.close()
+    assert not list(tmp_path.glob("judgments.jsonl.torn-*"))
+    assert [j.id for j in RunStore.open(tmp_path).judgments] == ["j0", "by-hand", "j1"]
+
+
 def test_a_corrupt_middle_line_is_an_error_naming_the_line(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path)
     store.transcripts.append(debate(id="a"))
