@@ -1,0 +1,262 @@
+"""The rows of a run's two tables, one per judgment or one per transcript, as lists of
+dictionaries: what :mod:`transcripts.export` exports (and re-exports; see its docstring
+for the columns). Its streaming writers build the same rows from the helpers here."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Literal
+
+from transcripts._models import Judgment, Transcript
+from transcripts._store import RunStore
+from transcripts.errors import ConfigError
+from transcripts.filters import check_conditions
+from transcripts.final import JudgmentKey, left_out
+from transcripts.scoring import score
+
+TableKind = Literal["judgments", "transcripts"]
+KINDS: tuple[TableKind, ...] = ("judgments", "transcripts")
+"""The tables a run exports: one row per judgment, or one row per transcript."""
+
+_SCALAR = (str, int, float, bool)
+
+
+def _open(store: RunStore | str | os.PathLike[str]) -> RunStore:
+    return store if isinstance(store, RunStore) else RunStore.open(store)
+
+
+def _scalars(metadata: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Metadata values that fit in a cell (strings, numbers, booleans, None)."""
+    return {
+        f"{prefix}{key}": value
+        for key, value in metadata.items()
+        if value is None or isinstance(value, _SCALAR)
+    }
+
+
+def _transcript_facts(transcript: Transcript) -> dict[str, Any]:
+    """What a judgment row takes from its transcript."""
+    question = transcript.question
+    return {
+        "protocol": transcript.protocol,
+        "condition": transcript.condition,
+        "question_id": question.id,
+        "source": question.source,
+        "dataset": question.dataset,
+        "correct": question.correct,
+        "n_answers": len(question.answers),
+        "repeat": transcript.repeat,
+        "transcript_status": transcript.status,
+        "rounds": transcript.rounds,
+        **_scalars(transcript.metadata, "meta_"),
+    }
+
+
+def _judgment_row(judgment: Judgment, facts: dict[str, Any] | None) -> dict[str, Any]:
+    facts = facts or {}
+    probabilities = judgment.probabilities or []
+    correct = facts.get("correct")
+    row: dict[str, Any] = {
+        "judgment_id": judgment.id,
+        "transcript_id": judgment.transcript_id,
+        "run_id": judgment.run_id,
+        "judge_kind": judgment.judge.kind,
+        "judge_name": judgment.judge.name,
+        "judge_model": judgment.judge.model,
+        "annotator": judgment.judge.annotator,
+        "status": judgment.status,
+        "error": judgment.error,
+        "verdict": judgment.verdict,
+        **{f"p_{i}": p for i, p in enumerate(probabilities)},
+        "p_correct": (
+            probabilities[correct]
+            if correct is not None and 0 <= correct < len(probabilities)
+            else None
+        ),
+        "judge_correct": (
+            score(probabilities, correct)
+            if judgment.probabilities and correct is not None and 0 <= correct < len(probabilities)
+            else None
+        ),
+        "rounds_seen": judgment.rounds_seen,
+        "time_s": judgment.time_s,
+        "escalated": judgment.escalated,
+        "cost_usd": judgment.cost_usd,
+        "created_at": judgment.created_at.isoformat(),
+    }
+    row.update(facts)
+    row.update(_scalars(judgment.metadata, "judgment_meta_"))
+    return row
+
+
+def not_scored(judgment: Judgment, transcript: Transcript | None) -> str | None:
+    """Why the analysis does not score ``judgment`` of ``transcript`` (None: its transcript
+    is not in the run), whatever else was judged; None when it does."""
+    return _not_scored(judgment, None if transcript is None else _transcript_facts(transcript))
+
+
+def _not_scored(judgment: Judgment, facts: dict[str, Any] | None) -> str | None:
+    """Why a final judgment is not scored by the analysis; None when it is."""
+    if facts is None:
+        return "its transcript is not in the run"
+    if judgment.status != "ok":
+        return judgment.status
+    if facts["transcript_status"] != "complete":
+        return "its transcript failed"
+    if facts["correct"] is None:
+        return "the question has no gold answer"
+    if len(judgment.probabilities or []) != facts["n_answers"]:
+        return "one probability per answer is missing"
+    return None
+
+
+def _transcripts(run: RunStore, conditions: Sequence[str] | None) -> Iterator[Transcript]:
+    """The run's transcripts (latest record per id), only those of ``conditions`` (chosen
+    in the index) when given; a condition the run lacks is a :class:`ConfigError` naming
+    those it has."""
+    if not conditions:
+        return run.transcripts.latest()
+    check_conditions(run, conditions)
+    return run.transcripts.latest(where={"c": tuple(conditions)})
+
+
+def _judgments(
+    run: RunStore, conditions: Sequence[str] | None = None
+) -> Iterator[tuple[dict[str, Any], str | None, JudgmentKey]]:
+    """Each judgment (latest record per id) as its row without ``counted``, why the analysis
+    would not score it whatever else was judged, and what the final-judgment rule reads of
+    it. Each judgment is made its row as it is read: the models are not kept."""
+    shared = _Shared()
+    facts = {t.id: shared.facts(_transcript_facts(t)) for t in _transcripts(run, conditions)}
+    # With conditions, only the judgments of their transcripts are read.
+    for j in run.judgments.read(run.judgment_entries(facts if conditions else None)):
+        key = JudgmentKey.of(j)
+        key = key._replace(judge=shared.one(key.judge))
+        kept = facts.get(j.transcript_id)
+        found = None if kept is None else dict(zip(*kept, strict=True))
+        yield _judgment_row(j, found), _not_scored(j, found), key
+
+
+class _Shared:
+    """One object for equal values held once per transcript or judgment (a condition's
+    name, a question's id, a judge): what an export keeps of a 100,000-item run is then
+    a few tuples an item, not a dictionary of strings each."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, Any] = {}
+
+    def one(self, value: Any) -> Any:
+        """The first value seen equal to ``value`` and of its type (``value`` itself the
+        first time)."""
+        return self._seen.setdefault((type(value), value), value)
+
+    def facts(self, facts: dict[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        """A transcript's facts as its column names (shared by every transcript with the
+        same metadata keys) and values (each string shared)."""
+        values = tuple(self.one(v) if isinstance(v, str) else v for v in facts.values())
+        return self.one(tuple(facts)), values
+
+
+def _not_counted(keys: list[JudgmentKey], not_scored: list[str | None]) -> list[str | None]:
+    """Why each judgment is not counted (None: it is): the final-judgment rule's reason,
+    else its own."""
+    dropped = left_out(keys)
+    return [dropped.get(key.id) or reason for key, reason in zip(keys, not_scored, strict=True)]
+
+
+def _marked(
+    table: Iterable[dict[str, Any]], not_counted: Iterable[str | None], counted_only: bool
+) -> Iterator[dict[str, Any]]:
+    """The rows with ``counted`` and ``not_counted`` (only the counted: ``counted_only``)."""
+    for row, reason in zip(table, not_counted, strict=True):
+        if counted_only and reason is not None:
+            continue
+        row["counted"] = reason is None
+        row["not_counted"] = reason
+        yield row
+
+
+def judgment_rows(
+    store: RunStore | str | os.PathLike[str],
+    *,
+    counted_only: bool = False,
+    conditions: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per judgment (latest record per id), joined with its transcript.
+
+    ``counted`` says whether the analysis (``oversight report``) scores the judgment, and
+    ``not_counted`` why not: superseded by a person's decision, replaced by a better or
+    later judgment of the same transcript, judge and rounds (:mod:`transcripts.final`),
+    skipped, failed, or its transcript failed or has no gold answer. With
+    ``counted_only`` only the counted rows are returned, so their ``judge_correct`` mean is
+    the report's accuracy. With ``conditions``, only the judgments of those conditions'
+    transcripts (the rule compares judgments of one transcript only, so each is counted
+    as in the whole table).
+    """
+    made = list(_judgments(_open(store), conditions))
+    reasons = _not_counted([key for _, _, key in made], [reason for _, reason, _ in made])
+    return list(_marked((row for row, _, _ in made), reasons, counted_only))
+
+
+def _transcript_row(transcript: Transcript) -> dict[str, Any]:
+    question = transcript.question
+    public = [t for t in transcript.turns if t.visibility == "public"]
+    quotes = [q for t in transcript.turns for q in t.quotes]
+    return {
+        "transcript_id": transcript.id,
+        "run_id": transcript.run_id,
+        "protocol": transcript.protocol,
+        "condition": transcript.condition,
+        "question_id": question.id,
+        "question": question.text,
+        "answers": json.dumps(question.answers),
+        "source": question.source,
+        "dataset": question.dataset,
+        "correct": question.correct,
+        "n_answers": len(question.answers),
+        "answer_order": json.dumps(transcript.order),
+        "assignment": json.dumps(transcript.assignment),
+        "roles": json.dumps(transcript.roles),
+        "repeat": transcript.repeat,
+        "status": transcript.status,
+        "error": transcript.error,
+        "rounds": transcript.rounds,
+        "turns": len(transcript.turns),
+        "public_turns": len(public),
+        "judge_turns": sum(1 for t in public if t.role == "judge"),
+        "quotes": len(quotes),
+        "verified_quotes": sum(1 for q in quotes if q.verified),
+        "cost_usd": transcript.cost_usd,
+        "created_at": transcript.created_at.isoformat(),
+        **_scalars(transcript.metadata, "meta_"),
+    }
+
+
+def transcript_rows(
+    store: RunStore | str | os.PathLike[str], *, conditions: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per transcript (latest record per id), without turns or context; only those
+    of ``conditions`` when given."""
+    return [_transcript_row(t) for t in _transcripts(_open(store), conditions)]
+
+
+def rows(
+    store: RunStore | str | os.PathLike[str],
+    kind: TableKind = "judgments",
+    *,
+    counted_only: bool = False,
+    conditions: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of one table of the run (``counted_only``, ``conditions``: see
+    :func:`judgment_rows`)."""
+    if kind == "judgments":
+        return judgment_rows(store, counted_only=counted_only, conditions=conditions)
+    _check_kind(kind)
+    return transcript_rows(store, conditions=conditions)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ConfigError(f"unknown table {kind!r}: choose one of {', '.join(KINDS)}")
