@@ -23,20 +23,19 @@ is neither (:mod:`oversight.runner._sessions`).
 
 from __future__ import annotations
 
-import contextlib
 import time
 import weakref
-from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from pydantic import Field
 
-from oversight.endpoints import Completion, Endpoint
+from oversight.endpoints import Endpoint
+from oversight.runner._metered import MeteredEndpoint, drawn_apart
 from oversight.runner._sessions import Session, running
 from transcripts import Call, JsonlLog, Record, new_id, utc_now
-from transcripts.errors import CostCapReached, EndpointError
+from transcripts.errors import CostCapReached
 
 __all__ = [
     "Meter",
@@ -47,21 +46,6 @@ __all__ = [
     "drawn_apart",
     "lost_text",
 ]
-
-_DRAWN_APART: ContextVar[int] = ContextVar("oversight_drawn_apart", default=0)
-
-
-@contextlib.contextmanager
-def drawn_apart(offset: int) -> Iterator[None]:
-    """Move the ``sample_index`` of every metered call made inside (in this task and the
-    tasks it starts) on by ``offset``: for calls made through an interface the runner does
-    not own, such as a judge's verdict on one repeat of an item (the judges are built once,
-    for every item)."""
-    token = _DRAWN_APART.set(offset)
-    try:
-        yield
-    finally:
-        _DRAWN_APART.reset(token)
 
 
 class SpendEntry(Record):
@@ -422,54 +406,3 @@ def lost_text(calls: int) -> str:
         f"{calls} call(s) cut off in flight (by a kill or a cancellation; perhaps charged "
         f"by the provider, cost unknown)"
     )
-
-
-class MeteredEndpoint(Endpoint):
-    """An endpoint that asks the meter before each call and reports each call after it.
-
-    ``sample_offset`` (and a :func:`drawn_apart` scope's offset) is added to every
-    ``sample_index`` and to a ``seed`` (a judge's), so repeats of an item are cached and
-    drawn apart (independent samples) instead of replaying each other.
-    """
-
-    def __init__(self, inner: Endpoint, meter: Meter, *, sample_offset: int = 0) -> None:
-        # Not calling Endpoint.__init__: this wraps a finished endpoint and owns nothing.
-        self.inner = inner
-        self.spec = inner.spec
-        self.meter = meter
-        self.sample_offset = sample_offset
-
-    def __repr__(self) -> str:
-        return f"MeteredEndpoint({self.inner!r})"
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    async def complete(self, messages: Any, **options: Any) -> Completion:  # type: ignore[override]
-        """The inner endpoint's ``complete``, unless a cap has been reached."""
-        self.meter.check()
-        offset = self.sample_offset + _DRAWN_APART.get()
-        if offset:
-            options["sample_index"] = options.get("sample_index", 0) + offset
-            if options.get("seed") is not None:  # a provider's draw is its seed's: move it too
-                options["seed"] += offset
-        sent: list[str] = []
-
-        def sending(key: str) -> None:
-            sent.append(self.meter.sending(self.spec, key))
-
-        try:
-            completion = await self.inner.complete(messages, on_send=sending, **options)
-        except EndpointError as err:
-            sent_id = sent[0] if sent else None
-            for call in err.calls:  # replies paid for before the call failed for good
-                self.meter.record(call, sent_id=sent_id)
-            if sent_id is not None and not any(not c.cached for c in err.calls):
-                self.meter.unpaid(sent_id)
-            raise
-        for call in completion.paid or [completion.call]:  # one ledger line per paid reply
-            self.meter.record(call, sent_id=sent[0] if sent else None)
-        return completion
-
-    async def aclose(self) -> None:
-        """Nothing: the runner closes the endpoints it made."""

@@ -1,0 +1,82 @@
+"""The endpoint the runner hands to protocols and judges: each call asked of the
+:class:`~oversight.runner._meter.Meter` before it starts and recorded after it, its samples
+drawn apart per repeat (see :mod:`oversight.runner._meter`)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from oversight.endpoints import Completion, Endpoint
+from transcripts.errors import EndpointError
+
+if TYPE_CHECKING:
+    from oversight.runner._meter import Meter
+
+_DRAWN_APART: ContextVar[int] = ContextVar("oversight_drawn_apart", default=0)
+
+
+@contextlib.contextmanager
+def drawn_apart(offset: int) -> Iterator[None]:
+    """Move the ``sample_index`` of every metered call made inside (in this task and the
+    tasks it starts) on by ``offset``: for calls made through an interface the runner does
+    not own, such as a judge's verdict on one repeat of an item (the judges are built once,
+    for every item)."""
+    token = _DRAWN_APART.set(offset)
+    try:
+        yield
+    finally:
+        _DRAWN_APART.reset(token)
+
+
+class MeteredEndpoint(Endpoint):
+    """An endpoint that asks the meter before each call and reports each call after it.
+
+    ``sample_offset`` (and a :func:`drawn_apart` scope's offset) is added to every
+    ``sample_index`` and to a ``seed`` (a judge's), so repeats of an item are cached and
+    drawn apart (independent samples) instead of replaying each other.
+    """
+
+    def __init__(self, inner: Endpoint, meter: Meter, *, sample_offset: int = 0) -> None:
+        # Not calling Endpoint.__init__: this wraps a finished endpoint and owns nothing.
+        self.inner = inner
+        self.spec = inner.spec
+        self.meter = meter
+        self.sample_offset = sample_offset
+
+    def __repr__(self) -> str:
+        return f"MeteredEndpoint({self.inner!r})"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def complete(self, messages: Any, **options: Any) -> Completion:  # type: ignore[override]
+        """The inner endpoint's ``complete``, unless a cap has been reached."""
+        self.meter.check()
+        offset = self.sample_offset + _DRAWN_APART.get()
+        if offset:
+            options["sample_index"] = options.get("sample_index", 0) + offset
+            if options.get("seed") is not None:  # a provider's draw is its seed's: move it too
+                options["seed"] += offset
+        sent: list[str] = []
+
+        def sending(key: str) -> None:
+            sent.append(self.meter.sending(self.spec, key))
+
+        try:
+            completion = await self.inner.complete(messages, on_send=sending, **options)
+        except EndpointError as err:
+            sent_id = sent[0] if sent else None
+            for call in err.calls:  # replies paid for before the call failed for good
+                self.meter.record(call, sent_id=sent_id)
+            if sent_id is not None and not any(not c.cached for c in err.calls):
+                self.meter.unpaid(sent_id)
+            raise
+        for call in completion.paid or [completion.call]:  # one ledger line per paid reply
+            self.meter.record(call, sent_id=sent[0] if sent else None)
+        return completion
+
+    async def aclose(self) -> None:
+        """Nothing: the runner closes the endpoints it made."""
