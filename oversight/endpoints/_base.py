@@ -9,9 +9,7 @@ structured-output validation, usage and cost.
 
 from __future__ import annotations
 
-import abc
 import asyncio
-import functools
 import hashlib
 import logging
 import time
@@ -21,9 +19,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from oversight.endpoints._backend import (
+    Backend,
+    MessageLike,
+    as_messages,
+    schema_dict,
+)
 from oversight.endpoints._batch import (
     BATCH_DISCOUNT,
-    BatchApi,
     BatchQueue,
     in_batchable_scope,
     ledger_for,
@@ -32,10 +35,9 @@ from oversight.endpoints._cache import cache_key, open_cache
 from oversight.endpoints._limits import LimitSettings, shared_limits
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import as_price, cost_usd
-from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats, status_failure
-from oversight.endpoints._secrets import public_url
+from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats
 from oversight.endpoints._structured import corrected, parse_structured
-from oversight.endpoints._types import Completion, Message, Reply, Request
+from oversight.endpoints._types import Completion, Reply, Request
 from transcripts import Call, Usage
 from transcripts.errors import (
     CacheMissError,
@@ -48,87 +50,6 @@ from transcripts.errors import (
 __all__ = ["Backend", "Endpoint", "MessageLike", "Reply", "as_messages", "schema_dict"]
 
 log = logging.getLogger("oversight.endpoints")
-
-MessageLike = Message | dict[str, str] | str
-
-
-class Backend(abc.ABC):
-    """Sends one request to one provider; knows nothing of caching, limits or retries."""
-
-    provider: str
-    """``openai``, ``anthropic``, ``local`` or ``mock``."""
-    model: str
-    """Model name as sent to the provider."""
-    server: str = ""
-    """Where requests go (base URL), for the shared limits; empty for in-process backends."""
-    default_concurrency: int | None = 64
-    """Concurrency limit when no endpoint of this model sets one (None: unlimited)."""
-    cache_by_default: bool = True
-    """Whether replies are cached when the ``cache`` option is not given."""
-    free: bool = False
-    """True when calls cost nothing (mocks, local servers) unless ``pricing=`` says otherwise."""
-
-    @abc.abstractmethod
-    async def send(self, request: Request) -> Reply:
-        """Send ``request`` once and return the provider's reply."""
-
-    def classify(self, error: BaseException) -> Failure | None:
-        """What ``error`` from :meth:`send` means for retrying; None if it is not a provider
-        failure (it then propagates unchanged). Backends extend this for their SDK."""
-        if isinstance(error, ProviderError) and error.status_code is not None:
-            return status_failure(
-                error.status_code, error.provider_message or str(error), request_id=error.request_id
-            )
-        return None
-
-    def identity(self) -> dict[str, Any]:
-        """Everything besides the request that changes the answer (part of the cache key)."""
-        return {"provider": self.provider, "model": self.model, "server": public_url(self.server)}
-
-    def redact(self, text: str) -> str:
-        """``text`` with any secret of this backend removed (for error messages)."""
-        return text
-
-    def batch_api(self) -> BatchApi:
-        """This provider's batch endpoints (for ``batch=True``)."""
-        raise ConfigError(
-            f"{self.provider}/{self.model}: no batch API; batch=True works with openai/ and "
-            "anthropic/ endpoints"
-        )
-
-    def check_credentials(self) -> None:  # noqa: B027 - optional hook, no key by default
-        """Raise MissingAPIKeyError now if a call would need a key that is not set."""
-
-    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
-        """Release connections."""
-
-
-def as_messages(messages: Sequence[MessageLike] | str) -> list[Message]:
-    """Accept a string (one user message), dicts or Message objects."""
-    if isinstance(messages, str):
-        return [Message(role="user", content=messages)]
-    out = []
-    for m in messages:
-        if isinstance(m, Message):
-            out.append(m)
-        elif isinstance(m, str):
-            out.append(Message(role="user", content=m))
-        else:
-            out.append(Message.model_validate(m))
-    return out
-
-
-def schema_dict(schema: dict[str, Any] | type[BaseModel] | None) -> dict[str, Any] | None:
-    """A JSON schema from a dict or a pydantic model class."""
-    if schema is None or isinstance(schema, dict):
-        return schema
-    return _model_schema(schema)
-
-
-@functools.lru_cache(maxsize=256)
-def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """A model's JSON schema, built once (pydantic builds it anew on every call)."""
-    return model.model_json_schema()
 
 
 class Endpoint:
