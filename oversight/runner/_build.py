@@ -125,14 +125,12 @@ def build_judges(
     *,
     console: Console | None = None,
     interrupt: Interrupt | None = None,
-    sample_offset: int = 0,
 ) -> dict[str, Judge]:
-    """The experiment's judges by name, on metered endpoints of the run (their calls'
-    ``sample_index`` moved on by ``sample_offset``, for fresh retries of failed judgments);
-    a person's prompt ends when ``interrupt`` is set (the session's Ctrl-C)."""
+    """The experiment's judges by name, on metered endpoints of the run; a person's prompt
+    ends when ``interrupt`` is set (the session's Ctrl-C)."""
 
     def factory(ref: str) -> Endpoint:
-        return MeteredEndpoint(endpoints.get(ref), meter, sample_offset=sample_offset)
+        return MeteredEndpoint(endpoints.get(ref), meter)
 
     built: dict[str, Judge] = {}
     for config in experiment.judges:

@@ -4,8 +4,8 @@ judgment.
 
 A judgment is *settled* when it is ok or handed to a person (:func:`settled`); a resume
 asks only for the rest. A failed judgment stays failed until ``retry_failed`` asks again:
-its judge's sample indices then move on by :data:`JUDGE_RETRY_OFFSET` per earlier failure,
-so no cached reply answers it.
+the same judge (a person who quit stays gone) is asked on sample indices moved on by
+:data:`JUDGE_RETRY_OFFSET` per earlier failure, so no cached reply answers it.
 """
 
 from __future__ import annotations
@@ -72,7 +72,6 @@ class Judging:
         """Failed judgments already in the store, per work key."""
         self._failed_keys: set[str] = set()
         """Work keys whose last judgment failed (a retry that succeeds removes its key)."""
-        self._retry_judges: dict[int, dict[str, Judge]] = {}
         self._deciders: dict[str, list[tuple[Judge | None, str]]] = {}
         """Per condition: its judges (None: the tree's own decision) and their names."""
 
@@ -133,9 +132,11 @@ class Judging:
                 judgment = _rewards_judgment(item, transcript)
             else:
                 # Each repeat its own draw: the judge alone sees the same view in every
-                # repeat of an unassisted item.
-                with drawn_apart(repeat_offset(item.repeat)):
-                    judgment = await self._one(self._retrying(judge, earlier), transcript)
+                # repeat of an unassisted item. A retry is the same judge (a person who quit
+                # stays gone) on fresh calls, never the cached failure.
+                offset = repeat_offset(item.repeat) + earlier * JUDGE_RETRY_OFFSET
+                with drawn_apart(offset):
+                    judgment = await self._one(judge, transcript)
             if judgment.status == "failed" and self.meter.stop_reason is not None:
                 raise CostCapReached(self.meter.cap_message())
             update: dict[str, object] = {"run_id": self.store.run_id, "work_key": key}
@@ -156,26 +157,6 @@ class Judging:
                 self.failed += 1
                 failures.append(f"judge {judgment.judge.name}: {judgment.error}")
         return failures
-
-    def _retrying(self, judge: Judge, earlier: int) -> Judge:
-        """``judge``, or after ``earlier`` failed judgments the same judge on sample indices
-        moved on by ``earlier * JUDGE_RETRY_OFFSET`` (fresh calls, not cached failures)."""
-        if not earlier:
-            return judge
-        built = self._retry_judges.get(earlier)
-        if built is None:
-            built = build_judges(
-                self.experiment,
-                self.endpoints,
-                self.meter,
-                self.store,
-                console=self.console,
-                interrupt=self.interrupt,
-                sample_offset=earlier * JUDGE_RETRY_OFFSET,
-            )
-            self._retry_judges[earlier] = built
-        name = next(n for n, j in self.judges.items() if j is judge)
-        return built[name]
 
     async def _one(self, judge: Judge, transcript: Transcript) -> Judgment:
         if transcript.roles.get(JUDGE_SPEAKER) == judge.identity.name:

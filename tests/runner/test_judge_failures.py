@@ -3,9 +3,13 @@ recorded once, counted apart, and asked again with fresh calls only when ``--ret
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from judges import final_judgments
 from oversight.endpoints import Endpoint, Request
@@ -137,3 +141,36 @@ def test_a_stopped_run_counts_the_failed_judgments_of_the_items_that_were_in_fli
     assert result.judgments_failed == len(saved)
     status = read_status(store)
     assert status is not None and status["judgments_failed"] == len(saved)
+
+
+def test_a_person_who_quit_is_not_asked_again_by_a_retry_of_a_failed_judgment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interactive fallback judge's person quits at the first prompt of a session: the
+    rest of the session queues its items, retries of failed judgments included (they were
+    judged by a second set of judges, which had not heard that the person quit)."""
+    out = tmp_path / "run"
+    fallback = {
+        "kind": "fallback",
+        "name": "asks-now",
+        "endpoint": "weak",
+        "threshold": 0.99,
+        "on_failure": False,
+        "mode": "interactive",
+        "annotator": "ann",
+    }
+    exp = experiment(
+        judges=[fallback],
+        limits={"concurrency": 1, "max_judgment_failure_fraction": 0.5},
+    )
+    factory = JudgeFactory()
+    first = _run(out, factory, exp)  # the judge fails, nobody is asked; the run stops early
+    assert first.status == "stopped: too many failures" and first.items_complete < ITEMS
+    factory.broken = False
+    monkeypatch.setattr(sys, "stdin", io.StringIO("q\n" + "60 40\n" * ITEMS))
+    again = _run(out, factory, exp, retry_failed=True)
+    assert again.judgments > first.judgments  # both retries and items judged for the first time
+    store = RunStore.open(out)
+    by_person = [j for j in final_judgments(store.judgments) if j.decided_by == "human"]
+    assert by_person == [], "the person quit: no one is asked again in this session"
+    assert sys.stdin.read() == "60 40\n" * ITEMS
