@@ -487,3 +487,25 @@ def test_export_inspect_refuses_the_options_of_a_table(
     )
     assert f"{named} choose the rows of a csv or parquet table" in err
     assert not out.exists()
+
+
+def test_a_deferred_fallback_judge_as_a_panel_member_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A person's later answer to the member's queued item would not change the panel's
+    verdict: the report would count the panel's verdict built from the automatic answer
+    (was: accepted, and the person's answer showed up as a judge of its own)."""
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        EXPERIMENT.format(spec="mock/strong", extra="")
+        + '[[judges]]\nname = "trio"\nkind = "panel"\nmembers = ["llm:mock/weak", '
+        + '{ kind = "fallback", endpoint = "mock/weak", mode = "deferred" }]\n'
+        + '[[judges]]\nname = "around"\nkind = "fallback"\nmode = "deferred"\n'
+        + 'members = ["llm:mock/weak", "llm:mock/strong"]\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    err = _fails(["run", str(path), "--out", str(out)], capsys)
+    assert "judges[1].members[1]: a deferred fallback judge cannot be a panel's member" in err
+    assert "judges[2]" not in err  # a fallback around a panel is the way
+    assert not out.exists()
