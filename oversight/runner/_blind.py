@@ -49,13 +49,22 @@ def _benign_twins(store: RunStore) -> dict[str, str]:
     conditions: list[dict[str, Any]] = spec.get("conditions", [])
 
     def shape(c: dict[str, Any]) -> str:
-        return json.dumps([c.get("protocol"), c.get("roles"), c.get("options")], sort_keys=True)
+        # The judges too: conditions that differ only in them run the same transcripts, and
+        # the planted twins of both under one label would be a pair of identical transcripts.
+        parts = ("protocol", "roles", "options", "judge", "judges")
+        return json.dumps([c.get(part) for part in parts], sort_keys=True)
 
-    benign = {shape(c): str(c["label"]) for c in conditions if not c.get("plant")}
-    twins = dict(zip(benign.values(), benign.values(), strict=True))
+    benign = {str(c["label"]): shape(c) for c in conditions if not c.get("plant")}
+    by_shape = {form: label for label, form in benign.items()}
+    twins = {label: label for label in benign}
     for c in conditions:
-        if c.get("plant") and shape(c) in benign:
-            twins[str(c["label"])] = benign[shape(c)]
+        label = str(c["label"])
+        if c.get("plant"):
+            base = label.rpartition("+")[0]  # oversight stress labels a twin <base>+<persona>
+            if benign.get(base) == shape(c):
+                twins[label] = base
+            elif shape(c) in by_shape:
+                twins[label] = by_shape[shape(c)]
     return twins
 
 

@@ -455,3 +455,39 @@ def test_the_red_team_example_loads_and_plants_what_it_says() -> None:
         "debate+colluding-debaters",
     }
     assert all(p is not None and p.rate == 0.5 for p in planted.values())
+
+
+def test_two_benign_conditions_differing_only_in_their_judges_give_nothing_away_when_blinded(
+    tmp_path: Path,
+) -> None:
+    """Two conditions that run the same protocol, roles and options for different judges
+    produce the same transcripts: the blue copy must not hold the planted twins of both
+    (two identical planted transcripts beside one benign one mark both as planted)."""
+    text = QUICKSTART.read_text().replace("limit = 6 ", "limit = 2 ")
+    text = text.replace(
+        "[counterbalance]",
+        '[[judges]]\nname = "other"\nkind = "llm"\nendpoint = "weak"\n\n[counterbalance]',
+    )
+    text = text.replace('label = "consultancy"', 'label = "consultancy"\njudges = ["weak-judge"]')
+    text += """
+[[conditions]]
+label = "consultancy-other"
+protocol = "consultancy"
+roles = { consultant = "strong" }
+options = { rounds = 2 }
+judges = ["other"]
+
+[stress]
+conditions = ["consultancy", "consultancy-other"]
+"""
+    path = tmp_path / "exp.toml"
+    path.write_text(text)
+    blue = tmp_path / "blue"
+    command = ["stress", str(path), "--out", str(tmp_path / "red"), "--no-progress"]
+    command += ["--personas", "sandbagger"]
+    assert main([*command, "--blind", "--blue", str(blue)]) == 0
+    seen: dict[str, list[str]] = {}
+    for t in RunStore.open(blue).transcripts.latest():
+        content = json.dumps([t.condition, str(t.question), [turn.content for turn in t.turns]])
+        seen.setdefault(content, []).append(t.id)
+    assert [ids for ids in seen.values() if len(ids) > 1] == []
