@@ -114,6 +114,7 @@ def _run_shard(job: ShardJob, shard: Path, store: RunStore) -> WorkerEnd:
         batches = job.cache.with_name(BATCHES)  # batches in flight, to collect, not resend
         if batches.exists():
             shutil.copyfile(batches, shard / BATCHES)
+    _seed(job, store)
     share = (job.shard, job.shards)
     whole = job.experiment
     exp = with_limits(whole, concurrency=max(1, portion(whole.limits.concurrency, *share)))
@@ -131,6 +132,28 @@ def _run_shard(job: ShardJob, shard: Path, store: RunStore) -> WorkerEnd:
         return await run_share(mine, retry_failed=job.retry_failed)
 
     return asyncio.run(work())
+
+
+def _seed(job: ShardJob, shard: RunStore) -> None:
+    """Copy into the new shard what the run already holds of the task's items: their
+    complete transcripts, judgments and escalations. An item dealt out for a judgment alone
+    (one that failed, with ``retry_failed``; one a stopped session left unasked) is then
+    judged from its transcript, not run again into a second record of the same id, and a
+    failed judgment is asked again on fresh calls, not replayed from the copied cache. The
+    merge adds none of the copies back (the run has each, with the same content)."""
+    run = RunStore.open(job.folder)
+    try:
+        done = run.transcripts.latest_entries(where={"status": "complete"}, extra=False)
+        for transcript in run.transcripts.read(e for e in done if e.id in job.items):
+            shard.transcripts.append(transcript)
+        for judgment in run.judgments:
+            if judgment.transcript_id in job.items:
+                shard.judgments.append(judgment)
+        for escalation in run.escalations:
+            if escalation.transcript_id in job.items:
+                shard.escalations.append(escalation)
+    finally:
+        run.close()
 
 
 async def run_ray(

@@ -174,3 +174,44 @@ def test_a_person_who_quit_is_not_asked_again_by_a_retry_of_a_failed_judgment(
     by_person = [j for j in final_judgments(store.judgments) if j.decided_by == "human"]
     assert by_person == [], "the person quit: no one is asked again in this session"
     assert sys.stdin.read() == "60 40\n" * ITEMS
+
+
+def test_a_ray_task_retrying_failed_judgments_writes_no_second_transcript(
+    tmp_path: Path,
+) -> None:
+    """``--ray --retry-failed`` deals the items whose transcripts are complete but whose
+    judgments failed to a task: it judges them again from the run's transcripts (was: it
+    ran them again into its empty shard, and the merge added a second transcript record of
+    each, under the same id)."""
+    from oversight.datasets import load_questions
+    from oversight.runner._items import plan
+    from oversight.runner._ray import ShardJob, run_shard
+
+    out = tmp_path / "run"
+    exp = experiment(limits={"concurrency": 4, "max_judgment_failure_fraction": 1.0})
+    factory = JudgeFactory()
+    assert _run(out, factory, exp).judgments_failed == ITEMS
+    factory.broken = False
+    job = ShardJob(  # what run_ray gives its one task: every item has a judgment to ask again
+        experiment=exp,
+        folder=out,
+        run_id=RunStore.open(out).run_id,
+        shard=0,
+        shards=1,
+        items=frozenset(i.id for i in plan(exp, load_questions(exp.dataset, exp.base_dir))),
+        cache=out / "cache.sqlite",
+        max_cost_usd=None,
+        max_tokens=None,
+        offline=False,
+        factory=factory,
+        retry_failed=True,
+    )
+    shard = run_shard(job).result
+    merged = _run(out, factory, exp)  # a resume merges the shard first
+    assert merged.status == "complete" and merged.judgments == 0
+    ids = [json.loads(line)["id"] for line in (out / "transcripts.jsonl").read_text().splitlines()]
+    assert len(ids) == len(set(ids)) == ITEMS
+    assert len(_records(out)) == 2 * ITEMS  # each failure and its retry, no copy twice
+    assert shard.status == "complete", "the retries were fresh calls, not the cached failures"
+    final = final_judgments(RunStore.open(out).judgments)
+    assert len(final) == ITEMS and all(j.status == "ok" for j in final)
