@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from oversight.endpoints import Endpoint, Reply, Request, endpoint
 from oversight.experiment import Experiment, load_experiment
+from oversight.runner._build import Factory as EndpointFactory
 from oversight.runner._dry import mock_replies
+from oversight.runner._ray import ShardJob
+from transcripts import RunStore
 from transcripts.errors import ProviderError
 
 PRICE = {"input": 1.0, "output": 2.0}
@@ -100,3 +104,30 @@ def experiment(**changes: Any) -> Experiment:
     }
     data.update(changes)
     return load_experiment(data)
+
+
+def lone_shard(
+    exp: Experiment,
+    run: Path,
+    items: Iterable[str],
+    *,
+    factory: EndpointFactory | None = None,
+    retry_failed: bool = False,
+) -> ShardJob:
+    """What ``run_ray`` gives the one task of a one-task run: ``items`` of ``exp``, into a
+    shard of ``run``, with the run's cache and no caps (for running ``run_shard`` without a
+    Ray cluster)."""
+    return ShardJob(
+        experiment=exp,
+        folder=run,
+        run_id=RunStore.open(run).run_id,
+        shard=0,
+        shards=1,
+        items=frozenset(items),
+        cache=run / "cache.sqlite",
+        max_cost_usd=None,
+        max_tokens=None,
+        offline=False,
+        factory=factory,
+        retry_failed=retry_failed,
+    )

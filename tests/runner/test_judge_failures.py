@@ -17,7 +17,7 @@ from oversight.experiment import Experiment
 from oversight.runner import RunResult, read_status, run_experiment
 from transcripts import RunStore
 
-from .helpers import Factory, experiment, verdict
+from .helpers import Factory, experiment, lone_shard, verdict
 
 ITEMS = 32
 """4 questions x (unassisted 2 orders + consultancy 2 sides x 2 + debate 2 orders)."""
@@ -185,27 +185,16 @@ def test_a_ray_task_retrying_failed_judgments_writes_no_second_transcript(
     each, under the same id)."""
     from oversight.datasets import load_questions
     from oversight.runner._items import plan
-    from oversight.runner._ray import ShardJob, run_shard
+    from oversight.runner._ray import run_shard
 
     out = tmp_path / "run"
     exp = experiment(limits={"concurrency": 4, "max_judgment_failure_fraction": 1.0})
     factory = JudgeFactory()
     assert _run(out, factory, exp).judgments_failed == ITEMS
     factory.broken = False
-    job = ShardJob(  # what run_ray gives its one task: every item has a judgment to ask again
-        experiment=exp,
-        folder=out,
-        run_id=RunStore.open(out).run_id,
-        shard=0,
-        shards=1,
-        items=frozenset(i.id for i in plan(exp, load_questions(exp.dataset, exp.base_dir))),
-        cache=out / "cache.sqlite",
-        max_cost_usd=None,
-        max_tokens=None,
-        offline=False,
-        factory=factory,
-        retry_failed=True,
-    )
+    # What run_ray gives its one task: every item has a judgment to ask again.
+    items = (i.id for i in plan(exp, load_questions(exp.dataset, exp.base_dir)))
+    job = lone_shard(exp, out, items, factory=factory, retry_failed=True)
     shard = run_shard(job).result
     merged = _run(out, factory, exp)  # a resume merges the shard first
     assert merged.status == "complete" and merged.judgments == 0

@@ -20,6 +20,7 @@ from oversight.runner import run_experiment_async
 from oversight.runner._merge import SHARDS
 from oversight.testing import FakeOpenAIServer
 from tests.optional import lazy, needs
+from tests.runner.helpers import lone_shard
 from tests.runner.test_workers import (
     KEY_VARIABLE,
     _env,
@@ -160,7 +161,7 @@ async def test_shards_left_behind_are_merged_by_a_plain_resume_and_count_against
     from oversight.datasets import load_questions
     from oversight.experiment import load_experiment
     from oversight.runner._items import plan
-    from oversight.runner._ray import ShardJob, run_shard
+    from oversight.runner._ray import run_shard
 
     with FakeOpenAIServer(reply=script) as server:
         exp_file = experiment_file(tmp_path, server)
@@ -172,20 +173,7 @@ async def test_shards_left_behind_are_merged_by_a_plain_resume_and_count_against
         # ... and its one Ray task ran every item into its shard before the driver died.
         exp = load_experiment(exp_file)
         items = plan(exp, load_questions(exp.dataset, exp.base_dir))
-        job = ShardJob(
-            experiment=exp,
-            folder=run,
-            run_id=RunStore.open(run).run_id,
-            shard=0,
-            shards=1,
-            items=frozenset(i.id for i in items),
-            cache=run / "cache.sqlite",
-            max_cost_usd=None,
-            max_tokens=None,
-            offline=False,
-            factory=None,
-            retry_failed=False,
-        )
+        job = lone_shard(exp, run, (i.id for i in items))
         end = await asyncio.to_thread(run_shard, job)
         assert end.result.status == "complete"
         server.reset()

@@ -14,11 +14,11 @@ from oversight.runner import dry_run, run_experiment
 from oversight.runner._api import run_lock
 from oversight.runner._items import judgment_id, plan
 from oversight.runner._merge import SHARDS
-from oversight.runner._ray import ShardJob, run_shard
+from oversight.runner._ray import run_shard
 from transcripts import Judgment, RunStore
 from transcripts.errors import CacheMissError, ConfigError, CorruptRecordError
 
-from .helpers import Factory, experiment
+from .helpers import Factory, experiment, lone_shard
 
 
 def _finished_run(out: Path) -> Factory:
@@ -313,20 +313,7 @@ def test_shards_a_killed_ray_driver_left_are_merged_before_rejudging(tmp_path: P
     assert first.calls == 0 and len(begun) == 2
     exp = experiment()
     items = plan(exp, load_questions(exp.dataset, exp.base_dir))
-    job = ShardJob(
-        experiment=exp,
-        folder=run,
-        run_id=store.run_id,
-        shard=0,
-        shards=1,
-        items=frozenset(i.id for i in items if i.id not in begun),
-        cache=run / "cache.sqlite",
-        max_cost_usd=None,
-        max_tokens=None,
-        offline=False,
-        factory=factory,
-        retry_failed=False,
-    )
+    job = lone_shard(exp, run, (i.id for i in items if i.id not in begun), factory=factory)
     assert run_shard(job).result.status == "complete"
     spent = sum(
         json.loads(line)["cost_usd"] for line in (run / SHARDS / "0" / "spend.jsonl").open()
