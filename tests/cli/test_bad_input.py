@@ -30,9 +30,13 @@ endpoint = "mock/weak"
 """
 
 
-def _experiment(tmp_path: Path, *, spec: str = "mock/strong", extra: str = "") -> Path:
+def _experiment(
+    tmp_path: Path, *, spec: str = "mock/strong", extra: str = "", judges: str = ""
+) -> Path:
+    """The experiment above in ``tmp_path``, with ``judges`` (more [[judges]] tables)
+    after its own judge."""
     path = tmp_path / "exp.toml"
-    path.write_text(EXPERIMENT.format(spec=spec, extra=extra), encoding="utf-8")
+    path.write_text(EXPERIMENT.format(spec=spec, extra=extra) + judges, encoding="utf-8")
     return path
 
 
@@ -268,15 +272,13 @@ def test_export_to_a_folder_is_refused_naming_a_file_to_give(
 def test_a_person_without_a_name_is_refused_before_the_folder_is_made(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "exp.toml"
-    path.write_text(
-        EXPERIMENT.format(spec="mock/strong", extra="")
-        + '[[judges]]\nname = "person"\nkind = "human"\n'
-        + '[[judges]]\nname = "asks"\nkind = "fallback"\nendpoint = "mock/weak"\n'
-        + 'mode = "interactive"\nannotator = " "\n'
-        + '[[judges]]\nname = "trio"\nkind = "panel"\nmembers = ["llm:mock/weak", '
-        + '{ kind = "human" }]\n',
-        encoding="utf-8",
+    path = _experiment(
+        tmp_path,
+        judges='[[judges]]\nname = "person"\nkind = "human"\n'
+        '[[judges]]\nname = "asks"\nkind = "fallback"\nendpoint = "mock/weak"\n'
+        'mode = "interactive"\nannotator = " "\n'
+        '[[judges]]\nname = "trio"\nkind = "panel"\nmembers = ["llm:mock/weak", '
+        '{ kind = "human" }]\n',
     )
     out = tmp_path / "run"
     err = _fails(["run", str(path), "--out", str(out)], capsys)
@@ -495,14 +497,12 @@ def test_a_deferred_fallback_judge_as_a_panel_member_is_refused(
     """A person's later answer to the member's queued item would not change the panel's
     verdict: the report would count the panel's verdict built from the automatic answer
     (was: accepted, and the person's answer showed up as a judge of its own)."""
-    path = tmp_path / "exp.toml"
-    path.write_text(
-        EXPERIMENT.format(spec="mock/strong", extra="")
-        + '[[judges]]\nname = "trio"\nkind = "panel"\nmembers = ["llm:mock/weak", '
-        + '{ kind = "fallback", endpoint = "mock/weak", mode = "deferred" }]\n'
-        + '[[judges]]\nname = "around"\nkind = "fallback"\nmode = "deferred"\n'
-        + 'members = ["llm:mock/weak", "llm:mock/strong"]\n',
-        encoding="utf-8",
+    path = _experiment(
+        tmp_path,
+        judges='[[judges]]\nname = "trio"\nkind = "panel"\nmembers = ["llm:mock/weak", '
+        '{ kind = "fallback", endpoint = "mock/weak", mode = "deferred" }]\n'
+        '[[judges]]\nname = "around"\nkind = "fallback"\nmode = "deferred"\n'
+        'members = ["llm:mock/weak", "llm:mock/strong"]\n',
     )
     out = tmp_path / "run"
     err = _fails(["run", str(path), "--out", str(out)], capsys)
