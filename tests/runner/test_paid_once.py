@@ -173,6 +173,26 @@ def test_a_session_beside_a_running_one_leaves_its_calls_in_flight_to_it(
     assert Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry)).lost_in_flight == 0
 
 
+def test_marks_written_before_sessions_named_themselves_count_as_a_kills(
+    tmp_path: Path,
+) -> None:
+    """``sent.jsonl`` as the previous version wrote it: mark ids name no session. A mark no
+    spend line closes was cut off by a kill, as before; one a spend line closes is paid."""
+    (tmp_path / "sent.jsonl").write_text(
+        '{"id":"0a1b2c3d4e5f","event":"sent","endpoint":"mock/x","request_hash":"h1",'
+        '"at":"2026-12-02T10:00:00+00:00"}\n'
+        '{"id":"6f7e8d9c0b1a","event":"sent","endpoint":"mock/x","request_hash":"h2",'
+        '"at":"2026-12-02T10:00:01+00:00"}\n'
+    )
+    ledger = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
+    ledger.append(
+        SpendEntry(endpoint="mock/x", cost_usd=0.5, sent_id="6f7e8d9c0b1a", request_hash="h2")
+    )
+    meter = Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
+    assert [m.id for m in meter.unclosed] == ["0a1b2c3d4e5f"]
+    assert meter.lost_in_flight == 1 and meter.spent_usd == 0.5
+
+
 async def test_a_request_cut_off_by_several_kills_is_paid_once_and_the_rest_lost(
     tmp_path: Path,
 ) -> None:
