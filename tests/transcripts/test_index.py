@@ -822,3 +822,25 @@ def test_transcripts_of_one_stored_question_do_not_share_its_metadata(tmp_path: 
     assert second.question.metadata == {"tags": ["hard"]}
     assert store.transcripts.get("t0").question.metadata == {"tags": ["hard"]}
     store.close()
+
+
+def test_an_index_written_before_the_stamp_reads_as_before_and_is_stamped(tmp_path: Path) -> None:
+    """An index of the previous version has no ``stamp`` table: it reads as before (checked
+    against its log), and is stamped for the next reader."""
+    import sqlite3
+
+    store = RunStore.create(tmp_path)
+    for n in range(4):
+        store.transcripts.append(debate(id=f"t{n}", condition="left" if n % 2 else "right"))
+    store.close()
+    index = tmp_path / "transcripts.jsonl.idx"
+    with sqlite3.connect(index) as db:
+        db.execute("DROP TABLE stamp")  # as the previous version wrote it
+    db.close()
+    store = RunStore.open(tmp_path)
+    assert [t.id for t in store.transcripts.latest()] == ["t0", "t1", "t2", "t3"]
+    assert store.transcripts.count(where={"c": "left"}) == 2
+    store.close()
+    with sqlite3.connect(index) as db:
+        assert db.execute("SELECT count(*) FROM stamp").fetchone() == (1,)
+    db.close()
