@@ -15,8 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from transcripts.scoring import total_cost, verdict
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the on-disk record layout written by this code.
+
+3: ``Usage.reported`` — a call whose reply carried no token counts (an OpenAI-compatible
+server that omits ``usage``) is stored as such (``"reported": false``) and costs unknown,
+not $0. Written only when false, so a version-2 record reads unchanged.
 
 2: typed RRM/prover-estimator trees and critique outcomes (``Transcript.tree``,
 ``critique``), live judge turns (``Turn.decision``, ``Judgment.live``); contracts that
@@ -127,6 +131,11 @@ class Usage(Record):
     """Prompt tokens written to the provider's prompt cache, billed at a premium (Anthropic's
     ``cache_creation_input_tokens``; a subset of ``input_tokens``, apart from ``cached_tokens``).
     0 for providers that do not report cache writes."""
+    reported: bool = Field(default=True, exclude_if=lambda reported: reported)
+    """False when a reply carried no token counts (some OpenAI-compatible servers omit
+    ``usage``, or leave it out of a stream): the counts above are then 0 because nothing was
+    counted, not because nothing was used, and the call's cost is unknown (None), never $0.
+    A sum is reported only if every part was. Stored only when false."""
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -134,6 +143,7 @@ class Usage(Record):
             output_tokens=self.output_tokens + other.output_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            reported=self.reported and other.reported,
         )
 
     @property
@@ -154,7 +164,8 @@ class Call(Record):
     usage: Usage = Field(default_factory=Usage)
     """Tokens of this call (zero when answered from our response cache)."""
     cost_usd: float | None = None
-    """Cost in US dollars; None when the model's price is unknown (never a silent zero)."""
+    """Cost in US dollars; None when the model's price is unknown or the reply reported no
+    token counts (``usage.reported`` false) — never a silent zero."""
     latency_s: float = 0.0
     """Seconds the answering attempt took, from sending it to its reply: waiting for a
     concurrency or rate-limit slot and earlier failed attempts are not included (they are

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from oversight._rejudge import rejudge
 from oversight.cli.run import wide_when_piped
-from oversight.runner._meter import lost_text
+from oversight.runner._meter import lost_text, unknown_text
 from transcripts import Call, Judgment, RunStore, score
 from transcripts.errors import ConfigError
 
@@ -128,11 +128,7 @@ def run(args: argparse.Namespace) -> int:
         f"{result.judged} new judgment(s) ({result.failed} failed), {result.skipped} already "
         f"judged · judge calls: {result.calls} sent, {result.cached_calls} from the cache · "
         f"spend ${result.spent_usd:.4f}"
-        + (
-            f" + {result.unknown_cost_calls} call(s) of unknown price"
-            if result.unknown_cost_calls
-            else ""
-        )
+        + (f" + {unknown_text(result.unknown_cost_calls)}" if result.unknown_cost_calls else "")
         + (
             f" · the run has {lost_text(result.calls_lost_in_flight)}"
             if result.calls_lost_in_flight

@@ -151,7 +151,8 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
         async for event in stream:
             kind = event.type
             if kind == "message_start":
-                usage.update(_ints(event.message.usage.model_dump()))
+                if event.message.usage is not None:
+                    usage.update(_ints(event.message.usage.model_dump()))
             elif kind == "content_block_delta":
                 delta = event.delta
                 if delta.type == "text_delta":
@@ -177,7 +178,7 @@ class AnthropicBackend(SdkBackend[anthropic.AsyncAnthropic]):
     def _read_message(self, message: dict[str, Any]) -> Reply:
         """Our Reply from a complete (not streamed) message."""
         parts = []
-        usage = _usage(message.get("usage") or {})
+        usage = _usage(message.get("usage"))
         finish = normal_finish(message.get("stop_reason"))
         for block in message.get("content") or []:
             if block.get("type") == "tool_use":
@@ -247,8 +248,11 @@ def _ints(data: dict[str, Any]) -> dict[str, int]:
     return {k: v for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
-def _usage(raw: dict[str, Any]) -> Usage:
-    """Anthropic counts cache reads and writes apart from ``input_tokens``; ours includes them."""
+def _usage(raw: dict[str, Any] | None) -> Usage:
+    """Anthropic counts cache reads and writes apart from ``input_tokens``; ours includes them.
+    A reply without token counts (a compatible proxy that drops them) is not reported."""
+    if not raw or (raw.get("input_tokens") is None and raw.get("output_tokens") is None):
+        return Usage(reported=False)
     read = int(raw.get("cache_read_input_tokens") or 0)
     written = int(raw.get("cache_creation_input_tokens") or 0)
     return Usage(

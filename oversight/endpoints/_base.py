@@ -385,6 +385,8 @@ class Endpoint:
     def _cost(self, usage: Usage, *, batched: bool) -> float | None:
         if self.price is None and self.backend.free:
             return 0.0
+        if not usage.reported:  # no token counts: unknown, never a price times zero
+            return None
         cost = cost_usd(self.backend.model, usage, self.price)
         if cost is not None and batched:
             return cost * BATCH_DISCOUNT  # the providers' batch price

@@ -198,7 +198,7 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         refusal: list[str] = []
         logprobs: list[TokenLogprob] = []
         finish: str | None = None
-        usage = Usage()
+        usage = Usage(reported=False)  # until a chunk carries it (stream_options)
         async for chunk in stream:
             if chunk.usage is not None:
                 usage = _usage(chunk.usage.model_dump())
@@ -253,9 +253,10 @@ def _is_openai(server: str) -> bool:
 
 
 def _usage(usage: Mapping[str, Any] | None) -> Usage:
-    """Our Usage from a response's ``usage`` (none: nothing counted)."""
-    if not usage:
-        return Usage()
+    """Our Usage from a response's ``usage``. A reply without one (some compatible servers
+    omit it, or leave it out of a stream) is not reported: its cost is unknown, not $0."""
+    if not usage or (usage.get("prompt_tokens") is None and usage.get("completion_tokens") is None):
+        return Usage(reported=False)
     details = usage.get("prompt_tokens_details") or {}
     return Usage(
         input_tokens=usage.get("prompt_tokens") or 0,

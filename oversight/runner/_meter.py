@@ -43,9 +43,15 @@ __all__ = [
     "SentEntry",
     "SpendEntry",
     "Tally",
+    "Unknown",
     "drawn_apart",
     "lost_text",
+    "unknown_text",
 ]
+
+Unknown = Literal["price", "usage"]
+"""Why a paid call's cost is unknown: no price is known for its model, or its reply carried
+no token counts."""
 
 
 class SpendEntry(Record):
@@ -132,7 +138,7 @@ class Tally:
     spent_usd: float = 0.0
     """Dollars of paid calls with a known price."""
     unknown_cost_calls: int = 0
-    """Paid calls of unknown price."""
+    """Paid calls of unknown cost (no known price, or no token counts reported)."""
     input_tokens: int = 0
     """Prompt tokens of paid calls."""
     output_tokens: int = 0
@@ -179,15 +185,16 @@ class Meter:
         self.spent_usd = 0.0
         """Dollars of calls with a known price (this and earlier sessions)."""
         self.unknown_cost_calls = 0
-        """Calls sent whose price is unknown (not counted in ``spent_usd``)."""
+        """Calls sent whose cost is unknown (not counted in ``spent_usd``)."""
         self.input_tokens = 0
         self.output_tokens = 0
         self.calls = 0
         """Calls sent in this session."""
         self.cached_calls = 0
         """Calls the response cache answered in this session (free)."""
-        self.unpriced: set[str] = set()
-        """Endpoints whose calls had no known price (the cost cap cannot count them)."""
+        self.unpriced: set[tuple[str, Unknown]] = set()
+        """Endpoints whose calls had an unknown cost, with why (the cost cap cannot count
+        them)."""
         self.stop_reason: str | None = None
         """``cost cap`` or ``token cap`` once a cap is reached, ``interrupted`` on Ctrl-C."""
         self.started = time.monotonic()
@@ -365,7 +372,7 @@ class Meter:
         self.calls += 1
         self.paid_lines += 1
         if call.cost_usd is None:
-            self.unpriced.add(call.endpoint)
+            self.unpriced.add((call.endpoint, "price" if call.usage.reported else "usage"))
         self._add(call.cost_usd, call.usage.input_tokens, call.usage.output_tokens)
         self._paid_hashes.add(call.request_hash)
         if self.ledger is not None:
@@ -390,13 +397,18 @@ class Meter:
         self.output_tokens += output_tokens
 
     def spend_text(self) -> str:
-        """Spend in words, unknown prices said apart (never counted as zero)."""
+        """Spend in words, unknown costs said apart (never counted as zero)."""
         text = f"${self.spent_usd:.4f}"
         if self.unknown_cost_calls:
-            text += f" + {self.unknown_cost_calls} call(s) of unknown price"
+            text += f" + {unknown_text(self.unknown_cost_calls)}"
         if self.lost_in_flight:
             text += f" + {lost_text(self.lost_in_flight)}"
         return text
+
+
+def unknown_text(calls: int) -> str:
+    """Paid calls whose cost is unknown, in words (never counted as zero)."""
+    return f"{calls} call(s) of unknown cost"
 
 
 def lost_text(calls: int) -> str:

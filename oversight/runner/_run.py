@@ -39,7 +39,7 @@ from oversight.experiment import Experiment
 from oversight.runner._build import Endpoints
 from oversight.runner._items import WorkItem, repeat_offset
 from oversight.runner._judging import Judging
-from oversight.runner._meter import Meter, MeteredEndpoint
+from oversight.runner._meter import Meter, MeteredEndpoint, Unknown
 from oversight.runner._plants import planted_agents, resolve_plants
 from oversight.runner._progress import RunProgress
 from oversight.runner._signals import Signals
@@ -108,7 +108,7 @@ class Session:
         self._to_do: list[WorkItem] | None = None
         """The items the scan found work to do for (None before the scan)."""
         self._last_status = 0.0
-        self._warned: set[str] = set()
+        self._warned: set[tuple[str, Unknown]] = set()
         self.tasks: set[asyncio.Task[_Outcome]] = set()
         """Items in flight (a second Ctrl-C cancels them)."""
         self._running: asyncio.Task[Any] | None = None

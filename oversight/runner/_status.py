@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # `oversight show` reads the status file without the experime
     from rich.console import Console
 
     from oversight.experiment import Limits
+    from oversight.runner._meter import Unknown
 
 __all__ = [
     "STATUSES",
@@ -135,13 +136,24 @@ def ending(failed_items: int, failed_judgments: int) -> tuple[Status, str]:
     return "complete with errors", "; ".join(notes)
 
 
-def warn_unpriced(console: Console, new: set[str], limits: Limits) -> None:
-    """Warn once of endpoints whose calls have no known price (``new``: not warned yet)."""
-    if new:
-        cap = " The cost cap cannot count them." if limits.max_cost_usd is not None else ""
+def warn_unpriced(console: Console, new: set[tuple[str, Unknown]], limits: Limits) -> None:
+    """Warn once of endpoints whose calls cost an unknown amount, and why (``new``: the
+    endpoints and reasons not warned of yet)."""
+    cap = " The cost cap cannot count them." if limits.max_cost_usd is not None else ""
+    unpriced = sorted(endpoint for endpoint, why in new if why == "price")
+    if unpriced:
         console.print(
-            f"[yellow]warning:[/] no price is known for {escape(', '.join(sorted(new)))}: "
+            f"[yellow]warning:[/] no price is known for {escape(', '.join(unpriced))}: "
             f"their cost is reported as unknown, not zero.{cap} Set pricing in "
             f"{escape('[endpoints]')}.",
+            highlight=False,
+        )
+    uncounted = sorted(endpoint for endpoint, why in new if why == "usage")
+    if uncounted:
+        console.print(
+            f"[yellow]warning:[/] {escape(', '.join(uncounted))} replied without token "
+            f"counts (no usage in the response): those calls' cost is reported as unknown, "
+            f"not zero.{cap} Make the server report usage (in a stream, by honouring "
+            f"stream_options include_usage).",
             highlight=False,
         )

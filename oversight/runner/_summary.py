@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from oversight.runner._meter import lost_text
+from oversight.runner._meter import lost_text, unknown_text
 from oversight.runner._status import RunResult
 from oversight.runner._usage import priced_apart, usage_table
 
@@ -30,7 +30,7 @@ def print_summary(result: RunResult, console: Console) -> None:
     )
     spend = f"${result.spent_usd:.4f}"
     if result.unknown_cost_calls:
-        spend += f" + {result.unknown_cost_calls} call(s) of unknown price"
+        spend += f" + {unknown_text(result.unknown_cost_calls)}"
     if result.calls_lost_in_flight:
         spend += f" + {lost_text(result.calls_lost_in_flight)}"
     console.print(

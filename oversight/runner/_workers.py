@@ -43,7 +43,7 @@ from judges import pending_escalations
 from oversight._forkserver import worker_context
 from oversight.runner._build import Factory
 from oversight.runner._items import WorkItem
-from oversight.runner._meter import Meter, SpendEntry, Tally
+from oversight.runner._meter import Meter, SpendEntry, Tally, Unknown
 from oversight.runner._progress import RunProgress
 from oversight.runner._run import Session
 from oversight.runner._signals import INTERRUPTING, Handlers
@@ -80,7 +80,7 @@ class _Worker:
     done: int = 0
     failed: int = 0
     tally: Tally = field(default_factory=Tally)
-    unpriced: set[str] = field(default_factory=set)
+    unpriced: set[tuple[str, Unknown]] = field(default_factory=set)
     end: WorkerEnd | None = None
     error: BaseException | None = None
 
@@ -145,7 +145,7 @@ async def run_workers(
     ours.task = asyncio.create_task(_run_ours(ours, retry_failed, ended))
     base = Tally.of(meter)
     progress = RunProgress(console, meter, total=len(items), done=0, live=live)
-    warned: set[str] = set()
+    warned: set[tuple[str, Unknown]] = set()
     last_status = 0.0
     try:
         stops.install()
@@ -274,7 +274,7 @@ def _receive(worker: _Worker, loop: asyncio.AbstractEventLoop, ended: asyncio.Ev
     kind = message[0]
     if kind == "items":
         _, worker.done, worker.failed, worker.tally, unpriced = message
-        worker.unpriced = set(unpriced)
+        worker.unpriced = {(endpoint, why) for endpoint, why in unpriced}
     elif kind == "end":
         worker.end = message[1]
         worker.tally = worker.end.tally

@@ -80,9 +80,8 @@ class FakeAnthropicServer(FakeServer):
             "content": [block],
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": usage,
         }
-        return message
+        return {**message, "usage": usage} if reply.usage else message
 
     def refusal(self, record: RecordedRequest) -> Fault | None:
         """The 400 the real API gives this request, if any: a message with no text but
@@ -307,8 +306,10 @@ def _stream_start(body: dict[str, Any], index: int) -> str:
 
 def _stream(message: dict[str, Any]) -> bytes:
     block = message["content"][0]
-    usage = message["usage"]
-    start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+    usage = message.get("usage")
+    start = {**message, "content": [], "stop_reason": None}
+    if usage is not None:
+        start["usage"] = {**usage, "output_tokens": 1}
     events = [_event("message_start", {"type": "message_start", "message": start})]
     if block["type"] == "tool_use":
         opening = {**block, "input": {}}
@@ -334,15 +335,12 @@ def _stream(message: dict[str, Any]) -> bytes:
         for d in deltas
     ]
     events.append(_event("content_block_stop", {"type": "content_block_stop", "index": 0}))
-    events.append(
-        _event(
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-                "usage": {"output_tokens": usage["output_tokens"]},
-            },
-        )
-    )
+    delta: dict[str, Any] = {
+        "type": "message_delta",
+        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+    }
+    if usage is not None:
+        delta["usage"] = {"output_tokens": usage["output_tokens"]}
+    events.append(_event("message_delta", delta))
     events.append(_event("message_stop", {"type": "message_stop"}))
     return "".join(events).encode()

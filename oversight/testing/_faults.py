@@ -141,6 +141,11 @@ class FakeReply:
     """The model refuses, in ``text`` (OpenAI fake): sent as ``message.refusal`` (streamed,
     as ``delta.refusal``) with null content, as OpenAI does. (For Anthropic's, script
     ``finish_reason="refusal"``.)"""
+    usage: bool = True
+    """False: the reply carries no token counts, as some OpenAI-compatible servers send it
+    (no ``usage`` in the body, and no usage chunk in a stream even when
+    ``stream_options.include_usage`` asks for one; the Anthropic fake leaves ``usage`` out
+    of the message and of its stream events)."""
 
 
 @dataclass

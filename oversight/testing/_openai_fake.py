@@ -54,9 +54,11 @@ class FakeOpenAIServer(FakeServer):
 
     def _usage_and_finish(
         self, record: RecordedRequest, scripted: Scripted | None
-    ) -> tuple[FakeReply, str, dict[str, Any]]:
+    ) -> tuple[FakeReply, str, dict[str, Any] | None]:
         reply, cut = self.cut_to_max_tokens(record, self._reply(record, scripted))
         finish = reply.finish_reason or ("length" if cut else "stop")
+        if not reply.usage:
+            return reply, finish, None
         tokens_in, tokens_out, cached = self.usage_of(record, reply)
         usage = {
             "prompt_tokens": tokens_in,
@@ -71,7 +73,7 @@ class FakeOpenAIServer(FakeServer):
         record: RecordedRequest,
         text: str,
         finish: str,
-        usage: dict[str, Any],
+        usage: dict[str, Any] | None,
         *,
         refusal: bool = False,
     ) -> dict[str, Any]:
@@ -85,14 +87,14 @@ class FakeOpenAIServer(FakeServer):
             if body.get("logprobs") and not refusal
             else None,
         }
-        return {
+        reply = {
             "id": f"chatcmpl-{record.index}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake"),
             "choices": [choice],
-            "usage": usage,
         }
+        return reply if usage is None else {**reply, "usage": usage}
 
     def refusal(self, record: RecordedRequest) -> Fault | None:
         """The 400 the real API gives this request, if any: ``top_logprobs`` outside 0-20."""
@@ -202,13 +204,19 @@ def _chunk(record: RecordedRequest, delta: dict[str, Any], finish: str | None) -
 
 
 def _stream(
-    record: RecordedRequest, text: str, usage: dict[str, Any], finish: str, *, refusal: bool
+    record: RecordedRequest,
+    text: str,
+    usage: dict[str, Any] | None,
+    finish: str,
+    *,
+    refusal: bool,
 ) -> list[bytes]:
     """The server-sent events of a streamed reply, one per token (then finish, usage, done)."""
     chunks = [_chunk(record, {"role": "assistant", "content": None if refusal else ""}, None)]
     field = "refusal" if refusal else "content"
     chunks += [_chunk(record, {field: token}, None) for token in _tokens(text)]
     chunks.append(_chunk(record, {}, finish))
-    if ((record.body or {}).get("stream_options") or {}).get("include_usage"):
+    asked = ((record.body or {}).get("stream_options") or {}).get("include_usage")
+    if asked and usage is not None:
         chunks.append({**_chunk(record, {}, None), "choices": [], "usage": usage})
     return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]

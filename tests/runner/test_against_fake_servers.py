@@ -284,3 +284,33 @@ def test_a_missing_key_stops_the_run_before_any_item(
         == 0
     )
     assert server.total_requests > 0
+
+
+def test_a_server_that_reports_no_usage_costs_unknown_in_the_summary_and_the_ledger(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Priced endpoints whose replies carry no token counts: the run said ``spend $0.0000``
+    and the cost cap never stopped it. Now every call is of unknown cost, said in the
+    summary, the ledger and a warning that says why."""
+    from oversight.cli import main
+    from oversight.testing import FakeReply
+
+    def no_usage(body: dict[str, Any]) -> Any:
+        verdict = scripted_verdict(body)
+        return FakeReply(json.dumps(verdict) if verdict else "An argument.", usage=False)
+
+    with FakeOpenAIServer(reply=no_usage) as fake:
+        path = experiment_file(tmp_path, fake)
+        out = tmp_path / "run"
+        assert main(["run", str(path), "--out", str(out), "--max-cost", "0.01"]) == 0
+        sent = fake.total_requests
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "replied without token counts" in printed and "cost cap cannot count" in printed
+    assert f"spend $0.0000 + {sent} call(s) of unknown cost" in printed
+    ledger = [json.loads(line) for line in (out / "spend.jsonl").read_text().splitlines()]
+    assert len(ledger) == sent and all(line["cost_usd"] is None for line in ledger)
+    status = json.loads((out / "status.json").read_text())
+    assert (status["spent_usd"], status["unknown_cost_calls"]) == (0.0, sent)
+    stored = [json.loads(line) for line in (out / "transcripts.jsonl").read_text().splitlines()]
+    calls = [u["call"] for t in stored for u in t["turns"] if u.get("call")]
+    assert calls and all(c["usage"]["reported"] is False and c["cost_usd"] is None for c in calls)

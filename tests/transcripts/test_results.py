@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from transcripts import (
+    SCHEMA_VERSION,
     CritiqueOutcome,
     CritiqueRating,
     JudgeView,
@@ -73,7 +74,7 @@ def test_results_round_trip_through_json() -> None:
     back = Transcript.model_validate_json(t.model_dump_json())
     assert back == t and back.tree is not None and back.critique is not None
     assert [n.id for n in back.tree.roots[0].walk()] == ["A", "A.1"]
-    assert back.schema_version == 2
+    assert back.schema_version == SCHEMA_VERSION
 
 
 def test_no_result_reaches_the_judge() -> None:
