@@ -23,76 +23,37 @@ Guarantees:
   a complete/ok record beats a failed one, and among equals the last written wins.
 * A record from a newer schema than this code knows is refused with :class:`SchemaVersionError`;
   older ones are read.
+
+The file's own mechanics live beside this module: :mod:`transcripts._log_append` (the locks,
+setting a torn tail aside) and :mod:`transcripts._log_read` (its lines, their JSON).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import threading
-import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
-import msgspec
-from filelock import FileLock
 from pydantic import BaseModel, ValidationError
 
 from transcripts._index import Entry, IndexFile
 from transcripts._index_fields import INDEXED
-from transcripts._models import SCHEMA_VERSION
-from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile, _flocked, append_whole
-from transcripts.errors import CorruptRecordError, SchemaVersionError, StoreError
+from transcripts._log_append import lock_for, os_lock, set_aside_torn_tail
+from transcripts._log_read import TornRecordWarning, holds, load_line, read_lines
+from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile, append_whole
+from transcripts.errors import CorruptRecordError, StoreError
 from transcripts.scoring import status_rank
 
 __all__ = ["JsonlLog", "StoredRecords", "TornRecordWarning"]
 
 R = TypeVar("R", bound=BaseModel)
 
-_json = msgspec.json.Decoder().decode
-"""A line's JSON, several times faster than ``json.loads``, and the same objects for every
-line it reads; what it refuses (``NaN`` and ``Infinity``, numbers beyond a float, lone
-surrogates in escapes) goes to ``json.loads``, which reads those as it always did and words
-the error for a corrupt line."""
-
-
-class TornRecordWarning(UserWarning):
-    """A file's last line was cut short by a crash; it was skipped (and set aside on append)."""
-
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: a lock file instead of flock
-    fcntl = None  # type: ignore[assignment]
-
-
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _lock_for(path: Path) -> threading.Lock:
-    """One lock per file per process, however many logs point at it."""
-    key = str(path.resolve())
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
-
 
 def _default_rank(data: Mapping[str, Any]) -> int:
     return status_rank(data.get("status"))
-
-
-def _whole_object(tail: bytes) -> bool:
-    """Whether a last line without its newline is a whole JSON object: a record written
-    without the newline, not one a crash cut short (a cut record never ends its object)."""
-    try:
-        return isinstance(json.loads(tail), dict)
-    except ValueError:
-        return False
 
 
 class JsonlLog(Generic[R]):
@@ -152,7 +113,7 @@ class JsonlLog(Generic[R]):
         # The status a record without one reads as (the model's default), for its entry.
         default = getattr(model.model_fields.get("status"), "default", None)
         self._status = default if isinstance(default, str) else None
-        self._lock = _lock_for(path)
+        self._lock = lock_for(path)
         self._fd: int | None = None
         self._index = IndexFile(path, lookups=lookups, layout=layout, required=required)
         self._questions = QuestionFile(path.with_name(QUESTIONS)) if share_questions else None
@@ -182,9 +143,9 @@ class JsonlLog(Generic[R]):
             first = self._fd is None
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            with self._os_lock(self._fd):
+            with os_lock(self._fd, self.path):
                 if first:  # under the OS lock: another writer's line in progress is not torn
-                    self._set_aside_torn_tail()
+                    set_aside_torn_tail(self.path)
                 since = os.fstat(self._fd).st_mtime_ns
                 offset = append_whole(self._fd, data, self.path)
                 if self._fsync:
@@ -195,12 +156,6 @@ class JsonlLog(Generic[R]):
                     offset += len(line)
                 self._index.extend(entries, since=since)
         return entries
-
-    def _os_lock(self, fd: int) -> AbstractContextManager[object]:
-        """The cross-process lock: ``flock`` on the file, or a side lock file without fcntl."""
-        if fcntl is not None:
-            return _flocked(fd)
-        return FileLock(self.path.with_name(f".{self.path.name}.lock"))  # pragma: no cover
 
     def _encode(self, record: R) -> bytes:
         """The record's line; with ``share_questions``, its question goes to the run's
@@ -236,106 +191,12 @@ class JsonlLog(Generic[R]):
             if self._questions is not None:
                 self._questions.close()
 
-    def _set_aside_torn_tail(self) -> None:
-        """Move an unterminated last line into a side file and truncate to the last newline."""
-        if not self.path.exists():
-            return
-        with open(self.path, "rb+") as f:
-            size = f.seek(0, os.SEEK_END)
-            if size == 0:
-                return
-            f.seek(size - 1)
-            if f.read(1) == b"\n":
-                return
-            # Walk back to the previous newline in blocks.
-            end = size
-            cut = 0
-            while end > 0:
-                start = max(0, end - 65536)
-                f.seek(start)
-                block = f.read(end - start)
-                at = block.rfind(b"\n")
-                if at >= 0:
-                    cut = start + at + 1
-                    break
-                end = start
-            f.seek(cut)
-            tail = f.read()
-            if _whole_object(tail):  # a record written without its newline (by hand)
-                f.write(b"\n")
-                warnings.warn(
-                    f"{self.path}: the last line had no newline at its end (written by "
-                    f"hand?); a newline was added and the record is kept",
-                    TornRecordWarning,
-                    stacklevel=4,
-                )
-                return
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-            aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
-            aside.write_bytes(tail)
-            f.truncate(cut)
-        warnings.warn(
-            f"{self.path}: the last line ({len(tail)} bytes) was cut short, probably by a "
-            f"crash; it was moved to {aside.name} and appending continues",
-            TornRecordWarning,
-            stacklevel=4,
-        )
-
     # -- reading ---------------------------------------------------------------------------
-
-    def _lines(
-        self, start: int = 0, end: int | None = None, first: int = 1
-    ) -> Iterator[tuple[str, int, bytes]]:
-        """Yield (where, byte offset, line) of complete lines from ``start`` to ``end``;
-        ``where`` names the line for messages (its number when ``first`` is known, else its
-        byte offset). Warns on a torn tail."""
-        if not self.path.exists():
-            return
-        with open(self.path, "rb") as f:
-            f.seek(start)
-            offset = start
-            number = first
-            for line in f:
-                if end is not None and offset >= end:
-                    return
-                where = f"{self.path}:{number}" if first else f"{self.path} (byte {offset})"
-                if not line.endswith(b"\n"):
-                    warnings.warn(
-                        f"{where}: the last line has no newline at its end: cut short by a "
-                        f"crash while writing, or written by hand without one; it was "
-                        f"skipped (the next append keeps a whole record, ending its line, "
-                        f"and sets anything else aside)",
-                        TornRecordWarning,
-                        stacklevel=4,
-                    )
-                    return
-                if line.strip():
-                    yield where, offset, line
-                offset += len(line)
-                if first:
-                    number += 1
 
     def _load(self, where: str, line: bytes, *, decode: bool = True) -> dict[str, Any]:
         """The line as a JSON object, refusing corrupt lines and newer schemas (with
         ``decode``, its question put back)."""
-        try:
-            data: Any = _json(line)
-        except msgspec.MsgspecError:  # not JSON as msgspec reads it: the standard library's say
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise CorruptRecordError(
-                    f"{where}: not valid JSON ({err.msg}); this line is not the last, "
-                    f"so it is not a crash artefact: move it out of the file to continue"
-                ) from err
-        if not isinstance(data, dict):
-            raise CorruptRecordError(f"{where}: a record must be a JSON object")
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if isinstance(version, int) and version > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{where}: record has schema_version {version}, but this oversight "
-                f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
-            )
+        data = load_line(where, line)
         return self._decode(where, data) if decode else data
 
     def _decode(self, where: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -366,7 +227,7 @@ class JsonlLog(Generic[R]):
 
     def __iter__(self) -> Iterator[R]:
         """Every record in file order, duplicates included, streamed."""
-        for where, _, line in self._lines():
+        for where, _, line in read_lines(self.path):
             yield self._parse(where, line)
 
     # -- the index -------------------------------------------------------------------------
@@ -391,24 +252,12 @@ class JsonlLog(Generic[R]):
             return self._index.in_memory
 
     def _scan(self, start: int, end: int, first: int) -> Iterator[Entry]:
-        for where, offset, line in self._lines(start, end, first):
+        for where, offset, line in read_lines(self.path, start, end, first):
             yield self._entry(offset, line, self._load(where, line, decode=False))
 
     def _matches(self, entry: Entry) -> bool:
         """Whether the log holds ``entry``'s record where the entry says."""
-        with open(self.path, "rb") as f:
-            if entry.offset:
-                f.seek(entry.offset - 1)
-                if f.read(1) != b"\n":
-                    return False
-            line = f.read(entry.length)
-        if len(line) != entry.length or not line.endswith(b"\n"):
-            return False
-        try:
-            data = json.loads(line)
-        except ValueError:
-            return False
-        return isinstance(data, dict) and str(data.get("id")) == entry.id
+        return holds(self.path, entry)
 
     def entries(self) -> list[Entry]:
         """Every record's index entry in file order, duplicates included (reads the index,

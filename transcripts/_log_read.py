@@ -1,0 +1,108 @@
+"""Reading a log's file (:class:`transcripts._log.JsonlLog`) line by line: its complete
+lines, each line's JSON object, and whether a line is where an index entry says.
+
+* :func:`read_lines` streams the file (memory does not grow with it) and skips a torn last
+  line with a :class:`TornRecordWarning` (appending sets it aside:
+  :func:`transcripts._log_append.set_aside_torn_tail`).
+* :func:`load_line` refuses a corrupt line with :class:`CorruptRecordError` and a record from
+  a newer schema than this code knows with :class:`SchemaVersionError`; older ones are read.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from transcripts._index import Entry
+from transcripts._models import SCHEMA_VERSION
+from transcripts.errors import CorruptRecordError, SchemaVersionError
+
+__all__ = ["TornRecordWarning", "holds", "load_line", "read_lines"]
+
+_json = msgspec.json.Decoder().decode
+"""A line's JSON, several times faster than ``json.loads``, and the same objects for every
+line it reads; what it refuses (``NaN`` and ``Infinity``, numbers beyond a float, lone
+surrogates in escapes) goes to ``json.loads``, which reads those as it always did and words
+the error for a corrupt line."""
+
+
+class TornRecordWarning(UserWarning):
+    """A file's last line was cut short by a crash; it was skipped (and set aside on append)."""
+
+
+def read_lines(
+    path: Path, start: int = 0, end: int | None = None, first: int = 1
+) -> Iterator[tuple[str, int, bytes]]:
+    """Yield (where, byte offset, line) of complete lines of ``path`` from ``start`` to
+    ``end``; ``where`` names the line for messages (its number when ``first`` is known, else
+    its byte offset). Warns on a torn tail."""
+    if not path.exists():
+        return
+    with open(path, "rb") as f:
+        f.seek(start)
+        offset = start
+        number = first
+        for line in f:
+            if end is not None and offset >= end:
+                return
+            where = f"{path}:{number}" if first else f"{path} (byte {offset})"
+            if not line.endswith(b"\n"):
+                warnings.warn(
+                    f"{where}: the last line has no newline at its end: cut short by a "
+                    f"crash while writing, or written by hand without one; it was "
+                    f"skipped (the next append keeps a whole record, ending its line, "
+                    f"and sets anything else aside)",
+                    TornRecordWarning,
+                    stacklevel=4,
+                )
+                return
+            if line.strip():
+                yield where, offset, line
+            offset += len(line)
+            if first:
+                number += 1
+
+
+def load_line(where: str, line: bytes) -> dict[str, Any]:
+    """The line as a JSON object, refusing corrupt lines and newer schemas."""
+    try:
+        data: Any = _json(line)
+    except msgspec.MsgspecError:  # not JSON as msgspec reads it: the standard library's say
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorruptRecordError(
+                f"{where}: not valid JSON ({err.msg}); this line is not the last, "
+                f"so it is not a crash artefact: move it out of the file to continue"
+            ) from err
+    if not isinstance(data, dict):
+        raise CorruptRecordError(f"{where}: a record must be a JSON object")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{where}: record has schema_version {version}, but this oversight "
+            f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
+        )
+    return data
+
+
+def holds(path: Path, entry: Entry) -> bool:
+    """Whether the file holds ``entry``'s record where the entry says."""
+    with open(path, "rb") as f:
+        if entry.offset:
+            f.seek(entry.offset - 1)
+            if f.read(1) != b"\n":
+                return False
+        line = f.read(entry.length)
+    if len(line) != entry.length or not line.endswith(b"\n"):
+        return False
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and str(data.get("id")) == entry.id
