@@ -28,15 +28,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from transcripts._models import Question
 from transcripts._store import RunStore
 from transcripts.errors import DatasetError
-from transcripts.importers._nyu_format import RoomFile, RoomMeta, read_metadata, read_room_file
-from transcripts.importers._nyu_mapping import (
+from transcripts.importers._nyu_fields import (
     DATASET,
     LIVE_JUDGE,
     OFFLINE_JUDGE,
     SETTINGS,
-    map_room,
     question_of,
 )
+from transcripts.importers._nyu_format import RoomFile, RoomMeta, read_metadata, read_room_file
+from transcripts.importers._nyu_mapping import map_room
 from transcripts.importers._tokens import TokenText, render_tokens
 
 __all__ = [
