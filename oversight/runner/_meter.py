@@ -319,9 +319,14 @@ class Meter:
         return mark_id
 
     def close(self) -> None:
-        """End this meter's session: its calls still unclosed count as cut off from now on."""
+        """End this meter's session: its calls still unclosed count as cut off from now on.
+        Its logs are closed too (their index databases with them, so no ``-wal`` file is
+        left in the run folder); counting again reopens them."""
         if self._session is not None:
             self._session.close()
+        for log in (self.ledger, self.sent):
+            if log is not None:
+                log.close()
 
     def unpaid(self, sent_id: str) -> None:
         """Note that the sent call ``sent_id`` ended with nothing to pay."""

@@ -250,6 +250,7 @@ async def run_ray(
         elapsed_s=time.monotonic() - started,
         errors=[e for end in ends for e in end.result.errors][:5],
     )
+    ledger.close()
     result.items_complete, result.items_failed, result.transcripts = session.store_counts()
     if store.escalations.path.exists():
         result.escalations_pending = len(pending_escalations(store))

@@ -206,6 +206,7 @@ async def run_share(
         return WorkerEnd(result, session.failed, session.unsettled, share.meter.session())
     finally:
         await share.endpoints.aclose()
+        share.meter.close()
         share.store.close()
 
 

@@ -353,6 +353,7 @@ def _exact_spend(result: RunResult, store: RunStore, meter: Meter) -> None:
     result.output_tokens = ledger.output_tokens
     result.paid_calls = ledger.paid_lines
     result.calls_lost_in_flight = ledger.lost_in_flight
+    ledger.close()
 
 
 class _Stops:

@@ -460,3 +460,22 @@ def test_every_failed_attempt_of_an_item_keeps_its_error(tmp_path: Path) -> None
     errors = item.metadata["attempt_errors"]
     assert [e["attempt"] for e in errors] == [1, 2]
     assert all("scripted failure" in e["error"] for e in errors)
+
+
+def test_a_finished_run_leaves_no_database_journal_in_its_folder(tmp_path: Path) -> None:
+    """The spend and sent ledgers' indexes were left open at exit: every run folder kept
+    two SQLite write-ahead logs (about 4 MB each) beside its files."""
+    from oversight.cli import main
+    from oversight.endpoints._cache import close_caches
+
+    def journals() -> list[str]:
+        close_caches()  # the process-wide response cache closes at exit
+        return sorted(p.name for p in out.iterdir() if p.name.endswith(("-wal", "-shm")))
+
+    quickstart = Path(__file__).parents[2] / "examples" / "quickstart.toml"
+    out = tmp_path / "run"
+    for _ in range(2):  # the run, then a resume that reads the ledgers
+        assert main(["run", str(quickstart), "--out", str(out)]) == 0
+        assert journals() == []
+    assert main(["rejudge", str(out), "--judge", "llm:weak"]) == 0
+    assert journals() == []
