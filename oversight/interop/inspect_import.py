@@ -52,7 +52,7 @@ class ImportedLog:
     imported: int = 0
     """Transcripts written now."""
     already_present: int = 0
-    """Samples whose transcript the folder already had."""
+    """Samples whose transcript the folder already had (or the log held before, alike)."""
     judgments: int = 0
     """Judgments restored (from logs oversight exported)."""
     task: str = ""
