@@ -18,6 +18,11 @@ intent with as many requests, the one whose results carry exactly the intent's c
 Only when no such batch exists are the requests sent again. A request the batch could not
 answer (an error line, an expired batch) fails like any call: retryable ones are
 resubmitted by the retry layer in a later batch.
+
+A batch cancelled at the provider (by a person: oversight never cancels one) keeps what it
+answered; the requests it never ran fail for the rest of the session, and the next session
+(a resumed run) sends them, once, in a new batch, at once if the batch ended while no
+session watched it. A warning names the batch and how many requests it answered.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ __all__ = [
     "BatchLedger",
     "BatchQueue",
     "Intent",
+    "ItemCancelled",
     "ItemError",
     "batchable_calls",
     "custom_id",
@@ -93,6 +99,11 @@ def ItemError(message: str, *, status_code: int) -> ProviderError:
     """One request of a batch that got no reply, as the provider error the retry layer reads
     (408 for an expired batch and 5xx are retried in a later batch; other 4xx are not)."""
     return ProviderError(message, status_code=status_code, provider_message=message)
+
+
+class ItemCancelled(ProviderError):
+    """A request its batch never ran because the batch was cancelled at the provider: not a
+    failure to retry at once (a person stopped the batch), so it carries no status."""
 
 
 class BatchApi(abc.ABC):
@@ -164,6 +175,9 @@ class BatchQueue:
         self._known, self._intents = ledger.open_batches(endpoint)
         self._used: set[tuple[str, str]] = set()
         self._finding: dict[str, asyncio.Task[str | None]] = {}
+        self._mine: set[str] = set()  # batches (and ?submissions) this session submitted
+        self._told: set[str] = set()  # batches whose cancellation or expiry was reported
+        self._refused: dict[str, str] = {}  # request key -> why it is not sent again
         self.submitted = 0
         """Batches this queue submitted."""
         self.resumed = 0
@@ -178,6 +192,8 @@ class BatchQueue:
 
     async def send(self, request: Request, key: str) -> Reply:
         """The reply to ``request`` (cache key ``key``) from a batch."""
+        if key in self._refused:  # asked again (an item retry): not sent in this session
+            raise ItemCancelled(self._refused[key])
         earlier = self._known.get(key)
         if earlier is not None and earlier.startswith("?"):
             earlier = await self._resolve(earlier[1:])
@@ -187,7 +203,12 @@ class BatchQueue:
                 log.info("%s: polling batch %s submitted before", self.endpoint, earlier)
             results = await self._watch(earlier)  # a failed poll raises: a retry polls again
             self._used.add((earlier, key))  # read: a retry of a failed line goes in a new batch
-            return _answer(results, key)
+            try:
+                return self._reply(earlier, results, key)
+            except ItemCancelled:
+                if earlier in self._mine:
+                    raise
+                # Cancelled while no session of ours watched it: this one sends it again.
         loop = asyncio.get_running_loop()
         waiter = _Waiter(key, request, loop.create_future())
         self._pending.append(waiter)
@@ -214,6 +235,8 @@ class BatchQueue:
         if found is None:
             log.info("%s: no batch was made of submission %s", self.endpoint, intent.submission)
             return None
+        if "?" + intent.submission in self._mine:
+            self._mine.add(found)
         self.ledger.record(
             {
                 "event": "submitted",
@@ -264,7 +287,7 @@ class BatchQueue:
         for w in waiters:
             w.future.add_done_callback(_retrieve)
         try:
-            results = await self._submit_and_wait(waiters)
+            batch_id, results = await self._submit_and_wait(waiters)
         except BaseException as err:  # every waiter hears of it, then it goes on up
             for w in waiters:
                 if not w.future.done():
@@ -276,11 +299,11 @@ class BatchQueue:
             if w.future.done():
                 continue
             try:
-                w.future.set_result(_answer(results, w.key))
+                w.future.set_result(self._reply(batch_id, results, w.key))
             except ProviderError as err:
                 w.future.set_exception(err)
 
-    async def _submit_and_wait(self, waiters: list[_Waiter]) -> _Results:
+    async def _submit_and_wait(self, waiters: list[_Waiter]) -> tuple[str, _Results]:
         """Write the intent down, send the batch, write its id down, wait for its results."""
         intent = Intent(uuid.uuid4().hex, tuple(w.key for w in waiters), time.time())
         self.ledger.record(
@@ -301,10 +324,12 @@ class BatchQueue:
             # The batch may exist though no reply said so (a dropped connection, a
             # timeout): a retry looks it up before sending anything again.
             self._intents[intent.submission] = intent
+            self._mine.add("?" + intent.submission)
             for key in intent.keys:
                 self._known[key] = "?" + intent.submission
             raise
         self.submitted += 1
+        self._mine.add(batch_id)
         self.ledger.record(
             {
                 "event": "submitted",
@@ -318,7 +343,55 @@ class BatchQueue:
             self._known[key] = batch_id
         results = await self._watch(batch_id)  # a failed poll: a retry polls this batch again
         self._used.update((batch_id, key) for key in intent.keys)
-        return results
+        return batch_id, results
+
+    def _reply(self, batch_id: str, results: _Results, key: str) -> Reply:
+        """The reply to the request with cache key ``key`` from the ended batch ``batch_id``;
+        a request the batch never ran as it was cancelled raises ItemCancelled (one of this
+        session's batches: for the rest of the session)."""
+        self._tell(batch_id, results)
+        try:
+            return _answer(results, key)
+        except ItemCancelled:
+            if batch_id not in self._mine:
+                raise
+            self._refused[key] = (
+                f"{self.endpoint}: batch {batch_id} was cancelled at the provider before this "
+                "request ran; it is not sent again in this session: resume the run (run the "
+                "same command again) to send it in a new batch"
+            )
+            raise ItemCancelled(self._refused[key]) from None
+
+    def _tell(self, batch_id: str, results: _Results) -> None:
+        """Warn, once per batch, that it was cancelled or expired before it ran everything:
+        how many requests it answered (kept), and what becomes of the others."""
+        replies = list(results.by_id.values())
+        cancelled = sum(isinstance(r, ItemCancelled) for r in replies)
+        expired = sum(isinstance(r, ProviderError) and r.status_code == 408 for r in replies)
+        if batch_id in self._told or not (cancelled or expired):
+            return
+        self._told.add(batch_id)
+        rest = [f"{expired} expired before they ran and go in a new batch"] if expired else []
+        if cancelled:
+            rest.append(
+                f"{cancelled} it never ran "
+                + (
+                    "fail and are not sent again in this session: resume the run (run the "
+                    "same command again) to send them in a new batch"
+                    if batch_id in self._mine
+                    else "go in a new batch now, once (it ended while no session watched it)"
+                )
+            )
+        log.warning(
+            "%s: batch %s %s: %d of %d requests were answered (kept: not sent or paid for "
+            "again); %s",
+            self.endpoint,
+            batch_id,
+            "was cancelled at the provider" if cancelled else "expired",
+            sum(isinstance(r, Reply) for r in replies),
+            len(replies),
+            "; ".join(rest),
+        )
 
     def _watch(self, batch_id: str) -> asyncio.Task[_Results]:
         task = self._watchers.get(batch_id)

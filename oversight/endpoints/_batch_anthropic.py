@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from oversight.endpoints._batch import CLOCK_SKEW_S, BatchApi, Intent, ItemError
+from oversight.endpoints._batch import CLOCK_SKEW_S, BatchApi, Intent, ItemCancelled, ItemError
 from oversight.endpoints._types import Reply, Request
 from transcripts.errors import ProviderError
 
@@ -85,6 +85,8 @@ class AnthropicBatch(BatchApi):
                 out[entry.custom_id] = ItemError(
                     "batch expired before this request ran", status_code=408
                 )
-            else:
-                out[entry.custom_id] = ItemError("the batch was cancelled", status_code=409)
+            else:  # canceled: a person cancelled the batch before this request ran
+                out[entry.custom_id] = ItemCancelled(
+                    "the batch was cancelled before this request ran"
+                )
         return out

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai.types.chat import ChatCompletion
 
-from oversight.endpoints._batch import CLOCK_SKEW_S, BatchApi, Intent, ItemError
+from oversight.endpoints._batch import CLOCK_SKEW_S, BatchApi, Intent, ItemCancelled, ItemError
 from oversight.endpoints._types import Reply, Request
 from transcripts.errors import ProviderError
 
@@ -19,6 +19,8 @@ __all__ = ["OpenAIBatch"]
 
 _ENDED = {"completed", "failed", "expired", "cancelled"}
 _URL = "/v1/chat/completions"
+_UNRUN = {"batch_expired": "expired", "batch_cancelled": "cancelled", "batch_canceled": "cancelled"}
+"""Error codes of a line the batch never ran, and why."""
 
 
 class OpenAIBatch(BatchApi):
@@ -80,6 +82,12 @@ class OpenAIBatch(BatchApi):
                 if line.strip():
                     key, result = self._line(json.loads(line), batch.status)
                     out[key] = result
+        if batch.status in ("cancelled", "expired"):  # requests it never ran, listed or not
+            content = await client.files.content(batch.input_file_id)
+            for line in content.text.splitlines():
+                key = str(json.loads(line).get("custom_id")) if line.strip() else ""
+                if key and key not in out:
+                    out[key] = _unrun(batch.status, "")
         return out
 
     def _line(self, data: dict[str, Any], status: str) -> tuple[str, Reply | ProviderError]:
@@ -89,9 +97,19 @@ class OpenAIBatch(BatchApi):
         if code == 200:
             return key, self.backend.read(ChatCompletion.model_validate(response["body"]))
         error = data.get("error") or (response.get("body") or {}).get("error") or {}
-        message = str(error.get("message") or f"batch {status}")
-        if error.get("code") == "batch_expired" or (not code and status == "expired"):
-            return key, ItemError(
-                f"batch expired before this request ran: {message}", status_code=408
-            )
-        return key, ItemError(message, status_code=code or 500)
+        message = str(error.get("message") or "")
+        unrun = _UNRUN.get(str(error.get("code"))) or (
+            status if not code and status in ("expired", "cancelled") else None
+        )
+        if unrun is not None:
+            return key, _unrun(unrun, message)
+        return key, ItemError(message or f"batch {status}", status_code=code or 500)
+
+
+def _unrun(status: str, message: str) -> ProviderError:
+    """A request the batch never ran: it expired (retried in a later batch) or was
+    cancelled (not retried in this session)."""
+    said = f": {message}" if message else ""
+    if status == "cancelled":
+        return ItemCancelled(f"the batch was cancelled before this request ran{said}")
+    return ItemError(f"batch expired before this request ran{said}", status_code=408)

@@ -8,6 +8,9 @@ Scripting (attributes of :class:`BatchBook` and :class:`MessageBatchBook`, reach
 * ``polls_before_done``: how many status checks a batch answers ``in_progress`` first;
 * ``hold``: while True, every batch stays ``in_progress`` (a test kills its client then);
 * ``expire_next``: the next N batches expire, answering only their first half;
+* ``cancel_next``: the next N batches end cancelled (as by a person at the provider's
+  console), answering only their first half (OpenAI lists the others in the error file,
+  code ``batch_cancelled``, unless ``cancel_lines`` is False; Anthropic as ``canceled``);
 * both list their batches, newest first (OpenAI with its metadata labels; Anthropic's
   Message Batches, which carry none, paged with ``limit``, ``after_id`` and ``before_id``);
 * a reply script returning a :class:`Fault` for a line makes that line fail (partial
@@ -85,6 +88,10 @@ class BatchBook:
         """While True, batches never finish."""
         self.expire_next = 0
         """The next this-many batches expire with only their first half answered."""
+        self.cancel_next = 0
+        """The next this-many batches are cancelled with only their first half answered."""
+        self.cancel_lines = True
+        """Whether a cancelled batch's error file lists the requests it never ran."""
 
     async def route(self, server: FakeOpenAIServer, http: HttpRequest, out: Responder) -> bool:
         """Answer a batch or file request; False if ``http`` is not one."""
@@ -168,27 +175,30 @@ class BatchBook:
         batch.checks += 1
         if self.hold or batch.checks <= self.polls_before_done:
             return
-        expire = self.expire_next > 0
-        if expire:
-            self.expire_next -= 1
+        end = _cut(self, "completed")
         lines = self._lines(batch)
-        answered = len(lines) // 2 if expire else len(lines)
+        answered = len(lines) if end == "completed" else len(lines) // 2
         output, errors = [], []
         for i, line in enumerate(lines):
             custom_id = line["custom_id"]
             if i >= answered:
-                errors.append(
-                    {
-                        "id": f"req_{i}",
-                        "custom_id": custom_id,
-                        "response": None,
-                        "error": {
-                            "code": "batch_expired",
-                            "message": "This request could not be executed "
-                            "before the completion window expired.",
-                        },
-                    }
-                )
+                if end == "expired" or self.cancel_lines:
+                    code, why = (
+                        ("batch_expired", "before the completion window expired")
+                        if end == "expired"
+                        else ("batch_cancelled", "before the batch was cancelled")
+                    )
+                    errors.append(
+                        {
+                            "id": f"req_{i}",
+                            "custom_id": custom_id,
+                            "response": None,
+                            "error": {
+                                "code": code,
+                                "message": f"This request could not be executed {why}.",
+                            },
+                        }
+                    )
                 continue
             record = RecordedRequest(
                 index=-1,
@@ -228,12 +238,23 @@ class BatchBook:
                 }
             )
         batch.completed, batch.failed = len(output), len(errors)
-        batch.status = "expired" if expire else "completed"
+        batch.status = end
         for kind, rows in (("output", output), ("error", errors)):
             if rows:
                 file_id = f"file-{len(self.files)}"
                 self.files[file_id] = "".join(json.dumps(r) + "\n" for r in rows).encode()
                 setattr(batch, f"{kind}_file_id", file_id)
+
+
+def _cut(book: BatchBook | MessageBatchBook, done: str) -> str:
+    """How the batch now ending ends: ``expired`` or ``cancelled`` as scripted, else ``done``."""
+    if book.expire_next > 0:
+        book.expire_next -= 1
+        return "expired"
+    if book.cancel_next > 0:
+        book.cancel_next -= 1
+        return "cancelled"
+    return done
 
 
 async def _missing(out: Responder, message: str) -> None:
@@ -264,6 +285,8 @@ class MessageBatchBook:
         """While True, batches never end."""
         self.expire_next = 0
         """The next this-many batches end with only their first half answered."""
+        self.cancel_next = 0
+        """The next this-many batches are cancelled with only their first half answered."""
 
     async def route(self, server: FakeAnthropicServer, http: HttpRequest, out: Responder) -> bool:
         """Answer a Message Batches request; False if ``http`` is not one."""
@@ -341,7 +364,7 @@ class MessageBatchBook:
             "expires_at": batch["created_at"],
             "ended_at": batch["created_at"] if ended else None,
             "archived_at": None,
-            "cancel_initiated_at": None,
+            "cancel_initiated_at": batch.get("cancel_initiated_at"),
             "results_url": f"{server.base_url}/v1/messages/batches/{batch_id}/results"
             if ended
             else None,
@@ -354,16 +377,17 @@ class MessageBatchBook:
         batch["checks"] += 1
         if self.hold or batch["checks"] <= self.polls_before_done:
             return
-        expire = self.expire_next > 0
-        if expire:
-            self.expire_next -= 1
+        end = _cut(self, "ended")
         requests = batch["requests"]
-        answered = len(requests) // 2 if expire else len(requests)
+        answered = len(requests) if end == "ended" else len(requests) // 2
+        unanswered = "expired" if end == "expired" else "canceled"
+        if end == "cancelled":
+            batch["cancel_initiated_at"] = _now()
         results = []
         for i, item in enumerate(requests):
             custom_id = item["custom_id"]
             if i >= answered:
-                results.append({"custom_id": custom_id, "result": {"type": "expired"}})
+                results.append({"custom_id": custom_id, "result": {"type": unanswered}})
                 continue
             record = RecordedRequest(
                 index=-1,

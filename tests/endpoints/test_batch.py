@@ -392,3 +392,105 @@ async def test_the_fake_anthropic_server_lists_batches_newest_first_page_by_page
     newer = await client.messages.batches.list(limit=2, before_id=made[1])
     assert [b.id for b in newer.data] == [made[3], made[2]] and newer.has_more
     await client.close()
+
+
+@pytest.mark.parametrize("lines", [True, False], ids=["listed", "left-out"])
+async def test_a_cancelled_batch_keeps_its_answers_and_sends_the_rest_only_in_a_new_session(
+    openai_server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture, lines: bool
+) -> None:
+    # Someone cancelled the batch at the provider's console after half of it ran. The
+    # error file lists the requests it never ran (code batch_cancelled), or leaves them out.
+    openai_server.batch.cancel_next = 1
+    openai_server.batch.cancel_lines = lines
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    prompts = [f"q{i}" for i in range(6)]
+    with caplog.at_level("WARNING", logger="oversight.endpoints"):
+        results = await asyncio.gather(
+            *[ep.complete(p, batchable=True) for p in prompts], return_exceptions=True
+        )
+    answered = [r for r in results if not isinstance(r, BaseException)]
+    assert [c.text for c in answered] == ["echo: q0", "echo: q1", "echo: q2"]
+    assert all(c.call.batched for c in answered)
+    for error in results[3:]:
+        assert isinstance(error, ProviderError)
+        assert "batch batch_0 was cancelled" in str(error) and "resume" in str(error)
+    [warning] = [r.getMessage() for r in caplog.records if "batch_0" in r.getMessage()]
+    assert "cancelled" in warning and "3 of 6 requests were answered" in warning
+    # Nothing was sent again, and asking again in this session (an item retry) sends nothing.
+    again = await asyncio.gather(ep.complete("q4", batchable=True), return_exceptions=True)
+    assert isinstance(again[0], ProviderError) and "was cancelled" in str(again[0])
+    assert len(openai_server.batch.batches) == 1 and openai_server.batch.lines_answered == 3
+    await ep.aclose()
+    # The next session (the run resumed) keeps the answers and sends the rest once.
+    fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    done = await asyncio.gather(*[fresh.complete(p, batchable=True) for p in prompts])
+    assert [c.text for c in done] == [f"echo: {p}" for p in prompts]
+    assert [c.cached for c in done] == [True] * 3 + [False] * 3
+    first, second = openai_server.batch.batches.values()
+    assert first.status == "cancelled" and (second.status, second.total) == ("completed", 3)
+    assert openai_server.batch.lines_answered == 6  # each request paid for once
+    await fresh.aclose()
+
+
+async def test_a_batch_cancelled_while_the_run_was_stopped_is_resubmitted_once_and_said(
+    openai_server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    openai_server.batch.hold = True
+    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    calls = [asyncio.ensure_future(ep.complete(f"q{i}", batchable=True)) for i in range(4)]
+    for _ in range(1000):  # until the batch is submitted and being polled
+        if "/v1/batches/batch_0" in openai_server.requests_by_path:
+            break
+        await asyncio.sleep(0.01)
+    for call in calls:
+        call.cancel()
+    await asyncio.gather(*calls, return_exceptions=True)
+    await ep.aclose()  # the run stopped; then its batch was cancelled at the console
+    openai_server.batch.hold = False
+    openai_server.batch.cancel_next = 1
+    fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
+    with caplog.at_level("WARNING", logger="oversight.endpoints"):
+        done = await asyncio.gather(*[fresh.complete(f"q{i}", batchable=True) for i in range(4)])
+    assert [c.text for c in done] == [f"echo: q{i}" for i in range(4)]
+    first, second = openai_server.batch.batches.values()
+    assert first.status == "cancelled" and second.total == 2
+    assert openai_server.batch.lines_answered == 4
+    [warning] = [r.getMessage() for r in caplog.records if "batch_0" in r.getMessage()]
+    assert "2 of 4 requests were answered" in warning and "new batch" in warning
+    await fresh.aclose()
+
+
+async def test_an_anthropic_batch_cancelled_at_the_console_is_not_sent_again_in_the_session(
+    anthropic_server: FakeAnthropicServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    anthropic_server.batch.cancel_next = 1
+    ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, **OPTIONS)
+    with caplog.at_level("WARNING", logger="oversight.endpoints"):
+        results = await asyncio.gather(
+            *[ep.complete(f"q{i}", batchable=True) for i in range(4)], return_exceptions=True
+        )
+    assert [r.text for r in results[:2] if not isinstance(r, BaseException)] == [
+        "echo: q0",
+        "echo: q1",
+    ]
+    assert all(
+        isinstance(r, ProviderError) and "msgbatch_0 was cancelled" in str(r) for r in results[2:]
+    )
+    assert len(anthropic_server.batch.batches) == 1 and anthropic_server.batch.lines_answered == 2
+    assert any("2 of 4 requests were answered" in r.getMessage() for r in caplog.records)
+    await ep.aclose()
+
+
+async def test_an_expired_batch_says_what_it_answered_and_what_goes_in_a_new_batch(
+    anthropic_server: FakeAnthropicServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    anthropic_server.batch.expire_next = 1
+    ep = endpoint("anthropic/claude-haiku-4-5", base_url=anthropic_server.base_url, **OPTIONS)
+    with caplog.at_level("WARNING", logger="oversight.endpoints"):
+        done = await asyncio.gather(*[ep.complete(f"q{i}", batchable=True) for i in range(4)])
+    assert [c.text for c in done] == [f"echo: q{i}" for i in range(4)]
+    assert anthropic_server.batch.lines_answered == 4  # the answered two were not asked again
+    [warning] = [r.getMessage() for r in caplog.records if "msgbatch_0" in r.getMessage()]
+    assert "expired" in warning and "2 of 4 requests were answered" in warning
+    assert "new batch" in warning
+    await ep.aclose()
