@@ -387,7 +387,7 @@ class Endpoint:
             return 0.0
         if not usage.reported:  # no token counts: unknown, never a price times zero
             return None
-        cost = cost_usd(self.backend.model, usage, self.price)
+        cost = cost_usd(self.backend.model, usage, self.price, server=self.backend.server)
         if cost is not None and batched:
             return cost * BATCH_DISCOUNT  # the providers' batch price
         return cost

@@ -8,6 +8,10 @@ and the first such call in a process logs a warning naming the model.
 
 Prompt-cache writes (reported by Anthropic only) cost a premium: 1.25 times the input
 rate unless a price says otherwise, Anthropic's rate for its default 5-minute cache.
+
+OpenAI's data-residency (regional processing) hosts, ``<region>.api.openai.com``, charge
+10% more for the models released on or after 2026-03-05 (:data:`REGIONAL_UPLIFT`); like
+the batch discount, the uplift applies on top of whatever standard price a model has.
 """
 
 from __future__ import annotations
@@ -16,10 +20,19 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from transcripts import Usage
 
-__all__ = ["PRICES_AS_OF", "Price", "cost_usd", "lookup_price", "set_price"]
+__all__ = [
+    "PRICES_AS_OF",
+    "REGIONAL_UPLIFT",
+    "Price",
+    "cost_usd",
+    "lookup_price",
+    "regional_uplift",
+    "set_price",
+]
 
 CACHE_WRITE_PREMIUM = 1.25
 """Cache writes cost this times the input rate where a price sets no ``cache_write`` rate
@@ -99,6 +112,17 @@ _BUILTIN: dict[str, Price] = {
     "claude-3-haiku": _P(0.25, 1.25, 0.03),
 }
 
+REGIONAL_UPLIFT = 1.10
+"""What OpenAI's data-residency hosts (``us.``, ``eu.``, ``au.``, ``in.``, ``jp.api.openai.com``)
+charge, times the standard price, for models released on or after 2026-03-05 (OpenAI's
+data-residency guide; its GPT-5.4 model pages say the same of GPT-5.4 and GPT-5.4 pro)."""
+
+_REGIONAL_UPLIFTED = frozenset(
+    {"gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "gpt-5.4-pro", "gpt-5.5"}
+)
+"""Models released on or after 2026-03-05, and their dated snapshots (gpt-5.4-pro has no
+table price: give it one with set_price or pricing=)."""
+
 _overrides: dict[str, Price] = {}
 _warned: set[str] = set()
 
@@ -146,8 +170,20 @@ def as_price(value: Price | str | dict[str, Any]) -> Price | None:
     return lookup_price(value)
 
 
-def cost_usd(model: str, usage: Usage, price: Price | None = None) -> float | None:
-    """Dollars for ``usage`` on ``model``; None (with one warning per model) if unknown."""
+def regional_uplift(model: str, server: str | None) -> float:
+    """What ``model`` costs at ``server`` (a base URL) times its standard price:
+    :data:`REGIONAL_UPLIFT` on an OpenAI data-residency host for a model it applies to,
+    else 1."""
+    host = urlsplit(server or "").hostname or ""
+    regional = host.endswith(".api.openai.com")
+    return REGIONAL_UPLIFT if regional and _SNAPSHOT.sub("", model) in _REGIONAL_UPLIFTED else 1.0
+
+
+def cost_usd(
+    model: str, usage: Usage, price: Price | None = None, *, server: str | None = None
+) -> float | None:
+    """Dollars for ``usage`` on ``model`` (at ``server``, a base URL: see
+    :func:`regional_uplift`); None (with one warning per model) if unknown."""
     price = price or lookup_price(model)
     if price is None:
         if model not in _warned:
@@ -160,4 +196,4 @@ def cost_usd(model: str, usage: Usage, price: Price | None = None) -> float | No
                 model,
             )
         return None
-    return price.cost(usage)
+    return price.cost(usage) * regional_uplift(model, server)

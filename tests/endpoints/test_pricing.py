@@ -94,3 +94,31 @@ async def test_mocks_cost_nothing_unless_priced_for_a_dry_run() -> None:
     assert (await free.complete("argue", max_tokens=100)).cost_usd == 0.0
     priced = await estimate.complete("argue", max_tokens=100)
     assert priced.cost_usd is not None and priced.cost_usd > 0
+
+
+async def test_openai_data_residency_hosts_add_ten_percent_for_models_from_march_2026() -> None:
+    # OpenAI's data-residency guide: "Data residency endpoints are charged a 10% uplift for
+    # models released on or after March 5, 2026" (gpt-5.4 and later); older models are not.
+    eu = "https://eu.api.openai.com/v1"
+    standard = cost_usd("gpt-5.4", MILLION)
+    assert standard == pytest.approx(17.5)
+    regional = endpoint("openai/gpt-5.4", base_url=eu, api_key="k")
+    assert regional.cost_of(MILLION) == pytest.approx(17.5 * 1.1)
+    snapshot = endpoint("openai/gpt-5.4-mini-2026-03-17", base_url=eu, api_key="k")
+    assert snapshot.cost_of(MILLION) == pytest.approx((0.75 + 4.50) * 1.1)
+    tokyo = endpoint("openai/gpt-5.5", base_url="https://jp.api.openai.com/v1", api_key="k")
+    assert tokyo.cost_of(MILLION) == pytest.approx(35.0 * 1.1)
+    # Like the batch discount, it applies to whatever standard price the endpoint has.
+    priced = endpoint("openai/gpt-5.4", base_url=eu, api_key="k", pricing={"input": 1, "output": 1})
+    assert priced.cost_of(MILLION) == pytest.approx(2.0 * 1.1)
+    set_price("gpt-5.4", input=2.0, output=10.0)
+    assert regional.cost_of(MILLION) == pytest.approx(12.0 * 1.1)
+    # Not uplifted: an older model there, the global host, a compatible server.
+    older = endpoint("openai/gpt-4o", base_url=eu, api_key="k")
+    assert older.cost_of(MILLION) == pytest.approx(12.5)
+    plain = endpoint("openai/gpt-5.4", base_url="https://api.openai.com/v1", api_key="k")
+    assert plain.cost_of(MILLION) == pytest.approx(12.0)
+    lookalike = endpoint("openai/gpt-5.4", base_url="https://eu.api.openai.com.example.org/v1")
+    assert lookalike.cost_of(MILLION) == pytest.approx(12.0)
+    for ep in (regional, snapshot, tokyo, priced, older, plain, lookalike):
+        await ep.aclose()
