@@ -41,6 +41,7 @@ from oversight.endpoints import (
     Reply,
     Request,
     TokenLogprob,
+    cost_usd,
     dry_run_reply,
     endpoint,
     lookup_price,
@@ -240,8 +241,13 @@ def estimate_endpoint(experiment: Experiment, name: str, made: Endpoint) -> Endp
     if price is not None:
         from transcripts import Usage
 
+        model = spec.partition("/")[2]
+        server = config.base_url if config is not None else None
+
         def cost(share: list[int], output: int) -> float:
-            return price.cost(Usage(input_tokens=share[0], output_tokens=share[output]))
+            usage = Usage(input_tokens=share[0], output_tokens=share[output])
+            # The run's rule, so a regional host's uplift is in the estimate too.
+            return cost_usd(model, usage, price, server=server) or 0.0
 
         saving = cost(shares[True], 1) * (1 - BATCH_DISCOUNT)
         estimate.cost_usd = cost(shares[False], 1) + cost(shares[True], 1) - saving

@@ -332,3 +332,29 @@ def test_shards_a_killed_ray_driver_left_are_merged_before_rejudging(tmp_path: P
     assert len({t.id for t in RunStore.open(run).transcripts}) == 32
     ledger = [json.loads(line) for line in (run / "spend.jsonl").open()]
     assert sum(e["cost_usd"] for e in ledger) == pytest.approx(spent + beside.spent_usd)
+
+
+def test_dry_run_estimates_a_regional_openai_host_at_its_uplifted_price(tmp_path: Path) -> None:
+    """The estimate priced gpt-5.4 at eu.api.openai.com at the global price, 10% below
+    what the run is charged there."""
+    from oversight.endpoints import lookup_price
+    from transcripts import Usage
+
+    def estimate(base_url: str) -> tuple[float | None, int, int]:
+        exp = experiment(
+            endpoints={
+                "strong": {"spec": "openai/gpt-5.4", "base_url": base_url},
+                "weak": {"spec": "mock/weak"},
+            },
+        )
+        [e] = [
+            e for e in dry_run(exp, out=tmp_path / base_url[8:10]).endpoints if e.name == "strong"
+        ]
+        return e.cost_usd, e.input_tokens, e.output_tokens
+
+    cost, tokens_in, tokens_out = estimate("https://eu.api.openai.com/v1")
+    price = lookup_price("gpt-5.4")
+    assert price is not None and cost is not None
+    standard = price.cost(Usage(input_tokens=tokens_in, output_tokens=tokens_out))
+    assert cost == pytest.approx(standard * 1.1)
+    assert estimate("https://api.openai.com/v1")[0] == pytest.approx(standard)
