@@ -11,7 +11,6 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import openai
 from openai._types import RequestOptions
@@ -19,6 +18,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from oversight.endpoints._batch import BatchApi
 from oversight.endpoints._options import EndpointOptions
+from oversight.endpoints._pricing import openai_host
 from oversight.endpoints._retry import Failure, status_failure
 from oversight.endpoints._sdk import SdkBackend
 from oversight.endpoints._structured import closed_schema, is_strict, schema_instruction
@@ -246,10 +246,9 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
 
 
 def _is_openai(server: str) -> bool:
-    """Whether ``server`` is OpenAI's own API: api.openai.com or a data-residency region
-    of it (eu.api.openai.com, us.api.openai.com, ...), not a compatible server."""
-    host = urlsplit(server).hostname or ""
-    return host == "api.openai.com" or host.endswith(".api.openai.com")
+    """Whether ``server`` is OpenAI's own API (a data-residency host included), not a
+    compatible server."""
+    return openai_host(server) is not None
 
 
 def _usage(usage: Mapping[str, Any] | None) -> Usage:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from transcripts import Usage
@@ -30,6 +30,7 @@ __all__ = [
     "Price",
     "cost_usd",
     "lookup_price",
+    "openai_host",
     "regional_uplift",
     "set_price",
 ]
@@ -170,12 +171,21 @@ def as_price(value: Price | str | dict[str, Any]) -> Price | None:
     return lookup_price(value)
 
 
+def openai_host(server: str | None) -> Literal["global", "regional"] | None:
+    """Whether ``server`` (a base URL) is OpenAI's own API: ``global`` for api.openai.com,
+    ``regional`` for a data-residency host of it (eu.api.openai.com, ...); None for any
+    other server (a compatible one)."""
+    host = urlsplit(server or "").hostname or ""
+    if host == "api.openai.com":
+        return "global"
+    return "regional" if host.endswith(".api.openai.com") else None
+
+
 def regional_uplift(model: str, server: str | None) -> float:
     """What ``model`` costs at ``server`` (a base URL) times its standard price:
     :data:`REGIONAL_UPLIFT` on an OpenAI data-residency host for a model it applies to,
     else 1."""
-    host = urlsplit(server or "").hostname or ""
-    regional = host.endswith(".api.openai.com")
+    regional = openai_host(server) == "regional"
     return REGIONAL_UPLIFT if regional and _SNAPSHOT.sub("", model) in _REGIONAL_UPLIFTED else 1.0
 
 
