@@ -28,6 +28,7 @@ from transcripts import Entry, Judgment, RunStore, Transcript, Turn
 from transcripts import score as accuracy_credit
 from transcripts.export import not_scored
 from transcripts.filters import check_conditions
+from transcripts.scoring import total_cost
 
 __all__ = ["export_inspect"]
 
@@ -301,10 +302,12 @@ def _usage(calls: list[Any]) -> dict[str, Any]:
     from inspect_ai.model import ModelUsage
 
     usage: dict[str, Any] = {}
+    costs: dict[str, list[float | None]] = {}
     for call in calls:
         key = f"{call.provider}/{call.model}"
         before = usage.get(key) or ModelUsage()
-        cost = (before.total_cost or 0.0) + (call.cost_usd or 0.0)
+        costs.setdefault(key, []).append(call.cost_usd)
+        cost = total_cost(costs[key])  # unknown if any call's is: never a silent $0
         usage[key] = ModelUsage(
             input_tokens=before.input_tokens + call.usage.input_tokens,
             output_tokens=before.output_tokens + call.usage.output_tokens,

@@ -37,7 +37,7 @@ class ConditionUsage:
     cost_usd: float = 0.0
     """Dollars of the calls with a known price."""
     unknown_cost_calls: int = 0
-    """Calls whose price is unknown."""
+    """Calls whose cost is unknown (no known price, or no token counts reported)."""
 
     def add(self, call: Call) -> None:
         """Count one call."""

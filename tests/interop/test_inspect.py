@@ -463,3 +463,33 @@ def test_an_input_of_several_user_messages_is_the_question_not_turns(tmp_path: P
     (transcript,) = RunStore.open(tmp_path / "run").transcripts.latest()
     assert transcript.question.text == "Here is a log.\n\nIs it safe?"
     assert [t.content for t in transcript.turns] == ["It is safe.", "Is it safe?", "Yes."]
+
+
+def test_a_call_of_unknown_cost_leaves_the_exported_model_cost_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calls whose cost is unknown (here: a server that reports no usage) were summed as
+    $0 into the log's ``total_cost``; Inspect now reads the cost as unknown (None)."""
+    from oversight.testing import (
+        FAKE_KEY_VARIABLE,
+        FakeOpenAIServer,
+        FakeReply,
+        fake_experiment,
+        scripted_verdict,
+    )
+
+    def no_usage(body: dict[str, Any]) -> Any:
+        verdict = scripted_verdict(body)
+        return FakeReply(json.dumps(verdict) if verdict else "An argument.", usage=False)
+
+    monkeypatch.setenv(FAKE_KEY_VARIABLE, "test")
+    with FakeOpenAIServer(reply=no_usage) as fake:
+        experiment = tmp_path / "fake.toml"
+        experiment.write_text(fake_experiment(fake.base_url, protocol_options={"rounds": 1}))
+        assert main(["run", str(experiment), "--out", str(tmp_path / "run")]) == 0
+    [log_file] = [
+        f for f in export_inspect(tmp_path / "run", tmp_path / "logs") if "debate" in f.name
+    ]
+    samples = inspect_log.read_eval_log(str(log_file)).samples
+    usages = [u for s in samples for u in s.model_usage.values()]
+    assert usages and all(u.total_cost is None for u in usages)
