@@ -142,9 +142,11 @@ def run(args: argparse.Namespace) -> int:
         batched.extend(c for c in _calls(j) if c.batched)
         scored.append((j.transcript_id, j.metadata.get("rounds"), j.probabilities))
     if batched:
+        unknown = sum(c.cost_usd is None for c in batched)
         console.print(
             f"{len(batched)} call(s) went through the provider's batch API, priced "
-            f"at its batch rate: ${sum(c.cost_usd or 0.0 for c in batched):.4f}"
+            f"at its batch rate: ${sum(c.cost_usd for c in batched if c.cost_usd is not None):.4f}"
+            + (f" + {unknown_text(unknown)}" if unknown else "")
         )
     if result.stopped:
         console.print(f"[yellow]stopped:[/] {escape(result.stopped)}")

@@ -16,7 +16,13 @@ import pytest
 from oversight.cli import main
 from oversight.endpoints._pricing import lookup_price
 from oversight.runner._meter import SpendEntry
-from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault, RecordedRequest
+from oversight.testing import (
+    FakeAnthropicServer,
+    FakeOpenAIServer,
+    FakeReply,
+    Fault,
+    RecordedRequest,
+)
 from transcripts import JsonlLog, RunStore
 
 ROOT = Path(__file__).parents[2]
@@ -213,4 +219,22 @@ def test_a_kill_between_creating_an_anthropic_batch_and_writing_its_id_sends_it_
     assert (
         "100 call(s) went through the provider's batch API, priced at its batch rate: "
         f"${batch_cost:.4f}" in " ".join(out.split())
+    )
+
+
+def test_batched_calls_of_unknown_cost_are_said_apart_not_summed_as_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A batch whose lines carry no usage: the rejudge said the batched calls cost $0.0000."""
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    verdict = {"rationale": "fits", "probabilities": {"A": 0.8, "B": 0.2}}
+    with FakeOpenAIServer(reply=lambda body: FakeReply(json.dumps(verdict), usage=False)) as server:
+        run = tmp_path / "run"
+        assert main(["run", str(_experiment(tmp_path, server.base_url)), "--out", str(run)]) == 0
+        capsys.readouterr()
+        assert main(["rejudge", str(run), "--judge", "llm:batchjudge"]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "100 call(s) went through the provider's batch API, priced at its batch rate: "
+        "$0.0000 + 100 call(s) of unknown cost" in out
     )
