@@ -97,6 +97,16 @@ def not_scored(judgment: Judgment, transcript: Transcript | None) -> str | None:
     return _not_scored(judgment, None if transcript is None else _transcript_facts(transcript))
 
 
+def not_counted(transcript: Transcript, judgments: Sequence[Judgment]) -> list[str | None]:
+    """Why the analysis does not count each of ``transcript``'s judgments (all of them, the
+    latest record per id), as the export's ``not_counted`` column says it (None: it is
+    counted). The final-judgment rule compares judgments of one transcript only, so its
+    judgments alone give what the whole run's give."""
+    facts = _transcript_facts(transcript)
+    keys = [JudgmentKey.of(j) for j in judgments]
+    return _not_counted(keys, [_not_scored(j, facts) for j in judgments])
+
+
 def _not_scored(judgment: Judgment, facts: dict[str, Any] | None) -> str | None:
     """Why a final judgment is not scored by the analysis; None when it is."""
     if facts is None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rich.console import Console
@@ -33,6 +32,7 @@ from transcripts import (
     render_transcript,
 )
 from transcripts.errors import ConfigError
+from transcripts.export import not_counted
 from transcripts.filters import check_conditions
 
 __all__ = ["add_parser", "run"]
@@ -46,7 +46,8 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Without TRANSCRIPT: a table of the run's transcripts (id prefix, condition,\n"
-            "question, setup, status, rounds, judgments), filtered by --condition and --where.\n"
+            "question, setup, status, rounds, judgments), filtered by --condition and --where;\n"
+            "judgments the report does not count are said apart: '3 (1 not counted)'.\n"
             "With TRANSCRIPT (an id prefix): the transcript in full, with the gold answer,\n"
             "private turns, who played each role and every judgment; or, with --as-judge,\n"
             "exactly what a judge sees (no gold, no model names, no private turns)."
@@ -127,9 +128,7 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
             min_width=len(column),
         )
     table.add_column("text", no_wrap=True, overflow="ellipsis")
-    shown = total = 0
-    # Judgments are counted in their index (none is read): a query a row for a few rows,
-    # one pass over the index for many.
+    shown = total = left_out = 0
     match, rest = index_where(args.condition, parse_filters(args.where or []))
     if not rest and args.limit:
         # Conditions and statuses only: the index chooses the rows and counts them; only
@@ -139,21 +138,19 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
         entries = store.transcripts.latest_entries(where=match, limit=args.limit)
         total = store.transcripts.count(where=match) - len(entries)
         listed: Iterable[Transcript | None] = store.transcripts.read(entries)
-        judged: Callable[[str], int] = lambda i: len(  # noqa: E731
-            store.judgments.latest_entries(where={"t": i})
-        )
     else:
         # Only the rows shown are read, and beyond them only the transcripts whose passing
         # the fast read of the clauses could not settle (see runner._select.Candidates).
         found = candidates(store, args.condition, args.where)
         listed = _listed(store, found, args.limit)
-        judged = Counter(t for (t,) in store.judgments.index_values("t", latest=True)).__getitem__
     for t in listed:
         total += 1
         if t is None or (args.limit and shown >= args.limit):
             continue
         shown += 1
         state = Text(t.status, style="" if t.status == "complete" else "red")
+        judged, left = _judged(store, t)
+        left_out += left
         table.add_row(
             Text(_short_id(t.id)),
             Text(t.condition),
@@ -161,12 +158,26 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
             Text(str(t.metadata.get("setup", ""))),
             state,
             str(t.rounds),
-            str(judged(t.id)),
+            judged,
             Text(t.question.text),
         )
     console.print(table)
     more = f" (first {shown} shown; --limit 0 for all)" if shown < total else ""
     console.print(f"{total} transcript(s){more}")
+    if left_out:
+        console.print(
+            "not counted: the report leaves these judgments out (replaced or superseded by a "
+            "later one of the same judge and rounds, failed or skipped, or their transcript "
+            "failed or has no gold answer); `oversight show RUN ID` says why for each"
+        )
+
+
+def _judged(store: RunStore, transcript: Transcript) -> tuple[str, int]:
+    """The judgments cell of a transcript's row, and how many of its judgments the report
+    does not count (the export's ``not_counted`` rule: only the rows shown are read)."""
+    judgments = list(store.judgments.latest(where={"t": transcript.id}))
+    left = sum(reason is not None for reason in not_counted(transcript, judgments))
+    return (f"{len(judgments)} ({left} not counted)" if left else str(len(judgments))), left
 
 
 _HEX = frozenset("0123456789abcdef")
@@ -230,7 +241,7 @@ def _judgments_table(transcript: Transcript, judgments: list[Judgment]) -> Table
     ):
         table.add_column(column)
     correct = transcript.question.correct
-    for j in judgments:
+    for j, reason in zip(judgments, not_counted(transcript, judgments), strict=True):
         probs = " ".join(f"{answer_label(i)}={p:.2f}" for i, p in enumerate(j.probabilities or []))
         verdict = j.verdict
         mark = ""
@@ -238,7 +249,7 @@ def _judgments_table(transcript: Transcript, judgments: list[Judgment]) -> Table
             mark = answer_label(verdict) + (
                 "" if correct is None else (" ✓" if verdict == correct else " ✗")
             )
-        notes = []
+        notes = [] if reason is None else [f"not counted: {reason}"]
         if j.metadata.get("rejudge"):
             notes.append("rejudge")
         if j.escalated:
