@@ -34,6 +34,7 @@ from typing import Any, TypedDict, Unpack, cast
 
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from judges import HumanJudge, HumanQuit, Judge, build_judge, parse_judge_config
 from judges.terminal import Interrupt
@@ -42,11 +43,12 @@ from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment
 from oversight.experiment._judges import interactive
-from oversight.runner._api import check_options, run_lock
+from oversight.runner._api import check_options
 from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._items import judgment_id, repeat_offset
 from oversight.runner._judging import settled_keys
-from oversight.runner._merge import merge_shards, shard_folders
+from oversight.runner._lock import run_lock, run_lock_holder
+from oversight.runner._merge import SHARDS, merge_shards, shard_folders
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry, drawn_apart
 from oversight.runner._select import select_transcripts
 from oversight.runner._signals import Signals
@@ -180,7 +182,8 @@ async def rejudge_async(
     cache = store.path / "cache.sqlite"
     if experiment is not None and experiment.cache is not None:
         cache = experiment.cache
-    _merge_left_shards(store, cache)  # before the spend is counted and transcripts chosen
+    # Before the spend is counted and transcripts chosen.
+    _merge_left_shards(store, cache, console or Console(highlight=False))
     meter = Meter(ledger=JsonlLog(store.path / "spend.jsonl", SpendEntry))
     if max_cost_usd is not None:
         # The cap is this command's budget: what the run spent before (its own run, earlier
@@ -352,19 +355,33 @@ class _Stopper:
                 self.main.cancel()
 
 
-def _merge_left_shards(store: RunStore, cache: Path | bool) -> None:
+def _merge_left_shards(store: RunStore, cache: Path | bool, console: Console) -> None:
     """Merge the shards a killed ``--ray`` driver left into the run, as every ``oversight
     run`` does (:mod:`oversight.runner._merge`): their transcripts are judged, their replies
     answer from the run's cache, their spend is the run's. A session that holds the run
-    (a live driver, whose tasks write them) is left to merge its own."""
-    if not shard_folders(store.path):
+    (a live driver, whose tasks write them; another rejudge merging them) is left to merge
+    them, and this rejudge says it judges without them."""
+    shards = shard_folders(store.path)
+    if not shards:
+        return
+    folder = store.path / SHARDS
+    try:
+        lock = run_lock(
+            store.path,
+            doing=f"`oversight rejudge` is merging the shards a stopped `oversight run --ray` "
+            f"left in {folder} into {store.path}",
+        )
+    except ConfigError:
+        console.print(
+            escape(
+                f"{len(shards)} shard(s) in {folder} are not merged into the run, and their "
+                f"transcripts are not judged now: {run_lock_holder(store.path)}; run this "
+                f"again once it ends to judge them"
+            )
+        )
         return
     try:
-        lock = run_lock(store.path)
-    except ConfigError:
-        return  # a running session's shards: what it has merged is judged, as beside a run
-    try:
-        merge_shards(store, [], cache=cache)
+        merge_shards(store, [], cache=cache, say=lambda text: console.print(escape(text)))
     finally:
         lock.release()
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
-from filelock import FileLock, Timeout
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from oversight.datasets import load_questions
 from oversight.endpoints import Endpoint
@@ -28,6 +28,7 @@ from oversight.runner._dry import (
     rehearsal_folder,
 )
 from oversight.runner._items import plan
+from oversight.runner._lock import run_lock
 from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
@@ -282,7 +283,7 @@ async def _run(
         endpoints = Endpoints(exp, cache=cache, offline=offline, factory=factory)
         if shard_folders(folder):  # left by a Ray driver: merged before the spend is counted
             try:  # and the items planned, so nothing the shards did is paid for again
-                merge_shards(store, endpoints.every())
+                merge_shards(store, endpoints.every(), say=lambda text: console.print(escape(text)))
             except BaseException:
                 await endpoints.aclose()
                 raise
@@ -346,21 +347,6 @@ async def _run(
     finally:
         lock.release()
         store.close()
-
-
-def run_lock(folder: Path) -> FileLock:
-    """Hold ``RUN/.run.lock`` for this session, or refuse: two sessions writing one run
-    would run the same items twice. (The workers of ``--workers N`` run under their
-    parent's lock; the lock goes with the process, even on ``kill -9``.)"""
-    lock = FileLock(folder / ".run.lock", timeout=0, thread_local=False)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise ConfigError(
-            f"another `oversight run` is writing {folder} (it holds {folder / '.run.lock'}); "
-            f"wait for it to finish or stop it (Ctrl-C), then run again to resume"
-        ) from None
-    return lock
 
 
 def _replay_origin(source: Path) -> Path:

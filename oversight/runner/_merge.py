@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,16 +62,22 @@ def shard_folders(run: Path) -> list[Path]:
 
 
 def merge_shards(
-    store: RunStore, endpoints: list[Endpoint], *, cache: Path | bool | None = None
+    store: RunStore,
+    endpoints: list[Endpoint],
+    *,
+    cache: Path | bool | None = None,
+    say: Callable[[str], object] | None = None,
 ) -> int:
     """Merge every shard of ``store``'s run into it (``endpoints``: the run's, whose response
     caches take the shards' rows; ``cache``: the run's response cache option, for a caller
     with no endpoint of the run, such as ``oversight rejudge``); return how many records
-    were added."""
+    were added. A wait for a Ray task still writing its shard is said through ``say``
+    (default: standard error)."""
     caches = _caches(endpoints)
     if cache is not None and (opened := open_cache(cache)) is not None:
         caches[id(opened)] = opened  # the process's one cache of that file: the same object
-    added = sum(_merge_shard(store, shard, caches) for shard in shard_folders(store.path))
+    tell = say or _to_stderr
+    added = sum(_merge_shard(store, shard, caches, tell) for shard in shard_folders(store.path))
     for left in (store.path / SHARDS).glob(".merged-*"):
         shutil.rmtree(left, ignore_errors=True)  # a removal cut off last time
     return added
@@ -78,7 +86,11 @@ def merge_shards(
 def merge_shard(store: RunStore, shard: Path, endpoints: list[Endpoint]) -> int:
     """Merge one shard folder into ``store``'s run, then remove it; return how many
     records were added."""
-    return _merge_shard(store, shard, _caches(endpoints))
+    return _merge_shard(store, shard, _caches(endpoints), _to_stderr)
+
+
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _caches(endpoints: list[Endpoint]) -> dict[int, Any]:
@@ -86,15 +98,29 @@ def _caches(endpoints: list[Endpoint]) -> dict[int, Any]:
     return {id(c): c for e in endpoints if (c := getattr(e, "cache", None)) is not None}
 
 
-def _merge_shard(store: RunStore, shard: Path, caches: dict[int, Any]) -> int:
+def _merge_shard(
+    store: RunStore, shard: Path, caches: dict[int, Any], say: Callable[[str], object]
+) -> int:
+    lock = shard_lock(shard)
     try:
-        with shard_lock(shard, timeout=MERGE_WAIT_S):
-            added = _merge(store, shard, caches)
+        lock.acquire(timeout=0)
     except Timeout:
-        raise ConfigError(
-            f"{shard} is still being written by a Ray task (of a driver that stopped?); "
-            f"wait for the cluster to end it, then run again to resume"
-        ) from None
+        say(
+            f"waiting up to {MERGE_WAIT_S:.0f} s for a Ray task still writing {shard} (its "
+            f"driver stopped; the cluster ends such tasks soon), to merge the shard into the "
+            f"run; Ctrl-C stops the wait (the next run or rejudge of the folder merges it)"
+        )
+        try:
+            lock.acquire(timeout=MERGE_WAIT_S)
+        except Timeout:
+            raise ConfigError(
+                f"{shard} is still being written by a Ray task (of a driver that stopped?); "
+                f"wait for the cluster to end it, then run again to resume"
+            ) from None
+    try:
+        added = _merge(store, shard, caches)
+    finally:
+        lock.release()
     done = shard.with_name(f".merged-{shard.name}")
     shutil.rmtree(done, ignore_errors=True)
     shard.rename(done)
