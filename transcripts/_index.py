@@ -167,6 +167,27 @@ class IndexFile(_Queries):
             # next read.
             self.close()
 
+    def end_line(self, offset: int, line: bytes) -> None:
+        """The record at ``offset``, indexed without the newline its line lacked, now has
+        it (an append ended its line: ``line`` is the line with it): its row spans the
+        newline too, so the rows cover the log without a gap and a read of the record finds
+        the length its row says. Left as it was where the index cannot be written: a read
+        then finds the row one byte short and has the index rebuilt."""
+        try:
+            db = self._open()
+            with _transaction(db):
+                ended = db.execute(
+                    "UPDATE entries SET length = ?, crc = ? WHERE offset = ? AND length = ?",
+                    (len(line), zlib.crc32(line), offset, len(line) - 1),
+                ).rowcount
+                if ended:
+                    db.execute(
+                        "UPDATE meta SET covered = covered + 1, reach = max(reach, ?)",
+                        (offset + len(line),),
+                    )
+        except (OSError, sqlite3.Error):
+            self.close()
+
     @property
     def in_memory(self) -> bool:
         """Whether the index lives in this process's memory, its file being out of reach

@@ -17,7 +17,8 @@ Guarantees:
 * A torn last line left by a crash is skipped with a warning when reading, and set aside
   into ``<file>.torn-<time>`` (never deleted) before the next append, so appending goes on
   on a clean line boundary; a last line that is a whole JSON object without its newline
-  (written by hand) is kept instead, the append ending its line.
+  (written by hand) is a record like any other, read by every reader, and the next append
+  ends its line.
 * Reading streams the file line by line; memory does not grow with the file.
 * Duplicate ids (as after a resumed run) resolve deterministically in :meth:`JsonlLog.latest`:
   a complete/ok record beats a failed one, and among equals the last written wins.
@@ -145,7 +146,9 @@ class JsonlLog(Generic[R]):
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             with os_lock(self._fd, self.path):
                 if first:  # under the OS lock: another writer's line in progress is not torn
-                    set_aside_torn_tail(self.path)
+                    ended = set_aside_torn_tail(self.path)
+                    if ended is not None:  # its row now spans the newline added
+                        self._index.end_line(*ended)
                 since = os.fstat(self._fd).st_mtime_ns
                 offset = append_whole(self._fd, data, self.path)
                 if self._fsync:

@@ -15,7 +15,6 @@ The write itself is :func:`transcripts._questions.append_whole`, shared with the
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import warnings
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from transcripts._log_read import TornRecordWarning
+from transcripts._log_read import TornRecordWarning, whole_object
 from transcripts._questions import _flocked
 
 __all__ = ["lock_for", "os_lock", "set_aside_torn_tail"]
@@ -54,26 +53,19 @@ def os_lock(fd: int, path: Path) -> AbstractContextManager[object]:
     return FileLock(path.with_name(f".{path.name}.lock"))  # pragma: no cover
 
 
-def _whole_object(tail: bytes) -> bool:
-    """Whether a last line without its newline is a whole JSON object: a record written
-    without the newline, not one a crash cut short (a cut record never ends its object)."""
-    try:
-        return isinstance(json.loads(tail), dict)
-    except ValueError:
-        return False
-
-
-def set_aside_torn_tail(path: Path) -> None:
-    """Move an unterminated last line into a side file and truncate to the last newline."""
+def set_aside_torn_tail(path: Path) -> tuple[int, bytes] | None:
+    """Move an unterminated last line into a side file and truncate to the last newline.
+    A last line that is a whole record written without its newline is kept and ended
+    instead: its offset and its line, now with the newline, are returned (for the index)."""
     if not path.exists():
-        return
+        return None
     with open(path, "rb+") as f:
         size = f.seek(0, os.SEEK_END)
         if size == 0:
-            return
+            return None
         f.seek(size - 1)
         if f.read(1) == b"\n":
-            return
+            return None
         # Walk back to the previous newline in blocks.
         end = size
         cut = 0
@@ -88,7 +80,7 @@ def set_aside_torn_tail(path: Path) -> None:
             end = start
         f.seek(cut)
         tail = f.read()
-        if _whole_object(tail):  # a record written without its newline (by hand)
+        if whole_object(tail):  # a record written without its newline (by hand)
             f.write(b"\n")
             warnings.warn(
                 f"{path}: the last line had no newline at its end (written by "
@@ -96,7 +88,7 @@ def set_aside_torn_tail(path: Path) -> None:
                 TornRecordWarning,
                 stacklevel=4,
             )
-            return
+            return cut, tail + b"\n"
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         aside = path.with_name(f"{path.name}.torn-{stamp}")
         aside.write_bytes(tail)
@@ -107,3 +99,4 @@ def set_aside_torn_tail(path: Path) -> None:
         TornRecordWarning,
         stacklevel=4,
     )
+    return None

@@ -3,7 +3,8 @@ lines, each line's JSON object, and whether a line is where an index entry says.
 
 * :func:`read_lines` streams the file (memory does not grow with it) and skips a torn last
   line with a :class:`TornRecordWarning` (appending sets it aside:
-  :func:`transcripts._log_append.set_aside_torn_tail`).
+  :func:`transcripts._log_append.set_aside_torn_tail`); a last line that is a whole JSON
+  object without its newline (written by hand) is read as a record, with the warning.
 * :func:`load_line` refuses a corrupt line with :class:`CorruptRecordError` and a record from
   a newer schema than this code knows with :class:`SchemaVersionError`; older ones are read.
 """
@@ -35,6 +36,15 @@ class TornRecordWarning(UserWarning):
     """A file's last line was cut short by a crash; it was skipped (and set aside on append)."""
 
 
+def whole_object(tail: bytes) -> bool:
+    """Whether a last line without its newline is a whole JSON object: a record written
+    without the newline, not one a crash cut short (a cut record never ends its object)."""
+    try:
+        return isinstance(json.loads(tail), dict)
+    except ValueError:
+        return False
+
+
 def read_lines(
     path: Path, start: int = 0, end: int | None = None, first: int = 1
 ) -> Iterator[tuple[str, int, bytes]]:
@@ -52,11 +62,19 @@ def read_lines(
                 return
             where = f"{path}:{number}" if first else f"{path} (byte {offset})"
             if not line.endswith(b"\n"):
+                if whole_object(line):  # a record written by hand without its newline
+                    warnings.warn(
+                        f"{where}: the last line has no newline at its end (written by "
+                        f"hand?); it is read as a record, and the next append ends its "
+                        f"line",
+                        TornRecordWarning,
+                        stacklevel=4,
+                    )
+                    yield where, offset, line
+                    return
                 warnings.warn(
-                    f"{where}: the last line has no newline at its end: cut short by a "
-                    f"crash while writing, or written by hand without one; it was "
-                    f"skipped (the next append keeps a whole record, ending its line, "
-                    f"and sets anything else aside)",
+                    f"{where}: the last line is cut short (a crash while writing?); it "
+                    f"was skipped, and is set aside on the next append",
                     TornRecordWarning,
                     stacklevel=4,
                 )
@@ -99,7 +117,9 @@ def holds(path: Path, entry: Entry) -> bool:
             if f.read(1) != b"\n":
                 return False
         line = f.read(entry.length)
-    if len(line) != entry.length or not line.endswith(b"\n"):
+        # A record's line ends with its newline, but the last (written by hand) may not.
+        ended = line.endswith(b"\n") or (not f.read(1) and whole_object(line))
+    if len(line) != entry.length or not ended:
         return False
     try:
         data = json.loads(line)

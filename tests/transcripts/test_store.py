@@ -92,7 +92,8 @@ def test_a_whole_last_record_without_its_newline_is_kept_when_appending(tmp_path
 
     store = RunStore.open(tmp_path)
     with pytest.warns(TornRecordWarning, match="no newline at its end"):
-        assert [j.id for j in store.judgments.latest()] == ["j0"]
+        assert [j.id for j in store.judgments.latest()] == ["j0", "by-hand"]
+    assert store.judgments.get("by-hand") is not None
     with pytest.warns(TornRecordWarning, match="newline was added"):
         store.judgments.append(judgment(id="j1"))
     assert [j.id for j in store.judgments.latest()] == ["j0", "by-hand", "j1"]
