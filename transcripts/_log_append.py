@@ -24,7 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from transcripts._log_read import TornRecordWarning, whole_object
+from transcripts._log_read import TornRecordWarning, outside_level, whole_object
 from transcripts._questions import _flocked
 
 __all__ = ["lock_for", "os_lock", "set_aside_torn_tail"]
@@ -86,7 +86,7 @@ def set_aside_torn_tail(path: Path) -> tuple[int, bytes] | None:
                 f"{path}: the last line had no newline at its end (written by "
                 f"hand?); a newline was added and the record is kept",
                 TornRecordWarning,
-                stacklevel=4,
+                stacklevel=outside_level(),
             )
             return cut, tail + b"\n"
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -97,6 +97,6 @@ def set_aside_torn_tail(path: Path) -> tuple[int, bytes] | None:
         f"{path}: the last line ({len(tail)} bytes) was cut short, probably by a "
         f"crash; it was moved to {aside.name} and appending continues",
         TornRecordWarning,
-        stacklevel=4,
+        stacklevel=outside_level(),
     )
     return None

@@ -12,6 +12,7 @@ lines, each line's JSON object, and whether a line is where an index entry says.
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,21 @@ the error for a corrupt line."""
 
 class TornRecordWarning(UserWarning):
     """A file's last line was cut short by a crash; it was skipped (and set aside on append)."""
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def outside_level() -> int:
+    """The ``stacklevel`` for a warning raised by the caller of this function that points at
+    the first frame outside this package (the user's code), however deep inside the store
+    the warning came from (a read through the index, a generator, an append)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def whole_object(tail: bytes) -> bool:
@@ -68,7 +84,7 @@ def read_lines(
                         f"hand?); it is read as a record, and the next append ends its "
                         f"line",
                         TornRecordWarning,
-                        stacklevel=4,
+                        stacklevel=outside_level(),
                     )
                     yield where, offset, line
                     return
@@ -76,7 +92,7 @@ def read_lines(
                     f"{where}: the last line is cut short (a crash while writing?); it "
                     f"was skipped, and is set aside on the next append",
                     TornRecordWarning,
-                    stacklevel=4,
+                    stacklevel=outside_level(),
                 )
                 return
             if line.strip():

@@ -80,6 +80,27 @@ def test_torn_last_line_is_skipped_then_set_aside_and_appending_continues(tmp_pa
     assert aside[0].read_text() == whole[: len(whole) // 2]
 
 
+def test_a_torn_line_warning_points_at_the_callers_code_whichever_way_it_reads(
+    tmp_path: Path,
+) -> None:
+    """The warning named a line inside the store (transcripts/_index.py) when the read went
+    through the index, so ``-W error`` tracebacks and warning filters by module missed."""
+    store = RunStore.create(tmp_path)
+    store.transcripts.append(debate(id="a"))
+    with open(tmp_path / "transcripts.jsonl", "ab") as f:
+        f.write(b'{"id": "cut')  # a crash mid-write
+    store.close()
+    for read in (
+        lambda log: list(log),
+        lambda log: list(log.latest()),
+        lambda log: log.get("a"),
+        lambda log: log.append(debate(id="b")),
+    ):
+        with pytest.warns(TornRecordWarning) as caught:  # each a fresh reader of the file
+            read(RunStore.open(tmp_path).transcripts)
+        assert {w.filename for w in caught} == {__file__}
+
+
 def test_a_whole_last_record_without_its_newline_is_kept_when_appending(tmp_path: Path) -> None:
     """A judgment appended by hand with an editor that ends files without a newline: reading
     says so (not only "a crash"), and the next append ends the line and keeps the record,
