@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from oversight._gc import fewer_collections
+from oversight.cli._console import plain_streams
 from transcripts.errors import OversightError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "entry", "main"]
@@ -98,6 +99,7 @@ def entry() -> NoReturn:
     a daemon is still running, the interpreter's own exit (which waits for it) is used
     instead.
     """
+    plain_streams()  # an ASCII-only stdout gets plain text, not a UnicodeEncodeError
     with fewer_collections():  # its imports and its work, the run's calls above all
         code = main()
     others = [t for t in threading.enumerate() if t is not threading.main_thread()]

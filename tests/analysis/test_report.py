@@ -399,3 +399,34 @@ def test_report_md_is_written_in_utf8_whatever_the_locale(synthetic_run: Path) -
     assert done.returncode == 0, done.stderr[-2000:]
     text = (synthetic_run / "reports" / "report.md").read_text(encoding="utf-8")
     assert "Accuracy by condition × judge" in text and "≥" in text
+
+
+def _ascii_report(*args: str) -> subprocess.CompletedProcess[bytes]:
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LANG": "C", "LC_ALL": "C"}
+    return subprocess.run(
+        [sys.executable, "-m", "oversight.cli", *args],
+        capture_output=True,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        check=False,
+    )
+
+
+def test_the_report_prints_to_an_ascii_only_stdout(tmp_path: Path) -> None:
+    # A stdout that encodes ASCII only (PYTHONIOENCODING=ascii, an old terminal, a pipe
+    # into a tool that says so): the report died with UnicodeEncodeError on "×" in its
+    # first table's title, after printing nothing of it.
+    from .rich_run import build
+
+    build(tmp_path / "run")
+    shown = _ascii_report("report", str(tmp_path / "run"))
+    assert shown.returncode == 0, shown.stderr.decode("ascii", "replace")
+    out = shown.stdout.decode("ascii")  # every byte ASCII
+    assert "Accuracy by condition x judge" in out  # "×", spelled out
+    assert "Generator-discriminator-critique gaps" in out  # en dashes as hyphens
+    assert "D - C" in out and "\\u" not in out
+    gdc = _ascii_report("gdc", str(tmp_path / "run"), "--json")
+    assert gdc.returncode == 0
+    assert json.loads(gdc.stdout.decode("ascii"))[0]["condition"]
