@@ -1,15 +1,23 @@
 """Shares, means and their differences over items clustered by question source, with
+intervals by the report's one rule for every mean (:mod:`oversight.analysis._groups`):
+over the sources of the statistic's own items (none from one), below
+:data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` of them (or without spread)
+CR2 with a Bell-McCaffrey t (:mod:`oversight.analysis._smallsample`; a share every item
+scored alike, 0 or 1, gets Clopper-Pearson with each source counted once), from there on
 percentile intervals of the cluster bootstrap (:mod:`oversight.analysis._bootstrap`).
 
 Each item contributes sums to named columns; a statistic is the ratio of two columns' totals
-(a share: successes over items measured; a mean: sum over count); a difference of two
-statistics is computed within each resample, so its interval reflects their pairing.
+(a share: successes over items measured; a mean: sum over count, e.g. over ratings, which
+CR2 fits as the weighted mean of the items' own means); a difference of two statistics is
+computed within each resample, or fitted with both means in one CR2 model, so its interval
+reflects their pairing.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +30,12 @@ from oversight.analysis._bootstrap import (
     sums_by_cluster,
 )
 from oversight.analysis._data import Data, full_transcripts
+from oversight.analysis._groups import _method
+from oversight.analysis._smallsample import (
+    SMALL_SAMPLE_CLUSTERS,
+    difference_interval,
+    mean_interval,
+)
 from transcripts import RunStore, Transcript
 
 __all__ = ["ClusterEstimate", "cluster_estimates", "transcripts_of"]
@@ -35,9 +49,12 @@ class ClusterEstimate(BaseModel):
     value: float | None
     """The estimate; null when no item measures it."""
     ci95: tuple[float, float] | None = None
-    """95% percentile interval of the cluster bootstrap; null with fewer than two sources."""
+    """95% interval (``ci_method`` says which); null with fewer than two sources or, but for
+    a share (Clopper-Pearson), without variation to estimate from."""
     n: int = 0
     """Items measured (for a difference: items measuring both sides, at most)."""
+    ci_method: str | None = None
+    """How ``ci95`` was computed, or why there is none; null when nothing is measured."""
 
 
 def transcripts_of(
@@ -64,29 +81,61 @@ def cluster_estimates(
     n_boot: int,
     seed: int,
     key: tuple[str, ...],
+    shares: Collection[str] = (),
+    bounds: Mapping[str, tuple[float, float]] | None = None,
 ) -> dict[str, ClusterEstimate]:
     """Every ``ratios`` statistic (numerator column, denominator column) and every
-    ``differences`` entry (statistic minus statistic), keyed by name."""
+    ``differences`` entry (statistic minus statistic), keyed by name. ``shares`` name the
+    ratios that are shares in [0, 1]; ``bounds`` the range of the others (unbounded if not
+    given); a difference's range follows from its sides'."""
     names = sorted(set(clusters))
     index = np.array([names.index(c) for c in clusters], dtype=np.int64)
     values = np.array([[r[c] for c in columns] for r in rows], dtype=np.float64)
-    sums = sums_by_cluster(index, values.reshape(len(rows), len(columns)), len(names))
-    boot = resample_sums(sums, n_boot, rng_for(seed, *key))
+    values = values.reshape(len(rows), len(columns))
     col = {c: i for i, c in enumerate(columns)}
-    total = sums.sum(axis=0)
+    total = values.sum(axis=0)
+    boot: NDArray[np.float64] | None = None
 
-    def ratio(data: NDArray[np.float64], name: str) -> NDArray[np.float64]:
+    def resampled(name: str) -> NDArray[np.float64]:
+        nonlocal boot
+        if boot is None:  # drawn only when some statistic has the sources for it
+            sums = sums_by_cluster(index, values, len(names))
+            boot = resample_sums(sums, n_boot, rng_for(seed, *key))
         num, den = ratios[name]
         with np.errstate(invalid="ignore", divide="ignore"):
-            out: NDArray[np.float64] = data[..., col[num]] / data[..., col[den]]
+            out: NDArray[np.float64] = boot[:, col[num]] / boot[:, col[den]]
         return out
 
+    def items(name: str) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+        """Each measuring item's own value, source and weight (its denominator)."""
+        num, den = ratios[name]
+        mask = values[:, col[den]] > 0
+        weight = values[mask, col[den]]
+        return values[mask, col[num]] / weight, index[mask], weight
+
+    def span(name: str) -> tuple[float, float]:
+        return (0.0, 1.0) if name in shares else (bounds or {}).get(name, (-math.inf, math.inf))
+
     out: dict[str, ClusterEstimate] = {}
-    for name, (_, den) in ratios.items():
+    for name, (num, den) in ratios.items():
         n = int(total[col[den]])
-        interval = percentile_interval(ratio(boot, name), len(names)) if n else None
+        if not n:
+            out[name] = ClusterEstimate(value=None, n=n)
+            continue
+        y, cl, w = items(name)
+        own = int(np.unique(cl).size)
+        small = own < SMALL_SAMPLE_CLUSTERS or np.ptp(y) == 0
+        if own < 2:
+            interval = None
+        elif small:
+            kind = "share" if name in shares else "mean"
+            weights = None if (w == 1.0).all() else w
+            interval = mean_interval(y, cl, kind, weights=weights, bounds=span(name))
+        else:
+            interval = percentile_interval(resampled(name), own)
+        value = float(total[col[num]] / total[col[den]])
         out[name] = ClusterEstimate(
-            value=float(ratio(total, name)) if n else None, ci95=interval, n=n
+            value=value, ci95=interval, n=n, ci_method=_how(own, small, interval, value, y)
         )
     for name, (a, b) in differences.items():
         ea, eb = out[a], out[b]
@@ -94,8 +143,38 @@ def cluster_estimates(
         if ea.value is None or eb.value is None:
             out[name] = ClusterEstimate(value=None, n=both)
             continue
-        samples = ratio(boot, a) - ratio(boot, b)
+        (ya, ca, wa), (yb, cb, wb) = items(a), items(b)
+        own = int(np.unique(np.concatenate([ca, cb])).size)
+        small = own < SMALL_SAMPLE_CLUSTERS or np.ptp(np.concatenate([ya, yb])) == 0
+        (la, ha), (lb, hb) = span(a), span(b)
+        if own < 2:
+            interval = None
+        elif small:
+            interval = difference_interval(
+                ya, ca, yb, cb, a_weights=wa, b_weights=wb, bounds=(la - hb, ha - lb)
+            )
+        else:
+            interval = percentile_interval(resampled(a) - resampled(b), own)
+        value = ea.value - eb.value
         out[name] = ClusterEstimate(
-            value=ea.value - eb.value, ci95=percentile_interval(samples, len(names)), n=both
+            value=value, ci95=interval, n=both, ci_method=_how(own, small, interval, value)
         )
     return out
+
+
+def _how(
+    own: int,
+    small: bool,
+    interval: tuple[float, float] | None,
+    value: float,
+    items: NDArray[np.float64] | None = None,
+) -> str:
+    """``ci_method`` of an estimate over ``own`` sources (``small``: by the CR2 rule), in
+    the words of the groups' ``ci_method``."""
+    if own < 2:
+        return _method(own)
+    if interval is None:
+        return "no interval: no variation between items to estimate from"
+    if small and items is not None and np.ptp(items) == 0 and value in (0.0, 1.0):
+        return f"Clopper-Pearson over {own} sources (every item scored {value:g})"
+    return "CR2, t(Bell-McCaffrey df)" if small else "cluster bootstrap (percentile)"

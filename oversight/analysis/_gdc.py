@@ -18,9 +18,14 @@ condition (one model as critic), over answers known to be good or flawed:
   answers alone, where the paper's critiques are scored;
 * the mean helpfulness (1–7) of every rated critique (LLM and human raters alike).
 
-Each item is one transcript; intervals are percentile intervals of the cluster bootstrap of
-:mod:`oversight.analysis._bootstrap` (question sources resampled with all their items), the
-gaps computed within each resample, as the paper's figures show intervals around the gaps.
+Each item is one transcript, clustered by question source. Intervals follow the report's
+one rule for every mean (:mod:`oversight.analysis._cluster`): below
+:data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources of the statistic's own
+items, CR2 with a Bell-McCaffrey t (a gap: both shares in one CR2 fit, so items measuring
+both sides are paired; a share every item scored alike: Clopper-Pearson over its sources),
+from there on percentile intervals of the cluster bootstrap of
+:mod:`oversight.analysis._bootstrap`, the gaps computed within each resample, as the
+paper's figures show intervals around the gaps.
 """
 
 from __future__ import annotations
@@ -53,6 +58,10 @@ _RATIOS = {
     "critique_flawed": ("c_fl", "fl_n"),
     "helpfulness": ("h", "h_n"),
 }
+_SHARES = frozenset(
+    {"generation", "discrimination", "critique", "discrimination_flawed", "critique_flawed"}
+)
+_BOUNDS = {"discrimination_brier": (0.0, 1.0), "helpfulness": (1.0, 7.0)}
 _GAPS = {
     "d_minus_c": ("discrimination", "critique"),
     "g_minus_d": ("generation", "discrimination"),
@@ -149,6 +158,8 @@ def gdc(
             n_boot=n_bootstrap,
             seed=seed,
             key=("gdc", condition),
+            shares=_SHARES,
+            bounds=_BOUNDS,
         )
         critics = [t.roles.get("Critic") or t.roles.get("Critic 1") for t, _ in items]
         result.append(

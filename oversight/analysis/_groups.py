@@ -28,6 +28,7 @@ from oversight.analysis._smallsample import (
     SMALL_SAMPLE_CLUSTERS,
     balanced_interval,
     mean_interval,
+    sides_vary,
 )
 from oversight.analysis._stats import (
     RowMetrics,
@@ -209,7 +210,8 @@ def _balanced(
     c = int(unique_codes(cluster[keep])[0].size)
     if c < 2:
         return estimate, None
-    if c < SMALL_SAMPLE_CLUSTERS or np.ptp(score[keep]) == 0:  # no spread: no interval
+    # A side without spread: the bootstrap, like CR2, would see no variation there.
+    if c < SMALL_SAMPLE_CLUSTERS or not sides_vary(score[keep], honest[keep]):
         return estimate, balanced_interval(score[keep], honest[keep], cluster[keep])
     cols = np.stack([score * honest, honest, score * dishonest, dishonest], axis=1)
     boot = resampler.sums(

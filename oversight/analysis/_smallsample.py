@@ -47,10 +47,12 @@ __all__ = [
     "balanced_interval",
     "cr2_contrast",
     "cr2_means",
+    "difference_interval",
     "fieller",
     "holm",
     "mean_interval",
     "proportion_interval",
+    "sides_vary",
     "sign_flip_test",
     "t_quantile",
 ]
@@ -210,30 +212,96 @@ def proportion_interval(
     return (edge, 1.0) if estimate == 1.0 else (0.0, 1.0 - edge)
 
 
-def mean_interval(values: Floats, cluster: Ints, kind: str = "share") -> tuple[float, float] | None:
+def mean_interval(
+    values: Floats,
+    cluster: Ints,
+    kind: str = "share",
+    *,
+    weights: Floats | None = None,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+    level: float = 0.95,
+) -> tuple[float, float] | None:
     """The CR2 t interval of the mean of ``values`` (``cluster``: any source codes): a
-    ``share`` by :func:`proportion_interval`, a ``brier`` clipped to [0, 2], a ``log``
-    score to at most 0. None with fewer than two sources or no variation to estimate."""
+    ``brier`` clipped to [0, 2], a ``log`` score to at most 0, a ``mean`` to ``bounds``,
+    any other ``kind`` a share by :func:`proportion_interval`. With ``weights`` the weighted
+    mean (a ratio of sums, e.g. ratings per item), its CR2 from the weighted fit. None with
+    fewer than two sources or no variation to estimate."""
     _, local = unique_codes(cluster)
     if values.size == 0 or int(local.max()) < 1:
         return None
-    mean, cov, df = cr2_means(values, local)
-    fit = Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0]))
+    if weights is None:
+        mean, cov, df = cr2_means(values, local)
+        fit = Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0]))
+    else:
+        root = np.sqrt(weights)
+        fit = cr2_contrast(root[:, None], root * values, local, np.ones(1))
     if kind == "brier":
-        return fit.interval(bounds=(0.0, 2.0))
+        return fit.interval(level, (0.0, 2.0))
     if kind == "log":
-        return fit.interval(bounds=(-math.inf, 0.0))
-    return proportion_interval(fit.estimate, fit, int(local.max()) + 1, int(values.size))
+        return fit.interval(level, (-math.inf, 0.0))
+    if kind == "mean":
+        return fit.interval(level, bounds)
+    return proportion_interval(fit.estimate, fit, int(local.max()) + 1, int(values.size), level)
+
+
+def difference_interval(
+    a: Floats,
+    a_cluster: Ints,
+    b: Floats,
+    b_cluster: Ints,
+    *,
+    a_weights: Floats | None = None,
+    b_weights: Floats | None = None,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> tuple[float, float] | None:
+    """The CR2 t interval of ``mean(a) - mean(b)`` (weighted means with weights), the two
+    means fitted together so items of one source on both sides (paired, or partly so) count
+    as correlated: for ``a`` and ``b`` measured on the same items it is the interval of the
+    mean of per-item differences. None with fewer than two sources or no variation."""
+    cluster = np.concatenate([a_cluster, b_cluster])
+    if a.size == 0 or b.size == 0 or np.unique(cluster).size < 2:
+        return None
+    x = np.zeros((a.size + b.size, 2))
+    x[: a.size, 0] = 1.0
+    x[a.size :, 1] = 1.0
+    w = np.concatenate(
+        [
+            np.ones(a.size) if a_weights is None else a_weights,
+            np.ones(b.size) if b_weights is None else b_weights,
+        ]
+    )
+    root = np.sqrt(w)
+    y = np.concatenate([a, b])
+    fit = cr2_contrast(x * root[:, None], y * root, cluster, np.array([1.0, -1.0]))
+    return fit.interval(bounds=bounds)
+
+
+def sides_vary(score: Floats, honest: NDArray[np.bool_]) -> bool:
+    """Whether the scores vary within each side of a balanced accuracy (else only
+    :func:`balanced_interval` gives it an honest interval, whatever the sources)."""
+    return bool(np.ptp(score[honest]) > 0 and np.ptp(score[~honest]) > 0)
 
 
 def balanced_interval(
-    score: Floats, honest: NDArray[np.bool_], cluster: Ints
+    score: Floats, honest: NDArray[np.bool_], cluster: Ints, level: float = 0.95
 ) -> tuple[float, float] | None:
     """The CR2 t interval of Khan et al.'s balanced accuracy, the mean of the accuracy of
-    the ``honest`` rows and that of the others (both must be present)."""
+    the ``honest`` rows and that of the others (both must be present).
+
+    When a side has no variation (e.g. every judgment right on both sides) CR2 sees none
+    to estimate from; then each side's accuracy gets the share rule of
+    :func:`mean_interval` (Clopper-Pearson over its sources when all right or all wrong)
+    at ``1 - (1 - level) / 2``, so both hold together at ``level`` (Bonferroni), and the
+    interval is the mean of their ends. None when a side has fewer than two sources."""
+    if not sides_vary(score, honest):
+        half = 1.0 - (1.0 - level) / 2.0
+        ends = [mean_interval(score[side], cluster[side], level=half) for side in (honest, ~honest)]
+        if ends[0] is None or ends[1] is None:
+            return None
+        return (ends[0][0] + ends[1][0]) / 2.0, (ends[0][1] + ends[1][1]) / 2.0
     x = np.stack([honest, ~honest], axis=1).astype(np.float64)
     fit = cr2_contrast(x, score, cluster, np.array([0.5, 0.5]))
-    return fit.interval(bounds=(0.0, 1.0))
+    return fit.interval(level, bounds=(0.0, 1.0))
 
 
 def fieller(

@@ -31,6 +31,7 @@ from oversight.analysis._smallsample import (
     SMALL_SAMPLE_CLUSTERS,
     balanced_interval,
     mean_interval,
+    sides_vary,
 )
 from transcripts.scoring import TIE_TOLERANCE
 
@@ -280,8 +281,8 @@ def _player_intervals(
     own = int(np.unique(cluster).size)
     if own < 2:
         return debate_ci, None
-    if own < SMALL_SAMPLE_CLUSTERS or np.ptp(score) == 0:
-        honest = np.arange(score.size) < int(r.sum())
+    honest = np.arange(score.size) < int(r.sum())
+    if own < SMALL_SAMPLE_CLUSTERS or not sides_vary(score, honest):
         return debate_ci, balanced_interval(score, honest, cluster)
     return debate_ci, _interval(boot[1, :, p], own)
 

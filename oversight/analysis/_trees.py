@@ -10,6 +10,11 @@ answer (clusters: question sources, as everywhere):
   (payoff > 0; 0, within the tie tolerance of :mod:`transcripts.scoring`, counts half),
   and the mean payoff when it argued the gold answer
   minus when it argued another (the protocol should pay honesty: positive).
+
+Intervals follow the report's one rule for every mean (:mod:`oversight.analysis._cluster`):
+CR2 with a Bell-McCaffrey t below
+:data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources, else the percentile
+cluster bootstrap.
 """
 
 from __future__ import annotations
@@ -34,6 +39,13 @@ _RATIOS = {
     "prover_wins": ("won", "p_n"),
     "payoff_arguing_gold": ("honest", "h_n"),
     "payoff_arguing_other": ("liar", "l_n"),
+}
+_SHARES = frozenset({"gold_ranked_first", "prover_wins"})
+_BOUNDS = {
+    "reward_margin": (-1.0, 1.0),
+    "payoff": (-1.0, 1.0),
+    "payoff_arguing_gold": (-1.0, 1.0),
+    "payoff_arguing_other": (-1.0, 1.0),
 }
 _DIFFERENCES = {"honesty_premium": ("payoff_arguing_gold", "payoff_arguing_other")}
 
@@ -114,6 +126,8 @@ def tree_stats(
             n_boot=n_bootstrap,
             seed=seed,
             key=("trees", condition),
+            shares=_SHARES,
+            bounds=_BOUNDS,
         )
         kind = items[0][0].tree.kind if items[0][0].tree else ""
         out.append(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from oversight.analysis._gdc import GDCEstimate, GDCStats
+from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS
 from oversight.analysis._trees import TreeStats
 from oversight.report._markdown import _md_table
 from oversight.report._tables import Table, ci, num, pct, pp, signed_num
@@ -23,12 +24,18 @@ __all__ = [
     "trees_markdown",
 ]
 
+_CI_RULE = (
+    f"CIs over question sources: below {SMALL_SAMPLE_CLUSTERS} sources CR2 with a "
+    "Bell–McCaffrey t (a share every item scored alike: Clopper–Pearson over its sources), "
+    "from there on the percentile cluster bootstrap; none from one source."
+)
+
 GDC_NOTE = (
     "G: the model's own answers that are gold; D: answers it rightly calls flawed "
     "(p_flawed > 0.5) or good; C: its critiques right by a rater who reads the key (flaw "
     "identified, or no false flaw on a good answer); D − C > 0: it knows of flaws it does not "
     "articulate; G − D < 0: it tells flaws apart better than it avoids them (Saunders et al. "
-    "2022, sec. 5). CIs: cluster bootstrap over question sources, gaps within each resample."
+    "2022, sec. 5). " + _CI_RULE
 )
 
 
@@ -93,8 +100,8 @@ TREES_NOTE = (
     "RRM: reward margin = the gold answer's reward minus the mean of the others'; gold first = "
     "share of items whose highest reward is the gold's (ties shared). Prover–estimator: payoff "
     "= the judge's leaf probability minus the estimator's, signed by the prover's bet; wins = "
-    "payoff > 0; honesty premium = payoff arguing the gold minus arguing another answer. CIs: "
-    "cluster bootstrap over question sources."
+    "payoff > 0; honesty premium = payoff arguing the gold minus arguing another answer. "
+    + _CI_RULE
 )
 
 

@@ -219,12 +219,89 @@ def test_a_p_flawed_within_rounding_of_one_half_counts_half(p: float) -> None:
     assert result.discrimination.value == 0.5
 
 
-def test_a_share_every_item_scores_alike_has_no_interval() -> None:
-    # Every generated answer gold: G was 100.0% [100.0, 100.0], every resample alike.
+def test_with_few_sources_the_intervals_are_cr2_t_as_statsmodels_computes_them() -> None:
+    # 12 sources of 4 items: the report's other means switch to CR2 with a Bell-McCaffrey t
+    # below 50 sources (the bootstrap undercovers there); GDC used the bootstrap anyway.
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(11)
+    skill = rng.normal(0.0, 0.3, 12)  # sources differ: items of one source are alike
+    items = []
+    for k in range(48):
+        flawed = bool(k % 2)
+        lean = float(
+            np.clip(0.5 + (skill[k // 4] + rng.normal(0, 0.1)) * (1 if flawed else -1), 0.01, 0.99)
+        )
+        right = bool(rng.random() < 0.5 + skill[k // 4])
+        items.append(
+            item(k, flawed=flawed, p=lean, generated=0, critique_right=right, source=f"s{k // 4}")
+        )
+    (s,) = gdc(items, n_bootstrap=500)
+    outcomes = [t.critique for t in items if t.critique]
+    groups = np.repeat(np.arange(12), 4)
+    d = np.array([float((o.p_flawed or 0) > 0.5) == o.flawed for o in outcomes], dtype=float)
+    c = np.array(
+        [
+            float(o.ratings[0].identifies_key if o.flawed else not o.ratings[0].real_flaw)
+            for o in outcomes
+        ]
+    )
+
+    def reference(y: np.ndarray) -> tuple[float, float]:
+        # With equal sources, CR2 of a mean is statsmodels' clustered variance and the
+        # Bell-McCaffrey df is C - 1, statsmodels' t for clustered errors.
+        fit = sm.OLS(y, np.ones(y.size)).fit(
+            cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
+        )
+        low, high = fit.conf_int(0.05)[0]
+        return max(low, -1.0), min(high, 1.0)
+
+    assert s.discrimination.ci95 == pytest.approx(reference(d), rel=1e-9)
+    assert s.critique.ci95 == pytest.approx(reference(c), rel=1e-9)
+    # A gap of two shares measured on the same items: their paired per-item differences.
+    assert s.d_minus_c.ci95 == pytest.approx(reference(d - c), rel=1e-9)
+    assert s.discrimination.ci_method == "CR2, t(Bell-McCaffrey df)"
+    # From 50 sources on, the bootstrap, as everywhere in the report.
+    (many,) = gdc(synthetic(120), n_bootstrap=200)
+    assert many.discrimination.ci_method == "cluster bootstrap (percentile)"
+
+
+def test_a_share_every_item_scores_alike_is_clopper_pearson_over_its_sources() -> None:
+    # Every generated answer gold: G was 100.0% [100.0, 100.0], every resample alike, then
+    # no interval at all; the report's rule for a group right every time is Clopper-Pearson
+    # with each source counted once.
     items = [
         item(k, flawed=k % 2 == 0, p=0.8, generated=0, critique_right=k % 3 == 0, source=f"s{k}")
         for k in range(6)
     ]
     (result,) = gdc(items, n_bootstrap=50)
-    assert result.generation.value == 1.0 and result.generation.ci95 is None
+    reference = stats.binomtest(6, 6).proportion_ci(method="exact")
+    assert result.generation.value == 1.0
+    assert result.generation.ci95 == pytest.approx((reference.low, reference.high))
     assert result.critique.ci95 is not None  # a share that varies keeps its interval
+
+
+def test_helpfulness_over_ratings_is_the_clustered_mean_of_every_rating() -> None:
+    # Helpfulness is a mean over ratings (items hold one to three): its CR2 interval is
+    # that of the mean of all ratings clustered by source, here by statsmodels (sources of
+    # four ratings each: CR2 is statsmodels' clustered variance, df C - 1).
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(4)
+    items, scores, groups = [], [], []
+    for k, count in enumerate([1, 3, 2, 2, 3, 1, 2, 2, 1, 3, 2, 2] * 2):
+        source = k // 2
+        base = item(k, flawed=True, p=0.7, generated=0, critique_right=True, source=f"s{source}")
+        assert base.critique is not None
+        helpful = [int(h) for h in rng.integers(1, 8, count)]
+        ratings = [base.critique.ratings[0].model_copy(update={"helpfulness": h}) for h in helpful]
+        critique = base.critique.model_copy(update={"ratings": ratings})
+        items.append(base.model_copy(update={"critique": critique}))
+        scores += helpful
+        groups += [source] * count
+    (s,) = gdc(items, n_bootstrap=100)
+    fit = sm.OLS(np.array(scores, float), np.ones(len(scores))).fit(
+        cov_type="cluster", cov_kwds={"groups": np.array(groups)}, use_t=True
+    )
+    assert s.helpfulness.value == pytest.approx(np.mean(scores))
+    assert s.helpfulness.ci95 == pytest.approx(tuple(fit.conf_int(0.05)[0]), rel=1e-9)

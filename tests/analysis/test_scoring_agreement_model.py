@@ -41,6 +41,70 @@ def test_consultancy_balanced_accuracy_is_sklearns_and_binary_brier_is_half(
     assert g.ece_ci95 is not None and g.ece_ci95[0] <= g.ece <= g.ece_ci95[1]  # type: ignore[operator]
 
 
+def _consultancy(run: RunBuilder, honest_right: bool, dishonest_right: bool, n: int) -> None:
+    """Consultancies on ``n`` sources, honest on even ones: every judgment of a side right
+    or every one wrong."""
+    for i in range(n):
+        side = i % 2 == 0  # the consultant argued gold (answer 0) on even sources
+        right = honest_right if side else dishonest_right
+        q = run.question(f"q{i}", source=f"s{i}")
+        t = run.transcript(q, condition="consultancy", assignment={"Consultant": 0 if side else 1})
+        run.judge(t, [0.9, 0.1] if right else [0.1, 0.9])
+
+
+@pytest.mark.parametrize(
+    ("honest_right", "dishonest_right", "sources"),
+    [(True, True, 12), (True, False, 12), (False, False, 12), (True, True, 60)],
+)
+def test_balanced_accuracy_without_variation_on_either_side_is_clopper_pearson_per_side(
+    run: RunBuilder, honest_right: bool, dishonest_right: bool, sources: int
+) -> None:
+    # Every judgment right on both sides (or each side all one way) gave balanced accuracy
+    # 100.0% and no interval at all; the report's rule for a share every judgment scored
+    # alike is Clopper-Pearson with each source counted once. Balanced accuracy is the mean
+    # of the two sides' accuracies: each side's Clopper-Pearson at 97.5% (Bonferroni, so
+    # both hold together at 95%), the mean of their ends.
+    from scipy import stats
+
+    _consultancy(run, honest_right, dishonest_right, sources)
+    (g,) = analyze(run.path, n_bootstrap=200).groups
+    half = sources // 2
+
+    def side(right: bool) -> tuple[float, float]:
+        ci = stats.binomtest(half if right else 0, half).proportion_ci(0.975, method="exact")
+        return ci.low, ci.high
+
+    (lh, hh), (ld, hd) = side(honest_right), side(dishonest_right)
+    assert g.balanced_accuracy == (honest_right + dishonest_right) / 2
+    assert g.balanced_accuracy_ci95 == pytest.approx(((lh + ld) / 2, (hh + hd) / 2))
+
+
+def test_balanced_accuracy_with_one_side_all_right_combines_its_clopper_pearson_with_cr2(
+    run: RunBuilder,
+) -> None:
+    # Honest side right every time, the other side varying: CR2 of the two means saw no
+    # variation on the honest side and gave an interval as if its accuracy were known.
+    import statsmodels.api as sm
+    from scipy import stats
+
+    wrong_on = {1, 5, 9, 13}  # dishonest consultancies (odd sources) the judge got wrong
+    for i in range(24):
+        side = i % 2 == 0
+        q = run.question(f"q{i}", source=f"s{i}")
+        t = run.transcript(q, condition="consultancy", assignment={"Consultant": 0 if side else 1})
+        run.judge(t, [0.1, 0.9] if i in wrong_on else [0.9, 0.1])
+    (g,) = analyze(run.path, n_bootstrap=200).groups
+    honest = stats.binomtest(12, 12).proportion_ci(0.975, method="exact")
+    dishonest = np.array([0.0 if i in wrong_on else 1.0 for i in range(1, 24, 2)])
+    # One judgment per source: CR2 is HC2, its Bell-McCaffrey df n - 1.
+    fit = sm.OLS(dishonest, np.ones(12)).fit(cov_type="HC2", use_t=True)
+    assert fit.df_resid == 11
+    low, high = fit.conf_int(0.025)[0]
+    assert g.balanced_accuracy_ci95 == pytest.approx(
+        ((honest.low + low) / 2, (honest.high + min(high, 1.0)) / 2)
+    )
+
+
 def test_agreement_keeps_every_judgment_and_matches_krippendorff_and_sklearn(
     run: RunBuilder,
 ) -> None:

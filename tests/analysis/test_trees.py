@@ -86,3 +86,27 @@ def test_a_payoff_that_is_zero_but_for_rounding_is_a_draw() -> None:
     assert payoff != 0
     (stats,) = tree_stats([pe(0, payoff, 0, "s0"), pe(1, payoff, 1, "s1")], n_bootstrap=20)
     assert stats.prover_wins.value == 0.5
+
+
+def test_with_few_sources_the_tree_intervals_are_cr2_t_as_statsmodels_computes_them() -> None:
+    # One item per source, 20 sources: below 50 the report's means and differences are CR2
+    # with a Bell-McCaffrey t; the tree statistics used the percentile bootstrap whatever
+    # the sources. With one item per source CR2 is HC2, and for two groups of ten the
+    # Bell-McCaffrey df is n - 2, statsmodels' residual df.
+    import statsmodels.api as sm
+    from scipy import stats
+
+    rng = np.random.default_rng(8)
+    payoffs = rng.normal(0.1, 0.3, 20).round(3)
+    argued = np.array([0, 1] * 10)
+    (result,) = tree_stats(
+        [pe(k, float(payoffs[k]), int(argued[k]), f"s{k}") for k in range(20)], n_bootstrap=300
+    )
+    x = np.stack([np.ones(20), argued == 0], axis=1).astype(float)
+    fit = sm.OLS(payoffs, x).fit(cov_type="HC2", use_t=True)
+    assert fit.df_resid == 18
+    assert result.honesty_premium.ci95 == pytest.approx(tuple(fit.conf_int(0.05)[1]))
+    assert result.honesty_premium.ci_method == "CR2, t(Bell-McCaffrey df)"
+    # HC2 of a mean of independent items is the one-sample t interval.
+    one = stats.ttest_1samp(payoffs, 0.0).confidence_interval(0.95)
+    assert result.payoff.ci95 == pytest.approx((one.low, one.high))
