@@ -159,15 +159,27 @@ def fit_model(
     unbounded = _separated(frame, reference, notes) if kind == "gee" else set()
     if not np.isfinite(est).all():
         notes.append("the fit gave no finite estimate for some terms: they are left empty")
+    # A standard error of 0 (statsmodels >= 0.15 gives it where no outcome varies within a
+    # condition; earlier versions gave NaN) is no measure of uncertainty: no zero-width
+    # interval and no p-value of 0 from it.
+    degenerate = {n for n, s in zip(names, se, strict=True) if math.isfinite(s) and s <= 0}
+    if degenerate:
+        notes.append(
+            "the fit gave a standard error of 0 for "
+            + ", ".join(sorted(degenerate))
+            + " (no outcome varies there): no interval or p-value is given for it"
+        )
     terms = [
         ModelTerm(
             name=name,
             estimate=float(e) if math.isfinite(e) else None,
-            se=float(s) if math.isfinite(s) else None,
+            se=float(s) if math.isfinite(s) and s > 0 else None,
             ci95=(float(e - z * s), float(e + z * s))
-            if math.isfinite(e) and math.isfinite(s) and name not in unbounded
+            if math.isfinite(e) and math.isfinite(s) and s > 0 and name not in unbounded
             else None,
-            p_value=float(p) if math.isfinite(p) and name not in unbounded else None,
+            p_value=float(p)
+            if math.isfinite(p) and name not in unbounded and name not in degenerate
+            else None,
         )
         for name, e, s, p in zip(names, est, se, pvals, strict=True)
     ]

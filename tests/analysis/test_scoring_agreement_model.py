@@ -235,8 +235,9 @@ def test_the_glmm_note_counts_every_tie_it_scores_as_wrong(run: RunBuilder) -> N
 def test_a_gee_fit_without_estimates_leaves_them_empty_and_its_json_reads_back(
     run: RunBuilder,
 ) -> None:
-    # Every judgment a tie: GEE gives NaN; the table printed "nan" and the JSON held null
-    # for a field typed float, so it did not read back into an Analysis.
+    # Every judgment a tie: GEE gives NaN (statsmodels < 0.15) or a standard error of 0
+    # (0.15: an interval of zero width and p = 0); the table printed "nan" and the JSON held
+    # null for a field typed float, so it did not read back into an Analysis.
     from oversight.analysis import Analysis
     from oversight.report._tables import build_tables
 
@@ -246,11 +247,13 @@ def test_a_gee_fit_without_estimates_leaves_them_empty_and_its_json_reads_back(
         run.judge(run.transcript(q, condition="debate"), [0.4, 0.4, 0.1, 0.1])
     result = analyze(run.path, n_bootstrap=20, model="gee")
     assert result.model is not None
-    assert all(t.estimate is None and t.ci95 is None for t in result.model.terms)
-    assert any("no finite estimate" in w for w in result.warnings)
+    terms = result.model.terms
+    assert all(t.ci95 is None and t.p_value is None and t.se is None for t in terms)
+    assert any("no finite estimate" in w or "standard error of 0" in w for w in result.warnings)
     assert Analysis.model_validate_json(result.model_dump_json()) == result
     table = next(t for t in build_tables(result) if t.title.startswith("Model"))
-    assert all(row[1] == "—" for row in table.rows)
+    assert all(row[1] == "—" or t.estimate is not None for row, t in zip(table.rows, terms))
+    assert all(row[2:] == ["—", "—"] for row in table.rows)  # no interval, no p
 
 
 def test_power_plan_is_statsmodels_normal_power_times_the_design_effect() -> None:
