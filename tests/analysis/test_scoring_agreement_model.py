@@ -252,7 +252,9 @@ def test_a_gee_fit_without_estimates_leaves_them_empty_and_its_json_reads_back(
     assert any("no finite estimate" in w or "standard error of 0" in w for w in result.warnings)
     assert Analysis.model_validate_json(result.model_dump_json()) == result
     table = next(t for t in build_tables(result) if t.title.startswith("Model"))
-    assert all(row[1] == "—" or t.estimate is not None for row, t in zip(table.rows, terms))
+    assert all(
+        row[1] == "—" or t.estimate is not None for row, t in zip(table.rows, terms, strict=True)
+    )
     assert all(row[2:] == ["—", "—"] for row in table.rows)  # no interval, no p
 
 
