@@ -42,7 +42,7 @@ from judges.fallback import FallbackJudge, FallbackOptions
 from judges.human import HumanJudge, HumanJudgeOptions
 from judges.live import JOURNAL, LiveHumanJudge
 from judges.llm import LLMJudge, LLMJudgeOptions
-from judges.panel import PanelJudge, PanelOptions
+from judges.panel import QUEUED_MEMBER, PanelJudge, PanelOptions
 from judges.terminal import Interrupt
 from oversight.endpoints import Endpoint, endpoint
 from transcripts import RunStore
@@ -58,6 +58,7 @@ __all__ = [
     "build_judge",
     "parse_judge_config",
     "parse_spec",
+    "queued_in_panels",
 ]
 
 EndpointFactory = Callable[[str], Endpoint]
@@ -251,6 +252,27 @@ def parse_judge_config(spec: str | Mapping[str, Any] | BaseModel) -> JudgeConfig
         raise ConfigError(f"judge {spec!r} is not valid: {problems} ({form})") from None
 
 
+def queued_in_panels(
+    config: JudgeConfig, at: str = "judge", *, in_panel: bool = False
+) -> list[str]:
+    """Where a deferred fallback judge is a panel's member, one line each, starting with
+    where (``at``, e.g. ``judges[1].members[0]``): the rule
+    (:data:`~judges.panel.QUEUED_MEMBER`) the experiment file's validation and
+    :func:`build_judge` both apply."""
+    found = []
+    if in_panel and isinstance(config, FallbackJudgeConfig) and config.mode == "deferred":
+        found.append(f"{at}: {QUEUED_MEMBER}")
+    if isinstance(config, PanelJudgeConfig):
+        for j, member in enumerate(config.members):
+            found += queued_in_panels(member, f"{at}.members[{j}]", in_panel=True)
+    elif isinstance(config, FallbackJudgeConfig):
+        if config.primary is not None:  # a panel primary's members are checked as a panel's
+            found += queued_in_panels(config.primary, f"{at}.primary", in_panel=in_panel)
+        for j, member in enumerate(config.members or []):  # the fallback's own panel
+            found += queued_in_panels(member, f"{at}.members[{j}]", in_panel=True)
+    return found
+
+
 def build_judge(
     spec: str | Mapping[str, Any] | BaseModel,
     *,
@@ -263,51 +285,56 @@ def build_judge(
     """The judge a spec string, a ``[[judges]]`` table or a config object describes: the one
     way judges are built from configuration.
 
-    ``store`` is where a deferred fallback judge queues items; ``annotator`` names the
-    person for human judges whose config does not; ``console`` is where they are asked;
-    ``interrupt`` is what the caller's Ctrl-C handler sets to end their prompt (asked from
-    async code, they are read in a thread Ctrl-C does not reach).
+    ``store`` is where a deferred fallback judge queues items (and an interactive one, once
+    its person quits; not as a panel's member, which never queues: see
+    :mod:`judges.panel`); ``annotator`` names the person for human judges whose config does
+    not; ``console`` is where they are asked; ``interrupt`` is what the caller's Ctrl-C
+    handler sets to end their prompt (asked from async code, they are read in a thread
+    Ctrl-C does not reach). A deferred fallback judge as a panel's member is refused
+    (:func:`queued_in_panels`).
     """
     config = parse_judge_config(spec)
+    problems = queued_in_panels(config)
+    if problems:
+        raise ConfigError("; ".join(problems))
 
-    def build(member: JudgeConfig) -> Judge:
-        return build_judge(
-            member,
-            endpoint_factory=endpoint_factory,
-            store=store,
-            annotator=annotator,
-            console=console,
-            interrupt=interrupt,
-        )
+    def build(config: JudgeConfig, in_panel: bool) -> Judge:
+        if isinstance(config, LLMJudgeConfig):
+            return LLMJudge(endpoint_factory(config.endpoint), config, prompts=config.prompts)
+        if isinstance(config, HumanJudgeConfig):
+            # A person can also be a protocol's live judge; their turns are journaled in the run.
+            person = (
+                config if config.annotator else config.model_copy(update={"annotator": annotator})
+            )
+            return LiveHumanJudge(
+                person,
+                console=console,
+                interrupt=interrupt,
+                journal=store.path / JOURNAL if store is not None else None,
+            )
+        if isinstance(config, PanelJudgeConfig):
+            return PanelJudge([build(m, True) for m in config.members], config)
+        name = config.name or "fallback"
+        primary: Judge
+        if config.primary is not None:
+            primary = build(config.primary, in_panel)
+        elif config.members is not None:
+            primary = PanelJudge(
+                [build(m, True) for m in config.members],
+                combine=config.combine,
+                name=f"{name}-panel",
+            )
+        else:
+            assert config.endpoint is not None
+            primary = LLMJudge(
+                endpoint_factory(config.endpoint), samples=config.samples, combine=config.combine
+            )
+        human = None
+        if config.mode == "interactive":
+            human = HumanJudge(
+                console=console, interrupt=interrupt, annotator=config.annotator or annotator
+            )
+        # A panel's member never queues (its later answer would not change the panel's verdict).
+        return FallbackJudge(primary, config, human=human, store=None if in_panel else store)
 
-    if isinstance(config, LLMJudgeConfig):
-        return LLMJudge(endpoint_factory(config.endpoint), config, prompts=config.prompts)
-    if isinstance(config, HumanJudgeConfig):
-        # A person can also be a protocol's live judge; their turns are journaled in the run.
-        person = config if config.annotator else config.model_copy(update={"annotator": annotator})
-        return LiveHumanJudge(
-            person,
-            console=console,
-            interrupt=interrupt,
-            journal=store.path / JOURNAL if store is not None else None,
-        )
-    if isinstance(config, PanelJudgeConfig):
-        return PanelJudge([build(m) for m in config.members], config)
-    name = config.name or "fallback"
-    if config.primary is not None:
-        primary = build(config.primary)
-    elif config.members is not None:
-        primary = PanelJudge(
-            [build(m) for m in config.members], combine=config.combine, name=f"{name}-panel"
-        )
-    else:
-        assert config.endpoint is not None
-        primary = LLMJudge(
-            endpoint_factory(config.endpoint), samples=config.samples, combine=config.combine
-        )
-    human = None
-    if config.mode == "interactive":
-        human = HumanJudge(
-            console=console, interrupt=interrupt, annotator=config.annotator or annotator
-        )
-    return FallbackJudge(primary, config, human=human, store=store)
+    return build(config, False)

@@ -16,7 +16,8 @@ Modes:
   once; the call waits for them while the runner goes on with other items. The returned
   judgment has ``decided_by="human"`` and ``components=[primary, human]``. If the person
   skips, the primary decides (``metadata["human"]="skipped"``). If the person quits, items
-  go to the queue from then on when a ``store`` is given, otherwise the primary decides.
+  go to the queue from then on when a ``store`` is given, otherwise the primary decides
+  (as a panel's member it has no store: see :mod:`judges.panel`).
   Ctrl-C at their prompt (:class:`~judges._common.HumanInterrupted`) is raised, not queued:
   the caller stops, and asks the item again when it resumes.
 * ``deferred`` — an :class:`~transcripts.Escalation` is appended to the run's

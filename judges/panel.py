@@ -11,6 +11,13 @@ panel's judgment fails, or is ``skipped`` when every member is a person who skip
 ``agreement`` is the share of the members that gave a judgment whose verdict equals the
 panel's verdict (a tie counts as the verdict ``None``). ``decided_by`` names the
 combination rule.
+
+A panel's member must give its final answer now: a deferred
+:class:`~judges.FallbackJudge` is refused (:data:`QUEUED_MEMBER`), and so is an interactive
+one with a store, which would queue items after its person quits (a fallback member built by
+:func:`~judges.build_judge` gets none: after a quit its automatic judge decides, marked).
+A person's later answer to a member's queued item would supersede the member's judgment,
+but nothing would combine the panel again: its verdict would stay the automatic one.
 """
 
 from __future__ import annotations
@@ -24,11 +31,20 @@ from pydantic import Field
 from judges._common import failed, judge_safely
 from judges._probs import Combine, combine
 from judges.base import Judge, JudgeOptions, resolve_options
+from judges.fallback import FallbackJudge
 from oversight.concurrency import bounded_map
 from transcripts import JudgeIdentity, JudgeView, Judgment, verdict
 from transcripts.errors import ConfigError
 
-__all__ = ["PanelJudge", "PanelOptions"]
+__all__ = ["QUEUED_MEMBER", "PanelJudge", "PanelOptions"]
+
+QUEUED_MEMBER = (
+    "a deferred fallback judge cannot be a panel's member (the person's later answer would "
+    "not change the panel's verdict); put the fallback around the panel instead: "
+    'kind = "fallback" with members = [...]'
+)
+"""Why a deferred fallback judge cannot be a panel's member: the one rule the experiment
+file's validation, :func:`~judges.build_judge` and :class:`PanelJudge` apply."""
 
 
 class PanelOptions(JudgeOptions):
@@ -61,6 +77,16 @@ class PanelJudge(Judge):
                 f"its own name (name = ... in its table; for k samples of one model, an llm "
                 f"judge with samples = k)"
             )
+        for member in members:
+            if isinstance(member, FallbackJudge) and member.store is not None:
+                raise ConfigError(
+                    f"panel {name!r}: member {member.identity.name!r}: {QUEUED_MEMBER}"
+                    if member.mode == "deferred"
+                    else f"panel {name!r}: member {member.identity.name!r}: an interactive "
+                    f"fallback judge in a panel takes no store (after its person quits it "
+                    f"would queue items, and their answers would not change the panel's "
+                    f"verdict); build it without store="
+                )
         self.members = list(members)
         self._identity = JudgeIdentity(kind="panel", name=name)
 

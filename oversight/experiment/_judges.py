@@ -10,6 +10,7 @@ from judges.config import (
     JudgeConfig,
     LLMJudgeConfig,
     PanelJudgeConfig,
+    queued_in_panels,
 )
 
 if TYPE_CHECKING:
@@ -78,30 +79,8 @@ def validate_judges(experiment: Experiment) -> list[str]:
                     f"nor a spec such as 'openai/gpt-4o-mini'"
                 )
         problems += _unnamed_people(config, at)
-        problems += _queued_in_panels(config, at, in_panel=False)
+        problems += queued_in_panels(config, at)
     return problems
-
-
-def _queued_in_panels(config: JudgeConfig, at: str, *, in_panel: bool) -> list[str]:
-    """Where a deferred fallback judge is a panel's member: the person's later answer to
-    its queued item supersedes the member's judgment, but the panel's verdict, combined from
-    the automatic answer, would stay as it was (nothing combines the panel again)."""
-    found = []
-    if in_panel and isinstance(config, FallbackJudgeConfig) and config.mode == "deferred":
-        found.append(
-            f"{at}: a deferred fallback judge cannot be a panel's member (the person's later "
-            f"answer would not change the panel's verdict); put the fallback around the "
-            f'panel instead: kind = "fallback" with members = [...]'
-        )
-    if isinstance(config, PanelJudgeConfig):
-        for j, member in enumerate(config.members):
-            found += _queued_in_panels(member, f"{at}.members[{j}]", in_panel=True)
-    elif isinstance(config, FallbackJudgeConfig):
-        if config.primary is not None:  # a panel primary's members are checked as a panel's
-            found += _queued_in_panels(config.primary, f"{at}.primary", in_panel=in_panel)
-        for j, member in enumerate(config.members or []):  # the fallback's own panel
-            found += _queued_in_panels(member, f"{at}.members[{j}]", in_panel=True)
-    return found
 
 
 def _unnamed_people(config: JudgeConfig, at: str) -> list[str]:

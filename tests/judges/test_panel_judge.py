@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
+from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from judges import LLMJudge, PanelJudge, build_judge
+from judges import FallbackJudge, HumanJudge, LLMJudge, PanelJudge, build_judge
 from oversight.endpoints import endpoint
 from transcripts import JudgeView
 from transcripts.errors import ConfigError
 
-from .helpers import ANSWERS, Scripted, believer, transcript
+from .helpers import ANSWERS, Scripted, believer, saved_run, transcript
 
 
 async def test_mean_and_majority_with_agreement() -> None:
@@ -96,11 +99,7 @@ def test_a_panel_needs_distinct_members() -> None:
 
 
 async def test_a_person_who_stops_stops_the_panel_not_a_failed_member() -> None:
-    import io
-
-    from rich.console import Console
-
-    from judges import HumanJudge, HumanQuit
+    from judges import HumanQuit
 
     view = JudgeView.from_transcript(transcript())
     person = HumanJudge(
@@ -126,3 +125,46 @@ async def test_a_member_who_skips_abstains_and_is_not_counted_as_failed() -> Non
     people = [Scripted(n, ["skip"], kind="human", annotator=n) for n in ("alice", "bob")]
     judgment = await PanelJudge(people, name="p").judge(view)
     assert judgment.status == "skipped" and judgment.error is None
+
+
+DEFERRED_MEMBER = "a deferred fallback judge cannot be a panel's member"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "panel", "members": ["llm:mock/a", {"kind": "fallback", "endpoint": "mock/b"}]},
+        {
+            "kind": "fallback",
+            "mode": "interactive",
+            "annotator": "ann",
+            "members": ["llm:mock/a", {"kind": "fallback", "endpoint": "mock/b"}],
+        },
+    ],
+)
+def test_build_judge_refuses_a_deferred_fallback_member_as_the_experiment_file_does(
+    tmp_path: Path, spec: dict[str, object]
+) -> None:
+    """The person's later answer to the member's queued item would not change the panel's
+    verdict (was: refused in an experiment file, built from Python)."""
+    store = saved_run(tmp_path / "run", [transcript()])
+    with pytest.raises(ConfigError, match=DEFERRED_MEMBER) as caught:
+        build_judge(spec, endpoint_factory=endpoint, store=store)
+    assert "judge.members[1]" in str(caught.value)
+    assert 'kind = "fallback" with members = [...]' in str(caught.value)
+    # A fallback around the panel is the way, and queues as before.
+    around = {"kind": "fallback", "members": ["llm:mock/a", "llm:mock/b"]}
+    assert isinstance(build_judge(around, endpoint_factory=endpoint, store=store), FallbackJudge)
+
+
+def test_a_panel_refuses_a_member_that_would_queue_for_a_later_session(tmp_path: Path) -> None:
+    store = saved_run(tmp_path / "run", [transcript()])
+    deferred = FallbackJudge(Scripted("weak", []), store=store, name="later")
+    with pytest.raises(ConfigError, match=DEFERRED_MEMBER):
+        PanelJudge([Scripted("a", []), deferred], name="p")
+    person = HumanJudge(annotator="ann", console=Console(file=io.StringIO()))
+    queues_after_a_quit = FallbackJudge(
+        Scripted("weak", []), human=person, store=store, mode="interactive", name="now"
+    )
+    with pytest.raises(ConfigError, match="takes no store"):
+        PanelJudge([Scripted("a", []), queues_after_a_quit], name="p")
