@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 import pexpect
 import pytest
 
-__all__ = ["ANSI", "MAIN", "Terminal", "close", "finish", "plain", "spawn_cli"]
+__all__ = ["ANSI", "MAIN", "Terminal", "close", "finish", "hang_up", "plain", "spawn_cli"]
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 """Terminal escape sequences (colours, cursor moves), removed before reading a screen."""
@@ -139,3 +139,13 @@ def close(child: Terminal) -> None:
         child.kill(signal.SIGKILL)
     child.wait()
     child.close()
+
+
+def hang_up(child: Terminal) -> int | None:
+    """Close the child's terminal as a closed window (or a dropped ssh link) does: its
+    session gets SIGHUP and its reads end. Wait for it to end by itself (no other signal,
+    unlike pexpect's close) and return its exit status (None when a signal ended it)."""
+    child.ptyproc.fileobj.close()
+    child.wait()
+    child.closed = True
+    return child.exitstatus  # type: ignore[no-any-return]

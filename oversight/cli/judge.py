@@ -10,7 +10,6 @@ it is given; quit with ``q`` (or Ctrl-C) and run the same command to resume.
 from __future__ import annotations
 
 import argparse
-import signal
 from collections import Counter
 from typing import Any
 
@@ -22,6 +21,7 @@ from rich.table import Table
 from judges.human import HumanJudge
 from judges.session import plan, serve, study_progress
 from judges.study import STUDY_FILE, Study, StudyDesign, open_study
+from oversight.cli._person import INTERRUPTED, PersonSignals
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
@@ -48,7 +48,11 @@ def add_parser(subparsers: Any) -> None:
             "A human judging session: you see each transcript as a judge may (no gold, no "
             "model names; answers in the order the speakers saw them) and give a probability "
             "per answer. Every answer is saved at once; quit with q and run the same command "
-            "to resume. Several people may judge one run at once, each in their own terminal."
+            "to resume. Several people may judge one run at once, each in their own terminal. "
+            "Exit status: 0 when the session ends (nothing left, or q), 130 after Ctrl-C or a "
+            "closed terminal (a verdict typed before a Ctrl-C at the reason prompt is saved; a "
+            "second Ctrl-C does not cut its save short), 1 when an option or the run folder "
+            "is refused, 2 when the command line does not parse."
         ),
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
@@ -179,8 +183,15 @@ def _flag(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Plan the session from the run folder and serve it."""
+    """Plan the session from the run folder and serve it; 130 after Ctrl-C (raised as
+    :class:`KeyboardInterrupt`) or a closed terminal (:mod:`oversight.cli._person`)."""
     console = Console(highlight=False)
+    with PersonSignals(console) as signals:
+        code = _session(args, console)
+    return INTERRUPTED if signals.hung_up else code
+
+
+def _session(args: argparse.Namespace, console: Console) -> int:
     if args.rounds is not None and args.rounds < 0:
         raise ConfigError(f"--rounds must be 0 or more, got {args.rounds}")
     store = RunStore.open(args.run_dir)
@@ -257,11 +268,6 @@ def run(args: argparse.Namespace) -> int:
         + ". For each, give a probability per answer (e.g. 70 30) or a letter and your "
         "confidence (e.g. A 80); s skips, q quits. Each answer is saved at once."
     )
-    if hasattr(signal, "SIGHUP"):  # not on Windows
-        # A closed terminal (the window shut, the ssh link dropped) ends the input, so the
-        # session stops as at the end of input, saving the verdict typed at the reason
-        # prompt first; by default the hangup signal would end the process where it stands.
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     result = serve(store, judge, items)
     store.close()
     busy = f", {result.busy} open elsewhere" if result.busy else ""

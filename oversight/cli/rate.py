@@ -25,6 +25,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
+from oversight.cli._person import INTERRUPTED, PersonSignals
 from transcripts import CritiqueRating, JudgeView, RunStore, render_judge_view
 from transcripts.errors import ConfigError
 
@@ -52,7 +53,11 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Rate every critique of the run's critique transcripts: helpfulness from 1 to 7 "
             "and whether it points at a real flaw, seeing only what a judge sees. Each "
-            "transcript's ratings are saved at once; quit with q and run again to resume."
+            "transcript's ratings are saved at once; quit with q and run again to resume. "
+            "Exit status: 0 when the session ends (nothing left, or q), 130 after Ctrl-C or a "
+            "closed terminal (the ratings of the transcript on the screen are not saved), 1 "
+            "when an option or the run folder is refused, 2 when the command line does not "
+            "parse."
         ),
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
@@ -74,8 +79,15 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve the rating session; 0 when done or quit."""
+    """Serve the rating session; 0 when done or quit, 130 after Ctrl-C (raised as
+    :class:`KeyboardInterrupt`) or a closed terminal (:mod:`oversight.cli._person`)."""
     console = Console(highlight=False)
+    with PersonSignals(console) as signals:
+        _session(args, console)
+    return INTERRUPTED if signals.hung_up else 0
+
+
+def _session(args: argparse.Namespace, console: Console) -> None:
     annotator = args.annotator.strip()  # as typed around it or not, one person's ratings
     if not annotator:
         raise ConfigError("--annotator: give your name, recorded with each rating")
@@ -89,7 +101,6 @@ def run(args: argparse.Namespace) -> int:
         with_key=bool(args.with_key),
     )
     console.print(f"{rated} transcript(s) rated this session.")
-    return 0
 
 
 def _pending(store: RunStore, rater: str, conditions: list[str]) -> list[str]:

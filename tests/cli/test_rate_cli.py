@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.terminal import Terminal, finish, plain, spawn_cli
+from tests.terminal import Terminal, close, finish, hang_up, plain, spawn_cli
 from transcripts import CritiqueOutcome, Question, RunStore, Transcript, Turn
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
@@ -233,3 +233,34 @@ def test_a_digit_that_is_not_a_decimal_digit_is_asked_again(tmp_path: Path) -> N
     child.expect_exact("Saved.")
     finish(child)
     assert ratings(run) == {"t1": [("Critic", 3, False, "human:alice")]}
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "closed terminal"])
+def test_ctrl_c_or_a_closed_terminal_ends_with_status_130_keeping_what_was_saved(
+    tmp_path: Path, how: str
+) -> None:
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    for t in (critique_transcript("t1", critics=1), critique_transcript("t2", critics=1)):
+        store.transcripts.append(t)
+    store.close()
+    child = spawn(run, "--annotator", "ivy")
+    try:
+        child.expect_exact("Helpfulness of Critic")
+        child.sendline("4")
+        child.expect_exact("real flaw? (y/n)")
+        child.sendline("y")
+        child.expect_exact("Reason (optional")
+        child.sendline("")
+        child.expect_exact("Saved.")
+        child.expect_exact("Item 2 of 2")
+        child.expect_exact("q quit: ")
+        if how == "ctrl-c":
+            child.sendintr()
+            screen = " ".join(finish(child, status=130).split())
+            assert "interrupted; everything saved so far is kept" in screen
+        else:
+            assert hang_up(child) == 130  # (was: ended by the hangup signal where it stood)
+    finally:
+        close(child)
+    assert ratings(run) == {"t1": [("Critic", 4, True, "human:ivy")], "t2": []}
