@@ -10,8 +10,9 @@ Before any speech the person gives a prior; after every round they see the trans
 (blinded as in :class:`~judges.human.HumanJudge`: no model names, gold or hidden text; the
 answers in the protocol's counterbalanced order, not shuffled again, so the letters in their
 questions are the speakers' letters; with their earlier beliefs),
-enter their beliefs (the same entries as a verdict: ``70 30``, ``A 80``, ...), then choose
-to continue (``c``) or end (``e``); when continuing they may ask the speakers a question
+enter their beliefs (the same entries as a verdict: ``70 30``, ``A 80``, ...), then, told
+that each further round costs a little of their reward, choose to continue (``c``) or end
+(``e``); when continuing they may ask the speakers a question
 (Enter for none). When the protocol ends (they ended it, or the last round was heard) they
 may give a reason. ``q`` quits; Ctrl-C (the run's, see :class:`~judges.terminal.Interrupt`)
 ends the turn showing unanswered (nothing of it is journaled) and the run stops.
@@ -58,6 +59,11 @@ JOURNAL = "live-judge.jsonl"
 """File name of the live judges' journal in a run folder."""
 
 DECISION_PROMPT = "Continue (c) to hear another round, or end (e) here: "
+COST_NOTE = (
+    "Each further round costs you a little of your reward; you are rewarded for a high "
+    "final probability on the correct answer."
+)
+"""Said before the choice, as the LLM judge's prompt says it: hearing more is not free."""
 REASON_PROMPT = "Reason for your final belief (optional, Enter to leave empty): "
 
 
@@ -187,6 +193,7 @@ class LiveHumanJudge(HumanJudge):
         decision: Decision = "continue"
         question = None
         if can_end:
+            self.console.print(COST_NOTE, highlight=False)
             decision = self._read_decision()
             if decision == "continue":
                 question = self._line(QUESTION_PROMPT) or None

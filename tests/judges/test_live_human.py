@@ -108,6 +108,9 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
     order = turn(child, "after round 1", "A 70")
     assert sorted(order) == [0, 1]
     child.expect_exact("Continue (c)")
+    # As in the paper's app, the judge knows that hearing more costs reward (the prior's
+    # screen, where the judge cannot end, says nothing of it).
+    assert "Each further round costs you a little of your reward" in screen(child)
     child.sendline("x")
     child.expect_exact("type c to continue or e to end")
     child.sendline("c")
