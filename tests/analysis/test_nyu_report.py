@@ -3,6 +3,8 @@ AI settings, with intervals and the clustered test (skips without the dataset)."
 
 from __future__ import annotations
 
+import csv
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 
 from oversight.analysis import analyze
 from oversight.cli import main
+from transcripts.export import to_csv
 from transcripts.importers.nyu import ImportSummary
 
 
@@ -50,3 +53,43 @@ def test_nyu_report_compares_debate_with_consultancy_for_humans_and_ai(
     out = capsys.readouterr().out
     assert "human-debate" in out and "human-consultancy" in out
     assert "p (clustered)" in out and "p (Holm)" in out
+
+
+def test_the_papers_own_rule_from_the_export_gives_its_figures_and_its_test(
+    nyu_run: Path, tmp_path: Path
+) -> None:
+    """Michael et al. score a judgment right when p(correct) > 0.5 (a tie is wrong) and test
+    debate against consultancy per judgment, unclustered; the report counts a tie half and
+    compares per question, clustered by story (docs/guide/nyu-and-export.md says why)."""
+    table = tmp_path / "nyu.csv"
+    to_csv(nyu_run, table, counted_only=True)
+    with table.open(newline="") as f:
+        rows = [
+            r
+            for r in csv.DictReader(f)
+            if r["judge_name"] == "nyu-live-judge" and r["meta_included_in_paper"] == "True"
+        ]
+    right: dict[str, list[bool]] = {}
+    for r in rows:
+        right.setdefault(r["condition"], []).append(float(r["p_correct"]) > 0.5)
+    counts = {c: (sum(v), len(v)) for c, v in right.items()}
+    assert counts == {
+        "human-debate": (130, 154),
+        "ai-debate": (68, 87),
+        "human-consultancy": (71, 96),  # 74.0%; the report's 74.5% counts one tie half
+        "ai-consultancy": (61, 76),
+    }
+    ties = [r["meta_room"] for r in rows if float(r["p_correct"]) == 0.5]
+    assert ties == ["end-as-a-hero-8"]
+    # The paper's test: two proportions, judgments independent (chi-square, 1 df).
+    (a, n), (b, m) = counts["human-debate"], counts["human-consultancy"]
+    pooled = (a + b) / (n + m)
+    z = (a / n - b / m) / math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
+    assert 0.04 < math.erfc(abs(z) / math.sqrt(2)) < 0.05  # p = 0.043: significant
+    # The report's: per question, clustered by story: the same direction, not significant.
+    result = analyze(
+        nyu_run, where=["included_in_paper=true", "judge=nyu-live-judge"], n_bootstrap=50
+    )
+    (human,) = [c for c in result.comparisons if c.assisted == "human-debate"]
+    assert human.difference is not None and human.difference > 0
+    assert human.p_value is not None and human.p_value > 0.05
