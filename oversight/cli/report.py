@@ -44,10 +44,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")
     parser.add_argument(
         "--by",
+        action="append",
         default=None,
         metavar="FIELD,...",
         help="group by these fields (default: condition,judge); built-ins such as protocol, "
-        "judge_kind, annotator, source, gold_position, side, or any metadata key",
+        "judge_kind, annotator, source, gold_position, side, or any metadata key; repeated, "
+        "the fields add up (--by setting --by num_continues is --by setting,num_continues)",
     )
     parser.add_argument(
         "--where",
@@ -128,7 +130,7 @@ def _report(args: argparse.Namespace) -> int:
     data = load(args.run_dir)
     result = analyze(
         data,
-        by=getattr(args, "by", None) or ",".join(DEFAULT_BY),
+        by=",".join(getattr(args, "by", None) or DEFAULT_BY),
         where=list(getattr(args, "where", None) or []),
         n_bootstrap=bootstrap,
         seed=int(getattr(args, "seed", 0)),

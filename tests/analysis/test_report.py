@@ -88,7 +88,7 @@ def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _args(path: Path, **overrides: Any) -> argparse.Namespace:
     values: dict[str, Any] = dict(
         run_dir=str(path),
-        by="condition,judge",
+        by=["condition,judge"],
         where=[],
         json=False,
         markdown=False,
@@ -177,7 +177,7 @@ def test_cli_prints_the_tables(synthetic_run: Path, capsys: pytest.CaptureFixtur
 def test_cli_json_is_the_only_thing_on_stdout(
     synthetic_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert report_run(_args(synthetic_run, json=True, by="protocol", where=["judge=weak"])) == 0
+    assert report_run(_args(synthetic_run, json=True, by=["protocol"], where=["judge=weak"])) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["settings"]["by"] == ["protocol"]
     assert data["settings"]["where"] == ["judge=weak"]
@@ -231,6 +231,16 @@ def test_dispatcher_runs_report_and_reports_user_errors(
     assert json.loads(capsys.readouterr().out)["settings"]["n_bootstrap"] == 50
     assert main(["report", str(synthetic_run), "--by", "nonsense"]) == 1
     assert "unknown field 'nonsense'" in capsys.readouterr().err
+    # --by repeated adds its fields up (the last one alone counted, silently).
+    both = ["report", str(synthetic_run), "--json", "--bootstrap", "50"]
+    assert main([*both, "--by", "condition,judge"]) == 0
+    together = json.loads(capsys.readouterr().out)
+    assert main([*both, "--by", "condition", "--by", "judge"]) == 0
+    repeated = json.loads(capsys.readouterr().out)
+    assert repeated["groups"] == together["groups"] and repeated["settings"]["by"] == [
+        "condition",
+        "judge",
+    ]
     assert main(["report", str(synthetic_run.parent / "absent")]) == 1
 
 
@@ -279,7 +289,7 @@ def test_a_group_from_one_source_says_why_it_has_no_interval(
     for i in range(4):  # unassisted: four sources; debate: four questions of one source
         run.item(f"u{i}", 0.8 if i % 2 else 0.3, condition="unassisted", source=f"s{i}")
         run.item(f"d{i}", 0.9, condition="debate", protocol="debate", source="one-book")
-    assert report_run(_args(run.path, by="condition")) == 0
+    assert report_run(_args(run.path, by=["condition"])) == 0
     lines = capsys.readouterr().out.splitlines()
     accuracy = lines[next(i for i, line in enumerate(lines) if "Accuracy by" in line) :]
     debate = next(line for line in accuracy if line.split()[:1] == ["debate"])
