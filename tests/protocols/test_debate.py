@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from judges.llm import LLMJudge
 from oversight.endpoints import Reply, Request, TokenLogprob, endpoint
 from oversight.testing import FakeOpenAIServer
 from protocols import debate
@@ -19,6 +20,7 @@ from .scripted import (
     CONTEXT,
     SECRET,
     ScriptedJudge,
+    anything,
     argue,
     mock,
     properties,
@@ -198,6 +200,23 @@ async def test_quotes_are_verified_and_other_debaters_see_the_marks() -> None:
     assert [q.verified for q in public[0].quotes] == [True, False]
     later = next(r for r in sent(debater) if round_in(r) == 2)
     assert f"{fabricated}</quote> (unverified)" in text(later)
+
+
+async def test_the_judge_is_told_that_quoted_text_without_a_mark_was_not_checked() -> None:
+    # Khan et al.'s judge is told that text merely in quotation marks counts as unverified.
+    # Here a tagged quote reads '"..." [verified]', so an untagged one looks like a quote
+    # whose mark is missing: the judge must be told what that means.
+    body = f'{QUOTE} and the log says "the crew mutinied at dawn".'
+    debater = mock("debater", lambda r: argue(body))
+    transcript = await debate.run(
+        question(), {"debater": debater}, config=debate.Config(rounds=1), setup=setup([0, 1])
+    )
+    judge = mock("judge", anything)
+    await LLMJudge(judge, name="judge").judge(JudgeView.from_transcript(transcript))
+    shown = text(sent(judge)[0])
+    assert '"the crew mutinied at dawn".' in shown  # shown as the speaker wrote it, no mark
+    told = " ".join(shown.split())
+    assert "quotation marks without a [verified] mark was not checked" in told
 
 
 async def test_closed_questions_have_no_quoting_rules_and_no_marks() -> None:
