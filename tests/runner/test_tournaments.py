@@ -178,6 +178,18 @@ def test_the_khan2024_example_loads_as_the_paper_describes() -> None:
     assert all(len(q.answers) == 2 and q.context for q in questions)
 
 
+def test_the_khan2024_consultants_get_the_papers_longer_speeches() -> None:
+    # Khan et al. let a consultant, who speaks alone, say twice what a debater says (200
+    # words asked, 300 at most, against 100 and 150): the example keeps that ratio.
+    from protocols import consultancy, debate
+
+    exp = load_experiment(EXAMPLE)
+    by_label = {c.label: c for c in exp.conditions}
+    told = consultancy.Config(**by_label["consultancy.bo1"].options)
+    argued = debate.Config(**by_label["debate.bo1.vs.bo4"].options)
+    assert (argued.word_limit, told.word_limit) == (150, 300)
+
+
 def test_a_dry_run_counts_every_call_of_a_tournament_on_real_models(tmp_path: Path) -> None:
     real = {"m": {"spec": "openai/gpt-4-turbo"}, "judge": {"spec": "openai/gpt-4o-mini"}}
     rehearsal = dry_run(load_experiment(_experiment(endpoints=real)), out=tmp_path / "dry")
