@@ -84,6 +84,29 @@ def test_the_side_term_separates_skill_from_the_luck_of_the_assignment() -> None
     assert sided.side_advantage_ci95 is not None and sided.side_advantage_ci95[0] > 1.0
 
 
+def test_a_side_blind_rating_shrinks_gaps_as_khan_et_al_s_aggregate_elo_does() -> None:
+    # docs/guide/khan.md: in a round robin where every pair argues both sides, a side-blind
+    # fit (the paper's aggregate Elo) averages each pair's win rates over the two sides; at
+    # a 2-logit truth advantage its gaps are about 45% of the side-adjusted ones.
+    skill, n = np.array([-0.6, -0.3, 0.0, 0.3, 0.6]), 1000
+    first, second, outcome, gold_first = [], [], [], []
+    for i in range(5):
+        for j in range(5):
+            if i != j:  # i argues the gold, j the distractor: its expected wins, exactly
+                wins = round(n / (1 + np.exp(-(skill[i] - skill[j] + 2.0))))
+                first += [f"p{i}"] * n
+                second += [f"p{j}"] * n
+                outcome += [1.0] * wins + [0.0] * (n - wins)
+                gold_first += [True] * n
+    sided = rate_players(
+        first, second, outcome, first_correct=gold_first, second_correct=[False] * len(first)
+    )
+    blind = rate_players(first, second, outcome)
+    spread = {f.side_advantage is None: np.ptp([p.elo for p in f.players]) for f in (sided, blind)}
+    assert abs(spread[False] / ELO_SCALE / 1.2 - 1) < 0.03  # side-adjusted: the true gaps
+    assert 0.4 < spread[True] / spread[False] < 0.5
+
+
 def test_one_match_moves_a_player_little_and_bad_input_is_refused() -> None:
     fit = rate_players(["a"], ["b"], [1.0])
     assert all(abs(p.elo - 1500) < 100 for p in fit.players)
