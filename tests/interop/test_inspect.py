@@ -152,12 +152,13 @@ def _agent_log(path: Path) -> None:
         for i in range(3)
     ]
     samples.append(EvalSample(id="mc", epoch=1, input="2+2?", choices=["3", "4"], target="B"))
-    _write_log(path, "ctf", samples)
+    write_log(path, "ctf", samples)
 
 
-def _write_log(path: Path, task: str, samples: list[Any]) -> None:
+def write_log(path: Path, task: str, samples: list[Any]) -> None:
     """An Inspect log of ``task`` (model openai/gpt-x) holding ``samples``, written by
-    inspect_ai itself to ``path``."""
+    inspect_ai itself to ``path`` in the format its suffix names (``.json`` logs keep
+    samples whose ids the ``.eval`` format would file under one name)."""
     from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSpec
 
     spec = EvalSpec(
@@ -168,7 +169,7 @@ def _write_log(path: Path, task: str, samples: list[Any]) -> None:
         config=EvalConfig(),
     )
     log = EvalLog(status="success", eval=spec, samples=samples)
-    inspect_log.write_eval_log(log, str(path), format="eval")
+    inspect_log.write_eval_log(log, str(path), format=path.suffix.lstrip("."))
 
 
 def test_an_agent_log_is_imported_and_rejudged(tmp_path: Path) -> None:
@@ -354,7 +355,7 @@ def test_a_failed_sample_is_an_error_transcript_and_epochs_share_their_question(
         )
     )
     path = tmp_path / "mc.eval"
-    _write_log(path, "mc", samples)
+    write_log(path, "mc", samples)
     out = tmp_path / "out"
     assert import_inspect(path, out).imported == 4
     transcripts = list(RunStore.open(out).transcripts.latest())
@@ -430,7 +431,7 @@ def test_a_foreign_sample_that_cannot_be_a_question_is_named_and_nothing_importe
         EvalSample(id="one", epoch=1, input="Yes?", choices=["yes"], target="A"),
     ]
     path = tmp_path / "mc.eval"
-    _write_log(path, "mc", samples)
+    write_log(path, "mc", samples)
     assert main(["import", "inspect", str(path), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "sample one: answers:" in err  # (was a ValidationError)
@@ -458,7 +459,7 @@ def test_an_input_of_several_user_messages_is_the_question_not_turns(tmp_path: P
         ],
     )
     path = tmp_path / "review.eval"
-    _write_log(path, "review", [sample])
+    write_log(path, "review", [sample])
     import_inspect(path, tmp_path / "run")
     (transcript,) = RunStore.open(tmp_path / "run").transcripts.latest()
     assert transcript.question.text == "Here is a log.\n\nIs it safe?"

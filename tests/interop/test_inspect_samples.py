@@ -11,6 +11,7 @@ import pytest
 
 from oversight.cli import main
 from oversight.interop import import_inspect
+from tests.interop.test_inspect import write_log
 from tests.optional import lazy, needs
 from transcripts import RunStore
 from transcripts.errors import ConfigError
@@ -23,22 +24,6 @@ def _mc(id: int | str, text: str, *, epoch: int = 1, target: str = "A") -> Any:
     from inspect_ai.log import EvalSample
 
     return EvalSample(id=id, epoch=epoch, input=text, choices=["yes", "no"], target=target)
-
-
-def _write(path: Path, samples: list[Any], *, task: str = "mc") -> None:
-    """A log of ``task`` holding ``samples``, written by inspect_ai itself (``.json`` logs
-    keep samples whose ids the ``.eval`` format would file under one name)."""
-    from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSpec
-
-    spec = EvalSpec(
-        created="2026-01-01T00:00:00+00:00",
-        task=task,
-        model="openai/gpt-x",
-        dataset=EvalDataset(name=task),
-        config=EvalConfig(),
-    )
-    log = EvalLog(status="success", eval=spec, samples=samples)
-    inspect_log.write_eval_log(log, str(path), format=path.suffix.lstrip("."))
 
 
 def _texts(run: Path) -> list[str]:
@@ -62,7 +47,7 @@ def test_samples_whose_ids_look_alike_are_each_imported_and_again_not_twice(
     """1 and "1", "a b" and "a/b", "q" in epoch 2 and "q-epoch2" made one transcript id
     each pair: the second was counted "already there" and never imported."""
     path = tmp_path / "mc.json"
-    _write(path, [_mc(id, text, epoch=epoch) for id, epoch, text in LOOKALIKES])
+    write_log(path, "mc", [_mc(id, text, epoch=epoch) for id, epoch, text in LOOKALIKES])
     out = tmp_path / "run"
     summary = import_inspect(path, out)
     assert (summary.samples, summary.imported, summary.already_present) == (7, 7, 0)
@@ -84,7 +69,7 @@ def test_a_folder_imported_with_the_earlier_ids_is_not_imported_twice(tmp_path: 
     """A folder an earlier version filled (``"1"`` under ``inspect-<eval>-1``) takes the
     same log again as already there, not as new transcripts."""
     path = tmp_path / "mc.json"
-    _write(path, [_mc("1", "str one"), _mc("a b", "space")])
+    write_log(path, "mc", [_mc("1", "str one"), _mc("a b", "space")])
     eval_id = inspect_log.read_eval_log(str(path)).eval.eval_id
     import_inspect(path, tmp_path / "new")
     old = RunStore.create(tmp_path / "old")
@@ -101,7 +86,7 @@ def test_the_same_samples_in_two_logs_are_transcripts_of_one_question_each(
     tmp_path: Path,
 ) -> None:
     for name in ("first", "second"):
-        _write(tmp_path / f"{name}.eval", [_mc("q1", "2+2=4?", epoch=e) for e in (1, 2)])
+        write_log(tmp_path / f"{name}.eval", "mc", [_mc("q1", "2+2=4?", epoch=e) for e in (1, 2)])
         assert import_inspect(tmp_path / f"{name}.eval", tmp_path / "run").imported == 2
     transcripts = list(RunStore.open(tmp_path / "run").transcripts.latest())
     assert len({t.id for t in transcripts}) == 4
@@ -115,8 +100,10 @@ def test_a_log_holding_one_sample_twice_differently_is_refused_whole(
     """The second "x" was counted "already there": which one a run held depended on the
     order of the log, with no word said."""
     path = tmp_path / "mc.json"
-    _write(
-        path, [_mc("ok", "fine"), _mc("x", "first x"), _mc("x", "second x"), _mc("x", "first x")]
+    write_log(
+        path,
+        "mc",
+        [_mc("ok", "fine"), _mc("x", "first x"), _mc("x", "second x"), _mc("x", "first x")],
     )
     out = tmp_path / "run"
     assert main(["import", "inspect", str(path), "--out", str(out)]) == 1
@@ -126,7 +113,7 @@ def test_a_log_holding_one_sample_twice_differently_is_refused_whole(
     assert "nothing was imported" in err
     assert not out.exists()
     # The same sample twice, alike, is one transcript.
-    _write(path, [_mc("x", "first x"), _mc("x", "first x")])
+    write_log(path, "mc", [_mc("x", "first x"), _mc("x", "first x")])
     assert (import_inspect(path, out).imported, _texts(out)) == (1, ["first x"])
 
 
@@ -136,7 +123,7 @@ def test_a_sample_that_differs_from_the_transcript_the_folder_holds_is_refused(
     """A log rescored in Inspect (same eval id, a sample's gold changed) was counted "already
     there": the folder kept the old gold and said nothing."""
     path = tmp_path / "mc.eval"
-    _write(path, [_mc("a", "first", target="A"), _mc("b", "second", target="A")])
+    write_log(path, "mc", [_mc("a", "first", target="A"), _mc("b", "second", target="A")])
     out = tmp_path / "run"
     import_inspect(path, out)
     moved = tmp_path / "elsewhere.eval"
@@ -193,7 +180,7 @@ def test_inspect_score_values_make_the_gold_and_no_answer_is_left_out_of_the_rep
         _trajectory("nan", float("nan")),
     ]
     path = tmp_path / "agent.eval"
-    _write(path, samples, task="agent")
+    write_log(path, "agent", samples)
     out = tmp_path / "run"
     assert import_inspect(path, out).imported == 10
     golds = {t.question.id: t.question.correct for t in RunStore.open(out).transcripts.latest()}
