@@ -95,9 +95,9 @@ async def test_an_expired_batch_resubmits_only_what_it_did_not_answer(
     await ep.aclose()
 
 
-async def test_a_new_process_polls_the_batch_it_finds_in_the_ledger(
-    openai_server: FakeOpenAIServer,
-) -> None:
+async def _stop_while_a_batch_runs(openai_server: FakeOpenAIServer) -> None:
+    """A process submits four batchable calls and stops (is killed) while the provider
+    still runs their batch; the batch then goes on without it."""
     openai_server.batch.hold = True
     ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
     calls = [asyncio.ensure_future(ep.complete(f"q{i}", batchable=True)) for i in range(4)]
@@ -108,8 +108,14 @@ async def test_a_new_process_polls_the_batch_it_finds_in_the_ledger(
     for call in calls:
         call.cancel()
     await asyncio.gather(*calls, return_exceptions=True)
-    await ep.aclose()  # the "killed" process; the batch goes on at the provider
+    await ep.aclose()
     openai_server.batch.hold = False
+
+
+async def test_a_new_process_polls_the_batch_it_finds_in_the_ledger(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    await _stop_while_a_batch_runs(openai_server)
     fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
     completions = await asyncio.gather(*[fresh.complete(f"q{i}", batchable=True) for i in range(4)])
     assert [c.text for c in completions] == [f"echo: q{i}" for i in range(4)]
@@ -435,18 +441,7 @@ async def test_a_cancelled_batch_keeps_its_answers_and_sends_the_rest_only_in_a_
 async def test_a_batch_cancelled_while_the_run_was_stopped_is_resubmitted_once_and_said(
     openai_server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    openai_server.batch.hold = True
-    ep = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
-    calls = [asyncio.ensure_future(ep.complete(f"q{i}", batchable=True)) for i in range(4)]
-    for _ in range(1000):  # until the batch is submitted and being polled
-        if "/v1/batches/batch_0" in openai_server.requests_by_path:
-            break
-        await asyncio.sleep(0.01)
-    for call in calls:
-        call.cancel()
-    await asyncio.gather(*calls, return_exceptions=True)
-    await ep.aclose()  # the run stopped; then its batch was cancelled at the console
-    openai_server.batch.hold = False
+    await _stop_while_a_batch_runs(openai_server)  # then the batch is cancelled at the console
     openai_server.batch.cancel_next = 1
     fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
     with caplog.at_level("WARNING", logger="oversight.endpoints"):
