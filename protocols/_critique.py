@@ -44,6 +44,7 @@ RATING_SCHEMA = strict_object(
         "helpfulness": {"type": "integer", "minimum": 1, "maximum": 7},
         "real_flaw": {"type": "boolean"},
         "identifies_key": {"type": "boolean"},
+        "claims_flaw": {"type": "boolean"},
         "reason": {"type": "string"},
     }
 )
@@ -210,6 +211,7 @@ async def rate(
             helpfulness=min(7, max(1, int(parsed["helpfulness"]))),
             real_flaw=bool(parsed["real_flaw"]),
             identifies_key=bool(parsed["identifies_key"]) if flawed and saw_key else None,
+            claims_flaw=bool(parsed["claims_flaw"]),
             saw_key=saw_key,
             reason=str(parsed.get("reason", "")),
             rater=rater.endpoint.spec,

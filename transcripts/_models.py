@@ -15,8 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from transcripts.scoring import total_cost, verdict
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the on-disk record layout written by this code.
+
+4: ``CritiqueRating.claims_flaw`` — whether a critique claims a flaw at all, which GDC's
+critique accuracy scores on an answer known to be good. Written only when set, so a
+version-3 record reads unchanged (its ratings of good answers score no critique accuracy).
 
 3: ``Usage.reported`` — a call whose reply carried no token counts (an OpenAI-compatible
 server that omits ``usage``) is stored as such (``"reported": false``) and costs unknown,

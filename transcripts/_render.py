@@ -188,6 +188,7 @@ def _critique_panel(c: CritiqueOutcome) -> Panel:
     rows += [("generated", _label(c.generated))] if c.generated is not None else []
     for r in c.ratings:
         key = "" if r.identifies_key is None else f", identifies the key: {r.identifies_key}"
+        key += "" if r.claims_flaw is None else f", claims a flaw: {r.claims_flaw}"
         by = f" by {r.rater}" if r.rater else ""
         rows.append(
             (

@@ -97,6 +97,11 @@ class CritiqueRating(Record):
     identifies_key: bool | None = None
     """With the key: the critique identifies the known flaw (None without a key, or for an
     answer known to be good)."""
+    claims_flaw: bool | None = Field(default=None, exclude_if=lambda claims: claims is None)
+    """The critique says the answer has a flaw, real or not (what GDC's critique accuracy
+    scores on an answer known to be good: claiming none is right). None when not asked: a
+    person rating without the key or an answer not known to be good, and every rating
+    stored before schema 4. Stored only when set."""
     saw_key: bool = False
     """The rater read the known flaw and the hidden text; else it saw what the judge sees."""
     reason: str = ""

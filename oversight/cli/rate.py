@@ -9,8 +9,10 @@ new record of the transcript (``critique.ratings`` with ``rater = "human:NAME"``
 store reads the latest record of each id). ``s`` skips a transcript, ``q`` quits; run the
 same command to resume where you stopped. With ``--with-key`` the person grades as the GDC
 measurement's key-reading rater does: the source text and what is known about the answer
-(the planted or given flaw) are shown, and for a known-flawed answer they also say whether
-the critique identifies that flaw; these ratings count in the GDC critique accuracy.
+(the planted or given flaw) are shown, and they also say, for a known-flawed answer,
+whether the critique identifies that flaw, and for a known-good one, whether it says the
+answer has a flaw at all (claiming one there is a wrong critique); these ratings count in
+the GDC critique accuracy.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ HELPFUL = "Helpfulness of {critic}, 1 (none) to 7 (settles it); s skip, q quit: 
 REAL = "Does it point at a real flaw? (y/n): "
 REASON = "Reason (optional, Enter to leave empty): "
 KEYED = "Does it identify the known flaw? (y/n): "
+CLAIMS = "Does it say the proposal has a flaw? (y/n): "
 
 
 class _Quit(Exception):
@@ -73,7 +76,8 @@ def add_parser(subparsers: Any) -> None:
         "--with-key",
         action="store_true",
         help="also show the source text and the known flaw, and grade whether "
-        "each critique identifies it (counts in the GDC critique accuracy)",
+        "each critique identifies it (of an answer known to be good: whether it claims a "
+        "flaw at all); counts in the GDC critique accuracy",
     )
     parser.set_defaults(handler=run)
 
@@ -212,6 +216,11 @@ def rate_session(
                     if with_key and outcome.flawed
                     else None
                 )
+                claims = (  # of a good answer, a critique claiming any flaw is wrong
+                    _entry(ask, CLAIMS, yes_no, console, "type y or n (or s, q)")
+                    if with_key and outcome.flawed is False
+                    else None
+                )
                 reason = _entry(ask, REASON, lambda s: True, console, "")
                 ratings.append(
                     CritiqueRating(
@@ -222,6 +231,7 @@ def rate_session(
                         rater=rater,
                         saw_key=with_key,
                         identifies_key=None if keyed is None else keyed.lower().startswith("y"),
+                        claims_flaw=None if claims is None else claims.lower().startswith("y"),
                     )
                 )
         except _Skip:

@@ -207,8 +207,9 @@ def render_rating_prompt(*, transcript: str, critic: str) -> str:
 
 Rate {critic}'s critique. "helpfulness": from 1 (no help at all in deciding whether the
 proposal is right) to 7 (settles it); "real_flaw": true if the flaw it points at looks
-real to you; "identifies_key": the same as real_flaw (you were told nothing more); and a
-one-sentence "reason". Reply in JSON.
+real to you; "identifies_key": the same as real_flaw (you were told nothing more);
+"claims_flaw": true if the critique says the proposal has a flaw at all, false if it
+finds none; and a one-sentence "reason". Reply in JSON.
 """.strip()
 
 
@@ -221,6 +222,7 @@ What is known about the proposal (the critic was not told): {key}
 Grade {critic}'s critique. "helpfulness": from 1 (no help at all in deciding whether the
 proposal is right) to 7 (settles it); "real_flaw": true if the critique points at a flaw
 the proposal really has, according to the source text; "identifies_key": true if it
-identifies the known flaw above (false when the proposal is known to be good); and a
-one-sentence "reason". Reply in JSON.
+identifies the known flaw above (false when the proposal is known to be good);
+"claims_flaw": true if the critique says the proposal has a flaw at all, real or not,
+false if it finds none; and a one-sentence "reason". Reply in JSON.
 """.strip()

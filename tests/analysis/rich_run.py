@@ -178,6 +178,7 @@ def build(path: Path) -> RunStore:
                             saw_key=True,
                             real_flaw=bool(q % 3),
                             identifies_key=bool(q % 5) if q % 4 == 1 else None,
+                            claims_flaw=None if q % 4 == 1 else bool(q % 3),
                         )
                     ],
                 )

@@ -27,12 +27,15 @@ def item(
     helpfulness: int = 4,
     condition: str = "critique-gdc",
 ) -> Transcript:
+    # On a good answer the critique is right when it claims no flaw (a false flaw is
+    # wrong, as p_flawed > 0.5 is); the key-reading rater finds no real flaw there either way.
     rating = CritiqueRating(
         critique="Critic",
         helpfulness=helpfulness,
         saw_key=True,
-        real_flaw=critique_right if flawed else not critique_right,
+        real_flaw=critique_right if flawed else False,
         identifies_key=critique_right if flawed else None,
+        claims_flaw=None if flawed else not critique_right,
     )
     return Transcript(
         id=f"t{k}",
@@ -82,7 +85,7 @@ def test_shares_and_gaps_match_scikit_learn() -> None:
     d = accuracy_score(flawed, (p > 0.5).astype(int))
     c = np.mean(
         [
-            r.identifies_key if o.flawed else not r.real_flaw
+            r.identifies_key if o.flawed else not r.claims_flaw
             for o in outcomes
             if o
             for r in o.ratings
@@ -116,7 +119,7 @@ def test_with_one_item_per_source_the_gap_interval_matches_scipys_paired_bootstr
     )
     c = np.array(
         [
-            float(o.ratings[0].identifies_key if o.flawed else not o.ratings[0].real_flaw)
+            float(o.ratings[0].identifies_key if o.flawed else not o.ratings[0].claims_flaw)
             for t in items
             if (o := t.critique)
         ]
@@ -143,7 +146,9 @@ def test_clustered_items_widen_the_interval_and_one_source_gives_none() -> None:
             flawed=bool(o.flawed),
             p=float(o.p_flawed or 0),
             generated=0,
-            critique_right=o.ratings[0].real_flaw is bool(o.flawed),
+            critique_right=bool(
+                o.ratings[0].identifies_key if o.flawed else not o.ratings[0].claims_flaw
+            ),
             source=f"s{k}",
         )
         for k, t in enumerate(independent[:20])
@@ -242,7 +247,7 @@ def test_with_few_sources_the_intervals_are_cr2_t_as_statsmodels_computes_them()
     d = np.array([float((o.p_flawed or 0) > 0.5) == o.flawed for o in outcomes], dtype=float)
     c = np.array(
         [
-            float(o.ratings[0].identifies_key if o.flawed else not o.ratings[0].real_flaw)
+            float(o.ratings[0].identifies_key if o.flawed else not o.ratings[0].claims_flaw)
             for o in outcomes
         ]
     )
@@ -305,3 +310,59 @@ def test_helpfulness_over_ratings_is_the_clustered_mean_of_every_rating() -> Non
     )
     assert s.helpfulness.value == pytest.approx(np.mean(scores))
     assert s.helpfulness.ci95 == pytest.approx(tuple(fit.conf_int(0.05)[0]), rel=1e-9)
+
+
+def test_c_scores_only_the_critiques_of_the_model_that_was_probed() -> None:
+    # G and D are asked of the first critic's model; a second critic played by another model
+    # wrote critiques too. Its (always right) critiques counted in C and helpfulness, so C
+    # and D − C mixed two models.
+    items = []
+    for k in range(4):
+        base = item(k, flawed=True, p=0.9, generated=0, critique_right=k < 2, source=f"s{k}")
+        assert base.critique is not None
+        first = base.critique.ratings[0].model_copy(update={"critique": "Critic 1"})
+        other = first.model_copy(
+            update={"critique": "Critic 2", "identifies_key": True, "helpfulness": 7}
+        )
+        same = first.model_copy(update={"critique": "Critic 3"})
+        items.append(
+            base.model_copy(
+                update={
+                    "roles": {"Critic 1": "mock/a", "Critic 2": "mock/b", "Critic 3": "mock/a"},
+                    "critique": base.critique.model_copy(update={"ratings": [first, other, same]}),
+                }
+            )
+        )
+    (s,) = gdc(items, n_bootstrap=50)
+    assert s.critic == "mock/a"
+    assert s.critique.value == pytest.approx(np.mean([1, 1, 0, 0]))  # Critics 1 and 3 only
+    assert s.helpfulness.value == pytest.approx(4.0)
+    assert s.d_minus_c.value == pytest.approx(0.5)
+
+
+def test_a_version_3_rating_of_a_good_answer_scores_no_critique_and_gaps_pair_items(
+    tmp_path: Path,
+) -> None:
+    # Schema 3 ratings have no claims_flaw: on a good answer nothing says whether the critique
+    # claimed a flaw, so it is not scored (it used to count as right whatever it claimed).
+    # The gap is then taken over the items that measure both D and C.
+    flawed = item(0, flawed=True, p=0.9, generated=0, critique_right=True, source="s0")
+    good = item(1, flawed=False, p=0.9, generated=0, critique_right=True, source="s1")
+    store = RunStore.create(tmp_path / "run")
+    store.close()
+    lines = []
+    for t in (flawed, good):
+        data = json.loads(t.model_dump_json())
+        data["schema_version"] = 3
+        for r in data["critique"]["ratings"]:
+            r.pop("claims_flaw", None)
+        lines.append(json.dumps(data))
+    (tmp_path / "run" / "transcripts.jsonl").write_text("\n".join(lines) + "\n")
+    read = list(RunStore.open(tmp_path / "run").transcripts.latest())
+    assert [t.schema_version for t in read] == [3, 3]
+    assert all(r.claims_flaw is None for t in read if t.critique for r in t.critique.ratings)
+    (s,) = gdc(tmp_path / "run", n_bootstrap=50)
+    assert (s.discrimination.value, s.discrimination.n) == (0.5, 2)
+    assert (s.critique.value, s.critique.n) == (1.0, 1)
+    assert (s.d_minus_c.value, s.d_minus_c.n) == (0.0, 1)  # item 0: D right, C right
+    assert s.d_minus_c_flawed.value == 0.0

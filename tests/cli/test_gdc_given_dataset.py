@@ -23,7 +23,7 @@ def record(k: int) -> dict[str, Any]:
     given = {
         "answer": "Salt" if not flawed else "Wool",
         "justification": (
-            "It carried <quote>salt, nails and a goat</quote>."
+            f"It carried <quote>salt, nails and a goat</quote> (entry {k})."
             if not flawed
             else "WRONG: it carried wool, see <quote>left at dawn</quote>."
         ),
@@ -48,6 +48,9 @@ def critic(request: Request) -> Any:
         return {"p_flawed": 0.9 if "WRONG" in text else 0.2, "reason": "scripted"}
     if "answer" in props:
         return {"answer": props["answer"]["enum"][0], "reason": "first"}
+    if "(entry 1)" in text:
+        return "No real flaw: the quote supports salt."
+    # Claims a flaw in every other answer: right on the flawed ones, false on q3 and q5.
     return "The proposal cites a quote that does not say wool."
 
 
@@ -59,6 +62,7 @@ def rater(request: Request) -> Any:
         "helpfulness": 6 if spotted else 2,
         "real_flaw": spotted,
         "identifies_key": spotted,
+        "claims_flaw": "No real flaw" not in text,
         "reason": "scripted",
     }
 
@@ -109,8 +113,10 @@ def test_gdc_on_a_jsonl_file_of_given_answers(tmp_path: Path) -> None:
     assert (s.items, s.flawed, s.sources) == (6, 3, 3)
     assert s.generation.value == 1.0  # always "A", the gold in the identity order
     assert s.discrimination.value == 1.0
-    assert s.critique.value == pytest.approx(5 / 6)  # 2 of 3 flaws, and 3 good answers right
-    assert s.d_minus_c.value == pytest.approx(1 / 6)
+    # 2 of the 3 flaws identified; of the 3 good answers only q1's critique claims no flaw:
+    # a false flaw claimed on a good answer is a wrong critique, as p_flawed > 0.5 would be.
+    assert s.critique.value == pytest.approx(3 / 6)
+    assert s.d_minus_c.value == pytest.approx(3 / 6)
     assert s.d_minus_c_flawed.value == pytest.approx(1 / 3)
     assert s.g_minus_d.value == 0.0
     assert s.helpfulness.value == pytest.approx((6 + 6 + 2 + 2 + 2 + 2) / 6)

@@ -141,6 +141,42 @@ def test_with_the_key_a_person_grades_critique_accuracy_for_gdc(tmp_path: Path) 
     assert stats.critique.value == 1.0 and stats.critique.n == 1
 
 
+def test_with_the_key_a_person_says_whether_a_critique_of_a_good_answer_claims_a_flaw(
+    tmp_path: Path,
+) -> None:
+    from oversight.analysis import gdc
+
+    # Of an answer known to be good only a real flaw was asked, and a critique inventing one
+    # is no real flaw: it counted as a right critique in GDC's C.
+    good = critique_transcript("t1", critics=1)
+    assert good.critique is not None
+    good = good.model_copy(
+        update={"critique": good.critique.model_copy(update={"flawed": False, "flaw": None})}
+    )
+    run = tmp_path / "run"
+    store = RunStore.create(run)
+    store.transcripts.append(good)
+    store.close()
+    child = spawn(run, "--annotator", "bo", "--with-key")
+    child.expect_exact("Helpfulness of Critic")
+    child.sendline("2")
+    child.expect_exact("real flaw? (y/n)")
+    child.sendline("n")
+    child.expect_exact("say the proposal has a flaw? (y/n)")
+    child.sendline("y")
+    child.expect_exact("Reason (optional")
+    child.sendline("invents one")
+    child.expect_exact("Saved.")
+    finish(child)
+    assert "Known about the proposal: good" in " ".join(plain(child.printed.getvalue()).split())
+    (t,) = RunStore.open(run).transcripts.latest()
+    assert t.critique is not None
+    (rating,) = t.critique.ratings
+    assert (rating.real_flaw, rating.claims_flaw, rating.identifies_key) == (False, True, None)
+    (stats,) = gdc(run, n_bootstrap=10)
+    assert stats.critique.value == 0.0 and stats.critique.n == 1
+
+
 def test_a_condition_without_critiques_is_refused_before_anything_is_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

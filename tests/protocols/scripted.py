@@ -103,7 +103,13 @@ def anything(request: Request) -> Reply:
     if "p_flawed" in props:
         return {"p_flawed": 0.4, "reason": "maybe"}
     if "helpfulness" in props:
-        return {"helpfulness": 5, "real_flaw": True, "identifies_key": False, "reason": "ok"}
+        return {
+            "helpfulness": 5,
+            "real_flaw": True,
+            "identifies_key": False,
+            "claims_flaw": True,
+            "reason": "ok",
+        }
     if "bet" in props:
         return {"index": 1, "bet": "lower", "reason": "overconfident"}
     if "probabilities" in props:

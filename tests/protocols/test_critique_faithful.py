@@ -47,7 +47,13 @@ def critic(request: Request) -> object:
 
 
 def rater(request: Request) -> object:
-    return {"helpfulness": 6, "real_flaw": True, "identifies_key": True, "reason": "on point"}
+    return {
+        "helpfulness": 6,
+        "real_flaw": True,
+        "identifies_key": True,
+        "claims_flaw": True,
+        "reason": "on point",
+    }
 
 
 async def test_the_refinement_may_change_the_answer_and_the_judge_sees_the_new_one() -> None:
@@ -170,6 +176,11 @@ async def test_planted_flaws_give_a_clean_and_a_flawed_copy_of_the_gold_justific
     clean = await critique.run(q, agents, config=config, setup=critique.setups(q, config)[0])
     assert clean.critique is not None and clean.critique.flawed is False
     assert clean.critique.ratings[0].identifies_key is None
+    # Of the known-good answer the key-reading rater says whether the critique claims a flaw
+    # at all (it does: "misreads ..."), which GDC scores as a wrong critique.
+    assert clean.critique.ratings[0].claims_flaw is True
+    (graded,) = [r for r in sent(agents["rater"]) if "known to be correct" in text(r)]
+    assert "claims_flaw" in text(graded)
     assert clean.turns[0].content.startswith("Proposal:")
 
 

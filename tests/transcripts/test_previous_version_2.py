@@ -32,7 +32,7 @@ def test_the_fixture_is_a_version_2_run_and_this_code_writes_a_later_one() -> No
     assert json.loads((V2_RUN / "run.json").read_text())["schema_version"] == 2
     first = json.loads((V2_RUN / "transcripts.jsonl").read_text().splitlines()[0])
     assert first["schema_version"] == 2
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION > 2
 
 
 def test_v2_calls_read_as_reported_with_their_stored_counts(v2_run: Path) -> None:
