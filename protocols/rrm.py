@@ -96,10 +96,17 @@ async def run(
     evaluator = rec.cast(agents, "Evaluator", "evaluator", role="evaluator", system=blind)
     b = config.branching
 
+    def in_view(node: Node) -> str:
+        """The claim as the evaluator reads it: a sub-evaluation's with the answer it judges."""
+        if not node.question:
+            return node.claim
+        return rec.prompt(prompts.render_reply_in_view, claim=node.claim, reply=node.reply_marked)
+
     async def evaluate(node: Node, level: int) -> None:
         """Score ``node``: ask, have it answered, evaluate the answers (deeper), judge."""
+        claim = in_view(node)
         if level < config.depth:
-            ask = rec.prompt(prompts.render_ask_prompt, claim=node.claim, branching=b)
+            ask = rec.prompt(prompts.render_ask_prompt, claim=claim, branching=b)
             done = await evaluator.complete(ask, schema=QUESTIONS_SCHEMA)
             asked = _questions(done.parsed, done.text)[:b]
             rec.add(evaluator.aside(done, node=node.id, questions=asked))
@@ -117,7 +124,7 @@ async def run(
         findings = "\n".join(child.summary(marked=True) for child in node.children)
         ask = rec.prompt(
             prompts.render_weak_judge_prompt,
-            claim=node.claim,
+            claim=claim,
             findings=findings or "(no assistance: judge it as it stands)",
         )
         # A leaf's judgment waits on no other: it may go in a provider batch.

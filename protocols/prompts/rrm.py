@@ -1,7 +1,8 @@
 """Prompts of :mod:`protocols.rrm` (weak evaluator) and :mod:`protocols.rrm_expert`.
 
-The weak evaluator's prompts (``render_weak_*``, ``render_ask_prompt``) take no ``context``
-field, so no override can show it the hidden text.
+The weak evaluator's prompts (``render_weak_*``, ``render_ask_prompt``,
+``render_reply_in_view``) take no ``context`` field, so no override can show it the hidden
+text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = [
     "render_inner_prompt",
     "render_leaf_prompt",
     "render_reply_claim",
+    "render_reply_in_view",
     "render_root_claim",
     "render_subanswer_prompt",
     "render_weak_evaluator_system",
@@ -140,6 +142,13 @@ Answer from the source text, with exact quotes.
 
 def render_reply_claim(*, asked: str) -> str:
     return f'The assistant\'s answer to "{asked}" is accurate and complete.'
+
+
+def render_reply_in_view(*, claim: str, reply: str) -> str:
+    return f"""
+{claim}
+The assistant's answer, quotes marked as found in the text (verified) or not: {reply}
+""".strip()
 
 
 def render_weak_judge_prompt(*, claim: str, findings: str) -> str:

@@ -143,3 +143,35 @@ async def test_on_a_question_without_a_source_text_no_tree_text_is_marked() -> N
     assert view.turns and all(t.quotes == [] for t in view.turns)
     assert all("<quote>" not in t.content for t in view.turns)
     assert '"the log says"' in view.turns[0].content
+
+
+async def test_the_evaluator_reads_the_answer_it_is_asked_to_trust() -> None:
+    # A sub-evaluation scores "the assistant's answer to Q is accurate"; the evaluator was
+    # asked that (and asked its own sub-questions about it) without the answer in view, so
+    # every trust score, and the rewards built on them, judged an answer it never read.
+    transcript, _, judge = await run(rrm.Config(depth=2, branching=2), [0, 1])
+    assert transcript.tree is not None
+    reply = transcript.tree.roots[0].children[0]  # A.1: the answer to the root's first question
+    about = [
+        r
+        for r in sent(judge)  # type: ignore[arg-type]
+        if prompt(r).splitlines()[0].endswith(f'"{reply.question}" is accurate and complete.')
+    ]
+    asked, judged = (
+        [r for r in about if "questions" in properties(r)],
+        [r for r in about if "justification" in properties(r)],
+    )
+    assert len(asked) == 1 and len(judged) == 1
+    for request in asked + judged:
+        assert f"For {reply.question}:" in prompt(request)
+        # Marked as the evaluator reads every assistant's answer: verified or not.
+        assert "<quote>forty barrels of salt cod</quote> (verified)" in prompt(request)
+        assert "<quote>gold</quote> (unverified)" in prompt(request)
+    # At the bottom, an answer is judged on its face: there, too, it is in view.
+    leaf = reply.children[0]
+    bottom = [
+        r
+        for r in sent(judge)  # type: ignore[arg-type]
+        if prompt(r).splitlines()[0].endswith(f'"{leaf.question}" is accurate and complete.')
+    ]
+    assert bottom and all(f"For {leaf.question}:" in prompt(r) for r in bottom)
