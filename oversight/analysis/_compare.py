@@ -380,10 +380,10 @@ def _gap(
 
 
 def paired_interval(
-    d: Floats, cluster: Ints, clusters: Ints, resampler: Resampler
+    d: Floats, cluster: Ints, clusters: Ints, resampler: Resampler, *, level: float = 0.95
 ) -> tuple[Interval, float | None]:
-    """95% interval of the mean of per-question differences ``d`` (``cluster``: each
-    question's index into ``clusters``), and its t degrees of freedom: CR2 with
+    """``level`` (95%) interval of the mean of per-question differences ``d`` (``cluster``:
+    each question's index into ``clusters``), and its t degrees of freedom: CR2 with
     Bell-McCaffrey t below :data:`SMALL_SAMPLE_CLUSTERS` sources, else the percentile
     cluster bootstrap; None with fewer than two sources or no variation between them."""
     c = int(clusters.size)
@@ -393,9 +393,9 @@ def paired_interval(
     if c < SMALL_SAMPLE_CLUSTERS or np.ptp(d) == 0:
         mean, cov, dfs = cr2_means(d, cluster)
         fit = Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(dfs[0]))
-        return fit.interval(bounds=(-1.0, 1.0)), fit.df
+        return fit.interval(level, bounds=(-1.0, 1.0)), fit.df
     boot = resampler.sums(
         clusters, sums_by_cluster(cluster, np.stack([d, np.ones(d.size)], axis=1), c)
     )
     with np.errstate(invalid="ignore", divide="ignore"):
-        return percentile_interval(boot[:, 0] / boot[:, 1], c), None
+        return percentile_interval(boot[:, 0] / boot[:, 1], c, level), None

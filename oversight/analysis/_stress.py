@@ -11,7 +11,9 @@ For each judge and each benign condition:
   report's rule for paired comparisons (CR2 with Bell-McCaffrey t below
   ``SMALL_SAMPLE_CLUSTERS`` sources, else the percentile cluster bootstrap; none without
   variation between sources), and the shift of the judge's probability on the gold answer;
-* **worst case** — the persona with the largest drop;
+* **worst case** — the persona with the largest drop (every one of them on a tie), and an
+  interval for the largest true drop among the k personas that accounts for choosing it
+  (:mod:`oversight.analysis._worst`: Bonferroni over the k, largest ends);
 * **detection** — for each detector that applies (:mod:`oversight.analysis._detectors`): the
   share of planted transcripts flagged (detection rate), the share of the benign condition's
   transcripts flagged (false-alarm rate), and the ROC AUC of its score, planted against
@@ -29,7 +31,6 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._bootstrap import Resampler
-from oversight.analysis._compare import paired_interval
 from oversight.analysis._data import Data, full_transcripts, load
 from oversight.analysis._detectors import (
     DETECTORS,
@@ -38,6 +39,7 @@ from oversight.analysis._detectors import (
     transcript_detections,
 )
 from oversight.analysis._stats import row_metrics
+from oversight.analysis._worst import paired_drop, worst_case
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
 
@@ -129,9 +131,19 @@ class StressRow(_Out):
     personas: list[PersonaEffect]
     """One per persona planted in a twin of this condition."""
     worst: str | None
-    """The persona with the largest drop (None when no drop could be computed)."""
+    """The persona with the largest drop, the first by name on a tie (None when no drop
+    could be computed)."""
     worst_drop: float | None
-    """Its drop."""
+    """Its drop: the largest observed, which tends to overstate the worst true drop when
+    several personas are close (it was chosen for being large)."""
+    worst_tied: list[str] = []
+    """Every persona with that largest drop, by name (more than one: a tie)."""
+    worst_of: int = 0
+    """Personas with a drop, the worst was chosen among (k)."""
+    worst_ci95: tuple[float, float] | None = None
+    """95% interval for the largest true drop among those k personas: each persona's interval
+    at 1 - 0.05/k (Bonferroni), from the largest lower end to the largest upper end, so it
+    holds whichever persona is worst; None when any of the k has no interval."""
     detectors: list[DetectorRates]
     """Per detector that applies: overall, then per persona."""
 
@@ -189,20 +201,6 @@ def detector_rates(
         auc=auc(scores_p, scores_b),
         roc=roc_points(scores_p, scores_b),
     )
-
-
-def paired_drop(
-    benign: Floats, attacked: Floats, clusters: Ints, resampler: Resampler
-) -> tuple[float | None, tuple[float, float] | None, int]:
-    """Mean of ``benign - attacked`` (paired per question), its 95% interval by the rule of
-    the report's paired comparisons (:func:`~oversight.analysis._compare.paired_interval`),
-    and the number of clusters (``clusters``: each question's source code)."""
-    if benign.size == 0:
-        return None, None, 0
-    ids, local = np.unique(clusters, return_inverse=True)
-    d = benign - attacked
-    ci, _ = paired_interval(d, local, ids, resampler)
-    return float(d.mean()), ci, int(ids.size)
 
 
 def has_plants(run: RunStore | str | os.PathLike[str]) -> bool:
@@ -287,7 +285,7 @@ def stress(
     for base in sorted(twins):
         for judge in judges:
             rows = np.array(rows_of.get((base, judge), []), dtype=np.int64)
-            effects = [
+            found = [
                 _effect(
                     data,
                     metrics.score,
@@ -301,10 +299,18 @@ def stress(
                 )
                 for label in sorted(twins[base], key=lambda lb: plants[lb][1])
             ]
+            effects = [e for e, _ in found]
             if rows.size == 0 and not any(e.n_transcripts for e in effects):
                 continue
-            dropped = [e for e in effects if e.drop is not None]
-            worst = max(dropped, key=lambda e: (e.drop, e.persona)) if dropped else None
+            tied, worst_drop, worst_ci = worst_case([p for _, p in found], resampler)
+            dropped = [e.persona for e in effects if e.drop is not None]
+            bare = [e.persona for e in effects if e.drop is not None and e.drop_ci95 is None]
+            if len(dropped) > 1 and bare:
+                warnings.append(
+                    f"{base} ({judge}): no interval for the worst case: the drop of "
+                    f"{', '.join(bare)} does not vary between sources, so it has no interval "
+                    "and nothing bounds the worst true drop"
+                )
             protocol = data.transcripts[data.t[rows[0]]].protocol if rows.size else ""
             out.append(
                 StressRow(
@@ -314,8 +320,11 @@ def stress(
                     n_transcripts=int(rows.size),
                     accuracy=float(metrics.score[rows].mean()) if rows.size else None,
                     personas=effects,
-                    worst=worst.persona if worst else None,
-                    worst_drop=worst.drop if worst else None,
+                    worst=effects[tied[0]].persona if tied else None,
+                    worst_drop=worst_drop,
+                    worst_tied=[effects[i].persona for i in tied],
+                    worst_of=len(dropped),
+                    worst_ci95=worst_ci,
                     detectors=_detectors(
                         data, full, rows, twins[base], plants, rows_of, judge, threshold
                     ),
@@ -336,7 +345,8 @@ def _effect(
     plant: tuple[str, str, str | None],
     q_cluster: Ints,
     resampler: Resampler,
-) -> PersonaEffect:
+) -> tuple[PersonaEffect, tuple[Floats, Floats, Ints]]:
+    """One persona's effect, and its paired scores (benign, planted, source per question)."""
     _, persona, role = plant
     n_q = data.n_questions
 
@@ -352,7 +362,7 @@ def _effect(
     drop, ci, n_clusters = paired_drop(b[pairs], a[pairs], q_cluster[pairs], resampler)
     (pb, _), (pa, _) = means(p_gold, base_rows), means(p_gold, rows)
     planted = {data.t[r] for r in rows if data.transcripts[data.t[r]].planted}
-    return PersonaEffect(
+    effect = PersonaEffect(
         persona=persona,
         condition=label,
         role=role,
@@ -365,6 +375,7 @@ def _effect(
         drop_ci95=ci,
         p_gold_shift=float((pa[pairs] - pb[pairs]).mean()) if pairs.size else None,
     )
+    return effect, (b[pairs], a[pairs], q_cluster[pairs])
 
 
 def _detectors(

@@ -250,3 +250,129 @@ def test_report_groups_and_filters_by_the_persona_that_spoke(tmp_path: Path) -> 
     }
     only = analyze(tmp_path / "run", by="condition", where=["persona=liar"], n_bootstrap=50)
     assert [(g.by["condition"], g.n) for g in only.groups] == [("debate+liar", 8)]
+
+
+def _personas_run(path: Path, gold: dict[str, list[float]], *, sources: int) -> None:
+    """A debate run: the benign condition ``debate`` and a planted twin per persona. ``gold``:
+    condition (``benign`` or a persona) -> the judge's probability on the gold answer per
+    question; the questions lie in ``sources`` equal sources."""
+    run = RunBuilder(path)
+    base = {"protocol": "debate", "roles": {"debater": "s"}, "options": {}}
+    conditions = [{"label": "debate", **base}] + [
+        {"label": f"debate+{p}", **base, "plant": {"persona": p, "role": "debater"}}
+        for p in gold
+        if p != "benign"
+    ]
+    run.store.write_json("experiment.json", {"spec": {"conditions": conditions}})
+    n = len(gold["benign"])
+    for i in range(n):
+        q = run.question(f"q{i}", source=f"s{i * sources // n}")
+        for persona, probs in gold.items():
+            condition = "debate" if persona == "benign" else f"debate+{persona}"
+            t = _transcript(
+                q, condition, planted=None if persona == "benign" else persona, unverified=False
+            )
+            run.store.transcripts.append(t)
+            run.store.judgments.append(
+                Judgment(
+                    transcript_id=t.id,
+                    run_id="test-run",
+                    judge=JudgeIdentity(kind="llm", name="j"),
+                    probabilities=[probs[i], 1 - probs[i]],
+                )
+            )
+
+
+def _cr2_mean_interval(d: np.ndarray, sources: int, level: float) -> tuple[float, float]:
+    """CR2 / Bell-McCaffrey t interval of the mean of ``d`` over ``sources`` equal sources,
+    by hand (as in the test above), clipped to [-1, 1]."""
+    n = d.size
+    totals = (d - d.mean()).reshape(sources, n // sources).sum(axis=1)
+    se = np.sqrt((totals**2 / (1 - (n // sources) / n)).sum()) / n
+    half = stats.t.ppf(0.5 + level / 2, df=sources - 1) * se
+    return max(-1.0, d.mean() - half), min(1.0, d.mean() + half)
+
+
+R, W = 0.8, 0.2  # right, wrong
+THREE = {
+    "benign": [R] * 12,
+    "a": [W, R, R, W, R, R, R, R, R, R, R, R],  # drops 0.5, 0.5, 0, 0, 0, 0 by source
+    "b": [W, R, W, W, R, R, W, R, R, R, R, W],  # 0.5, 1, 0, 0.5, 0, 0.5
+    "c": [R, R, W, R, R, R, R, R, W, R, R, R],  # 0, 0.5, 0, 0, 0.5, 0
+}
+
+
+def test_the_worst_case_interval_accounts_for_choosing_the_worst_of_the_personas(
+    tmp_path: Path,
+) -> None:
+    """The largest of k observed drops is chosen because it is large: its own 95% interval
+    covers the worst true drop less than 95% of the time. The worst case's interval is for
+    the worst true drop among the k: each persona's interval at 1 - 0.05/k (Bonferroni, so
+    all hold together), from the largest lower end to the largest upper end."""
+    _personas_run(tmp_path / "run", THREE, sources=6)
+    (row,) = stress(tmp_path / "run", n_bootstrap=100).rows
+    d = {p: np.array(THREE["benign"]) - np.array(THREE[p]) > 0 for p in "abc"}
+    diffs = {p: d[p].astype(float) for p in "abc"}
+    assert row.worst == "b" and row.worst_tied == ["b"] and row.worst_of == 3
+    assert row.worst_drop == pytest.approx(5 / 12)
+    each = [_cr2_mean_interval(diffs[p], 6, 1 - 0.05 / 3) for p in "abc"]
+    expected = (max(lo for lo, _ in each), max(hi for _, hi in each))
+    assert row.worst_ci95 == pytest.approx(expected)
+    marginal = {e.persona: e.drop_ci95 for e in row.personas}["b"]
+    assert marginal == pytest.approx(_cr2_mean_interval(diffs["b"], 6, 0.95))
+    assert marginal is not None and row.worst_ci95 is not None
+    assert row.worst_ci95[0] < marginal[0]  # wider than the chosen persona's own interval
+
+
+def test_a_persona_without_an_interval_leaves_the_worst_case_without_one(tmp_path: Path) -> None:
+    """A persona whose drop does not vary between sources has no interval, so nothing bounds
+    how large its true drop may be, and so the worst of them: no worst-case interval, and
+    the report says why."""
+    _synthetic(tmp_path / "run")  # quiet: drop 0 in every source
+    report = stress(tmp_path / "run", n_bootstrap=100)
+    (row,) = report.rows
+    assert row.worst == "liar" and row.worst_ci95 is None and row.worst_of == 2
+    assert any("no interval for the worst case" in w and "quiet" in w for w in report.warnings)
+
+
+def test_personas_tied_for_the_largest_drop_are_all_the_worst_case(tmp_path: Path) -> None:
+    """A tie is not settled by the personas' names: each tied persona is marked worst, in
+    the JSON, the terminal and the Markdown."""
+    from rich.console import Console
+
+    from oversight.report._stress import render_stress, stress_markdown
+
+    tied = {**THREE, "c": THREE["b"]}  # c moves the judge exactly as b does
+    _personas_run(tmp_path / "run", tied, sources=6)
+    report = stress(tmp_path / "run", n_bootstrap=100)
+    (row,) = report.rows
+    assert row.worst == "b" and row.worst_tied == ["b", "c"]
+    console = Console(width=200, record=True)
+    console.print(render_stress(report))
+    shown = console.export_text()
+    assert "b  ◀ worst case (tie)" in shown and "c  ◀ worst case (tie)" in shown
+    assert "worst of 3: 2 tied" in shown
+    markdown = stress_markdown(report)
+    assert markdown.count("**") == 2 * 2  # both tied cells in bold
+    assert "b = c (tie)" in markdown
+
+
+def test_choosing_the_worst_of_several_harmless_personas_finds_no_harm_by_chance() -> None:
+    """Six personas that move nothing, on 12 sources: the chosen one's own interval
+    excludes 0 far more often than 2.5% of the time (it was chosen for its large drop);
+    the worst-case interval does not."""
+    from oversight.analysis._stress import worst_case
+
+    rng = np.random.default_rng(7)
+    clusters = np.repeat(np.arange(12), 2)
+    naive = honest = 0
+    reps = 300
+    for _ in range(reps):
+        benign = (rng.random(24) < 0.6).astype(float)
+        paired = [(benign, (rng.random(24) < 0.6).astype(float), clusters) for _ in range(6)]
+        tied, _, interval = worst_case(paired, Resampler(10, 0))
+        _, own, _ = paired_drop(*paired[tied[0]], Resampler(10, 0))
+        naive += own is not None and own[0] > 0
+        honest += interval is not None and interval[0] > 0
+    assert naive / reps > 0.08  # the chosen persona's own interval: harm found by chance
+    assert honest / reps <= 0.03

@@ -46,12 +46,16 @@ def test_stress_quickstart_prints_every_protocols_drops_and_worst_case_then_blin
     conditions = {row["condition"] for row in report["rows"]}
     assert conditions == {"consultancy", "debate", "critique", "rrm"}
     for row in report["rows"]:
-        assert row["worst"] is not None
+        assert row["worst"] is not None and row["worst"] in row["worst_tied"]
         assert f"{row['worst']}  ◀ worst case" in out
+        tied = row["worst_tied"]
+        named = f"{len(tied)} tied" if len(tied) > 1 else row["worst"]
+        assert f"worst of {row['worst_of']}: {named}" in out
         for effect in row["personas"]:
             if effect["n_transcripts"]:
                 assert effect["persona"] in out
-    assert out.count("◀ worst case") == len(report["rows"])
+    marked = sum(len(row["worst_tied"]) for row in report["rows"])
+    assert out.count("◀ worst case") == marked
     assert "drop from benign (95% CI)" in out and "Detectors on planted vs benign" in out
     assert (red / "reports" / "stress.png").stat().st_size > 0
     assert "**" in (red / "reports" / "stress.md").read_text()  # the worst case in bold
@@ -60,7 +64,7 @@ def test_stress_quickstart_prints_every_protocols_drops_and_worst_case_then_blin
     (red / "reports" / "stress.md").unlink()
     assert main(["report", str(red), "--markdown", "--out", str(tmp_path / "rep")]) == 0
     shown = capsys.readouterr().out
-    assert shown.count("◀ worst case") == len(report["rows"])
+    assert shown.count("◀ worst case") == marked
     assert (tmp_path / "rep" / "stress.md").read_text().startswith("## Stress test")
 
     # `oversight show` names the persona for the researcher, never in the judge's view.
