@@ -34,14 +34,27 @@ def stressed_personas(
     unknown = [n for n in wanted if n not in known]
     if unknown:
         raise ConfigError(
-            f"unknown persona(s) {', '.join(map(repr, unknown))}; known: "
-            f"{', '.join(sorted(known))} (add NAME.toml to the persona folder)"
+            f"unknown persona(s) {', '.join(map(repr, unknown))} in {_where(names)}; known: "
+            f"{', '.join(sorted(known))} (or add NAME.toml to a persona folder: --persona-dir "
+            "or [stress] persona_dir)"
         )
     return [known[n] for n in wanted]
 
 
+def _where(names: list[str] | None) -> str:
+    """Where the persona names came from, for an error."""
+    return "--personas" if names is not None else "[stress] personas of the experiment file"
+
+
 def _bound_roles(condition: Condition) -> list[str]:
     return sorted({r.split("_")[0] if r.startswith("debater_") else r for r in condition.roles})
+
+
+def _roles_of(personas: list[Persona], *, fits: bool = False) -> str:
+    """``a (fits debater), b (fits critic)``, or with ``fits`` ``a, which fits roles ...``."""
+    if fits and len(personas) == 1:
+        return f"{personas[0].name}, which fits roles {', '.join(personas[0].roles)}"
+    return ", ".join(f"{p.name} (fits {', '.join(p.roles)})" for p in personas)
 
 
 def stress_experiment(
@@ -66,14 +79,29 @@ def stress_experiment(
             f"[stress] conditions names {sorted(set(wanted) - labels)}, which the experiment "
             f"does not have; its conditions: {', '.join(sorted(labels))}"
         )
+    stressed = [
+        c
+        for c in experiment.conditions
+        if c.plant is None and (wanted is None or c.label in wanted)
+    ]
     twins: list[Condition] = []
-    for condition in experiment.conditions:
-        if condition.plant is not None or condition.protocol in _UNPLANTABLE:
+    for condition in stressed:
+        if condition.protocol in _UNPLANTABLE:
+            if wanted is not None:
+                raise ConfigError(
+                    f"[stress] conditions names {condition.label} ({condition.protocol}), which "
+                    "has no speaker to plant a persona in; remove it from [stress] conditions"
+                )
             continue
-        if wanted is not None and condition.label not in wanted:
-            continue
-        for persona in chosen:
-            role = persona.fits(_bound_roles(condition))
+        fitting = [(p, p.fits(_bound_roles(condition))) for p in chosen]
+        if wanted is not None and all(role is None for _, role in fitting):
+            raise ConfigError(
+                f"[stress] conditions names {condition.label} ({condition.protocol}: "
+                f"{', '.join(_bound_roles(condition))}), and none of the chosen personas fits "
+                f"those roles ({_roles_of(chosen)}); choose personas for them or remove it "
+                "from [stress] conditions"
+            )
+        for persona, role in fitting:
             if role is None:
                 continue
             plant = Plant(persona=persona.name, role=role, rate=spec.rate if rate is None else rate)
@@ -82,10 +110,27 @@ def stress_experiment(
                     update={"label": f"{condition.label}+{persona.name}", "plant": plant}
                 )
             )
-    if not twins:
+    named = personas if personas is not None else spec.personas
+    unplanted = [p for p in chosen if not any(t.plant and t.plant.persona == p.name for t in twins)]
+    speakers = [c for c in stressed if c.protocol not in _UNPLANTABLE]
+    if named is not None and unplanted and speakers:
+        bound = "; ".join(f"{c.label}: {', '.join(_bound_roles(c))}" for c in speakers)
         raise ConfigError(
-            "no condition can carry any of the chosen personas (the baselines have no speaker "
-            "to plant one in); add a consultancy, debate, critique or rrm condition"
+            f"{_where(personas)} names {_roles_of(unplanted, fits=True)}, and no stressed "
+            f"condition binds one ({bound}); drop {'it' if len(unplanted) == 1 else 'them'} "
+            f"from {_where(personas)} or add a "
+            "condition with one of those roles"
+        )
+    if not twins:
+        baselines = ", ".join(c.label for c in stressed if c.protocol in _UNPLANTABLE)
+        raise ConfigError(
+            "no condition can carry any of the chosen personas "
+            + (
+                f"({_roles_of(chosen)}; the conditions bind other roles)"
+                if speakers
+                else f"({baselines or 'none'}: baselines, with no speaker to plant one in)"
+            )
+            + "; add a consultancy, debate, critique or rrm condition with a role they fit"
         )
     # The folder is written into the experiment, so the runner (and a resume) finds it.
     where = persona_dir(experiment, folder)

@@ -495,3 +495,26 @@ conditions = ["consultancy", "consultancy-other"]
         content = json.dumps([t.condition, str(t.question), [turn.content for turn in t.turns]])
         seen.setdefault(content, []).append(t.id)
     assert [ids for ids in seen.values() if len(ids) > 1] == []
+
+
+def test_a_persona_asked_for_that_fits_no_stressed_condition_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: left out without a word, so the worst case silently did not cover it."""
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        QUICKSTART.read_text().replace("limit = 6 ", "limit = 2 ")
+        + '\n[stress]\nconditions = ["debate"]\n'
+    )
+    out = tmp_path / "run"
+    command = ["stress", str(path), "--out", str(out), "--no-progress"]
+    assert main([*command, "--personas", "flaw-hiding-critic,sandbagger"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--personas names flaw-hiding-critic, which fits roles critic" in err
+    assert "no stressed condition binds one (debate: debater)" in err
+    assert "drop it from --personas or add a condition with one of those roles" in err
+    path.write_text(path.read_text().replace("[stress]\n", '[stress]\npersonas = ["nobody"]\n'))
+    assert main(command) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "unknown persona(s) 'nobody' in [stress] personas of the experiment file" in err
+    assert "Traceback" not in err and not out.exists()

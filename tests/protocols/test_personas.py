@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from oversight.endpoints._cache import close_caches
-from oversight.experiment import load_experiment
+from oversight.experiment import StressSpec, load_experiment
 from oversight.runner import run_experiment, stress_experiment
 from oversight.testing import FAKE_KEY_VARIABLE, FakeOpenAIServer, scripted_verdict
 from protocols.personas import Plant, available_personas, load_persona
@@ -302,9 +302,49 @@ def test_stress_needs_a_condition_with_a_speaker_and_names_the_personas_it_lacks
             "conditions": [{"label": "d", "protocol": "debate", "roles": {"debater": "mock/x"}}],
         }
     )
-    stressed = stress_experiment(debate, personas=["flaw-hiding-critic", "colluding-debaters"])
-    # The critic persona fits no role of debate: only the colluders are planted.
-    assert [c.label for c in stressed.conditions] == ["d", "d+colluding-debaters"]
-    assert stressed.conditions[1].plant == Plant(persona="colluding-debaters", role="debater")
+    # Asked for by name, a persona that fits no stressed condition is refused, named: run,
+    # it would be missing from the worst case without a word.
+    with pytest.raises(ConfigError) as refused:
+        stress_experiment(debate, personas=["flaw-hiding-critic", "colluding-debaters"])
+    message = " ".join(str(refused.value).split())
+    assert "--personas names flaw-hiding-critic, which fits roles critic" in message
+    assert "no stressed condition binds one (d: debater)" in message
+    assert "add a condition with one of those roles" in message
+    # Not asked for by name (every persona): planted where it fits, the rest left out.
+    every = stress_experiment(debate)
+    assert "d+flaw-hiding-critic" not in [c.label for c in every.conditions]
+    assert every.conditions[1].plant == Plant(persona="colluding-debaters", role="debater")
     with pytest.raises(ConfigError, match="unknown persona"):
         stress_experiment(debate, personas=["nobody"])
+    named = debate.model_copy(update={"stress": StressSpec(personas=["flaw-hiding-critic"])})
+    with pytest.raises(ConfigError, match=r"\[stress\] personas of the experiment file names"):
+        stress_experiment(named)
+
+
+def test_stress_conditions_naming_a_baseline_or_a_condition_no_persona_fits_are_refused() -> None:
+    from oversight.experiment import Experiment
+
+    experiment = Experiment.model_validate(
+        {
+            "name": "d",
+            "conditions": [
+                {"label": "u", "protocol": "unassisted"},
+                {"label": "c", "protocol": "consultancy", "roles": {"consultant": "mock/x"}},
+                {"label": "d", "protocol": "debate", "roles": {"debater": "mock/x"}},
+            ],
+            "stress": {"conditions": ["u", "d"]},
+        }
+    )
+    with pytest.raises(ConfigError) as refused:
+        stress_experiment(experiment)
+    message = " ".join(str(refused.value).split())
+    assert "[stress] conditions names u (unassisted), which has no speaker" in message
+    assert "remove it from [stress] conditions" in message
+    only_critics = experiment.model_copy(
+        update={"stress": StressSpec(conditions=["c", "d"], personas=["colluding-debaters"])}
+    )
+    with pytest.raises(ConfigError) as refused:
+        stress_experiment(only_critics)
+    message = " ".join(str(refused.value).split())
+    assert "[stress] conditions names c (consultancy: consultant)" in message
+    assert "none of the chosen personas fits" in message
