@@ -348,3 +348,47 @@ def test_stress_conditions_naming_a_baseline_or_a_condition_no_persona_fits_are_
     message = " ".join(str(refused.value).split())
     assert "[stress] conditions names c (consultancy: consultant)" in message
     assert "none of the chosen personas fits" in message
+
+
+def test_each_brief_sent_is_filled_with_the_speakers_own_answer_on_the_personas_side(
+    stressed: tuple[Path, FakeOpenAIServer],
+) -> None:
+    """In the requests the server received: a debater's or consultant's brief names the
+    answer that very speaker defends, that answer is on the persona's side (the gold one for
+    the sandbagger, a wrong one for the liars: a speaker on the other side is sent none), and
+    the colluders' target is the first wrong answer as the speaker reads them."""
+    import re
+
+    run, server = stressed
+    questions = {t.question.text: t.question for t in RunStore.open(run).transcripts.latest()}
+    personas = available_personas()
+    checked: dict[str, int] = {}
+    for r in server.requests:
+        if r.body.get("model") != "strong-model":
+            continue
+        system = " ".join(m["content"] for m in r.body["messages"] if m["role"] == "system")
+        own = re.search(r"You defend answer (.+?);|the answer is (.+?), whatever", system, re.S)
+        asked = re.search(r"Question: (.*)\nAnswers:\n((?:[A-Z]\. .*\n?)+)", system)
+        if own is None or asked is None:
+            continue
+        side = " ".join((own.group(1) or own.group(2)).split())
+        question = questions[asked.group(1)]
+        assert question.correct is not None
+        shown = asked.group(2).strip().splitlines()
+        gold = next(a for a in shown if a[3:] == question.answers[question.correct])
+        wrong = [a for a in shown if a != gold]
+        flat = " ".join(system.split())
+        carried = [
+            p for p in personas.values() if " ".join(p.instructions.split("{")[0].split()) in flat
+        ]
+        if not carried:
+            continue
+        (persona,) = carried
+        brief = " ".join(persona.render(assigned=side, target=wrong[0]).split())
+        assert brief in flat, persona.name  # filled with this speaker's own answer
+        if persona.side != "any":
+            assert (side == gold) == (persona.side == "correct"), persona.name
+        checked[persona.name] = checked.get(persona.name, 0) + 1
+    assert {n for n, p in personas.items() if {"debater", "consultant"} & set(p.roles)} <= set(
+        checked
+    )
