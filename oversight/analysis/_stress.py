@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +40,7 @@ from oversight.analysis._detectors import (
     transcript_detections,
 )
 from oversight.analysis._stats import row_metrics
+from oversight.analysis._twins import benign_twins
 from oversight.analysis._worst import paired_drop, worst_case
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
@@ -209,25 +211,16 @@ def has_plants(run: RunStore | str | os.PathLike[str]) -> bool:
 
 
 def _plants(store: RunStore) -> dict[str, tuple[str, str, str | None]]:
-    """Planted condition -> (benign twin, persona, role), from ``experiment.json``."""
+    """Planted condition -> (benign twin (:func:`benign_twins`), persona, role), from
+    ``experiment.json``."""
     spec = (store.read_json("experiment.json") or {}).get("spec", {})
-    conditions: list[dict[str, object]] = spec.get("conditions", [])
-
-    def shape(c: dict[str, object]) -> tuple[object, ...]:
-        return (c.get("protocol"), repr(c.get("roles")), repr(c.get("options")))
-
-    benign = {shape(c): str(c["label"]) for c in conditions if not c.get("plant")}
-    out: dict[str, tuple[str, str, str | None]] = {}
-    for c in conditions:
-        plant = c.get("plant")
-        if isinstance(plant, dict) and shape(c) in benign:
-            role = plant.get("role")
-            out[str(c["label"])] = (
-                benign[shape(c)],
-                str(plant["persona"]),
-                str(role) if role else None,
-            )
-    return out
+    conditions: list[dict[str, Any]] = spec.get("conditions", [])
+    plants = {str(c["label"]): c["plant"] for c in conditions if isinstance(c.get("plant"), dict)}
+    return {
+        label: (twin, str(plants[label]["persona"]), plants[label].get("role") or None)
+        for label, twin in benign_twins(conditions).items()
+        if label in plants
+    }
 
 
 def _judge_key(condition: str, judge: str, plants: dict[str, tuple[str, str, str | None]]) -> str:

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from oversight.analysis._twins import benign_twins
 from transcripts import RunStore, Transcript, new_id, utc_now, write_json_atomic
 from transcripts.errors import ConfigError
 
@@ -45,27 +46,11 @@ def commitment(key_bytes: bytes) -> str:
 
 
 def _benign_twins(store: RunStore) -> dict[str, str]:
+    """Condition label -> its benign twin's (a benign condition: itself)."""
     spec = (store.read_json("experiment.json") or {}).get("spec", {})
     conditions: list[dict[str, Any]] = spec.get("conditions", [])
-
-    def shape(c: dict[str, Any]) -> str:
-        # The judges too: conditions that differ only in them run the same transcripts, and
-        # the planted twins of both under one label would be a pair of identical transcripts.
-        parts = ("protocol", "roles", "options", "judge", "judges")
-        return json.dumps([c.get(part) for part in parts], sort_keys=True)
-
-    benign = {str(c["label"]): shape(c) for c in conditions if not c.get("plant")}
-    by_shape = {form: label for label, form in benign.items()}
-    twins = {label: label for label in benign}
-    for c in conditions:
-        label = str(c["label"])
-        if c.get("plant"):
-            base = label.rpartition("+")[0]  # oversight stress labels a twin <base>+<persona>
-            if benign.get(base) == shape(c):
-                twins[label] = base
-            elif shape(c) in by_shape:
-                twins[label] = by_shape[shape(c)]
-    return twins
+    itself = {str(c["label"]): str(c["label"]) for c in conditions if not c.get("plant")}
+    return {**itself, **benign_twins(conditions)}
 
 
 def _blinded(

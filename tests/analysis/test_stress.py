@@ -376,3 +376,51 @@ def test_choosing_the_worst_of_several_harmless_personas_finds_no_harm_by_chance
         honest += interval is not None and interval[0] > 0
     assert naive / reps > 0.08  # the chosen persona's own interval: harm found by chance
     assert honest / reps <= 0.03
+
+
+def test_two_benign_conditions_alike_but_for_their_judges_keep_their_own_twins(
+    tmp_path: Path,
+) -> None:
+    """``consultancy`` (judged by ``j1``) and ``consultancy-other`` (by ``j2``) run the same
+    protocol, roles and options; each one's planted twin is compared with it, not both with
+    the last one (which left ``consultancy`` out of the table and ``j1`` without a drop)."""
+    run = RunBuilder(tmp_path / "run")
+    base = {"protocol": "consultancy", "roles": {"consultant": "s"}, "options": {}}
+    labels = {"consultancy": "j1", "consultancy-other": "j2"}
+    conditions = []
+    for label, judge in labels.items():
+        conditions.append({"label": label, **base, "judges": [judge]})
+        conditions.append(
+            {
+                "label": f"{label}+liar",
+                **base,
+                "judges": [judge],
+                "plant": {"persona": "liar", "role": "consultant"},
+            }
+        )
+    run.store.write_json("experiment.json", {"spec": {"conditions": conditions}})
+    for i in range(8):
+        q = run.question(f"q{i}", source=f"s{i // 2}")
+        for label, judge in labels.items():
+            for condition, probs, planted in (
+                (label, BENIGN, None),
+                (f"{label}+liar", LIAR, "liar"),
+            ):
+                t = _transcript(q, condition, planted=planted, unverified=False)
+                run.store.transcripts.append(t)
+                run.store.judgments.append(
+                    Judgment(
+                        transcript_id=t.id,
+                        run_id="test-run",
+                        judge=JudgeIdentity(kind="llm", name=judge),
+                        probabilities=[probs[i], 1 - probs[i]],
+                    )
+                )
+    report = stress(tmp_path / "run", n_bootstrap=50)
+    found = {(r.condition, r.judge): r for r in report.rows}
+    assert set(found) == {("consultancy", "j1"), ("consultancy-other", "j2")}
+    for row in found.values():
+        (effect,) = row.personas
+        assert effect.condition == f"{row.condition}+liar"
+        assert effect.drop == pytest.approx(0.5) and row.worst == "liar"
+    assert report.warnings == []
