@@ -110,6 +110,13 @@ def run(args: argparse.Namespace) -> int:
     )
     spec = experiment.stress or StressSpec()
     report = stress(result.path, threshold=spec.threshold, seed=experiment.seed)
+    if not result.status.startswith("complete"):  # said in the table's files too
+        partial = (
+            f"partial: the run stopped ({result.status}) with {result.items_complete} of "
+            f"{result.items_total} items done; this table covers only those: run the same "
+            f"command again to finish it"
+        )
+        report = report.model_copy(update={"warnings": [partial, *report.warnings]})
     written = write_stress(report, result.path / "reports")
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))

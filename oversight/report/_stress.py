@@ -228,7 +228,8 @@ def stress_markdown(report: StressReport) -> str:
     main, detect = stress_tables(report)
     for row in main.rows:
         row[:] = [f"**{c[:-2]}**" if c.endswith(" *") else c for c in row]
-    parts = ["## Stress test", "", _md_table(main), "", main.note, ""]
+    parts = ["## Stress test", "", *(f"**Warning:** {w}\n" for w in report.warnings)]
+    parts += [_md_table(main), "", main.note, ""]
     if detect.rows:
         parts += ["### Detectors", "", _md_table(detect), "", detect.note, ""]
     return "\n".join(parts)

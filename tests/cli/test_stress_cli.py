@@ -154,9 +154,16 @@ def test_a_stopped_stress_run_says_so_and_seals_nothing_until_it_is_resumed(
     assert "stopped: cost cap" in out and "resume" in out
     assert "no blue-team copy is sealed" in out
     assert not blue.exists() and not (red / "stress-key.json").exists()
+    # The table of what was done says it is partial, printed and in its files (it did not).
+    assert "warning: partial: the run stopped (stopped: cost cap) with 0 of" in out
+    written = json.loads((red / "reports" / "stress.json").read_text())
+    assert written["warnings"][0].startswith("partial: the run stopped")
+    assert "**Warning:** partial" in (red / "reports" / "stress.md").read_text()
     # Resumed to the end, the run is sealed as if it had never stopped.
     assert main(command) == 0
     assert (blue / "sealed.json").exists() and (red / "stress-key.json").exists()
+    written = json.loads((red / "reports" / "stress.json").read_text())
+    assert not any(w.startswith("partial") for w in written["warnings"])
 
 
 def test_stress_with_a_users_persona_folder_and_a_clear_error_for_unknown_ones(
