@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import json
 import logging
 import os
@@ -222,6 +223,14 @@ class LocalBackend(OpenAIBackend):
         stops = self.local().stops
         if stops:
             params["stop"] = stops
+        answer_format = params.get("response_format") or {}
+        if answer_format.get("type") == "json_schema" and _uses_llguidance():
+            # llguidance refuses a schema with a keyword it cannot enforce (uniqueItems,
+            # not, if, a oneOf it cannot prove disjoint, an unknown format), and llama.cpp
+            # then generates unconstrained, with no error. Lenient, it enforces the rest;
+            # the reply is still validated against the whole schema, and re-asked.
+            wrapper = answer_format["json_schema"]
+            wrapper["schema"] = {"x-guidance": {"lenient": True}, **wrapper["schema"]}
         return params
 
     async def send(self, request: Request) -> Reply:
@@ -241,8 +250,11 @@ class LocalBackend(OpenAIBackend):
                 f"{self._url}/apply-template", cast_to=object, body={"messages": messages}
             )
             prompt = templated["prompt"] if isinstance(templated, dict) else None
+            # As the server tokenizes a prompt: with the BOS token it adds (one short else).
             counted = await client.post(
-                f"{self._url}/tokenize", cast_to=object, body={"content": prompt}
+                f"{self._url}/tokenize",
+                cast_to=object,
+                body={"content": prompt, "add_special": True},
             )
         except openai.APIStatusError as err:
             if err.status_code not in _CANNOT_COUNT:
@@ -313,6 +325,14 @@ def _start_server(model: LocalModel, parallel: int) -> str:
             atexit.register(_stop_servers)
         _servers[key] = (server, url)
         return url
+
+
+@functools.cache
+def _uses_llguidance() -> bool:
+    """Whether this llama.cpp compiles JSON schemas with llguidance (xllamacpp's wheels
+    do), which takes the ``x-guidance`` options."""
+    convert = getattr(_import_llama_cpp(), "json_schema_to_grammar", None)
+    return convert is not None and str(convert("{}")).startswith("%llguidance")
 
 
 def _import_llama_cpp() -> Any:

@@ -175,3 +175,6 @@ async def test_a_model_files_own_chat_template_is_used(tmp_path: Path) -> None:
     # Rendered from the file's Jinja template: the turn markers are in the prompt.
     assert completion.usage.input_tokens > 8
     assert ep.backend.identity()["chat_template"].startswith("gguf:")  # type: ignore[attr-defined]
+    # The template writes {{ bos_token }}: still counted before sending as the server counts.
+    with pytest.raises(ProviderError, match=rf"prompt is {completion.usage.input_tokens} tokens"):
+        await ep.complete("Name three colours.", max_tokens=2048)
