@@ -177,6 +177,7 @@ class LocalBackend(OpenAIBackend):
 
     provider = "local"
     free = True
+    context_hint = "shorten the prompt or raise ctx_size"
 
     def __init__(self, model: str, options: EndpointOptions) -> None:
         update: dict[str, Any] = {"base_url": None}

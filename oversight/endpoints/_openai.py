@@ -52,6 +52,12 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
     connection_errors = (openai.APIConnectionError,)
     malformed_errors = (openai.APIResponseValidationError,)
     aiohttp_client = openai.DefaultAioHttpClient
+    context_hint = (
+        "shorten the prompt, or start llama-server with a larger --ctx-size (-c), which "
+        "is shared out among its -np slots"
+    )
+    """What to do about llama.cpp's ``exceed_context_size_error`` (a prompt longer than a
+    slot's context; its own message says only "try increasing it")."""
 
     def __init__(self, model: str, options: EndpointOptions) -> None:
         if options.structured == "tool":
@@ -225,6 +231,8 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         if isinstance(error, openai.APIStatusError):
             body = error.body
             said = body.get("message") if isinstance(body, dict) else None
+            if isinstance(body, dict) and body.get("type") == "exceed_context_size_error":
+                said = f"{said or error.message}; {self.context_hint}"
             if error.status_code == 429 and error.code in _FINAL_429_CODES:
                 return Failure(
                     False,
