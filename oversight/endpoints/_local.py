@@ -41,6 +41,8 @@ from typing import Any
 
 import openai
 
+from oversight.endpoints._backend import Backend
+from oversight.endpoints._batch import BatchApi
 from oversight.endpoints._gguf import content_hash, read_info
 from oversight.endpoints._openai import OpenAIBackend
 from oversight.endpoints._options import EndpointOptions
@@ -190,6 +192,9 @@ class LocalBackend(OpenAIBackend):
         self._local: LocalModel | None = None
         self._url: str | None = None
         self._prepare_lock = threading.Lock()
+
+    def batch_api(self) -> BatchApi:
+        return Backend.batch_api(self)  # llama.cpp has no batch API (its /v1/files: 404)
 
     def local(self) -> LocalModel:
         """The model and its settings (resolved, read and hashed once)."""

@@ -198,3 +198,12 @@ def test_another_chat_template_is_another_cache_identity(tmp_path: Path) -> None
     )
     assert len({own["chat_template"], chatml["chat_template"], gemma["chat_template"]}) == 3
     assert own["model"] == chatml["model"] == gemma["model"]
+
+
+def test_batch_is_refused_when_the_endpoint_is_made_not_at_the_first_call(tmp_path: Path) -> None:
+    """llama.cpp has no batch API: ``batch=True`` on a ``local/`` endpoint was accepted, and
+    its first batched call failed on the real server with "the provider refused the request
+    (HTTP 404): File Not Found" (its ``/v1/files``)."""
+    path = write_gguf(tmp_path / "m.gguf", template=CHATML_JINJA)
+    with pytest.raises(ConfigError, match=r"local/.*no batch API; batch=True works with openai/"):
+        endpoint(f"local/{path}", batch=True)
