@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -32,6 +29,7 @@ from oversight.runner._lock import run_lock
 from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
+from oversight.runner._replay import check_replay, replay_cache, same_experiment
 from oversight.runner._run import Session
 from oversight.runner._share import check_workers
 from oversight.runner._status import RunResult
@@ -105,22 +103,6 @@ def _freeze(store: RunStore, experiment: Experiment, questions: list[Question]) 
             f"{store.path}: the dataset's questions changed since this run began (the file "
             f"at dataset.path was edited or replaced); restore it or run into a new folder"
         )
-
-
-def same_experiment(existing: dict[str, Any], experiment: Experiment) -> bool:
-    """Whether the run frozen in ``existing`` (its ``experiment.json``) is ``experiment``.
-
-    The stored hash decides when it matches. Otherwise the stored spec is read again by
-    today's code and hashed: a run written by an older oversight, whose spec lacked fields
-    added since (with defaults that keep its meaning), is still the same experiment.
-    """
-    if existing.get("spec_hash") == experiment.spec_hash():
-        return True
-    try:
-        again = Experiment.model_validate(existing.get("spec", {}))
-    except ValidationError:
-        return False
-    return again.spec_hash() == experiment.spec_hash()
 
 
 def _no_rrm_switch(store: RunStore, experiment: Experiment) -> None:
@@ -270,15 +252,15 @@ async def _run(
             "let the fallback judge queue for a later `oversight judge` session"
         )
     questions = load_questions(exp.dataset, exp.base_dir)
-    if replay is not None:
-        _replay_origin(Path(replay))  # a bad --replay is refused before the folder is made
+    if replay is not None:  # a bad --replay is refused before the folder is made
+        check_replay(Path(replay), exp, _questions_hash(questions))
     store = RunStore.create(folder)
     lock = run_lock(folder)
     try:
         _freeze(store, exp, questions)
         cache: Path | bool = exp.cache if exp.cache is not None else folder / "cache.sqlite"
         if replay is not None:
-            cache = _replay_cache(Path(replay), folder)
+            cache = replay_cache(Path(replay), folder)
             offline = True
         endpoints = Endpoints(exp, cache=cache, offline=offline, factory=factory)
         if shard_folders(folder):  # left by a Ray driver: merged before the spend is counted
@@ -347,31 +329,6 @@ async def _run(
     finally:
         lock.release()
         store.close()
-
-
-def _replay_origin(source: Path) -> Path:
-    """The response cache file ``--replay`` names (a run folder or the file itself)."""
-    origin = source / "cache.sqlite" if source.is_dir() else source
-    if not origin.is_file():
-        raise ConfigError(
-            f"nothing to replay: no response cache at {origin}; give --replay a "
-            f"finished run's folder"
-        )
-    return origin
-
-
-def _replay_cache(source: Path, folder: Path) -> Path:
-    """The cache to replay from: the source run's, copied into the new run folder."""
-    origin = _replay_origin(source)
-    target = folder / "cache.sqlite"
-    if target.resolve() != origin.resolve():
-        # SQLite's backup reads a consistent copy, including what sits in the write-ahead log.
-        with (
-            contextlib.closing(sqlite3.connect(origin)) as reader,
-            contextlib.closing(sqlite3.connect(target)) as writer,
-        ):
-            reader.backup(writer)
-    return target
 
 
 def run_experiment(

@@ -1,0 +1,135 @@
+"""``--replay RUN``: the run's response cache copied into a new folder, run offline.
+
+A replay answers every call from the cache, so it reproduces only the experiment the run
+ran: one that differs (another model, prompt option, seed, dataset...) would send requests
+the cache cannot answer, and every item they touch would fail offline. Such a replay is
+refused before the new folder is made, as a resume of a changed experiment is, naming
+what changed; only ``[limits]`` (and ``out``, ``description``) may differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from oversight.experiment import Experiment
+from transcripts.errors import ConfigError
+
+__all__ = ["check_replay", "replay_cache", "replay_origin", "same_experiment", "spec_changes"]
+
+_FREE = ("limits", "out", "description", "human")
+"""Top-level keys of a spec that may change on a resume or a replay (what runs, not what is
+asked)."""
+
+
+def same_experiment(existing: dict[str, Any], experiment: Experiment) -> bool:
+    """Whether the run frozen in ``existing`` (its ``experiment.json``) is ``experiment``.
+
+    The stored hash decides when it matches. Otherwise the stored spec is read again by
+    today's code and hashed: a run written by an older oversight, whose spec lacked fields
+    added since (with defaults that keep its meaning), is still the same experiment.
+    """
+    if existing.get("spec_hash") == experiment.spec_hash():
+        return True
+    try:
+        again = Experiment.model_validate(existing.get("spec", {}))
+    except ValidationError:
+        return False
+    return again.spec_hash() == experiment.spec_hash()
+
+
+def spec_changes(existing: dict[str, Any], experiment: Experiment, *, most: int = 6) -> str:
+    """What differs between the frozen spec and ``experiment``'s, key by key
+    (``endpoints.weak.spec: 'a' -> 'b'``), at most ``most`` of them."""
+    old: Any = existing.get("spec", {})
+    with contextlib.suppress(ValidationError):  # as today's code reads it, defaults filled
+        old = Experiment.model_validate(old).frozen()
+    new = experiment.frozen()
+    found: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        if key not in _FREE:
+            found.extend(_differences(old.get(key), new.get(key), key))
+    shown = found[:most]
+    if len(found) > most:
+        shown.append(f"and {len(found) - most} more")
+    return "; ".join(shown) or "details"
+
+
+def _differences(old: Any, new: Any, where: str) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            line
+            for key in sorted(set(old) | set(new), key=str)
+            for line in _differences(old.get(key), new.get(key), f"{where}.{key}")
+        ]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [
+            line
+            for i, (a, b) in enumerate(zip(old, new, strict=True))
+            for line in _differences(a, b, f"{where}[{i}]")
+        ]
+    return [] if old == new else [f"{where}: {_short(old)} -> {_short(new)}"]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def replay_origin(source: Path) -> Path:
+    """The response cache file ``--replay`` names (a run folder or the file itself)."""
+    origin = source / "cache.sqlite" if source.is_dir() else source
+    if not origin.is_file():
+        raise ConfigError(
+            f"nothing to replay: no response cache at {origin}; give --replay a "
+            f"finished run's folder"
+        )
+    return origin
+
+
+def check_replay(source: Path, experiment: Experiment, questions_hash: str) -> None:
+    """Refuse to replay ``source`` with an experiment other than the one it ran, or with
+    questions other than its own (a cache file given alone has no experiment to check)."""
+    replay_origin(source)
+    frozen_at = source / "experiment.json"
+    if not source.is_dir() or not frozen_at.is_file():
+        return
+    try:
+        existing = json.loads(frozen_at.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"--replay: cannot read {frozen_at}: {err}") from None
+    if not isinstance(existing, dict):
+        raise ConfigError(f"--replay: {frozen_at} does not hold a run's experiment")
+    if not same_experiment(existing, experiment):
+        what = spec_changes(existing, experiment)
+    elif existing.get("questions_hash") not in (None, questions_hash):
+        what = "the dataset's questions (the file at dataset.path was edited or replaced)"
+    else:
+        return
+    raise ConfigError(
+        f"--replay: this experiment is not the experiment {source} ran (changed: {what}); "
+        f"a replay answers every call from that run's cache, so the requests these change "
+        f"would all miss it. Replay with the experiment as the run ran it (its spec is in "
+        f"{frozen_at}), or, to reproduce what the cache still answers and see each miss, "
+        f"copy {replay_origin(source)} into a new run folder and run there with --offline "
+        f"(without --offline, the missing requests are sent and paid)"
+    )
+
+
+def replay_cache(source: Path, folder: Path) -> Path:
+    """The cache to replay from: the source run's, copied into the new run folder."""
+    origin = replay_origin(source)
+    target = folder / "cache.sqlite"
+    if target.resolve() != origin.resolve():
+        # SQLite's backup reads a consistent copy, including what sits in the write-ahead log.
+        with (
+            contextlib.closing(sqlite3.connect(origin)) as reader,
+            contextlib.closing(sqlite3.connect(target)) as writer,
+        ):
+            reader.backup(writer)
+    return target
