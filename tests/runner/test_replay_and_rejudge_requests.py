@@ -5,7 +5,9 @@ shown exactly what the run's judge was shown for the same transcript."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -39,7 +41,7 @@ def speak(body: dict[str, Any]) -> Any:
     verdict = scripted_verdict(body)
     if verdict is not None:
         return verdict
-    tag = f"{len(json.dumps(body)):06d}"
+    tag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
     return f"Argument {tag}: <quote>{SAID}</quote> yet <quote>{INVENTED}</quote>."
 
 
@@ -91,3 +93,143 @@ def test_replay_of_a_changed_experiment_is_refused_before_anything_is_written(
     limited.write_text(path.read_text().replace("concurrency = 4", "concurrency = 2"))
     assert main(["run", str(limited), *replay, "--no-progress", "--no-report"]) == 0
     assert server.total_requests == 0
+
+
+_ACCOUNTING = {"run_id", "created_at", "time_s", "cached", "usage", "cost_usd"}
+_ACCOUNTING |= {"latency_s", "queued_s"}
+"""What a replay does not reproduce, as docs/guide/rejudge.md says: the run's identity and
+times, and each call's accounting (answered by the cache: nothing paid)."""
+
+
+def _records(path: Path) -> dict[str, Any]:
+    """Each record by id, without what a replay does not reproduce."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in _ACCOUNTING}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    return {r["id"]: strip(r) for r in records}
+
+
+def test_a_replay_reproduces_every_record_but_its_accounting_with_no_request(
+    tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _file(tmp_path, server)
+    assert main(["run", str(path), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    server.reset()
+    replay = ["--out", str(tmp_path / "replay"), "--replay", str(tmp_path / "run")]
+    assert main(["run", str(path), *replay, "--no-progress", "--no-report"]) == 0
+    assert server.total_requests == 0
+    assert "0 calls sent, 96 from the cache" in capsys.readouterr().out
+    for name in ("transcripts.jsonl", "judgments.jsonl"):
+        original, again = _records(tmp_path / "run" / name), _records(tmp_path / "replay" / name)
+        assert again == original, name
+    quotes = [
+        q["verified"]
+        for t in _records(tmp_path / "replay" / "transcripts.jsonl").values()
+        for u in t["turns"]
+        for q in u["quotes"]
+    ]
+    assert True in quotes and False in quotes, "verified and unverified quotes, both replayed"
+    assert not (tmp_path / "replay" / "spend.jsonl").exists()
+
+
+def _tags(text: str) -> set[str]:
+    return set(re.findall(r"Argument [0-9a-f]{12}", text))
+
+
+async def test_a_rejudge_is_shown_what_the_runs_judge_was_shown(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    """Same transcripts, judge B: every request judge B got is the request the run's judge
+    got for the same transcript (answers in the same order, quotes with the same verified
+    marks, every round), but for the model's name."""
+    ran = await run_experiment_async(_file(tmp_path, server), out=tmp_path / "run", progress=False)
+    assert ran.status == "complete"
+    original = _judge_asks(list(server.requests), "weak-model")
+    server.reset()
+    result = await rejudge_async(tmp_path / "run", "llm:second")
+    assert result.judged == 32 and result.failed == 0
+    again = _judge_asks(list(server.requests), "second-judge")
+    assert sum(again.values()) == 32 and again == original
+    shown = " ".join(again)
+    assert "[verified]" in shown and "[unverified]" in shown
+
+
+async def test_a_rejudge_of_the_first_rounds_is_shown_only_those_rounds(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    await run_experiment_async(_file(tmp_path, server), out=tmp_path / "run", progress=False)
+    server.reset()
+    result = await rejudge_async(tmp_path / "run", "llm:second", rounds=1, conditions=["debate"])
+    assert result.judged == 8 and all(j.rounds_seen == 1 for j in result.judgments)
+    asked = [json.dumps(r.body) for r in server.requests]
+    assert len(asked) == 8
+    store = RunStore.open(tmp_path / "run")
+    for transcript in store.transcripts.latest():
+        if transcript.condition != "debate":
+            continue
+        rounds = sorted({u.round for u in transcript.turns})
+        assert len(rounds) == 2
+        first = _tags(" ".join(u.content for u in transcript.turns if u.round == rounds[0]))
+        later = _tags(" ".join(u.content for u in transcript.turns if u.round != rounds[0]))
+        assert first and later
+        [request] = [a for a in asked if first <= _tags(a)]
+        assert not later & _tags(request), "a later round was shown"
+    store.close()
+
+
+RUNS = Path(__file__).parents[1] / "data" / "runs"
+QUICKSTART = Path(__file__).parents[2] / "examples" / "quickstart.toml"
+
+
+def _at(server: FakeOpenAIServer) -> Any:
+    """Every judge endpoint a rejudge builds, as judge B at the fake server."""
+
+    def make(spec: str, **options: Any) -> Endpoint:
+        options.pop("pricing", None)
+        return endpoint("openai/judge-b", base_url=server.base_url, api_key="test", **options)
+
+    return make
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+async def test_an_older_runs_transcripts_are_rejudged_with_the_view_a_fresh_run_gives(
+    tmp_path: Path, server: FakeOpenAIServer, version: str
+) -> None:
+    """A run written by an older schema (tests/data/runs), re-judged today: every complete
+    transcript is judged, and each whose turns a fresh run of the same experiment
+    reproduces is shown to the judge exactly as the fresh one is."""
+    old = tmp_path / version
+    shutil.copytree(RUNS / f"{version}-quickstart", old)
+    fresh = tmp_path / "fresh"
+    ran = await run_experiment_async(QUICKSTART, out=fresh, progress=False)
+    assert ran.status == "complete"
+
+    def said(run: Path) -> dict[str, Any]:
+        store = RunStore.open(run)
+        turns = {
+            t.id: [(u.round, u.speaker, u.visibility, u.content) for u in t.turns]
+            for t in store.transcripts.latest()
+            if t.status == "complete"
+        }
+        store.close()
+        return turns
+
+    before, now = said(old), said(fresh)
+    alike = sorted(i for i in before if now.get(i) == before[i])
+    assert len(alike) >= 24, "at least the unassisted and expert transcripts are alike"
+    asked: dict[Path, Counter[str]] = {}
+    for run in (old, fresh):
+        done = await rejudge_async(run, "llm:mock/b", ids=alike, endpoint_factory=_at(server))
+        assert done.judged == len(alike)
+        asked[run] = _judge_asks(list(server.requests), "judge-b")
+        server.reset()
+    assert asked[old] == asked[fresh] and sum(asked[old].values()) == len(alike)
+    # And the rest of the older run's transcripts: each judged once, nothing failed.
+    rest = await rejudge_async(old, "llm:mock/b", endpoint_factory=_at(server))
+    assert (rest.judged, rest.skipped, rest.failed) == (len(before) - len(alike), len(alike), 0)
