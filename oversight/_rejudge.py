@@ -10,7 +10,10 @@ Each new judgment is appended to ``judgments.jsonl`` with its provenance in ``me
 ``rejudge: true``, ``judge_spec`` (what was asked for), ``rejudged_at`` (UTC) and
 ``rounds`` (the first k rounds shown, or None for all). Judgment ids are a hash of
 (transcript, judge name, rounds, spec), so re-running the same command after an interrupt
-skips what is done, while a different spec adds new judgments. Judge calls go through the
+skips what is done, while a different spec adds new judgments. A failed judgment is left as
+recorded (counted in ``failed_left``) until ``retry_failed`` asks again, on fresh calls, as
+``oversight run --retry-failed`` does (one record per attempt, ``metadata.attempt``; the
+report counts the last). Judge calls go through the
 run's response cache (``RUN/cache.sqlite``) and are added to the run's spend ledger; each
 repeat of an item is its own draw of the judge, as in the run (:func:`repeat_offset`).
 
@@ -46,7 +49,7 @@ from oversight.experiment._judges import interactive
 from oversight.runner._api import check_options
 from oversight.runner._build import Factory, make_endpoint
 from oversight.runner._items import judgment_id, repeat_offset
-from oversight.runner._judging import settled_keys
+from oversight.runner._judging import JUDGE_RETRY_OFFSET, judged_keys
 from oversight.runner._lock import run_lock, run_lock_holder
 from oversight.runner._merge import SHARDS, merge_shards, shard_folders
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry, drawn_apart
@@ -71,6 +74,9 @@ class RejudgeResult:
     """(transcript, rounds) pairs already judged by this judge and spec."""
     failed: int = 0
     """New judgments with status ``failed``."""
+    failed_left: int = 0
+    """(transcript, rounds) pairs whose judgment by this judge and spec failed before and
+    were not asked again (``retry_failed`` asks them)."""
     calls: int = 0
     """Judge calls sent."""
     cached_calls: int = 0
@@ -146,6 +152,9 @@ class RejudgeOptions(TypedDict, total=False):
     """Transcripts judged at once (default 8; a person is always asked one at a time)."""
     offline: bool
     """Answer judge calls from the run's cache only; a miss is an error (default False)."""
+    retry_failed: bool
+    """Ask again, on fresh calls, the judgments of this judge and spec that failed (default
+    False: a failed judgment is left as recorded, as in a run)."""
     max_cost_usd: float | None
     """Stop starting judge calls once this command has spent this much (US dollars); what
     the run spent before it is not counted."""
@@ -168,7 +177,7 @@ async def rejudge_async(
     max_cost_usd, annotator = options.get("max_cost_usd"), options.get("annotator")
     console, concurrency = options.get("console"), options.get("concurrency", 8)
     conditions, where, ids = options.get("conditions"), options.get("where"), options.get("ids")
-    rounds = options.get("rounds")
+    rounds, retry_failed = options.get("rounds"), options.get("retry_failed", False)
     problems = []
     if concurrency < 1:
         problems.append(f"--concurrency (concurrency=): must be 1 or more, got {concurrency}")
@@ -215,7 +224,7 @@ async def rejudge_async(
     )
     name = built.identity.name
     extra = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
-    done = settled_keys(store.judgments)
+    done, failed_before = judged_keys(store.judgments)
     result = RejudgeResult()
     # Ids, not transcripts: each is read again when its judgment starts, so memory holds
     # the transcripts being judged, not every one chosen.
@@ -229,6 +238,8 @@ async def rejudge_async(
             key = judgment_id(transcript.id, name, k, extra)
             if key in done:
                 result.skipped += 1
+            elif key in failed_before and not retry_failed:
+                result.failed_left += 1  # as in a run: asked again only when told
             else:
                 work.append((transcript.id, k, key))
 
@@ -256,11 +267,15 @@ async def rejudge_async(
         assert transcript is not None  # chosen from this log a moment ago; it only grows
         view = JudgeView.from_transcript(transcript, rounds=k)
         # A verdict on a finished transcript: nothing waits on it. Each repeat is its own
-        # draw, as in the run (the judge alone sees the same view in every repeat).
-        with batchable_calls(), drawn_apart(repeat_offset(transcript.repeat)):
+        # draw, as in the run (the judge alone sees the same view in every repeat); a retry
+        # of a failed judgment is on fresh calls, as in the run, never the cached failure.
+        earlier = failed_before.get(key, 0)
+        offset = repeat_offset(transcript.repeat) + earlier * JUDGE_RETRY_OFFSET
+        with batchable_calls(), drawn_apart(offset):
             judgment = await built.judge(view)
         metadata = {
             **judgment.metadata,
+            **({"attempt": earlier + 1} if earlier else {}),
             "rejudge": True,
             "judge_spec": spec_text,
             "rejudged_at": utc_now().isoformat(),

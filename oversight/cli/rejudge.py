@@ -89,6 +89,12 @@ def add_parser(subparsers: Any) -> None:
         help="stop starting judge calls once this command has spent this much (what the "
         "run spent before is not counted)",
     )
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="ask again, with fresh calls, the judgments of this judge that failed (by "
+        "default a failed judgment is left as recorded)",
+    )
     parser.add_argument("--annotator", help="your name, for human judges")
     parser.set_defaults(handler=run)
 
@@ -120,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         rounds=_parse_rounds(args.rounds),
         concurrency=args.concurrency,
         offline=args.offline,
+        retry_failed=args.retry_failed,
         max_cost_usd=args.max_cost,
         annotator=args.annotator,
         console=console,
@@ -135,6 +142,11 @@ def run(args: argparse.Namespace) -> int:
             else ""
         )
     )
+    if result.failed_left:
+        console.print(
+            f"{result.failed_left} judgment(s) of this judge failed before and are left as "
+            f"recorded; --retry-failed asks them again with fresh calls"
+        )
     # The new judgments are read back from the run once, keeping what the summary needs.
     batched: list[Call] = []
     scored: list[tuple[str, Any, list[float] | None]] = []

@@ -28,7 +28,7 @@ from transcripts import JsonlLog, JudgeIdentity, JudgeView, Judgment, RunStore, 
 from transcripts.errors import CostCapReached
 from transcripts.live import JUDGE_SPEAKER
 
-__all__ = ["JUDGE_RETRY_OFFSET", "Judging", "settled", "settled_keys"]
+__all__ = ["JUDGE_RETRY_OFFSET", "Judging", "judged_keys", "settled"]
 
 JUDGE_RETRY_OFFSET = 1_000_000
 """Added to a judge's ``sample_index`` per earlier failed judgment when ``retry_failed``
@@ -78,13 +78,7 @@ class Judging:
     def read_index(self, *, retry_failed: bool) -> None:
         """Learn from the judgments index (no judgment is read) what is done and what
         failed; ``retry_failed``: failed judgments are asked again."""
-        for key, status, escalated in self.store.judgments.index_values("k", "status", "e"):
-            if not isinstance(key, str):
-                continue
-            if _settled(status, escalated):
-                self._done.add(key)
-            elif status == "failed":
-                self._failed_before[key] = self._failed_before.get(key, 0) + 1
+        self._done, self._failed_before = judged_keys(self.store.judgments)
         self._failed_keys = set(self._failed_before) - self._done
         if not retry_failed:
             # A failed judgment stays failed until asked: re-asking would replay it.
@@ -195,14 +189,19 @@ def _settled(status: str | None, handed_over: bool | None) -> bool:
     return status in ("ok", "skipped") or bool(handed_over)
 
 
-def settled_keys(judgments: JsonlLog[Judgment]) -> set[str]:
-    """The work keys of the judgments :func:`settled` counts done, from the judgments index
-    (no judgment is read)."""
-    return {
-        key
-        for key, status, handed_over in judgments.index_values("k", "status", "e")
-        if isinstance(key, str) and _settled(status, handed_over)
-    }
+def judged_keys(judgments: JsonlLog[Judgment]) -> tuple[set[str], dict[str, int]]:
+    """From the judgments index (no judgment is read): the work keys :func:`settled`
+    counts done, and the failed judgments of each work key."""
+    done: set[str] = set()
+    failed: dict[str, int] = {}
+    for key, status, handed_over in judgments.index_values("k", "status", "e"):
+        if not isinstance(key, str):
+            continue
+        if _settled(status, handed_over):
+            done.add(key)
+        elif status == "failed":
+            failed[key] = failed.get(key, 0) + 1
+    return done, failed
 
 
 def _rewards_decide(item: WorkItem) -> bool:

@@ -233,3 +233,58 @@ async def test_an_older_runs_transcripts_are_rejudged_with_the_view_a_fresh_run_
     # And the rest of the older run's transcripts: each judged once, nothing failed.
     rest = await rejudge_async(old, "llm:mock/b", endpoint_factory=_at(server))
     assert (rest.judged, rest.skipped, rest.failed) == (len(before) - len(alike), len(alike), 0)
+
+
+def test_failed_rejudgments_are_asked_again_only_with_retry_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Judge B refused some transcripts: running the same rejudge again re-sent (and paid
+    for) every failed one unasked, on the same calls, with no mark of the attempt. As in
+    ``oversight run``, a failed judgment now stays as recorded (the command says so) until
+    ``--retry-failed`` asks again, on fresh calls, marked as the second attempt; the report
+    counts one judgment of judge B per transcript."""
+    from oversight import rejudge
+    from oversight.analysis import analyze
+    from oversight.runner import run_experiment
+    from oversight.testing import Fault
+
+    monkeypatch.setenv(FAKE_KEY_VARIABLE, "test")
+    refuse = {"on": True}
+
+    def reply(body: dict[str, Any]) -> Any:
+        if body.get("model") == "second-judge" and refuse["on"] and "ledger" in json.dumps(body):
+            return Fault.bad_request("scripted: judge B refuses this one")
+        return scripted_verdict(body)
+
+    run = tmp_path / "run"
+    command = ["rejudge", str(run), "--judge", "llm:second"]
+    with FakeOpenAIServer(reply=reply) as server:
+        ran = run_experiment(_file(tmp_path, server), out=run, progress=False, summary=False)
+        assert ran.status == "complete"
+        server.reset()
+        first = rejudge(run, "llm:second")
+        failed = first.failed
+        assert 0 < failed < 32 and first.judged == 32
+        refuse["on"] = False
+        server.reset()
+        capsys.readouterr()
+        assert main(command) == 0
+        said = " ".join(capsys.readouterr().out.split())
+        assert server.total_requests == 0, "a failed judgment was asked again unasked"
+        assert f"0 new judgment(s) (0 failed), {32 - failed} already judged" in said
+        assert f"{failed} judgment(s) of this judge failed before and are left as" in said
+        assert "--retry-failed asks them again" in said
+        assert main([*command, "--retry-failed"]) == 0
+        assert f"{failed} new judgment(s) (0 failed)" in capsys.readouterr().out
+        assert server.total_requests == failed
+        again = rejudge(run, "llm:second", retry_failed=True)
+        assert (again.judged, again.skipped, again.failed_left) == (0, 32, 0)
+        assert server.total_requests == failed
+    store = RunStore.open(run)
+    mine = [j for j in store.judgments if j.judge.name != "weak-judge"]
+    store.close()
+    assert len(mine) == 32 + failed  # one record per attempt
+    assert sum(j.metadata.get("attempt") == 2 and j.status == "ok" for j in mine) == failed
+    report = analyze(run)
+    rows = [g for g in report.groups if "openai/second-judge" in g.label]
+    assert sum(g.n for g in rows) == 32 and sum(g.n_failed for g in rows) == 0
