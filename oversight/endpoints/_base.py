@@ -275,6 +275,14 @@ class Endpoint:
                 done = done.model_copy(update={"paid": [*rejected, last]})
             return done
         # The invalid replies were paid for: the error carries one call record per reply.
+        if reply.finish_reason == "length" and not _began_as_json(reply.text):
+            raise StructuredOutputError(
+                f"{self.spec}: the reply was cut at max_tokens={request.max_tokens} and was "
+                f"not JSON at all: the server seems to have ignored the schema ({last_error}); "
+                f"check that it supports structured output for this schema (a keyword it "
+                f"cannot enforce may make it drop the schema), or simplify the schema",
+                calls=rejected,
+            )
         if reply.finish_reason == "length":
             raise StructuredOutputError(
                 f"{self.spec}: the reply was cut at max_tokens={request.max_tokens} before its "
@@ -391,6 +399,15 @@ class Endpoint:
         if cost is not None and batched:
             return cost * BATCH_DISCOUNT  # the providers' batch price
         return cost
+
+
+def _began_as_json(text: str) -> bool:
+    """Whether a reply (perhaps cut short) starts as JSON does: an object or array, maybe
+    inside a Markdown code fence."""
+    head = text.lstrip()
+    if head.startswith("```"):
+        head = head.split("\n", 1)[1].lstrip() if "\n" in head else ""
+    return not head or head[0] in "{["
 
 
 def _reask_id(key: str, round_: int) -> str:

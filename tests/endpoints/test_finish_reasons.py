@@ -98,6 +98,23 @@ async def test_a_verdict_cut_mid_json_is_an_error_naming_max_tokens_not_retried(
     assert caught.value.calls[0].finish_reason == "length"
 
 
+async def test_a_free_text_reply_cut_at_max_tokens_is_not_said_to_be_unfinished_json(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    """A server that ignored the schema (llama.cpp does for keywords it cannot enforce) and
+    wrote prose until max_tokens: the error said the JSON was cut and to raise max_tokens,
+    which buys only more prose."""
+    openai_server.reply = "You are asked which answer is right. " + LONG
+    ep = endpoint("openai/qwen", base_url=openai_server.base_url, api_key=KEY)
+    with pytest.raises(StructuredOutputError) as caught:
+        await ep.complete("Which?", schema=VERDICT, max_tokens=30)
+    message = str(caught.value)
+    assert "cut at max_tokens=30" in message and "was not JSON at all" in message
+    assert "JSON was complete" not in message and "raise max_tokens" not in message
+    assert "structured output" in message  # what to check instead
+    assert openai_server.total_requests == 1
+
+
 async def test_a_schema_re_ask_tells_the_model_what_was_wrong_and_moves_the_seed(
     openai_server: FakeOpenAIServer,
 ) -> None:
