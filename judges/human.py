@@ -14,14 +14,18 @@ the transcript id. The order shown is recorded in ``metadata["presented_order"]`
 answer index at each shown position); probabilities are stored in the question's original
 order.
 
-Entries are read by :func:`judges.terminal.read_probabilities`; then an optional reason.
-``time_s`` runs from showing the item to the verdict (the reason is not timed). With
+Entries are read by :func:`judges.terminal.read_probabilities`; then an optional reason
+(``rationale``). A skip (``s``) asks why, optionally (:data:`SKIP_PROMPT`); the answer is the
+skipped judgment's ``rationale``. ``time_s`` is wall-clock time from showing the item to the
+verdict or skip (re-asked bad entries included; the reason is not timed); a pause while the
+item is on screen counts, and an item shown, quit and shown again in a later session is timed
+from its last showing only. With
 ``time_limit_s`` the limit is shown with the item and recorded (``metadata["time_limit_s"]``);
 an answer given after it is kept and marked ``metadata["over_time"] = True`` for the
 analysis to count or drop.
 
-Ctrl-C or a closed terminal at the reason prompt keeps the verdict just typed: the judgment
-is returned with an empty reason (``metadata["reason_interrupted"] = True``) and
+Ctrl-C or a closed terminal at the reason prompt keeps the verdict (or skip) just typed: the
+judgment is returned with an empty reason (``metadata["reason_interrupted"] = True``) and
 :attr:`HumanJudge.stopping` says why the person stopped; the next :meth:`HumanJudge.judge`
 raises :class:`~judges.HumanQuit` at once, as it does after ``q`` or the end of input.
 Ctrl-C at the probabilities prompt gives no judgment: :meth:`HumanJudge.judge_now` raises
@@ -56,6 +60,7 @@ from judges.terminal import (
     PROMPT,
     QUESTION_PROMPT,
     REASON_PROMPT,
+    SKIP_PROMPT,
     EntryError,
     Interrupt,
     confidence_probabilities,
@@ -71,6 +76,7 @@ __all__ = [
     "PROMPT",
     "QUESTION_PROMPT",
     "REASON_PROMPT",
+    "SKIP_PROMPT",
     "EntryError",
     "HumanJudge",
     "HumanJudgeOptions",
@@ -199,12 +205,13 @@ class HumanJudge(Judge):
                 transcript_id=view.transcript_id,
                 judge=self.identity,
                 status="skipped",
+                rationale=self._reason(metadata, SKIP_PROMPT, kept="skip"),
                 rounds_seen=view.rounds_shown,
                 time_s=elapsed,
                 metadata=metadata,
             )
         metadata["presented_probabilities"] = presented
-        reason = self._reason(metadata)
+        reason = self._reason(metadata, REASON_PROMPT, kept="verdict")
         return Judgment(
             transcript_id=view.transcript_id,
             judge=self.identity,
@@ -215,18 +222,19 @@ class HumanJudge(Judge):
             metadata=metadata,
         )
 
-    def _reason(self, metadata: dict[str, object]) -> str:
-        """The optional reason; Ctrl-C or end of input here keeps the verdict typed."""
+    def _reason(self, metadata: dict[str, object], prompt: str, *, kept: str) -> str:
+        """The optional reason (for a verdict, or why the item was skipped); Ctrl-C or end
+        of input here keeps the verdict (or the skip) typed."""
         try:
             return read_line(
-                self.console, REASON_PROMPT, stream=self.stream, interrupt=self.interrupt
+                self.console, prompt, stream=self.stream, interrupt=self.interrupt
             ).strip()
         except HumanQuit:
             self.stopping = "quit"
         except KeyboardInterrupt:
             self.stopping = "interrupt"
         metadata["reason_interrupted"] = True
-        self._say("\n[yellow]Stopped at the reason:[/yellow] your verdict is kept.")
+        self._say(f"\n[yellow]Stopped at the reason:[/yellow] your {kept} is kept.")
         return ""
 
     def _say(self, message: str) -> None:

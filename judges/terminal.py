@@ -10,8 +10,8 @@ Example::
 What a person types (see :func:`parse_entry`): a probability per answer in the order shown
 (``70 30``, ``0.7 0.3``, ``70% 30%``; percentages add up to 100, fractions to 1), or a
 letter and a confidence (``A 80``: 80% on A, the rest shared evenly; a letter alone asks
-for the confidence). ``s`` skips, ``q`` quits (:class:`~judges.HumanQuit`, as does the end
-of input). A bad entry is explained and asked again.
+for the confidence). ``s`` skips (then :data:`SKIP_PROMPT` asks why), ``q`` quits
+(:class:`~judges.HumanQuit`, as does the end of input). A bad entry is explained and asked again.
 
 The person always sees the answers in the view's own presented order — the order the
 protocol counterbalanced and the speakers were shown — so every letter in a speech, a
@@ -41,6 +41,7 @@ __all__ = [
     "PROMPT",
     "QUESTION_PROMPT",
     "REASON_PROMPT",
+    "SKIP_PROMPT",
     "EntryError",
     "Interrupt",
     "confidence_probabilities",
@@ -52,6 +53,7 @@ __all__ = [
 
 PROMPT = "Probabilities (e.g. 70 30) or letter + confidence (A 80); s skip, q quit: "
 REASON_PROMPT = "Reason (optional, Enter to leave empty): "
+SKIP_PROMPT = "Why skip? (optional, Enter to leave empty): "
 QUESTION_PROMPT = "Your question for the speakers (Enter for none): "
 
 

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from judges import HumanJudge, HumanQuit
-from judges.human import EntryError, parse_entry
+from judges.human import SKIP_PROMPT, EntryError, parse_entry
 from transcripts import JudgeView
 
 from .helpers import ANSWERS, CONTEXT, SECRET_MODEL, transcript
@@ -150,9 +150,15 @@ async def test_letter_then_confidence_skip_and_quit() -> None:
     assert judgment.metadata["entry"] == "A 90"
     assert judgment.rationale == ""
 
-    judge, _ = _judge("s\n")
+    judge, out = _judge("s\ntoo long to read\n")
     skipped = judge.judge_now(view)
     assert skipped.status == "skipped" and skipped.probabilities is None
+    # Why a person skipped is asked and kept with the skip (a study reports it).
+    assert SKIP_PROMPT in out.getvalue() and skipped.rationale == "too long to read"
+    judge, _ = _judge("s\n")  # the input ends at the question: the skip is kept
+    skipped = judge.judge_now(view)
+    assert skipped.status == "skipped" and skipped.rationale == ""
+    assert skipped.metadata["reason_interrupted"] is True and judge.stopping == "quit"
 
     judge, out = _judge("A\n1%\nA 75%\n\n")  # 1% is a percent at the confidence prompt too
     judgment = judge.judge_now(view)
@@ -160,7 +166,7 @@ async def test_letter_then_confidence_skip_and_quit() -> None:
     assert judgment.probabilities is not None
     assert judgment.probabilities[order[0]] == pytest.approx(0.75)
 
-    judge, out = _judge("A\ns\n")  # s and q mean what they say at the confidence prompt too
+    judge, out = _judge("A\ns\n\n")  # s and q mean what they say at the confidence prompt too
     assert judge.judge_now(view).status == "skipped"
     assert "not a number" not in out.getvalue()
 

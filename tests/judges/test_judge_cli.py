@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from judges import FallbackJudge
+from judges.terminal import SKIP_PROMPT
 from tests.terminal import Terminal, close, finish, plain, spawn_cli
 from transcripts import JudgeView, RunStore
 
@@ -117,8 +118,11 @@ def test_a_session_answered_corrected_quit_and_resumed(
     child.expect_exact("Item 3 of 3")
     child.expect_exact(PROMPT)
     child.sendline("s")
+    child.expect_exact(SKIP_PROMPT)
+    child.sendline("the speeches contradict each other")
     child.expect_exact("Skipped")
     assert "0 judged, 1 skipped, 0 left" in finish(child)
+    assert _lines(run)[-1]["rationale"] == "the speeches contradict each other"
     assert _in_process(run, "--annotator", "alice", "--all", capsys=capsys) == 0
     assert "Nothing to judge for alice" in capsys.readouterr().out  # no terminal needed
 
@@ -243,6 +247,8 @@ def test_a_skip_during_a_run_is_the_person_s_answer_not_a_failure(tmp_path: Path
     child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
     child.expect_exact(PROMPT)
     child.sendline("s")
+    child.expect_exact(SKIP_PROMPT)
+    child.sendline("")
     child.expect_exact(PROMPT)
     child.sendline("q")
     out = " ".join(finish(child, status=130).split())
