@@ -21,7 +21,12 @@ settings balanced across judges):
   that transcript (agreement then covers many pairs), then who have the fewest items. A
   question with more transcripts than the pool can cover (``transcripts x target >
   annotators``) has the rest *left out* and listed as such, never silently dropped.
-  Conditions therefore balance across annotators and across the run's coverage.
+  What planning one question at a time leaves uneven is then evened out by swaps within a
+  question (two people trade their transcripts of it, or one hands theirs to someone
+  without one), kept while they lower the spread of each person's conditions, then gold
+  positions, then pairings, then loads (:func:`_rebalance`). Conditions therefore balance
+  across annotators and across the run's coverage: where the numbers allow, each person's
+  count of each condition, and their number of items, differ by at most one.
 
 Orders of one annotator's list:
 
@@ -47,6 +52,7 @@ import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import combinations
 from typing import NamedTuple
 
 from filelock import FileLock
@@ -199,7 +205,128 @@ def _between(
                 per_position[(a, t.gold_position)] += 1
                 taken.append(a)
             free = [a for a in free if a not in taken]
+    _rebalance(picks, questions, people)
     return picks, left
+
+
+_Change = tuple[int, tuple[str, object], int]
+"""(which tally, its key, +1 or -1): cond, gold position, pair, load."""
+
+
+def _rebalance(picks: dict[str, list[_Planned]], questions: list[str], people: list[str]) -> None:
+    """Even out what question-by-question planning left uneven, in place.
+
+    Planned one question at a time, a person can end with 7 of one condition and 5 of
+    another where 6 and 6 fit. Within a question, two people may swap their transcripts,
+    or one may hand theirs to someone without one of that question: neither changes who
+    sees a question twice (no one does), which transcripts are covered, or how often. A
+    change is kept when it lowers, in this order of priority, the sums of squares of each
+    person's count per condition, per gold position, of each pair's shared transcripts and
+    of each person's load (so each person's counts even out), until none does.
+    """
+    held: dict[str, dict[str, _Planned]] = defaultdict(dict)  # question -> person -> item
+    on: dict[str, set[str]] = defaultdict(set)  # transcript -> its people
+    for a in people:
+        for t in picks[a]:
+            held[t.question_id][a] = t
+            on[t.id].add(a)
+    tallies: tuple[dict[tuple[str, object], int], ...] = tuple(defaultdict(int) for _ in range(4))
+
+    def role(a: str, t: _Planned, sign: int, without: str) -> list[_Change]:
+        """``a`` takes (+1) or leaves (-1) ``t``, next to its people but ``without``."""
+        out: list[_Change] = [
+            (0, (a, t.condition), sign),
+            (1, (a, t.gold_position), sign),
+            (3, (a, ""), sign),
+        ]
+        return out + [(2, _pair(a, b), sign) for b in on[t.id] - {a, without}]
+
+    def apply(changes: list[_Change]) -> None:
+        for which, key, d in changes:
+            tallies[which][key] += d
+
+    for a in people:  # the tallies as planned
+        for t in picks[a]:
+            apply(role(a, t, +1, without=a)[:3])
+    for group in on.values():
+        for a, b in combinations(sorted(group), 2):
+            tallies[2][_pair(a, b)] += 1
+
+    def better(changes: list[_Change]) -> bool:
+        """Whether ``changes`` lower the sums, compared tally by tally in priority order."""
+        for which in range(4):
+            summed: dict[tuple[str, object], int] = defaultdict(int)
+            for w, key, d in changes:
+                if w == which:
+                    summed[key] += d
+            tally = tallies[which]
+            delta = sum((tally[k] + d) ** 2 - tally[k] ** 2 for k, d in summed.items())
+            if delta:
+                return delta < 0
+        return False
+
+    changed = True
+    while changed:  # each change lowers the sums (whole numbers): this ends
+        changed = False
+        for q in questions:
+            mine = held.get(q, {})
+            for a in people:
+                for b in people:
+                    mine_a, mine_b = mine.get(a), mine.get(b)
+                    if (
+                        mine_a is None
+                        or a == b
+                        or (mine_b is not None and (a > b or mine_b.id == mine_a.id))
+                    ):
+                        continue
+                    if _worse_spread(
+                        tallies[0],
+                        a,
+                        b,
+                        mine_a.condition,
+                        None if mine_b is None else mine_b.condition,
+                    ):
+                        continue  # a quick look at the first priority rules most out
+                    moves = role(a, mine_a, -1, a) + role(b, mine_a, +1, a)
+                    if mine_b is not None:
+                        moves += role(b, mine_b, -1, b) + role(a, mine_b, +1, b)
+                    if not better(moves):
+                        continue
+                    apply(moves)
+                    _hand(picks, mine, on, a, b, mine_a)
+                    if mine_b is not None:
+                        _hand(picks, mine, on, b, a, mine_b)
+                    changed = True
+
+
+def _worse_spread(
+    tally: dict[tuple[str, object], int], a: str, b: str, given: str, back: str | None
+) -> bool:
+    """Whether ``a`` handing an item of condition ``given`` to ``b`` (and ``b`` handing one
+    of ``back`` to ``a``) raises the sum of squares of the people's condition counts."""
+    if back == given:
+        return False
+    delta = 2 * (tally[(b, given)] - tally[(a, given)]) + 2
+    if back is not None:
+        delta += 2 * (tally[(a, back)] - tally[(b, back)]) + 2
+    return delta > 0
+
+
+def _hand(
+    picks: dict[str, list[_Planned]],
+    mine: dict[str, _Planned],
+    on: dict[str, set[str]],
+    giver: str,
+    taker: str,
+    t: _Planned,
+) -> None:
+    """``giver`` hands ``t`` to ``taker``."""
+    picks[giver].remove(t)
+    picks[taker].append(t)
+    on[t.id] = (on[t.id] - {giver}) | {taker}
+    if mine.get(giver) is t:
+        del mine[giver]
+    mine[taker] = t
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:

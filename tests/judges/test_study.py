@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from judges.study import STUDY_FILE, StudyDesign, load_study, open_study, plan_study
+from judges.study import STUDY_FILE, Study, StudyDesign, load_study, open_study, plan_study
 from transcripts import Question, RunStore, Transcript, Turn
 from transcripts.errors import ConfigError
 
@@ -374,3 +374,46 @@ def test_with_two_judgments_per_transcript_many_pairs_share_items() -> None:
             holders.setdefault(s.transcript_id, []).append(person)
     pairs = Counter(tuple(sorted(p)) for p in holders.values())
     assert len(pairs) >= 4  # of the 6 possible pairs; not the same two couples every time
+
+
+def _spreads(study: Study, by_id: dict[str, Transcript]) -> tuple[int, int, int]:
+    """The largest per-person spread (max - min) of condition counts and of gold-position
+    counts, and the spread of the people's loads."""
+    conditions = positions = 0
+    for slots in study.assignments.values():
+        counts = Counter(s.condition for s in slots)
+        conditions = max(
+            conditions, max(counts[c] for c in CONDITIONS) - min(counts[c] for c in CONDITIONS)
+        )
+        gold = Counter(
+            by_id[s.transcript_id].order.index(by_id[s.transcript_id].question.correct or 0)
+            for s in slots
+        )
+        positions = max(positions, abs(gold[0] - gold[1]))
+    loads = [len(slots) for slots in study.assignments.values()]
+    return conditions, positions, max(loads) - min(loads)
+
+
+@pytest.mark.parametrize(
+    ("questions", "people", "target", "seed"),
+    [(18, 4, 2, 2), (12, 6, 3, 1), (15, 6, 3, 1), (18, 6, 3, 2), (15, 3, 2, 0), (15, 7, 3, 1)],
+)
+def test_between_balances_each_person_s_conditions_gold_positions_and_load(
+    questions: int, people: int, target: int, seed: int
+) -> None:
+    # Planned question by question, a person could end with 7 debates and 5 consultancies
+    # of 18 items where 6 of each fit, or with 11 items against another's 9; every design
+    # here has a plan balanced within one.
+    transcripts = run_transcripts(questions)
+    by_id = {t.id: t for t in transcripts}
+    design = StudyDesign(
+        annotators=[f"p{i}" for i in range(people)], assignment="between", target=target, seed=seed
+    )
+    study = plan_study(transcripts, design)
+    conditions, positions, loads = _spreads(study, by_id)
+    assert max(conditions, loads) <= 1, (conditions, loads)
+    assert positions <= 2  # the gold answer first at most one item off half the time
+    # Still: each person sees each question at most once, each transcript `target` people.
+    for slots in study.assignments.values():
+        assert len({s.question_id for s in slots}) == len(slots)
+    assert set(study.targets().values()) == {target}
