@@ -195,3 +195,48 @@ def test_report_json_holds_the_annotator_table_filtered_by_where(
     assert main(["report", run, "--bootstrap", "50", "--where", "annotator=ben"]) == 0
     out = capsys.readouterr().out
     assert "ben" in out and "ann " not in out
+
+
+def test_kappa_and_alpha_of_three_people_with_ties_and_gaps_match_sklearn_and_krippendorff(
+    tmp_path: Path,
+) -> None:
+    # Three people on 30 three-answer transcripts; each judges a seeded subset (so pairs
+    # share different items), some verdicts are ties (their own category).
+    import krippendorff
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = random.Random(5)
+    store = RunStore.create(tmp_path / "run", run_id="r")
+    shapes = [[0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.45, 0.45, 0.1]]
+    verdicts: dict[str, dict[str, int]] = {"ann": {}, "ben": {}, "cat": {}}
+    for i in range(30):
+        q = Question(
+            id=f"q{i}", text="?", answers=["x", "y", "z"], correct=i % 3, source=f"s{i % 6}"
+        )
+        store.transcripts.append(Transcript(id=f"t{i}", protocol="debate", question=q))
+        for name in verdicts:
+            if rng.random() < 0.25:
+                continue  # this person did not judge it
+            shape = rng.randrange(4)
+            store.judgments.append(
+                Judgment(transcript_id=f"t{i}", judge=_person(name), probabilities=shapes[shape])
+            )
+            verdicts[name][f"t{i}"] = 3 if shape == 3 else shape  # 3: a tie
+    table = annotators(store, n_bootstrap=10)
+    pairs = {(p.annotator_a, p.annotator_b): p for p in table.pairs}
+    for a, b in (("ann", "ben"), ("ann", "cat"), ("ben", "cat")):
+        both = sorted(set(verdicts[a]) & set(verdicts[b]))
+        x = [verdicts[a][t] for t in both]
+        y = [verdicts[b][t] for t in both]
+        assert pairs[(a, b)].n == len(both)
+        assert pairs[(a, b)].agreement == pytest.approx(np.mean(np.array(x) == np.array(y)))
+        assert pairs[(a, b)].kappa == pytest.approx(cohen_kappa_score(x, y))
+    units = [f"t{i}" for i in range(30)]
+    matrix = np.array(
+        [[verdicts[name].get(t, np.nan) for t in units] for name in verdicts], dtype=float
+    )
+    shared = (~np.isnan(matrix)).sum(axis=0) >= 2
+    assert table.shared_transcripts == int(shared.sum())
+    assert table.alpha == pytest.approx(
+        krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+    )
