@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from transcripts._models import Judgment, Transcript
 from transcripts._store import RunStore
@@ -15,6 +15,7 @@ from transcripts.errors import ConfigError
 from transcripts.filters import check_conditions
 from transcripts.final import JudgmentKey, left_out
 from transcripts.scoring import score
+from transcripts.study import read_study
 
 TableKind = Literal["judgments", "transcripts"]
 KINDS: tuple[TableKind, ...] = ("judgments", "transcripts")
@@ -54,8 +55,44 @@ def _transcript_facts(transcript: Transcript) -> dict[str, Any]:
     }
 
 
-def _judgment_row(judgment: Judgment, facts: dict[str, Any] | None) -> dict[str, Any]:
+class _StudyPlaces(NamedTuple):
+    """What the export reads of the run's study."""
+
+    judge_name: str
+    """The judge name the study's judgments are filed under."""
+    places: dict[tuple[str, str], int]
+    """(annotator, transcript id) -> its place in that person's list, from 1, counted as
+    the person saw it ("Item 14 of 40", attention checks included)."""
+
+
+def _study_places(run: RunStore) -> _StudyPlaces | None:
+    """The run's study as the export reads it; None when the run has none."""
+    study = read_study(run)
+    if study is None:
+        return None
+    places = {
+        (annotator, slot.transcript_id): n
+        for annotator, slots in study.assignments.items()
+        for n, slot in enumerate(slots, start=1)
+        if not slot.attention
+    }
+    return _StudyPlaces(study.design.judge_name, places)
+
+
+def _study_position(judgment: Judgment, study: _StudyPlaces) -> int | None:
+    """Where ``judgment``'s transcript stood in its annotator's study list; None when it is
+    not a study judgment (another judge, or a transcript not in that person's list)."""
+    judge = judgment.judge
+    if judge.kind != "human" or judge.name != study.judge_name or judge.annotator is None:
+        return None
+    return study.places.get((judge.annotator, judgment.transcript_id))
+
+
+def _judgment_row(
+    judgment: Judgment, facts: dict[str, Any] | None, study: _StudyPlaces | None = None
+) -> dict[str, Any]:
     facts = facts or {}
+    shown = judgment.metadata.get("presented_order")
     probabilities = judgment.probabilities or []
     correct = facts.get("correct")
     row: dict[str, Any] = {
@@ -82,10 +119,14 @@ def _judgment_row(judgment: Judgment, facts: dict[str, Any] | None) -> dict[str,
         ),
         "rounds_seen": judgment.rounds_seen,
         "time_s": judgment.time_s,
+        "rationale": judgment.rationale,
+        "presented_order": json.dumps(shown) if isinstance(shown, list) else None,
         "escalated": judgment.escalated,
         "cost_usd": judgment.cost_usd,
         "created_at": judgment.created_at.isoformat(),
     }
+    if study is not None:
+        row["study_position"] = _study_position(judgment, study)
     row.update(facts)
     row.update(_scalars(judgment.metadata, "judgment_meta_"))
     return row
@@ -139,6 +180,7 @@ def _judgments(
     would not score it whatever else was judged, and what the final-judgment rule reads of
     it. Each judgment is made its row as it is read: the models are not kept."""
     shared = _Shared()
+    study = _study_places(run)
     facts = {t.id: shared.facts(_transcript_facts(t)) for t in _transcripts(run, conditions)}
     # With conditions, only the judgments of their transcripts are read.
     for j in run.judgments.read(run.judgment_entries(facts if conditions else None)):
@@ -146,7 +188,7 @@ def _judgments(
         key = key._replace(judge=shared.one(key.judge))
         kept = facts.get(j.transcript_id)
         found = None if kept is None else dict(zip(*kept, strict=True))
-        yield _judgment_row(j, found), _not_scored(j, found), key
+        yield _judgment_row(j, found, study), _not_scored(j, found), key
 
 
 class _Shared:

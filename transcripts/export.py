@@ -12,11 +12,14 @@ Example::
 A judgment row holds the judge (kind, name, model, annotator), its probability per answer in
 the question's original order (``p_0``, ``p_1``, ...), ``p_correct``, ``verdict``,
 ``judge_correct`` (1 when the most probable answer is the gold one, 0 when not, shared
-evenly on a tie, so a 0.5/0.5 judgement counts 0.5; its mean is accuracy), rounds seen and
-time taken, ``counted`` (whether ``oversight report`` scores it) and ``not_counted`` (why
-not), joined with its transcript's protocol, condition, question id, source (the
-cluster key), gold answer and round count. Scalar metadata of the transcript comes along as
-``meta_<key>`` columns and of the judgment as ``judgment_meta_<key>``.
+evenly on a tie, so a 0.5/0.5 judgement counts 0.5; its mean is accuracy), rounds seen, time
+taken, ``rationale``, ``presented_order`` (JSON: the original answer indexes in the order a
+person saw them), ``study_position`` (runs with a human study only: the item's place in its
+annotator's study list, empty for a judgment outside it), ``counted`` (whether ``oversight
+report`` scores it) and ``not_counted`` (why not), joined with its transcript's protocol,
+condition, question id, source (the cluster key), gold answer and round count. Scalar
+metadata of the transcript comes along as ``meta_<key>`` columns and of the judgment as
+``judgment_meta_<key>``.
 
 CSV needs nothing beyond the standard library and Parquet only pyarrow; both stream: their
 memory does not grow with the rows (see :func:`to_csv`, :func:`to_parquet`). DataFrames
