@@ -22,7 +22,10 @@ of :mod:`transcripts.final`:
   many answers came after the study's time limit (``metadata["over_time"]``);
 * **attention checks** (``RUN/attention.jsonl``): how many were answered, and *failures*:
   answers that do not put more than half their probability on the obvious answer (a skipped
-  check is counted apart);
+  check is counted apart); they never enter the other numbers;
+* **outside the study** (a run with ``RUN/study.json``): judgments under the study's judge
+  name of transcripts not in the person's study list; counted in the numbers above, and
+  shown so that a design the person broke (a question met twice) does not go unseen;
 * **agreement**: for every pair of annotators with shared transcripts, the share of those
   transcripts on which their verdicts (the single most probable answer; a tie is its own
   category) agree and Cohen's kappa; over everyone, Krippendorff's alpha (nominal).
@@ -97,6 +100,10 @@ class AnnotatorStats(_Out):
     """Attention checks answered without a majority on the obvious answer."""
     attention_skipped: int = 0
     """Attention checks skipped."""
+    outside_study: int = 0
+    """Judgments (or skips) under the study's judge name of transcripts not in this person's
+    study list (e.g. from ``oversight rejudge --judge human:NAME``): counted above, but
+    outside the plan (under ``between`` the person may have met the question twice)."""
 
 
 class AnnotatorPair(_Out):
@@ -182,6 +189,14 @@ def annotators(
         )
         for name in names
     ]
+    if study is not None:
+        listed = {(a, s.transcript_id) for a, slots in study.assignments.items() for s in slots}
+        outside: dict[str, int] = defaultdict(int)
+        for j in judgments:
+            who = j.judge.annotator or ""
+            if j.judge.name == study.design.judge_name and (who, j.transcript_id) not in listed:
+                outside[who] += 1
+        rows = [r.model_copy(update={"outside_study": outside[r.annotator]}) for r in rows]
     pairs, alpha, shared = _agreement(judgments, transcripts)
     return AnnotatorTable(annotators=rows, pairs=pairs, alpha=alpha, shared_transcripts=shared)
 

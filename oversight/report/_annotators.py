@@ -44,6 +44,14 @@ def annotator_tables(t: AnnotatorTable) -> list[Table]:
         "sources, CR2 t below 50 of them, else the cluster bootstrap; an attention check "
         "fails without >50% on the obvious answer.",
     )
+    outside = any(a.outside_study for a in t.annotators)
+    if outside:
+        people.headers.append("outside study")
+        people.numeric.add(len(people.headers) - 1)
+        people.note += (
+            " outside study: judgments of transcripts not in the person's study list "
+            "(counted in the other columns)."
+        )
     for a in t.annotators:
         checks = (
             f"{a.attention_failures} of {a.attention_checks}" if a.attention_checks else DASH
@@ -61,6 +69,7 @@ def annotator_tables(t: AnnotatorTable) -> list[Table]:
                 _seconds(a.median_time_s),
                 str(a.over_time),
                 checks,
+                *([str(a.outside_study)] if outside else []),
             ]
         )
     tables = [people]

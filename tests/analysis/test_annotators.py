@@ -240,3 +240,39 @@ def test_kappa_and_alpha_of_three_people_with_ties_and_gaps_match_sklearn_and_kr
     assert table.alpha == pytest.approx(
         krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
     )
+
+
+def test_judgments_outside_a_person_s_study_list_are_counted_apart_and_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Between subjects, ann judging a transcript planned for ben (e.g. with `oversight
+    # rejudge RUN --judge human:ann`) means she met its question twice: the table said
+    # nothing of it.
+    store = RunStore.create(tmp_path / "run", run_id="r")
+    for i in range(4):
+        q = Question(id=f"q{i}", text="?", answers=["x", "y"], correct=0, source=f"s{i}")
+        for c in ("debate", "consultancy"):
+            store.transcripts.append(Transcript(id=f"{c}-{i}", protocol=c, condition=c, question=q))
+    study = plan_study(
+        store.transcripts.latest(), StudyDesign(annotators=["ann", "ben"], assignment="between")
+    )
+    store.write_json(STUDY_FILE, study.model_dump(mode="json"))
+    for name, slots in study.assignments.items():
+        for s in slots:
+            store.judgments.append(
+                Judgment(
+                    transcript_id=s.transcript_id, judge=_person(name), probabilities=[0.8, 0.2]
+                )
+            )
+    ben_only = study.assignments["ben"][0].transcript_id
+    store.judgments.append(
+        Judgment(transcript_id=ben_only, judge=_person("ann"), probabilities=[0.3, 0.7])
+    )
+    pilot = JudgeIdentity(kind="human", name="pilot", annotator="ann")  # not the study's judge
+    store.judgments.append(Judgment(transcript_id=ben_only, judge=pilot, probabilities=[0.5, 0.5]))
+    store.close()
+    rows = {a.annotator: a for a in annotators(store, n_bootstrap=10).annotators}
+    assert (rows["ann"].outside_study, rows["ben"].outside_study) == (1, 0)
+    assert main(["report", str(tmp_path / "run"), "--bootstrap", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "outside study" in out
