@@ -24,9 +24,12 @@ settings balanced across judges):
   What planning one question at a time leaves uneven is then evened out by swaps within a
   question (two people trade their transcripts of it, or one hands theirs to someone
   without one), kept while they lower the spread of each person's conditions, then gold
-  positions, then pairings, then loads (:func:`_rebalance`). Conditions therefore balance
-  across annotators and across the run's coverage: where the numbers allow, each person's
-  count of each condition, and their number of items, differ by at most one.
+  positions, then pairings, then loads (:func:`judges._balance.rebalance`). Conditions
+  therefore balance across annotators and across the run's coverage: where the numbers
+  allow, each person's count of each condition, and their number of items, differ by at
+  most one. A question a person already judged or skipped in the run before the study was
+  planned (under any judge name) counts as met: under ``between`` they are not given it
+  again (planning a larger pool in a copy of the run keeps its promise).
 
 Orders of one annotator's list:
 
@@ -51,13 +54,15 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
-from collections.abc import Iterable
-from itertools import combinations
+from collections.abc import Collection, Iterable, Mapping
 from typing import NamedTuple
 
 from filelock import FileLock
 
+from judges._balance import pair as _pair
+from judges._balance import rebalance as _rebalance
 from judges.attention import attention_transcripts
+from judges.queue import PEOPLE, human_judgments
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
 from transcripts.study import STUDY_FILE, Slot, Study, StudyDesign, read_study
@@ -93,17 +98,31 @@ def _planned(t: Transcript) -> _Planned:
     )
 
 
-def plan_study(transcripts: Iterable[Transcript], design: StudyDesign) -> Study:
-    """The study ``design`` gives for ``transcripts`` (complete ones of the chosen conditions)."""
-    chosen = sorted(
-        (
-            _planned(t)  # one transcript in memory at a time, however many are planned
-            for t in transcripts
-            if t.status == "complete"
-            and (not design.conditions or t.condition in design.conditions)
-        ),
-        key=lambda t: t.id,
-    )
+def plan_study(
+    transcripts: Iterable[Transcript],
+    design: StudyDesign,
+    *,
+    judged: Mapping[str, Collection[str]] | None = None,
+) -> Study:
+    """The study ``design`` gives for ``transcripts`` (complete ones of the chosen conditions).
+
+    ``judged``: annotator -> ids of transcripts they judged (or skipped) before the study;
+    under ``between`` no one is given a question they met there (:func:`open_study` reads
+    them from the run)."""
+    before = {t for ids in (judged or {}).values() for t in ids}
+    question_of: dict[str, str] = {}  # of the transcripts someone judged before
+    chosen: list[_Planned] = []
+    for one in transcripts:  # one transcript in memory at a time, however many are planned
+        if one.id in before:
+            question_of[one.id] = one.question.id
+        if one.status == "complete" and (
+            not design.conditions or one.condition in design.conditions
+        ):
+            chosen.append(_planned(one))
+    chosen.sort(key=lambda t: t.id)
+    seen = {
+        a: {question_of[t] for t in ids if t in question_of} for a, ids in (judged or {}).items()
+    }
     if not chosen:
         wanted = f" of conditions {design.conditions}" if design.conditions else ""
         raise ConfigError(f"the run has no complete transcripts{wanted} to plan a study over")
@@ -117,7 +136,7 @@ def plan_study(transcripts: Iterable[Transcript], design: StudyDesign) -> Study:
         picks = {a: [t for q in questions for t in by_question[q]] for a in design.annotators}
         left: list[str] = []
     else:
-        picks, left = _between(by_question, questions, design)
+        picks, left = _between(by_question, questions, design, seen)
     assignments = {
         a: _ordered(picks[a], questions, design, i) for i, a in enumerate(design.annotators)
     }
@@ -136,9 +155,13 @@ def plan_study(transcripts: Iterable[Transcript], design: StudyDesign) -> Study:
 
 
 def _between(
-    by_question: dict[str, list[_Planned]], questions: list[str], design: StudyDesign
+    by_question: dict[str, list[_Planned]],
+    questions: list[str],
+    design: StudyDesign,
+    seen: Mapping[str, Collection[str]],
 ) -> tuple[dict[str, list[_Planned]], list[str]]:
-    """Each person at most once per question; conditions balanced (module docstring)."""
+    """Each person at most once per question, counting the questions they met before the
+    study (``seen``); conditions balanced (module docstring)."""
     people = design.annotators
     picks: dict[str, list[_Planned]] = {a: [] for a in people}
     per_condition: dict[tuple[str, str], int] = defaultdict(int)  # (annotator, condition)
@@ -149,9 +172,10 @@ def _between(
     left: list[str] = []
     paired: dict[tuple[str, str], int] = defaultdict(int)  # people judged together
     for q in questions:
+        pool = [a for a in people if q not in seen.get(a, ())]
         candidates = list(by_question[q])
         chosen: list[_Planned] = []
-        while candidates and (len(chosen) + 1) * design.target <= len(people):
+        while candidates and (len(chosen) + 1) * design.target <= len(pool):
             t = min(
                 candidates,
                 key=lambda t: (
@@ -174,7 +198,7 @@ def _between(
         # load, then a seeded tie-break.
         tie = {a: r for r, a in enumerate(sorted(people, key=lambda a: _key(design.seed, q, a)))}
         holders: dict[str, list[str]] = {t.id: [] for t in chosen}
-        free = list(people)
+        free = list(pool)
         import numpy as np  # here: only planning needs it (every run imports this module)
 
         for _ in range(design.target if chosen else 0):
@@ -205,132 +229,8 @@ def _between(
                 per_position[(a, t.gold_position)] += 1
                 taken.append(a)
             free = [a for a in free if a not in taken]
-    _rebalance(picks, questions, people)
+    _rebalance(picks, questions, people, seen)
     return picks, left
-
-
-_Change = tuple[int, tuple[str, object], int]
-"""(which tally, its key, +1 or -1): cond, gold position, pair, load."""
-
-
-def _rebalance(picks: dict[str, list[_Planned]], questions: list[str], people: list[str]) -> None:
-    """Even out what question-by-question planning left uneven, in place.
-
-    Planned one question at a time, a person can end with 7 of one condition and 5 of
-    another where 6 and 6 fit. Within a question, two people may swap their transcripts,
-    or one may hand theirs to someone without one of that question: neither changes who
-    sees a question twice (no one does), which transcripts are covered, or how often. A
-    change is kept when it lowers, in this order of priority, the sums of squares of each
-    person's count per condition, per gold position, of each pair's shared transcripts and
-    of each person's load (so each person's counts even out), until none does.
-    """
-    held: dict[str, dict[str, _Planned]] = defaultdict(dict)  # question -> person -> item
-    on: dict[str, set[str]] = defaultdict(set)  # transcript -> its people
-    for a in people:
-        for t in picks[a]:
-            held[t.question_id][a] = t
-            on[t.id].add(a)
-    tallies: tuple[dict[tuple[str, object], int], ...] = tuple(defaultdict(int) for _ in range(4))
-
-    def role(a: str, t: _Planned, sign: int, without: str) -> list[_Change]:
-        """``a`` takes (+1) or leaves (-1) ``t``, next to its people but ``without``."""
-        out: list[_Change] = [
-            (0, (a, t.condition), sign),
-            (1, (a, t.gold_position), sign),
-            (3, (a, ""), sign),
-        ]
-        return out + [(2, _pair(a, b), sign) for b in on[t.id] - {a, without}]
-
-    def apply(changes: list[_Change]) -> None:
-        for which, key, d in changes:
-            tallies[which][key] += d
-
-    for a in people:  # the tallies as planned
-        for t in picks[a]:
-            apply(role(a, t, +1, without=a)[:3])
-    for group in on.values():
-        for a, b in combinations(sorted(group), 2):
-            tallies[2][_pair(a, b)] += 1
-
-    def better(changes: list[_Change]) -> bool:
-        """Whether ``changes`` lower the sums, compared tally by tally in priority order."""
-        for which in range(4):
-            summed: dict[tuple[str, object], int] = defaultdict(int)
-            for w, key, d in changes:
-                if w == which:
-                    summed[key] += d
-            tally = tallies[which]
-            delta = sum((tally[k] + d) ** 2 - tally[k] ** 2 for k, d in summed.items())
-            if delta:
-                return delta < 0
-        return False
-
-    changed = True
-    while changed:  # each change lowers the sums (whole numbers): this ends
-        changed = False
-        for q in questions:
-            mine = held.get(q, {})
-            for a in people:
-                for b in people:
-                    mine_a, mine_b = mine.get(a), mine.get(b)
-                    if (
-                        mine_a is None
-                        or a == b
-                        or (mine_b is not None and (a > b or mine_b.id == mine_a.id))
-                    ):
-                        continue
-                    if _worse_spread(
-                        tallies[0],
-                        a,
-                        b,
-                        mine_a.condition,
-                        None if mine_b is None else mine_b.condition,
-                    ):
-                        continue  # a quick look at the first priority rules most out
-                    moves = role(a, mine_a, -1, a) + role(b, mine_a, +1, a)
-                    if mine_b is not None:
-                        moves += role(b, mine_b, -1, b) + role(a, mine_b, +1, b)
-                    if not better(moves):
-                        continue
-                    apply(moves)
-                    _hand(picks, mine, on, a, b, mine_a)
-                    if mine_b is not None:
-                        _hand(picks, mine, on, b, a, mine_b)
-                    changed = True
-
-
-def _worse_spread(
-    tally: dict[tuple[str, object], int], a: str, b: str, given: str, back: str | None
-) -> bool:
-    """Whether ``a`` handing an item of condition ``given`` to ``b`` (and ``b`` handing one
-    of ``back`` to ``a``) raises the sum of squares of the people's condition counts."""
-    if back == given:
-        return False
-    delta = 2 * (tally[(b, given)] - tally[(a, given)]) + 2
-    if back is not None:
-        delta += 2 * (tally[(a, back)] - tally[(b, back)]) + 2
-    return delta > 0
-
-
-def _hand(
-    picks: dict[str, list[_Planned]],
-    mine: dict[str, _Planned],
-    on: dict[str, set[str]],
-    giver: str,
-    taker: str,
-    t: _Planned,
-) -> None:
-    """``giver`` hands ``t`` to ``taker``."""
-    picks[giver].remove(t)
-    picks[taker].append(t)
-    on[t.id] = (on[t.id] - {giver}) | {taker}
-    if mine.get(giver) is t:
-        del mine[giver]
-    mine[taker] = t
-
-
-def _pair(a: str, b: str) -> tuple[str, str]:
-    return (a, b) if a < b else (b, a)
 
 
 def _slot(t: _Planned, *, attention: bool = False) -> Slot:
@@ -393,6 +293,20 @@ def _with_attention(
     return out
 
 
+def _judged(store: RunStore, design: StudyDesign) -> dict[str, set[str]]:
+    """Annotator (of the pool) -> transcripts of the run they judged or skipped, under any
+    judge name (also inside a fallback judge's final judgment)."""
+    pool = set(design.annotators)
+    judged: dict[str, set[str]] = defaultdict(set)
+    for judgment in store.judgments.latest(
+        where=PEOPLE if "h" in store.judgments.lookups else None
+    ):
+        for human in human_judgments(judgment):
+            if human.judge.annotator in pool:
+                judged[human.judge.annotator].add(human.transcript_id)
+    return dict(judged)
+
+
 def load_study(store: RunStore) -> Study | None:
     """The run's saved study, or None."""
     return read_study(store)
@@ -413,11 +327,13 @@ def open_study(store: RunStore, design: StudyDesign | None) -> Study | None:
                     f"{store.path / STUDY_FILE} holds a study planned with a different design "
                     f"({saved.design.model_dump_json(exclude_defaults=True)}); a study cannot "
                     f"change once judging began: drop the design options, or plan the new "
-                    f"study in a copy of the run"
+                    f"study in a copy of the run without its {STUDY_FILE} (the judgments "
+                    f"made there are kept, and under 'between' no one is given a question "
+                    f"they judged)"
                 )
             return saved
         if design is None:
             return None
-        study = plan_study(store.transcripts.latest(), design)
+        study = plan_study(store.transcripts.latest(), design, judged=_judged(store, design))
         store.write_json(STUDY_FILE, study.model_dump(mode="json"))
         return study

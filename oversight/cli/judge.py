@@ -313,8 +313,8 @@ def print_study(console: Console, store: RunStore, study: Study) -> None:
     if newer:
         console.print(
             f"[yellow]{len(newer)} transcript(s) of the run came after the study was "
-            f"planned and are not in it[/yellow] (plan a new study in a copy of the "
-            f"run to include them)."
+            f"planned and are not in it[/yellow] (to include them, plan a new study in "
+            f"a copy of the run without its {STUDY_FILE})."
         )
     console.print(
         f"{len(targets)} transcripts assigned ({sum(targets.values())} judgments); "

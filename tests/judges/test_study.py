@@ -417,3 +417,35 @@ def test_between_balances_each_person_s_conditions_gold_positions_and_load(
     for slots in study.assignments.values():
         assert len({s.question_id for s in slots}) == len(slots)
     assert set(study.targets().values()) == {target}
+
+
+def test_a_between_study_planned_after_judging_gives_no_one_a_question_they_judged(
+    tmp_path: Path,
+) -> None:
+    # Adding people later means planning a new study in a copy of the run that keeps the
+    # earlier judgments: the planner gave ann, who had judged q0-q2 already, a transcript
+    # of each of them again (in another condition), breaking "each question once".
+    from transcripts import JudgeIdentity, Judgment
+
+    store = RunStore.create(tmp_path / "run")
+    transcripts = run_transcripts()
+    for t in transcripts:
+        store.transcripts.append(t)
+    ann = JudgeIdentity(kind="human", name="pilot", annotator="ann")
+    for q in ("q0", "q1", "q2"):
+        store.judgments.append(
+            Judgment(transcript_id=f"debate-{q}-o01", judge=ann, probabilities=[0.6, 0.4])
+        )
+    store.judgments.append(Judgment(transcript_id="debate-q3-o01", judge=ann, status="skipped"))
+    design = StudyDesign(annotators=["ann", "ben", "cat"], assignment="between", seed=2)
+    study = open_study(store, design)
+    assert study is not None
+    seen = {"q0", "q1", "q2", "q3"}  # a skipped item was shown too
+    assert not {s.question_id for s in study.assignments["ann"]} & seen
+    assert {s.question_id for s in study.assignments["ann"]} == {"q4", "q5"}
+    for person in ("ben", "cat"):  # the others still get every question once
+        questions = [s.question_id for s in study.assignments[person]]
+        assert sorted(questions) == [f"q{i}" for i in range(6)]
+    # The same run without those judgments plans as before: ann gets every question.
+    fresh = plan_study(transcripts, design)
+    assert len(fresh.assignments["ann"]) == 6
