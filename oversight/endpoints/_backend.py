@@ -29,6 +29,9 @@ class Backend(abc.ABC):
     """Model name as sent to the provider."""
     server: str = ""
     """Where requests go (base URL), for the shared limits; empty for in-process backends."""
+    account: str = ""
+    """Whose budget the provider counts requests against (a digest of the API key, never
+    the key), for the shared limits: each key has its own. Empty where there is no key."""
     default_concurrency: int | None = 64
     """Concurrency limit when no endpoint of this model sets one (None: unlimited)."""
     cache_by_default: bool = True

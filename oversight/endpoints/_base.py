@@ -81,6 +81,7 @@ class Endpoint:
             backend.model,
             explicit,
             default_concurrency=backend.default_concurrency,
+            account=backend.account,
         )
         self.retry = RetryPolicy(
             backend.classify,

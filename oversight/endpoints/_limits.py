@@ -1,7 +1,8 @@
 """Limits per model and server, shared by every endpoint of that model in the process.
 
 Providers limit an organisation per model, not per caller, so two endpoints for the same
-model and server (a debater and a judge, say) share one budget: at most
+model, server and API key (a debater and a judge, say) share one budget (another key is
+another organisation's, or project's, budget): at most
 ``max_concurrency`` requests in flight, ``rpm`` requests and ``tpm`` tokens per minute.
 When endpoints ask for different limits, the strictest wins.
 
@@ -213,7 +214,7 @@ class SharedLimits:
         return state
 
 
-_registry: weakref.WeakValueDictionary[tuple[str, str, str], SharedLimits] = (
+_registry: weakref.WeakValueDictionary[tuple[str, str, str, str], SharedLimits] = (
     weakref.WeakValueDictionary()
 )
 
@@ -225,13 +226,16 @@ def shared_limits(
     settings: LimitSettings,
     *,
     default_concurrency: int | None,
+    account: str = "",
 ) -> SharedLimits:
-    """The limits shared by every endpoint of ``model`` on ``server`` in this process.
+    """The limits shared by every endpoint of ``model`` on ``server`` with the same
+    ``account`` (a digest of the API key: providers limit each key's organisation apart)
+    in this process.
 
     ``settings`` holds only what the endpoint's options set explicitly, so a default never
     overrides another endpoint's explicit choice.
     """
-    key = (provider, server, model)
+    key = (provider, server, account, model)
     limits = _registry.get(key)
     if limits is None:
         limits = SharedLimits(

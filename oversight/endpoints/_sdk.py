@@ -8,6 +8,7 @@ import abc
 import asyncio
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import ssl
@@ -68,6 +69,7 @@ class SdkBackend(Backend, Generic[ClientT]):
         self._closer: asyncio.Task[None] | None = None
         self._turn = 0
         self._secret: str | None = None
+        self.account = _digest(self._configured_key())
 
     @abc.abstractmethod
     async def connect(self) -> ClientT:
@@ -109,11 +111,9 @@ class SdkBackend(Backend, Generic[ClientT]):
     def api_key(self, *, required: bool = True) -> str:
         """The key from ``api_key=``, else from its environment variable; a missing one is
         a MissingAPIKeyError naming the variable (or, where not required, a placeholder)."""
-        if self.options.api_key is not None:
-            key = self.options.api_key.get_secret_value()
-        else:
+        key = self._configured_key()
+        if self.options.api_key is None:
             variable = self.options.api_key_env or self.key_variable
-            key = os.environ.get(variable, "")
             if not key and (required or self.options.api_key_env is not None):
                 raise MissingAPIKeyError(
                     f"{self.provider}/{self.model} needs an API key: set the environment "
@@ -121,6 +121,12 @@ class SdkBackend(Backend, Generic[ClientT]):
                 )
         self._secret = key or None
         return key or "not-needed"
+
+    def _configured_key(self) -> str:
+        """The key from ``api_key=``, else from its environment variable ("" if none)."""
+        if self.options.api_key is not None:
+            return self.options.api_key.get_secret_value()
+        return os.environ.get(self.options.api_key_env or self.key_variable, "")
 
     def identity(self) -> dict[str, Any]:
         identity = super().identity()
@@ -151,6 +157,11 @@ class SdkBackend(Backend, Generic[ClientT]):
         if closer is not None and closer.get_loop() is asyncio.get_running_loop():
             closer.cancel()  # it closes the clients
             await asyncio.wait([closer])
+
+
+def _digest(key: str) -> str:
+    """A stand-in for ``key`` that tells keys apart but cannot be turned back into one."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
 
 
 @functools.cache

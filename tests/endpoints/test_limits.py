@@ -46,6 +46,35 @@ async def test_endpoints_of_one_model_share_the_limit_and_the_strictest_wins(
     assert openai_server.peak_concurrency == 20  # another model has its own budget
 
 
+async def test_each_api_key_has_its_own_limits(openai_server: FakeOpenAIServer) -> None:
+    # Providers limit an organisation (a key), not a model: two keys for one model are two
+    # budgets. A second team's key must not halve the first's concurrency, nor share its
+    # pause after a 429.
+    openai_server.latency = 0.05
+    team_a, team_b = (
+        endpoint(
+            "openai/gpt-4o-mini",
+            base_url=openai_server.base_url,
+            api_key=key,
+            max_concurrency=2,
+            cache=False,
+        )
+        for key in ("key-of-team-a", "key-of-team-b")
+    )
+    await asyncio.gather(
+        *(team_a.complete(f"a{i}") for i in range(10)),
+        *(team_b.complete(f"b{i}") for i in range(10)),
+    )
+    assert openai_server.peak_concurrency == 4
+    assert team_a.limits is not team_b.limits
+    assert team_a.limits.name == team_b.limits.name  # the key is in no name or log line
+    openai_server.reset()
+    same_key = endpoint(
+        "openai/gpt-4o-mini", base_url=openai_server.base_url, api_key="key-of-team-a"
+    )
+    assert same_key.limits is team_a.limits  # one key, one budget
+
+
 class VirtualClockLoop(asyncio.SelectorEventLoop):
     """An event loop whose clock jumps to the next timer whenever nothing else is ready, as
     aiolimiter's own tests patch the loop clock: rate limits are checked in loop time, with
