@@ -11,8 +11,9 @@ second's tokens, so a limit also holds over windows much shorter than a minute.
 
 After a rate limit or overload the retry layer pauses the model (:meth:`SharedLimits.pause`):
 no attempt by any caller starts before the wait the provider asked for (or the backoff
-chosen) is over, so one 429 does not turn into one per caller. Attempts already sent are
-left to finish.
+chosen) is over, so one 429 does not turn into one per caller; after it, callers take room
+in the rates anew, so they resume at the limits' pace, not in one burst. Attempts already
+sent are left to finish.
 """
 
 from __future__ import annotations
@@ -161,21 +162,31 @@ class SharedLimits:
         if state.gate is not None:
             await state.gate.acquire()
         try:
-            if state.rpm is not None:
-                await state.rpm.acquire()
-            if state.tpm is not None:
-                # A request bigger than the bucket takes it in bucket-sized turns, so its
-                # tokens all count at the limit's rate.
-                remaining = float(tokens)
-                while remaining > 0:
-                    turn = min(remaining, state.tpm.max_rate)
-                    await state.tpm.acquire(turn)
-                    remaining -= turn
-            await self._paused()  # a pause that began while we queued
+            await self._rates(state, tokens)
+            while self._not_before > time.monotonic():
+                # A pause began while we queued. The rates let callers through during it, so
+                # their room then is spent: wait the pause out and take room anew, or every
+                # caller let through would send at the pause's end in one burst.
+                await self._paused()
+                await self._rates(state, tokens)
         except BaseException:
             self.release(state)
             raise
         return state
+
+    @staticmethod
+    async def _rates(state: _LoopState, tokens: int) -> None:
+        """Wait for room in the request and token rates."""
+        if state.rpm is not None:
+            await state.rpm.acquire()
+        if state.tpm is not None:
+            # A request bigger than the bucket takes it in bucket-sized turns, so its
+            # tokens all count at the limit's rate.
+            remaining = float(tokens)
+            while remaining > 0:
+                turn = min(remaining, state.tpm.max_rate)
+                await state.tpm.acquire(turn)
+                remaining -= turn
 
     def release(self, state: _LoopState) -> None:
         """Give back the concurrency slot taken by :meth:`acquire`."""

@@ -268,3 +268,45 @@ def test_a_rate_limit_pauses_every_caller_of_the_model(monkeypatch: pytest.Monke
     assert sorted(answered[:refused]) == sorted(f"caller {i} call 0" for i in range(10))
     in_pause = [prompt for at, prompt in events[refused + 1 :] if at < pause_from + 0.15]
     assert in_pause == [], f"{len(in_pause)} requests were sent during the pause"
+
+
+def test_after_a_pause_requests_resume_at_the_rpm_not_all_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 600 rpm: 10 a second, one at a time. A 429 pauses the model for 5 to 10 s while 29
+    # callers wait for the rate; when the pause ends they must go on at 10 a second, not
+    # all together (the rate must not let them through during the pause, to be let loose
+    # at its end as one burst: a provider answers that with another 429 storm).
+    loop = VirtualClockLoop()
+    monkeypatch.setattr(time, "monotonic", loop.time)
+    sent: list[tuple[float, str]] = []
+
+    async def reply(request: Request) -> str:
+        prompt = request.messages[-1].content
+        sent.append((loop.time(), prompt))
+        await asyncio.sleep(0.01)
+        if prompt == "q0" and len(sent) == 1:
+            raise ProviderError("HTTP 429 rate limited", status_code=429)
+        return "ok"
+
+    ep = endpoint(
+        "mock/resume-probe",
+        replies=reply,
+        rpm=600,
+        retry_backoff=10,
+        retry_backoff_max=10,
+        cache=False,
+    )
+
+    async def main() -> None:
+        await asyncio.gather(*(ep.complete(f"q{i}") for i in range(30)))
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert len(sent) == 31  # 30 calls, one retried
+    refused_at = sent[0][0]
+    resumed = [at for at, _ in sent if at > refused_at + 1]
+    assert min(resumed) >= refused_at + 5  # the pause held
+    assert _most_in_window(resumed, 0.5) <= 1 + 5  # a burst of 1, then 10 a second
