@@ -2,7 +2,8 @@
 
 A backend turns a provider's exception into a :class:`Failure` (retryable or not, how long
 the provider asked us to wait). Rate limits and overload honour ``retry-after-ms`` /
-``retry-after``; 5xx, timeouts, dropped connections and malformed bodies back off
+``retry-after`` (a 429 without either, OpenAI's ``x-ratelimit-reset-*`` of the limit that
+ran out); 5xx, timeouts, dropped connections and malformed bodies back off
 exponentially with jitter; anything else fails at once. Attempts and total time are bounded.
 
 A rate limit or overload is the provider asking the whole model to slow down, not just one
@@ -14,7 +15,9 @@ unless the refused call gives up instead (its last attempt, or a wait past its t
 from __future__ import annotations
 
 import email.utils
+import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -71,13 +74,16 @@ def status_failure(
     should_retry = (headers or {}).get("x-should-retry")
     if should_retry in ("true", "false"):
         retryable = should_retry == "true"
+    retry_after = parse_retry_after(headers) if retryable and headers else None
+    if retry_after is None and retryable and headers and status == 429:
+        retry_after = _ratelimit_reset(headers)
     return Failure(
         retryable=retryable,
         reason=f"HTTP {status}",
         status_code=status,
         request_id=request_id,
         provider_message=message,
-        retry_after_s=parse_retry_after(headers) if retryable and headers else None,
+        retry_after_s=retry_after,
         throttled=retryable and status in _THROTTLE_STATUS,
     )
 
@@ -101,6 +107,38 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     if parsed is None:
         return None
     return max(email.utils.mktime_tz(parsed) - time.time(), 0.0)
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|us|µs|ns|m|s)")
+_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def _ratelimit_reset(headers: Mapping[str, str]) -> float | None:
+    """Seconds until the limit that ran out resets, from OpenAI's ``x-ratelimit-reset-requests``
+    / ``-tokens`` (``1m30s``, ``120ms``, or plain seconds as Azure sends): the longest of
+    those whose ``x-ratelimit-remaining-*`` is 0 (or not sent). None when no limit ran out
+    or no reset can be read: the backoff decides then."""
+    waits = []
+    for limit in ("requests", "tokens"):
+        remaining = headers.get(f"x-ratelimit-remaining-{limit}")
+        reset = headers.get(f"x-ratelimit-reset-{limit}")
+        if reset is not None and remaining in (None, "0"):
+            seconds = _duration(reset.strip())
+            if seconds is not None and 0 < seconds < math.inf:
+                waits.append(seconds)
+    return max(waits, default=None)
+
+
+def _duration(text: str) -> float | None:
+    """Seconds in ``text``, a Go duration (``1h2m3.5s``, ``6m0s``, ``120ms``) or a number."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        return None
+    return sum(float(number) * _SECONDS[unit] for number, unit in parts)
 
 
 @dataclass

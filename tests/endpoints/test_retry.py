@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 
 from oversight.endpoints import endpoint
-from oversight.endpoints._retry import parse_retry_after
+from oversight.endpoints._retry import parse_retry_after, status_failure
 from oversight.errors import ProviderError, RetriesExhaustedError
 from oversight.testing import FakeAnthropicServer, FakeOpenAIServer, Fault, RecordedRequest
 
@@ -208,3 +208,91 @@ def test_retry_after_headers_parse_ms_seconds_and_dates(monkeypatch: pytest.Monk
     assert parse_retry_after({"retry-after": date}) == 30.0
     assert parse_retry_after({"retry-after": "soon"}) is None
     assert parse_retry_after({}) is None
+
+
+def _openai_429(reset_requests: str, reset_tokens: str, *, out_of: str = "requests") -> Fault:
+    """OpenAI's 429 without Retry-After, as it often comes: only its x-ratelimit headers say
+    when the limit that ran out (``out_of``) resets."""
+    return Fault.error(
+        429,
+        "Rate limit reached for gpt-4o-mini",
+        error_type="requests",
+        headers={
+            "x-ratelimit-remaining-requests": "0" if out_of == "requests" else "499",
+            "x-ratelimit-reset-requests": reset_requests,
+            "x-ratelimit-remaining-tokens": "0" if out_of == "tokens" else "29000",
+            "x-ratelimit-reset-tokens": reset_tokens,
+        },
+    )
+
+
+async def test_an_openai_429_waits_for_the_exhausted_limit_to_reset(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    # No Retry-After: the wait is the reset of the limit that ran out (here the tokens',
+    # 300 ms), not a backoff of 10 ms that would be refused again at once.
+    openai_server.set_faults([_openai_429("20ms", "300ms", out_of="tokens")])
+    ep = endpoint(
+        "openai/gpt-4o-mini",
+        base_url=openai_server.base_url,
+        api_key=KEY,
+        retry_backoff=0.01,
+        cache=False,
+    )
+    completion = await ep.complete("hi")
+    assert completion.text == "echo: hi" and completion.retries == 1
+    assert completion.call.retry_wait_s >= 0.3  # the planned wait, not a clock reading
+
+
+async def test_an_openai_429_whose_reset_is_past_the_retry_budget_fails_at_once(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    # The requests' limit resets in 1m30s, past max_retry_time=60: give up now, saying so,
+    # rather than retrying every half second into the same 429.
+    openai_server.set_faults(lambda request: _openai_429("1m30s", "5ms"))
+    ep = endpoint(
+        "openai/gpt-4o-mini",
+        base_url=openai_server.base_url,
+        api_key=KEY,
+        max_retry_time=60,
+        cache=False,
+    )
+    with pytest.raises(RetriesExhaustedError, match="gave up after 1 attempts"):
+        await ep.complete("hi")
+    assert openai_server.total_requests == 1
+
+
+def test_openai_rate_limit_resets_parse_in_every_format() -> None:
+    def wait(**headers: str) -> float | None:
+        named = {name.replace("_", "-"): value for name, value in headers.items()}
+        return status_failure(429, "slow down", headers=named).retry_after_s
+
+    both_out = {"x_ratelimit_remaining_requests": "0", "x_ratelimit_remaining_tokens": "0"}
+    for reset, seconds in [
+        ("1m30s", 90.0),
+        ("6m0s", 360.0),
+        ("1h2m3.5s", 3723.5),
+        ("120ms", 0.12),
+        ("1.5s", 1.5),
+        ("250us", 0.00025),
+        ("20", 20.0),  # Azure: plain seconds
+    ]:
+        headers = {**both_out, "x_ratelimit_reset_requests": reset}
+        assert wait(**headers) == pytest.approx(seconds), reset
+    # The longest wait of the limits that ran out; a limit with room left does not count.
+    assert wait(**both_out, x_ratelimit_reset_requests="2s", x_ratelimit_reset_tokens="7s") == 7
+    assert (
+        wait(
+            x_ratelimit_remaining_requests="0",
+            x_ratelimit_reset_requests="2s",
+            x_ratelimit_remaining_tokens="100",
+            x_ratelimit_reset_tokens="7s",
+        )
+        == 2
+    )
+    # Retry-After, when sent, wins; nothing usable (no limit ran out, a reset of 0 or an
+    # unknown format) leaves the backoff to decide.
+    assert wait(**both_out, x_ratelimit_reset_requests="9s", retry_after="1") == 1
+    assert wait(x_ratelimit_remaining_requests="5", x_ratelimit_reset_requests="9s") is None
+    assert wait(x_ratelimit_remaining_requests="-1", x_ratelimit_reset_requests="0") is None
+    assert wait(**both_out, x_ratelimit_reset_requests="soon") is None
