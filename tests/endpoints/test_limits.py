@@ -310,3 +310,61 @@ def test_after_a_pause_requests_resume_at_the_rpm_not_all_at_once(
     resumed = [at for at, _ in sent if at > refused_at + 1]
     assert min(resumed) >= refused_at + 5  # the pause held
     assert _most_in_window(resumed, 0.5) <= 1 + 5  # a burst of 1, then 10 a second
+
+
+async def test_a_caller_cancelled_while_waiting_for_a_slot_gives_its_turn_back() -> None:
+    # Ctrl-C (or a stopped run) cancels callers queued behind max_concurrency: the one
+    # cancelled sends nothing and holds no slot, so the next caller goes as soon as the
+    # slot is free.
+    hold, holding = asyncio.Event(), asyncio.Event()
+    asked: list[str] = []
+
+    async def reply(request: Request) -> str:
+        prompt = request.messages[-1].content
+        asked.append(prompt)
+        if prompt == "first":
+            holding.set()
+            await hold.wait()
+        return "ok"
+
+    ep = endpoint("mock/cancel-probe", replies=reply, max_concurrency=1, rpm=6000, cache=False)
+    first = asyncio.create_task(ep.complete("first"))
+    await holding.wait()
+    queued = asyncio.create_task(ep.complete("queued"))
+    for _ in range(5):
+        await asyncio.sleep(0)  # it reaches the queue for the slot
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    hold.set()
+    assert (await first).text == "ok"
+    assert (await ep.complete("next")).text == "ok"
+    assert asked == ["first", "next"]
+
+
+def test_a_caller_cancelled_while_waiting_for_the_rate_gives_its_slot_back() -> None:
+    # One slot, 60 rpm: "waiting" holds the slot while it waits its second for the rate, and
+    # is cancelled there; the slot must come back, or "next" would wait for ever.
+    loop = VirtualClockLoop()
+    asked: list[str] = []
+
+    def reply(request: Request) -> str:
+        asked.append(request.messages[-1].content)
+        return "ok"
+
+    async def main() -> str:
+        ep = endpoint("mock/rate-cancel-probe", replies=reply, max_concurrency=1, rpm=60)
+        await ep.complete("first")
+        waiting = asyncio.create_task(ep.complete("waiting"))
+        for _ in range(5):
+            await asyncio.sleep(0)  # it takes the slot and waits for the rate
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return (await asyncio.wait_for(ep.complete("next"), timeout=30)).text  # loop time
+
+    try:
+        assert loop.run_until_complete(main()) == "ok"
+    finally:
+        loop.close()
+    assert asked == ["first", "next"]
