@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 import traceback
@@ -299,7 +300,7 @@ class Endpoint:
     async def _send(self, request: Request, stats: RetryStats, key: str, *, batched: bool) -> Reply:
         """One reply through the retry layer, each attempt inside the shared limits (or,
         ``batched``, in a provider batch, which has its own queue)."""
-        tokens = _token_estimate(request)
+        tokens = _token_estimate(request) if self.limits.settings.tpm else 0
         batch = self.batch if batched else None
 
         async def attempt() -> Reply:
@@ -417,6 +418,10 @@ def _reask_id(key: str, round_: int) -> str:
 
 
 def _token_estimate(request: Request) -> int:
-    """Tokens a request may use, for the tokens-per-minute limit (about 4 characters each)."""
+    """Tokens a request may use, for the tokens-per-minute limit (about 4 characters each):
+    its messages, system prompt and schema (sent with it, counted as prompt), and
+    ``max_tokens`` (counted in full, as OpenAI counts it against the limit)."""
     chars = sum(len(m.content) for m in request.messages) + len(request.system or "")
+    if request.schema_ is not None:
+        chars += len(json.dumps(request.schema_))
     return chars // 4 + request.max_tokens

@@ -65,7 +65,8 @@ class EndpointOptions(BaseModel):
     rpm: float | None = Field(default=None, gt=0)
     """Requests per minute, shared like ``max_concurrency``."""
     tpm: float | None = Field(default=None, gt=0)
-    """Tokens per minute (prompt estimate + ``max_tokens``), shared like ``max_concurrency``."""
+    """Tokens per minute (estimate of the prompt and schema, about 4 characters a token, plus
+    ``max_tokens``), shared like ``max_concurrency``."""
     cache: bool | str | Path | None = None
     """Response cache: True for ``$OVERSIGHT_CACHE`` or ``~/.cache/oversight/responses.sqlite``,
     a path for a file of your own, False for none. None: True, except for mocks."""

@@ -123,9 +123,9 @@ def _sent_times(model: str, calls: list[dict[str, object]], **limits: float) -> 
     loop = VirtualClockLoop()
     sent: list[float] = []
 
-    def reply(request: object) -> str:
+    def reply(request: Request) -> str:
         sent.append(loop.time())
-        return "ok"
+        return "{}" if request.schema_ else "ok"
 
     async def main() -> None:
         ep = endpoint(f"mock/{model}", replies=reply, **limits)  # type: ignore[arg-type]
@@ -173,6 +173,19 @@ def test_a_request_bigger_than_the_token_bucket_still_counts_in_full() -> None:
     # first's whole 1,000 (and its own 500) to drain at 1,000 a second.
     sent = _sent_times("bucket-probe", [{"max_tokens": 1000}, {"max_tokens": 500}], tpm=60_000)
     assert max(sent) - min(sent) >= 0.45
+
+
+def test_a_schema_counts_towards_the_tpm() -> None:
+    # A structured-output schema is sent with the request and counted by the provider as
+    # prompt tokens: here about 1,000 of them per request against 1,000 tokens a second.
+    schema = {
+        "type": "object",
+        "properties": {
+            f"field_{i:03d}": {"type": "string", "description": "x" * 9} for i in range(100)
+        },
+    }
+    sent = _sent_times("schema-probe", [{"max_tokens": 10, "schema": schema}] * 3, tpm=60_000)
+    assert max(sent) - min(sent) >= 1.5
 
 
 def test_a_wait_past_the_retry_budget_fails_the_call_without_pausing_the_others(
