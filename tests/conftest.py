@@ -17,6 +17,7 @@ several of its tests only read; the llama.cpp server of the ``local_model`` test
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,14 @@ from transcripts.importers.nyu import ImportSummary, import_nyu_debate
 
 NYU_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nyu-debate"
 """The real NYU debate dataset, next to the repository (read-only)."""
+
+ROOT = Path(__file__).resolve().parents[1]
+# Every process a test starts (``oversight`` in a terminal, a worker, a killed run) imports
+# the code under test whatever its working folder: else an editable install of another
+# checkout (a second worktree of this repository) would answer in a temporary folder.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    part for part in (str(ROOT), os.environ.get("PYTHONPATH")) if part
+)
 
 _KEY_VARIABLES = (
     "OPENAI_API_KEY",
