@@ -222,6 +222,7 @@ PUBLIC: dict[str, list[str]] = {
         "GDCStats",
         "GroupStats",
         "InjectionCount",
+        "JudgeComparison",
         "JudgePairAgreement",
         "McNemar",
         "ModelFit",

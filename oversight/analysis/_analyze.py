@@ -18,6 +18,7 @@ from oversight.analysis._compare import compare, comparison_pairs, no_pairs_reas
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import field_codes, parse_where, where_mask
 from oversight.analysis._groups import group_stats, protocols_of
+from oversight.analysis._judge_compare import JUDGE_FIELDS, judge_comparisons
 from oversight.analysis._judges import escalations, pair_table, ratings
 from oversight.analysis._model import MODEL_KINDS, fit_model
 from oversight.analysis._runtime import one_blas_thread
@@ -93,10 +94,6 @@ def _agreement_by_condition(
         if found is not None:
             out.append(found)
     return out
-
-
-_JUDGE_FIELDS = frozenset({"judge", "judge_kind", "judge_model", "annotator"})
-"""Grouping fields that already keep different judges apart."""
 
 
 def _normalise_by(by: Sequence[str] | str | None) -> list[str]:
@@ -215,7 +212,7 @@ def analyze(
         mask &= where_mask(w, data)
     rows = np.nonzero(mask)[0]
     pooled_warning = None
-    if not pool_judges and not _JUDGE_FIELDS.intersection(by_names):
+    if not pool_judges and not JUDGE_FIELDS.intersection(by_names):
         names = {data.judge[r].name for r in rows}
         if len(names) > 1:
             by_names.append("judge")
@@ -328,9 +325,22 @@ def analyze(
         warnings.append(
             no_pairs_reason(scored_conditions, protocol_of, [by_names[i] for i in strata])
         )
+    by_judges = judge_comparisons(
+        data,
+        metrics,
+        rows,
+        by=by_names,
+        order=lambda f, v: (
+            _sort_key(v, _PROTOCOL_RANK.get(protocol_of.get(v, ""), 1))
+            if f == "condition"
+            else _sort_key(v)
+        ),
+        resampler=resampler,
+        multiplicity=multiplicity,
+    )
     few = sorted(
-        {g.n_clusters for g in groups if 2 <= g.n_clusters < SMALL_SAMPLE_CLUSTERS}
-        | {c.n_clusters for c in comparisons if 2 <= c.n_clusters < SMALL_SAMPLE_CLUSTERS}
+        {x.n_clusters for xs in (groups, comparisons, by_judges) for x in xs}
+        & set(range(2, SMALL_SAMPLE_CLUSTERS))
     )
     if few:
         warnings.append(
@@ -384,6 +394,7 @@ def analyze(
         ),
         groups=groups,
         comparisons=comparisons,
+        judge_comparisons=by_judges,
         ratings=rating_tables,
         agreement=agreement(data, metrics, rows, resampler=resampler),
         agreement_by_condition=_agreement_by_condition(data, metrics, rows, resampler),

@@ -59,7 +59,13 @@ from oversight.analysis._smallsample import (
 )
 from oversight.analysis._stats import RowMetrics, mcnemar_exact
 
-__all__ = ["compare", "comparison_pairs", "no_pairs_reason", "paired_interval"]
+__all__ = [
+    "compare",
+    "comparison_pairs",
+    "interval_method",
+    "no_pairs_reason",
+    "paired_interval",
+]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -153,6 +159,18 @@ def _mcnemar(a: Floats, u: Floats) -> McNemar:
 
 def _no_interval_reason(n_clusters: int) -> str:
     return f"no interval: {n_clusters} source{'s' if n_clusters != 1 else ''} (need 2)"
+
+
+def interval_method(n_clusters: int, ci: Interval, *, small: str = "CR2") -> str:
+    """How a difference's interval was computed (``small``: the variance used below
+    :data:`SMALL_SAMPLE_CLUSTERS` sources), or why there is none."""
+    if n_clusters < 2:
+        return _no_interval_reason(n_clusters)
+    if ci is None:
+        return "no interval: no variation between sources"
+    if n_clusters < SMALL_SAMPLE_CLUSTERS:
+        return f"{small}, t(Bell-McCaffrey df)"
+    return "cluster bootstrap (percentile)"
 
 
 def compare(
@@ -283,16 +301,10 @@ def _one(
                 ci = percentile_interval(diffs, c)
     if n_a == 0 or n_b == 0:
         warnings.append(f"{label}: a condition has no scored question, so they cannot be compared")
-    if c < 2:
-        method = _no_interval_reason(c)
-    elif reason:
+    if c >= 2 and reason:
         method = reason
-    elif ci is None:
-        method = "no interval: no variation between sources"
-    elif c < SMALL_SAMPLE_CLUSTERS:
-        method = f"{'CR2' if paired else 'CR3'}, t(Bell-McCaffrey df)"
     else:
-        method = "cluster bootstrap (percentile)"
+        method = interval_method(c, ci, small="CR2" if paired else "CR3")
     gap = _gap(
         a,
         b,

@@ -18,6 +18,7 @@ from oversight.analysis._schema_extra import (
     DebaterStats,
     EloRelation,
     EscalationStats,
+    JudgeComparison,
     JudgePairAgreement,
     ModelFit,
     ModelTerm,
@@ -37,6 +38,7 @@ __all__ = [
     "EloRelation",
     "EscalationStats",
     "GroupStats",
+    "JudgeComparison",
     "JudgePairAgreement",
     "McNemar",
     "ModelFit",
@@ -330,6 +332,10 @@ class Analysis(_Model):
     comparisons: list[Comparison]
     """Each assisted condition against each unassisted baseline, within each combination of
     the ``by`` fields other than condition and protocol (also at the top level)."""
+    judge_comparisons: list[JudgeComparison] = Field(default_factory=list)
+    """Each pair of judges on the transcripts both judged, within each condition (and
+    combination of the other ``by`` fields except judge ones): paired accuracy A - B (also
+    at the top level)."""
     ratings: list[RatingTable]
     """Debater ratings per judge, for runs with debates."""
     agreement: Agreement | None

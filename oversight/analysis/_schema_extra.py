@@ -7,13 +7,14 @@ from typing import Any
 
 from pydantic import Field
 
-from oversight.analysis._schema_base import Interval, _Model
+from oversight.analysis._schema_base import Interval, _Flat, _Model
 
 __all__ = [
     "Agreement",
     "DebaterStats",
     "EloRelation",
     "EscalationStats",
+    "JudgeComparison",
     "JudgePairAgreement",
     "ModelFit",
     "ModelTerm",
@@ -126,6 +127,50 @@ class Agreement(_Model):
     """Percentile cluster-bootstrap 95% interval of alpha (sources resampled)."""
     pairs: list[JudgePairAgreement]
     """Every pair of judges that shares transcripts."""
+
+
+class JudgeComparison(_Flat):
+    """Judge ``judge_a`` (A) against judge ``judge_b`` (B) on the same transcripts, within
+    one condition (and combination of the other ``by`` fields): paired accuracy A - B."""
+
+    judge_a: str
+    """The first judge name (the pair's names in alphabetical order)."""
+    judge_b: str
+    """The second judge name."""
+    n_pairs: int
+    """Transcripts both judged, each at one rounds seen (a transcript both judged at two
+    ``--rounds`` values counts twice): the pairs compared."""
+    n_transcripts: int
+    """Distinct transcripts among the pairs."""
+    n_only_a: int
+    """Transcripts (at a rounds seen) that only A judged with a scored judgment: left out."""
+    n_only_b: int
+    """Transcripts (at a rounds seen) that only B judged: left out."""
+    n_clusters: int
+    """Sources among the pairs."""
+    accuracy_a: float | None
+    """A's accuracy on the pairs (ties as everywhere: 1/m; a judge's several judgments of
+    one pair, e.g. two annotators, count as their mean)."""
+    accuracy_b: float | None
+    """B's accuracy on the same pairs."""
+    difference: float | None
+    """accuracy_a - accuracy_b: the mean over pairs of A's score minus B's."""
+    ci95: Interval
+    """95% interval of the difference (method in ``ci_method``); null with fewer than 2
+    sources or no variation between them."""
+    ci_method: str = ""
+    """How ``ci95`` was computed (CR2 t below ``Settings.small_sample_clusters`` sources,
+    else the percentile cluster bootstrap), or why there is none."""
+    df: float | None = None
+    """Degrees of freedom of the t reference distribution, when one was used."""
+    test: str = ""
+    """The clustered test behind ``p_value``."""
+    p_value: float | None = None
+    """Two-sided p-value of no difference: sign-flip permutation over sources."""
+    p_adjusted: float | None = None
+    """``p_value`` adjusted over the report's judge comparisons (``Settings.multiplicity``;
+    a family of its own, apart from the condition comparisons); equal to ``p_value`` when
+    no adjustment is made."""
 
 
 class EscalationStats(_Model):

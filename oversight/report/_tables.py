@@ -407,6 +407,7 @@ def _escalations(a: Analysis) -> Table | None:
 
 
 def build_tables(a: Analysis) -> list[Table]:
+    from oversight.report._judges import judge_comparison_table
     from oversight.report._tournament import tournament_tables  # it builds on this module
 
     """Every table of the report, in reading order (empty sections left out)."""
@@ -421,6 +422,7 @@ def build_tables(a: Analysis) -> list[Table]:
         _bias(a),
         *_ratings(a),
         *tournament_tables(a),
+        judge_comparison_table(a),
         _agreement(a),
         _escalations(a),
         _model(a),

@@ -112,6 +112,7 @@ def test_json_has_the_documented_schema(synthetic_run: Path) -> None:
         "totals",
         "groups",
         "comparisons",
+        "judge_comparisons",
         "ratings",
         "agreement",
         "agreement_by_condition",
@@ -135,6 +136,11 @@ def test_json_has_the_documented_schema(synthetic_run: Path) -> None:
         "neither",
         "excluded",
         "p_value",
+    }
+    assert set(data["judge_comparisons"][0]) == {
+        *("condition", "by", "judge_a", "judge_b", "n_pairs", "n_transcripts", "n_only_a"),
+        *("n_only_b", "n_clusters", "accuracy_a", "accuracy_b", "difference", "ci95"),
+        *("ci_method", "df", "test", "p_value", "p_adjusted"),
     }
     # The JSON reads back into the same model.
     assert Analysis.model_validate_json(result.model_dump_json()) == result
