@@ -42,6 +42,7 @@ from rich.markup import escape
 from judges import HumanJudge, HumanQuit, Judge, build_judge, parse_judge_config
 from judges.terminal import Interrupt
 from oversight._gc import fewer_collections
+from oversight._rejudge_names import name_conflict
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment
@@ -223,6 +224,13 @@ async def rejudge_async(
         )
     )
     name = built.identity.name
+    conflict = name_conflict(store, name, spec_text, experiment)
+    if conflict is not None:  # refused before any call
+        for inner in made:
+            await inner.aclose()
+        meter.close()
+        store.close()
+        raise ConfigError(conflict)
     extra = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
     done, failed_before = judged_keys(store.judgments)
     result = RejudgeResult()

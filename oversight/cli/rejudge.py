@@ -32,7 +32,10 @@ def add_parser(subparsers: Any) -> None:
             "the run with their provenance (judge spec, time, rounds shown). Running the\n"
             "same command again skips what is already judged.\n\n"
             "--rounds K shows the judge only the first K rounds; give several (1,2,3) to\n"
-            "see how accuracy grows with rounds."
+            "see how accuracy grows with rounds.\n\n"
+            "A judge is filed under its name (by default its model): a name that earlier\n"
+            "re-judgings of the run used with other settings is refused before any call;\n"
+            "give the judge its own with name=..., e.g. llm:m,samples=3,name=m-x3."
         ),
         epilog=(
             "judge specs:\n"
