@@ -113,7 +113,7 @@ def name_conflict(
     if not earlier:
         return None
     suggestion = (
-        f"--judge {spec + ',name=NAME'!r}"
+        f"--judge {_renamed(spec)!r}"
         if ":" in spec and spec.lstrip()[:1] != "{"
         else "a name (name = NAME in the judge's table or config)"
     )
@@ -123,3 +123,9 @@ def name_conflict(
         f"report, which tells judges apart by name, would count its judgments in place of "
         f"those. Give this judge its own name: {suggestion}. Nothing was sent"
     )
+
+
+def _renamed(spec: str) -> str:
+    """``spec`` with its ``name=`` option set to ``NAME`` (added when it has none)."""
+    parts = [p for p in spec.split(",") if not p.strip().startswith("name=")]
+    return ",".join([*parts, "name=NAME"])

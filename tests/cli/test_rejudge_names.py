@@ -92,6 +92,8 @@ def test_a_judge_name_taken_by_other_settings_is_refused_before_any_request(
         err = " ".join(capsys.readouterr().err.split())
         assert "judge name 'weak-judge' is already used" in err
         assert "the run's judge judges[0] (llm, endpoint 'weak')" in err
+        # The way out offered replaces the name given (it added a second name=, an error).
+        assert "--judge 'llm:weak,samples=3,name=NAME'" in err and "name=weak-judge," not in err
         assert judge.asked == asked and (out / "judgments.jsonl").read_bytes() == log
 
         # The same settings again, spelled out or not, are the same judge: not refused.
