@@ -7,38 +7,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from oversight.cli import main
 from oversight.testing import FakeOpenAIServer
+from tests.cli.test_retry_failed_cli import Judge
 from transcripts import TornRecordWarning
 
 KEY_VARIABLE = "FAKE_OPENAI_KEY"
 ITEMS = 4
 """2 questions x the unassisted condition's 2 answer orders."""
-
-
-class Judge:
-    """Verdicts 0.8 on the first answer shown; counts the verdicts asked."""
-
-    def __init__(self) -> None:
-        self.asked = 0
-
-    def __call__(self, body: dict[str, Any]) -> Any:
-        schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
-        probabilities = schema.get("properties", {}).get("probabilities")
-        if probabilities is None:
-            return None
-        self.asked += 1
-        labels = list(probabilities["properties"])
-        return {
-            "rationale": "ok",
-            "probabilities": {
-                label: 0.8 if i == 0 else 0.2 / (len(labels) - 1) for i, label in enumerate(labels)
-            },
-        }
 
 
 def _experiment(tmp_path: Path, server: FakeOpenAIServer) -> Path:
@@ -67,7 +46,7 @@ def test_a_judge_name_taken_by_other_settings_is_refused_before_any_request(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv(KEY_VARIABLE, "test")
-    judge = Judge()
+    judge = Judge(broken=False)
     out = tmp_path / "run"
     with FakeOpenAIServer(reply=judge) as server:
         exp = _experiment(tmp_path, server)
@@ -121,7 +100,7 @@ def test_the_refusal_holds_when_the_judgments_log_ends_in_a_torn_line(
     """A kill mid-write leaves a torn last line: the fast read gives up and the store's own
     reader (which skips it with a warning) finds the earlier re-judging all the same."""
     monkeypatch.setenv(KEY_VARIABLE, "test")
-    judge = Judge()
+    judge = Judge(broken=False)
     out = tmp_path / "run"
     with FakeOpenAIServer(reply=judge) as server:
         exp = _experiment(tmp_path, server)

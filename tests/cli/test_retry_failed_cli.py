@@ -21,8 +21,8 @@ ITEMS = 4
 class Judge:
     """Verdicts whose probabilities are all zero (schema-valid, unusable) while ``broken``."""
 
-    def __init__(self) -> None:
-        self.broken = True
+    def __init__(self, *, broken: bool = True) -> None:
+        self.broken = broken
         self.asked = 0
 
     def __call__(self, body: dict[str, Any]) -> Any:
