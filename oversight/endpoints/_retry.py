@@ -2,9 +2,10 @@
 
 A backend turns a provider's exception into a :class:`Failure` (retryable or not, how long
 the provider asked us to wait). Rate limits and overload honour ``retry-after-ms`` /
-``retry-after`` (a 429 without either, OpenAI's ``x-ratelimit-reset-*`` of the limit that
-ran out); 5xx, timeouts, dropped connections and malformed bodies back off
-exponentially with jitter; anything else fails at once. Attempts and total time are bounded.
+``retry-after`` (a 429 without either waits for the reset of the limit that ran out:
+OpenAI's ``x-ratelimit-reset-*``, Anthropic's ``anthropic-ratelimit-*-reset``); 5xx,
+timeouts, dropped connections and malformed bodies back off exponentially with jitter;
+anything else fails at once. Attempts and total time are bounded.
 
 A rate limit or overload is the provider asking the whole model to slow down, not just one
 request: its wait is also handed to ``on_throttle`` (the endpoint pauses its shared limits
@@ -14,6 +15,7 @@ unless the refused call gives up instead (its last attempt, or a wait past its t
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import math
 import random
@@ -114,18 +116,21 @@ _SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-
 
 
 def _ratelimit_reset(headers: Mapping[str, str]) -> float | None:
-    """Seconds until the limit that ran out resets, from OpenAI's ``x-ratelimit-reset-requests``
-    / ``-tokens`` (``1m30s``, ``120ms``, or plain seconds as Azure sends): the longest of
-    those whose ``x-ratelimit-remaining-*`` is 0 (or not sent). None when no limit ran out
-    or no reset can be read: the backoff decides then."""
+    """Seconds until the limit that ran out resets: the longest wait of the limits whose
+    remaining count is 0 (or not sent). OpenAI says it in ``x-ratelimit-reset-requests`` /
+    ``-tokens`` as a duration (``1m30s``, ``120ms``, or plain seconds as Azure sends),
+    Anthropic in ``anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-reset``
+    as an RFC 3339 time. None when no limit ran out or no reset can be read (or it has
+    passed): the backoff decides then."""
     waits = []
-    for limit in ("requests", "tokens"):
-        remaining = headers.get(f"x-ratelimit-remaining-{limit}")
-        reset = headers.get(f"x-ratelimit-reset-{limit}")
-        if reset is not None and remaining in (None, "0"):
-            seconds = _duration(reset.strip())
-            if seconds is not None and 0 < seconds < math.inf:
-                waits.append(seconds)
+    for header, limits, read in _RATE_LIMIT_HEADERS:
+        for limit in limits:
+            remaining = headers.get(header.format(limit=limit, what="remaining"))
+            reset = headers.get(header.format(limit=limit, what="reset"))
+            if reset is not None and remaining in (None, "0"):
+                seconds = read(reset.strip())
+                if seconds is not None and 0 < seconds < math.inf:
+                    waits.append(seconds)
     return max(waits, default=None)
 
 
@@ -139,6 +144,29 @@ def _duration(text: str) -> float | None:
     if not parts or "".join(number + unit for number, unit in parts) != text:
         return None
     return sum(float(number) * _SECONDS[unit] for number, unit in parts)
+
+
+def _until(text: str) -> float | None:
+    """Seconds from now (the wall clock) to ``text``, an RFC 3339 time such as
+    ``2026-12-03T15:00:30Z``; None for a time without an offset (no telling its zone)."""
+    try:
+        when = datetime.datetime.fromisoformat(text.upper())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    return when.timestamp() - time.time()
+
+
+# Each provider's rate-limit headers: (name pattern, the limits it names, how a reset reads).
+_RATE_LIMIT_HEADERS: tuple[tuple[str, tuple[str, ...], Callable[[str], float | None]], ...] = (
+    ("x-ratelimit-{what}-{limit}", ("requests", "tokens"), _duration),
+    (
+        "anthropic-ratelimit-{limit}-{what}",
+        ("requests", "tokens", "input-tokens", "output-tokens"),
+        _until,
+    ),
+)
 
 
 @dataclass

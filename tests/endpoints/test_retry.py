@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import time
 from collections import defaultdict
@@ -296,3 +297,112 @@ def test_openai_rate_limit_resets_parse_in_every_format() -> None:
     assert wait(x_ratelimit_remaining_requests="5", x_ratelimit_reset_requests="9s") is None
     assert wait(x_ratelimit_remaining_requests="-1", x_ratelimit_reset_requests="0") is None
     assert wait(**both_out, x_ratelimit_reset_requests="soon") is None
+
+
+NOW = 1_796_310_000.0  # the fixed wall clock of the Anthropic tests: 2026-12-03T15:00:00Z
+
+
+def _rfc3339(seconds_from_now: float) -> str:
+    """A reset time as Anthropic sends it (RFC 3339, UTC), ``seconds_from_now`` after NOW."""
+    stamp = datetime.datetime.fromtimestamp(NOW + seconds_from_now, datetime.UTC)
+    return stamp.isoformat().replace("+00:00", "Z")
+
+
+def _anthropic_429(**resets: float) -> Fault:
+    """Anthropic's 429 without retry-after: its anthropic-ratelimit headers say which limits
+    ran out (those in ``resets``, remaining 0) and when each limit resets (the others have
+    room and reset in 1 s)."""
+    headers = {}
+    for limit in ("requests", "tokens", "input-tokens", "output-tokens"):
+        prefix = f"anthropic-ratelimit-{limit}"
+        out = limit.replace("-", "_") in resets
+        headers[f"{prefix}-limit"] = "50" if limit == "requests" else "40000"
+        headers[f"{prefix}-remaining"] = "0" if out else "20"
+        headers[f"{prefix}-reset"] = _rfc3339(resets.get(limit.replace("-", "_"), 1.0))
+    return Fault.error(
+        429,
+        "This request would exceed the rate limit for your organization of 8,000 output "
+        "tokens per minute.",
+        error_type="rate_limit_error",
+        headers=headers,
+    )
+
+
+async def test_an_anthropic_429_waits_for_the_exhausted_limit_to_reset(
+    anthropic_server: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No retry-after: the wait is the reset of the limit that ran out (the output tokens',
+    # 300 ms after the fixed clock), not a backoff of 10 ms refused again at once.
+    monkeypatch.setattr(time, "time", lambda: NOW)
+    anthropic_server.set_faults([_anthropic_429(output_tokens=0.3)])
+    ep = endpoint(
+        "anthropic/claude-haiku-4-5",
+        base_url=anthropic_server.base_url,
+        api_key=KEY,
+        retry_backoff=0.01,
+        cache=False,
+    )
+    completion = await ep.complete("hi")
+    assert completion.text == "echo: hi" and completion.retries == 1
+    assert completion.call.retry_wait_s >= 0.3  # the planned wait, not a clock reading
+
+
+async def test_an_anthropic_429_whose_reset_is_past_the_retry_budget_fails_at_once(
+    anthropic_server: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The input tokens' limit resets in 90 s, past max_retry_time=60: give up now, saying so,
+    # rather than retrying into the same 429.
+    monkeypatch.setattr(time, "time", lambda: NOW)
+    anthropic_server.set_faults(lambda request: _anthropic_429(input_tokens=90))
+    ep = endpoint(
+        "anthropic/claude-haiku-4-5",
+        base_url=anthropic_server.base_url,
+        api_key=KEY,
+        max_retries=2,
+        max_retry_time=60,
+        retry_backoff=0.01,
+        cache=False,
+    )
+    with pytest.raises(RetriesExhaustedError, match="gave up after 1 attempts"):
+        await ep.complete("hi")
+    assert anthropic_server.total_requests == 1
+
+
+def test_anthropic_rate_limit_resets_parse_as_rfc3339(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "time", lambda: NOW)
+
+    def wait(status: int = 429, **headers: str) -> float | None:
+        named = {name.replace("_", "-"): value for name, value in headers.items()}
+        return status_failure(status, "slow down", headers=named).retry_after_s
+
+    out = "anthropic_ratelimit_{}_remaining"
+    reset = "anthropic_ratelimit_{}_reset"
+    for stamp, seconds in [
+        ("2026-12-03T15:00:30Z", 30.0),
+        ("2026-12-03T15:01:00.250Z", 60.25),
+        ("2026-12-03T16:00:30+01:00", 30.0),
+        ("2026-12-03t15:00:30z", 30.0),
+    ]:
+        for limit in ("requests", "tokens", "input_tokens", "output_tokens"):
+            headers = {out.format(limit): "0", reset.format(limit): stamp}
+            assert wait(**headers) == pytest.approx(seconds), (limit, stamp)
+    # The longest wait of the limits that ran out; a limit with room left does not count.
+    assert (
+        wait(
+            anthropic_ratelimit_requests_remaining="0",
+            anthropic_ratelimit_requests_reset=_rfc3339(2),
+            anthropic_ratelimit_tokens_remaining="0",
+            anthropic_ratelimit_tokens_reset=_rfc3339(7),
+            anthropic_ratelimit_input_tokens_remaining="1000",
+            anthropic_ratelimit_input_tokens_reset=_rfc3339(40),
+        )
+        == 7
+    )
+    exhausted = {out.format("tokens"): "0", reset.format("tokens"): _rfc3339(9)}
+    # retry-after, when sent, wins; a reset already past, without an offset, or unreadable
+    # leaves the backoff to decide; so does an overload (529), which no limit of ours caused.
+    assert wait(**exhausted, retry_after="1") == 1
+    assert wait(**{**exhausted, reset.format("tokens"): _rfc3339(-5)}) is None
+    assert wait(**{**exhausted, reset.format("tokens"): "2026-12-03T15:00:30"}) is None
+    assert wait(**{**exhausted, reset.format("tokens"): "in a minute"}) is None
+    assert wait(529, **exhausted) is None
