@@ -147,9 +147,16 @@ class RunStore:
             ) from None
 
     def close(self) -> None:
-        """Close open file descriptors."""
+        """Close open file descriptors (and the logs' index databases, so no ``-wal`` file
+        stays in the run folder)."""
         for log in (self.transcripts, self.judgments, self.escalations):
             log.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def write_json_atomic(target: Path, data: Any) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -67,8 +67,14 @@ def transcripts_of(
     if isinstance(run, RunStore):
         return run.transcripts.latest()
     if isinstance(run, str | os.PathLike):
-        return RunStore.open(run).transcripts.latest()
+        return _latest(run)
     return run
+
+
+def _latest(path: str | os.PathLike[str]) -> Iterator[Transcript]:
+    """The latest transcripts of the run at ``path``; its store closed once they are read."""
+    with RunStore.open(path) as store:
+        yield from store.transcripts.latest()
 
 
 def cluster_estimates(

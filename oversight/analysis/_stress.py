@@ -207,7 +207,10 @@ def detector_rates(
 
 def has_plants(run: RunStore | str | os.PathLike[str]) -> bool:
     """Whether the run has a planted condition with a benign twin (a stress run)."""
-    return bool(_plants(run if isinstance(run, RunStore) else RunStore.open(run)))
+    if isinstance(run, RunStore):
+        return bool(_plants(run))
+    with RunStore.open(run) as store:
+        return bool(_plants(store))
 
 
 def _plants(store: RunStore) -> dict[str, tuple[str, str, str | None]]:

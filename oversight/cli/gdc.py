@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 1:
         raise ConfigError(f"--bootstrap must be at least 1, got {args.bootstrap}")
-    stats = gdc(RunStore.open(args.run_dir), n_bootstrap=args.bootstrap, seed=args.seed)
+    with RunStore.open(args.run_dir) as store:
+        stats = gdc(store, n_bootstrap=args.bootstrap, seed=args.seed)
     none = (
         "no GDC measurement in this run: run a critique condition with "
         'options = { target = "planted", gdc = true } (or target = "given")'

@@ -66,7 +66,8 @@ def print_unseal(report: UnsealReport, console: Console) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the key against the commitment, then score the labels."""
-    key = read_key(RunStore.open(args.blue), args.key)
+    with RunStore.open(args.blue) as store:
+        key = read_key(store, args.key)
     report = score_labels(key, read_labels(args.labels))
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), indent=2))
