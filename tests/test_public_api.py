@@ -278,6 +278,7 @@ PUBLIC: dict[str, list[str]] = {
         "Experiment",
         "Limits",
         "PlayerConfig",
+        "Split",
         "StressSpec",
         "Tournament",
         "check_experiment",

@@ -19,6 +19,7 @@ from oversight.experiment._spec import (
     EndpointConfig,
     Experiment,
     Limits,
+    Split,
     StressSpec,
 )
 from oversight.experiment._tournaments import PlayerConfig, Tournament
@@ -31,6 +32,7 @@ __all__ = [
     "Experiment",
     "Limits",
     "PlayerConfig",
+    "Split",
     "StressSpec",
     "Tournament",
     "check_experiment",

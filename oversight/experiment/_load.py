@@ -16,6 +16,7 @@ from oversight.endpoints._secrets import SECRET_NAME, looks_like_key
 from oversight.experiment._judges import judge_names, judge_specs, validate_judges
 from oversight.experiment._plants import plant_problems
 from oversight.experiment._spec import _LABEL, Experiment, Limits
+from oversight.experiment._split import split_problems
 from oversight.experiment._tournaments import Tournament, tournament_problems
 from protocols.base import REGISTRY, get
 from transcripts._validation import Loc, format_errors
@@ -274,8 +275,14 @@ def _cross_problems_despite(data: dict[str, Any], err: ValidationError) -> list[
     return [
         p
         for p in cross_problems(rest)
-        if _STAND_IN not in p and not any(p.startswith((f"{at}.", f"{at}:")) for at in stand_ins)
+        if _STAND_IN not in p
+        and not any(p.startswith((f"{at}.", f"{at}:")) for at in stand_ins)
+        and not ("split" in drop and _NO_SPLIT in p)  # the split is there, only invalid
     ]
+
+
+_NO_SPLIT = "but the experiment has no [split]"
+"""Part of the problem of a ``questions`` naming a part when there is no ``[split]``."""
 
 
 _STAND_IN = "__invalid_entry__"
@@ -315,6 +322,8 @@ def cross_problems(experiment: Experiment) -> list[str]:
             problems += _endpoint_lines(at, ref, {})
     problems += plant_problems(experiment)
     problems += tournament_problems(experiment.tournaments, experiment.players)
+    problems += split_problems(experiment.split, _parts_used(experiment))
+    problems += _crossplay_problems(experiment)
     judges = judge_names(experiment)
     labels: set[str] = set()
     # A tournament's conditions are named by their tournament: what is wrong there is
@@ -380,6 +389,40 @@ def cross_problems(experiment: Experiment) -> list[str]:
                 f"conditions: {', '.join(sorted(labels))}"
             )
     return list(dict.fromkeys(problems))
+
+
+def _parts_used(experiment: Experiment) -> list[tuple[str, str]]:
+    """Where the conditions and tournaments name a ``[split]`` part, and the part (a
+    tournament's conditions are checked at the tournament)."""
+    used = [
+        (f"conditions[{i}].questions", c.questions)
+        for i, c in enumerate(experiment.conditions)
+        if c.tournament is None and c.questions is not None
+    ]
+    for j, t in enumerate(experiment.tournaments):
+        used += [
+            (f"tournaments[{j}].{key}", part)
+            for key, part in (
+                ("questions", t.questions),
+                ("crossplay_questions", t.crossplay_questions),
+            )
+            if part is not None
+        ]
+    return used
+
+
+def _crossplay_problems(experiment: Experiment) -> list[str]:
+    """``crossplay_questions`` where the tournament plays no cross-play."""
+    return [
+        f"tournaments[{j}].crossplay_questions: "
+        + (
+            "a consultancy tournament has no cross-play; use questions"
+            if t.protocol == "consultancy"
+            else "crossplay is off, so no match runs on it; drop it or turn crossplay on"
+        )
+        for j, t in enumerate(experiment.tournaments)
+        if t.crossplay_questions is not None and (t.protocol == "consultancy" or not t.crossplay)
+    ]
 
 
 def _loc(text: str) -> Loc:

@@ -23,6 +23,8 @@ from pydantic import (
 from judges.config import JudgeConfig
 from judges.study import StudyDesign
 from oversight.datasets import DatasetSpec, SampleSpec
+from oversight.experiment._base import without_unset
+from oversight.experiment._split import Split
 from oversight.experiment._tournaments import PlayerConfig, Tournament, expand
 from protocols.personas import Plant
 
@@ -33,6 +35,7 @@ __all__ = [
     "Experiment",
     "Limits",
     "PlayerConfig",
+    "Split",
     "StressSpec",
     "Tournament",
 ]
@@ -43,18 +46,6 @@ _T = TypeVar("_T", bound=BaseModel)
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _without_unset(
-    handler: SerializerFunctionWrapHandler, model: BaseModel, *names: str
-) -> dict[str, Any]:
-    """The model's data without the fields ``names`` while they are unset (None or empty), so
-    that adding an optional field leaves the spec hash of existing runs as it was."""
-    data: dict[str, Any] = handler(model)
-    for name in names:
-        if name in data and data[name] in (None, [], {}):
-            del data[name]
-    return data
 
 
 class EndpointConfig(_Model):
@@ -146,10 +137,13 @@ class Condition(_Model):
     plant: Plant | None = None
     """A persona (planted adversary) in one of the protocol's roles, e.g.
     ``{persona = "quote-fabricator", role = "debater"}``; see ``oversight stress``."""
+    questions: str | None = None
+    """A part of ``[split]``: the condition runs on that part's questions only (None: on
+    every question)."""
 
     @model_serializer(mode="wrap")
     def _drop_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_unset(handler, self, "plant", "tournament")
+        return without_unset(handler, self, "plant", "tournament", "questions")
 
 
 class Counterbalance(_Model):
@@ -223,8 +217,12 @@ class Experiment(_Model):
     players: dict[str, PlayerConfig] = Field(default_factory=dict)
     """``[players.NAME]``: models with their optimisation, for tournaments."""
     tournaments: list[Tournament] = Field(default_factory=list)
-    """``[[tournaments]]``: players meeting in debate or consultancy on every question; each
-    becomes conditions (self-play, cross-play, one per consultant)."""
+    """``[[tournaments]]``: players meeting in debate or consultancy (on every question, or
+    on a ``[split]`` part); each becomes conditions (self-play, cross-play, one per
+    consultant)."""
+    split: Split | None = None
+    """``[split]``: the questions divided into named, disjoint parts, for conditions and
+    tournaments to run on one part (``questions = "<part>"``)."""
     judges: list[JudgeConfig] = Field(default_factory=list)
     """``[[judges]]``: who judges every transcript, by ``kind`` (llm, human, fallback, panel);
     an ``endpoint`` may name an ``[endpoints]`` entry or be a spec."""
@@ -275,7 +273,7 @@ class Experiment(_Model):
 
     @model_serializer(mode="wrap")
     def _drop_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_unset(handler, self, "stress", "tournaments", "players")
+        return without_unset(handler, self, "stress", "tournaments", "players", "split")
 
     @property
     def source(self) -> Path | None:

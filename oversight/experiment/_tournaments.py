@@ -8,7 +8,9 @@ lists players and a protocol; it becomes ordinary conditions, one per match-up:
   speakers (``rotate_seats``), so each player defends each answer in each position;
 * consultancy ``<label>.<P>``: P consults (the gold in half of the setups).
 
-Every condition runs on every question with the experiment's counterbalancing. Generated
+Every condition runs on every question with the experiment's counterbalancing, or on the
+``[split]`` part ``questions`` names (cross-play on ``crossplay_questions``, when given: the
+paper rates players on other questions than those it measures accuracy on). Generated
 conditions carry ``tournament``; they are rebuilt from the tables each time the experiment
 is read, so a stored experiment reads back to the same conditions.
 """
@@ -19,7 +21,9 @@ from collections.abc import Collection, Sequence
 from itertools import combinations
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+from oversight.experiment._base import without_unset
 
 __all__ = ["PlayerConfig", "Tournament", "expand", "tournament_problems"]
 
@@ -74,6 +78,16 @@ class Tournament(_Model):
     """A ``[[judges]]`` name asked between rounds (with ``judge_questions``)."""
     judges: list[str] | None = None
     """Judges of the matches' transcripts (default: every judge)."""
+    questions: str | None = None
+    """A ``[split]`` part: every match of the tournament runs on its questions only (None:
+    on every question)."""
+    crossplay_questions: str | None = None
+    """Debate: the ``[split]`` part cross-play (the ratings) runs on instead, so that a
+    player's Elo and its self-play accuracy share no question (None: as ``questions``)."""
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return without_unset(handler, self, "questions", "crossplay_questions")
 
 
 def _condition(
@@ -81,6 +95,7 @@ def _condition(
     label: str,
     roles: dict[str, str],
     options: dict[str, Any],
+    questions: str | None,
 ) -> dict[str, Any]:
     return {
         "label": label,
@@ -90,6 +105,7 @@ def _condition(
         "judge": t.judge,
         "judges": t.judges,
         "tournament": t.label,
+        "questions": questions,
     }
 
 
@@ -139,6 +155,7 @@ def expand(tournaments: list[Tournament], players: dict[str, PlayerConfig]) -> l
                     f"{t.label}.{p}",
                     {"consultant": players[p].endpoint},
                     {"player": players[p].option(p)},
+                    t.questions,
                 )
                 for p in t.players
             ]
@@ -151,6 +168,7 @@ def expand(tournaments: list[Tournament], players: dict[str, PlayerConfig]) -> l
                     f"{t.label}.{p}",
                     {"debater_a": players[p].endpoint, "debater_b": players[p].endpoint},
                     {"players": {"debater_a": seat, "debater_b": seat}},
+                    t.questions,
                 )
             )
         for p, q in combinations(t.players, 2) if t.crossplay else []:
@@ -166,6 +184,7 @@ def expand(tournaments: list[Tournament], players: dict[str, PlayerConfig]) -> l
                         },
                         "rotate_seats": True,
                     },
+                    t.crossplay_questions or t.questions,
                 )
             )
     return out

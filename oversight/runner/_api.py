@@ -24,7 +24,7 @@ from oversight.runner._dry import (
     mock_factory,
     rehearsal_folder,
 )
-from oversight.runner._items import plan
+from oversight.runner._items import plan, split_parts
 from oversight.runner._lock import run_lock
 from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, SpendEntry
@@ -252,6 +252,7 @@ async def _run(
             "let the fallback judge queue for a later `oversight judge` session"
         )
     questions = load_questions(exp.dataset, exp.base_dir)
+    split_parts(exp, questions)  # a [split] that does not fit is refused before the folder is made
     if replay is not None:  # a bad --replay is refused before the folder is made
         check_replay(Path(replay), exp, _questions_hash(questions))
     store = RunStore.create(folder)

@@ -1,5 +1,8 @@
 """Work items: question x condition x setup x repeat, with ids that survive a restart.
 
+A condition with ``questions = "<part>"`` gets items only for that ``[split]`` part's
+questions; the others' items, and every id, are as without a split.
+
 An item's id is a hash of (condition label, question id, setup label, repeat) and becomes
 the transcript's id, so a resumed run knows which items are finished. A judgment's id is a
 hash of (transcript id, judge name, rounds), so judging is idempotent too.
@@ -13,10 +16,20 @@ from dataclasses import dataclass
 
 from oversight.datasets._common import keep_answers, rng_for
 from oversight.experiment import Condition, Experiment
+from oversight.experiment._split import question_parts, split_problems
 from protocols.base import ProtocolConfig, ProtocolSpec, Setup, get
 from transcripts import Question
+from transcripts.errors import ConfigError
 
-__all__ = ["WorkItem", "answer_set", "item_id", "judgment_id", "plan", "repeat_offset"]
+__all__ = [
+    "WorkItem",
+    "answer_set",
+    "item_id",
+    "judgment_id",
+    "plan",
+    "repeat_offset",
+    "split_parts",
+]
 
 REPEAT_SAMPLE_OFFSET = 10_000
 """Added to ``sample_index`` per repeat below 10 (:func:`repeat_offset`)."""
@@ -108,12 +121,28 @@ def _filter(
     return chosen
 
 
+def split_parts(experiment: Experiment, questions: Sequence[Question]) -> dict[str, frozenset[str]]:
+    """The question ids of each ``[split]`` part; ConfigError where a condition names no part
+    or the split does not fit the questions (a part left empty, an id the dataset lacks)."""
+    named = [
+        (f"condition {c.label}: questions", c.questions)
+        for c in experiment.conditions
+        if c.questions is not None
+    ]
+    problems = split_problems(experiment.split, named)
+    if problems:
+        raise ConfigError("; ".join(dict.fromkeys(problems)))
+    return question_parts(experiment.split, questions, seed=experiment.seed)
+
+
 def plan(experiment: Experiment, questions: Sequence[Question]) -> Iterator[WorkItem]:
     """Every work item, repeat by repeat, question by question, condition by condition.
 
     Question-major order means a run stopped early (cost cap) has every condition for the
-    questions it reached, which is what paired comparisons need.
+    questions it reached, which is what paired comparisons need. Raises ConfigError when the
+    experiment's ``[split]`` does not fit the questions (:func:`split_parts`).
     """
+    parts = split_parts(experiment, questions)
     conditions = [
         (c, spec, spec.config.model_validate(c.options))
         for c in experiment.conditions
@@ -124,6 +153,8 @@ def plan(experiment: Experiment, questions: Sequence[Question]) -> Iterator[Work
         for index, asked in enumerate(questions):
             question = answer_set(asked, experiment)
             for which, (condition, spec, config) in enumerate(conditions):
+                if condition.questions is not None and asked.id not in parts[condition.questions]:
+                    continue
                 setups = made.get((index, which)) if repeat else None
                 if setups is None:
                     setups = _filter(spec.setups(question, config), question, index, experiment)
