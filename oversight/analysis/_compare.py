@@ -37,7 +37,9 @@ Gap closed, for an assisted condition ``A`` against an unassisted ``U`` with an 
 condition ``E``, over the questions all three share: ``(A - U) / (E - U)`` with Fieller's
 interval from the CR2 covariance of ``A - U`` and ``E - U``; it is *unbounded* (null
 interval, ``gap_closed_bounded = false``) unless ``E - U`` is clearly positive. Both
-``A - U`` and ``E - U`` are reported with their own intervals.
+``A - U`` and ``E - U`` are reported with their own intervals. Without a question all three
+share (conditions on different ``[split]`` parts) it is not computed, and a warning says so;
+the difference ``A - U`` itself is then unpaired.
 """
 
 from __future__ import annotations
@@ -356,6 +358,12 @@ def _gap(
     triples = np.nonzero(paired_with & has_e)[0]
     out["n_questions_gap"] = int(triples.size)
     if triples.size == 0:
+        if has_e.any() and np.isfinite(a).any() and np.isfinite(u).any():
+            warnings.append(
+                f"gap closed for {label} is not computed: no question was judged under both "
+                f"conditions and {expert_name} (they ran on different questions, e.g. other "
+                f"[split] parts), and it compares the three on the same questions"
+            )
         return out
     _, cluster = unique_codes(q_cluster[triples])
     pieces = np.stack([a[triples] - u[triples], e[triples] - u[triples]], axis=1)

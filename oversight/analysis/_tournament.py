@@ -14,6 +14,10 @@ accuracy-versus-Elo line, per judge.
   cluster bootstrap over question sources; none from one source.
 * **Slope**: :func:`oversight.analysis.accuracy_vs_elo` on one point per player (its Elo
   and its accuracy, weighted by its judgments), per protocol, given three or more players.
+  The table counts the questions the ratings rest on and how many of them the accuracies
+  share: none when cross-play runs on its own ``[split]`` part, as in the paper; where
+  they share questions, a player's Elo and accuracy are correlated through them, which
+  the slope's interval does not allow for.
 """
 
 from __future__ import annotations
@@ -94,6 +98,11 @@ class TournamentTable(_Model):
     """Every player seen, by Elo (unrated last)."""
     slopes: list[Slope]
     """Accuracy on Elo, per protocol with three or more rated players with accuracies."""
+    rating_questions: int = 0
+    """Questions of the cross-play judgments (those the ratings rest on)."""
+    shared_questions: int = 0
+    """Of those, the questions that also have self-play or consultancy judgments (those
+    the accuracies rest on): 0 when the ratings and the accuracies share no question."""
 
 
 @dataclass
@@ -112,6 +121,9 @@ class _Rows:
     c_score: list[float] = field(default_factory=list)
     c_right: list[bool] = field(default_factory=list)
     c_cluster: list[int] = field(default_factory=list)
+    m_questions: set[int] = field(default_factory=set)
+    a_questions: set[int] = field(default_factory=set)
+    """The questions of the matches, and of the accuracies (self-play and consultancy)."""
 
 
 def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _Rows:
@@ -126,12 +138,13 @@ def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _
         data.t_correct[t].tolist(),
         data.t_cluster[t].tolist(),
         scores[rows].tolist(),
+        data.t_question[t].tolist(),
         strict=True,
     )
     # Speakers with a player, and their codes, per assignment and players: transcripts
     # that store the same maps share one object of each (see _rows.Shared).
     seats: dict[tuple[int, int], tuple[list[str], list[int]]] = {}
-    for r, ti, gold, cluster, row_score in per_row:
+    for r, ti, gold, cluster, row_score, question in per_row:
         tr = data.transcripts[ti]
         if tr.protocol not in ("debate", "consultancy"):
             continue
@@ -148,11 +161,14 @@ def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _
             out.c_score.append(row_score)
             out.c_right.append(tr.assignment[speakers[0]] == gold)
             out.c_cluster.append(cluster)
+            out.a_questions.add(question)
         elif len(set(codes)) == 1:
             out.s_player.append(codes[0])
             out.s_score.append(row_score)
             out.s_cluster.append(cluster)
+            out.a_questions.add(question)
         elif len(speakers) == 2:
+            out.m_questions.add(question)
             a1, a2 = (tr.assignment[s] for s in speakers)
             diff = float(data.probs[r, a1] - data.probs[r, a2])
             out.m_i.append(codes[0])
@@ -354,6 +370,8 @@ def tournaments(
                 n_matches=fit.n_matches if fit else 0,
                 players=players,
                 slopes=_slopes(players),
+                rating_questions=len(got.m_questions),
+                shared_questions=len(got.m_questions & got.a_questions),
             )
         )
     return out

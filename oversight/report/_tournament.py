@@ -31,6 +31,17 @@ def tournament_tables(a: Analysis) -> list[Table]:
             or "fewer than three rated players with accuracies: no slope"
         )
         beta = DASH if t.side_advantage is None else signed_num(t.side_advantage, 2)
+        shared = (
+            ""
+            if not t.rating_questions
+            else f" Elo and accuracy on different questions ({t.rating_questions} rated, none "
+            "shared)."
+            if not t.shared_questions
+            else f" Elo and accuracy share {t.shared_questions} of the {t.rating_questions} "
+            "rated questions: a player's Elo and accuracy are correlated through them, which "
+            "the slope's interval does not allow for (a [split] gives cross-play its own "
+            "questions)."
+        )
         table = Table(
             f"Players judged by {t.judge} ({t.n_matches} cross-play judgments)",
             [
@@ -51,7 +62,7 @@ def tournament_tables(a: Analysis) -> list[Table]:
                 f"logits); debate accuracy in self-play, consultancy balanced over right and "
                 f"wrong consultants, CIs over the player's sources (CR2 t below "
                 f"{a.settings.small_sample_clusters}). Accuracy vs Elo (weighted least "
-                f"squares, HC2 interval) — {slopes}."
+                f"squares, HC2 interval) — {slopes}.{shared}"
             ),
         )
         for p in t.players:

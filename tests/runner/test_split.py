@@ -196,3 +196,45 @@ def test_an_experiment_without_a_split_keeps_its_hash_ids_and_resumes_sending_no
     again = run_experiment(exp, out=tmp_path / "run", console=quiet, summary=False)
     assert again.status == "complete" and again.calls == 0 and again.judgments == 0
     assert len(list(RunStore.open(tmp_path / "run").transcripts.latest())) == 56
+
+
+def test_the_report_says_elo_and_accuracy_share_no_question_and_leaves_gap_closed_out(
+    tmp_path: Path,
+) -> None:
+    """On the split, the players table counts no shared question; conditions on different
+    parts are compared unpaired, and gap closed (which needs questions all three share)
+    is not computed, with a warning saying why."""
+    from oversight.analysis import analyze
+
+    data = _split()
+    data["conditions"] = [
+        {"label": "naive", "protocol": "unassisted"},
+        {"label": "expert", "protocol": "expert", "questions": "rating"},
+    ]
+    quiet = Console(quiet=True)
+    result = run_experiment(load_experiment(data), out=tmp_path / "split", console=quiet)
+    assert result.status == "complete"
+    report = analyze(tmp_path / "split", n_bootstrap=50)
+    (table,) = report.tournaments
+    assert (table.rating_questions, table.shared_questions) == (6, 0)  # 2 stories of 3
+    assert all(p.elo is not None and p.debate_n > 0 for p in table.players)
+    versus = {(c.assisted, c.baseline): c for c in report.comparisons}
+    selfplay = versus["debate.plain", "naive"]
+    assert selfplay.design == "paired" and selfplay.gap_closed is None
+    assert selfplay.n_questions_gap == 0
+    assert any(
+        w.startswith("gap closed for debate.plain vs naive") and "is not computed" in w
+        for w in report.warnings
+    )
+    apart = analyze(tmp_path / "split", n_bootstrap=50, compare_pairs=["debate.plain,expert"])
+    (between,) = apart.comparisons
+    assert between.design == "unpaired" and between.n_questions == between.n_questions_baseline == 6
+    # Without the split, the same tournament rates players on the questions it scores.
+    whole = run_experiment(
+        load_experiment(_experiment(dataset={"loader": "sample", "limit": 2})),
+        out=tmp_path / "whole",
+        console=quiet,
+    )
+    assert whole.status == "complete"
+    (table,) = analyze(tmp_path / "whole", n_bootstrap=50).tournaments
+    assert (table.rating_questions, table.shared_questions) == (2, 2)
