@@ -199,6 +199,7 @@ def compare(
     }
     where = " · ".join(f"{k}={v}" for k, v in by.items())
     out = []
+    apart: list[str] = []  # comparisons whose gap closed has no question of all three
     for cond, base in pairs:
         has_a, has_b = means[cond][1], means[base][1]
         shared = np.nonzero(has_a & has_b)[0]
@@ -221,10 +222,18 @@ def compare(
                     names=(cond, base, expert),
                     resampler=resampler,
                     warnings=warnings,
+                    apart=apart,
                     where=where,
                     seed=resampler.seed,
                 )
             )
+    if apart:
+        shown = ", ".join(apart[:3]) + (f" and {len(apart) - 3} more" if len(apart) > 3 else "")
+        warnings.append(
+            f"gap closed is not computed for {shown}: no question was judged under both "
+            "conditions and the expert one (they ran on different questions, e.g. other "
+            "[split] parts), and it compares the three on the same questions"
+        )
     return out
 
 
@@ -242,6 +251,7 @@ def _one(
     names: tuple[str, str, str | None],
     resampler: Resampler,
     warnings: list[str],
+    apart: list[str],
     where: str,
     seed: int,
 ) -> Comparison:
@@ -316,6 +326,7 @@ def _one(
         label=label,
         expert_name=expert_name,
         warnings=warnings,
+        apart=apart,
     )
     return Comparison(
         by=by,
@@ -349,8 +360,10 @@ def _gap(
     label: str,
     expert_name: str | None,
     warnings: list[str],
+    apart: list[str],
 ) -> dict[str, object]:
-    """Gap closed and its pieces (see the module docstring)."""
+    """Gap closed and its pieces (see the module docstring); ``apart`` gets ``label`` when
+    no question has all three conditions."""
     out: dict[str, object] = {"n_questions_gap": 0}
     if expert is None:
         return out
@@ -359,11 +372,7 @@ def _gap(
     out["n_questions_gap"] = int(triples.size)
     if triples.size == 0:
         if has_e.any() and np.isfinite(a).any() and np.isfinite(u).any():
-            warnings.append(
-                f"gap closed for {label} is not computed: no question was judged under both "
-                f"conditions and {expert_name} (they ran on different questions, e.g. other "
-                f"[split] parts), and it compares the three on the same questions"
-            )
+            apart.append(label)
         return out
     _, cluster = unique_codes(q_cluster[triples])
     pieces = np.stack([a[triples] - u[triples], e[triples] - u[triples]], axis=1)

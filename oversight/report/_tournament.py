@@ -34,8 +34,8 @@ def tournament_tables(a: Analysis) -> list[Table]:
         shared = (
             ""
             if not t.rating_questions
-            else f" Elo and accuracy on different questions ({t.rating_questions} rated, none "
-            "shared)."
+            else f" Elo (on {t.rating_questions} question{'s' if t.rating_questions != 1 else ''})"
+            " and accuracy share no question."
             if not t.shared_questions
             else f" Elo and accuracy share {t.shared_questions} of the {t.rating_questions} "
             "rated questions: a player's Elo and accuracy are correlated through them, which "

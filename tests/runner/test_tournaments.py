@@ -176,6 +176,14 @@ def test_the_khan2024_example_loads_as_the_paper_describes() -> None:
     assert consult.options["judge_questions"] is True and consult.judge == "judge"
     questions = load_questions(exp.dataset, base_dir=exp.base_dir)
     assert all(len(q.answers) == 2 and q.context for q in questions)
+    # As in the paper, the ratings and the accuracies rest on different questions (stories).
+    source = {q.id: q.source for q in questions}
+    stories: dict[str, set[str | None]] = {"rating": set(), "accuracy": set()}
+    for item in plan(exp, questions):
+        kind = "rating" if ".vs." in item.condition.label else "accuracy"
+        stories[kind].add(source[item.question.id])
+    assert len(stories["rating"]) == 1 and len(stories["accuracy"]) == 2
+    assert not stories["rating"] & stories["accuracy"]
 
 
 def test_the_khan2024_consultants_get_the_papers_longer_speeches() -> None:
