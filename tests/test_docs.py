@@ -125,6 +125,7 @@ def _toml(literal: str) -> object:
         ("`[counterbalance]`", "Counterbalance", True),
         ("`[human]`", "StudyDesign", True),
         ("`[stress]`", "StressSpec", True),
+        ("`[split]`", "Split", True),
         ("`[limits]`", "Limits", True),
     ],
 )
