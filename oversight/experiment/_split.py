@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from transcripts import Question
 from transcripts.errors import ConfigError
@@ -41,6 +41,19 @@ class Split(BaseModel):
     by: Literal["question", "source"] = "question"
     """What is divided: single ``question``s, or whole ``source``s (stories, articles), so
     that no source has questions in two parts."""
+
+    @field_validator("parts", mode="before")
+    @classmethod
+    def _fraction_or_ids(cls, value: Any) -> Any:
+        for name, part in value.items() if isinstance(value, dict) else ():
+            ids = isinstance(part, list) and all(isinstance(i, str) for i in part)
+            number = isinstance(part, int | float) and not isinstance(part, bool)
+            if not (ids or number):
+                raise ValueError(
+                    f"part {name!r} is {part!r}; give a fraction (e.g. {name} = 0.5) or a "
+                    f'list of question ids (e.g. {name} = ["q1", "q2"])'
+                )
+        return value
 
 
 def split_problems(split: Split | None, used: Sequence[tuple[str, str]]) -> list[str]:

@@ -119,6 +119,11 @@ def test_a_part_may_list_its_question_ids() -> None:
             r"are disjoint",
         ),
         (
+            {"split": {"parts": {"rating": "half", "accuracy": 0.5}}},
+            r"^experiment: split\.parts: part 'rating' is 'half'; give a fraction \(e\.g\. "
+            r"rating = 0\.5\) or a list of question ids",
+        ),
+        (
             {"conditions": [{"label": "naive", "protocol": "unassisted", "questions": "pilot"}]},
             r"conditions\[0\]\.questions: 'pilot' is not a part of \[split\]",
         ),
