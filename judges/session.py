@@ -11,7 +11,9 @@ What is served:
 
 * with a ``study`` (:mod:`judges.study`): the person's own list, in the study's order,
   minus what they already judged or skipped; each item keeps its place in the list, so the
-  screen reads "Item 14 of 40" across any number of resumed sessions;
+  screen reads "Item 14 of 40" across any number of resumed sessions. An item whose
+  transcript is no longer in the run (a run copied without it, a log edited by hand) cannot
+  be served: :func:`study_items` returns it apart, as :class:`Missing`, never as done;
 * otherwise the escalation queue (:func:`judges.queue.pending_escalations`: items a
   deferred fallback judge sent to a person, shown with the rounds the automatic judge
   saw), then with ``everything`` every complete transcript this person has not judged
@@ -36,9 +38,10 @@ is recorded as ``skipped`` and not offered to the same person again unless
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Literal, NamedTuple
 
 from filelock import FileLock, Timeout
 
@@ -53,16 +56,19 @@ from judges.queue import (
 )
 from transcripts import Escalation, JsonlLog, JudgeView, Judgment, RunStore, Transcript
 from transcripts.errors import StoreError
-from transcripts.study import ATTENTION_FILE, Study, attention_log
+from transcripts.study import ATTENTION_FILE, Slot, Study, attention_log
 
 __all__ = [
     "ATTENTION_FILE",
     "Item",
+    "Missing",
+    "Progress",
     "SessionResult",
     "attention_log",
     "judged_by",
     "plan",
     "serve",
+    "study_items",
     "study_progress",
 ]
 
@@ -110,6 +116,31 @@ def _stored(store: RunStore, transcript_id: str) -> Callable[[], Transcript | No
     """A source reading the run's latest record of ``transcript_id`` (one index probe, one
     seek) when asked."""
     return partial(store.transcripts.get, transcript_id)
+
+
+NOT_IN_RUN = "transcript is not in the run"
+"""Why a study item cannot be served: its transcript has gone from the run."""
+
+
+@dataclass(frozen=True)
+class Missing:
+    """An item of a person's study list that the run cannot show (not judged, not done)."""
+
+    number: int
+    """Its place in the person's whole list, from 1."""
+    transcript_id: str
+    """The transcript it names."""
+    reason: str = NOT_IN_RUN
+    """Why it cannot be shown."""
+
+
+class Progress(NamedTuple):
+    """Where one person stands in their study list."""
+
+    done: int
+    """Items judged or skipped."""
+    missing: list[Missing]
+    """Items not done whose transcripts the run no longer has."""
 
 
 @dataclass
@@ -174,7 +205,7 @@ def plan(
 ) -> list[Item]:
     """The items to serve, numbered within the person's whole list; see the module docstring."""
     if study is not None:
-        return _study_items(store, study, annotator, include_skipped=include_skipped)
+        return study_items(store, study, annotator, include_skipped=include_skipped)[0]
     items: list[Item] = []
     before = 0
     counted: set[str] = set()  # transcripts already counted, as queued items the person did
@@ -226,45 +257,74 @@ def _queue_done(store: RunStore, annotator: str) -> dict[str, str]:
     }
 
 
-def study_progress(store: RunStore, study: Study) -> dict[str, int]:
-    """Annotator -> items of their study list already judged or skipped."""
+def _study_done(
+    store: RunStore, study: Study, annotator: str, *, include_skipped: bool
+) -> set[str]:
+    """Ids of the items of ``annotator``'s study list they judged (or skipped, unless
+    ``include_skipped``): transcripts and attention checks."""
+    name = study.design.judge_name
+    done = judged_by(store, judge_name=name, annotator=annotator, include_skipped=include_skipped)
+    log = attention_log(store)
+    try:
+        done |= _done(log, judge_name=name, annotator=annotator, include_skipped=include_skipped)
+    finally:
+        log.close()
+    return done
+
+
+_State = Literal["done", "missing", "open"]
+
+
+def _slot_states(
+    study: Study, slots: list[Slot], done: set[str], stored: Collection[str]
+) -> Iterator[tuple[int, Slot, _State]]:
+    """Each slot with its place in the list and whether it is done, missing (its transcript
+    is not in the run: ``stored``) or still open: the one rule for sessions and status."""
+    attention = {t.id for t in study.attention_items}
+    for n, slot in enumerate(slots, start=1):
+        if slot.transcript_id in done:
+            yield n, slot, "done"
+        elif slot.transcript_id not in attention and slot.transcript_id not in stored:
+            yield n, slot, "missing"
+        else:
+            yield n, slot, "open"
+
+
+def study_progress(store: RunStore, study: Study) -> dict[str, Progress]:
+    """Annotator -> items of their study list already judged or skipped, and those whose
+    transcripts the run no longer has."""
+    stored = _statuses(store)
     out = {}
     for annotator, slots in study.assignments.items():
-        done = judged_by(store, judge_name=study.design.judge_name, annotator=annotator)
-        done |= _done(
-            attention_log(store),
-            judge_name=study.design.judge_name,
-            annotator=annotator,
-            include_skipped=False,
+        done = _study_done(store, study, annotator, include_skipped=False)
+        states = list(_slot_states(study, slots, done, stored))
+        out[annotator] = Progress(
+            done=sum(1 for _, _, state in states if state == "done"),
+            missing=[
+                Missing(n, slot.transcript_id) for n, slot, state in states if state == "missing"
+            ],
         )
-        out[annotator] = sum(1 for slot in slots if slot.transcript_id in done)
     return out
 
 
-def _study_items(
-    store: RunStore, study: Study, annotator: str, *, include_skipped: bool
-) -> list[Item]:
+def study_items(
+    store: RunStore, study: Study, annotator: str, *, include_skipped: bool = False
+) -> tuple[list[Item], list[Missing]]:
+    """``annotator``'s study items still to judge, numbered in their whole list, and the
+    items not done that cannot be served because their transcripts left the run."""
     design = study.design
     slots = study.slots_of(annotator)
-    done = judged_by(
-        store, judge_name=design.judge_name, annotator=annotator, include_skipped=include_skipped
-    )
-    done |= _done(
-        attention_log(store),
-        judge_name=design.judge_name,
-        annotator=annotator,
-        include_skipped=include_skipped,
-    )
+    done = _study_done(store, study, annotator, include_skipped=include_skipped)
     # Each transcript is read when served (by id, through the index).
     attention = {t.id: t for t in study.attention_items}
-    stored = _statuses(store)
     items = []
-    for n, slot in enumerate(slots, start=1):
-        if slot.transcript_id in done:
+    missing = []
+    for n, slot, state in _slot_states(study, slots, done, _statuses(store)):
+        if state == "missing":
+            missing.append(Missing(n, slot.transcript_id))
+        if state != "open":
             continue
         check = attention.get(slot.transcript_id)
-        if check is None and slot.transcript_id not in stored:
-            continue
         source = _held(check) if check is not None else _stored(store, slot.transcript_id)
         items.append(
             Item(
@@ -276,7 +336,7 @@ def _study_items(
                 attention=slot.attention,
             )
         )
-    return items
+    return items, missing
 
 
 def _item_lock(store: RunStore, item: Item, annotator: str) -> FileLock:

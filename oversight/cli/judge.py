@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from judges.human import HumanJudge
-from judges.session import plan, serve, study_progress
+from judges.session import Missing, plan, serve, study_items, study_progress
 from judges.study import STUDY_FILE, Study, StudyDesign, open_study
 from oversight.cli._person import INTERRUPTED, PersonSignals
 from transcripts import RunStore
@@ -235,19 +235,31 @@ def _session(args: argparse.Namespace, console: Console) -> int:
     judge = HumanJudge(
         annotator=annotator, name=judge_name, console=console, time_limit_s=time_limit
     )
-    items = plan(
-        store,
-        annotator=annotator,
-        judge_name=judge_name,
-        everything=args.everything,
-        rounds=args.rounds,
-        include_skipped=args.include_skipped,
-        study=use_study,
-    )
+    missing: list[Missing] = []
+    if use_study is not None:
+        items, missing = study_items(
+            store, use_study, annotator, include_skipped=args.include_skipped
+        )
+    else:
+        items = plan(
+            store,
+            annotator=annotator,
+            judge_name=judge_name,
+            everything=args.everything,
+            rounds=args.rounds,
+            include_skipped=args.include_skipped,
+        )
     who = escape(annotator)
+    if missing:
+        _print_missing(console, store, missing)
     if not items:
         if use_study is not None:
-            console.print(f"Nothing left to judge for {who}: your study list is done.")
+            console.print(
+                f"Nothing else to judge for {who} now; your study list is not done "
+                f"until the {len(missing)} item(s) above can be shown."
+                if missing
+                else f"Nothing left to judge for {who}: your study list is done."
+            )
             return 0
         hint = (
             ""
@@ -261,7 +273,7 @@ def _session(args: argparse.Namespace, console: Console) -> int:
             f"{' and every transcript is judged' if args.everything else ''}.{hint}"
         )
         return 0
-    done = items[0].total - len(items)
+    done = items[0].total - len(items) - len(missing)
     console.print(
         f"{who}: {len(items)} item(s) to judge"
         + (f" ({done} of {items[0].total} done)" if done else "")
@@ -273,10 +285,29 @@ def _session(args: argparse.Namespace, console: Console) -> int:
     busy = f", {result.busy} open elsewhere" if result.busy else ""
     console.print(
         f"Session over: {result.judged} judged, {result.skipped} skipped{busy}, "
-        f"{result.remaining} left."
+        f"{result.remaining} left"
+        + (f", {len(missing)} that cannot be shown (see above)" if missing else "")
+        + "."
         + (" Run the same command to continue." if result.remaining else "")
     )
     return 0
+
+
+_LISTED = 10
+"""Missing items a message names one by one (the rest are counted)."""
+
+
+def _print_missing(console: Console, store: RunStore, missing: list[Missing]) -> None:
+    """Say which items of the person's study list cannot be shown, why, and what to do."""
+    named = ", ".join(f"item {m.number} ({escape(m.transcript_id)})" for m in missing[:_LISTED])
+    more = f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else ""
+    console.print(
+        f"[yellow]{len(missing)} item(s) of your study list cannot be shown[/yellow]: "
+        f"{named}{more}: the {missing[0].reason} "
+        f"({escape(str(store.path / 'transcripts.jsonl'))}). They are not counted as done; "
+        f"restore those transcripts (from the run the study was planned in), or plan a "
+        f"new study in a copy of the run without its {STUDY_FILE}."
+    )
 
 
 def print_study(console: Console, store: RunStore, study: Study) -> None:
@@ -289,17 +320,34 @@ def print_study(console: Console, store: RunStore, study: Study) -> None:
         + (f", time limit {d.time_limit_s:g} s" if d.time_limit_s else "")
     )
     conditions = sorted({s.condition for slots in study.assignments.values() for s in slots})
-    table = Table("annotator", "items", *map(escape, conditions), "done")
     progress = study_progress(store, study)
+    missing = {a: p.missing for a, p in progress.items() if p.missing}
+    table = Table(
+        "annotator", "items", *map(escape, conditions), "done", *(["missing"] if missing else [])
+    )
     for annotator, slots in study.assignments.items():
         counts = Counter(s.condition for s in slots)
         table.add_row(
             escape(annotator),
             str(len(slots)),
             *(str(counts[c]) for c in conditions),
-            str(progress[annotator]),
+            str(progress[annotator].done),
+            *([str(len(progress[annotator].missing))] if missing else []),
         )
     console.print(table)
+    if missing:
+        listed = "; ".join(
+            f"{escape(a)}: items {', '.join(str(m.number) for m in ms[:_LISTED])}"
+            + (f" and {len(ms) - _LISTED} more" if len(ms) > _LISTED else "")
+            for a, ms in missing.items()
+        )
+        console.print(
+            f"[yellow]{sum(map(len, missing.values()))} item(s) of the study lists are "
+            f"missing from the run[/yellow] (not done, and their transcripts are not in "
+            f"{escape(str(store.path / 'transcripts.jsonl'))}: {listed}); restore those "
+            f"transcripts (from the run the study was planned in), or plan a new study in "
+            f"a copy of the run without its {STUDY_FILE}."
+        )
     targets = study.targets()
     known = set(targets) | set(study.left_out)
     # From the index (id, status and condition of each transcript): none is read.

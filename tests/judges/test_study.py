@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
@@ -449,3 +450,66 @@ def test_a_between_study_planned_after_judging_gives_no_one_a_question_they_judg
     # The same run without those judgments plans as before: ann gets every question.
     fresh = plan_study(transcripts, design)
     assert len(fresh.assignments["ann"]) == 6
+
+
+def _copied_without(tmp_path: Path, gone: set[str]) -> tuple[str, Study]:
+    """A run with a study for ``ann`` (everything, grouped), copied without the
+    transcripts ``gone`` (its study.json kept): the study's list names transcripts the
+    copy lacks."""
+    from oversight.cli import main
+
+    run = _study_run(tmp_path, "--order", "grouped")
+    store = RunStore.open(run)
+    study = load_study(store)
+    assert study is not None
+    copy = RunStore.create(tmp_path / "copy")
+    for t in store.transcripts.latest():
+        if t.id not in gone:
+            copy.transcripts.append(t)
+    copy.write_json(STUDY_FILE, study.model_dump(mode="json"))
+    store.close()
+    copy.close()
+    assert main(["judge", str(copy.path), "--plan-study"]) == 0
+    return str(copy.path), study
+
+
+def test_study_items_whose_transcripts_left_the_run_are_named_not_counted_as_done(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A run copied without some transcripts: those items of the person's list were passed
+    # over in silence, and once the rest was judged the session said the list was done.
+    from oversight.cli import main
+    from transcripts import JudgeIdentity, Judgment
+
+    design = StudyDesign(annotators=["ann"], order="grouped")
+    slots = plan_study(run_transcripts(questions=2), design).assignments["ann"]
+    gone = {slots[2].transcript_id, slots[7].transcript_id}
+    capsys.readouterr()
+    run, study = _copied_without(tmp_path, gone)
+    assert study.assignments["ann"] == slots
+    status = " ".join(capsys.readouterr().out.split())
+    # The status table counts them apart: 12 items, 0 done, 2 missing.
+    assert re.search(r"│ ann\s+│ 12 │.*│ 0\s+│ 2\s+│", status), status
+    assert "2 item(s) of the study lists are missing from the run" in status
+    assert "ann: items 3, 8" in status
+    store = RunStore.open(run)
+    person = JudgeIdentity(kind="human", name="human", annotator="ann")
+    for slot in slots:
+        if slot.transcript_id not in gone:
+            store.judgments.append(
+                Judgment(transcript_id=slot.transcript_id, judge=person, probabilities=[0.6, 0.4])
+            )
+    store.close()
+    capsys.readouterr()
+    assert main(["judge", run, "--annotator", "ann"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "your study list is done" not in said
+    assert "2 item(s) of your study list cannot be shown" in said
+    for n in (3, 8):
+        tid = slots[n - 1].transcript_id
+        assert f"item {n} ({tid})" in said
+    assert "transcript is not in the run" in said
+    assert "restore" in said and "plan a new study in a copy" in said
+    assert main(["judge", run, "--plan-study"]) == 0
+    status = " ".join(capsys.readouterr().out.split())
+    assert re.search(r"│ ann\s+│ 12 │.*│ 10\s+│ 2\s+│", status), status

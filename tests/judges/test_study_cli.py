@@ -301,3 +301,44 @@ def test_an_item_judged_in_another_terminal_meanwhile_is_not_shown_again(tmp_pat
     finish(second)
     saved = lines(run / "judgments.jsonl")
     assert len(saved) == 3 and len({j["transcript_id"] for j in saved}) == 3
+
+
+def test_a_study_item_whose_transcript_left_the_run_is_named_and_never_counted_done(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A copy of the run without one transcript of ann's list: the item was passed over in
+    # silence, and the numbers said it was done ("(1 of 8 done)" before she judged any).
+    run = tmp_path / "run"
+    study_run(run)
+    planned = ["judge", str(run), "--plan-study", "--annotators", "ann", "--order", "grouped"]
+    assert main(planned) == 0
+    study = json.loads((run / "study.json").read_text())
+    gone = study["assignments"]["ann"][1]["transcript_id"]
+    copy = RunStore.create(tmp_path / "copy", run_id="run-s")
+    for t in RunStore.open(run).transcripts.latest():
+        if t.id != gone:
+            copy.transcripts.append(t)
+    copy.write_json("study.json", study)
+    copy.close()
+    capsys.readouterr()
+    child = _spawn(copy.path, "judge", "copy", "--annotator", "ann")
+    try:
+        child.expect_exact("ann: 7 item(s) to judge.")
+        said = " ".join(plain(child.before).split())
+        assert f"1 item(s) of your study list cannot be shown: item 2 ({gone})" in said
+        assert "transcript is not in the run" in said and "done)" not in said
+        assert next_item(child).number == 1
+        answer(child, "A 70")
+        assert next_item(child).number == 3  # item 2 is not served
+        child.sendline("q")
+        end = " ".join(finish(child).split())
+    finally:
+        close(child)
+    assert "Session over: 1 judged, 0 skipped, 6 left, 1 that cannot be shown" in end
+    child = _spawn(copy.path, "judge", "copy", "--annotator", "ann")
+    try:
+        child.expect_exact("ann: 6 item(s) to judge (1 of 8 done)")
+        child.sendline("q")
+        finish(child)
+    finally:
+        close(child)
