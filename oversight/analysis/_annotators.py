@@ -26,9 +26,17 @@ of :mod:`transcripts.final`:
 * **outside the study** (a run with ``RUN/study.json``): judgments under the study's judge
   name of transcripts not in the person's study list; counted in the numbers above, and
   shown so that a design the person broke (a question met twice) does not go unseen;
-* **agreement**: for every pair of annotators with shared transcripts, the share of those
-  transcripts on which their verdicts (the single most probable answer; a tie is its own
-  category) agree and Cohen's kappa; over everyone, Krippendorff's alpha (nominal).
+* **agreement**: people are compared like with like. A *unit* is a transcript judged under
+  one judge name with the same rounds shown (``rounds_seen``); by the final-judgment rule
+  each person has at most one verdict in a unit, so a person who judged a transcript twice
+  (under a pilot judge name, or shown fewer rounds) has each verdict compared only with
+  the others' verdicts of the same kind, never one silently in place of the other. With a
+  study, only units under the study's judge name count (the study's design is what the
+  agreement measures): people's judgments under other judge names are left out and
+  counted (``left_out_of_agreement``). For every pair of annotators with shared units, the
+  share of those units on which their verdicts (the single most probable answer; a tie is
+  its own category) agree and Cohen's kappa; over everyone, Krippendorff's alpha (nominal)
+  with units as its units.
 """
 
 from __future__ import annotations
@@ -114,7 +122,7 @@ class AnnotatorPair(_Out):
     annotator_b: str
     """Second person."""
     n: int
-    """Transcripts both judged."""
+    """Units both judged (a transcript under one judge name and rounds shown)."""
     agreement: float | None = None
     """Share of those on which their verdicts agree."""
     kappa: float | None = None
@@ -129,9 +137,17 @@ class AnnotatorTable(_Out):
     pairs: list[AnnotatorPair] = Field(default_factory=list)
     """Pairs with at least one shared transcript."""
     alpha: float | None = None
-    """Krippendorff's alpha (nominal) of all people's verdicts on shared transcripts."""
+    """Krippendorff's alpha (nominal) of all people's verdicts on shared units."""
     shared_transcripts: int = 0
-    """Transcripts judged by two or more people."""
+    """Transcripts judged by two or more people under one judge name and rounds shown."""
+    shared_units: int = 0
+    """Units judged by two or more people: a transcript under one judge name and rounds
+    shown (more than ``shared_transcripts`` where one was judged under several)."""
+    agreement_judge_name: str | None = None
+    """With a study: the judge name agreement is restricted to (the study's)."""
+    left_out_of_agreement: int = 0
+    """People's judgments (ok) under judge names other than the study's, left out of the
+    agreement (counted in the per-person numbers)."""
 
 
 def _number(x: float) -> float | None:
@@ -197,8 +213,19 @@ def annotators(
             if j.judge.name == study.design.judge_name and (who, j.transcript_id) not in listed:
                 outside[who] += 1
         rows = [r.model_copy(update={"outside_study": outside[r.annotator]}) for r in rows]
-    pairs, alpha, shared = _agreement(judgments, transcripts)
-    return AnnotatorTable(annotators=rows, pairs=pairs, alpha=alpha, shared_transcripts=shared)
+    name = None if study is None else study.design.judge_name
+    pairs, alpha, units = _agreement(judgments, transcripts, name)
+    return AnnotatorTable(
+        annotators=rows,
+        pairs=pairs,
+        alpha=alpha,
+        shared_transcripts=len({unit[0] for unit in units}),
+        shared_units=len(units),
+        agreement_judge_name=name,
+        left_out_of_agreement=sum(
+            1 for j in judgments if name is not None and _verdicts(j) and j.judge.name != name
+        ),
+    )
 
 
 def _stats(
@@ -281,14 +308,34 @@ def _verdict(judgment: Person) -> int:
     return -2 if found is None else found
 
 
+Unit = tuple[str, str, int | None]
+"""A unit of agreement: transcript id, judge name, rounds seen."""
+
+
+def _verdicts(judgment: Person) -> bool:
+    """Whether ``judgment`` has a verdict to compare."""
+    return judgment.status == "ok" and judgment.probabilities is not None
+
+
 def _agreement(
-    judgments: list[Person], transcripts: dict[str, tuple[int | None, str]]
-) -> tuple[list[AnnotatorPair], float | None, int]:
-    by_transcript: dict[str, dict[str, int]] = defaultdict(dict)
+    judgments: list[Person],
+    transcripts: dict[str, tuple[int | None, str]],
+    judge_name: str | None,
+) -> tuple[list[AnnotatorPair], float | None, list[Unit]]:
+    """Pairs, alpha and the shared units, over units of one transcript, judge name and
+    rounds seen (only ``judge_name``'s, when given): see the module docstring."""
+    by_unit: dict[Unit, dict[str, int]] = defaultdict(dict)
     for j in judgments:
-        if j.status == "ok" and j.probabilities is not None and j.transcript_id in transcripts:
-            by_transcript[j.transcript_id][j.judge.annotator or ""] = _verdict(j)
-    shared = {t: v for t, v in by_transcript.items() if len(v) >= 2}
+        if (
+            _verdicts(j)
+            and j.transcript_id in transcripts
+            and (judge_name is None or j.judge.name == judge_name)
+        ):
+            # One per person and unit: the judgments are final (transcripts.final).
+            by_unit[(j.transcript_id, j.judge.name, j.rounds_seen)][j.judge.annotator or ""] = (
+                _verdict(j)
+            )
+    shared = {u: v for u, v in by_unit.items() if len(v) >= 2}
     names = sorted({a for v in shared.values() for a in v})
     pairs = []
     for a, b in combinations(names, 2):
@@ -314,4 +361,4 @@ def _agreement(
             for a, verdict in v.items():
                 matrix[i, names.index(a)] = verdict + 2
         alpha = _number(krippendorff_alpha(matrix))
-    return pairs, alpha, len(shared)
+    return pairs, alpha, list(shared)

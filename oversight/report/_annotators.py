@@ -73,12 +73,26 @@ def annotator_tables(t: AnnotatorTable) -> list[Table]:
             ]
         )
     tables = [people]
-    if t.pairs:
+    if t.pairs or t.left_out_of_agreement:
+        several = t.shared_units != t.shared_transcripts
+        units = f" in {t.shared_units} units" if several else ""
+        note = (
+            "a unit is a transcript under one judge name and rounds shown: a person's "
+            "verdicts are compared only with others' of the same unit; shared counts units."
+            if several
+            else ""
+        )
+        if t.left_out_of_agreement:
+            note += (" " if note else "") + (
+                f"{t.left_out_of_agreement} judgment(s) under judge names other than the "
+                f"study's ({t.agreement_judge_name}) left out (counted above)."
+            )
         agree = Table(
-            f"Agreement between annotators ({t.shared_transcripts} shared transcripts, "
+            f"Agreement between annotators ({t.shared_transcripts} shared transcripts{units}, "
             f"Krippendorff's alpha {num(t.alpha)})",
             ["annotator A", "annotator B", "shared", "agreement", "Cohen's kappa"],
             numeric={2, 3, 4},
+            note=note,
         )
         for p in t.pairs:
             agree.rows.append(

@@ -276,3 +276,80 @@ def test_judgments_outside_a_person_s_study_list_are_counted_apart_and_shown(
     assert main(["report", str(tmp_path / "run"), "--bootstrap", "50"]) == 0
     out = capsys.readouterr().out
     assert "outside study" in out
+
+
+def test_a_person_s_judgments_under_other_names_or_rounds_are_compared_like_with_like(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ann and ben judged some transcripts twice (under a pilot judge name, or shown fewer
+    # rounds): only one of each person's verdicts on a transcript entered kappa and alpha,
+    # whichever came last, and the table did not say so. Now a unit of agreement is a
+    # transcript under one judge name and rounds shown; with a study, only its judge name.
+    import krippendorff
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = random.Random(11)
+    store = RunStore.create(tmp_path / "run", run_id="r")
+    shapes = [[0.7, 0.2, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.45, 0.45, 0.1]]
+    people = ("ann", "ben", "cat")
+    verdicts: dict[tuple[str, str, int], dict[str, int]] = {}  # unit -> person -> verdict
+
+    def judge(name: str, t: str, judge_name: str = "human", rounds: int = 2) -> None:
+        shape = rng.randrange(4)
+        store.judgments.append(
+            Judgment(
+                transcript_id=t,
+                judge=JudgeIdentity(kind="human", name=judge_name, annotator=name),
+                probabilities=shapes[shape],
+                rounds_seen=rounds,
+            )
+        )
+        verdicts.setdefault((t, judge_name, rounds), {})[name] = 3 if shape == 3 else shape
+
+    for i in range(30):
+        q = Question(
+            id=f"q{i}", text="?", answers=["x", "y", "z"], correct=i % 3, source=f"s{i % 6}"
+        )
+        store.transcripts.append(Transcript(id=f"t{i}", protocol="debate", question=q))
+        for name in people:
+            if rng.random() < 0.8:
+                judge(name, f"t{i}")
+    for i in range(10):
+        judge("ann", f"t{i}", "pilot")
+        if i < 6:
+            judge("ben", f"t{i}", "pilot")
+    for i in range(10, 16):
+        judge("cat", f"t{i}", rounds=1)
+        judge("ben", f"t{i}", rounds=1)
+
+    def check(units: dict[tuple[str, str, int], dict[str, int]]) -> None:
+        table = annotators(store, n_bootstrap=10)
+        pairs = {(p.annotator_a, p.annotator_b): p for p in table.pairs}
+        for a, b in (("ann", "ben"), ("ann", "cat"), ("ben", "cat")):
+            both = [u for u in units if a in units[u] and b in units[u]]
+            x = [units[u][a] for u in both]
+            y = [units[u][b] for u in both]
+            assert pairs[(a, b)].n == len(both)
+            assert pairs[(a, b)].kappa == pytest.approx(cohen_kappa_score(x, y))
+        matrix = np.array(
+            [[units[u].get(name, np.nan) for u in units] for name in people], dtype=float
+        )
+        assert table.alpha == pytest.approx(
+            krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+        )
+        shared = [u for u in units if len(units[u]) >= 2]
+        assert table.shared_units == len(shared)
+        assert table.shared_transcripts == len({u[0] for u in shared})
+
+    check(verdicts)  # no study: every judgment in its own unit, nothing left out
+    assert annotators(store, n_bootstrap=10).left_out_of_agreement == 0
+    study = plan_study(store.transcripts.latest(), StudyDesign(annotators=list(people)))
+    store.write_json(STUDY_FILE, study.model_dump(mode="json"))
+    store.close()
+    check({u: v for u, v in verdicts.items() if u[1] == "human"})
+    table = annotators(store, n_bootstrap=10)
+    assert table.left_out_of_agreement == 16 and table.agreement_judge_name == "human"
+    assert main(["report", str(tmp_path / "run"), "--bootstrap", "50"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "16 judgment(s) under judge names other than the study's (human) left out" in said
+    assert "a unit is a transcript under one judge name and rounds shown" in said
