@@ -1,6 +1,7 @@
-"""The rows of a run's two tables, one per judgment or one per transcript, as lists of
-dictionaries: what :mod:`transcripts.export` exports (and re-exports; see its docstring
-for the columns). Its streaming writers build the same rows from the helpers here."""
+"""The rows of a run's tables, one per judgment, one per transcript or one per answer to an
+attention check, as lists of dictionaries: what :mod:`transcripts.export` exports (and
+re-exports; see its docstring for the columns). Its streaming writers build the same rows
+from the helpers here."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from transcripts.errors import ConfigError
 from transcripts.filters import check_conditions
 from transcripts.final import JudgmentKey, left_out
 from transcripts.scoring import score
-from transcripts.study import read_study
+from transcripts.study import attention_log, attention_passed, read_study
 
-TableKind = Literal["judgments", "transcripts"]
-KINDS: tuple[TableKind, ...] = ("judgments", "transcripts")
-"""The tables a run exports: one row per judgment, or one row per transcript."""
+TableKind = Literal["judgments", "transcripts", "attention"]
+KINDS: tuple[TableKind, ...] = ("judgments", "transcripts", "attention")
+"""The tables a run exports: one row per judgment, per transcript, or per answer to an
+attention check of a human study (``RUN/attention.jsonl``, never among the judgments)."""
 
 _SCALAR = (str, int, float, bool)
 
@@ -294,6 +296,70 @@ def transcript_rows(
     return [_transcript_row(t) for t in _transcripts(_open(store), conditions)]
 
 
+def attention_rows(
+    store: RunStore | str | os.PathLike[str],
+    *,
+    counted_only: bool = False,
+    conditions: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per answer to an attention check (latest record per id; skips included),
+    for joining with the judgments by ``annotator``: the check (``item_id``, its question
+    and obvious answer ``correct``), the probabilities given, ``passed`` (more than half on
+    the obvious answer, the annotator table's rule; None for a skip), its place in the
+    person's study list, and ``counted``/``not_counted``: whether the annotator table
+    counts it among the person's checks (one per check and person, by the final-judgment
+    rule), and why not. ``counted_only`` keeps the counted rows. Attention checks have no
+    condition: ``conditions`` is refused."""
+    if conditions:
+        raise ConfigError(
+            f"conditions {list(conditions)}: attention checks have no condition (they are "
+            f"items of a study, not transcripts of the run); drop the conditions to export "
+            f"them"
+        )
+    run = _open(store)
+    study = read_study(run)
+    items = {t.id: t.question for t in (study.attention_items if study else [])}
+    places = {
+        (annotator, slot.transcript_id): n
+        for annotator, slots in (study.assignments.items() if study else [])
+        for n, slot in enumerate(slots, start=1)
+        if slot.attention
+    }
+    log = attention_log(run)
+    try:
+        answers = list(log.latest())
+    finally:
+        log.close()
+    made = []
+    for j in answers:
+        question = items.get(j.transcript_id)
+        correct = None if question is None else question.correct
+        row = _judgment_row(j, {"correct": correct})
+        answered = j.status == "ok" and j.probabilities is not None
+        made.append(
+            {
+                "judgment_id": j.id,
+                "run_id": j.run_id,
+                "annotator": j.judge.annotator,
+                "judge_name": j.judge.name,
+                "item_id": j.transcript_id,
+                "question": None if question is None else question.text,
+                "answers": None if question is None else json.dumps(question.answers),
+                "correct": correct,
+                "status": j.status,
+                **{k: v for k, v in row.items() if k.startswith("p_")},
+                "passed": attention_passed(j.probabilities, correct) if answered else None,
+                "study_position": places.get((j.judge.annotator or "", j.transcript_id)),
+                **{k: row[k] for k in ("rounds_seen", "time_s", "rationale", "presented_order")},
+                "created_at": row["created_at"],
+                **_scalars(j.metadata, "judgment_meta_"),
+            }
+        )
+    keys = [JudgmentKey.of(j) for j in answers]
+    reasons = _not_counted(keys, [None if j.status == "ok" else j.status for j in answers])
+    return list(_marked(made, reasons, counted_only))
+
+
 def rows(
     store: RunStore | str | os.PathLike[str],
     kind: TableKind = "judgments",
@@ -305,6 +371,8 @@ def rows(
     :func:`judgment_rows`)."""
     if kind == "judgments":
         return judgment_rows(store, counted_only=counted_only, conditions=conditions)
+    if kind == "attention":
+        return attention_rows(store, counted_only=counted_only, conditions=conditions)
     _check_kind(kind)
     return transcript_rows(store, conditions=conditions)
 

@@ -21,6 +21,16 @@ condition, question id, source (the cluster key), gold answer and round count. S
 metadata of the transcript comes along as ``meta_<key>`` columns and of the judgment as
 ``judgment_meta_<key>``.
 
+Attention checks of a human study are never judgment rows (they are not counted
+judgments): ``kind="attention"`` is their own table, one row per answer in
+``RUN/attention.jsonl``, to join with the judgments by ``annotator``: ``item_id``,
+``question``, ``answers``, ``correct`` (the obvious answer), ``status``, ``p_0``, ...,
+``p_correct``, ``passed`` (more than half on the obvious answer; empty for a skip),
+``study_position``, ``rounds_seen``, ``time_s``, ``rationale``, ``presented_order``,
+``created_at``, ``judgment_meta_<key>`` (e.g. ``over_time``), and ``counted`` /
+``not_counted``: whether the annotator table counts the answer among the person's checks
+(see :func:`attention_rows`).
+
 CSV needs nothing beyond the standard library and Parquet only pyarrow; both stream: their
 memory does not grow with the rows (see :func:`to_csv`, :func:`to_parquet`). DataFrames
 need pandas and pyarrow and hold the whole table (but not the rows as well). Both
@@ -50,6 +60,7 @@ from transcripts._rows import (
     _open,
     _transcript_row,
     _transcripts,
+    attention_rows,
     judgment_rows,
     not_counted,
     not_scored,
@@ -66,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KINDS",
     "TableKind",
+    "attention_rows",
     "judgment_rows",
     "not_counted",
     "not_scored",
@@ -211,6 +223,10 @@ def _spooled(
     if kind == "transcripts":
         for transcript in _transcripts(run, conditions):
             spool.add(_transcript_row(transcript))
+        return spool.read, spool.columns()
+    if kind == "attention":  # a few per person: made in memory
+        for row in attention_rows(run, counted_only=counted_only, conditions=conditions):
+            spool.add(row)
         return spool.read, spool.columns()
     return _spooled_judgments(run, spool, counted_only, conditions)
 

@@ -6,6 +6,7 @@ this module holds only what is stored, so every layer can read it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -24,6 +25,7 @@ __all__ = [
     "Study",
     "StudyDesign",
     "attention_log",
+    "attention_passed",
     "read_study",
 ]
 
@@ -144,3 +146,13 @@ def read_study(store: RunStore) -> Study | None:
 def attention_log(store: RunStore) -> JsonlLog[Judgment]:
     """The run's attention-check judgments."""
     return JsonlLog(store.path / ATTENTION_FILE, Judgment)
+
+
+def attention_passed(probabilities: Sequence[float] | None, correct: int | None) -> bool:
+    """Whether an answer to an attention check passed: more than half its probability on
+    the obvious answer ``correct`` (the one rule for the annotator table and the export).
+    An answer without probabilities, or to a check whose obvious answer is unknown (its
+    study gone), does not pass."""
+    if correct is None or not probabilities or not 0 <= correct < len(probabilities):
+        return False
+    return probabilities[correct] > 0.5

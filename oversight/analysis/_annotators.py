@@ -64,7 +64,7 @@ from oversight.analysis._stats import (
 from transcripts import Judgment, RunStore
 from transcripts.final import final_judgments
 from transcripts.scoring import verdict
-from transcripts.study import attention_log, read_study
+from transcripts.study import attention_log, attention_passed, read_study
 
 __all__ = ["AnnotatorPair", "AnnotatorStats", "AnnotatorTable", "annotators"]
 
@@ -292,8 +292,7 @@ def _attention(checks: list[Person], obvious: dict[str, int | None]) -> dict[str
     answered = [j for j in checks if j.status == "ok" and j.probabilities is not None]
     failures = 0
     for j in answered:
-        correct = obvious.get(j.transcript_id)
-        if correct is None or (j.probabilities or [0.0])[correct] <= 0.5:
+        if not attention_passed(j.probabilities, obvious.get(j.transcript_id)):
             failures += 1
     return {
         "attention_checks": len(answered),

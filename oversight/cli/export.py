@@ -18,6 +18,7 @@ from rich.markup import escape
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 from transcripts.export import KINDS, TableKind, to_csv, to_parquet
+from transcripts.study import ATTENTION_FILE, attention_log
 
 __all__ = ["FORMATS", "add_parser", "run"]
 
@@ -51,7 +52,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--kind",
         choices=KINDS,
         default=None,
-        help="one row per judgment (default) or per transcript (csv and parquet)",
+        help="one row per judgment (default), per transcript, or per answer to an "
+        "attention check of a human study (joined by annotator; never among the "
+        "judgments) (csv and parquet)",
     )
     parser.add_argument(
         "--condition",
@@ -139,12 +142,35 @@ def run(args: argparse.Namespace) -> int:
             f"--out {out} would write over the run's own {out.name}; name a file outside "
             f"the run folder, or in {store.path / 'exports'}"
         )
-    if args.counted_only and kind != "judgments":
-        raise ConfigError("--counted-only applies to --kind judgments only")
+    if args.counted_only and kind == "transcripts":
+        raise ConfigError("--counted-only applies to --kind judgments and attention only")
+    if args.condition and kind == "attention":
+        raise ConfigError(
+            "--condition chooses transcripts; attention checks have no condition: drop "
+            "--condition with --kind attention"
+        )
     write = to_parquet if fmt == "parquet" else to_csv
     written = write(store, out, kind, counted_only=args.counted_only, conditions=args.condition)
-    Console(highlight=False).print(f"wrote {written} {kind} rows to {escape(str(out))}")
+    console = Console(highlight=False)
+    console.print(f"wrote {written} {kind} rows to {escape(str(out))}")
+    checks = _attention_answers(store) if kind == "judgments" else 0
+    if checks:
+        console.print(
+            f"The run's {checks} attention-check answers are not in this table: "
+            f"--kind attention writes them (one row each, with annotator and passed)."
+        )
     return 0
+
+
+def _attention_answers(store: RunStore) -> int:
+    """Answers in the run's ``attention.jsonl`` (0 without one)."""
+    if not (store.path / ATTENTION_FILE).exists():
+        return 0
+    log = attention_log(store)
+    try:
+        return sum(1 for _ in log.latest_entries())
+    finally:
+        log.close()
 
 
 _RECORDS = (".jsonl", ".json", ".idx", ".sqlite", "-shm", "-wal")
