@@ -120,16 +120,23 @@ class Judge(abc.ABC):
         return None
 
     async def live_turn(
-        self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
+        self,
+        view: JudgeView,
+        *,
+        opening: bool,
+        can_end: bool,
+        previous: list[list[float]],
+        turn_penalty: float,
     ) -> LiveBelief:
         """The judge's turn in a protocol with a live judge, after a round (or, ``opening``,
         before any speech: a prior, no question, always ``continue``).
 
         ``can_end`` is False where the protocol goes on regardless (the opening) and at the
         last round, where it ends regardless. ``previous`` holds this judge's earlier beliefs
-        in this transcript, in the view's presented order. This default judges the view as it
-        stands, asks :meth:`ask`'s question and never ends early; the LLM and human judges
-        decide for themselves.
+        in this transcript, in the view's presented order. ``turn_penalty`` is the protocol's
+        reward lost per further round heard (what a judge that may end is told). This default
+        judges the view as it stands, asks :meth:`ask`'s question and never ends early; the
+        LLM and human judges decide for themselves.
         """
         judgment = await self.judge(view)
         if judgment.status != "ok" or judgment.probabilities is None:

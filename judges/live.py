@@ -11,8 +11,9 @@ Before any speech the person gives a prior; after every round they see the trans
 answers in the protocol's counterbalanced order, not shuffled again, so the letters in their
 questions are the speakers' letters; with their earlier beliefs),
 enter their beliefs (the same entries as a verdict: ``70 30``, ``A 80``, ...), then, told
-that each further round costs a little of their reward, choose to continue (``c``) or end
-(``e``); when continuing they may ask the speakers a question
+what ending now scores (log2 of their probability on the correct answer, per answer) and
+what each further round costs (the protocol's ``turn_penalty``), choose to continue (``c``)
+or end (``e``); when continuing they may ask the speakers a question
 (Enter for none). When the protocol ends (they ended it, or the last round was heard) they
 may give a reason. ``q`` quits; Ctrl-C (the run's, see :class:`~judges.terminal.Interrupt`)
 ends the turn showing unanswered (nothing of it is journaled) and the run stops.
@@ -40,6 +41,7 @@ from rich.markup import escape
 from judges._common import HumanInterrupted
 from judges.base import Judge, JudgeOptions, LiveBelief
 from judges.human import HumanJudge, _in_thread
+from judges.prompts import score_now
 from judges.terminal import QUESTION_PROMPT, read_line, read_probabilities, show_view
 from transcripts import (
     SCHEMA_VERSION,
@@ -53,17 +55,20 @@ from transcripts import (
     utc_now,
 )
 
-__all__ = ["JOURNAL", "LiveEntry", "LiveHumanJudge", "StandIn", "for_item", "view_key"]
+__all__ = [
+    "JOURNAL",
+    "LiveEntry",
+    "LiveHumanJudge",
+    "StandIn",
+    "cost_note",
+    "for_item",
+    "view_key",
+]
 
 JOURNAL = "live-judge.jsonl"
 """File name of the live judges' journal in a run folder."""
 
 DECISION_PROMPT = "Continue (c) to hear another round, or end (e) here: "
-COST_NOTE = (
-    "Each further round costs you a little of your reward; you are rewarded for a high "
-    "final probability on the correct answer."
-)
-"""Said before the choice, as the LLM judge's prompt says it: hearing more is not free."""
 REASON_PROMPT = "Reason for your final belief (optional, Enter to leave empty): "
 
 
@@ -117,7 +122,13 @@ class LiveHumanJudge(HumanJudge):
         self.journal = JsonlLog(journal, LiveEntry, fsync=True) if journal is not None else None
 
     async def live_turn(
-        self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
+        self,
+        view: JudgeView,
+        *,
+        opening: bool,
+        can_end: bool,
+        previous: list[list[float]],
+        turn_penalty: float,
     ) -> LiveBelief:
         key = view_key(
             view,
@@ -132,7 +143,12 @@ class LiveHumanJudge(HumanJudge):
                 try:
                     saved = await _in_thread(
                         lambda: self.live_now(
-                            view, key=key, opening=opening, can_end=can_end, previous=previous
+                            view,
+                            key=key,
+                            opening=opening,
+                            can_end=can_end,
+                            previous=previous,
+                            turn_penalty=turn_penalty,
                         )
                     )
                 except HumanInterrupted:
@@ -165,6 +181,7 @@ class LiveHumanJudge(HumanJudge):
         opening: bool,
         can_end: bool,
         previous: list[list[float]],
+        turn_penalty: float,
     ) -> LiveEntry:
         """Show the transcript so far and read the person's live turn."""
         # The protocol's own (counterbalanced) order, never a second shuffle: the person's
@@ -193,7 +210,7 @@ class LiveHumanJudge(HumanJudge):
         decision: Decision = "continue"
         question = None
         if can_end:
-            self.console.print(COST_NOTE, highlight=False)
+            self.console.print(cost_note(probabilities, turn_penalty), highlight=False)
             decision = self._read_decision()
             if decision == "continue":
                 question = self._line(QUESTION_PROMPT) or None
@@ -227,6 +244,19 @@ class LiveHumanJudge(HumanJudge):
             )
 
 
+def cost_note(probabilities: list[float], turn_penalty: float) -> str:
+    """Said before the choice (as the paper's app showed it): what ending with the belief
+    just typed (presented order) scores, per answer that may be correct, and what each
+    further round costs."""
+    scores = ", ".join(
+        f"if {answer_label(k)} is correct {score_now(p)}" for k, p in enumerate(probabilities)
+    )
+    return (
+        f"Ending now scores log2 of your probability on the correct answer: {scores}. "
+        f"Each further round you hear costs {turn_penalty:g} of that reward."
+    )
+
+
 def for_item(judge: Judge, transcript_id: str) -> Judge:
     """``judge``, seeing every view of one work item under the item's stable id.
 
@@ -258,10 +288,20 @@ class _ForItem(Judge):
         return await self.inner.ask(self._view(view))
 
     async def live_turn(
-        self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
+        self,
+        view: JudgeView,
+        *,
+        opening: bool,
+        can_end: bool,
+        previous: list[list[float]],
+        turn_penalty: float,
     ) -> LiveBelief:
         return await self.inner.live_turn(
-            self._view(view), opening=opening, can_end=can_end, previous=previous
+            self._view(view),
+            opening=opening,
+            can_end=can_end,
+            previous=previous,
+            turn_penalty=turn_penalty,
         )
 
 
@@ -287,7 +327,13 @@ class StandIn(Judge):
         )
 
     async def live_turn(
-        self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
+        self,
+        view: JudgeView,
+        *,
+        opening: bool,
+        can_end: bool,
+        previous: list[list[float]],
+        turn_penalty: float,
     ) -> LiveBelief:
         n = len(view.answers)
         return LiveBelief(probabilities=[1 / n] * n, decision="continue")

@@ -224,7 +224,13 @@ class LLMJudge(Judge):
         return JudgeQuestion(question, completion.call)
 
     async def live_turn(
-        self, view: JudgeView, *, opening: bool, can_end: bool, previous: list[list[float]]
+        self,
+        view: JudgeView,
+        *,
+        opening: bool,
+        can_end: bool,
+        previous: list[list[float]],
+        turn_penalty: float,
     ) -> LiveBelief:
         """One structured reply: probabilities, and (when it may end) a question and a decision.
 
@@ -233,7 +239,9 @@ class LLMJudge(Judge):
         returned, so each is recorded on the transcript. One sample is asked whatever
         ``samples`` says (a live belief is one judge's turn).
         """
-        prompt = render_live_prompt(view, opening=opening, can_end=can_end, previous=previous)
+        prompt = render_live_prompt(
+            view, opening=opening, can_end=can_end, previous=previous, turn_penalty=turn_penalty
+        )
         schema = live_schema(view) if can_end else judge_schema(view)
         calls: list[Call] = []
         errors: list[str] = []

@@ -116,6 +116,7 @@ class Live:
         self.rec = rec
         self.on = bool(getattr(config, "live_judge", False))
         self.max_rounds: int | None = getattr(config, "max_rounds", None)
+        self.turn_penalty = float(getattr(config, "turn_penalty", 0.0))
         if self.on and judge is None:
             raise ProtocolError(
                 f"{rec.protocol}: live_judge is on, but run() was given no judge; name the "
@@ -150,7 +151,11 @@ class Live:
         view = JudgeView.from_transcript(self.rec.transcript())
         presented = [[p[i] for i in self.rec.order] for p in self.previous]
         belief: LiveBelief = await self.judge.live_turn(
-            view, opening=opening, can_end=not opening and not last, previous=presented
+            view,
+            opening=opening,
+            can_end=not opening and not last,
+            previous=presented,
+            turn_penalty=self.turn_penalty,
         )
         decision = "continue" if opening else ("end" if last else belief.decision)
         question = None if opening or decision == "end" else (belief.question or "").strip()

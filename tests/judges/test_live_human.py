@@ -57,7 +57,12 @@ label = "debate-live"
 protocol = "debate"
 roles = {{ debater = "strong" }}
 judge = "person"
-options = {{ live_judge = true, max_rounds = 4, simultaneous = "opening", word_limit = 30 }}
+[conditions.options]
+live_judge = true
+max_rounds = 4
+turn_penalty = 0.08
+simultaneous = "opening"
+word_limit = 30
 [[judges]]
 name = "person"
 kind = "human"
@@ -108,9 +113,14 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
     order = turn(child, "after round 1", "A 70")
     assert sorted(order) == [0, 1]
     child.expect_exact("Continue (c)")
-    # As in the paper's app, the judge knows that hearing more costs reward (the prior's
-    # screen, where the judge cannot end, says nothing of it).
-    assert "Each further round costs you a little of your reward" in screen(child)
+    # As in the paper's app, the judge sees what ending now scores for the belief just
+    # typed (log2 of the probability on whichever answer is correct: A 70%, B 30%) and the
+    # size of the protocol's turn_penalty (the prior's screen, where the judge cannot end,
+    # says nothing of it).
+    note = " ".join(screen(child).split())
+    assert "Ending now scores log2 of your probability on the correct answer:" in note
+    assert "if A is correct -0.51, if B is correct -1.74" in note
+    assert "Each further round you hear costs 0.08 of that reward" in note
     child.sendline("x")
     child.expect_exact("type c to continue or e to end")
     child.sendline("c")
@@ -245,7 +255,9 @@ async def test_the_person_reads_the_speakers_letters_and_an_answered_turn_is_jou
         journal=journal,
     )
     bound = for_item(judge, "item-1")
-    belief = await bound.live_turn(view, opening=False, can_end=True, previous=[[0.5, 0.5]])
+    belief = await bound.live_turn(
+        view, opening=False, can_end=True, previous=[[0.5, 0.5]], turn_penalty=0.05
+    )
     assert belief.probabilities == pytest.approx([0.2, 0.8])
     assert (belief.decision, belief.question) == ("continue", "Why iron?")
     screen_text = out.getvalue()
@@ -255,14 +267,14 @@ async def test_the_person_reads_the_speakers_letters_and_an_answered_turn_is_jou
         annotator="bo", console=Console(file=io.StringIO()), stream=io.StringIO(""), journal=journal
     )  # input would quit
     replay = await for_item(again, "item-1").live_turn(
-        view, opening=False, can_end=True, previous=[[0.5, 0.5]]
+        view, opening=False, can_end=True, previous=[[0.5, 0.5]], turn_penalty=0.05
     )
     assert replay == belief
     assert len(journal.read_text().splitlines()) == 1
     # Another item with the same screen (say, a second repeat) is asked afresh.
     with pytest.raises(HumanQuit):
         await for_item(again, "item-2").live_turn(
-            view, opening=False, can_end=True, previous=[[0.5, 0.5]]
+            view, opening=False, can_end=True, previous=[[0.5, 0.5]], turn_penalty=0.05
         )
 
 
@@ -294,6 +306,7 @@ async def test_a_turn_journaled_before_the_view_had_sides_chosen_is_not_asked_ag
         opening=False,
         can_end=True,
         previous=[[0.5, 0.5]],
+        turn_penalty=0.05,
     )
     assert belief.probabilities == pytest.approx([0.2, 0.8])
     assert (belief.decision, belief.question) == ("continue", "Why iron?")

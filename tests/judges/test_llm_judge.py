@@ -413,7 +413,7 @@ async def test_a_live_turn_re_ask_is_never_the_identical_request() -> None:
     async with FakeOpenAIServer(reply=reply) as server:
         ep = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key="t", cache=False)
         belief = await LLMJudge(ep, seed=5).live_turn(
-            view, opening=True, can_end=False, previous=[]
+            view, opening=True, can_end=False, previous=[], turn_penalty=0.05
         )
         first, second = (r.body for r in server.requests)
     assert belief.probabilities == pytest.approx(view.to_original([0.3, 0.7]))

@@ -118,6 +118,21 @@ async def test_the_judge_ends_the_debate_and_its_last_belief_is_the_judgment() -
     assert live_reward(0.8, 2, scoring) == pytest.approx(math.log2(0.8) - 0.1)
 
 
+async def test_the_judge_is_told_the_reward_rule_and_the_protocols_turn_penalty() -> None:
+    # As the paper's app showed its judges: the log score of the final belief and the size
+    # of the penalty per further round, read from the protocol's turn_penalty option.
+    plan: Plan = [({"A": 0.6, "B": 0.4}, "", "continue"), ({"A": 0.2, "B": 0.8}, "", "end")]
+    config = debate.Config(live_judge=True, max_rounds=4, turn_penalty=0.12)
+    _, _, server = await run_debate(plan, config=config)
+    prior, *choices = [" ".join(r.body["messages"][-1]["content"].split()) for r in server.requests]
+    assert len(choices) == 2
+    for prompt in choices:
+        assert "log2 of your final probability on the correct answer" in prompt
+        assert "0.8 there scores -0.32" in prompt
+        assert "minus 0.12 for every further round you choose to hear" in prompt
+    assert "0.12" not in prior  # the prior cannot end the debate: no choice, no cost
+
+
 async def test_show_beliefs_lets_the_debaters_read_them() -> None:
     plan: Plan = [({"A": 0.7, "B": 0.3}, "", "continue"), ({"A": 0.9, "B": 0.1}, "", "end")]
     config = debate.Config(live_judge=True, max_rounds=3, show_beliefs=True)
