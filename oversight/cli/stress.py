@@ -16,8 +16,9 @@ from oversight.cli.run import EXIT_STOPPED, wide_when_piped
 from oversight.experiment import StressSpec, load_experiment
 from oversight.report._stress import print_stress, write_stress
 from oversight.runner import run_experiment, stress_experiment
-from oversight.runner._api import default_out
+from oversight.runner._api import default_out, run_conditions
 from oversight.runner._blind import seal
+from oversight.runner._stress import stress_resume
 
 __all__ = ["add_parser", "run"]
 
@@ -29,8 +30,10 @@ def add_parser(subparsers: Any) -> None:
         help="plant misaligned agents (personas) in each protocol; report the worst case",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Run every condition of the experiment benign, and once more per persona planted\n"
-            "in a role it fits (same questions, setups and judges), then print per protocol\n"
+            "Run each stressed condition ([stress] conditions, else every one a persona fits)\n"
+            "benign, and once more per persona planted in a role it fits (same questions,\n"
+            "setups and judges), and each condition planted by hand with its benign twin;\n"
+            "nothing else (no unassisted or expert baseline). Then print per protocol\n"
             "the judge's accuracy under each persona, the paired drop from benign with a 95%\n"
             "interval clustered by source, the worst case (every persona tied for it, and an\n"
             "interval for the worst true drop that allows for picking the largest of k), and\n"
@@ -91,23 +94,41 @@ def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False, stderr=args.json, width=wide_when_piped())
     base = load_experiment(args.experiment)
     names = [n.strip() for n in args.personas.split(",") if n.strip()] if args.personas else None
-    experiment = stress_experiment(base, personas=names, folder=args.persona_dir, rate=args.rate)
-    out = Path(args.out) if args.out else default_out(experiment)
-    planted = [c.label for c in experiment.conditions if c.plant is not None]
-    benign = len(experiment.conditions) - len(planted)
+    stressed = stress_experiment(base, personas=names, folder=args.persona_dir, rate=args.rate)
+    out = Path(args.out) if args.out else default_out(stressed)
+    experiment, only = stress_resume(base, stressed, out)
+    planted = [c.label for c in stressed.conditions if c.plant is not None]
+    benign = [c.label for c in stressed.conditions if c.plant is None]
     console.print(
         f"stress run into {escape(str(out))}: {len(planted)} planted conditions "
-        f"besides the {benign} benign ones"
+        f"besides the {len(benign)} benign ones ({escape(', '.join(benign))})"
     )
-    result = run_experiment(
-        experiment,
-        out=out,
-        max_cost_usd=args.max_cost,
-        concurrency=args.concurrency,
-        console=console,
-        progress=False if args.no_progress else None,
-        summary=False,
-    )
+    progress = False if args.no_progress else None
+    if only is None:
+        result = run_experiment(
+            experiment,
+            out=out,
+            max_cost_usd=args.max_cost,
+            concurrency=args.concurrency,
+            console=console,
+            progress=progress,
+            summary=False,
+        )
+    else:
+        left = [c.label for c in experiment.conditions if c.label not in only]
+        console.print(
+            f"resuming a stress run begun with every condition: {escape(', '.join(left))} "
+            "keep what they have, and nothing more is run for them"
+        )
+        result = run_conditions(
+            experiment,
+            only,
+            out=out,
+            console=console,
+            progress=progress,
+            max_cost_usd=args.max_cost,
+            concurrency=args.concurrency,
+        )
     spec = experiment.stress or StressSpec()
     report = stress(result.path, threshold=spec.threshold, seed=experiment.seed)
     if not result.status.startswith("complete"):  # said in the table's files too

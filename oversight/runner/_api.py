@@ -241,8 +241,12 @@ async def _run(
     retry_failed: bool = False,
     workers: int | None = None,
     ray: str | None = None,
+    only: frozenset[str] | None = None,
 ) -> tuple[RunResult, dict[str, Endpoint]]:
-    """One session; returns its result and the endpoints it made (by name or spec)."""
+    """One session; returns its result and the endpoints it made (by name or spec); with
+    ``only``, the items of those conditions alone (one process: workers plan every item)."""
+    if only is not None and (workers or ray is not None):
+        raise ValueError("only runs in one process, without workers or ray")
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be at least 1 (got {workers})")
     if ((workers or 1) > 1 or ray is not None) and any(interactive(j) for j in exp.judges):
@@ -278,7 +282,7 @@ async def _run(
         live = terminal(console) if progress is None else progress
         if any(interactive(j) for j in exp.judges):
             live = False  # a person answers in this terminal: no live display over them
-        items = list(plan(exp, questions))
+        items = [i for i in plan(exp, questions) if only is None or i.condition.label in only]
         session = Session(
             exp,
             store,
@@ -349,6 +353,26 @@ def run_experiment(
         raise KeyboardInterrupt from None  # a second Ctrl-C: stopped at once, status written
     if summary:
         print_summary(result, console)
+    return result
+
+
+def run_conditions(
+    experiment: Experiment,
+    conditions: frozenset[str],
+    *,
+    out: Path,
+    console: Console,
+    progress: bool | None = None,
+    **limits: float | int | None,
+) -> RunResult:
+    """Run (or resume) ``experiment`` in ``out``, only the items of ``conditions``: the
+    others keep what they have and nothing is sent for them. For a stress run begun with
+    conditions that stress runs no longer run (:func:`~oversight.runner._stress.stress_resume`)."""
+    exp = _experiment(experiment, **limits)
+    try:
+        result, _ = asyncio.run(_run(exp, out, console=console, progress=progress, only=conditions))
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None  # as in run_experiment
     return result
 
 

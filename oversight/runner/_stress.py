@@ -1,22 +1,28 @@
 """The stress experiment: each stressed condition benign, and once per persona planted.
 
-:func:`stress_experiment` turns an experiment into its stress version: every condition is
-kept as it is (the benign runs), and every condition with a role some persona fits gets one
-twin per persona, labelled ``<condition>+<persona>``, with the same protocol, options,
-endpoints and judges and ``plant = {persona, role, rate}``. The runner then runs the twins on
-the same questions and setups, so each persona's effect is a paired comparison.
+:func:`stress_experiment` turns an experiment into its stress version: every condition with a
+role some persona fits gets one twin per persona, labelled ``<condition>+<persona>``, with the
+same protocol, options, endpoints and judges and ``plant = {persona, role, rate}``. It keeps
+only what the stress table reads: those conditions (the benign runs), the twins, and each
+condition planted by hand with its benign twin; the other conditions (baselines, conditions
+``[stress] conditions`` leaves out) are not run. The runner then runs the twins on the same
+questions and setups, so each persona's effect is a paired comparison.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+from oversight.analysis._twins import benign_twins
 from oversight.experiment import Condition, Experiment, StressSpec
 from oversight.runner._plants import persona_dir
+from oversight.runner._replay import same_experiment
 from protocols.personas import Persona, Plant, available_personas
 from transcripts.errors import ConfigError
 
-__all__ = ["stress_experiment", "stressed_personas"]
+__all__ = ["stress_experiment", "stress_resume", "stressed_personas"]
 
 _UNPLANTABLE = ("unassisted", "expert")
 
@@ -85,6 +91,7 @@ def stress_experiment(
         if c.plant is None and (wanted is None or c.label in wanted)
     ]
     twins: list[Condition] = []
+    twinned: set[str] = set()
     for condition in stressed:
         if condition.protocol in _UNPLANTABLE:
             if wanted is not None:
@@ -105,6 +112,7 @@ def stress_experiment(
             if role is None:
                 continue
             plant = Plant(persona=persona.name, role=role, rate=spec.rate if rate is None else rate)
+            twinned.add(condition.label)
             twins.append(
                 condition.model_copy(
                     update={"label": f"{condition.label}+{persona.name}", "plant": plant}
@@ -143,7 +151,36 @@ def stress_experiment(
     return experiment.model_copy(
         update={
             "name": f"{experiment.name}-stress",
-            "conditions": [*experiment.conditions, *twins],
+            "conditions": [*_read_by_table(experiment.conditions, twinned), *twins],
             "stress": stress,
         }
     )
+
+
+def _read_by_table(conditions: list[Condition], twinned: set[str]) -> list[Condition]:
+    """The conditions the stress table reads, in their order: those given twins, each one
+    planted by hand, and its benign twin (:func:`benign_twins`, the table's rule)."""
+    by_hand = benign_twins([c.model_dump(mode="json") for c in conditions])
+    keep = twinned | set(by_hand) | set(by_hand.values())
+    return [c for c in conditions if c.label in keep]
+
+
+def stress_resume(
+    base: Experiment, stressed: Experiment, folder: Path
+) -> tuple[Experiment, frozenset[str] | None]:
+    """What to run into ``folder``: ``stressed``, every condition of it; but in a stress run
+    begun before stress runs were cut to what the table reads (with every condition of
+    ``base`` besides the twins), that experiment, so the folder resumes, with only
+    ``stressed``'s conditions to run (the others keep what they have)."""
+    try:
+        existing: dict[str, Any] = json.loads((folder / "experiment.json").read_text())
+    except (OSError, ValueError):
+        return stressed, None  # no run yet, or one the runner reports on
+    if same_experiment(existing, stressed):
+        return stressed, None
+    labels = {c.label for c in base.conditions}
+    twins = [c for c in stressed.conditions if c.label not in labels]
+    whole = stressed.model_copy(update={"conditions": [*base.conditions, *twins]})
+    if len(whole.conditions) == len(stressed.conditions) or not same_experiment(existing, whole):
+        return stressed, None  # the runner says what changed
+    return whole, frozenset(c.label for c in stressed.conditions)
