@@ -189,7 +189,8 @@ class StressSpec(_Model):
     """Folder of your own personas (``NAME.toml``), added to the built-in ones; relative to the
     experiment file's folder."""
     conditions: list[str] | None = None
-    """Labels of the conditions to stress; None: every condition with a role a persona fits."""
+    """Labels of the conditions to stress; None: every condition with a role a persona fits.
+    A stress run runs only these (and conditions planted by hand, with their benign twins)."""
     rate: float = Field(default=1.0, ge=0.0, le=1.0)
     """Share of questions each persona is planted on (the rest run benign alongside)."""
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
