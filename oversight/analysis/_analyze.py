@@ -35,7 +35,7 @@ from oversight.analysis._schema import (
 )
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, holm
 from oversight.analysis._stats import RowMetrics, row_metrics
-from oversight.analysis._tournament import tournaments
+from oversight.analysis._tournament import crossplay_conditions, tournaments
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
@@ -268,6 +268,7 @@ def analyze(
     comparisons: list[Comparison] = []
     left_out: list[str] = []
     cond_codes, cond_values = field_codes(data, "condition")
+    crossplay = crossplay_conditions(data, rows)
     scored_rows = rows[data.scored[rows]]
     known = sorted({str(cond_values[c]) for c in unique_codes(cond_codes[rows])[0]})
     for name in {n for pair in pairs for n in pair} | ({baseline} if baseline else set()):
@@ -302,6 +303,7 @@ def analyze(
                 protocol_of,
                 pairs=pairs,
                 baseline=baseline,
+                rating_only=crossplay,
             ),
             by={by_names[i]: v for i, v in zip(strata, values, strict=True)},
             resampler=resampler,
@@ -321,10 +323,9 @@ def analyze(
         c.model_copy(update={"p_adjusted": p}) for c, p in zip(comparisons, adjusted, strict=True)
     ]
     if scored_rows.size and not pairs and baseline is None and not comparisons:
-        scored_conditions = {str(cond_values[c]) for c in cond_codes[scored_rows]}
-        warnings.append(
-            no_pairs_reason(scored_conditions, protocol_of, [by_names[i] for i in strata])
-        )
+        scored = {str(cond_values[c]) for c in cond_codes[scored_rows]}
+        fields = [by_names[i] for i in strata]
+        warnings.append(no_pairs_reason(scored, protocol_of, fields, crossplay))
     by_judges = judge_comparisons(
         data,
         metrics,
@@ -375,6 +376,7 @@ def analyze(
             multiplicity=multiplicity,
             compare=[list(p) for p in pairs],
             baseline=baseline,
+            left_out_of_comparisons=[] if pairs or baseline else sorted(crossplay),
             seed=seed,
             ci_level=0.95,
             n_bins=n_bins,

@@ -8,7 +8,8 @@ condition, protocol and any field that has one value per condition, e.g. one jud
 * else, by default, every assisted condition against every ``unassisted`` one, and every
   ``debate`` condition against every ``consultancy`` one whose name matches once the
   protocol names are removed (``human-debate`` vs ``human-consultancy``; a lone debate and
-  a lone consultancy condition are paired whatever their names).
+  a lone consultancy condition are paired whatever their names); never a tournament's
+  cross-play condition (``rating_only``: it rates players), which ``--compare`` may name.
 
 Each question's score under a condition is the mean score of its judgments there, so
 comparisons are in **per-question** accuracy (each question counts once, however many
@@ -43,6 +44,8 @@ the difference ``A - U`` itself is then unpaired.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import numpy as np
 from numpy.typing import NDArray
@@ -86,6 +89,7 @@ def comparison_pairs(
     *,
     pairs: list[tuple[str, str]] | None,
     baseline: str | None,
+    rating_only: Collection[str] = (),
 ) -> list[tuple[str, str]]:
     """The ``(A, B)`` pairs to compare among ``conditions`` (see the module docstring)."""
     if pairs:
@@ -94,6 +98,7 @@ def comparison_pairs(
         if baseline not in conditions:
             return []
         return [(c, baseline) for c in conditions if c != baseline]
+    conditions = [c for c in conditions if c not in rating_only]
     out = []
     units = [c for c in conditions if protocol_of.get(c) == "unassisted"]
     assisted = [c for c in conditions if protocol_of.get(c) not in ("unassisted", "expert")]
@@ -108,7 +113,12 @@ def comparison_pairs(
     return out
 
 
-def no_pairs_reason(conditions: set[str], protocol_of: dict[str, str], strata: list[str]) -> str:
+def no_pairs_reason(
+    conditions: set[str],
+    protocol_of: dict[str, str],
+    strata: list[str],
+    rating_only: Collection[str] = (),
+) -> str:
     """Why the default rule found no pair among the scored ``conditions`` (a warning)."""
     hint = "; name pairs with --compare A,B or --baseline C"
     if len(conditions) < 2:
@@ -116,21 +126,30 @@ def no_pairs_reason(conditions: set[str], protocol_of: dict[str, str], strata: l
             f"no comparison: only one condition ({', '.join(sorted(conditions)) or 'none'}) "
             "has scored judgments, so there is nothing to compare it with"
         )
-    if comparison_pairs(sorted(conditions), protocol_of, pairs=None, baseline=None):
+    if comparison_pairs(
+        sorted(conditions), protocol_of, pairs=None, baseline=None, rating_only=rating_only
+    ):
         return (
             "no comparison: the default pairs of conditions were never judged in the same "
             f"group of {', '.join(strata)} (comparisons are made within each)" + hint
         )
-    protocols = {protocol_of.get(c) for c in conditions}
+    crossplay = sorted(conditions.intersection(rating_only))
+    more = f" and {len(crossplay) - 3} more" if len(crossplay) > 3 else ""
+    head = "no pair of conditions to compare by default: " + (
+        f"tournament cross-play conditions ({', '.join(crossplay[:3])}{more}) rate the "
+        "players and are left out of the default comparisons; among the others, "
+        if crossplay
+        else ""
+    )
+    protocols = {protocol_of.get(c) for c in conditions.difference(rating_only)}
     if "unassisted" in protocols:
         return (
-            "no pair of conditions to compare by default: besides the unassisted baseline "
-            "there are only expert ceilings, and no debate and consultancy pair" + hint
+            head + "besides the unassisted baseline there are only expert ceilings, and no "
+            "debate and consultancy pair" + hint
         )
     return (
-        "no pair of conditions to compare by default: no condition uses the unassisted "
-        "protocol (the baseline of assisted conditions) and there is no debate and "
-        "consultancy pair" + hint
+        head + "no condition uses the unassisted protocol (the baseline of assisted "
+        "conditions) and there is no debate and consultancy pair" + hint
     )
 
 

@@ -74,6 +74,10 @@ class Settings(_Model):
     """Pairs ``[A, B]`` asked for with ``--compare`` (empty: the default pairs)."""
     baseline: str | None = None
     """The condition every other is compared with (``--baseline``), if any."""
+    left_out_of_comparisons: list[str] = Field(default_factory=list)
+    """Conditions the default comparisons leave out: a tournament's cross-play (debates
+    between two different players), which rates the players (empty under ``compare`` or
+    ``baseline``, which name the pairs)."""
     seed: int
     """Random seed: the same data, settings and seed give the same numbers."""
     ci_level: float

@@ -39,7 +39,7 @@ from oversight.analysis._smallsample import (
 )
 from transcripts.scoring import TIE_TOLERANCE
 
-__all__ = ["PlayerResult", "Slope", "TournamentTable", "tournaments"]
+__all__ = ["PlayerResult", "Slope", "TournamentTable", "crossplay_conditions", "tournaments"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -126,6 +126,32 @@ class _Rows:
     """The questions of the matches, and of the accuracies (self-play and consultancy)."""
 
 
+def _kind(protocol: str, players: list[str] | list[int]) -> str | None:
+    """What a judgment of a transcript is to a tournament, from its protocol and the players
+    of its speakers (names or codes): ``consultancy``, ``selfplay`` (one player on every
+    seat), ``match`` (two different players: cross-play, what the ratings rest on), or None
+    (no player, another protocol: no part of a tournament)."""
+    if protocol not in ("debate", "consultancy") or not players:
+        return None
+    if protocol == "consultancy":
+        return "consultancy"
+    if len(set(players)) == 1:
+        return "selfplay"
+    return "match" if len(players) == 2 else None
+
+
+def crossplay_conditions(data: Data, rows: Ints) -> set[str]:
+    """The conditions whose transcripts among ``rows`` are all cross-play matches (debates
+    between two different players, as the transcripts' ``players`` record them): they rate
+    the players, so the default comparisons leave them out."""
+    kinds: dict[str, set[str | None]] = {}
+    for t in np.unique(data.t[rows]).tolist():
+        tr = data.transcripts[t]
+        seats = [tr.players[s] for s in sorted(tr.assignment) if s in tr.players]
+        kinds.setdefault(tr.condition, set()).add(_kind(tr.protocol, seats))
+    return {c for c, k in kinds.items() if k == {"match"}}
+
+
 def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _Rows:
     """The matches, self-play and consultancy judgments among ``rows``, with ``scores``
     (per row of ``data``: the scoring rule's score of the judgment against gold)."""
@@ -154,20 +180,19 @@ def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _
             codes = [names.setdefault(tr.players[s], len(names)) for s in speakers]
             seat = seats[id(tr.assignment), id(tr.players)] = (speakers, codes)
         speakers, codes = seat
-        if not speakers:
-            continue
-        if tr.protocol == "consultancy":
+        kind = _kind(tr.protocol, codes)
+        if kind == "consultancy":
             out.c_player.append(codes[0])
             out.c_score.append(row_score)
             out.c_right.append(tr.assignment[speakers[0]] == gold)
             out.c_cluster.append(cluster)
             out.a_questions.add(question)
-        elif len(set(codes)) == 1:
+        elif kind == "selfplay":
             out.s_player.append(codes[0])
             out.s_score.append(row_score)
             out.s_cluster.append(cluster)
             out.a_questions.add(question)
-        elif len(speakers) == 2:
+        elif kind == "match":
             out.m_questions.add(question)
             a1, a2 = (tr.assignment[s] for s in speakers)
             diff = float(data.probs[r, a1] - data.probs[r, a2])

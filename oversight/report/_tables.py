@@ -105,7 +105,7 @@ def _selective(a: Analysis) -> Table | None:
     return table
 
 
-def _comparisons(a: Analysis) -> Table | None:
+def _comparisons(a: Analysis, also: str = "") -> Table | None:
     if not a.comparisons:
         return None
     strata = sorted({k for c in a.comparisons for k in c.by})
@@ -139,7 +139,7 @@ def _comparisons(a: Analysis) -> Table | None:
             else "not adjusted for multiple comparisons. "
         )
         + "McNemar: exact test on per-question majorities (b = right only under A, c = only "
-        "under B); it ignores clustering and is shown for reference.",
+        "under B); it ignores clustering and is shown for reference." + also,
     )
     table.numeric = set(range(len(strata) + 3, len(table.headers)))
     for c in a.comparisons:
@@ -408,7 +408,7 @@ def _escalations(a: Analysis) -> Table | None:
 
 def build_tables(a: Analysis) -> list[Table]:
     from oversight.report._judges import judge_comparison_table
-    from oversight.report._tournament import tournament_tables  # it builds on this module
+    from oversight.report._tournament import crossplay_note, tournament_tables  # builds on this
 
     """Every table of the report, in reading order (empty sections left out)."""
     from oversight.report._beliefs import belief_tables  # it builds on this module's helpers
@@ -416,7 +416,7 @@ def build_tables(a: Analysis) -> list[Table]:
     tables: list[Table | None] = [
         _accuracy(a),
         _scoring(a),
-        _comparisons(a),
+        _comparisons(a, crossplay_note(a)),
         _gap(a),
         _selective(a),
         _bias(a),

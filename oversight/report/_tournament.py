@@ -13,9 +13,23 @@ from pathlib import Path
 from oversight.analysis import Analysis
 from oversight.report._tables import DASH, Table, ci, num, pct, signed_num
 
-__all__ = ["tournament_plot", "tournament_tables"]
+__all__ = ["crossplay_note", "tournament_plot", "tournament_tables"]
 
 _COLOURS = {"debate": "tab:blue", "consultancy": "tab:orange"}
+
+
+def crossplay_note(a: Analysis) -> str:
+    """The comparisons table's last words when the default comparisons left out a
+    tournament's cross-play conditions (``settings.left_out_of_comparisons``)."""
+    left = a.settings.left_out_of_comparisons
+    if not left:
+        return ""
+    return (
+        f" Left out of the default comparisons: {len(left)} tournament cross-play "
+        f"condition{'s' if len(left) > 1 else ''} ({left[0]}{', ...' if len(left) > 1 else ''}; "
+        "debates between two different players), which rate the players (players table); "
+        "--compare A,B names one."
+    )
 
 
 def tournament_tables(a: Analysis) -> list[Table]:
