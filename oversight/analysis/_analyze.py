@@ -376,7 +376,7 @@ def analyze(
             multiplicity=multiplicity,
             compare=[list(p) for p in pairs],
             baseline=baseline,
-            left_out_of_comparisons=[] if pairs or baseline else sorted(crossplay),
+            left_out_of_comparisons=[] if pairs or baseline is not None else sorted(crossplay),
             seed=seed,
             ci_level=0.95,
             n_bins=n_bins,
