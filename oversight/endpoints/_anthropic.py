@@ -251,8 +251,8 @@ def _ints(data: dict[str, Any]) -> dict[str, int]:
 def _usage(raw: dict[str, Any] | None) -> Usage:
     """Anthropic counts cache reads and writes apart from ``input_tokens``; ours includes them.
     A reply without token counts (a compatible proxy that drops them) is not reported."""
-    if not raw or (raw.get("input_tokens") is None and raw.get("output_tokens") is None):
-        return Usage(reported=False)
+    if not raw or raw.get("input_tokens") is None or raw.get("output_tokens") is None:
+        return Usage(reported=False)  # a count missing: a price times it would under-count
     read = int(raw.get("cache_read_input_tokens") or 0)
     written = int(raw.get("cache_creation_input_tokens") or 0)
     return Usage(

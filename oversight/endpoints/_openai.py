@@ -262,8 +262,8 @@ def _is_openai(server: str) -> bool:
 def _usage(usage: Mapping[str, Any] | None) -> Usage:
     """Our Usage from a response's ``usage``. A reply without one (some compatible servers
     omit it, or leave it out of a stream) is not reported: its cost is unknown, not $0."""
-    if not usage or (usage.get("prompt_tokens") is None and usage.get("completion_tokens") is None):
-        return Usage(reported=False)
+    if not usage or usage.get("prompt_tokens") is None or usage.get("completion_tokens") is None:
+        return Usage(reported=False)  # a count missing: a price times it would under-count
     details = usage.get("prompt_tokens_details") or {}
     return Usage(
         input_tokens=usage.get("prompt_tokens") or 0,

@@ -78,3 +78,16 @@ def test_unreported_usage_is_stored_only_when_false_and_sums_as_unreported() -> 
     assert json.loads(Usage(reported=False).model_dump_json())["reported"] is False
     assert not (Usage(input_tokens=3) + Usage(reported=False)).reported
     assert (Usage(input_tokens=3) + Usage(output_tokens=2)).reported
+
+
+def test_a_reply_with_one_count_missing_is_not_reported_either() -> None:
+    """A proxy that passes the output count on but drops the input count (an Anthropic
+    stream whose message_start lost its usage): priced, it read as 0 input tokens."""
+    from oversight.endpoints._anthropic import _usage as anthropic_usage
+    from oversight.endpoints._openai import _usage as openai_usage
+
+    assert not openai_usage({"completion_tokens": 12}).reported
+    assert not openai_usage({"prompt_tokens": 30, "completion_tokens": None}).reported
+    assert openai_usage({"prompt_tokens": 30, "completion_tokens": 12}).total_tokens == 42
+    assert not anthropic_usage({"output_tokens": 12}).reported
+    assert anthropic_usage({"input_tokens": 0, "output_tokens": 12}).reported
