@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -203,6 +203,10 @@ class Experiment(_Model):
     Build it in Python or load it with :func:`oversight.experiment.load_experiment`.
     """
 
+    free_keys: ClassVar[tuple[str, ...]] = ("limits", "out", "description", "human")
+    """Top-level keys that may change on a resume or a replay: how the run goes, not what it
+    asks (left out of :meth:`spec_hash`)."""
+
     name: str = Field(pattern=_LABEL)
     """Name of the experiment (used in reports)."""
     description: str = ""
@@ -292,8 +296,8 @@ class Experiment(_Model):
         return data
 
     def spec_hash(self) -> str:
-        """Hash of everything that decides what the run produces (not limits, out, description)."""
-        data = self.model_dump(mode="json", exclude={"limits", "out", "description", "human"})
+        """Hash of everything that decides what the run produces (not :attr:`free_keys`)."""
+        data = self.model_dump(mode="json", exclude=set(self.free_keys))
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

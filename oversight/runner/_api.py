@@ -29,7 +29,7 @@ from oversight.runner._lock import run_lock
 from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
-from oversight.runner._replay import check_replay, replay_cache, same_experiment
+from oversight.runner._replay import check_replay, replay_cache, same_experiment, spec_changes
 from oversight.runner._run import Session
 from oversight.runner._share import check_workers
 from oversight.runner._status import RunResult
@@ -85,17 +85,11 @@ def _freeze(store: RunStore, experiment: Experiment, questions: list[Question]) 
         store.write_json("experiment.json", {**frozen, "created_at": utc_now().isoformat()})
         return
     if not same_experiment(existing, experiment):
-        old: dict[str, Any] = existing.get("spec", {})
-        new: dict[str, Any] = experiment.frozen()
-        changed = sorted(
-            k
-            for k in set(old) | set(new)
-            if k not in ("limits", "out", "description") and old.get(k) != new.get(k)
-        )
         raise ConfigError(
             f"{store.path} holds a run of a different experiment (changed: "
-            f"{', '.join(changed) or 'details'}); only [limits] may change when resuming. "
-            f"Run into a new folder (--out), or restore the experiment as it was"
+            f"{spec_changes(existing, experiment)}); only [limits], [human], out and "
+            f"description may change when resuming. Run into a new folder (--out), or "
+            f"restore the experiment as it was"
         )
     _no_rrm_switch(store, experiment)
     if existing.get("questions_hash") != frozen["questions_hash"]:

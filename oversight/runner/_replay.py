@@ -22,10 +22,6 @@ from transcripts.errors import ConfigError
 
 __all__ = ["check_replay", "replay_cache", "replay_origin", "same_experiment", "spec_changes"]
 
-_FREE = ("limits", "out", "description", "human")
-"""Top-level keys of a spec that may change on a resume or a replay (what runs, not what is
-asked)."""
-
 
 def same_experiment(existing: dict[str, Any], experiment: Experiment) -> bool:
     """Whether the run frozen in ``existing`` (its ``experiment.json``) is ``experiment``.
@@ -52,7 +48,7 @@ def spec_changes(existing: dict[str, Any], experiment: Experiment, *, most: int 
     new = experiment.frozen()
     found: list[str] = []
     for key in sorted(set(old) | set(new)):
-        if key not in _FREE:
+        if key not in Experiment.free_keys:
             found.extend(_differences(old.get(key), new.get(key), key))
     shown = found[:most]
     if len(found) > most:

@@ -165,7 +165,7 @@ def test_token_cap(tmp_path: Path) -> None:
 def test_resume_refuses_a_changed_experiment_but_accepts_new_limits(tmp_path: Path) -> None:
     _run(tmp_path / "run", Factory())
     changed = experiment(repeats=2)
-    with pytest.raises(ConfigError, match=r"different experiment \(changed: repeats\)"):
+    with pytest.raises(ConfigError, match=r"different experiment \(changed: repeats: 1 -> 2\)"):
         _run(tmp_path / "run", Factory(), exp=changed)
     new_limits = experiment(limits={"concurrency": 1, "max_cost_usd": 9.0})
     assert _run(tmp_path / "run", Factory(), exp=new_limits).status == "complete"
