@@ -12,7 +12,7 @@ from rich.table import Table
 
 from oversight._rejudge import rejudge
 from oversight.cli.run import wide_when_piped
-from oversight.runner._meter import lost_text, unknown_text
+from oversight.runner._meter import lost_text, spend_text
 from transcripts import Call, Judgment, RunStore, score
 from transcripts.errors import ConfigError
 
@@ -137,8 +137,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"{result.judged} new judgment(s) ({result.failed} failed), {result.skipped} already "
         f"judged · judge calls: {result.calls} sent, {result.cached_calls} from the cache · "
-        f"spend ${result.spent_usd:.4f}"
-        + (f" + {unknown_text(result.unknown_cost_calls)}" if result.unknown_cost_calls else "")
+        f"spend {spend_text(result.spent_usd, result.unknown_cost_calls)}"
         + (
             f" · the run has {lost_text(result.calls_lost_in_flight)}"
             if result.calls_lost_in_flight
@@ -157,11 +156,10 @@ def run(args: argparse.Namespace) -> int:
         batched.extend(c for c in _calls(j) if c.batched)
         scored.append((j.transcript_id, j.metadata.get("rounds"), j.probabilities))
     if batched:
-        unknown = sum(c.cost_usd is None for c in batched)
+        known = [c.cost_usd for c in batched if c.cost_usd is not None]
         console.print(
             f"{len(batched)} call(s) went through the provider's batch API, priced "
-            f"at its batch rate: ${sum(c.cost_usd for c in batched if c.cost_usd is not None):.4f}"
-            + (f" + {unknown_text(unknown)}" if unknown else "")
+            f"at its batch rate: {spend_text(sum(known), len(batched) - len(known))}"
         )
     if result.stopped:
         console.print(f"[yellow]stopped:[/] {escape(result.stopped)}")

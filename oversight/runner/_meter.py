@@ -46,6 +46,7 @@ __all__ = [
     "Unknown",
     "drawn_apart",
     "lost_text",
+    "spend_text",
     "unknown_text",
 ]
 
@@ -403,12 +404,18 @@ class Meter:
 
     def spend_text(self) -> str:
         """Spend in words, unknown costs said apart (never counted as zero)."""
-        text = f"${self.spent_usd:.4f}"
-        if self.unknown_cost_calls:
-            text += f" + {unknown_text(self.unknown_cost_calls)}"
-        if self.lost_in_flight:
-            text += f" + {lost_text(self.lost_in_flight)}"
-        return text
+        return spend_text(self.spent_usd, self.unknown_cost_calls, self.lost_in_flight)
+
+
+def spend_text(spent_usd: float, unknown: int = 0, lost: int = 0) -> str:
+    """Dollars spent, then the calls of unknown cost and those cut off in flight, each said
+    apart (never counted as zero): ``$0.1234 + 3 call(s) of unknown cost``."""
+    text = f"${spent_usd:.4f}"
+    if unknown:
+        text += f" + {unknown_text(unknown)}"
+    if lost:
+        text += f" + {lost_text(lost)}"
+    return text
 
 
 def unknown_text(calls: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from oversight.runner._meter import lost_text, unknown_text
+from oversight.runner._meter import spend_text
 from oversight.runner._status import RunResult
 from oversight.runner._usage import priced_apart, usage_table
 
@@ -28,11 +28,7 @@ def print_summary(result: RunResult, console: Console) -> None:
         f"{result.elapsed_s:.1f}s",
         highlight=False,
     )
-    spend = f"${result.spent_usd:.4f}"
-    if result.unknown_cost_calls:
-        spend += f" + {unknown_text(result.unknown_cost_calls)}"
-    if result.calls_lost_in_flight:
-        spend += f" + {lost_text(result.calls_lost_in_flight)}"
+    spend = spend_text(result.spent_usd, result.unknown_cost_calls, result.calls_lost_in_flight)
     console.print(
         f"spend {spend} · {result.input_tokens:,} input + {result.output_tokens:,} output tokens "
         f"· {result.calls} calls sent, {result.cached_calls} from the cache this session",
