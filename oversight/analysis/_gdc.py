@@ -121,6 +121,10 @@ class GDCStats(BaseModel):
     paper's GD gap, D − G, with the sign turned)."""
     d_minus_c_flawed: GDCEstimate
     """D − C on flawed answers only."""
+    unscored_good: int = 0
+    """Key-reading ratings of answers known to be good that do not say whether the critique
+    claimed a flaw (written before schema 4): they score no C; re-grade them with
+    ``oversight rate --with-key``."""
 
 
 def gdc_rows(transcript: Transcript) -> dict[str, float] | None:
@@ -196,6 +200,12 @@ def gdc(
         )
         measured = {k: v for k, v in measured.items() if not k.startswith("_")}
         critics = [t.roles.get("Critic") or t.roles.get("Critic 1") for t, _ in items]
+        unscored = sum(
+            r.saw_key and r.claims_flaw is None
+            for t, _ in items
+            if t.critique is not None and t.critique.flawed is False
+            for r in _probed_model_ratings(t)
+        )
         result.append(
             GDCStats(
                 condition=condition,
@@ -203,6 +213,7 @@ def gdc(
                 items=len(items),
                 flawed=sum(1 for t, _ in items if t.critique and t.critique.flawed),
                 sources=len(set(clusters)),
+                unscored_good=unscored,
                 **measured,
             )
         )

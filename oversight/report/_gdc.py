@@ -63,7 +63,14 @@ def gdc_table(stats: Sequence[GDCStats]) -> Table:
         "Brier(D)",
         "helpfulness",
     ]
-    table = Table("Generator–discriminator–critique gaps (95% CI)", headers, note=GDC_NOTE)
+    unscored = sum(s.unscored_good for s in stats)
+    note = GDC_NOTE + (
+        f" {unscored} key-reading rating(s) of answers known to be good predate claims_flaw "
+        f"(schema 4) and score no C: re-grade them with oversight rate --with-key."
+        if unscored
+        else ""
+    )
+    table = Table("Generator–discriminator–critique gaps (95% CI)", headers, note=note)
     table.numeric = set(range(2, len(headers)))
     for s in stats:
         table.rows.append(

@@ -56,7 +56,12 @@ def test_gdc_scores_critiques_of_flawed_answers_only_from_v3_ratings(
     [stats] = json.loads(capsys.readouterr().out)
     assert (stats["items"], stats["flawed"], stats["critique"]["n"]) == (8, 4, 4)
     assert stats["critique"]["value"] == stats["critique_flawed"]["value"]
+    assert stats["unscored_good"] > 0  # the ratings of good answers that score no C, counted
     assert _journals(v3_run) == []  # gdc closed the store (it left the index's -wal file)
+    assert main(["gdc", str(v3_run)]) == 0  # and the table says what to do about them
+    printed = " ".join(capsys.readouterr().out.split())
+    assert f"{stats['unscored_good']} key-reading rating(s) of answers known to be good" in printed
+    assert "re-grade them with oversight rate --with-key" in printed
     assert main(["report", str(v3_run), "--json"]) == 0
     assert sum(g["n"] for g in json.loads(capsys.readouterr().out)["groups"]) > 0
 
