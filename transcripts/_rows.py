@@ -16,7 +16,7 @@ from transcripts.errors import ConfigError
 from transcripts.filters import check_conditions
 from transcripts.final import JudgmentKey, left_out
 from transcripts.scoring import score
-from transcripts.study import attention_log, attention_passed, read_study
+from transcripts.study import Study, attention_log, attention_passed, read_study
 
 TableKind = Literal["judgments", "transcripts", "attention"]
 KINDS: tuple[TableKind, ...] = ("judgments", "transcripts", "attention")
@@ -72,13 +72,20 @@ def _study_places(run: RunStore) -> _StudyPlaces | None:
     study = read_study(run)
     if study is None:
         return None
-    places = {
+    return _StudyPlaces(study.design.judge_name, _places(study, attention=False))
+
+
+def _places(study: Study | None, *, attention: bool) -> dict[tuple[str, str], int]:
+    """(annotator, item id) -> its place in that person's list (:meth:`Study.places`), for
+    the attention checks (``attention``) or the transcripts; empty without a study."""
+    if study is None:
+        return {}
+    return {
         (annotator, slot.transcript_id): n
-        for annotator, slots in study.assignments.items()
-        for n, slot in enumerate(slots, start=1)
-        if not slot.attention
+        for annotator in study.assignments
+        for n, slot in study.places(annotator)
+        if slot.attention == attention
     }
-    return _StudyPlaces(study.design.judge_name, places)
 
 
 def _study_position(judgment: Judgment, study: _StudyPlaces) -> int | None:
@@ -319,12 +326,7 @@ def attention_rows(
     run = _open(store)
     study = read_study(run)
     items = {t.id: t.question for t in (study.attention_items if study else [])}
-    places = {
-        (annotator, slot.transcript_id): n
-        for annotator, slots in (study.assignments.items() if study else [])
-        for n, slot in enumerate(slots, start=1)
-        if slot.attention
-    }
+    places = _places(study, attention=True)
     log = attention_log(run)
     try:
         answers = list(log.latest())

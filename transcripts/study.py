@@ -6,7 +6,7 @@ this module holds only what is stored, so every layer can read it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -135,6 +135,12 @@ class Study(_Model):
                 f"{', '.join(self.assignments)}); use one of those names with --annotator"
             )
         return self.assignments[annotator]
+
+    def places(self, annotator: str) -> Iterator[tuple[int, Slot]]:
+        """``annotator``'s list, each item with its place in it, from 1, counted as the
+        person sees it ("Item 14 of 40", attention checks included): the one rule for
+        sessions, study status and the export's ``study_position``."""
+        return enumerate(self.slots_of(annotator), start=1)
 
 
 def read_study(store: RunStore) -> Study | None:
