@@ -5,7 +5,7 @@ Example::
     store = RunStore.open("runs/pilot")
     judge = HumanJudge(annotator="alice")
     items = plan(store, annotator="alice", everything=True)       # or study=open_study(...)
-    result = serve(store, judge, items)
+    result = serve(store, judge, items)                            # items.missing: see below
 
 What is served:
 
@@ -13,7 +13,7 @@ What is served:
   minus what they already judged or skipped; each item keeps its place in the list, so the
   screen reads "Item 14 of 40" across any number of resumed sessions. An item whose
   transcript is no longer in the run (a run copied without it, a log edited by hand) cannot
-  be served: :func:`study_items` returns it apart, as :class:`Missing`, never as done;
+  be served: the plan holds it apart, in :attr:`Plan.missing`, never as done;
 * otherwise the escalation queue (:func:`judges.queue.pending_escalations`: items a
   deferred fallback judge sent to a person, shown with the rounds the automatic judge
   saw), then with ``everything`` every complete transcript this person has not judged
@@ -38,7 +38,7 @@ is recorded as ``skipped`` and not offered to the same person again unless
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal, NamedTuple
@@ -62,13 +62,13 @@ __all__ = [
     "ATTENTION_FILE",
     "Item",
     "Missing",
+    "Plan",
     "Progress",
     "SessionResult",
     "attention_log",
     "judged_by",
     "plan",
     "serve",
-    "study_items",
     "study_progress",
 ]
 
@@ -132,6 +132,15 @@ class Missing:
     """The transcript it names."""
     reason: str = NOT_IN_RUN
     """Why it cannot be shown."""
+
+
+class Plan(list[Item]):
+    """The items to serve, in order, and ``missing``: the items of the person's study list
+    not done that cannot be served, their transcripts gone from the run (none without one)."""
+
+    def __init__(self, items: Iterable[Item] = (), missing: Iterable[Missing] = ()) -> None:
+        super().__init__(items)
+        self.missing = list(missing)
 
 
 class Progress(NamedTuple):
@@ -202,10 +211,13 @@ def plan(
     rounds: int | None = None,
     include_skipped: bool = False,
     study: Study | None = None,
-) -> list[Item]:
-    """The items to serve, numbered within the person's whole list; see the module docstring."""
+) -> Plan:
+    """The items to serve, numbered within the person's whole list; see the module docstring.
+    With a ``study`` its design fixes the judge name and rounds (``judge_name``, ``queue``,
+    ``everything`` and ``rounds`` are not read), and the plan's ``missing`` names the items
+    that cannot be served."""
     if study is not None:
-        return study_items(store, study, annotator, include_skipped=include_skipped)[0]
+        return _study_plan(store, study, annotator, include_skipped=include_skipped)
     items: list[Item] = []
     before = 0
     counted: set[str] = set()  # transcripts already counted, as queued items the person did
@@ -234,7 +246,7 @@ def plan(
         before += sum(1 for i in complete if i in done and i not in counted)
         items.extend(Item(i, _stored(store, i), rounds) for i in complete if i not in done)
     total = before + len(items)
-    return [replace(i, number=before + n, total=total) for n, i in enumerate(items, start=1)]
+    return Plan(replace(i, number=before + n, total=total) for n, i in enumerate(items, start=1))
 
 
 def _statuses(store: RunStore) -> dict[str, str | None]:
@@ -276,12 +288,13 @@ _State = Literal["done", "missing", "open"]
 
 
 def _slot_states(
-    study: Study, slots: list[Slot], done: set[str], stored: Collection[str]
+    study: Study, annotator: str, done: set[str], stored: Collection[str]
 ) -> Iterator[tuple[int, Slot, _State]]:
-    """Each slot with its place in the list and whether it is done, missing (its transcript
-    is not in the run: ``stored``) or still open: the one rule for sessions and status."""
+    """Each slot of ``annotator``'s list with its place in it (:meth:`Study.places`) and
+    whether it is done, missing (its transcript is not in the run: ``stored``) or still
+    open: the one rule for sessions and status."""
     attention = {t.id for t in study.attention_items}
-    for n, slot in enumerate(slots, start=1):
+    for n, slot in study.places(annotator):
         if slot.transcript_id in done:
             yield n, slot, "done"
         elif slot.transcript_id not in attention and slot.transcript_id not in stored:
@@ -295,9 +308,9 @@ def study_progress(store: RunStore, study: Study) -> dict[str, Progress]:
     transcripts the run no longer has."""
     stored = _statuses(store)
     out = {}
-    for annotator, slots in study.assignments.items():
+    for annotator in study.assignments:
         done = _study_done(store, study, annotator, include_skipped=False)
-        states = list(_slot_states(study, slots, done, stored))
+        states = list(_slot_states(study, annotator, done, stored))
         out[annotator] = Progress(
             done=sum(1 for _, _, state in states if state == "done"),
             missing=[
@@ -307,9 +320,7 @@ def study_progress(store: RunStore, study: Study) -> dict[str, Progress]:
     return out
 
 
-def study_items(
-    store: RunStore, study: Study, annotator: str, *, include_skipped: bool = False
-) -> tuple[list[Item], list[Missing]]:
+def _study_plan(store: RunStore, study: Study, annotator: str, *, include_skipped: bool) -> Plan:
     """``annotator``'s study items still to judge, numbered in their whole list, and the
     items not done that cannot be served because their transcripts left the run."""
     design = study.design
@@ -319,7 +330,7 @@ def study_items(
     attention = {t.id: t for t in study.attention_items}
     items = []
     missing = []
-    for n, slot, state in _slot_states(study, slots, done, _statuses(store)):
+    for n, slot, state in _slot_states(study, annotator, done, _statuses(store)):
         if state == "missing":
             missing.append(Missing(n, slot.transcript_id))
         if state != "open":
@@ -336,7 +347,7 @@ def study_items(
                 attention=slot.attention,
             )
         )
-    return items, missing
+    return Plan(items, missing)
 
 
 def _item_lock(store: RunStore, item: Item, annotator: str) -> FileLock:

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from judges.human import HumanJudge
-from judges.session import Missing, plan, serve, study_items, study_progress
+from judges.session import Missing, plan, serve, study_progress
 from judges.study import STUDY_FILE, Study, StudyDesign, open_study
 from oversight.cli._person import INTERRUPTED, PersonSignals
 from transcripts import RunStore
@@ -235,20 +235,16 @@ def _session(args: argparse.Namespace, console: Console) -> int:
     judge = HumanJudge(
         annotator=annotator, name=judge_name, console=console, time_limit_s=time_limit
     )
-    missing: list[Missing] = []
-    if use_study is not None:
-        items, missing = study_items(
-            store, use_study, annotator, include_skipped=args.include_skipped
-        )
-    else:
-        items = plan(
-            store,
-            annotator=annotator,
-            judge_name=judge_name,
-            everything=args.everything,
-            rounds=args.rounds,
-            include_skipped=args.include_skipped,
-        )
+    items = plan(
+        store,
+        annotator=annotator,
+        judge_name=judge_name,
+        everything=args.everything,
+        rounds=args.rounds,
+        include_skipped=args.include_skipped,
+        study=use_study,
+    )
+    missing = items.missing
     who = escape(annotator)
     if missing:
         _print_missing(console, store, missing)

@@ -513,3 +513,20 @@ def test_study_items_whose_transcripts_left_the_run_are_named_not_counted_as_don
     assert main(["judge", run, "--plan-study"]) == 0
     status = " ".join(capsys.readouterr().out.split())
     assert re.search(r"│ ann\s+│ 12 │.*│ 10\s+│ 2\s+│", status), status
+
+
+def test_a_study_plan_names_the_items_it_cannot_serve(tmp_path: Path) -> None:
+    # plan(study=...) returned only the items to serve: a caller planning a study session
+    # through it lost the items whose transcripts left the run (the terminal had to go
+    # around it to name them).
+    from judges.session import Missing, plan
+
+    design = StudyDesign(annotators=["ann"], order="grouped")
+    slots = plan_study(run_transcripts(questions=2), design).assignments["ann"]
+    gone = {slots[2].transcript_id, slots[7].transcript_id}
+    run, study = _copied_without(tmp_path, gone)
+    store = RunStore.open(run)
+    items = plan(store, annotator="ann", study=study)
+    assert [i.number for i in items] == [n for n in range(1, 13) if n not in (3, 8)]
+    assert items.missing == [Missing(3, slots[2].transcript_id), Missing(8, slots[7].transcript_id)]
+    store.close()
