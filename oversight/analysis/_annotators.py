@@ -45,16 +45,18 @@ import os
 import zlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from functools import partial
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
+from oversight.analysis._bootstrap import Resampler, sums_by_cluster
 from oversight.analysis._data import Data, JudgmentRow, load
 from oversight.analysis._fields import judgment_passes, parse_where
-from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, mean_interval
+from oversight.analysis._interval_rule import ruled
+from oversight.analysis._smallsample import mean_interval
 from oversight.analysis._stats import (
     cohens_kappa,
     expected_calibration_error,
@@ -269,18 +271,21 @@ def _stats(
         with np.errstate(invalid="ignore", divide="ignore"):
             accuracy, brier = boot[:, 0] / boot[:, 2], boot[:, 1] / boot[:, 2]
         cluster = local.astype(np.int64)
-        # The report's rule for every mean: CR2 t with few sources or no spread (where
-        # the bootstrap has zero width), else the bootstrap.
-        cr2 = labels.size < SMALL_SAMPLE_CLUSTERS
         out |= {
             "accuracy": float(metrics.score.mean()),
-            "accuracy_ci": mean_interval(metrics.score, cluster)
-            if cr2 or np.ptp(metrics.score) == 0
-            else percentile_interval(accuracy, labels.size),
+            "accuracy_ci": ruled(
+                labels.size,
+                varies=bool(np.ptp(metrics.score) > 0),
+                cr2=partial(mean_interval, metrics.score, cluster),
+                bootstrap=accuracy,
+            ).ci95,
             "brier": float(metrics.brier.mean()),
-            "brier_ci": mean_interval(metrics.brier, cluster, "brier")
-            if cr2 or np.ptp(metrics.brier) == 0
-            else percentile_interval(brier, labels.size),
+            "brier_ci": ruled(
+                labels.size,
+                varies=bool(np.ptp(metrics.brier) > 0),
+                cr2=partial(mean_interval, metrics.brier, cluster, "brier"),
+                bootstrap=brier,
+            ).ci95,
             "ece": _number(expected_calibration_error(metrics.confidence, metrics.score)),
             "mean_confidence": float(metrics.confidence.mean()),
         }

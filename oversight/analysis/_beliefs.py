@@ -36,14 +36,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from oversight.analysis._belief_models import BeliefCurve, BeliefPoint
-from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
+from oversight.analysis._bootstrap import Resampler, sums_by_cluster
 from oversight.analysis._data import Data, full_transcripts
-from oversight.analysis._groups import _method
+from oversight.analysis._interval_rule import ci_method, ruled
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, Cr2, cr2_means, mean_interval
 from oversight.analysis._stats import row_metrics
 from transcripts import Transcript
@@ -186,17 +188,24 @@ def _curve(
         else np.zeros((0, columns.shape[1]))
     )
 
-    def interval(j: int, kind: str = "share") -> tuple[float, float] | None:
-        if n_clusters < 2:
-            return None
-        # Without spread the bootstrap's interval has zero width: CR2 says what such data allow.
-        if n_clusters < SMALL_SAMPLE_CLUSTERS or np.ptp(columns[:, j]) == 0:
-            if kind == "share":
-                return mean_interval(columns[:, j], cluster)
-            mean, cov, df = cr2_means(columns[:, j], cluster)  # a reward: any real number
-            return Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0])).interval()
+    def cr2(j: int, kind: str) -> tuple[float, float] | None:
+        if kind == "share":
+            return mean_interval(columns[:, j], cluster)
+        mean, cov, df = cr2_means(columns[:, j], cluster)  # a reward: any real number
+        return Cr2(float(mean[0]), float(np.sqrt(max(cov[0, 0], 0.0))), float(df[0])).interval()
+
+    def draws(j: int) -> NDArray[np.float64]:
         with np.errstate(invalid="ignore", divide="ignore"):
-            return percentile_interval(boot[:, j] / boot[:, -1], n_clusters)
+            out: NDArray[np.float64] = boot[:, j] / boot[:, -1]
+        return out
+
+    def interval(j: int, kind: str = "share") -> tuple[float, float] | None:
+        return ruled(
+            n_clusters,
+            varies=bool(np.ptp(columns[:, j]) > 0),
+            cr2=partial(cr2, j, kind),
+            bootstrap=partial(draws, j),
+        ).ci95
 
     points = [
         BeliefPoint(
@@ -216,7 +225,7 @@ def _curve(
         turns_from="live judge" if live else "imported",
         n_transcripts=len(members),
         n_clusters=n_clusters,
-        ci_method=_method(n_clusters),
+        ci_method=ci_method(n_clusters),
         points=points,
         turns_used={int(k): v for k, v in sorted(Counter(used.tolist()).items())},
         mean_turns=float(used.mean()),

@@ -18,24 +18,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from oversight.analysis._bootstrap import (
-    percentile_interval,
-    resample_sums,
-    rng_for,
-    sums_by_cluster,
-)
+from oversight.analysis._bootstrap import resample_sums, rng_for, sums_by_cluster
 from oversight.analysis._data import Data, full_transcripts
-from oversight.analysis._groups import _method
-from oversight.analysis._smallsample import (
-    SMALL_SAMPLE_CLUSTERS,
-    difference_interval,
-    mean_interval,
-)
+from oversight.analysis._interval_rule import ruled
+from oversight.analysis._smallsample import difference_interval, mean_interval
 from transcripts import RunStore, Transcript
 
 __all__ = ["ClusterEstimate", "cluster_estimates", "transcripts_of"]
@@ -119,6 +111,9 @@ def cluster_estimates(
         weight = values[mask, col[den]]
         return values[mask, col[num]] / weight, index[mask], weight
 
+    def contrast(a: str, b: str) -> NDArray[np.float64]:
+        return resampled(a) - resampled(b)
+
     def span(name: str) -> tuple[float, float]:
         return (0.0, 1.0) if name in shares else (bounds or {}).get(name, (-math.inf, math.inf))
 
@@ -129,20 +124,17 @@ def cluster_estimates(
             out[name] = ClusterEstimate(value=None, n=n)
             continue
         y, cl, w = items(name)
-        own = int(np.unique(cl).size)
-        small = own < SMALL_SAMPLE_CLUSTERS or np.ptp(y) == 0
-        if own < 2:
-            interval = None
-        elif small:
-            kind = "share" if name in shares else "mean"
-            weights = None if (w == 1.0).all() else w
-            interval = mean_interval(y, cl, kind, weights=weights, bounds=span(name))
-        else:
-            interval = percentile_interval(resampled(name), own)
         value = float(total[col[num]] / total[col[den]])
-        out[name] = ClusterEstimate(
-            value=value, ci95=interval, n=n, ci_method=_how(own, small, interval, value, y)
+        kind = "share" if name in shares else "mean"
+        weights = None if (w == 1.0).all() else w
+        ci95, how = ruled(
+            int(np.unique(cl).size),
+            varies=bool(np.ptp(y) > 0),
+            cr2=partial(mean_interval, y, cl, kind, weights=weights, bounds=span(name)),
+            bootstrap=partial(resampled, name),
+            alike=f"item scored {value:g}" if np.ptp(y) == 0 and value in (0.0, 1.0) else None,
         )
+        out[name] = ClusterEstimate(value=value, ci95=ci95, n=n, ci_method=how)
     for name, (a, b) in differences.items():
         ea, eb = out[a], out[b]
         both = min(ea.n, eb.n)
@@ -150,37 +142,21 @@ def cluster_estimates(
             out[name] = ClusterEstimate(value=None, n=both)
             continue
         (ya, ca, wa), (yb, cb, wb) = items(a), items(b)
-        own = int(np.unique(np.concatenate([ca, cb])).size)
-        small = own < SMALL_SAMPLE_CLUSTERS or np.ptp(np.concatenate([ya, yb])) == 0
         (la, ha), (lb, hb) = span(a), span(b)
-        if own < 2:
-            interval = None
-        elif small:
-            interval = difference_interval(
-                ya, ca, yb, cb, a_weights=wa, b_weights=wb, bounds=(la - hb, ha - lb)
-            )
-        else:
-            interval = percentile_interval(resampled(a) - resampled(b), own)
-        value = ea.value - eb.value
-        out[name] = ClusterEstimate(
-            value=value, ci95=interval, n=both, ci_method=_how(own, small, interval, value)
+        ci95, how = ruled(
+            int(np.unique(np.concatenate([ca, cb])).size),
+            varies=bool(np.ptp(np.concatenate([ya, yb])) > 0),
+            cr2=partial(
+                difference_interval,
+                ya,
+                ca,
+                yb,
+                cb,
+                a_weights=wa,
+                b_weights=wb,
+                bounds=(la - hb, ha - lb),
+            ),
+            bootstrap=partial(contrast, a, b),
         )
+        out[name] = ClusterEstimate(value=ea.value - eb.value, ci95=ci95, n=both, ci_method=how)
     return out
-
-
-def _how(
-    own: int,
-    small: bool,
-    interval: tuple[float, float] | None,
-    value: float,
-    items: NDArray[np.float64] | None = None,
-) -> str:
-    """``ci_method`` of an estimate over ``own`` sources (``small``: by the CR2 rule), in
-    the words of the groups' ``ci_method``."""
-    if own < 2:
-        return _method(own)
-    if interval is None:
-        return "no interval: no variation between items to estimate from"
-    if small and items is not None and np.ptp(items) == 0 and value in (0.0, 1.0):
-        return f"Clopper-Pearson over {own} sources (every item scored {value:g})"
-    return "CR2, t(Bell-McCaffrey df)" if small else "cluster bootstrap (percentile)"

@@ -46,16 +46,17 @@ the difference ``A - U`` itself is then unpaired.
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
 
-from oversight.analysis._bootstrap import Resampler, percentile_interval, rng_for, sums_by_cluster
+from oversight.analysis._bootstrap import Resampler, rng_for, sums_by_cluster
 from oversight.analysis._codes import unique_codes
 from oversight.analysis._data import Data
+from oversight.analysis._interval_rule import ci_method, ruled
 from oversight.analysis._schema import Comparison, McNemar
 from oversight.analysis._smallsample import (
-    SMALL_SAMPLE_CLUSTERS,
     Cr2,
     cr2_contrast,
     cr2_means,
@@ -67,7 +68,6 @@ from oversight.analysis._stats import RowMetrics, mcnemar_exact
 __all__ = [
     "compare",
     "comparison_pairs",
-    "interval_method",
     "no_pairs_reason",
     "paired_interval",
 ]
@@ -176,22 +176,6 @@ def _mcnemar(a: Floats, u: Floats) -> McNemar:
         excluded=int((~decided).sum()),
         p_value=mcnemar_exact(b, c),
     )
-
-
-def _no_interval_reason(n_clusters: int) -> str:
-    return f"no interval: {n_clusters} source{'s' if n_clusters != 1 else ''} (need 2)"
-
-
-def interval_method(n_clusters: int, ci: Interval, *, small: str = "CR2") -> str:
-    """How a difference's interval was computed (``small``: the variance used below
-    :data:`SMALL_SAMPLE_CLUSTERS` sources), or why there is none."""
-    if n_clusters < 2:
-        return _no_interval_reason(n_clusters)
-    if ci is None:
-        return "no interval: no variation between sources"
-    if n_clusters < SMALL_SAMPLE_CLUSTERS:
-        return f"{small}, t(Bell-McCaffrey df)"
-    return "cluster bootstrap (percentile)"
 
 
 def compare(
@@ -322,20 +306,27 @@ def _one(
             x = np.stack([np.ones(y.size), is_a], axis=1)
             fit = cr2_contrast(x, y, cluster, np.array([0.0, 1.0]), jackknife=True)
             p_value, df = fit.p_value(), fit.df
-            if c < SMALL_SAMPLE_CLUSTERS or np.ptp(y) == 0:  # no spread: CR3 says none
-                ci = fit.interval(bounds=(-1.0, 1.0))
-            else:
+
+            def diffs() -> Floats:
                 cols = np.stack([y * is_a, is_a, y * (1 - is_a), 1 - is_a], axis=1)
                 boot = resampler.sums(clusters, sums_by_cluster(cluster, cols, c))
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    diffs = boot[:, 0] / boot[:, 1] - boot[:, 2] / boot[:, 3]
-                ci = percentile_interval(diffs, c)
+                    out: Floats = boot[:, 0] / boot[:, 1] - boot[:, 2] / boot[:, 3]
+                return out
+
+            # No spread: CR3 says none.
+            ci = ruled(
+                c,
+                varies=bool(np.ptp(y) > 0),
+                cr2=partial(fit.interval, bounds=(-1.0, 1.0)),
+                bootstrap=diffs,
+            ).ci95
     if n_a == 0 or n_b == 0:
         warnings.append(f"{label}: a condition has no scored question, so they cannot be compared")
     if c >= 2 and reason:
         method = reason
     else:
-        method = interval_method(c, ci, small="CR2" if paired else "CR3")
+        method = ci_method(c, has_interval=ci is not None, variance="CR2" if paired else "CR3")
     gap = _gap(
         a,
         b,
@@ -431,19 +422,24 @@ def paired_interval(
     d: Floats, cluster: Ints, clusters: Ints, resampler: Resampler, *, level: float = 0.95
 ) -> tuple[Interval, float | None]:
     """``level`` (95%) interval of the mean of per-question differences ``d`` (``cluster``:
-    each question's index into ``clusters``), and its t degrees of freedom: CR2 with
-    Bell-McCaffrey t below :data:`SMALL_SAMPLE_CLUSTERS` sources, else the percentile
-    cluster bootstrap; None with fewer than two sources or no variation between them."""
+    each question's index into ``clusters``), by the report's rule
+    (:func:`~oversight.analysis._interval_rule.ruled`), and its t degrees of freedom when
+    CR2 gave it; None with fewer than two sources or no variation between them."""
     c = int(clusters.size)
-    if c < 2:
-        return None, None
-    # Without spread the bootstrap's interval would have zero width; CR2 gives none.
-    if c < SMALL_SAMPLE_CLUSTERS or np.ptp(d) == 0:
+    fits: list[Cr2] = []
+
+    def cr2() -> Interval:
         mean, cov, dfs = cr2_means(d, cluster)
-        fit = Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(dfs[0]))
-        return fit.interval(level, bounds=(-1.0, 1.0)), fit.df
-    boot = resampler.sums(
-        clusters, sums_by_cluster(cluster, np.stack([d, np.ones(d.size)], axis=1), c)
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return percentile_interval(boot[:, 0] / boot[:, 1], c, level), None
+        fits.append(Cr2(float(mean[0]), float(np.sqrt(cov[0, 0])), float(dfs[0])))
+        return fits[0].interval(level, bounds=(-1.0, 1.0))
+
+    def draws() -> Floats:
+        sums = sums_by_cluster(cluster, np.stack([d, np.ones(d.size)], axis=1), c)
+        boot = resampler.sums(clusters, sums)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: Floats = boot[:, 0] / boot[:, 1]
+        return out
+
+    # Without spread the bootstrap's interval would have zero width; CR2 gives none.
+    ci = ruled(c, varies=bool(d.size and np.ptp(d) > 0), cr2=cr2, bootstrap=draws, level=level).ci95
+    return ci, fits[0].df if fits else None

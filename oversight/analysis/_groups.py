@@ -16,6 +16,7 @@ incorrect one, so the share of honest consultants does not drive the number.
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +24,7 @@ from numpy.typing import NDArray
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
 from oversight.analysis._codes import unique_codes
 from oversight.analysis._data import Data
+from oversight.analysis._interval_rule import Ruled, ruled
 from oversight.analysis._schema import CalibrationBin, GroupStats, SelectivePoint, Slice
 from oversight.analysis._smallsample import (
     SMALL_SAMPLE_CLUSTERS,
@@ -53,14 +55,6 @@ def _mean(x: Floats) -> float | None:
 
 def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
-
-
-def _method(n_clusters: int) -> str:
-    if n_clusters < 2:
-        return f"no interval: {n_clusters} source{'s' if n_clusters != 1 else ''} (need 2)"
-    if n_clusters < SMALL_SAMPLE_CLUSTERS:
-        return "CR2, t(Bell-McCaffrey df)"
-    return "cluster bootstrap (percentile)"
 
 
 def group_stats(
@@ -118,20 +112,23 @@ def group_stats(
             ratios = boot[:, :m] / boot[:, m:]
 
     slices: dict[str, list[Slice]] = {"rounds": [], "position": [], "side": []}
-    intervals: dict[str, tuple[float, float] | None] = {}
+    intervals: dict[str, Ruled] = {}
     for j, (kind, value, mask, values) in enumerate(columns):
         n = int(mask.sum())
         own = int(unique_codes(cluster[mask])[0].size)
-        interval = None
-        if own >= 2:
-            # Without spread the bootstrap's interval has zero width: the CR2 rule says what
-            # such a group allows (Clopper-Pearson for all right or all wrong, else none).
-            if own < SMALL_SAMPLE_CLUSTERS or np.ptp(values[mask]) == 0:
-                interval = mean_interval(values[mask], cluster[mask], kind)
-            else:
-                interval = percentile_interval(ratios[:, j], own)
+        alike = None
+        if kind == "all" and n and np.ptp(values) == 0 and values[0] in (0.0, 1.0):
+            alike = f"judgment {'right' if values[0] else 'wrong'}"
+        ruling = ruled(
+            own,
+            varies=bool(n and np.ptp(values[mask]) > 0),
+            cr2=partial(mean_interval, values[mask], cluster[mask], kind),
+            bootstrap=ratios[:, j],
+            alike=alike,
+        )
+        interval = ruling.ci95
         if kind in ("all", "brier", "log"):
-            intervals[kind] = interval
+            intervals[kind] = ruling
             continue
         acc = float(values[mask].mean()) if n else None
         shown: str | int | float | None
@@ -173,19 +170,16 @@ def group_stats(
         n_questions=int(unique_codes(data.t_question[t])[0].size),
         n_clusters=int(n_clusters),
         accuracy=_mean(score),
-        ci95=intervals["all"],
-        ci_method=_method(int(n_clusters))
-        if n_clusters < 2 or not score.size or np.ptp(score) or score[0] not in (0.0, 1.0)
-        else f"Clopper-Pearson over {n_clusters} sources (every judgment "
-        f"{'right' if score[0] else 'wrong'})",
+        ci95=intervals["all"].ci95,
+        ci_method=intervals["all"].ci_method,
         balanced_accuracy=balanced,
         balanced_accuracy_ci95=balanced_ci,
         mean_p_gold=_mean(metrics.p_gold[scored]),
         brier=_mean(metrics.brier[scored]),
-        brier_ci95=intervals["brier"],
+        brier_ci95=intervals["brier"].ci95,
         brier_binary=_mean(metrics.brier[scored] / 2.0) if binary else None,
         log_score=_mean(metrics.log_score[scored]),
-        log_score_ci95=intervals["log"],
+        log_score_ci95=intervals["log"].ci95,
         ece=_num(ece),
         ece_ci95=_ece_interval(conf, score, cluster, clusters, resampler, n_bins),
         mean_rounds=_mean(finite_rounds),
@@ -208,18 +202,23 @@ def _balanced(
     estimate = float((score[honest].mean() + score[dishonest].mean()) / 2.0)
     keep = honest | dishonest
     c = int(unique_codes(cluster[keep])[0].size)
-    if c < 2:
-        return estimate, None
+
+    def boot() -> Floats:
+        cols = np.stack([score * honest, honest, score * dishonest, dishonest], axis=1)
+        sums = resampler.sums(
+            clusters, sums_by_cluster(cluster, cols.astype(np.float64), clusters.size)
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            both: Floats = (sums[:, 0] / sums[:, 1] + sums[:, 2] / sums[:, 3]) / 2.0
+        return both
+
     # A side without spread: the bootstrap, like CR2, would see no variation there.
-    if c < SMALL_SAMPLE_CLUSTERS or not sides_vary(score[keep], honest[keep]):
-        return estimate, balanced_interval(score[keep], honest[keep], cluster[keep])
-    cols = np.stack([score * honest, honest, score * dishonest, dishonest], axis=1)
-    boot = resampler.sums(
-        clusters, sums_by_cluster(cluster, cols.astype(np.float64), clusters.size)
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        both = (boot[:, 0] / boot[:, 1] + boot[:, 2] / boot[:, 3]) / 2.0
-    return estimate, percentile_interval(both, c)
+    return estimate, ruled(
+        c,
+        varies=sides_vary(score[keep], honest[keep]),
+        cr2=partial(balanced_interval, score[keep], honest[keep], cluster[keep]),
+        bootstrap=boot,
+    ).ci95
 
 
 def _ece_interval(

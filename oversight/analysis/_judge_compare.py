@@ -31,9 +31,10 @@ from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, rng_for
 from oversight.analysis._codes import unique_codes, unique_rows
-from oversight.analysis._compare import interval_method, paired_interval
+from oversight.analysis._compare import paired_interval
 from oversight.analysis._data import Data
 from oversight.analysis._fields import field_codes
+from oversight.analysis._interval_rule import ci_method
 from oversight.analysis._schema_extra import JudgeComparison
 from oversight.analysis._smallsample import holm, sign_flip_test
 from oversight.analysis._stats import RowMetrics
@@ -129,7 +130,7 @@ def _stratum(
                 accuracy_b=float(score[both, b].mean()),
                 difference=float(d.mean()),
                 ci95=ci,
-                ci_method=interval_method(c, ci),
+                ci_method=ci_method(c, has_interval=ci is not None),
                 df=df,
                 test=_TEST,
                 p_value=sign_flip_test(totals, rng_for(resampler.seed, "sign-flip", label)),

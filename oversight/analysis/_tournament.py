@@ -23,16 +23,17 @@ accuracy-versus-Elo line, per judge.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._data import Data
+from oversight.analysis._interval_rule import ruled
 from oversight.analysis._players import accuracy_vs_elo, rate_players
 from oversight.analysis._schema_extra import EloRelation
 from oversight.analysis._smallsample import (
-    SMALL_SAMPLE_CLUSTERS,
     balanced_interval,
     mean_interval,
     sides_vary,
@@ -292,40 +293,33 @@ def _mean_by(side: _Side, w: Floats, k: int) -> Floats:
         return np.where(weight > 0, total / np.where(weight > 0, weight, 1), np.nan)
 
 
-def _interval(samples: Floats, n_clusters: int) -> tuple[float, float] | None:
-    finite = samples[np.isfinite(samples)]
-    if n_clusters < 2 or finite.size < 2:
-        return None
-    lo, hi = np.percentile(finite, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
 def _player_intervals(
     sides: tuple[_Side, _Side, _Side], p: int, boot: Floats
 ) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
     """Player ``p``'s self-play and balanced consultancy intervals, by the report's rule
-    for every mean: over the sources of the player's own judgments (none from one), CR2 t
-    below :data:`SMALL_SAMPLE_CLUSTERS` of them or without spread, else the bootstrap."""
+    for every mean (:func:`~oversight.analysis._interval_rule.ruled`) over the sources of
+    the player's own judgments."""
     debate, right, wrong = sides
     mine = debate.player == p
     score, cluster = debate.score[mine], debate.cluster[mine]
-    own = int(np.unique(cluster).size)
-    if own < SMALL_SAMPLE_CLUSTERS or np.ptp(score) == 0:
-        debate_ci = mean_interval(score, cluster) if score.size else None
-    else:
-        debate_ci = _interval(boot[0, :, p], own)
+    debate_ci = ruled(
+        int(np.unique(cluster).size),
+        varies=bool(score.size and np.ptp(score) > 0),
+        cr2=partial(mean_interval, score, cluster),
+        bootstrap=boot[0, :, p],
+    ).ci95
     r, w = right.player == p, wrong.player == p
     if not (r.any() and w.any()):
         return debate_ci, None
     score = np.concatenate([right.score[r], wrong.score[w]])
     cluster = np.concatenate([right.cluster[r], wrong.cluster[w]])
-    own = int(np.unique(cluster).size)
-    if own < 2:
-        return debate_ci, None
     honest = np.arange(score.size) < int(r.sum())
-    if own < SMALL_SAMPLE_CLUSTERS or not sides_vary(score, honest):
-        return debate_ci, balanced_interval(score, honest, cluster)
-    return debate_ci, _interval(boot[1, :, p], own)
+    return debate_ci, ruled(
+        int(np.unique(cluster).size),
+        varies=sides_vary(score, honest),
+        cr2=partial(balanced_interval, score, honest, cluster),
+        bootstrap=boot[1, :, p],
+    ).ci95
 
 
 def _opt(x: float) -> float | None:

@@ -169,6 +169,17 @@ def test_a_group_right_every_time_gets_clopper_pearson_with_few_or_many_sources(
     assert g.by_gold_position[0].ci95 == pytest.approx((ref.low, ref.high))
 
 
+def test_a_group_of_ties_with_many_sources_says_its_interval_is_cr2(run: RunBuilder) -> None:
+    # Every judgment a tie (half right) on 60 sources: the scores do not vary, so the
+    # interval is CR2's (the bootstrap's would have zero width), but ci_method said
+    # "cluster bootstrap (percentile)".
+    for i in range(60):
+        run.item(f"q{i}", 0.5, source=f"s{i}")
+    (g,) = analyze(run.path, n_bootstrap=50).groups
+    assert g.accuracy == 0.5 and g.ci95 is not None and g.ci95[0] < 0.5 < g.ci95[1]
+    assert g.ci_method == "CR2, t(Bell-McCaffrey df)"
+
+
 @pytest.mark.parametrize("sources", [4, 60])
 @pytest.mark.parametrize("paired", [True, False])
 def test_a_comparison_without_variation_has_no_interval_with_few_or_many_sources(

@@ -110,3 +110,14 @@ def test_with_few_sources_the_tree_intervals_are_cr2_t_as_statsmodels_computes_t
     # HC2 of a mean of independent items is the one-sample t interval.
     one = stats.ttest_1samp(payoffs, 0.0).confidence_interval(0.95)
     assert result.payoff.ci95 == pytest.approx((one.low, one.high))
+
+
+def test_a_tree_statistic_without_variation_says_so_in_the_words_of_the_comparisons() -> None:
+    # Every payoff alike on 6 sources: no interval for the payoff or the honesty premium,
+    # and ci_method read "no variation between items to estimate from" where a comparison
+    # without variation reads "no variation between sources".
+    items = [pe(k, 0.2, k % 2, f"s{k % 6}") for k in range(12)]
+    (result,) = tree_stats(items, n_bootstrap=50)
+    for stat in (result.payoff, result.honesty_premium):
+        assert stat.ci95 is None
+        assert stat.ci_method == "no interval: no variation between sources"

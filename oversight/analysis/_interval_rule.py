@@ -1,0 +1,88 @@
+"""The report's one interval rule for a mean, a share or a difference over question sources,
+and the ``ci_method`` words that say which part of it gave an interval.
+
+The rule: none from fewer than two sources; below
+:data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources, or when the items do
+not vary (the bootstrap would see no variation and give a zero-width interval), CR2 with a
+Bell-McCaffrey t (:mod:`oversight.analysis._smallsample`; a share every item scored alike, 0
+or 1, gets Clopper-Pearson with each source counted once); from there on the percentile
+cluster bootstrap (:mod:`oversight.analysis._bootstrap`). :func:`ruled` applies it to the
+caller's own CR2 fit and bootstrap draws; :func:`ci_method` words it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oversight.analysis._bootstrap import percentile_interval
+from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS
+
+__all__ = ["Interval", "Ruled", "ci_method", "ruled"]
+
+Interval = tuple[float, float] | None
+Floats = NDArray[np.float64]
+
+
+class Ruled(NamedTuple):
+    """An interval by the rule, and its ``ci_method``."""
+
+    ci95: Interval
+    ci_method: str
+
+
+def ruled(
+    n_sources: int,
+    *,
+    varies: bool,
+    cr2: Callable[[], Interval],
+    bootstrap: Floats | Callable[[], Floats],
+    variance: str = "CR2",
+    alike: str | None = None,
+    level: float = 0.95,
+) -> Ruled:
+    """The interval of a statistic over ``n_sources`` sources of its own items: ``cr2()``
+    (the caller's CR2 or CR3 t interval, or Clopper-Pearson) below
+    :data:`SMALL_SAMPLE_CLUSTERS` sources or when the items do not ``vary``, else the
+    percentile interval of the ``bootstrap`` draws (or of what calling it returns: drawn
+    only when needed); none from fewer than two sources. ``variance`` and ``alike`` word
+    it as in :func:`ci_method`."""
+    small = n_sources < SMALL_SAMPLE_CLUSTERS or not varies
+    interval: Interval = None
+    if n_sources >= 2:
+        if small:
+            interval = cr2()
+        else:
+            draws = bootstrap() if callable(bootstrap) else bootstrap
+            interval = percentile_interval(draws, n_sources, level)
+    words = ci_method(
+        n_sources, has_interval=interval is not None, small=small, variance=variance, alike=alike
+    )
+    return Ruled(interval, words)
+
+
+def ci_method(
+    n_sources: int,
+    *,
+    has_interval: bool = True,
+    small: bool | None = None,
+    variance: str = "CR2",
+    alike: str | None = None,
+) -> str:
+    """How an interval over ``n_sources`` sources was computed, or why there is none:
+    ``small`` (by default: below :data:`SMALL_SAMPLE_CLUSTERS` sources) by ``variance``
+    with a Bell-McCaffrey t, else the percentile cluster bootstrap; ``alike`` (e.g.
+    ``"judgment right"``) when every item scored the same 0 or 1, so the interval is
+    Clopper-Pearson over the sources."""
+    if n_sources < 2:
+        return f"no interval: {n_sources} source{'s' if n_sources != 1 else ''} (need 2)"
+    if not has_interval:
+        return "no interval: no variation between sources"
+    if alike is not None:
+        return f"Clopper-Pearson over {n_sources} sources (every {alike})"
+    if small is None:
+        small = n_sources < SMALL_SAMPLE_CLUSTERS
+    return f"{variance}, t(Bell-McCaffrey df)" if small else "cluster bootstrap (percentile)"
