@@ -12,34 +12,8 @@ import pytest
 
 from oversight.cli import main
 from oversight.testing import FakeOpenAIServer
-from tests.cli.test_retry_failed_cli import Judge
+from tests.cli.test_retry_failed_cli import ITEMS, KEY_VARIABLE, Judge, experiment_file
 from transcripts import TornRecordWarning
-
-KEY_VARIABLE = "FAKE_OPENAI_KEY"
-ITEMS = 4
-"""2 questions x the unassisted condition's 2 answer orders."""
-
-
-def _experiment(tmp_path: Path, server: FakeOpenAIServer) -> Path:
-    path = tmp_path / "exp.toml"
-    path.write_text(f"""
-name = "names"
-[dataset]
-loader = "sample"
-limit = 2
-[endpoints.weak]
-spec = "openai/weak-model"
-base_url = "{server.base_url}"
-api_key_env = "{KEY_VARIABLE}"
-[[conditions]]
-label = "unassisted"
-protocol = "unassisted"
-[[judges]]
-kind = "llm"
-name = "weak-judge"
-endpoint = "weak"
-""")
-    return path
 
 
 def test_a_judge_name_taken_by_other_settings_is_refused_before_any_request(
@@ -49,7 +23,7 @@ def test_a_judge_name_taken_by_other_settings_is_refused_before_any_request(
     judge = Judge(broken=False)
     out = tmp_path / "run"
     with FakeOpenAIServer(reply=judge) as server:
-        exp = _experiment(tmp_path, server)
+        exp = experiment_file(tmp_path, server)
         assert main(["run", str(exp), "--out", str(out), "--no-progress", "--no-report"]) == 0
         # The default name of `llm:weak` is its model, openai/weak-model.
         assert main(["rejudge", str(out), "--judge", "llm:weak"]) == 0
@@ -103,7 +77,7 @@ def test_the_refusal_holds_when_the_judgments_log_ends_in_a_torn_line(
     judge = Judge(broken=False)
     out = tmp_path / "run"
     with FakeOpenAIServer(reply=judge) as server:
-        exp = _experiment(tmp_path, server)
+        exp = experiment_file(tmp_path, server)
         assert main(["run", str(exp), "--out", str(out), "--no-progress", "--no-report"]) == 0
         assert main(["rejudge", str(out), "--judge", "llm:weak"]) == 0
         with open(out / "judgments.jsonl", "a") as f:

@@ -42,7 +42,9 @@ class Judge:
         }
 
 
-def _experiment(tmp_path: Path, server: FakeOpenAIServer) -> Path:
+def experiment_file(tmp_path: Path, server: FakeOpenAIServer) -> Path:
+    """Two sample questions, unassisted, judged by ``weak-judge`` (an LLM judge on the fake
+    server's ``openai/weak-model``, priced); judgments may all fail without stopping."""
     path = tmp_path / "exp.toml"
     path.write_text(f"""
 name = "retry-failed"
@@ -79,7 +81,7 @@ def test_run_retry_failed_asks_failed_judges_again_with_fresh_calls(
     judge = Judge()
     out = tmp_path / "run"
     with FakeOpenAIServer(reply=judge) as server:
-        exp = _experiment(tmp_path, server)
+        exp = experiment_file(tmp_path, server)
         command = ["run", str(exp), "--out", str(out), "--no-progress", "--no-report"]
         assert main(command) == 0  # complete with errors: the items are complete
         said = capsys.readouterr().out
