@@ -185,7 +185,8 @@ def analyze(
     Intervals use ``n_bootstrap`` cluster-bootstrap resamples drawn from ``seed``.
 
     ``compare_pairs`` (``[("A", "B"), ...]`` or ``["A,B", ...]``) names the comparisons
-    ``A - B``; else ``baseline`` compares every condition with it; else the defaults of
+    ``A - B``; else ``baseline`` compares every condition with it (a tournament's cross-play
+    conditions only when named in ``compare_pairs``); else the defaults of
     :mod:`oversight.analysis._compare` (assisted vs unassisted, debate vs consultancy).
     ``multiplicity`` is ``holm`` (default: Holm-adjusted p-values over all comparisons) or
     ``none``. ``model`` (``gee`` or ``glmm``) adds a logistic model of each judgment's
@@ -376,7 +377,7 @@ def analyze(
             multiplicity=multiplicity,
             compare=[list(p) for p in pairs],
             baseline=baseline,
-            left_out_of_comparisons=[] if pairs or baseline is not None else sorted(crossplay),
+            left_out_of_comparisons=[] if pairs else sorted(crossplay - {baseline}),
             seed=seed,
             ci_level=0.95,
             n_bins=n_bins,

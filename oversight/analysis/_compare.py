@@ -4,7 +4,8 @@ Which pairs are compared, within each stratum (a combination of the ``by`` field
 condition, protocol and any field that has one value per condition, e.g. one judge):
 
 * ``--compare A,B`` (repeatable): exactly those pairs, ``A - B``;
-* else ``--baseline C``: every other condition against ``C``;
+* else ``--baseline C``: every other condition against ``C``, except a tournament's
+  cross-play conditions, as below;
 * else, by default, every assisted condition against every ``unassisted`` one, and every
   ``debate`` condition against every ``consultancy`` one whose name matches once the
   protocol names are removed (``human-debate`` vs ``human-consultancy``; a lone debate and
@@ -94,11 +95,12 @@ def comparison_pairs(
     """The ``(A, B)`` pairs to compare among ``conditions`` (see the module docstring)."""
     if pairs:
         return [(a, b) for a, b in pairs if a in conditions and b in conditions]
+    compared = [c for c in conditions if c not in rating_only]
     if baseline is not None:
         if baseline not in conditions:
             return []
-        return [(c, baseline) for c in conditions if c != baseline]
-    conditions = [c for c in conditions if c not in rating_only]
+        return [(c, baseline) for c in compared if c != baseline]
+    conditions = compared
     out = []
     units = [c for c in conditions if protocol_of.get(c) == "unassisted"]
     assisted = [c for c in conditions if protocol_of.get(c) not in ("unassisted", "expert")]

@@ -75,9 +75,9 @@ class Settings(_Model):
     baseline: str | None = None
     """The condition every other is compared with (``--baseline``), if any."""
     left_out_of_comparisons: list[str] = Field(default_factory=list)
-    """Conditions the default comparisons leave out: a tournament's cross-play (debates
-    between two different players), which rates the players (empty under ``compare`` or
-    ``baseline``, which name the pairs)."""
+    """Conditions the default comparisons, and those with ``baseline``, leave out: a
+    tournament's cross-play (debates between two different players), which rates the
+    players (empty under ``compare``, which names the pairs)."""
     seed: int
     """Random seed: the same data, settings and seed give the same numbers."""
     ci_level: float

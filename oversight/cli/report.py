@@ -86,7 +86,8 @@ def add_parser(subparsers: Any) -> None:
         "--baseline",
         default=None,
         metavar="CONDITION",
-        help="compare every other condition with this one",
+        help="compare every other condition with this one (a tournament's cross-play "
+        "conditions only through --compare, as by default)",
     )
     parser.add_argument(
         "--multiplicity",

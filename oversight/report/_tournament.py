@@ -19,13 +19,16 @@ _COLOURS = {"debate": "tab:blue", "consultancy": "tab:orange"}
 
 
 def crossplay_note(a: Analysis) -> str:
-    """The comparisons table's last words when the default comparisons left out a
-    tournament's cross-play conditions (``settings.left_out_of_comparisons``)."""
+    """The comparisons table's last words when the default comparisons, or those with the
+    baseline, left out a tournament's cross-play conditions
+    (``settings.left_out_of_comparisons``)."""
     left = a.settings.left_out_of_comparisons
     if not left:
         return ""
+    base = a.settings.baseline
+    which = "default comparisons" if base is None else f"comparisons with {base}"
     return (
-        f" Left out of the default comparisons: {len(left)} tournament cross-play "
+        f" Left out of the {which}: {len(left)} tournament cross-play "
         f"condition{'s' if len(left) > 1 else ''} ({left[0]}{', ...' if len(left) > 1 else ''}; "
         "debates between two different players), which rate the players (players table); "
         "--compare A,B names one."

@@ -232,3 +232,29 @@ def test_only_cross_play_besides_naive_says_why_nothing_is_compared(run: RunBuil
     (why,) = [w for w in result.warnings if "no pair of conditions" in w]
     assert "tournament cross-play conditions (debate.P.vs.Q) rate the players" in why
     assert "--compare A,B" in why
+
+
+def test_a_baseline_asked_for_leaves_cross_play_out_as_the_defaults_do(
+    tournament_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``--baseline naive`` compared all three cross-play conditions with naive too
+    (unpaired, on other questions), each in Holm's family, and the report said nothing."""
+    analysis = _report(tournament_run, capsys, "--baseline", "naive")
+    pairs = [(c["assisted"], c["baseline"]) for c in analysis["comparisons"]]
+    assert sorted(pairs) == sorted(
+        [(f"debate.{p}", "naive") for p in PLAYERS]
+        + [(f"consultancy.{p}", "naive") for p in CONSULTANTS]
+        + [("expert", "naive")]
+    )
+    crossplay = ["debate.bo2.vs.refined", "debate.plain.vs.bo2", "debate.plain.vs.refined"]
+    assert analysis["settings"]["left_out_of_comparisons"] == crossplay
+
+    capsys.readouterr()
+    assert main(["report", str(tournament_run), "--baseline", "naive"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "debate.plain.vs.bo2 vs naive" not in shown
+    assert (
+        "Left out of the comparisons with naive: 3 tournament cross-play conditions "
+        "(debate.bo2.vs.refined, ...; debates between two different players), which rate "
+        "the players (players table); --compare A,B names one."
+    ) in shown
