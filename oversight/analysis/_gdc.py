@@ -17,11 +17,13 @@ condition (one model as critic), over answers known to be good or flawed:
   ``p_flawed`` > 0.5 is for D); a mean over the item's key-reading ratings. A rating that
   does not say whether the critique claims a flaw (stored before schema 4) scores nothing
   on a good answer;
-* the gaps **D − C** (the model can tell more often than it can say why) and **G − D**
-  (negative: it can tell a flaw more often than it avoids one; the paper's GD gap is
-  D − G), D − C over the items that measure both (the same answers told apart and
-  critiqued), also D − C on the flawed answers alone, where the paper's critiques are
-  scored;
+* the three gaps, each named by two letters and valued as the later minus the earlier, so
+  that GD = GC + CD: **GD = D − G** (positive: it can tell a flaw more often than it avoids
+  one), **CD = D − C** (positive: it can tell more often than it can say why) and
+  **GC = C − G**; D − C over the items that measure both (the same answers told apart and
+  critiqued), the others over each share's own items; also D − C on the flawed answers
+  alone, where the paper's critiques are scored. ``g_minus_d`` (= −GD) stays for readers
+  of earlier ``gdc.json`` files;
 * the mean helpfulness (1–7) of the probed model's rated critiques (LLM and human raters
   alike).
 
@@ -78,6 +80,8 @@ _SHARES = frozenset(
 _BOUNDS = {"discrimination_brier": (0.0, 1.0), "helpfulness": (1.0, 7.0)}
 _GAPS = {
     "d_minus_c": ("_d_with_c", "_c_with_d"),  # telling and saying why, on the same answers
+    "d_minus_g": ("discrimination", "generation"),
+    "c_minus_g": ("critique", "generation"),
     "g_minus_d": ("generation", "discrimination"),
     "d_minus_c_flawed": ("discrimination_flawed", "critique_flawed"),
 }
@@ -114,11 +118,17 @@ class GDCStats(BaseModel):
     helpfulness: GDCEstimate
     """Mean helpfulness (1-7) of the probed model's rated critiques."""
     d_minus_c: GDCEstimate
-    """D − C over the items measuring both (the same answers told apart and critiqued):
-    positive when the model knows of flaws it does not articulate (the paper's CD gap)."""
+    """The CD gap, D − C, over the items measuring both (the same answers told apart and
+    critiqued): positive when the model knows of flaws it does not articulate."""
+    d_minus_g: GDCEstimate
+    """The GD gap, D − G: positive when the model tells flaws apart better than it avoids
+    them."""
+    c_minus_g: GDCEstimate
+    """The GC gap, C − G: positive when the model critiques answers right more often than
+    its own answers are right."""
     g_minus_d: GDCEstimate
-    """G − D: negative when the model tells flaws apart better than it avoids them (the
-    paper's GD gap, D − G, with the sign turned)."""
+    """G − D, the GD gap with its sign turned (what earlier reports showed; kept for their
+    readers)."""
     d_minus_c_flawed: GDCEstimate
     """D − C on flawed answers only."""
     unscored_good: int = 0

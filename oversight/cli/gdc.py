@@ -1,7 +1,8 @@
 """``oversight gdc RUN``: the generator–discriminator–critique gaps of a run's critiques.
 
-Reads the critique conditions run with ``gdc = true`` and prints G, D, C, D − C and G − D
-with cluster-bootstrap intervals (``--json``: the documented JSON instead).
+Reads the critique conditions run with ``gdc = true`` and prints G, D, C and the gaps
+GD = D − G, CD = D − C and GC = C − G with intervals by the report's rule (``--json``: the
+documented JSON instead).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def add_parser(subparsers: Any) -> None:
         help="generator-discriminator-critique gaps of a run's critiques (Saunders et al.)",
         description=(
             "Generation, discrimination and critique accuracy of each critique condition run "
-            "with gdc = true, and the D - C and G - D gaps, with 95% intervals of a cluster "
-            "bootstrap over question sources."
+            "with gdc = true, and the gaps GD = D - G, CD = D - C and GC = C - G, with 95% "
+            "intervals over question sources (CR2 below 50 sources, else the cluster "
+            "bootstrap)."
         ),
     )
     parser.add_argument("run_dir", metavar="RUN", help="the run folder")

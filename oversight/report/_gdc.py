@@ -33,9 +33,11 @@ _CI_RULE = (
 GDC_NOTE = (
     "G: the model's own answers that are gold; D: answers it rightly calls flawed "
     "(p_flawed > 0.5) or good; C: its critiques right by a rater who reads the key (flaw "
-    "identified, or no false flaw on a good answer); D − C > 0: it knows of flaws it does not "
-    "articulate; G − D < 0: it tells flaws apart better than it avoids them. In Saunders et al. "
-    "2022 (sec. 5), D − C is the CD gap and G − D is minus the GD gap (D − G). " + _CI_RULE
+    "identified, or no false flaw on a good answer). Each gap is its later letter minus its "
+    "earlier (GD = GC + CD on the same answers): GD > 0, it tells flaws apart better than it "
+    "avoids them; CD > 0, "
+    "it knows of flaws it does not articulate (over the answers both measure); GC > 0, it "
+    "critiques better than it answers. " + _CI_RULE
 )
 
 
@@ -57,9 +59,10 @@ def gdc_table(stats: Sequence[GDCStats]) -> Table:
         "G",
         "D",
         "C",
-        "D − C",
-        "G − D",
-        "D − C (flawed)",
+        "GD = D − G",
+        "CD = D − C",
+        "GC = C − G",
+        "CD (flawed)",
         "Brier(D)",
         "helpfulness",
     ]
@@ -82,8 +85,9 @@ def gdc_table(stats: Sequence[GDCStats]) -> Table:
                 _share(s.generation),
                 _share(s.discrimination),
                 _share(s.critique),
+                _gap(s.d_minus_g),
                 _gap(s.d_minus_c),
-                _gap(s.g_minus_d),
+                _gap(s.c_minus_g),
                 _gap(s.d_minus_c_flawed),
                 num(s.discrimination_brier.value),
                 num(s.helpfulness.value, 2),

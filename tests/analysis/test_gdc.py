@@ -366,3 +366,27 @@ def test_a_version_3_rating_of_a_good_answer_scores_no_critique_and_gaps_pair_it
     assert (s.critique.value, s.critique.n) == (1.0, 1)
     assert (s.d_minus_c.value, s.d_minus_c.n) == (0.0, 1)  # item 0: D right, C right
     assert s.d_minus_c_flawed.value == 0.0
+
+
+def test_all_three_gaps_are_shown_each_as_the_later_letter_minus_the_earlier(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: D − C and G − D only (the GD gap with its sign turned), no GC gap. Now GD = D − G,
+    CD = D − C and GC = C − G, each with its interval by the report's one rule."""
+    store = RunStore.create(tmp_path / "run")
+    for t in synthetic(40, cluster_size=4):
+        store.transcripts.append(t)
+    assert main(["gdc", str(tmp_path / "run"), "--json", "--bootstrap", "100"]) == 0
+    (shown,) = json.loads(capsys.readouterr().out)
+    g, d, c = (shown[k]["value"] for k in ("generation", "discrimination", "critique"))
+    assert shown["d_minus_g"]["value"] == pytest.approx(d - g)
+    assert shown["c_minus_g"]["value"] == pytest.approx(c - g)
+    for gap in ("d_minus_g", "c_minus_g", "d_minus_c"):
+        assert len(shown[gap]["ci95"]) == 2
+        assert shown[gap]["ci_method"].startswith("CR2")  # 10 sources: the small-sample rule
+    assert main(["gdc", str(tmp_path / "run"), "--bootstrap", "100"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for header in ("GD = D − G", "CD = D − C", "GC = C − G"):
+        assert header in out
+    for gap in ("d_minus_g", "c_minus_g"):
+        assert f"{100 * shown[gap]['value']:+.1f} pp" in out
