@@ -11,8 +11,9 @@ Before any speech the person gives a prior; after every round they see the trans
 answers in the protocol's counterbalanced order, not shuffled again, so the letters in their
 questions are the speakers' letters; with their earlier beliefs),
 enter their beliefs (the same entries as a verdict: ``70 30``, ``A 80``, ...), then, told
-what ending now scores (log2 of their probability on the correct answer, per answer) and
-what each further round costs (the protocol's ``turn_penalty``), choose to continue (``c``)
+what ending now scores (log2 of their probability on the correct answer, per answer), what
+each further round costs (the protocol's ``turn_penalty``) and how far their belief must
+move for another round to pay (:func:`transcripts.live.break_even`), choose to continue (``c``)
 or end (``e``); when continuing they may ask the speakers a question
 (Enter for none). When the protocol ends (they ended it, or the last round was heard) they
 may give a reason. ``q`` quits; Ctrl-C (the run's, see :class:`~judges.terminal.Interrupt`)
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +56,7 @@ from transcripts import (
     answer_label,
     utc_now,
 )
+from transcripts.live import Scoring, break_even
 
 __all__ = [
     "JOURNAL",
@@ -254,7 +257,28 @@ def cost_note(probabilities: list[float], turn_penalty: float) -> str:
     return (
         f"Ending now scores log2 of your probability on the correct answer: {scores}. "
         f"Each further round you hear costs {turn_penalty:g} of that reward."
+        + _break_even_note(probabilities, turn_penalty)
     )
+
+
+def _break_even_note(probabilities: list[float], turn_penalty: float) -> str:
+    """How far another round must move the belief to pay for itself (nothing when rounds
+    are free)."""
+    if turn_penalty <= 0:
+        return ""
+    targets = break_even(probabilities, Scoring(turn_penalty=turn_penalty))
+    if targets is None:
+        return (
+            " No belief another round could give you would pay for it: even certainty "
+            "gains less than it costs."
+        )
+    # Rounded up to a whole percent, so that reaching the number shown does pay.
+    shown = [math.ceil(t * 100 - 1e-9) for t in targets]
+    moves = " or ".join(
+        _move(t, t - round(p * 100), answer_label(k))
+        for k, (t, p) in enumerate(zip(shown, probabilities, strict=True))
+    )
+    return f" Another round pays, in expectation, only if it moves your belief to at least {moves}."
 
 
 def for_item(judge: Judge, transcript_id: str) -> Judge:
@@ -337,3 +361,7 @@ class StandIn(Judge):
     ) -> LiveBelief:
         n = len(view.answers)
         return LiveBelief(probabilities=[1 / n] * n, decision="continue")
+
+
+def _move(target: int, points: int, label: str) -> str:
+    return f"{target}% on {label} (+{points} point{'' if points == 1 else 's'})"

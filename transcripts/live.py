@@ -6,13 +6,22 @@ judge chose to continue). The protocol side is :mod:`protocols.live`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from transcripts.scoring import LOG_FLOOR
 
-__all__ = ["JUDGE_SPEAKER", "LOG_FLOOR", "Scoring", "live_reward", "scoring_of"]
+__all__ = [
+    "JUDGE_SPEAKER",
+    "LOG_FLOOR",
+    "Scoring",
+    "break_even",
+    "expected_reward",
+    "live_reward",
+    "scoring_of",
+]
 
 JUDGE_SPEAKER = "Judge"
 """Speaker label of the judge's turns (and its entry in ``Transcript.roles``)."""
@@ -58,3 +67,50 @@ def live_reward(p_gold: float, continues: int, scoring: Scoring) -> float:
     """The judge's reward: log score of its final belief minus the penalty per continue."""
     log = math.log(max(p_gold, LOG_FLOOR), scoring.log_base)
     return scoring.constant + scoring.coefficient * log - scoring.turn_penalty * continues
+
+
+def expected_reward(probabilities: Sequence[float], continues: int, scoring: Scoring) -> float:
+    """The reward a judge holding ``probabilities`` expects by its own belief, ending after
+    ``continues`` continues: each answer's :func:`live_reward` weighted by its probability."""
+    return sum(p * live_reward(p, continues, scoring) for p in probabilities if p > 0)
+
+
+def _moved(probabilities: Sequence[float], index: int, p: float) -> list[float]:
+    """``probabilities`` with ``p`` on ``index`` and the others scaled to fill the rest (all
+    alike when they held nothing)."""
+    rest = 1.0 - probabilities[index]
+    n = len(probabilities)
+    return [
+        p if k == index else (q * (1.0 - p) / rest if rest > 0 else (1.0 - p) / (n - 1))
+        for k, q in enumerate(probabilities)
+    ]
+
+
+def break_even(probabilities: Sequence[float], scoring: Scoring) -> list[float] | None:
+    """How far another round must move a judge's belief to pay for its penalty, as the
+    debate app of Michael et al. (2023) told its judges: per answer, the least probability
+    on it (the others scaled to fill the rest) at which the reward expected after one more
+    round (:func:`expected_reward`) is no less than that of ending now. None when no belief
+    can pay (the current one is so sure that even certainty gains less than the penalty).
+
+    Under a log score the expected reward of a belief falls with its entropy; moving one
+    answer's probability toward 1 traces a convex curve, so the crossing is found by
+    bisection."""
+    now = expected_reward(probabilities, 0, scoring)
+
+    def gain(index: int, p: float) -> float:
+        return expected_reward(_moved(probabilities, index, p), 1, scoring) - now
+
+    if len(probabilities) < 2 or any(gain(k, 1.0) < 0 for k in range(len(probabilities))):
+        return None
+    out = []
+    for k, start in enumerate(probabilities):
+        low, high = start, 1.0
+        if gain(k, low) >= 0:
+            out.append(low)
+            continue
+        for _ in range(60):
+            mid = (low + high) / 2
+            low, high = (low, mid) if gain(k, mid) >= 0 else (mid, high)
+        out.append(high)
+    return out

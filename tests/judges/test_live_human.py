@@ -121,6 +121,13 @@ def test_a_person_judges_live_ends_early_and_a_killed_turn_is_not_asked_again(
     assert "Ending now scores log2 of your probability on the correct answer:" in note
     assert "if A is correct -0.51, if B is correct -1.74" in note
     assert "Each further round you hear costs 0.08 of that reward" in note
+    # And, as the app did, how far the belief must move for another round to pay: the
+    # expected score of a belief (its own log2 score) must beat ending now by 0.08, so A 70%
+    # must reach 76% (entropy 0.80 bits against 0.88), and B the same from 30%.
+    assert (
+        "Another round pays, in expectation, only if it moves your belief to at least 76% on A "
+        "(+6 points) or 76% on B (+46 points)" in note
+    )
     child.sendline("x")
     child.expect_exact("type c to continue or e to end")
     child.sendline("c")
