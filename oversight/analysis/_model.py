@@ -17,9 +17,14 @@ the first condition).
   condition whose judgments were all right (or all wrong) has no finite log-odds
   (separation): its terms get no interval or p-value, and a note says why.
 * ``glmm``: a Bayesian logistic mixed model with **crossed** random intercepts for source,
-  judge (the annotator for people) and the debater who argued the gold answer
-  (``statsmodels`` ``BinomialBayesMixedGLM``, variational Bayes): posterior means and
-  standard deviations, and each random effect's standard deviation.
+  judge (the annotator for people) and the debater who argued the gold answer, and a
+  random slope by judge of each condition that two or more judges judged beside the
+  reference (``statsmodels`` ``BinomialBayesMixedGLM``, variational Bayes): posterior means
+  and standard deviations, and each random effect's standard deviation. No intervals or
+  p-values: variational Bayes understates the posterior's spread (nominal 95% intervals
+  covered the truth about 75% of the time in ``benchmarks/bench_coverage_glmm.py``), so
+  the GLMM describes (effects, how much judges differ) and GEE or the design-based
+  comparisons give the inference.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from oversight.analysis._schema import ModelFit, ModelTerm
 from oversight.analysis._stats import RowMetrics
 from transcripts.errors import ConfigError
 
-__all__ = ["MODEL_KINDS", "fit_model", "model_frame"]
+__all__ = ["GLMM_NO_INFERENCE", "MODEL_KINDS", "fit_frame", "fit_model", "model_frame"]
 
 Ints = NDArray[np.int64]
 
@@ -95,6 +100,20 @@ def fit_model(
     """Fit the ``kind`` model on the scored judgments ``rows`` (see the module docstring)."""
     if kind not in MODEL_KINDS:
         raise ConfigError(f"model must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+    return fit_frame(kind, model_frame(data, metrics, rows, reference), reference=reference)
+
+
+GLMM_NO_INFERENCE = (
+    "no intervals or p-values for the GLMM: its posterior standard deviations (variational "
+    "Bayes) understate the uncertainty (nominal 95% intervals covered the truth about 75% "
+    "of the time in benchmarks/bench_coverage_glmm.py); for inference use the design-based "
+    "comparisons or --model gee"
+)
+"""The note every GLMM fit carries."""
+
+
+def fit_frame(kind: str, frame: Any, *, reference: str) -> ModelFit:
+    """Fit the ``kind`` model on ``frame`` (the columns of :func:`model_frame`)."""
     try:
         import statsmodels.formula.api as smf
         from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
@@ -104,7 +123,6 @@ def fit_model(
         ) from err
     import warnings as py_warnings
 
-    frame = model_frame(data, metrics, rows, reference)
     if len(frame) < 10:
         raise ConfigError(f"--model needs at least 10 scored judgments, got {len(frame)}")
     formula = _formula(frame)
@@ -128,11 +146,8 @@ def fit_model(
             variance: dict[str, float] = {}
             method = "GEE (binomial, logit), exchangeable within source, robust SE"
         else:
-            vc = {
-                name: f"0 + C({name})"
-                for name in ("source", "judge", "debater")
-                if frame[name].nunique() > 1
-            }
+            frame = frame.copy()
+            vc, slopes = _glmm_components(frame, reference)
             ties = int(((frame["right"] > 0) & (frame["right"] < 1)).sum())  # 1/2, 1/3, ...
             if ties:
                 notes.append(f"{ties} ties counted as wrong in the GLMM (it needs 0/1 outcomes)")
@@ -140,21 +155,21 @@ def fit_model(
             result = BinomialBayesMixedGLM.from_formula(formula, vc, frame).fit_vb()
             names = list(result.model.exog_names)
             est, se = result.fe_mean, result.fe_sd
-            pvals = np.array(
-                [
-                    2 * (1 - NormalDist().cdf(abs(e / s))) if s > 0 else math.nan
-                    for e, s in zip(est, se, strict=True)
-                ]
-            )
+            pvals = np.full(len(names), math.nan)
+            # vcp_mean holds each component's log standard deviation.
             variance = {
                 name: float(np.exp(m))
                 for name, m in zip(result.model.vcp_names, result.vcp_mean, strict=True)
             }
+            intercepts = [name for name in vc if name not in slopes]
             method = (
                 "Bayesian logistic GLMM, crossed random intercepts ("
-                + ", ".join(vc)
-                + "), variational Bayes; posterior mean and sd"
+                + ", ".join(intercepts)
+                + ")"
+                + (f", random slopes of {', '.join(slopes.values())} by judge" if slopes else "")
+                + ", variational Bayes; posterior mean and sd"
             )
+            notes.append(GLMM_NO_INFERENCE)
     notes += sorted({str(w.message).splitlines()[0] for w in caught})
     unbounded = _separated(frame, reference, notes) if kind == "gee" else set()
     if not np.isfinite(est).all():
@@ -169,13 +184,18 @@ def fit_model(
             + ", ".join(sorted(degenerate))
             + " (no outcome varies there): no interval or p-value is given for it"
         )
+    inference = kind == "gee"
     terms = [
         ModelTerm(
             name=name,
             estimate=float(e) if math.isfinite(e) else None,
             se=float(s) if math.isfinite(s) and s > 0 else None,
             ci95=(float(e - z * s), float(e + z * s))
-            if math.isfinite(e) and math.isfinite(s) and s > 0 and name not in unbounded
+            if inference
+            and math.isfinite(e)
+            and math.isfinite(s)
+            and s > 0
+            and name not in unbounded
             else None,
             p_value=float(p)
             if math.isfinite(p) and name not in unbounded and name not in degenerate
@@ -193,6 +213,35 @@ def fit_model(
         random_effect_sd=variance,
         notes=notes,
     )
+
+
+def _glmm_components(frame: Any, reference: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The GLMM's variance components: a random intercept for each of source, judge and
+    debater that varies, and a random slope by judge of each condition that at least two
+    judges judged beside the reference (how much that condition's effect differs between
+    judges). Adds the slopes' 0/1 columns to ``frame``; returns the components and, for
+    the slopes, their names mapped to their conditions."""
+    vc = {
+        name: f"0 + C({name})"
+        for name in ("source", "judge", "debater")
+        if frame[name].nunique() > 1
+    }
+    slopes: dict[str, str] = {}
+    if "judge" not in vc:
+        return vc, slopes
+    saw_reference = set(frame.loc[frame["condition"] == reference, "judge"])
+    for i, condition in enumerate(frame["condition"].cat.categories):
+        if condition == reference:
+            continue
+        judges = set(frame.loc[frame["condition"] == condition, "judge"]) & saw_reference
+        if len(judges) < 2:
+            continue
+        column = f"_slope{i}"
+        frame[column] = (frame["condition"] == condition).astype(float)
+        name = f"judge x {condition}"
+        vc[name] = f"0 + C(judge):{column}"
+        slopes[name] = condition
+    return vc, slopes
 
 
 def _separated(frame: Any, reference: str, notes: list[str]) -> set[str]:

@@ -230,9 +230,10 @@ class ModelTerm(_Model):
     """Robust standard error (GEE) or posterior standard deviation (GLMM); null when not
     finite."""
     ci95: Interval
-    """estimate +- 1.96 se."""
+    """estimate +- 1.96 se (GEE); null for the GLMM, whose posterior sds are too narrow to
+    make intervals of (see :data:`oversight.analysis._model.GLMM_NO_INFERENCE`)."""
     p_value: float | None
-    """Two-sided p-value of zero (normal approximation)."""
+    """Two-sided p-value of zero (normal approximation; GEE only)."""
 
 
 class ModelFit(_Model):
@@ -251,6 +252,8 @@ class ModelFit(_Model):
     terms: list[ModelTerm]
     """Fixed effects."""
     random_effect_sd: dict[str, float] = Field(default_factory=dict)
-    """GLMM: posterior mean standard deviation of each crossed random intercept."""
+    """GLMM: posterior mean standard deviation of each crossed random intercept (``source``,
+    ``judge``, ``debater``) and of each condition's random slope by judge (``judge x
+    CONDITION``: how much that condition's effect differs between judges)."""
     notes: list[str] = Field(default_factory=list)
     """Warnings from the fit (e.g. convergence) and simplifications made."""

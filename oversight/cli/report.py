@@ -100,8 +100,9 @@ def add_parser(subparsers: Any) -> None:
         choices=("gee", "glmm"),
         default=None,
         help="also fit a logistic model (GEE clustered by source, or a Bayesian GLMM with "
-        "crossed effects for source, judge/annotator and debater) with rounds and gold "
-        "position as covariates; needs statsmodels (pip install 'oversight[stats]')",
+        "crossed effects for source, judge/annotator and debater and per-judge slopes; "
+        "descriptive, no intervals) with rounds and gold position as covariates; needs "
+        "statsmodels (pip install 'oversight[stats]')",
     )
     parser.set_defaults(handler=run)
 

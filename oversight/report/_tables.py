@@ -351,19 +351,28 @@ def _model(a: Analysis) -> Table | None:
     if fit is None:
         return None
     spread = ", ".join(f"{k} sd {v:.2f}" for k, v in fit.random_effect_sd.items())
+    glmm = fit.kind == "glmm"
     table = Table(
         f"Model-based analysis ({fit.kind}, n = {fit.n}): {fit.formula}",
-        ["term", "log-odds", "95% CI", "p"],
-        numeric={1, 2, 3},
+        ["term", "log-odds", "posterior sd"] if glmm else ["term", "log-odds", "95% CI", "p"],
+        numeric={1, 2} if glmm else {1, 2, 3},
         note=f"{fit.method}; condition terms against {fit.reference}"
         + (f"; random effects: {spread}" if spread else "")
-        + ". Beside, not instead of, "
-        "the design-based intervals above.",
+        + (
+            ". Descriptive: no intervals or p-values (variational Bayes understates the "
+            "uncertainty; see the notes)"
+            if glmm
+            else ""
+        )
+        + ". Beside, not instead of, the design-based intervals above.",
     )
     for term in fit.terms:
-        table.rows.append(
-            [term.name, num(term.estimate), ci(term.ci95, scale=1, digits=3), _p(term.p_value)]
-        )
+        if glmm:
+            table.rows.append([term.name, num(term.estimate), num(term.se)])
+        else:
+            table.rows.append(
+                [term.name, num(term.estimate), ci(term.ci95, scale=1, digits=3), _p(term.p_value)]
+            )
     return table
 
 
