@@ -11,12 +11,16 @@ One log per condition (Inspect's "task"), one sample per transcript:
   record (``oversight_transcript``) so ``oversight import inspect`` restores it exactly;
 * ``model_usage``: tokens and cost per model; ``scores``: one per judge, the value its
   accuracy credit (the rule of :mod:`transcripts.export`), the answer its verdict letter,
-  the explanation its rationale and the probabilities per letter in ``metadata``.
+  the explanation its rationale and the probabilities per letter in ``metadata``. A
+  judgment the report does not score is Inspect's unscored score (``Score.unscored()``,
+  value NaN), which Inspect's metrics leave out as the report does; the log declares its
+  scorers with ``accuracy``, so Inspect recomputing the metrics gets the report's number.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -135,9 +139,12 @@ def _log(
 
     samples = [_sample(t, judgments.get(t.id, [])) for t in transcripts]
     credits: dict[str, list[float]] = defaultdict(list)
+    unscored: Counter[str] = Counter()
     for sample in samples:
         for judge, score in (sample.scores or {}).items():
-            if isinstance(score.value, float):
+            if math.isnan(score.value):
+                unscored[judge] += 1
+            else:
                 credits[judge].append(score.value)
     first = min(t.created_at for t in transcripts)
     last = max(t.created_at for t in transcripts)
@@ -155,6 +162,12 @@ def _log(
         ),
         model=", ".join(models) or "none",
         config=EvalConfig(),
+        # Declared as an Inspect task's scorers are, so Inspect can recompute the metrics
+        # (after a score is edited, say) and gets the report's accuracy.
+        scorers=[
+            {"name": judge, "metrics": [{"name": "accuracy"}]}
+            for judge in sorted(credits.keys() | unscored.keys())
+        ],
         metadata={"oversight_run": name, "condition": condition},
     )
     results = EvalResults(
@@ -165,6 +178,7 @@ def _log(
                 name=judge,
                 scorer=judge,
                 scored_samples=len(values),
+                unscored_samples=unscored[judge],
                 metrics={"accuracy": EvalMetric(name="accuracy", value=sum(values) / len(values))},
             )
             for judge, values in sorted(credits.items())
@@ -280,11 +294,12 @@ def _score(judgment: Judgment, transcript: Transcript, position: dict[int, int])
         else None
     )
     verdict = judgment.verdict
-    return Score(
-        value=credit if credit is not None else "N",
-        answer=letter(position.get(verdict, verdict)) if verdict is not None else None,
-        explanation=judgment.rationale or None,
-        metadata={
+    # Not scored: Inspect's unscored sentinel (NaN), which its metrics leave out, as the
+    # report does ("N", NOANSWER, was counted by Inspect's accuracy as wrong).
+    fields: dict[str, Any] = {
+        "answer": letter(position.get(verdict, verdict)) if verdict is not None else None,
+        "explanation": judgment.rationale or None,
+        "metadata": {
             # An index past the answers (a judgment that is not scored) keeps its own letter.
             "probabilities": {letter(position.get(i, i)): p for i, p in enumerate(probabilities)},
             "judge_kind": judgment.judge.kind,
@@ -295,7 +310,8 @@ def _score(judgment: Judgment, transcript: Transcript, position: dict[int, int])
             "cost_usd": judgment.cost_usd,
             "oversight_judgment": judgment.model_dump(mode="json"),
         },
-    )
+    }
+    return Score(value=credit, **fields) if credit is not None else Score.unscored(**fields)
 
 
 def _usage(calls: list[Any]) -> dict[str, Any]:

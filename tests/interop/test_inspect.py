@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -416,9 +417,40 @@ def test_a_score_is_credited_only_where_the_report_counts_the_judgment(tmp_path:
         for r in judgment_rows(tmp_path / "run")
         if r["counted"]
     }
-    assert {k: v for k, v in values.items() if v != "N"} == counted
+    assert {k: v for k, v in values.items() if not math.isnan(v)} == counted
     assert log.results.scores[0].metrics["accuracy"].value == sum(counted.values()) / len(counted)
     assert log.samples[1].scores["weak"].metadata["oversight_judgment"]["id"] == "j2"
+
+
+def test_inspects_own_metrics_on_an_exported_log_give_the_reports_accuracy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A judgment the report does not score (a probability too many, a failed transcript)
+    was exported as ``N``, Inspect's NOANSWER, which Inspect's own ``accuracy()`` counts as
+    wrong: recomputed by Inspect the log read 0.25 where the report said 0.5. Now it is
+    Inspect's unscored score, which Inspect's metrics leave out."""
+    from tests.transcripts.factories import debate, judgment
+
+    store = RunStore.create(tmp_path / "run")
+    for i in (1, 2, 3, 4):
+        status = {"status": "error", "error": "x"} if i == 4 else {}
+        store.transcripts.append(debate(id=f"d{i}", condition="debate", **status))
+    for i, probabilities in enumerate([[0.9, 0.1], [0.5, 0.3, 0.2], [0.2, 0.8], [0.9, 0.1]]):
+        store.judgments.append(
+            judgment(id=f"j{i + 1}", transcript_id=f"d{i + 1}", probabilities=probabilities)
+        )
+    store.close()
+    assert main(["report", str(tmp_path / "run"), "--json"]) == 0
+    (group,) = json.loads(capsys.readouterr().out)["groups"]
+    assert (group["accuracy"], group["n"], group["n_unscored"]) == (0.5, 2, 2)
+
+    (path,) = export_inspect(tmp_path / "run", tmp_path / "logs")
+    log = inspect_log.read_eval_log(str(path))
+    log.results = None  # only what Inspect computes itself from the samples
+    inspect_log.recompute_metrics(log)
+    (weak,) = log.results.scores
+    assert weak.metrics["accuracy"].value == group["accuracy"]
+    assert (weak.scored_samples, weak.unscored_samples) == (group["n"], group["n_unscored"])
 
 
 def test_a_foreign_sample_that_cannot_be_a_question_is_named_and_nothing_imported(
