@@ -43,6 +43,12 @@ class Backend(abc.ABC):
     async def send(self, request: Request) -> Reply:
         """Send ``request`` once and return the provider's reply."""
 
+    async def server_slots(self) -> int | None:
+        """Requests the server decodes at once, where it says (a llama.cpp server's slots;
+        the rest wait in its queue): the concurrency limit where no endpoint sets one.
+        None: unknown. Asked before the first request (a failed connection is retried)."""
+        return None
+
     def classify(self, error: BaseException) -> Failure | None:
         """What ``error`` from :meth:`send` means for retrying; None if it is not a provider
         failure (it then propagates unchanged). Backends extend this for their SDK."""

@@ -307,6 +307,9 @@ class Endpoint:
             asked = time.monotonic()
             if batch is not None:
                 return await batch.send(request, key)
+            slots = await self.backend.server_slots()  # asked once, when the server is known
+            if slots is not None:
+                self.limits.use_server_slots(slots)
             held = await self.limits.acquire(tokens)
             sent = time.monotonic()
             stats.queued_s = sent - asked

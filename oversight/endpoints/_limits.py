@@ -154,6 +154,27 @@ class SharedLimits:
             self.settings = tightened
             self._last = None
 
+    def use_server_slots(self, slots: int) -> None:
+        """The server decodes ``slots`` requests at once (llama.cpp's slots, the rest wait
+        in its queue, their ``timeout`` running): the concurrency where no endpoint set one."""
+        if self.default_concurrency == slots:
+            return
+        self.default_concurrency = slots
+        self._last = None
+        chosen = self.settings.max_concurrency
+        if chosen is not None and chosen > slots:
+            log.warning(
+                "%s: max_concurrency=%d is more than the server's %d slots: the requests "
+                "beyond them wait in the server's queue, and that wait counts toward timeout",
+                self.name,
+                chosen,
+                slots,
+            )
+        else:
+            log.info(
+                "%s: at most %d requests in flight at once, its server's slots", self.name, slots
+            )
+
     async def acquire(self, tokens: int) -> _LoopState:
         """Wait out any pause, for a concurrency slot, then for room in the request and token
         rates."""

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import functools
 import json
 import logging
 import os
@@ -192,6 +191,10 @@ class LocalBackend(OpenAIBackend):
         self._local: LocalModel | None = None
         self._url: str | None = None
         self._prepare_lock = threading.Lock()
+        self.llama_cpp = True  # its schemas lenient, as any llama.cpp server's
+
+    async def server_slots(self) -> int | None:
+        return self.options.parallel  # started so
 
     def batch_api(self) -> BatchApi:
         return Backend.batch_api(self)  # llama.cpp has no batch API (its /v1/files: 404)
@@ -229,14 +232,6 @@ class LocalBackend(OpenAIBackend):
         stops = self.local().stops
         if stops:
             params["stop"] = stops
-        answer_format = params.get("response_format") or {}
-        if answer_format.get("type") == "json_schema" and _uses_llguidance():
-            # llguidance refuses a schema with a keyword it cannot enforce (uniqueItems,
-            # not, if, a oneOf it cannot prove disjoint, an unknown format), and llama.cpp
-            # then generates unconstrained, with no error. Lenient, it enforces the rest;
-            # the reply is still validated against the whole schema, and re-asked.
-            wrapper = answer_format["json_schema"]
-            wrapper["schema"] = {"x-guidance": {"lenient": True}, **wrapper["schema"]}
         return params
 
     async def send(self, request: Request) -> Reply:
@@ -331,14 +326,6 @@ def _start_server(model: LocalModel, parallel: int) -> str:
             atexit.register(_stop_servers)
         _servers[key] = (server, url)
         return url
-
-
-@functools.cache
-def _uses_llguidance() -> bool:
-    """Whether this llama.cpp compiles JSON schemas with llguidance (xllamacpp's wheels
-    do), which takes the ``x-guidance`` options."""
-    convert = getattr(_import_llama_cpp(), "json_schema_to_grammar", None)
-    return convert is not None and str(convert("{}")).startswith("%llguidance")
 
 
 def _import_llama_cpp() -> Any:

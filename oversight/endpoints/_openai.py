@@ -12,15 +12,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import httpx2
 import openai
 from openai._types import RequestOptions
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from oversight.endpoints._batch import BatchApi
+from oversight.endpoints._llama_cpp import is_llama_cpp, lenient_schema, server_slots
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import openai_host
 from oversight.endpoints._retry import Failure, status_failure
 from oversight.endpoints._sdk import SdkBackend
+from oversight.endpoints._secrets import public_url
 from oversight.endpoints._structured import closed_schema, is_strict, schema_instruction
 from oversight.endpoints._types import Reply, Request, TokenLogprob, normal_finish
 from transcripts import Usage
@@ -74,6 +77,27 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         )
         self._said: set[str] = set()
         self.stream = bool(options.stream)
+        self.llama_cpp: bool | None = False if _is_openai(self.server) else options.llama_cpp
+        """Whether the server is llama.cpp's; None until a reply says (its ``Server``)."""
+
+    async def server_slots(self) -> int | None:
+        if not self.llama_cpp:
+            return None
+        return await server_slots(self.server, self.client)
+
+    def _heard_from(self, headers: Mapping[str, str], *, answered: bool = True) -> None:
+        """Learn from a response's headers whether the server is llama.cpp's (from an error,
+        only that it is: a proxy's error in front of one does not name it)."""
+        if self.llama_cpp is None and (answered or is_llama_cpp(headers)):
+            self.llama_cpp = is_llama_cpp(headers)
+            if self.llama_cpp:
+                log.info(
+                    "%s/%s: the server at %s is llama.cpp's: schemas go lenient, and the "
+                    "requests in flight are its slots unless max_concurrency is set",
+                    self.provider,
+                    self.model,
+                    public_url(self.server),
+                )
 
     async def send(self, request: Request) -> Reply:
         client = await self.client()
@@ -83,21 +107,27 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         # Posted as it is: ``chat.completions.create`` would walk the whole body again to
         # "transform" it (nothing to change in a plain JSON body; ~10% of the client's CPU).
         options: RequestOptions = {"security": {"bearer_auth": True}}
-        if not self.stream:
-            response = await client.post(
-                "/chat/completions", cast_to=object, body=params, options=options
+        try:
+            if not self.stream:
+                response = await client.post(
+                    "/chat/completions", cast_to=httpx2.Response, body=params, options=options
+                )
+                self._heard_from(response.headers)
+                return self.read(_body(response))
+            params["stream"] = True
+            params["stream_options"] = {"include_usage": True}
+            stream = await client.post(
+                "/chat/completions",
+                cast_to=ChatCompletion,
+                body=params,
+                options=options,
+                stream=True,
+                stream_cls=openai.AsyncStream[ChatCompletionChunk],
             )
-            return self.read(response)
-        params["stream"] = True
-        params["stream_options"] = {"include_usage": True}
-        stream = await client.post(
-            "/chat/completions",
-            cast_to=ChatCompletion,
-            body=params,
-            options=options,
-            stream=True,
-            stream_cls=openai.AsyncStream[ChatCompletionChunk],
-        )
+        except openai.APIStatusError as err:
+            self._heard_from(err.response.headers, answered=False)
+            raise
+        self._heard_from(stream.response.headers)
         return await self.read_stream(stream)
 
     def batch_api(self) -> BatchApi:
@@ -152,6 +182,8 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
                         "strict": is_strict(closed),
                     },
                 }
+                if self.llama_cpp:
+                    lenient_schema(params["response_format"])
             else:
                 if mode == "json_object":
                     params["response_format"] = {"type": "json_object"}
@@ -251,6 +283,13 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         if failure is None and isinstance(error, openai.APIError):  # an error event in a stream
             return Failure(True, "error inside the response", provider_message=error.message)
         return failure
+
+
+def _body(response: httpx2.Response) -> object:
+    """A response's body as the SDK reads one for ``cast_to=object``: parsed JSON, or the
+    text of a body that is not JSON."""
+    content_type = response.headers.get("content-type", "*").split(";")[0]
+    return response.json() if content_type.endswith("json") else response.text
 
 
 def _is_openai(server: str) -> bool:

@@ -39,7 +39,9 @@ class EndpointOptions(BaseModel):
     timeout: float = Field(default=120.0, gt=0)
     """Seconds an attempt may wait to connect or for the server's next bytes before it
     counts as timed out (and is retried). ``local/`` default: 600, and replies stream, so
-    this is the wait for each next token, never a cap on a whole generation."""
+    this is the wait for each next token, never a cap on a whole generation. A request
+    waiting in a server's own queue (llama.cpp's, every slot busy) waits within it: for
+    a llama.cpp server the requests in flight are therefore its slots (see ``llama_cpp``)."""
     max_retries: int = Field(default=10, ge=0)
     """Retries after the first attempt, for rate limits, overload, 5xx, timeouts, dropped
     connections and malformed bodies. Other client errors are never retried."""
@@ -60,8 +62,8 @@ class EndpointOptions(BaseModel):
     wrong). A judge's own ``max_attempts`` overrides it."""
     max_concurrency: int | None = Field(default=None, ge=1)
     """Requests in flight at once, shared by every endpoint of the same model and server in
-    the process. None: 64 for remote providers, ``parallel`` for a local server, unlimited
-    for mocks."""
+    the process. None: 64 for remote providers, the slots of a llama.cpp server (``parallel``
+    for a ``local/`` one), unlimited for mocks."""
     rpm: float | None = Field(default=None, gt=0)
     """Requests per minute, shared like ``max_concurrency``."""
     tpm: float | None = Field(default=None, gt=0)
@@ -108,6 +110,15 @@ class EndpointOptions(BaseModel):
     """Seconds requests are gathered before a batch is submitted."""
     batch_poll_interval: float = Field(default=30.0, ge=0)
     """Seconds between checks of a submitted batch's status."""
+    llama_cpp: bool | None = None
+    """``openai/`` and compatible servers: whether the server at ``base_url`` is llama.cpp's
+    ``llama-server``. None: told by its replies (llama.cpp names itself in each one's
+    ``Server`` header), from the first reply on; True: known before the first request.
+    For a llama.cpp server, JSON schemas go lenient (a keyword its grammar engine cannot
+    enforce is left to validation, not the whole schema dropped), and where no
+    ``max_concurrency`` is set the requests in flight are its slots (``/props``
+    ``total_slots``, its ``-np``): a request beyond them would wait in the server's
+    queue, where its ``timeout`` already runs. ``local/`` servers are llama.cpp's."""
     replies: Any = None
     """``mock/`` only: a list of replies, or a sync or async function of the request."""
     ctx_size: int | None = Field(default=None, ge=256)
@@ -173,6 +184,7 @@ class EndpointArgs(TypedDict, total=False):
     stream: bool | None
     transport: Literal["aiohttp", "httpx"]
     extra_body: dict[str, Any] | None
+    llama_cpp: bool | None
     replies: list[Any] | Callable[..., Any] | Callable[..., Awaitable[Any]] | None
     ctx_size: int | None
     parallel: int

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import re
 from typing import Annotated, Literal
 
@@ -46,6 +47,9 @@ async def test_a_prompt_is_counted_as_the_server_counts_it() -> None:
     assert counted is not None and int(counted.group(1)) == sent.usage.input_tokens
 
 
+PICK = "Which of the labels A and B name a colour? A: red. B: dog. Answer in JSON."
+
+
 class Picks(BaseModel):
     """A pydantic set: JSON schema ``uniqueItems``, which llguidance does not enforce."""
 
@@ -62,12 +66,28 @@ async def test_a_schema_keyword_llama_cpp_cannot_enforce_still_gets_a_constraine
     with no schema at all. The model never saw the schema (native mode does not put it in
     the prompt), so every re-ask failed alike."""
     ep = endpoint("local/gemma3-270m", **SETTINGS, cache=False, validation_retries=0)
-    picks = await ep.complete(
-        "Which of the labels A and B name a colour? A: red. B: dog. Answer in JSON.",
-        schema=Picks,
-        max_tokens=40,
-    )
+    picks = await ep.complete(PICK, schema=Picks, max_tokens=40)
     assert isinstance(picks.parsed, Picks) and picks.parsed.labels <= {"A", "B"}
+
+
+async def test_an_openai_endpoint_at_a_llama_cpp_server_gets_a_constrained_reply_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An ``openai/`` endpoint at one's own llama.cpp server sent the schema as it was, so
+    the same ``uniqueItems`` made the server drop it and answer free text. Now the server
+    is known as llama.cpp's from its first reply (or from ``llama_cpp=True``, before any),
+    and its schemas go lenient as ``local/``'s do; its slots bound the requests in flight."""
+    local = endpoint("local/gemma3-270m", **SETTINGS, cache=False)
+    await local.complete("Hello.", max_tokens=1)
+    url = f"{local.backend._url}/v1"  # type: ignore[attr-defined]
+    told = endpoint("openai/gemma", base_url=url, llama_cpp=True, cache=False, validation_retries=0)
+    found = endpoint("openai/gemma", base_url=url, cache=False, validation_retries=0)
+    with caplog.at_level(logging.INFO, logger="oversight.endpoints"):
+        await found.complete("Hello.", max_tokens=1)  # its reply names the server
+        for ep in (told, found):
+            picks = await ep.complete(PICK, schema=Picks, max_tokens=40)
+            assert isinstance(picks.parsed, Picks) and picks.parsed.labels <= {"A", "B"}
+    assert "at most 1 requests in flight at once, its server's slots" in caplog.text
 
 
 @pytest.mark.parametrize("stream", [True, False])

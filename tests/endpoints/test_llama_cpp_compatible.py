@@ -1,0 +1,125 @@
+"""An ``openai/`` endpoint pointed at one's own llama.cpp server (``base_url``) is treated as
+a ``local/`` one is: its JSON schemas go lenient, and the requests in flight are the
+server's slots, so none waits in the server's queue while its ``timeout`` runs.
+
+A fake OpenAI server that says what llama.cpp says of itself (the ``Server: llama.cpp``
+header on every response, ``GET /props`` with ``total_slots``) stands in for the real one
+(whose reply to a schema is checked in ``test_local_server.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from oversight.endpoints import endpoint
+from oversight.testing import FakeOpenAIServer
+from oversight.testing._http import HttpRequest, Responder
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"labels": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}},
+    "required": ["labels"],
+}
+
+
+class _NamedResponder(Responder):
+    """Every response says ``Server: llama.cpp``, as llama.cpp's do."""
+
+    async def send(
+        self,
+        status: int,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        named = {**(headers or {}), "Server": "llama.cpp"}
+        await super().send(status, body, content_type=content_type, headers=named)
+
+
+class FakeLlamaCpp(FakeOpenAIServer):
+    """The fake OpenAI server speaking as llama.cpp's, with ``slots`` slots."""
+
+    def __init__(self, slots: int) -> None:
+        super().__init__()
+        self.slots = slots
+
+    async def answer(self, record: Any, scripted: Any, out: Responder) -> None:
+        await super().answer(record, scripted, _NamedResponder(out.writer))
+
+    async def route(self, http: HttpRequest, out: Responder) -> bool:
+        if http.method == "GET" and http.path == "/props":
+            await _NamedResponder(out.writer).send_json(200, {"total_slots": self.slots})
+            return True
+        return await super().route(http, out)
+
+
+def _guided(server: FakeOpenAIServer) -> list[bool]:
+    """Per chat request, whether its schema was sent lenient."""
+    return [
+        "x-guidance" in r.body["response_format"]["json_schema"]["schema"]
+        for r in server.requests
+        if r.path == "/v1/chat/completions" and "response_format" in r.body
+    ]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_llama_cpp_server_is_known_by_its_first_reply_and_its_schemas_go_lenient(
+    stream: bool,
+) -> None:
+    """The schema went to llama.cpp as it was: one with a keyword llguidance cannot
+    enforce (``uniqueItems``) was dropped whole, and the model wrote free text."""
+    with FakeLlamaCpp(slots=4) as server:
+        ep = endpoint("openai/gemma", base_url=server.base_url, cache=False, stream=stream)
+        for n in range(2):
+            await ep.complete(f"Pick {n}.", schema=SCHEMA, max_tokens=200)
+        told = endpoint("openai/gemma", base_url=server.base_url, cache=False, llama_cpp=True)
+        await told.complete("Pick.", schema=SCHEMA, max_tokens=200)
+    # Unknown before its first reply; known from it on; told, known from the start.
+    assert _guided(server) == [False, True, True]
+    assert server.requests_by_path["/props"] == 1  # asked once, only of llama.cpp
+
+
+async def test_requests_in_flight_are_the_llama_cpp_servers_slots_unless_set() -> None:
+    """An ``openai/`` endpoint sent up to 64 requests at once; llama.cpp decodes ``-np``
+    of them and queues the rest, whose ``timeout`` runs while they wait, so a long queue
+    timed out requests the server would have answered (and their retries queued again)."""
+    with FakeLlamaCpp(slots=2) as server:
+        ep = endpoint("openai/gemma", base_url=server.base_url, cache=False)
+        await ep.complete("Hello.", max_tokens=4)  # the server says what it is
+        server.reset()
+        server.latency = 0.05  # so requests overlap
+        replies = await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(8)))
+        assert [r.call.retries for r in replies] == [0] * 8
+        assert server.peak_concurrency == 2
+
+
+async def test_a_max_concurrency_beyond_the_slots_is_kept_and_warned_of(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with FakeLlamaCpp(slots=2) as server:
+        ep = endpoint(
+            "openai/gemma", base_url=server.base_url, cache=False, llama_cpp=True, max_concurrency=6
+        )
+        server.latency = 0.05
+        with caplog.at_level(logging.WARNING, logger="oversight.endpoints"):
+            await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(6)))
+    assert server.peak_concurrency == 6
+    assert "max_concurrency=6 is more than the server's 2 slots" in caplog.text
+    assert "counts toward timeout" in caplog.text
+
+
+async def test_another_compatible_server_is_neither_asked_nor_changed(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    ep = endpoint("openai/model", base_url=openai_server.base_url, cache=False)
+    await ep.complete("Pick.", schema=SCHEMA, max_tokens=200)
+    openai_server.latency = 0.05
+    replies = await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(8)))
+    assert len(replies) == 8 and openai_server.peak_concurrency == 8
+    assert _guided(openai_server) == [False]
+    assert set(openai_server.requests_by_path) == {"/v1/chat/completions"}
