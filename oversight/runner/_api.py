@@ -29,6 +29,7 @@ from oversight.runner._lock import run_lock
 from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
+from oversight.runner._prompts import prompt_fingerprint
 from oversight.runner._replay import check_replay, replay_cache, same_experiment, spec_changes
 from oversight.runner._run import Session
 from oversight.runner._share import check_workers
@@ -70,8 +71,15 @@ def _questions_hash(questions: list[Question]) -> str:
     return digest.hexdigest()
 
 
-def _freeze(store: RunStore, experiment: Experiment, questions: list[Question]) -> None:
-    """Write ``experiment.json``, or check that the folder's run is this experiment."""
+def _freeze(
+    store: RunStore,
+    experiment: Experiment,
+    questions: list[Question],
+    prompts: dict[str, Any] | None = None,
+) -> None:
+    """Write ``experiment.json`` (with ``prompts``, the fingerprint of the prompts each role
+    sends: :mod:`oversight.runner._prompts`), or check that the folder's run is this
+    experiment."""
     frozen = {
         "name": experiment.name,
         "spec_hash": experiment.spec_hash(),
@@ -82,6 +90,8 @@ def _freeze(store: RunStore, experiment: Experiment, questions: list[Question]) 
     }
     existing = store.read_json("experiment.json")
     if existing is None:
+        if prompts is not None:
+            frozen["prompts"] = prompts
         store.write_json("experiment.json", {**frozen, "created_at": utc_now().isoformat()})
         return
     if not same_experiment(existing, experiment):
@@ -251,12 +261,17 @@ async def _run(
         )
     questions = load_questions(exp.dataset, exp.base_dir)
     split_parts(exp, questions)  # a [split] that does not fit is refused before the folder is made
+    prompts = None  # what each role sends: recorded by a new run, compared by a replay
+    if replay is not None or not (folder / "experiment.json").is_file():
+        prompts = await prompt_fingerprint(exp)
     if replay is not None:  # a bad --replay is refused before the folder is made
-        check_replay(Path(replay), exp, _questions_hash(questions))
+        note = check_replay(Path(replay), exp, _questions_hash(questions), prompts)
+        if note is not None:
+            console.print(escape(note))
     store = RunStore.create(folder)
     lock = run_lock(folder)
     try:
-        _freeze(store, exp, questions)
+        _freeze(store, exp, questions, prompts)
         cache: Path | bool = exp.cache if exp.cache is not None else folder / "cache.sqlite"
         if replay is not None:
             cache = replay_cache(Path(replay), folder)

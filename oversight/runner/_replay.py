@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from oversight.experiment import Experiment
+from oversight.runner._prompts import changed_roles
 from transcripts.errors import ConfigError
 
 __all__ = ["check_replay", "replay_cache", "replay_origin", "same_experiment", "spec_changes"]
@@ -88,13 +89,21 @@ def replay_origin(source: Path) -> Path:
     return origin
 
 
-def check_replay(source: Path, experiment: Experiment, questions_hash: str) -> None:
-    """Refuse to replay ``source`` with an experiment other than the one it ran, or with
-    questions other than its own (a cache file given alone has no experiment to check)."""
+def check_replay(
+    source: Path,
+    experiment: Experiment,
+    questions_hash: str,
+    prompts: dict[str, Any] | None = None,
+) -> str | None:
+    """Refuse to replay ``source`` with an experiment other than the one it ran, with
+    questions other than its own, or where today's oversight sends other prompts than the
+    run's (``prompts``: today's :func:`~oversight.runner._prompts.prompt_fingerprint`). A
+    cache file given alone has no experiment to check. Returns a note to show when the
+    run's prompts cannot be checked (it was made before they were recorded)."""
     replay_origin(source)
     frozen_at = source / "experiment.json"
     if not source.is_dir() or not frozen_at.is_file():
-        return
+        return None
     try:
         existing = json.loads(frozen_at.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
@@ -105,8 +114,10 @@ def check_replay(source: Path, experiment: Experiment, questions_hash: str) -> N
         what = spec_changes(existing, experiment)
     elif existing.get("questions_hash") not in (None, questions_hash):
         what = "the dataset's questions (the file at dataset.path was edited or replaced)"
+    elif prompts is None:
+        return None
     else:
-        return
+        return _check_prompts(source, existing.get("prompts"), prompts)
     raise ConfigError(
         f"--replay: this experiment is not the experiment {source} ran (changed: {what}); "
         f"a replay answers every call from that run's cache, so the requests these change "
@@ -114,6 +125,30 @@ def check_replay(source: Path, experiment: Experiment, questions_hash: str) -> N
         f"{frozen_at}), or, to reproduce what the cache still answers and see each miss, "
         f"copy {replay_origin(source)} into a new run folder and run there with --offline "
         f"(without --offline, the missing requests are sent and paid)"
+    )
+
+
+def _check_prompts(source: Path, recorded: object, prompts: dict[str, Any]) -> str | None:
+    """Refuse when the prompts of some role changed since ``source`` was run; the note to
+    show when its prompts cannot be compared."""
+    changed = changed_roles(recorded, prompts)
+    if changed is None:
+        return (
+            f"--replay: {source} was made by an oversight that did not record its prompts, "
+            f"so whether today's prompts are the ones its cache holds cannot be checked; "
+            f"a call whose prompt changed since fails as a cache miss (CacheMissError)"
+        )
+    if not changed:
+        return None
+    shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+    raise ConfigError(
+        f"--replay: the prompts of {shown} are not the ones {source} was run with: this "
+        f"oversight words or renders them differently (a protocol's or judge's template "
+        f"changed since), so their requests would all miss the run's cache and fail. "
+        f"Replay with the oversight version that made the run, or run this experiment "
+        f"without --replay (its calls are sent and paid); to keep what the cache still "
+        f"answers, copy {replay_origin(source)} into a new run folder and run there (with "
+        f"--offline, each changed call fails as a cache miss and nothing is sent)"
     )
 
 

@@ -1,0 +1,126 @@
+"""A replay after a later oversight changed a prompt: refused up front, naming the roles
+whose prompts changed, instead of failing every call they make as a cache miss. Runs made
+before prompts were recorded still replay, saying once that their prompts cannot be
+checked."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import judges.prompts
+import protocols.prompts.debate
+from oversight.cli import main
+from oversight.testing import FAKE_KEY_VARIABLE, FakeOpenAIServer, fake_experiment, scripted_verdict
+
+
+def _reply(body: dict[str, object]) -> object:
+    verdict = scripted_verdict(body)
+    return verdict if verdict is not None else "I argue for my answer."
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
+    monkeypatch.setenv(FAKE_KEY_VARIABLE, "test")
+    with FakeOpenAIServer(reply=_reply) as fake:
+        yield fake
+
+
+@pytest.fixture
+def ran(tmp_path: Path, server: FakeOpenAIServer) -> Path:
+    """The experiment file of a finished run in ``tmp_path / "run"``."""
+    path = tmp_path / "fake.toml"
+    path.write_text(fake_experiment(server.base_url, protocol_options={"resamples": 0}))
+    assert main(["run", str(path), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    server.reset()
+    return path
+
+
+def _replay(path: Path, tmp_path: Path) -> int:
+    replay = ["--out", str(tmp_path / "replay"), "--replay", str(tmp_path / "run")]
+    return main(["run", str(path), *replay, "--no-progress", "--no-report"])
+
+
+def test_a_run_records_a_fingerprint_of_each_roles_prompts(ran: Path, tmp_path: Path) -> None:
+    frozen = json.loads((tmp_path / "run" / "experiment.json").read_text())
+    roles = frozen["prompts"]["roles"]
+    assert set(roles) == {"consultancy:consultant", "debate:debater", "judge:weak-judge"}
+    assert all(len(digest) == 64 for digest in roles.values())
+
+
+def test_a_replay_after_a_prompt_changed_is_refused_before_any_request(
+    ran: Path,
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before: every judgment and debate failed offline, one by one, as a cache miss. Now
+    the replay is refused before its folder is made, naming the roles and what to do."""
+    capsys.readouterr()
+    monkeypatch.setattr(judges.prompts, "JUDGE_SYSTEM", judges.prompts.JUDGE_SYSTEM + " Be fair.")
+    monkeypatch.setitem(judges.prompts._ROLE, "debate", judges.prompts._ROLE["debate"] + " Hm.")
+    debater = protocols.prompts.debate.render_debater_system
+    monkeypatch.setattr(
+        protocols.prompts.debate,
+        "render_debater_system",
+        lambda **fields: debater(**fields) + "\nBe brief.",
+    )
+    assert _replay(ran, tmp_path) == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert "--replay: the prompts of debate:debater, judge:weak-judge are not the ones" in said
+    assert "consultancy:consultant" not in said, "an unchanged role is not named"
+    assert "the oversight version that made the run" in said and "without --replay" in said
+    assert not (tmp_path / "replay").exists() and server.total_requests == 0
+
+
+def test_an_unchanged_replay_says_nothing_about_prompts(
+    ran: Path, tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert _replay(ran, tmp_path) == 0
+    printed = capsys.readouterr()
+    assert "prompts" not in printed.out + printed.err and server.total_requests == 0
+
+
+def test_a_run_made_before_prompts_were_recorded_still_replays_saying_so_once(
+    ran: Path, tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frozen_at = tmp_path / "run" / "experiment.json"
+    frozen = json.loads(frozen_at.read_text())
+    del frozen["prompts"]  # as an oversight before the fingerprint wrote it
+    frozen_at.write_text(json.dumps(frozen))
+    capsys.readouterr()
+    assert _replay(ran, tmp_path) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert printed.count("cannot be checked") == 1, printed
+    assert "did not record its prompts" in printed
+    assert server.total_requests == 0 and "0 calls sent" in printed
+
+
+V3_RUN = Path(__file__).parents[1] / "data" / "runs" / "v3-critique-rrm"
+CRITIQUE_RRM = Path(__file__).parents[2] / "examples" / "critique_rrm.toml"
+
+
+def test_a_replay_of_a_run_written_by_the_previous_version_is_not_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tests/data/runs/v3-critique-rrm`` (schema 3, no prompt fingerprint) replays: its
+    prompts cannot be checked, which is said, and the replay goes on."""
+    old = tmp_path / "v3"
+    shutil.copytree(V3_RUN, old)
+    (old / "cache.sqlite").touch()  # the fixture keeps no response cache: an empty one
+    small = CRITIQUE_RRM.read_text().replace("\nlimit = 8\n", "\nlimit = 2\n")
+    small = small.replace("\nmax_per_source = 2 ", "\nmax_per_source = 1 ")
+    experiment = tmp_path / "critique_rrm.toml"
+    experiment.write_text(small)
+    replay = ["--out", str(tmp_path / "replay"), "--replay", str(old), "--no-progress"]
+    main(["run", str(experiment), *replay, "--no-report"])
+    printed = capsys.readouterr()
+    said = " ".join((printed.out + printed.err).split())
+    assert "did not record its prompts" in said and "is not the experiment" not in said
+    assert (tmp_path / "replay" / "experiment.json").is_file(), "the replay went on"
