@@ -32,7 +32,7 @@ from oversight.endpoints._batch import (
     in_batchable_scope,
     ledger_for,
 )
-from oversight.endpoints._cache import cache_key, open_cache
+from oversight.endpoints._cache import ResponseCache, cache_key, open_cache
 from oversight.endpoints._limits import LimitSettings, shared_limits
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import as_price, cost_usd
@@ -49,6 +49,10 @@ from transcripts.errors import (
 )
 
 __all__ = ["Backend", "Endpoint", "MessageLike", "Reply", "as_messages", "schema_dict"]
+
+_MISSES_EXPLAINED = 3
+"""An endpoint's first misses offline name what differs from the most alike cached request
+(reading the endpoint's cached requests); later ones name the key only."""
 
 log = logging.getLogger("oversight.endpoints")
 
@@ -70,6 +74,7 @@ class Endpoint:
         cache_option = backend.cache_by_default if options.cache is None else options.cache
         self.cache = open_cache(cache_option)
         self.offline = options.resolved_offline()
+        self._misses_explained = 0
         if self.offline and self.cache is None:
             raise ConfigError(
                 f"endpoint {spec!r} is offline but has no cache to answer from: "
@@ -169,10 +174,7 @@ class Endpoint:
         while True:
             hit = cache.get(key)
             if hit is None and self.offline:
-                raise CacheMissError(
-                    f"{self.spec}: offline, and the cache {cache.path} has no reply to this "
-                    f"request (key {key[:12]}); run once online to fill it, or unset offline"
-                )
+                raise CacheMissError(await self._miss(cache, key, canonical))
             if hit is not None:
                 break
             waiting = cache.lead(key)
@@ -211,6 +213,19 @@ class Endpoint:
         if self.batch is not None:
             await self.batch.aclose()
         await self.backend.aclose()
+
+    async def _miss(self, cache: ResponseCache, key: str, canonical: str) -> str:
+        """A cache miss's error: the endpoint and key, and for its first few misses what
+        differs from the most alike request the cache holds for this endpoint."""
+        said = (
+            f"{self.spec}: offline, and the cache {cache.path} has no reply to this request "
+            f"(key {key[:12]})"
+        )
+        self._misses_explained += 1
+        if self._misses_explained <= _MISSES_EXPLAINED:
+            nearest = await asyncio.to_thread(cache.nearest_difference, self.spec, canonical)
+            said += f"; {nearest}" if nearest else f"; it holds no request of {self.spec}"
+        return f"{said}; run once online to fill it, or unset offline"
 
     async def _fresh(
         self,

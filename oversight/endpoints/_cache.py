@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from oversight.endpoints._cache_miss import nearest_difference
 from oversight.endpoints._types import Reply, Request, TokenLogprob
 from transcripts import Usage
 from transcripts.errors import ConfigError
@@ -108,6 +109,17 @@ class ResponseCache:
                 "SELECT reply FROM responses WHERE key = ?", (key,)
             ).fetchone()
         return None if row is None else _decode(row[0])
+
+    def nearest_difference(self, endpoint: str, canonical: str, *, most: int = 5000) -> str | None:
+        """What differs between the request whose key's JSON is ``canonical`` and the most
+        alike of the ``most`` latest requests cached for ``endpoint`` (for a miss's error:
+        :mod:`oversight.endpoints._cache_miss`); None when the cache has none of them."""
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT request FROM responses WHERE endpoint = ? ORDER BY created DESC LIMIT ?",
+                (endpoint, most),
+            ).fetchall()
+        return nearest_difference(endpoint, canonical, (stored_request(r[0]) for r in rows))
 
     def put(self, key: str, endpoint: str, request_json: str, reply: Reply) -> asyncio.Future[None]:
         """Store ``reply`` under ``key``: visible here at once, written to the file at the end

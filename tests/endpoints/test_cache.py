@@ -109,6 +109,36 @@ async def test_offline_replays_a_finished_run_with_no_network(tmp_path: Path) ->
         await replay.complete("a question never asked")
 
 
+async def test_an_offline_miss_names_the_fields_that_differ_from_the_most_alike_request(
+    tmp_path: Path,
+) -> None:
+    """Before: the miss named the endpoint and key only. Now the first misses of an
+    endpoint name what differs from the most alike request cached for it."""
+    cache = tmp_path / "run-cache.sqlite"
+    asked = [{"role": "user", "content": "Which answer is right? Think first."}]
+    async with FakeOpenAIServer() as server:
+        live = endpoint("openai/gpt-4o-mini", base_url=server.base_url, api_key=KEY, cache=cache)
+        await live.complete(asked, max_tokens=300, system="You judge.")
+        await live.complete("an unrelated question", max_tokens=300)
+        url = server.base_url
+    replay = endpoint("openai/gpt-4o-mini", base_url=url, cache=cache, offline=True)
+    misses = []
+    for options in ({"max_tokens": 200}, {"temperature": 0.5}, {"system": "You judge well."}):
+        settings = {"max_tokens": 300, "system": "You judge.", **options}
+        with pytest.raises(CacheMissError) as miss:
+            await replay.complete(asked, **settings)  # type: ignore[arg-type]
+        misses.append(str(miss.value))
+    said = "the most alike cached request of openai/gpt-4o-mini differs in: "
+    assert f"{said}max_tokens: 300 -> 200;" in misses[0]
+    assert f"{said}temperature: 0.0 -> 0.5;" in misses[1]
+    changed = "system (from character 9: cached 'You judge.', now 'You judge well.')"
+    assert f"{said}{changed}" in misses[2]
+    with pytest.raises(CacheMissError) as fourth:
+        await replay.complete(asked, max_tokens=100, system="You judge.")
+    assert "most alike" not in str(fourth.value), "later misses name the key alone"
+    assert "(key " in str(fourth.value)
+
+
 def _rows(cache: Path) -> int:
     with contextlib.closing(sqlite3.connect(cache)) as db:
         return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])

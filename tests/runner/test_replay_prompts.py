@@ -5,8 +5,10 @@ checked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,3 +126,40 @@ def test_a_replay_of_a_run_written_by_the_previous_version_is_not_refused(
     said = " ".join((printed.out + printed.err).split())
     assert "did not record its prompts" in said and "is not the experiment" not in said
     assert (tmp_path / "replay" / "experiment.json").is_file(), "the replay went on"
+
+
+def test_an_offline_miss_names_what_differs_from_the_most_alike_cached_request(
+    ran: Path,
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before: a miss named the endpoint and the key only, so which part of the request had
+    changed was for the user to guess. Now an endpoint's first misses name the fields that
+    differ from the most alike request the cache holds for it."""
+    monkeypatch.setattr(judges.prompts, "JUDGE_SYSTEM", judges.prompts.JUDGE_SYSTEM + " Be fair.")
+    monkeypatch.setitem(judges.prompts._ROLE, "debate", judges.prompts._ROLE["debate"] + " Hm.")
+    again = tmp_path / "again"
+    again.mkdir()
+    with (  # a consistent copy, its write-ahead log included
+        contextlib.closing(sqlite3.connect(tmp_path / "run" / "cache.sqlite")) as reader,
+        contextlib.closing(sqlite3.connect(again / "cache.sqlite")) as writer,
+    ):
+        reader.backup(writer)
+    capsys.readouterr()
+    main(["run", str(ran), "--out", str(again), "--offline", "--no-progress", "--no-report"])
+    assert server.total_requests == 0
+    errors = [
+        json.loads(line)["error"]
+        for line in (again / "judgments.jsonl").read_text().splitlines()
+        if json.loads(line)["status"] == "failed"
+    ]
+    assert len(errors) == 8, "the debate's judgments miss; the others' prompts are unchanged"
+    explained = [e for e in errors if "the most alike cached request" in e]
+    assert len(explained) == 3, "an endpoint's first three misses are explained"
+    for error in explained:
+        assert "of openai/weak-model differs in: system (from character" in error, error
+        now = error.partition(", now ")[2]
+        assert now.startswith("'... answers on purpose. Hm.\\nQuotes marked"), error
+    assert all("key " in e and "run once online" in e for e in errors)
