@@ -42,7 +42,7 @@ from rich.markup import escape
 from judges import HumanJudge, HumanQuit, Judge, build_judge, parse_judge_config
 from judges.terminal import Interrupt
 from oversight._gc import fewer_collections
-from oversight._rejudge_names import name_conflict
+from oversight._rejudge_names import name_conflict, offline_prompts_changed
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint, batchable_calls
 from oversight.experiment import Experiment
@@ -225,6 +225,8 @@ async def rejudge_async(
     )
     name = built.identity.name
     conflict = name_conflict(store, name, spec_text, experiment)
+    if conflict is None and offline:
+        conflict = await offline_prompts_changed(store, spec_text, experiment)
     if conflict is not None:  # refused before any call
         for inner in made:
             await inner.aclose()

@@ -31,12 +31,13 @@ from judges import parse_judge_config
 from judges.config import JudgeConfig, LLMJudgeConfig
 from oversight.experiment import Experiment
 from oversight.experiment._judges import judge_name
+from oversight.runner._prompts import changed_roles, prompt_fingerprint
 from transcripts import RunStore
 from transcripts._blocks import Unclean, blocks
 from transcripts._models import SCHEMA_VERSION
 from transcripts.errors import ConfigError
 
-__all__ = ["name_conflict"]
+__all__ = ["name_conflict", "offline_prompts_changed"]
 
 
 class _Judge(msgspec.Struct, frozen=True):
@@ -129,3 +130,31 @@ def _renamed(spec: str) -> str:
     """``spec`` with its ``name=`` option set to ``NAME`` (added when it has none)."""
     parts = [p for p in spec.split(",") if not p.strip().startswith("name=")]
     return ",".join([*parts, "name=NAME"])
+
+
+async def offline_prompts_changed(
+    store: RunStore, spec: str, experiment: Experiment | None
+) -> str | None:
+    """Why re-judging offline with ``spec`` would fail every call, or None: a judge of the
+    run with ``spec``'s settings (so its calls are the cache's to answer) sends other
+    prompts today than the run recorded (:mod:`oversight.runner._prompts`)."""
+    if experiment is None:
+        return None
+    mine = _settings(spec, experiment)
+    alike = [
+        judge_name(c, experiment) for c in experiment.judges if _settings(c, experiment) == mine
+    ]
+    recorded = (store.read_json("experiment.json") or {}).get("prompts")
+    if not alike or recorded is None:
+        return None
+    changed = changed_roles(recorded, await prompt_fingerprint(experiment)) or []
+    hit = [name for name in alike if f"judge:{name}" in changed]
+    if not hit:
+        return None
+    return (
+        f"rejudge --offline: --judge {spec!r} has the settings of the run's judge {hit[0]!r}, "
+        f"whose prompts are not the ones {store.path} was run with: this oversight words or "
+        f"renders them differently (a judge's template changed since), so every call would "
+        f"miss the run's cache and fail. Re-judge with the oversight version that made the "
+        f"run, or without --offline (the calls are sent and paid). Nothing was sent"
+    )

@@ -100,7 +100,8 @@ def add_parser(subparsers: Any) -> None:
         "--replay",
         metavar="RUN",
         help="copy RUN's response cache into --out and run offline: an exact "
-        "replay with no network call",
+        "replay with no network call (refused, before anything is written, when the "
+        "experiment or a role's prompts differ from RUN's)",
     )
     parser.add_argument(
         "--retry-failed",

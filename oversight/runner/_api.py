@@ -29,7 +29,7 @@ from oversight.runner._lock import run_lock
 from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
-from oversight.runner._prompts import prompt_fingerprint
+from oversight.runner._prompts import recorded_prompts
 from oversight.runner._replay import check_replay, replay_cache, same_experiment, spec_changes
 from oversight.runner._run import Session
 from oversight.runner._share import check_workers
@@ -263,7 +263,7 @@ async def _run(
     split_parts(exp, questions)  # a [split] that does not fit is refused before the folder is made
     prompts = None  # what each role sends: recorded by a new run, compared by a replay
     if replay is not None or not (folder / "experiment.json").is_file():
-        prompts = await prompt_fingerprint(exp)
+        prompts = await recorded_prompts(exp)
     if replay is not None:  # a bad --replay is refused before the folder is made
         note = check_replay(Path(replay), exp, _questions_hash(questions), prompts)
         if note is not None:

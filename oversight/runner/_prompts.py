@@ -21,6 +21,7 @@ having changed.
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -37,7 +38,9 @@ from protocols.base import get
 from protocols.personas import plant_agents
 from transcripts import JudgeView, Question, RunStore, Transcript
 
-__all__ = ["PROBE_VERSION", "changed_roles", "prompt_fingerprint"]
+__all__ = ["PROBE_VERSION", "changed_roles", "prompt_fingerprint", "recorded_prompts"]
+
+logger = logging.getLogger(__name__)
 
 PROBE_VERSION = 1
 """Version of the probe (its question, how roles are named and hashed): fingerprints made
@@ -137,6 +140,23 @@ async def prompt_fingerprint(experiment: Experiment) -> dict[str, Any]:
         await recorder.aclose()
         store.close()
         scratch.cleanup()
+
+
+async def recorded_prompts(experiment: Experiment) -> dict[str, Any] | None:
+    """:func:`prompt_fingerprint`, or None (with a warning) when making it failed: a run is
+    never stopped by its fingerprint; a replay of it then says its prompts cannot be
+    checked."""
+    try:
+        return await prompt_fingerprint(experiment)
+    except Exception as err:
+        logger.warning(
+            "could not fingerprint the prompts of %s (%s: %s); a replay of this run cannot "
+            "check them",
+            experiment.name,
+            type(err).__name__,
+            err,
+        )
+        return None
 
 
 async def _probe_condition(

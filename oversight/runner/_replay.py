@@ -4,7 +4,9 @@ A replay answers every call from the cache, so it reproduces only the experiment
 ran: one that differs (another model, prompt option, seed, dataset...) would send requests
 the cache cannot answer, and every item they touch would fail offline. Such a replay is
 refused before the new folder is made, as a resume of a changed experiment is, naming
-what changed; only ``[limits]`` (and ``out``, ``description``) may differ.
+what changed; only ``[limits]`` (and ``out``, ``description``) may differ. So is a replay
+by an oversight whose prompts for some role differ from those the run recorded
+(:mod:`oversight.runner._prompts`), naming the roles.
 """
 
 from __future__ import annotations

@@ -16,8 +16,11 @@ import pytest
 
 import judges.prompts
 import protocols.prompts.debate
+from oversight import rejudge_async
 from oversight.cli import main
 from oversight.testing import FAKE_KEY_VARIABLE, FakeOpenAIServer, fake_experiment, scripted_verdict
+from transcripts import RunStore
+from transcripts.errors import ConfigError
 
 
 def _reply(body: dict[str, object]) -> object:
@@ -163,3 +166,23 @@ def test_an_offline_miss_names_what_differs_from_the_most_alike_cached_request(
         now = error.partition(", now ")[2]
         assert now.startswith("'... answers on purpose. Hm.\\nQuotes marked"), error
     assert all("key " in e and "run once online" in e for e in errors)
+
+
+async def test_an_offline_rejudge_by_a_judge_whose_prompts_changed_is_refused(
+    ran: Path, tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rejudge --offline`` with the settings of the run's judge is answered by the run's
+    cache; after that judge's prompt changed, every judgment failed as a miss. It is refused
+    before any call, naming the judge; with unchanged prompts it is answered, nothing sent."""
+    done = await rejudge_async(tmp_path / "run", "llm:weak", offline=True, conditions=["debate"])
+    assert (done.judged, done.failed, server.total_requests) == (8, 0, 0)
+    monkeypatch.setattr(judges.prompts, "JUDGE_SYSTEM", judges.prompts.JUDGE_SYSTEM + " Be fair.")
+    monkeypatch.setitem(judges.prompts._ROLE, "debate", judges.prompts._ROLE["debate"] + " Hm.")
+    with pytest.raises(ConfigError) as refused:
+        await rejudge_async(tmp_path / "run", "llm:weak,name=again", offline=True)
+    said = str(refused.value)
+    assert "has the settings of the run's judge 'weak-judge', whose prompts are not" in said
+    assert "without --offline" in said and "Nothing was sent" in said
+    assert server.total_requests == 0
+    with RunStore.open(tmp_path / "run") as store:
+        assert not [j for j in store.judgments.latest() if j.judge.name == "again"]
