@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,18 +23,19 @@ from oversight.runner._dry import (
     mock_factory,
     rehearsal_folder,
 )
+from oversight.runner._freeze import freeze, freeze_models, prompts_recorded, questions_hash
 from oversight.runner._items import plan, split_parts
 from oversight.runner._lock import run_lock
 from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, SpendEntry
 from oversight.runner._progress import interactive as terminal
 from oversight.runner._prompts import recorded_prompts
-from oversight.runner._replay import check_replay, replay_cache, same_experiment, spec_changes
+from oversight.runner._replay import check_replay, replay_cache
 from oversight.runner._run import Session
 from oversight.runner._share import check_workers
 from oversight.runner._status import RunResult
 from oversight.runner._summary import print_summary
-from transcripts import JsonlLog, Question, RunStore, total_cost, utc_now
+from transcripts import JsonlLog, RunStore, total_cost
 from transcripts.errors import ConfigError
 
 __all__ = [
@@ -62,95 +62,6 @@ def _experiment(source: ExperimentLike, **overrides: Any) -> Experiment:
 def default_out(experiment: Experiment) -> Path:
     """The run folder when none is given: the file's ``out``, else ``runs/<name>``."""
     return experiment.out if experiment.out is not None else Path("runs") / experiment.name
-
-
-def _questions_hash(questions: list[Question]) -> str:
-    digest = hashlib.sha256()
-    for q in questions:
-        digest.update(q.model_dump_json().encode())
-    return digest.hexdigest()
-
-
-def _freeze(
-    store: RunStore,
-    experiment: Experiment,
-    questions: list[Question],
-    prompts: dict[str, Any] | None = None,
-) -> None:
-    """Write ``experiment.json`` (with ``prompts``, the fingerprint of the prompts each role
-    sends: :mod:`oversight.runner._prompts`), or check that the folder's run is this
-    experiment."""
-    frozen = {
-        "name": experiment.name,
-        "spec_hash": experiment.spec_hash(),
-        "questions_hash": _questions_hash(questions),
-        "questions": len(questions),
-        "source": str(experiment.source) if experiment.source else None,
-        "spec": experiment.frozen(),
-    }
-    existing = store.read_json("experiment.json")
-    if existing is None:
-        if prompts is not None:
-            frozen["prompts"] = prompts
-        store.write_json("experiment.json", {**frozen, "created_at": utc_now().isoformat()})
-        return
-    if not same_experiment(existing, experiment):
-        raise ConfigError(
-            f"{store.path} holds a run of a different experiment (changed: "
-            f"{spec_changes(existing, experiment)}); only [limits], [human], out and "
-            f"description may change when resuming. Run into a new folder (--out), or "
-            f"restore the experiment as it was"
-        )
-    _no_rrm_switch(store, experiment)
-    if existing.get("questions_hash") != frozen["questions_hash"]:
-        raise ConfigError(
-            f"{store.path}: the dataset's questions changed since this run began (the file "
-            f"at dataset.path was edited or replaced); restore it or run into a new folder"
-        )
-
-
-def _no_rrm_switch(store: RunStore, experiment: Experiment) -> None:
-    """Refuse to resume a run begun when ``rrm`` meant expert leaves (schema version 1):
-    its missing items would be run by RRM with a weak evaluator, mixing two protocols."""
-    meta = store.read_json("run.json") or {}
-    version = meta.get("schema_version", 1)
-    old = [c.label for c in experiment.conditions if c.protocol == "rrm"]
-    if isinstance(version, int) and version < 2 and old:
-        raise ConfigError(
-            f"{store.path} was started with schema version {version}, when protocol 'rrm' "
-            f"meant what is now 'rrm-expert-leaves' (the evaluator reads the text); resuming "
-            f"would run its missing items of {', '.join(old)} with RRM's weak evaluator. Its "
-            f"saved transcripts stay readable (report, show, rejudge); to run the rest, use "
-            f"a new folder (--out) with protocol = 'rrm-expert-leaves' or 'rrm'"
-        )
-
-
-def _freeze_models(store: RunStore, experiment: Experiment, endpoints: Endpoints) -> None:
-    """Record each ``local/`` model's content hash in ``experiment.json``; on a resume,
-    refuse a model file whose content changed (a path is not a model)."""
-    refs = set(experiment.endpoints) | set(endpoints.made)
-    refs |= {ref for c in experiment.conditions for ref in c.roles.values()}
-    local = [ref for ref in sorted(refs) if endpoints.spec_of(ref).startswith("local/")]
-    made = {ref: endpoints.get(ref) for ref in local}
-    models = {
-        endpoints.spec_of(ref): str(ep.backend.identity()["model"])
-        for ref, ep in made.items()
-        if ep.backend.provider == "local"
-    }
-    if not models:
-        return
-    frozen = store.read_json("experiment.json") or {}
-    known: dict[str, str] = frozen.get("models") or {}
-    changed = sorted(
-        spec for spec, digest in models.items() if spec in known and known[spec] != digest
-    )
-    if changed:
-        raise ConfigError(
-            f"{store.path}: the model file of {', '.join(changed)} changed since this run "
-            f"began (its content hash differs); restore it or run into a new folder"
-        )
-    if models.keys() - known.keys():
-        store.write_json("experiment.json", {**frozen, "models": {**known, **models}})
 
 
 class RunOptions(TypedDict, total=False):
@@ -262,16 +173,16 @@ async def _run(
     questions = load_questions(exp.dataset, exp.base_dir)
     split_parts(exp, questions)  # a [split] that does not fit is refused before the folder is made
     prompts = None  # what each role sends: recorded by a new run, compared by a replay
-    if replay is not None or not (folder / "experiment.json").is_file():
-        prompts = await recorded_prompts(exp)
+    if replay is not None or prompts_recorded(folder) is not False:
+        prompts = await recorded_prompts(exp)  # a resume compares them with the run's
     if replay is not None:  # a bad --replay is refused before the folder is made
-        note = check_replay(Path(replay), exp, _questions_hash(questions), prompts)
+        note = check_replay(Path(replay), exp, questions_hash(questions), prompts)
         if note is not None:
             console.print(escape(note))
     store = RunStore.create(folder)
     lock = run_lock(folder)
     try:
-        _freeze(store, exp, questions, prompts)
+        freeze(store, exp, questions, prompts)
         cache: Path | bool = exp.cache if exp.cache is not None else folder / "cache.sqlite"
         if replay is not None:
             cache = replay_cache(Path(replay), folder)
@@ -305,7 +216,7 @@ async def _run(
         made = endpoints.made
         try:
             endpoints.check_credentials()  # a missing key stops the run before any item
-            await asyncio.to_thread(_freeze_models, store, exp, endpoints)
+            await asyncio.to_thread(freeze_models, store, exp, endpoints)
             meter.recover(endpoints.every())  # spend lines a kill cut off, from the cache
             if ray is not None:
                 from oversight.runner._ray import run_ray  # only here: Ray's machinery

@@ -38,7 +38,13 @@ from protocols.base import get
 from protocols.personas import plant_agents
 from transcripts import JudgeView, Question, RunStore, Transcript
 
-__all__ = ["PROBE_VERSION", "changed_roles", "prompt_fingerprint", "recorded_prompts"]
+__all__ = [
+    "PROBE_VERSION",
+    "changed_roles",
+    "prompt_fingerprint",
+    "recorded_prompts",
+    "roles_text",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -199,3 +205,9 @@ def changed_roles(recorded: object, today: dict[str, Any]) -> list[str] | None:
     if not isinstance(old, dict) or not isinstance(new, dict):
         return None
     return sorted(role for role in set(old) | set(new) if old.get(role) != new.get(role))
+
+
+def roles_text(roles: list[str]) -> str:
+    """``roles`` as a message shows them: the first eight, then how many more."""
+    more = f" and {len(roles) - 8} more" if len(roles) > 8 else ""
+    return ", ".join(roles[:8]) + more

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from oversight.experiment import Experiment
-from oversight.runner._prompts import changed_roles
+from oversight.runner._prompts import changed_roles, roles_text
 from transcripts.errors import ConfigError
 
 __all__ = ["check_replay", "replay_cache", "replay_origin", "same_experiment", "spec_changes"]
@@ -142,10 +142,9 @@ def _check_prompts(source: Path, recorded: object, prompts: dict[str, Any]) -> s
         )
     if not changed:
         return None
-    shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
     raise ConfigError(
-        f"--replay: the prompts of {shown} are not the ones {source} was run with: this "
-        f"oversight words or renders them differently (a protocol's or judge's template "
+        f"--replay: the prompts of {roles_text(changed)} are not the ones {source} was run "
+        f"with: this oversight words or renders them differently (a protocol's or judge's template "
         f"changed since), so their requests would all miss the run's cache and fail. "
         f"Replay with the oversight version that made the run, or run this experiment "
         f"without --replay (its calls are sent and paid); to keep what the cache still "

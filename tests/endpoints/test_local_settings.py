@@ -20,8 +20,8 @@ from oversight.endpoints._gguf import read_info
 from oversight.endpoints._local import LocalBackend, available_cores, clean_reply, prepare
 from oversight.endpoints._options import EndpointOptions
 from oversight.experiment import load_experiment
-from oversight.runner._api import _freeze_models
 from oversight.runner._build import Endpoints
+from oversight.runner._freeze import freeze_models
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
@@ -181,13 +181,13 @@ def test_local_model_paths_in_an_experiment_file_are_read_from_its_folder(
     # The run records the model by content, and a resume refuses a changed model file.
     store = RunStore.create(tmp_path / "run")
     store.write_json("experiment.json", {"name": "rel"})
-    _freeze_models(store, exp, endpoints)
+    freeze_models(store, exp, endpoints)
     models = store.read_json("experiment.json")["models"]
     assert list(models) == ["local/models/tiny.gguf"]
     assert models["local/models/tiny.gguf"] == made.backend.identity()["model"]
     write_gguf(folder / "models" / "tiny.gguf", template=CHATML_JINJA, vocab=7)
     with pytest.raises(ConfigError, match=r"model file of local/models/tiny\.gguf changed"):
-        _freeze_models(store, exp, Endpoints(exp, cache=False))
+        freeze_models(store, exp, Endpoints(exp, cache=False))
 
 
 def test_another_chat_template_is_another_cache_identity(tmp_path: Path) -> None:

@@ -186,3 +186,28 @@ async def test_an_offline_rejudge_by_a_judge_whose_prompts_changed_is_refused(
     assert server.total_requests == 0
     with RunStore.open(tmp_path / "run") as store:
         assert not [j for j in store.judgments.latest() if j.judge.name == "again"]
+
+
+def test_a_resume_after_a_prompt_changed_is_refused_and_an_unchanged_one_goes_on(
+    ran: Path,
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before: resuming under an oversight whose judge prompt had changed ran the missing
+    items with the new prompt, mixing two sets of prompts in one run, silently."""
+    run = tmp_path / "run"
+    with RunStore.open(run) as store:
+        judged = len(list(store.judgments))
+    resume = ["run", str(ran), "--out", str(run), "--no-progress", "--no-report"]
+    capsys.readouterr()
+    assert main(resume) == 0  # unchanged prompts: resumed (nothing left to do)
+    monkeypatch.setitem(judges.prompts._ROLE, "debate", judges.prompts._ROLE["debate"] + " Hm.")
+    assert main(resume) == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert "the prompts of judge:weak-judge are not the ones this run began with" in said
+    assert "would mix two sets of prompts in one run" in said
+    assert server.total_requests == 0
+    with RunStore.open(run) as store:
+        assert len(list(store.judgments)) == judged

@@ -262,7 +262,7 @@ def test_v1_transcripts_read_as_benign_and_stress_refuses_a_run_with_no_plants(
     # The v1 run's spec, read by today's code, is still the same experiment (fields added
     # since, such as plant and stress, keep its meaning), so it resumes.
     from oversight.experiment import Experiment
-    from oversight.runner._api import same_experiment
+    from oversight.runner._replay import same_experiment
 
     frozen = json.loads((v1_run / "experiment.json").read_text())
     experiment = Experiment.model_validate(frozen["spec"])
