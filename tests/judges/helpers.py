@@ -168,3 +168,39 @@ class Scripted(Judge):
             rationale=f"{self.identity.name} says so",
             time_s=1.0,
         )
+
+
+CONDITIONS = ("consultancy", "debate", "unassisted")
+"""The conditions of :func:`run_transcripts`."""
+
+
+def run_transcripts(
+    questions: int = 6, conditions: tuple[str, ...] = CONDITIONS
+) -> list[Transcript]:
+    """Each question under each condition in both answer orders (for study plans)."""
+    out = []
+    for q in range(questions):
+        question = Question(
+            id=f"q{q}",
+            text=f"Question {q}?",
+            answers=["Yes", "No"],
+            correct=q % 2,
+            source=f"story-{q // 2}",
+        )
+        for condition in conditions:
+            for order in ([0, 1], [1, 0]):
+                out.append(
+                    Transcript(
+                        id=f"{condition}-q{q}-o{order[0]}{order[1]}",
+                        protocol=condition,
+                        condition=condition,
+                        question=question,
+                        answer_order=order,
+                        turns=[
+                            Turn(
+                                role="debater", speaker="Debater A", round=0, content="hi", answer=0
+                            )
+                        ],
+                    )
+                )
+    return out
