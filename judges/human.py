@@ -16,10 +16,12 @@ order.
 
 Entries are read by :func:`judges.terminal.read_probabilities`; then an optional reason
 (``rationale``). A skip (``s``) asks why, optionally (:data:`SKIP_PROMPT`); the answer is the
-skipped judgment's ``rationale``. ``time_s`` is wall-clock time from showing the item to the
-verdict or skip (re-asked bad entries included; the reason is not timed); a pause while the
-item is on screen counts, and an item shown, quit and shown again in a later session is timed
-from its last showing only. With
+skipped judgment's ``rationale``. ``s`` at the confidence prompt after a letter skips too
+(the prompt was still open, so the letter was no verdict): the person is told the letter
+was not saved, and ``metadata["entry"]`` keeps both (``"A s"``). ``time_s`` is wall-clock
+time from showing the item to the verdict or skip (re-asked bad entries included; the
+reason is not timed); a pause while the item is on screen counts, and an item shown, quit
+and shown again in a later session is timed from its last showing only. With
 ``time_limit_s`` the limit is shown with the item and recorded (``metadata["time_limit_s"]``);
 an answer given after it is kept and marked ``metadata["over_time"] = True`` for the
 analysis to count or drop.
@@ -53,6 +55,7 @@ from typing import Any, Literal, TextIO, TypeVar
 
 from pydantic import Field
 from rich.console import Console
+from rich.markup import escape
 
 from judges._common import HumanInterrupted, HumanQuit
 from judges.base import Judge, JudgeOptions, resolve_options
@@ -201,6 +204,11 @@ class HumanJudge(Judge):
                     f"over time."
                 )
         if presented is None:
+            if len(entry.split()) > 1:  # "A s": the skip came at the letter's confidence
+                self._say(
+                    f"[yellow]Skipped:[/yellow] {escape(entry.split()[0])} was not saved as "
+                    "your verdict (s at its confidence skips the item)."
+                )
             return Judgment(
                 transcript_id=view.transcript_id,
                 judge=self.identity,

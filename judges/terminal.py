@@ -10,7 +10,8 @@ Example::
 What a person types (see :func:`parse_entry`): a probability per answer in the order shown
 (``70 30``, ``0.7 0.3``, ``70% 30%``; percentages add up to 100, fractions to 1), or a
 letter and a confidence (``A 80``: 80% on A, the rest shared evenly; a letter alone asks
-for the confidence). ``s`` skips (then :data:`SKIP_PROMPT` asks why), ``q`` quits
+for the confidence; ``s`` there skips the item, the letter unsaved). ``s`` skips (then
+:data:`SKIP_PROMPT` asks why), ``q`` quits
 (:class:`~judges.HumanQuit`, as does the end of input). A bad entry is explained and asked again.
 
 The person always sees the answers in the view's own presented order — the order the
@@ -213,7 +214,10 @@ def read_probabilities(
     who: str = "the person",
     interrupt: Interrupt | None = None,
 ) -> tuple[str, list[float] | None]:
-    """(what was typed, probabilities in shown order), asked until valid; None for a skip."""
+    """(what was typed, probabilities in shown order), asked until valid; None for a skip.
+
+    ``s`` at the confidence prompt after a letter skips the item (the letter, never
+    completed, is no verdict); what was typed is then ``"A s"``, so the record keeps both."""
     while True:
         entry = read_line(console, PROMPT, stream=stream, interrupt=interrupt).strip()
         if _skips(entry, who):
@@ -229,7 +233,8 @@ def read_probabilities(
                     interrupt=interrupt,
                 ).strip()
                 if _skips(more, who):
-                    return more, None
+                    # The prompt was still open: the skip counts, the letter was no verdict.
+                    return f"{label} {more}", None
                 entry = f"{label} {more}"
                 parsed = confidence_probabilities(
                     parsed, _number(more), n, percent=more.endswith("%")
