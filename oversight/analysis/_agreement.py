@@ -10,12 +10,15 @@ that judged a transcript twice contributes both verdicts.
 * **Cohen's kappa** per pair of judge names, over every pair of one verdict of each on the
   same transcript.
 
-Both are functions of sums over transcripts, so their intervals are percentile cluster
-bootstraps (sources resampled with all their transcripts) computed from per-source sums.
+Both are functions of sums over transcripts, so their intervals come from per-source sums
+(:func:`agreement_interval`): below 50 sources the delete-one-source jackknife t, from
+there on the percentile cluster bootstrap (sources resampled with all their transcripts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from itertools import combinations
 
 import numpy as np
@@ -25,16 +28,17 @@ from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_b
 from oversight.analysis._codes import unique_codes, unique_rows
 from oversight.analysis._data import Data
 from oversight.analysis._schema import Agreement, JudgePairAgreement
+from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, t_quantile
 from oversight.analysis._stats import RowMetrics
 
-__all__ = ["agreement"]
+__all__ = ["agreement", "agreement_interval", "alpha_from_sums", "kappa_from_sums"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
 
-def _alpha_from_sums(sums: Floats, n_labels: int) -> Floats:
-    """Alpha from (D_o, n, n_c...) sums; rows are resamples."""
+def alpha_from_sums(sums: Floats, n_labels: int) -> Floats:
+    """Alpha from (D_o, n, n_c...) sums; rows are resamples (or the one total)."""
     d_o, n, n_c = sums[:, 0], sums[:, 1], sums[:, 2 : 2 + n_labels]
     expected = n**2 - (n_c**2).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -42,8 +46,8 @@ def _alpha_from_sums(sums: Floats, n_labels: int) -> Floats:
     return out
 
 
-def _kappa_from_sums(cells: Floats, k: int) -> Floats:
-    """Kappa from the flattened k x k tables; rows are resamples."""
+def kappa_from_sums(cells: Floats, k: int) -> Floats:
+    """Kappa from the flattened k x k tables; rows are resamples (or the one total)."""
     table = cells.reshape(-1, k, k)
     n = table.sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -51,6 +55,36 @@ def _kappa_from_sums(cells: Floats, k: int) -> Floats:
         p_e = (table.sum(axis=2) * table.sum(axis=1)).sum(axis=1) / n**2
         out: Floats = np.where(p_e < 1.0 - 1e-12, (p_o - p_e) / (1.0 - p_e), np.nan)
     return out
+
+
+def agreement_interval(
+    statistic: Callable[[Floats], Floats],
+    sums: Floats,
+    boot: Callable[[], Floats],
+    level: float = 0.95,
+) -> tuple[float, float] | None:
+    """The 95% interval of an agreement statistic (kappa, alpha) of per-source ``sums``
+    (sources x columns; ``statistic`` maps rows of column sums to values): below
+    :data:`SMALL_SAMPLE_CLUSTERS` sources the delete-one-source jackknife t, ``estimate +-
+    t(C - 1) * se`` with ``se^2 = (C - 1) / C * sum_c (est_(-c) - mean)^2``, clipped to [-1,
+    1] (the percentile bootstrap covered 88% at 8 sources: benchmarks/
+    bench_coverage_agreement.py); from there on the percentile interval of the ``boot()``
+    resamples. None with fewer than two sources or no spread between them."""
+    n = sums.shape[0]
+    if n < 2:
+        return None
+    if n >= SMALL_SAMPLE_CLUSTERS:
+        return percentile_interval(statistic(boot()), n, level)
+    total = sums.sum(axis=0, keepdims=True)
+    estimate = float(statistic(total)[0])
+    left = statistic(total - sums)
+    if not np.isfinite(estimate) or not np.isfinite(left).all():
+        return None  # a source whose removal leaves the statistic undefined
+    se = float(np.sqrt((n - 1) / n * ((left - left.mean()) ** 2).sum()))
+    if not se > 1e-12:
+        return None
+    half = t_quantile(0.5 + level / 2, n - 1) * se
+    return max(-1.0, estimate - half), min(1.0, estimate + half)
 
 
 def _num(x: float) -> float | None:
@@ -93,9 +127,11 @@ def agreement(
     clusters, cluster = unique_codes(data.t_cluster[units])
     alpha_cols = np.concatenate([d_o[:, None], m[:, None], counts], axis=1)
     alpha_sums = sums_by_cluster(cluster, alpha_cols, clusters.size)
-    alpha = _alpha_from_sums(alpha_sums.sum(axis=0, keepdims=True), n_labels)[0]
-    alpha_ci = percentile_interval(
-        _alpha_from_sums(resampler.sums(clusters, alpha_sums), n_labels), int(clusters.size)
+    alpha = alpha_from_sums(alpha_sums.sum(axis=0, keepdims=True), n_labels)[0]
+    alpha_ci = agreement_interval(
+        partial(alpha_from_sums, n_labels=n_labels),
+        alpha_sums,
+        partial(resampler.sums, clusters, alpha_sums),
     )
 
     # Per transcript, judge and label: how many verdicts. Every pair of one verdict of each
@@ -113,9 +149,11 @@ def agreement(
         pc, pcluster = unique_codes(cluster[shared])
         sums = sums_by_cluster(pcluster, cells, pc.size)
         total = sums.sum(axis=0, keepdims=True)
-        kappa = _kappa_from_sums(total, n_labels)[0]
-        kappa_ci = percentile_interval(
-            _kappa_from_sums(resampler.sums(clusters[pc], sums), n_labels), int(pc.size)
+        kappa = kappa_from_sums(total, n_labels)[0]
+        kappa_ci = agreement_interval(
+            partial(kappa_from_sums, k=n_labels),
+            sums,
+            partial(resampler.sums, clusters[pc], sums),
         )
         n = float(total.sum())
         pairs.append(

@@ -36,7 +36,13 @@ of :mod:`transcripts.final`:
   counted (``left_out_of_agreement``). For every pair of annotators with shared units, the
   share of those units on which their verdicts (the single most probable answer; a tie is
   its own category) agree and Cohen's kappa; over everyone, Krippendorff's alpha (nominal)
-  with units as its units.
+  with units as its units. Each with a 95% interval over the question sources of the
+  shared units (a unit is what people share; units of one source, e.g. one story, are not
+  independent): the share agreeing by the report's rule for every mean (CR2 t below 50
+  sources, else the percentile cluster bootstrap); kappa and alpha by the rule of the
+  report's judge agreement (:func:`oversight.analysis._agreement.agreement_interval`: the
+  delete-one-source jackknife t below 50 sources, else the percentile cluster bootstrap,
+  sources resampled with all their units); no interval with fewer than two sources.
 """
 
 from __future__ import annotations
@@ -44,14 +50,16 @@ from __future__ import annotations
 import os
 import zlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from itertools import combinations
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from oversight.analysis._agreement import agreement_interval, alpha_from_sums, kappa_from_sums
 from oversight.analysis._bootstrap import Resampler, sums_by_cluster
 from oversight.analysis._data import Data, JudgmentRow, load
 from oversight.analysis._fields import judgment_passes, parse_where
@@ -127,8 +135,14 @@ class AnnotatorPair(_Out):
     """Units both judged (a transcript under one judge name and rounds shown)."""
     agreement: float | None = None
     """Share of those on which their verdicts agree."""
+    agreement_ci: tuple[float, float] | None = None
+    """95% interval of the agreement over question sources (CR2 t below 50 sources, else
+    the percentile cluster bootstrap; None with fewer than two sources)."""
     kappa: float | None = None
     """Cohen's kappa of their verdicts (None when undefined)."""
+    kappa_ci: tuple[float, float] | None = None
+    """95% interval of kappa over question sources (the jackknife t below 50 sources, else
+    the percentile cluster bootstrap; None with fewer than two sources)."""
 
 
 class AnnotatorTable(_Out):
@@ -140,6 +154,8 @@ class AnnotatorTable(_Out):
     """Pairs with at least one shared transcript."""
     alpha: float | None = None
     """Krippendorff's alpha (nominal) of all people's verdicts on shared units."""
+    alpha_ci: tuple[float, float] | None = None
+    """95% interval of alpha over question sources (as ``AnnotatorPair.kappa_ci``)."""
     shared_transcripts: int = 0
     """Transcripts judged by two or more people under one judge name and rounds shown."""
     shared_units: int = 0
@@ -216,11 +232,12 @@ def annotators(
                 outside[who] += 1
         rows = [r.model_copy(update={"outside_study": outside[r.annotator]}) for r in rows]
     name = None if study is None else study.design.judge_name
-    pairs, alpha, units = _agreement(judgments, transcripts, name)
+    pairs, alpha, alpha_ci, units = _agreement(judgments, transcripts, name, resampler)
     return AnnotatorTable(
         annotators=rows,
         pairs=pairs,
         alpha=alpha,
+        alpha_ci=alpha_ci,
         shared_transcripts=len({unit[0] for unit in units}),
         shared_units=len(units),
         agreement_judge_name=name,
@@ -265,9 +282,7 @@ def _stats(
             np.stack([metrics.score, metrics.brier, np.ones(len(scored))], axis=1),
             labels.size,
         )
-        # Sources keyed by a stable id, so people judging the same sources share draws.
-        key = np.array([zlib.crc32(str(s).encode()) for s in labels], dtype=np.int64)
-        boot = resampler.sums(key, sums)
+        boot = resampler.sums(_source_keys(labels), sums)
         with np.errstate(invalid="ignore", divide="ignore"):
             accuracy, brier = boot[:, 0] / boot[:, 2], boot[:, 1] / boot[:, 2]
         cluster = local.astype(np.int64)
@@ -325,9 +340,11 @@ def _agreement(
     judgments: list[Person],
     transcripts: dict[str, tuple[int | None, str]],
     judge_name: str | None,
-) -> tuple[list[AnnotatorPair], float | None, list[Unit]]:
-    """Pairs, alpha and the shared units, over units of one transcript, judge name and
-    rounds seen (only ``judge_name``'s, when given): see the module docstring."""
+    resampler: Resampler,
+) -> tuple[list[AnnotatorPair], float | None, tuple[float, float] | None, list[Unit]]:
+    """Pairs, alpha (and its interval) and the shared units, over units of one transcript,
+    judge name and rounds seen (only ``judge_name``'s, when given): see the module
+    docstring."""
     by_unit: dict[Unit, dict[str, int]] = defaultdict(dict)
     for j in judgments:
         if (
@@ -340,29 +357,77 @@ def _agreement(
                 _verdict(j)
             )
     shared = {u: v for u, v in by_unit.items() if len(v) >= 2}
+    if not shared:
+        return [], None, None, []
     names = sorted({a for v in shared.values() for a in v})
+    # Units x people, verdict codes shifted so that -1 stays "missing" for krippendorff_alpha.
+    matrix = np.full((len(shared), len(names)), -1, dtype=np.int64)
+    for i, v in enumerate(shared.values()):
+        for a, said in v.items():
+            matrix[i, names.index(a)] = said + 2
+    labels, code = np.unique(matrix[matrix >= 0], return_inverse=True)
+    k = labels.size
+    codes = np.full(matrix.shape, -1, dtype=np.int64)
+    codes[matrix >= 0] = code
+    sources, cluster = np.unique(
+        np.array([transcripts[u[0]][1] for u in shared]), return_inverse=True
+    )
+    cluster = cluster.astype(np.int64)
+    key = _source_keys(sources)
+    # Alpha's interval: per-source sums of (D_o, n, n_c), resampled (see _agreement.py).
+    counts = np.zeros((len(shared), k))
+    rows, cols = np.nonzero(codes >= 0)
+    np.add.at(counts, (rows, codes[rows, cols]), 1.0)
+    m = counts.sum(axis=1)
+    d_o = (m**2 - (counts**2).sum(axis=1)) / (m - 1.0)
+    alpha_sums = sums_by_cluster(cluster, np.column_stack([d_o, m, counts]), sources.size)
+    alpha = _number(krippendorff_alpha(matrix))
+    alpha_ci = agreement_interval(
+        partial(alpha_from_sums, n_labels=k), alpha_sums, partial(resampler.sums, key, alpha_sums)
+    )
     pairs = []
-    for a, b in combinations(names, 2):
-        both = [(v[a], v[b]) for v in shared.values() if a in v and b in v]
-        if not both:
+    for ia, ib in combinations(range(len(names)), 2):
+        both = np.nonzero((codes[:, ia] >= 0) & (codes[:, ib] >= 0))[0]
+        if both.size == 0:
             continue
-        x = np.array([p[0] for p in both], dtype=np.int64)
-        y = np.array([p[1] for p in both], dtype=np.int64)
+        x, y = matrix[both, ia], matrix[both, ib]
+        # Per unit, its one cell of the pair's k x k table; then per-source sums, resampled.
+        cells = np.zeros((both.size, k * k))
+        cells[np.arange(both.size), codes[both, ia] * k + codes[both, ib]] = 1.0
+        mine, local = np.unique(cluster[both], return_inverse=True)
+        sums = sums_by_cluster(local.astype(np.int64), cells, mine.size)
+        boot = partial(resampler.sums, key[mine], sums)
+        same = (x == y).astype(np.float64)
+        kappa = _number(cohens_kappa(x, y))
         pairs.append(
             AnnotatorPair(
-                annotator_a=a,
-                annotator_b=b,
-                n=len(both),
-                agreement=float((x == y).mean()),
-                kappa=_number(cohens_kappa(x, y)),
+                annotator_a=names[ia],
+                annotator_b=names[ib],
+                n=int(both.size),
+                agreement=float(same.mean()),
+                agreement_ci=ruled(  # a share: the report's rule for every mean
+                    int(mine.size),
+                    varies=bool(np.ptp(same) > 0),
+                    cr2=partial(mean_interval, same, local.astype(np.int64)),
+                    bootstrap=partial(_share, boot, k),
+                ).ci95,
+                kappa=kappa,
+                kappa_ci=None
+                if kappa is None
+                else agreement_interval(partial(kappa_from_sums, k=k), sums, boot),
             )
         )
-    alpha = None
-    if shared:
-        # Verdict codes shifted so that -1 stays "missing" for krippendorff_alpha.
-        matrix = np.full((len(shared), len(names)), -1, dtype=np.int64)
-        for i, v in enumerate(shared.values()):
-            for a, verdict in v.items():
-                matrix[i, names.index(a)] = verdict + 2
-        alpha = _number(krippendorff_alpha(matrix))
-    return pairs, alpha, list(shared)
+    return pairs, alpha, None if alpha is None else alpha_ci, list(shared)
+
+
+def _share(boot: Callable[[], NDArray[np.float64]], k: int) -> NDArray[np.float64]:
+    """The share agreeing of each resample's flattened k x k table."""
+    tables = boot()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: NDArray[np.float64] = tables[:, :: k + 1].sum(axis=1) / tables.sum(axis=1)
+    return out
+
+
+def _source_keys(sources: NDArray[np.str_]) -> NDArray[np.int64]:
+    """Sources keyed by a stable id, so statistics over the same sources share draws."""
+    return np.array([zlib.crc32(str(s).encode()) for s in sources], dtype=np.int64)

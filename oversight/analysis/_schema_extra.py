@@ -107,7 +107,8 @@ class JudgePairAgreement(_Model):
     kappa: float | None
     """Cohen's kappa; null when undefined (both always gave the same single answer)."""
     kappa_ci95: Interval = None
-    """Percentile cluster-bootstrap 95% interval of kappa (sources resampled)."""
+    """95% interval of kappa over sources: the jackknife t below 50, else the percentile
+    cluster bootstrap."""
 
 
 class Agreement(_Model):
@@ -124,7 +125,8 @@ class Agreement(_Model):
     alpha: float | None
     """Krippendorff's alpha (nominal) over all verdicts per transcript; null when undefined."""
     alpha_ci95: Interval = None
-    """Percentile cluster-bootstrap 95% interval of alpha (sources resampled)."""
+    """95% interval of alpha over sources: the jackknife t below 50, else the percentile
+    cluster bootstrap."""
     pairs: list[JudgePairAgreement]
     """Every pair of judges that shares transcripts."""
 

@@ -89,14 +89,23 @@ def annotator_tables(t: AnnotatorTable) -> list[Table]:
             )
         agree = Table(
             f"Agreement between annotators ({t.shared_transcripts} shared transcripts{units}, "
-            f"Krippendorff's alpha {num(t.alpha)})",
-            ["annotator A", "annotator B", "shared", "agreement", "Cohen's kappa"],
-            numeric={2, 3, 4},
-            note=note,
+            f"Krippendorff's alpha {num(t.alpha)} {ci(t.alpha_ci, scale=1, digits=2)})",
+            ["annotator A", "annotator B", "shared", "agreement", "95% CI", "Cohen's kappa"],
+            numeric={2, 3, 4, 5},
+            note=(note + " " if note else "")
+            + "95% CIs over question sources: of kappa and alpha the jackknife t below 50 "
+            "sources, of the agreement CR2 t, else the cluster bootstrap; none from one.",
         )
         for p in t.pairs:
             agree.rows.append(
-                [p.annotator_a, p.annotator_b, str(p.n), pct(p.agreement), num(p.kappa)]
+                [
+                    p.annotator_a,
+                    p.annotator_b,
+                    str(p.n),
+                    pct(p.agreement),
+                    ci(p.agreement_ci),
+                    f"{num(p.kappa)} {ci(p.kappa_ci, scale=1, digits=2)}",
+                ]
             )
         tables.append(agree)
     return tables

@@ -327,7 +327,8 @@ def _agreement(a: Analysis) -> Table | None:
         ["condition", "judge A", "judge B", "pairs", "agreement", "Cohen's kappa", "alpha"],
         numeric={3, 4, 5, 6},
         note="Every judgment kept (a judge twice on a transcript pairs twice); alpha: over "
-        "all judges of the condition, not the pair; 95% CIs: cluster bootstrap over sources.",
+        "all judges of the condition, not the pair; 95% CIs over sources: the jackknife t below "
+        "50 of them, else the cluster bootstrap.",
     )
     for scope in [ag, *a.agreement_by_condition] if per_condition else [ag]:
         label = scope.condition if scope.condition is not None else "all"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -21,14 +22,16 @@ def _person(name: str) -> JudgeIdentity:
     return JudgeIdentity(kind="human", name="human", annotator=name)
 
 
-def _run(path: Path, *, n: int = 40, seed: int = 1) -> tuple[RunStore, dict[str, list[float]]]:
+def _run(
+    path: Path, *, n: int = 40, seed: int = 1, sources: int = 8
+) -> tuple[RunStore, dict[str, list[float]]]:
     """Two people on 40 two-answer transcripts over 8 sources; known probabilities."""
     rng = random.Random(seed)
     store = RunStore.create(path, run_id="r")
     p_gold: dict[str, list[float]] = {"ann": [], "ben": []}
     for i in range(n):
         q = Question(
-            id=f"q{i}", text=f"Q{i}?", answers=["x", "y"], correct=i % 2, source=f"s{i % 8}"
+            id=f"q{i}", text=f"Q{i}?", answers=["x", "y"], correct=i % 2, source=f"s{i % sources}"
         )
         t = Transcript(id=f"t{i}", protocol="debate", condition="debate", question=q)
         store.transcripts.append(t)
@@ -353,3 +356,86 @@ def test_a_person_s_judgments_under_other_names_or_rounds_are_compared_like_with
     said = " ".join(capsys.readouterr().out.split())
     assert "16 judgment(s) under judge names other than the study's (human) left out" in said
     assert "a unit is a transcript under one judge name and rounds shown" in said
+
+
+def _verdicts_of(p_gold: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    golds = np.array([i % 2 for i in range(len(p_gold["ann"]))])
+    ann, ben = (np.where(np.array(p_gold[n]) > 0.5, golds, 1 - golds) for n in ("ann", "ben"))
+    return ann, ben
+
+
+def _kappa_alpha(ann: np.ndarray, ben: np.ndarray) -> tuple[float, float]:
+    """Kappa by sklearn, alpha by the krippendorff package."""
+    import krippendorff
+    from sklearn.metrics import cohen_kappa_score
+
+    alpha = krippendorff.alpha(
+        reliability_data=np.array([ann, ben]), level_of_measurement="nominal"
+    )
+    return float(cohen_kappa_score(ann, ben)), float(alpha)
+
+
+def test_agreement_intervals_below_50_sources_are_the_jackknife_t_and_show_in_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Kappa, alpha and the share agreeing had point estimates only: nothing said how much
+    # they could move with other questions. Below 50 sources, kappa's and alpha's intervals
+    # are the delete-one-source jackknife t (the percentile bootstrap covered 88% at 8
+    # sources: benchmarks/bench_coverage_agreement.py), checked here by hand with sklearn
+    # and krippendorff computing each leave-one-out statistic.
+    store, p_gold = _run(tmp_path / "run", n=48)
+    store.close()
+    table = annotators(tmp_path / "run", n_bootstrap=200)
+    (pair,) = table.pairs
+    ann, ben = _verdicts_of(p_gold)
+    source = np.arange(48) % 8
+    full = _kappa_alpha(ann, ben)
+    left = np.array([_kappa_alpha(ann[source != s], ben[source != s]) for s in range(8)])
+    se = np.sqrt(7 / 8 * ((left - left.mean(axis=0)) ** 2).sum(axis=0))
+    half = stats.t.ppf(0.975, 7) * se
+    assert pair.kappa == pytest.approx(full[0]) and table.alpha == pytest.approx(full[1])
+    assert pair.kappa_ci == pytest.approx((full[0] - half[0], full[0] + half[0]))
+    assert table.alpha_ci == pytest.approx((full[1] - half[1], full[1] + half[1]))
+    assert pair.agreement is not None and pair.agreement_ci is not None
+    assert 0 <= pair.agreement_ci[0] < pair.agreement < pair.agreement_ci[1] <= 1
+    # The report shows them, and says how they were made.
+    assert main(["report", str(tmp_path / "run"), "--bootstrap", "200"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert table.alpha_ci is not None and pair.kappa_ci is not None
+    assert f"Krippendorff's alpha {table.alpha:.3f} [{table.alpha_ci[0]:.2f}, " in out
+    assert f"[{pair.kappa_ci[0]:.2f}, {pair.kappa_ci[1]:.2f}]" in out
+    assert "jackknife t below 50 sources" in out
+    # One source: no interval (one cluster says nothing about variation between them).
+    assert main(["report", str(tmp_path / "run"), "--json", "--where", "source=s0"]) == 0
+    one = json.loads(capsys.readouterr().out)["annotators"]
+    assert one["alpha_ci"] is None and one["pairs"][0]["kappa_ci"] is None
+
+
+def test_agreement_intervals_from_50_sources_match_a_source_bootstrap_by_scipy(
+    tmp_path: Path,
+) -> None:
+    # From 50 sources: the percentile bootstrap over sources (each with all its shared
+    # transcripts), checked against scipy.stats.bootstrap with sklearn and krippendorff.
+    store, p_gold = _run(tmp_path / "run", n=120, sources=60)
+    store.close()
+    table = annotators(tmp_path / "run", n_bootstrap=3000)
+    (pair,) = table.pairs
+    ann, ben = _verdicts_of(p_gold)
+    source = np.arange(120) % 60
+
+    def drawn(sources: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.nonzero(source == s)[0] for s in sources])
+
+    def reference(which: int) -> tuple[float, float]:
+        found = stats.bootstrap(
+            (np.arange(60),),
+            lambda s: _kappa_alpha(ann[drawn(s)], ben[drawn(s)])[which],
+            vectorized=False,
+            n_resamples=3000,
+            method="percentile",
+            random_state=np.random.default_rng(1),
+        ).confidence_interval
+        return float(found.low), float(found.high)
+
+    assert pair.kappa_ci == pytest.approx(reference(0), abs=0.03)  # Monte Carlo noise
+    assert table.alpha_ci == pytest.approx(reference(1), abs=0.03)
