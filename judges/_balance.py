@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
-from itertools import combinations
+from collections.abc import Callable, Collection, Mapping
+from functools import partial
+from itertools import combinations, pairwise, permutations, product
 from typing import Protocol, TypeVar
 
 __all__ = ["pair", "rebalance"]
@@ -27,7 +28,10 @@ class _Item(Protocol):
 P = TypeVar("P", bound=_Item)
 
 _Change = tuple[int, tuple[str, object], int]
-"""(which tally, its key, +1 or -1): cond, gold position, pair, load."""
+"""(which tally, its key, +1 or -1): cond, gold position, pair, load, chosen position."""
+_PRIORITY = (0, 3, 1, 4, 2)
+"""The tallies in the order they decide: each person's conditions, then loads, then gold
+positions, then the chosen transcripts' gold positions per condition, then pairs."""
 
 
 def rebalance(
@@ -35,6 +39,8 @@ def rebalance(
     questions: list[str],
     people: list[str],
     seen: Mapping[str, Collection[str]],
+    pool: Mapping[str, list[P]] | None = None,
+    left: list[str] | None = None,
 ) -> None:
     """Even out what question-by-question planning left uneven, in place.
 
@@ -42,18 +48,25 @@ def rebalance(
     another where 6 and 6 fit. Within a question, two people may swap their transcripts,
     or one may hand theirs to someone without one of that question (and who did not meet
     it before the study: ``seen``, person -> questions): neither changes who
-    sees a question twice (no one does), which transcripts are covered, or how often. A
-    change is kept when it lowers, in this order of priority, the sums of squares of each
-    person's count per condition, per gold position, of each pair's shared transcripts and
-    of each person's load (so each person's counts even out), until none does.
-    """
+    sees a question twice (no one does), which transcripts are covered, or how often. Two
+    people may also trade their transcripts of several questions at once (a cycle of
+    conditions: :func:`_trade_pairs`). And where a question's transcript of the same
+    condition with the gold answer in the other place was left out (``pool``, question ->
+    its transcripts; ``left``, the ids left out, updated), everyone on a chosen transcript
+    may move to it together: each still covered as often, only which order is shown
+    changes. A change is kept when it lowers, in this order of priority, the sums of
+    squares of each person's count per condition, of each person's load, of each
+    person's count per gold position, of the chosen transcripts per condition and gold
+    position, and of each pair's shared transcripts (so each person's counts even out),
+    until none does; the moves made for gold positions alone (the trades of several
+    questions) never spread the pairs less evenly."""
     held: dict[str, dict[str, P]] = defaultdict(dict)  # question -> person -> item
     on: dict[str, set[str]] = defaultdict(set)  # transcript -> its people
     for a in people:
         for t in picks[a]:
             held[t.question_id][a] = t
             on[t.id].add(a)
-    tallies: tuple[dict[tuple[str, object], int], ...] = tuple(defaultdict(int) for _ in range(4))
+    tallies: tuple[dict[tuple[str, object], int], ...] = tuple(defaultdict(int) for _ in range(5))
 
     def role(a: str, t: P, sign: int, without: str) -> list[_Change]:
         """``a`` takes (+1) or leaves (-1) ``t``, next to its people but ``without``."""
@@ -74,23 +87,90 @@ def rebalance(
     for group in on.values():
         for a, b in combinations(sorted(group), 2):
             tallies[2][pair(a, b)] += 1
+    for t in {t.id: t for a in people for t in picks[a]}.values():
+        tallies[4][(t.condition, t.gold_position)] += 1
+    out = set(left or ())
 
-    def better(changes: list[_Change]) -> bool:
-        """Whether ``changes`` lower the sums, compared tally by tally in priority order."""
-        for which in range(4):
-            summed: dict[tuple[str, object], int] = defaultdict(int)
-            for w, key, d in changes:
-                if w == which:
-                    summed[key] += d
-            tally = tallies[which]
-            delta = sum((tally[k] + d) ** 2 - tally[k] ** 2 for k, d in summed.items())
-            if delta:
-                return delta < 0
+    def delta(changes: list[_Change], which: int) -> int:
+        """How much ``changes`` move tally ``which``'s sum of squares."""
+        summed: dict[tuple[str, object], int] = defaultdict(int)
+        for w, key, d in changes:
+            if w == which:
+                summed[key] += d
+        tally = tallies[which]
+        return sum((tally[k] + d) ** 2 - tally[k] ** 2 for k, d in summed.items())
+
+    def better(changes: list[_Change], *, pairs_kept: bool = False) -> bool:
+        """Whether ``changes`` lower the sums, compared tally by tally in priority order;
+        with ``pairs_kept`` never at the cost of the pairs' spread (for the moves that
+        serve gold positions alone: a plan whose pairs stay few shares less agreement)."""
+        if pairs_kept and delta(changes, 2) > 0:
+            return False
+        for which in _PRIORITY:
+            moved = delta(changes, which)
+            if moved:
+                return moved < 0
         return False
+
+    def swap(a: str, b: str, q: str) -> list[_Change]:
+        """The changes of ``a`` and ``b`` trading their transcripts of ``q``."""
+        mine_a, mine_b = held[q][a], held[q][b]
+        return (
+            role(a, mine_a, -1, a)
+            + role(b, mine_a, +1, a)
+            + role(b, mine_b, -1, b)
+            + role(a, mine_b, +1, b)
+        )
+
+    def trade(a: str, b: str, q: str) -> None:
+        mine = held[q]
+        mine_a, mine_b = mine[a], mine[b]
+        _hand(picks, mine, on, a, b, mine_a)
+        _hand(picks, mine, on, b, a, mine_b)
+
+    def flip(t: P, twin: P) -> bool:
+        """Everyone on ``t`` moves to ``twin`` (left out) if that lowers the sums."""
+        moves: list[_Change] = [
+            (4, (t.condition, t.gold_position), -1),
+            (4, (twin.condition, twin.gold_position), +1),
+        ]
+        for a in on[t.id]:
+            moves += [(1, (a, t.gold_position), -1), (1, (a, twin.gold_position), +1)]
+        if not better(moves):
+            return False
+        apply(moves)
+        for a in on[t.id]:
+            picks[a][picks[a].index(t)] = twin
+            held[t.question_id][a] = twin
+        on[twin.id], on[t.id] = on.pop(t.id), set()
+        out.discard(twin.id)
+        out.add(t.id)
+        return True
+
+    def flip_twins() -> bool:
+        """Flips of chosen transcripts to left-out twins that lower the sums."""
+        made = False
+        for q in questions:
+            twins = [t for t in (pool or {}).get(q, []) if t.id in out]
+            for t in {t.id: t for t in held.get(q, {}).values()}.values():
+                for twin in twins:
+                    if (
+                        twin.id in out
+                        and twin.condition == t.condition
+                        and twin.gold_position != t.gold_position
+                        and flip(t, twin)
+                    ):
+                        made = True
+                        break
+        return made
 
     changed = True
     while changed:  # each change lowers the sums (whole numbers): this ends
-        changed = False
+        kept = partial(better, pairs_kept=True)
+        changed = _trade_pairs(people, questions, held, tallies[1], swap, kept, apply, trade)
+        position = tallies[1]
+        if any(abs(position[(a, 0)] - position[(a, 1)]) >= 2 for a in people):
+            changed = flip_twins() or changed  # (a pass over the pool: only when needed)
         for q in questions:
             mine = held.get(q, {})
             for a in people:
@@ -121,6 +201,99 @@ def rebalance(
                     if mine_b is not None:
                         _hand(picks, mine, on, b, a, mine_b)
                     changed = True
+    if left is not None:
+        left[:] = sorted(out)
+
+
+def _trade_pairs(
+    people: list[str],
+    questions: list[str],
+    held: Mapping[str, Mapping[str, _Item]],
+    positions: Mapping[tuple[str, object], int],
+    swap: Callable[[str, str, str], list[_Change]],
+    better: Callable[[list[_Change]], bool],
+    apply: Callable[[list[_Change]], None],
+    trade: Callable[[str, str, str], None],
+) -> bool:
+    """Two people trade their transcripts of several questions at once, where one trade
+    alone would unbalance their conditions and the cycle does not (``a`` gives a debate
+    of q1 for a consultancy, a consultancy of q2 for a control, a control of q3 for a
+    debate), so their gold positions can even out: a person 1 to 5 and another 4 to 2,
+    every condition 2, 2, 2, had no single trade that helped. Or through a third person:
+    ``a`` passes one gold position to ``x`` and ``x`` one to ``b`` (a person 4 to 2 and
+    another 2 to 4, with no cycle between them). Tried only for people whose gold
+    positions lean apart by 3 or more (``n0 - n1``), where moving one lowers the sum of
+    squares; whether it is kept is :func:`rebalance`'s rule (trades within a question
+    never give anyone a question they met before). True when one was made."""
+
+    def lean(a: str) -> int:
+        return positions.get((a, 0), 0) - positions.get((a, 1), 0)
+
+    cache: dict[tuple[str, str], dict[int, list[str]]] = {}
+
+    def cycles(a: str, b: str) -> dict[int, list[str]]:
+        if (a, b) not in cache:
+            cache[(a, b)] = _cycles(a, b, questions, held)
+        return cache[(a, b)]
+
+    def done(*steps: tuple[str, str, list[str]]) -> bool:
+        moves = [m for a, b, qs in steps for q in qs for m in swap(a, b, q)]
+        if not better(moves):
+            return False
+        apply(moves)
+        for a, b, qs in steps:
+            for q in qs:
+                trade(a, b, q)
+        return True
+
+    for a, b in permutations(people, 2):
+        if lean(a) - lean(b) < 3:
+            continue
+        direct = cycles(a, b).get(-2)
+        if direct is not None and done((a, b, direct)):
+            return True
+        for x in people:
+            if x in (a, b):
+                continue
+            first, second = cycles(a, x).get(-2), cycles(x, b).get(-2)
+            if (
+                first
+                and second
+                and not set(first) & set(second)
+                and done((a, x, first), (x, b, second))
+            ):
+                return True
+    return False
+
+
+def _cycles(
+    a: str, b: str, questions: list[str], held: Mapping[str, Mapping[str, _Item]]
+) -> dict[int, list[str]]:
+    """Trades between ``a`` and ``b`` that leave each one's conditions as they were (a
+    cycle of conditions, one question per step), one per change of ``a``'s lean."""
+    edges: dict[tuple[str, str], dict[int, str]] = defaultdict(dict)  # a gives, gets
+    for q in questions:
+        mine = held.get(q, {})
+        ta, tb = mine.get(a), mine.get(b)
+        if ta is None or tb is None or ta.id == tb.id or ta.condition == tb.condition:
+            continue
+        moved = _lean(tb.gold_position) - _lean(ta.gold_position)
+        edges[(ta.condition, tb.condition)].setdefault(moved, q)
+    conditions = sorted({c for edge in edges for c in edge})
+    found: dict[int, list[str]] = {}
+    for size in range(2, len(conditions) + 1):
+        for cycle in permutations(conditions, size):
+            steps = list(pairwise((*cycle, cycle[0])))
+            if cycle[0] != min(cycle) or not all(e in edges for e in steps):
+                continue  # each cycle once, from its smallest condition
+            for choice in product(*(edges[e].items() for e in steps)):
+                found.setdefault(sum(d for d, _ in choice), [q for _, q in choice])
+    return found
+
+
+def _lean(position: int) -> int:
+    """What holding a transcript adds to ``n0 - n1`` of gold positions."""
+    return 1 if position == 0 else -1 if position == 1 else 0
 
 
 def _worse_spread(

@@ -23,13 +23,17 @@ settings balanced across judges):
   annotators``) has the rest *left out* and listed as such, never silently dropped.
   What planning one question at a time leaves uneven is then evened out by swaps within a
   question (two people trade their transcripts of it, or one hands theirs to someone
-  without one), kept while they lower the spread of each person's conditions, then gold
-  positions, then pairings, then loads (:func:`judges._balance.rebalance`). Conditions
+  without one), trades of several questions at once, and moves of a transcript's people
+  to its left-out twin (the same question and condition, the gold answer in the other
+  place), kept while they lower the spread of each person's conditions, then loads, then
+  gold positions, then pairings (:func:`judges._balance.rebalance`). Conditions
   therefore balance across annotators and across the run's coverage: where the numbers
-  allow, each person's count of each condition, and their number of items, differ by at
-  most one. A question a person already judged or skipped in the run before the study was
-  planned (under any judge name) counts as met: under ``between`` they are not given it
-  again (planning a larger pool in a copy of the run keeps its promise).
+  allow, each person's count of each condition, their number of items, and how often
+  they see the gold answer in each place differ by at most one (a design can force two:
+  nine transcripts each judged by two of three people, say). A question a person already
+  judged or skipped in the run before the study was planned (under any judge name)
+  counts as met: under ``between`` they are not given it again (planning a larger pool
+  in a copy of the run keeps its promise).
 
 Orders of one annotator's list:
 
@@ -229,7 +233,7 @@ def _between(
                 per_position[(a, t.gold_position)] += 1
                 taken.append(a)
             free = [a for a in free if a not in taken]
-    _rebalance(picks, questions, people, seen)
+    _rebalance(picks, questions, people, seen, by_question, left)
     return picks, left
 
 

@@ -227,10 +227,64 @@ def test_between_balances_each_person_s_conditions_gold_positions_and_load(
         annotators=[f"p{i}" for i in range(people)], assignment="between", target=target, seed=seed
     )
     study = plan_study(transcripts, design)
-    conditions, positions, loads = _spreads(study, by_id)
+    conditions, _, loads = _spreads(study, by_id)
     assert max(conditions, loads) <= 1, (conditions, loads)
-    assert positions <= 2  # the gold answer first at most one item off half the time
-    # Still: each person sees each question at most once, each transcript `target` people.
+    _still_between(study, transcripts, target)
+
+
+def _still_between(study: Study, transcripts: list[Transcript], target: int) -> None:
+    """Each person sees each question at most once, each chosen transcript has ``target``
+    people, and every other transcript is listed as left out."""
     for slots in study.assignments.values():
         assert len({s.question_id for s in slots}) == len(slots)
     assert set(study.targets().values()) == {target}
+    chosen = set(study.targets())
+    assert chosen.isdisjoint(study.left_out)
+    assert chosen | set(study.left_out) == {t.id for t in transcripts}
+
+
+@pytest.mark.parametrize(
+    ("questions", "people", "target", "seed"),
+    [
+        *[(6, 3, 1, seed) for seed in range(4)],
+        (6, 5, 1, 1),
+        (9, 4, 2, 1),
+        (9, 6, 2, 0),
+        (12, 4, 2, 1),
+        (12, 6, 3, 1),
+        (15, 6, 3, 1),
+        (15, 7, 3, 1),
+        (18, 4, 2, 2),
+        (18, 6, 3, 2),
+    ],
+)
+def test_between_balances_each_person_s_gold_positions_within_one(
+    questions: int, people: int, target: int, seed: int
+) -> None:
+    # A person could see the gold answer first 5 times of 6 (another 2 of 6) where 3 of
+    # 6 fit: a trade within one question that evened positions unbalanced conditions,
+    # so none was made. Now people trade several questions at once (a cycle of
+    # conditions), through a third person, or move a transcript to its left-out twin
+    # (the other answer order): within one, conditions and loads still within one.
+    transcripts = run_transcripts(questions)
+    by_id = {t.id: t for t in transcripts}
+    design = StudyDesign(
+        annotators=[f"p{i}" for i in range(people)], assignment="between", target=target, seed=seed
+    )
+    study = plan_study(transcripts, design)
+    assert max(_spreads(study, by_id)) <= 1
+    _still_between(study, transcripts, target)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gold_positions_two_apart_only_where_the_design_forces_it(seed: int) -> None:
+    # 9 questions, 3 people, 2 per transcript: one transcript per question, nine in all,
+    # each seen by two people. Everyone has 6 items, so each person's gold-first minus
+    # gold-second is even; the three add up to twice an odd number (nine +-1s), so not
+    # all can be 0: someone is 2 apart, and no one more.
+    transcripts = run_transcripts(9)
+    by_id = {t.id: t for t in transcripts}
+    design = StudyDesign(annotators=["p0", "p1", "p2"], assignment="between", target=2, seed=seed)
+    study = plan_study(transcripts, design)
+    conditions, positions, loads = _spreads(study, by_id)
+    assert (conditions, positions, loads) == (0, 2, 0)
