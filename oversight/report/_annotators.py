@@ -20,6 +20,11 @@ def _seconds(x: float | None) -> str:
     return DASH if x is None else f"{x:.0f} s"
 
 
+def _with_ci(x: float | None, interval: tuple[float, float] | None) -> str:
+    """``0.42 [0.10, 0.70]``, or the number alone without an interval."""
+    return num(x) + (f" {ci(interval, scale=1, digits=2)}" if interval is not None else "")
+
+
 def annotator_tables(t: AnnotatorTable) -> list[Table]:
     """The annotator table and the agreement table (empty when no person judged)."""
     if not t.annotators:
@@ -89,7 +94,7 @@ def annotator_tables(t: AnnotatorTable) -> list[Table]:
             )
         agree = Table(
             f"Agreement between annotators ({t.shared_transcripts} shared transcripts{units}, "
-            f"Krippendorff's alpha {num(t.alpha)} {ci(t.alpha_ci, scale=1, digits=2)})",
+            f"Krippendorff's alpha {_with_ci(t.alpha, t.alpha_ci)})",
             ["annotator A", "annotator B", "shared", "agreement", "95% CI", "Cohen's kappa"],
             numeric={2, 3, 4, 5},
             note=(note + " " if note else "")
@@ -104,7 +109,7 @@ def annotator_tables(t: AnnotatorTable) -> list[Table]:
                     str(p.n),
                     pct(p.agreement),
                     ci(p.agreement_ci),
-                    f"{num(p.kappa)} {ci(p.kappa_ci, scale=1, digits=2)}",
+                    _with_ci(p.kappa, p.kappa_ci),
                 ]
             )
         tables.append(agree)
