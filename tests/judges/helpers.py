@@ -204,3 +204,29 @@ def run_transcripts(
                     )
                 )
     return out
+
+
+PROMPT = "q quit: "
+"""The end of the prompt where a person types a verdict in the terminal."""
+
+
+def judgment_lines(run: Path) -> list[dict[str, object]]:
+    """The judgments saved in ``run``, as JSON objects (none when there is no file yet)."""
+    path = run / "judgments.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+PAT = 'name = "pat"\nkind = "human"\nannotator = "pat"'
+"""The [[judges]] table of a person, pat, judging in the terminal."""
+
+
+def people_run(tmp_path: Path, judge: str, *, questions: int = 3) -> Path:
+    """An experiment of ``questions`` questions in 2 orders each, judged by ``judge`` (the
+    lines of its [[judges]] table) in the terminal, one item at a time."""
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        f'name = "people"\n[dataset]\nloader = "sample"\nlimit = {questions}\n'
+        '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
+        f"[[judges]]\n{judge}\n[limits]\nconcurrency = 1\n"
+    )
+    return exp

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,11 +13,19 @@ from judges.terminal import SKIP_PROMPT
 from tests.terminal import Terminal, close, finish, plain, spawn_cli
 from transcripts import JudgeView, RunStore
 
-from .helpers import ANSWERS, Scripted, saved_run, transcript
+from .helpers import (
+    ANSWERS,
+    PAT,
+    PROMPT,
+    Scripted,
+    judgment_lines,
+    people_run,
+    saved_run,
+    transcript,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
-PROMPT = "q quit: "
 ANSWER_LINE = re.compile(
     r"^\s*([A-D])\s+(" + "|".join(re.escape(a) for a in ANSWERS) + r")\s*$", re.M
 )
@@ -44,11 +50,6 @@ def _shown(child: Terminal) -> list[int]:
     block = screen.rsplit("Item ", 1)[-1]
     pairs = ANSWER_LINE.findall(block)
     return [ANSWERS.index(text) for _, text in sorted(pairs)]
-
-
-def _lines(run: Path) -> list[dict[str, Any]]:
-    path = run / "judgments.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def _answer(child: Terminal, entry: str, reason: str) -> list[int]:
@@ -90,7 +91,7 @@ def test_a_session_answered_corrected_quit_and_resumed(
     child.expect_exact(PROMPT)
     child.sendline("q")
     assert "1 judged, 0 skipped, 2 left" in finish(child)
-    [first] = _lines(run)
+    [first] = judgment_lines(run)
     assert first["transcript_id"] == "t1"
     assert first["probabilities"] == pytest.approx(entered["t1"])
     assert first["rationale"] == "the ledger quote is verified"
@@ -111,7 +112,7 @@ def test_a_session_answered_corrected_quit_and_resumed(
     child.expect_exact(PROMPT)
     child.sendintr()
     assert "everything saved so far is kept" in finish(child, status=130)
-    assert [j["transcript_id"] for j in _lines(run)] == ["t1", "t2"]
+    assert [j["transcript_id"] for j in judgment_lines(run)] == ["t1", "t2"]
 
     # Session 3: the person skips the last item; it is not offered again...
     child = _spawn(run, "--annotator", "alice", "--all")
@@ -122,7 +123,7 @@ def test_a_session_answered_corrected_quit_and_resumed(
     child.sendline("the speeches contradict each other")
     child.expect_exact("Skipped")
     assert "0 judged, 1 skipped, 0 left" in finish(child)
-    assert _lines(run)[-1]["rationale"] == "the speeches contradict each other"
+    assert judgment_lines(run)[-1]["rationale"] == "the speeches contradict each other"
     assert _in_process(run, "--annotator", "alice", "--all", capsys=capsys) == 0
     assert "Nothing to judge for alice" in capsys.readouterr().out  # no terminal needed
 
@@ -134,7 +135,7 @@ def test_a_session_answered_corrected_quit_and_resumed(
     entered["t3"][shown[0]], entered["t3"][shown[1]] = 0.25, 0.75
     finish(child)
 
-    lines = _lines(run)
+    lines = judgment_lines(run)
     assert [(j["transcript_id"], j["status"]) for j in lines] == [
         ("t1", "ok"),
         ("t2", "ok"),
@@ -161,7 +162,7 @@ def test_a_killed_session_loses_nothing_and_a_closed_input_keeps_the_verdict(
     child.expect_exact("Reason (optional")
     child.kill(9)  # killed mid-item, before the verdict was complete
     close(child)
-    assert [j["transcript_id"] for j in _lines(run)] == ["t1"]
+    assert [j["transcript_id"] for j in judgment_lines(run)] == ["t1"]
 
     child = _spawn(run, "--annotator", "bob", "--all")
     child.expect_exact("Item 2 of 3")  # the unfinished item again, at its own number
@@ -171,7 +172,7 @@ def test_a_killed_session_loses_nothing_and_a_closed_input_keeps_the_verdict(
     child.sendeof()  # the input ends at the reason prompt: the verdict typed is kept
     out = finish(child)
     assert "your verdict is kept" in out and "1 judged, 0 skipped, 1 left" in out
-    lines = _lines(run)
+    lines = judgment_lines(run)
     assert [j["transcript_id"] for j in lines] == ["t1", "t2"]
     assert lines[1]["metadata"]["reason_interrupted"] is True
 
@@ -182,7 +183,7 @@ def test_a_killed_session_loses_nothing_and_a_closed_input_keeps_the_verdict(
     child.expect_exact("Reason (optional")
     child.sendintr()  # Ctrl-C at the reason prompt: kept too, and the exit says so
     assert "everything saved so far is kept" in finish(child, status=130)
-    assert [j["transcript_id"] for j in _lines(run)] == ["t1", "t2", "t3"]
+    assert [j["transcript_id"] for j in judgment_lines(run)] == ["t1", "t2", "t3"]
 
 
 def test_closing_the_terminal_at_the_reason_prompt_keeps_the_verdict(tmp_path: Path) -> None:
@@ -196,7 +197,7 @@ def test_closing_the_terminal_at_the_reason_prompt_keeps_the_verdict(tmp_path: P
     child.ptyproc.close(force=False)  # the window closes (or the ssh link drops): a hangup
     child.closed = True
     child.wait()
-    lines = _lines(run)
+    lines = judgment_lines(run)
     assert [j["transcript_id"] for j in lines] == ["t1", "t2"]  # (was: t2 lost)
     assert lines[1]["metadata"]["reason_interrupted"] is True
     assert lines[1]["metadata"]["entry"] == "60 40"
@@ -205,30 +206,14 @@ def test_closing_the_terminal_at_the_reason_prompt_keeps_the_verdict(tmp_path: P
     assert "Nothing to judge for fay" in finish(child)
 
 
-PAT = 'name = "pat"\nkind = "human"\nannotator = "pat"'
-"""The [[judges]] table of a person, pat, judging in the terminal."""
-
-
-def _people_run(tmp_path: Path, judge: str, *, questions: int = 3) -> Path:
-    """An experiment of ``questions`` questions in 2 orders each, judged by ``judge`` (the
-    lines of its [[judges]] table) in the terminal, one item at a time."""
-    exp = tmp_path / "exp.toml"
-    exp.write_text(
-        f'name = "people"\n[dataset]\nloader = "sample"\nlimit = {questions}\n'
-        '[[conditions]]\nlabel = "unassisted"\nprotocol = "unassisted"\n'
-        f"[[judges]]\n{judge}\n[limits]\nconcurrency = 1\n"
-    )
-    return exp
-
-
 def test_q_during_a_run_stops_the_person_and_a_resume_asks_again(tmp_path: Path) -> None:
-    exp = _people_run(tmp_path, PAT)
+    exp = people_run(tmp_path, PAT)
     run = tmp_path / "run"
     child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
     child.expect_exact(PROMPT)
     child.sendline("q")  # (was: a failed judgment saved, never asked again, the next item shown)
     finish(child, status=130)
-    assert [j for j in _lines(run) if j["judge"]["name"] == "pat"] == []
+    assert [j for j in judgment_lines(run) if j["judge"]["name"] == "pat"] == []
 
     child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")  # the same command
     child.expect_exact(PROMPT)
@@ -238,11 +223,11 @@ def test_q_during_a_run_stops_the_person_and_a_resume_asks_again(tmp_path: Path)
     child.expect_exact(PROMPT)
     child.sendeof()  # a closed input stops as q does
     finish(child, status=130)
-    assert [j["status"] for j in _lines(run) if j["judge"]["name"] == "pat"] == ["ok"]
+    assert [j["status"] for j in judgment_lines(run) if j["judge"]["name"] == "pat"] == ["ok"]
 
 
 def test_a_skip_during_a_run_is_the_person_s_answer_not_a_failure(tmp_path: Path) -> None:
-    exp = _people_run(tmp_path, PAT, questions=2)
+    exp = people_run(tmp_path, PAT, questions=2)
     run = tmp_path / "run"
     child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
     child.expect_exact(PROMPT)
@@ -253,7 +238,7 @@ def test_a_skip_during_a_run_is_the_person_s_answer_not_a_failure(tmp_path: Path
     child.sendline("q")
     out = " ".join(finish(child, status=130).split())
     assert "(1 failed)" not in out and "judge pat: None" not in out  # (was both)
-    [skipped] = _lines(run)
+    [skipped] = judgment_lines(run)
     assert skipped["status"] == "skipped"
 
     child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
@@ -264,7 +249,7 @@ def test_a_skip_during_a_run_is_the_person_s_answer_not_a_failure(tmp_path: Path
         child.sendline("")
     out = " ".join(finish(child).split())
     assert "complete: 4 of 4 items done" in out and "3 new judgments (0 failed)" in out
-    lines = _lines(run)
+    lines = judgment_lines(run)
     assert [j["status"] for j in lines] == ["skipped", "ok", "ok", "ok"]
     assert len({j["transcript_id"] for j in lines}) == 4
 
@@ -279,7 +264,7 @@ def test_the_name_is_asked_when_not_given(tmp_path: Path) -> None:
     child.sendline("carol")
     _answer(child, "50 50", "")
     finish(child)
-    assert _lines(run)[0]["judge"]["annotator"] == "carol"
+    assert judgment_lines(run)[0]["judge"]["annotator"] == "carol"
 
 
 def test_a_name_typed_with_spaces_is_the_same_person(tmp_path: Path) -> None:
@@ -295,7 +280,7 @@ def test_a_name_typed_with_spaces_is_the_same_person(tmp_path: Path) -> None:
     child.expect_exact("Item 2 of 2")
     _answer(child, "40 60", "")
     finish(child)
-    lines = _lines(run)
+    lines = judgment_lines(run)
     assert [(j["transcript_id"], j["judge"]["annotator"]) for j in lines] == [
         ("t1", "erin"),
         ("t2", "erin"),
@@ -332,7 +317,7 @@ async def test_the_escalation_queue_is_served_once(
     assert _in_process(run, "--annotator", "dana", capsys=capsys) == 0
     assert "the queue is empty" in capsys.readouterr().out  # no terminal needed
 
-    lines = _lines(run)
+    lines = judgment_lines(run)
     finals = [j for j in lines if j["decided_by"] == "human"]
     assert [j["transcript_id"] for j in finals] == ["t1", "t3"]
     assert len(lines) == 5
@@ -343,153 +328,3 @@ async def test_the_escalation_queue_is_served_once(
     provisional = next(j for j in lines if j["transcript_id"] == "t1" and j["decided_by"] == "llm")
     assert t1["supersedes"] == provisional["id"]
     assert RunStore.open(run).escalations.path.read_text().count("\n") == 2
-
-
-def test_ctrl_c_at_a_person_s_prompts_during_a_run_stops_it_and_keeps_what_was_typed(
-    tmp_path: Path,
-) -> None:
-    exp = _people_run(tmp_path, PAT)
-    run = tmp_path / "run"
-
-    def spawn() -> Terminal:
-        return spawn_cli("run", str(exp), "--out", str(run), "--no-report")
-
-    child = spawn()
-    child.expect_exact(PROMPT)
-    child.sendline("70 30")
-    child.expect_exact("Reason (optional")
-    child.sendline("the first")
-    child.expect_exact(PROMPT)
-    child.sendline("60 40")
-    child.expect_exact("Reason (optional")
-    child.sendintr()  # one Ctrl-C at the reason prompt: the run stops, the verdict is kept
-    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
-    assert "Stopped at the reason: your verdict is kept." in screen  # (was: nothing, a wait)
-    assert "interrupted; run the same command again to resume" in screen
-    lines = _lines(run)
-    assert [j["metadata"]["entry"] for j in lines] == ["70 30", "60 40"]  # (was: 60 40 lost)
-    assert lines[1]["metadata"]["reason_interrupted"] is True
-    assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
-
-    child = spawn()  # Ctrl-C at the probabilities: nothing saved for that item
-    child.expect_exact(PROMPT)
-    child.sendline("55")  # half-typed (one number of two): explained, asked again
-    child.expect_exact("Not accepted")
-    child.expect_exact(PROMPT)
-    child.sendintr()
-    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
-    assert "Stopped: nothing is saved for this item; it is asked again" in screen
-    assert "HumanInterrupted" not in screen and "error" not in screen
-    assert len(_lines(run)) == 2
-
-    child = spawn()  # the resume asks the four items not answered, each once
-    for entry in ("A 80", "B 90", "50 50", "0.2 0.8"):
-        child.expect_exact(PROMPT)
-        child.sendline(entry)
-        child.expect_exact("Reason (optional")
-        child.sendline("")
-    assert "complete: 6 of 6 items done" in " ".join(finish(child).split())
-    lines = _lines(run)
-    assert [j["metadata"]["entry"] for j in lines] == [
-        "70 30",
-        "60 40",
-        "A 80",
-        "B 90",
-        "50 50",
-        "0.2 0.8",
-    ]
-    assert len({j["transcript_id"] for j in lines}) == 6 and len({j["id"] for j in lines}) == 6
-
-
-def test_a_closed_terminal_during_a_run_keeps_the_verdict_and_stops_it_cleanly(
-    tmp_path: Path,
-) -> None:
-    exp = _people_run(tmp_path, PAT)
-    run = tmp_path / "run"
-    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
-    child.expect_exact(PROMPT)
-    child.sendline("60 40")
-    child.expect_exact("Reason (optional")
-    child.ptyproc.close(force=False)  # the window closes (or the ssh link drops): a hangup
-    child.closed = True
-    child.wait()
-    [kept] = _lines(run)  # (was: the process killed where it stood, the verdict lost)
-    assert kept["metadata"]["entry"] == "60 40" and kept["metadata"]["reason_interrupted"]
-    assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
-
-    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
-    for _ in range(5):  # the other five, each once
-        child.expect_exact(PROMPT)
-        child.sendline("70 30")
-        child.expect_exact("Reason (optional")
-        child.sendline("")
-    finish(child)
-    assert len({j["transcript_id"] for j in _lines(run)}) == len(_lines(run)) == 6
-
-
-def test_ctrl_c_at_an_interactive_fallback_s_prompt_stops_the_run_without_queueing(
-    tmp_path: Path,
-) -> None:
-    exp = _people_run(
-        tmp_path,
-        'name = "weak+pat"\nkind = "fallback"\nendpoint = "mock/weak"\nthreshold = 1.0\n'
-        'mode = "interactive"\nannotator = "pat"',
-    )
-    run = tmp_path / "run"
-    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
-    child.expect_exact(PROMPT)
-    child.sendintr()
-    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
-    assert "nothing is saved for this item" in screen
-    assert _lines(run) == []  # (was: the item queued, and the run went on to the next)
-    assert not (run / "escalations.jsonl").exists()
-
-    child = spawn_cli("run", str(exp), "--out", str(run), "--no-report")
-    for _ in range(6):  # the same command asks every item, the interrupted one included
-        child.expect_exact(PROMPT)
-        child.sendline("70 30")
-        child.expect_exact("Reason (optional")
-        child.sendline("")
-    finish(child)
-    lines = _lines(run)
-    assert [j["decided_by"] for j in lines] == ["human"] * 6
-    assert len({j["transcript_id"] for j in lines}) == 6
-
-
-def test_ctrl_c_at_a_person_s_prompts_during_rejudge_keeps_the_verdict_typed(
-    tmp_path: Path,
-) -> None:
-    run = tmp_path / "run"
-    saved_run(run, [transcript("t1"), transcript("t2"), transcript("t3")]).close()
-
-    def spawn() -> Terminal:
-        return spawn_cli("rejudge", str(run), "--judge", "human:quinn")
-
-    child = spawn()
-    child.expect_exact(PROMPT)
-    child.sendline("70 30")
-    child.expect_exact("Reason (optional")
-    child.sendintr()  # one Ctrl-C (was: nothing shown; a second lost the verdict)
-    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
-    assert "Stopped at the reason: your verdict is kept." in screen
-    assert "run the same command again to judge the rest" in screen
-    [kept] = _lines(run)
-    assert kept["metadata"]["entry"] == "70 30" and kept["metadata"]["reason_interrupted"]
-
-    child = spawn()
-    child.expect_exact(PROMPT)
-    child.sendintr()
-    screen = " ".join(plain(child.printed.getvalue() + finish(child, status=130)).split())
-    assert "Stopped: nothing is saved for this item" in screen
-    assert len(_lines(run)) == 1
-
-    child = spawn()
-    for entry in ("A 60", "B 70"):  # the two not judged, each once
-        child.expect_exact(PROMPT)
-        child.sendline(entry)
-        child.expect_exact("Reason (optional")
-        child.sendline("")
-    assert "2 new judgment(s) (0 failed), 1 already judged" in " ".join(finish(child).split())
-    lines = _lines(run)
-    assert [j["metadata"]["entry"] for j in lines] == ["70 30", "A 60", "B 70"]
-    assert sorted(j["transcript_id"] for j in lines) == ["t1", "t2", "t3"]
