@@ -229,13 +229,14 @@ class ModelTerm(_Model):
     """Log-odds coefficient (GEE) or its posterior mean (GLMM); null when the fit gave none
     (not finite)."""
     se: float | None
-    """Robust standard error (GEE) or posterior standard deviation (GLMM); null when not
-    finite."""
+    """Bias-reduced robust standard error (GEE) or posterior standard deviation (GLMM); null
+    when not finite."""
     ci95: Interval
-    """estimate +- 1.96 se (GEE); null for the GLMM, whose posterior sds are too narrow to
-    make intervals of (see :data:`oversight.analysis._model.GLMM_NO_INFERENCE`)."""
+    """estimate +- the t quantile (sources - 1 df) times se (GEE); null for the GLMM, whose
+    posterior sds are too narrow to make intervals of (see
+    :data:`oversight.analysis._model.GLMM_NO_INFERENCE`)."""
     p_value: float | None
-    """Two-sided p-value of zero (normal approximation; GEE only)."""
+    """Two-sided p-value of zero (t with sources - 1 df; GEE only)."""
 
 
 class ModelFit(_Model):

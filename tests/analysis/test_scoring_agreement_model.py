@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from scipy import stats
 from sklearn.metrics import balanced_accuracy_score, brier_score_loss, cohen_kappa_score
 from statsmodels.stats.power import NormalIndPower
 
@@ -187,11 +188,17 @@ def test_the_gee_model_is_statsmodels_gee_on_the_same_frame(run: RunBuilder) -> 
         data=frame,
         family=sm.families.Binomial(),
         cov_struct=sm.cov_struct.Exchangeable(),
-    ).fit()
+    ).fit(cov_type="bias_reduced")
     terms = {t.name: t for t in fit.terms}
+    q = stats.t.ppf(0.975, 11)  # 12 sources
     for name in ref.params.index:
         assert terms[name].estimate == pytest.approx(ref.params[name], rel=1e-6)
         assert terms[name].se == pytest.approx(ref.bse[name], rel=1e-6)
+        lo, hi = ref.params[name] - q * ref.bse[name], ref.params[name] + q * ref.bse[name]
+        assert terms[name].ci95 == pytest.approx((lo, hi), rel=1e-6)
+        t_stat = ref.params[name] / ref.bse[name]
+        assert terms[name].p_value == pytest.approx(2 * stats.t.sf(abs(t_stat), 11), rel=1e-6)
+    assert "bias-reduced (Mancl-DeRouen) robust SE, t with 11 df" in fit.method
     glmm = analyze(run.path, n_bootstrap=50, model="glmm").model
     assert glmm is not None and "source" in glmm.random_effect_sd
     assert any(t.name == "C(condition)[T.debate]" and t.estimate > 0 for t in glmm.terms)
