@@ -129,8 +129,13 @@ class BatchApi(abc.ABC):
         """Whether the batch has finished (completed, failed, expired or cancelled)."""
 
     @abc.abstractmethod
-    async def results(self, batch_id: str) -> dict[str, Reply | ProviderError]:
-        """Each custom id's reply, or why it has none (ids missing had no result)."""
+    async def results(
+        self, batch_id: str, custom_ids: frozenset[str]
+    ) -> dict[str, Reply | ProviderError]:
+        """Each custom id's reply, or why it has none (ids missing had no result).
+        ``custom_ids``: the requests the batch carries, per the ledger (empty while a
+        candidate batch of a provider without labels is checked), so the requests a
+        cancelled or expired batch never ran are known even where its files leave them out."""
 
 
 @dataclass
@@ -172,7 +177,7 @@ class BatchQueue:
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._watchers: dict[str, asyncio.Task[_Results]] = {}
-        self._known, self._intents = ledger.open_batches(endpoint)
+        self._known, self._intents, self._carried = ledger.open_batches(endpoint)
         self._used: set[tuple[str, str]] = set()
         self._finding: dict[str, asyncio.Task[str | None]] = {}
         self._mine: set[str] = set()  # batches (and ?submissions) this session submitted
@@ -237,6 +242,7 @@ class BatchQueue:
             return None
         if "?" + intent.submission in self._mine:
             self._mine.add(found)
+        self._carried[found] = intent.custom_ids
         self.ledger.record(
             {
                 "event": "submitted",
@@ -330,6 +336,7 @@ class BatchQueue:
             raise
         self.submitted += 1
         self._mine.add(batch_id)
+        self._carried[batch_id] = intent.custom_ids
         self.ledger.record(
             {
                 "event": "submitted",
@@ -404,7 +411,9 @@ class BatchQueue:
             if await self.api.ended(batch_id):
                 break
             await asyncio.sleep(self.poll_interval)
-        results = _Results(await self.api.results(batch_id))
+        results = _Results(
+            await self.api.results(batch_id, self._carried.get(batch_id, frozenset()))
+        )
         self.ledger.record(
             {
                 "event": "ended",

@@ -69,7 +69,10 @@ class AnthropicBatch(BatchApi):
         batch = await client.messages.batches.retrieve(batch_id)
         return batch.processing_status == "ended"
 
-    async def results(self, batch_id: str) -> dict[str, Reply | ProviderError]:
+    async def results(
+        self, batch_id: str, custom_ids: frozenset[str]
+    ) -> dict[str, Reply | ProviderError]:
+        # Anthropic lists every request of an ended batch, those it never ran too.
         client = await self.backend.client()
         out: dict[str, Reply | ProviderError] = {}
         async for entry in await client.messages.batches.results(batch_id):

@@ -84,13 +84,16 @@ class BatchLedger:
                 out.append(entry)
         return out
 
-    def open_batches(self, endpoint: str) -> tuple[dict[str, str], dict[str, Intent]]:
+    def open_batches(
+        self, endpoint: str
+    ) -> tuple[dict[str, str], dict[str, Intent], dict[str, frozenset[str]]]:
         """Request key -> id of the latest batch of ``endpoint`` that carries it, where a
-        batch whose id was never written down is ``?<submission>``; and those submissions'
-        intents."""
+        batch whose id was never written down is ``?<submission>``; those submissions'
+        intents; and each batch id's custom ids (the requests it carries)."""
         owner: dict[str, str] = {}
         labels: dict[str, str] = {}
         intents: dict[str, Intent] = {}
+        carried: dict[str, frozenset[str]] = {}
         for entry in self.entries():
             if entry.get("endpoint") != endpoint:
                 continue
@@ -102,6 +105,9 @@ class BatchLedger:
                     owner[key] = "?" + submission
             elif entry.get("event") == "submitted":
                 labels[submission] = entry["batch_id"]
+                carried[entry["batch_id"]] = Intent(
+                    submission, tuple(entry.get("keys", []))
+                ).custom_ids
                 for key in entry.get("keys", []):
                     owner[key] = entry["batch_id"]
         known = {
@@ -109,7 +115,7 @@ class BatchLedger:
             for key, value in owner.items()
         }
         pending = {v[1:] for v in known.values() if v.startswith("?")}
-        return known, {s: intents[s] for s in pending}
+        return known, {s: intents[s] for s in pending}, carried
 
 
 def ledger_for(cache_path: Path | None, spec: str) -> BatchLedger:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from openai.types.chat import ChatCompletion
 
 from oversight.endpoints._batch import CLOCK_SKEW_S, BatchApi, Intent, ItemCancelled, ItemError
+from oversight.endpoints._batch_ledger import key_part
 from oversight.endpoints._types import Reply, Request
 from transcripts.errors import ProviderError
 
@@ -70,7 +71,9 @@ class OpenAIBatch(BatchApi):
         batch = await client.batches.retrieve(batch_id)
         return batch.status in _ENDED
 
-    async def results(self, batch_id: str) -> dict[str, Reply | ProviderError]:
+    async def results(
+        self, batch_id: str, custom_ids: frozenset[str]
+    ) -> dict[str, Reply | ProviderError]:
         client = await self.backend.client()
         batch = await client.batches.retrieve(batch_id)
         out: dict[str, Reply | ProviderError] = {}
@@ -82,12 +85,14 @@ class OpenAIBatch(BatchApi):
                 if line.strip():
                     key, result = self._line(json.loads(line), batch.status)
                     out[key] = result
-        if batch.status in ("cancelled", "expired"):  # requests it never ran, listed or not
-            content = await client.files.content(batch.input_file_id)
-            for line in content.text.splitlines():
-                key = str(json.loads(line).get("custom_id")) if line.strip() else ""
-                if key and key not in out:
-                    out[key] = _unrun(batch.status, "")
+        if batch.status in ("cancelled", "expired"):
+            # OpenAI's spec gives the lines a batch never ran the error codes batch_cancelled
+            # and batch_expired, but its guide promises only the partial results: a request
+            # in neither file never ran either. The ledger knows which requests it carries.
+            listed = {key_part(c) for c in out}
+            for custom in custom_ids:
+                if key_part(custom) not in listed:
+                    out[custom] = _unrun(batch.status, "")
         return out
 
     def _line(self, data: dict[str, Any], status: str) -> tuple[str, Reply | ProviderError]:

@@ -426,6 +426,9 @@ async def test_a_cancelled_batch_keeps_its_answers_and_sends_the_rest_only_in_a_
     again = await asyncio.gather(ep.complete("q4", batchable=True), return_exceptions=True)
     assert isinstance(again[0], ProviderError) and "was cancelled" in str(again[0])
     assert len(openai_server.batch.batches) == 1 and openai_server.batch.lines_answered == 3
+    # Which requests it never ran came from the ledger: the (perhaps huge) input file that
+    # was uploaded is never downloaded again.
+    assert openai_server.requests_by_path["/v1/files/file-0/content"] == 0
     await ep.aclose()
     # The next session (the run resumed) keeps the answers and sends the rest once.
     fresh = endpoint("openai/gpt-4o-mini", base_url=openai_server.base_url, **OPTIONS)
@@ -452,6 +455,7 @@ async def test_a_batch_cancelled_while_the_run_was_stopped_is_resubmitted_once_a
     assert openai_server.batch.lines_answered == 4
     [warning] = [r.getMessage() for r in caplog.records if "batch_0" in r.getMessage()]
     assert "2 of 4 requests were answered" in warning and "new batch" in warning
+    assert openai_server.requests_by_path["/v1/files/file-0/content"] == 0  # the ledger knew
     await fresh.aclose()
 
 
