@@ -56,6 +56,7 @@ from oversight.runner._merge import SHARDS, merge_shards, shard_folders
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry, drawn_apart
 from oversight.runner._select import select_transcripts
 from oversight.runner._signals import Signals
+from oversight.runner._status import check_priced
 from transcripts import Entry, JsonlLog, JudgeView, Judgment, RunStore, StoredRecords, utc_now
 from transcripts._validation import format_errors
 from transcripts.errors import ConfigError, CostCapReached
@@ -85,7 +86,12 @@ class RejudgeResult:
     spent_usd: float = 0.0
     """Dollars of the calls sent (known prices)."""
     unknown_cost_calls: int = 0
-    """Calls sent whose price is unknown."""
+    """Calls sent whose cost is unknown and not estimated (no known price)."""
+    estimated_usd: float = 0.0
+    """The most the calls sent whose replies carried no token counts can have cost (what
+    the cost cap counts for them)."""
+    estimated_calls: int = 0
+    """Calls counted in ``estimated_usd``."""
     calls_lost_in_flight: int = 0
     """Calls of this run a kill or a cancellation cut off in flight (all sessions; cost
     unknown)."""
@@ -305,6 +311,8 @@ async def rejudge_async(
         if not offline:  # a missing key stops here, before any judgment is attempted
             for inner in made:
                 inner.check_credentials()
+            if max_cost_usd is not None:  # so does a cost cap that could not be held
+                check_priced({inner.spec: inner for inner in made})
         meter.recover(made)  # spend lines a kill cut off, from the cache
         stream = as_completed_bounded(one, work, limit=limit)
         with fewer_collections():
@@ -332,6 +340,8 @@ async def rejudge_async(
     result.calls, result.cached_calls = meter.calls, meter.cached_calls
     result.spent_usd = meter.spent_usd - meter.carried_usd
     result.unknown_cost_calls = meter.unknown_cost_calls
+    session = meter.session()
+    result.estimated_usd, result.estimated_calls = session.estimated_usd, session.estimated_calls
     result.calls_lost_in_flight = meter.lost_in_flight
     return result
 

@@ -107,14 +107,15 @@ def judgment_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 def spend_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     """What the spend ledger's index keeps of a paid call: all a resumed run's meter needs
     (cost ``c``, input and output tokens ``i`` and ``o``, the ``sent.jsonl`` line it
-    closes ``s``, the request's cache key ``h``), so no ledger line is parsed and validated
-    at a resume."""
+    closes ``s``, the request's cache key ``h``, the estimate of a reply without token
+    counts ``x``), so no ledger line is parsed and validated at a resume."""
     return {
         "c": data.get("cost_usd"),
         "i": data.get("input_tokens") or 0,
         "o": data.get("output_tokens") or 0,
         "s": data.get("sent_id"),
         "h": data.get("request_hash"),
+        "x": data.get("estimated_usd"),
     }
 
 
@@ -147,7 +148,7 @@ INDEXED: dict[str, Indexed] = {
         transcript_fields, ("u", "c"), f"transcript:c,u,{FLAGGED_FIELD}", required=("c",)
     ),
     "judgments.jsonl": Indexed(judgment_fields, ("t", "h", "u"), "judgment:t,k,e,h,u"),
-    "spend.jsonl": Indexed(spend_fields, (), "spend:c,i,o,s,h"),
+    "spend.jsonl": Indexed(spend_fields, (), "spend:c,i,o,s,h,x"),
     "sent.jsonl": Indexed(sent_fields, (), "sent:v"),
 }
 """By log name (the run folder's logs): what its index keeps."""

@@ -134,10 +134,16 @@ def run(args: argparse.Namespace) -> int:
         annotator=args.annotator,
         console=console,
     )
+    spend = spend_text(
+        result.spent_usd,
+        result.unknown_cost_calls,
+        estimated_usd=result.estimated_usd,
+        estimated_calls=result.estimated_calls,
+    )
     console.print(
         f"{result.judged} new judgment(s) ({result.failed} failed), {result.skipped} already "
         f"judged · judge calls: {result.calls} sent, {result.cached_calls} from the cache · "
-        f"spend {spend_text(result.spent_usd, result.unknown_cost_calls)}"
+        f"spend {spend}"
         + (
             f" · the run has {lost_text(result.calls_lost_in_flight)}"
             if result.calls_lost_in_flight

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import time
 import traceback
@@ -33,7 +32,7 @@ from oversight.endpoints._batch import (
     ledger_for,
 )
 from oversight.endpoints._cache import ResponseCache, cache_key, open_cache
-from oversight.endpoints._limits import LimitSettings, shared_limits
+from oversight.endpoints._limits import LimitSettings, prompt_tokens, shared_limits, token_estimate
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import as_price, cost_usd
 from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats
@@ -315,7 +314,7 @@ class Endpoint:
     async def _send(self, request: Request, stats: RetryStats, key: str, *, batched: bool) -> Reply:
         """One reply through the retry layer, each attempt inside the shared limits (or,
         ``batched``, in a provider batch, which has its own queue)."""
-        tokens = _token_estimate(request) if self.limits.settings.tpm else 0
+        tokens = token_estimate(request) if self.limits.settings.tpm else 0
         batch = self.batch if batched else None
 
         async def attempt() -> Reply:
@@ -410,6 +409,35 @@ class Endpoint:
         batched = batch is not None and request_hash is not None and batch.carries(request_hash)
         return self._cost(usage, batched=batched)
 
+    @property
+    def priced(self) -> bool:
+        """Whether what this endpoint's calls cost can be known: it has a price (``pricing``
+        or the built-in table), or its backend is free (mock, a local model)."""
+        return self._cost(Usage(input_tokens=1, output_tokens=1), batched=False) is not None
+
+    def cost_bound(
+        self,
+        messages: Sequence[MessageLike] | str,
+        *,
+        system: str | None = None,
+        max_tokens: int = 512,
+        schema: dict[str, Any] | type[BaseModel] | None = None,
+        batched: bool = False,
+        **_: Any,
+    ) -> float | None:
+        """The most a reply to this call (``complete``'s arguments) can cost when it came
+        without token counts (``usage.reported`` false): the prompt counted here as the
+        tokens-per-minute limit counts it, and all of ``max_tokens`` for the reply (an
+        upper bound: hidden reasoning tokens are in it too); None when no price is known."""
+        request = Request(
+            messages=as_messages(messages),
+            system=system,
+            max_tokens=max_tokens,
+            schema=schema_dict(schema),
+        )
+        usage = Usage(input_tokens=prompt_tokens(request), output_tokens=max_tokens)
+        return self._cost(usage, batched=batched)
+
     def _cost(self, usage: Usage, *, batched: bool) -> float | None:
         if self.price is None and self.backend.free:
             return 0.0
@@ -433,13 +461,3 @@ def _began_as_json(text: str) -> bool:
 def _reask_id(key: str, round_: int) -> str:
     """The batch id of the ``round_``-th re-ask of the request with cache key ``key``."""
     return hashlib.sha256(f"{key}:reask:{round_}".encode()).hexdigest()
-
-
-def _token_estimate(request: Request) -> int:
-    """Tokens a request may use, for the tokens-per-minute limit (about 4 characters each):
-    its messages, system prompt and schema (sent with it, counted as prompt), and
-    ``max_tokens`` (counted in full, as OpenAI counts it against the limit)."""
-    chars = sum(len(m.content) for m in request.messages) + len(request.system or "")
-    if request.schema_ is not None:
-        chars += len(json.dumps(request.schema_))
-    return chars // 4 + request.max_tokens

@@ -19,6 +19,7 @@ sent are left to finish.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import weakref
@@ -28,8 +29,9 @@ from dataclasses import dataclass
 from aiolimiter import AsyncLimiter
 
 from oversight.endpoints._secrets import public_url
+from oversight.endpoints._types import Request
 
-__all__ = ["LimitSettings", "SharedLimits", "shared_limits"]
+__all__ = ["LimitSettings", "SharedLimits", "prompt_tokens", "shared_limits", "token_estimate"]
 
 log = logging.getLogger("oversight.endpoints")
 
@@ -277,3 +279,19 @@ def shared_limits(
     else:
         limits.tighten(settings)
     return limits
+
+
+def token_estimate(request: Request) -> int:
+    """Tokens a request may use, for the tokens-per-minute limit: its prompt
+    (:func:`prompt_tokens`) and ``max_tokens`` (counted in full, as OpenAI counts it
+    against the limit)."""
+    return prompt_tokens(request) + request.max_tokens
+
+
+def prompt_tokens(request: Request) -> int:
+    """Prompt tokens of a request, counted here (about 4 characters each, rounded up): its
+    messages, system prompt and schema (sent with it, counted as prompt)."""
+    chars = sum(len(m.content) for m in request.messages) + len(request.system or "")
+    if request.schema_ is not None:
+        chars += len(json.dumps(request.schema_))
+    return (chars + 3) // 4

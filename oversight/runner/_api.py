@@ -216,6 +216,8 @@ async def _run(
         made = endpoints.made
         try:
             endpoints.check_credentials()  # a missing key stops the run before any item
+            if meter.max_cost_usd is not None:
+                endpoints.check_priced()  # so does a cost cap that could not be held
             await asyncio.to_thread(freeze_models, store, exp, endpoints)
             meter.recover(endpoints.every())  # spend lines a kill cut off, from the cache
             if ray is not None:

@@ -17,6 +17,7 @@ from oversight.experiment._judges import judge_name
 from oversight.runner._dry import mock_replies
 from oversight.runner._meter import Meter, MeteredEndpoint
 from oversight.runner._share import share_endpoint, share_options
+from oversight.runner._status import check_priced
 from transcripts import RunStore
 
 __all__ = ["Endpoints", "Factory", "build_judges", "local_spec", "make_endpoint"]
@@ -100,11 +101,20 @@ class Endpoints:
         for made in self.every():
             made.check_credentials()
 
+    def check_priced(self) -> None:
+        """Refuse a cost cap the run could not hold (:func:`check_priced`). Nothing is
+        checked offline: a replay answers from the cache, at no cost."""
+        if not self.offline:
+            check_priced({ref: self.get(ref) for ref in self._refs()})
+
     def every(self) -> list[Endpoint]:
         """Every endpoint the experiment names (made now if not yet)."""
+        return [self.get(ref) for ref in self._refs()]
+
+    def _refs(self) -> list[str]:
         refs = set(self.experiment.endpoints) | set(self.made)
         refs |= {ref for c in self.experiment.conditions for ref in c.roles.values()}
-        return [self.get(ref) for ref in sorted(refs)]
+        return sorted(refs)
 
     def spec_of(self, ref: str) -> str:
         """The endpoint spec ``ref`` stands for."""

@@ -34,6 +34,7 @@ from pydantic import Field
 from oversight.endpoints import Endpoint
 from oversight.runner._metered import MeteredEndpoint, drawn_apart
 from oversight.runner._sessions import Session, running
+from oversight.runner._spend import estimated_text, lost_text, spend_text, unknown_text
 from transcripts import Call, JsonlLog, Record, new_id, utc_now
 from transcripts.errors import CostCapReached
 
@@ -45,6 +46,7 @@ __all__ = [
     "Tally",
     "Unknown",
     "drawn_apart",
+    "estimated_text",
     "lost_text",
     "spend_text",
     "unknown_text",
@@ -67,7 +69,11 @@ class SpendEntry(Record):
     output_tokens: int = 0
     """Completion tokens billed."""
     cost_usd: float | None = None
-    """Dollars; None when the model's price is unknown."""
+    """Dollars; None when unknown (no known price, or no token counts in the reply)."""
+    estimated_usd: float | None = Field(default=None, exclude_if=lambda v: v is None)
+    """For a reply without token counts: the most it can have cost (the prompt counted
+    locally, all of ``max_tokens`` for the reply), which the cost cap counts; stored only
+    when set."""
     at: str = Field(default_factory=lambda: utc_now().isoformat())
     """When the call returned (UTC, ISO 8601)."""
     request_hash: str | None = None
@@ -95,18 +101,19 @@ class SentEntry(Record):
     """When it was written (UTC, ISO 8601)."""
 
 
-_PAID = ("c", "i", "o", "s", "h")
+_PAID = ("c", "i", "o", "s", "h", "x")
 """What the spend ledger's index keeps of each line (``transcripts._index_fields``)."""
 
 
 def _paid(ledger: JsonlLog[SpendEntry]) -> list[tuple[Any, ...]]:
-    """(cost, input tokens, output tokens, sent id, request hash) of every ledger line: from
-    the ledger's index (no line parsed), or from the lines of a ledger kept under another
-    name."""
+    """(cost, input tokens, output tokens, sent id, request hash, estimated cost) of every
+    ledger line: from the ledger's index (no line parsed), or from the lines of a ledger
+    kept under another name."""
     if set(_PAID) <= ledger.kept:
         return ledger.index_values(*_PAID)
     return [
-        (e.cost_usd, e.input_tokens, e.output_tokens, e.sent_id, e.request_hash) for e in ledger
+        (e.cost_usd, e.input_tokens, e.output_tokens, e.sent_id, e.request_hash, e.estimated_usd)
+        for e in ledger
     ]
 
 
@@ -139,7 +146,11 @@ class Tally:
     spent_usd: float = 0.0
     """Dollars of paid calls with a known price."""
     unknown_cost_calls: int = 0
-    """Paid calls of unknown cost (no known price, or no token counts reported)."""
+    """Paid calls of unknown cost with no estimate (no known price)."""
+    estimated_usd: float = 0.0
+    """Dollars the cost cap counts for paid calls without token counts (an upper bound)."""
+    estimated_calls: int = 0
+    """Paid calls without token counts, counted at ``estimated_usd``."""
     input_tokens: int = 0
     """Prompt tokens of paid calls."""
     output_tokens: int = 0
@@ -186,7 +197,13 @@ class Meter:
         self.spent_usd = 0.0
         """Dollars of calls with a known price (this and earlier sessions)."""
         self.unknown_cost_calls = 0
-        """Calls sent whose cost is unknown (not counted in ``spent_usd``)."""
+        """Calls sent whose cost is unknown and not estimated (not counted in
+        ``spent_usd``)."""
+        self.estimated_usd = 0.0
+        """Upper estimate of the calls whose replies carried no token counts (their cost is
+        unknown; the cost cap counts this, ``spent_usd`` does not)."""
+        self.estimated_calls = 0
+        """Calls counted in ``estimated_usd``."""
         self.input_tokens = 0
         self.output_tokens = 0
         self.calls = 0
@@ -213,8 +230,8 @@ class Meter:
             self.follow()
             self._followed = Tally()  # all of it was there before this session
         elif ledger is not None:
-            for cost, tokens_in, tokens_out, sent_id, request_hash in _paid(ledger):
-                self._add(cost, tokens_in, tokens_out)
+            for cost, tokens_in, tokens_out, sent_id, request_hash, bound in _paid(ledger):
+                self._add(cost, tokens_in, tokens_out, bound)
                 self.paid_lines += 1
                 if sent_id is not None:
                     closed.add(sent_id)
@@ -261,7 +278,7 @@ class Meter:
             if entry.id in self._own:
                 self._own.discard(entry.id)
                 continue
-            self._add(entry.cost_usd, entry.input_tokens, entry.output_tokens)
+            self._add(entry.cost_usd, entry.input_tokens, entry.output_tokens, entry.estimated_usd)
             self.paid_lines += 1
             if entry.request_hash is not None:
                 self._paid_hashes.add(entry.request_hash)
@@ -349,7 +366,7 @@ class Meter:
         if self._following and self.stop_reason is None:
             self.follow()
         if self.stop_reason is None:
-            if self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
+            if self.max_cost_usd is not None and self.counted_usd >= self.max_cost_usd:
                 self.stop_reason = "cost cap"
             elif self.max_tokens is not None and self.tokens >= self.max_tokens:
                 self.stop_reason = "token cap"
@@ -365,13 +382,24 @@ class Meter:
                 f"token cap reached: {self.tokens:,} of {self.max_tokens:,} tokens; "
                 f"resume with a higher [limits] max_tokens"
             )
+        counted = f"${self.counted_usd:.4f}"
+        if self.estimated_calls:
+            counted += f" ({self.spend_text()})"
         return (
-            f"cost cap reached: ${self.spent_usd:.4f} of ${self.max_cost_usd or 0:.4f}; "
+            f"cost cap reached: {counted} of ${self.max_cost_usd or 0:.4f}; "
             f"resume with a higher cap (--max-cost)"
         )
 
-    def record(self, call: Call, *, sent_id: str | None = None) -> None:
-        """Count one finished call; append it to the ledger when it was paid for."""
+    @property
+    def counted_usd(self) -> float:
+        """What the cost cap counts: known dollars plus the estimates of calls without token
+        counts."""
+        return self.spent_usd + self.estimated_usd
+
+    def record(self, call: Call, *, sent_id: str | None = None, bound: float | None = None) -> None:
+        """Count one finished call; append it to the ledger when it was paid for. ``bound``:
+        the most the call can have cost (:meth:`Endpoint.cost_bound`), counted when its reply
+        carried no token counts."""
         if call.cached:
             self.cached_calls += 1
             return
@@ -379,7 +407,8 @@ class Meter:
         self.paid_lines += 1
         if call.cost_usd is None:
             self.unpriced.add((call.endpoint, "price" if call.usage.reported else "usage"))
-        self._add(call.cost_usd, call.usage.input_tokens, call.usage.output_tokens)
+        estimated = bound if call.cost_usd is None and not call.usage.reported else None
+        self._add(call.cost_usd, call.usage.input_tokens, call.usage.output_tokens, estimated)
         self._paid_hashes.add(call.request_hash)
         if self.ledger is not None:
             entry = SpendEntry(
@@ -387,6 +416,7 @@ class Meter:
                 input_tokens=call.usage.input_tokens,
                 output_tokens=call.usage.output_tokens,
                 cost_usd=call.cost_usd,
+                estimated_usd=estimated,
                 request_hash=call.request_hash,
                 sent_id=sent_id,
             )
@@ -394,8 +424,13 @@ class Meter:
                 self._own.add(entry.id)
             self.ledger.append(entry)
 
-    def _add(self, cost: float | None, input_tokens: int, output_tokens: int) -> None:
-        if cost is None:
+    def _add(
+        self, cost: float | None, input_tokens: int, output_tokens: int, bound: float | None = None
+    ) -> None:
+        if cost is None and bound is not None:
+            self.estimated_usd += bound
+            self.estimated_calls += 1
+        elif cost is None:
             self.unknown_cost_calls += 1
         else:
             self.spent_usd += cost
@@ -404,29 +439,10 @@ class Meter:
 
     def spend_text(self) -> str:
         """Spend in words, unknown costs said apart (never counted as zero)."""
-        return spend_text(self.spent_usd, self.unknown_cost_calls, self.lost_in_flight)
-
-
-def spend_text(spent_usd: float, unknown: int = 0, lost: int = 0) -> str:
-    """Dollars spent, then the calls of unknown cost and those cut off in flight, each said
-    apart (never counted as zero): ``$0.1234 + 3 call(s) of unknown cost``."""
-    text = f"${spent_usd:.4f}"
-    if unknown:
-        text += f" + {unknown_text(unknown)}"
-    if lost:
-        text += f" + {lost_text(lost)}"
-    return text
-
-
-def unknown_text(calls: int) -> str:
-    """Paid calls whose cost is unknown, in words (never counted as zero)."""
-    return f"{calls} call(s) of unknown cost"
-
-
-def lost_text(calls: int) -> str:
-    """Calls sent and never closed, in words. A kill cut them off, or a cancellation (a
-    sibling call's failure, a second Ctrl-C): ``sent.jsonl`` does not say which."""
-    return (
-        f"{calls} call(s) cut off in flight (by a kill or a cancellation; perhaps charged "
-        f"by the provider, cost unknown)"
-    )
+        return spend_text(
+            self.spent_usd,
+            self.unknown_cost_calls,
+            self.lost_in_flight,
+            estimated_usd=self.estimated_usd,
+            estimated_calls=self.estimated_calls,
+        )

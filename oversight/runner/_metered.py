@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from oversight.endpoints import Completion, Endpoint
+from transcripts import Call
 from transcripts.errors import EndpointError
 
 if TYPE_CHECKING:
@@ -70,13 +71,21 @@ class MeteredEndpoint(Endpoint):
         except EndpointError as err:
             sent_id = sent[0] if sent else None
             for call in err.calls:  # replies paid for before the call failed for good
-                self.meter.record(call, sent_id=sent_id)
+                self.meter.record(call, sent_id=sent_id, bound=self._bound(call, messages, options))
             if sent_id is not None and not any(not c.cached for c in err.calls):
                 self.meter.unpaid(sent_id)
             raise
         for call in completion.paid or [completion.call]:  # one ledger line per paid reply
-            self.meter.record(call, sent_id=sent[0] if sent else None)
+            bound = self._bound(call, messages, options)
+            self.meter.record(call, sent_id=sent[0] if sent else None, bound=bound)
         return completion
+
+    def _bound(self, call: Call, messages: Any, options: dict[str, Any]) -> float | None:
+        """The most ``call`` can have cost, for a paid reply that carried no token counts
+        (else None: its cost is known, or its price is)."""
+        if call.cached or call.cost_usd is not None or call.usage.reported:
+            return None
+        return self.inner.cost_bound(messages, batched=call.batched, **options)
 
     async def aclose(self) -> None:
         """Nothing: the runner closes the endpoints it made."""

@@ -241,6 +241,8 @@ async def run_ray(
         judgments=sum(e.result.judgments for e in ends),
         spent_usd=ledger.spent_usd,
         unknown_cost_calls=ledger.unknown_cost_calls,
+        estimated_usd=ledger.estimated_usd,
+        estimated_calls=ledger.estimated_calls,
         input_tokens=ledger.input_tokens,
         output_tokens=ledger.output_tokens,
         calls=total.calls,

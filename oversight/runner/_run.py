@@ -430,6 +430,8 @@ class Session:
             judgments=self.judging.made,
             spent_usd=m.spent_usd,
             unknown_cost_calls=m.unknown_cost_calls,
+            estimated_usd=m.estimated_usd,
+            estimated_calls=m.estimated_calls,
             input_tokens=m.input_tokens,
             output_tokens=m.output_tokens,
             calls=m.calls,

@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from rich.markup import escape
 
 from transcripts import RunStore, utc_now
-from transcripts.errors import StoreError
+from transcripts.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:  # `oversight show` reads the status file without the experiment layer
+    from collections.abc import Mapping
+
     from rich.console import Console
 
+    from oversight.endpoints import Endpoint
     from oversight.experiment import Limits
     from oversight.runner._meter import Unknown
 
@@ -22,6 +25,7 @@ __all__ = [
     "STATUSES",
     "RunResult",
     "Status",
+    "check_priced",
     "ending",
     "read_status",
     "warn_unpriced",
@@ -71,7 +75,13 @@ class RunResult:
     spent_usd: float = 0.0
     """Dollars of the run's paid calls with a known price (all sessions)."""
     unknown_cost_calls: int = 0
-    """Paid calls whose price is unknown (all sessions)."""
+    """Paid calls whose cost is unknown and not estimated: no known price (all sessions)."""
+    estimated_usd: float = 0.0
+    """The most the paid calls whose replies carried no token counts can have cost (the
+    prompt counted locally, all of ``max_tokens`` for the reply): what the cost cap counts
+    for them, apart from ``spent_usd`` (all sessions)."""
+    estimated_calls: int = 0
+    """Paid calls counted in ``estimated_usd`` (all sessions)."""
     input_tokens: int = 0
     """Prompt tokens of the run's paid calls (all sessions)."""
     output_tokens: int = 0
@@ -140,6 +150,12 @@ def warn_unpriced(console: Console, new: set[tuple[str, Unknown]], limits: Limit
     """Warn once of endpoints whose calls cost an unknown amount, and why (``new``: the
     endpoints and reasons not warned of yet)."""
     cap = " The cost cap cannot count them." if limits.max_cost_usd is not None else ""
+    bounded = (
+        " The cost cap counts each at the most it can have cost (the prompt counted here, "
+        "all of max_tokens for the reply), shown apart as estimated."
+        if limits.max_cost_usd is not None
+        else ""
+    )
     unpriced = sorted(endpoint for endpoint, why in new if why == "price")
     if unpriced:
         console.print(
@@ -153,7 +169,27 @@ def warn_unpriced(console: Console, new: set[tuple[str, Unknown]], limits: Limit
         console.print(
             f"[yellow]warning:[/] {escape(', '.join(uncounted))} replied without token "
             f"counts (no usage in the response): those calls' cost is reported as unknown, "
-            f"not zero.{cap} Make the server report usage (in a stream, by honouring "
+            f"not zero.{bounded} Make the server report usage (in a stream, by honouring "
             f"stream_options include_usage).",
             highlight=False,
         )
+
+
+def check_priced(endpoints: Mapping[str, Endpoint]) -> None:
+    """Raise ConfigError when a cost cap is set and an endpoint (by name) has no known price:
+    the cap could not count its calls. A reply without token counts needs no refusal: the
+    cap counts it at the most it can have cost (:meth:`Endpoint.cost_bound`)."""
+    unpriced = [(name, e.spec) for name, e in endpoints.items() if not e.priced]
+    if not unpriced:
+        return
+    named = ", ".join(
+        f"{name!r} ({spec})" if name != spec else repr(spec) for name, spec in unpriced
+    )
+    raise ConfigError(
+        f"--max-cost (max_cost_usd) cannot be held: no price is known for endpoint "
+        f"{named}, so what its calls cost is unknown and the cap could not count them. "
+        f"Give it a price in its [endpoints.NAME] table: pricing = {{ input = ..., output "
+        f"= ... }} in USD per million tokens, or the name of a model with the same price "
+        f'(pricing = "gpt-4o-mini"); pricing = {{ input = 0, output = 0 }} if its calls '
+        f"cost nothing (a server of your own). Or run without a cost cap."
+    )

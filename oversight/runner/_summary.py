@@ -28,7 +28,13 @@ def print_summary(result: RunResult, console: Console) -> None:
         f"{result.elapsed_s:.1f}s",
         highlight=False,
     )
-    spend = spend_text(result.spent_usd, result.unknown_cost_calls, result.calls_lost_in_flight)
+    spend = spend_text(
+        result.spent_usd,
+        result.unknown_cost_calls,
+        result.calls_lost_in_flight,
+        estimated_usd=result.estimated_usd,
+        estimated_calls=result.estimated_calls,
+    )
     console.print(
         f"spend {spend} · {result.input_tokens:,} input + {result.output_tokens:,} output tokens "
         f"· {result.calls} calls sent, {result.cached_calls} from the cache this session",

@@ -332,6 +332,8 @@ def _result(
         judgments=sum(end.judgments for end in ends),
         spent_usd=meter.spent_usd,
         unknown_cost_calls=meter.unknown_cost_calls,
+        estimated_usd=meter.estimated_usd,
+        estimated_calls=meter.estimated_calls,
         input_tokens=meter.input_tokens,
         output_tokens=meter.output_tokens,
         calls=meter.calls,
@@ -349,6 +351,7 @@ def _exact_spend(result: RunResult, store: RunStore, meter: Meter) -> None:
     ledger = Meter(ledger=JsonlLog(store.path / "spend.jsonl", SpendEntry))
     result.spent_usd = ledger.spent_usd
     result.unknown_cost_calls = ledger.unknown_cost_calls
+    result.estimated_usd, result.estimated_calls = ledger.estimated_usd, ledger.estimated_calls
     result.input_tokens = ledger.input_tokens
     result.output_tokens = ledger.output_tokens
     result.paid_calls = ledger.paid_lines
