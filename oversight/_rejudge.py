@@ -53,7 +53,13 @@ from oversight.runner._items import judgment_id, repeat_offset
 from oversight.runner._judging import JUDGE_RETRY_OFFSET, judged_keys
 from oversight.runner._lock import run_lock, run_lock_holder
 from oversight.runner._merge import SHARDS, merge_shards, shard_folders
-from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry, drawn_apart
+from oversight.runner._meter import (
+    Meter,
+    MeteredEndpoint,
+    SpendEntry,
+    drawn_apart,
+    estimated_text,
+)
 from oversight.runner._select import select_transcripts
 from oversight.runner._signals import Signals
 from oversight.runner._status import check_priced
@@ -204,7 +210,7 @@ async def rejudge_async(
     if max_cost_usd is not None:
         # The cap is this command's budget: what the run spent before (its own run, earlier
         # re-judgings) is not counted against it.
-        meter.max_cost_usd = meter.carried_usd + max_cost_usd
+        meter.max_cost_usd = meter.counted_usd + max_cost_usd
     made: list[Endpoint] = []
 
     def factory(ref: str) -> Endpoint:
@@ -425,8 +431,11 @@ def _stop_text(stop: CostCapReached, meter: Meter, budget: float | None) -> str:
     """Why the pass stopped: a cost cap in this command's terms (the meter counts the run)."""
     if meter.stop_reason != "cost cap" or budget is None:
         return str(stop)
-    spent = meter.spent_usd - meter.carried_usd
+    session = meter.session()
+    spent = f"${session.spent_usd:.4f}"
+    if session.estimated_calls:
+        spent = f"{spent} + {estimated_text(session.estimated_usd, session.estimated_calls)}"
     return (
-        f"cost cap reached: this rejudge spent ${spent:.4f} of its ${budget:.4f}; run the same "
+        f"cost cap reached: this rejudge spent {spent} of its ${budget:.4f}; run the same "
         f"command with a higher --max-cost to judge the rest"
     )

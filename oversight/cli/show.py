@@ -21,6 +21,7 @@ from oversight.runner._select import (
     matching,
     parse_filters,
 )
+from oversight.runner._spend import spend_text
 from oversight.runner._status import read_status
 from transcripts import (
     JudgeView,
@@ -117,7 +118,13 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
             f"{escape(str(store.path))}: {escape(str(status.get('status')))} · "
             f"{status.get('items_complete')} "
             f"of {status.get('items_total')} items · spend "
-            f"${status.get('spent_usd', 0):.4f}"
+            + spend_text(
+                status.get("spent_usd", 0),
+                status.get("unknown_cost_calls", 0),
+                status.get("calls_lost_in_flight", 0),
+                estimated_usd=status.get("estimated_usd", 0.0),
+                estimated_calls=status.get("estimated_calls", 0),
+            )
         )
     table = Table()
     for column in ("id", "condition", "question", "setup", "status", "rounds", "judgments"):
@@ -143,13 +150,19 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
         # the fast read of the clauses could not settle (see runner._select.Candidates).
         found = candidates(store, args.condition, args.where)
         listed = _listed(store, found, args.limit)
-    for t in listed:
-        total += 1
-        if t is None or (args.limit and shown >= args.limit):
-            continue
-        shown += 1
+
+    def rows() -> Iterator[Transcript]:
+        nonlocal total, shown
+        for t in listed:
+            total += 1
+            if t is None or (args.limit and shown >= args.limit):
+                continue
+            shown += 1
+            yield t
+
+    for t, judgments in _with_judgments(store, rows()):
         state = Text(t.status, style="" if t.status == "complete" else "red")
-        judged, left = _judged(store, t)
+        judged, left = _judged(t, judgments)
         left_out += left
         table.add_row(
             Text(_short_id(t.id)),
@@ -172,10 +185,29 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
         )
 
 
-def _judged(store: RunStore, transcript: Transcript) -> tuple[str, int]:
+_BATCH = 500
+"""Rows whose judgments one index query reads (a few hundred keeps SQLite's ``IN`` list
+short and the transcripts held at once few)."""
+
+
+def _with_judgments(
+    store: RunStore, transcripts: Iterable[Transcript]
+) -> Iterator[tuple[Transcript, list[Judgment]]]:
+    """Each transcript with its judgments (as ``latest`` resolves them, in file order): one
+    index query for every :data:`_BATCH` rows, not one a row (``show --limit 0`` of a
+    large run made one per row)."""
+    it = iter(transcripts)
+    while batch := list(itertools.islice(it, _BATCH)):
+        found: dict[str, list[Judgment]] = {t.id: [] for t in batch}
+        for judgment in store.judgments.latest(where={"t": tuple(found)}):
+            found[judgment.transcript_id].append(judgment)
+        for t in batch:
+            yield t, found[t.id]
+
+
+def _judged(transcript: Transcript, judgments: list[Judgment]) -> tuple[str, int]:
     """The judgments cell of a transcript's row, and how many of its judgments the report
     does not count (the export's ``not_counted`` rule: only the rows shown are read)."""
-    judgments = list(store.judgments.latest(where={"t": transcript.id}))
     left = sum(reason is not None for reason in not_counted(transcript, judgments))
     return (f"{len(judgments)} ({left} not counted)" if left else str(len(judgments))), left
 

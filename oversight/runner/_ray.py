@@ -188,7 +188,7 @@ async def run_ray(
             shards=count,
             items=frozenset(i.id for i in share_items(pending, k, count)),
             cache=None if cache is None else Path(cache.path),
-            max_cost_usd=_left(experiment.limits.max_cost_usd, meter.spent_usd, count),
+            max_cost_usd=_left(experiment.limits.max_cost_usd, meter.counted_usd, count),
             max_tokens=_whole(_left(experiment.limits.max_tokens, meter.tokens, count)),
             offline=offline,
             factory=factory,

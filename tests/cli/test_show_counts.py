@@ -67,3 +67,24 @@ def test_show_one_says_why_a_judgment_is_not_counted(
     assert reasons == {"j1": "replaced by j2", "j2": None, "j3": None}
     assert "not counted: replaced by j2" in out
     assert out.count("not counted") == 1
+
+
+def test_every_row_of_a_long_list_shows_its_own_judgments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``show RUN --limit 0`` reads the listed rows' judgments a few hundred rows at a time
+    (it made one index query a row): each row still shows its own count, across the
+    boundaries between those reads."""
+    store = RunStore.create(tmp_path / "run")
+    ids = [f"t{i:04d}" for i in range(1001)]
+    for tid in ids:
+        store.transcripts.append(debate(id=tid))
+    judged = {tid: i % 3 for i, tid in enumerate(ids)}
+    for tid, n in judged.items():
+        for k in range(n):
+            store.judgments.append(judgment(tid, id=f"j-{tid}-{k}", rounds_seen=k + 1))
+    store.close()
+    assert main(["show", str(tmp_path / "run"), "--limit", "0"]) == 0
+    out = capsys.readouterr().out
+    assert {tid: _row(out, tid)[6] for tid in ids} == {t: str(n) for t, n in judged.items()}
+    assert "1001 transcript(s)" in out
