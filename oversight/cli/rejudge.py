@@ -90,7 +90,7 @@ def add_parser(subparsers: Any) -> None:
         type=float,
         metavar="USD",
         help="stop starting judge calls once this command has spent this much (what the "
-        "run spent before is not counted)",
+        "run spent before is not counted; a judge with no price is refused)",
     )
     parser.add_argument(
         "--retry-failed",

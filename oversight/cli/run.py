@@ -66,7 +66,8 @@ def add_parser(subparsers: Any) -> None:
         "--max-cost",
         type=float,
         metavar="USD",
-        help="cost cap in US dollars (overrides [limits] max_cost_usd)",
+        help="cost cap in US dollars (overrides [limits] max_cost_usd); a reply without "
+        "token counts counts at the most it can cost, an endpoint with no price is refused",
     )
     parser.add_argument(
         "--max-tokens", type=int, metavar="N", help="token cap (overrides [limits] max_tokens)"

@@ -91,3 +91,19 @@ def test_a_reply_with_one_count_missing_is_not_reported_either() -> None:
     assert openai_usage({"prompt_tokens": 30, "completion_tokens": 12}).total_tokens == 42
     assert not anthropic_usage({"output_tokens": 12}).reported
     assert anthropic_usage({"input_tokens": 0, "output_tokens": 12}).reported
+
+
+def test_the_bound_of_a_reply_without_counts_is_the_prompt_counted_here_and_all_of_max_tokens() -> (
+    None
+):
+    """What ``--max-cost`` counts for such a reply: about 4 characters a prompt token
+    (system prompt included, rounded up) and every token ``max_tokens`` allows, at the
+    endpoint's price; half in a batch; unknown (None) with no price; 0 on a free backend."""
+    priced = endpoint("openai/served-model", api_key=KEY, pricing={"input": 1.0, "output": 2.0})
+    bound = priced.cost_bound("x" * 399, system="s", max_tokens=100)
+    assert bound == pytest.approx((100 * 1.0 + 100 * 2.0) / 1e6)
+    assert priced.cost_bound("x" * 400, max_tokens=100, batched=True) == pytest.approx(bound / 2)
+    assert priced.priced
+    unpriced = endpoint("openai/served-model", api_key=KEY)
+    assert unpriced.cost_bound("hi") is None and not unpriced.priced
+    assert endpoint("mock/free").cost_bound("hi") == 0.0
