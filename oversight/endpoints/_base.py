@@ -36,7 +36,7 @@ from oversight.endpoints._limits import LimitSettings, prompt_tokens, shared_lim
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import as_price, cost_usd
 from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats
-from oversight.endpoints._structured import corrected, parse_structured
+from oversight.endpoints._structured import began_as_json, corrected, parse_structured
 from oversight.endpoints._types import Completion, Reply, Request
 from transcripts import Call, Usage
 from transcripts.errors import (
@@ -291,7 +291,7 @@ class Endpoint:
                 done = done.model_copy(update={"paid": [*rejected, last]})
             return done
         # The invalid replies were paid for: the error carries one call record per reply.
-        if reply.finish_reason == "length" and not _began_as_json(reply.text):
+        if reply.finish_reason == "length" and not began_as_json(reply.text):
             raise StructuredOutputError(
                 f"{self.spec}: the reply was cut at max_tokens={request.max_tokens} and was "
                 f"not JSON at all: the server seems to have ignored the schema ({last_error}); "
@@ -415,28 +415,20 @@ class Endpoint:
         or the built-in table), or its backend is free (mock, a local model)."""
         return self._cost(Usage(input_tokens=1, output_tokens=1), batched=False) is not None
 
-    def cost_bound(
-        self,
-        messages: Sequence[MessageLike] | str,
-        *,
-        system: str | None = None,
-        max_tokens: int = 512,
-        schema: dict[str, Any] | type[BaseModel] | None = None,
-        batched: bool = False,
-        **_: Any,
-    ) -> float | None:
-        """The most a reply to this call (``complete``'s arguments) can cost when it came
-        without token counts (``usage.reported`` false): the prompt counted here as the
-        tokens-per-minute limit counts it, and all of ``max_tokens`` for the reply (an
-        upper bound: hidden reasoning tokens are in it too); None when no price is known."""
+    def cost_bound(self, messages: Sequence[MessageLike] | str, **options: Any) -> float | None:
+        """The most a reply to this call (``complete``'s arguments, ``batched`` if it went
+        through a batch) can cost when it came without token counts: the prompt counted
+        here as the tokens-per-minute limit counts it, and all of ``max_tokens`` for the
+        reply (hidden reasoning tokens included); None when no price is known."""
+        max_tokens = options.get("max_tokens", 512)
         request = Request(
             messages=as_messages(messages),
-            system=system,
+            system=options.get("system"),
             max_tokens=max_tokens,
-            schema=schema_dict(schema),
+            schema=schema_dict(options.get("schema")),
         )
         usage = Usage(input_tokens=prompt_tokens(request), output_tokens=max_tokens)
-        return self._cost(usage, batched=batched)
+        return self._cost(usage, batched=bool(options.get("batched")))
 
     def _cost(self, usage: Usage, *, batched: bool) -> float | None:
         if self.price is None and self.backend.free:
@@ -447,15 +439,6 @@ class Endpoint:
         if cost is not None and batched:
             return cost * BATCH_DISCOUNT  # the providers' batch price
         return cost
-
-
-def _began_as_json(text: str) -> bool:
-    """Whether a reply (perhaps cut short) starts as JSON does: an object or array, maybe
-    inside a Markdown code fence."""
-    head = text.lstrip()
-    if head.startswith("```"):
-        head = head.split("\n", 1)[1].lstrip() if "\n" in head else ""
-    return not head or head[0] in "{["
 
 
 def _reask_id(key: str, round_: int) -> str:

@@ -20,6 +20,7 @@ from oversight.endpoints._types import Message, Request
 from transcripts.errors import StructuredOutputError
 
 __all__ = [
+    "began_as_json",
     "closed_schema",
     "corrected",
     "is_strict",
@@ -154,3 +155,12 @@ def _first_pydantic_error(err: ValidationError) -> str:
     first = err.errors()[0]
     location = ".".join(str(p) for p in first["loc"]) or "$"
     return f"{location}: {first['msg']}"
+
+
+def began_as_json(text: str) -> bool:
+    """Whether a reply (perhaps cut short) starts as JSON does: an object or array, maybe
+    inside a Markdown code fence."""
+    head = text.lstrip()
+    if head.startswith("```"):
+        head = head.split("\n", 1)[1].lstrip() if "\n" in head else ""
+    return not head or head[0] in "{["
