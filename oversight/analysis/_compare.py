@@ -33,7 +33,8 @@ Tests: the headline p-value is clustered: for a paired design the sign-flip perm
 test over sources, for an unpaired one the CR3 (cluster-jackknife) t-test. McNemar's exact
 test on the per-question majority outcomes is kept for paired designs, labelled as ignoring
 clustering. Across all comparisons of a report, p-values are adjusted by Holm's method
-(``multiplicity="holm"``, the default) or not (``"none"``).
+(``multiplicity="holm"``, the default) or not (``"none"``). Judgments from two or more
+annotators: interval and t-test over sources and annotators (:mod:`._twoway`).
 
 Gap closed, for an assisted condition ``A`` against an unassisted ``U`` with an expert
 condition ``E``, over the questions all three share: ``(A - U) / (E - U)`` with Fieller's
@@ -65,6 +66,7 @@ from oversight.analysis._smallsample import (
     sign_flip_test,
 )
 from oversight.analysis._stats import RowMetrics, mcnemar_exact
+from oversight.analysis._twoway import by_annotators
 
 __all__ = [
     "compare",
@@ -217,21 +219,18 @@ def compare(
         if protocol_of[base] == "unassisted" and experts:
             gap_experts = list(experts)
         for expert in gap_experts:
-            out.append(
-                _one(
-                    means[cond],
-                    means[base],
-                    q_cluster,
-                    means[expert] if expert else None,
-                    by=by,
-                    names=(cond, base, expert),
-                    resampler=resampler,
-                    warnings=warnings,
-                    apart=apart,
-                    where=where,
-                    seed=resampler.seed,
-                )
+            one = _one(
+                *(means[cond], means[base], q_cluster, means[expert] if expert else None),
+                by=by,
+                names=(cond, base, expert),
+                resampler=resampler,
+                warnings=warnings,
+                apart=apart,
+                where=where,
+                seed=resampler.seed,
             )
+            rows = (rows_by_condition[cond], rows_by_condition[base])
+            out.append(by_annotators(one, data, metrics.score, rows, q_cluster))
     if apart:
         shown = ", ".join(apart[:3]) + (f" and {len(apart) - 3} more" if len(apart) > 3 else "")
         warnings.append(

@@ -4,7 +4,9 @@ Every mean (accuracy, Brier, log score, accuracy in a slice) gets an interval fr
 clusters (sources) of *its own* judgments: a slice with one source gets none, whatever the
 group has. Below :data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources
 the interval is CR2 with a Bell-McCaffrey t (see :mod:`oversight.analysis._smallsample`),
-from there on the percentile cluster bootstrap; ``ci_method`` says which. ECE is not a mean,
+from there on the percentile cluster bootstrap; judgments from two or more annotators
+(people) are clustered by source and annotator (:mod:`oversight.analysis._twoway`);
+``ci_method`` says which. ECE is not a mean,
 so its interval is always the percentile cluster bootstrap (ECE is biased upwards in small
 samples; no debiasing is applied, so read a small ECE with its interval).
 
@@ -39,6 +41,7 @@ from oversight.analysis._stats import (
     expected_calibration_error,
     selective_accuracy,
 )
+from oversight.analysis._twoway import annotator_codes, people, two_way_mean_interval
 
 __all__ = ["group_stats", "protocols_of"]
 
@@ -80,6 +83,7 @@ def group_stats(
     clusters, cluster = unique_codes(data.t_cluster[t])
     n_clusters = clusters.size
     small = n_clusters < SMALL_SAMPLE_CLUSTERS
+    who, person = annotator_codes(data, scored)
 
     # Every mean in the group: (name, slice value, row mask, per-row values).
     ones = np.ones(score.size, dtype=bool)
@@ -125,6 +129,8 @@ def group_stats(
             cr2=partial(mean_interval, values[mask], cluster[mask], kind),
             bootstrap=ratios[:, j],
             alike=alike,
+            annotators=people(who[mask], person[mask]),
+            two_way=partial(two_way_mean_interval, values[mask], cluster[mask], who[mask], kind),
         )
         interval = ruling.ci95
         if kind in ("all", "brier", "log"):

@@ -6,8 +6,11 @@ The rule: none from fewer than two sources; below
 not vary (the bootstrap would see no variation and give a zero-width interval), CR2 with a
 Bell-McCaffrey t (:mod:`oversight.analysis._smallsample`; a share every item scored alike, 0
 or 1, gets Clopper-Pearson with each source counted once); from there on the percentile
-cluster bootstrap (:mod:`oversight.analysis._bootstrap`). :func:`ruled` applies it to the
-caller's own CR2 fit and bootstrap draws; :func:`ci_method` words it.
+cluster bootstrap (:mod:`oversight.analysis._bootstrap`). Judgments from two or more
+annotators (people) are clustered both by source and by annotator instead, with a t of
+``min(G) - 1`` degrees of freedom (:mod:`oversight.analysis._twoway`): the interval is then
+about the population of annotators, not only the people who judged. :func:`ruled` applies
+the rule to the caller's own fits and bootstrap draws; :func:`ci_method` words it.
 """
 
 from __future__ import annotations
@@ -43,23 +46,35 @@ def ruled(
     variance: str = "CR2",
     alike: str | None = None,
     level: float = 0.95,
+    annotators: int = 0,
+    two_way: Callable[[], Interval] | None = None,
 ) -> Ruled:
     """The interval of a statistic over ``n_sources`` sources of its own items: ``cr2()``
     (the caller's CR2 or CR3 t interval, or Clopper-Pearson) below
     :data:`SMALL_SAMPLE_CLUSTERS` sources or when the items do not ``vary``, else the
     percentile interval of the ``bootstrap`` draws (or of what calling it returns: drawn
     only when needed); none from fewer than two sources. ``variance`` and ``alike`` word
-    it as in :func:`ci_method`."""
+    it as in :func:`ci_method`. With ``annotators`` (people) two or more and items that
+    vary, ``two_way()`` (the two-way interval over sources and annotators) instead."""
     small = n_sources < SMALL_SAMPLE_CLUSTERS or not varies
+    people = annotators if two_way is not None and annotators >= 2 and varies else 0
     interval: Interval = None
     if n_sources >= 2:
-        if small:
+        if people and two_way is not None:
+            interval = two_way()
+        elif small:
             interval = cr2()
         else:
             draws = bootstrap() if callable(bootstrap) else bootstrap
             interval = percentile_interval(draws, n_sources, level)
     words = ci_method(
-        n_sources, has_interval=interval is not None, small=small, variance=variance, alike=alike
+        n_sources,
+        has_interval=interval is not None,
+        small=small,
+        variance=variance,
+        alike=alike,
+        annotators=people,
+        df=min(n_sources, people) - 1,
     )
     return Ruled(interval, words)
 
@@ -71,16 +86,21 @@ def ci_method(
     small: bool | None = None,
     variance: str = "CR2",
     alike: str | None = None,
+    annotators: int = 0,
+    df: float = 0.0,
 ) -> str:
     """How an interval over ``n_sources`` sources was computed, or why there is none:
     ``small`` (by default: below :data:`SMALL_SAMPLE_CLUSTERS` sources) by ``variance``
     with a Bell-McCaffrey t, else the percentile cluster bootstrap; ``alike`` (e.g.
     ``"judgment right"``) when every item scored the same 0 or 1, so the interval is
-    Clopper-Pearson over the sources."""
+    Clopper-Pearson over the sources; ``annotators`` (two or more) when the interval is
+    the two-way one over sources and annotators, with a t on ``df`` degrees of freedom."""
     if n_sources < 2:
         return f"no interval: {n_sources} source{'s' if n_sources != 1 else ''} (need 2)"
     if not has_interval:
         return "no interval: no variation between sources"
+    if annotators >= 2:
+        return f"two-way CR1 over {n_sources} sources and {annotators} annotators, t({df:g} df)"
     if alike is not None:
         return f"Clopper-Pearson over {n_sources} sources (every {alike})"
     if small is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from oversight.analysis import Analysis, Comparison, GroupStats
+from oversight.analysis._twoway import TEST as TWO_WAY_TEST
 from oversight.report._cells import (
     DASH,
     Table,
@@ -132,7 +133,13 @@ def _comparisons(a: Analysis, also: str = "") -> Table | None:
         "each. CI: "
         + "; ".join(sorted({c.ci_method for c in a.comparisons if c.ci_method}))
         + ". p (clustered): sign-flip permutation over sources (paired) or CR3 "
-        "cluster-jackknife t (unpaired); "
+        "cluster-jackknife t (unpaired)"
+        + (
+            ", or with judgments from two or more annotators a t over sources and "
+            "annotators (two-way); "
+            if any(c.test == TWO_WAY_TEST for c in a.comparisons)
+            else "; "
+        )
         + (
             "Holm-adjusted over the report's comparisons. "
             if holm
