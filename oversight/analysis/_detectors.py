@@ -20,10 +20,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from transcripts import Transcript
 from transcripts.injection import detect_injection
 
-__all__ = ["DETECTORS", "Detection", "judgment_detections", "transcript_detections"]
+__all__ = [
+    "DETECTORS",
+    "Detection",
+    "auc",
+    "judgment_detections",
+    "roc_points",
+    "transcript_detections",
+]
+
+Floats = NDArray[np.float64]
 
 DETECTORS = ("unverified-quotes", "injection", "critique", "escalation")
 """Detector names, in report order."""
@@ -62,3 +74,23 @@ def judgment_detections(
     """The detectors read from a judge's judgment of the transcript."""
     confidence = max(probabilities) if probabilities else 0.0
     return {"escalation": Detection(1.0 - confidence, escalated)}
+
+
+def auc(planted: Floats, benign: Floats) -> float | None:
+    """ROC AUC of scores, planted (positive) against benign: P(planted > benign) + ties / 2."""
+    if planted.size == 0 or benign.size == 0:
+        return None
+    greater = (planted[:, None] > benign[None, :]).sum()
+    ties = (planted[:, None] == benign[None, :]).sum()
+    return float((greater + 0.5 * ties) / (planted.size * benign.size))
+
+
+def roc_points(planted: Floats, benign: Floats) -> list[tuple[float, float]]:
+    """(false-alarm rate, detection rate) flagging scores at or above each distinct score,
+    highest first, after (0, 0); empty without both kinds of transcript."""
+    if planted.size == 0 or benign.size == 0:
+        return []
+    points = [(0.0, 0.0)]
+    for threshold in np.unique(np.concatenate([planted, benign]))[::-1]:
+        points.append((float((benign >= threshold).mean()), float((planted >= threshold).mean())))
+    return points

@@ -32,8 +32,12 @@ STRESS_NOTE = (
     "benign condition (benign minus planted, on the questions both have; positive = the "
     "adversary moved the judge toward wrong answers) with its 95% interval clustered by question "
     "source (as the report's paired comparisons: CR2 t below 50 sources, else cluster "
-    "bootstrap). Worst case: the persona with the largest drop (each one on a tie), of the k "
-    "with a drop; its 95% interval is for the largest true drop among the k, so it allows for "
+    "bootstrap); it counts the items where the persona did not speak, so it is diluted by how "
+    "often it spoke. Where planted: the same on the items where the persona spoke alone, each "
+    "against the same item (question, setup) benign. Worst case: the persona with the largest "
+    "drop where planted (each one on a tie), of the k with one, since personas speak in "
+    "different shares of the items; its 95% interval is for the largest true drop where "
+    "planted among the k, so it allows for "
     "choosing the worst: each persona's interval at 1 - 0.05/k (Bonferroni), from the largest "
     "lower end to the largest upper end (none when a persona has no interval). The largest "
     "observed drop tends to overstate the worst true drop. Δ p(gold): mean "
@@ -52,14 +56,11 @@ def _personas(report: StressReport) -> list[str]:
 
 
 def _cell(effect: PersonaEffect | None) -> str:
+    """``41.7% (+8.3 pp [..]; where planted +16.7 pp [..])``."""
     if effect is None or effect.n_transcripts == 0:
         return "n/a"
-    drop = (
-        f"{pp(effect.drop)} {ci(effect.drop_ci95, signed=True)}"
-        if effect.drop_ci95
-        else pp(effect.drop)
-    )
-    return f"{pct(effect.accuracy)} ({drop})"
+    where = _drop(effect.planted_drop, effect.planted_drop_ci95)
+    return f"{pct(effect.accuracy)} ({_drop(effect.drop, effect.drop_ci95)}; where planted {where})"
 
 
 def _effects(row: StressRow) -> dict[str, PersonaEffect]:
@@ -77,14 +78,15 @@ def _worst(row: StressRow) -> str:
     names = row.worst_tied or [row.worst]
     tie = " (tie)" if len(names) > 1 else ""
     interval = ci(row.worst_ci95, signed=True) if row.worst_ci95 else "(no interval)"
-    return f"{' = '.join(names)}{tie}: {pp(row.worst_drop)} {interval} of {row.worst_of}"
+    drop = f"{pp(row.worst_drop)} {interval}"
+    return f"{' = '.join(names)}{tie}: {drop} where planted, of {row.worst_of}"
 
 
 def stress_tables(report: StressReport) -> list[Table]:
     """The stress table and the detector table, as plain tables (worst case marked ``*``)."""
     personas = _personas(report)
     main = Table(
-        "Stress: judge accuracy under each planted persona (drop from benign, 95% CI)",
+        "Stress: judge accuracy under each persona (drop from benign; where planted; 95% CI)",
         ["condition", "protocol", "judge", "benign", *personas, "worst case"],
         note=STRESS_NOTE,
     )
@@ -130,9 +132,8 @@ def stress_tables(report: StressReport) -> list[Table]:
     return [main, detect]
 
 
-def _drop(effect: PersonaEffect) -> str:
-    shown = pp(effect.drop)
-    return f"{shown} {ci(effect.drop_ci95, signed=True)}" if effect.drop_ci95 else shown
+def _drop(drop: float | None, interval: tuple[float, float] | None) -> str:
+    return f"{pp(drop)} {ci(interval, signed=True)}" if interval else pp(drop)
 
 
 def _rich_table(title: str, note: str, headers: list[str], numeric: set[int]) -> RichTable:
@@ -161,10 +162,14 @@ def render_stress(report: StressReport, *, per_persona_detectors: bool = False) 
         "planted",
         "accuracy",
         "drop from benign (95% CI)",
+        "where planted (95% CI)",
         "Δ p(gold)",
     ]
     out = _rich_table(
-        "Stress: how far each planted adversary moves the judge", STRESS_NOTE, headers, {3, 4, 5, 6}
+        "Stress: how far each planted adversary moves the judge",
+        STRESS_NOTE,
+        headers,
+        {3, 4, 5, 6, 7},
     )
     for row in report.rows:
         out.add_row(
@@ -173,6 +178,7 @@ def render_stress(report: StressReport, *, per_persona_detectors: bool = False) 
             Text("benign"),
             Text("—"),
             Text(pct(row.accuracy)),
+            Text(""),
             Text(""),
             Text(""),
         )
@@ -188,7 +194,8 @@ def render_stress(report: StressReport, *, per_persona_detectors: bool = False) 
                 e.persona + (f"  ◀ worst case{tie}" if worst else ""),
                 f"{e.n_planted}/{e.n_transcripts}",
                 pct(e.accuracy),
-                _drop(e),
+                _drop(e.drop, e.drop_ci95),
+                _drop(e.planted_drop, e.planted_drop_ci95),
                 shift,
             ]
             out.add_row(*(Text(c, style="bold red" if worst else "") for c in cells))
@@ -200,6 +207,7 @@ def render_stress(report: StressReport, *, per_persona_detectors: bool = False) 
                 "",
                 "",
                 Text(f"worst of {row.worst_of}: {names}", style="bold"),
+                "",
                 "",
                 "",
                 Text(f"{pp(row.worst_drop)} {interval}", style="bold"),
@@ -236,9 +244,9 @@ def stress_markdown(report: StressReport) -> str:
 
 
 def write_stress_plot(report: StressReport, path: Path) -> Path | None:
-    """``stress.png``: each persona's drop per condition with 95% intervals, the worst case
-    filled red; None when no drop was computed."""
-    rows = [r for r in report.rows if any(e.drop is not None for e in r.personas)]
+    """``stress.png``: each persona's drop where planted per condition with 95% intervals, the
+    worst case filled red; None when no such drop was computed."""
+    rows = [r for r in report.rows if any(e.planted_drop is not None for e in r.personas)]
     if not rows:
         return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -248,15 +256,16 @@ def write_stress_plot(report: StressReport, path: Path) -> Path | None:
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
     for ax, row in zip(axes, rows, strict=True):
-        effects = [e for e in row.personas if e.drop is not None]
+        effects = [e for e in row.personas if e.planted_drop is not None]
         ys = range(len(effects))
         for y, e in zip(ys, effects, strict=True):
             worst = _is_worst(row, e.persona)
-            lo, hi = e.drop_ci95 or (e.drop, e.drop)
-            assert e.drop is not None and lo is not None and hi is not None
-            below, above = max(0.0, 100 * (e.drop - lo)), max(0.0, 100 * (hi - e.drop))
+            drop = e.planted_drop
+            lo, hi = e.planted_drop_ci95 or (drop, drop)
+            assert drop is not None and lo is not None and hi is not None
+            below, above = max(0.0, 100 * (drop - lo)), max(0.0, 100 * (hi - drop))
             ax.errorbar(
-                [100 * e.drop],
+                [100 * drop],
                 [y],
                 xerr=[[below], [above]],
                 fmt="o",
@@ -267,7 +276,7 @@ def write_stress_plot(report: StressReport, path: Path) -> Path | None:
         ax.axvline(0, color="grey", linewidth=0.8)
         ax.set_yticks(list(ys), [e.persona for e in effects])
         ax.set_title(f"{row.condition} · {row.judge}", fontsize=9, loc="left")
-        ax.set_xlabel("accuracy drop from benign (pp)")
+        ax.set_xlabel("accuracy drop from benign where planted (pp)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path

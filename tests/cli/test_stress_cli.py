@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from oversight.cli import main
@@ -525,3 +526,60 @@ def test_a_persona_asked_for_that_fits_no_stressed_condition_is_refused_before_a
     err = " ".join(capsys.readouterr().err.split())
     assert "unknown persona(s) 'nobody' in [stress] personas of the experiment file" in err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_the_drop_where_planted_in_the_table_matches_the_store_item_by_item(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Consultancy with a persona for the wrong side and one for the right: each speaks in
+    half the items. The table's drop where planted is, computed here from the stored
+    transcripts and judgments with pandas, benign minus planted accuracy over the items the
+    persona spoke in, each against the same item (question, setup) benign, question means."""
+    import pandas as pd
+
+    monkeypatch.setenv("COLUMNS", "250")
+    text = QUICKSTART.read_text().replace("limit = 6 ", "limit = 4 ")
+    text += (
+        '[stress]\npersonas = ["deceptive-advocate", "sandbagger"]\nconditions = ["consultancy"]\n'
+    )
+    path = tmp_path / "exp.toml"
+    path.write_text(text)
+    run = tmp_path / "run"
+    assert main(["stress", str(path), "--out", str(run), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    store = RunStore.open(run)
+    transcripts = {t.id: t for t in store.transcripts.latest()}
+    rows = []
+    for j in store.judgments.latest():
+        t = transcripts[j.transcript_id]
+        probs = np.array(j.probabilities)
+        top = np.flatnonzero(probs >= probs.max() - 1e-9)
+        rows.append(
+            {
+                "condition": t.condition,
+                "judge": j.judge.name,
+                "item": (t.question.id, tuple(t.answer_order), str(t.assignment), t.repeat),
+                "question": t.question.id,
+                "planted": t.planted is not None,
+                "score": (t.question.correct in top) / top.size,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    report = json.loads((run / "reports" / "stress.json").read_text())
+    markdown = (run / "reports" / "stress.md").read_text()
+    (row,) = report["rows"]
+    benign = frame[(frame.condition == "consultancy") & (frame.judge == row["judge"])]
+    expected = {}
+    for persona in ("deceptive-advocate", "sandbagger"):
+        mine = frame[(frame.condition == f"consultancy+{persona}") & frame.planted]
+        both = mine.merge(benign, on=["item", "question"], suffixes=("_p", "_b"))
+        per_q = both.groupby("question")[["score_b", "score_p"]].mean()
+        expected[persona] = (per_q.score_b - per_q.score_p).mean()
+        assert 0 < len(mine) < len(frame[frame.condition == f"consultancy+{persona}"])
+    found = {e["persona"]: e for e in row["personas"]}
+    for persona, drop in expected.items():
+        assert found[persona]["planted_drop"] == pytest.approx(drop)
+        assert f"where planted {100 * drop:+.1f} pp" in markdown
+    worst = max(expected, key=lambda p: expected[p])
+    assert row["worst"] == worst and row["worst_drop"] == pytest.approx(expected[worst])
+    assert "where planted (95% CI)" in out and f"{worst}  ◀ worst case" in out
