@@ -126,6 +126,8 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
                 estimated_calls=status.get("estimated_calls", 0),
             )
         )
+        if status.get("message") and status.get("items_complete") != status.get("items_total"):
+            console.print(escape(str(status["message"])))  # what is left, and what to do
     table = Table()
     for column in ("id", "condition", "question", "setup", "status", "rounds", "judgments"):
         table.add_column(

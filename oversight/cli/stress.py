@@ -18,7 +18,7 @@ from oversight.report._stress import print_stress, write_stress
 from oversight.runner import run_experiment, stress_experiment
 from oversight.runner._api import default_out, run_conditions
 from oversight.runner._blind import seal
-from oversight.runner._stress import stress_resume
+from oversight.runner._stress import FINISH, stress_resume
 
 __all__ = ["add_parser", "run"]
 
@@ -86,6 +86,12 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="detector rates per persona too (always in the files)",
     )
+    parser.add_argument(
+        FINISH,
+        action="store_true",
+        help="in a folder begun by an older version, which ran every condition, finish those "
+        "too (by default they keep what they have and nothing more is run for them)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="plain progress lines")
     parser.add_argument("--json", action="store_true", help="print the stress table as JSON")
     parser.set_defaults(handler=run)
@@ -106,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
         f"besides the {len(benign)} benign ones ({escape(', '.join(benign))})"
     )
     progress = False if args.no_progress else None
+    if only is not None and args.finish_all:
+        console.print(
+            f"finishing every condition of a stress run begun with every condition ({FINISH})"
+        )
+        only = None
     if only is None:
         result = run_experiment(
             experiment,
@@ -131,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
             max_cost_usd=args.max_cost,
             concurrency=args.concurrency,
         )
+        if result.message and result.status.startswith("complete"):
+            console.print(f"[yellow]{escape(result.message)}[/]")
     spec = experiment.stress or StressSpec()
     report = stress(result.path, threshold=spec.threshold, seed=experiment.seed)
     if not result.status.startswith("complete"):  # said in the table's files too

@@ -34,6 +34,7 @@ from oversight.runner._replay import check_replay, replay_cache
 from oversight.runner._run import Session
 from oversight.runner._share import check_workers
 from oversight.runner._status import RunResult
+from oversight.runner._stress import rest_of_folder
 from oversight.runner._summary import print_summary
 from transcripts import JsonlLog, RunStore, total_cost
 from transcripts.errors import ConfigError
@@ -202,7 +203,8 @@ async def _run(
         live = terminal(console) if progress is None else progress
         if any(interactive(j) for j in exp.judges):
             live = False  # a person answers in this terminal: no live display over them
-        items = [i for i in plan(exp, questions) if only is None or i.condition.label in only]
+        every = list(plan(exp, questions))
+        items = [i for i in every if only is None or i.condition.label in only]
         session = Session(
             exp,
             store,
@@ -214,6 +216,7 @@ async def _run(
             retry_failed=retry_failed,
         )
         made = endpoints.made
+        quiet: dict[str, Any] = {"console": console, "live": False, "status_file": False}
         try:
             endpoints.check_credentials()  # a missing key stops the run before any item
             if meter.max_cost_usd is not None:
@@ -235,6 +238,10 @@ async def _run(
                 )
                 return result, dict(made)
             workers = min(workers or 1, max(1, len(items)))
+            if only is not None:  # the folder's other conditions: counted, never run
+                rest = [i for i in every if i.condition.label not in only]
+                others = Session(exp, store, rest, endpoints=endpoints, meter=meter, **quiet)
+                return rest_of_folder(await session.run(), others, only), dict(made)
             if workers == 1:
                 return await session.run(), dict(made)
             check_workers(workers, exp, endpoints.every())

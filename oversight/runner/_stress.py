@@ -11,7 +11,9 @@ questions and setups, so each persona's effect is a paired comparison.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,16 @@ from oversight.analysis._twins import benign_twins
 from oversight.experiment import Condition, Experiment, StressSpec
 from oversight.runner._plants import persona_dir
 from oversight.runner._replay import same_experiment
+from oversight.runner._run import Session
+from oversight.runner._status import RunResult, write_status
 from protocols.personas import Persona, Plant, available_personas
 from transcripts.errors import ConfigError
 
-__all__ = ["stress_experiment", "stress_resume", "stressed_personas"]
+__all__ = ["FINISH", "rest_of_folder", "stress_experiment", "stress_resume", "stressed_personas"]
 
 _UNPLANTABLE = ("unassisted", "expert")
+FINISH = "--finish-all"
+"""The ``oversight stress`` option that finishes the other conditions of an older folder."""
 
 
 def stressed_personas(
@@ -184,3 +190,35 @@ def stress_resume(
     if len(whole.conditions) == len(stressed.conditions) or not same_experiment(existing, whole):
         return stressed, None  # the runner says what changed
     return whole, frozenset(c.label for c in stressed.conditions)
+
+
+def rest_of_folder(result: RunResult, rest: Session, only: frozenset[str]) -> RunResult:
+    """``result`` of running the conditions ``only`` alone in a stress folder begun with every
+    condition (:func:`stress_resume`), told of the others (``rest``: a session over their
+    items, which is scanned, never run): the items are counted over the whole folder, and the
+    message says what was run, what was left part-done and how to finish it. Written to
+    ``RUN/status.json`` (``oversight show`` reads it)."""
+    pending = Counter(i.condition.label for i in rest.scan())
+    total = Counter(i.condition.label for i in rest.items)
+    left = [
+        f"{label} ({total[label] - pending[label]} of {total[label]} items)"
+        for label in total
+        if pending[label]
+    ]
+    notes = [result.message] if result.message else []
+    if left:
+        notes.append(
+            f"ran the stress conditions alone ({', '.join(sorted(only))}); this folder was "
+            "begun by an earlier oversight stress, which ran every condition, and "
+            f"{', '.join(left)} are left part-done, {sum(pending.values())} items not run "
+            f"(the stress table reads none of them); to finish them, run the same oversight "
+            f"stress command with {FINISH}"
+        )
+    whole = dataclasses.replace(
+        result,
+        message="; ".join(notes),
+        items_total=result.items_total + len(rest.items),
+        items_complete=result.items_complete + len(rest.items) - sum(pending.values()),
+    )
+    write_status(rest.store, whole)
+    return whole

@@ -118,3 +118,59 @@ def test_a_stress_run_begun_with_every_condition_resumes_and_sends_nothing_for_t
     report = json.loads((run / "reports" / "stress.json").read_text())
     assert [(r["condition"], r["judge"]) for r in report["rows"]] == [("debate", "debate-judge")]
     assert not report["warnings"]
+
+
+def test_resuming_an_older_stress_folder_says_what_was_left_and_finishes_it_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resumed, a folder begun when stress runs ran every condition finishes the stress
+    conditions alone; it used to say "complete · 8 of 8 items" (``oversight show``, the
+    status file) while unassisted, consultancy and critique stayed part-done. Now the
+    counts are the folder's, the message says what was left and how to finish it, and
+    ``--finish-all`` finishes it."""
+    monkeypatch.setenv(FAKE_KEY_VARIABLE, "test")
+    with FakeOpenAIServer(reply=scripted_verdict) as server:
+        path = _experiment(tmp_path, server)
+        base = load_experiment(path)
+        stressed = stress_experiment(base)
+        twins = [c for c in stressed.conditions if c.plant is not None]
+        old = stressed.model_copy(update={"conditions": [*base.conditions, *twins]})
+        run = tmp_path / "run"
+        run_experiment(old, out=run, progress=False, summary=False, max_cost_usd=0.05)
+        close_caches()
+        # 4 questions: unassisted 4 items, consultancy 8, critique 8; the stress ones 8.
+        others = {"unassisted": 4, "consultancy": 8, "critique": 8}
+        done = Counter(
+            t.condition
+            for t in RunStore.open(run).transcripts.latest()
+            if t.status == "complete" and t.condition in others
+        )
+        left = sum(others.values()) - sum(done.values())
+        capsys.readouterr()
+
+        assert main(["stress", str(path), "--out", str(run), "--no-progress"]) == 0
+        close_caches()
+        out = " ".join(capsys.readouterr().out.split())
+        status = json.loads((run / "status.json").read_text())
+        assert (status["items_complete"], status["items_total"]) == (8 + 20 - left, 28)
+        for label, total in others.items():
+            assert f"{label} ({done[label]} of {total} items)" in status["message"]
+            assert f"{label} ({done[label]} of {total} items)" in out
+        assert f"{left} items not run" in status["message"] and "--finish-all" in out
+        assert main(["show", str(run)]) == 0
+        shown = " ".join(capsys.readouterr().out.split())
+        assert f"complete · {28 - left} of 28 items" in shown and "--finish-all" in shown
+
+        server.reset()
+        assert main(["stress", str(path), "--out", str(run), "--no-progress", "--finish-all"]) == 0
+        close_caches()
+    assert _models(server) >= {"unassisted-judge", "consultancy-speaker", "critique-speaker"}
+    status = json.loads((run / "status.json").read_text())
+    assert (status["status"], status["items_complete"], status["items_total"]) == (
+        "complete",
+        28,
+        28,
+    )
+    assert status["message"] == ""
+    report = json.loads((run / "reports" / "stress.json").read_text())
+    assert [(r["condition"], r["judge"]) for r in report["rows"]] == [("debate", "debate-judge")]
