@@ -19,7 +19,8 @@ For each judge and each benign condition:
   tie): personas of one protocol speak in different shares of its items (one side of a
   consultancy or all, a hand-planted rate), so the diluted drop would rank them partly by
   that share; and an interval for the largest true drop among the k personas that accounts
-  for choosing it (:mod:`oversight.analysis._worst`: Bonferroni over the k, largest ends);
+  for choosing it (:mod:`oversight.analysis._worst`: intervals that hold together, max-t
+  below 50 sources and Bonferroni from there on, largest ends);
 * **detection** — for each detector that applies (:mod:`oversight.analysis._detectors`): the
   share of planted transcripts flagged (detection rate), the share of the benign condition's
   transcripts flagged (false-alarm rate), and the ROC AUC of its score, planted against
@@ -163,9 +164,11 @@ class StressRow(_Out):
     worst_of: int = 0
     """Personas with a drop where planted, the worst was chosen among (k)."""
     worst_ci95: tuple[float, float] | None = None
-    """95% interval for the largest true drop where planted among those k personas: each
-    persona's interval at 1 - 0.05/k (Bonferroni), from the largest lower end to the largest
-    upper end, so it holds whichever persona is worst; None when any of the k has none."""
+    """95% interval for the largest true drop where planted among those k personas:
+    intervals for the k that hold together (below 50 sources max-t from their joint CR2
+    covariance, else each at 1 - 0.05/k, Bonferroni; :mod:`oversight.analysis._worst`), from
+    the largest lower end to the largest upper end, so it holds whichever persona is worst;
+    None when any of the k has none."""
     detectors: list[DetectorRates]
     """Per detector that applies: overall, then per persona."""
 

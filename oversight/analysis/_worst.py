@@ -4,11 +4,22 @@ The worst case of a protocol is the largest true drop among the k personas plant
 The largest *observed* drop is chosen because it is large, so the chosen persona's own 95%
 interval covers the worst true drop less often than 95% (with six harmless personas it
 excludes 0 about one time in six). :func:`worst_case` gives an interval that holds whichever
-persona is worst: each persona's interval at level ``1 - 0.05 / k`` (Bonferroni: all k hold
-together at least 95% of the time), and then, since every true drop lies in its own interval,
-the worst true drop lies between the largest lower end and the largest upper end. No interval
-when any persona has none (nothing then bounds its true drop, nor the worst). Personas whose
-observed drops tie for the largest are all returned, never one picked by name.
+persona is worst: intervals for all k drops that hold *together* 95% of the time, and then,
+since every true drop lies in its own interval, the worst true drop lies between the largest
+lower end and the largest upper end. Together by:
+
+* below :data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources, where the
+  report's intervals are CR2 t intervals: **max-t**, each drop ± ``c`` times its CR2
+  standard error, ``c`` the 95% point of ``max_j |T_j|`` for ``T`` multivariate t with the
+  correlation of the k drops from their joint CR2 covariance and the smallest of their
+  Bell-McCaffrey df. The drops share the benign scores, so they are correlated and ``c`` is
+  below Bonferroni's; in simulation (``benchmarks/bench_coverage_stress.py``, BENCHMARKS.md)
+  it held at least 96.6% where Bonferroni held at least 97.5%, 2-13% narrower;
+* from there on, where they are percentile cluster-bootstrap intervals: **Bonferroni**, each
+  persona's interval at level ``1 - 0.05 / k``.
+
+No interval when any persona has none (nothing then bounds its true drop, nor the worst).
+Personas whose observed drops tie for the largest are all returned, never one picked by name.
 """
 
 from __future__ import annotations
@@ -21,8 +32,13 @@ from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._compare import paired_interval
+from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, cr2_means
 
-__all__ = ["paired_drop", "worst_case"]
+__all__ = ["max_t", "paired_drop", "worst_case"]
+
+MAX_T_DRAWS = 50_000
+"""Draws of the multivariate t that give max-t's critical value (seeded; its Monte Carlo
+error is about 0.005 in it, a tenth of a point of coverage)."""
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -44,7 +60,11 @@ def paired_drop(
 
 
 def worst_case(
-    paired: Sequence[tuple[Floats, Floats, Ints]], resampler: Resampler, *, level: float = 0.95
+    paired: Sequence[tuple[Floats, Floats, Ints]],
+    resampler: Resampler,
+    *,
+    level: float = 0.95,
+    draws: int = MAX_T_DRAWS,
 ) -> tuple[list[int], float | None, Interval]:
     """Of k personas' paired scores (benign, attacked, each question's source), the indices
     of those with the largest drop (several on a tie), that drop, and a ``level`` interval for
@@ -59,6 +79,9 @@ def worst_case(
         return [], None, None
     top = max(drops.values())
     tied = [i for i, drop in drops.items() if math.isclose(drop, top, abs_tol=1e-12)]
+    joint = max_t([paired[i] for i in drops], level=level, seed=resampler.seed, draws=draws)
+    if joint is not None and len(drops) > 1:  # one: its own t interval, exactly
+        return tied, top, joint
     each = [
         paired_drop(*paired[i], resampler, level=1 - (1 - level) / len(drops))[1] for i in drops
     ]
@@ -66,3 +89,43 @@ def worst_case(
     if len(bounds) < len(each):
         return tied, top, None
     return tied, top, (max(lo for lo, _ in bounds), max(hi for _, hi in bounds))
+
+
+def max_t(
+    paired: Sequence[tuple[Floats, Floats, Ints]],
+    *,
+    level: float = 0.95,
+    seed: int = 0,
+    draws: int = MAX_T_DRAWS,
+) -> Interval:
+    """The simultaneous max-t interval for the largest true drop of the k personas' paired
+    scores (see the module); None where the report's rule would not give every drop a CR2
+    interval (a persona over fewer than two sources, without variation, or over
+    :data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources or more)."""
+    ids = np.unique(np.concatenate([c for _, _, c in paired]))
+    means, scores, dfs = [], [], []
+    for benign, attacked, clusters in paired:
+        d, codes = benign - attacked, np.searchsorted(ids, clusters)
+        sources = np.unique(codes).size
+        if not (2 <= sources < SMALL_SAMPLE_CLUSTERS and np.ptp(d) > 0):
+            return None
+        # Its CR2 score per source (cr2_means's, so u'u is its own CR2 variance).
+        n_c = np.bincount(codes, minlength=ids.size).astype(np.float64)
+        totals = np.bincount(codes, weights=d - d.mean(), minlength=ids.size)
+        scores.append(totals / np.sqrt(1.0 - n_c / d.size) / d.size)
+        means.append(d.mean())
+        dfs.append(float(cr2_means(d, np.unique(codes, return_inverse=True)[1])[2][0]))
+    u = np.stack(scores, axis=1)
+    cov = u.T @ u
+    se = np.sqrt(np.diag(cov))
+    if not np.all(se > 1e-12) or min(dfs) <= 0:
+        return None
+    corr = cov / np.outer(se, se)
+    vals, vecs = np.linalg.eigh(corr)
+    rng = np.random.default_rng([seed, len(paired), 41])
+    z = rng.standard_normal((draws, len(paired))) @ (vecs * np.sqrt(vals.clip(0))).T
+    t = np.abs(z) / np.sqrt(rng.chisquare(min(dfs), draws) / min(dfs))[:, None]
+    c = float(np.quantile(t.max(axis=1), level))
+    mean = np.array(means)
+    lo, hi = np.clip(mean - c * se, -1.0, 1.0), np.clip(mean + c * se, -1.0, 1.0)
+    return float(lo.max()), float(hi.max())

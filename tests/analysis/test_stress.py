@@ -293,6 +293,36 @@ def _cr2_mean_interval(d: np.ndarray, sources: int, level: float) -> tuple[float
     return max(-1.0, d.mean() - half), min(1.0, d.mean() + half)
 
 
+def _check_max_t(
+    interval: tuple[float, float] | None, diffs: list[np.ndarray], sources: int
+) -> None:
+    """``interval`` is the max-t interval for the largest mean of the columns ``diffs``
+    (per-question drops over ``sources`` equal sources): each mean +- c times its CR2
+    standard error, largest ends, with ``c`` the 95% point of max |T| for T multivariate t
+    (df sources - 1, the drops' CR2 correlation) by scipy; and it is narrower than the
+    Bonferroni one."""
+    d = np.stack(diffs, axis=1)
+    n, k = d.shape
+    totals = (d - d.mean(axis=0)).reshape(sources, n // sources, k).sum(axis=1)
+    cov = totals.T @ totals / (1 - (n // sources) / n) / n**2
+    se, mean = np.sqrt(np.diag(cov)), d.mean(axis=0)
+    assert interval is not None
+    # c, from whichever persona's end gives it (an end at +-1 is clipped and says nothing)
+    found = [
+        c
+        for c in np.concatenate([(interval[1] - mean) / se, (mean - interval[0]) / se])
+        if np.allclose(
+            interval,
+            (max(np.clip(mean - c * se, -1, 1)), max(np.clip(mean + c * se, -1, 1))),
+        )
+    ]
+    assert found
+    c = found[0]
+    joint = stats.multivariate_t(shape=cov / np.outer(se, se), df=sources - 1, seed=1)
+    assert joint.cdf(np.full(k, c), lower_limit=np.full(k, -c)) == pytest.approx(0.95, abs=0.002)
+    assert c < stats.t.ppf(1 - 0.025 / k, df=sources - 1)  # narrower than Bonferroni
+
+
 R, W = 0.8, 0.2  # right, wrong
 THREE = {
     "benign": [R] * 12,
@@ -307,17 +337,16 @@ def test_the_worst_case_interval_accounts_for_choosing_the_worst_of_the_personas
 ) -> None:
     """The largest of k observed drops is chosen because it is large: its own 95% interval
     covers the worst true drop less than 95% of the time. The worst case's interval is for
-    the worst true drop among the k: each persona's interval at 1 - 0.05/k (Bonferroni, so
-    all hold together), from the largest lower end to the largest upper end."""
+    the worst true drop among the k: intervals for all k that hold together (below 50
+    sources max-t from the drops' joint CR2 covariance), from the largest lower end to the
+    largest upper end."""
     _personas_run(tmp_path / "run", THREE, sources=6)
     (row,) = stress(tmp_path / "run", n_bootstrap=100).rows
     d = {p: np.array(THREE["benign"]) - np.array(THREE[p]) > 0 for p in "abc"}
     diffs = {p: d[p].astype(float) for p in "abc"}
     assert row.worst == "b" and row.worst_tied == ["b"] and row.worst_of == 3
     assert row.worst_drop == pytest.approx(5 / 12)
-    each = [_cr2_mean_interval(diffs[p], 6, 1 - 0.05 / 3) for p in "abc"]
-    expected = (max(lo for lo, _ in each), max(hi for _, hi in each))
-    assert row.worst_ci95 == pytest.approx(expected)
+    _check_max_t(row.worst_ci95, [diffs[p] for p in "abc"], 6)
     marginal = {e.persona: e.drop_ci95 for e in row.personas}["b"]
     assert marginal == pytest.approx(_cr2_mean_interval(diffs["b"], 6, 0.95))
     assert marginal is not None and row.worst_ci95 is not None
@@ -360,7 +389,7 @@ def test_personas_tied_for_the_largest_drop_are_all_the_worst_case(tmp_path: Pat
 def test_choosing_the_worst_of_several_harmless_personas_finds_no_harm_by_chance() -> None:
     """Six personas that move nothing, on 12 sources: the chosen one's own interval
     excludes 0 far more often than 2.5% of the time (it was chosen for its large drop);
-    the worst-case interval does not."""
+    the worst-case interval (max-t here) does not."""
     from oversight.analysis._stress import worst_case
 
     rng = np.random.default_rng(7)
@@ -370,7 +399,7 @@ def test_choosing_the_worst_of_several_harmless_personas_finds_no_harm_by_chance
     for _ in range(reps):
         benign = (rng.random(24) < 0.6).astype(float)
         paired = [(benign, (rng.random(24) < 0.6).astype(float), clusters) for _ in range(6)]
-        tied, _, interval = worst_case(paired, Resampler(10, 0))
+        tied, _, interval = worst_case(paired, Resampler(10, 0), draws=5000)
         _, own, _ = paired_drop(*paired[tied[0]], Resampler(10, 0))
         naive += own is not None and own[0] > 0
         honest += interval is not None and interval[0] > 0
@@ -500,5 +529,4 @@ def test_the_drop_where_planted_compares_the_items_a_persona_spoke_in_with_the_s
     assert every.planted_drop_ci95 == pytest.approx(_cr2_mean_interval(d_all, 6, 0.95))
     # On the diluted drop ``all`` would look worst (4/12 > 7/24); where planted, the liar is.
     assert row.worst == "liar" and row.worst_drop == pytest.approx(7 / 12)
-    each = [_cr2_mean_interval(d, 6, 1 - 0.05 / 2) for d in (d_liar, d_all)]
-    assert row.worst_ci95 == pytest.approx((max(lo for lo, _ in each), max(hi for _, hi in each)))
+    _check_max_t(row.worst_ci95, [d_liar, d_all], 6)
