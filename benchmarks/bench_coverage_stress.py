@@ -108,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument(
-        "--draws", type=int, default=10_000, help="max-t Monte Carlo draws (report: 50,000)"
+        "--draws", type=int, default=10_000, help="max-t normal draws (report: 20,000)"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", action="store_true", help="write into BENCHMARKS.md")
@@ -184,7 +184,8 @@ def write(rows: list[tuple], args: argparse.Namespace, elapsed: float) -> None: 
         f"Python {sys.version.split()[0]}; {elapsed / 60:.0f} minutes, ending "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average (1 min) at the "
         f"end {os.getloadavg()[0]:.1f}. {args.reps} runs a row; max-t's critical value from "
-        f"{args.draws:,} draws a run (the report takes 50,000). Coverage: runs whose interval "
+        f"{args.draws:,} normal draws a run (the report takes 20,000). Coverage: runs whose "
+        "interval "
         "holds the largest true drop; lower end > 0: runs whose interval says some persona "
         "harms (with every persona harmless, a false alarm); MCSE = sqrt(p(1-p)/runs).",
         "",
@@ -198,7 +199,36 @@ def write(rows: list[tuple], args: argparse.Namespace, elapsed: float) -> None: 
             f"{100 * mcse:.1f} | "
             f"{100 * width:.1f} pp | {100 * harm:.1f}% |"
         )
-    lines.append("")
+    by = {
+        (c, k, design, scenario, name): (rate, width)
+        for c, k, design, scenario, name, rate, _, width, *_ in rows
+    }
+    worst = {
+        name: min(r for key, (r, _) in by.items() if key[4] == name)
+        for name in ("max-t", "Bonferroni")
+    }
+    shrink = {
+        design: [
+            1 - by[(*key[:4], "max-t")][1] / w
+            for key, (_, w) in by.items()
+            if key[2] == design and key[4] == "Bonferroni"
+        ]
+        for design in ("same questions", "own halves")
+    }
+    lines += [
+        "",
+        f"Max-t held its level in every row: coverage at least {100 * worst['max-t']:.1f}% "
+        f"(Bonferroni at least {100 * worst['Bonferroni']:.1f}%), and with every persona "
+        "harmless its lower end was above 0 about as often as Bonferroni's. It was "
+        f"{100 * min(shrink['same questions']):.0f}-{100 * max(shrink['same questions']):.0f}% "
+        "narrower with every persona on the same questions (the drops share the benign "
+        f"scores), {100 * min(shrink['own halves']):.0f}-{100 * max(shrink['own halves']):.0f}% "
+        "with each on its own half (less correlated, and the smallest df of the k), so it "
+        "finds a harmful persona more often. The report uses it below 50 sources; from 50 on, "
+        "where each persona's interval is the percentile cluster bootstrap, it keeps "
+        "Bonferroni (not simulated here).",
+        "",
+    ]
     path = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
     text = path.read_text()
     section = "\n".join(lines)

@@ -320,7 +320,25 @@ def _check_max_t(
     c = found[0]
     joint = stats.multivariate_t(shape=cov / np.outer(se, se), df=sources - 1, seed=1)
     assert joint.cdf(np.full(k, c), lower_limit=np.full(k, -c)) == pytest.approx(0.95, abs=0.002)
-    assert c < stats.t.ppf(1 - 0.025 / k, df=sources - 1)  # narrower than Bonferroni
+    assert stats.t.ppf(0.975, df=sources - 1) < c < stats.t.ppf(1 - 0.025 / k, df=sources - 1)
+
+
+def test_the_worst_case_interval_is_never_narrower_than_the_chosen_personas_own() -> None:
+    """With two sources every drop's CR2 error comes from the one contrast between them, so
+    the k drops move together and max-t's c is the one-persona t point exactly (a Monte
+    Carlo c with one df had come out below it: narrower than the persona's own interval)."""
+    from oversight.analysis._worst import worst_case
+
+    clusters = np.array([0, 0, 0, 1, 1, 1])
+    benign = np.ones(6)
+    paired = [
+        (benign, np.array(a, dtype=float), clusters)
+        for a in ([1, 0, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1], [1, 0, 0, 1, 1, 1])
+    ]
+    _, _, interval = worst_case(paired, Resampler(10, 0))
+    own = [paired_drop(*x, Resampler(10, 0))[1] for x in paired]
+    assert interval is not None and all(ci is not None for ci in own)
+    assert interval[0] == pytest.approx(max(ci[0] for ci in own if ci is not None))
 
 
 R, W = 0.8, 0.2  # right, wrong
