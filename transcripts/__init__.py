@@ -5,15 +5,12 @@ touches the network.
 """
 
 from transcripts._index import Entry
+from transcripts._judgments import Escalation, JudgeIdentity, JudgeKind, Judgment, upgrade_v1
 from transcripts._log import JsonlLog, StoredRecords, TornRecordWarning
 from transcripts._models import (
     SCHEMA_VERSION,
     Call,
     Decision,
-    Escalation,
-    JudgeIdentity,
-    JudgeKind,
-    Judgment,
     Planted,
     Question,
     Quote,
@@ -24,7 +21,6 @@ from transcripts._models import (
     Usage,
     Visibility,
     new_id,
-    upgrade_v1,
     utc_now,
 )
 from transcripts._questions import QUESTION_REF, QuestionFile

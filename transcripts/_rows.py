@@ -10,7 +10,8 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, NamedTuple
 
-from transcripts._models import Judgment, Transcript
+from transcripts._judgments import Judgment
+from transcripts._models import Transcript
 from transcripts._store import RunStore
 from transcripts.errors import ConfigError
 from transcripts.filters import check_conditions

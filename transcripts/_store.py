@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from transcripts._index import Entry
+from transcripts._judgments import Escalation, Judgment
 from transcripts._log import JsonlLog
-from transcripts._models import SCHEMA_VERSION, Escalation, Judgment, Transcript, new_id, utc_now
+from transcripts._models import SCHEMA_VERSION, Transcript, new_id, utc_now
 from transcripts.errors import StoreError
 from transcripts.final import JudgmentKey, final_judgments
 

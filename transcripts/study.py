@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transcripts._judgments import Judgment
 from transcripts._log import JsonlLog
-from transcripts._models import SCHEMA_VERSION, Judgment, Transcript, utc_now
+from transcripts._models import SCHEMA_VERSION, Transcript, utc_now
 from transcripts._store import RunStore
 from transcripts.errors import ConfigError
 

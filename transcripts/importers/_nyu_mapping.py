@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transcripts._models import JudgeIdentity, Judgment, Role, Transcript, Turn
+from transcripts._judgments import JudgeIdentity, Judgment
+from transcripts._models import Role, Transcript, Turn
 from transcripts.errors import DatasetError
 from transcripts.importers._nyu_fields import (
     _ENDED_BY,
