@@ -36,6 +36,7 @@ from oversight._gc import fewer_collections
 from oversight.concurrency import as_completed_bounded
 from oversight.endpoints import Endpoint
 from oversight.experiment import Experiment
+from oversight.runner._attempts import attempt_record, failed_transcript, stamped
 from oversight.runner._build import Endpoints
 from oversight.runner._items import WorkItem, repeat_offset
 from oversight.runner._judging import Judging
@@ -145,7 +146,7 @@ class Session:
                 self._complete[transcript.id] = transcript
         return pending
 
-    # -- one item ---------------------------------------------------------------------------
+    # -- one item (its records: oversight.runner._attempts) ---------------------------------
 
     def _agents(self, item: WorkItem) -> dict[str, Endpoint]:
         offset = repeat_offset(item.repeat)
@@ -202,59 +203,35 @@ class Session:
                 raise
             except Exception as err:  # isolate the item: any failure is recorded, not raised
                 error = f"{type(err).__name__}: {err}"
-                earlier.append(_attempt(attempt, error))
+                earlier.append(attempt_record(attempt, error))
                 continue
             if produced.status == "complete":
-                transcript = self._finish(item, produced, attempt + 1, earlier)
+                transcript = stamped(
+                    item,
+                    produced,
+                    run_id=self.store.run_id,
+                    experiment=self.experiment.name,
+                    endpoints=self.endpoints,
+                    attempts=attempt + 1,
+                    earlier=earlier,
+                )
                 self.store.transcripts.append(transcript)
                 self._complete_ids.add(transcript.id)
                 return transcript
             error = produced.error or "the protocol returned an unfinished transcript"
-            earlier.append(_attempt(attempt, error, produced))
+            earlier.append(attempt_record(attempt, error, produced))
         if self.meter.stop_reason is not None:
             raise CostCapReached(self.meter.cap_message())
-        failed = Transcript(
-            id=item.id,
+        failed = failed_transcript(
+            item,
             run_id=self.store.run_id,
-            protocol=item.protocol.name,
-            protocol_config=item.config.model_dump(mode="json"),
-            condition=condition.label,
-            question=item.question,
-            assignment=dict(item.setup.assignment),
-            answer_order=list(item.setup.order),
-            repeat=item.repeat,
-            status="error",
             error=error,
-            roles={r: self.endpoints.spec_of(e) for r, e in condition.roles.items()},
-            metadata={"setup": item.setup.label, "attempts": attempts, "attempt_errors": earlier},
+            endpoints=self.endpoints,
+            attempts=attempts,
+            earlier=earlier,
         )
         self.store.transcripts.append(failed)
         return failed
-
-    def _finish(
-        self, item: WorkItem, produced: Transcript, attempts: int, earlier: list[dict[str, object]]
-    ) -> Transcript:
-        roles = produced.roles or {
-            r: self.endpoints.spec_of(e) for r, e in item.condition.roles.items()
-        }
-        metadata = {
-            **produced.metadata,
-            "setup": item.setup.label,
-            "experiment": self.experiment.name,
-        }
-        if attempts > 1:
-            metadata["attempts"] = attempts
-            metadata["attempt_errors"] = earlier
-        return produced.model_copy(
-            update={
-                "id": item.id,
-                "run_id": self.store.run_id,
-                "condition": item.condition.label,
-                "repeat": item.repeat,
-                "roles": roles,
-                "metadata": metadata,
-            }
-        )
 
     # -- the session ------------------------------------------------------------------------
 
@@ -453,14 +430,3 @@ class Session:
     def _save_status(self, result: RunResult) -> None:
         if self.status_file:
             write_status(self.store, result)
-
-
-def _attempt(index: int, error: str, produced: Transcript | None = None) -> dict[str, object]:
-    """A failed attempt of an item as kept in ``metadata["attempt_errors"]``: its number, its
-    error (an endpoint's own says how many times its call was retried), and, when the
-    protocol returned an unfinished transcript, its turns and their calls' retries."""
-    record: dict[str, object] = {"attempt": index + 1, "error": error}
-    if produced is not None:
-        record["turns"] = len(produced.turns)
-        record["retries"] = sum(t.call.retries for t in produced.turns if t.call is not None)
-    return record
