@@ -16,7 +16,7 @@ from typing import Any
 
 import anthropic
 
-from oversight.endpoints._batch import BatchApi
+from oversight.endpoints._batch_api import BatchApi
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure, status_failure
 from oversight.endpoints._sdk import SdkBackend

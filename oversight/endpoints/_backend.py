@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from oversight.endpoints._batch import BatchApi
+from oversight.endpoints._batch_api import BatchApi
 from oversight.endpoints._retry import Failure, status_failure
 from oversight.endpoints._secrets import public_url
 from oversight.endpoints._types import Message, Reply, Request

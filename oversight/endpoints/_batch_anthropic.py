@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from oversight.endpoints._batch import CLOCK_SKEW_S, BatchApi, Intent, ItemCancelled, ItemError
+from oversight.endpoints._batch_api import CLOCK_SKEW_S, BatchApi, ItemCancelled, ItemError
+from oversight.endpoints._batch_ledger import Intent
 from oversight.endpoints._types import Reply, Request
 from transcripts.errors import ProviderError
 

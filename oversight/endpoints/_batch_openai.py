@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from openai.types.chat import ChatCompletion
 
-from oversight.endpoints._batch import CLOCK_SKEW_S, BatchApi, Intent, ItemCancelled, ItemError
-from oversight.endpoints._batch_ledger import key_part
+from oversight.endpoints._batch_api import CLOCK_SKEW_S, BatchApi, ItemCancelled, ItemError
+from oversight.endpoints._batch_ledger import Intent, key_part
 from oversight.endpoints._types import Reply, Request
 from transcripts.errors import ProviderError
 

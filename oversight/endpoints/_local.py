@@ -41,7 +41,7 @@ from typing import Any
 import openai
 
 from oversight.endpoints._backend import Backend
-from oversight.endpoints._batch import BatchApi
+from oversight.endpoints._batch_api import BatchApi
 from oversight.endpoints._gguf import content_hash, read_info
 from oversight.endpoints._openai import OpenAIBackend
 from oversight.endpoints._options import EndpointOptions

@@ -17,7 +17,7 @@ import openai
 from openai._types import RequestOptions
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from oversight.endpoints._batch import BatchApi
+from oversight.endpoints._batch_api import BatchApi
 from oversight.endpoints._llama_cpp import is_llama_cpp, lenient_schema, server_slots
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import openai_host
