@@ -1,4 +1,7 @@
-"""The report's tables as plain data, rendered by the terminal and Markdown writers."""
+"""The report's tables as plain data, rendered by the terminal and Markdown writers.
+
+:func:`build_tables` lists them in reading order; the judge agreement and escalation tables
+are built in :mod:`oversight.report._judge_agreement`."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from oversight.report._cells import (
     signed_num,
     value,
 )
+from oversight.report._judge_agreement import agreement_table, escalation_table
 from transcripts import answer_label
 
 __all__ = ["DASH", "Table", "build_tables", "ci", "num", "pct", "pp", "signed_num", "value"]
@@ -322,38 +326,6 @@ def _ratings(a: Analysis) -> list[Table]:
     return tables
 
 
-def _agreement(a: Analysis) -> Table | None:
-    if a.agreement is None:
-        return None
-    ag = a.agreement
-    per_condition = bool(a.agreement_by_condition)
-    table = Table(
-        f"Judge agreement on shared transcripts (Krippendorff's alpha {num(ag.alpha)} "
-        f"{ci(ag.alpha_ci95, scale=1, digits=2)}, {ag.n_transcripts} transcripts, "
-        f"{ag.n_judgments} verdicts)",
-        ["condition", "judge A", "judge B", "pairs", "agreement", "Cohen's kappa", "alpha"],
-        numeric={3, 4, 5, 6},
-        note="Every judgment kept (a judge twice on a transcript pairs twice); alpha: over "
-        "all judges of the condition, not the pair; 95% CIs over sources: the jackknife t below "
-        "50 of them, else the cluster bootstrap.",
-    )
-    for scope in [ag, *a.agreement_by_condition] if per_condition else [ag]:
-        label = scope.condition if scope.condition is not None else "all"
-        for p in scope.pairs:
-            table.rows.append(
-                [
-                    label,
-                    p.judge_a,
-                    p.judge_b,
-                    str(p.n),
-                    pct(p.observed),
-                    f"{num(p.kappa)} {ci(p.kappa_ci95, scale=1, digits=2)}",
-                    f"{num(scope.alpha)} {ci(scope.alpha_ci95, scale=1, digits=2)}",
-                ]
-            )
-    return table
-
-
 def _model(a: Analysis) -> Table | None:
     fit = a.model
     if fit is None:
@@ -384,45 +356,6 @@ def _model(a: Analysis) -> Table | None:
     return table
 
 
-def _escalations(a: Analysis) -> Table | None:
-    if not a.escalations:
-        return None
-    table = Table(
-        "Escalations to people (fallback judges)",
-        [
-            "judge",
-            "judgments",
-            "escalated",
-            "pending",
-            "pairs",
-            "agreement",
-            "kappa",
-            "LLM acc",
-            "human acc",
-            "reasons",
-        ],
-        numeric={1, 2, 3, 4, 5, 6, 7, 8},
-        note="pairs: escalated items with both an automatic and a human verdict; "
-        "accuracies are on those pairs.",
-    )
-    for e in a.escalations:
-        table.rows.append(
-            [
-                e.judge,
-                str(e.n),
-                f"{e.escalated} ({pct(e.rate)})",
-                str(e.pending),
-                str(e.n_pairs),
-                pct(e.agreement),
-                num(e.kappa),
-                pct(e.llm_accuracy),
-                pct(e.human_accuracy),
-                ", ".join(f"{k}: {v}" for k, v in e.reasons.items()) or DASH,
-            ]
-        )
-    return table
-
-
 def build_tables(a: Analysis) -> list[Table]:
     from oversight.report._judges import judge_comparison_table
     from oversight.report._tournament import crossplay_note, tournament_tables  # builds on this
@@ -440,8 +373,8 @@ def build_tables(a: Analysis) -> list[Table]:
         *_ratings(a),
         *tournament_tables(a),
         judge_comparison_table(a),
-        _agreement(a),
-        _escalations(a),
+        agreement_table(a),
+        escalation_table(a),
         _model(a),
         _injection(a),
         *belief_tables(a),
