@@ -48,7 +48,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PROBE_VERSION = 1
+PROBE_VERSION = 2
 """Version of the probe (its question, how roles are named and hashed): fingerprints made
 with another version cannot be compared, and a replay says so instead of refusing."""
 
@@ -96,8 +96,10 @@ class _Recorder:
         out: dict[str, str] = {}
         for role, made in sorted(self.made.items()):
             digest = hashlib.sha256()
-            for request in getattr(made.backend, "requests", []):
-                digest.update(request.answer_json().encode())
+            # Sorted: a role's requests made at once (a best-of-N player's drafts scored
+            # while its opponent speaks) arrive in whatever order they were scheduled.
+            for text in sorted(r.answer_json() for r in getattr(made.backend, "requests", [])):
+                digest.update(text.encode())
                 digest.update(b"\n")
             out[role] = digest.hexdigest()
         return out

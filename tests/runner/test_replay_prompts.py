@@ -211,3 +211,20 @@ def test_a_resume_after_a_prompt_changed_is_refused_and_an_unchanged_one_goes_on
     assert server.total_requests == 0
     with RunStore.open(run) as store:
         assert len(list(store.judgments)) == judged
+
+
+async def test_a_roles_requests_made_at_once_hash_the_same_in_any_order() -> None:
+    """Before: a role's requests were hashed in arrival order, and a best-of-N player's
+    drafts are scored while its opponent speaks, so a busy machine (the whole test suite)
+    reordered them: a resume of an unchanged run was refused as if its prompts changed."""
+    from oversight.runner._prompts import _Recorder
+
+    hashes = []
+    for order in (["Score draft 1.", "Score draft 2."], ["Score draft 2.", "Score draft 1."]):
+        recorder = _Recorder()
+        scorer = recorder("debate.bo2.vs.refined:preference")
+        for prompt in order:
+            await scorer.complete(prompt)
+        hashes.append(recorder.hashes())
+        await recorder.aclose()
+    assert hashes[0] == hashes[1]
