@@ -14,20 +14,20 @@ from oversight.analysis._agreement import agreement
 from oversight.analysis._beliefs import belief_curves
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._codes import unique_codes, unique_rows
-from oversight.analysis._compare import compare, comparison_pairs, no_pairs_reason
+from oversight.analysis._compare import compare
 from oversight.analysis._data import Data, load
 from oversight.analysis._fields import field_codes, parse_where, where_mask
 from oversight.analysis._groups import group_stats, protocols_of
 from oversight.analysis._judge_compare import JUDGE_FIELDS, judge_comparisons
-from oversight.analysis._judges import escalations, pair_table, ratings
+from oversight.analysis._judges import escalations, injection_counts, pair_table, ratings
 from oversight.analysis._model import MODEL_KINDS, fit_model
+from oversight.analysis._pairs import comparison_pairs, no_pairs_reason
 from oversight.analysis._runtime import one_blas_thread
 from oversight.analysis._schema import (
     Agreement,
     Analysis,
     Comparison,
     GroupStats,
-    InjectionCount,
     ModelFit,
     RatingTable,
     Settings,
@@ -36,6 +36,7 @@ from oversight.analysis._schema import (
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, holm
 from oversight.analysis._stats import RowMetrics, row_metrics
 from oversight.analysis._tournament import crossplay_conditions, tournaments
+from oversight.analysis._twoway import clustering
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
@@ -174,6 +175,7 @@ def analyze(
     baseline: str | None = None,
     multiplicity: str = "holm",
     model: str | None = None,
+    cluster: str | Sequence[str] = "sources,annotators",
 ) -> Analysis:
     """Analyse a run: per-group accuracy and calibration, assisted vs unassisted, bias,
     debater ratings, judge agreement and escalations.
@@ -190,7 +192,10 @@ def analyze(
     :mod:`oversight.analysis._compare` (assisted vs unassisted, debate vs consultancy).
     ``multiplicity`` is ``holm`` (default: Holm-adjusted p-values over all comparisons) or
     ``none``. ``model`` (``gee`` or ``glmm``) adds a logistic model of each judgment's
-    correctness (see :mod:`oversight.analysis._model`; needs statsmodels).
+    correctness (see :mod:`oversight.analysis._model`; needs statsmodels). ``cluster``:
+    ``"sources,annotators"`` (default: judgments of two or more people clustered by source
+    and annotator, about the population of annotators) or ``"sources"`` (by source alone,
+    about the people who judged; :mod:`oversight.analysis._twoway`).
 
     Judgments of different judges are never pooled silently: when the filtered judgments
     come from more than one judge and ``by`` names no judge field, ``judge`` is added to
@@ -203,6 +208,8 @@ def analyze(
     if multiplicity not in ("holm", "none"):
         raise ConfigError(f"multiplicity must be 'holm' or 'none', got {multiplicity!r}")
     pairs = _parse_pairs(compare_pairs)
+    clusters = clustering(cluster)
+    two_way = "annotators" in clusters
     data = store if isinstance(store, Data) else load(store)
     by_names = _normalise_by(by)
     wheres = parse_where(where if where is None or isinstance(where, dict) else list(where))
@@ -259,6 +266,7 @@ def analyze(
                 thresholds=thresholds,
                 n_bins=n_bins,
                 n_answers=n_answers,
+                two_way=two_way,
             )
         )
         rating_tables += ratings(
@@ -310,6 +318,7 @@ def analyze(
             resampler=resampler,
             warnings=warnings,
             left_out=left_out,
+            two_way=two_way,
         )
     if left_out:
         warnings.append(
@@ -375,6 +384,7 @@ def analyze(
             n_bootstrap=n_bootstrap,
             small_sample_clusters=SMALL_SAMPLE_CLUSTERS,
             multiplicity=multiplicity,
+            cluster=clusters,
             compare=[list(p) for p in pairs],
             baseline=baseline,
             left_out_of_comparisons=[] if pairs else sorted(crossplay - {baseline}),
@@ -403,7 +413,7 @@ def analyze(
         agreement_by_condition=_agreement_by_condition(data, metrics, rows, resampler),
         escalations=escalations(data, rows),
         model=_model(model, data, metrics, rows, protocol_of, warnings),
-        injection=_injection(data),
+        injection=injection_counts(data),
         tournaments=tournaments(
             data,
             rows,
@@ -431,19 +441,3 @@ def _unscored_warning(data: Data, rows: Ints) -> str:
     return f"{rows.size} ok judgments could not be scored and were left out: " + ", ".join(
         f"{n} {why}" for n, why in reasons if n
     )
-
-
-def _injection(data: Data) -> list[InjectionCount]:
-    """Flagged transcripts and turns per condition, for conditions with any."""
-    counts: dict[str, list[int]] = {}
-    for t in data.transcripts:
-        flagged = t.injection_turns
-        row = counts.setdefault(t.condition, [0, 0, 0])
-        row[0] += 1
-        row[1] += int(flagged > 0)
-        row[2] += flagged
-    return [
-        InjectionCount(condition=c, transcripts=n, flagged=f, turns=k)
-        for c, (n, f, k) in sorted(counts.items())
-        if f
-    ]

@@ -42,12 +42,12 @@ interval from the CR2 covariance of ``A - U`` and ``E - U``; it is *unbounded* (
 interval, ``gap_closed_bounded = false``) unless ``E - U`` is clearly positive. Both
 ``A - U`` and ``E - U`` are reported with their own intervals. Without a question all three
 share (conditions on different ``[split]`` parts) it is not computed, and a warning says so;
-the difference ``A - U`` itself is then unpaired.
+the difference ``A - U`` itself is then unpaired. Judgments from two or more annotators:
+``A - U``, ``E - U`` and Fieller's interval from their two-way covariance (:mod:`._twoway`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from functools import partial
 
 import numpy as np
@@ -70,8 +70,6 @@ from oversight.analysis._twoway import by_annotators
 
 __all__ = [
     "compare",
-    "comparison_pairs",
-    "no_pairs_reason",
     "paired_interval",
 ]
 
@@ -80,81 +78,6 @@ Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
 
 Interval = tuple[float, float] | None
-
-
-def _strip(name: str, protocol: str) -> str:
-    return name.replace(protocol, "").strip("-_ ·")
-
-
-def comparison_pairs(
-    conditions: list[str],
-    protocol_of: dict[str, str],
-    *,
-    pairs: list[tuple[str, str]] | None,
-    baseline: str | None,
-    rating_only: Collection[str] = (),
-) -> list[tuple[str, str]]:
-    """The ``(A, B)`` pairs to compare among ``conditions`` (see the module docstring)."""
-    if pairs:
-        return [(a, b) for a, b in pairs if a in conditions and b in conditions]
-    compared = [c for c in conditions if c not in rating_only]
-    if baseline is not None:
-        if baseline not in conditions:
-            return []
-        return [(c, baseline) for c in compared if c != baseline]
-    conditions = compared
-    out = []
-    units = [c for c in conditions if protocol_of.get(c) == "unassisted"]
-    assisted = [c for c in conditions if protocol_of.get(c) not in ("unassisted", "expert")]
-    out += [(a, u) for u in sorted(units) for a in assisted]
-    debates = sorted(c for c in conditions if protocol_of.get(c) == "debate")
-    consults = sorted(c for c in conditions if protocol_of.get(c) == "consultancy")
-    lone = len(debates) == 1 and len(consults) == 1
-    for d in debates:
-        for k in consults:
-            if lone or _strip(d, "debate") == _strip(k, "consultancy"):
-                out.append((d, k))
-    return out
-
-
-def no_pairs_reason(
-    conditions: set[str],
-    protocol_of: dict[str, str],
-    strata: list[str],
-    rating_only: Collection[str] = (),
-) -> str:
-    """Why the default rule found no pair among the scored ``conditions`` (a warning)."""
-    hint = "; name pairs with --compare A,B or --baseline C"
-    if len(conditions) < 2:
-        return (
-            f"no comparison: only one condition ({', '.join(sorted(conditions)) or 'none'}) "
-            "has scored judgments, so there is nothing to compare it with"
-        )
-    if comparison_pairs(
-        sorted(conditions), protocol_of, pairs=None, baseline=None, rating_only=rating_only
-    ):
-        return (
-            "no comparison: the default pairs of conditions were never judged in the same "
-            f"group of {', '.join(strata)} (comparisons are made within each)" + hint
-        )
-    crossplay = sorted(conditions.intersection(rating_only))
-    more = f" and {len(crossplay) - 3} more" if len(crossplay) > 3 else ""
-    head = "no pair of conditions to compare by default: " + (
-        f"tournament cross-play conditions ({', '.join(crossplay[:3])}{more}) rate the "
-        "players and are left out of the default comparisons; among the others, "
-        if crossplay
-        else ""
-    )
-    protocols = {protocol_of.get(c) for c in conditions.difference(rating_only)}
-    if "unassisted" in protocols:
-        return (
-            head + "besides the unassisted baseline there are only expert ceilings, and no "
-            "debate and consultancy pair" + hint
-        )
-    return (
-        head + "no condition uses the unassisted protocol (the baseline of assisted "
-        "conditions) and there is no debate and consultancy pair" + hint
-    )
 
 
 def _question_means(
@@ -193,8 +116,10 @@ def compare(
     resampler: Resampler,
     warnings: list[str],
     left_out: list[str],
+    two_way: bool = True,
 ) -> list[Comparison]:
-    """The comparisons ``pairs`` within one stratum (Holm is applied by the caller).
+    """The comparisons ``pairs`` within one stratum (Holm is applied by the caller);
+    ``two_way=False``: over sources alone, even judgments by people.
     ``left_out`` gets, per paired comparison that leaves questions out (those judged under
     one of its conditions only), ``"A vs B (stratum) a/b"`` with the counts of each."""
     experts = sorted(c for c in rows_by_condition if protocol_of[c] == "expert")
@@ -229,8 +154,16 @@ def compare(
                 where=where,
                 seed=resampler.seed,
             )
-            rows = (rows_by_condition[cond], rows_by_condition[base])
-            out.append(by_annotators(one, data, metrics.score, rows, q_cluster))
+            rows = tuple(rows_by_condition[c] for c in (cond, base, expert) if c)
+            one = by_annotators(one, data, metrics.score, rows, q_cluster, two_way=two_way)
+            if one.gap_closed is not None and one.gap_closed_bounded is False:
+                warnings.append(
+                    f"gap closed for {one.assisted} vs {one.baseline}"
+                    f"{' (' + where + ')' if where else ''} has an unbounded interval: E - U = "
+                    f"{one.expert_minus_baseline:+z.3f} is not clearly positive, so any "
+                    "ratio is compatible with the data"
+                )
+            out.append(one)
     if apart:
         shown = ", ".join(apart[:3]) + (f" and {len(apart) - 3} more" if len(apart) > 3 else "")
         warnings.append(
@@ -410,11 +343,6 @@ def _gap(
         warnings.append(
             f"gap closed for {label} is undefined: the expert condition {expert_name} is not "
             f"more accurate than the baseline (E - U = {eu:+z.3f})"
-        )
-    if eu > 0 and out.get("gap_closed_bounded") is False:
-        warnings.append(
-            f"gap closed for {label} has an unbounded interval: E - U = {eu:+z.3f} is not "
-            f"clearly positive, so any ratio is compatible with the data"
         )
     return out
 

@@ -41,7 +41,12 @@ from oversight.analysis._stats import (
     expected_calibration_error,
     selective_accuracy,
 )
-from oversight.analysis._twoway import annotator_codes, people, two_way_mean_interval
+from oversight.analysis._twoway import (
+    annotator_codes,
+    people,
+    two_way_balanced,
+    two_way_mean_interval,
+)
 
 __all__ = ["group_stats", "protocols_of"]
 
@@ -71,9 +76,11 @@ def group_stats(
     thresholds: tuple[float, ...],
     n_bins: int,
     n_answers: Ints,
+    two_way: bool = True,
 ) -> GroupStats:
     """Statistics of the judgments ``rows`` (any status) forming one group; ``n_answers``
-    holds each transcript's number of answers."""
+    holds each transcript's number of answers; ``two_way=False``: intervals over sources
+    alone, even of judgments by people."""
     status = data.status[rows]
     scored = rows[data.scored[rows]]
     t = data.t[scored]
@@ -83,7 +90,7 @@ def group_stats(
     clusters, cluster = unique_codes(data.t_cluster[t])
     n_clusters = clusters.size
     small = n_clusters < SMALL_SAMPLE_CLUSTERS
-    who, person = annotator_codes(data, scored)
+    who, person = annotator_codes(data, scored, two_way=two_way)
 
     # Every mean in the group: (name, slice value, row mask, per-row values).
     ones = np.ones(score.size, dtype=bool)
@@ -164,7 +171,7 @@ def group_stats(
     ]
     ece = expected_calibration_error(conf, score, n_bins)
     binary = bool(score.size) and bool((n_answers[t] == 2).all())
-    balanced, balanced_ci = _balanced(score, sides, cluster, clusters, resampler)
+    balanced, balanced_ci = _balanced(score, sides, (cluster, clusters, who, person), resampler)
     return GroupStats(
         by=by,
         label=label,
@@ -199,9 +206,14 @@ def group_stats(
 
 
 def _balanced(
-    score: Floats, sides: Ints, cluster: Ints, clusters: Ints, resampler: Resampler
+    score: Floats,
+    sides: Ints,
+    codes: tuple[Ints, Ints, Ints, Bools],
+    resampler: Resampler,
 ) -> tuple[float | None, tuple[float, float] | None]:
-    """Khan et al.'s balanced consultancy accuracy and its interval."""
+    """Khan et al.'s balanced consultancy accuracy and its interval; ``codes``: each
+    judgment's source (and the sources) and who judged, and whether a person."""
+    cluster, clusters, who, person = codes
     honest, dishonest = sides == 1, sides == 0
     if not (honest.any() and dishonest.any()):
         return None, None
@@ -224,6 +236,8 @@ def _balanced(
         varies=sides_vary(score[keep], honest[keep]),
         cr2=partial(balanced_interval, score[keep], honest[keep], cluster[keep]),
         bootstrap=boot,
+        annotators=people(who[keep], person[keep]),
+        two_way=partial(two_way_balanced, score[keep], honest[keep], cluster[keep], who[keep]),
     ).ci95
 
 

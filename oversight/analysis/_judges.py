@@ -30,12 +30,13 @@ from oversight.analysis._players import rate_players
 from oversight.analysis._schema import (
     DebaterStats,
     EscalationStats,
+    InjectionCount,
     RatingTable,
 )
 from oversight.analysis._stats import cohens_kappa, row_metrics
 from transcripts.scoring import TIE_TOLERANCE
 
-__all__ = ["escalations", "pair_table", "ratings"]
+__all__ = ["escalations", "injection_counts", "pair_table", "ratings"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -254,3 +255,19 @@ def _reason_kind(reason: str | None) -> str:
     if not reason:
         return "unstated"
     return reason.split(":", 1)[0].strip() or "unstated"
+
+
+def injection_counts(data: Data) -> list[InjectionCount]:
+    """Flagged transcripts and turns per condition, for conditions with any."""
+    counts: dict[str, list[int]] = {}
+    for t in data.transcripts:
+        flagged = t.injection_turns
+        row = counts.setdefault(t.condition, [0, 0, 0])
+        row[0] += 1
+        row[1] += int(flagged > 0)
+        row[2] += flagged
+    return [
+        InjectionCount(condition=c, transcripts=n, flagged=f, turns=k)
+        for c, (n, f, k) in sorted(counts.items())
+        if f
+    ]

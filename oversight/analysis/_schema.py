@@ -70,6 +70,10 @@ class Settings(_Model):
     bootstrap."""
     multiplicity: str = "holm"
     """Adjustment of the comparisons' p-values: ``holm`` or ``none``."""
+    cluster: list[str] = Field(default_factory=lambda: ["sources", "annotators"])
+    """What intervals are clustered by: ``["sources", "annotators"]`` (judgments of two or
+    more people also by annotator: about the population of annotators) or ``["sources"]``
+    (about the people who judged)."""
     compare: list[list[str]] = Field(default_factory=list)
     """Pairs ``[A, B]`` asked for with ``--compare`` (empty: the default pairs)."""
     baseline: str | None = None

@@ -23,12 +23,17 @@ are then estimated between people, as in a two-sample t; Donald & Lang 2007). Wh
 the subtraction leaves a contrast's variance at or below zero (it can, in small samples),
 ``V_source + V_annotator`` is used instead: never less than either one-way variance. A judgment
 without an annotator (an LLM's) is its judge's own cluster; LLM-only statistics never
-come here.
+come here. The same fit gives a balanced accuracy (one column per side) and gap closed's
+``A - U`` and ``E - U`` (one per condition; their covariance feeds Fieller's interval).
+ECE, agreement and the judges-compared table stay over sources (not clustered means; see
+metrics.md). ``cluster="sources"`` (:data:`CLUSTERINGS`) turns it off: every interval is then
+over sources alone, about the people who judged.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,15 +43,21 @@ from oversight.analysis._data import Data
 from oversight.analysis._fields import field_codes
 from oversight.analysis._interval_rule import ci_method
 from oversight.analysis._schema import Comparison
-from oversight.analysis._smallsample import Cr2
+from oversight.analysis._smallsample import Cr2, fieller
+from transcripts.errors import ConfigError
 
 __all__ = [
+    "CLUSTERINGS",
     "TEST",
     "annotator_codes",
     "by_annotators",
+    "clustering",
     "people",
+    "two_way_balanced",
+    "two_way_cov",
     "two_way_difference",
     "two_way_fit",
+    "two_way_gap",
     "two_way_mean_interval",
 ]
 
@@ -56,14 +67,36 @@ Bools = NDArray[np.bool_]
 Interval = tuple[float, float] | None
 
 
-def annotator_codes(data: Data, rows: Ints) -> tuple[Ints, Bools]:
+CLUSTERINGS = {"sources,annotators": ["sources", "annotators"], "sources": ["sources"]}
+"""The report's ``cluster`` settings: by default judgments of two or more annotators are
+clustered by source and annotator (about the population of annotators); ``sources``
+clusters every interval by source alone (about the people who judged)."""
+
+
+def clustering(cluster: str | Sequence[str]) -> list[str]:
+    """The ``cluster`` setting as recorded in the report's settings, or a clear error."""
+    names = cluster.split(",") if isinstance(cluster, str) else list(cluster)
+    key = ",".join(sorted(n.strip() for n in names if n.strip()) or ["?"])
+    if key == "annotators,sources":
+        key = "sources,annotators"
+    if key not in CLUSTERINGS:
+        raise ConfigError(
+            f"cluster must be 'sources' (intervals about the people who judged) or "
+            f"'sources,annotators' (the default: about the population of annotators), "
+            f"got {cluster!r}"
+        )
+    return CLUSTERINGS[key]
+
+
+def annotator_codes(data: Data, rows: Ints, *, two_way: bool = True) -> tuple[Ints, Bools]:
     """Per judgment of ``rows``, a code of who judged (its annotator, or for a judgment
     without one its judge's name), and whether that is a person (an annotator); from the
-    field codes the report computes once per run."""
+    field codes the report computes once per run. Without ``two_way`` (the report's
+    ``cluster="sources"``) no judgment counts as a person's, so no interval is two-way."""
     annotator, values = field_codes(data, "annotator")
     judge, _ = field_codes(data, "judge")
     own = annotator[rows]
-    person = np.array([v is not None for v in values], dtype=bool)[own]
+    person = np.array([two_way and v is not None for v in values], dtype=bool)[own]
     who: Ints = np.where(person, own, len(values) + judge[rows])
     return who, person
 
@@ -73,15 +106,47 @@ def people(who: Ints, person: Bools) -> int:
     return int(unique_codes(who[person])[0].size) if person.any() else 0
 
 
-def _cr1(scores: Floats, codes: Ints, n: int, k: int) -> tuple[float, int]:
-    """The CR1 variance of a contrast whose per-row scores are ``scores`` (``x_i e_i``
-    projected on ``M c``), over the clusters ``codes``; and how many clusters."""
+def _cr1(scores: Floats, codes: Ints, n: int, k: int) -> tuple[Floats, int]:
+    """The CR1 covariance of contrasts whose per-row scores are the columns of ``scores``
+    (``x_i e_i`` projected on ``M c``), over the clusters ``codes``; and how many clusters."""
     _, local = unique_codes(codes)
     g = int(local.max()) + 1 if local.size else 0
     if g < 2:
-        return 0.0, g
-    sums = np.bincount(local, weights=scores, minlength=g)
-    return float((sums**2).sum()) * g / (g - 1) * (n - 1) / (n - k), g
+        return np.zeros((scores.shape[1], scores.shape[1])), g
+    sums = np.stack([np.bincount(local, weights=col, minlength=g) for col in scores.T], axis=1)
+    cov: Floats = (sums.T @ sums).astype(np.float64) * (g / (g - 1) * (n - 1) / (n - k))
+    return cov, g
+
+
+def two_way_cov(
+    x: Floats,
+    y: Floats,
+    source: Ints,
+    annotator: Ints,
+    contrasts: Floats,
+    *,
+    levels: tuple[int, int] = (1, 1),
+) -> tuple[Floats, Floats, float]:
+    """``contrasts @ b`` (one contrast a row) for the OLS fit of ``y`` on the columns of
+    ``x``, their two-way (source and annotator) CR1 covariance and ``min(G_source -
+    levels[0], G_annotator - levels[1])`` degrees of freedom: ``levels`` counts the
+    parameters constant within each cluster of that kind (1, the mean, unless e.g. each
+    person judged one condition only: 2; see the module docstring). Where the subtraction
+    leaves a covariance that is not positive definite, ``V_source + V_annotator``. Weighted
+    fits pass ``sqrt(w)`` times their rows."""
+    n, k = x.shape
+    m = np.linalg.pinv(x.T @ x)
+    b = m @ x.T @ y
+    scores = (y - x @ b)[:, None] * (x @ (m @ contrasts.T))
+    v_source, g_source = _cr1(scores, source, n, k)
+    v_annotator, g_annotator = _cr1(scores, annotator, n, k)
+    _, both = unique_rows(np.stack([source, annotator], axis=1))
+    v_both, _ = _cr1(scores, both, n, k)
+    cov = v_source + v_annotator - v_both
+    if np.linalg.eigvalsh(cov).min() <= 0:
+        cov = v_source + v_annotator
+    df = float(min(g_source - levels[0], g_annotator - levels[1]))
+    return contrasts @ b, cov, df
 
 
 def two_way_fit(
@@ -93,24 +158,11 @@ def two_way_fit(
     *,
     levels: tuple[int, int] = (1, 1),
 ) -> Cr2:
-    """``contrast' b`` for the OLS fit of ``y`` on the columns of ``x``, its two-way
-    (source and annotator) CR1 standard error and ``min(G_source - levels[0], G_annotator
-    - levels[1])`` degrees of freedom: ``levels`` counts the parameters constant within
-    each cluster of that kind (1, the mean, unless e.g. each person judged one condition
-    only: 2; see the module docstring). Weighted fits pass ``sqrt(w)`` times their rows."""
-    n, k = x.shape
-    m = np.linalg.pinv(x.T @ x)
-    b = m @ x.T @ y
-    scores = (y - x @ b) * (x @ (m @ contrast))
-    v_source, g_source = _cr1(scores, source, n, k)
-    v_annotator, g_annotator = _cr1(scores, annotator, n, k)
-    _, both = unique_rows(np.stack([source, annotator], axis=1))
-    v_both, _ = _cr1(scores, both, n, k)
-    var = v_source + v_annotator - v_both
-    if var <= 0:
-        var = v_source + v_annotator
-    df = float(min(g_source - levels[0], g_annotator - levels[1]))
-    return Cr2(estimate=float(contrast @ b), se=math.sqrt(max(var, 0.0)), df=df)
+    """``contrast' b``, its two-way standard error and degrees of freedom
+    (:func:`two_way_cov` of the one contrast)."""
+    estimate, cov, df = two_way_cov(x, y, source, annotator, contrast[None, :], levels=levels)
+    se = math.sqrt(max(float(cov[0, 0]), 0.0))
+    return Cr2(estimate=float(estimate[0]), se=se, df=df)
 
 
 def two_way_mean_interval(
@@ -140,6 +192,34 @@ def two_way_mean_interval(
     return Cr2(p, max(fit.se, floor), fit.df).interval(level, (0.0, 1.0))
 
 
+def two_way_balanced(
+    score: Floats, honest: Bools, source: Ints, annotator: Ints, level: float = 0.95
+) -> Interval:
+    """The two-way t interval of Khan et al.'s balanced accuracy, the mean of the
+    ``honest`` rows' accuracy and the others' (the fit of
+    :func:`~oversight.analysis._smallsample.balanced_interval`, clustered both ways)."""
+    x = np.stack([honest, ~honest], axis=1).astype(np.float64)
+    fit = two_way_fit(
+        x, score, source, annotator, np.array([0.5, 0.5]), levels=_levels(honest, source, annotator)
+    )
+    return fit.interval(level, (0.0, 1.0))
+
+
+def _levels(side: Ints | Bools, *codes: Ints) -> tuple[int, int]:
+    """Per kind of cluster, the parameters constant within its clusters: 1, or the number
+    of ``side`` values (conditions) when none of them holds two sides (each person judged
+    one condition: every mean is then estimated between clusters; Donald & Lang 2007)."""
+    side = side.astype(np.int64)
+    sides = int(unique_codes(side)[0].size)
+    one, two = (
+        sides
+        if unique_rows(np.stack([c, side], axis=1))[0].shape[0] == unique_codes(c)[0].size
+        else 1
+        for c in codes
+    )
+    return one, two
+
+
 def two_way_difference(
     a: Floats,
     a_question: Ints,
@@ -164,18 +244,10 @@ def two_way_difference(
     x[a.size :, 1] = 1.0
     root = np.sqrt(weight)
     # A kind of cluster none of which holds both sides (people judging one condition
-    # each) estimates both means between its clusters: a t on G - 2 (Donald & Lang 2007).
-    levels = tuple(
-        1 if np.intersect1d(codes[: a.size], codes[a.size :]).size else 2
-        for codes in (source, annotator)
-    )
+    # each) estimates both means between its clusters: a t on G - 2.
+    levels = _levels(np.arange(y.size) < a.size, source, annotator)
     return two_way_fit(
-        x * root[:, None],
-        y * root,
-        source,
-        annotator,
-        np.array([1.0, -1.0]),
-        levels=(levels[0], levels[1]),
+        x * root[:, None], y * root, source, annotator, np.array([1.0, -1.0]), levels=levels
     )
 
 
@@ -187,14 +259,21 @@ def by_annotators(
     comparison: Comparison,
     data: Data,
     score: Floats,
-    rows: tuple[Ints, Ints],
+    rows: tuple[Ints, ...],
     q_cluster: Ints,
+    *,
+    two_way: bool = True,
 ) -> Comparison:
     """``comparison`` of the scored judgments ``rows`` (A's, B's) with its interval, df and
     p-value clustered by source and annotator, when those judgments come from two or more
-    annotators and vary (else unchanged). A paired comparison keeps to the shared
-    questions, as its difference does; the estimate is the same difference."""
-    if comparison.difference is None or comparison.n_clusters < 2:
+    annotators and vary (else, or without ``two_way``, unchanged). A paired comparison
+    keeps to the shared questions, as its difference does; the estimate is the same
+    difference. With a third ``rows`` (the expert condition's), gap closed's ``A - U`` and
+    ``E - U`` and its Fieller interval too (:func:`two_way_gap`)."""
+    if two_way and len(rows) == 3:
+        comparison = two_way_gap(comparison, data, score, (rows[0], rows[1], rows[2]), q_cluster)
+    rows = rows[:2]
+    if not two_way or comparison.difference is None or comparison.n_clusters < 2:
         return comparison
     if (comparison.ci_method or "").startswith("no interval: a condition"):
         return comparison
@@ -224,5 +303,53 @@ def by_annotators(
             "df": fit.df,
             "test": TEST,
             "p_value": fit.p_value(),
+        }
+    )
+
+
+def two_way_gap(
+    comparison: Comparison,
+    data: Data,
+    score: Floats,
+    rows: tuple[Ints, Ints, Ints],
+    q_cluster: Ints,
+) -> Comparison:
+    """``comparison``'s gap closed with ``A - U``, ``E - U`` and Fieller's interval from
+    their two-way covariance, when the judgments ``rows`` (A's, U's, E's) of the questions
+    all three share come from two or more annotators (else unchanged): the fit of the
+    scores on one column per condition, each question's judgments under a condition
+    weighing one question, as the per-question means the estimates are."""
+    if comparison.gap_closed_bounded is None:  # no interval over sources either
+        return comparison
+    questions = [data.t_question[data.t[r]] for r in rows]
+    shared = np.intersect1d(np.intersect1d(questions[0], questions[1]), questions[2])
+    keep = [np.isin(q, shared) for q in questions]
+    both = np.concatenate([r[k] for r, k in zip(rows, keep, strict=True)])
+    who, person = annotator_codes(data, both)
+    if people(who, person) < 2:
+        return comparison
+    side = np.concatenate([np.full(int(k.sum()), j) for j, k in enumerate(keep)])
+    q = np.concatenate([qs[k] for qs, k in zip(questions, keep, strict=True)])
+    weight = np.concatenate(
+        [1.0 / np.bincount(c)[c] for c in (unique_codes(q[side == j])[1] for j in range(3))]
+    )
+    root = np.sqrt(weight)
+    x = (side[:, None] == np.arange(3)).astype(np.float64) * root[:, None]
+    contrasts = np.array([[1.0, -1.0, 0.0], [0.0, -1.0, 1.0]])
+    source = q_cluster[q]
+    (au, eu), cov, df = two_way_cov(
+        x, score[both] * root, source, who, contrasts, levels=_levels(side, source, who)
+    )
+    ends = [
+        Cr2(float(e), math.sqrt(cov[j, j]), df).interval(bounds=(-1.0, 1.0))
+        for j, e in enumerate((au, eu))
+    ]
+    interval = fieller(float(au), float(eu), cov, df)
+    return comparison.model_copy(
+        update={
+            "assisted_minus_baseline_ci95": ends[0],
+            "expert_minus_baseline_ci95": ends[1],
+            "gap_closed_ci95": interval,
+            "gap_closed_bounded": interval is not None,
         }
     )

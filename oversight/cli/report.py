@@ -96,6 +96,14 @@ def add_parser(subparsers: Any) -> None:
         help="adjust the comparisons' p-values for their number (default: holm)",
     )
     parser.add_argument(
+        "--cluster",
+        choices=("sources,annotators", "sources"),
+        default="sources,annotators",
+        help="what intervals of judgments by two or more people are clustered by: "
+        "sources,annotators (default: about the population of annotators) or sources "
+        "(about the people who judged, as for LLM judges); recorded in the JSON settings",
+    )
+    parser.add_argument(
         "--model",
         choices=("gee", "glmm"),
         default=None,
@@ -141,6 +149,7 @@ def _report(args: argparse.Namespace) -> int:
         baseline=getattr(args, "baseline", None),
         multiplicity=str(getattr(args, "multiplicity", "holm")),
         model=getattr(args, "model", None),
+        cluster=str(getattr(args, "cluster", "sources,annotators")),
     )
     as_json = bool(getattr(args, "json", False))
     # Piped into a file or a pager, wide tables are better than squeezed ones.
