@@ -16,9 +16,23 @@ Clustering: with ``m`` questions per source and intraclass correlation ``icc`` (
 scores of two questions of the same source), the variance grows by the design effect
 ``1 + (m - 1) icc``, and so does ``n``; sources needed are ``ceil(n / m)``.
 
+Annotators: when people judge, each judging ``m_a`` questions, and ``icc_a`` is the share of
+the score variance that lies between people, the design effect is ``1 + (m - 1) icc + (m_a
+- 1) icc_a`` (crossed sources and annotators of equal sizes: ``var(mean) = s2_source /
+G_source + s2_annotator / G_annotator + s2_rest / n``), and the plan says how many people
+that takes, ``ceil(n / m_a)`` per condition. It assumes each person judges ``m_a``
+questions whatever ``n`` (recruit people in proportion): with a fixed panel the annotator
+term does not shrink with more questions. For a between-subject study (each person judges
+one condition) this is each condition's variance, as the report's two-way interval sees
+it; for a within-subject one (the same people in both conditions) a person's skill cancels
+in the difference and the plan is conservative, while how much assistance helps each
+person differently (what remains) is not something a pilot of one condition can show.
+
 From a pilot run, :func:`icc_from_scores` estimates the ICC by one-way ANOVA over sources
 (the ICC(1) estimator with the unequal-size ``n0``), and ``m`` as the mean questions per
-source.
+source; with two or more annotators in the baseline condition, the same estimator over
+annotators on their judgments' scores gives ``icc_a``, and ``m_a`` is their mean judgments
+each.
 """
 
 from __future__ import annotations
@@ -58,14 +72,20 @@ class PowerPlan(BaseModel):
     """Intraclass correlation of question scores within a source."""
     questions_per_source: float
     """Questions per source (m)."""
+    annotator_icc: float = 0.0
+    """Share of the score variance between annotators (people); 0 for LLM judges."""
+    questions_per_annotator: float = 1.0
+    """Questions each annotator judges (m_a)."""
     design_effect: float
-    """1 + (m - 1) icc."""
+    """1 + (m - 1) icc + (m_a - 1) annotator_icc."""
     questions_unclustered: int
     """Questions per condition if questions were independent."""
     questions: int
     """Questions per condition with clustering (paired: questions judged under both)."""
     sources: int
     """Sources per condition, ceil(questions / m)."""
+    annotators: int | None = None
+    """With an annotator ICC above 0: annotators per condition, ceil(questions / m_a)."""
 
 
 def plan_sample_size(
@@ -78,8 +98,11 @@ def plan_sample_size(
     questions_per_source: float = 1.0,
     paired: bool = False,
     discordance: float | None = None,
+    annotator_icc: float = 0.0,
+    questions_per_annotator: float = 1.0,
 ) -> PowerPlan:
-    """Questions and sources per condition to detect ``difference`` (see the module)."""
+    """Questions and sources (and annotators) per condition to detect ``difference`` (see
+    the module)."""
     p_b = baseline_accuracy
     p_a = p_b + difference
     if difference == 0 or not 0 < p_b < 1 or not 0 < p_a < 1:
@@ -94,6 +117,11 @@ def plan_sample_size(
             f"plan: icc must be in [0, 1) (got {icc:g}) and questions per source at least 1 "
             f"(got {questions_per_source:g})"
         )
+    if not 0 <= annotator_icc < 1 or questions_per_annotator < 1:
+        raise ConfigError(
+            f"plan: the annotator ICC must be in [0, 1) (got {annotator_icc:g}) and questions "
+            f"per annotator at least 1 (got {questions_per_annotator:g})"
+        )
     z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
     if paired:
         disc = p_a * (1 - p_b) + p_b * (1 - p_a) if discordance is None else discordance
@@ -107,7 +135,7 @@ def plan_sample_size(
         disc = None
         variance = p_a * (1 - p_a) + p_b * (1 - p_b)
     n = z * z * variance / difference**2
-    effect = 1 + (questions_per_source - 1) * icc
+    effect = 1 + (questions_per_source - 1) * icc + (questions_per_annotator - 1) * annotator_icc
     clustered = math.ceil(n * effect)
     return PowerPlan(
         difference=difference,
@@ -118,10 +146,13 @@ def plan_sample_size(
         discordance=disc,
         icc=icc,
         questions_per_source=questions_per_source,
+        annotator_icc=annotator_icc,
+        questions_per_annotator=questions_per_annotator,
         design_effect=effect,
         questions_unclustered=math.ceil(n),
         questions=clustered,
         sources=math.ceil(clustered / questions_per_source),
+        annotators=math.ceil(clustered / questions_per_annotator) if annotator_icc > 0 else None,
     )
 
 
@@ -162,6 +193,12 @@ class PilotInputs(BaseModel):
     """With ``other``: mean squared per-question difference on the shared questions."""
     n_questions: int
     """Questions of the baseline condition in the pilot."""
+    n_annotators: int = 0
+    """Annotators (people) who judged the baseline condition."""
+    annotator_icc: float = 0.0
+    """With two or more annotators: ICC of their judgments' scores within annotators."""
+    questions_per_annotator: float = 1.0
+    """With two or more annotators: their mean judgments each."""
 
 
 def pilot_inputs(
@@ -171,6 +208,7 @@ def pilot_inputs(
     against ``other``) from the scored judgments of a pilot run (a folder or a RunStore)."""
     from oversight.analysis._data import load
     from oversight.analysis._stats import row_metrics
+    from oversight.analysis._twoway import annotator_codes, people
 
     data = load(store)
     gold = np.clip(data.t_correct[data.t], 0, None)
@@ -192,6 +230,15 @@ def pilot_inputs(
             return total / count, count > 0
 
     base, has = per_question(condition)
+    mine = np.nonzero(data.scored & (conditions == condition))[0]
+    who, person = annotator_codes(data, mine)
+    n_people = people(who, person)
+    by_people: dict[str, float] = {}
+    if n_people >= 2 and person.sum() > n_people:  # one judgment each: no annotator term
+        by_people = {
+            "annotator_icc": icc_from_scores(score[mine][person], who[person]),
+            "questions_per_annotator": float(person.sum() / n_people),
+        }
     source = np.zeros(data.n_questions, dtype=np.int64)
     source[data.t_question] = data.t_cluster
     qs = np.nonzero(has)[0]
@@ -209,4 +256,6 @@ def pilot_inputs(
         questions_per_source=float(qs.size / np.unique(source[qs]).size),
         discordance=discordance,
         n_questions=int(qs.size),
+        n_annotators=n_people,
+        **by_people,
     )

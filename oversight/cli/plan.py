@@ -3,7 +3,9 @@
 Assumptions come from the flags or from a pilot run (``--pilot RUN --condition C``): the
 baseline accuracy, the intraclass correlation (ICC) of question scores within a source and
 the questions per source; with ``--paired --compare A`` also how often the two conditions
-score a question differently. See :mod:`oversight.analysis._power` for the formulas.
+score a question differently; judged by two or more people, also the annotators' ICC and
+judgments per annotator (``--annotator-icc``, ``--questions-per-annotator``). See
+:mod:`oversight.analysis._power` for the formulas.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Questions and sources per condition needed to detect a difference in accuracy "
             "at a given power, unclustered and with clustering by source (design effect "
-            "1 + (m - 1) ICC), from assumed values or a pilot run."
+            "1 + (m - 1) ICC) and, for people, by annotator (+ (m_a - 1) annotator ICC, "
+            "people recruited in proportion, m_a questions each), from assumed values or a "
+            "pilot run."
         ),
     )
     parser.add_argument(
@@ -59,6 +63,20 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         metavar="M",
         help="questions per source (default 1, or the pilot's)",
+    )
+    parser.add_argument(
+        "--annotator-icc",
+        type=float,
+        default=None,
+        help="share of the score variance between annotators (people; default 0, or the "
+        "pilot's with two or more annotators)",
+    )
+    parser.add_argument(
+        "--questions-per-annotator",
+        type=float,
+        default=None,
+        metavar="M_A",
+        help="questions each annotator judges (default 1, or the pilot's judgments per annotator)",
     )
     parser.add_argument(
         "--paired", action="store_true", help="both conditions judge the same questions"
@@ -103,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     baseline, icc, m = args.baseline_accuracy, args.icc, args.questions_per_source
     discordance = args.discordance
+    icc_a, m_a = args.annotator_icc, args.questions_per_annotator
     if args.pilot:
         pilot = pilot_inputs(
             args.pilot, condition=args.condition or "unassisted", other=args.compare
@@ -111,11 +130,19 @@ def run(args: argparse.Namespace) -> int:
         icc = pilot.icc if icc is None else icc
         m = pilot.questions_per_source if m is None else m
         discordance = pilot.discordance if discordance is None else discordance
+        icc_a = pilot.annotator_icc if icc_a is None else icc_a
+        m_a = pilot.questions_per_annotator if m_a is None else m_a
         console.print(
             f"pilot {escape(args.pilot)}: {escape(pilot.condition)} on {pilot.n_questions} "
             f"questions, accuracy {pilot.baseline_accuracy:.3f}, ICC {pilot.icc:.3f}, "
             f"{pilot.questions_per_source:.1f} questions per source"
             + (f", discordance {pilot.discordance:.3f}" if pilot.discordance is not None else "")
+            + (
+                f"; {pilot.n_annotators} annotators, annotator ICC {pilot.annotator_icc:.3f}, "
+                f"{pilot.questions_per_annotator:.1f} judgments per annotator"
+                if pilot.n_annotators >= 2
+                else ""
+            )
         )
     plan = plan_sample_size(
         args.difference,
@@ -126,20 +153,37 @@ def run(args: argparse.Namespace) -> int:
         questions_per_source=1.0 if m is None else m,
         paired=args.paired,
         discordance=discordance,
+        annotator_icc=0.0 if icc_a is None else icc_a,
+        questions_per_annotator=1.0 if m_a is None else m_a,
     )
     table = Table(
         title=f"{plan.design.capitalize()} comparison: {100 * plan.difference:+z.1f} "
         f"points over {100 * plan.baseline_accuracy:.1f}% at {100 * plan.power:.0f}% "
         f"power, alpha {plan.alpha:g}"
     )
-    for column in ("", "questions per condition", "sources per condition"):
+    people = plan.annotators is not None
+    columns = ["", "questions per condition", "sources per condition"]
+    for column in columns + (["annotators per condition"] if people else []):
         table.add_column(column, justify="right" if column else "left")
-    table.add_row("independent questions", str(plan.questions_unclustered), "—")
+    table.add_row("independent questions", str(plan.questions_unclustered), "—", *"—"[:people])
+    by_people = (
+        f", {plan.questions_per_annotator:.1f} per annotator, annotator ICC "
+        f"{plan.annotator_icc:.2f}"
+        if people
+        else ""
+    )
     table.add_row(
-        f"{plan.questions_per_source:.1f} per source, ICC {plan.icc:.2f} "
+        f"{plan.questions_per_source:.1f} per source, ICC {plan.icc:.2f}{by_people} "
         f"(design effect {plan.design_effect:.2f})",
         str(plan.questions),
         str(plan.sources),
+        *([str(plan.annotators)] if people else []),
     )
     console.print(table)
+    if people:
+        console.print(
+            "annotators: each judges the questions per annotator above, so recruit people in "
+            "proportion; a fixed panel's annotator variance does not shrink with more "
+            "questions. Within-subject (the same people in both conditions): conservative."
+        )
     return 0

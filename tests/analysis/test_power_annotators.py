@@ -1,0 +1,104 @@
+"""The study planner with annotators: a pilot judged by two or more people adds the
+annotators' share of the score variance to the design effect (crossed sources and
+annotators), and the plan says how many people that takes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from oversight.analysis import icc_from_scores, pilot_inputs, plan_sample_size
+from oversight.cli import main
+
+from .helpers import RunBuilder
+
+RIGHT, WRONG = 0.8, 0.2
+
+
+def test_the_design_effect_adds_the_annotators_share_of_the_variance() -> None:
+    plain = plan_sample_size(0.10, baseline_accuracy=0.7, icc=0.1, questions_per_source=5)
+    plan = plan_sample_size(
+        0.10,
+        baseline_accuracy=0.7,
+        icc=0.1,
+        questions_per_source=5,
+        annotator_icc=0.05,
+        questions_per_annotator=20,
+    )
+    # Crossed, equal sizes: var(mean) = s2_src / G_src + s2_ann / G_ann + s2_e / n
+    # = s2 / n (1 + (m_src - 1) icc_src + (m_ann - 1) icc_ann).
+    assert plan.design_effect == pytest.approx(1 + 4 * 0.1 + 19 * 0.05)
+    same = plan_sample_size(0.10, baseline_accuracy=0.7, icc=1.35 / 4, questions_per_source=5)
+    assert plan.questions == same.questions and plan.questions > plain.questions
+    assert plan.annotators == math.ceil(plan.questions / 20)
+    assert plain.annotators is None
+
+
+def test_the_variance_of_a_crossed_mean_is_what_the_design_effect_says() -> None:
+    s2_src, s2_ann, s2_e, g_src, m_src, g_ann = 0.02, 0.01, 0.18, 40, 5, 10
+    n = g_src * m_src
+    rng = np.random.default_rng(0)
+    means = [
+        (
+            rng.normal(0, s2_src**0.5, g_src).repeat(m_src)
+            + rng.normal(0, s2_ann**0.5, g_ann)[rng.permutation(np.arange(n) % g_ann)]
+            + rng.normal(0, s2_e**0.5, n)
+        ).mean()
+        for _ in range(20000)
+    ]
+    total = s2_src + s2_ann + s2_e
+    deff = 1 + (m_src - 1) * s2_src / total + (n / g_ann - 1) * s2_ann / total
+    assert np.var(means) == pytest.approx(total / n * deff, rel=0.03)
+
+
+def _pilot(run: RunBuilder, n_people: int) -> None:
+    rng = np.random.default_rng(1)
+    skill = rng.normal(0, 1.5, n_people)
+    for s in range(10):
+        for i in range(4):
+            q = run.question(f"q{s}-{i}", source=f"s{s}")
+            k = (4 * s + i) % n_people
+            right = rng.random() < 1 / (1 + np.exp(-(0.8 + skill[k])))
+            run.judge(
+                run.transcript(q, condition="unassisted"),
+                [RIGHT, WRONG] if right else [WRONG, RIGHT],
+                judge="human",
+                kind="human",
+                annotator=f"ann{k}",
+            )
+
+
+def test_a_pilot_judged_by_people_gives_their_icc_and_judgments_each(run: RunBuilder) -> None:
+    _pilot(run, 5)
+    pilot = pilot_inputs(run.path, condition="unassisted")
+    assert pilot.n_annotators == 5 and pilot.questions_per_annotator == 8.0
+    scores, who = [], []
+    for j in run.store.judgments:
+        t = next(t for t in run.store.transcripts if t.id == j.transcript_id)
+        scores.append(float(j.probabilities[t.question.correct] > 0.5))
+        who.append(int(j.judge.annotator[3:]))
+    assert pilot.annotator_icc == pytest.approx(icc_from_scores(np.array(scores), np.array(who)))
+    assert pilot.annotator_icc > 0
+
+
+def test_oversight_plan_from_a_pilot_by_people_counts_them(
+    run: RunBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _pilot(run, 5)
+    assert main(["plan", "--difference", "0.1", "--pilot", str(run.path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "5 annotators" in out and "8.0 judgments per annotator" in out
+    pilot = pilot_inputs(run.path, condition="unassisted")
+    plan = plan_sample_size(
+        0.1,
+        baseline_accuracy=pilot.baseline_accuracy,
+        icc=pilot.icc,
+        questions_per_source=pilot.questions_per_source,
+        annotator_icc=pilot.annotator_icc,
+        questions_per_annotator=pilot.questions_per_annotator,
+    )
+    assert plan.annotators is not None and plan.annotators > 1
+    assert "annotators per" in out
+    assert f"│ {plan.questions} │ {plan.sources} │ {plan.annotators} │" in out
