@@ -348,6 +348,7 @@ def analyze(
         ),
         resampler=resampler,
         multiplicity=multiplicity,
+        two_way=two_way,
     )
     few = sorted(
         {x.n_clusters for xs in (groups, comparisons, by_judges) for x in xs}

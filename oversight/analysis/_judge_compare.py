@@ -16,6 +16,11 @@ alphabetical order, A - B:
   paired_interval`: CR2 with Bell-McCaffrey t below 50 sources, the percentile cluster
   bootstrap from there; clusters are sources), the p-value the sign-flip permutation test
   over sources, as for a paired comparison of conditions;
+* when every shared unit was judged by at most one person (an LLM judge against people,
+  say) and two or more people judged them, interval and p-value are two-way over sources
+  and that person (:mod:`oversight.analysis._twoway`; not under ``cluster="sources"``):
+  a unit judged by two people has no one annotator to cluster by, so then, as for LLM
+  judges, over sources;
 * p-values are Holm-adjusted over the report's judge comparisons (``multiplicity``), a
   family of their own: adding a judge does not change the conditions' adjusted p-values.
 """
@@ -38,11 +43,13 @@ from oversight.analysis._interval_rule import ci_method
 from oversight.analysis._schema_extra import JudgeComparison
 from oversight.analysis._smallsample import holm, sign_flip_test
 from oversight.analysis._stats import RowMetrics
+from oversight.analysis._twoway import TEST, annotator_codes, two_way_fit
 
 __all__ = ["JUDGE_FIELDS", "judge_comparisons"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
+Bools = NDArray[np.bool_]
 
 JUDGE_FIELDS = frozenset({"judge", "judge_kind", "judge_model", "annotator"})
 """Grouping fields that keep different judges apart (never a stratum here)."""
@@ -58,10 +65,11 @@ def judge_comparisons(
     order: Callable[[str, Any], Any],
     resampler: Resampler,
     multiplicity: str,
+    two_way: bool = True,
 ) -> list[JudgeComparison]:
     """Every pair of judges on the scored ``rows`` they share, within each condition and
     combination of the other ``by`` fields (see the module). ``order(field, value)`` sorts
-    the strata as the rest of the report does."""
+    the strata as the rest of the report does; ``two_way=False``: over sources alone."""
     rows = rows[data.scored[rows]]
     fields = ["condition"] + [
         f for f in by if f not in ("condition", "protocol") and f not in JUDGE_FIELDS
@@ -77,7 +85,8 @@ def judge_comparisons(
     strata.sort(key=lambda item: [order(f, v) for f, v in item[0].items()])
     out: list[JudgeComparison] = []
     for group, members in strata:
-        out += _stratum(data, metrics, members, by=group, resampler=resampler)
+        who = annotator_codes(data, members, two_way=two_way)
+        out += _stratum(data, metrics, members, who, by=group, resampler=resampler)
     if multiplicity == "holm":
         adjusted = holm([c.p_value for c in out])
     else:
@@ -86,7 +95,13 @@ def judge_comparisons(
 
 
 def _stratum(
-    data: Data, metrics: RowMetrics, rows: Ints, *, by: dict[str, Any], resampler: Resampler
+    data: Data,
+    metrics: RowMetrics,
+    rows: Ints,
+    who: tuple[Ints, Bools],
+    *,
+    by: dict[str, Any],
+    resampler: Resampler,
 ) -> list[JudgeComparison]:
     names = sorted({data.judge[r].name for r in rows.tolist()})
     if len(names) < 2:
@@ -116,6 +131,10 @@ def _stratum(
         ci, df = paired_interval(d, cluster, clusters, resampler)
         totals = np.bincount(cluster, weights=d, minlength=c).astype(np.float64)
         label = f"judge {names[a]} vs {names[b]} ({where})"
+        person = _one_person(unit, judge, who, both, (a, b)) if np.ptp(d) > 0 else None
+        if person is not None:
+            fit = two_way_fit(np.ones((d.size, 1)), d, cluster, person[0], np.ones(1))
+            ci, df = fit.interval(bounds=(-1.0, 1.0)), fit.df
         out.append(
             JudgeComparison(
                 by=by,
@@ -130,10 +149,36 @@ def _stratum(
                 accuracy_b=float(score[both, b].mean()),
                 difference=float(d.mean()),
                 ci95=ci,
-                ci_method=ci_method(c, has_interval=ci is not None),
+                ci_method=ci_method(
+                    c,
+                    has_interval=ci is not None,
+                    annotators=0 if person is None else person[1],
+                    df=df or 0.0,
+                ),
                 df=df,
-                test=_TEST,
-                p_value=sign_flip_test(totals, rng_for(resampler.seed, "sign-flip", label)),
+                test=_TEST if person is None else TEST,
+                p_value=sign_flip_test(totals, rng_for(resampler.seed, "sign-flip", label))
+                if person is None
+                else fit.p_value(),
             )
         )
     return out
+
+
+def _one_person(
+    unit: Ints, judge: Ints, who: tuple[Ints, Bools], units: Ints, pair: tuple[int, int]
+) -> tuple[Ints, int] | None:
+    """Per unit of ``units``, the one person who judged it under either judge of ``pair``
+    (a code; -1 where none did), and how many people: when two or more people did and no
+    unit has two (else None: no one annotator to cluster by)."""
+    codes, person = who
+    mine = np.isin(judge, pair) & np.isin(unit, units) & person
+    pairs = unique_rows(np.stack([unit[mine], codes[mine]], axis=1))[0]
+    if pairs.shape[0] == 0 or np.unique(pairs[:, 0]).size < pairs.shape[0]:
+        return None
+    n_people = int(np.unique(pairs[:, 1]).size)
+    if n_people < 2:
+        return None
+    out = np.full(int(unit.max()) + 1, -1, dtype=np.int64)
+    out[pairs[:, 0]] = pairs[:, 1]
+    return out[units], n_people

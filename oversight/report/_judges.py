@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oversight.analysis import Analysis
+from oversight.analysis._twoway import TEST as TWO_WAY_TEST
 from oversight.report._cells import Table, _ci_or_why, _p, pct, pp, value
 
 __all__ = ["judge_comparison_table"]
@@ -35,7 +36,13 @@ def judge_comparison_table(a: Analysis) -> Table | None:
         "transcripts one of them alone judged, left out (the accuracy table counts them). "
         "Ties count 1/m. CI: "
         + methods
-        + ". p (clustered): sign-flip permutation over sources; "
+        + ". p (clustered): sign-flip permutation over sources"
+        + (
+            ", or where each transcript was judged by at most one of two or more people a t "
+            "over sources and annotators (two-way); "
+            if any(c.test == TWO_WAY_TEST for c in a.judge_comparisons)
+            else "; "
+        )
         + (
             "Holm-adjusted over the report's judge comparisons."
             if holm

@@ -207,3 +207,47 @@ def test_the_two_way_covariance_of_several_contrasts_is_statsmodels_cgm(seed: in
     if np.linalg.eigvalsh(expected).min() <= 0:  # never less than either one-way term
         expected = contrasts @ (by_source + by_person) @ contrasts.T
     assert cov == pytest.approx(expected, rel=1e-10)
+
+
+def test_judges_compared_against_people_are_clustered_by_source_and_annotator(
+    run: RunBuilder,
+) -> None:
+    rng = np.random.default_rng(5)
+    skill = rng.normal(0, 0.8, 6)
+    rows = []
+    for s in range(8):
+        for i in range(3):
+            t = run.transcript(run.question(f"q{s}-{i}", source=f"s{s}"), condition="debate")
+            k = (3 * s + i) % 6
+            llm = rng.random() < 0.7
+            person = rng.random() < 1 / (1 + np.exp(-(0.5 + skill[k])))
+            for right, judge, who in ((llm, "gpt", None), (person, "human", f"ann{k}")):
+                run.judge(
+                    t,
+                    [RIGHT, WRONG] if right else [WRONG, RIGHT],
+                    judge=judge,
+                    kind="human" if who else "llm",
+                    annotator=who,
+                )
+            rows.append((s, k, float(llm) - float(person)))
+    data = np.array(rows)
+    (c,) = analyze(run.path, n_bootstrap=50).judge_comparisons
+    assert (c.judge_a, c.judge_b) == ("gpt", "human")
+    ref = _oracle(np.ones((data.shape[0], 1)), data[:, 2], data[:, 0], data[:, 1])
+    assert c.difference == pytest.approx(float(ref.params[0]))  # type: ignore[attr-defined]
+    assert c.df == 5
+    lo, hi = ref.conf_int()[0]  # type: ignore[attr-defined]
+    assert c.ci95 == pytest.approx((max(lo, -1.0), min(hi, 1.0)))
+    assert c.p_value == pytest.approx(float(ref.pvalues[0]))  # type: ignore[attr-defined]
+    assert c.test == "two-way (sources, annotators) CR1 t-test"
+    assert c.ci_method == "two-way CR1 over 8 sources and 6 annotators, t(5 df)"
+    (alone,) = analyze(run.path, n_bootstrap=50, cluster="sources").judge_comparisons
+    assert alone.test == "sign-flip permutation over sources"
+    assert alone.ci_method == "CR2, t(Bell-McCaffrey df)"
+
+
+def test_the_judges_table_says_when_its_p_is_two_way(run: RunBuilder, tmp_path: Path) -> None:
+    test_judges_compared_against_people_are_clustered_by_source_and_annotator(run)
+    assert main(["report", str(run.path), "--markdown", "--out", str(tmp_path)]) == 0
+    text = " ".join((tmp_path / "report.md").read_text(encoding="utf-8").split())
+    assert "where each transcript was judged by at most one of two or more people a t" in text
