@@ -15,7 +15,7 @@ the first condition).
 * ``gee``: generalized estimating equations clustered by source, exchangeable working
   correlation, bias-reduced robust (Mancl-DeRouen sandwich) standard errors with a t
   reference of sources - 1 degrees of freedom (``statsmodels.formula.api.gee``,
-  ``cov_type="bias_reduced"``): the plain sandwich with a normal reference covered 92.5%
+  ``cov_type="bias_reduced"``): the plain sandwich with a normal reference covered 92%
   with 10 sources, this 95.5% (``benchmarks/bench_coverage_glmm.py``). A condition whose
   judgments were all right (or all wrong) has no finite log-odds (separation): its terms
   get no interval or p-value, and a note says why. Clustered by source only: where judges
@@ -27,7 +27,7 @@ the first condition).
   reference (``statsmodels`` ``BinomialBayesMixedGLM``, variational Bayes): posterior means
   and standard deviations, and each random effect's standard deviation. No intervals or
   p-values: variational Bayes understates the posterior's spread (nominal 95% intervals
-  covered the truth about 75% of the time in ``benchmarks/bench_coverage_glmm.py``), so
+  covered the truth 60-85% of the time in ``benchmarks/bench_coverage_glmm.py``), so
   the GLMM describes (effects, how much judges differ) and GEE or the design-based
   comparisons give the inference.
 """
@@ -111,7 +111,7 @@ def fit_model(
 
 GLMM_NO_INFERENCE = (
     "no intervals or p-values for the GLMM: its posterior standard deviations (variational "
-    "Bayes) understate the uncertainty (nominal 95% intervals covered the truth about 75% "
+    "Bayes) understate the uncertainty (nominal 95% intervals covered the truth 60-85% "
     "of the time in benchmarks/bench_coverage_glmm.py); for inference use the design-based "
     "comparisons or --model gee"
 )
