@@ -19,12 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from oversight.endpoints._backend import (
-    Backend,
-    MessageLike,
-    as_messages,
-    schema_dict,
-)
+from oversight.endpoints._backend import Backend, MessageLike, as_messages, schema_dict
 from oversight.endpoints._batch import (
     BATCH_DISCOUNT,
     BatchQueue,
@@ -36,7 +31,12 @@ from oversight.endpoints._limits import LimitSettings, prompt_tokens, shared_lim
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import as_price, cost_usd
 from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats
-from oversight.endpoints._structured import began_as_json, corrected, parse_structured
+from oversight.endpoints._structured import (
+    began_as_json,
+    corrected,
+    longest_reask,
+    parse_structured,
+)
 from oversight.endpoints._types import Completion, Reply, Request
 from transcripts import Call, Usage
 from transcripts.errors import (
@@ -415,18 +415,21 @@ class Endpoint:
         or the built-in table), or its backend is free (mock, a local model)."""
         return self._cost(Usage(input_tokens=1, output_tokens=1), batched=False) is not None
 
-    def cost_bound(self, messages: Sequence[MessageLike] | str, **options: Any) -> float | None:
+    def cost_bound(
+        self, messages: Sequence[MessageLike] | str, *, reasks: int = 0, **options: Any
+    ) -> float | None:
         """The most a reply to this call (``complete``'s arguments, ``batched`` if it went
-        through a batch) can cost when it came without token counts: the prompt counted
-        here as the tokens-per-minute limit counts it, and all of ``max_tokens`` for the
-        reply (hidden reasoning tokens included); None when no price is known."""
+        through a batch; its ``reasks``-th re-ask) can cost when it came without token
+        counts: the prompt counted here as the tokens-per-minute limit counts it, and all of
+        ``max_tokens`` for the reply (hidden reasoning tokens included); None unpriced."""
         max_tokens = options.get("max_tokens", 512)
-        request = Request(
+        asked = Request(
             messages=as_messages(messages),
             system=options.get("system"),
             max_tokens=max_tokens,
             schema=schema_dict(options.get("schema")),
         )
+        request = longest_reask(asked, reasks, self.spec)  # its prompt at its longest
         usage = Usage(input_tokens=prompt_tokens(request), output_tokens=max_tokens)
         return self._cost(usage, batched=bool(options.get("batched")))
 

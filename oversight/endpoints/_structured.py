@@ -24,6 +24,7 @@ __all__ = [
     "closed_schema",
     "corrected",
     "is_strict",
+    "longest_reask",
     "parse_structured",
     "render_correction",
     "schema_instruction",
@@ -116,6 +117,20 @@ def corrected(request: Request, reply: str, error: str) -> Request:
     ]
     seed = None if request.seed is None else request.seed + 1
     return request.model_copy(update={"messages": messages, "seed": seed})
+
+
+def longest_reask(request: Request, rounds: int, where: str) -> Request:
+    """``request`` as its ``rounds``-th re-ask (:func:`corrected`) is at its longest, for
+    counting its prompt: each earlier reply all of ``max_tokens`` (4 characters a token,
+    as :func:`~oversight.endpoints._limits.prompt_tokens` counts) and not JSON, whose
+    error quotes the most of it."""
+    reply = "x" * (4 * request.max_tokens)
+    for _ in range(rounds):
+        try:
+            parse_structured(reply, {}, where)
+        except StructuredOutputError as err:
+            request = corrected(request, reply, str(err))
+    return request
 
 
 def parse_structured(text: str, schema: dict[str, Any] | type[BaseModel], where: str) -> Any:

@@ -70,22 +70,26 @@ class MeteredEndpoint(Endpoint):
             completion = await self.inner.complete(messages, on_send=sending, **options)
         except EndpointError as err:
             sent_id = sent[0] if sent else None
-            for call in err.calls:  # replies paid for before the call failed for good
-                self.meter.record(call, sent_id=sent_id, bound=self._bound(call, messages, options))
+            for i, call in enumerate(err.calls):  # replies paid for before it failed for good
+                bound = self._bound(call, i, messages, options)
+                self.meter.record(call, sent_id=sent_id, bound=bound)
             if sent_id is not None and not any(not c.cached for c in err.calls):
                 self.meter.unpaid(sent_id)
             raise
-        for call in completion.paid or [completion.call]:  # one ledger line per paid reply
-            bound = self._bound(call, messages, options)
+        for i, call in enumerate(completion.paid or [completion.call]):  # one per paid reply
+            bound = self._bound(call, i, messages, options)
             self.meter.record(call, sent_id=sent[0] if sent else None, bound=bound)
         return completion
 
-    def _bound(self, call: Call, messages: Any, options: dict[str, Any]) -> float | None:
-        """The most ``call`` can have cost, for a paid reply that carried no token counts
-        (else None: its cost is known, or its price is)."""
+    def _bound(
+        self, call: Call, reasks: int, messages: Any, options: dict[str, Any]
+    ) -> float | None:
+        """The most ``call`` (the reply to the ``reasks``-th re-ask, 0 for the request as
+        asked) can have cost, for a paid reply that carried no token counts (else None: its
+        cost is known, or its price is not)."""
         if call.cached or call.cost_usd is not None or call.usage.reported:
             return None
-        return self.inner.cost_bound(messages, batched=call.batched, **options)
+        return self.inner.cost_bound(messages, reasks=reasks, batched=call.batched, **options)
 
     async def aclose(self) -> None:
         """Nothing: the runner closes the endpoints it made."""

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from oversight.endpoints import endpoint
 from oversight.errors import CostCapReached, StructuredOutputError
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
+from oversight.testing import FakeOpenAIServer, FakeReply
 from transcripts import JsonlLog
 
 
@@ -58,3 +59,34 @@ async def test_a_reply_that_failed_the_schema_before_a_good_one_is_its_own_ledge
     assert sum(line.cost_usd or 0.0 for line in lines) == pytest.approx(completion.cost_usd)
     assert sum(line.output_tokens for line in lines) == completion.usage.output_tokens
     assert meter.calls == 2
+
+
+async def test_a_reask_without_token_counts_is_bounded_by_the_prompt_it_sent(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """A server that reports no usage, and a first reply that fails the schema: the re-ask
+    sends the conversation with that reply and the correction in it, a longer prompt, but
+    its ledger line counted only the first request's prompt, so ``≤$… estimated`` (what
+    ``--max-cost`` counts) was below what the re-ask can have cost. Now each paid reply's
+    bound counts the prompt its own request carried."""
+    first = "not JSON, and long " * 200  # about 950 prompt tokens when sent back
+    replies = iter([first, '{"answer": 1}'])
+    openai_server.reply = lambda body: FakeReply(next(replies), usage=False)
+    ledger: JsonlLog[SpendEntry] = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
+    inner = endpoint(
+        "openai/served-model",
+        base_url=openai_server.base_url,
+        api_key="test-key",
+        pricing={"input": 1.0, "output": 2.0},
+        cache=False,
+    )
+    completion = await MeteredEndpoint(inner, Meter(ledger=ledger)).complete(
+        "Which?", schema=Verdict, max_tokens=1000
+    )
+    assert completion.parsed == Verdict(answer=1)
+    sent = [r.body["messages"] for r in openai_server.requests]
+    assert len(sent) == 2 and first in [m["content"] for m in sent[1]]
+    bounds = [line.estimated_usd for line in ledger]
+    assert len(bounds) == 2 and all(b is not None for b in bounds)
+    # The re-ask's prompt holds the first reply (at least len(first) / 4 tokens more).
+    assert bounds[1] - bounds[0] >= len(first) / 4 * 1.0 / 1e6
