@@ -164,7 +164,8 @@ class Limits(_Model):
     """Work items (a protocol run and its judgments) in flight at once."""
     max_cost_usd: float | None = Field(default=None, ge=0)
     """Spend cap in USD: at the cap no new call starts, calls in flight finish, the run stops
-    as ``stopped: cost cap``; resume with a higher cap. Calls of unknown price are counted apart."""
+    as ``stopped: cost cap``; resume with a higher cap. A reply without token counts counts
+    at the most it can have cost; an endpoint with no known price is refused up front."""
     max_tokens: int | None = Field(default=None, ge=1)
     """Cap on tokens (input + output) sent and received in the run, enforced like the cost cap."""
     item_retries: int = Field(default=1, ge=0)
