@@ -27,7 +27,7 @@ from oversight.endpoints._batch import (
     ledger_for,
 )
 from oversight.endpoints._cache import ResponseCache, cache_key, open_cache
-from oversight.endpoints._limits import LimitSettings, prompt_tokens, shared_limits, token_estimate
+from oversight.endpoints._limits import LimitSettings, most_usage, shared_limits, token_estimate
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import as_price, cost_usd
 from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats
@@ -430,8 +430,7 @@ class Endpoint:
             schema=schema_dict(options.get("schema")),
         )
         request = longest_reask(asked, reasks, self.spec)  # its prompt at its longest
-        usage = Usage(input_tokens=prompt_tokens(request), output_tokens=max_tokens)
-        return self._cost(usage, batched=bool(options.get("batched")))
+        return self._cost(most_usage(request), batched=bool(options.get("batched")))
 
     def _cost(self, usage: Usage, *, batched: bool) -> float | None:
         if self.price is None and self.backend.free:

@@ -110,6 +110,18 @@ class ResponseCache:
             ).fetchone()
         return None if row is None else _decode(row[0])
 
+    def request_of(self, key: str) -> str | None:
+        """The JSON the key ``key`` was made of (the backend's identity and the request's
+        answer fields: :func:`cache_key`), or None when no reply is stored under it."""
+        pending = self._pending.get(key)
+        if pending is not None:
+            return pending[3]
+        with self._read_lock:
+            row = self._reader.execute(
+                "SELECT request FROM responses WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else stored_request(row[0])
+
     def nearest_difference(self, endpoint: str, canonical: str, *, most: int = 5000) -> str | None:
         """What differs between the request whose key's JSON is ``canonical`` and the most
         alike of the ``most`` latest requests cached for ``endpoint`` (for a miss's error:

@@ -30,8 +30,16 @@ from aiolimiter import AsyncLimiter
 
 from oversight.endpoints._secrets import public_url
 from oversight.endpoints._types import Request
+from transcripts import Usage
 
-__all__ = ["LimitSettings", "SharedLimits", "prompt_tokens", "shared_limits", "token_estimate"]
+__all__ = [
+    "LimitSettings",
+    "SharedLimits",
+    "most_usage",
+    "prompt_tokens",
+    "shared_limits",
+    "token_estimate",
+]
 
 log = logging.getLogger("oversight.endpoints")
 
@@ -286,6 +294,13 @@ def token_estimate(request: Request) -> int:
     (:func:`prompt_tokens`) and ``max_tokens`` (counted in full, as OpenAI counts it
     against the limit)."""
     return prompt_tokens(request) + request.max_tokens
+
+
+def most_usage(request: Request) -> Usage:
+    """The most a reply to ``request`` can have used, for one without token counts: its
+    prompt (:func:`prompt_tokens`) and all of ``max_tokens`` for the reply (hidden reasoning
+    tokens included)."""
+    return Usage(input_tokens=prompt_tokens(request), output_tokens=request.max_tokens)
 
 
 def prompt_tokens(request: Request) -> int:

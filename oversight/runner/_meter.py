@@ -32,7 +32,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from oversight.endpoints import Endpoint
-from oversight.runner._metered import MeteredEndpoint, drawn_apart
+from oversight.runner._metered import MeteredEndpoint, cached_bound, drawn_apart
 from oversight.runner._sessions import Session, running
 from oversight.runner._spend import estimated_text, lost_text, spend_text, unknown_text
 from transcripts import Call, JsonlLog, Record, new_id, utc_now
@@ -287,12 +287,11 @@ class Meter:
 
     def recover(self, endpoints: Iterable[Endpoint]) -> int:
         """Write the spend lines a kill prevented for calls whose reply reached the response
-        cache (from the cached usage, at the endpoint's price); return how many.
-
-        A cached reply is one call's: when the ledger already has a line for its request,
-        or another cut-off call of the same request was recovered, the rest were still in
-        flight (the same request cut off by several kills) and stay counted as lost.
-        """
+        cache (from the cached usage, at the endpoint's price; without token counts, at the
+        most it can have cost); return how many. A cached reply is one call's: when the
+        ledger already has a line for its request, or another cut-off call of the same
+        request was recovered, the rest were still in flight (the same request cut off by
+        several kills) and stay counted as lost."""
         by_spec = {e.spec: e for e in endpoints}
         recovered = 0
         still: list[SentEntry] = []
@@ -305,7 +304,8 @@ class Meter:
                 continue
             self._paid_hashes.add(mark.request_hash)
             cost = found.cost_of(hit.usage, request_hash=mark.request_hash)
-            self._add(cost, hit.usage.input_tokens, hit.usage.output_tokens)
+            bound = cached_bound(found, mark.request_hash, hit)
+            self._add(cost, hit.usage.input_tokens, hit.usage.output_tokens, bound)
             self.paid_lines += 1
             if self.ledger is not None:
                 self.ledger.append(
@@ -314,6 +314,7 @@ class Meter:
                         input_tokens=hit.usage.input_tokens,
                         output_tokens=hit.usage.output_tokens,
                         cost_usd=cost,
+                        estimated_usd=bound,
                         request_hash=mark.request_hash,
                         sent_id=mark.id,
                         recovered=True,

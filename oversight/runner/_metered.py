@@ -5,11 +5,13 @@ drawn apart per repeat (see :mod:`oversight.runner._meter`)."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from oversight.endpoints import Completion, Endpoint
+from oversight.endpoints import Completion, Endpoint, Reply, Request
+from oversight.endpoints._limits import most_usage
 from transcripts import Call
 from transcripts.errors import EndpointError
 
@@ -93,3 +95,15 @@ class MeteredEndpoint(Endpoint):
 
     async def aclose(self) -> None:
         """Nothing: the runner closes the endpoints it made."""
+
+
+def cached_bound(endpoint: Endpoint, key: str, hit: Reply) -> float | None:
+    """For a reply ``hit`` the cache holds under ``key`` whose spend line a kill cut off:
+    the most it can have cost when it carried no token counts (its request as the cache
+    holds it, counted as :meth:`Endpoint.cost_bound` counts one), else None."""
+    cache = endpoint.cache
+    stored = None if hit.usage.reported or cache is None else cache.request_of(key)
+    if stored is None:
+        return None
+    asked = Request.model_validate(json.loads(stored)["request"])
+    return endpoint.cost_of(most_usage(asked), request_hash=key)

@@ -17,6 +17,7 @@ import pytest
 
 from oversight.endpoints import endpoint
 from oversight.runner._meter import Meter, MeteredEndpoint, SentEntry, SpendEntry
+from oversight.testing import FakeOpenAIServer, FakeReply
 from transcripts import JsonlLog
 from transcripts.errors import ProviderError
 
@@ -57,6 +58,7 @@ _CHILD = """
 import asyncio, os, signal, sys
 from pathlib import Path
 from oversight.endpoints import endpoint
+from oversight.testing import FakeOpenAIServer, FakeReply
 from oversight.runner._meter import Meter, MeteredEndpoint, SpendEntry
 from transcripts import JsonlLog
 
@@ -247,3 +249,36 @@ async def test_a_call_cancelled_in_flight_is_not_said_to_be_cut_off_by_a_kill(
     assert after.lost_in_flight == 1  # sent, never closed: perhaps charged
     text = after.spend_text()
     assert "1 call(s) cut off in flight" in text and "cancel" in text, text
+
+
+async def test_a_recovered_reply_without_token_counts_counts_at_its_bound(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    """A kill after the reply reached the cache and before its spend line: the resumed
+    session writes the line from the cache. For a server that sends no token counts it
+    was written as of unknown cost, so ``--max-cost`` never counted it (every other such
+    reply counts at the most it can have cost). Now it is counted at that bound."""
+    openai_server.reply = lambda body: FakeReply("an argument", usage=False)
+    inner = endpoint(
+        "openai/served-model",
+        base_url=openai_server.base_url,
+        api_key="test-key",
+        pricing=PRICE,
+        cache=tmp_path / "cache.sqlite",
+    )
+    question = "Which answer is right? " * 40
+    completion = await inner.complete(question, max_tokens=300)  # reached the cache...
+    sent: JsonlLog[SentEntry] = JsonlLog(tmp_path / "sent.jsonl", SentEntry)
+    sent.append(  # ...sent by a session killed before its spend line
+        SentEntry(id="cut", endpoint=inner.spec, request_hash=completion.call.request_hash)
+    )
+    ledger: JsonlLog[SpendEntry] = JsonlLog(tmp_path / "spend.jsonl", SpendEntry)
+    meter = Meter(ledger=ledger)
+    assert meter.recover([inner]) == 1
+    (line,) = list(ledger)
+    bound = inner.cost_bound(question, max_tokens=300)
+    assert line.recovered and line.cost_usd is None
+    assert line.estimated_usd == pytest.approx(bound)
+    assert meter.counted_usd == pytest.approx(bound) and meter.unknown_cost_calls == 0
+    resumed = Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
+    assert resumed.counted_usd == pytest.approx(bound)
