@@ -105,5 +105,8 @@ def cached_bound(endpoint: Endpoint, key: str, hit: Reply) -> float | None:
     stored = None if hit.usage.reported or cache is None else cache.request_of(key)
     if stored is None:
         return None
-    asked = Request.model_validate(json.loads(stored)["request"])
+    try:
+        asked = Request.model_validate(json.loads(stored)["request"])
+    except (ValueError, KeyError, TypeError):  # a row of an older key's making: unknown
+        return None
     return endpoint.cost_of(most_usage(asked), request_hash=key)
