@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,35 @@ async def test_a_recovered_reply_without_token_counts_counts_at_its_bound(
     assert meter.counted_usd == pytest.approx(bound) and meter.unknown_cost_calls == 0
     resumed = Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
     assert resumed.counted_usd == pytest.approx(bound)
+
+
+async def test_a_recovered_reply_whose_stored_request_is_unreadable_stays_of_unknown_cost(
+    tmp_path: Path, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.reply = lambda body: FakeReply("an argument", usage=False)
+    cache = tmp_path / "cache.sqlite"
+    inner = endpoint(
+        "openai/served-model",
+        base_url=openai_server.base_url,
+        api_key="test-key",
+        pricing=PRICE,
+        cache=cache,
+    )
+    key = (await inner.complete("question")).call.request_hash
+    await inner.aclose()
+    with contextlib.closing(sqlite3.connect(cache)) as db:  # as an older key's row reads
+        db.execute("UPDATE responses SET request = ?", (zlib.compress(b'{"v": 1}'),))
+        db.commit()
+    JsonlLog(tmp_path / "sent.jsonl", SentEntry).append(
+        SentEntry(id="cut", endpoint=inner.spec, request_hash=key)
+    )
+    again = endpoint(
+        "openai/served-model",
+        base_url=openai_server.base_url,
+        api_key="k",
+        pricing=PRICE,
+        cache=cache,
+    )
+    meter = Meter(ledger=JsonlLog(tmp_path / "spend.jsonl", SpendEntry))
+    assert meter.recover([again]) == 1
+    assert meter.unknown_cost_calls == 1 and meter.counted_usd == 0
