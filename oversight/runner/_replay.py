@@ -135,8 +135,13 @@ def _check_prompts(source: Path, recorded: object, prompts: dict[str, Any]) -> s
     show when its prompts cannot be compared."""
     changed = changed_roles(recorded, prompts)
     if changed is None:
+        how = (
+            "did not record its prompts"
+            if recorded is None
+            else "recorded its prompts another way (an earlier fingerprint)"
+        )
         return (
-            f"--replay: {source} was made by an oversight that did not record its prompts, "
+            f"--replay: {source} was made by an oversight that {how}, "
             f"so whether today's prompts are the ones its cache holds cannot be checked; "
             f"a call whose prompt changed since fails as a cache miss (CacheMissError)"
         )

@@ -228,3 +228,20 @@ async def test_a_roles_requests_made_at_once_hash_the_same_in_any_order() -> Non
         hashes.append(recorder.hashes())
         await recorder.aclose()
     assert hashes[0] == hashes[1]
+
+
+def test_a_run_whose_fingerprint_was_made_another_way_replays_saying_so_truly(
+    ran: Path, tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run recorded by an earlier probe (version 1, which hashed requests in arrival
+    order) is not compared; the note said its oversight 'did not record its prompts',
+    which it did."""
+    frozen_at = tmp_path / "run" / "experiment.json"
+    frozen = json.loads(frozen_at.read_text())
+    frozen["prompts"]["probe"] = 1
+    frozen_at.write_text(json.dumps(frozen))
+    capsys.readouterr()
+    assert _replay(ran, tmp_path) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "did not record its prompts" not in printed
+    assert "recorded its prompts another way" in printed and "cannot be checked" in printed
