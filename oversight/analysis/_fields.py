@@ -127,10 +127,13 @@ def _field_codes(data: Data, name: str) -> tuple[Ints, list[Any]]:
         t_codes, uniques = _encode(per_t)
         return t_codes[data.t], uniques
     if not prefix and name in _JUDGMENT_FIELDS:
-        # Rows of one judge share one JudgeRow (see load): each is read once.
+        # Rows of one judge share one JudgeRow (see load): each is read and encoded once,
+        # in the order of first appearance (so the codes are those of encoding every row).
         distinct = {id(j): j for j in data.judge}
-        of = {key: _judge_value(j, name) for key, j in distinct.items()}
-        return _encode([of[id(j)] for j in data.judge])
+        codes, uniques = _encode([_judge_value(j, name) for j in distinct.values()])
+        slot = dict(zip(distinct, codes.tolist(), strict=True))
+        rows = np.fromiter((slot[id(j)] for j in data.judge), np.int64, len(data.judge))
+        return rows, uniques
 
     lookups: list[Callable[[int], Any]] = []
     if prefix in ("", "metadata"):
