@@ -25,6 +25,9 @@ Designs (as the study planner can make them; every question has a U and an A tra
 Scenarios: no person effects (``sd_a = sd_b = 0``: only sources cluster, the control),
 intercepts (``sd_a = 0.5``), intercepts and slopes (``sd_a = sd_b = 0.5``).
 
+Balanced accuracy, gap closed and an LLM judge against people: the sibling
+``bench_coverage_annotators_more.py``.
+
 Run (nice, the machine is shared; ``PYTHONPATH=.`` from a worktree, so that its own
 ``oversight`` is the one measured)::
 

@@ -24,10 +24,12 @@ the subtraction leaves a contrast's variance at or below zero (it can, in small 
 ``V_source + V_annotator`` is used instead: never less than either one-way variance. A judgment
 without an annotator (an LLM's) is its judge's own cluster; LLM-only statistics never
 come here. The same fit gives a balanced accuracy (one column per side) and gap closed's
-``A - U`` and ``E - U`` (one per condition; their covariance feeds Fieller's interval).
-ECE, agreement and the judges-compared table stay over sources (not clustered means; see
-metrics.md). ``cluster="sources"`` (:data:`CLUSTERINGS`) turns it off: every interval is then
-over sources alone, about the people who judged.
+``A - U`` and ``E - U`` (one per condition; their covariance feeds Fieller's interval), and
+the judges-compared table's LLM-against-people difference (:mod:`._judge_compare`); their
+coverage is simulated in ``benchmarks/bench_coverage_annotators_more.py``. ECE and
+agreement stay over sources (not clustered means; see metrics.md). ``cluster="sources"``
+(:data:`CLUSTERINGS`) turns it off: every interval is then over sources alone, about the
+people who judged.
 """
 
 from __future__ import annotations
