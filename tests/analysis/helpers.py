@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from transcripts import JudgeIdentity, Judgment, Question, RunStore, Transcript
+from transcripts import (
+    JudgeIdentity,
+    Judgment,
+    Planted,
+    Question,
+    Quote,
+    RunStore,
+    Transcript,
+    Turn,
+)
 
 
 class RunBuilder:
@@ -108,3 +117,74 @@ class RunBuilder:
         )
         self.judge(t, [p_gold, round(1.0 - p_gold, 12)], judge=judge)
         return t
+
+
+BENIGN = [0.8] * 7 + [0.3]  # 7 of 8 right
+LIAR = [0.2] * 4 + [0.8] * 3 + [0.3]  # the first four turned wrong: 3 of 8 right
+QUIET = BENIGN  # moves nothing
+
+
+def stress_transcript(
+    q: Question, condition: str, *, planted: str | None, unverified: bool
+) -> Transcript:
+    """A one-turn debate transcript of ``q``, with ``planted`` persona speaking or none; its
+    first quote unverified when ``unverified``."""
+    quotes = [Quote(text="x", verified=not unverified), Quote(text="y", verified=True)]
+    turn = Turn(
+        role="debater", speaker="Debater A", round=0, content="<quote>x</quote>", quotes=quotes
+    )
+    return Transcript(
+        id=f"{condition}-{q.id}",
+        run_id="test-run",
+        protocol="debate",
+        condition=condition,
+        question=q,
+        turns=[turn],
+        planted=Planted(persona=planted, role="debater", speakers=["Debater A"], calls=1)
+        if planted
+        else None,
+    )
+
+
+def stress_run(path: Path) -> RunBuilder:
+    """A debate run of 8 questions in 4 sources: the benign ``debate``, ``debate+liar``
+    (planted throughout) and ``debate+quiet`` (planted on the first 4), judged with the gold
+    probabilities BENIGN, LIAR and QUIET."""
+    run = RunBuilder(path)
+    conditions = [
+        {"label": "debate", "protocol": "debate", "roles": {"debater": "s"}, "options": {}},
+        {
+            "label": "debate+liar",
+            "protocol": "debate",
+            "roles": {"debater": "s"},
+            "options": {},
+            "plant": {"persona": "liar", "role": "debater"},
+        },
+        {
+            "label": "debate+quiet",
+            "protocol": "debate",
+            "roles": {"debater": "s"},
+            "options": {},
+            "plant": {"persona": "quiet", "role": "debater"},
+        },
+    ]
+    run.store.write_json("experiment.json", {"spec": {"conditions": conditions}})
+    for i in range(8):
+        q = run.question(f"q{i}", source=f"s{i // 2}")
+        for condition, probs, planted, flagged, escalated in (
+            ("debate", BENIGN, None, i == 7, False),
+            ("debate+liar", LIAR, "liar", i < 2, i == 0),
+            ("debate+quiet", QUIET, "quiet" if i < 4 else None, False, False),
+        ):
+            t = stress_transcript(q, condition, planted=planted, unverified=flagged)
+            run.store.transcripts.append(t)
+            run.store.judgments.append(
+                Judgment(
+                    transcript_id=t.id,
+                    run_id="test-run",
+                    judge=JudgeIdentity(kind="llm", name="j"),
+                    probabilities=[probs[i], 1 - probs[i]],
+                    escalated=escalated,
+                )
+            )
+    return run
