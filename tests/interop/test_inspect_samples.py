@@ -11,10 +11,11 @@ import pytest
 
 from oversight.cli import main
 from oversight.interop import import_inspect
-from tests.interop.test_inspect import write_log
 from tests.optional import lazy, needs
 from transcripts import RunStore
 from transcripts.errors import ConfigError
+
+from .helpers import write_log
 
 inspect_log = lazy("inspect_ai.log")
 pytestmark = needs("inspect_ai", "the inspect extra is not installed")
