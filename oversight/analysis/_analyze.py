@@ -145,6 +145,7 @@ def _model(
     rows: Ints,
     protocol_of: dict[str, str],
     warnings: list[str],
+    two_way: bool,
 ) -> ModelFit | None:
     if kind is None:
         return None
@@ -154,7 +155,8 @@ def _model(
     if not conditions:
         return None
     unassisted = [c for c in conditions if protocol_of[c] == "unassisted"]
-    fit = fit_model(kind, data, metrics, rows, reference=(unassisted or conditions)[0])
+    reference = (unassisted or conditions)[0]
+    fit = fit_model(kind, data, metrics, rows, reference=reference, two_way=two_way)
     warnings += [f"model ({kind}): {note}" for note in fit.notes]
     return fit
 
@@ -413,7 +415,7 @@ def analyze(
         agreement=agreement(data, metrics, rows, resampler=resampler),
         agreement_by_condition=_agreement_by_condition(data, metrics, rows, resampler),
         escalations=escalations(data, rows),
-        model=_model(model, data, metrics, rows, protocol_of, warnings),
+        model=_model(model, data, metrics, rows, protocol_of, warnings, two_way),
         injection=injection_counts(data),
         tournaments=tournaments(
             data,

@@ -18,9 +18,12 @@ the first condition).
   ``cov_type="bias_reduced"``): the plain sandwich with a normal reference covered 92%
   with 10 sources, this 95.5% (``benchmarks/bench_coverage_glmm.py``). A condition whose
   judgments were all right (or all wrong) has no finite log-odds (separation): its terms
-  get no interval or p-value, and a note says why. Clustered by source only: where judges
-  differ in how much a condition helps them, its interval is too narrow for the
-  population of judges (see the benchmark).
+  get no interval or p-value, and a note says why. Judgments by two or more people (with
+  ``two_way``, the report's default ``cluster``) are clustered by source and person as the
+  report's intervals are: an independence working correlation and statsmodels' two-way
+  cluster-robust covariance (:func:`_two_way_gee`); clustered by source alone, where
+  people differ in how much a condition helps them, the interval is too narrow for people
+  in general (see the benchmark).
 * ``glmm``: a Bayesian logistic mixed model with **crossed** random intercepts for source,
   judge (the annotator for people) and the debater who argued the gold answer, and a
   random slope by judge of each condition that two or more judges judged beside the
@@ -84,6 +87,7 @@ def model_frame(data: Data, metrics: RowMetrics, rows: Ints, reference: str) -> 
             "side": np.where(side < 0, 0.5, side),
             "source": data.t_cluster[t],
             "judge": [data.judge[r].annotator or data.judge[r].name for r in rows],
+            "person": [data.judge[r].annotator is not None for r in rows],
             "debater": [_honest_debater(data, int(i)) for i in t],
         }
     )
@@ -101,12 +105,20 @@ def _formula(frame: Any) -> str:
 
 
 def fit_model(
-    kind: str, data: Data, metrics: RowMetrics, rows: Ints, *, reference: str
+    kind: str,
+    data: Data,
+    metrics: RowMetrics,
+    rows: Ints,
+    *,
+    reference: str,
+    two_way: bool = True,
 ) -> ModelFit:
-    """Fit the ``kind`` model on the scored judgments ``rows`` (see the module docstring)."""
+    """Fit the ``kind`` model on the scored judgments ``rows`` (see the module docstring);
+    ``two_way`` as the report's ``cluster`` (GEE of judgments by people)."""
     if kind not in MODEL_KINDS:
         raise ConfigError(f"model must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
-    return fit_frame(kind, model_frame(data, metrics, rows, reference), reference=reference)
+    frame = model_frame(data, metrics, rows, reference)
+    return fit_frame(kind, frame, reference=reference, two_way=two_way)
 
 
 GLMM_NO_INFERENCE = (
@@ -118,8 +130,10 @@ GLMM_NO_INFERENCE = (
 """The note every GLMM fit carries."""
 
 
-def fit_frame(kind: str, frame: Any, *, reference: str) -> ModelFit:
-    """Fit the ``kind`` model on ``frame`` (the columns of :func:`model_frame`)."""
+def fit_frame(kind: str, frame: Any, *, reference: str, two_way: bool = True) -> ModelFit:
+    """Fit the ``kind`` model on ``frame`` (the columns of :func:`model_frame`); with
+    ``two_way``, GEE of judgments by two or more people is clustered by source and person
+    (:func:`_two_way_gee`)."""
     try:
         import statsmodels.formula.api as smf
         from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
@@ -138,7 +152,23 @@ def fit_frame(kind: str, frame: Any, *, reference: str) -> ModelFit:
     notes: list[str] = []
     with py_warnings.catch_warnings(record=True) as caught:
         py_warnings.simplefilter("always")
-        if kind == "gee":
+        people = frame.loc[frame["person"], "judge"].nunique() if "person" in frame else 0
+        if kind == "gee" and two_way and people >= 2:
+            names, est, se, df = _two_way_gee(formula, frame)
+            quantile = t_quantile(0.975, df)
+            pvals = np.array(
+                [
+                    2 * float(stdtr(df, -abs(e / s))) if s > 0 else math.nan
+                    for e, s in zip(est, se, strict=True)
+                ]
+            )
+            variance: dict[str, float] = {}
+            method = (
+                "logistic regression (GEE, independence working correlation), two-way "
+                "(sources, annotators) CR1 robust SE (Cameron-Gelbach-Miller), "
+                f"t with {df} df (min(sources, judges) - 1)"
+            )
+        elif kind == "gee":
             import statsmodels.api as sm
 
             result = smf.gee(
@@ -158,7 +188,7 @@ def fit_frame(kind: str, frame: Any, *, reference: str) -> ModelFit:
                     for e, s in zip(est, se, strict=True)
                 ]
             )
-            variance: dict[str, float] = {}
+            variance = {}
             method = (
                 "GEE (binomial, logit), exchangeable within source, bias-reduced "
                 f"(Mancl-DeRouen) robust SE, t with {df} df (sources - 1)"
@@ -232,6 +262,30 @@ def fit_frame(kind: str, frame: Any, *, reference: str) -> ModelFit:
         random_effect_sd=variance,
         notes=notes,
     )
+
+
+def _two_way_gee(formula: str, frame: Any) -> tuple[list[str], Any, Any, int]:
+    """GEE with an independence working correlation (the logistic regression's estimates)
+    and the two-way cluster-robust covariance over sources and judges (people, and each
+    automatic judge its own cluster), statsmodels' ``cov_type="cluster"`` with two group
+    columns: V_source + V_judge - V_both, each CR1. Where that is not positive definite,
+    V_source + V_judge (the report's rule, :mod:`oversight.analysis._twoway`). Returns the
+    terms, estimates, standard errors and min(G) - 1 degrees of freedom."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    groups = np.column_stack(
+        [frame["source"].astype("category").cat.codes, frame["judge"].astype("category").cat.codes]
+    )
+    model = smf.glm(formula, data=frame, family=sm.families.Binomial())
+    result = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+    cov = np.asarray(result.cov_params())
+    if not np.all(np.linalg.eigvalsh(cov) > 0):
+        one_way = [model.fit(cov_type="cluster", cov_kwds={"groups": g}) for g in groups.T]
+        cov = np.asarray(one_way[0].cov_params()) + np.asarray(one_way[1].cov_params())
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    df = max(1, min(frame["source"].nunique(), frame["judge"].nunique()) - 1)
+    return list(result.params.index), result.params.to_numpy(), se, df
 
 
 def _glmm_components(frame: Any, reference: str) -> tuple[dict[str, str], dict[str, str]]:
