@@ -7,9 +7,10 @@ not vary (the bootstrap would see no variation and give a zero-width interval), 
 Bell-McCaffrey t (:mod:`oversight.analysis._smallsample`; a share every item scored alike, 0
 or 1, gets Clopper-Pearson with each source counted once); from there on the percentile
 cluster bootstrap (:mod:`oversight.analysis._bootstrap`). Judgments from two or more
-annotators (people) are clustered both by source and by annotator instead, with a t of
-``min(G) - 1`` degrees of freedom (:mod:`oversight.analysis._twoway`): the interval is then
-about the population of annotators, not only the people who judged. :func:`ruled` applies
+annotators (people) are clustered both by source and by annotator instead, with a t on the
+degrees of freedom the two-way fit used (:mod:`oversight.analysis._twoway`; an LLM judge
+among the people counts as one more cluster): the interval is then about the population of
+annotators, not only the people who judged. :func:`ruled` applies
 the rule to the caller's own fits and bootstrap draws; :func:`ci_method` words it.
 """
 
@@ -47,7 +48,7 @@ def ruled(
     alike: str | None = None,
     level: float = 0.95,
     annotators: int = 0,
-    two_way: Callable[[], Interval] | None = None,
+    two_way: Callable[[], tuple[Interval, float]] | None = None,
 ) -> Ruled:
     """The interval of a statistic over ``n_sources`` sources of its own items: ``cr2()``
     (the caller's CR2 or CR3 t interval, or Clopper-Pearson) below
@@ -55,13 +56,15 @@ def ruled(
     percentile interval of the ``bootstrap`` draws (or of what calling it returns: drawn
     only when needed); none from fewer than two sources. ``variance`` and ``alike`` word
     it as in :func:`ci_method`. With ``annotators`` (people) two or more and items that
-    vary, ``two_way()`` (the two-way interval over sources and annotators) instead."""
+    vary, ``two_way()`` (the two-way interval over sources and annotators, and the degrees
+    of freedom of its t) instead."""
     small = n_sources < SMALL_SAMPLE_CLUSTERS or not varies
     people = annotators if two_way is not None and annotators >= 2 and varies else 0
     interval: Interval = None
+    df = 0.0
     if n_sources >= 2:
         if people and two_way is not None:
-            interval = two_way()
+            interval, df = two_way()
         elif small:
             interval = cr2()
         else:
@@ -74,7 +77,7 @@ def ruled(
         variance=variance,
         alike=alike,
         annotators=people,
-        df=min(n_sources, people) - 1,
+        df=df,
     )
     return Ruled(interval, words)
 
@@ -94,9 +97,15 @@ def ci_method(
     with a Bell-McCaffrey t, else the percentile cluster bootstrap; ``alike`` (e.g.
     ``"judgment right"``) when every item scored the same 0 or 1, so the interval is
     Clopper-Pearson over the sources; ``annotators`` (two or more) when the interval is
-    the two-way one over sources and annotators, with a t on ``df`` degrees of freedom."""
+    the two-way one over sources and annotators, with a t on ``df`` degrees of freedom (none
+    when ``df`` is not positive: too few annotators, e.g. two who each judged one side)."""
     if n_sources < 2:
         return f"no interval: {n_sources} source{'s' if n_sources != 1 else ''} (need 2)"
+    if annotators >= 2 and df <= 0:
+        return (
+            f"no interval: too few annotators for a two-way interval ({annotators}, "
+            f"t({df:g} df)); --cluster sources gives one about these people"
+        )
     if not has_interval:
         return "no interval: no variation between sources"
     if annotators >= 2:

@@ -175,36 +175,37 @@ def two_way_mean_interval(
     *,
     bounds: tuple[float, float] = (-math.inf, math.inf),
     level: float = 0.95,
-) -> Interval:
-    """The two-way t interval of the mean of ``values``, clipped as
+) -> tuple[Interval, float]:
+    """The two-way t interval of the mean of ``values``, and its degrees of freedom; clipped as
     :func:`~oversight.analysis._smallsample.mean_interval` clips by ``kind``; a share's
     standard error is never below the independent-judgments one, ``sqrt(p (1 - p) / n)``
     (as there). None without two sources and two annotators, or without variation."""
     if values.size == 0:
-        return None
+        return None, 0.0
     fit = two_way_fit(np.ones((values.size, 1)), values, source, annotator, np.ones(1))
     if kind == "brier":
-        return fit.interval(level, (0.0, 2.0))
+        return fit.interval(level, (0.0, 2.0)), fit.df
     if kind == "log":
-        return fit.interval(level, (-math.inf, 0.0))
+        return fit.interval(level, (-math.inf, 0.0)), fit.df
     if kind == "mean":
-        return fit.interval(level, bounds)
+        return fit.interval(level, bounds), fit.df
     p = fit.estimate
     floor = math.sqrt(p * (1.0 - p) / values.size) if 0.0 < p < 1.0 else 0.0
-    return Cr2(p, max(fit.se, floor), fit.df).interval(level, (0.0, 1.0))
+    return Cr2(p, max(fit.se, floor), fit.df).interval(level, (0.0, 1.0)), fit.df
 
 
 def two_way_balanced(
     score: Floats, honest: Bools, source: Ints, annotator: Ints, level: float = 0.95
-) -> Interval:
-    """The two-way t interval of Khan et al.'s balanced accuracy, the mean of the
+) -> tuple[Interval, float]:
+    """The two-way t interval, and its degrees of freedom, of Khan et al.'s balanced
+    accuracy, the mean of the
     ``honest`` rows' accuracy and the others' (the fit of
     :func:`~oversight.analysis._smallsample.balanced_interval`, clustered both ways)."""
     x = np.stack([honest, ~honest], axis=1).astype(np.float64)
     fit = two_way_fit(
         x, score, source, annotator, np.array([0.5, 0.5]), levels=_levels(honest, source, annotator)
     )
-    return fit.interval(level, (0.0, 1.0))
+    return fit.interval(level, (0.0, 1.0)), fit.df
 
 
 def _levels(side: Ints | Bools, *codes: Ints) -> tuple[int, int]:
