@@ -29,21 +29,12 @@ from oversight.analysis._codes import unique_codes, unique_rows
 from oversight.analysis._data import Data
 from oversight.analysis._schema import Agreement, JudgePairAgreement
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, t_quantile
-from oversight.analysis._stats import RowMetrics
+from oversight.analysis._stats import RowMetrics, alpha_columns, alpha_from_sums
 
 __all__ = ["agreement", "agreement_interval", "alpha_from_sums", "kappa_from_sums"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
-
-
-def alpha_from_sums(sums: Floats, n_labels: int) -> Floats:
-    """Alpha from (D_o, n, n_c...) sums; rows are resamples (or the one total)."""
-    d_o, n, n_c = sums[:, 0], sums[:, 1], sums[:, 2 : 2 + n_labels]
-    expected = n**2 - (n_c**2).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out: Floats = np.where(expected > 0, 1.0 - (n - 1.0) * d_o / expected, np.nan)
-    return out
 
 
 def kappa_from_sums(cells: Floats, k: int) -> Floats:
@@ -122,11 +113,8 @@ def agreement(
     units, unit = unique_codes(t)
     counts = np.zeros((units.size, n_labels))
     np.add.at(counts, (unit, code), 1.0)
-    m = counts.sum(axis=1)
-    d_o = (m**2 - (counts**2).sum(axis=1)) / (m - 1.0)
     clusters, cluster = unique_codes(data.t_cluster[units])
-    alpha_cols = np.concatenate([d_o[:, None], m[:, None], counts], axis=1)
-    alpha_sums = sums_by_cluster(cluster, alpha_cols, clusters.size)
+    alpha_sums = sums_by_cluster(cluster, alpha_columns(counts), clusters.size)
     alpha = alpha_from_sums(alpha_sums.sum(axis=0, keepdims=True), n_labels)[0]
     alpha_ci = agreement_interval(
         partial(alpha_from_sums, n_labels=n_labels),

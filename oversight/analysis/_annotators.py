@@ -59,16 +59,17 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from oversight.analysis._agreement import agreement_interval, alpha_from_sums, kappa_from_sums
+from oversight.analysis._agreement import agreement_interval, kappa_from_sums
 from oversight.analysis._bootstrap import Resampler, sums_by_cluster
 from oversight.analysis._data import Data, JudgmentRow, load
 from oversight.analysis._fields import judgment_passes, parse_where
 from oversight.analysis._interval_rule import ruled
 from oversight.analysis._smallsample import mean_interval
 from oversight.analysis._stats import (
+    alpha_columns,
+    alpha_from_sums,
     cohens_kappa,
     expected_calibration_error,
-    krippendorff_alpha,
     row_metrics,
 )
 from transcripts import Judgment, RunStore
@@ -360,7 +361,7 @@ def _agreement(
     if not shared:
         return [], None, None, []
     names = sorted({a for v in shared.values() for a in v})
-    # Units x people, verdict codes shifted so that -1 stays "missing" for krippendorff_alpha.
+    # Units x people, verdict codes shifted so that -1 stays "missing".
     matrix = np.full((len(shared), len(names)), -1, dtype=np.int64)
     for i, v in enumerate(shared.values()):
         for a, said in v.items():
@@ -374,14 +375,12 @@ def _agreement(
     )
     cluster = cluster.astype(np.int64)
     key = _source_keys(sources)
-    # Alpha's interval: per-source sums of (D_o, n, n_c), resampled (see _agreement.py).
+    # Alpha and its interval: per-source sums of (D_o, n, n_c), resampled (as the judges').
     counts = np.zeros((len(shared), k))
     rows, cols = np.nonzero(codes >= 0)
     np.add.at(counts, (rows, codes[rows, cols]), 1.0)
-    m = counts.sum(axis=1)
-    d_o = (m**2 - (counts**2).sum(axis=1)) / (m - 1.0)
-    alpha_sums = sums_by_cluster(cluster, np.column_stack([d_o, m, counts]), sources.size)
-    alpha = _number(krippendorff_alpha(matrix))
+    alpha_sums = sums_by_cluster(cluster, alpha_columns(counts), sources.size)
+    alpha = _number(alpha_from_sums(alpha_sums.sum(axis=0, keepdims=True), k)[0])
     alpha_ci = agreement_interval(
         partial(alpha_from_sums, n_labels=k), alpha_sums, partial(resampler.sums, key, alpha_sums)
     )

@@ -36,6 +36,8 @@ __all__ = [
     "LOG_FLOOR",
     "TIE_TOLERANCE",
     "RowMetrics",
+    "alpha_columns",
+    "alpha_from_sums",
     "bin_index",
     "calibration_bins",
     "cohens_kappa",
@@ -185,15 +187,27 @@ def krippendorff_alpha(ratings: Ints) -> float:
     units = np.nonzero(valid)[0]
     counts = np.zeros((ratings.shape[0], labels.size))
     np.add.at(counts, (units, codes), 1.0)
+    pairable = counts.sum(axis=1) >= 2
+    sums = alpha_columns(counts[pairable]).sum(axis=0, keepdims=True)
+    return float(alpha_from_sums(sums, labels.size)[0])
+
+
+def alpha_columns(counts: Floats) -> Floats:
+    """Per unit (a row of ``counts``: its values per label, two or more in all), the
+    columns whose sums over units give Krippendorff's alpha (:func:`alpha_from_sums`):
+    ``D_o,u = (m_u^2 - sum_c n_uc^2) / (m_u - 1)``, ``m_u`` and the ``n_uc``. Summed per
+    source they are what the agreement intervals resample."""
     m = counts.sum(axis=1)
-    pairable = m >= 2
-    counts, m = counts[pairable], m[pairable]
-    n = m.sum()
-    if n < 2:
-        return float("nan")
-    observed = ((m**2 - (counts**2).sum(axis=1)) / (m - 1)).sum()
-    n_c = counts.sum(axis=0)
-    expected = n**2 - (n_c**2).sum()
-    if expected <= 0:
-        return float("nan")
-    return float(1.0 - (n - 1) * observed / expected)
+    d_o = (m**2 - (counts**2).sum(axis=1)) / (m - 1.0)
+    columns: Floats = np.column_stack([d_o, m, counts])
+    return columns
+
+
+def alpha_from_sums(sums: Floats, n_labels: int) -> Floats:
+    """Alpha from (D_o, n, n_c...) sums of :func:`alpha_columns`; rows are resamples (or
+    the one total); NaN where no disagreement is expected (fewer than two values in play)."""
+    d_o, n, n_c = sums[:, 0], sums[:, 1], sums[:, 2 : 2 + n_labels]
+    expected = n**2 - (n_c**2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: Floats = np.where(expected > 0, 1.0 - (n - 1.0) * d_o / expected, np.nan)
+    return out
