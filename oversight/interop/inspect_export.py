@@ -14,7 +14,9 @@ One log per condition (Inspect's "task"), one sample per transcript:
   the explanation its rationale and the probabilities per letter in ``metadata``. A
   judgment the report does not score is Inspect's unscored score (``Score.unscored()``,
   value NaN), which Inspect's metrics leave out as the report does; the log declares its
-  scorers with ``accuracy``, so Inspect recomputing the metrics gets the report's number.
+  scorers with ``accuracy``, so Inspect recomputing the metrics gets the report's number
+  (and, like Inspect, ``results.scores`` has an entry for every declared scorer: one whose
+  judgments are all unscored has 0 scored samples and accuracy NaN).
 """
 
 from __future__ import annotations
@@ -146,6 +148,7 @@ def _log(
                 unscored[judge] += 1
             else:
                 credits[judge].append(score.value)
+    judges = sorted(credits.keys() | unscored.keys())
     first = min(t.created_at for t in transcripts)
     last = max(t.created_at for t in transcripts)
     models = sorted({call.model for t in transcripts for call in t.calls})
@@ -164,12 +167,11 @@ def _log(
         config=EvalConfig(),
         # Declared as an Inspect task's scorers are, so Inspect can recompute the metrics
         # (after a score is edited, say) and gets the report's accuracy.
-        scorers=[
-            {"name": judge, "metrics": [{"name": "accuracy"}]}
-            for judge in sorted(credits.keys() | unscored.keys())
-        ],
+        scorers=[{"name": judge, "metrics": [{"name": "accuracy"}]} for judge in judges],
         metadata={"oversight_run": name, "condition": condition},
     )
+    # One entry per declared scorer, as Inspect's own recompute gives: a judge none of whose
+    # judgments is scored has 0 scored samples and accuracy NaN.
     results = EvalResults(
         total_samples=len(samples),
         completed_samples=sum(t.status == "complete" for t in transcripts),
@@ -177,11 +179,11 @@ def _log(
             EvalScore(
                 name=judge,
                 scorer=judge,
-                scored_samples=len(values),
+                scored_samples=len(credits[judge]),
                 unscored_samples=unscored[judge],
-                metrics={"accuracy": EvalMetric(name="accuracy", value=sum(values) / len(values))},
+                metrics={"accuracy": EvalMetric(name="accuracy", value=_mean(credits[judge]))},
             )
-            for judge, values in sorted(credits.items())
+            for judge in judges
         ],
     )
     return EvalLog(
@@ -195,6 +197,11 @@ def _log(
         ),
         samples=samples,
     )
+
+
+def _mean(values: list[float]) -> float:
+    """The mean of ``values``; NaN for none (what Inspect's ``accuracy()`` gives then)."""
+    return sum(values) / len(values) if values else math.nan
 
 
 def _sample(transcript: Transcript, judgments: list[Judgment]) -> Any:
