@@ -9,8 +9,10 @@ is right with probability ``sigmoid(0.3 + a_j + u_s + debate * (0.8 + b_j))``: `
 how much debate helps judge ``j`` beyond the average. Truths: the GLMM's term is the
 conditional log-odds ratio, 0.8; GEE's is the population-averaged one,
 ``logit(E sigmoid(1.1 + Z sqrt(0.5 + slope^2))) - logit(E sigmoid(0.3 + Z sqrt(0.5)))``
-(Gauss-Hermite). Intervals: GEE's as the report gives them (bias-reduced robust standard
-errors clustered by source, t with sources - 1 df); "GEE before", the plain robust
+(Gauss-Hermite). The judges are people (annotators). Intervals: "gee", as the report gives
+them with ``--cluster sources`` (bias-reduced robust standard errors clustered by source,
+t with sources - 1 df); "gee two-way", as it gives them by default for people (two-way
+cluster-robust over sources and people, t with min(G) - 1 df); "GEE before", the plain robust
 sandwich with a normal reference the report used before; the GLMM's, posterior mean +-
 1.96 posterior sd (variational Bayes), what the report would show if it gave them.
 
@@ -71,6 +73,7 @@ def simulate(rng: np.random.Generator, judges: int, sources: int, slope: float) 
     frame["gold_position"] = 0.0
     frame["side"] = 0.5
     frame["debater"] = "none"
+    frame["person"] = True  # the judges are people (annotators)
     return frame
 
 
@@ -94,7 +97,8 @@ def _interval(kind: str, frame: pd.DataFrame) -> tuple[float, float, float]:
     if kind == "gee before":
         estimate, half = _gee_before(frame)
         return estimate, estimate - half, estimate + half
-    fit = fit_frame(kind, frame, reference="unassisted")
+    model, two_way = kind.split()[0], kind.endswith("two-way")
+    fit = fit_frame(model, frame, reference="unassisted", two_way=two_way)
     term = next(t for t in fit.terms if t.name == TERM)
     assert term.estimate is not None and term.se is not None
     if term.ci95 is not None:
@@ -108,13 +112,20 @@ def main() -> None:
     parser.add_argument("--judges", type=int, default=20)
     parser.add_argument("--sources", type=int, nargs="+", default=[10, 30])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        default=["gee", "gee two-way", "gee before", "glmm"],
+        help="gee: clustered by source (--cluster sources); gee two-way: by source and "
+        "person (the default for people); gee before: the plain sandwich; glmm",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     start = time.perf_counter()
     print(f"{args.judges} judges x sources x 2 conditions, {args.reps} runs each")
     print("| sources | slope sd | model | truth | coverage | mean estimate | mean width | MCSE |")
     print("|---:|---:|---|---:|---:|---:|---:|---:|")
-    kinds = ("gee", "gee before", "glmm")
+    kinds = tuple(args.kinds)
     for sources in args.sources:
         for slope in (0.0, 1.0):
             rng = np.random.default_rng([args.seed, sources, int(slope * 10)])
