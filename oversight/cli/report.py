@@ -99,6 +99,7 @@ def add_parser(subparsers: Any) -> None:
         "--cluster",
         choices=("sources,annotators", "sources"),
         default="sources,annotators",
+        metavar="{'sources,annotators' | sources}",
         help="what intervals of judgments by two or more people are clustered by: "
         "sources,annotators (default: about the population of annotators) or sources "
         "(about the people who judged, as for LLM judges); recorded in the JSON settings",
