@@ -424,6 +424,7 @@ def analyze(
             metrics.score,
             n_bootstrap=n_bootstrap,
             seed=seed,
+            two_way=two_way,
         ),
         beliefs=belief_curves(data, by=_normalise_by(by), where=wheres, resampler=resampler)
         if data.path.is_dir()

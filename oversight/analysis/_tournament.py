@@ -11,7 +11,10 @@ accuracy-versus-Elo line, per judge.
   player's own judgments by the report's rule for every mean: CR2 t below
   :data:`~oversight.analysis._smallsample.SMALL_SAMPLE_CLUSTERS` sources (or without
   spread: Clopper-Pearson when all right or all wrong), else percentile intervals of a
-  cluster bootstrap over question sources; none from one source.
+  cluster bootstrap over question sources; none from one source. Judged by two or more
+  people (annotators, as a human judge's judgments record them): clustered by source and
+  annotator instead (:mod:`oversight.analysis._twoway`; not with ``two_way=False``, the
+  report's ``cluster="sources"``).
 * **Slope**: :func:`oversight.analysis.accuracy_vs_elo` on one point per player (its Elo
   and its accuracy, weighted by its judgments), per protocol, given three or more players.
   The table counts the questions the ratings rest on and how many of them the accuracies
@@ -30,14 +33,10 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._data import Data
-from oversight.analysis._interval_rule import ruled
+from oversight.analysis._player_accuracy import Side, accuracies, player_intervals, resampled
 from oversight.analysis._players import accuracy_vs_elo, rate_players
 from oversight.analysis._schema_extra import EloRelation
-from oversight.analysis._smallsample import (
-    balanced_interval,
-    mean_interval,
-    sides_vary,
-)
+from oversight.analysis._twoway import annotator_codes
 from transcripts.scoring import TIE_TOLERANCE
 
 __all__ = ["PlayerResult", "Slope", "TournamentTable", "crossplay_conditions", "tournaments"]
@@ -118,10 +117,14 @@ class _Rows:
     s_player: list[int] = field(default_factory=list)
     s_score: list[float] = field(default_factory=list)
     s_cluster: list[int] = field(default_factory=list)
+    s_who: list[int] = field(default_factory=list)
     c_player: list[int] = field(default_factory=list)
     c_score: list[float] = field(default_factory=list)
     c_right: list[bool] = field(default_factory=list)
     c_cluster: list[int] = field(default_factory=list)
+    c_who: list[int] = field(default_factory=list)
+    person: set[int] = field(default_factory=set)
+    """The ``who`` codes (:func:`~oversight.analysis._twoway.annotator_codes`) that are people."""
     m_questions: set[int] = field(default_factory=set)
     a_questions: set[int] = field(default_factory=set)
     """The questions of the matches, and of the accuracies (self-play and consultancy)."""
@@ -153,11 +156,16 @@ def crossplay_conditions(data: Data, rows: Ints) -> set[str]:
     return {c for c, k in kinds.items() if k == {"match"}}
 
 
-def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _Rows:
+def _collect(
+    data: Data, rows: Ints, scores: Floats, names: dict[str, int], *, two_way: bool = True
+) -> _Rows:
     """The matches, self-play and consultancy judgments among ``rows``, with ``scores``
-    (per row of ``data``: the scoring rule's score of the judgment against gold)."""
+    (per row of ``data``: the scoring rule's score of the judgment against gold) and who
+    judged each (:func:`~oversight.analysis._twoway.annotator_codes`)."""
     out = _Rows()
     t = data.t[rows]
+    who, person = annotator_codes(data, rows, two_way=two_way)
+    out.person = set(who[person].tolist())
     # Python lists, not numpy scalars: the loop reads every row.
     per_row = zip(
         rows.tolist(),
@@ -166,12 +174,13 @@ def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _
         data.t_cluster[t].tolist(),
         scores[rows].tolist(),
         data.t_question[t].tolist(),
+        who.tolist(),
         strict=True,
     )
     # Speakers with a player, and their codes, per assignment and players: transcripts
     # that store the same maps share one object of each (see _rows.Shared).
     seats: dict[tuple[int, int], tuple[list[str], list[int]]] = {}
-    for r, ti, gold, cluster, row_score, question in per_row:
+    for r, ti, gold, cluster, row_score, question, judged_by in per_row:
         tr = data.transcripts[ti]
         if tr.protocol not in ("debate", "consultancy"):
             continue
@@ -187,11 +196,13 @@ def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _
             out.c_score.append(row_score)
             out.c_right.append(tr.assignment[speakers[0]] == gold)
             out.c_cluster.append(cluster)
+            out.c_who.append(judged_by)
             out.a_questions.add(question)
         elif kind == "selfplay":
             out.s_player.append(codes[0])
             out.s_score.append(row_score)
             out.s_cluster.append(cluster)
+            out.s_who.append(judged_by)
             out.a_questions.add(question)
         elif kind == "match":
             out.m_questions.add(question)
@@ -205,121 +216,16 @@ def _collect(data: Data, rows: Ints, scores: Floats, names: dict[str, int]) -> _
     return out
 
 
-@dataclass
-class _Side:
-    """One set of scored judgments (self-play, or consultancies of one side) as arrays, and,
-    when every sum of their scores is exact in floating point, their per-source cells."""
-
-    player: Ints
-    score: Floats
-    cluster: Ints
-    cells: tuple[Floats, Floats] | None = None
-    """Per (source, player): summed scores and judgments; set only when the scores are
-    multiples of 1/2, whose weighted sums are exact in any order (see :func:`_mean_by`)."""
-
-    @classmethod
-    def of(
-        cls,
-        player: list[int] | Ints,
-        score: list[float] | Floats,
-        cluster: list[int] | Ints,
-        *,
-        n_clusters: int,
-        k: int,
-    ) -> _Side:
-        side = cls(
-            np.asarray(player, dtype=np.int64),
-            np.asarray(score, dtype=np.float64),
-            np.asarray(cluster, dtype=np.int64),
-        )
-        twice = side.score * 2
-        if side.score.size < 2**40 and np.array_equal(twice, np.round(twice)):
-            total, count = np.zeros((n_clusters, k)), np.zeros((n_clusters, k))
-            np.add.at(total, (side.cluster, side.player), side.score)
-            np.add.at(count, (side.cluster, side.player), 1.0)
-            side.cells = (total, count)
-        return side
-
-
-def _sides(rows: _Rows, n_clusters: int, k: int) -> tuple[_Side, _Side, _Side]:
+def _sides(rows: _Rows, n_clusters: int, k: int) -> tuple[Side, Side, Side]:
     """Self-play, right consultants, wrong consultants: made once for the whole bootstrap."""
     right = np.asarray(rows.c_right, dtype=bool)
-    player, scores = np.asarray(rows.c_player, dtype=np.int64), np.asarray(rows.c_score)
-    cluster = np.asarray(rows.c_cluster, dtype=np.int64)
-    size = {"n_clusters": n_clusters, "k": k}
+    c = [np.asarray(x) for x in (rows.c_player, rows.c_score, rows.c_cluster, rows.c_who)]
+    of = partial(Side.of, person_codes=rows.person, n_clusters=n_clusters, k=k)
     return (
-        _Side.of(rows.s_player, rows.s_score, rows.s_cluster, **size),
-        _Side.of(player[right], scores[right], cluster[right], **size),
-        _Side.of(player[~right], scores[~right], cluster[~right], **size),
+        of(rows.s_player, rows.s_score, rows.s_cluster, rows.s_who),
+        of(c[0][right], c[1][right], c[2][right], c[3][right]),
+        of(c[0][~right], c[1][~right], c[2][~right], c[3][~right]),
     )
-
-
-def _accuracies(sides: tuple[_Side, _Side, _Side], k: int, w: Floats) -> tuple[Floats, Floats]:
-    """Self-play and balanced consultancy accuracy per player (NaN without judgments), for
-    the source weights ``w``, or for each row of ``w`` (then one row of results each)."""
-    debate, right, wrong = (_mean_by(side, w, k) for side in sides)
-    return debate, (right + wrong) / 2
-
-
-def _resampled(
-    sides: tuple[_Side, _Side, _Side], k: int, n_clusters: int, *, n_bootstrap: int, seed: int
-) -> Floats:
-    """Self-play and balanced consultancy accuracy per player in each resample of a
-    cluster bootstrap over sources: shape ``(2, n_bootstrap, k)``. The resamples are drawn
-    one at a time (the generator's stream is that of one draw per resample) and scored as
-    one block of weights, one row a resample."""
-    rng = np.random.default_rng([seed, 14])
-    w = np.empty((n_bootstrap, n_clusters))
-    for b in range(n_bootstrap):
-        w[b] = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-    return np.stack(_accuracies(sides, k, w))
-
-
-def _mean_by(side: _Side, w: Floats, k: int) -> Floats:
-    """Mean score per player, each judgment weighted by its source's ``w`` (or by each
-    row of ``w``: a row of means each). With cells, from the per-source sums, every row in
-    one matrix product (exact in any order: half-integer scores times integer weights);
-    else row by row, in row order. Both give the sums ``np.add.at`` gives, to the last bit."""
-    if side.cells is not None:
-        total, weight = w @ side.cells[0], w @ side.cells[1]
-    elif w.ndim == 2:
-        return np.stack([_mean_by(side, row, k) for row in w]) if len(w) else np.empty((0, k))
-    else:
-        cw = w[side.cluster]
-        # With weights, bincount sums floats (its stubs say ints): asarray is no copy.
-        total = np.asarray(np.bincount(side.player, weights=side.score * cw, minlength=k), float)
-        weight = np.asarray(np.bincount(side.player, weights=cw, minlength=k), float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(weight > 0, total / np.where(weight > 0, weight, 1), np.nan)
-
-
-def _player_intervals(
-    sides: tuple[_Side, _Side, _Side], p: int, boot: Floats
-) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
-    """Player ``p``'s self-play and balanced consultancy intervals, by the report's rule
-    for every mean (:func:`~oversight.analysis._interval_rule.ruled`) over the sources of
-    the player's own judgments."""
-    debate, right, wrong = sides
-    mine = debate.player == p
-    score, cluster = debate.score[mine], debate.cluster[mine]
-    debate_ci = ruled(
-        int(np.unique(cluster).size),
-        varies=bool(score.size and np.ptp(score) > 0),
-        cr2=partial(mean_interval, score, cluster),
-        bootstrap=boot[0, :, p],
-    ).ci95
-    r, w = right.player == p, wrong.player == p
-    if not (r.any() and w.any()):
-        return debate_ci, None
-    score = np.concatenate([right.score[r], wrong.score[w]])
-    cluster = np.concatenate([right.cluster[r], wrong.cluster[w]])
-    honest = np.arange(score.size) < int(r.sum())
-    return debate_ci, ruled(
-        int(np.unique(cluster).size),
-        varies=sides_vary(score, honest),
-        cr2=partial(balanced_interval, score, honest, cluster),
-        bootstrap=boot[1, :, p],
-    ).ci95
 
 
 def _opt(x: float) -> float | None:
@@ -327,11 +233,19 @@ def _opt(x: float) -> float | None:
 
 
 def tournaments(
-    data: Data, rows: Ints, judges: list[str], scores: Floats, *, n_bootstrap: int, seed: int
+    data: Data,
+    rows: Ints,
+    judges: list[str],
+    scores: Floats,
+    *,
+    n_bootstrap: int,
+    seed: int,
+    two_way: bool = True,
 ) -> list[TournamentTable]:
     """Per judge, the tournament table of the scored judgments ``rows`` (empty when no
     transcript records players); ``scores``: per row of ``data``, the judgment's score
-    against gold (:func:`oversight.analysis._stats.row_metrics`)."""
+    against gold (:func:`oversight.analysis._stats.row_metrics`); ``two_way=False``:
+    accuracies over sources alone, even judged by people."""
     if not any(t.players for t in data.transcripts):  # no tournament: nothing to rate
         return []
     rows = rows[data.scored[rows]]
@@ -339,7 +253,7 @@ def tournaments(
     for judge in judges:
         names: dict[str, int] = {}
         mine = np.asarray([r for r in rows.tolist() if data.judge[r].name == judge], dtype=np.int64)
-        got = _collect(data, mine, scores, names)
+        got = _collect(data, mine, scores, names, two_way=two_way)
         k = len(names)
         if k == 0:
             continue
@@ -358,8 +272,8 @@ def tournaments(
         rated = {p.debater: p for p in fit.players} if fit else {}
         n_clusters = data.n_clusters
         sides = _sides(got, n_clusters, k)
-        debate, consult = _accuracies(sides, k, np.ones(n_clusters))
-        boot = _resampled(sides, k, n_clusters, n_bootstrap=n_bootstrap, seed=seed)
+        debate, consult = accuracies(sides, k, np.ones(n_clusters))
+        boot = resampled(sides, k, n_clusters, n_bootstrap=n_bootstrap, seed=seed)
         counts = [
             np.bincount(np.asarray(x, dtype=np.int64), minlength=k)
             for x in (got.m_i + got.m_j, got.s_player, got.c_player)
@@ -378,7 +292,7 @@ def tournaments(
                 consultancy_n=int(counts[2][p]),
             )
             for name, p in names.items()
-            for intervals in [_player_intervals(sides, p, boot)]
+            for intervals in [player_intervals(sides, p, boot)]
         ]
         players.sort(key=lambda x: (x.elo is None, -(x.elo or 0.0), x.player))
         out.append(

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,9 +45,11 @@ from oversight.analysis._codes import unique_codes, unique_rows
 from oversight.analysis._data import Data
 from oversight.analysis._fields import field_codes
 from oversight.analysis._interval_rule import ci_method
-from oversight.analysis._schema import Comparison
 from oversight.analysis._smallsample import Cr2, fieller
 from transcripts.errors import ConfigError
+
+if TYPE_CHECKING:  # the schema holds the tournament table, whose intervals come from here
+    from oversight.analysis._schema import Comparison
 
 __all__ = [
     "CLUSTERINGS",

@@ -11,7 +11,9 @@ import statsmodels.api as sm
 from scipy import stats
 
 from oversight.analysis import accuracy_vs_elo, analyze, rate_players
-from oversight.analysis._tournament import _accuracies, _resampled, _Side
+from oversight.analysis._player_accuracy import Side as _Side
+from oversight.analysis._player_accuracy import accuracies as _accuracies
+from oversight.analysis._player_accuracy import resampled as _resampled
 from oversight.report import write_report
 from oversight.report._tables import build_tables
 from transcripts import JudgeIdentity, Judgment, Question, RunStore, Transcript
@@ -235,7 +237,8 @@ def test_open_variants_split_by_whether_the_first_chooser_took_the_gold(tmp_path
 @pytest.mark.parametrize("scores", [(0.0, 0.5, 1.0), (0.0, 1 / 3, 0.5, 1.0)])
 def test_bootstrap_means_are_np_add_at_sums_to_the_last_bit(scores: tuple[float, ...]) -> None:
     """Per-source cells (scores in halves) or row order (thirds): the bits of add.at."""
-    from oversight.analysis._tournament import _mean_by, _Side
+    from oversight.analysis._player_accuracy import Side as _Side
+    from oversight.analysis._player_accuracy import mean_by as _mean_by
 
     rng = np.random.default_rng(5)
     n, k, clusters = 5000, 7, 300
