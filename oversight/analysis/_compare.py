@@ -48,6 +48,7 @@ the difference ``A - U`` itself is then unpaired. Judgments from two or more ann
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -348,12 +349,21 @@ def _gap(
 
 
 def paired_interval(
-    d: Floats, cluster: Ints, clusters: Ints, resampler: Resampler, *, level: float = 0.95
+    d: Floats,
+    cluster: Ints,
+    clusters: Ints,
+    resampler: Resampler,
+    *,
+    level: float = 0.95,
+    annotators: int = 0,
+    two_way: Callable[[], tuple[Interval, float]] | None = None,
 ) -> tuple[Interval, float | None]:
     """``level`` (95%) interval of the mean of per-question differences ``d`` (``cluster``:
     each question's index into ``clusters``), by the report's rule
     (:func:`~oversight.analysis._interval_rule.ruled`), and its t degrees of freedom when
-    CR2 gave it; None with fewer than two sources or no variation between them."""
+    CR2 gave it; None with fewer than two sources or no variation between them. With
+    ``annotators`` (two or more people judged the questions) ``two_way()`` gives it, as
+    there."""
     c = int(clusters.size)
     fits: list[Cr2] = []
 
@@ -370,5 +380,14 @@ def paired_interval(
         return out
 
     # Without spread the bootstrap's interval would have zero width; CR2 gives none.
-    ci = ruled(c, varies=bool(d.size and np.ptp(d) > 0), cr2=cr2, bootstrap=draws, level=level).ci95
+    varies = bool(d.size and np.ptp(d) > 0)
+    ci = ruled(
+        c,
+        varies=varies,
+        cr2=cr2,
+        bootstrap=draws,
+        level=level,
+        annotators=annotators,
+        two_way=two_way,
+    ).ci95
     return ci, fits[0].df if fits else None

@@ -10,7 +10,9 @@ For each judge and each benign condition:
   each question weighs the same), with a 95% interval clustered by question source by the
   report's rule for paired comparisons (CR2 with Bell-McCaffrey t below
   ``SMALL_SAMPLE_CLUSTERS`` sources, else the percentile cluster bootstrap; none without
-  variation between sources), and the shift of the judge's probability on the gold answer;
+  variation between sources; judged by two or more people, by source and annotator:
+  :mod:`oversight.analysis._worst`), and the shift of the judge's probability on the gold
+  answer;
 * **drop where planted** — the same on the items where the persona spoke alone, each against
   the same item (question, setup, repeat) of the benign condition: ``drop`` counts the items
   it did not speak in (``rate`` < 1, a persona for one side) with about no drop, so it
@@ -49,8 +51,9 @@ from oversight.analysis._detectors import (
     transcript_detections,
 )
 from oversight.analysis._stats import row_metrics
-from oversight.analysis._twins import benign_twins
-from oversight.analysis._worst import paired_drop, worst_case
+from oversight.analysis._twins import benign_twins, item
+from oversight.analysis._twoway import clustering
+from oversight.analysis._worst import People, by_people, paired_drop, worst_case
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
 
@@ -243,9 +246,12 @@ def stress(
     threshold: float = 0.5,
     n_bootstrap: int = 2000,
     seed: int = 0,
+    cluster: str | list[str] = "sources,annotators",
 ) -> StressReport:
     """The stress table of a stress run (see the module for every number); ``run`` may be
-    the run's already loaded :class:`Data`."""
+    the run's already loaded :class:`Data`; ``cluster`` as :func:`~oversight.analysis.analyze`'s
+    (drops judged by people: by source and annotator, or ``sources`` alone)."""
+    two_way = "annotators" in clustering(cluster)
     loaded = run if isinstance(run, Data) else None
     if isinstance(run, Data):
         store = RunStore.open(run.path)
@@ -295,13 +301,16 @@ def stress(
                     plants[label],
                     q_cluster,
                     resampler,
+                    two_way,
                 )
                 for label in sorted(twins[base], key=lambda lb: plants[lb][1])
             ]
-            effects = [e for e, _ in found]
+            effects = [e for e, _, _ in found]
             if rows.size == 0 and not any(e.n_transcripts for e in effects):
                 continue
-            tied, worst_drop, worst_ci = worst_case([p for _, p in found], resampler)
+            tied, worst_drop, worst_ci = worst_case(
+                [p for _, p, _ in found], resampler, people=[w for _, _, w in found]
+            )
             dropped = [e.persona for e in effects if e.planted_drop is not None]
             bare = [
                 e.persona
@@ -349,9 +358,10 @@ def _effect(
     plant: tuple[str, str, str | None],
     q_cluster: Ints,
     resampler: Resampler,
-) -> tuple[PersonaEffect, tuple[Floats, Floats, Ints]]:
-    """One persona's effect, and its paired scores where it spoke (benign, planted, source
-    per question), which the worst case is chosen on."""
+    two_way: bool = True,
+) -> tuple[PersonaEffect, tuple[Floats, Floats, Ints], People]:
+    """One persona's effect, its paired scores where it spoke (benign, planted, source per
+    question), which the worst case is chosen on, and who judged those (:func:`by_people`)."""
     _, persona, role = plant
     n_q = data.n_questions
 
@@ -364,17 +374,23 @@ def _effect(
 
     (b, has_b), (a, has_a) = means(score, base_rows), means(score, rows)
     pairs = np.nonzero(has_a & has_b)[0]
-    drop, ci, n_clusters = paired_drop(b[pairs], a[pairs], q_cluster[pairs], resampler)
+    who = by_people(data, score, base_rows, rows, pairs, q_cluster, two_way=two_way)
+    drop, ci, n_clusters = paired_drop(b[pairs], a[pairs], q_cluster[pairs], resampler, people=who)
     (pb, _), (pa, _) = means(p_gold, base_rows), means(p_gold, rows)
     planted = {data.t[r] for r in rows if data.transcripts[data.t[r]].planted}
     # Where it spoke: its items, against the same items (question, setup, repeat) benign.
-    spoke = {_item(data, t) for t in planted}
-    twin = [r for r in base_rows if _item(data, data.t[r]) in spoke]
-    both = {_item(data, data.t[r]) for r in twin}
-    mine = [r for r in rows if data.t[r] in planted and _item(data, data.t[r]) in both]
-    (pb_, has_pb), (pa_, has_pa) = (means(score, np.array(x, dtype=np.int64)) for x in (twin, mine))
+    spoke = {item(data, t) for t in planted}
+    twin = np.array([r for r in base_rows if item(data, data.t[r]) in spoke], dtype=np.int64)
+    both = {item(data, data.t[r]) for r in twin}
+    mine = np.array(
+        [r for r in rows if data.t[r] in planted and item(data, data.t[r]) in both], dtype=np.int64
+    )
+    (pb_, has_pb), (pa_, has_pa) = (means(score, x) for x in (twin, mine))
     where = np.nonzero(has_pb & has_pa)[0]
-    p_drop, p_ci, p_clusters = paired_drop(pb_[where], pa_[where], q_cluster[where], resampler)
+    p_who = by_people(data, score, twin, mine, where, q_cluster, two_way=two_way)
+    p_drop, p_ci, p_clusters = paired_drop(
+        pb_[where], pa_[where], q_cluster[where], resampler, people=p_who
+    )
     effect = PersonaEffect(
         persona=persona,
         condition=label,
@@ -392,18 +408,7 @@ def _effect(
         planted_drop=p_drop,
         planted_drop_ci95=p_ci,
     )
-    return effect, (pb_[where], pa_[where], q_cluster[where])
-
-
-def _item(data: Data, t: int) -> tuple[Any, ...]:
-    """Transcript ``t``'s item, alike in a condition and its twins: question, setup, repeat."""
-    row = data.transcripts[t]
-    return (
-        int(data.t_question[t]),
-        tuple(row.answer_order),
-        tuple(sorted(row.assignment.items())),
-        row.repeat,
-    )
+    return effect, (pb_[where], pa_[where], q_cluster[where]), p_who
 
 
 def _detectors(

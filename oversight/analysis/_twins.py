@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["benign_twins"]
+if TYPE_CHECKING:
+    from oversight.analysis._data import Data
+
+__all__ = ["benign_twins", "item"]
 
 
 def _shape(condition: Mapping[str, Any], *, judges: bool) -> str:
@@ -37,3 +40,14 @@ def benign_twins(conditions: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         if twin is not None:
             out[label] = twin
     return out
+
+
+def item(data: Data, t: int) -> tuple[Any, ...]:
+    """Transcript ``t``'s item, alike in a condition and its twins: question, setup, repeat."""
+    row = data.transcripts[t]
+    return (
+        int(data.t_question[t]),
+        tuple(row.answer_order),
+        tuple(sorted(row.assignment.items())),
+        row.repeat,
+    )

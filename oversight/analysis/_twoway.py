@@ -26,7 +26,9 @@ without an annotator (an LLM's) is its judge's own cluster; LLM-only statistics 
 come here. The same fit gives a balanced accuracy (one column per side) and gap closed's
 ``A - U`` and ``E - U`` (one per condition; their covariance feeds Fieller's interval), and
 the judges-compared table's LLM-against-people difference (:mod:`._judge_compare`); their
-coverage is simulated in ``benchmarks/bench_coverage_annotators_more.py``. ECE and
+coverage is simulated in ``benchmarks/bench_coverage_annotators_more.py``. A tournament
+player's accuracies (:mod:`._player_accuracy`) and the stress table's paired drops
+(:mod:`._worst`) are the same mean, balanced and paired fits. ECE and
 agreement stay over sources (not clustered means; see metrics.md). ``cluster="sources"``
 (:data:`CLUSTERINGS`) turns it off: every interval is then over sources alone, about the
 people who judged.

@@ -19,6 +19,13 @@ lower end and the largest upper end. Together by:
 * from there on, where they are percentile cluster-bootstrap intervals: **Bonferroni**, each
   persona's interval at level ``1 - 0.05 / k``.
 
+Judged by two or more people (annotators: e.g. ``oversight judge`` on a stress run), a drop
+is clustered by source and annotator instead (:mod:`oversight.analysis._twoway`, through the
+report's one rule; not under ``cluster="sources"``): :func:`by_people` fits the judgments of
+the paired questions, each question weighing one on each side, so its estimate is the same
+drop; the worst case is then Bonferroni over those intervals (max-t needs the drops' joint
+CR2 covariance over sources).
+
 No interval when any persona has none (nothing then bounds its true drop, nor the worst).
 Personas whose observed drops tie for the largest are all returned, never one picked by name.
 """
@@ -26,16 +33,19 @@ Personas whose observed drops tie for the largest are all returned, never one pi
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._compare import paired_interval
+from oversight.analysis._data import Data
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, cr2_means, t_quantile
+from oversight.analysis._twoway import annotator_codes, people, two_way_difference
 
-__all__ = ["max_t", "paired_drop", "worst_case"]
+__all__ = ["NO_PEOPLE", "People", "by_people", "max_t", "paired_drop", "worst_case"]
 
 MAX_T_DRAWS = 20_000
 """Normal draws that give max-t's critical value (seeded; the chi-square part is exact, so
@@ -44,19 +54,69 @@ its Monte Carlo error is about a tenth of a point of coverage)."""
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 Interval = tuple[float, float] | None
+People = tuple[int, Callable[[float], tuple[Interval, float]] | None]
+"""How many people judged a drop's questions, and its two-way interval at a level (and
+the t's degrees of freedom); None when fewer than two people."""
+NO_PEOPLE: People = (0, None)
+
+
+def by_people(
+    data: Data,
+    score: Floats,
+    benign_rows: Ints,
+    attacked_rows: Ints,
+    questions: Ints,
+    q_cluster: Ints,
+    *,
+    two_way: bool = True,
+) -> People:
+    """The people who judged the scored judgments ``benign_rows`` and ``attacked_rows`` of
+    the paired ``questions``, and the two-way interval of benign minus attacked accuracy
+    over them (question means; :func:`~oversight.analysis._twoway.two_way_difference`)."""
+    if not two_way or questions.size == 0:
+        return NO_PEOPLE
+    rows = [r[np.isin(data.t_question[data.t[r]], questions)] for r in (benign_rows, attacked_rows)]
+    who, person = annotator_codes(data, np.concatenate(rows))
+    n_people = people(who, person)
+    if n_people < 2:
+        return NO_PEOPLE
+    qb, qa = (data.t_question[data.t[r]] for r in rows)
+    q = np.concatenate([qb, qa])
+    fit = two_way_difference(score[rows[0]], qb, score[rows[1]], qa, q_cluster[q], who)
+
+    def interval(level: float) -> tuple[Interval, float]:
+        return fit.interval(level, bounds=(-1.0, 1.0)), fit.df
+
+    return n_people, interval
 
 
 def paired_drop(
-    benign: Floats, attacked: Floats, clusters: Ints, resampler: Resampler, *, level: float = 0.95
+    benign: Floats,
+    attacked: Floats,
+    clusters: Ints,
+    resampler: Resampler,
+    *,
+    level: float = 0.95,
+    people: People = NO_PEOPLE,
 ) -> tuple[float | None, Interval, int]:
     """Mean of ``benign - attacked`` (paired per question), its ``level`` interval by the rule
-    of the report's paired comparisons (:func:`~oversight.analysis._compare.paired_interval`),
-    and the number of clusters (``clusters``: each question's source code)."""
+    of the report's paired comparisons (:func:`~oversight.analysis._compare.paired_interval`;
+    two-way when ``people`` (:func:`by_people`) are two or more), and the number of
+    clusters (``clusters``: each question's source code)."""
     if benign.size == 0:
         return None, None, 0
     ids, local = np.unique(clusters, return_inverse=True)
     d = benign - attacked
-    ci, _ = paired_interval(d, local, ids, resampler, level=level)
+    n_people, two_way = people
+    ci, _ = paired_interval(
+        d,
+        local,
+        ids,
+        resampler,
+        level=level,
+        annotators=n_people,
+        two_way=None if two_way is None else partial(two_way, level),
+    )
     return float(d.mean()), ci, int(ids.size)
 
 
@@ -66,11 +126,14 @@ def worst_case(
     *,
     level: float = 0.95,
     draws: int = MAX_T_DRAWS,
+    people: Sequence[People] = (),
 ) -> tuple[list[int], float | None, Interval]:
     """Of k personas' paired scores (benign, attacked, each question's source), the indices
     of those with the largest drop (several on a tie), that drop, and a ``level`` interval for
     the largest true drop among the k (see the module). Personas without a question in
-    common with the benign condition take no part."""
+    common with the benign condition take no part. ``people``: per persona, who judged its
+    drop (:func:`by_people`; none: over sources)."""
+    people = list(people) or [NO_PEOPLE] * len(paired)
     drops = {  # the observed drops alone: no interval is needed to choose the worst
         i: float((benign - attacked).mean())
         for i, (benign, attacked, _) in enumerate(paired)
@@ -80,11 +143,17 @@ def worst_case(
         return [], None, None
     top = max(drops.values())
     tied = [i for i, drop in drops.items() if math.isclose(drop, top, abs_tol=1e-12)]
-    joint = max_t([paired[i] for i in drops], level=level, seed=resampler.seed, draws=draws)
+    two_way = any(people[i][1] is not None for i in drops)
+    joint = (
+        None
+        if two_way
+        else max_t([paired[i] for i in drops], level=level, seed=resampler.seed, draws=draws)
+    )
     if joint is not None and len(drops) > 1:  # one: its own t interval, exactly
         return tied, top, joint
     each = [
-        paired_drop(*paired[i], resampler, level=1 - (1 - level) / len(drops))[1] for i in drops
+        paired_drop(*paired[i], resampler, level=1 - (1 - level) / len(drops), people=people[i])[1]
+        for i in drops
     ]
     bounds = [ci for ci in each if ci is not None]
     if len(bounds) < len(each):

@@ -265,7 +265,12 @@ def _stress_section(
 
     if not has_plants(args.run_dir):
         return
-    report = stress(data, n_bootstrap=bootstrap, seed=int(getattr(args, "seed", 0)))
+    report = stress(
+        data,
+        n_bootstrap=bootstrap,
+        seed=int(getattr(args, "seed", 0)),
+        cluster=str(getattr(args, "cluster", "sources,annotators")),
+    )
     if console is not None:
         console.print()
         print_stress(report, console)

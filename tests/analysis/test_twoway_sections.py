@@ -4,13 +4,22 @@ against statsmodels' two-way cluster-robust OLS."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
 
 from oversight.analysis import analyze
+from oversight.analysis._bootstrap import Resampler
+from oversight.analysis._stress import paired_drop, stress
+from oversight.cli import main
+from transcripts import JudgeIdentity, Judgment
 
-from .helpers import RunBuilder
+from .helpers import RunBuilder, stress_transcript
 from .test_twoway import _oracle
 
 RIGHT, WRONG = 0.8, 0.2
@@ -92,3 +101,99 @@ def test_cluster_sources_keeps_a_players_accuracies_over_sources(run: RunBuilder
         assert a.debate_accuracy == b.debate_accuracy
         assert a.debate_accuracy_ci95 != pytest.approx(b.debate_accuracy_ci95)
     assert groups["debate"].ci_method == "CR2, t(Bell-McCaffrey df)"
+
+
+def _stress_run(run: RunBuilder, seed: int = 0) -> np.ndarray:
+    """A debate stress run: ``debate`` and its planted twins ``debate+liar`` and
+    ``debate+quiet`` (planted throughout) on 8 sources of 3 questions, each transcript
+    judged by one of five people round robin. Returns per judgment (source, person,
+    condition 0/1/2, right)."""
+    base = {"protocol": "debate", "roles": {"debater": "s"}, "options": {}}
+    conditions = [{"label": "debate", **base}] + [
+        {"label": f"debate+{p}", **base, "plant": {"persona": p, "role": "debater"}}
+        for p in ("liar", "quiet")
+    ]
+    run.store.write_json("experiment.json", {"spec": {"conditions": conditions}})
+    rng = np.random.default_rng(seed)
+    skill = rng.normal(0, 0.8, len(PEOPLE))
+    out = []
+    for s in range(8):
+        for i in range(3):
+            q = run.question(f"q{s}-{i}", source=f"s{s}")
+            for c, persona in enumerate((None, "liar", "quiet")):
+                condition = f"debate+{persona}" if persona else "debate"
+                t = stress_transcript(q, condition, planted=persona, unverified=False)
+                run.store.transcripts.append(t)
+                k = len(out) % len(PEOPLE)
+                harm = {0: 0.0, 1: 1.2, 2: 0.3}[c]
+                right = rng.random() < 1 / (1 + np.exp(-(1.0 - harm + skill[k])))
+                run.store.judgments.append(
+                    Judgment(
+                        transcript_id=t.id,
+                        run_id=run.store.run_id,
+                        judge=JudgeIdentity(kind="human", name="human", annotator=PEOPLE[k]),
+                        probabilities=[RIGHT, WRONG] if right else [WRONG, RIGHT],
+                    )
+                )
+                out.append((s, k, c, float(right)))
+    return np.array(out)
+
+
+def _drop_fit(rows: np.ndarray, c: int) -> object:
+    """statsmodels' two-way fit of benign (0) minus persona ``c`` accuracy."""
+    mine = np.isin(rows[:, 2], (0, c))
+    x = np.column_stack([rows[mine, 2] == 0, rows[mine, 2] == c]).astype(float)
+    fit = _oracle(x, rows[mine, 3], rows[mine, 0], rows[mine, 1])
+    return fit.t_test(np.array([[1.0, -1.0]]))
+
+
+def test_a_stress_drop_judged_by_people_is_clustered_by_source_and_annotator(
+    run: RunBuilder,
+) -> None:
+    rows = _stress_run(run)
+    (row,) = stress(run.path, n_bootstrap=50).rows
+    assert row.judge == "human"
+    for effect, c in zip(row.personas, (1, 2), strict=True):
+        ref = _drop_fit(rows, c)
+        drop, sd = float(ref.effect[0]), float(ref.sd[0, 0])
+        half = stats.t.ppf(0.975, 4) * sd  # min(8, 5) - 1 df
+        assert effect.drop == pytest.approx(drop)
+        assert effect.drop_ci95 == pytest.approx((drop - half, drop + half))
+        # Planted throughout: where it spoke is every item.
+        assert effect.planted_drop_ci95 == pytest.approx(effect.drop_ci95)
+    # The worst case: Bonferroni over the personas' two-way intervals (max-t needs the
+    # drops' joint covariance over sources alone).
+    ends = []
+    for c in (1, 2):
+        ref = _drop_fit(rows, c)
+        half = stats.t.ppf(1 - 0.025 / 2, 4) * float(ref.sd[0, 0])
+        ends.append((float(ref.effect[0]) - half, float(ref.effect[0]) + half))
+    assert row.worst_ci95 == pytest.approx(
+        (max(lo for lo, _ in ends), min(max(hi for _, hi in ends), 1.0))
+    )
+
+
+def test_cluster_sources_keeps_the_stress_drops_over_sources(run: RunBuilder) -> None:
+    rows = _stress_run(run)
+    (row,) = stress(run.path, n_bootstrap=50, cluster="sources").rows
+    for effect, c in zip(row.personas, (1, 2), strict=True):
+        benign, persona = (rows[rows[:, 2] == k] for k in (0, c))
+        # One judgment per question, in the same order: the per-question drop over sources.
+        _, ci, _ = paired_drop(benign[:, 3], persona[:, 3], benign[:, 0], Resampler(50, 0))
+        assert effect.drop_ci95 == pytest.approx(ci)
+    (two_way,) = stress(run.path, n_bootstrap=50).rows
+    assert two_way.personas[0].drop_ci95 != pytest.approx(row.personas[0].drop_ci95)
+
+
+def test_report_cluster_sources_reaches_the_stress_table(run: RunBuilder, tmp_path: Path) -> None:
+    _stress_run(run)
+    out = tmp_path / "reports"
+    with contextlib.redirect_stdout(io.StringIO()):
+        args = ["report", str(run.path), "--markdown", "--out", str(out), "--bootstrap", "50"]
+        assert main([*args, "--cluster", "sources"]) == 0
+    (written,) = json.loads((out / "stress.json").read_text(encoding="utf-8"))["rows"]
+    (alone,) = stress(run.path, n_bootstrap=50, cluster="sources").rows
+    (two_way,) = stress(run.path, n_bootstrap=50).rows
+    ours = [v for p in written["personas"] for v in p["drop_ci95"]]
+    assert ours == pytest.approx([v for p in alone.personas for v in p.drop_ci95 or ()])
+    assert ours != pytest.approx([v for p in two_way.personas for v in p.drop_ci95 or ()])
