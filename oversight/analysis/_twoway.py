@@ -358,6 +358,7 @@ def two_way_gap(
             "assisted_minus_baseline_ci95": ends[0],
             "expert_minus_baseline_ci95": ends[1],
             "gap_closed_ci95": interval,
-            "gap_closed_bounded": interval is not None,
+            # No df left (each person judged one condition): no interval, not an unbounded one.
+            "gap_closed_bounded": interval is not None if df > 0 else None,
         }
     )

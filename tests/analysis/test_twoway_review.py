@@ -1,0 +1,42 @@
+"""Reviewer's checks of the two-way (sources, annotators) intervals at their edges."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oversight.analysis import analyze
+
+from .helpers import RunBuilder
+
+RIGHT, WRONG = [0.8, 0.2], [0.2, 0.8]
+
+
+def test_gap_closed_of_one_person_per_condition_is_not_called_unbounded(run: RunBuilder) -> None:
+    """Three people, each judging one of unassisted, debate and expert: the two-way fit has
+    no degrees of freedom left (3 annotators - 3 conditions), so there is no interval, and
+    the report must not blame E - U (clearly positive here) for an 'unbounded' one."""
+    rng = np.random.default_rng(0)
+    for s in range(8):
+        for i in range(3):
+            q = run.question(f"q{s}-{i}", source=f"s{s}")
+            for c, condition in enumerate(("unassisted", "debate", "expert")):
+                right = rng.random() < (0.4, 0.6, 0.95)[c]
+                run.judge(
+                    run.transcript(q, condition=condition),
+                    RIGHT if right else WRONG,
+                    judge="human",
+                    kind="human",
+                    annotator=f"ann{c}",
+                )
+    result = analyze(run.path, n_bootstrap=50, compare_pairs=[("debate", "unassisted")])
+    (c,) = result.comparisons
+    assert c.expert_minus_baseline is not None and c.expert_minus_baseline > 0.5
+    assert c.ci_method is not None and "too few annotators" in c.ci_method
+    assert c.gap_closed_ci95 is None and c.gap_closed_bounded is None
+    assert c.assisted_minus_baseline_ci95 is None and c.expert_minus_baseline_ci95 is None
+    assert not [w for w in result.warnings if "unbounded" in w]
+    # Over sources alone (about these three people) the interval is there, as before.
+    (alone,) = analyze(
+        run.path, n_bootstrap=50, compare_pairs=[("debate", "unassisted")], cluster="sources"
+    ).comparisons
+    assert alone.gap_closed_bounded is True
