@@ -108,7 +108,8 @@ def add_parser(subparsers: Any) -> None:
         "--model",
         choices=("gee", "glmm"),
         default=None,
-        help="also fit a logistic model (GEE clustered by source, or a Bayesian GLMM with "
+        help="also fit a logistic model (GEE clustered by source, and by person for "
+        "judgments of two or more people unless --cluster sources; or a Bayesian GLMM with "
         "crossed effects for source, judge/annotator and debater and per-judge slopes; "
         "descriptive, no intervals) with rounds and gold position as covariates; needs "
         "statsmodels (pip install 'oversight[stats]')",

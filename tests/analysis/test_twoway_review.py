@@ -40,3 +40,26 @@ def test_gap_closed_of_one_person_per_condition_is_not_called_unbounded(run: Run
         run.path, n_bootstrap=50, compare_pairs=[("debate", "unassisted")], cluster="sources"
     ).comparisons
     assert alone.gap_closed_bounded is True
+
+
+def test_an_unpaired_comparison_on_other_sources_takes_two_df_from_the_sources(
+    run: RunBuilder,
+) -> None:
+    """metrics.md: each source holds one condition (an unpaired comparison on other
+    sources' questions), so both means are estimated between sources: min(12 - 2, 12 - 1)."""
+    rng = np.random.default_rng(1)
+    for s in range(6):
+        for i in range(4):
+            for c, condition in enumerate(("unassisted", "debate")):
+                q = run.question(f"q{c}-{s}-{i}", source=f"s{c}-{s}")
+                run.judge(
+                    run.transcript(q, condition=condition),
+                    RIGHT if rng.random() < 0.6 else WRONG,
+                    judge="human",
+                    kind="human",
+                    annotator=f"ann{(4 * s + i) % 12}",
+                )
+    (c,) = analyze(run.path, n_bootstrap=50, multiplicity="none").comparisons
+    assert c.design == "unpaired"
+    assert c.df == 10
+    assert c.ci_method == "two-way CR1 over 12 sources and 12 annotators, t(10 df)"
