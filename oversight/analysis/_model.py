@@ -48,6 +48,7 @@ from oversight.analysis._data import Data
 from oversight.analysis._schema import ModelFit, ModelTerm
 from oversight.analysis._smallsample import t_quantile
 from oversight.analysis._stats import RowMetrics
+from oversight.analysis._twoway import _levels
 from transcripts.errors import ConfigError
 
 __all__ = ["GLMM_NO_INFERENCE", "MODEL_KINDS", "fit_frame", "fit_model", "model_frame"]
@@ -155,18 +156,24 @@ def fit_frame(kind: str, frame: Any, *, reference: str, two_way: bool = True) ->
         people = frame.loc[frame["person"], "judge"].nunique() if "person" in frame else 0
         if kind == "gee" and two_way and people >= 2:
             names, est, se, df = _two_way_gee(formula, frame)
-            quantile = t_quantile(0.975, df)
+            quantile = t_quantile(0.975, df) if df > 0 else math.nan
             pvals = np.array(
                 [
-                    2 * float(stdtr(df, -abs(e / s))) if s > 0 else math.nan
+                    2 * float(stdtr(df, -abs(e / s))) if s > 0 and df > 0 else math.nan
                     for e, s in zip(est, se, strict=True)
                 ]
             )
+            if df <= 0:
+                notes.append(
+                    f"no intervals or p-values: too few people for a two-way fit (t({df} df)); "
+                    "--cluster sources gives them about these people"
+                )
             variance: dict[str, float] = {}
             method = (
                 "logistic regression (GEE, independence working correlation), two-way "
                 "(sources, annotators) CR1 robust SE (Cameron-Gelbach-Miller), "
-                f"t with {df} df (min(sources, judges) - 1)"
+                f"t with {df} df (min(sources, judges) - 1; - the conditions for a kind "
+                "whose clusters each saw one, e.g. people who each judged one condition)"
             )
         elif kind == "gee":
             import statsmodels.api as sm
@@ -241,6 +248,7 @@ def fit_frame(kind: str, frame: Any, *, reference: str, two_way: bool = True) ->
             se=float(s) if math.isfinite(s) and s > 0 else None,
             ci95=(float(e - quantile * s), float(e + quantile * s))
             if inference
+            and math.isfinite(quantile)
             and math.isfinite(e)
             and math.isfinite(s)
             and s > 0
@@ -270,7 +278,8 @@ def _two_way_gee(formula: str, frame: Any) -> tuple[list[str], Any, Any, int]:
     automatic judge its own cluster), statsmodels' ``cov_type="cluster"`` with two group
     columns: V_source + V_judge - V_both, each CR1. Where that is not positive definite,
     V_source + V_judge (the report's rule, :mod:`oversight.analysis._twoway`). Returns the
-    terms, estimates, standard errors and min(G) - 1 degrees of freedom."""
+    terms, estimates, standard errors and degrees of freedom by the report's rule: min(G) - 1,
+    - the conditions for a kind whose clusters each saw one (none left: 0 or less)."""
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
@@ -284,7 +293,12 @@ def _two_way_gee(formula: str, frame: Any) -> tuple[list[str], Any, Any, int]:
         one_way = [model.fit(cov_type="cluster", cov_kwds={"groups": g}) for g in groups.T]
         cov = np.asarray(one_way[0].cov_params()) + np.asarray(one_way[1].cov_params())
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    df = max(1, min(frame["source"].nunique(), frame["judge"].nunique()) - 1)
+    # The report's rule (_twoway): - 1 per kind of cluster, - (conditions) for a kind none
+    # of whose clusters holds two conditions (each person judged one: the condition
+    # effect is estimated between people).
+    source, judge = (np.asarray(g, dtype=np.int64) for g in groups.T)
+    levels = _levels(frame["condition"].cat.codes.to_numpy(np.int64), source, judge)
+    df = min(frame["source"].nunique() - levels[0], frame["judge"].nunique() - levels[1])
     return list(result.params.index), result.params.to_numpy(), se, df
 
 

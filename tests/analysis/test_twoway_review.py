@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from oversight.analysis import analyze
 
@@ -19,14 +20,14 @@ def test_gap_closed_of_one_person_per_condition_is_not_called_unbounded(run: Run
     for s in range(8):
         for i in range(3):
             q = run.question(f"q{s}-{i}", source=f"s{s}")
-            for c, condition in enumerate(("unassisted", "debate", "expert")):
-                right = rng.random() < (0.4, 0.6, 0.95)[c]
+            for k, condition in enumerate(("unassisted", "debate", "expert")):
+                right = rng.random() < (0.4, 0.6, 0.95)[k]
                 run.judge(
                     run.transcript(q, condition=condition),
                     RIGHT if right else WRONG,
                     judge="human",
                     kind="human",
-                    annotator=f"ann{c}",
+                    annotator=f"ann{k}",
                 )
     result = analyze(run.path, n_bootstrap=50, compare_pairs=[("debate", "unassisted")])
     (c,) = result.comparisons
@@ -50,8 +51,8 @@ def test_an_unpaired_comparison_on_other_sources_takes_two_df_from_the_sources(
     rng = np.random.default_rng(1)
     for s in range(6):
         for i in range(4):
-            for c, condition in enumerate(("unassisted", "debate")):
-                q = run.question(f"q{c}-{s}-{i}", source=f"s{c}-{s}")
+            for k, condition in enumerate(("unassisted", "debate")):
+                q = run.question(f"q{k}-{s}-{i}", source=f"s{k}-{s}")
                 run.judge(
                     run.transcript(q, condition=condition),
                     RIGHT if rng.random() < 0.6 else WRONG,
@@ -63,3 +64,56 @@ def test_an_unpaired_comparison_on_other_sources_takes_two_df_from_the_sources(
     assert c.design == "unpaired"
     assert c.df == 10
     assert c.ci_method == "two-way CR1 over 12 sources and 12 annotators, t(10 df)"
+
+
+def test_gee_of_people_who_each_judged_one_condition_takes_the_reports_df(
+    run: RunBuilder,
+) -> None:
+    """Between subjects (each person judged one condition), the condition effect is
+    estimated between people: the report's comparison takes a t on min(G_source - 1,
+    G_people - 2) df, and --model gee's two-way fit must not claim one df more."""
+    pytest.importorskip("statsmodels")
+    rng = np.random.default_rng(2)
+    for s in range(8):
+        for i in range(4):
+            q = run.question(f"q{s}-{i}", source=f"s{s}")
+            for k, condition in enumerate(("unassisted", "debate")):
+                right = rng.random() < (0.5, 0.7)[k]
+                run.judge(
+                    run.transcript(q, condition=condition),
+                    RIGHT if right else WRONG,
+                    judge="human",
+                    kind="human",
+                    annotator=f"ann{k}-{(4 * s + i) % 4}",
+                )
+    result = analyze(run.path, n_bootstrap=20, model="gee", multiplicity="none")
+    (c,) = result.comparisons
+    assert c.df == 6  # 8 sources, 8 people (4 per condition): min(8 - 1, 8 - 2)
+    assert result.model is not None
+    assert "t with 6 df" in result.model.method
+
+
+def test_gee_of_two_people_who_each_judged_one_condition_gives_no_interval(
+    run: RunBuilder,
+) -> None:
+    """Two people, one per condition: no df is left for a two-way t (the report's
+    comparison gives no interval); GEE gave t(1) intervals before."""
+    pytest.importorskip("statsmodels")
+    rng = np.random.default_rng(5)
+    for s in range(8):
+        for i in range(4):
+            q = run.question(f"q{s}-{i}", source=f"s{s}")
+            for k, condition in enumerate(("unassisted", "debate")):
+                run.judge(
+                    run.transcript(q, condition=condition),
+                    RIGHT if rng.random() < (0.5, 0.7)[k] else WRONG,
+                    judge="human",
+                    kind="human",
+                    annotator=f"ann{k}",
+                )
+    result = analyze(run.path, n_bootstrap=20, model="gee", multiplicity="none")
+    (c,) = result.comparisons
+    assert c.ci95 is None and c.ci_method is not None and "too few annotators" in c.ci_method
+    assert result.model is not None
+    assert all(t.ci95 is None and t.p_value is None for t in result.model.terms)
+    assert any("too few people for a two-way fit" in n for n in result.model.notes)
