@@ -364,4 +364,6 @@ class StandIn(Judge):
 
 
 def _move(target: int, points: int, label: str) -> str:
+    if points < 1:  # a belief typed with decimals, under a whole percent from its target
+        return f"{target}% on {label} (under 1 point more)"
     return f"{target}% on {label} (+{points} point{'' if points == 1 else 's'})"
