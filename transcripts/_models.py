@@ -17,8 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from transcripts.scoring import total_cost
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Version of the on-disk record layout written by this code.
+
+5: a run folder's other files gained keys a version-4 oversight does not know: a spend
+ledger line (``spend.jsonl``) may carry ``estimated_usd`` (the bound counted toward
+``--max-cost`` for a reply without token counts), and ``experiment.json`` a fingerprint of
+each role's prompts (``prompts``, compared on replay and resume). Records themselves are
+unchanged, so a version-4 run reads, reports and resumes as it was (unchecked prompts);
+an older oversight refuses a version-5 run saying to upgrade, instead of failing on a
+ledger line it cannot read.
 
 4: ``CritiqueRating.claims_flaw`` — whether a critique claims a flaw at all, which GDC's
 critique accuracy scores on an answer known to be good. Written only when set, so a
