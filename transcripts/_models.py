@@ -24,9 +24,10 @@ SCHEMA_VERSION = 5
 ledger line (``spend.jsonl``) may carry ``estimated_usd`` (the bound counted toward
 ``--max-cost`` for a reply without token counts), and ``experiment.json`` a fingerprint of
 each role's prompts (``prompts``, compared on replay and resume). Records themselves are
-unchanged, so a version-4 run reads, reports and resumes as it was (unchecked prompts);
-an older oversight refuses a version-5 run saying to upgrade, instead of failing on a
-ledger line it cannot read.
+unchanged, so a version-4 run reads, reports and resumes as it was (unchecked prompts).
+A version-4 oversight refuses a version-5 run's records saying to upgrade (though a ledger
+line it cannot read may fail first); from version 5 on, a run of a later version is
+refused when opened (``RunStore``), before any file of it is read.
 
 4: ``CritiqueRating.claims_flaw`` — whether a critique claims a flaw at all, which GDC's
 critique accuracy scores on an answer known to be good. Written only when set, so a

@@ -55,12 +55,21 @@ class RunStore:
                 f"or `oversight run`"
             )
         try:
-            self.run_id: str = str(json.loads(meta.read_text(encoding="utf-8"))["run_id"])
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            self.run_id: str = str(data["run_id"])
         except (ValueError, KeyError, TypeError) as err:
             raise StoreError(
                 f"{meta} is damaged ({type(err).__name__}: {err}); it should hold "
                 f'{{"run_id": "..."}}: restore it from a backup, or run into a new folder'
             ) from None
+        version = data.get("schema_version")
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            # Before any file of the run is read: a later version may have added keys to
+            # files beside its records (schema 5 did), which this code would fail on.
+            raise StoreError(
+                f"{path} was written with schema_version {version}, but this oversight "
+                f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
+            )
         self.transcripts: JsonlLog[Transcript] = JsonlLog(
             path / "transcripts.jsonl", Transcript, fsync=fsync, share_questions=True
         )
