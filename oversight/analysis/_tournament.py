@@ -27,12 +27,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._data import Data
+from oversight.analysis._fields import field_codes
 from oversight.analysis._player_accuracy import Side, accuracies, player_intervals, resampled
 from oversight.analysis._players import accuracy_vs_elo, rate_players
 from oversight.analysis._schema_extra import EloRelation
@@ -144,75 +146,100 @@ def _kind(protocol: str, players: list[str] | list[int]) -> str | None:
     return "match" if len(players) == 2 else None
 
 
+def _seat_classes(data: Data, ts: list[int]) -> tuple[list[int], list[_Seat]]:
+    """Per transcript of ``ts``, a class; per class, its protocol, maps and speakers with a
+    player (transcripts storing the same maps share their objects: see _rows.Shared)."""
+    classes: dict[tuple[str, int, int], int] = {}
+    seats: list[_Seat] = []
+    out = []
+    for ti in ts:
+        tr = data.transcripts[ti]
+        key = (tr.protocol, id(tr.assignment), id(tr.players))
+        c = classes.get(key)
+        if c is None:
+            c = classes[key] = len(seats)
+            speakers = [s for s in sorted(tr.assignment) if s in tr.players]
+            seats.append(_Seat(tr.protocol, tr.assignment, tr.players, speakers))
+        out.append(c)
+    return out, seats
+
+
+class _Seat(NamedTuple):
+    protocol: str
+    assignment: dict[str, int]
+    players: dict[str, str]
+    speakers: list[str]
+
+
 def crossplay_conditions(data: Data, rows: Ints) -> set[str]:
     """The conditions whose transcripts among ``rows`` are all cross-play matches (debates
     between two different players, as the transcripts' ``players`` record them): they rate
     the players, so the default comparisons leave them out."""
+    ts = np.unique(data.t[rows]).tolist()
+    classes, seats = _seat_classes(data, ts)
+    kind = [_kind(s.protocol, [s.players[x] for x in s.speakers]) for s in seats]
     kinds: dict[str, set[str | None]] = {}
-    for t in np.unique(data.t[rows]).tolist():
-        tr = data.transcripts[t]
-        seats = [tr.players[s] for s in sorted(tr.assignment) if s in tr.players]
-        kinds.setdefault(tr.condition, set()).add(_kind(tr.protocol, seats))
+    for ti, c in zip(ts, classes, strict=True):
+        kinds.setdefault(data.transcripts[ti].condition, set()).add(kind[c])
     return {c for c, k in kinds.items() if k == {"match"}}
+
+
+_KINDS = {"consultancy": 1, "selfplay": 2, "match": 3}
 
 
 def _collect(
     data: Data, rows: Ints, scores: Floats, names: dict[str, int], *, two_way: bool = True
 ) -> _Rows:
     """The matches, self-play and consultancy judgments among ``rows``, with ``scores``
-    (per row of ``data``: the scoring rule's score of the judgment against gold) and who
-    judged each (:func:`~oversight.analysis._twoway.annotator_codes`)."""
+    (per row of ``data``: the score against gold) and who judged each
+    (:func:`~oversight.analysis._twoway.annotator_codes`): each class of seats is read
+    once, in the order of its first row (which numbers the players), its rows taken as
+    arrays."""
     out = _Rows()
     t = data.t[rows]
     who, person = annotator_codes(data, rows, two_way=two_way)
     out.person = set(who[person].tolist())
-    # Python lists, not numpy scalars: the loop reads every row.
-    per_row = zip(
-        rows.tolist(),
-        t.tolist(),
-        data.t_correct[t].tolist(),
-        data.t_cluster[t].tolist(),
-        scores[rows].tolist(),
-        data.t_question[t].tolist(),
-        who.tolist(),
-        strict=True,
-    )
-    # Speakers with a player, and their codes, per assignment and players: transcripts
-    # that store the same maps share one object of each (see _rows.Shared).
-    seats: dict[tuple[int, int], tuple[list[str], list[int]]] = {}
-    for r, ti, gold, cluster, row_score, question, judged_by in per_row:
-        tr = data.transcripts[ti]
-        if tr.protocol not in ("debate", "consultancy"):
+    ts, inverse = np.unique(t, return_inverse=True)
+    per_t, seats = _seat_classes(data, ts.tolist())
+    cls = np.asarray(per_t, dtype=np.int64)[inverse.reshape(-1)]
+    # Per class: kind code, the first two speakers' player codes and assigned answers.
+    info = np.zeros((len(seats), 5), dtype=np.int64)
+    _, first = np.unique(cls, return_index=True)
+    for c in np.argsort(first, kind="stable").tolist():
+        seat = seats[c]
+        if seat.protocol not in ("debate", "consultancy"):
             continue
-        seat = seats.get((id(tr.assignment), id(tr.players)))
-        if seat is None:
-            speakers = [s for s in sorted(tr.assignment) if s in tr.players]
-            codes = [names.setdefault(tr.players[s], len(names)) for s in speakers]
-            seat = seats[id(tr.assignment), id(tr.players)] = (speakers, codes)
-        speakers, codes = seat
-        kind = _kind(tr.protocol, codes)
-        if kind == "consultancy":
-            out.c_player.append(codes[0])
-            out.c_score.append(row_score)
-            out.c_right.append(tr.assignment[speakers[0]] == gold)
-            out.c_cluster.append(cluster)
-            out.c_who.append(judged_by)
-            out.a_questions.add(question)
-        elif kind == "selfplay":
-            out.s_player.append(codes[0])
-            out.s_score.append(row_score)
-            out.s_cluster.append(cluster)
-            out.s_who.append(judged_by)
-            out.a_questions.add(question)
-        elif kind == "match":
-            out.m_questions.add(question)
-            a1, a2 = (tr.assignment[s] for s in speakers)
-            diff = float(data.probs[r, a1] - data.probs[r, a2])
-            out.m_i.append(codes[0])
-            out.m_j.append(codes[1])
-            out.m_out.append(1.0 if diff > TIE_TOLERANCE else 0.0 if diff < -TIE_TOLERANCE else 0.5)
-            out.m_side.append(float(a1 == gold) - float(a2 == gold))
-            out.m_cluster.append(cluster)
+        codes = [names.setdefault(seat.players[s], len(names)) for s in seat.speakers]
+        kind = _kind(seat.protocol, codes)
+        answers = [seat.assignment[s] for s in seat.speakers]
+        if kind is not None:
+            info[c] = (_KINDS[kind], codes[0], codes[-1], answers[0], answers[-1])
+    kind_r, code_i, code_j, a1, a2 = info[cls].T
+    gold, cluster = data.t_correct[t], data.t_cluster[t]
+    question, score = data.t_question[t], scores[rows]
+    for which, player, s_score, s_cluster, s_who in (
+        (1, out.c_player, out.c_score, out.c_cluster, out.c_who),
+        (2, out.s_player, out.s_score, out.s_cluster, out.s_who),
+    ):
+        m = kind_r == which
+        player.extend(code_i[m].tolist())
+        s_score.extend(score[m].tolist())
+        s_cluster.extend(cluster[m].tolist())
+        s_who.extend(who[m].tolist())
+        out.a_questions.update(question[m].tolist())
+        if which == 1:
+            out.c_right.extend((a1[m] == gold[m]).tolist())
+    m = kind_r == 3
+    out.m_questions.update(question[m].tolist())
+    r = rows[m]
+    diff = data.probs[r, a1[m]] - data.probs[r, a2[m]]
+    out.m_i.extend(code_i[m].tolist())
+    out.m_j.extend(code_j[m].tolist())
+    out.m_out.extend(
+        np.where(diff > TIE_TOLERANCE, 1.0, np.where(diff < -TIE_TOLERANCE, 0.0, 0.5)).tolist()
+    )
+    out.m_side.extend(((a1[m] == gold[m]) * 1.0 - (a2[m] == gold[m]) * 1.0).tolist())
+    out.m_cluster.extend(cluster[m].tolist())
     return out
 
 
@@ -249,10 +276,12 @@ def tournaments(
     if not any(t.players for t in data.transcripts):  # no tournament: nothing to rate
         return []
     rows = rows[data.scored[rows]]
+    judge_codes, judge_names = field_codes(data, "judge")
     out = []
     for judge in judges:
         names: dict[str, int] = {}
-        mine = np.asarray([r for r in rows.tolist() if data.judge[r].name == judge], dtype=np.int64)
+        judge_code = judge_names.index(judge) if judge in judge_names else -1
+        mine = rows[judge_codes[rows] == judge_code]
         got = _collect(data, mine, scores, names, two_way=two_way)
         k = len(names)
         if k == 0:
