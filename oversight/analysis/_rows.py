@@ -198,6 +198,7 @@ class TranscriptRecord(_Row, frozen=True, kw_only=True):
         the count, or :meth:`TextTranscriptRecord.flagged`); its maps and lists are
         ``shared`` with equal ones of other rows (they are read, never changed)."""
         assignment, answer_order, roles, players, metadata = shared.maps(self)
+        rounds, beliefs = _turn_facts(metadata, self.turns)
         return TranscriptRow(
             id=self.id,
             run_id=self.run_id,
@@ -212,10 +213,10 @@ class TranscriptRecord(_Row, frozen=True, kw_only=True):
             status=self.status,
             metadata=metadata,
             planted=self.planted,
-            rounds=rounds_of(metadata, self.turns),
+            rounds=rounds,
             injection_turns=flagged,
             extra=self.critique is not None or self.tree is not None,
-            beliefs=any(t.role == "judge" and t.probabilities is not None for t in self.turns),
+            beliefs=beliefs,
         )
 
 
@@ -294,10 +295,23 @@ _Maps = tuple[dict[str, int], list[int], dict[str, str], dict[str, str], dict[st
 def rounds_of(metadata: dict[str, Any], turns: list[Any]) -> float:
     """Rounds a judge sees of the whole transcript: the ``judge_turns`` metadata when present,
     else the number of judge turns, else the number of rounds with a public turn."""
+    return _turn_facts(metadata, turns)[0]
+
+
+def _turn_facts(metadata: dict[str, Any], turns: list[Any]) -> tuple[float, bool]:
+    """:func:`rounds_of`, and whether a judge turn carries probabilities, in one pass over
+    the turns (it runs once per transcript: 100,000 and more)."""
+    n_judge = 0
+    beliefs = False
+    public = set()
+    for turn in turns:
+        if turn.role == "judge":
+            n_judge += 1
+            if turn.probabilities is not None:
+                beliefs = True
+        if turn.visibility == "public":
+            public.add(turn.round)
     judge_turns = metadata.get("judge_turns")
     if isinstance(judge_turns, int | float) and not isinstance(judge_turns, bool):
-        return float(judge_turns)
-    n_judge = sum(1 for turn in turns if turn.role == "judge")
-    if n_judge:
-        return float(n_judge)
-    return float(len({turn.round for turn in turns if turn.visibility == "public"}))
+        return float(judge_turns), beliefs
+    return float(n_judge or len(public)), beliefs
