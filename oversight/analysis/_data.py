@@ -306,59 +306,61 @@ class _Columns:
 
 
 def _columns(transcripts: list[TranscriptRow]) -> _Columns:
-    """The per-transcript columns, built as lists (a numpy array written one element at a
-    time costs more than the loop) with each question's codes found once."""
+    """The per-transcript columns. Most depend only on a transcript's question, answer
+    order, assignment and status, objects that transcripts storing the same ones share
+    (see _rows.Shared): each such combination is worked out once, and a transcript keeps
+    its combination's code (a numpy array written one element at a time costs more)."""
     clusters: dict[str, int] = {}
     questions: dict[str, int] = {}
-    codes: dict[int, tuple[int, int]] = {}  # id of a question object -> (question, cluster)
-    cols: tuple[list[int], ...] = ([], [], [], [], [], [], [])
-    cluster, question, correct, gold_position, first, side, width = cols
-    rounds: list[float] = []
-    usable: list[bool] = []
+    classes: dict[tuple[int, int, int, str], int] = {}
+    # Per class: question, cluster, first, width, correct, gold position, side, usable.
+    table: list[tuple[int, int, int, int, int, int, int, int]] = []
+    per_t: list[int] = []
     for t in transcripts:
         q = t.question
-        known = codes.get(id(q))  # the transcripts keep their questions alive
-        if known is None:
-            qkey = f"{q.dataset or ''}\x1f{q.id}"
-            ckey = f"s\x1f{q.source}" if q.source is not None else f"q\x1f{qkey}"
-            known = codes[id(q)] = (
-                questions.setdefault(qkey, len(questions)),
-                clusters.setdefault(ckey, len(clusters)),
-            )
-        question.append(known[0])
-        cluster.append(known[1])
-        order = t.answer_order or list(range(len(q.answers)))
-        first.append(order[0])
-        width.append(len(q.answers))
-        rounds.append(t.rounds)
-        gold = q.correct
-        if gold is None:
-            correct.append(-1)
-            gold_position.append(-1)
-            side.append(-1)
-        else:
-            correct.append(gold)
-            gold_position.append(order.index(gold))
-            assigned = t.assignment
-            side.append(int(next(iter(assigned.values())) == gold) if len(assigned) == 1 else -1)
-        usable.append(gold is not None and t.status == "complete")
-
-    def ints(values: list[int]) -> Ints:
-        return np.array(values, dtype=np.int64)
-
+        key = (id(q), id(t.answer_order), id(t.assignment), t.status)
+        c = classes.get(key)  # the transcripts keep these objects alive
+        if c is None:
+            c = classes[key] = len(table)
+            table.append(_class_columns(t, questions, clusters))
+        per_t.append(c)
+    cls = np.array(per_t, dtype=np.int64)
+    by_class = np.array(table, dtype=np.int64).reshape(len(table), 8)
+    cols = [by_class[:, k][cls] for k in range(8)]
+    question, cluster, first, width, correct, gold_position, side, usable = cols
     return _Columns(
-        cluster=ints(cluster),
-        question=ints(question),
-        correct=ints(correct),
-        gold_position=ints(gold_position),
-        first=ints(first),
-        side=ints(side),
-        rounds=np.array(rounds, dtype=np.float64),
-        width=ints(width),
-        usable=np.array(usable, dtype=bool),
+        cluster=cluster,
+        question=question,
+        correct=correct,
+        gold_position=gold_position,
+        first=first,
+        side=side,
+        rounds=np.array([t.rounds for t in transcripts], dtype=np.float64),
+        width=width,
+        usable=usable.astype(bool),
         n_clusters=len(clusters),
         n_questions=len(questions),
     )
+
+
+def _class_columns(
+    t: TranscriptRow, questions: dict[str, int], clusters: dict[str, int]
+) -> tuple[int, int, int, int, int, int, int, int]:
+    """One transcript's question and cluster codes, first answer presented, answers, gold,
+    gold position, side (see :class:`Data`) and whether it can be scored."""
+    q = t.question
+    qkey = f"{q.dataset or ''}\x1f{q.id}"
+    ckey = f"s\x1f{q.source}" if q.source is not None else f"q\x1f{qkey}"
+    question = questions.setdefault(qkey, len(questions))
+    cluster = clusters.setdefault(ckey, len(clusters))
+    order = t.answer_order or list(range(len(q.answers)))
+    gold = q.correct
+    if gold is None:
+        return question, cluster, order[0], len(q.answers), -1, -1, -1, 0
+    assigned = t.assignment
+    side = int(next(iter(assigned.values())) == gold) if len(assigned) == 1 else -1
+    usable = int(t.status == "complete")
+    return question, cluster, order[0], len(q.answers), gold, order.index(gold), side, usable
 
 
 def load(store: RunStore | str | os.PathLike[str]) -> Data:
