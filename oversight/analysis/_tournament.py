@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +37,7 @@ from oversight.analysis._fields import field_codes
 from oversight.analysis._player_accuracy import Side, accuracies, player_intervals, resampled
 from oversight.analysis._players import accuracy_vs_elo, rate_players
 from oversight.analysis._schema_extra import EloRelation
+from oversight.analysis._seats import kind_of, seat_classes
 from oversight.analysis._twoway import annotator_codes
 from transcripts.scoring import TIE_TOLERANCE
 
@@ -132,55 +132,17 @@ class _Rows:
     """The questions of the matches, and of the accuracies (self-play and consultancy)."""
 
 
-def _kind(protocol: str, players: list[str] | list[int]) -> str | None:
-    """What a judgment of a transcript is to a tournament, from its protocol and the players
-    of its speakers (names or codes): ``consultancy``, ``selfplay`` (one player on every
-    seat), ``match`` (two different players: cross-play, what the ratings rest on), or None
-    (no player, another protocol: no part of a tournament)."""
-    if protocol not in ("debate", "consultancy") or not players:
-        return None
-    if protocol == "consultancy":
-        return "consultancy"
-    if len(set(players)) == 1:
-        return "selfplay"
-    return "match" if len(players) == 2 else None
-
-
-def _seat_classes(data: Data, ts: list[int]) -> tuple[list[int], list[_Seat]]:
-    """Per transcript of ``ts``, a class; per class, its protocol, maps and speakers with a
-    player (transcripts storing the same maps share their objects: see _rows.Shared)."""
-    classes: dict[tuple[str, int, int], int] = {}
-    seats: list[_Seat] = []
-    out = []
-    for ti in ts:
-        tr = data.transcripts[ti]
-        key = (tr.protocol, id(tr.assignment), id(tr.players))
-        c = classes.get(key)
-        if c is None:
-            c = classes[key] = len(seats)
-            speakers = [s for s in sorted(tr.assignment) if s in tr.players]
-            seats.append(_Seat(tr.protocol, tr.assignment, tr.players, speakers))
-        out.append(c)
-    return out, seats
-
-
-class _Seat(NamedTuple):
-    protocol: str
-    assignment: dict[str, int]
-    players: dict[str, str]
-    speakers: list[str]
-
-
 def crossplay_conditions(data: Data, rows: Ints) -> set[str]:
     """The conditions whose transcripts among ``rows`` are all cross-play matches (debates
     between two different players, as the transcripts' ``players`` record them): they rate
     the players, so the default comparisons leave them out."""
-    ts = np.unique(data.t[rows]).tolist()
-    classes, seats = _seat_classes(data, ts)
-    kind = [_kind(s.protocol, [s.players[x] for x in s.speakers]) for s in seats]
+    classes, seats = seat_classes(data)
+    conditions, names = field_codes(data, "condition")
+    kind = [kind_of(s.protocol, [s.players[x] for x in s.speakers]) for s in seats]
     kinds: dict[str, set[str | None]] = {}
-    for ti, c in zip(ts, classes, strict=True):
-        kinds.setdefault(data.transcripts[ti].condition, set()).add(kind[c])
+    pairs = np.unique(np.stack([conditions[rows], classes[rows]]), axis=1)
+    for condition, c in pairs.T.tolist():
+        kinds.setdefault(names[condition], set()).add(kind[c])
     return {c for c, k in kinds.items() if k == {"match"}}
 
 
@@ -199,18 +161,17 @@ def _collect(
     t = data.t[rows]
     who, person = annotator_codes(data, rows, two_way=two_way)
     out.person = set(who[person].tolist())
-    ts, inverse = np.unique(t, return_inverse=True)
-    per_t, seats = _seat_classes(data, ts.tolist())
-    cls = np.asarray(per_t, dtype=np.int64)[inverse.reshape(-1)]
+    classes, seats = seat_classes(data)
+    cls = classes[rows]
     # Per class: kind code, the first two speakers' player codes and assigned answers.
     info = np.zeros((len(seats), 5), dtype=np.int64)
-    _, first = np.unique(cls, return_index=True)
-    for c in np.argsort(first, kind="stable").tolist():
+    present, first = np.unique(cls, return_index=True)
+    for c in present[np.argsort(first)].tolist():
         seat = seats[c]
         if seat.protocol not in ("debate", "consultancy"):
             continue
         codes = [names.setdefault(seat.players[s], len(names)) for s in seat.speakers]
-        kind = _kind(seat.protocol, codes)
+        kind = kind_of(seat.protocol, codes)
         answers = [seat.assignment[s] for s in seat.speakers]
         if kind is not None:
             info[c] = (_KINDS[kind], codes[0], codes[-1], answers[0], answers[-1])
