@@ -264,8 +264,12 @@ def _ece_interval(
 
 def protocols_of(data: Data, rows: Ints) -> dict[str, str]:
     """Each condition's protocol (the most common one among its transcripts)."""
+    transcripts = data.transcripts
+    pairs = Counter(
+        (transcripts[t].condition, transcripts[t].protocol)
+        for t in unique_codes(data.t[rows])[0].tolist()
+    )
     seen: dict[str, Counter[str]] = {}
-    for t in unique_codes(data.t[rows])[0]:
-        tr = data.transcripts[t]
-        seen.setdefault(tr.condition, Counter())[tr.protocol] += 1
+    for (condition, protocol), n in pairs.items():  # in the order of first appearance
+        seen.setdefault(condition, Counter())[protocol] = n
     return {c: counter.most_common(1)[0][0] for c, counter in seen.items()}

@@ -46,14 +46,20 @@ def pair_table(data: Data) -> tuple[Ints, Ints, Ints, Ints, Ints, list[str]]:
     """All speaker pairs of all debates: transcript, debater codes, assigned answers."""
     names: dict[str, int] = {}
     cols: list[list[int]] = [[], [], [], [], []]
+    # Transcripts that store the same maps share one object of each (see _rows.Shared):
+    # the pairs of each combination are worked out once (debaters coded at first sight).
+    known: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
     for t, tr in enumerate(data.transcripts):
-        speakers = [(s, a) for s, a in sorted(tr.assignment.items()) if s in tr.roles]
-        if len(speakers) < 2:
-            continue
-        for (s1, a1), (s2, a2) in combinations(speakers, 2):
-            d1 = names.setdefault(tr.roles[s1], len(names))
-            d2 = names.setdefault(tr.roles[s2], len(names))
-            for col, v in zip(cols, (t, d1, a1, d2, a2), strict=True):
+        pairs = known.get((id(tr.assignment), id(tr.roles)))
+        if pairs is None:
+            pairs = known[id(tr.assignment), id(tr.roles)] = []
+            speakers = [(s, a) for s, a in sorted(tr.assignment.items()) if s in tr.roles]
+            for (s1, a1), (s2, a2) in combinations(speakers, 2):
+                d1 = names.setdefault(tr.roles[s1], len(names))
+                d2 = names.setdefault(tr.roles[s2], len(names))
+                pairs.append((d1, a1, d2, a2))
+        for pair in pairs:
+            for col, v in zip(cols, (t, *pair), strict=True):
                 col.append(v)
     arrays = [np.asarray(c, dtype=np.int64) for c in cols]
     return arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], list(names)
