@@ -112,7 +112,7 @@ def test_one_read_serves_the_analysis_and_the_annotator_table(rich: Path) -> Non
 def test_small_read_blocks_give_the_report_of_one_block(
     rich: Path, block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The store is read in blocks of whole lines (8 MiB each); at block sizes that cut
+    """The store is read in blocks of whole lines (256 KiB each); at block sizes that cut
     lines of every log (97 bytes: nearly every line; 40,000: a few), the report is the one
     the whole file in one block gives."""
     from transcripts import _blocks
