@@ -58,6 +58,11 @@ BUILTIN_FIELDS = tuple(sorted(_TRANSCRIPT_FIELDS | _JUDGMENT_FIELDS))
 _MISSING = object()
 
 
+_SPECIAL = {"transcript_status", "question", "source", "dataset", "gold_position", "side"}
+_ATTRIBUTES = _TRANSCRIPT_FIELDS - _SPECIAL - {"chooser", "persona"}  # the rest of the ifs
+"""The transcript fields that :func:`_transcript_value` reads as the row's attribute."""
+
+
 def _transcript_value(data: Data, i: int, name: str) -> Any:
     t = data.transcripts[i]
     if name == "transcript_status":
@@ -94,15 +99,15 @@ _canonical = canonical
 def _encode(values: list[Any]) -> tuple[Ints, list[Any]]:
     codes: dict[str, int] = {}
     uniques: list[Any] = []
-    out = np.empty(len(values), dtype=np.int64)
-    for i, v in enumerate(values):
+    out = []  # a list: a numpy array written one element at a time costs more
+    for v in values:
         key = v if type(v) is str else "\x00" + _canonical(v)
         code = codes.get(key)
         if code is None:
             code = codes[key] = len(uniques)
             uniques.append(v)
-        out[i] = code
-    return out, uniques
+        out.append(code)
+    return np.array(out, dtype=np.int64), uniques
 
 
 def field_codes(data: Data, name: str) -> tuple[Ints, list[Any]]:
@@ -123,7 +128,11 @@ def _field_codes(data: Data, name: str) -> tuple[Ints, list[Any]]:
     if prefix not in ("", "metadata", "question", "judgment"):
         prefix, key = "", name  # a dotted metadata key such as "a.b"
     if not prefix and name in _TRANSCRIPT_FIELDS:
-        per_t = [_transcript_value(data, i, name) for i in range(len(data.transcripts))]
+        per_t = (
+            [getattr(t, name) for t in data.transcripts]  # a plain attribute: read at once
+            if name in _ATTRIBUTES
+            else [_transcript_value(data, i, name) for i in range(len(data.transcripts))]
+        )
         t_codes, uniques = _encode(per_t)
         return t_codes[data.t], uniques
     if not prefix and name in _JUDGMENT_FIELDS:
