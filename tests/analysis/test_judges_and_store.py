@@ -251,3 +251,31 @@ def test_the_report_counts_the_judgment_export_and_the_store_count_when_a_line_i
     counted = [row["judgment_id"] for row in judgment_rows(run.path, counted_only=True)]
     assert counted == [first.id]
     assert load(run.path).ids == counted
+
+
+def test_each_loaded_transcript_keeps_its_own_fields(run: RunBuilder) -> None:
+    """A transcript row is made positionally (it is made 100,000 times in a large report):
+    each field holds what the stored transcript says, none another's."""
+    stored = run.transcript(
+        run.question("q", correct=1),
+        condition="debate-x",
+        protocol="debate",
+        order=[1, 0],
+        assignment={"A": 0, "B": 1},
+        roles={"A": "mock/a", "B": "mock/b"},
+        players={"A": "player-a", "B": "player-b"},
+        status="error",
+        metadata={"judge_turns": 3, "setup": "s"},
+    )
+    row = load(run.path).transcripts[0]
+    assert (row.id, row.protocol, row.run_id, row.condition) == (
+        stored.id,
+        "debate",
+        "test-run",
+        "debate-x",
+    )
+    assert (row.assignment, row.answer_order) == ({"A": 0, "B": 1}, [1, 0])
+    assert (row.roles, row.players) == ({"A": "mock/a", "B": "mock/b"}, stored.players)
+    assert (row.status, row.metadata, row.rounds) == ("error", stored.metadata, 3.0)
+    assert (row.question.id, row.repeat, row.planted, row.injection_turns) == ("q", 0, None, 0)
+    assert (row.extra, row.beliefs) == (False, False)
