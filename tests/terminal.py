@@ -97,11 +97,13 @@ def spawn_cli(
     *args: str,
     cwd: Path | None = None,
     dimensions: tuple[int, int] = (60, 110),
-    timeout: float = 15,
+    timeout: float = 60,
     env: dict[str, str] | None = None,
 ) -> Terminal:
     """``oversight ARGS`` started in a pseudo-terminal of ``dimensions`` (rows, columns),
-    each wait given ``timeout`` seconds; ``env`` is added to this process's environment."""
+    each wait given ``timeout`` seconds; ``env`` is added to this process's environment.
+    The wait bounds only a failing test: a clean-clone CI run once took over 15 s (the old
+    bound) to start a second ``oversight judge`` while the checks ran beside it."""
     return Terminal(
         sys.executable,
         ["-c", MAIN, *args],
