@@ -27,9 +27,9 @@ import math
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _simulated import simulated_data, write_section
 
 from oversight.analysis import analyze, rate_players
 from oversight.analysis._data import Data, JudgeRow, QuestionRow, TranscriptRow
@@ -78,30 +78,13 @@ def template(n_sources: int, seed: int) -> tuple[Data, dict[str, np.ndarray]]:
                 q += 1
     n = len(transcripts)
     judge = JudgeRow(kind="llm", name="judge")
-    data = Data(
-        path=Path("simulated"),
-        run_id="sim",
-        transcripts=transcripts,
-        t_cluster=np.asarray(t_cluster, dtype=np.int64),
-        t_question=np.asarray(t_question, dtype=np.int64),
-        t_correct=np.zeros(n, dtype=np.int64),
-        t_gold_position=np.zeros(n, dtype=np.int64),
-        t_first=np.zeros(n, dtype=np.int64),
-        t_side=np.full(n, -1, dtype=np.int64),
-        t_rounds=np.ones(n),
+    data = simulated_data(
+        transcripts,
+        cluster=t_cluster,
+        question=t_question,
         n_clusters=n_sources,
         n_questions=q,
-        judgments=[None] * n,
-        ids=[f"j{i}" for i in range(n)],
-        t=np.arange(n, dtype=np.int64),
         judge=[judge] * n,
-        judgment_metadata=[{}] * n,
-        status=np.zeros(n, dtype=np.int64),
-        valid=np.ones(n, dtype=bool),
-        scored=np.ones(n, dtype=bool),
-        probs=np.zeros((n, 2)),
-        rounds=np.ones(n),
-        escalated=np.zeros(n, dtype=bool),
     )
     return data, {
         "cluster": data.t_cluster,
@@ -312,16 +295,7 @@ def _write(
         f"{100 * r_rate:.1f}% of {r_n} players (MCSE {100 * r_mcse:.1f}).",
         "",
     ]
-    path = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
-    text = path.read_text()
-    section = "\n".join(lines)
-    if MARK in text:
-        head, rest = text.split(MARK, 1)
-        tail = rest.split("\n## ", 1)
-        text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    write_section(MARK, lines)
 
 
 if __name__ == "__main__":

@@ -40,9 +40,9 @@ import argparse
 import dataclasses
 import math
 import time
-from pathlib import Path
 
 import numpy as np
+from _simulated import simulated_data
 
 from oversight.analysis import analyze
 from oversight.analysis._data import Data, JudgeRow, QuestionRow, TranscriptRow
@@ -97,32 +97,14 @@ def template(design: str, k: int) -> tuple[Data, dict[str, np.ndarray]]:
                 question.append(q)
                 cond.append(c)
                 person.append(who)
-    n = len(transcripts)
     judges = [JudgeRow(kind="human", name="human", annotator=f"p{i}") for i in range(k)]
-    data = Data(
-        path=Path("simulated"),
-        run_id="sim",
-        transcripts=transcripts,
-        t_cluster=np.asarray(cluster, dtype=np.int64),
-        t_question=np.asarray(question, dtype=np.int64),
-        t_correct=np.zeros(n, dtype=np.int64),
-        t_gold_position=np.zeros(n, dtype=np.int64),
-        t_first=np.zeros(n, dtype=np.int64),
-        t_side=np.full(n, -1, dtype=np.int64),
-        t_rounds=np.ones(n),
+    data = simulated_data(
+        transcripts,
+        cluster=cluster,
+        question=question,
         n_clusters=N_SOURCES,
         n_questions=N_SOURCES * PER_SOURCE,
-        judgments=[None] * n,
-        ids=[f"j{i}" for i in range(n)],
-        t=np.arange(n, dtype=np.int64),
         judge=[judges[p] for p in person],
-        judgment_metadata=[{}] * n,
-        status=np.zeros(n, dtype=np.int64),
-        valid=np.ones(n, dtype=bool),
-        scored=np.ones(n, dtype=bool),
-        probs=np.zeros((n, 2)),
-        rounds=np.ones(n),
-        escalated=np.zeros(n, dtype=bool),
     )
     parts = {
         "cluster": data.t_cluster,

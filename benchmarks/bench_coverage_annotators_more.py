@@ -38,9 +38,9 @@ import dataclasses
 import math
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _simulated import simulated_data
 from bench_coverage_annotators import (
     ANNOTATORS,
     N_SOURCES,
@@ -139,33 +139,17 @@ def template(study: str, k: int) -> tuple[Data, dict[str, np.ndarray]]:
                     j_t.append(t)
                     j_cond.append(c)
                     j_person.append(person)
-    n, m = len(transcripts), len(j_t)
     people = [JudgeRow(kind="human", name="human", annotator=f"p{i}") for i in range(k)]
     gpt = JudgeRow(kind="llm", name="gpt", model="gpt")
-    data = Data(
-        path=Path("simulated"),
-        run_id="sim",
-        transcripts=transcripts,
-        t_cluster=np.asarray(t_cluster, dtype=np.int64),
-        t_question=np.asarray(t_question, dtype=np.int64),
-        t_correct=np.zeros(n, dtype=np.int64),
-        t_gold_position=np.zeros(n, dtype=np.int64),
-        t_first=np.zeros(n, dtype=np.int64),
-        t_side=np.asarray(t_side, dtype=np.int64),
-        t_rounds=np.ones(n),
+    data = simulated_data(
+        transcripts,
+        cluster=t_cluster,
+        question=t_question,
         n_clusters=N_SOURCES,
         n_questions=N_SOURCES * PER_SOURCE,
-        judgments=[None] * m,
-        ids=[f"j{i}" for i in range(m)],
-        t=np.asarray(j_t, dtype=np.int64),
         judge=[people[p] if p >= 0 else gpt for p in j_person],
-        judgment_metadata=[{}] * m,
-        status=np.zeros(m, dtype=np.int64),
-        valid=np.ones(m, dtype=bool),
-        scored=np.ones(m, dtype=bool),
-        probs=np.zeros((m, 2)),
-        rounds=np.ones(m),
-        escalated=np.zeros(m, dtype=bool),
+        t=j_t,
+        side=t_side,
     )
     t_idx = data.t
     parts = {

@@ -36,9 +36,9 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _simulated import write_section
 
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._worst import max_t, paired_drop
@@ -229,16 +229,7 @@ def write(rows: list[tuple], args: argparse.Namespace, elapsed: float) -> None: 
         "Bonferroni (not simulated here).",
         "",
     ]
-    path = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
-    text = path.read_text()
-    section = "\n".join(lines)
-    if MARK in text:
-        head, rest = text.split(MARK, 1)
-        tail = rest.split("\n## ", 1)
-        text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    write_section(MARK, lines)
 
 
 if __name__ == "__main__":
