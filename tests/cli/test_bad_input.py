@@ -1,5 +1,5 @@
-"""Bad input at the command line: one clear message with every problem, no traceback, and
-nothing written before the experiment and the overrides pass."""
+"""Bad input to ``oversight run`` (and the overrides ``rejudge`` shares): one clear message with
+every problem, no traceback, and nothing written before the experiment and the overrides pass."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from oversight.cli import main
+
+from .bad_input_helpers import _fails
 
 EXPERIMENT = """
 name = "small"
@@ -38,13 +40,6 @@ def _experiment(
     path = tmp_path / "exp.toml"
     path.write_text(EXPERIMENT.format(spec=spec, extra=extra) + judges, encoding="utf-8")
     return path
-
-
-def _fails(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(args) == 1
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err + captured.out
-    return " ".join(captured.err.split())  # rich wraps long lines
 
 
 def test_bad_overrides_are_all_refused_before_the_folder_is_made(
@@ -243,32 +238,6 @@ def test_a_bad_limit_and_a_bad_cross_reference_are_reported_together(
     assert not out.exists()
 
 
-@pytest.mark.parametrize(
-    ("flags", "named"),
-    [(["t1", "--as-judge", "--rounds", "-1"], "--rounds"), (["--limit", "-1"], "--limit")],
-)
-def test_show_refuses_a_negative_count(
-    flags: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from tests.judges.helpers import saved_run, transcript
-
-    saved_run(tmp_path / "run", [transcript("t1")]).close()
-    err = _fails(["show", str(tmp_path / "run"), *flags], capsys)
-    assert f"{named} must be 0 or more, got -1" in err
-
-
-def test_export_to_a_folder_is_refused_naming_a_file_to_give(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from tests.judges.helpers import saved_run, transcript
-
-    saved_run(tmp_path / "run", [transcript("t1")]).close()
-    (tmp_path / "exports").mkdir()
-    err = _fails(["export", str(tmp_path / "run"), "--out", str(tmp_path / "exports")], capsys)
-    assert "is a folder" in err and str(tmp_path / "exports" / "judgments.csv") in err
-    assert list((tmp_path / "exports").iterdir()) == []
-
-
 def test_a_person_without_a_name_is_refused_before_the_folder_is_made(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -288,32 +257,6 @@ def test_a_person_without_a_name_is_refused_before_the_folder_is_made(
     assert 'annotator = "NAME"' in err
     assert not out.exists()  # (was: made, then refused at the judge, and not runnable again)
     assert _fails(["run", str(path), "--dry-run"], capsys)
-
-
-@pytest.mark.parametrize(
-    ("flags", "said"),
-    [
-        (["--condition", "debate"], "--condition names the pilot's condition: give --pilot RUN"),
-        (["--compare", "debate"], "--compare needs --pilot RUN and --paired"),
-        (["--paired", "--compare", "debate"], "--compare needs --pilot RUN and --paired"),
-    ],
-)
-def test_plan_refuses_pilot_options_without_a_pilot(
-    flags: list[str], said: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert said in _fails(["plan", "--difference", "0.1", *flags], capsys)
-
-
-def test_plan_refuses_compare_without_paired(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from tests.judges.helpers import saved_run, transcript
-
-    saved_run(tmp_path / "run", [transcript("t1")]).close()
-    flags = ["--pilot", str(tmp_path / "run"), "--compare", "debate"]
-    assert "--compare needs --pilot RUN and --paired" in _fails(
-        ["plan", "--difference", "0.1", *flags], capsys
-    )
 
 
 @pytest.mark.parametrize("table", ["conditions", "judges"])
@@ -402,54 +345,6 @@ def test_a_bad_member_spec_is_reported_at_its_place_with_the_rest(
     assert "endpoints.strong: unknown provider 'nope'" in err
 
 
-@pytest.mark.parametrize("name", ["run.json", "judgments.jsonl", "transcripts.jsonl"])
-def test_export_never_writes_over_the_run_s_own_files(
-    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from tests.judges.helpers import saved_run, transcript
-
-    saved_run(tmp_path / "run", [transcript("t1")]).close()
-    own = tmp_path / "run" / name
-    before = own.read_bytes() if own.exists() else None
-    err = _fails(["export", str(tmp_path / "run"), "--format", "csv", "--out", str(own)], capsys)
-    assert "would write over" in err and "the run's own" in err
-    assert (own.read_bytes() if own.exists() else None) == before  # (was: replaced by CSV)
-
-
-def test_export_inspect_to_a_file_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from tests.judges.helpers import saved_run, transcript
-
-    saved_run(tmp_path / "run", [transcript("t1")]).close()
-    (tmp_path / "logs.txt").write_text("keep")
-    err = _fails(
-        [
-            "export",
-            str(tmp_path / "run"),
-            "--format",
-            "inspect",
-            "--out",
-            str(tmp_path / "logs.txt"),
-        ],
-        capsys,
-    )
-    assert "is a file" in err  # (was a FileExistsError traceback)
-
-
-def test_rejudge_rounds_written_with_a_superscript_is_refused_in_words(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """``"³".isdigit()`` is true and ``int("³")`` fails: it was a ValueError traceback."""
-    from tests.judges.helpers import saved_run, transcript
-
-    saved_run(tmp_path / "run", [transcript("t1")]).close()
-    err = _fails(
-        ["rejudge", str(tmp_path / "run"), "--judge", "llm:mock/x", "--rounds", "³"], capsys
-    )
-    assert "--rounds '³': give whole numbers, e.g. 1,2,3 (or all)" in err
-
-
 def test_a_dry_run_checks_the_overrides_and_names_the_flags_it_does_not_use(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -464,30 +359,6 @@ def test_a_dry_run_checks_the_overrides_and_names_the_flags_it_does_not_use(
     said = " ".join(capsys.readouterr().out.split())
     assert "note: a dry run rehearses on mock endpoints in a temporary folder, with no cap;" in said
     assert "--out, --workers apply to the real run only" in said
-    assert not out.exists()
-
-
-@pytest.mark.parametrize(
-    ("flags", "named"),
-    [
-        (["--counted-only"], "--counted-only"),
-        (["--kind", "transcripts"], "--kind"),
-        (["--kind", "judgments", "--counted-only"], "--kind and --counted-only"),
-    ],
-)
-def test_export_inspect_refuses_the_options_of_a_table(
-    flags: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """--kind and --counted-only choose a table's rows; --format inspect ignored them and
-    wrote every judgment, silently."""
-    from tests.judges.helpers import saved_run, transcript
-
-    saved_run(tmp_path / "run", [transcript("t1")]).close()
-    out = tmp_path / "logs"
-    err = _fails(
-        ["export", str(tmp_path / "run"), "--format", "inspect", "--out", str(out), *flags], capsys
-    )
-    assert f"{named} choose the rows of a csv or parquet table" in err
     assert not out.exists()
 
 
