@@ -57,7 +57,7 @@ from numpy.typing import NDArray
 from oversight.analysis._bootstrap import Resampler, rng_for, sums_by_cluster
 from oversight.analysis._codes import unique_codes
 from oversight.analysis._data import Data
-from oversight.analysis._interval_rule import ci_method, ruled
+from oversight.analysis._interval_rule import Ruled, ci_method, ruled
 from oversight.analysis._schema import Comparison, McNemar
 from oversight.analysis._smallsample import (
     Cr2,
@@ -72,6 +72,7 @@ from oversight.analysis._twoway import by_annotators
 __all__ = [
     "compare",
     "paired_interval",
+    "paired_ruled",
 ]
 
 Floats = NDArray[np.float64]
@@ -363,7 +364,25 @@ def paired_interval(
     (:func:`~oversight.analysis._interval_rule.ruled`), and its t degrees of freedom when
     CR2 gave it; None with fewer than two sources or no variation between them. With
     ``annotators`` (two or more people judged the questions) ``two_way()`` gives it, as
-    there."""
+    there; :func:`paired_ruled` also says which."""
+    out, df = paired_ruled(
+        d, cluster, clusters, resampler, level=level, annotators=annotators, two_way=two_way
+    )
+    return out.ci95, df
+
+
+def paired_ruled(
+    d: Floats,
+    cluster: Ints,
+    clusters: Ints,
+    resampler: Resampler,
+    *,
+    level: float = 0.95,
+    annotators: int = 0,
+    two_way: Callable[[], tuple[Interval, float]] | None = None,
+) -> tuple[Ruled, float | None]:
+    """:func:`paired_interval`'s interval with its ``ci_method`` words (a
+    :class:`~oversight.analysis._interval_rule.Ruled`), and the t degrees of freedom."""
     c = int(clusters.size)
     fits: list[Cr2] = []
 
@@ -381,7 +400,7 @@ def paired_interval(
 
     # Without spread the bootstrap's interval would have zero width; CR2 gives none.
     varies = bool(d.size and np.ptp(d) > 0)
-    ci = ruled(
+    out = ruled(
         c,
         varies=varies,
         cr2=cr2,
@@ -389,5 +408,5 @@ def paired_interval(
         level=level,
         annotators=annotators,
         two_way=two_way,
-    ).ci95
-    return ci, fits[0].df if fits else None
+    )
+    return out, fits[0].df if fits else None

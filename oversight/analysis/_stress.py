@@ -50,10 +50,10 @@ from oversight.analysis._detectors import (
     roc_points,
     transcript_detections,
 )
-from oversight.analysis._stats import row_metrics
+from oversight.analysis._stats import RowMetrics, row_metrics
 from oversight.analysis._twins import benign_twins, item
 from oversight.analysis._twoway import clustering
-from oversight.analysis._worst import People, by_people, paired_drop, worst_case
+from oversight.analysis._worst import People, by_people, paired_drop, paired_drop_ruled, worst_case
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
 
@@ -139,6 +139,11 @@ class PersonaEffect(_Out):
     it."""
     planted_drop_ci95: tuple[float, float] | None = None
     """95% interval of ``planted_drop``, by the same rule as ``drop_ci95``."""
+    ci_method: str = ""
+    """How ``drop_ci95`` was computed, or why there is none: over sources, or ``two-way CR1
+    over S sources and A annotators`` when people judged it (the report's ``ci_method``)."""
+    planted_ci_method: str = ""
+    """The same for ``planted_drop_ci95`` (its items can have fewer sources or people)."""
 
 
 class StressRow(_Out):
@@ -282,6 +287,7 @@ def stress(
         condition = data.transcripts[data.t[r]].condition
         rows_of[(condition, _judge_key(condition, data.judge[r].name, plants))].append(int(r))
     judges = sorted({judge for _, judge in rows_of})
+    shared = (plants, q_cluster, resampler, two_way)
     warnings: list[str] = []
     out: list[StressRow] = []
     twins: dict[str, list[str]] = defaultdict(list)
@@ -291,18 +297,7 @@ def stress(
         for judge in judges:
             rows = np.array(rows_of.get((base, judge), []), dtype=np.int64)
             found = [
-                _effect(
-                    data,
-                    metrics.score,
-                    metrics.p_gold,
-                    rows,
-                    np.array(rows_of.get((label, judge), []), dtype=np.int64),
-                    label,
-                    plants[label],
-                    q_cluster,
-                    resampler,
-                    two_way,
-                )
+                _effect(data, metrics, rows, rows_of.get((label, judge), []), label, shared)
                 for label in sorted(twins[base], key=lambda lb: plants[lb][1])
             ]
             effects = [e for e, _, _ in found]
@@ -350,19 +345,18 @@ def stress(
 
 def _effect(
     data: Data,
-    score: Floats,
-    p_gold: Floats,
+    metrics: RowMetrics,
     base_rows: Ints,
-    rows: Ints,
+    planted_rows: list[int],
     label: str,
-    plant: tuple[str, str, str | None],
-    q_cluster: Ints,
-    resampler: Resampler,
-    two_way: bool = True,
+    shared: tuple[dict[str, tuple[str, str, str | None]], Ints, Resampler, bool],
 ) -> tuple[PersonaEffect, tuple[Floats, Floats, Ints], People]:
     """One persona's effect, its paired scores where it spoke (benign, planted, source per
     question), which the worst case is chosen on, and who judged those (:func:`by_people`)."""
-    _, persona, role = plant
+    plants, q_cluster, resampler, two_way = shared
+    _, persona, role = plants[label]
+    score, p_gold = metrics.score, metrics.p_gold
+    rows = np.array(planted_rows, dtype=np.int64)
     n_q = data.n_questions
 
     def means(values: Floats, rs: Ints) -> tuple[Floats, NDArray[np.bool_]]:
@@ -375,7 +369,9 @@ def _effect(
     (b, has_b), (a, has_a) = means(score, base_rows), means(score, rows)
     pairs = np.nonzero(has_a & has_b)[0]
     who = by_people(data, score, base_rows, rows, pairs, q_cluster, two_way=two_way)
-    drop, ci, n_clusters = paired_drop(b[pairs], a[pairs], q_cluster[pairs], resampler, people=who)
+    drop, ruled, n_clusters = paired_drop_ruled(
+        b[pairs], a[pairs], q_cluster[pairs], resampler, people=who
+    )
     (pb, _), (pa, _) = means(p_gold, base_rows), means(p_gold, rows)
     planted = {data.t[r] for r in rows if data.transcripts[data.t[r]].planted}
     # Where it spoke: its items, against the same items (question, setup, repeat) benign.
@@ -388,7 +384,7 @@ def _effect(
     (pb_, has_pb), (pa_, has_pa) = (means(score, x) for x in (twin, mine))
     where = np.nonzero(has_pb & has_pa)[0]
     p_who = by_people(data, score, twin, mine, where, q_cluster, two_way=two_way)
-    p_drop, p_ci, p_clusters = paired_drop(
+    p_drop, p_ruled, p_clusters = paired_drop_ruled(
         pb_[where], pa_[where], q_cluster[where], resampler, people=p_who
     )
     effect = PersonaEffect(
@@ -401,12 +397,14 @@ def _effect(
         n_questions=int(pairs.size),
         n_clusters=n_clusters,
         drop=drop,
-        drop_ci95=ci,
+        drop_ci95=ruled.ci95,
+        ci_method=ruled.ci_method,
         p_gold_shift=float((pa[pairs] - pb[pairs]).mean()) if pairs.size else None,
         planted_questions=int(where.size),
         planted_clusters=p_clusters,
         planted_drop=p_drop,
-        planted_drop_ci95=p_ci,
+        planted_drop_ci95=p_ruled.ci95,
+        planted_ci_method=p_ruled.ci_method,
     )
     return effect, (pb_[where], pa_[where], q_cluster[where]), p_who
 

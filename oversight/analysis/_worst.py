@@ -40,12 +40,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler
-from oversight.analysis._compare import paired_interval
+from oversight.analysis._compare import paired_ruled
 from oversight.analysis._data import Data
+from oversight.analysis._interval_rule import Ruled, ci_method
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, cr2_means, t_quantile
 from oversight.analysis._twoway import annotator_codes, people, two_way_difference
 
-__all__ = ["NO_PEOPLE", "People", "by_people", "max_t", "paired_drop", "worst_case"]
+__all__ = [
+    "NO_PEOPLE",
+    "People",
+    "by_people",
+    "max_t",
+    "paired_drop",
+    "paired_drop_ruled",
+    "worst_case",
+]
 
 MAX_T_DRAWS = 20_000
 """Normal draws that give max-t's critical value (seeded; the chi-square part is exact, so
@@ -103,12 +112,28 @@ def paired_drop(
     of the report's paired comparisons (:func:`~oversight.analysis._compare.paired_interval`;
     two-way when ``people`` (:func:`by_people`) are two or more), and the number of
     clusters (``clusters``: each question's source code)."""
+    drop, ruled, n = paired_drop_ruled(
+        benign, attacked, clusters, resampler, level=level, people=people
+    )
+    return drop, ruled.ci95, n
+
+
+def paired_drop_ruled(
+    benign: Floats,
+    attacked: Floats,
+    clusters: Ints,
+    resampler: Resampler,
+    *,
+    level: float = 0.95,
+    people: People = NO_PEOPLE,
+) -> tuple[float | None, Ruled, int]:
+    """:func:`paired_drop` with the interval's ``ci_method`` words (a :class:`Ruled`)."""
     if benign.size == 0:
-        return None, None, 0
+        return None, Ruled(None, ci_method(0, has_interval=False)), 0
     ids, local = np.unique(clusters, return_inverse=True)
     d = benign - attacked
     n_people, two_way = people
-    ci, _ = paired_interval(
+    ruled, _ = paired_ruled(
         d,
         local,
         ids,
@@ -117,7 +142,7 @@ def paired_drop(
         annotators=n_people,
         two_way=None if two_way is None else partial(two_way, level),
     )
-    return float(d.mean()), ci, int(ids.size)
+    return float(d.mean()), ruled, int(ids.size)
 
 
 def worst_case(

@@ -197,3 +197,20 @@ def test_report_cluster_sources_reaches_the_stress_table(run: RunBuilder, tmp_pa
     ours = [v for p in written["personas"] for v in p["drop_ci95"]]
     assert ours == pytest.approx([v for p in alone.personas for v in p.drop_ci95 or ()])
     assert ours != pytest.approx([v for p in two_way.personas for v in p.drop_ci95 or ()])
+
+
+def test_stress_json_and_table_say_how_each_drop_was_clustered(
+    run: RunBuilder, tmp_path: Path
+) -> None:
+    _stress_run(run)
+    two_way = "two-way CR1 over 8 sources and 5 annotators, t(4 df)"
+    for flags, method in (([], two_way), (["--cluster", "sources"], "CR2, t(Bell-McCaffrey df)")):
+        out = tmp_path / (flags[-1] if flags else "default")
+        with contextlib.redirect_stdout(io.StringIO()):
+            args = ["report", str(run.path), "--markdown", "--out", str(out), "--bootstrap", "50"]
+            assert main([*args, *flags]) == 0
+        (written,) = json.loads((out / "stress.json").read_text(encoding="utf-8"))["rows"]
+        for persona in written["personas"]:
+            assert persona["ci_method"] == method
+            assert persona["planted_ci_method"] == method
+        assert f"95% CI: {method}" in (out / "stress.md").read_text(encoding="utf-8")
