@@ -17,16 +17,26 @@ scores of two questions of the same source), the variance grows by the design ef
 ``1 + (m - 1) icc``, and so does ``n``; sources needed are ``ceil(n / m)``.
 
 Annotators: when people judge, each judging ``m_a`` questions, and ``icc_a`` is the share of
-the score variance that lies between people, the design effect is ``1 + (m - 1) icc + (m_a
-- 1) icc_a`` (crossed sources and annotators of equal sizes: ``var(mean) = s2_source /
-G_source + s2_annotator / G_annotator + s2_rest / n``), and the plan says how many people
-that takes, ``ceil(n / m_a)`` per condition. It assumes each person judges ``m_a``
-questions whatever ``n`` (recruit people in proportion): with a fixed panel the annotator
-term does not shrink with more questions. For a between-subject study (each person judges
-one condition) this is each condition's variance, as the report's two-way interval sees
-it; for a within-subject one (the same people in both conditions) a person's skill cancels
-in the difference and the plan is conservative, while how much assistance helps each
-person differently (what remains) is not something a pilot of one condition can show.
+each condition's score variance that lies between people (``s2_a = icc_a p q``), the
+annotator term adds ``(m_a - 1) icc_a (p_A q_A + p_B q_B)`` to the clustered per-question
+variance (crossed sources and annotators of equal sizes: ``var(mean) = s2_source / G_source
++ s2_annotator / G_annotator + s2_rest / n``), so the design effect is ``1 + (m - 1) icc +
+(m_a - 1) icc_a (p_A q_A + p_B q_B) / var``, ``var`` the per-question variance above
+(unpaired: ``1 + (m - 1) icc + (m_a - 1) icc_a``). The plan says how many people that takes,
+``ceil(n / m_a)`` per condition. It assumes each person judges ``m_a`` questions whatever
+``n`` (recruit people in proportion): with a fixed panel the annotator term does not
+shrink with more questions. Designs:
+
+* **different people per condition** (the default; between-subject): the annotator term is
+  each condition's, as the report's two-way interval sees it. Pairing by question does not
+  remove it: a question's two judgments come from two people, so ``d = y_A - y_B`` carries
+  ``u_A - u_B`` and the person sums over ``m_a`` questions add ``(m_a - 1) (s2_aA + s2_aB)``
+  to ``n var(mean d)`` whatever ``var(d)`` pairing left (derivation: docs/metrics.md);
+* **the same person judges a question in both conditions** (``same_people``, paired only):
+  a person's skill cancels in each difference; what remains is how much the condition
+  helps each person differently, which a pilot of one condition cannot show, so the plan
+  allows ``(m_a - 1) icc_a var(d)`` for it (an assumption: the design effect ``1 + (m - 1)
+  icc + (m_a - 1) icc_a``). Unpaired with the same people the default is conservative.
 
 From a pilot run, :func:`icc_from_scores` estimates the ICC by one-way ANOVA over sources
 (the ICC(1) estimator with the unequal-size ``n0``), and ``m`` as the mean questions per
@@ -76,8 +86,15 @@ class PowerPlan(BaseModel):
     """Share of the score variance between annotators (people); 0 for LLM judges."""
     questions_per_annotator: float = 1.0
     """Questions each annotator judges (m_a)."""
+    variance: float = 0.0
+    """Per-question variance of the difference, independent questions: ``p_A q_A + p_B
+    q_B`` unpaired, ``discordance - difference^2`` paired."""
+    same_people: bool = False
+    """Paired: the same person judges a question in both conditions (their skill cancels)."""
     design_effect: float
-    """1 + (m - 1) icc + (m_a - 1) annotator_icc."""
+    """What clustering multiplies ``variance`` by: 1 + (m - 1) icc + the annotator term
+    (unpaired or ``same_people``: (m_a - 1) annotator_icc; paired by different people:
+    (m_a - 1) annotator_icc (p_A q_A + p_B q_B) / variance)."""
     questions_unclustered: int
     """Questions per condition if questions were independent."""
     questions: int
@@ -100,9 +117,10 @@ def plan_sample_size(
     discordance: float | None = None,
     annotator_icc: float = 0.0,
     questions_per_annotator: float = 1.0,
+    same_people: bool = False,
 ) -> PowerPlan:
     """Questions and sources (and annotators) per condition to detect ``difference`` (see
-    the module)."""
+    the module); ``same_people``: paired, each question judged by one person in both."""
     p_b = baseline_accuracy
     p_a = p_b + difference
     if difference == 0 or not 0 < p_b < 1 or not 0 < p_a < 1:
@@ -134,8 +152,17 @@ def plan_sample_size(
     else:
         disc = None
         variance = p_a * (1 - p_a) + p_b * (1 - p_b)
+    if same_people and not paired:
+        raise ConfigError("plan: same people applies to a paired design (give --paired)")
     n = z * z * variance / difference**2
-    effect = 1 + (questions_per_source - 1) * icc + (questions_per_annotator - 1) * annotator_icc
+    # The people's share of the scores' variance; pairing by question removes it only when
+    # the same person judged both (then allowed for as the interaction; see the module).
+    people = (p_a * (1 - p_a) + p_b * (1 - p_b)) / variance if paired and not same_people else 1
+    effect = (
+        1
+        + (questions_per_source - 1) * icc
+        + (questions_per_annotator - 1) * annotator_icc * people
+    )
     clustered = math.ceil(n * effect)
     return PowerPlan(
         difference=difference,
@@ -144,6 +171,8 @@ def plan_sample_size(
         alpha=alpha,
         design="paired" if paired else "unpaired",
         discordance=disc,
+        variance=variance,
+        same_people=same_people,
         icc=icc,
         questions_per_source=questions_per_source,
         annotator_icc=annotator_icc,

@@ -31,8 +31,8 @@ def add_parser(subparsers: Any) -> None:
             "Questions and sources per condition needed to detect a difference in accuracy "
             "at a given power, unclustered and with clustering by source (design effect "
             "1 + (m - 1) ICC) and, for people, by annotator (+ (m_a - 1) annotator ICC, "
-            "people recruited in proportion, m_a questions each), from assumed values or a "
-            "pilot run."
+            "people recruited in proportion, m_a questions each; paired by different people, "
+            "that term is not reduced by the pairing), from assumed values or a pilot run."
         ),
     )
     parser.add_argument(
@@ -80,6 +80,12 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--paired", action="store_true", help="both conditions judge the same questions"
+    )
+    parser.add_argument(
+        "--same-people",
+        action="store_true",
+        help="with --paired: one person judges each question in both conditions, so their "
+        "skill cancels (default: different people per condition)",
     )
     parser.add_argument(
         "--discordance",
@@ -155,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         discordance=discordance,
         annotator_icc=0.0 if icc_a is None else icc_a,
         questions_per_annotator=1.0 if m_a is None else m_a,
+        same_people=args.same_people,
     )
     table = Table(
         title=f"{plan.design.capitalize()} comparison: {100 * plan.difference:+z.1f} "
@@ -181,9 +188,17 @@ def run(args: argparse.Namespace) -> int:
     )
     console.print(table)
     if people:
+        design = (
+            "the same person judges a question in both conditions (--same-people): their "
+            "skill cancels, and the annotator term allows for how much the condition helps "
+            "each person differently, which a one-condition pilot cannot show"
+            if plan.same_people
+            else "different people per condition"
+            + ("; the pairing does not reduce their variance" if plan.design == "paired" else "")
+        )
         console.print(
             "annotators: each judges the questions per annotator above, so recruit people in "
             "proportion; a fixed panel's annotator variance does not shrink with more "
-            "questions. Within-subject (the same people in both conditions): conservative."
+            f"questions. Assumed: {design}."
         )
     return 0
