@@ -20,7 +20,9 @@ alphabetical order, A - B:
   say) and two or more people judged them, interval and p-value are two-way over sources
   and that person (:mod:`oversight.analysis._twoway`; not under ``cluster="sources"``):
   a unit judged by two people has no one annotator to cluster by, so then, as for LLM
-  judges, over sources;
+  judges, over sources; so too when a unit's person is unknown (a ``human`` judgment
+  without an annotator name: clustering those together would make them one person, and
+  apart, strangers), and ``ci_method`` says so;
 * p-values are Holm-adjusted over the report's judge comparisons (``multiplicity``), a
   family of their own: adding a judge does not change the conditions' adjusted p-values.
 """
@@ -83,10 +85,15 @@ def judge_comparisons(
         values = [resolved[i][1][int(code)] for i, code in enumerate(combo)]
         strata.append((dict(zip(fields, values, strict=True)), rows[stratum == s]))
     strata.sort(key=lambda item: [order(f, v) for f, v in item[0].items()])
+    # A person's judgment without an annotator name: who gave it is unknown.
+    nameless = np.array(
+        [two_way and j.kind == "human" and j.annotator is None for j in data.judge], dtype=bool
+    )
     out: list[JudgeComparison] = []
     for group, members in strata:
         who = annotator_codes(data, members, two_way=two_way)
-        out += _stratum(data, metrics, members, who, by=group, resampler=resampler)
+        who_ = (*who, nameless[members])
+        out += _stratum(data, metrics, members, who_, by=group, resampler=resampler)
     if multiplicity == "holm":
         adjusted = holm([c.p_value for c in out])
     else:
@@ -98,7 +105,7 @@ def _stratum(
     data: Data,
     metrics: RowMetrics,
     rows: Ints,
-    who: tuple[Ints, Bools],
+    who: tuple[Ints, Bools, Bools],
     *,
     by: dict[str, Any],
     resampler: Resampler,
@@ -131,7 +138,16 @@ def _stratum(
         ci, df = paired_interval(d, cluster, clusters, resampler)
         totals = np.bincount(cluster, weights=d, minlength=c).astype(np.float64)
         label = f"judge {names[a]} vs {names[b]} ({where})"
-        person = _one_person(unit, judge, who, both, (a, b)) if np.ptp(d) > 0 else None
+        person = _one_person(unit, judge, who[:2], both, (a, b)) if np.ptp(d) > 0 else None
+        unknown = int(np.isin(both, unit[who[2] & np.isin(judge, (a, b))]).sum())
+        note = (
+            f"; over sources: {unknown} pairs judged by a person without an annotator name, "
+            "so not two-way"
+            if person is not None and unknown
+            else ""
+        )
+        if note:  # lumping the nameless together would make them one person
+            person = None
         if person is not None:
             fit = two_way_fit(np.ones((d.size, 1)), d, cluster, person[0], np.ones(1))
             ci, df = fit.interval(bounds=(-1.0, 1.0)), fit.df
@@ -154,7 +170,8 @@ def _stratum(
                     has_interval=ci is not None,
                     annotators=0 if person is None else person[1],
                     df=df or 0.0,
-                ),
+                )
+                + note,
                 df=df,
                 test=_TEST if person is None else TEST,
                 p_value=sign_flip_test(totals, rng_for(resampler.seed, "sign-flip", label))

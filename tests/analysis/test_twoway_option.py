@@ -251,3 +251,33 @@ def test_the_judges_table_says_when_its_p_is_two_way(run: RunBuilder, tmp_path: 
     assert main(["report", str(run.path), "--markdown", "--out", str(tmp_path)]) == 0
     text = " ".join((tmp_path / "report.md").read_text(encoding="utf-8").split())
     assert "where each transcript was judged by at most one of two or more people a t" in text
+
+
+def test_judges_compared_with_a_person_of_unknown_name_stay_over_sources(
+    run: RunBuilder,
+) -> None:
+    # As above, but a human judgment of every fourth transcript has no annotator: who gave
+    # it is unknown, so it has no annotator to cluster by (nor is it one person with the
+    # other nameless ones): the comparison stays over sources and says why.
+    rng = np.random.default_rng(5)
+    for s in range(8):
+        for i in range(3):
+            t = run.transcript(run.question(f"q{s}-{i}", source=f"s{s}"), condition="debate")
+            k = (3 * s + i) % 6
+            who = None if (3 * s + i) % 4 == 0 else f"ann{k}"
+            for judge, right in (("gpt", rng.random() < 0.7), ("human", rng.random() < 0.6)):
+                run.judge(
+                    t,
+                    [RIGHT, WRONG] if right else [WRONG, RIGHT],
+                    judge=judge,
+                    kind="human" if judge == "human" else "llm",
+                    annotator=who if judge == "human" else None,
+                )
+    (c,) = analyze(run.path, n_bootstrap=50).judge_comparisons
+    (alone,) = analyze(run.path, n_bootstrap=50, cluster="sources").judge_comparisons
+    assert c.ci95 == pytest.approx(alone.ci95) and c.p_value == alone.p_value
+    assert c.test == "sign-flip permutation over sources"
+    assert c.ci_method == (
+        "CR2, t(Bell-McCaffrey df); over sources: 6 pairs judged by a person without an "
+        "annotator name, so not two-way"
+    )
