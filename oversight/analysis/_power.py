@@ -31,7 +31,7 @@ shrink with more questions. Designs:
   each condition's, as the report's two-way interval sees it. Pairing by question does not
   remove it: a question's two judgments come from two people, so ``d = y_A - y_B`` carries
   ``u_A - u_B`` and the person sums over ``m_a`` questions add ``(m_a - 1) (s2_aA + s2_aB)``
-  to ``n var(mean d)`` whatever ``var(d)`` pairing left (derivation: docs/metrics.md);
+  to ``n var(mean d)`` whatever ``var(d)`` pairing left (derivation: docs/guide/analysis.md);
 * **the same person judges a question in both conditions** (``same_people``, paired only):
   a person's skill cancels in each difference; what remains is how much the condition
   helps each person differently, which a pilot of one condition cannot show, so the plan
