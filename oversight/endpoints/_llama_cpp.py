@@ -4,8 +4,9 @@ its slots, and a JSON schema it enforces.
 
 llama.cpp names itself in every response (``Server: llama.cpp``), so an ``openai/``
 endpoint knows one from its first reply (or from ``llama_cpp=True``, before any) at no
-extra request. Its slots come from ``GET /props`` (beside ``/v1``: ``total_slots``), asked
-once per server and process, and only of a llama.cpp server.
+extra request; the requests after its first wait for that reply. Its slots come from
+``GET /props`` (beside ``/v1``: ``total_slots``), asked once per server and process, and
+again after a request to it failed to connect or timed out; only of a llama.cpp server.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import openai
 from openai._types import RequestOptions
 
-__all__ = ["is_llama_cpp", "lenient_schema", "server_slots"]
+__all__ = ["forget_slots", "is_llama_cpp", "lenient_schema", "server_slots"]
 
 _slots: dict[str, int | None] = {}
 """Each llama.cpp server's slots, by its base URL, for this process (None: it did not say)."""
@@ -49,6 +50,13 @@ async def server_slots(
     return slots
 
 
+def forget_slots(server: str) -> None:
+    """Ask the slots of ``server`` again next time: a request to it failed to connect or
+    timed out, so it may have been restarted with another ``-np`` (or be queueing requests
+    beyond fewer slots than we hold to)."""
+    _slots.pop(server, None)
+
+
 async def _ask(server: str, client: Callable[[], Awaitable[openai.AsyncOpenAI]]) -> int | None:
     sdk = await client()
     options: RequestOptions = {"security": {"bearer_auth": True}}
@@ -71,8 +79,15 @@ def lenient_schema(response_format: dict[str, Any]) -> None:
     (``uniqueItems``, ``not``, ``if``, a ``oneOf`` it cannot prove disjoint, an unknown
     ``format``), and the server then generates unconstrained, with no error. Lenient, it
     enforces the rest; the reply is still validated against the whole schema, and
-    re-asked. (A build that compiles schemas to a GBNF grammar ignores the key.)
+    re-asked.
+
+    A build without llguidance compiles the schema to a GBNF grammar, reading only the
+    keywords it knows (``type``, ``properties``, ``items``, ``enum``...): the key is ignored,
+    as are the keywords it cannot enforce. Except in the empty schema ``{}`` (any JSON),
+    which it tells by having no key at all: with this one it would be refused ("Unrecognized
+    schema"), so ``{}`` is left as it is (nothing in it to be lenient about).
     """
     if response_format.get("type") == "json_schema":
         wrapper = response_format["json_schema"]
-        wrapper["schema"] = {"x-guidance": {"lenient": True}, **wrapper["schema"]}
+        if wrapper["schema"]:
+            wrapper["schema"] = {"x-guidance": {"lenient": True}, **wrapper["schema"]}

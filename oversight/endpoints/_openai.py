@@ -7,6 +7,7 @@ allows it); servers without it can use ``structured="json_object"`` or ``"prompt
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from openai._types import RequestOptions
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from oversight.endpoints._batch_api import BatchApi
-from oversight.endpoints._llama_cpp import is_llama_cpp, lenient_schema, server_slots
+from oversight.endpoints._llama_cpp import forget_slots, is_llama_cpp, lenient_schema, server_slots
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._pricing import openai_host
 from oversight.endpoints._retry import Failure, status_failure
@@ -79,11 +80,33 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         self.stream = bool(options.stream)
         self.llama_cpp: bool | None = False if _is_openai(self.server) else options.llama_cpp
         """Whether the server is llama.cpp's; None until a reply says (its ``Server``)."""
+        self._scout: asyncio.Future[None] | None = None
+        """Done once the first request's reply (or failure) is in: until then the requests
+        after it wait, so that a llama.cpp server's first wave is held to its slots too."""
 
     async def server_slots(self) -> int | None:
+        if self.llama_cpp is None and self.options.max_concurrency is None:
+            await self._first_reply()
         if not self.llama_cpp:
             return None
         return await server_slots(self.server, self.client)
+
+    async def _first_reply(self) -> None:
+        """Let the first request go; hold those after it until its reply says what the
+        server is (one request's time, once; nothing extra is sent)."""
+        loop = asyncio.get_running_loop()
+        scout = self._scout
+        if scout is None:
+            self._scout = loop.create_future()
+            task = asyncio.current_task()
+            if task is not None:  # should it end without sending, the others go
+                task.add_done_callback(lambda _: self._scouted())
+        elif scout.get_loop() is loop and not scout.done():
+            await asyncio.wait([scout])  # not cancelled with a waiter
+
+    def _scouted(self) -> None:
+        if self._scout is not None and not self._scout.done():
+            self._scout.set_result(None)
 
     def _heard_from(self, headers: Mapping[str, str], *, answered: bool = True) -> None:
         """Learn from a response's headers whether the server is llama.cpp's (from an error,
@@ -98,6 +121,8 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
                     self.model,
                     public_url(self.server),
                 )
+        if self.llama_cpp is not None:
+            self._scouted()
 
     async def send(self, request: Request) -> Reply:
         client = await self.client()
@@ -107,6 +132,17 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         # Posted as it is: ``chat.completions.create`` would walk the whole body again to
         # "transform" it (nothing to change in a plain JSON body; ~10% of the client's CPU).
         options: RequestOptions = {"security": {"bearer_auth": True}}
+        try:
+            return await self._post(client, params, options)
+        except openai.APIConnectionError:  # a timeout too: a server restarted, perhaps
+            forget_slots(self.server)  # with another -np: they are asked again
+            raise
+        finally:
+            self._scouted()
+
+    async def _post(
+        self, client: openai.AsyncOpenAI, params: dict[str, Any], options: RequestOptions
+    ) -> Reply:
         try:
             if not self.stream:
                 response = await client.post(

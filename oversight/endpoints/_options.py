@@ -117,10 +117,11 @@ class EndpointOptions(BaseModel):
     For a llama.cpp server, JSON schemas go lenient (a keyword its grammar engine cannot
     enforce is left to validation, not the whole schema dropped), and where no
     ``max_concurrency`` is set the requests in flight are its slots (``/props``
-    ``total_slots``, its ``-np``): a request beyond them would wait in the server's
-    queue, where its ``timeout`` already runs. With None, that limit starts at the first
-    reply: the requests sent before it are not held to the slots. ``local/`` servers are
-    llama.cpp's."""
+    ``total_slots``, its ``-np``, asked again after a failed connection or a timeout): a
+    request beyond them would wait in the server's queue, where its ``timeout`` already
+    runs. With None and no ``max_concurrency``, the requests after the endpoint's first
+    wait for its reply (once) so that they are held to the slots too; False skips that
+    wait. ``local/`` servers are llama.cpp's."""
     replies: Any = None
     """``mock/`` only: a list of replies, or a sync or async function of the request."""
     ctx_size: int | None = Field(default=None, ge=256)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from oversight.endpoints import endpoint
-from oversight.testing import FakeOpenAIServer
+from oversight.testing import FakeOpenAIServer, Fault
 from oversight.testing._http import HttpRequest, Responder
 
 SCHEMA = {
@@ -44,8 +44,8 @@ class _NamedResponder(Responder):
 class FakeLlamaCpp(FakeOpenAIServer):
     """The fake OpenAI server speaking as llama.cpp's, with ``slots`` slots."""
 
-    def __init__(self, slots: int) -> None:
-        super().__init__()
+    def __init__(self, slots: int, **options: Any) -> None:
+        super().__init__(**options)
         self.slots = slots
 
     async def answer(self, record: Any, scripted: Any, out: Responder) -> None:
@@ -82,6 +82,17 @@ async def test_a_llama_cpp_server_is_known_by_its_first_reply_and_its_schemas_go
     # Unknown before its first reply; known from it on; told, known from the start.
     assert _guided(server) == [False, True, True]
     assert server.requests_by_path["/props"] == 1  # asked once, only of llama.cpp
+
+
+async def test_the_empty_schema_goes_as_it_is() -> None:
+    """``{}`` (any JSON) went as ``{"x-guidance": ...}``: a llama.cpp build without
+    llguidance (schemas compiled to GBNF) tells ``{}`` by its having no key, so it refuses
+    that one ("Unrecognized schema"). Nothing in ``{}`` needs leniency: it goes as it is."""
+    with FakeLlamaCpp(slots=1) as server:
+        ep = endpoint("openai/gemma", base_url=server.base_url, cache=False, llama_cpp=True)
+        await ep.complete("Any JSON.", schema={}, max_tokens=20)
+        await ep.complete("Pick.", schema=SCHEMA, max_tokens=200)
+    assert _guided(server) == [False, True]
 
 
 async def test_requests_in_flight_are_the_llama_cpp_servers_slots_unless_set() -> None:
@@ -123,3 +134,72 @@ async def test_another_compatible_server_is_neither_asked_nor_changed(
     assert len(replies) == 8 and openai_server.peak_concurrency == 8
     assert _guided(openai_server) == [False]
     assert set(openai_server.requests_by_path) == {"/v1/chat/completions"}
+
+
+class Busy:
+    """A reply script that takes 50 ms and counts the requests it works on at once. Each is
+    counted out before its reply is written, so the count never lags, as the server's
+    ``peak_concurrency`` can (the next request may arrive before the server's thread has
+    counted the last one out)."""
+
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+        self.log: list[str] = []
+
+    async def __call__(self, body: dict[str, Any]) -> str:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        self.log.append("start")
+        await asyncio.sleep(0.05)
+        self.now -= 1
+        self.log.append("end")
+        return "ok"
+
+
+async def test_the_first_wave_waits_for_the_first_reply_so_it_is_held_to_the_slots_too() -> None:
+    """With ``llama_cpp`` unset, the requests sent at once before the server's first reply
+    (up to 64) all went to a two-slot llama.cpp server, the rest waiting in its queue with
+    their ``timeout`` running. Now the first request goes alone; the others wait for its
+    reply, which names the server, and are then held to its slots. No request is added."""
+    busy = Busy()
+    with FakeLlamaCpp(slots=2, reply=busy) as server:
+        ep = endpoint("openai/gemma", base_url=server.base_url, cache=False)
+        replies = await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(8)))
+    assert [r.call.retries for r in replies] == [0] * 8
+    assert busy.log[:2] == ["start", "end"] and busy.peak == 2
+    assert server.requests_by_path == {"/v1/chat/completions": 8, "/props": 1}
+
+
+async def test_the_first_wave_to_another_server_waits_for_one_reply_then_goes_at_once() -> None:
+    """Another compatible server: the wave waits for the first reply (one request's time),
+    then goes at the usual concurrency; nothing but the chat requests is sent. Set
+    ``llama_cpp=False`` and none waits."""
+    busy = Busy()
+    with FakeOpenAIServer(reply=busy) as server:
+        ep = endpoint("openai/model", base_url=server.base_url, cache=False)
+        await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(8)))
+        assert busy.log[:2] == ["start", "end"] and busy.peak == 7
+        assert set(server.requests_by_path) == {"/v1/chat/completions"}
+        busy.peak = 0
+        told = endpoint("openai/other", base_url=server.base_url, cache=False, llama_cpp=False)
+        await asyncio.gather(*(told.complete(f"Count to {n}.") for n in range(8)))
+    assert busy.peak == 8
+
+
+async def test_the_slots_are_asked_again_after_the_server_dropped_a_connection() -> None:
+    """The slots were asked once per process: a server restarted with fewer (``-np 1``)
+    still got as many requests at once as before, the rest queued there, their timeout
+    running. A dropped connection (or a timeout) now has them asked again."""
+    busy = Busy()
+    with FakeLlamaCpp(slots=4, reply=busy) as server:
+        ep = endpoint("openai/gemma", base_url=server.base_url, cache=False, retry_backoff=0)
+        for n in range(2):  # known from the first reply, its 4 slots asked at the second
+            await ep.complete(f"Hello {n}.", max_tokens=4)
+        server.slots = 1  # restarted with -np 1
+        server.reset()
+        server.set_faults([Fault.drop()])
+        dropped = await ep.complete("Hello again.", max_tokens=4)
+        assert dropped.call.retries == 1
+        busy.peak = 0
+        await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(6)))
+    assert busy.peak == 1

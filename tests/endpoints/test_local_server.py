@@ -90,6 +90,25 @@ async def test_an_openai_endpoint_at_a_llama_cpp_server_gets_a_constrained_reply
     assert "at most 1 requests in flight at once, its server's slots" in caplog.text
 
 
+async def test_an_openai_endpoint_holds_its_first_wave_to_the_slots_of_a_llama_cpp_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Three requests at once from a fresh ``openai/`` endpoint (``llama_cpp`` unset) all
+    went to the one-slot server, two waiting in its queue, their ``timeout`` running. Now
+    the first goes alone; its reply names the server, and the other two follow one by one."""
+    local = endpoint("local/gemma3-270m", **SETTINGS, cache=False)
+    await local.complete("Hello.", max_tokens=1)
+    url = local.backend._url  # type: ignore[attr-defined]
+    ep = endpoint("openai/gemma", base_url=f"{url}/v1", cache=False)
+    with caplog.at_level(logging.INFO, logger="oversight.endpoints"):
+        replies = await asyncio.gather(
+            *(ep.complete(f"Count to {n}.", max_tokens=4) for n in range(3))
+        )
+    assert [r.call.retries for r in replies] == [0, 0, 0]
+    assert "at most 1 requests in flight at once, its server's slots" in caplog.text
+    assert ep.limits.effective.max_concurrency == 1
+
+
 @pytest.mark.parametrize("stream", [True, False])
 async def test_llama_cpp_reports_usage_streamed_or_not_so_a_priced_call_has_a_cost(
     stream: bool,
