@@ -125,6 +125,15 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
             self._scouted()
 
     async def send(self, request: Request) -> Reply:
+        try:
+            return await self._post(request)
+        except openai.APIConnectionError:  # a timeout too: a server restarted, perhaps
+            forget_slots(self.server)  # with another -np: they are asked again
+            raise
+        finally:
+            self._scouted()  # whatever became of the first request, the others go
+
+    async def _post(self, request: Request) -> Reply:
         client = await self.client()
         params = self.params(request)
         if self.options.extra_body:
@@ -132,17 +141,6 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         # Posted as it is: ``chat.completions.create`` would walk the whole body again to
         # "transform" it (nothing to change in a plain JSON body; ~10% of the client's CPU).
         options: RequestOptions = {"security": {"bearer_auth": True}}
-        try:
-            return await self._post(client, params, options)
-        except openai.APIConnectionError:  # a timeout too: a server restarted, perhaps
-            forget_slots(self.server)  # with another -np: they are asked again
-            raise
-        finally:
-            self._scouted()
-
-    async def _post(
-        self, client: openai.AsyncOpenAI, params: dict[str, Any], options: RequestOptions
-    ) -> Reply:
         try:
             if not self.stream:
                 response = await client.post(

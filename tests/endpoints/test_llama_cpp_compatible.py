@@ -203,3 +203,15 @@ async def test_the_slots_are_asked_again_after_the_server_dropped_a_connection()
         busy.peak = 0
         await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(6)))
     assert busy.peak == 1
+
+
+async def test_the_wave_waits_for_the_first_requests_answer_not_its_success(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    """A first request that fails (a 500 names no server) lets the others go; it is
+    retried alongside them, and none waits on it again."""
+    openai_server.set_faults([Fault.server_error()])
+    ep = endpoint("openai/model", base_url=openai_server.base_url, cache=False, retry_backoff=0)
+    replies = await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(4)))
+    assert sorted(r.call.retries for r in replies) == [0, 0, 0, 1]
+    assert openai_server.total_requests == 5
