@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from datetime import datetime
 from pathlib import Path
@@ -43,7 +42,7 @@ from rich.markup import escape
 from judges._common import HumanInterrupted
 from judges.base import Judge, JudgeOptions, LiveBelief
 from judges.human import HumanJudge, _in_thread
-from judges.prompts import score_now
+from judges.prompts import break_even_note, score_now
 from judges.terminal import QUESTION_PROMPT, read_line, read_probabilities, show_view
 from transcripts import (
     SCHEMA_VERSION,
@@ -56,7 +55,6 @@ from transcripts import (
     answer_label,
     utc_now,
 )
-from transcripts.live import Scoring, break_even
 
 __all__ = [
     "JOURNAL",
@@ -257,28 +255,8 @@ def cost_note(probabilities: list[float], turn_penalty: float) -> str:
     return (
         f"Ending now scores log2 of your probability on the correct answer: {scores}. "
         f"Each further round you hear costs {turn_penalty:g} of that reward."
-        + _break_even_note(probabilities, turn_penalty)
+        + _spaced(break_even_note(probabilities, turn_penalty))
     )
-
-
-def _break_even_note(probabilities: list[float], turn_penalty: float) -> str:
-    """How far another round must move the belief to pay for itself (nothing when rounds
-    are free)."""
-    if turn_penalty <= 0:
-        return ""
-    targets = break_even(probabilities, Scoring(turn_penalty=turn_penalty))
-    if targets is None:
-        return (
-            " No belief another round could give you would pay for it: even certainty "
-            "gains less than it costs."
-        )
-    # Rounded up to a whole percent, so that reaching the number shown does pay.
-    shown = [math.ceil(t * 100 - 1e-9) for t in targets]
-    moves = " or ".join(
-        _move(t, t - round(p * 100), answer_label(k))
-        for k, (t, p) in enumerate(zip(shown, probabilities, strict=True))
-    )
-    return f" Another round pays, in expectation, only if it moves your belief to at least {moves}."
 
 
 def for_item(judge: Judge, transcript_id: str) -> Judge:
@@ -363,7 +341,5 @@ class StandIn(Judge):
         return LiveBelief(probabilities=[1 / n] * n, decision="continue")
 
 
-def _move(target: int, points: int, label: str) -> str:
-    if points < 1:  # a belief typed with decimals, under a whole percent from its target
-        return f"{target}% on {label} (under 1 point more)"
-    return f"{target}% on {label} (+{points} point{'' if points == 1 else 's'})"
+def _spaced(sentence: str) -> str:
+    return f" {sentence}" if sentence else ""
