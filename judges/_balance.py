@@ -58,8 +58,12 @@ def rebalance(
     squares of each person's count per condition, of each person's load, of each
     person's count per gold position, of the chosen transcripts per condition and gold
     position, and of each pair's shared transcripts (so each person's counts even out),
-    until none does; the moves made for gold positions alone (the trades of several
-    questions) never spread the pairs less evenly."""
+    until none does. The moves made for gold positions alone (the trades of several
+    questions) first keep the pairs as even as they are; where someone's gold positions
+    are still two apart, they may then spread the pairs (gold positions rank above
+    pairs). With three people, two on each transcript, no two people hold different
+    transcripts of one question, so ``a`` hands its transcript of one question to ``b``
+    who holds none of it, and ``b`` one of another question to ``a`` (``cross``)."""
     held: dict[str, dict[str, P]] = defaultdict(dict)  # question -> person -> item
     on: dict[str, set[str]] = defaultdict(set)  # transcript -> its people
     for a in people:
@@ -164,13 +168,40 @@ def rebalance(
                         break
         return made
 
+    def lean(a: str) -> int:
+        return tallies[1][(a, 0)] - tallies[1][(a, 1)]
+
+    def cross() -> bool:
+        """``a`` hands its transcript of one question to ``b``, who holds none of it, and
+        ``b`` hands one of another question to ``a``, who holds none of that: loads stay,
+        and so may conditions, while gold positions move between them (three people, two
+        on each transcript, leave no question that two people hold apart)."""
+        for a, b in permutations(people, 2):
+            if lean(a) - lean(b) < 3:
+                continue
+            give = [q for q in questions if a in held.get(q, {}) and b not in held[q]]
+            back = [q for q in questions if b in held.get(q, {}) and a not in held[q]]
+            for q1, q2 in product(give, back):
+                if q1 in seen.get(b, ()) or q2 in seen.get(a, ()):
+                    continue
+                t1, t2 = held[q1][a], held[q2][b]
+                moves = role(a, t1, -1, a) + role(b, t1, +1, a)
+                moves += role(b, t2, -1, b) + role(a, t2, +1, b)
+                if better(moves):
+                    apply(moves)
+                    _hand(picks, held[q1], on, a, b, t1)
+                    _hand(picks, held[q2], on, b, a, t2)
+                    return True
+        return False
+
     changed = True
+    pairs_kept = True
     while changed:  # each change lowers the sums (whole numbers): this ends
-        kept = partial(better, pairs_kept=True)
+        kept = partial(better, pairs_kept=pairs_kept)
         changed = _trade_pairs(people, questions, held, tallies[1], swap, kept, apply, trade)
-        position = tallies[1]
-        if any(abs(position[(a, 0)] - position[(a, 1)]) >= 2 for a in people):
+        if any(abs(lean(a)) >= 2 for a in people):
             changed = flip_twins() or changed  # (a pass over the pool: only when needed)
+            changed = cross() or changed
         for q in questions:
             mine = held.get(q, {})
             for a in people:
@@ -201,6 +232,10 @@ def rebalance(
                     if mine_b is not None:
                         _hand(picks, mine, on, b, a, mine_b)
                     changed = True
+        if not changed and pairs_kept and any(abs(lean(a)) >= 2 for a in people):
+            # Gold positions rank above pairs: where no trade that keeps the pairs as even
+            # evens the positions, trades that spread the pairs a little are tried too.
+            pairs_kept, changed = False, True
     if left is not None:
         left[:] = sorted(out)
 

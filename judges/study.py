@@ -30,10 +30,10 @@ settings balanced across judges):
   therefore balance across annotators and across the run's coverage: where the numbers
   allow, each person's count of each condition, their number of items, and how often
   they see the gold answer in each place differ by at most one (a design can force two:
-  nine transcripts each judged by two of three people, say). A question a person already
-  judged or skipped in the run before the study was planned (under any judge name)
-  counts as met: under ``between`` they are not given it again (planning a larger pool
-  in a copy of the run keeps its promise).
+  nine transcripts each judged by two of three people, say; :func:`forced_gold_spread`).
+  A question a person already judged or skipped in the run before the study was
+  planned (under any judge name) counts as met: under ``between`` they are not given it
+  again (planning a larger pool in a copy of the run keeps its promise).
 
 Orders of one annotator's list:
 
@@ -71,7 +71,16 @@ from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
 from transcripts.study import STUDY_FILE, Slot, Study, StudyDesign, read_study
 
-__all__ = ["STUDY_FILE", "Slot", "Study", "StudyDesign", "load_study", "open_study", "plan_study"]
+__all__ = [
+    "STUDY_FILE",
+    "Slot",
+    "Study",
+    "StudyDesign",
+    "forced_gold_spread",
+    "load_study",
+    "open_study",
+    "plan_study",
+]
 
 
 def _key(*parts: object) -> str:
@@ -235,6 +244,40 @@ def _between(
             free = [a for a in free if a not in taken]
     _rebalance(picks, questions, people, seen, by_question, left)
     return picks, left
+
+
+def forced_gold_spread(study: Study, transcripts: Iterable[Transcript]) -> str | None:
+    """Why no plan of this ``between`` study's size can keep every person's counts of the
+    gold answer first and second within one of each other, or None when one can (or the
+    argument does not apply: questions of more than two answers, or without gold).
+
+    Each transcript judged by ``target`` people adds ``target`` to the sum over people of
+    (gold first - gold second), a sum of ``target`` times an odd number when the study
+    chose an odd number of transcripts. A person's difference has the parity of their
+    number of items, so with every difference within one the sum lies within the count
+    of people with an odd number of items: with fewer than ``target`` of them, someone's
+    difference is two or more whatever the plan (items per person as they are, within
+    one of each other). ``transcripts``: the study's chosen ones, read for their gold.
+    """
+    if study.design.assignment != "between":
+        return None
+    targets = study.targets()
+    loads = [sum(not s.attention for s in slots) for slots in study.assignments.values()]
+    odd = sum(n % 2 for n in loads)
+    target = study.design.target
+    if len(targets) % 2 == 0 or target <= odd:
+        return None
+    chosen = [t for t in transcripts if t.id in targets]
+    if len(chosen) != len(targets) or any(
+        len(t.question.answers) != 2 or t.question.correct is None for t in chosen
+    ):
+        return None
+    return (
+        f"{len(targets)} transcripts (an odd number), each judged by {target} people, and "
+        f"{odd} of the {len(loads)} people with an odd number of items (fewer than "
+        f"{target}): someone sees the gold answer in one place two more times than in the "
+        f"other, whatever the plan"
+    )
 
 
 def _slot(t: _Planned, *, attention: bool = False) -> Slot:

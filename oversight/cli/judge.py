@@ -20,7 +20,7 @@ from rich.table import Table
 
 from judges.human import HumanJudge
 from judges.session import Missing, plan, serve, study_progress
-from judges.study import STUDY_FILE, Study, StudyDesign, open_study
+from judges.study import STUDY_FILE, Study, StudyDesign, forced_gold_spread, open_study
 from oversight.cli._person import INTERRUPTED, PersonSignals
 from transcripts import RunStore
 from transcripts.errors import ConfigError
@@ -345,6 +345,16 @@ def print_study(console: Console, store: RunStore, study: Study) -> None:
             f"a copy of the run without its {STUDY_FILE}."
         )
     targets = study.targets()
+    forced = forced_gold_spread(
+        study,
+        store.transcripts.read(e for e in store.transcripts.latest_entries() if e.id in targets),
+    )
+    if forced:
+        console.print(
+            f"[yellow]Gold positions two apart:[/yellow] {escape(forced)}. To avoid it, plan "
+            f"a study that chooses an even number of transcripts (one question more or "
+            f"fewer, or another --target or pool of --annotators)."
+        )
     known = set(targets) | set(study.left_out)
     # From the index (id, status and condition of each transcript): none is read.
     newer = [

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from judges.study import Study, StudyDesign, plan_study
-from transcripts import Transcript
+from judges.study import Study, StudyDesign, forced_gold_spread, plan_study
+from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
 
 from .helpers import CONDITIONS, run_transcripts
@@ -256,6 +256,12 @@ def _still_between(study: Study, transcripts: list[Transcript], target: int) -> 
         (15, 7, 3, 1),
         (18, 4, 2, 2),
         (18, 6, 3, 2),
+        # Left two apart by trades that would have spread the pairs (6 people, 3 on each
+        # transcript), and with 3 people, 2 on each, where no two hold one question apart.
+        (6, 6, 3, 0),
+        (6, 6, 3, 1),
+        (18, 3, 2, 0),
+        (18, 3, 2, 2),
     ],
 )
 def test_between_balances_each_person_s_gold_positions_within_one(
@@ -273,6 +279,7 @@ def test_between_balances_each_person_s_gold_positions_within_one(
     )
     study = plan_study(transcripts, design)
     assert max(_spreads(study, by_id)) <= 1
+    assert forced_gold_spread(study, transcripts) is None
     _still_between(study, transcripts, target)
 
 
@@ -288,3 +295,22 @@ def test_gold_positions_two_apart_only_where_the_design_forces_it(seed: int) -> 
     study = plan_study(transcripts, design)
     conditions, positions, loads = _spreads(study, by_id)
     assert (conditions, positions, loads) == (0, 2, 0)
+    assert "9 transcripts (an odd number), each judged by 2 people" in str(
+        forced_gold_spread(study, transcripts)
+    )
+
+
+def test_planning_a_study_that_forces_two_apart_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.cli import main
+
+    for questions, forced in ((9, True), (10, False)):
+        store = RunStore.create(tmp_path / f"run{questions}")
+        store.transcripts.extend(run_transcripts(questions))
+        store.close()
+        plan = ["--annotators", "p0,p1,p2", "--assignment", "between", "--target", "2"]
+        assert main(["judge", str(store.path), "--plan-study", *plan]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert ("Gold positions two apart: 9 transcripts (an odd number)" in out) is forced
+        assert ("chooses an even number of transcripts" in out) is forced
