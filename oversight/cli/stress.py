@@ -19,6 +19,7 @@ from oversight.runner import run_experiment, stress_experiment
 from oversight.runner._api import default_out, run_conditions
 from oversight.runner._blind import seal
 from oversight.runner._stress import FINISH, stress_resume
+from transcripts.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
 
@@ -90,7 +91,8 @@ def add_parser(subparsers: Any) -> None:
         FINISH,
         action="store_true",
         help="in a folder begun by an older version, which ran every condition, finish those "
-        "too (by default they keep what they have and nothing more is run for them)",
+        "too (by default they keep what they have and nothing more is run for them); refused "
+        "where --out holds no run yet",
     )
     parser.add_argument("--no-progress", action="store_true", help="plain progress lines")
     parser.add_argument("--json", action="store_true", help="print the stress table as JSON")
@@ -104,6 +106,13 @@ def run(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.personas.split(",") if n.strip()] if args.personas else None
     stressed = stress_experiment(base, personas=names, folder=args.persona_dir, rate=args.rate)
     out = Path(args.out) if args.out else default_out(stressed)
+    if args.finish_all and not (out / "experiment.json").is_file():
+        raise ConfigError(
+            f"{FINISH} finishes a stress run begun by an older oversight stress (which ran "
+            f"every condition), but {out} holds no run yet, so there is nothing to finish "
+            f"and nothing was run: to finish an older run, name its folder with --out DIR; "
+            f"to start a new stress run, run the same command without {FINISH}"
+        )
     experiment, only = stress_resume(base, stressed, out)
     planted = [c.label for c in stressed.conditions if c.plant is not None]
     benign = [c.label for c in stressed.conditions if c.plant is None]
@@ -117,6 +126,11 @@ def run(args: argparse.Namespace) -> int:
             f"finishing every condition of a stress run begun with every condition ({FINISH})"
         )
         only = None
+    elif args.finish_all:
+        console.print(
+            f"{FINISH}: this folder was not begun by an older version (which ran every "
+            f"condition), so there is nothing else to finish: it runs as without {FINISH}"
+        )
     if only is None:
         result = run_experiment(
             experiment,
