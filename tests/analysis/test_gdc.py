@@ -390,3 +390,25 @@ def test_all_three_gaps_are_shown_each_as_the_later_letter_minus_the_earlier(
         assert header in out
     for gap in ("d_minus_g", "c_minus_g"):
         assert f"{100 * shown[gap]['value']:+.1f} pp" in out
+
+
+def test_the_gaps_signs_on_a_hand_computed_example(tmp_path: Path) -> None:
+    """Saunders et al. (2022), section 5: a positive CD gap is a model that tells a flaw
+    apart more often than it can say what it is ("knows more than it says"), a positive
+    GD gap one that tells flaws apart better than its own answers avoid them. Four flawed
+    answers: its own answer is gold once (G = 1/4), it calls three flawed (D = 3/4), two
+    critiques find the flaw (C = 2/4): GD = +1/2, CD = +1/4, GC = +1/4 = GD - CD."""
+    store = RunStore.create(tmp_path / "run")
+    for k, (generated, p, right) in enumerate(
+        [(0, 0.9, True), (1, 0.9, True), (1, 0.9, False), (1, 0.1, False)]
+    ):
+        store.transcripts.append(
+            item(k, flawed=True, p=p, generated=generated, critique_right=right, source=f"s{k}")
+        )
+    store.close()
+    (s,) = gdc(tmp_path / "run", n_bootstrap=50)
+    assert (s.generation.value, s.discrimination.value, s.critique.value) == (0.25, 0.75, 0.5)
+    assert s.d_minus_g.value == pytest.approx(0.5)
+    assert s.d_minus_c.value == pytest.approx(0.25)
+    assert s.c_minus_g.value == pytest.approx(0.25)
+    assert s.g_minus_d.value == pytest.approx(-0.5)  # the older readers' field, sign turned
