@@ -47,6 +47,7 @@ from transcripts.errors import ConfigError
 __all__ = ["DEFAULT_PRIOR_SD", "SIDE_PRIOR_SD", "accuracy_vs_elo", "rate_players"]
 
 Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
 
 DEFAULT_PRIOR_SD = 1.0
 """Prior standard deviation of a player's rating, in logits (about 174 Elo points)."""
@@ -73,6 +74,57 @@ def _fit(design: Floats, y: Floats, precision: Floats) -> tuple[Floats, Floats]:
     return x, cov
 
 
+def _matches(
+    caller: str,
+    first: Sequence[str],
+    second: Sequence[str],
+    outcome: Sequence[float] | Floats,
+) -> tuple[list[str], Ints, Ints, Floats, NDArray[np.bool_]]:
+    """The checked matches between different players: the players' names (sorted), each
+    kept match's two player indices and outcome, and which matches were kept (self-play
+    left out)."""
+    y = np.asarray(outcome, dtype=np.float64)
+    n = y.size
+    if len(first) != n or len(second) != n:
+        raise ConfigError(
+            f"{caller}: first ({len(first)}), second ({len(second)}) and outcome ({n}) "
+            f"must have one entry per match"
+        )
+    if ((y < 0) | (y > 1) | ~np.isfinite(y)).any():
+        raise ConfigError(f"{caller}: every outcome must be 1 (first won), 0 or 0.5 (draw)")
+    keep = np.array([f != s for f, s in zip(first, second, strict=True)], dtype=bool)
+    names = sorted(
+        {
+            *(f for f, k in zip(first, keep, strict=True) if k),
+            *(s for s, k in zip(second, keep, strict=True) if k),
+        }
+    )
+    index = {name: i for i, name in enumerate(names)}
+    a = np.array([index[f] for f, k in zip(first, keep, strict=True) if k], dtype=np.int64)
+    b = np.array([index[s] for s, k in zip(second, keep, strict=True) if k], dtype=np.int64)
+    return names, a, b, y[keep], keep
+
+
+def _check_priors(caller: str, prior_sd: float, side_prior_sd: float) -> None:
+    if prior_sd <= 0 or side_prior_sd <= 0:
+        raise ConfigError(
+            f"{caller}: prior_sd and side_prior_sd must be positive, got {prior_sd} and "
+            f"{side_prior_sd}"
+        )
+
+
+def elo_interval(
+    weights: Floats, x: Floats, cov: Floats, level: float = 0.95
+) -> tuple[float, tuple[float, float]]:
+    """A rating on the Elo scale and its Laplace interval: the linear combination
+    ``weights @ x`` of the posterior mode ``x`` (in logits), ``mode +- z * sd`` with ``sd``
+    from the posterior covariance ``cov`` (the rule of every rating here)."""
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    elo = ELO_BASE + ELO_SCALE * float(weights @ x)
+    half = ELO_SCALE * z * float(np.sqrt(weights @ cov @ weights))
+    return elo, (elo - half, elo + half)
+
+
 def rate_players(
     first: Sequence[str],
     second: Sequence[str],
@@ -94,35 +146,12 @@ def rate_players(
     rating and of ``beta``; ``level`` is the coverage of the intervals.
     Self-play matches (a player against itself) are left out.
     """
-    y = np.asarray(outcome, dtype=np.float64)
-    n = y.size
-    if len(first) != n or len(second) != n:
-        raise ConfigError(
-            f"rate_players: first ({len(first)}), second ({len(second)}) and outcome ({n}) "
-            f"must have one entry per match"
-        )
-    if ((y < 0) | (y > 1) | ~np.isfinite(y)).any():
-        raise ConfigError("rate_players: every outcome must be 1 (first won), 0 or 0.5 (draw)")
-    if prior_sd <= 0 or side_prior_sd <= 0:
-        raise ConfigError(
-            f"rate_players: prior_sd and side_prior_sd must be positive, got {prior_sd} and "
-            f"{side_prior_sd}"
-        )
+    names, a, b, y, keep = _matches("rate_players", first, second, outcome)
+    _check_priors("rate_players", prior_sd, side_prior_sd)
     sided = first_correct is not None or second_correct is not None
     if sided and (first_correct is None or second_correct is None):
         raise ConfigError("rate_players: give both first_correct and second_correct, or neither")
-    keep = np.array([a != b for a, b in zip(first, second, strict=True)], dtype=bool)
-    names = sorted(
-        {
-            *(f for f, k in zip(first, keep, strict=True) if k),
-            *(s for s, k in zip(second, keep, strict=True) if k),
-        }
-    )
-    index = {name: i for i, name in enumerate(names)}
     k = len(names)
-    a = np.array([index[f] for f, kk in zip(first, keep, strict=True) if kk], dtype=np.int64)
-    b = np.array([index[s] for s, kk in zip(second, keep, strict=True) if kk], dtype=np.int64)
-    y = y[keep]
     m = a.size
     design = np.zeros((m, k + (1 if sided else 0)))
     rows = np.arange(m)
@@ -144,13 +173,12 @@ def rate_players(
     for i in np.argsort(-x[:k], kind="stable"):
         mine = (a == i) | (b == i)
         wins = np.where(a == i, y, 1.0 - y)[mine]
-        elo = ELO_BASE + ELO_SCALE * x[i]
-        half = ELO_SCALE * z * sd[i]
+        elo, interval = elo_interval(np.eye(x.size)[i], x, cov, level)
         players.append(
             PlayerRating(
                 debater=names[i],
-                elo=float(elo),
-                ci95=(float(elo - half), float(elo + half)),
+                elo=elo,
+                ci95=interval,
                 matches=int(mine.sum()),
                 win_rate=float(wins.mean()),
             )
