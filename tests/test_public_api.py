@@ -235,6 +235,8 @@ PUBLIC: dict[str, list[str]] = {
         "RatingTable",
         "SelectivePoint",
         "Settings",
+        "SideRating",
+        "SideRatings",
         "Slice",
         "Slope",
         "Totals",
@@ -253,6 +255,7 @@ PUBLIC: dict[str, list[str]] = {
         "pilot_inputs",
         "plan_sample_size",
         "rate_players",
+        "rate_players_by_side",
         "tree_stats",
     ],
     "oversight.report": [

@@ -14,7 +14,8 @@ log score, ECE and the tests in :mod:`oversight.analysis._stats`; the cluster bo
 test and Holm in :mod:`oversight.analysis._smallsample`; per-group statistics in
 :mod:`oversight.analysis._groups`; comparisons between any conditions and gap closed in
 :mod:`oversight.analysis._compare`; side-adjusted ratings (:func:`rate_players`) in
-:mod:`oversight.analysis._players`; agreement in :mod:`oversight.analysis._agreement`;
+:mod:`oversight.analysis._players`; per-side ratings (:func:`rate_players_by_side`) in
+:mod:`oversight.analysis._side_ratings`; agreement in :mod:`oversight.analysis._agreement`;
 matches and escalations in :mod:`oversight.analysis._judges`; the optional GEE/GLMM in
 :mod:`oversight.analysis._model`; power planning (:func:`plan_sample_size`) in
 :mod:`oversight.analysis._power`; ``--by`` / ``--where`` fields in
@@ -68,6 +69,7 @@ from oversight.analysis._schema import (
     Slice,
     Totals,
 )
+from oversight.analysis._side_ratings import SideRating, SideRatings, rate_players_by_side
 from oversight.analysis._stats import (
     cohens_kappa,
     expected_calibration_error,
@@ -118,6 +120,8 @@ __all__ = [
     "RatingTable",
     "SelectivePoint",
     "Settings",
+    "SideRating",
+    "SideRatings",
     "Slice",
     "Slope",
     "Totals",
@@ -136,5 +140,6 @@ __all__ = [
     "pilot_inputs",
     "plan_sample_size",
     "rate_players",
+    "rate_players_by_side",
     "tree_stats",
 ]

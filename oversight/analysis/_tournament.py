@@ -4,7 +4,9 @@ accuracy-versus-Elo line, per judge.
 * **Ratings** come from debates between different players (cross-play): player ``i`` beats
   ``j`` when the judge puts more probability on ``i``'s answer (a draw counts half), rated
   by :func:`oversight.analysis.rate_players` (side-adjusted Bradley–Terry: arguing the gold
-  is a shared advantage, so a player is not rated up for having argued it more often).
+  is a shared advantage, so a player is not rated up for having argued it more often),
+  and by side by :func:`oversight.analysis.rate_players_by_side` (a rating as the gold
+  side and one as the distractor side, Khan et al.'s separate ratings).
 * **Accuracy** of a player: the judge's accuracy (ties count as a share) in the player's
   self-play debates, and in consultancies the player gave, balanced over right and wrong
   consultants (the mean of the two accuracies), with intervals over the sources of the
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +41,7 @@ from oversight.analysis._player_accuracy import Side, accuracies, player_interva
 from oversight.analysis._players import accuracy_vs_elo, rate_players
 from oversight.analysis._schema_extra import EloRelation
 from oversight.analysis._seats import kind_of, seat_classes
+from oversight.analysis._side_ratings import SideRating, rate_players_by_side
 from oversight.analysis._twoway import annotator_codes
 from transcripts.scoring import TIE_TOLERANCE
 
@@ -74,6 +78,19 @@ class PlayerResult(_Model):
     """Its 95% interval."""
     consultancy_n: int
     """Consultancy judgments."""
+    elo_gold: float | None = None
+    """Elo when arguing the gold answer, from cross-play
+    (:func:`oversight.analysis.rate_players_by_side`; None: it never did)."""
+    elo_gold_ci95: tuple[float, float] | None = None
+    """95% interval of ``elo_gold``."""
+    matches_gold: int = 0
+    """Cross-play judgments in which it argued the gold answer."""
+    elo_distractor: float | None = None
+    """Elo when arguing a wrong answer, from cross-play (None: it never did)."""
+    elo_distractor_ci95: tuple[float, float] | None = None
+    """95% interval of ``elo_distractor``."""
+    matches_distractor: int = 0
+    """Cross-play judgments in which it argued a wrong answer."""
 
 
 class Slope(_Model):
@@ -216,6 +233,20 @@ def _sides(rows: _Rows, n_clusters: int, k: int) -> tuple[Side, Side, Side]:
     )
 
 
+def _sides_of(rating: SideRating | None) -> dict[str, Any]:
+    """A player's per-side fields of :class:`PlayerResult` (none without cross-play)."""
+    if rating is None:
+        return {}
+    return {
+        "elo_gold": rating.elo_gold,
+        "elo_gold_ci95": rating.elo_gold_ci95,
+        "matches_gold": rating.matches_gold,
+        "elo_distractor": rating.elo_distractor,
+        "elo_distractor_ci95": rating.elo_distractor_ci95,
+        "matches_distractor": rating.matches_distractor,
+    }
+
+
 def _opt(x: float) -> float | None:
     return None if not np.isfinite(x) else float(x)
 
@@ -260,6 +291,20 @@ def tournaments(
             else None
         )
         rated = {p.debater: p for p in fit.players} if fit else {}
+        by_side = (
+            {
+                p.debater: p
+                for p in rate_players_by_side(
+                    [code[i] for i in got.m_i],
+                    [code[j] for j in got.m_j],
+                    got.m_out,
+                    first_correct=[s > 0 for s in got.m_side],
+                    second_correct=[s < 0 for s in got.m_side],
+                ).players
+            }
+            if got.m_i
+            else {}
+        )
         n_clusters = data.n_clusters
         sides = _sides(got, n_clusters, k)
         debate, consult = accuracies(sides, k, np.ones(n_clusters))
@@ -280,6 +325,7 @@ def tournaments(
                 consultancy_accuracy=_opt(consult[p]),
                 consultancy_accuracy_ci95=intervals[1],
                 consultancy_n=int(counts[2][p]),
+                **_sides_of(by_side.get(name)),
             )
             for name, p in names.items()
             for intervals in [player_intervals(sides, p, boot)]
