@@ -109,7 +109,7 @@ def ci_method(
     if not has_interval:
         return "no interval: no variation between sources"
     if annotators >= 2:
-        return f"two-way CR1 over {n_sources} sources and {annotators} annotators, t({df:g} df)"
+        return f"two-way CR2 over {n_sources} sources and {annotators} annotators, t({df:g} df)"
     if alike is not None:
         return f"Clopper-Pearson over {n_sources} sources (every {alike})"
     if small is None:

@@ -34,6 +34,7 @@ Other pieces:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ __all__ = [
     "Cr2",
     "balanced_interval",
     "cr2_contrast",
+    "cr2_cov",
     "cr2_means",
     "difference_interval",
     "fieller",
@@ -153,28 +155,18 @@ def cr2_contrast(
     are Bell-McCaffrey's for the same ``A_c``."""
     power = 1.0 if jackknife else 0.5
     n = x.shape[0]
-    m = np.linalg.pinv(x.T @ x)
+    m = np.linalg.pinv(x.T @ x).astype(np.float64)
     b = m @ x.T @ y
     e = y - x @ b
     mc = m @ contrast
     groups = np.unique(cluster)
     var = 0.0
     g = np.zeros((n, groups.size))
-    # M^(1/2) through its eigen-decomposition (M is symmetric positive semi-definite).
-    w, v = np.linalg.eigh(m)
-    m_half = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    m_half = _root(m)
     for j, c in enumerate(groups):
         rows = np.nonzero(cluster == c)[0]
         xc = x[rows]
-        u, s, _ = np.linalg.svd(xc @ m_half, full_matrices=False)
-        s2 = s**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(s2 < 1.0 - 1e-10, (1.0 - s2) ** -power, 0.0) - 1.0
-
-        def a_times(vec: Floats, u: Floats = u, factor: Floats = factor) -> Floats:
-            out: Floats = vec + u @ (factor * (u.T @ vec))
-            return out
-
+        a_times = _adjustment(xc, m_half, power)
         score = xc.T @ a_times(e[rows])
         var += float(mc @ score) ** 2
         p = a_times(xc @ mc)
@@ -185,6 +177,51 @@ def cr2_contrast(
     denominator = float((gtg**2).sum())
     df = float(np.trace(gtg) ** 2 / denominator) if groups.size > 1 and denominator > 0 else 0.0
     return Cr2(estimate=float(contrast @ b), se=math.sqrt(var), df=df)
+
+
+def _root(m: Floats) -> Floats:
+    """``M^(1/2)`` through its eigen-decomposition (``M`` symmetric positive semi-definite)."""
+    w, v = np.linalg.eigh(m)
+    root: Floats = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    return root
+
+
+def _adjustment(xc: Floats, m_half: Floats, power: float) -> Callable[[Floats], Floats]:
+    """``v -> A_c v`` for a cluster's rows ``xc``: ``A_c = (I - H_cc)^(-power)``, ``H_cc =
+    X_c M X_c'`` (a pseudo-inverse where ``I - H_cc`` is singular); ``v`` a vector or the
+    columns of a matrix."""
+    u, s, _ = np.linalg.svd(xc @ m_half, full_matrices=False)
+    s2 = s**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(s2 < 1.0 - 1e-10, (1.0 - s2) ** -power, 0.0) - 1.0
+
+    def a_times(vec: Floats) -> Floats:
+        scaled = factor * (u.T @ vec) if vec.ndim == 1 else factor[:, None] * (u.T @ vec)
+        out: Floats = vec + u @ scaled
+        return out
+
+    return a_times
+
+
+def cr2_cov(x: Floats, e: Floats, m: Floats, cluster: Ints, mc: Floats) -> tuple[Floats, int]:
+    """The CR2 covariance of the contrasts ``c`` whose ``M c`` are the columns of ``mc``,
+    for the fit of ``x`` with residuals ``e`` and ``M = (X'X)^-1`` (:func:`cr2_contrast`'s
+    variance, several contrasts at once, no degrees of freedom), over the clusters
+    ``cluster`` (any codes); and how many clusters. Zero with fewer than two."""
+    _, local = unique_codes(cluster)
+    g = int(local.max()) + 1 if local.size else 0
+    if g < 2:
+        return np.zeros((mc.shape[1], mc.shape[1])), g
+    m_half = _root(m)
+    order = np.argsort(local, kind="stable")
+    starts = np.searchsorted(local[order], np.arange(g + 1))
+    scores = np.empty((g, mc.shape[1]))
+    for c in range(g):
+        rows = order[starts[c] : starts[c + 1]]
+        xc = x[rows]
+        scores[c] = _adjustment(xc, m_half, 0.5)(e[rows]) @ (xc @ mc)
+    cov: Floats = scores.T @ scores
+    return cov, g
 
 
 def proportion_interval(

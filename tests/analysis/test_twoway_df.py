@@ -24,7 +24,7 @@ def test_an_llm_judge_pooled_with_people_counts_in_the_stated_df(run: RunBuilder
         ref = _oracle(np.ones((y.size, 1)), y, rows[mine, 0], rows[mine, 1])
         # 8 sources, 2 people and the LLM judge as 3 clusters of who judged: min(7, 2).
         assert ref.df_resid_inference == 2
-        assert g.ci_method == "two-way CR1 over 8 sources and 2 annotators, t(2 df)"
+        assert g.ci_method == "two-way CR2 over 8 sources and 2 annotators, t(2 df)"
         se = max(ref.bse[0], np.sqrt(y.mean() * (1 - y.mean()) / y.size))
         half = stats.t.ppf(0.975, 2) * se
         assert g.ci95 == pytest.approx((max(y.mean() - half, 0.0), min(y.mean() + half, 1.0)))

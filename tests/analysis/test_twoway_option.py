@@ -188,10 +188,10 @@ def test_gap_closed_by_people_is_clustered_by_source_and_annotator(run: RunBuild
 
 
 @pytest.mark.parametrize("seed", [0, 2])  # seed 2: the subtraction leaves a negative variance
-def test_the_two_way_covariance_of_several_contrasts_is_statsmodels_cgm(seed: int) -> None:
-    from statsmodels.stats.sandwich_covariance import cov_cluster_2groups
-
+def test_the_two_way_covariance_of_several_contrasts_is_three_cr2_terms(seed: int) -> None:
     from oversight.analysis._twoway import two_way_cov
+
+    from .test_twoway import _cr2_matrix
 
     rng = np.random.default_rng(seed)
     n = 300
@@ -199,7 +199,8 @@ def test_the_two_way_covariance_of_several_contrasts_is_statsmodels_cgm(seed: in
     x = np.column_stack([np.ones(n), rng.random(n) < 0.5, rng.normal(size=n)])
     y = x @ [0.5, 0.2, 0.1] + rng.normal(size=15)[source] + rng.normal(size=6)[person]
     y += rng.normal(size=n)
-    both, by_source, by_person = cov_cluster_2groups(sm.OLS(y, x).fit(), source, person)
+    by_source, by_person = _cr2_matrix(x, y, source), _cr2_matrix(x, y, person)
+    both = by_source + by_person - _cr2_matrix(x, y, source * 6 + person)
     contrasts = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, -1.0]])
     _, cov, df = two_way_cov(x, y, source, person, contrasts)
     assert df == 5
@@ -239,8 +240,8 @@ def test_judges_compared_against_people_are_clustered_by_source_and_annotator(
     lo, hi = ref.conf_int()[0]  # type: ignore[attr-defined]
     assert c.ci95 == pytest.approx((max(lo, -1.0), min(hi, 1.0)))
     assert c.p_value == pytest.approx(float(ref.pvalues[0]))  # type: ignore[attr-defined]
-    assert c.test == "two-way (sources, annotators) CR1 t-test"
-    assert c.ci_method == "two-way CR1 over 8 sources and 6 annotators, t(5 df)"
+    assert c.test == "two-way (sources, annotators) CR2 t-test"
+    assert c.ci_method == "two-way CR2 over 8 sources and 6 annotators, t(5 df)"
     (alone,) = analyze(run.path, n_bootstrap=50, cluster="sources").judge_comparisons
     assert alone.test == "sign-flip permutation over sources"
     assert alone.ci_method == "CR2, t(Bell-McCaffrey df)"

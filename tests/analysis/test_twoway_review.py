@@ -63,7 +63,7 @@ def test_an_unpaired_comparison_on_other_sources_takes_two_df_from_the_sources(
     (c,) = analyze(run.path, n_bootstrap=50, multiplicity="none").comparisons
     assert c.design == "unpaired"
     assert c.df == 10
-    assert c.ci_method == "two-way CR1 over 12 sources and 12 annotators, t(10 df)"
+    assert c.ci_method == "two-way CR2 over 12 sources and 12 annotators, t(10 df)"
 
 
 def test_gee_of_people_who_each_judged_one_condition_takes_the_reports_df(
