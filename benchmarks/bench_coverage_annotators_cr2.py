@@ -1,11 +1,11 @@
-"""A small-sample variant of the report's two-way (source x annotator) intervals, measured
-against the current one on the same simulated studies: CR2 in each of the three terms of
-Cameron, Gelbach & Miller's ``V_source + V_annotator - V_source∩annotator`` (Bell &
-McCaffrey's adjustment ``A_c = (I - H_cc)^(-1/2)`` per cluster, no ``G / (G - 1)`` factor),
-with either the current df rule (``min(G) - 1``, ``- 2`` for a kind of cluster none of
-which holds both sides) or the smaller of the two one-way CR2 terms' Bell-McCaffrey df.
-Where the subtraction leaves a covariance not positive definite, ``V_source +
-V_annotator`` as now.
+"""The report's two-way (source x annotator) intervals with CR2 per term against CR1 per
+term (the report before), on the same simulated studies: Cameron, Gelbach & Miller's
+``V_source + V_annotator - V_source∩annotator`` with each term CR1 (``G / (G - 1) * (n -
+1) / (n - k)``) or CR2 (Bell & McCaffrey's adjustment ``A_c = (I - H_cc)^(-1/2)`` per
+cluster, :func:`oversight.analysis._twoway.two_way_cov`), both with the report's df rule
+(``min(G) - 1``, ``- 2`` for a kind of cluster none of which holds both sides); with
+``--bm`` also CR2 with the smaller of the two one-way CR2 terms' Bell-McCaffrey df. Where
+the subtraction leaves a covariance not positive definite, ``V_source + V_annotator``.
 
 The variants replace :func:`oversight.analysis._twoway.two_way_cov` for one ``analyze``
 call each (every two-way interval goes through it: means, balanced accuracy, differences,
@@ -36,99 +36,76 @@ from numpy.typing import NDArray
 
 from oversight.analysis import _twoway, analyze
 from oversight.analysis._codes import unique_codes, unique_rows
+from oversight.analysis._smallsample import cr2_contrast
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
 
-def cr2_terms(
-    x: Floats, e: Floats, m: Floats, codes: Ints, contrasts: Floats, *, df: bool = True
-) -> tuple[Floats, float, int]:
-    """The CR2 covariance of ``contrasts @ b`` over the clusters ``codes``, the smallest
-    Bell-McCaffrey df over the contrasts (0 without ``df``), and the number of clusters
-    (as :func:`oversight.analysis._smallsample.cr2_contrast`, for several contrasts)."""
-    n = x.shape[0]
+def _cr1(scores: Floats, codes: Ints, n: int, k: int) -> tuple[Floats, int]:
+    """One CR1 term (the report's before this change): per-row scores summed per cluster,
+    times ``G / (G - 1) * (n - 1) / (n - k)``; and how many clusters."""
     _, local = unique_codes(codes)
     g = int(local.max()) + 1 if local.size else 0
-    r = contrasts.shape[0]
     if g < 2:
-        return np.zeros((r, r)), 0.0, g
-    w, v = np.linalg.eigh(m)
-    m_half = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
-    mc = m @ contrasts.T  # k x r
-    scores = np.zeros((g, r))
-    cols = np.zeros((r, n, g))
-    for c in range(g):
-        rows = np.nonzero(local == c)[0]
-        xc = x[rows]
-        u, s, _ = np.linalg.svd(xc @ m_half, full_matrices=False)
-        s2 = s**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(s2 < 1.0 - 1e-10, (1.0 - s2) ** -0.5, 0.0) - 1.0
-
-        def a_times(vec: Floats, u: Floats = u, factor: Floats = factor) -> Floats:
-            out: Floats = vec + u @ (factor[:, None] * (u.T @ vec))
-            return out
-
-        scores[c] = (a_times(e[rows][:, None]).T @ xc @ mc)[0]
-        if not df:
-            continue
-        p = a_times(xc @ mc)  # n_c x r
-        col = -(x @ (m @ (xc.T @ p)))  # n x r
-        col[rows] += p
-        cols[:, :, c] = col.T
-    cov: Floats = scores.T @ scores
-    if not df:
-        return cov, 0.0, g
-    dfs = []
-    for j in range(r):
-        gtg = cols[j].T @ cols[j]
-        den = float((gtg**2).sum())
-        dfs.append(float(np.trace(gtg) ** 2 / den) if den > 0 else 0.0)
-    return cov, min(dfs), g
+        return np.zeros((scores.shape[1], scores.shape[1])), g
+    sums = np.stack([np.bincount(local, weights=col, minlength=g) for col in scores.T], axis=1)
+    return (sums.T @ sums) * (g / (g - 1) * (n - 1) / (n - k)), g
 
 
-def cr2_two_way_cov(*, bm_df: bool) -> Callable[..., tuple[Floats, Floats, float]]:
-    """A replacement for ``two_way_cov``: CR2 terms; df by the current rule or BM."""
-
-    def cov_fn(
-        x: Floats,
-        y: Floats,
-        source: Ints,
-        annotator: Ints,
-        contrasts: Floats,
-        *,
-        levels: tuple[int, int] = (1, 1),
-    ) -> tuple[Floats, Floats, float]:
-        m = np.linalg.pinv(x.T @ x)
-        b = m @ x.T @ y
-        e = y - x @ b
-        v_s, df_s, g_s = cr2_terms(x, e, m, source, contrasts, df=bm_df)
-        v_a, df_a, g_a = cr2_terms(x, e, m, annotator, contrasts, df=bm_df)
-        _, both = unique_rows(np.stack([source, annotator], axis=1))
-        v_b, _, _ = cr2_terms(x, e, m, both, contrasts, df=False)
-        cov = v_s + v_a - v_b
-        if np.linalg.eigvalsh(cov).min() <= 0:
-            cov = v_s + v_a
-        df = min(df_s, df_a) if bm_df else float(min(g_s - levels[0], g_a - levels[1]))
-        return contrasts @ b, cov, df
-
-    return cov_fn
+def cr1_two_way_cov(
+    x: Floats,
+    y: Floats,
+    source: Ints,
+    annotator: Ints,
+    contrasts: Floats,
+    *,
+    levels: tuple[int, int] = (1, 1),
+) -> tuple[Floats, Floats, float]:
+    """``two_way_cov`` as it was before CR2 (CR1 per term, the same df rule and fallback)."""
+    n, k = x.shape
+    m = np.linalg.pinv(x.T @ x)
+    b = m @ x.T @ y
+    scores = (y - x @ b)[:, None] * (x @ (m @ contrasts.T))
+    v_source, g_source = _cr1(scores, source, n, k)
+    v_annotator, g_annotator = _cr1(scores, annotator, n, k)
+    _, both = unique_rows(np.stack([source, annotator], axis=1))
+    v_both, _ = _cr1(scores, both, n, k)
+    cov = v_source + v_annotator - v_both
+    if np.linalg.eigvalsh(cov).min() <= 0:
+        cov = v_source + v_annotator
+    df = float(min(g_source - levels[0], g_annotator - levels[1]))
+    return contrasts @ b, cov, df
 
 
-VARIANTS: dict[str, Callable[..., tuple[Floats, Floats, float]] | None] = {
-    "CR1 (now)": None,
-    "CR2, min(G) df": cr2_two_way_cov(bm_df=False),
-    "CR2, BM df": cr2_two_way_cov(bm_df=True),
+def bm_two_way_cov(
+    x: Floats,
+    y: Floats,
+    source: Ints,
+    annotator: Ints,
+    contrasts: Floats,
+    *,
+    levels: tuple[int, int] = (1, 1),
+) -> tuple[Floats, Floats, float]:
+    """The report's two-way CR2 with, as df, the smallest Bell-McCaffrey df of the two
+    one-way CR2 terms over the contrasts (:func:`cr2_contrast`'s df)."""
+    estimate, cov, _ = REPORT(x, y, source, annotator, contrasts, levels=levels)
+    df = min(cr2_contrast(x, y, codes, c).df for codes in (source, annotator) for c in contrasts)
+    return estimate, cov, df
+
+
+REPORT = _twoway.two_way_cov
+VARIANTS: dict[str, Callable[..., tuple[Floats, Floats, float]]] = {
+    "CR1 (before)": cr1_two_way_cov,
+    "CR2 (report)": REPORT,
+    "CR2, BM df": bm_two_way_cov,
 }
 
 
 @contextlib.contextmanager
 def variant(name: str) -> Iterator[None]:
     original = _twoway.two_way_cov
-    replacement = VARIANTS[name]
-    if replacement is not None:
-        _twoway.two_way_cov = replacement  # type: ignore[assignment]
+    _twoway.two_way_cov = VARIANTS[name]  # type: ignore[assignment]
     try:
         yield
     finally:
