@@ -140,7 +140,7 @@ class PersonaEffect(_Out):
     planted_drop_ci95: tuple[float, float] | None = None
     """95% interval of ``planted_drop``, by the same rule as ``drop_ci95``."""
     ci_method: str = ""
-    """How ``drop_ci95`` was computed, or why there is none: over sources, or ``two-way CR1
+    """How ``drop_ci95`` was computed, or why there is none: over sources, or ``two-way CR2
     over S sources and A annotators`` when people judged it (the report's ``ci_method``)."""
     planted_ci_method: str = ""
     """The same for ``planted_drop_ci95`` (its items can have fewer sources or people)."""

@@ -203,7 +203,7 @@ def test_stress_json_and_table_say_how_each_drop_was_clustered(
     run: RunBuilder, tmp_path: Path
 ) -> None:
     _stress_run(run)
-    two_way = "two-way CR1 over 8 sources and 5 annotators, t(4 df)"
+    two_way = "two-way CR2 over 8 sources and 5 annotators, t(4 df)"
     for flags, method in (([], two_way), (["--cluster", "sources"], "CR2, t(Bell-McCaffrey df)")):
         out = tmp_path / (flags[-1] if flags else "default")
         with contextlib.redirect_stdout(io.StringIO()):
