@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -54,10 +56,14 @@ _PIECES = [
 ]
 
 
-@settings(max_examples=2000, deadline=None)
-@given(st.lists(st.sampled_from(_PIECES), max_size=8).map("".join))
-def test_agrees_on_texts_built_from_the_patterns_pieces(text: str) -> None:
-    assert has_injection(text) == bool(detect_injection(text))
+def test_agrees_on_texts_built_from_the_patterns_pieces() -> None:
+    # Every text of up to two pieces, then 4,000 of three to eight drawn at random (seeded):
+    # more texts than the 2,000 hypothesis drew here, at a tenth of its time.
+    rng = random.Random(0)
+    texts = ["", *_PIECES, *("".join(pair) for pair in itertools.product(_PIECES, repeat=2))]
+    texts += ["".join(rng.choices(_PIECES, k=rng.randint(3, 8))) for _ in range(4000)]
+    disagree = [t for t in texts if has_injection(t) != bool(detect_injection(t))]
+    assert disagree == []
 
 
 @settings(max_examples=500, deadline=None)
