@@ -56,12 +56,18 @@ def test_rejudge_calls_only_the_judge_and_records_provenance(tmp_path: Path) -> 
 def test_the_new_judgments_are_read_back_from_the_run_not_held(tmp_path: Path) -> None:
     """``result.judgments`` is the pass's judgments as written to ``judgments.jsonl``, read
     back each time it is looked at: after the pass, no judgment model is left in memory."""
-    _finished_run(tmp_path / "run")
-    result = rejudge(tmp_path / "run", "llm:mock/other,name=second", endpoint_factory=Factory())
-    assert result.judged == len(result.judgments) == 32
-    gc.collect()
-    run_id = RunStore.open(tmp_path / "run").run_id  # (other tests' judgments aside)
-    held = sum(isinstance(o, Judgment) and o.run_id == run_id for o in gc.get_objects())
+    # Objects older than this test are set aside (gc.freeze): no judgment of its run is
+    # among them, and collecting and scanning a worker's whole heap took 20 s in the suite.
+    gc.freeze()
+    try:
+        _finished_run(tmp_path / "run")
+        result = rejudge(tmp_path / "run", "llm:mock/other,name=second", endpoint_factory=Factory())
+        assert result.judged == len(result.judgments) == 32
+        gc.collect()
+        run_id = RunStore.open(tmp_path / "run").run_id  # (other tests' judgments aside)
+        held = sum(isinstance(o, Judgment) and o.run_id == run_id for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
     assert held == 0, f"{held} judgments still held after the pass"
     written = [j for j in RunStore.open(tmp_path / "run").judgments if j.judge.name == "second"]
     assert sorted(j.id for j in result.judgments) == sorted(j.id for j in written)
