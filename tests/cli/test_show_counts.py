@@ -77,12 +77,13 @@ def test_every_row_of_a_long_list_shows_its_own_judgments(
     boundaries between those reads."""
     store = RunStore.create(tmp_path / "run")
     ids = [f"t{i:04d}" for i in range(1001)]
-    for tid in ids:
-        store.transcripts.append(debate(id=tid))
+    store.transcripts.extend(debate(id=tid) for tid in ids)  # the lines appends would write
     judged = {tid: i % 3 for i, tid in enumerate(ids)}
-    for tid, n in judged.items():
-        for k in range(n):
-            store.judgments.append(judgment(tid, id=f"j-{tid}-{k}", rounds_seen=k + 1))
+    store.judgments.extend(
+        judgment(tid, id=f"j-{tid}-{k}", rounds_seen=k + 1)
+        for tid, n in judged.items()
+        for k in range(n)
+    )
     store.close()
     assert main(["show", str(tmp_path / "run"), "--limit", "0"]) == 0
     out = capsys.readouterr().out
