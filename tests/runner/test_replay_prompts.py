@@ -28,20 +28,37 @@ def _reply(body: dict[str, object]) -> object:
     return verdict if verdict is not None else "I argue for my answer."
 
 
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeOpenAIServer, Path]]:
+    """One fake server for the module, and a run finished against it once (the tests get
+    copies): its folder holds the run's response cache, which its replays read."""
+    folder = tmp_path_factory.mktemp("finished")
+    with pytest.MonkeyPatch.context() as env, FakeOpenAIServer(reply=_reply) as fake:
+        env.setenv(FAKE_KEY_VARIABLE, "test")
+        env.setenv("OVERSIGHT_CACHE", str(folder / "cache" / "responses.sqlite"))
+        path = folder / "fake.toml"
+        path.write_text(fake_experiment(fake.base_url, protocol_options={"resamples": 0}))
+        assert main(["run", str(path), "--out", str(folder / "run"), "--no-progress"]) == 0
+        yield fake, folder
+
+
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
+def server(
+    finished: tuple[FakeOpenAIServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> FakeOpenAIServer:
+    """The module's fake server, its counters at zero."""
     monkeypatch.setenv(FAKE_KEY_VARIABLE, "test")
-    with FakeOpenAIServer(reply=_reply) as fake:
-        yield fake
+    finished[0].reset()
+    return finished[0]
 
 
 @pytest.fixture
-def ran(tmp_path: Path, server: FakeOpenAIServer) -> Path:
-    """The experiment file of a finished run in ``tmp_path / "run"``."""
+def ran(tmp_path: Path, finished: tuple[FakeOpenAIServer, Path], server: FakeOpenAIServer) -> Path:
+    """The experiment file of a finished run in ``tmp_path / "run"`` (a copy of the
+    module's, made while nothing writes to it)."""
+    shutil.copytree(finished[1] / "run", tmp_path / "run")
     path = tmp_path / "fake.toml"
-    path.write_text(fake_experiment(server.base_url, protocol_options={"resamples": 0}))
-    assert main(["run", str(path), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
-    server.reset()
+    shutil.copy(finished[1] / "fake.toml", path)
     return path
 
 
