@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,17 +22,33 @@ from transcripts.errors import CacheMissError, ConfigError, CorruptRecordError
 from .helpers import Factory, experiment, lone_shard
 
 
-def _finished_run(out: Path) -> Factory:
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Factory]:
+    """The small experiment run once for the module (its folder holds its response
+    cache), and the factory that counted its requests; tests get copies of the folder."""
+    out = tmp_path_factory.mktemp("finished") / "run"
     factory = Factory()
-    result = run_experiment(
-        experiment(), out=out, endpoint_factory=factory, progress=False, summary=False
-    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OVERSIGHT_CACHE", str(out.parent / "cache" / "responses.sqlite"))
+        result = run_experiment(
+            experiment(), out=out, endpoint_factory=factory, progress=False, summary=False
+        )
     assert result.status == "complete"
+    return out, factory
+
+
+def _finished_run(finished: tuple[Path, Factory], out: Path) -> Factory:
+    """A copy of the module's finished run at ``out``; a factory with the requests it sent."""
+    shutil.copytree(finished[0], out)
+    factory = Factory()
+    factory.sent = dict(finished[1].sent)
     return factory
 
 
-def test_rejudge_calls_only_the_judge_and_records_provenance(tmp_path: Path) -> None:
-    _finished_run(tmp_path / "run")
+def test_rejudge_calls_only_the_judge_and_records_provenance(
+    finished: tuple[Path, Factory], tmp_path: Path
+) -> None:
+    _finished_run(finished, tmp_path / "run")
     spec = "llm:mock/other,name=second"
     factory = Factory()
     result = rejudge(tmp_path / "run", spec, conditions=["debate"], endpoint_factory=factory)
@@ -53,14 +70,16 @@ def test_rejudge_calls_only_the_judge_and_records_provenance(tmp_path: Path) -> 
     assert cached.judged == 8 and same.total == 0 and cached.cached_calls == 8
 
 
-def test_the_new_judgments_are_read_back_from_the_run_not_held(tmp_path: Path) -> None:
+def test_the_new_judgments_are_read_back_from_the_run_not_held(
+    finished: tuple[Path, Factory], tmp_path: Path
+) -> None:
     """``result.judgments`` is the pass's judgments as written to ``judgments.jsonl``, read
     back each time it is looked at: after the pass, no judgment model is left in memory."""
     # Objects older than this test are set aside (gc.freeze): no judgment of its run is
     # among them, and collecting and scanning a worker's whole heap took 20 s in the suite.
     gc.freeze()
     try:
-        _finished_run(tmp_path / "run")
+        _finished_run(finished, tmp_path / "run")
         result = rejudge(tmp_path / "run", "llm:mock/other,name=second", endpoint_factory=Factory())
         assert result.judged == len(result.judgments) == 32
         gc.collect()
@@ -79,8 +98,10 @@ def test_the_new_judgments_are_read_back_from_the_run_not_held(tmp_path: Path) -
     assert "32 records of" in repr(result.judgments)
 
 
-def test_truncated_rejudging_shows_only_the_first_rounds(tmp_path: Path) -> None:
-    _finished_run(tmp_path / "run")
+def test_truncated_rejudging_shows_only_the_first_rounds(
+    finished: tuple[Path, Factory], tmp_path: Path
+) -> None:
+    _finished_run(finished, tmp_path / "run")
     factory = Factory()
     result = rejudge(
         tmp_path / "run",
@@ -104,11 +125,13 @@ def _extra(spec: str) -> str:
     return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 
-def test_a_damaged_transcript_is_refused_before_any_judge_call(tmp_path: Path) -> None:
+def test_a_damaged_transcript_is_refused_before_any_judge_call(
+    finished: tuple[Path, Factory], tmp_path: Path
+) -> None:
     """Every chosen transcript is read before the first call: a record damaged by hand is
     an error that names it, and the judge was never asked (nothing paid, nothing half
     done)."""
-    _finished_run(tmp_path / "run")
+    _finished_run(finished, tmp_path / "run")
     log = tmp_path / "run" / "transcripts.jsonl"
     lines = log.read_text().splitlines(keepends=True)
     damaged = json.loads(lines[-1])
@@ -124,13 +147,14 @@ def test_a_damaged_transcript_is_refused_before_any_judge_call(tmp_path: Path) -
 
 
 def test_an_experiment_file_that_no_longer_validates_is_refused_not_ignored(
+    finished: tuple[Path, Factory],
     tmp_path: Path,
 ) -> None:
     """The run's frozen experiment names its endpoints, cache and prices; rejudge read it
     and, when it did not validate, went on without it: a named endpoint was taken for a
     spec and the run's cache left unused. It is now an error naming the file and the key,
     and no judge call is made."""
-    _finished_run(tmp_path / "run")
+    _finished_run(finished, tmp_path / "run")
     path = tmp_path / "run" / "experiment.json"
     frozen = json.loads(path.read_text())
     frozen["spec"]["limits"]["max_cosst_usd"] = 5  # edited by hand, misspelled
@@ -143,16 +167,18 @@ def test_an_experiment_file_that_no_longer_validates_is_refused_not_ignored(
     assert factory.total == 0
 
 
-def test_rejudge_by_id_prefix(tmp_path: Path) -> None:
-    _finished_run(tmp_path / "run")
+def test_rejudge_by_id_prefix(finished: tuple[Path, Factory], tmp_path: Path) -> None:
+    _finished_run(finished, tmp_path / "run")
     store = RunStore.open(tmp_path / "run")
     target = next(iter(store.transcripts)).id
     result = rejudge(tmp_path / "run", "llm:weak", ids=[target[:8]], endpoint_factory=Factory())
     assert [j.transcript_id for j in result.judgments] == [target]
 
 
-def test_replay_of_a_finished_run_makes_no_call(tmp_path: Path) -> None:
-    first = _finished_run(tmp_path / "run")
+def test_replay_of_a_finished_run_makes_no_call(
+    finished: tuple[Path, Factory], tmp_path: Path
+) -> None:
+    first = _finished_run(finished, tmp_path / "run")
     replay = Factory()
     result = run_experiment(
         experiment(),
@@ -191,8 +217,10 @@ def test_offline_run_fails_items_on_a_cache_miss_instead_of_calling(tmp_path: Pa
     assert errors and all(CacheMissError.__name__ in (t.error or "") for t in errors)
 
 
-def test_dry_run_estimates_the_real_calls_per_endpoint(tmp_path: Path) -> None:
-    real = _finished_run(tmp_path / "real")
+def test_dry_run_estimates_the_real_calls_per_endpoint(
+    finished: tuple[Path, Factory], tmp_path: Path
+) -> None:
+    real = _finished_run(finished, tmp_path / "real")
     exp = experiment(
         endpoints={
             "strong": {"spec": "openai/gpt-4o-mini"},
@@ -225,8 +253,10 @@ def test_dry_run_says_when_a_price_is_unknown(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("k", [0])
-def test_rounds_zero_is_the_question_alone(tmp_path: Path, k: int) -> None:
-    _finished_run(tmp_path / "run")
+def test_rounds_zero_is_the_question_alone(
+    finished: tuple[Path, Factory], tmp_path: Path, k: int
+) -> None:
+    _finished_run(finished, tmp_path / "run")
     result = rejudge(
         tmp_path / "run", "llm:weak", rounds=k, conditions=["debate"], endpoint_factory=Factory()
     )
