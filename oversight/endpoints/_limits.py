@@ -36,6 +36,7 @@ __all__ = [
     "LimitSettings",
     "SharedLimits",
     "most_usage",
+    "portion",
     "prompt_tokens",
     "shared_limits",
     "token_estimate",
@@ -135,6 +136,7 @@ class SharedLimits:
         "default_concurrency",
         "name",
         "settings",
+        "share",
     )
 
     def __init__(self, name: str, settings: LimitSettings, default_concurrency: int | None) -> None:
@@ -146,6 +148,9 @@ class SharedLimits:
         )
         self._last: tuple[asyncio.AbstractEventLoop, _LoopState] | None = None
         self._not_before = 0.0  # time.monotonic() before which no attempt starts
+        self.share = (0, 1)
+        """``(worker, workers)``: this process is one of several running one run, and holds
+        its :func:`portion` of the default concurrency (a llama.cpp server's slots too)."""
 
     def pause(self, seconds: float) -> None:
         """Start no attempt, from any caller, for ``seconds`` (a longer pause already set wins)."""
@@ -164,25 +169,50 @@ class SharedLimits:
             self.settings = tightened
             self._last = None
 
+    def take_share(self, worker: int, workers: int) -> None:
+        """Hold worker ``worker``'s share (of ``workers`` processes) of the default
+        concurrency, and of the server's slots once known (a ``max_concurrency`` set is
+        shared before the endpoint is made: the runner's ``share_options``)."""
+        if self.share != (worker, workers):
+            self.share = (worker, workers)
+            self._last = None
+
     def use_server_slots(self, slots: int) -> None:
         """The server decodes ``slots`` requests at once (llama.cpp's slots, the rest wait
-        in its queue, their ``timeout`` running): the concurrency where no endpoint set one."""
+        in its queue, their ``timeout`` running): the concurrency where no endpoint set one,
+        or this process's share of them when it is one of several."""
         if self.default_concurrency == slots:
             return
         self.default_concurrency = slots
         self._last = None
+        workers = self.share[1]
+        mine = max(1, portion(slots, *self.share))
+        of = f" (this process's share of {slots}, among {workers})" if workers > 1 else ""
         chosen = self.settings.max_concurrency
-        if chosen is not None and chosen > slots:
+        if chosen is not None and chosen > mine:
             log.warning(
-                "%s: max_concurrency=%d is more than the server's %d slots: the requests "
+                "%s: max_concurrency=%d is more than the server's %d slots%s: the requests "
                 "beyond them wait in the server's queue, and that wait counts toward timeout",
                 self.name,
                 chosen,
-                slots,
+                mine,
+                of,
             )
-        else:
+        elif chosen is None and slots < workers:
+            log.warning(
+                "%s: the server has %d slots for %d worker processes, each holding one "
+                "request in flight: the rest wait in the server's queue, where timeout runs; "
+                "start llama-server with more -np, or run fewer --workers",
+                self.name,
+                slots,
+                workers,
+            )
+        elif chosen is None:
             log.info(
-                "%s: at most %d requests in flight at once, its server's slots", self.name, slots
+                "%s: at most %d requests in flight at once%s, its server's slots",
+                self.name,
+                mine,
+                of,
             )
 
     async def acquire(self, tokens: int) -> _LoopState:
@@ -230,7 +260,8 @@ class SharedLimits:
         concurrency where no endpoint set one."""
         if self.settings.max_concurrency is not None or self.default_concurrency is None:
             return self.settings
-        return LimitSettings(self.default_concurrency, self.settings.rpm, self.settings.tpm)
+        mine = max(1, portion(self.default_concurrency, *self.share))
+        return LimitSettings(mine, self.settings.rpm, self.settings.tpm)
 
     async def _paused(self) -> None:
         """Return once no pause is in force."""
@@ -287,6 +318,12 @@ def shared_limits(
     else:
         limits.tighten(settings)
     return limits
+
+
+def portion(total: int, worker: int, workers: int) -> int:
+    """Worker ``worker``'s whole share of ``total``: shares differ by at most one and sum to
+    ``total``."""
+    return total // workers + (1 if worker < total % workers else 0)
 
 
 def token_estimate(request: Request) -> int:

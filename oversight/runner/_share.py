@@ -11,9 +11,9 @@ workers together never exceed what the experiment allows:
   fewer questions than workers, items are dealt one by one instead;
 * ``[limits] concurrency`` (items in flight) and each endpoint's ``max_concurrency`` are
   split into whole shares that differ by at most one and sum to the limit (the provider's
-  default concurrency, where no endpoint sets one, likewise); ``rpm`` and ``tpm`` into
-  equal fractions. A limit smaller than the number of workers is refused: every worker
-  needs at least one request in flight.
+  default concurrency, or a llama.cpp server's slots once known, where no endpoint sets
+  one, likewise); ``rpm`` and ``tpm`` into equal fractions. A limit smaller than the
+  number of workers is refused: every worker needs at least one request in flight.
 
 A fixed share is the simplest split that can never overshoot, with no process talking to
 another on the hot path; its cost is that a worker whose items are done leaves its share
@@ -22,11 +22,11 @@ unused while the others finish theirs.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 from oversight.endpoints import Endpoint
+from oversight.endpoints._limits import portion
 from oversight.experiment import Experiment
 from oversight.runner._items import WorkItem
 from transcripts.errors import ConfigError
@@ -35,12 +35,6 @@ __all__ = ["check_workers", "portion", "share_endpoint", "share_items", "share_o
 
 SHARED_OPTIONS = ("max_concurrency", "rpm", "tpm")
 """The endpoint options that are divided among the workers."""
-
-
-def portion(total: int, worker: int, workers: int) -> int:
-    """Worker ``worker``'s whole share of ``total``: shares differ by at most one and sum to
-    ``total``."""
-    return total // workers + (1 if worker < total % workers else 0)
 
 
 def share_items(items: Sequence[WorkItem], worker: int, workers: int) -> list[WorkItem]:
@@ -69,16 +63,14 @@ def share_options(options: dict[str, Any], worker: int, workers: int) -> dict[st
 
 
 def share_endpoint(made: Endpoint, worker: int, workers: int) -> None:
-    """Cut the provider's default concurrency of ``made``'s model to the worker's share,
-    where no endpoint of the model set ``max_concurrency`` (set ones were shared by
-    :func:`share_options` before the endpoint was made)."""
+    """Have ``made``'s model hold the worker's share of its default concurrency where no
+    endpoint of it set ``max_concurrency`` (set ones were shared by :func:`share_options`
+    before the endpoint was made), and of a llama.cpp server's slots once they are known
+    (not a ``max_concurrency`` of the share: the slots, learned later, would not replace
+    it)."""
     limits = getattr(made, "limits", None)
-    if limits is None or limits.settings.max_concurrency is not None:
-        return
-    default = limits.default_concurrency
-    if default:
-        share = max(1, portion(default, worker, workers))
-        limits.tighten(dataclasses.replace(limits.settings, max_concurrency=share))
+    if limits is not None:
+        limits.take_share(worker, workers)
 
 
 def check_workers(workers: int, experiment: Experiment, endpoints: Sequence[Endpoint]) -> None:

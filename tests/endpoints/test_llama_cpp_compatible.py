@@ -16,46 +16,16 @@ from typing import Any
 import pytest
 
 from oversight.endpoints import endpoint
+from oversight.runner._share import share_endpoint
 from oversight.testing import FakeOpenAIServer, Fault
-from oversight.testing._http import HttpRequest, Responder
+
+from .llama_cpp_helpers import FakeLlamaCpp
 
 SCHEMA = {
     "type": "object",
     "properties": {"labels": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}},
     "required": ["labels"],
 }
-
-
-class _NamedResponder(Responder):
-    """Every response says ``Server: llama.cpp``, as llama.cpp's do."""
-
-    async def send(
-        self,
-        status: int,
-        body: bytes,
-        *,
-        content_type: str = "application/json",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        named = {**(headers or {}), "Server": "llama.cpp"}
-        await super().send(status, body, content_type=content_type, headers=named)
-
-
-class FakeLlamaCpp(FakeOpenAIServer):
-    """The fake OpenAI server speaking as llama.cpp's, with ``slots`` slots."""
-
-    def __init__(self, slots: int, **options: Any) -> None:
-        super().__init__(**options)
-        self.slots = slots
-
-    async def answer(self, record: Any, scripted: Any, out: Responder) -> None:
-        await super().answer(record, scripted, _NamedResponder(out.writer))
-
-    async def route(self, http: HttpRequest, out: Responder) -> bool:
-        if http.method == "GET" and http.path == "/props":
-            await _NamedResponder(out.writer).send_json(200, {"total_slots": self.slots})
-            return True
-        return await super().route(http, out)
 
 
 def _guided(server: FakeOpenAIServer) -> list[bool]:
@@ -215,3 +185,23 @@ async def test_the_wave_waits_for_the_first_requests_answer_not_its_success(
     replies = await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(4)))
     assert sorted(r.call.retries for r in replies) == [0, 0, 0, 1]
     assert openai_server.total_requests == 5
+
+
+@pytest.mark.parametrize("worker", [0, 1])
+async def test_each_worker_process_holds_its_share_of_the_slots(
+    worker: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under ``--workers 2`` each worker's endpoint held its share of the default 64 (32)
+    as if it were a ``max_concurrency`` set by the user: it warned that "max_concurrency=32
+    is more than the server's 4 slots" and sent all 8 requests at once, the rest queueing
+    in the server with their timeout running. Now each worker holds its share of the
+    slots (2 of 4), and says so."""
+    busy = Busy()
+    with FakeLlamaCpp(slots=4, reply=busy) as server:
+        ep = endpoint("openai/gemma", base_url=server.base_url, cache=False)
+        share_endpoint(ep, worker, 2)  # as a worker's endpoints are made
+        with caplog.at_level(logging.INFO, logger="oversight.endpoints"):
+            await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(8)))
+    assert busy.peak == 2
+    assert "is more than" not in caplog.text
+    assert "at most 2 requests in flight at once (this process's share of 4" in caplog.text

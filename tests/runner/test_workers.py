@@ -24,6 +24,8 @@ from oversight.testing import FakeOpenAIServer, scripted_verdict
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
+from ..endpoints.llama_cpp_helpers import FakeLlamaCpp
+
 KEY_VARIABLE = "FAKE_OPENAI_KEY"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,9 +34,13 @@ script = scripted_verdict
 """Verdicts whose probabilities sum to 1; the server invents everything else."""
 
 
-def experiment_file(folder: Path, server: FakeOpenAIServer, *, max_concurrency: int = 2) -> Path:
-    """Every role on one model limited to ``max_concurrency`` requests in flight; 8 items in
-    flight per process, so the model's limit is what holds the requests back."""
+def experiment_file(
+    folder: Path, server: FakeOpenAIServer, *, max_concurrency: int | None = 2
+) -> Path:
+    """Every role on one model limited to ``max_concurrency`` requests in flight (None: not
+    set); 8 items in flight per process, so the model's limit is what holds the requests
+    back."""
+    limit = "" if max_concurrency is None else f"max_concurrency = {max_concurrency}"
     text = f"""
 name = "workers"
 [dataset]
@@ -45,7 +51,7 @@ spec = "openai/one-model"
 base_url = "{server.base_url}"
 api_key_env = "{KEY_VARIABLE}"
 pricing = {{ input = 1.0, output = 2.0 }}
-max_concurrency = {max_concurrency}
+{limit}
 max_retries = 1
 options = {{ retry_backoff = 0.01 }}
 [[conditions]]
@@ -130,6 +136,18 @@ async def test_two_workers_make_the_one_process_run_within_the_shared_limit(
     status = read_status(RunStore.open(tmp_path / "two"))
     assert status is not None and status["status"] == "complete"
     assert status["items_complete"] == one.items_total and status["calls"] == one.calls
+
+
+async def test_two_workers_hold_a_llama_cpp_servers_slots_between_them(tmp_path: Path) -> None:
+    """Each worker held its share of the default 64 as if it were a ``max_concurrency``
+    set, warned that it was "more than the server's 2 slots", and sent beyond them: the
+    requests queued in the server, their timeout running. Now the workers hold the
+    server's slots between them, one each."""
+    with FakeLlamaCpp(slots=2, reply=script, latency=0.05) as server:
+        exp = experiment_file(tmp_path, server, max_concurrency=None)
+        run = await run_experiment_async(exp, out=tmp_path / "run", progress=False, workers=2)
+    assert run.status == "complete"
+    assert server.peak_concurrency <= 2, f"{server.peak_concurrency} requests at once"
 
 
 async def test_a_cost_cap_counts_every_workers_spend(tmp_path: Path) -> None:
