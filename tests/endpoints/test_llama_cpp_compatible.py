@@ -18,6 +18,7 @@ import pytest
 from oversight.endpoints import endpoint
 from oversight.runner._share import share_endpoint
 from oversight.testing import FakeOpenAIServer, Fault
+from transcripts.errors import MissingAPIKeyError
 
 from .llama_cpp_helpers import FakeLlamaCpp
 
@@ -205,3 +206,34 @@ async def test_each_worker_process_holds_its_share_of_the_slots(
     assert busy.peak == 2
     assert "is more than" not in caplog.text
     assert "at most 2 requests in flight at once (this process's share of 4" in caplog.text
+
+
+async def test_a_first_request_that_fails_before_it_is_sent_lets_the_wave_go_at_once(
+    openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first request failed before it was posted (its key's variable unset): the
+    requests waiting on it went only when its task ended, so a caller that caught the
+    error and went on to wait for them waited for ever. Now they go at once."""
+    monkeypatch.delenv("OVERSIGHT_TEST_LATE_KEY", raising=False)
+    ep = endpoint(
+        "openai/model",
+        base_url=openai_server.base_url,
+        cache=False,
+        api_key_env="OVERSIGHT_TEST_LATE_KEY",
+    )
+
+    async def first() -> None:
+        with pytest.raises(MissingAPIKeyError, match="OVERSIGHT_TEST_LATE_KEY"):
+            await ep.complete("Count to 0.")
+        monkeypatch.setenv("OVERSIGHT_TEST_LATE_KEY", "k")  # set; the others may go
+        # The task goes on, waiting for the others (30 s: only against a hang).
+        _, pending = await asyncio.wait(others, timeout=30)
+        for task in pending:
+            task.cancel()
+        assert not pending, "the wave still waited for the first request's task to end"
+
+    scout = asyncio.ensure_future(first())
+    await asyncio.sleep(0)  # the first request is out first
+    others = [asyncio.ensure_future(ep.complete(f"Count to {n}.")) for n in range(1, 4)]
+    await scout
+    assert openai_server.total_requests == 3
