@@ -8,6 +8,7 @@ allows it); servers without it can use ``structured="json_object"`` or ``"prompt
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -83,6 +84,8 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         self._scout: asyncio.Future[None] | None = None
         """Done once the first request's reply (or failure) is in: until then the requests
         after it wait, so that a llama.cpp server's first wave is held to its slots too."""
+        self._scout_task: asyncio.Task[Any] | None = None
+        """The task whose request is that first one."""
 
     async def server_slots(self) -> int | None:
         if self.llama_cpp is None and self.options.max_concurrency is None:
@@ -93,20 +96,28 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
 
     async def _first_reply(self) -> None:
         """Let the first request go; hold those after it until its reply says what the
-        server is (one request's time, once; nothing extra is sent)."""
+        server is (one request's time, once; nothing extra is sent). Should it not connect
+        (a server not up yet), the next request goes in its place, the others still held."""
         loop = asyncio.get_running_loop()
-        scout = self._scout
-        if scout is None:
-            self._scout = loop.create_future()
-            task = asyncio.current_task()
-            if task is not None:  # should it end without sending, the others go
-                task.add_done_callback(lambda _: self._scouted())
-        elif scout.get_loop() is loop and not scout.done():
+        while self.llama_cpp is None:
+            scout = self._scout
+            if scout is None or scout.get_loop() is not loop:
+                self._scout = scout = loop.create_future()
+                task = self._scout_task = asyncio.current_task()
+                if task is not None:  # should it end without sending, the others go
+                    task.add_done_callback(functools.partial(_release, scout))
+                return
+            if scout.done():
+                return
             await asyncio.wait([scout])  # not cancelled with a waiter
 
-    def _scouted(self) -> None:
-        if self._scout is not None and not self._scout.done():
-            self._scout.set_result(None)
+    def _scouted(self, *, again: bool = False) -> None:
+        """The first request is answered (or failed): the others go; or, ``again`` (it did
+        not connect), the next of them goes in its place."""
+        scout = self._scout
+        if again and self.llama_cpp is None and self._scout_task is asyncio.current_task():
+            self._scout = None
+        _release(scout)
 
     def _heard_from(self, headers: Mapping[str, str], *, answered: bool = True) -> None:
         """Learn from a response's headers whether the server is llama.cpp's (from an error,
@@ -127,8 +138,9 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
     async def send(self, request: Request) -> Reply:
         try:
             return await self._post(request)
-        except openai.APIConnectionError:  # a timeout too: a server restarted, perhaps
-            forget_slots(self.server)  # with another -np: they are asked again
+        except openai.APIConnectionError as err:  # a timeout too: a server restarted,
+            forget_slots(self.server)  # perhaps with another -np: they are asked again
+            self._scouted(again=not self.timed_out(err))
             raise
         finally:
             self._scouted()  # whatever became of the first request, the others go
@@ -317,6 +329,12 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         if failure is None and isinstance(error, openai.APIError):  # an error event in a stream
             return Failure(True, "error inside the response", provider_message=error.message)
         return failure
+
+
+def _release(scout: asyncio.Future[None] | None, _task: object = None) -> None:
+    """Let the requests waiting on ``scout`` go (a task's done callback, too)."""
+    if scout is not None and not scout.done():
+        scout.set_result(None)
 
 
 def _body(response: httpx2.Response) -> object:

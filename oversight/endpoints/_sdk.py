@@ -142,7 +142,7 @@ class SdkBackend(Backend, Generic[ClientT]):
     def classify(self, error: BaseException) -> Failure | None:
         """Timeouts, dropped connections and unreadable bodies are transient."""
         dropped = _dropped(error)
-        if isinstance(error, self.timeout_errors) and dropped is None:
+        if self.timed_out(error):
             return Failure(True, f"timed out after {self.options.timeout:g}s")
         if isinstance(error, self.connection_errors):
             message = str(dropped) if dropped else getattr(error, "message", str(error))
@@ -150,6 +150,11 @@ class SdkBackend(Backend, Generic[ClientT]):
         if isinstance(error, (*self.malformed_errors, json.JSONDecodeError)):
             return Failure(True, "malformed response body", provider_message=str(error)[:200])
         return super().classify(error)
+
+    def timed_out(self, error: BaseException) -> bool:
+        """Whether ``error`` is a timeout, not a connection that failed or dropped (which
+        the SDKs' aiohttp transport reports as a connect timeout too)."""
+        return isinstance(error, self.timeout_errors) and _dropped(error) is None
 
     async def aclose(self) -> None:
         closer, self._closer = self._closer, None

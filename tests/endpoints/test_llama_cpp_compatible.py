@@ -237,3 +237,16 @@ async def test_a_first_request_that_fails_before_it_is_sent_lets_the_wave_go_at_
     others = [asyncio.ensure_future(ep.complete(f"Count to {n}.")) for n in range(1, 4)]
     await scout
     assert openai_server.total_requests == 3
+
+
+async def test_a_first_request_that_does_not_connect_hands_the_wait_to_the_next() -> None:
+    """The first request's connection dropped (a server not up yet, say): the wave went
+    at once, before any reply had named the server, and was not held to its slots. Now
+    the next request goes in its place, the others still waiting, until one is answered."""
+    busy = Busy()
+    with FakeLlamaCpp(slots=2, reply=busy) as server:
+        server.set_faults([Fault.drop()])
+        ep = endpoint("openai/gemma", base_url=server.base_url, cache=False, retry_backoff=0)
+        replies = await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(8)))
+    assert sorted(r.call.retries for r in replies) == [0] * 7 + [1]
+    assert busy.log[:2] == ["start", "end"] and busy.peak == 2
