@@ -248,16 +248,19 @@ def _between(
 
 def forced_gold_spread(study: Study, transcripts: Iterable[Transcript]) -> str | None:
     """Why no plan of this ``between`` study's size can keep every person's counts of the
-    gold answer first and second within one of each other, or None when one can (or the
-    argument does not apply: questions of more than two answers, or without gold).
+    gold answer first and second within one of each other, or None where this argument
+    does not prove it (an even number of transcripts; questions of more than two answers,
+    or without gold). None does not promise a plan can: transcripts whose gold positions
+    lean one way, with no twins to trade, can force it too.
 
-    Each transcript judged by ``target`` people adds ``target`` to the sum over people of
-    (gold first - gold second), a sum of ``target`` times an odd number when the study
-    chose an odd number of transcripts. A person's difference has the parity of their
-    number of items, so with every difference within one the sum lies within the count
-    of people with an odd number of items: with fewer than ``target`` of them, someone's
-    difference is two or more whatever the plan (items per person as they are, within
-    one of each other). ``transcripts``: the study's chosen ones, read for their gold.
+    Each transcript judged by ``target`` people adds ``target`` (gold first) or ``-target``
+    (second) to the sum over people of (gold first - gold second), a sum of ``target`` times
+    an odd number when the study chose an odd number of transcripts. A person's difference
+    has the parity of their number of items, so with every difference within one the sum
+    lies within the count of people with an odd number of items: with fewer than ``target``
+    of them, someone's difference is two or more whatever the plan (items per person as they
+    are, within one of each other). ``transcripts``: the study's chosen ones, read for their
+    gold.
     """
     if study.design.assignment != "between":
         return None
