@@ -20,9 +20,10 @@ alphabetical order, A - B:
   say) and two or more people judged them, interval and p-value are two-way over sources
   and that person (:mod:`oversight.analysis._twoway`; not under ``cluster="sources"``):
   a unit judged by two people has no one annotator to cluster by, so then, as for LLM
-  judges, over sources; so too when a unit's person is unknown (a ``human`` judgment
-  without an annotator name: clustering those together would make them one person, and
-  apart, strangers), and ``ci_method`` says so;
+  judges, over sources. A ``human`` judgment without an annotator name is clustered as
+  everywhere in the report (:func:`~oversight.analysis._twoway.annotator_codes`): with the
+  other nameless judgments of its judge name, as one person (fewer, larger clusters: the
+  cautious guess), not counted among the people that make an interval two-way;
 * p-values are Holm-adjusted over the report's judge comparisons (``multiplicity``), a
   family of their own: adding a judge does not change the conditions' adjusted p-values.
 """
@@ -45,7 +46,7 @@ from oversight.analysis._interval_rule import ci_method
 from oversight.analysis._schema_extra import JudgeComparison
 from oversight.analysis._smallsample import holm, sign_flip_test
 from oversight.analysis._stats import RowMetrics
-from oversight.analysis._twoway import TEST, annotator_codes, two_way_fit
+from oversight.analysis._twoway import TEST, annotator_codes, people, two_way_fit
 
 __all__ = ["JUDGE_FIELDS", "judge_comparisons"]
 
@@ -85,7 +86,7 @@ def judge_comparisons(
         values = [resolved[i][1][int(code)] for i, code in enumerate(combo)]
         strata.append((dict(zip(fields, values, strict=True)), rows[stratum == s]))
     strata.sort(key=lambda item: [order(f, v) for f, v in item[0].items()])
-    # A person's judgment without an annotator name: who gave it is unknown.
+    # A person's judgment without an annotator name: clustered by its judge name.
     nameless = np.array(
         [two_way and j.kind == "human" and j.annotator is None for j in data.judge], dtype=bool
     )
@@ -138,16 +139,7 @@ def _stratum(
         ci, df = paired_interval(d, cluster, clusters, resampler)
         totals = np.bincount(cluster, weights=d, minlength=c).astype(np.float64)
         label = f"judge {names[a]} vs {names[b]} ({where})"
-        person = _one_person(unit, judge, who[:2], both, (a, b)) if np.ptp(d) > 0 else None
-        unknown = int(np.isin(both, unit[who[2] & np.isin(judge, (a, b))]).sum())
-        note = (
-            f"; over sources: {unknown} pairs judged by a person without an annotator name, "
-            "so not two-way"
-            if person is not None and unknown
-            else ""
-        )
-        if note:  # lumping the nameless together would make them one person
-            person = None
+        person = _one_person(unit, judge, who, both, (a, b)) if np.ptp(d) > 0 else None
         if person is not None:
             fit = two_way_fit(np.ones((d.size, 1)), d, cluster, person[0], np.ones(1))
             ci, df = fit.interval(bounds=(-1.0, 1.0)), fit.df
@@ -170,8 +162,7 @@ def _stratum(
                     has_interval=ci is not None,
                     annotators=0 if person is None else person[1],
                     df=df or 0.0,
-                )
-                + note,
+                ),
                 df=df,
                 test=_TEST if person is None else TEST,
                 p_value=sign_flip_test(totals, rng_for(resampler.seed, "sign-flip", label))
@@ -183,17 +174,22 @@ def _stratum(
 
 
 def _one_person(
-    unit: Ints, judge: Ints, who: tuple[Ints, Bools], units: Ints, pair: tuple[int, int]
+    unit: Ints,
+    judge: Ints,
+    who: tuple[Ints, Bools, Bools],
+    units: Ints,
+    pair: tuple[int, int],
 ) -> tuple[Ints, int] | None:
     """Per unit of ``units``, the one person who judged it under either judge of ``pair``
-    (a code; -1 where none did), and how many people: when two or more people did and no
-    unit has two (else None: no one annotator to cluster by)."""
-    codes, person = who
-    mine = np.isin(judge, pair) & np.isin(unit, units) & person
+    (a code: a nameless ``human`` judgment's is its judge name's; -1 where no person
+    did), and how many named people: when two or more did and no unit has two people
+    (else None: no one annotator to cluster by)."""
+    codes, named, nameless = who
+    mine = np.isin(judge, pair) & np.isin(unit, units) & (named | nameless)
     pairs = unique_rows(np.stack([unit[mine], codes[mine]], axis=1))[0]
     if pairs.shape[0] == 0 or np.unique(pairs[:, 0]).size < pairs.shape[0]:
         return None
-    n_people = int(np.unique(pairs[:, 1]).size)
+    n_people = people(codes[mine], named[mine])
     if n_people < 2:
         return None
     out = np.full(int(unit.max()) + 1, -1, dtype=np.int64)

@@ -13,6 +13,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from oversight.analysis import analyze
+from oversight.analysis._twoway import TEST
 from oversight.cli import main
 from transcripts.errors import ConfigError
 
@@ -254,18 +255,15 @@ def test_the_judges_table_says_when_its_p_is_two_way(run: RunBuilder, tmp_path: 
     assert "where each transcript was judged by at most one of two or more people a t" in text
 
 
-def test_judges_compared_with_a_person_of_unknown_name_stay_over_sources(
-    run: RunBuilder,
-) -> None:
-    # As above, but a human judgment of every fourth transcript has no annotator: who gave
-    # it is unknown, so it has no annotator to cluster by (nor is it one person with the
-    # other nameless ones): the comparison stays over sources and says why.
+def _some_nameless(run: RunBuilder, nameless: str | None) -> RunBuilder:
+    """As above, but the human judgment of every fourth transcript has no annotator (or
+    the one name ``nameless``)."""
     rng = np.random.default_rng(5)
     for s in range(8):
         for i in range(3):
             t = run.transcript(run.question(f"q{s}-{i}", source=f"s{s}"), condition="debate")
             k = (3 * s + i) % 6
-            who = None if (3 * s + i) % 4 == 0 else f"ann{k}"
+            who = nameless if (3 * s + i) % 4 == 0 else f"ann{k}"
             for judge, right in (("gpt", rng.random() < 0.7), ("human", rng.random() < 0.6)):
                 run.judge(
                     t,
@@ -274,11 +272,22 @@ def test_judges_compared_with_a_person_of_unknown_name_stay_over_sources(
                     kind="human" if judge == "human" else "llm",
                     annotator=who if judge == "human" else None,
                 )
-    (c,) = analyze(run.path, n_bootstrap=50).judge_comparisons
-    (alone,) = analyze(run.path, n_bootstrap=50, cluster="sources").judge_comparisons
-    assert c.ci95 == pytest.approx(alone.ci95) and c.p_value == alone.p_value
-    assert c.test == "sign-flip permutation over sources"
-    assert c.ci_method == (
-        "CR2, t(Bell-McCaffrey df); over sources: 6 pairs judged by a person without an "
-        "annotator name, so not two-way"
-    )
+    return run
+
+
+def test_judges_compared_cluster_people_of_unknown_name_as_the_report_does(
+    run: RunBuilder, tmp_path: Path
+) -> None:
+    # As for a condition's accuracy, human judgments without an annotator are clustered
+    # together under their judge name, as one person (the cautious guess), and do not
+    # count among the people: the interval of one shared name, said over the named six.
+    (c,) = analyze(_some_nameless(run, None).path, n_bootstrap=50).judge_comparisons
+    named = _some_nameless(RunBuilder(tmp_path / "named"), "someone")
+    (same,) = analyze(named.path, n_bootstrap=50).judge_comparisons
+    assert c.test == same.test == TEST
+    assert c.ci95 == pytest.approx(same.ci95) and c.p_value == pytest.approx(same.p_value)
+    assert c.df == same.df
+    assert c.ci_method.startswith("two-way CR2 over 8 sources and 6 annotators")
+    assert same.ci_method.startswith("two-way CR2 over 8 sources and 7 annotators")
+    (group,) = [g for g in analyze(run.path, n_bootstrap=50).groups if "human" in g.label]
+    assert group.ci_method.startswith("two-way CR2 over 8 sources and 6 annotators")
