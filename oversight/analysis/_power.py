@@ -154,6 +154,12 @@ def plan_sample_size(
         variance = p_a * (1 - p_a) + p_b * (1 - p_b)
     if same_people and not paired:
         raise ConfigError("plan: same people applies to a paired design (give --paired)")
+    if same_people and annotator_icc <= 0:
+        raise ConfigError(
+            "plan: same people changes only a plan whose people differ (an annotator ICC "
+            "above 0), and it is 0 here: give --annotator-icc and --questions-per-annotator, "
+            "or a --pilot judged by two or more people; or leave --same-people out"
+        )
     n = z * z * variance / difference**2
     # The people's share of the scores' variance; pairing by question removes it only when
     # the same person judged both (then allowed for as the interaction; see the module).

@@ -183,3 +183,6 @@ def test_oversight_plan_says_which_people_a_paired_plan_assumes(
     assert "(--same-people): their skill cancels" in found[True][1]
     assert main(["plan", "--difference", "0.1", "--same-people"]) != 0
     assert "same people applies to a paired design" in capsys.readouterr().err
+    # Without people's variance it would change nothing: said, not silently accepted.
+    assert main(["plan", "--difference", "0.1", "--paired", "--same-people"]) != 0
+    assert "it is 0 here: give --annotator-icc" in " ".join(capsys.readouterr().err.split())
