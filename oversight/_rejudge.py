@@ -21,7 +21,7 @@ Ctrl-C (or SIGTERM, or a closed terminal where a person judges) stops the pass a
 run (:class:`~oversight.runner._signals.Signals`): no new judgment is started, those in
 flight finish and are saved (a person's prompt ends as in ``oversight judge``: a verdict
 typed at the reason prompt is kept, one cut off at the probabilities is not), and the
-result says ``interrupted``; a second Ctrl-C stops at once.
+result says ``interrupted``; a second Ctrl-C stops at once. A person's ``q`` stops it alike.
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ class RejudgeResult:
     stopped: str | None = None
     """Why it stopped early (a cost cap), if it did."""
     interrupted: bool = False
-    """Stopped by Ctrl-C (or SIGTERM, or a closed terminal): the same call judges the rest."""
+    """Stopped by Ctrl-C (or SIGTERM, a closed terminal, a person's ``q``): the same call
+    judges the rest."""
 
 
 def _rounds_list(rounds: Rounds) -> list[int | None]:
@@ -328,6 +329,9 @@ async def rejudge_async(
                         continue  # Ctrl-C: not judged, so asked again by the same command
                     if isinstance(outcome, CostCapReached):
                         result.stopped = _stop_text(outcome, meter, max_cost_usd)
+                        break
+                    if isinstance(outcome, HumanQuit):  # q, or the end of input: as a run
+                        stopper.stop()  # does, an interrupt; the item stays to be asked
                         break
                     if isinstance(outcome, BaseException):
                         raise outcome
