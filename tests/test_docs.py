@@ -150,3 +150,28 @@ def test_the_experiment_file_page_gives_each_key_its_default(
         default = fields[name].get_default(call_default_factory=True)
         if default is not None:  # None: the page gives what stands in (`runs/<name>`)
             assert _toml(literal.group(1)) == default, (heading, name, cell, default)
+
+
+def test_the_replay_tutorial_s_pandas_line_gives_the_report_s_accuracy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The line the page says "is the report's accuracy", on a run two judges judged (as the
+    page's re-judging leaves it), gives each group's accuracy of the report."""
+    pandas = pytest.importorskip("pandas")
+    from oversight.analysis import analyze
+
+    page = (ROOT / "docs" / "tutorials" / "replay-and-rejudge.md").read_text()
+    claim = re.search(r"`(df\[df\.counted\][^`]*)`\s+is\s+the\s+report's\s+accuracy", page)
+    assert claim is not None, "the page no longer says which line gives the report's accuracy"
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    for command in (
+        "run examples/quickstart.toml --out runs/quickstart",
+        "rejudge runs/quickstart --judge llm:mock/second-opinion --condition debate",
+        "export runs/quickstart --out judgments.csv",
+    ):
+        assert main(command.split()) == 0, (command, capsys.readouterr().err)
+    series = eval(claim.group(1), {"df": pandas.read_csv("judgments.csv")})
+    shown = {" · ".join(key if isinstance(key, tuple) else (key,)): v for key, v in series.items()}
+    report = {g.label: g.accuracy for g in analyze("runs/quickstart").groups}
+    assert shown == pytest.approx(report)
