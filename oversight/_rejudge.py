@@ -112,11 +112,11 @@ class RejudgeResult:
     judges the rest."""
 
 
-def _rounds_list(rounds: Rounds) -> list[int | None]:
-    if rounds is None or isinstance(rounds, int):
-        return [rounds]
-    values = list(rounds)
-    return values or [None]
+def _shown_rounds(rounds: Rounds, has: int) -> list[int | None]:
+    """The rounds to show of a transcript of ``has`` rounds, once each: a k past its end
+    shows it whole, as k = ``has`` does, and is filed at the rounds the judge saw."""
+    values = [rounds] if rounds is None or isinstance(rounds, int) else list(rounds) or [None]
+    return list(dict.fromkeys(k if k is None else min(k, has) for k in values))
 
 
 def _run_experiment(store: RunStore) -> Experiment | None:
@@ -161,7 +161,8 @@ class RejudgeOptions(TypedDict, total=False):
     ids: Sequence[str] | None
     """Only these transcripts (id prefixes, each matching exactly one)."""
     rounds: Rounds
-    """Show the judge only the first k rounds (None = all); a list judges once per value."""
+    """Show the judge only the first k rounds (None = all); a list judges once per value (a k
+    past a transcript's last round: once, at its own number of rounds)."""
     concurrency: int
     """Transcripts judged at once (default 8; a person is always asked one at a time)."""
     offline: bool
@@ -257,7 +258,7 @@ async def rejudge_async(
     for transcript in select_transcripts(
         store, conditions=conditions, where=where, ids=ids, complete_only=True
     ):
-        for k in _rounds_list(rounds):
+        for k in _shown_rounds(rounds, transcript.rounds):
             key = judgment_id(transcript.id, name, k, extra)
             if key in done:
                 result.skipped += 1
