@@ -203,10 +203,14 @@ def _real_run_only(args: argparse.Namespace) -> list[str]:
 def print_estimate(rehearsal: DryRun, console: Console) -> None:
     """The dry run's table: calls, tokens and cost per endpoint of the real run."""
     result = rehearsal.result
+    where = (
+        f"folder {escape(str(result.path))}"
+        if result.path.exists()
+        else "rehearsed in a temporary folder, now removed"
+    )
     console.print(
         f"dry run on mock endpoints: {result.status}, {result.items_complete} of "
-        f"{result.items_total} items, {result.transcripts} transcripts "
-        f"(folder {escape(str(result.path))})"
+        f"{result.items_total} items, {result.transcripts} transcripts ({where})"
     )
     for error in result.errors:
         console.print(f"  [red]error[/] {escape(error)}")

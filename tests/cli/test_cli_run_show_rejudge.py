@@ -66,6 +66,14 @@ def test_dry_run_prints_the_estimate(capsys: pytest.CaptureFixture[str]) -> None
     assert "total estimated cost: $" in out
 
 
+def test_a_dry_run_names_no_folder_that_is_gone(capsys: pytest.CaptureFixture[str]) -> None:
+    """Was: "(folder /tmp/oversight-dry-...)", a folder removed before it was printed."""
+    assert main(["run", str(QUICKSTART), "--dry-run"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "96 transcripts (rehearsed in a temporary folder, now removed)" in out
+    assert "oversight-dry-" not in out
+
+
 def test_dry_run_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(QUICKSTART), "--dry-run", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
