@@ -151,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
             else ""
         )
     )
+    if not (result.judged or result.skipped or result.failed_left or result.interrupted):
+        console.print(_nothing_chosen(args))
     if result.failed_left:
         console.print(
             f"{result.failed_left} judgment(s) of this judge failed before and are left as "
@@ -179,6 +181,20 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     return 0 if result.stopped is None else 3
+
+
+def _nothing_chosen(args: argparse.Namespace) -> str:
+    """Why nothing was judged: no complete transcript passed the filters (a value no
+    transcript has, say), and the command that lists what they select."""
+    shown = [f"--condition {c}" for c in args.condition or ()]
+    shown += [f"--where {w}" for w in args.where or ()]
+    listed = " ".join([f"oversight show {args.run_dir}", *shown])
+    shown += [f"--id {i}" for i in args.ids or ()]
+    if not shown:
+        return "the run has no complete transcript to judge"
+    return escape(
+        f"no complete transcript matches {' '.join(shown)}; `{listed}` lists what it selects"
+    )
 
 
 def _calls(judgment: Judgment) -> list[Call]:

@@ -49,3 +49,19 @@ def test_rounds_past_a_transcript_s_end_are_judged_once_at_the_rounds_shown(
         ["debate", "1", "12"],
         ["debate", "2", "12"],
     ]
+
+
+def test_a_filter_that_selects_nothing_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A value no transcript has (a typo: source=lighthous) selected nothing and said only
+    "0 new judgment(s)"; now it says nothing matched, and how to see what the filter picks."""
+    from tests.judges.helpers import saved_run, transcript
+
+    run = tmp_path / "run"
+    saved_run(run, [transcript("t1")]).close()
+    command = ["rejudge", str(run), "--judge", "llm:mock/j", "--where", "source=story-8"]
+    assert main(command) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no complete transcript matches --where source=story-8" in out
+    assert f"oversight show {run} --where source=story-8" in out
