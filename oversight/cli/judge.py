@@ -81,7 +81,8 @@ def add_parser(subparsers: Any) -> None:
         type=int,
         default=None,
         metavar="K",
-        help="show only the first K rounds of each transcript",
+        help="show only the first K rounds of each transcript --all adds (a queued "
+        "item is shown with the rounds its automatic judge saw)",
     )
     parser.add_argument(
         "--include-skipped", action="store_true", help="offer again the items you skipped before"
@@ -226,6 +227,11 @@ def _session(args: argparse.Namespace, console: Console) -> int:
                 f"fixes rounds, time limit and judge name for everyone; drop "
                 f"{'them' if len(fixed) > 1 else 'it'}"
             )
+    if use_study is None and not args.everything and args.rounds is not None:
+        raise ConfigError(
+            f"--rounds {args.rounds} applies to the transcripts --all adds: a queued item is "
+            f"shown with the rounds its automatic judge saw; add --all, or drop --rounds"
+        )
     # Stripped as the judge records it, so the plan finds what this name already judged.
     annotator = args.annotator.strip() if args.annotator is not None else _ask_name(console)
     judge_name = (
