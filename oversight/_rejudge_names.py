@@ -2,9 +2,11 @@
 earlier re-judgings use with other settings.
 
 The report tells judges apart by name (of one transcript's judgments by one name and
-rounds it counts the last), so a second re-judging under the same name and other options
-(``llm:m`` then ``llm:m,samples=3``: the default name of both is ``m``) would replace the
-first in the report, and pool the two where they judged different transcripts.
+rounds it counts the last; of a person's, the last of each annotator), so a second
+re-judging under the same name and other options (``llm:m`` then ``llm:m,samples=3``: the
+default name of both is ``m``) would replace the first in the report, and pool the two
+where they judged different transcripts. Two people under one name (``human:bob``, then
+``human:carol``) do not clash.
 :func:`name_conflict` finds them before any call is made.
 
 Re-judgments record their spec (``metadata.judge_spec``); a run's own judges are compared
@@ -85,7 +87,10 @@ def _settings(spec: str | JudgeConfig, experiment: Experiment | None) -> Any:
             config = spec
     except (ConfigError, ValidationError, ValueError, TypeError):
         return spec
-    dump = config.model_dump(exclude={"name"})
+    # People are told apart by annotator too (the report counts each person's judgments):
+    # two people under one name do not clash.
+    human = config.kind == "human"
+    dump = config.model_dump(exclude={"name", "annotator"} if human else {"name"})
     if isinstance(config, LLMJudgeConfig):
         named = experiment.endpoints.get(config.endpoint) if experiment is not None else None
         endpoint = {"spec": named.spec, **named.endpoint_options()} if named else {}

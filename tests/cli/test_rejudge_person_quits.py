@@ -48,3 +48,26 @@ def test_q_at_a_person_s_prompt_during_rejudge_stops_it_and_keeps_what_was_given
         close(child)
     assert "2 new judgment(s) (0 failed), 1 already judged" in screen
     assert sorted(j["transcript_id"] for j in judgment_lines(run)) == ["t1", "t2", "t3"]
+
+
+def test_a_second_person_re_judges_under_the_same_judge_name(tmp_path: Path) -> None:
+    """Was refused: "judge name 'human' is already used ... by --judge 'human:quinn'", as if
+    rae's judgments would replace quinn's; the report counts each person's apart."""
+    from oversight.analysis import analyze
+
+    run = tmp_path / "run"
+    saved_run(run, [transcript("t1")]).close()
+    for person, entry in (("quinn", "70 30"), ("rae", "B 60")):
+        child = spawn_cli("rejudge", str(run), "--judge", f"human:{person}")
+        try:
+            child.expect_exact(PROMPT)
+            child.sendline(entry)
+            child.expect_exact("Reason (optional")
+            child.sendline("")
+            screen = " ".join(finish(child).split())
+        finally:
+            close(child)
+        assert "1 new judgment(s) (0 failed), 0 already judged" in screen
+    assert [j["judge"]["annotator"] for j in judgment_lines(run)] == ["quinn", "rae"]
+    [group] = analyze(run).groups
+    assert group.n == 2  # both people's judgments count
