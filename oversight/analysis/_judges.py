@@ -194,7 +194,10 @@ def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
     queued: dict[int, JudgmentRow] = {}  # fallback row -> the human's later judgment
     for r in listed:
         j = data.judgments[r]
-        if j is not None and j.judge.kind == "human" and j.escalated_from in row_of:
+        # A skip decides nothing: the item is offered to the next person, so still pending.
+        if j is None or j.judge.kind != "human" or j.status == "skipped":
+            continue
+        if j.escalated_from in row_of:
             queued[row_of[j.escalated_from]] = j
 
     out = []
