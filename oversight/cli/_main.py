@@ -11,12 +11,8 @@ import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
-from rich.console import Console
-from rich.markup import escape
-
 from oversight._gc import fewer_collections
 from oversight.cli._console import plain_streams
-from transcripts.errors import OversightError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "entry", "main"]
 
@@ -43,7 +39,11 @@ _MODULES = {"import": "imports"}
 
 def build_parser(*, only: str | None = None) -> argparse.ArgumentParser:
     """The full argument parser; with ``only``, just that subcommand's (its module alone is
-    imported: each subcommand's imports are its own, and a command pays only for its own)."""
+    imported: each subcommand's imports are its own, and a command pays only for its own).
+
+    A subcommand's module is light: its options, with what its handler needs imported in
+    the handler, so ``oversight --help`` and ``oversight COMMAND --help`` load no run store,
+    model, endpoint or statistics (``tests/cli/test_help_startup.py``)."""
     parser = argparse.ArgumentParser(
         prog="oversight",
         description=(
@@ -67,6 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    # Imported once the command line parses: `--help` and a parse error need neither.
+    from rich.console import Console
+    from rich.markup import escape
+
+    from transcripts.errors import OversightError
+
     try:
         code: int = handler(args)
     except OversightError as err:

@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-from rich.markup import escape
-
-from oversight.datasets.hf import fetch
-
 __all__ = ["add_parser", "run"]
 
 
@@ -48,6 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     """Fetch and save; print where it went."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from oversight.datasets.hf import fetch
+
     target = fetch(args.name, config=args.config)
     Console().print(f"saved {escape(args.name)} to {escape(str(target))}", highlight=False)
     return 0

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-
-from transcripts import RunStore
-from transcripts.errors import ConfigError
-from transcripts.export import KINDS, TableKind, to_csv, to_parquet
-from transcripts.study import ATTENTION_FILE, attention_log
+if TYPE_CHECKING:
+    from transcripts import RunStore
+    from transcripts.export import TableKind
 
 __all__ = ["FORMATS", "add_parser", "run"]
 
@@ -50,11 +47,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--kind",
-        choices=KINDS,
+        metavar="KIND",
         default=None,
-        help="one row per judgment (default), per transcript, or per answer to an "
-        "attention check of a human study (joined by annotator; never among the "
-        "judgments) (csv and parquet)",
+        # No `choices`: they live with the tables (transcripts.export.KINDS), and importing
+        # them here would load the run store for every `--help`; `run` checks the value.
+        help="judgments: one row per judgment (default); transcripts: one per transcript; "
+        "attention: one per answer to an attention check of a human study (joined by "
+        "annotator; never among the judgments) (csv and parquet)",
     )
     parser.add_argument(
         "--condition",
@@ -81,6 +80,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _format(args: argparse.Namespace) -> str:
+    from transcripts.errors import ConfigError
+
     if args.format is not None:
         return str(args.format)
     suffix = Path(args.out).suffix.lower() if args.out else ""
@@ -96,10 +97,17 @@ def _format(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Write the table and say where."""
-    store = RunStore.open(args.run_dir)
+    from rich.console import Console
+    from rich.markup import escape
+
+    from transcripts import RunStore
+    from transcripts.errors import ConfigError
+    from transcripts.export import KINDS, to_csv, to_parquet
+
     kind: TableKind = args.kind or "judgments"
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    store = RunStore.open(args.run_dir)
     fmt = _format(args)
     if fmt == "inspect":
         table_only = [
@@ -164,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _attention_answers(store: RunStore) -> int:
     """Answers in the run's ``attention.jsonl`` (0 without one)."""
+    from transcripts.study import ATTENTION_FILE, attention_log
+
     if not (store.path / ATTENTION_FILE).exists():
         return 0
     log = attention_log(store)

@@ -11,10 +11,7 @@ import argparse
 import json
 from typing import Any
 
-from rich.console import Console
-
 from oversight.cli._console import add_bootstrap_options
-from transcripts.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
 
@@ -39,9 +36,12 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Measure and print; 0 on success, 1 when the run holds no GDC measurement."""
+    from rich.console import Console
+
     from oversight.analysis import gdc
     from oversight.report import print_gdc
     from transcripts import RunStore
+    from transcripts.errors import ConfigError
 
     if args.bootstrap < 1:
         raise ConfigError(f"--bootstrap must be at least 1, got {args.bootstrap}")

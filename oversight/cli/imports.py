@@ -13,12 +13,12 @@ Sources:
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.table import Table
 
-from transcripts.importers.nyu import SKIPPED_FILE, ImportSummary, import_nyu_debate
+    from transcripts.importers.nyu import ImportSummary
 
 __all__ = ["SOURCES", "add_parser", "run"]
 
@@ -57,6 +57,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     """Import, then print what was imported and what was skipped and why."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from transcripts.importers.nyu import import_nyu_debate
+
     console = Console(highlight=False)
     if args.source == "inspect":
         from oversight.interop import import_inspect
@@ -76,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
 
 def render_summary(summary: ImportSummary) -> Table:
     """The import's counts as a table: rooms by setting and status, skipped by reason."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from transcripts.importers.nyu import SKIPPED_FILE
+
     table = Table(
         title=f"NYU debate import into {escape(str(summary.out))}",
         title_justify="left",

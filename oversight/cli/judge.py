@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from judges.human import HumanJudge
-from judges.session import Missing, plan, serve, study_progress
-from judges.study import STUDY_FILE, Study, StudyDesign, forced_gold_spread, open_study
 from oversight.cli._person import INTERRUPTED, PersonSignals
-from transcripts import RunStore
-from transcripts.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from judges.session import Missing
+    from judges.study import Study, StudyDesign
+    from transcripts import RunStore
 
 __all__ = ["add_parser", "run"]
 
@@ -143,6 +140,11 @@ def add_parser(subparsers: Any) -> None:
 
 def _design(args: argparse.Namespace, store: RunStore) -> StudyDesign | None:
     """The design from the options, else from ``[human]`` of the run's experiment, else None."""
+    from pydantic import ValidationError
+
+    from judges.study import StudyDesign
+    from transcripts.errors import ConfigError
+
     given = {
         name: getattr(args, name) for name in _DESIGN_FLAGS if getattr(args, name, None) is not None
     }
@@ -186,6 +188,9 @@ def _flag(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Plan the session from the run folder and serve it; 130 after Ctrl-C (raised as
     :class:`KeyboardInterrupt`) or a closed terminal (:mod:`oversight.cli._person`)."""
+    # Imported here: `oversight --help` and `judge --help` need none of the session.
+    from rich.console import Console
+
     console = Console(highlight=False)
     with PersonSignals(console) as signals:
         code = _session(args, console)
@@ -193,6 +198,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _session(args: argparse.Namespace, console: Console) -> int:
+    from rich.markup import escape
+
+    from judges.human import HumanJudge
+    from judges.session import plan, serve
+    from judges.study import STUDY_FILE, open_study
+    from transcripts import RunStore
+    from transcripts.errors import ConfigError
+
     if args.rounds is not None and args.rounds < 0:
         raise ConfigError(f"--rounds must be 0 or more, got {args.rounds}")
     store = RunStore.open(args.run_dir)
@@ -301,6 +314,10 @@ _LISTED = 10
 
 def _print_missing(console: Console, store: RunStore, missing: list[Missing]) -> None:
     """Say which items of the person's study list cannot be shown, why, and what to do."""
+    from rich.markup import escape
+
+    from judges.study import STUDY_FILE
+
     named = ", ".join(f"item {m.number} ({escape(m.transcript_id)})" for m in missing[:_LISTED])
     more = f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else ""
     console.print(
@@ -314,6 +331,12 @@ def _print_missing(console: Console, store: RunStore, missing: list[Missing]) ->
 
 def print_study(console: Console, store: RunStore, study: Study) -> None:
     """The study's design, each person's list and progress, and coverage."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from judges.session import study_progress
+    from judges.study import STUDY_FILE, forced_gold_spread
+
     d = study.design
     console.print(
         f"Study in {escape(str(store.path / STUDY_FILE))}: {d.assignment}, order "
@@ -390,6 +413,8 @@ def print_study(console: Console, store: RunStore, study: Study) -> None:
 
 def _ask_name(console: Console) -> str:
     """The annotator's name, asked until one is given."""
+    from transcripts.errors import ConfigError
+
     while True:
         try:
             name = console.input("Your name (recorded with each judgment): ", markup=False)

@@ -22,19 +22,13 @@ import asyncio
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-
-from judges.monitor import monitor_view
-from oversight.analysis._detectors import transcript_detections
-from oversight.analysis._unseal import BlueLabel
 from oversight.cli._console import help_text
-from oversight.concurrency import bounded_map
-from oversight.runner._build import make_endpoint
-from transcripts import JudgeView, RunStore, Transcript
-from transcripts.errors import ConfigError
+
+if TYPE_CHECKING:
+    from oversight.analysis._unseal import BlueLabel
+    from transcripts import RunStore, Transcript
 
 __all__ = ["add_parser", "labels_from_detector", "labels_from_judge", "private_notes", "run"]
 
@@ -89,6 +83,9 @@ def labels_from_detector(
 ) -> list[BlueLabel]:
     """Labels from one of the protocol's detectors (transcripts it does not apply to: not
     suspected, no score); ``transcripts`` are read one at a time."""
+    from oversight.analysis._detectors import transcript_detections
+    from oversight.analysis._unseal import BlueLabel
+
     out = []
     for t in transcripts:
         found = transcript_detections(t, threshold=threshold).get(detector)
@@ -106,6 +103,9 @@ def labels_from_detector(
 def labels_from_judge(store: RunStore, judge: str, *, below: float) -> list[BlueLabel]:
     """Labels from the final judgments of ``judge`` (a judge's name, or a person's annotator
     name) in ``store``; a failed judgment says nothing of its transcript and gives no label."""
+    from oversight.analysis._unseal import BlueLabel
+    from transcripts.errors import ConfigError
+
     final = store.final_judgment_entries()
     theirs = [
         (key, entry) for key, entry in final if judge in (key.judge.name, key.judge.annotator)
@@ -150,6 +150,12 @@ async def _monitor(
     base_url: str | None,
     read_private: bool,
 ) -> list[BlueLabel]:
+    from judges.monitor import monitor_view
+    from oversight.analysis._unseal import BlueLabel
+    from oversight.concurrency import bounded_map
+    from oversight.runner._build import make_endpoint
+    from transcripts import JudgeView
+
     sealed = store.read_json("sealed.json") or {}
     kinds = [str(k) for k in sealed.get("personas", [])]
     options: dict[str, Any] = {"base_url": base_url} if base_url else {}
@@ -182,6 +188,13 @@ async def _monitor(
 
 def run(args: argparse.Namespace) -> int:
     """Write the labels file."""
+    # Imported here: `oversight --help` and `monitor --help` need none of the labelling.
+    from rich.console import Console
+    from rich.markup import escape
+
+    from transcripts import RunStore
+    from transcripts.errors import ConfigError
+
     if args.concurrency < 1:
         raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
     for flag, value in (("--threshold", args.threshold), ("--below", args.below)):

@@ -13,12 +13,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from transcripts.errors import ConfigError
-
 __all__ = ["add_parser", "run"]
 
 
@@ -112,7 +106,12 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the plan; 0 on success."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     from oversight.analysis import pilot_inputs, plan_sample_size
+    from transcripts.errors import ConfigError
 
     if args.compare is not None and not (args.pilot and args.paired):
         raise ConfigError(

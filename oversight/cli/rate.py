@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.panel import Panel
-from rich.rule import Rule
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from oversight.cli._person import INTERRUPTED, PersonSignals
-from transcripts import CritiqueRating, JudgeView, RunStore, render_judge_view
-from transcripts.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from transcripts import RunStore
 
 __all__ = ["add_parser", "rate_session", "run"]
 
@@ -85,6 +82,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve the rating session; 0 when done or quit, 130 after Ctrl-C (raised as
     :class:`KeyboardInterrupt`) or a closed terminal (:mod:`oversight.cli._person`)."""
+    # Imported here: `oversight --help` and `rate --help` need none of the session.
+    from rich.console import Console
+
     console = Console(highlight=False)
     with PersonSignals(console) as signals:
         _session(args, console)
@@ -92,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _session(args: argparse.Namespace, console: Console) -> None:
+    from transcripts import RunStore
+    from transcripts.errors import ConfigError
+
     annotator = args.annotator.strip()  # as typed around it or not, one person's ratings
     if not annotator:
         raise ConfigError("--annotator: give your name, recorded with each rating")
@@ -112,6 +115,8 @@ def _pending(store: RunStore, rater: str, conditions: list[str]) -> list[str]:
     holds one transcript at a time (only the ``conditions``' transcripts, chosen in the
     index, when given); a ``conditions`` entry with no critique transcript, or a run with
     none at all, is a :class:`ConfigError` naming the run's critique conditions."""
+    from transcripts.errors import ConfigError
+
     known: set[str] = set()
     pending = []
     for t in store.transcripts.latest(where={"c": tuple(conditions)} if conditions else None):
@@ -147,6 +152,8 @@ def _entry(
     console: Console,
     hint: str,
 ) -> str:
+    from rich.markup import escape
+
     while True:
         try:
             said = ask(prompt).strip()
@@ -172,6 +179,12 @@ def rate_session(
 ) -> int:
     """Ask ``annotator`` to rate every critique not yet rated; the transcripts rated. With
     ``with_key`` the person also reads the source text and the key."""
+    from rich.panel import Panel
+    from rich.rule import Rule
+    from rich.text import Text
+
+    from transcripts import CritiqueRating, JudgeView, render_judge_view
+
     rater = f"human:{annotator}"
     items = _pending(store, rater, conditions or [])
     done = 0

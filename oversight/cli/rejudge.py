@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from oversight.cli._console import wide_when_piped
 
-from oversight._rejudge import rejudge
-from oversight.cli.run import wide_when_piped
-from oversight.runner._meter import lost_text, spend_text
-from transcripts import Call, Judgment, RunStore, score
-from transcripts.errors import ConfigError
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from transcripts import Call, Judgment
 
 __all__ = ["add_parser", "run"]
 
@@ -104,6 +101,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _parse_rounds(text: str | None) -> list[int | None] | None:
+    from transcripts.errors import ConfigError
+
     if text is None:
         return None
     values: list[int | None] = []
@@ -120,6 +119,13 @@ def _parse_rounds(text: str | None) -> list[int | None] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Re-judge and print what was done, with accuracy by condition and rounds."""
+    # Imported here: `oversight --help` and `rejudge --help` need none of the re-judging.
+    from rich.console import Console
+    from rich.markup import escape
+
+    from oversight._rejudge import rejudge
+    from oversight.runner._meter import lost_text, spend_text
+
     console = Console(highlight=False, width=wide_when_piped())
     result = rejudge(
         args.run_dir,
@@ -205,6 +211,11 @@ def _calls(judgment: Judgment) -> list[Call]:
 def _accuracy_by_rounds(run_dir: str, scored: list[tuple[str, Any, list[float] | None]]) -> Table:
     """The new judgments' accuracy by condition and rounds shown, from each one's
     transcript id, rounds and probabilities."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from transcripts import RunStore, score
+
     store = RunStore.open(run_dir)
     judged = {transcript_id for transcript_id, _, _ in scored}
     # Only the judged transcripts are read (the index says where they are).

@@ -14,13 +14,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-
 from oversight.cli._console import add_bootstrap_options
-from transcripts.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from oversight.analysis._data import Data
 
 __all__ = ["add_parser", "run"]
@@ -130,10 +128,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     # Imported here so that `oversight --help` and other commands start fast.
+    from rich.console import Console
+    from rich.markup import escape
+
     from oversight.analysis import DEFAULT_BY, analyze, annotators
     from oversight.analysis._data import load
     from oversight.report import print_report, render_json, write_report
     from oversight.report._annotators import print_annotators, write_annotators
+    from transcripts.errors import ConfigError
 
     bootstrap = int(getattr(args, "bootstrap", 2000))
     if bootstrap < 1:
@@ -215,6 +217,8 @@ def _gdc_section(
     """The GDC gaps of the run's critiques (``oversight gdc``) and its RRM and
     prover–estimator tree statistics, when it has any: printed under the report, and with
     ``--markdown`` written as ``gdc.md``/``gdc.json`` and ``trees.md``/``trees.json``."""
+    from rich.markup import escape
+
     from oversight.analysis import gdc, tree_stats
     from oversight.report import gdc_markdown, print_gdc, tree_table, trees_markdown
     from oversight.report._terminal import _rich
@@ -261,6 +265,8 @@ def _stress_section(
     """The stress table (``oversight stress``) of a run with planted personas: printed under
     the report, and with ``--markdown``/``--plots`` written as ``stress.md``/``stress.json``
     (and ``stress.png``)."""
+    from rich.markup import escape
+
     from oversight.analysis._stress import has_plants, stress
     from oversight.report._stress import print_stress, write_stress
 
@@ -286,6 +292,8 @@ def _whole_run_note(args: argparse.Namespace, section: str, messages: Console) -
     """Say, under a section ``--where`` does not filter, that it is of the whole run: the
     clauses choose judgments, and these sections measure transcripts (critiques, trees,
     planted personas), whatever judged them."""
+    from rich.markup import escape
+
     where = list(getattr(args, "where", None) or [])
     if where:
         messages.print(

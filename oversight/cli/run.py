@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from oversight.cli._console import wide_when_piped
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from oversight.runner import DryRun, RunResult
 
 __all__ = ["add_parser", "print_report", "run", "wide_when_piped"]
@@ -132,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         from oversight._forkserver import start_early
 
         start_early()
+    from rich.console import Console
+
     from oversight.runner import dry_run, run_experiment
 
     console = Console(highlight=False, stderr=args.json, width=wide_when_piped())
@@ -202,6 +202,9 @@ def _real_run_only(args: argparse.Namespace) -> list[str]:
 
 def print_estimate(rehearsal: DryRun, console: Console) -> None:
     """The dry run's table: calls, tokens and cost per endpoint of the real run."""
+    from rich.markup import escape
+    from rich.table import Table
+
     result = rehearsal.result
     where = (
         f"folder {escape(str(result.path))}"

@@ -5,36 +5,16 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from oversight.cli._console import wide_when_piped
-from oversight.runner._select import (
-    Candidates,
-    candidates,
-    index_where,
-    match_id,
-    matching,
-    parse_filters,
-)
-from oversight.runner._spend import spend_text
-from oversight.runner._status import read_status
-from transcripts import (
-    JudgeView,
-    Judgment,
-    RunStore,
-    Transcript,
-    answer_label,
-    render_judge_view,
-    render_transcript,
-)
-from transcripts.errors import ConfigError
-from transcripts.export import not_counted
-from transcripts.filters import check_conditions
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from oversight.runner._select import Candidates
+    from transcripts import Judgment, RunStore, Transcript
 
 __all__ = ["add_parser", "run"]
 
@@ -94,6 +74,12 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """List or render."""
+    # Imported here: `oversight --help` and `show --help` need none of the run's reading.
+    from rich.console import Console
+
+    from transcripts import RunStore
+    from transcripts.errors import ConfigError
+
     console = Console(highlight=False, width=wide_when_piped())
     for flag, value in (("--rounds", args.rounds), ("--limit", args.limit)):
         if value is not None and value < 0:
@@ -112,6 +98,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    from oversight.runner._select import candidates, index_where, parse_filters
+    from oversight.runner._spend import spend_text
+    from oversight.runner._status import read_status
+    from transcripts.filters import check_conditions
+
     status = read_status(store)
     if status is not None:
         console.print(
@@ -210,6 +205,8 @@ def _with_judgments(
 def _judged(transcript: Transcript, judgments: list[Judgment]) -> tuple[str, int]:
     """The judgments cell of a transcript's row, and how many of its judgments the report
     does not count (the export's ``not_counted`` rule: only the rows shown are read)."""
+    from transcripts.export import not_counted
+
     left = sum(reason is not None for reason in not_counted(transcript, judgments))
     return (f"{len(judgments)} ({left} not counted)" if left else str(len(judgments))), left
 
@@ -230,6 +227,8 @@ def _listed(store: RunStore, found: Candidates, limit: int) -> Iterator[Transcri
     """The selected transcripts in order, read in one pass: the first ``limit`` (all with
     no limit), then None for each one after them that passes, read only where the fast
     read was unsure."""
+    from oversight.runner._select import matching
+
     entries = iter(found.entries)
     if not limit or found.unsure is None:
         yield from matching(store, entries, found.rest)
@@ -249,6 +248,10 @@ def _listed(store: RunStore, found: Candidates, limit: int) -> Iterator[Transcri
 
 def _show_one(store: RunStore, args: argparse.Namespace, console: Console) -> None:
     # The id is matched in the index; only that transcript and its judgments are read.
+    from oversight.runner._select import match_id
+    from transcripts import JudgeView, render_judge_view, render_transcript
+    from transcripts.errors import ConfigError
+
     found = store.transcripts.ids(prefix=args.transcript)
     transcript = store.transcripts.get(match_id(sorted(found), args.transcript))
     assert transcript is not None
@@ -264,6 +267,12 @@ def _show_one(store: RunStore, args: argparse.Namespace, console: Console) -> No
 
 
 def _judgments_table(transcript: Transcript, judgments: list[Judgment]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
+    from transcripts import answer_label
+    from transcripts.export import not_counted
+
     table = Table(title="judgments")
     for column in (
         "judge",

@@ -8,18 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-
-from oversight.analysis._stress import stress
-from oversight.cli.run import EXIT_STOPPED, wide_when_piped
-from oversight.experiment import StressSpec, load_experiment
-from oversight.report._stress import print_stress, write_stress
-from oversight.runner import run_experiment, stress_experiment
-from oversight.runner._api import default_out, run_conditions
-from oversight.runner._blind import seal
-from oversight.runner._stress import FINISH, stress_resume
-from transcripts.errors import ConfigError
+from oversight.cli._console import wide_when_piped
+from oversight.cli.run import EXIT_STOPPED
+from oversight.runner._flags import FINISH
 
 __all__ = ["add_parser", "run"]
 
@@ -101,6 +92,19 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the stress experiment, print and write its table, and seal it when asked."""
+    # Imported here: `oversight --help` and `stress --help` need none of the run.
+    from rich.console import Console
+    from rich.markup import escape
+
+    from oversight.analysis._stress import stress
+    from oversight.experiment import StressSpec, load_experiment
+    from oversight.report._stress import print_stress, write_stress
+    from oversight.runner import run_experiment, stress_experiment
+    from oversight.runner._api import default_out, run_conditions
+    from oversight.runner._blind import seal
+    from oversight.runner._stress import stress_resume
+    from transcripts.errors import ConfigError
+
     console = Console(highlight=False, stderr=args.json, width=wide_when_piped())
     base = load_experiment(args.experiment)
     names = [n.strip() for n in args.personas.split(",") if n.strip()] if args.personas else None

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from oversight.analysis._unseal import UnsealReport, read_labels, score_labels
 from oversight.cli._console import help_text
-from oversight.report._tables import pct
-from oversight.runner._blind import read_key
-from transcripts import RunStore
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from oversight.analysis._unseal import UnsealReport
 
 __all__ = ["add_parser", "print_unseal", "run"]
 
@@ -41,6 +37,12 @@ def add_parser(subparsers: Any) -> None:
 
 def print_unseal(report: UnsealReport, console: Console) -> None:
     """The scores: the confusion counts, precision and recall, and recall per persona."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from oversight.report._tables import pct
+
     auc = "—" if report.auc is None else f"{report.auc:.2f}"
     console.print(
         f"[bold]Blue team vs the sealed key[/bold]: {report.transcripts} transcripts, "
@@ -66,6 +68,12 @@ def print_unseal(report: UnsealReport, console: Console) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the key against the commitment, then score the labels."""
+    from rich.console import Console
+
+    from oversight.analysis._unseal import read_labels, score_labels
+    from oversight.runner._blind import read_key
+    from transcripts import RunStore
+
     with RunStore.open(args.blue) as store:
         key = read_key(store, args.key)
     report = score_labels(key, read_labels(args.labels))

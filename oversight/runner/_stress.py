@@ -19,6 +19,7 @@ from typing import Any
 
 from oversight.analysis._twins import benign_twins
 from oversight.experiment import Condition, Experiment, StressSpec
+from oversight.runner._flags import FINISH
 from oversight.runner._plants import persona_dir
 from oversight.runner._replay import same_experiment
 from oversight.runner._run import Session
@@ -29,8 +30,6 @@ from transcripts.errors import ConfigError
 __all__ = ["FINISH", "rest_of_folder", "stress_experiment", "stress_resume", "stressed_personas"]
 
 _UNPLANTABLE = ("unassisted", "expert")
-FINISH = "--finish-all"
-"""The ``oversight stress`` option that finishes the other conditions of an older folder."""
 
 
 def stressed_personas(
