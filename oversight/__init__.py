@@ -16,7 +16,21 @@ Example (the Python side of ``oversight run``, ``oversight rejudge``)::
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what a type checker sees: the names themselves, with their types
+    from oversight._rejudge import RejudgeOptions, RejudgeResult, rejudge, rejudge_async
+    from oversight.datasets import load_questions
+    from oversight.endpoints import endpoint
+    from oversight.errors import OversightError
+    from oversight.experiment import Experiment, load_experiment
+    from oversight.runner import (
+        RunOptions,
+        RunResult,
+        dry_run,
+        run_experiment,
+        run_experiment_async,
+    )
 
 __version__ = "0.1.0"
 
@@ -37,15 +51,34 @@ _LAZY: dict[str, str] = {
     "RunOptions": "oversight.runner",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+# Written out (not built from _LAZY) so that type checkers and linters read it.
+__all__ = [
+    "Experiment",
+    "OversightError",
+    "RejudgeOptions",
+    "RejudgeResult",
+    "RunOptions",
+    "RunResult",
+    "__version__",
+    "dry_run",
+    "endpoint",
+    "load_experiment",
+    "load_questions",
+    "rejudge",
+    "rejudge_async",
+    "run_experiment",
+    "run_experiment_async",
+]
 
 
 def __dir__() -> list[str]:
     return __all__
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'oversight' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+if not TYPE_CHECKING:  # hidden from type checkers, so that a misspelt name is an error there
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'oversight' has no attribute {name!r}")
+        return getattr(importlib.import_module(module), name)
