@@ -132,3 +132,12 @@ def test_export_inspect_refuses_the_options_of_a_table(
     )
     assert f"{named} choose the rows of a csv or parquet table" in err
     assert not out.exists()
+
+
+def test_export_refuses_an_unknown_kind_naming_the_kinds_before_opening_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--kind`` is checked by the command (argparse's choices would load the run store for
+    every ``--help``): a wrong one is refused in words, whatever the folder holds."""
+    err = _fails(["export", str(tmp_path / "absent"), "--kind", "rows"], capsys)
+    assert "--kind must be one of judgments, transcripts, attention, got 'rows'" in err
