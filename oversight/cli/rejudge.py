@@ -198,6 +198,8 @@ def _nothing_chosen(args: argparse.Namespace) -> str:
     shown += [f"--id {i}" for i in args.ids or ()]
     if not shown:
         return "the run has no complete transcript to judge"
+    from rich.markup import escape
+
     return escape(
         f"no complete transcript matches {' '.join(shown)}; `{listed}` lists what it selects"
     )
