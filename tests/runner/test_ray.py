@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from oversight.runner import run_experiment_async
+from oversight.runner import RunResult, run_experiment, run_experiment_async
 from oversight.runner._merge import SHARDS
 from oversight.testing import FakeOpenAIServer
 from tests.optional import lazy, needs
@@ -56,6 +58,26 @@ def cluster() -> Iterator[str]:
     ray.shutdown()
 
 
+@pytest.fixture(scope="module")
+def reference(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[RunResult, tuple[dict[str, Any], dict[str, Any]], Counter[str]]:
+    """The experiment of this module run once, in one process without Ray: its result, its
+    contents and its requests, which every run of the module must make again."""
+    folder = tmp_path_factory.mktemp("reference")
+    mp = pytest.MonkeyPatch()
+    mp.setenv(KEY_VARIABLE, "test")
+    mp.setenv("OVERSIGHT_CACHE", str(folder / "cache.sqlite"))
+    try:
+        with FakeOpenAIServer(reply=script) as server:
+            exp = experiment_file(folder, server)
+            one = run_experiment(exp, out=folder / "one", progress=False, summary=False)
+            sent = bodies(server)
+    finally:
+        mp.undo()
+    return one, contents(folder / "one"), sent
+
+
 @pytest.fixture(autouse=True)
 def fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_VARIABLE, "test")
@@ -72,20 +94,18 @@ def _duplicates(run: Path) -> int:
 
 @pytest.mark.timeout(300)
 async def test_shards_merged_make_the_one_process_run_and_a_cut_merge_finishes(
-    tmp_path: Path, cluster: str
+    tmp_path: Path, cluster: str, reference: tuple[RunResult, Any, Counter[str]]
 ) -> None:
     from oversight.runner._merge import merge_shard, merge_shards
 
+    one, one_contents, alone = reference
     with FakeOpenAIServer(reply=script, latency=0.005) as server:
         exp = experiment_file(tmp_path, server)
-        one = await run_experiment_async(exp, out=tmp_path / "one", progress=False)
-        alone = bodies(server)
-        server.reset()
         run = tmp_path / "ray"
         merged = await run_experiment_async(exp, out=run, progress=False, ray=cluster, workers=2)
         sent = bodies(server)
     assert merged.status == one.status == "complete", merged.errors
-    assert contents(run) == contents(tmp_path / "one")
+    assert contents(run) == one_contents
     assert sent == alone, "the same requests, each sent once"
     assert (merged.items_complete, merged.paid_calls) == (one.items_total, one.paid_calls)
     assert merged.spent_usd == pytest.approx(one.spent_usd)
@@ -129,21 +149,20 @@ def _kill_after(command: list[str], shards: Path) -> None:
 
 @pytest.mark.timeout(300)
 async def test_a_killed_driver_is_resumed_from_its_shards_with_nothing_repaid(
-    tmp_path: Path, cluster: str
+    tmp_path: Path, cluster: str, reference: tuple[RunResult, Any, Counter[str]]
 ) -> None:
+    _, clean, once = reference
     # Slow enough that the driver is killed mid-run (after 10 of its 96 calls).
     with FakeOpenAIServer(reply=script, latency=0.02) as server:
         exp = experiment_file(tmp_path, server)
-        await run_experiment_async(exp, out=tmp_path / "clean", progress=False)
-        once = bodies(server)
-        server.reset()
         run = tmp_path / "run"
         command = [sys.executable, "-m", "oversight.cli", "run", str(exp), "--out", str(run)]
         _kill_after([*command, "--ray", cluster, "--workers", "2", "--no-report"], run / SHARDS)
         assert any((run / SHARDS).iterdir()), "the shards wait for the next session's merge"
+        server.latency = 0.0  # the kill has landed: the rest need not wait
         resumed = await run_experiment_async(exp, out=run, progress=False, ray=cluster, workers=2)
     assert resumed.status == "complete", resumed.errors
-    assert contents(run) == contents(tmp_path / "clean")
+    assert contents(run) == clean
     assert repaid(run) == 0, "no call answered to the run was paid again"
     sent_again = sum(n - once[body] for body, n in bodies(server).items() if n > once[body])
     assert sent_again <= resumed.calls_lost_in_flight
@@ -151,7 +170,7 @@ async def test_a_killed_driver_is_resumed_from_its_shards_with_nothing_repaid(
 
 
 async def test_shards_left_behind_are_merged_by_a_plain_resume_and_count_against_its_cap(
-    tmp_path: Path,
+    tmp_path: Path, reference: tuple[RunResult, Any, Counter[str]]
 ) -> None:
     """Shards a killed Ray driver left are merged by the next `oversight run` of the folder,
     with or without --ray, before it plans and before it counts what the run has spent: no
@@ -163,9 +182,9 @@ async def test_shards_left_behind_are_merged_by_a_plain_resume_and_count_against
     from oversight.runner._items import plan
     from oversight.runner._ray import run_shard
 
+    whole, whole_contents, _ = reference
     with FakeOpenAIServer(reply=script) as server:
         exp_file = experiment_file(tmp_path, server)
-        whole = await run_experiment_async(exp_file, out=tmp_path / "whole", progress=False)
         run = tmp_path / "run"
         # The driver's first session began the run (it stopped before any call) ...
         first = await run_experiment_async(exp_file, out=run, progress=False, max_cost_usd=0)
@@ -185,5 +204,5 @@ async def test_shards_left_behind_are_merged_by_a_plain_resume_and_count_against
     assert not (run / SHARDS / "0").exists(), "the shard was merged"
     assert resumed.status == "complete", resumed.errors
     assert resumed.spent_usd == pytest.approx(whole.spent_usd)
-    assert contents(run) == contents(tmp_path / "whole")
+    assert contents(run) == whole_contents
     assert repaid(run) == 0
