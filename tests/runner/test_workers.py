@@ -229,7 +229,9 @@ def _cmdline(process: psutil.Process) -> str:
 async def test_a_killed_worker_or_parent_or_a_stop_loses_nothing_and_repays_nothing(
     tmp_path: Path,
 ) -> None:
-    with FakeOpenAIServer(reply=script, latency=0.05) as server:
+    # The server answers at once, except while a kill or stop is on its way: then calls
+    # take 50 ms, so that some are in flight when it lands.
+    with FakeOpenAIServer(reply=script) as server:
         exp = experiment_file(tmp_path, server)
         clean = await run_experiment_async(exp, out=tmp_path / "clean", progress=False)
         once = bodies(server)
@@ -239,10 +241,12 @@ async def test_a_killed_worker_or_parent_or_a_stop_loses_nothing_and_repays_noth
         command += ["--workers", "2", "--no-report", "--json"]
 
         # kill -9 of the worker: the parent finishes its own share and says to resume.
+        server.latency = 0.05
         parent = _start(command)
         workers = _workers_once(run, clean.paid_calls // 4, parent)
         assert len(workers) == 1  # the parent runs share 0 itself
         os.kill(workers[0].pid, signal.SIGKILL)
+        server.latency = 0.0
         out, _ = parent.communicate(timeout=120)
         stopped = json.loads(out)
         assert parent.returncode == 130 and stopped["status"] == "interrupted"
@@ -250,6 +254,7 @@ async def test_a_killed_worker_or_parent_or_a_stop_loses_nothing_and_repays_noth
         assert 0 < stopped["items_complete"] < clean.items_total
 
         # SIGTERM to the parent (as Ctrl-C): every share stops after its calls in flight.
+        server.latency = 0.05
         parent = _start(command)
         workers = _workers_once(run, _lines(run / "spend.jsonl") + 4, parent)
         parent.send_signal(signal.SIGTERM)
@@ -265,6 +270,7 @@ async def test_a_killed_worker_or_parent_or_a_stop_loses_nothing_and_repays_noth
         _, alive = psutil.wait_procs(workers, timeout=60)
         assert not alive, "every worker stopped once its parent was gone"
 
+        server.latency = 0.0
         resumed = await run_experiment_async(exp, out=run, progress=False, workers=2)
     assert resumed.status == "complete"
     assert contents(run) == contents(tmp_path / "clean")
