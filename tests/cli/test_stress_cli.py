@@ -149,7 +149,7 @@ def test_a_stopped_stress_run_says_so_and_seals_nothing_until_it_is_resumed(
     monkeypatch.setenv("COLUMNS", "200")
     red, blue = tmp_path / "red", tmp_path / "blue"
     command = ["stress", str(_quickstart(tmp_path, limit=2)), "--out", str(red), "--no-progress"]
-    command += ["--blind", "--blue", str(blue)]
+    command += ["--personas", "sandbagger", "--blind", "--blue", str(blue)]  # one is enough
     assert main([*command, "--max-cost", "0"]) == 3
     out = " ".join(capsys.readouterr().out.split())
     assert "stopped: cost cap" in out and "resume" in out
