@@ -154,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
                 f"note: a dry run rehearses on mock endpoints in a temporary folder, with no "
                 f"cap; {', '.join(ignored)} apply to the real run only"
             )
-        rehearsal = dry_run(experiment, console=console)
+        rehearsal = dry_run(
+            experiment, console=console, progress="lines" if args.no_progress else None
+        )
         if args.json:
             print(json.dumps(rehearsal.to_json(), indent=2))
         else:
@@ -169,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         offline=args.offline,
         replay=args.replay,
         console=console,
-        progress=False if args.no_progress else None,
+        progress="lines" if args.no_progress else None,
         summary=not args.json,
         retry_failed=args.retry_failed,
         workers=args.workers,

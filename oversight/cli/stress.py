@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from oversight.cli._console import wide_when_piped
 from oversight.cli.run import EXIT_STOPPED
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         f"stress run into {escape(str(out))}: {len(planted)} planted conditions "
         f"besides the {len(benign)} benign ones ({escape(', '.join(benign))})"
     )
-    progress = False if args.no_progress else None
+    progress: Literal["lines"] | None = "lines" if args.no_progress else None
     if only is not None and args.finish_all:
         console.print(
             f"finishing every condition of a stress run begun with every condition ({FINISH})"

@@ -28,7 +28,7 @@ from oversight.runner._items import plan, split_parts
 from oversight.runner._lock import run_lock
 from oversight.runner._merge import merge_shards, shard_folders
 from oversight.runner._meter import Meter, SpendEntry
-from oversight.runner._progress import interactive as terminal
+from oversight.runner._progress import ProgressOption, display_for
 from oversight.runner._prompts import recorded_prompts
 from oversight.runner._replay import check_replay, replay_cache
 from oversight.runner._run import Session
@@ -84,8 +84,10 @@ class RunOptions(TypedDict, total=False):
     """Copy this run's response cache into ``out`` and run offline: an exact replay."""
     console: Console | None
     """Where progress and the summary are printed (default: the terminal)."""
-    progress: bool | None
-    """Show the live progress line (default: when the console is a terminal)."""
+    progress: ProgressOption
+    """What is shown while the run works: None (default) a live progress bar in a terminal and
+    a plain line every 10 s elsewhere; True the live bar; ``"lines"`` the plain lines; False
+    nothing."""
     endpoint_factory: Factory | None
     """Replaces :func:`oversight.endpoint` (same signature; it receives the run's ``cache``
     and ``offline`` options), e.g. to script mock replies."""
@@ -152,7 +154,8 @@ async def _run(
     offline: bool = False,
     replay: str | os.PathLike[str] | None = None,
     console: Console,
-    progress: bool | None,
+    progress: ProgressOption,
+    rehearsal: bool = False,
     factory: Factory | None = None,
     retry_failed: bool = False,
     workers: int | None = None,
@@ -161,6 +164,7 @@ async def _run(
 ) -> tuple[RunResult, dict[str, Endpoint]]:
     """One session; returns its result and the endpoints it made (by name or spec); with
     ``only``, the items of those conditions alone (one process: workers plan every item)."""
+    display = display_for(progress, console)  # a bad value is refused before the folder is made
     if only is not None and (workers or ray is not None):
         raise ValueError("only runs in one process, without workers or ray")
     if workers is not None and workers < 1:
@@ -200,9 +204,8 @@ async def _run(
             max_tokens=exp.limits.max_tokens,
             ledger=JsonlLog(folder / "spend.jsonl", SpendEntry),
         )
-        live = terminal(console) if progress is None else progress
-        if any(interactive(j) for j in exp.judges):
-            live = False  # a person answers in this terminal: no live display over them
+        if display == "live" and any(interactive(j) for j in exp.judges):
+            display = "lines"  # a person answers in this terminal: no live display over them
         every = list(plan(exp, questions))
         items = [i for i in every if only is None or i.condition.label in only]
         session = Session(
@@ -212,11 +215,12 @@ async def _run(
             endpoints=endpoints,
             meter=meter,
             console=console,
-            live=live,
+            display=display,
+            rehearsal=rehearsal,
             retry_failed=retry_failed,
         )
         made = endpoints.made
-        quiet: dict[str, Any] = {"console": console, "live": False, "status_file": False}
+        quiet: dict[str, Any] = {"console": console, "display": "off", "status_file": False}
         try:
             endpoints.check_credentials()  # a missing key stops the run before any item
             if meter.max_cost_usd is not None:
@@ -251,7 +255,7 @@ async def _run(
             result = await run_workers(
                 session,
                 workers=workers,
-                live=live,
+                display=display,
                 offline=offline,
                 factory=factory,
                 retry_failed=retry_failed,
@@ -291,7 +295,7 @@ def run_conditions(
     *,
     out: Path,
     console: Console,
-    progress: bool | None = None,
+    progress: ProgressOption = None,
     **limits: float | int | None,
 ) -> RunResult:
     """Run (or resume) ``experiment`` in ``out``, only the items of ``conditions``: the
@@ -338,6 +342,7 @@ def dry_run(
     *,
     out: str | os.PathLike[str] | None = None,
     console: Console | None = None,
+    progress: ProgressOption = False,
 ) -> DryRun:
     """Run the whole pipeline on mock endpoints and estimate the real run.
 
@@ -345,7 +350,9 @@ def dry_run(
     is made; give ``out`` to keep the rehearsal's store) with no caps and no
     person asked: human judges are left out and interactive fallback judges queue instead
     (their automatic judge still runs); see :mod:`oversight.runner._dry` for how calls,
-    tokens and cost are estimated.
+    tokens and cost are estimated. It prints nothing unless ``progress`` asks (as in
+    :class:`RunOptions`; default False): its progress counts the mock calls of the
+    rehearsal, nothing sent.
     """
     exp = _experiment(experiment)
     limits = exp.limits.model_copy(update={"max_cost_usd": None, "max_tokens": None})
@@ -357,7 +364,8 @@ def dry_run(
                 rehearsal,
                 folder,
                 console=console or Console(),
-                progress=False,
+                progress=progress,
+                rehearsal=True,
                 factory=mock_factory(),
             )
         )

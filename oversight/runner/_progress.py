@@ -1,4 +1,5 @@
-"""Progress of a run: a rich live bar in a terminal, plain periodic lines elsewhere (CI, pipes)."""
+"""Progress of a run: a rich live bar in a terminal, plain periodic lines elsewhere (CI, pipes),
+or nothing (``progress=False``). A dry run's progress counts mock calls, never calls sent."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import sys
 import time
 from types import TracebackType
+from typing import Literal, TypeAlias
 
 from rich.console import Console
 from rich.progress import (
@@ -20,7 +22,13 @@ from rich.progress import (
 
 from oversight.runner._meter import Meter
 
-__all__ = ["RunProgress", "interactive", "rate_text"]
+__all__ = ["Display", "ProgressOption", "RunProgress", "display_for", "interactive", "rate_text"]
+
+Display: TypeAlias = Literal["live", "lines", "off"]
+"""How progress is shown: a live bar, plain periodic lines, or not at all."""
+ProgressOption: TypeAlias = bool | Literal["lines"] | None
+"""The ``progress=`` option: None (default) a live bar in a terminal and plain periodic lines
+elsewhere; True the live bar; ``"lines"`` plain periodic lines; False nothing."""
 
 
 def interactive(console: Console) -> bool:
@@ -30,12 +38,26 @@ def interactive(console: Console) -> bool:
     return console.is_terminal and sys.stdout.isatty()
 
 
+def display_for(progress: ProgressOption, console: Console) -> Display:
+    """What ``progress=`` (:data:`ProgressOption`) shows on ``console``."""
+    if progress is None:
+        return "live" if interactive(console) else "lines"
+    if progress is True:
+        return "live"
+    if progress is False:
+        return "off"
+    if progress == "lines":
+        return "lines"
+    raise ValueError(f'progress must be None, True, False or "lines" (got {progress!r})')
+
+
 class RunProgress:
-    """Items done of total, calls per second, tokens, spend, errors and time left.
+    """Items done of total, calls per second, tokens, spend, errors and time left; for a
+    ``rehearsal`` (a dry run), the mock calls made instead, since nothing is sent or spent.
 
     Example::
 
-        with RunProgress(console, meter, total=120, done=40, live=True) as progress:
+        with RunProgress(console, meter, total=120, done=40, display="live") as progress:
             progress.advance(failed=False)
     """
 
@@ -46,7 +68,8 @@ class RunProgress:
         *,
         total: int,
         done: int,
-        live: bool,
+        display: Display,
+        rehearsal: bool = False,
         every_s: float = 10.0,
     ) -> None:
         self.console = console
@@ -54,7 +77,8 @@ class RunProgress:
         self.total = total
         self.done = done
         self.failed = 0
-        self.live = live
+        self.display = display
+        self.rehearsal = rehearsal
         self.every_s = every_s
         self._last_line = self._started = time.monotonic()
         self._first_done = done
@@ -62,7 +86,7 @@ class RunProgress:
         self._task: TaskID | None = None
 
     def __enter__(self) -> RunProgress:
-        if self.live:
+        if self.display == "live":
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(bar_width=20),
@@ -77,7 +101,10 @@ class RunProgress:
             )
             self._progress.__enter__()
             self._task = self._progress.add_task(
-                "items", total=self.total, completed=self.done, stats=self.stats()
+                "rehearsal" if self.rehearsal else "items",
+                total=self.total,
+                completed=self.done,
+                stats=self.stats(),
             )
         return self
 
@@ -94,6 +121,9 @@ class RunProgress:
     def stats(self) -> str:
         """The one-line statistics shown next to the bar."""
         m = self.meter
+        if self.rehearsal:
+            calls = m.calls + m.cached_calls
+            return f"{calls:,} mock calls, nothing sent · {self.failed} errors"
         return (
             f"{rate_text(m.calls_per_second())} · {m.tokens:,} tok · {m.spend_text()} · "
             f"{self.failed} errors"
@@ -121,10 +151,12 @@ class RunProgress:
             self._update()
             return
         now = time.monotonic()
-        if now - self._last_line >= self.every_s or self.done == self.total:
+        due = now - self._last_line >= self.every_s or self.done == self.total
+        if self.display == "lines" and due:
             self._last_line = now
+            what = "rehearsed on mock endpoints: items" if self.rehearsal else "items"
             self.console.print(
-                f"items {self.done}/{self.total} · {self.stats()} · {self.time_left()}",
+                f"{what} {self.done}/{self.total} · {self.stats()} · {self.time_left()}",
                 highlight=False,
             )
 

@@ -42,7 +42,7 @@ from oversight.runner._items import WorkItem, repeat_offset
 from oversight.runner._judging import Judging
 from oversight.runner._meter import Meter, MeteredEndpoint, Unknown
 from oversight.runner._plants import planted_agents, resolve_plants
-from oversight.runner._progress import RunProgress
+from oversight.runner._progress import Display, RunProgress
 from oversight.runner._signals import Signals
 from oversight.runner._status import RunResult, Status, ending, warn_unpriced, write_status
 from transcripts import RunStore, Transcript
@@ -74,7 +74,8 @@ class Session:
         endpoints: Endpoints,
         meter: Meter,
         console: Console,
-        live: bool,
+        display: Display,
+        rehearsal: bool = False,
         retry_failed: bool = False,
         status_file: bool = True,
         observer: Callable[[int, int], None] | None = None,
@@ -86,7 +87,9 @@ class Session:
         self.endpoints = endpoints
         self.meter = meter
         self.console = console
-        self.live = live
+        self.display = display
+        self.rehearsal = rehearsal
+        """A dry run on mocks: its progress counts mock calls, not calls sent."""
         self.retry_failed = retry_failed
         self.status_file = status_file
         """Write ``RUN/status.json`` (a worker of several leaves it to its parent)."""
@@ -248,7 +251,14 @@ class Session:
             self.observer(already, 0)
         self._running = asyncio.current_task()
         signals = Signals(self, hangup=self.judging.people)
-        progress = RunProgress(self.console, self.meter, total=total, done=already, live=self.live)
+        progress = RunProgress(
+            self.console,
+            self.meter,
+            total=total,
+            done=already,
+            display=self.display,
+            rehearsal=self.rehearsal,
+        )
         try:
             if self.signals:
                 signals.install()

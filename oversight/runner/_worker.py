@@ -194,7 +194,7 @@ async def run_share(
             endpoints=share.endpoints,
             meter=share.meter,
             console=Console(quiet=True),
-            live=False,
+            display="off",
             retry_failed=retry_failed,
             status_file=False,
             observer=observer,

@@ -44,7 +44,7 @@ from oversight._forkserver import worker_context
 from oversight.runner._build import Factory
 from oversight.runner._items import WorkItem
 from oversight.runner._meter import Meter, SpendEntry, Tally, Unknown
-from oversight.runner._progress import RunProgress
+from oversight.runner._progress import Display, RunProgress
 from oversight.runner._run import Session
 from oversight.runner._signals import INTERRUPTING, Handlers
 from oversight.runner._status import RunResult, Status, ending, warn_unpriced, write_status
@@ -101,7 +101,7 @@ async def run_workers(
     session: Session,
     *,
     workers: int,
-    live: bool,
+    display: Display,
     offline: bool,
     factory: Factory | None,
     retry_failed: bool,
@@ -144,7 +144,7 @@ async def run_workers(
     stops = _Stops(crew, console)
     ours.task = asyncio.create_task(_run_ours(ours, retry_failed, ended))
     base = Tally.of(meter)
-    progress = RunProgress(console, meter, total=len(items), done=0, live=live)
+    progress = RunProgress(console, meter, total=len(items), done=0, display=display)
     warned: set[tuple[str, Unknown]] = set()
     last_status = 0.0
     try:
