@@ -60,6 +60,11 @@ class ConfigError(OversightError):
 class MissingAPIKeyError(ConfigError):
     """An endpoint needs an API key that is not set; the message names the variable."""
 
+    def __init__(self, message: str, *, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
+        """The environment variable the key was looked for in (never the key)."""
+
 
 class StoreError(OversightError):
     """A run folder cannot be read or written as asked."""

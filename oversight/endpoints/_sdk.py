@@ -22,6 +22,7 @@ import httpx2
 from oversight.endpoints._base import Backend
 from oversight.endpoints._options import EndpointOptions
 from oversight.endpoints._retry import Failure
+from oversight.endpoints._secrets import looks_like_key
 from transcripts.errors import MissingAPIKeyError
 
 __all__ = ["CLIENTS", "SdkBackend"]
@@ -115,9 +116,15 @@ class SdkBackend(Backend, Generic[ClientT]):
         if self.options.api_key is None:
             variable = self.options.api_key_env or self.key_variable
             if not key and (required or self.options.api_key_env is not None):
+                model = "***" if looks_like_key(self.model) else self.model  # a key by mistake
                 raise MissingAPIKeyError(
-                    f"{self.provider}/{self.model} needs an API key: set the environment "
-                    f"variable {variable}, or pass api_key=... (or api_key_env=NAME) to endpoint()"
+                    f"{self.provider}/{model} needs an API key and none is set: set the "
+                    f"environment variable {variable} (export {variable}=... in the shell that "
+                    f"runs oversight), or from Python pass endpoint(..., api_key=...) or "
+                    f'endpoint(..., api_key_env="NAME"); in an experiment file, name another '
+                    f'variable with api_key_env = "NAME" in the endpoint\'s [endpoints.NAME] '
+                    f"table (the key itself never goes in a file)",
+                    variable=variable,
                 )
         self._secret = key or None
         return key or "not-needed"

@@ -19,8 +19,9 @@ from oversight.runner._meter import Meter, MeteredEndpoint
 from oversight.runner._share import share_endpoint, share_options
 from oversight.runner._status import check_priced
 from transcripts import RunStore
+from transcripts.errors import MissingAPIKeyError
 
-__all__ = ["Endpoints", "Factory", "build_judges", "local_spec", "make_endpoint"]
+__all__ = ["Endpoints", "Factory", "build_judges", "local_spec", "make_endpoint", "missing_key"]
 
 Factory = Callable[..., Endpoint]
 """Makes an endpoint like :func:`oversight.endpoint`: ``factory(spec, **options)``, the options
@@ -98,8 +99,14 @@ class Endpoints:
         """
         if self.offline:
             return
-        for made in self.every():
-            made.check_credentials()
+        for ref in self._refs():
+            try:
+                self.get(ref).check_credentials()
+            except MissingAPIKeyError as error:
+                raise MissingAPIKeyError(
+                    missing_key(self.experiment, ref, self.spec_of(ref), error.variable),
+                    variable=error.variable,
+                ) from None
 
     def check_priced(self) -> None:
         """Refuse a cost cap the run could not hold (:func:`check_priced`). Nothing is
@@ -125,6 +132,37 @@ class Endpoints:
         """Close every endpoint made."""
         for made in self.made.values():
             await made.aclose()
+
+
+def missing_key(experiment: Experiment, ref: str, spec: str, variable: str | None) -> str:
+    """What to do about the missing key of the endpoint ``ref`` (``spec``), said where the
+    experiment gives it: a file's ``[endpoints.NAME]`` table, or a dict's entry."""
+    variable = variable or "its key variable"
+    source = experiment.source
+    unset = (
+        f"needs an API key and none is set: set the environment variable {variable} "
+        f"(export {variable}=... in the shell that runs oversight)"
+    )
+    if ref not in experiment.endpoints:
+        if source is None:
+            return (
+                f'{spec} {unset}, or give it an endpoints["NAME"] entry with "spec": "{spec}" '
+                f'and "api_key_env": "NAME" naming the variable that holds its key'
+            )
+        return (
+            f"{spec} (named inline in {source}) {unset}, or give it an [endpoints.NAME] "
+            f'table with spec = "{spec}" and api_key_env = "NAME" naming the variable that '
+            f"holds its key (the key itself never goes in the file)"
+        )
+    if source is None:
+        return (
+            f'endpoints["{ref}"] ({spec}) {unset}, or name another variable with '
+            f'"api_key_env": "NAME" in endpoints["{ref}"]'
+        )
+    return (
+        f"[endpoints.{ref}] in {source} ({spec}) {unset}, or name another variable with "
+        f'api_key_env = "NAME" in [endpoints.{ref}] (the key itself never goes in the file)'
+    )
 
 
 def build_judges(

@@ -1,0 +1,114 @@
+"""A missing API key stops a run before any request, with a message that names the setting
+where the user gives it: ``api_key_env`` in the endpoint's table for an experiment file,
+``endpoint(..., api_key=...)`` from Python; the environment variable in both. No key's value
+is ever printed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import oversight
+from oversight.endpoints import endpoint
+from oversight.errors import MissingAPIKeyError
+from oversight.testing import FAKE_KEY_VARIABLE, FakeOpenAIServer, cli_command, fake_experiment
+
+ROOT = Path(oversight.__file__).resolve().parents[1]
+OTHER_KEY = "sk-test-NEVER-PRINTED-0123456789abcdef"
+"""A key in another provider's variable: no message may show it."""
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())  # rich wraps long lines
+
+
+def test_the_cli_names_the_experiment_file_setting_and_sends_nothing(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as server:
+        exp = tmp_path / "fake.toml"
+        exp.write_text(fake_experiment(server.base_url))
+        env = {k: v for k, v in os.environ.items() if k != FAKE_KEY_VARIABLE}
+        env.update(PYTHONPATH=str(ROOT), OPENAI_API_KEY=OTHER_KEY)
+        done = subprocess.run(
+            cli_command("run", str(exp), "--out", str(tmp_path / "run"), "--no-progress"),
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert server.total_requests == 0
+    err = _flat(done.stderr)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in err
+    assert f"[endpoints.second] in {exp}" in err  # the first endpoint by name
+    assert f"set the environment variable {FAKE_KEY_VARIABLE}" in err
+    assert f"export {FAKE_KEY_VARIABLE}=" in err
+    assert 'api_key_env = "NAME" in [endpoints.second]' in err
+    assert "endpoint()" not in err and "api_key=" not in err
+    assert OTHER_KEY not in done.stdout + done.stderr
+
+
+def test_an_endpoint_named_inline_in_a_file_is_told_to_get_a_table(tmp_path: Path) -> None:
+    exp = tmp_path / "inline.toml"
+    exp.write_text(
+        'name = "inline"\n[dataset]\nloader = "sample"\nlimit = 1\n'
+        '[[conditions]]\nlabel = "consultancy"\nprotocol = "consultancy"\n'
+        'roles = { consultant = "openai/gpt-4o-mini" }\n'
+        '[[judges]]\nkind = "llm"\nname = "judge"\nendpoint = "mock/weak"\n'
+    )
+    with pytest.raises(MissingAPIKeyError) as raised:
+        oversight.run_experiment(exp, out=tmp_path / "run", progress=False, summary=False)
+    message = str(raised.value)
+    assert "openai/gpt-4o-mini (named inline in" in message
+    assert "set the environment variable OPENAI_API_KEY" in message
+    assert '[endpoints.NAME] table with spec = "openai/gpt-4o-mini"' in message
+    assert 'api_key_env = "NAME"' in message and "endpoint()" not in message
+
+
+def test_python_names_endpoint_api_key_and_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", OTHER_KEY)
+    made = endpoint(
+        "openai/gpt-4o-mini", base_url="http://127.0.0.1:9/v1", api_key_env="MY_KEY", cache=False
+    )
+    with pytest.raises(MissingAPIKeyError) as raised:
+        made.check_credentials()
+    message = str(raised.value)
+    assert "set the environment variable MY_KEY" in message
+    assert "endpoint(..., api_key=...)" in message
+    assert 'api_key_env = "NAME"' in message  # the experiment file's form, named too
+    assert OTHER_KEY not in message
+
+
+def test_an_experiment_from_python_names_its_endpoints_entry(tmp_path: Path) -> None:
+    experiment = oversight.load_experiment(
+        {
+            "name": "dict",
+            "dataset": {"loader": "sample", "limit": 1},
+            "endpoints": {
+                "strong": {"spec": "openai/gpt-4o-mini"}  # OpenAI's own server: a key is needed
+            },
+            "conditions": [
+                {"label": "c", "protocol": "consultancy", "roles": {"consultant": "strong"}}
+            ],
+            "judges": [{"kind": "llm", "name": "judge", "endpoint": "mock/weak"}],
+        }
+    )
+    with pytest.raises(MissingAPIKeyError) as raised:
+        oversight.run_experiment(experiment, out=tmp_path / "run", progress=False, summary=False)
+    message = str(raised.value)
+    assert 'endpoints["strong"] (openai/gpt-4o-mini)' in message
+    assert "set the environment variable OPENAI_API_KEY" in message
+    assert '"api_key_env": "NAME"' in message
+
+
+def test_a_key_given_as_the_model_is_not_repeated() -> None:
+    made = endpoint(f"openai/{OTHER_KEY}", api_key_env="MY_KEY", cache=False)
+    with pytest.raises(MissingAPIKeyError) as raised:
+        made.check_credentials()
+    assert "openai/*** needs an API key" in str(raised.value)
+    assert OTHER_KEY not in str(raised.value)
