@@ -207,6 +207,17 @@ class Experiment(_Model):
     free_keys: ClassVar[tuple[str, ...]] = ("limits", "out", "description", "human")
     """Top-level keys that may change on a resume or a replay: how the run goes, not what it
     asks (left out of :meth:`spec_hash`)."""
+    free_endpoint_keys: ClassVar[tuple[str, ...]] = (
+        "api_key_env",
+        "max_concurrency",
+        "rpm",
+        "tpm",
+        "timeout",
+        "max_retries",
+    )
+    """Settings of an ``[endpoints.NAME]`` table that may change on a resume or a replay too:
+    where its key is read from and how fast or patiently it is called, not what it is asked
+    nor which model answers (left out of :meth:`spec_hash`)."""
 
     name: str = Field(pattern=_LABEL)
     """Name of the experiment (used in reports)."""
@@ -296,9 +307,18 @@ class Experiment(_Model):
         data: dict[str, Any] = self.model_dump(mode="json")
         return data
 
-    def spec_hash(self) -> str:
-        """Hash of everything that decides what the run produces (not :attr:`free_keys`)."""
+    def fixed(self) -> dict[str, Any]:
+        """The spec as JSON data without what may change on a resume (:attr:`free_keys`,
+        :attr:`free_endpoint_keys`): what decides what the run produces."""
         data = self.model_dump(mode="json", exclude=set(self.free_keys))
+        for table in data.get("endpoints", {}).values():
+            for key in self.free_endpoint_keys:
+                table.pop(key, None)
+        return data
+
+    def spec_hash(self) -> str:
+        """Hash of :meth:`fixed`: everything that decides what the run produces."""
+        data = self.fixed()
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -51,9 +51,10 @@ def freeze(
     if not same_experiment(existing, experiment):
         raise ConfigError(
             f"{store.path} holds a run of a different experiment (changed: "
-            f"{spec_changes(existing, experiment)}); only [limits], [human], out and "
-            f"description may change when resuming. Run into a new folder (--out), or "
-            f"restore the experiment as it was"
+            f"{spec_changes(existing, experiment)}); only [limits], [human], out, "
+            f"description and an endpoint's {', '.join(Experiment.free_endpoint_keys)} may "
+            f"change when resuming. Run into a new folder (--out), or restore the experiment "
+            f"as it was"
         )
     _no_rrm_switch(store, experiment)
     if existing.get("questions_hash") != frozen["questions_hash"]:

@@ -47,8 +47,8 @@ def spec_changes(existing: dict[str, Any], experiment: Experiment, *, most: int 
     (``endpoints.weak.spec: 'a' -> 'b'``), at most ``most`` of them."""
     old: Any = existing.get("spec", {})
     with contextlib.suppress(ValidationError):  # as today's code reads it, defaults filled
-        old = Experiment.model_validate(old).frozen()
-    new = experiment.frozen()
+        old = Experiment.model_validate(old).fixed()
+    new = experiment.fixed()
     found: list[str] = []
     for key in sorted(set(old) | set(new)):
         if key not in Experiment.free_keys:

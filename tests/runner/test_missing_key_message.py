@@ -14,7 +14,13 @@ import pytest
 import oversight
 from oversight.endpoints import endpoint
 from oversight.errors import MissingAPIKeyError
-from oversight.testing import FAKE_KEY_VARIABLE, FakeOpenAIServer, cli_command, fake_experiment
+from oversight.testing import (
+    FAKE_KEY_VARIABLE,
+    FakeOpenAIServer,
+    cli_command,
+    fake_experiment,
+    scripted_verdict,
+)
 
 ROOT = Path(oversight.__file__).resolve().parents[1]
 OTHER_KEY = "sk-test-NEVER-PRINTED-0123456789abcdef"
@@ -112,3 +118,40 @@ def test_a_key_given_as_the_model_is_not_repeated() -> None:
         made.check_credentials()
     assert "openai/*** needs an API key" in str(raised.value)
     assert OTHER_KEY not in str(raised.value)
+
+
+def test_the_key_moved_to_another_variable_and_a_lower_rate_resume_the_same_run(
+    tmp_path: Path,
+) -> None:
+    """Following the message (``api_key_env = "NAME"``) and slowing the endpoint down are
+    not a different experiment: the folder the refused run left resumes. A changed model
+    still is."""
+    with FakeOpenAIServer(reply=scripted_verdict) as server:
+        exp = tmp_path / "fake.toml"
+        text = fake_experiment(server.base_url)
+        exp.write_text(text)
+        env = {k: v for k, v in os.environ.items() if k != FAKE_KEY_VARIABLE}
+        env.update(PYTHONPATH=str(ROOT), MOVED_KEY="sk-fake-moved")
+
+        def run() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                cli_command("run", str(exp), "--out", str(tmp_path / "run"), "--no-progress"),
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        assert run().returncode == 1 and server.total_requests == 0
+        moved = text.replace(f'api_key_env = "{FAKE_KEY_VARIABLE}"', 'api_key_env = "MOVED_KEY"')
+        exp.write_text(moved.replace("max_retries = 1\n", "max_retries = 2\nrpm = 6000\n"))
+        done = run()
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert server.total_requests > 0
+        exp.write_text(moved.replace('"openai/weak-model"', '"openai/weak-model-2"'))
+        refused = run()
+    assert refused.returncode == 1
+    assert "endpoints.weak.spec: 'openai/weak-model' -> 'openai/weak-model-2'" in _flat(
+        refused.stderr
+    )
