@@ -20,10 +20,10 @@ the first condition).
   judgments were all right (or all wrong) has no finite log-odds (separation): its terms
   get no interval or p-value, and a note says why. Judgments by two or more people (with
   ``two_way``, the report's default ``cluster``) are clustered by source and person as the
-  report's intervals are: an independence working correlation and statsmodels' two-way
-  cluster-robust covariance (:func:`_two_way_gee`); clustered by source alone, where
-  people differ in how much a condition helps them, the interval is too narrow for people
-  in general (see the benchmark).
+  report's intervals are: an independence working correlation and the report's two-way
+  CR2 covariance on the fit's working weights (:func:`glm_two_way_cov`); clustered by
+  source alone, where people differ in how much a condition helps them, the interval is
+  too narrow for people in general (see the benchmark).
 * ``glmm``: a Bayesian logistic mixed model with **crossed** random intercepts for source,
   judge (the annotator for people) and the debater who argued the gold answer, and a
   random slope by judge of each condition that two or more judges judged beside the
@@ -48,10 +48,17 @@ from oversight.analysis._data import Data
 from oversight.analysis._schema import ModelFit, ModelTerm
 from oversight.analysis._smallsample import t_quantile
 from oversight.analysis._stats import RowMetrics
-from oversight.analysis._twoway import _levels
+from oversight.analysis._twoway import _levels, two_way_cov
 from transcripts.errors import ConfigError
 
-__all__ = ["GLMM_NO_INFERENCE", "MODEL_KINDS", "fit_frame", "fit_model", "model_frame"]
+__all__ = [
+    "GLMM_NO_INFERENCE",
+    "MODEL_KINDS",
+    "fit_frame",
+    "fit_model",
+    "glm_two_way_cov",
+    "model_frame",
+]
 
 Ints = NDArray[np.int64]
 
@@ -171,7 +178,8 @@ def fit_frame(kind: str, frame: Any, *, reference: str, two_way: bool = True) ->
             variance: dict[str, float] = {}
             method = (
                 "logistic regression (GEE, independence working correlation), two-way "
-                "(sources, annotators) CR1 robust SE (Cameron-Gelbach-Miller), "
+                "(sources, annotators) CR2 robust SE (Cameron-Gelbach-Miller, each term "
+                "Bell-McCaffrey on the working weights), "
                 f"t with {df} df (min(sources, judges) - 1; - the conditions for a kind "
                 "whose clusters each saw one, e.g. people who each judged one condition)"
             )
@@ -274,32 +282,51 @@ def fit_frame(kind: str, frame: Any, *, reference: str, two_way: bool = True) ->
 
 def _two_way_gee(formula: str, frame: Any) -> tuple[list[str], Any, Any, int]:
     """GEE with an independence working correlation (the logistic regression's estimates)
-    and the two-way cluster-robust covariance over sources and judges (people, and each
-    automatic judge its own cluster), statsmodels' ``cov_type="cluster"`` with two group
-    columns: V_source + V_judge - V_both, each CR1. Where that is not positive definite,
-    V_source + V_judge (the report's rule, :mod:`oversight.analysis._twoway`). Returns the
-    terms, estimates, standard errors and degrees of freedom by the report's rule: min(G) - 1,
+    and the report's two-way CR2 covariance over sources and judges (people, and each
+    automatic judge its own cluster): :func:`glm_two_way_cov`. Returns the terms,
+    estimates, standard errors and degrees of freedom by the report's rule: min(G) - 1,
     - the conditions for a kind whose clusters each saw one (none left: 0 or less)."""
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
-    groups = np.column_stack(
-        [frame["source"].astype("category").cat.codes, frame["judge"].astype("category").cat.codes]
+    source, judge = (
+        frame[c].astype("category").cat.codes.to_numpy(np.int64) for c in ("source", "judge")
     )
-    model = smf.glm(formula, data=frame, family=sm.families.Binomial())
-    result = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
-    cov = np.asarray(result.cov_params())
-    if not np.all(np.linalg.eigvalsh(cov) > 0):
-        one_way = [model.fit(cov_type="cluster", cov_kwds={"groups": g}) for g in groups.T]
-        cov = np.asarray(one_way[0].cov_params()) + np.asarray(one_way[1].cov_params())
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    result = smf.glm(formula, data=frame, family=sm.families.Binomial()).fit()
     # The report's rule (_twoway): - 1 per kind of cluster, - (conditions) for a kind none
     # of whose clusters holds two conditions (each person judged one: the condition
     # effect is estimated between people).
-    source, judge = (np.asarray(g, dtype=np.int64) for g in groups.T)
     levels = _levels(frame["condition"].cat.codes.to_numpy(np.int64), source, judge)
-    df = min(frame["source"].nunique() - levels[0], frame["judge"].nunique() - levels[1])
-    return list(result.params.index), result.params.to_numpy(), se, df
+    cov, df = glm_two_way_cov(result, source, judge, levels=levels)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return list(result.params.index), result.params.to_numpy(), se, int(df)
+
+
+def glm_two_way_cov(
+    result: Any, source: Ints, annotator: Ints, *, levels: tuple[int, int] = (1, 1)
+) -> tuple[NDArray[np.float64], float]:
+    """The two-way (source, annotator) CR2 covariance of a fitted statsmodels GLM's
+    coefficients and its degrees of freedom: the report's :func:`two_way_cov` (each term
+    CR2, ``V_source + V_annotator`` where the subtraction is not positive definite, ``levels``
+    as there) applied to the last step of the fit's iteratively reweighted least squares,
+    rows ``sqrt(w) x`` and working response ``sqrt(w) z`` (``w`` the working weights, ``z =
+    eta + (y - mu) g'(mu)``), whose least-squares fit is the GLM's and whose residuals are
+    ``(y - mu) / sqrt(V(mu))``. So the bread is ``(X'WX)^-1`` and each cluster's adjustment
+    ``(I - H_gg)^(-1/2)`` with the weighted hat matrix, the GLM form of CR2 (Bell & McCaffrey
+    2002; clubSandwich's ``vcovCR`` of a ``glm``). An identity link with unit weights is
+    :func:`two_way_cov` itself."""
+    model = result.model
+    x = np.asarray(model.exog, dtype=np.float64)
+    y = np.asarray(model.endog, dtype=np.float64)
+    b = np.asarray(result.params, dtype=np.float64)
+    eta = x @ b
+    mu = model.family.link.inverse(eta)
+    root = np.sqrt(model.family.weights(mu))
+    z = eta + (y - mu) * model.family.link.deriv(mu)
+    _, cov, df = two_way_cov(
+        x * root[:, None], z * root, source, annotator, np.eye(b.size), levels=levels
+    )
+    return cov, df
 
 
 def _glmm_components(frame: Any, reference: str) -> tuple[dict[str, str], dict[str, str]]:

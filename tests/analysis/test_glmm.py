@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from oversight.analysis import analyze
@@ -60,53 +59,3 @@ def test_the_glmm_gives_no_interval_or_p_value_and_the_report_says_why(
     assert main(args) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "posterior sd" in out and "Descriptive: no intervals or p-values" in out
-
-
-def test_gee_of_judgments_by_people_is_clustered_by_source_and_person(run: RunBuilder) -> None:
-    # Before: GEE clustered by source only, so with people who differ in how much debate
-    # helps them its interval spoke of those people (75-90% coverage of the effect for
-    # judges in general, bench_coverage_glmm.py) while the report's own intervals were
-    # two-way. Now the same rule: statsmodels' two-way cluster covariance of the
-    # logistic regression, a t on min(G) - 1 df; cluster="sources" gives back the old fit.
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
-    from scipy import stats
-
-    rng = np.random.default_rng(4)
-    rows = []
-    for person in range(6):
-        gain = rng.normal(1.0, 1.0)
-        for i in range(16):
-            q = run.question(f"q{person}-{i}", source=f"s{i % 8}")
-            for condition, logit in (("unassisted", 0.2), ("debate", 0.2 + gain)):
-                right = rng.random() < 1 / (1 + np.exp(-logit))
-                t = run.transcript(q, condition=condition)
-                run.judge(
-                    t,
-                    [0.8, 0.2] if right else [0.2, 0.8],
-                    judge="human",
-                    kind="human",
-                    annotator=f"p{person}",
-                )
-                rows.append((float(right), condition, f"s{i % 8}", f"p{person}"))
-    fit = analyze(run.path, n_bootstrap=20, model="gee").model
-    assert fit is not None and "two-way (sources, annotators)" in fit.method
-    frame = pd.DataFrame(rows, columns=["right", "condition", "source", "annotator"])
-    frame["condition"] = pd.Categorical(frame["condition"], ["unassisted", "debate"])
-    groups = np.column_stack(
-        [frame[c].astype("category").cat.codes for c in ("source", "annotator")]
-    )
-    ref = smf.glm("right ~ C(condition)", data=frame, family=sm.families.Binomial()).fit(
-        cov_type="cluster", cov_kwds={"groups": groups}
-    )
-    q = stats.t.ppf(0.975, 5)  # 8 sources, 6 people: min(G) - 1
-    for term in fit.terms:
-        assert term.estimate == pytest.approx(ref.params[term.name], rel=1e-6)
-        assert term.se == pytest.approx(ref.bse[term.name], rel=1e-6)
-        lo, hi = (
-            ref.params[term.name] - q * ref.bse[term.name],
-            ref.params[term.name] + q * ref.bse[term.name],
-        )
-        assert term.ci95 == pytest.approx((lo, hi), rel=1e-6)
-    sources = analyze(run.path, n_bootstrap=20, model="gee", cluster="sources").model
-    assert sources is not None and "exchangeable within source, bias-reduced" in sources.method
