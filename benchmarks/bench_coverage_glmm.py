@@ -12,9 +12,11 @@ conditional log-odds ratio, 0.8; GEE's is the population-averaged one,
 (Gauss-Hermite). The judges are people (annotators). Intervals: "gee", as the report gives
 them with ``--cluster sources`` (bias-reduced robust standard errors clustered by source,
 t with sources - 1 df); "gee two-way", as it gives them by default for people (two-way
-cluster-robust over sources and people, t with min(G) - 1 df); "GEE before", the plain robust
-sandwich with a normal reference the report used before; the GLMM's, posterior mean +-
-1.96 posterior sd (variational Bayes), what the report would show if it gave them.
+CR2 over sources and people on the logistic fit's working weights, t with min(G) - 1 df,
+- 2 from the people with ``--design between``, each judging one condition); "gee before",
+the plain robust sandwich with a normal reference the report used before; the GLMM's,
+posterior mean +- 1.96 posterior sd (variational Bayes), what the report would show if it
+gave them.
 
 Run (nice, the machine is shared; each GLMM fit takes a second or more)::
 
@@ -56,14 +58,17 @@ def truths(slope: float) -> dict[str, float]:
     return {"gee": gee, "glmm": 0.8}
 
 
-def simulate(rng: np.random.Generator, judges: int, sources: int, slope: float) -> pd.DataFrame:
-    """One run's scored judgments, with the columns of ``model_frame``."""
+def simulate(
+    rng: np.random.Generator, judges: int, sources: int, slope: float, between: bool = False
+) -> pd.DataFrame:
+    """One run's scored judgments, with the columns of ``model_frame``; ``between``: judge
+    ``j`` judges only condition ``j % 2`` (each person one condition)."""
     u = rng.normal(0, 0.5, sources)
     rows = []
     for j in range(judges):
         a, b = rng.normal(0, 0.5), rng.normal(0, slope)
         for s in range(sources):
-            for debate in (0, 1):
+            for debate in (j % 2,) if between else (0, 1):
                 p = _expit(np.array(0.3 + a + u[s] + debate * (0.8 + b)))
                 right = float(rng.random() < p)
                 rows.append((right, "debate" if debate else "unassisted", f"s{s}", f"j{j}"))
@@ -113,6 +118,12 @@ def main() -> None:
     parser.add_argument("--sources", type=int, nargs="+", default=[10, 30])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--design",
+        choices=["within", "between"],
+        default="within",
+        help="within: every judge judges both conditions; between: each judges one",
+    )
+    parser.add_argument(
         "--kinds",
         nargs="+",
         default=["gee", "gee two-way", "gee before", "glmm"],
@@ -122,7 +133,8 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     start = time.perf_counter()
-    print(f"{args.judges} judges x sources x 2 conditions, {args.reps} runs each")
+    shape = "2 conditions" if args.design == "within" else "1 condition each"
+    print(f"{args.judges} judges x sources x {shape}, {args.reps} runs each")
     print("| sources | slope sd | model | truth | coverage | mean estimate | mean width | MCSE |")
     print("|---:|---:|---|---:|---:|---:|---:|---:|")
     kinds = tuple(args.kinds)
@@ -134,7 +146,7 @@ def main() -> None:
             estimates: dict[str, list[float]] = {k: [] for k in kinds}
             widths: dict[str, list[float]] = {k: [] for k in kinds}
             for _ in range(args.reps):
-                frame = simulate(rng, args.judges, sources, slope)
+                frame = simulate(rng, args.judges, sources, slope, args.design == "between")
                 for kind in kinds:
                     estimate, lo, hi = _interval(kind, frame)
                     hits[kind] += lo <= truth[kind.split()[0]] <= hi
