@@ -165,3 +165,16 @@ def test_the_reports_gee_interval_for_people_is_the_two_way_cr2_one(run: RunBuil
         assert term.ci95 == pytest.approx((estimate - q * s, estimate + q * s), rel=1e-6)
     sources = analyze(run.path, n_bootstrap=20, model="gee", cluster="sources").model
     assert sources is not None and "exchangeable within source, bias-reduced" in sources.method
+
+
+def test_where_the_two_way_sum_is_not_positive_definite_gee_takes_both_one_way_terms() -> None:
+    # The report's fallback (two_way_cov): V_source + V_person, never less than either.
+    frame = _frame(1, people=3, sources=3, per=6)
+    result = _glm(frame, "binomial")
+    source, person = _codes(frame)
+    x, y = np.asarray(result.model.exog), frame["right"].to_numpy()
+    _, mu = _logistic(x, y)
+    one = _cr2(x, y, mu, source) + _cr2(x, y, mu, person)
+    assert np.linalg.eigvalsh(one - _cr2(x, y, mu, source * 1000 + person)).min() <= 0
+    cov, _ = glm_two_way_cov(result, source, person)
+    np.testing.assert_allclose(cov, one, rtol=1e-7)
