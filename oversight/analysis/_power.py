@@ -115,12 +115,13 @@ def plan_sample_size(
     questions_per_source: float = 1.0,
     paired: bool = False,
     discordance: float | None = None,
-    annotator_icc: float = 0.0,
+    annotator_icc: float | None = None,
     questions_per_annotator: float = 1.0,
     same_people: bool = False,
 ) -> PowerPlan:
     """Questions and sources (and annotators) per condition to detect ``difference`` (see
-    the module); ``same_people``: paired, each question judged by one person in both."""
+    the module); ``same_people``: paired, each question judged by one person in both.
+    ``annotator_icc`` None: not given (no annotator term; ``same_people`` is refused)."""
     p_b = baseline_accuracy
     p_a = p_b + difference
     if difference == 0 or not 0 < p_b < 1 or not 0 < p_a < 1:
@@ -135,6 +136,8 @@ def plan_sample_size(
             f"plan: icc must be in [0, 1) (got {icc:g}) and questions per source at least 1 "
             f"(got {questions_per_source:g})"
         )
+    given_icc = annotator_icc is not None
+    annotator_icc = annotator_icc or 0.0
     if not 0 <= annotator_icc < 1 or questions_per_annotator < 1:
         raise ConfigError(
             f"plan: the annotator ICC must be in [0, 1) (got {annotator_icc:g}) and questions "
@@ -154,11 +157,14 @@ def plan_sample_size(
         variance = p_a * (1 - p_a) + p_b * (1 - p_b)
     if same_people and not paired:
         raise ConfigError("plan: same people applies to a paired design (give --paired)")
-    if same_people and annotator_icc <= 0:
+    if same_people and not given_icc:
+        # An ICC given as 0 (or a pilot's, clipped at 0) is accepted: the flag is then true
+        # and changes nothing. Only a plan with no word on people is refused.
         raise ConfigError(
-            "plan: same people changes only a plan whose people differ (an annotator ICC "
-            "above 0), and it is 0 here: give --annotator-icc and --questions-per-annotator, "
-            "or a --pilot judged by two or more people; or leave --same-people out"
+            "plan: same people changes only a plan whose people differ, and no annotator "
+            "ICC was given: give --annotator-icc and --questions-per-annotator, or a --pilot "
+            "with two or more people judging several questions each; or leave "
+            "--same-people out"
         )
     n = z * z * variance / difference**2
     # The people's share of the scores' variance; pairing by question removes it only when

@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
         icc = pilot.icc if icc is None else icc
         m = pilot.questions_per_source if m is None else m
         discordance = pilot.discordance if discordance is None else discordance
-        icc_a = pilot.annotator_icc if icc_a is None else icc_a
+        if icc_a is None and pilot.n_annotators >= 2 and pilot.questions_per_annotator > 1:
+            icc_a = pilot.annotator_icc  # else the pilot says nothing of people's variance
         m_a = pilot.questions_per_annotator if m_a is None else m_a
         console.print(
             f"pilot {escape(args.pilot)}: {escape(pilot.condition)} on {pilot.n_questions} "
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         questions_per_source=1.0 if m is None else m,
         paired=args.paired,
         discordance=discordance,
-        annotator_icc=0.0 if icc_a is None else icc_a,
+        annotator_icc=icc_a,
         questions_per_annotator=1.0 if m_a is None else m_a,
         same_people=args.same_people,
     )

@@ -183,6 +183,28 @@ def test_oversight_plan_says_which_people_a_paired_plan_assumes(
     assert "(--same-people): their skill cancels" in found[True][1]
     assert main(["plan", "--difference", "0.1", "--same-people"]) != 0
     assert "same people applies to a paired design" in capsys.readouterr().err
-    # Without people's variance it would change nothing: said, not silently accepted.
+    # Without a word on people's variance it would change nothing: said, not accepted.
     assert main(["plan", "--difference", "0.1", "--paired", "--same-people"]) != 0
-    assert "it is 0 here: give --annotator-icc" in " ".join(capsys.readouterr().err.split())
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no annotator ICC was given: give --annotator-icc" in err
+
+
+def test_same_people_with_an_annotator_icc_of_0_given_is_accepted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Refused before, with "give --annotator-icc" to a user who had given it (0: say, a
+    sensitivity sweep's first value, or a pilot whose people differed by nothing, the
+    estimate clipped at 0): the flag is true and changes nothing; only a missing ICC is
+    refused."""
+    args = ["plan", "--difference", "0.1", "--paired", "--discordance", "0.2"]
+    args += ["--annotator-icc", "0", "--questions-per-annotator", "20"]
+    assert main(args) == 0
+    apart = " ".join(capsys.readouterr().out.split())
+    assert main([*args, "--same-people"]) == 0
+    same = " ".join(capsys.readouterr().out.split())
+    plan = plan_sample_size(0.1, paired=True, discordance=0.2, annotator_icc=0.0)
+    for out in (apart, same):
+        assert f"│ {plan.questions} │ {plan.sources} │" in out
+    assert plan_sample_size(
+        0.1, paired=True, discordance=0.2, annotator_icc=0.0, same_people=True
+    ).same_people
