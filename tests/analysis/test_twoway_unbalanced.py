@@ -1,0 +1,68 @@
+"""The degrees of freedom of a two-way interval whose people each judged one condition
+when the conditions had different numbers of people: the variance of a difference then
+rests on each condition's own people, and its t is Welch-Satterthwaite's over them (with
+equal judgments per person, the Bell-McCaffrey df of the one-way CR2 by person), not the
+total count of people less the conditions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oversight.analysis._smallsample import cr2_contrast
+from oversight.analysis._twoway import two_way_cov, two_way_difference
+
+
+def _between(per_side: tuple[int, ...], each: int = 10, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Rows of people who each judged ``each`` questions of one condition; per row its
+    condition, person, source (every question its own) and a score."""
+    rng = np.random.default_rng(seed)
+    side = np.repeat(np.arange(len(per_side)), np.array(per_side) * each)
+    person = np.repeat(np.arange(sum(per_side)), each)
+    source = np.arange(side.size)
+    score = (rng.random(side.size) < 0.6 + 0.1 * rng.normal(size=sum(per_side))[person]) * 1.0
+    return side, person, source, score
+
+
+@pytest.mark.parametrize(
+    ("a", "u", "df"), [(2, 6, 1.7391304), (2, 10, 1.4336283), (3, 3, 4.0), (4, 4, 6.0)]
+)
+def test_a_between_difference_has_the_df_of_each_condition_s_people(
+    a: int, u: int, df: float
+) -> None:
+    """Was min(sources - 1, people - 2): 6 df for 2 people against 6 (simulated coverage of
+    the population difference 91%, and 89% for 2 against 10); now Welch-Satterthwaite's
+    over the two conditions' people, here (equal judgments per person) the Bell-McCaffrey
+    df of the person term: the same as before where the conditions have as many people."""
+    side, person, source, score = _between((a, u))
+    fit = two_way_difference(
+        score[side == 0], source[side == 0], score[side == 1], source[side == 1], source, person
+    )
+    x = (side[:, None] == np.arange(2)).astype(np.float64)
+    bell_mccaffrey = cr2_contrast(x, score, person, np.array([1.0, -1.0])).df
+    assert fit.df == pytest.approx(bell_mccaffrey, rel=1e-6)
+    assert fit.df == pytest.approx(df, rel=1e-6)
+
+
+def test_one_person_in_a_condition_leaves_no_df() -> None:
+    """One person's condition says nothing of how people differ there (CR2 gives that
+    person's cluster no variance at all): no interval, as for two people one per side; it
+    was t(2 df) for 1 against 3."""
+    side, person, source, score = _between((1, 3))
+    fit = two_way_difference(
+        score[side == 0], source[side == 0], score[side == 1], source[side == 1], source, person
+    )
+    assert fit.df == 0.0
+    assert fit.interval() is None
+
+
+def test_a_gap_closed_by_three_groups_of_people_rests_on_two_groups_each() -> None:
+    """A - U and E - U are each estimated from two of the three conditions' people:
+    2 (G/3 - 1) df (the Bell-McCaffrey df of each), where the rule gave G - 3."""
+    side, person, source, score = _between((3, 3, 3))
+    x = (side[:, None] == np.arange(3)).astype(np.float64)
+    contrasts = np.array([[1.0, -1.0, 0.0], [0.0, -1.0, 1.0]])
+    _, _, df = two_way_cov(x, score, source, person, contrasts, levels=(1, 3))
+    for c in contrasts:
+        assert cr2_contrast(x, score, person, c).df == pytest.approx(4.0)
+    assert df == pytest.approx(4.0)
