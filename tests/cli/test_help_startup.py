@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from oversight.cli._main import SUBCOMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,3 +73,17 @@ def test_help_imports_none_of_the_subcommands_machinery() -> None:
     assert "usage: oversight" in shown and "oversight datasets" in shown
     # Each heavy module imported, with the first command that imported it.
     assert json.loads(imported) == {}
+
+
+def test_export_help_names_every_kind_it_accepts(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--kind`` lost argparse's choices (they would load the run store for every
+    ``--help``), so its help lists the kinds by hand: it must name each one the command
+    accepts (transcripts.export.KINDS), or a kind added there goes unmentioned."""
+    from oversight.cli import main
+    from transcripts.export import KINDS
+
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for kind in KINDS:
+        assert f"{kind}: one" in shown, kind
