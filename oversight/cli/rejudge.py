@@ -192,10 +192,13 @@ def run(args: argparse.Namespace) -> int:
 def _nothing_chosen(args: argparse.Namespace) -> str:
     """Why nothing was judged: no complete transcript passed the filters (a value no
     transcript has, say), and the command that lists what they select."""
-    shown = [f"--condition {c}" for c in args.condition or ()]
-    shown += [f"--where {w}" for w in args.where or ()]
-    listed = " ".join([f"oversight show {args.run_dir}", *shown])
-    shown += [f"--id {i}" for i in args.ids or ()]
+    import shlex
+
+    shown = [f"--condition {shlex.quote(c)}" for c in args.condition or ()]
+    shown += [f"--where {shlex.quote(w)}" for w in args.where or ()]
+    # Quoted as a shell needs, so the command can be pasted (a value with a space, say).
+    listed = " ".join(["oversight show", shlex.quote(str(args.run_dir)), *shown])
+    shown += [f"--id {shlex.quote(i)}" for i in args.ids or ()]
     if not shown:
         return "the run has no complete transcript to judge"
     from rich.markup import escape

@@ -65,3 +65,21 @@ def test_a_filter_that_selects_nothing_says_so(
     out = " ".join(capsys.readouterr().out.split())
     assert "no complete transcript matches --where source=story-8" in out
     assert f"oversight show {run} --where source=story-8" in out
+
+
+def test_the_show_command_it_names_can_be_pasted_into_a_shell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A value with a space was printed bare (``--where source=Old Man``): pasted, the shell
+    split it and ``show`` refused ``Man``. Each word is now quoted as the shell needs."""
+    import shlex
+
+    from tests.judges.helpers import saved_run, transcript
+
+    run = tmp_path / "my run"
+    saved_run(run, [transcript("t1")]).close()
+    command = ["rejudge", str(run), "--judge", "llm:mock/j", "--where", "source=Old Man"]
+    assert main(command) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    listed = out[out.index("`") + 1 : out.rindex("`")]
+    assert shlex.split(listed) == ["oversight", "show", str(run), "--where", "source=Old Man"]
