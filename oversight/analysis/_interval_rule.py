@@ -101,15 +101,17 @@ def ci_method(
     when ``df`` is not positive: too few annotators, e.g. two who each judged one side)."""
     if n_sources < 2:
         return f"no interval: {n_sources} source{'s' if n_sources != 1 else ''} (need 2)"
+    # Whole df as they are; a Welch-Satterthwaite one (unequal groups of people) to 2 decimals.
+    df_text = f"{df:g}" if float(df).is_integer() else f"{df:.2f}"
     if annotators >= 2 and df <= 0:
         return (
             f"no interval: too few annotators for a two-way interval ({annotators}, "
-            f"t({df:g} df)); --cluster sources gives one about these people"
+            f"t({df_text} df)); --cluster sources gives one about these people"
         )
     if not has_interval:
         return "no interval: no variation between sources"
     if annotators >= 2:
-        return f"two-way CR2 over {n_sources} sources and {annotators} annotators, t({df:g} df)"
+        return f"two-way CR2 over {n_sources} sources and {annotators} annotators, t({df_text} df)"
     if alike is not None:
         return f"Clopper-Pearson over {n_sources} sources (every {alike})"
     if small is None:

@@ -66,3 +66,14 @@ def test_a_gap_closed_by_three_groups_of_people_rests_on_two_groups_each() -> No
     for c in contrasts:
         assert cr2_contrast(x, score, person, c).df == pytest.approx(4.0)
     assert df == pytest.approx(4.0)
+
+
+def test_the_interval_says_its_df_readably() -> None:
+    """Unequal groups give a fractional df: said to two decimals (was ``t(1.73913 df)``);
+    whole ones as before."""
+    from oversight.analysis._interval_rule import ci_method
+
+    assert ci_method(60, annotators=8, df=1.7391304) == (
+        "two-way CR2 over 60 sources and 8 annotators, t(1.74 df)"
+    )
+    assert ci_method(60, annotators=8, df=6.0).endswith("t(6 df)")
