@@ -164,9 +164,13 @@ def _df(x: Floats, codes: Ints, g: int, contrasts: Floats, level: int) -> float:
     Satterthwaite's over the sides' cluster counts ``G_s`` (weights ``c_s^2 / G_s``): ``G -
     2`` for two sides of ``G / 2`` each, less when they differ (2 people against 6: 1.74,
     not 6), 0 where a side in the contrast has one cluster; with equal clusters, the
-    Bell-McCaffrey df of the one-way CR2. The least over the contrasts."""
+    Bell-McCaffrey df of the one-way CR2. The least over the contrasts. A design whose rows
+    are not one side each (a model's intercept and covariates: ``--model gee``) keeps
+    ``G - level``."""
     if level <= 1:
         return float(g - 1)
+    if ((x != 0).sum(axis=1) != 1).any():
+        return float(g - level)
     _, local = unique_codes(codes)
     side = np.argmax(x != 0, axis=1)
     per_side = np.array(
