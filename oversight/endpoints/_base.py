@@ -21,20 +21,19 @@ from pydantic import BaseModel
 
 from oversight.endpoints._backend import Backend, MessageLike, as_messages, schema_dict
 from oversight.endpoints._batch import (
-    BATCH_DISCOUNT,
     BatchQueue,
     in_batchable_scope,
     ledger_for,
 )
 from oversight.endpoints._cache import ResponseCache, cache_key, open_cache
-from oversight.endpoints._limits import LimitSettings, most_usage, shared_limits, token_estimate
+from oversight.endpoints._costs import EndpointCosts
+from oversight.endpoints._limits import LimitSettings, shared_limits, token_estimate
 from oversight.endpoints._options import EndpointOptions
-from oversight.endpoints._pricing import as_price, cost_usd
+from oversight.endpoints._pricing import as_price
 from oversight.endpoints._retry import Failure, RetryPolicy, RetryStats
 from oversight.endpoints._structured import (
     began_as_json,
     corrected,
-    longest_reask,
     parse_structured,
 )
 from oversight.endpoints._types import Completion, Reply, Request
@@ -56,7 +55,7 @@ _MISSES_EXPLAINED = 3
 log = logging.getLogger("oversight.endpoints")
 
 
-class Endpoint:
+class Endpoint(EndpointCosts):
     """A model behind a provider, with one call shape.
 
     Example::
@@ -400,47 +399,6 @@ class Endpoint:
             finish_reason=reply.finish_reason,
         )
         return Completion(text=reply.text, parsed=parsed, logprobs=reply.logprobs, call=call)
-
-    def cost_of(self, usage: Usage, *, request_hash: str | None = None) -> float | None:
-        """Dollars a reply with ``usage`` costs at this endpoint's price (the batch price
-        when the request with cache key ``request_hash`` went through a batch); None if
-        unknown."""
-        batch = self.batch
-        batched = batch is not None and request_hash is not None and batch.carries(request_hash)
-        return self._cost(usage, batched=batched)
-
-    @property
-    def priced(self) -> bool:
-        """Whether what this endpoint's calls cost can be known: it has a price (``pricing``
-        or the built-in table), or its backend is free (mock, a local model)."""
-        return self._cost(Usage(input_tokens=1, output_tokens=1), batched=False) is not None
-
-    def cost_bound(
-        self, messages: Sequence[MessageLike] | str, *, reasks: int = 0, **options: Any
-    ) -> float | None:
-        """The most a reply to this call (``complete``'s arguments, ``batched`` if it went
-        through a batch; its ``reasks``-th re-ask) can cost when it came without token
-        counts: the prompt counted here as the tokens-per-minute limit counts it, and all of
-        ``max_tokens`` for the reply (hidden reasoning tokens included); None unpriced."""
-        max_tokens = options.get("max_tokens", 512)
-        asked = Request(
-            messages=as_messages(messages),
-            system=options.get("system"),
-            max_tokens=max_tokens,
-            schema=schema_dict(options.get("schema")),
-        )
-        request = longest_reask(asked, reasks, self.spec)  # its prompt at its longest
-        return self._cost(most_usage(request), batched=bool(options.get("batched")))
-
-    def _cost(self, usage: Usage, *, batched: bool) -> float | None:
-        if self.price is None and self.backend.free:
-            return 0.0
-        if not usage.reported:  # no token counts: unknown, never a price times zero
-            return None
-        cost = cost_usd(self.backend.model, usage, self.price, server=self.backend.server)
-        if cost is not None and batched:
-            return cost * BATCH_DISCOUNT  # the providers' batch price
-        return cost
 
 
 def _reask_id(key: str, round_: int) -> str:
