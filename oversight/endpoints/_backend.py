@@ -49,6 +49,11 @@ class Backend(abc.ABC):
         None: unknown. Asked before the first request (a failed connection is retried)."""
         return None
 
+    def unsent(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """An attempt ended before its request was sent (it failed, or was cancelled, while
+        it waited for the server's slots or the limits): requests waiting on it must not
+        wait for its task to end."""
+
     def classify(self, error: BaseException) -> Failure | None:
         """What ``error`` from :meth:`send` means for retrying; None if it is not a provider
         failure (it then propagates unchanged). Backends extend this for their SDK."""

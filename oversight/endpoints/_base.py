@@ -320,10 +320,14 @@ class Endpoint(EndpointCosts):
             asked = time.monotonic()
             if batch is not None:
                 return await batch.send(request, key)
-            slots = await self.backend.server_slots()  # asked once, when the server is known
-            if slots is not None:
-                self.limits.use_server_slots(slots)
-            held = await self.limits.acquire(tokens)
+            try:
+                slots = await self.backend.server_slots()  # asked once, the server known
+                if slots is not None:
+                    self.limits.use_server_slots(slots)
+                held = await self.limits.acquire(tokens)
+            except BaseException:  # cancelled while it waited, say: those after it go
+                self.backend.unsent()
+                raise
             sent = time.monotonic()
             stats.queued_s = sent - asked
             try:

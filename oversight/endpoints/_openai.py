@@ -97,7 +97,8 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
     async def _first_reply(self) -> None:
         """Let the first request go; hold those after it until its reply says what the
         server is (one request's time, once; nothing extra is sent). Should it not connect
-        (a server not up yet), the next request goes in its place, the others still held."""
+        (a server not up yet), or not be sent (cancelled while it waited for a slot, say),
+        the next request goes in its place, the others still held."""
         loop = asyncio.get_running_loop()
         while self.llama_cpp is None:
             scout = self._scout
@@ -118,6 +119,11 @@ class OpenAIBackend(SdkBackend[openai.AsyncOpenAI]):
         if again and self.llama_cpp is None and self._scout_task is asyncio.current_task():
             self._scout = None
         _release(scout)
+
+    def unsent(self) -> None:
+        scout = self._scout
+        if scout is not None and not scout.done() and self._scout_task is asyncio.current_task():
+            self._scouted(again=True)  # the first request was not sent: the next goes instead
 
     def _heard_from(self, headers: Mapping[str, str], *, answered: bool = True) -> None:
         """Learn from a response's headers whether the server is llama.cpp's (from an error,

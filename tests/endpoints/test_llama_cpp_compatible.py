@@ -250,3 +250,59 @@ async def test_a_first_request_that_does_not_connect_hands_the_wait_to_the_next(
         replies = await asyncio.gather(*(ep.complete(f"Count to {n}.") for n in range(8)))
     assert sorted(r.call.retries for r in replies) == [0] * 7 + [1]
     assert busy.log[:2] == ["start", "end"] and busy.peak == 2
+
+
+async def test_a_first_request_cancelled_before_it_is_sent_hands_the_wait_to_the_next(
+    openai_server: FakeOpenAIServer,
+) -> None:
+    """The first request was cancelled while it waited for a concurrency slot (an
+    ``asyncio.timeout`` around the call, caught by the caller, who went on): the requests
+    waiting on its reply waited until its task ended, so a caller awaiting them hung. Now
+    the next of them goes in its place."""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def script(body: dict[str, Any]) -> str:
+        if body["messages"][-1]["content"] == "Hold.":
+            holding.set()
+            await release.wait()
+        return "ok"
+
+    openai_server.reply = script
+    # Another endpoint of the model sets max_concurrency=1 for both, and holds the slot.
+    holder = endpoint(
+        "openai/model", base_url=openai_server.base_url, cache=False, max_concurrency=1
+    )
+    ep = endpoint("openai/model", base_url=openai_server.base_url, cache=False)
+    held = asyncio.ensure_future(holder.complete("Hold."))
+    await holding.wait()
+    first_out, others_out = asyncio.Event(), asyncio.Event()
+    waiting: list[str] = []
+
+    def wait_out(key: str) -> None:
+        waiting.append(key)
+        if len(waiting) == 3:
+            others_out.set()
+
+    loop = asyncio.get_running_loop()
+
+    async def first() -> None:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(None) as deadline:
+                deadlines.append(deadline)
+                await ep.complete("Count to 0.", on_send=lambda _: first_out.set())
+        release.set()  # the slot is free; the caller goes on, awaiting the others
+        replies = await asyncio.wait_for(asyncio.gather(*others), timeout=30)  # against a hang
+        assert [r.text for r in replies] == ["ok"] * 3
+
+    deadlines: list[asyncio.Timeout] = []
+    scout = asyncio.ensure_future(first())
+    await first_out.wait()  # it is the first request, waiting for the slot
+    others = [
+        asyncio.ensure_future(ep.complete(f"Count to {n}.", on_send=wait_out)) for n in range(1, 4)
+    ]
+    await others_out.wait()  # each waits on the first request's reply
+    deadlines[0].reschedule(loop.time())  # the caller's timeout expires now
+    await scout
+    await held
+    sent = [r.body["messages"][-1]["content"] for r in openai_server.requests]
+    assert sorted(sent) == ["Count to 1.", "Count to 2.", "Count to 3.", "Hold."]
