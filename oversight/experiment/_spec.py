@@ -317,8 +317,10 @@ class Experiment(_Model):
         return data
 
     def spec_hash(self) -> str:
-        """Hash of :meth:`fixed`: everything that decides what the run produces."""
-        data = self.fixed()
+        """Hash of everything but :attr:`free_keys` (stored in ``RUN/experiment.json``; its
+        value is kept as it was before :attr:`free_endpoint_keys`, so a stored hash still
+        matches; whether two specs are one experiment is :meth:`fixed`'s equality)."""
+        data = self.model_dump(mode="json", exclude=set(self.free_keys))
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

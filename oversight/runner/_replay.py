@@ -30,8 +30,10 @@ def same_experiment(existing: dict[str, Any], experiment: Experiment) -> bool:
     """Whether the run frozen in ``existing`` (its ``experiment.json``) is ``experiment``.
 
     The stored hash decides when it matches. Otherwise the stored spec is read again by
-    today's code and hashed: a run written by an older oversight, whose spec lacked fields
-    added since (with defaults that keep its meaning), is still the same experiment.
+    today's code and compared without what may change (:meth:`Experiment.fixed`): a run
+    written by an older oversight, whose spec lacked fields added since (with defaults that
+    keep its meaning), is still the same experiment, and so is one whose endpoints read
+    their key from another variable or are paced differently.
     """
     if existing.get("spec_hash") == experiment.spec_hash():
         return True
@@ -39,7 +41,7 @@ def same_experiment(existing: dict[str, Any], experiment: Experiment) -> bool:
         again = Experiment.model_validate(existing.get("spec", {}))
     except ValidationError:
         return False
-    return again.spec_hash() == experiment.spec_hash()
+    return again.fixed() == experiment.fixed()  # endpoints' free settings aside
 
 
 def spec_changes(existing: dict[str, Any], experiment: Experiment, *, most: int = 6) -> str:
