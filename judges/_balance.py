@@ -63,7 +63,9 @@ def rebalance(
     are still two apart, they may then spread the pairs (gold positions rank above
     pairs). With three people, two on each transcript, no two people hold different
     transcripts of one question, so ``a`` hands its transcript of one question to ``b``
-    who holds none of it, and ``b`` one of another question to ``a`` (``cross``)."""
+    who holds none of it, and ``b`` one of another question to ``a`` (``cross``). Still two
+    apart where parity does not force it (``forced``), two swaps, hand-offs or twin moves in
+    different questions are made at once, the pair that lowers the sums most (``two_moves``)."""
     held: dict[str, dict[str, P]] = defaultdict(dict)  # question -> person -> item
     on: dict[str, set[str]] = defaultdict(set)  # transcript -> its people
     for a in people:
@@ -132,23 +134,31 @@ def rebalance(
         _hand(picks, mine, on, a, b, mine_a)
         _hand(picks, mine, on, b, a, mine_b)
 
-    def flip(t: P, twin: P) -> bool:
-        """Everyone on ``t`` moves to ``twin`` (left out) if that lowers the sums."""
+    def flipped(t: P, twin: P) -> list[_Change]:
+        """The changes of everyone on ``t`` moving to ``twin`` (left out)."""
         moves: list[_Change] = [
             (4, (t.condition, t.gold_position), -1),
             (4, (twin.condition, twin.gold_position), +1),
         ]
         for a in on[t.id]:
             moves += [(1, (a, t.gold_position), -1), (1, (a, twin.gold_position), +1)]
-        if not better(moves):
-            return False
-        apply(moves)
+        return moves
+
+    def move_to_twin(t: P, twin: P) -> None:
         for a in on[t.id]:
             picks[a][picks[a].index(t)] = twin
             held[t.question_id][a] = twin
         on[twin.id], on[t.id] = on.pop(t.id), set()
         out.discard(twin.id)
         out.add(t.id)
+
+    def flip(t: P, twin: P) -> bool:
+        """Everyone on ``t`` moves to ``twin`` (left out) if that lowers the sums."""
+        moves = flipped(t, twin)
+        if not better(moves):
+            return False
+        apply(moves)
+        move_to_twin(t, twin)
         return True
 
     def flip_twins() -> bool:
@@ -194,6 +204,75 @@ def rebalance(
                     return True
         return False
 
+    def moves_in(q: str) -> list[tuple[list[_Change], Callable[[], None]]]:
+        """Every swap and hand-off within ``q`` (never to someone who met it before the
+        study) and every move of its chosen transcripts to a left-out twin."""
+        mine = held.get(q, {})
+        found: list[tuple[list[_Change], Callable[[], None]]] = []
+        for a, b in permutations(people, 2):
+            ta, tb = mine.get(a), mine.get(b)
+            if ta is None or q in seen.get(b, ()) or (tb is not None and (a > b or ta.id == tb.id)):
+                continue
+            changes = role(a, ta, -1, a) + role(b, ta, +1, a)
+            if tb is not None:
+                changes += role(b, tb, -1, b) + role(a, tb, +1, b)
+            make = (
+                partial(_hand, picks, mine, on, a, b, ta) if tb is None else partial(trade, a, b, q)
+            )
+            found.append((changes, make))
+        for t in {t.id: t for t in mine.values()}.values():
+            for twin in (pool or {}).get(q, []):
+                if (
+                    twin.id in out
+                    and twin.condition == t.condition
+                    and twin.gold_position != t.gold_position
+                ):
+                    found.append((flipped(t, twin), partial(move_to_twin, t, twin)))
+        return found
+
+    def two_moves() -> bool:
+        """Two of :func:`moves_in`'s moves in different questions at once, the first
+        bringing someone's gold positions, two apart, closer (each alone unbalanced
+        conditions or moved someone else's positions apart, so none was made)."""
+        moves = {q: moves_in(q) for q in questions}
+        leaning = {a: lean(a) for a in people if abs(lean(a)) >= 2}
+        best: tuple[tuple[int, ...], list[_Change], Callable[[], None], Callable[[], None]] | None
+        best = None
+        for q1 in questions:
+            for first, make_first in moves[q1]:
+                if not any(
+                    w == 1
+                    and key[0] in leaning
+                    and d * (1 if key[1] == 0 else -1) * leaning[key[0]] < 0
+                    for w, key, d in first
+                ):
+                    continue
+                touched = {key[0] for w, key, _ in first if w == 1}
+                for q2 in questions:
+                    for second, make_second in moves[q2] if q2 != q1 else ():
+                        if not any(w == 1 and key[0] in touched for w, key, _ in second):
+                            continue  # (it would have been made alone)
+                        gain = tuple(delta(first + second, w) for w in _PRIORITY)
+                        if gain < (0,) * len(_PRIORITY) and (best is None or gain < best[0]):
+                            best = (gain, first + second, make_first, make_second)
+        if best is None:
+            return False
+        apply(best[1])
+        best[2]()
+        best[3]()
+        return True
+
+    def forced() -> bool:
+        """Whether parity alone keeps someone two apart (as
+        :func:`judges.study.forced_gold_spread` proves): then no search is made."""
+        chosen = [t for t in {t.id: t for a in people for t in picks[a]}.values()]
+        odd = sum(len(picks[a]) % 2 for a in people)
+        return (
+            len(chosen) % 2 == 1
+            and all(t.gold_position in (0, 1) for t in chosen)
+            and min(len(on[t.id]) for t in chosen) > odd
+        )
+
     changed = True
     pairs_kept = True
     while changed:  # each change lowers the sums (whole numbers): this ends
@@ -236,6 +315,9 @@ def rebalance(
             # Gold positions rank above pairs: where no trade that keeps the pairs as even
             # evens the positions, trades that spread the pairs a little are tried too.
             pairs_kept, changed = False, True
+        elif not changed and any(abs(lean(a)) >= 2 for a in people) and not forced():
+            # Stuck: two moves at once, each of which alone made things worse.
+            changed = two_moves()
     if left is not None:
         left[:] = sorted(out)
 

@@ -262,6 +262,13 @@ def _still_between(study: Study, transcripts: list[Transcript], target: int) -> 
         (6, 6, 3, 1),
         (18, 3, 2, 0),
         (18, 3, 2, 2),
+        # Left two apart where every single move (and every trade above) made something
+        # worse: two moves in different questions at once even them.
+        (6, 6, 2, 4),
+        (10, 6, 3, 5),
+        (5, 7, 2, 3),
+        (11, 8, 3, 1),
+        (11, 8, 3, 4),
     ],
 )
 def test_between_balances_each_person_s_gold_positions_within_one(
