@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from functools import partial
-from itertools import combinations, pairwise, permutations, product
+from itertools import combinations, permutations, product
 from typing import Protocol, TypeVar
+
+from judges._trades import Change
+from judges._trades import trade_pairs as _trade_pairs
 
 __all__ = ["pair", "rebalance"]
 
@@ -27,8 +30,8 @@ class _Item(Protocol):
 
 P = TypeVar("P", bound=_Item)
 
-_Change = tuple[int, tuple[str, object], int]
-"""(which tally, its key, +1 or -1): cond, gold position, pair, load, chosen position."""
+_TRIES = 5_000
+"""How many combinations of moves one search for gold positions tries at most."""
 _PRIORITY = (0, 3, 1, 4, 2)
 """The tallies in the order they decide: each person's conditions, then loads, then gold
 positions, then the chosen transcripts' gold positions per condition, then pairs."""
@@ -64,8 +67,9 @@ def rebalance(
     pairs). With three people, two on each transcript, no two people hold different
     transcripts of one question, so ``a`` hands its transcript of one question to ``b``
     who holds none of it, and ``b`` one of another question to ``a`` (``cross``). Still two
-    apart where parity does not force it (``forced``), two swaps, hand-offs or twin moves in
-    different questions are made at once, the pair that lowers the sums most (``two_moves``)."""
+    apart where parity does not force it (``forced``), two (then three) swaps, hand-offs or
+    twin moves in different questions are made at once, the set that lowers the sums most
+    of the first ``_TRIES`` sets tried (``several_moves``)."""
     held: dict[str, dict[str, P]] = defaultdict(dict)  # question -> person -> item
     on: dict[str, set[str]] = defaultdict(set)  # transcript -> its people
     for a in people:
@@ -74,16 +78,16 @@ def rebalance(
             on[t.id].add(a)
     tallies: tuple[dict[tuple[str, object], int], ...] = tuple(defaultdict(int) for _ in range(5))
 
-    def role(a: str, t: P, sign: int, without: str) -> list[_Change]:
+    def role(a: str, t: P, sign: int, without: str) -> list[Change]:
         """``a`` takes (+1) or leaves (-1) ``t``, next to its people but ``without``."""
-        out: list[_Change] = [
+        out: list[Change] = [
             (0, (a, t.condition), sign),
             (1, (a, t.gold_position), sign),
             (3, (a, ""), sign),
         ]
         return out + [(2, pair(a, b), sign) for b in on[t.id] - {a, without}]
 
-    def apply(changes: list[_Change]) -> None:
+    def apply(changes: list[Change]) -> None:
         for which, key, d in changes:
             tallies[which][key] += d
 
@@ -97,7 +101,7 @@ def rebalance(
         tallies[4][(t.condition, t.gold_position)] += 1
     out = set(left or ())
 
-    def delta(changes: list[_Change], which: int) -> int:
+    def delta(changes: list[Change], which: int) -> int:
         """How much ``changes`` move tally ``which``'s sum of squares."""
         summed: dict[tuple[str, object], int] = defaultdict(int)
         for w, key, d in changes:
@@ -106,7 +110,7 @@ def rebalance(
         tally = tallies[which]
         return sum((tally[k] + d) ** 2 - tally[k] ** 2 for k, d in summed.items())
 
-    def better(changes: list[_Change], *, pairs_kept: bool = False) -> bool:
+    def better(changes: list[Change], *, pairs_kept: bool = False) -> bool:
         """Whether ``changes`` lower the sums, compared tally by tally in priority order;
         with ``pairs_kept`` never at the cost of the pairs' spread (for the moves that
         serve gold positions alone: a plan whose pairs stay few shares less agreement)."""
@@ -118,7 +122,7 @@ def rebalance(
                 return moved < 0
         return False
 
-    def swap(a: str, b: str, q: str) -> list[_Change]:
+    def swap(a: str, b: str, q: str) -> list[Change]:
         """The changes of ``a`` and ``b`` trading their transcripts of ``q``."""
         mine_a, mine_b = held[q][a], held[q][b]
         return (
@@ -134,9 +138,9 @@ def rebalance(
         _hand(picks, mine, on, a, b, mine_a)
         _hand(picks, mine, on, b, a, mine_b)
 
-    def flipped(t: P, twin: P) -> list[_Change]:
+    def flipped(t: P, twin: P) -> list[Change]:
         """The changes of everyone on ``t`` moving to ``twin`` (left out)."""
-        moves: list[_Change] = [
+        moves: list[Change] = [
             (4, (t.condition, t.gold_position), -1),
             (4, (twin.condition, twin.gold_position), +1),
         ]
@@ -204,11 +208,11 @@ def rebalance(
                     return True
         return False
 
-    def moves_in(q: str) -> list[tuple[list[_Change], Callable[[], None]]]:
+    def moves_in(q: str) -> list[tuple[list[Change], Callable[[], None]]]:
         """Every swap and hand-off within ``q`` (never to someone who met it before the
         study) and every move of its chosen transcripts to a left-out twin."""
         mine = held.get(q, {})
-        found: list[tuple[list[_Change], Callable[[], None]]] = []
+        found: list[tuple[list[Change], Callable[[], None]]] = []
         for a, b in permutations(people, 2):
             ta, tb = mine.get(a), mine.get(b)
             if ta is None or q in seen.get(b, ()) or (tb is not None and (a > b or ta.id == tb.id)):
@@ -230,36 +234,67 @@ def rebalance(
                     found.append((flipped(t, twin), partial(move_to_twin, t, twin)))
         return found
 
-    def two_moves() -> bool:
-        """Two of :func:`moves_in`'s moves in different questions at once, the first
-        bringing someone's gold positions, two apart, closer (each alone unbalanced
-        conditions or moved someone else's positions apart, so none was made)."""
-        moves = {q: moves_in(q) for q in questions}
+    def gain(changes: list[Change]) -> list[int] | None:
+        """How ``changes`` move the sums, in priority order; None unless they lower them."""
+        moved: list[int] = []
+        for which in _PRIORITY:
+            moved.append(delta(changes, which))
+            if moved[-1] > 0 and not any(moved[:-1]):
+                return None
+        return moved if any(moved) else None
+
+    def several_moves(most: int) -> bool:
+        """Up to ``most`` of :func:`moves_in`'s moves in different questions at once, the
+        first bringing someone's gold positions, two apart, closer and each next one
+        involving someone the earlier ones did (each alone unbalanced conditions or moved
+        someone else's positions apart, so none was made): the set that lowers the sums
+        most."""
+        moves = [
+            (q, changes, make, {key[0] for w, key, _ in changes if w == 1})
+            for q in questions
+            for changes, make in moves_in(q)
+        ]
         leaning = {a: lean(a) for a in people if abs(lean(a)) >= 2}
-        best: tuple[tuple[int, ...], list[_Change], Callable[[], None], Callable[[], None]] | None
-        best = None
-        for q1 in questions:
-            for first, make_first in moves[q1]:
-                if not any(
+        best: list[tuple[list[int], list[Change], list[Callable[[], None]]]] = []
+        tries = [_TRIES]
+
+        def extend(
+            changes: list[Change], makes: list[Callable[[], None]], qs: set[str], touched: set[str]
+        ) -> None:
+            moved = gain(changes) if len(makes) > 1 else None
+            if moved is not None and (not best or moved < best[0][0]):
+                best[:] = [(moved, changes, makes)]
+            if len(makes) == most:
+                return
+            need: set[str] = set()  # who the last move must even out (conditions, loads)
+            if len(makes) == most - 1 > 0:
+                net: dict[tuple[int, tuple[str, object]], int] = defaultdict(int)
+                for w, key, d in changes:
+                    net[(w, key)] += d if w in (0, 3) else 0
+                need = {key[0] for (w, key), d in net.items() if d}
+                if len(need) > 2:
+                    return
+            for q, more, make, them in moves:
+                if q in qs or (makes and not them & touched) or not need <= them:
+                    continue  # (a move apart from the others would have been made alone)
+                if not makes and not any(
                     w == 1
                     and key[0] in leaning
                     and d * (1 if key[1] == 0 else -1) * leaning[key[0]] < 0
-                    for w, key, d in first
+                    for w, key, d in more
                 ):
                     continue
-                touched = {key[0] for w, key, _ in first if w == 1}
-                for q2 in questions:
-                    for second, make_second in moves[q2] if q2 != q1 else ():
-                        if not any(w == 1 and key[0] in touched for w, key, _ in second):
-                            continue  # (it would have been made alone)
-                        gain = tuple(delta(first + second, w) for w in _PRIORITY)
-                        if gain < (0,) * len(_PRIORITY) and (best is None or gain < best[0]):
-                            best = (gain, first + second, make_first, make_second)
-        if best is None:
+                tries[0] -= 1
+                if tries[0] < 0:
+                    return
+                extend(changes + more, [*makes, make], qs | {q}, touched | them)
+
+        extend([], [], set(), set())
+        if not best:
             return False
-        apply(best[1])
-        best[2]()
-        best[3]()
+        apply(best[0][1])
+        for make in best[0][2]:
+            make()
         return True
 
     def forced() -> bool:
@@ -316,101 +351,10 @@ def rebalance(
             # evens the positions, trades that spread the pairs a little are tried too.
             pairs_kept, changed = False, True
         elif not changed and any(abs(lean(a)) >= 2 for a in people) and not forced():
-            # Stuck: two moves at once, each of which alone made things worse.
-            changed = two_moves()
+            # Stuck: two or three moves at once, each of which alone made things worse.
+            changed = several_moves(2) or several_moves(3)
     if left is not None:
         left[:] = sorted(out)
-
-
-def _trade_pairs(
-    people: list[str],
-    questions: list[str],
-    held: Mapping[str, Mapping[str, _Item]],
-    positions: Mapping[tuple[str, object], int],
-    swap: Callable[[str, str, str], list[_Change]],
-    better: Callable[[list[_Change]], bool],
-    apply: Callable[[list[_Change]], None],
-    trade: Callable[[str, str, str], None],
-) -> bool:
-    """Two people trade their transcripts of several questions at once, where one trade
-    alone would unbalance their conditions and the cycle does not (``a`` gives a debate
-    of q1 for a consultancy, a consultancy of q2 for a control, a control of q3 for a
-    debate), so their gold positions can even out: a person 1 to 5 and another 4 to 2,
-    every condition 2, 2, 2, had no single trade that helped. Or through a third person:
-    ``a`` passes one gold position to ``x`` and ``x`` one to ``b`` (a person 4 to 2 and
-    another 2 to 4, with no cycle between them). Tried only for people whose gold
-    positions lean apart by 3 or more (``n0 - n1``), where moving one lowers the sum of
-    squares; whether it is kept is :func:`rebalance`'s rule (trades within a question
-    never give anyone a question they met before). True when one was made."""
-
-    def lean(a: str) -> int:
-        return positions.get((a, 0), 0) - positions.get((a, 1), 0)
-
-    cache: dict[tuple[str, str], dict[int, list[str]]] = {}
-
-    def cycles(a: str, b: str) -> dict[int, list[str]]:
-        if (a, b) not in cache:
-            cache[(a, b)] = _cycles(a, b, questions, held)
-        return cache[(a, b)]
-
-    def done(*steps: tuple[str, str, list[str]]) -> bool:
-        moves = [m for a, b, qs in steps for q in qs for m in swap(a, b, q)]
-        if not better(moves):
-            return False
-        apply(moves)
-        for a, b, qs in steps:
-            for q in qs:
-                trade(a, b, q)
-        return True
-
-    for a, b in permutations(people, 2):
-        if lean(a) - lean(b) < 3:
-            continue
-        direct = cycles(a, b).get(-2)
-        if direct is not None and done((a, b, direct)):
-            return True
-        for x in people:
-            if x in (a, b):
-                continue
-            first, second = cycles(a, x).get(-2), cycles(x, b).get(-2)
-            if (
-                first
-                and second
-                and not set(first) & set(second)
-                and done((a, x, first), (x, b, second))
-            ):
-                return True
-    return False
-
-
-def _cycles(
-    a: str, b: str, questions: list[str], held: Mapping[str, Mapping[str, _Item]]
-) -> dict[int, list[str]]:
-    """Trades between ``a`` and ``b`` that leave each one's conditions as they were (a
-    cycle of conditions, one question per step), one per change of ``a``'s lean."""
-    edges: dict[tuple[str, str], dict[int, str]] = defaultdict(dict)  # a gives, gets
-    for q in questions:
-        mine = held.get(q, {})
-        ta, tb = mine.get(a), mine.get(b)
-        if ta is None or tb is None or ta.id == tb.id or ta.condition == tb.condition:
-            continue
-        moved = _lean(tb.gold_position) - _lean(ta.gold_position)
-        edges[(ta.condition, tb.condition)].setdefault(moved, q)
-    conditions = sorted({c for edge in edges for c in edge})
-    found: dict[int, list[str]] = {}
-    for size in range(2, len(conditions) + 1):
-        for cycle in permutations(conditions, size):
-            steps = list(pairwise((*cycle, cycle[0])))
-            if cycle[0] != min(cycle) or not all(e in edges for e in steps):
-                continue  # each cycle once, from its smallest condition
-            for choice in product(*(edges[e].items() for e in steps)):
-                found.setdefault(sum(d for d, _ in choice), [q for _, q in choice])
-    return found
-
-
-def _lean(position: int) -> int:
-    """What holding a transcript adds to ``n0 - n1`` of gold positions."""
-    return 1 if position == 0 else -1 if position == 1 else 0
 
 
 def _worse_spread(

@@ -262,13 +262,14 @@ def _still_between(study: Study, transcripts: list[Transcript], target: int) -> 
         (6, 6, 3, 1),
         (18, 3, 2, 0),
         (18, 3, 2, 2),
-        # Left two apart where every single move (and every trade above) made something
-        # worse: two moves in different questions at once even them.
+        # Left two apart where every single move and every trade above made something
+        # worse: two or three moves in different questions at once even them.
         (6, 6, 2, 4),
         (10, 6, 3, 5),
         (5, 7, 2, 3),
         (11, 8, 3, 1),
         (11, 8, 3, 4),
+        (7, 7, 1, 5),
     ],
 )
 def test_between_balances_each_person_s_gold_positions_within_one(
@@ -288,6 +289,18 @@ def test_between_balances_each_person_s_gold_positions_within_one(
     assert max(_spreads(study, by_id)) <= 1
     assert forced_gold_spread(study, transcripts) is None
     _still_between(study, transcripts, target)
+
+
+def test_gold_positions_within_one_where_four_questions_cannot_even_the_conditions() -> None:
+    # 4 questions, 7 people, 3 per transcript: someone saw the gold answer first three
+    # times more than second; now within one (conditions stay as even as 4 items allow).
+    transcripts = run_transcripts(4)
+    annotators = [f"p{i}" for i in range(7)]
+    design = StudyDesign(annotators=annotators, assignment="between", target=3, seed=1)
+    study = plan_study(transcripts, design)
+    conditions, positions, loads = _spreads(study, {t.id: t for t in transcripts})
+    assert (conditions, positions, loads) == (2, 1, 1)
+    _still_between(study, transcripts, 3)
 
 
 @pytest.mark.parametrize("seed", range(3))
