@@ -71,7 +71,6 @@ from oversight.analysis._twoway import by_annotators
 
 __all__ = [
     "compare",
-    "paired_interval",
     "paired_ruled",
 ]
 
@@ -212,7 +211,8 @@ def _one(
         acc_a, acc_b = float(a[qs].mean()), float(b[qs].mean())
         difference: float | None = float(d.mean())
         c = int(clusters.size)
-        ci, df = paired_interval(d, cluster, clusters, resampler)
+        paired_rule, df = paired_ruled(d, cluster, clusters, resampler)
+        ci = paired_rule.ci95
         totals = np.bincount(cluster, weights=d, minlength=c).astype(np.float64)
         p_value = sign_flip_test(totals, rng_for(seed, "sign-flip", label))
         mcnemar = _mcnemar(a[qs], b[qs])
@@ -349,28 +349,6 @@ def _gap(
     return out
 
 
-def paired_interval(
-    d: Floats,
-    cluster: Ints,
-    clusters: Ints,
-    resampler: Resampler,
-    *,
-    level: float = 0.95,
-    annotators: int = 0,
-    two_way: Callable[[], tuple[Interval, float]] | None = None,
-) -> tuple[Interval, float | None]:
-    """``level`` (95%) interval of the mean of per-question differences ``d`` (``cluster``:
-    each question's index into ``clusters``), by the report's rule
-    (:func:`~oversight.analysis._interval_rule.ruled`), and its t degrees of freedom when
-    CR2 gave it; None with fewer than two sources or no variation between them. With
-    ``annotators`` (two or more people judged the questions) ``two_way()`` gives it, as
-    there; :func:`paired_ruled` also says which."""
-    out, df = paired_ruled(
-        d, cluster, clusters, resampler, level=level, annotators=annotators, two_way=two_way
-    )
-    return out.ci95, df
-
-
 def paired_ruled(
     d: Floats,
     cluster: Ints,
@@ -381,8 +359,13 @@ def paired_ruled(
     annotators: int = 0,
     two_way: Callable[[], tuple[Interval, float]] | None = None,
 ) -> tuple[Ruled, float | None]:
-    """:func:`paired_interval`'s interval with its ``ci_method`` words (a
-    :class:`~oversight.analysis._interval_rule.Ruled`), and the t degrees of freedom."""
+    """``level`` (95%) interval of the mean of per-question differences ``d`` (``cluster``:
+    each question's index into ``clusters``), by the report's rule
+    (:func:`~oversight.analysis._interval_rule.ruled`), with its ``ci_method`` words (a
+    :class:`~oversight.analysis._interval_rule.Ruled`), and its t degrees of freedom when
+    CR2 gave it; no interval with fewer than two sources or no variation between them. With
+    ``annotators`` (two or more people judged the questions) ``two_way()`` gives it, as
+    there."""
     c = int(clusters.size)
     fits: list[Cr2] = []
 

@@ -13,7 +13,7 @@ alphabetical order, A - B:
   judged; units one judge alone judged are counted (``n_only_a``, ``n_only_b``) and left
   out;
 * the interval is the report's one rule (:func:`~oversight.analysis._compare.
-  paired_interval`: CR2 with Bell-McCaffrey t below 50 sources, the percentile cluster
+  paired_ruled`: CR2 with Bell-McCaffrey t below 50 sources, the percentile cluster
   bootstrap from there; clusters are sources), the p-value the sign-flip permutation test
   over sources, as for a paired comparison of conditions;
 * when every shared unit was judged by at most one person (an LLM judge against people,
@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, rng_for
 from oversight.analysis._codes import unique_codes, unique_rows
-from oversight.analysis._compare import paired_interval
+from oversight.analysis._compare import paired_ruled
 from oversight.analysis._data import Data
 from oversight.analysis._fields import field_codes
 from oversight.analysis._interval_rule import ci_method
@@ -136,7 +136,8 @@ def _stratum(
         d = score[both, a] - score[both, b]
         clusters, cluster = unique_codes(data.t_cluster[units[both, 0]])
         c = int(clusters.size)
-        ci, df = paired_interval(d, cluster, clusters, resampler)
+        paired_rule, df = paired_ruled(d, cluster, clusters, resampler)
+        ci = paired_rule.ci95
         totals = np.bincount(cluster, weights=d, minlength=c).astype(np.float64)
         label = f"judge {names[a]} vs {names[b]} ({where})"
         person = _one_person(unit, judge, who, both, (a, b)) if np.ptp(d) > 0 else None

@@ -109,7 +109,7 @@ def paired_drop(
     people: People = NO_PEOPLE,
 ) -> tuple[float | None, Interval, int]:
     """Mean of ``benign - attacked`` (paired per question), its ``level`` interval by the rule
-    of the report's paired comparisons (:func:`~oversight.analysis._compare.paired_interval`;
+    of the report's paired comparisons (:func:`~oversight.analysis._compare.paired_ruled`;
     two-way when ``people`` (:func:`by_people`) are two or more), and the number of
     clusters (``clusters``: each question's source code)."""
     drop, ruled, n = paired_drop_ruled(

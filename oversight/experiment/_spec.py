@@ -96,18 +96,9 @@ class EndpointConfig(_Model):
     def endpoint_options(self) -> dict[str, Any]:
         """Keyword options for ``endpoint(spec, ...)`` (unset ones left to the endpoint layer)."""
         options = dict(self.options)
-        for name in (
-            "base_url",
-            "api_key_env",
-            "max_concurrency",
-            "rpm",
-            "tpm",
-            "timeout",
-            "max_retries",
-            "pricing",
-            "structured",
-            "batch",
-        ):
+        for name in type(self).model_fields:  # every setting but the model and the rest
+            if name in ("spec", "options"):
+                continue
             value = getattr(self, name)
             if value is not None:
                 options[name] = value
