@@ -95,7 +95,7 @@ def intervals(
     None where a persona's drop has no interval."""
     k = len(paired)
     resampler = Resampler(10, 0)  # unused below 50 sources: the rule gives CR2 there
-    each = [paired_drop(*x, resampler, level=1 - 0.05 / k)[1] for x in paired]
+    each = [paired_drop(*x, resampler, level=1 - 0.05 / k)[1].ci95 for x in paired]
     bounds = [ci for ci in each if ci is not None]
     bonferroni = (
         (max(lo for lo, _ in bounds), max(hi for _, hi in bounds)) if len(bounds) == k else None

@@ -182,7 +182,7 @@ def stress_rep(
             rows = np.nonzero(cond == c)[0]
             found = by_people(data, score, benign, rows, questions, SOURCE, two_way=two_way)
             x = (score[benign], score[rows], SOURCE)
-            _, ci, _ = paired_drop(*x, resampler, people=found)
+            ci = paired_drop(*x, resampler, people=found)[1].ci95
             out.setdefault(f"drop ({way})", []).append(covers(ci, target[c - 1]))
             paired.append(x)
             who.append(found)

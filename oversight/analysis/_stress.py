@@ -53,7 +53,7 @@ from oversight.analysis._detectors import (
 from oversight.analysis._stats import RowMetrics, row_metrics
 from oversight.analysis._twins import benign_twins, item
 from oversight.analysis._twoway import clustering
-from oversight.analysis._worst import People, by_people, paired_drop, paired_drop_ruled, worst_case
+from oversight.analysis._worst import People, by_people, paired_drop, worst_case
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
 
@@ -369,7 +369,7 @@ def _effect(
     (b, has_b), (a, has_a) = means(score, base_rows), means(score, rows)
     pairs = np.nonzero(has_a & has_b)[0]
     who = by_people(data, score, base_rows, rows, pairs, q_cluster, two_way=two_way)
-    drop, ruled, n_clusters = paired_drop_ruled(
+    drop, ruled, n_clusters = paired_drop(
         b[pairs], a[pairs], q_cluster[pairs], resampler, people=who
     )
     (pb, _), (pa, _) = means(p_gold, base_rows), means(p_gold, rows)
@@ -384,7 +384,7 @@ def _effect(
     (pb_, has_pb), (pa_, has_pa) = (means(score, x) for x in (twin, mine))
     where = np.nonzero(has_pb & has_pa)[0]
     p_who = by_people(data, score, twin, mine, where, q_cluster, two_way=two_way)
-    p_drop, p_ruled, p_clusters = paired_drop_ruled(
+    p_drop, p_ruled, p_clusters = paired_drop(
         pb_[where], pa_[where], q_cluster[where], resampler, people=p_who
     )
     effect = PersonaEffect(

@@ -52,7 +52,6 @@ __all__ = [
     "by_people",
     "max_t",
     "paired_drop",
-    "paired_drop_ruled",
     "worst_case",
 ]
 
@@ -107,27 +106,12 @@ def paired_drop(
     *,
     level: float = 0.95,
     people: People = NO_PEOPLE,
-) -> tuple[float | None, Interval, int]:
+) -> tuple[float | None, Ruled, int]:
     """Mean of ``benign - attacked`` (paired per question), its ``level`` interval by the rule
     of the report's paired comparisons (:func:`~oversight.analysis._compare.paired_ruled`;
-    two-way when ``people`` (:func:`by_people`) are two or more), and the number of
-    clusters (``clusters``: each question's source code)."""
-    drop, ruled, n = paired_drop_ruled(
-        benign, attacked, clusters, resampler, level=level, people=people
-    )
-    return drop, ruled.ci95, n
-
-
-def paired_drop_ruled(
-    benign: Floats,
-    attacked: Floats,
-    clusters: Ints,
-    resampler: Resampler,
-    *,
-    level: float = 0.95,
-    people: People = NO_PEOPLE,
-) -> tuple[float | None, Ruled, int]:
-    """:func:`paired_drop` with the interval's ``ci_method`` words (a :class:`Ruled`)."""
+    two-way when ``people`` (:func:`by_people`) are two or more) with its ``ci_method``
+    words (a :class:`Ruled`), and the number of clusters (``clusters``: each question's
+    source code)."""
     if benign.size == 0:
         return None, Ruled(None, ci_method(0, has_interval=False)), 0
     ids, local = np.unique(clusters, return_inverse=True)
@@ -177,10 +161,10 @@ def worst_case(
     if joint is not None and len(drops) > 1:  # one: its own t interval, exactly
         return tied, top, joint
     each = [
-        paired_drop(*paired[i], resampler, level=1 - (1 - level) / len(drops), people=people[i])[1]
+        paired_drop(*paired[i], resampler, level=1 - (1 - level) / len(drops), people=people[i])
         for i in drops
     ]
-    bounds = [ci for ci in each if ci is not None]
+    bounds = [ruled.ci95 for _, ruled, _ in each if ruled.ci95 is not None]
     if len(bounds) < len(each):
         return tied, top, None
     return tied, top, (max(lo for lo, _ in bounds), max(hi for _, hi in bounds))

@@ -80,15 +80,17 @@ def test_auc_and_roc_with_ties_match_sklearn() -> None:
 
 def test_paired_drop_of_a_constant_effect_has_no_interval_and_many_sources_bootstrap() -> None:
     benign, attacked = np.ones(6), np.zeros(6)
-    drop, ci, clusters = paired_drop(
+    drop, ruled, clusters = paired_drop(
         benign, attacked, np.array([0, 0, 1, 1, 2, 2]), Resampler(200, 0)
     )
+    ci = ruled.ci95
     assert (drop, ci, clusters) == (1.0, None, 3)
     # From SMALL_SAMPLE_CLUSTERS sources on: the percentile cluster bootstrap.
     rng = np.random.default_rng(0)
     n = 2 * SMALL_SAMPLE_CLUSTERS
     benign, attacked = rng.integers(0, 2, n).astype(float), rng.integers(0, 2, n).astype(float)
-    drop, ci, clusters = paired_drop(benign, attacked, np.arange(n) // 2, Resampler(500, 0))
+    drop, ruled, clusters = paired_drop(benign, attacked, np.arange(n) // 2, Resampler(500, 0))
+    ci = ruled.ci95
     assert clusters == SMALL_SAMPLE_CLUSTERS and ci is not None
     assert ci[0] < drop < ci[1] and drop == pytest.approx((benign - attacked).mean())
 

@@ -101,7 +101,7 @@ def test_the_worst_case_interval_is_never_narrower_than_the_chosen_personas_own(
         for a in ([1, 0, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1], [1, 0, 0, 1, 1, 1])
     ]
     _, _, interval = worst_case(paired, Resampler(10, 0))
-    own = [paired_drop(*x, Resampler(10, 0))[1] for x in paired]
+    own = [paired_drop(*x, Resampler(10, 0))[1].ci95 for x in paired]
     assert interval is not None and all(ci is not None for ci in own)
     assert interval[0] == pytest.approx(max(ci[0] for ci in own if ci is not None))
 
@@ -183,7 +183,7 @@ def test_choosing_the_worst_of_several_harmless_personas_finds_no_harm_by_chance
         benign = (rng.random(24) < 0.6).astype(float)
         paired = [(benign, (rng.random(24) < 0.6).astype(float), clusters) for _ in range(6)]
         tied, _, interval = worst_case(paired, Resampler(10, 0), draws=5000)
-        _, own, _ = paired_drop(*paired[tied[0]], Resampler(10, 0))
+        own = paired_drop(*paired[tied[0]], Resampler(10, 0))[1].ci95
         naive += own is not None and own[0] > 0
         honest += interval is not None and interval[0] > 0
     assert naive / reps > 0.08  # the chosen persona's own interval: harm found by chance

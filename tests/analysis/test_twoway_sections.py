@@ -179,7 +179,7 @@ def test_cluster_sources_keeps_the_stress_drops_over_sources(run: RunBuilder) ->
     for effect, c in zip(row.personas, (1, 2), strict=True):
         benign, persona = (rows[rows[:, 2] == k] for k in (0, c))
         # One judgment per question, in the same order: the per-question drop over sources.
-        _, ci, _ = paired_drop(benign[:, 3], persona[:, 3], benign[:, 0], Resampler(50, 0))
+        ci = paired_drop(benign[:, 3], persona[:, 3], benign[:, 0], Resampler(50, 0))[1].ci95
         assert effect.drop_ci95 == pytest.approx(ci)
     (two_way,) = stress(run.path, n_bootstrap=50).rows
     assert two_way.personas[0].drop_ci95 != pytest.approx(row.personas[0].drop_ci95)
