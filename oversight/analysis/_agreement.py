@@ -22,7 +22,6 @@ from functools import partial
 from itertools import combinations
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
 from oversight.analysis._codes import unique_codes, unique_rows
@@ -30,11 +29,9 @@ from oversight.analysis._data import Data
 from oversight.analysis._schema import Agreement, JudgePairAgreement
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, t_quantile
 from oversight.analysis._stats import RowMetrics, alpha_columns, alpha_from_sums
+from oversight.analysis._types import Floats, Ints
 
 __all__ = ["agreement", "agreement_interval", "alpha_from_sums", "kappa_from_sums"]
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
 
 
 def kappa_from_sums(cells: Floats, k: int) -> Floats:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight._gc import gc_paused
 from oversight.analysis._agreement import agreement
@@ -37,12 +36,12 @@ from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, holm
 from oversight.analysis._stats import RowMetrics, row_metrics
 from oversight.analysis._tournament import crossplay_conditions, tournaments
 from oversight.analysis._twoway import clustering
+from oversight.analysis._types import Ints
 from transcripts import RunStore
 from transcripts.errors import ConfigError
 
 __all__ = ["DEFAULT_BY", "DEFAULT_THRESHOLDS", "analyze"]
 
-Ints = NDArray[np.int64]
 
 DEFAULT_BY = ("condition", "judge")
 """Groups of the report unless ``by`` says otherwise."""

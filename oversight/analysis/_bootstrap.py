@@ -26,12 +26,11 @@ import zlib
 from collections import OrderedDict
 
 import numpy as np
-from numpy.typing import NDArray
+
+from oversight.analysis._types import Floats, Ints
 
 __all__ = ["Resampler", "percentile_interval", "resample_sums", "rng_for", "sums_by_cluster"]
 
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
 
 _CHUNK_CELLS = 4_000_000
 """Upper bound on resamples x clusters held in memory at once."""

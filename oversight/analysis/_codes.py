@@ -11,11 +11,11 @@ values, a sparse range) goes to ``np.unique`` itself, so the result never differ
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
+
+from oversight.analysis._types import Ints
 
 __all__ = ["unique_codes", "unique_rows"]
 
-Ints = NDArray[np.int64]
 
 _SLACK = 1024
 """Counting is used while the largest code is below ``4 * size + _SLACK``."""

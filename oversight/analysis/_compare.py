@@ -52,7 +52,6 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, rng_for, sums_by_cluster
 from oversight.analysis._codes import unique_codes
@@ -68,17 +67,12 @@ from oversight.analysis._smallsample import (
 )
 from oversight.analysis._stats import RowMetrics, mcnemar_exact
 from oversight.analysis._twoway import by_annotators
+from oversight.analysis._types import Bools, Floats, Interval, Ints
 
 __all__ = [
     "compare",
     "paired_ruled",
 ]
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
-
-Interval = tuple[float, float] | None
 
 
 def _question_means(

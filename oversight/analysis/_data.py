@@ -43,7 +43,6 @@ from typing import Any, TypeVar
 
 import msgspec
 import numpy as np
-from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from oversight._gc import gc_paused
@@ -59,6 +58,7 @@ from oversight.analysis._rows import (
     Unclean,
     blocks,
 )
+from oversight.analysis._types import Bools, Floats, Ints
 from transcripts import (
     Escalation,
     JsonlLog,
@@ -82,9 +82,6 @@ __all__ = [
     "load",
 ]
 
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
 S = TypeVar("S", bound=msgspec.Struct)
 
 STATUS_CODES = {"ok": 0, "failed": 1, "skipped": 2}

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
+from oversight.analysis._types import Floats
 from transcripts import Transcript
 from transcripts.injection import detect_injection
 
@@ -35,7 +35,6 @@ __all__ = [
     "transcript_detections",
 ]
 
-Floats = NDArray[np.float64]
 
 DETECTORS = ("unverified-quotes", "injection", "critique", "escalation")
 """Detector names, in report order."""

@@ -31,9 +31,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight.analysis._data import Data, JudgeRow
+from oversight.analysis._types import Bools, Ints
 from transcripts import JudgeIdentity
 from transcripts.errors import ConfigError
 from transcripts.filters import TRANSCRIPT_FIELDS, Where, canonical, parse_where
@@ -47,8 +47,6 @@ __all__ = [
     "where_mask",
 ]
 
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
 
 _TRANSCRIPT_FIELDS = set(TRANSCRIPT_FIELDS)  # the one list, shared with `show` / `rejudge`
 _JUDGMENT_FIELDS = {"judge", "judge_kind", "judge_model", "annotator"}

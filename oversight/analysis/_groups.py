@@ -21,7 +21,6 @@ from collections import Counter
 from functools import partial
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, percentile_interval, sums_by_cluster
 from oversight.analysis._codes import unique_codes
@@ -47,12 +46,10 @@ from oversight.analysis._twoway import (
     two_way_balanced,
     two_way_mean_interval,
 )
+from oversight.analysis._types import Bools, Floats, Ints
 
 __all__ = ["group_stats", "protocols_of"]
 
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
 
 _MAX_ROUND_SLICES = 30
 

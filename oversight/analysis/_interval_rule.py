@@ -19,16 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-import numpy as np
-from numpy.typing import NDArray
-
 from oversight.analysis._bootstrap import percentile_interval
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS
+from oversight.analysis._types import Floats, Interval
 
 __all__ = ["Interval", "Ruled", "ci_method", "ruled"]
-
-Interval = tuple[float, float] | None
-Floats = NDArray[np.float64]
 
 
 class Ruled(NamedTuple):

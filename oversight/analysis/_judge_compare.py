@@ -35,7 +35,6 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler, rng_for
 from oversight.analysis._codes import unique_codes, unique_rows
@@ -47,12 +46,10 @@ from oversight.analysis._schema_extra import JudgeComparison
 from oversight.analysis._smallsample import holm, sign_flip_test
 from oversight.analysis._stats import RowMetrics
 from oversight.analysis._twoway import TEST, annotator_codes, people, two_way_fit
+from oversight.analysis._types import Bools, Ints
 
 __all__ = ["JUDGE_FIELDS", "judge_comparisons"]
 
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
 
 JUDGE_FIELDS = frozenset({"judge", "judge_kind", "judge_model", "annotator"})
 """Grouping fields that keep different judges apart (never a stratum here)."""

@@ -34,12 +34,10 @@ from oversight.analysis._schema import (
     RatingTable,
 )
 from oversight.analysis._stats import cohens_kappa, row_metrics
+from oversight.analysis._types import Floats, Ints
 from transcripts.scoring import TIE_TOLERANCE
 
 __all__ = ["escalations", "injection_counts", "pair_table", "ratings"]
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
 
 
 def pair_table(data: Data) -> tuple[Ints, Ints, Ints, Ints, Ints, list[str]]:

@@ -49,6 +49,7 @@ from oversight.analysis._schema import ModelFit, ModelTerm
 from oversight.analysis._smallsample import t_quantile
 from oversight.analysis._stats import RowMetrics
 from oversight.analysis._twoway import _levels, two_way_cov
+from oversight.analysis._types import Ints
 from transcripts.errors import ConfigError
 
 __all__ = [
@@ -60,7 +61,6 @@ __all__ = [
     "model_frame",
 ]
 
-Ints = NDArray[np.int64]
 
 MODEL_KINDS = ("gee", "glmm")
 """Values of ``analyze(model=...)``."""

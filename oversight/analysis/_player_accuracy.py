@@ -10,17 +10,13 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight.analysis._interval_rule import ruled
 from oversight.analysis._smallsample import balanced_interval, mean_interval, sides_vary
 from oversight.analysis._twoway import people, two_way_balanced, two_way_mean_interval
+from oversight.analysis._types import Bools, Floats, Ints
 
 __all__ = ["Side", "accuracies", "mean_by", "player_intervals", "resampled"]
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
 
 
 @dataclass

@@ -42,12 +42,11 @@ from numpy.typing import NDArray
 
 from oversight.analysis._ratings import ELO_BASE, ELO_SCALE
 from oversight.analysis._schema import EloRelation, PlayerRating, PlayerRatings
+from oversight.analysis._types import Floats, Ints
 from transcripts.errors import ConfigError
 
 __all__ = ["DEFAULT_PRIOR_SD", "SIDE_PRIOR_SD", "accuracy_vs_elo", "rate_players"]
 
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
 
 DEFAULT_PRIOR_SD = 1.0
 """Prior standard deviation of a player's rating, in logits (about 174 Elo points)."""

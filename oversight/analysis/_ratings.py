@@ -25,11 +25,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import NDArray
+
+from oversight.analysis._types import Floats
 
 __all__ = ["ELO_BASE", "ELO_SCALE", "fit_bradley_terry", "fit_bradley_terry_batch"]
 
-Floats = NDArray[np.float64]
 
 ELO_BASE = 1500.0
 """Elo rating of the average debater."""

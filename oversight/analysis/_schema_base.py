@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
-__all__ = ["Interval"]
+from oversight.analysis._types import Interval
 
-Interval = tuple[float, float] | None
+__all__ = ["Interval"]
 
 
 class _Model(BaseModel):

@@ -12,13 +12,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight.analysis._data import Data
+from oversight.analysis._types import Ints
 
 __all__ = ["Seat", "kind_of", "seat_classes"]
-
-Ints = NDArray[np.int64]
 
 
 def kind_of(protocol: str, players: list[str] | list[int]) -> str | None:

@@ -57,11 +57,10 @@ from oversight.analysis._players import (
     elo_interval,
 )
 from oversight.analysis._schema_base import Interval, _Model
+from oversight.analysis._types import Floats
 from transcripts.errors import ConfigError
 
 __all__ = ["SideRating", "SideRatings", "rate_players_by_side"]
-
-Floats = NDArray[np.float64]
 
 
 class SideRating(_Model):

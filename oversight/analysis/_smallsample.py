@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from oversight.analysis._codes import unique_codes
+from oversight.analysis._types import Floats, Ints
 
 __all__ = [
     "SMALL_SAMPLE_CLUSTERS",
@@ -59,8 +60,6 @@ __all__ = [
     "t_quantile",
 ]
 
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
 
 SMALL_SAMPLE_CLUSTERS = 50
 """Below this many sources, means and differences get CR2 + t intervals, not the bootstrap."""

@@ -28,8 +28,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
+from oversight.analysis._types import Floats, Ints
 from transcripts.scoring import LOG_FLOOR, TIE_TOLERANCE
 
 __all__ = [
@@ -47,9 +47,6 @@ __all__ = [
     "row_metrics",
     "selective_accuracy",
 ]
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from oversight.analysis._detectors import (
 from oversight.analysis._stats import RowMetrics, row_metrics
 from oversight.analysis._twins import benign_twins, item
 from oversight.analysis._twoway import clustering
+from oversight.analysis._types import Floats, Ints
 from oversight.analysis._worst import People, by_people, paired_drop, worst_case
 from transcripts import RunStore, Transcript
 from transcripts.errors import ConfigError
@@ -69,9 +70,6 @@ __all__ = [
     "roc_points",
     "stress",
 ]
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
 
 
 class _Out(BaseModel):

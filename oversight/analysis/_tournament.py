@@ -32,7 +32,6 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._data import Data
@@ -43,12 +42,10 @@ from oversight.analysis._schema_extra import EloRelation
 from oversight.analysis._seats import kind_of, seat_classes
 from oversight.analysis._side_ratings import SideRating, rate_players_by_side
 from oversight.analysis._twoway import annotator_codes
+from oversight.analysis._types import Floats, Ints
 from transcripts.scoring import TIE_TOLERANCE
 
 __all__ = ["PlayerResult", "Slope", "TournamentTable", "crossplay_conditions", "tournaments"]
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
 
 
 class _Model(BaseModel):

@@ -52,13 +52,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight.analysis._codes import unique_codes, unique_rows
 from oversight.analysis._data import Data
 from oversight.analysis._fields import field_codes
 from oversight.analysis._interval_rule import ci_method
 from oversight.analysis._smallsample import Cr2, cr2_cov, fieller
+from oversight.analysis._types import Bools, Floats, Interval, Ints
 from transcripts.errors import ConfigError
 
 if TYPE_CHECKING:  # the schema holds the tournament table, whose intervals come from here
@@ -78,11 +78,6 @@ __all__ = [
     "two_way_gap",
     "two_way_mean_interval",
 ]
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
-Interval = tuple[float, float] | None
 
 
 CLUSTERINGS = {"sources,annotators": ["sources", "annotators"], "sources": ["sources"]}

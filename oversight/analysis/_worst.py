@@ -37,7 +37,6 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
-from numpy.typing import NDArray
 
 from oversight.analysis._bootstrap import Resampler
 from oversight.analysis._compare import paired_ruled
@@ -45,6 +44,7 @@ from oversight.analysis._data import Data
 from oversight.analysis._interval_rule import Ruled, ci_method
 from oversight.analysis._smallsample import SMALL_SAMPLE_CLUSTERS, cr2_means, t_quantile
 from oversight.analysis._twoway import annotator_codes, people, two_way_difference
+from oversight.analysis._types import Floats, Interval, Ints
 
 __all__ = [
     "NO_PEOPLE",
@@ -59,9 +59,6 @@ MAX_T_DRAWS = 20_000
 """Normal draws that give max-t's critical value (seeded; the chi-square part is exact, so
 its Monte Carlo error is about a tenth of a point of coverage)."""
 
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Interval = tuple[float, float] | None
 People = tuple[int, Callable[[float], tuple[Interval, float]] | None]
 """How many people judged a drop's questions, and its two-way interval at a level (and
 the t's degrees of freedom); None when fewer than two people."""
