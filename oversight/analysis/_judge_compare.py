@@ -23,7 +23,7 @@ alphabetical order, A - B:
   judges, over sources. A ``human`` judgment without an annotator name is clustered as
   everywhere in the report (:func:`~oversight.analysis._twoway.annotator_codes`): with the
   other nameless judgments of its judge name, as one person (fewer, larger clusters: the
-  cautious guess), not counted among the people that make an interval two-way;
+  cautious guess), counted among the people as it is clustered;
 * p-values are Holm-adjusted over the report's judge comparisons (``multiplicity``), a
   family of their own: adding a judge does not change the conditions' adjusted p-values.
 """
@@ -83,15 +83,10 @@ def judge_comparisons(
         values = [resolved[i][1][int(code)] for i, code in enumerate(combo)]
         strata.append((dict(zip(fields, values, strict=True)), rows[stratum == s]))
     strata.sort(key=lambda item: [order(f, v) for f, v in item[0].items()])
-    # A person's judgment without an annotator name: clustered by its judge name.
-    nameless = np.array(
-        [two_way and j.kind == "human" and j.annotator is None for j in data.judge], dtype=bool
-    )
     out: list[JudgeComparison] = []
     for group, members in strata:
         who = annotator_codes(data, members, two_way=two_way)
-        who_ = (*who, nameless[members])
-        out += _stratum(data, metrics, members, who_, by=group, resampler=resampler)
+        out += _stratum(data, metrics, members, who, by=group, resampler=resampler)
     if multiplicity == "holm":
         adjusted = holm([c.p_value for c in out])
     else:
@@ -103,7 +98,7 @@ def _stratum(
     data: Data,
     metrics: RowMetrics,
     rows: Ints,
-    who: tuple[Ints, Bools, Bools],
+    who: tuple[Ints, Bools],
     *,
     by: dict[str, Any],
     resampler: Resampler,
@@ -174,20 +169,20 @@ def _stratum(
 def _one_person(
     unit: Ints,
     judge: Ints,
-    who: tuple[Ints, Bools, Bools],
+    who: tuple[Ints, Bools],
     units: Ints,
     pair: tuple[int, int],
 ) -> tuple[Ints, int] | None:
     """Per unit of ``units``, the one person who judged it under either judge of ``pair``
     (a code: a nameless ``human`` judgment's is its judge name's; -1 where no person
-    did), and how many named people: when two or more did and no unit has two people
-    (else None: no one annotator to cluster by)."""
-    codes, named, nameless = who
-    mine = np.isin(judge, pair) & np.isin(unit, units) & (named | nameless)
+    did), and how many people: when two or more did and no unit has two people (else
+    None: no one annotator to cluster by)."""
+    codes, person = who
+    mine = np.isin(judge, pair) & np.isin(unit, units) & person
     pairs = unique_rows(np.stack([unit[mine], codes[mine]], axis=1))[0]
     if pairs.shape[0] == 0 or np.unique(pairs[:, 0]).size < pairs.shape[0]:
         return None
-    n_people = people(codes[mine], named[mine])
+    n_people = people(codes[mine], person[mine])
     if n_people < 2:
         return None
     out = np.full(int(unit.max()) + 1, -1, dtype=np.int64)

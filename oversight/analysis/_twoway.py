@@ -103,14 +103,20 @@ def clustering(cluster: str | Sequence[str]) -> list[str]:
 
 def annotator_codes(data: Data, rows: Ints, *, two_way: bool = True) -> tuple[Ints, Bools]:
     """Per judgment of ``rows``, a code of who judged (its annotator, or for a judgment
-    without one its judge's name), and whether that is a person (an annotator); from the
-    field codes the report computes once per run. Without ``two_way`` (the report's
-    ``cluster="sources"``) no judgment counts as a person's, so no interval is two-way."""
+    without one its judge's name), and whether that is a person: an annotator, or a
+    ``human`` judge's judgment without an annotator name, whose judge name then stands for
+    one person (fewer, larger clusters: the cautious guess), counted among the people as
+    it is clustered; from the field codes the report computes once per run. Without
+    ``two_way`` (the report's ``cluster="sources"``) no judgment counts as a person's, so
+    no interval is two-way."""
     annotator, values = field_codes(data, "annotator")
     judge, _ = field_codes(data, "judge")
+    kind, kinds = field_codes(data, "judge_kind")
     own = annotator[rows]
-    person = np.array([two_way and v is not None for v in values], dtype=bool)[own]
-    who: Ints = np.where(person, own, len(values) + judge[rows])
+    named = np.array([v is not None for v in values], dtype=bool)[own]
+    human = np.array([k == "human" for k in kinds], dtype=bool)[kind[rows]]
+    person = (named | human) & two_way
+    who: Ints = np.where(named, own, len(values) + judge[rows])
     return who, person
 
 

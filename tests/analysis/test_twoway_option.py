@@ -275,19 +275,21 @@ def _some_nameless(run: RunBuilder, nameless: str | None) -> RunBuilder:
     return run
 
 
-def test_judges_compared_cluster_people_of_unknown_name_as_the_report_does(
+def test_people_of_unknown_name_count_as_the_one_person_they_are_clustered_as(
     run: RunBuilder, tmp_path: Path
 ) -> None:
-    # As for a condition's accuracy, human judgments without an annotator are clustered
-    # together under their judge name, as one person (the cautious guess), and do not
-    # count among the people: the interval of one shared name, said over the named six.
+    # Human judgments without an annotator are clustered together under their judge name,
+    # as one person (the cautious guess), and that person is counted among the people: the
+    # report reads exactly as if the judge name were the person's name, in the judges
+    # table and the accuracy table alike ("7 annotators, t(6 df)", not "6 annotators").
     (c,) = analyze(_some_nameless(run, None).path, n_bootstrap=50).judge_comparisons
     named = _some_nameless(RunBuilder(tmp_path / "named"), "someone")
     (same,) = analyze(named.path, n_bootstrap=50).judge_comparisons
     assert c.test == same.test == TEST
     assert c.ci95 == pytest.approx(same.ci95) and c.p_value == pytest.approx(same.p_value)
-    assert c.df == same.df
-    assert c.ci_method.startswith("two-way CR2 over 8 sources and 6 annotators")
-    assert same.ci_method.startswith("two-way CR2 over 8 sources and 7 annotators")
-    (group,) = [g for g in analyze(run.path, n_bootstrap=50).groups if "human" in g.label]
-    assert group.ci_method.startswith("two-way CR2 over 8 sources and 6 annotators")
+    assert c.df == same.df == 6
+    assert c.ci_method == same.ci_method == "two-way CR2 over 8 sources and 7 annotators, t(6 df)"
+    assert main(["report", str(run.path), "--markdown", "--out", str(tmp_path / "md")]) == 0
+    text = " ".join((tmp_path / "md" / "report.md").read_text(encoding="utf-8").split())
+    assert "6 annotators" not in text
+    assert text.count("two-way CR2 over 8 sources and 7 annotators, t(6 df)") == 2
