@@ -23,6 +23,8 @@ then estimated between people, as in a two-sample t; Donald & Lang 2007): its df
 Welch-Satterthwaite's over the sides' cluster counts (``G - 2`` for two sides of ``G / 2``
 each; 1.74 for 2 people against 6, where ``G - 2`` said 6 and the simulated interval held
 the difference 91% of the time, 99% now, cautious: ``benchmarks/bench_twoway_unbalanced_df.py``;
+the person term's Bell-McCaffrey df, narrower there, fell to 92.7% as people differ more:
+not adopted, ``benchmarks/bench_twoway_bm_df.py``;
 0 when a side has one person; with equal
 clusters, the Bell-McCaffrey df of that term; for gap closed, ``A - U`` rests on two
 of the three groups of people: ``2 (G / 3 - 1)``, not ``G - 3``). Where

@@ -77,3 +77,39 @@ def test_the_interval_says_its_df_readably() -> None:
         "two-way CR2 over 60 sources and 8 annotators, t(1.74 df)"
     )
     assert ci_method(60, annotators=8, df=6.0).endswith("t(6 df)")
+
+
+def _club_sandwich_df(x: np.ndarray, cluster: np.ndarray, c: np.ndarray) -> float:
+    """clubSandwich's Satterthwaite df of a CR2 contrast of an ``lm`` (target the identity),
+    written out from its definition with the full hat matrix: ``g_j = (I - H)[:, j] A_j X_j
+    M c`` with ``A_j`` the symmetric inverse square root of ``I - H_jj``, ``P[j, k] = g_j'
+    g_k``, df ``= 2 E^2 / V`` with ``E = tr P`` and ``V = 2 sum P^2``."""
+    m = np.linalg.inv(x.T @ x)
+    h = x @ m @ x.T
+    rest = np.eye(x.shape[0]) - h
+    g = []
+    for j in np.unique(cluster):
+        rows = np.nonzero(cluster == j)[0]
+        w, v = np.linalg.eigh(rest[np.ix_(rows, rows)])
+        a = (v / np.sqrt(w)) @ v.T
+        g.append(rest[:, rows] @ a @ x[rows] @ m @ c)
+    p = np.array([[gj @ gk for gk in g] for gj in g])
+    expectation, variance = np.trace(p), 2.0 * (p**2).sum()
+    return float(2.0 * expectation**2 / variance)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_bell_mccaffrey_df_is_club_sandwich_s_satterthwaite_df(seed: int) -> None:
+    """The df the two-way rule reduces to with equal judgments per person (above), and the
+    one-way CR2 df of every interval over sources, checked against clubSandwich's
+    definition on unequal clusters with a covariate (``benchmarks/bench_twoway_bm_df.py``
+    measures it as a between-person rule)."""
+    rng = np.random.default_rng(seed)
+    person = np.repeat(np.arange(8), rng.integers(3, 15, 8))
+    side = (person >= 3).astype(np.float64)
+    x = np.column_stack([1.0 - side, side, rng.normal(size=person.size)])
+    y = rng.normal(size=person.size)
+    for c in (np.array([1.0, -1.0, 0.0]), np.array([0.0, 0.0, 1.0])):
+        assert cr2_contrast(x, y, person, c).df == pytest.approx(
+            _club_sandwich_df(x, person, c), rel=1e-9
+        )
