@@ -14,10 +14,13 @@ record, all in the run folder:
    ``escalated_from`` is ``E.id``), ``escalated_from = L.id``,
    ``escalation_id = E.id`` and ``supersedes = P.id``.
 
-An escalation is *pending* until a final judgment names its id. Serving is idempotent by
-escalation id: a second session never resolves an item twice, and a person who skips an
-item leaves it pending for others (the skip is recorded as a ``skipped`` human judgment so
-the same person is not asked again unless they ask for skipped items).
+An escalation is *pending* until a final judgment names its id
+(:func:`transcripts.final.resolved_escalation_ids`, the one rule, which the report's
+Escalations table reads too). Serving is idempotent by escalation id: a second session
+never resolves an item twice, and a person who skips an item leaves it pending for others
+(the skip is recorded as a ``skipped`` human judgment so the same person is not asked again
+unless they ask for skipped items); a ``failed`` judgment decides nothing either, and the
+item is offered again, to the same person too.
 
 *Final judgment* rule (what the analysis should use): group judgments by (transcript,
 judge name, rounds seen, and the annotator for human judges); drop ``skipped`` ones and
@@ -34,7 +37,7 @@ from typing import Any
 
 from transcripts import Escalation, JudgeIdentity, Judgment, RunStore
 from transcripts.final import final_judgments as shared_final_judgments
-from transcripts.final import human_judgments
+from transcripts.final import human_judgments, resolved_escalation_ids
 
 __all__ = [
     "EscalationKey",
@@ -59,15 +62,6 @@ EscalationKey = tuple[str, str, int | None]
 def key_of(escalation: Escalation) -> EscalationKey:
     """The key under which an escalation is unique."""
     return escalation.judge_name, escalation.transcript_id, escalation.rounds
-
-
-def resolved_escalation_ids(judgments: Iterable[Judgment]) -> set[str]:
-    """Ids of escalations that a final (human-decided) judgment resolves."""
-    return {
-        j.escalation_id
-        for j in judgments
-        if j.decided_by == "human" and j.status == "ok" and j.escalation_id is not None
-    }
 
 
 def pending_escalations(

@@ -8,6 +8,15 @@ Per (transcript, judge name, rounds seen, and annotator for human judges):
 * of the rest the higher :func:`transcripts.scoring.status_rank` wins (``ok`` beats
   ``failed``, which beats ``skipped``), and among equals the last written wins;
 * a ``skipped`` judgment is kept only where nothing else exists, and only when asked.
+
+Which queued items are settled (:func:`resolved_escalation_ids`), for the human sessions,
+the runner's "item(s) wait for a person" and the report's Escalations table alike: an
+escalation is *resolved* by an ``ok`` judgment a person decided (``decided_by="human"``)
+that names it in ``escalation_id`` — the final judgment a session writes when the person
+gives a verdict. Anything else decides nothing and leaves the item *pending* (offered
+again): a skip (the next person is asked; the one who skipped only with
+``--include-skipped``), a ``failed`` judgment (to the same person too), or a person's own
+judgment without that final judgment.
 """
 
 from __future__ import annotations
@@ -17,7 +26,14 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from transcripts.scoring import status_rank
 
-__all__ = ["JudgeKey", "JudgmentKey", "final_judgments", "human_judgments", "left_out"]
+__all__ = [
+    "JudgeKey",
+    "JudgmentKey",
+    "final_judgments",
+    "human_judgments",
+    "left_out",
+    "resolved_escalation_ids",
+]
 
 
 class _JudgeLike(Protocol):
@@ -144,3 +160,22 @@ def left_out(judgments: Iterable[J]) -> dict[str, str]:
         else:
             reasons[j.id] = f"replaced by {winner.get(_key(j), 'a later judgment')}"
     return reasons
+
+
+class _Deciding(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def decided_by(self) -> str | None: ...
+    @property
+    def escalation_id(self) -> str | None: ...
+
+
+def resolved_escalation_ids(judgments: Iterable[_Deciding]) -> set[str]:
+    """Ids of the queued items (escalations) that ``judgments`` resolve: those an ``ok``
+    judgment a person decided names; every other escalation is pending (see the module)."""
+    return {
+        j.escalation_id
+        for j in judgments
+        if j.decided_by == "human" and j.status == "ok" and j.escalation_id is not None
+    }

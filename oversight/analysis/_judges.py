@@ -10,10 +10,12 @@
 * **Agreement**: see :mod:`oversight.analysis._agreement`.
 * **Escalations.** For each fallback judge: how many of its judgments it escalated and why;
   where both an LLM and a human verdict exist for an escalated item (the fallback judgment's
-  components, or a human judgment whose ``escalated_from`` names the escalation or the LLM
-  judgment), how often they agree (and kappa: over the pairs where neither is a tie, which
+  components: the person's final judgment of a queued item, or their answer in interactive
+  mode), how often they agree (and kappa: over the pairs where neither is a tie, which
   has no verdict, as in the agreement table) and how accurate each was; ``pending`` counts
-  escalated items no human has judged yet.
+  queued items still waiting for a person, by the rule ``oversight judge`` serves them by
+  (:func:`transcripts.final.resolved_escalation_ids`: a skip or a failed judgment decides
+  nothing).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from oversight.analysis._schema import (
 )
 from oversight.analysis._stats import cohens_kappa, row_metrics
 from oversight.analysis._types import Floats, Ints
+from transcripts.final import resolved_escalation_ids
 from transcripts.scoring import TIE_TOLERANCE
 
 __all__ = ["escalations", "injection_counts", "pair_table", "ratings"]
@@ -176,27 +179,9 @@ def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
     fallback = [r for r in listed if data.judge[r].kind == "fallback"]
     if not fallback:
         return []
-    parts: dict[int, list[JudgmentRow]] = {}
-    row_of: dict[str, int] = {}  # fallback, LLM and escalation ids -> fallback row
-    for r in fallback:
-        j = data.judgments[r]
-        if j is None:
-            continue
-        parts[r] = j.components
-        for key in (j.id, j.escalated_from, *(c.id for c in parts[r])):
-            if key:
-                row_of[key] = r
-    for e in data.escalations:
-        if e.first.id in row_of:
-            row_of[e.id] = row_of[e.first.id]
-    queued: dict[int, JudgmentRow] = {}  # fallback row -> the human's later judgment
-    for r in listed:
-        j = data.judgments[r]
-        # A skip decides nothing: the item is offered to the next person, so still pending.
-        if j is None or j.judge.kind != "human" or j.status == "skipped":
-            continue
-        if j.escalated_from in row_of:
-            queued[row_of[j.escalated_from]] = j
+    # The human sessions' rule (transcripts.final): a queued item waits until a person's ok
+    # final judgment names it; a skip or a failed judgment decides nothing.
+    resolved = resolved_escalation_ids(j for j in data.judgments if j is not None)
 
     out = []
     for name in sorted({data.judge[r].name for r in fallback}):
@@ -211,11 +196,12 @@ def escalations(data: Data, rows: Ints) -> list[EscalationStats]:
             if j is None or not j.escalated:
                 continue
             reasons[_reason_kind(j.escalation_reason)] += 1
-            components = parts.get(r, [])
-            llm = next((c for c in components if c.judge.kind != "human"), None)
-            human = next((c for c in components if c.judge.kind == "human"), queued.get(r))
-            if human is None:
+            if j.escalation_id is not None and j.escalation_id not in resolved:
                 pending += 1
+                continue
+            llm = next((c for c in j.components if c.judge.kind != "human"), None)
+            human = next((c for c in j.components if c.judge.kind == "human"), None)
+            if human is None:
                 continue
             t = int(data.t[r])
             width = len(data.transcripts[t].question.answers)

@@ -190,7 +190,8 @@ class EscalationStats(_Model):
     """Escalations per kind of reason (the reason text before its first colon, e.g.
     ``low confidence``, ``disagreement``, ``the automatic judge failed``)."""
     pending: int
-    """Escalated items no human has judged yet."""
+    """Queued items no person has resolved yet: what ``oversight judge`` serves (a skip or a
+    failed judgment resolves nothing; see :func:`transcripts.final.resolved_escalation_ids`)."""
     n_pairs: int
     """Escalated items with both an LLM and a human verdict."""
     agreement: float | None

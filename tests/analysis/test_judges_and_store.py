@@ -7,9 +7,10 @@ import warnings
 import numpy as np
 import pytest
 
+from judges import pending_escalations
 from oversight.analysis import analyze, cohens_kappa, krippendorff_alpha
 from oversight.analysis._data import JudgmentRow, _judgments, _latest, load
-from transcripts import JudgeIdentity, Judgment, TornRecordWarning
+from transcripts import Escalation, JudgeIdentity, Judgment, TornRecordWarning
 from transcripts.errors import CorruptRecordError
 
 from .helpers import RunBuilder
@@ -117,6 +118,7 @@ def test_escalations_and_human_llm_agreement(run: RunBuilder) -> None:
         None,
         escalated=True,
         escalation_reason="failure: no parseable verdict",
+        escalation_id="e1",  # queued: it waits for a person
     )
     result = analyze(run.path, n_bootstrap=20)
     (e,) = result.escalations
@@ -151,6 +153,57 @@ def test_escalations_and_human_llm_agreement(run: RunBuilder) -> None:
     fallback_group = next(g for g in after.groups if g.by["judge"] == "weak+human")
     assert fallback_group.n == 4  # the superseded provisional judgment is not double-counted
     assert fallback_group.accuracy == pytest.approx(1.0)
+
+
+def test_only_queued_items_no_person_resolved_are_pending(run: RunBuilder) -> None:
+    """``pending`` is what ``oversight judge`` would serve: an item escalated in interactive
+    mode that no person answered (they quit, and the judge had no queue) is in no queue, so
+    it waits for nobody; a queued one waits until a person's ok final judgment names it."""
+    _fallback(
+        run,
+        "unanswered",
+        [0.55, 0.45],
+        None,
+        escalated=True,
+        escalation_reason="low confidence",
+        metadata={"human": "unavailable: ann stopped (quit)"},
+    )
+    queued = _fallback(
+        run,
+        "queued",
+        [0.45, 0.55],
+        None,
+        escalated=True,
+        escalation_reason="low confidence",
+        escalation_id="e1",
+    )
+    (e,) = analyze(run.path, n_bootstrap=20).escalations
+    assert (e.escalated, e.pending, e.n_pairs) == (2, 1, 0)  # was pending 2
+
+    # A person's own verdict naming the item, without the final judgment a session writes
+    # (what `oversight judge` writes when someone else resolved it first): the automatic
+    # verdict still counts, and `oversight judge` offers the item again, so it waits.
+    run.store.escalations.append(
+        Escalation(
+            id="e1",
+            transcript_id=queued.transcript_id,
+            judge_name="weak+human",
+            reason="low confidence",
+            first=queued,
+        )
+    )
+    run.store.judgments.append(
+        Judgment(
+            transcript_id=queued.transcript_id,
+            judge=JudgeIdentity(kind="human", name="person", annotator="ann"),
+            probabilities=[0.8, 0.2],
+            escalated_from="e1",
+            escalation_id="e1",
+        )
+    )
+    (e,) = analyze(run.path, n_bootstrap=20).escalations
+    assert (e.pending, e.n_pairs) == (1, 0)  # it counted as decided: a pair, not pending
+    assert [x.id for x in pending_escalations(run.store)] == ["e1"]
 
 
 def test_agreement_between_judges_on_the_same_transcripts(run: RunBuilder) -> None:
