@@ -1,6 +1,7 @@
-"""A tournament's per-player accuracies (:mod:`oversight.analysis._tournament`): self-play
-and balanced consultancy accuracy per player, their cluster bootstrap over sources, and
-their intervals by the report's one rule (:func:`~oversight.analysis._interval_rule.ruled`):
+"""A tournament's per-player means (:mod:`oversight.analysis._tournament`): self-play
+and balanced consultancy accuracy per player, and any other per-player mean of scored
+judgments (its win rates by side), their cluster bootstrap over sources, and their
+intervals by the report's one rule (:func:`~oversight.analysis._interval_rule.ruled`):
 over the sources of the player's own judgments, or two-way over sources and annotators
 when two or more people judged them (:mod:`oversight.analysis._twoway`)."""
 
@@ -16,7 +17,15 @@ from oversight.analysis._smallsample import balanced_interval, mean_interval, si
 from oversight.analysis._twoway import people, two_way_balanced, two_way_mean_interval
 from oversight.analysis._types import Bools, Floats, Ints
 
-__all__ = ["Side", "accuracies", "mean_by", "player_intervals", "resampled"]
+__all__ = [
+    "Side",
+    "accuracies",
+    "mean_by",
+    "mean_ci",
+    "player_intervals",
+    "resampled",
+    "source_weights",
+]
 
 
 @dataclass
@@ -80,11 +89,17 @@ def resampled(
     cluster bootstrap over sources: shape ``(2, n_bootstrap, k)``. The resamples are drawn
     one at a time (the generator's stream is that of one draw per resample) and scored as
     one block of weights, one row a resample."""
+    return np.stack(accuracies(sides, k, source_weights(n_clusters, n_bootstrap, seed)))
+
+
+def source_weights(n_clusters: int, n_bootstrap: int, seed: int) -> Floats:
+    """The cluster bootstrap's resamples of the sources as weights (how often each source
+    was drawn), one row a resample: those of :func:`resampled` for the same ``seed``."""
     rng = np.random.default_rng([seed, 14])
     w = np.empty((n_bootstrap, n_clusters))
     for b in range(n_bootstrap):
         w[b] = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-    return np.stack(accuracies(sides, k, w))
+    return w
 
 
 def mean_by(side: Side, w: Floats, k: int) -> Floats:
@@ -113,16 +128,7 @@ def player_intervals(
     the player's own judgments (two-way over sources and annotators when two or more
     people judged them)."""
     debate, right, wrong = sides
-    mine = debate.player == p
-    score, cluster, who = debate.score[mine], debate.cluster[mine], debate.who[mine]
-    debate_ci = ruled(
-        int(np.unique(cluster).size),
-        varies=bool(score.size and np.ptp(score) > 0),
-        cr2=partial(mean_interval, score, cluster),
-        bootstrap=boot[0, :, p],
-        annotators=people(who, debate.person[mine]),
-        two_way=partial(two_way_mean_interval, score, cluster, who),
-    ).ci95
+    debate_ci = mean_ci(debate, p, boot[0, :, p])
     r, w = right.player == p, wrong.player == p
     if not (r.any() and w.any()):
         return debate_ci, None
@@ -138,4 +144,21 @@ def player_intervals(
         bootstrap=boot[1, :, p],
         annotators=people(who, person),
         two_way=partial(two_way_balanced, score, honest, cluster, who),
+    ).ci95
+
+
+def mean_ci(side: Side, p: int, draws: Floats) -> tuple[float, float] | None:
+    """The interval of player ``p``'s mean score in ``side`` by the report's rule for
+    every mean, over the sources of its own judgments (two-way over sources and annotators
+    when two or more people judged them); ``draws``: the mean in each bootstrap resample
+    (:func:`mean_by` on :func:`source_weights`)."""
+    mine = side.player == p
+    score, cluster, who = side.score[mine], side.cluster[mine], side.who[mine]
+    return ruled(
+        int(np.unique(cluster).size),
+        varies=bool(score.size and np.ptp(score) > 0),
+        cr2=partial(mean_interval, score, cluster),
+        bootstrap=draws,
+        annotators=people(who, side.person[mine]),
+        two_way=partial(two_way_mean_interval, score, cluster, who),
     ).ci95

@@ -6,7 +6,9 @@ accuracy-versus-Elo line, per judge.
   by :func:`oversight.analysis.rate_players` (side-adjusted Bradley–Terry: arguing the gold
   is a shared advantage, so a player is not rated up for having argued it more often),
   and by side by :func:`oversight.analysis.rate_players_by_side` (a rating as the gold
-  side and one as the distractor side, Khan et al.'s separate ratings).
+  side and one as the distractor side, Khan et al.'s separate ratings), with the
+  player's win rate on each side (draws half) and its interval by the report's rule for
+  every mean (below), over the sources of those matches.
 * **Accuracy** of a player: the judge's accuracy (ties count as a share) in the player's
   self-play debates, and in consultancies the player gave, balanced over right and wrong
   consultants (the mean of the two accuracies), with intervals over the sources of the
@@ -36,7 +38,14 @@ from pydantic import BaseModel, ConfigDict
 
 from oversight.analysis._data import Data
 from oversight.analysis._fields import field_codes
-from oversight.analysis._player_accuracy import Side, accuracies, player_intervals, resampled
+from oversight.analysis._player_accuracy import (
+    Side,
+    accuracies,
+    mean_by,
+    mean_ci,
+    player_intervals,
+    source_weights,
+)
 from oversight.analysis._players import accuracy_vs_elo, rate_players
 from oversight.analysis._schema_extra import EloRelation
 from oversight.analysis._seats import kind_of, seat_classes
@@ -88,6 +97,16 @@ class PlayerResult(_Model):
     """95% interval of ``elo_distractor``."""
     matches_distractor: int = 0
     """Cross-play judgments in which it argued a wrong answer."""
+    win_rate_gold: float | None = None
+    """Its wins in the cross-play judgments in which it argued the gold answer (draws
+    half; None: it never did)."""
+    win_rate_gold_ci95: tuple[float, float] | None = None
+    """95% interval of ``win_rate_gold``, over the sources of those judgments (the rule of
+    ``debate_accuracy_ci95``)."""
+    win_rate_distractor: float | None = None
+    """Its wins in the cross-play judgments in which it argued a wrong answer."""
+    win_rate_distractor_ci95: tuple[float, float] | None = None
+    """95% interval of ``win_rate_distractor``."""
 
 
 class Slope(_Model):
@@ -130,6 +149,7 @@ class _Rows:
     m_out: list[float] = field(default_factory=list)
     m_side: list[float] = field(default_factory=list)
     m_cluster: list[int] = field(default_factory=list)
+    m_who: list[int] = field(default_factory=list)
     s_player: list[int] = field(default_factory=list)
     s_score: list[float] = field(default_factory=list)
     s_cluster: list[int] = field(default_factory=list)
@@ -215,6 +235,7 @@ def _collect(
     )
     out.m_side.extend(((a1[m] == gold[m]) * 1.0 - (a2[m] == gold[m]) * 1.0).tolist())
     out.m_cluster.extend(cluster[m].tolist())
+    out.m_who.extend(who[m].tolist())
     return out
 
 
@@ -230,11 +251,35 @@ def _sides(rows: _Rows, n_clusters: int, k: int) -> tuple[Side, Side, Side]:
     )
 
 
-def _sides_of(rating: SideRating | None) -> dict[str, Any]:
-    """A player's per-side fields of :class:`PlayerResult` (none without cross-play)."""
+def _match_sides(rows: _Rows, n_clusters: int, k: int) -> tuple[Side, Side]:
+    """Each player's wins (draws half) in the matches in which it argued the gold answer,
+    and in those in which it argued a wrong one: two entries per match, one per player."""
+    side = np.asarray(rows.m_side)
+    out = np.asarray(rows.m_out)
+    player = np.concatenate([rows.m_i, rows.m_j]).astype(np.int64)
+    won = np.concatenate([out, 1.0 - out])
+    gold = np.concatenate([side > 0, side < 0])
+    cluster = np.tile(np.asarray(rows.m_cluster, dtype=np.int64), 2)
+    who = np.tile(np.asarray(rows.m_who, dtype=np.int64), 2)
+    of = partial(Side.of, person_codes=rows.person, n_clusters=n_clusters, k=k)
+    return (
+        of(player[gold], won[gold], cluster[gold], who[gold]),
+        of(player[~gold], won[~gold], cluster[~gold], who[~gold]),
+    )
+
+
+def _sides_of(
+    rating: SideRating | None, wins: tuple[Side, Side], p: int, draws: Floats
+) -> dict[str, Any]:
+    """A player's per-side fields of :class:`PlayerResult` (none without cross-play):
+    ``wins`` from :func:`_match_sides`, ``draws`` their bootstrap (gold, distractor)."""
     if rating is None:
         return {}
     return {
+        "win_rate_gold": rating.win_rate_gold,
+        "win_rate_gold_ci95": mean_ci(wins[0], p, draws[0, :, p]),
+        "win_rate_distractor": rating.win_rate_distractor,
+        "win_rate_distractor_ci95": mean_ci(wins[1], p, draws[1, :, p]),
         "elo_gold": rating.elo_gold,
         "elo_gold_ci95": rating.elo_gold_ci95,
         "matches_gold": rating.matches_gold,
@@ -305,7 +350,10 @@ def tournaments(
         n_clusters = data.n_clusters
         sides = _sides(got, n_clusters, k)
         debate, consult = accuracies(sides, k, np.ones(n_clusters))
-        boot = resampled(sides, k, n_clusters, n_bootstrap=n_bootstrap, seed=seed)
+        w = source_weights(n_clusters, n_bootstrap, seed)
+        boot = np.stack(accuracies(sides, k, w))
+        wins = _match_sides(got, n_clusters, k)
+        win_boot = np.stack([mean_by(x, w, k) for x in wins])
         counts = [
             np.bincount(np.asarray(x, dtype=np.int64), minlength=k)
             for x in (got.m_i + got.m_j, got.s_player, got.c_player)
@@ -322,7 +370,7 @@ def tournaments(
                 consultancy_accuracy=_opt(consult[p]),
                 consultancy_accuracy_ci95=intervals[1],
                 consultancy_n=int(counts[2][p]),
-                **_sides_of(by_side.get(name)),
+                **_sides_of(by_side.get(name), wins, p, win_boot),
             )
             for name, p in names.items()
             for intervals in [player_intervals(sides, p, boot)]

@@ -4,7 +4,7 @@ figure of judge accuracy against Elo (``accuracy_vs_elo.png``).
 The figure has one point per player and protocol: x the player's side-adjusted Elo with its
 interval, y the judge's accuracy (self-play debate; balanced consultancy) with its interval,
 and the fitted line per protocol with its slope and interval in the legend. A second table
-per judge gives each player's Elo as the gold side and as the distractor side.
+per judge gives each player's Elo and win rate as the gold side and as the distractor side.
 """
 
 from __future__ import annotations
@@ -106,20 +106,33 @@ def tournament_tables(a: Analysis) -> list[Table]:
 
 
 def _side_table(t: TournamentTable) -> Table | None:
-    """Every player's Elo as the gold side and as the distractor side (Khan et al.'s
-    per-side ratings); None when no player was rated on a side."""
+    """Every player's Elo and win rate as the gold side and as the distractor side (Khan
+    et al.'s per-side ratings and win rates); None when no player was rated on a side."""
     if all(p.elo_gold is None and p.elo_distractor is None for p in t.players):
         return None
     table = Table(
         f"Players judged by {t.judge}, by side ({t.n_matches} cross-play judgments)",
-        ["player", "Elo as gold", "95% CI", "matches", "Elo as distractor", "95% CI", "matches"],
-        numeric=set(range(1, 7)),
+        [
+            "player",
+            "Elo as gold",
+            "95% CI",
+            "won as gold",
+            "95% CI",
+            "matches",
+            "Elo as distractor",
+            "95% CI",
+            "won as distractor",
+            "95% CI",
+            "matches",
+        ],
+        numeric=set(range(1, 11)),
         note=(
             "Per-side Bradley-Terry on cross-play, as Khan et al.'s separate ratings: each "
             "player rated once arguing the gold answer and once arguing a wrong one, in one "
             "fit of its own (a player's rating shrinks to its side's level); Laplace CIs. "
             "Gold minus distractor: the player's odds as the gold side against itself as "
-            "the distractor (400 points: 10:1)."
+            "the distractor (400 points: 10:1). Won: the player's share of those matches "
+            "won (draws half), CIs over their sources by the rule of the accuracies."
         ),
     )
     for p in t.players:
@@ -128,9 +141,13 @@ def _side_table(t: TournamentTable) -> Table | None:
                 p.player,
                 num(p.elo_gold, 0),
                 ci(p.elo_gold_ci95, scale=1, digits=0),
+                pct(p.win_rate_gold),
+                ci(p.win_rate_gold_ci95),
                 str(p.matches_gold),
                 num(p.elo_distractor, 0),
                 ci(p.elo_distractor_ci95, scale=1, digits=0),
+                pct(p.win_rate_distractor),
+                ci(p.win_rate_distractor_ci95),
                 str(p.matches_distractor),
             ]
         )

@@ -184,11 +184,13 @@ def test_the_tournament_and_the_report_show_each_players_ratings_by_side(
     markdown = render_markdown(a)
     assert "### Players judged by j, by side (48 cross-play judgments)" in markdown
     assert (
-        "| player | Elo as gold | 95% CI | matches | Elo as distractor | 95% CI | matches |"
-        in markdown
+        "| player | Elo as gold | 95% CI | won as gold | 95% CI | matches | Elo as distractor "
+        "| 95% CI | won as distractor | 95% CI | matches |" in markdown
     )
     lo, hi = best.elo_gold_ci95 or (0.0, 0.0)
-    assert f"| P | {rows['P'][0]} | [{lo:.0f}, {hi:.0f}] | 16 | {rows['P'][1]} |" in markdown
+    won = f"{100 * (best.win_rate_gold or 0):.1f}%"
+    assert f"| P | {rows['P'][0]} | [{lo:.0f}, {hi:.0f}] | {won} |" in markdown
+    assert f" | 16 | {rows['P'][1]} |" in markdown
     player = json.loads(render_json(a))["tournaments"][0]["players"][0]
     assert (player["player"], player["elo_gold"], player["matches_distractor"]) == (
         "P",
