@@ -1,20 +1,29 @@
 """The tournament section of the report: players' Elo and accuracy, and Khan et al.'s (2024)
 figure of judge accuracy against Elo (``accuracy_vs_elo.png``).
 
-The figure has one point per player and protocol: x the player's side-adjusted Elo with its
-interval, y the judge's accuracy (self-play debate; balanced consultancy) with its interval,
-and the fitted line per protocol with its slope and interval in the legend. A second table
-per judge gives each player's Elo and win rate as the gold side and as the distractor side.
+The figure has a column of two panels per judge, both with x each player's aggregate
+(side-adjusted) Elo with its interval, as the paper's: in self-play both debaters are the
+player, so the pair's Elo is its own. Above, one point per player and protocol, y the
+judge's accuracy (self-play debate; balanced consultancy) with its interval, and the fitted
+line per protocol with its slope and interval in the legend; below, y the player's Elo as
+the gold side and as the distractor side (the paper's correct and incorrect ratings against
+aggregate Elo). A second table per judge gives each player's Elo and win rate as the gold
+side and as the distractor side.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from oversight.analysis import Analysis, TournamentTable
+from oversight.analysis import Analysis, PlayerResult, TournamentTable
 from oversight.report._tables import DASH, Table, ci, num, pct, signed_num
 
-__all__ = ["crossplay_note", "tournament_plot", "tournament_tables"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["crossplay_note", "tournament_figure", "tournament_plot", "tournament_tables"]
 
 _COLOURS = {"debate": "tab:blue", "consultancy": "tab:orange"}
 
@@ -156,70 +165,127 @@ def _side_table(t: TournamentTable) -> Table | None:
 
 def tournament_plot(a: Analysis, path: Path) -> Path | None:
     """Draw accuracy against Elo for every judge with rated players; None without any."""
+    fig = tournament_figure(a)
+    if fig is None:
+        return None
+    fig.savefig(path, dpi=150)
+    return path
+
+
+def tournament_figure(a: Analysis) -> Figure | None:
+    """The figure of :func:`tournament_plot`: per judge with rated players, a column of two
+    panels, both with each player's aggregate Elo on x: judge accuracy (a series per
+    protocol, with its fitted line) and the player's Elo by side (a series for the gold
+    side and one for the distractor side). None without rated players."""
     panels = [t for t in a.tournaments if any(p.elo is not None for p in t.players)]
     if not panels:
         return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5.5 * len(panels), 4.2))
+    fig = Figure(figsize=(5.5 * len(panels), 8.4))
     FigureCanvasAgg(fig)
     for n, t in enumerate(panels):
-        ax = fig.add_subplot(1, len(panels), n + 1)
-        for protocol, colour in _COLOURS.items():
-            points = [
-                (p, acc, acc_ci)
-                for p in t.players
-                if p.elo is not None
-                for acc, acc_ci in [
-                    (p.debate_accuracy, p.debate_accuracy_ci95)
-                    if protocol == "debate"
-                    else (p.consultancy_accuracy, p.consultancy_accuracy_ci95)
-                ]
-                if acc is not None
-            ]
-            if not points:
-                continue
-            xs = [p.elo or 0.0 for p, _, _ in points]
-            ys = [acc for _, acc, _ in points]
-            yerr = [
-                [y - (c or (y, y))[0] for (_, y, c) in points],
-                [(c or (y, y))[1] - y for (_, y, c) in points],
-            ]
-            spans = [p.elo_ci95 or (x, x) for x, (p, _, _) in zip(xs, points, strict=True)]
-            xerr = [
-                [x - lo for x, (lo, _) in zip(xs, spans, strict=True)],
-                [hi - x for x, (_, hi) in zip(xs, spans, strict=True)],
-            ]
-            slope = next((s for s in t.slopes if s.protocol == protocol), None)
-            line = None if slope is None else slope.relation
-            label = (
-                protocol
-                if line is None
-                else (
-                    f"{protocol}: {signed_num(100 * line.slope_per_100_elo)} pp/100 Elo "
-                    f"{ci(line.slope_ci95, signed=True)}"
-                )
-            )
-            ax.errorbar(xs, ys, yerr=yerr, xerr=xerr, fmt="o", color=colour, capsize=3, label=label)
-            for (p, y, _), x in zip(points, xs, strict=True):
-                ax.annotate(p.player, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-            if line is not None:
-                lo, hi = min(xs), max(xs)
-                ax.plot(
-                    [lo, hi],
-                    [
-                        line.accuracy_at_1500 + line.slope_per_100_elo * (x - 1500) / 100
-                        for x in (lo, hi)
-                    ],
-                    color=colour,
-                    linewidth=1,
-                )
-        ax.set_xlabel("Elo (side-adjusted, cross-play)")
-        ax.set_ylabel("judge accuracy")
-        ax.set_ylim(-0.04, 1.06)
-        ax.set_title(f"judge: {t.judge}", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
+        top = fig.add_subplot(2, len(panels), n + 1)
+        _accuracy_panel(top, t)
+        top.set_title(f"judge: {t.judge}", fontsize=9)
+        _sides_panel(fig.add_subplot(2, len(panels), len(panels) + n + 1), t)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    return path
+    return fig
+
+
+_X_LABEL = "aggregate Elo (side-adjusted, cross-play)"
+
+
+def _errorbars(
+    ax: Axes,
+    points: list[tuple[PlayerResult, float, tuple[float, float] | None]],
+    *,
+    colour: str,
+    label: str,
+) -> list[float]:
+    """One series: x each player's aggregate Elo with its interval, y the value with its
+    interval; the xs drawn."""
+    xs = [p.elo or 0.0 for p, _, _ in points]
+    ys = [y for _, y, _ in points]
+    yerr = [
+        [y - (c or (y, y))[0] for (_, y, c) in points],
+        [(c or (y, y))[1] - y for (_, y, c) in points],
+    ]
+    spans = [p.elo_ci95 or (x, x) for x, (p, _, _) in zip(xs, points, strict=True)]
+    xerr = [
+        [x - lo for x, (lo, _) in zip(xs, spans, strict=True)],
+        [hi - x for x, (_, hi) in zip(xs, spans, strict=True)],
+    ]
+    ax.errorbar(xs, ys, yerr=yerr, xerr=xerr, fmt="o", color=colour, capsize=3, label=label)
+    for (p, y, _), x in zip(points, xs, strict=True):
+        ax.annotate(p.player, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    return xs
+
+
+def _accuracy_panel(ax: Axes, t: TournamentTable) -> None:
+    """Judge accuracy against aggregate Elo, a series and fitted line per protocol."""
+    for protocol, colour in _COLOURS.items():
+        points = [
+            (p, acc, acc_ci)
+            for p in t.players
+            if p.elo is not None
+            for acc, acc_ci in [
+                (p.debate_accuracy, p.debate_accuracy_ci95)
+                if protocol == "debate"
+                else (p.consultancy_accuracy, p.consultancy_accuracy_ci95)
+            ]
+            if acc is not None
+        ]
+        if not points:
+            continue
+        slope = next((s for s in t.slopes if s.protocol == protocol), None)
+        line = None if slope is None else slope.relation
+        label = (
+            protocol
+            if line is None
+            else (
+                f"{protocol}: {signed_num(100 * line.slope_per_100_elo)} pp/100 Elo "
+                f"{ci(line.slope_ci95, signed=True)}"
+            )
+        )
+        xs = _errorbars(ax, points, colour=colour, label=label)
+        if line is not None:
+            lo, hi = min(xs), max(xs)
+            ax.plot(
+                [lo, hi],
+                [
+                    line.accuracy_at_1500 + line.slope_per_100_elo * (x - 1500) / 100
+                    for x in (lo, hi)
+                ],
+                color=colour,
+                linewidth=1,
+            )
+    ax.set_xlabel(_X_LABEL)
+    ax.set_ylabel("judge accuracy")
+    ax.set_ylim(-0.04, 1.06)
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def _sides_panel(ax: Axes, t: TournamentTable) -> None:
+    """Each player's Elo as the gold side and as the distractor side against its aggregate
+    Elo (Khan et al.'s ratings as the correct and the incorrect debater)."""
+    for label, colour, gold in (
+        ("as gold", "tab:green", True),
+        ("as distractor", "tab:red", False),
+    ):
+        points = [
+            (p, elo, elo_ci)
+            for p in t.players
+            if p.elo is not None
+            for elo, elo_ci in [
+                (p.elo_gold, p.elo_gold_ci95) if gold else (p.elo_distractor, p.elo_distractor_ci95)
+            ]
+            if elo is not None
+        ]
+        if points:
+            _errorbars(ax, points, colour=colour, label=label)
+    ax.set_xlabel(_X_LABEL)
+    ax.set_ylabel("Elo by side (per-side fit)")
+    if ax.containers:
+        ax.legend(fontsize=7, loc="lower right")
