@@ -141,7 +141,8 @@ def _side_table(t: TournamentTable) -> Table | None:
             "fit of its own (a player's rating shrinks to its side's level); Laplace CIs. "
             "Gold minus distractor: the player's odds as the gold side against itself as "
             "the distractor (400 points: 10:1). Won: the player's share of those matches "
-            "won (draws half), CIs over their sources by the rule of the accuracies."
+            "won (draws half), CIs over their sources by the rule of the accuracies "
+            "(none from one source)."
         ),
     )
     for p in t.players:
