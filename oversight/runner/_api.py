@@ -184,6 +184,7 @@ async def _run(
         note = check_replay(Path(replay), exp, questions_hash(questions), prompts)
         if note is not None:
             console.print(escape(note))
+    await _refuse_unrunnable(exp, offline=offline or replay is not None, factory=factory)
     store = RunStore.create(folder)
     lock = run_lock(folder)
     try:
@@ -267,6 +268,21 @@ async def _run(
     finally:
         lock.release()
         store.close()
+
+
+async def _refuse_unrunnable(exp: Experiment, *, offline: bool, factory: Factory | None) -> None:
+    """A missing API key, or a cost cap no price lets the run hold, refused before the run
+    folder is made: checked on endpoints made without a cache (nothing written), then closed.
+    The run checks again on its own endpoints. Offline, nothing needs a key or costs."""
+    if offline:
+        return
+    endpoints = Endpoints(exp, cache=False, factory=factory)
+    try:
+        endpoints.check_credentials()
+        if exp.limits.max_cost_usd is not None:
+            endpoints.check_priced()
+    finally:
+        await endpoints.aclose()
 
 
 def run_experiment(

@@ -13,7 +13,7 @@ import pytest
 
 import oversight
 from oversight.endpoints import endpoint
-from oversight.errors import MissingAPIKeyError
+from oversight.errors import ConfigError, MissingAPIKeyError
 from oversight.testing import (
     FAKE_KEY_VARIABLE,
     FakeOpenAIServer,
@@ -124,8 +124,8 @@ def test_the_key_moved_to_another_variable_and_a_lower_rate_resume_the_same_run(
     tmp_path: Path,
 ) -> None:
     """Following the message (``api_key_env = "NAME"``) and slowing the endpoint down are
-    not a different experiment: the folder the refused run left resumes. A changed model
-    still is."""
+    not a different experiment: the run they then start resumes as the same run. A changed
+    model still is."""
     with FakeOpenAIServer(reply=scripted_verdict) as server:
         exp = tmp_path / "fake.toml"
         text = fake_experiment(server.base_url)
@@ -155,3 +155,58 @@ def test_the_key_moved_to_another_variable_and_a_lower_rate_resume_the_same_run(
     assert "endpoints.weak.spec: 'openai/weak-model' -> 'openai/weak-model-2'" in _flat(
         refused.stderr
     )
+
+
+def test_a_refused_run_writes_nothing_and_the_same_command_then_runs(tmp_path: Path) -> None:
+    """No key: no run folder is made (an existing empty one stays empty), so `oversight show`
+    finds no empty run; with the key set, the same command runs from the start."""
+    with FakeOpenAIServer(reply=scripted_verdict) as server:
+        exp = tmp_path / "fake.toml"
+        exp.write_text(fake_experiment(server.base_url))
+        env = {k: v for k, v in os.environ.items() if k != FAKE_KEY_VARIABLE}
+        env.update(PYTHONPATH=str(ROOT))
+        (tmp_path / "made").mkdir()  # a folder the user made for the run beforehand
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                cli_command(*args), env=env, cwd=tmp_path, capture_output=True, text=True
+            )
+
+        for out in ("run", "made"):
+            refused = cli("run", str(exp), "--out", str(tmp_path / out), "--no-progress")
+            assert refused.returncode == 1, refused.stdout + refused.stderr
+            assert f"set the environment variable {FAKE_KEY_VARIABLE}" in _flat(refused.stderr)
+        assert not (tmp_path / "run").exists()
+        assert list((tmp_path / "made").iterdir()) == []
+        assert server.total_requests == 0
+        shown = cli("show", str(tmp_path / "run"))
+        assert shown.returncode == 1 and "no run folder at" in _flat(shown.stderr)
+        reported = cli("report", str(tmp_path / "made"))
+        assert reported.returncode == 1 and "is not a run folder" in _flat(reported.stderr)
+
+        env[FAKE_KEY_VARIABLE] = "sk-fake-now-set"
+        done = cli("run", str(exp), "--out", str(tmp_path / "run"), "--no-progress")
+        assert done.returncode == 0, done.stdout + done.stderr
+        shown = cli("show", str(tmp_path / "run"))
+    assert shown.returncode == 0, shown.stderr
+    assert "complete · 32 of 32 items" in _flat(shown.stdout)
+
+
+def test_a_cost_cap_without_a_price_is_refused_before_the_folder_is_made(tmp_path: Path) -> None:
+    experiment = oversight.load_experiment(
+        {
+            "name": "unpriced",
+            "dataset": {"loader": "sample", "limit": 1},
+            "endpoints": {
+                "strong": {"spec": "openai/own-model", "base_url": "http://127.0.0.1:9/v1"}
+            },
+            "conditions": [
+                {"label": "c", "protocol": "consultancy", "roles": {"consultant": "strong"}}
+            ],
+            "judges": [{"kind": "llm", "name": "judge", "endpoint": "mock/weak"}],
+            "limits": {"max_cost_usd": 1.0},
+        }
+    )
+    with pytest.raises(ConfigError, match="cannot be held"):
+        oversight.run_experiment(experiment, out=tmp_path / "run", progress=False, summary=False)
+    assert not (tmp_path / "run").exists()
