@@ -154,3 +154,15 @@ def test_giving_up_on_max_retry_time_counts_every_attempt_made(
     said = re.search(r"gave up after (\d+) attempts", str(info.value))
     assert said is not None and int(said.group(1)) == len(made), str(info.value)
     assert len(made) < 11  # the time bound, not max_retries, ended it
+
+
+async def test_invented_replies_depend_on_the_request_not_the_name() -> None:
+    """As the endpoints guide says: two mock models asked the same thing answer the same
+    (so two mock judges of one transcript agree exactly); a different seed tells them apart."""
+    asked = {"max_tokens": 40, "schema": Verdict}
+    strong, weak = endpoint("mock/strong"), endpoint("mock/weak")
+    same = [(await ep.complete("Which answer?", **asked)).text for ep in (strong, weak)]
+    assert same[0] == same[1]
+    seeded = (await weak.complete("Which answer?", seed=1, **asked)).text
+    assert seeded != same[0]
+    assert Verdict.model_validate_json(seeded)
