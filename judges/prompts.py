@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
+import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,6 +32,7 @@ from transcripts.quotes import mark_quotes, round_header
 __all__ = [
     "JUDGE_SYSTEM",
     "PROMPT_NAMES",
+    "VIEW_FIELDS",
     "JudgePrompt",
     "break_even_note",
     "check_prompts",
@@ -46,6 +49,7 @@ __all__ = [
     "render_view",
     "render_with",
     "score_now",
+    "template_fields",
     "view_fields",
 ]
 
@@ -202,14 +206,34 @@ PROMPT_NAMES = (
 """The judge prompts a user may override."""
 
 
+VIEW_FIELDS = ("answers", "labels", "protocol", "question", "source", "transcript", "view")
+"""The fields of :func:`view_fields`, the only ones a judge prompt override may use."""
+
+
+def template_fields(template: object) -> set[str]:
+    """The fields a ``str.format`` template names (``{{`` and ``}}`` are literal braces);
+    none for a function."""
+    if not isinstance(template, str):
+        return set()
+    named = (f for _, f, _, _ in string.Formatter().parse(template) if f is not None)
+    return {re.split(r"[.\[!:]", f)[0] for f in named}
+
+
 def check_prompts(prompts: Mapping[str, JudgePrompt]) -> None:
-    """Refuse override keys that name no judge prompt (``[protocol:]render_*``)."""
-    for key in prompts:
+    """Refuse override keys that name no judge prompt (``[protocol:]render_*``), and
+    templates naming a field the view does not give."""
+    for key, override in prompts.items():
         name = key.rpartition(":")[2]
         if name not in PROMPT_NAMES:
             raise ConfigError(
                 f"unknown judge prompt {key!r}; override one of {list(PROMPT_NAMES)}, "
                 f"optionally for one protocol as 'debate:render_judge_system'"
+            )
+        unknown = sorted(template_fields(override) - set(VIEW_FIELDS))
+        if isinstance(override, str) and unknown:
+            raise ConfigError(
+                f"judge prompt template for {key} uses unknown field {unknown[0]!r}; its "
+                f"fields are {list(VIEW_FIELDS)} (write literal braces as {{{{ and }}}})"
             )
 
 

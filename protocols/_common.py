@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_serializer, field_validator
 
+from judges.prompts import template_fields
 from protocols.base import ProtocolConfig, Setup
 from transcripts import Question
 from transcripts.errors import ConfigError
@@ -128,13 +129,22 @@ class SpeakerConfig(ProtocolConfig):
         }
 
     def check_prompts(self, module: object) -> None:
-        """Refuse overrides that name no ``render_*`` function of the protocol's prompts."""
+        """Refuse overrides that name no ``render_*`` function of the protocol's prompts, and
+        templates naming a field that function does not take."""
         from protocols.prompts import speech  # shared by every speaking protocol
 
         known = sorted(n for m in (module, speech) for n in dir(m) if n.startswith("render_"))
         unknown = sorted(set(self.prompts) - set(known))
         if unknown:
             raise ConfigError(f"unknown prompt names {unknown}; this protocol's are {known}")
+        for name, override in self.prompts.items():  # a template takes the function's fields
+            fields = _parameters(getattr(module, name, None) or getattr(speech, name))
+            unused = sorted(template_fields(override) - fields)
+            if unused:
+                raise ConfigError(
+                    f"prompt template for {name} uses unknown field {unused[0]!r}; its fields "
+                    f"are {sorted(fields)} (write literal braces as {{{{ and }}}})"
+                )
 
     @property
     def token_limit(self) -> int:

@@ -123,3 +123,11 @@ def get(name: str) -> ProtocolSpec:
     module = importlib.import_module(module_name)
     spec: ProtocolSpec = module.PROTOCOLS[name]
     return spec
+
+
+def check_prompts(name: str, config: ProtocolConfig) -> None:
+    """Refuse ``config``'s prompt overrides that name no prompt of protocol ``name``, or a
+    field their prompt lacks (before a run, as the protocol itself does on every run)."""
+    check = getattr(config, "check_prompts", None)
+    if check is not None:
+        check(importlib.import_module(REGISTRY[name]).prompts)

@@ -18,7 +18,7 @@ from oversight.experiment._plants import plant_problems
 from oversight.experiment._spec import _LABEL, Experiment, Limits
 from oversight.experiment._split import split_problems
 from oversight.experiment._tournaments import Tournament, tournament_problems
-from protocols.base import REGISTRY, get
+from protocols.base import REGISTRY, check_prompts, get
 from transcripts._validation import Loc, format_errors
 from transcripts.errors import ConfigError
 
@@ -353,6 +353,11 @@ def cross_problems(experiment: Experiment) -> list[str]:
         except ValidationError as err:
             problems.extend(format_errors(err, spec.config, (*_loc(at), "options")))
             config = None
+        try:
+            if config is not None:
+                check_prompts(condition.protocol, config)
+        except ConfigError as err:
+            problems.append(f"{at}.options.prompts: {err}")
         for role in spec.roles_needed(config) if config is not None else spec.roles:
             if role not in condition.roles and not any(
                 r.startswith(f"{role}_") for r in condition.roles

@@ -63,11 +63,10 @@ async def test_overrides_from_a_judges_table_apply_per_protocol() -> None:
 
 async def test_an_override_cannot_reach_what_the_view_does_not_hold() -> None:
     for hidden in ("{context}", "{correct}", "{roles}"):
-        judge = LLMJudge(
-            endpoint("mock/judge", replies=_reply), prompts={"render_judge_prompt": hidden}
-        )
-        with pytest.raises(ConfigError, match="unknown field"):
-            await judge.judge(_view("debate"))
+        with pytest.raises(ConfigError, match="unknown field"):  # refused when it is built
+            LLMJudge(
+                endpoint("mock/judge", replies=_reply), prompts={"render_judge_prompt": hidden}
+            )
 
     def sneaky(**fields: str) -> str:
         return " ".join(fields.values())
