@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from oversight.analysis import analyze
 from transcripts.importers.nyu import ImportSummary
 
