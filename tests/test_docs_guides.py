@@ -45,3 +45,23 @@ def test_the_stress_guide_s_sample_table_is_what_the_quickstart_prints(
     assert len(rows) > 15
     missing = [row for row in rows if row not in printed]
     assert not missing, missing
+
+
+def test_the_store_guide_s_python_runs_on_a_quickstart_run(
+    examples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "examples/quickstart.toml", "--out", "runs/quickstart"]) == 0
+    shutil.copytree("runs/quickstart", "runs/big")  # the guide's large run, here a small one
+    page = (GUIDE / "store.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
+    assert len(blocks) == 2
+    session: dict[str, object] = {"__name__": "__guide__"}
+    for body in blocks:
+        exec(compile(body, "store.md", "exec"), session)
+    out = capsys.readouterr().out
+    assert "96 transcripts" in out and "12 of condition debate" in out
+    assert len(session["complete"]) == 96  # type: ignore[arg-type]
+    listed = set(re.findall(r"`([a-z_.]+\.(?:jsonl|json|sqlite))`", page))
+    on_disk = {p.name for p in Path("runs/quickstart").iterdir() if p.is_file()}
+    logs = {n for n in on_disk if not n.startswith(".") and ".idx" not in n and "-" not in n}
+    assert {"spend.jsonl", "sent.jsonl", "status.json", "questions.jsonl"} <= logs <= listed
