@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
         if ignored:
             console.print(
                 f"note: a dry run rehearses on mock endpoints in a temporary folder, with no "
-                f"cap; {', '.join(ignored)} apply to the real run only"
+                f"cap; {', '.join(ignored)} "
+                f"{'applies' if len(ignored) == 1 else 'apply'} to the real run only"
             )
         rehearsal = dry_run(
             experiment, console=console, progress="lines" if args.no_progress else None

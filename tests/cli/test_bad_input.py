@@ -360,6 +360,9 @@ def test_a_dry_run_checks_the_overrides_and_names_the_flags_it_does_not_use(
     assert "note: a dry run rehearses on mock endpoints in a temporary folder, with no cap;" in said
     assert "--out, --workers apply to the real run only" in said
     assert not out.exists()
+    assert main(["run", str(path), "--dry-run", "--out", str(out)]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "--out applies to the real run only" in said
 
 
 def test_a_deferred_fallback_judge_as_a_panel_member_is_refused(
