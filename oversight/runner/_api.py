@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,17 +273,19 @@ async def _run(
 
 async def _refuse_unrunnable(exp: Experiment, *, offline: bool, factory: Factory | None) -> None:
     """A missing API key, or a cost cap no price lets the run hold, refused before the run
-    folder is made: checked on endpoints made without a cache (nothing written), then closed.
+    folder is made: checked on endpoints made with a throwaway cache in a temporary folder
+    (batched endpoints need one; nothing is written in the run folder), then closed.
     The run checks again on its own endpoints. Offline, nothing needs a key or costs."""
     if offline:
         return
-    endpoints = Endpoints(exp, cache=False, factory=factory)
-    try:
-        endpoints.check_credentials()
-        if exp.limits.max_cost_usd is not None:
-            endpoints.check_priced()
-    finally:
-        await endpoints.aclose()
+    with tempfile.TemporaryDirectory(prefix="oversight-check-") as scratch:
+        endpoints = Endpoints(exp, cache=Path(scratch) / "cache.sqlite", factory=factory)
+        try:
+            endpoints.check_credentials()
+            if exp.limits.max_cost_usd is not None:
+                endpoints.check_priced()
+        finally:
+            await endpoints.aclose()
 
 
 def run_experiment(
