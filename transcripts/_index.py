@@ -375,11 +375,15 @@ class IndexFile(_Queries):
     def _open(self) -> sqlite3.Connection:
         if self._db is None:
             try:
-                db = sqlite3.connect(
-                    self.path, timeout=_WAIT_S, check_same_thread=False, isolation_level=None
-                )
-                db.execute("PRAGMA journal_mode=WAL")
-            except sqlite3.OperationalError:  # a read-only folder: an index in memory
+                try:
+                    db = self._connect()
+                except sqlite3.DatabaseError as err:
+                    if getattr(err, "sqlite_errorcode", None) != sqlite3.SQLITE_NOTADB:
+                        raise
+                    self._discard()  # damaged (not a database): built anew from the log
+                    db = self._connect()
+            except (sqlite3.OperationalError, PermissionError):
+                # A read-only folder: an index in memory.
                 db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
                 self._in_memory = True
             # Derived data: a power loss at worst costs a rebuild, never a record.
@@ -388,6 +392,17 @@ class IndexFile(_Queries):
             self._lookup_indexes(db)
             self._db = db
         return self._db
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path, timeout=_WAIT_S, check_same_thread=False, isolation_level=None
+        )
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
 
     def _lookup_indexes(self, db: sqlite3.Connection) -> None:
         """A B-tree for each field queries select by (``lookups``)."""
