@@ -114,6 +114,13 @@ def load_line(where: str, line: bytes) -> dict[str, Any]:
                 f"{where}: not valid JSON ({err.msg}); this line is not the last, "
                 f"so it is not a crash artefact: move it out of the file to continue"
             ) from err
+        except UnicodeDecodeError as err:  # a byte changed by hand, or by the disk
+            raise CorruptRecordError(
+                f"{where}: not UTF-8 text (byte 0x{line[err.start]:02x} at column "
+                f"{err.start + 1}); this line is not the last, so it is not a crash "
+                f"artefact: restore the file from a backup, or move the line out of it "
+                f"to continue"
+            ) from err
     if not isinstance(data, dict):
         raise CorruptRecordError(f"{where}: a record must be a JSON object")
     version = data.get("schema_version", SCHEMA_VERSION)
