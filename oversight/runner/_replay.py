@@ -90,6 +90,14 @@ def replay_origin(source: Path) -> Path:
             f"nothing to replay: no response cache at {origin}; give --replay a "
             f"finished run's folder"
         )
+    with open(origin, "rb") as f:
+        header = f.read(16)
+    # Checked before the new folder is made; an empty file is an empty SQLite database.
+    if header and header != b"SQLite format 3\x00":
+        raise ConfigError(
+            f"--replay: {origin} is not a response cache (not an SQLite database): give "
+            f"--replay a finished run's folder, or its cache.sqlite"
+        )
     return origin
 
 
