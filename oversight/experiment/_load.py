@@ -194,7 +194,8 @@ def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: no such experiment file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # A byte-order mark (Windows Notepad writes one) is not TOML: read past it.
+        data = tomllib.loads(path.read_text(encoding="utf-8").removeprefix("\ufeff"))
     except UnicodeDecodeError as err:
         raise ConfigError(
             f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); "
