@@ -50,6 +50,7 @@ class RunStore:
         self.path = path
         meta = path / "run.json"
         if not meta.exists():
+            _refuse_records_without_run_json(path)
             raise StoreError(
                 f"{path} is not a run folder (no run.json); create one with RunStore.create "
                 f"or `oversight run`"
@@ -96,6 +97,8 @@ class RunStore:
             ) from None
         meta = folder / "run.json"
         if not meta.exists():
+            # A new run id over records of another would mix two runs in one folder.
+            _refuse_records_without_run_json(folder)
             write_json_atomic(
                 meta,
                 {
@@ -174,3 +177,22 @@ def write_json_atomic(target: Path, data: Any) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
     os.replace(tmp, target)
+
+
+def _refuse_records_without_run_json(folder: Path) -> None:
+    """Refuse a folder whose records are there but whose ``run.json`` is not (deleted, or
+    left out of a copy), naming the run id the records carry."""
+    for name in ("transcripts.jsonl", "judgments.jsonl"):
+        log = folder / name
+        if log.is_file() and log.stat().st_size:
+            with open(log, "rb") as f:
+                first = f.readline()
+            try:
+                run_id = json.loads(first).get("run_id")
+            except (ValueError, AttributeError):
+                run_id = None
+            named = f' ({{"run_id": "{run_id}"}}, as its records say)' if run_id else ""
+            raise StoreError(
+                f"{folder} holds a run's records ({name}) but no run.json, which names the "
+                f"run: restore run.json from a backup{named}, or give a new folder"
+            )

@@ -3,6 +3,7 @@ what is wrong and where, with no traceback, and leaves the saved records byte fo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,22 @@ def test_an_experiment_file_that_starts_with_a_byte_order_mark_is_read(
     assert main(["run", str(experiment), "--out", str(out), "--no-progress", "--no-report"]) == 0
     assert "Traceback" not in capsys.readouterr().err
     assert RunStore.open(out).transcripts.count() > 0
+
+
+def test_a_run_folder_whose_run_json_was_deleted_is_refused_not_given_a_new_run_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With ``run.json`` gone, ``show`` told to create one with ``oversight run``, and
+    ``oversight run`` did: a new run id over the records of the old one, silently."""
+    run = _run(tmp_path / "run")
+    run_id = json.loads((run / "transcripts.jsonl").read_bytes().splitlines()[0])["run_id"]
+    (run / "run.json").unlink()
+    before = _logs(run)
+    experiment = tmp_path / "exp.toml"
+    experiment.write_text(EXPERIMENT, encoding="utf-8")
+    for args in (["show", str(run)], ["run", str(experiment), "--out", str(run)]):
+        err = _fails(args, capsys)
+        assert f"{run} holds a run's records (transcripts.jsonl) but no run.json" in err
+        assert f'restore run.json from a backup ({{"run_id": "{run_id}"}}' in err
+    assert not (run / "run.json").exists()
+    assert _logs(run) == before
