@@ -98,31 +98,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
-    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
     from oversight.runner._select import candidates, index_where, parse_filters
-    from oversight.runner._spend import spend_text
-    from oversight.runner._status import read_status
     from transcripts.filters import check_conditions
 
-    status = read_status(store)
-    if status is not None:
-        console.print(
-            f"{escape(str(store.path))}: {escape(str(status.get('status')))} · "
-            f"{status.get('items_complete')} "
-            f"of {status.get('items_total')} items · spend "
-            + spend_text(
-                status.get("spent_usd", 0),
-                status.get("unknown_cost_calls", 0),
-                status.get("calls_lost_in_flight", 0),
-                estimated_usd=status.get("estimated_usd", 0.0),
-                estimated_calls=status.get("estimated_calls", 0),
-            )
-        )
-        if status.get("message") and status.get("items_complete") != status.get("items_total"):
-            console.print(escape(str(status["message"])))  # what is left, and what to do
+    _say_status(store, console)
     table = Table()
     for column in ("id", "condition", "question", "setup", "status", "rounds", "judgments"):
         table.add_column(
@@ -180,6 +162,40 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
             "later one of the same judge and rounds, failed or skipped, or their transcript "
             "failed or has no gold answer); `oversight show RUN ID` says why for each"
         )
+
+
+def _say_status(store: RunStore, console: Console) -> None:
+    """Where the run stands, in the first line of the list: its status, the items done of
+    all, its spend; counted from the store where ``status.json`` lags behind a session,
+    and stopped, with the command that resumes it, where it says ``running`` and no
+    process holds the run (killed)."""
+    from rich.markup import escape
+
+    from oversight.runner._spend import spend_text
+    from oversight.runner._status import current_status
+
+    status = current_status(store)  # counted from the store where the file lags behind
+    if status is not None:
+        standing = str(status.get("status"))
+        if status.get("killed"):
+            resume = status.get("resume")
+            standing = f"stopped ({standing}: no process is running it; resume with: {resume})"
+        failed = f", {status['items_failed']} failed" if status.get("items_failed") else ""
+        console.print(
+            f"{escape(str(store.path))}: {escape(standing)} · {status.get('items_complete')} "
+            f"of {status.get('items_total')} items{failed} · spend "
+            + spend_text(
+                status.get("spent_usd", 0),
+                status.get("unknown_cost_calls", 0),
+                status.get("calls_lost_in_flight", 0),
+                estimated_usd=status.get("estimated_usd", 0.0),
+                estimated_calls=status.get("estimated_calls", 0),
+            )
+        )
+        if status.get("message") and status.get("items_complete") != status.get("items_total"):
+            console.print(escape(str(status["message"])))  # what is left, and what to do
+        if status.get("now"):
+            console.print(escape(f"now: {status['now']}"))
 
 
 _BATCH = 500

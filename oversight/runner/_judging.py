@@ -74,6 +74,8 @@ class Judging:
         """Work keys whose last judgment failed (a retry that succeeds removes its key)."""
         self._deciders: dict[str, list[tuple[Judge | None, str]]] = {}
         """Per condition: its judges (None: the tree's own decision) and their names."""
+        self._needs: dict[str, int] | None = None
+        """What :meth:`needs` found, once found."""
 
     def read_index(self, *, retry_failed: bool) -> None:
         """Learn from the judgments index (no judgment is read) what is done and what
@@ -104,6 +106,17 @@ class Judging:
                 deciders.append((None, _rewards_name(item)))
             self._deciders[item.condition.label] = deciders
         return [(judge, judgment_id(item.id, name, None)) for judge, name in deciders]
+
+    def needs(self, items: list[WorkItem]) -> dict[str, int]:
+        """How many judgments an item of each condition (by label) has when it is done, for
+        ``RUN/status.json``: ``oversight show`` counts the items done from the store with
+        it while the file lags behind a running (or killed) session."""
+        if self._needs is None:  # the same items at every write of the session
+            self._needs = {}
+            for item in items:
+                if item.condition.label not in self._needs:
+                    self._needs[item.condition.label] = len(self.keys(item))
+        return self._needs
 
     def missing(self, item: WorkItem) -> bool:
         """Whether a judgment of ``item`` is still to be asked for."""

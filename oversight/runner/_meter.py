@@ -26,16 +26,22 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
-from typing import Any, Literal
-
-from pydantic import Field
+from dataclasses import fields
+from typing import Literal
 
 from oversight.endpoints import Endpoint
+from oversight.runner._ledger import (
+    SentEntry,
+    SpendEntry,
+    Tally,
+    count_paid,
+    read_ledger,
+    unclosed_marks,
+)
 from oversight.runner._metered import MeteredEndpoint, cached_bound, drawn_apart
-from oversight.runner._sessions import Session, running
+from oversight.runner._sessions import Session
 from oversight.runner._spend import estimated_text, lost_text, spend_text, unknown_text
-from transcripts import Call, JsonlLog, Record, new_id, utc_now
+from transcripts import Call, JsonlLog, new_id
 from transcripts.errors import CostCapReached
 
 __all__ = [
@@ -57,115 +63,8 @@ Unknown = Literal["price", "usage"]
 no token counts."""
 
 
-class SpendEntry(Record):
-    """One paid call, in ``RUN/spend.jsonl``."""
-
-    id: str = Field(default_factory=new_id)
-    """Unique id of the entry."""
-    endpoint: str
-    """Endpoint spec of the call."""
-    input_tokens: int = 0
-    """Prompt tokens billed."""
-    output_tokens: int = 0
-    """Completion tokens billed."""
-    cost_usd: float | None = None
-    """Dollars; None when unknown (no known price, or no token counts in the reply)."""
-    estimated_usd: float | None = Field(default=None, exclude_if=lambda v: v is None)
-    """For a reply without token counts: the most it can have cost (the prompt counted
-    locally, all of ``max_tokens`` for the reply), which the cost cap counts; stored only
-    when set."""
-    at: str = Field(default_factory=lambda: utc_now().isoformat())
-    """When the call returned (UTC, ISO 8601)."""
-    request_hash: str | None = None
-    """Cache key of the request (None in ledgers written before it was recorded)."""
-    sent_id: str | None = None
-    """Id of the call's line in ``RUN/sent.jsonl`` (None in older ledgers)."""
-    recovered: bool = False
-    """True when written by a resumed session from the cached reply of a call whose ledger
-    line a kill had prevented."""
-
-
-class SentEntry(Record):
-    """A request sent to a provider (``event = "sent"``, written before sending), or the
-    note that it ended with nothing to pay (``unpaid``), in ``RUN/sent.jsonl``."""
-
-    id: str
-    """Id of the call; a paid call's ``SpendEntry.sent_id``."""
-    event: Literal["sent", "unpaid"] = "sent"
-    """``sent`` before the request goes out; ``unpaid`` once it failed with no paid reply."""
-    endpoint: str = ""
-    """Endpoint spec of the call."""
-    request_hash: str = ""
-    """Cache key of the request."""
-    at: str = Field(default_factory=lambda: utc_now().isoformat())
-    """When it was written (UTC, ISO 8601)."""
-
-
-_PAID = ("c", "i", "o", "s", "h", "x")
-"""What the spend ledger's index keeps of each line (``transcripts._index_fields``)."""
-
-
-def _paid(ledger: JsonlLog[SpendEntry]) -> list[tuple[Any, ...]]:
-    """(cost, input tokens, output tokens, sent id, request hash, estimated cost) of every
-    ledger line: from the ledger's index (no line parsed), or from the lines of a ledger
-    kept under another name."""
-    if set(_PAID) <= ledger.kept:
-        return ledger.index_values(*_PAID)
-    return [
-        (e.cost_usd, e.input_tokens, e.output_tokens, e.sent_id, e.request_hash, e.estimated_usd)
-        for e in ledger
-    ]
-
-
-def _unclosed(sent: JsonlLog[SentEntry], closed: set[str]) -> list[SentEntry]:
-    """The ``sent`` marks no spend line or ``unpaid`` line closes, in the order first
-    written (the index says which; only those marks are read)."""
-    indexed = "v" in sent.kept
-    rows = sent.index_values("id", "v") if indexed else [(m.id, m.event) for m in sent]
-    opened: dict[str, None] = {}
-    for mark_id, event in rows:
-        if event == "unpaid":
-            closed.add(mark_id)
-        else:
-            opened[mark_id] = None
-    found = (sent.get(i) for i in opened if i not in closed)
-    # A session still running beside this one (its lock held) has these calls in flight.
-    return [m for m in found if m is not None and not running(sent.path.parent, m.id)]
-
-
-@dataclass
-class Tally:
-    """What a meter counted: its session's calls, and spend and tokens."""
-
-    calls: int = 0
-    """Calls sent."""
-    cached_calls: int = 0
-    """Calls the response cache answered."""
-    paid_lines: int = 0
-    """Paid calls (ledger lines)."""
-    spent_usd: float = 0.0
-    """Dollars of paid calls with a known price."""
-    unknown_cost_calls: int = 0
-    """Paid calls of unknown cost with no estimate (no known price)."""
-    estimated_usd: float = 0.0
-    """Dollars the cost cap counts for paid calls without token counts (an upper bound)."""
-    estimated_calls: int = 0
-    """Paid calls without token counts, counted at ``estimated_usd``."""
-    input_tokens: int = 0
-    """Prompt tokens of paid calls."""
-    output_tokens: int = 0
-    """Completion tokens of paid calls."""
-
-    @classmethod
-    def of(cls, meter: Meter) -> Tally:
-        """The meter's counts now."""
-        return cls(*(getattr(meter, f.name) for f in fields(cls)))
-
-    def __sub__(self, other: Tally) -> Tally:
-        return Tally(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
-
-    def __add__(self, other: Tally) -> Tally:
-        return Tally(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+_FROM_LEDGER = tuple(f.name for f in fields(Tally) if f.name not in ("calls", "cached_calls"))
+"""What a meter starts from the ledger's tally (calls sent and cached are its session's)."""
 
 
 class Meter:
@@ -230,18 +129,14 @@ class Meter:
             self.follow()
             self._followed = Tally()  # all of it was there before this session
         elif ledger is not None:
-            for cost, tokens_in, tokens_out, sent_id, request_hash, bound in _paid(ledger):
-                self._add(cost, tokens_in, tokens_out, bound)
-                self.paid_lines += 1
-                if sent_id is not None:
-                    closed.add(sent_id)
-                if request_hash is not None:
-                    self._paid_hashes.add(request_hash)
+            paid, closed, self._paid_hashes = read_ledger(ledger)
+            for name in _FROM_LEDGER:
+                setattr(self, name, getattr(paid, name))
         self.unclosed: list[SentEntry] = []
         """Calls earlier sessions sent that were neither paid nor closed: cut off by a kill
         or a cancellation."""
         if sent is not None and sent.path.exists() and not follow:
-            self.unclosed = _unclosed(sent, closed)
+            self.unclosed = unclosed_marks(sent, closed)
         self.lost_in_flight = len(self.unclosed)
         """Calls a kill or a cancellation cut off in flight (all sessions): perhaps charged by
         the provider, cost unknown. :meth:`recover` takes out those the cache answered."""
@@ -428,15 +323,7 @@ class Meter:
     def _add(
         self, cost: float | None, input_tokens: int, output_tokens: int, bound: float | None = None
     ) -> None:
-        if cost is None and bound is not None:
-            self.estimated_usd += bound
-            self.estimated_calls += 1
-        elif cost is None:
-            self.unknown_cost_calls += 1
-        else:
-            self.spent_usd += cost
-        self.input_tokens += input_tokens
-        self.output_tokens += output_tokens
+        count_paid(self, cost, input_tokens, output_tokens, bound)
 
     def spend_text(self) -> str:
         """Spend in words, unknown costs said apart (never counted as zero)."""

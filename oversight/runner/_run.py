@@ -44,7 +44,14 @@ from oversight.runner._meter import Meter, MeteredEndpoint, Unknown
 from oversight.runner._plants import planted_agents, resolve_plants
 from oversight.runner._progress import Display, RunProgress
 from oversight.runner._signals import Signals
-from oversight.runner._status import RunResult, Status, ending, warn_unpriced, write_status
+from oversight.runner._status import (
+    RunResult,
+    Status,
+    ending,
+    saved_judgments,
+    warn_unpriced,
+    write_status,
+)
 from transcripts import RunStore, Transcript
 from transcripts.errors import CostCapReached
 
@@ -357,11 +364,7 @@ class Session:
         to_do = self.items if self._to_do is None else self._to_do
         # From the indexes: no record is read. The items the scan found done stay done;
         # only those it left to do are looked at again.
-        saved = {
-            key
-            for key, status, escalated in self.store.judgments.index_values("k", "status", "e")
-            if isinstance(key, str) and (status in ("ok", "failed") or escalated)
-        }
+        saved = {key for _, key in saved_judgments(self.store)}
         latest = dict(self.store.transcripts.index_values("id", "status", latest=True))
         complete, failed = len(self.items) - len(to_do), 0
         for item in to_do:
@@ -435,7 +438,8 @@ class Session:
         now = time.monotonic()
         if self.status_file and (force or now - self._last_status >= 2.0):
             self._last_status = now
-            write_status(self.store, self._result(status, message, already, started))
+            result = self._result(status, message, already, started)
+            write_status(self.store, result, judgments_per_item=self.judging.needs(self.items))
 
     def _save_status(self, result: RunResult) -> None:
         if self.status_file:

@@ -16,6 +16,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from oversight.runner._lock import held
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no advisory lock, every session seems ended
@@ -67,16 +69,6 @@ def running(folder: Path, mark_id: str) -> bool:
     """Whether the session that wrote the ``sent`` mark ``mark_id`` still holds its lock
     (in any process, this one included)."""
     _, at, session_id = mark_id.partition("@")
-    if not at or fcntl is None:
+    if not at:
         return False
-    try:
-        fd = os.open(folder / SESSIONS / f"{session_id}.lock", os.O_RDONLY)
-    except OSError:  # removed: the session ended
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # and with it the lock taken, if it was
-    return False
+    return held(folder / SESSIONS / f"{session_id}.lock") is True  # a file removed: ended

@@ -26,8 +26,10 @@ __all__ = [
     "RunResult",
     "Status",
     "check_priced",
+    "current_status",
     "ending",
     "read_status",
+    "saved_judgments",
     "warn_unpriced",
     "write_status",
 ]
@@ -126,6 +128,84 @@ def read_status(store: RunStore) -> dict[str, Any] | None:
     except StoreError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def saved_judgments(store: RunStore) -> list[tuple[Any, str]]:
+    """(transcript id, work key) of each judgment the runner counts as saved (from the
+    index, no judgment read): ok, failed (counted in ``judgments_failed``) or handed to a
+    person. An item is complete once its transcript is and each of its work keys is here."""
+    return [
+        (transcript_id, key)
+        for transcript_id, key, status, escalated in store.judgments.index_values(
+            "t", "k", "status", "e"
+        )
+        if isinstance(key, str) and (status in ("ok", "failed") or escalated)
+    ]
+
+
+def current_status(store: RunStore) -> dict[str, Any] | None:
+    """The last status written (:func:`read_status`), made true where the file cannot be:
+    a session rewrites it every 2 s, and a ``kill -9`` leaves ``running`` in it. Where it
+    says ``running``, the items done and failed and the spend are counted from the store
+    (its indexes and its ledger files, one pass over each), and unless a live process
+    holds the run's lock the status is ``interrupted``, with ``killed`` set and
+    ``resume`` the command that resumes the run. Another status, with a session holding
+    the lock (one that began, and has not written the file yet), has ``now`` say what the
+    session does. Writes nothing and takes no lock a
+    session could wait for: for ``oversight show``, also on a folder it cannot write to."""
+    from oversight.runner._ledger import run_spend
+    from oversight.runner._lock import run_lock_held, run_lock_holder
+
+    status = read_status(store)
+    if status is None:
+        return None
+    if status.get("status") != "running":
+        if run_lock_held(store.path):  # a session began and has not said so in the file yet
+            status["now"] = run_lock_holder(store.path)
+        return status
+    needs = status.get("judgments_per_item")
+    latest = store.transcripts.index_values("id", "status", "c", latest=True)
+    planned = [(i, s, c) for i, s, c in latest if not isinstance(needs, dict) or c in needs]
+    complete = {i: c for i, s, c in planned if s == "complete"}
+    saved: dict[str, set[str]] = {}
+    for transcript_id, key in saved_judgments(store):
+        if transcript_id in complete:
+            saved.setdefault(transcript_id, set()).add(key)
+    # Written before each session's counts of judgments per item (an older version): an
+    # item is taken as done once its transcript has a judgment.
+    done = sum(
+        len(saved.get(i, ())) >= (needs.get(c, 1) if isinstance(needs, dict) else 1)
+        for i, c in complete.items()
+    )
+    paid, lost = run_spend(store.path)
+    status.update(
+        items_complete=done,
+        items_failed=len(planned) - len(complete),
+        transcripts=len(complete),
+        spent_usd=paid.spent_usd,
+        unknown_cost_calls=paid.unknown_cost_calls,
+        estimated_usd=paid.estimated_usd,
+        estimated_calls=paid.estimated_calls,
+        paid_calls=paid.paid_lines,
+        calls_lost_in_flight=lost,
+    )
+    if run_lock_held(store.path) is False:
+        status.update(status="interrupted", killed=True, resume=_resume_command(store))
+    return status
+
+
+def _resume_command(store: RunStore) -> str:
+    """``oversight run EXPERIMENT --out RUN``, from the experiment file the run was made
+    from (a general line where the run does not say)."""
+    import shlex
+
+    try:
+        source = store.read_json("experiment.json").get("source")
+    except (StoreError, AttributeError):
+        source = None
+    if not isinstance(source, str) or not source:
+        return f"the same `oversight run ... --out {store.path}` command"
+    return f"oversight run {shlex.quote(source)} --out {shlex.quote(str(store.path))}"
 
 
 def ending(failed_items: int, failed_judgments: int) -> tuple[Status, str]:

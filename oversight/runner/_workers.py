@@ -169,7 +169,9 @@ async def run_workers(
                     progress.tick()
                 if time.monotonic() - last_status >= 2.0:
                     last_status = time.monotonic()
-                    write_status(store, _result(store, meter, crew, items, "running", "", started))
+                    running = _result(store, meter, crew, items, "running", "", started)
+                    needs = session.judging.needs(items)
+                    write_status(store, running, judgments_per_item=needs)
     finally:
         stops.remove()
         await _wind_up(crew, loop)

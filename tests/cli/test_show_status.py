@@ -1,0 +1,165 @@
+"""``oversight show RUN``'s first line while a run goes on and after a ``kill -9``: counts and
+spend from the store (``status.json`` is rewritten every 2 s, and a kill leaves ``running``
+in it), and ``running`` only while a process holds the run's lock; otherwise stopped, with
+the command that resumes it. The same from a folder the reader cannot write to."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from oversight.cli import main
+from oversight.testing import (
+    FAKE_KEY_VARIABLE,
+    FakeOpenAIServer,
+    RecordedRequest,
+    cli_command,
+    fake_experiment,
+    scripted_verdict,
+)
+from tests.cli.test_read_only_run import _as_a_reader
+from transcripts import RunStore
+
+ROOT = Path(__file__).resolve().parents[2]
+_STALL_AT = 14
+"""Requests the fake server answers; from this one on, each waits an hour (a run stuck on
+its calls in flight: every write of the items before it is done)."""
+
+
+def _latency(record: RecordedRequest) -> float:
+    return 3600.0 if record.index >= _STALL_AT else 0.0
+
+
+def _truth(run: Path) -> tuple[int, int, float, int]:
+    """(items done, items failed, dollars on the ledger, calls sent and never closed), read
+    from the files as a test reads them: one judge, so an item is done once its complete
+    transcript has a judgment."""
+    store = RunStore.open(run)
+    latest = {t.id: t.status for t in store.transcripts.latest()}
+    judged = {j.transcript_id for j in store.judgments.latest() if j.status == "ok"}
+    store.close()
+    done = sum(s == "complete" and i in judged for i, s in latest.items())
+    failed = sum(s != "complete" for s in latest.values())
+    spend = [json.loads(line) for line in (run / "spend.jsonl").read_text().splitlines()]
+    marks = [json.loads(line) for line in (run / "sent.jsonl").read_text().splitlines()]
+    closed = {s["sent_id"] for s in spend} | {m["id"] for m in marks if m["event"] == "unpaid"}
+    open_ = sum(m["event"] == "sent" and m["id"] not in closed for m in marks)
+    return done, failed, sum(s["cost_usd"] for s in spend), open_
+
+
+@contextlib.contextmanager
+def _stuck_run(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path, Path]]:
+    """``oversight run`` in its own process, one item at a time, stuck on a call the fake
+    server holds: (the process, the experiment file, the run folder)."""
+    server = FakeOpenAIServer(reply=scripted_verdict, latency=_latency).start_in_thread()
+    exp = tmp_path / "exp.toml"
+    exp.write_text(fake_experiment(server.base_url, limits={"concurrency": 1}))
+    run = tmp_path / "run"
+    env = {**os.environ, FAKE_KEY_VARIABLE: "test", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        cli_command("run", str(exp), "--out", str(run), "--no-progress", "--no-report"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120  # bounded: the server's own count, no fixed wait
+        while server.total_requests <= _STALL_AT or server.in_flight == 0:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the run never reached the held call"
+            time.sleep(0.005)
+        yield process, exp, run
+    finally:
+        process.kill()
+        process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+        server.stop_thread()
+
+
+def _first_line(out: str) -> str:
+    return " ".join(out.split("┏")[0].split())
+
+
+def test_show_says_running_then_stopped_after_a_kill_with_the_store_s_counts_and_spend(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _stuck_run(tmp_path) as (process, exp, run):
+        done, failed, dollars, _ = _truth(run)
+        assert done >= 3  # items went through before the held call
+        assert main(["show", str(run), "--limit", "1"]) == 0
+        line = _first_line(capsys.readouterr().out)
+        assert line.startswith(f"{run}: running · {done} of 32 items")
+        assert f"spend ${dollars:.4f}" in line
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert json.loads((run / "status.json").read_text())["status"] == "running"
+        done, failed, dollars, cut_off = _truth(run)
+        assert cut_off >= 1  # the held call
+        assert main(["show", str(run), "--limit", "1"]) == 0
+        line = _first_line(capsys.readouterr().out)
+    assert failed == 0
+    assert line.startswith(
+        f"{run}: stopped (interrupted: no process is running it; resume with: "
+        f"oversight run {exp} --out {run}) · {done} of 32 items · spend ${dollars:.4f} + "
+        f"{cut_off} call(s) cut off in flight"
+    ), line
+
+
+def test_show_reads_a_killed_run_from_a_folder_it_cannot_write_and_leaves_it_as_it_was(
+    tmp_path: Path,
+) -> None:
+    with _stuck_run(tmp_path) as (process, _, run):
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    done, _, dollars, cut_off = _truth(run)
+    before = {p: p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+    everything = [run, *run.rglob("*")]  # a read-only copy: files and folders
+    for path in everything:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        shown = subprocess.run(
+            _as_a_reader(cli_command("show", str(run), "--limit", "1")),
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            check=False,
+            timeout=120,
+        )
+    finally:
+        for path in everything:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert shown.returncode == 0, shown.stderr
+    line = _first_line(shown.stdout)
+    assert line.startswith(f"{run}: stopped (interrupted"), line
+    assert f"· {done} of 32 items · spend ${dollars:.4f} + {cut_off} call(s)" in line
+    assert {p: p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()} == before
+
+
+def test_show_names_the_session_that_holds_a_finished_run_before_it_writes_its_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from oversight.runner._lock import run_lock
+    from oversight.runner._status import RunResult, write_status
+
+    store = RunStore.create(tmp_path / "run")
+    write_status(store, RunResult(path=store.path, status="complete", items_total=2))
+    store.close()
+    assert main(["show", str(tmp_path / "run")]) == 0
+    assert "now:" not in capsys.readouterr().out
+    lock = run_lock(tmp_path / "run")  # a new session began: its first status is not out yet
+    try:
+        assert main(["show", str(tmp_path / "run")]) == 0
+    finally:
+        lock.release()
+    said = " ".join(capsys.readouterr().out.split())
+    assert "complete · 0 of 2 items" in said
+    assert f"now: another `oversight run` is writing {tmp_path / 'run'} (pid {os.getpid()})" in said
