@@ -195,17 +195,23 @@ def current_status(store: RunStore) -> dict[str, Any] | None:
 
 
 def _resume_command(store: RunStore) -> str:
-    """``oversight run EXPERIMENT --out RUN``, from the experiment file the run was made
-    from (a general line where the run does not say)."""
+    """``oversight run EXPERIMENT --out RUN`` (``oversight stress`` for a run it made),
+    from the experiment file the run was made from (a general line where the run does not
+    say)."""
     import shlex
 
     try:
-        source = store.read_json("experiment.json").get("source")
-    except (StoreError, AttributeError):
-        source = None
+        frozen = store.read_json("experiment.json")
+    except StoreError:
+        frozen = None
+    frozen = frozen if isinstance(frozen, dict) else {}
+    source, spec = frozen.get("source"), frozen.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    stress = spec.get("stress") and str(spec.get("name", "")).endswith("-stress")
+    command = "oversight stress" if stress else "oversight run"
     if not isinstance(source, str) or not source:
-        return f"the same `oversight run ... --out {store.path}` command"
-    return f"oversight run {shlex.quote(source)} --out {shlex.quote(str(store.path))}"
+        return f"the same `{command} ... --out {store.path}` command"
+    return f"{command} {shlex.quote(source)} --out {shlex.quote(str(store.path))}"
 
 
 def ending(failed_items: int, failed_judgments: int) -> tuple[Status, str]:

@@ -99,6 +99,7 @@ def test_show_says_running_then_stopped_after_a_kill_with_the_store_s_counts_and
         line = _first_line(capsys.readouterr().out)
         assert line.startswith(f"{run}: running · {done} of 32 items")
         assert f"spend ${dollars:.4f}" in line
+        assert "cut off" not in line  # the held call is in flight in a live session
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert json.loads((run / "status.json").read_text())["status"] == "running"
@@ -163,3 +164,24 @@ def test_show_names_the_session_that_holds_a_finished_run_before_it_writes_its_s
     said = " ".join(capsys.readouterr().out.split())
     assert "complete · 0 of 2 items" in said
     assert f"now: another `oversight run` is writing {tmp_path / 'run'} (pid {os.getpid()})" in said
+
+
+@pytest.mark.parametrize(
+    ("spec", "command"),
+    [({"name": "e"}, "run"), ({"name": "e-stress", "stress": {"personas": ["x"]}}, "stress")],
+)
+def test_a_stopped_run_is_resumed_by_the_command_that_made_it(
+    tmp_path: Path, spec: dict[str, object], command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``oversight stress`` writes its run as ``oversight run`` does; a stopped one is
+    resumed by ``oversight stress``."""
+    from oversight.runner._status import RunResult, write_status
+
+    store = RunStore.create(tmp_path / "run")
+    store.write_json("experiment.json", {"source": "/exp/e.toml", "spec": spec})
+    write_status(store, RunResult(path=store.path, status="running", items_total=2))
+    store.close()
+    assert main(["show", str(tmp_path / "run")]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"resume with: oversight {command} /exp/e.toml --out {tmp_path / 'run'}) ·" in said
+    assert "· 0 of 2 items · spend $0.0000" in said
