@@ -46,7 +46,7 @@ from judges.panel import QUEUED_MEMBER, PanelJudge, PanelOptions
 from judges.terminal import Interrupt
 from oversight.endpoints import Endpoint, endpoint
 from transcripts import RunStore
-from transcripts._validation import format_errors
+from transcripts._validation import Integer, format_errors
 from transcripts.errors import ConfigError
 
 __all__ = [
@@ -132,7 +132,7 @@ class FallbackJudgeConfig(FallbackOptions):
     """Shorthand: an LLM judge on this endpoint (with ``samples`` and ``combine``)."""
     members: list[JudgeConfig] | None = None
     """Shorthand: a panel of these judges (combined by ``combine``)."""
-    samples: int = Field(default=1, ge=1)
+    samples: Integer = Field(default=1, ge=1)
     """With ``endpoint``: samples of the LLM judge."""
     combine: Combine = "mean"
     """With ``endpoint`` or ``members``: how samples or members are combined."""

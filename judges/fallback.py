@@ -44,6 +44,7 @@ from judges._common import HumanInterrupted, HumanQuit, judge_safely
 from judges.base import Judge, JudgeOptions, resolve_options
 from judges.queue import EscalationKey, human_decided, key_of
 from transcripts import Escalation, JudgeIdentity, JudgeView, Judgment, RunStore
+from transcripts._validation import Number
 from transcripts.errors import ConfigError
 
 __all__ = ["EscalationPolicy", "FallbackJudge", "FallbackMode", "FallbackOptions"]
@@ -57,13 +58,13 @@ class EscalationPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    threshold: Number | None = Field(default=None, ge=0.0, le=1.0)
     """Escalate when the largest probability is below this (e.g. 0.7); None: never on confidence."""
     on_failure: bool = True
     """Escalate when the automatic judge failed."""
     on_disagreement: bool = False
     """Escalate when a panel's ``agreement`` is below ``min_agreement``."""
-    min_agreement: float = Field(default=1.0, ge=0.0, le=1.0)
+    min_agreement: Number = Field(default=1.0, ge=0.0, le=1.0)
     """With ``on_disagreement``: the share of members that must agree (1.0 = unanimous)."""
 
     def reason(self, judgment: Judgment) -> str | None:

@@ -73,6 +73,7 @@ from judges.terminal import (
     show_view,
 )
 from transcripts import JudgeIdentity, JudgeView, Judgment
+from transcripts._validation import Number
 from transcripts.errors import ConfigError
 
 __all__ = [
@@ -100,7 +101,7 @@ class HumanJudgeOptions(JudgeOptions):
     """The person's name (required by the time the judge is built)."""
     live: bool = False
     """Also ask the person for questions between rounds of interactive protocols."""
-    time_limit_s: float | None = Field(default=None, gt=0)
+    time_limit_s: Number | None = Field(default=None, gt=0)
     """Seconds a person should take per item; a later answer is kept and marked over time."""
 
 

@@ -70,6 +70,7 @@ from judges.prompts import (
 from oversight.concurrency import bounded_map
 from oversight.endpoints import Completion, Endpoint
 from transcripts import Call, JudgeIdentity, JudgeView, Judgment
+from transcripts._validation import Integer, Number
 from transcripts.errors import EndpointError, JudgeError, StructuredOutputError
 
 __all__ = ["LLMJudge", "LLMJudgeOptions", "Mode", "label_probabilities", "parse_structured"]
@@ -94,24 +95,24 @@ class LLMJudgeOptions(JudgeOptions):
 
     mode: Mode = "structured"
     """``structured`` (JSON probabilities) or ``logprobs`` (answer-label token logprobs)."""
-    samples: int = Field(default=1, ge=1)
+    samples: Integer = Field(default=1, ge=1)
     """Independent samples per item, combined by ``combine``."""
     combine: Combine = "mean"
     """How samples are combined: mean probability, or ``majority`` (share of votes)."""
-    temperature: float | None = Field(default=None, ge=0.0)
+    temperature: Number | None = Field(default=None, ge=0.0)
     """Sampling temperature; None = 0.0 for one sample, 1.0 for several."""
-    max_attempts: int | None = Field(default=None, ge=1)
+    max_attempts: Integer | None = Field(default=None, ge=1)
     """Times an unreadable reply is asked again, per sample, before the judgment fails;
     None: the endpoint's ``judge_attempts``."""
-    max_tokens: int = Field(default=600, ge=1)
+    max_tokens: Integer = Field(default=600, ge=1)
     """Completion token limit of a structured verdict."""
     ask_questions: bool = False
     """Ask the speakers a question between rounds of interactive protocols."""
     on_missing_logprobs: Literal["fail", "structured"] = "fail"
     """In logprobs mode, when the provider gives none: fail, or ask in structured mode."""
-    concurrency: int = Field(default=8, ge=1)
+    concurrency: Integer = Field(default=8, ge=1)
     """Samples of one item asked at once."""
-    seed: int | None = None
+    seed: Integer | None = None
     """Sampling seed for providers that accept one, sent as ``seed + sample_index``; None: none."""
 
 

@@ -34,6 +34,7 @@ from judges.base import Judge, JudgeOptions, resolve_options
 from judges.fallback import FallbackJudge
 from oversight.concurrency import bounded_map
 from transcripts import JudgeIdentity, JudgeView, Judgment, verdict
+from transcripts._validation import Integer
 from transcripts.errors import ConfigError
 
 __all__ = ["QUEUED_MEMBER", "PanelJudge", "PanelOptions"]
@@ -52,7 +53,7 @@ class PanelOptions(JudgeOptions):
 
     combine: Combine = "mean"
     """Mean probability, or ``majority`` (share of member votes)."""
-    concurrency: int = Field(default=8, ge=1)
+    concurrency: Integer = Field(default=8, ge=1)
     """Members asked at once."""
 
 

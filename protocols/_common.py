@@ -25,6 +25,7 @@ from pydantic import Field, field_serializer, field_validator
 from judges.prompts import template_fields
 from protocols.base import ProtocolConfig, Setup
 from transcripts import Question
+from transcripts._validation import Integer, Number
 from transcripts.errors import ConfigError
 
 __all__ = [
@@ -77,16 +78,16 @@ def _imported(ref: str) -> Callable[..., str]:
 class SpeakerConfig(ProtocolConfig):
     """Options shared by protocols whose agents speak."""
 
-    word_limit: int | None = Field(default=None, ge=1)
+    word_limit: Integer | None = Field(default=None, ge=1)
     """Most words per speech (quoted words count); longer speeches are cut and marked."""
-    char_limit: int | None = Field(default=None, ge=1)
+    char_limit: Integer | None = Field(default=None, ge=1)
     """Most characters per speech (quote tags not counted); longer speeches are cut and marked."""
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: Integer | None = Field(default=None, ge=1)
     """Most tokens a speaker may generate in one call. None: derived from the length limit
     with headroom (see :attr:`token_limit`), so the word limit, not the token limit, cuts."""
-    temperature: float = Field(default=0.0, ge=0.0)
+    temperature: Number = Field(default=0.0, ge=0.0)
     """Sampling temperature of every speaker call."""
-    concurrency: int = Field(default=8, ge=1)
+    concurrency: Integer = Field(default=8, ge=1)
     """Most model calls this protocol runs at once for one question."""
     prompts: dict[str, PromptOverride] = Field(default_factory=dict)
     """Prompt overrides: ``render_*`` function name -> ``str.format`` template or function."""
@@ -96,7 +97,7 @@ class SpeakerConfig(ProtocolConfig):
     """Speakers first reason in ``<thinking>`` tags, then write the public ``<argument>``;
     the reasoning is kept as a private turn and never reaches the judge (a derived
     :attr:`token_limit` leaves it :data:`REASONING_TOKENS` of its own)."""
-    resamples: int = Field(default=2, ge=0)
+    resamples: Integer = Field(default=2, ge=0)
     """Times a speech that breaks the rules (no ``<argument>`` tags with ``scratchpad``, no
     quote where a source text must be quoted, over the length limit) is drawn again (never
     at temperature 0, where a draw repeats itself); after that the last draw is cut to the
@@ -177,12 +178,12 @@ class Player(ProtocolConfig):
     name: str | None = None
     """Name of the player in transcripts and reports (default: derived from the model and
     the settings, e.g. ``openai/gpt-4o:bo4+refine2``)."""
-    best_of_n: int = Field(default=1, ge=1)
+    best_of_n: Integer = Field(default=1, ge=1)
     """Candidate speeches per turn; the one the judge model finds most convincing is kept."""
-    refine: int = Field(default=0, ge=0)
+    refine: Integer = Field(default=0, ge=0)
     """Critiques of the kept speech, each answered by a refined speech; the refinement the
     judge model finds most convincing replaces it (0: no critique-and-refine)."""
-    candidate_temperature: float = Field(default=0.8, ge=0.0)
+    candidate_temperature: Number = Field(default=0.8, ge=0.0)
     """Sampling temperature of candidates and refinements when the player optimises."""
 
     def label(self, spec: str) -> str:

@@ -32,6 +32,7 @@ from protocols.live import Live, LiveOptions
 from protocols.prompts import consultancy as prompts
 from protocols.prompts import speech as speech_prompts
 from transcripts import Question, Transcript
+from transcripts._validation import Integer, Number
 
 if TYPE_CHECKING:
     from judges.base import Judge
@@ -49,7 +50,7 @@ CONSULTANT = "Consultant"
 class Config(_common.SpeakerConfig, LiveOptions):
     """Options of a consultancy."""
 
-    rounds: int = Field(default=3, ge=1)
+    rounds: Integer = Field(default=3, ge=1)
     """Number of consultant speeches."""
     judge_questions: bool = False
     """After every speech but the last, the judge (the condition's ``judge``) asks a
@@ -59,19 +60,19 @@ class Config(_common.SpeakerConfig, LiveOptions):
     rest (every answer once when gold is unknown); or only ``correct`` or ``incorrect``."""
     open: bool = False
     """The consultant chooses the answer it argues for instead of being assigned one."""
-    best_of_n: int = Field(default=1, ge=1)
+    best_of_n: Integer = Field(default=1, ge=1)
     """Candidate speeches per turn, scored by the judge model (``player`` may set it)."""
-    refine: int = Field(default=0, ge=0)
+    refine: Integer = Field(default=0, ge=0)
     """Critique-and-refine critiques per turn (``player`` may set it)."""
-    candidate_temperature: float = Field(default=0.8, ge=0.0)
+    candidate_temperature: Number = Field(default=0.8, ge=0.0)
     """Sampling temperature of candidates and refinements."""
     player: Player | None = None
     """The consultant's optimisation and name (overrides the three options above)."""
     score_mode: Literal["logprobs", "structured"] = "logprobs"
     """How the scorer reads the judge model (see debate)."""
-    word_limit: int | None = Field(default=150, ge=1)
+    word_limit: Integer | None = Field(default=150, ge=1)
     """Most words per speech (quoted words count); longer speeches are redrawn, then cut."""
-    temperature: float = Field(default=0.4, ge=0.0)
+    temperature: Number = Field(default=0.4, ge=0.0)
     """Sampling temperature of a speech that is not optimised."""
     scratchpad: bool = True
     """The consultant reasons in private ``<thinking>`` tags before its ``<argument>``."""

@@ -45,6 +45,7 @@ from protocols.base import ProtocolSpec, Setup
 from protocols.live import Live, LiveOptions
 from protocols.prompts import critique as prompts
 from transcripts import CritiqueOutcome, Question, Transcript, Turn
+from transcripts._validation import Integer
 from transcripts.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class Config(_common.SpeakerConfig, LiveOptions):
     target: Literal["own", "given", "planted"] = "own"
     """The answer critiqued: the answerer's own, the dataset's given answer, or the gold
     justification as written (``clean``) and with a planted flaw (``planted``)."""
-    critiques: int = Field(default=1, ge=1)
+    critiques: Integer = Field(default=1, ge=1)
     """Independent critiques of the proposal (speakers ``Critic 1``, ... when more than one)."""
     self_critique: bool = False
     """The answerer's own endpoint writes the critiques."""
@@ -91,7 +92,7 @@ class Config(_common.SpeakerConfig, LiveOptions):
     sides: _common.Sides = "all"
     """Which answers the answerer is assigned across setups (own target; all when gold is
     unknown)."""
-    word_limit: int | None = Field(default=250, ge=1)
+    word_limit: Integer | None = Field(default=250, ge=1)
     """Most words per turn (quoted words count); longer turns are cut and marked."""
 
     @model_validator(mode="before")

@@ -40,6 +40,7 @@ from protocols.live import Live, LiveOptions
 from protocols.prompts import debate as prompts
 from protocols.prompts import speech as speech_prompts
 from transcripts import Question, Transcript, Turn, answer_label
+from transcripts._validation import Integer, Number
 from transcripts.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -55,20 +56,20 @@ ROLES = ("debater",)
 class Config(_common.SpeakerConfig, LiveOptions):
     """Options of a debate (defaults: Khan et al. 2024)."""
 
-    rounds: int = Field(default=3, ge=1)
+    rounds: Integer = Field(default=3, ge=1)
     """Number of rounds; every debater speaks once a round."""
-    debaters: int | None = Field(default=None, ge=2)
+    debaters: Integer | None = Field(default=None, ge=2)
     """Number of debaters; must equal the number of answers (None: one per answer)."""
     simultaneous: bool | Literal["opening"] = True
     """Debaters write a round's speeches at once, seeing only earlier rounds; False: in turn;
     ``"opening"``: the first round at once, later rounds in turn (Michael et al. 2023)."""
     judge_questions: bool = False
     """After every round but the last, the judge may ask a question the debaters then see."""
-    best_of_n: int = Field(default=1, ge=1)
+    best_of_n: Integer = Field(default=1, ge=1)
     """Every seat's candidate speeches per turn (``players`` may set it per seat)."""
-    refine: int = Field(default=0, ge=0)
+    refine: Integer = Field(default=0, ge=0)
     """Every seat's critique-and-refine critiques per turn (``players`` may set it per seat)."""
-    candidate_temperature: float = Field(default=0.8, ge=0.0)
+    candidate_temperature: Number = Field(default=0.8, ge=0.0)
     """Sampling temperature of candidates and refinements (``temperature`` otherwise)."""
     players: dict[str, Player] = Field(default_factory=dict)
     """Seat (``debater_a``, ``debater_b``, ... or ``debater`` for all) -> its player's
@@ -82,9 +83,9 @@ class Config(_common.SpeakerConfig, LiveOptions):
     """Rotate the seats (``debater_a``, ...) over the speakers across setups, so each
     seat's model defends every answer in every position; for seats played by different
     models (tournaments turn it on for cross-play). Off: seat X always plays Debater X."""
-    word_limit: int | None = Field(default=150, ge=1)
+    word_limit: Integer | None = Field(default=150, ge=1)
     """Most words per speech (quoted words count); longer speeches are redrawn, then cut."""
-    temperature: float = Field(default=0.4, ge=0.0)
+    temperature: Number = Field(default=0.4, ge=0.0)
     """Sampling temperature of a speech that is not optimised."""
     scratchpad: bool = True
     """Debaters reason in private ``<thinking>`` tags before their public ``<argument>``."""

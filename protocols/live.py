@@ -35,6 +35,7 @@ from pydantic import Field, model_validator
 
 from protocols.base import ProtocolConfig
 from transcripts import JudgeIdentity, JudgeView, Judgment, Transcript, Turn, answer_label
+from transcripts._validation import Integer, Number
 from transcripts.errors import ProtocolError
 from transcripts.live import JUDGE_SPEAKER
 
@@ -50,9 +51,9 @@ class LiveOptions(ProtocolConfig):
 
     live_judge: bool = False
     """The condition's judge states beliefs after every round and may end the protocol."""
-    max_rounds: int | None = Field(default=None, ge=1)
+    max_rounds: Integer | None = Field(default=None, ge=1)
     """With ``live_judge``: most rounds before the protocol ends on its own (None: ``rounds``)."""
-    turn_penalty: float = Field(default=0.05, ge=0.0)
+    turn_penalty: Number = Field(default=0.05, ge=0.0)
     """With ``live_judge``: reward lost per round the judge chose to hear (0.05 in the paper)."""
     show_beliefs: bool = False
     """With ``live_judge``: speakers also read the judge's beliefs after each round."""

@@ -34,6 +34,7 @@ from protocols._tree import SUBCLAIMS_SCHEMA, Node, subclaims_of
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import prover_estimator as prompts
 from transcripts import Question, Transcript, Tree
+from transcripts._validation import Integer
 from transcripts.errors import ProtocolError
 from transcripts.quotes import verify_quotes
 
@@ -77,9 +78,9 @@ def _choice_schema(n: int) -> dict[str, Any]:
 class Config(_common.SpeakerConfig):
     """Options of prover–estimator debate."""
 
-    depth: int = Field(default=2, ge=0)
+    depth: Integer = Field(default=2, ge=0)
     """Recursion steps from the answer's claim to the leaf the judge checks (0: the claim)."""
-    branching: int = Field(default=3, ge=1)
+    branching: Integer = Field(default=3, ge=1)
     """Most sub-claims per decomposition."""
     leaf_reply: bool = True
     """The estimator answers the prover's leaf evidence before the judge checks the leaf."""
@@ -88,7 +89,7 @@ class Config(_common.SpeakerConfig):
     reading the debate path."""
     sides: _common.Sides = "all"
     """Which answers the prover is assigned across setups (all when gold is unknown)."""
-    word_limit: int | None = Field(default=150, ge=1)
+    word_limit: Integer | None = Field(default=150, ge=1)
     """Most words of leaf evidence (quoted words count); longer is cut and marked."""
 
 

@@ -34,6 +34,7 @@ from protocols._tree import INNER_SCHEMA, Node, normalised
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import rrm as prompts
 from transcripts import Question, Transcript, Tree
+from transcripts._validation import Integer
 from transcripts.errors import ProtocolError
 from transcripts.quotes import as_said, verify_quotes
 
@@ -61,10 +62,10 @@ QUESTIONS_SCHEMA = strict_object({"questions": {"type": "array", "items": {"type
 class Config(_common.SpeakerConfig):
     """Options of recursive reward modeling with a weak evaluator."""
 
-    depth: int = Field(default=2, ge=0)
+    depth: Integer = Field(default=2, ge=0)
     """Levels of assistance: 1, the evaluator's questions are answered; 2, each answer is
     itself evaluated with assistance; ... (0: the evaluator judges unassisted)."""
-    branching: int = Field(default=2, ge=1)
+    branching: Integer = Field(default=2, ge=1)
     """Most sub-questions the evaluator asks per evaluation."""
     decide: Literal["rewards", "judge"] = "rewards"
     """Who decides: the evaluator's assisted rewards, or the experiment's judges reading the

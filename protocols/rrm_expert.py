@@ -48,6 +48,7 @@ from protocols._tree import (
 from protocols.base import ProtocolSpec, Setup
 from protocols.prompts import rrm as prompts
 from transcripts import Question, Transcript, Tree, Turn
+from transcripts._validation import Integer
 from transcripts.quotes import as_said, verify_quotes
 
 if TYPE_CHECKING:
@@ -66,9 +67,9 @@ ROLES = ("assistant", "evaluator")
 class Config(_common.SpeakerConfig):
     """Options of recursive reward modeling."""
 
-    depth: int = Field(default=2, ge=0)
+    depth: Integer = Field(default=2, ge=0)
     """Levels of decomposition below each answer's claim (0: judge the claim directly)."""
-    branching: int = Field(default=2, ge=1)
+    branching: Integer = Field(default=2, ge=1)
     """Sub-claims each claim is split into."""
     aggregate: Literal["mean", "min", "evaluator"] = "mean"
     """How a claim's score follows from its sub-claims': their mean, their minimum, or the

@@ -6,14 +6,37 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any, get_args, get_origin
+from collections.abc import Callable
+from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic_core import PydanticCustomError
 
-__all__ = ["Loc", "format_errors"]
+__all__ = ["Integer", "Loc", "Number", "format_errors"]
 
 Loc = tuple[str | int, ...]
 """A key path, e.g. ``("conditions", 2, "options")``."""
+
+
+def _not_true_or_false(expected: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError(
+                "bool_for_number", "expected {expected}, not true or false", {"expected": expected}
+            )
+        return value
+
+    return check
+
+
+# Pydantic's lax mode reads true as 1 and false as 0: in a configuration a boolean where a
+# number belongs is a slip (``repeats = true``), so every number field a user writes refuses
+# one. Numbers given as text ("3", from a judge spec string) and integers for decimals (TOML
+# writes 1 for 1.0) stay accepted.
+Integer = Annotated[int, BeforeValidator(_not_true_or_false("an integer"))]
+"""An ``int`` field of a configuration: true or false is refused, naming the type."""
+Number = Annotated[float, BeforeValidator(_not_true_or_false("a number"))]
+"""A ``float`` field of a configuration: true or false is refused, naming the type."""
 
 
 def format_errors(err: ValidationError, root: type[BaseModel], prefix: Loc = ()) -> list[str]:
@@ -38,6 +61,9 @@ def format_errors(err: ValidationError, root: type[BaseModel], prefix: Loc = ())
                 f"{key}.{tag_key}: {ctx.get('tag')!r} is not a known {tag_key}; "
                 f"known: {ctx.get('expected_tags')}"
             )
+        elif kind == "bool_for_number":
+            given = str(e.get("input")).lower()
+            lines.append(f"{key}: {e['msg']} (got {given}); write a number, or leave the key out")
         elif kind == "union_tag_not_found":
             tag_key = str(ctx.get("discriminator", "")).strip("'")
             lines.append(f"{key}.{tag_key}: required key is missing")

@@ -17,6 +17,7 @@ from transcripts._judgments import Judgment
 from transcripts._log import JsonlLog
 from transcripts._models import SCHEMA_VERSION, Transcript, utc_now
 from transcripts._store import RunStore
+from transcripts._validation import Integer, Number
 from transcripts.errors import ConfigError
 
 __all__ = [
@@ -50,21 +51,21 @@ class StudyDesign(_Model):
     """``within``: everyone judges everything; ``between``: each person sees each question once."""
     order: Literal["interleaved", "random", "grouped"] = "interleaved"
     """In which order each person meets their items (see the module docstring)."""
-    target: int = Field(default=1, ge=1)
+    target: Integer = Field(default=1, ge=1)
     """Judgments wanted per transcript, from different people (``between`` only)."""
-    time_limit_s: float | None = Field(default=None, gt=0)
+    time_limit_s: Number | None = Field(default=None, gt=0)
     """Seconds per item, shown with it; a later answer is kept and marked over time."""
-    attention_checks: int = Field(default=0, ge=0)
+    attention_checks: Integer = Field(default=0, ge=0)
     """Items with an obvious answer added to each person's list."""
     attention_file: Path | None = None
     """JSON Lines of attention-check questions (``id``, ``text``, ``answers``, ``correct``)."""
     conditions: list[str] = Field(default_factory=list)
     """Conditions to judge (empty: all)."""
-    rounds: int | None = Field(default=None, ge=0)
+    rounds: Integer | None = Field(default=None, ge=0)
     """Show only the first K rounds of each transcript (None: all)."""
     judge_name: str = "human"
     """Name the judgments are filed under."""
-    seed: int = 0
+    seed: Integer = 0
     """Seed of every choice the assignment makes."""
 
     @field_validator("annotators")

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from transcripts import Question
+from transcripts._validation import Integer
 from transcripts.errors import DatasetError
 
 __all__ = ["DatasetOptions", "csv_records", "keep_answers", "resolve", "rng_for", "select"]
@@ -21,17 +22,17 @@ class DatasetOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    limit: int | None = Field(default=None, ge=1)
+    limit: Integer | None = Field(default=None, ge=1)
     """Most questions to keep, after every filter (None = all)."""
     shuffle: bool = False
     """Shuffle the questions (seeded by ``seed``) before ``max_per_source`` and ``limit``."""
-    seed: int = 0
+    seed: Integer = 0
     """Seed of the shuffle and of any random answer choice."""
-    max_per_source: int | None = Field(default=None, ge=1)
+    max_per_source: Integer | None = Field(default=None, ge=1)
     """Most questions per source (QuALITY article, MMLU subject, story), in order."""
     ids: list[str] | None = None
     """Keep only these question ids (None = all)."""
-    answers: int | None = Field(default=None, ge=2)
+    answers: Integer | None = Field(default=None, ge=2)
     """Keep this many answers per question: the gold and the strongest distractors
     (the annotators' best distractor where the dataset records one, otherwise seeded
     random ones). None keeps all. Two gives the binary questions debate papers use."""

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from oversight.datasets._common import DatasetOptions, keep_answers, resolve
 from transcripts import Question
+from transcripts._validation import Integer
 from transcripts.errors import DatasetError
 
 __all__ = ["QualitySpec", "load"]
@@ -36,7 +37,7 @@ class QualitySpec(DatasetOptions):
     """The QuALITY file (JSON Lines, one article a line)."""
     hard: bool | None = None
     """True keeps only the hard subset (``difficult == 1``), False only the others, None all."""
-    max_article_words: int | None = None
+    max_article_words: Integer | None = None
     """Skip articles longer than this many words (None = no limit)."""
 
 

@@ -27,6 +27,7 @@ from oversight.experiment._base import without_unset
 from oversight.experiment._split import Split
 from oversight.experiment._tournaments import PlayerConfig, Tournament, expand
 from protocols.personas import Plant
+from transcripts._validation import Integer, Number
 
 __all__ = [
     "Condition",
@@ -59,18 +60,18 @@ class EndpointConfig(_Model):
     api_key_env: str | None = None
     """Environment variable holding the API key (default: the provider's, e.g. ``OPENAI_API_KEY``).
     Keys never go in experiment files."""
-    max_concurrency: int | None = Field(default=None, ge=1)
+    max_concurrency: Integer | None = Field(default=None, ge=1)
     """Requests to this model in flight at once (default: the endpoint layer's)."""
-    rpm: float | None = Field(default=None, gt=0)
+    rpm: Number | None = Field(default=None, gt=0)
     """Requests per minute allowed to this model."""
-    tpm: float | None = Field(default=None, gt=0)
+    tpm: Number | None = Field(default=None, gt=0)
     """Tokens per minute allowed to this model."""
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: Number | None = Field(default=None, gt=0)
     """Seconds an attempt may wait to connect or for the server's next bytes before it is
     retried (not a cap on a whole reply); default 120, ``local/`` 600."""
-    max_retries: int | None = Field(default=None, ge=0)
+    max_retries: Integer | None = Field(default=None, ge=0)
     """Retries of one call on rate limits, overload, 5xx and timeouts (the only retry layer)."""
-    pricing: dict[str, float] | str | None = None
+    pricing: dict[str, Number] | str | None = None
     """Price when the built-in table lacks the model: ``{input = 0.15, output = 0.6}`` in USD per
     million tokens, or the name of a model whose price to use. Unknown prices count as unknown."""
     structured: Literal["native", "tool", "json_object", "prompt"] | None = None
@@ -151,22 +152,22 @@ class Counterbalance(_Model):
 class Limits(_Model):
     """``[limits]``: how hard the run may push, and when it stops. May change on resume."""
 
-    concurrency: int = Field(default=16, ge=1)
+    concurrency: Integer = Field(default=16, ge=1)
     """Work items (a protocol run and its judgments) in flight at once."""
-    max_cost_usd: float | None = Field(default=None, ge=0)
+    max_cost_usd: Number | None = Field(default=None, ge=0)
     """Spend cap in USD: at the cap no new call starts, calls in flight finish, the run stops
     as ``stopped: cost cap``; resume with a higher cap. A reply without token counts counts
     at the most it can have cost; an endpoint with no known price is refused up front."""
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: Integer | None = Field(default=None, ge=1)
     """Cap on tokens (input + output) sent and received in the run, enforced like the cost cap."""
-    item_retries: int = Field(default=1, ge=0)
+    item_retries: Integer = Field(default=1, ge=0)
     """Times a failed work item is run again before it is recorded as an error. Calls keep
     their own retries in the endpoint layer; this is for whole items that still failed."""
-    max_failure_fraction: float = Field(default=0.2, ge=0, le=1)
+    max_failure_fraction: Number = Field(default=0.2, ge=0, le=1)
     """Stop as ``stopped: too many failures`` when more than this share of the items finished
     so far failed to produce a transcript (judged once at least 10 items, or all of them, have
     finished). Failed judgments are counted apart (``max_judgment_failure_fraction``)."""
-    max_judgment_failure_fraction: float = Field(default=0.5, ge=0, le=1)
+    max_judgment_failure_fraction: Number = Field(default=0.5, ge=0, le=1)
     """Stop as ``stopped: too many failures`` when more than this share of the judgments
     written in this session failed (judged like ``max_failure_fraction``). A failed judgment
     leaves its transcript saved; ``--retry-failed`` on a resume asks its judge again."""
@@ -183,9 +184,9 @@ class StressSpec(_Model):
     conditions: list[str] | None = None
     """Labels of the conditions to stress; None: every condition with a role a persona fits.
     A stress run runs only these (and conditions planted by hand, with their benign twins)."""
-    rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    rate: Number = Field(default=1.0, ge=0.0, le=1.0)
     """Share of questions each persona is planted on (the rest run benign alongside)."""
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    threshold: Number = Field(default=0.5, ge=0.0, le=1.0)
     """A detector's score at or above which a transcript counts as flagged."""
 
 
@@ -214,7 +215,7 @@ class Experiment(_Model):
     """Name of the experiment (used in reports)."""
     description: str = ""
     """Free text for the reader of the run folder."""
-    seed: int = 0
+    seed: Integer = 0
     """Seed of every random choice the runner makes (balanced orders, sides)."""
     dataset: DatasetSpec = Field(default_factory=SampleSpec)
     """``[dataset]``: the questions; ``loader`` picks the file format (see oversight.datasets)."""
@@ -236,7 +237,7 @@ class Experiment(_Model):
     an ``endpoint`` may name an ``[endpoints]`` entry or be a spec."""
     counterbalance: Counterbalance = Field(default_factory=Counterbalance)
     """``[counterbalance]``: answer orders and sides."""
-    repeats: int = Field(default=1, ge=1)
+    repeats: Integer = Field(default=1, ge=1)
     """Times each (question, condition, setup) is run; repeats differ only in ``sample_index``
     (of the agents' calls and the judges'), so with temperature 0 they are replays of each
     other."""

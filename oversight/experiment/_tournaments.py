@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from oversight.experiment._base import without_unset
+from transcripts._validation import Integer, Number
 
 __all__ = ["PlayerConfig", "Tournament", "expand", "tournament_problems"]
 
@@ -39,11 +40,11 @@ class PlayerConfig(_Model):
 
     endpoint: str
     """Name in ``[endpoints]`` (or a spec such as ``openai/gpt-4o``) of the player's model."""
-    best_of_n: int = Field(default=1, ge=1)
+    best_of_n: Integer = Field(default=1, ge=1)
     """Candidate speeches per turn; the judge model picks the most convincing."""
-    refine: int = Field(default=0, ge=0)
+    refine: Integer = Field(default=0, ge=0)
     """Critiques per turn answered by refinements (0: no critique-and-refine)."""
-    candidate_temperature: float = Field(default=0.8, ge=0.0)
+    candidate_temperature: Number = Field(default=0.8, ge=0.0)
     """Sampling temperature of candidates and refinements."""
 
     def option(self, name: str) -> dict[str, Any]:

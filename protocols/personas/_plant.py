@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from oversight.endpoints import Completion, Endpoint
 from protocols.personas._persona import Persona, Side
+from transcripts._validation import Number
 
 __all__ = ["PersonaEndpoint", "Plant", "plant_agents"]
 
@@ -33,7 +34,7 @@ class Plant(BaseModel):
     of the persona's roles that the protocol has."""
     side: Side | None = None
     """Override of the persona's ``side`` (which speakers of the role it takes over)."""
-    rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    rate: Number = Field(default=1.0, ge=0.0, le=1.0)
     """Share of questions it is planted on (chosen by a seeded hash of the question id); the
     others run benign inside the same condition."""
     questions: list[str] | None = None
