@@ -254,10 +254,12 @@ async def rejudge_async(
     # the transcripts being judged, not every one chosen.
     work: list[tuple[str, int | None, str]] = []
     # Every chosen transcript is read (validated) here, before the first call: a damaged
-    # record is refused before anything is paid for, not half way through the pass.
-    for transcript in select_transcripts(
-        store, conditions=conditions, where=where, ids=ids, complete_only=True
-    ):
+    # record is refused before anything is paid for, not half way through the pass. Those
+    # with another status are read too: a status edited to a value no transcript has is
+    # refused with its line, as the report refuses it, not passed over as unfinished.
+    for transcript in select_transcripts(store, conditions=conditions, where=where, ids=ids):
+        if transcript.status != "complete":
+            continue
         for k in _shown_rounds(rounds, transcript.rounds):
             key = judgment_id(transcript.id, name, k, extra)
             if key in done:

@@ -6,8 +6,10 @@ Commands that look at a field or two of every record of a large run (the report,
 each line without building Python objects for it. A file is read in blocks of whole lines,
 so memory holds one block, not the file. :func:`blocks` gives up (raises :class:`Unclean`)
 at anything unusual: a torn last line, a line that is not clean JSON of the expected shape,
-a record of another schema version; the caller then reads the file through the store's own
-reader (:class:`transcripts.JsonlLog`), which handles those cases as everywhere else.
+a record of another schema version, a byte that is not UTF-8 (the decoder skips the fields it
+is not asked for without looking at their text); the caller then reads the file through the
+store's own reader (:class:`transcripts.JsonlLog`), which handles those cases as everywhere
+else.
 """
 
 from __future__ import annotations
@@ -53,6 +55,20 @@ def _blocks(path: Path) -> Iterator[memoryview | bytes | None]:
                 yield line
 
 
+def _utf8(block: memoryview | bytes) -> bool:
+    """Whether the block is UTF-8 text. ASCII is checked without a copy, word by word (about
+    0.02 s over the 431 MB of a 100,000-item run's transcripts); a block with other bytes is
+    decoded (about 0.2 s over as much text with a quote mark in every few lines)."""
+    whole = block.obj if isinstance(block, memoryview) else block
+    if isinstance(whole, bytes) and whole.isascii():
+        return True
+    try:
+        str(block, "utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def blocks(path: Path, row: type[R]) -> Iterator[list[R]]:
     """Every record of the file in order, decoded as ``row``, a block at a time (nothing for
     a missing file); :class:`Unclean` at anything unusual (see the module). Duplicate ids
@@ -61,7 +77,7 @@ def blocks(path: Path, row: type[R]) -> Iterator[list[R]]:
         return
     decoder = msgspec.json.Decoder(row)
     for block in _blocks(path):
-        if block is None:
+        if block is None or not _utf8(block):
             raise Unclean(path)
         try:
             records = decoder.decode_lines(block)

@@ -43,8 +43,9 @@ from pydantic import BaseModel, ValidationError
 from transcripts._index import Entry, IndexFile
 from transcripts._index_fields import INDEXED
 from transcripts._log_append import lock_for, os_lock, set_aside_torn_tail
-from transcripts._log_read import TornRecordWarning, holds, load_line, read_lines
+from transcripts._log_read import TornRecordWarning, holds, line_at, load_line, read_lines
 from transcripts._questions import QUESTION_REF, QUESTIONS, QuestionFile, append_whole
+from transcripts._validation import format_errors
 from transcripts.errors import CorruptRecordError, StoreError
 from transcripts.scoring import status_rank
 
@@ -224,8 +225,11 @@ class JsonlLog(Generic[R]):
         try:
             return self._model.model_validate(data)
         except ValidationError as err:
+            problems = "; ".join(format_errors(err, self._model))
             raise CorruptRecordError(
-                f"{where}: not a valid {self._model.__name__} record: {err}"
+                f"{where}: not a valid {self._model.__name__} record: {problems}; the line "
+                f"was changed by hand or damaged: correct it, or restore the file from a "
+                f"backup"
             ) from err
 
     def __iter__(self) -> Iterator[R]:
@@ -304,7 +308,10 @@ class JsonlLog(Generic[R]):
                 f.seek(entry.offset)
                 line = f.readline()
                 where = f"{self.path} (byte {entry.offset})"
-                data = self._load(where, line)
+                try:
+                    data = self._load(where, line)
+                except CorruptRecordError as err:  # named by its line, as a full read names it
+                    raise _at_line(err, where, self.path, entry.offset) from err.__cause__
                 if len(line) != entry.length or str(data.get("id")) != entry.id:
                     self.close()
                     self._index.path.unlink(missing_ok=True)
@@ -313,7 +320,11 @@ class JsonlLog(Generic[R]):
                         f"by hand?); the index was removed and is rebuilt from the log on the "
                         f"next read: run the command again"
                     )
-                yield self._validated(where, data)
+                try:
+                    record = self._validated(where, data)
+                except CorruptRecordError as err:
+                    raise _at_line(err, where, self.path, entry.offset) from err.__cause__
+                yield record
 
     def latest(self, *, where: Mapping[str, Any] | None = None) -> Iterator[R]:
         """One record per id, resolved deterministically, in file order of the winners
@@ -379,3 +390,11 @@ class StoredRecords(Sequence[R]):
 
     def __repr__(self) -> str:
         return f"<{len(self)} records of {self._log.path}>"
+
+
+def _at_line(err: CorruptRecordError, where: str, path: Path, offset: int) -> CorruptRecordError:
+    """``err`` with its place ``where`` (a byte offset) said as ``FILE:LINE``."""
+    text = str(err)
+    if not text.startswith(where):
+        return err
+    return CorruptRecordError(f"{path}:{line_at(path, offset)}{text[len(where) :]}")

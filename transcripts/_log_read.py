@@ -24,7 +24,7 @@ from transcripts._index import Entry
 from transcripts._models import SCHEMA_VERSION
 from transcripts.errors import CorruptRecordError, SchemaVersionError
 
-__all__ = ["TornRecordWarning", "holds", "load_line", "read_lines"]
+__all__ = ["TornRecordWarning", "holds", "line_at", "load_line", "read_lines"]
 
 _json = msgspec.json.Decoder().decode
 """A line's JSON, several times faster than ``json.loads``, and the same objects for every
@@ -130,6 +130,17 @@ def load_line(where: str, line: bytes) -> dict[str, Any]:
             f"reads up to {SCHEMA_VERSION}; upgrade oversight to read this run"
         )
     return data
+
+
+def line_at(path: Path, offset: int) -> int:
+    """The number of the line starting at byte ``offset`` of the file (for an error's
+    ``FILE:LINE``: counted only when a record read by its offset is refused)."""
+    number, left = 1, offset
+    with open(path, "rb") as f:
+        while left > 0 and (chunk := f.read(min(left, 1 << 20))):
+            number += chunk.count(b"\n")
+            left -= len(chunk)
+    return number
 
 
 def holds(path: Path, entry: Entry) -> bool:
