@@ -52,8 +52,8 @@ class RunStore:
         if not meta.exists():
             _refuse_records_without_run_json(path)
             raise StoreError(
-                f"{path} is not a run folder (no run.json); create one with RunStore.create "
-                f"or `oversight run`"
+                f"{path} is not a run folder (no run.json): give the folder `oversight run` "
+                f"wrote, or make one with `oversight run EXPERIMENT.toml --out {path}`"
             )
         try:
             data = json.loads(meta.read_text(encoding="utf-8"))
@@ -113,6 +113,12 @@ class RunStore:
     def open(cls, path: str | os.PathLike[str]) -> RunStore:
         """Open an existing run folder."""
         folder = Path(path)
+        if folder.is_file():
+            held = (folder.parent / "run.json").is_file()
+            raise StoreError(
+                f"{folder} is a file, not a run folder: give "
+                + (f"the folder that holds it ({folder.parent})" if held else "a run's folder")
+            )
         if not folder.is_dir():
             raise StoreError(f"no run folder at {folder}: check the path")
         return cls(folder)

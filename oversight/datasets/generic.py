@@ -80,7 +80,7 @@ def load(spec: GenericSpec, base_dir: Path | None = None) -> list[Question]:
         try:
             question = _question(record, spec, path, number)
         except ValidationError as err:
-            problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
+            problems = "; ".join(_problem(e, spec.fields) for e in err.errors())
             raise DatasetError(f"{path}:{line}: {problems}") from None
         except (KeyError, ValueError, TypeError) as err:
             raise DatasetError(f"{path}:{line}: {err}; check dataset.fields") from err
@@ -138,10 +138,35 @@ def _records(path: Path, loader: str) -> Iterator[tuple[int, int, dict[str, Any]
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
+                if line.lstrip().startswith("["):
+                    raise DatasetError(_array(path, number)) from None
                 raise DatasetError(f"{path}:{number}: not valid JSON ({err.msg})") from err
+            if isinstance(record, list):
+                raise DatasetError(_array(path, number))
             if not isinstance(record, dict):
                 raise DatasetError(f"{path}:{number}: expected a JSON object per line")
             yield number, number, record
+
+
+def _array(path: Path, number: int) -> str:
+    return (
+        f"{path}:{number}: this looks like a JSON array ([{{...}}, {{...}}]); JSON Lines needs "
+        f"one object per line, with no brackets or commas between them: write its objects "
+        f"one per line into a new file and give that as dataset.path (e.g. jq -c '.[]' "
+        f"{path.name} > {path.stem}.lines.jsonl)"
+    )
+
+
+def _problem(error: Any, fields: FieldMap) -> str:
+    """A question's problem, named by the record's field it came from."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    key = error["loc"][0] if error["loc"] else None
+    named = getattr(fields, key, None) if isinstance(key, str) else None
+    if key == "answers" and error["type"] == "too_short":
+        count = error["ctx"]["actual_length"]
+        where = f"field {named!r}" if isinstance(named, str) else f"fields {named}"
+        return f"{where} has {count} answer{'' if count == 1 else 's'}; a question needs at least 2"
+    return f"field {named!r}: {message}" if isinstance(named, str) else message
 
 
 def _get(record: dict[str, Any], field: str) -> Any:

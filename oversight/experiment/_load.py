@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from oversight.endpoints import option_problems
 from oversight.endpoints._secrets import SECRET_NAME, looks_like_key
 from oversight.experiment._judges import judge_names, judge_specs, validate_judges
 from oversight.experiment._plants import plant_problems
+from oversight.experiment._read import read_toml
 from oversight.experiment._spec import _LABEL, Experiment, Limits
 from oversight.experiment._split import split_problems
 from oversight.experiment._tournaments import Tournament, tournament_problems
@@ -52,7 +52,7 @@ def load_experiment(
     else:
         path = Path(source)
         where = str(path)
-        data = _read(path, ())
+        data = read_toml(path)
     changes = {k: v for k, v in (overrides or {}).items() if v is not None}
     if changes:
         limits = data.get("limits")
@@ -185,46 +185,6 @@ def _raw_options(table: Mapping[str, Any]) -> dict[str, Any]:
 def _endpoint_lines(at: str, spec: str, options: Mapping[str, Any]) -> list[str]:
     safe = {k: v for k, v in options.items() if not SECRET_NAME.match(k)}
     return [f"{at}: {problem}" for problem in option_problems(spec, safe)]
-
-
-def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
-    """The TOML file at ``path``, merged over the file its ``extends`` key names."""
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; give the experiment's .toml file")
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such experiment file")
-    try:
-        # A byte-order mark (Windows Notepad writes one) is not TOML: read past it.
-        data = tomllib.loads(path.read_text(encoding="utf-8").removeprefix("\ufeff"))
-    except UnicodeDecodeError as err:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); "
-            f"save the file as UTF-8"
-        ) from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot be read: {err.strerror or err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML: {err}") from None
-    base = data.pop("extends", None)
-    if base is None:
-        return data
-    if not isinstance(base, str):
-        raise ConfigError(f"{path}: extends: give the path of another experiment file")
-    parent = (path.parent / base).resolve()
-    if parent in seen or parent == path.resolve():
-        raise ConfigError(f"{path}: extends: {base!r} extends itself (a cycle)")
-    return _merge(_read(parent, (*seen, path.resolve())), data)
-
-
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; every other value (arrays included) replaces the base's."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(dict(merged[key]), value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def check_experiment(

@@ -39,7 +39,14 @@ endpoint = "mock/weak"
 
 
 def _experiment(folder: Path, **given: str) -> Path:
-    slots = {"top": "", "dataset": "limit = 1", "endpoint": "", "rounds": "1", "judge": "", "limits": ""}
+    slots = {
+        "top": "",
+        "dataset": "limit = 1",
+        "endpoint": "",
+        "rounds": "1",
+        "judge": "",
+        "limits": "",
+    }
     path = folder / "exp.toml"
     path.write_text(EXPERIMENT.format(**{**slots, **given}), encoding="utf-8")
     return path
@@ -193,8 +200,9 @@ def _dataset_run(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) 
     (tmp_path / "questions.jsonl").write_text(text, encoding="utf-8")
     experiment = tmp_path / "exp.toml"
     experiment.write_text(
-        EXPERIMENT.format(top="", endpoint="", rounds="1", judge="", limits="", dataset="")
-        .replace('loader = "sample"', 'loader = "jsonl"\npath = "questions.jsonl"'),
+        EXPERIMENT.format(top="", endpoint="", rounds="1", judge="", limits="", dataset="").replace(
+            'loader = "sample"', 'loader = "jsonl"\npath = "questions.jsonl"'
+        ),
         encoding="utf-8",
     )
     err = _fails(["run", str(experiment), "--out", str(tmp_path / "run")], capsys)
