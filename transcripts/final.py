@@ -97,27 +97,46 @@ class JudgmentKey(NamedTuple):
         )
 
 
-def _key(j: _JudgmentLike) -> tuple[str, str, int | None, str | None]:
-    """What makes two judgments compete: transcript, judge, rounds seen (annotator for people)."""
-    annotator = j.judge.annotator if j.judge.kind == "human" else None
-    return (j.transcript_id, j.judge.name, j.rounds_seen, annotator)
+_Key = tuple[str, str, int | None, str | None]
+
+
+def _keys(records: list[J]) -> list[_Key]:
+    """What makes two judgments compete, per judgment: transcript, judge, rounds seen
+    (annotator for people). One comprehension, no call per judgment: a large run's report
+    reads 100,000 and more."""
+    return [
+        (
+            j.transcript_id,
+            (g := j.judge).name,
+            j.rounds_seen,
+            g.annotator if g.kind == "human" else None,
+        )
+        for j in records
+    ]
 
 
 def final_judgments(judgments: Iterable[J], *, include_skipped: bool = False) -> list[J]:
     """The judgments that count, in the order they were written (see the module)."""
     records = list(judgments)
-    superseded = {j.supersedes for j in records} - {None}
-    best: dict[tuple[str, str, int | None, str | None], tuple[int, int]] = {}
-    for i, j in enumerate(records):
-        if j.id in superseded:
-            continue
-        key = _key(j)
-        rank = status_rank(j.status)
-        current = best.get(key)
-        if current is None or rank >= current[0]:
-            best[key] = (rank, i)
-    chosen = (records[i] for i in sorted(i for _, i in best.values()))
-    return [j for j in chosen if include_skipped or j.status != "skipped"]
+    superseded = {j.supersedes for j in records}
+    superseded.discard(None)
+    if not superseded and len({j.transcript_id for j in records}) == len(records):
+        # One judgment per transcript (a large LLM-judged run): no two share a key, so
+        # each counts; the key is part transcript, so this is the rule's own outcome.
+        chosen: Iterable[J] = records
+    else:
+        best: dict[_Key, tuple[int, int]] = {}
+        for i, (j, key) in enumerate(zip(records, _keys(records), strict=True)):
+            if j.id in superseded:
+                continue
+            rank = status_rank(j.status)
+            current = best.get(key)
+            if current is None or rank >= current[0]:
+                best[key] = (rank, i)
+        chosen = [records[i] for i in sorted(i for _, i in best.values())]
+    if include_skipped:
+        return list(chosen)
+    return [j for j in chosen if j.status != "skipped"]
 
 
 class _Nested(_JudgmentLike, Protocol):
@@ -145,20 +164,21 @@ def left_out(judgments: Iterable[J]) -> dict[str, str]:
     records = list(judgments)
     kept = {j.id for j in final_judgments(records)}
     superseders = {j.supersedes: j.id for j in records if j.supersedes is not None}
-    winner: dict[tuple[str, str, int | None, str | None], str] = {}
-    for j in records:
+    keys = _keys(records)
+    winner: dict[_Key, str] = {}
+    for j, key in zip(records, keys, strict=True):
         if j.id in kept:
-            winner[_key(j)] = j.id
+            winner[key] = j.id
     reasons: dict[str, str] = {}
-    for j in records:
+    for j, key in zip(records, keys, strict=True):
         if j.id in kept:
             continue
         if j.id in superseders:
             reasons[j.id] = f"superseded by {superseders[j.id]}"
-        elif j.status == "skipped" and _key(j) not in winner:
+        elif j.status == "skipped" and key not in winner:
             reasons[j.id] = "skipped"
         else:
-            reasons[j.id] = f"replaced by {winner.get(_key(j), 'a later judgment')}"
+            reasons[j.id] = f"replaced by {winner.get(key, 'a later judgment')}"
     return reasons
 
 

@@ -53,6 +53,30 @@ def test_skipped_counts_only_when_asked_and_nothing_else_exists() -> None:
     ]
 
 
+def test_where_no_two_compete_every_judgment_counts_in_written_order() -> None:
+    """The common case of a large run, one judgment per transcript (the rule's shortcut):
+    all of them, as written, a skipped one only when asked; a second judgment of a
+    transcript brings the rule's choice back."""
+    records = [
+        _j("b", transcript_id="t2"),
+        _j("a", "failed"),
+        _j("s", "skipped", transcript_id="t3"),
+        _j("r", transcript_id="t4", rounds_seen=1),
+    ]
+    assert [j.id for j in final_judgments(records)] == ["b", "a", "r"]
+    assert [j.id for j in final_judgments(records, include_skipped=True)] == ["b", "a", "s", "r"]
+    person = JudgeIdentity(kind="human", name="people", annotator="ana")
+    more = [*records, _j("p", judge=person), _j("a2")]  # a person competes with no LLM
+    assert [j.id for j in final_judgments(more)] == ["b", "r", "p", "a2"]
+    assert [
+        j.id for j in final_judgments([*records, _j("x", transcript_id="t2", supersedes="b")])
+    ] == [
+        "a",
+        "r",
+        "x",
+    ]
+
+
 def test_a_stores_final_entries_are_the_rules_judgments_read_once(tmp_path: Path) -> None:
     """``RunStore.final_judgment_entries``: the judgments the rule keeps, as keys and the
     entries that read them back, for the whole run or some transcripts only."""
