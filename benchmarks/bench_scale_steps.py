@@ -2,15 +2,16 @@
 
 Run from the repository root on a store kept by ``bench_scale.py --keep DIR``::
 
-    python benchmarks/bench_scale_steps.py DIR [--reps 5] [--tree PATH ...]
+    python benchmarks/bench_scale_steps.py DIR [--reps 5] [--tree PATH ...] [--steps report]
 
 Each repetition runs, in this order and each in its own process (``_measure.py``: wall,
 CPU user + system, peak resident memory), the resume of the finished run (``oversight run
 DIR/scale.toml --out DIR/run --no-report``), ``oversight show DIR/run --limit 10`` and
 ``oversight report DIR/run --json``. With several ``--tree`` (worktrees of two versions),
 each step runs in every tree before the next step, so the versions see the same machine
-load; with ``--compare-json`` the report's JSON of every tree must be byte-identical to the
-first tree's. Prints each measurement, then the median per tree and step, with the load
+load; ``--steps`` runs only the steps named (``resume``, ``show``, ``report``); with
+``--compare-json`` the report's JSON of every tree must be byte-identical to the first
+tree's. Prints each measurement, then the median per tree and step, with the load
 average before and after (the machine is shared: load decides the wall times).
 """
 
@@ -54,6 +55,13 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--tree", type=Path, action="append", default=None)
     parser.add_argument("--compare-json", action="store_true")
+    parser.add_argument(
+        "--steps",
+        nargs="+",
+        choices=("resume", "show", "report"),
+        default=None,
+        help="run only these steps (default: all three)",
+    )
     args = parser.parse_args()
     trees = [t.resolve() for t in (args.tree or [Path(__file__).resolve().parents[1]])]
     for tree in trees:
@@ -70,6 +78,8 @@ def main() -> None:
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     for rep in range(args.reps):
         for name, command in _steps(args.folder).items():
+            if args.steps and name.split()[0] not in args.steps:
+                continue
             for tree in trees:
                 m = measure_cli(*command, tree=tree)
                 results.setdefault((str(tree), name), []).append(m)

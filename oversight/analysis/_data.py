@@ -222,7 +222,9 @@ class Data:
     t: Ints
     """Per row: transcript index."""
     judge: list[JudgeRow]
-    """Per row: the judge."""
+    """Per row: the judge (one object per distinct judge, shared by its rows)."""
+    judge_code: Ints
+    """Per row: which distinct judge, numbered in order of first appearance."""
     judgment_metadata: list[dict[str, Any]]
     """Per row: the judgment's metadata."""
     status: Ints
@@ -253,12 +255,16 @@ class Data:
     computed once: the report resolves ``condition`` and the grouping fields repeatedly."""
 
 
-def _special(j: JudgmentRow) -> bool:
-    """Whether the analysis reads more of this judgment than its columns: fallback and
-    panel judgments, escalated ones and those with components (kept whole in Data)."""
-    return bool(j.judge.kind in ("fallback", "panel") or j.escalated or j.escalated_from) or bool(
-        j.components
-    )
+def _whole(rows: list[JudgmentRow]) -> list[JudgmentRow | None]:
+    """Per row, the row where the analysis reads more of the judgment than its columns
+    (fallback and panel judgments, escalated ones and those with components), else None.
+    One comprehension, no call per row."""
+    return [
+        j
+        if j.judge.kind in ("fallback", "panel") or j.escalated or j.escalated_from or j.components
+        else None
+        for j in rows
+    ]
 
 
 def _probabilities(rows: list[JudgmentRow], status: Ints, widths: Ints) -> tuple[Floats, Bools]:
@@ -273,9 +279,11 @@ def _probabilities(rows: list[JudgmentRow], status: Ints, widths: Ints) -> tuple
     for r, (j, ok, w) in enumerate(zip(rows, oks, ws, strict=True)):
         p = j.probabilities
         if ok and p is not None and len(p) == w:
-            at, values = by_length.setdefault(len(p), ([], []))
-            at.append(r)
-            values.append(p)
+            bucket = by_length.get(w)  # not setdefault: it would build two lists per row
+            if bucket is None:
+                bucket = by_length[w] = ([], [])
+            bucket[0].append(r)
+            bucket[1].append(p)
     for length, (at, values) in by_length.items():
         flat = np.fromiter(chain.from_iterable(values), np.float64, len(values) * length)
         probs[at, :length] = flat.reshape(len(values), length)
@@ -375,11 +383,15 @@ def _load(store: RunStore) -> Data:
 
     latest: list[JudgmentRow] = _latest(_judgments(store.judgments.path, JudgmentRow, Judgment))
     final = _final(latest)
-    found = [(j, index.get(j.transcript_id)) for j in final]
-    rows = [j for j, ti in found if ti is not None]
-    rows_t = [ti for _, ti in found if ti is not None]
+    found = [index.get(j.transcript_id) for j in final]
+    rows, rows_t = final, found
+    if None in found:  # judgments of transcripts not in the store: left out
+        rows = [j for j, ti in zip(final, found, strict=True) if ti is not None]
+        rows_t = [ti for ti in found if ti is not None]
     orphans = len(final) - len(rows)
-    judges: dict[JudgeRow, JudgeRow] = {}  # one object per judge, shared by its rows
+    judges: dict[JudgeRow, int] = {}  # each judge's number, in order of first appearance
+    judge_code = [judges.setdefault(j.judge, len(judges)) for j in rows]
+    distinct = list(judges)
     t_arr = np.asarray(rows_t, dtype=np.int64)
     n = t_arr.size
     status = np.fromiter((STATUS_CODES.get(j.status, 1) for j in rows), np.int64, n)
@@ -404,10 +416,11 @@ def _load(store: RunStore) -> Data:
         t_rounds=columns.rounds,
         n_clusters=columns.n_clusters,
         n_questions=columns.n_questions,
-        judgments=[j if _special(j) else None for j in rows],
+        judgments=_whole(rows),
         ids=[j.id for j in rows],
         t=t_arr,
-        judge=[judges.setdefault(j.judge, j.judge) for j in rows],
+        judge=[distinct[c] for c in judge_code],
+        judge_code=np.asarray(judge_code, dtype=np.int64),
         judgment_metadata=[j.metadata for j in rows],
         status=status,
         valid=valid,

@@ -134,13 +134,11 @@ def _field_codes(data: Data, name: str) -> tuple[Ints, list[Any]]:
         t_codes, uniques = _encode(per_t)
         return t_codes[data.t], uniques
     if not prefix and name in _JUDGMENT_FIELDS:
-        # Rows of one judge share one JudgeRow (see load): each is read and encoded once,
-        # in the order of first appearance (so the codes are those of encoding every row).
-        distinct = {id(j): j for j in data.judge}
-        codes, uniques = _encode([_judge_value(j, name) for j in distinct.values()])
-        slot = dict(zip(distinct, codes.tolist(), strict=True))
-        rows = np.fromiter((slot[id(j)] for j in data.judge), np.int64, len(data.judge))
-        return rows, uniques
+        # Each distinct judge (Data.judge_code) is read and encoded once, in the order of
+        # first appearance (so the codes are those of encoding every row).
+        first = dict(zip(data.judge_code.tolist(), data.judge, strict=True))
+        codes, uniques = _encode([_judge_value(first[c], name) for c in range(len(first))])
+        return codes[data.judge_code], uniques
 
     lookups: list[Callable[[int], Any]] = []
     if prefix in ("", "metadata"):

@@ -299,6 +299,9 @@ def rounds_of(metadata: dict[str, Any], turns: list[Any]) -> float:
     return _turn_facts(metadata, turns)[0]
 
 
+_NUMBER = (int, float)  # a tuple: ``int | float`` would build a union at every call
+
+
 def _turn_facts(metadata: dict[str, Any], turns: list[Any]) -> tuple[float, bool]:
     """:func:`rounds_of`, and whether a judge turn carries probabilities, in one pass over
     the turns (it runs once per transcript: 100,000 and more)."""
@@ -313,6 +316,6 @@ def _turn_facts(metadata: dict[str, Any], turns: list[Any]) -> tuple[float, bool
         if turn.visibility == "public":
             public.add(turn.round)
     judge_turns = metadata.get("judge_turns")
-    if isinstance(judge_turns, int | float) and not isinstance(judge_turns, bool):
+    if isinstance(judge_turns, _NUMBER) and not isinstance(judge_turns, bool):
         return float(judge_turns), beliefs
     return float(n_judge or len(public)), beliefs
