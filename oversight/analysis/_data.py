@@ -38,6 +38,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -273,20 +274,15 @@ def _probabilities(rows: list[JudgmentRow], status: Ints, widths: Ints) -> tuple
     width = int(widths.max(initial=2))
     probs = np.zeros((len(rows), width))
     valid = np.zeros(len(rows), dtype=bool)
-    by_length: dict[int, tuple[list[int], list[list[float]]]] = {}
-    # Plain lists: indexing numpy arrays one element at a time costs more than the loop.
-    oks, ws = (status == 0).tolist(), widths.tolist()
-    for r, (j, ok, w) in enumerate(zip(rows, oks, ws, strict=True)):
-        p = j.probabilities
-        if ok and p is not None and len(p) == w:
-            bucket = by_length.get(w)  # not setdefault: it would build two lists per row
-            if bucket is None:
-                bucket = by_length[w] = ([], [])
-            bucket[0].append(r)
-            bucket[1].append(p)
-    for length, (at, values) in by_length.items():
-        flat = np.fromiter(chain.from_iterable(values), np.float64, len(values) * length)
-        probs[at, :length] = flat.reshape(len(values), length)
+    # Each row's length compared at once; the lists of each width gathered in C.
+    given = [j.probabilities for j in rows]
+    lengths = np.array([-1 if p is None else len(p) for p in given], dtype=np.int64)
+    fits = (status == 0) & (lengths == widths)
+    for length in np.unique(lengths[fits]).tolist():  # the few widths of the run
+        at = np.flatnonzero(fits & (lengths == length))
+        values: Any = itemgetter(*at.tolist())(given) if at.size > 1 else [given[int(at[0])]]
+        flat = np.fromiter(chain.from_iterable(values), np.float64, at.size * length)
+        probs[at, :length] = flat.reshape(at.size, length)
         valid[at] = True
     valid &= np.isfinite(probs).all(axis=1)
     return probs, valid

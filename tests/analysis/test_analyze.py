@@ -9,6 +9,7 @@ import pytest
 from scipy.stats import binomtest
 
 from oversight.analysis import analyze
+from oversight.analysis._data import load
 from transcripts.errors import ConfigError
 
 from .helpers import RunBuilder
@@ -252,3 +253,24 @@ def test_more_than_two_answers(run: RunBuilder) -> None:
     (g,) = analyze(run.path, n_bootstrap=50).groups
     assert g.accuracy == 1.0
     assert g.brier == pytest.approx(((0.09 + 0.09 + 0.36) + 2 * 0.16) / 2)
+
+
+def test_questions_of_two_and_three_answers_are_scored_side_by_side(run: RunBuilder) -> None:
+    """The probabilities of each width are read together (one of three answers alone,
+    three of two), zero-padded to the widest; a list of the wrong width is not scored."""
+    run.item("q0", 0.9)
+    run.item("q1", 0.4)
+    run.judge(run.transcript(run.question("q3", correct=2, answers=3)), [0.2, 0.1, 0.7])
+    run.judge(run.transcript(run.question("qw", answers=3)), [0.6, 0.4])  # 2 for 3 answers
+    data = load(run.path)
+    assert data.valid.tolist() == [True, True, True, False]
+    assert data.probs.tolist() == [
+        [0.9, 0.1, 0.0],
+        [0.4, 0.6, 0.0],
+        [0.2, 0.1, 0.7],
+        [0.0, 0.0, 0.0],
+    ]
+    result = analyze(run.path, n_bootstrap=50)
+    assert result.totals.scored == 3 and result.totals.unscored == 1
+    (g,) = result.groups
+    assert g.accuracy == pytest.approx((1 + 0 + 1) / 3)
