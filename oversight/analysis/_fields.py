@@ -136,8 +136,10 @@ def _field_codes(data: Data, name: str) -> tuple[Ints, list[Any]]:
     if not prefix and name in _JUDGMENT_FIELDS:
         # Each distinct judge (Data.judge_code) is read and encoded once, in the order of
         # first appearance (so the codes are those of encoding every row).
-        first = dict(zip(data.judge_code.tolist(), data.judge, strict=True))
-        codes, uniques = _encode([_judge_value(first[c], name) for c in range(len(first))])
+        # Judge k first appears where the running maximum of the numbers first reaches k.
+        rises = np.diff(np.maximum.accumulate(data.judge_code), prepend=-1) > 0
+        first = [data.judge[r] for r in np.flatnonzero(rises).tolist()]
+        codes, uniques = _encode([_judge_value(j, name) for j in first])
         return codes[data.judge_code], uniques
 
     lookups: list[Callable[[int], Any]] = []

@@ -10,6 +10,7 @@ import pytest
 from judges import pending_escalations
 from oversight.analysis import analyze, cohens_kappa, krippendorff_alpha
 from oversight.analysis._data import JudgmentRow, _judgments, _latest, load
+from oversight.analysis._fields import field_codes
 from transcripts import Escalation, JudgeIdentity, Judgment, TornRecordWarning
 from transcripts.errors import CorruptRecordError
 
@@ -332,3 +333,22 @@ def test_each_loaded_transcript_keeps_its_own_fields(run: RunBuilder) -> None:
     assert (row.status, row.metadata, row.rounds) == ("error", stored.metadata, 3.0)
     assert (row.question.id, row.repeat, row.planted, row.injection_turns) == ("q", 0, None, 0)
     assert (row.extra, row.beliefs) == (False, False)
+
+
+def test_judge_fields_are_coded_in_order_of_first_appearance(run: RunBuilder) -> None:
+    """``--by judge`` / ``judge_kind`` / ``annotator``: each row's code names its judge's
+    value, the values in the order the judges first appear, judges interleaved."""
+    order = [("b", "llm", None), ("a", "human", "ana"), ("b", "llm", None), ("c", "llm", None)]
+    order += [("a", "human", "bo"), ("c", "llm", None), ("a", "human", "ana")]
+    for n, (name, kind, annotator) in enumerate(order):
+        t = run.transcript(run.question(f"q{n}"))
+        run.judge(t, [0.7, 0.3], judge=name, kind=kind, annotator=annotator)
+    data = load(run.path)
+    for field, want in [
+        ("judge", [name for name, _, _ in order]),
+        ("judge_kind", [kind for _, kind, _ in order]),
+        ("annotator", [annotator for _, _, annotator in order]),
+    ]:
+        codes, values = field_codes(data, field)
+        assert [values[c] for c in codes.tolist()] == want
+        assert values == list(dict.fromkeys(want))
