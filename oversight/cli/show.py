@@ -166,36 +166,60 @@ def _list(store: RunStore, args: argparse.Namespace, console: Console) -> None:
 
 def _say_status(store: RunStore, console: Console) -> None:
     """Where the run stands, in the first line of the list: its status, the items done of
-    all, its spend; counted from the store where ``status.json`` lags behind a session,
-    and stopped, with the command that resumes it, where it says ``running`` and no
-    process holds the run (killed)."""
+    all, its spend; counted from the store where ``status.json`` lags behind a session
+    (or a kill came before its first write), and stopped, with the command that resumes
+    it, where it says ``running`` and no process holds the run (killed). The spend is the
+    ledger's, with what an ``oversight rejudge`` spent since the run's last session said
+    apart."""
     from rich.markup import escape
 
-    from oversight.runner._spend import spend_text
     from oversight.runner._status import current_status
 
     status = current_status(store)  # counted from the store where the file lags behind
     if status is not None:
         standing = str(status.get("status"))
+        if status.get("unwritten"):
+            standing += " before it wrote its first status"
         if status.get("killed"):
             resume = status.get("resume")
             standing = f"stopped ({standing}: no process is running it; resume with: {resume})"
         failed = f", {status['items_failed']} failed" if status.get("items_failed") else ""
+        done = status.get("items_complete")
+        total = status.get("items_total")
+        items = f"{done} items done" if total is None else f"{done} of {total} items"
         console.print(
-            f"{escape(str(store.path))}: {escape(standing)} · {status.get('items_complete')} "
-            f"of {status.get('items_total')} items{failed} · spend "
-            + spend_text(
-                status.get("spent_usd", 0),
-                status.get("unknown_cost_calls", 0),
-                status.get("calls_lost_in_flight", 0),
-                estimated_usd=status.get("estimated_usd", 0.0),
-                estimated_calls=status.get("estimated_calls", 0),
-            )
+            f"{escape(str(store.path))}: {escape(standing)} · {items}{failed} · spend "
+            + _spend(status)
         )
-        if status.get("message") and status.get("items_complete") != status.get("items_total"):
+        if status.get("message") and done != total:
             console.print(escape(str(status["message"])))  # what is left, and what to do
         if status.get("now"):
             console.print(escape(f"now: {status['now']}"))
+
+
+def _spend(status: dict[str, Any]) -> str:
+    """The run's spend in words, and apart what ``oversight rejudge`` spent after the
+    run's last session (``later``), each by the one rule of :func:`spend_text`."""
+    from oversight.runner._spend import spend_text
+
+    text = spend_text(
+        status.get("spent_usd", 0),
+        status.get("unknown_cost_calls", 0),
+        status.get("calls_lost_in_flight", 0),
+        estimated_usd=status.get("estimated_usd", 0.0),
+        estimated_calls=status.get("estimated_calls", 0),
+    )
+    later = status.get("later")
+    if later is None:
+        return text
+    since = spend_text(
+        later.spent_usd,
+        later.unknown_cost_calls,
+        status.get("later_lost", 0),
+        estimated_usd=later.estimated_usd,
+        estimated_calls=later.estimated_calls,
+    )
+    return f"{text} · {since} of it by oversight rejudge after the run's last session"
 
 
 _BATCH = 500

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # `oversight show` reads the status file without the experime
 
     from oversight.endpoints import Endpoint
     from oversight.experiment import Limits
+    from oversight.runner._ledger import Tally
     from oversight.runner._meter import Unknown
 
 __all__ = [
@@ -146,22 +147,29 @@ def saved_judgments(store: RunStore) -> list[tuple[Any, str]]:
 def current_status(store: RunStore) -> dict[str, Any] | None:
     """The last status written (:func:`read_status`), made true where the file cannot be:
     a session rewrites it every 2 s, and a ``kill -9`` leaves ``running`` in it. Where it
-    says ``running``, the items done and failed and the spend are counted from the store
-    (its indexes and its ledger files, one pass over each), and unless a live process
-    holds the run's lock the status is ``interrupted``, with ``killed`` set and
+    says ``running``, or where a run was killed before it wrote the file (``unwritten``,
+    with no ``items_total``), the items done and failed and the spend are counted from the
+    store (its indexes and its ledger files, one pass over each), and unless a live
+    process holds the run's lock the status is ``interrupted``, with ``killed`` set and
     ``resume`` the command that resumes the run. Another status, with a session holding
     the lock (one that began, and has not written the file yet), has ``now`` say what the
-    session does. Writes nothing and takes no lock a
-    session could wait for: for ``oversight show``, also on a folder it cannot write to."""
+    session does; its spend is the ledger's where a ledger file changed after the status
+    was written (an ``oversight rejudge`` of the run), with ``later`` (a :class:`Tally`)
+    and ``later_lost`` what was spent since. None for a folder no run made (an import).
+    Writes nothing and takes no lock a session could wait for: for ``oversight show``,
+    also on a folder it cannot write to."""
     from oversight.runner._ledger import run_spend
-    from oversight.runner._lock import run_lock_held, run_lock_holder
+    from oversight.runner._lock import RUN_LOCK, run_lock_held, run_lock_holder
 
     status = read_status(store)
     if status is None:
-        return None
+        if not any((store.path / name).exists() for name in ("experiment.json", RUN_LOCK)):
+            return None  # not a run's folder
+        status = {"status": "running", "unwritten": True}  # killed before its first write
     if status.get("status") != "running":
         if run_lock_held(store.path):  # a session began and has not said so in the file yet
             status["now"] = run_lock_holder(store.path)
+        _spent_since(store, status)
         return status
     needs = status.get("judgments_per_item")
     latest = store.transcripts.index_values("id", "status", "c", latest=True)
@@ -171,8 +179,8 @@ def current_status(store: RunStore) -> dict[str, Any] | None:
     for transcript_id, key in saved_judgments(store):
         if transcript_id in complete:
             saved.setdefault(transcript_id, set()).add(key)
-    # Written before each session's counts of judgments per item (an older version): an
-    # item is taken as done once its transcript has a judgment.
+    # Written before each session's counts of judgments per item (an older version, or no
+    # status yet): an item is taken as done once its transcript has a judgment.
     done = sum(
         len(saved.get(i, ())) >= (needs.get(c, 1) if isinstance(needs, dict) else 1)
         for i, c in complete.items()
@@ -182,16 +190,68 @@ def current_status(store: RunStore) -> dict[str, Any] | None:
         items_complete=done,
         items_failed=len(planned) - len(complete),
         transcripts=len(complete),
-        spent_usd=paid.spent_usd,
-        unknown_cost_calls=paid.unknown_cost_calls,
-        estimated_usd=paid.estimated_usd,
-        estimated_calls=paid.estimated_calls,
-        paid_calls=paid.paid_lines,
         calls_lost_in_flight=lost,
+        **_spend_fields(paid),
     )
-    if run_lock_held(store.path) is False:
+    held = run_lock_held(store.path)
+    if held is False:
         status.update(status="interrupted", killed=True, resume=_resume_command(store))
+    elif held and status.get("unwritten"):
+        status["now"] = run_lock_holder(store.path)
     return status
+
+
+def _spend_fields(paid: Tally) -> dict[str, Any]:
+    """A status's spend fields, from a tally of the ledger."""
+    return {
+        "spent_usd": paid.spent_usd,
+        "unknown_cost_calls": paid.unknown_cost_calls,
+        "estimated_usd": paid.estimated_usd,
+        "estimated_calls": paid.estimated_calls,
+        "paid_calls": paid.paid_lines,
+        "input_tokens": paid.input_tokens,
+        "output_tokens": paid.output_tokens,
+    }
+
+
+def _spent_since(store: RunStore, status: dict[str, Any]) -> None:
+    """The run's spend as its ledger holds it, where a ledger file changed after the status
+    was written: an ``oversight rejudge`` writes the run's ledger and not its status (the
+    run's next session counts those calls in its own). ``later`` and ``later_lost``: what
+    the ledger holds beyond the status's counts. Nothing is read where no ledger file is
+    newer than the status (a finished run's usual case: a ``stat`` of three files)."""
+    from oversight.runner._ledger import Tally, run_spend
+
+    try:
+        written = (store.path / "status.json").stat().st_mtime_ns
+        newer = any(
+            (store.path / name).stat().st_mtime_ns > written
+            for name in ("spend.jsonl", "sent.jsonl")
+            if (store.path / name).exists()
+        )
+    except OSError:
+        return
+    if not newer:
+        return
+    paid, lost = run_spend(store.path)
+    before = Tally(
+        paid_lines=_count(status, "paid_calls"),
+        spent_usd=float(status.get("spent_usd") or 0.0),
+        unknown_cost_calls=_count(status, "unknown_cost_calls"),
+        estimated_usd=float(status.get("estimated_usd") or 0.0),
+        estimated_calls=_count(status, "estimated_calls"),
+        input_tokens=_count(status, "input_tokens"),
+        output_tokens=_count(status, "output_tokens"),
+    )
+    later, later_lost = paid - before, lost - _count(status, "calls_lost_in_flight")
+    status.update(calls_lost_in_flight=lost, **_spend_fields(paid))
+    if later.paid_lines > 0 or later_lost > 0:
+        status.update(later=later, later_lost=max(later_lost, 0))
+
+
+def _count(status: Mapping[str, Any], name: str) -> int:
+    value = status.get(name)
+    return value if isinstance(value, int) else 0
 
 
 def _resume_command(store: RunStore) -> str:

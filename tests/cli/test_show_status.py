@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +186,65 @@ def test_a_stopped_run_is_resumed_by_the_command_that_made_it(
     said = " ".join(capsys.readouterr().out.split())
     assert f"resume with: oversight {command} /exp/e.toml --out {tmp_path / 'run'}) ·" in said
     assert "· 0 of 2 items · spend $0.0000" in said
+
+
+_STALL_FIRST_STATUS = """
+import sys, time
+from pathlib import Path
+import oversight.runner._run as session_module
+def stall(*args, **kwargs):  # the first status write never happens: killed before it
+    Path(sys.argv[1]).touch()
+    time.sleep(3600)
+session_module.write_status = stall
+from oversight.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_show_says_where_a_run_killed_before_its_first_status_stands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kill before a run wrote ``status.json`` (a session hashing a large local model,
+    say): show says running while the process holds the run, then stopped, with the
+    store's counts and the command that resumes it. The run's process is real and killed
+    with SIGKILL; only its first status write is held back, to place the kill there."""
+    exp = tmp_path / "exp.toml"
+    exp.write_text(fake_experiment("http://127.0.0.1:9/v1"))  # never called
+    run, ready = tmp_path / "run", tmp_path / "ready"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _STALL_FIRST_STATUS,
+            str(ready),
+            "run",
+            str(exp),
+            "--out",
+            str(run),
+            "--no-progress",
+        ],
+        env={**os.environ, FAKE_KEY_VARIABLE: "test", "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120  # bounded: the process says when it is there
+        while not ready.exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.005)
+        assert main(["show", str(run), "--limit", "1"]) == 0
+        running = " ".join(capsys.readouterr().out.split())
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not (run / "status.json").exists()
+    assert running.startswith(
+        f"{run}: running before it wrote its first status · 0 items done · spend $0.0000 "
+        f"now: another `oversight run` is writing {run} (pid {process.pid})"
+    ), running
+    assert main(["show", str(run), "--limit", "1"]) == 0
+    assert _first_line(capsys.readouterr().out) == (
+        f"{run}: stopped (interrupted before it wrote its first status: no process is "
+        f"running it; resume with: oversight run {exp} --out {run}) · 0 items done · spend "
+        f"$0.0000"
+    )
