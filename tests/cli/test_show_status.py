@@ -248,3 +248,57 @@ def test_show_says_where_a_run_killed_before_its_first_status_stands(
         f"running it; resume with: oversight run {exp} --out {run}) · 0 items done · spend "
         f"$0.0000"
     )
+
+
+def _files_and_times(run: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(p.relative_to(run)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(run.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _index_rows(run: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Each index's rows and bookkeeping, read from a copy (opening one runs SQLite's
+    recovery of the write-ahead log a kill left)."""
+    import shutil
+    import sqlite3
+
+    copy = run.with_name(run.name + "-rows")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(run, copy)
+    rows = {}
+    for index in sorted(copy.glob("*.jsonl.idx")):
+        db = sqlite3.connect(index)
+        rows[index.name] = [
+            *db.execute("SELECT * FROM meta"),
+            *db.execute("SELECT * FROM stamp"),
+            *db.execute("SELECT * FROM entries ORDER BY offset"),
+        ]
+        db.close()
+    shutil.rmtree(copy)
+    return rows
+
+
+def test_reading_a_killed_run_changes_only_its_indexes_files_never_their_rows(
+    tmp_path: Path,
+) -> None:
+    """After a ``kill -9``, the first ``show`` or ``report`` may rewrite the indexes'
+    ``*.jsonl.idx`` files: SQLite folds in the write-ahead log (``-wal``) the killed writer
+    left and removes it and its ``-shm``. Derived files, with the same rows; every other
+    file (records, ledger, status, cache, locks) keeps its bytes and its modification
+    time, and a second read changes nothing at all."""
+    with _stuck_run(tmp_path) as (process, _, run):
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    before, rows = _files_and_times(run), _index_rows(run)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for args in (["show", str(run), "--limit", "1"], ["report", str(run), "--json"]):
+        subprocess.run(cli_command(*args), env=env, capture_output=True, check=True, timeout=120)
+    after = _files_and_times(run)
+    changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+    assert changed, "nothing to fold in: the kill left no write-ahead log"
+    assert all(".jsonl.idx" in name for name in changed), changed
+    assert _index_rows(run) == rows
+    subprocess.run(cli_command("show", str(run)), env=env, capture_output=True, check=True)
+    assert _files_and_times(run) == after
