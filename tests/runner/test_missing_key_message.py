@@ -5,24 +5,21 @@ is ever printed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import oversight
+from oversight.cli import main
 from oversight.endpoints import endpoint
 from oversight.errors import ConfigError, MissingAPIKeyError
 from oversight.testing import (
     FAKE_KEY_VARIABLE,
     FakeOpenAIServer,
-    cli_command,
     fake_experiment,
     scripted_verdict,
 )
 
-ROOT = Path(oversight.__file__).resolve().parents[1]
 OTHER_KEY = "sk-test-NEVER-PRINTED-0123456789abcdef"
 """A key in another provider's variable: no message may show it."""
 
@@ -31,20 +28,32 @@ def _flat(text: str) -> str:
     return " ".join(text.split())  # rich wraps long lines
 
 
-def test_the_cli_names_the_experiment_file_setting_and_sends_nothing(tmp_path: Path) -> None:
+class Done:
+    """What ``oversight ARGS`` gave: its exit status and output. The command runs in this
+    process (:func:`oversight.cli.main`): the messages are the subject here, not the process;
+    an exception no handler turned into a message fails the test."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], *args: str) -> None:
+        self.returncode = main(list(args))
+        self.stdout, self.stderr = capsys.readouterr()
+
+
+@pytest.fixture
+def no_fake_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake endpoints' key variable unset, in the run's own folder."""
+    monkeypatch.delenv(FAKE_KEY_VARIABLE, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.usefixtures("no_fake_key")
+def test_the_cli_names_the_experiment_file_setting_and_sends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", OTHER_KEY)
     with FakeOpenAIServer() as server:
         exp = tmp_path / "fake.toml"
         exp.write_text(fake_experiment(server.base_url))
-        env = {k: v for k, v in os.environ.items() if k != FAKE_KEY_VARIABLE}
-        env.update(PYTHONPATH=str(ROOT), OPENAI_API_KEY=OTHER_KEY)
-        done = subprocess.run(
-            cli_command("run", str(exp), "--out", str(tmp_path / "run"), "--no-progress"),
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = Done(capsys, "run", str(exp), "--out", str(tmp_path / "run"), "--no-progress")
         assert server.total_requests == 0
     err = _flat(done.stderr)
     assert done.returncode == 1, done.stdout + done.stderr
@@ -120,8 +129,9 @@ def test_a_key_given_as_the_model_is_not_repeated() -> None:
     assert OTHER_KEY not in str(raised.value)
 
 
+@pytest.mark.usefixtures("no_fake_key")
 def test_the_key_moved_to_another_variable_and_a_lower_rate_resume_the_same_run(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Following the message (``api_key_env = "NAME"``) and slowing the endpoint down are
     not a different experiment: the run they then start resumes as the same run. A changed
@@ -130,18 +140,10 @@ def test_the_key_moved_to_another_variable_and_a_lower_rate_resume_the_same_run(
         exp = tmp_path / "fake.toml"
         text = fake_experiment(server.base_url)
         exp.write_text(text)
-        env = {k: v for k, v in os.environ.items() if k != FAKE_KEY_VARIABLE}
-        env.update(PYTHONPATH=str(ROOT), MOVED_KEY="sk-fake-moved")
+        monkeypatch.setenv("MOVED_KEY", "sk-fake-moved")
 
-        def run() -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                cli_command("run", str(exp), "--out", str(tmp_path / "run"), "--no-progress"),
-                env=env,
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
+        def run() -> Done:
+            return Done(capsys, "run", str(exp), "--out", str(tmp_path / "run"), "--no-progress")
 
         assert run().returncode == 1 and server.total_requests == 0
         moved = text.replace(f'api_key_env = "{FAKE_KEY_VARIABLE}"', 'api_key_env = "MOVED_KEY"')
@@ -157,20 +159,19 @@ def test_the_key_moved_to_another_variable_and_a_lower_rate_resume_the_same_run(
     )
 
 
-def test_a_refused_run_writes_nothing_and_the_same_command_then_runs(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("no_fake_key")
+def test_a_refused_run_writes_nothing_and_the_same_command_then_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """No key: no run folder is made (an existing empty one stays empty), so `oversight show`
     finds no empty run; with the key set, the same command runs from the start."""
     with FakeOpenAIServer(reply=scripted_verdict) as server:
         exp = tmp_path / "fake.toml"
         exp.write_text(fake_experiment(server.base_url))
-        env = {k: v for k, v in os.environ.items() if k != FAKE_KEY_VARIABLE}
-        env.update(PYTHONPATH=str(ROOT))
         (tmp_path / "made").mkdir()  # a folder the user made for the run beforehand
 
-        def cli(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                cli_command(*args), env=env, cwd=tmp_path, capture_output=True, text=True
-            )
+        def cli(*args: str) -> Done:
+            return Done(capsys, *args)
 
         for out in ("run", "made"):
             refused = cli("run", str(exp), "--out", str(tmp_path / out), "--no-progress")
@@ -184,7 +185,7 @@ def test_a_refused_run_writes_nothing_and_the_same_command_then_runs(tmp_path: P
         reported = cli("report", str(tmp_path / "made"))
         assert reported.returncode == 1 and "is not a run folder" in _flat(reported.stderr)
 
-        env[FAKE_KEY_VARIABLE] = "sk-fake-now-set"
+        monkeypatch.setenv(FAKE_KEY_VARIABLE, "sk-fake-now-set")
         done = cli("run", str(exp), "--out", str(tmp_path / "run"), "--no-progress")
         assert done.returncode == 0, done.stdout + done.stderr
         shown = cli("show", str(tmp_path / "run"))
