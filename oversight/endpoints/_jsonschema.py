@@ -20,10 +20,10 @@ import functools
 import json
 import math
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import best_match
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["example", "first_error"]
 
@@ -35,6 +35,10 @@ def first_error(instance: Any, schema: _Schema) -> str | None:
     bad = _non_finite(instance, "$")
     if bad is not None:
         return bad
+    # Imported on first use: a command that never checks a reply (``judge``, ``rate``,
+    # ``show``) does not pay for loading jsonschema (a tenth of a second or more).
+    from jsonschema.exceptions import best_match
+
     error = best_match(_validator(json.dumps(schema, sort_keys=True)).iter_errors(instance))
     return None if error is None else f"{error.json_path}: {error.message}"
 
@@ -42,6 +46,8 @@ def first_error(instance: Any, schema: _Schema) -> str | None:
 @functools.lru_cache(maxsize=256)
 def _validator(canonical: str) -> jsonschema.protocols.Validator:
     """The validator of the draft a schema names (2020-12 by default), built once per schema."""
+    import jsonschema
+
     schema = json.loads(canonical)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     return cls(schema)
