@@ -3,7 +3,9 @@
 Fake provider servers (real sockets on 127.0.0.1, on a free port each) are fixtures too:
 ``openai_server`` and ``anthropic_server`` start one per test; tests script them through
 their attributes. ``nyu_run`` is the real NYU human-debate dataset imported once per test
-session (``nyu_data`` is where it lies; both skip when it is absent).
+session (``nyu_data`` is where it lies; both skip when it is absent). ``quickstart_run`` is
+a test's own copy of the quickstart run (``examples/quickstart.toml``, mock models), run
+once per test session (``quickstart_once``) and copied in milliseconds.
 
 Every test is safe to run in parallel (``pytest -n auto``, pytest-xdist): ports are chosen
 by the OS, files go to ``tmp_path``, the environment is changed through ``monkeypatch``.
@@ -16,11 +18,14 @@ several of its tests only read; the llama.cpp server of the ``local_model`` test
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -89,6 +94,38 @@ def nyu_run(nyu_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[I
     """The dataset imported once per session: the summary and the run folder (read it only)."""
     out = tmp_path_factory.mktemp("nyu") / "run"
     return import_nyu_debate(nyu_data, out), out
+
+
+class Quickstart(NamedTuple):
+    """The quickstart run made once per session: its folder (never changed) and what
+    ``oversight run`` printed."""
+
+    folder: Path
+    printed: str
+
+
+@pytest.fixture(scope="session")
+def quickstart_once(tmp_path_factory: pytest.TempPathFactory) -> Quickstart:
+    """``oversight run examples/quickstart.toml --no-progress --no-report``, once per test
+    session (each test worker): read it through :func:`quickstart_run`, a copy."""
+    from oversight.cli import main
+
+    out = tmp_path_factory.mktemp("quickstart") / "run"
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.setenv("OVERSIGHT_CACHE", str(out.parent / "cache.sqlite"))
+        quickstart = ROOT / "examples" / "quickstart.toml"
+        code = main(["run", str(quickstart), "--out", str(out), "--no-progress", "--no-report"])
+        close_caches()
+    assert code == 0, printed.getvalue()
+    return Quickstart(out, printed.getvalue())
+
+
+@pytest.fixture
+def quickstart_run(quickstart_once: Quickstart, tmp_path: Path) -> Path:
+    """This test's own copy of the finished quickstart run (``tmp_path / "quickstart"``):
+    the same folder a fresh run makes, for a test to read, resume, judge or re-judge."""
+    return Path(shutil.copytree(quickstart_once.folder, tmp_path / "quickstart"))
 
 
 @pytest.hookimpl(optionalhook=True)  # known only with pytest-xdist

@@ -15,13 +15,6 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUICKSTART = EXAMPLES / "quickstart.toml"
 
 
-@pytest.fixture(scope="module")
-def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("runs") / "quickstart"
-    assert main(["run", str(QUICKSTART), "--out", str(out), "--no-progress"]) == 0
-    return out
-
-
 @pytest.mark.parametrize("command", ["run", "rejudge", "show"])
 def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:

@@ -12,19 +12,17 @@ import pytest
 
 from oversight.analysis import analyze
 from oversight.cli import main
+from tests.conftest import Quickstart
 from tests.judges.helpers import PROMPT
 from tests.terminal import close, finish, plain, spawn_cli
 from transcripts import JudgeIdentity, Judgment, RunStore
 
-QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart.toml"
-
 
 def test_an_item_a_person_skipped_still_waits_in_the_report(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    quickstart_once: Quickstart, quickstart_run: Path
 ) -> None:
-    run = tmp_path / "study"
-    assert main(["run", str(QUICKSTART), "--out", str(run), "--no-progress", "--no-report"]) == 0
-    assert "55 item(s) wait for a person" in capsys.readouterr().out
+    run = quickstart_run
+    assert "55 item(s) wait for a person" in quickstart_once.printed
     child = spawn_cli("judge", str(run), "--annotator", "alice")
     try:
         for entry, reason in (("70 30", "Reason (optional"), ("s", "Why skip?")):
@@ -51,14 +49,13 @@ def test_an_item_a_person_skipped_still_waits_in_the_report(
 
 
 def test_a_failed_judgment_of_a_queued_item_decides_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    quickstart_once: Quickstart, quickstart_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A person's judgment that failed (here recorded through the store's API, as a tool that
     lost the person's answer would) names the item but decides nothing: ``oversight judge``
     offers it again, to that person too, and the report counts it as pending."""
-    run = tmp_path / "study"
-    assert main(["run", str(QUICKSTART), "--out", str(run), "--no-progress", "--no-report"]) == 0
-    assert "55 item(s) wait for a person" in capsys.readouterr().out
+    run = quickstart_run
+    assert "55 item(s) wait for a person" in quickstart_once.printed
     store = RunStore.open(run)
     first = next(iter(store.escalations.latest()))
     store.judgments.append(

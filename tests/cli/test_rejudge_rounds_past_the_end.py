@@ -11,15 +11,11 @@ import pytest
 
 from oversight.cli import main
 
-QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart.toml"
-
 
 def test_rounds_past_a_transcript_s_end_are_judged_once_at_the_rounds_shown(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    quickstart_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = tmp_path / "quickstart"
-    assert main(["run", str(QUICKSTART), "--out", str(run), "--no-progress"]) == 0
-    capsys.readouterr()
+    run = quickstart_run  # the quickstart run, this test's copy
     rejudge = ["rejudge", str(run), "--judge", "llm:mock/second-opinion", "--rounds", "1,2,3"]
     rejudge += ["--condition", "debate", "--condition", "unassisted"]  # 2 rounds and none
 

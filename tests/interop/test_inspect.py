@@ -18,20 +18,11 @@ from transcripts import RunStore
 inspect_log = lazy("inspect_ai.log")
 pytestmark = needs("inspect_ai", "the inspect extra is not installed")
 
-QUICKSTART = Path(__file__).parents[2] / "examples" / "quickstart.toml"
 
-
-@pytest.fixture(scope="module")
-def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The quickstart run (mock models), made once for this module."""
-    out = tmp_path_factory.mktemp("runs") / "quickstart"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("OVERSIGHT_CACHE", str(out.parent / "cache.sqlite"))
-    try:
-        assert main(["run", str(QUICKSTART), "--out", str(out)]) == 0
-    finally:
-        mp.undo()
-    return out
+@pytest.fixture
+def quickstart(quickstart_run: Path) -> Path:
+    """The quickstart run (mock models), made once per test session; this test's copy."""
+    return quickstart_run
 
 
 def test_quickstart_exports_one_log_per_condition_that_inspect_reads_back(
