@@ -17,7 +17,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from oversight.analysis._twins import benign_twins
 from oversight.experiment import Condition, Experiment, StressSpec
 from oversight.runner._flags import FINISH
 from oversight.runner._plants import persona_dir
@@ -165,6 +164,10 @@ def stress_experiment(
 def _read_by_table(conditions: list[Condition], twinned: set[str]) -> list[Condition]:
     """The conditions the stress table reads, in their order: those given twins, each one
     planted by hand, and its benign twin (:func:`benign_twins`, the table's rule)."""
+    # Imported here: the analysis package (numpy, its models) is needed by a stress run's
+    # plan, not by every run that only imports this module (a run with --no-report).
+    from oversight.analysis._twins import benign_twins
+
     by_hand = benign_twins([c.model_dump(mode="json") for c in conditions])
     keep = twinned | set(by_hand) | set(by_hand.values())
     return [c for c in conditions if c.label in keep]
